@@ -1,0 +1,4 @@
+export * from './clock.js';
+export * from './log.js';
+export * from './lifecycle.js';
+export * from './sql.js';

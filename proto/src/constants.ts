@@ -1,0 +1,71 @@
+// Every name that crosses a process boundary lives here: Kafka topics, Kafka headers and the
+// SIP X-CC-* headers. Nothing else in ccfed spells these strings.
+
+/** The suffixes of ccfed's Kafka topics; the full name is `<prefix>.<suffix>`. */
+export const TOPIC_SUFFIXES = {
+  callEvents: 'call-events',
+  agentEvents: 'agent-events',
+  siteSnapshots: 'site-snapshots',
+  surveys: 'surveys',
+  crmEvents: 'crm-events',
+  routeDecisions: 'route-decisions',
+  deadLetter: 'dead-letter',
+} as const;
+
+export type TopicKind = keyof typeof TOPIC_SUFFIXES;
+export type TopicNames = { readonly [K in TopicKind]: string };
+
+/** The production prefix. Tests use their own prefix so that each gets fresh topics. */
+export const DEFAULT_TOPIC_PREFIX = 'ccfed';
+
+const TOPIC_PREFIX_PATTERN = /^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$/;
+
+/** Full topic names under one prefix, e.g. `ccfed.call-events`. */
+export function topicNames(prefix: string = DEFAULT_TOPIC_PREFIX): TopicNames {
+  if (!TOPIC_PREFIX_PATTERN.test(prefix) || prefix.length > 100) {
+    throw new Error(
+      `topic prefix ${JSON.stringify(prefix)} is not valid: use letters, digits, '_', '-' and '.' only, at most 100 characters`,
+    );
+  }
+  const entries = Object.entries(TOPIC_SUFFIXES).map(([kind, suffix]) => [
+    kind,
+    `${prefix}.${suffix}`,
+  ]);
+  return Object.freeze(Object.fromEntries(entries)) as TopicNames;
+}
+
+/** Kafka headers ccfed sets. */
+export const KAFKA_HEADERS = {
+  /** Protobuf message type of the value, e.g. `ccfed.events.v1.CallEvent`. */
+  messageType: 'ccfed-type',
+  /** W3C trace context of the event. */
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+  /** On dead-letter messages: why the consumer could not use the original. */
+  dlqReason: 'ccfed-dlq-reason',
+  dlqSourceTopic: 'ccfed-dlq-source-topic',
+  dlqSourcePartition: 'ccfed-dlq-source-partition',
+  dlqSourceOffset: 'ccfed-dlq-source-offset',
+  dlqConsumer: 'ccfed-dlq-consumer',
+} as const;
+
+/**
+ * SIP headers carrying a call's context: set by callers' IVR (tier, customer, skill) and by the
+ * origin site when it overflows a call to another site.
+ */
+export const SIP_HEADERS = {
+  callId: 'X-CC-Call-Id',
+  tenant: 'X-CC-Tenant',
+  skill: 'X-CC-Skill',
+  tier: 'X-CC-Tier',
+  customer: 'X-CC-Customer',
+  originSite: 'X-CC-Origin-Site',
+  /** Original arrival time at the federation, milliseconds since the Unix epoch. */
+  arrival: 'X-CC-Arrival',
+  hops: 'X-CC-Hops',
+  decision: 'X-CC-Decision',
+  traceparent: 'X-CC-Traceparent',
+} as const;
+
+/** The longest value ccfed accepts in any X-CC-* header; longer ones are refused as malformed. */
+export const SIP_HEADER_MAX_LENGTH = 128;

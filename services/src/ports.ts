@@ -1,0 +1,51 @@
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
+
+export const LOOPBACK = '127.0.0.1';
+
+/** Resolves true when nothing listens on host:port over TCP. */
+export function tcpPortFree(port: number, host = LOOPBACK): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** Resolves true when nothing is bound to host:port over UDP. */
+export function udpPortFree(port: number, host = LOOPBACK): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createSocket('udp4');
+    sock.once('error', () => resolve(false));
+    sock.bind({ port, address: host, exclusive: true }, () => sock.close(() => resolve(true)));
+  });
+}
+
+const handedOut = new Set<number>();
+
+/**
+ * A loopback port that is free for both TCP and UDP right now, and not handed out before by this
+ * process (so two engines started back to back do not get the same one).
+ */
+export async function freePort(host = LOOPBACK): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen({ port: 0, host }, () => {
+        const addr = srv.address();
+        srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+      });
+    });
+    if (port && !handedOut.has(port) && (await udpPortFree(port, host))) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`could not find a free port on ${host} after 50 attempts`);
+}
+
+/** Resolves once something accepts TCP connections on host:port. */
+export async function tcpAccepts(port: number, host = LOOPBACK): Promise<boolean> {
+  return !(await tcpPortFree(port, host));
+}

@@ -1,0 +1,191 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LOOPBACK, tcpPortFree, udpPortFree } from './ports.js';
+
+/** Why an engine could not be started or kept running; the message is meant for a person. */
+export class EngineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+export interface PortClaim {
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp';
+  /** What the engine uses the port for, for error messages ("HTTP", "SIP"). */
+  readonly role: string;
+}
+
+export interface EngineSpec {
+  /** Short name for messages: "kafka", "clickhouse", "kamailio shanghai". */
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Where the engine's stdout and stderr go. */
+  readonly logFile: string;
+  /** Marks the data directory as in use; a second start on it is refused while the first lives. */
+  readonly pidFile: string;
+  readonly ports: readonly PortClaim[];
+  /** Polled until it resolves true; the engine is then ready for clients. */
+  readonly ready: () => Promise<boolean>;
+  readonly readyTimeoutMs?: number;
+  readonly stopTimeoutMs?: number;
+}
+
+/** A running engine. */
+export interface EngineHandle {
+  readonly name: string;
+  readonly pid: number;
+  readonly logFile: string;
+  /** Settles when the process exits, with its exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL after the stop timeout; resolves when the process is gone. */
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+// An engine must not outlive the process that started it (a test run, the start command), even
+// when that process dies on an error.
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
+/**
+ * Starts an engine and resolves once it is ready. Refuses clearly, without starting anything,
+ * when its data directory is already in use or one of its ports is taken; fails clearly, with
+ * the end of its log, when the engine exits or stays unready during start-up.
+ */
+export async function startEngine(spec: EngineSpec): Promise<EngineHandle> {
+  await refuseIfRunning(spec);
+  for (const claim of spec.ports) {
+    const free =
+      claim.protocol === 'tcp' ? await tcpPortFree(claim.port) : await udpPortFree(claim.port);
+    if (!free) {
+      throw new EngineError(
+        `${spec.name} cannot start: ${claim.protocol.toUpperCase()} port ${LOOPBACK}:${claim.port} (${claim.role}) is already in use`,
+      );
+    }
+  }
+
+  mkdirSync(dirname(spec.logFile), { recursive: true });
+  const logFd = openSync(spec.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env ?? process.env,
+      stdio: ['ignore', logFd, logFd],
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  const spawned = await new Promise<Error | null>((resolve) => {
+    child.once('spawn', () => resolve(null));
+    child.once('error', resolve);
+  });
+  if (spawned || child.pid === undefined) {
+    throw new EngineError(`${spec.name} cannot start: ${spec.command}: ${spawned?.message}`);
+  }
+  installExitHook();
+  running.add(child);
+  const pid = child.pid;
+  writeFileSync(spec.pidFile, `${pid}\n`);
+
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      exitCode = code;
+      running.delete(child);
+      rmSync(spec.pidFile, { force: true });
+      resolve(code);
+    });
+  });
+
+  const handle: EngineHandle = {
+    name: spec.name,
+    pid,
+    logFile: spec.logFile,
+    exited,
+    stop: () => stopChild(child, exited, spec.stopTimeoutMs ?? 20_000),
+  };
+
+  const deadline = Date.now() + (spec.readyTimeoutMs ?? 60_000);
+  for (;;) {
+    if (exitCode !== undefined) {
+      throw new EngineError(
+        `${spec.name} exited with code ${exitCode} while starting; last lines of ${spec.logFile}:\n${logTail(spec.logFile)}`,
+      );
+    }
+    if (await spec.ready().catch(() => false)) return handle;
+    if (Date.now() > deadline) {
+      await handle.stop();
+      throw new EngineError(
+        `${spec.name} was not ready within ${spec.readyTimeoutMs ?? 60_000} ms and was stopped; last lines of ${spec.logFile}:\n${logTail(spec.logFile)}`,
+      );
+    }
+    await sleep(100);
+  }
+}
+
+async function refuseIfRunning(spec: EngineSpec): Promise<void> {
+  if (!existsSync(spec.pidFile)) return;
+  const pid = Number(readFileSync(spec.pidFile, 'utf8').trim());
+  if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+    throw new EngineError(
+      `${spec.name} is already running (pid ${pid}, pid file ${spec.pidFile}); stop it first or use another data directory`,
+    );
+  }
+  // Left behind by an engine that died without cleaning up: not a reason to refuse.
+  rmSync(spec.pidFile, { force: true });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function stopChild(
+  child: ChildProcess,
+  exited: Promise<number | null>,
+  timeoutMs: number,
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const gone = await Promise.race([exited.then(() => true), sleep(timeoutMs).then(() => false)]);
+  if (!gone) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** The last lines of a log file, for error messages. */
+export function logTail(file: string, lines = 25): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log written)';
+  }
+}

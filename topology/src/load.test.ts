@@ -1,0 +1,164 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { loadTopology, TopologyError } from './load.js';
+
+const EXAMPLE = new URL('../example.yaml', import.meta.url).pathname;
+
+/** Writes the example topology with `mutate` applied, and returns the file's path. */
+function variant(mutate: (doc: any) => void): string {
+  const doc = parse(loadText(EXAMPLE));
+  mutate(doc);
+  return writeTemp(stringify(doc));
+}
+
+function loadText(file: string): string {
+  return readFileSync(file, 'utf8');
+}
+
+function writeTemp(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'ccfed-topology-')), 'topology.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function errorOf(file: string): TopologyError {
+  try {
+    loadTopology(file);
+  } catch (err) {
+    expect(err).toBeInstanceOf(TopologyError);
+    return err as TopologyError;
+  }
+  throw new Error('expected the topology to be rejected');
+}
+
+describe('loadTopology', () => {
+  it('loads the example federation: HQ plus two branches, three skills, two tenants', () => {
+    const t = loadTopology(EXAMPLE);
+    expect(t.federation.hqSite).toBe('shanghai');
+    expect(t.sites.map((s) => s.id)).toEqual(['shanghai', 'beijing', 'guangzhou']);
+    expect(t.skills.map((s) => s.id)).toEqual(['sales', 'support', 'complaints']);
+    expect(t.tenants).toHaveLength(2);
+    expect(t.sites.every((s) => s.agents.length > 0)).toBe(true);
+  });
+
+  it('returns a frozen topology, so no component can change what the others see', () => {
+    const t = loadTopology(EXAMPLE);
+    expect(() => {
+      (t.sites as unknown as unknown[]).push({});
+    }).toThrow();
+  });
+
+  it('names file and path for an agent with an unknown skill', () => {
+    const file = variant((d) => {
+      d.sites[1].agents[0].skills = { fraud: 5 };
+    });
+    const err = errorOf(file);
+    expect(err.issues).toEqual([
+      {
+        path: 'sites[1].agents[0].skills.fraud',
+        message: 'unknown skill "fraud" (known: sales, support, complaints)',
+      },
+    ]);
+    expect(err.message).toContain(file);
+    expect(err.message).toContain('sites[1].agents[0].skills.fraud');
+  });
+
+  it('rejects duplicate site ids', () => {
+    const err = errorOf(
+      variant((d) => {
+        d.sites[2].id = 'beijing';
+      }),
+    );
+    expect(err.issues).toContainEqual({
+      path: 'sites[2].id',
+      message: 'duplicate site id "beijing" (first used at sites[1])',
+    });
+  });
+
+  it('rejects two sites on one SIP port', () => {
+    const err = errorOf(
+      variant((d) => {
+        d.sites[2].sip.port = d.sites[0].sip.port;
+      }),
+    );
+    expect(err.issues).toEqual([
+      {
+        path: 'sites[2].sip.port',
+        message: '127.0.0.1:5060 is already used by sites[0] (shanghai) sip',
+      },
+    ]);
+  });
+
+  it('rejects a missing required field', () => {
+    const err = errorOf(
+      variant((d) => {
+        delete d.sites[0].evapi;
+      }),
+    );
+    expect(err.issues).toEqual([
+      { path: 'sites[0].evapi', message: 'required field is missing (expected object)' },
+    ]);
+  });
+
+  it('rejects wrong types', () => {
+    const err = errorOf(
+      variant((d) => {
+        d.sites[0].sip.port = 'five thousand';
+        d.skills[0].wrapUpSeconds = [5];
+      }),
+    );
+    expect(err.issues).toEqual([
+      { path: 'skills[0].wrapUpSeconds', message: 'expected number, got a list' },
+      { path: 'sites[0].sip.port', message: 'expected number, got string "five thousand"' },
+    ]);
+  });
+
+  it('rejects unknown fields, so a typo cannot silently drop a section', () => {
+    const err = errorOf(
+      variant((d) => {
+        d.sites[0].agnets = d.sites[0].agents;
+      }),
+    );
+    expect(err.issues).toEqual([{ path: 'sites[0]', message: 'unknown field "agnets"' }]);
+  });
+
+  it('rejects references to unknown tenants and sites in routing policy', () => {
+    const err = errorOf(
+      variant((d) => {
+        d.routing.tenantRestrictions = [{ tenant: 'nobody', excludedSites: ['lhasa'] }];
+      }),
+    );
+    expect(err.issues.map((i) => i.path)).toEqual([
+      'routing.tenantRestrictions[0].tenant',
+      'routing.tenantRestrictions[0].excludedSites[0]',
+    ]);
+  });
+
+  it('rejects ids that could not be used safely in config files and SQL', () => {
+    const err = errorOf(
+      variant((d) => {
+        d.sites[0].agents[0].id = 'sh-001"; drop';
+      }),
+    );
+    expect(err.issues[0]?.path).toBe('sites[0].agents[0].id');
+    expect(err.issues[0]?.message).toMatch(/expected an id/);
+  });
+
+  it('reports a YAML syntax error with its line', () => {
+    const file = writeTemp('federation:\n  name: x\n  hqSite: [shanghai\nsites: []\n');
+    const err = errorOf(file);
+    expect(err.issues).toHaveLength(1);
+    expect(err.issues[0]?.message).toMatch(/^YAML syntax error/);
+    expect(err.issues[0]?.path).toMatch(/^line \d+, column \d+$/);
+    expect(err.message).toContain(file);
+  });
+
+  it('reports a file that does not exist', () => {
+    const err = errorOf('/nonexistent/topology.yaml');
+    expect(err.message).toContain('/nonexistent/topology.yaml');
+    expect(err.issues[0]?.message).toBe('cannot read the file (ENOENT)');
+  });
+});

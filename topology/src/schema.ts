@@ -1,0 +1,259 @@
+import { z } from 'zod';
+
+// The federation topology: sites, their SIP ingress and control endpoints, skills, agents,
+// dialed numbers, tenants and routing policy. Every part of ccfed (site agent, router, Kamailio
+// config generator, Pulumi program) derives from one file that satisfies this schema.
+//
+// Objects are strict: an unknown key is an error, so a typo ("agnets") is caught at load time
+// instead of silently meaning "no agents".
+
+const ID_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+const id = z
+  .string()
+  .regex(
+    ID_PATTERN,
+    'expected an id: lowercase letters, digits and "-", starting with a letter, at most 32 characters',
+  );
+
+// Loopback, addresses and plain host names; the generator writes these into Kamailio config, so
+// nothing that could break out of a quoted string is accepted.
+const host = z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'expected a host name or IPv4 address');
+const port = z
+  .number()
+  .int('expected a whole port number')
+  .min(1, 'expected a port from 1 to 65535')
+  .max(65535, 'expected a port from 1 to 65535');
+const endpoint = z.strictObject({ host, port });
+
+const sipUri = z
+  .string()
+  .regex(
+    /^sips?:[A-Za-z0-9._~+-]+@[A-Za-z0-9.-]+(:\d{1,5})?(;[A-Za-z0-9=._-]+)*$/,
+    'expected a SIP URI like sip:user@host:port',
+  );
+
+const seconds = z.number().nonnegative('expected a number of seconds, 0 or more');
+const positiveSeconds = z.number().positive('expected a number of seconds greater than 0');
+
+const skill = z.strictObject({
+  id,
+  name: z.string().min(1),
+  /** Service level: the share of calls to answer within the threshold, e.g. 80 % in 20 s. */
+  serviceLevel: z.strictObject({
+    thresholdSeconds: positiveSeconds,
+    targetPercent: z.number().min(0).max(100),
+  }),
+  /** After-call work every agent does on this skill before being ready again. */
+  wrapUpSeconds: seconds,
+  /** A call still waiting after afterSeconds may also go to agents of this other skill. */
+  secondChoice: z.strictObject({ skill: id, afterSeconds: positiveSeconds }).optional(),
+  overflow: z
+    .strictObject({
+      /** A queued call whose expected wait exceeds this asks the router for a better site. */
+      expectedWaitThresholdSeconds: positiveSeconds,
+      /** Move a call only when the target's expected wait is at least this much shorter. */
+      minImprovementSeconds: seconds,
+    })
+    .optional(),
+});
+
+const agent = z.strictObject({
+  id,
+  name: z.string().min(1),
+  tenant: id,
+  /** Skill id → proficiency, 1 (lowest) to 10 (best). */
+  skills: z
+    .record(
+      z.string(),
+      z.number().int('expected a whole proficiency').min(1).max(10, 'expected proficiency 1..10'),
+    )
+    .refine((s) => Object.keys(s).length > 0, 'an agent needs at least one skill'),
+});
+
+const dialedNumber = z.strictObject({
+  number: z.string().regex(/^\+?[0-9]{3,20}$/, 'expected a dialed number: digits, optional +'),
+  skill: id,
+  tenant: id,
+});
+
+const fallback = z.discriminatedUnion('action', [
+  z.strictObject({
+    action: z.literal('reject'),
+    code: z.union([z.literal(480), z.literal(486), z.literal(503)]),
+    retryAfterSeconds: z.number().int().min(1).max(3600),
+  }),
+  z.strictObject({ action: z.literal('relay'), uri: sipUri }),
+]);
+
+const site = z.strictObject({
+  id,
+  name: z.string().min(1),
+  timezone: z.string().min(1),
+  /** Where callers and other sites send INVITEs: the site's Kamailio. */
+  sip: z.strictObject({ host, port, transport: z.enum(['udp', 'tcp']).default('udp') }),
+  /** Kamailio's evapi listener, which the site agent connects to. */
+  evapi: endpoint,
+  /** The site agent's gRPC server (overflow offers, status, agent control). */
+  grpc: endpoint,
+  /** Added to this site's expected wait when the router compares sites (like BSR adjust-by). */
+  handicapSeconds: seconds.default(0),
+  /** Where calls go while the site agent is unreachable from Kamailio. */
+  fallback,
+  numbers: z.array(dialedNumber).default([]),
+  agents: z.array(agent).default([]),
+});
+
+const tenant = z.strictObject({ id, name: z.string().min(1) });
+
+const routing = z.strictObject({
+  /** A site whose last snapshot is older than this is never an overflow target. */
+  staleAfterSeconds: positiveSeconds,
+  /** Capacity reserved at a target for an overflow offer is released after this. */
+  reservationTimeoutSeconds: positiveSeconds,
+  /** The site agent's deadline for RequestRoute; on expiry the call stays local. */
+  requestDeadlineMs: z.number().int().min(10).max(10_000),
+  /** How often a still-queued call asks the router again. */
+  reRequestIntervalSeconds: positiveSeconds,
+  /** Sites that must never receive a tenant's calls (contracts, data residency). */
+  tenantRestrictions: z
+    .array(z.strictObject({ tenant: id, excludedSites: z.array(id).min(1) }))
+    .default([]),
+});
+
+export const topologySchema = z
+  .strictObject({
+    federation: z.strictObject({ name: z.string().min(1), hqSite: id }),
+    /** Calls asking for a skill the topology does not know are served by this one. */
+    defaultSkill: id,
+    tenants: z.array(tenant).min(1, 'expected at least one tenant'),
+    skills: z.array(skill).min(1, 'expected at least one skill'),
+    sites: z.array(site).min(1, 'expected at least one site'),
+    routing,
+  })
+  .superRefine(checkReferences);
+
+export type TopologyInput = z.input<typeof topologySchema>;
+export type Topology = z.output<typeof topologySchema>;
+export type Site = Topology['sites'][number];
+export type Skill = Topology['skills'][number];
+export type Agent = Site['agents'][number];
+export type Tenant = Topology['tenants'][number];
+export type Fallback = Site['fallback'];
+
+type Ctx = z.RefinementCtx;
+type Path = (string | number)[];
+
+// Cross-references and uniqueness, which a per-field schema cannot see.
+function checkReferences(t: z.output<z.ZodObject>, ctx: Ctx): void {
+  const topo = t as unknown as Topology;
+  const skillIds = new Set(topo.skills.map((s) => s.id));
+  const tenantIds = new Set(topo.tenants.map((s) => s.id));
+  const siteIds = new Set(topo.sites.map((s) => s.id));
+  const known = (set: Set<string>) => [...set].join(', ');
+  const fail = (path: Path, message: string) => ctx.addIssue({ code: 'custom', path, message });
+
+  unique(topo.tenants, (x) => x.id, ['tenants'], 'tenant id', fail);
+  unique(topo.skills, (x) => x.id, ['skills'], 'skill id', fail);
+  unique(topo.sites, (x) => x.id, ['sites'], 'site id', fail);
+
+  if (!siteIds.has(topo.federation.hqSite)) {
+    fail(
+      ['federation', 'hqSite'],
+      `unknown site "${topo.federation.hqSite}" (known: ${known(siteIds)})`,
+    );
+  }
+  if (!skillIds.has(topo.defaultSkill)) {
+    fail(['defaultSkill'], `unknown skill "${topo.defaultSkill}" (known: ${known(skillIds)})`);
+  }
+  topo.skills.forEach((s, i) => {
+    if (!s.secondChoice) return;
+    if (!skillIds.has(s.secondChoice.skill)) {
+      fail(
+        ['skills', i, 'secondChoice', 'skill'],
+        `unknown skill "${s.secondChoice.skill}" (known: ${known(skillIds)})`,
+      );
+    } else if (s.secondChoice.skill === s.id) {
+      fail(['skills', i, 'secondChoice', 'skill'], 'a skill cannot be its own second choice');
+    }
+  });
+
+  // Every socket any site listens on must be distinct, or two processes would fight for it.
+  const listeners = new Map<string, string>();
+  const agentIds = new Map<string, string>();
+  const numbers = new Map<string, string>();
+  topo.sites.forEach((site, si) => {
+    for (const [what, ep] of [
+      ['sip', site.sip],
+      ['evapi', site.evapi],
+      ['grpc', site.grpc],
+    ] as const) {
+      const key = `${ep.host}:${ep.port}`;
+      const owner = listeners.get(key);
+      if (owner) {
+        fail(['sites', si, what, 'port'], `${key} is already used by ${owner}`);
+      } else {
+        listeners.set(key, `sites[${si}] (${site.id}) ${what}`);
+      }
+    }
+    site.numbers.forEach((n, ni) => {
+      const here: Path = ['sites', si, 'numbers', ni];
+      if (!skillIds.has(n.skill)) {
+        fail([...here, 'skill'], `unknown skill "${n.skill}" (known: ${known(skillIds)})`);
+      }
+      if (!tenantIds.has(n.tenant)) {
+        fail([...here, 'tenant'], `unknown tenant "${n.tenant}" (known: ${known(tenantIds)})`);
+      }
+      const owner = numbers.get(n.number);
+      if (owner) fail([...here, 'number'], `number ${n.number} is already routed by ${owner}`);
+      else numbers.set(n.number, `site ${site.id}`);
+    });
+    site.agents.forEach((a, ai) => {
+      const here: Path = ['sites', si, 'agents', ai];
+      const owner = agentIds.get(a.id);
+      if (owner) fail([...here, 'id'], `agent id "${a.id}" is already used at ${owner}`);
+      else agentIds.set(a.id, `site ${site.id}`);
+      if (!tenantIds.has(a.tenant)) {
+        fail([...here, 'tenant'], `unknown tenant "${a.tenant}" (known: ${known(tenantIds)})`);
+      }
+      for (const skillId of Object.keys(a.skills)) {
+        if (!skillIds.has(skillId)) {
+          fail(
+            [...here, 'skills', skillId],
+            `unknown skill "${skillId}" (known: ${known(skillIds)})`,
+          );
+        }
+      }
+    });
+  });
+
+  topo.routing.tenantRestrictions.forEach((r, ri) => {
+    const here: Path = ['routing', 'tenantRestrictions', ri];
+    if (!tenantIds.has(r.tenant)) {
+      fail([...here, 'tenant'], `unknown tenant "${r.tenant}" (known: ${known(tenantIds)})`);
+    }
+    r.excludedSites.forEach((s, i) => {
+      if (!siteIds.has(s)) {
+        fail([...here, 'excludedSites', i], `unknown site "${s}" (known: ${known(siteIds)})`);
+      }
+    });
+  });
+}
+
+function unique<T>(
+  items: readonly T[],
+  key: (item: T) => string,
+  at: Path,
+  what: string,
+  fail: (path: Path, message: string) => void,
+): void {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    const k = key(item);
+    const first = seen.get(k);
+    if (first !== undefined) {
+      fail([...at, i, 'id'], `duplicate ${what} "${k}" (first used at ${at.join('.')}[${first}])`);
+    } else {
+      seen.set(k, i);
+    }
+  });
+}
