@@ -2,3 +2,5 @@ export * from './clock.js';
 export * from './log.js';
 export * from './lifecycle.js';
 export * from './sql.js';
+export * from './kafka.js';
+export * from './config.js';

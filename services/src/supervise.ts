@@ -174,11 +174,9 @@ async function stopChild(
 ): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
-  const gone = await Promise.race([exited.then(() => true), sleep(timeoutMs).then(() => false)]);
-  if (!gone) {
-    child.kill('SIGKILL');
-    await exited;
-  }
+  const escalate = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(escalate);
 }
 
 /** The last lines of a log file, for error messages. */

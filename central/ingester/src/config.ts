@@ -1,0 +1,28 @@
+import { z } from 'zod';
+
+/** The ingester's environment, parsed once at start-up. */
+export const ingesterConfigSchema = z.object({
+  CCFED_KAFKA_BROKERS: z
+    .string({ error: 'required: comma-separated host:port list of Kafka brokers' })
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => list.length > 0 && list.every((b) => /^[\w.-]+:\d+$/.test(b)),
+      'expected host:port[,host:port...]',
+    ),
+  CCFED_TOPIC_PREFIX: z.string().default('ccfed'),
+  CCFED_CLICKHOUSE_URL: z.url({
+    error: 'required: ClickHouse HTTP URL, e.g. http://127.0.0.1:8123',
+  }),
+  CCFED_CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name')
+    .default('ccfed'),
+  CCFED_CONSUMER_GROUP: z.string().min(1).default('ccfed-ingester'),
+});
+
+export type IngesterConfig = z.output<typeof ingesterConfigSchema>;

@@ -1,0 +1,27 @@
+import type { z } from 'zod';
+
+/** Configuration that cannot be used; names each variable and what was expected. */
+export class ConfigError extends Error {
+  constructor(source: string, problems: readonly string[]) {
+    super(`invalid configuration from ${source}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses a process's configuration once, at start-up, from environment variables. The schema's
+ * keys are the variable names; the result is frozen.
+ */
+export function parseEnvConfig<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): Readonly<z.output<S>> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      'the environment',
+      result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
+  }
+  return Object.freeze(result.data);
+}

@@ -1,0 +1,54 @@
+import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import type { Logger } from 'pino';
+
+export interface KafkaClientOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly log: Logger;
+  /** How long to keep retrying a failed request before giving up (kafkajs's own retry). */
+  readonly retry?: KafkaConfig['retry'];
+}
+
+/** A kafkajs client whose log lines go to the process's structured logger. */
+export function createKafka(opts: KafkaClientOptions): Kafka {
+  const log = opts.log.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: opts.clientId,
+    brokers: [...opts.brokers],
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+    retry: opts.retry ?? { retries: 8, initialRetryTime: 100, maxRetryTime: 3_000 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...fields } = entry;
+        const event = { event: 'kafkajs', ...fields };
+        if (level === logLevel.ERROR) log.error(event, message);
+        else if (level === logLevel.WARN) log.warn(event, message);
+        else log.debug(event, message);
+      },
+  });
+}
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+}
+
+/** Creates the topics that do not exist yet; existing ones are left as they are. */
+export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length === 0) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}

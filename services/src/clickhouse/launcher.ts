@@ -1,0 +1,124 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, LOOPBACK } from '../ports.js';
+import { startEngine, type EngineHandle } from '../supervise.js';
+
+export const CLICKHOUSE_SERVER = '/usr/sbin/clickhouse-server';
+
+export interface ClickHouseOptions {
+  readonly dataDir: string;
+  readonly httpPort?: number;
+  readonly tcpPort?: number;
+}
+
+export interface ClickHouseInstance {
+  /** HTTP interface, what @clickhouse/client talks to. */
+  readonly url: string;
+  readonly httpPort: number;
+  readonly tcpPort: number;
+  readonly handle: EngineHandle;
+  stop(): Promise<void>;
+}
+
+/** Starts Debian's clickhouse-server on loopback with everything it writes under dataDir. */
+export async function startClickHouse(opts: ClickHouseOptions): Promise<ClickHouseInstance> {
+  const httpPort = opts.httpPort ?? (await freePort());
+  const tcpPort = opts.tcpPort ?? (await freePort());
+  const conf = join(opts.dataDir, 'conf');
+  const logDir = join(opts.dataDir, 'log');
+  for (const d of [conf, logDir, join(opts.dataDir, 'data', 'tmp')])
+    mkdirSync(d, { recursive: true });
+  writeFileSync(join(conf, 'config.xml'), configXml({ dataDir: opts.dataDir, httpPort, tcpPort }));
+  writeFileSync(join(conf, 'users.xml'), USERS_XML);
+  const url = `http://${LOOPBACK}:${httpPort}`;
+  const handle = await startEngine({
+    name: 'clickhouse',
+    command: CLICKHOUSE_SERVER,
+    args: [`--config-file=${join(conf, 'config.xml')}`],
+    cwd: opts.dataDir,
+    logFile: join(logDir, 'stdout.log'),
+    pidFile: join(opts.dataDir, 'clickhouse.pid'),
+    ports: [
+      { port: httpPort, protocol: 'tcp', role: 'ClickHouse HTTP' },
+      { port: tcpPort, protocol: 'tcp', role: 'ClickHouse native' },
+    ],
+    ready: async () => {
+      const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
+      return res.ok && (await res.text()).startsWith('Ok.');
+    },
+    readyTimeoutMs: 60_000,
+  });
+  return { url, httpPort, tcpPort, handle, stop: () => handle.stop() };
+}
+
+function configXml(p: { dataDir: string; httpPort: number; tcpPort: number }): string {
+  const d = join(p.dataDir, 'data');
+  return `<?xml version="1.0"?>
+<!-- Written by services/src/clickhouse/launcher.ts for one local server. -->
+<yandex>
+    <logger>
+        <level>warning</level>
+        <log>${join(p.dataDir, 'log', 'clickhouse-server.log')}</log>
+        <errorlog>${join(p.dataDir, 'log', 'clickhouse-server.err.log')}</errorlog>
+        <size>100M</size>
+        <count>2</count>
+    </logger>
+    <listen_host>${LOOPBACK}</listen_host>
+    <http_port>${p.httpPort}</http_port>
+    <tcp_port>${p.tcpPort}</tcp_port>
+    <max_connections>256</max_connections>
+    <keep_alive_timeout>3</keep_alive_timeout>
+    <max_concurrent_queries>100</max_concurrent_queries>
+    <uncompressed_cache_size>268435456</uncompressed_cache_size>
+    <mark_cache_size>268435456</mark_cache_size>
+    <path>${d}/</path>
+    <tmp_path>${d}/tmp/</tmp_path>
+    <user_files_path>${d}/user_files/</user_files_path>
+    <format_schema_path>${d}/format_schemas/</format_schema_path>
+    <users_config>users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <timezone>UTC</timezone>
+    <umask>022</umask>
+    <mlock_executable>false</mlock_executable>
+    <max_session_timeout>3600</max_session_timeout>
+    <default_session_timeout>60</default_session_timeout>
+</yandex>
+`;
+}
+
+const USERS_XML = `<?xml version="1.0"?>
+<!-- Local development and tests only: the default user, no password, loopback only. -->
+<yandex>
+    <profiles>
+        <default>
+            <max_memory_usage>4000000000</max_memory_usage>
+            <use_uncompressed_cache>0</use_uncompressed_cache>
+            <load_balancing>random</load_balancing>
+        </default>
+    </profiles>
+    <users>
+        <default>
+            <password></password>
+            <networks>
+                <ip>::1</ip>
+                <ip>127.0.0.1</ip>
+            </networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </default>
+    </users>
+    <quotas>
+        <default>
+            <interval>
+                <duration>3600</duration>
+                <queries>0</queries>
+                <errors>0</errors>
+                <result_rows>0</result_rows>
+                <read_rows>0</read_rows>
+                <execution_time>0</execution_time>
+            </interval>
+        </default>
+    </quotas>
+</yandex>
+`;

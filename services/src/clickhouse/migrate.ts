@@ -1,0 +1,96 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createClient } from '@clickhouse/client';
+import { ident, sql } from '@ccfed/common';
+
+export const MIGRATIONS_DIR = new URL('../../clickhouse/migrations', import.meta.url).pathname;
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly statements: readonly string[];
+}
+
+const FILE_PATTERN = /^(\d{3})_([a-z0-9_]+)\.sql$/;
+
+/** Reads the numbered migration files; refuses misnamed files and duplicate numbers. */
+export function readMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
+  const files = readdirSync(dir)
+    .filter((f) => !f.startsWith('.'))
+    .sort();
+  const seen = new Map<number, string>();
+  return files.map((file) => {
+    const m = FILE_PATTERN.exec(file);
+    if (!m)
+      throw new Error(
+        `${join(dir, file)}: migration files are named NNN_name.sql (e.g. 001_call_events.sql)`,
+      );
+    const version = Number(m[1]);
+    const clash = seen.get(version);
+    if (clash)
+      throw new Error(`${join(dir, file)}: migration number ${m[1]} is already used by ${clash}`);
+    seen.set(version, file);
+    const statements = splitStatements(readFileSync(join(dir, file), 'utf8'));
+    if (statements.length === 0)
+      throw new Error(`${join(dir, file)}: no SQL statement in the file`);
+    return { version, name: m[2]!, statements };
+  });
+}
+
+/** Splits a migration file into statements on `;` at the end of a line, dropping comments. */
+export function splitStatements(text: string): string[] {
+  const withoutComments = text
+    .split('\n')
+    .map((line) => line.replace(/--.*$/, ''))
+    .join('\n');
+  return withoutComments
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Creates the database if needed and applies the migrations it has not had yet, in order. Every
+ * statement is idempotent (IF NOT EXISTS), so a run cut short is simply run again. Returns the
+ * versions it applied.
+ */
+export async function migrate(
+  url: string,
+  database: string,
+  migrations: readonly Migration[] = readMigrations(),
+): Promise<number[]> {
+  const db = ident(database);
+  const server = createClient({ url });
+  try {
+    await server.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${db}`.text });
+  } finally {
+    await server.close();
+  }
+  // Statements name their tables without a database: they run in the one this client is bound to.
+  const client = createClient({ url, database });
+  try {
+    await client.command({
+      query:
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree() ORDER BY version',
+    });
+    const done = await client.query({
+      query: 'SELECT DISTINCT version FROM schema_migrations',
+      format: 'JSONEachRow',
+    });
+    const applied = new Set((await done.json<{ version: number }>()).map((r) => Number(r.version)));
+    const ran: number[] = [];
+    for (const m of migrations) {
+      if (applied.has(m.version)) continue;
+      for (const statement of m.statements) await client.command({ query: statement });
+      await client.insert({
+        table: 'schema_migrations',
+        values: [{ version: m.version, name: m.name }],
+        format: 'JSONEachRow',
+      });
+      ran.push(m.version);
+    }
+    return ran;
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,55 @@
+import { AgentEvent, CallEvent, KAFKA_HEADERS, SiteSnapshot, type TopicNames } from '@ccfed/proto';
+import type { Producer } from 'kafkajs';
+
+/** Publishes a site's events to Kafka as protobuf, keyed as ARCHITECTURE.md "Events" says. */
+export class EventPublisher {
+  constructor(
+    private readonly deps: { readonly producer: Producer; readonly topics: TopicNames },
+  ) {}
+
+  /** Keyed by call id: one call's events stay in order. */
+  async callEvent(event: CallEvent): Promise<void> {
+    await this.send(
+      this.deps.topics.callEvents,
+      event.callId,
+      CallEvent.encode(event).finish(),
+      'ccfed.events.v1.CallEvent',
+      event.meta?.trace?.traceparent,
+    );
+  }
+
+  /** Keyed by agent id: one agent's transitions stay in order. */
+  async agentEvent(event: AgentEvent): Promise<void> {
+    await this.send(
+      this.deps.topics.agentEvents,
+      event.agentId,
+      AgentEvent.encode(event).finish(),
+      'ccfed.events.v1.AgentEvent',
+    );
+  }
+
+  /** Keyed by site id. */
+  async siteSnapshot(snapshot: SiteSnapshot): Promise<void> {
+    await this.send(
+      this.deps.topics.siteSnapshots,
+      snapshot.meta?.siteId ?? '',
+      SiteSnapshot.encode(snapshot).finish(),
+      'ccfed.events.v1.SiteSnapshot',
+    );
+  }
+
+  private async send(
+    topic: string,
+    key: string,
+    value: Uint8Array,
+    type: string,
+    traceparent?: string,
+  ): Promise<void> {
+    const headers: Record<string, string> = { [KAFKA_HEADERS.messageType]: type };
+    if (traceparent) headers[KAFKA_HEADERS.traceparent] = traceparent;
+    await this.deps.producer.send({
+      topic,
+      messages: [{ key, value: Buffer.from(value), headers }],
+    });
+  }
+}

@@ -1,0 +1,45 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import {
+  startClickHouse,
+  startKafka,
+  type ClickHouseInstance,
+  type KafkaInstance,
+} from '@ccfed/services';
+
+const RUN_DIR = join(new URL('../../.ccfed/test', import.meta.url).pathname, `run-${process.pid}`);
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kafkaBrokers: string[];
+    clickhouseUrl: string;
+    runDir: string;
+  }
+}
+
+let kafka: KafkaInstance | undefined;
+let clickhouse: ClickHouseInstance | undefined;
+
+/** Starts one real Kafka broker and one real ClickHouse server for the whole integration run. */
+export async function setup(project: TestProject): Promise<void> {
+  mkdirSync(RUN_DIR, { recursive: true });
+  const started = Date.now();
+  [kafka, clickhouse] = await Promise.all([
+    startKafka({ dataDir: join(RUN_DIR, 'kafka') }),
+    startClickHouse({ dataDir: join(RUN_DIR, 'clickhouse') }),
+  ]);
+  console.log(
+    `engines ready in ${Date.now() - started} ms: kafka ${kafka.brokers.join(',')}, clickhouse ${clickhouse.url}`,
+  );
+  project.provide('kafkaBrokers', kafka.brokers);
+  project.provide('clickhouseUrl', clickhouse.url);
+  project.provide('runDir', RUN_DIR);
+}
+
+export async function teardown(): Promise<void> {
+  const stopping = Date.now();
+  await Promise.allSettled([kafka?.stop(), clickhouse?.stop()]);
+  console.log(`engines stopped in ${Date.now() - stopping} ms`);
+  rmSync(RUN_DIR, { recursive: true, force: true });
+}

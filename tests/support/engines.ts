@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createKafka, ensureTopics, silentLogger } from '@ccfed/common';
+import { TOPIC_SUFFIXES, topicNames, type TopicNames } from '@ccfed/proto';
+import { migrate } from '@ccfed/services';
+import { inject } from 'vitest';
+
+/** A name no other test uses: each test gets its own topics and database. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+}
+
+export function kafkaBrokers(): string[] {
+  return inject('kafkaBrokers');
+}
+
+export function clickhouseUrl(): string {
+  return inject('clickhouseUrl');
+}
+
+/** Fresh topics under a unique prefix, created on the shared broker. */
+export async function freshTopics(partitions = 3): Promise<TopicNames> {
+  const topics = topicNames(uniqueName('t'));
+  const kafka = createKafka({
+    brokers: kafkaBrokers(),
+    clientId: 'ccfed-test-setup',
+    log: silentLogger(),
+  });
+  await ensureTopics(
+    kafka,
+    (Object.keys(TOPIC_SUFFIXES) as (keyof TopicNames)[]).map((k) => ({
+      topic: topics[k],
+      partitions,
+    })),
+  );
+  return topics;
+}
+
+/** A fresh, migrated database on the shared ClickHouse server, and a client bound to it. */
+export async function freshDatabase(): Promise<{ database: string; client: ClickHouseClient }> {
+  const database = uniqueName('db');
+  await migrate(clickhouseUrl(), database);
+  return { database, client: createClient({ url: clickhouseUrl(), database }) };
+}
+
+/** Polls until `check` returns a value that is not undefined, or fails after timeoutMs. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Runs a query and returns its rows as objects. */
+export async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
+  const rs = await client.query({ query, format: 'JSONEachRow' });
+  return rs.json<T>();
+}

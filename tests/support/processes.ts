@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  readonly logFile: string;
+  /** Resolves with the exit code once the process has exited. */
+  readonly exited: Promise<number | null>;
+  /** SIGTERM and wait; SIGKILL after timeoutMs. */
+  stop(timeoutMs?: number): Promise<number | null>;
+  kill(): Promise<number | null>;
+}
+
+/** Runs one of ccfed's own processes (e.g. central/ingester/src/index.ts) the way production does. */
+export function startService(
+  entry: string,
+  env: Record<string, string>,
+  name = entry.split('/').slice(-3, -2)[0] ?? 'service',
+): ServiceProcess {
+  const dir = join(inject('runDir'), 'services');
+  mkdirSync(dir, { recursive: true });
+  const logFile = join(dir, `${name}-${Date.now()}.log`);
+  const out = createWriteStream(logFile);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.pipe(out);
+  child.stderr!.pipe(out);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  const stop = async (timeoutMs = 20_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    return exited;
+  };
+  return { child, logFile, exited, stop, kill };
+}

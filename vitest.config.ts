@@ -1,0 +1,31 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: unit tests next to the code (pure, no engines), and cross-component tests in
+// tests/ against real Kafka and ClickHouse, started once for the run by the global setup.
+export default defineConfig({
+  test: {
+    reporters: ['default', './tests/setup/summary-reporter.ts'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: [
+            '{proto,topology,common,services,site-agent}/src/**/*.test.ts',
+            'central/*/src/**/*.test.ts',
+          ],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['tests/**/*.test.ts'],
+          globalSetup: ['tests/setup/global-engines.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // The engines are shared and the machine has two cores: one file at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
