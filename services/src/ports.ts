@@ -45,7 +45,7 @@ export async function freePort(host = LOOPBACK): Promise<number> {
   throw new Error(`could not find a free port on ${host} after 50 attempts`);
 }
 
-/** Resolves once something accepts TCP connections on host:port. */
-export async function tcpAccepts(port: number, host = LOOPBACK): Promise<boolean> {
+/** Resolves true when something is bound to host:port over TCP. */
+export async function tcpPortInUse(port: number, host = LOOPBACK): Promise<boolean> {
   return !(await tcpPortFree(port, host));
 }

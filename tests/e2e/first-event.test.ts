@@ -2,7 +2,7 @@
 // ingester process lands it in ClickHouse, and replaying it changes nothing.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createKafka, ManualClock, silentLogger } from '@ccfed/common';
-import type { CallEvent} from '@ccfed/proto';
+import type { CallEvent } from '@ccfed/proto';
 import { CustomerTier, KAFKA_HEADERS, type TopicNames } from '@ccfed/proto';
 import { EventPublisher } from '@ccfed/site-agent/events/publisher';
 import { EventStamper } from '@ccfed/site-agent/events/event-meta';

@@ -45,6 +45,8 @@ const skill = z.strictObject({
   }),
   /** After-call work every agent does on this skill before being ready again. */
   wrapUpSeconds: seconds,
+  /** Starting estimate of talk + wrap-up, until the site has learned it from finished calls. */
+  averageHandleSeconds: positiveSeconds.default(180),
   /** A call still waiting after afterSeconds may also go to agents of this other skill. */
   secondChoice: z.strictObject({ skill: id, afterSeconds: positiveSeconds }).optional(),
   overflow: z

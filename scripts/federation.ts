@@ -1,0 +1,128 @@
+// The local federation: real Kafka, ClickHouse and Kamailio, the HQ site's agent and the central
+// ingester, each in its own process, until Ctrl-C. Started by `npm start` (scripts/start.sh).
+//
+//   npm start [-- --topology FILE] [-- --site ID]
+//
+// Data and logs live under .ccfed/local/ and survive restarts.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger } from '@ccfed/common';
+import {
+  migrate,
+  startClickHouse,
+  startEngine,
+  startKafka,
+  startKamailio,
+  type EngineHandle,
+} from '@ccfed/services';
+import { loadTopology, siteById, TopologyError } from '@ccfed/topology';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const DATA = join(ROOT, '.ccfed', 'local');
+const log = createLogger('federation');
+
+const { values } = parseArgs({
+  options: {
+    topology: { type: 'string', default: join(ROOT, 'topology', 'example.yaml') },
+    site: { type: 'string' },
+  },
+});
+
+const running: { name: string; stop: () => Promise<void> }[] = [];
+
+async function main(): Promise<void> {
+  const topologyFile = values.topology!;
+  const topology = loadTopology(topologyFile);
+  const site = siteById(topology, values.site ?? topology.federation.hqSite);
+
+  const [kafka, clickhouse] = await Promise.all([
+    startKafka({
+      dataDir: join(DATA, 'kafka'),
+      port: Number(process.env.CCFED_KAFKA_PORT ?? 19092),
+      controllerPort: Number(process.env.CCFED_KAFKA_CONTROLLER_PORT ?? 19093),
+    }),
+    startClickHouse({
+      dataDir: join(DATA, 'clickhouse'),
+      httpPort: Number(process.env.CCFED_CLICKHOUSE_HTTP_PORT ?? 18123),
+      tcpPort: Number(process.env.CCFED_CLICKHOUSE_TCP_PORT ?? 19000),
+    }),
+  ]);
+  running.push(
+    { name: 'kafka', stop: () => kafka.stop() },
+    { name: 'clickhouse', stop: () => clickhouse.stop() },
+  );
+  await migrate(clickhouse.url, 'ccfed');
+
+  const kamailio = await startKamailio({
+    topology,
+    siteId: site.id,
+    dataDir: join(DATA, `kamailio-${site.id}`),
+  });
+  running.push({ name: `kamailio ${site.id}`, stop: () => kamailio.stop() });
+
+  const env = { CCFED_KAFKA_BROKERS: kafka.brokers.join(','), CCFED_TOPIC_PREFIX: 'ccfed' };
+  const agent = await startNodeService(
+    `site-agent ${site.id}`,
+    'site-agent/src/index.ts',
+    { ...env, CCFED_TOPOLOGY: topologyFile, CCFED_SITE: site.id },
+    'site_agent_started',
+  );
+  const ingester = await startNodeService(
+    'ingester',
+    'central/ingester/src/index.ts',
+    { ...env, CCFED_CLICKHOUSE_URL: clickhouse.url, CCFED_CLICKHOUSE_DATABASE: 'ccfed' },
+    'ingester_started',
+  );
+  // Stop ccfed's own processes before the engines they use.
+  running.push(
+    { name: 'site agent', stop: () => agent.stop() },
+    { name: 'ingester', stop: () => ingester.stop() },
+  );
+
+  console.log(`
+ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it):
+  Kafka           ${kafka.brokers.join(',')}           topics ccfed.*
+  ClickHouse      ${clickhouse.url}    database ccfed   (native port ${clickhouse.tcpPort})
+  Kamailio        sip:${kamailio.sip.host}:${kamailio.sip.port} (${site.sip.transport})   evapi ${kamailio.evapi.host}:${kamailio.evapi.port}   site ${site.id}
+  site agent      ${site.id}, publishing snapshots to ccfed.site-snapshots   log ${agent.logFile}
+  ingester        ccfed.call-events → ClickHouse ccfed.call_events             log ${ingester.logFile}
+  data and logs   ${DATA}
+Try:  clickhouse-client --port ${clickhouse.tcpPort} -q 'SELECT kind, count() FROM ccfed.call_events GROUP BY kind'
+`);
+}
+
+async function startNodeService(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  readyEvent: string,
+): Promise<EngineHandle> {
+  const logFile = join(DATA, 'logs', `${name.replace(/\s+/g, '-')}.log`);
+  return startEngine({
+    name,
+    command: process.execPath,
+    args: ['--import', 'tsx', join(ROOT, entry)],
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    logFile,
+    pidFile: join(DATA, `${name.replace(/\s+/g, '-')}.pid`),
+    ports: [],
+    ready: async () => readFileSync(logFile, 'utf8').includes(`"event":"${readyEvent}"`),
+    readyTimeoutMs: 60_000,
+  });
+}
+
+async function shutdown(code: number): Promise<never> {
+  for (const r of running.reverse()) {
+    await r.stop().catch((err: unknown) => log.error({ event: 'stop_failed', name: r.name, err }));
+  }
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+main().catch(async (err: unknown) => {
+  console.error(err instanceof TopologyError || err instanceof Error ? err.message : String(err));
+  await shutdown(1);
+});

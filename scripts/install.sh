@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything ccfed needs on a fresh Debian 12 machine, and nothing that is already there:
+# Debian packages (Kamailio 5.6 with evapi, ClickHouse server, sipp, Java), the Kafka 3.9 jars
+# from Maven Central, and the npm workspace. Safe to run again; quick when nothing is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[install] %s\n' "$*"; }
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+# --- Debian packages ----------------------------------------------------------------------
+DEBIAN_PACKAGES=(
+  kamailio kamailio-extra-modules kamailio-json-modules kamailio-utils-modules
+  clickhouse-server clickhouse-client
+  sip-tester
+  openjdk-17-jre-headless maven
+)
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+    # Java and Maven may come from elsewhere on the machine; that is fine.
+    case "$pkg" in
+      openjdk-17-jre-headless) command -v java >/dev/null && continue ;;
+      maven) command -v mvn >/dev/null && continue ;;
+    esac
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]} > 0)); then
+  say "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  # The packages' own services are not wanted: ccfed starts its engines itself, on its own ports.
+  as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Kafka jars ------------------------------------------------------------------------------
+pom_sum=$(sha256sum services/kafka/pom.xml | cut -d' ' -f1)
+if [[ ! -f services/kafka/lib/.pom.sha256 || $(cat services/kafka/lib/.pom.sha256) != "$pom_sum" ]]; then
+  say "resolving Kafka jars from Maven Central (services/kafka/pom.xml)"
+  rm -rf services/kafka/lib
+  (cd services/kafka && mvn -q -B dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime)
+  echo "$pom_sum" > services/kafka/lib/.pom.sha256
+fi
+
+# --- npm workspace ---------------------------------------------------------------------------
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f node_modules/.ccfed-lock.sha256 || $(cat node_modules/.ccfed-lock.sha256) != "$lock_sum" ]]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.ccfed-lock.sha256
+fi
+
+say "everything ccfed needs is installed"

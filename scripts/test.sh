@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what is missing, checks the generated code,
+# types, lint and formatting, validates the Kamailio config of every site, then runs unit and
+# integration tests against real Kafka, ClickHouse and Kamailio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+
+step() { printf '\n== %s\n' "$*"; }
+step "generated protobuf code matches proto/"
+bash proto/generate.sh --check
+step "types"
+npx --no-install tsc -p tsconfig.json
+step "lint"
+npx --no-install eslint --max-warnings 0 .
+step "formatting"
+npx --no-install prettier --check --log-level warn .
+step "Kamailio config of every site in the example topology (kamailio -c)"
+npx --no-install tsx services/src/kamailio/cli.ts check topology/example.yaml
+step "unit and integration tests"
+npx --no-install vitest run

@@ -1,0 +1,433 @@
+// The automatic call distributor of one site. Pure: the clock is injected, nothing here does
+// I/O. Every method returns the effects the adapters must carry out (relay a call to an agent,
+// publish an agent's state change); the same code runs live and in the routing simulator.
+
+import type { Clock } from '@ccfed/common';
+import { transition, type AgentAction, type AgentState } from './agent-state.js';
+import { expectedWaitMs, HandleTimeAverage } from './ewt.js';
+import { SkillQueue, type QueuedCall } from './queue.js';
+
+export interface AcdSkill {
+  readonly id: string;
+  readonly serviceLevelThresholdMs: number;
+  readonly wrapUpMs: number;
+  readonly averageHandleMs: number;
+  /** A call of this skill waiting at least afterMs may also go to agents of `skill`. */
+  readonly secondChoice?: { readonly skill: string; readonly afterMs: number };
+}
+
+export interface AcdAgent {
+  readonly id: string;
+  readonly tenantId: string;
+  /** Skill id → proficiency 1..10. */
+  readonly skills: Readonly<Record<string, number>>;
+}
+
+export interface AcdDeps {
+  readonly clock: Clock;
+  readonly skills: readonly AcdSkill[];
+  readonly agents: readonly AcdAgent[];
+}
+
+/** The ACD chose `agentId` for `callId`: ring the agent. */
+export interface Assignment {
+  readonly callId: string;
+  readonly agentId: string;
+  readonly skill: string;
+  readonly waitedMs: number;
+}
+
+export interface AgentChange {
+  readonly agentId: string;
+  readonly tenantId: string;
+  readonly from: AgentState;
+  readonly to: AgentState;
+}
+
+export interface Effects {
+  readonly assignments: Assignment[];
+  readonly agentChanges: AgentChange[];
+}
+
+export type OfferResult =
+  | { readonly kind: 'assigned'; readonly assignment: Assignment; readonly effects: Effects }
+  | {
+      readonly kind: 'queued';
+      readonly position: number;
+      readonly expectedWaitMs: number;
+      readonly effects: Effects;
+    };
+
+export interface SkillStatus {
+  readonly skill: string;
+  readonly queued: number;
+  readonly oldestWaitMs: number;
+  readonly staffed: number;
+  readonly idle: number;
+  /** EWT of a new standard-tier call arriving now. */
+  readonly expectedWaitMs: number;
+}
+
+interface AgentRecord {
+  readonly agent: AcdAgent;
+  state: AgentState;
+  /** When the agent last became ready: longest idle goes first. */
+  readySinceMs: number;
+  /** Not-ready reason requested while busy, applied after wrap-up. */
+  pendingNotReady?: string;
+}
+
+interface CallRecord {
+  readonly call: QueuedCall;
+  phase: 'queued' | 'ringing' | 'talking';
+  agentId?: string;
+  answeredMs?: number;
+}
+
+/** Thrown for requests about calls or agents the ACD does not know. */
+export class AcdError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AcdError';
+  }
+}
+
+const noEffects = (): Effects => ({ assignments: [], agentChanges: [] });
+
+export class Acd {
+  private readonly skills = new Map<string, AcdSkill>();
+  private readonly queues = new Map<string, SkillQueue>();
+  private readonly handle = new Map<string, HandleTimeAverage>();
+  private readonly agents = new Map<string, AgentRecord>();
+  private readonly calls = new Map<string, CallRecord>();
+
+  constructor(private readonly deps: AcdDeps) {
+    for (const s of deps.skills) {
+      this.skills.set(s.id, s);
+      this.queues.set(s.id, new SkillQueue());
+      this.handle.set(s.id, new HandleTimeAverage(s.averageHandleMs));
+    }
+    for (const a of deps.agents) {
+      for (const skill of Object.keys(a.skills)) {
+        if (!this.skills.has(skill)) throw new AcdError(`agent ${a.id} has unknown skill ${skill}`);
+      }
+      this.agents.set(a.id, { agent: a, state: { name: 'logged_out' }, readySinceMs: 0 });
+    }
+  }
+
+  private now(): number {
+    return this.deps.clock.now();
+  }
+
+  // ---- agents -------------------------------------------------------------------------------
+
+  /** The agent's current state; throws for an agent this site does not have. */
+  agentState(agentId: string): AgentState {
+    return this.agentRecord(agentId).state;
+  }
+
+  /** Logs an agent in (to not-ready, as ACDs do: the agent says when they are ready). */
+  login(agentId: string): Effects {
+    return this.apply(agentId, { type: 'login' });
+  }
+
+  /** Makes an agent ready; a waiting call may be assigned at once. */
+  ready(agentId: string): Effects {
+    const fx = this.apply(agentId, { type: 'ready' });
+    return merge(fx, this.dispatch());
+  }
+
+  /** Not-ready now, or, when the agent is busy, as soon as the current call's wrap-up ends. */
+  notReady(agentId: string, reason: string): Effects {
+    const rec = this.agentRecord(agentId);
+    if (['reserved', 'on_call', 'wrap_up'].includes(rec.state.name)) {
+      // Validate the reason through the state machine's rule, then remember it.
+      transition(agentId, { name: 'ready' }, { type: 'not_ready', reason });
+      rec.pendingNotReady = reason;
+      return noEffects();
+    }
+    return this.apply(agentId, { type: 'not_ready', reason });
+  }
+
+  logout(agentId: string): Effects {
+    return this.apply(agentId, { type: 'logout' });
+  }
+
+  // ---- calls --------------------------------------------------------------------------------
+
+  /**
+   * A call enters the ACD: it goes to the best idle agent with the skill (highest proficiency,
+   * then longest idle), or waits in the skill's queue by tier and arrival time.
+   */
+  offer(call: QueuedCall): OfferResult {
+    if (this.calls.has(call.callId))
+      throw new AcdError(`call ${call.callId} is already in the ACD`);
+    const queue = this.queues.get(call.skill);
+    if (!queue) throw new AcdError(`call ${call.callId}: unknown skill ${call.skill}`);
+    this.calls.set(call.callId, { call, phase: 'queued' });
+    const agentId = this.bestIdleAgent(call);
+    if (agentId) {
+      const fx = noEffects();
+      const assignment = this.assign(call, agentId, fx);
+      return { kind: 'assigned', assignment, effects: fx };
+    }
+    const position = queue.add(call);
+    return {
+      kind: 'queued',
+      position,
+      expectedWaitMs: this.expectedWaitAt(call.skill, position),
+      effects: noEffects(),
+    };
+  }
+
+  /** The agent answered: the call is talking. */
+  answered(callId: string): Effects {
+    const rec = this.callRecord(callId, 'ringing');
+    const fx = this.apply(rec.agentId!, { type: 'answer', callId });
+    rec.phase = 'talking';
+    rec.answeredMs = this.now();
+    return fx;
+  }
+
+  /**
+   * The agent's phone did not take the call (no answer, busy, error): the agent goes not-ready
+   * (ring-no-answer) and the call goes back to its place in the queue, arrival time unchanged.
+   */
+  ringFailed(callId: string): Effects {
+    const rec = this.callRecord(callId, 'ringing');
+    const fx = this.apply(rec.agentId!, { type: 'ring_failed', callId });
+    rec.phase = 'queued';
+    delete rec.agentId;
+    this.queues.get(rec.call.skill)!.add(rec.call);
+    return merge(fx, this.dispatch());
+  }
+
+  /** The caller hung up before an agent answered. Returns how long they waited. */
+  abandon(callId: string): { waitedMs: number; effects: Effects } {
+    const rec = this.calls.get(callId);
+    if (!rec || rec.phase === 'talking') throw new AcdError(`call ${callId} is not waiting`);
+    this.calls.delete(callId);
+    const waitedMs = this.now() - rec.call.arrivalMs;
+    if (rec.phase === 'queued') {
+      this.queues.get(rec.call.skill)!.remove(callId);
+      return { waitedMs, effects: noEffects() };
+    }
+    const fx = this.apply(rec.agentId!, { type: 'caller_gone', callId });
+    return { waitedMs, effects: merge(fx, this.dispatch()) };
+  }
+
+  /** Either side hung up an answered call: the agent goes to wrap-up for the skill's time. */
+  hangUp(callId: string): { talkMs: number; effects: Effects } {
+    const rec = this.callRecord(callId, 'talking');
+    this.calls.delete(callId);
+    const skill = this.skills.get(rec.call.skill)!;
+    const now = this.now();
+    const talkMs = now - rec.answeredMs!;
+    this.handle.get(skill.id)!.add(talkMs + skill.wrapUpMs);
+    const fx = this.apply(rec.agentId!, {
+      type: 'hang_up',
+      callId,
+      wrapUpUntil: now + skill.wrapUpMs,
+    });
+    // A zero wrap-up ends at once.
+    return { talkMs, effects: merge(fx, this.tick()) };
+  }
+
+  /** A queued call leaves this site (overflowed elsewhere). */
+  withdraw(callId: string): QueuedCall {
+    const rec = this.callRecord(callId, 'queued');
+    this.calls.delete(callId);
+    this.queues.get(rec.call.skill)!.remove(callId);
+    return rec.call;
+  }
+
+  /**
+   * Moves time-driven state on: wrap-ups that are over end (the agent becomes ready, or
+   * not-ready if they asked), and calls waiting long enough become eligible for second-choice
+   * agents. Call it when `nextDeadline()` passes, and whenever convenient.
+   */
+  tick(): Effects {
+    const now = this.now();
+    const fx = noEffects();
+    for (const rec of this.agents.values()) {
+      if (rec.state.name === 'wrap_up' && rec.state.until <= now) {
+        merge(fx, this.apply(rec.agent.id, { type: 'wrap_up_done', callId: rec.state.callId }));
+        if (rec.pendingNotReady) {
+          merge(fx, this.apply(rec.agent.id, { type: 'not_ready', reason: rec.pendingNotReady }));
+          delete rec.pendingNotReady;
+        }
+      }
+    }
+    return merge(fx, this.dispatch());
+  }
+
+  /** The earliest time at which tick() would change something, or undefined. */
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    const consider = (t: number) => {
+      if (next === undefined || t < next) next = t;
+    };
+    for (const rec of this.agents.values())
+      if (rec.state.name === 'wrap_up') consider(rec.state.until);
+    for (const [skillId, queue] of this.queues) {
+      const sc = this.skills.get(skillId)!.secondChoice;
+      const first = queue.first();
+      if (sc && first) consider(first.arrivalMs + sc.afterMs);
+    }
+    return next;
+  }
+
+  // ---- views --------------------------------------------------------------------------------
+
+  /** The expected wait of a queued call now; undefined when it is not queued. */
+  expectedWaitOf(callId: string): number | undefined {
+    const rec = this.calls.get(callId);
+    if (!rec || rec.phase !== 'queued') return undefined;
+    const position = this.queues.get(rec.call.skill)!.positionOf(callId);
+    return this.expectedWaitAt(rec.call.skill, position);
+  }
+
+  /** Per-skill figures for snapshots and the control API. */
+  skillStatus(): SkillStatus[] {
+    const now = this.now();
+    return [...this.queues].map(([skill, queue]) => {
+      const { staffed, idle } = this.staffing(skill);
+      const oldest = queue.all().reduce((min, c) => Math.min(min, c.arrivalMs), now);
+      return {
+        skill,
+        queued: queue.length,
+        oldestWaitMs: now - oldest,
+        staffed,
+        idle,
+        expectedWaitMs: this.expectedWaitAt(skill, queue.positionFor(1, now)),
+      };
+    });
+  }
+
+  queuedCalls(skill: string): readonly QueuedCall[] {
+    return this.queues.get(skill)?.all() ?? [];
+  }
+
+  agentList(): { agent: AcdAgent; state: AgentState }[] {
+    return [...this.agents.values()].map((r) => ({ agent: r.agent, state: r.state }));
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private expectedWaitAt(skill: string, position: number): number {
+    const { staffed, idle } = this.staffing(skill);
+    return expectedWaitMs({
+      position,
+      staffed,
+      idle,
+      averageHandleMs: this.handle.get(skill)!.valueMs,
+    });
+  }
+
+  private staffing(skill: string): { staffed: number; idle: number } {
+    let staffed = 0;
+    let idle = 0;
+    for (const rec of this.agents.values()) {
+      if (!(skill in rec.agent.skills)) continue;
+      const s = rec.state.name;
+      if (s === 'logged_out' || s === 'not_ready') continue;
+      staffed++;
+      if (s === 'ready') idle++;
+    }
+    return { staffed, idle };
+  }
+
+  /** Skills whose agents may take this call now: its own, and its second choice once due. */
+  private skillsFor(call: QueuedCall): string[] {
+    const sc = this.skills.get(call.skill)!.secondChoice;
+    return sc && this.now() - call.arrivalMs >= sc.afterMs ? [call.skill, sc.skill] : [call.skill];
+  }
+
+  /** Best idle agent: primary-skill agents first, then by proficiency, then longest idle. */
+  private bestIdleAgent(call: QueuedCall): string | undefined {
+    const skills = this.skillsFor(call);
+    let best: { id: string; rank: number; prof: number; since: number } | undefined;
+    for (const rec of this.agents.values()) {
+      if (rec.state.name !== 'ready') continue;
+      const rank = skills.findIndex((s) => s in rec.agent.skills);
+      if (rank < 0) continue;
+      const prof = rec.agent.skills[skills[rank]!]!;
+      const better =
+        !best ||
+        rank < best.rank ||
+        (rank === best.rank &&
+          (prof > best.prof || (prof === best.prof && rec.readySinceMs < best.since)));
+      if (better) best = { id: rec.agent.id, rank, prof, since: rec.readySinceMs };
+    }
+    return best?.id;
+  }
+
+  /** Gives waiting calls to idle agents until no idle agent can take any waiting call. */
+  private dispatch(): Effects {
+    const fx = noEffects();
+    for (;;) {
+      // The most urgent waiting call that some idle agent can take.
+      let next: { call: QueuedCall; agentId: string } | undefined;
+      const waiting = [...this.queues.values()].flatMap((q) => q.all());
+      waiting.sort((a, b) => (a.tier !== b.tier ? b.tier - a.tier : a.arrivalMs - b.arrivalMs));
+      for (const call of waiting) {
+        const agentId = this.bestIdleAgent(call);
+        if (agentId) {
+          next = { call, agentId };
+          break;
+        }
+      }
+      if (!next) return fx;
+      this.queues.get(next.call.skill)!.remove(next.call.callId);
+      this.assign(next.call, next.agentId, fx);
+    }
+  }
+
+  private assign(call: QueuedCall, agentId: string, fx: Effects): Assignment {
+    merge(fx, this.apply(agentId, { type: 'reserve', callId: call.callId }));
+    const rec = this.calls.get(call.callId)!;
+    rec.phase = 'ringing';
+    rec.agentId = agentId;
+    const assignment: Assignment = {
+      callId: call.callId,
+      agentId,
+      skill: call.skill,
+      waitedMs: this.now() - call.arrivalMs,
+    };
+    fx.assignments.push(assignment);
+    return assignment;
+  }
+
+  private apply(agentId: string, action: AgentAction): Effects {
+    const rec = this.agentRecord(agentId);
+    const from = rec.state;
+    const to = transition(agentId, from, action);
+    rec.state = to;
+    if (to.name === 'ready' && from.name !== 'ready') rec.readySinceMs = this.now();
+    if (to.name === 'logged_out') delete rec.pendingNotReady;
+    const same = from.name === to.name && JSON.stringify(from) === JSON.stringify(to);
+    return {
+      assignments: [],
+      agentChanges: same ? [] : [{ agentId, tenantId: rec.agent.tenantId, from, to }],
+    };
+  }
+
+  private agentRecord(agentId: string): AgentRecord {
+    const rec = this.agents.get(agentId);
+    if (!rec) throw new AcdError(`unknown agent ${agentId} at this site`);
+    return rec;
+  }
+
+  private callRecord(callId: string, phase: CallRecord['phase']): CallRecord {
+    const rec = this.calls.get(callId);
+    if (!rec) throw new AcdError(`unknown call ${callId}`);
+    if (rec.phase !== phase) throw new AcdError(`call ${callId} is ${rec.phase}, not ${phase}`);
+    return rec;
+  }
+}
+
+function merge(into: Effects, from: Effects): Effects {
+  into.assignments.push(...from.assignments);
+  into.agentChanges.push(...from.agentChanges);
+  return into;
+}

@@ -1,0 +1,67 @@
+// The site agent process: reads its config and the topology, then runs the site.
+import {
+  createKafka,
+  createLogger,
+  ensureTopics,
+  Lifecycle,
+  parseEnvConfig,
+  systemClock,
+} from '@ccfed/common';
+import { TOPIC_SUFFIXES, topicNames, type TopicNames } from '@ccfed/proto';
+import { loadTopology, siteById } from '@ccfed/topology';
+import { siteAgentConfigSchema } from './config.js';
+import { EventStamper } from './events/event-meta.js';
+import { EventPublisher } from './events/publisher.js';
+import { Acd } from './acd/acd.js';
+import { DayStats } from './acd/day-stats.js';
+import { acdSetup } from './acd/from-topology.js';
+import { SnapshotLoop } from './snapshot-loop.js';
+
+const config = parseEnvConfig(siteAgentConfigSchema);
+const topology = loadTopology(config.CCFED_TOPOLOGY);
+const site = siteById(topology, config.CCFED_SITE);
+const log = createLogger('site-agent').child({ site: site.id });
+const lifecycle = new Lifecycle({ log });
+lifecycle.install();
+
+const topics = topicNames(config.CCFED_TOPIC_PREFIX);
+const kafka = createKafka({
+  brokers: config.CCFED_KAFKA_BROKERS,
+  clientId: `ccfed-site-${site.id}`,
+  log,
+});
+await ensureTopics(
+  kafka,
+  (Object.keys(TOPIC_SUFFIXES) as (keyof TopicNames)[]).map((k) => ({
+    topic: topics[k],
+    partitions: 3,
+  })),
+);
+const producer = kafka.producer({
+  allowAutoTopicCreation: false,
+  idempotent: true,
+  maxInFlightRequests: 1,
+});
+await producer.connect();
+const publisher = new EventPublisher({ producer, topics });
+const stamper = new EventStamper({ clock: systemClock, siteId: site.id });
+const acd = new Acd({ clock: systemClock, ...acdSetup(topology, site) });
+const dayStats = new DayStats(systemClock, site.timezone);
+const snapshots = new SnapshotLoop({
+  acd,
+  dayStats,
+  publisher,
+  stamper,
+  log,
+  intervalMs: config.CCFED_SNAPSHOT_INTERVAL_MS,
+  operatorTenant: topology.federation.name,
+});
+
+lifecycle.onShutdown('stop snapshots', () => snapshots.stop());
+lifecycle.onShutdown('close Kafka producer', () => producer.disconnect());
+
+snapshots.start();
+log.info(
+  { event: 'site_agent_started', sip: site.sip, evapi: site.evapi, grpc: site.grpc },
+  'site agent started',
+);

@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { freePort } from '@ccfed/services';
+import { parseTopology, type Topology } from '@ccfed/topology';
+import { parse, stringify } from 'yaml';
+
+export const EXAMPLE_TOPOLOGY = new URL('../../topology/example.yaml', import.meta.url).pathname;
+
+/**
+ * The example topology with every listening port replaced by a free one, so that tests never
+ * collide with each other or with a local federation running on the same machine.
+ */
+export async function exampleTopologyOnFreePorts(mutate?: (doc: any) => void): Promise<Topology> {
+  const doc = parse(readFileSync(EXAMPLE_TOPOLOGY, 'utf8'));
+  for (const site of doc.sites) {
+    site.sip.port = await freePort();
+    site.evapi.port = await freePort();
+    site.grpc.port = await freePort();
+  }
+  mutate?.(doc);
+  return parseTopology(stringify(doc), `${EXAMPLE_TOPOLOGY} (free ports)`);
+}
