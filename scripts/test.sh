@@ -19,3 +19,10 @@ step "Kamailio config of every site in the example topology (kamailio -c)"
 npx --no-install tsx services/src/kamailio/cli.ts check topology/example.yaml
 step "unit and integration tests"
 npx --no-install vitest run
+
+# Every engine and process a test started must be gone.
+if left=$(pgrep -a -f "$PWD/.ccfed/test/" | grep -v pgrep); then
+  echo "processes left running by the tests:" >&2
+  echo "$left" >&2
+  exit 1
+fi

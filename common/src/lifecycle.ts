@@ -85,3 +85,18 @@ export class Lifecycle {
     exit(code);
   }
 }
+
+/**
+ * Runs a process's start-up. An error before the process is up (bad config, bad topology, an
+ * engine that cannot be reached) ends it with exit code 1 and the error's own message on stderr,
+ * not a stack trace: those errors are written for the operator.
+ */
+export async function startProcess(name: string, start: () => Promise<void>): Promise<void> {
+  try {
+    await start();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${name} could not start: ${message}\n`);
+    process.exit(1);
+  }
+}

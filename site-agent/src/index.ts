@@ -5,6 +5,7 @@ import {
   ensureTopics,
   Lifecycle,
   parseEnvConfig,
+  startProcess,
   systemClock,
 } from '@ccfed/common';
 import { TOPIC_SUFFIXES, topicNames, type TopicNames } from '@ccfed/proto';
@@ -17,51 +18,53 @@ import { DayStats } from './acd/day-stats.js';
 import { acdSetup } from './acd/from-topology.js';
 import { SnapshotLoop } from './snapshot-loop.js';
 
-const config = parseEnvConfig(siteAgentConfigSchema);
-const topology = loadTopology(config.CCFED_TOPOLOGY);
-const site = siteById(topology, config.CCFED_SITE);
-const log = createLogger('site-agent').child({ site: site.id });
-const lifecycle = new Lifecycle({ log });
-lifecycle.install();
+await startProcess('site-agent', async () => {
+  const config = parseEnvConfig(siteAgentConfigSchema);
+  const topology = loadTopology(config.CCFED_TOPOLOGY);
+  const site = siteById(topology, config.CCFED_SITE);
+  const log = createLogger('site-agent').child({ site: site.id });
+  const lifecycle = new Lifecycle({ log });
+  lifecycle.install();
 
-const topics = topicNames(config.CCFED_TOPIC_PREFIX);
-const kafka = createKafka({
-  brokers: config.CCFED_KAFKA_BROKERS,
-  clientId: `ccfed-site-${site.id}`,
-  log,
-});
-await ensureTopics(
-  kafka,
-  (Object.keys(TOPIC_SUFFIXES) as (keyof TopicNames)[]).map((k) => ({
-    topic: topics[k],
-    partitions: 3,
-  })),
-);
-const producer = kafka.producer({
-  allowAutoTopicCreation: false,
-  idempotent: true,
-  maxInFlightRequests: 1,
-});
-await producer.connect();
-const publisher = new EventPublisher({ producer, topics });
-const stamper = new EventStamper({ clock: systemClock, siteId: site.id });
-const acd = new Acd({ clock: systemClock, ...acdSetup(topology, site) });
-const dayStats = new DayStats(systemClock, site.timezone);
-const snapshots = new SnapshotLoop({
-  acd,
-  dayStats,
-  publisher,
-  stamper,
-  log,
-  intervalMs: config.CCFED_SNAPSHOT_INTERVAL_MS,
-  operatorTenant: topology.federation.name,
-});
+  const topics = topicNames(config.CCFED_TOPIC_PREFIX);
+  const kafka = createKafka({
+    brokers: config.CCFED_KAFKA_BROKERS,
+    clientId: `ccfed-site-${site.id}`,
+    log,
+  });
+  await ensureTopics(
+    kafka,
+    (Object.keys(TOPIC_SUFFIXES) as (keyof TopicNames)[]).map((k) => ({
+      topic: topics[k],
+      partitions: 3,
+    })),
+  );
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  const publisher = new EventPublisher({ producer, topics });
+  const stamper = new EventStamper({ clock: systemClock, siteId: site.id });
+  const acd = new Acd({ clock: systemClock, ...acdSetup(topology, site) });
+  const dayStats = new DayStats(systemClock, site.timezone);
+  const snapshots = new SnapshotLoop({
+    acd,
+    dayStats,
+    publisher,
+    stamper,
+    log,
+    intervalMs: config.CCFED_SNAPSHOT_INTERVAL_MS,
+    operatorTenant: topology.federation.name,
+  });
 
-lifecycle.onShutdown('stop snapshots', () => snapshots.stop());
-lifecycle.onShutdown('close Kafka producer', () => producer.disconnect());
+  lifecycle.onShutdown('stop snapshots', () => snapshots.stop());
+  lifecycle.onShutdown('close Kafka producer', () => producer.disconnect());
 
-snapshots.start();
-log.info(
-  { event: 'site_agent_started', sip: site.sip, evapi: site.evapi, grpc: site.grpc },
-  'site agent started',
-);
+  snapshots.start();
+  log.info(
+    { event: 'site_agent_started', sip: site.sip, evapi: site.evapi, grpc: site.grpc },
+    'site agent started',
+  );
+});

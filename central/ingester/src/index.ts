@@ -1,30 +1,36 @@
 // The central ingester process: reads its config, starts the Kafka → ClickHouse pipeline.
 import { createClient } from '@clickhouse/client';
-import { createKafka, createLogger, Lifecycle, parseEnvConfig } from '@ccfed/common';
+import { createKafka, createLogger, Lifecycle, parseEnvConfig, startProcess } from '@ccfed/common';
 import { topicNames } from '@ccfed/proto';
 import { ingesterConfigSchema } from './config.js';
 import { Ingester } from './ingester.js';
 
-const log = createLogger('ingester');
-const config = parseEnvConfig(ingesterConfigSchema);
-const lifecycle = new Lifecycle({ log });
-lifecycle.install();
+await startProcess('ingester', async () => {
+  const log = createLogger('ingester');
+  const config = parseEnvConfig(ingesterConfigSchema);
+  const lifecycle = new Lifecycle({ log });
+  lifecycle.install();
 
-const clickhouse = createClient({
-  url: config.CCFED_CLICKHOUSE_URL,
-  database: config.CCFED_CLICKHOUSE_DATABASE,
+  const clickhouse = createClient({
+    url: config.CCFED_CLICKHOUSE_URL,
+    database: config.CCFED_CLICKHOUSE_DATABASE,
+  });
+  const kafka = createKafka({
+    brokers: config.CCFED_KAFKA_BROKERS,
+    clientId: 'ccfed-ingester',
+    log,
+  });
+  const ingester = new Ingester({
+    kafka,
+    clickhouse,
+    topics: topicNames(config.CCFED_TOPIC_PREFIX),
+    groupId: config.CCFED_CONSUMER_GROUP,
+    log,
+  });
+
+  lifecycle.onShutdown('stop intake and finish the batch in flight', () => ingester.stopIntake());
+  lifecycle.onShutdown('close Kafka connections', () => ingester.close());
+  lifecycle.onShutdown('close ClickHouse client', () => clickhouse.close());
+
+  await ingester.start();
 });
-const kafka = createKafka({ brokers: config.CCFED_KAFKA_BROKERS, clientId: 'ccfed-ingester', log });
-const ingester = new Ingester({
-  kafka,
-  clickhouse,
-  topics: topicNames(config.CCFED_TOPIC_PREFIX),
-  groupId: config.CCFED_CONSUMER_GROUP,
-  log,
-});
-
-lifecycle.onShutdown('stop intake and finish the batch in flight', () => ingester.stopIntake());
-lifecycle.onShutdown('close Kafka connections', () => ingester.close());
-lifecycle.onShutdown('close ClickHouse client', () => clickhouse.close());
-
-await ingester.start();

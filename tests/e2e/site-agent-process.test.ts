@@ -1,0 +1,121 @@
+// The site agent as a process: it refuses bad configuration before touching anything, and once
+// up it publishes its site snapshot to Kafka at least every second.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createKafka, silentLogger } from '@ccfed/common';
+import { SiteSnapshot, type TopicNames } from '@ccfed/proto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
+import { startService, type ServiceProcess } from '../support/processes.js';
+import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
+import { readFileSync } from 'node:fs';
+
+const prefixOf = (topics: TopicNames) => topics.callEvents.replace(/\.call-events$/, '');
+
+async function failedStart(
+  env: Record<string, string>,
+): Promise<{ code: number | null; log: string }> {
+  const p = startService('site-agent/src/index.ts', env, 'site-agent-bad');
+  const code = await p.exited;
+  await new Promise((r) => setTimeout(r, 50));
+  return { code, log: readFileSync(p.logFile, 'utf8') };
+}
+
+describe('site agent process', () => {
+  let topics: TopicNames;
+  let agent: ServiceProcess;
+
+  beforeAll(async () => {
+    topics = await freshTopics();
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+  });
+
+  it('refuses an invalid topology file with one message naming the file and the path, and exits 1', async () => {
+    const doc = readFileSync(EXAMPLE_TOPOLOGY, 'utf8').replace(
+      'skills: { sales: 8, support: 5 }',
+      'skills: { fraud: 8 }',
+    );
+    const file = join(inject('runDir'), `${uniqueName('bad-topology')}.yaml`);
+    writeFileSync(file, doc);
+    const { code, log } = await failedStart({
+      CCFED_TOPOLOGY: file,
+      CCFED_SITE: 'shanghai',
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+    });
+    expect(code).toBe(1);
+    expect(log).toContain(`site-agent could not start: invalid topology file ${file}:`);
+    expect(log).toContain('sites[0].agents[0].skills.fraud: unknown skill "fraud"');
+    expect(log).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('refuses a site id the topology does not have, naming the known ones', async () => {
+    const { code, log } = await failedStart({
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_SITE: 'lhasa',
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+    });
+    expect(code).toBe(1);
+    expect(log).toContain('unknown site "lhasa" (the topology has: shanghai, beijing, guangzhou)');
+  });
+
+  it('refuses a missing or malformed Kafka broker list', async () => {
+    const { code, log } = await failedStart({
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_SITE: 'beijing',
+      CCFED_KAFKA_BROKERS: 'localhost',
+    });
+    expect(code).toBe(1);
+    expect(log).toContain('CCFED_KAFKA_BROKERS: expected host:port[,host:port...]');
+  });
+
+  it('publishes snapshots of its skills, keyed by site, at least every second', async () => {
+    agent = startService(
+      'site-agent/src/index.ts',
+      {
+        CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+        CCFED_SITE: 'guangzhou',
+        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        CCFED_TOPIC_PREFIX: prefixOf(topics),
+      },
+      'site-agent',
+    );
+    const kafka = createKafka({
+      brokers: kafkaBrokers(),
+      clientId: 'snapshot-reader',
+      log: silentLogger(),
+    });
+    const consumer = kafka.consumer({ groupId: uniqueName('snapshots') });
+    await consumer.connect();
+    await consumer.subscribe({ topic: topics.siteSnapshots, fromBeginning: true });
+    const seen: { key: string; snap: SiteSnapshot; at: number }[] = [];
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.push({
+          key: String(message.key),
+          snap: SiteSnapshot.decode(message.value!),
+          at: Date.now(),
+        });
+      },
+    });
+    const deadline = Date.now() + 30_000;
+    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await consumer.disconnect();
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    const last = seen.at(-1)!;
+    expect(last.key).toBe('guangzhou');
+    expect(last.snap.meta?.siteId).toBe('guangzhou');
+    expect(last.snap.skills.map((s) => s.skill)).toEqual(['sales', 'support', 'complaints']);
+    // Nobody has logged in: no one is staffed, and a new call could not be answered here.
+    expect(last.snap.skills.every((s) => s.agentsStaffed === 0 && s.queued === 0)).toBe(true);
+    expect(seen.map((s) => s.snap.sequence)).toEqual(seen.map((_, i) => i + 1));
+    const gaps = seen.slice(1).map((s, i) => s.at - seen[i]!.at);
+    expect(Math.max(...gaps)).toBeLessThan(2_500);
+  });
+
+  it('exits 0 on SIGTERM', async () => {
+    expect(await agent.stop()).toBe(0);
+  });
+});
