@@ -1,0 +1,168 @@
+// What a call brings with it: from the dialed number (skill, tenant) and from X-CC-* headers set
+// by the caller's IVR or by the site that overflowed the call here. Pure: time is passed in.
+// Header values are untrusted input: anything malformed or oversized is dropped and reported,
+// and the call is still served with safe defaults.
+
+import { CustomerTier, SIP_HEADER_MAX_LENGTH, SIP_HEADERS } from '@ccfed/proto';
+import type { Topology } from '@ccfed/topology';
+
+export interface CallContext {
+  readonly tenantId: string;
+  readonly skill: string;
+  /** The skill the call asked for when it was unknown here and the default was used instead. */
+  readonly requestedSkill: string;
+  readonly tier: CustomerTier;
+  readonly customerId: string;
+  /** Original arrival at the federation (epoch ms): now, unless another site sent the call. */
+  readonly arrivalMs: number;
+  readonly originSite: string;
+  readonly hops: number;
+  readonly traceparent: string;
+  /** What was wrong with the headers, one line each, for the log. */
+  readonly problems: readonly string[];
+}
+
+export type ContextResult =
+  | { readonly ok: true; readonly context: CallContext }
+  | { readonly ok: false; readonly sipCode: 404; readonly reason: string };
+
+const TIERS: Record<string, CustomerTier> = {
+  standard: CustomerTier.CUSTOMER_TIER_STANDARD,
+  silver: CustomerTier.CUSTOMER_TIER_SILVER,
+  gold: CustomerTier.CUSTOMER_TIER_GOLD,
+  vip: CustomerTier.CUSTOMER_TIER_VIP,
+};
+
+const CUSTOMER_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const MAX_HOPS = 5;
+/** An overflowed call's arrival time may be this old at most; older means a bad header. */
+const MAX_ARRIVAL_AGE_MS = 3600_000;
+const MAX_CLOCK_SKEW_MS = 5_000;
+
+/** Header name (without X-CC-) as Kamailio hands it over, lower-cased. */
+const key = (header: string) => header.slice('X-CC-'.length).toLowerCase();
+
+/**
+ * Works out a call's context. `headers` maps X-CC-* header names without the prefix (any case) to
+ * values. Refuses only a number the federation does not serve; every header problem is reported
+ * in `problems` and replaced by a safe default.
+ */
+export function callContext(input: {
+  readonly topology: Topology;
+  readonly siteId: string;
+  readonly dialedNumber: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly nowMs: number;
+}): ContextResult {
+  const { topology, nowMs } = input;
+  const number = topology.sites
+    .flatMap((s) => s.numbers)
+    .find((n) => n.number === input.dialedNumber);
+  if (!number) return { ok: false, sipCode: 404, reason: 'Not a contact-center number' };
+
+  const problems: string[] = [];
+  const headers = new Map<string, string>();
+  for (const [name, value] of Object.entries(input.headers)) {
+    const k = name.toLowerCase();
+    if (value.length > SIP_HEADER_MAX_LENGTH) {
+      problems.push(
+        `X-CC-${name} dropped: ${value.length} characters, over the ${SIP_HEADER_MAX_LENGTH} limit`,
+      );
+    } else {
+      headers.set(k, value.trim());
+    }
+  }
+  const get = (header: string) => headers.get(key(header));
+
+  let skill = number.skill;
+  let requestedSkill = '';
+  const askedSkill = get(SIP_HEADERS.skill);
+  if (askedSkill !== undefined) {
+    if (topology.skills.some((s) => s.id === askedSkill)) {
+      skill = askedSkill;
+    } else {
+      requestedSkill = askedSkill.slice(0, 32);
+      skill = topology.defaultSkill;
+      problems.push(
+        `unknown skill ${JSON.stringify(requestedSkill)}: using the default skill ${skill}`,
+      );
+    }
+  }
+
+  let tier = CustomerTier.CUSTOMER_TIER_STANDARD;
+  const askedTier = get(SIP_HEADERS.tier);
+  if (askedTier !== undefined) {
+    const t = TIERS[askedTier.toLowerCase()];
+    if (t) tier = t;
+    else
+      problems.push(
+        `X-CC-Tier ${JSON.stringify(askedTier)} is not one of standard, silver, gold, vip: using standard`,
+      );
+  }
+
+  let customerId = '';
+  const askedCustomer = get(SIP_HEADERS.customer);
+  if (askedCustomer !== undefined) {
+    if (CUSTOMER_ID.test(askedCustomer)) customerId = askedCustomer;
+    else problems.push('X-CC-Customer dropped: expected 1-64 letters, digits, . _ : -');
+  }
+
+  let originSite = '';
+  const askedOrigin = get(SIP_HEADERS.originSite);
+  if (askedOrigin !== undefined) {
+    if (askedOrigin !== input.siteId && topology.sites.some((s) => s.id === askedOrigin))
+      originSite = askedOrigin;
+    else
+      problems.push(
+        `X-CC-Origin-Site ${JSON.stringify(askedOrigin.slice(0, 32))} is not another site of the federation: ignored`,
+      );
+  }
+
+  let arrivalMs = nowMs;
+  const askedArrival = get(SIP_HEADERS.arrival);
+  if (askedArrival !== undefined) {
+    const t = /^\d{1,15}$/.test(askedArrival) ? Number(askedArrival) : Number.NaN;
+    if (t >= nowMs - MAX_ARRIVAL_AGE_MS && t <= nowMs + MAX_CLOCK_SKEW_MS)
+      arrivalMs = Math.min(t, nowMs);
+    else
+      problems.push(
+        `X-CC-Arrival ${JSON.stringify(askedArrival.slice(0, 20))} is not a plausible arrival time: using now`,
+      );
+  }
+
+  let hops = 0;
+  const askedHops = get(SIP_HEADERS.hops);
+  if (askedHops !== undefined) {
+    if (/^\d$/.test(askedHops) && Number(askedHops) <= MAX_HOPS) hops = Number(askedHops);
+    else {
+      hops = MAX_HOPS;
+      problems.push(
+        `X-CC-Hops ${JSON.stringify(askedHops.slice(0, 10))} is malformed: treating the call as not movable`,
+      );
+    }
+  }
+
+  let traceparent = '';
+  const askedTrace = get(SIP_HEADERS.traceparent);
+  if (askedTrace !== undefined) {
+    if (TRACEPARENT.test(askedTrace)) traceparent = askedTrace;
+    else problems.push('X-CC-Traceparent is not a W3C traceparent: starting a new trace');
+  }
+
+  return {
+    ok: true,
+    context: {
+      tenantId: number.tenant,
+      skill,
+      requestedSkill,
+      tier,
+      customerId,
+      arrivalMs,
+      originSite,
+      hops,
+      traceparent,
+      problems,
+    },
+  };
+}
