@@ -1,0 +1,102 @@
+// The JSON messages exchanged with Kamailio over evapi (see services/kamailio/ccfed.cfg, which
+// sends the events and acts on the commands). Events are untrusted input: parsed with a schema,
+// anything else is reported and ignored.
+import { z } from 'zod';
+
+const tx = { tindex: z.number().int().nonnegative(), tlabel: z.number().int().nonnegative() };
+const callid = z.string().min(1).max(256);
+
+export const kamailioEventSchema = z.discriminatedUnion('event', [
+  /** A new INVITE, suspended until the site agent says what to do with it. */
+  z.object({
+    event: z.literal('invite'),
+    ...tx,
+    callid,
+    fromUser: z.string().max(256),
+    ruriUser: z.string().max(256),
+    tsS: z.number().int(),
+    tsU: z.number().int(),
+    /** X-CC-* headers, names without the prefix. */
+    cc: z.record(z.string(), z.string()).default({}),
+  }),
+  /** The caller cancelled while the INVITE was pending (queued or ringing). */
+  z.object({ event: z.literal('cancel'), callid }),
+  /** The suspended INVITE waited past the queue timeout; Kamailio answered it with the fallback. */
+  z.object({ event: z.literal('queue_timeout'), callid, ...tx }),
+  /** The agent's phone did not take the call; the INVITE is suspended again if `requeued`. */
+  z.object({
+    event: z.literal('agent_failed'),
+    callid,
+    agent: z.string(),
+    code: z.number().int(),
+    ...tx,
+    requeued: z.boolean().optional(),
+  }),
+  z.object({ event: z.literal('answered'), callid, agent: z.string() }),
+  z.object({ event: z.literal('ended'), callid, agent: z.string(), by: z.string() }),
+  z.object({
+    event: z.literal('failed'),
+    callid,
+    agent: z.string(),
+    code: z.number().int().optional(),
+  }),
+  /** Kamailio carried out a command; decisionUs is INVITE received → command done. */
+  z.object({
+    event: z.literal('routed'),
+    callid,
+    action: z.string(),
+    uri: z.string(),
+    decisionUs: z.number().int(),
+  }),
+  z.object({ event: z.literal('cmd_failed'), action: z.string(), callid: z.string().optional() }),
+  z.object({ event: z.literal('pong') }),
+]);
+
+export type KamailioEvent = z.output<typeof kamailioEventSchema>;
+
+export type ParsedEvent = { ok: true; event: KamailioEvent } | { ok: false; reason: string };
+
+/** Parses one evapi frame from Kamailio; never throws. */
+export function parseKamailioEvent(frame: string): ParsedEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(frame);
+  } catch {
+    return { ok: false, reason: `not JSON: ${frame.slice(0, 80)}` };
+  }
+  const r = kamailioEventSchema.safeParse(json);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    return {
+      ok: false,
+      reason: `unexpected event (${first?.path.join('.') || 'event'}: ${first?.message})`,
+    };
+  }
+  return { ok: true, event: r.data };
+}
+
+export interface TransactionRef {
+  readonly tindex: number;
+  readonly tlabel: number;
+}
+
+/** What the site agent tells Kamailio to do with a suspended INVITE. */
+export type KamailioCommand =
+  | (TransactionRef & {
+      readonly action: 'relay';
+      readonly uri: string;
+      readonly agent: string;
+      readonly callid: string;
+    })
+  | (TransactionRef & {
+      readonly action: 'provisional';
+      readonly code: number;
+      readonly reason: string;
+    })
+  | (TransactionRef & {
+      readonly action: 'reply';
+      readonly code: number;
+      readonly reason: string;
+      readonly retryAfter?: number;
+    })
+  | { readonly action: 'ping' };
