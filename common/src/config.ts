@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** Configuration that cannot be used; names each variable and what was expected. */
 export class ConfigError extends Error {
@@ -25,3 +25,17 @@ export function parseEnvConfig<S extends z.ZodType>(
   }
   return Object.freeze(result.data);
 }
+
+/** CCFED_KAFKA_BROKERS: a comma-separated host:port list, parsed to an array. */
+export const kafkaBrokersSchema = z
+  .string({ error: 'required: comma-separated host:port list of Kafka brokers' })
+  .transform((s) =>
+    s
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
+  .refine(
+    (list) => list.length > 0 && list.every((b) => /^[\w.-]+:\d+$/.test(b)),
+    'expected host:port[,host:port...]',
+  );

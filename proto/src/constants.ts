@@ -34,6 +34,11 @@ export function topicNames(prefix: string = DEFAULT_TOPIC_PREFIX): TopicNames {
   return Object.freeze(Object.fromEntries(entries)) as TopicNames;
 }
 
+/** Every topic under one prefix, e.g. for creating them all. */
+export function allTopics(names: TopicNames): string[] {
+  return (Object.keys(TOPIC_SUFFIXES) as TopicKind[]).map((k) => names[k]);
+}
+
 /** Kafka headers ccfed sets. */
 export const KAFKA_HEADERS = {
   /** Protobuf message type of the value, e.g. `ccfed.events.v1.CallEvent`. */

@@ -1,21 +1,11 @@
+import { kafkaBrokersSchema } from '@ccfed/common';
 import { z } from 'zod';
 
 /** The site agent's environment, parsed once at start-up. */
 export const siteAgentConfigSchema = z.object({
   CCFED_TOPOLOGY: z.string({ error: 'required: path of the federation topology file' }).min(1),
   CCFED_SITE: z.string({ error: 'required: id of this site in the topology' }).min(1),
-  CCFED_KAFKA_BROKERS: z
-    .string({ error: 'required: comma-separated host:port list of Kafka brokers' })
-    .transform((s) =>
-      s
-        .split(',')
-        .map((b) => b.trim())
-        .filter(Boolean),
-    )
-    .refine(
-      (list) => list.length > 0 && list.every((b) => /^[\w.-]+:\d+$/.test(b)),
-      'expected host:port[,host:port...]',
-    ),
+  CCFED_KAFKA_BROKERS: kafkaBrokersSchema,
   CCFED_TOPIC_PREFIX: z.string().default('ccfed'),
   CCFED_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
 });

@@ -8,7 +8,7 @@ import {
   startProcess,
   systemClock,
 } from '@ccfed/common';
-import { TOPIC_SUFFIXES, topicNames, type TopicNames } from '@ccfed/proto';
+import { allTopics, topicNames } from '@ccfed/proto';
 import { loadTopology, siteById } from '@ccfed/topology';
 import { siteAgentConfigSchema } from './config.js';
 import { EventStamper } from './events/event-meta.js';
@@ -34,10 +34,7 @@ await startProcess('site-agent', async () => {
   });
   await ensureTopics(
     kafka,
-    (Object.keys(TOPIC_SUFFIXES) as (keyof TopicNames)[]).map((k) => ({
-      topic: topics[k],
-      partitions: 3,
-    })),
+    allTopics(topics).map((topic) => ({ topic, partitions: 3 })),
   );
   const producer = kafka.producer({
     allowAutoTopicCreation: false,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createKafka, ensureTopics, silentLogger } from '@ccfed/common';
-import { TOPIC_SUFFIXES, topicNames, type TopicNames } from '@ccfed/proto';
+import { allTopics, topicNames, type TopicNames } from '@ccfed/proto';
 import { migrate } from '@ccfed/services';
 import { inject } from 'vitest';
 
@@ -28,10 +28,7 @@ export async function freshTopics(partitions = 3): Promise<TopicNames> {
   });
   await ensureTopics(
     kafka,
-    (Object.keys(TOPIC_SUFFIXES) as (keyof TopicNames)[]).map((k) => ({
-      topic: topics[k],
-      partitions,
-    })),
+    allTopics(topics).map((topic) => ({ topic, partitions })),
   );
   return topics;
 }

@@ -1,19 +1,9 @@
+import { kafkaBrokersSchema } from '@ccfed/common';
 import { z } from 'zod';
 
 /** The ingester's environment, parsed once at start-up. */
 export const ingesterConfigSchema = z.object({
-  CCFED_KAFKA_BROKERS: z
-    .string({ error: 'required: comma-separated host:port list of Kafka brokers' })
-    .transform((s) =>
-      s
-        .split(',')
-        .map((b) => b.trim())
-        .filter(Boolean),
-    )
-    .refine(
-      (list) => list.length > 0 && list.every((b) => /^[\w.-]+:\d+$/.test(b)),
-      'expected host:port[,host:port...]',
-    ),
+  CCFED_KAFKA_BROKERS: kafkaBrokersSchema,
   CCFED_TOPIC_PREFIX: z.string().default('ccfed'),
   CCFED_CLICKHOUSE_URL: z.url({
     error: 'required: ClickHouse HTTP URL, e.g. http://127.0.0.1:8123',
