@@ -90,7 +90,7 @@ describe('site agent process', () => {
     const consumer = kafka.consumer({ groupId: uniqueName('snapshots') });
     await consumer.connect();
     await consumer.subscribe({ topic: topics.siteSnapshots, fromBeginning: true });
-    const seen: { key: string; snap: SiteSnapshot; at: number }[] = [];
+    const seen: { key: string; snap: SiteSnapshot }[] = [];
     await consumer.run({
       eachMessage: async ({ message }) => {
         seen.push({
@@ -111,8 +111,10 @@ describe('site agent process', () => {
     // Nobody has logged in: no one is staffed, and a new call could not be answered here.
     expect(last.snap.skills.every((s) => s.agentsStaffed === 0 && s.queued === 0)).toBe(true);
     expect(seen.map((s) => s.snap.sequence)).toEqual(seen.map((_, i) => i + 1));
-    const gaps = seen.slice(1).map((s, i) => s.at - seen[i]!.at);
-    expect(Math.max(...gaps)).toBeLessThan(2_500);
+    // Cadence as the site agent stamped it (delivery to this consumer may bunch up under load).
+    const stamped = seen.map((s) => s.snap.meta!.eventTime!.getTime());
+    const gaps = stamped.slice(1).map((t, i) => t - stamped[i]!);
+    expect(Math.max(...gaps)).toBeLessThan(2_000);
   });
 
   it('exits 0 on SIGTERM', async () => {
