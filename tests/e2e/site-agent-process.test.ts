@@ -96,7 +96,6 @@ describe('site agent process', () => {
         seen.push({
           key: String(message.key),
           snap: SiteSnapshot.decode(message.value!),
-          at: Date.now(),
         });
       },
     });
