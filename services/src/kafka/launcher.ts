@@ -164,5 +164,8 @@ background.threads=2
 num.recovery.threads.per.data.dir=1
 log.cleaner.threads=1
 log.cleaner.dedupe.buffer.size=8388608
+# Tests create and drop many topics: remove deleted ones promptly instead of after 60 s.
+log.segment.delete.delay.ms=1000
+log.initial.task.delay.ms=1000
 `;
 }
