@@ -21,6 +21,7 @@ import { startService, type ServiceProcess } from '../support/processes.js';
 
 describe('first vertical slice: site agent → Kafka → ingester → ClickHouse', () => {
   let topics: TopicNames;
+  let prefix: string;
   let database: string;
   let ch: ClickHouseClient;
   let producer: Producer;
@@ -36,7 +37,7 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
 
   const ingesterEnv = (group: string) => ({
     CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
-    CCFED_TOPIC_PREFIX: topics.callEvents.replace(/\.call-events$/, ''),
+    CCFED_TOPIC_PREFIX: prefix,
     CCFED_CLICKHOUSE_URL: clickhouseUrl(),
     CCFED_CLICKHOUSE_DATABASE: database,
     CCFED_CONSUMER_GROUP: group,
@@ -72,7 +73,7 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
     );
 
   beforeAll(async () => {
-    topics = await freshTopics();
+    ({ prefix, topics } = await freshTopics());
     ({ database, client: ch } = await freshDatabase());
     producer = kafka().producer({ allowAutoTopicCreation: false });
     await producer.connect();

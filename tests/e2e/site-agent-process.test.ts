@@ -10,8 +10,6 @@ import { startService, type ServiceProcess } from '../support/processes.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 import { readFileSync } from 'node:fs';
 
-const prefixOf = (topics: TopicNames) => topics.callEvents.replace(/\.call-events$/, '');
-
 async function failedStart(
   env: Record<string, string>,
 ): Promise<{ code: number | null; log: string }> {
@@ -23,10 +21,11 @@ async function failedStart(
 
 describe('site agent process', () => {
   let topics: TopicNames;
+  let prefix: string;
   let agent: ServiceProcess;
 
   beforeAll(async () => {
-    topics = await freshTopics();
+    ({ prefix, topics } = await freshTopics());
   });
 
   afterAll(async () => {
@@ -78,7 +77,7 @@ describe('site agent process', () => {
         CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
         CCFED_SITE: 'guangzhou',
         CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
-        CCFED_TOPIC_PREFIX: prefixOf(topics),
+        CCFED_TOPIC_PREFIX: prefix,
       },
       'site-agent',
     );

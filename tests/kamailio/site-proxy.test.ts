@@ -1,16 +1,10 @@
 // Each site's Kamailio runs on the config generated from the topology file.
-import { join } from 'node:path';
-import {
-  checkKamailioConfig,
-  kamailioConfig,
-  startKamailio,
-  type KamailioInstance,
-} from '@ccfed/services';
-import { loadTopology, type Topology } from '@ccfed/topology';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { uniqueName } from '../support/engines.js';
+import { checkKamailioConfig, kamailioConfig, type KamailioInstance } from '@ccfed/services';
+import { loadTopology } from '@ccfed/topology';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSiteKamailio } from '../support/site.js';
 import { sendSip } from '../support/sip.js';
-import { EXAMPLE_TOPOLOGY, exampleTopologyOnFreePorts } from '../support/topology.js';
+import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 
 describe('generated Kamailio config', () => {
   it.each(loadTopology(EXAMPLE_TOPOLOGY).sites.map((s) => s.id))(
@@ -38,16 +32,10 @@ describe('generated Kamailio config', () => {
 });
 
 describe('a site Kamailio with no site agent connected', () => {
-  let topology: Topology;
   let kam: KamailioInstance;
 
   beforeAll(async () => {
-    topology = await exampleTopologyOnFreePorts();
-    kam = await startKamailio({
-      topology,
-      siteId: 'beijing',
-      dataDir: join(inject('runDir'), uniqueName('kamailio')),
-    });
+    kam = await startSiteKamailio();
   });
 
   afterAll(async () => {

@@ -1,13 +1,11 @@
 // The site agent's evapi link against a real Kamailio running the generated site config.
-import { join } from 'node:path';
-import { silentLogger } from '@ccfed/common';
-import { startKamailio, type KamailioInstance } from '@ccfed/services';
-import { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
+import type { KamailioInstance } from '@ccfed/services';
+import type { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
 import type { KamailioCommand, KamailioEvent } from '@ccfed/site-agent/kamailio/messages';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { uniqueName, waitFor } from '../support/engines.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/engines.js';
 import { sendSip } from '../support/sip.js';
-import { exampleTopologyOnFreePorts } from '../support/topology.js';
+import { openEvapiLink, startSiteKamailio } from '../support/site.js';
 
 type Invite = Extract<KamailioEvent, { event: 'invite' }>;
 
@@ -17,28 +15,14 @@ describe('evapi link to Kamailio', () => {
   let onInvite: (ev: Invite) => KamailioCommand[] = () => [];
   const events: KamailioEvent[] = [];
 
-  function newLink(): EvapiLink {
-    return new EvapiLink({
-      host: kam.evapi.host,
-      port: kam.evapi.port,
-      log: silentLogger(),
-      onEvent: (ev) => {
-        events.push(ev);
-        if (ev.event === 'invite') for (const cmd of onInvite(ev)) link.send(cmd);
-      },
-    });
+  function onEvent(ev: KamailioEvent): void {
+    events.push(ev);
+    if (ev.event === 'invite') for (const cmd of onInvite(ev)) link.send(cmd);
   }
 
   beforeAll(async () => {
-    const topology = await exampleTopologyOnFreePorts();
-    kam = await startKamailio({
-      topology,
-      siteId: 'beijing',
-      dataDir: join(inject('runDir'), uniqueName('kamailio')),
-    });
-    link = newLink();
-    link.start();
-    await waitFor('evapi connected', async () => (link.isConnected ? true : undefined));
+    kam = await startSiteKamailio();
+    link = await openEvapiLink(kam, onEvent);
   });
 
   afterAll(async () => {
@@ -88,9 +72,7 @@ describe('evapi link to Kamailio', () => {
     expect(replies.at(-1)?.status).toBe(503);
     expect(replies.at(-1)?.headers['retry-after']).toBe('30');
 
-    link = newLink();
-    link.start();
-    await waitFor('evapi reconnected', async () => (link.isConnected ? true : undefined));
+    link = await openEvapiLink(kam, onEvent);
     onInvite = (ev) => [
       { action: 'reply', tindex: ev.tindex, tlabel: ev.tlabel, code: 486, reason: 'Busy Here' },
     ];

@@ -1,15 +1,13 @@
 // The SIP path of a site: a sipp caller dials a contact-center number at the site's Kamailio, the
 // site agent's evapi link relays the suspended INVITE to an agent's phone (sipp), and ACK and BYE
 // follow Record-Route; Kamailio reports answer and hang-up back over evapi.
-import { join } from 'node:path';
-import { silentLogger } from '@ccfed/common';
-import { freePort, startKamailio, type KamailioInstance } from '@ccfed/services';
-import { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
+import { freePort, type KamailioInstance } from '@ccfed/services';
+import type { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
 import type { KamailioEvent } from '@ccfed/site-agent/kamailio/messages';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { uniqueName, waitFor } from '../support/engines.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/engines.js';
 import { sipp } from '../support/sipp.js';
-import { exampleTopologyOnFreePorts } from '../support/topology.js';
+import { openEvapiLink, startSiteKamailio } from '../support/site.js';
 
 describe('site SIP path through Kamailio and evapi', () => {
   let kam: KamailioInstance;
@@ -18,32 +16,21 @@ describe('site SIP path through Kamailio and evapi', () => {
   let agentPort: number;
 
   beforeAll(async () => {
-    kam = await startKamailio({
-      topology: await exampleTopologyOnFreePorts(),
-      siteId: 'beijing',
-      dataDir: join(inject('runDir'), uniqueName('kamailio')),
-    });
+    kam = await startSiteKamailio();
     agentPort = await freePort();
-    link = new EvapiLink({
-      host: kam.evapi.host,
-      port: kam.evapi.port,
-      log: silentLogger(),
-      onEvent: (ev) => {
-        events.push(ev);
-        if (ev.event === 'invite') {
-          link.send({
-            action: 'relay',
-            tindex: ev.tindex,
-            tlabel: ev.tlabel,
-            callid: ev.callid,
-            agent: 'bj-001',
-            uri: `sip:bj-001@127.0.0.1:${agentPort}`,
-          });
-        }
-      },
+    link = await openEvapiLink(kam, (ev) => {
+      events.push(ev);
+      if (ev.event === 'invite') {
+        link.send({
+          action: 'relay',
+          tindex: ev.tindex,
+          tlabel: ev.tlabel,
+          callid: ev.callid,
+          agent: 'bj-001',
+          uri: `sip:bj-001@127.0.0.1:${agentPort}`,
+        });
+      }
     });
-    link.start();
-    await waitFor('evapi connected', async () => (link.isConnected ? true : undefined));
   });
 
   afterAll(async () => {

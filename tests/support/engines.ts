@@ -19,8 +19,9 @@ export function clickhouseUrl(): string {
 }
 
 /** Fresh topics under a unique prefix, created on the shared broker. */
-export async function freshTopics(partitions = 3): Promise<TopicNames> {
-  const topics = topicNames(uniqueName('t'));
+export async function freshTopics(partitions = 3): Promise<{ prefix: string; topics: TopicNames }> {
+  const prefix = uniqueName('t');
+  const topics = topicNames(prefix);
   const kafka = createKafka({
     brokers: kafkaBrokers(),
     clientId: 'ccfed-test-setup',
@@ -30,7 +31,7 @@ export async function freshTopics(partitions = 3): Promise<TopicNames> {
     kafka,
     allTopics(topics).map((topic) => ({ topic, partitions })),
   );
-  return topics;
+  return { prefix, topics };
 }
 
 /** A fresh, migrated database on the shared ClickHouse server, and a client bound to it. */
