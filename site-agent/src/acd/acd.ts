@@ -92,6 +92,14 @@ export class AcdError extends Error {
   }
 }
 
+/** Thrown for an agent id the site does not have. */
+export class UnknownAgentError extends AcdError {
+  constructor(readonly agentId: string) {
+    super(`unknown agent ${agentId} at this site`);
+    this.name = 'UnknownAgentError';
+  }
+}
+
 const noEffects = (): Effects => ({ assignments: [], agentChanges: [] });
 
 export class Acd {
@@ -414,7 +422,7 @@ export class Acd {
 
   private agentRecord(agentId: string): AgentRecord {
     const rec = this.agents.get(agentId);
-    if (!rec) throw new AcdError(`unknown agent ${agentId} at this site`);
+    if (!rec) throw new UnknownAgentError(agentId);
     return rec;
   }
 
