@@ -44,9 +44,20 @@ describe('evapi link to Kamailio', () => {
     expect(invite.cc).toEqual({ Tier: 'vip', Customer: 'cust-7' });
   });
 
-  it('sends 182 Queued while the INVITE stays pending, then the final answer', async () => {
+  it('sends 182 Queued as often as asked while the INVITE stays pending, then the final answer', async () => {
+    // More repeats than Kamailio's max_branches (16): provisional replies must not use branches.
+    const queued = (ev: Invite): KamailioCommand => ({
+      action: 'provisional',
+      mode: 'callid',
+      callid: ev.callid,
+      cseq: ev.cseq,
+      tindex: ev.tindex,
+      tlabel: ev.tlabel,
+      code: 182,
+      reason: 'Queued',
+    });
     onInvite = (ev) => [
-      { action: 'provisional', tindex: ev.tindex, tlabel: ev.tlabel, code: 182, reason: 'Queued' },
+      ...Array.from({ length: 20 }, () => queued(ev)),
       {
         action: 'reply',
         tindex: ev.tindex,
@@ -56,7 +67,10 @@ describe('evapi link to Kamailio', () => {
       },
     ];
     const replies = await sendSip(kam.sip, 'INVITE', { user: '400200200' });
-    expect(replies.map((r) => r.status).filter((s) => s !== 100)).toEqual([182, 480]);
+    expect(replies.map((r) => r.status).filter((s) => s !== 100)).toEqual([
+      ...Array<number>(20).fill(182),
+      480,
+    ]);
   });
 
   it('answers a pending INVITE with the fallback (503 + Retry-After) as soon as the link drops, and takes calls again after reconnecting', async () => {

@@ -12,6 +12,8 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
     event: z.literal('invite'),
     ...tx,
     callid,
+    /** CSeq number of the INVITE: needed to send it provisional replies by Call-ID. */
+    cseq: z.number().int().nonnegative(),
     fromUser: z.string().max(256),
     ruriUser: z.string().max(256),
     tsS: z.number().int(),
@@ -88,8 +90,12 @@ export type KamailioCommand =
       readonly agent: string;
       readonly callid: string;
     })
+  /** A provisional reply (e.g. 182 Queued) to a suspended INVITE, found by Call-ID and CSeq. */
   | (TransactionRef & {
       readonly action: 'provisional';
+      readonly mode: 'callid';
+      readonly callid: string;
+      readonly cseq: number;
       readonly code: number;
       readonly reason: string;
     })
