@@ -83,6 +83,24 @@ describe('Acd agent selection', () => {
   });
 });
 
+describe('Acd tenants', () => {
+  it("never gives a client's call to another client's seat, and counts only the client's seats in its EWT", () => {
+    const { acd, call, staff } = setup([
+      { id: 'acme1', tenantId: 'acme-bank', skills: { support: 5 } },
+      { id: 'zen1', tenantId: 'zenith-telecom', skills: { support: 9 } },
+      { id: 'zen2', tenantId: 'zenith-telecom', skills: { support: 9 } },
+    ]);
+    staff('zen1', 'zen2');
+    const r = acd.offer(call('c1', 'support'));
+    expect(r.kind).toBe('queued');
+    // Only acme1 could serve it, and acme1 is logged out: nobody of the tenant is staffed.
+    expect(acd.expectedWaitOf('c1')).toBe(NO_AGENTS_EWT_MS);
+    const fx = acd.login('acme1');
+    expect(fx.assignments).toEqual([]);
+    expect(acd.ready('acme1').assignments.map((a) => a.agentId)).toEqual(['acme1']);
+  });
+});
+
 describe('Acd queueing', () => {
   it('serves a VIP caller before regular callers who arrived earlier', () => {
     const { acd, call, staff, clock } = setup([agent('a1', { sales: 5 })]);

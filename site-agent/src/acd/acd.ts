@@ -183,7 +183,7 @@ export class Acd {
     return {
       kind: 'queued',
       position,
-      expectedWaitMs: this.expectedWaitAt(call.skill, position),
+      expectedWaitMs: this.expectedWaitOf(call.callId)!,
       effects: noEffects(),
     };
   }
@@ -287,12 +287,18 @@ export class Acd {
 
   // ---- views --------------------------------------------------------------------------------
 
-  /** The expected wait of a queued call now; undefined when it is not queued. */
+  /**
+   * The expected wait of a queued call now; undefined when it is not queued. Only the calls
+   * ahead of it of its own tenant count, and only its tenant's seats serve it.
+   */
   expectedWaitOf(callId: string): number | undefined {
     const rec = this.calls.get(callId);
     if (!rec || rec.phase !== 'queued') return undefined;
-    const position = this.queues.get(rec.call.skill)!.positionOf(callId);
-    return this.expectedWaitAt(rec.call.skill, position);
+    const { call } = rec;
+    const queue = this.queues.get(call.skill)!.all();
+    const ahead = queue.slice(0, queue.findIndex((c) => c.callId === callId));
+    const position = ahead.filter((c) => c.tenantId === call.tenantId).length + 1;
+    return this.expectedWaitAt(call.skill, position, call.tenantId);
   }
 
   /** Per-skill figures for snapshots and the control API. */
@@ -322,8 +328,8 @@ export class Acd {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  private expectedWaitAt(skill: string, position: number): number {
-    const { staffed, idle } = this.staffing(skill);
+  private expectedWaitAt(skill: string, position: number, tenantId?: string): number {
+    const { staffed, idle } = this.staffing(skill, tenantId);
     return expectedWaitMs({
       position,
       staffed,
@@ -332,11 +338,13 @@ export class Acd {
     });
   }
 
-  private staffing(skill: string): { staffed: number; idle: number } {
+  /** Agents staffed and idle on a skill: all of the site's, or only `tenantId`'s seats. */
+  private staffing(skill: string, tenantId?: string): { staffed: number; idle: number } {
     let staffed = 0;
     let idle = 0;
     for (const rec of this.agents.values()) {
       if (!(skill in rec.agent.skills)) continue;
+      if (tenantId !== undefined && rec.agent.tenantId !== tenantId) continue;
       const s = rec.state.name;
       if (s === 'logged_out' || s === 'not_ready') continue;
       staffed++;
@@ -351,12 +359,15 @@ export class Acd {
     return sc && this.now() - call.arrivalMs >= sc.afterMs ? [call.skill, sc.skill] : [call.skill];
   }
 
-  /** Best idle agent: primary-skill agents first, then by proficiency, then longest idle. */
+  /**
+   * Best idle agent of the call's tenant (an outsourced seat serves only its own client):
+   * primary-skill agents first, then by proficiency, then longest idle.
+   */
   private bestIdleAgent(call: QueuedCall): string | undefined {
     const skills = this.skillsFor(call);
     let best: { id: string; rank: number; prof: number; since: number } | undefined;
     for (const rec of this.agents.values()) {
-      if (rec.state.name !== 'ready') continue;
+      if (rec.state.name !== 'ready' || rec.agent.tenantId !== call.tenantId) continue;
       const rank = skills.findIndex((s) => s in rec.agent.skills);
       if (rank < 0) continue;
       const prof = rec.agent.skills[skills[rank]!]!;
