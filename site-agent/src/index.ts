@@ -16,6 +16,8 @@ import { EventPublisher } from './events/publisher.js';
 import { Acd } from './acd/acd.js';
 import { DayStats } from './acd/day-stats.js';
 import { acdSetup } from './acd/from-topology.js';
+import { CallFlow } from './call-flow.js';
+import { EvapiLink } from './kamailio/evapi-link.js';
 import { SnapshotLoop } from './snapshot-loop.js';
 
 await startProcess('site-agent', async () => {
@@ -56,10 +58,38 @@ await startProcess('site-agent', async () => {
     operatorTenant: topology.federation.name,
   });
 
+  let link: EvapiLink | undefined;
+  const calls = new CallFlow({
+    clock: systemClock,
+    topology,
+    site,
+    acd,
+    dayStats,
+    stamper,
+    publisher,
+    sendToKamailio: (command) => link?.send(command) ?? false,
+    log,
+    onChange: () => snapshots.changed(),
+  });
+  link = new EvapiLink({
+    host: site.evapi.host,
+    port: site.evapi.port,
+    log,
+    onEvent: (event) => calls.handle(event),
+    onConnected: (up) => {
+      if (!up) calls.linkLost();
+    },
+  });
+
+  // Stop taking calls first (Kamailio then answers new ones with the fallback), then timers,
+  // then flush events.
+  lifecycle.onShutdown('close evapi link', () => link.stop());
+  lifecycle.onShutdown('stop call timers', () => calls.stop());
   lifecycle.onShutdown('stop snapshots', () => snapshots.stop());
   lifecycle.onShutdown('close Kafka producer', () => producer.disconnect());
 
   snapshots.start();
+  link.start();
   log.info(
     { event: 'site_agent_started', sip: site.sip, evapi: site.evapi, grpc: site.grpc },
     'site agent started',

@@ -1,0 +1,285 @@
+// The call flow as Kamailio drives it: evapi events in, SIP commands and Kafka events out. The
+// Kamailio and Kafka sides are recorded here; tests/site/ runs the same flow on real Kamailio,
+// sipp and Kafka.
+import { ManualClock, silentLogger } from '@ccfed/common';
+import { AgentState, type AgentEvent, type CallEvent } from '@ccfed/proto';
+import { parseTopology, siteById } from '@ccfed/topology';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Acd, UnknownAgentError } from './acd/acd.js';
+import { IllegalTransitionError } from './acd/agent-state.js';
+import { DayStats } from './acd/day-stats.js';
+import { acdSetup } from './acd/from-topology.js';
+import { CallFlow } from './call-flow.js';
+import { InvalidRequestError } from './desk.js';
+import { EventStamper } from './events/event-meta.js';
+import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
+
+const EXAMPLE = new URL('../../topology/example.yaml', import.meta.url).pathname;
+const T0 = Date.parse('2026-11-22T02:00:00Z');
+
+function setup() {
+  const topology = parseTopology(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
+  const site = siteById(topology, 'beijing');
+  const clock = new ManualClock(T0);
+  const commands: KamailioCommand[] = [];
+  const callEvents: CallEvent[] = [];
+  const agentEvents: AgentEvent[] = [];
+  const acd = new Acd({ clock, ...acdSetup(topology, site) });
+  const flow = new CallFlow({
+    clock,
+    topology,
+    site,
+    acd,
+    dayStats: new DayStats(clock, site.timezone),
+    stamper: new EventStamper({ clock, siteId: site.id }),
+    publisher: {
+      callEvent: async (e) => void callEvents.push(e),
+      agentEvent: async (e) => void agentEvents.push(e),
+    },
+    sendToKamailio: (c) => (commands.push(c), true),
+    log: silentLogger(),
+  });
+  let tx = 0;
+  const invite = (callid: string, number: string, cc: Record<string, string> = {}) => {
+    tx++;
+    flow.handle({
+      event: 'invite',
+      tindex: tx,
+      tlabel: 1000 + tx,
+      callid,
+      cseq: 1,
+      fromUser: `caller-${callid}`,
+      ruriUser: number,
+      tsS: 0,
+      tsU: 0,
+      cc,
+    });
+  };
+  const ev = (e: KamailioEvent) => flow.handle(e);
+  const staff = (agentId: string, port: number) => {
+    flow.login(agentId, `sip:${agentId}@127.0.0.1:${port}`);
+    flow.ready(agentId);
+  };
+  const kinds = (callId: string) =>
+    callEvents.filter((e) => e.callId === callId).map((e) => e.kind?.$case);
+  const last = () => commands.at(-1)!;
+  return { flow, acd, clock, commands, callEvents, agentEvents, invite, ev, staff, kinds, last };
+}
+
+const SALES = '400200100'; // Beijing, acme-bank
+
+describe('call flow: offering calls', () => {
+  it('relays a call straight to the best idle agent of its skill, at the phone the agent logged in from', () => {
+    const { invite, staff, last, kinds, acd } = setup();
+    staff('bj-004', 6004); // sales 6
+    staff('bj-001', 6001); // sales 8
+    invite('c1', SALES);
+    expect(last()).toMatchObject({
+      action: 'relay',
+      tindex: 1,
+      tlabel: 1001,
+      callid: 'c1',
+      agent: 'bj-001',
+      uri: 'sip:bj-001@127.0.0.1:6001',
+    });
+    expect(kinds('c1')).toEqual(['offered']);
+    expect(acd.agentState('bj-001')).toEqual({ name: 'reserved', callId: 'c1' });
+  });
+
+  it('queues a call with 182 Queued and its EWT, then relays it when an agent becomes ready', () => {
+    const { invite, staff, commands, kinds, callEvents } = setup();
+    invite('c1', SALES, { Tier: 'gold' });
+    expect(commands).toEqual([
+      expect.objectContaining({
+        action: 'provisional',
+        mode: 'callid',
+        callid: 'c1',
+        cseq: 1,
+        code: 182,
+      }),
+    ]);
+    const queued = callEvents.find((e) => e.kind?.$case === 'queued')!;
+    expect(queued.kind).toMatchObject({ value: { skill: 'sales', position: 1 } });
+    staff('bj-001', 6001);
+    expect(commands.at(-1)).toMatchObject({
+      action: 'relay',
+      callid: 'c1',
+      tindex: 1,
+      agent: 'bj-001',
+    });
+    expect(kinds('c1')).toEqual(['offered', 'queued']);
+  });
+
+  it('answers a number the federation does not serve with 404 and records nothing', () => {
+    const { invite, last, callEvents } = setup();
+    invite('c1', '999');
+    expect(last()).toMatchObject({ action: 'reply', code: 404, tindex: 1, tlabel: 1001 });
+    expect(callEvents).toEqual([]);
+  });
+
+  it('sends a call asking for an unknown skill to the default skill and keeps what was asked', () => {
+    const { invite, callEvents } = setup();
+    invite('c1', SALES, { Skill: 'fraud' });
+    expect(callEvents[0]!.kind).toMatchObject({
+      $case: 'offered',
+      value: { skill: 'support', requestedSkill: 'fraud' },
+    });
+  });
+
+  it('refuses a second INVITE with a Call-ID already in progress (482), keeping the first', () => {
+    const { invite, last, kinds } = setup();
+    invite('c1', SALES);
+    invite('c1', SALES);
+    expect(last()).toMatchObject({ action: 'reply', code: 482, tindex: 2 });
+    expect(kinds('c1')).toEqual(['offered', 'queued']);
+  });
+});
+
+describe('call flow: the life of a call', () => {
+  it('answered, ended by the caller: the agent goes to wrap-up and the events tell the story', () => {
+    const { invite, staff, ev, kinds, clock, acd, callEvents, agentEvents } = setup();
+    staff('bj-001', 6001);
+    clock.advance(1000);
+    invite('c1', SALES);
+    clock.advance(3000);
+    ev({ event: 'answered', callid: 'c1', agent: 'bj-001' });
+    clock.advance(60_000);
+    ev({ event: 'ended', callid: 'c1', agent: 'bj-001', by: 'caller' });
+    expect(kinds('c1')).toEqual(['offered', 'answered', 'ended']);
+    expect(callEvents[1]!.kind).toMatchObject({ value: { agentId: 'bj-001', waitMs: 3000 } });
+    expect(callEvents[2]!.kind).toMatchObject({ value: { talkMs: 60_000, endedBy: 1 } });
+    expect(acd.agentState('bj-001').name).toBe('wrap_up');
+    expect(agentEvents.map((e) => e.toState)).toEqual([
+      AgentState.AGENT_STATE_NOT_READY,
+      AgentState.AGENT_STATE_READY,
+      AgentState.AGENT_STATE_RESERVED,
+      AgentState.AGENT_STATE_ON_CALL,
+      AgentState.AGENT_STATE_WRAP_UP,
+    ]);
+    expect(agentEvents.slice(2).every((e) => e.callId === 'c1')).toBe(true);
+  });
+
+  it('a caller who hangs up while queued is an abandon, by the caller, with the time waited', () => {
+    const { invite, ev, kinds, clock, callEvents, flow } = setup();
+    invite('c1', SALES);
+    clock.advance(7000);
+    ev({ event: 'cancel', callid: 'c1' });
+    expect(kinds('c1')).toEqual(['offered', 'queued', 'abandoned']);
+    expect(callEvents.at(-1)!.kind).toMatchObject({ value: { waitMs: 7000, byCaller: true } });
+    expect(flow.queues().find((q) => q.skill === 'sales')!.calls).toEqual([]);
+  });
+
+  it('a CANCEL crossing the agent’s 200 OK: the call goes on as answered', () => {
+    const { invite, staff, ev, kinds, acd } = setup();
+    staff('bj-001', 6001);
+    invite('c1', SALES);
+    ev({ event: 'cancel', callid: 'c1' });
+    ev({ event: 'answered', callid: 'c1', agent: 'bj-001' });
+    expect(kinds('c1')).toEqual(['offered', 'answered']);
+    expect(acd.agentState('bj-001').name).toBe('on_call');
+  });
+
+  it('a CANCEL while ringing that wins: abandoned by the caller, the agent ready again', () => {
+    const { invite, staff, ev, kinds, acd } = setup();
+    staff('bj-001', 6001);
+    invite('c1', SALES);
+    ev({ event: 'cancel', callid: 'c1' });
+    ev({ event: 'failed', callid: 'c1', agent: 'bj-001', code: 487 });
+    expect(kinds('c1')).toEqual(['offered', 'abandoned']);
+    expect(acd.agentState('bj-001').name).toBe('ready');
+  });
+
+  it('an agent who does not answer goes not-ready (rona) and the call rings the next agent', () => {
+    const { invite, staff, ev, commands, acd } = setup();
+    staff('bj-001', 6001);
+    staff('bj-004', 6004);
+    invite('c1', SALES);
+    ev({
+      event: 'agent_failed',
+      callid: 'c1',
+      agent: 'bj-001',
+      code: 408,
+      tindex: 9,
+      tlabel: 99,
+      requeued: true,
+    });
+    expect(acd.agentState('bj-001')).toEqual({ name: 'not_ready', reason: 'rona' });
+    expect(commands.at(-1)).toMatchObject({
+      action: 'relay',
+      agent: 'bj-004',
+      tindex: 9,
+      tlabel: 99,
+    });
+  });
+
+  it('Kamailio queue timeout: the call leaves unanswered, not by the caller', () => {
+    const { invite, ev, callEvents } = setup();
+    invite('c1', SALES);
+    ev({ event: 'queue_timeout', callid: 'c1', tindex: 1, tlabel: 1001 });
+    expect(callEvents.at(-1)!.kind).toMatchObject({
+      $case: 'abandoned',
+      value: { byCaller: false },
+    });
+  });
+
+  it('when the evapi link drops, queued calls are released (Kamailio sent them to the fallback), calls with agents stay', () => {
+    const { invite, staff, flow, kinds, acd } = setup();
+    staff('bj-001', 6001);
+    invite('c1', SALES); // ringing bj-001
+    invite('c2', SALES); // queued
+    flow.linkLost();
+    expect(kinds('c2')).toEqual(['offered', 'queued', 'abandoned']);
+    expect(kinds('c1')).toEqual(['offered']);
+    expect(acd.agentState('bj-001').name).toBe('reserved');
+    expect(flow.activeCalls).toBe(1);
+  });
+
+  it('ignores events for calls it does not know (late duplicates) without changing anything', () => {
+    const { ev, callEvents, agentEvents } = setup();
+    ev({ event: 'answered', callid: 'nope', agent: 'bj-001' });
+    ev({ event: 'ended', callid: 'nope', agent: 'bj-001', by: 'caller' });
+    ev({ event: 'cancel', callid: 'nope' });
+    expect(callEvents).toEqual([]);
+    expect(agentEvents).toEqual([]);
+  });
+});
+
+describe('call flow: the agents’ desk', () => {
+  it('refuses a login without a usable SIP contact, or for an agent of another site, changing nothing', () => {
+    const { flow, agentEvents } = setup();
+    expect(() => flow.login('bj-001', 'http://example.com')).toThrow(InvalidRequestError);
+    expect(() => flow.login('bj-001', '')).toThrow(/not a sip: URI/);
+    expect(() => flow.login('bj-001', `sip:${'a'.repeat(300)}@h`)).toThrow(InvalidRequestError);
+    expect(() => flow.login('sh-001', 'sip:sh-001@127.0.0.1:5000')).toThrow(UnknownAgentError);
+    expect(agentEvents).toEqual([]);
+    expect(flow.agents().find((a) => a.agentId === 'bj-001')!.state.name).toBe('logged_out');
+  });
+
+  it('rejects an illegal transition with the state machine’s reason', () => {
+    const { flow, staff, invite } = setup();
+    expect(() => flow.ready('bj-001')).toThrow(IllegalTransitionError);
+    staff('bj-001', 6001);
+    invite('c1', SALES);
+    expect(() => flow.logout('bj-001')).toThrow(/cannot logout while reserved/);
+  });
+
+  it('lists agents by skill with state, contact and since, and queues in service order', () => {
+    const { flow, staff, invite, clock } = setup();
+    staff('bj-002', 6002);
+    clock.advance(500);
+    const support = flow.agents('support').map((a) => a.agentId);
+    expect(support).toEqual(['bj-001', 'bj-002', 'bj-003', 'bj-005', 'bj-006']);
+    const bj2 = flow.agents().find((a) => a.agentId === 'bj-002')!;
+    expect(bj2).toMatchObject({ contactUri: 'sip:bj-002@127.0.0.1:6002', sinceMs: T0 });
+    invite('c1', SALES);
+    invite('c2', SALES, { Tier: 'vip' });
+    expect(
+      flow
+        .queues()
+        .find((q) => q.skill === 'sales')!
+        .calls.map((c) => c.callId),
+    ).toEqual(['c2', 'c1']);
+    expect(() => flow.agents('fraud')).toThrow(/unknown skill "fraud"/);
+  });
+});

@@ -1,0 +1,562 @@
+// The site's call flow: the adapter between Kamailio (evapi events in, routing commands out), the
+// ACD (pure core) and the event publisher. Every Kamailio event becomes one call on the ACD; the
+// ACD's effects become SIP commands (relay to an agent's phone) and Kafka events. It is also the
+// agents' desk (login, ready, ...), because agent-state changes and call routing share one ACD.
+//
+// Kamailio keeps each waiting INVITE suspended; this file remembers its transaction (tindex,
+// tlabel) to relay it once an agent frees up. Calls are never left waiting on this process:
+// while the evapi link is down Kamailio answers pending and new INVITEs with the site's fallback.
+
+import { createHash } from 'node:crypto';
+import type { Clock } from '@ccfed/common';
+import {
+  AgentState as AgentStateEnum,
+  CallParty,
+  type AgentEvent,
+  type CallEvent,
+} from '@ccfed/proto';
+import type { Site, Topology } from '@ccfed/topology';
+import type { Logger } from 'pino';
+import { AcdError, type Acd, type Effects } from './acd/acd.js';
+import type { AgentState } from './acd/agent-state.js';
+import type { DayStats } from './acd/day-stats.js';
+import { callContext, type CallContext } from './call-context.js';
+import { InvalidRequestError, type AgentDesk, type AgentView, type QueueView } from './desk.js';
+import type { EventStamper } from './events/event-meta.js';
+import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
+
+/** Where the call flow's events go (the Kafka publisher, through its disk outbox). */
+export interface CallFlowPublisher {
+  callEvent(event: CallEvent): Promise<void>;
+  agentEvent(event: AgentEvent): Promise<void>;
+}
+
+export interface CallFlowDeps {
+  readonly clock: Clock;
+  readonly topology: Topology;
+  readonly site: Site;
+  readonly acd: Acd;
+  readonly dayStats: DayStats;
+  readonly stamper: EventStamper;
+  readonly publisher: CallFlowPublisher;
+  /** Sends a command to Kamailio; false when the evapi link is down. */
+  readonly sendToKamailio: (command: KamailioCommand) => boolean;
+  readonly log: Logger;
+  /** Called after anything that changes the site snapshot (queue or staffing). */
+  readonly onChange?: () => void;
+}
+
+interface LiveCall {
+  readonly context: CallContext;
+  readonly dialedNumber: string;
+  readonly cseq: number;
+  /** The suspended INVITE's transaction; renewed when Kamailio suspends it again after RONA. */
+  tindex: number;
+  tlabel: number;
+  /** While ringing or talking: the agent, and when it was chosen. */
+  agentId?: string;
+  /** Wait until the agent answered (for CallAnswered and service level). */
+  waitedMs?: number;
+  /** The caller sent CANCEL while the agent's phone was ringing. */
+  cancelled?: boolean;
+}
+
+interface AgentDeskRecord {
+  sinceMs: number;
+  contactUri: string;
+}
+
+/** The SIP URI an agent's phone may be reached at: sip:user@host[:port][;params]. */
+const SIP_URI =
+  /^sips?:(?:[A-Za-z0-9._~!$&'()*+,;=%-]+@)?[A-Za-z0-9.-]+(?::\d{1,5})?(?:;[\w=.-]*)*$/;
+const MAX_URI_LENGTH = 256;
+
+const STATE_ENUM: Record<AgentState['name'], AgentStateEnum> = {
+  logged_out: AgentStateEnum.AGENT_STATE_LOGGED_OUT,
+  ready: AgentStateEnum.AGENT_STATE_READY,
+  not_ready: AgentStateEnum.AGENT_STATE_NOT_READY,
+  reserved: AgentStateEnum.AGENT_STATE_RESERVED,
+  on_call: AgentStateEnum.AGENT_STATE_ON_CALL,
+  wrap_up: AgentStateEnum.AGENT_STATE_WRAP_UP,
+};
+
+const ENDED_BY: Record<string, CallParty> = {
+  caller: CallParty.CALL_PARTY_CALLER,
+  callee: CallParty.CALL_PARTY_AGENT,
+  timeout: CallParty.CALL_PARTY_SYSTEM,
+};
+
+export class CallFlow implements AgentDesk {
+  private readonly calls = new Map<string, LiveCall>();
+  private readonly desk = new Map<string, AgentDeskRecord>();
+  /** Calls whose agent is in wrap-up: for the WrapUpDone event. */
+  private readonly wrapUps = new Map<string, { context: CallContext; sinceMs: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt: number | undefined;
+
+  constructor(private readonly deps: CallFlowDeps) {
+    for (const { agent } of deps.acd.agentList()) {
+      this.desk.set(agent.id, { sinceMs: 0, contactUri: '' });
+    }
+  }
+
+  /** Calls this site is handling (queued, ringing or talking). */
+  get activeCalls(): number {
+    return this.calls.size;
+  }
+
+  // ---- Kamailio events ------------------------------------------------------------------------
+
+  /** Handles one event from Kamailio. Never throws: a surprise is logged, the site keeps going. */
+  handle(event: KamailioEvent): void {
+    try {
+      this.dispatch(event);
+    } catch (err) {
+      this.deps.log.error(
+        { event: 'call_flow_error', kamailioEvent: event.event, err },
+        'could not handle a Kamailio event',
+      );
+    }
+    this.deps.onChange?.();
+    this.schedule();
+  }
+
+  /**
+   * The evapi link dropped: Kamailio has answered every suspended INVITE with the fallback, so
+   * queued calls are gone from this site. Ringing and talking calls go on at the SIP level and
+   * their dialog events arrive once the link is back.
+   */
+  linkLost(): void {
+    let released = 0;
+    for (const [callId, call] of this.calls) {
+      if (call.agentId !== undefined) continue;
+      this.release(callId, call, false);
+      released++;
+    }
+    if (released > 0)
+      this.deps.log.warn(
+        { event: 'queued_calls_released', count: released },
+        'evapi link lost: Kamailio sent the queued calls to the fallback',
+      );
+    this.deps.onChange?.();
+  }
+
+  private dispatch(event: KamailioEvent): void {
+    switch (event.event) {
+      case 'invite':
+        return this.onInvite(event);
+      case 'cancel':
+        return this.onCallerGone(event.callid, true);
+      case 'queue_timeout':
+        return this.onCallerGone(event.callid, false);
+      case 'agent_failed':
+        return this.onAgentFailed(event);
+      case 'answered':
+        return this.onAnswered(event.callid);
+      case 'ended':
+        return this.onEnded(event.callid, event.by);
+      case 'failed':
+        return this.onFailed(event.callid, event.code);
+      case 'cmd_failed':
+        return this.onCommandFailed(event.action, event.callid);
+      case 'routed':
+        this.deps.log.debug(
+          { event: 'call_routed', callId: event.callid, decisionUs: event.decisionUs },
+          'Kamailio carried out a decision',
+        );
+        return;
+      case 'pong':
+        return;
+    }
+  }
+
+  private onInvite(ev: Extract<KamailioEvent, { event: 'invite' }>): void {
+    const { log, acd } = this.deps;
+    const now = this.deps.clock.now();
+    if (this.calls.has(ev.callid)) {
+      // Same Call-ID twice is a loop or a broken client; the first call keeps its place.
+      this.reply(ev, 482, 'Loop Detected');
+      return;
+    }
+    const result = callContext({
+      topology: this.deps.topology,
+      siteId: this.deps.site.id,
+      dialedNumber: ev.ruriUser,
+      headers: ev.cc,
+      nowMs: now,
+    });
+    if (!result.ok) {
+      log.info(
+        { event: 'call_refused', callId: ev.callid, number: ev.ruriUser, code: result.sipCode },
+        result.reason,
+      );
+      this.reply(ev, result.sipCode, result.reason);
+      return;
+    }
+    const context = result.context;
+    for (const problem of context.problems)
+      log.warn({ event: 'call_context_problem', callId: ev.callid }, problem);
+
+    const call: LiveCall = {
+      context,
+      dialedNumber: ev.ruriUser,
+      cseq: ev.cseq,
+      tindex: ev.tindex,
+      tlabel: ev.tlabel,
+    };
+    this.calls.set(ev.callid, call);
+    this.deps.dayStats.offered(context.skill);
+    this.publishCall(ev.callid, context, {
+      $case: 'offered',
+      value: {
+        dialedNumber: ev.ruriUser,
+        skill: context.skill,
+        tier: context.tier,
+        customerId: context.customerId,
+        callerHash: callerHash(this.deps.topology.federation.name, ev.fromUser),
+        arrivalTime: new Date(context.arrivalMs),
+        requestedSkill: context.requestedSkill,
+      },
+    });
+
+    const offer = acd.offer({
+      callId: ev.callid,
+      tenantId: context.tenantId,
+      skill: context.skill,
+      tier: context.tier,
+      arrivalMs: context.arrivalMs,
+    });
+    if (offer.kind === 'queued') {
+      this.queued(ev.callid, call, offer.position, offer.expectedWaitMs);
+    }
+    this.apply(offer.effects);
+  }
+
+  /** CANCEL from the caller, or Kamailio's queue timeout (the fallback took the call). */
+  private onCallerGone(callId: string, byCaller: boolean): void {
+    const call = this.calls.get(callId);
+    if (!call) return; // already released or never ours
+    if (call.waitedMs !== undefined) return; // answered: the dialog events end it
+    if (call.agentId !== undefined) {
+      // Ringing: the agent's 200 may cross the CANCEL. Kamailio's dialog events settle it, either
+      // answered (the call goes on) or failed (the caller is gone).
+      call.cancelled = true;
+      return;
+    }
+    this.release(callId, call, byCaller);
+  }
+
+  private onAgentFailed(ev: Extract<KamailioEvent, { event: 'agent_failed' }>): void {
+    const call = this.calls.get(ev.callid);
+    if (!call || call.agentId === undefined || call.waitedMs !== undefined) return;
+    this.deps.log.warn(
+      { event: 'agent_no_answer', callId: ev.callid, agentId: call.agentId, code: ev.code },
+      'agent phone did not take the call: agent set not-ready, call back in queue',
+    );
+    delete call.agentId;
+    const fx = this.deps.acd.ringFailed(ev.callid);
+    if (!ev.requeued) {
+      // Kamailio could not suspend the INVITE again: the caller got the failure.
+      this.release(ev.callid, call, false);
+      this.apply(fx);
+      return;
+    }
+    call.tindex = ev.tindex;
+    call.tlabel = ev.tlabel;
+    this.apply(fx);
+    const ewtMs = this.deps.acd.expectedWaitOf(ev.callid);
+    if (ewtMs !== undefined) this.queued(ev.callid, call, undefined, ewtMs);
+  }
+
+  private onAnswered(callId: string): void {
+    const call = this.calls.get(callId);
+    if (!call || call.agentId === undefined || call.waitedMs !== undefined) return;
+    const { acd, dayStats, clock } = this.deps;
+    const waitedMs = clock.now() - call.context.arrivalMs;
+    call.waitedMs = waitedMs;
+    const fx = acd.answered(callId);
+    const threshold = this.deps.topology.skills.find((s) => s.id === call.context.skill)!
+      .serviceLevel.thresholdSeconds;
+    dayStats.answered(call.context.skill, waitedMs, threshold * 1000);
+    this.publishCall(callId, call.context, {
+      $case: 'answered',
+      value: { agentId: call.agentId, skill: call.context.skill, waitMs: waitedMs },
+    });
+    this.apply(fx);
+  }
+
+  private onEnded(callId: string, by: string): void {
+    const call = this.calls.get(callId);
+    if (!call || call.agentId === undefined || call.waitedMs === undefined) return;
+    this.calls.delete(callId);
+    this.wrapUps.set(callId, { context: call.context, sinceMs: this.deps.clock.now() });
+    const { talkMs, effects } = this.deps.acd.hangUp(callId);
+    this.publishCall(callId, call.context, {
+      $case: 'ended',
+      value: {
+        agentId: call.agentId,
+        talkMs,
+        holdMs: 0,
+        endedBy: ENDED_BY[by] ?? CallParty.CALL_PARTY_SYSTEM,
+      },
+    });
+    this.apply(effects);
+  }
+
+  /**
+   * The dialog failed without an answer. Usually already handled (cancel, queue timeout, agent
+   * failure); a ringing call still on record here lost its INVITE some other way.
+   */
+  private onFailed(callId: string, code: number | undefined): void {
+    const call = this.calls.get(callId);
+    if (!call || call.waitedMs !== undefined) return;
+    this.deps.log.warn(
+      { event: 'call_failed', callId, agentId: call.agentId, code },
+      'call failed before answer',
+    );
+    this.release(callId, call, call.cancelled === true);
+  }
+
+  private onCommandFailed(action: string, callId: string | undefined): void {
+    this.deps.log.warn(
+      { event: 'kamailio_command_failed', action, callId },
+      'Kamailio could not carry out a command (the transaction had ended)',
+    );
+    if (action !== 'relay' || !callId) return;
+    const call = this.calls.get(callId);
+    if (call && call.waitedMs === undefined) this.release(callId, call, call.cancelled === true);
+  }
+
+  // ---- the agents' desk ---------------------------------------------------------------------
+
+  login(agentId: string, contactUri: string): AgentView {
+    if (contactUri.length > MAX_URI_LENGTH || !SIP_URI.test(contactUri))
+      throw new InvalidRequestError(
+        `contact URI ${JSON.stringify(contactUri.slice(0, 64))} is not a sip: URI of at most ${MAX_URI_LENGTH} characters`,
+      );
+    this.deps.acd.agentState(agentId); // unknown agent → UnknownAgentError, before any change
+    const fx = this.deps.acd.login(agentId);
+    this.desk.get(agentId)!.contactUri = contactUri;
+    return this.afterDesk(agentId, fx);
+  }
+
+  ready(agentId: string): AgentView {
+    return this.afterDesk(agentId, this.deps.acd.ready(agentId));
+  }
+
+  notReady(agentId: string, reason: string): AgentView {
+    return this.afterDesk(agentId, this.deps.acd.notReady(agentId, reason));
+  }
+
+  logout(agentId: string): AgentView {
+    const fx = this.deps.acd.logout(agentId);
+    this.desk.get(agentId)!.contactUri = '';
+    return this.afterDesk(agentId, fx);
+  }
+
+  agents(skill?: string): AgentView[] {
+    if (skill && !this.deps.topology.skills.some((s) => s.id === skill))
+      throw new InvalidRequestError(`unknown skill ${JSON.stringify(skill.slice(0, 32))}`);
+    return this.deps.acd
+      .agentList()
+      .filter(({ agent }) => !skill || skill in agent.skills)
+      .map(({ agent }) => this.view(agent.id));
+  }
+
+  queues(): QueueView[] {
+    const { acd, topology } = this.deps;
+    return topology.skills.map((s) => ({
+      skill: s.id,
+      calls: acd.queuedCalls(s.id).map((c) => ({
+        callId: c.callId,
+        tier: c.tier,
+        arrivalMs: c.arrivalMs,
+        expectedWaitMs: acd.expectedWaitOf(c.callId) ?? 0,
+      })),
+    }));
+  }
+
+  /** Stops the wrap-up timer; calls in progress stay with Kamailio. */
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private afterDesk(agentId: string, fx: Effects): AgentView {
+    this.apply(fx);
+    this.deps.onChange?.();
+    this.schedule();
+    return this.view(agentId);
+  }
+
+  private view(agentId: string): AgentView {
+    const entry = this.deps.acd.agentList().find((e) => e.agent.id === agentId);
+    if (!entry) throw new AcdError(`unknown agent ${agentId} at this site`);
+    const desk = this.desk.get(agentId)!;
+    return {
+      agentId,
+      tenantId: entry.agent.tenantId,
+      state: entry.state,
+      sinceMs: desk.sinceMs,
+      skills: entry.agent.skills,
+      contactUri: desk.contactUri,
+    };
+  }
+
+  // ---- effects ------------------------------------------------------------------------------
+
+  /** Carries out the ACD's effects: agent events first (reserved), then ring the agents. */
+  private apply(fx: Effects): void {
+    const now = this.deps.clock.now();
+    for (const change of fx.agentChanges) {
+      this.desk.get(change.agentId)!.sinceMs = now;
+      const callId =
+        'callId' in change.to
+          ? change.to.callId
+          : 'callId' in change.from
+            ? change.from.callId
+            : '';
+      this.publishAgent({
+        meta: this.deps.stamper.stamp(change.tenantId),
+        agentId: change.agentId,
+        fromState: STATE_ENUM[change.from.name],
+        toState: STATE_ENUM[change.to.name],
+        reasonCode: change.to.name === 'not_ready' ? change.to.reason : '',
+        callId,
+      });
+      if (change.from.name === 'wrap_up' && change.to.name !== 'wrap_up') {
+        const wrap = this.wrapUps.get(change.from.callId);
+        this.wrapUps.delete(change.from.callId);
+        if (wrap)
+          this.publishCall(change.from.callId, wrap.context, {
+            $case: 'wrapUpDone',
+            value: { agentId: change.agentId, wrapUpMs: now - wrap.sinceMs, disposition: '' },
+          });
+      }
+    }
+    for (const a of fx.assignments) {
+      const call = this.calls.get(a.callId);
+      if (!call) continue;
+      call.agentId = a.agentId;
+      const uri = this.desk.get(a.agentId)!.contactUri;
+      const sent = this.deps.sendToKamailio({
+        action: 'relay',
+        tindex: call.tindex,
+        tlabel: call.tlabel,
+        callid: a.callId,
+        agent: a.agentId,
+        uri,
+      });
+      this.deps.log.info(
+        {
+          event: 'call_assigned',
+          callId: a.callId,
+          agentId: a.agentId,
+          waitedMs: a.waitedMs,
+          sent,
+        },
+        'ringing agent',
+      );
+    }
+  }
+
+  private queued(callId: string, call: LiveCall, position: number | undefined, ewtMs: number) {
+    this.deps.sendToKamailio({
+      action: 'provisional',
+      mode: 'callid',
+      callid: callId,
+      cseq: call.cseq,
+      tindex: call.tindex,
+      tlabel: call.tlabel,
+      code: 182,
+      reason: 'Queued',
+    });
+    const pos =
+      position ??
+      this.deps.acd.queuedCalls(call.context.skill).findIndex((c) => c.callId === callId) + 1;
+    this.publishCall(callId, call.context, {
+      $case: 'queued',
+      value: { skill: call.context.skill, position: pos, expectedWaitMs: ewtMs },
+    });
+  }
+
+  /** The call leaves this site unanswered: caller hung up, or Kamailio's fallback took it. */
+  private release(callId: string, call: LiveCall, byCaller: boolean): void {
+    this.calls.delete(callId);
+    let waitedMs = this.deps.clock.now() - call.context.arrivalMs;
+    try {
+      const r = this.deps.acd.abandon(callId);
+      waitedMs = r.waitedMs;
+      this.apply(r.effects);
+    } catch (err) {
+      if (!(err instanceof AcdError)) throw err;
+    }
+    this.deps.dayStats.abandoned(call.context.skill);
+    this.publishCall(callId, call.context, {
+      $case: 'abandoned',
+      value: { skill: call.context.skill, waitMs: waitedMs, byCaller },
+    });
+  }
+
+  private reply(ev: { tindex: number; tlabel: number }, code: number, reason: string): void {
+    this.deps.sendToKamailio({
+      action: 'reply',
+      tindex: ev.tindex,
+      tlabel: ev.tlabel,
+      code,
+      reason,
+    });
+  }
+
+  /** Runs the ACD's timers (wrap-up ends, second-choice skills) at its next deadline. */
+  private schedule(): void {
+    const next = this.deps.acd.nextDeadline();
+    if (next === undefined || next === this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = next;
+    this.timer = setTimeout(
+      () => {
+        this.timerAt = undefined;
+        this.timer = undefined;
+        this.apply(this.deps.acd.tick());
+        this.deps.onChange?.();
+        this.schedule();
+      },
+      Math.max(0, next - this.deps.clock.now()),
+    );
+  }
+
+  // ---- publishing ---------------------------------------------------------------------------
+
+  private publishCall(callId: string, context: CallContext, kind: CallEvent['kind']): void {
+    const event: CallEvent = {
+      meta: this.deps.stamper.stamp(context.tenantId, context.traceparent),
+      callId,
+      kind,
+    };
+    this.deps.publisher
+      .callEvent(event)
+      .catch((err: unknown) =>
+        this.deps.log.error(
+          { event: 'call_event_lost', callId, kind: kind?.$case, err },
+          'could not record a call event',
+        ),
+      );
+  }
+
+  private publishAgent(event: AgentEvent): void {
+    this.deps.publisher
+      .agentEvent(event)
+      .catch((err: unknown) =>
+        this.deps.log.error(
+          { event: 'agent_event_lost', agentId: event.agentId, err },
+          'could not record an agent event',
+        ),
+      );
+  }
+}
+
+/** A pseudonymous caller id for analytics: stable per caller, not the number itself. */
+function callerHash(salt: string, fromUser: string): string {
+  return createHash('sha256').update(`${salt}\0${fromUser}`).digest('hex').slice(0, 16);
+}
