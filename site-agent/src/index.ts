@@ -58,7 +58,6 @@ await startProcess('site-agent', async () => {
     operatorTenant: topology.federation.name,
   });
 
-  let link: EvapiLink | undefined;
   const calls = new CallFlow({
     clock: systemClock,
     topology,
@@ -67,11 +66,12 @@ await startProcess('site-agent', async () => {
     dayStats,
     stamper,
     publisher,
-    sendToKamailio: (command) => link?.send(command) ?? false,
+    // The link is created next; only its own events make the call flow send commands.
+    sendToKamailio: (command) => link.send(command),
     log,
     onChange: () => snapshots.changed(),
   });
-  link = new EvapiLink({
+  const link = new EvapiLink({
     host: site.evapi.host,
     port: site.evapi.port,
     log,

@@ -296,7 +296,10 @@ export class Acd {
     if (!rec || rec.phase !== 'queued') return undefined;
     const { call } = rec;
     const queue = this.queues.get(call.skill)!.all();
-    const ahead = queue.slice(0, queue.findIndex((c) => c.callId === callId));
+    const ahead = queue.slice(
+      0,
+      queue.findIndex((c) => c.callId === callId),
+    );
     const position = ahead.filter((c) => c.tenantId === call.tenantId).length + 1;
     return this.expectedWaitAt(call.skill, position, call.tenantId);
   }
