@@ -7,7 +7,8 @@ import { z } from 'zod';
 // Objects are strict: an unknown key is an error, so a typo ("agnets") is caught at load time
 // instead of silently meaning "no agents".
 
-const ID_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+/** What an id (site, skill, agent, tenant) looks like; the control API checks requests against it. */
+export const ID_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 const id = z
   .string()
   .regex(

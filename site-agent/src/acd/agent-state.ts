@@ -43,6 +43,10 @@ export class IllegalTransitionError extends Error {
   }
 }
 
+/** What a not-ready reason code looks like; the control API checks requests against it too. */
+export const REASON_CODE_PATTERN = /^[a-z0-9_-]{1,32}$/;
+export const REASON_CODE_RULE = '1-32 lowercase letters, digits, - or _';
+
 /** The reason code an agent gets after not answering an offered call (ring-no-answer). */
 export const RONA_REASON = 'rona';
 
@@ -68,8 +72,8 @@ export function transition(agentId: string, from: AgentState, action: AgentActio
       if (from.name === 'logged_out') refuse('log in first');
       return refuse('finish the call first; the agent becomes ready after wrap-up');
     case 'not_ready':
-      if (!action.reason || !/^[a-z0-9_-]{1,32}$/.test(action.reason)) {
-        refuse('a reason code of 1-32 lowercase letters, digits, - or _ is required');
+      if (!action.reason || !REASON_CODE_PATTERN.test(action.reason)) {
+        refuse(`a reason code of ${REASON_CODE_RULE} is required`);
       }
       if (from.name === 'ready' || from.name === 'not_ready')
         return { name: 'not_ready', reason: action.reason };

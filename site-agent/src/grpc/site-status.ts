@@ -1,0 +1,53 @@
+// The SiteAgent gRPC service: how this site is doing (GetStatus), and, later, whether it would
+// take an overflowed call (OfferOverflow).
+
+import type { SiteSnapshot, site } from '@ccfed/proto';
+import { ServerError, Status } from 'nice-grpc';
+import type { Logger } from 'pino';
+import { internalError } from './internal-error.js';
+
+/** What GetStatus reports; the process wires it to the ACD, the evapi link and the publisher. */
+export interface SiteStatusProvider {
+  /** The site's snapshot as it would be published now. */
+  snapshot(): SiteSnapshot;
+  evapiConnected(): boolean;
+  kafkaConnected(): boolean;
+  /** Events waiting in the local disk buffer for Kafka. */
+  bufferedEvents(): number;
+}
+
+export interface SiteAgentServiceDeps {
+  readonly status: SiteStatusProvider;
+  readonly log: Logger;
+}
+
+/** The SiteAgent service: GetStatus from `status`; OfferOverflow refused as not implemented. */
+export function createSiteAgentService({
+  status,
+  log,
+}: SiteAgentServiceDeps): site.SiteAgentServiceImplementation {
+  return {
+    // Refused openly rather than answered with a made-up "accepted": the answer is advisory and a
+    // caller that gets UNIMPLEMENTED can fall back to relaying over SIP and letting the INVITE
+    // be accepted or refused on its own, as the contract allows.
+    offerOverflow: async () => {
+      throw new ServerError(
+        Status.UNIMPLEMENTED,
+        'overflow offers are not accepted by this version of the site agent; ' +
+          'relay the call over SIP and let the INVITE be answered on its own',
+      );
+    },
+    getStatus: async () => {
+      try {
+        return {
+          snapshot: status.snapshot(),
+          evapiConnected: status.evapiConnected(),
+          kafkaConnected: status.kafkaConnected(),
+          bufferedEvents: status.bufferedEvents(),
+        };
+      } catch (err) {
+        throw internalError(log, 'GetStatus', err);
+      }
+    },
+  };
+}
