@@ -66,8 +66,9 @@ export async function startKafka(opts: KafkaOptions): Promise<KafkaInstance> {
           classpath,
           'kafka.tools.StorageTool',
           'format',
-          '-t',
-          clusterId,
+          // One argument with '=': a base64url id may start with '-', which the tool's argument
+          // parser would otherwise read as an option (seen: "-Phkm4...").
+          `--cluster-id=${clusterId}`,
           '-c',
           props,
           '--ignore-formatted',
