@@ -53,6 +53,9 @@ interface LiveCall {
   /** The suspended INVITE's transaction; renewed when Kamailio suspends it again after RONA. */
   tindex: number;
   tlabel: number;
+  /** When Kamailio received the INVITE, by its clock. */
+  readonly tsS: number;
+  readonly tsU: number;
   /** While ringing or talking: the agent, and when it was chosen. */
   agentId?: string;
   /** Wait until the agent answered (for CallAnswered and service level). */
@@ -203,6 +206,8 @@ export class CallFlow implements AgentDesk {
       cseq: ev.cseq,
       tindex: ev.tindex,
       tlabel: ev.tlabel,
+      tsS: ev.tsS,
+      tsU: ev.tsU,
     };
     this.calls.set(ev.callid, call);
     this.deps.dayStats.offered(context.skill);
@@ -443,6 +448,8 @@ export class CallFlow implements AgentDesk {
         action: 'relay',
         tindex: call.tindex,
         tlabel: call.tlabel,
+        tsS: call.tsS,
+        tsU: call.tsU,
         callid: a.callId,
         agent: a.agentId,
         uri,

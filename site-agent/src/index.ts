@@ -17,6 +17,7 @@ import { Acd } from './acd/acd.js';
 import { DayStats } from './acd/day-stats.js';
 import { acdSetup } from './acd/from-topology.js';
 import { CallFlow } from './call-flow.js';
+import { startGrpcServer } from './grpc/server.js';
 import { EvapiLink } from './kamailio/evapi-link.js';
 import { SnapshotLoop } from './snapshot-loop.js';
 
@@ -81,9 +82,23 @@ await startProcess('site-agent', async () => {
     },
   });
 
+  const grpc = await startGrpcServer({
+    host: site.grpc.host,
+    port: site.grpc.port,
+    desk: calls,
+    status: {
+      snapshot: () => snapshots.current(),
+      evapiConnected: () => link.isConnected,
+      kafkaConnected: () => true,
+      bufferedEvents: () => 0,
+    },
+    log,
+  });
+
   // Stop taking calls first (Kamailio then answers new ones with the fallback), then timers,
   // then flush events.
   lifecycle.onShutdown('close evapi link', () => link.stop());
+  lifecycle.onShutdown('stop control API', () => grpc.close());
   lifecycle.onShutdown('stop call timers', () => calls.stop());
   lifecycle.onShutdown('stop snapshots', () => snapshots.stop());
   lifecycle.onShutdown('close Kafka producer', () => producer.disconnect());

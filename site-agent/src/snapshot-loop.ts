@@ -1,3 +1,4 @@
+import type { SiteSnapshot } from '@ccfed/proto';
 import type { Logger } from 'pino';
 import type { Acd } from './acd/acd.js';
 import type { DayStats } from './acd/day-stats.js';
@@ -51,16 +52,25 @@ export class SnapshotLoop {
     await this.sending;
   }
 
-  private publish(): void {
-    this.lastSentMs = Date.now();
-    this.sequence += 1;
-    const snapshot = buildSnapshot({
+  /** The site's snapshot as of now, without publishing it (for the status API). */
+  current(): SiteSnapshot {
+    return this.build(this.sequence);
+  }
+
+  private build(sequence: number): SiteSnapshot {
+    return buildSnapshot({
       meta: this.deps.stamper.stamp(this.deps.operatorTenant),
-      sequence: this.sequence,
+      sequence,
       skills: this.deps.acd.skillStatus(),
       today: (skill) => this.deps.dayStats.forSkill(skill),
       acceptingOverflow: true,
     });
+  }
+
+  private publish(): void {
+    this.lastSentMs = Date.now();
+    this.sequence += 1;
+    const snapshot = this.build(this.sequence);
     this.sending = this.sending
       .then(() => this.deps.publisher.siteSnapshot(snapshot))
       .catch((err: unknown) =>

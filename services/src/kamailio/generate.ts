@@ -11,6 +11,8 @@ export interface KamailioTuning {
   readonly ringTimeoutMs: number;
   /** SIP worker processes. */
   readonly children: number;
+  /** Log notices and errors only, not a line per call (for load). */
+  readonly quiet?: boolean;
 }
 
 export const DEFAULT_TUNING: KamailioTuning = {
@@ -55,6 +57,7 @@ export function kamailioConfig(
     '# Change the topology or services/kamailio/ccfed.cfg and regenerate.',
     ...defs.map(([name, value]) => `#!substdef "!${name}!${value}!g"`),
     ...(fb.action === 'relay' ? ['#!define WITH_FALLBACK'] : []),
+    ...(tuning.quiet ? ['#!define QUIET_LOG'] : []),
     '',
   ];
   return `${header.join('\n')}\n${template}`;

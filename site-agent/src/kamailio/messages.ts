@@ -80,6 +80,9 @@ export function parseKamailioEvent(frame: string): ParsedEvent {
 export interface TransactionRef {
   readonly tindex: number;
   readonly tlabel: number;
+  /** When Kamailio received the INVITE (its tsS/tsU), echoed so that it can report decisionUs. */
+  readonly tsS?: number;
+  readonly tsU?: number;
 }
 
 /** What the site agent tells Kamailio to do with a suspended INVITE. */

@@ -1,0 +1,125 @@
+// One whole site as production runs it: the site's Kamailio, the site agent process (ACD, evapi
+// bridge, Kafka publisher, control API), on free ports, with fresh Kafka topics.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { site as siteApi, type TopicNames } from '@ccfed/proto';
+import { startKamailio, type KamailioInstance, type KamailioTuning } from '@ccfed/services';
+import { siteById, type Site, type Topology } from '@ccfed/topology';
+import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { inject } from 'vitest';
+import { stringify } from 'yaml';
+import { freshTopics, kafkaBrokers, uniqueName, waitFor } from './engines.js';
+import { startService, type ServiceProcess } from './processes.js';
+import { exampleTopologyOnFreePorts } from './topology.js';
+
+export type AgentControlClient = siteApi.AgentControlClient;
+export type SiteAgentClient = siteApi.SiteAgentClient;
+
+export interface RunningSite {
+  readonly topology: Topology;
+  readonly site: Site;
+  readonly topologyFile: string;
+  readonly prefix: string;
+  readonly topics: TopicNames;
+  readonly kamailio: KamailioInstance;
+  readonly agentProcess: ServiceProcess;
+  readonly control: AgentControlClient;
+  readonly status: SiteAgentClient;
+  /** Starts the site agent again after it was stopped (same topology, topics and data dir). */
+  restartAgent(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SiteOptions {
+  readonly siteId?: string;
+  /** Edits the example topology (a plain YAML document) before it is written. */
+  readonly mutate?: (doc: any) => void;
+  readonly tuning?: KamailioTuning;
+  readonly env?: Record<string, string>;
+}
+
+/** Writes a variant of the example topology on free ports into this run's directory. */
+export async function writeTopology(
+  mutate?: (doc: any) => void,
+): Promise<{ topology: Topology; file: string }> {
+  let doc: unknown;
+  const topology = await exampleTopologyOnFreePorts((d) => {
+    mutate?.(d);
+    doc = d;
+  });
+  const file = join(inject('runDir'), `${uniqueName('topology')}.yaml`);
+  writeFileSync(file, stringify(doc));
+  return { topology, file };
+}
+
+/** Starts Kamailio and the site agent for one site and waits until calls can flow. */
+export async function startSite(opts: SiteOptions = {}): Promise<RunningSite> {
+  const siteId = opts.siteId ?? 'beijing';
+  const { topology, file } = await writeTopology(opts.mutate);
+  const site = siteById(topology, siteId);
+  const { prefix, topics } = await freshTopics();
+  const kamailio = await startKamailio({
+    topology,
+    siteId,
+    dataDir: join(inject('runDir'), uniqueName(`kamailio-${siteId}`)),
+    ...(opts.tuning ? { tuning: opts.tuning } : {}),
+  });
+  const dataDir = join(inject('runDir'), uniqueName(`site-agent-${siteId}`));
+  const env = {
+    CCFED_TOPOLOGY: file,
+    CCFED_SITE: siteId,
+    CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+    CCFED_TOPIC_PREFIX: prefix,
+    CCFED_DATA_DIR: dataDir,
+    ...opts.env,
+  };
+  const channel: Channel = createChannel(`${site.grpc.host}:${site.grpc.port}`);
+  const control = createClient(siteApi.AgentControlDefinition, channel);
+  const status = createClient(siteApi.SiteAgentDefinition, channel);
+
+  let agentProcess = startService('site-agent/src/index.ts', env, `site-agent-${siteId}`);
+  const ready = async () => {
+    const exited = agentProcess.exited.then((code) => {
+      throw new Error(`site agent exited with ${code}; log: ${agentProcess.logFile}`);
+    });
+    exited.catch(() => undefined); // an exit after start-up is the test's business, not this one
+    await Promise.race([
+      exited,
+      waitFor('site agent connected to Kamailio', async () => {
+        const s = await status.getStatus({}, { signal: AbortSignal.timeout(1000) });
+        return s.evapiConnected ? true : undefined;
+      }),
+    ]);
+  };
+  try {
+    await ready();
+  } catch (err) {
+    await agentProcess.stop();
+    await kamailio.stop();
+    channel.close();
+    throw err;
+  }
+
+  return {
+    topology,
+    site,
+    topologyFile: file,
+    prefix,
+    topics,
+    kamailio,
+    get agentProcess() {
+      return agentProcess;
+    },
+    control,
+    status,
+    restartAgent: async () => {
+      agentProcess = startService('site-agent/src/index.ts', env, `site-agent-${siteId}`);
+      await ready();
+    },
+    stop: async () => {
+      channel.close();
+      await agentProcess.stop();
+      await kamailio.stop();
+    },
+  };
+}
