@@ -1,13 +1,16 @@
 // The first vertical slice: a site publishes a protobuf call event to Kafka, the central
 // ingester process lands it in ClickHouse, and replaying it changes nothing.
+import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createKafka, ManualClock, silentLogger } from '@ccfed/common';
 import type { CallEvent } from '@ccfed/proto';
 import { CustomerTier, KAFKA_HEADERS, type TopicNames } from '@ccfed/proto';
 import { EventPublisher } from '@ccfed/site-agent/events/publisher';
 import { EventStamper } from '@ccfed/site-agent/events/event-meta';
+import { Outbox } from '@ccfed/site-agent/events/outbox';
+import { OUTBOX_PRODUCER_CONFIG, OutboxSender } from '@ccfed/site-agent/events/outbox-sender';
 import type { Consumer, Producer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   clickhouseUrl,
   freshDatabase,
@@ -25,6 +28,8 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
   let database: string;
   let ch: ClickHouseClient;
   let producer: Producer;
+  let outbox: Outbox;
+  let sender: OutboxSender;
   let publisher: EventPublisher;
   let ingester: ServiceProcess;
   const firstGroup = uniqueName('ingester');
@@ -75,14 +80,28 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
   beforeAll(async () => {
     ({ prefix, topics } = await freshTopics());
     ({ database, client: ch } = await freshDatabase());
+    // The site's path, as the site agent runs it: publisher → disk outbox → sender → Kafka.
+    outbox = Outbox.open({
+      dir: join(inject('runDir'), uniqueName('outbox')),
+      log: silentLogger(),
+    });
+    sender = new OutboxSender({
+      outbox,
+      log: silentLogger(),
+      createProducer: () => kafka().producer(OUTBOX_PRODUCER_CONFIG),
+    });
+    sender.start();
+    publisher = new EventPublisher({ outbox, topics });
+    // A bare producer, only for putting bytes no site would publish on the topic.
     producer = kafka().producer({ allowAutoTopicCreation: false });
     await producer.connect();
-    publisher = new EventPublisher({ producer, topics });
     ingester = startService('central/ingester/src/index.ts', ingesterEnv(firstGroup), 'ingester');
   });
 
   afterAll(async () => {
     await ingester?.stop();
+    await sender?.stop();
+    outbox?.close();
     await producer?.disconnect();
     await ch?.close();
   });
