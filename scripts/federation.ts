@@ -65,7 +65,12 @@ async function main(): Promise<void> {
   const agent = await startNodeService(
     `site-agent ${site.id}`,
     'site-agent/src/index.ts',
-    { ...env, CCFED_TOPOLOGY: topologyFile, CCFED_SITE: site.id },
+    {
+      ...env,
+      CCFED_TOPOLOGY: topologyFile,
+      CCFED_SITE: site.id,
+      CCFED_DATA_DIR: join(DATA, `site-agent-${site.id}`),
+    },
     'site_agent_started',
   );
   const ingester = await startNodeService(

@@ -8,6 +8,14 @@ export const siteAgentConfigSchema = z.object({
   CCFED_KAFKA_BROKERS: kafkaBrokersSchema,
   CCFED_TOPIC_PREFIX: z.string().default('ccfed'),
   CCFED_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+  CCFED_DATA_DIR: z
+    .string({ error: "required: directory for the site agent's durable state (its event outbox)" })
+    .min(1),
+  CCFED_OUTBOX_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(16 * 1024 * 1024)
+    .default(1024 ** 3),
 });
 
 export type SiteAgentConfig = z.output<typeof siteAgentConfigSchema>;

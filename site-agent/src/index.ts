@@ -2,17 +2,20 @@
 import {
   createKafka,
   createLogger,
-  ensureTopics,
   Lifecycle,
   parseEnvConfig,
   startProcess,
   systemClock,
 } from '@ccfed/common';
-import { allTopics, topicNames } from '@ccfed/proto';
+import { join } from 'node:path';
+import { topicNames } from '@ccfed/proto';
 import { loadTopology, siteById } from '@ccfed/topology';
 import { siteAgentConfigSchema } from './config.js';
 import { EventStamper } from './events/event-meta.js';
+import { Outbox } from './events/outbox.js';
+import { OUTBOX_PRODUCER_CONFIG, OutboxSender } from './events/outbox-sender.js';
 import { EventPublisher } from './events/publisher.js';
+import { ensureTopicsUntilDone } from './topics.js';
 import { Acd } from './acd/acd.js';
 import { DayStats } from './acd/day-stats.js';
 import { acdSetup } from './acd/from-topology.js';
@@ -35,17 +38,21 @@ await startProcess('site-agent', async () => {
     clientId: `ccfed-site-${site.id}`,
     log,
   });
-  await ensureTopics(
-    kafka,
-    allTopics(topics).map((topic) => ({ topic, partitions: 3 })),
-  );
-  const producer = kafka.producer({
-    allowAutoTopicCreation: false,
-    idempotent: true,
-    maxInFlightRequests: 1,
+  // Events go to a disk outbox first: calls are served and recorded whether Kafka is reachable
+  // or not, and the sender delivers them in order when it is.
+  const outbox = Outbox.open({
+    dir: join(config.CCFED_DATA_DIR, 'outbox'),
+    log,
+    maxBytes: config.CCFED_OUTBOX_MAX_BYTES,
   });
-  await producer.connect();
-  const publisher = new EventPublisher({ producer, topics });
+  const sender = new OutboxSender({
+    outbox,
+    log,
+    createProducer: () => kafka.producer(OUTBOX_PRODUCER_CONFIG),
+    onFatal: () => void lifecycle.shutdown('outbox sender failed', 1),
+  });
+  const topicsReady = ensureTopicsUntilDone(kafka, topics, log);
+  const publisher = new EventPublisher({ outbox, topics });
   const stamper = new EventStamper({ clock: systemClock, siteId: site.id });
   const acd = new Acd({ clock: systemClock, ...acdSetup(topology, site) });
   const dayStats = new DayStats(systemClock, site.timezone);
@@ -89,8 +96,8 @@ await startProcess('site-agent', async () => {
     status: {
       snapshot: () => snapshots.current(),
       evapiConnected: () => link.isConnected,
-      kafkaConnected: () => true,
-      bufferedEvents: () => 0,
+      kafkaConnected: () => sender.stats().connected,
+      bufferedEvents: () => sender.stats().pending,
     },
     log,
   });
@@ -101,8 +108,12 @@ await startProcess('site-agent', async () => {
   lifecycle.onShutdown('stop control API', () => grpc.close());
   lifecycle.onShutdown('stop call timers', () => calls.stop());
   lifecycle.onShutdown('stop snapshots', () => snapshots.stop());
-  lifecycle.onShutdown('close Kafka producer', () => producer.disconnect());
+  lifecycle.onShutdown('flush event outbox', async () => void (await sender.flush(5_000)));
+  lifecycle.onShutdown('stop outbox sender', () => sender.stop(5_000));
+  lifecycle.onShutdown('close event outbox', () => outbox.close());
+  lifecycle.onShutdown('stop creating topics', () => topicsReady.stop());
 
+  sender.start();
   snapshots.start();
   link.start();
   log.info(

@@ -7,13 +7,18 @@ import { SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
+import { writeTopology } from '../support/running-site.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 import { readFileSync } from 'node:fs';
 
 async function failedStart(
   env: Record<string, string>,
 ): Promise<{ code: number | null; log: string }> {
-  const p = startService('site-agent/src/index.ts', env, 'site-agent-bad');
+  const p = startService(
+    'site-agent/src/index.ts',
+    { CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent-bad')), ...env },
+    'site-agent-bad',
+  );
   const code = await p.exited;
   await new Promise((r) => setTimeout(r, 50));
   return { code, log: readFileSync(p.logFile, 'utf8') };
@@ -74,10 +79,11 @@ describe('site agent process', () => {
     agent = startService(
       'site-agent/src/index.ts',
       {
-        CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+        CCFED_TOPOLOGY: (await writeTopology()).file,
         CCFED_SITE: 'guangzhou',
         CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
         CCFED_TOPIC_PREFIX: prefix,
+        CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent')),
       },
       'site-agent',
     );

@@ -1,26 +1,17 @@
 import { AgentEvent, CallEvent, KAFKA_HEADERS, SiteSnapshot, type TopicNames } from '@ccfed/proto';
-import type { Producer } from 'kafkajs';
 import type { Outbox } from './outbox.js';
 
-export type EventPublisherDeps = { readonly topics: TopicNames } & (
-  | {
-      /** Events are written to this outbox; an OutboxSender delivers them to Kafka. */
-      readonly outbox: Outbox;
-    }
-  | {
-      /**
-       * @deprecated Sends straight to Kafka with no buffering: an event published while Kafka
-       * is away is lost. Kept only until site-agent/src/index.ts hands in an outbox.
-       */
-      readonly producer: Producer;
-    }
-);
+export interface EventPublisherDeps {
+  readonly topics: TopicNames;
+  /** Events are written to this outbox; an OutboxSender delivers them to Kafka. */
+  readonly outbox: Outbox;
+}
 
 /**
- * Publishes a site's events as protobuf, keyed as ARCHITECTURE.md "Events" says. With an outbox
- * a call returns once the event is in the outbox file, whether Kafka is reachable or not. It
- * rejects only when the event could not be stored: OutboxFullError when the outbox is at its
- * size limit, OutboxError when the disk write failed.
+ * Publishes a site's events as protobuf, keyed as ARCHITECTURE.md "Events" says. A call returns
+ * once the event is in the outbox file, whether Kafka is reachable or not. It rejects only when
+ * the event could not be stored: OutboxFullError when the outbox is at its size limit,
+ * OutboxError when the disk write failed.
  */
 export class EventPublisher {
   constructor(private readonly deps: EventPublisherDeps) {}
@@ -65,13 +56,6 @@ export class EventPublisher {
   ): Promise<void> {
     const headers: Record<string, string> = { [KAFKA_HEADERS.messageType]: type };
     if (traceparent) headers[KAFKA_HEADERS.traceparent] = traceparent;
-    if ('outbox' in this.deps) {
-      this.deps.outbox.append({ topic, key, value, headers });
-      return;
-    }
-    await this.deps.producer.send({
-      topic,
-      messages: [{ key, value: Buffer.from(value), headers }],
-    });
+    this.deps.outbox.append({ topic, key, value, headers });
   }
 }
