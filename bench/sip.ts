@@ -23,7 +23,7 @@ import { createChannel, createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const SCENARIOS = join(ROOT, 'tests', 'sipp');
+const SCENARIOS = join(ROOT, 'services', 'sipp');
 const TARGET_CPS = 300;
 
 const { values } = parseArgs({

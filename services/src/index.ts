@@ -6,3 +6,4 @@ export * from './clickhouse/migrate.js';
 export * from './kamailio/generate.js';
 export * from './kamailio/check.js';
 export * from './kamailio/launcher.js';
+export * from './sipp.js';

@@ -14,7 +14,7 @@ import {
   queuedCallers,
   readSippLog,
   type LoggedSippRun,
-} from '../support/sipp.js';
+} from '@ccfed/services';
 import { header, newTag, responseTo, SDP, SipPeer, type SipMessage } from './sip-peer.js';
 
 const SERVICE = '400200100';

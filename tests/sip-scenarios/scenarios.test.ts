@@ -1,4 +1,4 @@
-// Callers and agent phones of a contact center (tests/sipp/caller-queue.xml, agent-phone.xml)
+// Callers and agent phones of a contact center (services/sipp/caller-queue.xml, agent-phone.xml)
 // through a site's real Kamailio, with the test's evapi link as a scripted site agent. What sipp
 // saw of each call (its per-call log) must agree, call by call, with what Kamailio reported.
 import { mkdirSync } from 'node:fs';
@@ -15,7 +15,7 @@ import {
   queuedCallers,
   readSippLog,
   type LoggedSippRun,
-} from '../support/sipp.js';
+} from '@ccfed/services';
 import { openEvapiLink, startSiteKamailio } from '../support/site.js';
 
 type Invite = Extract<KamailioEvent, { event: 'invite' }>;

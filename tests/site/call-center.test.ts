@@ -19,7 +19,7 @@ import {
   type AgentPhoneCall,
   type CallerCall,
   type LoggedSippRun,
-} from '../support/sipp.js';
+} from '@ccfed/services';
 
 const AGENTS = 10;
 const STANDARD_CALLS = 195;

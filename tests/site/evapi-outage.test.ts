@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/engines.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
 import { sendSip } from '../support/sip.js';
-import { sipp } from '../support/sipp.js';
+import { sipp } from '@ccfed/services';
 
 const SALES = '400200100';
 

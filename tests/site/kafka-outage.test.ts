@@ -19,7 +19,7 @@ import {
   queuedCallers,
   readSippLog,
   type LoggedSippRun,
-} from '../support/sipp.js';
+} from '@ccfed/services';
 
 const SALES = '400200100';
 

@@ -6,7 +6,7 @@ import type { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
 import type { KamailioEvent } from '@ccfed/site-agent/kamailio/messages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/engines.js';
-import { sipp } from '../support/sipp.js';
+import { sipp } from '@ccfed/services';
 import { openEvapiLink, startSiteKamailio } from '../support/site.js';
 
 describe('site SIP path through Kamailio and evapi', () => {

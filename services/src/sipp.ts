@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const SIPP = '/usr/bin/sipp';
+/** The scenarios: callers and agent phones that honour Record-Route (see each file's header). */
 export const SCENARIOS = new URL('../sipp', import.meta.url).pathname;
 
 export interface SippRun {
@@ -20,21 +21,29 @@ export interface SippOptions {
   readonly seed?: number;
 }
 
-/** Runs sipp on loopback with one of tests/sipp/*.xml; sipp's own exit code says whether every call succeeded. */
+/** Output kept from a sipp process: its last lines, for error messages (sipp may run for hours). */
+const OUTPUT_TAIL_CHARS = 64 * 1024;
+
+/**
+ * Runs sipp on loopback with one of services/sipp/*.xml. sipp's own exit code says whether every
+ * call behaved (0), some failed (1), or it could not run.
+ */
 export function sipp(scenario: string, args: readonly string[], opts: SippOptions = {}): SippRun {
   const child = spawn(
     SIPP,
-    ['-sf', join(SCENARIOS, scenario), '-i', '127.0.0.1', '-bg', ...args].filter(
-      (a) => a !== '-bg',
-    ),
+    ['-sf', join(SCENARIOS, scenario), '-i', '127.0.0.1', '-nostdin', ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, GSL_RNG_SEED: String(opts.seed ?? randomInt(1, 2 ** 31)) },
     },
   );
   let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const keep = (d: Buffer) => {
+    output += d.toString();
+    if (output.length > 2 * OUTPUT_TAIL_CHARS) output = output.slice(-OUTPUT_TAIL_CHARS);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = new Promise<{ code: number | null; output: string }>((resolve) =>
     child.once('exit', (code) => resolve({ code, output })),
   );
@@ -47,7 +56,7 @@ export function sipp(scenario: string, args: readonly string[], opts: SippOption
   };
 }
 
-/** A sipp run that writes one line per step of each call (see tests/sipp/*.xml) to `logFile`. */
+/** A sipp run that writes one line per step of each call (see services/sipp/*.xml) to `logFile`. */
 export interface LoggedSippRun extends SippRun {
   readonly logFile: string;
 }
@@ -64,7 +73,7 @@ export interface AgentPhoneOptions extends SippOptions {
   readonly timeout?: string;
 }
 
-/** An agent's phone (tests/sipp/agent-phone.xml): rings, answers, talks, hangs up. */
+/** An agent's phone (services/sipp/agent-phone.xml): rings, answers, talks, hangs up. */
 export function agentPhone(o: AgentPhoneOptions): LoggedSippRun {
   const args = [
     '-p',
@@ -100,7 +109,7 @@ export interface QueuedCallerOptions extends SippOptions {
   readonly timeout?: string;
 }
 
-/** Callers (tests/sipp/caller-queue.xml) who queue, give up after their patience, or talk until the agent hangs up. */
+/** Callers (services/sipp/caller-queue.xml) who queue, give up after their patience, or talk until the agent hangs up. */
 export function queuedCallers(o: QueuedCallerOptions): LoggedSippRun {
   const args = [
     `${o.proxy.host}:${o.proxy.port}`,
@@ -133,7 +142,7 @@ function traceArgs(logFile: string): string[] {
 }
 
 /**
- * One line written by a <log> action of tests/sipp/*.xml:
+ * One line written by a <log> action of services/sipp/*.xml:
  * `<date> <time> <epoch s.us> <role> <Call-ID> <event> key=value...`
  */
 export interface SippLogLine {
@@ -161,7 +170,7 @@ export function parseSippLog(text: string): SippLogLine[] {
   return lines;
 }
 
-/** What happened to one call of tests/sipp/caller-queue.xml, as the caller saw it. */
+/** What happened to one call of services/sipp/caller-queue.xml, as the caller saw it. */
 export interface CallerCall {
   readonly callId: string;
   /**
@@ -227,7 +236,7 @@ function callerOutcome(lines: readonly SippLogLine[]): CallerCall['outcome'] {
   return refused ? 'rejected' : 'failed';
 }
 
-/** What happened to one call of tests/sipp/agent-phone.xml, as the agent's phone saw it. */
+/** What happened to one call of services/sipp/agent-phone.xml, as the agent's phone saw it. */
 export interface AgentPhoneCall {
   readonly callId: string;
   /**
