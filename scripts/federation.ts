@@ -1,5 +1,6 @@
 // The local federation: real Kafka, ClickHouse and Kamailio, the HQ site's agent and the central
-// ingester, each in its own process, until Ctrl-C. Started by `npm start` (scripts/start.sh).
+// ingester, each in its own process, with sipp agents and callers making calls, until Ctrl-C.
+// Started by `npm start` (scripts/start.sh).
 //
 //   npm start [-- --topology FILE] [-- --site ID]
 //
@@ -17,6 +18,7 @@ import {
   type EngineHandle,
 } from '@ccfed/services';
 import { loadTopology, siteById, TopologyError } from '@ccfed/topology';
+import { startDemoTraffic } from './demo-traffic.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DATA = join(ROOT, '.ccfed', 'local');
@@ -84,13 +86,20 @@ async function main(): Promise<void> {
     { name: 'site agent', stop: () => agent.stop() },
     { name: 'ingester', stop: () => ingester.stop() },
   );
+  const traffic = await startDemoTraffic({
+    site,
+    sip: kamailio.sip,
+    logDir: join(DATA, 'logs', 'sipp'),
+  });
+  running.push({ name: 'demo traffic', stop: () => traffic.stop() });
 
   console.log(`
 ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it):
   Kafka           ${kafka.brokers.join(',')}           topics ccfed.*
   ClickHouse      ${clickhouse.url}    database ccfed   (native port ${clickhouse.tcpPort})
   Kamailio        sip:${kamailio.sip.host}:${kamailio.sip.port} (${site.sip.transport})   evapi ${kamailio.evapi.host}:${kamailio.evapi.port}   site ${site.id}
-  site agent      ${site.id}, publishing snapshots to ccfed.site-snapshots   log ${agent.logFile}
+  site agent      ${site.id}, control API (gRPC) ${site.grpc.host}:${site.grpc.port}   log ${agent.logFile}
+  demo traffic    ${traffic.phones} agents at sipp phones, ~${traffic.callsPerMinute} calls/min on ${site.numbers.map((n) => n.number).join(', ')}   logs ${traffic.logDir}
   ingester        ccfed.call-events → ClickHouse ccfed.call_events             log ${ingester.logFile}
   data and logs   ${DATA}
 Try:  clickhouse-client --port ${clickhouse.tcpPort} -q 'SELECT kind, count() FROM ccfed.call_events GROUP BY kind'

@@ -1,6 +1,6 @@
 // Drains the outbox to Kafka, in order, one batch at a time, acknowledging a batch only after
 // Kafka has acknowledged it. While Kafka is away it retries the same batch until Kafka is back.
-import type { Message, Producer, ProducerConfig } from 'kafkajs';
+import { Partitioners, type Message, type Producer, type ProducerConfig } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Outbox, OutboxBatch } from './outbox.js';
 
@@ -24,6 +24,9 @@ export const OUTBOX_PRODUCER_CONFIG: ProducerConfig = Object.freeze({
   idempotent: true,
   maxInFlightRequests: 1,
   allowAutoTopicCreation: false,
+  // Murmur2 on the key, as the Java client: a call's or agent's events land on the same partition
+  // whichever client produced them.
+  createPartitioner: Partitioners.DefaultPartitioner,
   retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 3_000 },
 });
 
