@@ -1,0 +1,110 @@
+// What a running site does with bad input: X-CC-* headers that are malformed, oversized or name
+// an unknown skill (the call is still served, with safe defaults, and the problem logged), a
+// number the federation does not serve, and agent requests the state machine refuses.
+import { readFileSync } from 'node:fs';
+import { createKafka, silentLogger } from '@ccfed/common';
+import { AgentState, CallEvent, CustomerTier } from '@ccfed/proto';
+import { Status } from 'nice-grpc';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { uniqueName, waitFor } from '../support/engines.js';
+import { startSite, type RunningSite } from '../support/running-site.js';
+import { sendSip } from '../support/sip.js';
+
+describe('bad input at a running site', () => {
+  let site: RunningSite;
+
+  beforeAll(async () => {
+    site = await startSite();
+  });
+
+  afterAll(async () => {
+    await site?.stop();
+  });
+
+  async function offeredEvents(count: number): Promise<CallEvent[]> {
+    const seen: CallEvent[] = [];
+    const consumer = createKafka({
+      brokers: inject('kafkaBrokers'),
+      clientId: 'bad-input',
+      log: silentLogger(),
+    }).consumer({ groupId: uniqueName('bad-input') });
+    await consumer.connect();
+    await consumer.subscribe({ topic: site.topics.callEvents, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const ev = CallEvent.decode(message.value!);
+        if (ev.kind?.$case === 'offered') seen.push(ev);
+      },
+    });
+    try {
+      await waitFor('offered events', async () => (seen.length >= count ? true : undefined));
+    } finally {
+      await consumer.disconnect();
+    }
+    return seen;
+  }
+
+  it('serves a call whose X-CC-* headers are malformed, oversized or unknown, with defaults, and logs each problem', async () => {
+    const replies = await sendSip(site.kamailio.sip, 'INVITE', {
+      user: '400200200',
+      headers: {
+        'X-CC-Skill': 'fraud',
+        'X-CC-Tier': 'v'.repeat(300),
+        'X-CC-Customer': 'cust 7; DROP TABLE',
+        'X-CC-Hops': 'many',
+      },
+      waitMs: 1500,
+    });
+    // Nobody is logged in: the call is queued, not refused.
+    expect(replies.map((r) => r.status)).toContain(182);
+    const [offered] = await offeredEvents(1);
+    expect(offered!.kind).toMatchObject({
+      $case: 'offered',
+      value: {
+        dialedNumber: '400200200',
+        skill: 'support',
+        requestedSkill: 'fraud',
+        tier: CustomerTier.CUSTOMER_TIER_STANDARD,
+        customerId: '',
+      },
+    });
+    const log = readFileSync(site.agentProcess.logFile, 'utf8');
+    const problems = log
+      .split('\n')
+      .filter((l) => l.includes('"event":"call_context_problem"'))
+      .map((l) => JSON.parse(l).msg as string);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'X-CC-Tier dropped: 300 characters, over the 128 limit',
+        'unknown skill "fraud": using the default skill support',
+        'X-CC-Customer dropped: expected 1-64 letters, digits, . _ : -',
+        expect.stringMatching(/^X-CC-Hops "many" is malformed/),
+      ]),
+    );
+  });
+
+  it('refuses a number the federation does not serve with 404', async () => {
+    const replies = await sendSip(site.kamailio.sip, 'INVITE', { user: '999000' });
+    expect(replies.at(-1)?.status).toBe(404);
+  });
+
+  it('refuses an illegal agent transition with FAILED_PRECONDITION and the reason, changing nothing', async () => {
+    const err = await site.control.setReady({ agentId: 'bj-003' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: Status.FAILED_PRECONDITION,
+      details: 'agent bj-003: cannot ready while logged-out: log in first',
+    });
+    const unknown = await site.control
+      .login({ agentId: 'sh-001', contactUri: 'sip:sh-001@127.0.0.1:5000' })
+      .catch((e: unknown) => e);
+    expect(unknown).toMatchObject({ code: Status.NOT_FOUND });
+    const badUri = await site.control
+      .login({ agentId: 'bj-003', contactUri: 'http://127.0.0.1/' })
+      .catch((e: unknown) => e);
+    expect(badUri).toMatchObject({ code: Status.INVALID_ARGUMENT });
+    const { agents } = await site.control.listAgents({});
+    expect(agents.find((a) => a.agentId === 'bj-003')?.state).toBe(
+      AgentState.AGENT_STATE_LOGGED_OUT,
+    );
+  });
+});
