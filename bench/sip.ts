@@ -28,9 +28,9 @@ const TARGET_CPS = 300;
 
 const { values } = parseArgs({
   options: {
-    rates: { type: 'string', default: '100,200,300,400,500,600,800,1000' },
+    rates: { type: 'string', default: '100,200,300,400,500,600,800,1000,1200,1500,2000' },
     seconds: { type: 'string', default: '10' },
-    agents: { type: 'string', default: '1500' },
+    agents: { type: 'string', default: '3000' },
     'talk-ms': { type: 'string', default: '1000' },
   },
 });
@@ -145,9 +145,14 @@ async function main(): Promise<void> {
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     cleanup.push(async () => void phones.kill('SIGTERM'));
-    for (const a of site.agents) {
-      await control.login({ agentId: a.id, contactUri: `sip:${a.id}@127.0.0.1:${phonePort}` });
-      await control.setReady({ agentId: a.id });
+    const agents = [...site.agents];
+    while (agents.length > 0) {
+      await Promise.all(
+        agents.splice(0, 50).map(async (a) => {
+          await control.login({ agentId: a.id, contactUri: `sip:${a.id}@127.0.0.1:${phonePort}` });
+          await control.setReady({ agentId: a.id });
+        }),
+      );
     }
 
     // An observer on Kamailio's evapi socket: Kamailio reports each carried-out decision with
