@@ -23,7 +23,7 @@ import type { DayStats } from './acd/day-stats.js';
 import { callContext, type CallContext } from './call-context.js';
 import { InvalidRequestError, type AgentDesk, type AgentView, type QueueView } from './desk.js';
 import type { EventStamper } from './events/event-meta.js';
-import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
+import { queuedReply, type KamailioCommand, type KamailioEvent } from './kamailio/messages.js';
 
 /** Where the call flow's events go (the Kafka publisher, through its disk outbox). */
 export interface CallFlowPublisher {
@@ -468,16 +468,7 @@ export class CallFlow implements AgentDesk {
   }
 
   private queued(callId: string, call: LiveCall, position: number | undefined, ewtMs: number) {
-    this.deps.sendToKamailio({
-      action: 'provisional',
-      mode: 'callid',
-      callid: callId,
-      cseq: call.cseq,
-      tindex: call.tindex,
-      tlabel: call.tlabel,
-      code: 182,
-      reason: 'Queued',
-    });
+    this.deps.sendToKamailio(queuedReply({ callid: callId, ...call }));
     const pos =
       position ??
       this.deps.acd.queuedCalls(call.context.skill).findIndex((c) => c.callId === callId) + 1;

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, udpPortFree, type KamailioInstance } from '@ccfed/services';
 import type { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
-import type { KamailioEvent } from '@ccfed/site-agent/kamailio/messages';
+import { queuedReply, type KamailioEvent } from '@ccfed/site-agent/kamailio/messages';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { uniqueName, waitFor } from '../support/engines.js';
 import {
@@ -84,16 +84,7 @@ describe('callers and agent phones through a site Kamailio', () => {
   }
 
   function queued(ev: Invite): void {
-    link.send({
-      action: 'provisional',
-      mode: 'callid',
-      callid: ev.callid,
-      cseq: ev.cseq,
-      tindex: ev.tindex,
-      tlabel: ev.tlabel,
-      code: 182,
-      reason: 'Queued',
-    });
+    link.send(queuedReply(ev));
   }
 
   async function callers(o: { calls: number; patienceMs: number }): Promise<LoggedSippRun> {

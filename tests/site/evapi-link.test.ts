@@ -1,7 +1,11 @@
 // The site agent's evapi link against a real Kamailio running the generated site config.
 import type { KamailioInstance } from '@ccfed/services';
 import type { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
-import type { KamailioCommand, KamailioEvent } from '@ccfed/site-agent/kamailio/messages';
+import {
+  queuedReply,
+  type KamailioCommand,
+  type KamailioEvent,
+} from '@ccfed/site-agent/kamailio/messages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/engines.js';
 import { sendSip } from '../support/sip.js';
@@ -46,18 +50,8 @@ describe('evapi link to Kamailio', () => {
 
   it('sends 182 Queued as often as asked while the INVITE stays pending, then the final answer', async () => {
     // More repeats than Kamailio's max_branches (16): provisional replies must not use branches.
-    const queued = (ev: Invite): KamailioCommand => ({
-      action: 'provisional',
-      mode: 'callid',
-      callid: ev.callid,
-      cseq: ev.cseq,
-      tindex: ev.tindex,
-      tlabel: ev.tlabel,
-      code: 182,
-      reason: 'Queued',
-    });
     onInvite = (ev) => [
-      ...Array.from({ length: 20 }, () => queued(ev)),
+      ...Array.from({ length: 20 }, () => queuedReply(ev)),
       {
         action: 'reply',
         tindex: ev.tindex,

@@ -109,3 +109,23 @@ export type KamailioCommand =
       readonly retryAfter?: number;
     })
   | { readonly action: 'ping' };
+
+/** 182 Queued for a suspended INVITE: the caller waits, the INVITE stays pending. */
+export function queuedReply(call: {
+  readonly callid: string;
+  readonly cseq: number;
+  readonly tindex: number;
+  readonly tlabel: number;
+}): KamailioCommand {
+  const { callid, cseq, tindex, tlabel } = call;
+  return {
+    action: 'provisional',
+    mode: 'callid',
+    callid,
+    cseq,
+    tindex,
+    tlabel,
+    code: 182,
+    reason: 'Queued',
+  };
+}
