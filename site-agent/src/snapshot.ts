@@ -28,6 +28,14 @@ export function buildSnapshot(input: {
         answeredToday: d.answered,
         abandonedToday: d.abandoned,
         inboundOverflowPending: 0,
+        averageHandleMs: s.averageHandleMs,
+        tenants: s.tenants.map((t) => ({
+          tenantId: t.tenantId,
+          queued: t.queued,
+          agentsStaffed: t.staffed,
+          agentsIdle: t.idle,
+          expectedWaitMs: t.expectedWaitMs,
+        })),
       };
     }),
   };

@@ -101,6 +101,24 @@ describe('Acd tenants', () => {
   });
 });
 
+describe('Acd status per tenant', () => {
+  it("reports each tenant's queue, seats and EWT separately", () => {
+    const { acd, call, staff } = setup([
+      { id: 'acme1', tenantId: 'acme-bank', skills: { support: 5 } },
+      { id: 'zen1', tenantId: 'zenith-telecom', skills: { support: 9 } },
+      { id: 'zen2', tenantId: 'zenith-telecom', skills: { support: 9 } },
+    ]);
+    staff('acme1', 'zen1', 'zen2');
+    acd.offer(call('c1', 'support')); // acme1 takes it
+    acd.offer(call('c2', 'support')); // acme-bank has no seat left: queued
+    const support = acd.skillStatus().find((s) => s.skill === 'support')!;
+    expect(support.tenants).toEqual([
+      { tenantId: 'acme-bank', queued: 1, staffed: 1, idle: 0, expectedWaitMs: 360_000 },
+      { tenantId: 'zenith-telecom', queued: 0, staffed: 2, idle: 2, expectedWaitMs: 0 },
+    ]);
+  });
+});
+
 describe('Acd queueing', () => {
   it('serves a VIP caller before regular callers who arrived earlier', () => {
     const { acd, call, staff, clock } = setup([agent('a1', { sales: 5 })]);
@@ -318,6 +336,10 @@ describe('status', () => {
       staffed: 1,
       idle: 0,
       expectedWaitMs: 240_000,
+      averageHandleMs: 120_000,
+      tenants: [
+        { tenantId: 'acme-bank', queued: 1, staffed: 1, idle: 0, expectedWaitMs: 240_000 },
+      ],
     });
     const support = acd.skillStatus().find((s) => s.skill === 'support');
     expect(support).toMatchObject({ queued: 0, staffed: 1, idle: 0 });

@@ -5,7 +5,7 @@
 import type { Clock } from '@ccfed/common';
 import { transition, type AgentAction, type AgentState } from './agent-state.js';
 import { expectedWaitMs, HandleTimeAverage } from './ewt.js';
-import { SkillQueue, type QueuedCall } from './queue.js';
+import { servedBefore, SkillQueue, type QueuedCall } from './queue.js';
 
 export interface AcdSkill {
   readonly id: string;
@@ -58,6 +58,15 @@ export type OfferResult =
       readonly effects: Effects;
     };
 
+export interface TenantSkillStatus {
+  readonly tenantId: string;
+  readonly queued: number;
+  readonly staffed: number;
+  readonly idle: number;
+  /** EWT of a new standard-tier call of this tenant arriving now. */
+  readonly expectedWaitMs: number;
+}
+
 export interface SkillStatus {
   readonly skill: string;
   readonly queued: number;
@@ -66,6 +75,10 @@ export interface SkillStatus {
   readonly idle: number;
   /** EWT of a new standard-tier call arriving now. */
   readonly expectedWaitMs: number;
+  /** Average handle time (talk + wrap-up) the EWT uses. */
+  readonly averageHandleMs: number;
+  /** The same per tenant with seats at this site (a tenant's call waits for its own seats). */
+  readonly tenants: readonly TenantSkillStatus[];
 }
 
 interface AgentRecord {
@@ -304,19 +317,36 @@ export class Acd {
     return this.expectedWaitAt(call.skill, position, call.tenantId);
   }
 
-  /** Per-skill figures for snapshots and the control API. */
+  /** Per-skill figures, overall and per tenant, for snapshots and the control API. */
   skillStatus(): SkillStatus[] {
     const now = this.now();
+    const tenants = [...new Set([...this.agents.values()].map((r) => r.agent.tenantId))].sort();
     return [...this.queues].map(([skill, queue]) => {
       const { staffed, idle } = this.staffing(skill);
       const oldest = queue.all().reduce((min, c) => Math.min(min, c.arrivalMs), now);
+      const probe = { tier: 1, arrivalMs: now };
       return {
         skill,
         queued: queue.length,
         oldestWaitMs: now - oldest,
         staffed,
         idle,
-        expectedWaitMs: this.expectedWaitAt(skill, queue.positionFor(1, now)),
+        expectedWaitMs: this.expectedWaitAt(skill, queue.positionFor(probe.tier, probe.arrivalMs)),
+        averageHandleMs: Math.round(this.handle.get(skill)!.valueMs),
+        tenants: tenants.map((tenantId) => {
+          const own = queue.all().filter((c) => c.tenantId === tenantId);
+          const t = this.staffing(skill, tenantId);
+          const ahead = own.filter((c) =>
+            servedBefore(c, { ...probe, callId: '\uffff', tenantId, skill }),
+          ).length;
+          return {
+            tenantId,
+            queued: own.length,
+            staffed: t.staffed,
+            idle: t.idle,
+            expectedWaitMs: this.expectedWaitAt(skill, ahead + 1, tenantId),
+          };
+        }),
       };
     });
   }

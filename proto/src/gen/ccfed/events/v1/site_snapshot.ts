@@ -38,6 +38,22 @@ export interface SkillSnapshot {
   abandonedToday: number;
   /** Calls the site accepted from another site that are not yet in its queue. */
   inboundOverflowPending: number;
+  /** Average handle time (talk + wrap-up) the site's EWT uses for this skill. */
+  averageHandleMs: number;
+  /**
+   * The same figures per tenant: an agent serves only its own tenant's calls, so a tenant's call
+   * waits for that tenant's seats and calls alone.
+   */
+  tenants: TenantSkillSnapshot[];
+}
+
+export interface TenantSkillSnapshot {
+  tenantId: string;
+  queued: number;
+  agentsStaffed: number;
+  agentsIdle: number;
+  /** Expected wait of a new standard-tier call of this tenant arriving now. */
+  expectedWaitMs: number;
 }
 
 function createBaseSiteSnapshot(): SiteSnapshot {
@@ -174,6 +190,8 @@ function createBaseSkillSnapshot(): SkillSnapshot {
     answeredToday: 0,
     abandonedToday: 0,
     inboundOverflowPending: 0,
+    averageHandleMs: 0,
+    tenants: [],
   };
 }
 
@@ -211,6 +229,12 @@ export const SkillSnapshot: MessageFns<SkillSnapshot> = {
     }
     if (message.inboundOverflowPending !== 0) {
       writer.uint32(88).uint32(message.inboundOverflowPending);
+    }
+    if (message.averageHandleMs !== 0) {
+      writer.uint32(96).uint64(message.averageHandleMs);
+    }
+    for (const v of message.tenants) {
+      TenantSkillSnapshot.encode(v!, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -316,6 +340,22 @@ export const SkillSnapshot: MessageFns<SkillSnapshot> = {
             message.inboundOverflowPending = reader.uint32();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.averageHandleMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.tenants.push(TenantSkillSnapshot.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -377,6 +417,14 @@ export const SkillSnapshot: MessageFns<SkillSnapshot> = {
         : isSet(object.inbound_overflow_pending)
         ? globalThis.Number(object.inbound_overflow_pending)
         : 0,
+      averageHandleMs: isSet(object.averageHandleMs)
+        ? globalThis.Number(object.averageHandleMs)
+        : isSet(object.average_handle_ms)
+        ? globalThis.Number(object.average_handle_ms)
+        : 0,
+      tenants: globalThis.Array.isArray(object?.tenants)
+        ? object.tenants.map((e: any) => TenantSkillSnapshot.fromJSON(e))
+        : [],
     };
   },
 
@@ -415,6 +463,12 @@ export const SkillSnapshot: MessageFns<SkillSnapshot> = {
     if (message.inboundOverflowPending !== 0) {
       obj.inboundOverflowPending = Math.round(message.inboundOverflowPending);
     }
+    if (message.averageHandleMs !== 0) {
+      obj.averageHandleMs = Math.round(message.averageHandleMs);
+    }
+    if (message.tenants?.length) {
+      obj.tenants = message.tenants.map((e) => TenantSkillSnapshot.toJSON(e));
+    }
     return obj;
   },
 
@@ -434,6 +488,157 @@ export const SkillSnapshot: MessageFns<SkillSnapshot> = {
     message.answeredToday = object.answeredToday ?? 0;
     message.abandonedToday = object.abandonedToday ?? 0;
     message.inboundOverflowPending = object.inboundOverflowPending ?? 0;
+    message.averageHandleMs = object.averageHandleMs ?? 0;
+    message.tenants = object.tenants?.map((e) => TenantSkillSnapshot.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTenantSkillSnapshot(): TenantSkillSnapshot {
+  return { tenantId: "", queued: 0, agentsStaffed: 0, agentsIdle: 0, expectedWaitMs: 0 };
+}
+
+export const TenantSkillSnapshot: MessageFns<TenantSkillSnapshot> = {
+  encode(message: TenantSkillSnapshot, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.queued !== 0) {
+      writer.uint32(16).uint32(message.queued);
+    }
+    if (message.agentsStaffed !== 0) {
+      writer.uint32(24).uint32(message.agentsStaffed);
+    }
+    if (message.agentsIdle !== 0) {
+      writer.uint32(32).uint32(message.agentsIdle);
+    }
+    if (message.expectedWaitMs !== 0) {
+      writer.uint32(40).uint64(message.expectedWaitMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TenantSkillSnapshot {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTenantSkillSnapshot();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.queued = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.agentsStaffed = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.agentsIdle = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.expectedWaitMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TenantSkillSnapshot {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      queued: isSet(object.queued) ? globalThis.Number(object.queued) : 0,
+      agentsStaffed: isSet(object.agentsStaffed)
+        ? globalThis.Number(object.agentsStaffed)
+        : isSet(object.agents_staffed)
+        ? globalThis.Number(object.agents_staffed)
+        : 0,
+      agentsIdle: isSet(object.agentsIdle)
+        ? globalThis.Number(object.agentsIdle)
+        : isSet(object.agents_idle)
+        ? globalThis.Number(object.agents_idle)
+        : 0,
+      expectedWaitMs: isSet(object.expectedWaitMs)
+        ? globalThis.Number(object.expectedWaitMs)
+        : isSet(object.expected_wait_ms)
+        ? globalThis.Number(object.expected_wait_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: TenantSkillSnapshot): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.queued !== 0) {
+      obj.queued = Math.round(message.queued);
+    }
+    if (message.agentsStaffed !== 0) {
+      obj.agentsStaffed = Math.round(message.agentsStaffed);
+    }
+    if (message.agentsIdle !== 0) {
+      obj.agentsIdle = Math.round(message.agentsIdle);
+    }
+    if (message.expectedWaitMs !== 0) {
+      obj.expectedWaitMs = Math.round(message.expectedWaitMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TenantSkillSnapshot>): TenantSkillSnapshot {
+    return TenantSkillSnapshot.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TenantSkillSnapshot>): TenantSkillSnapshot {
+    const message = createBaseTenantSkillSnapshot();
+    message.tenantId = object.tenantId ?? "";
+    message.queued = object.queued ?? 0;
+    message.agentsStaffed = object.agentsStaffed ?? 0;
+    message.agentsIdle = object.agentsIdle ?? 0;
+    message.expectedWaitMs = object.expectedWaitMs ?? 0;
     return message;
   },
 };
