@@ -1,0 +1,179 @@
+import { readFileSync } from 'node:fs';
+import { ManualClock } from '@ccfed/common';
+import { parseTopology } from '@ccfed/topology';
+import { describe, expect, it } from 'vitest';
+import { routingPolicy } from './policy.js';
+import { Router, type RouteRequest, type SiteFigures } from './router.js';
+
+const EXAMPLE = new URL('../../../../topology/example.yaml', import.meta.url).pathname;
+const T0 = Date.parse('2026-11-22T03:00:00Z');
+const AHT = 180_000;
+
+// Example topology: support threshold 30 s, min improvement 10 s; beijing handicap 5 s;
+// zenith-telecom may not be served at guangzhou; stale after routing.staleAfterSeconds.
+function setup() {
+  const topology = parseTopology(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
+  const clock = new ManualClock(T0);
+  const policy = routingPolicy(topology);
+  const router = new Router({ clock, policy });
+  let sequence = 0;
+  const snapshot = (
+    siteId: string,
+    support: { queued: number; staffed: number; idle: number },
+    opts: { tenant?: string; accepting?: boolean; at?: number } = {},
+  ): SiteFigures => ({
+    siteId,
+    snapshotMs: opts.at ?? clock.now(),
+    sequence: ++sequence,
+    acceptingOverflow: opts.accepting ?? true,
+    skills: new Map([
+      [
+        'support',
+        { averageHandleMs: AHT, tenants: new Map([[opts.tenant ?? 'acme-bank', support]]) },
+      ],
+    ]),
+  });
+  const request = (over: Partial<RouteRequest> = {}): RouteRequest => ({
+    callId: `c-${Math.random().toString(36).slice(2)}`,
+    originSiteId: 'shanghai',
+    tenantId: 'acme-bank',
+    skill: 'support',
+    tier: 1,
+    waitedMs: 10_000,
+    originExpectedWaitMs: 120_000,
+    hopCount: 0,
+    ...over,
+  });
+  return { router, clock, policy, snapshot, request };
+}
+
+describe('Router.decide', () => {
+  it('overflows to the site with the shortest expected wait, naming it and the alternatives', () => {
+    const { router, snapshot, request } = setup();
+    router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 3, idle: 2 }));
+    router.observeSnapshot(snapshot('guangzhou', { queued: 4, staffed: 2, idle: 0 }));
+    const d = router.decide(request());
+    expect(d.verdict).toBe('overflow');
+    expect(d.verdict === 'overflow' && d.targetSiteId).toBe('beijing');
+    expect(d.verdict === 'overflow' && d.targetSipUri).toMatch(/^sip:127\.0\.0\.1:5070/);
+    expect(d.alternatives).toEqual([
+      expect.objectContaining({
+        siteId: 'beijing',
+        eligible: true,
+        expectedWaitMs: 0,
+        handicapMs: 5000,
+      }),
+      // (4 + 1 - 0) × 180 s / 2
+      expect.objectContaining({ siteId: 'guangzhou', eligible: true, expectedWaitMs: 450_000 }),
+    ]);
+  });
+
+  it('keeps a call whose expected wait is under its skill threshold', () => {
+    const { router, snapshot, request } = setup();
+    router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 3, idle: 3 }));
+    const d = router.decide(request({ originExpectedWaitMs: 20_000 }));
+    expect(d).toMatchObject({
+      verdict: 'stay',
+      reason: expect.stringMatching(/under the 30.0 s threshold/),
+    });
+  });
+
+  it('keeps a call when no site beats home by the minimum improvement, handicap included', () => {
+    const { router, snapshot, request } = setup();
+    // Beijing: 0 wait + 5 s handicap = 5 s; home 14 s: 9 s better, under the 10 s minimum.
+    router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 3, idle: 2 }));
+    const d = router.decide(request({ originExpectedWaitMs: 14_000 }));
+    // threshold is 30 s: ask with an EWT over it but a target not good enough
+    expect(d.verdict).toBe('stay');
+    const d2 = router.decide(request({ originExpectedWaitMs: 31_000 }));
+    expect(d2.verdict).toBe('overflow');
+  });
+
+  it('never sends a call to a site not heard from within staleAfter', () => {
+    const { router, snapshot, request, clock, policy } = setup();
+    router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 3, idle: 3 }));
+    clock.advance(policy.staleAfterMs + 1);
+    const d = router.decide(request());
+    expect(d.verdict).toBe('stay');
+    expect(d.alternatives.find((a) => a.siteId === 'beijing')).toMatchObject({
+      eligible: false,
+      excludedReason: expect.stringMatching(/^not heard from for/),
+    });
+  });
+
+  it("respects the tenant's excluded sites, a site not accepting overflow, and seats of the call's tenant only", () => {
+    const { router, snapshot, request } = setup();
+    router.observeSnapshot(
+      snapshot('guangzhou', { queued: 0, staffed: 5, idle: 5 }, { tenant: 'zenith-telecom' }),
+    );
+    router.observeSnapshot(
+      snapshot('beijing', { queued: 0, staffed: 5, idle: 5 }, { accepting: false }),
+    );
+    const zenith = router.decide(request({ tenantId: 'zenith-telecom' }));
+    expect(zenith.verdict).toBe('stay');
+    expect(zenith.alternatives.map((a) => a.excludedReason)).toEqual([
+      'not accepting overflow',
+      'tenant zenith-telecom may not be served at guangzhou',
+    ]);
+    // Guangzhou's idle seats are zenith's: an acme-bank call cannot use them.
+    const acme = router.decide(request());
+    expect(acme.alternatives.find((a) => a.siteId === 'guangzhou')?.excludedReason).toBe(
+      'no acme-bank agent staffed for support',
+    );
+  });
+
+  it('refuses a second overflow of the same call', () => {
+    const { router, snapshot, request } = setup();
+    router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 3, idle: 3 }));
+    expect(router.decide(request({ hopCount: 1 }))).toMatchObject({
+      verdict: 'stay',
+      reason: 'the call was already overflowed once',
+    });
+  });
+
+  it('does not herd: concurrent decisions see the capacity earlier ones reserved', () => {
+    const { router, snapshot, request } = setup();
+    // Beijing has 2 idle agents, Guangzhou 1: the first two calls fill Beijing, the third goes
+    // to Guangzhou, and later ones only where they still gain.
+    router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 2, idle: 2 }));
+    router.observeSnapshot(snapshot('guangzhou', { queued: 0, staffed: 1, idle: 1 }));
+    const targets = Array.from({ length: 4 }, () => {
+      const d = router.decide(request({ originExpectedWaitMs: 200_000 }));
+      return d.verdict === 'overflow' ? d.targetSiteId : 'stay';
+    });
+    expect(targets.slice(0, 3).sort()).toEqual(['beijing', 'beijing', 'guangzhou']);
+    expect(router.reservedAt('beijing')).toBe(targets.filter((t) => t === 'beijing').length);
+  });
+
+  it('releases a reservation when the target’s snapshot shows the call, on refusal, or on timeout', () => {
+    const { router, snapshot, request, clock, policy } = setup();
+    router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 2, idle: 2 }));
+    const d1 = router.decide(request({ callId: 'a' }));
+    const d2 = router.decide(request({ callId: 'b' }));
+    const d3 = router.decide(request({ callId: 'c' }));
+    expect([d1, d2, d3].map((d) => d.verdict)).toEqual(['overflow', 'overflow', 'overflow']);
+    expect(router.reservedAt('beijing')).toBe(3);
+    clock.advance(200);
+    router.observeArrival('beijing', 'a', clock.now());
+    router.release('beijing', 'b');
+    expect(router.reservedAt('beijing')).toBe(2); // b refused; a arrived, not yet in figures
+    clock.advance(300);
+    router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 2, idle: 1 }));
+    expect(router.reservedAt('beijing')).toBe(1); // a is in the figures now
+    clock.advance(policy.reservationTimeoutMs);
+    expect(router.reservedAt('beijing')).toBe(0); // c never showed up
+  });
+
+  it('ignores a snapshot older than the one it holds, and unknown sites', () => {
+    const { router, snapshot, clock } = setup();
+    const newer = snapshot('beijing', { queued: 0, staffed: 2, idle: 2 });
+    const older = {
+      ...snapshot('beijing', { queued: 9, staffed: 2, idle: 0 }),
+      sequence: 0,
+      snapshotMs: clock.now() - 1000,
+    };
+    expect(router.observeSnapshot(newer)).toBe(true);
+    expect(router.observeSnapshot(older)).toBe(false);
+    expect(router.observeSnapshot({ ...newer, siteId: 'lhasa' })).toBe(false);
+  });
+});

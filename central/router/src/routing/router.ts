@@ -1,0 +1,238 @@
+// The overflow decision. Pure: the nationwide picture comes in through observe*(), time from the
+// injected clock; the same code runs behind gRPC and in the routing simulator (bench/routing).
+//
+// Model. Each site reports, per skill and tenant, its queue, staffed and idle agents and average
+// handle time (AHT). A new call of tenant T at site X waits, in expectation, for the
+// (q + r + 1 - idle)-th release of T's agents there, where q is T's queue and r the calls the
+// router already sent X that X's snapshots do not show yet (reservations):
+//     EWT_X = max(0, q + r + 1 - idle) × AHT / staffed        (the site agent's own EWT model)
+// plus X's handicap. A call moves to the best X only when EWT_X beats the call's EWT at home by
+// the skill's minimum improvement; otherwise it stays. Reservations are what stop herding: every
+// decision makes its target look busier to the next one until the target's own figures take over.
+
+import type { Clock } from '@ccfed/common';
+import type { RoutingPolicy } from './policy.js';
+
+/** One site's figures for one skill and tenant, as its latest snapshot says. */
+export interface TenantSkillFigures {
+  readonly queued: number;
+  readonly staffed: number;
+  readonly idle: number;
+}
+
+export interface SiteFigures {
+  readonly siteId: string;
+  /** When the site stamped the snapshot (its clock). */
+  readonly snapshotMs: number;
+  /** Per-process sequence: an older snapshot than the one held is ignored. */
+  readonly sequence: number;
+  readonly acceptingOverflow: boolean;
+  /** skill → { averageHandleMs, tenant → figures } */
+  readonly skills: ReadonlyMap<
+    string,
+    { readonly averageHandleMs: number; readonly tenants: ReadonlyMap<string, TenantSkillFigures> }
+  >;
+}
+
+export interface RouteRequest {
+  readonly callId: string;
+  readonly originSiteId: string;
+  readonly tenantId: string;
+  readonly skill: string;
+  readonly tier: number;
+  readonly waitedMs: number;
+  /** The call's EWT at its own site now. */
+  readonly originExpectedWaitMs: number;
+  readonly hopCount: number;
+}
+
+export interface Alternative {
+  readonly siteId: string;
+  readonly eligible: boolean;
+  readonly excludedReason: string;
+  /** Expected wait there, reservations included, handicap not included. */
+  readonly expectedWaitMs: number;
+  readonly handicapMs: number;
+  /** How old the site's figures are (by the router's receipt time). */
+  readonly stateAgeMs: number;
+}
+
+export type Decision =
+  | {
+      readonly verdict: 'stay';
+      readonly reason: string;
+      readonly alternatives: readonly Alternative[];
+    }
+  | {
+      readonly verdict: 'overflow';
+      readonly targetSiteId: string;
+      readonly targetSipUri: string;
+      readonly reservationExpiresMs: number;
+      readonly reason: string;
+      readonly alternatives: readonly Alternative[];
+    };
+
+/** No agent of the tenant staffed for the skill: the call cannot be answered there. */
+export const UNSERVED_MS = Number.MAX_SAFE_INTEGER;
+
+interface Reservation {
+  readonly callId: string;
+  readonly skill: string;
+  readonly tenantId: string;
+  readonly expiresMs: number;
+  /** Set when the target reported the call (overflowed in): released by its next snapshot. */
+  arrivedSnapshotMs?: number;
+}
+
+interface SiteRecord {
+  figures: SiteFigures;
+  /** When the router received the figures (its clock): staleness is judged by this. */
+  receivedMs: number;
+}
+
+export class Router {
+  private readonly sites = new Map<string, SiteRecord>();
+  /** target site → reservations not yet visible in its snapshots. */
+  private readonly reservations = new Map<string, Reservation[]>();
+
+  constructor(private readonly deps: { readonly clock: Clock; readonly policy: RoutingPolicy }) {}
+
+  /** Takes a site's snapshot; an older one than already held is ignored. Returns whether used. */
+  observeSnapshot(figures: SiteFigures): boolean {
+    if (!this.deps.policy.sites.has(figures.siteId)) return false;
+    const held = this.sites.get(figures.siteId);
+    // A restarted site agent starts its sequence again: a newer stamp with a lower sequence wins.
+    if (
+      held &&
+      figures.sequence <= held.figures.sequence &&
+      figures.snapshotMs <= held.figures.snapshotMs
+    )
+      return false;
+    this.sites.set(figures.siteId, { figures, receivedMs: this.deps.clock.now() });
+    // Calls the site reported before this snapshot are in its figures now.
+    const list = this.reservations.get(figures.siteId);
+    if (list)
+      this.reservations.set(
+        figures.siteId,
+        list.filter(
+          (r) => r.arrivedSnapshotMs === undefined || r.arrivedSnapshotMs > figures.snapshotMs,
+        ),
+      );
+    return true;
+  }
+
+  /** The target took the call into its ACD at `atMs` (its clock): its next snapshot shows it. */
+  observeArrival(targetSiteId: string, callId: string, atMs: number): void {
+    const r = this.reservations.get(targetSiteId)?.find((x) => x.callId === callId);
+    if (r) r.arrivedSnapshotMs = atMs;
+  }
+
+  /** The target refused the call, or it never got there: the capacity is free again. */
+  release(targetSiteId: string, callId: string): void {
+    const list = this.reservations.get(targetSiteId);
+    if (list)
+      this.reservations.set(
+        targetSiteId,
+        list.filter((r) => r.callId !== callId),
+      );
+  }
+
+  /** Reservations held at a site now (for status and tests). */
+  reservedAt(siteId: string): number {
+    this.expire();
+    return this.reservations.get(siteId)?.length ?? 0;
+  }
+
+  /**
+   * Stay or overflow, with every site weighed and why. An overflow reserves capacity at its
+   * target. Never throws for a well-formed request; an unknown site or skill means stay.
+   */
+  decide(req: RouteRequest): Decision {
+    this.expire();
+    const { policy } = this.deps;
+    const skill = policy.skills.get(req.skill);
+    const stay = (reason: string, alternatives: Alternative[] = []): Decision => ({
+      verdict: 'stay',
+      reason,
+      alternatives,
+    });
+    if (!policy.sites.has(req.originSiteId)) return stay(`unknown origin site ${req.originSiteId}`);
+    if (!skill) return stay(`skill ${req.skill} does not overflow`);
+    if (req.hopCount >= policy.maxHops) return stay('the call was already overflowed once');
+    if (req.originExpectedWaitMs < skill.thresholdMs)
+      return stay(
+        `expected wait ${secs(req.originExpectedWaitMs)} at ${req.originSiteId} is under the ${secs(skill.thresholdMs)} threshold`,
+      );
+
+    const alternatives = [...policy.sites.values()]
+      .filter((s) => s.siteId !== req.originSiteId)
+      .map((s) => this.weigh(s.siteId, s.handicapMs, req));
+    const best = alternatives
+      .filter((a) => a.eligible)
+      .sort((a, b) => a.expectedWaitMs + a.handicapMs - (b.expectedWaitMs + b.handicapMs))[0];
+    if (!best) return stay('no other site can take the call', alternatives);
+    const there = best.expectedWaitMs + best.handicapMs;
+    const gain = req.originExpectedWaitMs - there;
+    if (gain < skill.minImprovementMs)
+      return stay(
+        `best site ${best.siteId} (${secs(there)}) is not ${secs(skill.minImprovementMs)} better than staying (${secs(req.originExpectedWaitMs)})`,
+        alternatives,
+      );
+
+    const expiresMs = this.deps.clock.now() + policy.reservationTimeoutMs;
+    const list = this.reservations.get(best.siteId) ?? [];
+    list.push({ callId: req.callId, skill: req.skill, tenantId: req.tenantId, expiresMs });
+    this.reservations.set(best.siteId, list);
+    return {
+      verdict: 'overflow',
+      targetSiteId: best.siteId,
+      targetSipUri: policy.sites.get(best.siteId)!.sipUri,
+      reservationExpiresMs: expiresMs,
+      reason: `${best.siteId} expects ${secs(there)} against ${secs(req.originExpectedWaitMs)} at ${req.originSiteId}`,
+      alternatives,
+    };
+  }
+
+  private weigh(siteId: string, handicapMs: number, req: RouteRequest): Alternative {
+    const now = this.deps.clock.now();
+    const rec = this.sites.get(siteId);
+    const base = { siteId, handicapMs, expectedWaitMs: UNSERVED_MS };
+    const excluded = (reason: string, stateAgeMs = 0): Alternative => ({
+      ...base,
+      eligible: false,
+      excludedReason: reason,
+      stateAgeMs,
+    });
+    if (this.deps.policy.excludedSites.get(req.tenantId)?.has(siteId))
+      return excluded(`tenant ${req.tenantId} may not be served at ${siteId}`);
+    if (!rec) return excluded('no snapshot received from the site');
+    const age = now - rec.receivedMs;
+    if (age > this.deps.policy.staleAfterMs)
+      return excluded(`not heard from for ${secs(age)}`, age);
+    if (!rec.figures.acceptingOverflow) return excluded('not accepting overflow', age);
+    const skill = rec.figures.skills.get(req.skill);
+    const t = skill?.tenants.get(req.tenantId);
+    if (!skill || !t || t.staffed === 0)
+      return excluded(`no ${req.tenantId} agent staffed for ${req.skill}`, age);
+    const reserved =
+      this.reservations
+        .get(siteId)
+        ?.filter((r) => r.skill === req.skill && r.tenantId === req.tenantId).length ?? 0;
+    const ahead = t.queued + reserved + 1 - t.idle;
+    const expectedWaitMs = ahead <= 0 ? 0 : Math.round((ahead * skill.averageHandleMs) / t.staffed);
+    return { ...base, expectedWaitMs, eligible: true, excludedReason: '', stateAgeMs: age };
+  }
+
+  private expire(): void {
+    const now = this.deps.clock.now();
+    for (const [siteId, list] of this.reservations)
+      this.reservations.set(
+        siteId,
+        list.filter((r) => r.expiresMs > now),
+      );
+  }
+}
+
+function secs(ms: number): string {
+  return ms >= UNSERVED_MS ? 'never' : `${(ms / 1000).toFixed(1)} s`;
+}
