@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { OverflowTrigger, type WaitingCall } from './trigger.js';
+
+const trigger = () =>
+  new OverflowTrigger({ thresholdMs: new Map([['support', 30_000]]), reRequestIntervalMs: 5_000 });
+const call = (over: Partial<WaitingCall> = {}): WaitingCall => ({
+  callId: 'c1',
+  skill: 'support',
+  expectedWaitMs: 40_000,
+  hops: 0,
+  ...over,
+});
+
+describe('OverflowTrigger', () => {
+  it('asks once the expected wait passes the threshold, then again every re-request interval', () => {
+    const t = trigger();
+    expect(t.due([call({ expectedWaitMs: 29_999 })], 0)).toEqual([]);
+    expect(t.due([call()], 1000).map((c) => c.callId)).toEqual(['c1']);
+    expect(t.due([call()], 5999)).toEqual([]);
+    expect(t.due([call()], 6000).map((c) => c.callId)).toEqual(['c1']);
+  });
+
+  it('never asks for a call already overflowed once, or for a skill without overflow', () => {
+    const t = trigger();
+    expect(t.due([call({ hops: 1 }), call({ callId: 'c2', skill: 'sales' })], 0)).toEqual([]);
+  });
+
+  it('starts afresh for a call it was told to forget', () => {
+    const t = trigger();
+    t.due([call()], 0);
+    t.forget('c1');
+    expect(t.due([call()], 1).map((c) => c.callId)).toEqual(['c1']);
+  });
+});

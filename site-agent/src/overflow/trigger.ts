@@ -1,0 +1,48 @@
+// When a queued call asks the central router for a better site. Pure: time is passed in. The
+// site agent and the routing simulator (bench/routing) both use it.
+//
+// A call asks once its expected wait at this site passes its skill's threshold, and again every
+// reRequestInterval while it still waits (a site may free up elsewhere). A call that was already
+// overflowed here never asks (a call moves at most once); one whose skill has no overflow policy
+// never asks.
+
+export interface WaitingCall {
+  readonly callId: string;
+  readonly skill: string;
+  /** Its expected wait here now. */
+  readonly expectedWaitMs: number;
+  /** Times it was moved between sites already (X-CC-Hops). */
+  readonly hops: number;
+}
+
+export interface TriggerPolicy {
+  /** skill → EWT threshold; skills absent do not overflow. */
+  readonly thresholdMs: ReadonlyMap<string, number>;
+  readonly reRequestIntervalMs: number;
+}
+
+export class OverflowTrigger {
+  private readonly lastAsked = new Map<string, number>();
+
+  constructor(private readonly policy: TriggerPolicy) {}
+
+  /** The calls among `waiting` that should ask the router at `nowMs`; each is marked as asked. */
+  due(waiting: Iterable<WaitingCall>, nowMs: number): WaitingCall[] {
+    const ask: WaitingCall[] = [];
+    for (const call of waiting) {
+      if (call.hops > 0) continue;
+      const threshold = this.policy.thresholdMs.get(call.skill);
+      if (threshold === undefined || call.expectedWaitMs < threshold) continue;
+      const last = this.lastAsked.get(call.callId);
+      if (last !== undefined && nowMs - last < this.policy.reRequestIntervalMs) continue;
+      this.lastAsked.set(call.callId, nowMs);
+      ask.push(call);
+    }
+    return ask;
+  }
+
+  /** The call left the queue (answered, abandoned, moved): forget it. */
+  forget(callId: string): void {
+    this.lastAsked.delete(callId);
+  }
+}
