@@ -30,6 +30,7 @@ describe('callContext', () => {
       arrivalMs: NOW,
       originSite: '',
       hops: 0,
+      decisionId: '',
       traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
       problems: [],
     });
@@ -41,14 +42,17 @@ describe('callContext', () => {
       Arrival: String(NOW - 42_000),
       Hops: '1',
       Skill: 'sales',
+      Decision: '6f1c2a9e-8d3b-4c5e-9f10-2b3c4d5e6f70',
     });
     expect(c).toMatchObject({
       originSite: 'shanghai',
       arrivalMs: NOW - 42_000,
       hops: 1,
       skill: 'sales',
+      decisionId: '6f1c2a9e-8d3b-4c5e-9f10-2b3c4d5e6f70',
       problems: [],
     });
+    expect(ok({ Decision: 'x y' }).decisionId).toBe('');
   });
 
   it('sends an unknown skill to the default skill and says so', () => {

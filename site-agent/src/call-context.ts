@@ -17,6 +17,8 @@ export interface CallContext {
   readonly arrivalMs: number;
   readonly originSite: string;
   readonly hops: number;
+  /** The router's decision that sent the call here (X-CC-Decision), when overflowed in. */
+  readonly decisionId: string;
   readonly traceparent: string;
   /** What was wrong with the headers, one line each, for the log. */
   readonly problems: readonly string[];
@@ -143,6 +145,13 @@ export function callContext(input: {
     }
   }
 
+  let decisionId = '';
+  const askedDecision = get(SIP_HEADERS.decision);
+  if (askedDecision !== undefined) {
+    if (/^[A-Za-z0-9-]{1,64}$/.test(askedDecision)) decisionId = askedDecision;
+    else problems.push('X-CC-Decision dropped: expected 1-64 letters, digits or -');
+  }
+
   let traceparent = '';
   const askedTrace = get(SIP_HEADERS.traceparent);
   if (askedTrace !== undefined) {
@@ -161,6 +170,7 @@ export function callContext(input: {
       arrivalMs,
       originSite,
       hops,
+      decisionId,
       traceparent,
       problems,
     },

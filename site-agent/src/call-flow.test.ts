@@ -283,3 +283,116 @@ describe('call flow: the agents’ desk', () => {
     expect(() => flow.agents('fraud')).toThrow(/unknown skill "fraud"/);
   });
 });
+
+describe('call flow: overflow between sites', () => {
+  const fromShanghai = (over: Record<string, string> = {}) => ({
+    'Origin-Site': 'shanghai',
+    Arrival: String(T0 - 40_000),
+    Hops: '1',
+    Tier: 'gold',
+    Decision: 'd-1',
+    ...over,
+  });
+
+  it('takes a call another site sent at its original arrival time, when it can serve it in time', () => {
+    const { invite, staff, kinds, callEvents, last } = setup();
+    staff('bj-001', 6001);
+    invite('c1', SALES, fromShanghai());
+    expect(last()).toMatchObject({ action: 'relay', agent: 'bj-001' });
+    expect(kinds('c1')).toEqual(['offered', 'overflowedIn']);
+    expect(callEvents[1]!.kind).toMatchObject({
+      value: { originSiteId: 'shanghai', hopCount: 1, decisionId: 'd-1' },
+    });
+    expect(callEvents[0]!.kind).toMatchObject({
+      value: { arrivalTime: new Date(T0 - 40_000) },
+    });
+  });
+
+  it('refuses (486) a call another site sent when no agent of its tenant is staffed here', () => {
+    const { invite, last, callEvents } = setup();
+    invite('c1', SALES, fromShanghai());
+    expect(last()).toMatchObject({ action: 'reply', code: 486 });
+    expect(callEvents).toEqual([]);
+  });
+
+  it('moves a waiting call out with its context in X-CC-* headers, and forgets it once answered there', () => {
+    const { invite, flow, last, kinds, ev, acd } = setup();
+    invite('c1', SALES, { Tier: 'vip', Customer: 'cust-9' });
+    expect(flow.waitingCalls().map((c) => c.callId)).toEqual(['c1']);
+    expect(flow.moveOut('c1', { siteId: 'guangzhou', decisionId: 'd-7' })).toBe(true);
+    const relay = last();
+    expect(relay).toMatchObject({
+      action: 'relay',
+      callid: 'c1',
+      agent: 'overflow:guangzhou',
+      uri: expect.stringMatching(/^sip:400200100@127\.0\.0\.1:5080/),
+    });
+    const hdrs = relay.action === 'relay' ? relay.hdrs : '';
+    expect(hdrs).toContain('X-CC-Origin-Site: beijing\r\n');
+    expect(hdrs).toContain('X-CC-Tier: vip\r\n');
+    expect(hdrs).toContain('X-CC-Customer: cust-9\r\n');
+    expect(hdrs).toContain(`X-CC-Arrival: ${T0}\r\n`);
+    expect(hdrs).toContain('X-CC-Hops: 1\r\n');
+    expect(hdrs).toContain('X-CC-Decision: d-7\r\n');
+    expect(kinds('c1')).toEqual(['offered', 'queued', 'overflowedOut']);
+    expect(acd.queuedCalls('sales')).toEqual([]);
+    expect(flow.waitingCalls()).toEqual([]);
+    // A second move of the same call is refused.
+    expect(flow.moveOut('c1', { siteId: 'shanghai', decisionId: 'd-8' })).toBe(false);
+    ev({ event: 'answered', callid: 'c1', agent: 'overflow:guangzhou' });
+    expect(flow.activeCalls).toBe(0);
+  });
+
+  it('puts a call the target refused back at its original place, and never asks to move it again', () => {
+    const { invite, flow, ev, kinds, clock, callEvents, staff, commands } = setup();
+    invite('c1', SALES);
+    clock.advance(1000);
+    invite('c2', SALES);
+    flow.moveOut('c1', { siteId: 'guangzhou', decisionId: 'd-7' });
+    ev({
+      event: 'agent_failed',
+      callid: 'c1',
+      agent: 'overflow:guangzhou',
+      code: 486,
+      tindex: 50,
+      tlabel: 500,
+      requeued: true,
+    });
+    expect(kinds('c1')).toEqual([
+      'offered',
+      'queued',
+      'overflowedOut',
+      'overflowRejected',
+      'queued',
+    ]);
+    expect(callEvents.find((e) => e.kind?.$case === 'overflowRejected')!.kind).toMatchObject({
+      value: { targetSiteId: 'guangzhou', sipCode: 486 },
+    });
+    expect(
+      flow
+        .queues()
+        .find((q) => q.skill === 'sales')!
+        .calls.map((c) => c.callId),
+    ).toEqual(['c1', 'c2']);
+    expect(flow.waitingCalls().find((c) => c.callId === 'c1')?.hops).toBe(1);
+    staff('bj-001', 6001);
+    expect(commands.at(-1)).toMatchObject({
+      action: 'relay',
+      callid: 'c1',
+      tindex: 50,
+      tlabel: 500,
+    });
+  });
+
+  it('leaves a moved call alone when the evapi link drops or the caller hangs up (the target records it)', () => {
+    const { invite, flow, ev, kinds } = setup();
+    invite('c1', SALES);
+    invite('c2', SALES);
+    flow.moveOut('c1', { siteId: 'guangzhou', decisionId: 'd-7' });
+    flow.linkLost();
+    expect(kinds('c1')).toEqual(['offered', 'queued', 'overflowedOut']);
+    ev({ event: 'cancel', callid: 'c1' });
+    expect(kinds('c1')).toEqual(['offered', 'queued', 'overflowedOut']);
+    expect(flow.activeCalls).toBe(0);
+  });
+});

@@ -12,18 +12,27 @@ import type { Clock } from '@ccfed/common';
 import {
   AgentState as AgentStateEnum,
   CallParty,
+  CustomerTier,
+  SIP_HEADERS,
   type AgentEvent,
   type CallEvent,
 } from '@ccfed/proto';
 import type { Site, Topology } from '@ccfed/topology';
 import type { Logger } from 'pino';
 import { AcdError, type Acd, type Effects } from './acd/acd.js';
+import { NO_AGENTS_EWT_MS } from './acd/ewt.js';
 import type { AgentState } from './acd/agent-state.js';
 import type { DayStats } from './acd/day-stats.js';
 import { callContext, type CallContext } from './call-context.js';
 import { InvalidRequestError, type AgentDesk, type AgentView, type QueueView } from './desk.js';
 import type { EventStamper } from './events/event-meta.js';
-import { queuedReply, type KamailioCommand, type KamailioEvent } from './kamailio/messages.js';
+import {
+  queuedReply,
+  sipHeaders,
+  type KamailioCommand,
+  type KamailioEvent,
+} from './kamailio/messages.js';
+import type { WaitingCall } from './overflow/trigger.js';
 
 /** Where the call flow's events go (the Kafka publisher, through its disk outbox). */
 export interface CallFlowPublisher {
@@ -62,6 +71,10 @@ interface LiveCall {
   waitedMs?: number;
   /** The caller sent CANCEL while the agent's phone was ringing. */
   cancelled?: boolean;
+  /** Relayed to another site by the router's decision, awaiting that site's answer. */
+  overflow?: { readonly targetSiteId: string; readonly decisionId: string };
+  /** Offered to another site once already (refused): a call moves at most once. */
+  overflowTried?: boolean;
 }
 
 interface AgentDeskRecord {
@@ -73,6 +86,15 @@ interface AgentDeskRecord {
 const SIP_URI =
   /^sips?:(?:[A-Za-z0-9._~!$&'()*+,;=%-]+@)?[A-Za-z0-9.-]+(?::\d{1,5})?(?:;[\w=.-]*)*$/;
 const MAX_URI_LENGTH = 256;
+/** How long an overflowed INVITE may wait at the target site before this site takes it back. */
+const OVERFLOW_BRANCH_TIMEOUT_MS = 300_000;
+
+const TIER_NAMES: Partial<Record<CustomerTier, string>> = {
+  [CustomerTier.CUSTOMER_TIER_STANDARD]: 'standard',
+  [CustomerTier.CUSTOMER_TIER_SILVER]: 'silver',
+  [CustomerTier.CUSTOMER_TIER_GOLD]: 'gold',
+  [CustomerTier.CUSTOMER_TIER_VIP]: 'vip',
+};
 
 const STATE_ENUM: Record<AgentState['name'], AgentStateEnum> = {
   logged_out: AgentStateEnum.AGENT_STATE_LOGGED_OUT,
@@ -132,7 +154,7 @@ export class CallFlow implements AgentDesk {
   linkLost(): void {
     let released = 0;
     for (const [callId, call] of this.calls) {
-      if (call.agentId !== undefined) continue;
+      if (call.agentId !== undefined || call.overflow) continue;
       this.release(callId, call, false);
       released++;
     }
@@ -174,7 +196,7 @@ export class CallFlow implements AgentDesk {
   }
 
   private onInvite(ev: Extract<KamailioEvent, { event: 'invite' }>): void {
-    const { log, acd } = this.deps;
+    const { log } = this.deps;
     const now = this.deps.clock.now();
     if (this.calls.has(ev.callid)) {
       // Same Call-ID twice is a loop or a broken client; the first call keeps its place.
@@ -199,6 +221,10 @@ export class CallFlow implements AgentDesk {
     const context = result.context;
     for (const problem of context.problems)
       log.warn({ event: 'call_context_problem', callId: ev.callid }, problem);
+    if (context.originSite && !this.canServeOverflow(ev.callid, context)) {
+      this.reply(ev, 486, 'Cannot Serve In Time');
+      return;
+    }
 
     const call: LiveCall = {
       context,
@@ -224,17 +250,174 @@ export class CallFlow implements AgentDesk {
       },
     });
 
-    const offer = acd.offer({
-      callId: ev.callid,
+    if (context.originSite)
+      this.publishCall(ev.callid, context, {
+        $case: 'overflowedIn',
+        value: {
+          originSiteId: context.originSite,
+          originalArrivalTime: new Date(context.arrivalMs),
+          hopCount: context.hops,
+          decisionId: context.decisionId,
+        },
+      });
+    this.enterAcd(ev.callid, call);
+  }
+
+  /** Offers a call to the ACD at its original arrival time: to an agent now, or queued. */
+  private enterAcd(callId: string, call: LiveCall): void {
+    const { context } = call;
+    const offer = this.deps.acd.offer({
+      callId,
       tenantId: context.tenantId,
       skill: context.skill,
       tier: context.tier,
       arrivalMs: context.arrivalMs,
     });
     if (offer.kind === 'queued') {
-      this.queued(ev.callid, call, offer.position, offer.expectedWaitMs);
+      this.queued(callId, call, offer.position, offer.expectedWaitMs);
     }
     this.apply(offer.effects);
+  }
+
+  /**
+   * A call another site sent here is taken only if this site can still serve it in time: an
+   * agent of its tenant is staffed and its expected wait here is within the skill's overflow
+   * threshold (else this site would want to move it on itself). Otherwise the origin keeps it.
+   */
+  private canServeOverflow(callId: string, context: CallContext): boolean {
+    const ewt = this.deps.acd.expectedWaitIfOffered(context);
+    const skill = this.deps.topology.skills.find((s) => s.id === context.skill);
+    const limit = skill?.overflow ? skill.overflow.expectedWaitThresholdSeconds * 1000 : Infinity;
+    if (ewt <= limit && ewt < NO_AGENTS_EWT_MS) return true;
+    this.deps.log.info(
+      {
+        event: 'overflow_refused',
+        callId,
+        originSite: context.originSite,
+        expectedWaitMs: ewt,
+        limitMs: limit,
+      },
+      'refusing an overflowed call this site cannot serve in time',
+    );
+    return false;
+  }
+
+  // ---- overflow to other sites ----------------------------------------------------------------
+
+  /** Calls waiting in this site's queue, as the overflow trigger sees them. */
+  waitingCalls(): (WaitingCall & {
+    readonly tenantId: string;
+    readonly tier: number;
+    readonly waitedMs: number;
+  })[] {
+    const now = this.deps.clock.now();
+    const waiting = [];
+    for (const [callId, call] of this.calls) {
+      if (call.agentId !== undefined || call.overflow) continue;
+      const expectedWaitMs = this.deps.acd.expectedWaitOf(callId);
+      if (expectedWaitMs === undefined) continue;
+      waiting.push({
+        callId,
+        skill: call.context.skill,
+        tenantId: call.context.tenantId,
+        tier: call.context.tier,
+        expectedWaitMs,
+        waitedMs: now - call.context.arrivalMs,
+        hops: call.context.hops + (call.overflowTried ? 1 : 0),
+      });
+    }
+    return waiting;
+  }
+
+  /** The call asks the router for a better site. */
+  overflowRequested(callId: string, expectedWaitMs: number, thresholdMs: number): void {
+    const call = this.calls.get(callId);
+    if (!call) return;
+    this.publishCall(callId, call.context, {
+      $case: 'overflowRequested',
+      value: {
+        waitedMs: this.deps.clock.now() - call.context.arrivalMs,
+        expectedWaitMs,
+        thresholdMs,
+      },
+    });
+  }
+
+  /**
+   * The router says: move the call to `target`. Done only if the call still waits here (it may
+   * have been answered or abandoned while the router thought); returns whether it moved.
+   */
+  moveOut(
+    callId: string,
+    target: { readonly siteId: string; readonly decisionId: string },
+  ): boolean {
+    const call = this.calls.get(callId);
+    const site = this.deps.topology.sites.find((s) => s.id === target.siteId);
+    if (!call || !site || call.agentId !== undefined || call.overflow) return false;
+    if (this.deps.acd.expectedWaitOf(callId) === undefined) return false;
+    const { context } = call;
+    this.deps.acd.withdraw(callId);
+    call.overflow = { targetSiteId: site.id, decisionId: target.decisionId };
+    const sent = this.deps.sendToKamailio({
+      action: 'relay',
+      tindex: call.tindex,
+      tlabel: call.tlabel,
+      tsS: call.tsS,
+      tsU: call.tsU,
+      callid: callId,
+      agent: `overflow:${site.id}`,
+      uri: `sip:${call.dialedNumber}@${site.sip.host}:${site.sip.port};transport=${site.sip.transport}`,
+      hdrs: sipHeaders({
+        [SIP_HEADERS.originSite]: this.deps.site.id,
+        [SIP_HEADERS.skill]: context.skill,
+        [SIP_HEADERS.tier]: TIER_NAMES[context.tier] ?? 'standard',
+        ...(context.customerId ? { [SIP_HEADERS.customer]: context.customerId } : {}),
+        [SIP_HEADERS.arrival]: String(context.arrivalMs),
+        [SIP_HEADERS.hops]: String(context.hops + 1),
+        [SIP_HEADERS.decision]: target.decisionId,
+        ...(context.traceparent ? { [SIP_HEADERS.traceparent]: context.traceparent } : {}),
+      }),
+      // The target may queue the call: give it as long as this site would have.
+      ringMs: OVERFLOW_BRANCH_TIMEOUT_MS,
+    });
+    this.publishCall(callId, context, {
+      $case: 'overflowedOut',
+      value: { targetSiteId: site.id, decisionId: target.decisionId },
+    });
+    this.deps.log.info(
+      {
+        event: 'call_overflowed_out',
+        callId,
+        target: site.id,
+        decisionId: target.decisionId,
+        sent,
+      },
+      'call moved to another site',
+    );
+    this.deps.onChange?.();
+    return true;
+  }
+
+  /** The target site refused the call (or did not answer): it takes its old place here. */
+  private overflowRefused(
+    callId: string,
+    call: LiveCall,
+    ev: Extract<KamailioEvent, { event: 'agent_failed' }>,
+  ): void {
+    const target = call.overflow!.targetSiteId;
+    delete call.overflow;
+    call.overflowTried = true;
+    this.publishCall(callId, call.context, {
+      $case: 'overflowRejected',
+      value: { targetSiteId: target, sipCode: ev.code, reason: `SIP ${ev.code} from ${target}` },
+    });
+    if (!ev.requeued) {
+      this.release(callId, call, false);
+      return;
+    }
+    call.tindex = ev.tindex;
+    call.tlabel = ev.tlabel;
+    this.enterAcd(callId, call);
   }
 
   /** CANCEL from the caller, or Kamailio's queue timeout (the fallback took the call). */
@@ -242,6 +425,11 @@ export class CallFlow implements AgentDesk {
     const call = this.calls.get(callId);
     if (!call) return; // already released or never ours
     if (call.waitedMs !== undefined) return; // answered: the dialog events end it
+    if (call.overflow) {
+      // At the target site now, which records the abandon.
+      this.calls.delete(callId);
+      return;
+    }
     if (call.agentId !== undefined) {
       // Ringing: the agent's 200 may cross the CANCEL. Kamailio's dialog events settle it, either
       // answered (the call goes on) or failed (the caller is gone).
@@ -253,6 +441,7 @@ export class CallFlow implements AgentDesk {
 
   private onAgentFailed(ev: Extract<KamailioEvent, { event: 'agent_failed' }>): void {
     const call = this.calls.get(ev.callid);
+    if (call?.overflow) return this.overflowRefused(ev.callid, call, ev);
     if (!call || call.agentId === undefined || call.waitedMs !== undefined) return;
     this.deps.log.warn(
       { event: 'agent_no_answer', callId: ev.callid, agentId: call.agentId, code: ev.code },
@@ -275,6 +464,11 @@ export class CallFlow implements AgentDesk {
 
   private onAnswered(callId: string): void {
     const call = this.calls.get(callId);
+    if (call?.overflow) {
+      // Answered at the target site, which records it; this site is only on the signalling path.
+      this.calls.delete(callId);
+      return;
+    }
     if (!call || call.agentId === undefined || call.waitedMs !== undefined) return;
     const { acd, dayStats, clock } = this.deps;
     const waitedMs = clock.now() - call.context.arrivalMs;
@@ -314,6 +508,10 @@ export class CallFlow implements AgentDesk {
    */
   private onFailed(callId: string, code: number | undefined): void {
     const call = this.calls.get(callId);
+    if (call?.overflow) {
+      this.calls.delete(callId);
+      return;
+    }
     if (!call || call.waitedMs !== undefined) return;
     this.deps.log.warn(
       { event: 'call_failed', callId, agentId: call.agentId, code },
@@ -329,7 +527,9 @@ export class CallFlow implements AgentDesk {
     );
     if (action !== 'relay' || !callId) return;
     const call = this.calls.get(callId);
-    if (call && call.waitedMs === undefined) this.release(callId, call, call.cancelled === true);
+    if (call?.overflow) this.calls.delete(callId);
+    else if (call && call.waitedMs === undefined)
+      this.release(callId, call, call.cancelled === true);
   }
 
   // ---- the agents' desk ---------------------------------------------------------------------

@@ -8,6 +8,11 @@ export const siteAgentConfigSchema = z.object({
   CCFED_KAFKA_BROKERS: kafkaBrokersSchema,
   CCFED_TOPIC_PREFIX: z.string().default('ccfed'),
   CCFED_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+  /** host:port of the central router; without it the site routes every call locally. */
+  CCFED_ROUTER: z
+    .string()
+    .regex(/^[\w.-]+:\d+$/, 'expected host:port of the central router')
+    .optional(),
   CCFED_DATA_DIR: z
     .string({ error: "required: directory for the site agent's durable state (its event outbox)" })
     .min(1),

@@ -22,6 +22,9 @@ import { acdSetup } from './acd/from-topology.js';
 import { CallFlow } from './call-flow.js';
 import { startGrpcServer } from './grpc/server.js';
 import { EvapiLink } from './kamailio/evapi-link.js';
+import { OverflowOutbound } from './overflow/outbound.js';
+import { routerClient } from './overflow/router-client.js';
+import { OverflowTrigger } from './overflow/trigger.js';
 import { SnapshotLoop } from './snapshot-loop.js';
 
 await startProcess('site-agent', async () => {
@@ -89,6 +92,35 @@ await startProcess('site-agent', async () => {
     },
   });
 
+  // Overflow: calls waiting past their skill's threshold ask the central router, if there is one.
+  const thresholdMs = new Map(
+    topology.skills.flatMap((s) =>
+      s.overflow ? [[s.id, s.overflow.expectedWaitThresholdSeconds * 1000] as const] : [],
+    ),
+  );
+  const router = config.CCFED_ROUTER
+    ? routerClient({
+        address: config.CCFED_ROUTER,
+        siteId: site.id,
+        deadlineMs: topology.routing.requestDeadlineMs,
+      })
+    : undefined;
+  const outbound = router
+    ? new OverflowOutbound({
+        clock: systemClock,
+        log,
+        thresholdMs,
+        trigger: new OverflowTrigger({
+          thresholdMs,
+          reRequestIntervalMs: topology.routing.reRequestIntervalSeconds * 1000,
+        }),
+        waiting: () => calls.waitingCalls(),
+        ask: router.ask,
+        requested: (q, threshold) => calls.overflowRequested(q.callId, q.expectedWaitMs, threshold),
+        moveOut: (callId, target) => calls.moveOut(callId, target),
+      })
+    : undefined;
+
   const grpc = await startGrpcServer({
     host: site.grpc.host,
     port: site.grpc.port,
@@ -104,6 +136,10 @@ await startProcess('site-agent', async () => {
 
   // Stop taking calls first (Kamailio then answers new ones with the fallback), then timers,
   // then flush events.
+  lifecycle.onShutdown('stop overflow requests', async () => {
+    await outbound?.stop();
+    router?.close();
+  });
   lifecycle.onShutdown('close evapi link', () => link.stop());
   lifecycle.onShutdown('stop control API', () => grpc.close());
   lifecycle.onShutdown('stop call timers', () => calls.stop());
@@ -116,8 +152,15 @@ await startProcess('site-agent', async () => {
   sender.start();
   snapshots.start();
   link.start();
+  outbound?.start();
   log.info(
-    { event: 'site_agent_started', sip: site.sip, evapi: site.evapi, grpc: site.grpc },
+    {
+      event: 'site_agent_started',
+      sip: site.sip,
+      evapi: site.evapi,
+      grpc: site.grpc,
+      router: config.CCFED_ROUTER ?? 'none: every call is routed locally',
+    },
     'site agent started',
   );
 });

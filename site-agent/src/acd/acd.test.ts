@@ -119,6 +119,22 @@ describe('Acd status per tenant', () => {
   });
 });
 
+describe('Acd.expectedWaitIfOffered', () => {
+  it('is 0 while an agent of the tenant is idle, else the EWT of the place the call would take, changing nothing', () => {
+    const { acd, call, staff } = setup([agent('a1', { support: 5 })]);
+    staff('a1');
+    const probe = { tenantId: 'acme-bank', skill: 'support', tier: STANDARD, arrivalMs: T0 };
+    expect(acd.expectedWaitIfOffered(probe)).toBe(0);
+    acd.offer(call('c1', 'support'));
+    acd.offer(call('c2', 'support'));
+    // one queued ahead, no idle agent: (2 - 0) × 180 s / 1
+    expect(acd.expectedWaitIfOffered(probe)).toBe(360_000);
+    // a VIP would go first
+    expect(acd.expectedWaitIfOffered({ ...probe, tier: VIP })).toBe(180_000);
+    expect(acd.queuedCalls('support').map((c) => c.callId)).toEqual(['c2']);
+  });
+});
+
 describe('Acd queueing', () => {
   it('serves a VIP caller before regular callers who arrived earlier', () => {
     const { acd, call, staff, clock } = setup([agent('a1', { sales: 5 })]);
@@ -337,9 +353,7 @@ describe('status', () => {
       idle: 0,
       expectedWaitMs: 240_000,
       averageHandleMs: 120_000,
-      tenants: [
-        { tenantId: 'acme-bank', queued: 1, staffed: 1, idle: 0, expectedWaitMs: 240_000 },
-      ],
+      tenants: [{ tenantId: 'acme-bank', queued: 1, staffed: 1, idle: 0, expectedWaitMs: 240_000 }],
     });
     const support = acd.skillStatus().find((s) => s.skill === 'support');
     expect(support).toMatchObject({ queued: 0, staffed: 1, idle: 0 });

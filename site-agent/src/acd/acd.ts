@@ -317,6 +317,21 @@ export class Acd {
     return this.expectedWaitAt(call.skill, position, call.tenantId);
   }
 
+  /**
+   * The expected wait a call would have if offered now (0 when an agent could take it at once),
+   * without offering it: what a site checks before accepting a call from another site.
+   */
+  expectedWaitIfOffered(call: Omit<QueuedCall, 'callId'>): number {
+    const queue = this.queues.get(call.skill);
+    if (!queue) throw new AcdError(`unknown skill ${call.skill}`);
+    const probe: QueuedCall = { ...call, callId: '\uffff' };
+    if (this.bestIdleAgent(probe)) return 0;
+    const ahead = queue
+      .all()
+      .filter((c) => c.tenantId === call.tenantId && servedBefore(c, probe)).length;
+    return this.expectedWaitAt(call.skill, ahead + 1, call.tenantId);
+  }
+
   /** Per-skill figures, overall and per tenant, for snapshots and the control API. */
   skillStatus(): SkillStatus[] {
     const now = this.now();

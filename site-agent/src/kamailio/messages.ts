@@ -90,8 +90,13 @@ export type KamailioCommand =
   | (TransactionRef & {
       readonly action: 'relay';
       readonly uri: string;
+      /** Who the call goes to, for Kamailio's dialog events: an agent id, or overflow:<site>. */
       readonly agent: string;
       readonly callid: string;
+      /** Headers that replace the INVITE's X-CC-* ones (CRLF-terminated lines; see sipHeaders). */
+      readonly hdrs?: string;
+      /** How long the branch may go unanswered; default the site's ring timeout. */
+      readonly ringMs?: number;
     })
   /** A provisional reply (e.g. 182 Queued) to a suspended INVITE, found by Call-ID and CSeq. */
   | (TransactionRef & {
@@ -128,4 +133,18 @@ export function queuedReply(call: {
     code: 182,
     reason: 'Queued',
   };
+}
+
+/**
+ * Header lines for a relay command. Names and values are ccfed's own (ids, numbers, W3C trace
+ * context); a CR or LF would let a value add headers of its own, so it is refused.
+ */
+export function sipHeaders(headers: Readonly<Record<string, string>>): string {
+  return Object.entries(headers)
+    .map(([name, value]) => {
+      if (/[\r\n]/.test(name + value) || !/^[A-Za-z0-9-]+$/.test(name))
+        throw new Error(`refusing to send SIP header ${JSON.stringify(name)}: not a clean line`);
+      return `${name}: ${value}\r\n`;
+    })
+    .join('');
 }
