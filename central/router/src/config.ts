@@ -1,0 +1,21 @@
+import { kafkaBrokersSchema } from '@ccfed/common';
+import { z } from 'zod';
+
+/** The router's environment, parsed once at start-up. */
+export const routerConfigSchema = z.object({
+  CCFED_TOPOLOGY: z.string({ error: 'required: path of the federation topology file' }).min(1),
+  CCFED_KAFKA_BROKERS: kafkaBrokersSchema,
+  CCFED_TOPIC_PREFIX: z.string().default('ccfed'),
+  CCFED_ROUTER_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]{1,253}$/, 'expected a host name, IPv4 or IPv6 address to bind')
+    .default('127.0.0.1'),
+  CCFED_ROUTER_PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int('expected a whole port number')
+    .min(0, 'expected a port from 0 (any free port) to 65535')
+    .max(65535, 'expected a port from 0 (any free port) to 65535')
+    .default(50051),
+});
+
+export type RouterConfig = z.output<typeof routerConfigSchema>;

@@ -1,0 +1,62 @@
+// The central router process: reads its config and the topology, follows the nationwide state
+// from Kafka and answers RequestRoute over gRPC.
+import {
+  createKafka,
+  createLogger,
+  ensureTopics,
+  Lifecycle,
+  parseEnvConfig,
+  startProcess,
+  systemClock,
+} from '@ccfed/common';
+import { allTopics, topicNames } from '@ccfed/proto';
+import { loadTopology } from '@ccfed/topology';
+import { routerConfigSchema } from './config.js';
+import { DECISION_PRODUCER_CONFIG, DecisionPublisher } from './decision-publisher.js';
+import { routingPolicy } from './routing/policy.js';
+import { Router } from './routing/router.js';
+import { startRouterServer } from './server.js';
+import { StateFeed } from './state-feed.js';
+
+await startProcess('router', async () => {
+  const config = parseEnvConfig(routerConfigSchema);
+  const topology = loadTopology(config.CCFED_TOPOLOGY);
+  const topics = topicNames(config.CCFED_TOPIC_PREFIX);
+  const log = createLogger('router');
+  const lifecycle = new Lifecycle({ log });
+  lifecycle.install();
+
+  const kafka = createKafka({ brokers: config.CCFED_KAFKA_BROKERS, clientId: 'ccfed-router', log });
+  const router = new Router({ clock: systemClock, policy: routingPolicy(topology) });
+  const publisher = new DecisionPublisher({
+    producer: kafka.producer(DECISION_PRODUCER_CONFIG),
+    topic: topics.routeDecisions,
+    log,
+  });
+  const feed = new StateFeed({ kafka, topics, router, log });
+
+  await ensureTopics(
+    kafka,
+    allTopics(topics).map((topic) => ({ topic, partitions: 3 })),
+  );
+  await publisher.start();
+  await feed.start();
+  const grpc = await startRouterServer({
+    host: config.CCFED_ROUTER_HOST,
+    port: config.CCFED_ROUTER_PORT,
+    router,
+    clock: systemClock,
+    publish: publisher.publish,
+    log,
+  });
+
+  // Stop answering first (site agents then route locally), then the feed, then send the
+  // decisions still queued. A signal during start-up exits before any of this is running.
+  lifecycle.onShutdown('stop gRPC server', () => grpc.close());
+  lifecycle.onShutdown('stop state feed', () => feed.stop());
+  lifecycle.onShutdown('flush route decisions', () => publisher.stop(5_000));
+  log.info(
+    { event: 'router_started', sites: topology.sites.map((s) => s.id), port: grpc.port },
+    'router started',
+  );
+});

@@ -1,0 +1,233 @@
+// The CentralRouter gRPC service: a thin adapter from RequestRoute to Router.decide.
+//
+// Status mapping:
+//   missing or malformed field              → INVALID_ARGUMENT, naming the field
+//   anything that goes wrong inside         → INTERNAL with a generic message, logged in full
+// An unknown origin site, skill or tenant is not an error: the core answers "stay" and says why,
+// which is what the site agent does anyway when the router cannot help.
+//
+// Every decision is also published as a RouteDecision event (inputs and answer), handed to a
+// non-blocking publish function: the reply never waits for Kafka, and a publishing problem never
+// fails the RPC (see decision-publisher.ts).
+
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '@ccfed/common';
+import { routing, type EventMeta } from '@ccfed/proto';
+import { ID_PATTERN } from '@ccfed/topology';
+import { createServer, ServerError, Status } from 'nice-grpc';
+import type { Logger } from 'pino';
+import type { PublishDecision } from './decision-publisher.js';
+import { UNSERVED_MS, type Alternative, type Decision, type Router } from './routing/router.js';
+
+/**
+ * What the response says for a site where the call would never be answered (no agent of the
+ * tenant staffed for the skill, no snapshot, ...): the core's UNSERVED_MS is 2^53 - 1, which
+ * JavaScript and JSON clients of a uint64 mishandle once they add a handicap to it, and 0 would
+ * read as "answers at once". 2^32 - 1 ms (about 49.7 days) is longer than any call can wait,
+ * survives any client's arithmetic, and the alternative's `eligible: false` and
+ * `excluded_reason` say why it is there.
+ */
+export const UNSERVED_WAIT_MS = 2 ** 32 - 1;
+
+export interface RouterServiceDeps {
+  readonly router: Pick<Router, 'decide'>;
+  readonly clock: Clock;
+  readonly publish: PublishDecision;
+  readonly log: Logger;
+  readonly newId?: () => string;
+}
+
+/** The CentralRouter service over `router`: every answer is its decision, or a gRPC status. */
+export function createCentralRouterService(
+  deps: RouterServiceDeps,
+): routing.CentralRouterServiceImplementation {
+  const { router, clock, publish, log } = deps;
+  const newId = deps.newId ?? randomUUID;
+  let sequence = 0;
+
+  return {
+    requestRoute: async (req) => {
+      checkRequest(req);
+      let response: routing.RequestRouteResponse;
+      try {
+        const decision = router.decide({
+          callId: req.callId,
+          originSiteId: req.originSiteId,
+          tenantId: req.tenantId,
+          skill: req.skill,
+          tier: req.tier,
+          waitedMs: req.waitedMs,
+          originExpectedWaitMs: req.originExpectedWaitMs,
+          hopCount: req.hopCount,
+        });
+        response = toResponse(newId(), decision);
+      } catch (err) {
+        log.error(
+          { event: 'grpc_internal_error', rpc: 'RequestRoute', callId: req.callId, err },
+          'RequestRoute failed unexpectedly',
+        );
+        throw new ServerError(
+          Status.INTERNAL,
+          'RequestRoute failed inside the router; see its log',
+        );
+      }
+      try {
+        sequence += 1;
+        const meta: EventMeta = {
+          eventId: newId(),
+          tenantId: req.tenantId,
+          siteId: req.originSiteId,
+          eventTime: new Date(clock.now()),
+          trace: req.trace,
+          producerSequence: sequence,
+        };
+        publish({ meta, request: req, response });
+      } catch (err) {
+        log.warn(
+          { event: 'route_decision_not_published', callId: req.callId, err },
+          'could not hand the route decision over for publishing',
+        );
+      }
+      return response;
+    },
+  };
+}
+
+function toResponse(decisionId: string, d: Decision): routing.RequestRouteResponse {
+  const alternatives = d.alternatives.map(toAlternative);
+  if (d.verdict === 'stay')
+    return {
+      decisionId,
+      verdict: routing.Verdict.VERDICT_STAY,
+      targetSiteId: '',
+      targetSipUri: '',
+      reservationExpiresAt: undefined,
+      reason: d.reason,
+      alternatives,
+    };
+  return {
+    decisionId,
+    verdict: routing.Verdict.VERDICT_OVERFLOW,
+    targetSiteId: d.targetSiteId,
+    targetSipUri: d.targetSipUri,
+    reservationExpiresAt: new Date(d.reservationExpiresMs),
+    reason: d.reason,
+    alternatives,
+  };
+}
+
+function toAlternative(a: Alternative): routing.Alternative {
+  return {
+    siteId: a.siteId,
+    eligible: a.eligible,
+    excludedReason: a.excludedReason,
+    expectedWaitMs: a.expectedWaitMs >= UNSERVED_MS ? UNSERVED_WAIT_MS : a.expectedWaitMs,
+    handicapMs: a.handicapMs,
+    stateAgeMs: Math.max(0, a.stateAgeMs),
+  };
+}
+
+// ---- request checks ----------------------------------------------------------------------------
+
+const invalid = (message: string): never => {
+  throw new ServerError(Status.INVALID_ARGUMENT, message);
+};
+
+/** A value quoted for an error message, cut short so a huge field does not fill the message. */
+function clip(value: string): string {
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+}
+
+const MAX_CALL_ID = 256;
+// Call ids travel in X-CC-Call-Id headers and log lines: visible ASCII only, no spaces.
+const CALL_ID = /^[\x21-\x7e]+$/;
+
+function checkRequest(req: routing.RequestRouteRequest): void {
+  if (!req.callId) invalid('call_id is required');
+  if (req.callId.length > MAX_CALL_ID)
+    invalid(`call_id is ${req.callId.length} characters long; at most ${MAX_CALL_ID} allowed`);
+  if (!CALL_ID.test(req.callId))
+    invalid(`call_id ${clip(req.callId)} is malformed: expected visible ASCII without spaces`);
+  checkId('origin_site_id', req.originSiteId);
+  checkId('tenant_id', req.tenantId);
+  checkId('skill', req.skill);
+}
+
+/** Site, tenant and skill ids come from the topology file, so its id rule says what is well-formed. */
+function checkId(field: string, value: string): void {
+  if (!value) invalid(`${field} is required`);
+  if (!ID_PATTERN.test(value))
+    invalid(
+      `${field} ${clip(value)} is malformed: expected lowercase letters, digits and "-", ` +
+        'starting with a letter, at most 32 characters',
+    );
+}
+
+// ---- the server ---------------------------------------------------------------------------------
+
+export interface RouterServerOptions extends RouterServiceDeps {
+  /** Address to bind, e.g. 127.0.0.1, 0.0.0.0 or ::1. */
+  readonly host: string;
+  /** 0 binds a free port; the bound one is in the result. */
+  readonly port: number;
+  /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
+  readonly shutdownTimeoutMs?: number;
+}
+
+export interface RouterServer {
+  /** The port actually bound. */
+  readonly port: number;
+  /** Stops taking calls, lets those in flight finish (up to the timeout), then closes. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Serves CentralRouter on host:port; rejects, naming the address, when it cannot bind. */
+export async function startRouterServer(options: RouterServerOptions): Promise<RouterServer> {
+  const { host, log, shutdownTimeoutMs = 5_000 } = options;
+  const server = createServer();
+  server.add(routing.CentralRouterDefinition, createCentralRouterService(options));
+
+  const address = hostPort(host, options.port);
+  let port: number;
+  try {
+    port = await server.listen(address);
+  } catch (err) {
+    // grpc-js words this "No address added out of total 1 resolved errors: [listen EADDRINUSE…]".
+    const detail = err instanceof Error ? err.message : String(err);
+    const why = detail.includes('EADDRINUSE') ? 'the address is already in use' : detail;
+    throw new Error(`gRPC server cannot listen on ${address}: ${why}`, { cause: err });
+  }
+  const bound = hostPort(host, port);
+  log.info({ event: 'grpc_listening', address: bound }, `gRPC server listening on ${bound}`);
+
+  let closing: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timed_out'>((resolve) => {
+      timer = setTimeout(() => resolve('timed_out'), shutdownTimeoutMs);
+    });
+    const graceful = server.shutdown().then(
+      () => 'done' as const,
+      (err: unknown) => {
+        log.warn({ event: 'grpc_shutdown_failed', err }, 'graceful gRPC shutdown failed');
+        return 'failed' as const;
+      },
+    );
+    const outcome = await Promise.race([graceful, timedOut]);
+    clearTimeout(timer);
+    if (outcome !== 'done') {
+      log.warn(
+        { event: 'grpc_forced_shutdown', address: bound, reason: outcome, shutdownTimeoutMs },
+        'cancelling gRPC calls still in flight',
+      );
+      server.forceShutdown();
+    }
+    log.info({ event: 'grpc_stopped', address: bound }, 'gRPC server stopped');
+  };
+  return { port, close: () => (closing ??= stop()) };
+}
+
+/** host:port as grpc-js parses it: an IPv6 literal goes in brackets. */
+function hostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,295 @@
+// The central router as a process: it refuses bad configuration with one clear message, follows
+// the sites' snapshots from Kafka, overflows a call to the site that can take it, publishes
+// every decision, stops sending calls to a site that went quiet, and exits 0 on SIGTERM.
+import { readFileSync } from 'node:fs';
+import { createKafka, silentLogger } from '@ccfed/common';
+import {
+  CustomerTier,
+  routing,
+  SiteSnapshot,
+  type SkillSnapshot,
+  type TopicNames,
+} from '@ccfed/proto';
+import { freePort } from '@ccfed/services';
+import { Partitioners, type Producer } from 'kafkajs';
+import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshTopics, kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
+import { startService, type ServiceProcess } from '../support/processes.js';
+import { writeTopology } from '../support/running-site.js';
+import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
+
+const ENTRY = 'central/router/src/index.ts';
+const STALE_AFTER_SECONDS = 2;
+
+async function failedStart(
+  env: Record<string, string>,
+): Promise<{ code: number | null; log: string }> {
+  const p = startService(ENTRY, env, 'router-bad');
+  const code = await p.exited;
+  await new Promise((r) => setTimeout(r, 50));
+  return { code, log: readFileSync(p.logFile, 'utf8') };
+}
+
+interface SupportFigures {
+  readonly queued: number;
+  readonly staffed: number;
+  readonly idle: number;
+}
+
+/** Publishes a support snapshot of each site every 500 ms, as site agents do, until stopped. */
+class SnapshotFeeder {
+  private readonly sites = new Map<string, SupportFigures>();
+  private readonly lastSent = new Map<string, number>();
+  private sequence = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly topic: string,
+  ) {}
+
+  set(siteId: string, figures: SupportFigures | undefined): void {
+    if (figures) this.sites.set(siteId, figures);
+    else this.sites.delete(siteId);
+  }
+
+  lastSentAt(siteId: string): number | undefined {
+    return this.lastSent.get(siteId);
+  }
+
+  start(): void {
+    const tick = async () => {
+      const messages = [...this.sites].map(([siteId, f]) => ({
+        key: siteId,
+        value: Buffer.from(SiteSnapshot.encode(snapshot(siteId, ++this.sequence, f)).finish()),
+      }));
+      if (messages.length > 0) {
+        // Stamped before sending: the router cannot have received a snapshot before this.
+        const now = Date.now();
+        for (const m of messages) this.lastSent.set(m.key, now);
+        await this.producer.send({ topic: this.topic, messages });
+      }
+      this.timer = setTimeout(() => void tick().catch(() => undefined), 500);
+    };
+    void tick();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.sites.clear();
+  }
+}
+
+function snapshot(siteId: string, sequence: number, f: SupportFigures): SiteSnapshot {
+  const support: SkillSnapshot = {
+    skill: 'support',
+    queued: f.queued,
+    oldestWaitMs: 0,
+    agentsStaffed: f.staffed,
+    agentsIdle: f.idle,
+    expectedWaitMs: 0,
+    offeredToday: 0,
+    answeredWithinThresholdToday: 0,
+    answeredToday: 0,
+    abandonedToday: 0,
+    inboundOverflowPending: 0,
+    averageHandleMs: 180_000,
+    tenants: [
+      {
+        tenantId: 'acme-bank',
+        queued: f.queued,
+        agentsStaffed: f.staffed,
+        agentsIdle: f.idle,
+        expectedWaitMs: 0,
+      },
+    ],
+  };
+  return {
+    meta: {
+      eventId: uniqueName('snap'),
+      tenantId: '',
+      siteId,
+      eventTime: new Date(),
+      trace: undefined,
+      producerSequence: sequence,
+    },
+    sequence,
+    skills: [support],
+    acceptingOverflow: true,
+  };
+}
+
+describe('router process', () => {
+  let topics: TopicNames;
+  let router: ServiceProcess;
+  let channel: Channel;
+  let client: routing.CentralRouterClient;
+  let producer: Producer;
+  let feeder: SnapshotFeeder;
+  let calls = 0;
+
+  const ask = (over: Partial<routing.RequestRouteRequest> = {}) =>
+    client.requestRoute(
+      {
+        callId: `call-${++calls}`,
+        originSiteId: 'shanghai',
+        tenantId: 'acme-bank',
+        skill: 'support',
+        tier: CustomerTier.CUSTOMER_TIER_STANDARD,
+        waitedMs: 15_000,
+        originExpectedWaitMs: 240_000,
+        hopCount: 0,
+        ...over,
+      },
+      { signal: AbortSignal.timeout(2_000) },
+    );
+
+  beforeAll(async () => {
+    let prefix: string;
+    ({ prefix, topics } = await freshTopics());
+    const { file } = await writeTopology((doc) => {
+      doc.routing.staleAfterSeconds = STALE_AFTER_SECONDS;
+    });
+    const port = await freePort();
+    router = startService(
+      ENTRY,
+      {
+        CCFED_TOPOLOGY: file,
+        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        CCFED_TOPIC_PREFIX: prefix,
+        CCFED_ROUTER_PORT: String(port),
+      },
+      'router',
+    );
+    channel = createChannel(`127.0.0.1:${port}`);
+    client = createClient(routing.CentralRouterDefinition, channel);
+    producer = createKafka({
+      brokers: kafkaBrokers(),
+      clientId: 'snapshot-feeder',
+      log: silentLogger(),
+    }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    feeder = new SnapshotFeeder(producer, topics.siteSnapshots);
+    feeder.start();
+  });
+
+  afterAll(async () => {
+    feeder?.stop();
+    await producer?.disconnect();
+    channel?.close();
+    await router?.stop();
+  });
+
+  it('refuses bad configuration with one clear message and exits 1', async () => {
+    const missing = await failedStart({ CCFED_KAFKA_BROKERS: kafkaBrokers().join(',') });
+    expect(missing.code).toBe(1);
+    expect(missing.log).toContain('router could not start: invalid configuration');
+    expect(missing.log).toContain('CCFED_TOPOLOGY: required: path of the federation topology file');
+
+    const badPort = await failedStart({
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      CCFED_ROUTER_PORT: '70000',
+    });
+    expect(badPort.code).toBe(1);
+    expect(badPort.log).toContain(
+      'CCFED_ROUTER_PORT: expected a port from 0 (any free port) to 65535',
+    );
+
+    const noFile = await failedStart({
+      CCFED_TOPOLOGY: '/nonexistent/topology.yaml',
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+    });
+    expect(noFile.code).toBe(1);
+    expect(noFile.log).toMatch(/router could not start: .*\/nonexistent\/topology\.yaml/);
+    for (const r of [missing, badPort, noFile]) expect(r.log).not.toMatch(/\n\s+at /);
+  });
+
+  it('overflows a queued call to the idle site and publishes the decision it answered', async () => {
+    feeder.set('shanghai', { queued: 12, staffed: 4, idle: 0 });
+    feeder.set('beijing', { queued: 0, staffed: 3, idle: 3 });
+    feeder.set('guangzhou', { queued: 6, staffed: 2, idle: 0 });
+
+    const { request, response } = await waitFor(
+      'the router to overflow a call to beijing',
+      async () => {
+        const callId = `call-${++calls}`;
+        const res = await ask({ callId });
+        return res.verdict === routing.Verdict.VERDICT_OVERFLOW
+          ? { request: callId, response: res }
+          : undefined;
+      },
+      60_000,
+    );
+    expect(response).toMatchObject({
+      verdict: routing.Verdict.VERDICT_OVERFLOW,
+      targetSiteId: 'beijing',
+      targetSipUri: expect.stringMatching(/^sip:127\.0\.0\.1:\d+;transport=udp$/),
+      reason: expect.stringContaining('beijing expects 5.0 s against 240.0 s at shanghai'),
+    });
+    expect(response.decisionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.reservationExpiresAt!.getTime()).toBeGreaterThan(Date.now());
+    expect(response.alternatives.map((a) => [a.siteId, a.eligible])).toEqual([
+      ['beijing', true],
+      ['guangzhou', true],
+    ]);
+
+    const consumer = createKafka({
+      brokers: kafkaBrokers(),
+      clientId: 'decision-reader',
+      log: silentLogger(),
+    }).consumer({ groupId: uniqueName('decisions') });
+    await consumer.connect();
+    await consumer.subscribe({ topic: topics.routeDecisions, fromBeginning: true });
+    const seen = new Map<string, { key: string; event: routing.RouteDecision }>();
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const event = routing.RouteDecision.decode(message.value!);
+        seen.set(event.request!.callId, { key: String(message.key), event });
+      },
+    });
+    try {
+      const published = await waitFor('the decision on the route-decisions topic', async () =>
+        seen.get(request),
+      );
+      expect(published.key).toBe(request);
+      expect(published.event.response).toEqual(response);
+      expect(published.event.request).toMatchObject({
+        callId: request,
+        originSiteId: 'shanghai',
+        tenantId: 'acme-bank',
+        skill: 'support',
+        originExpectedWaitMs: 240_000,
+      });
+      expect(published.event.meta).toMatchObject({ siteId: 'shanghai', tenantId: 'acme-bank' });
+      expect(published.event.meta!.eventId).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
+  it(`stops sending calls to a site ${STALE_AFTER_SECONDS} s after its snapshots stop`, async () => {
+    feeder.set('beijing', undefined);
+    const lastBeijing = feeder.lastSentAt('beijing')!;
+    const stale = await waitFor(
+      'beijing to become ineligible',
+      async () => {
+        const res = await ask();
+        const bj = res.alternatives.find((a) => a.siteId === 'beijing');
+        return bj && !bj.eligible ? { res, bj, at: Date.now() } : undefined;
+      },
+      30_000,
+    );
+    expect(stale.bj.excludedReason).toMatch(/^not heard from for \d+\.\d s$/);
+    expect(stale.at - lastBeijing).toBeGreaterThanOrEqual(STALE_AFTER_SECONDS * 1000);
+    // Guangzhou (6 queued on 2 agents) is no better than staying: the call stays.
+    expect(stale.res.verdict).toBe(routing.Verdict.VERDICT_STAY);
+    expect(stale.res.targetSiteId).toBe('');
+  });
+
+  it('exits 0 on SIGTERM', async () => {
+    feeder.stop();
+    expect(await router.stop()).toBe(0);
+  });
+});
