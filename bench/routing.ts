@@ -1,0 +1,325 @@
+// npm run bench:routing — the federation under a virtual clock: the production ACD, router and
+// overflow trigger (bench/routing/simulate.ts) driven by Poisson callers, in three modes per
+// scenario: isolated sites, ccfed-federated sites (1 s state lag), and one pooled ACD. Checks
+// isolated and pooled against Erlang A, sweeps the overflow threshold, and writes
+// bench/results/routing.json. Deterministic: the seed is in the output.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { drawCallers, type CallerModel, type SiteLoad } from './routing/arrivals.js';
+import { erlangA, erlangC, type QueueFigures } from './routing/erlang.js';
+import { addTallies, figures, type ModeFigures, type Tally } from './routing/metrics.js';
+import { simulate, type FederationModel, type Mode } from './routing/simulate.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const HOUR = 3_600_000;
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string', default: '20261122' },
+    seeds: { type: 'string', default: '3' },
+    hours: { type: 'string', default: '8' },
+  },
+});
+const SEED = Number(values.seed);
+const SEEDS = Number(values.seeds);
+const HOURS = Number(values.hours);
+
+const CALLERS: CallerModel = {
+  averageHandleMs: 180_000,
+  handle: 'exponential',
+  averagePatienceMs: 300_000,
+};
+const SL_MS = 20_000;
+const WARMUP_MS = 0.5 * HOUR;
+const FEDERATION: FederationModel = {
+  snapshotIntervalMs: 500,
+  kafkaDelayMs: 500,
+  rpcRoundTripMs: 2,
+  transferDelayMs: 75,
+  triggerIntervalMs: 250,
+  reRequestIntervalMs: 5_000,
+  // The example topology's support skill.
+  thresholdMs: 30_000,
+  minImprovementMs: 10_000,
+  staleAfterMs: 10_000,
+  reservationTimeoutMs: 5_000,
+};
+const SWEEP: readonly [thresholdS: number, minImprovementS: number][] = [
+  [0, 0],
+  [0, 10],
+  [10, 10],
+  [20, 10],
+  [30, 10],
+  [45, 15],
+];
+
+interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  readonly sites: readonly SiteLoad[];
+  /** Measured window end (arrivals stop there); the first WARMUP_MS are not counted. */
+  readonly endMs: number;
+  /** Stationary loads for the Erlang reference. */
+  readonly erlangLoad: {
+    readonly agents: number;
+    readonly ratePerS: number;
+    readonly sites: number;
+  };
+}
+
+const rate = (load: number, agents: number) => (load * agents) / (CALLERS.averageHandleMs / 1000);
+const sitesOf = (n: number, load: number): SiteLoad[] =>
+  Array.from({ length: n }, (_, i) => ({
+    siteId: `site-${i}`,
+    agents: 10,
+    ratePerS: rate(load, 10),
+  }));
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'a: 10 sites x 10 agents at 83 %',
+    description: `${HOURS} h measured after a 0.5 h warm-up, stationary`,
+    sites: sitesOf(10, 0.83),
+    endMs: WARMUP_MS + HOURS * HOUR,
+    erlangLoad: { agents: 10, ratePerS: rate(0.83, 10), sites: 10 },
+  },
+  {
+    name: 'b: 5 sites x 10 agents at 80 %, one surging to 150 % for 1 h',
+    description: '4 h measured after a 0.5 h warm-up; site-0 at 150 % from 2.0 h to 3.0 h',
+    sites: sitesOf(5, 0.8).map((s, i) =>
+      i === 0 ? { ...s, surge: { fromMs: 2 * HOUR, toMs: 3 * HOUR, ratePerS: rate(1.5, 10) } } : s,
+    ),
+    endMs: WARMUP_MS + 4 * HOUR,
+    erlangLoad: { agents: 10, ratePerS: rate(0.8, 10), sites: 5 },
+  },
+];
+
+interface ModeResult {
+  readonly total: ModeFigures;
+  readonly slBySeed: number[];
+}
+
+function run(
+  scenario: Scenario,
+  mode: Mode,
+  federation: FederationModel,
+  seeds: number,
+): ModeResult {
+  const tallies: Tally[] = [];
+  for (let i = 0; i < seeds; i++) {
+    const callers = drawCallers(scenario.sites, CALLERS, scenario.endMs, SEED + i);
+    tallies.push(
+      simulate({
+        mode,
+        sites: scenario.sites,
+        callers,
+        averageHandleMs: CALLERS.averageHandleMs,
+        wrapUpMs: 0,
+        ringDelayMs: 0,
+        slThresholdMs: SL_MS,
+        warmupMs: WARMUP_MS,
+        endMs: scenario.endMs,
+        federation,
+      }),
+    );
+  }
+  return { total: figures(addTallies(tallies)), slBySeed: tallies.map((t) => figures(t).sl) };
+}
+
+const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
+const sd = (xs: number[]) => {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
+};
+const efficiency = (iso: number, fed: number, pool: number) => (fed - iso) / (pool - iso);
+
+function modeJson(m: ModeResult, federated: boolean) {
+  const f = m.total;
+  return {
+    sl: r4(f.sl),
+    asa_s: r4(f.asa_s),
+    abandon_rate: r4(f.abandon_rate),
+    ...(federated ? { overflow_rate: r4(f.overflow_rate), refused_rate: r4(f.refused_rate) } : {}),
+    ewt_mae_ratio: r4(f.ewt_mae_ratio),
+    ewt_bias_ratio: r4(f.ewt_bias_ratio),
+    ewt_mae_floor_ratio: r4(f.ewt_mae_floor_ratio),
+    sl_by_seed: m.slBySeed.map(r4),
+    sl_seed_sd: r4(sd(m.slBySeed)),
+    offered: f.offered,
+  };
+}
+
+const erlangJson = (e: QueueFigures) => ({
+  sl: r4(e.sl),
+  asa_s: r4(e.asa_s),
+  abandon_rate: r4(e.abandon_rate),
+});
+
+function main(): void {
+  const started = Date.now();
+  const out = [];
+  const table: string[] = [];
+  const row = (...cells: (string | number)[]) =>
+    table.push(cells.map((c, i) => String(c).padEnd(i === 0 ? 12 : 10)).join(' '));
+  for (const sc of SCENARIOS) {
+    const iso = run(sc, 'isolated', FEDERATION, SEEDS);
+    const fed = run(sc, 'federated', FEDERATION, SEEDS);
+    const pool = run(sc, 'pooled', FEDERATION, SEEDS);
+    const model = (agents: number, ratePerS: number, patienceS: number) => ({
+      agents,
+      arrivalRate: ratePerS,
+      averageHandleS: CALLERS.averageHandleMs / 1000,
+      averagePatienceS: patienceS,
+      thresholdS: SL_MS / 1000,
+    });
+    const { agents, ratePerS, sites } = sc.erlangLoad;
+    const patience = CALLERS.averagePatienceMs / 1000;
+    const erlang = {
+      isolated: erlangJson(erlangA(model(agents, ratePerS, patience))),
+      pooled: erlangJson(erlangA(model(agents * sites, ratePerS * sites, patience))),
+      isolated_erlang_c: erlangJson(erlangC(model(agents, ratePerS, Infinity))),
+      pooled_erlang_c: erlangJson(erlangC(model(agents * sites, ratePerS * sites, Infinity))),
+    };
+    const pe = efficiency(iso.total.sl, fed.total.sl, pool.total.sl);
+    const relErr = (sim: number, ref: number) => r4((sim - ref) / ref);
+    const sweep = SWEEP.map(([thresholdS, minImprovementS]) => {
+      const f = run(
+        sc,
+        'federated',
+        { ...FEDERATION, thresholdMs: thresholdS * 1000, minImprovementMs: minImprovementS * 1000 },
+        1,
+      ).total;
+      return {
+        threshold_s: thresholdS,
+        min_improvement_s: minImprovementS,
+        sl: r4(f.sl),
+        asa_s: r4(f.asa_s),
+        overflow_rate: r4(f.overflow_rate),
+        pooling_efficiency: r4(efficiency(iso.slBySeed[0]!, f.sl, pool.slBySeed[0]!)),
+      };
+    });
+    out.push({
+      name: sc.name,
+      description: sc.description,
+      isolated: modeJson(iso, false),
+      federated: modeJson(fed, true),
+      pooled: modeJson(pool, false),
+      erlang,
+      erlang_note: sc.sites.some((s) => s.surge)
+        ? 'stationary reference at the base load (no surge): context only, not a cross-check'
+        : 'Erlang A with the same patience is the cross-check; Erlang C (no abandons) for context',
+      erlang_agreement: sc.sites.some((s) => s.surge)
+        ? undefined
+        : {
+            isolated_sl_rel: relErr(iso.total.sl, erlang.isolated.sl),
+            isolated_asa_rel: relErr(iso.total.asa_s, erlang.isolated.asa_s),
+            isolated_abandon_rel: relErr(iso.total.abandon_rate, erlang.isolated.abandon_rate),
+            pooled_sl_rel: relErr(pool.total.sl, erlang.pooled.sl),
+            pooled_asa_rel: relErr(pool.total.asa_s, erlang.pooled.asa_s),
+            pooled_abandon_rel: relErr(pool.total.abandon_rate, erlang.pooled.abandon_rate),
+          },
+      pooling_efficiency: r4(pe),
+      ewt_mae_ratio: r4(fed.total.ewt_mae_ratio),
+      targets: {
+        pooling_efficiency_ge_0_9: pe >= 0.9,
+        overflow_le_0_15: fed.total.overflow_rate <= 0.15,
+        ewt_mae_ratio_le_0_2: fed.total.ewt_mae_ratio <= 0.2,
+      },
+      threshold_sweep: sweep,
+    });
+    table.push(`\n${sc.name}  (${SEEDS} seeds; ${sc.description})`);
+    row('mode', 'SL20', 'ASA s', 'abandon', 'overflow', 'EWT err');
+    for (const [name, m] of [
+      ['isolated', iso],
+      ['federated', fed],
+      ['pooled', pool],
+    ] as const)
+      row(
+        name,
+        m.total.sl.toFixed(3),
+        m.total.asa_s.toFixed(1),
+        m.total.abandon_rate.toFixed(3),
+        m.total.overflow_rate.toFixed(3),
+        m.total.ewt_mae_ratio.toFixed(2),
+      );
+    row(
+      'erlangA iso',
+      erlang.isolated.sl.toFixed(3),
+      erlang.isolated.asa_s.toFixed(1),
+      erlang.isolated.abandon_rate.toFixed(3),
+    );
+    row(
+      'erlangA pool',
+      erlang.pooled.sl.toFixed(3),
+      erlang.pooled.asa_s.toFixed(1),
+      erlang.pooled.abandon_rate.toFixed(3),
+    );
+    table.push(`pooling efficiency ${pe.toFixed(3)}; threshold sweep (1 seed):`);
+    row('thr/minimp s', 'SL20', 'overflow', 'pool eff');
+    for (const s of sweep)
+      row(
+        `${s.threshold_s}/${s.min_improvement_s}`,
+        s.sl.toFixed(3),
+        s.overflow_rate.toFixed(3),
+        s.pooling_efficiency.toFixed(3),
+      );
+  }
+  const result = {
+    scenarios: out,
+    setup: {
+      seed: SEED,
+      seeds: SEEDS,
+      seeds_used: Array.from({ length: SEEDS }, (_, i) => SEED + i),
+      prng: 'mulberry32; per site one stream for arrival times, one for handle and patience',
+      warmup_s: WARMUP_MS / 1000,
+      average_handle_s: CALLERS.averageHandleMs / 1000,
+      handle_distribution: CALLERS.handle,
+      average_patience_s: CALLERS.averagePatienceMs / 1000,
+      patience_distribution: 'exponential',
+      sl_threshold_s: SL_MS / 1000,
+      wrap_up_s: 0,
+      ring_delay_s: 0,
+      snapshot_interval_ms: FEDERATION.snapshotIntervalMs,
+      kafka_delay_ms: FEDERATION.kafkaDelayMs,
+      state_lag_ms: {
+        min: FEDERATION.kafkaDelayMs,
+        max: FEDERATION.snapshotIntervalMs + FEDERATION.kafkaDelayMs,
+      },
+      rpc_round_trip_ms: FEDERATION.rpcRoundTripMs,
+      transfer_delay_ms: FEDERATION.transferDelayMs,
+      trigger_interval_ms: FEDERATION.triggerIntervalMs,
+      re_request_interval_ms: FEDERATION.reRequestIntervalMs,
+      policy: {
+        threshold_s: FEDERATION.thresholdMs / 1000,
+        min_improvement_s: FEDERATION.minImprovementMs / 1000,
+        handicap_s: 0,
+        stale_after_s: FEDERATION.staleAfterMs / 1000,
+        reservation_timeout_s: FEDERATION.reservationTimeoutMs / 1000,
+        max_hops: 1,
+      },
+      acceptance:
+        "target offers the call to its ACD at the original arrival time; if it queues with an EWT above the origin's EWT sent to the router, the target withdraws it (486) and it returns to the origin's queue at its place after another transfer delay",
+      definitions: {
+        sl: 'answered with wait <= 20 s / offered (abandons in the denominator)',
+        asa_s: 'mean wait of answered calls, immediate answers included',
+        abandon_rate: 'abandoned / offered',
+        overflow_rate: 'calls taken in by another site / offered',
+        ewt_mae_ratio:
+          'mean |EWT from acd.offer when queued at the origin - actual wait| / mean actual wait, over calls queued on arrival, answered, never moved',
+        ewt_mae_floor_ratio:
+          'the same for a perfect mean predictor: mean absolute deviation of Gamma(position, AHT/agents) / mean actual wait',
+        pooling_efficiency: '(SL_fed - SL_iso) / (SL_pool - SL_iso)',
+      },
+      wall_clock_s: 0,
+    },
+  };
+  result.setup.wall_clock_s = Math.round((Date.now() - started) / 100) / 10;
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'routing.json'), JSON.stringify(result, null, 2) + '\n');
+  console.log(table.join('\n'));
+  console.log(`\nwrote bench/results/routing.json in ${result.setup.wall_clock_s} s`);
+}
+
+main();

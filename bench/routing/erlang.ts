@@ -1,0 +1,124 @@
+// Analytic references for one queue of c identical agents with Poisson arrivals and exponential
+// handle times: Erlang C (callers never give up) in closed form, and Erlang A (exponential
+// patience) as a birth-death chain truncated where its probabilities vanish, which is exact to
+// double precision. The simulator's isolated and pooled modes are checked against them.
+
+export interface QueueModel {
+  readonly agents: number;
+  /** Calls per second. */
+  readonly arrivalRate: number;
+  readonly averageHandleS: number;
+  /** Mean caller patience in seconds; Infinity for callers that never abandon. */
+  readonly averagePatienceS: number;
+  /** Service-level threshold in seconds (answered within it). */
+  readonly thresholdS: number;
+}
+
+export interface QueueFigures {
+  /** Answered within the threshold / offered (abandons count in the denominator). */
+  readonly sl: number;
+  /** Mean wait of answered calls, those answered at once included. */
+  readonly asa_s: number;
+  /** Abandoned / offered. */
+  readonly abandon_rate: number;
+  /** Probability an arriving call has to wait. */
+  readonly p_wait: number;
+}
+
+/** Erlang C in closed form: requires load < agents; no abandons. */
+export function erlangC(m: QueueModel): QueueFigures {
+  const mu = 1 / m.averageHandleS;
+  const a = m.arrivalRate / mu;
+  const c = m.agents;
+  if (a >= c) throw new Error(`Erlang C needs load ${a} below ${c} agents`);
+  // Erlang B by its stable recursion, then C from B.
+  let b = 1;
+  for (let k = 1; k <= c; k++) b = (a * b) / (k + a * b);
+  const pWait = (c * b) / (c - a * (1 - b));
+  const drain = c * mu - m.arrivalRate;
+  return {
+    sl: 1 - pWait * Math.exp(-drain * m.thresholdS),
+    asa_s: pWait / drain,
+    abandon_rate: 0,
+    p_wait: pWait,
+  };
+}
+
+/**
+ * Erlang A (M/M/c+M) from the birth-death chain of calls in the system (death rate
+ * min(n, c)·μ + max(0, n − c)·θ), with a tagged FCFS caller's wait solved exactly: with j callers
+ * ahead, the line moves at c·μ + j·θ and the caller leaves at θ. Patience Infinity gives Erlang C.
+ */
+export function erlangA(m: QueueModel): QueueFigures {
+  const mu = 1 / m.averageHandleS;
+  const theta = Number.isFinite(m.averagePatienceS) ? 1 / m.averagePatienceS : 0;
+  const c = m.agents;
+  const lambda = m.arrivalRate;
+  if (theta === 0 && lambda >= c * mu) throw new Error('no stationary state without abandons');
+
+  // Unnormalised stationary probabilities, until they no longer matter.
+  const p: number[] = [1];
+  let total = 1;
+  for (let n = 1; n < 1_000_000; n++) {
+    const death = Math.min(n, c) * mu + Math.max(0, n - c) * theta;
+    const next = (p[n - 1]! * lambda) / death;
+    p.push(next);
+    total += next;
+    if (n > c && next < total * 1e-17) break;
+  }
+  const pi = p.map((x) => x / total);
+  const ahead = Math.max(0, pi.length - c); // states with j = n - c callers ahead
+
+  // Probability of being answered, and E[wait · 1{answered}], from j ahead (exact recursions).
+  const served: number[] = [];
+  const waitServed: number[] = [];
+  for (let j = 0; j < ahead; j++) {
+    const down = c * mu + j * theta;
+    const out = down + theta;
+    const prevS = j === 0 ? 1 : served[j - 1]!;
+    const prevW = j === 0 ? 0 : waitServed[j - 1]!;
+    served.push((down / out) * prevS);
+    waitServed.push((down / out) * (prevS / out + prevW));
+  }
+
+  // P(answered within T | j ahead): backward equations du_j/dt = d_j(u_{j-1} - u_j) - θ u_j,
+  // u_{-1} = 1, integrated by RK4 from u(0) = 0.
+  const maxRate = c * mu + ahead * theta + theta;
+  const steps = Math.max(2000, Math.ceil((m.thresholdS * maxRate) / 0.05));
+  const dt = m.thresholdS / steps;
+  const deriv = (u: Float64Array): Float64Array => {
+    const d = new Float64Array(u.length);
+    for (let j = 0; j < u.length; j++) {
+      const prev = j === 0 ? 1 : u[j - 1]!;
+      d[j] = (c * mu + j * theta) * (prev - u[j]!) - theta * u[j]!;
+    }
+    return d;
+  };
+  let u = new Float64Array(ahead);
+  const axpy = (x: Float64Array, k: Float64Array, h: number) => x.map((v, i) => v + h * k[i]!);
+  for (let s = 0; s < steps; s++) {
+    const k1 = deriv(u);
+    const k2 = deriv(axpy(u, k1, dt / 2));
+    const k3 = deriv(axpy(u, k2, dt / 2));
+    const k4 = deriv(axpy(u, k3, dt));
+    u = u.map((v, i) => v + (dt / 6) * (k1[i]! + 2 * k2[i]! + 2 * k3[i]! + k4[i]!));
+  }
+
+  let immediate = 0;
+  for (let n = 0; n < Math.min(c, pi.length); n++) immediate += pi[n]!;
+  let answered = immediate;
+  let withinT = immediate;
+  let waitSum = 0;
+  for (let j = 0; j < ahead; j++) {
+    const q = pi[c + j]!;
+    answered += q * served[j]!;
+    withinT += q * u[j]!;
+    waitSum += q * waitServed[j]!;
+  }
+  return {
+    sl: withinT,
+    asa_s: waitSum / answered,
+    abandon_rate: 1 - answered,
+    p_wait: 1 - immediate,
+  };
+}
