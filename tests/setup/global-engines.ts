@@ -41,5 +41,7 @@ export async function teardown(): Promise<void> {
   const stopping = Date.now();
   await Promise.allSettled([kafka?.stop(), clickhouse?.stop()]);
   console.log(`engines stopped in ${Date.now() - stopping} ms`);
-  rmSync(RUN_DIR, { recursive: true, force: true });
+  // CCFED_KEEP_TEST_DATA=1 keeps every process's log and data for a look after a failure.
+  if (process.env.CCFED_KEEP_TEST_DATA === '1') console.log(`test data kept in ${RUN_DIR}`);
+  else rmSync(RUN_DIR, { recursive: true, force: true });
 }

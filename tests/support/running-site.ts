@@ -16,6 +16,7 @@ export type AgentControlClient = siteApi.AgentControlClient;
 export type SiteAgentClient = siteApi.SiteAgentClient;
 
 export interface RunningSite {
+  readonly siteId: string;
   readonly topology: Topology;
   readonly site: Site;
   readonly topologyFile: string;
@@ -55,9 +56,60 @@ export async function writeTopology(
 /** Starts Kamailio and the site agent for one site and waits until calls can flow. */
 export async function startSite(opts: SiteOptions = {}): Promise<RunningSite> {
   const siteId = opts.siteId ?? 'beijing';
+  const federation = await startFederation({ ...opts, siteIds: [siteId] });
+  return federation.sites.get(siteId)!;
+}
+
+export interface RunningFederation {
+  readonly topology: Topology;
+  readonly topologyFile: string;
+  readonly prefix: string;
+  readonly topics: TopicNames;
+  readonly sites: ReadonlyMap<string, RunningSite>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Several sites of one topology file, sharing topics: each with its Kamailio and site agent
+ * process. `env` goes to every site agent (e.g. CCFED_ROUTER).
+ */
+export async function startFederation(
+  opts: Omit<SiteOptions, 'siteId'> & { readonly siteIds: readonly string[] },
+): Promise<RunningFederation> {
   const { topology, file } = await writeTopology(opts.mutate);
-  const site = siteById(topology, siteId);
   const { prefix, topics } = await freshTopics();
+  const sites = new Map<string, RunningSite>();
+  try {
+    for (const siteId of opts.siteIds) {
+      sites.set(siteId, await startOneSite({ topology, file, prefix, topics, siteId, ...opts }));
+    }
+  } catch (err) {
+    for (const s of sites.values()) await s.stop();
+    throw err;
+  }
+  return {
+    topology,
+    topologyFile: file,
+    prefix,
+    topics,
+    sites,
+    stop: async () => {
+      for (const s of sites.values()) await s.stop();
+    },
+  };
+}
+
+async function startOneSite(opts: {
+  readonly topology: Topology;
+  readonly file: string;
+  readonly prefix: string;
+  readonly topics: TopicNames;
+  readonly siteId: string;
+  readonly tuning?: KamailioTuning;
+  readonly env?: Record<string, string>;
+}): Promise<RunningSite> {
+  const { topology, file, prefix, topics, siteId } = opts;
+  const site = siteById(topology, siteId);
   const kamailio = await startKamailio({
     topology,
     siteId,
@@ -101,6 +153,7 @@ export async function startSite(opts: SiteOptions = {}): Promise<RunningSite> {
   }
 
   return {
+    siteId,
     topology,
     site,
     topologyFile: file,
