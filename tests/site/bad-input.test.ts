@@ -83,6 +83,31 @@ describe('bad input at a running site', () => {
     );
   });
 
+  it('refuses with 486 a call another site sends when it cannot serve it in time, and takes one with a malformed arrival time at now', async () => {
+    const fromShanghai = { 'X-CC-Origin-Site': 'shanghai', 'X-CC-Hops': '1' };
+    // Nobody logged in here: the origin must keep the call.
+    const refused = await sendSip(site.kamailio.sip, 'INVITE', {
+      user: '400200100',
+      headers: fromShanghai,
+    });
+    expect(refused.at(-1)?.status).toBe(486);
+
+    await site.control.login({ agentId: 'bj-004', contactUri: 'sip:bj-004@127.0.0.1:5998' });
+    await site.control.setReady({ agentId: 'bj-004' });
+    const taken = await sendSip(site.kamailio.sip, 'INVITE', {
+      user: '400200100',
+      headers: { ...fromShanghai, 'X-CC-Arrival': 'yesterday' },
+      waitMs: 1000,
+    });
+    // Relayed to bj-004's (absent) phone: no refusal from the site.
+    expect(taken.map((r) => r.status).filter((s) => s >= 400)).toEqual([]);
+    const log = readFileSync(site.agentProcess.logFile, 'utf8');
+    expect(log).toContain('"event":"overflow_refused"');
+    expect(log).toContain(
+      'X-CC-Arrival \\"yesterday\\" is not a plausible arrival time: using now',
+    );
+  });
+
   it('refuses a number the federation does not serve with 404', async () => {
     const replies = await sendSip(site.kamailio.sip, 'INVITE', { user: '999000' });
     expect(replies.at(-1)?.status).toBe(404);
