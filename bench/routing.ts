@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { drawCallers, type CallerModel, type SiteLoad } from './routing/arrivals.js';
+import { drawCallers, type Caller, type CallerModel, type SiteLoad } from './routing/arrivals.js';
 import { erlangA, erlangC, type QueueFigures } from './routing/erlang.js';
 import { addTallies, figures, type ModeFigures, type Tally } from './routing/metrics.js';
 import { simulate, type FederationModel, type Mode } from './routing/simulate.js';
@@ -17,7 +17,7 @@ const HOUR = 3_600_000;
 const { values } = parseArgs({
   options: {
     seed: { type: 'string', default: '20261122' },
-    seeds: { type: 'string', default: '3' },
+    seeds: { type: 'string', default: '6' },
     hours: { type: 'string', default: '8' },
   },
 });
@@ -45,13 +45,18 @@ const FEDERATION: FederationModel = {
   staleAfterMs: 10_000,
   reservationTimeoutMs: 5_000,
 };
-const SWEEP: readonly [thresholdS: number, minImprovementS: number][] = [
-  [0, 0],
-  [0, 10],
-  [10, 10],
-  [20, 10],
-  [30, 10],
-  [45, 15],
+/** Policy and state-lag variants, one seed each: [threshold s, min improvement s, lag ms]. */
+const SWEEP: readonly [thresholdS: number, minImprovementS: number, lagMs: number][] = [
+  [0, 0, 1000],
+  [0, 10, 1000],
+  [10, 10, 1000],
+  [20, 10, 1000],
+  [30, 10, 1000],
+  [45, 15, 1000],
+  [10, 10, 100],
+  [10, 10, 5000],
+  [30, 10, 100],
+  [30, 10, 5000],
 ];
 
 interface Scenario {
@@ -105,6 +110,7 @@ function run(
   mode: Mode,
   federation: FederationModel,
   seeds: number,
+  counts?: (caller: Caller) => boolean,
 ): ModeResult {
   const tallies: Tally[] = [];
   for (let i = 0; i < seeds; i++) {
@@ -120,6 +126,7 @@ function run(
         slThresholdMs: SL_MS,
         warmupMs: WARMUP_MS,
         endMs: scenario.endMs,
+        ...(counts ? { counts } : {}),
         federation,
       }),
     );
@@ -150,6 +157,28 @@ function modeJson(m: ModeResult, federated: boolean) {
   };
 }
 
+/** The three modes counting only calls of the surge hour: at the surging site, or elsewhere. */
+function inSurge(sc: Scenario, surging: SiteLoad, atSurgingSite: boolean) {
+  const { fromMs, toMs } = surging.surge!;
+  const counts = (c: Caller) =>
+    (c.siteId === surging.siteId) === atSurgingSite && c.arrivalMs >= fromMs && c.arrivalMs < toMs;
+  const [i, f, p] = (['isolated', 'federated', 'pooled'] as const).map((mode) =>
+    run(sc, mode, FEDERATION, SEEDS, counts),
+  );
+  return {
+    isolated: windowJson(i!),
+    federated: { ...windowJson(f!), overflow_rate: r4(f!.total.overflow_rate) },
+    pooled: windowJson(p!),
+  };
+}
+
+const windowJson = (m: ModeResult) => ({
+  sl: r4(m.total.sl),
+  asa_s: r4(m.total.asa_s),
+  abandon_rate: r4(m.total.abandon_rate),
+  offered: m.total.offered,
+});
+
 const erlangJson = (e: QueueFigures) => ({
   sl: r4(e.sl),
   asa_s: r4(e.asa_s),
@@ -161,7 +190,7 @@ function main(): void {
   const out = [];
   const table: string[] = [];
   const row = (...cells: (string | number)[]) =>
-    table.push(cells.map((c, i) => String(c).padEnd(i === 0 ? 12 : 10)).join(' '));
+    table.push(cells.map((c, i) => String(c).padEnd(i === 0 ? 13 : 10)).join(' '));
   for (const sc of SCENARIOS) {
     const iso = run(sc, 'isolated', FEDERATION, SEEDS);
     const fed = run(sc, 'federated', FEDERATION, SEEDS);
@@ -183,22 +212,37 @@ function main(): void {
     };
     const pe = efficiency(iso.total.sl, fed.total.sl, pool.total.sl);
     const relErr = (sim: number, ref: number) => r4((sim - ref) / ref);
-    const sweep = SWEEP.map(([thresholdS, minImprovementS]) => {
+    const sweep = SWEEP.map(([thresholdS, minImprovementS, lagMs]) => {
+      // The lag splits evenly between the snapshot interval and the Kafka delay, as at 1 s.
       const f = run(
         sc,
         'federated',
-        { ...FEDERATION, thresholdMs: thresholdS * 1000, minImprovementMs: minImprovementS * 1000 },
+        {
+          ...FEDERATION,
+          thresholdMs: thresholdS * 1000,
+          minImprovementMs: minImprovementS * 1000,
+          snapshotIntervalMs: lagMs / 2,
+          kafkaDelayMs: lagMs / 2,
+        },
         1,
       ).total;
       return {
         threshold_s: thresholdS,
         min_improvement_s: minImprovementS,
+        state_lag_max_ms: lagMs,
         sl: r4(f.sl),
         asa_s: r4(f.asa_s),
         overflow_rate: r4(f.overflow_rate),
         pooling_efficiency: r4(efficiency(iso.slBySeed[0]!, f.sl, pool.slBySeed[0]!)),
       };
     });
+    const surging = sc.sites.find((s) => s.surge);
+    const surge = surging?.surge && {
+      site: surging.siteId,
+      window_s: [surging.surge.fromMs / 1000, surging.surge.toMs / 1000],
+      surging_site: inSurge(sc, surging, true),
+      other_sites: inSurge(sc, surging, false),
+    };
     out.push({
       name: sc.name,
       description: sc.description,
@@ -219,6 +263,7 @@ function main(): void {
             pooled_asa_rel: relErr(pool.total.asa_s, erlang.pooled.asa_s),
             pooled_abandon_rel: relErr(pool.total.abandon_rate, erlang.pooled.abandon_rate),
           },
+      ...(surge ? { during_surge: surge } : {}),
       pooling_efficiency: r4(pe),
       ewt_mae_ratio: r4(fed.total.ewt_mae_ratio),
       targets: {
@@ -255,11 +300,19 @@ function main(): void {
       erlang.pooled.asa_s.toFixed(1),
       erlang.pooled.abandon_rate.toFixed(3),
     );
-    table.push(`pooling efficiency ${pe.toFixed(3)}; threshold sweep (1 seed):`);
-    row('thr/minimp s', 'SL20', 'overflow', 'pool eff');
+    if (surge)
+      for (const who of ['surging_site', 'other_sites'] as const) {
+        const w = surge[who];
+        table.push(
+          `during the surge, ${who.replace('_', ' ')}: SL20 isolated ${w.isolated.sl.toFixed(3)}, federated ${w.federated.sl.toFixed(3)}, pooled ${w.pooled.sl.toFixed(3)}`,
+        );
+      }
+    table.push(`pooling efficiency ${pe.toFixed(3)}; policy and lag sweep (1 seed):`);
+    row('thr/min s', 'lag ms', 'SL20', 'overflow', 'pool eff');
     for (const s of sweep)
       row(
         `${s.threshold_s}/${s.min_improvement_s}`,
+        s.state_lag_max_ms,
         s.sl.toFixed(3),
         s.overflow_rate.toFixed(3),
         s.pooling_efficiency.toFixed(3),

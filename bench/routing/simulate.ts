@@ -51,6 +51,8 @@ export interface RunConfig {
   /** Only calls arriving in [warmupMs, endMs) are counted; all are followed to their end. */
   readonly warmupMs: number;
   readonly endMs: number;
+  /** Narrows the counted calls further (one site, one hour); all calls are simulated. */
+  readonly counts?: (caller: Caller) => boolean;
   readonly federation: FederationModel;
 }
 
@@ -150,7 +152,9 @@ export function simulate(cfg: RunConfig): Tally {
 
   const acd = (site: string) => acds.get(site)!;
   const counted = (c: SimCall) =>
-    c.caller.arrivalMs >= cfg.warmupMs && c.caller.arrivalMs < cfg.endMs;
+    c.caller.arrivalMs >= cfg.warmupMs &&
+    c.caller.arrivalMs < cfg.endMs &&
+    (cfg.counts?.(c.caller) ?? true);
 
   const scheduleTick = (site: string) => {
     const d = acd(site).nextDeadline();
