@@ -15,6 +15,7 @@ import { Acd, type AcdAgent, type Effects } from '@ccfed/site-agent/acd/acd';
 import { OverflowTrigger } from '@ccfed/site-agent/overflow/trigger';
 import type { Caller, SiteLoad } from './arrivals.js';
 import { EventQueue } from './event-queue.js';
+import { siteFigures } from './site-figures.js';
 import { emptyTally, gammaMeanAbsDeviation, type Tally } from './metrics.js';
 
 export const SKILL = 'support';
@@ -79,7 +80,7 @@ type SimEvent =
   | { kind: 'tick' | 'snapshot' | 'check'; site: string }
   | { kind: 'deliver'; figures: SiteFigures }
   | { kind: 'decide'; req: RouteRequest }
-  | { kind: 'verdict'; call: SimCall; decision: Decision }
+  | { kind: 'verdict'; call: SimCall; decision: Decision; toldEwtMs: number }
   | { kind: 'transfer'; call: SimCall; target: string; originEwtMs: number }
   | { kind: 'refused'; call: SimCall }
   | { kind: 'seen'; target: string; callId: string; atMs: number };
@@ -302,26 +303,7 @@ export function simulate(cfg: RunConfig): Tally {
         const status = acd(ev.site).skillStatus();
         const seq = (sequence.get(ev.site) ?? 0) + 1;
         sequence.set(ev.site, seq);
-        const figures: SiteFigures = {
-          siteId: ev.site,
-          snapshotMs: now,
-          sequence: seq,
-          acceptingOverflow: true,
-          skills: new Map(
-            status.map((s) => [
-              s.skill,
-              {
-                averageHandleMs: s.averageHandleMs,
-                tenants: new Map(
-                  s.tenants.map((t) => [
-                    t.tenantId,
-                    { queued: t.queued, staffed: t.staffed, idle: t.idle },
-                  ]),
-                ),
-              },
-            ]),
-          ),
-        };
+        const figures = siteFigures(ev.site, seq, now, status);
         events.push(now + fed.kafkaDelayMs, { kind: 'deliver', figures });
         events.push(now + fed.snapshotIntervalMs, ev);
         return;
@@ -336,7 +318,12 @@ export function simulate(cfg: RunConfig): Tally {
       case 'decide': {
         const call = calls.get(ev.req.callId)!;
         const decision = router.decide(ev.req);
-        events.push(now + fed.rpcRoundTripMs / 2, { kind: 'verdict', call, decision });
+        events.push(now + fed.rpcRoundTripMs / 2, {
+          kind: 'verdict',
+          call,
+          decision,
+          toldEwtMs: ev.req.originExpectedWaitMs,
+        });
         return;
       }
       case 'verdict': {
@@ -346,7 +333,6 @@ export function simulate(cfg: RunConfig): Tally {
           router.release(decision.targetSiteId, call.caller.callId);
           return;
         }
-        const originEwtMs = acd(call.origin).expectedWaitOf(call.caller.callId)!;
         acd(call.origin).withdraw(call.caller.callId);
         triggers.get(call.origin)!.forget(call.caller.callId);
         call.phase = 'transit';
@@ -356,7 +342,7 @@ export function simulate(cfg: RunConfig): Tally {
           kind: 'transfer',
           call,
           target: decision.targetSiteId,
-          originEwtMs,
+          originEwtMs: ev.toldEwtMs,
         });
         return;
       }
