@@ -94,6 +94,8 @@ export class Router {
   private readonly sites = new Map<string, SiteRecord>();
   /** target site → reservations not yet visible in its snapshots. */
   private readonly reservations = new Map<string, Reservation[]>();
+  /** No reservation expires before this: expire() has nothing to do until then. */
+  private nextExpiryMs = Infinity;
 
   constructor(private readonly deps: { readonly clock: Clock; readonly policy: RoutingPolicy }) {}
 
@@ -183,6 +185,7 @@ export class Router {
     const list = this.reservations.get(best.siteId) ?? [];
     list.push({ callId: req.callId, skill: req.skill, tenantId: req.tenantId, expiresMs });
     this.reservations.set(best.siteId, list);
+    this.nextExpiryMs = Math.min(this.nextExpiryMs, expiresMs);
     return {
       verdict: 'overflow',
       targetSiteId: best.siteId,
@@ -214,10 +217,10 @@ export class Router {
     const t = skill?.tenants.get(req.tenantId);
     if (!skill || !t || t.staffed === 0)
       return excluded(`no ${req.tenantId} agent staffed for ${req.skill}`, age);
-    const reserved =
-      this.reservations
-        .get(siteId)
-        ?.filter((r) => r.skill === req.skill && r.tenantId === req.tenantId).length ?? 0;
+    // Counted in a loop: this runs for every site on every decision, over every reservation.
+    let reserved = 0;
+    for (const r of this.reservations.get(siteId) ?? [])
+      if (r.skill === req.skill && r.tenantId === req.tenantId) reserved += 1;
     const ahead = t.queued + reserved + 1 - t.idle;
     const expectedWaitMs = ahead <= 0 ? 0 : Math.round((ahead * skill.averageHandleMs) / t.staffed);
     return { ...base, expectedWaitMs, eligible: true, excludedReason: '', stateAgeMs: age };
@@ -225,11 +228,15 @@ export class Router {
 
   private expire(): void {
     const now = this.deps.clock.now();
-    for (const [siteId, list] of this.reservations)
-      this.reservations.set(
-        siteId,
-        list.filter((r) => r.expiresMs > now),
-      );
+    // Every decision calls this: rebuild the lists only once a reservation is due to expire.
+    if (now < this.nextExpiryMs) return;
+    let next = Infinity;
+    for (const [siteId, list] of this.reservations) {
+      const kept = list.filter((r) => r.expiresMs > now);
+      for (const r of kept) next = Math.min(next, r.expiresMs);
+      this.reservations.set(siteId, kept);
+    }
+    this.nextExpiryMs = next;
   }
 }
 
