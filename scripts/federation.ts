@@ -1,11 +1,12 @@
-// The local federation: real Kafka, ClickHouse and Kamailio, the HQ site's agent and the central
-// ingester, each in its own process, with sipp agents and callers making calls, until Ctrl-C.
+// The local federation: real Kafka and ClickHouse, the central router and ingester, and every site
+// of the topology (its Kamailio, its site agent, sipp agents and callers, with a surge of calls
+// at HQ now and then), each in its own process, until Ctrl-C.
 // Started by `npm start` (scripts/start.sh).
 //
 //   npm start [-- --topology FILE] [-- --site ID]
 //
 // Data and logs live under .ccfed/local/ and survive restarts.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@ccfed/common';
@@ -36,7 +37,8 @@ const running: { name: string; stop: () => Promise<void> }[] = [];
 async function main(): Promise<void> {
   const topologyFile = values.topology!;
   const topology = loadTopology(topologyFile);
-  const site = siteById(topology, values.site ?? topology.federation.hqSite);
+  // One site when asked for, else the whole federation.
+  const sites = values.site ? [siteById(topology, values.site)] : topology.sites;
 
   const [kafka, clickhouse] = await Promise.all([
     startKafka({
@@ -56,24 +58,17 @@ async function main(): Promise<void> {
   );
   await migrate(clickhouse.url, 'ccfed');
 
-  const kamailio = await startKamailio({
-    topology,
-    siteId: site.id,
-    dataDir: join(DATA, `kamailio-${site.id}`),
-  });
-  running.push({ name: `kamailio ${site.id}`, stop: () => kamailio.stop() });
-
   const env = { CCFED_KAFKA_BROKERS: kafka.brokers.join(','), CCFED_TOPIC_PREFIX: 'ccfed' };
-  const agent = await startNodeService(
-    `site-agent ${site.id}`,
-    'site-agent/src/index.ts',
+  const routerAddress = `127.0.0.1:${Number(process.env.CCFED_ROUTER_PORT ?? 50051)}`;
+  const router = await startNodeService(
+    'router',
+    'central/router/src/index.ts',
     {
       ...env,
       CCFED_TOPOLOGY: topologyFile,
-      CCFED_SITE: site.id,
-      CCFED_DATA_DIR: join(DATA, `site-agent-${site.id}`),
+      CCFED_ROUTER_PORT: routerAddress.split(':')[1]!,
     },
-    'site_agent_started',
+    'router_started',
   );
   const ingester = await startNodeService(
     'ingester',
@@ -81,27 +76,55 @@ async function main(): Promise<void> {
     { ...env, CCFED_CLICKHOUSE_URL: clickhouse.url, CCFED_CLICKHOUSE_DATABASE: 'ccfed' },
     'ingester_started',
   );
-  // Stop ccfed's own processes before the engines they use.
+  // Stopped after the sites, before the engines.
   running.push(
-    { name: 'site agent', stop: () => agent.stop() },
+    { name: 'router', stop: () => router.stop() },
     { name: 'ingester', stop: () => ingester.stop() },
   );
-  const traffic = await startDemoTraffic({
-    site,
-    sip: kamailio.sip,
-    logDir: join(DATA, 'logs', 'sipp'),
-  });
-  running.push({ name: 'demo traffic', stop: () => traffic.stop() });
+
+  const lines: string[] = [];
+  for (const site of sites) {
+    const kamailio = await startKamailio({
+      topology,
+      siteId: site.id,
+      dataDir: join(DATA, `kamailio-${site.id}`),
+    });
+    running.push({ name: `kamailio ${site.id}`, stop: () => kamailio.stop() });
+    const agent = await startNodeService(
+      `site-agent ${site.id}`,
+      'site-agent/src/index.ts',
+      {
+        ...env,
+        CCFED_TOPOLOGY: topologyFile,
+        CCFED_SITE: site.id,
+        CCFED_DATA_DIR: join(DATA, `site-agent-${site.id}`),
+        CCFED_ROUTER: routerAddress,
+      },
+      'site_agent_started',
+    );
+    running.push({ name: `site agent ${site.id}`, stop: () => agent.stop() });
+    const traffic = await startDemoTraffic({
+      site,
+      sip: kamailio.sip,
+      logDir: join(DATA, 'logs', 'sipp', site.id),
+      surge: site.id === topology.federation.hqSite && sites.length > 1,
+    });
+    running.push({ name: `demo traffic ${site.id}`, stop: () => traffic.stop() });
+    lines.push(
+      `  ${site.id.padEnd(14)}  sip:${kamailio.sip.host}:${kamailio.sip.port}  control API ${site.grpc.host}:${site.grpc.port}  ${traffic.describe}`,
+    );
+  }
 
   console.log(`
 ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it):
   Kafka           ${kafka.brokers.join(',')}           topics ccfed.*
   ClickHouse      ${clickhouse.url}    database ccfed   (native port ${clickhouse.tcpPort})
-  Kamailio        sip:${kamailio.sip.host}:${kamailio.sip.port} (${site.sip.transport})   evapi ${kamailio.evapi.host}:${kamailio.evapi.port}   site ${site.id}
-  site agent      ${site.id}, control API (gRPC) ${site.grpc.host}:${site.grpc.port}   log ${agent.logFile}
-  demo traffic    ${traffic.phones} agents at sipp phones, ~${traffic.callsPerMinute} calls/min on ${site.numbers.map((n) => n.number).join(', ')}   logs ${traffic.logDir}
+  router          ${routerAddress} (gRPC)   decisions on ccfed.route-decisions   log ${router.logFile}
   ingester        ccfed.call-events → ClickHouse ccfed.call_events             log ${ingester.logFile}
-  data and logs   ${DATA}
+  sites (Kamailio, site agent, sipp agents and callers):
+${lines.join('\n')}
+  data and logs   ${DATA}   (site agents: logs/site-agent-<site>.log; sipp per-call logs: logs/sipp/<site>/)
+Watch overflow:  grep call_overflowed_out ${join(DATA, 'logs')}/site-agent-*.log
 Try:  clickhouse-client --port ${clickhouse.tcpPort} -q 'SELECT kind, count() FROM ccfed.call_events GROUP BY kind'
 `);
 }
@@ -113,6 +136,8 @@ async function startNodeService(
   readyEvent: string,
 ): Promise<EngineHandle> {
   const logFile = join(DATA, 'logs', `${name.replace(/\s+/g, '-')}.log`);
+  // Readiness is read from the log: last run's log moves aside so it cannot answer for this one.
+  if (existsSync(logFile)) renameSync(logFile, `${logFile}.previous`);
   return startEngine({
     name,
     command: process.execPath,
