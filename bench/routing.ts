@@ -153,6 +153,7 @@ function modeJson(m: ModeResult, federated: boolean) {
     ewt_mae_floor_ratio: r4(f.ewt_mae_floor_ratio),
     sl_by_seed: m.slBySeed.map(r4),
     sl_seed_sd: r4(sd(m.slBySeed)),
+    sl_ci95_half_width: r4((1.96 * sd(m.slBySeed)) / Math.sqrt(m.slBySeed.length)),
     offered: f.offered,
   };
 }
@@ -265,6 +266,10 @@ function main(): void {
           },
       ...(surge ? { during_surge: surge } : {}),
       pooling_efficiency: r4(pe),
+      // Per seed: the three modes of a seed serve the same callers, so the spread is the run's.
+      pooling_efficiency_by_seed: iso.slBySeed.map((x, i) =>
+        r4(efficiency(x, fed.slBySeed[i]!, pool.slBySeed[i]!)),
+      ),
       ewt_mae_ratio: r4(fed.total.ewt_mae_ratio),
       targets: {
         pooling_efficiency_ge_0_9: pe >= 0.9,
