@@ -33,7 +33,7 @@ function producer(opts: { fail?: boolean } = {}) {
 }
 
 describe('DecisionPublisher', () => {
-  it('sends events keyed by call id, batching what queued while a send was in flight', async () => {
+  it('sends events keyed by call id, batching what queued meanwhile', async () => {
     const { p, sent, hold, release } = producer();
     const pub = new DecisionPublisher({
       producer: p,
@@ -45,9 +45,9 @@ describe('DecisionPublisher', () => {
     for (const id of ['c-1', 'c-2', 'c-3']) pub.publish(decision(id));
     release();
     expect(await pub.flush(1_000)).toBe(true);
-    expect(sent.map((r) => r.messages.map((m) => m.key))).toEqual([['c-1'], ['c-2', 'c-3']]);
+    expect(sent.map((r) => r.messages.map((m) => m.key))).toEqual([['c-1', 'c-2', 'c-3']]);
     expect(sent.every((r) => r.topic === 't.route-decisions' && r.acks === -1)).toBe(true);
-    const value = sent[1]!.messages[1]!.value as Buffer;
+    const value = sent[0]!.messages[2]!.value as Buffer;
     expect(routing.RouteDecision.decode(value)).toEqual(decision('c-3'));
   });
 
@@ -63,8 +63,8 @@ describe('DecisionPublisher', () => {
     for (const id of ['c-1', 'c-2', 'c-3', 'c-4']) pub.publish(decision(id));
     full.release();
     await pub.stop(1_000);
-    // c-1 went straight into the first send; c-2 and c-3 waited; c-4 found the queue full.
-    expect(full.sent.flatMap((r) => r.messages.map((m) => m.key))).toEqual(['c-1', 'c-2', 'c-3']);
+    // c-1 and c-2 waited for the batch; c-3 and c-4 found the queue full.
+    expect(full.sent.flatMap((r) => r.messages.map((m) => m.key))).toEqual(['c-1', 'c-2']);
 
     const failing = producer({ fail: true });
     const pub2 = new DecisionPublisher({ producer: failing.p, topic: 't', log: silentLogger() });

@@ -2,8 +2,9 @@
 //
 // A site agent asks the router with a deadline of a few hundred milliseconds and keeps the call
 // local when the answer is late, so the answer must never wait for Kafka. publish() only queues
-// the encoded event; one loop sends what has queued in batches through an idempotent producer
-// (no duplicates on its own retries). The topic is an audit trail, not part of the call path:
+// the event; one loop, lingering a few milliseconds so that a busy router makes tens of produce
+// requests a second rather than one per decision, encodes what has queued and sends it in batches
+// through an idempotent producer (no duplicates on its own retries). The topic is an audit trail, not part of the call path:
 // when Kafka is away the queue is bounded, and a batch that cannot be sent or does not fit is
 // logged and dropped instead of slowing decisions down or growing without limit.
 
@@ -33,10 +34,12 @@ export interface DecisionPublisherDeps {
   readonly maxQueued?: number;
   /** Most events per produce request. Default 1,000. */
   readonly maxBatch?: number;
+  /** How long the first event of a batch waits for others before the batch is sent. Default 20 ms. */
+  readonly lingerMs?: number;
 }
 
 export class DecisionPublisher {
-  private queue: Message[] = [];
+  private queue: routing.RouteDecision[] = [];
   private sending: Promise<void> | undefined;
   private dropped = 0;
   private lastDropLogMs = 0;
@@ -61,10 +64,7 @@ export class DecisionPublisher {
       }
       return;
     }
-    this.queue.push({
-      key: event.request?.callId ?? '',
-      value: Buffer.from(routing.RouteDecision.encode(event).finish()),
-    });
+    this.queue.push(event);
     this.kick();
   };
 
@@ -104,9 +104,13 @@ export class DecisionPublisher {
   }
 
   private async drain(): Promise<void> {
-    const { producer, topic, log } = this.deps;
+    const { producer, topic, log, lingerMs = 20 } = this.deps;
+    if (lingerMs > 0) await new Promise((r) => setTimeout(r, lingerMs));
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.deps.maxBatch ?? 1_000);
+      const batch: Message[] = this.queue.splice(0, this.deps.maxBatch ?? 1_000).map((event) => ({
+        key: event.request?.callId ?? '',
+        value: Buffer.from(routing.RouteDecision.encode(event).finish()),
+      }));
       try {
         await producer.send({ topic, messages: batch, acks: -1 });
       } catch (err) {
