@@ -252,6 +252,8 @@ async function main(): Promise<void> {
     cleanup.push(async () => channel.close());
     const client = createClient(routing.CentralRouterDefinition, channel);
     let callNo = 0;
+    // Every answer is a decision the router publishes, probes included.
+    let answeredCount = 0;
     const request = (): routing.RequestRouteRequest => ({
       callId: `bench-${process.pid}-${++callNo}`,
       originSiteId: pick(siteIds),
@@ -274,7 +276,10 @@ async function main(): Promise<void> {
           { ...request(), originSiteId: 'shanghai', tenantId: 'acme-bank', skill: 'support' },
           { signal: AbortSignal.timeout(1_000) },
         )
-        .then((r) => r.alternatives.filter((a) => a.eligible).length >= SITES - 2)
+        .then((r) => {
+          answeredCount += 1;
+          return r.alternatives.filter((a) => a.eligible).length >= SITES - 2;
+        })
         .catch(() => false);
       if (ok) break;
       if (Date.now() > upBy) throw new Error(`router did not come up; see ${dir}/router.log`);
@@ -287,6 +292,7 @@ async function main(): Promise<void> {
       try {
         const res = await client.requestRoute(request(), { signal: AbortSignal.timeout(1_000) });
         m.latencies.push(performance.now() - t0);
+        answeredCount += 1;
         if (res.verdict === routing.Verdict.VERDICT_OVERFLOW) m.verdicts.overflow += 1;
         else m.verdicts.stay += 1;
       } catch {
@@ -352,7 +358,7 @@ async function main(): Promise<void> {
       log: silentLogger(),
     }).admin();
     await admin.connect();
-    const answered = callNo;
+    const answered = answeredCount;
     let published = 0;
     for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
       const offsets = await admin.fetchTopicOffsets(topics.routeDecisions);
@@ -384,7 +390,8 @@ async function main(): Promise<void> {
         runs: RUNS,
         snapshot_interval_ms: SNAPSHOT_INTERVAL_MS,
         snapshots_sent: snapshotsSent,
-        requests_sent: answered,
+        requests_sent: callNo,
+        decisions_answered: answered,
         route_decisions_published: published,
         note: 'the router process (gRPC server, Kafka consumer of snapshots and call events, idempotent producer of route decisions), one Kafka broker, the snapshot publisher and the gRPC client (one HTTP/2 channel, one Node process) all on this machine',
       },
