@@ -4,3 +4,4 @@ export * from './lifecycle.js';
 export * from './sql.js';
 export * from './kafka.js';
 export * from './config.js';
+export * from './grpc-server.js';

@@ -11,7 +11,7 @@
 // fails the RPC (see decision-publisher.ts).
 
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '@ccfed/common';
+import { serveGrpc, type Clock } from '@ccfed/common';
 import { routing, type EventMeta } from '@ccfed/proto';
 import { ID_PATTERN } from '@ccfed/topology';
 import { createServer, ServerError, Status } from 'nice-grpc';
@@ -187,47 +187,5 @@ export async function startRouterServer(options: RouterServerOptions): Promise<R
   const server = createServer();
   server.add(routing.CentralRouterDefinition, createCentralRouterService(options));
 
-  const address = hostPort(host, options.port);
-  let port: number;
-  try {
-    port = await server.listen(address);
-  } catch (err) {
-    // grpc-js words this "No address added out of total 1 resolved errors: [listen EADDRINUSE…]".
-    const detail = err instanceof Error ? err.message : String(err);
-    const why = detail.includes('EADDRINUSE') ? 'the address is already in use' : detail;
-    throw new Error(`gRPC server cannot listen on ${address}: ${why}`, { cause: err });
-  }
-  const bound = hostPort(host, port);
-  log.info({ event: 'grpc_listening', address: bound }, `gRPC server listening on ${bound}`);
-
-  let closing: Promise<void> | undefined;
-  const stop = async (): Promise<void> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timed_out'>((resolve) => {
-      timer = setTimeout(() => resolve('timed_out'), shutdownTimeoutMs);
-    });
-    const graceful = server.shutdown().then(
-      () => 'done' as const,
-      (err: unknown) => {
-        log.warn({ event: 'grpc_shutdown_failed', err }, 'graceful gRPC shutdown failed');
-        return 'failed' as const;
-      },
-    );
-    const outcome = await Promise.race([graceful, timedOut]);
-    clearTimeout(timer);
-    if (outcome !== 'done') {
-      log.warn(
-        { event: 'grpc_forced_shutdown', address: bound, reason: outcome, shutdownTimeoutMs },
-        'cancelling gRPC calls still in flight',
-      );
-      server.forceShutdown();
-    }
-    log.info({ event: 'grpc_stopped', address: bound }, 'gRPC server stopped');
-  };
-  return { port, close: () => (closing ??= stop()) };
-}
-
-/** host:port as grpc-js parses it: an IPv6 literal goes in brackets. */
-function hostPort(host: string, port: number): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+  return serveGrpc(server, { host, port: options.port, log, shutdownTimeoutMs });
 }
