@@ -327,6 +327,19 @@ describe('call flow: overflow between sites', () => {
       agent: 'overflow:guangzhou',
       uri: expect.stringMatching(/^sip:400200100@127\.0\.0\.1:5080/),
     });
+    // Only what Kamailio reads goes over evapi.
+    expect(Object.keys(relay).sort()).toEqual([
+      'action',
+      'agent',
+      'callid',
+      'hdrs',
+      'ringMs',
+      'tindex',
+      'tlabel',
+      'tsS',
+      'tsU',
+      'uri',
+    ]);
     const hdrs = relay.action === 'relay' ? relay.hdrs : '';
     expect(hdrs).toContain('X-CC-Origin-Site: beijing\r\n');
     expect(hdrs).toContain('X-CC-Tier: vip\r\n');

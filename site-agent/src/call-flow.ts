@@ -9,29 +9,17 @@
 
 import { createHash } from 'node:crypto';
 import type { Clock } from '@ccfed/common';
-import {
-  AgentState as AgentStateEnum,
-  CallParty,
-  CustomerTier,
-  SIP_HEADERS,
-  type AgentEvent,
-  type CallEvent,
-} from '@ccfed/proto';
+import { CallParty, type AgentEvent, type CallEvent } from '@ccfed/proto';
 import type { Site, Topology } from '@ccfed/topology';
 import type { Logger } from 'pino';
 import { AcdError, type Acd, type Effects } from './acd/acd.js';
-import { NO_AGENTS_EWT_MS } from './acd/ewt.js';
-import type { AgentState } from './acd/agent-state.js';
 import type { DayStats } from './acd/day-stats.js';
 import { callContext, type CallContext } from './call-context.js';
 import { InvalidRequestError, type AgentDesk, type AgentView, type QueueView } from './desk.js';
 import type { EventStamper } from './events/event-meta.js';
-import {
-  queuedReply,
-  sipHeaders,
-  type KamailioCommand,
-  type KamailioEvent,
-} from './kamailio/messages.js';
+import { agentEventOf } from './events/agent-event.js';
+import { queuedReply, type KamailioCommand, type KamailioEvent } from './kamailio/messages.js';
+import { overflowAcceptance, overflowRelay } from './overflow/sip-overflow.js';
 import type { WaitingCall } from './overflow/trigger.js';
 
 /** Where the call flow's events go (the Kafka publisher, through its disk outbox). */
@@ -86,25 +74,6 @@ interface AgentDeskRecord {
 const SIP_URI =
   /^sips?:(?:[A-Za-z0-9._~!$&'()*+,;=%-]+@)?[A-Za-z0-9.-]+(?::\d{1,5})?(?:;[\w=.-]*)*$/;
 const MAX_URI_LENGTH = 256;
-/** How long an overflowed INVITE may wait at the target site before this site takes it back. */
-const OVERFLOW_BRANCH_TIMEOUT_MS = 300_000;
-
-const TIER_NAMES: Partial<Record<CustomerTier, string>> = {
-  [CustomerTier.CUSTOMER_TIER_STANDARD]: 'standard',
-  [CustomerTier.CUSTOMER_TIER_SILVER]: 'silver',
-  [CustomerTier.CUSTOMER_TIER_GOLD]: 'gold',
-  [CustomerTier.CUSTOMER_TIER_VIP]: 'vip',
-};
-
-const STATE_ENUM: Record<AgentState['name'], AgentStateEnum> = {
-  logged_out: AgentStateEnum.AGENT_STATE_LOGGED_OUT,
-  ready: AgentStateEnum.AGENT_STATE_READY,
-  not_ready: AgentStateEnum.AGENT_STATE_NOT_READY,
-  reserved: AgentStateEnum.AGENT_STATE_RESERVED,
-  on_call: AgentStateEnum.AGENT_STATE_ON_CALL,
-  wrap_up: AgentStateEnum.AGENT_STATE_WRAP_UP,
-};
-
 const ENDED_BY: Record<string, CallParty> = {
   caller: CallParty.CALL_PARTY_CALLER,
   callee: CallParty.CALL_PARTY_AGENT,
@@ -279,27 +248,26 @@ export class CallFlow implements AgentDesk {
     this.apply(offer.effects);
   }
 
-  /**
-   * A call another site sent here is taken only if this site can still serve it in time: an
-   * agent of its tenant is staffed and its expected wait here is within the skill's overflow
-   * threshold (else this site would want to move it on itself). Otherwise the origin keeps it.
-   */
+  /** Whether this site takes a call another site sent it (see overflowAcceptance). */
   private canServeOverflow(callId: string, context: CallContext): boolean {
-    const ewt = this.deps.acd.expectedWaitIfOffered(context);
-    const skill = this.deps.topology.skills.find((s) => s.id === context.skill);
-    const limit = skill?.overflow ? skill.overflow.expectedWaitThresholdSeconds * 1000 : Infinity;
-    if (ewt <= limit && ewt < NO_AGENTS_EWT_MS) return true;
-    this.deps.log.info(
-      {
-        event: 'overflow_refused',
-        callId,
-        originSite: context.originSite,
-        expectedWaitMs: ewt,
-        limitMs: limit,
-      },
-      'refusing an overflowed call this site cannot serve in time',
-    );
-    return false;
+    const expectedWaitMs = this.deps.acd.expectedWaitIfOffered(context);
+    const { accept, limitMs } = overflowAcceptance({
+      topology: this.deps.topology,
+      context,
+      expectedWaitMs,
+    });
+    if (!accept)
+      this.deps.log.info(
+        {
+          event: 'overflow_refused',
+          callId,
+          originSite: context.originSite,
+          expectedWaitMs,
+          limitMs,
+        },
+        'refusing an overflowed call this site cannot serve in time',
+      );
+    return accept;
   }
 
   // ---- overflow to other sites ----------------------------------------------------------------
@@ -358,28 +326,17 @@ export class CallFlow implements AgentDesk {
     const { context } = call;
     this.deps.acd.withdraw(callId);
     call.overflow = { targetSiteId: site.id, decisionId: target.decisionId };
-    const sent = this.deps.sendToKamailio({
-      action: 'relay',
-      tindex: call.tindex,
-      tlabel: call.tlabel,
-      tsS: call.tsS,
-      tsU: call.tsU,
-      callid: callId,
-      agent: `overflow:${site.id}`,
-      uri: `sip:${call.dialedNumber}@${site.sip.host}:${site.sip.port};transport=${site.sip.transport}`,
-      hdrs: sipHeaders({
-        [SIP_HEADERS.originSite]: this.deps.site.id,
-        [SIP_HEADERS.skill]: context.skill,
-        [SIP_HEADERS.tier]: TIER_NAMES[context.tier] ?? 'standard',
-        ...(context.customerId ? { [SIP_HEADERS.customer]: context.customerId } : {}),
-        [SIP_HEADERS.arrival]: String(context.arrivalMs),
-        [SIP_HEADERS.hops]: String(context.hops + 1),
-        [SIP_HEADERS.decision]: target.decisionId,
-        ...(context.traceparent ? { [SIP_HEADERS.traceparent]: context.traceparent } : {}),
+    const sent = this.deps.sendToKamailio(
+      overflowRelay({
+        callId,
+        transaction: { tindex: call.tindex, tlabel: call.tlabel, tsS: call.tsS, tsU: call.tsU },
+        dialedNumber: call.dialedNumber,
+        context,
+        originSiteId: this.deps.site.id,
+        target: site,
+        decisionId: target.decisionId,
       }),
-      // The target may queue the call: give it as long as this site would have.
-      ringMs: OVERFLOW_BRANCH_TIMEOUT_MS,
-    });
+    );
     this.publishCall(callId, context, {
       $case: 'overflowedOut',
       value: { targetSiteId: site.id, decisionId: target.decisionId },
@@ -615,20 +572,7 @@ export class CallFlow implements AgentDesk {
     const now = this.deps.clock.now();
     for (const change of fx.agentChanges) {
       this.desk.get(change.agentId)!.sinceMs = now;
-      const callId =
-        'callId' in change.to
-          ? change.to.callId
-          : 'callId' in change.from
-            ? change.from.callId
-            : '';
-      this.publishAgent({
-        meta: this.deps.stamper.stamp(change.tenantId),
-        agentId: change.agentId,
-        fromState: STATE_ENUM[change.from.name],
-        toState: STATE_ENUM[change.to.name],
-        reasonCode: change.to.name === 'not_ready' ? change.to.reason : '',
-        callId,
-      });
+      this.publishAgent(agentEventOf(change, this.deps.stamper.stamp(change.tenantId)));
       if (change.from.name === 'wrap_up' && change.to.name !== 'wrap_up') {
         const wrap = this.wrapUps.get(change.from.callId);
         this.wrapUps.delete(change.from.callId);

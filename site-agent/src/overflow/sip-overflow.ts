@@ -1,0 +1,75 @@
+// The SIP side of overflow, pure: what a site sends when it moves a call to another site, and
+// whether a site takes a call another site sent it.
+import { CustomerTier, SIP_HEADERS } from '@ccfed/proto';
+import type { Site, Topology } from '@ccfed/topology';
+import { NO_AGENTS_EWT_MS } from '../acd/ewt.js';
+import type { CallContext } from '../call-context.js';
+import { sipHeaders, type KamailioCommand, type TransactionRef } from '../kamailio/messages.js';
+
+/** How long an overflowed INVITE may wait at the target site before the origin takes it back. */
+export const OVERFLOW_BRANCH_TIMEOUT_MS = 300_000;
+
+const TIER_NAMES: Partial<Record<CustomerTier, string>> = {
+  [CustomerTier.CUSTOMER_TIER_STANDARD]: 'standard',
+  [CustomerTier.CUSTOMER_TIER_SILVER]: 'silver',
+  [CustomerTier.CUSTOMER_TIER_GOLD]: 'gold',
+  [CustomerTier.CUSTOMER_TIER_VIP]: 'vip',
+};
+
+/**
+ * The relay of a suspended INVITE to `target`'s Kamailio, the same number dialed, with the call's
+ * context in fresh X-CC-* headers: origin, skill, tier, customer, original arrival, one more hop,
+ * the router's decision and the trace.
+ */
+export function overflowRelay(input: {
+  readonly callId: string;
+  readonly transaction: TransactionRef;
+  readonly dialedNumber: string;
+  readonly context: CallContext;
+  readonly originSiteId: string;
+  readonly target: Site;
+  readonly decisionId: string;
+}): KamailioCommand {
+  const { context, target } = input;
+  const { tindex, tlabel, tsS, tsU } = input.transaction;
+  return {
+    action: 'relay',
+    tindex,
+    tlabel,
+    ...(tsS !== undefined && tsU !== undefined ? { tsS, tsU } : {}),
+    callid: input.callId,
+    agent: `overflow:${target.id}`,
+    uri: `sip:${input.dialedNumber}@${target.sip.host}:${target.sip.port};transport=${target.sip.transport}`,
+    hdrs: sipHeaders({
+      [SIP_HEADERS.originSite]: input.originSiteId,
+      [SIP_HEADERS.skill]: context.skill,
+      [SIP_HEADERS.tier]: TIER_NAMES[context.tier] ?? 'standard',
+      ...(context.customerId ? { [SIP_HEADERS.customer]: context.customerId } : {}),
+      [SIP_HEADERS.arrival]: String(context.arrivalMs),
+      [SIP_HEADERS.hops]: String(context.hops + 1),
+      [SIP_HEADERS.decision]: input.decisionId,
+      ...(context.traceparent ? { [SIP_HEADERS.traceparent]: context.traceparent } : {}),
+    }),
+    // The target may queue the call: give it as long as the origin would have.
+    ringMs: OVERFLOW_BRANCH_TIMEOUT_MS,
+  };
+}
+
+/**
+ * Whether a site takes a call another site sent it: only if it can still serve it in time, i.e.
+ * an agent of the call's tenant is staffed and the call's expected wait here is within the
+ * skill's overflow threshold (else this site would want to move it on itself).
+ */
+export function overflowAcceptance(input: {
+  readonly topology: Topology;
+  readonly context: CallContext;
+  /** The call's expected wait here if it were offered now. */
+  readonly expectedWaitMs: number;
+}): { readonly accept: boolean; readonly limitMs: number } {
+  const skill = input.topology.skills.find((s) => s.id === input.context.skill);
+  const limitMs = skill?.overflow ? skill.overflow.expectedWaitThresholdSeconds * 1000 : Infinity;
+  return {
+    accept: input.expectedWaitMs <= limitMs && input.expectedWaitMs < NO_AGENTS_EWT_MS,
+    limitMs,
+  };
+}
