@@ -10,6 +10,7 @@ import { Acd, UnknownAgentError } from './acd/acd.js';
 import { IllegalTransitionError } from './acd/agent-state.js';
 import { DayStats } from './acd/day-stats.js';
 import { acdSetup } from './acd/from-topology.js';
+import { AgentRoster, SiteDesk } from './agent-desk.js';
 import { CallFlow } from './call-flow.js';
 import { InvalidRequestError } from './desk.js';
 import { EventStamper } from './events/event-meta.js';
@@ -26,11 +27,13 @@ function setup() {
   const callEvents: CallEvent[] = [];
   const agentEvents: AgentEvent[] = [];
   const acd = new Acd({ clock, ...acdSetup(topology, site) });
+  const roster = new AgentRoster(site.agents.map((a) => a.id));
   const flow = new CallFlow({
     clock,
     topology,
     site,
     acd,
+    roster,
     dayStats: new DayStats(clock, site.timezone),
     stamper: new EventStamper({ clock, siteId: site.id }),
     publisher: {
@@ -40,6 +43,7 @@ function setup() {
     sendToKamailio: (c) => (commands.push(c), true),
     log: silentLogger(),
   });
+  const desk = new SiteDesk({ acd, topology, roster, carryOut: (fx) => flow.carryOut(fx) });
   let tx = 0;
   const invite = (callid: string, number: string, cc: Record<string, string> = {}) => {
     tx++;
@@ -58,13 +62,26 @@ function setup() {
   };
   const ev = (e: KamailioEvent) => flow.handle(e);
   const staff = (agentId: string, port: number) => {
-    flow.login(agentId, `sip:${agentId}@127.0.0.1:${port}`);
-    flow.ready(agentId);
+    desk.login(agentId, `sip:${agentId}@127.0.0.1:${port}`);
+    desk.ready(agentId);
   };
   const kinds = (callId: string) =>
     callEvents.filter((e) => e.callId === callId).map((e) => e.kind?.$case);
   const last = () => commands.at(-1)!;
-  return { flow, acd, clock, commands, callEvents, agentEvents, invite, ev, staff, kinds, last };
+  return {
+    flow,
+    desk,
+    acd,
+    clock,
+    commands,
+    callEvents,
+    agentEvents,
+    invite,
+    ev,
+    staff,
+    kinds,
+    last,
+  };
 }
 
 const SALES = '400200100'; // Beijing, acme-bank
@@ -161,13 +178,13 @@ describe('call flow: the life of a call', () => {
   });
 
   it('a caller who hangs up while queued is an abandon, by the caller, with the time waited', () => {
-    const { invite, ev, kinds, clock, callEvents, flow } = setup();
+    const { invite, ev, kinds, clock, callEvents, desk } = setup();
     invite('c1', SALES);
     clock.advance(7000);
     ev({ event: 'cancel', callid: 'c1' });
     expect(kinds('c1')).toEqual(['offered', 'queued', 'abandoned']);
     expect(callEvents.at(-1)!.kind).toMatchObject({ value: { waitMs: 7000, byCaller: true } });
-    expect(flow.queues().find((q) => q.skill === 'sales')!.calls).toEqual([]);
+    expect(desk.queues().find((q) => q.skill === 'sales')!.calls).toEqual([]);
   });
 
   it('a CANCEL crossing the agent’s 200 OK: the call goes on as answered', () => {
@@ -247,40 +264,40 @@ describe('call flow: the life of a call', () => {
 
 describe('call flow: the agents’ desk', () => {
   it('refuses a login without a usable SIP contact, or for an agent of another site, changing nothing', () => {
-    const { flow, agentEvents } = setup();
-    expect(() => flow.login('bj-001', 'http://example.com')).toThrow(InvalidRequestError);
-    expect(() => flow.login('bj-001', '')).toThrow(/not a sip: URI/);
-    expect(() => flow.login('bj-001', `sip:${'a'.repeat(300)}@h`)).toThrow(InvalidRequestError);
-    expect(() => flow.login('sh-001', 'sip:sh-001@127.0.0.1:5000')).toThrow(UnknownAgentError);
+    const { desk, agentEvents } = setup();
+    expect(() => desk.login('bj-001', 'http://example.com')).toThrow(InvalidRequestError);
+    expect(() => desk.login('bj-001', '')).toThrow(/not a sip: URI/);
+    expect(() => desk.login('bj-001', `sip:${'a'.repeat(300)}@h`)).toThrow(InvalidRequestError);
+    expect(() => desk.login('sh-001', 'sip:sh-001@127.0.0.1:5000')).toThrow(UnknownAgentError);
     expect(agentEvents).toEqual([]);
-    expect(flow.agents().find((a) => a.agentId === 'bj-001')!.state.name).toBe('logged_out');
+    expect(desk.agents().find((a) => a.agentId === 'bj-001')!.state.name).toBe('logged_out');
   });
 
   it('rejects an illegal transition with the state machine’s reason', () => {
-    const { flow, staff, invite } = setup();
-    expect(() => flow.ready('bj-001')).toThrow(IllegalTransitionError);
+    const { desk, staff, invite } = setup();
+    expect(() => desk.ready('bj-001')).toThrow(IllegalTransitionError);
     staff('bj-001', 6001);
     invite('c1', SALES);
-    expect(() => flow.logout('bj-001')).toThrow(/cannot logout while reserved/);
+    expect(() => desk.logout('bj-001')).toThrow(/cannot logout while reserved/);
   });
 
   it('lists agents by skill with state, contact and since, and queues in service order', () => {
-    const { flow, staff, invite, clock } = setup();
+    const { desk, staff, invite, clock } = setup();
     staff('bj-002', 6002);
     clock.advance(500);
-    const support = flow.agents('support').map((a) => a.agentId);
+    const support = desk.agents('support').map((a) => a.agentId);
     expect(support).toEqual(['bj-001', 'bj-002', 'bj-003', 'bj-005', 'bj-006']);
-    const bj2 = flow.agents().find((a) => a.agentId === 'bj-002')!;
+    const bj2 = desk.agents().find((a) => a.agentId === 'bj-002')!;
     expect(bj2).toMatchObject({ contactUri: 'sip:bj-002@127.0.0.1:6002', sinceMs: T0 });
     invite('c1', SALES);
     invite('c2', SALES, { Tier: 'vip' });
     expect(
-      flow
+      desk
         .queues()
         .find((q) => q.skill === 'sales')!
         .calls.map((c) => c.callId),
     ).toEqual(['c2', 'c1']);
-    expect(() => flow.agents('fraud')).toThrow(/unknown skill "fraud"/);
+    expect(() => desk.agents('fraud')).toThrow(/unknown skill "fraud"/);
   });
 });
 
@@ -357,7 +374,7 @@ describe('call flow: overflow between sites', () => {
   });
 
   it('puts a call the target refused back at its original place, and never asks to move it again', () => {
-    const { invite, flow, ev, kinds, clock, callEvents, staff, commands } = setup();
+    const { invite, flow, desk, ev, kinds, clock, callEvents, staff, commands } = setup();
     invite('c1', SALES);
     clock.advance(1000);
     invite('c2', SALES);
@@ -382,7 +399,7 @@ describe('call flow: overflow between sites', () => {
       value: { targetSiteId: 'guangzhou', sipCode: 486 },
     });
     expect(
-      flow
+      desk
         .queues()
         .find((q) => q.skill === 'sales')!
         .calls.map((c) => c.callId),

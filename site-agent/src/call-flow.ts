@@ -1,7 +1,7 @@
 // The site's call flow: the adapter between Kamailio (evapi events in, routing commands out), the
 // ACD (pure core) and the event publisher. Every Kamailio event becomes one call on the ACD; the
-// ACD's effects become SIP commands (relay to an agent's phone) and Kafka events. It is also the
-// agents' desk (login, ready, ...), because agent-state changes and call routing share one ACD.
+// ACD's effects become SIP commands (relay to an agent's phone) and Kafka events. The agents' desk
+// (agent-desk.ts) changes agent states on the same ACD and hands its effects here (carryOut).
 //
 // Kamailio keeps each waiting INVITE suspended; this file remembers its transaction (tindex,
 // tlabel) to relay it once an agent frees up. Calls are never left waiting on this process:
@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { AcdError, type Acd, type Effects } from './acd/acd.js';
 import type { DayStats } from './acd/day-stats.js';
 import { callContext, type CallContext } from './call-context.js';
-import { InvalidRequestError, type AgentDesk, type AgentView, type QueueView } from './desk.js';
+import type { AgentRoster } from './agent-desk.js';
 import type { EventStamper } from './events/event-meta.js';
 import { agentEventOf } from './events/agent-event.js';
 import { queuedReply, type KamailioCommand, type KamailioEvent } from './kamailio/messages.js';
@@ -33,6 +33,8 @@ export interface CallFlowDeps {
   readonly topology: Topology;
   readonly site: Site;
   readonly acd: Acd;
+  /** The phones agents logged in at. */
+  readonly roster: AgentRoster;
   readonly dayStats: DayStats;
   readonly stamper: EventStamper;
   readonly publisher: CallFlowPublisher;
@@ -65,34 +67,20 @@ interface LiveCall {
   overflowTried?: boolean;
 }
 
-interface AgentDeskRecord {
-  sinceMs: number;
-  contactUri: string;
-}
-
-/** The SIP URI an agent's phone may be reached at: sip:user@host[:port][;params]. */
-const SIP_URI =
-  /^sips?:(?:[A-Za-z0-9._~!$&'()*+,;=%-]+@)?[A-Za-z0-9.-]+(?::\d{1,5})?(?:;[\w=.-]*)*$/;
-const MAX_URI_LENGTH = 256;
 const ENDED_BY: Record<string, CallParty> = {
   caller: CallParty.CALL_PARTY_CALLER,
   callee: CallParty.CALL_PARTY_AGENT,
   timeout: CallParty.CALL_PARTY_SYSTEM,
 };
 
-export class CallFlow implements AgentDesk {
+export class CallFlow {
   private readonly calls = new Map<string, LiveCall>();
-  private readonly desk = new Map<string, AgentDeskRecord>();
   /** Calls whose agent is in wrap-up: for the WrapUpDone event. */
   private readonly wrapUps = new Map<string, { context: CallContext; sinceMs: number }>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
 
-  constructor(private readonly deps: CallFlowDeps) {
-    for (const { agent } of deps.acd.agentList()) {
-      this.desk.set(agent.id, { sinceMs: 0, contactUri: '' });
-    }
-  }
+  constructor(private readonly deps: CallFlowDeps) {}
 
   /** Calls this site is handling (queued, ringing or talking). */
   get activeCalls(): number {
@@ -489,80 +477,20 @@ export class CallFlow implements AgentDesk {
       this.release(callId, call, call.cancelled === true);
   }
 
-  // ---- the agents' desk ---------------------------------------------------------------------
-
-  login(agentId: string, contactUri: string): AgentView {
-    if (contactUri.length > MAX_URI_LENGTH || !SIP_URI.test(contactUri))
-      throw new InvalidRequestError(
-        `contact URI ${JSON.stringify(contactUri.slice(0, 64))} is not a sip: URI of at most ${MAX_URI_LENGTH} characters`,
-      );
-    this.deps.acd.agentState(agentId); // unknown agent → UnknownAgentError, before any change
-    const fx = this.deps.acd.login(agentId);
-    this.desk.get(agentId)!.contactUri = contactUri;
-    return this.afterDesk(agentId, fx);
-  }
-
-  ready(agentId: string): AgentView {
-    return this.afterDesk(agentId, this.deps.acd.ready(agentId));
-  }
-
-  notReady(agentId: string, reason: string): AgentView {
-    return this.afterDesk(agentId, this.deps.acd.notReady(agentId, reason));
-  }
-
-  logout(agentId: string): AgentView {
-    const fx = this.deps.acd.logout(agentId);
-    this.desk.get(agentId)!.contactUri = '';
-    return this.afterDesk(agentId, fx);
-  }
-
-  agents(skill?: string): AgentView[] {
-    if (skill && !this.deps.topology.skills.some((s) => s.id === skill))
-      throw new InvalidRequestError(`unknown skill ${JSON.stringify(skill.slice(0, 32))}`);
-    return this.deps.acd
-      .agentList()
-      .filter(({ agent }) => !skill || skill in agent.skills)
-      .map(({ agent }) => this.view(agent.id));
-  }
-
-  queues(): QueueView[] {
-    const { acd, topology } = this.deps;
-    return topology.skills.map((s) => ({
-      skill: s.id,
-      calls: acd.queuedCalls(s.id).map((c) => ({
-        callId: c.callId,
-        tier: c.tier,
-        arrivalMs: c.arrivalMs,
-        expectedWaitMs: acd.expectedWaitOf(c.callId) ?? 0,
-      })),
-    }));
-  }
-
   /** Stops the wrap-up timer; calls in progress stay with Kamailio. */
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
   }
 
-  private afterDesk(agentId: string, fx: Effects): AgentView {
+  /**
+   * Carries out effects caused from outside the call flow (an agent's desk): events, ringing
+   * agents, snapshot and timers.
+   */
+  carryOut(fx: Effects): void {
     this.apply(fx);
     this.deps.onChange?.();
     this.schedule();
-    return this.view(agentId);
-  }
-
-  private view(agentId: string): AgentView {
-    const entry = this.deps.acd.agentList().find((e) => e.agent.id === agentId);
-    if (!entry) throw new AcdError(`unknown agent ${agentId} at this site`);
-    const desk = this.desk.get(agentId)!;
-    return {
-      agentId,
-      tenantId: entry.agent.tenantId,
-      state: entry.state,
-      sinceMs: desk.sinceMs,
-      skills: entry.agent.skills,
-      contactUri: desk.contactUri,
-    };
   }
 
   // ---- effects ------------------------------------------------------------------------------
@@ -571,7 +499,7 @@ export class CallFlow implements AgentDesk {
   private apply(fx: Effects): void {
     const now = this.deps.clock.now();
     for (const change of fx.agentChanges) {
-      this.desk.get(change.agentId)!.sinceMs = now;
+      this.deps.roster.changed(change.agentId, now);
       this.publishAgent(agentEventOf(change, this.deps.stamper.stamp(change.tenantId)));
       if (change.from.name === 'wrap_up' && change.to.name !== 'wrap_up') {
         const wrap = this.wrapUps.get(change.from.callId);
@@ -587,7 +515,7 @@ export class CallFlow implements AgentDesk {
       const call = this.calls.get(a.callId);
       if (!call) continue;
       call.agentId = a.agentId;
-      const uri = this.desk.get(a.agentId)!.contactUri;
+      const uri = this.deps.roster.contactOf(a.agentId);
       const sent = this.deps.sendToKamailio({
         action: 'relay',
         tindex: call.tindex,

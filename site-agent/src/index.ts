@@ -19,6 +19,7 @@ import { ensureTopicsUntilDone } from './topics.js';
 import { Acd } from './acd/acd.js';
 import { DayStats } from './acd/day-stats.js';
 import { acdSetup } from './acd/from-topology.js';
+import { AgentRoster, SiteDesk } from './agent-desk.js';
 import { CallFlow } from './call-flow.js';
 import { startGrpcServer } from './grpc/server.js';
 import { EvapiLink } from './kamailio/evapi-link.js';
@@ -69,11 +70,13 @@ await startProcess('site-agent', async () => {
     operatorTenant: topology.federation.name,
   });
 
+  const roster = new AgentRoster(site.agents.map((a) => a.id));
   const calls = new CallFlow({
     clock: systemClock,
     topology,
     site,
     acd,
+    roster,
     dayStats,
     stamper,
     publisher,
@@ -124,7 +127,7 @@ await startProcess('site-agent', async () => {
   const grpc = await startGrpcServer({
     host: site.grpc.host,
     port: site.grpc.port,
-    desk: calls,
+    desk: new SiteDesk({ acd, topology, roster, carryOut: (fx) => calls.carryOut(fx) }),
     status: {
       snapshot: () => snapshots.current(),
       evapiConnected: () => link.isConnected,
