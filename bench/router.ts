@@ -14,20 +14,19 @@
 // published to the route-decisions topic, as in production. After a warm-up, each of RUNS rounds
 // measures both for SECONDS; the median round of each is reported, every round in `runs`.
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createKafka, silentLogger } from '@ccfed/common';
 import { CustomerTier, routing, SiteSnapshot, topicNames } from '@ccfed/proto';
-import { freePort, startKafka } from '@ccfed/services';
+import { assignFreePorts, freePort, startKafka } from '@ccfed/services';
 import { parseTopology } from '@ccfed/topology';
 import { Partitioners } from 'kafkajs';
 import { createChannel, createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
-
-const ROOT = new URL('..', import.meta.url).pathname;
+import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -112,11 +111,6 @@ function median<T>(list: readonly T[], by: (x: T) => number): T {
   return [...list].sort((a, b) => by(a) - by(b))[Math.floor(list.length / 2)]!;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-const round = (x: number) => Math.round(x * 1000) / 1000;
 const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)]!;
 const between = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1));
 
@@ -140,274 +134,251 @@ async function federation(count: number): Promise<unknown> {
       })),
     });
   }
-  for (const s of doc.sites) {
-    s.sip.port = await freePort();
-    s.evapi.port = await freePort();
-    s.grpc.port = await freePort();
-  }
+  await assignFreePorts(doc);
   return doc;
 }
 
-async function main(): Promise<void> {
-  const dir = join(ROOT, '.ccfed', 'bench', `router-${process.pid}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const cleanup: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  };
-  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+await runBench('router', async ({ dir, onCleanup }) => {
+  const kafka = await startKafka({ dataDir: join(dir, 'kafka') });
+  onCleanup(() => kafka.stop());
 
-  try {
-    const kafka = await startKafka({ dataDir: join(dir, 'kafka') });
-    cleanup.push(() => kafka.stop());
+  const doc = await federation(SITES);
+  const topologyFile = join(dir, 'topology.yaml');
+  writeFileSync(topologyFile, stringify(doc));
+  const topology = parseTopology(stringify(doc), topologyFile);
+  const siteIds = topology.sites.map((s) => s.id);
+  const tenants = topology.tenants.map((t) => t.id);
+  const skills = topology.skills.map((s) => s.id);
+  const topics = topicNames('ccfed');
 
-    const doc = await federation(SITES);
-    const topologyFile = join(dir, 'topology.yaml');
-    writeFileSync(topologyFile, stringify(doc));
-    const topology = parseTopology(stringify(doc), topologyFile);
-    const siteIds = topology.sites.map((s) => s.id);
-    const tenants = topology.tenants.map((t) => t.id);
-    const skills = topology.skills.map((s) => s.id);
-    const topics = topicNames('ccfed');
-
-    const port = await freePort();
-    const routerLog = createWriteStream(join(dir, 'router.log'));
-    const router = spawn(
-      process.execPath,
-      [
-        // e.g. BENCH_ROUTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the router.
-        ...(process.env.BENCH_ROUTER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-        '--import',
-        'tsx',
-        join(ROOT, 'central', 'router', 'src', 'index.ts'),
-      ],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          LOG_LEVEL: 'warn',
-          CCFED_TOPOLOGY: topologyFile,
-          CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
-          CCFED_ROUTER_PORT: String(port),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+  const port = await freePort();
+  const routerLog = createWriteStream(join(dir, 'router.log'));
+  const router = spawn(
+    process.execPath,
+    [
+      // e.g. BENCH_ROUTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the router.
+      ...(process.env.BENCH_ROUTER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      '--import',
+      'tsx',
+      join(ROOT, 'central', 'router', 'src', 'index.ts'),
+    ],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        CCFED_TOPOLOGY: topologyFile,
+        CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
+        CCFED_ROUTER_PORT: String(port),
       },
-    );
-    router.stdout.pipe(routerLog);
-    router.stderr.pipe(routerLog);
-    const routerExited = new Promise<number | null>((r) => router.once('exit', r));
-    cleanup.push(async () => {
-      router.kill('SIGTERM');
-      await routerExited;
-    });
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  router.stdout.pipe(routerLog);
+  router.stderr.pipe(routerLog);
+  const routerExited = new Promise<number | null>((r) => router.once('exit', r));
+  onCleanup(async () => {
+    router.kill('SIGTERM');
+    await routerExited;
+  });
 
-    // Site agents' snapshots: every site, every skill, every tenant, new figures each time.
-    const producer = createKafka({
-      brokers: kafka.brokers,
-      clientId: 'bench-sites',
-      log: silentLogger(),
-    }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    cleanup.push(() => producer.disconnect());
-    let sequence = 0;
-    let snapshotsSent = 0;
-    let feeding = true;
-    const feed = async () => {
-      while (feeding) {
-        sequence += 1;
-        const messages = siteIds.map((siteId) => {
-          const snap = SiteSnapshot.fromPartial({
-            meta: { eventId: `${siteId}-${sequence}`, siteId, eventTime: new Date() },
-            sequence,
-            acceptingOverflow: true,
-            skills: skills.map((skill) => ({
-              skill,
-              averageHandleMs: between(120, 300) * 1000,
-              tenants: tenants.map((tenantId) => {
-                const staffed = between(2, 12);
-                return {
-                  tenantId,
-                  agentsStaffed: staffed,
-                  agentsIdle: between(0, Math.min(3, staffed)),
-                  queued: between(0, 15),
-                };
-              }),
-            })),
-          });
-          return { key: siteId, value: Buffer.from(SiteSnapshot.encode(snap).finish()) };
+  // Site agents' snapshots: every site, every skill, every tenant, new figures each time.
+  const producer = createKafka({
+    brokers: kafka.brokers,
+    clientId: 'bench-sites',
+    log: silentLogger(),
+  }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  onCleanup(() => producer.disconnect());
+  let sequence = 0;
+  let snapshotsSent = 0;
+  let feeding = true;
+  const feed = async () => {
+    while (feeding) {
+      sequence += 1;
+      const messages = siteIds.map((siteId) => {
+        const snap = SiteSnapshot.fromPartial({
+          meta: { eventId: `${siteId}-${sequence}`, siteId, eventTime: new Date() },
+          sequence,
+          acceptingOverflow: true,
+          skills: skills.map((skill) => ({
+            skill,
+            averageHandleMs: between(120, 300) * 1000,
+            tenants: tenants.map((tenantId) => {
+              const staffed = between(2, 12);
+              return {
+                tenantId,
+                agentsStaffed: staffed,
+                agentsIdle: between(0, Math.min(3, staffed)),
+                queued: between(0, 15),
+              };
+            }),
+          })),
         });
-        await producer.send({ topic: topics.siteSnapshots, messages }).catch(() => undefined);
-        snapshotsSent += messages.length;
-        await new Promise((r) => setTimeout(r, SNAPSHOT_INTERVAL_MS));
-      }
-    };
-    const feeder = feed();
-    cleanup.push(async () => {
-      feeding = false;
-      await feeder;
-    });
-
-    const channel = createChannel(`127.0.0.1:${port}`);
-    cleanup.push(async () => channel.close());
-    const client = createClient(routing.CentralRouterDefinition, channel);
-    let callNo = 0;
-    // Every answer is a decision the router publishes, probes included.
-    let answeredCount = 0;
-    const request = (): routing.RequestRouteRequest => ({
-      callId: `bench-${process.pid}-${++callNo}`,
-      originSiteId: pick(siteIds),
-      tenantId: pick(tenants),
-      skill: pick(skills),
-      tier: pick([CustomerTier.CUSTOMER_TIER_STANDARD, CustomerTier.CUSTOMER_TIER_VIP]),
-      waitedMs: between(5, 120) * 1000,
-      originExpectedWaitMs: between(10, 600) * 1000,
-      hopCount: Math.random() < 0.05 ? 1 : 0,
-      trace: undefined,
-    });
-
-    // Up once it has every site's figures: a call from a busy site overflows somewhere.
-    const upBy = Date.now() + 60_000;
-    for (;;) {
-      const exited = router.exitCode !== null;
-      if (exited) throw new Error(`router exited; see ${dir}/router.log`);
-      const ok = await client
-        .requestRoute(
-          { ...request(), originSiteId: 'shanghai', tenantId: 'acme-bank', skill: 'support' },
-          { signal: AbortSignal.timeout(1_000) },
-        )
-        .then((r) => {
-          answeredCount += 1;
-          return r.alternatives.filter((a) => a.eligible).length >= SITES - 2;
-        })
-        .catch(() => false);
-      if (ok) break;
-      if (Date.now() > upBy) throw new Error(`router did not come up; see ${dir}/router.log`);
-      await new Promise((r) => setTimeout(r, 200));
+        return { key: siteId, value: Buffer.from(SiteSnapshot.encode(snap).finish()) };
+      });
+      await producer.send({ topic: topics.siteSnapshots, messages }).catch(() => undefined);
+      snapshotsSent += messages.length;
+      await new Promise((r) => setTimeout(r, SNAPSHOT_INTERVAL_MS));
     }
+  };
+  const feeder = feed();
+  onCleanup(async () => {
+    feeding = false;
+    await feeder;
+  });
 
-    // One request; its latency is send → answer as the client sees it.
-    const one = async (m: Measurement): Promise<void> => {
-      const t0 = performance.now();
-      try {
-        const res = await client.requestRoute(request(), { signal: AbortSignal.timeout(1_000) });
-        m.latencies.push(performance.now() - t0);
+  const channel = createChannel(`127.0.0.1:${port}`);
+  onCleanup(async () => channel.close());
+  const client = createClient(routing.CentralRouterDefinition, channel);
+  let callNo = 0;
+  // Every answer is a decision the router publishes, probes included.
+  let answeredCount = 0;
+  const request = (): routing.RequestRouteRequest => ({
+    callId: `bench-${process.pid}-${++callNo}`,
+    originSiteId: pick(siteIds),
+    tenantId: pick(tenants),
+    skill: pick(skills),
+    tier: pick([CustomerTier.CUSTOMER_TIER_STANDARD, CustomerTier.CUSTOMER_TIER_VIP]),
+    waitedMs: between(5, 120) * 1000,
+    originExpectedWaitMs: between(10, 600) * 1000,
+    hopCount: Math.random() < 0.05 ? 1 : 0,
+    trace: undefined,
+  });
+
+  // Up once it has every site's figures: a call from a busy site overflows somewhere.
+  const upBy = Date.now() + 60_000;
+  for (;;) {
+    const exited = router.exitCode !== null;
+    if (exited) throw new Error(`router exited; see ${dir}/router.log`);
+    const ok = await client
+      .requestRoute(
+        { ...request(), originSiteId: 'shanghai', tenantId: 'acme-bank', skill: 'support' },
+        { signal: AbortSignal.timeout(1_000) },
+      )
+      .then((r) => {
         answeredCount += 1;
-        if (res.verdict === routing.Verdict.VERDICT_OVERFLOW) m.verdicts.overflow += 1;
-        else m.verdicts.stay += 1;
-      } catch {
-        m.errors += 1;
-      }
-    };
-
-    // Closed loop: CONCURRENCY callers, each asking again as soon as answered. Gives the most
-    // decisions per second; latency is then concurrency / throughput (queueing), by construction.
-    const saturate = async (seconds: number): Promise<Run> => {
-      const m = measurement();
-      const until = performance.now() + seconds * 1000;
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (performance.now() < until) await one(m);
-        }),
-      );
-      return summary(m, 'saturation');
-    };
-
-    // Open loop: requests start on a fixed schedule of RATE per second (at most CONCURRENCY in
-    // flight), as site agents ask independently of each other's answers. Gives the latency a
-    // caller sees at that load. A request that could not start within 5 ms of its slot (timer
-    // granularity, or the in-flight cap) is counted as behind schedule.
-    const paced = async (seconds: number): Promise<Run> => {
-      const m = measurement();
-      const total = Math.round(seconds * RATE);
-      const inFlight = new Set<Promise<void>>();
-      let next = 0;
-      while (next < total) {
-        const now = performance.now();
-        const due = Math.min(total, Math.floor(((now - m.started) * RATE) / 1000) + 1);
-        while (next < due && inFlight.size < CONCURRENCY) {
-          if (now - (m.started + (next * 1000) / RATE) > 5) m.behind += 1;
-          next += 1;
-          const p: Promise<void> = one(m).finally(() => inFlight.delete(p));
-          inFlight.add(p);
-        }
-        await new Promise((r) => setTimeout(r, 1));
-      }
-      await Promise.all(inFlight);
-      return summary(m, 'paced');
-    };
-
-    const show = (r: Run) =>
-      console.log(
-        `${r.mode}${r.mode === 'paced' ? ` at ${RATE}/s` : ` (${CONCURRENCY} in flight)`}: ${r.decisions_per_s} decisions/s (${r.verdicts.overflow} overflow, ${r.verdicts.stay} stay, ${r.errors} errors${r.mode === 'paced' ? `, ${r.behind_schedule} behind schedule` : ''}); latency p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms; client loop delay p99 ${r.client_event_loop_delay_ms.p99} ms`,
-      );
-    await saturate(WARMUP_SECONDS);
-    const saturation: Run[] = [];
-    const atRate: Run[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      saturation.push(await saturate(SECONDS));
-      show(saturation.at(-1)!);
-      atRate.push(await paced(SECONDS));
-      show(atRate.at(-1)!);
-    }
-
-    // Every answered decision should be on the route-decisions topic once the publisher caught up.
-    const admin = createKafka({
-      brokers: kafka.brokers,
-      clientId: 'bench-admin',
-      log: silentLogger(),
-    }).admin();
-    await admin.connect();
-    const answered = answeredCount;
-    let published = 0;
-    for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
-      const offsets = await admin.fetchTopicOffsets(topics.routeDecisions);
-      published = offsets.reduce((sum, o) => sum + Number(o.high), 0);
-      if (published >= answered) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    await admin.disconnect();
-
-    const sat = median(saturation, (r) => r.decisions_per_s);
-    const paced1 = median(atRate, (r) => r.latency_ms.p99);
-    const result = {
-      bench: 'router',
-      date: new Date().toISOString(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadavg_1m: loadavg()[0] },
-      // Most decisions per second with CONCURRENCY in flight (median run).
-      decisions_per_s: sat.decisions_per_s,
-      // What a caller waits at RATE decisions per second (median run by p99).
-      latency_ms: { p50: paced1.latency_ms.p50, p99: paced1.latency_ms.p99, at_rate_per_s: RATE },
-      saturation_latency_ms: sat.latency_ms,
-      setup: {
-        sites: SITES,
-        tenants: tenants.length,
-        skills: skills.length,
-        concurrency: CONCURRENCY,
-        paced_rate_per_s: RATE,
-        seconds_per_run: SECONDS,
-        warmup_seconds: WARMUP_SECONDS,
-        runs: RUNS,
-        snapshot_interval_ms: SNAPSHOT_INTERVAL_MS,
-        snapshots_sent: snapshotsSent,
-        requests_sent: callNo,
-        decisions_answered: answered,
-        route_decisions_published: published,
-        note: 'the router process (gRPC server, Kafka consumer of snapshots and call events, idempotent producer of route decisions), one Kafka broker, the snapshot publisher and the gRPC client (one HTTP/2 channel, one Node process) all on this machine',
-      },
-      runs: { saturation, paced: atRate },
-    };
-    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-    writeFileSync(
-      join(ROOT, 'bench', 'results', 'router.json'),
-      `${JSON.stringify(result, null, 2)}\n`,
-    );
-    console.log(
-      `router (${SITES} sites, median of ${RUNS} runs of ${SECONDS} s): ${result.decisions_per_s} decisions/s with ${CONCURRENCY} in flight; at ${RATE}/s latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms; ${published}/${answered} decisions on the topic → bench/results/router.json`,
-    );
-  } finally {
-    await stopAll();
+        return r.alternatives.filter((a) => a.eligible).length >= SITES - 2;
+      })
+      .catch(() => false);
+    if (ok) break;
+    if (Date.now() > upBy) throw new Error(`router did not come up; see ${dir}/router.log`);
+    await new Promise((r) => setTimeout(r, 200));
   }
-}
 
-await main();
+  // One request; its latency is send → answer as the client sees it.
+  const one = async (m: Measurement): Promise<void> => {
+    const t0 = performance.now();
+    try {
+      const res = await client.requestRoute(request(), { signal: AbortSignal.timeout(1_000) });
+      m.latencies.push(performance.now() - t0);
+      answeredCount += 1;
+      if (res.verdict === routing.Verdict.VERDICT_OVERFLOW) m.verdicts.overflow += 1;
+      else m.verdicts.stay += 1;
+    } catch {
+      m.errors += 1;
+    }
+  };
+
+  // Closed loop: CONCURRENCY callers, each asking again as soon as answered. Gives the most
+  // decisions per second; latency is then concurrency / throughput (queueing), by construction.
+  const saturate = async (seconds: number): Promise<Run> => {
+    const m = measurement();
+    const until = performance.now() + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < until) await one(m);
+      }),
+    );
+    return summary(m, 'saturation');
+  };
+
+  // Open loop: requests start on a fixed schedule of RATE per second (at most CONCURRENCY in
+  // flight), as site agents ask independently of each other's answers. Gives the latency a
+  // caller sees at that load. A request that could not start within 5 ms of its slot (timer
+  // granularity, or the in-flight cap) is counted as behind schedule.
+  const paced = async (seconds: number): Promise<Run> => {
+    const m = measurement();
+    const total = Math.round(seconds * RATE);
+    const inFlight = new Set<Promise<void>>();
+    let next = 0;
+    while (next < total) {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - m.started) * RATE) / 1000) + 1);
+      while (next < due && inFlight.size < CONCURRENCY) {
+        if (now - (m.started + (next * 1000) / RATE) > 5) m.behind += 1;
+        next += 1;
+        const p: Promise<void> = one(m).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(inFlight);
+    return summary(m, 'paced');
+  };
+
+  const show = (r: Run) =>
+    console.log(
+      `${r.mode}${r.mode === 'paced' ? ` at ${RATE}/s` : ` (${CONCURRENCY} in flight)`}: ${r.decisions_per_s} decisions/s (${r.verdicts.overflow} overflow, ${r.verdicts.stay} stay, ${r.errors} errors${r.mode === 'paced' ? `, ${r.behind_schedule} behind schedule` : ''}); latency p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms; client loop delay p99 ${r.client_event_loop_delay_ms.p99} ms`,
+    );
+  await saturate(WARMUP_SECONDS);
+  const saturation: Run[] = [];
+  const atRate: Run[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    saturation.push(await saturate(SECONDS));
+    show(saturation.at(-1)!);
+    atRate.push(await paced(SECONDS));
+    show(atRate.at(-1)!);
+  }
+
+  // Every answered decision should be on the route-decisions topic once the publisher caught up.
+  const admin = createKafka({
+    brokers: kafka.brokers,
+    clientId: 'bench-admin',
+    log: silentLogger(),
+  }).admin();
+  await admin.connect();
+  const answered = answeredCount;
+  let published = 0;
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
+    const offsets = await admin.fetchTopicOffsets(topics.routeDecisions);
+    published = offsets.reduce((sum, o) => sum + Number(o.high), 0);
+    if (published >= answered) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await admin.disconnect();
+
+  const sat = median(saturation, (r) => r.decisions_per_s);
+  const paced1 = median(atRate, (r) => r.latency_ms.p99);
+  const result = {
+    bench: 'router',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadavg_1m: loadavg()[0] },
+    // Most decisions per second with CONCURRENCY in flight (median run).
+    decisions_per_s: sat.decisions_per_s,
+    // What a caller waits at RATE decisions per second (median run by p99).
+    latency_ms: { p50: paced1.latency_ms.p50, p99: paced1.latency_ms.p99, at_rate_per_s: RATE },
+    saturation_latency_ms: sat.latency_ms,
+    setup: {
+      sites: SITES,
+      tenants: tenants.length,
+      skills: skills.length,
+      concurrency: CONCURRENCY,
+      paced_rate_per_s: RATE,
+      seconds_per_run: SECONDS,
+      warmup_seconds: WARMUP_SECONDS,
+      runs: RUNS,
+      snapshot_interval_ms: SNAPSHOT_INTERVAL_MS,
+      snapshots_sent: snapshotsSent,
+      requests_sent: callNo,
+      decisions_answered: answered,
+      route_decisions_published: published,
+      note: 'the router process (gRPC server, Kafka consumer of snapshots and call events, idempotent producer of route decisions), one Kafka broker, the snapshot publisher and the gRPC client (one HTTP/2 channel, one Node process) all on this machine',
+    },
+    runs: { saturation, paced: atRate },
+  };
+  writeResult('router', result);
+  console.log(
+    `router (${SITES} sites, median of ${RUNS} runs of ${SECONDS} s): ${result.decisions_per_s} decisions/s with ${CONCURRENCY} in flight; at ${RATE}/s latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms; ${published}/${answered} decisions on the topic → bench/results/router.json`,
+  );
+});

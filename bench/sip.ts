@@ -10,19 +10,19 @@
 // Each step offers `rate` calls/s for STEP_SECONDS; a call succeeds when the caller gets 200 OK
 // from an agent, ACKs, talks and hangs up cleanly. A step with any failed call ends the climb.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
-import { freePort, startKafka, startKamailio } from '@ccfed/services';
+import { assignFreePorts, freePort, startKafka, startKamailio } from '@ccfed/services';
 import { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
 import { parseTopology, siteById } from '@ccfed/topology';
 import { createChannel, createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
+import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const SCENARIOS = join(ROOT, 'services', 'sipp');
 const TARGET_CPS = 300;
 
@@ -47,230 +47,200 @@ interface Step {
   decision_latency_ms: { p50: number; p99: number; max: number; samples: number };
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
+await runBench('sip', async ({ dir, onCleanup }) => {
+  const kafka = await startKafka({ dataDir: join(dir, 'kafka') });
+  onCleanup(() => kafka.stop());
 
-const round = (x: number) => Math.round(x * 1000) / 1000;
+  // The example topology's Beijing site, staffed with AGENTS sales agents and no wrap-up, so
+  // that the figures measure the call path, not the staffing.
+  const doc = parse(readFileSync(join(ROOT, 'topology', 'example.yaml'), 'utf8'));
+  await assignFreePorts(doc);
+  for (const sk of doc.skills) sk.wrapUpSeconds = 0;
+  const bj = doc.sites.find((s: { id: string }) => s.id === 'beijing');
+  bj.agents = Array.from({ length: AGENTS }, (_, i) => ({
+    id: `bj-${String(i + 1).padStart(4, '0')}`,
+    name: `Agent ${i + 1}`,
+    tenant: 'acme-bank',
+    skills: { sales: 5 },
+  }));
+  const topologyFile = join(dir, 'topology.yaml');
+  writeFileSync(topologyFile, stringify(doc));
+  const topology = parseTopology(stringify(doc), topologyFile);
+  const site = siteById(topology, 'beijing');
 
-async function main(): Promise<void> {
-  const dir = join(ROOT, '.ccfed', 'bench', `sip-${process.pid}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const cleanup: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  };
-  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  const kam = await startKamailio({
+    topology,
+    siteId: site.id,
+    dataDir: join(dir, 'kamailio'),
+    tuning: { queueTimeoutMs: 60_000, ringTimeoutMs: 20_000, children: 8, quiet: true },
+    sharedMemoryMb: 256,
+  });
+  onCleanup(() => kam.stop());
 
-  try {
-    const kafka = await startKafka({ dataDir: join(dir, 'kafka') });
-    cleanup.push(() => kafka.stop());
-
-    // The example topology's Beijing site, staffed with AGENTS sales agents and no wrap-up, so
-    // that the figures measure the call path, not the staffing.
-    const doc = parse(readFileSync(join(ROOT, 'topology', 'example.yaml'), 'utf8'));
-    for (const s of doc.sites) {
-      s.sip.port = await freePort();
-      s.evapi.port = await freePort();
-      s.grpc.port = await freePort();
-    }
-    for (const sk of doc.skills) sk.wrapUpSeconds = 0;
-    const bj = doc.sites.find((s: { id: string }) => s.id === 'beijing');
-    bj.agents = Array.from({ length: AGENTS }, (_, i) => ({
-      id: `bj-${String(i + 1).padStart(4, '0')}`,
-      name: `Agent ${i + 1}`,
-      tenant: 'acme-bank',
-      skills: { sales: 5 },
-    }));
-    const topologyFile = join(dir, 'topology.yaml');
-    writeFileSync(topologyFile, stringify(doc));
-    const topology = parseTopology(stringify(doc), topologyFile);
-    const site = siteById(topology, 'beijing');
-
-    const kam = await startKamailio({
-      topology,
-      siteId: site.id,
-      dataDir: join(dir, 'kamailio'),
-      tuning: { queueTimeoutMs: 60_000, ringTimeoutMs: 20_000, children: 8, quiet: true },
-      sharedMemoryMb: 256,
-    });
-    cleanup.push(() => kam.stop());
-
-    const agentLog = createWriteStream(join(dir, 'site-agent.log'));
-    const agent = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'site-agent', 'src', 'index.ts')],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          LOG_LEVEL: 'warn',
-          CCFED_TOPOLOGY: topologyFile,
-          CCFED_SITE: site.id,
-          CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
-          CCFED_DATA_DIR: join(dir, 'site-agent'),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+  const agentLog = createWriteStream(join(dir, 'site-agent.log'));
+  const agent = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'site-agent', 'src', 'index.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        CCFED_TOPOLOGY: topologyFile,
+        CCFED_SITE: site.id,
+        CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
+        CCFED_DATA_DIR: join(dir, 'site-agent'),
       },
-    );
-    agent.stdout.pipe(agentLog);
-    agent.stderr.pipe(agentLog);
-    const agentExited = new Promise((r) => agent.once('exit', r));
-    cleanup.push(async () => {
-      agent.kill('SIGTERM');
-      await agentExited;
-    });
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  agent.stdout.pipe(agentLog);
+  agent.stderr.pipe(agentLog);
+  const agentExited = new Promise((r) => agent.once('exit', r));
+  onCleanup(async () => {
+    agent.kill('SIGTERM');
+    await agentExited;
+  });
 
-    const channel = createChannel(`${site.grpc.host}:${site.grpc.port}`);
-    cleanup.push(async () => channel.close());
-    const control = createClient(siteApi.AgentControlDefinition, channel);
-    const status = createClient(siteApi.SiteAgentDefinition, channel);
-    for (let i = 0; ; i++) {
-      const up = await status
-        .getStatus({}, { signal: AbortSignal.timeout(1000) })
-        .then((s) => s.evapiConnected)
-        .catch(() => false);
-      if (up) break;
-      if (i > 600) throw new Error(`site agent did not come up; see ${dir}/site-agent.log`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-
-    // Agent phones: one sipp UAS answering for every agent (the agent id is the request URI's user).
-    const phonePort = await freePort();
-    const phones = spawn(
-      'sipp',
-      ['-sf', join(SCENARIOS, 'agent.xml'), '-i', '127.0.0.1', '-p', String(phonePort), '-nostdin'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    cleanup.push(async () => void phones.kill('SIGTERM'));
-    const agents = [...site.agents];
-    while (agents.length > 0) {
-      await Promise.all(
-        agents.splice(0, 50).map(async (a) => {
-          await control.login({ agentId: a.id, contactUri: `sip:${a.id}@127.0.0.1:${phonePort}` });
-          await control.setReady({ agentId: a.id });
-        }),
-      );
-    }
-
-    // An observer on Kamailio's evapi socket: Kamailio reports each carried-out decision with
-    // the time since it received the INVITE.
-    let samples: number[] = [];
-    const observer = new EvapiLink({
-      host: kam.evapi.host,
-      port: kam.evapi.port,
-      log: silentLogger(),
-      onEvent: (ev) => {
-        if (ev.event === 'routed' && ev.action === 'relay' && ev.decisionUs >= 0)
-          samples.push(ev.decisionUs / 1000);
-      },
-    });
-    observer.start();
-    cleanup.push(() => observer.stop());
-
-    const steps: Step[] = [];
-    const callerPort = await freePort();
-    for (const cps of RATES) {
-      samples = [];
-      const calls = cps * STEP_SECONDS;
-      const statFile = join(dir, `caller-${cps}.csv`);
-      const code = await new Promise<number | null>((resolve) => {
-        const caller = spawn(
-          'sipp',
-          [
-            `${kam.sip.host}:${kam.sip.port}`,
-            '-sf',
-            join(SCENARIOS, 'caller.xml'),
-            '-i',
-            '127.0.0.1',
-            '-p',
-            String(callerPort),
-            '-s',
-            '400200100',
-            '-key',
-            'tier',
-            'standard',
-            '-r',
-            String(cps),
-            '-m',
-            String(calls),
-            '-l',
-            String(AGENTS),
-            '-d',
-            String(TALK_MS),
-            '-timeout',
-            `${STEP_SECONDS + 60}s`,
-            '-trace_stat',
-            '-stf',
-            statFile,
-            '-fd',
-            '1',
-            '-nostdin',
-          ],
-          { stdio: ['ignore', 'ignore', 'pipe'] },
-        );
-        caller.once('exit', (c) => resolve(c));
-      });
-      const stat = readFileSync(statFile, 'utf8').trim().split('\n');
-      const header = stat[0]!.split(';');
-      const last = stat.at(-1)!.split(';');
-      const col = (name: string) => Number(last[header.indexOf(name)]);
-      const successful = col('SuccessfulCall(C)');
-      const failed = col('FailedCall(C)');
-      const sorted = [...samples].sort((a, b) => a - b);
-      const step: Step = {
-        cps,
-        calls,
-        successful,
-        failed: failed + (calls - successful - failed),
-        decision_latency_ms: {
-          p50: round(percentile(sorted, 50)),
-          p99: round(percentile(sorted, 99)),
-          max: round(sorted.at(-1) ?? Number.NaN),
-          samples: sorted.length,
-        },
-      };
-      steps.push(step);
-      console.log(
-        `${cps} calls/s: ${successful}/${calls} answered, ${step.failed} failed (sipp exit ${code}); decision p50 ${step.decision_latency_ms.p50} ms, p99 ${step.decision_latency_ms.p99} ms`,
-      );
-      if (step.failed > 0) break;
-      // Let the last calls of the step hang up before the next step starts.
-      await new Promise((r) => setTimeout(r, TALK_MS + 2000));
-    }
-
-    const clean = steps.filter((s) => s.failed === 0);
-    const target = steps.find((s) => s.cps === TARGET_CPS) ?? clean.at(-1);
-    const result = {
-      bench: 'sip',
-      date: new Date().toISOString(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '' },
-      setup: {
-        agents: AGENTS,
-        talk_ms: TALK_MS,
-        step_seconds: STEP_SECONDS,
-        kamailio_children: 8,
-        note: 'one site: Kamailio + site agent process (ACD, evapi bridge, Kafka publisher through its disk outbox) + Kafka broker + sipp callers and agent phones, all on this machine',
-      },
-      max_cps_zero_failures: clean.at(-1)?.cps ?? 0,
-      decision_latency_ms: target
-        ? { ...target.decision_latency_ms, at_cps: target.cps }
-        : { p50: Number.NaN, p99: Number.NaN, at_cps: 0 },
-      steps,
-    };
-    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-    writeFileSync(
-      join(ROOT, 'bench', 'results', 'sip.json'),
-      `${JSON.stringify(result, null, 2)}\n`,
-    );
-    console.log(
-      `max calls/s with zero failures: ${result.max_cps_zero_failures}; decision latency at ${result.decision_latency_ms.at_cps} calls/s: p50 ${result.decision_latency_ms.p50} ms, p99 ${result.decision_latency_ms.p99} ms → bench/results/sip.json`,
-    );
-  } finally {
-    await stopAll();
+  const channel = createChannel(`${site.grpc.host}:${site.grpc.port}`);
+  onCleanup(async () => channel.close());
+  const control = createClient(siteApi.AgentControlDefinition, channel);
+  const status = createClient(siteApi.SiteAgentDefinition, channel);
+  for (let i = 0; ; i++) {
+    const up = await status
+      .getStatus({}, { signal: AbortSignal.timeout(1000) })
+      .then((s) => s.evapiConnected)
+      .catch(() => false);
+    if (up) break;
+    if (i > 600) throw new Error(`site agent did not come up; see ${dir}/site-agent.log`);
+    await new Promise((r) => setTimeout(r, 100));
   }
-}
 
-await main();
+  // Agent phones: one sipp UAS answering for every agent (the agent id is the request URI's user).
+  const phonePort = await freePort();
+  const phones = spawn(
+    'sipp',
+    ['-sf', join(SCENARIOS, 'agent.xml'), '-i', '127.0.0.1', '-p', String(phonePort), '-nostdin'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  onCleanup(async () => void phones.kill('SIGTERM'));
+  const agents = [...site.agents];
+  while (agents.length > 0) {
+    await Promise.all(
+      agents.splice(0, 50).map(async (a) => {
+        await control.login({ agentId: a.id, contactUri: `sip:${a.id}@127.0.0.1:${phonePort}` });
+        await control.setReady({ agentId: a.id });
+      }),
+    );
+  }
+
+  // An observer on Kamailio's evapi socket: Kamailio reports each carried-out decision with
+  // the time since it received the INVITE.
+  let samples: number[] = [];
+  const observer = new EvapiLink({
+    host: kam.evapi.host,
+    port: kam.evapi.port,
+    log: silentLogger(),
+    onEvent: (ev) => {
+      if (ev.event === 'routed' && ev.action === 'relay' && ev.decisionUs >= 0)
+        samples.push(ev.decisionUs / 1000);
+    },
+  });
+  observer.start();
+  onCleanup(() => observer.stop());
+
+  const steps: Step[] = [];
+  const callerPort = await freePort();
+  for (const cps of RATES) {
+    samples = [];
+    const calls = cps * STEP_SECONDS;
+    const statFile = join(dir, `caller-${cps}.csv`);
+    const code = await new Promise<number | null>((resolve) => {
+      const caller = spawn(
+        'sipp',
+        [
+          `${kam.sip.host}:${kam.sip.port}`,
+          '-sf',
+          join(SCENARIOS, 'caller.xml'),
+          '-i',
+          '127.0.0.1',
+          '-p',
+          String(callerPort),
+          '-s',
+          '400200100',
+          '-key',
+          'tier',
+          'standard',
+          '-r',
+          String(cps),
+          '-m',
+          String(calls),
+          '-l',
+          String(AGENTS),
+          '-d',
+          String(TALK_MS),
+          '-timeout',
+          `${STEP_SECONDS + 60}s`,
+          '-trace_stat',
+          '-stf',
+          statFile,
+          '-fd',
+          '1',
+          '-nostdin',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      caller.once('exit', (c) => resolve(c));
+    });
+    const stat = readFileSync(statFile, 'utf8').trim().split('\n');
+    const header = stat[0]!.split(';');
+    const last = stat.at(-1)!.split(';');
+    const col = (name: string) => Number(last[header.indexOf(name)]);
+    const successful = col('SuccessfulCall(C)');
+    const failed = col('FailedCall(C)');
+    const sorted = [...samples].sort((a, b) => a - b);
+    const step: Step = {
+      cps,
+      calls,
+      successful,
+      failed: failed + (calls - successful - failed),
+      decision_latency_ms: {
+        p50: round(percentile(sorted, 50)),
+        p99: round(percentile(sorted, 99)),
+        max: round(sorted.at(-1) ?? Number.NaN),
+        samples: sorted.length,
+      },
+    };
+    steps.push(step);
+    console.log(
+      `${cps} calls/s: ${successful}/${calls} answered, ${step.failed} failed (sipp exit ${code}); decision p50 ${step.decision_latency_ms.p50} ms, p99 ${step.decision_latency_ms.p99} ms`,
+    );
+    if (step.failed > 0) break;
+    // Let the last calls of the step hang up before the next step starts.
+    await new Promise((r) => setTimeout(r, TALK_MS + 2000));
+  }
+
+  const clean = steps.filter((s) => s.failed === 0);
+  const target = steps.find((s) => s.cps === TARGET_CPS) ?? clean.at(-1);
+  const result = {
+    bench: 'sip',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '' },
+    setup: {
+      agents: AGENTS,
+      talk_ms: TALK_MS,
+      step_seconds: STEP_SECONDS,
+      kamailio_children: 8,
+      note: 'one site: Kamailio + site agent process (ACD, evapi bridge, Kafka publisher through its disk outbox) + Kafka broker + sipp callers and agent phones, all on this machine',
+    },
+    max_cps_zero_failures: clean.at(-1)?.cps ?? 0,
+    decision_latency_ms: target
+      ? { ...target.decision_latency_ms, at_cps: target.cps }
+      : { p50: Number.NaN, p99: Number.NaN, at_cps: 0 },
+    steps,
+  };
+  writeResult('sip', result);
+  console.log(
+    `max calls/s with zero failures: ${result.max_cps_zero_failures}; decision latency at ${result.decision_latency_ms.at_cps} calls/s: p50 ${result.decision_latency_ms.p50} ms, p99 ${result.decision_latency_ms.p99} ms → bench/results/sip.json`,
+  );
+});

@@ -49,3 +49,22 @@ export async function freePort(host = LOOPBACK): Promise<number> {
 export async function tcpPortInUse(port: number, host = LOOPBACK): Promise<boolean> {
   return !(await tcpPortFree(port, host));
 }
+
+/**
+ * Gives every site of a topology document (parsed YAML, before validation) free loopback ports
+ * for its SIP, evapi and gRPC listeners, so that a test or benchmark never collides with another
+ * or with a local federation on the same machine.
+ */
+export async function assignFreePorts(doc: {
+  readonly sites: readonly {
+    sip: { port: number };
+    evapi: { port: number };
+    grpc: { port: number };
+  }[];
+}): Promise<void> {
+  for (const site of doc.sites) {
+    site.sip.port = await freePort();
+    site.evapi.port = await freePort();
+    site.grpc.port = await freePort();
+  }
+}

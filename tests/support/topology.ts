@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { freePort } from '@ccfed/services';
+import { assignFreePorts } from '@ccfed/services';
 import { parseTopology, type Topology } from '@ccfed/topology';
 import { parse, stringify } from 'yaml';
 
@@ -11,11 +11,7 @@ export const EXAMPLE_TOPOLOGY = new URL('../../topology/example.yaml', import.me
  */
 export async function exampleTopologyOnFreePorts(mutate?: (doc: any) => void): Promise<Topology> {
   const doc = parse(readFileSync(EXAMPLE_TOPOLOGY, 'utf8'));
-  for (const site of doc.sites) {
-    site.sip.port = await freePort();
-    site.evapi.port = await freePort();
-    site.grpc.port = await freePort();
-  }
+  await assignFreePorts(doc);
   mutate?.(doc);
   return parseTopology(stringify(doc), `${EXAMPLE_TOPOLOGY} (free ports)`);
 }
