@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { drawCallers, type Caller, type CallerModel, type SiteLoad } from './routing/arrivals.js';
 import { erlangA, erlangC, type QueueFigures } from './routing/erlang.js';
 import { addTallies, figures, type ModeFigures, type Tally } from './routing/metrics.js';
-import { simulate, type FederationModel, type Mode } from './routing/simulate.js';
+import { CCFED_MODEL, simulate, type FederationModel, type Mode } from './routing/simulate.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const HOUR = 3_600_000;
@@ -32,19 +32,6 @@ const CALLERS: CallerModel = {
 };
 const SL_MS = 20_000;
 const WARMUP_MS = 0.5 * HOUR;
-const FEDERATION: FederationModel = {
-  snapshotIntervalMs: 500,
-  kafkaDelayMs: 500,
-  rpcRoundTripMs: 2,
-  transferDelayMs: 75,
-  triggerIntervalMs: 250,
-  reRequestIntervalMs: 5_000,
-  // The example topology's support skill.
-  thresholdMs: 30_000,
-  minImprovementMs: 10_000,
-  staleAfterMs: 10_000,
-  reservationTimeoutMs: 5_000,
-};
 /** Policy and state-lag variants, one seed each: [threshold s, min improvement s, lag ms]. */
 const SWEEP: readonly [thresholdS: number, minImprovementS: number, lagMs: number][] = [
   [0, 0, 1000],
@@ -164,7 +151,7 @@ function inSurge(sc: Scenario, surging: SiteLoad, atSurgingSite: boolean) {
   const counts = (c: Caller) =>
     (c.siteId === surging.siteId) === atSurgingSite && c.arrivalMs >= fromMs && c.arrivalMs < toMs;
   const [i, f, p] = (['isolated', 'federated', 'pooled'] as const).map((mode) =>
-    run(sc, mode, FEDERATION, SEEDS, counts),
+    run(sc, mode, CCFED_MODEL, SEEDS, counts),
   );
   return {
     isolated: windowJson(i!),
@@ -193,9 +180,9 @@ function main(): void {
   const row = (...cells: (string | number)[]) =>
     table.push(cells.map((c, i) => String(c).padEnd(i === 0 ? 13 : 10)).join(' '));
   for (const sc of SCENARIOS) {
-    const iso = run(sc, 'isolated', FEDERATION, SEEDS);
-    const fed = run(sc, 'federated', FEDERATION, SEEDS);
-    const pool = run(sc, 'pooled', FEDERATION, SEEDS);
+    const iso = run(sc, 'isolated', CCFED_MODEL, SEEDS);
+    const fed = run(sc, 'federated', CCFED_MODEL, SEEDS);
+    const pool = run(sc, 'pooled', CCFED_MODEL, SEEDS);
     const model = (agents: number, ratePerS: number, patienceS: number) => ({
       agents,
       arrivalRate: ratePerS,
@@ -219,7 +206,7 @@ function main(): void {
         sc,
         'federated',
         {
-          ...FEDERATION,
+          ...CCFED_MODEL,
           thresholdMs: thresholdS * 1000,
           minImprovementMs: minImprovementS * 1000,
           snapshotIntervalMs: lagMs / 2,
@@ -338,22 +325,22 @@ function main(): void {
       sl_threshold_s: SL_MS / 1000,
       wrap_up_s: 0,
       ring_delay_s: 0,
-      snapshot_interval_ms: FEDERATION.snapshotIntervalMs,
-      kafka_delay_ms: FEDERATION.kafkaDelayMs,
+      snapshot_interval_ms: CCFED_MODEL.snapshotIntervalMs,
+      kafka_delay_ms: CCFED_MODEL.kafkaDelayMs,
       state_lag_ms: {
-        min: FEDERATION.kafkaDelayMs,
-        max: FEDERATION.snapshotIntervalMs + FEDERATION.kafkaDelayMs,
+        min: CCFED_MODEL.kafkaDelayMs,
+        max: CCFED_MODEL.snapshotIntervalMs + CCFED_MODEL.kafkaDelayMs,
       },
-      rpc_round_trip_ms: FEDERATION.rpcRoundTripMs,
-      transfer_delay_ms: FEDERATION.transferDelayMs,
-      trigger_interval_ms: FEDERATION.triggerIntervalMs,
-      re_request_interval_ms: FEDERATION.reRequestIntervalMs,
+      rpc_round_trip_ms: CCFED_MODEL.rpcRoundTripMs,
+      transfer_delay_ms: CCFED_MODEL.transferDelayMs,
+      trigger_interval_ms: CCFED_MODEL.triggerIntervalMs,
+      re_request_interval_ms: CCFED_MODEL.reRequestIntervalMs,
       policy: {
-        threshold_s: FEDERATION.thresholdMs / 1000,
-        min_improvement_s: FEDERATION.minImprovementMs / 1000,
+        threshold_s: CCFED_MODEL.thresholdMs / 1000,
+        min_improvement_s: CCFED_MODEL.minImprovementMs / 1000,
         handicap_s: 0,
-        stale_after_s: FEDERATION.staleAfterMs / 1000,
-        reservation_timeout_s: FEDERATION.reservationTimeoutMs / 1000,
+        stale_after_s: CCFED_MODEL.staleAfterMs / 1000,
+        reservation_timeout_s: CCFED_MODEL.reservationTimeoutMs / 1000,
         max_hops: 1,
       },
       acceptance:

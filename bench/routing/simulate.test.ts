@@ -2,22 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { drawCallers, type SiteLoad } from './arrivals.js';
 import { erlangA } from './erlang.js';
 import { figures } from './metrics.js';
-import { simulate, type FederationModel, type Mode } from './simulate.js';
+import { CCFED_MODEL, simulate, type Mode } from './simulate.js';
 
 const HOUR = 3_600_000;
 const AHT = 180_000;
-const federation: FederationModel = {
-  snapshotIntervalMs: 500,
-  kafkaDelayMs: 500,
-  rpcRoundTripMs: 2,
-  transferDelayMs: 75,
-  triggerIntervalMs: 250,
-  reRequestIntervalMs: 5_000,
-  thresholdMs: 30_000,
-  minImprovementMs: 10_000,
-  staleAfterMs: 10_000,
-  reservationTimeoutMs: 5_000,
-};
+const federation = CCFED_MODEL;
 
 function run(mode: Mode, sites: SiteLoad[], hours: number, seed: number) {
   const endMs = hours * HOUR;

@@ -41,6 +41,24 @@ export interface FederationModel {
   readonly reservationTimeoutMs: number;
 }
 
+/**
+ * ccfed as the benchmark models it: 1 s state lag (500 ms snapshots + 500 ms Kafka), a 2 ms
+ * RequestRoute, 75 ms SIP transfer, and the example topology's support policy.
+ */
+export const CCFED_MODEL: FederationModel = {
+  snapshotIntervalMs: 500,
+  kafkaDelayMs: 500,
+  rpcRoundTripMs: 2,
+  transferDelayMs: 75,
+  triggerIntervalMs: 250,
+  reRequestIntervalMs: 5_000,
+  // The example topology's support skill.
+  thresholdMs: 30_000,
+  minImprovementMs: 10_000,
+  staleAfterMs: 10_000,
+  reservationTimeoutMs: 5_000,
+};
+
 export interface RunConfig {
   readonly mode: Mode;
   readonly sites: readonly SiteLoad[];

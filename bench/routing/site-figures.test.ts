@@ -3,20 +3,9 @@ import { Router } from '@ccfed/router/routing/router';
 import { Acd } from '@ccfed/site-agent/acd/acd';
 import { describe, expect, it } from 'vitest';
 import { siteFigures } from './site-figures.js';
-import { simPolicy, SKILL, TENANT, type FederationModel } from './simulate.js';
+import { CCFED_MODEL, simPolicy, SKILL, TENANT } from './simulate.js';
 
-const federation: FederationModel = {
-  snapshotIntervalMs: 500,
-  kafkaDelayMs: 500,
-  rpcRoundTripMs: 2,
-  transferDelayMs: 75,
-  triggerIntervalMs: 250,
-  reRequestIntervalMs: 5_000,
-  thresholdMs: 30_000,
-  minImprovementMs: 10_000,
-  staleAfterMs: 10_000,
-  reservationTimeoutMs: 5_000,
-};
+const federation = CCFED_MODEL;
 
 function site(clock: ManualClock, agents: number): Acd {
   const acd = new Acd({
