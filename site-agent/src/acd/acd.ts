@@ -429,25 +429,22 @@ export class Acd {
     return best?.id;
   }
 
-  /** Gives waiting calls to idle agents until no idle agent can take any waiting call. */
+  /**
+   * Gives waiting calls to idle agents, most urgent first (tier, then arrival), until no idle
+   * agent can take any waiting call. One pass is enough: a call no idle agent could take stays
+   * untakeable as the pass only ever reduces the idle agents.
+   */
   private dispatch(): Effects {
     const fx = noEffects();
-    for (;;) {
-      // The most urgent waiting call that some idle agent can take.
-      let next: { call: QueuedCall; agentId: string } | undefined;
-      const waiting = [...this.queues.values()].flatMap((q) => q.all());
-      waiting.sort((a, b) => (a.tier !== b.tier ? b.tier - a.tier : a.arrivalMs - b.arrivalMs));
-      for (const call of waiting) {
-        const agentId = this.bestIdleAgent(call);
-        if (agentId) {
-          next = { call, agentId };
-          break;
-        }
-      }
-      if (!next) return fx;
-      this.queues.get(next.call.skill)!.remove(next.call.callId);
-      this.assign(next.call, next.agentId, fx);
+    const waiting = [...this.queues.values()].flatMap((q) => [...q.all()]);
+    waiting.sort((a, b) => (a.tier !== b.tier ? b.tier - a.tier : a.arrivalMs - b.arrivalMs));
+    for (const call of waiting) {
+      const agentId = this.bestIdleAgent(call);
+      if (!agentId) continue;
+      this.queues.get(call.skill)!.remove(call.callId);
+      this.assign(call, agentId, fx);
     }
+    return fx;
   }
 
   private assign(call: QueuedCall, agentId: string, fx: Effects): Assignment {
@@ -472,7 +469,7 @@ export class Acd {
     rec.state = to;
     if (to.name === 'ready' && from.name !== 'ready') rec.readySinceMs = this.now();
     if (to.name === 'logged_out') delete rec.pendingNotReady;
-    const same = from.name === to.name && JSON.stringify(from) === JSON.stringify(to);
+    const same = to === from;
     return {
       assignments: [],
       agentChanges: same ? [] : [{ agentId, tenantId: rec.agent.tenantId, from, to }],

@@ -51,7 +51,7 @@ export const REASON_CODE_RULE = '1-32 lowercase letters, digits, - or _';
 export const RONA_REASON = 'rona';
 
 /**
- * The state after `action`, or IllegalTransitionError. Promises: an agent is never on two calls,
+ * The state after `action` (`from` itself when nothing changes), or IllegalTransitionError. Promises: an agent is never on two calls,
  * never logs out with a call, and a call id must match the call the agent holds.
  */
 export function transition(agentId: string, from: AgentState, action: AgentAction): AgentState {
@@ -68,13 +68,15 @@ export function transition(agentId: string, from: AgentState, action: AgentActio
       if (from.name !== 'logged_out') refuse('already logged in');
       return { name: 'not_ready', reason: 'login' };
     case 'ready':
-      if (from.name === 'not_ready' || from.name === 'ready') return { name: 'ready' };
+      if (from.name === 'ready') return from; // no change
+      if (from.name === 'not_ready') return { name: 'ready' };
       if (from.name === 'logged_out') refuse('log in first');
       return refuse('finish the call first; the agent becomes ready after wrap-up');
     case 'not_ready':
       if (!action.reason || !REASON_CODE_PATTERN.test(action.reason)) {
         refuse(`a reason code of ${REASON_CODE_RULE} is required`);
       }
+      if (from.name === 'not_ready' && from.reason === action.reason) return from; // no change
       if (from.name === 'ready' || from.name === 'not_ready')
         return { name: 'not_ready', reason: action.reason };
       if (from.name === 'logged_out') refuse('log in first');
