@@ -131,8 +131,8 @@ await startProcess('site-agent', async () => {
     status: {
       snapshot: () => snapshots.current(),
       evapiConnected: () => link.isConnected,
-      kafkaConnected: () => sender.stats().connected,
-      bufferedEvents: () => sender.stats().pending,
+      kafkaConnected: () => sender.connected,
+      bufferedEvents: () => sender.pending,
     },
     log,
   });

@@ -50,10 +50,7 @@ export class OverflowOutbound {
   /** Checks the waiting calls once and asks about those due. */
   scan(): void {
     const { trigger, clock, thresholdMs } = this.deps;
-    const waiting = this.deps.waiting();
-    const byId = new Map(waiting.map((q) => [q.callId, q]));
-    for (const due of trigger.due(waiting, clock.now())) {
-      const question = byId.get(due.callId)!;
+    for (const question of trigger.due(this.deps.waiting(), clock.now())) {
       this.deps.requested(question, thresholdMs.get(question.skill) ?? 0);
       const p = this.deps
         .ask(question)

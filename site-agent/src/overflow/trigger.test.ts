@@ -25,6 +25,13 @@ describe('OverflowTrigger', () => {
     expect(t.due([call({ hops: 1 }), call({ callId: 'c2', skill: 'sales' })], 0)).toEqual([]);
   });
 
+  it('forgets a call that no longer waits, so a call id seen again starts afresh', () => {
+    const t = trigger();
+    t.due([call()], 0);
+    t.due([], 1);
+    expect(t.due([call()], 2).map((c) => c.callId)).toEqual(['c1']);
+  });
+
   it('starts afresh for a call it was told to forget', () => {
     const t = trigger();
     t.due([call()], 0);

@@ -26,10 +26,15 @@ export class OverflowTrigger {
 
   constructor(private readonly policy: TriggerPolicy) {}
 
-  /** The calls among `waiting` that should ask the router at `nowMs`; each is marked as asked. */
-  due(waiting: Iterable<WaitingCall>, nowMs: number): WaitingCall[] {
-    const ask: WaitingCall[] = [];
+  /**
+   * The calls among `waiting` (every call waiting now) that should ask the router at `nowMs`;
+   * each is marked as asked. Calls no longer waiting are forgotten.
+   */
+  due<T extends WaitingCall>(waiting: Iterable<T>, nowMs: number): T[] {
+    const ask: T[] = [];
+    const present = new Set<string>();
     for (const call of waiting) {
+      present.add(call.callId);
       if (call.hops > 0) continue;
       const threshold = this.policy.thresholdMs.get(call.skill);
       if (threshold === undefined || call.expectedWaitMs < threshold) continue;
@@ -38,6 +43,8 @@ export class OverflowTrigger {
       this.lastAsked.set(call.callId, nowMs);
       ask.push(call);
     }
+    for (const callId of this.lastAsked.keys())
+      if (!present.has(callId)) this.lastAsked.delete(callId);
     return ask;
   }
 
