@@ -17,7 +17,7 @@
 // state, so waiting for the agent's state to change would not help, which is what
 // FAILED_PRECONDITION tells a client.
 
-import { AgentState as AgentStateProto, CustomerTier, type site } from '@ccfed/proto';
+import { CustomerTier, type site } from '@ccfed/proto';
 import { ID_PATTERN } from '@ccfed/topology';
 import { ServerError, Status } from 'nice-grpc';
 import type { Logger } from 'pino';
@@ -26,9 +26,9 @@ import {
   IllegalTransitionError,
   REASON_CODE_PATTERN,
   REASON_CODE_RULE,
-  type AgentStateName,
 } from '../acd/agent-state.js';
 import { InvalidRequestError, type AgentDesk, type AgentView, type QueueView } from '../desk.js';
+import { agentStateEnum } from '../events/agent-event.js';
 import { internalError } from './internal-error.js';
 
 export interface AgentControlDeps {
@@ -151,22 +151,12 @@ function checkContactUri(value: string): string {
 
 // ---- views → messages -------------------------------------------------------------------------
 
-// A Record over every state name: adding a state to the machine fails to compile until mapped.
-const STATE: Readonly<Record<AgentStateName, AgentStateProto>> = {
-  logged_out: AgentStateProto.AGENT_STATE_LOGGED_OUT,
-  ready: AgentStateProto.AGENT_STATE_READY,
-  not_ready: AgentStateProto.AGENT_STATE_NOT_READY,
-  reserved: AgentStateProto.AGENT_STATE_RESERVED,
-  on_call: AgentStateProto.AGENT_STATE_ON_CALL,
-  wrap_up: AgentStateProto.AGENT_STATE_WRAP_UP,
-};
-
 function toAgentStatus(view: AgentView): site.AgentStatus {
   const state = view.state;
   return {
     agentId: view.agentId,
     tenantId: view.tenantId,
-    state: STATE[state.name],
+    state: agentStateEnum(state),
     reasonCode: state.name === 'not_ready' ? state.reason : '',
     callId: 'callId' in state ? state.callId : '',
     // 0 means "not since this process started": an unset timestamp, not 1970.
