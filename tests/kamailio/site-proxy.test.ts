@@ -1,10 +1,17 @@
 // Each site's Kamailio runs on the config generated from the topology file.
-import { checkKamailioConfig, kamailioConfig, type KamailioInstance } from '@ccfed/services';
+import { join } from 'node:path';
+import {
+  checkKamailioConfig,
+  kamailioConfig,
+  startKamailio,
+  type KamailioInstance,
+} from '@ccfed/services';
 import { loadTopology } from '@ccfed/topology';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { uniqueName } from '../support/engines.js';
 import { startSiteKamailio } from '../support/site.js';
 import { sendSip } from '../support/sip.js';
-import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
+import { EXAMPLE_TOPOLOGY, exampleTopologyOnFreePorts } from '../support/topology.js';
 
 describe('generated Kamailio config', () => {
   it.each(loadTopology(EXAMPLE_TOPOLOGY).sites.map((s) => s.id))(
@@ -52,6 +59,28 @@ describe('a site Kamailio with no site agent connected', () => {
     const final = replies.at(-1);
     expect(final?.status).toBe(503);
     expect(final?.headers['retry-after']).toBe('30');
+  });
+
+  it('uses the reject code and Retry-After the topology names for its fallback', async () => {
+    const topology = await exampleTopologyOnFreePorts((doc) => {
+      doc.sites.find((s: { id: string }) => s.id === 'beijing').fallback = {
+        action: 'reject',
+        code: 480,
+        retryAfterSeconds: 60,
+      };
+    });
+    const other = await startKamailio({
+      topology,
+      siteId: 'beijing',
+      dataDir: join(inject('runDir'), uniqueName('kamailio-480')),
+    });
+    try {
+      const final = (await sendSip(other.sip, 'INVITE', { user: '400200100' })).at(-1);
+      expect(final?.status).toBe(480);
+      expect(final?.headers['retry-after']).toBe('60');
+    } finally {
+      await other.stop();
+    }
   });
 
   it('stops cleanly', async () => {
