@@ -278,7 +278,11 @@ export function readSippLog(run: { readonly logFile: string }): string {
 
 function byCall(lines: SippLogLine[]): [string, SippLogLine[]][] {
   const calls = new Map<string, SippLogLine[]>();
-  for (const l of lines) calls.set(l.callId, [...(calls.get(l.callId) ?? []), l]);
+  for (const l of lines) {
+    const list = calls.get(l.callId);
+    if (list) list.push(l);
+    else calls.set(l.callId, [l]);
+  }
   return [...calls];
 }
 
