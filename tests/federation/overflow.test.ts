@@ -7,7 +7,6 @@
 //   3. router back: overflow resumes.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKafka, silentLogger } from '@ccfed/common';
 import { CallEvent } from '@ccfed/proto';
 import {
   agentPhone,
@@ -20,7 +19,7 @@ import {
   type LoggedSippRun,
 } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
+import { groupBy, kafkaBrokers, readTopics, uniqueName, waitFor } from '../support/engines.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { startFederation, type RunningFederation } from '../support/running-site.js';
 
@@ -164,31 +163,19 @@ describe('overflow between three sites through the central router', () => {
 
   it('records each overflow at both ends: overflowed out at Shanghai, overflowed in at the target', async () => {
     const moved = answeredElsewhere(routed);
-    const byCall = new Map<string, CallEvent[]>();
-    const consumer = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: 'federation-test',
-      log: silentLogger(),
-    }).consumer({ groupId: uniqueName('federation') });
-    await consumer.connect();
-    await consumer.subscribe({ topic: fed.topics.callEvents, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const ev = CallEvent.decode(message.value!);
-        byCall.set(ev.callId, [...(byCall.get(ev.callId) ?? []), ev]);
-      },
-    });
-    const complete = (id: string) =>
+    const complete = (byCall: Map<string, CallEvent[]>, id: string) =>
       ['overflowedOut', 'overflowedIn', 'answered'].every((k) =>
         byCall.get(id)?.some((e) => e.kind?.$case === k),
       );
-    try {
-      await waitFor('overflow events', async () =>
-        moved.every((c) => complete(c.callId)) ? true : undefined,
-      );
-    } finally {
-      await consumer.disconnect();
-    }
+    const events = await readTopics({
+      topics: [fed.topics.callEvents],
+      decode: (b) => CallEvent.decode(b),
+      until: (seen) => {
+        const byCall = groupBy(seen, (e) => e.callId);
+        return moved.every((c) => complete(byCall, c.callId));
+      },
+    });
+    const byCall = groupBy(events, (e) => e.callId);
     for (const c of moved) {
       const evs = byCall.get(c.callId)!;
       const out = evs.find((e) => e.kind?.$case === 'overflowedOut')!;

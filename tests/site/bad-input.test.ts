@@ -2,11 +2,10 @@
 // an unknown skill (the call is still served, with safe defaults, and the problem logged), a
 // number the federation does not serve, and agent requests the state machine refuses.
 import { readFileSync } from 'node:fs';
-import { createKafka, silentLogger } from '@ccfed/common';
 import { AgentState, CallEvent, CustomerTier } from '@ccfed/proto';
 import { Status } from 'nice-grpc';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { uniqueName, waitFor } from '../support/engines.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTopics } from '../support/engines.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
 import { sendSip } from '../support/sip.js';
 
@@ -22,26 +21,13 @@ describe('bad input at a running site', () => {
   });
 
   async function offeredEvents(count: number): Promise<CallEvent[]> {
-    const seen: CallEvent[] = [];
-    const consumer = createKafka({
-      brokers: inject('kafkaBrokers'),
-      clientId: 'bad-input',
-      log: silentLogger(),
-    }).consumer({ groupId: uniqueName('bad-input') });
-    await consumer.connect();
-    await consumer.subscribe({ topic: site.topics.callEvents, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const ev = CallEvent.decode(message.value!);
-        if (ev.kind?.$case === 'offered') seen.push(ev);
-      },
+    const offered = (e: CallEvent) => e.kind?.$case === 'offered';
+    const all = await readTopics({
+      topics: [site.topics.callEvents],
+      decode: (b) => CallEvent.decode(b),
+      until: (seen) => seen.filter(offered).length >= count,
     });
-    try {
-      await waitFor('offered events', async () => (seen.length >= count ? true : undefined));
-    } finally {
-      await consumer.disconnect();
-    }
-    return seen;
+    return all.filter(offered);
   }
 
   it('serves a call whose X-CC-* headers are malformed, oversized or unknown, with defaults, and logs each problem', async () => {

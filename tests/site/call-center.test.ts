@@ -4,11 +4,10 @@
 // sipp saw at the SIP level must match, call by call, what the site agent published to Kafka.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKafka, silentLogger } from '@ccfed/common';
 import { AgentEvent, AgentState, CallEvent, CallParty, CustomerTier } from '@ccfed/proto';
 import { freePort, udpPortFree } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { uniqueName, waitFor } from '../support/engines.js';
+import { groupBy, readTopics, uniqueName, waitFor } from '../support/engines.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
 import {
   agentPhone,
@@ -128,37 +127,29 @@ describe('a site answering 200 calls at 5 calls/s with 10 agents', () => {
     callers = [...callerCalls(readSippLog(standard)), ...callerCalls(readSippLog(vip))];
 
     // Every call over at the SIP level: collect what Kafka says until each call has its end.
-    const kafka = createKafka({
-      brokers: inject('kafkaBrokers'),
-      clientId: 'call-center-test',
-      log: silentLogger(),
-    });
-    const consumer = kafka.consumer({ groupId: uniqueName('call-center') });
-    await consumer.connect();
-    await consumer.subscribe({
-      topics: [site.topics.callEvents, site.topics.agentEvents],
-      fromBeginning: true,
-    });
-    await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        if (topic === site.topics.agentEvents) {
-          agentEvents.push(AgentEvent.decode(message.value!));
-          return;
-        }
-        const ev = CallEvent.decode(message.value!);
-        callEvents.set(ev.callId, [...(callEvents.get(ev.callId) ?? []), ev]);
-      },
-    });
-    const settled = (id: string) => {
-      const kinds = (callEvents.get(id) ?? []).map((e) => e.kind?.$case);
+    type Read = { readonly agent: AgentEvent } | { readonly call: CallEvent };
+    const calls = (seen: readonly Read[]) =>
+      groupBy(
+        seen.flatMap((r) => ('call' in r ? [r.call] : [])),
+        (e) => e.callId,
+      );
+    const settled = (byCall: Map<string, CallEvent[]>, id: string) => {
+      const kinds = (byCall.get(id) ?? []).map((e) => e.kind?.$case);
       return kinds.includes('abandoned') || kinds.includes('wrapUpDone');
     };
-    await waitFor(
-      'every call ended in Kafka',
-      async () => (callers.every((c) => settled(c.callId)) ? true : undefined),
-      60_000,
-    );
-    await consumer.disconnect();
+    const read = await readTopics<Read>({
+      topics: [site.topics.callEvents, site.topics.agentEvents],
+      decode: (b, topic) =>
+        topic === site.topics.agentEvents
+          ? { agent: AgentEvent.decode(b) }
+          : { call: CallEvent.decode(b) },
+      until: (seen) => {
+        const byCall = calls(seen);
+        return callers.every((c) => settled(byCall, c.callId));
+      },
+    });
+    for (const [id, evs] of calls(read)) callEvents.set(id, evs);
+    agentEvents.push(...read.flatMap((r) => ('agent' in r ? [r.agent] : [])));
 
     for (const p of phones) await p.run.stop();
     phoneCalls = new Map(

@@ -7,11 +7,10 @@
 //      call and agent arrives, in order per key, none twice.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKafka, silentLogger } from '@ccfed/common';
 import { AgentEvent, AgentState, CallEvent, topicNames } from '@ccfed/proto';
 import { freePort, startKafka, udpPortFree, type KafkaInstance } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { uniqueName, waitFor } from '../support/engines.js';
+import { groupBy, readTopics, uniqueName, waitFor } from '../support/engines.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
 import {
   agentPhone,
@@ -22,12 +21,6 @@ import {
 } from '@ccfed/services';
 
 const SALES = '400200100';
-
-function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
-  return groups;
-}
 
 describe('a site while its Kafka broker is away', () => {
   let site: RunningSite;
@@ -52,26 +45,12 @@ describe('a site while its Kafka broker is away', () => {
       90_000,
     );
 
-  /** Everything on a topic from the beginning, read by a fresh consumer group. */
-  async function readAll<T>(topic: string, decode: (b: Buffer) => T, until: (all: T[]) => boolean) {
-    const seen: T[] = [];
-    const consumer = createKafka({
-      brokers: kafka!.brokers,
-      clientId: 'outage-reader',
-      log: silentLogger(),
-    }).consumer({ groupId: uniqueName('outage') });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => void seen.push(decode(message.value!)),
-    });
-    try {
-      await waitFor(`events on ${topic}`, async () => (until(seen) ? true : undefined), 60_000);
-    } finally {
-      await consumer.disconnect();
-    }
-    return seen;
-  }
+  /** Everything on a topic of this file's broker, from the beginning. */
+  const readAll = <T>(
+    topic: string,
+    decode: (b: Buffer) => T,
+    until: (all: readonly T[]) => boolean,
+  ) => readTopics({ topics: [topic], decode, until, brokers: kafka!.brokers });
 
   beforeAll(async () => {
     port = await freePort();

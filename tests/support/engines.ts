@@ -70,3 +70,48 @@ export async function rows<T>(client: ClickHouseClient, query: string): Promise<
   const rs = await client.query({ query, format: 'JSONEachRow' });
   return rs.json<T>();
 }
+
+/**
+ * Reads `topics` from the beginning with a fresh consumer group until `until` holds for what was
+ * decoded so far (polled; fails after timeoutMs), and returns it all in arrival order.
+ */
+export async function readTopics<T>(opts: {
+  readonly topics: readonly string[];
+  readonly decode: (value: Buffer, topic: string) => T;
+  readonly until: (seen: readonly T[]) => boolean;
+  readonly brokers?: readonly string[];
+  readonly timeoutMs?: number;
+}): Promise<T[]> {
+  const seen: T[] = [];
+  const consumer = createKafka({
+    brokers: [...(opts.brokers ?? kafkaBrokers())],
+    clientId: 'test-reader',
+    log: silentLogger(),
+  }).consumer({ groupId: uniqueName('reader') });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [...opts.topics], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, message }) => void seen.push(opts.decode(message.value!, topic)),
+    });
+    await waitFor(
+      `messages on ${opts.topics.join(', ')}`,
+      async () => (opts.until(seen) ? true : undefined),
+      opts.timeoutMs ?? 60_000,
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
+}
+
+/** Items grouped by key, each group in the items' order. */
+export function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return groups;
+}
