@@ -164,7 +164,9 @@ describe('call flow: the life of a call', () => {
     clock.advance(60_000);
     ev({ event: 'ended', callid: 'c1', agent: 'bj-001', by: 'caller' });
     expect(kinds('c1')).toEqual(['offered', 'answered', 'ended']);
-    expect(callEvents[1]!.kind).toMatchObject({ value: { agentId: 'bj-001', waitMs: 3000 } });
+    expect(callEvents[1]!.kind).toMatchObject({
+      value: { agentId: 'bj-001', waitMs: 3000, serviceLevelThresholdMs: 20_000 },
+    });
     expect(callEvents[2]!.kind).toMatchObject({ value: { talkMs: 60_000, endedBy: 1 } });
     expect(acd.agentState('bj-001').name).toBe('wrap_up');
     expect(agentEvents.map((e) => e.toState)).toEqual([
@@ -175,6 +177,9 @@ describe('call flow: the life of a call', () => {
       AgentState.AGENT_STATE_WRAP_UP,
     ]);
     expect(agentEvents.slice(2).every((e) => e.callId === 'c1')).toBe(true);
+    // Each event closes one interval in the state it leaves: on call from the answer to the BYE.
+    const leftCall = agentEvents.find((e) => e.fromState === AgentState.AGENT_STATE_ON_CALL)!;
+    expect(leftCall.meta!.eventTime!.getTime() - leftCall.fromStateSince!.getTime()).toBe(60_000);
   });
 
   it('a caller who hangs up while queued is an abandon, by the caller, with the time waited', () => {
@@ -183,7 +188,14 @@ describe('call flow: the life of a call', () => {
     clock.advance(7000);
     ev({ event: 'cancel', callid: 'c1' });
     expect(kinds('c1')).toEqual(['offered', 'queued', 'abandoned']);
-    expect(callEvents.at(-1)!.kind).toMatchObject({ value: { waitMs: 7000, byCaller: true } });
+    expect(callEvents.at(-1)!.kind).toMatchObject({
+      value: {
+        waitMs: 7000,
+        byCaller: true,
+        serviceLevelThresholdMs: 20_000,
+        shortAbandonMs: 5000,
+      },
+    });
     expect(desk.queues().find((q) => q.skill === 'sales')!.calls).toEqual([]);
   });
 

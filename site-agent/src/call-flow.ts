@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '@ccfed/common';
 import { CallParty, type AgentEvent, type CallEvent } from '@ccfed/proto';
-import type { Site, Topology } from '@ccfed/topology';
+import { skillById, type Site, type Topology } from '@ccfed/topology';
 import type { Logger } from 'pino';
 import { AcdError, type Acd, type Effects } from './acd/acd.js';
 import type { DayStats } from './acd/day-stats.js';
@@ -419,12 +419,16 @@ export class CallFlow {
     const waitedMs = clock.now() - call.context.arrivalMs;
     call.waitedMs = waitedMs;
     const fx = acd.answered(callId);
-    const threshold = this.deps.topology.skills.find((s) => s.id === call.context.skill)!
-      .serviceLevel.thresholdSeconds;
-    dayStats.answered(call.context.skill, waitedMs, threshold * 1000);
+    const { thresholdMs } = this.serviceLevelOf(call.context.skill);
+    dayStats.answered(call.context.skill, waitedMs, thresholdMs);
     this.publishCall(callId, call.context, {
       $case: 'answered',
-      value: { agentId: call.agentId, skill: call.context.skill, waitMs: waitedMs },
+      value: {
+        agentId: call.agentId,
+        skill: call.context.skill,
+        waitMs: waitedMs,
+        serviceLevelThresholdMs: thresholdMs,
+      },
     });
     this.apply(fx);
   }
@@ -499,8 +503,9 @@ export class CallFlow {
   private apply(fx: Effects): void {
     const now = this.deps.clock.now();
     for (const change of fx.agentChanges) {
+      const sinceMs = this.deps.roster.sinceOf(change.agentId);
       this.deps.roster.changed(change.agentId, now);
-      this.publishAgent(agentEventOf(change, this.deps.stamper.stamp(change.tenantId)));
+      this.publishAgent(agentEventOf(change, this.deps.stamper.stamp(change.tenantId), sinceMs));
       if (change.from.name === 'wrap_up' && change.to.name !== 'wrap_up') {
         const wrap = this.wrapUps.get(change.from.callId);
         this.wrapUps.delete(change.from.callId);
@@ -562,10 +567,26 @@ export class CallFlow {
       if (!(err instanceof AcdError)) throw err;
     }
     this.deps.dayStats.abandoned(call.context.skill);
+    const { thresholdMs, shortAbandonMs } = this.serviceLevelOf(call.context.skill);
     this.publishCall(callId, call.context, {
       $case: 'abandoned',
-      value: { skill: call.context.skill, waitMs: waitedMs, byCaller },
+      value: {
+        skill: call.context.skill,
+        waitMs: waitedMs,
+        byCaller,
+        serviceLevelThresholdMs: thresholdMs,
+        shortAbandonMs,
+      },
     });
+  }
+
+  /** The skill's service-level thresholds, which the answered and abandoned events carry. */
+  private serviceLevelOf(skillId: string): { thresholdMs: number; shortAbandonMs: number } {
+    const skill = skillById(this.deps.topology, skillId)!;
+    return {
+      thresholdMs: skill.serviceLevel.thresholdSeconds * 1000,
+      shortAbandonMs: skill.shortAbandonSeconds * 1000,
+    };
   }
 
   private reply(ev: { tindex: number; tlabel: number }, code: number, reason: string): void {

@@ -44,6 +44,8 @@ const skill = z.strictObject({
     thresholdSeconds: positiveSeconds,
     targetPercent: z.number().min(0).max(100),
   }),
+  /** A caller who hangs up within this is a short abandon (a misdial): not a service failure. */
+  shortAbandonSeconds: seconds.default(5),
   /** After-call work every agent does on this skill before being ready again. */
   wrapUpSeconds: seconds,
   /** Starting estimate of talk + wrap-up, until the site has learned it from finished calls. */

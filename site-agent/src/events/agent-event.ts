@@ -16,8 +16,11 @@ export function agentStateEnum(state: AgentState): AgentStateEnum {
   return STATE_ENUM[state.name];
 }
 
-/** The AgentEvent of one ACD state change: the call it concerns, the reason of a not-ready. */
-export function agentEventOf(change: AgentChange, meta: EventMeta): AgentEvent {
+/**
+ * The AgentEvent of one ACD state change: the call it concerns, the reason of a not-ready, and
+ * since when the agent was in the state it leaves (epoch ms; 0 = unknown, e.g. at login).
+ */
+export function agentEventOf(change: AgentChange, meta: EventMeta, fromSinceMs = 0): AgentEvent {
   const callId =
     'callId' in change.to ? change.to.callId : 'callId' in change.from ? change.from.callId : '';
   return {
@@ -27,5 +30,7 @@ export function agentEventOf(change: AgentChange, meta: EventMeta): AgentEvent {
     toState: agentStateEnum(change.to),
     reasonCode: change.to.name === 'not_ready' ? change.to.reason : '',
     callId,
+    fromStateSince:
+      fromSinceMs > 0 && change.from.name !== 'logged_out' ? new Date(fromSinceMs) : undefined,
   };
 }

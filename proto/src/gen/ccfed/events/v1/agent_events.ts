@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import { EventMeta } from "./meta.js";
 
 export enum AgentState {
@@ -81,10 +82,23 @@ export interface AgentEvent {
   reasonCode: string;
   /** The call that put the agent in reserved / on-call / wrap-up. */
   callId: string;
+  /**
+   * When the agent entered from_state: [from_state_since, event_time) is one whole interval in
+   * from_state, so agent-state intervals need no pairing of events. Unset for a login.
+   */
+  fromStateSince: Date | undefined;
 }
 
 function createBaseAgentEvent(): AgentEvent {
-  return { meta: undefined, agentId: "", fromState: 0, toState: 0, reasonCode: "", callId: "" };
+  return {
+    meta: undefined,
+    agentId: "",
+    fromState: 0,
+    toState: 0,
+    reasonCode: "",
+    callId: "",
+    fromStateSince: undefined,
+  };
 }
 
 export const AgentEvent: MessageFns<AgentEvent> = {
@@ -106,6 +120,9 @@ export const AgentEvent: MessageFns<AgentEvent> = {
     }
     if (message.callId !== "") {
       writer.uint32(50).string(message.callId);
+    }
+    if (message.fromStateSince !== undefined) {
+      Timestamp.encode(toTimestamp(message.fromStateSince), writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -171,6 +188,14 @@ export const AgentEvent: MessageFns<AgentEvent> = {
             message.callId = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.fromStateSince = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -211,6 +236,11 @@ export const AgentEvent: MessageFns<AgentEvent> = {
         : isSet(object.call_id)
         ? globalThis.String(object.call_id)
         : "",
+      fromStateSince: isSet(object.fromStateSince)
+        ? fromJsonTimestamp(object.fromStateSince)
+        : isSet(object.from_state_since)
+        ? fromJsonTimestamp(object.from_state_since)
+        : undefined,
     };
   },
 
@@ -234,6 +264,9 @@ export const AgentEvent: MessageFns<AgentEvent> = {
     if (message.callId !== "") {
       obj.callId = message.callId;
     }
+    if (message.fromStateSince !== undefined) {
+      obj.fromStateSince = message.fromStateSince.toISOString();
+    }
     return obj;
   },
 
@@ -248,6 +281,7 @@ export const AgentEvent: MessageFns<AgentEvent> = {
     message.toState = object.toState ?? 0;
     message.reasonCode = object.reasonCode ?? "";
     message.callId = object.callId ?? "";
+    message.fromStateSince = object.fromStateSince ?? undefined;
     return message;
   },
 };
@@ -260,6 +294,28 @@ type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -134,6 +134,11 @@ export interface CallAnswered {
   skill: string;
   /** From arrival (the original arrival for an overflowed call) to answer. */
   waitMs: number;
+  /**
+   * The skill's service-level threshold in force when the call was answered, so that a figure
+   * computed later means what it meant that day even if the topology has changed since.
+   */
+  serviceLevelThresholdMs: number;
 }
 
 export interface CallAbandoned {
@@ -144,6 +149,13 @@ export interface CallAbandoned {
    * no agent logged in for the skill and the fallback refused).
    */
   byCaller: boolean;
+  /** The skill's service-level threshold in force at the time (see CallAnswered). */
+  serviceLevelThresholdMs: number;
+  /**
+   * Abandons shorter than this are short abandons (misdials, instant hang-ups): KPIs leave them
+   * out of the service level. From the skill's topology, in force at the time.
+   */
+  shortAbandonMs: number;
 }
 
 export interface CallTransferred {
@@ -1249,7 +1261,7 @@ export const OverflowRejected: MessageFns<OverflowRejected> = {
 };
 
 function createBaseCallAnswered(): CallAnswered {
-  return { agentId: "", skill: "", waitMs: 0 };
+  return { agentId: "", skill: "", waitMs: 0, serviceLevelThresholdMs: 0 };
 }
 
 export const CallAnswered: MessageFns<CallAnswered> = {
@@ -1262,6 +1274,9 @@ export const CallAnswered: MessageFns<CallAnswered> = {
     }
     if (message.waitMs !== 0) {
       writer.uint32(24).uint64(message.waitMs);
+    }
+    if (message.serviceLevelThresholdMs !== 0) {
+      writer.uint32(32).uint64(message.serviceLevelThresholdMs);
     }
     return writer;
   },
@@ -1303,6 +1318,14 @@ export const CallAnswered: MessageFns<CallAnswered> = {
             message.waitMs = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.serviceLevelThresholdMs = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1328,6 +1351,11 @@ export const CallAnswered: MessageFns<CallAnswered> = {
         : isSet(object.wait_ms)
         ? globalThis.Number(object.wait_ms)
         : 0,
+      serviceLevelThresholdMs: isSet(object.serviceLevelThresholdMs)
+        ? globalThis.Number(object.serviceLevelThresholdMs)
+        : isSet(object.service_level_threshold_ms)
+        ? globalThis.Number(object.service_level_threshold_ms)
+        : 0,
     };
   },
 
@@ -1342,6 +1370,9 @@ export const CallAnswered: MessageFns<CallAnswered> = {
     if (message.waitMs !== 0) {
       obj.waitMs = Math.round(message.waitMs);
     }
+    if (message.serviceLevelThresholdMs !== 0) {
+      obj.serviceLevelThresholdMs = Math.round(message.serviceLevelThresholdMs);
+    }
     return obj;
   },
 
@@ -1353,12 +1384,13 @@ export const CallAnswered: MessageFns<CallAnswered> = {
     message.agentId = object.agentId ?? "";
     message.skill = object.skill ?? "";
     message.waitMs = object.waitMs ?? 0;
+    message.serviceLevelThresholdMs = object.serviceLevelThresholdMs ?? 0;
     return message;
   },
 };
 
 function createBaseCallAbandoned(): CallAbandoned {
-  return { skill: "", waitMs: 0, byCaller: false };
+  return { skill: "", waitMs: 0, byCaller: false, serviceLevelThresholdMs: 0, shortAbandonMs: 0 };
 }
 
 export const CallAbandoned: MessageFns<CallAbandoned> = {
@@ -1371,6 +1403,12 @@ export const CallAbandoned: MessageFns<CallAbandoned> = {
     }
     if (message.byCaller !== false) {
       writer.uint32(24).bool(message.byCaller);
+    }
+    if (message.serviceLevelThresholdMs !== 0) {
+      writer.uint32(32).uint64(message.serviceLevelThresholdMs);
+    }
+    if (message.shortAbandonMs !== 0) {
+      writer.uint32(40).uint64(message.shortAbandonMs);
     }
     return writer;
   },
@@ -1412,6 +1450,22 @@ export const CallAbandoned: MessageFns<CallAbandoned> = {
             message.byCaller = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.serviceLevelThresholdMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.shortAbandonMs = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1437,6 +1491,16 @@ export const CallAbandoned: MessageFns<CallAbandoned> = {
         : isSet(object.by_caller)
         ? globalThis.Boolean(object.by_caller)
         : false,
+      serviceLevelThresholdMs: isSet(object.serviceLevelThresholdMs)
+        ? globalThis.Number(object.serviceLevelThresholdMs)
+        : isSet(object.service_level_threshold_ms)
+        ? globalThis.Number(object.service_level_threshold_ms)
+        : 0,
+      shortAbandonMs: isSet(object.shortAbandonMs)
+        ? globalThis.Number(object.shortAbandonMs)
+        : isSet(object.short_abandon_ms)
+        ? globalThis.Number(object.short_abandon_ms)
+        : 0,
     };
   },
 
@@ -1451,6 +1515,12 @@ export const CallAbandoned: MessageFns<CallAbandoned> = {
     if (message.byCaller !== false) {
       obj.byCaller = message.byCaller;
     }
+    if (message.serviceLevelThresholdMs !== 0) {
+      obj.serviceLevelThresholdMs = Math.round(message.serviceLevelThresholdMs);
+    }
+    if (message.shortAbandonMs !== 0) {
+      obj.shortAbandonMs = Math.round(message.shortAbandonMs);
+    }
     return obj;
   },
 
@@ -1462,6 +1532,8 @@ export const CallAbandoned: MessageFns<CallAbandoned> = {
     message.skill = object.skill ?? "";
     message.waitMs = object.waitMs ?? 0;
     message.byCaller = object.byCaller ?? false;
+    message.serviceLevelThresholdMs = object.serviceLevelThresholdMs ?? 0;
+    message.shortAbandonMs = object.shortAbandonMs ?? 0;
     return message;
   },
 };
