@@ -623,6 +623,8 @@ export class CallFlow {
     const event: CallEvent = {
       meta: this.deps.stamper.stamp(context.tenantId, context.traceparent),
       callId,
+      skill: context.skill,
+      tier: context.tier,
       kind,
     };
     this.deps.publisher

@@ -52,6 +52,8 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
     return {
       meta: stamper.stamp('acme-bank'),
       callId,
+      skill: 'sales',
+      tier: CustomerTier.CUSTOMER_TIER_VIP,
       kind: {
         $case: 'offered',
         value: {

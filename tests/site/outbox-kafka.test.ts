@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { createKafka, ensureTopics, ManualClock, silentLogger } from '@ccfed/common';
-import { CallEvent, topicNames, allTopics, type TopicNames } from '@ccfed/proto';
+import { CallEvent, CustomerTier, topicNames, allTopics, type TopicNames } from '@ccfed/proto';
 import { freePort, startKafka, type KafkaInstance } from '@ccfed/services';
 import { EventStamper } from '@ccfed/site-agent/events/event-meta';
 import { Outbox } from '@ccfed/site-agent/events/outbox';
@@ -327,6 +327,8 @@ class Traffic {
         .callEvent({
           meta,
           callId: key,
+          skill: 'sales',
+          tier: CustomerTier.CUSTOMER_TIER_STANDARD,
           kind: { $case: 'queued', value: { skill: 'sales', position: seq, expectedWaitMs: 0 } },
         })
         .catch((err: unknown) => this.errors.push(String(err)));

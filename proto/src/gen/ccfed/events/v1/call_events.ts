@@ -61,6 +61,12 @@ export interface CallEvent {
     | undefined;
   /** The call's id across the federation: stays the same when the call is overflowed. */
   callId: string;
+  /**
+   * The skill the call is for at this site, and the caller's tier, on every event of the call,
+   * so that each event can be booked to its skill on its own (the ingester keeps no state).
+   */
+  skill: string;
+  tier: CustomerTier;
   kind:
     | { $case: "offered"; value: CallOffered }
     | { $case: "queued"; value: CallQueued }
@@ -179,7 +185,7 @@ export interface WrapUpDone {
 }
 
 function createBaseCallEvent(): CallEvent {
-  return { meta: undefined, callId: "", kind: undefined };
+  return { meta: undefined, callId: "", skill: "", tier: 0, kind: undefined };
 }
 
 export const CallEvent: MessageFns<CallEvent> = {
@@ -189,6 +195,12 @@ export const CallEvent: MessageFns<CallEvent> = {
     }
     if (message.callId !== "") {
       writer.uint32(18).string(message.callId);
+    }
+    if (message.skill !== "") {
+      writer.uint32(26).string(message.skill);
+    }
+    if (message.tier !== 0) {
+      writer.uint32(32).int32(message.tier);
     }
     switch (message.kind?.$case) {
       case "offered":
@@ -255,6 +267,22 @@ export const CallEvent: MessageFns<CallEvent> = {
             }
 
             message.callId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.skill = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tier = reader.int32() as any;
             continue;
           }
           case 10: {
@@ -365,6 +393,8 @@ export const CallEvent: MessageFns<CallEvent> = {
         : isSet(object.call_id)
         ? globalThis.String(object.call_id)
         : "",
+      skill: isSet(object.skill) ? globalThis.String(object.skill) : "",
+      tier: isSet(object.tier) ? customerTierFromJSON(object.tier) : 0,
       kind: isSet(object.offered)
         ? { $case: "offered", value: CallOffered.fromJSON(object.offered) }
         : isSet(object.queued)
@@ -409,6 +439,12 @@ export const CallEvent: MessageFns<CallEvent> = {
     if (message.callId !== "") {
       obj.callId = message.callId;
     }
+    if (message.skill !== "") {
+      obj.skill = message.skill;
+    }
+    if (message.tier !== 0) {
+      obj.tier = customerTierToJSON(message.tier);
+    }
     if (message.kind?.$case === "offered") {
       obj.offered = CallOffered.toJSON(message.kind.value);
     } else if (message.kind?.$case === "queued") {
@@ -442,6 +478,8 @@ export const CallEvent: MessageFns<CallEvent> = {
     const message = createBaseCallEvent();
     message.meta = (object.meta !== undefined && object.meta !== null) ? EventMeta.fromPartial(object.meta) : undefined;
     message.callId = object.callId ?? "";
+    message.skill = object.skill ?? "";
+    message.tier = object.tier ?? 0;
     switch (object.kind?.$case) {
       case "offered": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
