@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ccfed needs on a fresh Debian 12 machine, and nothing that is already there:
-# Debian packages (Kamailio 5.6 with evapi, ClickHouse server, sipp, Java), the Kafka 3.9 jars
-# from Maven Central, and the npm workspace. Safe to run again; quick when nothing is missing.
+# Debian packages (Kamailio 5.6 with evapi, ClickHouse server, sipp, Java, Python), the Kafka 3.9
+# jars from Maven Central, a Python venv with chdb (a current ClickHouse engine) from PyPI, and the
+# npm workspace. Safe to run again; quick when nothing is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ DEBIAN_PACKAGES=(
   clickhouse-server clickhouse-client
   sip-tester
   openjdk-17-jre-headless maven
+  python3 python3-venv
 )
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
@@ -40,6 +42,18 @@ if [[ ! -f services/kafka/lib/.pom.sha256 || $(cat services/kafka/lib/.pom.sha25
   rm -rf services/kafka/lib
   (cd services/kafka && mvn -q -B dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime)
   echo "$pom_sum" > services/kafka/lib/.pom.sha256
+fi
+
+# --- chdb (current ClickHouse) ---------------------------------------------------------------
+# Debian's python3 on purpose: it is the one the packages above guarantee, with venv support.
+venv=.ccfed/venv
+req_sum=$(sha256sum services/clickhouse/requirements.txt | cut -d' ' -f1)
+if [[ ! -f $venv/.requirements.sha256 || $(cat $venv/.requirements.sha256) != "$req_sum" ]]; then
+  say "installing chdb into $venv (services/clickhouse/requirements.txt)"
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r services/clickhouse/requirements.txt
+  echo "$req_sum" > "$venv/.requirements.sha256"
 fi
 
 # --- npm workspace ---------------------------------------------------------------------------

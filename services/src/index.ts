@@ -3,6 +3,7 @@ export * from './supervise.js';
 export * from './kafka/launcher.js';
 export * from './clickhouse/launcher.js';
 export * from './clickhouse/migrate.js';
+export * from './clickhouse/chdb.js';
 export * from './kamailio/generate.js';
 export * from './kamailio/check.js';
 export * from './kamailio/launcher.js';

@@ -1,0 +1,55 @@
+// Every migration must also run on a current ClickHouse (chdb), not only on the 18.16 server the
+// other tests use, so that moving the production server forward does not break the schema.
+import {
+  assertRunsOnCurrentClickHouse,
+  currentClickHouseVersion,
+  readMigrations,
+  runOnCurrentClickHouse,
+} from '@ccfed/services';
+import { describe, expect, it } from 'vitest';
+
+const IN_DATABASE = ['CREATE DATABASE ccfed', 'USE ccfed'];
+
+describe('current ClickHouse engine (chdb)', () => {
+  it('runs every migration statement, twice (they are idempotent)', async () => {
+    const statements = readMigrations().flatMap((m) =>
+      m.statements.map((sql, i) => ({
+        name: `${String(m.version).padStart(3, '0')}_${m.name} #${i + 1}`,
+        sql,
+      })),
+    );
+    expect(statements.length).toBeGreaterThan(0);
+    await assertRunsOnCurrentClickHouse(IN_DATABASE, [
+      ...statements,
+      ...statements.map((s) => ({ ...s, name: `${s.name} (again)` })),
+    ]);
+  });
+
+  it('reports a statement only 18.16 accepts as a failure, and runs the ones after it', async () => {
+    // The pre-2019 MergeTree(date, key, granularity) form: 18.16 takes it, current ClickHouse refuses.
+    const oldSyntax =
+      'CREATE TABLE old_style (d Date, x UInt8) ENGINE = MergeTree(d, (d, x), 8192)';
+    const results = await runOnCurrentClickHouse([...IN_DATABASE, oldSyntax, 'SELECT 1 AS one']);
+    expect(results[2]).toMatchObject({ ok: false, error: expect.stringMatching(/deprecated/) });
+    expect(results[3]).toEqual({ ok: true, rows: [{ one: 1 }] });
+
+    const thrown = await assertRunsOnCurrentClickHouse(IN_DATABASE, [
+      { name: 'old style', sql: oldSyntax },
+      { name: 'typo', sql: 'SELEC 1' },
+      { name: 'fine', sql: 'SELECT 1' },
+    ]).catch((e: Error) => e);
+    expect(thrown).toBeInstanceOf(Error);
+    const message = (thrown as Error).message;
+    expect(message).toMatch(/^2 of 5 statements fail/);
+    expect(message).toContain(`old style: `);
+    expect(message).toContain(oldSyntax);
+    expect(message).toContain('typo: ');
+    expect(message).not.toContain('fine: ');
+  });
+
+  it('is a current engine (23 or later)', async () => {
+    const version = await currentClickHouseVersion();
+    expect(version).toMatch(/^\d+\.\d+/);
+    expect(Number(version.split('.')[0])).toBeGreaterThanOrEqual(23);
+  });
+});
