@@ -1,0 +1,216 @@
+// Churn risk per customer, from what the contact centre saw (calls, surveys) and what the CRM
+// says (cancellation intent, customer value). The features and the logistic score are computed
+// in ClickHouse so that the call-back list can be ordered and cut there; the weights come from
+// churn-model.ts, and the reasons are recomputed from the returned features by the same model.
+import { join, raw, sql, type Sql } from '@ccfed/common';
+import {
+  CHURN_FEATURES,
+  CHURN_MODEL,
+  scoreChurn,
+  type ChurnFeatures,
+  type ChurnReason,
+} from './churn-model.js';
+import { checkDate, checkId, checkLimit } from './churn-options.js';
+import { scopeCondition, type Scope } from './scope.js';
+
+const DAY_S = 86_400;
+/** Long waits: more than 2 minutes from arrival to answer or hang-up. */
+export const LONG_WAIT_MS = 120_000;
+
+/** One customer's features and risk as of `asOf`; value is the latest CRM customer value. */
+export interface ChurnScoreRow extends ChurnFeatures {
+  readonly tenant_id: string;
+  readonly customer_id: string;
+  /** The site that last handled one of the customer's calls (else the CRM's latest site). */
+  readonly site_id: string;
+  /** Customer value in minor currency units (CRM customer_value_minor, latest). */
+  readonly value: number;
+  readonly risk: number;
+  /** risk × value: what a retention call-back is expected to save. */
+  readonly priority: number;
+  /** The features that raised the risk most, largest first. */
+  readonly reasons: ChurnReason[];
+}
+
+export type ChurnCallbackRow = ChurnScoreRow;
+
+function tenantOnly(scope: Scope): Sql {
+  // Features are counted over every site the customer called, so only the tenant bound is
+  // applied inside; the site bound applies to the site that last handled the customer.
+  return scope.role === 'tenant'
+    ? scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })
+    : raw('1');
+}
+
+function riskExpression(): Sql {
+  const terms = CHURN_FEATURES.map((name) => {
+    const { perUnit, cap } = CHURN_MODEL.weights[name];
+    return sql`${perUnit} * least(${raw(name)}, ${cap})`;
+  });
+  return sql`1 / (1 + exp(-(${CHURN_MODEL.intercept} + ${join(terms, ' + ')})))`;
+}
+
+/**
+ * Every customer not yet churned at `asOf` (no CRM cancellation with intent_only = 0 before
+ * it), with features, risk and value; unordered. For batch scoring and model validation.
+ */
+export function churnScoresQuery(scope: Scope, opts: { asOf: Date }): Sql {
+  return scoredCustomers(scope, checkDate('asOf', opts.asOf), raw('1'));
+}
+
+/**
+ * The retention call-back list: customers not yet churned at `asOf`, highest risk × value
+ * first, at most `limit`, optionally only those last handled by `siteId`.
+ */
+export function churnCallbackQuery(
+  scope: Scope,
+  opts: { siteId?: string; limit: number; asOf: Date },
+): Sql {
+  const asOf = checkDate('asOf', opts.asOf);
+  const limit = checkLimit('limit', opts.limit);
+  const site =
+    opts.siteId === undefined ? raw('1') : sql`site_id = ${checkId('siteId', opts.siteId)}`;
+  return sql`${scoredCustomers(scope, asOf, site)}
+ORDER BY priority DESC, risk DESC, tenant_id, customer_id
+LIMIT ${limit}`;
+}
+
+function scoredCustomers(scope: Scope, asOf: Date, extra: Sql): Sql {
+  const from90 = new Date(asOf.getTime() - 90 * DAY_S * 1000);
+  const from30 = new Date(asOf.getTime() - 30 * DAY_S * 1000);
+  const tenant = tenantOnly(scope);
+  return sql`SELECT
+    tenant_id,
+    customer_id,
+    site_id,
+    value,
+    repeat_contacts,
+    complaints,
+    abandons,
+    long_waits,
+    low_csat,
+    cancellation_intent,
+    ${riskExpression()} AS risk,
+    risk * value AS priority
+FROM
+(
+    SELECT
+        tenant_id,
+        customer_id,
+        if(argMaxIf(site_id, at, source = 'call' AND site_id != '') != '',
+           argMaxIf(site_id, at, source = 'call' AND site_id != ''),
+           argMaxIf(site_id, at, source = 'crm' AND site_id != '')) AS site_id,
+        argMaxIf(customer_value, at, source = 'crm' AND customer_value > 0) AS value,
+        if(sum(calls_30d) > 1, sum(calls_30d) - 1, 0) AS repeat_contacts,
+        sum(complaint_points) AS complaints,
+        sum(caller_abandons) AS abandons,
+        sum(waited_long) AS long_waits,
+        sum(csat_low) AS low_csat,
+        sum(intents) AS cancellation_intent,
+        max(cancelled) AS churned
+    FROM
+    (
+        SELECT
+            tenant_id,
+            customer_id,
+            'call' AS source,
+            handling_site_id AS site_id,
+            arrival_time AS at,
+            toInt64(0) AS customer_value,
+            toUInt64(arrival_time >= ${from30}) AS calls_30d,
+            toUInt64(0) AS complaint_points,
+            toUInt64(abandoned_by_caller) AS caller_abandons,
+            toUInt64(wait_ms > ${LONG_WAIT_MS}) AS waited_long,
+            toUInt64(0) AS csat_low,
+            toUInt64(0) AS intents,
+            toUInt64(0) AS cancelled
+        FROM calls
+        WHERE customer_id != '' AND arrival_time >= ${from90} AND arrival_time < ${asOf} AND ${tenant}
+        UNION ALL
+        SELECT
+            tenant_id,
+            customer_id,
+            'survey' AS source,
+            site_id,
+            event_time AS at,
+            toInt64(0) AS customer_value,
+            toUInt64(0) AS calls_30d,
+            toUInt64(if(complaint_severity >= 2, complaint_severity - 1, 0)) AS complaint_points,
+            toUInt64(0) AS caller_abandons,
+            toUInt64(0) AS waited_long,
+            toUInt64(csat BETWEEN 1 AND 2) AS csat_low,
+            toUInt64(0) AS intents,
+            toUInt64(0) AS cancelled
+        FROM surveys
+        WHERE customer_id != '' AND event_time >= ${from90} AND event_time < ${asOf} AND ${tenant}
+        UNION ALL
+        SELECT
+            tenant_id,
+            customer_id,
+            'crm' AS source,
+            site_id,
+            event_time AS at,
+            toInt64(customer_value_minor) AS customer_value,
+            toUInt64(0) AS calls_30d,
+            toUInt64(0) AS complaint_points,
+            toUInt64(0) AS caller_abandons,
+            toUInt64(0) AS waited_long,
+            toUInt64(0) AS csat_low,
+            toUInt64(kind = 'cancellation' AND intent_only = 1 AND event_time >= ${from90}) AS intents,
+            toUInt64(kind = 'cancellation' AND intent_only = 0) AS cancelled
+        FROM crm_events
+        WHERE customer_id != '' AND event_time < ${asOf} AND ${tenant}
+    )
+    GROUP BY tenant_id, customer_id
+)
+WHERE churned = 0 AND ${scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })} AND ${extra}`;
+}
+
+/**
+ * Customers who churned (a CRM cancellation with intent_only = 0) in [from, to): the label the
+ * model is validated against.
+ */
+export function churnLabelsQuery(scope: Scope, opts: { from: Date; to: Date }): Sql {
+  const from = checkDate('from', opts.from);
+  const to = checkDate('to', opts.to);
+  return sql`SELECT DISTINCT tenant_id, customer_id
+FROM crm_events
+WHERE kind = 'cancellation' AND intent_only = 0
+  AND event_time >= ${from} AND event_time < ${to}
+  AND ${scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })}`;
+}
+
+function num(row: Record<string, unknown>, key: string): number {
+  const v = Number(row[key]);
+  if (!Number.isFinite(v))
+    throw new Error(`churn row: ${key} is ${JSON.stringify(row[key])}, not a number`);
+  return v;
+}
+
+function str(row: Record<string, unknown>, key: string): string {
+  const v = row[key];
+  if (typeof v !== 'string')
+    throw new Error(`churn row: ${key} is ${JSON.stringify(v)}, not a string`);
+  return v;
+}
+
+/** Rows of churnScoresQuery / churnCallbackQuery (JSONEachRow), with their reasons. */
+export function parseChurnRows(raw: readonly unknown[]): ChurnScoreRow[] {
+  return raw.map((r) => {
+    const row = r as Record<string, unknown>;
+    const features = Object.fromEntries(CHURN_FEATURES.map((n) => [n, num(row, n)])) as Record<
+      ChurnReason,
+      number
+    >;
+    return {
+      tenant_id: str(row, 'tenant_id'),
+      customer_id: str(row, 'customer_id'),
+      site_id: str(row, 'site_id'),
+      value: num(row, 'value'),
+      ...features,
+      risk: num(row, 'risk'),
+      priority: num(row, 'priority'),
+      reasons: scoreChurn(features).reasons,
+    };
+  });
+}
