@@ -1,0 +1,48 @@
+// The API as one object: the route table and the HTTP server over it. The process (index.ts)
+// and the tests build it the same way, with their own dependencies.
+import type { Logger } from '@ccfed/common';
+import { z } from 'zod';
+import { ApiHttpServer } from './http/server.js';
+import { route, type Route } from './http/route.js';
+import { openApiDocument } from './openapi.js';
+import { API, type RouteDeps } from './routes/deps.js';
+import { kpisRoute } from './routes/kpis.js';
+import { meRoute } from './routes/me.js';
+import { routeDecisionsRoute } from './routes/route-decisions.js';
+import { sessionRoute } from './routes/session.js';
+import { siteStatusRoute } from './routes/site-status.js';
+
+export type ApiDeps = RouteDeps & { readonly log: Logger };
+
+/** Every route the API serves, the OpenAPI document's own included. */
+export function apiRoutes(deps: RouteDeps): Route[] {
+  const routes: Route[] = [
+    sessionRoute(deps),
+    meRoute(),
+    kpisRoute(deps),
+    siteStatusRoute(deps),
+    routeDecisionsRoute(deps),
+  ];
+  let document: Record<string, unknown> | undefined;
+  routes.push(
+    route({
+      method: 'GET',
+      path: `${API}/openapi.json`,
+      summary: 'This document: every route, its parameters and its answers (OpenAPI 3.1).',
+      auth: false,
+      response: z.record(z.string(), z.unknown()),
+      // Built on first request, from the finished table (which includes this route).
+      handle: async () => (document ??= openApiDocument(routes)),
+    }),
+  );
+  return routes;
+}
+
+/** The API server over every route; call listen() to serve. */
+export function createApi(deps: ApiDeps): { server: ApiHttpServer; routes: readonly Route[] } {
+  const routes = apiRoutes(deps);
+  return {
+    routes,
+    server: new ApiHttpServer({ routes, secret: deps.secret, clock: deps.clock, log: deps.log }),
+  };
+}

@@ -1,0 +1,105 @@
+// The users file (YAML, path in CCFED_API_USERS): who may open a session, with which role.
+//
+//   users:
+//     - username: li.wei
+//       passwordHash: scrypt$32768$8$1$...   # from hash-password
+//       role: hq
+//     - username: gz.supervisor
+//       passwordHash: scrypt$...
+//       role: site
+//       siteId: guangzhou
+//     - username: acme.client
+//       passwordHash: scrypt$...
+//       role: tenant
+//       tenantId: acme
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { checkPasswordHash, PasswordHashError } from './password.js';
+import type { Principal } from './token.js';
+
+const passwordHash = z.string().superRefine((hash, ctx) => {
+  try {
+    checkPasswordHash(hash);
+  } catch (err) {
+    if (!(err instanceof PasswordHashError)) throw err;
+    ctx.addIssue({ code: 'custom', message: err.message });
+  }
+});
+const username = z.string().regex(/^[\w.@-]{1,64}$/, 'expected 1-64 letters, digits, . _ @ -');
+
+const userSchema = z.discriminatedUnion('role', [
+  z.strictObject({ username, passwordHash, role: z.literal('hq') }),
+  z.strictObject({ username, passwordHash, role: z.literal('site'), siteId: z.string().min(1) }),
+  z.strictObject({
+    username,
+    passwordHash,
+    role: z.literal('tenant'),
+    tenantId: z.string().min(1),
+  }),
+]);
+
+const usersFileSchema = z.strictObject({ users: z.array(userSchema) }).superRefine((file, ctx) => {
+  const seen = new Set<string>();
+  file.users.forEach((u, i) => {
+    if (seen.has(u.username)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['users', i, 'username'],
+        message: `${u.username} appears twice`,
+      });
+    }
+    seen.add(u.username);
+  });
+});
+
+export type User = z.output<typeof userSchema>;
+
+/** A users file that cannot be used; names the file, the path inside it and what was wrong. */
+export class UsersFileError extends Error {
+  constructor(file: string, problems: readonly string[]) {
+    super(`invalid users file ${file}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'UsersFileError';
+  }
+}
+
+/** The users of a users file's text; `file` names it in errors. */
+export function parseUsers(text: string, file: string): ReadonlyMap<string, User> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new UsersFileError(file, [`not YAML: ${(err as Error).message}`]);
+  }
+  const result = usersFileSchema.safeParse(doc);
+  if (!result.success) {
+    throw new UsersFileError(
+      file,
+      result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
+  }
+  return new Map(result.data.users.map((u) => [u.username, u]));
+}
+
+/** Reads and parses the users file at `path`. */
+export function loadUsers(path: string): ReadonlyMap<string, User> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsersFileError(path, [`cannot read: ${(err as Error).message}`]);
+  }
+  return parseUsers(text, path);
+}
+
+/** The token subject of a user: its name and role, without the password hash. */
+export function principalOf(user: User): Principal {
+  switch (user.role) {
+    case 'hq':
+      return { sub: user.username, role: 'hq' };
+    case 'site':
+      return { sub: user.username, role: 'site', siteId: user.siteId };
+    case 'tenant':
+      return { sub: user.username, role: 'tenant', tenantId: user.tenantId };
+  }
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { MIN_SECRET_BYTES } from './auth/token.js';
+
+/** The API's environment, parsed once at start-up. */
+export const apiConfigSchema = z.object({
+  CCFED_API_HOST: z.string().min(1).default('127.0.0.1'),
+  CCFED_API_PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int()
+    .min(0)
+    .max(65535, 'expected a port number (0-65535)')
+    .default(8080),
+  CCFED_API_SECRET: z
+    .string({ error: `required: the token signing secret, at least ${MIN_SECRET_BYTES} bytes` })
+    .refine(
+      (s) => Buffer.byteLength(s, 'utf8') >= MIN_SECRET_BYTES,
+      `must be at least ${MIN_SECRET_BYTES} bytes (e.g. openssl rand -base64 48)`,
+    ),
+  CCFED_API_USERS: z.string({ error: 'required: path of the users file (YAML)' }).min(1),
+  CCFED_API_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(8 * 3600),
+  CCFED_CLICKHOUSE_URL: z.url({
+    error: 'required: ClickHouse HTTP URL, e.g. http://127.0.0.1:8123',
+  }),
+  CCFED_CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name')
+    .default('ccfed'),
+});
+
+export type ApiConfig = z.output<typeof apiConfigSchema>;

@@ -1,0 +1,184 @@
+// The HTTP server: plain node:http dispatching on the route table. Per request: find the route
+// (404/405), authenticate (401), check the role (403), validate query and body with the route's
+// schemas (400 naming the field), run the handler, answer JSON. Handler failures that are not
+// HttpErrors (ClickHouse down, a bug) are logged with their detail and answered with a generic 500.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Clock, Logger } from '@ccfed/common';
+import { z } from 'zod';
+import { TokenError, verifyToken, type Claims } from '../auth/token.js';
+import { scopeFor } from '../access.js';
+import { HttpError, unauthorized, forbidden } from './errors.js';
+import { queryObject } from './query-string.js';
+import type { Route } from './route.js';
+
+export interface HttpServerDeps {
+  readonly routes: readonly Route[];
+  readonly secret: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** Request bodies are small JSON objects (a login); anything bigger is refused unread. */
+const MAX_BODY_BYTES = 16 * 1024;
+
+export class ApiHttpServer {
+  private readonly server: Server;
+  private readonly byPath = new Map<string, Map<string, Route>>();
+
+  constructor(private readonly deps: HttpServerDeps) {
+    for (const r of deps.routes) {
+      const methods = this.byPath.get(r.path) ?? new Map<string, Route>();
+      if (methods.has(r.method)) throw new Error(`route ${r.method} ${r.path} defined twice`);
+      methods.set(r.method, r);
+      this.byPath.set(r.path, methods);
+    }
+    this.server = createServer((req, res) => void this.serve(req, res));
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 60_000;
+  }
+
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  async listen(port: number, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) =>
+        reject(new Error(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`));
+      this.server.once('error', onError);
+      this.server.listen({ port, host }, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops accepting connections and waits for requests in flight; idle keep-alives are closed. */
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.close((err) => (err ? reject(err) : resolve()));
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = this.deps.clock.now();
+    let claims: Claims | undefined;
+    let status = 500;
+    let body: unknown;
+    try {
+      const url = new URL(req.url ?? '/', 'http://api.invalid');
+      const methods = this.byPath.get(url.pathname);
+      if (!methods) throw new HttpError(404, `no route ${url.pathname}`);
+      const route = methods.get(req.method ?? '');
+      if (!route) {
+        res.setHeader('allow', [...methods.keys()].join(', '));
+        throw new HttpError(405, `${url.pathname} accepts ${[...methods.keys()].join(', ')}`);
+      }
+      if (route.auth) {
+        claims = this.authenticate(req);
+        if (route.roles && !route.roles.includes(claims.role)) {
+          throw forbidden(`role ${claims.role} may not call ${route.method} ${route.path}`);
+        }
+      }
+      const query = validate(
+        'query',
+        route.query ?? z.strictObject({}),
+        queryObject(url.searchParams),
+      );
+      const requestBody = route.body
+        ? validate('body', route.body, await readJson(req))
+        : undefined;
+      body = await route.handle({
+        query,
+        body: requestBody,
+        claims,
+        scope: claims ? scopeFor(claims) : undefined,
+      });
+      status = 200;
+    } catch (err) {
+      if (err instanceof HttpError) {
+        status = err.status;
+        body = { error: err.message, ...(err.details ? { details: err.details } : {}) };
+        if (status === 401) res.setHeader('www-authenticate', 'Bearer');
+      } else {
+        status = 500;
+        body = { error: 'internal error' };
+        this.deps.log.error(
+          { event: 'api_request_failed', method: req.method, path: req.url, sub: claims?.sub, err },
+          'request failed',
+        );
+      }
+    }
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
+    this.deps.log.info({
+      event: 'api_request',
+      method: req.method,
+      path: req.url?.split('?')[0],
+      status,
+      sub: claims?.sub,
+      ms: this.deps.clock.now() - started,
+    });
+  }
+
+  private authenticate(req: IncomingMessage): Claims {
+    const header = req.headers.authorization;
+    if (!header) throw unauthorized('missing Authorization: Bearer <token>');
+    const m = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/.exec(header);
+    if (!m) throw unauthorized('Authorization must be Bearer <token>');
+    try {
+      return verifyToken(m[1]!, { secret: this.deps.secret, now: this.deps.clock.now() });
+    } catch (err) {
+      if (err instanceof TokenError) throw unauthorized(err.message);
+      throw err;
+    }
+  }
+}
+
+function validate<T>(where: 'query' | 'body', schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const details = result.error.issues.map((i) => {
+    const field =
+      i.code === 'unrecognized_keys'
+        ? i.keys.join(', ')
+        : i.path.length > 0
+          ? i.path.join('.')
+          : where;
+    const message = i.code === 'unrecognized_keys' ? `unknown ${where} parameter` : i.message;
+    return { field, message };
+  });
+  throw new HttpError(
+    400,
+    `invalid ${where}: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`,
+    details,
+  );
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    throw new HttpError(415, 'body must be application/json');
+  }
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new HttpError(413, `body over ${MAX_BODY_BYTES} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'body: not valid JSON', [
+      { field: 'body', message: 'not valid JSON' },
+    ]);
+  }
+}
