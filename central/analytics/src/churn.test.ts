@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { churnCallbackQuery, churnLabelsQuery, churnScoresQuery, parseChurnRows } from './churn.js';
+import { InvalidOptionError } from './churn-options.js';
+
+const asOf = new Date('2026-06-01T00:00:00Z');
+
+describe('churn queries', () => {
+  it('refuses bad options, naming the field', () => {
+    expect(() => churnCallbackQuery({ role: 'hq' }, { limit: 0, asOf })).toThrow(/^limit: /);
+    expect(() => churnCallbackQuery({ role: 'hq' }, { limit: 10, asOf, siteId: 'North!' })).toThrow(
+      InvalidOptionError,
+    );
+    expect(() =>
+      churnCallbackQuery({ role: 'hq' }, { limit: 10, asOf: new Date(Number.NaN) }),
+    ).toThrow(/^asOf: /);
+    expect(() =>
+      churnScoresQuery({ role: 'hq' }, { asOf: 'yesterday' as unknown as Date }),
+    ).toThrow(/^asOf: /);
+    expect(() => churnLabelsQuery({ role: 'hq' }, { from: asOf, to: new Date('x') })).toThrow(
+      /^to: /,
+    );
+  });
+
+  it("pins a tenant client to its tenant inside every source and a supervisor to its site's list", () => {
+    const tenant = churnCallbackQuery(
+      { role: 'tenant', tenantId: 't-beta' },
+      { limit: 5, asOf },
+    ).text;
+    // calls, surveys, crm_events and the outer filter.
+    expect(tenant.match(/`tenant_id` = 't-beta'/g)).toHaveLength(4);
+    const site = churnCallbackQuery({ role: 'site', siteId: 's-north' }, { limit: 5, asOf }).text;
+    expect(site).toContain("`site_id` = 's-north'");
+    expect(site).toMatch(/ORDER BY priority DESC/);
+    expect(site).toMatch(/LIMIT 5$/);
+  });
+
+  it('parses rows whose counts arrive as strings and attaches the reasons', () => {
+    const [row] = parseChurnRows([
+      {
+        tenant_id: 't',
+        customer_id: 'c-1',
+        site_id: 's',
+        value: '250000',
+        repeat_contacts: '0',
+        complaints: '0',
+        abandons: '2',
+        long_waits: '0',
+        low_csat: '1',
+        cancellation_intent: '1',
+        risk: 0.5,
+        priority: 125000,
+      },
+    ]);
+    expect(row).toMatchObject({
+      value: 250000,
+      abandons: 2,
+      reasons: ['cancellation_intent', 'abandons', 'low_csat'],
+    });
+    expect(() => parseChurnRows([{ tenant_id: 't' }])).toThrow(
+      /^churn row: repeat_contacts is undefined/,
+    );
+  });
+});
