@@ -6,9 +6,12 @@ import { ApiHttpServer } from './http/server.js';
 import { route, type Route } from './http/route.js';
 import { openApiDocument } from './openapi.js';
 import { API, type RouteDeps } from './routes/deps.js';
+import { churnCallbacksRoute } from './routes/churn.js';
+import { crossSellRulesRoute, nextBestOfferRoute } from './routes/cross-sell.js';
 import { kpisRoute } from './routes/kpis.js';
 import { meRoute } from './routes/me.js';
 import { routeDecisionsRoute } from './routes/route-decisions.js';
+import { satisfactionRoute } from './routes/satisfaction.js';
 import { sessionRoute } from './routes/session.js';
 import { siteStatusRoute } from './routes/site-status.js';
 
@@ -22,6 +25,10 @@ export function apiRoutes(deps: RouteDeps): Route[] {
     kpisRoute(deps),
     siteStatusRoute(deps),
     routeDecisionsRoute(deps),
+    churnCallbacksRoute(deps),
+    crossSellRulesRoute(deps),
+    nextBestOfferRoute(deps),
+    satisfactionRoute(deps),
   ];
   let document: Record<string, unknown> | undefined;
   routes.push(
