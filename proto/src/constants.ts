@@ -15,6 +15,12 @@ export const TOPIC_SUFFIXES = {
 export type TopicKind = keyof typeof TOPIC_SUFFIXES;
 export type TopicNames = { readonly [K in TopicKind]: string };
 
+/**
+ * Partitions of each topic when ccfed creates it. Events are keyed (call, agent, site id), so
+ * order holds per key whatever the count; more partitions mean more ingesters in parallel.
+ */
+export const DEFAULT_TOPIC_PARTITIONS = 3;
+
 /** The production prefix. Tests use their own prefix so that each gets fresh topics. */
 export const DEFAULT_TOPIC_PREFIX = 'ccfed';
 

@@ -1,5 +1,5 @@
 import { ensureTopics } from '@ccfed/common';
-import { allTopics, type TopicNames } from '@ccfed/proto';
+import { allTopics, DEFAULT_TOPIC_PARTITIONS, type TopicNames } from '@ccfed/proto';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 
@@ -12,7 +12,7 @@ export function ensureTopicsUntilDone(
   kafka: Kafka,
   topics: TopicNames,
   log: Logger,
-  partitions = 3,
+  partitions = DEFAULT_TOPIC_PARTITIONS,
 ): { readonly done: Promise<void>; stop(): void } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;

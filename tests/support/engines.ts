@@ -3,6 +3,7 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createKafka, ensureTopics, silentLogger } from '@ccfed/common';
 import { allTopics, topicNames, type TopicNames } from '@ccfed/proto';
 import { migrate } from '@ccfed/services';
+import type { KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
 
 /** A name no other test uses: each test gets its own topics and database. */
@@ -77,7 +78,7 @@ export async function rows<T>(client: ClickHouseClient, query: string): Promise<
  */
 export async function readTopics<T>(opts: {
   readonly topics: readonly string[];
-  readonly decode: (value: Buffer, topic: string) => T;
+  readonly decode: (value: Buffer, topic: string, message: KafkaMessage) => T;
   readonly until: (seen: readonly T[]) => boolean;
   readonly brokers?: readonly string[];
   readonly timeoutMs?: number;
@@ -92,7 +93,8 @@ export async function readTopics<T>(opts: {
   try {
     await consumer.subscribe({ topics: [...opts.topics], fromBeginning: true });
     await consumer.run({
-      eachMessage: async ({ topic, message }) => void seen.push(opts.decode(message.value!, topic)),
+      eachMessage: async ({ topic, message }) =>
+        void seen.push(opts.decode(message.value ?? Buffer.alloc(0), topic, message)),
     });
     await waitFor(
       `messages on ${opts.topics.join(', ')}`,

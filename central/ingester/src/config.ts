@@ -13,6 +13,11 @@ export const ingesterConfigSchema = z.object({
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name')
     .default('ccfed'),
   CCFED_CONSUMER_GROUP: z.string().min(1).default('ccfed-ingester'),
+  /**
+   * Fault injection for tests only: the process dies (exit 137, like SIGKILL) right after its
+   * Nth INSERT, before committing that batch's offsets: the worst moment to crash.
+   */
+  CCFED_FAILPOINT_EXIT_AFTER_INSERTS: z.coerce.number().int().positive().optional(),
 });
 
 export type IngesterConfig = z.output<typeof ingesterConfigSchema>;

@@ -14,8 +14,9 @@ export interface DeadLetter {
 
 /**
  * Sends undecodable messages to the dead-letter topic with their original bytes and key, and the
- * reason in headers. A failure here is logged, never thrown: a broken DLQ must not stop the
- * ingestion of good data.
+ * reason in headers. A failure throws: the batch is then retried whole, because a message that
+ * is neither stored nor dead-lettered would be lost. (The dead-letter topic lives on the same
+ * cluster the batch came from, so this stalls only when Kafka itself is in trouble.)
  */
 export async function sendToDeadLetter(
   deps: { producer: Producer; topic: string; consumer: string; log: Logger },
@@ -34,25 +35,18 @@ export async function sendToDeadLetter(
       'message sent to dead-letter topic',
     );
   }
-  try {
-    await deps.producer.send({
-      topic: deps.topic,
-      messages: letters.map((l) => ({
-        key: l.key,
-        value: l.value,
-        headers: {
-          [KAFKA_HEADERS.dlqReason]: l.reason,
-          [KAFKA_HEADERS.dlqSourceTopic]: l.sourceTopic,
-          [KAFKA_HEADERS.dlqSourcePartition]: String(l.partition),
-          [KAFKA_HEADERS.dlqSourceOffset]: l.offset,
-          [KAFKA_HEADERS.dlqConsumer]: deps.consumer,
-        },
-      })),
-    });
-  } catch (err) {
-    deps.log.error(
-      { event: 'dead_letter_failed', err, count: letters.length },
-      'could not write to the dead-letter topic',
-    );
-  }
+  await deps.producer.send({
+    topic: deps.topic,
+    messages: letters.map((l) => ({
+      key: l.key,
+      value: l.value,
+      headers: {
+        [KAFKA_HEADERS.dlqReason]: l.reason,
+        [KAFKA_HEADERS.dlqSourceTopic]: l.sourceTopic,
+        [KAFKA_HEADERS.dlqSourcePartition]: String(l.partition),
+        [KAFKA_HEADERS.dlqSourceOffset]: l.offset,
+        [KAFKA_HEADERS.dlqConsumer]: deps.consumer,
+      },
+    })),
+  });
 }

@@ -26,6 +26,12 @@ await startProcess('ingester', async () => {
     topics: topicNames(config.CCFED_TOPIC_PREFIX),
     groupId: config.CCFED_CONSUMER_GROUP,
     log,
+    afterInsert: (n) => {
+      if (n === config.CCFED_FAILPOINT_EXIT_AFTER_INSERTS) {
+        log.warn({ event: 'failpoint_exit', inserts: n }, 'failpoint: dying before the commit');
+        process.exit(137);
+      }
+    },
   });
 
   lifecycle.onShutdown('stop intake and finish the batch in flight', () => ingester.stopIntake());

@@ -1,48 +1,237 @@
+// Each Kafka message becomes rows of its topic's raw table (services/clickhouse/migrations).
+// Kind-specific fields land in typed columns, 0 or '' where the kind does not have them: the
+// per-call fold (007_calls.sql) takes max() over a call's events and relies on exactly that.
 import { formatDateTime } from '@ccfed/common';
-import type { CallEvent } from '@ccfed/proto';
-import { CallEvent as CallEventCodec } from '@ccfed/proto';
+import {
+  AgentState,
+  CallEvent as CallEventCodec,
+  routing,
+  type AgentEvent,
+  type CallEvent,
+  type CrmEvent,
+  type EventMeta,
+  type SiteSnapshot,
+  type Survey,
+} from '@ccfed/proto';
 
-/** One row of the `call_events` table (see services/clickhouse/migrations). */
-export interface CallEventRow {
-  event_id: string;
-  tenant_id: string;
-  site_id: string;
-  call_id: string;
-  kind: string;
-  event_time: string;
-  event_ms: number;
-  skill: string;
-  agent_id: string;
-  /** The kind-specific fields as JSON, for replay and explanation. */
-  payload: string;
-  kafka_partition: number;
-  kafka_offset: string;
-}
-
+/** Where a message was in Kafka: stored with its rows, so the ingester can tell what is in. */
 export interface KafkaPosition {
   readonly partition: number;
   readonly offset: string;
 }
 
-/** Maps a validated call event to its row; the same event always gives the same row. */
-export function callEventRow(event: CallEvent, at: KafkaPosition): CallEventRow {
-  const meta = event.meta!;
-  const kind = event.kind!;
+export type Row = Record<string, string | number | boolean | readonly (string | number)[]>;
+
+const EPOCH = formatDateTime(new Date(0));
+
+function metaColumns(meta: EventMeta): Row {
   const t = meta.eventTime!;
-  const value = kind.value as { skill?: string; agentId?: string };
-  const json = CallEventCodec.toJSON(event) as Record<string, unknown>;
   return {
     event_id: meta.eventId,
     tenant_id: meta.tenantId,
     site_id: meta.siteId,
-    call_id: event.callId,
-    kind: kind.$case,
     event_time: formatDateTime(t),
     event_ms: t.getUTCMilliseconds(),
-    skill: value.skill ?? '',
-    agent_id: value.agentId ?? '',
-    payload: JSON.stringify(json[kind.$case] ?? {}),
-    kafka_partition: at.partition,
-    kafka_offset: at.offset,
+  };
+}
+
+function position(at: KafkaPosition): Row {
+  return { kafka_partition: at.partition, kafka_offset: at.offset };
+}
+
+/** 'overflowedOut' → 'overflowed_out': the kind names the SQL uses. */
+export function snakeCase(camel: string): string {
+  return camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** The row of one call event; the same event always gives the same row. */
+export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
+  const kind = event.kind!;
+  const row: Row = {
+    ...metaColumns(event.meta!),
+    call_id: event.callId,
+    kind: snakeCase(kind.$case),
+    skill: event.skill,
+    tier: event.tier,
+    agent_id: '',
+    customer_id: '',
+    caller_hash: '',
+    arrival_time: EPOCH,
+    wait_ms: 0,
+    service_level_ms: 0,
+    short_abandon_ms: 0,
+    by_caller: 0,
+    talk_ms: 0,
+    hold_ms: 0,
+    ended_by: 0,
+    wrap_up_ms: 0,
+    disposition: '',
+    peer_site_id: '',
+    sip_code: 0,
+    decision_id: '',
+    payload: JSON.stringify((CallEventCodec.toJSON(event) as Record<string, unknown>)[kind.$case]),
+    ...position(at),
+  };
+  switch (kind.$case) {
+    case 'offered': {
+      const v = kind.value;
+      row.customer_id = v.customerId;
+      row.caller_hash = v.callerHash;
+      if (v.arrivalTime) row.arrival_time = formatDateTime(v.arrivalTime);
+      break;
+    }
+    case 'answered':
+      row.agent_id = kind.value.agentId;
+      row.wait_ms = kind.value.waitMs;
+      row.service_level_ms = kind.value.serviceLevelThresholdMs;
+      break;
+    case 'abandoned':
+      row.wait_ms = kind.value.waitMs;
+      row.by_caller = kind.value.byCaller ? 1 : 0;
+      row.service_level_ms = kind.value.serviceLevelThresholdMs;
+      row.short_abandon_ms = kind.value.shortAbandonMs;
+      break;
+    case 'ended':
+      row.agent_id = kind.value.agentId;
+      row.talk_ms = kind.value.talkMs;
+      row.hold_ms = kind.value.holdMs;
+      row.ended_by = kind.value.endedBy;
+      break;
+    case 'wrapUpDone':
+      row.agent_id = kind.value.agentId;
+      row.wrap_up_ms = kind.value.wrapUpMs;
+      row.disposition = kind.value.disposition;
+      break;
+    case 'overflowedOut':
+      row.peer_site_id = kind.value.targetSiteId;
+      row.decision_id = kind.value.decisionId;
+      break;
+    case 'overflowedIn':
+      row.peer_site_id = kind.value.originSiteId;
+      row.decision_id = kind.value.decisionId;
+      break;
+    case 'overflowRejected':
+      row.peer_site_id = kind.value.targetSiteId;
+      row.sip_code = kind.value.sipCode;
+      break;
+    case 'transferred':
+      row.agent_id = kind.value.fromAgentId;
+      break;
+    case 'queued':
+    case 'overflowRequested':
+      break;
+  }
+  return row;
+}
+
+/** 'ready', 'not_ready', 'on_call', ...: the state names the SQL uses. */
+export function agentStateName(state: AgentState): string {
+  return AgentState[state]?.replace(/^AGENT_STATE_/, '').toLowerCase() ?? 'unspecified';
+}
+
+export function agentEventRow(event: AgentEvent, at: KafkaPosition): Row {
+  const since = event.fromStateSince;
+  return {
+    ...metaColumns(event.meta!),
+    agent_id: event.agentId,
+    from_state: agentStateName(event.fromState),
+    to_state: agentStateName(event.toState),
+    reason_code: event.reasonCode,
+    from_reason_code: event.fromReasonCode,
+    call_id: event.callId,
+    from_state_since: since ? formatDateTime(since) : EPOCH,
+    from_state_since_ms: since ? since.getUTCMilliseconds() : 0,
+    ...position(at),
+  };
+}
+
+/** One row per skill of the snapshot, the per-tenant figures as parallel arrays. */
+export function siteSnapshotRows(snapshot: SiteSnapshot, at: KafkaPosition): Row[] {
+  const meta = metaColumns(snapshot.meta!);
+  return snapshot.skills.map((s) => ({
+    ...meta,
+    sequence: snapshot.sequence,
+    accepting_overflow: snapshot.acceptingOverflow ? 1 : 0,
+    skill: s.skill,
+    queued: s.queued,
+    oldest_wait_ms: s.oldestWaitMs,
+    agents_staffed: s.agentsStaffed,
+    agents_idle: s.agentsIdle,
+    expected_wait_ms: s.expectedWaitMs,
+    offered_today: s.offeredToday,
+    answered_within_threshold_today: s.answeredWithinThresholdToday,
+    answered_today: s.answeredToday,
+    abandoned_today: s.abandonedToday,
+    inbound_overflow_pending: s.inboundOverflowPending,
+    average_handle_ms: s.averageHandleMs,
+    tenant_ids: s.tenants.map((t) => t.tenantId),
+    tenant_queued: s.tenants.map((t) => t.queued),
+    tenant_agents_staffed: s.tenants.map((t) => t.agentsStaffed),
+    tenant_agents_idle: s.tenants.map((t) => t.agentsIdle),
+    tenant_expected_wait_ms: s.tenants.map((t) => t.expectedWaitMs),
+    ...position(at),
+  }));
+}
+
+export function surveyRow(survey: Survey, at: KafkaPosition): Row {
+  const { event_ms: _ms, ...meta } = metaColumns(survey.meta!);
+  return {
+    ...meta,
+    call_id: survey.callId,
+    customer_id: survey.customerId,
+    agent_id: survey.agentId,
+    skill: survey.skill,
+    csat: survey.csat,
+    nps: survey.nps ?? 0,
+    has_nps: survey.nps === undefined ? 0 : 1,
+    resolved: survey.resolved ? 1 : 0,
+    has_resolved: survey.resolved === undefined ? 0 : 1,
+    complaint_severity: survey.complaintSeverity,
+    ...position(at),
+  };
+}
+
+export function crmEventRow(event: CrmEvent, at: KafkaPosition): Row {
+  const { event_ms: _ms, ...meta } = metaColumns(event.meta!);
+  const kind = event.kind!;
+  return {
+    ...meta,
+    customer_id: event.customerId,
+    kind: snakeCase(kind.$case),
+    customer_value_minor: event.customerValueMinor,
+    product_id: kind.$case === 'holdings' ? '' : kind.value.productId,
+    product_ids: kind.$case === 'holdings' ? kind.value.productIds : [],
+    amount_minor: kind.$case === 'purchase' ? kind.value.amountMinor : 0,
+    cancel_reason: kind.$case === 'cancellation' ? kind.value.reason : '',
+    intent_only: kind.$case === 'cancellation' && kind.value.intentOnly ? 1 : 0,
+    ...position(at),
+  };
+}
+
+export function routeDecisionRow(decision: routing.RouteDecision, at: KafkaPosition): Row {
+  const { site_id: _site, ...meta } = metaColumns(decision.meta!);
+  const request = decision.request!;
+  const response = decision.response!;
+  const alts = response.alternatives;
+  return {
+    ...meta,
+    decision_id: response.decisionId,
+    call_id: request.callId,
+    origin_site_id: request.originSiteId,
+    skill: request.skill,
+    tier: request.tier,
+    waited_ms: request.waitedMs,
+    origin_expected_wait_ms: request.originExpectedWaitMs,
+    hop_count: request.hopCount,
+    verdict: response.verdict === routing.Verdict.VERDICT_OVERFLOW ? 'overflow' : 'stay',
+    target_site_id: response.targetSiteId,
+    reason: response.reason,
+    alt_site_ids: alts.map((a) => a.siteId),
+    alt_eligible: alts.map((a) => (a.eligible ? 1 : 0)),
+    alt_excluded_reasons: alts.map((a) => a.excludedReason),
+    alt_expected_wait_ms: alts.map((a) => a.expectedWaitMs),
+    alt_handicap_ms: alts.map((a) => a.handicapMs),
+    alt_state_age_ms: alts.map((a) => a.stateAgeMs),
+    ...position(at),
   };
 }

@@ -11,7 +11,9 @@ CREATE TABLE IF NOT EXISTS agent_events
     event_date Date DEFAULT toDate(event_time),
     from_state String,
     to_state String,
+    -- The not-ready reason of to_state, and of from_state (the interval this event closes).
     reason_code String,
+    from_reason_code String,
     call_id String,
     -- 1970-01-01 00:00:00 when unknown (a login has no interval before it).
     from_state_since DateTime,

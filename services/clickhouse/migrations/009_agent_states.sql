@@ -23,13 +23,12 @@ SELECT
     site_id,
     agent_id,
     from_state AS state,
-    -- The reason belongs to the not-ready interval that this event closes, which the event that
-    -- opened it carried; the closing event names only where the agent went next.
-    '' AS reason_code,
+    from_reason_code AS reason_code,
     call_id,
     from_state_since AS started_at,
     event_time AS ended_at,
-    (toUInt64(event_time) * 1000 + event_ms) - (toUInt64(from_state_since) * 1000 + from_state_since_ms) AS duration_ms,
+    -- UInt64 - UInt64 is Int64 in ClickHouse; the WHERE below keeps it non-negative.
+    toUInt64((toUInt64(event_time) * 1000 + event_ms) - (toUInt64(from_state_since) * 1000 + from_state_since_ms)) AS duration_ms,
     event_id
 FROM agent_events
 WHERE toUInt32(from_state_since) > 0

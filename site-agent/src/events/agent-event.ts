@@ -29,6 +29,7 @@ export function agentEventOf(change: AgentChange, meta: EventMeta, fromSinceMs =
     fromState: agentStateEnum(change.from),
     toState: agentStateEnum(change.to),
     reasonCode: change.to.name === 'not_ready' ? change.to.reason : '',
+    fromReasonCode: change.from.name === 'not_ready' ? change.from.reason : '',
     callId,
     fromStateSince:
       fromSinceMs > 0 && change.from.name !== 'logged_out' ? new Date(fromSinceMs) : undefined,

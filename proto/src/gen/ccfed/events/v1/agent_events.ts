@@ -86,7 +86,11 @@ export interface AgentEvent {
    * When the agent entered from_state: [from_state_since, event_time) is one whole interval in
    * from_state, so agent-state intervals need no pairing of events. Unset for a login.
    */
-  fromStateSince: Date | undefined;
+  fromStateSince:
+    | Date
+    | undefined;
+  /** The not-ready reason of from_state, so the interval this event closes carries its reason. */
+  fromReasonCode: string;
 }
 
 function createBaseAgentEvent(): AgentEvent {
@@ -98,6 +102,7 @@ function createBaseAgentEvent(): AgentEvent {
     reasonCode: "",
     callId: "",
     fromStateSince: undefined,
+    fromReasonCode: "",
   };
 }
 
@@ -123,6 +128,9 @@ export const AgentEvent: MessageFns<AgentEvent> = {
     }
     if (message.fromStateSince !== undefined) {
       Timestamp.encode(toTimestamp(message.fromStateSince), writer.uint32(58).fork()).join();
+    }
+    if (message.fromReasonCode !== "") {
+      writer.uint32(66).string(message.fromReasonCode);
     }
     return writer;
   },
@@ -196,6 +204,14 @@ export const AgentEvent: MessageFns<AgentEvent> = {
             message.fromStateSince = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.fromReasonCode = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -241,6 +257,11 @@ export const AgentEvent: MessageFns<AgentEvent> = {
         : isSet(object.from_state_since)
         ? fromJsonTimestamp(object.from_state_since)
         : undefined,
+      fromReasonCode: isSet(object.fromReasonCode)
+        ? globalThis.String(object.fromReasonCode)
+        : isSet(object.from_reason_code)
+        ? globalThis.String(object.from_reason_code)
+        : "",
     };
   },
 
@@ -267,6 +288,9 @@ export const AgentEvent: MessageFns<AgentEvent> = {
     if (message.fromStateSince !== undefined) {
       obj.fromStateSince = message.fromStateSince.toISOString();
     }
+    if (message.fromReasonCode !== "") {
+      obj.fromReasonCode = message.fromReasonCode;
+    }
     return obj;
   },
 
@@ -282,6 +306,7 @@ export const AgentEvent: MessageFns<AgentEvent> = {
     message.reasonCode = object.reasonCode ?? "";
     message.callId = object.callId ?? "";
     message.fromStateSince = object.fromStateSince ?? undefined;
+    message.fromReasonCode = object.fromReasonCode ?? "";
     return message;
   },
 };

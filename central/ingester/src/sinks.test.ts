@@ -1,0 +1,157 @@
+import { AgentEvent, AgentState, CallEvent, CustomerTier, topicNames } from '@ccfed/proto';
+import { describe, expect, it } from 'vitest';
+import { sinksFor } from './sinks.js';
+
+const topics = topicNames('t');
+const sink = (table: string) => sinksFor(topics).find((s) => s.table === table)!;
+const at = { partition: 1, offset: '7' };
+const meta = (eventId = 'e-1') => ({
+  eventId,
+  tenantId: 'acme-bank',
+  siteId: 'beijing',
+  eventTime: new Date('2026-11-22T09:30:15.250Z'),
+  producerSequence: 1,
+  trace: undefined,
+});
+
+describe('call events become typed rows', () => {
+  it('an answered call: wait and service-level threshold in their columns, others empty', () => {
+    const value = Buffer.from(
+      CallEvent.encode({
+        meta: meta(),
+        callId: 'c1',
+        skill: 'sales',
+        tier: CustomerTier.CUSTOMER_TIER_VIP,
+        kind: {
+          $case: 'answered',
+          value: {
+            agentId: 'bj-001',
+            skill: 'sales',
+            waitMs: 14_000,
+            serviceLevelThresholdMs: 20_000,
+          },
+        },
+      }).finish(),
+    );
+    const r = sink('call_events').toRows(value, at);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.eventId).toBe('e-1');
+    expect(r.rows).toEqual([
+      expect.objectContaining({
+        event_id: 'e-1',
+        call_id: 'c1',
+        kind: 'answered',
+        event_time: '2026-11-22 09:30:15',
+        event_ms: 250,
+        skill: 'sales',
+        tier: CustomerTier.CUSTOMER_TIER_VIP,
+        agent_id: 'bj-001',
+        wait_ms: 14_000,
+        service_level_ms: 20_000,
+        talk_ms: 0,
+        peer_site_id: '',
+        kafka_partition: 1,
+        kafka_offset: '7',
+      }),
+    ]);
+  });
+
+  it('an overflowed-out call names its target; kinds are snake_case as the SQL expects', () => {
+    const value = Buffer.from(
+      CallEvent.encode({
+        meta: meta(),
+        callId: 'c1',
+        skill: 'sales',
+        tier: CustomerTier.CUSTOMER_TIER_STANDARD,
+        kind: { $case: 'overflowedOut', value: { targetSiteId: 'guangzhou', decisionId: 'd-9' } },
+      }).finish(),
+    );
+    const r = sink('call_events').toRows(value, at);
+    expect(r.ok && r.rows[0]).toMatchObject({
+      kind: 'overflowed_out',
+      peer_site_id: 'guangzhou',
+      decision_id: 'd-9',
+    });
+  });
+});
+
+describe('bad messages get a reason, never an exception', () => {
+  const cases: [string, string, Buffer | null, RegExp][] = [
+    ['empty value', 'call_events', Buffer.alloc(0), /empty message value/],
+    ['null value', 'agent_events', null, /empty message value/],
+    [
+      'garbage bytes',
+      'call_events',
+      Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]),
+      /not a protobuf CallEvent/,
+    ],
+    [
+      'no meta',
+      'call_events',
+      Buffer.from(
+        CallEvent.encode({
+          meta: undefined,
+          callId: 'c',
+          skill: '',
+          tier: 0,
+          kind: undefined,
+        }).finish(),
+      ),
+      /meta is missing/,
+    ],
+    [
+      'no kind',
+      'call_events',
+      Buffer.from(
+        CallEvent.encode({
+          meta: meta(),
+          callId: 'c',
+          skill: '',
+          tier: 0,
+          kind: undefined,
+        }).finish(),
+      ),
+      /no event kind/,
+    ],
+    [
+      'agent state out of range',
+      'agent_events',
+      Buffer.from(
+        AgentEvent.encode({
+          meta: meta(),
+          agentId: 'bj-001',
+          fromState: AgentState.AGENT_STATE_READY,
+          toState: 99 as AgentState,
+          reasonCode: '',
+          fromReasonCode: '',
+          callId: '',
+          fromStateSince: undefined,
+        }).finish(),
+      ),
+      /to_state 99 is not an agent state/,
+    ],
+    [
+      'interval ending before it starts',
+      'agent_events',
+      Buffer.from(
+        AgentEvent.encode({
+          meta: meta(),
+          agentId: 'bj-001',
+          fromState: AgentState.AGENT_STATE_READY,
+          toState: AgentState.AGENT_STATE_RESERVED,
+          reasonCode: '',
+          fromReasonCode: '',
+          callId: 'c1',
+          fromStateSince: new Date('2026-11-22T10:00:00Z'),
+        }).finish(),
+      ),
+      /from_state_since is after event_time/,
+    ],
+  ];
+  it.each(cases)('%s', (_name, table, value, reason) => {
+    const r = sink(table).toRows(value, at);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(reason);
+  });
+});

@@ -1,0 +1,221 @@
+// The ingester's promise: every event in ClickHouse exactly once, whatever happens to it. A day
+// of traffic on every topic, with producer duplicates and garbage mixed in, ingested by a process
+// that dies right after an INSERT and before its commit (the worst moment), and once more by
+// SIGKILL; every figure must still come out exact, and every bad message must be dead-lettered.
+import type { ClickHouseClient } from '@clickhouse/client';
+import { createKafka, silentLogger } from '@ccfed/common';
+import { KAFKA_HEADERS, type TopicNames } from '@ccfed/proto';
+import type { Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  clickhouseUrl,
+  freshDatabase,
+  freshTopics,
+  groupBy,
+  kafkaBrokers,
+  readTopics,
+  rows,
+  uniqueName,
+  waitFor,
+} from '../support/engines.js';
+import { eventStream, type ExpectedFigures, type StreamMessage } from '../support/event-stream.js';
+import { startService, type ServiceProcess } from '../support/processes.js';
+
+const CALLS = 3000;
+const GARBAGE = [
+  { key: 'junk-text', value: Buffer.from('this is not protobuf \xff\xfe') },
+  { key: 'junk-empty', value: Buffer.alloc(0) },
+  { key: 'junk-varint', value: Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0xff]) },
+];
+
+describe('ingester: exactly once through crashes, duplicates and garbage', () => {
+  let topics: TopicNames;
+  let prefix: string;
+  let database: string;
+  let ch: ClickHouseClient;
+  let producer: Producer;
+  let expected: ExpectedFigures;
+  let ingester: ServiceProcess | undefined;
+  const group = uniqueName('ingester');
+  const kafka = () =>
+    createKafka({ brokers: kafkaBrokers(), clientId: 'test-sites', log: silentLogger() });
+
+  const start = (extra: Record<string, string> = {}) =>
+    startService(
+      'central/ingester/src/index.ts',
+      {
+        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        CCFED_TOPIC_PREFIX: prefix,
+        CCFED_CLICKHOUSE_URL: clickhouseUrl(),
+        CCFED_CLICKHOUSE_DATABASE: database,
+        CCFED_CONSUMER_GROUP: group,
+        ...extra,
+      },
+      'ingester',
+    );
+
+  const send = (messages: readonly StreamMessage[]) =>
+    producer.sendBatch({
+      acks: -1,
+      topicMessages: [...groupBy(messages, (m) => m.topic)].map(([topic, ms]) => ({
+        topic,
+        messages: ms.map((m) => ({ key: m.key, value: m.value })),
+      })),
+    });
+
+  beforeAll(async () => {
+    ({ prefix, topics } = await freshTopics());
+    ({ database, client: ch } = await freshDatabase());
+    producer = kafka().producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const stream = eventStream(topics, { calls: CALLS, seed: 7 });
+    expected = stream.expected;
+    // The day in chunks, so the ingester sees many batches; every 40th message is sent again
+    // later, as a site agent resending after a crash would.
+    const resent = stream.messages.filter((_, i) => i % 40 === 0);
+    const chunk = Math.ceil(stream.messages.length / 6);
+    for (let i = 0; i < stream.messages.length; i += chunk) {
+      await send(stream.messages.slice(i, i + chunk));
+      await send(resent.slice((i / chunk) * 50, (i / chunk + 1) * 50));
+    }
+    await producer.send({ topic: topics.callEvents, messages: GARBAGE.slice(0, 2) });
+    await producer.send({ topic: topics.agentEvents, messages: GARBAGE.slice(2) });
+    await send(resent);
+  });
+
+  afterAll(async () => {
+    await ingester?.kill();
+    await producer?.disconnect();
+    await ch?.close();
+  });
+
+  it('dies right after an INSERT, before the commit, and the restart stores nothing twice', async () => {
+    ingester = start({ CCFED_FAILPOINT_EXIT_AFTER_INSERTS: '3' });
+    expect(await ingester.exited).toBe(137);
+    expect((await count('call_events')) + (await count('agent_events'))).toBeGreaterThan(0);
+
+    ingester = start();
+    await waitFor('a SIGKILL mid-stream', async () =>
+      (await count('call_events')) > 0 ? true : undefined,
+    );
+    await ingester.kill();
+
+    ingester = start();
+    await waitFor('the ingester caught up with every topic', () => caughtUp(group), 90_000);
+    await expectExactFigures();
+  });
+
+  it('lands every undecodable message in the dead-letter topic with its reason', async () => {
+    const letters = await readTopics({
+      topics: [topics.deadLetter],
+      decode: (value, _topic, m) => ({
+        key: m.key?.toString(),
+        value,
+        header: (name: string) => m.headers?.[name]?.toString(),
+      }),
+      until: (got) => GARBAGE.every((g) => got.some((l) => l.key === g.key)),
+    });
+    for (const g of GARBAGE) {
+      const l = letters.find((x) => x.key === g.key)!;
+      expect(l.value).toEqual(g.value);
+      expect(l.header(KAFKA_HEADERS.dlqReason)).toMatch(/empty|protobuf|meta/);
+      expect(l.header(KAFKA_HEADERS.dlqConsumer)).toBe(group);
+    }
+    // Nothing else was dead-lettered: every good message was stored.
+    expect(new Set(letters.map((l) => l.key))).toEqual(new Set(GARBAGE.map((g) => g.key)));
+  });
+
+  it('a new ingester group replaying every topic from the start changes no figure', async () => {
+    await ingester!.stop();
+    const replay = uniqueName('replay');
+    ingester = start({ CCFED_CONSUMER_GROUP: replay });
+    await waitFor('the replaying group caught up', () => caughtUp(replay), 90_000);
+    await expectExactFigures();
+    expect(await ingester.stop()).toBe(0);
+  });
+
+  async function count(table: string): Promise<number> {
+    return Number((await rows<{ n: string }>(ch, `SELECT count() AS n FROM ${table}`))[0]!.n);
+  }
+
+  /** Every figure, read without FINAL: exact before merges, as the dashboards read them. */
+  async function expectExactFigures(): Promise<void> {
+    const [calls] = await rows<Record<string, string>>(
+      ch,
+      `SELECT count() AS calls, sum(answered) AS answered, sum(abandoned) AS abandoned,
+              sum(talk_ms) AS talk_ms FROM calls`,
+    );
+    const [rollup] = await rows<Record<string, string>>(
+      ch,
+      `SELECT sum(offered) AS offered, sum(answered) AS answered, sum(abandoned) AS abandoned,
+              sum(answer_wait_ms) AS answer_wait_ms, sum(talk_ms) AS talk_ms FROM call_rollup_15m`,
+    );
+    const [agents] = await rows<{ on_call_ms: string }>(
+      ch,
+      'SELECT sum(on_call_ms) AS on_call_ms FROM agent_rollup_15m',
+    );
+    expect({
+      callEvents: await count('call_events'),
+      agentEvents: await count('agent_events'),
+      surveys: await count('surveys'),
+      crmEvents: await count('crm_events'),
+      decisions: await count('route_decisions'),
+      snapshotRows: await count('site_snapshots'),
+      calls: Number(calls!.calls),
+      answered: Number(calls!.answered),
+      abandoned: Number(calls!.abandoned),
+      talkMs: Number(calls!.talk_ms),
+      rollupOffered: Number(rollup!.offered),
+      rollupAnswered: Number(rollup!.answered),
+      rollupAbandoned: Number(rollup!.abandoned),
+      answerWaitMs: Number(rollup!.answer_wait_ms),
+      rollupTalkMs: Number(rollup!.talk_ms),
+      onCallMs: Number(agents!.on_call_ms),
+    }).toEqual({
+      callEvents: expected.callEvents,
+      agentEvents: expected.agentEvents,
+      surveys: expected.surveys,
+      crmEvents: expected.crmEvents,
+      decisions: expected.decisions,
+      snapshotRows: expected.snapshotRows,
+      calls: expected.calls,
+      answered: expected.answered,
+      abandoned: expected.abandoned,
+      talkMs: expected.talkMs,
+      rollupOffered: expected.calls,
+      rollupAnswered: expected.answered,
+      rollupAbandoned: expected.abandoned,
+      answerWaitMs: expected.answerWaitMs,
+      rollupTalkMs: expected.talkMs,
+      onCallMs: expected.onCallMs,
+    });
+  }
+
+  /** Whether `groupId` has committed every offset of every topic the ingester consumes. */
+  async function caughtUp(groupId: string): Promise<true | undefined> {
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      const consumed = [
+        topics.callEvents,
+        topics.agentEvents,
+        topics.siteSnapshots,
+        topics.surveys,
+        topics.crmEvents,
+        topics.routeDecisions,
+      ];
+      const committed = await admin.fetchOffsets({ groupId, topics: consumed });
+      for (const topic of consumed) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
+        for (const end of ends) {
+          const c = mine.find((p) => p.partition === end.partition);
+          if (Number(end.high) > 0 && Number(c?.offset ?? -1) < Number(end.high)) return undefined;
+        }
+      }
+      return true;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+});
