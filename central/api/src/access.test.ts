@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { refuseForeign, scopeFor } from './access.js';
+import { HttpError } from './http/errors.js';
+
+describe('access', () => {
+  it('maps each role to its Scope', () => {
+    expect(scopeFor({ sub: 'a', role: 'hq', exp: 1 })).toEqual({ role: 'hq' });
+    expect(scopeFor({ sub: 'a', role: 'site', siteId: 'gz', exp: 1 })).toEqual({
+      role: 'site',
+      siteId: 'gz',
+    });
+    expect(scopeFor({ sub: 'a', role: 'tenant', tenantId: 'acme', exp: 1 })).toEqual({
+      role: 'tenant',
+      tenantId: 'acme',
+    });
+  });
+
+  const refusal = (f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      return err as HttpError;
+    }
+    return undefined;
+  };
+
+  it('refuses a site supervisor naming another site, and names it', () => {
+    const err = refusal(() =>
+      refuseForeign({ role: 'site', siteId: 'gz' }, { sites: ['gz', 'cd', 'sz'] }),
+    );
+    expect(err).toBeInstanceOf(HttpError);
+    expect(err?.status).toBe(403);
+    expect(err?.message).toBe('the supervisor of site gz may not read site cd, sz');
+  });
+
+  it('refuses a tenant naming another tenant, but lets it name any site', () => {
+    const err = refusal(() =>
+      refuseForeign({ role: 'tenant', tenantId: 'acme' }, { tenants: ['globex'] }),
+    );
+    expect(err?.status).toBe(403);
+    expect(err?.message).toBe('tenant acme may not read tenant globex');
+    expect(
+      refusal(() => refuseForeign({ role: 'tenant', tenantId: 'acme' }, { sites: ['gz', 'cd'] })),
+    ).toBeUndefined();
+  });
+
+  it('lets each role name its own, a site supervisor any tenant, and HQ anything', () => {
+    expect(
+      refusal(() =>
+        refuseForeign({ role: 'site', siteId: 'gz' }, { sites: ['gz'], tenants: ['x', 'y'] }),
+      ),
+    ).toBeUndefined();
+    expect(
+      refusal(() => refuseForeign({ role: 'tenant', tenantId: 'acme' }, { tenants: ['acme'] })),
+    ).toBeUndefined();
+    expect(
+      refusal(() => refuseForeign({ role: 'hq' }, { sites: ['a', 'b'], tenants: ['c'] })),
+    ).toBeUndefined();
+  });
+});

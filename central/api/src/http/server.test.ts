@@ -1,0 +1,138 @@
+import { ManualClock, silentLogger } from '@ccfed/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { issueToken } from '../auth/token.js';
+import { route } from './route.js';
+import { ApiHttpServer } from './server.js';
+
+const secret = 'server-unit-test-secret-0123456789abcdef';
+const now = Date.UTC(2026, 0, 1);
+let base: string;
+let failure: Error | undefined;
+
+const server = new ApiHttpServer({
+  secret,
+  clock: new ManualClock(now),
+  log: silentLogger(),
+  routes: [
+    route({
+      method: 'GET',
+      path: '/hq-only',
+      summary: 'only HQ',
+      auth: true,
+      roles: ['hq'],
+      query: z.strictObject({ n: z.string().regex(/^\d+$/, 'expected digits').optional() }),
+      response: z.unknown(),
+      handle: async ({ query, scope }) => ({ query, scope }),
+    }),
+    route({
+      method: 'POST',
+      path: '/echo',
+      summary: 'echo',
+      auth: false,
+      body: z.strictObject({ text: z.string() }),
+      response: z.unknown(),
+      handle: async ({ body }) => body,
+    }),
+    route({
+      method: 'GET',
+      path: '/fails',
+      summary: 'fails',
+      auth: false,
+      response: z.unknown(),
+      handle: async () => {
+        throw (failure = new Error('Code: 60. Table secret_db.secret_table does not exist'));
+      },
+    }),
+  ],
+});
+
+const bearer = (role: 'hq' | 'site') =>
+  `Bearer ${issueToken(role === 'hq' ? { sub: 'a', role } : { sub: 'b', role, siteId: 'x' }, { secret, ttlSeconds: 60, now })}`;
+
+beforeAll(async () => {
+  base = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+});
+afterAll(() => server.close());
+
+describe('API HTTP server', () => {
+  it('serves a route to a role it allows, with the validated query and the scope', async () => {
+    const res = await fetch(`${base}/hq-only?n=12`, { headers: { authorization: bearer('hq') } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await res.json()).toEqual({ query: { n: '12' }, scope: { role: 'hq' } });
+  });
+
+  it('answers 403 naming the route to a role it does not allow', async () => {
+    const res = await fetch(`${base}/hq-only`, { headers: { authorization: bearer('site') } });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ error: 'role site may not call GET /hq-only' });
+  });
+
+  it('answers 400 naming the field, and refuses parameters it does not know', async () => {
+    const auth = { authorization: bearer('hq') };
+    const bad = await fetch(`${base}/hq-only?n=x`, { headers: auth });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({
+      error: 'invalid query: n: expected digits',
+      details: [{ field: 'n', message: 'expected digits' }],
+    });
+    const unknown = await fetch(`${base}/hq-only?m=1&__proto__=x`, { headers: auth });
+    expect(unknown.status).toBe(400);
+    expect((await unknown.json()).error).toBe(
+      'invalid query: m, __proto__: unknown query parameter',
+    );
+  });
+
+  it('checks the token before the query: no token, no validation answers', async () => {
+    const res = await fetch(`${base}/hq-only?n=x`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('reads JSON bodies only, and names what is wrong with them', async () => {
+    const send = (body: string, type = 'application/json') =>
+      fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': type }, body });
+    expect(await (await send('{"text":"hi"}')).json()).toEqual({ text: 'hi' });
+    expect((await send('{"text":"hi"}', 'text/plain')).status).toBe(415);
+    const notJson = await send('{"text":');
+    expect(notJson.status).toBe(400);
+    expect((await notJson.json()).error).toBe('body: not valid JSON');
+    const wrong = await send('{"text":1}');
+    expect((await wrong.json()).error).toMatch(/^invalid body: text: /);
+  });
+
+  it('answers 404 and 405 (with Allow) in JSON', async () => {
+    expect((await fetch(`${base}/nothing`)).status).toBe(404);
+    const res = await fetch(`${base}/echo`);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+  });
+
+  it('answers an unexpected failure with a generic 500 and no detail', async () => {
+    const res = await fetch(`${base}/fails`);
+    expect(res.status).toBe(500);
+    expect(await res.text()).toBe('{"error":"internal error"}');
+    expect(failure).toBeDefined();
+  });
+
+  it('refuses a route table with the same method and path twice', () => {
+    const r = route({
+      method: 'GET',
+      path: '/x',
+      summary: 'x',
+      auth: false,
+      response: z.unknown(),
+      handle: async () => 1,
+    });
+    expect(
+      () =>
+        new ApiHttpServer({
+          secret,
+          clock: new ManualClock(),
+          log: silentLogger(),
+          routes: [r, r],
+        }),
+    ).toThrow(/GET \/x defined twice/);
+  });
+});
