@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
@@ -9,6 +10,8 @@ export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly statements: readonly string[];
+  /** sha256 of the statements: an applied migration whose text changed is refused. */
+  readonly checksum: string;
 }
 
 const FILE_PATTERN = /^(\d{3})_([a-z0-9_]+)\.sql$/;
@@ -33,7 +36,8 @@ export function readMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
     const statements = splitStatements(readFileSync(join(dir, file), 'utf8'));
     if (statements.length === 0)
       throw new Error(`${join(dir, file)}: no SQL statement in the file`);
-    return { version, name: m[2]!, statements };
+    const checksum = createHash('sha256').update(statements.join(';\n')).digest('hex');
+    return { version, name: m[2]!, statements, checksum };
   });
 }
 
@@ -71,20 +75,32 @@ export async function migrate(
   try {
     await client.command({
       query:
-        'CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree() ORDER BY version',
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, checksum String, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree() ORDER BY version',
     });
     const done = await client.query({
-      query: 'SELECT DISTINCT version FROM schema_migrations',
+      query: 'SELECT version, any(checksum) AS checksum FROM schema_migrations GROUP BY version',
       format: 'JSONEachRow',
     });
-    const applied = new Set((await done.json<{ version: number }>()).map((r) => Number(r.version)));
+    const applied = new Map(
+      (await done.json<{ version: number; checksum: string }>()).map((r) => [
+        Number(r.version),
+        r.checksum,
+      ]),
+    );
     const ran: number[] = [];
     for (const m of migrations) {
-      if (applied.has(m.version)) continue;
+      const appliedChecksum = applied.get(m.version);
+      if (appliedChecksum !== undefined) {
+        if (appliedChecksum !== m.checksum)
+          throw new Error(
+            `database ${database}: migration ${m.version} (${m.name}) was applied with different SQL than services/clickhouse/migrations holds now. An applied migration must never change: add a new one. (A local development database can be dropped and rebuilt instead.)`,
+          );
+        continue;
+      }
       for (const statement of m.statements) await client.command({ query: statement });
       await client.insert({
         table: 'schema_migrations',
-        values: [{ version: m.version, name: m.name }],
+        values: [{ version: m.version, name: m.name, checksum: m.checksum }],
         format: 'JSONEachRow',
       });
       ran.push(m.version);
