@@ -79,7 +79,7 @@ describe('API HTTP server', () => {
     });
     const unknown = await fetch(`${base}/hq-only?m=1&__proto__=x`, { headers: auth });
     expect(unknown.status).toBe(400);
-    expect((await unknown.json()).error).toBe(
+    expect(((await unknown.json()) as { error: string }).error).toBe(
       'invalid query: m, __proto__: unknown query parameter',
     );
   });
@@ -97,9 +97,9 @@ describe('API HTTP server', () => {
     expect((await send('{"text":"hi"}', 'text/plain')).status).toBe(415);
     const notJson = await send('{"text":');
     expect(notJson.status).toBe(400);
-    expect((await notJson.json()).error).toBe('body: not valid JSON');
+    expect(((await notJson.json()) as { error: string }).error).toBe('body: not valid JSON');
     const wrong = await send('{"text":1}');
-    expect((await wrong.json()).error).toMatch(/^invalid body: text: /);
+    expect(((await wrong.json()) as { error: string }).error).toMatch(/^invalid body: text: /);
   });
 
   it('answers 404 and 405 (with Allow) in JSON', async () => {
