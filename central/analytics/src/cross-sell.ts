@@ -4,7 +4,7 @@
 //   support(A → B) = P(A and B), confidence = P(B | A), lift = confidence / P(B),
 // with P over the tenant's customers that have a holdings snapshot (an empty one counts).
 import { raw, sql, type Sql } from '@ccfed/common';
-import { checkFraction, checkId, checkLimit } from './churn-options.js';
+import { checkDate, checkFraction, checkId, checkLimit } from './churn-options.js';
 import { scopeCondition, type Scope } from './scope.js';
 
 export interface CrossSellRuleRow {
@@ -84,17 +84,17 @@ FROM
             FROM (${pairs})
             WHERE antecedent != consequent AND ${restrict}
             GROUP BY tenant_id, antecedent, consequent
-        )
-        ANY INNER JOIN (${holders('antecedent')}) USING (tenant_id, antecedent)
-    )
-    ANY INNER JOIN (${holders('consequent')}) USING (tenant_id, consequent)
-)
+        ) AS pairs
+        ANY INNER JOIN (${holders('antecedent')}) AS antecedents USING (tenant_id, antecedent)
+    ) AS with_antecedents
+    ANY INNER JOIN (${holders('consequent')}) AS consequents USING (tenant_id, consequent)
+) AS with_both
 ANY INNER JOIN
 (
     SELECT tenant_id, uniqExact(customer_id) AS customers
     FROM crm_events WHERE kind = 'holdings' AND ${where}
     GROUP BY tenant_id
-) USING (tenant_id)`;
+) AS totals USING (tenant_id)`;
 }
 
 /**
@@ -115,21 +115,44 @@ LIMIT ${limit}`;
 }
 
 /**
+ * Mines every tenant's rules from the current holdings and stores them in cross_sell_rules as
+ * the refresh of `computedAt`. A system job (e.g. nightly), not a request: it reads and writes
+ * every tenant, so it takes no Scope. The next best offer uses the newest refresh.
+ */
+export function refreshCrossSellRulesQuery(opts: { computedAt: Date }): Sql {
+  const computedAt = checkDate('computedAt', opts.computedAt);
+  return sql`INSERT INTO cross_sell_rules
+    (tenant_id, antecedent, consequent, both, antecedent_holders, consequent_holders, customers,
+     support, confidence, lift, computed_at)
+SELECT tenant_id, antecedent, consequent, both, antecedent_holders, consequent_holders, customers,
+    support, confidence, lift, ${computedAt}
+FROM (${rules(raw('1'), undefined)})`;
+}
+
+/**
  * The one product the customer does not hold yet whose rule from a product they do hold has
- * the highest confidence (then lift, then support); no row when no rule applies. Counts only
- * the customer's tenant and only rules from the customer's products; its cost is one pass over
- * that tenant's holdings snapshots (see docs/analytics.md).
+ * the highest confidence (then lift, then support), from the newest refresh of the customer's
+ * tenant's rules; no row when no rule applies (or none was mined yet). Cost: the customer's
+ * holdings snapshots (found through the crm_events sort key) and the tenant's stored rules.
  */
 export function nextBestOfferQuery(scope: Scope, opts: { customerId: string }): Sql {
   const customerId = checkId('customerId', opts.customerId);
-  const own = sql`${tenantBound(scope)} AND customer_id = ${customerId}`;
-  const tenantOfCustomer = sql`tenant_id IN (SELECT tenant_id FROM crm_events WHERE kind = 'holdings' AND ${own})`;
-  const where = sql`${tenantBound(scope)} AND ${tenantOfCustomer}`;
-  const ownProducts = sql`SELECT arrayJoin(products) FROM (${holdings(own)})`;
+  const bound = tenantBound(scope);
+  const owned = sql`SELECT tenant_id, arrayJoin(latest) FROM
+        (
+            SELECT tenant_id, argMax(product_ids, event_time) AS latest
+            FROM crm_events
+            WHERE kind = 'holdings' AND customer_id = ${customerId} AND ${bound}
+            GROUP BY tenant_id
+        )`;
   return sql`SELECT
     tenant_id, ${customerId} AS customer_id, consequent AS product_id, antecedent, support, confidence, lift
-FROM (${rules(where, ownProducts)})
-WHERE consequent NOT IN (${ownProducts})
+FROM cross_sell_rules
+WHERE ${bound}
+  AND (tenant_id, computed_at) IN
+      (SELECT tenant_id, max(computed_at) FROM cross_sell_rules WHERE ${bound} GROUP BY tenant_id)
+  AND (tenant_id, antecedent) IN (${owned})
+  AND (tenant_id, consequent) NOT IN (${owned})
 ORDER BY confidence DESC, lift DESC, support DESC, consequent, antecedent
 LIMIT 1`;
 }

@@ -62,13 +62,13 @@ ORDER BY key`;
 FROM
 (
     SELECT tenant_id, call_id, csat, nps, has_nps FROM surveys WHERE ${inRange}
-)
+) AS surveyed
 ANY LEFT JOIN
 (
     SELECT tenant_id, call_id, wait_ms, toUInt8(1) AS found
     FROM calls
     WHERE call_id IN (SELECT call_id FROM surveys WHERE ${inRange})
-) USING (tenant_id, call_id)
+) AS waits USING (tenant_id, call_id)
 GROUP BY key
 ORDER BY indexOf(${[...WAIT_BANDS]}, key)`;
 }
