@@ -13,6 +13,7 @@ import type { Route } from '@ccfed/api/http/route';
 import type { ApiHttpServer } from '@ccfed/api/http/server';
 import { routeDecisionsQuery } from '@ccfed/api/queries/route-decisions';
 import { siteStatusQuery } from '@ccfed/api/queries/site-status';
+import { refreshCrossSellRulesQuery } from '@ccfed/analytics/cross-sell';
 import { ManualClock, silentLogger } from '@ccfed/common';
 import { assertRunsOnCurrentClickHouse, freePort, readMigrations } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -144,6 +145,10 @@ const ENDPOINTS: readonly Endpoint[] = [
 beforeAll(async () => {
   ({ database, client } = await freshDatabase());
   await insertFixture(client);
+  // The next best offer reads rules mined ahead of time, as production refreshes them.
+  await client.command({
+    query: refreshCrossSellRulesQuery({ computedAt: new Date(NOW - 3600_000) }).text,
+  });
   const cheap = { N: 1024, r: 8, p: 1 };
   const users = new Map<string, User>([
     [
