@@ -131,9 +131,10 @@ FROM (${rules(raw('1'), undefined)})`;
 
 /**
  * The one product the customer does not hold yet whose rule from a product they do hold has
- * the highest confidence (then lift, then support), from the newest refresh of the customer's
- * tenant's rules; no row when no rule applies (or none was mined yet). Cost: the customer's
- * holdings snapshots (found through the crm_events sort key) and the tenant's stored rules.
+ * the highest confidence (then lift, then support), from the newest stored refresh of the
+ * customer's tenant's rules (refreshCrossSellRulesQuery); no row when no rule applies or the
+ * tenant's rules were never refreshed. Cost: the customer's holdings snapshots (found through
+ * the crm_events sort key) and the tenant's stored rules, never a pass over all customers.
  */
 export function nextBestOfferQuery(scope: Scope, opts: { customerId: string }): Sql {
   const customerId = checkId('customerId', opts.customerId);
