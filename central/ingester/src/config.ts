@@ -1,5 +1,6 @@
 import { kafkaBrokersSchema } from '@ccfed/common';
 import { z } from 'zod';
+import { KAFKA_CLIENTS } from './consumer.js';
 
 /** The ingester's environment, parsed once at start-up. */
 export const ingesterConfigSchema = z.object({
@@ -13,6 +14,8 @@ export const ingesterConfigSchema = z.object({
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name')
     .default('ccfed'),
   CCFED_CONSUMER_GROUP: z.string().min(1).default('ccfed-ingester'),
+  /** The library that consumes the topics; bench:ingest measures both (bench/results/ingest.json). */
+  CCFED_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default('kafkajs'),
   /**
    * Fault injection for tests only: the process dies (exit 137, like SIGKILL) right after its
    * Nth INSERT, before committing that batch's offsets: the worst moment to crash.

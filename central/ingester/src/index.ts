@@ -3,6 +3,8 @@ import { createClient } from '@clickhouse/client';
 import { createKafka, createLogger, Lifecycle, parseEnvConfig, startProcess } from '@ccfed/common';
 import { topicNames } from '@ccfed/proto';
 import { ingesterConfigSchema } from './config.js';
+import { kafkajsConsumer } from './consumer-kafkajs.js';
+import { platformaticConsumer } from './consumer-platformatic.js';
 import { Ingester } from './ingester.js';
 
 await startProcess('ingester', async () => {
@@ -22,6 +24,14 @@ await startProcess('ingester', async () => {
   });
   const ingester = new Ingester({
     kafka,
+    consumer:
+      config.CCFED_KAFKA_CLIENT === 'platformatic'
+        ? platformaticConsumer({
+            brokers: config.CCFED_KAFKA_BROKERS,
+            clientId: 'ccfed-ingester',
+            log,
+          })
+        : kafkajsConsumer(kafka),
     clickhouse,
     topics: topicNames(config.CCFED_TOPIC_PREFIX),
     groupId: config.CCFED_CONSUMER_GROUP,
@@ -39,4 +49,5 @@ await startProcess('ingester', async () => {
   lifecycle.onShutdown('close ClickHouse client', () => clickhouse.close());
 
   await ingester.start();
+  log.info({ event: 'kafka_client', client: config.CCFED_KAFKA_CLIENT });
 });

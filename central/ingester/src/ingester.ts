@@ -1,8 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { ensureTopics } from '@ccfed/common';
+import { ensureTopics, formatDateTime } from '@ccfed/common';
 import { DEFAULT_TOPIC_PARTITIONS, type TopicNames } from '@ccfed/proto';
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import type { BatchConsumer, ConsumedBatch, ConsumerFactory } from './consumer.js';
+import { kafkajsConsumer } from './consumer-kafkajs.js';
 import { sendToDeadLetter, type DeadLetter } from './dead-letter.js';
 import type { LedgerEntry } from './ledger.js';
 import { LedgerStore } from './ledger-store.js';
@@ -10,13 +12,18 @@ import type { Row } from './rows.js';
 import { sinksFor, type Sink } from './sinks.js';
 
 export interface IngesterDeps {
+  /** Creates the topics and sends dead letters; consumes too unless `consumer` is given. */
   readonly kafka: Kafka;
+  /** The client that reads the topics (consumer-*.ts); kafkajs on `kafka` by default. */
+  readonly consumer?: ConsumerFactory;
   readonly clickhouse: ClickHouseClient;
   readonly topics: TopicNames;
   readonly groupId: string;
   readonly log: Logger;
   /** Partitions ingested at once; each holds at most one batch of maxBytesPerPartition. */
   readonly concurrency?: number;
+  /** Most a partition hands over in one batch: bounds the ingester's memory. */
+  readonly maxBatchBytes?: number;
   /**
    * Failpoint for fault-injection tests: called after each INSERT, before the offsets are
    * committed, with the number of INSERTs so far (CCFED_FAILPOINT_EXIT_AFTER_INSERTS in index.ts).
@@ -35,8 +42,9 @@ export interface BatchOutcome {
   readonly dead: number;
 }
 
-/** Most a partition hands over in one batch: bounds the ingester's memory. */
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/** How long a fetch waits on the broker when there is nothing new: idle freshness. */
+const MAX_WAIT_MS = 100;
 
 /**
  * Kafka → ClickHouse, every event exactly once. Per batch: dead letters are sent first, then the
@@ -45,7 +53,7 @@ const MAX_BATCH_BYTES = 4 * 1024 * 1024;
  * ClickHouse already holds, so nothing is lost and nothing counts twice.
  */
 export class Ingester {
-  private consumer: Consumer | undefined;
+  private consumer: BatchConsumer | undefined;
   private producer: Producer | undefined;
   private readonly sinks: Map<string, Sink>;
   private readonly ledgers: LedgerStore;
@@ -68,28 +76,23 @@ export class Ingester {
     );
     this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true });
     await this.producer.connect();
-    this.consumer = kafka.consumer({
+    this.consumer = (this.deps.consumer ?? kafkajsConsumer(kafka))({
       groupId,
-      allowAutoTopicCreation: false,
-      maxBytesPerPartition: MAX_BATCH_BYTES,
-      maxWaitTimeInMs: 100,
+      topics: consumed,
+      maxBytesPerPartition: this.deps.maxBatchBytes ?? MAX_BATCH_BYTES,
+      maxWaitMs: MAX_WAIT_MS,
+      concurrency: this.deps.concurrency ?? 3,
     });
-    // After a rebalance another ingester may have stored batches: reload from ClickHouse.
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.ledgers.forgetAll());
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: consumed, fromBeginning: true });
     await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.deps.concurrency ?? 3,
-      eachBatch: (payload) => this.ingestBatch(payload),
+      onBatch: (batch) => this.ingestBatch(batch),
+      // After a rebalance another ingester may have stored batches: reload from ClickHouse.
+      onRebalance: () => this.ledgers.forgetAll(),
     });
     log.info({ event: 'ingester_started', groupId, topics: consumed });
   }
 
-  private async ingestBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-    if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+  private async ingestBatch(batch: ConsumedBatch): Promise<void> {
+    if (batch.messages.length === 0 || !batch.isCurrent()) return;
     const sink = this.sinks.get(batch.topic);
     if (!sink) throw new Error(`no table for topic ${batch.topic}`);
     const ledger = await this.ledgers.ledger(sink.table, batch.partition);
@@ -98,20 +101,22 @@ export class Ingester {
     const stored: LedgerEntry[] = [];
     const dead: DeadLetter[] = [];
     const inBatch = new Set<string>();
+    // Set here, not by the column's DEFAULT, which 18.16 does not apply to JSONEachRow inserts.
+    const ingestedAt = formatDateTime(new Date());
     let replayed = 0;
     let duplicates = 0;
     for (const m of batch.messages) {
-      const offset = BigInt(m.offset);
+      const offset = m.offset;
       if (ledger.isReplayed(offset)) {
         replayed++;
         continue;
       }
-      const r = sink.toRows(m.value, { partition: batch.partition, offset: m.offset });
+      const r = sink.toRows(m.value, { partition: batch.partition, offset: String(offset) });
       if (!r.ok) {
         dead.push({
           sourceTopic: batch.topic,
           partition: batch.partition,
-          offset: m.offset,
+          offset: String(offset),
           key: m.key,
           value: m.value,
           reason: r.reason,
@@ -121,7 +126,7 @@ export class Ingester {
       } else {
         inBatch.add(r.eventId);
         stored.push({ offset, eventId: r.eventId });
-        for (const row of r.rows) rows.push(row);
+        for (const row of r.rows) rows.push({ ...row, ingested_at: ingestedAt });
       }
     }
 
@@ -151,12 +156,7 @@ export class Ingester {
       this.deps.afterInsert?.(++this.inserts);
     }
 
-    const last = batch.lastOffset();
-    resolveOffset(last);
-    await this.consumer!.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-    ]);
-    await heartbeat();
+    await batch.commit();
     const outcome: BatchOutcome = {
       topic: batch.topic,
       partition: batch.partition,
@@ -167,7 +167,10 @@ export class Ingester {
       dead: dead.length,
     };
     if (replayed + duplicates > 0) this.deps.log.info({ event: 'batch_deduplicated', ...outcome });
-    else this.deps.log.debug({ event: 'batch_ingested', ...outcome, lastOffset: last });
+    else {
+      const lastOffset = String(batch.messages.at(-1)!.offset);
+      this.deps.log.debug({ event: 'batch_ingested', ...outcome, lastOffset });
+    }
   }
 
   /** Stops taking batches; the batches in flight finish and are committed first. */
@@ -176,7 +179,7 @@ export class Ingester {
   }
 
   async close(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.consumer?.close();
     await this.producer?.disconnect();
   }
 }
