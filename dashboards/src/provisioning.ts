@@ -1,0 +1,56 @@
+// Grafana provisioning for the dashboards: the ClickHouse data source (credentials from the
+// environment Grafana runs in, never written here) and a file provider for the JSON models.
+import { CLICKHOUSE_DATASOURCE } from './panel.js';
+
+/** Where Grafana reads the dashboard JSON: mount or copy dashboards/generated/ there. */
+export const DASHBOARDS_PATH = '/var/lib/grafana/dashboards/ccfed';
+
+/**
+ * The data source every panel names by uid. Grafana expands $VARIABLES in provisioning files from
+ * its environment: CCFED_CLICKHOUSE_HOST, CCFED_CLICKHOUSE_USER, CCFED_CLICKHOUSE_PASSWORD.
+ */
+export function datasourceProvisioning(): unknown {
+  return {
+    apiVersion: 1,
+    datasources: [
+      {
+        name: 'ccfed ClickHouse',
+        uid: CLICKHOUSE_DATASOURCE.uid,
+        type: CLICKHOUSE_DATASOURCE.type,
+        access: 'proxy',
+        isDefault: true,
+        editable: false,
+        jsonData: {
+          host: '$CCFED_CLICKHOUSE_HOST',
+          port: 8123,
+          protocol: 'http',
+          secure: false,
+          username: '$CCFED_CLICKHOUSE_USER',
+          defaultDatabase: 'ccfed',
+        },
+        secureJsonData: {
+          password: '$CCFED_CLICKHOUSE_PASSWORD',
+        },
+      },
+    ],
+  };
+}
+
+/** A file provider that loads every JSON model under DASHBOARDS_PATH into the ccfed folder. */
+export function dashboardProvisioning(): unknown {
+  return {
+    apiVersion: 1,
+    providers: [
+      {
+        name: 'ccfed',
+        orgId: 1,
+        folder: 'ccfed',
+        type: 'file',
+        disableDeletion: true,
+        allowUiUpdates: false,
+        updateIntervalSeconds: 60,
+        options: { path: DASHBOARDS_PATH, foldersFromFilesStructure: false },
+      },
+    ],
+  };
+}
