@@ -1,0 +1,151 @@
+// npm run bench:queries — every dashboard and API query timed on a year of a 350-seat centre
+// (10 million calls) in a real ClickHouse 18.16. Writes bench/results/queries.json:
+//
+//   calls        calls generated
+//   queries      per query: median_ms and p95_ms of RUNS timed runs after one warm-up (client
+//                side, request sent → whole answer read), and what the server says it read
+//   generation   how long each step of the generation took (or that the data was reused)
+//   parts        active parts per table when the queries ran (no OPTIMIZE … FINAL: queries must
+//                be fast before merges)
+//   load         the machine's load average around the measurement (the machine is shared)
+//
+// The data is generated inside ClickHouse (bench/queries/generate.ts) into the raw tables, so the
+// materialized views fill the derived tables as in production. It is kept in
+// .ccfed/bench/queries/ with a marker row naming the generation parameters: a later run with the
+// same parameters reuses it, a run with others regenerates it.
+import { mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sql, type Sql } from '@ccfed/common';
+import { migrate, startClickHouse } from '@ccfed/services';
+import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
+import { DEFAULT_PARAMS, type GenerationParams } from './queries/generate.js';
+import { generate } from './queries/load.js';
+import { benchQueries } from './queries/catalogue.js';
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: 'string', default: String(DEFAULT_PARAMS.calls) },
+    runs: { type: 'string', default: '10' },
+    only: { type: 'string' },
+  },
+});
+const RUNS = Number(values.runs);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs: expected a whole number ≥ 1`);
+const params: GenerationParams = {
+  ...DEFAULT_PARAMS,
+  calls: Number(values.calls),
+  // Customers scale with the calls: 1.5 M for 10 M calls.
+  customers: Math.max(1000, Math.round((Number(values.calls) * 3) / 20)),
+};
+if (!Number.isInteger(params.calls) || params.calls < 10_000)
+  throw new Error(`--calls: expected a whole number ≥ 10000, got ${values.calls}`);
+
+const DATABASE = 'ccfed';
+const DATA_DIR = join(ROOT, '.ccfed', 'bench', 'queries');
+
+/** What one query's runs came to. */
+interface QueryResult {
+  name: string;
+  median_ms: number;
+  p95_ms: number;
+  min_ms: number;
+  max_ms: number;
+  rows: number;
+  /** From the server's own statistics (FORMAT JSON) of the last run. */
+  server_elapsed_ms: number;
+  rows_read: number;
+  bytes_read: number;
+  sql: string;
+}
+
+interface JsonAnswer {
+  rows: number;
+  statistics?: { elapsed: number; rows_read: number; bytes_read: number };
+}
+
+await runBench('queries', async ({ onCleanup }) => {
+  mkdirSync(DATA_DIR, { recursive: true });
+  const server = await startClickHouse({ dataDir: DATA_DIR });
+  onCleanup(() => server.stop());
+  console.log(`ClickHouse 18.16 at ${server.url}, data in ${DATA_DIR}`);
+
+  const post = async (text: string): Promise<string> => {
+    const res = await fetch(`${server.url}/?database=${DATABASE}`, { method: 'POST', body: text });
+    const body = await res.text();
+    if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${body.trim()}\n${text}`);
+    return body;
+  };
+  const rows = async <T>(q: Sql): Promise<T[]> =>
+    (JSON.parse(await post(`${q.text}\nFORMAT JSON`)) as { data: T[] }).data;
+
+  const generation = await generate(
+    { post, rows, migrate: () => migrate(server.url, DATABASE) },
+    params,
+  );
+
+  // Merges may run while we measure (as in production); give them a moment to settle first.
+  const settleUntil = Date.now() + 120_000;
+  for (;;) {
+    const [m] = await rows<{ merges: string }>(sql`SELECT count() AS merges FROM system.merges`);
+    if (Number(m!.merges) === 0 || Date.now() > settleUntil) break;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  const parts = await rows<{ table: string; parts: string; rows: string }>(
+    sql`SELECT table, count() AS parts, sum(rows) AS rows FROM system.parts
+        WHERE database = ${DATABASE} AND active GROUP BY table ORDER BY table`,
+  );
+
+  const catalogue = await benchQueries({ rows, params });
+  const selected = values.only ? catalogue.filter((q) => q.name.includes(values.only!)) : catalogue;
+  const loadBefore = loadavg();
+  const results: QueryResult[] = [];
+  for (const q of selected) {
+    const text = `${q.sql.text}\nFORMAT JSON`;
+    let answer: JsonAnswer | undefined;
+    const once = async (): Promise<number> => {
+      const t0 = performance.now();
+      answer = JSON.parse(await post(text)) as JsonAnswer;
+      return performance.now() - t0;
+    };
+    await once();
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i++) times.push(await once());
+    times.sort((a, b) => a - b);
+    const r: QueryResult = {
+      name: q.name,
+      median_ms: round(percentile(times, 50)),
+      p95_ms: round(percentile(times, 95)),
+      min_ms: round(times[0]!),
+      max_ms: round(times.at(-1)!),
+      rows: answer!.rows,
+      server_elapsed_ms: round((answer!.statistics?.elapsed ?? Number.NaN) * 1000),
+      rows_read: answer!.statistics?.rows_read ?? Number.NaN,
+      bytes_read: answer!.statistics?.bytes_read ?? Number.NaN,
+      sql: q.sql.text.replace(/\s+/g, ' ').trim(),
+    };
+    results.push(r);
+    console.log(
+      `${r.median_ms > 500 ? 'SLOW' : 'ok  '} ${q.name}: median ${r.median_ms} ms, p95 ${r.p95_ms} ms, ${r.rows} rows, read ${r.rows_read} rows / ${Math.round(r.bytes_read / 1e6)} MB`,
+    );
+  }
+  const loadAfter = loadavg();
+
+  writeResult('queries', {
+    calls: params.calls,
+    target_ms: 500,
+    runs_per_query: RUNS,
+    queries: results,
+    over_target: results.filter((r) => r.median_ms > 500).map((r) => r.name),
+    generation,
+    parts: parts.map((p) => ({ table: p.table, parts: Number(p.parts), rows: Number(p.rows) })),
+    load: {
+      before: loadBefore.map((x) => round(x)),
+      after: loadAfter.map((x) => round(x)),
+      cpus: cpus().length,
+    },
+    clickhouse: (await rows<{ v: string }>(sql`SELECT version() AS v`))[0]!.v,
+    measured_at: new Date().toISOString(),
+  });
+});
