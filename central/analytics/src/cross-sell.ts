@@ -133,19 +133,17 @@ FROM (${rules(raw('1'), undefined)})`;
  * The one product the customer does not hold yet whose rule from a product they do hold has
  * the highest confidence (then lift, then support), from the newest stored refresh of the
  * customer's tenant's rules (refreshCrossSellRulesQuery); no row when no rule applies or the
- * tenant's rules were never refreshed. Cost: the customer's holdings snapshots (found through
- * the crm_events sort key) and the tenant's stored rules, never a pass over all customers.
+ * tenant's rules were never refreshed. Cost: a point look-up of the customer's latest holdings
+ * (customer_holdings) and the tenant's stored rules, never a pass over all customers.
  */
 export function nextBestOfferQuery(scope: Scope, opts: { customerId: string }): Sql {
   const customerId = checkId('customerId', opts.customerId);
   const bound = tenantBound(scope);
-  const owned = sql`SELECT tenant_id, arrayJoin(latest) FROM
-        (
-            SELECT tenant_id, argMax(product_ids, event_time) AS latest
-            FROM crm_events
-            WHERE kind = 'holdings' AND customer_id = ${customerId} AND ${bound}
-            GROUP BY tenant_id
-        )`;
+  // customer_holdings (migration 021) is keyed by customer id: a point look-up.
+  const owned = sql`SELECT tenant_id, arrayJoin(argMaxMerge(latest))
+        FROM customer_holdings
+        WHERE customer_id = ${customerId} AND ${bound}
+        GROUP BY tenant_id`;
   return sql`SELECT
     tenant_id, ${customerId} AS customer_id, consequent AS product_id, antecedent, support, confidence, lift
 FROM cross_sell_rules
