@@ -9,7 +9,7 @@ import {
 
 const quiet: ChurnFeatures = {
   repeat_contacts: 0,
-  complaints: 0,
+  complaint: 0,
   abandons: 0,
   long_waits: 0,
   low_csat: 0,

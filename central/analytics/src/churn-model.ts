@@ -7,7 +7,7 @@ export interface ChurnFeatures {
   /** Calls in the last 30 days beyond the first. */
   readonly repeat_contacts: number;
   /** Complaint points from surveys in the last 90 days: minor 1, major 2, critical 3. */
-  readonly complaints: number;
+  readonly complaint: number;
   /** Calls the caller hung up on before an answer, last 90 days. */
   readonly abandons: number;
   /** Calls that waited more than 2 minutes (answered or not), last 90 days. */
@@ -22,7 +22,7 @@ export type ChurnReason = keyof ChurnFeatures;
 
 export const CHURN_FEATURES: readonly ChurnReason[] = [
   'repeat_contacts',
-  'complaints',
+  'complaint',
   'abandons',
   'long_waits',
   'low_csat',
@@ -38,7 +38,7 @@ export const CHURN_MODEL = {
   intercept: -2.6,
   weights: {
     repeat_contacts: { perUnit: 0.3, cap: 5 },
-    complaints: { perUnit: 0.45, cap: 6 },
+    complaint: { perUnit: 0.45, cap: 6 },
     abandons: { perUnit: 0.35, cap: 4 },
     long_waits: { perUnit: 0.25, cap: 4 },
     low_csat: { perUnit: 0.6, cap: 3 },

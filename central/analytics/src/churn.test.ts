@@ -42,7 +42,7 @@ describe('churn queries', () => {
         site_id: 's',
         value: '250000',
         repeat_contacts: '0',
-        complaints: '0',
+        complaint: '0',
         abandons: '2',
         long_waits: '0',
         low_csat: '1',
