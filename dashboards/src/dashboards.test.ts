@@ -98,6 +98,7 @@ describe('dashboards', () => {
           return rest;
         }),
       );
+      expect(json.annotations?.list).toHaveLength(1);
       for (const v of spec.variables)
         expect(json.templating?.list?.find((t) => t.name === v.name)).toMatchObject({
           type: 'query',

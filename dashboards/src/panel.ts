@@ -173,7 +173,17 @@ function panelBuilder(p: PanelSpec): AnyPanelBuilder {
     case 'table':
       return new table.PanelBuilder();
     case 'timeseries':
-      return new timeseries.PanelBuilder().lineWidth(1).fillOpacity(10);
+      // Several series per panel (one per skill or state): legend on, all series in the tooltip.
+      return new timeseries.PanelBuilder()
+        .lineWidth(1)
+        .fillOpacity(10)
+        .legend(
+          new common.VizLegendOptionsBuilder()
+            .showLegend(true)
+            .displayMode(common.LegendDisplayMode.List)
+            .placement(common.LegendPlacement.Bottom),
+        )
+        .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi));
     case 'stat':
       return new stat.PanelBuilder()
         .graphMode(common.BigValueGraphMode.None)
@@ -193,7 +203,18 @@ export function buildDashboard(spec: DashboardSpec): dashboard.Dashboard {
     .timezone('utc')
     .time({ from: spec.from, to: spec.to })
     .refresh(spec.refresh)
-    .readonly();
+    .readonly()
+    // Grafana's own annotations (alerts, manual notes); Grafana expects annotations.list.
+    .annotation(
+      new dashboard.AnnotationQueryBuilder()
+        .name('Annotations & Alerts')
+        .datasource({ type: 'grafana', uid: '-- Grafana --' })
+        .type('dashboard')
+        .builtIn(1)
+        .enable(true)
+        .hide(true)
+        .iconColor('rgba(0, 211, 255, 1)'),
+    );
   for (const v of spec.variables) {
     builder.withVariable(
       new dashboard.QueryVariableBuilder(v.name)
