@@ -12,6 +12,7 @@ export default defineConfig({
           include: [
             '{proto,topology,common,services,site-agent}/src/**/*.test.ts',
             'central/*/src/**/*.test.ts',
+            'deploy/src/**/*.test.ts',
             'dashboards/src/**/*.test.ts',
             'bench/**/*.test.ts',
           ],

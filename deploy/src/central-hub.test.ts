@@ -1,0 +1,220 @@
+import { allTopics, DEFAULT_TOPIC_PARTITIONS, topicNames } from '@ccfed/proto';
+import { loadTopology, parseTopology, type Topology } from '@ccfed/topology';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  CentralHub,
+  HUB_SECRET_KEYS,
+  MIGRATE_COMMAND,
+  ROUTER_PORT,
+  type CentralHubArgs,
+} from './central-hub.js';
+import { CONTAINER_PATHS, TOPOLOGY_KEY } from './kube.js';
+import {
+  byMetadataName,
+  container,
+  envSecretRef,
+  envValue,
+  plainTexts,
+  writeClusterTopology,
+} from './testing/fixtures.js';
+import {
+  isSecret,
+  ofType,
+  promiseOf,
+  recordResources,
+  settled,
+  unwrapSecrets,
+  type DeclaredResource,
+} from './testing/pulumi-mocks.js';
+
+let declared: DeclaredResource[];
+let topology: Topology;
+
+beforeAll(async () => {
+  declared = await recordResources();
+  topology = loadTopology(writeClusterTopology());
+});
+
+const SECRETS = {
+  clickhouseUrl: 'http://ccfed:ch-pass-91d2a7@clickhouse.db:8123',
+  apiSecret: 'api-signing-secret-3c8e0b5f4a7d2e1f9b6c',
+  apiUsersYaml:
+    'users:\n  - username: li.wei\n    passwordHash: scrypt$hash-7f3a91\n    role: hq\n',
+};
+const BROKERS = ['kafka-0.kafka:9092', 'kafka-1.kafka:9092', 'kafka-2.kafka:9092'];
+
+function args(extra: Partial<CentralHubArgs> = {}): CentralHubArgs {
+  return {
+    topology,
+    images: { ccfed: 'registry.test/ccfed:1.2.3' },
+    namespace: 'ccfed',
+    kafkaBrokers: BROKERS,
+    ...SECRETS,
+    ...extra,
+  };
+}
+
+let count = 0;
+/** Declares one hub and returns it with exactly the resources it declared. */
+async function declare(extra: Partial<CentralHubArgs> = {}) {
+  await settled();
+  declared.length = 0;
+  const hub = new CentralHub(`hub-${++count}`, args(extra));
+  await promiseOf(hub.routerAddress);
+  await settled();
+  return { hub, declared: [...declared] };
+}
+
+const deployment = (list: DeclaredResource[], name: string) =>
+  byMetadataName(ofType(list, 'kubernetes:apps/v1:Deployment'), name);
+
+describe('CentralHub', () => {
+  it('creates every ccfed topic with the default partitions and replication 3', async () => {
+    const { declared } = await declare();
+    const topics = ofType(declared, 'kafka:index/topic:Topic');
+    expect(topics.map((t) => t.inputs.name).sort()).toEqual(allTopics(topicNames()).sort());
+    for (const t of topics) {
+      expect(t.inputs.partitions).toBe(DEFAULT_TOPIC_PARTITIONS);
+      expect(t.inputs.replicationFactor).toBe(3);
+    }
+  });
+
+  it('uses the given topic prefix and replication factor everywhere', async () => {
+    const { declared } = await declare({ topicPrefix: 'ccfed-staging', topicReplicationFactor: 1 });
+    const topics = ofType(declared, 'kafka:index/topic:Topic');
+    expect(topics.map((t) => t.inputs.name).sort()).toEqual(
+      allTopics(topicNames('ccfed-staging')).sort(),
+    );
+    expect(topics.every((t) => t.inputs.replicationFactor === 1)).toBe(true);
+    for (const name of ['ccfed-router', 'ccfed-ingester']) {
+      const c = container(deployment(declared, name), name.replace('ccfed-', ''));
+      expect(envValue(c, 'CCFED_TOPIC_PREFIX')).toBe('ccfed-staging');
+    }
+  });
+
+  it('runs the router on the topology with a Service the sites reach it by', async () => {
+    const { hub, declared } = await declare();
+    const router = container(deployment(declared, 'ccfed-router'), 'router');
+    expect(router.image).toBe('registry.test/ccfed:1.2.3');
+    expect(router.command).toEqual(['node', '--import', 'tsx', 'central/router/src/index.ts']);
+    expect(envValue(router, 'CCFED_KAFKA_BROKERS')).toBe(BROKERS.join(','));
+    expect(envValue(router, 'CCFED_TOPOLOGY')).toBe(CONTAINER_PATHS.topologyFile);
+    expect(envValue(router, 'CCFED_ROUTER_HOST')).toBe('0.0.0.0');
+    expect(envValue(router, 'CCFED_ROUTER_PORT')).toBe(String(ROUTER_PORT));
+    const maps = ofType(declared, 'kubernetes:core/v1:ConfigMap');
+    const shipped = (byMetadataName(maps, 'ccfed-hub-topology').inputs.data as any)[TOPOLOGY_KEY];
+    expect(parseTopology(shipped, 'configmap')).toEqual(topology);
+
+    const svc = byMetadataName(ofType(declared, 'kubernetes:core/v1:Service'), 'ccfed-router');
+    expect((svc.inputs.spec as any).ports).toEqual([
+      { name: 'router', protocol: 'TCP', port: ROUTER_PORT, targetPort: ROUTER_PORT },
+    ]);
+    expect(await promiseOf(hub.routerAddress)).toBe(
+      `ccfed-router.ccfed.svc.cluster.local:${ROUTER_PORT}`,
+    );
+  });
+
+  it('gives the ingester, the API and the migration ClickHouse by Secret reference', async () => {
+    const { hub, declared } = await declare({ clickhouseDatabase: 'ccfed_prod' });
+    const ingester = container(deployment(declared, 'ccfed-ingester'), 'ingester');
+    const api = container(deployment(declared, 'ccfed-api'), 'api');
+    const jobs = ofType(declared, 'kubernetes:batch/v1:Job');
+    expect(jobs).toHaveLength(1);
+    const migrate = container(jobs[0]!, 'migrate');
+    for (const c of [ingester, api, migrate]) {
+      expect(c.image).toBe('registry.test/ccfed:1.2.3');
+      expect(envSecretRef(c, 'CCFED_CLICKHOUSE_URL')).toEqual({
+        name: 'ccfed-hub-secrets',
+        key: HUB_SECRET_KEYS.clickhouseUrl,
+      });
+      expect(envValue(c, 'CCFED_CLICKHOUSE_DATABASE')).toBe('ccfed_prod');
+    }
+    expect(envValue(ingester, 'CCFED_KAFKA_BROKERS')).toBe(BROKERS.join(','));
+    expect(migrate.command).toEqual(MIGRATE_COMMAND);
+    expect(MIGRATE_COMMAND.join(' ')).toContain("import { migrate } from '@ccfed/services'");
+
+    expect(envSecretRef(api, 'CCFED_API_SECRET')).toEqual({
+      name: 'ccfed-hub-secrets',
+      key: HUB_SECRET_KEYS.apiSecret,
+    });
+    expect(envValue(api, 'CCFED_API_USERS')).toBe(CONTAINER_PATHS.apiUsersFile);
+    expect(envValue(api, 'CCFED_API_HOST')).toBe('0.0.0.0');
+    expect(api.volumeMounts).toContainEqual({
+      name: 'users',
+      mountPath: CONTAINER_PATHS.apiUsersDir,
+      readOnly: true,
+    });
+    const apiSvc = byMetadataName(ofType(declared, 'kubernetes:core/v1:Service'), 'ccfed-api');
+    expect((apiSvc.inputs.spec as any).ports[0].port).toBe(8080);
+    expect(await promiseOf(hub.apiUrl)).toBe('http://ccfed-api.ccfed.svc.cluster.local:8080');
+  });
+
+  it('keeps every secret in the Secret, marked secret, and nowhere in plain config', async () => {
+    const { declared } = await declare();
+    const secrets = ofType(declared, 'kubernetes:core/v1:Secret');
+    expect(secrets).toHaveLength(1);
+    const data = secrets[0]!.inputs.stringData;
+    expect(isSecret(data)).toBe(true);
+    expect(unwrapSecrets(data)).toEqual({
+      [HUB_SECRET_KEYS.clickhouseUrl]: SECRETS.clickhouseUrl,
+      [HUB_SECRET_KEYS.apiSecret]: SECRETS.apiSecret,
+      [HUB_SECRET_KEYS.apiUsers]: SECRETS.apiUsersYaml,
+    });
+    const texts = plainTexts(declared);
+    expect(texts.length).toBeGreaterThan(10);
+    for (const { where, text } of texts) {
+      for (const secret of [
+        SECRETS.clickhouseUrl,
+        'ch-pass-91d2a7',
+        SECRETS.apiSecret,
+        'hash-7f3a91',
+      ]) {
+        expect(text, where).not.toContain(secret);
+      }
+    }
+  });
+
+  it('provisions Grafana from the dashboards directory it is pointed at', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccfed-grafana-'));
+    mkdirSync(join(dir, 'dashboards'));
+    writeFileSync(join(dir, 'dashboards', 'federation.json'), '{"title":"Federation"}');
+    writeFileSync(join(dir, 'provider.yaml'), 'apiVersion: 1\nproviders: []\n');
+    writeFileSync(join(dir, 'README.txt'), 'not provisioning');
+    const { declared } = await declare({ grafanaProvisioningDir: dir });
+    const grafana = byMetadataName(
+      ofType(declared, 'kubernetes:core/v1:ConfigMap'),
+      'ccfed-grafana-provisioning',
+    );
+    expect(grafana.inputs.data).toEqual({
+      'federation.json': '{"title":"Federation"}',
+      'provider.yaml': 'apiVersion: 1\nproviders: []\n',
+    });
+    const without = await declare();
+    expect(
+      ofType(without.declared, 'kubernetes:core/v1:ConfigMap').map(
+        (m) => (m.inputs.metadata as any).name,
+      ),
+    ).toEqual(['ccfed-hub-topology']);
+  });
+
+  it('refuses bad input with a message naming it', () => {
+    expect(
+      () => new CentralHub('bad-1', args({ grafanaProvisioningDir: '/nonexistent/dash' })),
+    ).toThrow('grafana provisioning directory /nonexistent/dash does not exist');
+    expect(() => new CentralHub('bad-2', args({ topicReplicationFactor: 0 }))).toThrow(
+      'topicReplicationFactor must be a whole number of at least 1, got 0',
+    );
+    expect(() => new CentralHub('bad-3', args({ topicPrefix: 'ccfed prod' }))).toThrow(
+      'topic prefix "ccfed prod" is not valid',
+    );
+    expect(() => new CentralHub('bad-4', args({ kafkaBrokers: [] }))).toThrow(
+      'no Kafka brokers given',
+    );
+    expect(() => new CentralHub('bad-5', args({ routerReplicas: 0 }))).toThrow(
+      'router: replicas must be a whole number of at least 1, got 0',
+    );
+  });
+});

@@ -1,0 +1,367 @@
+// The HQ side of the federation on Kubernetes: router, ingester and API Deployments, the Kafka
+// topics every process uses, the ClickHouse migration Job and the Grafana provisioning files.
+import * as k8s from '@pulumi/kubernetes';
+import * as kafka from '@pulumi/kafka';
+import * as pulumi from '@pulumi/pulumi';
+import {
+  DEFAULT_TOPIC_PARTITIONS,
+  DEFAULT_TOPIC_PREFIX,
+  TOPIC_SUFFIXES,
+  topicNames,
+  type TopicKind,
+} from '@ccfed/proto';
+import type { Topology } from '@ccfed/topology';
+import { stringify } from 'yaml';
+import { readGrafanaProvisioning } from './grafana.js';
+import {
+  API_USERS_KEY,
+  CONTAINER_PATHS,
+  TOPOLOGY_KEY,
+  ccfedCommand,
+  ccfedLabels,
+  configHash,
+  plainEnv,
+  resolveNamespace,
+  secretData,
+  secretEnv,
+  type Images,
+} from './kube.js';
+
+export interface CentralHubArgs {
+  /** The validated federation topology; the router reads it. */
+  readonly topology: Topology;
+  readonly images: Pick<Images, 'ccfed'>;
+  readonly namespace: pulumi.Input<string>;
+  readonly createNamespace?: boolean;
+  /** host:port list of the Kafka brokers as the pods reach them. */
+  readonly kafkaBrokers: pulumi.Input<string>[];
+  /** Defaults to `ccfed`, the production prefix. */
+  readonly topicPrefix?: string;
+  /** Default DEFAULT_TOPIC_PARTITIONS from @ccfed/proto. */
+  readonly topicPartitions?: number;
+  /** Default 3: a topic survives the loss of a broker. */
+  readonly topicReplicationFactor?: number;
+  /** ClickHouse HTTP URL; secret because it may carry the user and password. */
+  readonly clickhouseUrl: pulumi.Input<string>;
+  readonly clickhouseDatabase?: string;
+  /** The API's token signing secret (CCFED_API_SECRET). */
+  readonly apiSecret: pulumi.Input<string>;
+  /** The API's users file (YAML with scrypt password hashes), mounted from a Secret. */
+  readonly apiUsersYaml: pulumi.Input<string>;
+  readonly apiServiceType?: 'ClusterIP' | 'LoadBalancer' | 'NodePort';
+  readonly routerReplicas?: number;
+  readonly ingesterReplicas?: number;
+  readonly apiReplicas?: number;
+  /** Directory of the Grafana provisioning files dashboards/ builds; no ConfigMap without it. */
+  readonly grafanaProvisioningDir?: string;
+}
+
+export const ROUTER_PORT = 50051;
+export const API_PORT = 8080;
+const DEFAULT_DATABASE = 'ccfed';
+
+/** Keys of the hub's Secret. */
+export const HUB_SECRET_KEYS = {
+  apiSecret: 'api-secret',
+  clickhouseUrl: 'clickhouse-url',
+  apiUsers: API_USERS_KEY,
+} as const;
+
+/**
+ * What the migration Job runs: services/src/clickhouse/migrate.ts's migrate() on the configured
+ * database. There is no migration CLI file in services/ yet, so the image evaluates this.
+ */
+export const MIGRATE_SCRIPT = [
+  "import { migrate } from '@ccfed/services';",
+  'const url = process.env.CCFED_CLICKHOUSE_URL;',
+  "if (!url) throw new Error('CCFED_CLICKHOUSE_URL is required');",
+  "const versions = await migrate(url, process.env.CCFED_CLICKHOUSE_DATABASE ?? 'ccfed');",
+  "console.log(JSON.stringify({ event: 'migrations_applied', versions }));",
+].join(' ');
+export const MIGRATE_COMMAND = [
+  'node',
+  '--import',
+  'tsx',
+  '--input-type=module',
+  '-e',
+  MIGRATE_SCRIPT,
+];
+
+/** Router, ingester, API, topics, schema migration and Grafana provisioning for one federation. */
+export class CentralHub extends pulumi.ComponentResource {
+  readonly namespace: pulumi.Output<string>;
+  /** host:port the site agents use for the router (CCFED_ROUTER). */
+  readonly routerAddress: pulumi.Output<string>;
+  /** In-cluster URL of the HTTP API. */
+  readonly apiUrl: pulumi.Output<string>;
+  readonly topics: Readonly<Record<TopicKind, kafka.Topic>>;
+  readonly migrationJob: k8s.batch.v1.Job;
+
+  constructor(name: string, args: CentralHubArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('ccfed:deploy:CentralHub', name, {}, opts);
+    const partitions = args.topicPartitions ?? DEFAULT_TOPIC_PARTITIONS;
+    const replication = args.topicReplicationFactor ?? 3;
+    if (!Number.isInteger(partitions) || partitions < 1)
+      throw new Error(`topicPartitions must be a whole number of at least 1, got ${partitions}`);
+    if (!Number.isInteger(replication) || replication < 1)
+      throw new Error(
+        `topicReplicationFactor must be a whole number of at least 1, got ${replication}`,
+      );
+    if (args.kafkaBrokers.length === 0) throw new Error('central hub: no Kafka brokers given');
+    const replicas = {
+      router: args.routerReplicas ?? 1,
+      ingester: args.ingesterReplicas ?? 1,
+      api: args.apiReplicas ?? 1,
+    };
+    for (const [component, n] of Object.entries(replicas)) {
+      if (!Number.isInteger(n) || n < 1)
+        throw new Error(`${component}: replicas must be a whole number of at least 1, got ${n}`);
+    }
+    const prefix = args.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+    const names = topicNames(prefix); // throws on a bad prefix
+    const database = args.clickhouseDatabase ?? DEFAULT_DATABASE;
+    const grafanaFiles =
+      args.grafanaProvisioningDir !== undefined
+        ? readGrafanaProvisioning(args.grafanaProvisioningDir)
+        : undefined;
+
+    const parent = { parent: this };
+    const ns = resolveNamespace(`${name}-ns`, args.namespace, args.createNamespace, this);
+    this.namespace = ns;
+    const brokers = pulumi.all(args.kafkaBrokers).apply((b) => b.join(','));
+
+    this.topics = Object.fromEntries(
+      (Object.keys(TOPIC_SUFFIXES) as TopicKind[]).map((kind) => [
+        kind,
+        new kafka.Topic(
+          `${name}-topic-${TOPIC_SUFFIXES[kind]}`,
+          { name: names[kind], partitions, replicationFactor: replication },
+          parent,
+        ),
+      ]),
+    ) as Record<TopicKind, kafka.Topic>;
+    const allTopics = Object.values(this.topics);
+
+    const secret = new k8s.core.v1.Secret(
+      `${name}-secrets`,
+      {
+        metadata: { name: 'ccfed-hub-secrets', namespace: ns, labels: ccfedLabels('hub') },
+        type: 'Opaque',
+        stringData: secretData({
+          [HUB_SECRET_KEYS.apiSecret]: args.apiSecret,
+          [HUB_SECRET_KEYS.clickhouseUrl]: args.clickhouseUrl,
+          [HUB_SECRET_KEYS.apiUsers]: args.apiUsersYaml,
+        }),
+      },
+      parent,
+    );
+    const clickhouseEnv = [
+      ...secretEnv(secret.metadata.name, { CCFED_CLICKHOUSE_URL: HUB_SECRET_KEYS.clickhouseUrl }),
+      ...plainEnv({ CCFED_CLICKHOUSE_DATABASE: database }),
+    ];
+
+    const topologyYaml = stringify(args.topology);
+    const topologyMap = new k8s.core.v1.ConfigMap(
+      `${name}-topology`,
+      {
+        metadata: { name: 'ccfed-hub-topology', namespace: ns, labels: ccfedLabels('hub') },
+        data: { [TOPOLOGY_KEY]: topologyYaml },
+      },
+      parent,
+    );
+
+    const migrateLabels = ccfedLabels('clickhouse-migrate');
+    this.migrationJob = new k8s.batch.v1.Job(
+      `${name}-migrate`,
+      {
+        metadata: { name: 'ccfed-clickhouse-migrate', namespace: ns, labels: migrateLabels },
+        spec: {
+          backoffLimit: 4,
+          template: {
+            metadata: { labels: migrateLabels },
+            spec: {
+              restartPolicy: 'Never',
+              containers: [
+                {
+                  name: 'migrate',
+                  image: args.images.ccfed,
+                  workingDir: '/app',
+                  command: MIGRATE_COMMAND,
+                  env: clickhouseEnv,
+                },
+              ],
+            },
+          },
+        },
+      },
+      // A changed image (new migrations) replaces the Job, which then runs again.
+      { ...parent, replaceOnChanges: ['spec'], deleteBeforeReplace: true },
+    );
+
+    const routerLabels = ccfedLabels('router');
+    this.deployment(name, 'router', {
+      labels: routerLabels,
+      replicas: replicas.router,
+      image: args.images.ccfed,
+      entry: 'central/router/src/index.ts',
+      env: plainEnv({
+        CCFED_TOPOLOGY: CONTAINER_PATHS.topologyFile,
+        CCFED_KAFKA_BROKERS: brokers,
+        CCFED_TOPIC_PREFIX: prefix,
+        CCFED_ROUTER_HOST: '0.0.0.0',
+        CCFED_ROUTER_PORT: String(ROUTER_PORT),
+      }),
+      port: { name: 'grpc', containerPort: ROUTER_PORT },
+      topologyMap: topologyMap.metadata.name,
+      configHash: configHash(topologyYaml),
+      dependsOn: allTopics,
+    });
+    const routerService = this.service(name, 'router', routerLabels, 'ClusterIP', ROUTER_PORT);
+    this.routerAddress = pulumi.interpolate`${routerService.metadata.name}.${ns}.svc.cluster.local:${ROUTER_PORT}`;
+
+    this.deployment(name, 'ingester', {
+      labels: ccfedLabels('ingester'),
+      replicas: replicas.ingester,
+      image: args.images.ccfed,
+      entry: 'central/ingester/src/index.ts',
+      env: [
+        ...plainEnv({ CCFED_KAFKA_BROKERS: brokers, CCFED_TOPIC_PREFIX: prefix }),
+        ...clickhouseEnv,
+      ],
+      dependsOn: [...allTopics, this.migrationJob],
+    });
+
+    const apiLabels = ccfedLabels('api');
+    this.deployment(name, 'api', {
+      labels: apiLabels,
+      replicas: replicas.api,
+      image: args.images.ccfed,
+      entry: 'central/api/src/index.ts',
+      env: [
+        ...plainEnv({
+          CCFED_API_HOST: '0.0.0.0',
+          CCFED_API_PORT: String(API_PORT),
+          CCFED_API_USERS: CONTAINER_PATHS.apiUsersFile,
+        }),
+        ...secretEnv(secret.metadata.name, { CCFED_API_SECRET: HUB_SECRET_KEYS.apiSecret }),
+        ...clickhouseEnv,
+      ],
+      port: { name: 'http', containerPort: API_PORT },
+      usersSecret: secret.metadata.name,
+      dependsOn: [this.migrationJob],
+    });
+    const apiService = this.service(
+      name,
+      'api',
+      apiLabels,
+      args.apiServiceType ?? 'ClusterIP',
+      API_PORT,
+    );
+    this.apiUrl = pulumi.interpolate`http://${apiService.metadata.name}.${ns}.svc.cluster.local:${API_PORT}`;
+
+    if (grafanaFiles) {
+      new k8s.core.v1.ConfigMap(
+        `${name}-grafana`,
+        {
+          metadata: {
+            name: 'ccfed-grafana-provisioning',
+            namespace: ns,
+            labels: ccfedLabels('grafana', { grafana_dashboard: '1' }),
+          },
+          data: grafanaFiles,
+        },
+        parent,
+      );
+    }
+
+    this.registerOutputs({
+      namespace: this.namespace,
+      routerAddress: this.routerAddress,
+      apiUrl: this.apiUrl,
+      topics: allTopics.map((t) => t.name),
+    });
+  }
+
+  private deployment(
+    name: string,
+    component: string,
+    d: {
+      labels: Record<string, string>;
+      replicas: number;
+      image: pulumi.Input<string>;
+      entry: string;
+      env: k8s.types.input.core.v1.EnvVar[];
+      port?: { name: string; containerPort: number };
+      topologyMap?: pulumi.Input<string>;
+      usersSecret?: pulumi.Input<string>;
+      configHash?: string;
+      dependsOn: pulumi.Resource[];
+    },
+  ): k8s.apps.v1.Deployment {
+    const volumes: k8s.types.input.core.v1.Volume[] = [];
+    const mounts: k8s.types.input.core.v1.VolumeMount[] = [];
+    if (d.topologyMap) {
+      volumes.push({ name: 'topology', configMap: { name: d.topologyMap } });
+      mounts.push({ name: 'topology', mountPath: CONTAINER_PATHS.topologyDir, readOnly: true });
+    }
+    if (d.usersSecret) {
+      volumes.push({
+        name: 'users',
+        secret: { secretName: d.usersSecret, items: [{ key: API_USERS_KEY, path: API_USERS_KEY }] },
+      });
+      mounts.push({ name: 'users', mountPath: CONTAINER_PATHS.apiUsersDir, readOnly: true });
+    }
+    return new k8s.apps.v1.Deployment(
+      `${name}-${component}`,
+      {
+        metadata: { name: `ccfed-${component}`, namespace: this.namespace, labels: d.labels },
+        spec: {
+          replicas: d.replicas,
+          selector: { matchLabels: d.labels },
+          template: {
+            metadata: {
+              labels: d.labels,
+              ...(d.configHash ? { annotations: { 'ccfed.io/config-hash': d.configHash } } : {}),
+            },
+            spec: {
+              containers: [
+                {
+                  name: component,
+                  image: d.image,
+                  workingDir: '/app',
+                  command: ccfedCommand(d.entry),
+                  env: d.env,
+                  ...(d.port ? { ports: [{ ...d.port, protocol: 'TCP' }] } : {}),
+                  volumeMounts: mounts,
+                },
+              ],
+              volumes,
+            },
+          },
+        },
+      },
+      { parent: this, dependsOn: d.dependsOn },
+    );
+  }
+
+  private service(
+    name: string,
+    component: string,
+    labels: Record<string, string>,
+    type: string,
+    port: number,
+  ): k8s.core.v1.Service {
+    return new k8s.core.v1.Service(
+      `${name}-${component}-service`,
+      {
+        metadata: { name: `ccfed-${component}`, namespace: this.namespace, labels },
+        spec: {
+          type,
+          selector: labels,
+          ports: [{ name: component, protocol: 'TCP', port, targetPort: port }],
+        },
+      },
+      { parent: this },
+    );
+  }
+}

@@ -1,0 +1,216 @@
+import { kamailioConfig } from '@ccfed/services';
+import { loadTopology, parseTopology, type Topology } from '@ccfed/topology';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ContactCenterSite, type ContactCenterSiteArgs } from './contact-center-site.js';
+import { CONTAINER_PATHS, KAMAILIO_KEY, TOPOLOGY_KEY } from './kube.js';
+import {
+  byMetadataName,
+  container,
+  envSecretRef,
+  envValue,
+  plainTexts,
+  writeClusterTopology,
+} from './testing/fixtures.js';
+import {
+  isSecret,
+  ofType,
+  promiseOf,
+  recordResources,
+  settled,
+  unwrapSecrets,
+  type DeclaredResource,
+} from './testing/pulumi-mocks.js';
+
+let declared: DeclaredResource[];
+let topology: Topology;
+
+beforeAll(async () => {
+  declared = await recordResources();
+  topology = loadTopology(writeClusterTopology());
+});
+
+const ROUTER = 'ccfed-router.ccfed.svc.cluster.local:50051';
+const BROKERS = ['kafka-0.kafka:9092', 'kafka-1.kafka:9092'];
+
+function args(siteId: string, extra: Partial<ContactCenterSiteArgs> = {}): ContactCenterSiteArgs {
+  return {
+    topology,
+    siteId,
+    images: { ccfed: 'registry.test/ccfed:1.2.3', kamailio: 'registry.test/kamailio:5.8.4' },
+    namespace: 'ccfed',
+    routerAddress: ROUTER,
+    kafkaBrokers: BROKERS,
+    ...extra,
+  };
+}
+
+/** Declares one site and returns it with exactly the resources it declared. */
+async function declare(siteId: string, extra: Partial<ContactCenterSiteArgs> = {}) {
+  await settled();
+  declared.length = 0;
+  const site = new ContactCenterSite(`test-${siteId}`, args(siteId, extra));
+  await promiseOf(site.workloadName);
+  await settled();
+  return { site, declared: [...declared] };
+}
+
+describe('ContactCenterSite', () => {
+  it('runs each site of a three-site topology as one pod of Kamailio and the site agent', async () => {
+    expect(topology.sites.map((s) => s.id)).toHaveLength(3);
+    for (const s of topology.sites) {
+      const { declared } = await declare(s.id);
+      const workloads = ofType(declared, 'kubernetes:apps/v1:StatefulSet');
+      expect(workloads).toHaveLength(1);
+      const sts = workloads[0]!;
+      expect((sts.inputs.metadata as any).name).toBe(`ccfed-site-${s.id}`);
+      expect((sts.inputs.spec as any).replicas).toBe(1);
+
+      const agent = container(sts, 'site-agent');
+      expect(agent.image).toBe('registry.test/ccfed:1.2.3');
+      expect(agent.command).toEqual(['node', '--import', 'tsx', 'site-agent/src/index.ts']);
+      expect(envValue(agent, 'CCFED_SITE')).toBe(s.id);
+      expect(envValue(agent, 'CCFED_ROUTER')).toBe(ROUTER);
+      expect(envValue(agent, 'CCFED_KAFKA_BROKERS')).toBe(BROKERS.join(','));
+      expect(envValue(agent, 'CCFED_TOPIC_PREFIX')).toBe('ccfed');
+      expect(envValue(agent, 'CCFED_TOPOLOGY')).toBe(CONTAINER_PATHS.topologyFile);
+      // The outbox lives on the claim, so it survives a restart of the pod.
+      expect(envValue(agent, 'CCFED_DATA_DIR')).toBe(CONTAINER_PATHS.siteDataDir);
+      expect(agent.volumeMounts).toContainEqual({
+        name: 'data',
+        mountPath: CONTAINER_PATHS.siteDataDir,
+      });
+      const claims = (sts.inputs.spec as any).volumeClaimTemplates;
+      expect(claims.map((c: any) => c.metadata.name)).toEqual(['data']);
+      expect(claims[0].spec.resources.requests.storage).toBe('10Gi');
+      expect(Number(envValue(agent, 'CCFED_OUTBOX_MAX_BYTES'))).toBeLessThan(10 * 1024 ** 3);
+      expect(agent.ports).toEqual([{ name: 'grpc', containerPort: s.grpc.port, protocol: 'TCP' }]);
+
+      const kamailio = container(sts, 'kamailio');
+      expect(kamailio.image).toBe('registry.test/kamailio:5.8.4');
+      expect(kamailio.command?.slice(0, 2)).toEqual(['kamailio', '-f']);
+      expect(kamailio.command?.[2]).toBe(`${CONTAINER_PATHS.kamailioDir}/${KAMAILIO_KEY}`);
+      expect(kamailio.ports?.map((p) => [p.containerPort, p.protocol])).toEqual([
+        [s.sip.port, 'UDP'],
+        [s.sip.port, 'TCP'],
+      ]);
+    }
+  });
+
+  it("ships the project's generated kamailio.cfg for the site and the topology it was made from", async () => {
+    for (const s of topology.sites) {
+      const { site, declared } = await declare(s.id);
+      const maps = ofType(declared, 'kubernetes:core/v1:ConfigMap');
+      const cfg = (byMetadataName(maps, `ccfed-site-${s.id}-kamailio`).inputs.data as any)[
+        KAMAILIO_KEY
+      ];
+      expect(cfg).toBe(kamailioConfig(topology, s.id));
+      expect(site.kamailioConfig).toBe(cfg);
+      expect(cfg).toContain(`#!substdef "!SIP_PORT!${s.sip.port}!g"`);
+      expect(cfg).toContain(`# Site ${s.id} (`);
+
+      const shipped = (byMetadataName(maps, `ccfed-site-${s.id}-topology`).inputs.data as any)[
+        TOPOLOGY_KEY
+      ];
+      expect(parseTopology(shipped, 'configmap')).toEqual(topology);
+
+      const sts = ofType(declared, 'kubernetes:apps/v1:StatefulSet')[0]!;
+      const volumes = (sts.inputs.spec as any).template.spec.volumes;
+      expect(volumes).toContainEqual({
+        name: 'kamailio',
+        configMap: { name: `ccfed-site-${s.id}-kamailio` },
+      });
+      expect(volumes).toContainEqual({
+        name: 'topology',
+        configMap: { name: `ccfed-site-${s.id}-topology` },
+      });
+    }
+  });
+
+  it("exposes SIP over UDP and TCP on the site's port and the site agent's gRPC port", async () => {
+    for (const s of topology.sites) {
+      for (const type of ['LoadBalancer', 'NodePort'] as const) {
+        const { declared } = await declare(s.id, { sipServiceType: type });
+        const services = ofType(declared, 'kubernetes:core/v1:Service');
+        expect(services).toHaveLength(3);
+        for (const protocol of ['UDP', 'TCP']) {
+          const svc = byMetadataName(services, `ccfed-site-${s.id}-sip-${protocol.toLowerCase()}`);
+          const spec = svc.inputs.spec as any;
+          expect(spec.type).toBe(type);
+          expect(spec.ports).toEqual([
+            {
+              name: `sip-${protocol.toLowerCase()}`,
+              protocol,
+              port: s.sip.port,
+              targetPort: s.sip.port,
+            },
+          ]);
+          expect(spec.selector['ccfed.io/site']).toBe(s.id);
+        }
+        const grpc = byMetadataName(services, `ccfed-site-${s.id}-grpc`).inputs.spec as any;
+        expect(grpc.type).toBe('ClusterIP');
+        expect(grpc.ports).toEqual([
+          { name: 'grpc', protocol: 'TCP', port: s.grpc.port, targetPort: s.grpc.port },
+        ]);
+      }
+    }
+  });
+
+  it('keeps secret env in a Secret the container reads by reference, never in plain config', async () => {
+    const token = 'site-secret-6f1c0d7e9a';
+    const { declared } = await declare('beijing', { secretEnv: { CCFED_EXAMPLE_TOKEN: token } });
+    const secrets = ofType(declared, 'kubernetes:core/v1:Secret');
+    expect(secrets).toHaveLength(1);
+    const stringData = secrets[0]!.inputs.stringData;
+    expect(isSecret(stringData)).toBe(true);
+    expect(unwrapSecrets(stringData)).toEqual({ CCFED_EXAMPLE_TOKEN: token });
+
+    const agent = container(ofType(declared, 'kubernetes:apps/v1:StatefulSet')[0]!, 'site-agent');
+    expect(envSecretRef(agent, 'CCFED_EXAMPLE_TOKEN')).toEqual({
+      name: 'ccfed-site-beijing-secrets',
+      key: 'CCFED_EXAMPLE_TOKEN',
+    });
+    const texts = plainTexts(declared);
+    expect(texts.length).toBeGreaterThan(5);
+    for (const { where, text } of texts) expect(text, where).not.toContain(token);
+  });
+
+  it('creates no Secret when the site has no secret env', async () => {
+    const { declared } = await declare('guangzhou');
+    expect(ofType(declared, 'kubernetes:core/v1:Secret')).toEqual([]);
+  });
+
+  it('creates the namespace only when asked to', async () => {
+    const { site, declared } = await declare('shanghai', {
+      namespace: 'ccfed-sh',
+      createNamespace: true,
+    });
+    const ns = ofType(declared, 'kubernetes:core/v1:Namespace');
+    expect(ns.map((n) => (n.inputs.metadata as any).name)).toEqual(['ccfed-sh']);
+    expect(await promiseOf(site.namespace)).toBe('ccfed-sh');
+    const again = await declare('beijing', { namespace: 'ccfed-bj' });
+    expect(ofType(again.declared, 'kubernetes:core/v1:Namespace')).toEqual([]);
+  });
+
+  it('refuses a site the topology does not have, naming the known ones', () => {
+    expect(() => new ContactCenterSite('test-nowhere', args('nowhere'))).toThrow(
+      'unknown site "nowhere" (the topology has: shanghai, beijing, guangzhou)',
+    );
+  });
+
+  it('refuses an evapi listener off loopback: Kamailio and the site agent share a pod', () => {
+    const text = JSON.stringify(topology).replace(
+      '"evapi":{"host":"127.0.0.1","port":8449}',
+      '"evapi":{"host":"10.0.0.5","port":8449}',
+    );
+    const moved = parseTopology(text, 'moved.yaml');
+    expect(
+      () => new ContactCenterSite('test-moved', { ...args('beijing'), topology: moved }),
+    ).toThrow('site beijing: evapi.host is 10.0.0.5');
+  });
+
+  it('refuses an empty broker list', () => {
+    expect(
+      () => new ContactCenterSite('test-nokafka', args('beijing', { kafkaBrokers: [] })),
+    ).toThrow('site beijing: no Kafka brokers given');
+  });
+});

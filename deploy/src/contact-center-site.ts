@@ -1,0 +1,273 @@
+// One contact-center site on Kubernetes: its Kamailio and its site agent in one pod (evapi stays
+// on localhost), the agent's outbox on a persistent volume, SIP and gRPC Services, and the
+// topology and generated kamailio.cfg as ConfigMaps.
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { DEFAULT_TOPIC_PREFIX } from '@ccfed/proto';
+import { DEFAULT_TUNING, kamailioConfig, type KamailioTuning } from '@ccfed/services';
+import { siteById, type Site, type Topology } from '@ccfed/topology';
+import { stringify } from 'yaml';
+import {
+  CONTAINER_PATHS,
+  KAMAILIO_KEY,
+  TOPOLOGY_KEY,
+  ccfedCommand,
+  ccfedLabels,
+  configHash,
+  plainEnv,
+  resolveNamespace,
+  secretData,
+  secretEnv,
+  type Images,
+} from './kube.js';
+
+/** How callers and other sites reach the site's Kamailio from outside the cluster. */
+export type SipServiceType = 'LoadBalancer' | 'NodePort';
+
+export interface ContactCenterSiteArgs {
+  /** The validated federation topology (loadTopology); the site's ports and config come from it. */
+  readonly topology: Topology;
+  /** Id of this site in the topology. */
+  readonly siteId: string;
+  readonly images: Images;
+  /** Namespace to deploy into; created when createNamespace is true. */
+  readonly namespace: pulumi.Input<string>;
+  readonly createNamespace?: boolean;
+  /** host:port of the central router; without it the site routes every call locally. */
+  readonly routerAddress?: pulumi.Input<string>;
+  /** host:port list of the Kafka brokers the site agent publishes to. */
+  readonly kafkaBrokers: pulumi.Input<string>[];
+  /** Defaults to `ccfed`, the production prefix. */
+  readonly topicPrefix?: string;
+  /** Default LoadBalancer. */
+  readonly sipServiceType?: SipServiceType;
+  /** Size of the volume holding the site agent's event outbox, in GiB. Default 10. */
+  readonly dataVolumeGi?: number;
+  readonly storageClassName?: pulumi.Input<string>;
+  readonly kamailioTuning?: KamailioTuning;
+  /**
+   * Env vars of the site agent whose values are secret. They go into a Kubernetes Secret and
+   * reach the container by secretKeyRef, never as a literal.
+   */
+  readonly secretEnv?: Record<string, pulumi.Input<string>>;
+}
+
+/** The outbox may fill this share of its volume; the rest is headroom for compaction. */
+const OUTBOX_SHARE_OF_VOLUME = 0.8;
+
+/** Kamailio, the site agent and their Services for one site of the topology. */
+export class ContactCenterSite extends pulumi.ComponentResource {
+  readonly siteId: string;
+  readonly namespace: pulumi.Output<string>;
+  /** Name of the StatefulSet running Kamailio and the site agent. */
+  readonly workloadName: pulumi.Output<string>;
+  readonly sipUdpService: k8s.core.v1.Service;
+  readonly sipTcpService: k8s.core.v1.Service;
+  readonly grpcService: k8s.core.v1.Service;
+  /** The kamailio.cfg the site runs, exactly as services/src/kamailio/generate.ts wrote it. */
+  readonly kamailioConfig: string;
+
+  constructor(name: string, args: ContactCenterSiteArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('ccfed:deploy:ContactCenterSite', name, {}, opts);
+    // Both throw naming what is wrong (unknown site, a value Kamailio cannot take) before any
+    // resource exists.
+    const site = siteById(args.topology, args.siteId);
+    checkPodLayout(site);
+    const cfg = kamailioConfig(args.topology, site.id, args.kamailioTuning ?? DEFAULT_TUNING);
+    const topologyYaml = stringify(args.topology);
+    const dataGi = args.dataVolumeGi ?? 10;
+    if (!(dataGi >= 1))
+      throw new Error(`site ${site.id}: dataVolumeGi must be at least 1, got ${dataGi}`);
+    if (args.kafkaBrokers.length === 0) throw new Error(`site ${site.id}: no Kafka brokers given`);
+
+    this.siteId = site.id;
+    this.kamailioConfig = cfg;
+    const parent = { parent: this };
+    const base = `ccfed-site-${site.id}`;
+    const labels = ccfedLabels('site', { 'ccfed.io/site': site.id });
+    const ns = resolveNamespace(`${name}-ns`, args.namespace, args.createNamespace, this);
+    this.namespace = ns;
+
+    const topologyMap = new k8s.core.v1.ConfigMap(
+      `${name}-topology`,
+      {
+        metadata: { name: `${base}-topology`, namespace: ns, labels },
+        data: { [TOPOLOGY_KEY]: topologyYaml },
+      },
+      parent,
+    );
+    const kamailioMap = new k8s.core.v1.ConfigMap(
+      `${name}-kamailio`,
+      {
+        metadata: { name: `${base}-kamailio`, namespace: ns, labels },
+        data: { [KAMAILIO_KEY]: cfg },
+      },
+      parent,
+    );
+
+    const secretKeys = Object.keys(args.secretEnv ?? {});
+    const secret =
+      secretKeys.length > 0
+        ? new k8s.core.v1.Secret(
+            `${name}-secrets`,
+            {
+              metadata: { name: `${base}-secrets`, namespace: ns, labels },
+              type: 'Opaque',
+              stringData: secretData(args.secretEnv ?? {}),
+            },
+            parent,
+          )
+        : undefined;
+
+    const env = [
+      ...plainEnv({
+        CCFED_TOPOLOGY: CONTAINER_PATHS.topologyFile,
+        CCFED_SITE: site.id,
+        CCFED_DATA_DIR: CONTAINER_PATHS.siteDataDir,
+        CCFED_KAFKA_BROKERS: pulumi.all(args.kafkaBrokers).apply((b) => b.join(',')),
+        CCFED_TOPIC_PREFIX: args.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
+        CCFED_OUTBOX_MAX_BYTES: String(Math.floor(dataGi * 1024 ** 3 * OUTBOX_SHARE_OF_VOLUME)),
+        ...(args.routerAddress !== undefined ? { CCFED_ROUTER: args.routerAddress } : {}),
+      }),
+      ...(secret
+        ? secretEnv(secret.metadata.name, Object.fromEntries(secretKeys.map((k) => [k, k])))
+        : []),
+    ];
+
+    const grpcServiceName = `${base}-grpc`;
+    const workload = new k8s.apps.v1.StatefulSet(
+      `${name}-workload`,
+      {
+        metadata: { name: base, namespace: ns, labels },
+        spec: {
+          // One site agent per site: it owns the site's ACD state and its outbox.
+          replicas: 1,
+          serviceName: grpcServiceName,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: {
+              labels,
+              annotations: { 'ccfed.io/config-hash': configHash(topologyYaml, cfg) },
+            },
+            spec: {
+              containers: [
+                {
+                  name: 'kamailio',
+                  image: args.images.kamailio,
+                  command: ['kamailio', '-f', CONTAINER_PATHS.kamailioFile, '-DD', '-E'],
+                  ports: [
+                    { name: 'sip-udp', containerPort: site.sip.port, protocol: 'UDP' },
+                    { name: 'sip-tcp', containerPort: site.sip.port, protocol: 'TCP' },
+                  ],
+                  volumeMounts: [
+                    { name: 'kamailio', mountPath: CONTAINER_PATHS.kamailioDir, readOnly: true },
+                  ],
+                },
+                {
+                  name: 'site-agent',
+                  image: args.images.ccfed,
+                  workingDir: '/app',
+                  command: ccfedCommand('site-agent/src/index.ts'),
+                  env,
+                  ports: [{ name: 'grpc', containerPort: site.grpc.port, protocol: 'TCP' }],
+                  volumeMounts: [
+                    { name: 'topology', mountPath: CONTAINER_PATHS.topologyDir, readOnly: true },
+                    { name: 'data', mountPath: CONTAINER_PATHS.siteDataDir },
+                  ],
+                },
+              ],
+              volumes: [
+                { name: 'topology', configMap: { name: topologyMap.metadata.name } },
+                { name: 'kamailio', configMap: { name: kamailioMap.metadata.name } },
+              ],
+            },
+          },
+          volumeClaimTemplates: [
+            {
+              metadata: { name: 'data', labels },
+              spec: {
+                accessModes: ['ReadWriteOnce'],
+                storageClassName: args.storageClassName,
+                resources: { requests: { storage: `${dataGi}Gi` } },
+              },
+            },
+          ],
+        },
+      },
+      parent,
+    );
+    this.workloadName = workload.metadata.name;
+
+    const sipType = args.sipServiceType ?? 'LoadBalancer';
+    const sipService = (protocol: 'UDP' | 'TCP') =>
+      new k8s.core.v1.Service(
+        `${name}-sip-${protocol.toLowerCase()}`,
+        {
+          metadata: { name: `${base}-sip-${protocol.toLowerCase()}`, namespace: ns, labels },
+          spec: {
+            type: sipType,
+            // SIP routing and the callers' addresses in the logs need the real source address.
+            externalTrafficPolicy: 'Local',
+            selector: labels,
+            ports: [
+              {
+                name: `sip-${protocol.toLowerCase()}`,
+                protocol,
+                port: site.sip.port,
+                targetPort: site.sip.port,
+              },
+            ],
+          },
+        },
+        parent,
+      );
+    this.sipUdpService = sipService('UDP');
+    this.sipTcpService = sipService('TCP');
+    this.grpcService = new k8s.core.v1.Service(
+      `${name}-grpc`,
+      {
+        metadata: { name: grpcServiceName, namespace: ns, labels },
+        spec: {
+          type: 'ClusterIP',
+          selector: labels,
+          ports: [
+            { name: 'grpc', protocol: 'TCP', port: site.grpc.port, targetPort: site.grpc.port },
+          ],
+        },
+      },
+      parent,
+    );
+
+    this.registerOutputs({
+      siteId: this.siteId,
+      namespace: this.namespace,
+      workloadName: this.workloadName,
+      grpcService: this.grpcService.metadata.name,
+    });
+  }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost']);
+
+/**
+ * Kamailio and the site agent share a pod: evapi must be on loopback (it is an unauthenticated
+ * control channel). SIP and gRPC on loopback are legal in the topology (local runs) but useless
+ * in a pod, so that is worth a warning.
+ */
+function checkPodLayout(site: Site): void {
+  if (!LOOPBACK.has(site.evapi.host)) {
+    throw new Error(
+      `site ${site.id}: evapi.host is ${site.evapi.host}; in Kubernetes Kamailio and the site agent share a pod and evapi must stay on 127.0.0.1`,
+    );
+  }
+  if (LOOPBACK.has(site.sip.host)) {
+    void pulumi.log.warn(
+      `site ${site.id}: sip.host is ${site.sip.host}; Kamailio listens on it and other sites send overflow INVITEs to it, so it must be the site's SIP address`,
+    );
+  }
+  if (LOOPBACK.has(site.grpc.host)) {
+    void pulumi.log.warn(
+      `site ${site.id}: grpc.host is ${site.grpc.host}; the site agent binds it, so its gRPC Service cannot reach it (use 0.0.0.0)`,
+    );
+  }
+}

@@ -1,0 +1,208 @@
+import { allTopics, topicNames } from '@ccfed/proto';
+import { kamailioConfig } from '@ccfed/services';
+import { loadTopology } from '@ccfed/topology';
+import * as pulumi from '@pulumi/pulumi';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { deployFederation } from './federation.js';
+import { KAMAILIO_KEY } from './kube.js';
+import { readStackSettings, type StackSettings } from './stack-config.js';
+import {
+  byMetadataName,
+  container,
+  containersOf,
+  envValue,
+  plainTexts,
+  writeClusterTopology,
+} from './testing/fixtures.js';
+import {
+  ofType,
+  promiseOf,
+  recordResources,
+  settled,
+  type DeclaredResource,
+} from './testing/pulumi-mocks.js';
+
+let declared: DeclaredResource[];
+beforeAll(async () => {
+  declared = await recordResources();
+});
+
+const SECRETS = {
+  clickhouseUrl: 'http://ccfed:fed-ch-pass-5b1e@clickhouse.db:8123',
+  apiSecret: 'fed-api-secret-0a9d8c7b6e5f4a3b2c1d',
+  apiUsers: 'users:\n  - username: hq\n    passwordHash: scrypt$fed-hash-44c2\n    role: hq\n',
+};
+
+/** Stack config as `pulumi config set` (and `--secret`) would leave it. */
+function setStackConfig(topologyFile: string, extra: Record<string, string> = {}): void {
+  pulumi.runtime.setAllConfig(
+    {
+      'ccfed:topologyFile': topologyFile,
+      'ccfed:namespace': 'ccfed-prod',
+      'ccfed:imageRepository': 'registry.test/ccfed',
+      'ccfed:imageTag': '2026.11.1',
+      'ccfed:kamailioImage': 'registry.test/kamailio:5.8.4',
+      'ccfed:kafkaBrokers': JSON.stringify(['kafka-0.kafka:9092', 'kafka-1.kafka:9092']),
+      'ccfed:clickhouseUrl': SECRETS.clickhouseUrl,
+      'ccfed:apiSecret': SECRETS.apiSecret,
+      'ccfed:apiUsers': SECRETS.apiUsers,
+      ...extra,
+    },
+    ['ccfed:clickhouseUrl', 'ccfed:apiSecret', 'ccfed:apiUsers'],
+  );
+}
+
+function settings(topologyFile: string, extra: Record<string, string> = {}): StackSettings {
+  setStackConfig(topologyFile, extra);
+  return readStackSettings(new pulumi.Config('ccfed'), dirname(topologyFile));
+}
+
+async function declare(s: StackSettings) {
+  await settled();
+  declared.length = 0;
+  const federation = deployFederation(s);
+  await promiseOf(pulumi.all(federation.sites.map((x) => x.workloadName)));
+  await settled();
+  return { federation, declared: [...declared] };
+}
+
+describe('deployFederation', () => {
+  it('declares the hub and one wired site per topology entry from stack config', async () => {
+    const file = writeClusterTopology();
+    const topology = loadTopology(file);
+    const { federation, declared } = await declare(settings(file));
+    const router = await promiseOf(federation.hub.routerAddress);
+    expect(router).toBe('ccfed-router.ccfed-prod.svc.cluster.local:50051');
+
+    expect(ofType(declared, 'kubernetes:core/v1:Namespace').map((n) => n.name)).toEqual(['ccfed']);
+    const workloads = ofType(declared, 'kubernetes:apps/v1:StatefulSet');
+    expect(workloads.map((w) => (w.inputs.metadata as any).name).sort()).toEqual(
+      topology.sites.map((s) => `ccfed-site-${s.id}`).sort(),
+    );
+    const services = ofType(declared, 'kubernetes:core/v1:Service');
+    const maps = ofType(declared, 'kubernetes:core/v1:ConfigMap');
+    for (const s of topology.sites) {
+      const sts = byMetadataName(workloads, `ccfed-site-${s.id}`);
+      expect((sts.inputs.metadata as any).namespace).toBe('ccfed-prod');
+      const agent = container(sts, 'site-agent');
+      expect(envValue(agent, 'CCFED_SITE')).toBe(s.id);
+      expect(envValue(agent, 'CCFED_ROUTER')).toBe(router);
+      expect(envValue(agent, 'CCFED_KAFKA_BROKERS')).toBe('kafka-0.kafka:9092,kafka-1.kafka:9092');
+      expect(container(sts, 'kamailio').image).toBe('registry.test/kamailio:5.8.4');
+      for (const protocol of ['udp', 'tcp']) {
+        const spec = byMetadataName(services, `ccfed-site-${s.id}-sip-${protocol}`).inputs
+          .spec as any;
+        expect(spec.ports[0].port).toBe(s.sip.port);
+      }
+      const grpc = byMetadataName(services, `ccfed-site-${s.id}-grpc`).inputs.spec as any;
+      expect(grpc.ports[0].port).toBe(s.grpc.port);
+      const cfg = (byMetadataName(maps, `ccfed-site-${s.id}-kamailio`).inputs.data as any)[
+        KAMAILIO_KEY
+      ];
+      expect(cfg).toBe(kamailioConfig(topology, s.id));
+    }
+
+    // Every ccfed process runs the one image at the stack's tag.
+    const ccfedContainers = [
+      ...workloads.map((w) => container(w, 'site-agent')),
+      ...ofType(declared, 'kubernetes:apps/v1:Deployment').flatMap(containersOf),
+      ...ofType(declared, 'kubernetes:batch/v1:Job').flatMap(containersOf),
+    ];
+    expect(ccfedContainers).toHaveLength(3 + 3 + 1);
+    for (const c of ccfedContainers) expect(c.image).toBe('registry.test/ccfed:2026.11.1');
+
+    const topics = ofType(declared, 'kafka:index/topic:Topic');
+    expect(topics.map((t) => t.inputs.name).sort()).toEqual(allTopics(topicNames()).sort());
+    const kafka = ofType(declared, 'pulumi:providers:kafka');
+    expect(kafka.map((p) => p.inputs.bootstrapServers)).toEqual([
+      JSON.stringify(['kafka-0.kafka:9092', 'kafka-1.kafka:9092']),
+    ]);
+  });
+
+  it('never puts a secret from stack config into a ConfigMap or an env literal', async () => {
+    const { declared } = await declare(settings(writeClusterTopology()));
+    const texts = plainTexts(declared);
+    expect(texts.length).toBeGreaterThan(20);
+    for (const { where, text } of texts) {
+      for (const secret of [
+        SECRETS.clickhouseUrl,
+        'fed-ch-pass-5b1e',
+        SECRETS.apiSecret,
+        'fed-hash-44c2',
+      ]) {
+        expect(text, where).not.toContain(secret);
+      }
+    }
+  });
+
+  it('adds a site by adding it to the topology', async () => {
+    const file = writeClusterTopology();
+    const shenzhen = [
+      '  - id: shenzhen',
+      '    name: Shenzhen',
+      '    timezone: Asia/Shanghai',
+      '    sip: { host: 0.0.0.0, port: 5090, transport: udp }',
+      '    evapi: { host: 127.0.0.1, port: 8451 }',
+      '    grpc: { host: 0.0.0.0, port: 50064 }',
+      '    fallback: { action: reject, code: 503, retryAfterSeconds: 30 }',
+      '',
+    ].join('\n');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('\nrouting:', `${shenzhen}\nrouting:`));
+    const { declared } = await declare(settings(file));
+    const workloads = ofType(declared, 'kubernetes:apps/v1:StatefulSet');
+    expect(workloads).toHaveLength(4);
+    const sz = container(byMetadataName(workloads, 'ccfed-site-shenzhen'), 'site-agent');
+    expect(envValue(sz, 'CCFED_SITE')).toBe('shenzhen');
+    const sip = byMetadataName(
+      ofType(declared, 'kubernetes:core/v1:Service'),
+      'ccfed-site-shenzhen-sip-udp',
+    );
+    expect((sip.inputs.spec as any).ports[0].port).toBe(5090);
+  });
+
+  it('stops on an invalid topology file, naming the file and what is wrong', () => {
+    const file = writeClusterTopology();
+    writeFileSync(file, readFileSync(file, 'utf8').replace('hqSite: shanghai', 'hqSite: lhasa'));
+    expect(() => deployFederation(settings(file))).toThrow(
+      `invalid topology file ${file}:\n  ${file}: federation.hqSite: unknown site "lhasa" (known: shanghai, beijing, guangzhou)`,
+    );
+    const missing = join(dirname(file), 'nope.yaml');
+    expect(() => deployFederation(settings(missing))).toThrow(
+      `invalid topology file ${missing}:\n  ${missing}: cannot read the file (ENOENT)`,
+    );
+  });
+});
+
+describe('readStackSettings', () => {
+  it('resolves relative paths against the deploy directory and keeps secrets secret', async () => {
+    setStackConfig('topology.yaml', { 'ccfed:grafanaProvisioningDir': '../dashboards/out' });
+    const s = readStackSettings(new pulumi.Config('ccfed'), '/srv/ccfed/deploy');
+    expect(s.topologyFile).toBe('/srv/ccfed/deploy/topology.yaml');
+    expect(s.grafanaProvisioningDir).toBe('/srv/ccfed/dashboards/out');
+    for (const secret of [s.apiSecret, s.clickhouseUrl, s.apiUsersYaml]) {
+      expect(await pulumi.isSecret(secret)).toBe(true);
+    }
+    expect(await promiseOf(s.apiUsersYaml)).toBe(SECRETS.apiUsers);
+    expect(s.imageTag).toBe('2026.11.1');
+    expect(s.createNamespace).toBe(true);
+    expect(s.kafkaAdminBrokers).toEqual(s.kafkaBrokers);
+  });
+
+  it('names the key that is missing or malformed', () => {
+    const file = writeClusterTopology();
+    expect(() => settings(file, { 'ccfed:kafkaBrokers': JSON.stringify(['kafka:x']) })).toThrow(
+      'config ccfed:kafkaBrokers must be a non-empty list of host:port strings, got ["kafka:x"]',
+    );
+    expect(() => settings(file, { 'ccfed:sipServiceType': 'ClusterIP' })).toThrow(
+      'config ccfed:sipServiceType must be one of LoadBalancer, NodePort, got ClusterIP',
+    );
+    setStackConfig(file);
+    const { 'ccfed:namespace': _dropped, ...withoutNamespace } = pulumi.runtime.allConfig();
+    pulumi.runtime.setAllConfig(withoutNamespace, []);
+    expect(() => readStackSettings(new pulumi.Config('ccfed'), '/')).toThrow(
+      "Missing required configuration variable 'ccfed:namespace'",
+    );
+  });
+});

@@ -1,0 +1,100 @@
+// What the site and hub components share: where things sit inside the containers, how the ccfed
+// image starts a deployable, labels, and how a secret reaches a process (always by reference).
+import { createHash } from 'node:crypto';
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+
+/** The container images a deployment runs. */
+export interface Images {
+  /**
+   * The ccfed image: this repository at /app with its dependencies installed (`npm ci`); every
+   * deployable runs from it with its own entry point.
+   */
+  readonly ccfed: pulumi.Input<string>;
+  /** Kamailio with the evapi and jansson modules under /usr/lib/x86_64-linux-gnu/kamailio/modules. */
+  readonly kamailio: pulumi.Input<string>;
+}
+
+/** Paths inside the containers; the env vars and volume mounts both read them from here. */
+export const CONTAINER_PATHS = {
+  topologyDir: '/etc/ccfed/topology',
+  topologyFile: '/etc/ccfed/topology/topology.yaml',
+  kamailioDir: '/etc/kamailio',
+  kamailioFile: '/etc/kamailio/kamailio.cfg',
+  siteDataDir: '/var/lib/ccfed',
+  apiUsersDir: '/etc/ccfed/api',
+  apiUsersFile: '/etc/ccfed/api/users.yaml',
+} as const;
+
+/** The key the topology has in its ConfigMap (the file name under CONTAINER_PATHS.topologyDir). */
+export const TOPOLOGY_KEY = 'topology.yaml';
+export const KAMAILIO_KEY = 'kamailio.cfg';
+export const API_USERS_KEY = 'users.yaml';
+
+/** The command that starts one deployable of the ccfed image (as scripts/federation.ts does). */
+export function ccfedCommand(entry: string): string[] {
+  return ['node', '--import', 'tsx', entry];
+}
+
+/** Labels every ccfed object carries; `component` tells the workloads apart for selectors. */
+export function ccfedLabels(component: string, extra: Record<string, string> = {}) {
+  return {
+    'app.kubernetes.io/name': 'ccfed',
+    'app.kubernetes.io/component': component,
+    'app.kubernetes.io/managed-by': 'pulumi',
+    ...extra,
+  };
+}
+
+/**
+ * A pod-template annotation that changes whenever the given config text does, so that a new
+ * topology or Kamailio config rolls the pods instead of waiting for their next restart.
+ */
+export function configHash(...texts: string[]): string {
+  const hash = createHash('sha256');
+  for (const t of texts) hash.update(t).update('\0');
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Plain (non-secret) env vars, in a stable order. */
+export function plainEnv(
+  vars: Record<string, pulumi.Input<string>>,
+): k8s.types.input.core.v1.EnvVar[] {
+  return Object.entries(vars).map(([name, value]) => ({ name, value }));
+}
+
+/** Env vars that read their value from a key of a Kubernetes Secret, never from a literal. */
+export function secretEnv(
+  secretName: pulumi.Input<string>,
+  keysByEnv: Record<string, string>,
+): k8s.types.input.core.v1.EnvVar[] {
+  return Object.entries(keysByEnv).map(([name, key]) => ({
+    name,
+    valueFrom: { secretKeyRef: { name: secretName, key } },
+  }));
+}
+
+/** Every value of a Secret's data marked secret, whatever the caller passed. */
+export function secretData(
+  values: Record<string, pulumi.Input<string>>,
+): Record<string, pulumi.Output<string>> {
+  return Object.fromEntries(
+    Object.entries(values).map(([key, value]) => [key, pulumi.secret(value)]),
+  );
+}
+
+/** The namespace to put things in: the one given, or a Namespace created with that name. */
+export function resolveNamespace(
+  name: string,
+  namespace: pulumi.Input<string>,
+  create: boolean | undefined,
+  parent: pulumi.Resource,
+): pulumi.Output<string> {
+  if (!create) return pulumi.output(namespace);
+  const ns = new k8s.core.v1.Namespace(
+    name,
+    { metadata: { name: namespace, labels: ccfedLabels('namespace') } },
+    { parent },
+  );
+  return ns.metadata.name;
+}

@@ -1,0 +1,71 @@
+import * as pulumi from '@pulumi/pulumi';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { deployFederation } from './federation.js';
+import { readStackSettings } from './stack-config.js';
+import { ofType, promiseOf, recordResources, settled } from './testing/pulumi-mocks.js';
+
+const DEPLOY = new URL('../', import.meta.url).pathname;
+const SECRET_KEYS = ['ccfed:clickhouseUrl', 'ccfed:apiSecret', 'ccfed:apiUsers'];
+const REQUIRED = [
+  'ccfed:topologyFile',
+  'ccfed:namespace',
+  'ccfed:imageRepository',
+  'ccfed:imageTag',
+  'ccfed:kamailioImage',
+  'ccfed:kafkaBrokers',
+];
+
+describe('stack files', () => {
+  it('name the project the program reads its config under', () => {
+    const project = parse(readFileSync(`${DEPLOY}Pulumi.yaml`, 'utf8'));
+    expect(project.name).toBe('ccfed');
+    expect(project.main).toBe('src/index.ts');
+  });
+
+  for (const stack of ['dev', 'prod']) {
+    it(`${stack}: sets every plain key and commits no secret in clear`, () => {
+      const config = parse(readFileSync(`${DEPLOY}Pulumi.${stack}.yaml`, 'utf8')).config;
+      for (const key of REQUIRED) expect(config, key).toHaveProperty([key]);
+      // A secret is either absent (set later with --secret) or Pulumi's encrypted form.
+      for (const key of SECRET_KEYS) {
+        if (key in config) expect(Object.keys(config[key]), key).toEqual(['secure']);
+      }
+      expect(Object.keys(config).every((k) => k.startsWith('ccfed:'))).toBe(true);
+    });
+  }
+
+  it('dev: the program reads the stack and declares the example federation from it', async () => {
+    const declared = await recordResources();
+    const config = parse(readFileSync(`${DEPLOY}Pulumi.dev.yaml`, 'utf8')).config;
+    pulumi.runtime.setAllConfig(
+      {
+        ...Object.fromEntries(
+          Object.entries(config).map(([k, v]) => [
+            k,
+            typeof v === 'string' ? v : JSON.stringify(v),
+          ]),
+        ),
+        'ccfed:clickhouseUrl': 'http://default:pw@clickhouse:8123',
+        'ccfed:apiSecret': 'x'.repeat(48),
+        'ccfed:apiUsers': 'users: []\n',
+      },
+      SECRET_KEYS,
+    );
+    const settings = readStackSettings(new pulumi.Config('ccfed'), DEPLOY);
+    expect(settings.kafkaAdminBrokers).toEqual(['127.0.0.1:9092']);
+    expect(settings.topicReplicationFactor).toBe(1);
+    const federation = deployFederation(settings);
+    await promiseOf(pulumi.all(federation.sites.map((s) => s.workloadName)));
+    await settled();
+    expect(federation.sites.map((s) => s.siteId)).toEqual(['shanghai', 'beijing', 'guangzhou']);
+    const topics = ofType(declared, 'kafka:index/topic:Topic');
+    expect(topics.every((t) => t.inputs.replicationFactor === 1)).toBe(true);
+    const sip = ofType(declared, 'kubernetes:core/v1:Service').filter((svc) =>
+      svc.name.includes('-sip-'),
+    );
+    expect(sip).toHaveLength(6);
+    expect(sip.every((svc) => (svc.inputs.spec as any).type === 'NodePort')).toBe(true);
+  });
+});
