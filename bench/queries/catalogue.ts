@@ -8,7 +8,9 @@ import { satisfactionQuery } from '@ccfed/analytics/satisfaction';
 import type { Scope } from '@ccfed/analytics/scope';
 import { routeDecisionsQuery } from '@ccfed/api/queries/route-decisions';
 import { siteStatusQuery } from '@ccfed/api/queries/site-status';
-import { sql, type Sql } from '@ccfed/common';
+import { raw, sql, type Sql } from '@ccfed/common';
+import { DASHBOARDS } from '@ccfed/dashboards/dashboards';
+import { expandMacros } from '@ccfed/dashboards/macros';
 import type { GenerationParams } from './generate.js';
 import { dataEnd } from './load.js';
 
@@ -21,6 +23,38 @@ const DAY_MS = 86_400_000;
 const HQ: Scope = { role: 'hq' };
 const TENANT: Scope = { role: 'tenant', tenantId: 'acme-bank' };
 const SITE: Scope = { role: 'site', siteId: 'shanghai' };
+
+/** A Grafana relative time (now, now/d, now-7d, now-7d/d) at `now`, days rounded in UTC. */
+export function grafanaTime(expr: string, now: Date): Date {
+  const m = /^now(?:-(\d+)([mhd]))?(\/d)?$/.exec(expr);
+  if (!m) throw new Error(`dashboard time ${JSON.stringify(expr)}: expected now[-N(m|h|d)][/d]`);
+  const unitMs = { m: 60_000, h: 3_600_000, d: DAY_MS }[(m[2] ?? 'm') as 'm' | 'h' | 'd'];
+  const t = now.getTime() - Number(m[1] ?? 0) * unitMs;
+  return new Date(m[3] ? Math.floor(t / DAY_MS) * DAY_MS : t);
+}
+
+/**
+ * Every panel and variable query of the provisioned dashboards, expanded as Grafana and the
+ * ClickHouse plugin would for the dashboard's default time range ending at `now`, with the
+ * site variable set to one site (two where several may be picked).
+ */
+export function dashboardQueries(now: Date): BenchQuery[] {
+  return DASHBOARDS.flatMap((d) => {
+    const from = grafanaTime(d.from, now);
+    const to = grafanaTime(d.to, now);
+    const variables = Object.fromEntries(
+      d.variables.map((v) => [v.name, v.multi ? ['shanghai', 'beijing'] : 'shanghai']),
+    );
+    const expand = (text: string) => raw(expandMacros(text, { from, to, variables }));
+    return [
+      ...d.variables.map((v) => ({
+        name: `dashboard ${d.uid}: variable ${v.name}`,
+        sql: expand(v.sql),
+      })),
+      ...d.panels.map((p) => ({ name: `dashboard ${d.uid}: ${p.title}`, sql: expand(p.sql) })),
+    ];
+  });
+}
 
 export async function benchQueries(deps: {
   rows<T>(q: Sql): Promise<T[]>;
@@ -134,5 +168,6 @@ export async function benchQueries(deps: {
       name: 'routing decisions: site scope, one day (1000)',
       sql: routeDecisionsQuery(SITE, { ...day, limit: 1000 }),
     },
+    ...dashboardQueries(new Date(dataEnd(deps.params) * 1000)),
   ];
 }
