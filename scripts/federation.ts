@@ -20,6 +20,7 @@ import {
 } from '@ccfed/services';
 import { loadTopology, siteById, TopologyError } from '@ccfed/topology';
 import { startDemoTraffic } from './demo-traffic.js';
+import { localApiConfig } from './local-api.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DATA = join(ROOT, '.ccfed', 'local');
@@ -76,10 +77,25 @@ async function main(): Promise<void> {
     { ...env, CCFED_CLICKHOUSE_URL: clickhouse.url, CCFED_CLICKHOUSE_DATABASE: 'ccfed' },
     'ingester_started',
   );
+  const apiConfig = await localApiConfig(join(DATA, 'api'), topology);
+  const apiPort = Number(process.env.CCFED_API_PORT ?? 8080);
+  const api = await startNodeService(
+    'api',
+    'central/api/src/index.ts',
+    {
+      CCFED_API_PORT: String(apiPort),
+      CCFED_API_SECRET: apiConfig.secret,
+      CCFED_API_USERS: apiConfig.usersFile,
+      CCFED_CLICKHOUSE_URL: clickhouse.url,
+      CCFED_CLICKHOUSE_DATABASE: 'ccfed',
+    },
+    'api_listening',
+  );
   // Stopped after the sites, before the engines.
   running.push(
     { name: 'router', stop: () => router.stop() },
     { name: 'ingester', stop: () => ingester.stop() },
+    { name: 'api', stop: () => api.stop() },
   );
 
   const lines: string[] = [];
@@ -120,7 +136,9 @@ ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it
   Kafka           ${kafka.brokers.join(',')}           topics ccfed.*
   ClickHouse      ${clickhouse.url}    database ccfed   (native port ${clickhouse.tcpPort})
   router          ${routerAddress} (gRPC)   decisions on ccfed.route-decisions   log ${router.logFile}
-  ingester        ccfed.call-events → ClickHouse ccfed.call_events             log ${ingester.logFile}
+  ingester        every ccfed.* topic → ClickHouse database ccfed               log ${ingester.logFile}
+  API             http://127.0.0.1:${apiPort}/api/v1 (OpenAPI: /api/v1/openapi.json)   log ${api.logFile}
+                  log-ins (POST /api/v1/session): ${apiConfig.logins.map((l) => `${l.username} / ${l.password}`).join(', ')}
   sites (Kamailio, site agent, sipp agents and callers):
 ${lines.join('\n')}
   data and logs   ${DATA}   (site agents: logs/site-agent-<site>.log; sipp per-call logs: logs/sipp/<site>/)

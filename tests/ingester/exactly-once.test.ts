@@ -22,6 +22,14 @@ import { eventStream, type ExpectedFigures, type StreamMessage } from '../suppor
 import { startService, type ServiceProcess } from '../support/processes.js';
 
 const CALLS = 3000;
+const TABLES = [
+  'call_events',
+  'agent_events',
+  'site_snapshots',
+  'surveys',
+  'crm_events',
+  'route_decisions',
+];
 const GARBAGE = [
   { key: 'junk-text', value: Buffer.from('this is not protobuf \xff\xfe') },
   { key: 'junk-empty', value: Buffer.alloc(0) },
@@ -95,8 +103,12 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
     expect((await count('call_events')) + (await count('agent_events'))).toBeGreaterThan(0);
 
     ingester = start();
-    await waitFor('a SIGKILL mid-stream', async () =>
-      (await count('call_events')) > 0 ? true : undefined,
+    // The dead member's partitions come back after its session timeout (15 s).
+    const before = await storedRows();
+    await waitFor(
+      'rows from the restarted ingester, to SIGKILL it mid-stream',
+      async () => ((await storedRows()) > before ? true : undefined),
+      60_000,
     );
     await ingester.kill();
 
@@ -134,6 +146,12 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
     expect(await ingester.stop()).toBe(0);
   });
 
+  async function storedRows(): Promise<number> {
+    let n = 0;
+    for (const t of TABLES) n += await count(t);
+    return n;
+  }
+
   async function count(table: string): Promise<number> {
     return Number((await rows<{ n: string }>(ch, `SELECT count() AS n FROM ${table}`))[0]!.n);
   }
@@ -154,6 +172,15 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
       ch,
       'SELECT sum(on_call_ms) AS on_call_ms FROM agent_rollup_15m',
     );
+    for (const table of ['call_events', 'agent_events', 'surveys', 'crm_events']) {
+      const [dates] = await rows<{ wrong: string }>(
+        ch,
+        `SELECT countIf(event_date != toDate(event_time) OR ingested_at < toDateTime('2026-01-01 00:00:00')) AS wrong FROM ${table}`,
+      );
+      expect(`${table}: ${dates!.wrong} rows with a wrong event_date or ingested_at`).toBe(
+        `${table}: 0 rows with a wrong event_date or ingested_at`,
+      );
+    }
     expect({
       callEvents: await count('call_events'),
       agentEvents: await count('agent_events'),

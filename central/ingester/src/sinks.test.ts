@@ -44,6 +44,7 @@ describe('call events become typed rows', () => {
         kind: 'answered',
         event_time: '2026-11-22 09:30:15',
         event_ms: 250,
+        event_date: '2026-11-22',
         skill: 'sales',
         tier: CustomerTier.CUSTOMER_TIER_VIP,
         agent_id: 'bj-001',

@@ -34,8 +34,9 @@ FROM agent_events
 WHERE toUInt32(from_state_since) > 0
   AND toUInt64(event_time) * 1000 + event_ms >= toUInt64(from_state_since) * 1000 + from_state_since_ms;
 
--- Seconds in each state per 15 minutes and agent, with intervals split at the bucket edges, for
--- occupancy and adherence panels.
+-- Milliseconds in each state per 15 minutes and agent, with intervals split at the bucket edges,
+-- for occupancy and adherence panels. An interval counts here for at most its last 48 hours (an
+-- agent left logged in over a weekend); agent_state_intervals keeps its whole length.
 CREATE TABLE IF NOT EXISTS agent_rollup_15m
 (
     bucket DateTime,
@@ -52,16 +53,18 @@ ENGINE = SummingMergeTree()
 PARTITION BY toYYYYMM(bucket)
 ORDER BY (tenant_id, site_id, agent_id, bucket);
 
+-- ARRAY JOIN runs before WHERE, so rows with no interval (a login: from_state_since unset) must
+-- get an empty bucket list here, not be filtered afterwards: 1970 to now would be two million
+-- buckets a row.
 CREATE MATERIALIZED VIEW IF NOT EXISTS agent_rollup_15m_mv TO agent_rollup_15m AS
 SELECT
     toDateTime(b * 900) AS bucket,
     tenant_id,
     site_id,
     agent_id,
-    -- The part of the interval inside bucket b (aliases are visible in the whole SELECT).
+    -- The part of the interval inside bucket b.
     toUInt64(sumIf(
-        least(toUInt64(event_time) * 1000 + event_ms, (b + 1) * 900000)
-        - greatest(toUInt64(from_state_since) * 1000 + from_state_since_ms, b * 900000) AS ms,
+        least(end_ms, (b + 1) * 900000) - greatest(start_ms, b * 900000) AS ms,
         from_state = 'ready'
     )) AS ready_ms,
     toUInt64(sumIf(ms, from_state = 'reserved')) AS reserved_ms,
@@ -71,12 +74,13 @@ SELECT
 FROM agent_events
 ARRAY JOIN
     arrayMap(
-        i -> toUInt64(intDiv(toUInt64(from_state_since) * 1000 + from_state_since_ms, 900000)) + i,
-        range(toUInt32(
-            intDiv(toUInt64(event_time) * 1000 + event_ms - 1, 900000)
-            - intDiv(toUInt64(from_state_since) * 1000 + from_state_since_ms, 900000) + 1
+        i -> intDiv(start_ms, 900000) + i,
+        range(if(
+            toUInt32(from_state_since) = 0
+            OR (toUInt64(event_time) * 1000 + event_ms AS end_ms)
+               <= (greatest(toUInt64(from_state_since) * 1000 + from_state_since_ms, end_ms - 172800000) AS start_ms),
+            toUInt32(0),
+            toUInt32(intDiv(end_ms - 1, 900000) - intDiv(start_ms, 900000) + 1)
         ))
     ) AS b
-WHERE toUInt32(from_state_since) > 0
-  AND toUInt64(event_time) * 1000 + event_ms > toUInt64(from_state_since) * 1000 + from_state_since_ms
 GROUP BY bucket, tenant_id, site_id, agent_id;

@@ -77,6 +77,16 @@ export async function migrate(
       query:
         'CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, checksum String, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree() ORDER BY version',
     });
+    const columns = await client.query({
+      query:
+        sql`SELECT name FROM system.columns WHERE database = ${database} AND table = 'schema_migrations'`
+          .text,
+      format: 'JSONEachRow',
+    });
+    if (!(await columns.json<{ name: string }>()).some((c) => c.name === 'checksum'))
+      throw new Error(
+        `database ${database} was migrated by a pre-release ccfed whose migrations were not checksummed, and its tables have another shape: rebuild it (locally: stop ccfed and delete .ccfed/local/clickhouse).`,
+      );
     const done = await client.query({
       query: 'SELECT version, any(checksum) AS checksum FROM schema_migrations GROUP BY version',
       format: 'JSONEachRow',

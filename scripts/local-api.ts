@@ -1,0 +1,67 @@
+// Log-ins for the local federation's API and console: one HQ manager, a supervisor for each site
+// and a client for each tenant, with passwords generated on first start and kept (with the token
+// signing secret) under .ccfed/local/api/. Loopback only; production users come from the SREs'
+// own users file (docs/deploy.md).
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashPassword } from '@ccfed/api/auth/password';
+import type { Topology } from '@ccfed/topology';
+import { parse, stringify } from 'yaml';
+
+export interface LocalLogin {
+  readonly username: string;
+  readonly password: string;
+  readonly role: 'hq' | 'site' | 'tenant';
+  readonly siteId?: string;
+  readonly tenantId?: string;
+}
+
+export interface LocalApiConfig {
+  readonly secret: string;
+  readonly usersFile: string;
+  readonly logins: readonly LocalLogin[];
+}
+
+/** The users file and secret under `dir`, made on first use, extended when the topology grows. */
+export async function localApiConfig(dir: string, topology: Topology): Promise<LocalApiConfig> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const secretFile = join(dir, 'token-secret');
+  if (!existsSync(secretFile))
+    writeFileSync(secretFile, randomBytes(48).toString('base64'), { mode: 0o600 });
+  const secret = readFileSync(secretFile, 'utf8').trim();
+
+  const loginsFile = join(dir, 'logins.yaml');
+  const known = new Map<string, LocalLogin>(
+    existsSync(loginsFile)
+      ? (parse(readFileSync(loginsFile, 'utf8')) as LocalLogin[]).map((l) => [l.username, l])
+      : [],
+  );
+  const wanted: Omit<LocalLogin, 'password'>[] = [
+    { username: 'hq.manager', role: 'hq' },
+    ...topology.sites.map((s) => ({
+      username: `${s.id}.supervisor`,
+      role: 'site' as const,
+      siteId: s.id,
+    })),
+    ...topology.tenants.map((t) => ({
+      username: `${t.id}.client`,
+      role: 'tenant' as const,
+      tenantId: t.id,
+    })),
+  ];
+  const logins = wanted.map(
+    (w) => known.get(w.username) ?? { ...w, password: randomBytes(9).toString('base64url') },
+  );
+  writeFileSync(loginsFile, stringify(logins), { mode: 0o600 });
+
+  const usersFile = join(dir, 'users.yaml');
+  const users = await Promise.all(
+    logins.map(async ({ password, ...who }) => ({
+      ...who,
+      passwordHash: await hashPassword(password),
+    })),
+  );
+  writeFileSync(usersFile, stringify({ users }), { mode: 0o600 });
+  return { secret, usersFile, logins };
+}
