@@ -170,3 +170,128 @@ describe('churn risk on a generated population', () => {
     );
   });
 });
+
+describe('churn features on a hand-worked customer', () => {
+  it('counts only calls that arrived in the window, whenever their later events happened', async () => {
+    const { client: db } = await freshDatabase();
+    try {
+      const DAY = 86_400_000;
+      const t = (ms: number) => {
+        const iso = new Date(asOf.getTime() + ms).toISOString();
+        return { event_time: iso.slice(0, 19).replace('T', ' '), event_date: iso.slice(0, 10) };
+      };
+      const call = (
+        id: string,
+        site: string,
+        arrivalMs: number,
+        end: 'answered' | 'abandoned',
+        waitMs: number,
+      ) => {
+        const base = {
+          tenant_id: 't-alpha',
+          site_id: site,
+          call_id: id,
+          skill: 'billing',
+          tier: 1,
+        };
+        return [
+          {
+            ...base,
+            event_id: `${id}-o`,
+            kind: 'offered',
+            ...t(arrivalMs),
+            customer_id: 'z-1',
+            arrival_time: t(arrivalMs).event_time,
+          },
+          {
+            ...base,
+            event_id: `${id}-e`,
+            kind: end,
+            ...t(arrivalMs + waitMs),
+            wait_ms: waitMs,
+            by_caller: end === 'abandoned' ? 1 : 0,
+            agent_id: end === 'answered' ? 'ag-1' : '',
+          },
+        ];
+      };
+      await db.insert({
+        table: 'call_events',
+        format: 'JSONEachRow',
+        values: [
+          ...call('za', 's-north', -95 * DAY, 'abandoned', 200_000), // before the 90-day window
+          ...call('zb', 's-north', -90 * DAY - 600_000, 'answered', 900_000), // arrived just before, answered inside
+          ...call('zc', 's-north', -89 * DAY, 'abandoned', 150_000), // abandon + long wait
+          ...call('zd', 's-east', -10 * DAY, 'answered', 5_000), // 30-day contact
+          ...call('ze', 's-south', -5 * DAY, 'answered', 130_000), // 30-day contact + long wait, last call
+          ...call('zf', 's-east', DAY, 'answered', 1_000), // after asOf
+        ],
+      });
+      await db.insert({
+        table: 'surveys',
+        format: 'JSONEachRow',
+        values: [
+          {
+            event_id: 'zs',
+            tenant_id: 't-alpha',
+            site_id: 's-south',
+            call_id: 'ze',
+            customer_id: 'z-1',
+            ...t(-5 * DAY + 600_000),
+            csat: 1,
+            complaint_severity: 4,
+          },
+        ],
+      });
+      await db.insert({
+        table: 'crm_events',
+        format: 'JSONEachRow',
+        values: [
+          {
+            event_id: 'zh',
+            tenant_id: 't-alpha',
+            site_id: 's-north',
+            customer_id: 'z-1',
+            kind: 'holdings',
+            ...t(-200 * DAY),
+            customer_value_minor: 5000,
+            product_ids: ['card'],
+          },
+          {
+            event_id: 'zi',
+            tenant_id: 't-alpha',
+            site_id: 's-north',
+            customer_id: 'z-1',
+            kind: 'cancellation',
+            ...t(-20 * DAY),
+            intent_only: 1,
+            customer_value_minor: 0,
+          },
+        ],
+      });
+      const [row] = parseChurnRows(await rows(db, churnScoresQuery({ role: 'hq' }, { asOf }).text));
+      expect(row).toMatchObject({
+        customer_id: 'z-1',
+        site_id: 's-south',
+        value: 5000,
+        repeat_contacts: 1,
+        complaint: 3,
+        abandons: 1,
+        long_waits: 2,
+        low_csat: 1,
+        cancellation_intent: 1,
+      });
+      // z = −2.6 + 0.3 + 1.35 + 0.35 + 0.5 + 0.6 + 1.6 = 2.1
+      expect(row!.risk).toBeCloseTo(1 / (1 + Math.exp(-2.1)), 9);
+      expect(row!.reasons).toEqual([
+        'cancellation_intent',
+        'complaint',
+        'low_csat',
+        'long_waits',
+        'abandons',
+        'repeat_contacts',
+      ]);
+    } finally {
+      await db.close();
+    }
+  });
+});
