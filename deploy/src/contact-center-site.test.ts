@@ -89,6 +89,12 @@ describe('ContactCenterSite', () => {
       expect(kamailio.image).toBe('registry.test/kamailio:5.8.4');
       expect(kamailio.command?.slice(0, 2)).toEqual(['kamailio', '-f']);
       expect(kamailio.command?.[2]).toBe(`${CONTAINER_PATHS.kamailioDir}/${KAMAILIO_KEY}`);
+      // Kamailio writes its pid file and sockets into a writable run directory.
+      expect(kamailio.command).toContain(CONTAINER_PATHS.kamailioRunDir);
+      expect(kamailio.volumeMounts).toContainEqual({
+        name: 'kamailio-run',
+        mountPath: CONTAINER_PATHS.kamailioRunDir,
+      });
       expect(kamailio.ports?.map((p) => [p.containerPort, p.protocol])).toEqual([
         [s.sip.port, 'UDP'],
         [s.sip.port, 'TCP'],
@@ -172,6 +178,24 @@ describe('ContactCenterSite', () => {
     const texts = plainTexts(declared);
     expect(texts.length).toBeGreaterThan(5);
     for (const { where, text } of texts) expect(text, where).not.toContain(token);
+  });
+
+  it('runs on the node network, pinned to a node, when asked to', async () => {
+    const pinned = await declare('beijing', {
+      hostNetwork: true,
+      nodeSelector: { 'ccfed.io/sip-node': 'beijing' },
+    });
+    const spec = (ofType(pinned.declared, 'kubernetes:apps/v1:StatefulSet')[0]!.inputs.spec as any)
+      .template.spec;
+    expect(spec.hostNetwork).toBe(true);
+    expect(spec.dnsPolicy).toBe('ClusterFirstWithHostNet');
+    expect(spec.nodeSelector).toEqual({ 'ccfed.io/sip-node': 'beijing' });
+    const plain = await declare('beijing');
+    const plainSpec = (
+      ofType(plain.declared, 'kubernetes:apps/v1:StatefulSet')[0]!.inputs.spec as any
+    ).template.spec;
+    expect(plainSpec.hostNetwork).toBeUndefined();
+    expect(plainSpec.nodeSelector).toBeUndefined();
   });
 
   it('creates no Secret when the site has no secret env', async () => {

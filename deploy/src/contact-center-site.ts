@@ -41,6 +41,15 @@ export interface ContactCenterSiteArgs {
   readonly topicPrefix?: string;
   /** Default LoadBalancer. */
   readonly sipServiceType?: SipServiceType;
+  /**
+   * Run the pod in the node's network namespace. Kamailio listens on the topology's sip.host,
+   * which is also where other sites send overflow INVITEs, so the pod must be able to bind the
+   * site's SIP address: with hostNetwork and a nodeSelector for the node that owns it, it can.
+   * On a one-node development cluster it also lets a loopback topology work as in local runs.
+   */
+  readonly hostNetwork?: boolean;
+  /** Pins the site to the node(s) whose address is the site's sip.host. */
+  readonly nodeSelector?: Record<string, string>;
   /** Size of the volume holding the site agent's event outbox, in GiB. Default 10. */
   readonly dataVolumeGi?: number;
   readonly storageClassName?: pulumi.Input<string>;
@@ -72,7 +81,7 @@ export class ContactCenterSite extends pulumi.ComponentResource {
     // Both throw naming what is wrong (unknown site, a value Kamailio cannot take) before any
     // resource exists.
     const site = siteById(args.topology, args.siteId);
-    checkPodLayout(site);
+    checkPodLayout(site, args.hostNetwork ?? false);
     const cfg = kamailioConfig(args.topology, site.id, args.kamailioTuning ?? DEFAULT_TUNING);
     const topologyYaml = stringify(args.topology);
     const dataGi = args.dataVolumeGi ?? 10;
@@ -150,17 +159,34 @@ export class ContactCenterSite extends pulumi.ComponentResource {
               annotations: { 'ccfed.io/config-hash': configHash(topologyYaml, cfg) },
             },
             spec: {
+              ...(args.hostNetwork
+                ? // Service names (router, Kafka) must still resolve from the node's network.
+                  { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' }
+                : {}),
+              ...(args.nodeSelector ? { nodeSelector: args.nodeSelector } : {}),
               containers: [
                 {
                   name: 'kamailio',
                   image: args.images.kamailio,
-                  command: ['kamailio', '-f', CONTAINER_PATHS.kamailioFile, '-DD', '-E'],
+                  // -DD: foreground, so Kubernetes owns the process; -E: log to stderr.
+                  command: [
+                    'kamailio',
+                    '-f',
+                    CONTAINER_PATHS.kamailioFile,
+                    '-DD',
+                    '-E',
+                    '-Y',
+                    CONTAINER_PATHS.kamailioRunDir,
+                    '-P',
+                    `${CONTAINER_PATHS.kamailioRunDir}/kamailio.pid`,
+                  ],
                   ports: [
                     { name: 'sip-udp', containerPort: site.sip.port, protocol: 'UDP' },
                     { name: 'sip-tcp', containerPort: site.sip.port, protocol: 'TCP' },
                   ],
                   volumeMounts: [
                     { name: 'kamailio', mountPath: CONTAINER_PATHS.kamailioDir, readOnly: true },
+                    { name: 'kamailio-run', mountPath: CONTAINER_PATHS.kamailioRunDir },
                   ],
                 },
                 {
@@ -179,6 +205,8 @@ export class ContactCenterSite extends pulumi.ComponentResource {
               volumes: [
                 { name: 'topology', configMap: { name: topologyMap.metadata.name } },
                 { name: 'kamailio', configMap: { name: kamailioMap.metadata.name } },
+                // Kamailio's runtime directory (pid file, sockets); the image has none writable.
+                { name: 'kamailio-run', emptyDir: {} },
               ],
             },
           },
@@ -251,10 +279,10 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost']);
 
 /**
  * Kamailio and the site agent share a pod: evapi must be on loopback (it is an unauthenticated
- * control channel). SIP and gRPC on loopback are legal in the topology (local runs) but useless
- * in a pod, so that is worth a warning.
+ * control channel). SIP and gRPC on loopback are legal in the topology (local runs) but only work
+ * in a cluster in narrow cases, so that is worth a warning.
  */
-function checkPodLayout(site: Site): void {
+function checkPodLayout(site: Site, hostNetwork: boolean): void {
   if (!LOOPBACK.has(site.evapi.host)) {
     throw new Error(
       `site ${site.id}: evapi.host is ${site.evapi.host}; in Kubernetes Kamailio and the site agent share a pod and evapi must stay on 127.0.0.1`,
@@ -262,7 +290,9 @@ function checkPodLayout(site: Site): void {
   }
   if (LOOPBACK.has(site.sip.host)) {
     void pulumi.log.warn(
-      `site ${site.id}: sip.host is ${site.sip.host}; Kamailio listens on it and other sites send overflow INVITEs to it, so it must be the site's SIP address`,
+      hostNetwork
+        ? `site ${site.id}: sip.host is ${site.sip.host}; only sites on the same node can reach it (a one-node development cluster)`
+        : `site ${site.id}: sip.host is ${site.sip.host}; Kamailio listens on it and other sites send overflow INVITEs to it, so it must be the site's SIP address (see hostNetwork)`,
     );
   }
   if (LOOPBACK.has(site.grpc.host)) {

@@ -162,6 +162,30 @@ describe('deployFederation', () => {
     expect((sip.inputs.spec as any).ports[0].port).toBe(5090);
   });
 
+  it('pins each site to its node when the stack says so, and refuses an unknown site there', async () => {
+    const file = writeClusterTopology();
+    const { declared } = await declare(
+      settings(file, {
+        'ccfed:siteHostNetwork': 'true',
+        'ccfed:siteNodeSelectors': JSON.stringify({ beijing: { 'ccfed.io/sip-node': 'bj-1' } }),
+      }),
+    );
+    const workloads = ofType(declared, 'kubernetes:apps/v1:StatefulSet');
+    const podSpec = (id: string) =>
+      (byMetadataName(workloads, `ccfed-site-${id}`).inputs.spec as any).template.spec;
+    expect(podSpec('beijing').nodeSelector).toEqual({ 'ccfed.io/sip-node': 'bj-1' });
+    expect(podSpec('shanghai').nodeSelector).toBeUndefined();
+    expect(workloads.every((w) => (w.inputs.spec as any).template.spec.hostNetwork)).toBe(true);
+
+    const lhasa = JSON.stringify({ lhasa: { 'ccfed.io/sip-node': 'x' } });
+    expect(() => deployFederation(settings(file, { 'ccfed:siteNodeSelectors': lhasa }))).toThrow(
+      `config siteNodeSelectors names site "lhasa", which ${file} does not have (it has: shanghai, beijing, guangzhou)`,
+    );
+    expect(() => settings(file, { 'ccfed:siteNodeSelectors': '["beijing"]' })).toThrow(
+      'config ccfed:siteNodeSelectors must map site ids to label maps',
+    );
+  });
+
   it('stops on an invalid topology file, naming the file and what is wrong', () => {
     const file = writeClusterTopology();
     writeFileSync(file, readFileSync(file, 'utf8').replace('hqSite: shanghai', 'hqSite: lhasa'));

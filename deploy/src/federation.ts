@@ -21,6 +21,14 @@ export interface Federation {
  */
 export function deployFederation(settings: StackSettings): Federation {
   const topology = loadTopology(settings.topologyFile);
+  const siteIds = new Set(topology.sites.map((s) => s.id));
+  for (const id of Object.keys(settings.siteNodeSelectors)) {
+    if (!siteIds.has(id)) {
+      throw new Error(
+        `config siteNodeSelectors names site "${id}", which ${settings.topologyFile} does not have (it has: ${[...siteIds].join(', ')})`,
+      );
+    }
+  }
   const ccfedImage = `${settings.imageRepository}:${settings.imageTag}`;
   const namespace: pulumi.Input<string> = settings.createNamespace
     ? new k8s.core.v1.Namespace('ccfed', {
@@ -62,6 +70,8 @@ export function deployFederation(settings: StackSettings): Federation {
           kafkaBrokers: settings.kafkaBrokers,
           topicPrefix: settings.topicPrefix,
           sipServiceType: settings.sipServiceType,
+          hostNetwork: settings.siteHostNetwork,
+          nodeSelector: settings.siteNodeSelectors[site.id],
           dataVolumeGi: settings.siteDataVolumeGi,
           storageClassName: settings.storageClassName,
         },

@@ -7,11 +7,11 @@ import * as pulumi from '@pulumi/pulumi';
 /** The container images a deployment runs. */
 export interface Images {
   /**
-   * The ccfed image: this repository at /app with its dependencies installed (`npm ci`); every
-   * deployable runs from it with its own entry point.
+   * The ccfed image (images/ccfed.Dockerfile): this repository at /app with its dependencies
+   * installed; every deployable runs from it with its own entry point.
    */
   readonly ccfed: pulumi.Input<string>;
-  /** Kamailio with the evapi and jansson modules under /usr/lib/x86_64-linux-gnu/kamailio/modules. */
+  /** Kamailio with evapi and jansson under /usr/lib/x86_64-linux-gnu/kamailio/modules (images/). */
   readonly kamailio: pulumi.Input<string>;
 }
 
@@ -21,6 +21,7 @@ export const CONTAINER_PATHS = {
   topologyFile: '/etc/ccfed/topology/topology.yaml',
   kamailioDir: '/etc/kamailio',
   kamailioFile: '/etc/kamailio/kamailio.cfg',
+  kamailioRunDir: '/run/kamailio',
   siteDataDir: '/var/lib/ccfed',
   apiUsersDir: '/etc/ccfed/api',
   apiUsersFile: '/etc/ccfed/api/users.yaml',

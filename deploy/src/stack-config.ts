@@ -24,6 +24,10 @@ export interface StackSettings {
   readonly apiSecret: pulumi.Output<string>;
   readonly apiUsersYaml: pulumi.Output<string>;
   readonly sipServiceType?: SipServiceType;
+  /** Run site pods on the node's network (see ContactCenterSiteArgs.hostNetwork). */
+  readonly siteHostNetwork: boolean;
+  /** Site id → node labels that pin that site to the node owning its sip.host. */
+  readonly siteNodeSelectors: Record<string, Record<string, string>>;
   readonly siteDataVolumeGi?: number;
   readonly storageClassName?: string;
   readonly grafanaProvisioningDir?: string;
@@ -72,10 +76,33 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     apiSecret: config.requireSecret('apiSecret'),
     apiUsersYaml: config.requireSecret('apiUsers'),
     sipServiceType: sipServiceType as SipServiceType | undefined,
+    siteHostNetwork: config.getBoolean('siteHostNetwork') ?? false,
+    siteNodeSelectors: nodeSelectors(config),
     siteDataVolumeGi: config.getNumber('siteDataVolumeGi'),
     storageClassName: config.get('storageClassName'),
     grafanaProvisioningDir: grafanaDir !== undefined ? path(grafanaDir) : undefined,
   };
+}
+
+function nodeSelectors(config: pulumi.Config): Record<string, Record<string, string>> {
+  const value = config.getObject<unknown>('siteNodeSelectors') ?? {};
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every(
+      (labels) =>
+        typeof labels === 'object' &&
+        labels !== null &&
+        !Array.isArray(labels) &&
+        Object.values(labels).every((v) => typeof v === 'string'),
+    );
+  if (!ok) {
+    throw new Error(
+      `config ${config.name}:siteNodeSelectors must map site ids to label maps, e.g. {"beijing": {"kubernetes.io/hostname": "bj-node-1"}}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value as Record<string, Record<string, string>>;
 }
 
 function isBroker(b: unknown): boolean {

@@ -17,6 +17,22 @@ const REQUIRED = [
   'ccfed:kafkaBrokers',
 ];
 
+/** A stack file's config as the engine hands it to the program, secrets set as --secret would. */
+function useStack(stack: string): void {
+  const config = parse(readFileSync(`${DEPLOY}Pulumi.${stack}.yaml`, 'utf8')).config;
+  pulumi.runtime.setAllConfig(
+    {
+      ...Object.fromEntries(
+        Object.entries(config).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+      ),
+      'ccfed:clickhouseUrl': 'http://default:pw@clickhouse:8123',
+      'ccfed:apiSecret': 'x'.repeat(48),
+      'ccfed:apiUsers': 'users: []\n',
+    },
+    SECRET_KEYS,
+  );
+}
+
 describe('stack files', () => {
   it('name the project the program reads its config under', () => {
     const project = parse(readFileSync(`${DEPLOY}Pulumi.yaml`, 'utf8'));
@@ -36,26 +52,22 @@ describe('stack files', () => {
     });
   }
 
+  it('prod: the program reads the stack', () => {
+    useStack('prod');
+    const settings = readStackSettings(new pulumi.Config('ccfed'), DEPLOY);
+    expect(settings.topologyFile).toBe(`${DEPLOY}topology.prod.yaml`);
+    expect(settings.kafkaBrokers).toHaveLength(3);
+    expect(settings.topicReplicationFactor).toBe(3);
+    expect(Object.keys(settings.siteNodeSelectors)).toEqual(['shanghai', 'beijing', 'guangzhou']);
+  });
+
   it('dev: the program reads the stack and declares the example federation from it', async () => {
     const declared = await recordResources();
-    const config = parse(readFileSync(`${DEPLOY}Pulumi.dev.yaml`, 'utf8')).config;
-    pulumi.runtime.setAllConfig(
-      {
-        ...Object.fromEntries(
-          Object.entries(config).map(([k, v]) => [
-            k,
-            typeof v === 'string' ? v : JSON.stringify(v),
-          ]),
-        ),
-        'ccfed:clickhouseUrl': 'http://default:pw@clickhouse:8123',
-        'ccfed:apiSecret': 'x'.repeat(48),
-        'ccfed:apiUsers': 'users: []\n',
-      },
-      SECRET_KEYS,
-    );
+    useStack('dev');
     const settings = readStackSettings(new pulumi.Config('ccfed'), DEPLOY);
     expect(settings.kafkaAdminBrokers).toEqual(['127.0.0.1:9092']);
     expect(settings.topicReplicationFactor).toBe(1);
+    expect(settings.siteHostNetwork).toBe(true);
     const federation = deployFederation(settings);
     await promiseOf(pulumi.all(federation.sites.map((s) => s.workloadName)));
     await settled();

@@ -1,0 +1,10 @@
+# The ccfed image: the repository at /app with its npm workspace installed. Every ccfed process
+# (site agent, router, ingester, API, the ClickHouse migration) runs from it with its own entry
+# point, as deploy/src/kube.ts ccfedCommand() starts it. Build from the repository root:
+#   docker build -f deploy/images/ccfed.Dockerfile -t registry.example.com/ccfed/ccfed:<tag> .
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY . .
+# tsx runs the TypeScript sources directly, so the dev dependencies stay in the image.
+RUN npm ci --no-audit --no-fund && npm cache clean --force
+USER node
