@@ -124,8 +124,8 @@ FROM
             toUInt64(0) AS csat_low,
             toUInt64(0) AS intents,
             toUInt64(0) AS cancelled
-        FROM (${recentCalls(from90, tenant)})
-        WHERE customer_id != '' AND arrival_time >= ${from90} AND arrival_time < ${asOf}
+        FROM calls
+        WHERE customer_id != '' AND arrival_time >= ${from90} AND arrival_time < ${asOf} AND ${tenant}
         UNION ALL
         SELECT
             tenant_id,
@@ -164,28 +164,6 @@ FROM
     GROUP BY tenant_id, customer_id
 )
 WHERE churned = 0 AND ${scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })} AND ${extra}`;
-}
-
-/**
- * The calls that may have arrived since `from`, folded exactly like the `calls` view but from the
- * call_facts partitions of those days only: the view folds the whole history before any WHERE
- * applies. Every event of a call happens at or after its arrival, so a call that arrived since
- * `from` has all its rows here (a day's slack covers clocks of different sites); a call that
- * arrived earlier has no offered row here, hence arrival_time 0, and the caller drops it.
- */
-function recentCalls(from: Date, tenant: Sql): Sql {
-  const since = new Date(from.getTime() - DAY_S * 1000);
-  return sql`SELECT
-            tenant_id,
-            call_id,
-            maxMerge(customer_id) AS customer_id,
-            maxMerge(handling_site_id) AS handling_site_id,
-            maxMerge(arrival_time) AS arrival_time,
-            maxMerge(abandoned_by_caller) AS abandoned_by_caller,
-            maxMerge(wait_ms) AS wait_ms
-        FROM call_facts
-        WHERE event_date >= toDate(${since}) AND ${tenant}
-        GROUP BY tenant_id, call_id`;
 }
 
 /**
