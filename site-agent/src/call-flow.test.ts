@@ -19,7 +19,7 @@ import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
 const EXAMPLE = new URL('../../topology/example.yaml', import.meta.url).pathname;
 const T0 = Date.parse('2026-11-22T02:00:00Z');
 
-function setup() {
+function setup(opts: { drained?: boolean } = {}) {
   const topology = parseTopology(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
   const site = siteById(topology, 'beijing');
   const clock = new ManualClock(T0);
@@ -42,6 +42,7 @@ function setup() {
     },
     sendToKamailio: (c) => (commands.push(c), true),
     log: silentLogger(),
+    drained: () => opts.drained ?? false,
   });
   const desk = new SiteDesk({ acd, topology, roster, carryOut: (fx) => flow.carryOut(fx) });
   let tx = 0;
@@ -335,6 +336,17 @@ describe('call flow: overflow between sites', () => {
     expect(callEvents[0]!.kind).toMatchObject({
       value: { arrivalTime: new Date(T0 - 40_000) },
     });
+  });
+
+  it('refuses (503) every call another site sends while drained, and still serves its own callers', () => {
+    const { invite, staff, last, callEvents, kinds } = setup({ drained: true });
+    staff('bj-001', 6001);
+    invite('c1', SALES, fromShanghai());
+    expect(last()).toMatchObject({ action: 'reply', code: 503, reason: 'Site Drained' });
+    expect(callEvents).toEqual([]);
+    invite('c2', SALES);
+    expect(last()).toMatchObject({ action: 'relay', agent: 'bj-001' });
+    expect(kinds('c2')).toEqual(['offered']);
   });
 
   it('refuses (486) a call another site sent when no agent of its tenant is staffed here', () => {

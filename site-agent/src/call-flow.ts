@@ -43,6 +43,8 @@ export interface CallFlowDeps {
   readonly log: Logger;
   /** Called after anything that changes the site snapshot (queue or staffing). */
   readonly onChange?: () => void;
+  /** Whether an operator has drained the site: overflowed calls are then refused with 503. */
+  readonly drained?: () => boolean;
 }
 
 interface LiveCall {
@@ -178,6 +180,14 @@ export class CallFlow {
     const context = result.context;
     for (const problem of context.problems)
       log.warn({ event: 'call_context_problem', callId: ev.callid }, problem);
+    if (context.originSite && this.deps.drained?.()) {
+      this.deps.log.info(
+        { event: 'overflow_refused', callId: ev.callid, originSite: context.originSite },
+        'refusing an overflowed call: this site is drained',
+      );
+      this.reply(ev, 503, 'Site Drained');
+      return;
+    }
     if (context.originSite && !this.canServeOverflow(ev.callid, context)) {
       this.reply(ev, 486, 'Cannot Serve In Time');
       return;

@@ -26,6 +26,7 @@ import { EvapiLink } from './kamailio/evapi-link.js';
 import { OverflowOutbound } from './overflow/outbound.js';
 import { routerClient } from './overflow/router-client.js';
 import { OverflowTrigger } from './overflow/trigger.js';
+import { DrainSwitch } from './drain.js';
 import { SnapshotLoop } from './snapshot-loop.js';
 
 await startProcess('site-agent', async () => {
@@ -60,6 +61,7 @@ await startProcess('site-agent', async () => {
   const stamper = new EventStamper({ clock: systemClock, siteId: site.id });
   const acd = new Acd({ clock: systemClock, ...acdSetup(topology, site) });
   const dayStats = new DayStats(systemClock, site.timezone);
+  const drain = new DrainSwitch(join(config.CCFED_DATA_DIR, 'drain.json'));
   const snapshots = new SnapshotLoop({
     acd,
     dayStats,
@@ -68,6 +70,7 @@ await startProcess('site-agent', async () => {
     log,
     intervalMs: config.CCFED_SNAPSHOT_INTERVAL_MS,
     operatorTenant: topology.federation.name,
+    acceptingOverflow: () => !drain.current.drained,
   });
 
   const roster = new AgentRoster(site.agents.map((a) => a.id));
@@ -84,6 +87,7 @@ await startProcess('site-agent', async () => {
     sendToKamailio: (command) => link.send(command),
     log,
     onChange: () => snapshots.changed(),
+    drained: () => drain.current.drained,
   });
   const link = new EvapiLink({
     host: site.evapi.host,
@@ -133,6 +137,12 @@ await startProcess('site-agent', async () => {
       evapiConnected: () => link.isConnected,
       kafkaConnected: () => sender.connected,
       bufferedEvents: () => sender.pending,
+      drain: () => drain.current,
+      setDrained: (drained, reason) => {
+        const before = drain.set(drained, reason, systemClock.now());
+        snapshots.changed();
+        return before;
+      },
     },
     log,
   });

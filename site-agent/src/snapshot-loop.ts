@@ -18,6 +18,8 @@ export interface SnapshotLoopDeps {
   readonly minGapMs?: number;
   /** The site's tenant-neutral owner id stamped on snapshots. */
   readonly operatorTenant: string;
+  /** Whether the site takes overflow now (false while an operator has drained it). */
+  readonly acceptingOverflow?: () => boolean;
 }
 
 /** Publishes the site's snapshot when something changed (at most every minGapMs) and at least every intervalMs. */
@@ -63,7 +65,7 @@ export class SnapshotLoop {
       sequence,
       skills: this.deps.acd.skillStatus(),
       today: (skill) => this.deps.dayStats.forSkill(skill),
-      acceptingOverflow: true,
+      acceptingOverflow: this.deps.acceptingOverflow?.() ?? true,
     });
   }
 

@@ -18,6 +18,10 @@ const noStatus: SiteStatusProvider = {
   evapiConnected: () => false,
   kafkaConnected: () => false,
   bufferedEvents: () => 0,
+  drain: () => ({ drained: false, reason: '' }),
+  setDrained: () => {
+    throw new Error('not used by AgentControl tests');
+  },
 };
 
 const open: { server: GrpcServer; channel: Channel }[] = [];

@@ -2,7 +2,11 @@ import { silentLogger } from '@ccfed/common';
 import { site } from '@ccfed/proto';
 import { createChannel, Status, type Channel } from 'nice-grpc';
 import { pino } from 'pino';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DrainSwitch } from '../drain.js';
 import { DayStats } from '../acd/day-stats.js';
 import { buildSnapshot } from '../snapshot.js';
 import type { SiteStatusProvider } from './site-status.js';
@@ -15,7 +19,10 @@ afterEach(async () => {
 });
 
 /** A status provider over the test site's real ACD, as the process would build one. */
-function statusOf(s: ReturnType<typeof testSite>): SiteStatusProvider {
+function statusOf(
+  s: ReturnType<typeof testSite>,
+  drain = new DrainSwitch(join(mkdtempSync(join(tmpdir(), 'ccfed-drain-')), 'drain.json')),
+): SiteStatusProvider {
   const dayStats = new DayStats(s.clock, 'Asia/Shanghai');
   return {
     snapshot: () =>
@@ -31,11 +38,13 @@ function statusOf(s: ReturnType<typeof testSite>): SiteStatusProvider {
         sequence: 7,
         skills: s.acd.skillStatus(),
         today: (skill) => dayStats.forSkill(skill),
-        acceptingOverflow: true,
+        acceptingOverflow: !drain.current.drained,
       }),
     evapiConnected: () => true,
     kafkaConnected: () => false,
     bufferedEvents: () => 42,
+    drain: () => drain.current,
+    setDrained: (drained, reason) => drain.set(drained, reason, s.clock.now()),
   };
 }
 
@@ -85,6 +94,44 @@ describe('SiteAgent service', () => {
       ['sales', 0, 0],
       ['support', 1, 1],
     ]);
+  });
+
+  it('drains the site: snapshots stop offering overflow, the status says why, a restart keeps it', async () => {
+    const s = testSite();
+    const file = join(mkdtempSync(join(tmpdir(), 'ccfed-drain-')), 'drain.json');
+    const server = await start(0, statusOf(s, new DrainSwitch(file)));
+    const siteAgent = connect(server.port).siteAgent;
+    expect(await siteAgent.setDraining({ drained: true, reason: 'switch maintenance' })).toEqual({
+      drained: true,
+      wasDrained: false,
+    });
+    const status = await siteAgent.getStatus({});
+    expect(status).toMatchObject({ drained: true, drainReason: 'switch maintenance' });
+    expect(status.snapshot?.acceptingOverflow).toBe(false);
+    // The site agent restarts during the maintenance: still drained.
+    expect(new DrainSwitch(file).current).toMatchObject({
+      drained: true,
+      reason: 'switch maintenance',
+    });
+
+    expect(await siteAgent.setDraining({ drained: false, reason: '' })).toEqual({
+      drained: false,
+      wasDrained: true,
+    });
+    expect((await siteAgent.getStatus({})).snapshot?.acceptingOverflow).toBe(true);
+  });
+
+  it('refuses a drain reason longer than 200 characters, and changes nothing', async () => {
+    const s = testSite();
+    const server = await start(0, statusOf(s));
+    const siteAgent = connect(server.port).siteAgent;
+    expect(
+      await failure(siteAgent.setDraining({ drained: true, reason: 'x'.repeat(201) })),
+    ).toEqual({
+      code: Status.INVALID_ARGUMENT,
+      details: 'reason is 201 characters long; at most 200 allowed',
+    });
+    expect((await siteAgent.getStatus({})).drained).toBe(false);
   });
 
   it('answers INTERNAL with a generic message when the status cannot be read, and logs why', async () => {

@@ -1,5 +1,5 @@
 // The SiteAgent gRPC service: how this site is doing (GetStatus), and, later, whether it would
-// take an overflowed call (OfferOverflow).
+// take an overflowed call (OfferOverflow), and an operator's drain (SetDraining).
 
 import type { SiteSnapshot, site } from '@ccfed/proto';
 import { ServerError, Status } from 'nice-grpc';
@@ -14,7 +14,12 @@ export interface SiteStatusProvider {
   kafkaConnected(): boolean;
   /** Events waiting in the local disk buffer for Kafka. */
   bufferedEvents(): number;
+  /** The operator's drain: read, and set (returns the state before). */
+  drain(): { readonly drained: boolean; readonly reason: string };
+  setDrained(drained: boolean, reason: string): { readonly drained: boolean };
 }
+
+const MAX_DRAIN_REASON = 200;
 
 export interface SiteAgentServiceDeps {
   readonly status: SiteStatusProvider;
@@ -44,9 +49,28 @@ export function createSiteAgentService({
           evapiConnected: status.evapiConnected(),
           kafkaConnected: status.kafkaConnected(),
           bufferedEvents: status.bufferedEvents(),
+          drained: status.drain().drained,
+          drainReason: status.drain().reason,
         };
       } catch (err) {
         throw internalError(log, 'GetStatus', err);
+      }
+    },
+    setDraining: async (req) => {
+      if (req.reason.length > MAX_DRAIN_REASON)
+        throw new ServerError(
+          Status.INVALID_ARGUMENT,
+          `reason is ${req.reason.length} characters long; at most ${MAX_DRAIN_REASON} allowed`,
+        );
+      try {
+        const before = status.setDrained(req.drained, req.reason);
+        log.warn(
+          { event: req.drained ? 'site_drained' : 'site_undrained', reason: req.reason },
+          req.drained ? 'site drained: no overflow will be sent here' : 'site undrained',
+        );
+        return { drained: req.drained, wasDrained: before.drained };
+      } catch (err) {
+        throw internalError(log, 'SetDraining', err);
       }
     },
   };

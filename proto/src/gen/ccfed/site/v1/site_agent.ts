@@ -12,6 +12,18 @@ import { AgentState, agentStateFromJSON, agentStateToJSON } from "../../events/v
 import { CustomerTier, customerTierFromJSON, customerTierToJSON } from "../../events/v1/meta.js";
 import { SiteSnapshot } from "../../events/v1/site_snapshot.js";
 
+export interface SetDrainingRequest {
+  drained: boolean;
+  /** Why, for the log and the status (at most 200 characters). */
+  reason: string;
+}
+
+export interface SetDrainingResponse {
+  drained: boolean;
+  /** Whether the site was drained before this request. */
+  wasDrained: boolean;
+}
+
 export interface OfferOverflowRequest {
   callId: string;
   originSiteId: string;
@@ -40,6 +52,8 @@ export interface GetStatusResponse {
   kafkaConnected: boolean;
   /** Events waiting in the local disk buffer for Kafka. */
   bufferedEvents: number;
+  drained: boolean;
+  drainReason: string;
 }
 
 export interface LoginRequest {
@@ -120,6 +134,180 @@ export interface QueuedCall {
   arrivalTime: Date | undefined;
   expectedWaitMs: number;
 }
+
+function createBaseSetDrainingRequest(): SetDrainingRequest {
+  return { drained: false, reason: "" };
+}
+
+export const SetDrainingRequest: MessageFns<SetDrainingRequest> = {
+  encode(message: SetDrainingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.drained !== false) {
+      writer.uint32(8).bool(message.drained);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetDrainingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetDrainingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.drained = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetDrainingRequest {
+    return {
+      drained: isSet(object.drained) ? globalThis.Boolean(object.drained) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: SetDrainingRequest): unknown {
+    const obj: any = {};
+    if (message.drained !== false) {
+      obj.drained = message.drained;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetDrainingRequest>): SetDrainingRequest {
+    return SetDrainingRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetDrainingRequest>): SetDrainingRequest {
+    const message = createBaseSetDrainingRequest();
+    message.drained = object.drained ?? false;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseSetDrainingResponse(): SetDrainingResponse {
+  return { drained: false, wasDrained: false };
+}
+
+export const SetDrainingResponse: MessageFns<SetDrainingResponse> = {
+  encode(message: SetDrainingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.drained !== false) {
+      writer.uint32(8).bool(message.drained);
+    }
+    if (message.wasDrained !== false) {
+      writer.uint32(16).bool(message.wasDrained);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetDrainingResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetDrainingResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.drained = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.wasDrained = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetDrainingResponse {
+    return {
+      drained: isSet(object.drained) ? globalThis.Boolean(object.drained) : false,
+      wasDrained: isSet(object.wasDrained)
+        ? globalThis.Boolean(object.wasDrained)
+        : isSet(object.was_drained)
+        ? globalThis.Boolean(object.was_drained)
+        : false,
+    };
+  },
+
+  toJSON(message: SetDrainingResponse): unknown {
+    const obj: any = {};
+    if (message.drained !== false) {
+      obj.drained = message.drained;
+    }
+    if (message.wasDrained !== false) {
+      obj.wasDrained = message.wasDrained;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetDrainingResponse>): SetDrainingResponse {
+    return SetDrainingResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetDrainingResponse>): SetDrainingResponse {
+    const message = createBaseSetDrainingResponse();
+    message.drained = object.drained ?? false;
+    message.wasDrained = object.wasDrained ?? false;
+    return message;
+  },
+};
 
 function createBaseOfferOverflowRequest(): OfferOverflowRequest {
   return {
@@ -514,7 +702,14 @@ export const GetStatusRequest: MessageFns<GetStatusRequest> = {
 };
 
 function createBaseGetStatusResponse(): GetStatusResponse {
-  return { snapshot: undefined, evapiConnected: false, kafkaConnected: false, bufferedEvents: 0 };
+  return {
+    snapshot: undefined,
+    evapiConnected: false,
+    kafkaConnected: false,
+    bufferedEvents: 0,
+    drained: false,
+    drainReason: "",
+  };
 }
 
 export const GetStatusResponse: MessageFns<GetStatusResponse> = {
@@ -530,6 +725,12 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     if (message.bufferedEvents !== 0) {
       writer.uint32(32).uint64(message.bufferedEvents);
+    }
+    if (message.drained !== false) {
+      writer.uint32(40).bool(message.drained);
+    }
+    if (message.drainReason !== "") {
+      writer.uint32(50).string(message.drainReason);
     }
     return writer;
   },
@@ -579,6 +780,22 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.bufferedEvents = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.drained = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.drainReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -609,6 +826,12 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
         : isSet(object.buffered_events)
         ? globalThis.Number(object.buffered_events)
         : 0,
+      drained: isSet(object.drained) ? globalThis.Boolean(object.drained) : false,
+      drainReason: isSet(object.drainReason)
+        ? globalThis.String(object.drainReason)
+        : isSet(object.drain_reason)
+        ? globalThis.String(object.drain_reason)
+        : "",
     };
   },
 
@@ -626,6 +849,12 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.bufferedEvents !== 0) {
       obj.bufferedEvents = Math.round(message.bufferedEvents);
     }
+    if (message.drained !== false) {
+      obj.drained = message.drained;
+    }
+    if (message.drainReason !== "") {
+      obj.drainReason = message.drainReason;
+    }
     return obj;
   },
 
@@ -640,6 +869,8 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.evapiConnected = object.evapiConnected ?? false;
     message.kafkaConnected = object.kafkaConnected ?? false;
     message.bufferedEvents = object.bufferedEvents ?? 0;
+    message.drained = object.drained ?? false;
+    message.drainReason = object.drainReason ?? "";
     return message;
   },
 };
@@ -2024,6 +2255,18 @@ export const SiteAgentDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * An operator drains the site (no overflow sent to it; overflowed INVITEs refused with 503) or
+     * undrains it. The site's own callers are served either way. Survives a restart.
+     */
+    setDraining: {
+      name: "SetDraining",
+      requestType: SetDrainingRequest as typeof SetDrainingRequest,
+      requestStream: false,
+      responseType: SetDrainingResponse as typeof SetDrainingResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -2037,6 +2280,14 @@ export interface SiteAgentServiceImplementation<CallContextExt = {}> {
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<OfferOverflowResponse>>;
   getStatus(request: GetStatusRequest, context: CallContext & CallContextExt): Promise<DeepPartial<GetStatusResponse>>;
+  /**
+   * An operator drains the site (no overflow sent to it; overflowed INVITEs refused with 503) or
+   * undrains it. The site's own callers are served either way. Survives a restart.
+   */
+  setDraining(
+    request: SetDrainingRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<SetDrainingResponse>>;
 }
 
 export interface SiteAgentClient<CallOptionsExt = {}> {
@@ -2049,6 +2300,14 @@ export interface SiteAgentClient<CallOptionsExt = {}> {
     options?: CallOptions & CallOptionsExt,
   ): Promise<OfferOverflowResponse>;
   getStatus(request: DeepPartial<GetStatusRequest>, options?: CallOptions & CallOptionsExt): Promise<GetStatusResponse>;
+  /**
+   * An operator drains the site (no overflow sent to it; overflowed INVITEs refused with 503) or
+   * undrains it. The site's own callers are served either way. Survives a restart.
+   */
+  setDraining(
+    request: DeepPartial<SetDrainingRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<SetDrainingResponse>;
 }
 
 /** Agents' and supervisors' control of agent states at one site. */
