@@ -104,6 +104,7 @@ describe('CentralHub', () => {
     expect(envValue(router, 'CCFED_TOPOLOGY')).toBe(CONTAINER_PATHS.topologyFile);
     expect(envValue(router, 'CCFED_ROUTER_HOST')).toBe('0.0.0.0');
     expect(envValue(router, 'CCFED_ROUTER_PORT')).toBe(String(ROUTER_PORT));
+    expect(router.readinessProbe).toEqual({ tcpSocket: { port: ROUTER_PORT }, periodSeconds: 5 });
     const maps = ofType(declared, 'kubernetes:core/v1:ConfigMap');
     const shipped = (byMetadataName(maps, 'ccfed-hub-topology').inputs.data as any)[TOPOLOGY_KEY];
     expect(parseTopology(shipped, 'configmap')).toEqual(topology);
@@ -213,6 +214,9 @@ describe('CentralHub', () => {
     expect(() => new CentralHub('bad-4', args({ kafkaBrokers: [] }))).toThrow(
       'no Kafka brokers given',
     );
+    expect(
+      () => new CentralHub('bad-6', args({ ingesterReplicas: 4, topicPartitions: 3 })),
+    ).toThrow('ingester: 4 replicas for 3 partitions per topic');
     expect(() => new CentralHub('bad-5', args({ routerReplicas: 0 }))).toThrow(
       'router: replicas must be a whole number of at least 1, got 0',
     );

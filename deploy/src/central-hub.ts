@@ -117,6 +117,11 @@ export class CentralHub extends pulumi.ComponentResource {
       if (!Number.isInteger(n) || n < 1)
         throw new Error(`${component}: replicas must be a whole number of at least 1, got ${n}`);
     }
+    // Ingesters share one consumer group: one beyond the partition count would sit idle.
+    if (replicas.ingester > partitions)
+      throw new Error(
+        `ingester: ${replicas.ingester} replicas for ${partitions} partitions per topic; at most one ingester per partition does work`,
+      );
     const prefix = args.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
     const names = topicNames(prefix); // throws on a bad prefix
     const database = args.clickhouseDatabase ?? DEFAULT_DATABASE;
@@ -331,7 +336,16 @@ export class CentralHub extends pulumi.ComponentResource {
                   workingDir: '/app',
                   command: ccfedCommand(d.entry),
                   env: d.env,
-                  ...(d.port ? { ports: [{ ...d.port, protocol: 'TCP' }] } : {}),
+                  ...(d.port
+                    ? {
+                        ports: [{ ...d.port, protocol: 'TCP' }],
+                        // Ready once it accepts connections: the Service only sends it traffic then.
+                        readinessProbe: {
+                          tcpSocket: { port: d.port.containerPort },
+                          periodSeconds: 5,
+                        },
+                      }
+                    : {}),
                   volumeMounts: mounts,
                 },
               ],

@@ -84,6 +84,7 @@ describe('ContactCenterSite', () => {
       expect(claims[0].spec.resources.requests.storage).toBe('10Gi');
       expect(Number(envValue(agent, 'CCFED_OUTBOX_MAX_BYTES'))).toBeLessThan(10 * 1024 ** 3);
       expect(agent.ports).toEqual([{ name: 'grpc', containerPort: s.grpc.port, protocol: 'TCP' }]);
+      expect(agent.readinessProbe).toEqual({ tcpSocket: { port: s.grpc.port }, periodSeconds: 5 });
 
       const kamailio = container(sts, 'kamailio');
       expect(kamailio.image).toBe('registry.test/kamailio:5.8.4');

@@ -196,6 +196,15 @@ export class ContactCenterSite extends pulumi.ComponentResource {
                   command: ccfedCommand('site-agent/src/index.ts'),
                   env,
                   ports: [{ name: 'grpc', containerPort: site.grpc.port, protocol: 'TCP' }],
+                  // The gRPC server starts last, after the outbox and the evapi link are set up.
+                  ...(LOOPBACK.has(site.grpc.host)
+                    ? {}
+                    : {
+                        readinessProbe: {
+                          tcpSocket: { port: site.grpc.port },
+                          periodSeconds: 5,
+                        },
+                      }),
                   volumeMounts: [
                     { name: 'topology', mountPath: CONTAINER_PATHS.topologyDir, readOnly: true },
                     { name: 'data', mountPath: CONTAINER_PATHS.siteDataDir },

@@ -121,6 +121,22 @@ describe('deployFederation', () => {
     ]);
   });
 
+  it('scales the hub as the stack says', async () => {
+    const { declared } = await declare(
+      settings(writeClusterTopology(), {
+        'ccfed:routerReplicas': '2',
+        'ccfed:ingesterReplicas': '3',
+        'ccfed:apiReplicas': '2',
+      }),
+    );
+    const deployments = ofType(declared, 'kubernetes:apps/v1:Deployment');
+    expect(
+      Object.fromEntries(
+        deployments.map((d) => [(d.inputs.metadata as any).name, (d.inputs.spec as any).replicas]),
+      ),
+    ).toEqual({ 'ccfed-router': 2, 'ccfed-ingester': 3, 'ccfed-api': 2 });
+  });
+
   it('never puts a secret from stack config into a ConfigMap or an env literal', async () => {
     const { declared } = await declare(settings(writeClusterTopology()));
     const texts = plainTexts(declared);

@@ -53,6 +53,9 @@ export function deployFederation(settings: StackSettings): Federation {
       apiSecret: settings.apiSecret,
       apiUsersYaml: settings.apiUsersYaml,
       grafanaProvisioningDir: settings.grafanaProvisioningDir,
+      routerReplicas: settings.routerReplicas,
+      ingesterReplicas: settings.ingesterReplicas,
+      apiReplicas: settings.apiReplicas,
     },
     { providers: { kafka: kafkaAdmin } },
   );

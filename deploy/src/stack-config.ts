@@ -19,6 +19,9 @@ export interface StackSettings {
   readonly kafkaAdminBrokers: string[];
   readonly topicPrefix?: string;
   readonly topicReplicationFactor?: number;
+  readonly routerReplicas?: number;
+  readonly ingesterReplicas?: number;
+  readonly apiReplicas?: number;
   readonly clickhouseUrl: pulumi.Output<string>;
   readonly clickhouseDatabase?: string;
   readonly apiSecret: pulumi.Output<string>;
@@ -71,6 +74,9 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
       : kafkaBrokers,
     topicPrefix: config.get('topicPrefix'),
     topicReplicationFactor: config.getNumber('topicReplicationFactor'),
+    routerReplicas: config.getNumber('routerReplicas'),
+    ingesterReplicas: config.getNumber('ingesterReplicas'),
+    apiReplicas: config.getNumber('apiReplicas'),
     clickhouseUrl: config.requireSecret('clickhouseUrl'),
     clickhouseDatabase: config.get('clickhouseDatabase'),
     apiSecret: config.requireSecret('apiSecret'),

@@ -78,6 +78,15 @@ describe('stack files', () => {
       svc.name.includes('-sip-'),
     );
     expect(sip).toHaveLength(6);
+    // The example's site agents listen on loopback: no probe could reach them.
+    const agents = ofType(declared, 'kubernetes:apps/v1:StatefulSet').map(
+      (w) => (w.inputs.spec as any).template.spec.containers[1],
+    );
+    expect(agents.map((c) => [c.name, c.readinessProbe])).toEqual([
+      ['site-agent', undefined],
+      ['site-agent', undefined],
+      ['site-agent', undefined],
+    ]);
     expect(sip.every((svc) => (svc.inputs.spec as any).type === 'NodePort')).toBe(true);
   });
 });

@@ -33,6 +33,7 @@ export interface DeclaredContainer {
   }[];
   readonly ports?: { name: string; containerPort: number; protocol: string }[];
   readonly volumeMounts?: { name: string; mountPath: string }[];
+  readonly readinessProbe?: unknown;
 }
 
 /** The containers of a declared Deployment, StatefulSet or Job. */
