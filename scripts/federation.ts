@@ -6,8 +6,9 @@
 //   npm start [-- --topology FILE] [-- --site ID]
 //
 // Data and logs live under .ccfed/local/ and survive restarts.
-import { existsSync, readFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@ccfed/common';
 import {
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
     { name: 'api', stop: () => api.stop() },
   );
 
+  const callerHashKey = localSecret(join(DATA, 'caller-hash-key'));
   const lines: string[] = [];
   for (const site of sites) {
     const kamailio = await startKamailio({
@@ -114,6 +116,7 @@ async function main(): Promise<void> {
         CCFED_TOPOLOGY: topologyFile,
         CCFED_SITE: site.id,
         CCFED_DATA_DIR: join(DATA, `site-agent-${site.id}`),
+        CCFED_CALLER_HASH_KEY: callerHashKey,
         CCFED_ROUTER: routerAddress,
       },
       'site_agent_started',
@@ -145,6 +148,15 @@ ${lines.join('\n')}
 Watch overflow:  grep call_overflowed_out ${join(DATA, 'logs')}/site-agent-*.log
 Try:  clickhouse-client --port ${clickhouse.tcpPort} -q 'SELECT kind, count() FROM ccfed.call_events GROUP BY kind'
 `);
+}
+
+/** A random secret kept in `file` (made on first use), the same for every run. */
+function localSecret(file: string): string {
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
 }
 
 async function startNodeService(

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 // The call flow as Kamailio drives it: evapi events in, SIP commands and Kafka events out. The
 // Kamailio and Kafka sides are recorded here; tests/site/ runs the same flow on real Kamailio,
 // sipp and Kafka.
@@ -19,7 +20,7 @@ import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
 const EXAMPLE = new URL('../../topology/example.yaml', import.meta.url).pathname;
 const T0 = Date.parse('2026-11-22T02:00:00Z');
 
-function setup(opts: { drained?: boolean } = {}) {
+function setup(opts: { drained?: boolean; callerHashKey?: string } = {}) {
   const topology = parseTopology(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
   const site = siteById(topology, 'beijing');
   const clock = new ManualClock(T0);
@@ -43,6 +44,7 @@ function setup(opts: { drained?: boolean } = {}) {
     sendToKamailio: (c) => (commands.push(c), true),
     log: silentLogger(),
     drained: () => opts.drained ?? false,
+    ...(opts.callerHashKey ? { callerHashKey: opts.callerHashKey } : {}),
   });
   const desk = new SiteDesk({ acd, topology, roster, carryOut: (fx) => flow.carryOut(fx) });
   let tx = 0;
@@ -336,6 +338,18 @@ describe('call flow: overflow between sites', () => {
     expect(callEvents[0]!.kind).toMatchObject({
       value: { arrivalTime: new Date(T0 - 40_000) },
     });
+  });
+
+  it('records a keyed caller hash, never the number, and none at all without a key', () => {
+    const keyed = setup({ callerHashKey: 'federation-secret-key' });
+    keyed.invite('c1', SALES);
+    const hash = (keyed.callEvents[0]!.kind as { value: { callerHash: string } }).value.callerHash;
+    expect(hash).toBe(
+      createHmac('sha256', 'federation-secret-key').update('caller-c1').digest('hex').slice(0, 32),
+    );
+    const unkeyed = setup();
+    unkeyed.invite('c1', SALES);
+    expect(unkeyed.callEvents[0]!.kind).toMatchObject({ value: { callerHash: '' } });
   });
 
   it('refuses (503) every call another site sends while drained, and still serves its own callers', () => {

@@ -7,7 +7,7 @@
 // tlabel) to relay it once an agent frees up. Calls are never left waiting on this process:
 // while the evapi link is down Kamailio answers pending and new INVITEs with the site's fallback.
 
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Clock } from '@ccfed/common';
 import { CallParty, type AgentEvent, type CallEvent } from '@ccfed/proto';
 import { skillById, type Site, type Topology } from '@ccfed/topology';
@@ -45,6 +45,8 @@ export interface CallFlowDeps {
   readonly onChange?: () => void;
   /** Whether an operator has drained the site: overflowed calls are then refused with 503. */
   readonly drained?: () => boolean;
+  /** Key of the caller hash (CCFED_CALLER_HASH_KEY); without one, no caller hash is recorded. */
+  readonly callerHashKey?: string;
 }
 
 interface LiveCall {
@@ -211,7 +213,7 @@ export class CallFlow {
         skill: context.skill,
         tier: context.tier,
         customerId: context.customerId,
-        callerHash: callerHash(this.deps.topology.federation.name, ev.fromUser),
+        callerHash: this.deps.callerHashKey ? callerHash(this.deps.callerHashKey, ev.fromUser) : '',
         arrivalTime: new Date(context.arrivalMs),
         requestedSkill: context.requestedSkill,
       },
@@ -659,7 +661,10 @@ export class CallFlow {
   }
 }
 
-/** A pseudonymous caller id for analytics: stable per caller, not the number itself. */
-function callerHash(salt: string, fromUser: string): string {
-  return createHash('sha256').update(`${salt}\0${fromUser}`).digest('hex').slice(0, 16);
+/**
+ * A pseudonymous caller id for repeat-contact analytics: HMAC-SHA256 of the caller's number under
+ * the federation's secret key, so equal across sites and not reversible without the key.
+ */
+function callerHash(key: string, fromUser: string): string {
+  return createHmac('sha256', key).update(fromUser).digest('hex').slice(0, 32);
 }

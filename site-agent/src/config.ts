@@ -16,6 +16,15 @@ export const siteAgentConfigSchema = z.object({
   CCFED_DATA_DIR: z
     .string({ error: "required: directory for the site agent's durable state (its event outbox)" })
     .min(1),
+  /**
+   * Secret key for the caller hash (HMAC-SHA256 of the caller's number), shared by every site of
+   * the federation so that one caller hashes alike everywhere. Without it no caller hash is
+   * recorded: an unkeyed hash of a phone number is reversible by trying every number.
+   */
+  CCFED_CALLER_HASH_KEY: z
+    .string()
+    .refine((k) => Buffer.byteLength(k, 'utf8') >= 16, 'must be at least 16 bytes')
+    .optional(),
   CCFED_OUTBOX_MAX_BYTES: z.coerce
     .number()
     .int()

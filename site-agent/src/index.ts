@@ -88,7 +88,13 @@ await startProcess('site-agent', async () => {
     log,
     onChange: () => snapshots.changed(),
     drained: () => drain.current.drained,
+    callerHashKey: config.CCFED_CALLER_HASH_KEY,
   });
+  if (!config.CCFED_CALLER_HASH_KEY)
+    log.warn(
+      { event: 'caller_hash_disabled' },
+      'CCFED_CALLER_HASH_KEY is not set: calls are recorded without a caller hash (repeat contacts are found by customer id only)',
+    );
   const link = new EvapiLink({
     host: site.evapi.host,
     port: site.evapi.port,

@@ -123,6 +123,8 @@ async function startOneSite(opts: {
     CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
     CCFED_TOPIC_PREFIX: prefix,
     CCFED_DATA_DIR: dataDir,
+    // One key for every site of the test federation, as production shares one.
+    CCFED_CALLER_HASH_KEY: 'test-federation-caller-hash-key',
     ...opts.env,
   };
   const channel: Channel = createChannel(`${site.grpc.host}:${site.grpc.port}`);
