@@ -57,11 +57,14 @@ interface QueryResult {
   server_elapsed_ms: number;
   rows_read: number;
   bytes_read: number;
+  /** A proposal only: whether it answered exactly what the query it would replace did. */
+  same_answer?: boolean;
   sql: string;
 }
 
 interface JsonAnswer {
   rows: number;
+  data: unknown[];
   statistics?: { elapsed: number; rows_read: number; bytes_read: number };
 }
 
@@ -101,6 +104,7 @@ await runBench('queries', async ({ onCleanup }) => {
   const selected = values.only ? catalogue.filter((q) => q.name.includes(values.only!)) : catalogue;
   const loadBefore = loadavg();
   const results: QueryResult[] = [];
+  const answers = new Map<string, string>();
   for (const q of selected) {
     const text = `${q.sql.text}\nFORMAT JSON`;
     let answer: JsonAnswer | undefined;
@@ -125,9 +129,13 @@ await runBench('queries', async ({ onCleanup }) => {
       bytes_read: answer!.statistics?.bytes_read ?? Number.NaN,
       sql: q.sql.text.replace(/\s+/g, ' ').trim(),
     };
+    const data = JSON.stringify(answer!.data);
+    answers.set(q.name, data);
+    const replaces = /^proposed \([^)]*\): (.*)$/.exec(q.name)?.[1];
+    if (replaces !== undefined) r.same_answer = answers.get(replaces) === data;
     results.push(r);
     console.log(
-      `${r.median_ms > 500 ? 'SLOW' : 'ok  '} ${q.name}: median ${r.median_ms} ms, p95 ${r.p95_ms} ms, ${r.rows} rows, read ${r.rows_read} rows / ${Math.round(r.bytes_read / 1e6)} MB`,
+      `${r.median_ms > 500 ? 'SLOW' : 'ok  '} ${q.name}: median ${r.median_ms} ms, p95 ${r.p95_ms} ms, ${r.rows} rows, read ${r.rows_read} rows / ${Math.round(r.bytes_read / 1e6)} MB${r.same_answer === false ? ' — ANSWER DIFFERS' : ''}`,
     );
   }
   const loadAfter = loadavg();
@@ -138,6 +146,9 @@ await runBench('queries', async ({ onCleanup }) => {
     runs_per_query: RUNS,
     queries: results,
     over_target: results.filter((r) => r.median_ms > 500).map((r) => r.name),
+    proposals_with_another_answer: results
+      .filter((r) => r.same_answer === false)
+      .map((r) => r.name),
     generation,
     parts: parts.map((p) => ({ table: p.table, parts: Number(p.parts), rows: Number(p.rows) })),
     load: {
