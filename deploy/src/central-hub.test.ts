@@ -178,22 +178,48 @@ describe('CentralHub', () => {
     }
   });
 
-  it('provisions Grafana from the dashboards directory it is pointed at', async () => {
+  it('gives Grafana one ConfigMap per directory of the dashboards build it is pointed at', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ccfed-grafana-'));
-    mkdirSync(join(dir, 'dashboards'));
-    writeFileSync(join(dir, 'dashboards', 'federation.json'), '{"title":"Federation"}');
-    writeFileSync(join(dir, 'provider.yaml'), 'apiVersion: 1\nproviders: []\n');
-    writeFileSync(join(dir, 'README.txt'), 'not provisioning');
-    const { declared } = await declare({ grafanaProvisioningDir: dir });
-    const grafana = byMetadataName(
-      ofType(declared, 'kubernetes:core/v1:ConfigMap'),
-      'ccfed-grafana-provisioning',
+    mkdirSync(join(dir, 'provisioning', 'datasources'), { recursive: true });
+    mkdirSync(join(dir, 'provisioning', 'dashboards'), { recursive: true });
+    writeFileSync(join(dir, 'ccfed-overview.json'), '{"title":"Overview"}');
+    writeFileSync(join(dir, 'ccfed-site.json'), '{"title":"Site"}');
+    writeFileSync(join(dir, 'provisioning', 'dashboards', 'ccfed.yaml'), 'providers: []\n');
+    writeFileSync(join(dir, 'provisioning', 'datasources', 'ch.yaml'), 'datasources: []\n');
+    writeFileSync(join(dir, 'README.txt'), 'not for Grafana');
+    const { hub, declared } = await declare({ grafanaDir: dir });
+    expect(hub.grafanaConfigMaps).toHaveLength(3);
+    const maps = ofType(declared, 'kubernetes:core/v1:ConfigMap').filter((m) =>
+      (m.inputs.metadata as any).name.startsWith('ccfed-grafana'),
     );
-    expect(grafana.inputs.data).toEqual({
-      'federation.json': '{"title":"Federation"}',
-      'provider.yaml': 'apiVersion: 1\nproviders: []\n',
+    const byName = Object.fromEntries(
+      maps.map((m) => [
+        (m.inputs.metadata as any).name,
+        {
+          dir: (m.inputs.metadata as any).annotations['ccfed.io/grafana-dir'],
+          data: m.inputs.data,
+        },
+      ]),
+    );
+    expect(byName).toEqual({
+      'ccfed-grafana': {
+        dir: '.',
+        data: {
+          'ccfed-overview.json': '{"title":"Overview"}',
+          'ccfed-site.json': '{"title":"Site"}',
+        },
+      },
+      'ccfed-grafana-provisioning-dashboards': {
+        dir: 'provisioning/dashboards',
+        data: { 'ccfed.yaml': 'providers: []\n' },
+      },
+      'ccfed-grafana-provisioning-datasources': {
+        dir: 'provisioning/datasources',
+        data: { 'ch.yaml': 'datasources: []\n' },
+      },
     });
     const without = await declare();
+    expect(without.hub.grafanaConfigMaps).toEqual([]);
     expect(
       ofType(without.declared, 'kubernetes:core/v1:ConfigMap').map(
         (m) => (m.inputs.metadata as any).name,
@@ -201,10 +227,36 @@ describe('CentralHub', () => {
     ).toEqual(['ccfed-hub-topology']);
   });
 
+  it("takes the project's own dashboards build as it is committed", async () => {
+    const generated = new URL('../../dashboards/generated', import.meta.url).pathname;
+    const { declared } = await declare({ grafanaDir: generated });
+    const names = ofType(declared, 'kubernetes:core/v1:ConfigMap')
+      .map((m) => (m.inputs.metadata as any).name)
+      .filter((n: string) => n.startsWith('ccfed-grafana'))
+      .sort();
+    expect(names).toEqual([
+      'ccfed-grafana',
+      'ccfed-grafana-provisioning-dashboards',
+      'ccfed-grafana-provisioning-datasources',
+    ]);
+  });
+
+  it('refuses a Grafana directory it cannot turn into ConfigMaps, naming it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccfed-grafana-'));
+    expect(() => new CentralHub('bad-g1', args({ grafanaDir: dir }))).toThrow(
+      `grafana directory ${dir} holds no .json, .yaml or .yml file`,
+    );
+    mkdirSync(join(dir, 'Provisioning'));
+    writeFileSync(join(dir, 'Provisioning', 'x.yaml'), 'a: 1\n');
+    expect(() => new CentralHub('bad-g2', args({ grafanaDir: dir }))).toThrow(
+      'grafana file Provisioning/x.yaml: directory "Provisioning" cannot be part of a ConfigMap name',
+    );
+  });
+
   it('refuses bad input with a message naming it', () => {
-    expect(
-      () => new CentralHub('bad-1', args({ grafanaProvisioningDir: '/nonexistent/dash' })),
-    ).toThrow('grafana provisioning directory /nonexistent/dash does not exist');
+    expect(() => new CentralHub('bad-1', args({ grafanaDir: '/nonexistent/dash' }))).toThrow(
+      'grafana directory /nonexistent/dash does not exist',
+    );
     expect(() => new CentralHub('bad-2', args({ topicReplicationFactor: 0 }))).toThrow(
       'topicReplicationFactor must be a whole number of at least 1, got 0',
     );

@@ -1,5 +1,5 @@
 // The HQ side of the federation on Kubernetes: router, ingester and API Deployments, the Kafka
-// topics every process uses, the ClickHouse migration Job and the Grafana provisioning files.
+// topics every process uses, the ClickHouse migration Job and the Grafana dashboards and provisioning.
 import * as k8s from '@pulumi/kubernetes';
 import * as kafka from '@pulumi/kafka';
 import * as pulumi from '@pulumi/pulumi';
@@ -12,7 +12,7 @@ import {
 } from '@ccfed/proto';
 import type { Topology } from '@ccfed/topology';
 import { stringify } from 'yaml';
-import { readGrafanaProvisioning } from './grafana.js';
+import { readGrafanaFiles } from './grafana.js';
 import {
   API_USERS_KEY,
   CONTAINER_PATHS,
@@ -52,8 +52,11 @@ export interface CentralHubArgs {
   readonly routerReplicas?: number;
   readonly ingesterReplicas?: number;
   readonly apiReplicas?: number;
-  /** Directory of the Grafana provisioning files dashboards/ builds; no ConfigMap without it. */
-  readonly grafanaProvisioningDir?: string;
+  /**
+   * Directory of the Grafana files dashboards/ builds (dashboards/generated): one ConfigMap per
+   * directory in it. No Grafana ConfigMaps without it.
+   */
+  readonly grafanaDir?: string;
 }
 
 export const ROUTER_PORT = 50051;
@@ -96,6 +99,8 @@ export class CentralHub extends pulumi.ComponentResource {
   readonly apiUrl: pulumi.Output<string>;
   readonly topics: Readonly<Record<TopicKind, kafka.Topic>>;
   readonly migrationJob: k8s.batch.v1.Job;
+  /** The Grafana files, one ConfigMap per directory of grafanaDir. */
+  readonly grafanaConfigMaps: readonly k8s.core.v1.ConfigMap[];
 
   constructor(name: string, args: CentralHubArgs, opts?: pulumi.ComponentResourceOptions) {
     super('ccfed:deploy:CentralHub', name, {}, opts);
@@ -126,9 +131,7 @@ export class CentralHub extends pulumi.ComponentResource {
     const names = topicNames(prefix); // throws on a bad prefix
     const database = args.clickhouseDatabase ?? DEFAULT_DATABASE;
     const grafanaFiles =
-      args.grafanaProvisioningDir !== undefined
-        ? readGrafanaProvisioning(args.grafanaProvisioningDir)
-        : undefined;
+      args.grafanaDir !== undefined ? readGrafanaFiles(args.grafanaDir) : undefined;
 
     const parent = { parent: this };
     const ns = resolveNamespace(`${name}-ns`, args.namespace, args.createNamespace, this);
@@ -264,20 +267,23 @@ export class CentralHub extends pulumi.ComponentResource {
     );
     this.apiUrl = pulumi.interpolate`http://${apiService.metadata.name}.${ns}.svc.cluster.local:${API_PORT}`;
 
-    if (grafanaFiles) {
-      new k8s.core.v1.ConfigMap(
-        `${name}-grafana`,
-        {
-          metadata: {
-            name: 'ccfed-grafana-provisioning',
-            namespace: ns,
-            labels: ccfedLabels('grafana', { grafana_dashboard: '1' }),
+    this.grafanaConfigMaps = (grafanaFiles ?? []).map(
+      (g) =>
+        new k8s.core.v1.ConfigMap(
+          `${name}-grafana${g.suffix ? `-${g.suffix}` : ''}`,
+          {
+            metadata: {
+              name: `ccfed-grafana${g.suffix ? `-${g.suffix}` : ''}`,
+              namespace: ns,
+              labels: ccfedLabels('grafana'),
+              // Where the files sat under the Grafana directory, i.e. where Grafana wants them.
+              annotations: { 'ccfed.io/grafana-dir': g.dir || '.' },
+            },
+            data: g.files,
           },
-          data: grafanaFiles,
-        },
-        parent,
-      );
-    }
+          parent,
+        ),
+    );
 
     this.registerOutputs({
       namespace: this.namespace,

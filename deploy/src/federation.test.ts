@@ -217,10 +217,10 @@ describe('deployFederation', () => {
 
 describe('readStackSettings', () => {
   it('resolves relative paths against the deploy directory and keeps secrets secret', async () => {
-    setStackConfig('topology.yaml', { 'ccfed:grafanaProvisioningDir': '../dashboards/out' });
+    setStackConfig('topology.yaml', { 'ccfed:grafanaDir': '../dashboards/out' });
     const s = readStackSettings(new pulumi.Config('ccfed'), '/srv/ccfed/deploy');
     expect(s.topologyFile).toBe('/srv/ccfed/deploy/topology.yaml');
-    expect(s.grafanaProvisioningDir).toBe('/srv/ccfed/dashboards/out');
+    expect(s.grafanaDir).toBe('/srv/ccfed/dashboards/out');
     for (const secret of [s.apiSecret, s.clickhouseUrl, s.apiUsersYaml]) {
       expect(await pulumi.isSecret(secret)).toBe(true);
     }

@@ -52,7 +52,7 @@ export function deployFederation(settings: StackSettings): Federation {
       clickhouseDatabase: settings.clickhouseDatabase,
       apiSecret: settings.apiSecret,
       apiUsersYaml: settings.apiUsersYaml,
-      grafanaProvisioningDir: settings.grafanaProvisioningDir,
+      grafanaDir: settings.grafanaDir,
       routerReplicas: settings.routerReplicas,
       ingesterReplicas: settings.ingesterReplicas,
       apiReplicas: settings.apiReplicas,

@@ -33,7 +33,7 @@ export interface StackSettings {
   readonly siteNodeSelectors: Record<string, Record<string, string>>;
   readonly siteDataVolumeGi?: number;
   readonly storageClassName?: string;
-  readonly grafanaProvisioningDir?: string;
+  readonly grafanaDir?: string;
 }
 
 const SIP_SERVICE_TYPES: readonly SipServiceType[] = ['LoadBalancer', 'NodePort'];
@@ -60,7 +60,7 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
       `config ${config.name}:sipServiceType must be one of ${SIP_SERVICE_TYPES.join(', ')}, got ${sipServiceType}`,
     );
   }
-  const grafanaDir = config.get('grafanaProvisioningDir');
+  const grafanaDir = config.get('grafanaDir');
   return {
     topologyFile: path(config.require('topologyFile')),
     namespace: config.require('namespace'),
@@ -86,7 +86,7 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     siteNodeSelectors: nodeSelectors(config),
     siteDataVolumeGi: config.getNumber('siteDataVolumeGi'),
     storageClassName: config.get('storageClassName'),
-    grafanaProvisioningDir: grafanaDir !== undefined ? path(grafanaDir) : undefined,
+    grafanaDir: grafanaDir !== undefined ? path(grafanaDir) : undefined,
   };
 }
 

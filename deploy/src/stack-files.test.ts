@@ -72,6 +72,7 @@ describe('stack files', () => {
     await promiseOf(pulumi.all(federation.sites.map((s) => s.workloadName)));
     await settled();
     expect(federation.sites.map((s) => s.siteId)).toEqual(['shanghai', 'beijing', 'guangzhou']);
+    expect(federation.hub.grafanaConfigMaps).toHaveLength(3);
     const topics = ofType(declared, 'kafka:index/topic:Topic');
     expect(topics.every((t) => t.inputs.replicationFactor === 1)).toBe(true);
     const sip = ofType(declared, 'kubernetes:core/v1:Service').filter((svc) =>
