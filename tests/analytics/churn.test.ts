@@ -11,7 +11,7 @@ import {
 import { CHURN_FEATURES, rocAuc, scoreChurn } from '@ccfed/analytics/churn-model';
 import { generatePopulation, type Population } from '@ccfed/analytics/population';
 import type { Scope } from '@ccfed/analytics/scope';
-import { assertRunsOnCurrentClickHouse, readMigrations } from '@ccfed/services';
+import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, rows } from '../support/engines.js';
@@ -146,28 +146,25 @@ describe('churn risk on a generated population', () => {
   });
 
   it('runs on current ClickHouse too', async () => {
-    await assertRunsOnCurrentClickHouse(
-      ['CREATE DATABASE ccfed', 'USE ccfed', ...readMigrations().flatMap((m) => m.statements)],
-      [
-        { name: 'scores', sql: churnScoresQuery({ role: 'hq' }, { asOf }).text },
-        { name: 'callback hq', sql: churnCallbackQuery({ role: 'hq' }, { limit: 10, asOf }).text },
-        {
-          name: 'callback tenant+site',
-          sql: churnCallbackQuery(
-            { role: 'tenant', tenantId: 't-beta' },
-            { siteId: 's-east', limit: 10, asOf },
-          ).text,
-        },
-        {
-          name: 'callback site',
-          sql: churnCallbackQuery({ role: 'site', siteId: 's-east' }, { limit: 10, asOf }).text,
-        },
-        {
-          name: 'labels',
-          sql: churnLabelsQuery({ role: 'hq' }, { from: asOf, to: horizonEnd }).text,
-        },
-      ],
-    );
+    await assertRunsOnCurrentClickHouse(migratedDatabaseSetup(), [
+      { name: 'scores', sql: churnScoresQuery({ role: 'hq' }, { asOf }).text },
+      { name: 'callback hq', sql: churnCallbackQuery({ role: 'hq' }, { limit: 10, asOf }).text },
+      {
+        name: 'callback tenant+site',
+        sql: churnCallbackQuery(
+          { role: 'tenant', tenantId: 't-beta' },
+          { siteId: 's-east', limit: 10, asOf },
+        ).text,
+      },
+      {
+        name: 'callback site',
+        sql: churnCallbackQuery({ role: 'site', siteId: 's-east' }, { limit: 10, asOf }).text,
+      },
+      {
+        name: 'labels',
+        sql: churnLabelsQuery({ role: 'hq' }, { from: asOf, to: horizonEnd }).text,
+      },
+    ]);
   });
 });
 

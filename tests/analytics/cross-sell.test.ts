@@ -9,7 +9,7 @@ import {
 } from '@ccfed/analytics/cross-sell';
 import { generatePopulation } from '@ccfed/analytics/population';
 import type { Scope } from '@ccfed/analytics/scope';
-import { assertRunsOnCurrentClickHouse, readMigrations } from '@ccfed/services';
+import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, rows } from '../support/engines.js';
@@ -277,30 +277,27 @@ describe('next best offer', () => {
   });
 
   it('runs on current ClickHouse too', async () => {
-    await assertRunsOnCurrentClickHouse(
-      ['CREATE DATABASE ccfed', 'USE ccfed', ...readMigrations().flatMap((m) => m.statements)],
-      [
-        {
-          name: 'rules hq',
-          sql: crossSellRulesQuery(hq, { minSupport: 0.1, minConfidence: 0.1, limit: 10 }).text,
-        },
-        {
-          name: 'rules tenant',
-          sql: crossSellRulesQuery(
-            { role: 'tenant', tenantId: 't' },
-            { minSupport: 0.1, minConfidence: 0.1, limit: 10 },
-          ).text,
-        },
-        {
-          name: 'refresh',
-          sql: refreshCrossSellRulesQuery({ computedAt: new Date('2026-04-01T00:00:00Z') }).text,
-        },
-        { name: 'nbo hq', sql: nextBestOfferQuery(hq, { customerId: 'c1' }).text },
-        {
-          name: 'nbo tenant',
-          sql: nextBestOfferQuery({ role: 'tenant', tenantId: 't' }, { customerId: 'c1' }).text,
-        },
-      ],
-    );
+    await assertRunsOnCurrentClickHouse(migratedDatabaseSetup(), [
+      {
+        name: 'rules hq',
+        sql: crossSellRulesQuery(hq, { minSupport: 0.1, minConfidence: 0.1, limit: 10 }).text,
+      },
+      {
+        name: 'rules tenant',
+        sql: crossSellRulesQuery(
+          { role: 'tenant', tenantId: 't' },
+          { minSupport: 0.1, minConfidence: 0.1, limit: 10 },
+        ).text,
+      },
+      {
+        name: 'refresh',
+        sql: refreshCrossSellRulesQuery({ computedAt: new Date('2026-04-01T00:00:00Z') }).text,
+      },
+      { name: 'nbo hq', sql: nextBestOfferQuery(hq, { customerId: 'c1' }).text },
+      {
+        name: 'nbo tenant',
+        sql: nextBestOfferQuery({ role: 'tenant', tenantId: 't' }, { customerId: 'c1' }).text,
+      },
+    ]);
   });
 });

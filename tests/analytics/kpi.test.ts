@@ -12,7 +12,7 @@ import {
   type KpiRow,
 } from '@ccfed/analytics/kpi';
 import { type Scope } from '@ccfed/analytics/scope';
-import { assertRunsOnCurrentClickHouse, readMigrations } from '@ccfed/services';
+import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, rows } from '../support/engines.js';
 
@@ -649,9 +649,6 @@ describe('the same events twice', () => {
 describe('current ClickHouse', () => {
   it('runs every KPI query this file ran on 18.16', async () => {
     expect(ran.length).toBeGreaterThanOrEqual(15);
-    await assertRunsOnCurrentClickHouse(
-      ['CREATE DATABASE ccfed', 'USE ccfed', ...readMigrations().flatMap((m) => m.statements)],
-      ran,
-    );
+    await assertRunsOnCurrentClickHouse(migratedDatabaseSetup(), ran);
   });
 });

@@ -6,7 +6,7 @@ import {
   type SatisfactionRow,
 } from '@ccfed/analytics/satisfaction';
 import type { Scope } from '@ccfed/analytics/scope';
-import { assertRunsOnCurrentClickHouse, readMigrations } from '@ccfed/services';
+import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, rows } from '../support/engines.js';
@@ -153,7 +153,7 @@ describe('satisfaction', () => {
 
   it('runs on current ClickHouse too', async () => {
     await assertRunsOnCurrentClickHouse(
-      ['CREATE DATABASE ccfed', 'USE ccfed', ...readMigrations().flatMap((m) => m.statements)],
+      migratedDatabaseSetup(),
       (['site', 'skill', 'agent', 'wait_band'] as const).flatMap((by) => [
         { name: `${by} hq`, sql: satisfactionQuery({ role: 'hq' }, { from, to, by }).text },
         { name: `${by} tenant`, sql: satisfactionQuery(t1, { from, to, by }).text },

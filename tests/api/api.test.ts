@@ -15,7 +15,7 @@ import { routeDecisionsQuery } from '@ccfed/api/queries/route-decisions';
 import { siteStatusQuery } from '@ccfed/api/queries/site-status';
 import { refreshCrossSellRulesQuery } from '@ccfed/analytics/cross-sell';
 import { ManualClock, silentLogger } from '@ccfed/common';
-import { assertRunsOnCurrentClickHouse, freePort, readMigrations } from '@ccfed/services';
+import { assertRunsOnCurrentClickHouse, freePort, migratedDatabaseSetup } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickhouseUrl, freshDatabase, rows } from '../support/engines.js';
 import {
@@ -633,7 +633,7 @@ describe('API queries on current ClickHouse', () => {
       { role: 'tenant', tenantId: 'acme' },
     ] as const;
     await assertRunsOnCurrentClickHouse(
-      ['CREATE DATABASE ccfed', 'USE ccfed', ...readMigrations().flatMap((m) => m.statements)],
+      migratedDatabaseSetup(),
       scopes.flatMap((scope) => [
         {
           name: `status ${scope.role}`,

@@ -15,7 +15,7 @@ import { CALLBACK_RISK } from '@ccfed/dashboards/analytics';
 import { DASHBOARDS } from '@ccfed/dashboards/dashboards';
 import { expandMacros } from '@ccfed/dashboards/macros';
 import type { ColumnKind, DashboardSpec } from '@ccfed/dashboards/panel';
-import { assertRunsOnCurrentClickHouse, readMigrations } from '@ccfed/services';
+import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/engines.js';
 
@@ -651,11 +651,7 @@ describe('key figures, worked out by hand and equal to the analytics builders', 
 
 describe('current ClickHouse', () => {
   it('runs every panel and variable query as expanded', async () => {
-    const setup = [
-      'CREATE DATABASE ccfed',
-      'USE ccfed',
-      ...readMigrations().flatMap((m) => m.statements),
-    ];
+    const setup = migratedDatabaseSetup();
     await assertRunsOnCurrentClickHouse(
       setup,
       DASHBOARDS.flatMap((d) => [

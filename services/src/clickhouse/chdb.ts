@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readMigrations } from './migrate.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -37,6 +38,11 @@ export async function currentClickHouseVersion(): Promise<string> {
   const [result] = await runOnCurrentClickHouse(['SELECT version() AS version']);
   if (!result?.ok) throw new Error(`chdb: SELECT version() failed: ${result?.error}`);
   return String(result.rows[0]?.version);
+}
+
+/** Setup statements for a chdb session: the `ccfed` database with every migration applied. */
+export function migratedDatabaseSetup(): string[] {
+  return ['CREATE DATABASE ccfed', 'USE ccfed', ...readMigrations().flatMap((m) => m.statements)];
 }
 
 /**
