@@ -11,7 +11,13 @@ import { siteStatusQuery } from '@ccfed/api/queries/site-status';
 import { raw, sql, type Sql } from '@ccfed/common';
 import type { DashboardSpec } from '@ccfed/dashboards/panel';
 import type { GenerationParams } from './generate.js';
-import { around, proposal, withCallsBetween, withEventDate } from './proposals.js';
+import {
+  around,
+  proposal,
+  storedCrossSellRules,
+  withCallsBetween,
+  withEventDate,
+} from './proposals.js';
 import { dataEnd } from './load.js';
 
 export interface BenchQuery {
@@ -202,6 +208,16 @@ export async function benchQueries(deps: {
     ].map((name) => proposal(named(name), dated, withCallsBetween(named(name).sql, ...churnDates))),
     ...['satisfaction: by wait_band, month', 'satisfaction: tenant scope, by wait band, month'].map(
       (name) => proposal(named(name), dated, withCallsBetween(named(name).sql, ...surveyDates)),
+    ),
+    proposal(
+      named('cross-sell: rules (50)'),
+      'stored rules',
+      storedCrossSellRules(HQ, { minSupport: 0.01, minConfidence: 0.1, limit: 50 }),
+    ),
+    proposal(
+      named('cross-sell: tenant scope rules (50)'),
+      'stored rules',
+      storedCrossSellRules(TENANT, { minSupport: 0.01, minConfidence: 0.1, limit: 50 }),
     ),
     ...['site status: live, all sites', 'site status: live, tenant scope'].map((name) =>
       proposal(named(name), 'event_date bound', withEventDate(named(name).sql)),
