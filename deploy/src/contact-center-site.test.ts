@@ -233,6 +233,17 @@ describe('ContactCenterSite', () => {
     ).toThrow('site beijing: evapi.host is 10.0.0.5');
   });
 
+  it('refuses a secret env that is no env name or would replace what the deployment sets', () => {
+    for (const key of ['CCFED_SITE', 'ccfed-token']) {
+      expect(
+        () =>
+          new ContactCenterSite(`test-env-${key}`, args('beijing', { secretEnv: { [key]: 'x' } })),
+      ).toThrow(
+        `site beijing: secret env "${key}" must be an env var name the deployment does not set itself`,
+      );
+    }
+  });
+
   it('refuses an empty broker list', () => {
     expect(
       () => new ContactCenterSite('test-nokafka', args('beijing', { kafkaBrokers: [] })),

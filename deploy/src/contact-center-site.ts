@@ -78,8 +78,8 @@ export class ContactCenterSite extends pulumi.ComponentResource {
 
   constructor(name: string, args: ContactCenterSiteArgs, opts?: pulumi.ComponentResourceOptions) {
     super('ccfed:deploy:ContactCenterSite', name, {}, opts);
-    // Both throw naming what is wrong (unknown site, a value Kamailio cannot take) before any
-    // resource exists.
+    // Everything here throws naming what is wrong (unknown site, a value Kamailio cannot take,
+    // a bad argument) before any resource exists.
     const site = siteById(args.topology, args.siteId);
     checkPodLayout(site, args.hostNetwork ?? false);
     const cfg = kamailioConfig(args.topology, site.id, args.kamailioTuning ?? DEFAULT_TUNING);
@@ -88,6 +88,22 @@ export class ContactCenterSite extends pulumi.ComponentResource {
     if (!(dataGi >= 1))
       throw new Error(`site ${site.id}: dataVolumeGi must be at least 1, got ${dataGi}`);
     if (args.kafkaBrokers.length === 0) throw new Error(`site ${site.id}: no Kafka brokers given`);
+    const secretKeys = Object.keys(args.secretEnv ?? {});
+    const plain = {
+      CCFED_TOPOLOGY: CONTAINER_PATHS.topologyFile,
+      CCFED_SITE: site.id,
+      CCFED_DATA_DIR: CONTAINER_PATHS.siteDataDir,
+      CCFED_KAFKA_BROKERS: pulumi.all(args.kafkaBrokers).apply((b) => b.join(',')),
+      CCFED_TOPIC_PREFIX: args.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
+      CCFED_OUTBOX_MAX_BYTES: String(Math.floor(dataGi * 1024 ** 3 * OUTBOX_SHARE_OF_VOLUME)),
+      ...(args.routerAddress !== undefined ? { CCFED_ROUTER: args.routerAddress } : {}),
+    };
+    for (const key of secretKeys) {
+      if (!ENV_NAME.test(key) || key in plain)
+        throw new Error(
+          `site ${site.id}: secret env ${JSON.stringify(key)} must be an env var name the deployment does not set itself`,
+        );
+    }
 
     this.siteId = site.id;
     this.kamailioConfig = cfg;
@@ -114,7 +130,6 @@ export class ContactCenterSite extends pulumi.ComponentResource {
       parent,
     );
 
-    const secretKeys = Object.keys(args.secretEnv ?? {});
     const secret =
       secretKeys.length > 0
         ? new k8s.core.v1.Secret(
@@ -129,15 +144,7 @@ export class ContactCenterSite extends pulumi.ComponentResource {
         : undefined;
 
     const env = [
-      ...plainEnv({
-        CCFED_TOPOLOGY: CONTAINER_PATHS.topologyFile,
-        CCFED_SITE: site.id,
-        CCFED_DATA_DIR: CONTAINER_PATHS.siteDataDir,
-        CCFED_KAFKA_BROKERS: pulumi.all(args.kafkaBrokers).apply((b) => b.join(',')),
-        CCFED_TOPIC_PREFIX: args.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
-        CCFED_OUTBOX_MAX_BYTES: String(Math.floor(dataGi * 1024 ** 3 * OUTBOX_SHARE_OF_VOLUME)),
-        ...(args.routerAddress !== undefined ? { CCFED_ROUTER: args.routerAddress } : {}),
-      }),
+      ...plainEnv(plain),
       ...(secret
         ? secretEnv(secret.metadata.name, Object.fromEntries(secretKeys.map((k) => [k, k])))
         : []),
@@ -285,6 +292,7 @@ export class ContactCenterSite extends pulumi.ComponentResource {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost']);
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 /**
  * Kamailio and the site agent share a pod: evapi must be on loopback (it is an unauthenticated
