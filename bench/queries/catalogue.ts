@@ -17,6 +17,7 @@ import {
   storedCrossSellRules,
   withCallsBetween,
   withEventDate,
+  withEventDates,
 } from './proposals.js';
 import { dataEnd } from './load.js';
 
@@ -58,12 +59,19 @@ export async function dashboardQueries(now: Date): Promise<BenchQuery[]> {
       d.variables.map((v) => [v.name, v.multi ? ['shanghai', 'beijing'] : 'shanghai']),
     );
     const expand = (text: string) => raw(expandMacros(text, { from, to, variables }));
-    return [
+    const queries = [
       ...d.variables.map((v) => ({
         name: `dashboard ${d.uid}: variable ${v.name}`,
         sql: expand(v.sql),
       })),
       ...d.panels.map((p) => ({ name: `dashboard ${d.uid}: ${p.title}`, sql: expand(p.sql) })),
+    ];
+    return [
+      ...queries,
+      ...queries.flatMap((q) => {
+        const dated = withEventDates(q.sql, from, to);
+        return dated ? [proposal(q, 'event_date bound', dated)] : [];
+      }),
     ];
   });
 }

@@ -44,6 +44,22 @@ export function withEventDate(query: Sql): Sql {
   return raw(query.text.replace(m[0], `WHERE event_date >= toDate(${m[1]!}) AND ${m[0].slice(6)}`));
 }
 
+/**
+ * `query` with every `FROM <table> WHERE` of call_events and site_snapshots given the event_date
+ * bounds of [from, to], or undefined when it reads neither that way.
+ */
+export function withEventDates(query: Sql, from: Date, to: Date): Sql | undefined {
+  const pattern = /FROM (call_events|site_snapshots)\s+WHERE /g;
+  if (!pattern.test(query.text)) return undefined;
+  return raw(
+    query.text.replace(
+      pattern,
+      (_all, table: string) =>
+        `FROM ${table} WHERE event_date >= toDate('${isoDate(from)}') AND event_date <= toDate('${isoDate(to)}') AND `,
+    ),
+  );
+}
+
 /** Days before and after a period whose call_facts rows a query over the period can need. */
 export function around(from: Date, to: Date, before: number, after: number): [Date, Date] {
   return [new Date(from.getTime() - before * DAY_MS), new Date(to.getTime() + after * DAY_MS)];
