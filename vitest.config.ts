@@ -14,6 +14,7 @@ export default defineConfig({
             'central/*/src/**/*.test.ts',
             'deploy/src/**/*.test.ts',
             'dashboards/src/**/*.test.ts',
+            'cli/src/**/*.test.ts',
             'bench/**/*.test.ts',
           ],
         },

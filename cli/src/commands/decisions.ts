@@ -1,0 +1,111 @@
+import { createKafka, kafkaBrokersSchema, silentLogger } from '@ccfed/common';
+import { DEFAULT_TOPIC_PREFIX, topicNames, type routing } from '@ccfed/proto';
+import { parseCommandArgs, positionals } from '../args.js';
+import { EXIT, OperationError, UsageError } from '../errors.js';
+import { readDecisions } from '../decision-feed.js';
+import { decisionLine } from '../format/decision.js';
+import { parseDuration } from '../format/duration.js';
+import { findSite, readTopology, topologyFile } from '../topology.js';
+import type { Command } from './context.js';
+
+export const DEFAULT_SINCE = '5m';
+
+const usage = `usage: ccfed decisions [--site SITE] [--since DURATION] [--follow] [--brokers LIST] [--topology FILE]
+
+Prints the central router's decisions from Kafka (topic <prefix>.route-decisions), one line each:
+time, call id, origin → stay or overflow target, the router's reason, the best eligible sites with
+their expected wait (+ handicap) and the sites it could not use with why.
+
+  --since DURATION  from this long ago, e.g. 90s, 5m, 1h30m, 2d (default ${DEFAULT_SINCE})
+  --follow          keep printing new decisions until Ctrl-C; without it, print what is there
+                    and exit
+  --site SITE       only calls from or overflowed to SITE
+  --brokers LIST    Kafka brokers host:port[,host:port] (default: $CCFED_KAFKA_BROKERS)
+  --topology FILE   the topology file --site is checked against (default: $CCFED_TOPOLOGY,
+                    else topology/example.yaml)
+
+The topic prefix is $CCFED_TOPIC_PREFIX (default ${DEFAULT_TOPIC_PREFIX}). Progress goes to stderr.
+Exit status: 0 done, 1 Kafka could not be read, 2 bad input.`;
+
+export const decisionsCommand: Command = {
+  name: 'decisions',
+  summary: "the router's decisions from Kafka (--follow to tail)",
+  usage,
+  async run(argv, { env, io, signal }) {
+    const { values, positionals: rest } = parseCommandArgs(
+      argv,
+      {
+        site: { type: 'string' },
+        since: { type: 'string' },
+        follow: { type: 'boolean' },
+        brokers: { type: 'string' },
+        topology: { type: 'string' },
+      },
+      usage,
+    );
+    if (values.help) {
+      io.out(usage);
+      return EXIT.ok;
+    }
+    positionals(rest, [], usage);
+    let sinceMs: number;
+    try {
+      sinceMs = Date.now() - parseDuration(values.since ?? DEFAULT_SINCE);
+    } catch (err) {
+      throw new UsageError(`--since: ${(err as Error).message}`, usage);
+    }
+    const brokers = kafkaBrokersSchema.safeParse(values.brokers ?? env.CCFED_KAFKA_BROKERS);
+    if (!brokers.success) {
+      throw new UsageError(
+        `Kafka brokers: set CCFED_KAFKA_BROKERS or --brokers to host:port[,host:port] (${brokers.error.issues[0]?.message})`,
+      );
+    }
+    let topic: string;
+    try {
+      topic = topicNames(env.CCFED_TOPIC_PREFIX || DEFAULT_TOPIC_PREFIX).routeDecisions;
+    } catch (err) {
+      throw new UsageError(`CCFED_TOPIC_PREFIX: ${(err as Error).message}`);
+    }
+    let siteId: string | undefined;
+    if (values.site) {
+      const file = topologyFile(values.topology, env);
+      siteId = findSite(readTopology(file), values.site, file).id;
+    }
+    const about = (d: routing.RouteDecision) =>
+      !siteId || d.request?.originSiteId === siteId || d.response?.targetSiteId === siteId;
+
+    io.err(`reading ${topic} since ${new Date(sinceMs).toISOString()}…`);
+    let printed = 0;
+    let read: number;
+    try {
+      read = await readDecisions({
+        kafka: createKafka({
+          brokers: brokers.data,
+          clientId: 'ccfed-cli',
+          log: silentLogger(),
+          retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 },
+        }),
+        topic,
+        sinceMs,
+        follow: values.follow ?? false,
+        signal,
+        onDecision: (decision, messageTime) => {
+          if (!about(decision)) return;
+          printed += 1;
+          io.out(decisionLine(decision, messageTime));
+        },
+        onUndecodable: (where, reason) =>
+          io.err(`skipped an undecodable message (${where}): ${reason}`),
+        onProgress: (message) => io.err(message),
+      });
+    } catch (err) {
+      throw new OperationError(
+        `cannot read ${topic} from Kafka at ${brokers.data.join(',')}: ${(err as Error).message}`,
+      );
+    }
+    io.err(
+      `${printed} decision${printed === 1 ? '' : 's'}${siteId ? ` about ${siteId}` : ''} (${read} read)`,
+    );
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,97 @@
+// The paths that end before any network call: usage, bad input, the topology checks.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from './run.js';
+import { EXAMPLE_TOPOLOGY } from './topology.js';
+
+async function ccfed(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run(argv, {
+    env: { CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY, ...env },
+    io: { out: (t) => void out.push(t), err: (t) => void err.push(t) },
+    signal: new AbortController().signal,
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('ccfed', () => {
+  it('prints the command list on --help (exit 0) and without a command (exit 2)', async () => {
+    const help = await ccfed(['--help']);
+    expect(help).toMatchObject({ code: 0, err: '' });
+    expect(help.out).toMatch(/^usage: ccfed <command>/);
+    for (const name of ['status', 'drain', 'undrain', 'validate', 'kamailio-config', 'decisions'])
+      expect(help.out).toContain(`  ${name} `);
+    expect(await ccfed([])).toMatchObject({ code: 2, out: '' });
+  });
+
+  it('refuses an unknown command with the usage', async () => {
+    const r = await ccfed(['stauts']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^ccfed: unknown command "stauts"\n\nusage: ccfed <command>/);
+  });
+
+  it('gives each command its --help', async () => {
+    const r = await ccfed(['status', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^usage: ccfed status \[--json\]/);
+    expect(r.out).toContain('1 when any site is unreachable');
+  });
+
+  it('refuses an unknown option with the command usage', async () => {
+    const r = await ccfed(['status', '--jsn']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^ccfed status: Unknown option '--jsn'/);
+    expect(r.err).toContain('usage: ccfed status');
+  });
+
+  it('refuses drain without a reason, and an unknown site naming the known ones', async () => {
+    const noReason = await ccfed(['drain', 'beijing']);
+    expect(noReason.code).toBe(2);
+    expect(noReason.err).toContain('drain needs --reason');
+    const unknown = await ccfed(['undrain', 'wuhan']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toBe(
+      `ccfed undrain: unknown site "wuhan": ${EXAMPLE_TOPOLOGY} has shanghai, beijing, guangzhou`,
+    );
+    const tooLong = await ccfed(['drain', 'beijing', '--reason', 'x'.repeat(201)]);
+    expect(tooLong).toMatchObject({ code: 2 });
+    expect(tooLong.err).toContain('--reason is 201 characters long; at most 200 allowed');
+  });
+
+  it('validates a topology file: a summary, or the file and path of each problem', async () => {
+    const ok = await ccfed(['validate', EXAMPLE_TOPOLOGY]);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain('3 sites, 22 agents, 12 numbers, 2 tenants');
+
+    const file = join(mkdtempSync(join(tmpdir(), 'ccfed-cli-')), 'bad.yaml');
+    writeFileSync(file, 'federation: {name: x, hqSite: hq}\n');
+    const bad = await ccfed(['validate', file]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain(`invalid topology file ${file}`);
+    expect(bad.err).toContain(`${file}: defaultSkill: required field is missing`);
+  });
+
+  it('prints a site’s kamailio.cfg and refuses an unknown site', async () => {
+    const r = await ccfed(['kamailio-config', 'beijing']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^#!KAMAILIO\n# Site beijing/);
+    expect(r.out).toContain('#!substdef "!SIP_PORT!5070!g"');
+    expect((await ccfed(['kamailio-config', 'wuhan'])).code).toBe(2);
+  });
+
+  it('refuses decisions without brokers, with a bad --since or an unknown --site', async () => {
+    const noBrokers = await ccfed(['decisions']);
+    expect(noBrokers.code).toBe(2);
+    expect(noBrokers.err).toContain('set CCFED_KAFKA_BROKERS or --brokers');
+    const env = { CCFED_KAFKA_BROKERS: '127.0.0.1:1' };
+    const since = await ccfed(['decisions', '--since', 'yesterday'], env);
+    expect(since.code).toBe(2);
+    expect(since.err).toContain('--since: "yesterday" is not a duration');
+    const site = await ccfed(['decisions', '--site', 'wuhan'], env);
+    expect(site.code).toBe(2);
+    expect(site.err).toContain('unknown site "wuhan"');
+  });
+});
