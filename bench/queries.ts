@@ -2,8 +2,11 @@
 // (10 million calls) in a real ClickHouse 18.16. Writes bench/results/queries.json:
 //
 //   calls        calls generated
-//   queries      per query: median_ms and p95_ms of RUNS timed runs after one warm-up (client
-//                side, request sent → whole answer read), and what the server says it read
+//   queries      per query: median_ms and p95_ms of --runs (10) timed runs after one warm-up
+//                (client side, request sent → whole answer read), and what the server says it
+//                read; a query too slow for 10 runs in --budget-s does fewer (at least 3), and
+//                says so in its `runs`. "proposed (…)" entries are faster forms of a query
+//                (bench/queries/proposals.ts), with same_answer checked against it
 //   generation   how long each step of the generation took (or that the data was reused)
 //   parts        active parts per table when the queries ran (no OPTIMIZE … FINAL: queries must
 //                be fast before merges)
@@ -28,11 +31,17 @@ const { values } = parseArgs({
   options: {
     calls: { type: 'string', default: String(DEFAULT_PARAMS.calls) },
     runs: { type: 'string', default: '10' },
+    // A query whose warm-up shows it cannot do `runs` runs in this many seconds does fewer (at
+    // least 3); its own `runs` says how many. Keeps a run of the whole catalogue bounded.
+    'budget-s': { type: 'string', default: '90' },
     only: { type: 'string' },
   },
 });
 const RUNS = Number(values.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs: expected a whole number ≥ 1`);
+const BUDGET_MS = Number(values['budget-s']) * 1000;
+if (!(BUDGET_MS > 0)) throw new Error(`--budget-s: expected a number of seconds > 0`);
+const MIN_RUNS = Math.min(3, RUNS);
 const params: GenerationParams = {
   ...DEFAULT_PARAMS,
   calls: Number(values.calls),
@@ -48,6 +57,7 @@ const DATA_DIR = join(ROOT, '.ccfed', 'bench', 'queries');
 /** What one query's runs came to. */
 interface QueryResult {
   name: string;
+  runs: number;
   median_ms: number;
   p95_ms: number;
   min_ms: number;
@@ -113,12 +123,14 @@ await runBench('queries', async ({ onCleanup }) => {
       answer = JSON.parse(await post(text)) as JsonAnswer;
       return performance.now() - t0;
     };
-    await once();
+    const warmUp = await once();
+    const runs = Math.max(MIN_RUNS, Math.min(RUNS, Math.floor(BUDGET_MS / warmUp)));
     const times: number[] = [];
-    for (let i = 0; i < RUNS; i++) times.push(await once());
+    for (let i = 0; i < runs; i++) times.push(await once());
     times.sort((a, b) => a - b);
     const r: QueryResult = {
       name: q.name,
+      runs,
       median_ms: round(percentile(times, 50)),
       p95_ms: round(percentile(times, 95)),
       min_ms: round(times[0]!),
@@ -135,7 +147,7 @@ await runBench('queries', async ({ onCleanup }) => {
     if (replaces !== undefined) r.same_answer = answers.get(replaces) === data;
     results.push(r);
     console.log(
-      `${r.median_ms > 500 ? 'SLOW' : 'ok  '} ${q.name}: median ${r.median_ms} ms, p95 ${r.p95_ms} ms, ${r.rows} rows, read ${r.rows_read} rows / ${Math.round(r.bytes_read / 1e6)} MB${r.same_answer === false ? ' — ANSWER DIFFERS' : ''}`,
+      `${r.median_ms > 500 ? 'SLOW' : 'ok  '} ${q.name}: median ${r.median_ms} ms, p95 ${r.p95_ms} ms (${runs} runs), ${r.rows} rows, read ${r.rows_read} rows / ${Math.round(r.bytes_read / 1e6)} MB${r.same_answer === false ? ' — ANSWER DIFFERS' : ''}`,
     );
   }
   const loadAfter = loadavg();
