@@ -64,6 +64,7 @@ describe('ContactCenterSite', () => {
       const sts = workloads[0]!;
       expect((sts.inputs.metadata as any).name).toBe(`ccfed-site-${s.id}`);
       expect((sts.inputs.spec as any).replicas).toBe(1);
+      expect((sts.inputs.spec as any).updateStrategy).toEqual({ type: 'RollingUpdate' });
 
       const agent = container(sts, 'site-agent');
       expect(agent.image).toBe('registry.test/ccfed:1.2.3');

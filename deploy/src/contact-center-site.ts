@@ -23,6 +23,7 @@ import {
 
 /** How callers and other sites reach the site's Kamailio from outside the cluster. */
 export type SipServiceType = 'LoadBalancer' | 'NodePort';
+export type SiteUpdateStrategy = 'RollingUpdate' | 'OnDelete';
 
 export interface ContactCenterSiteArgs {
   /** The validated federation topology (loadTopology); the site's ports and config come from it. */
@@ -50,6 +51,12 @@ export interface ContactCenterSiteArgs {
   readonly hostNetwork?: boolean;
   /** Pins the site to the node(s) whose address is the site's sip.host. */
   readonly nodeSelector?: Record<string, string>;
+  /**
+   * RollingUpdate (default): a new image or config restarts the pod at once, cutting the calls
+   * in flight there. OnDelete: the pod keeps running until an operator deletes it, e.g. after
+   * draining the site (SiteAgent.SetDraining) and waiting for its calls to end.
+   */
+  readonly updateStrategy?: SiteUpdateStrategy;
   /** Size of the volume holding the site agent's event outbox, in GiB. Default 10. */
   readonly dataVolumeGi?: number;
   readonly storageClassName?: pulumi.Input<string>;
@@ -158,6 +165,7 @@ export class ContactCenterSite extends pulumi.ComponentResource {
         spec: {
           // One site agent per site: it owns the site's ACD state and its outbox.
           replicas: 1,
+          updateStrategy: { type: args.updateStrategy ?? 'RollingUpdate' },
           serviceName: grpcServiceName,
           selector: { matchLabels: labels },
           template: {

@@ -183,6 +183,7 @@ describe('deployFederation', () => {
     const { declared } = await declare(
       settings(file, {
         'ccfed:siteHostNetwork': 'true',
+        'ccfed:siteUpdateStrategy': 'OnDelete',
         'ccfed:siteNodeSelectors': JSON.stringify({ beijing: { 'ccfed.io/sip-node': 'bj-1' } }),
       }),
     );
@@ -192,6 +193,9 @@ describe('deployFederation', () => {
     expect(podSpec('beijing').nodeSelector).toEqual({ 'ccfed.io/sip-node': 'bj-1' });
     expect(podSpec('shanghai').nodeSelector).toBeUndefined();
     expect(workloads.every((w) => (w.inputs.spec as any).template.spec.hostNetwork)).toBe(true);
+    expect(workloads.map((w) => (w.inputs.spec as any).updateStrategy)).toEqual(
+      workloads.map(() => ({ type: 'OnDelete' })),
+    );
 
     const lhasa = JSON.stringify({ lhasa: { 'ccfed.io/sip-node': 'x' } });
     expect(() => deployFederation(settings(file, { 'ccfed:siteNodeSelectors': lhasa }))).toThrow(
@@ -234,6 +238,9 @@ describe('readStackSettings', () => {
     const file = writeClusterTopology();
     expect(() => settings(file, { 'ccfed:kafkaBrokers': JSON.stringify(['kafka:x']) })).toThrow(
       'config ccfed:kafkaBrokers must be a non-empty list of host:port strings, got ["kafka:x"]',
+    );
+    expect(() => settings(file, { 'ccfed:siteUpdateStrategy': 'Recreate' })).toThrow(
+      'config ccfed:siteUpdateStrategy must be one of RollingUpdate, OnDelete, got Recreate',
     );
     expect(() => settings(file, { 'ccfed:sipServiceType': 'ClusterIP' })).toThrow(
       'config ccfed:sipServiceType must be one of LoadBalancer, NodePort, got ClusterIP',

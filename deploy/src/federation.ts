@@ -74,6 +74,7 @@ export function deployFederation(settings: StackSettings): Federation {
           topicPrefix: settings.topicPrefix,
           sipServiceType: settings.sipServiceType,
           hostNetwork: settings.siteHostNetwork,
+          updateStrategy: settings.siteUpdateStrategy,
           nodeSelector: settings.siteNodeSelectors[site.id],
           dataVolumeGi: settings.siteDataVolumeGi,
           storageClassName: settings.storageClassName,

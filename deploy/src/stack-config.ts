@@ -2,7 +2,7 @@
 // read with requireSecret, so they stay encrypted in the state and masked in the output.
 import type * as pulumi from '@pulumi/pulumi';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { SipServiceType } from './contact-center-site.js';
+import type { SipServiceType, SiteUpdateStrategy } from './contact-center-site.js';
 
 export interface StackSettings {
   /** Topology file, resolved against the deploy/ directory when relative. */
@@ -27,6 +27,8 @@ export interface StackSettings {
   readonly apiSecret: pulumi.Output<string>;
   readonly apiUsersYaml: pulumi.Output<string>;
   readonly sipServiceType?: SipServiceType;
+  /** How a site pod picks up a new image or config (see ContactCenterSiteArgs.updateStrategy). */
+  readonly siteUpdateStrategy?: SiteUpdateStrategy;
   /** Run site pods on the node's network (see ContactCenterSiteArgs.hostNetwork). */
   readonly siteHostNetwork: boolean;
   /** Site id → node labels that pin that site to the node owning its sip.host. */
@@ -37,6 +39,7 @@ export interface StackSettings {
 }
 
 const SIP_SERVICE_TYPES: readonly SipServiceType[] = ['LoadBalancer', 'NodePort'];
+const UPDATE_STRATEGIES: readonly SiteUpdateStrategy[] = ['RollingUpdate', 'OnDelete'];
 
 /** Reads the stack's config; a missing or malformed key throws naming the key. */
 export function readStackSettings(config: pulumi.Config, baseDir: string): StackSettings {
@@ -58,6 +61,15 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
   ) {
     throw new Error(
       `config ${config.name}:sipServiceType must be one of ${SIP_SERVICE_TYPES.join(', ')}, got ${sipServiceType}`,
+    );
+  }
+  const updateStrategy = config.get('siteUpdateStrategy');
+  if (
+    updateStrategy !== undefined &&
+    !UPDATE_STRATEGIES.includes(updateStrategy as SiteUpdateStrategy)
+  ) {
+    throw new Error(
+      `config ${config.name}:siteUpdateStrategy must be one of ${UPDATE_STRATEGIES.join(', ')}, got ${updateStrategy}`,
     );
   }
   const grafanaDir = config.get('grafanaDir');
@@ -82,6 +94,7 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     apiSecret: config.requireSecret('apiSecret'),
     apiUsersYaml: config.requireSecret('apiUsers'),
     sipServiceType: sipServiceType as SipServiceType | undefined,
+    siteUpdateStrategy: updateStrategy as SiteUpdateStrategy | undefined,
     siteHostNetwork: config.getBoolean('siteHostNetwork') ?? false,
     siteNodeSelectors: nodeSelectors(config),
     siteDataVolumeGi: config.getNumber('siteDataVolumeGi'),
