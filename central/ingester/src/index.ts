@@ -16,6 +16,10 @@ await startProcess('ingester', async () => {
   const clickhouse = createClient({
     url: config.CCFED_CLICKHOUSE_URL,
     database: config.CCFED_CLICKHOUSE_DATABASE,
+    // Under CPU pressure the event loop can reuse a socket ClickHouse already closed (its
+    // keep_alive_timeout is 3 s): the INSERT then fails with EPIPE and the batch is retried
+    // (seen in bench:ingest at load 13). Dropping stale sockets before each request avoids it.
+    keep_alive: { enabled: true, idle_socket_ttl: 2_000, eagerly_destroy_stale_sockets: true },
   });
   const kafka = createKafka({
     brokers: config.CCFED_KAFKA_BROKERS,
