@@ -30,7 +30,13 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createKafka, ensureTopics, ident, silentLogger, sql } from '@ccfed/common';
 import { KAFKA_CLIENTS, type KafkaClientName } from '@ccfed/ingester/consumer';
 import { allTopics, CallEvent, CustomerTier, topicNames, type TopicNames } from '@ccfed/proto';
-import { migrate, startClickHouse, startKafka } from '@ccfed/services';
+import {
+  assertRunsOnCurrentClickHouse,
+  migrate,
+  migratedDatabaseSetup,
+  startClickHouse,
+  startKafka,
+} from '@ccfed/services';
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
 import {
   eventStream,
@@ -64,8 +70,17 @@ const STALL_MS = 60_000;
 for (const c of CLIENTS) {
   if (!KAFKA_CLIENTS.includes(c)) throw new Error(`--clients: unknown client ${c}`);
 }
+/** Raw tables whose rows are one event each (a snapshot is one row per skill). */
+const ID_TABLES = ['call_events', 'agent_events', 'surveys', 'crm_events', 'route_decisions'];
+/** Every query the bench asks; checked on current ClickHouse (chdb) before anything starts. */
+const QUERIES = {
+  rows: (table: string) => sql`SELECT count() AS n FROM ${ident(table)}`.text,
+  repeatedIds: (table: string) =>
+    sql`SELECT count() - uniqExact(event_id) AS extra FROM ${ident(table)}`.text,
+  markers: () => sql`SELECT call_id FROM call_events WHERE tenant_id = ${MARKER_TENANT}`.text,
+};
 /** Messages per call in eventStream's mix, to size the backlog. */
-const MESSAGES_PER_CALL = 8.5;
+const MESSAGES_PER_CALL = 7.8;
 
 interface Throughput {
   events: number;
@@ -116,7 +131,7 @@ async function counts(ch: ClickHouseClient, tables: readonly string[]) {
   const got: Record<string, number> = {};
   for (const t of tables) {
     const rs = await ch.query({
-      query: sql`SELECT count() AS n FROM ${ident(t)}`.text,
+      query: QUERIES.rows(t),
       format: 'JSONEachRow',
     });
     got[t] = Number((await rs.json<{ n: string }>())[0]!.n);
@@ -133,9 +148,9 @@ async function expectExact(ch: ClickHouseClient, want: Record<string, number>): 
       `not exactly once: ${wrong.map((t) => `${t} has ${got[t]} rows, expected ${want[t]}`).join('; ')}`,
     );
   }
-  for (const t of ['call_events', 'agent_events', 'surveys', 'crm_events', 'route_decisions']) {
+  for (const t of ID_TABLES) {
     const rs = await ch.query({
-      query: sql`SELECT count() - uniqExact(event_id) AS extra FROM ${ident(t)}`.text,
+      query: QUERIES.repeatedIds(t),
       format: 'JSONEachRow',
     });
     const extra = Number((await rs.json<{ extra: string }>())[0]!.extra);
@@ -231,6 +246,11 @@ function marker(n: number, at: Date): { key: string; value: Buffer } {
 }
 
 await runBench('ingest', async ({ dir, onCleanup }) => {
+  await assertRunsOnCurrentClickHouse(migratedDatabaseSetup(), [
+    ...[...ID_TABLES, 'site_snapshots'].map((t) => ({ name: `rows ${t}`, sql: QUERIES.rows(t) })),
+    ...ID_TABLES.map((t) => ({ name: `repeated ids ${t}`, sql: QUERIES.repeatedIds(t) })),
+    { name: 'markers', sql: QUERIES.markers() },
+  ]);
   const kafkaEngine = await startKafka({
     dataDir: join(dir, 'kafka'),
     heapMb: 1024,
@@ -374,7 +394,7 @@ await runBench('ingest', async ({ dir, onCleanup }) => {
     const poller = (async () => {
       while (polling) {
         const rs = await ch.query({
-          query: sql`SELECT call_id FROM call_events WHERE tenant_id = ${MARKER_TENANT}`.text,
+          query: QUERIES.markers(),
           format: 'JSONEachRow',
         });
         const rowsSeen = await rs.json<{ call_id: string }>();
