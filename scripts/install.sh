@@ -16,6 +16,7 @@ DEBIAN_PACKAGES=(
   sip-tester
   openjdk-17-jre-headless maven
   python3 python3-venv
+  chromium
 )
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

@@ -49,6 +49,8 @@ export interface CentralHubArgs {
   /** The API's users file (YAML with scrypt password hashes), mounted from a Secret. */
   readonly apiUsersYaml: pulumi.Input<string>;
   readonly apiServiceType?: 'ClusterIP' | 'LoadBalancer' | 'NodePort';
+  /** LoadBalancer when sites in other clusters must reach the router. Default ClusterIP. */
+  readonly routerServiceType?: 'ClusterIP' | 'LoadBalancer';
   readonly routerReplicas?: number;
   readonly ingesterReplicas?: number;
   readonly apiReplicas?: number;
@@ -93,8 +95,10 @@ export const MIGRATE_COMMAND = [
 /** Router, ingester, API, topics, schema migration and Grafana provisioning for one federation. */
 export class CentralHub extends pulumi.ComponentResource {
   readonly namespace: pulumi.Output<string>;
-  /** host:port the site agents use for the router (CCFED_ROUTER). */
+  /** host:port the site agents in the hub's cluster use for the router (CCFED_ROUTER). */
   readonly routerAddress: pulumi.Output<string>;
+  /** host:port of the router's load balancer, for sites in other clusters (LoadBalancer only). */
+  readonly routerExternalAddress: pulumi.Output<string> | undefined;
   /** In-cluster URL of the HTTP API. */
   readonly apiUrl: pulumi.Output<string>;
   readonly topics: Readonly<Record<TopicKind, kafka.Topic>>;
@@ -224,8 +228,17 @@ export class CentralHub extends pulumi.ComponentResource {
       configHash: configHash(topologyYaml),
       dependsOn: allTopics,
     });
-    const routerService = this.service(name, 'router', routerLabels, 'ClusterIP', ROUTER_PORT);
+    const routerType = args.routerServiceType ?? 'ClusterIP';
+    const routerService = this.service(name, 'router', routerLabels, routerType, ROUTER_PORT);
     this.routerAddress = pulumi.interpolate`${routerService.metadata.name}.${ns}.svc.cluster.local:${ROUTER_PORT}`;
+    this.routerExternalAddress =
+      routerType === 'LoadBalancer'
+        ? routerService.status.loadBalancer.ingress.apply((ingress) => {
+            const host = ingress?.[0]?.ip || ingress?.[0]?.hostname;
+            if (!host) throw new Error('the router Service got no load balancer address');
+            return `${host}:${ROUTER_PORT}`;
+          })
+        : undefined;
 
     this.deployment(name, 'ingester', {
       labels: ccfedLabels('ingester'),

@@ -17,6 +17,7 @@ import {
   writeClusterTopology,
 } from './testing/fixtures.js';
 import {
+  MOCK_LOAD_BALANCER_IP,
   ofType,
   promiseOf,
   recordResources,
@@ -204,6 +205,93 @@ describe('deployFederation', () => {
     expect(() => settings(file, { 'ccfed:siteNodeSelectors': '["beijing"]' })).toThrow(
       'config ccfed:siteNodeSelectors must map site ids to label maps',
     );
+  });
+
+  it('runs the sites siteClusters names in their own clusters, reaching the router over its load balancer', async () => {
+    const file = writeClusterTopology();
+    const { federation, declared } = await declare(
+      settings(file, {
+        'ccfed:routerServiceType': 'LoadBalancer',
+        'ccfed:siteClusters': JSON.stringify({
+          beijing: { kubeContext: 'ccfed-north', kafkaBrokers: ['kafka.bj.example:9092'] },
+          guangzhou: { kubeContext: 'ccfed-south' },
+        }),
+      }),
+    );
+    const external = await promiseOf(federation.hub.routerExternalAddress!);
+    expect(external).toBe(`${MOCK_LOAD_BALANCER_IP}:50051`);
+    const router = byMetadataName(ofType(declared, 'kubernetes:core/v1:Service'), 'ccfed-router');
+    expect((router.inputs.spec as any).type).toBe('LoadBalancer');
+
+    const providers = ofType(declared, 'pulumi:providers:kubernetes');
+    expect(providers.map((p) => [p.name, p.inputs.context])).toEqual([
+      ['cluster-ccfed-north', 'ccfed-north'],
+      ['cluster-ccfed-south', 'ccfed-south'],
+    ]);
+    // Each other cluster gets the namespace too.
+    const namespaces = ofType(declared, 'kubernetes:core/v1:Namespace');
+    expect(namespaces.map((n) => [n.name, n.provider?.includes('cluster-') ?? false])).toEqual([
+      ['ccfed', false],
+      ['ccfed-ccfed-north', true],
+      ['ccfed-ccfed-south', true],
+    ]);
+
+    const workloads = ofType(declared, 'kubernetes:apps/v1:StatefulSet');
+    const expected = {
+      shanghai: {
+        router: 'ccfed-router.ccfed-prod.svc.cluster.local:50051',
+        kafka: 'kafka-0.kafka:9092,kafka-1.kafka:9092',
+        cluster: undefined,
+      },
+      beijing: { router: external, kafka: 'kafka.bj.example:9092', cluster: 'cluster-ccfed-north' },
+      guangzhou: {
+        router: external,
+        kafka: 'kafka-0.kafka:9092,kafka-1.kafka:9092',
+        cluster: 'cluster-ccfed-south',
+      },
+    };
+    for (const [id, want] of Object.entries(expected)) {
+      const sts = byMetadataName(workloads, `ccfed-site-${id}`);
+      const agent = container(sts, 'site-agent');
+      expect(envValue(agent, 'CCFED_ROUTER'), id).toBe(want.router);
+      expect(envValue(agent, 'CCFED_KAFKA_BROKERS'), id).toBe(want.kafka);
+      if (want.cluster) expect(sts.provider, id).toContain(want.cluster);
+      else expect(sts.provider ?? '', id).not.toContain('cluster-');
+    }
+  });
+
+  it('refuses sites in other clusters when nothing there can reach the router', () => {
+    const file = writeClusterTopology();
+    const clusters = JSON.stringify({ beijing: { kubeContext: 'ccfed-north' } });
+    expect(() => deployFederation(settings(file, { 'ccfed:siteClusters': clusters }))).toThrow(
+      "sites beijing run in other clusters, where the router's cluster address does not resolve: set routerServiceType to LoadBalancer or give routerExternalAddress",
+    );
+    const lhasa = JSON.stringify({ lhasa: { kubeContext: 'x' } });
+    expect(() =>
+      deployFederation(
+        settings(file, {
+          'ccfed:siteClusters': lhasa,
+          'ccfed:routerExternalAddress': 'router.example:50051',
+        }),
+      ),
+    ).toThrow('config siteClusters names site "lhasa"');
+    expect(() =>
+      settings(file, { 'ccfed:siteClusters': JSON.stringify({ beijing: { context: 'x' } }) }),
+    ).toThrow('config ccfed:siteClusters must map site ids to {kubeContext, kafkaBrokers?}');
+  });
+
+  it('gives remote sites the router address the stack names', async () => {
+    const { declared } = await declare(
+      settings(writeClusterTopology(), {
+        'ccfed:routerExternalAddress': 'router.ccfed.example:50051',
+        'ccfed:siteClusters': JSON.stringify({ beijing: { kubeContext: 'ccfed-north' } }),
+      }),
+    );
+    const workloads = ofType(declared, 'kubernetes:apps/v1:StatefulSet');
+    const agent = container(byMetadataName(workloads, 'ccfed-site-beijing'), 'site-agent');
+    expect(envValue(agent, 'CCFED_ROUTER')).toBe('router.ccfed.example:50051');
+    const router = byMetadataName(ofType(declared, 'kubernetes:core/v1:Service'), 'ccfed-router');
+    expect((router.inputs.spec as any).type).toBe('ClusterIP');
   });
 
   it('stops on an invalid topology file, naming the file and what is wrong', () => {

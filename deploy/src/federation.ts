@@ -17,17 +17,33 @@ export interface Federation {
 
 /**
  * Loads and validates the topology (a bad file throws TopologyError naming the file and each
- * problem), then declares the hub and every site in one namespace.
+ * problem), then declares the hub and every site: in the hub's cluster (the current kubeconfig
+ * context), or in the cluster siteClusters names for it.
  */
 export function deployFederation(settings: StackSettings): Federation {
   const topology = loadTopology(settings.topologyFile);
   const siteIds = new Set(topology.sites.map((s) => s.id));
-  for (const id of Object.keys(settings.siteNodeSelectors)) {
-    if (!siteIds.has(id)) {
-      throw new Error(
-        `config siteNodeSelectors names site "${id}", which ${settings.topologyFile} does not have (it has: ${[...siteIds].join(', ')})`,
-      );
+  for (const [key, bySite] of [
+    ['siteNodeSelectors', settings.siteNodeSelectors],
+    ['siteClusters', settings.siteClusters],
+  ] as const) {
+    for (const id of Object.keys(bySite)) {
+      if (!siteIds.has(id)) {
+        throw new Error(
+          `config ${key} names site "${id}", which ${settings.topologyFile} does not have (it has: ${[...siteIds].join(', ')})`,
+        );
+      }
     }
+  }
+  const remote = Object.keys(settings.siteClusters);
+  if (
+    remote.length > 0 &&
+    settings.routerExternalAddress === undefined &&
+    settings.routerServiceType !== 'LoadBalancer'
+  ) {
+    throw new Error(
+      `sites ${remote.join(', ')} run in other clusters, where the router's cluster address does not resolve: set routerServiceType to LoadBalancer or give routerExternalAddress`,
+    );
   }
   const ccfedImage = `${settings.imageRepository}:${settings.imageTag}`;
   const namespace: pulumi.Input<string> = settings.createNamespace
@@ -56,32 +72,59 @@ export function deployFederation(settings: StackSettings): Federation {
       routerReplicas: settings.routerReplicas,
       ingesterReplicas: settings.ingesterReplicas,
       apiReplicas: settings.apiReplicas,
+      routerServiceType: settings.routerServiceType,
     },
     { providers: { kafka: kafkaAdmin } },
   );
 
-  const sites = topology.sites.map(
-    (site) =>
-      new ContactCenterSite(
-        `site-${site.id}`,
-        {
-          topology,
-          siteId: site.id,
-          images: { ccfed: ccfedImage, kamailio: settings.kamailioImage },
-          namespace,
-          routerAddress: hub.routerAddress,
-          kafkaBrokers: settings.kafkaBrokers,
-          topicPrefix: settings.topicPrefix,
-          sipServiceType: settings.sipServiceType,
-          hostNetwork: settings.siteHostNetwork,
-          updateStrategy: settings.siteUpdateStrategy,
-          nodeSelector: settings.siteNodeSelectors[site.id],
-          dataVolumeGi: settings.siteDataVolumeGi,
-          storageClassName: settings.storageClassName,
-        },
+  // One provider (and namespace) per other cluster, shared by the sites that run there.
+  const clusters = new Map<string, { provider: k8s.Provider; namespace: pulumi.Input<string> }>();
+  const clusterOf = (context: string) => {
+    let cluster = clusters.get(context);
+    if (!cluster) {
+      const provider = new k8s.Provider(`cluster-${context}`, { context });
+      cluster = {
+        provider,
+        namespace: settings.createNamespace
+          ? new k8s.core.v1.Namespace(
+              `ccfed-${context}`,
+              { metadata: { name: settings.namespace, labels: ccfedLabels('namespace') } },
+              { provider },
+            ).metadata.name
+          : settings.namespace,
+      };
+      clusters.set(context, cluster);
+    }
+    return cluster;
+  };
+  const externalRouter = settings.routerExternalAddress ?? hub.routerExternalAddress;
+
+  const sites = topology.sites.map((site) => {
+    const elsewhere = settings.siteClusters[site.id];
+    const cluster = elsewhere ? clusterOf(elsewhere.kubeContext) : undefined;
+    return new ContactCenterSite(
+      `site-${site.id}`,
+      {
+        topology,
+        siteId: site.id,
+        images: { ccfed: ccfedImage, kamailio: settings.kamailioImage },
+        namespace: cluster?.namespace ?? namespace,
+        routerAddress: cluster ? externalRouter : hub.routerAddress,
+        kafkaBrokers: elsewhere?.kafkaBrokers ?? settings.kafkaBrokers,
+        topicPrefix: settings.topicPrefix,
+        sipServiceType: settings.sipServiceType,
+        hostNetwork: settings.siteHostNetwork,
+        updateStrategy: settings.siteUpdateStrategy,
+        nodeSelector: settings.siteNodeSelectors[site.id],
+        dataVolumeGi: settings.siteDataVolumeGi,
+        storageClassName: settings.storageClassName,
+      },
+      {
         // Site agents publish to the topics the hub creates.
-        { dependsOn: Object.values(hub.topics) },
-      ),
-  );
+        dependsOn: Object.values(hub.topics),
+        ...(cluster ? { providers: { kubernetes: cluster.provider } } : {}),
+      },
+    );
+  });
   return { topology, hub, sites };
 }

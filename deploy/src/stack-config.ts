@@ -31,11 +31,25 @@ export interface StackSettings {
   readonly siteUpdateStrategy?: SiteUpdateStrategy;
   /** Run site pods on the node's network (see ContactCenterSiteArgs.hostNetwork). */
   readonly siteHostNetwork: boolean;
+  /** Sites that run in another Kubernetes cluster than the hub, by site id. */
+  readonly siteClusters: Record<string, SiteCluster>;
+  /** ClusterIP, or LoadBalancer when sites in other clusters must reach the router. */
+  readonly routerServiceType?: 'ClusterIP' | 'LoadBalancer';
+  /** host:port remote sites use for the router (e.g. a DNS name on its load balancer). */
+  readonly routerExternalAddress?: string;
   /** Site id → node labels that pin that site to the node owning its sip.host. */
   readonly siteNodeSelectors: Record<string, Record<string, string>>;
   readonly siteDataVolumeGi?: number;
   readonly storageClassName?: string;
   readonly grafanaDir?: string;
+}
+
+/** Where a site runs when not in the hub's cluster. */
+export interface SiteCluster {
+  /** kubeconfig context of the site's cluster. */
+  readonly kubeContext: string;
+  /** Kafka brokers as that cluster's pods reach them; default kafkaBrokers. */
+  readonly kafkaBrokers?: string[];
 }
 
 const SIP_SERVICE_TYPES: readonly SipServiceType[] = ['LoadBalancer', 'NodePort'];
@@ -72,6 +86,21 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
       `config ${config.name}:siteUpdateStrategy must be one of ${UPDATE_STRATEGIES.join(', ')}, got ${updateStrategy}`,
     );
   }
+  const routerServiceType = config.get('routerServiceType');
+  if (
+    routerServiceType !== undefined &&
+    !['ClusterIP', 'LoadBalancer'].includes(routerServiceType)
+  ) {
+    throw new Error(
+      `config ${config.name}:routerServiceType must be ClusterIP or LoadBalancer, got ${routerServiceType}`,
+    );
+  }
+  const routerExternalAddress = config.get('routerExternalAddress');
+  if (routerExternalAddress !== undefined && !isBroker(routerExternalAddress)) {
+    throw new Error(
+      `config ${config.name}:routerExternalAddress must be host:port, got ${routerExternalAddress}`,
+    );
+  }
   const grafanaDir = config.get('grafanaDir');
   return {
     topologyFile: path(config.require('topologyFile')),
@@ -97,10 +126,35 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     siteUpdateStrategy: updateStrategy as SiteUpdateStrategy | undefined,
     siteHostNetwork: config.getBoolean('siteHostNetwork') ?? false,
     siteNodeSelectors: nodeSelectors(config),
+    siteClusters: siteClusters(config),
+    routerServiceType: routerServiceType as 'ClusterIP' | 'LoadBalancer' | undefined,
+    routerExternalAddress,
     siteDataVolumeGi: config.getNumber('siteDataVolumeGi'),
     storageClassName: config.get('storageClassName'),
     grafanaDir: grafanaDir !== undefined ? path(grafanaDir) : undefined,
   };
+}
+
+function siteClusters(config: pulumi.Config): Record<string, SiteCluster> {
+  const value = config.getObject<unknown>('siteClusters') ?? {};
+  const fail = (): never => {
+    throw new Error(
+      `config ${config.name}:siteClusters must map site ids to {kubeContext, kafkaBrokers?}, e.g. {"beijing": {"kubeContext": "ccfed-beijing", "kafkaBrokers": ["kafka.bj:9092"]}}, got ${JSON.stringify(value)}`,
+    );
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail();
+  for (const cluster of Object.values(value)) {
+    if (typeof cluster !== 'object' || cluster === null || Array.isArray(cluster)) return fail();
+    const { kubeContext, kafkaBrokers, ...rest } = cluster as Record<string, unknown>;
+    if (typeof kubeContext !== 'string' || kubeContext === '' || Object.keys(rest).length > 0)
+      return fail();
+    if (
+      kafkaBrokers !== undefined &&
+      !(Array.isArray(kafkaBrokers) && kafkaBrokers.length > 0 && kafkaBrokers.every(isBroker))
+    )
+      return fail();
+  }
+  return value as Record<string, SiteCluster>;
 }
 
 function nodeSelectors(config: pulumi.Config): Record<string, Record<string, string>> {

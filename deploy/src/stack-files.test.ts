@@ -59,6 +59,8 @@ describe('stack files', () => {
     expect(settings.kafkaBrokers).toHaveLength(3);
     expect(settings.topicReplicationFactor).toBe(3);
     expect(Object.keys(settings.siteNodeSelectors)).toEqual(['shanghai', 'beijing', 'guangzhou']);
+    expect(Object.keys(settings.siteClusters)).toEqual(['beijing', 'guangzhou']);
+    expect(settings.routerServiceType).toBe('LoadBalancer');
   });
 
   it('dev: the program reads the stack and declares the example federation from it', async () => {

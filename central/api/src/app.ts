@@ -14,11 +14,21 @@ import { routeDecisionsRoute } from './routes/route-decisions.js';
 import { satisfactionRoute } from './routes/satisfaction.js';
 import { sessionRoute } from './routes/session.js';
 import { siteStatusRoute } from './routes/site-status.js';
+import type { Topology } from '@ccfed/topology';
+import { ConsoleServer } from './live/console-server.js';
+import type { LiveFeed } from './live/live-feed.js';
+import { LiveStreams } from './live/live-stream.js';
+import { StaticFiles } from './live/static-files.js';
+import { topologyRoute } from './live/topology-route.js';
 
-export type ApiDeps = RouteDeps & { readonly log: Logger };
+export type ApiDeps = RouteDeps & {
+  readonly log: Logger;
+  /** The federation's topology file, for the topology page; optional. */
+  readonly topology?: Topology;
+};
 
 /** Every route the API serves, the OpenAPI document's own included. */
-export function apiRoutes(deps: RouteDeps): Route[] {
+export function apiRoutes(deps: RouteDeps & { readonly topology?: Topology }): Route[] {
   const routes: Route[] = [
     sessionRoute(deps),
     meRoute(),
@@ -29,6 +39,7 @@ export function apiRoutes(deps: RouteDeps): Route[] {
     crossSellRulesRoute(deps),
     nextBestOfferRoute(deps),
     satisfactionRoute(deps),
+    topologyRoute(deps.topology),
   ];
   let document: Record<string, unknown> | undefined;
   routes.push(
@@ -52,4 +63,22 @@ export function createApi(deps: ApiDeps): { server: ApiHttpServer; routes: reado
     routes,
     server: new ApiHttpServer({ routes, secret: deps.secret, clock: deps.clock, log: deps.log }),
   };
+}
+
+/**
+ * What the API process serves: the JSON routes, the live stream (503 without a feed) and, when
+ * consoleDir is given, the built console at `/`.
+ */
+export function createConsoleServer(
+  deps: ApiDeps & { readonly live: LiveFeed | undefined; readonly consoleDir?: string },
+): { server: ConsoleServer; routes: readonly Route[] } {
+  const { server: api, routes } = createApi(deps);
+  const streams = new LiveStreams({
+    feed: deps.live,
+    secret: deps.secret,
+    clock: deps.clock,
+    log: deps.log,
+  });
+  const files = deps.consoleDir === undefined ? undefined : new StaticFiles(deps.consoleDir);
+  return { routes, server: new ConsoleServer({ api, streams, files, log: deps.log }) };
 }

@@ -1,3 +1,4 @@
+import { kafkaBrokersSchema } from '@ccfed/common';
 import { z } from 'zod';
 import { MIN_SECRET_BYTES } from './auth/token.js';
 
@@ -29,6 +30,13 @@ export const apiConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name')
     .default('ccfed'),
+  /** Without brokers the live wall's stream answers 503; every other route works. */
+  CCFED_KAFKA_BROKERS: kafkaBrokersSchema.optional(),
+  CCFED_TOPIC_PREFIX: z.string().min(1).default('ccfed'),
+  /** The topology file: agents' tenants and skills for the live wall, the topology page. */
+  CCFED_TOPOLOGY: z.string().min(1).optional(),
+  /** The built console (npm run console:build); served at / when the directory exists. */
+  CCFED_CONSOLE_DIR: z.string().min(1).optional(),
 });
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;

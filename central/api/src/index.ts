@@ -1,15 +1,32 @@
 // The central API process: reads its config and the users file, serves HTTP.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createClient } from '@clickhouse/client';
-import { createLogger, Lifecycle, parseEnvConfig, startProcess, systemClock } from '@ccfed/common';
-import { createApi } from './app.js';
+import {
+  createKafka,
+  createLogger,
+  Lifecycle,
+  parseEnvConfig,
+  startProcess,
+  systemClock,
+} from '@ccfed/common';
+import { topicNames } from '@ccfed/proto';
+import { allAgents, loadTopology } from '@ccfed/topology';
+import { createConsoleServer } from './app.js';
 import { loadUsers } from './auth/users.js';
 import { clickhouseRunner } from './clickhouse.js';
 import { apiConfigSchema } from './config.js';
+import { LiveFeed } from './live/live-feed.js';
+import { LiveState, type AgentDirectoryEntry } from './live/live-state.js';
+
+/** Where npm run console:build puts the console, next to this package. */
+const BUILT_CONSOLE = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
 await startProcess('api', async () => {
   const log = createLogger('api');
   const config = parseEnvConfig(apiConfigSchema);
   const users = loadUsers(config.CCFED_API_USERS);
+  const topology = config.CCFED_TOPOLOGY ? loadTopology(config.CCFED_TOPOLOGY) : undefined;
   const lifecycle = new Lifecycle({ log });
   lifecycle.install();
 
@@ -17,21 +34,60 @@ await startProcess('api', async () => {
     url: config.CCFED_CLICKHOUSE_URL,
     database: config.CCFED_CLICKHOUSE_DATABASE,
   });
-  const { server } = createApi({
-    runQuery: clickhouseRunner(clickhouse),
+  const runQuery = clickhouseRunner(clickhouse);
+
+  let live: LiveFeed | undefined;
+  if (config.CCFED_KAFKA_BROKERS) {
+    const directory = new Map<string, AgentDirectoryEntry>(
+      (topology ? allAgents(topology) : []).map(({ site, agent }) => [
+        agent.id,
+        { siteId: site.id, tenantId: agent.tenant, skills: Object.keys(agent.skills) },
+      ]),
+    );
+    live = new LiveFeed({
+      kafka: createKafka({ brokers: config.CCFED_KAFKA_BROKERS, clientId: 'ccfed-api', log }),
+      topics: topicNames(config.CCFED_TOPIC_PREFIX),
+      runQuery,
+      state: new LiveState(directory),
+      clock: systemClock,
+      log,
+    });
+  } else {
+    log.warn({ event: 'live_feed_disabled' }, 'no CCFED_KAFKA_BROKERS: /api/v1/live answers 503');
+  }
+
+  const consoleDir =
+    config.CCFED_CONSOLE_DIR ?? (existsSync(BUILT_CONSOLE) ? BUILT_CONSOLE : undefined);
+  const { server } = createConsoleServer({
+    runQuery,
     users,
     secret: config.CCFED_API_SECRET,
     tokenTtlSeconds: config.CCFED_API_TOKEN_TTL_SECONDS,
     clock: systemClock,
     log,
+    live,
+    ...(topology && { topology }),
+    ...(consoleDir !== undefined && { consoleDir }),
   });
 
   lifecycle.onShutdown('stop accepting requests and finish those in flight', () => server.close());
+  if (live) {
+    const feed = live;
+    lifecycle.onShutdown('stop the live feed', () => feed.stop());
+  }
   lifecycle.onShutdown('close ClickHouse client', () => clickhouse.close());
 
+  await live?.start();
   const port = await server.listen(config.CCFED_API_PORT, config.CCFED_API_HOST);
   log.info(
-    { event: 'api_listening', host: config.CCFED_API_HOST, port, users: users.size },
+    {
+      event: 'api_listening',
+      host: config.CCFED_API_HOST,
+      port,
+      users: users.size,
+      live: live !== undefined,
+      console: consoleDir ?? null,
+    },
     'API listening',
   );
 });

@@ -6,9 +6,14 @@ import * as pulumi from '@pulumi/pulumi';
 export interface DeclaredResource {
   readonly type: string;
   readonly name: string;
-  /** Inputs after Pulumi resolved them (outputs and secrets unwrapped to plain values). */
+  /** Inputs after Pulumi resolved them (outputs resolved; secrets keep their marker). */
   readonly inputs: Record<string, unknown>;
+  /** Reference (`urn::id`) of the provider the resource was declared with, if explicit. */
+  readonly provider?: string;
 }
+
+/** The address the mock cloud gives every LoadBalancer Service. */
+export const MOCK_LOAD_BALANCER_IP = '203.0.113.10';
 
 /**
  * Replaces the Pulumi engine with mocks that record each resource. Must run before the first
@@ -19,9 +24,23 @@ export async function recordResources(): Promise<DeclaredResource[]> {
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        declared.push({ type: args.type, name: args.name, inputs: args.inputs });
-        // Echo the inputs as the state, as Kubernetes would for metadata.name and friends.
-        return { id: `${args.name}-id`, state: args.inputs };
+        declared.push({
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          ...(args.provider ? { provider: args.provider } : {}),
+        });
+        // Echo the inputs as the state, as Kubernetes would for metadata.name and friends, and
+        // give a LoadBalancer Service its address as a cloud would.
+        const loadBalancer =
+          args.type === 'kubernetes:core/v1:Service' && args.inputs.spec?.type === 'LoadBalancer';
+        const state = loadBalancer
+          ? {
+              ...args.inputs,
+              status: { loadBalancer: { ingress: [{ ip: MOCK_LOAD_BALANCER_IP }] } },
+            }
+          : args.inputs;
+        return { id: `${args.name}-id`, state };
       },
       call(args) {
         return args.inputs;

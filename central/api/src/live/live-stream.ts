@@ -1,0 +1,126 @@
+// GET /api/v1/live: the live wall as Server-Sent Events. The console reads it with fetch and the
+// same `Authorization: Bearer` header as every other route (one way to authenticate; no token in
+// URLs, where it would land in logs and browser history). Each caller gets its own scoped view,
+// first at once, then within ~100 ms of every change it may see; a comment line every 15 s keeps
+// proxies from closing an idle stream, and the stream ends when the token expires.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock, Logger } from '@ccfed/common';
+import { scopeFor } from '../access.js';
+import { TokenError, verifyToken, type Claims } from '../auth/token.js';
+import type { LiveFeed } from './live-feed.js';
+
+export const LIVE_PATH = '/api/v1/live';
+
+export interface LiveStreamDeps {
+  /** Undefined when the API runs without Kafka: the route then answers 503. */
+  readonly feed: LiveFeed | undefined;
+  readonly secret: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Gathers changes for this long before pushing them (default 100 ms). */
+  readonly coalesceMs?: number;
+  readonly heartbeatMs?: number;
+}
+
+/** The open streams of a server, so that closing it can end them. */
+export class LiveStreams {
+  private readonly open = new Set<ServerResponse>();
+
+  constructor(private readonly deps: LiveStreamDeps) {}
+
+  /** Ends every open stream (the server is shutting down). */
+  endAll(): void {
+    for (const res of this.open) res.end();
+    this.open.clear();
+  }
+
+  /** Serves one request for LIVE_PATH. */
+  serve(req: IncomingMessage, res: ServerResponse): void {
+    const { feed, clock, log } = this.deps;
+    if (req.method !== 'GET') {
+      res.setHeader('allow', 'GET');
+      return answer(res, 405, `${LIVE_PATH} accepts GET`);
+    }
+    const url = new URL(req.url ?? '/', 'http://api.invalid');
+    const unknown = [...url.searchParams.keys()];
+    if (unknown.length > 0) {
+      return answer(res, 400, `invalid query: ${unknown.join(', ')}: unknown query parameter`);
+    }
+    let claims: Claims;
+    try {
+      claims = this.authenticate(req);
+    } catch (err) {
+      if (!(err instanceof TokenError)) throw err;
+      res.setHeader('www-authenticate', 'Bearer');
+      return answer(res, 401, err.message);
+    }
+    if (!feed) {
+      return answer(
+        res,
+        503,
+        'the live feed is not available: this API runs without Kafka (set CCFED_KAFKA_BROKERS)',
+      );
+    }
+    const scope = scopeFor(claims);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    this.open.add(res);
+    let pending: NodeJS.Timeout | undefined;
+    const push = () => {
+      pending = undefined;
+      res.write(`event: view\ndata: ${JSON.stringify(feed.state.view(scope, clock.now()))}\n\n`);
+    };
+    const unsubscribe = feed.subscribe(scope, () => {
+      pending ??= setTimeout(push, this.deps.coalesceMs ?? 100);
+    });
+    const heartbeat = setInterval(
+      () => res.write(': keep-alive\n\n'),
+      this.deps.heartbeatMs ?? 15_000,
+    );
+    const expiry = setTimeout(
+      () => {
+        res.write('event: expired\ndata: {"error":"token expired"}\n\n');
+        res.end();
+      },
+      Math.max(0, claims.exp * 1000 - clock.now()),
+    );
+    const started = clock.now();
+    res.on('close', () => {
+      unsubscribe();
+      clearTimeout(pending);
+      clearInterval(heartbeat);
+      clearTimeout(expiry);
+      this.open.delete(res);
+      log.info({
+        event: 'api_live_stream_closed',
+        sub: claims.sub,
+        role: claims.role,
+        ms: clock.now() - started,
+      });
+    });
+    log.info({ event: 'api_live_stream_opened', sub: claims.sub, role: claims.role });
+    push();
+  }
+
+  private authenticate(req: IncomingMessage): Claims {
+    const header = req.headers.authorization;
+    if (!header) throw new TokenError('missing Authorization: Bearer <token>');
+    const m = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/.exec(header);
+    if (!m) throw new TokenError('Authorization must be Bearer <token>');
+    return verifyToken(m[1]!, { secret: this.deps.secret, now: this.deps.clock.now() });
+  }
+}
+
+function answer(res: ServerResponse, status: number, error: string): void {
+  const text = JSON.stringify({ error });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}

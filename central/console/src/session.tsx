@@ -1,0 +1,75 @@
+// The session token and the one way the console talks to the API: fetch with the bearer token.
+// The token lives in sessionStorage (gone with the tab) and is never put in a URL.
+const TOKEN_KEY = 'ccfed.token';
+const IDENTITY_KEY = 'ccfed.identity';
+
+export interface Identity {
+  readonly username: string;
+  readonly role: 'hq' | 'site' | 'tenant';
+  readonly siteId?: string;
+  readonly tenantId?: string;
+  readonly expiresAt: string;
+}
+
+/** An answer of the API other than 2xx, with its status and the server's message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export function storedToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function storedIdentity(): Identity | null {
+  const text = sessionStorage.getItem(IDENTITY_KEY);
+  return text ? (JSON.parse(text) as Identity) : null;
+}
+
+export function storeSession(token: string, identity: Identity): void {
+  sessionStorage.setItem(TOKEN_KEY, token);
+  sessionStorage.setItem(IDENTITY_KEY, JSON.stringify(identity));
+}
+
+export function clearSession(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(IDENTITY_KEY);
+}
+
+async function errorOf(res: Response): Promise<ApiError> {
+  let message = `${res.status} ${res.statusText}`;
+  try {
+    const body = (await res.json()) as { error?: string };
+    if (body.error) message = body.error;
+  } catch {
+    // not JSON: keep the status line
+  }
+  return new ApiError(res.status, message);
+}
+
+/** GET /api/v1<path> with the session's token; throws ApiError on any non-2xx answer. */
+export async function apiGet<T>(path: string, params: Record<string, string> = {}): Promise<T> {
+  const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== '')).toString();
+  const token = storedToken();
+  const res = await fetch(`/api/v1${path}${qs ? `?${qs}` : ''}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  if (!res.ok) throw await errorOf(res);
+  return (await res.json()) as T;
+}
+
+/** POST /api/v1<path> with a JSON body, no token. */
+export async function apiPost<T>(path: string, body: unknown): Promise<T> {
+  const res = await fetch(`/api/v1${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw await errorOf(res);
+  return (await res.json()) as T;
+}

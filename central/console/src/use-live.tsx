@@ -1,0 +1,125 @@
+// The live wall's feed: GET /api/v1/live read with fetch (so the token travels in the
+// Authorization header like on every other request) and parsed as Server-Sent Events. A dropped
+// stream is opened again after 2 s; a 401 or an `expired` event ends the session.
+import { useEffect, useState } from 'react';
+import { useLogout } from 'react-admin';
+import { storedToken } from './session.js';
+
+export interface LiveSkill {
+  readonly skill: string;
+  readonly queued: number;
+  readonly oldestWaitMs: number | null;
+  readonly staffed: number;
+  readonly idle: number;
+  readonly expectedWaitMs: number;
+  readonly callsInProgress: number;
+  readonly answeredToday: number;
+  readonly abandonedToday: number;
+  readonly serviceLevelToday: number | null;
+  readonly abandonRateToday: number | null;
+  readonly overflowInToday: number;
+  readonly overflowOutToday: number;
+  readonly agentsByState: Record<string, number>;
+}
+
+export interface LiveAgent {
+  readonly agentId: string;
+  readonly siteId: string;
+  readonly tenantId: string | null;
+  readonly skills: readonly string[];
+  readonly state: string;
+  readonly since: string;
+  readonly callId: string | null;
+}
+
+export interface LiveSite {
+  readonly siteId: string;
+  readonly acceptingOverflow: boolean;
+  readonly snapshotAt: string;
+  readonly skills: readonly LiveSkill[];
+  readonly agentsByState: Record<string, number>;
+  readonly agents: readonly LiveAgent[];
+}
+
+export interface LiveView {
+  readonly generatedAt: string;
+  readonly sites: readonly LiveSite[];
+}
+
+export type LiveStatus =
+  | { readonly kind: 'connecting' }
+  | { readonly kind: 'live'; readonly view: LiveView; readonly receivedAt: number }
+  | { readonly kind: 'unavailable'; readonly message: string };
+
+/** Splits a text/event-stream buffer into complete events; returns them and the rest. */
+export function parseEvents(buffer: string): {
+  events: { event: string; data: string }[];
+  rest: string;
+} {
+  const events: { event: string; data: string }[] = [];
+  const blocks = buffer.split('\n\n');
+  const rest = blocks.pop() ?? '';
+  for (const block of blocks) {
+    let event = 'message';
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith(':')) continue;
+      if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+    }
+    if (data.length > 0) events.push({ event, data: data.join('\n') });
+  }
+  return { events, rest };
+}
+
+export function useLive(): LiveStatus {
+  const [status, setStatus] = useState<LiveStatus>({ kind: 'connecting' });
+  const logout = useLogout();
+  useEffect(() => {
+    const abort = new AbortController();
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const open = async () => {
+      try {
+        const res = await fetch('/api/v1/live', {
+          headers: { authorization: `Bearer ${storedToken() ?? ''}` },
+          signal: abort.signal,
+        });
+        if (res.status === 401) return void logout();
+        if (!res.ok || !res.body) {
+          const body = (await res.json().catch(() => ({}))) as { error?: string };
+          setStatus({ kind: 'unavailable', message: body.error ?? `HTTP ${res.status}` });
+          retry = setTimeout(open, 5_000);
+          return;
+        }
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          const parsed = parseEvents(buffer + value);
+          buffer = parsed.rest;
+          for (const e of parsed.events) {
+            if (e.event === 'expired') return void logout();
+            if (e.event === 'view') {
+              setStatus({
+                kind: 'live',
+                view: JSON.parse(e.data) as LiveView,
+                receivedAt: Date.now(),
+              });
+            }
+          }
+        }
+      } catch (err) {
+        if (abort.signal.aborted) return;
+        setStatus({ kind: 'unavailable', message: `live feed interrupted: ${String(err)}` });
+      }
+      if (!abort.signal.aborted) retry = setTimeout(open, 2_000);
+    };
+    void open();
+    return () => {
+      abort.abort();
+      clearTimeout(retry);
+    };
+  }, [logout]);
+  return status;
+}
