@@ -421,7 +421,9 @@ describe('HQ console', () => {
     await screenshot(page, 'tenant-decision-explorer');
 
     // The same token, straight at the API.
-    const token = await page.evaluate<string | null>("sessionStorage.getItem('ccfed.token')");
+    const token: string | null = await page.evaluate(() =>
+      (globalThis as any).sessionStorage.getItem('ccfed.token'),
+    );
     expect(token).toBeTruthy();
     const live = JSON.stringify(await firstLiveView(token!));
     const decisions = await getJson(`/api/v1/routing/decisions?callId=${ACME_CALL}`, token!);
@@ -461,13 +463,18 @@ describe('HQ console', () => {
       const page = await browser.newPage();
       await page.goto(`${base}/`);
       // Runs in the page, where sessionStorage exists (the tests' own types have no DOM).
-      await page.evaluate(
-        `sessionStorage.setItem('ccfed.token', ${JSON.stringify(token)});
-         sessionStorage.setItem('ccfed.identity', '{"username":"li.wei","role":"hq","expiresAt":""}')`,
-      );
+      await page.evaluate((t) => {
+        const storage = (globalThis as any).sessionStorage;
+        storage.setItem('ccfed.token', t);
+        storage.setItem('ccfed.identity', '{"username":"li.wei","role":"hq","expiresAt":""}');
+      }, token);
       await page.goto(`${base}/#/`);
       await page.reload();
-      await page.locator('input[name="username"]').waitFor({ timeout: 10_000 });
+      await page.waitForURL(/#\/login/, { timeout: 10_000 });
+      await page
+        .getByRole('button', { name: /sign in/i })
+        .first()
+        .waitFor();
       expect(await page.getByTestId('site-shanghai').count()).toBe(0);
       await screenshot(page, `refused-${name}-token`);
       await page.close();
