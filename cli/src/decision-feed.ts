@@ -55,11 +55,23 @@ export async function readDecisions(opts: DecisionFeedOptions): Promise<number> 
   const consumer = kafka.consumer({
     groupId: `ccfed-cli-${randomBytes(6).toString('hex')}`,
     allowAutoTopicCreation: false,
+    // The first fetch may go out before the seeks below land; a short wait keeps it from holding
+    // the run for kafkajs's default 5 s on partitions with nothing new.
+    maxWaitTimeInMs: 500,
   });
   let read = 0;
   let lastProgressMs = Date.now();
   let done = false;
+  let crashed: Error | undefined;
   try {
+    // kafkajs restarts the consumer after retriable errors by itself; anything else ends the run.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) crashed = payload.error;
+    });
+    // Said once the group has its partitions: from then on a new decision is printed at once.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (opts.follow) opts.onProgress(`waiting for decisions on ${topic}… (Ctrl-C to stop)`);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: false });
     await consumer.run({
@@ -86,12 +98,12 @@ export async function readDecisions(opts: DecisionFeedOptions): Promise<number> 
       },
     });
     for (const s of starts) consumer.seek({ topic, partition: s.partition, offset: s.offset });
-    if (opts.follow) opts.onProgress(`waiting for decisions on ${topic}… (Ctrl-C to stop)`);
 
     // Polled: a CLI can afford a fifth of a second, and one loop covers done, Ctrl-C and a stall.
     const stallMs = opts.stallTimeoutMs ?? 30_000;
     while (!done && !opts.signal.aborted) {
       await new Promise((r) => setTimeout(r, 200));
+      if (crashed) throw crashed;
       if (!opts.follow && Date.now() - lastProgressMs > stallMs) {
         throw new Error(`no message from ${topic} for ${stallMs / 1000} s; stopped`);
       }

@@ -1,7 +1,7 @@
 // The ccfed CLI as an operator runs it: a child process against two real sites (Kamailio + site
 // agent each) on the shared test Kafka, with the federation's topology file and topic prefix.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createKafka, silentLogger } from '@ccfed/common';
 import { routing } from '@ccfed/proto';
@@ -24,10 +24,10 @@ describe('ccfed against a running federation', () => {
   let env: Record<string, string>;
 
   /** Starts `ccfed <args>`; `result` resolves when it exits. */
-  function start(args: readonly string[]) {
+  function start(args: readonly string[], extraEnv: Record<string, string> = {}) {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       cwd: ROOT,
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -209,6 +209,27 @@ describe('ccfed against a running federation', () => {
       ),
     );
     expect(r.stderr).toContain('unreachable: beijing');
+
+    const drain = await ccfed('drain', 'beijing', '--reason', 'x');
+    expect(drain.code).toBe(1);
+    expect(drain.stderr).toContain('site beijing');
+    expect(drain.stderr).toContain('did not answer GetStatus: UNAVAILABLE');
+    expect(drain.stderr).toContain('nothing was changed');
+  });
+
+  it('decisions: a topic prefix with no topics is an operational failure, said plainly', async () => {
+    const r = await start(['decisions'], { CCFED_TOPIC_PREFIX: uniqueName('nothing') }).result;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/topic nothing_\S+\.route-decisions does not exist/);
+  });
+
+  it("kamailio-config: writes the site's config and kamailio -c accepts it", async () => {
+    const out = join(inject('runDir'), `${uniqueName('kamailio')}.cfg`);
+    const r = await ccfed('kamailio-config', 'beijing', '--check', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('ok: kamailio -c accepts the config of site beijing');
+    const port = fed.topology.sites.find((s) => s.id === 'beijing')!.sip.port;
+    expect(readFileSync(out, 'utf8')).toContain(`#!substdef "!SIP_PORT!${port}!g"`);
   });
 });
 

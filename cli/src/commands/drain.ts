@@ -73,22 +73,29 @@ async function setDraining(
   const file = topologyFile(values.topology, env);
   const site = findSite(readTopology(file), siteId!, file);
 
-  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+  const where = `site ${site.id} (${grpcAddress(site)})`;
+  const call = async <T>(what: string, fn: () => Promise<T>, onFailure: string): Promise<T> => {
     try {
       return await fn();
     } catch (err) {
       const why = describeGrpcError(err, DEADLINE_MS);
       if (err instanceof ClientError && err.code === Status.INVALID_ARGUMENT) {
-        throw new UsageError(`site ${site.id} refused ${what}: ${why}`);
+        throw new UsageError(`${where} refused ${what}: ${why}`);
       }
-      throw new OperationError(`${what} at site ${site.id} (${grpcAddress(site)}) failed: ${why}`);
+      throw new OperationError(`${where} did not answer ${what}: ${why}; ${onFailure}`);
     }
   };
   const { before, after } = await withSiteAgent(site, async (client) => {
     const signal = () => AbortSignal.timeout(DEADLINE_MS);
-    const status = await call('GetStatus', () => client.getStatus({}, { signal: signal() }));
-    const answer = await call('SetDraining', () =>
-      client.setDraining({ drained, reason }, { signal: signal() }),
+    const status = await call(
+      'GetStatus',
+      () => client.getStatus({}, { signal: signal() }),
+      'nothing was changed',
+    );
+    const answer = await call(
+      'SetDraining',
+      () => client.setDraining({ drained, reason }, { signal: signal() }),
+      `whether the site is drained now is unknown: see ccfed status`,
     );
     return {
       before: drainPhrase(answer.wasDrained, answer.wasDrained ? status.drainReason : ''),
