@@ -72,24 +72,12 @@ export const HUB_SECRET_KEYS = {
   apiUsers: API_USERS_KEY,
 } as const;
 
-/**
- * What the migration Job runs: services/src/clickhouse/migrate.ts's migrate() on the configured
- * database. There is no migration CLI file in services/ yet, so the image evaluates this.
- */
-export const MIGRATE_SCRIPT = [
-  "import { migrate } from '@ccfed/services';",
-  'const url = process.env.CCFED_CLICKHOUSE_URL;',
-  "if (!url) throw new Error('CCFED_CLICKHOUSE_URL is required');",
-  "const versions = await migrate(url, process.env.CCFED_CLICKHOUSE_DATABASE ?? 'ccfed');",
-  "console.log(JSON.stringify({ event: 'migrations_applied', versions }));",
-].join(' ');
+/** What the migration Job runs: services/src/clickhouse/migrate-cli.ts, from the image's /app. */
 export const MIGRATE_COMMAND = [
   'node',
   '--import',
   'tsx',
-  '--input-type=module',
-  '-e',
-  MIGRATE_SCRIPT,
+  'services/src/clickhouse/migrate-cli.ts',
 ];
 
 /** Router, ingester, API, topics, schema migration and Grafana provisioning for one federation. */

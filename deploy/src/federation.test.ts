@@ -34,6 +34,7 @@ const SECRETS = {
   clickhouseUrl: 'http://ccfed:fed-ch-pass-5b1e@clickhouse.db:8123',
   apiSecret: 'fed-api-secret-0a9d8c7b6e5f4a3b2c1d',
   apiUsers: 'users:\n  - username: hq\n    passwordHash: scrypt$fed-hash-44c2\n    role: hq\n',
+  callerHashKey: 'fed-caller-hash-key-7d31e2',
 };
 
 /** Stack config as `pulumi config set` (and `--secret`) would leave it. */
@@ -49,9 +50,10 @@ function setStackConfig(topologyFile: string, extra: Record<string, string> = {}
       'ccfed:clickhouseUrl': SECRETS.clickhouseUrl,
       'ccfed:apiSecret': SECRETS.apiSecret,
       'ccfed:apiUsers': SECRETS.apiUsers,
+      'ccfed:callerHashKey': SECRETS.callerHashKey,
       ...extra,
     },
-    ['ccfed:clickhouseUrl', 'ccfed:apiSecret', 'ccfed:apiUsers'],
+    ['ccfed:clickhouseUrl', 'ccfed:apiSecret', 'ccfed:apiUsers', 'ccfed:callerHashKey'],
   );
 }
 
@@ -148,6 +150,7 @@ describe('deployFederation', () => {
         'fed-ch-pass-5b1e',
         SECRETS.apiSecret,
         'fed-hash-44c2',
+        SECRETS.callerHashKey,
       ]) {
         expect(text, where).not.toContain(secret);
       }
@@ -313,7 +316,7 @@ describe('readStackSettings', () => {
     const s = readStackSettings(new pulumi.Config('ccfed'), '/srv/ccfed/deploy');
     expect(s.topologyFile).toBe('/srv/ccfed/deploy/topology.yaml');
     expect(s.grafanaDir).toBe('/srv/ccfed/dashboards/out');
-    for (const secret of [s.apiSecret, s.clickhouseUrl, s.apiUsersYaml]) {
+    for (const secret of [s.apiSecret, s.clickhouseUrl, s.apiUsersYaml, s.callerHashKey]) {
       expect(await pulumi.isSecret(secret)).toBe(true);
     }
     expect(await promiseOf(s.apiUsersYaml)).toBe(SECRETS.apiUsers);

@@ -118,6 +118,7 @@ export function deployFederation(settings: StackSettings): Federation {
         nodeSelector: settings.siteNodeSelectors[site.id],
         dataVolumeGi: settings.siteDataVolumeGi,
         storageClassName: settings.storageClassName,
+        secretEnv: { CCFED_CALLER_HASH_KEY: settings.callerHashKey },
       },
       {
         // Site agents publish to the topics the hub creates.

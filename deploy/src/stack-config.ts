@@ -26,6 +26,7 @@ export interface StackSettings {
   readonly clickhouseDatabase?: string;
   readonly apiSecret: pulumi.Output<string>;
   readonly apiUsersYaml: pulumi.Output<string>;
+  readonly callerHashKey: pulumi.Output<string>;
   readonly sipServiceType?: SipServiceType;
   /** How a site pod picks up a new image or config (see ContactCenterSiteArgs.updateStrategy). */
   readonly siteUpdateStrategy?: SiteUpdateStrategy;
@@ -122,6 +123,8 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     clickhouseDatabase: config.get('clickhouseDatabase'),
     apiSecret: config.requireSecret('apiSecret'),
     apiUsersYaml: config.requireSecret('apiUsers'),
+    // HMAC key of the caller hash, the same for every site (site-agent/src/config.ts).
+    callerHashKey: config.requireSecret('callerHashKey'),
     sipServiceType: sipServiceType as SipServiceType | undefined,
     siteUpdateStrategy: updateStrategy as SiteUpdateStrategy | undefined,
     siteHostNetwork: config.getBoolean('siteHostNetwork') ?? false,

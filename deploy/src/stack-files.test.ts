@@ -7,7 +7,12 @@ import { readStackSettings } from './stack-config.js';
 import { ofType, promiseOf, recordResources, settled } from './testing/pulumi-mocks.js';
 
 const DEPLOY = new URL('../', import.meta.url).pathname;
-const SECRET_KEYS = ['ccfed:clickhouseUrl', 'ccfed:apiSecret', 'ccfed:apiUsers'];
+const SECRET_KEYS = [
+  'ccfed:clickhouseUrl',
+  'ccfed:apiSecret',
+  'ccfed:apiUsers',
+  'ccfed:callerHashKey',
+];
 const REQUIRED = [
   'ccfed:topologyFile',
   'ccfed:namespace',
@@ -28,6 +33,7 @@ function useStack(stack: string): void {
       'ccfed:clickhouseUrl': 'http://default:pw@clickhouse:8123',
       'ccfed:apiSecret': 'x'.repeat(48),
       'ccfed:apiUsers': 'users: []\n',
+      'ccfed:callerHashKey': 'k'.repeat(32),
     },
     SECRET_KEYS,
   );
