@@ -83,14 +83,16 @@ export async function readDecisions(opts: DecisionFeedOptions): Promise<number> 
         if (!opts.follow && BigInt(message.offset) >= end) return;
         read += 1;
         const time = new Date(Number(message.timestamp));
+        let decision: routing.RouteDecision | undefined;
         try {
-          opts.onDecision(routing.RouteDecision.decode(message.value ?? Buffer.alloc(0)), time);
+          decision = routing.RouteDecision.decode(message.value ?? Buffer.alloc(0));
         } catch (err) {
           opts.onUndecodable(
             `partition ${partition} offset ${message.offset}`,
             (err as Error).message,
           );
         }
+        if (decision) opts.onDecision(decision, time);
         if (!opts.follow && BigInt(message.offset) + 1n >= end) {
           open.delete(partition);
           if (open.size === 0) done = true;

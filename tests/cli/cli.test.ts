@@ -24,8 +24,12 @@ describe('ccfed against a running federation', () => {
   let env: Record<string, string>;
 
   /** Starts `ccfed <args>`; `result` resolves when it exits. */
-  function start(args: readonly string[], extraEnv: Record<string, string> = {}) {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  function start(
+    args: readonly string[],
+    extraEnv: Record<string, string> = {},
+    command: readonly string[] = ['--import', 'tsx', MAIN],
+  ) {
+    const child = spawn(process.execPath, [...command, ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -147,10 +151,14 @@ describe('ccfed against a running federation', () => {
       expect(all.stdout.trimEnd().split('\n')).toHaveLength(2);
       expect(all.stderr).toContain('2 decisions (2 read)');
 
-      const beijing = await ccfed('decisions', '--site', 'beijing');
+      const beijing = await ccfed('decisions', '--site', 'beijing', '--json');
       expect(beijing.code, beijing.stderr).toBe(0);
-      expect(beijing.stdout).toContain(overflowCall);
-      expect(beijing.stdout).not.toContain(stayCall);
+      const lines = beijing.stdout.trimEnd().split('\n');
+      expect(lines.map((l) => JSON.parse(l).request.callId)).toEqual([overflowCall]);
+      expect(JSON.parse(lines[0]!).response).toMatchObject({
+        verdict: 'VERDICT_OVERFLOW',
+        targetSiteId: 'beijing',
+      });
 
       const follow = start(['decisions', '--follow', '--since', '1s']);
       await waitFor('ccfed decisions --follow waiting', async () =>
@@ -169,18 +177,23 @@ describe('ccfed against a running federation', () => {
     }
   });
 
-  it('refuses bad input with exit 2 and says what was wrong', async () => {
+  it('validate through the bin; bad input refused with exit 2 saying what was wrong', async () => {
     const bad = join(inject('runDir'), `${uniqueName('bad-topology')}.yaml`);
     writeFileSync(
       bad,
       'federation: { name: x, hqSite: shanghai }\ndefaultSkill: sales\ntenants: []\nskills: []\nsites: []\n',
     );
-    const [unknownSite, invalid, noReason, unknownCommand] = await Promise.all([
+    const [unknownSite, invalid, noReason, unknownCommand, valid] = await Promise.all([
       ccfed('drain', 'wuhan', '--reason', 'x'),
       ccfed('validate', bad),
       ccfed('drain', 'beijing'),
       ccfed('restart-everything'),
+      // Through the installed bin's shim, as `npx ccfed` runs it.
+      start(['validate', fed.topologyFile], {}, [join(ROOT, 'cli/bin/ccfed.js')]).result,
     ]);
+    expect(valid.code, valid.stderr).toBe(0);
+    expect(valid.stdout).toContain(`${fed.topologyFile}: valid`);
+    expect(valid.stdout).toMatch(/^2 sites, 16 agents, 8 numbers, 2 tenants/m);
     expect(unknownSite.code).toBe(2);
     expect(unknownSite.stderr).toContain(
       `unknown site "wuhan": ${fed.topologyFile} has shanghai, beijing`,

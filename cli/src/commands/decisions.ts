@@ -1,5 +1,5 @@
 import { createKafka, kafkaBrokersSchema, silentLogger } from '@ccfed/common';
-import { DEFAULT_TOPIC_PREFIX, topicNames, type routing } from '@ccfed/proto';
+import { DEFAULT_TOPIC_PREFIX, routing, topicNames } from '@ccfed/proto';
 import { parseCommandArgs, positionals } from '../args.js';
 import { EXIT, OperationError, UsageError } from '../errors.js';
 import { readDecisions } from '../decision-feed.js';
@@ -10,7 +10,7 @@ import type { Command } from './context.js';
 
 export const DEFAULT_SINCE = '5m';
 
-const usage = `usage: ccfed decisions [--site SITE] [--since DURATION] [--follow] [--brokers LIST] [--topology FILE]
+const usage = `usage: ccfed decisions [--site SITE] [--since DURATION] [--follow] [--json] [--brokers LIST] [--topology FILE]
 
 Prints the central router's decisions from Kafka (topic <prefix>.route-decisions), one line each:
 time, call id, origin → stay or overflow target, the router's reason, the best eligible sites with
@@ -20,6 +20,7 @@ their expected wait (+ handicap) and the sites it could not use with why.
   --follow          keep printing new decisions until Ctrl-C; without it, print what is there
                     and exit
   --site SITE       only calls from or overflowed to SITE
+  --json            one JSON object per line: the RouteDecision in protobuf JSON
   --brokers LIST    Kafka brokers host:port[,host:port] (default: $CCFED_KAFKA_BROKERS)
   --topology FILE   the topology file --site is checked against (default: $CCFED_TOPOLOGY,
                     else topology/example.yaml)
@@ -38,6 +39,7 @@ export const decisionsCommand: Command = {
         site: { type: 'string' },
         since: { type: 'string' },
         follow: { type: 'boolean' },
+        json: { type: 'boolean' },
         brokers: { type: 'string' },
         topology: { type: 'string' },
       },
@@ -92,7 +94,11 @@ export const decisionsCommand: Command = {
         onDecision: (decision, messageTime) => {
           if (!about(decision)) return;
           printed += 1;
-          io.out(decisionLine(decision, messageTime));
+          io.out(
+            values.json
+              ? JSON.stringify(routing.RouteDecision.toJSON(decision))
+              : decisionLine(decision, messageTime),
+          );
         },
         onUndecodable: (where, reason) =>
           io.err(`skipped an undecodable message (${where}): ${reason}`),
