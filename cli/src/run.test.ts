@@ -33,11 +33,13 @@ describe('ccfed', () => {
     expect(r.err).toMatch(/^ccfed: unknown command "stauts"\n\nusage: ccfed <command>/);
   });
 
-  it('gives each command its --help', async () => {
+  it('gives each command its --help, also as ccfed help <command>', async () => {
     const r = await ccfed(['status', '--help']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^usage: ccfed status \[--json\]/);
     expect(r.out).toContain('1 when any site is unreachable');
+    expect(await ccfed(['help', 'status'])).toEqual(r);
+    expect((await ccfed(['help', 'nonsense'])).code).toBe(2);
   });
 
   it('refuses an unknown option with the command usage', async () => {

@@ -26,14 +26,16 @@ export function usage(): string {
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'ccfed <command> --help says more about each. Exit status: 0 done, 1 something in the',
-    'federation failed (a site or Kafka did not answer), 2 bad input.',
+    'ccfed <command> --help (or ccfed help <command>) says more about each.',
+    'Exit status: 0 done, 1 something outside failed (a site or Kafka did not answer,',
+    'kamailio -c refused a config), 2 bad input.',
   ].join('\n');
 }
 
 /** Runs one ccfed invocation (argv without node and the script) and resolves with its exit code. */
 export async function run(argv: readonly string[], ctx: CommandContext): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest[0] !== undefined) return run([rest[0], '--help'], ctx);
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     (name === undefined ? ctx.io.err : ctx.io.out)(usage());
     return name === undefined ? EXIT.usage : EXIT.ok;

@@ -225,8 +225,8 @@ describe('ccfed against a running federation', () => {
 
     const drain = await ccfed('drain', 'beijing', '--reason', 'x');
     expect(drain.code).toBe(1);
-    expect(drain.stderr).toContain('site beijing');
-    expect(drain.stderr).toContain('did not answer GetStatus: UNAVAILABLE');
+    expect(drain.stderr).toContain('GetStatus at site beijing');
+    expect(drain.stderr).toContain('failed: UNAVAILABLE');
     expect(drain.stderr).toContain('nothing was changed');
   });
 

@@ -82,7 +82,7 @@ async function setDraining(
       if (err instanceof ClientError && err.code === Status.INVALID_ARGUMENT) {
         throw new UsageError(`${where} refused ${what}: ${why}`);
       }
-      throw new OperationError(`${where} did not answer ${what}: ${why}; ${onFailure}`);
+      throw new OperationError(`${what} at ${where} failed: ${why}; ${onFailure}`);
     }
   };
   const { before, after } = await withSiteAgent(site, async (client) => {
