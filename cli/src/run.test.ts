@@ -1,10 +1,26 @@
 // The paths that end before any network call: usage, bad input, the topology checks.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { run } from './run.js';
 import { EXAMPLE_TOPOLOGY } from './topology.js';
+
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+afterEach(() => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  for (const server of servers.splice(0)) server.close();
+});
+
+/** A TCP port that accepts connections and never says a word: a hung site agent. */
+async function silentPort(): Promise<number> {
+  const server = createServer((socket) => void sockets.push(socket));
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
 
 async function ccfed(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const out: string[] = [];
@@ -95,5 +111,27 @@ describe('ccfed', () => {
     const site = await ccfed(['decisions', '--site', 'wuhan'], env);
     expect(site.code).toBe(2);
     expect(site.err).toContain('unknown site "wuhan"');
+  });
+
+  it('status asks every site at once and gives up on a hung one after 2 s', async () => {
+    let yaml = readFileSync(EXAMPLE_TOPOLOGY, 'utf8');
+    for (const port of [50061, 50062, 50063]) {
+      yaml = yaml.replace(`port: ${port} }`, `port: ${await silentPort()} }`);
+    }
+    const file = join(mkdtempSync(join(tmpdir(), 'ccfed-cli-')), 'hung.yaml');
+    writeFileSync(file, yaml);
+    const started = Date.now();
+    const r = await ccfed(['status', '--topology', file]);
+    const elapsed = Date.now() - started;
+    expect(r.code).toBe(1);
+    expect(r.out.split('\n').slice(1)).toEqual(
+      ['shanghai', 'beijing', 'guangzhou'].map((site) =>
+        expect.stringMatching(new RegExp(`^${site} +unreachable .*: no answer within 2s$`)),
+      ),
+    );
+    expect(r.err).toBe('unreachable: shanghai, beijing, guangzhou');
+    // In parallel: one deadline, not three in a row.
+    expect(elapsed).toBeGreaterThanOrEqual(1_900);
+    expect(elapsed).toBeLessThan(4_000);
   });
 });

@@ -32,5 +32,7 @@ describe('describeGrpcError', () => {
     const abort = new Error('The operation has been aborted');
     abort.name = 'AbortError';
     expect(describeGrpcError(abort, 2_000)).toBe('no answer within 2s');
+    const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    expect(describeGrpcError(timeout, 2_000)).toBe('no answer within 2s');
   });
 });

@@ -47,7 +47,8 @@ export async function siteReport(site: Site, deadlineMs = STATUS_DEADLINE_MS): P
 /** One line for a failed call: the gRPC status and its message, or the deadline that passed. */
 export function describeGrpcError(err: unknown, deadlineMs: number): string {
   if (err instanceof ClientError) return `${Status[err.code]}: ${shortDetails(err.details)}`;
-  if (err instanceof Error && err.name === 'AbortError') {
+  // AbortSignal.timeout() rejects with a TimeoutError; a plain abort with an AbortError.
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
     return `no answer within ${formatDuration(deadlineMs)}`;
   }
   return err instanceof Error ? err.message : String(err);
