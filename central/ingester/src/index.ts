@@ -16,10 +16,12 @@ await startProcess('ingester', async () => {
   const clickhouse = createClient({
     url: config.CCFED_CLICKHOUSE_URL,
     database: config.CCFED_CLICKHOUSE_DATABASE,
-    // Under CPU pressure the event loop can reuse a socket ClickHouse already closed (its
-    // keep_alive_timeout is 3 s): the INSERT then fails with EPIPE and the batch is retried
-    // (seen in bench:ingest at load 13). Dropping stale sockets before each request avoids it.
-    keep_alive: { enabled: true, idle_socket_ttl: 2_000, eagerly_destroy_stale_sockets: true },
+    // A new connection per request. Reused ones broke under CPU pressure (bench:ingest at load
+    // 10+): the server closes a connection 3 s after its last answer, a starved event loop reads
+    // that answer late and so thinks the socket younger, and the next INSERT died with EPIPE
+    // (and the batch was retried), even with stale sockets dropped eagerly. A batch is thousands
+    // of rows: one TCP handshake on top costs nothing.
+    keep_alive: { enabled: false },
   });
   const kafka = createKafka({
     brokers: config.CCFED_KAFKA_BROKERS,
