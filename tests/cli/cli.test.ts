@@ -120,7 +120,7 @@ describe('ccfed against a running federation', () => {
     expect((await statusJson()).sites[1]).toMatchObject({ site: 'beijing', drained: false });
   });
 
-  it('decisions: prints the decisions on the topic, filtered by site, and follows new ones', async () => {
+  it('decisions: prints the decisions on the topic, skips what is not one, filters by site, follows new ones', async () => {
     const kafka = createKafka({
       brokers: kafkaBrokers(),
       clientId: 'cli-test',
@@ -139,6 +139,10 @@ describe('ccfed against a running federation', () => {
     const stayCall = uniqueName('call');
     const followCall = uniqueName('call');
     try {
+      await producer.send({
+        topic: fed.topics.routeDecisions,
+        messages: [{ key: 'garbage', value: Buffer.from('not a protobuf message') }],
+      });
       await publish(decision(overflowCall, 'overflow'));
       await publish(decision(stayCall, 'stay'));
 
@@ -149,7 +153,10 @@ describe('ccfed against a running federation', () => {
       );
       expect(all.stdout).toContain(`  ${stayCall}  shanghai → stay  "best site beijing`);
       expect(all.stdout.trimEnd().split('\n')).toHaveLength(2);
-      expect(all.stderr).toContain('2 decisions (2 read)');
+      expect(all.stderr).toMatch(
+        /skipped an undecodable message \(partition \d+ offset \d+\): cant skip wire type/,
+      );
+      expect(all.stderr).toContain('2 decisions (3 read)');
 
       const beijing = await ccfed('decisions', '--site', 'beijing', '--json');
       expect(beijing.code, beijing.stderr).toBe(0);
