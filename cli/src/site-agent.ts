@@ -9,6 +9,7 @@ import type { SiteReport } from './format/status.js';
 /** How long `status` waits for each site. */
 export const STATUS_DEADLINE_MS = 2_000;
 
+/** Where the site agent's gRPC server listens, from the topology. */
 export function grpcAddress(site: Site): string {
   return `${site.grpc.host}:${site.grpc.port}`;
 }

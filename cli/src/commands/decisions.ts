@@ -17,8 +17,8 @@ time, call id, origin → stay or overflow target, the router's reason, the best
 their expected wait (+ handicap) and the sites it could not use with why.
 
   --since DURATION  from this long ago, e.g. 90s, 5m, 1h30m, 2d (default ${DEFAULT_SINCE})
-  --follow          keep printing new decisions until Ctrl-C; without it, print what is there
-                    and exit
+  --follow          after those, keep printing new decisions until Ctrl-C; without it, print
+                    what the topic holds and exit
   --site SITE       only calls from or overflowed to SITE
   --json            one JSON object per line: the RouteDecision in protobuf JSON
   --brokers LIST    Kafka brokers host:port[,host:port] (default: $CCFED_KAFKA_BROKERS)
