@@ -18,6 +18,8 @@ import { clickhouseRunner } from '@ccfed/api/clickhouse';
 import type { ConsoleServer } from '@ccfed/api/live/console-server';
 import { LiveFeed } from '@ccfed/api/live/live-feed';
 import { LiveState } from '@ccfed/api/live/live-state';
+import { startOfUtcDay, todayCountsQuery } from '@ccfed/api/live/today-counts';
+import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import { createKafka, silentLogger, systemClock } from '@ccfed/common';
 import { AgentEvent, AgentState, SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import { allAgents, loadTopology } from '@ccfed/topology';
@@ -487,6 +489,50 @@ describe('HQ console', () => {
     await page.locator('button[type="submit"]').click();
     await page.getByText('Unknown username or wrong password').waitFor();
     await page.close();
+  });
+
+  it("proves today's counts query on current ClickHouse too", async () => {
+    const day = startOfUtcDay(Date.now());
+    await assertRunsOnCurrentClickHouse(
+      migratedDatabaseSetup(),
+      [
+        { role: 'hq' } as const,
+        { role: 'site', siteId: 'shanghai' } as const,
+        { role: 'tenant', tenantId: 'zenith-telecom' } as const,
+      ].map((scope) => ({ name: `today ${scope.role}`, sql: todayCountsQuery(scope, day).text })),
+    );
+  });
+
+  it('answers the live stream with 503 and a clear message when the API runs without Kafka', async () => {
+    const { server: noKafka } = createConsoleServer({
+      runQuery: clickhouseRunner(client),
+      users: new Map(),
+      secret: SECRET,
+      tokenTtlSeconds: 3600,
+      clock: systemClock,
+      log: silentLogger(),
+      live: undefined,
+    });
+    const url = `http://127.0.0.1:${await noKafka.listen(0, '127.0.0.1')}`;
+    try {
+      const hq = issueToken({ sub: 'li.wei', role: 'hq' }, { secret: SECRET, ttlSeconds: 60 });
+      const live = await fetch(`${url}/api/v1/live`, {
+        headers: { authorization: `Bearer ${hq}` },
+      });
+      expect(live.status).toBe(503);
+      expect(((await live.json()) as { error: string }).error).toMatch(
+        /without Kafka.*CCFED_KAFKA_BROKERS/,
+      );
+      expect((await fetch(`${url}/api/v1/live`)).status).toBe(401);
+      const extra = await fetch(`${url}/api/v1/live?access_token=${hq}`, {
+        headers: { authorization: `Bearer ${hq}` },
+      });
+      expect(extra.status).toBe(400);
+      // Without a console directory, / is the API's: a JSON 404, not a file.
+      expect((await fetch(`${url}/`)).status).toBe(404);
+    } finally {
+      await noKafka.close();
+    }
   });
 
   it('saved every screenshot', () => {

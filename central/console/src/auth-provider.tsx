@@ -44,7 +44,9 @@ export const authProvider: AuthProvider = {
     clearSession();
   },
   async checkAuth() {
-    if (!storedToken()) throw new Error('Please log in');
+    // Not logged in yet: straight to the log-in page without a notification (react-admin shows
+    // one notification at a time, so it would hold back a wrong-password message for seconds).
+    if (!storedToken()) throw { message: false };
     try {
       await apiGet('/me');
     } catch (err) {

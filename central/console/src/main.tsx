@@ -1,13 +1,52 @@
 // The HQ console: react-admin over the central API, served by the API itself from dist/.
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { Admin, Resource } from 'react-admin';
+import { QueryClient } from '@tanstack/react-query';
+import type { ComponentType, ReactElement } from 'react';
+import { Admin, Authenticated, Resource } from 'react-admin';
 import { authProvider } from './auth-provider.js';
 import { dataProvider } from './data-provider.js';
 import { DecisionExplorer } from './decision-explorer.js';
 import { LiveWall } from './live-wall.js';
 import { CallbacksPage, CrossSellPage, KpiPage, SatisfactionPage } from './pages.js';
+import { ApiError } from './session.js';
 import { TopologyPage } from './topology-page.js';
+
+// A refused request (4xx: bad token, bad filter, not allowed) is answered the same the second
+// time; retrying it only delays the log-in page or the error message by seconds.
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      retry: (failures, error) =>
+        !(error instanceof ApiError && error.status < 500) &&
+        !(error instanceof Error && /log in/i.test(error.message)) &&
+        failures < 2,
+    },
+  },
+});
+
+/**
+ * A page that first asks the server whether the session still holds (checkAuth → GET /me), and
+ * sends the browser to the log-in page when not. Admin's own requireAuth is not used: with it,
+ * react-admin 5.15 bounced between the log-in route and itself for seconds before settling.
+ */
+function authenticated(Page: ComponentType): () => ReactElement {
+  return function AuthenticatedPage() {
+    return (
+      <Authenticated>
+        <Page />
+      </Authenticated>
+    );
+  };
+}
+
+const Wall = authenticated(LiveWall);
+const Kpis = authenticated(KpiPage);
+const Callbacks = authenticated(CallbacksPage);
+const CrossSell = authenticated(CrossSellPage);
+const Satisfaction = authenticated(SatisfactionPage);
+const Decisions = authenticated(DecisionExplorer);
+const Topology = authenticated(TopologyPage);
 
 function App() {
   return (
@@ -15,16 +54,16 @@ function App() {
       title="ccfed console"
       authProvider={authProvider}
       dataProvider={dataProvider}
-      dashboard={LiveWall}
-      requireAuth
+      queryClient={queryClient}
+      dashboard={Wall}
       disableTelemetry
     >
-      <Resource name="kpis" list={KpiPage} options={{ label: 'KPIs' }} />
-      <Resource name="callbacks" list={CallbacksPage} options={{ label: 'Churn call-backs' }} />
-      <Resource name="cross-sell" list={CrossSellPage} options={{ label: 'Cross-sell rules' }} />
-      <Resource name="satisfaction" list={SatisfactionPage} options={{ label: 'Satisfaction' }} />
-      <Resource name="decisions" list={DecisionExplorer} options={{ label: 'Routing decisions' }} />
-      <Resource name="topology" list={TopologyPage} options={{ label: 'Topology' }} />
+      <Resource name="kpis" list={Kpis} options={{ label: 'KPIs' }} />
+      <Resource name="callbacks" list={Callbacks} options={{ label: 'Churn call-backs' }} />
+      <Resource name="cross-sell" list={CrossSell} options={{ label: 'Cross-sell rules' }} />
+      <Resource name="satisfaction" list={Satisfaction} options={{ label: 'Satisfaction' }} />
+      <Resource name="decisions" list={Decisions} options={{ label: 'Routing decisions' }} />
+      <Resource name="topology" list={Topology} options={{ label: 'Topology' }} />
     </Admin>
   );
 }
