@@ -84,8 +84,11 @@ await runBench('queries', async ({ onCleanup }) => {
   onCleanup(() => server.stop());
   console.log(`ClickHouse 18.16 at ${server.url}, data in ${DATA_DIR}`);
 
-  const post = async (text: string): Promise<string> => {
-    const res = await fetch(`${server.url}/?database=${DATABASE}`, { method: 'POST', body: text });
+  const post = async (text: string, settings?: string): Promise<string> => {
+    const res = await fetch(
+      `${server.url}/?database=${DATABASE}${settings === undefined ? '' : `&${settings}`}`,
+      { method: 'POST', body: text },
+    );
     const body = await res.text();
     if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${body.trim()}\n${text}`);
     return body;
