@@ -19,6 +19,7 @@ import type { ConsoleServer } from '@ccfed/api/live/console-server';
 import { LiveFeed } from '@ccfed/api/live/live-feed';
 import { LiveState } from '@ccfed/api/live/live-state';
 import { startOfUtcDay, todayCountsQuery } from '@ccfed/api/live/today-counts';
+import { latestAgentStatesQuery } from '@ccfed/api/live/agent-seed';
 import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import { createKafka, silentLogger, systemClock } from '@ccfed/common';
 import { AgentEvent, AgentState, SiteSnapshot, type TopicNames } from '@ccfed/proto';
@@ -178,6 +179,31 @@ async function insertFixtures(): Promise<void> {
       leg(ACME_CALL, 'acme-bank', 'shanghai', 'overflowed_out', 3),
       leg(ACME_CALL, 'acme-bank', 'beijing', 'overflowed_in', 4),
       leg('call-acme-2', 'acme-bank', 'shanghai', 'overflowed_out', 5),
+    ],
+    format: 'JSONEachRow',
+  });
+  // An agent who went not-ready before the API started: known from ClickHouse, not from Kafka.
+  await client.insert({
+    table: 'agent_events',
+    values: [
+      {
+        event_id: 'agent-sh-010-stored',
+        tenant_id: 'acme-bank',
+        site_id: 'shanghai',
+        agent_id: 'sh-010',
+        ...stamp,
+        event_ms: 0,
+        from_state: 'ready',
+        to_state: 'not_ready',
+        reason_code: 'lunch',
+        from_reason_code: '',
+        call_id: '',
+        from_state_since: '1970-01-01 00:00:00',
+        from_state_since_ms: 0,
+        kafka_partition: 0,
+        kafka_offset: 1,
+        ingested_at: stamp.event_time,
+      },
     ],
     format: 'JSONEachRow',
   });
@@ -369,6 +395,7 @@ describe('HQ console', () => {
     // Drill-down: site → skill → agents.
     await page.getByTestId('site-shanghai').getByRole('button', { name: 'shanghai' }).click();
     await page.getByTestId('agent-sh-001').waitFor();
+    expect(await page.getByTestId('agent-sh-010').innerText()).toContain('not_ready');
     await page.getByTestId('skills-shanghai').getByRole('button', { name: 'sales' }).click();
     await page.getByTestId('agent-sh-001').waitFor();
     expect(await page.getByTestId('agent-sh-003').count()).toBe(0); // sh-003 has no sales skill
@@ -491,7 +518,7 @@ describe('HQ console', () => {
     await page.close();
   });
 
-  it("proves today's counts query on current ClickHouse too", async () => {
+  it("proves today's counts and the stored agent states queries on current ClickHouse too", async () => {
     const day = startOfUtcDay(Date.now());
     await assertRunsOnCurrentClickHouse(
       migratedDatabaseSetup(),
@@ -499,7 +526,10 @@ describe('HQ console', () => {
         { role: 'hq' } as const,
         { role: 'site', siteId: 'shanghai' } as const,
         { role: 'tenant', tenantId: 'zenith-telecom' } as const,
-      ].map((scope) => ({ name: `today ${scope.role}`, sql: todayCountsQuery(scope, day).text })),
+      ].flatMap((scope) => [
+        { name: `today ${scope.role}`, sql: todayCountsQuery(scope, day).text },
+        { name: `agents ${scope.role}`, sql: latestAgentStatesQuery(scope, day).text },
+      ]),
     );
   });
 

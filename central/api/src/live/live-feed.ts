@@ -5,14 +5,15 @@
 // site agent publishes a snapshot at least every second, so within about a second of starting
 // the API holds every live site's figures. Each API process reads in its own consumer group
 // (every replica needs every message for its own clients), starts at the end of each partition
-// and never commits. Agents appear on the wall with their first state change after the start;
-// the snapshots' staffed/idle figures are complete from the first second.
+// and never commits. Agents' states change only now and then, so those are first loaded from
+// agent_events in ClickHouse (each agent's newest row of the last day), then kept by Kafka.
 import { hostname } from 'node:os';
 import type { Scope } from '@ccfed/analytics/scope';
 import type { Clock, Logger } from '@ccfed/common';
 import { AgentEvent, SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { RunQuery } from '../clickhouse.js';
+import { latestAgentStatesQuery, parseLatestAgentStates } from './agent-seed.js';
 import { scopeKey, type LiveState } from './live-state.js';
 import { parseTodayCounts, startOfUtcDay, todayCountsQuery } from './today-counts.js';
 
@@ -87,6 +88,9 @@ export class LiveFeed {
       },
     });
     await joined;
+    // After joining, so that no change falls between the stored states and the stream; a state
+    // from Kafka is newer and wins over the stored one.
+    await this.seedAgents();
     this.schedulePoll();
     log.info(
       { event: 'live_feed_started', groupId, topics: [topics.siteSnapshots, topics.agentEvents] },
@@ -109,6 +113,25 @@ export class LiveFeed {
     this.subscribers.add(subscriber);
     void this.pollScope(scope);
     return () => void this.subscribers.delete(subscriber);
+  }
+
+  /** Starts every agent seen in the last day from its stored state; a failure only logs. */
+  private async seedAgents(): Promise<void> {
+    try {
+      const since = new Date(this.deps.clock.now() - 86_400_000);
+      const rows = await this.deps.runQuery(latestAgentStatesQuery({ role: 'hq' }, since));
+      let seeded = 0;
+      for (const agent of parseLatestAgentStates(rows)) {
+        if (this.deps.state.seedAgent(agent)) seeded += 1;
+      }
+      this.deps.log.info({ event: 'live_agents_seeded', agents: seeded }, 'agent states loaded');
+      if (seeded > 0) this.changed(() => true);
+    } catch (err) {
+      this.deps.log.error(
+        { event: 'live_agents_seed_failed', err },
+        'could not load stored agent states; agents appear with their next change',
+      );
+    }
   }
 
   /** Applies one Kafka message; returns why it was skipped, or undefined. */

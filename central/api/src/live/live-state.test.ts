@@ -1,6 +1,7 @@
 import { AgentEvent, AgentState, SiteSnapshot } from '@ccfed/proto';
 import { describe, expect, it } from 'vitest';
 import { LiveState, type AgentDirectoryEntry, type TodayCounts } from './live-state.js';
+import { latestAgentStatesQuery, parseLatestAgentStates } from './agent-seed.js';
 import { todayCountsQuery, parseTodayCounts, startOfUtcDay } from './today-counts.js';
 
 const T0 = Date.UTC(2026, 10, 22, 9, 0, 0);
@@ -161,6 +162,43 @@ describe('live state', () => {
     state.applyAgentEvent(agent('sh', 'n1', AgentState.AGENT_STATE_READY, T0));
     const acme = state.view({ role: 'tenant', tenantId: 'acme' }, T0);
     expect(acme.sites[0]!.agents.map((a) => a.agentId)).toEqual(['a1']);
+  });
+});
+
+describe('stored agent states', () => {
+  const stored = {
+    agent_id: 'a1',
+    last_site_id: 'sh',
+    last_tenant_id: 'acme',
+    state: 'not_ready',
+    last_call_id: '',
+    since_ms: String(T0 - 5000),
+  };
+
+  it('start agents from their stored state, and a newer Kafka state wins either way round', () => {
+    const [seed] = parseLatestAgentStates([stored, { ...stored, agent_id: 'q', state: 'odd' }]);
+    expect(seed).toEqual({
+      agentId: 'a1',
+      siteId: 'sh',
+      tenantId: 'acme',
+      state: 'not_ready',
+      since: T0 - 5000,
+      callId: null,
+    });
+    const state = new LiveState(directory);
+    state.applySnapshot(snapshot('sh', T0, 1, 5));
+    expect(state.seedAgent(seed!)).toBe(true);
+    expect(state.view({ role: 'hq' }, T0).sites[0]!.agents[0]!.state).toBe('not_ready');
+    state.applyAgentEvent(agent('sh', 'a1', AgentState.AGENT_STATE_ON_CALL, T0));
+    expect(state.seedAgent(seed!)).toBe(false);
+    expect(state.view({ role: 'hq' }, T0).sites[0]!.agents[0]!.state).toBe('on_call');
+  });
+
+  it('reads the newest row per agent since the given time, under the scope', () => {
+    const text = latestAgentStatesQuery({ role: 'site', siteId: 'sh' }, new Date(T0)).text;
+    expect(text).toContain('argMax(to_state, (event_time, event_ms)) AS state');
+    expect(text).toContain(`event_time >= toDateTime('2026-11-22 09:00:00', 'UTC')`);
+    expect(text).toContain("`site_id` = 'sh'");
   });
 });
 

@@ -112,6 +112,9 @@ interface HeldAgent {
   readonly callId: string | null;
 }
 
+/** An agent's state as stored in ClickHouse, to start from before Kafka brings its next change. */
+export type SeedAgent = HeldAgent;
+
 /** The scope's key for the today-counts it was polled with. */
 export function scopeKey(scope: Scope): string {
   switch (scope.role) {
@@ -168,6 +171,17 @@ export class LiveState {
       state,
       since: at,
       callId: event.callId || null,
+    });
+    return true;
+  }
+
+  /** Takes a stored state unless a newer one (from Kafka, or a newer row) is held; true if kept. */
+  seedAgent(agent: SeedAgent): boolean {
+    const held = this.agents.get(agent.agentId);
+    if (held && held.since >= agent.since) return false;
+    this.agents.set(agent.agentId, {
+      ...agent,
+      tenantId: this.directory.get(agent.agentId)?.tenantId ?? agent.tenantId,
     });
     return true;
   }
