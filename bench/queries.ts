@@ -67,6 +67,9 @@ interface QueryResult {
   server_elapsed_ms: number;
   rows_read: number;
   bytes_read: number;
+  /** Why the server refused the query, and after how long; the timings are then null. */
+  error?: string;
+  failed_after_ms?: number;
   /** A proposal only: whether it answered exactly what the query it would replace did. */
   same_answer?: boolean;
   sql: string;
@@ -126,7 +129,31 @@ await runBench('queries', async ({ onCleanup }) => {
       answer = JSON.parse(await post(text)) as JsonAnswer;
       return performance.now() - t0;
     };
-    const warmUp = await once();
+    let warmUp: number;
+    const t0 = performance.now();
+    try {
+      warmUp = await once();
+    } catch (e) {
+      // A query the server refuses (e.g. over the memory limit) is a result, not the end of the run.
+      const error = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+      results.push({
+        name: q.name,
+        runs: 0,
+        median_ms: Number.NaN,
+        p95_ms: Number.NaN,
+        min_ms: Number.NaN,
+        max_ms: Number.NaN,
+        rows: 0,
+        server_elapsed_ms: Number.NaN,
+        rows_read: Number.NaN,
+        bytes_read: Number.NaN,
+        error,
+        failed_after_ms: round(performance.now() - t0),
+        sql: q.sql.text.replace(/\s+/g, ' ').trim(),
+      });
+      console.log(`FAIL ${q.name}: ${error}`);
+      continue;
+    }
     const runs = Math.max(MIN_RUNS, Math.min(RUNS, Math.floor(BUDGET_MS / warmUp)));
     const times: number[] = [];
     for (let i = 0; i < runs; i++) times.push(await once());
@@ -147,7 +174,8 @@ await runBench('queries', async ({ onCleanup }) => {
     const data = JSON.stringify(answer!.data);
     answers.set(q.name, data);
     const replaces = /^proposed \([^)]*\): (.*)$/.exec(q.name)?.[1];
-    if (replaces !== undefined) r.same_answer = answers.get(replaces) === data;
+    const original = replaces === undefined ? undefined : answers.get(replaces);
+    if (original !== undefined) r.same_answer = original === data;
     results.push(r);
     console.log(
       `${r.median_ms > 500 ? 'SLOW' : 'ok  '} ${q.name}: median ${r.median_ms} ms, p95 ${r.p95_ms} ms (${runs} runs), ${r.rows} rows, read ${r.rows_read} rows / ${Math.round(r.bytes_read / 1e6)} MB${r.same_answer === false ? ' — ANSWER DIFFERS' : ''}`,
@@ -160,7 +188,10 @@ await runBench('queries', async ({ onCleanup }) => {
     target_ms: 500,
     runs_per_query: RUNS,
     queries: results,
-    over_target: results.filter((r) => r.median_ms > 500).map((r) => r.name),
+    over_target: results
+      .filter((r) => r.error !== undefined || r.median_ms > 500)
+      .map((r) => r.name),
+    failed: results.filter((r) => r.error !== undefined).map((r) => `${r.name}: ${r.error}`),
     proposals_with_another_answer: results
       .filter((r) => r.same_answer === false)
       .map((r) => r.name),
