@@ -400,6 +400,17 @@ describe('HQ console', () => {
     await page.getByTestId('agent-sh-001').waitFor();
     expect(await page.getByTestId('agent-sh-003').count()).toBe(0); // sh-003 has no sales skill
     await screenshot(page, 'hq-drill-down');
+
+    // KPI trend: today's overflow legs grouped by hour, as a table and a chart.
+    await page.goto(`${base}/#/kpis`);
+    await page.getByTestId('kpis-rows').waitFor();
+    expect(await page.getByTestId('kpis-rows').innerText()).toContain('overflow_out');
+    await page.getByTestId('kpi-chart').waitFor();
+    expect(await page.getByTestId('kpi-chart').locator('circle').count()).toBeGreaterThan(0);
+    await screenshot(page, 'hq-kpis');
+    await page.goto(`${base}/#/topology`);
+    await page.getByTestId('topology-sites').waitFor();
+    expect(await page.locator('body').innerText()).toContain('acme-bank');
     await page.close();
   });
 
@@ -518,6 +529,22 @@ describe('HQ console', () => {
     await page.close();
   });
 
+  it('ends a live stream when its token expires', async () => {
+    const shortLived = issueToken(
+      { sub: 'li.wei', role: 'hq' },
+      { secret: SECRET, ttlSeconds: 2, now: Date.now() },
+    );
+    const res = await fetch(`${base}/api/v1/live`, {
+      headers: { authorization: `Bearer ${shortLived}` },
+    });
+    expect(res.status).toBe(200);
+    const started = Date.now();
+    const text = await res.text(); // the server ends the stream
+    expect(text).toContain('event: view');
+    expect(text).toMatch(/event: expired\ndata: \{"error":"token expired"\}\n\n$/);
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+
   it("proves today's counts and the stored agent states queries on current ClickHouse too", async () => {
     const day = startOfUtcDay(Date.now());
     await assertRunsOnCurrentClickHouse(
@@ -570,6 +597,7 @@ describe('HQ console', () => {
       'hq-live-wall-before',
       'hq-live-wall-after',
       'hq-drill-down',
+      'hq-kpis',
       'decision-explorer',
       'tenant-live-wall',
       'tenant-decision-explorer',

@@ -70,12 +70,12 @@ function FilterForm(props: {
   );
 }
 
-const CHART_METRICS = ['service_level', 'abandon_rate', 'offered', 'answered', 'asa_s', 'aht_s'];
+const CHART_METRICS = ['offered', 'service_level', 'abandon_rate', 'answered', 'asa_s', 'aht_s'];
 
 export function KpiPage() {
   const initial = { from: isoDaysAgo(1), to: new Date().toISOString(), groupBy: 'hour' };
   const [filter, setFilter] = useState<Filter>(initial);
-  const [metric, setMetric] = useState('service_level');
+  const [metric, setMetric] = useState('offered');
   const { data, error, isPending } = useGetList(
     'kpis',
     { filter, pagination: { page: 1, perPage: 1000 } },
