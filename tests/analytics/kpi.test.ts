@@ -56,6 +56,8 @@ function ev(
     call_id: call.id,
     kind,
     event_time: formatDateTime(time),
+    // Written, as the ingester does: 18.16 does not apply the DEFAULT to an omitted field.
+    event_date: formatDateTime(time).slice(0, 10),
     event_ms: time.getUTCMilliseconds(),
     skill: call.skill ?? 'billing',
     tier: 1,
@@ -194,6 +196,8 @@ function agentEv(agent: AgentSpec, from: string, since: Date, to: string, time: 
     site_id: agent.site ?? 'site-a',
     agent_id: agent.id,
     event_time: formatDateTime(time),
+    // Written, as the ingester does: 18.16 does not apply the DEFAULT to an omitted field.
+    event_date: formatDateTime(time).slice(0, 10),
     event_ms: time.getUTCMilliseconds(),
     from_state: from,
     to_state: to,

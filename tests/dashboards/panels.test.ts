@@ -50,6 +50,8 @@ function ev(c: Call, kind: string, time: Date, extra: Row = {}): Row {
     call_id: c.id,
     kind,
     event_time: formatDateTime(time),
+    // Written, as the ingester does: 18.16 does not apply the DEFAULT to an omitted field.
+    event_date: formatDateTime(time).slice(0, 10),
     event_ms: 0,
     skill: c.skill ?? 'billing',
     tier: 1,
@@ -166,6 +168,8 @@ function agentDay(
       site_id: site,
       agent_id: agent,
       event_time: formatDateTime(time),
+      // Written, as the ingester does: 18.16 does not apply the DEFAULT to an omitted field.
+      event_date: formatDateTime(time).slice(0, 10),
       event_ms: 0,
       from_state: from,
       to_state: to,
@@ -236,6 +240,8 @@ function snapshot(site: string, sequence: number, time: Date, skill: string, fig
     tenant_id: 't1',
     site_id: site,
     event_time: formatDateTime(time),
+    // Written, as the ingester does: 18.16 does not apply the DEFAULT to an omitted field.
+    event_date: formatDateTime(time).slice(0, 10),
     event_ms: 0,
     sequence,
     accepting_overflow: 1,
@@ -285,6 +291,8 @@ function survey(site: string, csat: number, nps: number | null, extra: Row = {})
     agent_id: '',
     skill: 'billing',
     event_time: formatDateTime(at('09:50:00')),
+    // Written, as the ingester does: 18.16 does not apply the DEFAULT to an omitted field.
+    event_date: formatDateTime(at('09:50:00')).slice(0, 10),
     csat,
     nps: nps ?? 0,
     has_nps: nps === null ? 0 : 1,
@@ -317,6 +325,8 @@ const CRM_EVENTS: Row[] = [
     customer_id: 'cust-3',
     kind: 'cancellation',
     event_time: formatDateTime(at('09:30:00')),
+    // Written, as the ingester does: 18.16 does not apply the DEFAULT to an omitted field.
+    event_date: formatDateTime(at('09:30:00')).slice(0, 10),
     customer_value_minor: 50_000,
     product_id: 'broadband',
     product_ids: [],

@@ -1,6 +1,7 @@
 // First-contact resolution: of the customers' first answered contacts about a skill, the share
 // that were not followed by another contact about the same skill within 7 days (docs/kpis.md).
-// Read from the `calls` view, one row per call, which is exact however often an event was sent.
+// Read from call_facts folded per call (as the `calls` view does), exact however often an event
+// was sent, over only the days the window needs.
 import { ident, join, raw, sql, type Sql } from '@ccfed/common';
 import { KpiFilterError, type KpiDimension, type KpiFilter } from './kpi.js';
 import { scopeCondition, type Scope } from './scope.js';
@@ -54,16 +55,18 @@ export function fcrQuery(scope: Scope, filter: KpiFilter): Sql {
   const lookTo = new Date(filter.to.getTime() + WINDOW_S * 1000);
 
   const inner: Sql[] = [
-    // A tenant client's customers are their own: nothing of another tenant needs reading.
-    scope.role === 'tenant'
-      ? scopeCondition(scope, { site: 'handling_site_id', tenant: 'tenant_id' })
-      : raw('1'),
     sql`arrival_time >= ${lookFrom}`,
     sql`arrival_time < ${lookTo}`,
     raw("customer_key != ''"),
   ];
   if (filter.tenants) inner.push(sql`has(${filter.tenants}, tenant_id)`);
   if (filter.skills) inner.push(sql`has(${filter.skills}, skill)`);
+
+  // A tenant client's customers are their own: nothing of another tenant needs reading.
+  const tenantOnly =
+    scope.role === 'tenant'
+      ? sql` AND ${scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })}`
+      : raw('');
 
   const outer: Sql[] = [
     scopeCondition(scope, { site: 'contact_site', tenant: 'tenant_id' }),
@@ -115,7 +118,26 @@ FROM
             wait_ms,
             short_abandon_ms,
             handling_site_id
-        FROM calls
+        FROM
+        (
+            -- The calls view folds every call ever taken before a WHERE can apply; fold only the
+            -- partitions of the days these calls can have events in (a call's events fall on its
+            -- arrival day or the next), then keep the calls that arrived in the window.
+            SELECT
+                tenant_id,
+                maxMerge(skill) AS skill,
+                maxMerge(customer_id) AS customer_id,
+                maxMerge(caller_hash) AS caller_hash,
+                maxMerge(arrival_time) AS arrival_time,
+                maxMerge(answered) AS answered,
+                maxMerge(abandoned_by_caller) AS abandoned_by_caller,
+                maxMerge(wait_ms) AS wait_ms,
+                maxMerge(short_abandon_ms) AS short_abandon_ms,
+                maxMerge(handling_site_id) AS handling_site_id
+            FROM call_facts
+            WHERE event_date >= toDate(${lookFrom}) AND event_date <= toDate(${lookTo}) + 1${tenantOnly}
+            GROUP BY tenant_id, call_id
+        )
         WHERE ${join(inner, ' AND ')}
     )
     GROUP BY tenant_id, skill, customer_key
