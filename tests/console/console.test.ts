@@ -585,6 +585,11 @@ describe('HQ console', () => {
         headers: { authorization: `Bearer ${hq}` },
       });
       expect(extra.status).toBe(400);
+      // Without a topology file there is no topology route.
+      const topology = await fetch(`${url}/api/v1/topology`, {
+        headers: { authorization: `Bearer ${hq}` },
+      });
+      expect(topology.status).toBe(404);
       // Without a console directory, / is the API's: a JSON 404, not a file.
       expect((await fetch(`${url}/`)).status).toBe(404);
     } finally {

@@ -39,7 +39,8 @@ export function apiRoutes(deps: RouteDeps & { readonly topology?: Topology }): R
     crossSellRulesRoute(deps),
     nextBestOfferRoute(deps),
     satisfactionRoute(deps),
-    topologyRoute(deps.topology),
+    // Served only by an API that was given the topology file (CCFED_TOPOLOGY).
+    ...(deps.topology ? [topologyRoute(deps.topology)] : []),
   ];
   let document: Record<string, unknown> | undefined;
   routes.push(

@@ -31,6 +31,9 @@ export function TopologyPage() {
   useEffect(() => {
     apiGet<TopologyView>('/topology').then(setView, (err: unknown) => {
       if (err instanceof ApiError && err.status === 401) return void logout();
+      if (err instanceof ApiError && err.status === 404) {
+        return void setError('This API was started without a topology file (CCFED_TOPOLOGY).');
+      }
       setError(String((err as Error).message));
     });
   }, [logout]);

@@ -6,7 +6,6 @@
 import type { Scope } from '@ccfed/analytics/scope';
 import type { Topology } from '@ccfed/topology';
 import { z } from 'zod';
-import { HttpError } from '../http/errors.js';
 import { route, scopeOf, type Route } from '../http/route.js';
 import { API } from '../routes/deps.js';
 
@@ -61,7 +60,7 @@ export function topologyFor(topology: Topology, scope: Scope): TopologyView {
   return { sites, skills: topology.skills.map((s) => ({ ...s })), tenants, routing };
 }
 
-export function topologyRoute(topology: Topology | undefined): Route {
+export function topologyRoute(topology: Topology): Route {
   return route({
     method: 'GET',
     path: `${API}/topology`,
@@ -70,9 +69,6 @@ export function topologyRoute(topology: Topology | undefined): Route {
     auth: true,
     response: topologyView,
     async handle(ctx) {
-      if (!topology) {
-        throw new HttpError(503, 'no topology file: start the API with CCFED_TOPOLOGY set');
-      }
       return topologyFor(topology, scopeOf(ctx));
     },
   });
