@@ -7,8 +7,17 @@
 //
 // Data and logs live under .ccfed/local/ and survive restarts.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@ccfed/common';
 import {
@@ -99,6 +108,16 @@ async function main(): Promise<void> {
     { name: 'api', stop: () => api.stop() },
   );
 
+  // The cross-sell rules behind the next best offer, mined again every ten minutes (a CronJob in
+  // a deployment).
+  const refresh = every(10 * 60_000, () =>
+    runJob('central/analytics/src/refresh-cross-sell-cli.ts', {
+      CCFED_CLICKHOUSE_URL: clickhouse.url,
+      CCFED_CLICKHOUSE_DATABASE: 'ccfed',
+    }),
+  );
+  running.push({ name: 'cross-sell refresh', stop: async () => refresh.stop() });
+
   const callerHashKey = localSecret(join(DATA, 'caller-hash-key'));
   const lines: string[] = [];
   for (const site of sites) {
@@ -148,6 +167,39 @@ ${lines.join('\n')}
 Watch overflow:  grep call_overflowed_out ${join(DATA, 'logs')}/site-agent-*.log
 Try:  clickhouse-client --port ${clickhouse.tcpPort} -q 'SELECT kind, count() FROM ccfed.call_events GROUP BY kind'
 `);
+}
+
+/** Runs `job` now and then every `intervalMs`, one run at a time, until stopped. */
+function every(intervalMs: number, job: () => Promise<void>): { stop(): void } {
+  let running: Promise<void> = job();
+  const timer = setInterval(() => {
+    running = running.then(job);
+  }, intervalMs);
+  return { stop: () => clearInterval(timer) };
+}
+
+/** Runs a one-shot ccfed job to its end, its output appended to its log; failures are logged. */
+function runJob(entry: string, env: Record<string, string>): Promise<void> {
+  const logFile = join(DATA, 'logs', `${basename(entry, '.ts')}.log`);
+  mkdirSync(dirname(logFile), { recursive: true });
+  return new Promise((resolve) => {
+    const out = openSync(logFile, 'a');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', out, out],
+    });
+    child.on('close', (code) => {
+      closeSync(out);
+      if (code !== 0) log.warn({ event: 'job_failed', entry, code, logFile });
+      resolve();
+    });
+    child.on('error', (err) => {
+      closeSync(out);
+      log.warn({ event: 'job_failed', entry, err, logFile });
+      resolve();
+    });
+  });
 }
 
 /** A random secret kept in `file` (made on first use), the same for every run. */

@@ -7,6 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CentralHub,
   HUB_SECRET_KEYS,
+  CROSS_SELL_REFRESH_COMMAND,
+  CROSS_SELL_REFRESH_SCHEDULE,
   MIGRATE_COMMAND,
   ROUTER_PORT,
   type CentralHubArgs,
@@ -19,6 +21,7 @@ import {
   envValue,
   plainTexts,
   writeClusterTopology,
+  type DeclaredContainer,
 } from './testing/fixtures.js';
 import {
   isSecret,
@@ -136,6 +139,21 @@ describe('CentralHub', () => {
     expect(envValue(ingester, 'CCFED_KAFKA_BROKERS')).toBe(BROKERS.join(','));
     expect(migrate.command).toEqual(MIGRATE_COMMAND);
     expect(MIGRATE_COMMAND.at(-1)).toBe('services/src/clickhouse/migrate-cli.ts');
+
+    // The cross-sell rules refresh runs hourly with the same ClickHouse settings.
+    const [cron] = ofType(declared, 'kubernetes:batch/v1:CronJob');
+    const cronSpec = cron!.inputs.spec as {
+      schedule: string;
+      jobTemplate: { spec: { template: { spec: { containers: DeclaredContainer[] } } } };
+    };
+    expect(cronSpec.schedule).toBe(CROSS_SELL_REFRESH_SCHEDULE);
+    const refresh = cronSpec.jobTemplate.spec.template.spec.containers[0]!;
+    expect(refresh.command).toEqual(CROSS_SELL_REFRESH_COMMAND);
+    expect(refresh.image).toBe('registry.test/ccfed:1.2.3');
+    expect(envSecretRef(refresh, 'CCFED_CLICKHOUSE_URL')).toEqual({
+      name: 'ccfed-hub-secrets',
+      key: HUB_SECRET_KEYS.clickhouseUrl,
+    });
 
     expect(envSecretRef(api, 'CCFED_API_SECRET')).toEqual({
       name: 'ccfed-hub-secrets',

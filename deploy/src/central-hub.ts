@@ -72,6 +72,15 @@ export const HUB_SECRET_KEYS = {
   apiUsers: API_USERS_KEY,
 } as const;
 
+/** What the cross-sell refresh CronJob runs, and when (hourly, at minute 17). */
+export const CROSS_SELL_REFRESH_COMMAND = [
+  'node',
+  '--import',
+  'tsx',
+  'central/analytics/src/refresh-cross-sell-cli.ts',
+];
+export const CROSS_SELL_REFRESH_SCHEDULE = '17 * * * *';
+
 /** What the migration Job runs: services/src/clickhouse/migrate-cli.ts, from the image's /app. */
 export const MIGRATE_COMMAND = [
   'node',
@@ -91,6 +100,7 @@ export class CentralHub extends pulumi.ComponentResource {
   readonly apiUrl: pulumi.Output<string>;
   readonly topics: Readonly<Record<TopicKind, kafka.Topic>>;
   readonly migrationJob: k8s.batch.v1.Job;
+  readonly crossSellRefresh: k8s.batch.v1.CronJob;
   /** The Grafana files, one ConfigMap per directory of grafanaDir. */
   readonly grafanaConfigMaps: readonly k8s.core.v1.ConfigMap[];
 
@@ -196,6 +206,40 @@ export class CentralHub extends pulumi.ComponentResource {
       },
       // A changed image (new migrations) replaces the Job, which then runs again.
       { ...parent, replaceOnChanges: ['spec'], deleteBeforeReplace: true },
+    );
+
+    // The next best offer reads the newest stored cross-sell rules: mine them again every hour.
+    const refreshLabels = ccfedLabels('cross-sell-refresh');
+    this.crossSellRefresh = new k8s.batch.v1.CronJob(
+      `${name}-cross-sell-refresh`,
+      {
+        metadata: { name: 'ccfed-cross-sell-refresh', namespace: ns, labels: refreshLabels },
+        spec: {
+          schedule: CROSS_SELL_REFRESH_SCHEDULE,
+          concurrencyPolicy: 'Forbid',
+          jobTemplate: {
+            spec: {
+              backoffLimit: 2,
+              template: {
+                metadata: { labels: refreshLabels },
+                spec: {
+                  restartPolicy: 'Never',
+                  containers: [
+                    {
+                      name: 'refresh',
+                      image: args.images.ccfed,
+                      workingDir: '/app',
+                      command: CROSS_SELL_REFRESH_COMMAND,
+                      env: clickhouseEnv,
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        },
+      },
+      { ...parent, dependsOn: [this.migrationJob] },
     );
 
     const routerLabels = ccfedLabels('router');

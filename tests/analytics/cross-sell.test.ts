@@ -11,11 +11,33 @@ import { generatePopulation } from '@ccfed/analytics/population';
 import type { Scope } from '@ccfed/analytics/scope';
 import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, rows } from '../support/engines.js';
+import { clickhouseUrl, freshDatabase, rows } from '../support/engines.js';
+
+/** Runs the refresh job as the CronJob does, with only `env` set. */
+function runRefreshJob(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'central/analytics/src/refresh-cross-sell-cli.ts'],
+      { env: { PATH: process.env.PATH ?? '', ...env }, cwd: ROOT },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+const ROOT = new URL('../../', import.meta.url).pathname;
 
 const hq: Scope = { role: 'hq' };
 let fixture: ClickHouseClient;
+let fixtureDatabase: string;
 
 function holdings(tenant: string, customer: string, time: string, products: string[]) {
   return {
@@ -32,7 +54,7 @@ function holdings(tenant: string, customer: string, time: string, products: stri
 }
 
 beforeAll(async () => {
-  ({ client: fixture } = await freshDatabase());
+  ({ client: fixture, database: fixtureDatabase } = await freshDatabase());
   await fixture.insert({
     table: 'crm_events',
     format: 'JSONEachRow',
@@ -233,6 +255,29 @@ describe('next best offer', () => {
     ]);
     // t-one's answers come from its own newest refresh, unchanged.
     expect(await offer('c4')).toMatchObject([{ product_id: 'checking', antecedent: 'savings' }]);
+  });
+
+  it('the scheduled refresh job (refresh-cross-sell-cli) stores a refresh the offers then use', async () => {
+    await fixture.insert({
+      table: 'crm_events',
+      format: 'JSONEachRow',
+      values: [
+        holdings('t-four', 'e1', '2026-04-03 00:00:00', ['checking', 'savings']),
+        holdings('t-four', 'e2', '2026-04-03 00:00:00', ['checking']),
+      ],
+    });
+    expect(await offer('e2')).toEqual([]);
+    const job = await runRefreshJob({
+      CCFED_CLICKHOUSE_URL: clickhouseUrl(),
+      CCFED_CLICKHOUSE_DATABASE: fixtureDatabase,
+    });
+    expect(job.code).toBe(0);
+    expect(job.stdout).toContain('"event":"cross_sell_rules_refreshed"');
+    expect(await offer('e2')).toMatchObject([{ product_id: 'savings', antecedent: 'checking' }]);
+
+    const bad = await runRefreshJob({ CCFED_CLICKHOUSE_URL: 'not a url' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/CCFED_CLICKHOUSE_URL: required: ClickHouse HTTP URL/);
   });
 
   it('answers in milliseconds for a customer of a 5,000-customer population', async () => {
