@@ -67,7 +67,8 @@ interface QueryResult {
   server_elapsed_ms: number;
   rows_read: number;
   bytes_read: number;
-  /** Why the server refused the query, and after how long; the timings are then null. */
+  /** Why the server refused the query (in the warm-up or in run `runs` + 1), and how long that
+   * attempt took; the timings are then null. */
   error?: string;
   failed_after_ms?: number;
   /** A proposal only: whether it answered exactly what the query it would replace did. */
@@ -124,21 +125,25 @@ await runBench('queries', async ({ onCleanup }) => {
   for (const q of selected) {
     const text = `${q.sql.text}\nFORMAT JSON`;
     let answer: JsonAnswer | undefined;
+    let attemptStart = 0;
     const once = async (): Promise<number> => {
       const t0 = performance.now();
+      attemptStart = t0;
       answer = JSON.parse(await post(text)) as JsonAnswer;
       return performance.now() - t0;
     };
-    let warmUp: number;
-    const t0 = performance.now();
+    const times: number[] = [];
+    let runs = 0;
     try {
-      warmUp = await once();
+      const warmUp = await once();
+      runs = Math.max(MIN_RUNS, Math.min(RUNS, Math.floor(BUDGET_MS / warmUp)));
+      for (let i = 0; i < runs; i++) times.push(await once());
     } catch (e) {
       // A query the server refuses (e.g. over the memory limit) is a result, not the end of the run.
       const error = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
       results.push({
         name: q.name,
-        runs: 0,
+        runs: times.length,
         median_ms: Number.NaN,
         p95_ms: Number.NaN,
         min_ms: Number.NaN,
@@ -148,15 +153,12 @@ await runBench('queries', async ({ onCleanup }) => {
         rows_read: Number.NaN,
         bytes_read: Number.NaN,
         error,
-        failed_after_ms: round(performance.now() - t0),
+        failed_after_ms: round(performance.now() - attemptStart),
         sql: q.sql.text.replace(/\s+/g, ' ').trim(),
       });
-      console.log(`FAIL ${q.name}: ${error}`);
+      console.log(`FAIL ${q.name} (after ${times.length} good runs): ${error}`);
       continue;
     }
-    const runs = Math.max(MIN_RUNS, Math.min(RUNS, Math.floor(BUDGET_MS / warmUp)));
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) times.push(await once());
     times.sort((a, b) => a - b);
     const r: QueryResult = {
       name: q.name,
