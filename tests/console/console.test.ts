@@ -4,7 +4,6 @@
 // decision. HQ watches the wall change; the decision explorer explains an overflowed call; a
 // tenant client finds no trace of the other tenant, in the page or by calling the API with its
 // token; forged and expired tokens send the browser back to the log-in page and get 401s.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -30,10 +29,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDateTime } from '@ccfed/common';
 import { freshDatabase, freshTopics, kafkaBrokers, waitFor } from '../support/engines.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
+import { buildConsoleIfStale, CONSOLE_DIST } from './console-build.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CONSOLE = join(ROOT, 'central/console');
-const DIST = join(CONSOLE, 'dist');
+const DIST = CONSOLE_DIST;
 const SCREENSHOTS = join(ROOT, '.ccfed/test/screenshots');
 const SECRET = 'console-test-secret-0123456789-abcdefghijkl';
 const PASSWORD = 'correct horse';
@@ -47,26 +46,6 @@ let feed: LiveFeed;
 let server: ConsoleServer;
 let base: string;
 let browser: Browser;
-
-/** The newest modification time under `dir` (files only). */
-function newest(dir: string): number {
-  let t = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    t = Math.max(t, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-function buildConsoleIfStale(): void {
-  const index = join(DIST, 'index.html');
-  const sources = Math.max(
-    newest(join(CONSOLE, 'src')),
-    statSync(join(CONSOLE, 'index.html')).mtimeMs,
-  );
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync('npm', ['run', '-s', 'build'], { cwd: CONSOLE, stdio: 'pipe' });
-}
 
 let sequence = 0;
 async function publishSnapshot(siteId: string, queued: Record<string, number>): Promise<void> {

@@ -77,7 +77,10 @@ function SkillTable(props: {
               {s.queued}
             </TableCell>
             <TableCell align="right">{secs(s.oldestWaitMs)}</TableCell>
-            <TableCell align="right">{secs(s.expectedWaitMs)}</TableCell>
+            <TableCell align="right">
+              {/* Nobody staffed: the site reports a day-long wait; there is no wait to expect. */}
+              {s.staffed === 0 ? 'no agents' : secs(s.expectedWaitMs)}
+            </TableCell>
             <TableCell align="right">{s.staffed}</TableCell>
             <TableCell align="right">{s.idle}</TableCell>
             <TableCell align="right">{pct(s.serviceLevelToday)}</TableCell>
