@@ -30,6 +30,7 @@ import {
 } from '@ccfed/services';
 import { loadTopology, siteById, TopologyError } from '@ccfed/topology';
 import { startDemoTraffic } from './demo-traffic.js';
+import { buildConsoleIfStale, CONSOLE_DIST } from './console-build.js';
 import { localApiConfig } from './local-api.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
     'ingester_started',
   );
   const apiConfig = await localApiConfig(join(DATA, 'api'), topology);
+  buildConsoleIfStale();
   const apiPort = Number(process.env.CCFED_API_PORT ?? 8080);
   const api = await startNodeService(
     'api',
@@ -96,6 +98,10 @@ async function main(): Promise<void> {
       CCFED_API_PORT: String(apiPort),
       CCFED_API_SECRET: apiConfig.secret,
       CCFED_API_USERS: apiConfig.usersFile,
+      // The live wall: site snapshots and agent states from Kafka, agents' tenants from the topology.
+      ...env,
+      CCFED_TOPOLOGY: topologyFile,
+      CCFED_CONSOLE_DIR: CONSOLE_DIST,
       CCFED_CLICKHOUSE_URL: clickhouse.url,
       CCFED_CLICKHOUSE_DATABASE: 'ccfed',
     },
@@ -159,7 +165,7 @@ ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it
   ClickHouse      ${clickhouse.url}    database ccfed   (native port ${clickhouse.tcpPort})
   router          ${routerAddress} (gRPC)   decisions on ccfed.route-decisions   log ${router.logFile}
   ingester        every ccfed.* topic → ClickHouse database ccfed               log ${ingester.logFile}
-  API             http://127.0.0.1:${apiPort}/api/v1 (OpenAPI: /api/v1/openapi.json)   log ${api.logFile}
+  console         http://127.0.0.1:${apiPort}/   API http://127.0.0.1:${apiPort}/api/v1 (OpenAPI: /api/v1/openapi.json)   log ${api.logFile}
                   log-ins (POST /api/v1/session): ${apiConfig.logins.map((l) => `${l.username} / ${l.password}`).join(', ')}
   sites (Kamailio, site agent, sipp agents and callers):
 ${lines.join('\n')}

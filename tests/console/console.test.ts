@@ -29,7 +29,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDateTime } from '@ccfed/common';
 import { freshDatabase, freshTopics, kafkaBrokers, waitFor } from '../support/engines.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
-import { buildConsoleIfStale, CONSOLE_DIST } from './console-build.js';
+import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIST = CONSOLE_DIST;

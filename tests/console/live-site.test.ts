@@ -25,7 +25,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshDatabase, kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
-import { buildConsoleIfStale, CONSOLE_DIST } from './console-build.js';
+import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIST = CONSOLE_DIST;

@@ -1,11 +1,11 @@
-// The console the API serves in these tests: central/console/dist, built again when any source
-// is newer than it (a browser test must never run against a stale bundle).
+// The console the API serves (npm start, the browser tests): central/console/dist, built again when any source
+// is newer than it (nothing may serve or test a stale bundle).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const CONSOLE = fileURLToPath(new URL('../../central/console', import.meta.url));
+const CONSOLE = fileURLToPath(new URL('../central/console', import.meta.url));
 export const CONSOLE_DIST = join(CONSOLE, 'dist');
 
 /** The newest modification time of the files under `dir`. */
