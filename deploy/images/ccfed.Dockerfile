@@ -6,5 +6,5 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 COPY . .
 # tsx runs the TypeScript sources directly, so the dev dependencies stay in the image.
-RUN npm ci --no-audit --no-fund && npm cache clean --force
+RUN npm ci --no-audit --no-fund && npm run console:build && npm cache clean --force
 USER node

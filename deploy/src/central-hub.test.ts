@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CentralHub,
   HUB_SECRET_KEYS,
+  CONSOLE_DIR,
   CROSS_SELL_REFRESH_COMMAND,
   CROSS_SELL_REFRESH_SCHEDULE,
   MIGRATE_COMMAND,
@@ -161,6 +162,9 @@ describe('CentralHub', () => {
     });
     expect(envValue(api, 'CCFED_API_USERS')).toBe(CONTAINER_PATHS.apiUsersFile);
     expect(envValue(api, 'CCFED_API_HOST')).toBe('0.0.0.0');
+    expect(envValue(api, 'CCFED_KAFKA_BROKERS')).toBe(BROKERS.join(','));
+    expect(envValue(api, 'CCFED_TOPOLOGY')).toBe(CONTAINER_PATHS.topologyFile);
+    expect(envValue(api, 'CCFED_CONSOLE_DIR')).toBe(CONSOLE_DIR);
     expect(api.volumeMounts).toContainEqual({
       name: 'users',
       mountPath: CONTAINER_PATHS.apiUsersDir,

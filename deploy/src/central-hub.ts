@@ -72,6 +72,9 @@ export const HUB_SECRET_KEYS = {
   apiUsers: API_USERS_KEY,
 } as const;
 
+/** Where the ccfed image keeps the built console (deploy/images/ccfed.Dockerfile). */
+export const CONSOLE_DIR = '/app/central/console/dist';
+
 /** What the cross-sell refresh CronJob runs, and when (hourly, at minute 17). */
 export const CROSS_SELL_REFRESH_COMMAND = [
   'node',
@@ -295,12 +298,19 @@ export class CentralHub extends pulumi.ComponentResource {
           CCFED_API_HOST: '0.0.0.0',
           CCFED_API_PORT: String(API_PORT),
           CCFED_API_USERS: CONTAINER_PATHS.apiUsersFile,
+          // The live wall: snapshots and agent states from Kafka, agents' tenants from the
+          // topology; the console bundle the image builds.
+          CCFED_KAFKA_BROKERS: brokers,
+          CCFED_TOPIC_PREFIX: prefix,
+          CCFED_TOPOLOGY: CONTAINER_PATHS.topologyFile,
+          CCFED_CONSOLE_DIR: CONSOLE_DIR,
         }),
         ...secretEnv(secret.metadata.name, { CCFED_API_SECRET: HUB_SECRET_KEYS.apiSecret }),
         ...clickhouseEnv,
       ],
       port: { name: 'http', containerPort: API_PORT },
       usersSecret: secret.metadata.name,
+      topologyMap: topologyMap.metadata.name,
       dependsOn: [this.migrationJob],
     });
     const apiService = this.service(
