@@ -39,3 +39,14 @@ export const kafkaBrokersSchema = z
     (list) => list.length > 0 && list.every((b) => /^[\w.-]+:\d+$/.test(b)),
     'expected host:port[,host:port...]',
   );
+
+/** CCFED_CLICKHOUSE_URL and CCFED_CLICKHOUSE_DATABASE: where a process reads or writes analytics. */
+export const clickhouseEnvSchema = {
+  CCFED_CLICKHOUSE_URL: z.url({
+    error: 'required: ClickHouse HTTP URL, e.g. http://127.0.0.1:8123',
+  }),
+  CCFED_CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name')
+    .default('ccfed'),
+};

@@ -2,6 +2,7 @@
 // with the figures ClickHouse must show once it has them all. Used by the ingester's
 // exactly-once tests and by bench:ingest.
 import { randomUUID } from 'node:crypto';
+import { seededRandom } from '@ccfed/analytics/population';
 import {
   AgentEvent,
   AgentState,
@@ -41,18 +42,6 @@ export interface ExpectedFigures {
 const SITES = ['shanghai', 'beijing', 'guangzhou'] as const;
 const TENANTS = ['acme-bank', 'globex'] as const;
 
-/** A small deterministic PRNG (mulberry32), so a failing run can be repeated. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * `calls` calls spread over the day starting at `day`, each with its call events (offered, queued,
  * then answered/ended/wrap-up or abandoned), its agent's state changes, a survey for one in four,
@@ -63,7 +52,7 @@ export function eventStream(
   topics: TopicNames,
   opts: { calls: number; day?: Date; seed?: number },
 ): { messages: StreamMessage[]; expected: ExpectedFigures } {
-  const random = prng(opts.seed ?? 1);
+  const random = seededRandom(opts.seed ?? 1);
   const day = (opts.day ?? new Date('2026-11-20T00:00:00Z')).getTime();
   const messages: StreamMessage[] = [];
   const figures = {

@@ -6,18 +6,12 @@
 //   CCFED_CLICKHOUSE_URL=http://clickhouse:8123 CCFED_CLICKHOUSE_DATABASE=ccfed \
 //     node --import tsx central/analytics/src/refresh-cross-sell-cli.ts
 import { createClient } from '@clickhouse/client';
-import { createLogger, parseEnvConfig, startProcess } from '@ccfed/common';
+import { clickhouseEnvSchema, createLogger, parseEnvConfig, startProcess } from '@ccfed/common';
 import { z } from 'zod';
 import { refreshCrossSellRulesQuery } from './cross-sell.js';
 
 const configSchema = z.object({
-  CCFED_CLICKHOUSE_URL: z.url({
-    error: 'required: ClickHouse HTTP URL, e.g. http://127.0.0.1:8123',
-  }),
-  CCFED_CLICKHOUSE_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name')
-    .default('ccfed'),
+  ...clickhouseEnvSchema,
 });
 
 await startProcess('refresh-cross-sell', async () => {

@@ -1,4 +1,4 @@
-import { kafkaBrokersSchema } from '@ccfed/common';
+import { clickhouseEnvSchema, kafkaBrokersSchema } from '@ccfed/common';
 import { z } from 'zod';
 import { MIN_SECRET_BYTES } from './auth/token.js';
 
@@ -23,13 +23,7 @@ export const apiConfigSchema = z.object({
     .int()
     .positive()
     .default(8 * 3600),
-  CCFED_CLICKHOUSE_URL: z.url({
-    error: 'required: ClickHouse HTTP URL, e.g. http://127.0.0.1:8123',
-  }),
-  CCFED_CLICKHOUSE_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name')
-    .default('ccfed'),
+  ...clickhouseEnvSchema,
   /** Without brokers the live wall's stream answers 503; every other route works. */
   CCFED_KAFKA_BROKERS: kafkaBrokersSchema.optional(),
   CCFED_TOPIC_PREFIX: z.string().min(1).default('ccfed'),

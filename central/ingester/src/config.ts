@@ -1,4 +1,4 @@
-import { kafkaBrokersSchema } from '@ccfed/common';
+import { clickhouseEnvSchema, kafkaBrokersSchema } from '@ccfed/common';
 import { z } from 'zod';
 import { KAFKA_CLIENTS } from './consumer.js';
 
@@ -6,13 +6,7 @@ import { KAFKA_CLIENTS } from './consumer.js';
 export const ingesterConfigSchema = z.object({
   CCFED_KAFKA_BROKERS: kafkaBrokersSchema,
   CCFED_TOPIC_PREFIX: z.string().default('ccfed'),
-  CCFED_CLICKHOUSE_URL: z.url({
-    error: 'required: ClickHouse HTTP URL, e.g. http://127.0.0.1:8123',
-  }),
-  CCFED_CLICKHOUSE_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name')
-    .default('ccfed'),
+  ...clickhouseEnvSchema,
   CCFED_CONSUMER_GROUP: z.string().min(1).default('ccfed-ingester'),
   /**
    * The library that consumes the topics. bench:ingest measured both (bench/results/ingest.json):

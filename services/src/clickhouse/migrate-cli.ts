@@ -3,18 +3,12 @@
 //
 //   CCFED_CLICKHOUSE_URL=http://clickhouse:8123 CCFED_CLICKHOUSE_DATABASE=ccfed \
 //     node --import tsx services/src/clickhouse/migrate-cli.ts
-import { createLogger, parseEnvConfig, startProcess } from '@ccfed/common';
+import { clickhouseEnvSchema, createLogger, parseEnvConfig, startProcess } from '@ccfed/common';
 import { z } from 'zod';
 import { migrate } from './migrate.js';
 
 const configSchema = z.object({
-  CCFED_CLICKHOUSE_URL: z.url({
-    error: 'required: ClickHouse HTTP URL, e.g. http://127.0.0.1:8123',
-  }),
-  CCFED_CLICKHOUSE_DATABASE: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name')
-    .default('ccfed'),
+  ...clickhouseEnvSchema,
 });
 
 await startProcess('migrate', async () => {
