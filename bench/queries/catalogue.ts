@@ -208,15 +208,25 @@ export async function benchQueries(deps: {
       'fcr: by site, week',
       'fcr: tenant scope, by skill and day, week',
       'fcr: site scope, by skill, week',
-    ].map((name) => proposal(named(name), dated, withCallsBetween(named(name).sql, ...fcrDates))),
+    ].flatMap((name) => {
+      const sql = withCallsBetween(named(name).sql, ...fcrDates);
+      return sql ? [proposal(named(name), dated, sql)] : [];
+    }),
     ...[
       'churn: call-back list (50)',
       'churn: site scope call-back list (50)',
       'churn: tenant scope call-back list (50)',
-    ].map((name) => proposal(named(name), dated, withCallsBetween(named(name).sql, ...churnDates))),
-    ...['satisfaction: by wait_band, month', 'satisfaction: tenant scope, by wait band, month'].map(
-      (name) => proposal(named(name), dated, withCallsBetween(named(name).sql, ...surveyDates)),
-    ),
+    ].flatMap((name) => {
+      const sql = withCallsBetween(named(name).sql, ...churnDates);
+      return sql ? [proposal(named(name), dated, sql)] : [];
+    }),
+    ...[
+      'satisfaction: by wait_band, month',
+      'satisfaction: tenant scope, by wait band, month',
+    ].flatMap((name) => {
+      const sql = withCallsBetween(named(name).sql, ...surveyDates);
+      return sql ? [proposal(named(name), dated, sql)] : [];
+    }),
     proposal(
       named('cross-sell: rules (50)'),
       'stored rules',

@@ -31,9 +31,12 @@ export function callsBetween(from: Date, to: Date): string {
     GROUP BY tenant_id, call_id)`;
 }
 
-/** `query` with every read of the calls view limited to event dates [from, to]. */
-export function withCallsBetween(query: Sql, from: Date, to: Date): Sql {
-  if (!/FROM calls\b/.test(query.text)) throw new Error('the query does not read the calls view');
+/**
+ * `query` with every read of the calls view limited to event dates [from, to]; undefined when
+ * it does not read the view (its builder already reads call_facts by date).
+ */
+export function withCallsBetween(query: Sql, from: Date, to: Date): Sql | undefined {
+  if (!/FROM calls\b/.test(query.text)) return undefined;
   return raw(query.text.replace(/FROM calls\b/g, `FROM ${callsBetween(from, to)}`));
 }
 
