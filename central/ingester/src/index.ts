@@ -16,12 +16,13 @@ await startProcess('ingester', async () => {
   const clickhouse = createClient({
     url: config.CCFED_CLICKHOUSE_URL,
     database: config.CCFED_CLICKHOUSE_DATABASE,
-    // A new connection per request. Reused ones broke under CPU pressure (bench:ingest at load
-    // 10+): the server closes a connection 3 s after its last answer, a starved event loop reads
-    // that answer late and so thinks the socket younger, and the next INSERT died with EPIPE
-    // (and the batch was retried), even with stale sockets dropped eagerly. A batch is thousands
-    // of rows: one TCP handshake on top costs nothing.
-    keep_alive: { enabled: false },
+    // Under CPU pressure a starved event loop reads an answer late, thinks the connection
+    // younger than the server does (keep_alive_timeout 3 s), reuses it after the server closed
+    // it, and the INSERT dies with EPIPE; the batch is then retried, so nothing is lost, but it
+    // costs a round. Dropping sockets idle for 1 s before each request makes that rarer.
+    // (Without keep-alive at all, bench:ingest saw no EPIPE, but tests/ingester/exactly-once's
+    // first step, which expects call or agent rows after 3 INSERTs, failed with kafkajs twice.)
+    keep_alive: { enabled: true, idle_socket_ttl: 1_000, eagerly_destroy_stale_sockets: true },
   });
   const kafka = createKafka({
     brokers: config.CCFED_KAFKA_BROKERS,
