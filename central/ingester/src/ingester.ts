@@ -126,7 +126,10 @@ export class Ingester {
       } else {
         inBatch.add(r.eventId);
         stored.push({ offset, eventId: r.eventId });
-        for (const row of r.rows) rows.push({ ...row, ingested_at: ingestedAt });
+        for (const row of r.rows) {
+          row.ingested_at = ingestedAt;
+          rows.push(row);
+        }
       }
     }
 
