@@ -53,7 +53,7 @@ FROM
             toUInt64(0) AS a_wrap_up_ms,
             toUInt64(0) AS a_not_ready_ms
         FROM call_events
-        WHERE kind IN ('ended', 'wrap_up_done') AND agent_id != '' AND ${SITES}
+        WHERE $__dateFilter(event_date) AND kind IN ('ended', 'wrap_up_done') AND agent_id != '' AND ${SITES}
           AND toStartOfFifteenMinutes(event_time) >= $__fromTime
           AND toStartOfFifteenMinutes(event_time) < $__toTime
         UNION ALL

@@ -118,12 +118,12 @@ export function liveQueueSql(siteCondition: string): string {
     max(expected_wait_ms) / 1000 AS expected_wait_s,
     max(accepting_overflow) AS accepting_overflow
 FROM site_snapshots
-WHERE $__timeFilter(event_time) AND ${siteCondition}
+WHERE $__dateFilter(event_date) AND $__timeFilter(event_time) AND ${siteCondition}
   AND (site_id, sequence) IN
   (
       SELECT site_id, max(sequence)
       FROM site_snapshots
-      WHERE $__timeFilter(event_time) AND ${siteCondition}
+      WHERE $__dateFilter(event_date) AND $__timeFilter(event_time) AND ${siteCondition}
       GROUP BY site_id
   )
 GROUP BY site_id, skill

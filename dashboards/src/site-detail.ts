@@ -24,7 +24,7 @@ export const SITE_VARIABLE: VariableSpec = {
 (
     SELECT site_id FROM call_rollup_15m WHERE ${BUCKET_IN_RANGE}
     UNION ALL
-    SELECT site_id FROM site_snapshots WHERE $__timeFilter(event_time)
+    SELECT site_id FROM site_snapshots WHERE $__dateFilter(event_date) AND $__timeFilter(event_time)
 )
 ORDER BY site_id`,
 };
@@ -151,6 +151,7 @@ FROM
     SELECT agent_id, argMax(to_state, (event_time, event_ms)) AS state
     FROM agent_events
     WHERE ${SITE}
+      AND event_date >= toDate($__toTime - ${AGENT_STATE_LOOKBACK_S})
       AND event_time > $__toTime - ${AGENT_STATE_LOOKBACK_S}
       AND event_time <= $__toTime
     GROUP BY agent_id
