@@ -17,12 +17,15 @@ describe('satisfactionQuery', () => {
     );
   });
 
-  it('restricts the calls it joins to the surveyed ones, within the scope', () => {
+  it('folds only the surveyed calls, from the days they can be on, within the scope', () => {
     const text = satisfactionQuery(
       { role: 'tenant', tenantId: 't1' },
       { from, to, by: 'wait_band' },
     ).text;
-    expect(text).toMatch(/FROM calls\s+WHERE call_id IN \(SELECT call_id FROM surveys WHERE/);
+    expect(text).toMatch(
+      /FROM call_facts\s+WHERE event_date >= toDate\(.*\) AND event_date <= toDate\(.*\)\s+AND call_id IN \(SELECT call_id FROM surveys WHERE/,
+    );
+    expect(text).not.toMatch(/FROM calls\b/);
     expect(text.match(/`tenant_id` = 't1'/g)).toHaveLength(2);
   });
 });

@@ -28,6 +28,9 @@ export interface SatisfactionRow {
   readonly nps: number | null;
 }
 
+/** Most days between a call and its survey that the wait-band grouping looks back. */
+export const SURVEY_LAG_DAYS = 3;
+
 /** Surveys answered in [from, to), grouped as asked; the groups in key order. */
 export function satisfactionQuery(
   scope: Scope,
@@ -38,7 +41,8 @@ export function satisfactionQuery(
   if (to.getTime() <= from.getTime()) throw new InvalidOptionError('to', 'must be after from');
   const by = checkOneOf('by', opts.by, SATISFACTION_GROUPINGS);
   // Surveys are scoped by the site that ran them and their tenant.
-  const inRange = sql`event_time >= ${from} AND event_time < ${to}
+  const inRange = sql`event_date >= toDate(${from}) AND event_date <= toDate(${to})
+        AND event_time >= ${from} AND event_time < ${to}
         AND ${scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })}`;
   const measures = sql`count() AS responses,
     countIf(csat > 0) AS csat_answered,
@@ -54,7 +58,10 @@ WHERE ${inRange}
 GROUP BY key
 ORDER BY key`;
   }
-  // The calls view folds every call; restricting it to the surveyed call ids keeps this cheap.
+  // The calls view would fold every call ever taken: fold only the surveyed calls, from the
+  // call_facts partitions of the days they can have happened on (a survey follows its call
+  // within SURVEY_LAG_DAYS; a later one is booked as 'unknown').
+  const callsFrom = new Date(from.getTime() - SURVEY_LAG_DAYS * 86_400_000);
   return sql`SELECT
     multiIf(found = 0, 'unknown', wait_ms < 20000, '<20s', wait_ms < 60000, '20-60s',
             wait_ms < 180000, '1-3min', '>3min') AS key,
@@ -65,9 +72,11 @@ FROM
 ) AS surveyed
 ANY LEFT JOIN
 (
-    SELECT tenant_id, call_id, wait_ms, toUInt8(1) AS found
-    FROM calls
-    WHERE call_id IN (SELECT call_id FROM surveys WHERE ${inRange})
+    SELECT tenant_id, call_id, maxMerge(wait_ms) AS wait_ms, toUInt8(1) AS found
+    FROM call_facts
+    WHERE event_date >= toDate(${callsFrom}) AND event_date <= toDate(${to})
+      AND call_id IN (SELECT call_id FROM surveys WHERE ${inRange})
+    GROUP BY tenant_id, call_id
 ) AS waits USING (tenant_id, call_id)
 GROUP BY key
 ORDER BY indexOf(${[...WAIT_BANDS]}, key)`;
