@@ -67,7 +67,10 @@ function configXml(p: { dataDir: string; httpPort: number; tcpPort: number }): s
     <http_port>${p.httpPort}</http_port>
     <tcp_port>${p.tcpPort}</tcp_port>
     <max_connections>256</max_connections>
-    <keep_alive_timeout>3</keep_alive_timeout>
+    <!-- Longer than the HTTP clients keep an idle socket (@clickhouse/client: 2.5 s), with room
+         for a starved event loop: at 3 s a client could reuse a socket the server had just
+         closed, and the request died with EPIPE or "socket hang up". -->
+    <keep_alive_timeout>30</keep_alive_timeout>
     <max_concurrent_queries>100</max_concurrent_queries>
     <uncompressed_cache_size>268435456</uncompressed_cache_size>
     <mark_cache_size>268435456</mark_cache_size>
