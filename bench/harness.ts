@@ -25,6 +25,14 @@ export async function runBench(
     for (const c of cleanup.reverse()) await c().catch(() => undefined);
   };
   process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  // A stray rejection (a poller's socket hang-up) would end the process without the finally
+  // below, leaving engines and child processes running: stop them first.
+  const crash = (err: unknown) => {
+    console.error(err);
+    void stopAll().then(() => process.exit(1));
+  };
+  process.on('unhandledRejection', crash);
+  process.on('uncaughtException', crash);
   try {
     await body({ dir, onCleanup: (stop) => cleanup.push(stop) });
   } finally {
