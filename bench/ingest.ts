@@ -33,8 +33,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createKafka, ensureTopics, ident, silentLogger, sql } from '@ccfed/common';
+import { createKafka, ensureTopics, groupCaughtUp, ident, silentLogger, sql } from '@ccfed/common';
 import { KAFKA_CLIENTS, type KafkaClientName } from '@ccfed/ingester/consumer';
+import { sinksFor } from '@ccfed/ingester/sinks';
 import { allTopics, CallEvent, CustomerTier, topicNames, type TopicNames } from '@ccfed/proto';
 import {
   assertRunsOnCurrentClickHouse,
@@ -43,7 +44,7 @@ import {
   startClickHouse,
   startKafka,
 } from '@ccfed/services';
-import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
+import { CompressionTypes, type Producer } from 'kafkajs';
 import {
   eventStream,
   type ExpectedFigures,
@@ -165,25 +166,6 @@ async function expectExact(ch: ClickHouseClient, want: Record<string, number>): 
 }
 
 /** Whether `groupId` has committed the end offset of every partition of `topics`. */
-async function committedAll(kafka: Kafka, groupId: string, topics: string[]): Promise<boolean> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const committed = await admin.fetchOffsets({ groupId, topics });
-    for (const topic of topics) {
-      const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
-      for (const end of await admin.fetchTopicOffsets(topic)) {
-        // A partition no message went to (snapshots are keyed by site) has nothing to commit.
-        const c = mine.find((p) => p.partition === end.partition);
-        if (Number(end.high) > 0 && Number(c?.offset ?? -1) < Number(end.high)) return false;
-      }
-    }
-    return true;
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** Sends `messages` as fast as the broker takes them: batches, a few requests in flight. */
 async function produceBacklog(producer: Producer, messages: readonly StreamMessage[]) {
   const CHUNK = 5_000;
@@ -304,14 +286,7 @@ await runBench('ingest', async ({ dir, onCleanup }) => {
     await migrate(clickhouse.url, database);
     // DROP DATABASE on 18.16 waits for the merges in progress: minutes on a loaded machine.
     const ch = createClient({ url: clickhouse.url, database, request_timeout: 600_000 });
-    const consumed = [
-      topics.callEvents,
-      topics.agentEvents,
-      topics.siteSnapshots,
-      topics.surveys,
-      topics.crmEvents,
-      topics.routeDecisions,
-    ];
+    const consumed = sinksFor(topics).map((s) => s.topic);
 
     // 1. The backlog, then the ingester.
     const backlog = retarget(day.messages, template, topics);
@@ -370,7 +345,7 @@ await runBench('ingest', async ({ dir, onCleanup }) => {
       if (ingester.exitCode !== null) throw new Error(`ingester exited; see its log in ${dir}`);
       const got = await counts(ch, Object.keys(want));
       const stored = Object.values(got).reduce((a, b) => a + b, 0);
-      if (stored >= totalRows && (await committedAll(kafka, group, consumed))) break;
+      if (stored >= totalRows && (await groupCaughtUp(kafka, group, consumed))) break;
       if (stored !== lastStored) [lastStored, progressAt] = [stored, Date.now()];
       if (Date.now() - progressAt > STALL_MS)
         throw new Error(
@@ -483,7 +458,7 @@ await runBench('ingest', async ({ dir, onCleanup }) => {
       ...tableRows(live.expected),
       call_events: live.expected.callEvents + markers,
     });
-    for (const deadline = Date.now() + 60_000; !(await committedAll(kafka, group, consumed));) {
+    for (const deadline = Date.now() + 60_000; !(await groupCaughtUp(kafka, group, consumed));) {
       if (Date.now() > deadline) throw new Error('the ingester did not commit the live traffic');
       await sleep(200);
     }

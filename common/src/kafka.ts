@@ -52,3 +52,29 @@ export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): 
     await admin.disconnect();
   }
 }
+
+/**
+ * Whether consumer group `groupId` has committed every message of `topics`, i.e. it has no lag.
+ * A partition no message ever went to has nothing to commit.
+ */
+export async function groupCaughtUp(
+  kafka: Kafka,
+  groupId: string,
+  topics: readonly string[],
+): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+    for (const topic of topics) {
+      const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
+      for (const end of await admin.fetchTopicOffsets(topic)) {
+        const c = mine.find((p) => p.partition === end.partition);
+        if (Number(end.high) > 0 && Number(c?.offset ?? -1) < Number(end.high)) return false;
+      }
+    }
+    return true;
+  } finally {
+    await admin.disconnect();
+  }
+}

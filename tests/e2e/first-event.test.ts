@@ -2,7 +2,7 @@
 // ingester process lands it in ClickHouse, and replaying it changes nothing.
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createKafka, ManualClock, silentLogger } from '@ccfed/common';
+import { createKafka, groupCaughtUp, ManualClock, silentLogger } from '@ccfed/common';
 import type { CallEvent } from '@ccfed/proto';
 import { CustomerTier, KAFKA_HEADERS, type TopicNames } from '@ccfed/proto';
 import { EventPublisher } from '@ccfed/site-agent/events/publisher';
@@ -189,19 +189,7 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
   });
 
   async function caughtUp(group: string): Promise<true | undefined> {
-    const admin = kafka().admin();
-    await admin.connect();
-    try {
-      const ends = await admin.fetchTopicOffsets(topics.callEvents);
-      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topics.callEvents] });
-      const done = ends.every((e) => {
-        const c = committed?.partitions.find((p) => p.partition === e.partition);
-        return Number(e.high) === 0 || Number(c?.offset ?? -1) >= Number(e.high);
-      });
-      return done ? true : undefined;
-    } finally {
-      await admin.disconnect();
-    }
+    return (await groupCaughtUp(kafka(), group, [topics.callEvents])) ? true : undefined;
   }
 
   async function readOne(

@@ -3,7 +3,8 @@
 // that dies right after an INSERT and before its commit (the worst moment), and once more by
 // SIGKILL; every figure must still come out exact, and every bad message must be dead-lettered.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createKafka, silentLogger } from '@ccfed/common';
+import { createKafka, groupCaughtUp, silentLogger } from '@ccfed/common';
+import { sinksFor } from '@ccfed/ingester/sinks';
 import { KAFKA_HEADERS, type TopicNames } from '@ccfed/proto';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,14 +23,6 @@ import { eventStream, type ExpectedFigures, type StreamMessage } from '../suppor
 import { startService, type ServiceProcess } from '../support/processes.js';
 
 const CALLS = 3000;
-const TABLES = [
-  'call_events',
-  'agent_events',
-  'site_snapshots',
-  'surveys',
-  'crm_events',
-  'route_decisions',
-];
 const GARBAGE = [
   { key: 'junk-text', value: Buffer.from('this is not protobuf \xff\xfe') },
   { key: 'junk-empty', value: Buffer.alloc(0) },
@@ -148,7 +141,7 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
 
   async function storedRows(): Promise<number> {
     let n = 0;
-    for (const t of TABLES) n += await count(t);
+    for (const { table } of sinksFor(topics)) n += await count(table);
     return n;
   }
 
@@ -220,29 +213,7 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
 
   /** Whether `groupId` has committed every offset of every topic the ingester consumes. */
   async function caughtUp(groupId: string): Promise<true | undefined> {
-    const admin = kafka().admin();
-    await admin.connect();
-    try {
-      const consumed = [
-        topics.callEvents,
-        topics.agentEvents,
-        topics.siteSnapshots,
-        topics.surveys,
-        topics.crmEvents,
-        topics.routeDecisions,
-      ];
-      const committed = await admin.fetchOffsets({ groupId, topics: consumed });
-      for (const topic of consumed) {
-        const ends = await admin.fetchTopicOffsets(topic);
-        const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
-        for (const end of ends) {
-          const c = mine.find((p) => p.partition === end.partition);
-          if (Number(end.high) > 0 && Number(c?.offset ?? -1) < Number(end.high)) return undefined;
-        }
-      }
-      return true;
-    } finally {
-      await admin.disconnect();
-    }
+    const consumed = sinksFor(topics).map((s) => s.topic);
+    return (await groupCaughtUp(kafka(), groupId, consumed)) ? true : undefined;
   }
 });
