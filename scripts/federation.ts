@@ -6,17 +6,8 @@
 //   npm start [-- --topology FILE] [-- --site ID]
 //
 // Data and logs live under .ccfed/local/ and survive restarts.
-import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@ccfed/common';
@@ -31,7 +22,7 @@ import {
 import { loadTopology, siteById, TopologyError } from '@ccfed/topology';
 import { startDemoTraffic } from './demo-traffic.js';
 import { buildConsoleIfStale, CONSOLE_DIST } from './console-build.js';
-import { localApiConfig } from './local-api.js';
+import { localApiConfig, localSecret } from './local-api.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DATA = join(ROOT, '.ccfed', 'local');
@@ -124,7 +115,7 @@ async function main(): Promise<void> {
   );
   running.push({ name: 'cross-sell refresh', stop: async () => refresh.stop() });
 
-  const callerHashKey = localSecret(join(DATA, 'caller-hash-key'));
+  const callerHashKey = localSecret(join(DATA, 'caller-hash-key'), 32);
   const lines: string[] = [];
   for (const site of sites) {
     const kamailio = await startKamailio({
@@ -206,15 +197,6 @@ function runJob(entry: string, env: Record<string, string>): Promise<void> {
       resolve();
     });
   });
-}
-
-/** A random secret kept in `file` (made on first use), the same for every run. */
-function localSecret(file: string): string {
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
-  }
-  return readFileSync(file, 'utf8').trim();
 }
 
 async function startNodeService(

@@ -4,7 +4,7 @@
 // own users file (docs/deploy.md).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { hashPassword } from '@ccfed/api/auth/password';
 import type { Topology } from '@ccfed/topology';
 import { parse, stringify } from 'yaml';
@@ -23,13 +23,19 @@ export interface LocalApiConfig {
   readonly logins: readonly LocalLogin[];
 }
 
+/** A random secret of `bytes` bytes kept in `file` (made on first use), the same for every run. */
+export function localSecret(file: string, bytes: number): string {
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, randomBytes(bytes).toString('base64'), { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
 /** The users file and secret under `dir`, made on first use, extended when the topology grows. */
 export async function localApiConfig(dir: string, topology: Topology): Promise<LocalApiConfig> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const secretFile = join(dir, 'token-secret');
-  if (!existsSync(secretFile))
-    writeFileSync(secretFile, randomBytes(48).toString('base64'), { mode: 0o600 });
-  const secret = readFileSync(secretFile, 'utf8').trim();
+  const secret = localSecret(join(dir, 'token-secret'), 48);
 
   const loginsFile = join(dir, 'logins.yaml');
   const known = new Map<string, LocalLogin>(
