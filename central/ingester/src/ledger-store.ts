@@ -23,7 +23,10 @@ export class LedgerStore {
     if (!ledger) {
       ledger = this.load(table, partition);
       // A failed load is not cached: the next batch tries again.
-      ledger.catch(() => this.ledgers.delete(key));
+      const loading = ledger;
+      loading.catch(() => {
+        if (this.ledgers.get(key) === loading) this.ledgers.delete(key);
+      });
       this.ledgers.set(key, ledger);
     }
     return ledger;

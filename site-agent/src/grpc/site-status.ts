@@ -44,13 +44,14 @@ export function createSiteAgentService({
     },
     getStatus: async () => {
       try {
+        const drain = status.drain();
         return {
           snapshot: status.snapshot(),
           evapiConnected: status.evapiConnected(),
           kafkaConnected: status.kafkaConnected(),
           bufferedEvents: status.bufferedEvents(),
-          drained: status.drain().drained,
-          drainReason: status.drain().reason,
+          drained: drain.drained,
+          drainReason: drain.reason,
         };
       } catch (err) {
         throw internalError(log, 'GetStatus', err);
