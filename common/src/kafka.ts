@@ -34,6 +34,8 @@ export function createKafka(opts: KafkaClientOptions): Kafka {
 export interface TopicSpec {
   readonly topic: string;
   readonly partitions: number;
+  /** Keep only the latest message per key (cleanup.policy=compact): for state, not events. */
+  readonly compacted?: boolean;
 }
 
 /** Creates the topics that do not exist yet; existing ones are left as they are. */
@@ -46,7 +48,11 @@ export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): 
     if (missing.length === 0) return;
     await admin.createTopics({
       waitForLeaders: true,
-      topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })),
+      topics: missing.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.partitions,
+        ...(t.compacted && { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }),
+      })),
     });
   } finally {
     await admin.disconnect();

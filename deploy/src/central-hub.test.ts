@@ -80,8 +80,15 @@ describe('CentralHub', () => {
     const { declared } = await declare();
     const topics = ofType(declared, 'kafka:index/topic:Topic');
     expect(topics.map((t) => t.inputs.name).sort()).toEqual(allTopics(topicNames()).sort());
+    const policyTopic = topicNames().routingPolicy;
     for (const t of topics) {
-      expect(t.inputs.partitions).toBe(DEFAULT_TOPIC_PARTITIONS);
+      // The routing policy is state: one partition, compacted; every event topic is partitioned.
+      if (t.inputs.name === policyTopic) {
+        expect(t.inputs.partitions).toBe(1);
+        expect(t.inputs.config).toEqual({ 'cleanup.policy': 'compact' });
+      } else {
+        expect(t.inputs.partitions).toBe(DEFAULT_TOPIC_PARTITIONS);
+      }
       expect(t.inputs.replicationFactor).toBe(3);
     }
   });

@@ -6,6 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
 import {
   DEFAULT_TOPIC_PARTITIONS,
   DEFAULT_TOPIC_PREFIX,
+  STATE_TOPICS,
   TOPIC_SUFFIXES,
   topicNames,
   type TopicKind,
@@ -148,7 +149,15 @@ export class CentralHub extends pulumi.ComponentResource {
         kind,
         new kafka.Topic(
           `${name}-topic-${TOPIC_SUFFIXES[kind]}`,
-          { name: names[kind], partitions, replicationFactor: replication },
+          STATE_TOPICS.includes(kind)
+            ? // State (the routing policy): one partition, compacted to the latest version.
+              {
+                name: names[kind],
+                partitions: 1,
+                replicationFactor: replication,
+                config: { 'cleanup.policy': 'compact' },
+              }
+            : { name: names[kind], partitions, replicationFactor: replication },
           parent,
         ),
       ]),

@@ -10,6 +10,8 @@ export const TOPIC_SUFFIXES = {
   crmEvents: 'crm-events',
   routeDecisions: 'route-decisions',
   deadLetter: 'dead-letter',
+  /** The routing policy in force: one JSON document per version, compacted to the latest. */
+  routingPolicy: 'routing-policy',
 } as const;
 
 export type TopicKind = keyof typeof TOPIC_SUFFIXES;
@@ -43,6 +45,31 @@ export function topicNames(prefix: string = DEFAULT_TOPIC_PREFIX): TopicNames {
 /** Every topic under one prefix, e.g. for creating them all. */
 export function allTopics(names: TopicNames): string[] {
   return (Object.keys(TOPIC_SUFFIXES) as TopicKind[]).map((k) => names[k]);
+}
+
+/**
+ * Topics that hold current state rather than a stream of events: one partition (so every reader
+ * sees every version in the same order) and compacted (Kafka keeps the latest value per key).
+ */
+export const STATE_TOPICS: readonly TopicKind[] = ['routingPolicy'];
+
+/** How to create one of ccfed's topics. */
+export interface TopicCreation {
+  readonly topic: string;
+  readonly partitions: number;
+  readonly compacted: boolean;
+}
+
+/** How to create every topic under one prefix: event topics with `partitions`, state topics compacted with one. */
+export function topicCreations(
+  names: TopicNames,
+  partitions: number = DEFAULT_TOPIC_PARTITIONS,
+): TopicCreation[] {
+  return (Object.keys(TOPIC_SUFFIXES) as TopicKind[]).map((k) =>
+    STATE_TOPICS.includes(k)
+      ? { topic: names[k], partitions: 1, compacted: true }
+      : { topic: names[k], partitions, compacted: false },
+  );
 }
 
 /** Kafka headers ccfed sets. */

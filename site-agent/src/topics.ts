@@ -1,5 +1,5 @@
 import { ensureTopics } from '@ccfed/common';
-import { allTopics, DEFAULT_TOPIC_PARTITIONS, type TopicNames } from '@ccfed/proto';
+import { DEFAULT_TOPIC_PARTITIONS, topicCreations, type TopicNames } from '@ccfed/proto';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 
@@ -19,10 +19,7 @@ export function ensureTopicsUntilDone(
   const done = (async () => {
     for (let waitMs = 500; !stopped; waitMs = Math.min(waitMs * 2, 10_000)) {
       try {
-        await ensureTopics(
-          kafka,
-          allTopics(topics).map((topic) => ({ topic, partitions })),
-        );
+        await ensureTopics(kafka, topicCreations(topics, partitions));
         return;
       } catch (err) {
         log.warn(

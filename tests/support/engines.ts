@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createKafka, ensureTopics, silentLogger } from '@ccfed/common';
-import { allTopics, topicNames, type TopicNames } from '@ccfed/proto';
+import { topicCreations, topicNames, type TopicNames } from '@ccfed/proto';
 import { migrate } from '@ccfed/services';
 import type { KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
@@ -28,10 +28,7 @@ export async function freshTopics(partitions = 3): Promise<{ prefix: string; top
     clientId: 'ccfed-test-setup',
     log: silentLogger(),
   });
-  await ensureTopics(
-    kafka,
-    allTopics(topics).map((topic) => ({ topic, partitions })),
-  );
+  await ensureTopics(kafka, topicCreations(topics, partitions));
   return { prefix, topics };
 }
 

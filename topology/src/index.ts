@@ -1,3 +1,4 @@
 export * from './schema.js';
 export * from './load.js';
 export * from './lookup.js';
+export * from './routing-policy.js';

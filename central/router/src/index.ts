@@ -9,7 +9,7 @@ import {
   startProcess,
   systemClock,
 } from '@ccfed/common';
-import { allTopics, topicNames } from '@ccfed/proto';
+import { topicCreations, topicNames } from '@ccfed/proto';
 import { loadTopology } from '@ccfed/topology';
 import { routerConfigSchema } from './config.js';
 import { DECISION_PRODUCER_CONFIG, DecisionPublisher } from './decision-publisher.js';
@@ -35,10 +35,7 @@ await startProcess('router', async () => {
   });
   const feed = new StateFeed({ kafka, topics, router, log });
 
-  await ensureTopics(
-    kafka,
-    allTopics(topics).map((topic) => ({ topic, partitions: 3 })),
-  );
+  await ensureTopics(kafka, topicCreations(topics, 3));
   await publisher.start();
   await feed.start();
   const grpc = await startRouterServer({
