@@ -84,3 +84,64 @@ export async function groupCaughtUp(
     await admin.disconnect();
   }
 }
+
+export interface CompactedTopicFollowerOptions {
+  readonly kafka: Kafka;
+  /** A one-partition compacted topic holding state (e.g. the routing policy). */
+  readonly topic: string;
+  /** A group only this process uses: every process reads every message. */
+  readonly groupId: string;
+  readonly log: Logger;
+  /** Called with each message, in order, from the oldest the topic still holds. */
+  readonly onMessage: (value: Buffer | null, offset: string) => void;
+}
+
+/**
+ * Follows a compacted state topic from its beginning until stopped. `caughtUp` resolves once
+ * every message that was on the topic at start has been handed to onMessage (at once when the
+ * topic is empty), so a process can start serving with the latest state rather than its default.
+ * Offsets are never committed: each start reads the topic again, which compaction keeps short.
+ */
+export async function followCompactedTopic(opts: CompactedTopicFollowerOptions): Promise<{
+  readonly caughtUp: Promise<void>;
+  stop(): Promise<void>;
+}> {
+  const { kafka, topic, groupId, log, onMessage } = opts;
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: Map<number, bigint>;
+  try {
+    ends = new Map(
+      (await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+  // Partitions still behind the end they had at start.
+  const behind = new Set([...ends].filter(([, high]) => high > 0n).map(([p]) => p));
+  let markCaughtUp!: () => void;
+  const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
+  if (behind.size === 0) markCaughtUp();
+
+  const consumer = kafka.consumer({
+    groupId,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 100,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message }) => {
+      onMessage(message.value, message.offset);
+      if (behind.has(partition) && BigInt(message.offset) + 1n >= ends.get(partition)!) {
+        behind.delete(partition);
+        if (behind.size === 0) markCaughtUp();
+      }
+    },
+  });
+  log.info({ event: 'state_topic_following', topic, groupId }, 'following a state topic');
+  return { caughtUp, stop: () => consumer.disconnect() };
+}

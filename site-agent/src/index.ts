@@ -26,6 +26,7 @@ import { EvapiLink } from './kamailio/evapi-link.js';
 import { OverflowOutbound } from './overflow/outbound.js';
 import { routerClient } from './overflow/router-client.js';
 import { OverflowTrigger } from './overflow/trigger.js';
+import { followPolicyThresholds } from './overflow/policy-thresholds.js';
 import { DrainSwitch } from './drain.js';
 import { SnapshotLoop } from './snapshot-loop.js';
 
@@ -111,6 +112,17 @@ await startProcess('site-agent', async () => {
       s.overflow ? [[s.id, s.overflow.expectedWaitThresholdSeconds * 1000] as const] : [],
     ),
   );
+  // HQ's routing-policy edits change the thresholds while the site runs (policy-thresholds.ts).
+  const policyThresholds = config.CCFED_ROUTER
+    ? followPolicyThresholds({
+        kafka,
+        topic: topics.routingPolicy,
+        topology,
+        thresholdMs,
+        groupId: `ccfed-site-${site.id}-${process.pid}-${Date.now().toString(36)}-policy`,
+        log,
+      })
+    : undefined;
   const router = config.CCFED_ROUTER
     ? routerClient({
         address: config.CCFED_ROUTER,
@@ -158,6 +170,7 @@ await startProcess('site-agent', async () => {
   lifecycle.onShutdown('stop overflow requests', async () => {
     await outbound?.stop();
     router?.close();
+    await policyThresholds?.stop();
   });
   lifecycle.onShutdown('close evapi link', () => link.stop());
   lifecycle.onShutdown('stop control API', () => grpc.close());

@@ -6,6 +6,7 @@ import {
   decodePolicyDocument,
   describeProblems,
   encodePolicyDocument,
+  PolicyHolder,
   policyFromTopology,
   supersedes,
   type PolicyDocument,
@@ -159,5 +160,37 @@ describe('the document on the topic', () => {
     expect(supersedes(doc, { ...doc, version: 4 })).toBe(true);
     expect(supersedes(doc, { ...doc, version: 3 })).toBe(true);
     expect(supersedes(doc, { ...doc, version: 2 })).toBe(false);
+  });
+});
+
+describe('PolicyHolder', () => {
+  const at = (version: number, handicap: number): Buffer =>
+    encodePolicyDocument({
+      ...policyFromTopology(topology),
+      sites: {
+        shanghai: { handicapSeconds: 0 },
+        beijing: { handicapSeconds: handicap },
+        guangzhou: { handicapSeconds: 5 },
+      },
+      version,
+      changedBy: 'li.wei',
+      changedAt: '2026-11-22T10:00:00.000Z',
+    });
+
+  it('holds the topology policy until a valid later version arrives, and keeps it over bad or older ones', () => {
+    const holder = new PolicyHolder(topology);
+    expect(holder.current.version).toBe(0);
+    expect(holder.offer(at(2, 30)).outcome).toBe('applied');
+    expect(holder.offer(at(1, 60))).toMatchObject({ outcome: 'older' });
+    expect(holder.offer(Buffer.from('garbage'))).toEqual({
+      outcome: 'rejected',
+      reason: 'not JSON',
+    });
+    expect(holder.offer(at(3, 9999))).toEqual({
+      outcome: 'rejected',
+      reason: 'sites.beijing.handicapSeconds: must be between -600 and 600',
+    });
+    expect(holder.current.version).toBe(2);
+    expect(holder.current.sites.beijing).toEqual({ handicapSeconds: 30 });
   });
 });

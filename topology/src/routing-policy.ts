@@ -224,3 +224,40 @@ function isObject(x: unknown): x is Record<string, unknown> {
 function dotted(path: readonly PropertyKey[]): string {
   return path.map(String).join('.');
 }
+
+/** What one message of the topic did to a PolicyHolder. */
+export type PolicyOffer =
+  | { readonly outcome: 'applied'; readonly document: PolicyDocument }
+  | { readonly outcome: 'older'; readonly document: PolicyDocument }
+  | { readonly outcome: 'rejected'; readonly reason: string };
+
+/**
+ * The policy a process goes by: the topology's until the topic says otherwise, then the latest
+ * valid document read from it. A message that is not a valid document for this process's
+ * topology is rejected and the held policy stays, so a bad message never half-applies.
+ */
+export class PolicyHolder {
+  private held: PolicyDocument;
+
+  constructor(private readonly topology: Topology) {
+    this.held = policyFromTopology(topology);
+  }
+
+  get current(): PolicyDocument {
+    return this.held;
+  }
+
+  /** Takes one message of the routing-policy topic. */
+  offer(value: Buffer | null): PolicyOffer {
+    const r = decodePolicyDocument(value, this.topology);
+    if (!r.ok) return { outcome: 'rejected', reason: describeProblems(r.problems) };
+    return this.take(r.value);
+  }
+
+  /** Takes a document this process published itself (already checked). */
+  take(document: PolicyDocument): PolicyOffer {
+    if (!supersedes(this.held, document)) return { outcome: 'older', document };
+    this.held = document;
+    return { outcome: 'applied', document };
+  }
+}

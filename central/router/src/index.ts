@@ -16,7 +16,8 @@ import { DECISION_PRODUCER_CONFIG, DecisionPublisher } from './decision-publishe
 import { routingPolicy } from './routing/policy.js';
 import { Router } from './routing/router.js';
 import { startRouterServer } from './server.js';
-import { StateFeed } from './state-feed.js';
+import { startPolicyFeed } from './policy-feed.js';
+import { perProcessGroupId, StateFeed } from './state-feed.js';
 
 await startProcess('router', async () => {
   const config = parseEnvConfig(routerConfigSchema);
@@ -37,7 +38,18 @@ await startProcess('router', async () => {
 
   await ensureTopics(kafka, topicCreations(topics, 3));
   await publisher.start();
-  await feed.start();
+  // The routing policy in force is read to its end before the first answer.
+  const [policyFeed] = await Promise.all([
+    startPolicyFeed({
+      kafka,
+      topics,
+      topology,
+      router,
+      log,
+      groupId: `${perProcessGroupId()}-policy`,
+    }),
+    feed.start(),
+  ]);
   const grpc = await startRouterServer({
     host: config.CCFED_ROUTER_HOST,
     port: config.CCFED_ROUTER_PORT,
@@ -51,6 +63,7 @@ await startProcess('router', async () => {
   // decisions still queued. A signal during start-up exits before any of this is running.
   lifecycle.onShutdown('stop gRPC server', () => grpc.close());
   lifecycle.onShutdown('stop state feed', () => feed.stop());
+  lifecycle.onShutdown('stop routing policy feed', () => policyFeed.stop());
   lifecycle.onShutdown('flush route decisions', () => publisher.stop(5_000));
   log.info(
     { event: 'router_started', sites: topology.sites.map((s) => s.id), port: grpc.port },

@@ -1,6 +1,7 @@
-// The routing policy, from the topology file: which calls may ask, how much better a site must be
-// to move a call there, how far each site is handicapped, and where a tenant's calls may go.
-import type { Topology } from '@ccfed/topology';
+// The routing policy: which calls may ask, how much better a site must be to move a call there,
+// how far each site is handicapped, and where a tenant's calls may go. It starts as the topology
+// file says (version 0) and follows the routing-policy documents HQ publishes (policy-feed.ts).
+import { policyFromTopology, type PolicyDocument, type Topology } from '@ccfed/topology';
 
 export interface SkillPolicy {
   /** A queued call asks the router once its EWT at its own site passes this. */
@@ -31,38 +32,40 @@ export interface RoutingPolicy {
   readonly maxHops: number;
 }
 
-/** The policy a topology file describes. */
+/** The policy a topology file describes (version 0 of the routing-policy document). */
 export function routingPolicy(topology: Topology): RoutingPolicy {
+  return routingPolicyOf(topology, policyFromTopology(topology));
+}
+
+/**
+ * The policy `doc` sets, with the sites' SIP addresses from the topology. `doc` must have passed
+ * checkPolicyDocument against the same topology (every site it names is a topology site).
+ */
+export function routingPolicyOf(topology: Topology, doc: PolicyDocument): RoutingPolicy {
   return {
     skills: new Map(
-      topology.skills.flatMap((s) =>
-        s.overflow
-          ? [
-              [
-                s.id,
-                {
-                  thresholdMs: s.overflow.expectedWaitThresholdSeconds * 1000,
-                  minImprovementMs: s.overflow.minImprovementSeconds * 1000,
-                },
-              ] as const,
-            ]
-          : [],
-      ),
+      Object.entries(doc.skills).map(([id, s]) => [
+        id,
+        {
+          thresholdMs: s.thresholdSeconds * 1000,
+          minImprovementMs: s.minImprovementSeconds * 1000,
+        },
+      ]),
     ),
     sites: new Map(
       topology.sites.map((s) => [
         s.id,
         {
           siteId: s.id,
-          handicapMs: s.handicapSeconds * 1000,
+          handicapMs: (doc.sites[s.id]?.handicapSeconds ?? s.handicapSeconds) * 1000,
           sipUri: `sip:${s.sip.host}:${s.sip.port};transport=${s.sip.transport}`,
         },
       ]),
     ),
-    staleAfterMs: topology.routing.staleAfterSeconds * 1000,
-    reservationTimeoutMs: topology.routing.reservationTimeoutSeconds * 1000,
+    staleAfterMs: doc.staleAfterSeconds * 1000,
+    reservationTimeoutMs: doc.reservationTimeoutSeconds * 1000,
     excludedSites: new Map(
-      topology.routing.tenantRestrictions.map((r) => [r.tenant, new Set(r.excludedSites)]),
+      Object.entries(doc.tenantExclusions).map(([tenant, sites]) => [tenant, new Set(sites)]),
     ),
     maxHops: 1,
   };

@@ -97,11 +97,29 @@ export class Router {
   /** No reservation expires before this: expire() has nothing to do until then. */
   private nextExpiryMs = Infinity;
 
-  constructor(private readonly deps: { readonly clock: Clock; readonly policy: RoutingPolicy }) {}
+  private policy: RoutingPolicy;
+
+  constructor(private readonly deps: { readonly clock: Clock; readonly policy: RoutingPolicy }) {
+    this.policy = deps.policy;
+  }
+
+  /** The policy decisions are made by now. */
+  get currentPolicy(): RoutingPolicy {
+    return this.policy;
+  }
+
+  /**
+   * Decides by `policy` from now on. Site figures and reservations are kept (a reservation keeps
+   * the expiry it was made with), so a policy change neither forgets the country nor lets a
+   * target be herded while its reservations would have been rebuilt.
+   */
+  setPolicy(policy: RoutingPolicy): void {
+    this.policy = policy;
+  }
 
   /** Takes a site's snapshot; an older one than already held is ignored. Returns whether used. */
   observeSnapshot(figures: SiteFigures): boolean {
-    if (!this.deps.policy.sites.has(figures.siteId)) return false;
+    if (!this.policy.sites.has(figures.siteId)) return false;
     const held = this.sites.get(figures.siteId);
     // A restarted site agent starts its sequence again: a newer stamp with a lower sequence wins.
     if (
@@ -151,7 +169,7 @@ export class Router {
    */
   decide(req: RouteRequest): Decision {
     this.expire();
-    const { policy } = this.deps;
+    const { policy } = this;
     const skill = policy.skills.get(req.skill);
     const stay = (reason: string, alternatives: Alternative[] = []): Decision => ({
       verdict: 'stay',
@@ -206,11 +224,11 @@ export class Router {
       excludedReason: reason,
       stateAgeMs,
     });
-    if (this.deps.policy.excludedSites.get(req.tenantId)?.has(siteId))
+    if (this.policy.excludedSites.get(req.tenantId)?.has(siteId))
       return excluded(`tenant ${req.tenantId} may not be served at ${siteId}`);
     if (!rec) return excluded('no snapshot received from the site');
     const age = now - rec.receivedMs;
-    if (age > this.deps.policy.staleAfterMs)
+    if (age > this.policy.staleAfterMs)
       return excluded(`not heard from for ${secs(age)}`, age);
     if (!rec.figures.acceptingOverflow) return excluded('not accepting overflow', age);
     const skill = rec.figures.skills.get(req.skill);
