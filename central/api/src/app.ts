@@ -11,6 +11,8 @@ import { crossSellRulesRoute, nextBestOfferRoute } from './routes/cross-sell.js'
 import { kpisRoute } from './routes/kpis.js';
 import { meRoute } from './routes/me.js';
 import { routeDecisionsRoute } from './routes/route-decisions.js';
+import { routingPolicyRoutes } from './routes/routing-policy.js';
+import type { PolicySource } from './routing-policy/policy-store.js';
 import { satisfactionRoute } from './routes/satisfaction.js';
 import { sessionRoute } from './routes/session.js';
 import { siteStatusRoute } from './routes/site-status.js';
@@ -21,14 +23,18 @@ import { LiveStreams } from './live/live-stream.js';
 import { StaticFiles } from './live/static-files.js';
 import { topologyRoute } from './live/topology-route.js';
 
-export type ApiDeps = RouteDeps & {
-  readonly log: Logger;
+/** What only an API with the topology file (and, for the routing policy, Kafka) serves. */
+interface OptionalDeps {
   /** The federation's topology file, for the topology page; optional. */
   readonly topology?: Topology;
-};
+  /** The routing policy from Kafka (routing-policy/policy-store.ts); needs the topology too. */
+  readonly routingPolicy?: PolicySource;
+}
+
+export type ApiDeps = RouteDeps & OptionalDeps & { readonly log: Logger };
 
 /** Every route the API serves, the OpenAPI document's own included. */
-export function apiRoutes(deps: RouteDeps & { readonly topology?: Topology }): Route[] {
+export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
   const routes: Route[] = [
     sessionRoute(deps),
     meRoute(),
@@ -41,6 +47,13 @@ export function apiRoutes(deps: RouteDeps & { readonly topology?: Topology }): R
     satisfactionRoute(deps),
     // Served only by an API that was given the topology file (CCFED_TOPOLOGY).
     ...(deps.topology ? [topologyRoute(deps.topology)] : []),
+    ...(deps.topology && deps.routingPolicy
+      ? routingPolicyRoutes({
+          policy: deps.routingPolicy,
+          topology: deps.topology,
+          clock: deps.clock,
+        })
+      : []),
   ];
   let document: Record<string, unknown> | undefined;
   routes.push(

@@ -1,5 +1,6 @@
 // The central API process: reads its config and the users file, serves HTTP.
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@clickhouse/client';
 import {
@@ -18,6 +19,7 @@ import { clickhouseRunner } from './clickhouse.js';
 import { apiConfigSchema } from './config.js';
 import { LiveFeed } from './live/live-feed.js';
 import { LiveState, type AgentDirectoryEntry } from './live/live-state.js';
+import { RoutingPolicyStore } from './routing-policy/policy-store.js';
 
 /** Where npm run console:build puts the console, next to this package. */
 const BUILT_CONSOLE = fileURLToPath(new URL('../../console/dist', import.meta.url));
@@ -37,7 +39,10 @@ await startProcess('api', async () => {
   const runQuery = clickhouseRunner(clickhouse);
 
   let live: LiveFeed | undefined;
+  let routingPolicy: RoutingPolicyStore | undefined;
   if (config.CCFED_KAFKA_BROKERS) {
+    const kafka = createKafka({ brokers: config.CCFED_KAFKA_BROKERS, clientId: 'ccfed-api', log });
+    const topics = topicNames(config.CCFED_TOPIC_PREFIX);
     const directory = new Map<string, AgentDirectoryEntry>(
       (topology ? allAgents(topology) : []).map(({ site, agent }) => [
         agent.id,
@@ -45,13 +50,22 @@ await startProcess('api', async () => {
       ]),
     );
     live = new LiveFeed({
-      kafka: createKafka({ brokers: config.CCFED_KAFKA_BROKERS, clientId: 'ccfed-api', log }),
-      topics: topicNames(config.CCFED_TOPIC_PREFIX),
+      kafka,
+      topics,
       runQuery,
       state: new LiveState(directory),
       clock: systemClock,
       log,
     });
+    // The routing policy is edited against the topology, so it needs the file too.
+    if (topology)
+      routingPolicy = new RoutingPolicyStore({
+        kafka,
+        topic: topics.routingPolicy,
+        topology,
+        groupId: `ccfed-api-${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}-${process.pid}-policy`,
+        log,
+      });
   } else {
     log.warn({ event: 'live_feed_disabled' }, 'no CCFED_KAFKA_BROKERS: /api/v1/live answers 503');
   }
@@ -67,6 +81,7 @@ await startProcess('api', async () => {
     log,
     live,
     ...(topology && { topology }),
+    ...(routingPolicy && { routingPolicy }),
     ...(consoleDir !== undefined && { consoleDir }),
   });
 
@@ -75,9 +90,14 @@ await startProcess('api', async () => {
     const feed = live;
     lifecycle.onShutdown('stop the live feed', () => feed.stop());
   }
+  if (routingPolicy) {
+    const store = routingPolicy;
+    lifecycle.onShutdown('stop following the routing policy', () => store.stop());
+  }
   lifecycle.onShutdown('close ClickHouse client', () => clickhouse.close());
 
   await live?.start();
+  await routingPolicy?.start();
   const port = await server.listen(config.CCFED_API_PORT, config.CCFED_API_HOST);
   log.info(
     {

@@ -61,7 +61,7 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
         content: { 'application/json': { schema: outputSchema(r.response) } },
       },
     };
-    for (const [code, description] of Object.entries(ERRORS)) {
+    for (const [code, description] of Object.entries({ ...ERRORS, ...r.otherErrors })) {
       if (!r.auth && code === '403') continue;
       responses[code] = { description, ...error };
     }

@@ -6,7 +6,7 @@ import type { Scope } from '@ccfed/analytics/scope';
 import type { z } from 'zod';
 import type { Claims } from '../auth/token.js';
 
-export type Method = 'GET' | 'POST';
+export type Method = 'GET' | 'POST' | 'PUT';
 
 /** What a handler gets: the validated query and body, and the caller when authenticated. */
 export interface RouteContext<Q, B> {
@@ -29,6 +29,13 @@ export interface Route<Q = unknown, B = unknown> {
   readonly roles?: readonly Claims['role'][];
   readonly query?: z.ZodType<Q>;
   readonly body?: z.ZodType<B>;
+  /**
+   * The handler checks the body itself (against more than its shape, e.g. the topology, so that
+   * every problem is reported at once); `body` then only documents it and B is what arrived.
+   */
+  readonly bodyCheckedByHandler?: boolean;
+  /** Statuses other than the common ones (400, 401, 403, 500) the route answers, and when. */
+  readonly otherErrors?: Readonly<Record<string, string>>;
   readonly response: z.ZodType;
   handle(ctx: RouteContext<Q, B>): Promise<unknown>;
 }

@@ -85,9 +85,11 @@ export class ApiHttpServer {
         route.query ?? z.strictObject({}),
         queryObject(url.searchParams),
       );
-      const requestBody = route.body
-        ? validate('body', route.body, await readJson(req))
-        : undefined;
+      const requestBody = !route.body
+        ? undefined
+        : route.bodyCheckedByHandler
+          ? await readJson(req)
+          : validate('body', route.body, await readJson(req));
       body = await route.handle({
         query,
         body: requestBody,
