@@ -5,3 +5,4 @@ export * from './sql.js';
 export * from './kafka.js';
 export * from './config.js';
 export * from './grpc-server.js';
+export * from './telemetry.js';

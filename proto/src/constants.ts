@@ -107,3 +107,33 @@ export const SIP_HEADERS = {
 
 /** The longest value ccfed accepts in any X-CC-* header; longer ones are refused as malformed. */
 export const SIP_HEADER_MAX_LENGTH = 128;
+
+/**
+ * OpenTelemetry span names, as traces show them (docs/operations.md, "Telemetry"). One call is one
+ * trace: the origin's `call` span, its `RequestRoute` client span, the router's `RequestRoute`
+ * server span, the target site's `call` span and an `ingest <topic>` span per event.
+ */
+export const SPAN_NAMES = {
+  call: 'call',
+  requestRoute: 'RequestRoute',
+  /** Followed by the topic name. */
+  ingestPrefix: 'ingest ',
+} as const;
+
+/** OpenTelemetry metric names (docs/operations.md, "Telemetry"). */
+export const METRIC_NAMES = {
+  /** Gauge, per skill: calls waiting in the site's queue. */
+  queueLength: 'ccfed.site.queue.length',
+  /** Gauge, per skill, ms: expected wait of a new call; absent while no agent is staffed. */
+  expectedWait: 'ccfed.site.queue.expected_wait',
+  /** Counter, by skill and outcome (answered, abandoned, overflowed, refused, ...): calls that left. */
+  calls: 'ccfed.site.calls',
+  /** Counter, by verdict (stay, overflow) and target site: the router's decisions. */
+  routeDecisions: 'ccfed.router.decisions',
+  /** Histogram, ms, by verdict: time the router took to decide. */
+  routeDecisionDuration: 'ccfed.router.decision.duration',
+  /** Gauge, per topic and partition: messages after the ingester's committed offset. */
+  consumerLag: 'ccfed.ingester.consumer_lag',
+  /** Counter, per topic: events stored in ClickHouse. */
+  eventsIngested: 'ccfed.ingester.events',
+} as const;

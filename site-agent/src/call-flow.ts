@@ -11,6 +11,7 @@ import { createHmac } from 'node:crypto';
 import type { Clock } from '@ccfed/common';
 import { CallParty, type AgentEvent, type CallEvent } from '@ccfed/proto';
 import { skillById, type Site, type Topology } from '@ccfed/topology';
+import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { AcdError, type Acd, type Effects } from './acd/acd.js';
 import type { DayStats } from './acd/day-stats.js';
@@ -21,6 +22,7 @@ import { agentEventOf } from './events/agent-event.js';
 import { queuedReply, type KamailioCommand, type KamailioEvent } from './kamailio/messages.js';
 import { overflowAcceptance, overflowRelay } from './overflow/sip-overflow.js';
 import type { WaitingCall } from './overflow/trigger.js';
+import { CallTracing, type CallOutcome } from './telemetry.js';
 
 /** Where the call flow's events go (the Kafka publisher, through its disk outbox). */
 export interface CallFlowPublisher {
@@ -47,10 +49,14 @@ export interface CallFlowDeps {
   readonly drained?: () => boolean;
   /** Key of the caller hash (CCFED_CALLER_HASH_KEY); without one, no caller hash is recorded. */
   readonly callerHashKey?: string;
+  /** Each call's span; on the global OpenTelemetry API by default. */
+  readonly tracing?: CallTracing;
 }
 
 interface LiveCall {
   readonly context: CallContext;
+  /** The call's span at this site, ended when the call leaves it. */
+  readonly span: Span;
   readonly dialedNumber: string;
   readonly cseq: number;
   /** The suspended INVITE's transaction; renewed when Kamailio suspends it again after RONA. */
@@ -83,8 +89,11 @@ export class CallFlow {
   private readonly wrapUps = new Map<string, { context: CallContext; sinceMs: number }>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
+  private readonly tracing: CallTracing;
 
-  constructor(private readonly deps: CallFlowDeps) {}
+  constructor(private readonly deps: CallFlowDeps) {
+    this.tracing = deps.tracing ?? new CallTracing(deps.site.id);
+  }
 
   /** Calls this site is handling (queued, ringing or talking). */
   get activeCalls(): number {
@@ -179,24 +188,30 @@ export class CallFlow {
       this.reply(ev, result.sipCode, result.reason);
       return;
     }
-    const context = result.context;
-    for (const problem of context.problems)
+    for (const problem of result.context.problems)
       log.warn({ event: 'call_context_problem', callId: ev.callid }, problem);
+    // From here on the call carries its own span's trace context (a child of the origin's, when
+    // overflowed in): in its events, its router requests and its overflow INVITE.
+    const { span, traceparent } = this.tracing.start(ev.callid, result.context);
+    const context: CallContext = { ...result.context, traceparent };
     if (context.originSite && this.deps.drained?.()) {
       this.deps.log.info(
         { event: 'overflow_refused', callId: ev.callid, originSite: context.originSite },
         'refusing an overflowed call: this site is drained',
       );
       this.reply(ev, 503, 'Site Drained');
+      this.tracing.end(span, context.skill, 'refused');
       return;
     }
     if (context.originSite && !this.canServeOverflow(ev.callid, context)) {
       this.reply(ev, 486, 'Cannot Serve In Time');
+      this.tracing.end(span, context.skill, 'refused');
       return;
     }
 
     const call: LiveCall = {
       context,
+      span,
       dialedNumber: ev.ruriUser,
       cseq: ev.cseq,
       tindex: ev.tindex,
@@ -277,6 +292,7 @@ export class CallFlow {
     readonly tenantId: string;
     readonly tier: number;
     readonly waitedMs: number;
+    readonly traceparent: string;
   })[] {
     const now = this.deps.clock.now();
     const waiting = [];
@@ -292,6 +308,7 @@ export class CallFlow {
         expectedWaitMs,
         waitedMs: now - call.context.arrivalMs,
         hops: call.context.hops + (call.overflowTried ? 1 : 0),
+        traceparent: call.context.traceparent,
       });
     }
     return waiting;
@@ -384,7 +401,7 @@ export class CallFlow {
     if (call.waitedMs !== undefined) return; // answered: the dialog events end it
     if (call.overflow) {
       // At the target site now, which records the abandon.
-      this.calls.delete(callId);
+      this.forget(callId, call, 'overflowed');
       return;
     }
     if (call.agentId !== undefined) {
@@ -423,7 +440,7 @@ export class CallFlow {
     const call = this.calls.get(callId);
     if (call?.overflow) {
       // Answered at the target site, which records it; this site is only on the signalling path.
-      this.calls.delete(callId);
+      this.forget(callId, call, 'overflowed');
       return;
     }
     if (!call || call.agentId === undefined || call.waitedMs !== undefined) return;
@@ -448,7 +465,7 @@ export class CallFlow {
   private onEnded(callId: string, by: string): void {
     const call = this.calls.get(callId);
     if (!call || call.agentId === undefined || call.waitedMs === undefined) return;
-    this.calls.delete(callId);
+    this.forget(callId, call, 'answered');
     this.wrapUps.set(callId, { context: call.context, sinceMs: this.deps.clock.now() });
     const { talkMs, effects } = this.deps.acd.hangUp(callId);
     this.publishCall(callId, call.context, {
@@ -470,7 +487,7 @@ export class CallFlow {
   private onFailed(callId: string, code: number | undefined): void {
     const call = this.calls.get(callId);
     if (call?.overflow) {
-      this.calls.delete(callId);
+      this.forget(callId, call, 'overflowed');
       return;
     }
     if (!call || call.waitedMs !== undefined) return;
@@ -488,15 +505,23 @@ export class CallFlow {
     );
     if (action !== 'relay' || !callId) return;
     const call = this.calls.get(callId);
-    if (call?.overflow) this.calls.delete(callId);
+    if (call?.overflow) this.forget(callId, call, 'overflowed');
     else if (call && call.waitedMs === undefined)
       this.release(callId, call, call.cancelled === true);
   }
 
-  /** Stops the wrap-up timer; calls in progress stay with Kamailio. */
+  /** Stops the wrap-up timer; calls in progress stay with Kamailio (their spans end here). */
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    for (const call of this.calls.values())
+      this.tracing.end(call.span, call.context.skill, 'site_agent_stopped');
+  }
+
+  /** The call leaves this site: no longer tracked, its span ended. */
+  private forget(callId: string, call: LiveCall, outcome: CallOutcome): void {
+    this.calls.delete(callId);
+    this.tracing.end(call.span, call.context.skill, outcome);
   }
 
   /**
@@ -569,7 +594,7 @@ export class CallFlow {
 
   /** The call leaves this site unanswered: caller hung up, or Kamailio's fallback took it. */
   private release(callId: string, call: LiveCall, byCaller: boolean): void {
-    this.calls.delete(callId);
+    this.forget(callId, call, 'abandoned');
     let waitedMs = this.deps.clock.now() - call.context.arrivalMs;
     try {
       const r = this.deps.acd.abandon(callId);

@@ -5,6 +5,7 @@ import {
   Lifecycle,
   parseEnvConfig,
   startProcess,
+  startTelemetry,
   systemClock,
 } from '@ccfed/common';
 import { join } from 'node:path';
@@ -29,6 +30,7 @@ import { OverflowTrigger } from './overflow/trigger.js';
 import { followPolicyThresholds } from './overflow/policy-thresholds.js';
 import { DrainSwitch } from './drain.js';
 import { SnapshotLoop } from './snapshot-loop.js';
+import { observeQueues } from './telemetry.js';
 
 await startProcess('site-agent', async () => {
   const config = parseEnvConfig(siteAgentConfigSchema);
@@ -37,6 +39,12 @@ await startProcess('site-agent', async () => {
   const log = createLogger('site-agent').child({ site: site.id });
   const lifecycle = new Lifecycle({ log });
   lifecycle.install();
+  // First, so that every meter and tracer below is the SDK's when OTEL_* asks for telemetry.
+  const telemetry = await startTelemetry({
+    serviceName: 'site-agent',
+    attributes: { 'ccfed.site': site.id },
+    log,
+  });
 
   const topics = topicNames(config.CCFED_TOPIC_PREFIX);
   const kafka = createKafka({
@@ -73,6 +81,7 @@ await startProcess('site-agent', async () => {
     operatorTenant: topology.federation.name,
     acceptingOverflow: () => !drain.current.drained,
   });
+  observeQueues(() => snapshots.current());
 
   const roster = new AgentRoster(site.agents.map((a) => a.id));
   const calls = new CallFlow({
@@ -180,6 +189,7 @@ await startProcess('site-agent', async () => {
   lifecycle.onShutdown('stop outbox sender', () => sender.stop(5_000));
   lifecycle.onShutdown('close event outbox', () => outbox.close());
   lifecycle.onShutdown('stop creating topics', () => topicsReady.stop());
+  lifecycle.onShutdown('flush telemetry', () => telemetry.shutdown());
 
   sender.start();
   snapshots.start();

@@ -62,6 +62,7 @@ class KafkajsBatchConsumer implements BatchConsumer {
       topic: batch.topic,
       partition: batch.partition,
       messages,
+      highWatermark: BigInt(batch.highWatermark),
       isCurrent: () => isRunning() && !isStale(),
       commit: async () => {
         // lastOffset() covers control records and compacted gaps after the last message too.

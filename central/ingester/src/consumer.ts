@@ -20,6 +20,8 @@ export interface ConsumedBatch {
   readonly topic: string;
   readonly partition: number;
   readonly messages: readonly ConsumedMessage[];
+  /** The partition's high watermark (the offset after its last message) when fetched, if known. */
+  readonly highWatermark?: bigint;
   /** False once the consumer is stopping or lost the partition: the batch must not be stored. */
   isCurrent(): boolean;
   /** Commits the whole batch (the offset after its last message); only once it is stored. */

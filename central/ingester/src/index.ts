@@ -1,6 +1,13 @@
 // The central ingester process: reads its config, starts the Kafka → ClickHouse pipeline.
 import { createClient } from '@clickhouse/client';
-import { createKafka, createLogger, Lifecycle, parseEnvConfig, startProcess } from '@ccfed/common';
+import {
+  createKafka,
+  createLogger,
+  Lifecycle,
+  parseEnvConfig,
+  startProcess,
+  startTelemetry,
+} from '@ccfed/common';
 import { topicNames } from '@ccfed/proto';
 import { ingesterConfigSchema } from './config.js';
 import { kafkajsConsumer } from './consumer-kafkajs.js';
@@ -12,6 +19,7 @@ await startProcess('ingester', async () => {
   const config = parseEnvConfig(ingesterConfigSchema);
   const lifecycle = new Lifecycle({ log });
   lifecycle.install();
+  const telemetry = await startTelemetry({ serviceName: 'ingester', log });
 
   const clickhouse = createClient({
     url: config.CCFED_CLICKHOUSE_URL,
@@ -43,6 +51,7 @@ await startProcess('ingester', async () => {
     topics: topicNames(config.CCFED_TOPIC_PREFIX),
     groupId: config.CCFED_CONSUMER_GROUP,
     log,
+    traced: telemetry.enabled,
     afterInsert: (n) => {
       if (n === config.CCFED_FAILPOINT_EXIT_AFTER_INSERTS) {
         log.warn({ event: 'failpoint_exit', inserts: n }, 'failpoint: dying before the commit');
@@ -54,6 +63,7 @@ await startProcess('ingester', async () => {
   lifecycle.onShutdown('stop intake and finish the batch in flight', () => ingester.stopIntake());
   lifecycle.onShutdown('close Kafka connections', () => ingester.close());
   lifecycle.onShutdown('close ClickHouse client', () => clickhouse.close());
+  lifecycle.onShutdown('flush telemetry', () => telemetry.shutdown());
 
   await ingester.start();
   log.info({ event: 'kafka_client', client: config.CCFED_KAFKA_CLIENT });

@@ -1,6 +1,20 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { ensureTopics, formatDateTime } from '@ccfed/common';
-import { DEFAULT_TOPIC_PARTITIONS, type TopicNames } from '@ccfed/proto';
+import { contextFromTraceparent, ensureTopics, formatDateTime } from '@ccfed/common';
+import {
+  DEFAULT_TOPIC_PARTITIONS,
+  KAFKA_HEADERS,
+  METRIC_NAMES,
+  SPAN_NAMES,
+  type TopicNames,
+} from '@ccfed/proto';
+import {
+  metrics,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Counter,
+  type Span,
+} from '@opentelemetry/api';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { BatchConsumer, ConsumedBatch, ConsumerFactory } from './consumer.js';
@@ -29,6 +43,11 @@ export interface IngesterDeps {
    * committed, with the number of INSERTs so far (CCFED_FAILPOINT_EXIT_AFTER_INSERTS in index.ts).
    */
   readonly afterInsert?: (inserts: number) => void;
+  /**
+   * Telemetry is on: each message with a `traceparent` header gets an `ingest <topic>` span in
+   * its trace, ended once its batch is committed. Off, no header is even read.
+   */
+  readonly traced?: boolean;
 }
 
 /** What one batch did, for logs and tests. */
@@ -58,10 +77,29 @@ export class Ingester {
   private readonly sinks: Map<string, Sink>;
   private readonly ledgers: LedgerStore;
   private inserts = 0;
+  private readonly tracer = trace.getTracer('ccfed-ingester');
+  private readonly ingested: Counter;
+  /** Consumer lag per partition after its last committed batch, for the lag gauge. */
+  private readonly lag = new Map<string, { topic: string; partition: number; lag: number }>();
 
   constructor(private readonly deps: IngesterDeps) {
     this.sinks = new Map(sinksFor(deps.topics).map((s) => [s.topic, s]));
     this.ledgers = new LedgerStore(deps.clickhouse);
+    const meter = metrics.getMeter('ccfed-ingester');
+    this.ingested = meter.createCounter(METRIC_NAMES.eventsIngested, {
+      description: 'Events stored in ClickHouse, per topic',
+    });
+    meter
+      .createObservableGauge(METRIC_NAMES.consumerLag, {
+        description: "Messages after the ingester's committed offset, per topic and partition",
+      })
+      .addCallback((observer) => {
+        for (const l of this.lag.values())
+          observer.observe(l.lag, {
+            'messaging.destination.name': l.topic,
+            partition: l.partition,
+          });
+      });
   }
 
   async start(): Promise<void> {
@@ -93,6 +131,45 @@ export class Ingester {
 
   private async ingestBatch(batch: ConsumedBatch): Promise<void> {
     if (batch.messages.length === 0 || !batch.isCurrent()) return;
+    const spans = this.deps.traced ? this.openSpans(batch) : [];
+    try {
+      await this.storeBatch(batch);
+    } catch (err) {
+      for (const span of spans)
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      for (const span of spans) span.end();
+    }
+  }
+
+  /** One span per message that carries a trace, a child of the span that published it. */
+  private openSpans(batch: ConsumedBatch): Span[] {
+    const spans: Span[] = [];
+    for (const m of batch.messages) {
+      const traceparent = m.headers().get(KAFKA_HEADERS.traceparent)?.toString();
+      if (!traceparent) continue;
+      spans.push(
+        this.tracer.startSpan(
+          SPAN_NAMES.ingestPrefix + batch.topic,
+          {
+            kind: SpanKind.CONSUMER,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.operation.type': 'process',
+              'messaging.destination.name': batch.topic,
+              'messaging.destination.partition.id': String(batch.partition),
+              'messaging.kafka.offset': Number(m.offset),
+            },
+          },
+          contextFromTraceparent(traceparent),
+        ),
+      );
+    }
+    return spans;
+  }
+
+  private async storeBatch(batch: ConsumedBatch): Promise<void> {
     const sink = this.sinks.get(batch.topic);
     if (!sink) throw new Error(`no table for topic ${batch.topic}`);
     const ledger = await this.ledgers.ledger(sink.table, batch.partition);
@@ -160,6 +237,16 @@ export class Ingester {
     }
 
     await batch.commit();
+    this.ingested.add(stored.length, { 'messaging.destination.name': batch.topic });
+    if (batch.highWatermark !== undefined) {
+      const next = batch.messages.at(-1)!.offset + 1n;
+      const lag = batch.highWatermark > next ? Number(batch.highWatermark - next) : 0;
+      this.lag.set(`${batch.topic}/${batch.partition}`, {
+        topic: batch.topic,
+        partition: batch.partition,
+        lag,
+      });
+    }
     const outcome: BatchOutcome = {
       topic: batch.topic,
       partition: batch.partition,

@@ -9,7 +9,7 @@
 // logged and dropped instead of slowing decisions down or growing without limit.
 
 import { Partitioners, type Message, type Producer, type ProducerConfig } from 'kafkajs';
-import { routing } from '@ccfed/proto';
+import { KAFKA_HEADERS, routing } from '@ccfed/proto';
 import type { Logger } from 'pino';
 
 /** How the publisher's producer must be created (`kafka.producer(DECISION_PRODUCER_CONFIG)`). */
@@ -107,10 +107,15 @@ export class DecisionPublisher {
     const { producer, topic, log, lingerMs = 20 } = this.deps;
     if (lingerMs > 0) await new Promise((r) => setTimeout(r, lingerMs));
     while (this.queue.length > 0) {
-      const batch: Message[] = this.queue.splice(0, this.deps.maxBatch ?? 1_000).map((event) => ({
-        key: event.request?.callId ?? '',
-        value: Buffer.from(routing.RouteDecision.encode(event).finish()),
-      }));
+      const batch: Message[] = this.queue.splice(0, this.deps.maxBatch ?? 1_000).map((event) => {
+        const traceparent = event.meta?.trace?.traceparent;
+        return {
+          key: event.request?.callId ?? '',
+          value: Buffer.from(routing.RouteDecision.encode(event).finish()),
+          // As the sites' events: the ingester's span for this event joins the call's trace.
+          ...(traceparent ? { headers: { [KAFKA_HEADERS.traceparent]: traceparent } } : {}),
+        };
+      });
       try {
         await producer.send({ topic, messages: batch, acks: -1 });
       } catch (err) {

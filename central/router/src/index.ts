@@ -7,6 +7,7 @@ import {
   Lifecycle,
   parseEnvConfig,
   startProcess,
+  startTelemetry,
   systemClock,
 } from '@ccfed/common';
 import { topicCreations, topicNames } from '@ccfed/proto';
@@ -26,6 +27,7 @@ await startProcess('router', async () => {
   const log = createLogger('router');
   const lifecycle = new Lifecycle({ log });
   lifecycle.install();
+  const telemetry = await startTelemetry({ serviceName: 'router', log });
 
   const kafka = createKafka({ brokers: config.CCFED_KAFKA_BROKERS, clientId: 'ccfed-router', log });
   const router = new Router({ clock: systemClock, policy: routingPolicy(topology) });
@@ -65,6 +67,7 @@ await startProcess('router', async () => {
   lifecycle.onShutdown('stop state feed', () => feed.stop());
   lifecycle.onShutdown('stop routing policy feed', () => policyFeed.stop());
   lifecycle.onShutdown('flush route decisions', () => publisher.stop(5_000));
+  lifecycle.onShutdown('flush telemetry', () => telemetry.shutdown());
   log.info(
     { event: 'router_started', sites: topology.sites.map((s) => s.id), port: grpc.port },
     'router started',

@@ -9,11 +9,16 @@
 // Every decision is also published as a RouteDecision event (inputs and answer), handed to a
 // non-blocking publish function: the reply never waits for Kafka, and a publishing problem never
 // fails the RPC (see decision-publisher.ts).
+//
+// Each request is a `RequestRoute` server span, a child of the site's client span whose context
+// comes in the request's `trace` field; the decision event carries the server span's context, so
+// its ingestion joins the same trace. Decisions are counted by verdict and their latency measured.
 
 import { randomUUID } from 'node:crypto';
-import { serveGrpc, type Clock } from '@ccfed/common';
-import { routing, type EventMeta } from '@ccfed/proto';
+import { contextFromTraceparent, serveGrpc, traceparentOf, type Clock } from '@ccfed/common';
+import { METRIC_NAMES, routing, SPAN_NAMES, type EventMeta } from '@ccfed/proto';
 import { ID_PATTERN } from '@ccfed/topology';
+import { metrics, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { createServer, ServerError, Status } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { PublishDecision } from './decision-publisher.js';
@@ -44,53 +49,99 @@ export function createCentralRouterService(
   const { router, clock, publish, log } = deps;
   const newId = deps.newId ?? randomUUID;
   let sequence = 0;
+  const tracer = trace.getTracer('ccfed-router');
+  const meter = metrics.getMeter('ccfed-router');
+  const decisions = meter.createCounter(METRIC_NAMES.routeDecisions, {
+    description: 'Routing decisions, by verdict and target site',
+  });
+  const duration = meter.createHistogram(METRIC_NAMES.routeDecisionDuration, {
+    description: 'Time the router took to decide, by verdict',
+    unit: 'ms',
+  });
 
   return {
     requestRoute: async (req) => {
-      checkRequest(req);
-      let response: routing.RequestRouteResponse;
+      const span = tracer.startSpan(
+        SPAN_NAMES.requestRoute,
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            'rpc.system': 'grpc',
+            'rpc.service': 'ccfed.routing.v1.CentralRouter',
+            'rpc.method': 'RequestRoute',
+            'ccfed.call.id': req.callId.slice(0, MAX_CALL_ID),
+            'ccfed.origin_site': req.originSiteId.slice(0, 32),
+          },
+        },
+        contextFromTraceparent(req.trace?.traceparent),
+      );
+      const started = performance.now();
       try {
-        const decision = router.decide({
-          callId: req.callId,
-          originSiteId: req.originSiteId,
-          tenantId: req.tenantId,
-          skill: req.skill,
-          tier: req.tier,
-          waitedMs: req.waitedMs,
-          originExpectedWaitMs: req.originExpectedWaitMs,
-          hopCount: req.hopCount,
+        const response = decide(req, span);
+        const verdict = response.verdict === routing.Verdict.VERDICT_OVERFLOW ? 'overflow' : 'stay';
+        span.setAttributes({
+          'ccfed.route.verdict': verdict,
+          'ccfed.route.target': response.targetSiteId,
+          'ccfed.route.decision_id': response.decisionId,
         });
-        response = toResponse(newId(), decision);
+        duration.record(performance.now() - started, { 'ccfed.route.verdict': verdict });
+        decisions.add(1, {
+          'ccfed.route.verdict': verdict,
+          'ccfed.route.target': response.targetSiteId,
+        });
+        return response;
       } catch (err) {
-        log.error(
-          { event: 'grpc_internal_error', rpc: 'RequestRoute', callId: req.callId, err },
-          'RequestRoute failed unexpectedly',
-        );
-        throw new ServerError(
-          Status.INTERNAL,
-          'RequestRoute failed inside the router; see its log',
-        );
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        throw err;
+      } finally {
+        span.end();
       }
-      try {
-        sequence += 1;
-        const meta: EventMeta = {
-          eventId: newId(),
-          tenantId: req.tenantId,
-          siteId: req.originSiteId,
-          eventTime: new Date(clock.now()),
-          trace: req.trace,
-          producerSequence: sequence,
-        };
-        publish({ meta, request: req, response });
-      } catch (err) {
-        log.warn(
-          { event: 'route_decision_not_published', callId: req.callId, err },
-          'could not hand the route decision over for publishing',
-        );
-      }
-      return response;
     },
   };
+
+  function decide(req: routing.RequestRouteRequest, span: Span): routing.RequestRouteResponse {
+    checkRequest(req);
+    let response: routing.RequestRouteResponse;
+    try {
+      const decision = router.decide({
+        callId: req.callId,
+        originSiteId: req.originSiteId,
+        tenantId: req.tenantId,
+        skill: req.skill,
+        tier: req.tier,
+        waitedMs: req.waitedMs,
+        originExpectedWaitMs: req.originExpectedWaitMs,
+        hopCount: req.hopCount,
+      });
+      response = toResponse(newId(), decision);
+    } catch (err) {
+      log.error(
+        { event: 'grpc_internal_error', rpc: 'RequestRoute', callId: req.callId, err },
+        'RequestRoute failed unexpectedly',
+      );
+      throw new ServerError(Status.INTERNAL, 'RequestRoute failed inside the router; see its log');
+    }
+    const traceparent = traceparentOf(span);
+    try {
+      sequence += 1;
+      const meta: EventMeta = {
+        eventId: newId(),
+        tenantId: req.tenantId,
+        siteId: req.originSiteId,
+        eventTime: new Date(clock.now()),
+        // The decision's own span, so the event's ingestion is its child in the call's trace.
+        trace: traceparent ? { traceparent, tracestate: '' } : req.trace,
+        producerSequence: sequence,
+      };
+      publish({ meta, request: req, response });
+    } catch (err) {
+      log.warn(
+        { event: 'route_decision_not_published', callId: req.callId, err },
+        'could not hand the route decision over for publishing',
+      );
+    }
+    return response;
+  }
 }
 
 function toResponse(decisionId: string, d: Decision): routing.RequestRouteResponse {

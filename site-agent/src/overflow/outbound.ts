@@ -9,6 +9,8 @@ export interface RouteQuestion extends WaitingCall {
   readonly tenantId: string;
   readonly tier: number;
   readonly waitedMs: number;
+  /** The call's trace context (W3C traceparent), '' when it has none. */
+  readonly traceparent?: string;
 }
 
 export type RouteAnswer =
