@@ -3,19 +3,14 @@
 // every decision, stops sending calls to a site that went quiet, and exits 0 on SIGTERM.
 import { readFileSync } from 'node:fs';
 import { createKafka, silentLogger } from '@ccfed/common';
-import {
-  CustomerTier,
-  routing,
-  SiteSnapshot,
-  type SkillSnapshot,
-  type TopicNames,
-} from '@ccfed/proto';
+import { CustomerTier, routing, type TopicNames } from '@ccfed/proto';
 import { freePort } from '@ccfed/services';
 import { Partitioners, type Producer } from 'kafkajs';
 import { createChannel, createClient, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshTopics, kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
+import { SnapshotFeeder } from '../support/snapshot-feeder.js';
 import { writeTopology } from '../support/running-site.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 
@@ -29,95 +24,6 @@ async function failedStart(
   const code = await p.exited;
   await new Promise((r) => setTimeout(r, 50));
   return { code, log: readFileSync(p.logFile, 'utf8') };
-}
-
-interface SupportFigures {
-  readonly queued: number;
-  readonly staffed: number;
-  readonly idle: number;
-}
-
-/** Publishes a support snapshot of each site every 500 ms, as site agents do, until stopped. */
-class SnapshotFeeder {
-  private readonly sites = new Map<string, SupportFigures>();
-  private readonly lastSent = new Map<string, number>();
-  private sequence = 0;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly producer: Producer,
-    private readonly topic: string,
-  ) {}
-
-  set(siteId: string, figures: SupportFigures | undefined): void {
-    if (figures) this.sites.set(siteId, figures);
-    else this.sites.delete(siteId);
-  }
-
-  lastSentAt(siteId: string): number | undefined {
-    return this.lastSent.get(siteId);
-  }
-
-  start(): void {
-    const tick = async () => {
-      const messages = [...this.sites].map(([siteId, f]) => ({
-        key: siteId,
-        value: Buffer.from(SiteSnapshot.encode(snapshot(siteId, ++this.sequence, f)).finish()),
-      }));
-      if (messages.length > 0) {
-        // Stamped before sending: the router cannot have received a snapshot before this.
-        const now = Date.now();
-        for (const m of messages) this.lastSent.set(m.key, now);
-        await this.producer.send({ topic: this.topic, messages });
-      }
-      this.timer = setTimeout(() => void tick().catch(() => undefined), 500);
-    };
-    void tick();
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-    this.sites.clear();
-  }
-}
-
-function snapshot(siteId: string, sequence: number, f: SupportFigures): SiteSnapshot {
-  const support: SkillSnapshot = {
-    skill: 'support',
-    queued: f.queued,
-    oldestWaitMs: 0,
-    agentsStaffed: f.staffed,
-    agentsIdle: f.idle,
-    expectedWaitMs: 0,
-    offeredToday: 0,
-    answeredWithinThresholdToday: 0,
-    answeredToday: 0,
-    abandonedToday: 0,
-    inboundOverflowPending: 0,
-    averageHandleMs: 180_000,
-    tenants: [
-      {
-        tenantId: 'acme-bank',
-        queued: f.queued,
-        agentsStaffed: f.staffed,
-        agentsIdle: f.idle,
-        expectedWaitMs: 0,
-      },
-    ],
-  };
-  return {
-    meta: {
-      eventId: uniqueName('snap'),
-      tenantId: '',
-      siteId,
-      eventTime: new Date(),
-      trace: undefined,
-      producerSequence: sequence,
-    },
-    sequence,
-    skills: [support],
-    acceptingOverflow: true,
-  };
 }
 
 describe('router process', () => {
