@@ -60,6 +60,11 @@ export interface CentralHubArgs {
    * directory in it. No Grafana ConfigMaps without it.
    */
   readonly grafanaDir?: string;
+  /**
+   * OTLP endpoint (e.g. http://otel-collector:4318) the processes export traces and metrics to,
+   * as OTEL_EXPORTER_OTLP_ENDPOINT; without it they export nothing (docs/operations.md, Telemetry).
+   */
+  readonly otlpEndpoint?: pulumi.Input<string>;
 }
 
 export const ROUTER_PORT = 50051;
@@ -135,6 +140,9 @@ export class CentralHub extends pulumi.ComponentResource {
       );
     const prefix = args.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
     const names = topicNames(prefix); // throws on a bad prefix
+    const telemetryEnv = plainEnv(
+      args.otlpEndpoint !== undefined ? { OTEL_EXPORTER_OTLP_ENDPOINT: args.otlpEndpoint } : {},
+    );
     const database = args.clickhouseDatabase ?? DEFAULT_DATABASE;
     const grafanaFiles =
       args.grafanaDir !== undefined ? readGrafanaFiles(args.grafanaDir) : undefined;
@@ -266,7 +274,7 @@ export class CentralHub extends pulumi.ComponentResource {
         CCFED_TOPIC_PREFIX: prefix,
         CCFED_ROUTER_HOST: '0.0.0.0',
         CCFED_ROUTER_PORT: String(ROUTER_PORT),
-      }),
+      }).concat(telemetryEnv),
       port: { name: 'grpc', containerPort: ROUTER_PORT },
       topologyMap: topologyMap.metadata.name,
       configHash: configHash(topologyYaml),
@@ -292,6 +300,7 @@ export class CentralHub extends pulumi.ComponentResource {
       env: [
         ...plainEnv({ CCFED_KAFKA_BROKERS: brokers, CCFED_TOPIC_PREFIX: prefix }),
         ...clickhouseEnv,
+        ...telemetryEnv,
       ],
       dependsOn: [...allTopics, this.migrationJob],
     });

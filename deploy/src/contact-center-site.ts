@@ -66,6 +66,11 @@ export interface ContactCenterSiteArgs {
    * reach the container by secretKeyRef, never as a literal.
    */
   readonly secretEnv?: Record<string, pulumi.Input<string>>;
+  /**
+   * OTLP endpoint (e.g. http://otel-collector:4318) the processes export traces and metrics to,
+   * as OTEL_EXPORTER_OTLP_ENDPOINT; without it they export nothing (docs/operations.md, Telemetry).
+   */
+  readonly otlpEndpoint?: pulumi.Input<string>;
 }
 
 /** The outbox may fill this share of its volume; the rest is headroom for compaction. */
@@ -104,6 +109,9 @@ export class ContactCenterSite extends pulumi.ComponentResource {
       CCFED_TOPIC_PREFIX: args.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
       CCFED_OUTBOX_MAX_BYTES: String(Math.floor(dataGi * 1024 ** 3 * OUTBOX_SHARE_OF_VOLUME)),
       ...(args.routerAddress !== undefined ? { CCFED_ROUTER: args.routerAddress } : {}),
+      ...(args.otlpEndpoint !== undefined
+        ? { OTEL_EXPORTER_OTLP_ENDPOINT: args.otlpEndpoint }
+        : {}),
     };
     for (const key of secretKeys) {
       if (!ENV_NAME.test(key) || key in plain)

@@ -297,6 +297,35 @@ describe('deployFederation', () => {
     expect((router.inputs.spec as any).type).toBe('ClusterIP');
   });
 
+  it("points the site agents, the router and the ingester at the stack's OTLP endpoint, if any", async () => {
+    const endpoint = 'http://otel-collector.observability:4318';
+    const telemetryTargets = (list: DeclaredResource[]) => [
+      ...ofType(list, 'kubernetes:apps/v1:StatefulSet').map((w) => container(w, 'site-agent')),
+      ...['router', 'ingester'].map((name) =>
+        container(
+          byMetadataName(ofType(list, 'kubernetes:apps/v1:Deployment'), `ccfed-${name}`),
+          name,
+        ),
+      ),
+    ];
+    const file = writeClusterTopology();
+    const on = await declare(settings(file, { 'ccfed:otlpEndpoint': endpoint }));
+    const targets = telemetryTargets(on.declared);
+    expect(targets).toHaveLength(3 + 2);
+    for (const c of targets)
+      expect(envValue(c, 'OTEL_EXPORTER_OTLP_ENDPOINT'), c.name).toBe(endpoint);
+
+    const off = await declare(settings(file));
+    for (const c of telemetryTargets(off.declared))
+      expect(
+        c.env?.some((e) => e.name.startsWith('OTEL_')),
+        c.name,
+      ).toBe(false);
+    expect(() => settings(file, { 'ccfed:otlpEndpoint': 'otel-collector:4318' })).toThrow(
+      'config ccfed:otlpEndpoint must be an http(s) URL such as http://otel-collector:4318, got otel-collector:4318',
+    );
+  });
+
   it('stops on an invalid topology file, naming the file and what is wrong', () => {
     const file = writeClusterTopology();
     writeFileSync(file, readFileSync(file, 'utf8').replace('hqSite: shanghai', 'hqSite: lhasa'));

@@ -73,6 +73,7 @@ export function deployFederation(settings: StackSettings): Federation {
       ingesterReplicas: settings.ingesterReplicas,
       apiReplicas: settings.apiReplicas,
       routerServiceType: settings.routerServiceType,
+      otlpEndpoint: settings.otlpEndpoint,
     },
     { providers: { kafka: kafkaAdmin } },
   );
@@ -119,6 +120,7 @@ export function deployFederation(settings: StackSettings): Federation {
         dataVolumeGi: settings.siteDataVolumeGi,
         storageClassName: settings.storageClassName,
         secretEnv: { CCFED_CALLER_HASH_KEY: settings.callerHashKey },
+        otlpEndpoint: settings.otlpEndpoint,
       },
       {
         // Site agents publish to the topics the hub creates.

@@ -43,6 +43,8 @@ export interface StackSettings {
   readonly siteDataVolumeGi?: number;
   readonly storageClassName?: string;
   readonly grafanaDir?: string;
+  /** OTLP/HTTP endpoint every ccfed process exports telemetry to; none without it. */
+  readonly otlpEndpoint?: string;
 }
 
 /** Where a site runs when not in the hub's cluster. */
@@ -102,6 +104,12 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
       `config ${config.name}:routerExternalAddress must be host:port, got ${routerExternalAddress}`,
     );
   }
+  const otlpEndpoint = config.get('otlpEndpoint');
+  if (otlpEndpoint !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(otlpEndpoint)) {
+    throw new Error(
+      `config ${config.name}:otlpEndpoint must be an http(s) URL such as http://otel-collector:4318, got ${otlpEndpoint}`,
+    );
+  }
   const grafanaDir = config.get('grafanaDir');
   return {
     topologyFile: path(config.require('topologyFile')),
@@ -135,6 +143,7 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     siteDataVolumeGi: config.getNumber('siteDataVolumeGi'),
     storageClassName: config.get('storageClassName'),
     grafanaDir: grafanaDir !== undefined ? path(grafanaDir) : undefined,
+    otlpEndpoint,
   };
 }
 
