@@ -6,6 +6,12 @@ import { ManualClock, silentLogger } from '@ccfed/common';
 import { AgentState, type AgentEvent, type CallEvent } from '@ccfed/proto';
 import { parseTopology, siteById } from '@ccfed/topology';
 import { readFileSync } from 'node:fs';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { Acd, UnknownAgentError } from './acd/acd.js';
 import { IllegalTransitionError } from './acd/agent-state.js';
@@ -16,11 +22,12 @@ import { CallFlow } from './call-flow.js';
 import { InvalidRequestError } from './desk.js';
 import { EventStamper } from './events/event-meta.js';
 import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
+import { CallTracing } from './telemetry.js';
 
 const EXAMPLE = new URL('../../topology/example.yaml', import.meta.url).pathname;
 const T0 = Date.parse('2026-11-22T02:00:00Z');
 
-function setup(opts: { drained?: boolean; callerHashKey?: string } = {}) {
+function setup(opts: { drained?: boolean; callerHashKey?: string; tracing?: CallTracing } = {}) {
   const topology = parseTopology(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
   const site = siteById(topology, 'beijing');
   const clock = new ManualClock(T0);
@@ -45,6 +52,7 @@ function setup(opts: { drained?: boolean; callerHashKey?: string } = {}) {
     log: silentLogger(),
     drained: () => opts.drained ?? false,
     ...(opts.callerHashKey ? { callerHashKey: opts.callerHashKey } : {}),
+    ...(opts.tracing ? { tracing: opts.tracing } : {}),
   });
   const desk = new SiteDesk({ acd, topology, roster, carryOut: (fx) => flow.carryOut(fx) });
   let tx = 0;
@@ -462,5 +470,86 @@ describe('call flow: overflow between sites', () => {
     ev({ event: 'cancel', callid: 'c1' });
     expect(kinds('c1')).toEqual(['offered', 'queued', 'overflowedOut']);
     expect(flow.activeCalls).toBe(0);
+  });
+});
+
+describe('call flow: one span per call, whose trace the call carries', () => {
+  const PARENT_TRACE = '0af7651916cd43dd8448eb211c80319c';
+  const PARENT = `00-${PARENT_TRACE}-b7ad6b7169203331-01`;
+  const fromShanghai = {
+    'Origin-Site': 'shanghai',
+    Arrival: String(T0 - 1_000),
+    Hops: '1',
+    Decision: 'd-1',
+    Traceparent: PARENT,
+  };
+  const traced = () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const t = setup({ tracing: new CallTracing('beijing', provider.getTracer('test')) });
+    return { ...t, ended: () => exporter.getFinishedSpans() };
+  };
+  const traceparentOf = (span: ReadableSpan) =>
+    `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`;
+
+  it('joins the trace of a call another site sent, and ends when the call ends here', () => {
+    const { invite, staff, ev, ended, callEvents } = traced();
+    staff('bj-001', 6001);
+    invite('c1', SALES, fromShanghai);
+    ev({ event: 'answered', callid: 'c1', agent: 'bj-001' });
+    expect(ended()).toEqual([]);
+    ev({ event: 'ended', callid: 'c1', agent: 'bj-001', by: 'caller' });
+    const [span, ...others] = ended();
+    expect(others).toEqual([]);
+    expect(span!.name).toBe('call');
+    expect(span!.spanContext().traceId).toBe(PARENT_TRACE);
+    expect(span!.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
+    expect(span!.attributes).toMatchObject({
+      'ccfed.call.id': 'c1',
+      'ccfed.site': 'beijing',
+      'ccfed.origin_site': 'shanghai',
+      'ccfed.call.outcome': 'answered',
+    });
+    // Every event of the call names this site's span, not the origin's.
+    const calls = callEvents.filter((e) => e.callId === 'c1');
+    expect(calls.length).toBeGreaterThan(2);
+    for (const e of calls) expect(e.meta?.trace?.traceparent).toBe(traceparentOf(span!));
+  });
+
+  it('starts a trace for a call from a phone and hands it to the router and the target site', () => {
+    const { invite, flow, ev, ended, last } = traced();
+    invite('c1', SALES);
+    const [waiting] = flow.waitingCalls();
+    expect(waiting!.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    flow.moveOut('c1', { siteId: 'guangzhou', decisionId: 'd-7' });
+    const relay = last();
+    expect(relay.action === 'relay' && relay.hdrs).toContain(
+      `X-CC-Traceparent: ${waiting!.traceparent}\r\n`,
+    );
+    ev({ event: 'answered', callid: 'c1', agent: 'overflow:guangzhou' });
+    const [span] = ended();
+    expect(span!.parentSpanContext).toBeUndefined();
+    expect(traceparentOf(span!)).toBe(waiting!.traceparent);
+    expect(span!.attributes['ccfed.call.outcome']).toBe('overflowed');
+  });
+
+  it('ends the span of a call it refuses at once, and of an abandoned call when the caller hangs up', () => {
+    const { invite, ev, ended } = traced();
+    invite('c1', SALES, fromShanghai); // nobody staffed here: 486
+    invite('c2', SALES);
+    ev({ event: 'cancel', callid: 'c2' });
+    expect(ended().map((s) => s.attributes['ccfed.call.outcome'])).toEqual([
+      'refused',
+      'abandoned',
+    ]);
+  });
+
+  it('passes an incoming trace on unchanged while telemetry is off', () => {
+    const { invite, staff, callEvents } = setup();
+    staff('bj-001', 6001);
+    invite('c1', SALES, fromShanghai);
+    expect(callEvents.map((e) => e.meta?.trace?.traceparent)).toEqual([PARENT, PARENT]);
   });
 });

@@ -3,7 +3,15 @@
 // is a no-op that passes an incoming trace on and every instrument records nothing.
 import { contextFromTraceparent, traceparentOf } from '@ccfed/common';
 import { METRIC_NAMES, SPAN_NAMES, type SiteSnapshot } from '@ccfed/proto';
-import { metrics, SpanKind, trace, type Counter, type Span } from '@opentelemetry/api';
+import {
+  metrics,
+  SpanKind,
+  trace,
+  type Counter,
+  type Meter,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import { NO_AGENTS_EWT_MS } from './acd/ewt.js';
 import type { CallContext } from './call-context.js';
 
@@ -15,11 +23,15 @@ export type CallOutcome =
 
 /** One span per call at this site, from its INVITE to its end here. */
 export class CallTracing {
-  private readonly tracer = trace.getTracer(SCOPE);
   private readonly calls: Counter;
 
-  constructor(private readonly siteId: string) {
-    this.calls = metrics.getMeter(SCOPE).createCounter(METRIC_NAMES.calls, {
+  /** On the global OpenTelemetry API unless a tracer and meter are handed in (tests). */
+  constructor(
+    private readonly siteId: string,
+    private readonly tracer: Tracer = trace.getTracer(SCOPE),
+    meter: Meter = metrics.getMeter(SCOPE),
+  ) {
+    this.calls = meter.createCounter(METRIC_NAMES.calls, {
       description: 'Calls that left the site, by skill and outcome',
     });
   }
