@@ -32,18 +32,30 @@ const CALLERS: CallerModel = {
 };
 const SL_MS = 20_000;
 const WARMUP_MS = 0.5 * HOUR;
-/** Policy and state-lag variants, one seed each: [threshold s, min improvement s, lag ms]. */
-const SWEEP: readonly [thresholdS: number, minImprovementS: number, lagMs: number][] = [
-  [0, 0, 1000],
-  [0, 10, 1000],
-  [10, 10, 1000],
-  [20, 10, 1000],
-  [30, 10, 1000],
-  [45, 15, 1000],
-  [10, 10, 100],
-  [10, 10, 5000],
-  [30, 10, 100],
-  [30, 10, 5000],
+/**
+ * Policy and state-lag variants, one seed each: [EWT threshold s, min improvement s, lag ms,
+ * ask-after s (null: calls ask on their forecast only)].
+ */
+const SWEEP: readonly [
+  thresholdS: number,
+  minImprovementS: number,
+  lagMs: number,
+  askAfterS: number | null,
+][] = [
+  [0, 0, 1000, null],
+  [0, 10, 1000, null],
+  [10, 10, 1000, null],
+  [20, 10, 1000, null],
+  [30, 10, 1000, null],
+  [45, 15, 1000, null],
+  [10, 10, 100, null],
+  [10, 10, 5000, null],
+  [120, 10, 1000, 15],
+  [120, 10, 1000, 17],
+  [120, 10, 1000, 19],
+  [60, 10, 1000, 19],
+  [120, 10, 100, 19],
+  [120, 10, 5000, 19],
 ];
 
 interface Scenario {
@@ -200,7 +212,7 @@ function main(): void {
     };
     const pe = efficiency(iso.total.sl, fed.total.sl, pool.total.sl);
     const relErr = (sim: number, ref: number) => r4((sim - ref) / ref);
-    const sweep = SWEEP.map(([thresholdS, minImprovementS, lagMs]) => {
+    const sweep = SWEEP.map(([thresholdS, minImprovementS, lagMs, askAfterS]) => {
       // The lag splits evenly between the snapshot interval and the Kafka delay, as at 1 s.
       const f = run(
         sc,
@@ -209,6 +221,7 @@ function main(): void {
           ...CCFED_MODEL,
           thresholdMs: thresholdS * 1000,
           minImprovementMs: minImprovementS * 1000,
+          askAfterMs: askAfterS === null ? undefined : askAfterS * 1000,
           snapshotIntervalMs: lagMs / 2,
           kafkaDelayMs: lagMs / 2,
         },
@@ -217,6 +230,7 @@ function main(): void {
       return {
         threshold_s: thresholdS,
         min_improvement_s: minImprovementS,
+        ask_after_s: askAfterS,
         state_lag_max_ms: lagMs,
         sl: r4(f.sl),
         asa_s: r4(f.asa_s),
@@ -300,10 +314,10 @@ function main(): void {
         );
       }
     table.push(`pooling efficiency ${pe.toFixed(3)}; policy and lag sweep (1 seed):`);
-    row('thr/min s', 'lag ms', 'SL20', 'overflow', 'pool eff');
+    row('thr/min/after', 'lag ms', 'SL20', 'overflow', 'pool eff');
     for (const s of sweep)
       row(
-        `${s.threshold_s}/${s.min_improvement_s}`,
+        `${s.threshold_s}/${s.min_improvement_s}/${s.ask_after_s ?? '-'}`,
         s.state_lag_max_ms,
         s.sl.toFixed(3),
         s.overflow_rate.toFixed(3),
@@ -338,6 +352,7 @@ function main(): void {
       policy: {
         threshold_s: CCFED_MODEL.thresholdMs / 1000,
         min_improvement_s: CCFED_MODEL.minImprovementMs / 1000,
+        ask_after_s: (CCFED_MODEL.askAfterMs ?? Number.NaN) / 1000,
         handicap_s: 0,
         stale_after_s: CCFED_MODEL.staleAfterMs / 1000,
         reservation_timeout_s: CCFED_MODEL.reservationTimeoutMs / 1000,

@@ -121,6 +121,13 @@ await startProcess('site-agent', async () => {
       s.overflow ? [[s.id, s.overflow.expectedWaitThresholdSeconds * 1000] as const] : [],
     ),
   );
+  const askAfterMs = new Map(
+    topology.skills.flatMap((s) =>
+      s.overflow?.askAfterWaitingSeconds === undefined
+        ? []
+        : [[s.id, s.overflow.askAfterWaitingSeconds * 1000] as const],
+    ),
+  );
   // HQ's routing-policy edits change the thresholds while the site runs (policy-thresholds.ts).
   const policyThresholds = config.CCFED_ROUTER
     ? followPolicyThresholds({
@@ -128,6 +135,7 @@ await startProcess('site-agent', async () => {
         topic: topics.routingPolicy,
         topology,
         thresholdMs,
+        askAfterMs,
         groupId: `ccfed-site-${site.id}-${process.pid}-${Date.now().toString(36)}-policy`,
         log,
       })
@@ -146,6 +154,7 @@ await startProcess('site-agent', async () => {
         thresholdMs,
         trigger: new OverflowTrigger({
           thresholdMs,
+          askAfterMs,
           reRequestIntervalMs: topology.routing.reRequestIntervalSeconds * 1000,
         }),
         waiting: () => calls.waitingCalls(),

@@ -31,6 +31,11 @@ describe('policyFromTopology', () => {
     const doc = policyFromTopology(topology);
     expect(doc.version).toBe(0);
     expect(doc.skills.complaints).toEqual({ thresholdSeconds: 45, minImprovementSeconds: 15 });
+    expect(doc.skills.support).toEqual({
+      thresholdSeconds: 30,
+      askAfterWaitingSeconds: 15,
+      minImprovementSeconds: 10,
+    });
     expect(doc.sites).toEqual({
       shanghai: { handicapSeconds: 0 },
       beijing: { handicapSeconds: 5 },
@@ -192,5 +197,17 @@ describe('PolicyHolder', () => {
     });
     expect(holder.current.version).toBe(2);
     expect(holder.current.sites.beijing).toEqual({ handicapSeconds: 30 });
+  });
+});
+
+describe('askAfterWaitingSeconds', () => {
+  it('is optional, and bounded like the threshold when set', () => {
+    expect(problemsOf(edit((e) => delete e.skills.support.askAfterWaitingSeconds))).toEqual([]);
+    expect(problemsOf(edit((e) => (e.skills.support.askAfterWaitingSeconds = 0)))).toEqual([
+      'skills.support.askAfterWaitingSeconds: must be between 1 and 3600',
+    ]);
+    expect(problemsOf(edit((e) => (e.skills.support.askAfterWaitingSeconds = '15')))).toEqual([
+      'skills.support.askAfterWaitingSeconds: must be a number',
+    ]);
   });
 });

@@ -14,6 +14,8 @@ import type { Topology } from './schema.js';
 export const POLICY_BOUNDS = {
   /** A call asks the router after waiting (expected) this long: 1 s .. 1 h. */
   thresholdSeconds: { min: 1, max: 3600 },
+  /** A call that has waited this long asks whatever its forecast (optional): 1 s .. 1 h. */
+  askAfterWaitingSeconds: { min: 1, max: 3600 },
   /** How much sooner another site must answer: 0 (any gain) .. 1 h. */
   minImprovementSeconds: { min: 0, max: 3600 },
   /** Added to a site's expected wait as a target; negative favours the site: -10 .. +10 min. */
@@ -38,6 +40,7 @@ function bounded(name: Bounded) {
 const skillPolicy = z.strictObject({
   thresholdSeconds: bounded('thresholdSeconds'),
   minImprovementSeconds: bounded('minImprovementSeconds'),
+  askAfterWaitingSeconds: bounded('askAfterWaitingSeconds').optional(),
 });
 const sitePolicy = z.strictObject({ handicapSeconds: bounded('handicapSeconds') });
 const version = z
@@ -99,6 +102,9 @@ export function policyFromTopology(topology: Topology): PolicyDocument {
                 {
                   thresholdSeconds: s.overflow.expectedWaitThresholdSeconds,
                   minImprovementSeconds: s.overflow.minImprovementSeconds,
+                  ...(s.overflow.askAfterWaitingSeconds === undefined
+                    ? {}
+                    : { askAfterWaitingSeconds: s.overflow.askAfterWaitingSeconds }),
                 },
               ],
             ]

@@ -54,8 +54,17 @@ const skill = z.strictObject({
   secondChoice: z.strictObject({ skill: id, afterSeconds: positiveSeconds }).optional(),
   overflow: z
     .strictObject({
-      /** A queued call whose expected wait exceeds this asks the router for a better site. */
+      /**
+       * A queued call whose expected total wait (waited so far + still expected) exceeds this
+       * asks the router for a better site.
+       */
       expectedWaitThresholdSeconds: positiveSeconds,
+      /**
+       * A queued call that has waited this long asks too, whatever its forecast: the service-level
+       * guard. Set a little under the skill's service-level threshold, it moves the calls about to
+       * miss it (and only those) while another site has a free agent.
+       */
+      askAfterWaitingSeconds: positiveSeconds.optional(),
       /** Move a call only when the target's expected wait is at least this much shorter. */
       minImprovementSeconds: seconds,
     })

@@ -15,4 +15,14 @@ describe('overflow thresholds from the routing policy', () => {
     replaceThresholds(thresholdMs, { ...doc, version: 1 });
     expect(Object.fromEntries(thresholdMs)).toEqual({ support: 90_000, complaints: 45_000 });
   });
+
+  it('rewrites the askAfter map too: a skill that stops setting one no longer has it', () => {
+    const thresholdMs = new Map<string, number>();
+    const askAfterMs = new Map([['complaints', 5_000]]);
+    const doc = structuredClone(policyFromTopology(topology));
+    doc.skills.support!.askAfterWaitingSeconds = 18;
+    delete doc.skills.complaints!.askAfterWaitingSeconds;
+    replaceThresholds(thresholdMs, { ...doc, version: 1 }, askAfterMs);
+    expect(Object.fromEntries(askAfterMs)).toEqual({ support: 18_000 });
+  });
 });

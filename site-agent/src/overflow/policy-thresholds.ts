@@ -13,25 +13,44 @@ export function thresholdsOf(doc: PolicyDocument): Map<string, number> {
   return new Map(Object.entries(doc.skills).map(([id, s]) => [id, s.thresholdSeconds * 1000]));
 }
 
-/** Replaces `target`'s contents in place: its readers hold the same Map. */
-export function replaceThresholds(target: Map<string, number>, doc: PolicyDocument): void {
+/** Skill → wait (ms) after which a call asks whatever its forecast, for skills that set one. */
+export function askAftersOf(doc: PolicyDocument): Map<string, number> {
+  return new Map(
+    Object.entries(doc.skills).flatMap(([id, s]) =>
+      s.askAfterWaitingSeconds === undefined
+        ? []
+        : [[id, s.askAfterWaitingSeconds * 1000] as const],
+    ),
+  );
+}
+
+/** Replaces the maps' contents in place: their readers hold the same Maps. */
+export function replaceThresholds(
+  target: Map<string, number>,
+  doc: PolicyDocument,
+  askAfterTarget?: Map<string, number>,
+): void {
   target.clear();
   for (const [skill, ms] of thresholdsOf(doc)) target.set(skill, ms);
+  if (!askAfterTarget) return;
+  askAfterTarget.clear();
+  for (const [skill, ms] of askAftersOf(doc)) askAfterTarget.set(skill, ms);
 }
 
 export interface PolicyThresholdsDeps {
   readonly kafka: Kafka;
   readonly topic: string;
   readonly topology: Topology;
-  /** The map the overflow trigger reads; rewritten for each new policy version. */
+  /** The maps the overflow trigger reads; rewritten for each new policy version. */
   readonly thresholdMs: Map<string, number>;
+  readonly askAfterMs?: Map<string, number>;
   readonly groupId: string;
   readonly log: Logger;
 }
 
 /** Follows the routing-policy topic into `thresholdMs` until stopped, retrying while Kafka is away. */
 export function followPolicyThresholds(deps: PolicyThresholdsDeps): { stop(): Promise<void> } {
-  const { kafka, topic, topology, thresholdMs, groupId, log } = deps;
+  const { kafka, topic, topology, thresholdMs, askAfterMs, groupId, log } = deps;
   const holder = new PolicyHolder(topology);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -47,7 +66,7 @@ export function followPolicyThresholds(deps: PolicyThresholdsDeps): { stop(): Pr
           onMessage: (value, offset) => {
             const offer = holder.offer(value);
             if (offer.outcome === 'applied') {
-              replaceThresholds(thresholdMs, offer.document);
+              replaceThresholds(thresholdMs, offer.document, askAfterMs);
               log.info(
                 {
                   event: 'routing_policy_applied',

@@ -4,10 +4,12 @@
 import { policyFromTopology, type PolicyDocument, type Topology } from '@ccfed/topology';
 
 export interface SkillPolicy {
-  /** A queued call asks the router once its EWT at its own site passes this. */
+  /** A queued call asks the router once its expected total wait (waited + EWT) passes this. */
   readonly thresholdMs: number;
   /** A call moves only to a site that would answer it at least this much sooner. */
   readonly minImprovementMs: number;
+  /** A call that has waited this long may move whatever its forecast (optional). */
+  readonly askAfterMs?: number;
 }
 
 export interface SitePolicy {
@@ -49,6 +51,9 @@ export function routingPolicyOf(topology: Topology, doc: PolicyDocument): Routin
         {
           thresholdMs: s.thresholdSeconds * 1000,
           minImprovementMs: s.minImprovementSeconds * 1000,
+          ...(s.askAfterWaitingSeconds === undefined
+            ? {}
+            : { askAfterMs: s.askAfterWaitingSeconds * 1000 }),
         },
       ]),
     ),

@@ -68,24 +68,57 @@ describe('Router.decide', () => {
     ]);
   });
 
-  it('keeps a call whose expected wait is under its skill threshold', () => {
+  it('keeps a call whose expected total wait (waited + still to wait) is under its skill threshold', () => {
     const { router, snapshot, request } = setup();
     router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 3, idle: 3 }));
-    const d = router.decide(request({ originExpectedWaitMs: 20_000 }));
+    const d = router.decide(request({ waitedMs: 10_000, originExpectedWaitMs: 19_999 }));
     expect(d).toMatchObject({
       verdict: 'stay',
-      reason: expect.stringMatching(/under the 30.0 s threshold/),
+      reason: expect.stringMatching(/expected total wait 30.0 s .*under the 30.0 s threshold/),
     });
+    // The same forecast for a call that has waited longer passes the threshold.
+    const d2 = router.decide(request({ waitedMs: 16_000, originExpectedWaitMs: 19_999 }));
+    expect(d2.verdict).toBe('overflow');
+  });
+
+  it('moves a call that has waited its skill askAfter (15 s) though its forecast total is short', () => {
+    const { router, snapshot, request } = setup();
+    router.observeSnapshot(snapshot('shanghai', { queued: 0, staffed: 3, idle: 2 }));
+    // Waited 15 s + 12 s to go = 27 s, under the 30 s threshold; Shanghai answers 12 s sooner.
+    const early = request({
+      originSiteId: 'guangzhou',
+      waitedMs: 14_999,
+      originExpectedWaitMs: 12_000,
+    });
+    expect(router.decide(early)).toMatchObject({ verdict: 'stay', reason: /under the 30.0 s/ });
+    const d = router.decide({ ...early, waitedMs: 15_000 });
+    expect(d.verdict === 'overflow' && d.targetSiteId).toBe('shanghai');
+  });
+
+  it('sends a call to the site with the most free agents when several would answer at once', () => {
+    const { router, snapshot, request } = setup();
+    router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 3, idle: 1 }));
+    router.observeSnapshot(snapshot('guangzhou', { queued: 0, staffed: 3, idle: 3 }));
+    const targets = [1, 2, 3].map((i) => {
+      const d = router.decide(request({ callId: `c-${i}` }));
+      return d.verdict === 'overflow' ? d.targetSiteId : 'stay';
+    });
+    // Guangzhou (3 free) takes calls until it has as few free agents as Beijing (1); then the
+    // first listed wins. Without the tie-break the first call would take Beijing's only free agent.
+    expect(targets).toEqual(['guangzhou', 'guangzhou', 'beijing']);
   });
 
   it('keeps a call when no site beats home by the minimum improvement, handicap included', () => {
     const { router, snapshot, request } = setup();
     // Beijing: 0 wait + 5 s handicap = 5 s; home 14 s: 9 s better, under the 10 s minimum.
     router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 3, idle: 2 }));
-    const d = router.decide(request({ originExpectedWaitMs: 14_000 }));
-    // threshold is 30 s: ask with an EWT over it but a target not good enough
-    expect(d.verdict).toBe('stay');
-    const d2 = router.decide(request({ originExpectedWaitMs: 31_000 }));
+    // Waited 20 s + 14 s to go passes the 30 s threshold, but the target is not good enough.
+    const d = router.decide(request({ waitedMs: 20_000, originExpectedWaitMs: 14_000 }));
+    expect(d).toMatchObject({
+      verdict: 'stay',
+      reason: expect.stringMatching(/not 10.0 s better/),
+    });
+    const d2 = router.decide(request({ waitedMs: 20_000, originExpectedWaitMs: 31_000 }));
     expect(d2.verdict).toBe('overflow');
   });
 

@@ -40,8 +40,9 @@ export interface RouteRequest {
   readonly tenantId: string;
   readonly skill: string;
   readonly tier: number;
+  /** How long the call has waited so far. */
   readonly waitedMs: number;
-  /** The call's EWT at its own site now. */
+  /** How much longer the call is expected to wait at its own site. */
   readonly originExpectedWaitMs: number;
   readonly hopCount: number;
 }
@@ -55,6 +56,8 @@ export interface Alternative {
   readonly handicapMs: number;
   /** How old the site's figures are (by the router's receipt time). */
   readonly stateAgeMs: number;
+  /** Idle agents there not already claimed by its queue or by reservations (0 if none). */
+  readonly freeAgents: number;
 }
 
 export type Decision =
@@ -179,9 +182,12 @@ export class Router {
     if (!policy.sites.has(req.originSiteId)) return stay(`unknown origin site ${req.originSiteId}`);
     if (!skill) return stay(`skill ${req.skill} does not overflow`);
     if (req.hopCount >= policy.maxHops) return stay('the call was already overflowed once');
-    if (req.originExpectedWaitMs < skill.thresholdMs)
+    // The threshold is on the call's expected total wait: what it waited plus what is left. A
+    // call that has waited the skill's askAfter may move whatever its forecast.
+    const expectedTotalMs = req.waitedMs + req.originExpectedWaitMs;
+    if (expectedTotalMs < skill.thresholdMs && req.waitedMs < (skill.askAfterMs ?? Infinity))
       return stay(
-        `expected wait ${secs(req.originExpectedWaitMs)} at ${req.originSiteId} is under the ${secs(skill.thresholdMs)} threshold`,
+        `expected total wait ${secs(expectedTotalMs)} at ${req.originSiteId} (waited ${secs(req.waitedMs)}) is under the ${secs(skill.thresholdMs)} threshold`,
       );
 
     const alternatives = [...policy.sites.values()]
@@ -189,7 +195,14 @@ export class Router {
       .map((s) => this.weigh(s.siteId, s.handicapMs, req));
     const best = alternatives
       .filter((a) => a.eligible)
-      .sort((a, b) => a.expectedWaitMs + a.handicapMs - (b.expectedWaitMs + b.handicapMs))[0];
+      // Equal waits (typically none at all) go to the site with the most free agents: always
+      // taking the first such site in the list would pile overflow onto it until it overflows
+      // its own callers in turn.
+      .sort(
+        (a, b) =>
+          a.expectedWaitMs + a.handicapMs - (b.expectedWaitMs + b.handicapMs) ||
+          b.freeAgents - a.freeAgents,
+      )[0];
     if (!best) return stay('no other site can take the call', alternatives);
     const there = best.expectedWaitMs + best.handicapMs;
     const gain = req.originExpectedWaitMs - there;
@@ -217,7 +230,7 @@ export class Router {
   private weigh(siteId: string, handicapMs: number, req: RouteRequest): Alternative {
     const now = this.deps.clock.now();
     const rec = this.sites.get(siteId);
-    const base = { siteId, handicapMs, expectedWaitMs: UNSERVED_MS };
+    const base = { siteId, handicapMs, expectedWaitMs: UNSERVED_MS, freeAgents: 0 };
     const excluded = (reason: string, stateAgeMs = 0): Alternative => ({
       ...base,
       eligible: false,
@@ -228,8 +241,7 @@ export class Router {
       return excluded(`tenant ${req.tenantId} may not be served at ${siteId}`);
     if (!rec) return excluded('no snapshot received from the site');
     const age = now - rec.receivedMs;
-    if (age > this.policy.staleAfterMs)
-      return excluded(`not heard from for ${secs(age)}`, age);
+    if (age > this.policy.staleAfterMs) return excluded(`not heard from for ${secs(age)}`, age);
     if (!rec.figures.acceptingOverflow) return excluded('not accepting overflow', age);
     const skill = rec.figures.skills.get(req.skill);
     const t = skill?.tenants.get(req.tenantId);
@@ -241,7 +253,14 @@ export class Router {
       if (r.skill === req.skill && r.tenantId === req.tenantId) reserved += 1;
     const ahead = t.queued + reserved + 1 - t.idle;
     const expectedWaitMs = ahead <= 0 ? 0 : Math.round((ahead * skill.averageHandleMs) / t.staffed);
-    return { ...base, expectedWaitMs, eligible: true, excludedReason: '', stateAgeMs: age };
+    return {
+      ...base,
+      expectedWaitMs,
+      freeAgents: Math.max(0, -ahead + 1),
+      eligible: true,
+      excludedReason: '',
+      stateAgeMs: age,
+    };
   }
 
   private expire(): void {
