@@ -5,11 +5,12 @@ import { QueryClient } from '@tanstack/react-query';
 import type { ComponentType, ReactElement } from 'react';
 import { Admin, Authenticated, Resource } from 'react-admin';
 import { authProvider } from './auth-provider.js';
-import { dataProvider } from './data-provider.js';
+import { dataProvider, ROUTING_POLICY } from './data-provider.js';
 import { DecisionExplorer } from './decision-explorer.js';
 import { LiveWall } from './live-wall.js';
 import { CallbacksPage, CrossSellPage, KpiPage, SatisfactionPage } from './pages.js';
-import { ApiError } from './session.js';
+import { ApiError, type Identity } from './session.js';
+import { RoutingPolicyEditPage, RoutingPolicyReadPage } from './routing-policy-page.js';
 import { TopologyPage } from './topology-page.js';
 
 // A refused request (4xx: bad token, bad filter, not allowed) is answered the same the second
@@ -47,6 +48,8 @@ const CrossSell = authenticated(CrossSellPage);
 const Satisfaction = authenticated(SatisfactionPage);
 const Decisions = authenticated(DecisionExplorer);
 const Topology = authenticated(TopologyPage);
+const PolicyEdit = authenticated(RoutingPolicyEditPage);
+const PolicyRead = authenticated(RoutingPolicyReadPage);
 
 function App() {
   return (
@@ -58,12 +61,24 @@ function App() {
       dashboard={Wall}
       disableTelemetry
     >
-      <Resource name="kpis" list={Kpis} options={{ label: 'KPIs' }} />
-      <Resource name="callbacks" list={Callbacks} options={{ label: 'Churn call-backs' }} />
-      <Resource name="cross-sell" list={CrossSell} options={{ label: 'Cross-sell rules' }} />
-      <Resource name="satisfaction" list={Satisfaction} options={{ label: 'Satisfaction' }} />
-      <Resource name="decisions" list={Decisions} options={{ label: 'Routing decisions' }} />
-      <Resource name="topology" list={Topology} options={{ label: 'Topology' }} />
+      {(role: Identity['role'] | undefined) => (
+        <>
+          <Resource name="kpis" list={Kpis} options={{ label: 'KPIs' }} />
+          <Resource name="callbacks" list={Callbacks} options={{ label: 'Churn call-backs' }} />
+          <Resource name="cross-sell" list={CrossSell} options={{ label: 'Cross-sell rules' }} />
+          <Resource name="satisfaction" list={Satisfaction} options={{ label: 'Satisfaction' }} />
+          <Resource name="decisions" list={Decisions} options={{ label: 'Routing decisions' }} />
+          <Resource name="topology" list={Topology} options={{ label: 'Topology' }} />
+          {/* HQ edits the routing policy, a site supervisor reads it, a tenant never sees it. */}
+          {role === 'hq' || role === 'site' ? (
+            <Resource
+              name={ROUTING_POLICY.resource}
+              list={role === 'hq' ? PolicyEdit : PolicyRead}
+              options={{ label: 'Routing policy' }}
+            />
+          ) : null}
+        </>
+      )}
     </Admin>
   );
 }

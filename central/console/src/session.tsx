@@ -11,11 +11,18 @@ export interface Identity {
   readonly expiresAt: string;
 }
 
-/** An answer of the API other than 2xx, with its status and the server's message. */
+/** One field the server refused, as a 400 lists them. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** An answer of the API other than 2xx, with its status, the server's message and fields. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly details: readonly FieldProblem[] = [],
   ) {
     super(message);
     this.name = 'ApiError';
@@ -43,13 +50,15 @@ export function clearSession(): void {
 
 async function errorOf(res: Response): Promise<ApiError> {
   let message = `${res.status} ${res.statusText}`;
+  let details: FieldProblem[] = [];
   try {
-    const body = (await res.json()) as { error?: string };
+    const body = (await res.json()) as { error?: string; details?: FieldProblem[] };
     if (body.error) message = body.error;
+    if (Array.isArray(body.details)) details = body.details;
   } catch {
     // not JSON: keep the status line
   }
-  return new ApiError(res.status, message);
+  return new ApiError(res.status, message, details);
 }
 
 /** GET /api/v1<path> with the session's token; throws ApiError on any non-2xx answer. */
@@ -58,6 +67,21 @@ export async function apiGet<T>(path: string, params: Record<string, string> = {
   const token = storedToken();
   const res = await fetch(`/api/v1${path}${qs ? `?${qs}` : ''}`, {
     headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  if (!res.ok) throw await errorOf(res);
+  return (await res.json()) as T;
+}
+
+/** PUT /api/v1<path> with a JSON body and the session's token; throws ApiError on non-2xx. */
+export async function apiPut<T>(path: string, body: unknown): Promise<T> {
+  const token = storedToken();
+  const res = await fetch(`/api/v1${path}`, {
+    method: 'PUT',
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify(body),
   });
   if (!res.ok) throw await errorOf(res);
   return (await res.json()) as T;
