@@ -12,6 +12,7 @@
 
 import type { Clock } from '@ccfed/common';
 import type { RoutingPolicy } from './policy.js';
+import { Reservations } from './reservations.js';
 
 /** One site's figures for one skill and tenant, as its latest snapshot says. */
 export interface TenantSkillFigures {
@@ -78,15 +79,6 @@ export type Decision =
 /** No agent of the tenant staffed for the skill: the call cannot be answered there. */
 export const UNSERVED_MS = Number.MAX_SAFE_INTEGER;
 
-interface Reservation {
-  readonly callId: string;
-  readonly skill: string;
-  readonly tenantId: string;
-  readonly expiresMs: number;
-  /** Set when the target reported the call (overflowed in): released by its next snapshot. */
-  arrivedSnapshotMs?: number;
-}
-
 interface SiteRecord {
   figures: SiteFigures;
   /** When the router received the figures (its clock): staleness is judged by this. */
@@ -95,10 +87,8 @@ interface SiteRecord {
 
 export class Router {
   private readonly sites = new Map<string, SiteRecord>();
-  /** target site → reservations not yet visible in its snapshots. */
-  private readonly reservations = new Map<string, Reservation[]>();
-  /** No reservation expires before this: expire() has nothing to do until then. */
-  private nextExpiryMs = Infinity;
+  /** Calls sent to target sites that their snapshots do not show yet. */
+  private readonly reservations = new Reservations();
 
   private policy: RoutingPolicy;
 
@@ -133,37 +123,24 @@ export class Router {
       return false;
     this.sites.set(figures.siteId, { figures, receivedMs: this.deps.clock.now() });
     // Calls the site reported before this snapshot are in its figures now.
-    const list = this.reservations.get(figures.siteId);
-    if (list)
-      this.reservations.set(
-        figures.siteId,
-        list.filter(
-          (r) => r.arrivedSnapshotMs === undefined || r.arrivedSnapshotMs > figures.snapshotMs,
-        ),
-      );
+    this.reservations.seenBy(figures.siteId, figures.snapshotMs);
     return true;
   }
 
   /** The target took the call into its ACD at `atMs` (its clock): its next snapshot shows it. */
   observeArrival(targetSiteId: string, callId: string, atMs: number): void {
-    const r = this.reservations.get(targetSiteId)?.find((x) => x.callId === callId);
-    if (r) r.arrivedSnapshotMs = atMs;
+    this.reservations.arrived(targetSiteId, callId, atMs);
   }
 
   /** The target refused the call, or it never got there: the capacity is free again. */
   release(targetSiteId: string, callId: string): void {
-    const list = this.reservations.get(targetSiteId);
-    if (list)
-      this.reservations.set(
-        targetSiteId,
-        list.filter((r) => r.callId !== callId),
-      );
+    this.reservations.release(targetSiteId, callId);
   }
 
   /** Reservations held at a site now (for status and tests). */
   reservedAt(siteId: string): number {
-    this.expire();
-    return this.reservations.get(siteId)?.length ?? 0;
+    this.reservations.expire(this.deps.clock.now());
+    return this.reservations.at(siteId);
   }
 
   /**
@@ -171,7 +148,7 @@ export class Router {
    * target. Never throws for a well-formed request; an unknown site or skill means stay.
    */
   decide(req: RouteRequest): Decision {
-    this.expire();
+    this.reservations.expire(this.deps.clock.now());
     const { policy } = this;
     const skill = policy.skills.get(req.skill);
     const stay = (reason: string, alternatives: Alternative[] = []): Decision => ({
@@ -213,10 +190,13 @@ export class Router {
       );
 
     const expiresMs = this.deps.clock.now() + policy.reservationTimeoutMs;
-    const list = this.reservations.get(best.siteId) ?? [];
-    list.push({ callId: req.callId, skill: req.skill, tenantId: req.tenantId, expiresMs });
-    this.reservations.set(best.siteId, list);
-    this.nextExpiryMs = Math.min(this.nextExpiryMs, expiresMs);
+    this.reservations.add({
+      siteId: best.siteId,
+      callId: req.callId,
+      skill: req.skill,
+      tenantId: req.tenantId,
+      expiresMs,
+    });
     return {
       verdict: 'overflow',
       targetSiteId: best.siteId,
@@ -247,10 +227,7 @@ export class Router {
     const t = skill?.tenants.get(req.tenantId);
     if (!skill || !t || t.staffed === 0)
       return excluded(`no ${req.tenantId} agent staffed for ${req.skill}`, age);
-    // Counted in a loop: this runs for every site on every decision, over every reservation.
-    let reserved = 0;
-    for (const r of this.reservations.get(siteId) ?? [])
-      if (r.skill === req.skill && r.tenantId === req.tenantId) reserved += 1;
+    const reserved = this.reservations.count(siteId, req.skill, req.tenantId);
     const ahead = t.queued + reserved + 1 - t.idle;
     const expectedWaitMs = ahead <= 0 ? 0 : Math.round((ahead * skill.averageHandleMs) / t.staffed);
     return {
@@ -261,19 +238,6 @@ export class Router {
       excludedReason: '',
       stateAgeMs: age,
     };
-  }
-
-  private expire(): void {
-    const now = this.deps.clock.now();
-    // Every decision calls this: rebuild the lists only once a reservation is due to expire.
-    if (now < this.nextExpiryMs) return;
-    let next = Infinity;
-    for (const [siteId, list] of this.reservations) {
-      const kept = list.filter((r) => r.expiresMs > now);
-      for (const r of kept) next = Math.min(next, r.expiresMs);
-      this.reservations.set(siteId, kept);
-    }
-    this.nextExpiryMs = next;
   }
 }
 
