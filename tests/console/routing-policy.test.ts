@@ -161,6 +161,10 @@ describe('routing policy page', () => {
 
     await salesThreshold.fill('45');
     await field(page, 'sites.beijing.handicapSeconds').fill('-20');
+    // The optional "ask after waiting": set for sales, emptied (none) for support.
+    await field(page, 'skills.sales.askAfterWaitingSeconds').fill('20');
+    expect(await field(page, 'skills.support.askAfterWaitingSeconds').inputValue()).toBe('15');
+    await field(page, 'skills.support.askAfterWaitingSeconds').fill('');
     await page.getByRole('button', { name: 'Save policy' }).click();
     await page
       .getByTestId('policy-version')
@@ -173,9 +177,12 @@ describe('routing policy page', () => {
     expect(saved).toMatchObject({
       version: 1,
       changedBy: 'li.wei',
-      skills: { sales: { thresholdSeconds: 45, minImprovementSeconds: 10 } },
+      skills: {
+        sales: { thresholdSeconds: 45, minImprovementSeconds: 10, askAfterWaitingSeconds: 20 },
+      },
       sites: { beijing: { handicapSeconds: -20 } },
     });
+    expect(saved.skills.support).toEqual({ thresholdSeconds: 30, minImprovementSeconds: 10 });
     expect(await messagesOnTopic()).toBe(1);
     await page.close();
   }, 90_000);

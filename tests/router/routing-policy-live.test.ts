@@ -70,7 +70,8 @@ describe('a routing-policy edit and the running router', () => {
         tenantId: 'acme-bank',
         skill: 'support',
         tier: CustomerTier.CUSTOMER_TIER_STANDARD,
-        waitedMs: 15_000,
+        // Under support's askAfterWaitingSeconds (15 s): the threshold alone decides whether to ask.
+        waitedMs: 5_000,
         originExpectedWaitMs: 240_000,
         hopCount: 0,
       },

@@ -58,7 +58,7 @@ async function updatePolicy(resource: string, params: UpdateParams): Promise<Upd
   const d = params.data as Record<string, unknown>;
   const edit = {
     version: d.version,
-    skills: d.skills,
+    skills: withoutEmptyAskAfter(d.skills),
     sites: d.sites,
     staleAfterSeconds: d.staleAfterSeconds,
     reservationTimeoutSeconds: d.reservationTimeoutSeconds,
@@ -72,6 +72,23 @@ async function updatePolicy(resource: string, params: UpdateParams): Promise<Upd
       throw new HttpError(err.message, err.status, { errors: submissionErrors(err) });
     throw err;
   }
+}
+
+/** An emptied "ask after waiting" field means the skill has none (the field is optional). */
+function withoutEmptyAskAfter(skills: unknown): unknown {
+  if (typeof skills !== 'object' || skills === null) return skills;
+  return Object.fromEntries(
+    Object.entries(skills as Record<string, Record<string, unknown>>).map(([id, s]) => {
+      if (typeof s !== 'object' || s === null) return [id, s];
+      const { askAfterWaitingSeconds, ...rest } = s;
+      return [
+        id,
+        askAfterWaitingSeconds === null || askAfterWaitingSeconds === undefined
+          ? rest
+          : { ...rest, askAfterWaitingSeconds },
+      ];
+    }),
+  );
 }
 
 /** `a.b.c: message` problems as the nested object react-admin's setSubmissionErrors expects. */

@@ -24,7 +24,10 @@ interface PolicyRecord {
   readonly version: number;
   readonly changedBy: string;
   readonly changedAt: string;
-  readonly skills: Record<string, { thresholdSeconds: number; minImprovementSeconds: number }>;
+  readonly skills: Record<
+    string,
+    { thresholdSeconds: number; minImprovementSeconds: number; askAfterWaitingSeconds?: number }
+  >;
   readonly sites: Record<string, { handicapSeconds: number }>;
   readonly tenantExclusions: Record<string, string[]>;
 }
@@ -62,6 +65,7 @@ function PolicyFields({ readOnly, names }: { readOnly: boolean; names: TopologyN
         <div key={skill} style={{ display: 'flex', gap: 16 }} data-testid={`skill-${skill}`}>
           {number(`skills.${skill}.thresholdSeconds`, `${skill}: ask the router after (s)`)}
           {number(`skills.${skill}.minImprovementSeconds`, `${skill}: min improvement (s)`)}
+          {number(`skills.${skill}.askAfterWaitingSeconds`, `${skill}: ask after waiting (s)`)}
         </div>
       ))}
       <Typography variant="h6">Handicap per site</Typography>
