@@ -111,6 +111,10 @@ export async function followCompactedTopic(opts: CompactedTopicFollowerOptions):
   await admin.connect();
   let ends: Map<number, bigint>;
   try {
+    // Asked first so that reading offsets never makes a broker that auto-creates topics create
+    // this one with its defaults (uncompacted): whoever creates it must say compacted.
+    if (!(await admin.listTopics()).includes(topic))
+      throw new Error(`topic ${topic} does not exist yet`);
     ends = new Map(
       (await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]),
     );

@@ -124,6 +124,10 @@ describe('checkPolicyEdit', () => {
       'skills.sales.threshold: unknown field',
     ]);
     expect(problemsOf(edit((e) => (e.version = 1.5)))).toEqual(['version: must be a whole number']);
+    // An emptied form field arrives as null.
+    expect(problemsOf(edit((e) => (e.staleAfterSeconds = null)))).toEqual([
+      'staleAfterSeconds: is required',
+    ]);
     expect(problemsOf('policy')).toHaveLength(1);
     expect(problemsOf(null)).toHaveLength(1);
   });

@@ -32,7 +32,7 @@ function bounded(name: Bounded) {
   const { min, max } = POLICY_BOUNDS[name];
   const range = `must be between ${min} and ${max}`;
   return z
-    .number({ error: (i) => (i.input === undefined ? 'is required' : 'must be a number') })
+    .number({ error: (i) => (i.input == null ? 'is required' : 'must be a number') })
     .min(min, range)
     .max(max, range);
 }
@@ -44,7 +44,7 @@ const skillPolicy = z.strictObject({
 });
 const sitePolicy = z.strictObject({ handicapSeconds: bounded('handicapSeconds') });
 const version = z
-  .number({ error: (i) => (i.input === undefined ? 'is required' : 'must be a number') })
+  .number({ error: (i) => (i.input == null ? 'is required' : 'must be a number') })
   .int('must be a whole number')
   .min(0, 'must be 0 or more');
 
