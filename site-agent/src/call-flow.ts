@@ -47,6 +47,8 @@ export interface CallFlowDeps {
   readonly onChange?: () => void;
   /** Whether an operator has drained the site: overflowed calls are then refused with 503. */
   readonly drained?: () => boolean;
+  /** Skill → overflow threshold in force (routing policy); default: the topology's. */
+  readonly overflowThresholdMs?: () => ReadonlyMap<string, number>;
   /** Key of the caller hash (CCFED_CALLER_HASH_KEY); without one, no caller hash is recorded. */
   readonly callerHashKey?: string;
   /** Each call's span; on the global OpenTelemetry API by default. */
@@ -266,10 +268,12 @@ export class CallFlow {
   /** Whether this site takes a call another site sent it (see overflowAcceptance). */
   private canServeOverflow(callId: string, context: CallContext): boolean {
     const expectedWaitMs = this.deps.acd.expectedWaitIfOffered(context);
+    const thresholdMs = this.deps.overflowThresholdMs?.();
     const { accept, limitMs } = overflowAcceptance({
       topology: this.deps.topology,
       context,
       expectedWaitMs,
+      ...(thresholdMs && { thresholdMs }),
     });
     if (!accept)
       this.deps.log.info(

@@ -98,6 +98,8 @@ await startProcess('site-agent', async () => {
     log,
     onChange: () => snapshots.changed(),
     drained: () => drain.current.drained,
+    // An overflowed-in call is taken within the threshold in force (routing policy, below).
+    overflowThresholdMs: () => thresholdMs,
     callerHashKey: config.CCFED_CALLER_HASH_KEY,
   });
   if (!config.CCFED_CALLER_HASH_KEY)

@@ -65,9 +65,18 @@ export function overflowAcceptance(input: {
   readonly context: CallContext;
   /** The call's expected wait here if it were offered now. */
   readonly expectedWaitMs: number;
+  /**
+   * Skill → overflow threshold in force (the routing policy HQ edits); the topology's when not
+   * given. A skill absent from it has no limit.
+   */
+  readonly thresholdMs?: ReadonlyMap<string, number>;
 }): { readonly accept: boolean; readonly limitMs: number } {
   const skill = input.topology.skills.find((s) => s.id === input.context.skill);
-  const limitMs = skill?.overflow ? skill.overflow.expectedWaitThresholdSeconds * 1000 : Infinity;
+  const limitMs = input.thresholdMs
+    ? (input.thresholdMs.get(input.context.skill) ?? Infinity)
+    : skill?.overflow
+      ? skill.overflow.expectedWaitThresholdSeconds * 1000
+      : Infinity;
   return {
     accept: input.expectedWaitMs <= limitMs && input.expectedWaitMs < NO_AGENTS_EWT_MS,
     limitMs,
