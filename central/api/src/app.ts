@@ -46,7 +46,14 @@ export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
     nextBestOfferRoute(deps),
     satisfactionRoute(deps),
     // Served only by an API that was given the topology file (CCFED_TOPOLOGY).
-    ...(deps.topology ? [topologyRoute(deps.topology)] : []),
+    ...(deps.topology
+      ? [
+          topologyRoute(
+            deps.topology,
+            deps.routingPolicy ? () => deps.routingPolicy!.current : undefined,
+          ),
+        ]
+      : []),
     ...(deps.topology && deps.routingPolicy
       ? routingPolicyRoutes({
           policy: deps.routingPolicy,

@@ -1,5 +1,6 @@
-// The federation as configured: sites and their agents, skills, tenants and the routing policy.
-// Read only; editing comes later.
+// The federation as configured: sites and their agents, skills, tenants and the routing policy in
+// force (the topology file's, or the latest version HQ saved). Read only: HQ edits the routing
+// policy on its own page (routing-policy-page.tsx).
 import { Card, CardContent, Typography } from '@mui/material';
 import { useEffect, useState } from 'react';
 import { Title, useLogout } from 'react-admin';
@@ -22,6 +23,7 @@ interface TopologyView {
   readonly skills: readonly Record<string, unknown>[];
   readonly tenants: readonly { id: string; name: string }[];
   readonly routing: Record<string, unknown>;
+  readonly policyVersion: number;
 }
 
 export function TopologyPage() {
@@ -74,6 +76,11 @@ export function TopologyPage() {
             <RowsTable rows={view.tenants} />
             <Typography variant="h6" sx={{ mt: 2 }}>
               Routing policy
+            </Typography>
+            <Typography variant="body2" data-testid="topology-policy-version">
+              {view.policyVersion === 0
+                ? 'As the topology file says (version 0).'
+                : `Version ${view.policyVersion}, as HQ last saved it; handicaps and skills' overflow above are this version's.`}
             </Typography>
             <pre>{JSON.stringify(view.routing, null, 2)}</pre>
           </>
