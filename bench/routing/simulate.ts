@@ -50,8 +50,8 @@ export interface FederationModel {
  * has waited 19 s (the service level less the transfer: this model has no ring time; in the
  * field, subtract the ring time too, as the example topology's support skill does); it moves only
  * for a site 10 s better. Asking on the wait so far rather than on the forecast moves the calls
- * about to miss the service level, and only those: the sweep in routing.json shows the forecast
- * alone moving twice as many calls for the same service level.
+ * about to miss the service level, and only those: in the sweep in routing.json the forecast
+ * alone needs 19 % of calls moved for the pooling gain this policy gets with 13 %.
  */
 export const CCFED_MODEL: FederationModel = {
   snapshotIntervalMs: 500,
