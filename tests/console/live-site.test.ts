@@ -145,7 +145,16 @@ describe('the live wall on a running site', () => {
     }
     await page.getByTestId('agent-bj-001').filter({ hasText: 'ready' }).waitFor({ timeout: 5_000 });
     await page.getByTestId('agent-bj-002').filter({ hasText: 'ready' }).waitFor({ timeout: 5_000 });
-    expect(await page.getByTestId('skill-beijing-sales').innerText()).toMatch(/\t2\t2\t/); // staffed, idle
+    // The skill row counts from the site's snapshots, which follow the agent events by up to a
+    // snapshot interval: wait for it rather than read it the moment the agents show ready.
+    await waitFor(
+      'both agents staffed and idle in the skill row',
+      async () =>
+        /\t2\t2\t/.test(await page.getByTestId('skill-beijing-sales').innerText()) // staffed, idle
+          ? true
+          : undefined,
+      5_000,
+    );
 
     // acme-bank's calls: only bj-001 serves them, so a queue builds while bj-002 stays ready.
     callers = queuedCallers({
