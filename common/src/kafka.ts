@@ -1,4 +1,5 @@
-import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import { hostname } from 'node:os';
+import { Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 
 export interface KafkaClientOptions {
@@ -85,6 +86,29 @@ export async function groupCaughtUp(
   }
 }
 
+/**
+ * A consumer group only this process uses, `<prefix>-<host>-<pid>`: every replica reads every
+ * message (live state, not work to share out).
+ */
+export function processGroupId(prefix: string): string {
+  return `${prefix}-${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}-${process.pid}`;
+}
+
+/**
+ * A consumer for a process's own group that follows live state: polls answer within 100 ms, and
+ * a short session so that a process that died leaves no partitions unread for long (its group
+ * is gone with it anyway). Never creates a topic by subscribing to it.
+ */
+export function followerConsumer(kafka: Kafka, groupId: string): Consumer {
+  return kafka.consumer({
+    groupId,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 100,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+  });
+}
+
 export interface CompactedTopicFollowerOptions {
   readonly kafka: Kafka;
   /** A one-partition compacted topic holding state (e.g. the routing policy). */
@@ -127,13 +151,7 @@ export async function followCompactedTopic(opts: CompactedTopicFollowerOptions):
   const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
   if (behind.size === 0) markCaughtUp();
 
-  const consumer = kafka.consumer({
-    groupId,
-    allowAutoTopicCreation: false,
-    maxWaitTimeInMs: 100,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1_000,
-  });
+  const consumer = followerConsumer(kafka, groupId);
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({

@@ -1,6 +1,5 @@
 // The central API process: reads its config and the users file, serves HTTP.
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@clickhouse/client';
 import {
@@ -8,6 +7,7 @@ import {
   createLogger,
   Lifecycle,
   parseEnvConfig,
+  processGroupId,
   startProcess,
   systemClock,
 } from '@ccfed/common';
@@ -63,7 +63,7 @@ await startProcess('api', async () => {
         kafka,
         topic: topics.routingPolicy,
         topology,
-        groupId: `ccfed-api-${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}-${process.pid}-policy`,
+        groupId: `${processGroupId('ccfed-api')}-policy`,
         log,
       });
   } else {

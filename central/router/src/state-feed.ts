@@ -9,10 +9,10 @@
 // end of each partition, and never commits offsets. Until a site's first snapshot arrives the
 // router treats it as "no snapshot received": not a target, which is the safe answer.
 
+import { followerConsumer, processGroupId } from '@ccfed/common';
 import { CallEvent, SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { hostname } from 'node:os';
 import { figuresFromSnapshot } from './routing/from-snapshot.js';
 import type { Router } from './routing/router.js';
 
@@ -30,8 +30,7 @@ export interface StateFeedDeps {
 
 /** A consumer group only this process uses: every router replica reads every message. */
 export function perProcessGroupId(): string {
-  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-');
-  return `ccfed-router-${host}-${process.pid}`;
+  return processGroupId('ccfed-router');
 }
 
 /** What one message did to the router's state. */
@@ -101,15 +100,7 @@ export class StateFeed {
   async start(): Promise<void> {
     const { kafka, topics, router, log } = this.deps;
     const groupId = this.deps.groupId ?? perProcessGroupId();
-    const consumer = kafka.consumer({
-      groupId,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 100,
-      // Short session: a replica that died leaves no partitions unread for long in its own
-      // group, and the group is gone with it anyway.
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-    });
+    const consumer = followerConsumer(kafka, groupId);
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({

@@ -7,9 +7,8 @@
 // (every replica needs every message for its own clients), starts at the end of each partition
 // and never commits. Agents' states change only now and then, so those are first loaded from
 // agent_events in ClickHouse (each agent's newest row of the last day), then kept by Kafka.
-import { hostname } from 'node:os';
 import type { Scope } from '@ccfed/analytics/scope';
-import type { Clock, Logger } from '@ccfed/common';
+import { followerConsumer, processGroupId, type Clock, type Logger } from '@ccfed/common';
 import { AgentEvent, SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { RunQuery } from '../clickhouse.js';
@@ -53,16 +52,8 @@ export class LiveFeed {
   /** Joins the group and starts polling; resolves once partitions are assigned. */
   async start(): Promise<void> {
     const { kafka, topics, log } = this.deps;
-    const groupId =
-      this.deps.groupId ??
-      `ccfed-api-live-${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}-${process.pid}`;
-    const consumer = kafka.consumer({
-      groupId,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 100,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-    });
+    const groupId = this.deps.groupId ?? processGroupId('ccfed-api-live');
+    const consumer = followerConsumer(kafka, groupId);
     this.consumer = consumer;
     const joined = new Promise<void>((resolve) => {
       const off = consumer.on(consumer.events.GROUP_JOIN, () => {
