@@ -3,48 +3,11 @@
 // stream is opened again after 2 s; a 401 or an `expired` event ends the session.
 import { useEffect, useState } from 'react';
 import { useLogout } from 'react-admin';
+import type { LiveView } from '@ccfed/api/live/live-state';
 import { storedToken } from './session.js';
 
-export interface LiveSkill {
-  readonly skill: string;
-  readonly queued: number;
-  readonly oldestWaitMs: number | null;
-  readonly staffed: number;
-  readonly idle: number;
-  readonly expectedWaitMs: number;
-  readonly callsInProgress: number;
-  readonly answeredToday: number;
-  readonly abandonedToday: number;
-  readonly serviceLevelToday: number | null;
-  readonly abandonRateToday: number | null;
-  readonly overflowInToday: number;
-  readonly overflowOutToday: number;
-  readonly agentsByState: Record<string, number>;
-}
-
-export interface LiveAgent {
-  readonly agentId: string;
-  readonly siteId: string;
-  readonly tenantId: string | null;
-  readonly skills: readonly string[];
-  readonly state: string;
-  readonly since: string;
-  readonly callId: string | null;
-}
-
-export interface LiveSite {
-  readonly siteId: string;
-  readonly acceptingOverflow: boolean;
-  readonly snapshotAt: string;
-  readonly skills: readonly LiveSkill[];
-  readonly agentsByState: Record<string, number>;
-  readonly agents: readonly LiveAgent[];
-}
-
-export interface LiveView {
-  readonly generatedAt: string;
-  readonly sites: readonly LiveSite[];
-}
+// The wire shape is the API's own definition (type-only: nothing of the server is bundled).
+export type { LiveAgent, LiveSite, LiveSkill, LiveView } from '@ccfed/api/live/live-state';
 
 export type LiveStatus =
   | { readonly kind: 'connecting' }
