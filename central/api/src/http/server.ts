@@ -19,6 +19,20 @@ export interface HttpServerDeps {
   readonly log: Logger;
 }
 
+/** Starts `server` listening; resolves with the bound port (useful with port 0). */
+export async function listenOn(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`));
+    server.once('error', onError);
+    server.listen({ port, host }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
 /** Request bodies are small JSON objects (a login); anything bigger is refused unread. */
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -39,17 +53,8 @@ export class ApiHttpServer {
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
-  async listen(port: number, host: string): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) =>
-        reject(new Error(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`));
-      this.server.once('error', onError);
-      this.server.listen({ port, host }, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
-    return (this.server.address() as AddressInfo).port;
+  listen(port: number, host: string): Promise<number> {
+    return listenOn(this.server, port, host);
   }
 
   /** Stops accepting connections and waits for requests in flight; idle keep-alives are closed. */
@@ -60,7 +65,11 @@ export class ApiHttpServer {
     });
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Answers one request from the route table. Public so that a server in front of it (the
+   * console server) sends the JSON routes through this one dispatch, authentication and error path.
+   */
+  async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = this.deps.clock.now();
     let claims: Claims | undefined;
     let status = 500;

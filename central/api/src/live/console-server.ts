@@ -2,9 +2,8 @@
 // files. The JSON route table stays with ApiHttpServer; this only sends each request to the one
 // of the three that owns its path, so the console and its API share one origin (no CORS).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '@ccfed/common';
-import type { ApiHttpServer } from '../http/server.js';
+import { listenOn, type ApiHttpServer } from '../http/server.js';
 import { LIVE_PATH, type LiveStreams } from './live-stream.js';
 import type { StaticFiles } from './static-files.js';
 
@@ -16,34 +15,18 @@ export interface ConsoleServerDeps {
   readonly log: Logger;
 }
 
-/** The JSON routes' own dispatcher, which ApiHttpServer keeps private to its node:http server. */
-type Dispatch = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
-
 export class ConsoleServer {
   private readonly server: Server;
-  private readonly dispatchApi: Dispatch;
 
   constructor(private readonly deps: ConsoleServerDeps) {
-    // ApiHttpServer has no public per-request entry point yet; its own handler is reused so the
-    // JSON routes keep exactly one dispatch, authentication and error path.
-    this.dispatchApi = deps.api['serve'].bind(deps.api);
     this.server = createServer((req, res) => void this.route(req, res));
     this.server.headersTimeout = 10_000;
     // No request timeout: a live stream stays open for as long as its token is valid.
     this.server.requestTimeout = 0;
   }
 
-  async listen(port: number, host: string): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) =>
-        reject(new Error(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`));
-      this.server.once('error', onError);
-      this.server.listen({ port, host }, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
-    return (this.server.address() as AddressInfo).port;
+  listen(port: number, host: string): Promise<number> {
+    return listenOn(this.server, port, host);
   }
 
   /** Ends the live streams, stops accepting connections and waits for requests in flight. */
@@ -60,7 +43,7 @@ export class ConsoleServer {
     try {
       if (path === LIVE_PATH) return this.deps.streams.serve(req, res);
       if (path === '/api' || path.startsWith('/api/') || !this.deps.files) {
-        return await this.dispatchApi(req, res);
+        return await this.deps.api.serve(req, res);
       }
       return await this.deps.files.serve(req, res);
     } catch (err) {
