@@ -10,7 +10,7 @@ import {
 } from '@ccfed/common';
 import { join } from 'node:path';
 import { topicNames } from '@ccfed/proto';
-import { loadTopology, siteById } from '@ccfed/topology';
+import { loadTopology, policyFromTopology, siteById } from '@ccfed/topology';
 import { siteAgentConfigSchema } from './config.js';
 import { EventStamper } from './events/event-meta.js';
 import { Outbox } from './events/outbox.js';
@@ -27,7 +27,7 @@ import { EvapiLink } from './kamailio/evapi-link.js';
 import { OverflowOutbound } from './overflow/outbound.js';
 import { routerClient } from './overflow/router-client.js';
 import { OverflowTrigger } from './overflow/trigger.js';
-import { followPolicyThresholds } from './overflow/policy-thresholds.js';
+import { askAftersOf, followPolicyThresholds, thresholdsOf } from './overflow/policy-thresholds.js';
 import { DrainSwitch } from './drain.js';
 import { SnapshotLoop } from './snapshot-loop.js';
 import { observeQueues } from './telemetry.js';
@@ -118,18 +118,10 @@ await startProcess('site-agent', async () => {
   });
 
   // Overflow: calls waiting past their skill's threshold ask the central router, if there is one.
-  const thresholdMs = new Map(
-    topology.skills.flatMap((s) =>
-      s.overflow ? [[s.id, s.overflow.expectedWaitThresholdSeconds * 1000] as const] : [],
-    ),
-  );
-  const askAfterMs = new Map(
-    topology.skills.flatMap((s) =>
-      s.overflow?.askAfterWaitingSeconds === undefined
-        ? []
-        : [[s.id, s.overflow.askAfterWaitingSeconds * 1000] as const],
-    ),
-  );
+  // Until the routing-policy topic says otherwise: the topology file's policy (version 0).
+  const filePolicy = policyFromTopology(topology);
+  const thresholdMs = thresholdsOf(filePolicy);
+  const askAfterMs = askAftersOf(filePolicy);
   // HQ's routing-policy edits change the thresholds while the site runs (policy-thresholds.ts).
   const policyThresholds = config.CCFED_ROUTER
     ? followPolicyThresholds({
