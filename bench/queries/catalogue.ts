@@ -16,7 +16,6 @@ import {
   proposal,
   storedCrossSellRules,
   withCallsBetween,
-  withEventDate,
   withEventDates,
 } from './proposals.js';
 import { dataEnd } from './load.js';
@@ -236,9 +235,6 @@ export async function benchQueries(deps: {
       named('cross-sell: tenant scope rules (50)'),
       'stored rules',
       storedCrossSellRules(TENANT, { minSupport: 0.01, minConfidence: 0.1, limit: 50 }),
-    ),
-    ...['site status: live, all sites', 'site status: live, tenant scope'].map((name) =>
-      proposal(named(name), 'event_date bound', withEventDate(named(name).sql)),
     ),
   ];
 }

@@ -40,13 +40,6 @@ export function withCallsBetween(query: Sql, from: Date, to: Date): Sql | undefi
   return raw(query.text.replace(/FROM calls\b/g, `FROM ${callsBetween(from, to)}`));
 }
 
-/** A live status query with its event_time bound repeated on event_date. */
-export function withEventDate(query: Sql): Sql {
-  const m = /WHERE event_time >= (toDateTime\('[^']+', 'UTC'\))/.exec(query.text);
-  if (!m) throw new Error('the query has no event_time lower bound');
-  return raw(query.text.replace(m[0], `WHERE event_date >= toDate(${m[1]!}) AND ${m[0].slice(6)}`));
-}
-
 /**
  * `query` with every `FROM <table> WHERE` of call_events and site_snapshots given the event_date
  * bounds of [from, to], or undefined when it reads neither that way.
