@@ -217,6 +217,9 @@ function marker(n: number, at: Date): { key: string; value: Buffer } {
     callId,
     skill: 'sales',
     tier: CustomerTier.CUSTOMER_TIER_STANDARD,
+    customerId: 'bench',
+    callerHash: 'bench',
+    arrivalTime: at,
     kind: {
       $case: 'offered',
       value: {

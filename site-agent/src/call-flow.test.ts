@@ -360,6 +360,28 @@ describe('call flow: overflow between sites', () => {
     expect(unkeyed.callEvents[0]!.kind).toMatchObject({ value: { callerHash: '' } });
   });
 
+  it('names the caller on every event of the call, so an outcome alone says whose contact it was', () => {
+    const { invite, staff, ev, callEvents, clock } = setup({
+      callerHashKey: 'federation-secret-key',
+    });
+    staff('bj-001', 6001);
+    invite('c1', SALES, { Customer: 'cust-42' });
+    clock.advance(5_000);
+    ev({ event: 'answered', callid: 'c1', agent: 'bj-001' });
+    ev({ event: 'ended', callid: 'c1', agent: 'bj-001', by: 'caller' });
+    const hash = createHmac('sha256', 'federation-secret-key')
+      .update('caller-c1')
+      .digest('hex')
+      .slice(0, 32);
+    expect(callEvents.map((e) => e.kind?.$case)).toEqual(['offered', 'answered', 'ended']);
+    for (const e of callEvents)
+      expect(e).toMatchObject({
+        customerId: 'cust-42',
+        callerHash: hash,
+        arrivalTime: new Date(T0),
+      });
+  });
+
   it('refuses (503) every call another site sends while drained, and still serves its own callers', () => {
     const { invite, staff, last, callEvents, kinds } = setup({ drained: true });
     staff('bj-001', 6001);

@@ -55,8 +55,14 @@ export interface CallFlowDeps {
   readonly tracing?: CallTracing;
 }
 
-interface LiveCall {
+/** What every event of a call names it by, besides its id: its context and its caller. */
+interface CallIdentity {
   readonly context: CallContext;
+  /** Keyed hash of the caller's number ('' without a hash key): never the number itself. */
+  readonly callerHash: string;
+}
+
+interface LiveCall extends CallIdentity {
   /** The call's span at this site, ended when the call leaves it. */
   readonly span: Span;
   readonly dialedNumber: string;
@@ -88,7 +94,7 @@ const ENDED_BY: Record<string, CallParty> = {
 export class CallFlow {
   private readonly calls = new Map<string, LiveCall>();
   /** Calls whose agent is in wrap-up: for the WrapUpDone event. */
-  private readonly wrapUps = new Map<string, { context: CallContext; sinceMs: number }>();
+  private readonly wrapUps = new Map<string, CallIdentity & { sinceMs: number }>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
   private readonly tracing: CallTracing;
@@ -213,6 +219,7 @@ export class CallFlow {
 
     const call: LiveCall = {
       context,
+      callerHash: this.deps.callerHashKey ? callerHash(this.deps.callerHashKey, ev.fromUser) : '',
       span,
       dialedNumber: ev.ruriUser,
       cseq: ev.cseq,
@@ -223,21 +230,21 @@ export class CallFlow {
     };
     this.calls.set(ev.callid, call);
     this.deps.dayStats.offered(context.skill);
-    this.publishCall(ev.callid, context, {
+    this.publishCall(ev.callid, call, {
       $case: 'offered',
       value: {
         dialedNumber: ev.ruriUser,
         skill: context.skill,
         tier: context.tier,
         customerId: context.customerId,
-        callerHash: this.deps.callerHashKey ? callerHash(this.deps.callerHashKey, ev.fromUser) : '',
+        callerHash: call.callerHash,
         arrivalTime: new Date(context.arrivalMs),
         requestedSkill: context.requestedSkill,
       },
     });
 
     if (context.originSite)
-      this.publishCall(ev.callid, context, {
+      this.publishCall(ev.callid, call, {
         $case: 'overflowedIn',
         value: {
           originSiteId: context.originSite,
@@ -322,7 +329,7 @@ export class CallFlow {
   overflowRequested(callId: string, expectedWaitMs: number, thresholdMs: number): void {
     const call = this.calls.get(callId);
     if (!call) return;
-    this.publishCall(callId, call.context, {
+    this.publishCall(callId, call, {
       $case: 'overflowRequested',
       value: {
         waitedMs: this.deps.clock.now() - call.context.arrivalMs,
@@ -358,7 +365,7 @@ export class CallFlow {
         decisionId: target.decisionId,
       }),
     );
-    this.publishCall(callId, context, {
+    this.publishCall(callId, call, {
       $case: 'overflowedOut',
       value: { targetSiteId: site.id, decisionId: target.decisionId },
     });
@@ -385,7 +392,7 @@ export class CallFlow {
     const target = call.overflow!.targetSiteId;
     delete call.overflow;
     call.overflowTried = true;
-    this.publishCall(callId, call.context, {
+    this.publishCall(callId, call, {
       $case: 'overflowRejected',
       value: { targetSiteId: target, sipCode: ev.code, reason: `SIP ${ev.code} from ${target}` },
     });
@@ -454,7 +461,7 @@ export class CallFlow {
     const fx = acd.answered(callId);
     const { thresholdMs } = this.serviceLevelOf(call.context.skill);
     dayStats.answered(call.context.skill, waitedMs, thresholdMs);
-    this.publishCall(callId, call.context, {
+    this.publishCall(callId, call, {
       $case: 'answered',
       value: {
         agentId: call.agentId,
@@ -470,9 +477,13 @@ export class CallFlow {
     const call = this.calls.get(callId);
     if (!call || call.agentId === undefined || call.waitedMs === undefined) return;
     this.forget(callId, call, 'answered');
-    this.wrapUps.set(callId, { context: call.context, sinceMs: this.deps.clock.now() });
+    this.wrapUps.set(callId, {
+      context: call.context,
+      callerHash: call.callerHash,
+      sinceMs: this.deps.clock.now(),
+    });
     const { talkMs, effects } = this.deps.acd.hangUp(callId);
-    this.publishCall(callId, call.context, {
+    this.publishCall(callId, call, {
       $case: 'ended',
       value: {
         agentId: call.agentId,
@@ -551,7 +562,7 @@ export class CallFlow {
         const wrap = this.wrapUps.get(change.from.callId);
         this.wrapUps.delete(change.from.callId);
         if (wrap)
-          this.publishCall(change.from.callId, wrap.context, {
+          this.publishCall(change.from.callId, wrap, {
             $case: 'wrapUpDone',
             value: { agentId: change.agentId, wrapUpMs: now - wrap.sinceMs, disposition: '' },
           });
@@ -590,7 +601,7 @@ export class CallFlow {
     const pos =
       position ??
       this.deps.acd.queuedCalls(call.context.skill).findIndex((c) => c.callId === callId) + 1;
-    this.publishCall(callId, call.context, {
+    this.publishCall(callId, call, {
       $case: 'queued',
       value: { skill: call.context.skill, position: pos, expectedWaitMs: ewtMs },
     });
@@ -609,7 +620,7 @@ export class CallFlow {
     }
     this.deps.dayStats.abandoned(call.context.skill);
     const { thresholdMs, shortAbandonMs } = this.serviceLevelOf(call.context.skill);
-    this.publishCall(callId, call.context, {
+    this.publishCall(callId, call, {
       $case: 'abandoned',
       value: {
         skill: call.context.skill,
@@ -660,12 +671,16 @@ export class CallFlow {
 
   // ---- publishing ---------------------------------------------------------------------------
 
-  private publishCall(callId: string, context: CallContext, kind: CallEvent['kind']): void {
+  private publishCall(callId: string, call: CallIdentity, kind: CallEvent['kind']): void {
+    const { context } = call;
     const event: CallEvent = {
       meta: this.deps.stamper.stamp(context.tenantId, context.traceparent),
       callId,
       skill: context.skill,
       tier: context.tier,
+      customerId: context.customerId,
+      callerHash: call.callerHash,
+      arrivalTime: new Date(context.arrivalMs),
       kind,
     };
     this.deps.publisher

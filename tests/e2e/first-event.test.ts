@@ -54,6 +54,9 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
       callId,
       skill: 'sales',
       tier: CustomerTier.CUSTOMER_TIER_VIP,
+      customerId: 'cust-42',
+      callerHash: 'h:9f2c',
+      arrivalTime: new Date('2026-11-22T09:30:15.250Z'),
       kind: {
         $case: 'offered',
         value: {

@@ -329,6 +329,9 @@ class Traffic {
           callId: key,
           skill: 'sales',
           tier: CustomerTier.CUSTOMER_TIER_STANDARD,
+          customerId: '',
+          callerHash: '',
+          arrivalTime: undefined,
           kind: { $case: 'queued', value: { skill: 'sales', position: seq, expectedWaitMs: 0 } },
         })
         .catch((err: unknown) => this.errors.push(String(err)));

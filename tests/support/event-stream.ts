@@ -96,7 +96,16 @@ export function eventStream(
         topics.callEvents,
         callId,
         m,
-        CallEvent.encode({ meta: m, callId, skill: 'sales', tier, kind }).finish(),
+        CallEvent.encode({
+          meta: m,
+          callId,
+          skill: 'sales',
+          tier,
+          customerId: `cust-${i % 500}`,
+          callerHash: `h${i % 500}`,
+          arrivalTime: new Date(arrival),
+          kind,
+        }).finish(),
       );
       figures.callEvents++;
     };

@@ -55,9 +55,11 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
   const t = meta.eventTime!;
   const kind = event.kind!;
   let agentId = '';
-  let customerId = '';
-  let callerHash = '';
-  let arrivalTime = EPOCH;
+  // The caller's identity is on every event (the envelope); from site agents older than those
+  // fields, only on the offered event: then the offered case below fills it.
+  let customerId = event.customerId;
+  let callerHash = event.callerHash;
+  let arrivalTime = event.arrivalTime ? formatDateTime(event.arrivalTime) : EPOCH;
   let waitMs = 0;
   let serviceLevelMs = 0;
   let shortAbandonMs = 0;
@@ -72,9 +74,10 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
   let decisionId = '';
   switch (kind.$case) {
     case 'offered':
-      customerId = kind.value.customerId;
-      callerHash = kind.value.callerHash;
-      if (kind.value.arrivalTime) arrivalTime = formatDateTime(kind.value.arrivalTime);
+      customerId ||= kind.value.customerId;
+      callerHash ||= kind.value.callerHash;
+      if (arrivalTime === EPOCH && kind.value.arrivalTime)
+        arrivalTime = formatDateTime(kind.value.arrivalTime);
       break;
     case 'answered':
       agentId = kind.value.agentId;

@@ -22,6 +22,9 @@ describe('call events become typed rows', () => {
         callId: 'c1',
         skill: 'sales',
         tier: CustomerTier.CUSTOMER_TIER_VIP,
+        customerId: '',
+        callerHash: '',
+        arrivalTime: undefined,
         kind: {
           $case: 'answered',
           value: {
@@ -58,6 +61,83 @@ describe('call events become typed rows', () => {
     ]);
   });
 
+  it("an outcome event carries the caller's identity: whose contact it was, without its call", () => {
+    const answered = (identity: { customerId: string; callerHash: string; arrivalTime?: Date }) =>
+      sink('call_events').toRows(
+        Buffer.from(
+          CallEvent.encode({
+            meta: meta(),
+            callId: 'c1',
+            skill: 'sales',
+            tier: CustomerTier.CUSTOMER_TIER_STANDARD,
+            arrivalTime: undefined,
+            ...identity,
+            kind: {
+              $case: 'answered',
+              value: {
+                agentId: 'bj-001',
+                skill: 'sales',
+                waitMs: 9_000,
+                serviceLevelThresholdMs: 0,
+              },
+            },
+          }).finish(),
+        ),
+        at,
+      );
+    const r = answered({
+      customerId: 'cust-7',
+      callerHash: 'h:ab12',
+      arrivalTime: new Date('2026-11-22T09:30:06.100Z'),
+    });
+    expect(r.ok && r.rows[0]).toMatchObject({
+      customer_id: 'cust-7',
+      caller_hash: 'h:ab12',
+      arrival_time: '2026-11-22 09:30:06',
+    });
+    // From a site agent older than the envelope fields: nothing to say, and nothing invented.
+    const old = answered({ customerId: '', callerHash: '' });
+    expect(old.ok && old.rows[0]).toMatchObject({
+      customer_id: '',
+      caller_hash: '',
+      arrival_time: '1970-01-01 00:00:00',
+    });
+  });
+
+  it('an offered event from an older site agent still names its caller, from CallOffered', () => {
+    const r = sink('call_events').toRows(
+      Buffer.from(
+        CallEvent.encode({
+          meta: meta(),
+          callId: 'c1',
+          skill: 'sales',
+          tier: CustomerTier.CUSTOMER_TIER_STANDARD,
+          customerId: '',
+          callerHash: '',
+          arrivalTime: undefined,
+          kind: {
+            $case: 'offered',
+            value: {
+              dialedNumber: '4001001',
+              skill: 'sales',
+              tier: CustomerTier.CUSTOMER_TIER_STANDARD,
+              customerId: 'cust-8',
+              callerHash: 'h:cd34',
+              arrivalTime: new Date('2026-11-22T09:29:50Z'),
+              requestedSkill: '',
+            },
+          },
+        }).finish(),
+      ),
+      at,
+    );
+    expect(r.ok && r.rows[0]).toMatchObject({
+      customer_id: 'cust-8',
+      caller_hash: 'h:cd34',
+      arrival_time: '2026-11-22 09:29:50',
+    });
+  });
+
   it('an overflowed-out call names its target; kinds are snake_case as the SQL expects', () => {
     const value = Buffer.from(
       CallEvent.encode({
@@ -65,6 +145,9 @@ describe('call events become typed rows', () => {
         callId: 'c1',
         skill: 'sales',
         tier: CustomerTier.CUSTOMER_TIER_STANDARD,
+        customerId: '',
+        callerHash: '',
+        arrivalTime: undefined,
         kind: { $case: 'overflowedOut', value: { targetSiteId: 'guangzhou', decisionId: 'd-9' } },
       }).finish(),
     );
@@ -96,6 +179,9 @@ describe('bad messages get a reason, never an exception', () => {
           callId: 'c',
           skill: '',
           tier: 0,
+          customerId: '',
+          callerHash: '',
+          arrivalTime: undefined,
           kind: undefined,
         }).finish(),
       ),
@@ -110,6 +196,9 @@ describe('bad messages get a reason, never an exception', () => {
           callId: 'c',
           skill: '',
           tier: 0,
+          customerId: '',
+          callerHash: '',
+          arrivalTime: undefined,
           kind: undefined,
         }).finish(),
       ),

@@ -17,11 +17,12 @@ CREATE TABLE IF NOT EXISTS call_events
     skill String,
     tier UInt8,
     agent_id String,
-    -- offered: the CRM account id (an opaque id, never a phone number) and a keyed hash of the
+    -- Every event of the call (offered only, from site agents before the CallEvent envelope had
+    -- them): the CRM account id (an opaque id, never a phone number) and a keyed hash of the
     -- caller's number, for repeat-contact analysis without the number.
     customer_id String,
     caller_hash String,
-    -- offered: when the caller first reached the federation (earlier than event_time for a call
+    -- Likewise: when the caller first reached the federation (earlier than event_time for a call
     -- overflowed in).
     arrival_time DateTime,
     -- answered, abandoned: from the original arrival to the answer or the hang-up.

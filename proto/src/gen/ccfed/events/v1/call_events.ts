@@ -67,6 +67,15 @@ export interface CallEvent {
    */
   skill: string;
   tier: CustomerTier;
+  /**
+   * Who is calling and when they first reached the federation, on every event of the call too
+   * (as on CallOffered), so that an outcome event alone says whose contact it was: first-contact
+   * resolution is counted from the answered and abandoned events without folding whole calls.
+   * Empty (unset) from site agents older than these fields: readers fall back to CallOffered's.
+   */
+  customerId: string;
+  callerHash: string;
+  arrivalTime: Date | undefined;
   kind:
     | { $case: "offered"; value: CallOffered }
     | { $case: "queued"; value: CallQueued }
@@ -185,7 +194,16 @@ export interface WrapUpDone {
 }
 
 function createBaseCallEvent(): CallEvent {
-  return { meta: undefined, callId: "", skill: "", tier: 0, kind: undefined };
+  return {
+    meta: undefined,
+    callId: "",
+    skill: "",
+    tier: 0,
+    customerId: "",
+    callerHash: "",
+    arrivalTime: undefined,
+    kind: undefined,
+  };
 }
 
 export const CallEvent: MessageFns<CallEvent> = {
@@ -201,6 +219,15 @@ export const CallEvent: MessageFns<CallEvent> = {
     }
     if (message.tier !== 0) {
       writer.uint32(32).int32(message.tier);
+    }
+    if (message.customerId !== "") {
+      writer.uint32(42).string(message.customerId);
+    }
+    if (message.callerHash !== "") {
+      writer.uint32(50).string(message.callerHash);
+    }
+    if (message.arrivalTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.arrivalTime), writer.uint32(58).fork()).join();
     }
     switch (message.kind?.$case) {
       case "offered":
@@ -283,6 +310,30 @@ export const CallEvent: MessageFns<CallEvent> = {
             }
 
             message.tier = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.customerId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.callerHash = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.arrivalTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 10: {
@@ -395,6 +446,21 @@ export const CallEvent: MessageFns<CallEvent> = {
         : "",
       skill: isSet(object.skill) ? globalThis.String(object.skill) : "",
       tier: isSet(object.tier) ? customerTierFromJSON(object.tier) : 0,
+      customerId: isSet(object.customerId)
+        ? globalThis.String(object.customerId)
+        : isSet(object.customer_id)
+        ? globalThis.String(object.customer_id)
+        : "",
+      callerHash: isSet(object.callerHash)
+        ? globalThis.String(object.callerHash)
+        : isSet(object.caller_hash)
+        ? globalThis.String(object.caller_hash)
+        : "",
+      arrivalTime: isSet(object.arrivalTime)
+        ? fromJsonTimestamp(object.arrivalTime)
+        : isSet(object.arrival_time)
+        ? fromJsonTimestamp(object.arrival_time)
+        : undefined,
       kind: isSet(object.offered)
         ? { $case: "offered", value: CallOffered.fromJSON(object.offered) }
         : isSet(object.queued)
@@ -445,6 +511,15 @@ export const CallEvent: MessageFns<CallEvent> = {
     if (message.tier !== 0) {
       obj.tier = customerTierToJSON(message.tier);
     }
+    if (message.customerId !== "") {
+      obj.customerId = message.customerId;
+    }
+    if (message.callerHash !== "") {
+      obj.callerHash = message.callerHash;
+    }
+    if (message.arrivalTime !== undefined) {
+      obj.arrivalTime = message.arrivalTime.toISOString();
+    }
     if (message.kind?.$case === "offered") {
       obj.offered = CallOffered.toJSON(message.kind.value);
     } else if (message.kind?.$case === "queued") {
@@ -480,6 +555,9 @@ export const CallEvent: MessageFns<CallEvent> = {
     message.callId = object.callId ?? "";
     message.skill = object.skill ?? "";
     message.tier = object.tier ?? 0;
+    message.customerId = object.customerId ?? "";
+    message.callerHash = object.callerHash ?? "";
+    message.arrivalTime = object.arrivalTime ?? undefined;
     switch (object.kind?.$case) {
       case "offered": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
