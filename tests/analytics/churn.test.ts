@@ -1,20 +1,35 @@
 // Churn risk validated on a generated population whose churn is drawn from a hidden model
 // (central/analytics/src/population.ts): the score sees only the behaviour written to the raw
 // tables, and must rank the customers who then churn above those who stay (AUC ≥ 0.8).
+// The call-back list reads the stored scoring (churn-scoring.ts), so the population is scored
+// once as of asOf by the job's own code before the list is read; churnScoresQuery (the same
+// model) is what the AUC is measured on, and the stored run must hold exactly its rows.
 import {
   churnCallbackQuery,
   churnLabelsQuery,
   churnScoresQuery,
+  parseChurnCallbackRows,
   parseChurnRows,
+  type ChurnCallbackRow,
   type ChurnScoreRow,
 } from '@ccfed/analytics/churn';
 import { CHURN_FEATURES, rocAuc, scoreChurn } from '@ccfed/analytics/churn-model';
+import {
+  churnTenantsQuery,
+  completeChurnRunQuery,
+  dropChurnRunQueries,
+  runChurnScoring,
+  scoreChurnTenantQuery,
+  staleChurnPartitionsQuery,
+  type ScoringDeps,
+} from '@ccfed/analytics/churn-scoring';
 import { generatePopulation, type Population } from '@ccfed/analytics/population';
 import type { Scope } from '@ccfed/analytics/scope';
 import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, rows } from '../support/engines.js';
+import { clickhouseUrl, freshDatabase, rows } from '../support/engines.js';
 
 const asOf = new Date('2026-06-01T00:00:00Z');
 const horizonEnd = new Date(asOf.getTime() + 60 * 86_400_000);
@@ -23,6 +38,19 @@ let population: Population;
 
 async function churnRows(query: { text: string }): Promise<ChurnScoreRow[]> {
   return parseChurnRows(await rows<unknown>(client, query.text));
+}
+
+async function callbackRows(query: { text: string }): Promise<ChurnCallbackRow[]> {
+  return parseChurnCallbackRows(await rows<unknown>(client, query.text));
+}
+
+function scoringDeps(db: ClickHouseClient): ScoringDeps {
+  return {
+    command: async (q) => {
+      await db.command({ query: q.text });
+    },
+    rows: (q) => rows(db, q.text),
+  };
 }
 
 beforeAll(async () => {
@@ -39,6 +67,7 @@ beforeAll(async () => {
     values: [...population.crmEvents],
     format: 'JSONEachRow',
   });
+  await runChurnScoring(scoringDeps(client), { scoredAt: asOf, keep: 48 });
 });
 
 afterAll(async () => {
@@ -73,10 +102,24 @@ describe('churn risk on a generated population', () => {
 
     // SQL and the pure model compute the same risk from the same features.
     for (const s of scores.slice(0, 200)) expect(s.risk).toBeCloseTo(scoreChurn(s).risk, 9);
+
+    // The stored run holds exactly these scores, so the call-back list ranks by the validated model.
+    const stored = await callbackRows(churnCallbackQuery({ role: 'hq' }, { limit: 1000, asOf }));
+    const byCustomer = new Map(scores.map((s) => [s.customer_id, s]));
+    const [count] = await rows<{ n: string }>(
+      client,
+      `SELECT count() AS n FROM churn_scores WHERE scored_at = toDateTime('2026-06-01 00:00:00', 'UTC')`,
+    );
+    expect(Number(count!.n)).toBe(scores.length);
+    for (const row of stored) {
+      const { scored_at, ...score } = row;
+      expect(scored_at).toBe(asOf.toISOString());
+      expect(score).toEqual(byCustomer.get(row.customer_id));
+    }
   });
 
   it('lists not-yet-churned customers by risk × value, each with the reasons for its risk', async () => {
-    const list = await churnRows(churnCallbackQuery({ role: 'hq' }, { limit: 300, asOf }));
+    const list = await callbackRows(churnCallbackQuery({ role: 'hq' }, { limit: 300, asOf }));
     expect(list).toHaveLength(300);
     const gone = new Set(
       population.customers.filter((c) => c.churnedBeforeAsOf).map((c) => c.customerId),
@@ -116,7 +159,7 @@ describe('churn risk on a generated population', () => {
         lastCall.set(customer, { arrival, site: handledAt.get(String(e.call_id))! });
     }
     const homeSite = new Map(population.customers.map((c) => [c.customerId, c.homeSite]));
-    const list = await churnRows(
+    const list = await callbackRows(
       churnCallbackQuery({ role: 'hq' }, { siteId: 's-south', limit: 200, asOf }),
     );
     expect(list.length).toBe(200);
@@ -128,7 +171,7 @@ describe('churn risk on a generated population', () => {
 
   it("shows a tenant client only its own customers, and a site supervisor only its site's", async () => {
     const tenant: Scope = { role: 'tenant', tenantId: 't-beta' };
-    const tenantList = await churnRows(churnCallbackQuery(tenant, { limit: 1000, asOf }));
+    const tenantList = await callbackRows(churnCallbackQuery(tenant, { limit: 1000, asOf }));
     expect(tenantList.length).toBeGreaterThan(100);
     const tenantOf = new Map(population.customers.map((c) => [c.customerId, c.tenantId]));
     for (const row of tenantList) {
@@ -138,9 +181,9 @@ describe('churn risk on a generated population', () => {
     // Naming another site does not widen a supervisor's view: the scope wins.
     const site: Scope = { role: 'site', siteId: 's-north' };
     expect(
-      await churnRows(churnCallbackQuery(site, { siteId: 's-east', limit: 50, asOf })),
+      await callbackRows(churnCallbackQuery(site, { siteId: 's-east', limit: 50, asOf })),
     ).toEqual([]);
-    const siteList = await churnRows(churnCallbackQuery(site, { limit: 50, asOf }));
+    const siteList = await callbackRows(churnCallbackQuery(site, { limit: 50, asOf }));
     expect(siteList.length).toBe(50);
     for (const row of siteList) expect(row.site_id).toBe('s-north');
   });
@@ -164,6 +207,21 @@ describe('churn risk on a generated population', () => {
         name: 'labels',
         sql: churnLabelsQuery({ role: 'hq' }, { from: asOf, to: horizonEnd }).text,
       },
+      { name: 'tenants', sql: churnTenantsQuery({ scoredAt: asOf }).text },
+      ...dropChurnRunQueries({ scoredAt: asOf }).map((q, i) => ({
+        name: `drop run ${i}`,
+        sql: q.text,
+      })),
+      {
+        name: 'score tenant',
+        sql: scoreChurnTenantQuery({ scoredAt: asOf, tenantId: 't-beta' }).text,
+      },
+      { name: 'complete run', sql: completeChurnRunQuery({ scoredAt: asOf, seconds: 1.5 }).text },
+      {
+        name: 'stale runs',
+        sql: staleChurnPartitionsQuery({ keep: 2, before: horizonEnd }).text,
+      },
+      { name: 'drop partition', sql: `ALTER TABLE churn_scores DROP PARTITION ID '1780272000'` },
     ]);
   });
 });
@@ -292,3 +350,141 @@ describe('churn features on a hand-worked customer', () => {
     }
   });
 });
+
+describe('stored churn scoring runs', () => {
+  const HOUR = 3_600_000;
+  const at = (hours: number) => new Date(asOf.getTime() + hours * HOUR);
+
+  it('shows a run only once it is complete, the run in force at asOf, and keeps the newest runs', async () => {
+    const { client: db } = await freshDatabase();
+    try {
+      const small = generatePopulation({ customers: 400, asOf, seed: 5 });
+      await db.insert({
+        table: 'call_events',
+        values: [...small.callEvents],
+        format: 'JSONEachRow',
+      });
+      await db.insert({ table: 'surveys', values: [...small.surveys], format: 'JSONEachRow' });
+      await db.insert({ table: 'crm_events', values: [...small.crmEvents], format: 'JSONEachRow' });
+      const list = async (when: Date, scope: Scope = { role: 'hq' }) =>
+        parseChurnCallbackRows(
+          await rows(db, churnCallbackQuery(scope, { limit: 1000, asOf: when }).text),
+        );
+      // Nothing scored yet: an empty list, not a pass over the calls.
+      expect(await list(at(5))).toEqual([]);
+
+      const first = await runChurnScoring(scoringDeps(db), { scoredAt: asOf, keep: 2 });
+      const active = small.customers.filter((c) => !c.churnedBeforeAsOf);
+      expect(first).toMatchObject({ customers: active.length, removedRuns: 0 });
+      expect(first.tenants).toBe(new Set(active.map((c) => c.tenantId)).size);
+      expect((await list(at(5))).map((r) => r.scored_at)).toEqual(
+        active.map(() => asOf.toISOString()),
+      );
+
+      // A run being written (rows of one tenant, no run row yet) is invisible to readers.
+      await db.command({
+        query: scoreChurnTenantQuery({ scoredAt: at(1), tenantId: 't-beta' }).text,
+      });
+      const whileWriting = await list(at(5));
+      expect(whileWriting).toHaveLength(active.length);
+      expect(new Set(whileWriting.map((r) => r.scored_at))).toEqual(new Set([asOf.toISOString()]));
+      // Once complete it is the run in force from its scored_at on, and the older one before.
+      await db.command({ query: completeChurnRunQuery({ scoredAt: at(1), seconds: 0.1 }).text });
+      const partial = await list(at(5));
+      expect(partial.length).toBeGreaterThan(0);
+      for (const row of partial) {
+        expect(row.scored_at).toBe(at(1).toISOString());
+        expect(row.tenant_id).toBe('t-beta');
+      }
+      expect((await list(at(0.5)))[0]!.scored_at).toBe(asOf.toISOString());
+      expect(await list(new Date(asOf.getTime() - 1000))).toEqual([]);
+
+      // An unfinished run (rows, no run row) and runs beyond the newest `keep` are removed.
+      await db.command({
+        query: scoreChurnTenantQuery({ scoredAt: at(2), tenantId: 't-alpha' }).text,
+      });
+      const third = await runChurnScoring(scoringDeps(db), { scoredAt: at(3), keep: 2 });
+      expect(third.removedRuns).toBe(2); // the run of asOf and the unfinished one of at(2)
+      const kept = await rows<{ scored_at: string; customers: string }>(
+        db,
+        'SELECT toUInt64(scored_at) * 1000 AS scored_at, customers FROM churn_score_runs ORDER BY scored_at',
+      );
+      expect(kept.map((r) => new Date(Number(r.scored_at)).toISOString())).toEqual([
+        at(1).toISOString(),
+        at(3).toISOString(),
+      ]);
+      const stored = await rows<{ scored_at: string }>(
+        db,
+        'SELECT DISTINCT toUInt64(scored_at) * 1000 AS scored_at FROM churn_scores ORDER BY scored_at',
+      );
+      expect(stored.map((r) => Number(r.scored_at))).toEqual([at(1).getTime(), at(3).getTime()]);
+      expect(await list(at(0.5))).toEqual([]); // older than the oldest run kept
+
+      // Scoring the same time again replaces that run instead of doubling it.
+      await runChurnScoring(scoringDeps(db), { scoredAt: at(3), keep: 2 });
+      expect(await list(at(5))).toHaveLength(active.length);
+      expect(await list(at(5), { role: 'tenant', tenantId: 't-beta' })).toHaveLength(
+        active.filter((c) => c.tenantId === 't-beta').length,
+      );
+      await expect(runChurnScoring(scoringDeps(db), { scoredAt: at(4), keep: 0 })).rejects.toThrow(
+        /^keep: 0 is not a whole number ≥ 1/,
+      );
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('the scheduled job (score-churn-cli) stores a complete run the call-back list then reads', async () => {
+    const { client: db, database } = await freshDatabase();
+    try {
+      const small = generatePopulation({ customers: 200, asOf, seed: 7 });
+      await db.insert({ table: 'crm_events', values: [...small.crmEvents], format: 'JSONEachRow' });
+      const before = Date.now();
+      const job = await runScoringJob({
+        CCFED_CLICKHOUSE_URL: clickhouseUrl(),
+        CCFED_CLICKHOUSE_DATABASE: database,
+        CCFED_CHURN_KEEP_RUNS: '3',
+      });
+      expect(job.code).toBe(0);
+      expect(job.stdout).toContain('"event":"churn_scored"');
+      const list = parseChurnCallbackRows(
+        await rows(db, churnCallbackQuery({ role: 'hq' }, { limit: 10, asOf: new Date() }).text),
+      );
+      expect(list).toHaveLength(10);
+      expect(Date.parse(list[0]!.scored_at)).toBeGreaterThanOrEqual(
+        Math.floor(before / 1000) * 1000,
+      );
+
+      const bad = await runScoringJob({
+        CCFED_CLICKHOUSE_URL: clickhouseUrl(),
+        CCFED_CHURN_KEEP_RUNS: '0',
+      });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/CCFED_CHURN_KEEP_RUNS: expected a whole number of runs ≥ 1/);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+/** Runs the scoring job as the CronJob does, with only `env` set. */
+function runScoringJob(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'central/analytics/src/score-churn-cli.ts'],
+      {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        cwd: new URL('../../', import.meta.url).pathname,
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

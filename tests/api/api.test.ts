@@ -13,6 +13,7 @@ import type { Route } from '@ccfed/api/http/route';
 import type { ApiHttpServer } from '@ccfed/api/http/server';
 import { routeDecisionsQuery } from '@ccfed/api/queries/route-decisions';
 import { siteStatusQuery } from '@ccfed/api/queries/site-status';
+import { runChurnScoring } from '@ccfed/analytics/churn-scoring';
 import { refreshCrossSellRulesQuery } from '@ccfed/analytics/cross-sell';
 import { ManualClock, silentLogger } from '@ccfed/common';
 import { assertRunsOnCurrentClickHouse, freePort, migratedDatabaseSetup } from '@ccfed/services';
@@ -78,6 +79,7 @@ async function post(path: string, body: unknown): Promise<Answer> {
 }
 
 const PERIOD = { from: '2026-03-02T09:00:00Z', to: '2026-03-02T10:00:00Z' };
+const CHURN_SCORED_AT = '2026-03-02T23:00:00.000Z';
 
 /**
  * Every data endpoint: a valid request, which sites and tenant a row belongs to (when its rows
@@ -149,6 +151,16 @@ beforeAll(async () => {
   await client.command({
     query: refreshCrossSellRulesQuery({ computedAt: new Date(NOW - 3600_000) }).text,
   });
+  // The call-back list reads a stored scoring, as the scheduled job writes it.
+  await runChurnScoring(
+    {
+      command: async (q) => {
+        await client.command({ query: q.text });
+      },
+      rows: (q) => rows(client, q.text),
+    },
+    { scoredAt: new Date(CHURN_SCORED_AT), keep: 2 },
+  );
   const cheap = { N: 1024, r: 8, p: 1 };
   const users = new Map<string, User>([
     [
@@ -473,6 +485,46 @@ describe('scope: what each role sees', () => {
     expect(await count(HQ)).toBe(4);
     expect(await count(tenantToken('acme'))).toBe(2);
     expect(await count(siteToken('guangzhou'))).toBe(2);
+  });
+});
+
+describe('stored analytics', () => {
+  it('the call-back list is the stored scoring in force at asOf, and says when it scored', async () => {
+    const now = await get('/api/v1/churn/callbacks', { asOf: '2026-03-03T00:00:00Z' }, HQ);
+    expect(now.body.rows.length).toBeGreaterThan(0);
+    for (const row of now.body.rows) {
+      expect(row.scored_at).toBe(CHURN_SCORED_AT);
+      expect(row.priority).toBeCloseTo(row.risk * row.value, 6);
+    }
+    // Before the first run there is no scoring in force (the default asOf, NOW, is before it).
+    expect((await get('/api/v1/churn/callbacks', {}, HQ)).body).toEqual({ rows: [] });
+    expect(
+      (await get('/api/v1/churn/callbacks', { asOf: '2026-03-02T22:59:59Z' }, HQ)).body,
+    ).toEqual({ rows: [] });
+  });
+
+  it('refuses bad call-back options with 400 naming the field', async () => {
+    for (const [query, field] of [
+      [{ siteId: 'Mars!' }, 'siteId'],
+      [{ limit: '0' }, 'limit'],
+      [{ limit: '1001' }, 'limit'],
+      [{ limit: 'ten' }, 'limit'],
+      [{ asOf: 'yesterday' }, 'asOf'],
+      [{ asOf: '2026-13-01T00:00:00Z' }, 'asOf'],
+    ] as const) {
+      const res = await get('/api/v1/churn/callbacks', query, HQ);
+      expect(res.status, JSON.stringify(query)).toBe(400);
+      expect(JSON.stringify(res.body), JSON.stringify(query)).toContain(field);
+    }
+  });
+
+  it('cross-sell rules come from the newest stored refresh, with its time', async () => {
+    const res = await get('/api/v1/cross-sell/rules', {}, tenantToken('acme'));
+    expect(res.body.rows.length).toBeGreaterThan(0);
+    for (const row of res.body.rows) {
+      expect(row.tenant_id).toBe('acme');
+      expect(row.computed_at).toBe(new Date(NOW - 3600_000).toISOString());
+    }
   });
 });
 

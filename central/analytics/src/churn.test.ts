@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { churnCallbackQuery, churnLabelsQuery, churnScoresQuery, parseChurnRows } from './churn.js';
+import {
+  churnCallbackQuery,
+  churnLabelsQuery,
+  churnScoresQuery,
+  parseChurnCallbackRows,
+  parseChurnRows,
+} from './churn.js';
 import { InvalidOptionError } from './churn-options.js';
 
 const asOf = new Date('2026-06-01T00:00:00Z');
@@ -22,16 +28,28 @@ describe('churn queries', () => {
   });
 
   it("pins a tenant client to its tenant inside every source and a supervisor to its site's list", () => {
-    const tenant = churnCallbackQuery(
+    const tenant = churnScoresQuery({ role: 'tenant', tenantId: 't-beta' }, { asOf }).text;
+    // call_facts, surveys, crm_events and the outer filter.
+    expect(tenant.match(/`tenant_id` = 't-beta'/g)).toHaveLength(4);
+    // The call-back list reads the stored scores of its scope only.
+    const stored = churnCallbackQuery(
       { role: 'tenant', tenantId: 't-beta' },
       { limit: 5, asOf },
     ).text;
-    // calls, surveys, crm_events and the outer filter.
-    expect(tenant.match(/`tenant_id` = 't-beta'/g)).toHaveLength(4);
+    expect(stored).toContain('FROM churn_scores');
+    expect(stored.match(/`tenant_id` = 't-beta'/g)).toHaveLength(1);
     const site = churnCallbackQuery({ role: 'site', siteId: 's-north' }, { limit: 5, asOf }).text;
     expect(site).toContain("`site_id` = 's-north'");
     expect(site).toMatch(/ORDER BY priority DESC/);
     expect(site).toMatch(/LIMIT 5$/);
+  });
+
+  it('reads calls only from the call_facts partitions of the look-back window', () => {
+    const text = churnScoresQuery({ role: 'hq' }, { asOf }).text;
+    expect(text).not.toMatch(/FROM calls\b/);
+    // 90 days back (2026-03-03) less a day, to a day after asOf.
+    expect(text).toContain("event_date >= toDate(toDateTime('2026-03-02 00:00:00', 'UTC'))");
+    expect(text).toContain("event_date <= toDate(toDateTime('2026-06-02 00:00:00', 'UTC'))");
   });
 
   it('parses rows whose counts arrive as strings and attaches the reasons', () => {
@@ -59,5 +77,14 @@ describe('churn queries', () => {
     expect(() => parseChurnRows([{ tenant_id: 't' }])).toThrow(
       /^churn row: repeat_contacts is undefined/,
     );
+    const stored = { tenant_id: 't', customer_id: 'c-1', site_id: 's', value: 1, risk: 0.1 };
+    const features = { repeat_contacts: 0, complaint: 0, abandons: 0, long_waits: 0, low_csat: 0 };
+    const [callback] = parseChurnCallbackRows([
+      { ...stored, ...features, cancellation_intent: 0, priority: 0.1, scored_at_s: '1780272000' },
+    ]);
+    expect(callback).toMatchObject({ scored_at: '2026-06-01T00:00:00.000Z', reasons: [] });
+    expect(() =>
+      parseChurnCallbackRows([{ ...stored, ...features, cancellation_intent: 0, priority: 0.1 }]),
+    ).toThrow(/^churn row: scored_at_s is undefined/);
   });
 });

@@ -1,7 +1,9 @@
 // Churn risk per customer, from what the contact centre saw (calls, surveys) and what the CRM
 // says (cancellation intent, customer value). The features and the logistic score are computed
-// in ClickHouse so that the call-back list can be ordered and cut there; the weights come from
-// churn-model.ts, and the reasons are recomputed from the returned features by the same model.
+// in ClickHouse; the weights come from churn-model.ts, and the reasons are recomputed from the
+// returned features by the same model. Scoring every customer takes seconds at a million
+// customers, so a scheduled job stores each scoring as a run (churn-scoring.ts,
+// score-churn-cli.ts) and the call-back list reads the newest complete run.
 import { join, raw, sql, type Sql } from '@ccfed/common';
 import {
   CHURN_FEATURES,
@@ -32,7 +34,11 @@ export interface ChurnScoreRow extends ChurnFeatures {
   readonly reasons: ChurnReason[];
 }
 
-export type ChurnCallbackRow = ChurnScoreRow;
+/** A call-back list row: a stored score, and when the run that computed it scored. */
+export interface ChurnCallbackRow extends ChurnScoreRow {
+  /** The run's as-of time (ISO 8601): the features count up to it. */
+  readonly scored_at: string;
+}
 
 function tenantOnly(scope: Scope): Sql {
   // Features are counted over every site the customer called, so only the tenant bound is
@@ -59,8 +65,10 @@ export function churnScoresQuery(scope: Scope, opts: { asOf: Date }): Sql {
 }
 
 /**
- * The retention call-back list: customers not yet churned at `asOf`, highest risk × value
- * first, at most `limit`, optionally only those last handled by `siteId`.
+ * The retention call-back list from the newest complete scoring run at or before `asOf` (the
+ * scoring in force then): customers not yet churned when it scored, highest risk × value first,
+ * at most `limit`, optionally only those last handled by `siteId`. No rows when no kept run is
+ * that old. Cost: one run's rows of the scope, never a pass over the calls.
  */
 export function churnCallbackQuery(
   scope: Scope,
@@ -70,12 +78,50 @@ export function churnCallbackQuery(
   const limit = checkLimit('limit', opts.limit);
   const site =
     opts.siteId === undefined ? raw('1') : sql`site_id = ${checkId('siteId', opts.siteId)}`;
-  return sql`${scoredCustomers(scope, asOf, site)}
+  return sql`SELECT
+    tenant_id, customer_id, site_id, value, ${raw(CHURN_FEATURES.join(', '))}, risk, priority,
+    toUInt64(scored_at) AS scored_at_s
+FROM churn_scores
+WHERE scored_at = (SELECT max(scored_at) FROM churn_score_runs WHERE scored_at <= ${asOf})
+  AND ${scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })} AND ${site}
 ORDER BY priority DESC, risk DESC, tenant_id, customer_id
 LIMIT ${limit}`;
 }
 
-function scoredCustomers(scope: Scope, asOf: Date, extra: Sql): Sql {
+/**
+ * The calls with a customer that arrived in [from, to), folded from call_facts as the `calls`
+ * view does, but only over the event dates such a call can have events on. The view folds every
+ * call ever taken before filtering, which at 10 M calls does not fit a 4 GB query; call_facts is
+ * partitioned by month of event_date, so this reads the look-back window's months only. A call's
+ * events fall within a day of its arrival; a call whose offered event (the one that carries
+ * arrival_time) is outside the bound folds to arrival_time 0 and is dropped.
+ */
+function callsArrived(from: Date, to: Date, tenant: Sql): Sql {
+  const firstDay = new Date(from.getTime() - DAY_S * 1000);
+  const lastDay = new Date(to.getTime() + DAY_S * 1000);
+  return sql`SELECT tenant_id, customer_id, handling_site_id, arrival_time, abandoned_by_caller, wait_ms
+            FROM
+            (
+                SELECT
+                    tenant_id,
+                    call_id,
+                    maxMerge(customer_id) AS customer_id,
+                    maxMerge(handling_site_id) AS handling_site_id,
+                    maxMerge(arrival_time) AS arrival_time,
+                    maxMerge(abandoned_by_caller) AS abandoned_by_caller,
+                    maxMerge(wait_ms) AS wait_ms
+                FROM call_facts
+                WHERE event_date >= toDate(${firstDay}) AND event_date <= toDate(${lastDay}) AND ${tenant}
+                GROUP BY tenant_id, call_id
+            )
+            WHERE customer_id != '' AND arrival_time >= ${from} AND arrival_time < ${to}`;
+}
+
+/**
+ * The features, risk and priority of every customer of the scope not churned at `asOf`, plus
+ * `extra`; unordered. The one scoring both churnScoresQuery and the stored runs use.
+ */
+export function scoredCustomers(scope: Scope, asOf: Date, extra: Sql): Sql {
   const from90 = new Date(asOf.getTime() - 90 * DAY_S * 1000);
   const from30 = new Date(asOf.getTime() - 30 * DAY_S * 1000);
   const tenant = tenantOnly(scope);
@@ -124,8 +170,7 @@ FROM
             toUInt64(0) AS csat_low,
             toUInt64(0) AS intents,
             toUInt64(0) AS cancelled
-        FROM calls
-        WHERE customer_id != '' AND arrival_time >= ${from90} AND arrival_time < ${asOf} AND ${tenant}
+        FROM (${callsArrived(from90, asOf, tenant)})
         UNION ALL
         SELECT
             tenant_id,
@@ -194,7 +239,7 @@ function str(row: Record<string, unknown>, key: string): string {
   return v;
 }
 
-/** Rows of churnScoresQuery / churnCallbackQuery (JSONEachRow), with their reasons. */
+/** Rows of churnScoresQuery (JSONEachRow), with their reasons. */
 export function parseChurnRows(raw: readonly unknown[]): ChurnScoreRow[] {
   return raw.map((r) => {
     const row = r as Record<string, unknown>;
@@ -213,4 +258,13 @@ export function parseChurnRows(raw: readonly unknown[]): ChurnScoreRow[] {
       reasons: scoreChurn(features).reasons,
     };
   });
+}
+
+/** Rows of churnCallbackQuery (JSONEachRow): stored scores with their reasons and run time. */
+export function parseChurnCallbackRows(raw: readonly unknown[]): ChurnCallbackRow[] {
+  const scores = parseChurnRows(raw);
+  return raw.map((r, i) => ({
+    ...scores[i]!,
+    scored_at: new Date(num(r as Record<string, unknown>, 'scored_at_s') * 1000).toISOString(),
+  }));
 }

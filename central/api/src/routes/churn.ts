@@ -1,4 +1,4 @@
-import { churnCallbackQuery, parseChurnRows } from '@ccfed/analytics/churn';
+import { churnCallbackQuery, parseChurnCallbackRows } from '@ccfed/analytics/churn';
 import { z } from 'zod';
 import { refuseForeign } from '../access.js';
 import { intParam, timeParam, topologyIdParam } from '../http/query-string.js';
@@ -12,7 +12,11 @@ const churnParams = z.strictObject({
     .optional()
     .describe('only customers whose last call was handled by this site'),
   limit: intParam(1, 1000).optional().describe('at most this many customers (default 50)'),
-  asOf: timeParam().optional().describe('score as of this time (default now)'),
+  asOf: timeParam()
+    .optional()
+    .describe(
+      'the stored scoring in force at this time: the newest complete run at or before it (default now)',
+    ),
 });
 
 export function churnCallbacksRoute(deps: RouteDeps): Route {
@@ -20,7 +24,7 @@ export function churnCallbacksRoute(deps: RouteDeps): Route {
     method: 'GET',
     path: `${API}/churn/callbacks`,
     summary:
-      'The retention call-back list: customers not yet churned, highest churn risk × value first, with the reasons.',
+      'The retention call-back list from the newest stored churn scoring: customers not yet churned, highest churn risk × value first, with the reasons and when the run scored (scored_at).',
     auth: true,
     query: churnParams,
     response: rowsResponse('customers, highest priority first'),
@@ -35,7 +39,7 @@ export function churnCallbacksRoute(deps: RouteDeps): Route {
           asOf: ctx.query.asOf ?? new Date(deps.clock.now()),
         }),
       );
-      return { rows: parseChurnRows(await deps.runQuery(query)) };
+      return { rows: parseChurnCallbackRows(await deps.runQuery(query)) };
     },
   });
 }
