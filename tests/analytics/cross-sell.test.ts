@@ -175,6 +175,55 @@ describe('cross-sell rules', () => {
     );
     expect(one).toHaveLength(1);
   });
+
+  it('reads the newest stored refresh of each tenant, says when it was mined, and nothing before one', async () => {
+    const { client: db } = await freshDatabase();
+    try {
+      const read = async (scope: Scope = hq) =>
+        parseCrossSellRuleRows(
+          await rows(
+            db,
+            crossSellRulesQuery(scope, { minSupport: 0.1, minConfidence: 0.1, limit: 100 }).text,
+          ),
+        );
+      await db.insert({
+        table: 'crm_events',
+        format: 'JSONEachRow',
+        values: [
+          holdings('t-one', 'c1', '2026-03-01 00:00:00', ['checking', 'savings']),
+          holdings('t-one', 'c2', '2026-03-01 00:00:00', ['checking']),
+        ],
+      });
+      // Holdings alone are not rules: the rules are mined by the refresh, not per request.
+      expect(await read()).toEqual([]);
+      const first = new Date('2026-04-01T00:00:00Z');
+      await db.command({ query: refreshCrossSellRulesQuery({ computedAt: first }).text });
+      expect((await read()).map((r) => [r.antecedent, r.consequent, r.computed_at])).toEqual([
+        ['savings', 'checking', first.toISOString()],
+        ['checking', 'savings', first.toISOString()],
+      ]);
+      // c2 now holds savings too; until the next refresh the rules stay as mined.
+      await db.insert({
+        table: 'crm_events',
+        format: 'JSONEachRow',
+        values: [holdings('t-one', 'c2', '2026-04-02 00:00:00', ['checking', 'savings'])],
+      });
+      expect((await read()).map((r) => r.confidence)).toEqual([1, 0.5]);
+      const second = new Date('2026-04-02T01:00:00Z');
+      await db.command({ query: refreshCrossSellRulesQuery({ computedAt: second }).text });
+      // The same refresh stored twice is read once.
+      await db.command({ query: refreshCrossSellRulesQuery({ computedAt: second }).text });
+      const now = await read();
+      expect(now.map((r) => [r.antecedent, r.consequent, r.confidence, r.computed_at])).toEqual([
+        ['checking', 'savings', 1, second.toISOString()],
+        ['savings', 'checking', 1, second.toISOString()],
+      ]);
+      expect(await read({ role: 'tenant', tenantId: 't-two' })).toEqual([]);
+      expect(await read({ role: 'site', siteId: 's-east' })).toEqual(now);
+    } finally {
+      await db.close();
+    }
+  });
 });
 
 describe('next best offer', () => {

@@ -26,15 +26,17 @@ describe('cross-sell queries', () => {
     );
   });
 
-  it('keeps a tenant client inside its tenant when mining and when offering', () => {
+  it('keeps a tenant client inside its tenant when reading rules and when offering', () => {
     const scope = { role: 'tenant', tenantId: 't-two' } as const;
     const rules = crossSellRulesQuery(scope, {
       minSupport: 0.1,
       minConfidence: 0.1,
       limit: 5,
     }).text;
-    // holdings for pairs, both holder counts, and the customer total.
-    expect(rules.match(/`tenant_id` = 't-two'/g)).toHaveLength(4);
+    // the stored rules and the newest refresh per tenant; never mined from the holdings.
+    expect(rules.match(/`tenant_id` = 't-two'/g)).toHaveLength(2);
+    expect(rules).toContain('FROM cross_sell_rules');
+    expect(rules).not.toContain('crm_events');
     const offer = nextBestOfferQuery(scope, { customerId: 'c-1' }).text;
     expect(offer).toContain("customer_id = 'c-1'");
     expect(offer.match(/`tenant_id` = 't-two'/g)!.length).toBeGreaterThanOrEqual(3);
@@ -53,9 +55,15 @@ describe('cross-sell queries', () => {
         support: 0.4,
         confidence: 0.6666,
         lift: 1.6666,
+        computed_at_s: '1775001600',
       },
     ]);
-    expect(rule).toMatchObject({ both: 2, customers: 5, support: 0.4 });
+    expect(rule).toMatchObject({
+      both: 2,
+      customers: 5,
+      support: 0.4,
+      computed_at: '2026-04-01T00:00:00.000Z',
+    });
     expect(() => parseCrossSellRuleRows([{ tenant_id: 't', antecedent: 'a' }])).toThrow(
       /consequent/,
     );

@@ -3,6 +3,8 @@
 // (each outsourcing client has its own catalogue):
 //   support(A → B) = P(A and B), confidence = P(B | A), lift = confidence / P(B),
 // with P over the tenant's customers that have a holdings snapshot (an empty one counts).
+// Mining reads every customer's holdings, so a scheduled job stores the rules
+// (refreshCrossSellRulesQuery, refresh-cross-sell-cli.ts) and requests read the newest refresh.
 import { raw, sql, type Sql } from '@ccfed/common';
 import { checkDate, checkFraction, checkId, checkLimit } from './churn-options.js';
 import { scopeCondition, type Scope } from './scope.js';
@@ -19,6 +21,8 @@ export interface CrossSellRuleRow {
   readonly support: number;
   readonly confidence: number;
   readonly lift: number;
+  /** When the refresh these rules come from mined them (ISO 8601). */
+  readonly computed_at: string;
 }
 
 export interface NextBestOfferRow {
@@ -98,8 +102,10 @@ ANY INNER JOIN
 }
 
 /**
- * Rules with support ≥ minSupport and confidence ≥ minConfidence, strongest lift first, then
- * confidence, then support; at most `limit`.
+ * Rules with support ≥ minSupport and confidence ≥ minConfidence from the newest stored refresh
+ * of each tenant (refreshCrossSellRulesQuery), strongest lift first, then confidence, then
+ * support; at most `limit`, each with the time of its refresh. No rules for a tenant whose rules
+ * were never refreshed. Cost: a read of the stored rules, never a pass over the holdings.
  */
 export function crossSellRulesQuery(
   scope: Scope,
@@ -108,8 +114,15 @@ export function crossSellRulesQuery(
   const minSupport = checkFraction('minSupport', opts.minSupport);
   const minConfidence = checkFraction('minConfidence', opts.minConfidence);
   const limit = checkLimit('limit', opts.limit);
-  return sql`SELECT * FROM (${rules(tenantBound(scope), undefined)})
-WHERE support >= ${minSupport} AND confidence >= ${minConfidence}
+  const bound = tenantBound(scope);
+  // FINAL: a refresh stored twice under one computed_at has its rows twice until they merge.
+  return sql`SELECT tenant_id, antecedent, consequent, both, antecedent_holders, consequent_holders,
+    customers, support, confidence, lift, toUInt64(computed_at) AS computed_at_s
+FROM cross_sell_rules FINAL
+WHERE ${bound}
+  AND (tenant_id, computed_at) IN
+      (SELECT tenant_id, max(computed_at) FROM cross_sell_rules WHERE ${bound} GROUP BY tenant_id)
+  AND support >= ${minSupport} AND confidence >= ${minConfidence}
 ORDER BY lift DESC, confidence DESC, support DESC, tenant_id, antecedent, consequent
 LIMIT ${limit}`;
 }
@@ -185,6 +198,7 @@ export function parseCrossSellRuleRows(raw: readonly unknown[]): CrossSellRuleRo
       support: num(row, 'support'),
       confidence: num(row, 'confidence'),
       lift: num(row, 'lift'),
+      computed_at: new Date(num(row, 'computed_at_s') * 1000).toISOString(),
     };
   });
 }
