@@ -114,6 +114,15 @@ async function main(): Promise<void> {
     }),
   );
   running.push({ name: 'cross-sell refresh', stop: async () => refresh.stop() });
+  // The churn scoring the call-back list reads, stored again every ten minutes (a CronJob in a
+  // deployment).
+  const scoring = every(10 * 60_000, () =>
+    runJob('central/analytics/src/score-churn-cli.ts', {
+      CCFED_CLICKHOUSE_URL: clickhouse.url,
+      CCFED_CLICKHOUSE_DATABASE: 'ccfed',
+    }),
+  );
+  running.push({ name: 'churn scoring', stop: async () => scoring.stop() });
 
   const callerHashKey = localSecret(join(DATA, 'caller-hash-key'), 32);
   const lines: string[] = [];

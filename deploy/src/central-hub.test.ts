@@ -8,6 +8,8 @@ import {
   CentralHub,
   HUB_SECRET_KEYS,
   CONSOLE_DIR,
+  CHURN_SCORING_COMMAND,
+  CHURN_SCORING_SCHEDULE,
   CROSS_SELL_REFRESH_COMMAND,
   CROSS_SELL_REFRESH_SCHEDULE,
   MIGRATE_COMMAND,
@@ -148,20 +150,29 @@ describe('CentralHub', () => {
     expect(migrate.command).toEqual(MIGRATE_COMMAND);
     expect(MIGRATE_COMMAND.at(-1)).toBe('services/src/clickhouse/migrate-cli.ts');
 
-    // The cross-sell rules refresh runs hourly with the same ClickHouse settings.
-    const [cron] = ofType(declared, 'kubernetes:batch/v1:CronJob');
-    const cronSpec = cron!.inputs.spec as {
-      schedule: string;
-      jobTemplate: { spec: { template: { spec: { containers: DeclaredContainer[] } } } };
-    };
-    expect(cronSpec.schedule).toBe(CROSS_SELL_REFRESH_SCHEDULE);
-    const refresh = cronSpec.jobTemplate.spec.template.spec.containers[0]!;
-    expect(refresh.command).toEqual(CROSS_SELL_REFRESH_COMMAND);
-    expect(refresh.image).toBe('registry.test/ccfed:1.2.3');
-    expect(envSecretRef(refresh, 'CCFED_CLICKHOUSE_URL')).toEqual({
-      name: 'ccfed-hub-secrets',
-      key: HUB_SECRET_KEYS.clickhouseUrl,
-    });
+    // The cross-sell rules refresh and the churn scoring run hourly with the same ClickHouse
+    // settings.
+    const crons = ofType(declared, 'kubernetes:batch/v1:CronJob');
+    expect(crons).toHaveLength(2);
+    const scheduled = [
+      [CROSS_SELL_REFRESH_SCHEDULE, CROSS_SELL_REFRESH_COMMAND],
+      [CHURN_SCORING_SCHEDULE, CHURN_SCORING_COMMAND],
+    ] as const;
+    for (const [i, [schedule, command]] of scheduled.entries()) {
+      const cronSpec = crons[i]!.inputs.spec as {
+        schedule: string;
+        jobTemplate: { spec: { template: { spec: { containers: DeclaredContainer[] } } } };
+      };
+      expect(cronSpec.schedule).toBe(schedule);
+      const job = cronSpec.jobTemplate.spec.template.spec.containers[0]!;
+      expect(job.command).toEqual(command);
+      expect(job.image).toBe('registry.test/ccfed:1.2.3');
+      expect(envSecretRef(job, 'CCFED_CLICKHOUSE_URL')).toEqual({
+        name: 'ccfed-hub-secrets',
+        key: HUB_SECRET_KEYS.clickhouseUrl,
+      });
+    }
+    expect(CHURN_SCORING_COMMAND.at(-1)).toBe('central/analytics/src/score-churn-cli.ts');
 
     expect(envSecretRef(api, 'CCFED_API_SECRET')).toEqual({
       name: 'ccfed-hub-secrets',

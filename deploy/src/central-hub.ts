@@ -90,6 +90,15 @@ export const CROSS_SELL_REFRESH_COMMAND = [
 ];
 export const CROSS_SELL_REFRESH_SCHEDULE = '17 * * * *';
 
+/** What the churn scoring CronJob runs, and when (hourly, at minute 47). */
+export const CHURN_SCORING_COMMAND = [
+  'node',
+  '--import',
+  'tsx',
+  'central/analytics/src/score-churn-cli.ts',
+];
+export const CHURN_SCORING_SCHEDULE = '47 * * * *';
+
 /** What the migration Job runs: services/src/clickhouse/migrate-cli.ts, from the image's /app. */
 export const MIGRATE_COMMAND = [
   'node',
@@ -110,6 +119,7 @@ export class CentralHub extends pulumi.ComponentResource {
   readonly topics: Readonly<Record<TopicKind, kafka.Topic>>;
   readonly migrationJob: k8s.batch.v1.Job;
   readonly crossSellRefresh: k8s.batch.v1.CronJob;
+  readonly churnScoring: k8s.batch.v1.CronJob;
   /** The Grafana files, one ConfigMap per directory of grafanaDir. */
   readonly grafanaConfigMaps: readonly k8s.core.v1.ConfigMap[];
 
@@ -228,39 +238,48 @@ export class CentralHub extends pulumi.ComponentResource {
       { ...parent, replaceOnChanges: ['spec'], deleteBeforeReplace: true },
     );
 
-    // The next best offer reads the newest stored cross-sell rules: mine them again every hour.
-    const refreshLabels = ccfedLabels('cross-sell-refresh');
-    this.crossSellRefresh = new k8s.batch.v1.CronJob(
-      `${name}-cross-sell-refresh`,
-      {
-        metadata: { name: 'ccfed-cross-sell-refresh', namespace: ns, labels: refreshLabels },
-        spec: {
-          schedule: CROSS_SELL_REFRESH_SCHEDULE,
-          concurrencyPolicy: 'Forbid',
-          jobTemplate: {
-            spec: {
-              backoffLimit: 2,
-              template: {
-                metadata: { labels: refreshLabels },
-                spec: {
-                  restartPolicy: 'Never',
-                  containers: [
-                    {
-                      name: 'refresh',
-                      image: args.images.ccfed,
-                      workingDir: '/app',
-                      command: CROSS_SELL_REFRESH_COMMAND,
-                      env: clickhouseEnv,
-                    },
-                  ],
+    // The next best offer and the rules read the newest stored cross-sell rules: mine them again
+    // every hour. The churn call-back list reads the newest stored scoring: score every hour too.
+    const scheduled = (component: string, schedule: string, command: string[]) => {
+      const labels = ccfedLabels(component);
+      return new k8s.batch.v1.CronJob(
+        `${name}-${component}`,
+        {
+          metadata: { name: `ccfed-${component}`, namespace: ns, labels },
+          spec: {
+            schedule,
+            concurrencyPolicy: 'Forbid',
+            jobTemplate: {
+              spec: {
+                backoffLimit: 2,
+                template: {
+                  metadata: { labels },
+                  spec: {
+                    restartPolicy: 'Never',
+                    containers: [
+                      {
+                        name: component,
+                        image: args.images.ccfed,
+                        workingDir: '/app',
+                        command,
+                        env: clickhouseEnv,
+                      },
+                    ],
+                  },
                 },
               },
             },
           },
         },
-      },
-      { ...parent, dependsOn: [this.migrationJob] },
+        { ...parent, dependsOn: [this.migrationJob] },
+      );
+    };
+    this.crossSellRefresh = scheduled(
+      'cross-sell-refresh',
+      CROSS_SELL_REFRESH_SCHEDULE,
+      CROSS_SELL_REFRESH_COMMAND,
     );
+    this.churnScoring = scheduled('churn-scoring', CHURN_SCORING_SCHEDULE, CHURN_SCORING_COMMAND);
 
     const routerLabels = ccfedLabels('router');
     this.deployment(name, 'router', {
