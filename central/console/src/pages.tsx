@@ -135,6 +135,7 @@ export function CallbacksPage() {
     <Page title="Churn call-backs">
       <Typography variant="body2">
         Customers most likely to leave, with the reasons the score gives; call them back first.
+        Scores come from the newest scheduled scoring run (scored_at says when it scored).
       </Typography>
       <FilterForm initial={{ siteId: '', limit: '50' }} onApply={setFilter} />
       <Results resource="callbacks" filter={filter} />
@@ -146,6 +147,10 @@ export function CrossSellPage() {
   const [filter, setFilter] = useState<Filter | null>({});
   return (
     <Page title="Cross-sell rules">
+      <Typography variant="body2">
+        Rules from the newest scheduled refresh of each tenant (computed_at says when they were
+        mined).
+      </Typography>
       <FilterForm
         initial={{ minSupport: '', minConfidence: '', limit: '100' }}
         onApply={setFilter}

@@ -24,7 +24,7 @@ export function crossSellRulesRoute(deps: RouteDeps): Route {
     method: 'GET',
     path: `${API}/cross-sell/rules`,
     summary:
-      'Product association rules per tenant (support, confidence, lift), strongest lift first.',
+      'Product association rules per tenant (support, confidence, lift) from the newest stored refresh of each tenant, strongest lift first, each with when it was mined (computed_at).',
     auth: true,
     query: rulesParams,
     response: rowsResponse('rules, strongest lift first'),
