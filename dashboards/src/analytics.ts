@@ -3,7 +3,7 @@
 // query of central/analytics (the same text the API runs), built for sentinel dates that are
 // then replaced by the plugin's time-range macros, and wrapped to compute the ratios that the
 // API computes in TypeScript.
-import { churnScoresQuery } from '@ccfed/analytics/churn';
+import { storedChurnScoresQuery } from '@ccfed/analytics/churn';
 import { fcrQuery, REPEAT_WINDOW_DAYS } from '@ccfed/analytics/kpi-fcr';
 import { satisfactionQuery } from '@ccfed/analytics/satisfaction';
 import type { Scope } from '@ccfed/analytics/scope';
@@ -109,7 +109,7 @@ export const CALLBACK_RISK = 0.5;
 const churnCallbacks: PanelSpec = {
   key: 'churn_callbacks',
   title: 'Churn call-backs by site',
-  description: `Customers not yet churned at the end of the range whose churn risk is at least ${CALLBACK_RISK * 100} %, by the site that last handled them, and the value at stake (risk × value, minor units).`,
+  description: `From the stored churn scoring in force at the end of the range (the newest complete run by then): customers not yet churned whose churn risk is at least ${CALLBACK_RISK * 100} %, by the site that last handled them, and the value at stake (risk × value, minor units).`,
   visual: 'table',
   sql: `SELECT
     site_id AS site,
@@ -118,11 +118,7 @@ const churnCallbacks: PanelSpec = {
     sumIf(priority, risk >= ${CALLBACK_RISK}) AS value_at_risk
 FROM
 (
-${withTimeMacros('churn', churnScoresQuery(HQ, { asOf: TO }), [
-  [shift(TO, -90), `($__toTime - ${90 * DAY_S})`],
-  [shift(TO, -30), `($__toTime - ${30 * DAY_S})`],
-  [TO, '$__toTime'],
-])}
+${withTimeMacros('churn', storedChurnScoresQuery(HQ, { asOf: TO }), [[TO, '$__toTime']])}
 )
 GROUP BY site_id
 ORDER BY site`,

@@ -7,6 +7,7 @@
 import { type ClickHouseClient } from '@clickhouse/client';
 import { formatDateTime } from '@ccfed/common';
 import { churnScoresQuery, parseChurnRows } from '@ccfed/analytics/churn';
+import { runChurnScoring } from '@ccfed/analytics/churn-scoring';
 import { kpiQuery, parseKpiRows, validateKpiFilter, type KpiRow } from '@ccfed/analytics/kpi';
 import { fcrQuery, parseFcrRows } from '@ccfed/analytics/kpi-fcr';
 import { parseSatisfactionRows, satisfactionQuery } from '@ccfed/analytics/satisfaction';
@@ -56,7 +57,8 @@ function ev(c: Call, kind: string, time: Date, extra: Row = {}): Row {
     skill: c.skill ?? 'billing',
     tier: 1,
     agent_id: '',
-    customer_id: '',
+    // The caller's identity is on every event of a call, as CallEvent carries it.
+    customer_id: c.customer ?? '',
     caller_hash: '',
     arrival_time: EPOCH,
     wait_ms: 0,
@@ -78,11 +80,20 @@ function ev(c: Call, kind: string, time: Date, extra: Row = {}): Row {
   };
 }
 const offered = (c: Call, time: Date, arrival = time) =>
-  ev(c, 'offered', time, { arrival_time: formatDateTime(arrival), customer_id: c.customer ?? '' });
+  ev(c, 'offered', time, { arrival_time: formatDateTime(arrival) });
+/** The wait runs from the arrival: an outcome event's arrival is its time less the wait. */
+const arrivedBefore = (time: Date, waitMs: number) =>
+  formatDateTime(new Date(time.getTime() - waitMs));
 const answered = (c: Call, time: Date, agent: string, waitMs: number) =>
-  ev(c, 'answered', time, { agent_id: agent, wait_ms: waitMs, service_level_ms: SL_MS });
+  ev(c, 'answered', time, {
+    agent_id: agent,
+    wait_ms: waitMs,
+    service_level_ms: SL_MS,
+    arrival_time: arrivedBefore(time, waitMs),
+  });
 const abandoned = (c: Call, time: Date, waitMs: number, byCaller: boolean) =>
   ev(c, 'abandoned', time, {
+    arrival_time: arrivedBefore(time, waitMs),
     wait_ms: waitMs,
     by_caller: byCaller ? 1 : 0,
     service_level_ms: SL_MS,
@@ -389,6 +400,16 @@ beforeAll(async () => {
   await client.insert({ table: 'site_snapshots', values: SNAPSHOTS, format: 'JSONEachRow' });
   await client.insert({ table: 'surveys', values: SURVEYS, format: 'JSONEachRow' });
   await client.insert({ table: 'crm_events', values: CRM_EVENTS, format: 'JSONEachRow' });
+  // The churn panel reads the stored scoring in force at the range end: the job scored then.
+  await runChurnScoring(
+    {
+      command: async (q) => {
+        await client.command({ query: q.text });
+      },
+      rows: async (q) => (await run(q.text)).data as never[],
+    },
+    { scoredAt: TO, keep: 1 },
+  );
   for (const dash of DASHBOARDS)
     for (const p of dash.panels)
       results.set(`${dash.uid}/${p.key}`, await run(expanded(dash, p.sql)));

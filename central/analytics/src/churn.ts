@@ -65,10 +65,24 @@ export function churnScoresQuery(scope: Scope, opts: { asOf: Date }): Sql {
 }
 
 /**
- * The retention call-back list from the newest complete scoring run at or before `asOf` (the
- * scoring in force then): customers not yet churned when it scored, highest risk × value first,
- * at most `limit`, optionally only those last handled by `siteId`. No rows when no kept run is
- * that old. Cost: one run's rows of the scope, never a pass over the calls.
+ * The stored scores of the newest complete scoring run at or before `asOf` (the scoring in force
+ * then) that the scope may see: customers not yet churned when it scored; unordered. No rows when
+ * no kept run is that old. Cost: one run's rows of the scope, never a pass over the calls.
+ */
+export function storedChurnScoresQuery(scope: Scope, opts: { asOf: Date }): Sql {
+  const asOf = checkDate('asOf', opts.asOf);
+  return sql`SELECT
+    tenant_id, customer_id, site_id, value, ${raw(CHURN_FEATURES.join(', '))}, risk, priority,
+    toUInt64(scored_at) AS scored_at_s
+FROM churn_scores
+WHERE scored_at = (SELECT max(scored_at) FROM churn_score_runs WHERE scored_at <= ${asOf})
+  AND ${scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })}`;
+}
+
+/**
+ * The retention call-back list from the stored scoring in force at `asOf`
+ * (storedChurnScoresQuery): highest risk × value first, at most `limit`, optionally only the
+ * customers last handled by `siteId`.
  */
 export function churnCallbackQuery(
   scope: Scope,
@@ -78,12 +92,8 @@ export function churnCallbackQuery(
   const limit = checkLimit('limit', opts.limit);
   const site =
     opts.siteId === undefined ? raw('1') : sql`site_id = ${checkId('siteId', opts.siteId)}`;
-  return sql`SELECT
-    tenant_id, customer_id, site_id, value, ${raw(CHURN_FEATURES.join(', '))}, risk, priority,
-    toUInt64(scored_at) AS scored_at_s
-FROM churn_scores
-WHERE scored_at = (SELECT max(scored_at) FROM churn_score_runs WHERE scored_at <= ${asOf})
-  AND ${scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })} AND ${site}
+  return sql`${storedChurnScoresQuery(scope, { asOf })}
+  AND ${site}
 ORDER BY priority DESC, risk DESC, tenant_id, customer_id
 LIMIT ${limit}`;
 }
