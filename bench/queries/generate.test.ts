@@ -61,13 +61,15 @@ describe('generated data on current ClickHouse', () => {
        FROM agent_rollup_15m`,
       `SELECT uniqExact(customer_id) AS with_holdings FROM crm_events WHERE kind = 'holdings'`,
       'SELECT count() AS snapshots FROM site_snapshots',
+      // FCR's contacts: one per call with an outcome (every generated call has one and a customer).
+      'SELECT count() AS contacts, uniqExact(call_key) AS calls, sum(answered) AS answered FROM contacts',
     ];
     const results = await runOnCurrentClickHouse([...setup, ...inserts, ...checks]);
     const failed = results
       .map((r, i) => (r.ok ? '' : `${[...setup, ...inserts, ...checks][i]}\n  ${r.error}`))
       .filter(Boolean);
     expect(failed).toEqual([]);
-    const [calls, rollup, surveys, decisions, agents, crm, snapshots] = results
+    const [calls, rollup, surveys, decisions, agents, crm, snapshots, contacts] = results
       .slice(setup.length + inserts.length)
       .map((r) => (r.ok ? r.rows[0]! : {}));
     const n = (row: Record<string, unknown> | undefined, key: string) => Number(row?.[key]);
@@ -98,5 +100,8 @@ describe('generated data on current ClickHouse', () => {
     expect(n(agents, 'agents')).toBe(350);
     expect(n(crm, 'with_holdings')).toBe(p.customers);
     expect(n(snapshots, 'snapshots')).toBe(60 * 20);
+    expect(n(contacts, 'contacts')).toBe(CALLS);
+    expect(n(contacts, 'calls')).toBe(CALLS);
+    expect(n(contacts, 'answered')).toBe(n(calls, 'answered_calls'));
   }, 120_000);
 });

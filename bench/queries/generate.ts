@@ -158,9 +158,10 @@ SELECT
     skill,
     tier,
     if(k >= 5 AND outcome = 0, agent, '') AS agent_id,
-    if(k IN (0, 3), cust_id, '') AS customer_id,
-    if(k IN (0, 3), caller_hash, '') AS caller_hash,
-    if(k IN (0, 3), arrival, toDateTime(0)) AS arrival_time,
+    -- The caller on every event, as site agents send it (CallEvent's envelope).
+    cust_id AS customer_id,
+    caller_hash,
+    arrival AS arrival_time,
     if(k = 5, wait, 0) AS wait_ms,
     toUInt64(if(k = 5, ${SERVICE_LEVEL_MS}, 0)) AS service_level_ms,
     toUInt64(if(k = 5 AND outcome != 0, ${SHORT_ABANDON_MS}, 0)) AS short_abandon_ms,

@@ -41,7 +41,10 @@ interface CallSpec {
 
 let eventSeq = 0;
 
-/** One call_events row as the ingester writes it: kind-specific columns 0 or '' elsewhere. */
+/**
+ * One call_events row as the ingester writes it: kind-specific columns 0 or '' elsewhere, the
+ * caller's identity on every event (as CallEvent carries it).
+ */
 function ev(
   call: CallSpec,
   kind: string,
@@ -62,8 +65,8 @@ function ev(
     skill: call.skill ?? 'billing',
     tier: 1,
     agent_id: '',
-    customer_id: '',
-    caller_hash: '',
+    customer_id: call.customer ?? '',
+    caller_hash: call.caller ?? '',
     arrival_time: EPOCH,
     wait_ms: 0,
     service_level_ms: 0,
@@ -85,15 +88,20 @@ function ev(
 }
 
 const offered = (c: CallSpec, time: Date, arrival = time) =>
-  ev(c, 'offered', time, {
-    arrival_time: formatDateTime(arrival),
-    customer_id: c.customer ?? '',
-    caller_hash: c.caller ?? '',
-  });
+  ev(c, 'offered', time, { arrival_time: formatDateTime(arrival) });
+/** The wait runs from the arrival: an outcome event's arrival is its time less the wait. */
+const arrivedBefore = (time: Date, waitMs: number) =>
+  formatDateTime(new Date(time.getTime() - waitMs));
 const answered = (c: CallSpec, time: Date, agent: string, waitMs: number) =>
-  ev(c, 'answered', time, { agent_id: agent, wait_ms: waitMs, service_level_ms: SL_MS });
+  ev(c, 'answered', time, {
+    agent_id: agent,
+    wait_ms: waitMs,
+    service_level_ms: SL_MS,
+    arrival_time: arrivedBefore(time, waitMs),
+  });
 const abandoned = (c: CallSpec, time: Date, waitMs: number, byCaller: boolean) =>
   ev(c, 'abandoned', time, {
+    arrival_time: arrivedBefore(time, waitMs),
     wait_ms: waitMs,
     by_caller: byCaller ? 1 : 0,
     service_level_ms: SL_MS,

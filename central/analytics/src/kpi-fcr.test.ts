@@ -14,7 +14,11 @@ describe('fcrQuery', () => {
     const text = fcrQuery({ role: 'hq' }, day).text;
     expect(text).toContain("arrival_time >= toDateTime('2026-03-02 00:00:00', 'UTC')");
     expect(text).toContain("arrival_time < toDateTime('2026-03-17 00:00:00', 'UTC')");
-    expect(text).toContain("contact_time >= toDateTime('2026-03-09 00:00:00', 'UTC')");
+    expect(text).toContain("contact_time >= toUInt32(toDateTime('2026-03-09 00:00:00', 'UTC'))");
+    // Only the histories of customers with an answered contact in the period are read.
+    expect(text).toContain(
+      "answered = 1 AND arrival_time >= toDateTime('2026-03-09 00:00:00', 'UTC') AND arrival_time < toDateTime('2026-03-10 00:00:00', 'UTC')",
+    );
     expect(text).toContain("has(['site-a'], contact_site)");
   });
 

@@ -1,7 +1,7 @@
 // First-contact resolution: of the customers' first answered contacts about a skill, the share
 // that were not followed by another contact about the same skill within 7 days (docs/kpis.md).
-// Read from call_facts folded per call (as the `calls` view does), exact however often an event
-// was sent, over only the days the window needs.
+// Read from `contacts` (one row per answered or abandoned call), exact however often an event was
+// sent.
 import { ident, join, raw, sql, type Sql } from '@ccfed/common';
 import { KpiFilterError, type KpiDimension, type KpiFilter } from './kpi.js';
 import { scopeCondition, type Scope } from './scope.js';
@@ -29,8 +29,8 @@ export interface FcrRow {
 
 const DIMENSIONS: Record<(typeof FCR_DIMENSIONS)[number], Sql> = {
   site: raw('contact_site'),
-  skill: raw('skill'),
-  tenant: raw('tenant_id'),
+  skill: raw('contact_skill'),
+  tenant: raw('contact_tenant'),
   day: raw('intDiv(toUInt32(contact_time), 86400) * 86400'),
 };
 
@@ -48,31 +48,34 @@ function fcrDimension(d: KpiDimension): (typeof FCR_DIMENSIONS)[number] {
  * The site of a contact is the site that answered it. Repeats are looked for at every site of the
  * tenant: a customer who calls back and reaches another site was still not helped the first time.
  * Customers are known by customer_id, else by caller_hash; calls with neither are left out.
+ *
+ * Read from `contacts` (migration 023: one row per answered or abandoned call, keyed by who
+ * called about what), only for the customers with an answered contact in the range, and counted
+ * by distinct call so that a call stored twice counts once: exact before merges.
  */
 export function fcrQuery(scope: Scope, filter: KpiFilter): Sql {
   const dims = filter.groupBy.map(fcrDimension);
   const lookFrom = new Date(filter.from.getTime() - WINDOW_S * 1000);
   const lookTo = new Date(filter.to.getTime() + WINDOW_S * 1000);
 
-  const inner: Sql[] = [
-    sql`arrival_time >= ${lookFrom}`,
-    sql`arrival_time < ${lookTo}`,
-    raw("customer_key != ''"),
-  ];
-  if (filter.tenants) inner.push(sql`has(${filter.tenants}, tenant_id)`);
-  if (filter.skills) inner.push(sql`has(${filter.skills}, skill)`);
-
   // A tenant client's customers are their own: nothing of another tenant needs reading.
-  const tenantOnly =
+  const tenantBound: Sql[] =
     scope.role === 'tenant'
-      ? sql` AND ${scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })}`
-      : raw('');
+      ? [scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })]
+      : [];
+  const narrowed: Sql[] = [...tenantBound];
+  if (filter.tenants) narrowed.push(sql`has(${filter.tenants}, tenant_id)`);
+  if (filter.skills) narrowed.push(sql`has(${filter.skills}, skill)`);
+
+  // Customers (per skill) with an answered contact in the range: only their histories matter.
+  const candidates = sql`SELECT contact_key FROM contacts
+        WHERE ${join([...narrowed, raw('answered = 1'), sql`arrival_time >= ${filter.from}`, sql`arrival_time < ${filter.to}`], ' AND ')}`;
 
   const outer: Sql[] = [
-    scopeCondition(scope, { site: 'contact_site', tenant: 'tenant_id' }),
+    scopeCondition(scope, { site: 'contact_site', tenant: 'contact_tenant' }),
     raw('contact_answered = 1'),
-    sql`contact_time >= ${filter.from}`,
-    sql`contact_time < ${filter.to}`,
+    sql`contact_time >= toUInt32(${filter.from})`,
+    sql`contact_time < toUInt32(${filter.to})`,
     // No answered contact about the skill in the window before: this one opens an episode.
     raw(
       `NOT arrayExists((t, a) -> a = 1 AND t < contact_time AND t + ${WINDOW_S} >= contact_time, times, answereds)`,
@@ -89,60 +92,29 @@ export function fcrQuery(scope: Scope, filter: KpiFilter): Sql {
 
   return sql`SELECT ${join([
     ...dimSelect,
-    raw('count() AS first_contacts'),
+    raw('uniqExact(contact_call) AS first_contacts'),
     // Resolved: no later contact about the skill within the window, a short abandon aside (most
     // are misdials or a caller who hung up at once, not a customer coming back).
     raw(
-      `sum(NOT arrayExists((t, s) -> s = 0 AND t > contact_time AND t <= contact_time + ${WINDOW_S}, times, shorts)) AS resolved`,
+      `uniqExactIf(contact_call, NOT arrayExists((t, s) -> s = 0 AND t > contact_time AND t <= contact_time + ${WINDOW_S}, times, shorts)) AS resolved`,
     ),
   ])}
 FROM
 (
     SELECT
-        tenant_id,
-        skill,
-        customer_key,
+        contact_key,
+        any(tenant_id) AS contact_tenant,
+        any(skill) AS contact_skill,
         groupArray(toUInt32(arrival_time)) AS times,
         groupArray(answered) AS answereds,
-        groupArray(toUInt8(abandoned_by_caller = 1 AND wait_ms < short_abandon_ms)) AS shorts,
-        groupArray(handling_site_id) AS sites
-    FROM
-    (
-        SELECT
-            tenant_id,
-            skill,
-            if(customer_id != '', concat('c:', customer_id), if(caller_hash != '', concat('h:', caller_hash), '')) AS customer_key,
-            arrival_time,
-            answered,
-            abandoned_by_caller,
-            wait_ms,
-            short_abandon_ms,
-            handling_site_id
-        FROM
-        (
-            -- The calls view folds every call ever taken before a WHERE can apply; fold only the
-            -- partitions of the days these calls can have events in (a call's events fall on its
-            -- arrival day or the next), then keep the calls that arrived in the window.
-            SELECT
-                tenant_id,
-                maxMerge(skill) AS skill,
-                maxMerge(customer_id) AS customer_id,
-                maxMerge(caller_hash) AS caller_hash,
-                maxMerge(arrival_time) AS arrival_time,
-                maxMerge(answered) AS answered,
-                maxMerge(abandoned_by_caller) AS abandoned_by_caller,
-                maxMerge(wait_ms) AS wait_ms,
-                maxMerge(short_abandon_ms) AS short_abandon_ms,
-                maxMerge(handling_site_id) AS handling_site_id
-            FROM call_facts
-            WHERE event_date >= toDate(${lookFrom}) AND event_date <= toDate(${lookTo}) + 1${tenantOnly}
-            GROUP BY tenant_id, call_id
-        )
-        WHERE ${join(inner, ' AND ')}
-    )
-    GROUP BY tenant_id, skill, customer_key
+        groupArray(short_abandon) AS shorts,
+        groupArray(site_id) AS sites,
+        groupArray(call_key) AS calls
+    FROM contacts
+    WHERE ${join([...narrowed, sql`arrival_time >= ${lookFrom}`, sql`arrival_time < ${lookTo}`, sql`contact_key IN (${candidates})`], ' AND ')}
+    GROUP BY contact_key
 )
-ARRAY JOIN times AS contact_time, answereds AS contact_answered, sites AS contact_site
+ARRAY JOIN times AS contact_time, answereds AS contact_answered, sites AS contact_site, calls AS contact_call
 WHERE ${join(outer, ' AND ')}${grouped}`;
 }
 
