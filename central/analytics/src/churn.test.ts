@@ -37,7 +37,8 @@ describe('churn queries', () => {
       { limit: 5, asOf },
     ).text;
     expect(stored).toContain('FROM churn_scores');
-    expect(stored.match(/`tenant_id` = 't-beta'/g)).toHaveLength(1);
+    // The priority bound and the rows.
+    expect(stored.match(/`tenant_id` = 't-beta'/g)).toHaveLength(2);
     const site = churnCallbackQuery({ role: 'site', siteId: 's-north' }, { limit: 5, asOf }).text;
     expect(site).toContain("`site_id` = 's-north'");
     expect(site).toMatch(/ORDER BY priority DESC/);

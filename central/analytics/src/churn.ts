@@ -64,6 +64,17 @@ export function churnScoresQuery(scope: Scope, opts: { asOf: Date }): Sql {
   return scoredCustomers(scope, checkDate('asOf', opts.asOf), raw('1'));
 }
 
+const STORED_COLUMNS = raw(
+  `tenant_id, customer_id, site_id, value, ${CHURN_FEATURES.join(', ')}, risk, priority,
+    toUInt64(scored_at) AS scored_at_s`,
+);
+
+/** The rows of the run in force at `asOf` that the scope may see, narrowed by `extra`. */
+function inForce(scope: Scope, asOf: Date, extra: Sql): Sql {
+  return sql`scored_at = (SELECT max(scored_at) FROM churn_score_runs WHERE scored_at <= ${asOf})
+  AND ${scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })} AND ${extra}`;
+}
+
 /**
  * The stored scores of the newest complete scoring run at or before `asOf` (the scoring in force
  * then) that the scope may see: customers not yet churned when it scored; unordered. No rows when
@@ -71,12 +82,9 @@ export function churnScoresQuery(scope: Scope, opts: { asOf: Date }): Sql {
  */
 export function storedChurnScoresQuery(scope: Scope, opts: { asOf: Date }): Sql {
   const asOf = checkDate('asOf', opts.asOf);
-  return sql`SELECT
-    tenant_id, customer_id, site_id, value, ${raw(CHURN_FEATURES.join(', '))}, risk, priority,
-    toUInt64(scored_at) AS scored_at_s
+  return sql`SELECT ${STORED_COLUMNS}
 FROM churn_scores
-WHERE scored_at = (SELECT max(scored_at) FROM churn_score_runs WHERE scored_at <= ${asOf})
-  AND ${scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })}`;
+WHERE ${inForce(scope, asOf, raw('1'))}`;
 }
 
 /**
@@ -92,8 +100,16 @@ export function churnCallbackQuery(
   const limit = checkLimit('limit', opts.limit);
   const site =
     opts.siteId === undefined ? raw('1') : sql`site_id = ${checkId('siteId', opts.siteId)}`;
-  return sql`${storedChurnScoresQuery(scope, { asOf })}
-  AND ${site}
+  const rows = inForce(scope, asOf, site);
+  // The list's rows all have at least the limit-th highest priority: finding that bound reads
+  // only the priority column, and PREWHERE then reads the other columns only where it holds
+  // (at 1.5 M customers, a third of the time of sorting every row with all its columns).
+  return sql`SELECT ${STORED_COLUMNS}
+FROM churn_scores
+PREWHERE priority >=
+    (SELECT min(priority) FROM
+        (SELECT priority FROM churn_scores WHERE ${rows} ORDER BY priority DESC LIMIT ${limit}))
+WHERE ${rows}
 ORDER BY priority DESC, risk DESC, tenant_id, customer_id
 LIMIT ${limit}`;
 }
