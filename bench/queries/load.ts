@@ -1,11 +1,13 @@
 // Fills the benchmark database once: every raw table in bounded chunks (one INSERT … SELECT per
-// chunk, progress and time printed), then the nightly cross-sell refresh. Each finished step is
+// chunk, progress and time printed), then the scheduled jobs the API reads from: the cross-sell
+// refresh and the churn scoring run (their seconds are the jobs' timings). Each finished step is
 // recorded in bench_generation with the parameters and a digest of the migrations: a database
 // with every step recorded is reused as it is, one that lacks only steps safe to repeat is
 // completed, any other (other parameters or schema, or a data step cut short) is generated anew.
 import { createHash } from 'node:crypto';
 import { sql, type Sql } from '@ccfed/common';
 import { readMigrations } from '@ccfed/services';
+import { DEFAULT_KEEP_RUNS, runChurnScoring } from '@ccfed/analytics/churn-scoring';
 import { refreshCrossSellRulesQuery } from '@ccfed/analytics/cross-sell';
 import {
   agentEventsInsert,
@@ -52,16 +54,19 @@ export function schemaDigest(): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-interface Step {
+type Step = {
   readonly step: string;
   readonly total: number;
   readonly size: number;
   /** Safe to run again over a database that has part of it: only such steps are resumed. */
   readonly idempotent: boolean;
-  readonly insert: (first: number, count: number) => Sql[];
   /** Query settings (URL parameters) the step needs beyond the server's defaults. */
   readonly settings?: string;
-}
+} & (
+  | { readonly insert: (first: number, count: number) => Sql[] }
+  /** A production job that decides its own statements, run as it runs in production. */
+  | { readonly job: (deps: LoadDeps) => Promise<void> }
+);
 
 function steps(p: GenerationParams): Step[] {
   return [
@@ -107,6 +112,26 @@ function steps(p: GenerationParams): Step[] {
       idempotent: true,
       insert: () => [refreshCrossSellRulesQuery({ computedAt: new Date(dataEnd(p) * 1000) })],
       settings: 'max_memory_usage=12000000000',
+    },
+    {
+      // The scheduled churn scoring the call-back list reads (score-churn-cli's runChurnScoring),
+      // as of the end of the year, within the 4 GB a query may use. Idempotent: scoring the same
+      // time again replaces that run.
+      step: 'churn scoring run',
+      total: 1,
+      size: 1,
+      idempotent: true,
+      job: async (deps) => {
+        await runChurnScoring(
+          {
+            command: async (q) => {
+              await deps.post(q.text);
+            },
+            rows: (q) => deps.rows(q),
+          },
+          { scoredAt: new Date(dataEnd(p) * 1000), keep: DEFAULT_KEEP_RUNS },
+        );
+      },
     },
   ];
 }
@@ -154,7 +179,8 @@ export async function generate(deps: LoadDeps, p: GenerationParams): Promise<Gen
     for (let first = 0; first < s.total; first += s.size) {
       const count = Math.min(s.size, s.total - first);
       const c0 = performance.now();
-      for (const q of s.insert(first, count)) await deps.post(q.text, s.settings);
+      if ('job' in s) await s.job(deps);
+      else for (const q of s.insert(first, count)) await deps.post(q.text, s.settings);
       chunks += 1;
       console.log(
         `  ${s.step}: ${first + count} of ${s.total} in ${((performance.now() - c0) / 1000).toFixed(1)} s`,

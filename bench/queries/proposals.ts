@@ -8,11 +8,8 @@
 //   two instead of the year;
 // - live site status filters on event_time only, which the monthly partitions of site_snapshots
 //   cannot use: every part of the year is opened. event_date >= the day of `since` keeps it to
-//   the current month's parts;
-// - cross-sell rules are mined from every customer's holdings on each request, though the
-//   nightly refresh already stores them in cross_sell_rules (as the next best offer reads them).
-import { scopeCondition, type Scope } from '@ccfed/analytics/scope';
-import { raw, sql, type Sql } from '@ccfed/common';
+//   the current month's parts.
+import { raw, type Sql } from '@ccfed/common';
 import { readMigrations } from '@ccfed/services';
 import type { BenchQuery } from './catalogue.js';
 
@@ -64,27 +61,4 @@ export function around(from: Date, to: Date, before: number, after: number): [Da
 /** The proposal for one catalogue query, named after it. */
 export function proposal(of: BenchQuery, fix: string, sql: Sql): BenchQuery {
   return { name: `proposed (${fix}): ${of.name}`, sql };
-}
-
-/**
- * The rules of crossSellRulesQuery read from the newest stored refresh of each tenant instead of
- * mined from the holdings: the same columns, filters and order.
- */
-export function storedCrossSellRules(
-  scope: Scope,
-  opts: { minSupport: number; minConfidence: number; limit: number },
-): Sql {
-  const bound =
-    scope.role === 'tenant'
-      ? scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })
-      : raw('1');
-  return sql`SELECT tenant_id, antecedent, consequent, both, antecedent_holders, consequent_holders,
-    customers, support, confidence, lift
-FROM cross_sell_rules
-WHERE ${bound}
-  AND (tenant_id, computed_at) IN
-      (SELECT tenant_id, max(computed_at) FROM cross_sell_rules WHERE ${bound} GROUP BY tenant_id)
-  AND support >= ${opts.minSupport} AND confidence >= ${opts.minConfidence}
-ORDER BY lift DESC, confidence DESC, support DESC, tenant_id, antecedent, consequent
-LIMIT ${opts.limit}`;
 }
