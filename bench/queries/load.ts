@@ -1,12 +1,14 @@
 // Fills the benchmark database once: every raw table in bounded chunks (one INSERT … SELECT per
 // chunk, progress and time printed), then the scheduled jobs the API reads from: the cross-sell
 // refresh and the churn scoring run (their seconds are the jobs' timings). Each finished step is
-// recorded in bench_generation with the parameters and a digest of the migrations: a database
-// with every step recorded is reused as it is, one that lacks only steps safe to repeat is
-// completed, any other (other parameters or schema, or a data step cut short) is generated anew.
+// recorded in bench_generation with the parameters and a digest of the migrations. Data generated
+// under the same parameters and under the migrations as they were then is reused: migrations
+// added since are applied to it (with their own backfills, as an upgrade in production would),
+// and the steps it lacks are run when they are safe to repeat. Anything else (other parameters,
+// an applied migration changed, a data step cut short) is generated anew.
 import { createHash } from 'node:crypto';
 import { sql, type Sql } from '@ccfed/common';
-import { readMigrations } from '@ccfed/services';
+import { readMigrations, type Migration } from '@ccfed/services';
 import { DEFAULT_KEEP_RUNS, runChurnScoring } from '@ccfed/analytics/churn-scoring';
 import { refreshCrossSellRulesQuery } from '@ccfed/analytics/cross-sell';
 import {
@@ -24,7 +26,7 @@ export interface LoadDeps {
   /** Sends one statement; `settings` are extra URL parameters (e.g. max_memory_usage=…). */
   post(text: string, settings?: string): Promise<string>;
   rows<T>(q: Sql): Promise<T[]>;
-  /** Applies the migrations to an empty database. */
+  /** Applies the migrations the database has not had yet (every one to an empty database). */
   migrate(): Promise<unknown>;
 }
 
@@ -46,12 +48,18 @@ export function dataEnd(p: GenerationParams): number {
   return p.start + p.weeks * 7 * 86400;
 }
 
-/** A digest of the migrations' SQL: data generated under another schema is generated again. */
-export function schemaDigest(): string {
-  const text = readMigrations()
-    .map((m) => `${m.version}\n${m.statements.join('\n')}`)
-    .join('\n');
+/** A digest of the migrations' SQL (by default every migration), recorded with the data. */
+export function schemaDigest(migrations: readonly Migration[] = readMigrations()): string {
+  const text = migrations.map((m) => `${m.version}\n${m.statements.join('\n')}`).join('\n');
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/**
+ * Whether data recorded under `digest` can be brought up to today's schema by applying the
+ * migrations added since: `digest` is that of the first k of today's migrations, for some k.
+ */
+export function upgradableFrom(digest: string, migrations = readMigrations()): boolean {
+  return migrations.some((_, i) => schemaDigest(migrations.slice(0, i + 1)) === digest);
 }
 
 type Step = {
@@ -143,11 +151,25 @@ function steps(p: GenerationParams): Step[] {
  */
 export async function generate(deps: LoadDeps, p: GenerationParams): Promise<GenerationReport> {
   const marker = JSON.stringify({ ...p, schema: schemaDigest() });
-  const done = await deps
-    .rows<{ step: string; chunks: number; seconds: number }>(
-      sql`SELECT step, chunks, seconds FROM bench_generation WHERE params = ${marker}`,
+  const recordedSteps = await deps
+    .rows<{ params: string; step: string; chunks: number; seconds: number }>(
+      sql`SELECT params, step, chunks, seconds FROM bench_generation`,
     )
-    .catch((): { step: string; chunks: number; seconds: number }[] => []);
+    .catch((): { params: string; step: string; chunks: number; seconds: number }[] => []);
+  // Steps recorded under these parameters and a schema today's migrations extend.
+  const done = recordedSteps.filter((r) => {
+    const { schema, ...params } = JSON.parse(r.params) as { schema: string };
+    return JSON.stringify(params) === JSON.stringify(p) && upgradableFrom(schema);
+  });
+  // Migrations added since the data was generated (none when it is current).
+  if (done.length > 0) {
+    const t0 = performance.now();
+    const applied = await deps.migrate();
+    if (Array.isArray(applied) && applied.length > 0)
+      console.log(
+        `applied migrations ${applied.join(', ')} to the generated data in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
+  }
   const all = steps(p);
   const missing = all.filter((s) => !done.some((d) => d.step === s.step));
   const recorded = () =>
@@ -192,7 +214,7 @@ export async function generate(deps: LoadDeps, p: GenerationParams): Promise<Gen
       sql`INSERT INTO bench_generation (params, step, chunks, seconds, finished_at) SELECT ${marker}, ${s.step}, ${chunks}, ${seconds}, now()`
         .text,
     );
-    done.push({ step: s.step, chunks, seconds });
+    done.push({ params: marker, step: s.step, chunks, seconds });
   }
   const list = recorded();
   const total_s = Math.round(list.reduce((a, s) => a + s.seconds, 0) * 10) / 10;

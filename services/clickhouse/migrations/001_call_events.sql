@@ -17,9 +17,8 @@ CREATE TABLE IF NOT EXISTS call_events
     skill String,
     tier UInt8,
     agent_id String,
-    -- Every event of the call (offered only, from site agents before the CallEvent envelope had
-    -- them): the CRM account id (an opaque id, never a phone number) and a keyed hash of the
-    -- caller's number, for repeat-contact analysis without the number.
+    -- Every event (only offered, from older site agents): the CRM account id (an opaque id, never
+    -- a phone number) and a keyed hash of the caller's number, for repeat-contact analysis.
     customer_id String,
     caller_hash String,
     -- Likewise: when the caller first reached the federation (earlier than event_time for a call
