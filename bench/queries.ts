@@ -5,8 +5,7 @@
 //   queries      per query: median_ms and p95_ms of --runs (10) timed runs after one warm-up
 //                (client side, request sent → whole answer read), and what the server says it
 //                read; a query too slow for 10 runs in --budget-s does fewer (at least 3), and
-//                says so in its `runs`. "proposed (…)" entries are faster forms of a query
-//                (bench/queries/proposals.ts), with same_answer checked against it
+//                says so in its `runs`
 //   generation   how long each step of the generation took (or that the data was reused)
 //   parts        active parts per table when the queries ran (no OPTIMIZE … FINAL: queries must
 //                be fast before merges)
@@ -71,8 +70,6 @@ interface QueryResult {
    * attempt took; the timings are then null. */
   error?: string;
   failed_after_ms?: number;
-  /** A proposal only: whether it answered exactly what the query it would replace did. */
-  same_answer?: boolean;
   sql: string;
 }
 
@@ -121,7 +118,6 @@ await runBench('queries', async ({ onCleanup }) => {
   const selected = values.only ? catalogue.filter((q) => q.name.includes(values.only!)) : catalogue;
   const loadBefore = loadavg();
   const results: QueryResult[] = [];
-  const answers = new Map<string, string>();
   for (const q of selected) {
     const text = `${q.sql.text}\nFORMAT JSON`;
     let answer: JsonAnswer | undefined;
@@ -173,14 +169,9 @@ await runBench('queries', async ({ onCleanup }) => {
       bytes_read: answer!.statistics?.bytes_read ?? Number.NaN,
       sql: q.sql.text.replace(/\s+/g, ' ').trim(),
     };
-    const data = JSON.stringify(answer!.data);
-    answers.set(q.name, data);
-    const replaces = /^proposed \([^)]*\): (.*)$/.exec(q.name)?.[1];
-    const original = replaces === undefined ? undefined : answers.get(replaces);
-    if (original !== undefined) r.same_answer = original === data;
     results.push(r);
     console.log(
-      `${r.median_ms > 500 ? 'SLOW' : 'ok  '} ${q.name}: median ${r.median_ms} ms, p95 ${r.p95_ms} ms (${runs} runs), ${r.rows} rows, read ${r.rows_read} rows / ${Math.round(r.bytes_read / 1e6)} MB${r.same_answer === false ? ' — ANSWER DIFFERS' : ''}`,
+      `${r.median_ms > 500 ? 'SLOW' : 'ok  '} ${q.name}: median ${r.median_ms} ms, p95 ${r.p95_ms} ms (${runs} runs), ${r.rows} rows, read ${r.rows_read} rows / ${Math.round(r.bytes_read / 1e6)} MB`,
     );
   }
   const loadAfter = loadavg();
@@ -194,9 +185,6 @@ await runBench('queries', async ({ onCleanup }) => {
       .filter((r) => r.error !== undefined || r.median_ms > 500)
       .map((r) => r.name),
     failed: results.filter((r) => r.error !== undefined).map((r) => `${r.name}: ${r.error}`),
-    proposals_with_another_answer: results
-      .filter((r) => r.same_answer === false)
-      .map((r) => r.name),
     generation,
     parts: parts.map((p) => ({ table: p.table, parts: Number(p.parts), rows: Number(p.rows) })),
     load: {

@@ -11,7 +11,6 @@ import { siteStatusQuery } from '@ccfed/api/queries/site-status';
 import { raw, sql, type Sql } from '@ccfed/common';
 import type { DashboardSpec } from '@ccfed/dashboards/panel';
 import type { GenerationParams } from './generate.js';
-import { around, proposal, withCallsBetween, withEventDates } from './proposals.js';
 import { dataEnd } from './load.js';
 
 export interface BenchQuery {
@@ -59,13 +58,7 @@ export async function dashboardQueries(now: Date): Promise<BenchQuery[]> {
       })),
       ...d.panels.map((p) => ({ name: `dashboard ${d.uid}: ${p.title}`, sql: expand(p.sql) })),
     ];
-    return [
-      ...queries,
-      ...queries.flatMap((q) => {
-        const dated = withEventDates(q.sql, from, to);
-        return dated ? [proposal(q, 'event_date bound', dated)] : [];
-      }),
-    ];
+    return queries;
   });
 }
 
@@ -189,30 +182,5 @@ export async function benchQueries(deps: {
       return [];
     })),
   ];
-  const named = (name: string): BenchQuery => {
-    const q = queries.find((x) => x.name === name);
-    if (!q) throw new Error(`no catalogue query named ${name}`);
-    return q;
-  };
-  const fcrDates = around(week.from, week.to, 7, 8);
-  const surveyDates = around(month.from, month.to, 2, 0);
-  const dated = 'call_facts by event date';
-  return [
-    ...queries,
-    ...[
-      'fcr: by site, week',
-      'fcr: tenant scope, by skill and day, week',
-      'fcr: site scope, by skill, week',
-    ].flatMap((name) => {
-      const sql = withCallsBetween(named(name).sql, ...fcrDates);
-      return sql ? [proposal(named(name), dated, sql)] : [];
-    }),
-    ...[
-      'satisfaction: by wait_band, month',
-      'satisfaction: tenant scope, by wait band, month',
-    ].flatMap((name) => {
-      const sql = withCallsBetween(named(name).sql, ...surveyDates);
-      return sql ? [proposal(named(name), dated, sql)] : [];
-    }),
-  ];
+  return queries;
 }
