@@ -36,6 +36,8 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
   let ch: ClickHouseClient;
   let producer: Producer;
   let expected: ExpectedFigures;
+  /** The day's last chunk, sent only after the first crash: new work for the restarted ingester. */
+  let sendLastChunk: () => Promise<void>;
   let ingester: ServiceProcess | undefined;
   const group = uniqueName('ingester');
   const kafka = () =>
@@ -75,13 +77,19 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
     // later, as a site agent resending after a crash would.
     const resent = stream.messages.filter((_, i) => i % 40 === 0);
     const chunk = Math.ceil(stream.messages.length / 6);
-    for (let i = 0; i < stream.messages.length; i += chunk) {
+    const last = chunk * 5;
+    for (let i = 0; i < last; i += chunk) {
       await send(stream.messages.slice(i, i + chunk));
       await send(resent.slice((i / chunk) * 50, (i / chunk + 1) * 50));
     }
     await producer.send({ topic: topics.callEvents, messages: GARBAGE.slice(0, 2) });
     await producer.send({ topic: topics.agentEvents, messages: GARBAGE.slice(2) });
-    await send(resent);
+    // One fetch can bring the ingester everything sent so far, and the INSERTs in flight when it
+    // dies may all land: the last chunk makes sure the restarted ingester has rows to store.
+    sendLastChunk = async () => {
+      await send(stream.messages.slice(last));
+      await send(resent);
+    };
   });
 
   afterAll(async () => {
@@ -94,6 +102,7 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
     ingester = start({ CCFED_FAILPOINT_EXIT_AFTER_INSERTS: '3' });
     expect(await ingester.exited).toBe(137);
     expect((await count('call_events')) + (await count('agent_events'))).toBeGreaterThan(0);
+    await sendLastChunk();
 
     ingester = start();
     // The dead member's partitions come back after its session timeout (15 s).

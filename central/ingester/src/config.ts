@@ -13,6 +13,8 @@ export const ingesterConfigSchema = z.object({
    * a tie within 2 % (median 8,955 vs 8,849 events/s), so the longer-proven kafkajs stays default.
    */
   CCFED_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default('kafkajs'),
+  /** Consumer group members in this process (Ingester's `consumers`). */
+  CCFED_INGESTER_CONSUMERS: z.coerce.number().int().min(1).max(16).default(1),
   /**
    * Fault injection for tests only: the process dies (exit 137, like SIGKILL) right after its
    * Nth INSERT, before committing that batch's offsets: the worst moment to crash.

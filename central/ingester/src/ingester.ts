@@ -21,20 +21,30 @@ import type { BatchConsumer, ConsumedBatch, ConsumerFactory } from './consumer.j
 import { kafkajsConsumer } from './consumer-kafkajs.js';
 import { sendToDeadLetter, type DeadLetter } from './dead-letter.js';
 import type { LedgerEntry } from './ledger.js';
+import { InsertCoalescer } from './insert-coalescer.js';
 import { LedgerStore } from './ledger-store.js';
-import type { Row } from './rows.js';
 import { sinksFor, type Sink } from './sinks.js';
+import { TsvWriter } from './tsv.js';
 
 export interface IngesterDeps {
   /** Creates the topics and sends dead letters; consumes too unless `consumer` is given. */
   readonly kafka: Kafka;
   /** The client that reads the topics (consumer-*.ts); kafkajs on `kafka` by default. */
   readonly consumer?: ConsumerFactory;
+  /**
+   * Group members this process runs, each with its own share of the partitions and its own fetch
+   * loop (1 by default). kafkajs fetches again only once a fetch's batches are all stored, so with
+   * one member the process decodes or waits for ClickHouse, never both; two overlap the two.
+   */
+  readonly consumers?: number;
   readonly clickhouse: ClickHouseClient;
   readonly topics: TopicNames;
   readonly groupId: string;
   readonly log: Logger;
-  /** Partitions ingested at once; each holds at most one batch of maxBytesPerPartition. */
+  /**
+   * Partitions ingested at once; each holds at most one batch of maxBatchBytes. The default takes
+   * every partition of a fetch at once, so that they share one INSERT per table.
+   */
   readonly concurrency?: number;
   /** Most a partition hands over in one batch: bounds the ingester's memory. */
   readonly maxBatchBytes?: number;
@@ -61,22 +71,25 @@ export interface BatchOutcome {
   readonly dead: number;
 }
 
-const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/** With CONCURRENCY, bounds the raw bytes in flight (kafkajs also caps a fetch at 10 MB). */
+const MAX_BATCH_BYTES = 1024 * 1024;
+const CONCURRENCY = 32;
 /** How long a fetch waits on the broker when there is nothing new: idle freshness. */
 const MAX_WAIT_MS = 100;
 
 /**
  * Kafka → ClickHouse, every event exactly once. Per batch: dead letters are sent first, then the
- * new rows are inserted in one INSERT, and only then are the offsets committed. A crash anywhere
+ * new rows are inserted (in one INSERT with the other batches of its table that are ready at the
+ * same moment: insert-coalescer.ts), and only then are the offsets committed. A crash anywhere
  * before the commit replays the batch, and the partition's ledger (ledger.ts) skips what
  * ClickHouse already holds, so nothing is lost and nothing counts twice.
  */
 export class Ingester {
-  private consumer: BatchConsumer | undefined;
+  private readonly consumers: BatchConsumer[] = [];
   private producer: Producer | undefined;
   private readonly sinks: Map<string, Sink>;
   private readonly ledgers: LedgerStore;
-  private inserts = 0;
+  private readonly inserts: InsertCoalescer;
   private readonly tracer = trace.getTracer('ccfed-ingester');
   private readonly ingested: Counter;
   /** Consumer lag per partition after its last committed batch, for the lag gauge. */
@@ -85,6 +98,7 @@ export class Ingester {
   constructor(private readonly deps: IngesterDeps) {
     this.sinks = new Map(sinksFor(deps.topics).map((s) => [s.topic, s]));
     this.ledgers = new LedgerStore(deps.clickhouse);
+    this.inserts = new InsertCoalescer(deps.clickhouse, deps.log, deps.afterInsert);
     const meter = metrics.getMeter('ccfed-ingester');
     this.ingested = meter.createCounter(METRIC_NAMES.eventsIngested, {
       description: 'Events stored in ClickHouse, per topic',
@@ -114,19 +128,28 @@ export class Ingester {
     );
     this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true });
     await this.producer.connect();
-    this.consumer = (this.deps.consumer ?? kafkajsConsumer(kafka))({
+    const factory = this.deps.consumer ?? kafkajsConsumer(kafka);
+    for (let i = 0; i < (this.deps.consumers ?? 1); i++) {
+      const consumer = factory({
+        groupId,
+        topics: consumed,
+        maxBytesPerPartition: this.deps.maxBatchBytes ?? MAX_BATCH_BYTES,
+        maxWaitMs: MAX_WAIT_MS,
+        concurrency: this.deps.concurrency ?? CONCURRENCY,
+      });
+      this.consumers.push(consumer);
+      await consumer.run({
+        onBatch: (batch) => this.ingestBatch(batch),
+        // After a rebalance another member may have stored batches: reload from ClickHouse.
+        onRebalance: () => this.ledgers.forgetAll(),
+      });
+    }
+    log.info({
+      event: 'ingester_started',
       groupId,
       topics: consumed,
-      maxBytesPerPartition: this.deps.maxBatchBytes ?? MAX_BATCH_BYTES,
-      maxWaitMs: MAX_WAIT_MS,
-      concurrency: this.deps.concurrency ?? 3,
+      consumers: this.consumers.length,
     });
-    await this.consumer.run({
-      onBatch: (batch) => this.ingestBatch(batch),
-      // After a rebalance another ingester may have stored batches: reload from ClickHouse.
-      onRebalance: () => this.ledgers.forgetAll(),
-    });
-    log.info({ event: 'ingester_started', groupId, topics: consumed });
   }
 
   private async ingestBatch(batch: ConsumedBatch): Promise<void> {
@@ -174,12 +197,11 @@ export class Ingester {
     if (!sink) throw new Error(`no table for topic ${batch.topic}`);
     const ledger = await this.ledgers.ledger(sink.table, batch.partition);
 
-    const rows: Row[] = [];
+    // One ingested_at for the whole batch, the version ReplacingMergeTree(ingested_at) keeps.
+    const body = new TsvWriter({ ingested_at: formatDateTime(new Date()) });
     const stored: LedgerEntry[] = [];
     const dead: DeadLetter[] = [];
     const inBatch = new Set<string>();
-    // Set here, not by the column's DEFAULT, which 18.16 does not apply to JSONEachRow inserts.
-    const ingestedAt = formatDateTime(new Date());
     let replayed = 0;
     let duplicates = 0;
     for (const m of batch.messages) {
@@ -203,10 +225,7 @@ export class Ingester {
       } else {
         inBatch.add(r.eventId);
         stored.push({ offset, eventId: r.eventId });
-        for (const row of r.rows) {
-          row.ingested_at = ingestedAt;
-          rows.push(row);
-        }
+        for (const row of r.rows) body.writeRow(row);
       }
     }
 
@@ -220,20 +239,15 @@ export class Ingester {
       },
       dead,
     );
-    if (rows.length > 0) {
+    if (body.rows > 0) {
       try {
-        await this.deps.clickhouse.insert({
-          table: sink.table,
-          values: rows,
-          format: 'JSONEachRow',
-        });
+        await this.inserts.insert(sink.table, body);
       } catch (err) {
         // The INSERT may or may not have landed: reload the ledger from ClickHouse next time.
         this.ledgers.forget(sink.table, batch.partition);
         throw err;
       }
       ledger.stored(stored);
-      this.deps.afterInsert?.(++this.inserts);
     }
 
     await batch.commit();
@@ -251,7 +265,7 @@ export class Ingester {
       topic: batch.topic,
       partition: batch.partition,
       stored: stored.length,
-      rows: rows.length,
+      rows: body.rows,
       replayed,
       duplicates,
       dead: dead.length,
@@ -265,11 +279,11 @@ export class Ingester {
 
   /** Stops taking batches; the batches in flight finish and are committed first. */
   async stopIntake(): Promise<void> {
-    await this.consumer?.stop();
+    await Promise.all(this.consumers.map((c) => c.stop()));
   }
 
   async close(): Promise<void> {
-    await this.consumer?.close();
+    await Promise.all(this.consumers.map((c) => c.close()));
     await this.producer?.disconnect();
   }
 }
