@@ -9,12 +9,13 @@ export const ingesterConfigSchema = z.object({
   ...clickhouseEnvSchema,
   CCFED_CONSUMER_GROUP: z.string().min(1).default('ccfed-ingester'),
   /**
-   * The library that consumes the topics. bench:ingest measured both (bench/results/ingest.json):
-   * a tie within 2 % (median 8,955 vs 8,849 events/s), so the longer-proven kafkajs stays default.
+   * The library that consumes the topics. bench:ingest measured both (bench/results/ingest.json,
+   * 2026-11-22, three runs each): kafkajs median 34,158 events/s (runs 41,433 / 34,158 / 29,955),
+   * freshness p99 2.3 s at ~17,000/s (runs 2.4 / 2.3 / 1.6 s); @platformatic/kafka 31,955 events/s
+   * (29,854 / 31,955 / 36,695) with freshness p99 6.8 s (5.0 / 6.8 / 6.9 s) and ~40 % more
+   * ingester CPU per event. kafkajs stays the default.
    */
   CCFED_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default('kafkajs'),
-  /** Consumer group members in this process (Ingester's `consumers`). */
-  CCFED_INGESTER_CONSUMERS: z.coerce.number().int().min(1).max(16).default(1),
   /**
    * Fault injection for tests only: the process dies (exit 137, like SIGKILL) right after its
    * Nth INSERT, before committing that batch's offsets: the worst moment to crash.
