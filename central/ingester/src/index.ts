@@ -47,7 +47,6 @@ await startProcess('ingester', async () => {
             log,
           })
         : kafkajsConsumer(kafka),
-    consumers: config.CCFED_INGESTER_CONSUMERS,
     clickhouse,
     topics: topicNames(config.CCFED_TOPIC_PREFIX),
     groupId: config.CCFED_CONSUMER_GROUP,

@@ -31,12 +31,6 @@ export interface IngesterDeps {
   readonly kafka: Kafka;
   /** The client that reads the topics (consumer-*.ts); kafkajs on `kafka` by default. */
   readonly consumer?: ConsumerFactory;
-  /**
-   * Group members this process runs, each with its own share of the partitions and its own fetch
-   * loop (1 by default). kafkajs fetches again only once a fetch's batches are all stored, so with
-   * one member the process decodes or waits for ClickHouse, never both; two overlap the two.
-   */
-  readonly consumers?: number;
   readonly clickhouse: ClickHouseClient;
   readonly topics: TopicNames;
   readonly groupId: string;
@@ -85,7 +79,7 @@ const MAX_WAIT_MS = 100;
  * ClickHouse already holds, so nothing is lost and nothing counts twice.
  */
 export class Ingester {
-  private readonly consumers: BatchConsumer[] = [];
+  private consumer: BatchConsumer | undefined;
   private producer: Producer | undefined;
   private readonly sinks: Map<string, Sink>;
   private readonly ledgers: LedgerStore;
@@ -128,28 +122,19 @@ export class Ingester {
     );
     this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true });
     await this.producer.connect();
-    const factory = this.deps.consumer ?? kafkajsConsumer(kafka);
-    for (let i = 0; i < (this.deps.consumers ?? 1); i++) {
-      const consumer = factory({
-        groupId,
-        topics: consumed,
-        maxBytesPerPartition: this.deps.maxBatchBytes ?? MAX_BATCH_BYTES,
-        maxWaitMs: MAX_WAIT_MS,
-        concurrency: this.deps.concurrency ?? CONCURRENCY,
-      });
-      this.consumers.push(consumer);
-      await consumer.run({
-        onBatch: (batch) => this.ingestBatch(batch),
-        // After a rebalance another member may have stored batches: reload from ClickHouse.
-        onRebalance: () => this.ledgers.forgetAll(),
-      });
-    }
-    log.info({
-      event: 'ingester_started',
+    this.consumer = (this.deps.consumer ?? kafkajsConsumer(kafka))({
       groupId,
       topics: consumed,
-      consumers: this.consumers.length,
+      maxBytesPerPartition: this.deps.maxBatchBytes ?? MAX_BATCH_BYTES,
+      maxWaitMs: MAX_WAIT_MS,
+      concurrency: this.deps.concurrency ?? CONCURRENCY,
     });
+    await this.consumer.run({
+      onBatch: (batch) => this.ingestBatch(batch),
+      // After a rebalance another ingester may have stored batches: reload from ClickHouse.
+      onRebalance: () => this.ledgers.forgetAll(),
+    });
+    log.info({ event: 'ingester_started', groupId, topics: consumed });
   }
 
   private async ingestBatch(batch: ConsumedBatch): Promise<void> {
@@ -279,11 +264,11 @@ export class Ingester {
 
   /** Stops taking batches; the batches in flight finish and are committed first. */
   async stopIntake(): Promise<void> {
-    await Promise.all(this.consumers.map((c) => c.stop()));
+    await this.consumer?.stop();
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.consumers.map((c) => c.close()));
+    await this.consumer?.close();
     await this.producer?.disconnect();
   }
 }
