@@ -27,9 +27,9 @@ import { generatePopulation, type Population } from '@ccfed/analytics/population
 import type { Scope } from '@ccfed/analytics/scope';
 import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickhouseUrl, freshDatabase, rows } from '../support/engines.js';
+import { runJob } from '../support/processes.js';
 
 const asOf = new Date('2026-06-01T00:00:00Z');
 const horizonEnd = new Date(asOf.getTime() + 60 * 86_400_000);
@@ -440,7 +440,7 @@ describe('stored churn scoring runs', () => {
       const small = generatePopulation({ customers: 200, asOf, seed: 7 });
       await db.insert({ table: 'crm_events', values: [...small.crmEvents], format: 'JSONEachRow' });
       const before = Date.now();
-      const job = await runScoringJob({
+      const job = await runJob('central/analytics/src/score-churn-cli.ts', {
         CCFED_CLICKHOUSE_URL: clickhouseUrl(),
         CCFED_CLICKHOUSE_DATABASE: database,
         CCFED_CHURN_KEEP_RUNS: '3',
@@ -455,7 +455,7 @@ describe('stored churn scoring runs', () => {
         Math.floor(before / 1000) * 1000,
       );
 
-      const bad = await runScoringJob({
+      const bad = await runJob('central/analytics/src/score-churn-cli.ts', {
         CCFED_CLICKHOUSE_URL: clickhouseUrl(),
         CCFED_CHURN_KEEP_RUNS: '0',
       });
@@ -466,25 +466,3 @@ describe('stored churn scoring runs', () => {
     }
   });
 });
-
-/** Runs the scoring job as the CronJob does, with only `env` set. */
-function runScoringJob(
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'central/analytics/src/score-churn-cli.ts'],
-      {
-        env: { PATH: process.env.PATH ?? '', ...env },
-        cwd: new URL('../../', import.meta.url).pathname,
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}

@@ -11,29 +11,9 @@ import { generatePopulation } from '@ccfed/analytics/population';
 import type { Scope } from '@ccfed/analytics/scope';
 import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickhouseUrl, freshDatabase, rows } from '../support/engines.js';
-
-/** Runs the refresh job as the CronJob does, with only `env` set. */
-function runRefreshJob(
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'central/analytics/src/refresh-cross-sell-cli.ts'],
-      { env: { PATH: process.env.PATH ?? '', ...env }, cwd: ROOT },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-const ROOT = new URL('../../', import.meta.url).pathname;
+import { runJob } from '../support/processes.js';
 
 const hq: Scope = { role: 'hq' };
 let fixture: ClickHouseClient;
@@ -316,7 +296,7 @@ describe('next best offer', () => {
       ],
     });
     expect(await offer('e2')).toEqual([]);
-    const job = await runRefreshJob({
+    const job = await runJob('central/analytics/src/refresh-cross-sell-cli.ts', {
       CCFED_CLICKHOUSE_URL: clickhouseUrl(),
       CCFED_CLICKHOUSE_DATABASE: fixtureDatabase,
     });
@@ -324,7 +304,9 @@ describe('next best offer', () => {
     expect(job.stdout).toContain('"event":"cross_sell_rules_refreshed"');
     expect(await offer('e2')).toMatchObject([{ product_id: 'savings', antecedent: 'checking' }]);
 
-    const bad = await runRefreshJob({ CCFED_CLICKHOUSE_URL: 'not a url' });
+    const bad = await runJob('central/analytics/src/refresh-cross-sell-cli.ts', {
+      CCFED_CLICKHOUSE_URL: 'not a url',
+    });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/CCFED_CLICKHOUSE_URL: required: ClickHouse HTTP URL/);
   });

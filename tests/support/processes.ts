@@ -49,3 +49,29 @@ export function startService(
   };
   return { child, logFile, exited, stop, kill };
 }
+
+/** How a one-shot job ended: its exit code and everything it wrote. */
+export interface JobRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs one of ccfed's scheduled jobs (e.g. central/analytics/src/score-churn-cli.ts) to its end
+ * as its CronJob does: with only `env` set (and PATH), nothing inherited from the test run.
+ */
+export function runJob(entry: string, env: Record<string, string>): Promise<JobRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
