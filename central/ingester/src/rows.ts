@@ -82,32 +82,30 @@ function kindName(camel: string): string {
 
 type CallKind = NonNullable<CallEvent['kind']>;
 
+/** Each kind's own message codec: the type makes the table name every kind, with its codec. */
+const KIND_CODECS: {
+  readonly [K in CallKind['$case']]: {
+    toJSON(value: Extract<CallKind, { $case: K }>['value']): unknown;
+  };
+} = {
+  offered: CallOffered,
+  queued: CallQueued,
+  overflowRequested: OverflowRequested,
+  overflowedOut: OverflowedOut,
+  overflowedIn: OverflowedIn,
+  overflowRejected: OverflowRejected,
+  answered: CallAnswered,
+  abandoned: CallAbandoned,
+  transferred: CallTransferred,
+  ended: CallEnded,
+  wrapUpDone: WrapUpDone,
+};
+
 /** The kind's own message as JSON: the payload column. */
 function kindPayload(kind: CallKind): string {
-  switch (kind.$case) {
-    case 'offered':
-      return JSON.stringify(CallOffered.toJSON(kind.value));
-    case 'queued':
-      return JSON.stringify(CallQueued.toJSON(kind.value));
-    case 'overflowRequested':
-      return JSON.stringify(OverflowRequested.toJSON(kind.value));
-    case 'overflowedOut':
-      return JSON.stringify(OverflowedOut.toJSON(kind.value));
-    case 'overflowedIn':
-      return JSON.stringify(OverflowedIn.toJSON(kind.value));
-    case 'overflowRejected':
-      return JSON.stringify(OverflowRejected.toJSON(kind.value));
-    case 'answered':
-      return JSON.stringify(CallAnswered.toJSON(kind.value));
-    case 'abandoned':
-      return JSON.stringify(CallAbandoned.toJSON(kind.value));
-    case 'transferred':
-      return JSON.stringify(CallTransferred.toJSON(kind.value));
-    case 'ended':
-      return JSON.stringify(CallEnded.toJSON(kind.value));
-    case 'wrapUpDone':
-      return JSON.stringify(WrapUpDone.toJSON(kind.value));
-  }
+  // TypeScript cannot tie the codec looked up by $case to that case's value; the table's type can.
+  const codec = KIND_CODECS[kind.$case] as { toJSON(value: CallKind['value']): unknown };
+  return JSON.stringify(codec.toJSON(kind.value));
 }
 
 /** The row of one call event; the same event always gives the same row. */
