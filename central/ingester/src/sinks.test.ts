@@ -13,29 +13,36 @@ const meta = (eventId = 'e-1') => ({
   producerSequence: 1,
   trace: undefined,
 });
+/** One CallEvent's bytes: call c1 about sales, caller unnamed, kind none, unless `fields` say. */
+const callEvent = (fields: Partial<CallEvent>) =>
+  Buffer.from(
+    CallEvent.encode({
+      meta: meta(),
+      callId: 'c1',
+      skill: 'sales',
+      tier: CustomerTier.CUSTOMER_TIER_STANDARD,
+      customerId: '',
+      callerHash: '',
+      arrivalTime: undefined,
+      kind: undefined,
+      ...fields,
+    }).finish(),
+  );
 
 describe('call events become typed rows', () => {
   it('an answered call: wait and service-level threshold in their columns, others empty', () => {
-    const value = Buffer.from(
-      CallEvent.encode({
-        meta: meta(),
-        callId: 'c1',
-        skill: 'sales',
-        tier: CustomerTier.CUSTOMER_TIER_VIP,
-        customerId: '',
-        callerHash: '',
-        arrivalTime: undefined,
-        kind: {
-          $case: 'answered',
-          value: {
-            agentId: 'bj-001',
-            skill: 'sales',
-            waitMs: 14_000,
-            serviceLevelThresholdMs: 20_000,
-          },
+    const value = callEvent({
+      tier: CustomerTier.CUSTOMER_TIER_VIP,
+      kind: {
+        $case: 'answered',
+        value: {
+          agentId: 'bj-001',
+          skill: 'sales',
+          waitMs: 14_000,
+          serviceLevelThresholdMs: 20_000,
         },
-      }).finish(),
-    );
+      },
+    });
     const r = sink('call_events').toRows(value, at);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
@@ -64,25 +71,13 @@ describe('call events become typed rows', () => {
   it("an outcome event carries the caller's identity: whose contact it was, without its call", () => {
     const answered = (identity: { customerId: string; callerHash: string; arrivalTime?: Date }) =>
       sink('call_events').toRows(
-        Buffer.from(
-          CallEvent.encode({
-            meta: meta(),
-            callId: 'c1',
-            skill: 'sales',
-            tier: CustomerTier.CUSTOMER_TIER_STANDARD,
-            arrivalTime: undefined,
-            ...identity,
-            kind: {
-              $case: 'answered',
-              value: {
-                agentId: 'bj-001',
-                skill: 'sales',
-                waitMs: 9_000,
-                serviceLevelThresholdMs: 0,
-              },
-            },
-          }).finish(),
-        ),
+        callEvent({
+          ...identity,
+          kind: {
+            $case: 'answered',
+            value: { agentId: 'bj-001', skill: 'sales', waitMs: 9_000, serviceLevelThresholdMs: 0 },
+          },
+        }),
         at,
       );
     const r = answered({
@@ -106,29 +101,20 @@ describe('call events become typed rows', () => {
 
   it('an offered event from an older site agent still names its caller, from CallOffered', () => {
     const r = sink('call_events').toRows(
-      Buffer.from(
-        CallEvent.encode({
-          meta: meta(),
-          callId: 'c1',
-          skill: 'sales',
-          tier: CustomerTier.CUSTOMER_TIER_STANDARD,
-          customerId: '',
-          callerHash: '',
-          arrivalTime: undefined,
-          kind: {
-            $case: 'offered',
-            value: {
-              dialedNumber: '4001001',
-              skill: 'sales',
-              tier: CustomerTier.CUSTOMER_TIER_STANDARD,
-              customerId: 'cust-8',
-              callerHash: 'h:cd34',
-              arrivalTime: new Date('2026-11-22T09:29:50Z'),
-              requestedSkill: '',
-            },
+      callEvent({
+        kind: {
+          $case: 'offered',
+          value: {
+            dialedNumber: '4001001',
+            skill: 'sales',
+            tier: CustomerTier.CUSTOMER_TIER_STANDARD,
+            customerId: 'cust-8',
+            callerHash: 'h:cd34',
+            arrivalTime: new Date('2026-11-22T09:29:50Z'),
+            requestedSkill: '',
           },
-        }).finish(),
-      ),
+        },
+      }),
       at,
     );
     expect(r.ok && r.rows[0]).toMatchObject({
@@ -139,18 +125,9 @@ describe('call events become typed rows', () => {
   });
 
   it('an overflowed-out call names its target; kinds are snake_case as the SQL expects', () => {
-    const value = Buffer.from(
-      CallEvent.encode({
-        meta: meta(),
-        callId: 'c1',
-        skill: 'sales',
-        tier: CustomerTier.CUSTOMER_TIER_STANDARD,
-        customerId: '',
-        callerHash: '',
-        arrivalTime: undefined,
-        kind: { $case: 'overflowedOut', value: { targetSiteId: 'guangzhou', decisionId: 'd-9' } },
-      }).finish(),
-    );
+    const value = callEvent({
+      kind: { $case: 'overflowedOut', value: { targetSiteId: 'guangzhou', decisionId: 'd-9' } },
+    });
     const r = sink('call_events').toRows(value, at);
     expect(r.ok && r.rows[0]).toMatchObject({
       kind: 'overflowed_out',
@@ -170,40 +147,8 @@ describe('bad messages get a reason, never an exception', () => {
       Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]),
       /not a protobuf CallEvent/,
     ],
-    [
-      'no meta',
-      'call_events',
-      Buffer.from(
-        CallEvent.encode({
-          meta: undefined,
-          callId: 'c',
-          skill: '',
-          tier: 0,
-          customerId: '',
-          callerHash: '',
-          arrivalTime: undefined,
-          kind: undefined,
-        }).finish(),
-      ),
-      /meta is missing/,
-    ],
-    [
-      'no kind',
-      'call_events',
-      Buffer.from(
-        CallEvent.encode({
-          meta: meta(),
-          callId: 'c',
-          skill: '',
-          tier: 0,
-          customerId: '',
-          callerHash: '',
-          arrivalTime: undefined,
-          kind: undefined,
-        }).finish(),
-      ),
-      /no event kind/,
-    ],
+    ['no meta', 'call_events', callEvent({ meta: undefined }), /meta is missing/],
+    ['no kind', 'call_events', callEvent({}), /no event kind/],
     [
       'agent state out of range',
       'agent_events',
