@@ -55,11 +55,11 @@ export function schemaDigest(migrations: readonly Migration[] = readMigrations()
 }
 
 /**
- * Whether data recorded under `digest` can be brought up to today's schema by applying the
- * migrations added since: `digest` is that of the first k of today's migrations, for some k.
+ * The digests of data that today's schema can be brought to by applying the migrations added
+ * since: those of the first k of `migrations`, for every k.
  */
-export function upgradableFrom(digest: string, migrations = readMigrations()): boolean {
-  return migrations.some((_, i) => schemaDigest(migrations.slice(0, i + 1)) === digest);
+export function upgradableDigests(migrations: readonly Migration[]): Set<string> {
+  return new Set(migrations.map((_, i) => schemaDigest(migrations.slice(0, i + 1))));
 }
 
 type Step = {
@@ -150,7 +150,9 @@ function steps(p: GenerationParams): Step[] {
  * else everything from an empty database.
  */
 export async function generate(deps: LoadDeps, p: GenerationParams): Promise<GenerationReport> {
-  const marker = JSON.stringify({ ...p, schema: schemaDigest() });
+  const migrations = readMigrations();
+  const marker = JSON.stringify({ ...p, schema: schemaDigest(migrations) });
+  const upgradable = upgradableDigests(migrations);
   const recordedSteps = await deps
     .rows<{ params: string; step: string; chunks: number; seconds: number }>(
       sql`SELECT params, step, chunks, seconds FROM bench_generation`,
@@ -159,7 +161,7 @@ export async function generate(deps: LoadDeps, p: GenerationParams): Promise<Gen
   // Steps recorded under these parameters and a schema today's migrations extend.
   const done = recordedSteps.filter((r) => {
     const { schema, ...params } = JSON.parse(r.params) as { schema: string };
-    return JSON.stringify(params) === JSON.stringify(p) && upgradableFrom(schema);
+    return JSON.stringify(params) === JSON.stringify(p) && upgradable.has(schema);
   });
   // Migrations added since the data was generated (none when it is current).
   if (done.length > 0) {
