@@ -31,7 +31,7 @@ const DIMENSIONS: Record<(typeof FCR_DIMENSIONS)[number], Sql> = {
   site: raw('contact_site'),
   skill: raw('contact_skill'),
   tenant: raw('contact_tenant'),
-  day: raw('intDiv(toUInt32(contact_time), 86400) * 86400'),
+  day: raw('intDiv(contact_time, 86400) * 86400'),
 };
 
 function fcrDimension(d: KpiDimension): (typeof FCR_DIMENSIONS)[number] {
