@@ -1,11 +1,11 @@
 // The @platformatic/kafka adapter. That client hands over a stream of single messages; this
 // gathers what has arrived into one batch per partition, hands at most `concurrency` batches over
-// at once (a partition's next batch only after its previous one finished, so offsets stay in
-// order), and keeps fetching meanwhile, pausing the stream when too much is waiting.
+// at once (a partition's next batch only once the ingester has taken the previous one, so offsets
+// stay in order), and keeps fetching meanwhile, pausing the stream when too much is waiting.
 //
-// A failed batch cannot simply be fetched again from a live stream (later messages of the same
-// partition are already buffered), so after a failure the adapter drops its client and starts a
-// fresh one from the committed offsets, as kafkajs restarts its consumer; the ingester's ledger
+// A batch that could not be stored cannot simply be fetched again from a live stream (later
+// messages of the same partition are already buffered), so rewinding drops the client and starts
+// a fresh one from the committed offsets, as kafkajs restarts its consumer; the ingester's ledger
 // skips whatever the failed attempt did store.
 import {
   Consumer,
@@ -44,7 +44,7 @@ class PlatformaticBatchConsumer implements BatchConsumer {
   /** Messages arrived and not yet handed over, by topic-partition, in offset order. */
   private waiting = new Map<string, Msg[]>();
   private waitingCount = 0;
-  /** Topic-partitions with a batch in the ingester right now. */
+  /** Topic-partitions with a batch being handed over right now. */
   private readonly busy = new Set<string>();
   private inFlight = 0;
   private readonly idle: (() => void)[] = [];
@@ -121,7 +121,12 @@ class PlatformaticBatchConsumer implements BatchConsumer {
       const incarnation = this.incarnation;
       void this.handlers!.onBatch(this.batch(messages, incarnation))
         .then(
-          () => undefined,
+          (taken) => {
+            // Not taken: the ingester is stopping, or the batch went stale; either way this
+            // client's stream is done with.
+            if (!taken && incarnation === this.incarnation && !this.stopping)
+              this.restart(new Error('batch not taken'));
+          },
           (err: unknown) => {
             if (incarnation === this.incarnation) this.restart(err);
           },
@@ -156,10 +161,13 @@ class PlatformaticBatchConsumer implements BatchConsumer {
       commit: async () => {
         await last.commit();
       },
+      rewind: () => {
+        if (incarnation === this.incarnation) this.restart(new Error('rewind'));
+      },
     };
   }
 
-  /** After a failed batch: a fresh client from the committed offsets, after a pause. */
+  /** After a batch that was not stored: a fresh client from the committed offsets, after a pause. */
   private restart(err: unknown): void {
     if (this.stopping || this.restarting) return;
     this.restarting = true;

@@ -1,7 +1,9 @@
 // What the ingester needs from a Kafka consumer, whichever client library reads the topics:
-// batches of one partition's messages in offset order, an explicit commit the ingester calls once
-// the batch is safe in ClickHouse, and a graceful stop. The exactly-once logic (ledger, dead
-// letters first, commit after the INSERT) lives once, in ingester.ts; an adapter only moves bytes.
+// batches of one partition's messages in offset order, handed over as soon as they are fetched;
+// an explicit commit the ingester calls once a batch is safe in ClickHouse; a way back to a
+// batch that could not be stored; and a graceful stop. The exactly-once logic (ledger, dead
+// letters first, commit after the INSERT, in order per partition) lives once, in ingester.ts and
+// partition-lane.ts; an adapter only moves bytes.
 
 /** The Kafka client libraries the ingester can consume with (CCFED_KAFKA_CLIENT). */
 export const KAFKA_CLIENTS = ['kafkajs', 'platformatic'] as const;
@@ -24,21 +26,41 @@ export interface ConsumedBatch {
   readonly highWatermark?: bigint;
   /** False once the consumer is stopping or lost the partition: the batch must not be stored. */
   isCurrent(): boolean;
-  /** Commits the whole batch (the offset after its last message); only once it is stored. */
+  /**
+   * Commits the whole batch (the offset after its last message); only once it is stored, and
+   * after the partition's earlier batches.
+   */
   commit(): Promise<void>;
+  /**
+   * The batch could not be stored: consume its partition again from its first message. Batches
+   * of the partition fetched before that are handed over stale (isCurrent false) or not at all.
+   */
+  rewind(): void;
 }
 
 export interface BatchHandlers {
-  /** Handles one batch; a throw makes the consumer deliver the batch again (at-least-once). */
-  onBatch(batch: ConsumedBatch): Promise<void>;
-  /** Called when the group's assignment changes: other members may have stored batches. */
+  /**
+   * Takes one batch. Resolves true once the batch is taken: the consumer fetches on past it,
+   * while the ingester stores and commits it (or rewinds to it). Resolves false if the batch was
+   * not taken: it must be delivered again. A throw is the same, after the client's retry pause.
+   */
+  onBatch(batch: ConsumedBatch): Promise<boolean>;
+  /**
+   * Called when the group's assignment changes: batches taken and not yet sent to ClickHouse
+   * must be dropped, since another member may take their partitions.
+   */
   onRebalance(): void;
+  /** Resolves once every batch taken has been stored and committed, or dropped. */
+  settled(): Promise<void>;
 }
 
 export interface BatchConsumer {
   /** Joins the group and starts handing over batches; resolves once consuming has started. */
   run(handlers: BatchHandlers): Promise<void>;
-  /** Stops taking batches; resolves when the batches in flight have finished. */
+  /**
+   * Stops fetching and handing over batches, still a member of the group (so batches taken can
+   * still be committed); resolves once no hand-over is under way.
+   */
   stop(): Promise<void>;
   /** Leaves the group and closes the connections. */
   close(): Promise<void>;

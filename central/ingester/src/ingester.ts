@@ -20,9 +20,10 @@ import type { Logger } from 'pino';
 import type { BatchConsumer, ConsumedBatch, ConsumerFactory } from './consumer.js';
 import { kafkajsConsumer } from './consumer-kafkajs.js';
 import { sendToDeadLetter, type DeadLetter } from './dead-letter.js';
-import type { LedgerEntry } from './ledger.js';
+import type { LedgerEntry, PartitionLedger } from './ledger.js';
 import { InsertCoalescer } from './insert-coalescer.js';
 import { LedgerStore } from './ledger-store.js';
+import { PartitionLane, type LaneOutcome } from './partition-lane.js';
 import { sinksFor, type Sink } from './sinks.js';
 import { TsvWriter } from './tsv.js';
 
@@ -65,9 +66,40 @@ export interface BatchOutcome {
   readonly dead: number;
 }
 
+/** A batch sorted by the ledger: what to insert, and what was skipped or is a dead letter. */
+interface Decoded {
+  readonly body: TsvWriter;
+  readonly stored: readonly LedgerEntry[];
+  readonly dead: readonly DeadLetter[];
+  readonly replayed: number;
+  readonly duplicates: number;
+}
+
+/** A taken batch on its partition's lane. */
+interface LaneBatch {
+  readonly batch: ConsumedBatch;
+  readonly decoded: Decoded;
+}
+
+function batchBytes(batch: ConsumedBatch): number {
+  let bytes = 0;
+  for (const m of batch.messages) bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+  return bytes;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** With CONCURRENCY, bounds the raw bytes in flight (kafkajs also caps a fetch at 10 MB). */
 const MAX_BATCH_BYTES = 1024 * 1024;
 const CONCURRENCY = 32;
+/**
+ * Most raw bytes of one partition's batches taken and not yet stored: those being inserted, and
+ * those decoded meanwhile, which go together into the next INSERT. Bounds the memory a partition
+ * holds; enough that live traffic never waits for room while an INSERT is under way.
+ */
+const LANE_BYTES = 4 * MAX_BATCH_BYTES;
 /** How long a fetch waits on the broker when there is nothing new: idle freshness. */
 const MAX_WAIT_MS = 100;
 
@@ -86,6 +118,8 @@ export class Ingester {
   private readonly inserts: InsertCoalescer;
   private readonly tracer = trace.getTracer('ccfed-ingester');
   private readonly ingested: Counter;
+  private readonly lanes = new Map<string, PartitionLane<LaneBatch>>();
+  private stopping = false;
   /** Consumer lag per partition after its last committed batch, for the lag gauge. */
   private readonly lag = new Map<string, { topic: string; partition: number; lag: number }>();
 
@@ -131,57 +165,46 @@ export class Ingester {
     });
     await this.consumer.run({
       onBatch: (batch) => this.ingestBatch(batch),
-      // After a rebalance another ingester may have stored batches: reload from ClickHouse.
-      onRebalance: () => this.ledgers.forgetAll(),
+      // Batches taken under the old assignment and not yet sent are dropped, and every ledger is
+      // reloaded once its lane is idle: another ingester may store these partitions meanwhile.
+      onRebalance: () => {
+        for (const lane of this.lanes.values()) lane.break();
+      },
+      settled: () => this.settled(),
     });
     log.info({ event: 'ingester_started', groupId, topics: consumed });
   }
 
-  private async ingestBatch(batch: ConsumedBatch): Promise<void> {
-    if (batch.messages.length === 0 || !batch.isCurrent()) return;
-    const spans = this.deps.traced ? this.openSpans(batch) : [];
-    try {
-      await this.storeBatch(batch);
-    } catch (err) {
-      for (const span of spans)
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-      throw err;
-    } finally {
-      for (const span of spans) span.end();
-    }
-  }
-
-  /** One span per message that carries a trace, a child of the span that published it. */
-  private openSpans(batch: ConsumedBatch): Span[] {
-    const spans: Span[] = [];
-    for (const m of batch.messages) {
-      const traceparent = m.headers().get(KAFKA_HEADERS.traceparent)?.toString();
-      if (!traceparent) continue;
-      spans.push(
-        this.tracer.startSpan(
-          SPAN_NAMES.ingestPrefix + batch.topic,
-          {
-            kind: SpanKind.CONSUMER,
-            attributes: {
-              'messaging.system': 'kafka',
-              'messaging.operation.type': 'process',
-              'messaging.destination.name': batch.topic,
-              'messaging.destination.partition.id': String(batch.partition),
-              'messaging.kafka.offset': Number(m.offset),
-            },
-          },
-          contextFromTraceparent(traceparent),
-        ),
-      );
-    }
-    return spans;
-  }
-
-  private async storeBatch(batch: ConsumedBatch): Promise<void> {
+  /**
+   * Takes one batch: decodes it at once and queues it on its partition's lane, which stores and
+   * commits it in order while the consumer fetches on. Resolves once the batch is taken (true), or
+   * false if it was not: the ingester is stopping, the batch is stale, or its lane broke (a
+   * rebalance, a failed INSERT) while it waited, so it was fetched under what no longer holds.
+   */
+  private async ingestBatch(batch: ConsumedBatch): Promise<boolean> {
+    if (this.stopping || batch.messages.length === 0 || !batch.isCurrent()) return false;
     const sink = this.sinks.get(batch.topic);
     if (!sink) throw new Error(`no table for topic ${batch.topic}`);
+    const lane = this.lane(sink, batch.partition);
+    const breaks = lane.breaks;
+    const bytes = batchBytes(batch);
+    await lane.room(bytes);
+    if (await lane.ledgerReloadDue()) this.ledgers.forget(sink.table, batch.partition);
     const ledger = await this.ledgers.ledger(sink.table, batch.partition);
+    if (this.stopping || !batch.isCurrent() || lane.breaks !== breaks) return false;
+    const decoded = this.decode(batch, sink, ledger);
+    // Counted as stored now, so that the next batch's duplicates are caught; if this batch is
+    // not stored after all, the lane breaks and the ledger is reloaded from ClickHouse.
+    ledger.stored(decoded.stored);
+    const spans = this.deps.traced ? this.openSpans(batch) : [];
+    void lane
+      .take({ batch, decoded }, bytes)
+      .then((outcome) => this.settle(batch, decoded, outcome, spans));
+    return true;
+  }
 
+  /** Sorts a batch's messages into rows to insert, replays, duplicates and dead letters. */
+  private decode(batch: ConsumedBatch, sink: Sink, ledger: PartitionLedger): Decoded {
     // One ingested_at for the whole batch, the version ReplacingMergeTree(ingested_at) keeps.
     const body = new TsvWriter({ ingested_at: formatDateTime(new Date()) });
     const stored: LedgerEntry[] = [];
@@ -213,8 +236,16 @@ export class Ingester {
         for (const row of r.rows) body.writeRow(row);
       }
     }
+    return { body, stored, dead, replayed, duplicates };
+  }
 
-    // Dead letters first: if that fails, nothing of the batch is stored and all of it is retried.
+  /**
+   * Stores batches of one partition, in offset order, all or none. Dead letters first: if that
+   * fails, nothing is stored and all of it is retried. Then the rows of all of them, in one INSERT
+   * (with the other partitions' batches of the table that are ready at the same moment).
+   */
+  private async store(table: string, taken: readonly LaneBatch[]): Promise<boolean> {
+    if (!taken.every((t) => t.batch.isCurrent())) return false;
     await sendToDeadLetter(
       {
         producer: this.producer!,
@@ -222,49 +253,110 @@ export class Ingester {
         consumer: this.deps.groupId,
         log: this.deps.log,
       },
-      dead,
+      taken.flatMap((t) => t.decoded.dead),
     );
-    if (body.rows > 0) {
-      try {
-        await this.inserts.insert(sink.table, body);
-      } catch (err) {
-        // The INSERT may or may not have landed: reload the ledger from ClickHouse next time.
-        this.ledgers.forget(sink.table, batch.partition);
-        throw err;
-      }
-      ledger.stored(stored);
-    }
+    const bodies = taken.filter((t) => t.decoded.body.rows > 0).map((t) => t.decoded.body);
+    await Promise.all(bodies.map((body) => this.inserts.insert(table, body)));
+    return true;
+  }
 
-    await batch.commit();
-    this.ingested.add(stored.length, { 'messaging.destination.name': batch.topic });
+  /** What a batch's lane made of it: metrics and logs, and a rewind if it failed. */
+  private settle(batch: ConsumedBatch, d: Decoded, outcome: LaneOutcome, spans: Span[]): void {
+    const { log } = this.deps;
+    const where = { topic: batch.topic, partition: batch.partition };
+    const firstOffset = String(batch.messages[0]!.offset);
+    for (const span of spans) {
+      if (outcome.kind === 'failed' || outcome.kind === 'dropped')
+        span.setStatus({ code: SpanStatusCode.ERROR, message: `batch ${outcome.kind}` });
+      span.end();
+    }
+    if (outcome.kind === 'failed') {
+      // The INSERT may or may not have landed: the lane reloads the ledger before going on.
+      log.error(
+        { event: 'batch_failed', ...where, firstOffset, err: errorMessage(outcome.error) },
+        'batch not stored: consuming its partition again from its first offset',
+      );
+      batch.rewind();
+      return;
+    }
+    if (outcome.kind === 'dropped') {
+      log.info({ event: 'batch_dropped', ...where, firstOffset });
+      return;
+    }
+    if (outcome.kind === 'commit-failed')
+      log.warn({ event: 'commit_failed', ...where, err: errorMessage(outcome.error) });
+    this.ingested.add(d.stored.length, { 'messaging.destination.name': batch.topic });
     if (batch.highWatermark !== undefined) {
       const next = batch.messages.at(-1)!.offset + 1n;
       const lag = batch.highWatermark > next ? Number(batch.highWatermark - next) : 0;
-      this.lag.set(`${batch.topic}/${batch.partition}`, {
-        topic: batch.topic,
-        partition: batch.partition,
-        lag,
-      });
+      this.lag.set(`${batch.topic}/${batch.partition}`, { ...where, lag });
     }
-    const outcome: BatchOutcome = {
-      topic: batch.topic,
-      partition: batch.partition,
-      stored: stored.length,
-      rows: body.rows,
-      replayed,
-      duplicates,
-      dead: dead.length,
+    const outcomeLog: BatchOutcome = {
+      ...where,
+      stored: d.stored.length,
+      rows: d.body.rows,
+      replayed: d.replayed,
+      duplicates: d.duplicates,
+      dead: d.dead.length,
     };
-    if (replayed + duplicates > 0) this.deps.log.info({ event: 'batch_deduplicated', ...outcome });
+    if (d.replayed + d.duplicates > 0) log.info({ event: 'batch_deduplicated', ...outcomeLog });
     else {
       const lastOffset = String(batch.messages.at(-1)!.offset);
-      this.deps.log.debug({ event: 'batch_ingested', ...outcome, lastOffset });
+      log.debug({ event: 'batch_ingested', ...outcomeLog, lastOffset });
     }
   }
 
-  /** Stops taking batches; the batches in flight finish and are committed first. */
+  private lane(sink: Sink, partition: number): PartitionLane<LaneBatch> {
+    const key = `${sink.topic}/${partition}`;
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = new PartitionLane<LaneBatch>(LANE_BYTES, {
+        store: (taken) => this.store(sink.table, taken),
+        commit: (last) => last.batch.commit(),
+      });
+      this.lanes.set(key, lane);
+    }
+    return lane;
+  }
+
+  /** One span per message that carries a trace, a child of the span that published it. */
+  private openSpans(batch: ConsumedBatch): Span[] {
+    const spans: Span[] = [];
+    for (const m of batch.messages) {
+      const traceparent = m.headers().get(KAFKA_HEADERS.traceparent)?.toString();
+      if (!traceparent) continue;
+      spans.push(
+        this.tracer.startSpan(
+          SPAN_NAMES.ingestPrefix + batch.topic,
+          {
+            kind: SpanKind.CONSUMER,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.operation.type': 'process',
+              'messaging.destination.name': batch.topic,
+              'messaging.destination.partition.id': String(batch.partition),
+              'messaging.kafka.offset': Number(m.offset),
+            },
+          },
+          contextFromTraceparent(traceparent),
+        ),
+      );
+    }
+    return spans;
+  }
+
+  /**
+   * Stops taking batches; the batches taken finish and are committed first, while the consumer is
+   * still a member of the group and so may commit.
+   */
   async stopIntake(): Promise<void> {
+    this.stopping = true;
     await this.consumer?.stop();
+    await this.settled();
+  }
+
+  private async settled(): Promise<void> {
+    await Promise.all([...this.lanes.values()].map((lane) => lane.idle()));
   }
 
   async close(): Promise<void> {
