@@ -141,6 +141,32 @@ describe('PartitionLane: one partition, stored and committed in offset order', (
     expect(big.l.inFlight).toBe(0);
   });
 
+  it('the next INSERT does not wait for the last commit, but the next commit does', async () => {
+    const steps = new Steps();
+    let releaseCommit!: () => void;
+    steps.commit = (last) => {
+      steps.commits.push(last);
+      return last === 1 ? new Promise<void>((r) => (releaseCommit = r)) : Promise.resolve();
+    };
+    const l = new PartitionLane<number>(100, steps);
+    const outcomes: LaneOutcome[] = [];
+    void l.take(1, 10).then((o) => outcomes.push(o));
+    await turn();
+    void l.take(2, 10).then((o) => outcomes.push(o));
+    steps.finish();
+    await turn();
+    // Batch 1's commit hangs; batch 2 is inserted meanwhile, but not committed before 1.
+    expect(steps.inserts).toEqual([[1], [2]]);
+    steps.finish();
+    await turn();
+    expect(steps.commits).toEqual([1]);
+    expect(outcomes).toEqual([]);
+    releaseCommit();
+    await turn();
+    expect(steps.commits).toEqual([1, 2]);
+    expect(outcomes.map((o) => o.kind)).toEqual(['committed', 'committed']);
+  });
+
   it('a failed commit leaves the batch stored: it is reported, not retried or rewound', async () => {
     const steps = new Steps();
     steps.commit = () => Promise.reject(new Error('REBALANCE_IN_PROGRESS'));

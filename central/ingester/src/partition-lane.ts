@@ -1,8 +1,8 @@
 // One Kafka partition's batches on their way into ClickHouse. A batch is decoded as soon as it
 // arrives, so that decoding the next fetch overlaps ClickHouse storing the last one; but the
 // batches of a partition are stored and committed strictly in offset order: the batches that
-// arrived while one INSERT was under way go together into the next, and the next INSERT starts
-// only once the previous one is in ClickHouse and committed. So ClickHouse never holds a later
+// arrived while one INSERT was under way go together into the next, which starts only once the
+// previous one is in ClickHouse; each commit starts once the previous commit has ended. So ClickHouse never holds a later
 // batch of a partition without the earlier ones (the ledger's high-water mark stays true), the
 // committed offset never passes a batch that is not stored, and a partition that falls behind
 // catches up in fewer, larger INSERTs.
@@ -44,6 +44,8 @@ export class PartitionLane<T> {
   /** Taken and not yet sent, in offset order. */
   private queue: Taken<T>[] = [];
   private sending = false;
+  /** Settles when the newest commit has ended, whatever its outcome; never rejects. */
+  private committed: Promise<unknown> = Promise.resolve();
   private pending = 0;
   private pendingBytes = 0;
   private waiters: (() => void)[] = [];
@@ -120,19 +122,27 @@ export class PartitionLane<T> {
       for (const t of taken) if (t.epoch !== this.epoch) t.settle({ kind: 'dropped' });
       if (live.length === 0) continue;
       const batches = live.map((t) => t.batch);
-      let outcome: LaneOutcome;
+      let failure: LaneOutcome = { kind: 'dropped' };
+      let stored = false;
       try {
-        outcome = (await this.steps.store(batches)) ? await this.commit(batches.at(-1)!) : drop();
+        stored = await this.steps.store(batches);
       } catch (error) {
-        outcome = { kind: 'failed', error };
+        failure = { kind: 'failed', error };
       }
-      if (outcome.kind === 'failed' || outcome.kind === 'dropped') {
+      if (!stored) {
         this.break();
         // The first batch carries the failure (its partition is consumed again from it); the
         // rest of the INSERT were not stored either.
-        live[0]!.settle(outcome);
+        live[0]!.settle(failure);
         for (const t of live.slice(1)) t.settle({ kind: 'dropped' });
-      } else for (const t of live) t.settle(outcome);
+        continue;
+      }
+      // The next INSERT need not wait for this commit, only the next commit does.
+      const committed = this.committed.then(() => this.commit(batches.at(-1)!));
+      this.committed = committed;
+      void committed.then((outcome) => {
+        for (const t of live) t.settle(outcome);
+      });
     }
     this.sending = false;
   }
@@ -149,8 +159,4 @@ export class PartitionLane<T> {
   private settledOne(): Promise<void> {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
-}
-
-function drop(): LaneOutcome {
-  return { kind: 'dropped' };
 }
