@@ -27,34 +27,44 @@
 // (the same ingester code measured 42,035 events/s at 18:03 and 19,566 at 22:16 that day; in
 // between, call events gained three fields and call_events one more view, contacts).
 //
-// Result of 2026-11-22 23:10 (load 1.3-4.3): kafkajs median 34,158 events/s (runs 41,433 / 34,158 /
-// 29,955), freshness p50 1.1 s / p99 2.3 s at 17,079/s (p99 of the runs 2.4 / 2.3 / 1.6 s);
-// @platformatic/kafka 31,955 events/s, p99 6.8 s. Targets (50,000/s, p99 < 2 s) not met.
+// Result of 2026-11-23 01:33 (load 3.2-5.3): kafkajs median 43,267 events/s (runs 43,267 / 33,660 /
+// 47,693), freshness p50 1.3 s / p99 2.5 s at 20,000/s (p99 of the runs 2.5 / 3.0 / 2.0 s);
+// @platformatic/kafka 31,139 events/s (32,360 / 29,949 / 31,139), p99 2.6 s, with ~60 % more
+// ingester CPU per event. Targets (50,000/s, p99 < 2 s) not met. The day before, with decoding
+// and INSERTs taking turns: kafkajs 34,158 events/s (41,433 / 34,158 / 29,955), p99 2.3 s at
+// 17,079/s.
 //
-// What changed the figures (2026-11-22, kafkajs, A/B on the same tree, one 1 M-event run each):
-//   - The ingester built a row object per event, kept them all until the INSERT and JSON-encoded
-//     them (JSONEachRow): 37 CPU-s for the backlog, a fifth of it garbage collection. Writing
-//     TabSeparated straight into one buffer as each message is decoded (tsv.ts; the body is 2.5
-//     times smaller, too), the payload column from the kind's own codec and date-time text cached
-//     by second: 26 CPU-s.
-//   - kafkajs fetches again only once every batch of the last fetch is stored, and at concurrency
-//     3 one fetch of 18 partitions made 18 INSERTs in 6 rounds: freshness p50 3.7 s / p99 6.2 s
-//     at ~10,000/s. Taking every partition of a fetch at once and putting the batches of one table
-//     in one INSERT (insert-coalescer.ts): at most 6 INSERTs per fetch, ingester 21-26 CPU-s,
-//     ClickHouse's CPU in the live phase roughly halved, freshness p50 0.7-1.1 s / p99 1.2-2.3 s
-//     at ~16,000/s.
-//   - Tried and not kept: two group members in one process, so that one decodes while the other
-//     waits for ClickHouse: 38,311 vs 34,592 events/s in one pair, 26,728 vs 30,052 in the
-//     reverse pair, with ClickHouse's CPU up by half (twice as many, smaller INSERTs).
+// What changed the figures (kafkajs; A/B on the same tree, one 1 M-event run each unless noted):
+//   - 2026-11-22: the ingester built a row object per event and JSON-encoded them (JSONEachRow):
+//     37 CPU-s for the backlog, a fifth of it garbage collection. Writing TabSeparated straight
+//     into one buffer as each message is decoded (tsv.ts): 26 CPU-s.
+//   - 2026-11-22: taking every partition of a fetch at once and putting the batches of one table
+//     in one INSERT: freshness p50 3.7 s / p99 6.2 s at ~10,000/s became p50 0.7-1.1 s / p99
+//     1.2-2.3 s at ~16,000/s.
+//   - 2026-11-23: kafkajs fetches again only once every batch of its last fetch is handed over,
+//     and the ingester held each batch until it was stored, so decoding and INSERTs took turns.
+//     Now a batch is decoded and handed back at once, and its partition's lane (partition-lane.ts)
+//     stores and commits it in order while the next fetch is decoded. Alone, that moved
+//     throughput little (33,000-43,200 in nine runs) and made freshness worse (p99 2.3-4.9 s):
+//     each table now got an INSERT whenever its previous one ended, and ClickHouse 18.16 pays a
+//     fixed 20-90 ms of CPU per INSERT whatever its size (insert-coalescer.ts has the
+//     measurement), so the small tables' many INSERTs saturated it under live traffic (22-37 CPU-s
+//     in the 30 s live phase). INSERTs now go in rounds, one per table, at most two rounds a
+//     second, and a partition hands over up to 2 MB a fetch: ClickHouse's CPU for the backlog fell
+//     from 12-22 to 8-13 CPU-s, and the throughput median rose to the figures above.
+//   - Tried and not kept: two group members in one process (38,311 vs 34,592 events/s in one
+//     pair, 26,728 vs 30,052 in the reverse pair, ClickHouse's CPU up by half); a 400 ms least
+//     interval per table instead of rounds (37,221 / 48,819 / 50,905 events/s, but p99 3.1-4.7 s
+//     with ClickHouse at 26-30 CPU-s of the live 30 s); 1 s per table (37,736 / 40,828 events/s,
+//     p99 2.4 / 3.1 s).
 //
-// Where the time goes now (ingester CPU profile, --cpu-prof via BENCH_INGESTER_NODE_ARGS): ~46 %
-// idle, waiting for ClickHouse within the fetch cycle; GC ~9 %, kafkajs ~6 %, protobuf decode
-// ~5 %, rows.ts ~5 %, the ledger ~4 %, TSV writing ~4 %. A backlog run keeps ~1.4 of the 2 cores
-// busy (ingester ~25 CPU-s, ClickHouse ~18-25, Kafka ~1 for ~31 s): decoding and INSERTs never
-// overlap in kafkajs's cycle. 50,000 events/s would take overlapping them (resolve offsets as a
-// batch is handed over, commit each partition in order after its INSERT, seek back after a failed
-// one) or ClickHouse on cores of its own. BENCH_INGESTER_LOG_LEVEL=debug logs every INSERT (table,
-// batches, bytes, ms).
+// Where the time goes now: the ingester is the bottleneck of a backlog run; it keeps one core
+// busy (21-29 CPU-s per million events; CPU profile of the whole process, 21 % of it idle: GC
+// 15 %, protobuf decoding 10 %, kafkajs 8 %, rows.ts 7 %, the ledger 6 %, TSV 6 %), and
+// ClickHouse uses 8-13 CPU-s of the other. 50,000 events/s would take the ingester's CPU per
+// event down by a fifth, or decoding on a second thread. Live, ClickHouse still uses 25-29 CPU-s of the 30 s, and the p99 is set by its rounds.
+// The CPU seconds themselves move by a third between runs of the same code on this shared
+// machine. BENCH_INGESTER_LOG_LEVEL=debug logs every INSERT (table, batches, bytes, ms).
 import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';

@@ -10,10 +10,10 @@ export const ingesterConfigSchema = z.object({
   CCFED_CONSUMER_GROUP: z.string().min(1).default('ccfed-ingester'),
   /**
    * The library that consumes the topics. bench:ingest measured both (bench/results/ingest.json,
-   * 2026-11-22, three runs each): kafkajs median 34,158 events/s (runs 41,433 / 34,158 / 29,955),
-   * freshness p99 2.3 s at ~17,000/s (runs 2.4 / 2.3 / 1.6 s); @platformatic/kafka 31,955 events/s
-   * (29,854 / 31,955 / 36,695) with freshness p99 6.8 s (5.0 / 6.8 / 6.9 s) and ~40 % more
-   * ingester CPU per event. kafkajs stays the default.
+   * 2026-11-23, three runs each): kafkajs median 43,267 events/s (runs 43,267 / 33,660 / 47,693),
+   * freshness p99 2.5 s at 20,000/s (runs 2.5 / 3.0 / 2.0 s); @platformatic/kafka 31,139 events/s
+   * (32,360 / 29,949 / 31,139) with freshness p99 2.6 s at ~15,600/s and ~60 % more ingester CPU
+   * per event. kafkajs stays the default.
    */
   CCFED_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default('kafkajs'),
   /**

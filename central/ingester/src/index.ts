@@ -29,7 +29,7 @@ await startProcess('ingester', async () => {
     // it, and the INSERT dies with EPIPE; the batch is then retried, so nothing is lost, but it
     // costs a round. Dropping sockets idle for 1 s before each request makes that rarer.
     // (Without keep-alive at all, bench:ingest saw no EPIPE, but tests/ingester/exactly-once's
-    // first step, which expects call or agent rows after 3 INSERTs, failed with kafkajs twice.)
+    // first step, which expects rows after 3 INSERTs, failed with kafkajs twice.)
     keep_alive: { enabled: true, idle_socket_ttl: 1_000, eagerly_destroy_stale_sockets: true },
   });
   const kafka = createKafka({

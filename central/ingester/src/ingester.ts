@@ -91,8 +91,11 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** With CONCURRENCY, bounds the raw bytes in flight (kafkajs also caps a fetch at 10 MB). */
-const MAX_BATCH_BYTES = 1024 * 1024;
+/**
+ * Most a partition hands over in one fetch (kafkajs also caps a whole fetch at 10 MB). Larger
+ * batches make fewer, larger INSERTs, which ClickHouse stores for much less CPU per event.
+ */
+const MAX_BATCH_BYTES = 2 * 1024 * 1024;
 const CONCURRENCY = 32;
 /**
  * Most raw bytes of one partition's batches taken and not yet stored: those being inserted, and
