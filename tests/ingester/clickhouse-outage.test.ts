@@ -1,13 +1,12 @@
 // ClickHouse goes away under the ingester, mid-stream, and comes back: for an instant, and for
 // seconds. The ingester reaches it through a TCP proxy the test cuts: every connection is
-// dropped, INSERTs under way included, and new ones are refused until it is restored. Batches that were not stored must be fetched again from their first
-// offset (the consumer rewinds), the ledger reloaded, and in the end every event stored exactly
-// once, with nothing committed that is not in ClickHouse.
+// dropped, INSERTs under way included, and new ones are refused until it is restored. Batches
+// that were not stored must be fetched again from their first offset (the consumer rewinds), the
+// ledger reloaded, and in the end every event stored exactly once, with nothing committed that is
+// not in ClickHouse.
 import { readFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createKafka, groupCaughtUp, silentLogger } from '@ccfed/common';
-import { sinksFor } from '@ccfed/ingester/sinks';
 import type { TopicNames } from '@ccfed/proto';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,14 +14,19 @@ import {
   clickhouseUrl,
   freshDatabase,
   freshTopics,
-  groupBy,
-  kafkaBrokers,
   rows,
   uniqueName,
   waitFor,
 } from '../support/engines.js';
-import { eventStream, type StreamMessage } from '../support/event-stream.js';
-import { startService, type ServiceProcess } from '../support/processes.js';
+import { eventStream } from '../support/event-stream.js';
+import {
+  expectEveryEventOnce,
+  startIngester,
+  testKafka,
+  trafficInChunks,
+  waitIngesterCaughtUp,
+} from '../support/ingester.js';
+import type { ServiceProcess } from '../support/processes.js';
 
 const CALLS = 4000;
 const CHUNKS = 20;
@@ -79,22 +83,11 @@ describe('ingester: ClickHouse cut off mid-stream and back', () => {
   let proxy: CuttableProxy;
   let ingester: ServiceProcess | undefined;
   const group = uniqueName('ingester-outage');
-  const kafka = () =>
-    createKafka({ brokers: kafkaBrokers(), clientId: 'test-sites', log: silentLogger() });
-
-  const send = (messages: readonly StreamMessage[]) =>
-    producer.sendBatch({
-      acks: -1,
-      topicMessages: [...groupBy(messages, (m) => m.topic)].map(([topic, ms]) => ({
-        topic,
-        messages: ms.map((m) => ({ key: m.key, value: m.value })),
-      })),
-    });
 
   beforeAll(async () => {
     ({ prefix, topics } = await freshTopics());
     ({ database, client: ch } = await freshDatabase());
-    producer = kafka().producer({ allowAutoTopicCreation: false });
+    producer = testKafka().producer({ allowAutoTopicCreation: false });
     await producer.connect();
     proxy = new CuttableProxy(new URL(clickhouseUrl()));
   });
@@ -108,24 +101,13 @@ describe('ingester: ClickHouse cut off mid-stream and back', () => {
 
   it('stores every event exactly once, and its figures, once ClickHouse is back', async () => {
     const stream = eventStream(topics, { calls: CALLS, seed: 23 });
-    const chunk = Math.ceil(stream.messages.length / CHUNKS);
-    const sendChunks = async (from: number, to: number) => {
-      for (let i = from; i < to; i++) {
-        await send(stream.messages.slice(i * chunk, (i + 1) * chunk));
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-    ingester = startService(
-      'central/ingester/src/index.ts',
-      {
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
-        CCFED_TOPIC_PREFIX: prefix,
-        CCFED_CLICKHOUSE_URL: await proxy.listen(),
-        CCFED_CLICKHOUSE_DATABASE: database,
-        CCFED_CONSUMER_GROUP: group,
-      },
-      'ingester',
-    );
+    const sendChunks = trafficInChunks(producer, stream.messages, CHUNKS, 100);
+    ingester = startIngester({
+      prefix,
+      database,
+      group,
+      clickhouseUrl: await proxy.listen(),
+    });
     await sendChunks(0, 6);
     await waitFor(
       'rows in ClickHouse before the cut',
@@ -150,52 +132,8 @@ describe('ingester: ClickHouse cut off mid-stream and back', () => {
     proxy.restore();
     await sendChunks(14, CHUNKS);
 
-    const consumed = sinksFor(topics).map((s) => s.topic);
-    await waitFor(
-      'the ingester caught up after the outage',
-      async () => ((await groupCaughtUp(kafka(), group, consumed)) ? true : undefined),
-      120_000,
-    );
-    const e = stream.expected;
-    const got: Record<string, { rows: number; extra: number }> = {};
-    for (const table of [
-      'call_events',
-      'agent_events',
-      'surveys',
-      'crm_events',
-      'route_decisions',
-    ]) {
-      const [r] = await rows<{ n: string; extra: string }>(
-        ch,
-        `SELECT count() AS n, count() - uniqExact(event_id) AS extra FROM ${table}`,
-      );
-      got[table] = { rows: Number(r!.n), extra: Number(r!.extra) };
-    }
-    const [calls] = await rows<{ calls: string; talk: string }>(
-      ch,
-      'SELECT count() AS calls, sum(talk_ms) AS talk FROM calls',
-    );
-    const [rollup] = await rows<{ offered: string }>(
-      ch,
-      'SELECT sum(offered) AS offered FROM call_rollup_15m',
-    );
-    expect({
-      tables: got,
-      calls: Number(calls!.calls),
-      talkMs: Number(calls!.talk),
-      rollupOffered: Number(rollup!.offered),
-    }).toEqual({
-      tables: {
-        call_events: { rows: e.callEvents, extra: 0 },
-        agent_events: { rows: e.agentEvents, extra: 0 },
-        surveys: { rows: e.surveys, extra: 0 },
-        crm_events: { rows: e.crmEvents, extra: 0 },
-        route_decisions: { rows: e.decisions, extra: 0 },
-      },
-      calls: e.calls,
-      talkMs: e.talkMs,
-      rollupOffered: e.calls,
-    });
+    await waitIngesterCaughtUp(topics, group, 120_000);
+    await expectEveryEventOnce(ch, stream.expected);
     // The outage was seen (INSERTs failed and their partitions were consumed again), and ridden
     // out rather than crashed through.
     expect(ingester.child.exitCode).toBeNull();

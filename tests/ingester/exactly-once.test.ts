@@ -3,24 +3,26 @@
 // that dies right after an INSERT and before its commit (the worst moment), and once more by
 // SIGKILL; every figure must still come out exact, and every bad message must be dead-lettered.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createKafka, groupCaughtUp, silentLogger } from '@ccfed/common';
 import { sinksFor } from '@ccfed/ingester/sinks';
 import { KAFKA_HEADERS, type TopicNames } from '@ccfed/proto';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  clickhouseUrl,
   freshDatabase,
   freshTopics,
-  groupBy,
-  kafkaBrokers,
   readTopics,
   rows,
   uniqueName,
   waitFor,
 } from '../support/engines.js';
 import { eventStream, type ExpectedFigures, type StreamMessage } from '../support/event-stream.js';
-import { startService, type ServiceProcess } from '../support/processes.js';
+import {
+  sendMessages,
+  startIngester,
+  testKafka,
+  waitIngesterCaughtUp,
+} from '../support/ingester.js';
+import type { ServiceProcess } from '../support/processes.js';
 
 const CALLS = 3000;
 const GARBAGE = [
@@ -40,36 +42,14 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
   let sendLastChunk: () => Promise<void>;
   let ingester: ServiceProcess | undefined;
   const group = uniqueName('ingester');
-  const kafka = () =>
-    createKafka({ brokers: kafkaBrokers(), clientId: 'test-sites', log: silentLogger() });
-
-  const start = (extra: Record<string, string> = {}) =>
-    startService(
-      'central/ingester/src/index.ts',
-      {
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
-        CCFED_TOPIC_PREFIX: prefix,
-        CCFED_CLICKHOUSE_URL: clickhouseUrl(),
-        CCFED_CLICKHOUSE_DATABASE: database,
-        CCFED_CONSUMER_GROUP: group,
-        ...extra,
-      },
-      'ingester',
-    );
-
-  const send = (messages: readonly StreamMessage[]) =>
-    producer.sendBatch({
-      acks: -1,
-      topicMessages: [...groupBy(messages, (m) => m.topic)].map(([topic, ms]) => ({
-        topic,
-        messages: ms.map((m) => ({ key: m.key, value: m.value })),
-      })),
-    });
+  const start = (env: Record<string, string> = {}) =>
+    startIngester({ prefix, database, group, env });
+  const send = (messages: readonly StreamMessage[]) => sendMessages(producer, messages);
 
   beforeAll(async () => {
     ({ prefix, topics } = await freshTopics());
     ({ database, client: ch } = await freshDatabase());
-    producer = kafka().producer({ allowAutoTopicCreation: false });
+    producer = testKafka().producer({ allowAutoTopicCreation: false });
     await producer.connect();
     const stream = eventStream(topics, { calls: CALLS, seed: 7 });
     expected = stream.expected;
@@ -117,7 +97,7 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
     await ingester.kill();
 
     ingester = start();
-    await waitFor('the ingester caught up with every topic', () => caughtUp(group), 90_000);
+    await waitIngesterCaughtUp(topics, group, 90_000);
     await expectExactFigures();
   });
 
@@ -145,7 +125,7 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
     await ingester!.stop();
     const replay = uniqueName('replay');
     ingester = start({ CCFED_CONSUMER_GROUP: replay });
-    await waitFor('the replaying group caught up', () => caughtUp(replay), 90_000);
+    await waitIngesterCaughtUp(topics, replay, 90_000);
     await expectExactFigures();
     expect(await ingester.stop()).toBe(0);
   });
@@ -220,11 +200,5 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
       rollupTalkMs: expected.talkMs,
       onCallMs: expected.onCallMs,
     });
-  }
-
-  /** Whether `groupId` has committed every offset of every topic the ingester consumes. */
-  async function caughtUp(groupId: string): Promise<true | undefined> {
-    const consumed = sinksFor(topics).map((s) => s.topic);
-    return (await groupCaughtUp(kafka(), groupId, consumed)) ? true : undefined;
   }
 });
