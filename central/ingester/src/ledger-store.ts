@@ -23,7 +23,6 @@ export class LedgerStore {
   constructor(
     private readonly clickhouse: ClickHouseClient,
     private readonly window: bigint = DUPLICATE_WINDOW,
-    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** The ledger of `table`'s rows from Kafka partition `partition`, loaded on first use. */
@@ -79,9 +78,9 @@ export class LedgerStore {
       return new Set(rows.map((r) => r.query_id));
     };
     const waitingFor = await running();
-    const deadline = this.now() + INSERTS_SETTLE_TIMEOUT_MS;
+    const deadline = performance.now() + INSERTS_SETTLE_TIMEOUT_MS;
     while (waitingFor.size > 0) {
-      if (this.now() > deadline)
+      if (performance.now() > deadline)
         throw new Error(
           `${waitingFor.size} INSERT(s) into ${table} still running after ${INSERTS_SETTLE_TIMEOUT_MS / 1000} s: not loading the ledger of a table being written`,
         );
