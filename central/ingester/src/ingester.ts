@@ -17,15 +17,16 @@ import {
 } from '@opentelemetry/api';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { BatchConsumer, ConsumedBatch, ConsumerFactory } from './consumer.js';
+import { rowsRequest, selectRows, type RowsResult } from './batch-rows.js';
+import type { BatchConsumer, ConsumedBatch, ConsumedMessage, ConsumerFactory } from './consumer.js';
 import { kafkajsConsumer } from './consumer-kafkajs.js';
 import { sendToDeadLetter, type DeadLetter } from './dead-letter.js';
+import { DecodeThread } from './decode-thread.js';
 import type { LedgerEntry, PartitionLedger } from './ledger.js';
-import { InsertCoalescer } from './insert-coalescer.js';
+import { InsertCoalescer, type InsertBody } from './insert-coalescer.js';
 import { LedgerStore } from './ledger-store.js';
 import { PartitionLane, type LaneOutcome } from './partition-lane.js';
 import { sinksFor, type Sink } from './sinks.js';
-import { TsvWriter } from './tsv.js';
 
 export interface IngesterDeps {
   /** Creates the topics and sends dead letters; consumes too unless `consumer` is given. */
@@ -68,17 +69,18 @@ export interface BatchOutcome {
 
 /** A batch sorted by the ledger: what to insert, and what was skipped or is a dead letter. */
 interface Decoded {
-  readonly body: TsvWriter;
+  /** The rows to insert; undefined when the batch has none. */
+  readonly body: InsertBody | undefined;
   readonly stored: readonly LedgerEntry[];
   readonly dead: readonly DeadLetter[];
   readonly replayed: number;
   readonly duplicates: number;
 }
 
-/** A taken batch on its partition's lane. */
+/** A taken batch on its partition's lane; the decode thread may still be working on it. */
 interface LaneBatch {
   readonly batch: ConsumedBatch;
-  readonly decoded: Decoded;
+  readonly decoded: Promise<Decoded>;
 }
 
 function batchBytes(batch: ConsumedBatch): number {
@@ -119,6 +121,7 @@ export class Ingester {
   private readonly sinks: Map<string, Sink>;
   private readonly ledgers: LedgerStore;
   private readonly inserts: InsertCoalescer;
+  private readonly decodeThread: DecodeThread;
   private readonly tracer = trace.getTracer('ccfed-ingester');
   private readonly ingested: Counter;
   private readonly lanes = new Map<string, PartitionLane<LaneBatch>>();
@@ -130,6 +133,7 @@ export class Ingester {
     this.sinks = new Map(sinksFor(deps.topics).map((s) => [s.topic, s]));
     this.ledgers = new LedgerStore(deps.clickhouse);
     this.inserts = new InsertCoalescer(deps.clickhouse, deps.log, deps.afterInsert);
+    this.decodeThread = new DecodeThread(deps.topics);
     const meter = metrics.getMeter('ccfed-ingester');
     this.ingested = meter.createCounter(METRIC_NAMES.eventsIngested, {
       description: 'Events stored in ClickHouse, per topic',
@@ -179,10 +183,13 @@ export class Ingester {
   }
 
   /**
-   * Takes one batch: decodes it at once and queues it on its partition's lane, which stores and
-   * commits it in order while the consumer fetches on. Resolves once the batch is taken (true), or
-   * false if it was not: the ingester is stopping, the batch is stale, or its lane broke (a
-   * rebalance, a failed INSERT) while it waited, so it was fetched under what no longer holds.
+   * Takes one batch: hands it to the decode thread and queues it on its partition's lane, which
+   * stores and commits it in order while the consumer fetches on. Resolves once the batch is taken
+   * (true), or false if it was not: the ingester is stopping, the batch is stale, or its lane broke
+   * (a rebalance, a failed INSERT) while it waited for room, so it was fetched under what no longer
+   * holds. A batch taken and then not stored is dropped by its lane and fetched again: a failed
+   * batch rewinds its partition to itself, and after a rebalance Kafka hands out the committed
+   * offsets.
    */
   private async ingestBatch(batch: ConsumedBatch): Promise<boolean> {
     if (this.stopping || batch.messages.length === 0 || !batch.isCurrent()) return false;
@@ -195,10 +202,26 @@ export class Ingester {
     if (await lane.ledgerReloadDue()) this.ledgers.forget(sink.table, batch.partition);
     const ledger = await this.ledgers.ledger(sink.table, batch.partition);
     if (this.stopping || !batch.isCurrent() || lane.breaks !== breaks) return false;
-    const decoded = this.decode(batch, sink, ledger);
-    // Counted as stored now, so that the next batch's duplicates are caught; if this batch is
-    // not stored after all, the lane breaks and the ledger is reloaded from ClickHouse.
-    ledger.stored(decoded.stored);
+    // The decode thread answers in the order it is asked, so each batch is sorted (sort()) after
+    // the batches of its partition taken before it have counted in the ledger. The replays known
+    // now are not even decoded; sort() checks again for those the batches before make.
+    const fresh = batch.messages.filter((m) => !ledger.isReplayed(m.offset));
+    const rows =
+      fresh.length === 0
+        ? Promise.resolve(undefined)
+        : this.decodeThread.rows(
+            // One ingested_at for the whole batch, the version ReplacingMergeTree(ingested_at) keeps.
+            rowsRequest(batch.topic, batch.partition, formatDateTime(new Date()), fresh),
+          );
+    const decoded = rows.then((r) => {
+      const d = this.sort(batch, fresh, r, ledger);
+      // Counted as stored now, so that the next batch's duplicates are caught; if this batch is
+      // not stored after all, the lane breaks and the ledger is reloaded from ClickHouse.
+      ledger.stored(d.stored);
+      return d;
+    });
+    // A failed decode fails the batch's store (the lane rewinds it); not an unhandled rejection.
+    decoded.catch(() => undefined);
     const spans = this.deps.traced ? this.openSpans(batch) : [];
     void lane
       .take({ batch, decoded }, bytes)
@@ -206,40 +229,53 @@ export class Ingester {
     return true;
   }
 
-  /** Sorts a batch's messages into rows to insert, replays, duplicates and dead letters. */
-  private decode(batch: ConsumedBatch, sink: Sink, ledger: PartitionLedger): Decoded {
-    // One ingested_at for the whole batch, the version ReplacingMergeTree(ingested_at) keeps.
-    const body = new TsvWriter({ ingested_at: formatDateTime(new Date()) });
+  /**
+   * Sorts a batch's messages that were not replays when it was taken into replays, rows to insert,
+   * duplicates and dead letters, given what the decode thread made of them. Runs once the batches
+   * taken before it have counted in the ledger: one of them may have held these same offsets (a
+   * client that fetched again from the committed offset), which makes them replays now.
+   */
+  private sort(
+    batch: ConsumedBatch,
+    fresh: readonly ConsumedMessage[],
+    rows: RowsResult | undefined,
+    ledger: PartitionLedger,
+  ): Decoded {
     const stored: LedgerEntry[] = [];
     const dead: DeadLetter[] = [];
     const inBatch = new Set<string>();
-    let replayed = 0;
+    const keep = new Uint8Array(fresh.length);
+    let replayed = batch.messages.length - fresh.length;
     let duplicates = 0;
-    for (const m of batch.messages) {
-      const offset = m.offset;
-      if (ledger.isReplayed(offset)) {
+    for (let i = 0; i < fresh.length; i++) {
+      const m = fresh[i]!;
+      const eventId = rows?.eventIds[i] ?? null;
+      if (ledger.isReplayed(m.offset)) {
         replayed++;
-        continue;
-      }
-      const r = sink.toRows(m.value, { partition: batch.partition, offset: String(offset) });
-      if (!r.ok) {
+      } else if (eventId === null) {
         dead.push({
           sourceTopic: batch.topic,
           partition: batch.partition,
-          offset: String(offset),
+          offset: String(m.offset),
           key: m.key,
           value: m.value,
-          reason: r.reason,
+          reason: rows?.reasons[i] ?? 'not decoded',
         });
-      } else if (inBatch.has(r.eventId) || ledger.verdict(offset, r.eventId) === 'duplicate') {
+      } else if (inBatch.has(eventId) || ledger.verdict(m.offset, eventId) === 'duplicate') {
         duplicates++;
       } else {
-        inBatch.add(r.eventId);
-        stored.push({ offset, eventId: r.eventId });
-        for (const row of r.rows) body.writeRow(row);
+        inBatch.add(eventId);
+        stored.push({ offset: m.offset, eventId });
+        keep[i] = 1;
       }
     }
-    return { body, stored, dead, replayed, duplicates };
+    return {
+      body: rows && selectRows(rows, (i) => keep[i] === 1),
+      stored,
+      dead,
+      replayed,
+      duplicates,
+    };
   }
 
   /**
@@ -248,6 +284,7 @@ export class Ingester {
    * (with the other partitions' batches of the table that are ready at the same moment).
    */
   private async store(table: string, taken: readonly LaneBatch[]): Promise<boolean> {
+    const decoded = await Promise.all(taken.map((t) => t.decoded));
     if (!taken.every((t) => t.batch.isCurrent())) return false;
     await sendToDeadLetter(
       {
@@ -256,15 +293,20 @@ export class Ingester {
         consumer: this.deps.groupId,
         log: this.deps.log,
       },
-      taken.flatMap((t) => t.decoded.dead),
+      decoded.flatMap((d) => d.dead),
     );
-    const bodies = taken.filter((t) => t.decoded.body.rows > 0).map((t) => t.decoded.body);
+    const bodies = decoded.flatMap((d) => (d.body ? [d.body] : []));
     await Promise.all(bodies.map((body) => this.inserts.insert(table, body)));
     return true;
   }
 
   /** What a batch's lane made of it: metrics and logs, and a rewind if it failed. */
-  private settle(batch: ConsumedBatch, d: Decoded, outcome: LaneOutcome, spans: Span[]): void {
+  private async settle(
+    batch: ConsumedBatch,
+    decoded: Promise<Decoded>,
+    outcome: LaneOutcome,
+    spans: Span[],
+  ): Promise<void> {
     const { log } = this.deps;
     const where = { topic: batch.topic, partition: batch.partition };
     const firstOffset = String(batch.messages[0]!.offset);
@@ -288,6 +330,8 @@ export class Ingester {
     }
     if (outcome.kind === 'commit-failed')
       log.warn({ event: 'commit_failed', ...where, err: errorMessage(outcome.error) });
+    // Stored, so decoded.
+    const d = await decoded;
     this.ingested.add(d.stored.length, { 'messaging.destination.name': batch.topic });
     if (batch.highWatermark !== undefined) {
       const next = batch.messages.at(-1)!.offset + 1n;
@@ -297,7 +341,7 @@ export class Ingester {
     const outcomeLog: BatchOutcome = {
       ...where,
       stored: d.stored.length,
-      rows: d.body.rows,
+      rows: d.body?.rows ?? 0,
       replayed: d.replayed,
       duplicates: d.duplicates,
       dead: d.dead.length,
@@ -365,5 +409,6 @@ export class Ingester {
   async close(): Promise<void> {
     await this.consumer?.close();
     await this.producer?.disconnect();
+    await this.decodeThread.close();
   }
 }

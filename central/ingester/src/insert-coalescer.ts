@@ -16,7 +16,13 @@
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
-import type { TsvWriter } from './tsv.js';
+
+/** One batch's rows for one table, in TabSeparated format. */
+export interface InsertBody {
+  readonly columns: [string, ...string[]];
+  readonly bytes: Buffer;
+  readonly rows: number;
+}
 
 /** Least time between the starts of two rounds. */
 export const MIN_ROUND_INTERVAL_MS = 500;
@@ -49,8 +55,8 @@ export class InsertCoalescer {
   ) {}
 
   /** Resolves once ClickHouse holds `body`'s rows; rejects if the INSERT holding them failed. */
-  insert(table: string, body: TsvWriter): Promise<void> {
-    const columns = body.columns();
+  insert(table: string, body: InsertBody): Promise<void> {
+    const { columns } = body;
     const key = `${table}(${columns.join(',')})`;
     let pending = this.gathering.get(key);
     if (!pending) {
@@ -63,7 +69,7 @@ export class InsertCoalescer {
       pending = { table, columns, bodies: [], settled, resolve, reject };
       this.gathering.set(key, pending);
     }
-    pending.bodies.push(body.body());
+    pending.bodies.push(body.bytes);
     this.scheduleRound();
     return pending.settled;
   }

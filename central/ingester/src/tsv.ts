@@ -66,7 +66,8 @@ export class TsvWriter {
     private readonly constants: Row = {},
     initialBytes = 64 * 1024,
   ) {
-    this.buffer = Buffer.allocUnsafe(initialBytes);
+    // Never from Node's shared pool: the decode thread transfers the body's memory to the main thread.
+    this.buffer = Buffer.allocUnsafeSlow(initialBytes);
     let tail = '';
     for (const name in constants) tail += `\t${tsvField(constants[name]!)}`;
     this.tail = `${tail}\n`;
@@ -101,6 +102,11 @@ export class TsvWriter {
     return this.rowCount;
   }
 
+  /** Bytes written so far. */
+  get byteLength(): number {
+    return this.length;
+  }
+
   /** The body so far (a view of the writer's buffer: write no more rows while it is in use). */
   body(): Buffer {
     return this.buffer.subarray(0, this.length);
@@ -110,7 +116,7 @@ export class TsvWriter {
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
     const most = text.length * 3;
     if (this.length + most > this.buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + most));
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, this.length + most));
       this.buffer.copy(grown, 0, 0, this.length);
       this.buffer = grown;
     }
