@@ -358,6 +358,7 @@ export class Ingester {
     let lane = this.lanes.get(key);
     if (!lane) {
       lane = new PartitionLane<LaneBatch>(LANE_BYTES, {
+        ready: () => this.inserts.nextRound(),
         store: (taken) => this.store(sink.table, taken),
         commit: (last) => last.batch.commit(),
       });

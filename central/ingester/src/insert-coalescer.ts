@@ -39,6 +39,8 @@ interface Pending {
 export class InsertCoalescer {
   /** INSERTs gathering rows for the next round, by table and columns. */
   private gathering = new Map<string, Pending>();
+  /** Lanes waiting to hand over their batches when the next round starts (nextRound). */
+  private waiting: (() => void)[] = [];
   private roundUnderWay = false;
   private roundScheduled = false;
   private lastRoundAt = -Infinity;
@@ -75,6 +77,21 @@ export class InsertCoalescer {
   }
 
   /**
+   * Resolves as the next round starts; an INSERT asked for before the event loop's next turn
+   * still joins that round. A partition's lane waits here before it hands over its batches, so
+   * that every batch that arrived before the round starts goes into it, not only those that were
+   * there when the lane's last INSERT ended. (Handing them over at once made a batch wait for one
+   * to two round intervals instead of up to one: bench:ingest, freshness p50 about 0.9 s at 500 ms
+   * rounds, 1.5 s at 1 s.)
+   */
+  nextRound(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.scheduleRound();
+    });
+  }
+
+  /**
    * The next round starts once none is under way and MIN_ROUND_INTERVAL_MS after the last one
    * started, and never before the next turn of the event loop, so that a whole fetch joins it.
    */
@@ -91,14 +108,19 @@ export class InsertCoalescer {
   }
 
   private async round(): Promise<void> {
-    if (this.roundUnderWay || this.gathering.size === 0) return;
+    if (this.roundUnderWay || (this.gathering.size === 0 && this.waiting.length === 0)) return;
     this.roundUnderWay = true;
     this.lastRoundAt = performance.now();
+    if (this.waiting.length > 0) {
+      for (const wake of this.waiting.splice(0)) wake();
+      // The lanes woken hand over their batches in the microtasks that run before this.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     const inserts = [...this.gathering.values()];
     this.gathering = new Map();
     await Promise.all(inserts.map((p) => this.send(p)));
     this.roundUnderWay = false;
-    if (this.gathering.size > 0) this.scheduleRound();
+    if (this.gathering.size > 0 || this.waiting.length > 0) this.scheduleRound();
   }
 
   /** Sends one INSERT and settles its batches; never rejects. */

@@ -177,4 +177,33 @@ describe('PartitionLane: one partition, stored and committed in offset order', (
     expect(await outcome).toMatchObject({ kind: 'commit-failed' });
     expect(l.breaks).toBe(0);
   });
+
+  it('waits for the next INSERT round before handing over, and every batch that arrived until then goes into it', async () => {
+    const steps = new Steps();
+    let roundStarts: () => void = () => undefined;
+    const l = new PartitionLane<number>(100, {
+      ready: () => new Promise<void>((resolve) => (roundStarts = resolve)),
+      store: steps.store,
+      commit: steps.commit,
+    });
+    void l.take(1, 10);
+    await turn();
+    void l.take(2, 10);
+    await turn();
+    // Nothing handed over before the round starts: 2 goes with 1, not one round later.
+    expect(steps.inserts).toEqual([]);
+    roundStarts();
+    await turn();
+    expect(steps.inserts).toEqual([[1, 2]]);
+    void l.take(3, 10);
+    steps.finish();
+    await turn();
+    expect(steps.inserts).toEqual([[1, 2]]);
+    roundStarts();
+    await turn();
+    expect(steps.inserts).toEqual([[1, 2], [3]]);
+    steps.finish();
+    await turn();
+    expect(steps.commits).toEqual([2, 3]);
+  });
 });

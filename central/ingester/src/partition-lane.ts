@@ -1,9 +1,9 @@
 // One Kafka partition's batches on their way into ClickHouse. A batch is decoded as soon as it
 // arrives, so that decoding the next fetch overlaps ClickHouse storing the last one; but the
 // batches of a partition are stored and committed strictly in offset order: the batches that
-// arrived while one INSERT was under way go together into the next, which starts only once the
-// previous one is in ClickHouse; each commit starts once the previous commit has ended. So ClickHouse never holds a later
-// batch of a partition without the earlier ones (the ledger's high-water mark stays true), the
+// arrive until the next INSERT round starts (steps.ready) go together into it, and a lane's next
+// INSERT starts only once its previous one is in ClickHouse; each commit starts once the previous
+// commit has ended. So ClickHouse never holds a later batch of a partition without the earlier ones (the ledger's high-water mark stays true), the
 // committed offset never passes a batch that is not stored, and a partition that falls behind
 // catches up in fewer, larger INSERTs.
 //
@@ -24,6 +24,11 @@ export type LaneOutcome =
   | { readonly kind: 'failed'; readonly error: unknown };
 
 export interface LaneSteps<T> {
+  /**
+   * Resolves when the lane should hand over what it holds to `store`: batches that arrive until
+   * then go into the same INSERT. At once when absent.
+   */
+  ready?(): Promise<void>;
   /**
    * Stores batches of the lane, in offset order, all or none; false if they must not be stored
    * after all (no longer current).
@@ -117,6 +122,7 @@ export class PartitionLane<T> {
     if (this.sending) return;
     this.sending = true;
     while (this.queue.length > 0) {
+      await this.steps.ready?.();
       const taken = this.queue.splice(0);
       const live = taken.filter((t) => t.epoch === this.epoch);
       for (const t of taken) if (t.epoch !== this.epoch) t.settle({ kind: 'dropped' });
