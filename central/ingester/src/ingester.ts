@@ -224,7 +224,7 @@ export class Ingester {
     decoded.catch(() => undefined);
     const spans = this.deps.traced ? this.openSpans(batch) : [];
     void lane
-      .take({ batch, decoded }, bytes)
+      .take({ batch, decoded }, bytes, decoded)
       .then((outcome) => this.settle(batch, decoded, outcome, spans));
     return true;
   }

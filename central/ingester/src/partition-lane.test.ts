@@ -206,4 +206,32 @@ describe('PartitionLane: one partition, stored and committed in offset order', (
     await turn();
     expect(steps.commits).toEqual([2, 3]);
   });
+
+  it('hands a round the batches that are decoded, not holding them back for one still being decoded after them', async () => {
+    const steps = new Steps();
+    let roundStarts: () => void = () => undefined;
+    const l = new PartitionLane<number>(100, {
+      ready: () => new Promise<void>((resolve) => (roundStarts = resolve)),
+      store: steps.store,
+      commit: steps.commit,
+    });
+    let decoded2: () => void = () => undefined;
+    void l.take(1, 10, Promise.resolve());
+    void l.take(2, 10, new Promise<void>((resolve) => (decoded2 = resolve)));
+    void l.take(3, 10, Promise.resolve());
+    await turn();
+    roundStarts();
+    await turn();
+    // 2 is not decoded yet: 1 goes now; 3 may not overtake 2.
+    expect(steps.inserts).toEqual([[1]]);
+    steps.finish();
+    decoded2();
+    await turn();
+    roundStarts();
+    await turn();
+    expect(steps.inserts).toEqual([[1], [2, 3]]);
+    steps.finish();
+    await turn();
+    expect(steps.commits).toEqual([1, 3]);
+  });
 });

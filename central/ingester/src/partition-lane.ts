@@ -42,6 +42,9 @@ interface Taken<T> {
   readonly batch: T;
   readonly bytes: number;
   readonly epoch: number;
+  /** Settles once the batch can be stored (decoded), whether or not that went well. */
+  readonly preparing: Promise<unknown>;
+  prepared: boolean;
   settle(outcome: LaneOutcome): void;
 }
 
@@ -104,12 +107,28 @@ export class PartitionLane<T> {
     this.reload = true;
   }
 
-  /** Takes one decoded batch of `bytes`, the next in offset order; resolves with its outcome. */
-  take(batch: T, bytes: number): Promise<LaneOutcome> {
+  /**
+   * Takes one batch of `bytes`, the next in offset order; resolves with its outcome. `preparing`
+   * settles once it can be stored (the decode thread is done with it): until then the batches
+   * before it go into INSERTs without it, and it and those after it wait for the next.
+   */
+  take(batch: T, bytes: number, preparing?: Promise<unknown>): Promise<LaneOutcome> {
     this.pending++;
     this.pendingBytes += bytes;
     return new Promise<LaneOutcome>((resolve) => {
-      this.queue.push({ batch, bytes, epoch: this.epoch, settle: resolve });
+      const t: Taken<T> = {
+        batch,
+        bytes,
+        epoch: this.epoch,
+        preparing: preparing ?? Promise.resolve(),
+        prepared: preparing === undefined,
+        settle: resolve,
+      };
+      const ready = () => {
+        t.prepared = true;
+      };
+      t.preparing.then(ready, ready);
+      this.queue.push(t);
       void this.pump();
     }).finally(() => {
       this.pending--;
@@ -123,7 +142,16 @@ export class PartitionLane<T> {
     this.sending = true;
     while (this.queue.length > 0) {
       await this.steps.ready?.();
-      const taken = this.queue.splice(0);
+      const unprepared = this.queue.findIndex((t) => !t.prepared);
+      if (unprepared === 0) {
+        // Nothing to hand over to this round: wait for the first batch, then for the next round.
+        await this.queue[0]!.preparing.then(
+          () => undefined,
+          () => undefined,
+        );
+        continue;
+      }
+      const taken = this.queue.splice(0, unprepared < 0 ? this.queue.length : unprepared);
       const live = taken.filter((t) => t.epoch === this.epoch);
       for (const t of taken) if (t.epoch !== this.epoch) t.settle({ kind: 'dropped' });
       if (live.length === 0) continue;
