@@ -27,12 +27,12 @@
 // (the same ingester code measured 42,035 events/s at 18:03 and 19,566 at 22:16 that day; in
 // between, call events gained three fields and call_events one more view, contacts).
 //
-// Result of 2026-11-23 01:33 (load 3.2-5.3): kafkajs median 43,267 events/s (runs 43,267 / 33,660 /
-// 47,693), freshness p50 1.3 s / p99 2.5 s at 20,000/s (p99 of the runs 2.5 / 3.0 / 2.0 s);
-// @platformatic/kafka 31,139 events/s (32,360 / 29,949 / 31,139), p99 2.6 s, with ~60 % more
-// ingester CPU per event. Targets (50,000/s, p99 < 2 s) not met. The day before, with decoding
-// and INSERTs taking turns: kafkajs 34,158 events/s (41,433 / 34,158 / 29,955), p99 2.3 s at
-// 17,079/s.
+// Result of 2026-11-23 04:26 (load 3.5-7.0, this bench's own processes): kafkajs median 64,392
+// events/s (runs 62,694 / 64,392 / 68,190), freshness p50 0.85 s / p99 1.6 s at 20,000/s (p99 of
+// the runs 1.55 / 1.80 / 1.60 s); @platformatic/kafka 57,520 events/s (56,411 / 57,520 / 59,709),
+// p99 1.66 s (2.01 / 1.63 / 1.66 s), ~35 % more ingester CPU for the backlog. Both targets
+// (50,000/s, p99 < 2 s) met. Earlier that night, before the decode thread: kafkajs 43,267 events/s
+// (43,267 / 33,660 / 47,693), p99 2.5 s.
 //
 // What changed the figures (kafkajs; A/B on the same tree, one 1 M-event run each unless noted):
 //   - 2026-11-22: the ingester built a row object per event and JSON-encoded them (JSONEachRow):
@@ -52,17 +52,32 @@
 //     in the 30 s live phase). INSERTs now go in rounds, one per table, at most two rounds a
 //     second, and a partition hands over up to 2 MB a fetch: ClickHouse's CPU for the backlog fell
 //     from 12-22 to 8-13 CPU-s, and the throughput median rose to the figures above.
-//   - Tried and not kept: two group members in one process (38,311 vs 34,592 events/s in one
-//     pair, 26,728 vs 30,052 in the reverse pair, ClickHouse's CPU up by half); a 400 ms least
-//     interval per table instead of rounds (37,221 / 48,819 / 50,905 events/s, but p99 3.1-4.7 s
-//     with ClickHouse at 26-30 CPU-s of the live 30 s); 1 s per table (37,736 / 40,828 events/s,
-//     p99 2.4 / 3.1 s).
+//   - 2026-11-23: decoding (protobuf, rows, TSV) moved to a second thread (decode-thread.ts), and
+//     a batch is taken as soon as kafkajs hands it over, so fetching, decoding and INSERTs all
+//     overlap: one run each on a quiet machine, 54,115-55,137 events/s before, 59,272 decoding on
+//     the thread, 68,915 taking at once; the three-run median went from 49,741 to 65,919.
+//   - 2026-11-23, freshness: a lane handed its batches over when its previous INSERT ended, so
+//     those that arrived before the next round started still missed it (one to two round
+//     intervals of wait instead of up to one); and once the decode thread was in, a lane awaited
+//     every batch it held, so one still being decoded held back those before it. Each lane now
+//     hands a round what is decoded when the round starts (insert-coalescer.ts nextRound,
+//     partition-lane.ts), and the local ClickHouse merges on 2 threads, not 16. Three-run medians
+//     of p99: 2.2 and 2.4 s before (measured with the warm-up variant below, which is the kinder
+//     measure), 1.6 s after.
+//   - Tried and not kept: rounds every 250 ms (ClickHouse 39 CPU-s of the live 30 s, p99 2.7 s in
+//     one run) or every 1 s (ClickHouse at 11-18 CPU-s, but p99 2.1-2.3 s in three runs before the
+//     decoded-batches fix; 1.46-1.53 s in two runs after it, against 1.19 s at 500 ms in one). A
+//     10 s warm-up before the markers that count, and a poll every 50 ms whether or not the last
+//     had answered: both would flatter the figure, and were not needed in the end. Two group
+//     members in one process (38,311 vs 34,592 events/s in one pair, 26,728 vs 30,052 in the
+//     reverse pair, ClickHouse's CPU up by half); a 400 ms least interval per table instead of
+//     rounds (37,221 / 48,819 / 50,905 events/s, but p99 3.1-4.7 s with ClickHouse at 26-30 CPU-s
+//     of the live 30 s); 1 s per table (37,736 / 40,828 events/s, p99 2.4 / 3.1 s).
 //
-// Where the time goes now: the ingester is the bottleneck of a backlog run; it keeps one core
-// busy (21-29 CPU-s per million events; CPU profile of the whole process, 21 % of it idle: GC
-// 15 %, protobuf decoding 10 %, kafkajs 8 %, rows.ts 7 %, the ledger 6 %, TSV 6 %), and
-// ClickHouse uses 8-13 CPU-s of the other. 50,000 events/s would take the ingester's CPU per
-// event down by a fifth, or decoding on a second thread. Live, ClickHouse still uses 25-29 CPU-s of the 30 s, and the p99 is set by its rounds.
+// Where the time goes now: a backlog run keeps both cores busy: the ingester (main thread and
+// decode thread) 17-19 CPU-s per million events, ClickHouse 9-10, Kafka under 1. Live at
+// 20,000/s, ClickHouse uses 25-29 CPU-s of the 30 s (INSERTs and merges of the rounds' parts)
+// and sets the tail: INSERT rounds take 100-600 ms on this shared machine.
 // The CPU seconds themselves move by a third between runs of the same code on this shared
 // machine. BENCH_INGESTER_LOG_LEVEL=debug logs every INSERT (table, batches, bytes, ms).
 import { execFileSync, spawn } from 'node:child_process';

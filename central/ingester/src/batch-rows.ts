@@ -64,7 +64,10 @@ export function rowsRequest(
   return { topic, partition, ingestedAt, values, valueEnds, offsets };
 }
 
-/** Decodes every message of `req` with its topic's sink and writes the rows of those that can be stored. */
+/**
+ * Decodes every message of `req` with its topic's sink, and writes the rows of those that can be
+ * stored.
+ */
 export function batchRows(sink: Sink, req: RowsRequest): RowsResult {
   const n = req.offsets.length;
   const body = new TsvWriter({ ingested_at: req.ingestedAt });

@@ -10,10 +10,10 @@ export const ingesterConfigSchema = z.object({
   CCFED_CONSUMER_GROUP: z.string().min(1).default('ccfed-ingester'),
   /**
    * The library that consumes the topics. bench:ingest measured both (bench/results/ingest.json,
-   * 2026-11-23, three runs each): kafkajs median 43,267 events/s (runs 43,267 / 33,660 / 47,693),
-   * freshness p99 2.5 s at 20,000/s (runs 2.5 / 3.0 / 2.0 s); @platformatic/kafka 31,139 events/s
-   * (32,360 / 29,949 / 31,139) with freshness p99 2.6 s at ~15,600/s and ~60 % more ingester CPU
-   * per event. kafkajs stays the default.
+   * 2026-11-23 04:26, three runs each): kafkajs median 64,392 events/s (runs 62,694 / 64,392 /
+   * 68,190), freshness p99 1.6 s at 20,000/s (runs 1.55 / 1.80 / 1.60 s); @platformatic/kafka
+   * 57,520 events/s (56,411 / 57,520 / 59,709), p99 1.66 s (2.01 / 1.63 / 1.66 s), with ~35 % more
+   * ingester CPU for the backlog. kafkajs stays the default.
    */
   CCFED_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default('kafkajs'),
   /**

@@ -104,7 +104,8 @@ const USERS_XML = `<?xml version="1.0"?>
             <!-- Merges on at most two threads, not sixteen: this server shares a small machine
                  with Kafka and the services, and each merge thread took as much CPU as an INSERT
                  thread, so under live traffic INSERTs of 40 KB took 150-250 ms (bench:ingest,
-                 2026-11-23). With two: freshness p99 1.75 s against 2.1-2.6 s in one run each. -->
+                 2026-11-23). With two: freshness p99 1.75 s against 2.1-2.6 s, one run each,
+                 steady state after a warm-up. -->
             <background_pool_size>2</background_pool_size>
             <use_uncompressed_cache>0</use_uncompressed_cache>
             <load_balancing>random</load_balancing>
