@@ -37,6 +37,18 @@ function lane(maxBytes = 100) {
   return { l, steps, outcomes, take };
 }
 
+/** A lane that hands its batches over only when the test starts the next INSERT round. */
+function laneWithRounds() {
+  const steps = new Steps();
+  let startRound: () => void = () => undefined;
+  const l = new PartitionLane<number>(100, {
+    ready: () => new Promise<void>((resolve) => (startRound = resolve)),
+    store: steps.store,
+    commit: steps.commit,
+  });
+  return { l, steps, roundStarts: () => startRound() };
+}
+
 describe('PartitionLane: one partition, stored and committed in offset order', () => {
   it('gathers the batches that arrive during an INSERT into the next one, and commits each INSERT once, at its last batch', async () => {
     const { steps, outcomes, take } = lane();
@@ -179,13 +191,7 @@ describe('PartitionLane: one partition, stored and committed in offset order', (
   });
 
   it('waits for the next INSERT round before handing over, and every batch that arrived until then goes into it', async () => {
-    const steps = new Steps();
-    let roundStarts: () => void = () => undefined;
-    const l = new PartitionLane<number>(100, {
-      ready: () => new Promise<void>((resolve) => (roundStarts = resolve)),
-      store: steps.store,
-      commit: steps.commit,
-    });
+    const { l, steps, roundStarts } = laneWithRounds();
     void l.take(1, 10);
     await turn();
     void l.take(2, 10);
@@ -208,13 +214,7 @@ describe('PartitionLane: one partition, stored and committed in offset order', (
   });
 
   it('hands a round the batches that are decoded, not holding them back for one still being decoded after them', async () => {
-    const steps = new Steps();
-    let roundStarts: () => void = () => undefined;
-    const l = new PartitionLane<number>(100, {
-      ready: () => new Promise<void>((resolve) => (roundStarts = resolve)),
-      store: steps.store,
-      commit: steps.commit,
-    });
+    const { l, steps, roundStarts } = laneWithRounds();
     let decoded2: () => void = () => undefined;
     void l.take(1, 10, Promise.resolve());
     void l.take(2, 10, new Promise<void>((resolve) => (decoded2 = resolve)));
