@@ -65,7 +65,7 @@
 //     of p99: 2.2 and 2.4 s before (measured with the warm-up variant below, which is the kinder
 //     measure), 1.6 s after.
 //   - Tried and not kept: rounds every 250 ms (ClickHouse 39 CPU-s of the live 30 s, p99 2.7 s in
-//     one run) or every 1 s (ClickHouse at 11-18 CPU-s, but p99 2.1-2.3 s in three runs before the
+//     one run) or every 1 s (ClickHouse at 9-19 CPU-s, but p99 2.1-2.3 s in three runs before the
 //     decoded-batches fix; 1.46-1.53 s in two runs after it, against 1.19 s at 500 ms in one). A
 //     10 s warm-up before the markers that count, and a poll every 50 ms whether or not the last
 //     had answered: both would flatter the figure, and were not needed in the end. Two group
