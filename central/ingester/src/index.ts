@@ -67,4 +67,9 @@ await startProcess('ingester', async () => {
 
   await ingester.start();
   log.info({ event: 'kafka_client', client: config.CCFED_KAFKA_CLIENT });
+  if (config.CCFED_KAFKA_CLIENT === 'platformatic')
+    log.warn(
+      { event: 'kafka_client_not_exactly_once' },
+      '@platformatic/kafka may store events twice when partitions move between ingesters (config.ts): run it alone, for measuring only',
+    );
 });
