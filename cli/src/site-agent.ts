@@ -1,5 +1,6 @@
 // The site agents' SiteAgent gRPC service as the CLI uses it: one channel per call, every call
 // with a deadline, and failures turned into one line an operator can act on.
+import { errorMessage } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
 import type { Site } from '@ccfed/topology';
 import { ClientError, createChannel, createClient, Status } from 'nice-grpc';
@@ -52,7 +53,7 @@ export function describeGrpcError(err: unknown, deadlineMs: number): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
     return `no answer within ${formatDuration(deadlineMs)}`;
   }
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
 /**

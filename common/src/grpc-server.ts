@@ -1,6 +1,7 @@
 // Serving gRPC the same way in every ccfed process: bind (naming the address when that fails),
 // then a close() that lets calls in flight finish for a while and cancels the rest.
 import type { Server } from 'nice-grpc';
+import { errorMessage } from './errors.js';
 import type { Logger } from 'pino';
 
 export interface ServingGrpc {
@@ -28,7 +29,7 @@ export async function serveGrpc(
     port = await server.listen(address);
   } catch (err) {
     // grpc-js words this "No address added out of total 1 resolved errors: [listen EADDRINUSE…]".
-    const detail = err instanceof Error ? err.message : String(err);
+    const detail = errorMessage(err);
     const why = detail.includes('EADDRINUSE') ? 'the address is already in use' : detail;
     throw new Error(`gRPC server cannot listen on ${address}: ${why}`, { cause: err });
   }

@@ -1,4 +1,5 @@
 export * from './clock.js';
+export * from './errors.js';
 export * from './log.js';
 export * from './lifecycle.js';
 export * from './sql.js';

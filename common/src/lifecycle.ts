@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { errorMessage } from './errors.js';
 
 /** One step of an ordered shutdown, e.g. "stop intake" or "flush ClickHouse". */
 export interface ShutdownStep {
@@ -95,7 +96,7 @@ export async function startProcess(name: string, start: () => Promise<void>): Pr
   try {
     await start();
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     process.stderr.write(`${name} could not start: ${message}\n`);
     process.exit(1);
   }

@@ -14,6 +14,7 @@ import {
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka';
+import { errorMessage } from '@ccfed/common';
 import type { Logger } from 'pino';
 import type {
   BatchConsumer,
@@ -172,7 +173,7 @@ class PlatformaticBatchConsumer implements BatchConsumer {
     if (this.stopping || this.restarting) return;
     this.restarting = true;
     this.opts.log.error(
-      { event: 'consumer_restart', err: err instanceof Error ? err.message : String(err) },
+      { event: 'consumer_restart', err: errorMessage(err) },
       'batch failed: restarting the consumer from the committed offsets',
     );
     const old = this.client;

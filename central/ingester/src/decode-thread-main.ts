@@ -1,6 +1,7 @@
 // The decode thread's own code: it answers each RowsRequest the main thread posts with its
 // RowsResult (batch-rows.ts), moving the body's memory over rather than copying it.
 import { parentPort, workerData } from 'node:worker_threads';
+import { errorMessage } from '@ccfed/common';
 import type { TopicNames } from '@ccfed/proto';
 import { batchRows, type RowsRequest } from './batch-rows.js';
 import { sinksFor } from './sinks.js';
@@ -22,6 +23,6 @@ port.on('message', ({ id, req }: Request) => {
     const result = batchRows(sink, req);
     port.postMessage({ id, result }, [result.body.buffer as ArrayBuffer]);
   } catch (err) {
-    port.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
+    port.postMessage({ id, error: errorMessage(err) });
   }
 });

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { contextFromTraceparent, ensureTopics, formatDateTime } from '@ccfed/common';
+import { contextFromTraceparent, ensureTopics, errorMessage, formatDateTime } from '@ccfed/common';
 import {
   DEFAULT_TOPIC_PARTITIONS,
   KAFKA_HEADERS,
@@ -87,10 +87,6 @@ function batchBytes(batch: ConsumedBatch): number {
   let bytes = 0;
   for (const m of batch.messages) bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
   return bytes;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**
