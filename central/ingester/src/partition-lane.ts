@@ -3,9 +3,9 @@
 // batches of a partition are stored and committed strictly in offset order: the batches that
 // arrive until the next INSERT round starts (steps.ready) go together into it, and a lane's next
 // INSERT starts only once its previous one is in ClickHouse; each commit starts once the previous
-// commit has ended. So ClickHouse never holds a later batch of a partition without the earlier ones (the ledger's high-water mark stays true), the
-// committed offset never passes a batch that is not stored, and a partition that falls behind
-// catches up in fewer, larger INSERTs.
+// commit has ended. So ClickHouse never holds a later batch of a partition without the earlier
+// ones (the ledger's high-water mark stays true), the committed offset never passes a batch that
+// is not stored, and a partition that falls behind catches up in fewer, larger INSERTs.
 //
 // Once a taken batch is not stored (its INSERT failed, the group rebalanced, the consumer is
 // stopping), the lane breaks: every batch taken before the break and not yet sent is dropped
@@ -42,8 +42,8 @@ interface Taken<T> {
   readonly batch: T;
   readonly bytes: number;
   readonly epoch: number;
-  /** Settles once the batch can be stored (decoded), whether or not that went well. */
-  readonly preparing: Promise<unknown>;
+  /** Resolves, never rejects, once the batch can be stored (decoded), well or not. */
+  readonly preparing: Promise<void>;
   prepared: boolean;
   settle(outcome: LaneOutcome): void;
 }
@@ -116,18 +116,17 @@ export class PartitionLane<T> {
     this.pending++;
     this.pendingBytes += bytes;
     return new Promise<LaneOutcome>((resolve) => {
+      const prepared = () => {
+        t.prepared = true;
+      };
       const t: Taken<T> = {
         batch,
         bytes,
         epoch: this.epoch,
-        preparing: preparing ?? Promise.resolve(),
+        preparing: (preparing ?? Promise.resolve()).then(prepared, prepared),
         prepared: preparing === undefined,
         settle: resolve,
       };
-      const ready = () => {
-        t.prepared = true;
-      };
-      t.preparing.then(ready, ready);
       this.queue.push(t);
       void this.pump();
     }).finally(() => {
@@ -145,10 +144,7 @@ export class PartitionLane<T> {
       const unprepared = this.queue.findIndex((t) => !t.prepared);
       if (unprepared === 0) {
         // Nothing to hand over to this round: wait for the first batch, then for the next round.
-        await this.queue[0]!.preparing.then(
-          () => undefined,
-          () => undefined,
-        );
+        await this.queue[0]!.preparing;
         continue;
       }
       const taken = this.queue.splice(0, unprepared < 0 ? this.queue.length : unprepared);
