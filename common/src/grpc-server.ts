@@ -1,5 +1,6 @@
 // Serving gRPC the same way in every ccfed process: bind (naming the address when that fails),
 // then a close() that lets calls in flight finish for a while and cancels the rest.
+import type { ServerCredentials } from '@grpc/grpc-js';
 import type { Server } from 'nice-grpc';
 import { errorMessage } from './errors.js';
 import type { Logger } from 'pino';
@@ -20,13 +21,15 @@ export async function serveGrpc(
     readonly log: Logger;
     /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
     readonly shutdownTimeoutMs?: number;
+    /** grpcServerCredentials(tls): mutual TLS with the federation's CA (grpc-tls.ts). */
+    readonly credentials?: ServerCredentials;
   },
 ): Promise<ServingGrpc> {
   const { host, log, shutdownTimeoutMs = 5_000 } = opts;
   const address = hostPort(host, opts.port);
   let port: number;
   try {
-    port = await server.listen(address);
+    port = await server.listen(address, opts.credentials);
   } catch (err) {
     // grpc-js words this "No address added out of total 1 resolved errors: [listen EADDRINUSE…]".
     const detail = errorMessage(err);

@@ -7,3 +7,5 @@ export * from './kafka.js';
 export * from './config.js';
 export * from './grpc-server.js';
 export * from './telemetry.js';
+export * from './principal.js';
+export * from './grpc-tls.js';

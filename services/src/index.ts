@@ -8,3 +8,4 @@ export * from './kamailio/generate.js';
 export * from './kamailio/check.js';
 export * from './kamailio/launcher.js';
 export * from './sipp.js';
+export * from './pki.js';

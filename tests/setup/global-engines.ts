@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import {
+  openPki,
   startClickHouse,
   startKafka,
   type ClickHouseInstance,
@@ -15,6 +16,8 @@ declare module 'vitest' {
     kafkaBrokers: string[];
     clickhouseUrl: string;
     runDir: string;
+    /** The run's certificate authority (services/src/pki.ts): every process's certificate comes from it. */
+    pkiDir: string;
   }
 }
 
@@ -25,6 +28,7 @@ let clickhouse: ClickHouseInstance | undefined;
 export async function setup(project: TestProject): Promise<void> {
   mkdirSync(RUN_DIR, { recursive: true });
   const started = Date.now();
+  const pki = await openPki(join(RUN_DIR, 'pki'));
   [kafka, clickhouse] = await Promise.all([
     startKafka({ dataDir: join(RUN_DIR, 'kafka') }),
     startClickHouse({ dataDir: join(RUN_DIR, 'clickhouse') }),
@@ -35,6 +39,7 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('kafkaBrokers', kafka.brokers);
   project.provide('clickhouseUrl', clickhouse.url);
   project.provide('runDir', RUN_DIR);
+  project.provide('pkiDir', pki.dir);
 }
 
 export async function teardown(): Promise<void> {
