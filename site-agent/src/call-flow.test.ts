@@ -221,12 +221,13 @@ describe('call flow: the life of a call', () => {
   });
 
   it('a CANCEL while ringing that wins: abandoned by the caller, the agent ready again', () => {
-    const { invite, staff, ev, kinds, acd } = setup();
+    const { invite, staff, ev, kinds, acd, callEvents } = setup();
     staff('bj-001', 6001);
     invite('c1', SALES);
     ev({ event: 'cancel', callid: 'c1' });
     ev({ event: 'failed', callid: 'c1', agent: 'bj-001', code: 487 });
     expect(kinds('c1')).toEqual(['offered', 'abandoned']);
+    expect(callEvents.at(-1)!.kind).toMatchObject({ value: { byCaller: true } });
     expect(acd.agentState('bj-001').name).toBe('ready');
   });
 
