@@ -116,7 +116,8 @@ export async function openPki(dir: string): Promise<Pki> {
           '-out',
           csr,
           '-subj',
-          `/O=ccfed/CN=${principalLabel(principal)}`,
+          // openssl's -subj separates names with "/": the label's own (agent:site/agent) escaped.
+          `/O=ccfed/CN=${principalLabel(principal).replaceAll('/', '\\/')}`,
         ]);
         const ext = `${base}.ext`;
         writeFileSync(
