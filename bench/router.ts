@@ -1,6 +1,7 @@
 // npm run bench:router — the central router process (gRPC server, Kafka state feed, decision
 // publisher) on its own Kafka broker, with snapshots of every site of a generated federation
-// published every 500 ms, asked RequestRoute by one gRPC client. Writes bench/results/router.json:
+// published every 500 ms, asked RequestRoute by one gRPC client process. Writes
+// bench/results/router.json:
 //
 //   decisions_per_s   most answers per second, the client keeping CONCURRENCY calls in flight
 //                     (closed loop: latency there is concurrency / throughput, queueing by design,
@@ -11,7 +12,9 @@
 // Each request is a realistic ask: a random origin site, tenant and skill, a call that has waited
 // a while with an EWT at home from 10 s to 10 min, so that answers are overflow or stay (some under
 // the threshold, some with no better site). Decisions reserve capacity at their target and are
-// published to the route-decisions topic, as in production. After a warm-up, each of RUNS rounds
+// published to the route-decisions topic, as in production. gRPC is mutual TLS as in production:
+// the router has its service certificate and each origin site's requests go over a channel with
+// that site's certificate (the router answers a site only for its own calls). After a warm-up, each of RUNS rounds
 // measures both for SECONDS; the median round of each is reported, every round in `runs`.
 import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
@@ -19,12 +22,12 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createKafka, silentLogger } from '@ccfed/common';
+import { createKafka, loadTls, secureChannel, silentLogger } from '@ccfed/common';
 import { CustomerTier, routing, SiteSnapshot, topicNames } from '@ccfed/proto';
-import { assignFreePorts, freePort, startKafka } from '@ccfed/services';
+import { assignFreePorts, freePort, openPki, startKafka } from '@ccfed/services';
 import { parseTopology } from '@ccfed/topology';
 import { Partitioners } from 'kafkajs';
-import { createChannel, createClient } from 'nice-grpc';
+import { createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
 import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
 
@@ -134,6 +137,10 @@ async function federation(count: number): Promise<unknown> {
       })),
     });
   }
+  // Nothing the bench reserves ever arrives, so every reservation lives its whole timeout and
+  // the per-origin cap would keep most asks home after the first second: it is not what this
+  // measures, and with it the figures would not compare with earlier runs.
+  doc.routing.maxReservationsPerOrigin = 100_000;
   await assignFreePorts(doc);
   return doc;
 }
@@ -152,6 +159,8 @@ await runBench('router', async ({ dir, onCleanup }) => {
   const topics = topicNames('ccfed');
 
   const port = await freePort();
+  const pki = await openPki(join(dir, 'pki'));
+  const routerFiles = await pki.issue({ kind: 'service', service: 'router' });
   const routerLog = createWriteStream(join(dir, 'router.log'));
   const router = spawn(
     process.execPath,
@@ -170,6 +179,9 @@ await runBench('router', async ({ dir, onCleanup }) => {
         CCFED_TOPOLOGY: topologyFile,
         CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
         CCFED_ROUTER_PORT: String(port),
+        CCFED_TLS_CA: routerFiles.ca,
+        CCFED_TLS_CERT: routerFiles.cert,
+        CCFED_TLS_KEY: routerFiles.key,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -228,9 +240,20 @@ await runBench('router', async ({ dir, onCleanup }) => {
     await feeder;
   });
 
-  const channel = createChannel(`127.0.0.1:${port}`);
-  onCleanup(async () => channel.close());
-  const client = createClient(routing.CentralRouterDefinition, channel);
+  // One channel per origin site, with that site's certificate, as each site agent has its own.
+  const clients = new Map<string, routing.CentralRouterClient>();
+  for (const siteId of siteIds) {
+    const channel = secureChannel(
+      `127.0.0.1:${port}`,
+      loadTls(await pki.issue({ kind: 'site', site: siteId })),
+      (p) => p.kind === 'service' && p.service === 'router',
+      'service:router',
+    );
+    onCleanup(async () => channel.close());
+    clients.set(siteId, createClient(routing.CentralRouterDefinition, channel));
+  }
+  const ask = (req: routing.RequestRouteRequest) =>
+    clients.get(req.originSiteId)!.requestRoute(req, { signal: AbortSignal.timeout(1_000) });
   let callNo = 0;
   // Every answer is a decision the router publishes, probes included.
   let answeredCount = 0;
@@ -251,11 +274,12 @@ await runBench('router', async ({ dir, onCleanup }) => {
   for (;;) {
     const exited = router.exitCode !== null;
     if (exited) throw new Error(`router exited; see ${dir}/router.log`);
-    const ok = await client
-      .requestRoute(
-        { ...request(), originSiteId: 'shanghai', tenantId: 'acme-bank', skill: 'support' },
-        { signal: AbortSignal.timeout(1_000) },
-      )
+    const ok = await ask({
+      ...request(),
+      originSiteId: 'shanghai',
+      tenantId: 'acme-bank',
+      skill: 'support',
+    })
       .then((r) => {
         answeredCount += 1;
         return r.alternatives.filter((a) => a.eligible).length >= SITES - 2;
@@ -270,7 +294,7 @@ await runBench('router', async ({ dir, onCleanup }) => {
   const one = async (m: Measurement): Promise<void> => {
     const t0 = performance.now();
     try {
-      const res = await client.requestRoute(request(), { signal: AbortSignal.timeout(1_000) });
+      const res = await ask(request());
       m.latencies.push(performance.now() - t0);
       answeredCount += 1;
       if (res.verdict === routing.Verdict.VERDICT_OVERFLOW) m.verdicts.overflow += 1;
@@ -373,7 +397,7 @@ await runBench('router', async ({ dir, onCleanup }) => {
       requests_sent: callNo,
       decisions_answered: answered,
       route_decisions_published: published,
-      note: 'the router process (gRPC server, Kafka consumer of snapshots and call events, idempotent producer of route decisions), one Kafka broker, the snapshot publisher and the gRPC client (one HTTP/2 channel, one Node process) all on this machine',
+      note: 'the router process (gRPC server, Kafka consumer of snapshots and call events, idempotent producer of route decisions), one Kafka broker, the snapshot publisher and the gRPC client (one mutual-TLS HTTP/2 channel per origin site, one Node process) all on this machine',
     },
     runs: { saturation, paced: atRate },
   };

@@ -14,12 +14,12 @@ import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { silentLogger } from '@ccfed/common';
+import { loadTls, secureChannel, silentLogger } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
-import { assignFreePorts, freePort, startKafka, startKamailio } from '@ccfed/services';
+import { assignFreePorts, freePort, openPki, startKafka, startKamailio } from '@ccfed/services';
 import { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
 import { parseTopology, siteById } from '@ccfed/topology';
-import { createChannel, createClient } from 'nice-grpc';
+import { createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
 import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
 
@@ -77,6 +77,10 @@ await runBench('sip', async ({ dir, onCleanup }) => {
   });
   onCleanup(() => kam.stop());
 
+  // The site agent's control API is mutual TLS only, as in production: a CA for this run, the
+  // site's certificate for the site agent, a supervisor's to log the agents in.
+  const pki = await openPki(join(dir, 'pki'));
+  const siteFiles = await pki.issue({ kind: 'site', site: site.id });
   const agentLog = createWriteStream(join(dir, 'site-agent.log'));
   const agent = spawn(
     process.execPath,
@@ -90,6 +94,9 @@ await runBench('sip', async ({ dir, onCleanup }) => {
         CCFED_SITE: site.id,
         CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
         CCFED_DATA_DIR: join(dir, 'site-agent'),
+        CCFED_TLS_CA: siteFiles.ca,
+        CCFED_TLS_CERT: siteFiles.cert,
+        CCFED_TLS_KEY: siteFiles.key,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -102,7 +109,12 @@ await runBench('sip', async ({ dir, onCleanup }) => {
     await agentExited;
   });
 
-  const channel = createChannel(`${site.grpc.host}:${site.grpc.port}`);
+  const channel = secureChannel(
+    `${site.grpc.host}:${site.grpc.port}`,
+    loadTls(await pki.issue({ kind: 'supervisor', site: site.id })),
+    (p) => p.kind === 'site' && p.site === site.id,
+    `site:${site.id}`,
+  );
   onCleanup(async () => channel.close());
   const control = createClient(siteApi.AgentControlDefinition, channel);
   const status = createClient(siteApi.SiteAgentDefinition, channel);

@@ -5,6 +5,7 @@
 // scenarios the tests use (services/sipp/).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { secureChannel, type TlsMaterial } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
 import {
   agentPhone,
@@ -14,7 +15,7 @@ import {
   type LoggedSippRun,
 } from '@ccfed/services';
 import type { Site } from '@ccfed/topology';
-import { createChannel, createClient } from 'nice-grpc';
+import { createClient } from 'nice-grpc';
 
 export interface DemoTraffic {
   /** One line for the start-up banner. */
@@ -32,6 +33,8 @@ const SURGE_EVERY_MS = 10 * 60_000;
 
 export async function startDemoTraffic(opts: {
   readonly site: Site;
+  /** A certificate that may log the site's agents in: its supervisor's. */
+  readonly tls: TlsMaterial;
   readonly sip: { readonly host: string; readonly port: number };
   readonly logDir: string;
   readonly surge?: boolean;
@@ -49,7 +52,12 @@ export async function startDemoTraffic(opts: {
     void run.exited.then(() => runs.delete(run));
     return run;
   };
-  const channel = createChannel(`${site.grpc.host}:${site.grpc.port}`);
+  const channel = secureChannel(
+    `${site.grpc.host}:${site.grpc.port}`,
+    opts.tls,
+    (server) => server.kind === 'site' && server.site === site.id,
+    `site:${site.id}`,
+  );
   const control = createClient(siteApi.AgentControlDefinition, channel);
   try {
     // One phone process answers for every agent of the site: the agent is the request URI's user.

@@ -5,14 +5,17 @@
 //
 //   npm start [-- --topology FILE] [-- --site ID]
 //
-// Data and logs live under .ccfed/local/ and survive restarts.
+// Data and logs live under .ccfed/local/ and survive restarts; so does the federation's CA
+// (.ccfed/local/pki), created on first start, which gives every process its certificate and the
+// operator one for `ccfed` (operator:local).
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '@ccfed/common';
+import { createLogger, loadTls, type Principal } from '@ccfed/common';
 import {
   migrate,
+  openPki,
   startClickHouse,
   startEngine,
   startKafka,
@@ -42,6 +45,14 @@ async function main(): Promise<void> {
   const topology = loadTopology(topologyFile);
   // One site when asked for, else the whole federation.
   const sites = values.site ? [siteById(topology, values.site)] : topology.sites;
+  // Every process gets its own certificate from the federation's CA: gRPC is mutual TLS only.
+  const pki = await openPki(join(DATA, 'pki'));
+  const tlsEnv = async (principal: Principal) => {
+    const files = await pki.issue(principal);
+    return { CCFED_TLS_CA: files.ca, CCFED_TLS_CERT: files.cert, CCFED_TLS_KEY: files.key };
+  };
+  // The operator's, for `ccfed status`, `drain`, `undrain` (cli/src/tls.ts looks here).
+  await pki.issue({ kind: 'operator', name: 'local' });
 
   const [kafka, clickhouse] = await Promise.all([
     startKafka({
@@ -70,13 +81,19 @@ async function main(): Promise<void> {
       ...env,
       CCFED_TOPOLOGY: topologyFile,
       CCFED_ROUTER_PORT: routerAddress.split(':')[1]!,
+      ...(await tlsEnv({ kind: 'service', service: 'router' })),
     },
     'router_started',
   );
   const ingester = await startNodeService(
     'ingester',
     'central/ingester/src/index.ts',
-    { ...env, CCFED_CLICKHOUSE_URL: clickhouse.url, CCFED_CLICKHOUSE_DATABASE: 'ccfed' },
+    {
+      ...env,
+      CCFED_CLICKHOUSE_URL: clickhouse.url,
+      CCFED_CLICKHOUSE_DATABASE: 'ccfed',
+      ...(await tlsEnv({ kind: 'service', service: 'ingester' })),
+    },
     'ingester_started',
   );
   const apiConfig = await localApiConfig(join(DATA, 'api'), topology);
@@ -95,6 +112,7 @@ async function main(): Promise<void> {
       CCFED_CONSOLE_DIR: CONSOLE_DIST,
       CCFED_CLICKHOUSE_URL: clickhouse.url,
       CCFED_CLICKHOUSE_DATABASE: 'ccfed',
+      ...(await tlsEnv({ kind: 'service', service: 'api' })),
     },
     'api_listening',
   );
@@ -143,12 +161,15 @@ async function main(): Promise<void> {
         CCFED_DATA_DIR: join(DATA, `site-agent-${site.id}`),
         CCFED_CALLER_HASH_KEY: callerHashKey,
         CCFED_ROUTER: routerAddress,
+        ...(await tlsEnv({ kind: 'site', site: site.id })),
       },
       'site_agent_started',
     );
     running.push({ name: `site agent ${site.id}`, stop: () => agent.stop() });
     const traffic = await startDemoTraffic({
       site,
+      // The site's supervisor logs the demo agents in, as a supervisor's desk would.
+      tls: loadTls(await pki.issue({ kind: 'supervisor', site: site.id })),
       sip: kamailio.sip,
       logDir: join(DATA, 'logs', 'sipp', site.id),
       surge: site.id === topology.federation.hqSite && sites.length > 1,
@@ -169,6 +190,7 @@ ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it
                   log-ins (POST /api/v1/session): ${apiConfig.logins.map((l) => `${l.username} / ${l.password}`).join(', ')}
   sites (Kamailio, site agent, sipp agents and callers):
 ${lines.join('\n')}
+  ccfed CLI       npx ccfed status   (operator certificate: ${join(DATA, 'pki', 'operator', 'local.crt')})
   data and logs   ${DATA}   (site agents: logs/site-agent-<site>.log; sipp per-call logs: logs/sipp/<site>/)
 Watch overflow:  grep call_overflowed_out ${join(DATA, 'logs')}/site-agent-*.log
 Try:  clickhouse-client --port ${clickhouse.tcpPort} -q 'SELECT kind, count() FROM ccfed.call_events GROUP BY kind'

@@ -5,6 +5,7 @@
 // (the transfer's delay, and the target's answer: accept or refuse).
 import { ManualClock } from '@ccfed/common';
 import type { RoutingPolicy } from '@ccfed/router/routing/policy';
+import { DEFAULT_MAX_RESERVATIONS_PER_ORIGIN } from '@ccfed/topology';
 import {
   Router,
   type Decision,
@@ -135,6 +136,7 @@ export function simPolicy(siteIds: readonly string[], f: FederationModel): Routi
     reservationTimeoutMs: f.reservationTimeoutMs,
     excludedSites: new Map(),
     maxHops: 1,
+    maxReservationsPerOrigin: DEFAULT_MAX_RESERVATIONS_PER_ORIGIN,
   };
 }
 

@@ -132,6 +132,8 @@ export const METRIC_NAMES = {
   routeDecisions: 'ccfed.router.decisions',
   /** Histogram, ms, by verdict: time the router took to decide. */
   routeDecisionDuration: 'ccfed.router.decision.duration',
+  /** Counter, by origin site: calls kept at home because their origin held its reservation cap. */
+  routeReservationsCapped: 'ccfed.router.reservations_capped',
   /** Gauge, per topic and partition: messages after the ingester's committed offset. */
   consumerLag: 'ccfed.ingester.consumer_lag',
   /** Counter, per topic: events stored in ClickHouse. */

@@ -1,4 +1,4 @@
-import { kafkaBrokersSchema } from '@ccfed/common';
+import { kafkaBrokersSchema, tlsEnvSchema } from '@ccfed/common';
 import { z } from 'zod';
 
 /** The site agent's environment, parsed once at start-up. */
@@ -30,6 +30,11 @@ export const siteAgentConfigSchema = z.object({
     .int()
     .min(16 * 1024 * 1024)
     .default(1024 ** 3),
+  /**
+   * The site's certificate (site:<CCFED_SITE>) and the federation CA: the control API serves
+   * mutual TLS only, and the router is called with this certificate.
+   */
+  ...tlsEnvSchema,
 });
 
 export type SiteAgentConfig = z.output<typeof siteAgentConfigSchema>;

@@ -5,12 +5,14 @@ import {
   Lifecycle,
   parseEnvConfig,
   startProcess,
+  principalLabel,
   startTelemetry,
   systemClock,
+  tlsFromEnv,
 } from '@ccfed/common';
 import { join } from 'node:path';
 import { topicNames } from '@ccfed/proto';
-import { loadTopology, policyFromTopology, siteById } from '@ccfed/topology';
+import { loadTopology, phoneNetwork, policyFromTopology, siteById } from '@ccfed/topology';
 import { siteAgentConfigSchema } from './config.js';
 import { EventStamper } from './events/event-meta.js';
 import { Outbox } from './events/outbox.js';
@@ -36,6 +38,12 @@ await startProcess('site-agent', async () => {
   const config = parseEnvConfig(siteAgentConfigSchema);
   const topology = loadTopology(config.CCFED_TOPOLOGY);
   const site = siteById(topology, config.CCFED_SITE);
+  const tls = tlsFromEnv(config);
+  // The router and the other sites take this process for the site its certificate names.
+  if (tls.self.kind !== 'site' || tls.self.site !== site.id)
+    throw new Error(
+      `${config.CCFED_TLS_CERT} names ${principalLabel(tls.self)}; the site agent of ${site.id} needs a certificate for site:${site.id}`,
+    );
   const log = createLogger('site-agent').child({ site: site.id });
   const lifecycle = new Lifecycle({ log });
   lifecycle.install();
@@ -139,6 +147,7 @@ await startProcess('site-agent', async () => {
         address: config.CCFED_ROUTER,
         siteId: site.id,
         deadlineMs: topology.routing.requestDeadlineMs,
+        tls,
       })
     : undefined;
   const outbound = router
@@ -174,6 +183,9 @@ await startProcess('site-agent', async () => {
         return before;
       },
     },
+    site: { siteId: site.id, agentTenants: new Map(site.agents.map((a) => [a.id, a.tenant])) },
+    phoneNetwork: phoneNetwork(site.phoneNetwork),
+    tls,
     log,
   });
 

@@ -9,6 +9,7 @@ import { Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
 import { startFederation, type RunningFederation } from '../support/running-site.js';
+import { certFor, OPERATOR, tlsEnv } from '../support/security.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const MAIN = join(ROOT, 'cli/src/main.ts');
@@ -64,6 +65,8 @@ describe('ccfed against a running federation', () => {
       CCFED_TOPOLOGY: fed.topologyFile,
       CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
       CCFED_TOPIC_PREFIX: fed.prefix,
+      // The operator's certificate, as an SRE's environment gives it.
+      ...(await tlsEnv(OPERATOR)),
     };
   });
   afterAll(async () => {
@@ -116,6 +119,25 @@ describe('ccfed against a running federation', () => {
     expect(undrain.code, undrain.stderr).toBe(0);
     expect(undrain.stdout).toBe(
       'beijing: before: drained (switch maintenance)\nbeijing: after:  not drained\n',
+    );
+    expect((await statusJson()).sites[1]).toMatchObject({ site: 'beijing', drained: false });
+  });
+
+  it("drain with a supervisor's certificate (given by flags) is refused by the site: exit 1, nothing changed", async () => {
+    const supervisor = await certFor({ kind: 'supervisor', site: 'beijing' });
+    const flags = ['--tls-cert', supervisor.cert, '--tls-key', supervisor.key];
+    // A supervisor may read the status...
+    const status = await ccfed('status', ...flags);
+    expect(status.code).toBe(1); // ...of their own site only: shanghai refuses them
+    expect(status.stdout).toMatch(/^beijing\s+yes\s+up\s/m);
+    expect(status.stdout).toMatch(
+      /^shanghai\s+unreachable\s.*PERMISSION_DENIED: supervisor:beijing may not call GetStatus at site shanghai/m,
+    );
+
+    const drain = await ccfed('drain', 'beijing', '--reason', 'mine now', ...flags);
+    expect(drain.code).toBe(1);
+    expect(drain.stderr).toContain(
+      'refused SetDraining: PERMISSION_DENIED: supervisor:beijing may not call SetDraining at site beijing: only operators drain a site; nothing was changed',
     );
     expect((await statusJson()).sites[1]).toMatchObject({ site: 'beijing', drained: false });
   });

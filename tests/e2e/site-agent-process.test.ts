@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { writeTopology } from '../support/running-site.js';
+import { tlsEnv } from '../support/security.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 import { readFileSync } from 'node:fs';
 
@@ -16,7 +17,12 @@ async function failedStart(
 ): Promise<{ code: number | null; log: string }> {
   const p = startService(
     'site-agent/src/index.ts',
-    { CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent-bad')), ...env },
+    {
+      CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent-bad')),
+      // A valid certificate, so that each case fails for the reason it is about.
+      ...(await tlsEnv({ kind: 'site', site: 'beijing' })),
+      ...env,
+    },
     'site-agent-bad',
   );
   const code = await p.exited;
@@ -75,6 +81,32 @@ describe('site agent process', () => {
     expect(log).toContain('CCFED_KAFKA_BROKERS: expected host:port[,host:port...]');
   });
 
+  it('refuses to start without its certificate, or with a certificate for another site', async () => {
+    const noTls = await failedStart({
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_SITE: 'beijing',
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      CCFED_TLS_CA: '',
+      CCFED_TLS_CERT: '',
+      CCFED_TLS_KEY: '',
+    });
+    expect(noTls.code).toBe(1);
+    expect(noTls.log).toContain('site-agent could not start: invalid configuration');
+    expect(noTls.log).toMatch(/CCFED_TLS_CERT: /);
+
+    const shanghai = await failedStart({
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_SITE: 'beijing',
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...(await tlsEnv({ kind: 'site', site: 'shanghai' })),
+    });
+    expect(shanghai.code).toBe(1);
+    expect(shanghai.log).toMatch(
+      /names site:shanghai; the site agent of beijing needs a certificate for site:beijing/,
+    );
+    expect(shanghai.log).not.toMatch(/\n\s+at /);
+  });
+
   it('publishes snapshots of its skills, keyed by site, at least every second', async () => {
     agent = startService(
       'site-agent/src/index.ts',
@@ -84,6 +116,7 @@ describe('site agent process', () => {
         CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
         CCFED_TOPIC_PREFIX: prefix,
         CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent')),
+        ...(await tlsEnv({ kind: 'site', site: 'guangzhou' })),
       },
       'site-agent',
     );

@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { groupBy, kafkaBrokers, readTopics, uniqueName, waitFor } from '../support/engines.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { startFederation, type RunningFederation } from '../support/running-site.js';
+import { ROUTER, tlsEnv } from '../support/security.js';
 
 const SUPPORT: Record<string, string> = {
   shanghai: '400100200',
@@ -49,6 +50,7 @@ describe('overflow between three sites through the central router', () => {
         CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
         CCFED_TOPIC_PREFIX: fed.prefix,
         CCFED_ROUTER_PORT: String(routerPort),
+        ...(await tlsEnv(ROUTER)),
       },
       'router',
     );

@@ -6,10 +6,11 @@ import { createKafka, silentLogger } from '@ccfed/common';
 import { CustomerTier, routing, type TopicNames } from '@ccfed/proto';
 import { freePort } from '@ccfed/services';
 import { Partitioners, type Producer } from 'kafkajs';
-import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { createClient, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshTopics, kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
+import { ROUTER, routerChannel, tlsEnv } from '../support/security.js';
 import { SnapshotFeeder } from '../support/snapshot-feeder.js';
 import { writeTopology } from '../support/running-site.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
@@ -65,10 +66,12 @@ describe('router process', () => {
         CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
         CCFED_TOPIC_PREFIX: prefix,
         CCFED_ROUTER_PORT: String(port),
+        ...(await tlsEnv(ROUTER)),
       },
       'router',
     );
-    channel = createChannel(`127.0.0.1:${port}`);
+    // Shanghai's site agent asks for Shanghai's calls.
+    channel = await routerChannel(`127.0.0.1:${port}`, { kind: 'site', site: 'shanghai' });
     client = createClient(routing.CentralRouterDefinition, channel);
     producer = createKafka({
       brokers: kafkaBrokers(),
@@ -88,7 +91,8 @@ describe('router process', () => {
   });
 
   it('refuses bad configuration with one clear message and exits 1', async () => {
-    const missing = await failedStart({ CCFED_KAFKA_BROKERS: kafkaBrokers().join(',') });
+    const tls = await tlsEnv(ROUTER);
+    const missing = await failedStart({ CCFED_KAFKA_BROKERS: kafkaBrokers().join(','), ...tls });
     expect(missing.code).toBe(1);
     expect(missing.log).toContain('router could not start: invalid configuration');
     expect(missing.log).toContain('CCFED_TOPOLOGY: required: path of the federation topology file');
@@ -97,6 +101,7 @@ describe('router process', () => {
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
       CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
       CCFED_ROUTER_PORT: '70000',
+      ...tls,
     });
     expect(badPort.code).toBe(1);
     expect(badPort.log).toContain(
@@ -106,10 +111,33 @@ describe('router process', () => {
     const noFile = await failedStart({
       CCFED_TOPOLOGY: '/nonexistent/topology.yaml',
       CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...tls,
     });
     expect(noFile.code).toBe(1);
     expect(noFile.log).toMatch(/router could not start: .*\/nonexistent\/topology\.yaml/);
-    for (const r of [missing, badPort, noFile]) expect(r.log).not.toMatch(/\n\s+at /);
+
+    // No insecure mode: without its certificate the router does not start at all.
+    const noTls = await failedStart({
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+    });
+    expect(noTls.code).toBe(1);
+    expect(noTls.log).toContain(
+      "CCFED_TLS_CA: required: path of the federation CA's certificate (PEM)",
+    );
+    expect(noTls.log).toContain('CCFED_TLS_CERT: required');
+    // Nor with another principal's: site agents would not take it for the router.
+    const siteCert = await failedStart({
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...(await tlsEnv({ kind: 'site', site: 'shanghai' })),
+    });
+    expect(siteCert.code).toBe(1);
+    expect(siteCert.log).toMatch(
+      /router could not start: \S+site\/shanghai\.crt names site:shanghai; the router needs a certificate for service:router/,
+    );
+    for (const r of [missing, badPort, noFile, noTls, siteCert])
+      expect(r.log).not.toMatch(/\n\s+at /);
   });
 
   it('overflows a queued call to the idle site and publishes the decision it answered', async () => {

@@ -14,7 +14,7 @@ import { CustomerTier, routing, type TopicNames } from '@ccfed/proto';
 import { freePort } from '@ccfed/services';
 import { loadTopology, policyFromTopology } from '@ccfed/topology';
 import { Partitioners, type Producer } from 'kafkajs';
-import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { createClient, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   clickhouseUrl,
@@ -25,6 +25,7 @@ import {
 } from '../support/engines.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { writeTopology } from '../support/running-site.js';
+import { ROUTER, routerChannel, tlsEnv } from '../support/security.js';
 import { SnapshotFeeder } from '../support/snapshot-feeder.js';
 
 const ENTRY = 'central/router/src/index.ts';
@@ -50,7 +51,7 @@ describe('a routing-policy edit and the running router', () => {
   let base: string;
   let calls = 0;
 
-  const startRouter = () =>
+  const startRouter = async () =>
     startService(
       ENTRY,
       {
@@ -58,6 +59,7 @@ describe('a routing-policy edit and the running router', () => {
         CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
         CCFED_TOPIC_PREFIX: prefix,
         CCFED_ROUTER_PORT: String(port),
+        ...(await tlsEnv(ROUTER)),
       },
       'router-policy',
     );
@@ -111,8 +113,8 @@ describe('a routing-policy edit and the running router', () => {
     ({ prefix, topics } = await freshTopics());
     ({ file: topologyFile } = await writeTopology());
     port = await freePort();
-    router = startRouter();
-    channel = createChannel(`127.0.0.1:${port}`);
+    router = await startRouter();
+    channel = await routerChannel(`127.0.0.1:${port}`, { kind: 'site', site: 'shanghai' });
     client = createClient(routing.CentralRouterDefinition, channel);
 
     const kafka = createKafka({
@@ -212,7 +214,7 @@ describe('a routing-policy edit and the running router', () => {
 
     // A new router process reads version 2 before it answers: its very first answer is a stay.
     await router.stop();
-    router = startRouter();
+    router = await startRouter();
     const first = await waitFor('the restarted router to answer', async () => {
       try {
         return await ask();

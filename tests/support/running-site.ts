@@ -4,12 +4,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { site as siteApi, type TopicNames } from '@ccfed/proto';
 import { startKamailio, type KamailioInstance, type KamailioTuning } from '@ccfed/services';
+import type { Principal } from '@ccfed/common';
 import { siteById, type Site, type Topology } from '@ccfed/topology';
-import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { createClient, type Channel } from 'nice-grpc';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { freshTopics, kafkaBrokers, uniqueName, waitFor } from './engines.js';
 import { startService, type ServiceProcess } from './processes.js';
+import { OPERATOR, siteChannel, tlsEnv } from './security.js';
 import { exampleTopologyOnFreePorts } from './topology.js';
 
 export type AgentControlClient = siteApi.AgentControlClient;
@@ -24,8 +26,14 @@ export interface RunningSite {
   readonly topics: TopicNames;
   readonly kamailio: KamailioInstance;
   readonly agentProcess: ServiceProcess;
+  /** AgentControl as the site's supervisor (may log in and move any of its agents). */
   readonly control: AgentControlClient;
+  /** SiteAgent as an operator (may read the status and drain). */
   readonly status: SiteAgentClient;
+  /** Both services as `principal`, over a channel of its own closed by stop(). */
+  clientsAs(
+    principal: Principal,
+  ): Promise<{ control: AgentControlClient; status: SiteAgentClient }>;
   /** Starts the site agent again after it was stopped (same topology, topics and data dir). */
   restartAgent(): Promise<void>;
   stop(): Promise<void>;
@@ -125,11 +133,23 @@ async function startOneSite(opts: {
     CCFED_DATA_DIR: dataDir,
     // One key for every site of the test federation, as production shares one.
     CCFED_CALLER_HASH_KEY: 'test-federation-caller-hash-key',
+    ...(await tlsEnv({ kind: 'site', site: siteId })),
     ...opts.env,
   };
-  const channel: Channel = createChannel(`${site.grpc.host}:${site.grpc.port}`);
-  const control = createClient(siteApi.AgentControlDefinition, channel);
-  const status = createClient(siteApi.SiteAgentDefinition, channel);
+  const channels: Channel[] = [];
+  const clientsAs = async (principal: Principal) => {
+    const channel = await siteChannel(site, principal);
+    channels.push(channel);
+    return {
+      control: createClient(siteApi.AgentControlDefinition, channel),
+      status: createClient(siteApi.SiteAgentDefinition, channel),
+    };
+  };
+  const closeChannels = () => {
+    for (const channel of channels.splice(0)) channel.close();
+  };
+  const { control } = await clientsAs({ kind: 'supervisor', site: siteId });
+  const { status } = await clientsAs(OPERATOR);
 
   let agentProcess = startService('site-agent/src/index.ts', env, `site-agent-${siteId}`);
   const ready = async () => {
@@ -150,7 +170,7 @@ async function startOneSite(opts: {
   } catch (err) {
     await agentProcess.stop();
     await kamailio.stop();
-    channel.close();
+    closeChannels();
     throw err;
   }
 
@@ -167,12 +187,13 @@ async function startOneSite(opts: {
     },
     control,
     status,
+    clientsAs,
     restartAgent: async () => {
       agentProcess = startService('site-agent/src/index.ts', env, `site-agent-${siteId}`);
       await ready();
     },
     stop: async () => {
-      channel.close();
+      closeChannels();
       await agentProcess.stop();
       await kamailio.stop();
     },

@@ -31,6 +31,7 @@ import {
 } from '../support/otlp-receiver.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { startFederation, type RunningFederation } from '../support/running-site.js';
+import { ROUTER, tlsEnv } from '../support/security.js';
 
 const SHANGHAI_SUPPORT = '400100200';
 
@@ -93,6 +94,7 @@ describe('one trace per call across both sites, the router and the ingester', ()
         CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
         CCFED_TOPIC_PREFIX: fed.prefix,
         CCFED_ROUTER_PORT: String(routerPort),
+        ...(await tlsEnv(ROUTER)),
         ...otlp.env,
       },
       'router',

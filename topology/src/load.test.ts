@@ -125,6 +125,54 @@ describe('loadTopology', () => {
     expect(err.issues).toEqual([{ path: 'sites[0]', message: 'unknown field "agnets"' }]);
   });
 
+  it("checks each site's phone network at load, and gives a site without one loopback only", () => {
+    const err = errorOf(
+      variant((d) => {
+        d.sites[1].phoneNetwork = ['10.20.0.0/16', '0.0.0.0/0', 'phones example'];
+        d.sites[2].phoneNetwork = [];
+      }),
+    );
+    expect(err.issues).toEqual([
+      {
+        path: 'sites[1].phoneNetwork[1]',
+        message: 'the prefix of "0.0.0.0/0" must be a whole number from 1 to 32',
+      },
+      {
+        path: 'sites[1].phoneNetwork[2]',
+        message: expect.stringMatching(/^expected a CIDR block .*got "phones example"$/),
+      },
+      {
+        path: 'sites[2].phoneNetwork',
+        message: 'expected at least one CIDR block, address or host name',
+      },
+    ]);
+    const t = loadTopology(
+      variant((d) => {
+        delete d.sites[0].phoneNetwork;
+      }),
+    );
+    expect(t.sites[0]!.phoneNetwork).toEqual(['127.0.0.0/8', '::1/128']);
+    expect(t.sites[1]!.phoneNetwork).toEqual(['127.0.0.0/8']);
+  });
+
+  it('caps reservations per origin at 10 unless the routing section says otherwise', () => {
+    expect(
+      loadTopology(
+        variant((d) => {
+          delete d.routing.maxReservationsPerOrigin;
+        }),
+      ).routing.maxReservationsPerOrigin,
+    ).toBe(10);
+    const err = errorOf(
+      variant((d) => {
+        d.routing.maxReservationsPerOrigin = 0;
+      }),
+    );
+    expect(err.issues).toEqual([
+      { path: 'routing.maxReservationsPerOrigin', message: 'expected at least 1 reservation' },
+    ]);
+  });
+
   it('rejects references to unknown tenants and sites in routing policy', () => {
     const err = errorOf(
       variant((d) => {

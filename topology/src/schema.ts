@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOOPBACK_PHONE_NETWORK, phoneNetworkEntryProblem } from './phone-network.js';
 
 // The federation topology: sites, their SIP ingress and control endpoints, skills, agents,
 // dialed numbers, tenants and routing policy. Every part of ccfed (site agent, router, Kamailio
@@ -99,6 +100,11 @@ const fallback = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('relay'), uri: sipUri }),
 ]);
 
+const phoneNetworkEntry = z.string().superRefine((entry, ctx) => {
+  const problem = phoneNetworkEntryProblem(entry);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const site = z.strictObject({
   id,
   name: z.string().min(1),
@@ -115,9 +121,28 @@ const site = z.strictObject({
   fallback,
   numbers: z.array(dialedNumber).default([]),
   agents: z.array(agent).default([]),
+  /**
+   * Where the site's agents' phones are: CIDR blocks, addresses and host names ("*.domain" for
+   * every host under it). An agent may log in only at a contact URI inside it, since the site
+   * relays its calls there. Without it, this host's loopback only: a site that does not say where
+   * its phones are refuses remote ones (with a message naming this field) rather than accepting
+   * phones anywhere.
+   */
+  phoneNetwork: z
+    .array(phoneNetworkEntry)
+    .min(1, 'expected at least one CIDR block, address or host name')
+    .default([...LOOPBACK_PHONE_NETWORK]),
 });
 
 const tenant = z.strictObject({ id, name: z.string().min(1) });
+
+/**
+ * A reservation lasts from the decision until the target's next snapshot counts the call, about
+ * two seconds (SIP transfer, then a snapshot every second): 10 holds a sustained 5 overflows a
+ * second from one site, more than a site's queue sends, while a flood of requests from one origin
+ * holds no more than 10 agents' worth of capacity across the whole federation.
+ */
+export const DEFAULT_MAX_RESERVATIONS_PER_ORIGIN = 10;
 
 const routing = z.strictObject({
   /** A site whose last snapshot is older than this is never an overflow target. */
@@ -128,6 +153,17 @@ const routing = z.strictObject({
   requestDeadlineMs: z.number().int().min(10).max(10_000),
   /** How often a still-queued call asks the router again. */
   reRequestIntervalSeconds: positiveSeconds,
+  /**
+   * Reservations one origin site may hold at once (overflows the router sent that their targets
+   * do not show yet). Beyond it the origin's calls stay: one site, buggy or compromised, cannot
+   * make every target look full to the others.
+   */
+  maxReservationsPerOrigin: z
+    .number()
+    .int('expected a whole number of reservations')
+    .min(1, 'expected at least 1 reservation')
+    .max(100_000, 'expected at most 100000 reservations')
+    .default(DEFAULT_MAX_RESERVATIONS_PER_ORIGIN),
   /** Sites that must never receive a tenant's calls (contracts, data residency). */
   tenantRestrictions: z
     .array(z.strictObject({ tenant: id, excludedSites: z.array(id).min(1) }))

@@ -1,4 +1,4 @@
-import { kafkaBrokersSchema } from '@ccfed/common';
+import { kafkaBrokersSchema, tlsEnvSchema } from '@ccfed/common';
 import { z } from 'zod';
 
 /** The router's environment, parsed once at start-up. */
@@ -16,6 +16,8 @@ export const routerConfigSchema = z.object({
     .min(0, 'expected a port from 0 (any free port) to 65535')
     .max(65535, 'expected a port from 0 (any free port) to 65535')
     .default(50051),
+  /** The router's certificate (service:router) and the federation CA: gRPC is mutual TLS only. */
+  ...tlsEnvSchema,
 });
 
 export type RouterConfig = z.output<typeof routerConfigSchema>;

@@ -7,8 +7,10 @@ import {
   Lifecycle,
   parseEnvConfig,
   startProcess,
+  principalLabel,
   startTelemetry,
   systemClock,
+  tlsFromEnv,
 } from '@ccfed/common';
 import { topicCreations, topicNames } from '@ccfed/proto';
 import { loadTopology } from '@ccfed/topology';
@@ -23,6 +25,13 @@ import { perProcessGroupId, StateFeed } from './state-feed.js';
 await startProcess('router', async () => {
   const config = parseEnvConfig(routerConfigSchema);
   const topology = loadTopology(config.CCFED_TOPOLOGY);
+  const tls = tlsFromEnv(config);
+  // Site agents accept only a server whose certificate names the router: say so now, not at the
+  // first call each of them makes.
+  if (tls.self.kind !== 'service' || tls.self.service !== 'router')
+    throw new Error(
+      `${config.CCFED_TLS_CERT} names ${principalLabel(tls.self)}; the router needs a certificate for service:router`,
+    );
   const topics = topicNames(config.CCFED_TOPIC_PREFIX);
   const log = createLogger('router');
   const lifecycle = new Lifecycle({ log });
@@ -59,6 +68,7 @@ await startProcess('router', async () => {
     clock: systemClock,
     publish: publisher.publish,
     log,
+    tls,
   });
 
   // Stop answering first (site agents then route locally), then the feed, then send the
