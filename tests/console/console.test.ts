@@ -27,7 +27,13 @@ import type { Producer } from 'kafkajs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDateTime } from '@ccfed/common';
-import { freshDatabase, freshTopics, kafkaBrokers, waitFor } from '../support/engines.js';
+import {
+  clickhouseClient,
+  freshDatabase,
+  freshTopics,
+  kafkaBrokers,
+  waitFor,
+} from '../support/engines.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
 
@@ -40,6 +46,8 @@ const OVERFLOWED_CALL = 'call-overflowed-1';
 const ACME_CALL = 'call-acme-only-1';
 
 let client: ClickHouseClient;
+/** What the API reads with: its own read-only user, as in production. */
+let apiClient: ClickHouseClient;
 let topics: TopicNames;
 let producer: Producer;
 let feed: LiveFeed;
@@ -247,6 +255,7 @@ beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const [db, fresh] = await Promise.all([freshDatabase(), freshTopics(1)]);
   client = db.client;
+  apiClient = clickhouseClient('api', db.database);
   topics = fresh.topics;
   await insertFixtures();
 
@@ -273,7 +282,7 @@ beforeAll(async () => {
   });
   producer = kafka.producer();
   await producer.connect();
-  const runQuery = clickhouseRunner(client);
+  const runQuery = clickhouseRunner(apiClient);
   feed = new LiveFeed({
     kafka,
     topics,
@@ -320,6 +329,7 @@ afterAll(async () => {
   await feed?.stop();
   await producer?.disconnect();
   await client?.close();
+  await apiClient?.close();
 });
 
 describe('HQ console', () => {
@@ -541,7 +551,7 @@ describe('HQ console', () => {
 
   it('answers the live stream with 503 and a clear message when the API runs without Kafka', async () => {
     const { server: noKafka } = createConsoleServer({
-      runQuery: clickhouseRunner(client),
+      runQuery: clickhouseRunner(apiClient),
       users: new Map(),
       secret: SECRET,
       tokenTtlSeconds: 3600,

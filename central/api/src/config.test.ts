@@ -6,6 +6,8 @@ const valid = {
   CCFED_API_SECRET: 'x'.repeat(32),
   CCFED_API_USERS: '/etc/ccfed/users.yaml',
   CCFED_CLICKHOUSE_URL: 'http://127.0.0.1:8123',
+  CCFED_CLICKHOUSE_USER: 'ccfed_api',
+  CCFED_CLICKHOUSE_PASSWORD: 'a-password-of-the-api-user',
 };
 
 describe('API config', () => {
@@ -40,6 +42,26 @@ describe('API config', () => {
     expect(() => parseEnvConfig(apiConfigSchema, { ...valid, CCFED_API_SECRET: '' })).toThrow(
       /at least 32/,
     );
+  });
+
+  it('requires its own ClickHouse login, given apart from the URL', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        parseEnvConfig(apiConfigSchema, env);
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    const { CCFED_CLICKHOUSE_USER: _u, CCFED_CLICKHOUSE_PASSWORD: _p, ...anonymous } = valid;
+    expect(problems(anonymous)).toMatch(/CCFED_CLICKHOUSE_USER: required/);
+    expect(problems(anonymous)).toMatch(/CCFED_CLICKHOUSE_PASSWORD: required/);
+    expect(problems({ ...valid, CCFED_CLICKHOUSE_PASSWORD: '' })).toMatch(
+      /CCFED_CLICKHOUSE_PASSWORD: must not be empty/,
+    );
+    expect(
+      problems({ ...valid, CCFED_CLICKHOUSE_URL: 'http://ccfed_api:secret@127.0.0.1:8123' }),
+    ).toMatch(/CCFED_CLICKHOUSE_URL: must not carry a user or password/);
   });
 
   it('refuses a port that is not one', () => {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@clickhouse/client';
 import {
+  clickhouseClientOptions,
   createKafka,
   createLogger,
   Lifecycle,
@@ -32,10 +33,8 @@ await startProcess('api', async () => {
   const lifecycle = new Lifecycle({ log });
   lifecycle.install();
 
-  const clickhouse = createClient({
-    url: config.CCFED_CLICKHOUSE_URL,
-    database: config.CCFED_CLICKHOUSE_DATABASE,
-  });
+  // The API's own ClickHouse user may only read (readonly=1: docs/security.md, ClickHouse).
+  const clickhouse = createClient(clickhouseClientOptions(config));
   const runQuery = clickhouseRunner(clickhouse);
 
   let live: LiveFeed | undefined;
