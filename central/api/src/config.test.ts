@@ -64,6 +64,27 @@ describe('API config', () => {
     ).toMatch(/CCFED_CLICKHOUSE_URL: must not carry a user or password/);
   });
 
+  it('reads the trusted proxies and the deadlines, refusing ones that cannot work', () => {
+    const c = parseEnvConfig(apiConfigSchema, {
+      ...valid,
+      CCFED_API_TRUSTED_PROXIES: '10.42.0.0/16, fd00::/8',
+      CCFED_API_HEADERS_TIMEOUT_MS: '2000',
+      CCFED_API_REQUEST_TIMEOUT_MS: '5000',
+    });
+    expect(c.CCFED_API_TRUSTED_PROXIES).toEqual(['10.42.0.0/16', 'fd00::/8']);
+    expect(c.CCFED_API_REQUEST_TIMEOUT_MS).toBe(5000);
+    expect(c.CCFED_API_IDLE_TIMEOUT_MS).toBe(120_000);
+    expect(() =>
+      parseEnvConfig(apiConfigSchema, { ...valid, CCFED_API_TRUSTED_PROXIES: 'the-ingress' }),
+    ).toThrow(/CCFED_API_TRUSTED_PROXIES: trusted proxy the-ingress: not an IP address/);
+    expect(() =>
+      parseEnvConfig(apiConfigSchema, { ...valid, CCFED_API_REQUEST_TIMEOUT_MS: '0' }),
+    ).toThrow(/CCFED_API_REQUEST_TIMEOUT_MS/);
+    expect(() =>
+      parseEnvConfig(apiConfigSchema, { ...valid, CCFED_API_REQUEST_TIMEOUT_MS: '5000' }),
+    ).toThrow(/CCFED_API_HEADERS_TIMEOUT_MS: must not exceed CCFED_API_REQUEST_TIMEOUT_MS/);
+  });
+
   it('refuses a port that is not one', () => {
     expect(() => parseEnvConfig(apiConfigSchema, { ...valid, CCFED_API_PORT: '70000' })).toThrow(
       /CCFED_API_PORT/,
