@@ -107,6 +107,17 @@ await runBench('queries', async ({ onCleanup }) => {
     if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${body.trim()}\n${text}`);
     return body;
   };
+  // Every request names the database, which 18.16 refuses while it does not exist: on a fresh data
+  // directory, create it first (the generation drops and migrates it again).
+  await fetch(`${server.url}/`, {
+    method: 'POST',
+    body: `CREATE DATABASE IF NOT EXISTS ${DATABASE}`,
+    headers: {
+      authorization: `Basic ${Buffer.from(`${server.logins.admin.username}:${server.logins.admin.password}`).toString('base64')}`,
+    },
+  }).then(async (res) => {
+    if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${(await res.text()).trim()}`);
+  });
   const rows = async <T>(q: Sql): Promise<T[]> =>
     (JSON.parse(await post(`${q.text}\nFORMAT JSON`)) as { data: T[] }).data;
 
