@@ -95,6 +95,7 @@ import { sinksFor } from '@ccfed/ingester/sinks';
 import { allTopics, CallEvent, CustomerTier, topicNames, type TopicNames } from '@ccfed/proto';
 import {
   assertRunsOnCurrentClickHouse,
+  clickhouseProcessEnv,
   migrate,
   migratedDatabaseSetup,
   startClickHouse,
@@ -371,9 +372,9 @@ await runBench('ingest', async ({ dir, onCleanup }) => {
       allTopics(topics).map((topic) => ({ topic, partitions: PARTITIONS })),
     );
     const database = `ingest_${client}_${r}`;
-    await migrate(clickhouse.url, database);
+    await migrate(clickhouse.as('admin'), database);
     // DROP DATABASE on 18.16 waits for the merges in progress: minutes on a loaded machine.
-    const ch = createClient({ url: clickhouse.url, database, request_timeout: 600_000 });
+    const ch = createClient({ ...clickhouse.as('admin'), database, request_timeout: 600_000 });
     const consumed = sinksFor(topics).map((s) => s.topic);
 
     // 1. The backlog, then the ingester.
@@ -402,8 +403,8 @@ await runBench('ingest', async ({ dir, onCleanup }) => {
           LOG_LEVEL: process.env.BENCH_INGESTER_LOG_LEVEL ?? 'info',
           CCFED_KAFKA_BROKERS: kafkaEngine.brokers.join(','),
           CCFED_TOPIC_PREFIX: prefix,
-          CCFED_CLICKHOUSE_URL: clickhouse.url,
-          CCFED_CLICKHOUSE_DATABASE: database,
+          // Its own insert-oriented user, as in production (docs/security.md, ClickHouse).
+          ...clickhouseProcessEnv(clickhouse.as('ingester'), database),
           CCFED_CONSUMER_GROUP: group,
           CCFED_KAFKA_CLIENT: client,
         },

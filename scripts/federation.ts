@@ -14,6 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, loadTls, type Principal } from '@ccfed/common';
 import {
+  clickhouseProcessEnv,
   migrate,
   openPki,
   startClickHouse,
@@ -70,7 +71,10 @@ async function main(): Promise<void> {
     { name: 'kafka', stop: () => kafka.stop() },
     { name: 'clickhouse', stop: () => clickhouse.stop() },
   );
-  await migrate(clickhouse.url, 'ccfed');
+  await migrate(clickhouse.as('admin'), 'ccfed');
+  // Each process logs in as its own ClickHouse user, with this start's passwords (users.ts).
+  const chEnv = (role: 'ingester' | 'api' | 'analytics') =>
+    clickhouseProcessEnv(clickhouse.as(role), 'ccfed');
 
   const env = { CCFED_KAFKA_BROKERS: kafka.brokers.join(','), CCFED_TOPIC_PREFIX: 'ccfed' };
   const routerAddress = `127.0.0.1:${Number(process.env.CCFED_ROUTER_PORT ?? 50051)}`;
@@ -90,8 +94,7 @@ async function main(): Promise<void> {
     'central/ingester/src/index.ts',
     {
       ...env,
-      CCFED_CLICKHOUSE_URL: clickhouse.url,
-      CCFED_CLICKHOUSE_DATABASE: 'ccfed',
+      ...chEnv('ingester'),
       ...(await tlsEnv({ kind: 'service', service: 'ingester' })),
     },
     'ingester_started',
@@ -110,8 +113,7 @@ async function main(): Promise<void> {
       ...env,
       CCFED_TOPOLOGY: topologyFile,
       CCFED_CONSOLE_DIR: CONSOLE_DIST,
-      CCFED_CLICKHOUSE_URL: clickhouse.url,
-      CCFED_CLICKHOUSE_DATABASE: 'ccfed',
+      ...chEnv('api'),
       ...(await tlsEnv({ kind: 'service', service: 'api' })),
     },
     'api_listening',
@@ -126,19 +128,13 @@ async function main(): Promise<void> {
   // The cross-sell rules behind the next best offer, mined again every ten minutes (a CronJob in
   // a deployment).
   const refresh = every(10 * 60_000, () =>
-    runJob('central/analytics/src/refresh-cross-sell-cli.ts', {
-      CCFED_CLICKHOUSE_URL: clickhouse.url,
-      CCFED_CLICKHOUSE_DATABASE: 'ccfed',
-    }),
+    runJob('central/analytics/src/refresh-cross-sell-cli.ts', chEnv('analytics')),
   );
   running.push({ name: 'cross-sell refresh', stop: async () => refresh.stop() });
   // The churn scoring the call-back list reads, stored again every ten minutes (a CronJob in a
   // deployment).
   const scoring = every(10 * 60_000, () =>
-    runJob('central/analytics/src/score-churn-cli.ts', {
-      CCFED_CLICKHOUSE_URL: clickhouse.url,
-      CCFED_CLICKHOUSE_DATABASE: 'ccfed',
-    }),
+    runJob('central/analytics/src/score-churn-cli.ts', chEnv('analytics')),
   );
   running.push({ name: 'churn scoring', stop: async () => scoring.stop() });
 
@@ -184,6 +180,9 @@ async function main(): Promise<void> {
 ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it):
   Kafka           ${kafka.brokers.join(',')}           topics ccfed.*
   ClickHouse      ${clickhouse.url}    database ccfed   (native port ${clickhouse.tcpPort})
+                  users for this run: ${Object.values(clickhouse.logins)
+                    .map((l) => `${l.username} / ${l.password}`)
+                    .join(', ')}
   router          ${routerAddress} (gRPC)   decisions on ccfed.route-decisions   log ${router.logFile}
   ingester        every ccfed.* topic → ClickHouse database ccfed               log ${ingester.logFile}
   console         http://127.0.0.1:${apiPort}/   API http://127.0.0.1:${apiPort}/api/v1 (OpenAPI: /api/v1/openapi.json)   log ${api.logFile}
@@ -193,7 +192,7 @@ ${lines.join('\n')}
   ccfed CLI       npx ccfed status   (operator certificate: ${join(DATA, 'pki', 'operator', 'local.crt')})
   data and logs   ${DATA}   (site agents: logs/site-agent-<site>.log; sipp per-call logs: logs/sipp/<site>/)
 Watch overflow:  grep call_overflowed_out ${join(DATA, 'logs')}/site-agent-*.log
-Try:  clickhouse-client --port ${clickhouse.tcpPort} -q 'SELECT kind, count() FROM ccfed.call_events GROUP BY kind'
+Try:  clickhouse-client --port ${clickhouse.tcpPort} --user ${clickhouse.logins.api.username} --password ${clickhouse.logins.api.password} -q 'SELECT kind, count() FROM ccfed.call_events GROUP BY kind'
 `);
 }
 

@@ -5,6 +5,7 @@ export * from './lifecycle.js';
 export * from './sql.js';
 export * from './kafka.js';
 export * from './config.js';
+export * from './clickhouse-users.js';
 export * from './grpc-server.js';
 export * from './telemetry.js';
 export * from './principal.js';

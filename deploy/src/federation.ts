@@ -1,12 +1,15 @@
 // The whole federation from one topology file: the central hub and one site per topology entry.
-// Adding a site is adding it to the topology and running `pulumi up` again.
+// Adding a site is adding it to the topology and running `pulumi up` again. Every namespace it
+// deploys into first refuses all traffic (network-policy.ts); each workload is then allowed its own
+// flows.
 import * as k8s from '@pulumi/kubernetes';
 import * as kafka from '@pulumi/kafka';
 import type * as pulumi from '@pulumi/pulumi';
 import { loadTopology, type Topology } from '@ccfed/topology';
-import { CentralHub } from './central-hub.js';
+import { CentralHub, ROUTER_PORT } from './central-hub.js';
 import { ContactCenterSite } from './contact-center-site.js';
 import { ccfedLabels } from './kube.js';
+import { namespaceBaseline } from './network-policy.js';
 import type { StackSettings } from './stack-config.js';
 
 export interface Federation {
@@ -55,6 +58,23 @@ export function deployFederation(settings: StackSettings): Federation {
     bootstrapServers: settings.kafkaAdminBrokers,
   });
 
+  const sec = settings.security;
+  for (const id of Object.keys(sec.network.sitePhones)) {
+    if (!siteIds.has(id))
+      throw new Error(
+        `config network.sitePhones names site "${id}", which ${settings.topologyFile} does not have (it has: ${[...siteIds].join(', ')})`,
+      );
+  }
+  if (remote.length > 0 && !sec.network.remoteRouter)
+    throw new Error(
+      `sites ${remote.join(', ')} run in other clusters: set network.remoteRouter to the router load balancer's address (CIDRs and port) so their NetworkPolicy lets them reach it`,
+    );
+  if (settings.siteHostNetwork && (sec.routerSourceRanges ?? []).length === 0)
+    throw new Error(
+      "sites run on their nodes' network (siteHostNetwork), so they reach the router from the nodes' addresses: list the nodes' CIDRs in routerSourceRanges",
+    );
+  namespaceBaseline('hub-namespace', namespace, {});
+
   const hub = new CentralHub(
     'hub',
     {
@@ -64,8 +84,19 @@ export function deployFederation(settings: StackSettings): Federation {
       kafkaBrokers: settings.kafkaBrokers,
       topicPrefix: settings.topicPrefix,
       topicReplicationFactor: settings.topicReplicationFactor,
-      clickhouseUrl: settings.clickhouseUrl,
+      clickhouseUrl: sec.clickhouseUrl,
       clickhouseDatabase: settings.clickhouseDatabase,
+      clickhousePasswords: sec.clickhousePasswords,
+      kafkaPasswords: {
+        router: sec.kafkaPassword('router'),
+        ingester: sec.kafkaPassword('ingester'),
+        api: sec.kafkaPassword('api'),
+      },
+      tlsIssuer: sec.tlsIssuer,
+      apiIngress: sec.apiIngress,
+      routerSourceRanges: sec.routerSourceRanges,
+      network: sec.network,
+      resources: sec.resources,
       apiSecret: settings.apiSecret,
       apiUsersYaml: settings.apiUsersYaml,
       grafanaDir: settings.grafanaDir,
@@ -84,16 +115,15 @@ export function deployFederation(settings: StackSettings): Federation {
     let cluster = clusters.get(context);
     if (!cluster) {
       const provider = new k8s.Provider(`cluster-${context}`, { context });
-      cluster = {
-        provider,
-        namespace: settings.createNamespace
-          ? new k8s.core.v1.Namespace(
-              `ccfed-${context}`,
-              { metadata: { name: settings.namespace, labels: ccfedLabels('namespace') } },
-              { provider },
-            ).metadata.name
-          : settings.namespace,
-      };
+      const clusterNamespace: pulumi.Input<string> = settings.createNamespace
+        ? new k8s.core.v1.Namespace(
+            `ccfed-${context}`,
+            { metadata: { name: settings.namespace, labels: ccfedLabels('namespace') } },
+            { provider },
+          ).metadata.name
+        : settings.namespace;
+      namespaceBaseline(`cluster-${context}-namespace`, clusterNamespace, { provider });
+      cluster = { provider, namespace: clusterNamespace };
       clusters.set(context, cluster);
     }
     return cluster;
@@ -120,6 +150,24 @@ export function deployFederation(settings: StackSettings): Federation {
         dataVolumeGi: settings.siteDataVolumeGi,
         storageClassName: settings.storageClassName,
         secretEnv: { CCFED_CALLER_HASH_KEY: settings.callerHashKey },
+        tlsIssuer: sec.tlsIssuer,
+        kafkaPassword: sec.kafkaPassword(`site-${site.id}`),
+        federationKey: sec.federationKey,
+        resources: sec.resources,
+        network: {
+          kafka: cluster ? (sec.network.remoteKafka ?? sec.network.kafka) : sec.network.kafka,
+          // In the hub's cluster: the router's pods; elsewhere: its load balancer.
+          router: cluster
+            ? sec.network.remoteRouter!
+            : {
+                namespace: settings.namespace,
+                podLabels: { 'app.kubernetes.io/component': 'router' },
+                ports: [ROUTER_PORT],
+              },
+          control: sec.network.siteControl,
+          phones: sec.network.sitePhones[site.id],
+          telemetry: sec.network.telemetry,
+        },
         otlpEndpoint: settings.otlpEndpoint,
       },
       {

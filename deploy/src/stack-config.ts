@@ -3,6 +3,7 @@
 import type * as pulumi from '@pulumi/pulumi';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { SipServiceType, SiteUpdateStrategy } from './contact-center-site.js';
+import { readSecuritySettings, type SecuritySettings } from './stack-security.js';
 
 export interface StackSettings {
   /** Topology file, resolved against the deploy/ directory when relative. */
@@ -22,7 +23,6 @@ export interface StackSettings {
   readonly routerReplicas?: number;
   readonly ingesterReplicas?: number;
   readonly apiReplicas?: number;
-  readonly clickhouseUrl: pulumi.Output<string>;
   readonly clickhouseDatabase?: string;
   readonly apiSecret: pulumi.Output<string>;
   readonly apiUsersYaml: pulumi.Output<string>;
@@ -45,6 +45,8 @@ export interface StackSettings {
   readonly grafanaDir?: string;
   /** OTLP/HTTP endpoint every ccfed process exports telemetry to; none without it. */
   readonly otlpEndpoint?: string;
+  /** Logins, keys, certificates, the API's Ingress and the NetworkPolicies' peers. */
+  readonly security: SecuritySettings;
 }
 
 /** Where a site runs when not in the hub's cluster. */
@@ -127,7 +129,6 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     routerReplicas: config.getNumber('routerReplicas'),
     ingesterReplicas: config.getNumber('ingesterReplicas'),
     apiReplicas: config.getNumber('apiReplicas'),
-    clickhouseUrl: config.requireSecret('clickhouseUrl'),
     clickhouseDatabase: config.get('clickhouseDatabase'),
     apiSecret: config.requireSecret('apiSecret'),
     apiUsersYaml: config.requireSecret('apiUsers'),
@@ -144,6 +145,7 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     storageClassName: config.get('storageClassName'),
     grafanaDir: grafanaDir !== undefined ? path(grafanaDir) : undefined,
     otlpEndpoint,
+    security: readSecuritySettings(config),
   };
 }
 

@@ -2,6 +2,7 @@ export * from './ports.js';
 export * from './supervise.js';
 export * from './kafka/launcher.js';
 export * from './clickhouse/launcher.js';
+export * from './clickhouse/users.js';
 export * from './clickhouse/migrate.js';
 export * from './clickhouse/chdb.js';
 export * from './kamailio/generate.js';

@@ -3,7 +3,7 @@
 // edit is a 400 listing every problem and leaves both the topic and the policy untouched; a stale
 // version is a 409; tenants and site supervisors cannot edit; a restarted API reads the latest
 // version back from the topic.
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { createApi } from '@ccfed/api/app';
 import { issueToken, type Principal } from '@ccfed/api/auth/token';
 import { clickhouseRunner } from '@ccfed/api/clickhouse';
@@ -14,7 +14,7 @@ import type { TopicNames } from '@ccfed/proto';
 import { decodePolicyDocument, loadTopology, policyFromTopology } from '@ccfed/topology';
 import { ConfigResourceTypes, type Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickhouseUrl, freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
+import { clickhouseClient, freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 
 const SECRET = 'routing-policy-test-secret-0123456789-abcdef';
@@ -85,7 +85,7 @@ beforeAll(async () => {
   ({ topics } = await freshTopics(1));
   kafka = createKafka({ brokers: kafkaBrokers(), clientId: 'policy-test', log: silentLogger() });
   store = await startStore();
-  clickhouse = createClient({ url: clickhouseUrl() });
+  clickhouse = clickhouseClient('api');
   ({ server } = createApi({
     runQuery: clickhouseRunner(clickhouse),
     users: new Map(),

@@ -23,7 +23,13 @@ import {
 import { allAgents } from '@ccfed/topology';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freshDatabase, kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
+import {
+  clickhouseClient,
+  freshDatabase,
+  kafkaBrokers,
+  uniqueName,
+  waitFor,
+} from '../support/engines.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
 import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
 
@@ -63,7 +69,9 @@ beforeAll(async () => {
       ];
     },
   });
-  ({ client } = await freshDatabase());
+  const { database } = await freshDatabase();
+  // The API reads as its own read-only user, as in production.
+  client = clickhouseClient('api', database);
   const kafka = createKafka({
     brokers: kafkaBrokers(),
     clientId: 'console-site',

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { createConsoleServer } from '@ccfed/api/app';
 import { hashPassword } from '@ccfed/api/auth/password';
 import { parseUsers } from '@ccfed/api/auth/users';
@@ -20,7 +20,7 @@ import type { Kafka } from 'kafkajs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
-import { clickhouseUrl, freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
+import { clickhouseClient, freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -97,7 +97,7 @@ beforeAll(async () => {
     ].join('\n'),
     'test users',
   );
-  clickhouse = createClient({ url: clickhouseUrl() });
+  clickhouse = clickhouseClient('api');
   ({ server } = createConsoleServer({
     runQuery: clickhouseRunner(clickhouse),
     users,

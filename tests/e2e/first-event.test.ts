@@ -12,7 +12,7 @@ import { OUTBOX_PRODUCER_CONFIG, OutboxSender } from '@ccfed/site-agent/events/o
 import type { Consumer, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
-  clickhouseUrl,
+  clickhouseEnv,
   freshDatabase,
   freshTopics,
   kafkaBrokers,
@@ -43,8 +43,7 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
   const ingesterEnv = (group: string) => ({
     CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
     CCFED_TOPIC_PREFIX: prefix,
-    CCFED_CLICKHOUSE_URL: clickhouseUrl(),
-    CCFED_CLICKHOUSE_DATABASE: database,
+    ...clickhouseEnv('ingester', database),
     CCFED_CONSUMER_GROUP: group,
   });
 

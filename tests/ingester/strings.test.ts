@@ -14,7 +14,7 @@ import {
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  clickhouseUrl,
+  clickhouseEnv,
   freshDatabase,
   freshTopics,
   kafkaBrokers,
@@ -156,8 +156,7 @@ describe('ingester: any text arrives in ClickHouse exactly as sent', () => {
       {
         CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
         CCFED_TOPIC_PREFIX: prefix,
-        CCFED_CLICKHOUSE_URL: clickhouseUrl(),
-        CCFED_CLICKHOUSE_DATABASE: database,
+        ...clickhouseEnv('ingester', database),
         CCFED_CONSUMER_GROUP: uniqueName('ingester'),
       },
       'ingester',

@@ -3,7 +3,7 @@
 // (which publishes to that topic), and the router's next decisions follow the new handicap and
 // threshold. A router started afterwards answers by the latest version from its first decision.
 import { readFileSync } from 'node:fs';
-import { createClient as createClickHouse, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { createApi } from '@ccfed/api/app';
 import { issueToken } from '@ccfed/api/auth/token';
 import { clickhouseRunner } from '@ccfed/api/clickhouse';
@@ -17,7 +17,7 @@ import { Partitioners, type Producer } from 'kafkajs';
 import { createClient, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  clickhouseUrl,
+  clickhouseClient,
   freshTopics,
   kafkaBrokers,
   uniqueName,
@@ -138,7 +138,7 @@ describe('a routing-policy edit and the running router', () => {
       log: silentLogger(),
     });
     await store.start();
-    clickhouse = createClickHouse({ url: clickhouseUrl() });
+    clickhouse = clickhouseClient('api');
     ({ server: api } = createApi({
       runQuery: clickhouseRunner(clickhouse),
       users: new Map(),

@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import type { ClickHouseLogins } from '@ccfed/common';
 import {
   openPki,
   startClickHouse,
@@ -15,6 +16,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     kafkaBrokers: string[];
     clickhouseUrl: string;
+    /** One login per ClickHouse role (services/src/clickhouse/users.ts), this run's passwords. */
+    clickhouseLogins: ClickHouseLogins;
     runDir: string;
     /** The run's certificate authority (services/src/pki.ts): every process's certificate comes from it. */
     pkiDir: string;
@@ -38,6 +41,7 @@ export async function setup(project: TestProject): Promise<void> {
   );
   project.provide('kafkaBrokers', kafka.brokers);
   project.provide('clickhouseUrl', clickhouse.url);
+  project.provide('clickhouseLogins', clickhouse.logins);
   project.provide('runDir', RUN_DIR);
   project.provide('pkiDir', pki.dir);
 }

@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createKafka, ensureTopics, silentLogger } from '@ccfed/common';
+import {
+  createKafka,
+  ensureTopics,
+  silentLogger,
+  type ClickHouseRole,
+  type ClickHouseTarget,
+} from '@ccfed/common';
 import { topicCreations, topicNames, type TopicNames } from '@ccfed/proto';
-import { migrate } from '@ccfed/services';
+import { clickhouseProcessEnv, migrate } from '@ccfed/services';
 import type { KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
 
@@ -19,6 +25,28 @@ export function clickhouseUrl(): string {
   return inject('clickhouseUrl');
 }
 
+/**
+ * The shared server as `role` logs in to it. Tests log in as the role of what they stand for: a
+ * process under test as its own (clickhouseEnv), fixtures and checks as admin.
+ */
+export function clickhouseAs(role: ClickHouseRole): ClickHouseTarget {
+  return { url: clickhouseUrl(), ...inject('clickhouseLogins')[role] };
+}
+
+/** A client of the shared server as `role`, bound to `database` when given. */
+export function clickhouseClient(role: ClickHouseRole, database?: string): ClickHouseClient {
+  return createClient({ ...clickhouseAs(role), ...(database !== undefined && { database }) });
+}
+
+/** The CCFED_CLICKHOUSE_* a process gets to use `database` as `role` (url: a proxy in between). */
+export function clickhouseEnv(
+  role: ClickHouseRole,
+  database: string,
+  url = clickhouseUrl(),
+): Record<string, string> {
+  return clickhouseProcessEnv({ ...clickhouseAs(role), url }, database);
+}
+
 /** Fresh topics under a unique prefix, created on the shared broker. */
 export async function freshTopics(partitions = 3): Promise<{ prefix: string; topics: TopicNames }> {
   const prefix = uniqueName('t');
@@ -32,11 +60,14 @@ export async function freshTopics(partitions = 3): Promise<{ prefix: string; top
   return { prefix, topics };
 }
 
-/** A fresh, migrated database on the shared ClickHouse server, and a client bound to it. */
+/**
+ * A fresh, migrated database on the shared ClickHouse server, and an admin client bound to it
+ * (for fixtures and checks; the process under test gets its own role's login).
+ */
 export async function freshDatabase(): Promise<{ database: string; client: ClickHouseClient }> {
   const database = uniqueName('db');
-  await migrate(clickhouseUrl(), database);
-  return { database, client: createClient({ url: clickhouseUrl(), database }) };
+  await migrate(clickhouseAs('admin'), database);
+  return { database, client: clickhouseClient('admin', database) };
 }
 
 /** Polls until `check` returns a value that is not undefined, or fails after timeoutMs. */

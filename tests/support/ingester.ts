@@ -6,7 +6,7 @@ import { sinksFor } from '@ccfed/ingester/sinks';
 import type { TopicNames } from '@ccfed/proto';
 import type { Kafka, Producer } from 'kafkajs';
 import { expect } from 'vitest';
-import { clickhouseUrl, groupBy, kafkaBrokers, rows, waitFor } from './engines.js';
+import { clickhouseEnv, groupBy, kafkaBrokers, rows, waitFor } from './engines.js';
 import type { ExpectedFigures, StreamMessage } from './event-stream.js';
 import { startService, type ServiceProcess } from './processes.js';
 
@@ -29,8 +29,8 @@ export function startIngester(opts: {
     {
       CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
       CCFED_TOPIC_PREFIX: opts.prefix,
-      CCFED_CLICKHOUSE_URL: opts.clickhouseUrl ?? clickhouseUrl(),
-      CCFED_CLICKHOUSE_DATABASE: opts.database,
+      // As production runs it: its own insert-oriented user (docs/security.md, ClickHouse).
+      ...clickhouseEnv('ingester', opts.database, opts.clickhouseUrl),
       CCFED_CONSUMER_GROUP: opts.group,
       ...opts.env,
     },

@@ -18,7 +18,7 @@ import {
 } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
-  clickhouseUrl,
+  clickhouseEnv,
   freshDatabase,
   kafkaBrokers,
   uniqueName,
@@ -105,8 +105,7 @@ describe('one trace per call across both sites, the router and the ingester', ()
       {
         CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
         CCFED_TOPIC_PREFIX: fed.prefix,
-        CCFED_CLICKHOUSE_URL: clickhouseUrl(),
-        CCFED_CLICKHOUSE_DATABASE: database,
+        ...clickhouseEnv('ingester', database),
         CCFED_CONSUMER_GROUP: uniqueName('ingester'),
         ...otlp.env,
       },

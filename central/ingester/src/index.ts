@@ -1,6 +1,7 @@
 // The central ingester process: reads its config, starts the Kafka → ClickHouse pipeline.
 import { createClient } from '@clickhouse/client';
 import {
+  clickhouseClientOptions,
   createKafka,
   createLogger,
   Lifecycle,
@@ -22,8 +23,7 @@ await startProcess('ingester', async () => {
   const telemetry = await startTelemetry({ serviceName: 'ingester', log });
 
   const clickhouse = createClient({
-    url: config.CCFED_CLICKHOUSE_URL,
-    database: config.CCFED_CLICKHOUSE_DATABASE,
+    ...clickhouseClientOptions(config),
     // Under CPU pressure a starved event loop reads an answer late, thinks the connection
     // younger than the server does (keep_alive_timeout 3 s), reuses it after the server closed
     // it, and the INSERT dies with EPIPE; the batch is then retried, so nothing is lost, but it
