@@ -11,8 +11,10 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync } 
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@ccfed/common';
+import { topicNames } from '@ccfed/proto';
 import {
   migrate,
+  openPki,
   startClickHouse,
   startEngine,
   startKafka,
@@ -125,12 +127,18 @@ async function main(): Promise<void> {
   running.push({ name: 'churn scoring', stop: async () => scoring.stop() });
 
   const callerHashKey = localSecret(join(DATA, 'caller-hash-key'), 32);
+  // Signs the X-CC-* context of overflowed calls (docs/security.md, "SIP").
+  const federationKey = localSecret(join(DATA, 'federation-key'), 32);
+  // The local federation's CA, made on first start: each site's Kamailio speaks TLS to its peer
+  // sites with its site principal's certificate.
+  const pki = await openPki(join(DATA, 'pki'));
   const lines: string[] = [];
   for (const site of sites) {
     const kamailio = await startKamailio({
       topology,
       siteId: site.id,
       dataDir: join(DATA, `kamailio-${site.id}`),
+      tls: await pki.issue({ kind: 'site', site: site.id }),
     });
     running.push({ name: `kamailio ${site.id}`, stop: () => kamailio.stop() });
     const agent = await startNodeService(
@@ -142,16 +150,22 @@ async function main(): Promise<void> {
         CCFED_SITE: site.id,
         CCFED_DATA_DIR: join(DATA, `site-agent-${site.id}`),
         CCFED_CALLER_HASH_KEY: callerHashKey,
+        CCFED_FEDERATION_KEY: federationKey,
         CCFED_ROUTER: routerAddress,
       },
       'site_agent_started',
     );
     running.push({ name: `site agent ${site.id}`, stop: () => agent.stop() });
     const traffic = await startDemoTraffic({
+      topology,
       site,
       sip: kamailio.sip,
       logDir: join(DATA, 'logs', 'sipp', site.id),
       surge: site.id === topology.federation.hqSite && sites.length > 1,
+      kafkaBrokers: kafka.brokers,
+      topics: topicNames(env.CCFED_TOPIC_PREFIX),
+      callerHashKey,
+      log,
     });
     running.push({ name: `demo traffic ${site.id}`, stop: () => traffic.stop() });
     lines.push(
