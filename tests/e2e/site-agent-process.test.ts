@@ -7,16 +7,21 @@ import { SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
-import { writeTopology } from '../support/running-site.js';
+import { TEST_FEDERATION_KEY, writeTopology } from '../support/running-site.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 import { readFileSync } from 'node:fs';
 
 async function failedStart(
   env: Record<string, string>,
+  withFederationKey = true,
 ): Promise<{ code: number | null; log: string }> {
   const p = startService(
     'site-agent/src/index.ts',
-    { CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent-bad')), ...env },
+    {
+      CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent-bad')),
+      ...(withFederationKey ? { CCFED_FEDERATION_KEY: TEST_FEDERATION_KEY } : {}),
+      ...env,
+    },
     'site-agent-bad',
   );
   const code = await p.exited;
@@ -75,6 +80,22 @@ describe('site agent process', () => {
     expect(log).toContain('CCFED_KAFKA_BROKERS: expected host:port[,host:port...]');
   });
 
+  it('refuses to start without a federation key of at least 32 bytes', async () => {
+    const base = {
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_SITE: 'beijing',
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+    };
+    const missing = await failedStart(base, false);
+    expect(missing.code).toBe(1);
+    expect(missing.log).toContain(
+      'CCFED_FEDERATION_KEY: required: the federation key that signs overflowed calls (32+ bytes)',
+    );
+    const short = await failedStart({ ...base, CCFED_FEDERATION_KEY: 'too-short' });
+    expect(short.code).toBe(1);
+    expect(short.log).toContain('CCFED_FEDERATION_KEY: must be at least 32 bytes');
+  });
+
   it('publishes snapshots of its skills, keyed by site, at least every second', async () => {
     agent = startService(
       'site-agent/src/index.ts',
@@ -84,6 +105,7 @@ describe('site agent process', () => {
         CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
         CCFED_TOPIC_PREFIX: prefix,
         CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent')),
+        CCFED_FEDERATION_KEY: TEST_FEDERATION_KEY,
       },
       'site-agent',
     );

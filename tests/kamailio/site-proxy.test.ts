@@ -1,14 +1,10 @@
 // Each site's Kamailio runs on the config generated from the topology file.
 import { join } from 'node:path';
-import {
-  checkKamailioConfig,
-  kamailioConfig,
-  startKamailio,
-  type KamailioInstance,
-} from '@ccfed/services';
+import { checkSiteKamailio, startKamailio, type KamailioInstance } from '@ccfed/services';
 import { loadTopology } from '@ccfed/topology';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { uniqueName } from '../support/engines.js';
+import { certFor } from '../support/security.js';
 import { startSiteKamailio } from '../support/site.js';
 import { sendSip } from '../support/sip.js';
 import { EXAMPLE_TOPOLOGY, exampleTopologyOnFreePorts } from '../support/topology.js';
@@ -17,22 +13,16 @@ describe('generated Kamailio config', () => {
   it.each(loadTopology(EXAMPLE_TOPOLOGY).sites.map((s) => s.id))(
     'passes kamailio -c for site %s',
     async (siteId) => {
-      const result = await checkKamailioConfig(
-        kamailioConfig(loadTopology(EXAMPLE_TOPOLOGY), siteId),
-      );
+      const result = await checkSiteKamailio(loadTopology(EXAMPLE_TOPOLOGY), siteId);
       expect(result.output).not.toMatch(/ERROR|CRITICAL/);
       expect(result.ok).toBe(true);
     },
   );
 
   it("is rejected with Kamailio's reason when the routing logic is broken", async () => {
-    const broken = kamailioConfig(
-      loadTopology(EXAMPLE_TOPOLOGY),
-      'shanghai',
-      undefined,
-      'request_route { if ( { exit; }\n',
-    );
-    const result = await checkKamailioConfig(broken);
+    const result = await checkSiteKamailio(loadTopology(EXAMPLE_TOPOLOGY), 'shanghai', {
+      template: 'request_route { if ( { exit; }\n',
+    });
     expect(result.ok).toBe(false);
     expect(result.output).toMatch(/syntax error/);
   });
@@ -73,6 +63,7 @@ describe('a site Kamailio with no site agent connected', () => {
       topology,
       siteId: 'beijing',
       dataDir: join(inject('runDir'), uniqueName('kamailio-480')),
+      tls: await certFor({ kind: 'site', site: 'beijing' }),
     });
     try {
       const final = (await sendSip(other.sip, 'INVITE', { user: '400200100' })).at(-1);
