@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { SIP_HEADERS } from '@ccfed/proto';
 import { signContext } from '@ccfed/site-agent/sip-context-signature';
 
@@ -122,4 +124,61 @@ function parseResponse(text: string): SipResponse | undefined {
     if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
   }
   return { status: Number(m[1]), reason: m[2]!, headers };
+}
+
+/**
+ * Sends one SIP request over TLS as the holder of `tls` (PEM files) and collects the responses
+ * until a final one or `waitMs`. Rejects when the TLS handshake fails.
+ */
+export async function sendSipTls(
+  target: { host: string; port: number },
+  method: 'INVITE' | 'OPTIONS',
+  opts: SipRequestOptions & { readonly tls: { ca: string; cert?: string; key?: string } },
+): Promise<SipResponse[]> {
+  const socket = tlsConnect({
+    host: target.host,
+    port: target.port,
+    ca: readFileSync(opts.tls.ca),
+    ...(opts.tls.cert ? { cert: readFileSync(opts.tls.cert) } : {}),
+    ...(opts.tls.key ? { key: readFileSync(opts.tls.key) } : {}),
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', resolve);
+    socket.once('error', reject);
+  });
+  const callId = opts.callId ?? `${randomBytes(8).toString('hex')}@test`;
+  const local = { address: socket.localAddress ?? '127.0.0.1', port: socket.localPort ?? 0 };
+  const msg = sipRequest(target, method, { ...opts, callId, local }).replace(
+    'SIP/2.0/UDP',
+    'SIP/2.0/TLS',
+  );
+  const responses: SipResponse[] = [];
+  let buffered = '';
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, opts.waitMs ?? 3000);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      // A stream carries whole messages one after another: each ends after its headers and body.
+      for (;;) {
+        const end = buffered.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const length = Number(/^Content-Length:\s*(\d+)/im.exec(buffered.slice(0, end))?.[1] ?? 0);
+        if (buffered.length < end + 4 + length) return;
+        const r = parseResponse(buffered.slice(0, end + 4));
+        buffered = buffered.slice(end + 4 + length);
+        if (r && r.headers['call-id'] === callId) {
+          responses.push(r);
+          if (r.status >= 200) return done();
+        }
+      }
+    });
+    socket.once('close', done);
+    socket.write(msg);
+  });
+  socket.destroy();
+  return responses;
 }
