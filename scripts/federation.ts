@@ -13,6 +13,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync } 
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, loadTls, type Principal } from '@ccfed/common';
+import { topicNames } from '@ccfed/proto';
 import {
   clickhouseProcessEnv,
   migrate,
@@ -139,12 +140,17 @@ async function main(): Promise<void> {
   running.push({ name: 'churn scoring', stop: async () => scoring.stop() });
 
   const callerHashKey = localSecret(join(DATA, 'caller-hash-key'), 32);
+  // Signs the X-CC-* context of overflowed calls (docs/security.md, "SIP").
+  const federationKey = localSecret(join(DATA, 'federation-key'), 32);
+  // Each site's Kamailio speaks TLS to its peer sites with its site principal's certificate from
+  // the same CA.
   const lines: string[] = [];
   for (const site of sites) {
     const kamailio = await startKamailio({
       topology,
       siteId: site.id,
       dataDir: join(DATA, `kamailio-${site.id}`),
+      tls: await pki.issue({ kind: 'site', site: site.id }),
     });
     running.push({ name: `kamailio ${site.id}`, stop: () => kamailio.stop() });
     const agent = await startNodeService(
@@ -156,6 +162,7 @@ async function main(): Promise<void> {
         CCFED_SITE: site.id,
         CCFED_DATA_DIR: join(DATA, `site-agent-${site.id}`),
         CCFED_CALLER_HASH_KEY: callerHashKey,
+        CCFED_FEDERATION_KEY: federationKey,
         CCFED_ROUTER: routerAddress,
         ...(await tlsEnv({ kind: 'site', site: site.id })),
       },
@@ -163,12 +170,17 @@ async function main(): Promise<void> {
     );
     running.push({ name: `site agent ${site.id}`, stop: () => agent.stop() });
     const traffic = await startDemoTraffic({
+      topology,
       site,
       // The site's supervisor logs the demo agents in, as a supervisor's desk would.
       tls: loadTls(await pki.issue({ kind: 'supervisor', site: site.id })),
       sip: kamailio.sip,
       logDir: join(DATA, 'logs', 'sipp', site.id),
       surge: site.id === topology.federation.hqSite && sites.length > 1,
+      kafkaBrokers: kafka.brokers,
+      topics: topicNames(env.CCFED_TOPIC_PREFIX),
+      callerHashKey,
+      log,
     });
     running.push({ name: `demo traffic ${site.id}`, stop: () => traffic.stop() });
     lines.push(

@@ -117,7 +117,7 @@ export interface CompactedTopicFollowerOptions {
   readonly groupId: string;
   readonly log: Logger;
   /** Called with each message, in order, from the oldest the topic still holds. */
-  readonly onMessage: (value: Buffer | null, offset: string) => void;
+  readonly onMessage: (value: Buffer | null, offset: string, key: Buffer | null) => void;
 }
 
 /**
@@ -157,7 +157,7 @@ export async function followCompactedTopic(opts: CompactedTopicFollowerOptions):
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ partition, message }) => {
-      onMessage(message.value, message.offset);
+      onMessage(message.value, message.offset, message.key);
       if (behind.has(partition) && BigInt(message.offset) + 1n >= ends.get(partition)!) {
         behind.delete(partition);
         if (behind.size === 0) markCaughtUp();

@@ -10,7 +10,6 @@
 // process: while the evapi link is down Kamailio answers pending and new INVITEs with the site's
 // fallback.
 
-import { createHmac } from 'node:crypto';
 import type { Clock } from '@ccfed/common';
 import type { AgentEvent, CallEvent } from '@ccfed/proto';
 import { skillById, type Site, type Topology } from '@ccfed/topology';
@@ -19,6 +18,11 @@ import type { Logger } from 'pino';
 import { AcdError, type Acd, type Effects } from './acd/acd.js';
 import type { DayStats } from './acd/day-stats.js';
 import { callContext, type CallContext } from './call-context.js';
+import { callerHash } from './caller-hash.js';
+import { admission } from './admission.js';
+import type { DirectoryIdentity } from './customer-directory.js';
+import { inboundContext, inviteSource } from './inbound-context.js';
+import { ReplayWindow } from './sip-context-signature.js';
 import type { AgentRoster } from './agent-desk.js';
 import type { EventStamper } from './events/event-meta.js';
 import { agentEventOf } from './events/agent-event.js';
@@ -63,6 +67,17 @@ export interface CallFlowDeps {
   readonly overflowThresholdMs?: () => ReadonlyMap<string, number>;
   /** Key of the caller hash (CCFED_CALLER_HASH_KEY); without one, no caller hash is recorded. */
   readonly callerHashKey?: string;
+  /**
+   * The federation keys (CCFED_FEDERATION_KEY first, then the previous one during a rotation):
+   * the first signs this site's overflow context, any verifies another site's.
+   */
+  readonly federationKeys: readonly Buffer[];
+  /** Who callers are by their number's hash (the customer directory); needs callerHashKey. */
+  readonly directory?: {
+    lookup(tenantId: string, callerHash: string): DirectoryIdentity | undefined;
+  };
+  /** Tenant → sites the routing policy in force keeps its calls out of; default none. */
+  readonly tenantExclusions?: () => ReadonlyMap<string, ReadonlySet<string>>;
   /** Each call's span; on the global OpenTelemetry API by default. */
   readonly tracing?: CallTracing;
 }
@@ -75,6 +90,8 @@ export class CallFlow {
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
   private readonly tracing: CallTracing;
+  /** Overflow signatures accepted lately: each is accepted once. */
+  private readonly replay = new ReplayWindow();
 
   constructor(private readonly deps: CallFlowDeps) {
     this.tracing = deps.tracing ?? new CallTracing(deps.site.id);
@@ -121,6 +138,12 @@ export class CallFlow {
     switch (event.event) {
       case 'invite':
         return this.onInvite(event);
+      case 'invite_unusable':
+        this.deps.log.warn(
+          { event: 'invite_unusable', reason: event.reason },
+          'refusing an INVITE whose event cannot be read',
+        );
+        return this.reply(event, 400, 'Bad Request');
       case 'cancel':
         return void this.feed(event.callid, { type: 'cancel' });
       case 'queue_timeout':
@@ -162,17 +185,30 @@ export class CallFlow {
   private onInvite(ev: Extract<KamailioEvent, { event: 'invite' }>): void {
     const { log } = this.deps;
     const now = this.deps.clock.now();
+    // First, so that a replayed overflow is refused as such even while its original call is here.
+    const inbound = inboundContext({
+      source: inviteSource(ev.trust, ev.peer),
+      callId: ev.callid,
+      dialedNumber: ev.ruriUser,
+      cc: ev.cc,
+      keys: this.deps.federationKeys,
+      replay: this.replay,
+      nowMs: now,
+    });
+    if (!inbound.ok) return this.refuseContext(ev, inbound.code, inbound.reason);
     if (this.calls.has(ev.callid)) {
       // Same Call-ID twice is a loop or a broken client; the first call keeps its place.
       this.reply(ev, 482, 'Loop Detected');
       return;
     }
+    const hash = this.deps.callerHashKey ? callerHash(this.deps.callerHashKey, ev.fromUser) : '';
     const result = callContext({
       topology: this.deps.topology,
       siteId: this.deps.site.id,
       dialedNumber: ev.ruriUser,
-      headers: ev.cc,
+      headers: inbound.headers,
       nowMs: now,
+      identify: (tenantId) => (hash ? this.deps.directory?.lookup(tenantId, hash) : undefined),
     });
     if (!result.ok) {
       log.info(
@@ -182,7 +218,7 @@ export class CallFlow {
       this.reply(ev, result.sipCode, result.reason);
       return;
     }
-    for (const problem of result.context.problems)
+    for (const problem of [...inbound.ignored, ...result.context.problems])
       log.warn({ event: 'call_context_problem', callId: ev.callid }, problem);
     // From here on the call carries its own span's trace context (a child of the origin's, when
     // overflowed in): in its events, its router requests and its overflow INVITE.
@@ -197,6 +233,28 @@ export class CallFlow {
       this.tracing.end(span, context.skill, 'refused');
       return;
     }
+    const admitted = admission({
+      siteId: this.deps.site.id,
+      tenantId: context.tenantId,
+      tenantExclusions: this.deps.tenantExclusions?.() ?? new Map(),
+      queued: this.deps.acd.queuedCalls(context.skill).length,
+      queueLimit: skillById(this.deps.topology, context.skill)!.queueLimit,
+      overflowedIn: context.originSite !== '',
+    });
+    if (!admitted.admit) {
+      log.info(
+        {
+          event: 'call_not_admitted',
+          callId: ev.callid,
+          rule: admitted.rule,
+          skill: context.skill,
+        },
+        `refusing a call: ${admitted.reason}`,
+      );
+      this.reply(ev, admitted.code, admitted.reason, admitted.retryAfterSeconds);
+      this.tracing.end(span, context.skill, 'refused');
+      return;
+    }
     if (context.originSite && !this.canServeOverflow(ev.callid, context)) {
       this.reply(ev, 486, 'Cannot Serve In Time');
       this.tracing.end(span, context.skill, 'refused');
@@ -206,7 +264,7 @@ export class CallFlow {
     const state = newCall({
       callId: ev.callid,
       context,
-      callerHash: this.deps.callerHashKey ? callerHash(this.deps.callerHashKey, ev.fromUser) : '',
+      callerHash: hash,
       dialedNumber: ev.ruriUser,
       cseq: ev.cseq,
       transaction: { tindex: ev.tindex, tlabel: ev.tlabel, tsS: ev.tsS, tsU: ev.tsU },
@@ -215,6 +273,44 @@ export class CallFlow {
     const call: LiveCall = { state, span };
     this.calls.set(ev.callid, call);
     this.carry(call, arrive(state));
+  }
+
+  /**
+   * A peer's INVITE whose context does not verify: refused, never queued, and recorded as a
+   * context_rejected call event for operators (docs/security.md, "SIP").
+   */
+  private refuseContext(
+    ev: Extract<KamailioEvent, { event: 'invite' }>,
+    code: number,
+    reason: string,
+  ): void {
+    const { topology, log, clock } = this.deps;
+    log.warn(
+      { event: 'sip_context_rejected', callId: ev.callid, peerSite: ev.peer, reason },
+      'refusing a peer site’s INVITE: its context does not verify',
+    );
+    this.reply(ev, code, 'Forbidden');
+    const tenantId =
+      topology.sites.flatMap((s) => s.numbers).find((n) => n.number === ev.ruriUser)?.tenant ??
+      topology.federation.name;
+    const event: CallEvent = {
+      meta: this.deps.stamper.stamp(tenantId),
+      callId: ev.callid,
+      skill: '',
+      tier: 0,
+      customerId: '',
+      callerHash: '',
+      arrivalTime: new Date(clock.now()),
+      kind: { $case: 'contextRejected', value: { peerSiteId: ev.peer, sipCode: code, reason } },
+    };
+    this.deps.publisher
+      .callEvent(event)
+      .catch((err: unknown) =>
+        log.error(
+          { event: 'call_event_lost', callId: ev.callid, kind: 'contextRejected', err },
+          'could not record a call event',
+        ),
+      );
   }
 
   /** Whether this site takes a call another site sent it (see overflowAcceptance). */
@@ -291,6 +387,8 @@ export class CallFlow {
       type: 'move_out',
       target: site,
       decisionId: target.decisionId,
+      topology: this.deps.topology,
+      signingKey: this.deps.federationKeys[0]!,
     });
     if (moved) this.deps.onChange?.();
     return moved;
@@ -461,13 +559,19 @@ export class CallFlow {
     };
   }
 
-  private reply(ev: { tindex: number; tlabel: number }, code: number, reason: string): void {
+  private reply(
+    ev: { tindex: number; tlabel: number },
+    code: number,
+    reason: string,
+    retryAfter?: number,
+  ): void {
     this.deps.sendToKamailio({
       action: 'reply',
       tindex: ev.tindex,
       tlabel: ev.tlabel,
       code,
       reason,
+      ...(retryAfter === undefined ? {} : { retryAfter }),
     });
   }
 
@@ -529,12 +633,4 @@ export class CallFlow {
 interface LiveCall {
   state: CallState;
   readonly span: Span;
-}
-
-/**
- * A pseudonymous caller id for repeat-contact analytics: HMAC-SHA256 of the caller's number under
- * the federation's secret key, so equal across sites and not reversible without the key.
- */
-function callerHash(key: string, fromUser: string): string {
-  return createHmac('sha256', key).update(fromUser).digest('hex').slice(0, 32);
 }

@@ -1,5 +1,6 @@
 import { kafkaBrokersSchema, tlsEnvSchema } from '@ccfed/common';
 import { z } from 'zod';
+import { FEDERATION_KEY_MIN_BYTES } from './sip-context-signature.js';
 
 /** The site agent's environment, parsed once at start-up. */
 export const siteAgentConfigSchema = z.object({
@@ -24,6 +25,24 @@ export const siteAgentConfigSchema = z.object({
   CCFED_CALLER_HASH_KEY: z
     .string()
     .refine((k) => Buffer.byteLength(k, 'utf8') >= 16, 'must be at least 16 bytes')
+    .optional(),
+  /**
+   * The federation key (shared by every site, at least 32 bytes): signs the X-CC-* context of
+   * calls this site overflows and verifies that of calls overflowed here (docs/security.md, "SIP").
+   */
+  CCFED_FEDERATION_KEY: z
+    .string({ error: 'required: the federation key that signs overflowed calls (32+ bytes)' })
+    .refine(
+      (k) => Buffer.byteLength(k, 'utf8') >= FEDERATION_KEY_MIN_BYTES,
+      `must be at least ${FEDERATION_KEY_MIN_BYTES} bytes`,
+    ),
+  /** During a key rotation: the key being replaced, still accepted when verifying (never signs). */
+  CCFED_FEDERATION_KEY_PREVIOUS: z
+    .string()
+    .refine(
+      (k) => Buffer.byteLength(k, 'utf8') >= FEDERATION_KEY_MIN_BYTES,
+      `must be at least ${FEDERATION_KEY_MIN_BYTES} bytes`,
+    )
     .optional(),
   CCFED_OUTBOX_MAX_BYTES: z.coerce
     .number()

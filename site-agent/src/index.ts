@@ -31,6 +31,9 @@ import { routerClient } from './overflow/router-client.js';
 import { OverflowTrigger } from './overflow/trigger.js';
 import { askAftersOf, followPolicyThresholds, thresholdsOf } from './overflow/policy-thresholds.js';
 import { DrainSwitch } from './drain.js';
+import { exclusionsOf } from './admission.js';
+import { CustomerDirectory, followCustomerDirectory } from './customer-directory.js';
+import { federationKeys } from './sip-context-signature.js';
 import { SnapshotLoop } from './snapshot-loop.js';
 import { observeQueues } from './telemetry.js';
 
@@ -92,6 +95,17 @@ await startProcess('site-agent', async () => {
   observeQueues(() => snapshots.current());
 
   const roster = new AgentRoster(site.agents.map((a) => a.id));
+  // Callers who are not behind a trusted IVR are identified by their number's hash here.
+  const directory = new CustomerDirectory();
+  const directoryFeed = config.CCFED_CALLER_HASH_KEY
+    ? followCustomerDirectory({
+        kafka,
+        topic: topics.customerDirectory,
+        directory,
+        groupId: `ccfed-site-${site.id}-${process.pid}-${Date.now().toString(36)}-directory`,
+        log,
+      })
+    : undefined;
   const calls = new CallFlow({
     clock: systemClock,
     topology,
@@ -109,11 +123,18 @@ await startProcess('site-agent', async () => {
     // An overflowed-in call is taken within the threshold in force (routing policy, below).
     overflowThresholdMs: () => thresholdMs,
     callerHashKey: config.CCFED_CALLER_HASH_KEY,
+    federationKeys: federationKeys(
+      config.CCFED_FEDERATION_KEY,
+      config.CCFED_FEDERATION_KEY_PREVIOUS,
+    ),
+    directory,
+    // A tenant's calls are refused where the routing policy in force excludes it (below).
+    tenantExclusions: () => tenantExclusions,
   });
   if (!config.CCFED_CALLER_HASH_KEY)
     log.warn(
       { event: 'caller_hash_disabled' },
-      'CCFED_CALLER_HASH_KEY is not set: calls are recorded without a caller hash (repeat contacts are found by customer id only)',
+      'CCFED_CALLER_HASH_KEY is not set: calls are recorded without a caller hash (repeat contacts are found by customer id only), and callers are not identified by the customer directory',
     );
   const link = new EvapiLink({
     host: site.evapi.host,
@@ -130,18 +151,19 @@ await startProcess('site-agent', async () => {
   const filePolicy = policyFromTopology(topology);
   const thresholdMs = thresholdsOf(filePolicy);
   const askAfterMs = askAftersOf(filePolicy);
-  // HQ's routing-policy edits change the thresholds while the site runs (policy-thresholds.ts).
-  const policyThresholds = config.CCFED_ROUTER
-    ? followPolicyThresholds({
-        kafka,
-        topic: topics.routingPolicy,
-        topology,
-        thresholdMs,
-        askAfterMs,
-        groupId: `ccfed-site-${site.id}-${process.pid}-${Date.now().toString(36)}-policy`,
-        log,
-      })
-    : undefined;
+  let tenantExclusions = exclusionsOf(filePolicy.tenantExclusions);
+  // HQ's routing-policy edits change the thresholds and tenant exclusions while the site runs
+  // (policy-thresholds.ts); followed with or without a router, for the exclusions.
+  const policyThresholds = followPolicyThresholds({
+    kafka,
+    topic: topics.routingPolicy,
+    topology,
+    thresholdMs,
+    askAfterMs,
+    groupId: `ccfed-site-${site.id}-${process.pid}-${Date.now().toString(36)}-policy`,
+    log,
+    onApplied: (doc) => (tenantExclusions = exclusionsOf(doc.tenantExclusions)),
+  });
   const router = config.CCFED_ROUTER
     ? routerClient({
         address: config.CCFED_ROUTER,
@@ -194,7 +216,8 @@ await startProcess('site-agent', async () => {
   lifecycle.onShutdown('stop overflow requests', async () => {
     await outbound?.stop();
     router?.close();
-    await policyThresholds?.stop();
+    await policyThresholds.stop();
+    await directoryFeed?.stop();
   });
   lifecycle.onShutdown('close evapi link', () => link.stop());
   lifecycle.onShutdown('stop control API', () => grpc.close());

@@ -168,7 +168,7 @@ describe('the live wall on a running site', () => {
     callers = queuedCallers({
       proxy: site.kamailio.sip,
       service: SALES,
-      tier: 'standard',
+      callerPrefix: '86139000',
       patienceMs: 8_000,
       calls: 6,
       rate: 3,

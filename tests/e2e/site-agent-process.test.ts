@@ -7,13 +7,14 @@ import { SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
-import { writeTopology } from '../support/running-site.js';
+import { TEST_FEDERATION_KEY, writeTopology } from '../support/running-site.js';
 import { tlsEnv } from '../support/security.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 import { readFileSync } from 'node:fs';
 
 async function failedStart(
   env: Record<string, string>,
+  withFederationKey = true,
 ): Promise<{ code: number | null; log: string }> {
   const p = startService(
     'site-agent/src/index.ts',
@@ -21,6 +22,7 @@ async function failedStart(
       CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent-bad')),
       // A valid certificate, so that each case fails for the reason it is about.
       ...(await tlsEnv({ kind: 'site', site: 'beijing' })),
+      ...(withFederationKey ? { CCFED_FEDERATION_KEY: TEST_FEDERATION_KEY } : {}),
       ...env,
     },
     'site-agent-bad',
@@ -107,6 +109,22 @@ describe('site agent process', () => {
     expect(shanghai.log).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses to start without a federation key of at least 32 bytes', async () => {
+    const base = {
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_SITE: 'beijing',
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+    };
+    const missing = await failedStart(base, false);
+    expect(missing.code).toBe(1);
+    expect(missing.log).toContain(
+      'CCFED_FEDERATION_KEY: required: the federation key that signs overflowed calls (32+ bytes)',
+    );
+    const short = await failedStart({ ...base, CCFED_FEDERATION_KEY: 'too-short' });
+    expect(short.code).toBe(1);
+    expect(short.log).toContain('CCFED_FEDERATION_KEY: must be at least 32 bytes');
+  });
+
   it('publishes snapshots of its skills, keyed by site, at least every second', async () => {
     agent = startService(
       'site-agent/src/index.ts',
@@ -117,6 +135,7 @@ describe('site agent process', () => {
         CCFED_TOPIC_PREFIX: prefix,
         CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent')),
         ...(await tlsEnv({ kind: 'site', site: 'guangzhou' })),
+        CCFED_FEDERATION_KEY: TEST_FEDERATION_KEY,
       },
       'site-agent',
     );

@@ -5,6 +5,8 @@
 //   2. router killed: every site keeps answering its own calls, none is lost, and Shanghai's
 //      service level is worse than in phase 1 (this is the same run with routing switched off);
 //   3. router back: overflow resumes.
+// The sites are joined by TLS peer links (the example topology) and every overflow INVITE's
+// X-CC-* context is signed: a target books a call as overflowed in only when the signature holds.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CallEvent } from '@ccfed/proto';
@@ -62,7 +64,7 @@ describe('overflow between three sites through the central router', () => {
     const run = queuedCallers({
       proxy: shanghai.kamailio.sip,
       service: SUPPORT.shanghai!,
-      tier: 'standard',
+      callerPrefix: '86139000',
       patienceMs: 300_000,
       calls: CALLS_PER_PHASE,
       rate: 2,

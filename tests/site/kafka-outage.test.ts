@@ -118,7 +118,7 @@ describe('a site while its Kafka broker is away', () => {
     const callers = queuedCallers({
       proxy: site.kamailio.sip,
       service: SALES,
-      tier: 'standard',
+      callerPrefix: '86139000',
       patienceMs: 60_000,
       calls: 90,
       rate: 3,

@@ -1,6 +1,6 @@
 // One whole site as production runs it: the site's Kamailio, the site agent process (ACD, evapi
 // bridge, Kafka publisher, control API), on free ports, with fresh Kafka topics.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { site as siteApi, type TopicNames } from '@ccfed/proto';
 import { startKamailio, type KamailioInstance, type KamailioTuning } from '@ccfed/services';
@@ -9,9 +9,10 @@ import { siteById, type Site, type Topology } from '@ccfed/topology';
 import { createClient, type Channel } from 'nice-grpc';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
+import { publishDirectory, TEST_CALLER_HASH_KEY, type DirectoryCaller } from './directory.js';
 import { freshTopics, kafkaBrokers, uniqueName, waitFor } from './engines.js';
 import { startService, type ServiceProcess } from './processes.js';
-import { OPERATOR, siteChannel, tlsEnv } from './security.js';
+import { certFor, OPERATOR, siteChannel, tlsEnv } from './security.js';
 import { exampleTopologyOnFreePorts } from './topology.js';
 
 export type AgentControlClient = siteApi.AgentControlClient;
@@ -39,12 +40,20 @@ export interface RunningSite {
   stop(): Promise<void>;
 }
 
+/** The federation key every test site agent gets (CCFED_FEDERATION_KEY): tests sign with it too. */
+export const TEST_FEDERATION_KEY = 'test-federation-key-that-signs-overflowed-calls';
+
 export interface SiteOptions {
   readonly siteId?: string;
   /** Edits the example topology (a plain YAML document) before it is written. */
   readonly mutate?: (doc: any) => void;
   readonly tuning?: KamailioTuning;
   readonly env?: Record<string, string>;
+  /**
+   * Callers the CRM connector has put in the customer directory before the sites start: each
+   * site agent has read them all before this resolves.
+   */
+  readonly directory?: readonly DirectoryCaller[];
 }
 
 /** Writes a variant of the example topology on free ports into this run's directory. */
@@ -86,6 +95,7 @@ export async function startFederation(
 ): Promise<RunningFederation> {
   const { topology, file } = await writeTopology(opts.mutate);
   const { prefix, topics } = await freshTopics();
+  if (opts.directory?.length) await publishDirectory(topics, opts.directory);
   const sites = new Map<string, RunningSite>();
   try {
     for (const siteId of opts.siteIds) {
@@ -115,6 +125,7 @@ async function startOneSite(opts: {
   readonly siteId: string;
   readonly tuning?: KamailioTuning;
   readonly env?: Record<string, string>;
+  readonly directory?: readonly DirectoryCaller[];
 }): Promise<RunningSite> {
   const { topology, file, prefix, topics, siteId } = opts;
   const site = siteById(topology, siteId);
@@ -123,6 +134,8 @@ async function startOneSite(opts: {
     siteId,
     dataDir: join(inject('runDir'), uniqueName(`kamailio-${siteId}`)),
     ...(opts.tuning ? { tuning: opts.tuning } : {}),
+    // The site principal's certificate, for SIP over TLS with its peer sites.
+    tls: await certFor({ kind: 'site', site: siteId }),
   });
   const dataDir = join(inject('runDir'), uniqueName(`site-agent-${siteId}`));
   const env = {
@@ -131,8 +144,9 @@ async function startOneSite(opts: {
     CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
     CCFED_TOPIC_PREFIX: prefix,
     CCFED_DATA_DIR: dataDir,
-    // One key for every site of the test federation, as production shares one.
-    CCFED_CALLER_HASH_KEY: 'test-federation-caller-hash-key',
+    // One key of each for every site of the test federation, as production shares them.
+    CCFED_CALLER_HASH_KEY: TEST_CALLER_HASH_KEY,
+    CCFED_FEDERATION_KEY: TEST_FEDERATION_KEY,
     ...(await tlsEnv({ kind: 'site', site: siteId })),
     ...opts.env,
   };
@@ -164,6 +178,8 @@ async function startOneSite(opts: {
         return s.evapiConnected ? true : undefined;
       }),
     ]);
+    if (opts.directory?.length)
+      await Promise.race([exited, directoryRead(agentProcess.logFile, opts.directory.length)]);
   };
   try {
     await ready();
@@ -198,4 +214,15 @@ async function startOneSite(opts: {
       await kamailio.stop();
     },
   };
+}
+
+/** Waits until the site agent's log says it has read at least `entries` directory entries. */
+async function directoryRead(logFile: string, entries: number): Promise<void> {
+  await waitFor(`site agent read ${entries} customer directory entries`, async () => {
+    const caughtUp = readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"event":"customer_directory_caught_up"'))
+      .map((l) => JSON.parse(l) as { entries: number });
+    return caughtUp.some((l) => l.entries >= entries) ? true : undefined;
+  });
 }

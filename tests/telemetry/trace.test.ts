@@ -126,7 +126,7 @@ describe('one trace per call across both sites, the router and the ingester', ()
     const caller = queuedCallers({
       proxy: shanghai.kamailio.sip,
       service: SHANGHAI_SUPPORT,
-      tier: 'standard',
+      callerPrefix: '86139000',
       patienceMs: 60_000,
       calls: 1,
       port: await freePort(),

@@ -209,4 +209,53 @@ describe('loadTopology', () => {
     expect(err.message).toContain('/nonexistent/topology.yaml');
     expect(err.issues[0]?.message).toBe('cannot read the file (ENOENT)');
   });
+
+  it('rejects a peer link that cannot work: unknown or same site, a pair twice, TLS without a TLS listener', () => {
+    const err = errorOf(
+      variant((d) => {
+        delete d.sites[2].sip.tlsPort;
+        d.peerLinks = [
+          { sites: ['shanghai', 'lhasa'], transport: 'plain' },
+          { sites: ['beijing', 'beijing'], transport: 'plain' },
+          { sites: ['beijing', 'shanghai'], transport: 'plain' },
+          { sites: ['shanghai', 'beijing'], transport: 'tls' },
+          { sites: ['guangzhou', 'beijing'], transport: 'tls' },
+        ];
+      }),
+    );
+    expect(err.issues).toEqual([
+      {
+        path: 'peerLinks[0].sites[1]',
+        message: 'unknown site "lhasa" (known: shanghai, beijing, guangzhou)',
+      },
+      { path: 'peerLinks[1].sites', message: 'a peer link joins two different sites' },
+      {
+        path: 'peerLinks[3].sites',
+        message: 'beijing and shanghai already have a peer link (peerLinks[2])',
+      },
+      {
+        path: 'peerLinks[4].transport',
+        message: 'a TLS link needs sites[2] (guangzhou) to listen for TLS: give it sip.tlsPort',
+      },
+    ]);
+  });
+
+  it('takes trusted sources as IPv4 addresses with optional /bits and :port, nothing else', () => {
+    const ok = loadTopology(
+      variant((d) => {
+        d.sites[0].trustedSources = ['10.20.0.0/16', '192.0.2.10:5060', '127.0.0.2/32:5099'];
+      }),
+    );
+    expect(ok.sites[0]!.trustedSources).toHaveLength(3);
+    const err = errorOf(
+      variant((d) => {
+        d.sites[0].trustedSources = ['ivr.example.com', '10.0.0.0/33', '1.2.3.4:70000'];
+      }),
+    );
+    expect(err.issues.map((i) => i.path)).toEqual([
+      'sites[0].trustedSources[0]',
+      'sites[0].trustedSources[1]',
+      'sites[0].trustedSources[2]',
+    ]);
+  });
 });

@@ -34,6 +34,24 @@ const sipUri = z
     'expected a SIP URI like sip:user@host:port',
   );
 
+/**
+ * A source the site trusts with X-CC-* context (an IVR or SBC in front of it): an IPv4 address,
+ * optionally a network (`/bits`), optionally one port (`:port`; any port without one), e.g.
+ * `10.20.0.0/16`, `192.0.2.10:5060`. Addresses only: trust never depends on DNS.
+ */
+export const TRUSTED_SOURCE_PATTERN =
+  /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)(\/(3[0-2]|[12]?\d))?(:([1-9]\d{0,4}))?$/;
+const trustedSource = z
+  .string()
+  .regex(
+    TRUSTED_SOURCE_PATTERN,
+    'expected an IPv4 address, optionally /bits and :port, e.g. 10.20.0.0/16 or 192.0.2.10:5060',
+  )
+  .refine(
+    (s) => Number(s.split(':')[1] ?? 1) <= 65535,
+    'expected a port from 1 to 65535 after the address',
+  );
+
 const seconds = z.number().nonnegative('expected a number of seconds, 0 or more');
 const positiveSeconds = z.number().positive('expected a number of seconds greater than 0');
 
@@ -51,6 +69,16 @@ const skill = z.strictObject({
   wrapUpSeconds: seconds,
   /** Starting estimate of talk + wrap-up, until the site has learned it from finished calls. */
   averageHandleSeconds: positiveSeconds.default(180),
+  /**
+   * The most calls of this skill one site keeps waiting; beyond it the site answers new callers
+   * 503 with Retry-After (and another site's overflow 486), instead of queueing without bound.
+   */
+  queueLimit: z
+    .strictObject({
+      maxQueued: z.number().int('expected a whole number of calls').min(1),
+      retryAfterSeconds: z.number().int().min(1).max(3600),
+    })
+    .default({ maxQueued: 200, retryAfterSeconds: 30 }),
   /** A call still waiting after afterSeconds may also go to agents of this other skill. */
   secondChoice: z.strictObject({ skill: id, afterSeconds: positiveSeconds }).optional(),
   overflow: z
@@ -110,7 +138,29 @@ const site = z.strictObject({
   name: z.string().min(1),
   timezone: z.string().min(1),
   /** Where callers and other sites send INVITEs: the site's Kamailio. */
-  sip: z.strictObject({ host, port, transport: z.enum(['udp', 'tcp']).default('udp') }),
+  sip: z.strictObject({
+    host,
+    port,
+    transport: z.enum(['udp', 'tcp']).default('udp'),
+    /** Kamailio's SIP-over-TLS listener for the site's TLS peer links (peerLinks). */
+    tlsPort: port.optional(),
+    /**
+     * INVITEs one untrusted source address may send: above about this many a second (Kamailio's
+     * pike module, averaged over 2 s) its INVITEs are dropped for banSeconds. Peer sites and
+     * trusted sources are not limited.
+     */
+    inviteLimit: z
+      .strictObject({
+        perSourcePerSecond: z.number().int().min(1).max(10_000),
+        banSeconds: z.number().int().min(1).max(86_400),
+      })
+      .default({ perSourcePerSecond: 20, banSeconds: 60 }),
+  }),
+  /**
+   * Addresses whose X-CC-* headers this site honours besides its peer sites (an IVR or SBC in
+   * front of it); anyone else's are removed by Kamailio (docs/security.md, "SIP").
+   */
+  trustedSources: z.array(trustedSource).default([]),
   /** Kamailio's evapi listener, which the site agent connects to. */
   evapi: endpoint,
   /** The site agent's gRPC server (overflow offers, status, agent control). */
@@ -143,6 +193,16 @@ const tenant = z.strictObject({ id, name: z.string().min(1) });
  * holds no more than 10 agents' worth of capacity across the whole federation.
  */
 export const DEFAULT_MAX_RESERVATIONS_PER_ORIGIN = 10;
+
+/**
+ * How two sites' Kamailios talk to each other when one overflows a call to the other: `tls` (both
+ * sites need sip.tlsPort; each side checks the other's certificate names its site) or `plain`
+ * (the target's sip.transport; the peer is trusted by its address). Pairs not listed are plain.
+ */
+const peerLink = z.strictObject({
+  sites: z.tuple([id, id]),
+  transport: z.enum(['tls', 'plain']),
+});
 
 const routing = z.strictObject({
   /** A site whose last snapshot is older than this is never an overflow target. */
@@ -178,6 +238,8 @@ export const topologySchema = z
     tenants: z.array(tenant).min(1, 'expected at least one tenant'),
     skills: z.array(skill).min(1, 'expected at least one skill'),
     sites: z.array(site).min(1, 'expected at least one site'),
+    /** SIP between sites, per pair of sites (see peerLink). */
+    peerLinks: z.array(peerLink).default([]),
     routing,
   })
   .superRefine(checkReferences);
@@ -189,6 +251,7 @@ export type Skill = Topology['skills'][number];
 export type Agent = Site['agents'][number];
 export type Tenant = Topology['tenants'][number];
 export type Fallback = Site['fallback'];
+export type PeerLink = Topology['peerLinks'][number];
 
 type Ctx = z.RefinementCtx;
 type Path = (string | number)[];
@@ -234,6 +297,9 @@ function checkReferences(t: z.output<z.ZodObject>, ctx: Ctx): void {
   topo.sites.forEach((site, si) => {
     for (const [what, ep] of [
       ['sip', site.sip],
+      ...(site.sip.tlsPort === undefined
+        ? []
+        : ([['sip-tls', { host: site.sip.host, port: site.sip.tlsPort }]] as const)),
       ['evapi', site.evapi],
       ['grpc', site.grpc],
     ] as const) {
@@ -274,6 +340,31 @@ function checkReferences(t: z.output<z.ZodObject>, ctx: Ctx): void {
         }
       }
     });
+  });
+
+  const pairs = new Map<string, number>();
+  topo.peerLinks.forEach((link, li) => {
+    const here: Path = ['peerLinks', li];
+    const [a, b] = link.sites;
+    link.sites.forEach((s, i) => {
+      if (!siteIds.has(s))
+        fail([...here, 'sites', i], `unknown site "${s}" (known: ${known(siteIds)})`);
+    });
+    if (a === b) fail([...here, 'sites'], 'a peer link joins two different sites');
+    const pair = [a, b].sort().join(' and ');
+    const first = pairs.get(pair);
+    if (first !== undefined)
+      fail([...here, 'sites'], `${pair} already have a peer link (peerLinks[${first}])`);
+    else pairs.set(pair, li);
+    if (link.transport !== 'tls') return;
+    for (const s of link.sites) {
+      const si = topo.sites.findIndex((x) => x.id === s);
+      if (si >= 0 && topo.sites[si]!.sip.tlsPort === undefined)
+        fail(
+          [...here, 'transport'],
+          `a TLS link needs sites[${si}] (${s}) to listen for TLS: give it sip.tlsPort`,
+        );
+    }
   });
 
   topo.routing.tenantRestrictions.forEach((r, ri) => {

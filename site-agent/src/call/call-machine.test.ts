@@ -1,7 +1,8 @@
 // A call's life as event sequences: each row feeds one input and states the exact, ordered
 // effects it must produce (transitions, SIP commands, ACD requests, events).
 import { CallParty, CustomerTier } from '@ccfed/proto';
-import type { Site } from '@ccfed/topology';
+import { parseTopology, siteById, type Site } from '@ccfed/topology';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { CallContext } from '../call-context.js';
 import {
@@ -13,6 +14,7 @@ import {
   type CallState,
 } from './call-machine.js';
 
+const EXAMPLE = new URL('../../../topology/example.yaml', import.meta.url).pathname;
 const T0 = Date.parse('2026-11-22T02:00:00Z');
 const SITE = 'beijing';
 
@@ -30,10 +32,16 @@ const CONTEXT: CallContext = {
   problems: [],
 };
 
-const GUANGZHOU = {
-  id: 'guangzhou',
-  sip: { host: '127.0.0.1', port: 5080, transport: 'udp' },
-} as unknown as Site;
+const TOPOLOGY = parseTopology(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
+const GUANGZHOU: Site = siteById(TOPOLOGY, 'guangzhou');
+const KEY = Buffer.alloc(32, 7);
+const moveTo = (target: Site, decisionId: string): CallInput => ({
+  type: 'move_out',
+  target,
+  decisionId,
+  topology: TOPOLOGY,
+  signingKey: KEY,
+});
 
 function fresh(context: CallContext = CONTEXT): CallState {
   return newCall({
@@ -269,21 +277,23 @@ describe('a call overflowed to another site', () => {
   const moved = () =>
     run(fresh(), [
       [0, { type: 'queued', position: 3, expectedWaitMs: 90_000 }],
-      [16_000, { type: 'move_out', target: GUANGZHOU, decisionId: 'd-1' }],
+      [16_000, moveTo(GUANGZHOU, 'd-1')],
     ]);
 
-  it('leaves the queue and is relayed with its context in X-CC-* headers', () => {
+  it('leaves the queue and is relayed over the TLS link with its context signed in X-CC-* headers', () => {
     const { state, effects } = moved();
     expect(brief(effects[1]!)).toEqual([
       'acd withdraw',
-      'kamailio relay sip:400200100@127.0.0.1:5080;transport=udp',
+      'kamailio relay sip:400200100@127.0.0.1:5081;transport=tls',
       'peer: none -> trying',
       'publish overflowedOut',
       'log call_overflowed_out',
     ]);
     const relay = effects[1]![1] as Extract<CallEffect, { type: 'kamailio' }>;
     expect(relay.command).toMatchObject({ agent: 'overflow:guangzhou' });
-    expect('hdrs' in relay.command && relay.command.hdrs).toContain('X-CC-Origin-Site: beijing');
+    const hdrs = 'hdrs' in relay.command ? relay.command.hdrs : '';
+    expect(hdrs).toContain('X-CC-Origin-Site: beijing');
+    expect(hdrs).toMatch(new RegExp(`X-CC-Signature: v1;t=${T0 + 16_000};s=[A-Za-z0-9_-]+`));
     expect(state.phase).toEqual({
       name: 'overflowing',
       targetSiteId: 'guangzhou',
@@ -302,9 +312,9 @@ describe('a call overflowed to another site', () => {
     ]);
     expect(state.overflowTried).toBe(true);
     expect(state.phase.name).toBe('queued');
-    expect(
-      run(state, [[20_000, { type: 'move_out', target: GUANGZHOU, decisionId: 'd-2' }]]).effects[0],
-    ).toContainEqual(expect.objectContaining({ type: 'acd', op: 'withdraw' }));
+    expect(run(state, [[20_000, moveTo(GUANGZHOU, 'd-2')]]).effects[0]).toContainEqual(
+      expect.objectContaining({ type: 'acd', op: 'withdraw' }),
+    );
   });
 
   it('answered there: it leaves this site, which records nothing more of it', () => {
@@ -328,11 +338,7 @@ describe('inputs that do not apply change nothing', () => {
       queuedAndRinging(),
       { type: 'assigned', agentId: 'bj-002', uri: 'sip:x@127.0.0.1' },
     ],
-    [
-      'a move for a ringing call',
-      queuedAndRinging(),
-      { type: 'move_out', target: GUANGZHOU, decisionId: 'd' },
-    ],
+    ['a move for a ringing call', queuedAndRinging(), moveTo(GUANGZHOU, 'd')],
     ['a CANCEL for a finished call', { ...fresh(), phase: { name: 'done' } }, { type: 'cancel' }],
     [
       'wrap-up done for a talking call',

@@ -11,7 +11,7 @@
 // CANCEL) changes nothing and produces no effect.
 
 import { CallParty, type CallEvent } from '@ccfed/proto';
-import type { Site } from '@ccfed/topology';
+import type { Site, Topology } from '@ccfed/topology';
 import type { CallContext } from '../call-context.js';
 import { queuedReply, type KamailioCommand, type TransactionRef } from '../kamailio/messages.js';
 import { overflowRelay } from '../overflow/sip-overflow.js';
@@ -93,8 +93,17 @@ export type CallInput =
       readonly expectedWaitMs: number;
       readonly thresholdMs: number;
     }
-  /** The router says: move the call to `target`. */
-  | { readonly type: 'move_out'; readonly target: Site; readonly decisionId: string }
+  /**
+   * The router says: move the call to `target`, over the link the topology sets between the two
+   * sites, its context signed with `signingKey` (the federation key in force).
+   */
+  | {
+      readonly type: 'move_out';
+      readonly target: Site;
+      readonly decisionId: string;
+      readonly topology: Topology;
+      readonly signingKey: Buffer;
+    }
   /** The evapi link dropped: Kamailio sent every suspended INVITE to the fallback. */
   | { readonly type: 'link_lost' }
   /** The agent's after-call work for this call is over. */
@@ -425,9 +434,12 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
           transaction: state.transaction,
           dialedNumber: state.dialedNumber,
           context: state.context,
+          topology: input.topology,
           originSiteId: siteId,
           target,
           decisionId,
+          signingKey: input.signingKey,
+          nowMs,
         }),
       });
       fx.leg('peer', 'trying');
