@@ -19,14 +19,14 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createKafka, silentLogger } from '@ccfed/common';
 import { CustomerTier, routing, SiteSnapshot, topicNames } from '@ccfed/proto';
-import { assignFreePorts, freePort, startKafka } from '@ccfed/services';
+import { assignFreePorts, freePort } from '@ccfed/services';
 import { parseTopology } from '@ccfed/topology';
 import { Partitioners } from 'kafkajs';
 import { createChannel, createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
 import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
+import { startBenchKafka } from './secure-kafka.js';
 
 const { values } = parseArgs({
   options: {
@@ -139,8 +139,8 @@ async function federation(count: number): Promise<unknown> {
 }
 
 await runBench('router', async ({ dir, onCleanup }) => {
-  const kafka = await startKafka({ dataDir: join(dir, 'kafka') });
-  onCleanup(() => kafka.stop());
+  const kafka = await startBenchKafka(dir);
+  onCleanup(() => kafka.engine.stop());
 
   const doc = await federation(SITES);
   const topologyFile = join(dir, 'topology.yaml');
@@ -168,7 +168,8 @@ await runBench('router', async ({ dir, onCleanup }) => {
         ...process.env,
         LOG_LEVEL: 'warn',
         CCFED_TOPOLOGY: topologyFile,
-        CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
+        // Creates the topics too, as the local federation's start does.
+        ...(await kafka.env({ role: 'router' }, 'ccfed')),
         CCFED_ROUTER_PORT: String(port),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -182,12 +183,11 @@ await runBench('router', async ({ dir, onCleanup }) => {
     await routerExited;
   });
 
-  // Site agents' snapshots: every site, every skill, every tenant, new figures each time.
-  const producer = createKafka({
-    brokers: kafka.brokers,
-    clientId: 'bench-sites',
-    log: silentLogger(),
-  }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  // Site agents' snapshots: every site, every skill, every tenant, new figures each time (the
+  // bench publishes for all of them, as the admin).
+  const producer = kafka
+    .admin('bench-sites')
+    .producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   onCleanup(() => producer.disconnect());
   let sequence = 0;
@@ -332,11 +332,7 @@ await runBench('router', async ({ dir, onCleanup }) => {
   }
 
   // Every answered decision should be on the route-decisions topic once the publisher caught up.
-  const admin = createKafka({
-    brokers: kafka.brokers,
-    clientId: 'bench-admin',
-    log: silentLogger(),
-  }).admin();
+  const admin = kafka.admin('bench-admin').admin();
   await admin.connect();
   const answered = answeredCount;
   let published = 0;

@@ -12,17 +12,22 @@ import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@ccfed/common';
 import {
+  kafkaUserOf,
   migrate,
+  openPki,
+  provisionKafka,
   startClickHouse,
   startEngine,
   startKafka,
   startKamailio,
   type EngineHandle,
+  type KafkaPrincipal,
 } from '@ccfed/services';
 import { loadTopology, siteById, TopologyError } from '@ccfed/topology';
 import { startDemoTraffic } from './demo-traffic.js';
 import { buildConsoleIfStale, CONSOLE_DIST } from './console-build.js';
 import { localApiConfig, localSecret } from './local-api.js';
+import { localKafkaUsers } from './local-kafka.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DATA = join(ROOT, '.ccfed', 'local');
@@ -43,11 +48,17 @@ async function main(): Promise<void> {
   // One site when asked for, else the whole federation.
   const sites = values.site ? [siteById(topology, values.site)] : topology.sites;
 
+  // The federation's CA (created on first start) and its Kafka users' passwords.
+  const pki = await openPki(join(DATA, 'pki'));
+  const kafkaUsers = localKafkaUsers(join(DATA, 'kafka-users.json'), topology);
   const [kafka, clickhouse] = await Promise.all([
     startKafka({
       dataDir: join(DATA, 'kafka'),
       port: Number(process.env.CCFED_KAFKA_PORT ?? 19092),
       controllerPort: Number(process.env.CCFED_KAFKA_CONTROLLER_PORT ?? 19093),
+      internalPort: Number(process.env.CCFED_KAFKA_INTERNAL_PORT ?? 19094),
+      pki,
+      adminPassword: kafkaUsers.adminPassword,
     }),
     startClickHouse({
       dataDir: join(DATA, 'clickhouse'),
@@ -60,14 +71,29 @@ async function main(): Promise<void> {
     { name: 'clickhouse', stop: () => clickhouse.stop() },
   );
   await migrate(clickhouse.url, 'ccfed');
+  // Processes create no topics and hold only their own ACLs: the admin sets both up here.
+  await provisionKafka({
+    brokers: kafka.brokers,
+    admin: kafka.admin,
+    prefix: 'ccfed',
+    users: kafkaUsers.users,
+  });
 
-  const env = { CCFED_KAFKA_BROKERS: kafka.brokers.join(','), CCFED_TOPIC_PREFIX: 'ccfed' };
+  const env = { CCFED_TOPIC_PREFIX: 'ccfed' };
+  /** Kafka as `principal` reaches it: its own user, over TLS trusting the federation CA. */
+  const kafkaAs = (principal: KafkaPrincipal) => ({
+    CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
+    CCFED_KAFKA_USERNAME: kafkaUserOf(principal),
+    CCFED_KAFKA_PASSWORD: kafkaUsers.passwordOf(principal),
+    CCFED_TLS_CA: pki.caFile,
+  });
   const routerAddress = `127.0.0.1:${Number(process.env.CCFED_ROUTER_PORT ?? 50051)}`;
   const router = await startNodeService(
     'router',
     'central/router/src/index.ts',
     {
       ...env,
+      ...kafkaAs({ role: 'router' }),
       CCFED_TOPOLOGY: topologyFile,
       CCFED_ROUTER_PORT: routerAddress.split(':')[1]!,
     },
@@ -76,7 +102,12 @@ async function main(): Promise<void> {
   const ingester = await startNodeService(
     'ingester',
     'central/ingester/src/index.ts',
-    { ...env, CCFED_CLICKHOUSE_URL: clickhouse.url, CCFED_CLICKHOUSE_DATABASE: 'ccfed' },
+    {
+      ...env,
+      ...kafkaAs({ role: 'ingester' }),
+      CCFED_CLICKHOUSE_URL: clickhouse.url,
+      CCFED_CLICKHOUSE_DATABASE: 'ccfed',
+    },
     'ingester_started',
   );
   const apiConfig = await localApiConfig(join(DATA, 'api'), topology);
@@ -91,6 +122,7 @@ async function main(): Promise<void> {
       CCFED_API_USERS: apiConfig.usersFile,
       // The live wall: site snapshots and agent states from Kafka, agents' tenants from the topology.
       ...env,
+      ...kafkaAs({ role: 'api' }),
       CCFED_TOPOLOGY: topologyFile,
       CCFED_CONSOLE_DIR: CONSOLE_DIST,
       CCFED_CLICKHOUSE_URL: clickhouse.url,
@@ -138,6 +170,7 @@ async function main(): Promise<void> {
       'site-agent/src/index.ts',
       {
         ...env,
+        ...kafkaAs({ role: 'site', site: site.id }),
         CCFED_TOPOLOGY: topologyFile,
         CCFED_SITE: site.id,
         CCFED_DATA_DIR: join(DATA, `site-agent-${site.id}`),
@@ -161,7 +194,8 @@ async function main(): Promise<void> {
 
   console.log(`
 ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it):
-  Kafka           ${kafka.brokers.join(',')}           topics ccfed.*
+  Kafka           ${kafka.brokers.join(',')} (SASL_SSL, SCRAM-SHA-512; CA ${pki.caFile})   topics ccfed.*
+                  users and passwords: ${kafkaUsers.file}
   ClickHouse      ${clickhouse.url}    database ccfed   (native port ${clickhouse.tcpPort})
   router          ${routerAddress} (gRPC)   decisions on ccfed.route-decisions   log ${router.logFile}
   ingester        every ccfed.* topic → ClickHouse database ccfed               log ${ingester.logFile}
@@ -172,6 +206,7 @@ ${lines.join('\n')}
   data and logs   ${DATA}   (site agents: logs/site-agent-<site>.log; sipp per-call logs: logs/sipp/<site>/)
 Watch overflow:  grep call_overflowed_out ${join(DATA, 'logs')}/site-agent-*.log
 Try:  clickhouse-client --port ${clickhouse.tcpPort} -q 'SELECT kind, count() FROM ccfed.call_events GROUP BY kind'
+Decisions (as Kafka user operator):  CCFED_KAFKA_BROKERS=${kafka.brokers.join(',')} CCFED_TLS_CA=${pki.caFile} CCFED_KAFKA_PASSWORD=$(node -p 'require("${kafkaUsers.file}").operator') npm run ccfed -- decisions --follow
 `);
 }
 

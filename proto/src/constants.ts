@@ -12,6 +12,8 @@ export const TOPIC_SUFFIXES = {
   deadLetter: 'dead-letter',
   /** The routing policy in force: one JSON document per version, compacted to the latest. */
   routingPolicy: 'routing-policy',
+  /** Who a caller is, keyed `<tenant>:<callerHash>`, kept by CRM events; compacted to the latest. */
+  customerDirectory: 'customer-directory',
 } as const;
 
 export type TopicKind = keyof typeof TOPIC_SUFFIXES;
@@ -51,7 +53,7 @@ export function allTopics(names: TopicNames): string[] {
  * Topics that hold current state rather than a stream of events: one partition (so every reader
  * sees every version in the same order) and compacted (Kafka keeps the latest value per key).
  */
-export const STATE_TOPICS: readonly TopicKind[] = ['routingPolicy'];
+export const STATE_TOPICS: readonly TopicKind[] = ['routingPolicy', 'customerDirectory'];
 
 /** How to create one of ccfed's topics. */
 export interface TopicCreation {

@@ -3,11 +3,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKafka, silentLogger } from '@ccfed/common';
 import { routing } from '@ccfed/proto';
 import { Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
+import { uniqueName, waitFor } from '../support/engines.js';
+import { kafkaAs, kafkaEnv } from '../support/kafka.js';
 import { startFederation, type RunningFederation } from '../support/running-site.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -62,7 +62,8 @@ describe('ccfed against a running federation', () => {
     });
     env = {
       CCFED_TOPOLOGY: fed.topologyFile,
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      // The operators' Kafka user: it may read route-decisions, and nothing else.
+      ...(await kafkaEnv({ role: 'operator' }, fed.prefix)),
       CCFED_TOPIC_PREFIX: fed.prefix,
     };
   });
@@ -121,11 +122,8 @@ describe('ccfed against a running federation', () => {
   });
 
   it('decisions: prints the decisions on the topic, skips what is not one, filters by site, follows new ones', async () => {
-    const kafka = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: 'cli-test',
-      log: silentLogger(),
-    });
+    // The decisions come from where the router's would: Kafka user router.
+    const kafka = await kafkaAs({ role: 'router' }, fed.prefix, 'cli-test');
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     const publish = (d: routing.RouteDecision) =>

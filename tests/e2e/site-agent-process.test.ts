@@ -2,10 +2,10 @@
 // up it publishes its site snapshot to Kafka at least every second.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKafka, silentLogger } from '@ccfed/common';
 import { SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
+import { freshTopics, uniqueName } from '../support/engines.js';
+import { adminKafka, kafkaEnv } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { writeTopology } from '../support/running-site.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
@@ -28,9 +28,12 @@ describe('site agent process', () => {
   let topics: TopicNames;
   let prefix: string;
   let agent: ServiceProcess;
+  /** Kafka for site guangzhou, which every test here names or starts. */
+  let kafka: Record<string, string>;
 
   beforeAll(async () => {
     ({ prefix, topics } = await freshTopics());
+    kafka = await kafkaEnv({ role: 'site', site: 'guangzhou' }, prefix);
   });
 
   afterAll(async () => {
@@ -47,7 +50,7 @@ describe('site agent process', () => {
     const { code, log } = await failedStart({
       CCFED_TOPOLOGY: file,
       CCFED_SITE: 'shanghai',
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...kafka,
     });
     expect(code).toBe(1);
     expect(log).toContain(`site-agent could not start: invalid topology file ${file}:`);
@@ -59,13 +62,13 @@ describe('site agent process', () => {
     const { code, log } = await failedStart({
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
       CCFED_SITE: 'lhasa',
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...kafka,
     });
     expect(code).toBe(1);
     expect(log).toContain('unknown site "lhasa" (the topology has: shanghai, beijing, guangzhou)');
   });
 
-  it('refuses a missing or malformed Kafka broker list', async () => {
+  it('refuses a malformed Kafka broker list, and no Kafka user, password or CA', async () => {
     const { code, log } = await failedStart({
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
       CCFED_SITE: 'beijing',
@@ -73,6 +76,9 @@ describe('site agent process', () => {
     });
     expect(code).toBe(1);
     expect(log).toContain('CCFED_KAFKA_BROKERS: expected host:port[,host:port...]');
+    expect(log).toContain("CCFED_KAFKA_USERNAME: required: this process's Kafka user");
+    expect(log).toContain("CCFED_KAFKA_PASSWORD: required: the Kafka user's SCRAM password");
+    expect(log).toContain("CCFED_TLS_CA: required: path of the federation CA's certificate");
   });
 
   it('publishes snapshots of its skills, keyed by site, at least every second', async () => {
@@ -81,18 +87,13 @@ describe('site agent process', () => {
       {
         CCFED_TOPOLOGY: (await writeTopology()).file,
         CCFED_SITE: 'guangzhou',
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...kafka,
         CCFED_TOPIC_PREFIX: prefix,
         CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent')),
       },
       'site-agent',
     );
-    const kafka = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: 'snapshot-reader',
-      log: silentLogger(),
-    });
-    const consumer = kafka.consumer({ groupId: uniqueName('snapshots') });
+    const consumer = adminKafka('snapshot-reader').consumer({ groupId: uniqueName('snapshots') });
     await consumer.connect();
     await consumer.subscribe({ topic: topics.siteSnapshots, fromBeginning: true });
     const seen: { key: string; snap: SiteSnapshot }[] = [];

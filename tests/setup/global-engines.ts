@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import {
+  newKafkaPassword,
   openPki,
   startClickHouse,
   startKafka,
@@ -14,6 +15,14 @@ const RUN_DIR = join(new URL('../../.ccfed/test', import.meta.url).pathname, `ru
 declare module 'vitest' {
   export interface ProvidedContext {
     kafkaBrokers: string[];
+    /** The broker's inter-broker listener (TLS, the broker's own certificate only). */
+    kafkaInternalBroker: string;
+    /** The CA file the broker's certificate comes from (the run's CA). */
+    kafkaCaFile: string;
+    /** The broker's super user's password, made for this run (tests/support/kafka.ts). */
+    kafkaAdminPassword: string;
+    /** What every other Kafka user's password of this run is derived from (tests/support/kafka.ts). */
+    kafkaUserSecret: string;
     clickhouseUrl: string;
     runDir: string;
     /** The run's certificate authority (services/src/pki.ts): every process's certificate comes from it. */
@@ -29,14 +38,20 @@ export async function setup(project: TestProject): Promise<void> {
   mkdirSync(RUN_DIR, { recursive: true });
   const started = Date.now();
   const pki = await openPki(join(RUN_DIR, 'pki'));
+  // The run's broker runs as every broker does: SASL_SSL with SCRAM users and ACLs only.
+  const kafkaAdminPassword = newKafkaPassword();
   [kafka, clickhouse] = await Promise.all([
-    startKafka({ dataDir: join(RUN_DIR, 'kafka') }),
+    startKafka({ dataDir: join(RUN_DIR, 'kafka'), pki, adminPassword: kafkaAdminPassword }),
     startClickHouse({ dataDir: join(RUN_DIR, 'clickhouse') }),
   ]);
   console.log(
     `engines ready in ${Date.now() - started} ms: kafka ${kafka.brokers.join(',')}, clickhouse ${clickhouse.url}`,
   );
   project.provide('kafkaBrokers', kafka.brokers);
+  project.provide('kafkaCaFile', kafka.caFile);
+  project.provide('kafkaInternalBroker', `127.0.0.1:${kafka.internalPort}`);
+  project.provide('kafkaAdminPassword', kafkaAdminPassword);
+  project.provide('kafkaUserSecret', newKafkaPassword());
   project.provide('clickhouseUrl', clickhouse.url);
   project.provide('runDir', RUN_DIR);
   project.provide('pkiDir', pki.dir);

@@ -8,7 +8,8 @@ import { siteById, type Site, type Topology } from '@ccfed/topology';
 import { createChannel, createClient, type Channel } from 'nice-grpc';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
-import { freshTopics, kafkaBrokers, uniqueName, waitFor } from './engines.js';
+import { freshTopics, uniqueName, waitFor } from './engines.js';
+import { kafkaEnv } from './kafka.js';
 import { startService, type ServiceProcess } from './processes.js';
 import { exampleTopologyOnFreePorts } from './topology.js';
 
@@ -109,6 +110,8 @@ async function startOneSite(opts: {
   readonly env?: Record<string, string>;
 }): Promise<RunningSite> {
   const { topology, file, prefix, topics, siteId } = opts;
+  // The site's own Kafka user, with its ACLs on this federation's topics.
+  const kafka = await kafkaEnv({ role: 'site', site: siteId }, prefix);
   const site = siteById(topology, siteId);
   const kamailio = await startKamailio({
     topology,
@@ -120,7 +123,7 @@ async function startOneSite(opts: {
   const env = {
     CCFED_TOPOLOGY: file,
     CCFED_SITE: siteId,
-    CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+    ...kafka,
     CCFED_TOPIC_PREFIX: prefix,
     CCFED_DATA_DIR: dataDir,
     // One key for every site of the test federation, as production shares one.

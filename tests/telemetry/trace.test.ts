@@ -17,13 +17,8 @@ import {
   type LoggedSippRun,
 } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  clickhouseUrl,
-  freshDatabase,
-  kafkaBrokers,
-  uniqueName,
-  waitFor,
-} from '../support/engines.js';
+import { clickhouseUrl, freshDatabase, uniqueName, waitFor } from '../support/engines.js';
+import { kafkaEnv } from '../support/kafka.js';
 import {
   startOtlpReceiver,
   type OtlpReceiver,
@@ -90,7 +85,7 @@ describe('one trace per call across both sites, the router and the ingester', ()
       'central/router/src/index.ts',
       {
         CCFED_TOPOLOGY: fed.topologyFile,
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
         CCFED_TOPIC_PREFIX: fed.prefix,
         CCFED_ROUTER_PORT: String(routerPort),
         ...otlp.env,
@@ -101,11 +96,11 @@ describe('one trace per call across both sites, the router and the ingester', ()
     ingester = startService(
       'central/ingester/src/index.ts',
       {
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...(await kafkaEnv({ role: 'ingester' }, fed.prefix)),
         CCFED_TOPIC_PREFIX: fed.prefix,
         CCFED_CLICKHOUSE_URL: clickhouseUrl(),
         CCFED_CLICKHOUSE_DATABASE: database,
-        CCFED_CONSUMER_GROUP: uniqueName('ingester'),
+        CCFED_CONSUMER_GROUP: uniqueName('ccfed-ingester'),
         ...otlp.env,
       },
       'ingester',
