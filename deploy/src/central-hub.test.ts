@@ -1,4 +1,4 @@
-import { allTopics, DEFAULT_TOPIC_PARTITIONS, topicNames } from '@ccfed/proto';
+import { allTopics, DEFAULT_TOPIC_PARTITIONS, STATE_TOPICS, topicNames } from '@ccfed/proto';
 import { loadTopology, parseTopology, type Topology } from '@ccfed/topology';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,10 +82,12 @@ describe('CentralHub', () => {
     const { declared } = await declare();
     const topics = ofType(declared, 'kafka:index/topic:Topic');
     expect(topics.map((t) => t.inputs.name).sort()).toEqual(allTopics(topicNames()).sort());
-    const policyTopic = topicNames().routingPolicy;
+    const names = topicNames();
+    const stateTopics = STATE_TOPICS.map((k) => names[k]);
     for (const t of topics) {
-      // The routing policy is state: one partition, compacted; every event topic is partitioned.
-      if (t.inputs.name === policyTopic) {
+      // State (the routing policy, the customer directory): one partition, compacted; every event
+      // topic is partitioned.
+      if (stateTopics.includes(t.inputs.name as string)) {
         expect(t.inputs.partitions).toBe(1);
         expect(t.inputs.config).toEqual({ 'cleanup.policy': 'compact' });
       } else {

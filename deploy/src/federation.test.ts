@@ -35,6 +35,14 @@ const SECRETS = {
   apiSecret: 'fed-api-secret-0a9d8c7b6e5f4a3b2c1d',
   apiUsers: 'users:\n  - username: hq\n    passwordHash: scrypt$fed-hash-44c2\n    role: hq\n',
   callerHashKey: 'fed-caller-hash-key-7d31e2',
+  kafkaAdminPassword: 'fed-kafka-admin-3c9e81f0',
+  kafkaPasswords: JSON.stringify(
+    Object.fromEntries(
+      ['router', 'ingester', 'api', 'operator', 'crm', 'site-shanghai', 'site-beijing']
+        .concat(['site-guangzhou', 'site-shenzhen'])
+        .map((u) => [u, `fed-kafka-${u}-pass-77`]),
+    ),
+  ),
 };
 
 /** Stack config as `pulumi config set` (and `--secret`) would leave it. */
@@ -51,9 +59,18 @@ function setStackConfig(topologyFile: string, extra: Record<string, string> = {}
       'ccfed:apiSecret': SECRETS.apiSecret,
       'ccfed:apiUsers': SECRETS.apiUsers,
       'ccfed:callerHashKey': SECRETS.callerHashKey,
+      'ccfed:kafkaAdminPassword': SECRETS.kafkaAdminPassword,
+      'ccfed:kafkaPasswords': SECRETS.kafkaPasswords,
       ...extra,
     },
-    ['ccfed:clickhouseUrl', 'ccfed:apiSecret', 'ccfed:apiUsers', 'ccfed:callerHashKey'],
+    [
+      'ccfed:clickhouseUrl',
+      'ccfed:apiSecret',
+      'ccfed:apiUsers',
+      'ccfed:callerHashKey',
+      'ccfed:kafkaAdminPassword',
+      'ccfed:kafkaPasswords',
+    ],
   );
 }
 
@@ -151,6 +168,8 @@ describe('deployFederation', () => {
         SECRETS.apiSecret,
         'fed-hash-44c2',
         SECRETS.callerHashKey,
+        SECRETS.kafkaAdminPassword,
+        'fed-kafka-router-pass-77',
       ]) {
         expect(text, where).not.toContain(secret);
       }
@@ -345,7 +364,14 @@ describe('readStackSettings', () => {
     const s = readStackSettings(new pulumi.Config('ccfed'), '/srv/ccfed/deploy');
     expect(s.topologyFile).toBe('/srv/ccfed/deploy/topology.yaml');
     expect(s.grafanaDir).toBe('/srv/ccfed/dashboards/out');
-    for (const secret of [s.apiSecret, s.clickhouseUrl, s.apiUsersYaml, s.callerHashKey]) {
+    for (const secret of [
+      s.apiSecret,
+      s.clickhouseUrl,
+      s.apiUsersYaml,
+      s.callerHashKey,
+      s.kafkaAdmin.password,
+      s.kafkaPasswords,
+    ] as pulumi.Output<unknown>[]) {
       expect(await pulumi.isSecret(secret)).toBe(true);
     }
     expect(await promiseOf(s.apiUsersYaml)).toBe(SECRETS.apiUsers);

@@ -1,16 +1,18 @@
 // The whole federation from one topology file: the central hub and one site per topology entry.
 // Adding a site is adding it to the topology and running `pulumi up` again.
 import * as k8s from '@pulumi/kubernetes';
-import * as kafka from '@pulumi/kafka';
 import type * as pulumi from '@pulumi/pulumi';
+import { DEFAULT_TOPIC_PREFIX } from '@ccfed/proto';
 import { loadTopology, type Topology } from '@ccfed/topology';
 import { CentralHub } from './central-hub.js';
 import { ContactCenterSite } from './contact-center-site.js';
+import { KafkaAccess, kafkaAdminProvider } from './kafka-access.js';
 import { ccfedLabels } from './kube.js';
 import type { StackSettings } from './stack-config.js';
 
 export interface Federation {
   readonly topology: Topology;
+  readonly kafkaAccess: KafkaAccess;
   readonly hub: CentralHub;
   readonly sites: readonly ContactCenterSite[];
 }
@@ -51,9 +53,20 @@ export function deployFederation(settings: StackSettings): Federation {
         metadata: { name: settings.namespace, labels: ccfedLabels('namespace') },
       }).metadata.name
     : settings.namespace;
-  const kafkaAdmin = new kafka.Provider('kafka', {
-    bootstrapServers: settings.kafkaAdminBrokers,
+  const kafkaAdmin = kafkaAdminProvider('kafka', {
+    brokers: settings.kafkaAdminBrokers,
+    ...settings.kafkaAdmin,
   });
+  // Every principal's Kafka user and ACLs, from the table the local federation grants too.
+  const kafkaAccess = new KafkaAccess(
+    'kafka-access',
+    {
+      topicPrefix: settings.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
+      siteIds: topology.sites.map((s) => s.id),
+      passwords: settings.kafkaPasswords,
+    },
+    { providers: { kafka: kafkaAdmin } },
+  );
 
   const hub = new CentralHub(
     'hub',
@@ -75,7 +88,8 @@ export function deployFederation(settings: StackSettings): Federation {
       routerServiceType: settings.routerServiceType,
       otlpEndpoint: settings.otlpEndpoint,
     },
-    { providers: { kafka: kafkaAdmin } },
+    // Its processes log in as their users from the start.
+    { providers: { kafka: kafkaAdmin }, dependsOn: [kafkaAccess] },
   );
 
   // One provider (and namespace) per other cluster, shared by the sites that run there.
@@ -123,11 +137,11 @@ export function deployFederation(settings: StackSettings): Federation {
         otlpEndpoint: settings.otlpEndpoint,
       },
       {
-        // Site agents publish to the topics the hub creates.
-        dependsOn: Object.values(hub.topics),
+        // Site agents publish to the topics the hub creates, as their own Kafka users.
+        dependsOn: [...Object.values(hub.topics), kafkaAccess],
         ...(cluster ? { providers: { kubernetes: cluster.provider } } : {}),
       },
     );
   });
-  return { topology, hub, sites };
+  return { topology, kafkaAccess, hub, sites };
 }

@@ -12,6 +12,8 @@ const SECRET_KEYS = [
   'ccfed:apiSecret',
   'ccfed:apiUsers',
   'ccfed:callerHashKey',
+  'ccfed:kafkaAdminPassword',
+  'ccfed:kafkaPasswords',
 ];
 const REQUIRED = [
   'ccfed:topologyFile',
@@ -34,6 +36,14 @@ function useStack(stack: string): void {
       'ccfed:apiSecret': 'x'.repeat(48),
       'ccfed:apiUsers': 'users: []\n',
       'ccfed:callerHashKey': 'k'.repeat(32),
+      'ccfed:kafkaAdminPassword': 'a'.repeat(32),
+      'ccfed:kafkaPasswords': JSON.stringify(
+        Object.fromEntries(
+          ['router', 'ingester', 'api', 'operator', 'crm']
+            .concat(['shanghai', 'beijing', 'guangzhou'].map((s) => `site-${s}`))
+            .map((u) => [u, 'p'.repeat(32)]),
+        ),
+      ),
     },
     SECRET_KEYS,
   );
