@@ -5,7 +5,13 @@
 
 import { pbkdf2, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { createKafka, ensureTopics, silentLogger, type KafkaCredentials } from '@ccfed/common';
+import {
+  createKafka,
+  ensureTopics,
+  errorMessage,
+  silentLogger,
+  type KafkaCredentials,
+} from '@ccfed/common';
 import { topicCreations, topicNames, DEFAULT_TOPIC_PARTITIONS } from '@ccfed/proto';
 import {
   alterUserScramCredentialsV0,
@@ -118,20 +124,32 @@ export async function upsertScramUsers(
   }
 }
 
+/** A logged-in connection to the first broker of `access.brokers` that answers (any broker forwards these requests to the controller). */
 async function adminConnection(access: KafkaAdminAccess): Promise<Connection> {
-  const [host, port] = splitBroker(access.brokers[0]!);
-  const connection = new Connection('ccfed-admin', {
-    tls: { ca: access.admin.ca },
-    sasl: {
-      mechanism: 'SCRAM-SHA-512',
-      username: access.admin.username,
-      password: access.admin.password,
-    },
-    connectTimeout: 5_000,
-    requestTimeout: 15_000,
-  });
-  await connection.connect(host, port);
-  return connection;
+  let lastError: unknown;
+  for (const broker of access.brokers) {
+    const [host, port] = splitBroker(broker);
+    const connection = new Connection('ccfed-admin', {
+      tls: { ca: access.admin.ca },
+      sasl: {
+        mechanism: 'SCRAM-SHA-512',
+        username: access.admin.username,
+        password: access.admin.password,
+      },
+      connectTimeout: 5_000,
+      requestTimeout: 15_000,
+    });
+    try {
+      await connection.connect(host, port);
+      return connection;
+    } catch (err) {
+      lastError = err;
+      await connection.close().catch(() => undefined);
+    }
+  }
+  throw new Error(
+    `cannot log in to Kafka at ${access.brokers.join(',')} as ${access.admin.username}: ${errorMessage(lastError)}`,
+  );
 }
 
 function splitBroker(broker: string): [string, number] {
