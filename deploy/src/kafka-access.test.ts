@@ -69,6 +69,7 @@ describe('KafkaAccess', () => {
     expect(users.map((u) => u.inputs.username).sort()).toEqual([...USERS].sort());
     for (const u of users) {
       expect(u.inputs.scramMechanism).toBe('SCRAM-SHA-512');
+      expect(u.inputs.scramIterations).toBe(8192);
       expect(u.inputs.password).toEqual(
         secret(`pass-of-${u.inputs.username as string}-0123456789`),
       );

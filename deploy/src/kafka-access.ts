@@ -45,6 +45,11 @@ const ACL_PATTERN = { literal: 'Literal', prefixed: 'Prefixed' } as const;
 export class KafkaAccess extends pulumi.ComponentResource {
   /** By Kafka user name. */
   readonly users: Readonly<Record<string, kafka.UserScramCredential>>;
+  /**
+   * Each user's password (a secret), by user name: what its workload gets as
+   * CCFED_KAFKA_PASSWORD, with CCFED_KAFKA_USERNAME and the CA file as CCFED_TLS_CA.
+   */
+  readonly passwords: Readonly<Record<string, pulumi.Output<string>>>;
   readonly acls: readonly kafka.Acl[];
 
   constructor(name: string, args: KafkaAccessArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -56,6 +61,7 @@ export class KafkaAccess extends pulumi.ComponentResource {
       ...args.siteIds.map((site) => ({ role: 'site' as const, site })),
     ];
     const users: Record<string, kafka.UserScramCredential> = {};
+    const passwords: Record<string, pulumi.Output<string>> = {};
     const acls: kafka.Acl[] = [];
     for (const principal of principals) {
       const user = kafkaUserOf(principal);
@@ -69,6 +75,7 @@ export class KafkaAccess extends pulumi.ComponentResource {
           return p;
         }),
       );
+      passwords[user] = password;
       users[user] = new kafka.UserScramCredential(
         `${name}-user-${user}`,
         { username: user, scramMechanism: 'SCRAM-SHA-512', scramIterations: 8192, password },
@@ -93,6 +100,7 @@ export class KafkaAccess extends pulumi.ComponentResource {
       }
     }
     this.users = users;
+    this.passwords = passwords;
     this.acls = acls;
     this.registerOutputs({});
   }
