@@ -88,7 +88,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createKafka, ensureTopics, groupCaughtUp, ident, silentLogger, sql } from '@ccfed/common';
+import { ensureTopics, groupCaughtUp, ident, sql } from '@ccfed/common';
 import { ingesterConfigSchema } from '@ccfed/ingester/config';
 import { KAFKA_CLIENTS, type KafkaClientName } from '@ccfed/ingester/consumer';
 import { sinksFor } from '@ccfed/ingester/sinks';
@@ -99,7 +99,6 @@ import {
   migrate,
   migratedDatabaseSetup,
   startClickHouse,
-  startKafka,
 } from '@ccfed/services';
 import { CompressionTypes, type Producer } from 'kafkajs';
 import {
@@ -108,6 +107,7 @@ import {
   type StreamMessage,
 } from '../tests/support/event-stream.js';
 import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
+import { startBenchKafka } from './secure-kafka.js';
 
 const { values } = parseArgs({
   options: {
@@ -328,19 +328,13 @@ await runBench('ingest', async ({ dir, onCleanup }) => {
     ...ID_TABLES.map((t) => ({ name: `repeated ids ${t}`, sql: QUERIES.repeatedIds(t) })),
     { name: 'markers', sql: QUERIES.markers() },
   ]);
-  const kafkaEngine = await startKafka({
-    dataDir: join(dir, 'kafka'),
-    heapMb: 1024,
-    partitions: PARTITIONS,
-  });
+  const secureKafka = await startBenchKafka(dir, { heapMb: 1024, partitions: PARTITIONS });
+  const kafkaEngine = secureKafka.engine;
   onCleanup(() => kafkaEngine.stop());
   const clickhouse = await startClickHouse({ dataDir: join(dir, 'clickhouse') });
   onCleanup(() => clickhouse.stop());
-  const kafka = createKafka({
-    brokers: kafkaEngine.brokers,
-    clientId: 'bench-sites',
-    log: silentLogger(),
-  });
+  // The bench stands in for every site at once: it produces as the admin.
+  const kafka = secureKafka.admin('bench-sites');
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   onCleanup(() => producer.disconnect());
@@ -385,7 +379,8 @@ await runBench('ingest', async ({ dir, onCleanup }) => {
     let want = tableRows(day.expected);
     const totalRows = Object.values(want).reduce((a, b) => a + b, 0);
 
-    const group = `ingester-${prefix}`;
+    const group = `ccfed-ingester-${prefix}`;
+    const kafkaEnv = await secureKafka.env({ role: 'ingester' }, prefix);
     const log = createWriteStream(join(dir, `ingester-${client}-${r}.log`));
     const ingester = spawn(
       process.execPath,
@@ -401,7 +396,7 @@ await runBench('ingest', async ({ dir, onCleanup }) => {
         env: {
           ...process.env,
           LOG_LEVEL: process.env.BENCH_INGESTER_LOG_LEVEL ?? 'info',
-          CCFED_KAFKA_BROKERS: kafkaEngine.brokers.join(','),
+          ...kafkaEnv,
           CCFED_TOPIC_PREFIX: prefix,
           // Its own insert-oriented user, as in production (docs/security.md, ClickHouse).
           ...clickhouseProcessEnv(clickhouse.as('ingester'), database),

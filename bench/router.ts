@@ -22,14 +22,15 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createKafka, loadTls, secureChannel, silentLogger } from '@ccfed/common';
+import { loadTls, secureChannel } from '@ccfed/common';
 import { CustomerTier, routing, SiteSnapshot, topicNames } from '@ccfed/proto';
-import { assignFreePorts, freePort, openPki, startKafka } from '@ccfed/services';
+import { assignFreePorts, freePort, openPki } from '@ccfed/services';
 import { parseTopology } from '@ccfed/topology';
 import { Partitioners } from 'kafkajs';
 import { createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
 import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
+import { startBenchKafka } from './secure-kafka.js';
 
 const { values } = parseArgs({
   options: {
@@ -146,8 +147,8 @@ async function federation(count: number): Promise<unknown> {
 }
 
 await runBench('router', async ({ dir, onCleanup }) => {
-  const kafka = await startKafka({ dataDir: join(dir, 'kafka') });
-  onCleanup(() => kafka.stop());
+  const kafka = await startBenchKafka(dir);
+  onCleanup(() => kafka.engine.stop());
 
   const doc = await federation(SITES);
   const topologyFile = join(dir, 'topology.yaml');
@@ -177,7 +178,8 @@ await runBench('router', async ({ dir, onCleanup }) => {
         ...process.env,
         LOG_LEVEL: 'warn',
         CCFED_TOPOLOGY: topologyFile,
-        CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
+        // Creates the topics too, as the local federation's start does.
+        ...(await kafka.env({ role: 'router' }, 'ccfed')),
         CCFED_ROUTER_PORT: String(port),
         CCFED_TLS_CA: routerFiles.ca,
         CCFED_TLS_CERT: routerFiles.cert,
@@ -194,12 +196,11 @@ await runBench('router', async ({ dir, onCleanup }) => {
     await routerExited;
   });
 
-  // Site agents' snapshots: every site, every skill, every tenant, new figures each time.
-  const producer = createKafka({
-    brokers: kafka.brokers,
-    clientId: 'bench-sites',
-    log: silentLogger(),
-  }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  // Site agents' snapshots: every site, every skill, every tenant, new figures each time (the
+  // bench publishes for all of them, as the admin).
+  const producer = kafka
+    .admin('bench-sites')
+    .producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   onCleanup(() => producer.disconnect());
   let sequence = 0;
@@ -356,11 +357,7 @@ await runBench('router', async ({ dir, onCleanup }) => {
   }
 
   // Every answered decision should be on the route-decisions topic once the publisher caught up.
-  const admin = createKafka({
-    brokers: kafka.brokers,
-    clientId: 'bench-admin',
-    log: silentLogger(),
-  }).admin();
+  const admin = kafka.admin('bench-admin').admin();
   await admin.connect();
   const answered = answeredCount;
   let published = 0;

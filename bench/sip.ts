@@ -16,12 +16,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadTls, secureChannel, silentLogger } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
-import { assignFreePorts, freePort, openPki, startKafka, startKamailio } from '@ccfed/services';
+import { assignFreePorts, freePort, openPki, startKamailio } from '@ccfed/services';
 import { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
 import { parseTopology, siteById } from '@ccfed/topology';
 import { createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
 import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
+import { startBenchKafka } from './secure-kafka.js';
 
 const SCENARIOS = join(ROOT, 'services', 'sipp');
 const TARGET_CPS = 300;
@@ -48,8 +49,8 @@ interface Step {
 }
 
 await runBench('sip', async ({ dir, onCleanup }) => {
-  const kafka = await startKafka({ dataDir: join(dir, 'kafka') });
-  onCleanup(() => kafka.stop());
+  const kafka = await startBenchKafka(dir);
+  onCleanup(() => kafka.engine.stop());
 
   // The example topology's Beijing site, staffed with AGENTS sales agents and no wrap-up, so
   // that the figures measure the call path, not the staffing.
@@ -97,7 +98,8 @@ await runBench('sip', async ({ dir, onCleanup }) => {
         LOG_LEVEL: 'warn',
         CCFED_TOPOLOGY: topologyFile,
         CCFED_SITE: site.id,
-        CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
+        // The topics are created here, as the local federation's start creates them.
+        ...(await kafka.env({ role: 'site', site: site.id }, 'ccfed')),
         CCFED_DATA_DIR: join(dir, 'site-agent'),
         CCFED_TLS_CA: siteFiles.ca,
         CCFED_TLS_CERT: siteFiles.cert,

@@ -11,8 +11,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createKafka,
-  ensureTopics,
   secureChannel,
+  type KafkaCredentials,
   type Logger,
   type TlsMaterial,
 } from '@ccfed/common';
@@ -21,7 +21,6 @@ import {
   customerDirectoryKey,
   CustomerTier,
   site as siteApi,
-  topicCreations,
   type TopicNames,
 } from '@ccfed/proto';
 import {
@@ -72,6 +71,8 @@ async function publishDirectory(opts: {
   readonly site: Site;
   readonly numbers: Site['numbers'];
   readonly kafkaBrokers: readonly string[];
+  /** The CRM connector's Kafka user (`crm`): it writes the directory, nothing else of the sites'. */
+  readonly kafkaCredentials: KafkaCredentials;
   readonly topics: TopicNames;
   readonly callerHashKey: string;
   readonly log: Logger;
@@ -79,10 +80,9 @@ async function publishDirectory(opts: {
   const kafka = createKafka({
     brokers: opts.kafkaBrokers,
     clientId: 'ccfed-demo-crm',
+    credentials: opts.kafkaCredentials,
     log: opts.log,
   });
-  // Made compacted before the first entry, whoever of the site agents and this gets there first.
-  await ensureTopics(kafka, topicCreations(opts.topics));
   const producer = kafka.producer();
   await producer.connect();
   try {
@@ -119,8 +119,9 @@ export async function startDemoTraffic(opts: {
   readonly sip: { readonly host: string; readonly port: number };
   readonly logDir: string;
   readonly surge?: boolean;
-  /** Where the CRM connector publishes the customer directory. */
+  /** Where the CRM connector publishes the customer directory, and as whom (Kafka user `crm`). */
   readonly kafkaBrokers: readonly string[];
+  readonly kafkaCredentials: KafkaCredentials;
   readonly topics: TopicNames;
   readonly callerHashKey: string;
   readonly log: Logger;

@@ -16,18 +16,22 @@ import { createLogger, loadTls, type Principal } from '@ccfed/common';
 import { topicNames } from '@ccfed/proto';
 import {
   clickhouseProcessEnv,
+  kafkaUserOf,
   migrate,
   openPki,
+  provisionKafka,
   startClickHouse,
   startEngine,
   startKafka,
   startKamailio,
   type EngineHandle,
+  type KafkaPrincipal,
 } from '@ccfed/services';
 import { loadTopology, siteById, TopologyError } from '@ccfed/topology';
 import { startDemoTraffic } from './demo-traffic.js';
 import { buildConsoleIfStale, CONSOLE_DIST } from './console-build.js';
 import { localApiConfig, localSecret } from './local-api.js';
+import { localKafkaUsers } from './local-kafka.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DATA = join(ROOT, '.ccfed', 'local');
@@ -56,11 +60,16 @@ async function main(): Promise<void> {
   // The operator's, for `ccfed status`, `drain`, `undrain` (cli/src/tls.ts looks here).
   await pki.issue({ kind: 'operator', name: 'local' });
 
+  // The Kafka users' passwords, made on first start like the CA.
+  const kafkaUsers = localKafkaUsers(join(DATA, 'kafka-users.json'), topology);
   const [kafka, clickhouse] = await Promise.all([
     startKafka({
       dataDir: join(DATA, 'kafka'),
       port: Number(process.env.CCFED_KAFKA_PORT ?? 19092),
       controllerPort: Number(process.env.CCFED_KAFKA_CONTROLLER_PORT ?? 19093),
+      internalPort: Number(process.env.CCFED_KAFKA_INTERNAL_PORT ?? 19094),
+      pki,
+      adminPassword: kafkaUsers.adminPassword,
     }),
     startClickHouse({
       dataDir: join(DATA, 'clickhouse'),
@@ -76,14 +85,29 @@ async function main(): Promise<void> {
   // Each process logs in as its own ClickHouse user, with this start's passwords (users.ts).
   const chEnv = (role: 'ingester' | 'api' | 'analytics') =>
     clickhouseProcessEnv(clickhouse.as(role), 'ccfed');
+  // Processes create no topics and hold only their own ACLs: the admin sets both up here.
+  await provisionKafka({
+    brokers: kafka.brokers,
+    admin: kafka.admin,
+    prefix: 'ccfed',
+    users: kafkaUsers.users,
+  });
 
-  const env = { CCFED_KAFKA_BROKERS: kafka.brokers.join(','), CCFED_TOPIC_PREFIX: 'ccfed' };
+  const env = { CCFED_TOPIC_PREFIX: 'ccfed' };
+  /** Kafka as `principal` reaches it: its own user, over TLS trusting the federation CA. */
+  const kafkaAs = (principal: KafkaPrincipal) => ({
+    CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
+    CCFED_KAFKA_USERNAME: kafkaUserOf(principal),
+    CCFED_KAFKA_PASSWORD: kafkaUsers.passwordOf(principal),
+    CCFED_TLS_CA: pki.caFile,
+  });
   const routerAddress = `127.0.0.1:${Number(process.env.CCFED_ROUTER_PORT ?? 50051)}`;
   const router = await startNodeService(
     'router',
     'central/router/src/index.ts',
     {
       ...env,
+      ...kafkaAs({ role: 'router' }),
       CCFED_TOPOLOGY: topologyFile,
       CCFED_ROUTER_PORT: routerAddress.split(':')[1]!,
       ...(await tlsEnv({ kind: 'service', service: 'router' })),
@@ -96,6 +120,7 @@ async function main(): Promise<void> {
     {
       ...env,
       ...chEnv('ingester'),
+      ...kafkaAs({ role: 'ingester' }),
       ...(await tlsEnv({ kind: 'service', service: 'ingester' })),
     },
     'ingester_started',
@@ -112,6 +137,7 @@ async function main(): Promise<void> {
       CCFED_API_USERS: apiConfig.usersFile,
       // The live wall: site snapshots and agent states from Kafka, agents' tenants from the topology.
       ...env,
+      ...kafkaAs({ role: 'api' }),
       CCFED_TOPOLOGY: topologyFile,
       CCFED_CONSOLE_DIR: CONSOLE_DIST,
       ...chEnv('api'),
@@ -158,6 +184,7 @@ async function main(): Promise<void> {
       'site-agent/src/index.ts',
       {
         ...env,
+        ...kafkaAs({ role: 'site', site: site.id }),
         CCFED_TOPOLOGY: topologyFile,
         CCFED_SITE: site.id,
         CCFED_DATA_DIR: join(DATA, `site-agent-${site.id}`),
@@ -178,6 +205,11 @@ async function main(): Promise<void> {
       logDir: join(DATA, 'logs', 'sipp', site.id),
       surge: site.id === topology.federation.hqSite && sites.length > 1,
       kafkaBrokers: kafka.brokers,
+      kafkaCredentials: {
+        username: kafkaUserOf({ role: 'crm' }),
+        password: kafkaUsers.passwordOf({ role: 'crm' }),
+        ca: readFileSync(pki.caFile),
+      },
       topics: topicNames(env.CCFED_TOPIC_PREFIX),
       callerHashKey,
       log,
@@ -190,7 +222,8 @@ async function main(): Promise<void> {
 
   console.log(`
 ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it):
-  Kafka           ${kafka.brokers.join(',')}           topics ccfed.*
+  Kafka           ${kafka.brokers.join(',')} (SASL_SSL, SCRAM-SHA-512; CA ${pki.caFile})   topics ccfed.*
+                  users and passwords: ${kafkaUsers.file}
   ClickHouse      ${clickhouse.url}    database ccfed   (native port ${clickhouse.tcpPort})
                   users for this run: ${Object.values(clickhouse.logins)
                     .map((l) => `${l.username} / ${l.password}`)
@@ -205,6 +238,7 @@ ${lines.join('\n')}
   data and logs   ${DATA}   (site agents: logs/site-agent-<site>.log; sipp per-call logs: logs/sipp/<site>/)
 Watch overflow:  grep call_overflowed_out ${join(DATA, 'logs')}/site-agent-*.log
 Try:  clickhouse-client --port ${clickhouse.tcpPort} --user ${clickhouse.logins.api.username} --password ${clickhouse.logins.api.password} -q 'SELECT kind, count() FROM ccfed.call_events GROUP BY kind'
+Decisions (as Kafka user operator):  CCFED_KAFKA_BROKERS=${kafka.brokers.join(',')} CCFED_TLS_CA=${pki.caFile} CCFED_KAFKA_PASSWORD=$(node -p 'require("${kafkaUsers.file}").operator') npm run ccfed -- decisions --follow
 `);
 }
 

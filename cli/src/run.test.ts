@@ -102,7 +102,7 @@ describe('ccfed', () => {
     expect((await ccfed(['kamailio-config', 'wuhan'])).code).toBe(2);
   });
 
-  it('refuses decisions without brokers, with a bad --since or an unknown --site', async () => {
+  it('refuses decisions without brokers, credentials or CA, with a bad --since or an unknown --site', async () => {
     const noBrokers = await ccfed(['decisions']);
     expect(noBrokers.code).toBe(2);
     expect(noBrokers.err).toContain('set CCFED_KAFKA_BROKERS or --brokers');
@@ -113,6 +113,19 @@ describe('ccfed', () => {
     const site = await ccfed(['decisions', '--site', 'wuhan'], env);
     expect(site.code).toBe(2);
     expect(site.err).toContain('unknown site "wuhan"');
+    // Kafka takes only a user over TLS: no password or no CA is bad input, said before any I/O.
+    const noPassword = await ccfed(['decisions'], env);
+    expect(noPassword.code).toBe(2);
+    expect(noPassword.err).toContain(
+      "Kafka credentials: CCFED_KAFKA_PASSWORD: required: the Kafka user's SCRAM password; CCFED_TLS_CA: required",
+    );
+    const noCa = await ccfed(['decisions'], {
+      ...env,
+      CCFED_KAFKA_PASSWORD: 'x'.repeat(24),
+      CCFED_TLS_CA: '/nonexistent/ca.crt',
+    });
+    expect(noCa.code).toBe(2);
+    expect(noCa.err).toContain('cannot read the CA certificate /nonexistent/ca.crt');
   });
 
   it('status asks every site at once and gives up on a hung one after 2 s', async () => {

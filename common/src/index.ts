@@ -4,6 +4,7 @@ export * from './log.js';
 export * from './lifecycle.js';
 export * from './sql.js';
 export * from './kafka.js';
+export * from './kafka-auth.js';
 export * from './config.js';
 export * from './clickhouse-users.js';
 export * from './grpc-server.js';

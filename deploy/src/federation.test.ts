@@ -43,20 +43,20 @@ const SECRETS = {
     api: 'fed-ch-api-41f3',
     grafana: 'fed-ch-grafana-9e6b',
   },
-  kafkaPasswords: {
-    router: 'fed-kafka-router-3a1c',
-    ingester: 'fed-kafka-ingester-8d2e',
-    api: 'fed-kafka-api-6b4f',
-    'site-shanghai': 'fed-kafka-sh-0c7a',
-    'site-beijing': 'fed-kafka-bj-5e9b',
-    'site-guangzhou': 'fed-kafka-gz-1f3d',
-  },
+  kafkaAdminPassword: 'fed-kafka-admin-3c9e81f0',
+  // Every Kafka user KafkaAccess declares, at least 16 characters each.
+  kafkaPasswords: Object.fromEntries(
+    ['router', 'ingester', 'api', 'operator', 'crm', 'site-shanghai', 'site-beijing']
+      .concat(['site-guangzhou', 'site-shenzhen'])
+      .map((u) => [u, `fed-kafka-${u}-pass-77`]),
+  ) as Record<string, string>,
 };
 const SECRET_VALUES = [
   SECRETS.apiSecret,
   'fed-hash-44c2',
   SECRETS.callerHashKey,
   SECRETS.federationKey,
+  SECRETS.kafkaAdminPassword,
   ...Object.values(SECRETS.clickhousePasswords),
   ...Object.values(SECRETS.kafkaPasswords),
 ];
@@ -66,6 +66,7 @@ const SECRET_KEYS = [
   'ccfed:callerHashKey',
   'ccfed:federationKey',
   'ccfed:clickhousePasswords',
+  'ccfed:kafkaAdminPassword',
   'ccfed:kafkaPasswords',
 ];
 const NETWORK = {
@@ -94,6 +95,7 @@ function setStackConfig(topologyFile: string, extra: Record<string, string> = {}
       'ccfed:callerHashKey': SECRETS.callerHashKey,
       'ccfed:federationKey': SECRETS.federationKey,
       'ccfed:clickhousePasswords': JSON.stringify(SECRETS.clickhousePasswords),
+      'ccfed:kafkaAdminPassword': SECRETS.kafkaAdminPassword,
       'ccfed:kafkaPasswords': JSON.stringify(SECRETS.kafkaPasswords),
       'ccfed:tlsIssuer': JSON.stringify({ kind: 'ClusterIssuer', name: 'ccfed-federation-ca' }),
       'ccfed:apiIngress': JSON.stringify({
@@ -452,7 +454,9 @@ describe('readStackSettings', () => {
       s.security.federationKey,
       s.security.clickhousePasswords.api,
       s.security.kafkaPassword('site-beijing'),
-    ]) {
+      s.kafkaAdmin.password,
+      s.kafkaPasswords,
+    ] as pulumi.Output<unknown>[]) {
       expect(await pulumi.isSecret(secret)).toBe(true);
     }
     expect(await promiseOf(s.security.kafkaPassword('site-beijing'))).toBe(

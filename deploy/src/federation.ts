@@ -3,17 +3,19 @@
 // deploys into first refuses all traffic (network-policy.ts); each workload is then allowed its own
 // flows.
 import * as k8s from '@pulumi/kubernetes';
-import * as kafka from '@pulumi/kafka';
 import type * as pulumi from '@pulumi/pulumi';
+import { DEFAULT_TOPIC_PREFIX } from '@ccfed/proto';
 import { loadTopology, type Topology } from '@ccfed/topology';
 import { CentralHub, ROUTER_PORT } from './central-hub.js';
 import { ContactCenterSite } from './contact-center-site.js';
+import { KafkaAccess, kafkaAdminProvider } from './kafka-access.js';
 import { ccfedLabels } from './kube.js';
 import { namespaceBaseline } from './network-policy.js';
 import type { StackSettings } from './stack-config.js';
 
 export interface Federation {
   readonly topology: Topology;
+  readonly kafkaAccess: KafkaAccess;
   readonly hub: CentralHub;
   readonly sites: readonly ContactCenterSite[];
 }
@@ -54,9 +56,20 @@ export function deployFederation(settings: StackSettings): Federation {
         metadata: { name: settings.namespace, labels: ccfedLabels('namespace') },
       }).metadata.name
     : settings.namespace;
-  const kafkaAdmin = new kafka.Provider('kafka', {
-    bootstrapServers: settings.kafkaAdminBrokers,
+  const kafkaAdmin = kafkaAdminProvider('kafka', {
+    brokers: settings.kafkaAdminBrokers,
+    ...settings.kafkaAdmin,
   });
+  // Every principal's Kafka user and ACLs, from the table the local federation grants too.
+  const kafkaAccess = new KafkaAccess(
+    'kafka-access',
+    {
+      topicPrefix: settings.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
+      siteIds: topology.sites.map((s) => s.id),
+      passwords: settings.kafkaPasswords,
+    },
+    { providers: { kafka: kafkaAdmin } },
+  );
 
   const sec = settings.security;
   for (const id of Object.keys(sec.network.sitePhones)) {
@@ -106,7 +119,8 @@ export function deployFederation(settings: StackSettings): Federation {
       routerServiceType: settings.routerServiceType,
       otlpEndpoint: settings.otlpEndpoint,
     },
-    { providers: { kafka: kafkaAdmin } },
+    // Its processes log in as their users from the start.
+    { providers: { kafka: kafkaAdmin }, dependsOn: [kafkaAccess] },
   );
 
   // One provider (and namespace) per other cluster, shared by the sites that run there.
@@ -171,11 +185,11 @@ export function deployFederation(settings: StackSettings): Federation {
         otlpEndpoint: settings.otlpEndpoint,
       },
       {
-        // Site agents publish to the topics the hub creates.
-        dependsOn: Object.values(hub.topics),
+        // Site agents publish to the topics the hub creates, as their own Kafka users.
+        dependsOn: [...Object.values(hub.topics), kafkaAccess],
         ...(cluster ? { providers: { kubernetes: cluster.provider } } : {}),
       },
     );
   });
-  return { topology, hub, sites };
+  return { topology, kafkaAccess, hub, sites };
 }

@@ -18,6 +18,18 @@ export interface StackSettings {
   readonly kafkaBrokers: string[];
   /** Brokers as the machine running `pulumi up` reaches them (topic creation); default kafkaBrokers. */
   readonly kafkaAdminBrokers: string[];
+  /**
+   * How `pulumi up` logs in to Kafka to create topics, users and ACLs: the super user (default
+   * `admin`, password from the secret kafkaAdminPassword) over TLS, trusting kafkaCaCert (PEM;
+   * the system's roots without it).
+   */
+  readonly kafkaAdmin: {
+    readonly username: string;
+    readonly password: pulumi.Output<string>;
+    readonly caCert?: string;
+  };
+  /** Each Kafka user's password, by user name (secret kafkaPasswords, a JSON object). */
+  readonly kafkaPasswords: pulumi.Output<Record<string, string>>;
   readonly topicPrefix?: string;
   readonly topicReplicationFactor?: number;
   readonly routerReplicas?: number;
@@ -124,6 +136,12 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     kafkaAdminBrokers: config.get('kafkaAdminBrokers')
       ? brokers('kafkaAdminBrokers')
       : kafkaBrokers,
+    kafkaAdmin: {
+      username: config.get('kafkaAdminUser') ?? 'admin',
+      password: config.requireSecret('kafkaAdminPassword'),
+      caCert: config.get('kafkaCaCert'),
+    },
+    kafkaPasswords: config.requireSecretObject<Record<string, string>>('kafkaPasswords'),
     topicPrefix: config.get('topicPrefix'),
     topicReplicationFactor: config.getNumber('topicReplicationFactor'),
     routerReplicas: config.getNumber('routerReplicas'),

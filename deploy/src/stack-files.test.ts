@@ -13,6 +13,7 @@ const SECRET_KEYS = [
   'ccfed:callerHashKey',
   'ccfed:federationKey',
   'ccfed:clickhousePasswords',
+  'ccfed:kafkaAdminPassword',
   'ccfed:kafkaPasswords',
 ];
 const REQUIRED = [
@@ -47,11 +48,12 @@ function useStack(stack: string): void {
           ]),
         ),
       ),
+      'ccfed:kafkaAdminPassword': 'a'.repeat(32),
       'ccfed:kafkaPasswords': JSON.stringify(
         Object.fromEntries(
-          ['router', 'ingester', 'api', 'site-shanghai', 'site-beijing', 'site-guangzhou'].map(
-            (u) => [u, `${u}-pw-0123456789`],
-          ),
+          ['router', 'ingester', 'api', 'operator', 'crm']
+            .concat(['shanghai', 'beijing', 'guangzhou'].map((s) => `site-${s}`))
+            .map((u) => [u, 'p'.repeat(32)]),
         ),
       ),
     },

@@ -1,4 +1,4 @@
-import { kafkaBrokersSchema, tlsEnvSchema } from '@ccfed/common';
+import { kafkaEnvSchema, tlsEnvSchema } from '@ccfed/common';
 import { z } from 'zod';
 import { FEDERATION_KEY_MIN_BYTES } from './sip-context-signature.js';
 
@@ -6,7 +6,8 @@ import { FEDERATION_KEY_MIN_BYTES } from './sip-context-signature.js';
 export const siteAgentConfigSchema = z.object({
   CCFED_TOPOLOGY: z.string({ error: 'required: path of the federation topology file' }).min(1),
   CCFED_SITE: z.string({ error: 'required: id of this site in the topology' }).min(1),
-  CCFED_KAFKA_BROKERS: kafkaBrokersSchema,
+  /** Kafka and this site's credentials there (user site-<id>): CCFED_KAFKA_*, CCFED_TLS_CA. */
+  ...kafkaEnvSchema,
   CCFED_TOPIC_PREFIX: z.string().default('ccfed'),
   CCFED_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   /** host:port of the central router; without it the site routes every call locally. */

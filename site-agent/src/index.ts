@@ -2,8 +2,10 @@
 import {
   createKafka,
   createLogger,
+  kafkaCredentialsFromEnv,
   Lifecycle,
   parseEnvConfig,
+  siteGroupId,
   startProcess,
   principalLabel,
   startTelemetry,
@@ -18,7 +20,6 @@ import { EventStamper } from './events/event-meta.js';
 import { Outbox } from './events/outbox.js';
 import { OUTBOX_PRODUCER_CONFIG, OutboxSender } from './events/outbox-sender.js';
 import { EventPublisher } from './events/publisher.js';
-import { ensureTopicsUntilDone } from './topics.js';
 import { Acd } from './acd/acd.js';
 import { DayStats } from './acd/day-stats.js';
 import { acdSetup } from './acd/from-topology.js';
@@ -61,6 +62,7 @@ await startProcess('site-agent', async () => {
   const kafka = createKafka({
     brokers: config.CCFED_KAFKA_BROKERS,
     clientId: `ccfed-site-${site.id}`,
+    credentials: kafkaCredentialsFromEnv(config),
     log,
   });
   // Events go to a disk outbox first: calls are served and recorded whether Kafka is reachable
@@ -76,7 +78,6 @@ await startProcess('site-agent', async () => {
     createProducer: () => kafka.producer(OUTBOX_PRODUCER_CONFIG),
     onFatal: () => void lifecycle.shutdown('outbox sender failed', 1),
   });
-  const topicsReady = ensureTopicsUntilDone(kafka, topics, log);
   const publisher = new EventPublisher({ outbox, topics });
   const stamper = new EventStamper({ clock: systemClock, siteId: site.id });
   const acd = new Acd({ clock: systemClock, ...acdSetup(topology, site) });
@@ -102,7 +103,7 @@ await startProcess('site-agent', async () => {
         kafka,
         topic: topics.customerDirectory,
         directory,
-        groupId: `ccfed-site-${site.id}-${process.pid}-${Date.now().toString(36)}-directory`,
+        groupId: siteGroupId(site.id, 'directory'),
         log,
       })
     : undefined;
@@ -160,7 +161,7 @@ await startProcess('site-agent', async () => {
     topology,
     thresholdMs,
     askAfterMs,
-    groupId: `ccfed-site-${site.id}-${process.pid}-${Date.now().toString(36)}-policy`,
+    groupId: siteGroupId(site.id, 'policy'),
     log,
     onApplied: (doc) => (tenantExclusions = exclusionsOf(doc.tenantExclusions)),
   });
@@ -226,7 +227,6 @@ await startProcess('site-agent', async () => {
   lifecycle.onShutdown('flush event outbox', async () => void (await sender.flush(5_000)));
   lifecycle.onShutdown('stop outbox sender', () => sender.stop(5_000));
   lifecycle.onShutdown('close event outbox', () => outbox.close());
-  lifecycle.onShutdown('stop creating topics', () => topicsReady.stop());
   lifecycle.onShutdown('flush telemetry', () => telemetry.shutdown());
 
   sender.start();

@@ -3,11 +3,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKafka, silentLogger } from '@ccfed/common';
 import { routing } from '@ccfed/proto';
 import { Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
+import { uniqueName, waitFor } from '../support/engines.js';
+import { kafkaAs, kafkaEnv } from '../support/kafka.js';
 import { startFederation, type RunningFederation } from '../support/running-site.js';
 import { certFor, OPERATOR, tlsEnv } from '../support/security.js';
 
@@ -63,7 +63,8 @@ describe('ccfed against a running federation', () => {
     });
     env = {
       CCFED_TOPOLOGY: fed.topologyFile,
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      // The operators' Kafka user: it may read route-decisions, and nothing else.
+      ...(await kafkaEnv({ role: 'operator' }, fed.prefix)),
       CCFED_TOPIC_PREFIX: fed.prefix,
       // The operator's certificate, as an SRE's environment gives it.
       ...(await tlsEnv(OPERATOR)),
@@ -143,11 +144,8 @@ describe('ccfed against a running federation', () => {
   });
 
   it('decisions: prints the decisions on the topic, skips what is not one, filters by site, follows new ones', async () => {
-    const kafka = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: 'cli-test',
-      log: silentLogger(),
-    });
+    // The decisions come from where the router's would: Kafka user router.
+    const kafka = await kafkaAs({ role: 'router' }, fed.prefix, 'cli-test');
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     const publish = (d: routing.RouteDecision) =>

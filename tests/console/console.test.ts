@@ -20,20 +20,15 @@ import { LiveState } from '@ccfed/api/live/live-state';
 import { startOfUtcDay, todayCountsQuery } from '@ccfed/api/live/today-counts';
 import { latestAgentStatesQuery } from '@ccfed/api/live/agent-seed';
 import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
-import { createKafka, silentLogger, systemClock } from '@ccfed/common';
+import { silentLogger, systemClock } from '@ccfed/common';
 import { AgentEvent, AgentState, SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import { allAgents, loadTopology } from '@ccfed/topology';
 import type { Producer } from 'kafkajs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDateTime } from '@ccfed/common';
-import {
-  clickhouseClient,
-  freshDatabase,
-  freshTopics,
-  kafkaBrokers,
-  waitFor,
-} from '../support/engines.js';
+import { clickhouseClient, freshDatabase, freshTopics, waitFor } from '../support/engines.js';
+import { adminKafka, kafkaAs } from '../support/kafka.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
 
@@ -286,16 +281,12 @@ beforeAll(async () => {
       { siteId: site.id, tenantId: agent.tenant, skills: Object.keys(agent.skills) },
     ]),
   );
-  const kafka = createKafka({
-    brokers: kafkaBrokers(),
-    clientId: 'console-test',
-    log: silentLogger(),
-  });
-  producer = kafka.producer();
+  // The test publishes for every site at once (as the admin); the live wall reads as the API does.
+  producer = adminKafka('console-test').producer();
   await producer.connect();
   const runQuery = clickhouseRunner(apiClient);
   feed = new LiveFeed({
-    kafka,
+    kafka: await kafkaAs({ role: 'api' }, fresh.prefix, 'console-test'),
     topics,
     runQuery,
     state: new LiveState(directory),

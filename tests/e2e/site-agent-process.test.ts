@@ -2,10 +2,10 @@
 // up it publishes its site snapshot to Kafka at least every second.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKafka, silentLogger } from '@ccfed/common';
 import { SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
+import { freshTopics, uniqueName } from '../support/engines.js';
+import { adminKafka, kafkaBrokers, kafkaEnv } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { TEST_FEDERATION_KEY, writeTopology } from '../support/running-site.js';
 import { tlsEnv } from '../support/security.js';
@@ -36,9 +36,12 @@ describe('site agent process', () => {
   let topics: TopicNames;
   let prefix: string;
   let agent: ServiceProcess;
+  /** Kafka for site guangzhou, which every test here names or starts. */
+  let kafka: Record<string, string>;
 
   beforeAll(async () => {
     ({ prefix, topics } = await freshTopics());
+    kafka = await kafkaEnv({ role: 'site', site: 'guangzhou' }, prefix);
   });
 
   afterAll(async () => {
@@ -55,7 +58,7 @@ describe('site agent process', () => {
     const { code, log } = await failedStart({
       CCFED_TOPOLOGY: file,
       CCFED_SITE: 'shanghai',
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...kafka,
     });
     expect(code).toBe(1);
     expect(log).toContain(`site-agent could not start: invalid topology file ${file}:`);
@@ -67,13 +70,13 @@ describe('site agent process', () => {
     const { code, log } = await failedStart({
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
       CCFED_SITE: 'lhasa',
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...kafka,
     });
     expect(code).toBe(1);
     expect(log).toContain('unknown site "lhasa" (the topology has: shanghai, beijing, guangzhou)');
   });
 
-  it('refuses a missing or malformed Kafka broker list', async () => {
+  it('refuses a malformed Kafka broker list, and no Kafka user, password or CA', async () => {
     const { code, log } = await failedStart({
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
       CCFED_SITE: 'beijing',
@@ -81,6 +84,9 @@ describe('site agent process', () => {
     });
     expect(code).toBe(1);
     expect(log).toContain('CCFED_KAFKA_BROKERS: expected host:port[,host:port...]');
+    expect(log).toContain("CCFED_KAFKA_USERNAME: required: this process's Kafka user");
+    expect(log).toContain("CCFED_KAFKA_PASSWORD: required: the Kafka user's SCRAM password");
+    expect(log).toContain("CCFED_TLS_CA: required: path of the federation CA's certificate");
   });
 
   it('refuses to start without its certificate, or with a certificate for another site', async () => {
@@ -131,7 +137,7 @@ describe('site agent process', () => {
       {
         CCFED_TOPOLOGY: (await writeTopology()).file,
         CCFED_SITE: 'guangzhou',
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...kafka,
         CCFED_TOPIC_PREFIX: prefix,
         CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent')),
         ...(await tlsEnv({ kind: 'site', site: 'guangzhou' })),
@@ -139,12 +145,7 @@ describe('site agent process', () => {
       },
       'site-agent',
     );
-    const kafka = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: 'snapshot-reader',
-      log: silentLogger(),
-    });
-    const consumer = kafka.consumer({ groupId: uniqueName('snapshots') });
+    const consumer = adminKafka('snapshot-reader').consumer({ groupId: uniqueName('snapshots') });
     await consumer.connect();
     await consumer.subscribe({ topic: topics.siteSnapshots, fromBeginning: true });
     const seen: { key: string; snap: SiteSnapshot }[] = [];

@@ -21,7 +21,8 @@ import {
   type LoggedSippRun,
 } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { groupBy, kafkaBrokers, readTopics, uniqueName, waitFor } from '../support/engines.js';
+import { groupBy, readTopics, uniqueName, waitFor } from '../support/engines.js';
+import { kafkaEnv } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { startFederation, type RunningFederation } from '../support/running-site.js';
 import { ROUTER, tlsEnv } from '../support/security.js';
@@ -49,7 +50,7 @@ describe('overflow between three sites through the central router', () => {
       'central/router/src/index.ts',
       {
         CCFED_TOPOLOGY: fed.topologyFile,
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
         CCFED_TOPIC_PREFIX: fed.prefix,
         CCFED_ROUTER_PORT: String(routerPort),
         ...(await tlsEnv(ROUTER)),

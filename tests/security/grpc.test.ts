@@ -6,7 +6,7 @@
 // reservations, so the other sites' calls still move.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKafka, loadTls, secureChannel, silentLogger, type Principal } from '@ccfed/common';
+import { loadTls, secureChannel, type Principal } from '@ccfed/common';
 import { AgentState, CustomerTier, routing, site as siteApi } from '@ccfed/proto';
 import { freePort, openPki } from '@ccfed/services';
 import { Partitioners, type Producer } from 'kafkajs';
@@ -19,7 +19,8 @@ import {
   type Channel,
 } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freshTopics, kafkaBrokers, waitFor } from '../support/engines.js';
+import { freshTopics, waitFor } from '../support/engines.js';
+import { adminKafka, kafkaEnv } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { startSite, writeTopology, type RunningSite } from '../support/running-site.js';
 import { OPERATOR, ROUTER, routerChannel, tlsAs, tlsEnv } from '../support/security.js';
@@ -90,18 +91,16 @@ describe('gRPC trust boundary', () => {
       'central/router/src/index.ts',
       {
         CCFED_TOPOLOGY: file,
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...(await kafkaEnv({ role: 'router' }, prefix)),
         CCFED_TOPIC_PREFIX: prefix,
         CCFED_ROUTER_PORT: String(port),
         ...(await tlsEnv(ROUTER)),
       },
       'router-security',
     );
-    producer = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: 'security-snapshots',
-      log: silentLogger(),
-    }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    producer = adminKafka('security-snapshots').producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     feeder = new SnapshotFeeder(producer, topics.siteSnapshots);
     feeder.set('shanghai', { queued: 12, staffed: 4, idle: 0 });

@@ -2,15 +2,15 @@
 // CustomerDirectoryEntry per caller and tenant on the customer-directory topic, keyed
 // `<tenant>:<callerHash>`, the caller's number hashed with the federation's caller-hash key.
 import { randomUUID } from 'node:crypto';
-import { createKafka, silentLogger } from '@ccfed/common';
 import {
   CustomerDirectoryEntry,
   customerDirectoryKey,
   type CustomerTier,
+  TOPIC_SUFFIXES,
   type TopicNames,
 } from '@ccfed/proto';
 import { callerHash } from '@ccfed/site-agent/caller-hash';
-import { kafkaBrokers } from './engines.js';
+import { kafkaAs } from './kafka.js';
 
 /** The caller-hash key every test site agent gets (CCFED_CALLER_HASH_KEY). */
 export const TEST_CALLER_HASH_KEY = 'test-federation-caller-hash-key';
@@ -28,11 +28,14 @@ export async function publishDirectory(
   topics: TopicNames,
   callers: readonly DirectoryCaller[],
 ): Promise<void> {
-  const producer = createKafka({
-    brokers: kafkaBrokers(),
-    clientId: 'test-crm',
-    log: silentLogger(),
-  }).producer();
+  // As the CRM connector's Kafka user, which alone writes the directory.
+  const producer = (
+    await kafkaAs(
+      { role: 'crm' },
+      topics.customerDirectory.slice(0, -TOPIC_SUFFIXES.customerDirectory.length - 1),
+      'test-crm',
+    )
+  ).producer();
   await producer.connect();
   try {
     await producer.send({

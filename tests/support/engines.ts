@@ -1,24 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import {
-  createKafka,
-  ensureTopics,
-  silentLogger,
-  type ClickHouseRole,
-  type ClickHouseTarget,
-} from '@ccfed/common';
+import { ensureTopics, type ClickHouseRole, type ClickHouseTarget } from '@ccfed/common';
 import { topicCreations, topicNames, type TopicNames } from '@ccfed/proto';
 import { clickhouseProcessEnv, migrate } from '@ccfed/services';
-import type { KafkaMessage } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
+import { adminKafka, kafkaBrokers } from './kafka.js';
+
+export { kafkaBrokers };
 
 /** A name no other test uses: each test gets its own topics and database. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-}
-
-export function kafkaBrokers(): string[] {
-  return inject('kafkaBrokers');
 }
 
 export function clickhouseUrl(): string {
@@ -47,16 +40,15 @@ export function clickhouseEnv(
   return clickhouseProcessEnv({ ...clickhouseAs(role), url }, database);
 }
 
-/** Fresh topics under a unique prefix, created on the shared broker. */
+/**
+ * Fresh topics under a unique prefix, created on the shared broker by the admin, as the local
+ * federation's start and Pulumi create them (processes do not). Users get their ACLs on them
+ * with kafkaEnv() / kafkaAs() (tests/support/kafka.ts).
+ */
 export async function freshTopics(partitions = 3): Promise<{ prefix: string; topics: TopicNames }> {
   const prefix = uniqueName('t');
   const topics = topicNames(prefix);
-  const kafka = createKafka({
-    brokers: kafkaBrokers(),
-    clientId: 'ccfed-test-setup',
-    log: silentLogger(),
-  });
-  await ensureTopics(kafka, topicCreations(topics, partitions));
+  await ensureTopics(adminKafka('ccfed-test-setup'), topicCreations(topics, partitions));
   return { prefix, topics };
 }
 
@@ -101,22 +93,22 @@ export async function rows<T>(client: ClickHouseClient, query: string): Promise<
 }
 
 /**
- * Reads `topics` from the beginning with a fresh consumer group until `until` holds for what was
- * decoded so far (polled; fails after timeoutMs), and returns it all in arrival order.
+ * Reads `topics` from the beginning with a fresh consumer group, as the admin, until `until`
+ * holds for what was decoded so far (polled; fails after timeoutMs), and returns it all in
+ * arrival order.
  */
 export async function readTopics<T>(opts: {
   readonly topics: readonly string[];
   readonly decode: (value: Buffer, topic: string, message: KafkaMessage) => T;
   readonly until: (seen: readonly T[]) => boolean;
-  readonly brokers?: readonly string[];
+  /** The client to read with; the shared broker's admin by default. */
+  readonly kafka?: Kafka;
   readonly timeoutMs?: number;
 }): Promise<T[]> {
   const seen: T[] = [];
-  const consumer = createKafka({
-    brokers: [...(opts.brokers ?? kafkaBrokers())],
-    clientId: 'test-reader',
-    log: silentLogger(),
-  }).consumer({ groupId: uniqueName('reader') });
+  const consumer = (opts.kafka ?? adminKafka('test-reader')).consumer({
+    groupId: uniqueName('reader'),
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [...opts.topics], fromBeginning: true });

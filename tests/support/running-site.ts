@@ -10,7 +10,8 @@ import { createClient, type Channel } from 'nice-grpc';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { publishDirectory, TEST_CALLER_HASH_KEY, type DirectoryCaller } from './directory.js';
-import { freshTopics, kafkaBrokers, uniqueName, waitFor } from './engines.js';
+import { freshTopics, uniqueName, waitFor } from './engines.js';
+import { kafkaEnv } from './kafka.js';
 import { startService, type ServiceProcess } from './processes.js';
 import { certFor, OPERATOR, siteChannel, tlsEnv } from './security.js';
 import { exampleTopologyOnFreePorts } from './topology.js';
@@ -128,6 +129,8 @@ async function startOneSite(opts: {
   readonly directory?: readonly DirectoryCaller[];
 }): Promise<RunningSite> {
   const { topology, file, prefix, topics, siteId } = opts;
+  // The site's own Kafka user, with its ACLs on this federation's topics.
+  const kafka = await kafkaEnv({ role: 'site', site: siteId }, prefix);
   const site = siteById(topology, siteId);
   const kamailio = await startKamailio({
     topology,
@@ -141,7 +144,7 @@ async function startOneSite(opts: {
   const env = {
     CCFED_TOPOLOGY: file,
     CCFED_SITE: siteId,
-    CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+    ...kafka,
     CCFED_TOPIC_PREFIX: prefix,
     CCFED_DATA_DIR: dataDir,
     // One key of each for every site of the test federation, as production shares them.

@@ -17,13 +17,8 @@ import {
   type LoggedSippRun,
 } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  clickhouseEnv,
-  freshDatabase,
-  kafkaBrokers,
-  uniqueName,
-  waitFor,
-} from '../support/engines.js';
+import { clickhouseEnv, freshDatabase, uniqueName, waitFor } from '../support/engines.js';
+import { kafkaEnv } from '../support/kafka.js';
 import {
   startOtlpReceiver,
   type OtlpReceiver,
@@ -91,7 +86,7 @@ describe('one trace per call across both sites, the router and the ingester', ()
       'central/router/src/index.ts',
       {
         CCFED_TOPOLOGY: fed.topologyFile,
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
         CCFED_TOPIC_PREFIX: fed.prefix,
         CCFED_ROUTER_PORT: String(routerPort),
         ...(await tlsEnv(ROUTER)),
@@ -103,10 +98,10 @@ describe('one trace per call across both sites, the router and the ingester', ()
     ingester = startService(
       'central/ingester/src/index.ts',
       {
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...(await kafkaEnv({ role: 'ingester' }, fed.prefix)),
         CCFED_TOPIC_PREFIX: fed.prefix,
         ...clickhouseEnv('ingester', database),
-        CCFED_CONSUMER_GROUP: uniqueName('ingester'),
+        CCFED_CONSUMER_GROUP: uniqueName('ccfed-ingester'),
         ...otlp.env,
       },
       'ingester',

@@ -93,4 +93,21 @@ describe('API config', () => {
       /CCFED_API_PORT/,
     );
   });
+
+  it('requires the Kafka user, its password and the CA with the brokers, naming each', () => {
+    expect(() =>
+      parseEnvConfig(apiConfigSchema, { ...valid, CCFED_KAFKA_BROKERS: '127.0.0.1:9092' }),
+    ).toThrow(
+      /CCFED_KAFKA_USERNAME: required with CCFED_KAFKA_BROKERS[\s\S]*CCFED_KAFKA_PASSWORD: required[\s\S]*CCFED_TLS_CA: required/,
+    );
+    expect(
+      parseEnvConfig(apiConfigSchema, {
+        ...valid,
+        CCFED_KAFKA_BROKERS: '127.0.0.1:9092',
+        CCFED_KAFKA_USERNAME: 'api',
+        CCFED_KAFKA_PASSWORD: 'secret',
+        CCFED_TLS_CA: '/etc/ccfed/ca.crt',
+      }),
+    ).toMatchObject({ CCFED_KAFKA_BROKERS: ['127.0.0.1:9092'], CCFED_KAFKA_USERNAME: 'api' });
+  });
 });

@@ -6,6 +6,7 @@ import {
   clickhouseClientOptions,
   createKafka,
   createLogger,
+  kafkaCredentialsFromEnv,
   Lifecycle,
   parseEnvConfig,
   processGroupId,
@@ -41,7 +42,17 @@ await startProcess('api', async () => {
   let live: LiveFeed | undefined;
   let routingPolicy: RoutingPolicyStore | undefined;
   if (config.CCFED_KAFKA_BROKERS) {
-    const kafka = createKafka({ brokers: config.CCFED_KAFKA_BROKERS, clientId: 'ccfed-api', log });
+    const kafka = createKafka({
+      brokers: config.CCFED_KAFKA_BROKERS,
+      clientId: 'ccfed-api',
+      // The schema requires all three with the brokers.
+      credentials: kafkaCredentialsFromEnv({
+        CCFED_KAFKA_USERNAME: config.CCFED_KAFKA_USERNAME!,
+        CCFED_KAFKA_PASSWORD: config.CCFED_KAFKA_PASSWORD!,
+        CCFED_TLS_CA: config.CCFED_TLS_CA!,
+      }),
+      log,
+    });
     const topics = topicNames(config.CCFED_TOPIC_PREFIX);
     const directory = new Map<string, AgentDirectoryEntry>(
       (topology ? allAgents(topology) : []).map(({ site, agent }) => [

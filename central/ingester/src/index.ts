@@ -4,6 +4,7 @@ import {
   clickhouseClientOptions,
   createKafka,
   createLogger,
+  kafkaCredentialsFromEnv,
   Lifecycle,
   parseEnvConfig,
   startProcess,
@@ -32,9 +33,11 @@ await startProcess('ingester', async () => {
     // first step, which expects rows after 3 INSERTs, failed with kafkajs twice.)
     keep_alive: { enabled: true, idle_socket_ttl: 1_000, eagerly_destroy_stale_sockets: true },
   });
+  const credentials = kafkaCredentialsFromEnv(config);
   const kafka = createKafka({
     brokers: config.CCFED_KAFKA_BROKERS,
     clientId: 'ccfed-ingester',
+    credentials,
     log,
   });
   const ingester = new Ingester({
@@ -44,6 +47,7 @@ await startProcess('ingester', async () => {
         ? platformaticConsumer({
             brokers: config.CCFED_KAFKA_BROKERS,
             clientId: 'ccfed-ingester',
+            credentials,
             log,
           })
         : kafkajsConsumer(kafka),

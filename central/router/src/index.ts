@@ -3,16 +3,17 @@
 import {
   createKafka,
   createLogger,
-  ensureTopics,
+  kafkaCredentialsFromEnv,
   Lifecycle,
   parseEnvConfig,
+  requireTopics,
   startProcess,
   principalLabel,
   startTelemetry,
   systemClock,
   tlsFromEnv,
 } from '@ccfed/common';
-import { topicCreations, topicNames } from '@ccfed/proto';
+import { topicNames } from '@ccfed/proto';
 import { loadTopology } from '@ccfed/topology';
 import { routerConfigSchema } from './config.js';
 import { DECISION_PRODUCER_CONFIG, DecisionPublisher } from './decision-publisher.js';
@@ -38,7 +39,12 @@ await startProcess('router', async () => {
   lifecycle.install();
   const telemetry = await startTelemetry({ serviceName: 'router', log });
 
-  const kafka = createKafka({ brokers: config.CCFED_KAFKA_BROKERS, clientId: 'ccfed-router', log });
+  const kafka = createKafka({
+    brokers: config.CCFED_KAFKA_BROKERS,
+    clientId: 'ccfed-router',
+    credentials: kafkaCredentialsFromEnv(config),
+    log,
+  });
   const router = new Router({ clock: systemClock, policy: routingPolicy(topology) });
   const publisher = new DecisionPublisher({
     producer: kafka.producer(DECISION_PRODUCER_CONFIG),
@@ -47,7 +53,12 @@ await startProcess('router', async () => {
   });
   const feed = new StateFeed({ kafka, topics, router, log });
 
-  await ensureTopics(kafka, topicCreations(topics, 3));
+  await requireTopics(kafka, [
+    topics.siteSnapshots,
+    topics.callEvents,
+    topics.routingPolicy,
+    topics.routeDecisions,
+  ]);
   await publisher.start();
   // The routing policy in force is read to its end before the first answer.
   const [policyFeed] = await Promise.all([
