@@ -2,7 +2,7 @@
 // naming the key; a password the stack lacks fails the deployment naming the user.
 import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
-import { readSecuritySettings } from './stack-security.js';
+import { readSecuritySettings, requiredPassword } from './stack-security.js';
 
 const BASE: Record<string, string> = {
   'ccfed:clickhouseUrl': 'https://clickhouse.ccfed-data.svc:8443',
@@ -53,9 +53,15 @@ describe('stack security settings', () => {
   });
 
   it('fails the deployment, naming the user, when a password is missing', async () => {
-    await expect(settle(read().kafkaPassword('site-beijing'))).rejects.toThrow(
-      'config ccfed:kafkaPasswords has no password for site-beijing',
+    // Checked on the plain map: a rejected Output also rejects Pulumi's own promises behind it,
+    // which nobody awaits.
+    expect(() =>
+      requiredPassword({ router: 'r'.repeat(20) }, 'site-beijing', 'config ccfed:kafkaPasswords'),
+    ).toThrow('config ccfed:kafkaPasswords has no password for site-beijing');
+    expect(() => requiredPassword({ router: '' }, 'router', 'config ccfed:kafkaPasswords')).toThrow(
+      "pulumi config set --secret --path 'kafkaPasswords.router'",
     );
+    expect(await settle(read().kafkaPassword('router'))).toBe('r'.repeat(20));
   });
 
   it('refuses a ClickHouse URL that carries a login, or is no http(s) URL', () => {

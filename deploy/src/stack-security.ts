@@ -47,14 +47,21 @@ function entry(
   key: string,
   where: string,
 ): pulumi.Output<string> {
-  return map.apply((m) => {
-    const v = m?.[key];
-    if (typeof v !== 'string' || v === '')
-      throw new Error(
-        `${where} has no password for ${key} (pulumi config set --secret --path '${where.split(':')[1]}.${key}' ...)`,
-      );
-    return v;
-  });
+  return map.apply((m) => requiredPassword(m, key, where));
+}
+
+/** `map[key]`, or an error naming the stack key and how to set it. */
+export function requiredPassword(
+  map: Record<string, unknown> | undefined,
+  key: string,
+  where: string,
+): string {
+  const v = map?.[key];
+  if (typeof v !== 'string' || v === '')
+    throw new Error(
+      `${where} has no password for ${key} (pulumi config set --secret --path '${where.split(':')[1]}.${key}' ...)`,
+    );
+  return v;
 }
 
 /** Reads and checks the security settings; a missing or malformed key throws naming the key. */

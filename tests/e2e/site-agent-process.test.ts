@@ -12,19 +12,26 @@ import { tlsEnv } from '../support/security.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 import { readFileSync } from 'node:fs';
 
+/** Starts a site agent that must refuse to start; a variable given as undefined is left unset. */
 async function failedStart(
-  env: Record<string, string>,
+  env: Record<string, string | undefined>,
   withFederationKey = true,
 ): Promise<{ code: number | null; log: string }> {
+  const merged: Record<string, string | undefined> = {
+    CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent-bad')),
+    // A valid certificate and Kafka login (never used: each case fails before connecting), so
+    // that each case fails for the reason it is about.
+    ...(await tlsEnv({ kind: 'site', site: 'beijing' })),
+    CCFED_KAFKA_USERNAME: 'site-beijing',
+    CCFED_KAFKA_PASSWORD: 'not-used-the-process-stops-first',
+    ...(withFederationKey ? { CCFED_FEDERATION_KEY: TEST_FEDERATION_KEY } : {}),
+    ...env,
+  };
   const p = startService(
     'site-agent/src/index.ts',
-    {
-      CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent-bad')),
-      // A valid certificate, so that each case fails for the reason it is about.
-      ...(await tlsEnv({ kind: 'site', site: 'beijing' })),
-      ...(withFederationKey ? { CCFED_FEDERATION_KEY: TEST_FEDERATION_KEY } : {}),
-      ...env,
-    },
+    Object.fromEntries(
+      Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined),
+    ),
     'site-agent-bad',
   );
   const code = await p.exited;
@@ -81,6 +88,9 @@ describe('site agent process', () => {
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
       CCFED_SITE: 'beijing',
       CCFED_KAFKA_BROKERS: 'localhost',
+      CCFED_KAFKA_USERNAME: undefined,
+      CCFED_KAFKA_PASSWORD: undefined,
+      CCFED_TLS_CA: undefined,
     });
     expect(code).toBe(1);
     expect(log).toContain('CCFED_KAFKA_BROKERS: expected host:port[,host:port...]');

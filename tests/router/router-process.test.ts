@@ -124,7 +124,8 @@ describe('router process', () => {
     // No insecure mode: without its certificate the router does not start at all.
     const noTls = await failedStart({
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...routerKafka,
+      CCFED_TLS_CA: '',
     });
     expect(noTls.code).toBe(1);
     expect(noTls.log).toContain(
@@ -134,7 +135,7 @@ describe('router process', () => {
     // Nor with another principal's: site agents would not take it for the router.
     const siteCert = await failedStart({
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...routerKafka,
       ...(await tlsEnv({ kind: 'site', site: 'shanghai' })),
     });
     expect(siteCert.code).toBe(1);

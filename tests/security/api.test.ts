@@ -22,10 +22,10 @@ import {
   clickhouseEnv,
   freshDatabase,
   freshTopics,
-  kafkaBrokers,
   uniqueName,
   waitFor,
 } from '../support/engines.js';
+import { kafkaEnv } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 
 const ENTRY = 'central/api/src/index.ts';
@@ -141,7 +141,7 @@ beforeAll(async () => {
     CCFED_API_SECRET: SECRET,
     CCFED_API_USERS: usersFile,
     CCFED_API_PORT: String(port),
-    CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+    ...(await kafkaEnv({ role: 'api' }, prefix)),
     CCFED_TOPIC_PREFIX: prefix,
     CCFED_CONSOLE_DIR: CONSOLE_DIST,
     // 127.0.0.1 stands for the Ingress: only its X-Forwarded-For is believed.

@@ -231,7 +231,12 @@ describe('gRPC trust boundary', () => {
     ).toEqual({ drained: true, wasDrained: false });
     expect((await supervisor.getStatus({}, opts())).drainReason).toBe('switch maintenance');
     await site.status.setDraining({ drained: false, reason: '' }, opts());
-    expect(logged(site.agentProcess, 'site_drained')).toContainEqual(
+    // The process's log reaches its file through a pipe: poll for the line.
+    const drained = await waitFor('the site_drained log line', async () => {
+      const lines = logged(site.agentProcess, 'site_drained');
+      return lines.length > 0 ? lines : undefined;
+    });
+    expect(drained).toContainEqual(
       expect.objectContaining({ by: 'operator:test', reason: 'switch maintenance' }),
     );
   });
