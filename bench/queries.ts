@@ -19,7 +19,7 @@ import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sql, type Sql } from '@ccfed/common';
+import { ident, sql, type Sql } from '@ccfed/common';
 import { migrate, startClickHouse } from '@ccfed/services';
 import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
 import { DEFAULT_PARAMS, type GenerationParams } from './queries/generate.js';
@@ -85,20 +85,28 @@ await runBench('queries', async ({ onCleanup }) => {
   onCleanup(() => server.stop());
   console.log(`ClickHouse 18.16 at ${server.url}, data in ${DATA_DIR}`);
 
-  const post = async (text: string, settings?: string): Promise<string> => {
-    const res = await fetch(
-      `${server.url}/?database=${DATABASE}${settings === undefined ? '' : `&${settings}`}`,
-      { method: 'POST', body: text },
-    );
+  // Every statement runs in DATABASE, except those that create or drop it: ClickHouse 18.16
+  // refuses any request that names a database that does not exist, even DROP DATABASE IF EXISTS.
+  const request = async (text: string, params: string): Promise<string> => {
+    const res = await fetch(`${server.url}/?${params}`, { method: 'POST', body: text });
     const body = await res.text();
     if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${body.trim()}\n${text}`);
     return body;
   };
+  const post = (text: string, settings?: string): Promise<string> =>
+    request(text, `database=${DATABASE}${settings === undefined ? '' : `&${settings}`}`);
   const rows = async <T>(q: Sql): Promise<T[]> =>
     (JSON.parse(await post(`${q.text}\nFORMAT JSON`)) as { data: T[] }).data;
 
   const generation = await generate(
-    { post, rows, migrate: () => migrate(server.url, DATABASE) },
+    {
+      post,
+      rows,
+      migrate: () => migrate(server.url, DATABASE),
+      dropDatabase: async () => {
+        await request(sql`DROP DATABASE IF EXISTS ${ident(DATABASE)}`.text, '');
+      },
+    },
     params,
   );
 
