@@ -13,31 +13,35 @@
 // the threshold, some with no better site). Decisions reserve capacity at their target and are
 // published to the route-decisions topic, as in production. After a warm-up, each of RUNS rounds
 // measures both for SECONDS; the median round of each is reported, every round in `runs`.
-import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { createKafka, silentLogger } from '@ccfed/common';
 import { CustomerTier, routing, SiteSnapshot, topicNames } from '@ccfed/proto';
-import { assignFreePorts, freePort, startKafka } from '@ccfed/services';
+import { assignFreePorts, freePort } from '@ccfed/services';
 import { parseTopology } from '@ccfed/topology';
 import { Partitioners } from 'kafkajs';
 import { createChannel, createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
-import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
+import {
+  benchArgs,
+  benchKafka,
+  benchKafkaClient,
+  benchService,
+  percentile,
+  round,
+  ROOT,
+  runBench,
+} from './harness.js';
 
-const { values } = parseArgs({
-  options: {
-    sites: { type: 'string', default: '10' },
-    seconds: { type: 'string', default: '10' },
-    'warmup-seconds': { type: 'string', default: '3' },
-    concurrency: { type: 'string', default: '32' },
-    runs: { type: 'string', default: '3' },
-    rate: { type: 'string', default: '1000' },
-  },
+const args = benchArgs({
+  sites: { full: '10', smoke: '4' },
+  seconds: { full: '10', smoke: '1' },
+  'warmup-seconds': { full: '3', smoke: '1' },
+  concurrency: { full: '32', smoke: '4' },
+  runs: { full: '3', smoke: '1' },
+  rate: { full: '1000', smoke: '100' },
 });
+const { values } = args;
 const SITES = Number(values.sites);
 const SECONDS = Number(values.seconds);
 const WARMUP_SECONDS = Number(values['warmup-seconds']);
@@ -138,9 +142,9 @@ async function federation(count: number): Promise<unknown> {
   return doc;
 }
 
-await runBench('router', async ({ dir, onCleanup }) => {
-  const kafka = await startKafka({ dataDir: join(dir, 'kafka') });
-  onCleanup(() => kafka.stop());
+await runBench('router', args, async (run) => {
+  const { dir, onCleanup } = run;
+  const kafka = await benchKafka(run);
 
   const doc = await federation(SITES);
   const topologyFile = join(dir, 'topology.yaml');
@@ -152,42 +156,22 @@ await runBench('router', async ({ dir, onCleanup }) => {
   const topics = topicNames('ccfed');
 
   const port = await freePort();
-  const routerLog = createWriteStream(join(dir, 'router.log'));
-  const router = spawn(
-    process.execPath,
-    [
-      // e.g. BENCH_ROUTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the router.
-      ...(process.env.BENCH_ROUTER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-      '--import',
-      'tsx',
-      join(ROOT, 'central', 'router', 'src', 'index.ts'),
-    ],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        CCFED_TOPOLOGY: topologyFile,
-        CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
-        CCFED_ROUTER_PORT: String(port),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const { child: router } = benchService(run, {
+    name: 'router',
+    entry: 'central/router/src/index.ts',
+    // e.g. BENCH_ROUTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the router.
+    nodeArgs: process.env.BENCH_ROUTER_NODE_ARGS,
+    env: {
+      CCFED_TOPOLOGY: topologyFile,
+      CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
+      CCFED_ROUTER_PORT: String(port),
     },
-  );
-  router.stdout.pipe(routerLog);
-  router.stderr.pipe(routerLog);
-  const routerExited = new Promise<number | null>((r) => router.once('exit', r));
-  onCleanup(async () => {
-    router.kill('SIGTERM');
-    await routerExited;
   });
 
   // Site agents' snapshots: every site, every skill, every tenant, new figures each time.
-  const producer = createKafka({
-    brokers: kafka.brokers,
-    clientId: 'bench-sites',
-    log: silentLogger(),
-  }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = benchKafkaClient(kafka.brokers, 'bench-sites').producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   onCleanup(() => producer.disconnect());
   let sequence = 0;
@@ -332,11 +316,7 @@ await runBench('router', async ({ dir, onCleanup }) => {
   }
 
   // Every answered decision should be on the route-decisions topic once the publisher caught up.
-  const admin = createKafka({
-    brokers: kafka.brokers,
-    clientId: 'bench-admin',
-    log: silentLogger(),
-  }).admin();
+  const admin = benchKafkaClient(kafka.brokers, 'bench-admin').admin();
   await admin.connect();
   const answered = answeredCount;
   let published = 0;
@@ -351,9 +331,6 @@ await runBench('router', async ({ dir, onCleanup }) => {
   const sat = median(saturation, (r) => r.decisions_per_s);
   const paced1 = median(atRate, (r) => r.latency_ms.p99);
   const result = {
-    bench: 'router',
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadavg_1m: loadavg()[0] },
     // Most decisions per second with CONCURRENCY in flight (median run).
     decisions_per_s: sat.decisions_per_s,
     // What a caller waits at RATE decisions per second (median run by p99).
@@ -377,8 +354,8 @@ await runBench('router', async ({ dir, onCleanup }) => {
     },
     runs: { saturation, paced: atRate },
   };
-  writeResult('router', result);
   console.log(
-    `router (${SITES} sites, median of ${RUNS} runs of ${SECONDS} s): ${result.decisions_per_s} decisions/s with ${CONCURRENCY} in flight; at ${RATE}/s latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms; ${published}/${answered} decisions on the topic → bench/results/router.json`,
+    `router (${SITES} sites, median of ${RUNS} runs of ${SECONDS} s): ${result.decisions_per_s} decisions/s with ${CONCURRENCY} in flight; at ${RATE}/s latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms; ${published}/${answered} decisions on the topic`,
   );
+  run.writeResult(result);
 });

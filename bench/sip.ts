@@ -10,30 +10,36 @@
 // Each step offers `rate` calls/s for STEP_SECONDS; a call succeeds when the caller gets 200 OK
 // from an agent, ACKs, talks and hangs up cleanly. A step with any failed call ends the climb.
 import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { silentLogger } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
-import { assignFreePorts, freePort, startKafka, startKamailio } from '@ccfed/services';
+import { assignFreePorts, freePort } from '@ccfed/services';
 import { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
 import { parseTopology, siteById } from '@ccfed/topology';
 import { createChannel, createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
-import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
+import {
+  benchArgs,
+  benchKafka,
+  benchKamailio,
+  benchService,
+  percentile,
+  round,
+  ROOT,
+  runBench,
+} from './harness.js';
 
 const SCENARIOS = join(ROOT, 'services', 'sipp');
 const TARGET_CPS = 300;
 
-const { values } = parseArgs({
-  options: {
-    rates: { type: 'string', default: '100,200,300,400,500,600,800,1000,1200,1500,2000' },
-    seconds: { type: 'string', default: '10' },
-    agents: { type: 'string', default: '3000' },
-    'talk-ms': { type: 'string', default: '1000' },
-  },
+const args = benchArgs({
+  rates: { full: '100,200,300,400,500,600,800,1000,1200,1500,2000', smoke: '10,20' },
+  seconds: { full: '10', smoke: '2' },
+  agents: { full: '3000', smoke: '20' },
+  'talk-ms': { full: '1000', smoke: '200' },
 });
+const { values } = args;
 const RATES = values.rates!.split(',').map(Number);
 const STEP_SECONDS = Number(values.seconds);
 const AGENTS = Number(values.agents);
@@ -47,9 +53,9 @@ interface Step {
   decision_latency_ms: { p50: number; p99: number; max: number; samples: number };
 }
 
-await runBench('sip', async ({ dir, onCleanup }) => {
-  const kafka = await startKafka({ dataDir: join(dir, 'kafka') });
-  onCleanup(() => kafka.stop());
+await runBench('sip', args, async (run) => {
+  const { dir, onCleanup } = run;
+  const kafka = await benchKafka(run);
 
   // The example topology's Beijing site, staffed with AGENTS sales agents and no wrap-up, so
   // that the figures measure the call path, not the staffing.
@@ -68,38 +74,22 @@ await runBench('sip', async ({ dir, onCleanup }) => {
   const topology = parseTopology(stringify(doc), topologyFile);
   const site = siteById(topology, 'beijing');
 
-  const kam = await startKamailio({
+  const kam = await benchKamailio(run, {
     topology,
     siteId: site.id,
-    dataDir: join(dir, 'kamailio'),
     tuning: { queueTimeoutMs: 60_000, ringTimeoutMs: 20_000, children: 8, quiet: true },
     sharedMemoryMb: 256,
   });
-  onCleanup(() => kam.stop());
 
-  const agentLog = createWriteStream(join(dir, 'site-agent.log'));
-  const agent = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'site-agent', 'src', 'index.ts')],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        CCFED_TOPOLOGY: topologyFile,
-        CCFED_SITE: site.id,
-        CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
-        CCFED_DATA_DIR: join(dir, 'site-agent'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  benchService(run, {
+    name: 'site-agent',
+    entry: 'site-agent/src/index.ts',
+    env: {
+      CCFED_TOPOLOGY: topologyFile,
+      CCFED_SITE: site.id,
+      CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
+      CCFED_DATA_DIR: join(dir, 'site-agent'),
     },
-  );
-  agent.stdout.pipe(agentLog);
-  agent.stderr.pipe(agentLog);
-  const agentExited = new Promise((r) => agent.once('exit', r));
-  onCleanup(async () => {
-    agent.kill('SIGTERM');
-    await agentExited;
   });
 
   const channel = createChannel(`${site.grpc.host}:${site.grpc.port}`);
@@ -223,9 +213,6 @@ await runBench('sip', async ({ dir, onCleanup }) => {
   const clean = steps.filter((s) => s.failed === 0);
   const target = steps.find((s) => s.cps === TARGET_CPS) ?? clean.at(-1);
   const result = {
-    bench: 'sip',
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '' },
     setup: {
       agents: AGENTS,
       talk_ms: TALK_MS,
@@ -239,8 +226,8 @@ await runBench('sip', async ({ dir, onCleanup }) => {
       : { p50: Number.NaN, p99: Number.NaN, at_cps: 0 },
     steps,
   };
-  writeResult('sip', result);
   console.log(
-    `max calls/s with zero failures: ${result.max_cps_zero_failures}; decision latency at ${result.decision_latency_ms.at_cps} calls/s: p50 ${result.decision_latency_ms.p50} ms, p99 ${result.decision_latency_ms.p99} ms → bench/results/sip.json`,
+    `max calls/s with zero failures: ${result.max_cps_zero_failures}; decision latency at ${result.decision_latency_ms.at_cps} calls/s: p50 ${result.decision_latency_ms.p50} ms, p99 ${result.decision_latency_ms.p99} ms`,
   );
+  run.writeResult(result);
 });
