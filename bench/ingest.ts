@@ -80,7 +80,8 @@
 // 20,000/s, ClickHouse uses 25-29 CPU-s of the 30 s (INSERTs and merges of the rounds' parts)
 // and sets the tail: INSERT rounds take 100-600 ms on this shared machine.
 // The CPU seconds themselves move by a third between runs of the same code on this shared
-// machine. BENCH_INGESTER_LOG_LEVEL=debug logs every INSERT (table, batches, bytes, ms).
+// machine. BENCH_INGESTER_LOG_LEVEL=debug logs every INSERT (table, batches, bytes, ms), in the
+// work directory's ingester logs; BENCH_KEEP_DATA=1 keeps them after a run that succeeds.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
