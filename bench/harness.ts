@@ -278,6 +278,22 @@ export function benchClickHouseClient(
   });
 }
 
+/**
+ * Sends one statement to ClickHouse's HTTP interface at `url` with the URL parameters `params`
+ * (e.g. `database=ccfed&max_memory_usage=…`): the body of the answer, or an error with ClickHouse's
+ * message and the statement.
+ */
+export function benchClickHouseHttp(
+  url: string,
+): (text: string, params: string) => Promise<string> {
+  return async (text, params) => {
+    const res = await fetch(`${url}/?${params}`, { method: 'POST', body: text });
+    const body = await res.text();
+    if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${body.trim()}\n${text}`);
+    return body;
+  };
+}
+
 export interface BenchService {
   readonly child: ChildProcess;
   /** Settles with the exit code once the process has exited. */

@@ -20,7 +20,15 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ident, sql, type Sql } from '@ccfed/common';
 import { migrate } from '@ccfed/services';
-import { benchArgs, benchClickHouse, percentile, round, ROOT, runBench } from './harness.js';
+import {
+  benchArgs,
+  benchClickHouse,
+  benchClickHouseHttp,
+  percentile,
+  round,
+  ROOT,
+  runBench,
+} from './harness.js';
 import { DEFAULT_PARAMS, type GenerationParams } from './queries/generate.js';
 import { generate } from './queries/load.js';
 import { benchQueries } from './queries/catalogue.js';
@@ -101,12 +109,7 @@ await runBench('queries', args, async (run) => {
 
   // Every statement runs in DATABASE, except those that create or drop it: ClickHouse 18.16
   // refuses any request that names a database that does not exist, even DROP DATABASE IF EXISTS.
-  const request = async (text: string, params: string): Promise<string> => {
-    const res = await fetch(`${server.url}/?${params}`, { method: 'POST', body: text });
-    const body = await res.text();
-    if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${body.trim()}\n${text}`);
-    return body;
-  };
+  const request = benchClickHouseHttp(server.url);
   const post = (text: string, settings?: string): Promise<string> =>
     request(text, `database=${DATABASE}${settings === undefined ? '' : `&${settings}`}`);
   const rows = async <T>(q: Sql): Promise<T[]> =>
