@@ -1,28 +1,36 @@
 // What every benchmark shares: its sizes at full scale and in smoke mode, a fresh work directory,
-// the engines and ccfed processes it starts (the one place their settings live), everything
-// stopped in reverse order however the run ends (Ctrl-C included), latency percentiles, and the
-// result written with the commit, machine, load and dates it was measured with.
+// the engines and ccfed processes it starts (the one place their settings live, security
+// included: the run's CA, certificates, Kafka and ClickHouse users), everything stopped in reverse
+// order however the run ends (Ctrl-C included), latency percentiles, and the result written with
+// the commit, machine, load and dates it was measured with (run-metadata.ts).
 //
 // Smoke mode (`npm run bench:<name> -- --smoke`, or BENCH_SMOKE=1) runs the same code at a tiny
 // size in seconds: its work directory is a new temporary one, and its result goes to
 // .ccfed/bench/smoke-results/ (or BENCH_SMOKE_RESULTS), never to bench/results/, so smoke figures
 // cannot pass for measurements. tests/bench/smoke.test.ts runs every bench this way.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import {
-  createWriteStream,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { cpus, hostname, loadavg, release, tmpdir, totalmem, type } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createKafka, silentLogger } from '@ccfed/common';
 import {
+  loadTls,
+  principalLabel,
+  samePrincipal,
+  secureChannel,
+  type ClickHouseRole,
+  type Principal,
+} from '@ccfed/common';
+import {
+  adminKafka,
+  clickhouseProcessEnv,
+  kafkaUserOf,
+  newKafkaPassword,
+  openPki,
+  provisionKafka,
   startClickHouse,
   startKafka,
   startKamailio,
@@ -30,10 +38,14 @@ import {
   type ClickHouseOptions,
   type KafkaInstance,
   type KafkaOptions,
+  type KafkaPrincipal,
   type KamailioInstance,
   type KamailioOptions,
+  type Pki,
 } from '@ccfed/services';
 import type { Kafka } from 'kafkajs';
+import type { Channel } from 'nice-grpc';
+import { runMetadata } from './run-metadata.js';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -79,6 +91,11 @@ export interface BenchRun {
   readonly dir: string;
   /** Runs `stop` when the benchmark ends, last registered first. */
   onCleanup(stop: () => Promise<void>): void;
+  /** The run's own federation CA, in <dir>/pki (created on first use): every certificate the
+   * benchmark hands out comes from it, the Kafka broker's included. */
+  pki(): Promise<Pki>;
+  /** The key every site of the run signs the SIP context of overflowed calls with (fresh). */
+  readonly federationKey: string;
   /** Writes the result with the run's metadata (runMetadata); returns the file written. */
   writeResult(result: Record<string, unknown>): string;
 }
@@ -124,14 +141,17 @@ export async function runBench<K extends string>(
   };
   process.on('unhandledRejection', crash);
   process.on('uncaughtException', crash);
+  let pki: Promise<Pki> | undefined;
   const run: BenchRun = {
     name,
     smoke: args.smoke,
     dir,
     onCleanup: (stop) => void cleanup.push(stop),
+    pki: () => (pki ??= openPki(join(dir, 'pki'))),
+    federationKey: randomBytes(32).toString('base64url'),
     writeResult: (result) =>
       writeResultFile(name, args.smoke, {
-        run: runMetadata({ name, smoke: args.smoke, started, values: args.values }),
+        run: runMetadata({ root: ROOT, name, smoke: args.smoke, started, values: args.values }),
         ...result,
       }),
   };
@@ -159,90 +179,65 @@ function writeResultFile(name: string, smoke: boolean, result: unknown): string 
   return file;
 }
 
-/** What every result records about its run: what was measured, where, when and how busy. */
-export interface RunMetadata {
-  readonly bench: string;
-  /** A smoke run: the code path at a tiny size, not a measurement. */
-  readonly smoke: boolean;
-  /** `git rev-parse HEAD`, and whether tracked or new files differed from it (bench/results/
-   * aside); null outside a git checkout. */
-  readonly commit: { readonly sha: string | null; readonly dirty: boolean | null };
-  readonly machine: {
-    readonly cpu_model: string;
-    readonly cores: number;
-    readonly memory_gib: number;
-    readonly os: string;
-    readonly node: string;
-    readonly host: string;
-  };
-  /** 1, 5 and 15 minute load averages: the machine may be shared. */
-  readonly load_average: { readonly start: number[]; readonly end: number[] };
-  readonly started_at: string;
-  readonly finished_at: string;
-  /** The options the run used (sizes, rates, runs). */
-  readonly args: Readonly<Record<string, string>>;
-}
-
-/** The metadata of a run that started at `started` and ends now. */
-export function runMetadata(p: {
-  name: string;
-  smoke: boolean;
-  started: { at: Date; load: number[] };
-  values: Readonly<Record<string, string>>;
-}): RunMetadata {
-  const git = (...args: string[]): string | null => {
-    try {
-      return execFileSync('git', args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
-        .toString()
-        .trim();
-    } catch {
-      return null;
-    }
-  };
-  const sha = git('rev-parse', 'HEAD');
-  const status = sha === null ? null : git('status', '--porcelain', '--', '.', ':!bench/results');
-  const two = (x: number) => Math.round(x * 100) / 100;
-  return {
-    bench: p.name,
-    smoke: p.smoke,
-    commit: { sha, dirty: status === null ? null : status !== '' },
-    machine: {
-      cpu_model: cpus()[0]?.model.trim() ?? '',
-      cores: cpus().length,
-      memory_gib: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-      os: `${osName()} (${type()} ${release()})`,
-      node: process.version,
-      host: hostname(),
-    },
-    load_average: { start: p.started.load.map(two), end: loadavg().map(two) },
-    started_at: p.started.at.toISOString(),
-    finished_at: new Date().toISOString(),
-    args: p.values,
-  };
-}
-
-function osName(): string {
-  try {
-    const release = readFileSync('/etc/os-release', 'utf8');
-    return /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(release)?.[1] ?? type();
-  } catch {
-    return type();
-  }
-}
-
 // --- The engines and ccfed processes a benchmark starts --------------------------------------
-// Each stops when the benchmark ends. Settings every bench process needs (credentials, TLS)
-// belong here, once, not in each benchmark.
+// Each stops when the benchmark ends. Everything security needs (the run's CA, certificates,
+// Kafka and ClickHouse users, the federation key) is set up here, once, as production has it:
+// there is no insecure mode for a benchmark to measure instead.
+
+/** The Kafka broker of a run: TLS from the run's CA, SCRAM users and ACLs only. */
+export interface BenchKafka extends KafkaInstance {
+  /**
+   * The CCFED_KAFKA_* and CCFED_TLS_CA variables of a process running as `principal`, whose user
+   * is created (one password per user for the run) and granted its row of the ACL table on the
+   * topics under `prefix`, which are created first when missing.
+   */
+  env(principal: KafkaPrincipal, prefix: string): Promise<Record<string, string>>;
+}
 
 export async function benchKafka(
   run: BenchRun,
-  opts: Omit<KafkaOptions, 'dataDir'> = {},
-): Promise<KafkaInstance> {
-  const kafka = await startKafka({ dataDir: join(run.dir, 'kafka'), ...opts });
-  run.onCleanup(() => kafka.stop());
-  return kafka;
+  opts: Omit<KafkaOptions, 'dataDir' | 'pki' | 'adminPassword'> = {},
+): Promise<BenchKafka> {
+  const engine = await startKafka({
+    dataDir: join(run.dir, 'kafka'),
+    pki: await run.pki(),
+    adminPassword: newKafkaPassword(),
+    ...opts,
+  });
+  run.onCleanup(() => engine.stop());
+  const passwords = new Map<string, string>();
+  return {
+    ...engine,
+    env: async (principal, prefix) => {
+      const user = kafkaUserOf(principal);
+      const password = passwords.get(user) ?? newKafkaPassword();
+      passwords.set(user, password);
+      await provisionKafka({
+        brokers: engine.brokers,
+        admin: engine.admin,
+        prefix,
+        ...(opts.partitions !== undefined && { partitions: opts.partitions }),
+        users: [{ principal, password }],
+      });
+      return {
+        CCFED_KAFKA_BROKERS: engine.brokers.join(','),
+        CCFED_KAFKA_USERNAME: user,
+        CCFED_KAFKA_PASSWORD: password,
+        CCFED_TLS_CA: engine.caFile,
+      };
+    },
+  };
 }
 
+/**
+ * A Kafka client for the benchmark's own producers, admin and checks, as the super user: the
+ * bench stands in for every site and the admin at once.
+ */
+export function benchKafkaClient(kafka: KafkaInstance, clientId: string): Kafka {
+  return adminKafka(kafka, clientId);
+}
+
+/** ClickHouse with one user per role and fresh passwords (users.ts), none without one. */
 export async function benchClickHouse(
   run: BenchRun,
   opts: Omit<ClickHouseOptions, 'dataDir'> & { dataDir?: string } = {},
@@ -252,46 +247,74 @@ export async function benchClickHouse(
   return server;
 }
 
-export async function benchKamailio(
-  run: BenchRun,
-  opts: Omit<KamailioOptions, 'dataDir'>,
-): Promise<KamailioInstance> {
-  const kam = await startKamailio({ dataDir: join(run.dir, 'kamailio'), ...opts });
-  run.onCleanup(() => kam.stop());
-  return kam;
-}
-
-/** A Kafka client for the benchmark's own producers and admin. */
-export function benchKafkaClient(brokers: readonly string[], clientId: string): Kafka {
-  return createKafka({ brokers, clientId, log: silentLogger() });
-}
-
-/** A ClickHouse client for the benchmark's own queries. */
+/** A ClickHouse client for the benchmark's own queries, logged in as `role`. */
 export function benchClickHouseClient(
-  url: string,
+  server: ClickHouseInstance,
+  role: ClickHouseRole,
   opts: { database?: string; requestTimeoutMs?: number } = {},
 ): ClickHouseClient {
   return createClient({
-    url,
+    ...server.as(role),
     ...(opts.database === undefined ? {} : { database: opts.database }),
     ...(opts.requestTimeoutMs === undefined ? {} : { request_timeout: opts.requestTimeoutMs }),
   });
 }
 
 /**
- * Sends one statement to ClickHouse's HTTP interface at `url` with the URL parameters `params`
+ * Sends one statement to ClickHouse's HTTP interface as `role`, with the URL parameters `params`
  * (e.g. `database=ccfed&max_memory_usage=…`): the body of the answer, or an error with ClickHouse's
  * message and the statement.
  */
 export function benchClickHouseHttp(
-  url: string,
+  server: ClickHouseInstance,
+  role: ClickHouseRole,
 ): (text: string, params: string) => Promise<string> {
+  const { url, username, password } = server.as(role);
+  const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
   return async (text, params) => {
-    const res = await fetch(`${url}/?${params}`, { method: 'POST', body: text });
+    const res = await fetch(`${url}/?${params}`, {
+      method: 'POST',
+      body: text,
+      headers: { authorization },
+    });
     const body = await res.text();
     if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${body.trim()}\n${text}`);
     return body;
   };
+}
+
+/** A site's Kamailio, with the site's certificate from the run's CA for SIP over TLS. */
+export async function benchKamailio(
+  run: BenchRun,
+  opts: Omit<KamailioOptions, 'dataDir' | 'tls'>,
+): Promise<KamailioInstance> {
+  const kam = await startKamailio({
+    dataDir: join(run.dir, 'kamailio'),
+    tls: await (await run.pki()).issue({ kind: 'site', site: opts.siteId }),
+    ...opts,
+  });
+  run.onCleanup(() => kam.stop());
+  return kam;
+}
+
+/**
+ * A mutual-TLS gRPC channel to the ccfed server `server` at `address`, with the certificate of
+ * `as`: the principal the benchmark's requests stand for (a site asking the router, a supervisor
+ * logging agents in).
+ */
+export async function benchChannel(
+  run: BenchRun,
+  address: string,
+  p: { as: Principal; server: Principal },
+): Promise<Channel> {
+  const channel = secureChannel(
+    address,
+    loadTls(await (await run.pki()).issue(p.as)),
+    (peer) => samePrincipal(peer, p.server),
+    principalLabel(p.server),
+  );
+  run.onCleanup(async () => channel.close());
+  return channel;
 }
 
 export interface BenchService {
@@ -305,20 +328,37 @@ export interface BenchService {
 
 /**
  * Runs one of ccfed's own processes (e.g. central/router/src/index.ts) as production does, its
- * output in <dir>/<name>.log; `onLine` also sees each line of its stdout.
+ * output in <dir>/<name>.log; `onLine` also sees each line of its stdout. It gets the variables of
+ * whom it runs as: its certificate (and a site's the run's federation key), its Kafka user, its
+ * ClickHouse login.
  */
-export function benchService(
+export async function benchService(
   run: BenchRun,
   p: {
     name: string;
     entry: string;
     env: Record<string, string>;
+    /** Its certificate from the run's CA (CCFED_TLS_*); a site also gets CCFED_FEDERATION_KEY. */
+    tls?: Principal;
+    /** Its Kafka user, granted on the topics under `prefix` (benchKafka's env). */
+    kafka?: { broker: BenchKafka; as: KafkaPrincipal; prefix: string };
+    /** Its ClickHouse login (CCFED_CLICKHOUSE_*) to `database`. */
+    clickhouse?: { server: ClickHouseInstance; as: ClickHouseRole; database: string };
     logLevel?: string;
     /** Extra node arguments, e.g. from BENCH_<X>_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p'. */
     nodeArgs?: string;
     onLine?: (line: string) => void;
   },
-): BenchService {
+): Promise<BenchService> {
+  const tls = p.tls && (await (await run.pki()).issue(p.tls));
+  const env = {
+    ...(p.kafka && (await p.kafka.broker.env(p.kafka.as, p.kafka.prefix))),
+    ...(tls && { CCFED_TLS_CA: tls.ca, CCFED_TLS_CERT: tls.cert, CCFED_TLS_KEY: tls.key }),
+    ...(p.tls?.kind === 'site' && { CCFED_FEDERATION_KEY: run.federationKey }),
+    ...(p.clickhouse &&
+      clickhouseProcessEnv(p.clickhouse.server.as(p.clickhouse.as), p.clickhouse.database)),
+    ...p.env,
+  };
   const logFile = join(run.dir, `${p.name}.log`);
   const log = createWriteStream(logFile);
   const child = spawn(
@@ -326,7 +366,7 @@ export function benchService(
     [...(p.nodeArgs ?? '').split(' ').filter(Boolean), '--import', 'tsx', join(ROOT, p.entry)],
     {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: p.logLevel ?? 'warn', ...p.env },
+      env: { ...process.env, LOG_LEVEL: p.logLevel ?? 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -331,7 +331,8 @@ await runBench('ingest', args, async (run) => {
   ]);
   const kafkaEngine = await benchKafka(run, { heapMb: 1024, partitions: PARTITIONS });
   const clickhouse = await benchClickHouse(run);
-  const kafka = benchKafkaClient(kafkaEngine.brokers, 'bench-sites');
+  // The bench stands in for every site at once: it produces as the admin.
+  const kafka = benchKafkaClient(kafkaEngine, 'bench-sites');
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   onCleanup(() => producer.disconnect());
@@ -363,9 +364,9 @@ await runBench('ingest', args, async (run) => {
       allTopics(topics).map((topic) => ({ topic, partitions: PARTITIONS })),
     );
     const database = `ingest_${client}_${r}`;
-    await migrate(clickhouse.url, database);
+    await migrate(clickhouse.as('admin'), database);
     // DROP DATABASE on 18.16 waits for the merges in progress: minutes on a loaded machine.
-    const ch = benchClickHouseClient(clickhouse.url, { database, requestTimeoutMs: 600_000 });
+    const ch = benchClickHouseClient(clickhouse, 'admin', { database, requestTimeoutMs: 600_000 });
     const consumed = sinksFor(topics).map((s) => s.topic);
 
     // 1. The backlog, then the ingester.
@@ -376,23 +377,24 @@ await runBench('ingest', args, async (run) => {
     let want = tableRows(day.expected);
     const totalRows = Object.values(want).reduce((a, b) => a + b, 0);
 
-    const group = `ingester-${prefix}`;
+    // The ingester's user may join only groups starting with ccfed-ingester (its ACLs).
+    const group = `ccfed-ingester-${prefix}`;
     let onStarted: (at: number) => void = () => undefined;
     const {
       child: ingester,
       exited,
       stop: stopIngester,
-    } = benchService(run, {
+    } = await benchService(run, {
       name: `ingester-${client}-${r}`,
       entry: 'central/ingester/src/index.ts',
       // e.g. BENCH_INGESTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it.
       nodeArgs: process.env.BENCH_INGESTER_NODE_ARGS,
       logLevel: process.env.BENCH_INGESTER_LOG_LEVEL ?? 'info',
+      kafka: { broker: kafkaEngine, as: { role: 'ingester' }, prefix },
+      // Its own insert-oriented user, as in production (docs/security.md, ClickHouse).
+      clickhouse: { server: clickhouse, as: 'ingester', database },
       env: {
-        CCFED_KAFKA_BROKERS: kafkaEngine.brokers.join(','),
         CCFED_TOPIC_PREFIX: prefix,
-        CCFED_CLICKHOUSE_URL: clickhouse.url,
-        CCFED_CLICKHOUSE_DATABASE: database,
         CCFED_CONSUMER_GROUP: group,
         CCFED_KAFKA_CLIENT: client,
       },

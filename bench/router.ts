@@ -1,6 +1,7 @@
 // npm run bench:router — the central router process (gRPC server, Kafka state feed, decision
 // publisher) on its own Kafka broker, with snapshots of every site of a generated federation
-// published every 500 ms, asked RequestRoute by one gRPC client. Writes bench/results/router.json:
+// published every 500 ms, asked RequestRoute by one gRPC client process. Writes
+// bench/results/router.json:
 //
 //   decisions_per_s   most answers per second, the client keeping CONCURRENCY calls in flight
 //                     (closed loop: latency there is concurrency / throughput, queueing by design,
@@ -11,19 +12,24 @@
 // Each request is a realistic ask: a random origin site, tenant and skill, a call that has waited
 // a while with an EWT at home from 10 s to 10 min, so that answers are overflow or stay (some under
 // the threshold, some with no better site). Decisions reserve capacity at their target and are
-// published to the route-decisions topic, as in production. After a warm-up, each of RUNS rounds
-// measures both for SECONDS; the median round of each is reported, every round in `runs`.
+// published to the route-decisions topic, as in production. gRPC is mutual TLS as in production:
+// the router has its service certificate and each origin site's requests go over a channel with
+// that site's certificate (the router answers a site only for its own calls). After a warm-up,
+// each of RUNS rounds measures both for SECONDS; the median round of each is reported, every
+// round in `runs`.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { Principal } from '@ccfed/common';
 import { CustomerTier, routing, SiteSnapshot, topicNames } from '@ccfed/proto';
 import { assignFreePorts, freePort } from '@ccfed/services';
 import { parseTopology } from '@ccfed/topology';
 import { Partitioners } from 'kafkajs';
-import { createChannel, createClient } from 'nice-grpc';
+import { createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
 import {
   benchArgs,
+  benchChannel,
   benchKafka,
   benchKafkaClient,
   benchService,
@@ -49,6 +55,8 @@ const CONCURRENCY = Number(values.concurrency);
 const RUNS = Number(values.runs);
 const RATE = Number(values.rate);
 const SNAPSHOT_INTERVAL_MS = 500;
+/** The router's principal: what its certificate names and what its clients expect. */
+const ROUTER: Principal = { kind: 'service', service: 'router' };
 
 interface Measurement {
   readonly started: number;
@@ -138,6 +146,10 @@ async function federation(count: number): Promise<unknown> {
       })),
     });
   }
+  // Nothing the bench reserves ever arrives, so every reservation lives its whole timeout and
+  // the per-origin cap would keep most asks home after the first second: it is not what this
+  // measures, and with it the figures would not compare with earlier runs.
+  doc.routing.maxReservationsPerOrigin = 100_000;
   await assignFreePorts(doc);
   return doc;
 }
@@ -156,20 +168,23 @@ await runBench('router', args, async (run) => {
   const topics = topicNames('ccfed');
 
   const port = await freePort();
-  const { child: router } = benchService(run, {
+  const { child: router } = await benchService(run, {
     name: 'router',
     entry: 'central/router/src/index.ts',
     // e.g. BENCH_ROUTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the router.
     nodeArgs: process.env.BENCH_ROUTER_NODE_ARGS,
+    tls: ROUTER,
+    // Its Kafka user; the topics are created here, as the local federation's start does.
+    kafka: { broker: kafka, as: { role: 'router' }, prefix: 'ccfed' },
     env: {
       CCFED_TOPOLOGY: topologyFile,
-      CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
       CCFED_ROUTER_PORT: String(port),
     },
   });
 
-  // Site agents' snapshots: every site, every skill, every tenant, new figures each time.
-  const producer = benchKafkaClient(kafka.brokers, 'bench-sites').producer({
+  // Site agents' snapshots: every site, every skill, every tenant, new figures each time (the
+  // bench publishes for all of them, as the admin).
+  const producer = benchKafkaClient(kafka, 'bench-sites').producer({
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect();
@@ -212,9 +227,17 @@ await runBench('router', args, async (run) => {
     await feeder;
   });
 
-  const channel = createChannel(`127.0.0.1:${port}`);
-  onCleanup(async () => channel.close());
-  const client = createClient(routing.CentralRouterDefinition, channel);
+  // One channel per origin site, with that site's certificate, as each site agent has its own.
+  const clients = new Map<string, routing.CentralRouterClient>();
+  for (const siteId of siteIds) {
+    const channel = await benchChannel(run, `127.0.0.1:${port}`, {
+      as: { kind: 'site', site: siteId },
+      server: ROUTER,
+    });
+    clients.set(siteId, createClient(routing.CentralRouterDefinition, channel));
+  }
+  const ask = (req: routing.RequestRouteRequest) =>
+    clients.get(req.originSiteId)!.requestRoute(req, { signal: AbortSignal.timeout(1_000) });
   let callNo = 0;
   // Every answer is a decision the router publishes, probes included.
   let answeredCount = 0;
@@ -235,11 +258,12 @@ await runBench('router', args, async (run) => {
   for (;;) {
     const exited = router.exitCode !== null;
     if (exited) throw new Error(`router exited; see ${dir}/router.log`);
-    const ok = await client
-      .requestRoute(
-        { ...request(), originSiteId: 'shanghai', tenantId: 'acme-bank', skill: 'support' },
-        { signal: AbortSignal.timeout(1_000) },
-      )
+    const ok = await ask({
+      ...request(),
+      originSiteId: 'shanghai',
+      tenantId: 'acme-bank',
+      skill: 'support',
+    })
       .then((r) => {
         answeredCount += 1;
         return r.alternatives.filter((a) => a.eligible).length >= SITES - 2;
@@ -254,7 +278,7 @@ await runBench('router', args, async (run) => {
   const one = async (m: Measurement): Promise<void> => {
     const t0 = performance.now();
     try {
-      const res = await client.requestRoute(request(), { signal: AbortSignal.timeout(1_000) });
+      const res = await ask(request());
       m.latencies.push(performance.now() - t0);
       answeredCount += 1;
       if (res.verdict === routing.Verdict.VERDICT_OVERFLOW) m.verdicts.overflow += 1;
@@ -316,7 +340,7 @@ await runBench('router', args, async (run) => {
   }
 
   // Every answered decision should be on the route-decisions topic once the publisher caught up.
-  const admin = benchKafkaClient(kafka.brokers, 'bench-admin').admin();
+  const admin = benchKafkaClient(kafka, 'bench-admin').admin();
   await admin.connect();
   const answered = answeredCount;
   let published = 0;
@@ -350,7 +374,7 @@ await runBench('router', args, async (run) => {
       requests_sent: callNo,
       decisions_answered: answered,
       route_decisions_published: published,
-      note: 'the router process (gRPC server, Kafka consumer of snapshots and call events, idempotent producer of route decisions), one Kafka broker, the snapshot publisher and the gRPC client (one HTTP/2 channel, one Node process) all on this machine',
+      note: 'the router process (gRPC server, Kafka consumer of snapshots and call events, idempotent producer of route decisions), one Kafka broker, the snapshot publisher and the gRPC client (one mutual-TLS HTTP/2 channel per origin site, one Node process) all on this machine',
     },
     runs: { saturation, paced: atRate },
   };

@@ -17,10 +17,11 @@ import { site as siteApi } from '@ccfed/proto';
 import { assignFreePorts, freePort } from '@ccfed/services';
 import { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
 import { parseTopology, siteById } from '@ccfed/topology';
-import { createChannel, createClient } from 'nice-grpc';
+import { createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
 import {
   benchArgs,
+  benchChannel,
   benchKafka,
   benchKamailio,
   benchService,
@@ -69,6 +70,10 @@ await runBench('sip', args, async (run) => {
     tenant: 'acme-bank',
     skills: { sales: 5 },
   }));
+  // The callers stand for an SBC in front of the site, as traffic at hundreds of calls a second
+  // comes from: a trusted source, so its rate is not limited per source.
+  const callerPort = await freePort();
+  bj.trustedSources = [`127.0.0.1:${callerPort}`];
   const topologyFile = join(dir, 'topology.yaml');
   writeFileSync(topologyFile, stringify(doc));
   const topology = parseTopology(stringify(doc), topologyFile);
@@ -81,19 +86,25 @@ await runBench('sip', args, async (run) => {
     sharedMemoryMb: 256,
   });
 
-  benchService(run, {
+  // The site agent runs as the site: its certificate, its Kafka user (the topics are created
+  // here, as the local federation's start creates them) and the federation key.
+  await benchService(run, {
     name: 'site-agent',
     entry: 'site-agent/src/index.ts',
+    tls: { kind: 'site', site: site.id },
+    kafka: { broker: kafka, as: { role: 'site', site: site.id }, prefix: 'ccfed' },
     env: {
       CCFED_TOPOLOGY: topologyFile,
       CCFED_SITE: site.id,
-      CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
       CCFED_DATA_DIR: join(dir, 'site-agent'),
     },
   });
 
-  const channel = createChannel(`${site.grpc.host}:${site.grpc.port}`);
-  onCleanup(async () => channel.close());
+  // The control API is mutual TLS only: the agents are logged in by the site's supervisor.
+  const channel = await benchChannel(run, `${site.grpc.host}:${site.grpc.port}`, {
+    as: { kind: 'supervisor', site: site.id },
+    server: { kind: 'site', site: site.id },
+  });
   const control = createClient(siteApi.AgentControlDefinition, channel);
   const status = createClient(siteApi.SiteAgentDefinition, channel);
   for (let i = 0; ; i++) {
@@ -140,7 +151,6 @@ await runBench('sip', args, async (run) => {
   onCleanup(() => observer.stop());
 
   const steps: Step[] = [];
-  const callerPort = await freePort();
   for (const cps of RATES) {
     samples = [];
     const calls = cps * STEP_SECONDS;
@@ -159,8 +169,8 @@ await runBench('sip', args, async (run) => {
           '-s',
           '400200100',
           '-key',
-          'tier',
-          'standard',
+          'caller',
+          '8613700',
           '-r',
           String(cps),
           '-m',

@@ -5,24 +5,33 @@
 //
 //   npm start [-- --topology FILE] [-- --site ID]
 //
-// Data and logs live under .ccfed/local/ and survive restarts.
+// Data and logs live under .ccfed/local/ and survive restarts; so does the federation's CA
+// (.ccfed/local/pki), created on first start, which gives every process its certificate and the
+// operator one for `ccfed` (operator:local).
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '@ccfed/common';
+import { createLogger, loadTls, type Principal } from '@ccfed/common';
+import { topicNames } from '@ccfed/proto';
 import {
+  clickhouseProcessEnv,
+  kafkaUserOf,
   migrate,
+  openPki,
+  provisionKafka,
   startClickHouse,
   startEngine,
   startKafka,
   startKamailio,
   type EngineHandle,
+  type KafkaPrincipal,
 } from '@ccfed/services';
 import { loadTopology, siteById, TopologyError } from '@ccfed/topology';
 import { startDemoTraffic } from './demo-traffic.js';
 import { buildConsoleIfStale, CONSOLE_DIST } from './console-build.js';
 import { localApiConfig, localSecret } from './local-api.js';
+import { localKafkaUsers } from './local-kafka.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DATA = join(ROOT, '.ccfed', 'local');
@@ -42,12 +51,25 @@ async function main(): Promise<void> {
   const topology = loadTopology(topologyFile);
   // One site when asked for, else the whole federation.
   const sites = values.site ? [siteById(topology, values.site)] : topology.sites;
+  // Every process gets its own certificate from the federation's CA: gRPC is mutual TLS only.
+  const pki = await openPki(join(DATA, 'pki'));
+  const tlsEnv = async (principal: Principal) => {
+    const files = await pki.issue(principal);
+    return { CCFED_TLS_CA: files.ca, CCFED_TLS_CERT: files.cert, CCFED_TLS_KEY: files.key };
+  };
+  // The operator's, for `ccfed status`, `drain`, `undrain` (cli/src/tls.ts looks here).
+  await pki.issue({ kind: 'operator', name: 'local' });
 
+  // The Kafka users' passwords, made on first start like the CA.
+  const kafkaUsers = localKafkaUsers(join(DATA, 'kafka-users.json'), topology);
   const [kafka, clickhouse] = await Promise.all([
     startKafka({
       dataDir: join(DATA, 'kafka'),
       port: Number(process.env.CCFED_KAFKA_PORT ?? 19092),
       controllerPort: Number(process.env.CCFED_KAFKA_CONTROLLER_PORT ?? 19093),
+      internalPort: Number(process.env.CCFED_KAFKA_INTERNAL_PORT ?? 19094),
+      pki,
+      adminPassword: kafkaUsers.adminPassword,
     }),
     startClickHouse({
       dataDir: join(DATA, 'clickhouse'),
@@ -59,24 +81,48 @@ async function main(): Promise<void> {
     { name: 'kafka', stop: () => kafka.stop() },
     { name: 'clickhouse', stop: () => clickhouse.stop() },
   );
-  await migrate(clickhouse.url, 'ccfed');
+  await migrate(clickhouse.as('admin'), 'ccfed');
+  // Each process logs in as its own ClickHouse user, with this start's passwords (users.ts).
+  const chEnv = (role: 'ingester' | 'api' | 'analytics') =>
+    clickhouseProcessEnv(clickhouse.as(role), 'ccfed');
+  // Processes create no topics and hold only their own ACLs: the admin sets both up here.
+  await provisionKafka({
+    brokers: kafka.brokers,
+    admin: kafka.admin,
+    prefix: 'ccfed',
+    users: kafkaUsers.users,
+  });
 
-  const env = { CCFED_KAFKA_BROKERS: kafka.brokers.join(','), CCFED_TOPIC_PREFIX: 'ccfed' };
+  const env = { CCFED_TOPIC_PREFIX: 'ccfed' };
+  /** Kafka as `principal` reaches it: its own user, over TLS trusting the federation CA. */
+  const kafkaAs = (principal: KafkaPrincipal) => ({
+    CCFED_KAFKA_BROKERS: kafka.brokers.join(','),
+    CCFED_KAFKA_USERNAME: kafkaUserOf(principal),
+    CCFED_KAFKA_PASSWORD: kafkaUsers.passwordOf(principal),
+    CCFED_TLS_CA: pki.caFile,
+  });
   const routerAddress = `127.0.0.1:${Number(process.env.CCFED_ROUTER_PORT ?? 50051)}`;
   const router = await startNodeService(
     'router',
     'central/router/src/index.ts',
     {
       ...env,
+      ...kafkaAs({ role: 'router' }),
       CCFED_TOPOLOGY: topologyFile,
       CCFED_ROUTER_PORT: routerAddress.split(':')[1]!,
+      ...(await tlsEnv({ kind: 'service', service: 'router' })),
     },
     'router_started',
   );
   const ingester = await startNodeService(
     'ingester',
     'central/ingester/src/index.ts',
-    { ...env, CCFED_CLICKHOUSE_URL: clickhouse.url, CCFED_CLICKHOUSE_DATABASE: 'ccfed' },
+    {
+      ...env,
+      ...chEnv('ingester'),
+      ...kafkaAs({ role: 'ingester' }),
+      ...(await tlsEnv({ kind: 'service', service: 'ingester' })),
+    },
     'ingester_started',
   );
   const apiConfig = await localApiConfig(join(DATA, 'api'), topology);
@@ -91,10 +137,11 @@ async function main(): Promise<void> {
       CCFED_API_USERS: apiConfig.usersFile,
       // The live wall: site snapshots and agent states from Kafka, agents' tenants from the topology.
       ...env,
+      ...kafkaAs({ role: 'api' }),
       CCFED_TOPOLOGY: topologyFile,
       CCFED_CONSOLE_DIR: CONSOLE_DIST,
-      CCFED_CLICKHOUSE_URL: clickhouse.url,
-      CCFED_CLICKHOUSE_DATABASE: 'ccfed',
+      ...chEnv('api'),
+      ...(await tlsEnv({ kind: 'service', service: 'api' })),
     },
     'api_listening',
   );
@@ -108,29 +155,28 @@ async function main(): Promise<void> {
   // The cross-sell rules behind the next best offer, mined again every ten minutes (a CronJob in
   // a deployment).
   const refresh = every(10 * 60_000, () =>
-    runJob('central/analytics/src/refresh-cross-sell-cli.ts', {
-      CCFED_CLICKHOUSE_URL: clickhouse.url,
-      CCFED_CLICKHOUSE_DATABASE: 'ccfed',
-    }),
+    runJob('central/analytics/src/refresh-cross-sell-cli.ts', chEnv('analytics')),
   );
   running.push({ name: 'cross-sell refresh', stop: async () => refresh.stop() });
   // The churn scoring the call-back list reads, stored again every ten minutes (a CronJob in a
   // deployment).
   const scoring = every(10 * 60_000, () =>
-    runJob('central/analytics/src/score-churn-cli.ts', {
-      CCFED_CLICKHOUSE_URL: clickhouse.url,
-      CCFED_CLICKHOUSE_DATABASE: 'ccfed',
-    }),
+    runJob('central/analytics/src/score-churn-cli.ts', chEnv('analytics')),
   );
   running.push({ name: 'churn scoring', stop: async () => scoring.stop() });
 
   const callerHashKey = localSecret(join(DATA, 'caller-hash-key'), 32);
+  // Signs the X-CC-* context of overflowed calls (docs/security.md, "SIP").
+  const federationKey = localSecret(join(DATA, 'federation-key'), 32);
+  // Each site's Kamailio speaks TLS to its peer sites with its site principal's certificate from
+  // the same CA.
   const lines: string[] = [];
   for (const site of sites) {
     const kamailio = await startKamailio({
       topology,
       siteId: site.id,
       dataDir: join(DATA, `kamailio-${site.id}`),
+      tls: await pki.issue({ kind: 'site', site: site.id }),
     });
     running.push({ name: `kamailio ${site.id}`, stop: () => kamailio.stop() });
     const agent = await startNodeService(
@@ -138,20 +184,35 @@ async function main(): Promise<void> {
       'site-agent/src/index.ts',
       {
         ...env,
+        ...kafkaAs({ role: 'site', site: site.id }),
         CCFED_TOPOLOGY: topologyFile,
         CCFED_SITE: site.id,
         CCFED_DATA_DIR: join(DATA, `site-agent-${site.id}`),
         CCFED_CALLER_HASH_KEY: callerHashKey,
+        CCFED_FEDERATION_KEY: federationKey,
         CCFED_ROUTER: routerAddress,
+        ...(await tlsEnv({ kind: 'site', site: site.id })),
       },
       'site_agent_started',
     );
     running.push({ name: `site agent ${site.id}`, stop: () => agent.stop() });
     const traffic = await startDemoTraffic({
+      topology,
       site,
+      // The site's supervisor logs the demo agents in, as a supervisor's desk would.
+      tls: loadTls(await pki.issue({ kind: 'supervisor', site: site.id })),
       sip: kamailio.sip,
       logDir: join(DATA, 'logs', 'sipp', site.id),
       surge: site.id === topology.federation.hqSite && sites.length > 1,
+      kafkaBrokers: kafka.brokers,
+      kafkaCredentials: {
+        username: kafkaUserOf({ role: 'crm' }),
+        password: kafkaUsers.passwordOf({ role: 'crm' }),
+        ca: readFileSync(pki.caFile),
+      },
+      topics: topicNames(env.CCFED_TOPIC_PREFIX),
+      callerHashKey,
+      log,
     });
     running.push({ name: `demo traffic ${site.id}`, stop: () => traffic.stop() });
     lines.push(
@@ -161,17 +222,23 @@ async function main(): Promise<void> {
 
   console.log(`
 ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it):
-  Kafka           ${kafka.brokers.join(',')}           topics ccfed.*
+  Kafka           ${kafka.brokers.join(',')} (SASL_SSL, SCRAM-SHA-512; CA ${pki.caFile})   topics ccfed.*
+                  users and passwords: ${kafkaUsers.file}
   ClickHouse      ${clickhouse.url}    database ccfed   (native port ${clickhouse.tcpPort})
+                  users for this run: ${Object.values(clickhouse.logins)
+                    .map((l) => `${l.username} / ${l.password}`)
+                    .join(', ')}
   router          ${routerAddress} (gRPC)   decisions on ccfed.route-decisions   log ${router.logFile}
   ingester        every ccfed.* topic → ClickHouse database ccfed               log ${ingester.logFile}
   console         http://127.0.0.1:${apiPort}/   API http://127.0.0.1:${apiPort}/api/v1 (OpenAPI: /api/v1/openapi.json)   log ${api.logFile}
                   log-ins (POST /api/v1/session): ${apiConfig.logins.map((l) => `${l.username} / ${l.password}`).join(', ')}
   sites (Kamailio, site agent, sipp agents and callers):
 ${lines.join('\n')}
+  ccfed CLI       npx ccfed status   (operator certificate: ${join(DATA, 'pki', 'operator', 'local.crt')})
   data and logs   ${DATA}   (site agents: logs/site-agent-<site>.log; sipp per-call logs: logs/sipp/<site>/)
 Watch overflow:  grep call_overflowed_out ${join(DATA, 'logs')}/site-agent-*.log
-Try:  clickhouse-client --port ${clickhouse.tcpPort} -q 'SELECT kind, count() FROM ccfed.call_events GROUP BY kind'
+Try:  clickhouse-client --port ${clickhouse.tcpPort} --user ${clickhouse.logins.api.username} --password ${clickhouse.logins.api.password} -q 'SELECT kind, count() FROM ccfed.call_events GROUP BY kind'
+Decisions (as Kafka user operator):  CCFED_KAFKA_BROKERS=${kafka.brokers.join(',')} CCFED_TLS_CA=${pki.caFile} CCFED_KAFKA_PASSWORD=$(node -p 'require("${kafkaUsers.file}").operator') npm run ccfed -- decisions --follow
 `);
 }
 

@@ -11,7 +11,7 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # --- Debian packages ----------------------------------------------------------------------
 DEBIAN_PACKAGES=(
-  kamailio kamailio-extra-modules kamailio-json-modules kamailio-utils-modules
+  kamailio kamailio-extra-modules kamailio-json-modules kamailio-utils-modules kamailio-tls-modules
   clickhouse-server clickhouse-client
   sip-tester
   openjdk-17-jre-headless maven

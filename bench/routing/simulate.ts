@@ -5,6 +5,7 @@
 // (the transfer's delay, and the target's answer: accept or refuse).
 import { ManualClock } from '@ccfed/common';
 import type { RoutingPolicy } from '@ccfed/router/routing/policy';
+import { DEFAULT_MAX_RESERVATIONS_PER_ORIGIN } from '@ccfed/topology';
 import {
   Router,
   type Decision,
@@ -16,7 +17,8 @@ import { OverflowTrigger } from '@ccfed/site-agent/overflow/trigger';
 import type { Caller, SiteLoad } from './arrivals.js';
 import { EventQueue } from './event-queue.js';
 import { siteFigures } from './site-figures.js';
-import { emptyTally, gammaMeanAbsDeviation, type Tally } from './metrics.js';
+import { callsAheadBand } from '@ccfed/site-agent/acd/ewt';
+import { addEwt, emptyTally, gammaMeanAbsDeviation, type Tally } from './metrics.js';
 
 export const SKILL = 'support';
 export const TENANT = 'acme';
@@ -96,6 +98,9 @@ interface SimCall {
   overflowed: boolean;
   refused: boolean;
   predictedMs?: number;
+  /** The calibrated forecast the caller would have been told. */
+  announcedMs?: number;
+  callsAhead?: number;
   position?: number;
   answeredMs?: number;
 }
@@ -131,6 +136,7 @@ export function simPolicy(siteIds: readonly string[], f: FederationModel): Routi
     reservationTimeoutMs: f.reservationTimeoutMs,
     excludedSites: new Map(),
     maxHops: 1,
+    maxReservationsPerOrigin: DEFAULT_MAX_RESERVATIONS_PER_ORIGIN,
   };
 }
 
@@ -275,6 +281,9 @@ export function simulate(cfg: RunConfig): Tally {
       tally.ewtWaitMs += wait;
       const scale = cfg.averageHandleMs / staffed.get(call.origin)!;
       tally.ewtFloorMs += gammaMeanAbsDeviation(call.position!, scale);
+      const band = callsAheadBand(call.callsAhead!);
+      addEwt(tally.ewtBands.model[band], call.predictedMs, wait);
+      addEwt(tally.ewtBands.announced[band], call.announcedMs!, wait);
     }
   };
 
@@ -299,6 +308,8 @@ export function simulate(cfg: RunConfig): Tally {
         const res = offer(call, origin);
         if (res.kind === 'queued') {
           call.predictedMs = res.expectedWaitMs;
+          call.announcedMs = res.announcedWaitMs;
+          call.callsAhead = res.callsAhead;
           call.position = res.position;
           if (federated) check(origin);
         }

@@ -5,6 +5,7 @@
 // offsets. Start offsets come from the brokers' time index (offsets for a timestamp), so
 // `--since 5m` does not read the whole topic.
 import { randomBytes } from 'node:crypto';
+import { KAFKA_GROUP_PREFIXES } from '@ccfed/common';
 import { routing } from '@ccfed/proto';
 import type { Kafka } from 'kafkajs';
 
@@ -36,7 +37,10 @@ export async function readDecisions(opts: DecisionFeedOptions): Promise<number> 
   try {
     const topics = await admin.listTopics();
     if (!topics.includes(topic)) {
-      throw new Error(`topic ${topic} does not exist (is CCFED_TOPIC_PREFIX right?)`);
+      // The brokers list only the topics this Kafka user may see.
+      throw new Error(
+        `topic ${topic} does not exist or this Kafka user may not read it (is CCFED_TOPIC_PREFIX right?)`,
+      );
     }
     starts = await admin.fetchTopicOffsetsByTimestamp(topic, opts.sinceMs);
     ends = new Map(
@@ -53,7 +57,8 @@ export async function readDecisions(opts: DecisionFeedOptions): Promise<number> 
   if (!opts.follow && open.size === 0) return 0;
 
   const consumer = kafka.consumer({
-    groupId: `ccfed-cli-${randomBytes(6).toString('hex')}`,
+    // The operator's Kafka user may use only groups with this prefix.
+    groupId: `${KAFKA_GROUP_PREFIXES.operator}${randomBytes(6).toString('hex')}`,
     allowAutoTopicCreation: false,
     // The first fetch may go out before the seeks below land; a short wait keeps it from holding
     // the run for kafkajs's default 5 s on partitions with nothing new.

@@ -3,8 +3,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openPki } from '@ccfed/services';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from './run.js';
+import { LOCAL_PKI, tlsFiles } from './tls.js';
 import { EXAMPLE_TOPOLOGY } from './topology.js';
 
 const servers: Server[] = [];
@@ -100,7 +102,7 @@ describe('ccfed', () => {
     expect((await ccfed(['kamailio-config', 'wuhan'])).code).toBe(2);
   });
 
-  it('refuses decisions without brokers, with a bad --since or an unknown --site', async () => {
+  it('refuses decisions without brokers, credentials or CA, with a bad --since or an unknown --site', async () => {
     const noBrokers = await ccfed(['decisions']);
     expect(noBrokers.code).toBe(2);
     expect(noBrokers.err).toContain('set CCFED_KAFKA_BROKERS or --brokers');
@@ -111,6 +113,19 @@ describe('ccfed', () => {
     const site = await ccfed(['decisions', '--site', 'wuhan'], env);
     expect(site.code).toBe(2);
     expect(site.err).toContain('unknown site "wuhan"');
+    // Kafka takes only a user over TLS: no password or no CA is bad input, said before any I/O.
+    const noPassword = await ccfed(['decisions'], env);
+    expect(noPassword.code).toBe(2);
+    expect(noPassword.err).toContain(
+      "Kafka credentials: CCFED_KAFKA_PASSWORD: required: the Kafka user's SCRAM password; CCFED_TLS_CA: required",
+    );
+    const noCa = await ccfed(['decisions'], {
+      ...env,
+      CCFED_KAFKA_PASSWORD: 'x'.repeat(24),
+      CCFED_TLS_CA: '/nonexistent/ca.crt',
+    });
+    expect(noCa.code).toBe(2);
+    expect(noCa.err).toContain('cannot read the CA certificate /nonexistent/ca.crt');
   });
 
   it('status asks every site at once and gives up on a hung one after 2 s', async () => {
@@ -120,8 +135,14 @@ describe('ccfed', () => {
     }
     const file = join(mkdtempSync(join(tmpdir(), 'ccfed-cli-')), 'hung.yaml');
     writeFileSync(file, yaml);
+    const pki = await openPki(mkdtempSync(join(tmpdir(), 'ccfed-cli-pki-')));
+    const mine = await pki.issue({ kind: 'operator', name: 'li' });
     const started = Date.now();
-    const r = await ccfed(['status', '--topology', file]);
+    const r = await ccfed(['status', '--topology', file], {
+      CCFED_TLS_CA: mine.ca,
+      CCFED_TLS_CERT: mine.cert,
+      CCFED_TLS_KEY: mine.key,
+    });
     const elapsed = Date.now() - started;
     expect(r.code).toBe(1);
     expect(r.out.split('\n').slice(1)).toEqual(
@@ -133,5 +154,35 @@ describe('ccfed', () => {
     // In parallel: one deadline, not three in a row.
     expect(elapsed).toBeGreaterThanOrEqual(1_900);
     expect(elapsed).toBeLessThan(4_000);
+  });
+
+  it('refuses to call a site without a usable certificate, saying how to give one', async () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'ccfed-cli-')), 'nobody.crt');
+    for (const argv of [
+      ['status', '--tls-cert', missing],
+      ['drain', 'beijing', '--reason', 'x', '--tls-cert', missing],
+    ]) {
+      const r = await ccfed(argv);
+      expect(r.code, argv[0]).toBe(2);
+      expect(r.err).toMatch(new RegExp(`: no such file: ${missing}(, |\n)`));
+      expect(r.err).toContain('give --tls-cert, --tls-key and --tls-ca');
+    }
+  });
+});
+
+describe('tlsFiles', () => {
+  it('takes each file from its flag, else its variable, else the local federation', () => {
+    const env = { CCFED_TLS_CERT: '/etc/ccfed/li.crt', CCFED_TLS_KEY: '/etc/ccfed/li.key' };
+    expect(tlsFiles({ 'tls-key': '/tmp/other.key' }, env)).toEqual({
+      cert: '/etc/ccfed/li.crt',
+      key: '/tmp/other.key',
+      ca: join(LOCAL_PKI, 'ca.crt'),
+    });
+    expect(tlsFiles({}, {})).toEqual({
+      cert: join(LOCAL_PKI, 'operator', 'local.crt'),
+      key: join(LOCAL_PKI, 'operator', 'local.key'),
+      ca: join(LOCAL_PKI, 'ca.crt'),
+    });
+    expect(LOCAL_PKI).toMatch(/\/\.ccfed\/local\/pki$/);
   });
 });

@@ -1,9 +1,10 @@
-// The site agents' SiteAgent gRPC service as the CLI uses it: one channel per call, every call
-// with a deadline, and failures turned into one line an operator can act on.
-import { errorMessage } from '@ccfed/common';
+// The site agents' SiteAgent gRPC service as the CLI uses it: one channel per call over mutual
+// TLS (the operator's certificate; the server's must name the site asked for), every call with a
+// deadline, and failures turned into one line an operator can act on.
+import { errorMessage, secureChannel, type TlsMaterial } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
 import type { Site } from '@ccfed/topology';
-import { ClientError, createChannel, createClient, Status } from 'nice-grpc';
+import { ClientError, createClient, Status } from 'nice-grpc';
 import { formatDuration } from './format/duration.js';
 import type { SiteReport } from './format/status.js';
 
@@ -15,12 +16,18 @@ export function grpcAddress(site: Site): string {
   return `${site.grpc.host}:${site.grpc.port}`;
 }
 
-/** Runs `fn` against the site's SiteAgent service, then closes the channel. */
+/** Runs `fn` against the site's SiteAgent service as `tls`'s principal, then closes the channel. */
 export async function withSiteAgent<T>(
   site: Site,
+  tls: TlsMaterial,
   fn: (client: siteApi.SiteAgentClient) => Promise<T>,
 ): Promise<T> {
-  const channel = createChannel(grpcAddress(site));
+  const channel = secureChannel(
+    grpcAddress(site),
+    tls,
+    (server) => server.kind === 'site' && server.site === site.id,
+    `site:${site.id}`,
+  );
   try {
     return await fn(createClient(siteApi.SiteAgentDefinition, channel));
   } finally {
@@ -29,10 +36,14 @@ export async function withSiteAgent<T>(
 }
 
 /** Asks one site for its status within the deadline; never throws. */
-export async function siteReport(site: Site, deadlineMs = STATUS_DEADLINE_MS): Promise<SiteReport> {
+export async function siteReport(
+  site: Site,
+  tls: TlsMaterial,
+  deadlineMs = STATUS_DEADLINE_MS,
+): Promise<SiteReport> {
   const address = grpcAddress(site);
   try {
-    const status = await withSiteAgent(site, (c) =>
+    const status = await withSiteAgent(site, tls, (c) =>
       c.getStatus({}, { signal: AbortSignal.timeout(deadlineMs) }),
     );
     return { siteId: site.id, address, reachable: true, status };

@@ -40,13 +40,51 @@ export const kafkaBrokersSchema = z
     'expected host:port[,host:port...]',
   );
 
-/** CCFED_CLICKHOUSE_URL and CCFED_CLICKHOUSE_DATABASE: where a process reads or writes analytics. */
+/**
+ * CCFED_CLICKHOUSE_*: where a process reads or writes analytics, and the ClickHouse user it logs in
+ * as. Every process has its own user with only the rights it needs (docs/security.md, ClickHouse);
+ * there is no anonymous access, so the user and a non-empty password are required. They are given
+ * apart from the URL, which is logged and printed, never inside it.
+ */
 export const clickhouseEnvSchema = {
-  CCFED_CLICKHOUSE_URL: z.url({
-    error: 'required: ClickHouse HTTP URL, e.g. http://127.0.0.1:8123',
-  }),
+  CCFED_CLICKHOUSE_URL: z
+    .url({ error: 'required: ClickHouse HTTP URL, e.g. http://127.0.0.1:8123' })
+    .refine(
+      // Runs on text the url check refused too; that check reports it.
+      (u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''),
+      'must not carry a user or password: give them in CCFED_CLICKHOUSE_USER and CCFED_CLICKHOUSE_PASSWORD',
+    ),
   CCFED_CLICKHOUSE_DATABASE: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name')
     .default('ccfed'),
+  CCFED_CLICKHOUSE_USER: z
+    .string({ error: 'required: the ClickHouse user this process logs in as' })
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'expected a ClickHouse user name'),
+  CCFED_CLICKHOUSE_PASSWORD: z
+    .string({ error: 'required: the password of CCFED_CLICKHOUSE_USER' })
+    .min(1, 'must not be empty: every ClickHouse user has a password'),
 };
+
+/** What clickhouseEnvSchema parses to. */
+export interface ClickHouseEnv {
+  readonly CCFED_CLICKHOUSE_URL: string;
+  readonly CCFED_CLICKHOUSE_DATABASE: string;
+  readonly CCFED_CLICKHOUSE_USER: string;
+  readonly CCFED_CLICKHOUSE_PASSWORD: string;
+}
+
+/** The options of @clickhouse/client's createClient for a process's ClickHouse env. */
+export function clickhouseClientOptions(config: ClickHouseEnv): {
+  url: string;
+  database: string;
+  username: string;
+  password: string;
+} {
+  return {
+    url: config.CCFED_CLICKHOUSE_URL,
+    database: config.CCFED_CLICKHOUSE_DATABASE,
+    username: config.CCFED_CLICKHOUSE_USER,
+    password: config.CCFED_CLICKHOUSE_PASSWORD,
+  };
+}

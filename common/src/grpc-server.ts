@@ -1,5 +1,7 @@
-// Serving gRPC the same way in every ccfed process: bind (naming the address when that fails),
-// then a close() that lets calls in flight finish for a while and cancels the rest.
+// Serving gRPC the same way in every ccfed process: bind with mutual TLS (naming the address when
+// that fails), then a close() that lets calls in flight finish for a while and cancels the rest.
+// There is no insecure listener: credentials are required, and a server created without
+// secureServerOptions cannot tell handlers who is calling (grpc-tls.ts).
 import type { ServerCredentials } from '@grpc/grpc-js';
 import type { Server } from 'nice-grpc';
 import { errorMessage } from './errors.js';
@@ -22,11 +24,17 @@ export async function serveGrpc(
     /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
     readonly shutdownTimeoutMs?: number;
     /** grpcServerCredentials(tls): mutual TLS with the federation's CA (grpc-tls.ts). */
-    readonly credentials?: ServerCredentials;
+    readonly credentials: ServerCredentials;
   },
 ): Promise<ServingGrpc> {
   const { host, log, shutdownTimeoutMs = 5_000 } = opts;
   const address = hostPort(host, opts.port);
+  // The type says "credentials", not which: refuse the insecure kind outright rather than serve a
+  // port that anyone may call.
+  if (!opts.credentials._isSecure())
+    throw new Error(
+      `gRPC server on ${address} refused insecure credentials: use grpcServerCredentials(tls)`,
+    );
   let port: number;
   try {
     port = await server.listen(address, opts.credentials);

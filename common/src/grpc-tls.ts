@@ -34,6 +34,8 @@ export const tlsEnvSchema = {
   CCFED_TLS_KEY: z.string({ error: "required: path of this process's private key (PEM)" }).min(1),
 };
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
 /** A process's TLS material, read once at start. */
 export interface TlsMaterial {
   readonly ca: Buffer;
@@ -64,7 +66,11 @@ export function loadTls(files: { ca: string; cert: string; key: string }): TlsMa
   } catch (err) {
     throw new Error(`${files.cert} is not a PEM certificate: ${(err as Error).message}`);
   }
-  if (!x509.verify(new X509Certificate(ca).publicKey))
+  // CCFED_TLS_CA may hold several CA certificates while the CA is rotated (docs/security.md): the
+  // process's own certificate must come from one of them.
+  const cas = ca.toString('utf8').match(PEM_CERTIFICATE) ?? [];
+  if (cas.length === 0) throw new Error(`${files.ca} holds no PEM certificate`);
+  if (!cas.some((pem) => x509.verify(new X509Certificate(pem).publicKey)))
     throw new Error(`${files.cert} was not issued by the CA in ${files.ca}`);
   const self = principalFromSubjectAltName(x509.subjectAltName);
   if (!self) throw new Error(`${files.cert} names no ccfed principal (spiffe://ccfed/... URI SAN)`);

@@ -1,21 +1,31 @@
 import { hostname } from 'node:os';
 import { Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
+import type { KafkaCredentials } from './kafka-auth.js';
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
+  /** Who this client is: SCRAM-SHA-512 over TLS, the only way the brokers let anyone in. */
+  readonly credentials: KafkaCredentials;
   readonly log: Logger;
   /** How long to keep retrying a failed request before giving up (kafkajs's own retry). */
   readonly retry?: KafkaConfig['retry'];
 }
 
-/** A kafkajs client whose log lines go to the process's structured logger. */
+/**
+ * A kafkajs client that logs in as `credentials` over TLS (the broker's certificate must come
+ * from the federation CA and name the address dialled), its log lines going to the process's
+ * structured logger.
+ */
 export function createKafka(opts: KafkaClientOptions): Kafka {
   const log = opts.log.child({ component: 'kafkajs' });
+  const { username, password, ca } = opts.credentials;
   return new Kafka({
     clientId: opts.clientId,
     brokers: [...opts.brokers],
+    ssl: { ca: [ca] },
+    sasl: { mechanism: 'scram-sha-512', username, password },
     connectionTimeout: 3_000,
     requestTimeout: 10_000,
     retry: opts.retry ?? { retries: 8, initialRetryTime: 100, maxRetryTime: 3_000 },
@@ -55,6 +65,28 @@ export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): 
         ...(t.compacted && { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }),
       })),
     });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Fails, naming them, when any of `topics` does not exist or this client's user may not see it.
+ * Processes do not create topics (the admin does: the local federation's start, the tests,
+ * Pulumi), so a process started before its topics, or without the ACLs for them, stops here with
+ * that said instead of failing later in a consumer.
+ */
+export async function requireTopics(kafka: Kafka, topics: readonly string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    // The brokers list only the topics this user may describe.
+    const visible = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !visible.has(t));
+    if (missing.length > 0)
+      throw new Error(
+        `Kafka topics ${missing.join(', ')} do not exist or this process's Kafka user may not use them: the admin creates the topics and grants each user its ACLs (docs/security.md, "Kafka")`,
+      );
   } finally {
     await admin.disconnect();
   }
@@ -117,7 +149,7 @@ export interface CompactedTopicFollowerOptions {
   readonly groupId: string;
   readonly log: Logger;
   /** Called with each message, in order, from the oldest the topic still holds. */
-  readonly onMessage: (value: Buffer | null, offset: string) => void;
+  readonly onMessage: (value: Buffer | null, offset: string, key: Buffer | null) => void;
 }
 
 /**
@@ -157,7 +189,7 @@ export async function followCompactedTopic(opts: CompactedTopicFollowerOptions):
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ partition, message }) => {
-      onMessage(message.value, message.offset);
+      onMessage(message.value, message.offset, message.key);
       if (behind.has(partition) && BigInt(message.offset) + 1n >= ends.get(partition)!) {
         behind.delete(partition);
         if (behind.size === 0) markCaughtUp();

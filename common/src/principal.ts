@@ -9,7 +9,7 @@ export const TRUST_DOMAIN = 'ccfed';
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
 /** The central services that hold a certificate of their own. */
-export const SERVICES = ['router', 'ingester', 'api', 'launcher'] as const;
+export const SERVICES = ['router', 'ingester', 'api', 'launcher', 'kafka'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export type Principal =

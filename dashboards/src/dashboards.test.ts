@@ -33,14 +33,19 @@ describe('generated files', () => {
       expect(await readFile(join(GENERATED_DIR, path), 'utf8'), path).toBe(text);
   });
 
-  it('provision the ClickHouse data source with the password from the environment', async () => {
+  it('provision the ClickHouse data source as the read-only Grafana user, its password from the environment', async () => {
     const files = await renderAll();
     const ds = parse(files.get('provisioning/datasources/ccfed-clickhouse.yaml')!);
     const source = ds.datasources[0];
     expect(source).toMatchObject({
       uid: CLICKHOUSE_DATASOURCE.uid,
       type: 'grafana-clickhouse-datasource',
-      jsonData: { protocol: 'http', port: 8123, defaultDatabase: 'ccfed' },
+      jsonData: {
+        protocol: 'http',
+        port: 8123,
+        defaultDatabase: 'ccfed',
+        username: 'ccfed_grafana',
+      },
       secureJsonData: { password: '$CCFED_CLICKHOUSE_PASSWORD' },
     });
     expect(source.jsonData.password).toBeUndefined();

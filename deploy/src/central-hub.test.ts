@@ -1,4 +1,4 @@
-import { allTopics, DEFAULT_TOPIC_PARTITIONS, topicNames } from '@ccfed/proto';
+import { allTopics, DEFAULT_TOPIC_PARTITIONS, STATE_TOPICS, topicNames } from '@ccfed/proto';
 import { loadTopology, parseTopology, type Topology } from '@ccfed/topology';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CentralHub,
+  GRAFANA_SECRET,
   HUB_SECRET_KEYS,
   CONSOLE_DIR,
   CHURN_SCORING_COMMAND,
@@ -26,6 +27,7 @@ import {
   writeClusterTopology,
   type DeclaredContainer,
 } from './testing/fixtures.js';
+import { BROKERS, CLICKHOUSE_URL, hubArgs, SECRET_VALUES, SECRETS } from './testing/hub-fixture.js';
 import {
   isSecret,
   ofType,
@@ -44,23 +46,8 @@ beforeAll(async () => {
   topology = loadTopology(writeClusterTopology());
 });
 
-const SECRETS = {
-  clickhouseUrl: 'http://ccfed:ch-pass-91d2a7@clickhouse.db:8123',
-  apiSecret: 'api-signing-secret-3c8e0b5f4a7d2e1f9b6c',
-  apiUsersYaml:
-    'users:\n  - username: li.wei\n    passwordHash: scrypt$hash-7f3a91\n    role: hq\n',
-};
-const BROKERS = ['kafka-0.kafka:9092', 'kafka-1.kafka:9092', 'kafka-2.kafka:9092'];
-
 function args(extra: Partial<CentralHubArgs> = {}): CentralHubArgs {
-  return {
-    topology,
-    images: { ccfed: 'registry.test/ccfed:1.2.3' },
-    namespace: 'ccfed',
-    kafkaBrokers: BROKERS,
-    ...SECRETS,
-    ...extra,
-  };
+  return hubArgs(topology, extra);
 }
 
 let count = 0;
@@ -82,10 +69,13 @@ describe('CentralHub', () => {
     const { declared } = await declare();
     const topics = ofType(declared, 'kafka:index/topic:Topic');
     expect(topics.map((t) => t.inputs.name).sort()).toEqual(allTopics(topicNames()).sort());
-    const policyTopic = topicNames().routingPolicy;
+    const names = topicNames();
+    const stateTopics = STATE_TOPICS.map((k) => names[k]);
+    expect(stateTopics).toEqual([names.routingPolicy, names.customerDirectory]);
     for (const t of topics) {
-      // The routing policy is state: one partition, compacted; every event topic is partitioned.
-      if (t.inputs.name === policyTopic) {
+      // State (the routing policy, the customer directory): one partition, compacted; every event
+      // topic is partitioned.
+      if (stateTopics.includes(t.inputs.name as string)) {
         expect(t.inputs.partitions).toBe(1);
         expect(t.inputs.config).toEqual({ 'cleanup.policy': 'compact' });
       } else {
@@ -131,20 +121,26 @@ describe('CentralHub', () => {
     );
   });
 
-  it('gives the ingester, the API and the migration ClickHouse by Secret reference', async () => {
+  it('gives the ingester, the API and the migration each its own ClickHouse user, the password by Secret reference', async () => {
     const { hub, declared } = await declare({ clickhouseDatabase: 'ccfed_prod' });
     const ingester = container(deployment(declared, 'ccfed-ingester'), 'ingester');
     const api = container(deployment(declared, 'ccfed-api'), 'api');
     const jobs = ofType(declared, 'kubernetes:batch/v1:Job');
     expect(jobs).toHaveLength(1);
     const migrate = container(jobs[0]!, 'migrate');
-    for (const c of [ingester, api, migrate]) {
+    for (const [c, role] of [
+      [ingester, 'ingester'],
+      [api, 'api'],
+      [migrate, 'admin'],
+    ] as const) {
       expect(c.image).toBe('registry.test/ccfed:1.2.3');
-      expect(envSecretRef(c, 'CCFED_CLICKHOUSE_URL')).toEqual({
-        name: 'ccfed-hub-secrets',
-        key: HUB_SECRET_KEYS.clickhouseUrl,
-      });
+      expect(envValue(c, 'CCFED_CLICKHOUSE_URL')).toBe(CLICKHOUSE_URL);
       expect(envValue(c, 'CCFED_CLICKHOUSE_DATABASE')).toBe('ccfed_prod');
+      expect(envValue(c, 'CCFED_CLICKHOUSE_USER')).toBe(`ccfed_${role}`);
+      expect(envSecretRef(c, 'CCFED_CLICKHOUSE_PASSWORD')).toEqual({
+        name: 'ccfed-hub-secrets',
+        key: HUB_SECRET_KEYS.clickhousePassword(role),
+      });
     }
     expect(envValue(ingester, 'CCFED_KAFKA_BROKERS')).toBe(BROKERS.join(','));
     expect(migrate.command).toEqual(MIGRATE_COMMAND);
@@ -167,9 +163,11 @@ describe('CentralHub', () => {
       const job = cronSpec.jobTemplate.spec.template.spec.containers[0]!;
       expect(job.command).toEqual(command);
       expect(job.image).toBe('registry.test/ccfed:1.2.3');
-      expect(envSecretRef(job, 'CCFED_CLICKHOUSE_URL')).toEqual({
+      // The scheduled jobs store results and drop old partitions: the analytics user.
+      expect(envValue(job, 'CCFED_CLICKHOUSE_USER')).toBe('ccfed_analytics');
+      expect(envSecretRef(job, 'CCFED_CLICKHOUSE_PASSWORD')).toEqual({
         name: 'ccfed-hub-secrets',
-        key: HUB_SECRET_KEYS.clickhouseUrl,
+        key: HUB_SECRET_KEYS.clickhousePassword('analytics'),
       });
     }
     expect(CHURN_SCORING_COMMAND.at(-1)).toBe('central/analytics/src/score-churn-cli.ts');
@@ -190,31 +188,42 @@ describe('CentralHub', () => {
     });
     const apiSvc = byMetadataName(ofType(declared, 'kubernetes:core/v1:Service'), 'ccfed-api');
     expect((apiSvc.inputs.spec as any).ports[0].port).toBe(8080);
+    expect((apiSvc.inputs.spec as any).type).toBe('ClusterIP');
     expect(await promiseOf(hub.apiUrl)).toBe('http://ccfed-api.ccfed.svc.cluster.local:8080');
   });
 
-  it('keeps every secret in the Secret, marked secret, and nowhere in plain config', async () => {
+  it('keeps every secret in the Secrets, marked secret, and nowhere in plain config', async () => {
     const { declared } = await declare();
     const secrets = ofType(declared, 'kubernetes:core/v1:Secret');
-    expect(secrets).toHaveLength(1);
+    expect(secrets.map((s) => (s.inputs.metadata as any).name)).toEqual([
+      'ccfed-hub-secrets',
+      GRAFANA_SECRET,
+    ]);
     const data = secrets[0]!.inputs.stringData;
     expect(isSecret(data)).toBe(true);
+    const ch = SECRETS.clickhousePasswords;
+    const kafka = SECRETS.kafkaPasswords;
     expect(unwrapSecrets(data)).toEqual({
-      [HUB_SECRET_KEYS.clickhouseUrl]: SECRETS.clickhouseUrl,
       [HUB_SECRET_KEYS.apiSecret]: SECRETS.apiSecret,
       [HUB_SECRET_KEYS.apiUsers]: SECRETS.apiUsersYaml,
+      'clickhouse-admin-password': ch.admin,
+      'clickhouse-ingester-password': ch.ingester,
+      'clickhouse-analytics-password': ch.analytics,
+      'clickhouse-api-password': ch.api,
+      'kafka-router-password': kafka.router,
+      'kafka-ingester-password': kafka.ingester,
+      'kafka-api-password': kafka.api,
+    });
+    // Grafana's login, for the SREs' Grafana to take as env: its own password only.
+    expect(isSecret(secrets[1]!.inputs.stringData)).toBe(true);
+    expect(unwrapSecrets(secrets[1]!.inputs.stringData)).toEqual({
+      CCFED_CLICKHOUSE_HOST: 'clickhouse.ccfed-data.svc',
+      CCFED_CLICKHOUSE_PASSWORD: ch.grafana,
     });
     const texts = plainTexts(declared);
     expect(texts.length).toBeGreaterThan(10);
     for (const { where, text } of texts) {
-      for (const secret of [
-        SECRETS.clickhouseUrl,
-        'ch-pass-91d2a7',
-        SECRETS.apiSecret,
-        'hash-7f3a91',
-      ]) {
-        expect(text, where).not.toContain(secret);
-      }
+      for (const secret of SECRET_VALUES) expect(text, where).not.toContain(secret);
     }
   });
 

@@ -1,8 +1,12 @@
 // The HQ side of the federation on Kubernetes: router, ingester and API Deployments, the Kafka
-// topics every process uses, the ClickHouse migration Job and the Grafana dashboards and provisioning.
+// topics every process uses, the ClickHouse migration Job and scheduled jobs, the Grafana files,
+// and what holds the hub's trust boundaries (docs/security.md, "Deploy"): a certificate per
+// process, its own ClickHouse and Kafka login per process, the API only behind a TLS Ingress, the
+// router only behind an internal load balancer, and NetworkPolicies for every flow.
 import * as k8s from '@pulumi/kubernetes';
 import * as kafka from '@pulumi/kafka';
 import * as pulumi from '@pulumi/pulumi';
+import type { ClickHouseRole } from '@ccfed/common';
 import {
   DEFAULT_TOPIC_PARTITIONS,
   DEFAULT_TOPIC_PREFIX,
@@ -13,9 +17,15 @@ import {
 } from '@ccfed/proto';
 import type { Topology } from '@ccfed/topology';
 import { stringify } from 'yaml';
+import { apiIngress, type ApiIngressSettings } from './api-ingress.js';
 import { readGrafanaFiles } from './grafana.js';
+import { hubNetworkPolicies, type HubNetwork } from './hub-network.js';
+import { HUB_SECRET_KEYS, hubCredentials, type HubKafkaUser } from './hub-credentials.js';
+import { hubJobs } from './hub-jobs.js';
+import { hubDeployment } from './hub-workloads.js';
+import { routerServiceFor } from './router-service.js';
+import type { IssuerRef } from './identity.js';
 import {
-  API_USERS_KEY,
   CONTAINER_PATHS,
   TOPOLOGY_KEY,
   ccfedCommand,
@@ -23,10 +33,20 @@ import {
   configHash,
   plainEnv,
   resolveNamespace,
-  secretData,
   secretEnv,
   type Images,
 } from './kube.js';
+import type { ResourceOverrides } from './resources.js';
+
+export {
+  CHURN_SCORING_COMMAND,
+  CHURN_SCORING_SCHEDULE,
+  CROSS_SELL_REFRESH_COMMAND,
+  CROSS_SELL_REFRESH_SCHEDULE,
+  MIGRATE_COMMAND,
+} from './hub-jobs.js';
+export { GRAFANA_SECRET, HUB_KAFKA_USERS, HUB_SECRET_KEYS } from './hub-credentials.js';
+export { INTERNAL_LB_ANNOTATIONS } from './router-service.js';
 
 export interface CentralHubArgs {
   /** The validated federation topology; the router reads it. */
@@ -42,16 +62,36 @@ export interface CentralHubArgs {
   readonly topicPartitions?: number;
   /** Default 3: a topic survives the loss of a broker. */
   readonly topicReplicationFactor?: number;
-  /** ClickHouse HTTP URL; secret because it may carry the user and password. */
+  /** ClickHouse HTTP URL, without a user or password in it. */
   readonly clickhouseUrl: pulumi.Input<string>;
   readonly clickhouseDatabase?: string;
+  /**
+   * The password of each ClickHouse user (CLICKHOUSE_USERNAMES names them; services/src/
+   * clickhouse/users.ts writes their profiles): each process gets its own role's only.
+   */
+  readonly clickhousePasswords: Readonly<Record<ClickHouseRole, pulumi.Input<string>>>;
+  /** SASL/SCRAM passwords of the hub's Kafka users, by user name. */
+  readonly kafkaPasswords: Readonly<Record<HubKafkaUser, pulumi.Input<string>>>;
   /** The API's token signing secret (CCFED_API_SECRET). */
   readonly apiSecret: pulumi.Input<string>;
   /** The API's users file (YAML with scrypt password hashes), mounted from a Secret. */
   readonly apiUsersYaml: pulumi.Input<string>;
-  readonly apiServiceType?: 'ClusterIP' | 'LoadBalancer' | 'NodePort';
-  /** LoadBalancer when sites in other clusters must reach the router. Default ClusterIP. */
+  /** cert-manager issuer of the federation CA: every hub process gets its certificate from it. */
+  readonly tlsIssuer: IssuerRef;
+  /** The API's TLS Ingress; without it the API is reachable from inside the cluster only. */
+  readonly apiIngress?: ApiIngressSettings;
+  /** LoadBalancer (internal) when sites in other clusters must reach the router. Default ClusterIP. */
   readonly routerServiceType?: 'ClusterIP' | 'LoadBalancer';
+  /**
+   * The only addresses (CIDRs) that may reach the router from outside its namespace: remote sites
+   * through its load balancer, sites on their node's network. Required with a LoadBalancer.
+   */
+  readonly routerSourceRanges?: readonly string[];
+  /** Annotations that make the router's load balancer internal (router-service.ts). */
+  readonly routerLoadBalancerAnnotations?: Readonly<Record<string, string>>;
+  /** Where Kafka, ClickHouse, the ingress controller, Grafana and the collector are. */
+  readonly network: HubNetwork;
+  readonly resources?: ResourceOverrides;
   readonly routerReplicas?: number;
   readonly ingesterReplicas?: number;
   readonly apiReplicas?: number;
@@ -71,41 +111,8 @@ export const ROUTER_PORT = 50051;
 export const API_PORT = 8080;
 const DEFAULT_DATABASE = 'ccfed';
 
-/** Keys of the hub's Secret. */
-export const HUB_SECRET_KEYS = {
-  apiSecret: 'api-secret',
-  clickhouseUrl: 'clickhouse-url',
-  apiUsers: API_USERS_KEY,
-} as const;
-
 /** Where the ccfed image keeps the built console (deploy/images/ccfed.Dockerfile). */
 export const CONSOLE_DIR = '/app/central/console/dist';
-
-/** What the cross-sell refresh CronJob runs, and when (hourly, at minute 17). */
-export const CROSS_SELL_REFRESH_COMMAND = [
-  'node',
-  '--import',
-  'tsx',
-  'central/analytics/src/refresh-cross-sell-cli.ts',
-];
-export const CROSS_SELL_REFRESH_SCHEDULE = '17 * * * *';
-
-/** What the churn scoring CronJob runs, and when (hourly, at minute 47). */
-export const CHURN_SCORING_COMMAND = [
-  'node',
-  '--import',
-  'tsx',
-  'central/analytics/src/score-churn-cli.ts',
-];
-export const CHURN_SCORING_SCHEDULE = '47 * * * *';
-
-/** What the migration Job runs: services/src/clickhouse/migrate-cli.ts, from the image's /app. */
-export const MIGRATE_COMMAND = [
-  'node',
-  '--import',
-  'tsx',
-  'services/src/clickhouse/migrate-cli.ts',
-];
 
 /** Router, ingester, API, topics, schema migration and Grafana provisioning for one federation. */
 export class CentralHub extends pulumi.ComponentResource {
@@ -116,12 +123,15 @@ export class CentralHub extends pulumi.ComponentResource {
   readonly routerExternalAddress: pulumi.Output<string> | undefined;
   /** In-cluster URL of the HTTP API. */
   readonly apiUrl: pulumi.Output<string>;
+  /** https URL of the API's Ingress, when it has one. */
+  readonly apiPublicUrl: string | undefined;
   readonly topics: Readonly<Record<TopicKind, kafka.Topic>>;
   readonly migrationJob: k8s.batch.v1.Job;
   readonly crossSellRefresh: k8s.batch.v1.CronJob;
   readonly churnScoring: k8s.batch.v1.CronJob;
   /** The Grafana files, one ConfigMap per directory of grafanaDir. */
   readonly grafanaConfigMaps: readonly k8s.core.v1.ConfigMap[];
+  readonly networkPolicies: readonly k8s.networking.v1.NetworkPolicy[];
 
   constructor(name: string, args: CentralHubArgs, opts?: pulumi.ComponentResourceOptions) {
     super('ccfed:deploy:CentralHub', name, {}, opts);
@@ -147,6 +157,20 @@ export class CentralHub extends pulumi.ComponentResource {
     if (replicas.ingester > partitions)
       throw new Error(
         `ingester: ${replicas.ingester} replicas for ${partitions} partitions per topic; at most one ingester per partition does work`,
+      );
+    const routerType = args.routerServiceType ?? 'ClusterIP';
+    const routerSourceRanges = args.routerSourceRanges ?? [];
+    if (routerType === 'LoadBalancer' && routerSourceRanges.length === 0)
+      throw new Error(
+        'central hub: a LoadBalancer router needs routerSourceRanges, the CIDRs of the sites that reach it; it is never open to any address',
+      );
+    if (args.apiIngress && !args.network.ingressController)
+      throw new Error(
+        'central hub: the API Ingress needs network.ingressController (where the ingress controller runs), or no NetworkPolicy lets it reach the API',
+      );
+    if (args.otlpEndpoint !== undefined && !args.network.telemetry)
+      throw new Error(
+        'central hub: otlpEndpoint needs network.telemetry (where the collector is), or no NetworkPolicy lets the processes reach it',
       );
     const prefix = args.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
     const names = topicNames(prefix); // throws on a bad prefix
@@ -182,23 +206,13 @@ export class CentralHub extends pulumi.ComponentResource {
     ) as Record<TopicKind, kafka.Topic>;
     const allTopics = Object.values(this.topics);
 
-    const secret = new k8s.core.v1.Secret(
-      `${name}-secrets`,
-      {
-        metadata: { name: 'ccfed-hub-secrets', namespace: ns, labels: ccfedLabels('hub') },
-        type: 'Opaque',
-        stringData: secretData({
-          [HUB_SECRET_KEYS.apiSecret]: args.apiSecret,
-          [HUB_SECRET_KEYS.clickhouseUrl]: args.clickhouseUrl,
-          [HUB_SECRET_KEYS.apiUsers]: args.apiUsersYaml,
-        }),
-      },
-      parent,
-    );
-    const clickhouseEnv = [
-      ...secretEnv(secret.metadata.name, { CCFED_CLICKHOUSE_URL: HUB_SECRET_KEYS.clickhouseUrl }),
-      ...plainEnv({ CCFED_CLICKHOUSE_DATABASE: database }),
-    ];
+    const { secret, clickhouseEnv, kafkaEnv, certificate } = hubCredentials(name, {
+      ...args,
+      namespace: ns,
+      brokers,
+      database,
+      parent: this,
+    });
 
     const topologyYaml = stringify(args.topology);
     const topologyMap = new k8s.core.v1.ConfigMap(
@@ -210,97 +224,54 @@ export class CentralHub extends pulumi.ComponentResource {
       parent,
     );
 
-    const migrateLabels = ccfedLabels('clickhouse-migrate');
-    this.migrationJob = new k8s.batch.v1.Job(
-      `${name}-migrate`,
-      {
-        metadata: { name: 'ccfed-clickhouse-migrate', namespace: ns, labels: migrateLabels },
-        spec: {
-          backoffLimit: 4,
-          template: {
-            metadata: { labels: migrateLabels },
-            spec: {
-              restartPolicy: 'Never',
-              containers: [
-                {
-                  name: 'migrate',
-                  image: args.images.ccfed,
-                  workingDir: '/app',
-                  command: MIGRATE_COMMAND,
-                  env: clickhouseEnv,
-                },
-              ],
-            },
-          },
-        },
-      },
-      // A changed image (new migrations) replaces the Job, which then runs again.
-      { ...parent, replaceOnChanges: ['spec'], deleteBeforeReplace: true },
-    );
-
-    // The next best offer and the rules read the newest stored cross-sell rules: mine them again
-    // every hour. The churn call-back list reads the newest stored scoring: score every hour too.
-    const scheduled = (component: string, schedule: string, command: string[]) => {
-      const labels = ccfedLabels(component);
-      return new k8s.batch.v1.CronJob(
-        `${name}-${component}`,
-        {
-          metadata: { name: `ccfed-${component}`, namespace: ns, labels },
-          spec: {
-            schedule,
-            concurrencyPolicy: 'Forbid',
-            jobTemplate: {
-              spec: {
-                backoffLimit: 2,
-                template: {
-                  metadata: { labels },
-                  spec: {
-                    restartPolicy: 'Never',
-                    containers: [
-                      {
-                        name: component,
-                        image: args.images.ccfed,
-                        workingDir: '/app',
-                        command,
-                        env: clickhouseEnv,
-                      },
-                    ],
-                  },
-                },
-              },
-            },
-          },
-        },
-        { ...parent, dependsOn: [this.migrationJob] },
-      );
-    };
-    this.crossSellRefresh = scheduled(
-      'cross-sell-refresh',
-      CROSS_SELL_REFRESH_SCHEDULE,
-      CROSS_SELL_REFRESH_COMMAND,
-    );
-    this.churnScoring = scheduled('churn-scoring', CHURN_SCORING_SCHEDULE, CHURN_SCORING_COMMAND);
+    const jobs = hubJobs(name, {
+      image: args.images.ccfed,
+      namespace: ns,
+      clickhouseEnv,
+      resources: args.resources,
+      parent: this,
+    });
+    this.migrationJob = jobs.migration;
+    this.crossSellRefresh = jobs.crossSellRefresh;
+    this.churnScoring = jobs.churnScoring;
 
     const routerLabels = ccfedLabels('router');
-    this.deployment(name, 'router', {
+    hubDeployment(
+      `${name}-router`,
+      {
+        component: 'router',
+        labels: routerLabels,
+        namespace: ns,
+        replicas: replicas.router,
+        image: args.images.ccfed,
+        command: ccfedCommand('central/router/src/index.ts'),
+        env: [
+          ...plainEnv({
+            CCFED_TOPOLOGY: CONTAINER_PATHS.topologyFile,
+            CCFED_TOPIC_PREFIX: prefix,
+            CCFED_ROUTER_HOST: '0.0.0.0',
+            CCFED_ROUTER_PORT: String(ROUTER_PORT),
+          }),
+          ...kafkaEnv('router'),
+          ...telemetryEnv,
+        ],
+        port: { name: 'grpc', containerPort: ROUTER_PORT },
+        tlsSecret: certificate('router'),
+        topologyMap: topologyMap.metadata.name,
+        configHash: configHash(topologyYaml),
+        resources: args.resources,
+      },
+      { parent: this, dependsOn: allTopics },
+    );
+    const routerService = routerServiceFor(`${name}-router-service`, {
+      namespace: ns,
       labels: routerLabels,
-      replicas: replicas.router,
-      image: args.images.ccfed,
-      entry: 'central/router/src/index.ts',
-      env: plainEnv({
-        CCFED_TOPOLOGY: CONTAINER_PATHS.topologyFile,
-        CCFED_KAFKA_BROKERS: brokers,
-        CCFED_TOPIC_PREFIX: prefix,
-        CCFED_ROUTER_HOST: '0.0.0.0',
-        CCFED_ROUTER_PORT: String(ROUTER_PORT),
-      }).concat(telemetryEnv),
-      port: { name: 'grpc', containerPort: ROUTER_PORT },
-      topologyMap: topologyMap.metadata.name,
-      configHash: configHash(topologyYaml),
-      dependsOn: allTopics,
+      port: ROUTER_PORT,
+      type: routerType,
+      sourceRanges: routerSourceRanges,
+      annotations: args.routerLoadBalancerAnnotations,
+      parent: this,
     });
-    const routerType = args.routerServiceType ?? 'ClusterIP';
-    const routerService = this.service(name, 'router', routerLabels, routerType, ROUTER_PORT);
     this.routerAddress = pulumi.interpolate`${routerService.metadata.name}.${ns}.svc.cluster.local:${ROUTER_PORT}`;
     this.routerExternalAddress =
       routerType === 'LoadBalancer'
@@ -311,53 +282,103 @@ export class CentralHub extends pulumi.ComponentResource {
           })
         : undefined;
 
-    this.deployment(name, 'ingester', {
-      labels: ccfedLabels('ingester'),
-      replicas: replicas.ingester,
-      image: args.images.ccfed,
-      entry: 'central/ingester/src/index.ts',
-      env: [
-        ...plainEnv({ CCFED_KAFKA_BROKERS: brokers, CCFED_TOPIC_PREFIX: prefix }),
-        ...clickhouseEnv,
-        ...telemetryEnv,
-      ],
-      dependsOn: [...allTopics, this.migrationJob],
-    });
+    hubDeployment(
+      `${name}-ingester`,
+      {
+        component: 'ingester',
+        labels: ccfedLabels('ingester'),
+        namespace: ns,
+        replicas: replicas.ingester,
+        image: args.images.ccfed,
+        command: ccfedCommand('central/ingester/src/index.ts'),
+        env: [
+          ...plainEnv({ CCFED_TOPIC_PREFIX: prefix }),
+          ...kafkaEnv('ingester'),
+          ...clickhouseEnv('ingester'),
+          ...telemetryEnv,
+        ],
+        tlsSecret: certificate('ingester'),
+        resources: args.resources,
+      },
+      { parent: this, dependsOn: [...allTopics, this.migrationJob] },
+    );
 
     const apiLabels = ccfedLabels('api');
-    this.deployment(name, 'api', {
-      labels: apiLabels,
-      replicas: replicas.api,
-      image: args.images.ccfed,
-      entry: 'central/api/src/index.ts',
-      env: [
-        ...plainEnv({
-          CCFED_API_HOST: '0.0.0.0',
-          CCFED_API_PORT: String(API_PORT),
-          CCFED_API_USERS: CONTAINER_PATHS.apiUsersFile,
-          // The live wall: snapshots and agent states from Kafka, agents' tenants from the
-          // topology; the console bundle the image builds.
-          CCFED_KAFKA_BROKERS: brokers,
-          CCFED_TOPIC_PREFIX: prefix,
-          CCFED_TOPOLOGY: CONTAINER_PATHS.topologyFile,
-          CCFED_CONSOLE_DIR: CONSOLE_DIR,
-        }),
-        ...secretEnv(secret.metadata.name, { CCFED_API_SECRET: HUB_SECRET_KEYS.apiSecret }),
-        ...clickhouseEnv,
-      ],
-      port: { name: 'http', containerPort: API_PORT },
-      usersSecret: secret.metadata.name,
-      topologyMap: topologyMap.metadata.name,
-      dependsOn: [this.migrationJob],
-    });
-    const apiService = this.service(
-      name,
-      'api',
-      apiLabels,
-      args.apiServiceType ?? 'ClusterIP',
-      API_PORT,
+    hubDeployment(
+      `${name}-api`,
+      {
+        component: 'api',
+        labels: apiLabels,
+        namespace: ns,
+        replicas: replicas.api,
+        image: args.images.ccfed,
+        command: ccfedCommand('central/api/src/index.ts'),
+        env: [
+          ...plainEnv({
+            CCFED_API_HOST: '0.0.0.0',
+            CCFED_API_PORT: String(API_PORT),
+            CCFED_API_USERS: CONTAINER_PATHS.apiUsersFile,
+            // The live wall: snapshots and agent states from Kafka, agents' tenants from the
+            // topology; the console bundle the image builds.
+            CCFED_TOPIC_PREFIX: prefix,
+            CCFED_TOPOLOGY: CONTAINER_PATHS.topologyFile,
+            CCFED_CONSOLE_DIR: CONSOLE_DIR,
+            // Whose X-Forwarded-For names the client, for the log-in throttle.
+            CCFED_API_TRUSTED_PROXIES: (args.apiIngress?.trustedProxyCidrs ?? []).join(','),
+          }),
+          ...kafkaEnv('api'),
+          ...secretEnv(secret.metadata.name, { CCFED_API_SECRET: HUB_SECRET_KEYS.apiSecret }),
+          ...clickhouseEnv('api'),
+          ...telemetryEnv,
+        ],
+        port: { name: 'http', containerPort: API_PORT },
+        tlsSecret: certificate('api'),
+        usersSecret: secret.metadata.name,
+        topologyMap: topologyMap.metadata.name,
+        resources: args.resources,
+      },
+      { parent: this, dependsOn: [this.migrationJob] },
+    );
+    // ClusterIP only: from outside, the API is reached through its TLS Ingress and nothing else.
+    const apiService = new k8s.core.v1.Service(
+      `${name}-api-service`,
+      {
+        metadata: { name: 'ccfed-api', namespace: ns, labels: apiLabels },
+        spec: {
+          type: 'ClusterIP',
+          selector: apiLabels,
+          ports: [{ name: 'api', protocol: 'TCP', port: API_PORT, targetPort: API_PORT }],
+        },
+      },
+      parent,
     );
     this.apiUrl = pulumi.interpolate`http://${apiService.metadata.name}.${ns}.svc.cluster.local:${API_PORT}`;
+    if (args.apiIngress) {
+      apiIngress(
+        `${name}-api-ingress`,
+        {
+          settings: args.apiIngress,
+          namespace: ns,
+          serviceName: apiService.metadata.name,
+          port: API_PORT,
+        },
+        parent,
+      );
+    }
+    this.apiPublicUrl = args.apiIngress ? `https://${args.apiIngress.host}` : undefined;
+
+    this.networkPolicies = hubNetworkPolicies(
+      name,
+      {
+        namespace: ns,
+        network: args.network,
+        routerPort: ROUTER_PORT,
+        apiPort: API_PORT,
+        routerSourceRanges,
+        apiIngress: args.apiIngress !== undefined,
+      },
+      parent,
+    );
 
     this.grafanaConfigMaps = (grafanaFiles ?? []).map(
       (g) =>
@@ -383,97 +404,5 @@ export class CentralHub extends pulumi.ComponentResource {
       apiUrl: this.apiUrl,
       topics: allTopics.map((t) => t.name),
     });
-  }
-
-  private deployment(
-    name: string,
-    component: string,
-    d: {
-      labels: Record<string, string>;
-      replicas: number;
-      image: pulumi.Input<string>;
-      entry: string;
-      env: k8s.types.input.core.v1.EnvVar[];
-      port?: { name: string; containerPort: number };
-      topologyMap?: pulumi.Input<string>;
-      usersSecret?: pulumi.Input<string>;
-      configHash?: string;
-      dependsOn: pulumi.Resource[];
-    },
-  ): k8s.apps.v1.Deployment {
-    const volumes: k8s.types.input.core.v1.Volume[] = [];
-    const mounts: k8s.types.input.core.v1.VolumeMount[] = [];
-    if (d.topologyMap) {
-      volumes.push({ name: 'topology', configMap: { name: d.topologyMap } });
-      mounts.push({ name: 'topology', mountPath: CONTAINER_PATHS.topologyDir, readOnly: true });
-    }
-    if (d.usersSecret) {
-      volumes.push({
-        name: 'users',
-        secret: { secretName: d.usersSecret, items: [{ key: API_USERS_KEY, path: API_USERS_KEY }] },
-      });
-      mounts.push({ name: 'users', mountPath: CONTAINER_PATHS.apiUsersDir, readOnly: true });
-    }
-    return new k8s.apps.v1.Deployment(
-      `${name}-${component}`,
-      {
-        metadata: { name: `ccfed-${component}`, namespace: this.namespace, labels: d.labels },
-        spec: {
-          replicas: d.replicas,
-          selector: { matchLabels: d.labels },
-          template: {
-            metadata: {
-              labels: d.labels,
-              ...(d.configHash ? { annotations: { 'ccfed.io/config-hash': d.configHash } } : {}),
-            },
-            spec: {
-              containers: [
-                {
-                  name: component,
-                  image: d.image,
-                  workingDir: '/app',
-                  command: ccfedCommand(d.entry),
-                  env: d.env,
-                  ...(d.port
-                    ? {
-                        ports: [{ ...d.port, protocol: 'TCP' }],
-                        // Ready once it accepts connections: the Service only sends it traffic then.
-                        readinessProbe: {
-                          tcpSocket: { port: d.port.containerPort },
-                          periodSeconds: 5,
-                        },
-                      }
-                    : {}),
-                  volumeMounts: mounts,
-                },
-              ],
-              volumes,
-            },
-          },
-        },
-      },
-      { parent: this, dependsOn: d.dependsOn },
-    );
-  }
-
-  private service(
-    name: string,
-    component: string,
-    labels: Record<string, string>,
-    type: string,
-    port: number,
-  ): k8s.core.v1.Service {
-    return new k8s.core.v1.Service(
-      `${name}-${component}-service`,
-      {
-        metadata: { name: `ccfed-${component}`, namespace: this.namespace, labels },
-        spec: {
-          type,
-          selector: labels,
-          ports: [{ name: component, protocol: 'TCP', port, targetPort: port }],
-        },
-      },
-      { parent: this },
-    );
   }
 }

@@ -1,7 +1,11 @@
 import { kamailioConfig } from '@ccfed/services';
 import { loadTopology, parseTopology, type Topology } from '@ccfed/topology';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ContactCenterSite, type ContactCenterSiteArgs } from './contact-center-site.js';
+import {
+  checkFederationKey,
+  ContactCenterSite,
+  type ContactCenterSiteArgs,
+} from './contact-center-site.js';
 import { CONTAINER_PATHS, KAMAILIO_KEY, TOPOLOGY_KEY } from './kube.js';
 import {
   byMetadataName,
@@ -31,6 +35,18 @@ beforeAll(async () => {
 
 const ROUTER = 'ccfed-router.ccfed.svc.cluster.local:50051';
 const BROKERS = ['kafka-0.kafka:9092', 'kafka-1.kafka:9092'];
+const KAFKA_PASSWORD = 'site-kafka-pass-2b8e';
+const FEDERATION_KEY = 'federation-key-0123456789abcdef0123456789abcdef';
+const NETWORK: ContactCenterSiteArgs['network'] = {
+  kafka: { cidrs: ['10.5.0.0/24'], ports: [9093] },
+  router: {
+    namespace: 'ccfed',
+    podLabels: { 'app.kubernetes.io/component': 'router' },
+    ports: [50051],
+  },
+  control: { cidrs: ['10.9.0.0/16'] },
+  phones: { cidrs: ['192.168.10.0/24'] },
+};
 
 function args(siteId: string, extra: Partial<ContactCenterSiteArgs> = {}): ContactCenterSiteArgs {
   return {
@@ -40,6 +56,10 @@ function args(siteId: string, extra: Partial<ContactCenterSiteArgs> = {}): Conta
     namespace: 'ccfed',
     routerAddress: ROUTER,
     kafkaBrokers: BROKERS,
+    tlsIssuer: { kind: 'ClusterIssuer', name: 'ccfed-federation-ca' },
+    kafkaPassword: KAFKA_PASSWORD,
+    federationKey: FEDERATION_KEY,
+    network: NETWORK,
     ...extra,
   };
 }
@@ -163,23 +183,30 @@ describe('ContactCenterSite', () => {
     }
   });
 
-  it('keeps secret env in a Secret the container reads by reference, never in plain config', async () => {
+  it('keeps secret env, the Kafka password and the federation key in a Secret read by reference', async () => {
     const token = 'site-secret-6f1c0d7e9a';
     const { declared } = await declare('beijing', { secretEnv: { CCFED_EXAMPLE_TOKEN: token } });
     const secrets = ofType(declared, 'kubernetes:core/v1:Secret');
     expect(secrets).toHaveLength(1);
     const stringData = secrets[0]!.inputs.stringData;
     expect(isSecret(stringData)).toBe(true);
-    expect(unwrapSecrets(stringData)).toEqual({ CCFED_EXAMPLE_TOKEN: token });
+    expect(unwrapSecrets(stringData)).toEqual({
+      CCFED_EXAMPLE_TOKEN: token,
+      CCFED_KAFKA_PASSWORD: KAFKA_PASSWORD,
+      CCFED_FEDERATION_KEY: FEDERATION_KEY,
+    });
 
     const agent = container(ofType(declared, 'kubernetes:apps/v1:StatefulSet')[0]!, 'site-agent');
-    expect(envSecretRef(agent, 'CCFED_EXAMPLE_TOKEN')).toEqual({
-      name: 'ccfed-site-beijing-secrets',
-      key: 'CCFED_EXAMPLE_TOKEN',
-    });
+    for (const key of ['CCFED_EXAMPLE_TOKEN', 'CCFED_KAFKA_PASSWORD', 'CCFED_FEDERATION_KEY']) {
+      expect(envSecretRef(agent, key)).toEqual({ name: 'ccfed-site-beijing-secrets', key });
+    }
+    expect(envValue(agent, 'CCFED_KAFKA_USERNAME')).toBe('site-beijing');
     const texts = plainTexts(declared);
     expect(texts.length).toBeGreaterThan(5);
-    for (const { where, text } of texts) expect(text, where).not.toContain(token);
+    for (const { where, text } of texts) {
+      for (const secret of [token, KAFKA_PASSWORD, FEDERATION_KEY])
+        expect(text, where).not.toContain(secret);
+    }
   });
 
   it('runs on the node network, pinned to a node, when asked to', async () => {
@@ -200,9 +227,11 @@ describe('ContactCenterSite', () => {
     expect(plainSpec.nodeSelector).toBeUndefined();
   });
 
-  it('creates no Secret when the site has no secret env', async () => {
-    const { declared } = await declare('guangzhou');
-    expect(ofType(declared, 'kubernetes:core/v1:Secret')).toEqual([]);
+  it('refuses a federation key shorter than 32 bytes', () => {
+    expect(() => checkFederationKey('k'.repeat(31), 'beijing')).toThrow(
+      'site beijing: the federation key has 31 bytes; at least 32 needed',
+    );
+    expect(checkFederationKey(FEDERATION_KEY, 'beijing')).toBe(FEDERATION_KEY);
   });
 
   it('creates the namespace only when asked to', async () => {
@@ -235,7 +264,12 @@ describe('ContactCenterSite', () => {
   });
 
   it('refuses a secret env that is no env name or would replace what the deployment sets', () => {
-    for (const key of ['CCFED_SITE', 'ccfed-token']) {
+    for (const key of [
+      'CCFED_SITE',
+      'ccfed-token',
+      'CCFED_KAFKA_PASSWORD',
+      'CCFED_FEDERATION_KEY',
+    ]) {
       expect(
         () =>
           new ContactCenterSite(`test-env-${key}`, args('beijing', { secretEnv: { [key]: 'x' } })),

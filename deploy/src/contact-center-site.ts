@@ -1,15 +1,22 @@
 // One contact-center site on Kubernetes: its Kamailio and its site agent in one pod (evapi stays
 // on localhost), the agent's outbox on a persistent volume, SIP and gRPC Services, and the
-// topology and generated kamailio.cfg as ConfigMaps.
+// topology and generated kamailio.cfg as ConfigMaps. The site proves who it is with its own
+// certificate (spiffe://ccfed/site/<site>, from cert-manager), logs in to Kafka as site-<site>,
+// signs its overflow context with the federation key, and its pod's NetworkPolicy allows only
+// the site's flows (site-network.ts).
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_TOPIC_PREFIX } from '@ccfed/proto';
 import { DEFAULT_TUNING, kamailioConfig, type KamailioTuning } from '@ccfed/services';
 import { siteById, type Site, type Topology } from '@ccfed/topology';
+import { isIP } from 'node:net';
 import { stringify } from 'yaml';
+import { principalCertificate, type IssuerRef } from './identity.js';
 import {
   CONTAINER_PATHS,
+  CONTAINER_SECURITY,
   KAMAILIO_KEY,
+  POD_SECURITY,
   TOPOLOGY_KEY,
   ccfedCommand,
   ccfedLabels,
@@ -18,8 +25,25 @@ import {
   resolveNamespace,
   secretData,
   secretEnv,
+  tlsEnv,
+  tlsVolume,
   type Images,
 } from './kube.js';
+import { resourcesFor, type ResourceOverrides } from './resources.js';
+import { siteNetworkPolicy, type SiteNetwork } from './site-network.js';
+
+/** The federation key signs the X-CC-* overflow context: HMAC-SHA256 wants at least 32 bytes. */
+export const MIN_FEDERATION_KEY_BYTES = 32;
+
+/** `key` when it is long enough to sign with; throws naming the site otherwise. */
+export function checkFederationKey(key: string, siteId: string): string {
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes < MIN_FEDERATION_KEY_BYTES)
+    throw new Error(
+      `site ${siteId}: the federation key has ${bytes} bytes; at least ${MIN_FEDERATION_KEY_BYTES} needed (openssl rand -base64 48)`,
+    );
+  return key;
+}
 
 /** How callers and other sites reach the site's Kamailio from outside the cluster. */
 export type SipServiceType = 'LoadBalancer' | 'NodePort';
@@ -61,6 +85,18 @@ export interface ContactCenterSiteArgs {
   readonly dataVolumeGi?: number;
   readonly storageClassName?: pulumi.Input<string>;
   readonly kamailioTuning?: KamailioTuning;
+  /** cert-manager issuer of the federation CA: the site's certificate comes from it. */
+  readonly tlsIssuer: IssuerRef;
+  /** The site's Kafka password (SASL/SCRAM user `site-<site>`). */
+  readonly kafkaPassword: pulumi.Input<string>;
+  /** CCFED_FEDERATION_KEY: signs and checks the overflow context between sites. */
+  readonly federationKey: pulumi.Input<string>;
+  /**
+   * Where the site's neighbours are, for its NetworkPolicy. Ignored with hostNetwork: a pod on the
+   * node's network is outside NetworkPolicy, and the node's firewall must hold the same flows.
+   */
+  readonly network: SiteNetwork;
+  readonly resources?: ResourceOverrides;
   /**
    * Env vars of the site agent whose values are secret. They go into a Kubernetes Secret and
    * reach the container by secretKeyRef, never as a literal.
@@ -100,12 +136,20 @@ export class ContactCenterSite extends pulumi.ComponentResource {
     if (!(dataGi >= 1))
       throw new Error(`site ${site.id}: dataVolumeGi must be at least 1, got ${dataGi}`);
     if (args.kafkaBrokers.length === 0) throw new Error(`site ${site.id}: no Kafka brokers given`);
-    const secretKeys = Object.keys(args.secretEnv ?? {});
+    const secrets: Record<string, pulumi.Input<string>> = {
+      ...args.secretEnv,
+      CCFED_KAFKA_PASSWORD: args.kafkaPassword,
+      CCFED_FEDERATION_KEY: pulumi
+        .output(args.federationKey)
+        .apply((key) => checkFederationKey(key, site.id)),
+    };
+    const secretKeys = Object.keys(secrets);
     const plain = {
       CCFED_TOPOLOGY: CONTAINER_PATHS.topologyFile,
       CCFED_SITE: site.id,
       CCFED_DATA_DIR: CONTAINER_PATHS.siteDataDir,
       CCFED_KAFKA_BROKERS: pulumi.all(args.kafkaBrokers).apply((b) => b.join(',')),
+      CCFED_KAFKA_USERNAME: `site-${site.id}`,
       CCFED_TOPIC_PREFIX: args.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
       CCFED_OUTBOX_MAX_BYTES: String(Math.floor(dataGi * 1024 ** 3 * OUTBOX_SHARE_OF_VOLUME)),
       ...(args.routerAddress !== undefined ? { CCFED_ROUTER: args.routerAddress } : {}),
@@ -113,8 +157,13 @@ export class ContactCenterSite extends pulumi.ComponentResource {
         ? { OTEL_EXPORTER_OTLP_ENDPOINT: args.otlpEndpoint }
         : {}),
     };
-    for (const key of secretKeys) {
-      if (!ENV_NAME.test(key) || key in plain)
+    for (const key of Object.keys(args.secretEnv ?? {})) {
+      if (
+        !ENV_NAME.test(key) ||
+        key in plain ||
+        key === 'CCFED_KAFKA_PASSWORD' ||
+        key === 'CCFED_FEDERATION_KEY'
+      )
         throw new Error(
           `site ${site.id}: secret env ${JSON.stringify(key)} must be an env var name the deployment does not set itself`,
         );
@@ -145,24 +194,36 @@ export class ContactCenterSite extends pulumi.ComponentResource {
       parent,
     );
 
-    const secret =
-      secretKeys.length > 0
-        ? new k8s.core.v1.Secret(
-            `${name}-secrets`,
-            {
-              metadata: { name: `${base}-secrets`, namespace: ns, labels },
-              type: 'Opaque',
-              stringData: secretData(args.secretEnv ?? {}),
-            },
-            parent,
-          )
-        : undefined;
+    const secret = new k8s.core.v1.Secret(
+      `${name}-secrets`,
+      {
+        metadata: { name: `${base}-secrets`, namespace: ns, labels },
+        type: 'Opaque',
+        stringData: secretData(secrets),
+      },
+      parent,
+    );
+    const tlsSecret = `${base}-tls`;
+    principalCertificate(
+      `${name}-certificate`,
+      {
+        principal: { kind: 'site', site: site.id },
+        secretName: tlsSecret,
+        namespace: ns,
+        issuer: args.tlsIssuer,
+        ...(isIP(site.sip.host) === 0 && !LOOPBACK.has(site.sip.host)
+          ? { dnsNames: [site.sip.host] }
+          : {}),
+        labels,
+      },
+      parent,
+    );
+    const tls = tlsVolume(tlsSecret);
 
     const env = [
       ...plainEnv(plain),
-      ...(secret
-        ? secretEnv(secret.metadata.name, Object.fromEntries(secretKeys.map((k) => [k, k])))
-        : []),
+      ...secretEnv(secret.metadata.name, Object.fromEntries(secretKeys.map((k) => [k, k]))),
+      ...tlsEnv(),
     ];
 
     const grpcServiceName = `${base}-grpc`;
@@ -187,6 +248,9 @@ export class ContactCenterSite extends pulumi.ComponentResource {
                   { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' }
                 : {}),
               ...(args.nodeSelector ? { nodeSelector: args.nodeSelector } : {}),
+              securityContext: POD_SECURITY,
+              // Nothing in a site pod talks to the Kubernetes API.
+              automountServiceAccountToken: false,
               containers: [
                 {
                   name: 'kamailio',
@@ -207,9 +271,13 @@ export class ContactCenterSite extends pulumi.ComponentResource {
                     { name: 'sip-udp', containerPort: site.sip.port, protocol: 'UDP' },
                     { name: 'sip-tcp', containerPort: site.sip.port, protocol: 'TCP' },
                   ],
+                  resources: resourcesFor('kamailio', args.resources),
+                  securityContext: CONTAINER_SECURITY,
                   volumeMounts: [
                     { name: 'kamailio', mountPath: CONTAINER_PATHS.kamailioDir, readOnly: true },
                     { name: 'kamailio-run', mountPath: CONTAINER_PATHS.kamailioRunDir },
+                    // The site's certificate, for SIP over TLS on its peer links.
+                    tls.mount,
                   ],
                 },
                 {
@@ -219,6 +287,8 @@ export class ContactCenterSite extends pulumi.ComponentResource {
                   command: ccfedCommand('site-agent/src/index.ts'),
                   env,
                   ports: [{ name: 'grpc', containerPort: site.grpc.port, protocol: 'TCP' }],
+                  resources: resourcesFor('site-agent', args.resources),
+                  securityContext: CONTAINER_SECURITY,
                   // The gRPC server starts last, after the outbox and the evapi link are set up.
                   ...(LOOPBACK.has(site.grpc.host)
                     ? {}
@@ -231,6 +301,7 @@ export class ContactCenterSite extends pulumi.ComponentResource {
                   volumeMounts: [
                     { name: 'topology', mountPath: CONTAINER_PATHS.topologyDir, readOnly: true },
                     { name: 'data', mountPath: CONTAINER_PATHS.siteDataDir },
+                    tls.mount,
                   ],
                 },
               ],
@@ -239,6 +310,7 @@ export class ContactCenterSite extends pulumi.ComponentResource {
                 { name: 'kamailio', configMap: { name: kamailioMap.metadata.name } },
                 // Kamailio's runtime directory (pid file, sockets); the image has none writable.
                 { name: 'kamailio-run', emptyDir: {} },
+                tls.volume,
               ],
             },
           },
@@ -297,6 +369,19 @@ export class ContactCenterSite extends pulumi.ComponentResource {
       },
       parent,
     );
+
+    if (args.hostNetwork) {
+      void pulumi.log.warn(
+        `site ${site.id}: runs on its node's network, where NetworkPolicy does not reach; the node's firewall must allow only the flows docs/security.md lists for a site`,
+        this,
+      );
+    } else {
+      siteNetworkPolicy(
+        `${name}-netpol`,
+        { topology: args.topology, site, namespace: ns, podLabels: labels, network: args.network },
+        parent,
+      );
+    }
 
     this.registerOutputs({
       siteId: this.siteId,

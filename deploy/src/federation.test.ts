@@ -18,6 +18,7 @@ import {
 } from './testing/fixtures.js';
 import {
   MOCK_LOAD_BALANCER_IP,
+  unwrapSecrets,
   ofType,
   promiseOf,
   recordResources,
@@ -31,10 +32,51 @@ beforeAll(async () => {
 });
 
 const SECRETS = {
-  clickhouseUrl: 'http://ccfed:fed-ch-pass-5b1e@clickhouse.db:8123',
   apiSecret: 'fed-api-secret-0a9d8c7b6e5f4a3b2c1d',
   apiUsers: 'users:\n  - username: hq\n    passwordHash: scrypt$fed-hash-44c2\n    role: hq\n',
   callerHashKey: 'fed-caller-hash-key-7d31e2',
+  federationKey: 'fed-federation-key-5e2a0123456789abcdef0123456789',
+  clickhousePasswords: {
+    admin: 'fed-ch-admin-5b1e',
+    ingester: 'fed-ch-ingester-77a0',
+    analytics: 'fed-ch-analytics-2c9d',
+    api: 'fed-ch-api-41f3',
+    grafana: 'fed-ch-grafana-9e6b',
+  },
+  kafkaAdminPassword: 'fed-kafka-admin-3c9e81f0',
+  // Every Kafka user KafkaAccess declares, at least 16 characters each.
+  kafkaPasswords: Object.fromEntries(
+    ['router', 'ingester', 'api', 'operator', 'crm', 'site-shanghai', 'site-beijing']
+      .concat(['site-guangzhou', 'site-shenzhen'])
+      .map((u) => [u, `fed-kafka-${u}-pass-77`]),
+  ) as Record<string, string>,
+};
+const SECRET_VALUES = [
+  SECRETS.apiSecret,
+  'fed-hash-44c2',
+  SECRETS.callerHashKey,
+  SECRETS.federationKey,
+  SECRETS.kafkaAdminPassword,
+  ...Object.values(SECRETS.clickhousePasswords),
+  ...Object.values(SECRETS.kafkaPasswords),
+];
+const SECRET_KEYS = [
+  'ccfed:apiSecret',
+  'ccfed:apiUsers',
+  'ccfed:callerHashKey',
+  'ccfed:federationKey',
+  'ccfed:clickhousePasswords',
+  'ccfed:kafkaAdminPassword',
+  'ccfed:kafkaPasswords',
+];
+const NETWORK = {
+  kafka: { namespace: 'ccfed-data', podLabels: { app: 'kafka' }, ports: [9093] },
+  clickhouse: { namespace: 'ccfed-data', podLabels: { app: 'clickhouse' }, ports: [8123] },
+  ingressController: { namespace: 'ingress-nginx' },
+  telemetry: { namespace: 'observability', ports: [4318] },
+  remoteRouter: { cidrs: ['10.20.0.0/24'], ports: [50051] },
+  siteControl: { cidrs: ['10.9.0.0/16'] },
+  sitePhones: { beijing: { cidrs: ['192.168.20.0/24'] } },
 };
 
 /** Stack config as `pulumi config set` (and `--secret`) would leave it. */
@@ -47,13 +89,25 @@ function setStackConfig(topologyFile: string, extra: Record<string, string> = {}
       'ccfed:imageTag': '2026.11.1',
       'ccfed:kamailioImage': 'registry.test/kamailio:5.8.4',
       'ccfed:kafkaBrokers': JSON.stringify(['kafka-0.kafka:9092', 'kafka-1.kafka:9092']),
-      'ccfed:clickhouseUrl': SECRETS.clickhouseUrl,
+      'ccfed:clickhouseUrl': 'http://clickhouse.ccfed-data.svc:8123',
       'ccfed:apiSecret': SECRETS.apiSecret,
       'ccfed:apiUsers': SECRETS.apiUsers,
       'ccfed:callerHashKey': SECRETS.callerHashKey,
+      'ccfed:federationKey': SECRETS.federationKey,
+      'ccfed:clickhousePasswords': JSON.stringify(SECRETS.clickhousePasswords),
+      'ccfed:kafkaAdminPassword': SECRETS.kafkaAdminPassword,
+      'ccfed:kafkaPasswords': JSON.stringify(SECRETS.kafkaPasswords),
+      'ccfed:tlsIssuer': JSON.stringify({ kind: 'ClusterIssuer', name: 'ccfed-federation-ca' }),
+      'ccfed:apiIngress': JSON.stringify({
+        host: 'ccfed.example.com',
+        tlsSecretName: 'ccfed-example-com-tls',
+        trustedProxyCidrs: ['10.42.0.0/16'],
+      }),
+      'ccfed:routerSourceRanges': JSON.stringify(['10.20.0.0/16']),
+      'ccfed:network': JSON.stringify(NETWORK),
       ...extra,
     },
-    ['ccfed:clickhouseUrl', 'ccfed:apiSecret', 'ccfed:apiUsers', 'ccfed:callerHashKey'],
+    SECRET_KEYS,
   );
 }
 
@@ -124,6 +178,58 @@ describe('deployFederation', () => {
     ]);
   });
 
+  it('closes every namespace it deploys into, then gives each site its own Kafka user', async () => {
+    const { declared } = await declare(
+      settings(writeClusterTopology(), {
+        'ccfed:siteClusters': JSON.stringify({ beijing: { kubeContext: 'ccfed-north' } }),
+        'ccfed:routerServiceType': 'LoadBalancer',
+      }),
+    );
+    const policies = ofType(declared, 'kubernetes:networking.k8s.io/v1:NetworkPolicy');
+    const baseline = policies.filter((p) =>
+      ['ccfed-default-deny', 'ccfed-allow-dns'].includes((p.inputs.metadata as any).name),
+    );
+    // The hub's namespace and the other cluster's, each closed and then given DNS.
+    expect(
+      baseline.map((p) => [
+        (p.inputs.metadata as any).name,
+        p.provider?.includes('cluster-') ?? false,
+      ]),
+    ).toEqual([
+      ['ccfed-default-deny', false],
+      ['ccfed-allow-dns', false],
+      ['ccfed-default-deny', true],
+      ['ccfed-allow-dns', true],
+    ]);
+    expect(baseline[0]!.inputs.spec).toEqual({
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [],
+      egress: [],
+    });
+    const workloads = ofType(declared, 'kubernetes:apps/v1:StatefulSet');
+    for (const id of ['shanghai', 'beijing', 'guangzhou']) {
+      const agent = container(byMetadataName(workloads, `ccfed-site-${id}`), 'site-agent');
+      expect(envValue(agent, 'CCFED_KAFKA_USERNAME')).toBe(`site-${id}`);
+    }
+    const secrets = ofType(declared, 'kubernetes:core/v1:Secret');
+    const bj = byMetadataName(secrets, 'ccfed-site-beijing-secrets').inputs.stringData;
+    expect(unwrapSecrets(bj)).toMatchObject({
+      CCFED_KAFKA_PASSWORD: SECRETS.kafkaPasswords['site-beijing'],
+      CCFED_FEDERATION_KEY: SECRETS.federationKey,
+    });
+    // The remote site reaches the router by its load balancer's range; the local ones by its pods.
+    const sitePolicy = (id: string) =>
+      byMetadataName(policies, `ccfed-site-${id}`).inputs.spec as any;
+    expect(sitePolicy('beijing').egress[0]).toEqual({
+      to: [{ ipBlock: { cidr: '10.20.0.0/24' } }],
+      ports: [{ protocol: 'TCP', port: 50051 }],
+    });
+    expect(sitePolicy('shanghai').egress[0].to[0].podSelector).toEqual({
+      matchLabels: { 'app.kubernetes.io/component': 'router' },
+    });
+  });
+
   it('scales the hub as the stack says', async () => {
     const { declared } = await declare(
       settings(writeClusterTopology(), {
@@ -145,15 +251,7 @@ describe('deployFederation', () => {
     const texts = plainTexts(declared);
     expect(texts.length).toBeGreaterThan(20);
     for (const { where, text } of texts) {
-      for (const secret of [
-        SECRETS.clickhouseUrl,
-        'fed-ch-pass-5b1e',
-        SECRETS.apiSecret,
-        'fed-hash-44c2',
-        SECRETS.callerHashKey,
-      ]) {
-        expect(text, where).not.toContain(secret);
-      }
+      for (const secret of SECRET_VALUES) expect(text, where).not.toContain(secret);
     }
   });
 
@@ -170,7 +268,11 @@ describe('deployFederation', () => {
       '',
     ].join('\n');
     writeFileSync(file, readFileSync(file, 'utf8').replace('\nrouting:', `${shenzhen}\nrouting:`));
-    const { declared } = await declare(settings(file));
+    // A new site is a new Kafka user too.
+    const kafkaPasswords = { ...SECRETS.kafkaPasswords, 'site-shenzhen': 'fed-kafka-sz-4a8c' };
+    const { declared } = await declare(
+      settings(file, { 'ccfed:kafkaPasswords': JSON.stringify(kafkaPasswords) }),
+    );
     const workloads = ofType(declared, 'kubernetes:apps/v1:StatefulSet');
     expect(workloads).toHaveLength(4);
     const sz = container(byMetadataName(workloads, 'ccfed-site-shenzhen'), 'site-agent');
@@ -345,9 +447,22 @@ describe('readStackSettings', () => {
     const s = readStackSettings(new pulumi.Config('ccfed'), '/srv/ccfed/deploy');
     expect(s.topologyFile).toBe('/srv/ccfed/deploy/topology.yaml');
     expect(s.grafanaDir).toBe('/srv/ccfed/dashboards/out');
-    for (const secret of [s.apiSecret, s.clickhouseUrl, s.apiUsersYaml, s.callerHashKey]) {
+    for (const secret of [
+      s.apiSecret,
+      s.apiUsersYaml,
+      s.callerHashKey,
+      s.security.federationKey,
+      s.security.clickhousePasswords.api,
+      s.security.kafkaPassword('site-beijing'),
+      s.kafkaAdmin.password,
+      s.kafkaPasswords,
+    ] as pulumi.Output<unknown>[]) {
       expect(await pulumi.isSecret(secret)).toBe(true);
     }
+    expect(await promiseOf(s.security.kafkaPassword('site-beijing'))).toBe(
+      SECRETS.kafkaPasswords['site-beijing'],
+    );
+    expect(s.security.clickhouseUrl).toBe('http://clickhouse.ccfed-data.svc:8123');
     expect(await promiseOf(s.apiUsersYaml)).toBe(SECRETS.apiUsers);
     expect(s.imageTag).toBe('2026.11.1');
     expect(s.createNamespace).toBe(true);

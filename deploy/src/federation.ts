@@ -1,16 +1,21 @@
 // The whole federation from one topology file: the central hub and one site per topology entry.
-// Adding a site is adding it to the topology and running `pulumi up` again.
+// Adding a site is adding it to the topology and running `pulumi up` again. Every namespace it
+// deploys into first refuses all traffic (network-policy.ts); each workload is then allowed its own
+// flows.
 import * as k8s from '@pulumi/kubernetes';
-import * as kafka from '@pulumi/kafka';
 import type * as pulumi from '@pulumi/pulumi';
+import { DEFAULT_TOPIC_PREFIX } from '@ccfed/proto';
 import { loadTopology, type Topology } from '@ccfed/topology';
-import { CentralHub } from './central-hub.js';
+import { CentralHub, ROUTER_PORT } from './central-hub.js';
 import { ContactCenterSite } from './contact-center-site.js';
+import { KafkaAccess, kafkaAdminProvider } from './kafka-access.js';
 import { ccfedLabels } from './kube.js';
+import { namespaceBaseline } from './network-policy.js';
 import type { StackSettings } from './stack-config.js';
 
 export interface Federation {
   readonly topology: Topology;
+  readonly kafkaAccess: KafkaAccess;
   readonly hub: CentralHub;
   readonly sites: readonly ContactCenterSite[];
 }
@@ -51,9 +56,37 @@ export function deployFederation(settings: StackSettings): Federation {
         metadata: { name: settings.namespace, labels: ccfedLabels('namespace') },
       }).metadata.name
     : settings.namespace;
-  const kafkaAdmin = new kafka.Provider('kafka', {
-    bootstrapServers: settings.kafkaAdminBrokers,
+  const kafkaAdmin = kafkaAdminProvider('kafka', {
+    brokers: settings.kafkaAdminBrokers,
+    ...settings.kafkaAdmin,
   });
+  // Every principal's Kafka user and ACLs, from the table the local federation grants too.
+  const kafkaAccess = new KafkaAccess(
+    'kafka-access',
+    {
+      topicPrefix: settings.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
+      siteIds: topology.sites.map((s) => s.id),
+      passwords: settings.kafkaPasswords,
+    },
+    { providers: { kafka: kafkaAdmin } },
+  );
+
+  const sec = settings.security;
+  for (const id of Object.keys(sec.network.sitePhones)) {
+    if (!siteIds.has(id))
+      throw new Error(
+        `config network.sitePhones names site "${id}", which ${settings.topologyFile} does not have (it has: ${[...siteIds].join(', ')})`,
+      );
+  }
+  if (remote.length > 0 && !sec.network.remoteRouter)
+    throw new Error(
+      `sites ${remote.join(', ')} run in other clusters: set network.remoteRouter to the router load balancer's address (CIDRs and port) so their NetworkPolicy lets them reach it`,
+    );
+  if (settings.siteHostNetwork && (sec.routerSourceRanges ?? []).length === 0)
+    throw new Error(
+      "sites run on their nodes' network (siteHostNetwork), so they reach the router from the nodes' addresses: list the nodes' CIDRs in routerSourceRanges",
+    );
+  namespaceBaseline('hub-namespace', namespace, {});
 
   const hub = new CentralHub(
     'hub',
@@ -64,8 +97,19 @@ export function deployFederation(settings: StackSettings): Federation {
       kafkaBrokers: settings.kafkaBrokers,
       topicPrefix: settings.topicPrefix,
       topicReplicationFactor: settings.topicReplicationFactor,
-      clickhouseUrl: settings.clickhouseUrl,
+      clickhouseUrl: sec.clickhouseUrl,
       clickhouseDatabase: settings.clickhouseDatabase,
+      clickhousePasswords: sec.clickhousePasswords,
+      kafkaPasswords: {
+        router: sec.kafkaPassword('router'),
+        ingester: sec.kafkaPassword('ingester'),
+        api: sec.kafkaPassword('api'),
+      },
+      tlsIssuer: sec.tlsIssuer,
+      apiIngress: sec.apiIngress,
+      routerSourceRanges: sec.routerSourceRanges,
+      network: sec.network,
+      resources: sec.resources,
       apiSecret: settings.apiSecret,
       apiUsersYaml: settings.apiUsersYaml,
       grafanaDir: settings.grafanaDir,
@@ -75,7 +119,8 @@ export function deployFederation(settings: StackSettings): Federation {
       routerServiceType: settings.routerServiceType,
       otlpEndpoint: settings.otlpEndpoint,
     },
-    { providers: { kafka: kafkaAdmin } },
+    // Its processes log in as their users from the start.
+    { providers: { kafka: kafkaAdmin }, dependsOn: [kafkaAccess] },
   );
 
   // One provider (and namespace) per other cluster, shared by the sites that run there.
@@ -84,16 +129,15 @@ export function deployFederation(settings: StackSettings): Federation {
     let cluster = clusters.get(context);
     if (!cluster) {
       const provider = new k8s.Provider(`cluster-${context}`, { context });
-      cluster = {
-        provider,
-        namespace: settings.createNamespace
-          ? new k8s.core.v1.Namespace(
-              `ccfed-${context}`,
-              { metadata: { name: settings.namespace, labels: ccfedLabels('namespace') } },
-              { provider },
-            ).metadata.name
-          : settings.namespace,
-      };
+      const clusterNamespace: pulumi.Input<string> = settings.createNamespace
+        ? new k8s.core.v1.Namespace(
+            `ccfed-${context}`,
+            { metadata: { name: settings.namespace, labels: ccfedLabels('namespace') } },
+            { provider },
+          ).metadata.name
+        : settings.namespace;
+      namespaceBaseline(`cluster-${context}-namespace`, clusterNamespace, { provider });
+      cluster = { provider, namespace: clusterNamespace };
       clusters.set(context, cluster);
     }
     return cluster;
@@ -120,14 +164,32 @@ export function deployFederation(settings: StackSettings): Federation {
         dataVolumeGi: settings.siteDataVolumeGi,
         storageClassName: settings.storageClassName,
         secretEnv: { CCFED_CALLER_HASH_KEY: settings.callerHashKey },
+        tlsIssuer: sec.tlsIssuer,
+        kafkaPassword: sec.kafkaPassword(`site-${site.id}`),
+        federationKey: sec.federationKey,
+        resources: sec.resources,
+        network: {
+          kafka: cluster ? (sec.network.remoteKafka ?? sec.network.kafka) : sec.network.kafka,
+          // In the hub's cluster: the router's pods; elsewhere: its load balancer.
+          router: cluster
+            ? sec.network.remoteRouter!
+            : {
+                namespace: settings.namespace,
+                podLabels: { 'app.kubernetes.io/component': 'router' },
+                ports: [ROUTER_PORT],
+              },
+          control: sec.network.siteControl,
+          phones: sec.network.sitePhones[site.id],
+          telemetry: sec.network.telemetry,
+        },
         otlpEndpoint: settings.otlpEndpoint,
       },
       {
-        // Site agents publish to the topics the hub creates.
-        dependsOn: Object.values(hub.topics),
+        // Site agents publish to the topics the hub creates, as their own Kafka users.
+        dependsOn: [...Object.values(hub.topics), kafkaAccess],
         ...(cluster ? { providers: { kubernetes: cluster.provider } } : {}),
       },
     );
   });
-  return { topology, hub, sites };
+  return { topology, kafkaAccess, hub, sites };
 }

@@ -25,7 +25,57 @@ export const CONTAINER_PATHS = {
   siteDataDir: '/var/lib/ccfed',
   apiUsersDir: '/etc/ccfed/api',
   apiUsersFile: '/etc/ccfed/api/users.yaml',
+  /** The process's certificate, key and the federation CA (identity.ts), read-only. */
+  tlsDir: '/etc/ccfed/tls',
 } as const;
+
+/** File names under CONTAINER_PATHS.tlsDir: the keys cert-manager writes into a TLS Secret. */
+export const TLS_FILES = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
+
+/** The CCFED_TLS_* variables every process reads its certificate from (common/src/grpc-tls.ts). */
+export function tlsEnv(): k8s.types.input.core.v1.EnvVar[] {
+  return plainEnv({
+    CCFED_TLS_CA: `${CONTAINER_PATHS.tlsDir}/${TLS_FILES.ca}`,
+    CCFED_TLS_CERT: `${CONTAINER_PATHS.tlsDir}/${TLS_FILES.cert}`,
+    CCFED_TLS_KEY: `${CONTAINER_PATHS.tlsDir}/${TLS_FILES.key}`,
+  });
+}
+
+/**
+ * The volume of a process's TLS Secret: readable by the pod's fsGroup only (pod security below),
+ * mounted read-only at CONTAINER_PATHS.tlsDir.
+ */
+export function tlsVolume(secretName: pulumi.Input<string>): {
+  volume: k8s.types.input.core.v1.Volume;
+  mount: k8s.types.input.core.v1.VolumeMount;
+} {
+  return {
+    volume: {
+      name: 'tls',
+      secret: {
+        secretName,
+        defaultMode: 0o440,
+        items: Object.values(TLS_FILES).map((f) => ({ key: f, path: f })),
+      },
+    },
+    mount: { name: 'tls', mountPath: CONTAINER_PATHS.tlsDir, readOnly: true },
+  };
+}
+
+/**
+ * Pod security every ccfed pod runs with: the Secret files above belong to group 1000 (the
+ * image's `node` user), and the default seccomp profile applies.
+ */
+export const POD_SECURITY: k8s.types.input.core.v1.PodSecurityContext = {
+  fsGroup: 1000,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** Container security: no privilege escalation, no Linux capabilities (nothing binds below 1024). */
+export const CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+};
 
 /** The key the topology has in its ConfigMap (the file name under CONTAINER_PATHS.topologyDir). */
 export const TOPOLOGY_KEY = 'topology.yaml';

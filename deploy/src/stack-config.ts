@@ -3,6 +3,7 @@
 import type * as pulumi from '@pulumi/pulumi';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { SipServiceType, SiteUpdateStrategy } from './contact-center-site.js';
+import { readSecuritySettings, type SecuritySettings } from './stack-security.js';
 
 export interface StackSettings {
   /** Topology file, resolved against the deploy/ directory when relative. */
@@ -17,12 +18,23 @@ export interface StackSettings {
   readonly kafkaBrokers: string[];
   /** Brokers as the machine running `pulumi up` reaches them (topic creation); default kafkaBrokers. */
   readonly kafkaAdminBrokers: string[];
+  /**
+   * How `pulumi up` logs in to Kafka to create topics, users and ACLs: the super user (default
+   * `admin`, password from the secret kafkaAdminPassword) over TLS, trusting kafkaCaCert (PEM;
+   * the system's roots without it).
+   */
+  readonly kafkaAdmin: {
+    readonly username: string;
+    readonly password: pulumi.Output<string>;
+    readonly caCert?: string;
+  };
+  /** Each Kafka user's password, by user name (secret kafkaPasswords, a JSON object). */
+  readonly kafkaPasswords: pulumi.Output<Record<string, string>>;
   readonly topicPrefix?: string;
   readonly topicReplicationFactor?: number;
   readonly routerReplicas?: number;
   readonly ingesterReplicas?: number;
   readonly apiReplicas?: number;
-  readonly clickhouseUrl: pulumi.Output<string>;
   readonly clickhouseDatabase?: string;
   readonly apiSecret: pulumi.Output<string>;
   readonly apiUsersYaml: pulumi.Output<string>;
@@ -45,6 +57,8 @@ export interface StackSettings {
   readonly grafanaDir?: string;
   /** OTLP/HTTP endpoint every ccfed process exports telemetry to; none without it. */
   readonly otlpEndpoint?: string;
+  /** Logins, keys, certificates, the API's Ingress and the NetworkPolicies' peers. */
+  readonly security: SecuritySettings;
 }
 
 /** Where a site runs when not in the hub's cluster. */
@@ -122,12 +136,17 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     kafkaAdminBrokers: config.get('kafkaAdminBrokers')
       ? brokers('kafkaAdminBrokers')
       : kafkaBrokers,
+    kafkaAdmin: {
+      username: config.get('kafkaAdminUser') ?? 'admin',
+      password: config.requireSecret('kafkaAdminPassword'),
+      caCert: config.get('kafkaCaCert'),
+    },
+    kafkaPasswords: config.requireSecretObject<Record<string, string>>('kafkaPasswords'),
     topicPrefix: config.get('topicPrefix'),
     topicReplicationFactor: config.getNumber('topicReplicationFactor'),
     routerReplicas: config.getNumber('routerReplicas'),
     ingesterReplicas: config.getNumber('ingesterReplicas'),
     apiReplicas: config.getNumber('apiReplicas'),
-    clickhouseUrl: config.requireSecret('clickhouseUrl'),
     clickhouseDatabase: config.get('clickhouseDatabase'),
     apiSecret: config.requireSecret('apiSecret'),
     apiUsersYaml: config.requireSecret('apiUsers'),
@@ -144,6 +163,7 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     storageClassName: config.get('storageClassName'),
     grafanaDir: grafanaDir !== undefined ? path(grafanaDir) : undefined,
     otlpEndpoint,
+    security: readSecuritySettings(config),
   };
 }
 

@@ -8,10 +8,13 @@ import { ofType, promiseOf, recordResources, settled } from './testing/pulumi-mo
 
 const DEPLOY = new URL('../', import.meta.url).pathname;
 const SECRET_KEYS = [
-  'ccfed:clickhouseUrl',
   'ccfed:apiSecret',
   'ccfed:apiUsers',
   'ccfed:callerHashKey',
+  'ccfed:federationKey',
+  'ccfed:clickhousePasswords',
+  'ccfed:kafkaAdminPassword',
+  'ccfed:kafkaPasswords',
 ];
 const REQUIRED = [
   'ccfed:topologyFile',
@@ -20,6 +23,9 @@ const REQUIRED = [
   'ccfed:imageTag',
   'ccfed:kamailioImage',
   'ccfed:kafkaBrokers',
+  'ccfed:clickhouseUrl',
+  'ccfed:tlsIssuer',
+  'ccfed:network',
 ];
 
 /** A stack file's config as the engine hands it to the program, secrets set as --secret would. */
@@ -30,10 +36,26 @@ function useStack(stack: string): void {
       ...Object.fromEntries(
         Object.entries(config).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
       ),
-      'ccfed:clickhouseUrl': 'http://default:pw@clickhouse:8123',
       'ccfed:apiSecret': 'x'.repeat(48),
       'ccfed:apiUsers': 'users: []\n',
       'ccfed:callerHashKey': 'k'.repeat(32),
+      'ccfed:federationKey': 'f'.repeat(48),
+      'ccfed:clickhousePasswords': JSON.stringify(
+        Object.fromEntries(
+          ['admin', 'ingester', 'analytics', 'api', 'grafana'].map((r) => [
+            r,
+            `${r}-pw-0123456789`,
+          ]),
+        ),
+      ),
+      'ccfed:kafkaAdminPassword': 'a'.repeat(32),
+      'ccfed:kafkaPasswords': JSON.stringify(
+        Object.fromEntries(
+          ['router', 'ingester', 'api', 'operator', 'crm']
+            .concat(['shanghai', 'beijing', 'guangzhou'].map((s) => `site-${s}`))
+            .map((u) => [u, 'p'.repeat(32)]),
+        ),
+      ),
     },
     SECRET_KEYS,
   );
@@ -67,6 +89,10 @@ describe('stack files', () => {
     expect(Object.keys(settings.siteNodeSelectors)).toEqual(['shanghai', 'beijing', 'guangzhou']);
     expect(Object.keys(settings.siteClusters)).toEqual(['beijing', 'guangzhou']);
     expect(settings.routerServiceType).toBe('LoadBalancer');
+    // The router's load balancer admits the branches only; the API is served over TLS only.
+    expect(settings.security.routerSourceRanges).toHaveLength(3);
+    expect(settings.security.apiIngress).toMatchObject({ host: 'ccfed.example.com' });
+    expect(settings.security.network.remoteRouter?.ports).toEqual([50051]);
   });
 
   it('dev: the program reads the stack and declares the example federation from it', async () => {
@@ -97,5 +123,7 @@ describe('stack files', () => {
       ['site-agent', undefined],
     ]);
     expect(sip.every((svc) => (svc.inputs.spec as any).type === 'NodePort')).toBe(true);
+    const ingress = ofType(declared, 'kubernetes:networking.k8s.io/v1:Ingress');
+    expect((ingress[0]!.inputs.spec as any).tls[0].hosts).toEqual(['ccfed.dev.example.internal']);
   });
 });

@@ -12,6 +12,11 @@ export const TOPIC_SUFFIXES = {
   deadLetter: 'dead-letter',
   /** The routing policy in force: one JSON document per version, compacted to the latest. */
   routingPolicy: 'routing-policy',
+  /**
+   * Who each caller is (CustomerDirectoryEntry), keyed `<tenant>:<callerHash>`, compacted to the
+   * latest entry: written by the CRM connector, read from its beginning by every site agent.
+   */
+  customerDirectory: 'customer-directory',
 } as const;
 
 export type TopicKind = keyof typeof TOPIC_SUFFIXES;
@@ -51,7 +56,7 @@ export function allTopics(names: TopicNames): string[] {
  * Topics that hold current state rather than a stream of events: one partition (so every reader
  * sees every version in the same order) and compacted (Kafka keeps the latest value per key).
  */
-export const STATE_TOPICS: readonly TopicKind[] = ['routingPolicy'];
+export const STATE_TOPICS: readonly TopicKind[] = ['routingPolicy', 'customerDirectory'];
 
 /** How to create one of ccfed's topics. */
 export interface TopicCreation {
@@ -88,8 +93,9 @@ export const KAFKA_HEADERS = {
 } as const;
 
 /**
- * SIP headers carrying a call's context: set by callers' IVR (tier, customer, skill) and by the
- * origin site when it overflows a call to another site.
+ * SIP headers carrying a call's context: set by a trusted IVR or SBC in front of a site (tier,
+ * customer, skill) and by the origin site when it overflows a call to another site (all of them,
+ * signed). From any other source Kamailio removes them (docs/security.md, "SIP").
  */
 export const SIP_HEADERS = {
   callId: 'X-CC-Call-Id',
@@ -103,7 +109,17 @@ export const SIP_HEADERS = {
   hops: 'X-CC-Hops',
   decision: 'X-CC-Decision',
   traceparent: 'X-CC-Traceparent',
+  /**
+   * The origin site's HMAC over the Call-ID, the dialed number, every other X-CC-* header and a
+   * timestamp (site-agent/src/sip-context-signature.ts): `v1;t=<epoch ms>;s=<base64url>`.
+   */
+  signature: 'X-CC-Signature',
 } as const;
+
+/** Kafka message key of a customer directory entry. */
+export function customerDirectoryKey(tenantId: string, callerHash: string): string {
+  return `${tenantId}:${callerHash}`;
+}
 
 /** The longest value ccfed accepts in any X-CC-* header; longer ones are refused as malformed. */
 export const SIP_HEADER_MAX_LENGTH = 128;
@@ -132,6 +148,8 @@ export const METRIC_NAMES = {
   routeDecisions: 'ccfed.router.decisions',
   /** Histogram, ms, by verdict: time the router took to decide. */
   routeDecisionDuration: 'ccfed.router.decision.duration',
+  /** Counter, by origin site: calls kept at home because their origin held its reservation cap. */
+  routeReservationsCapped: 'ccfed.router.reservations_capped',
   /** Gauge, per topic and partition: messages after the ingester's committed offset. */
   consumerLag: 'ccfed.ingester.consumer_lag',
   /** Counter, per topic: events stored in ClickHouse. */

@@ -46,6 +46,15 @@ export interface Pki {
   issue(principal: Principal, hosts?: readonly string[]): Promise<TlsFiles>;
 }
 
+/**
+ * Where the CA in `dir` keeps `principal`'s certificate and key (<kind>/<name>.{crt,key}), whether
+ * issued yet or not: what a process is pointed at with CCFED_TLS_*.
+ */
+export function pkiFiles(dir: string, principal: Principal): TlsFiles {
+  const base = join(dir, principalLabel(principal).replace(':', '/'));
+  return { ca: join(dir, 'ca.crt'), cert: `${base}.crt`, key: `${base}.key` };
+}
+
 const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 const CA_DAYS = 3650;
 const LEAF_DAYS = 825;
@@ -90,8 +99,8 @@ export async function openPki(dir: string): Promise<Pki> {
     caFile,
     issue: (principal, hosts = []) =>
       withLock(dir, async () => {
-        const base = join(dir, principalLabel(principal).replace(':', '/'));
-        const files: TlsFiles = { ca: caFile, cert: `${base}.crt`, key: `${base}.key` };
+        const files = pkiFiles(dir, principal);
+        const base = files.cert.slice(0, -'.crt'.length);
         const wanted = [...new Set([...LOOPBACK_HOSTS, ...hosts])];
         if (existsSync(files.cert) && existsSync(files.key) && covers(files.cert, caFile, wanted))
           return files;
@@ -116,7 +125,8 @@ export async function openPki(dir: string): Promise<Pki> {
           '-out',
           csr,
           '-subj',
-          `/O=ccfed/CN=${principalLabel(principal)}`,
+          // openssl's -subj separates names with "/": the label's own (agent:site/agent) escaped.
+          `/O=ccfed/CN=${principalLabel(principal).replaceAll('/', '\\/')}`,
         ]);
         const ext = `${base}.ext`;
         writeFileSync(

@@ -52,18 +52,19 @@ export async function tcpPortInUse(port: number, host = LOOPBACK): Promise<boole
 
 /**
  * Gives every site of a topology document (parsed YAML, before validation) free loopback ports
- * for its SIP, evapi and gRPC listeners, so that a test or benchmark never collides with another
- * or with a local federation on the same machine.
+ * for its SIP (and SIP over TLS, when it has one), evapi and gRPC listeners, so that a test or
+ * benchmark never collides with another or with a local federation on the same machine.
  */
 export async function assignFreePorts(doc: {
   readonly sites: readonly {
-    sip: { port: number };
+    sip: { port: number; tlsPort?: number };
     evapi: { port: number };
     grpc: { port: number };
   }[];
 }): Promise<void> {
   for (const site of doc.sites) {
     site.sip.port = await freePort();
+    if (site.sip.tlsPort !== undefined) site.sip.tlsPort = await freePort();
     site.evapi.port = await freePort();
     site.grpc.port = await freePort();
   }

@@ -97,7 +97,12 @@ export interface QueuedCallerOptions extends SippOptions {
   readonly proxy: { readonly host: string; readonly port: number };
   /** The contact-center number dialed. */
   readonly service: string;
-  readonly tier: 'standard' | 'silver' | 'gold' | 'vip';
+  /**
+   * The callers' numbers: these digits followed by each call's number (1, 2, ...; see
+   * callerNumbers). A caller sets no X-CC-* header: the site identifies it by its number in the
+   * customer directory.
+   */
+  readonly callerPrefix: string;
   /** Patience: fixed part, plus an exponential part of mean patienceExpMeanMs (default 0). */
   readonly patienceMs: number;
   readonly patienceExpMeanMs?: number;
@@ -118,8 +123,8 @@ export function queuedCallers(o: QueuedCallerOptions): LoggedSippRun {
     '-s',
     o.service,
     '-key',
-    'tier',
-    o.tier,
+    'caller',
+    o.callerPrefix,
     '-key',
     'patience_ms',
     String(o.patienceMs),
@@ -135,6 +140,12 @@ export function queuedCallers(o: QueuedCallerOptions): LoggedSippRun {
     o.timeout ?? '120s',
   ];
   return { ...sipp('caller-queue.xml', args, o), logFile: o.logFile };
+}
+
+/** The From numbers of the first `calls` callers of a run with `callerPrefix`, in call order. */
+export function callerNumbers(callerPrefix: string, calls: number): string[] {
+  // sipp numbers a run's calls from 1 ([call_number]).
+  return Array.from({ length: calls }, (_, i) => `${callerPrefix}${i + 1}`);
 }
 
 function traceArgs(logFile: string): string[] {
@@ -180,7 +191,8 @@ export interface CallerCall {
    * counts as a failed call.
    */
   readonly outcome: 'answered' | 'abandoned' | 'rejected' | 'failed';
-  readonly tier?: string;
+  /** The caller's number (the From user). */
+  readonly number?: string;
   readonly patienceMs?: number;
   /** Told 182 Queued at least once. */
   readonly queued: boolean;
@@ -213,7 +225,7 @@ export function callerCalls(text: string): CallerCall[] {
     return {
       callId,
       outcome: callerOutcome(lines),
-      tier: invite?.fields.tier,
+      number: invite?.fields.number,
       patienceMs: numberField(invite, 'patience_ms'),
       queued: lines.some((l) => l.event === 'queued'),
       agent,

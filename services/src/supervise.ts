@@ -39,7 +39,10 @@ export interface EngineSpec {
   /** Marks the data directory as in use; a second start on it is refused while the first lives. */
   readonly pidFile: string;
   readonly ports: readonly PortClaim[];
-  /** Polled until it resolves true; the engine is then ready for clients. */
+  /**
+   * Polled until it resolves true; the engine is then ready for clients. Throwing an EngineError
+   * stops the engine and fails the start with that error; any other failure means not yet.
+   */
   readonly ready: () => Promise<boolean>;
   readonly readyTimeoutMs?: number;
   readonly stopTimeoutMs?: number;
@@ -135,7 +138,19 @@ export async function startEngine(spec: EngineSpec): Promise<EngineHandle> {
         `${spec.name} exited with code ${exitCode} while starting; last lines of ${spec.logFile}:\n${logTail(spec.logFile)}`,
       );
     }
-    if (await spec.ready().catch(() => false)) return handle;
+    let ready: boolean;
+    try {
+      ready = await spec.ready();
+    } catch (err) {
+      // An EngineError from the check says waiting cannot help (e.g. the engine refuses the
+      // credentials it was given): stop now, with that reason, instead of at the deadline.
+      if (!(err instanceof EngineError)) ready = false;
+      else {
+        await handle.stop();
+        throw err;
+      }
+    }
+    if (ready) return handle;
     if (Date.now() > deadline) {
       await handle.stop();
       throw new EngineError(

@@ -88,6 +88,7 @@ export class SiteDesk implements AgentDesk {
       skill: s.id,
       calls: acd.queuedCalls(s.id).map((c) => ({
         callId: c.callId,
+        tenantId: c.tenantId,
         tier: c.tier,
         arrivalMs: c.arrivalMs,
         expectedWaitMs: acd.expectedWaitOf(c.callId) ?? 0,

@@ -1,10 +1,12 @@
-// What a call brings with it: from the dialed number (skill, tenant) and from X-CC-* headers set
-// by the caller's IVR or by the site that overflowed the call here. Pure: time is passed in.
-// Header values are untrusted input: anything malformed or oversized is dropped and reported,
-// and the call is still served with safe defaults.
+// What a call brings with it: from the dialed number (skill, tenant), from the X-CC-* headers
+// that count for its source (a trusted IVR, or the site that overflowed the call here:
+// inbound-context.ts decides which), and from the customer directory for a caller no header
+// identifies. Pure: time is passed in. Header values are still checked: anything malformed or
+// oversized is dropped and reported, and the call is still served with safe defaults.
 
 import { CustomerTier, SIP_HEADER_MAX_LENGTH, SIP_HEADERS } from '@ccfed/proto';
 import type { Topology } from '@ccfed/topology';
+import type { DirectoryIdentity } from './customer-directory.js';
 
 export interface CallContext {
   readonly tenantId: string;
@@ -56,6 +58,11 @@ export function callContext(input: {
   readonly dialedNumber: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly nowMs: number;
+  /**
+   * Who the caller is by their number, for the number's tenant (the customer directory): used
+   * when no header says who the caller is (neither tier nor customer).
+   */
+  readonly identify?: (tenantId: string) => DirectoryIdentity | undefined;
 }): ContextResult {
   const { topology, nowMs } = input;
   const number = topology.sites
@@ -108,6 +115,15 @@ export function callContext(input: {
   if (askedCustomer !== undefined) {
     if (CUSTOMER_ID.test(askedCustomer)) customerId = askedCustomer;
     else problems.push('X-CC-Customer dropped: expected 1-64 letters, digits, . _ : -');
+  }
+
+  // A caller no header names is identified by their number, as a CTI system does.
+  if (askedTier === undefined && askedCustomer === undefined) {
+    const known = input.identify?.(number.tenant);
+    if (known) {
+      tier = known.tier;
+      customerId = known.customerId;
+    }
   }
 
   let originSite = '';

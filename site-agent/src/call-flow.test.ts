@@ -2,10 +2,7 @@ import { createHmac } from 'node:crypto';
 // The call flow as Kamailio drives it: evapi events in, SIP commands and Kafka events out. The
 // Kamailio and Kafka sides are recorded here; tests/site/ runs the same flow on real Kamailio,
 // sipp and Kafka.
-import { ManualClock, silentLogger } from '@ccfed/common';
-import { AgentState, type AgentEvent, type CallEvent } from '@ccfed/proto';
-import { parseTopology, siteById } from '@ccfed/topology';
-import { readFileSync } from 'node:fs';
+import { AgentState } from '@ccfed/proto';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -13,89 +10,11 @@ import {
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
-import { Acd, UnknownAgentError } from './acd/acd.js';
+import { UnknownAgentError } from './acd/acd.js';
 import { IllegalTransitionError } from './acd/agent-state.js';
-import { DayStats } from './acd/day-stats.js';
-import { acdSetup } from './acd/from-topology.js';
-import { AgentRoster, SiteDesk } from './agent-desk.js';
-import { CallFlow } from './call-flow.js';
+import { SALES, setup, SHANGHAI, T0 } from './call-flow-test-support.js';
 import { InvalidRequestError } from './desk.js';
-import { EventStamper } from './events/event-meta.js';
-import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
 import { CallTracing } from './telemetry.js';
-
-const EXAMPLE = new URL('../../topology/example.yaml', import.meta.url).pathname;
-const T0 = Date.parse('2026-11-22T02:00:00Z');
-
-function setup(opts: { drained?: boolean; callerHashKey?: string; tracing?: CallTracing } = {}) {
-  const topology = parseTopology(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
-  const site = siteById(topology, 'beijing');
-  const clock = new ManualClock(T0);
-  const commands: KamailioCommand[] = [];
-  const callEvents: CallEvent[] = [];
-  const agentEvents: AgentEvent[] = [];
-  const acd = new Acd({ clock, ...acdSetup(topology, site) });
-  const roster = new AgentRoster(site.agents.map((a) => a.id));
-  const flow = new CallFlow({
-    clock,
-    topology,
-    site,
-    acd,
-    roster,
-    dayStats: new DayStats(clock, site.timezone),
-    stamper: new EventStamper({ clock, siteId: site.id }),
-    publisher: {
-      callEvent: async (e) => void callEvents.push(e),
-      agentEvent: async (e) => void agentEvents.push(e),
-    },
-    sendToKamailio: (c) => (commands.push(c), true),
-    log: silentLogger(),
-    drained: () => opts.drained ?? false,
-    ...(opts.callerHashKey ? { callerHashKey: opts.callerHashKey } : {}),
-    ...(opts.tracing ? { tracing: opts.tracing } : {}),
-  });
-  const desk = new SiteDesk({ acd, topology, roster, carryOut: (fx) => flow.carryOut(fx) });
-  let tx = 0;
-  const invite = (callid: string, number: string, cc: Record<string, string> = {}) => {
-    tx++;
-    flow.handle({
-      event: 'invite',
-      tindex: tx,
-      tlabel: 1000 + tx,
-      callid,
-      cseq: 1,
-      fromUser: `caller-${callid}`,
-      ruriUser: number,
-      tsS: 0,
-      tsU: 0,
-      cc,
-    });
-  };
-  const ev = (e: KamailioEvent) => flow.handle(e);
-  const staff = (agentId: string, port: number) => {
-    desk.login(agentId, `sip:${agentId}@127.0.0.1:${port}`);
-    desk.ready(agentId);
-  };
-  const kinds = (callId: string) =>
-    callEvents.filter((e) => e.callId === callId).map((e) => e.kind?.$case);
-  const last = () => commands.at(-1)!;
-  return {
-    flow,
-    desk,
-    acd,
-    clock,
-    commands,
-    callEvents,
-    agentEvents,
-    invite,
-    ev,
-    staff,
-    kinds,
-    last,
-  };
-}
-
-const SALES = '400200100'; // Beijing, acme-bank
 
 describe('call flow: offering calls', () => {
   it('relays a call straight to the best idle agent of its skill, at the phone the agent logged in from', () => {
@@ -221,12 +140,13 @@ describe('call flow: the life of a call', () => {
   });
 
   it('a CANCEL while ringing that wins: abandoned by the caller, the agent ready again', () => {
-    const { invite, staff, ev, kinds, acd } = setup();
+    const { invite, staff, ev, kinds, acd, callEvents } = setup();
     staff('bj-001', 6001);
     invite('c1', SALES);
     ev({ event: 'cancel', callid: 'c1' });
     ev({ event: 'failed', callid: 'c1', agent: 'bj-001', code: 487 });
     expect(kinds('c1')).toEqual(['offered', 'abandoned']);
+    expect(callEvents.at(-1)!.kind).toMatchObject({ value: { byCaller: true } });
     expect(acd.agentState('bj-001').name).toBe('ready');
   });
 
@@ -337,7 +257,7 @@ describe('call flow: overflow between sites', () => {
   it('takes a call another site sent at its original arrival time, when it can serve it in time', () => {
     const { invite, staff, kinds, callEvents, last } = setup();
     staff('bj-001', 6001);
-    invite('c1', SALES, fromShanghai());
+    invite('c1', SALES, fromShanghai(), SHANGHAI);
     expect(last()).toMatchObject({ action: 'relay', agent: 'bj-001' });
     expect(kinds('c1')).toEqual(['offered', 'overflowedIn']);
     expect(callEvents[1]!.kind).toMatchObject({
@@ -385,7 +305,7 @@ describe('call flow: overflow between sites', () => {
   it('refuses (503) every call another site sends while drained, and still serves its own callers', () => {
     const { invite, staff, last, callEvents, kinds } = setup({ drained: true });
     staff('bj-001', 6001);
-    invite('c1', SALES, fromShanghai());
+    invite('c1', SALES, fromShanghai(), SHANGHAI);
     expect(last()).toMatchObject({ action: 'reply', code: 503, reason: 'Site Drained' });
     expect(callEvents).toEqual([]);
     invite('c2', SALES);
@@ -395,7 +315,7 @@ describe('call flow: overflow between sites', () => {
 
   it('refuses (486) a call another site sent when no agent of its tenant is staffed here', () => {
     const { invite, last, callEvents } = setup();
-    invite('c1', SALES, fromShanghai());
+    invite('c1', SALES, fromShanghai(), SHANGHAI);
     expect(last()).toMatchObject({ action: 'reply', code: 486 });
     expect(callEvents).toEqual([]);
   });
@@ -410,7 +330,9 @@ describe('call flow: overflow between sites', () => {
       action: 'relay',
       callid: 'c1',
       agent: 'overflow:guangzhou',
-      uri: expect.stringMatching(/^sip:400200100@127\.0\.0\.1:5080/),
+      // Beijing and Guangzhou have a TLS peer link in the example topology.
+      uri: 'sip:400200100@127.0.0.1:5081;transport=tls',
+      peer: 'guangzhou',
     });
     // Only what Kamailio reads goes over evapi.
     expect(Object.keys(relay).sort()).toEqual([
@@ -418,6 +340,7 @@ describe('call flow: overflow between sites', () => {
       'agent',
       'callid',
       'hdrs',
+      'peer',
       'ringMs',
       'tindex',
       'tlabel',
@@ -432,6 +355,7 @@ describe('call flow: overflow between sites', () => {
     expect(hdrs).toContain(`X-CC-Arrival: ${T0}\r\n`);
     expect(hdrs).toContain('X-CC-Hops: 1\r\n');
     expect(hdrs).toContain('X-CC-Decision: d-7\r\n');
+    expect(hdrs).toMatch(new RegExp(`X-CC-Signature: v1;t=${T0};s=[A-Za-z0-9_-]{43}\r\n`));
     expect(kinds('c1')).toEqual(['offered', 'queued', 'overflowedOut']);
     expect(acd.queuedCalls('sales')).toEqual([]);
     expect(flow.waitingCalls()).toEqual([]);
@@ -519,7 +443,7 @@ describe('call flow: one span per call, whose trace the call carries', () => {
   it('joins the trace of a call another site sent, and ends when the call ends here', () => {
     const { invite, staff, ev, ended, callEvents } = traced();
     staff('bj-001', 6001);
-    invite('c1', SALES, fromShanghai);
+    invite('c1', SALES, fromShanghai, SHANGHAI);
     ev({ event: 'answered', callid: 'c1', agent: 'bj-001' });
     expect(ended()).toEqual([]);
     ev({ event: 'ended', callid: 'c1', agent: 'bj-001', by: 'caller' });
@@ -559,7 +483,7 @@ describe('call flow: one span per call, whose trace the call carries', () => {
 
   it('ends the span of a call it refuses at once, and of an abandoned call when the caller hangs up', () => {
     const { invite, ev, ended } = traced();
-    invite('c1', SALES, fromShanghai); // nobody staffed here: 486
+    invite('c1', SALES, fromShanghai, SHANGHAI); // nobody staffed here: 486
     invite('c2', SALES);
     ev({ event: 'cancel', callid: 'c2' });
     expect(ended().map((s) => s.attributes['ccfed.call.outcome'])).toEqual([
@@ -571,7 +495,7 @@ describe('call flow: one span per call, whose trace the call carries', () => {
   it('passes an incoming trace on unchanged while telemetry is off', () => {
     const { invite, staff, callEvents } = setup();
     staff('bj-001', 6001);
-    invite('c1', SALES, fromShanghai);
+    invite('c1', SALES, fromShanghai, SHANGHAI);
     expect(callEvents.map((e) => e.meta?.trace?.traceparent)).toEqual([PARENT, PARENT]);
   });
 });

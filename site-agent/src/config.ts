@@ -1,11 +1,13 @@
-import { kafkaBrokersSchema } from '@ccfed/common';
+import { kafkaEnvSchema, tlsEnvSchema } from '@ccfed/common';
 import { z } from 'zod';
+import { FEDERATION_KEY_MIN_BYTES } from './sip-context-signature.js';
 
 /** The site agent's environment, parsed once at start-up. */
 export const siteAgentConfigSchema = z.object({
   CCFED_TOPOLOGY: z.string({ error: 'required: path of the federation topology file' }).min(1),
   CCFED_SITE: z.string({ error: 'required: id of this site in the topology' }).min(1),
-  CCFED_KAFKA_BROKERS: kafkaBrokersSchema,
+  /** Kafka and this site's credentials there (user site-<id>): CCFED_KAFKA_*, CCFED_TLS_CA. */
+  ...kafkaEnvSchema,
   CCFED_TOPIC_PREFIX: z.string().default('ccfed'),
   CCFED_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   /** host:port of the central router; without it the site routes every call locally. */
@@ -25,11 +27,34 @@ export const siteAgentConfigSchema = z.object({
     .string()
     .refine((k) => Buffer.byteLength(k, 'utf8') >= 16, 'must be at least 16 bytes')
     .optional(),
+  /**
+   * The federation key (shared by every site, at least 32 bytes): signs the X-CC-* context of
+   * calls this site overflows and verifies that of calls overflowed here (docs/security.md, "SIP").
+   */
+  CCFED_FEDERATION_KEY: z
+    .string({ error: 'required: the federation key that signs overflowed calls (32+ bytes)' })
+    .refine(
+      (k) => Buffer.byteLength(k, 'utf8') >= FEDERATION_KEY_MIN_BYTES,
+      `must be at least ${FEDERATION_KEY_MIN_BYTES} bytes`,
+    ),
+  /** During a key rotation: the key being replaced, still accepted when verifying (never signs). */
+  CCFED_FEDERATION_KEY_PREVIOUS: z
+    .string()
+    .refine(
+      (k) => Buffer.byteLength(k, 'utf8') >= FEDERATION_KEY_MIN_BYTES,
+      `must be at least ${FEDERATION_KEY_MIN_BYTES} bytes`,
+    )
+    .optional(),
   CCFED_OUTBOX_MAX_BYTES: z.coerce
     .number()
     .int()
     .min(16 * 1024 * 1024)
     .default(1024 ** 3),
+  /**
+   * The site's certificate (site:<CCFED_SITE>) and the federation CA: the control API serves
+   * mutual TLS only, and the router is called with this certificate.
+   */
+  ...tlsEnvSchema,
 });
 
 export type SiteAgentConfig = z.output<typeof siteAgentConfigSchema>;

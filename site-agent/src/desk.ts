@@ -18,6 +18,8 @@ export interface AgentView {
 
 export interface QueuedCallView {
   readonly callId: string;
+  /** Whose call it is: a tenant's supervisor sees only that tenant's calls. */
+  readonly tenantId: string;
   readonly tier: number;
   readonly arrivalMs: number;
   readonly expectedWaitMs: number;

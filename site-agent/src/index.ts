@@ -2,21 +2,24 @@
 import {
   createKafka,
   createLogger,
+  kafkaCredentialsFromEnv,
   Lifecycle,
   parseEnvConfig,
+  siteGroupId,
   startProcess,
+  principalLabel,
   startTelemetry,
   systemClock,
+  tlsFromEnv,
 } from '@ccfed/common';
 import { join } from 'node:path';
 import { topicNames } from '@ccfed/proto';
-import { loadTopology, policyFromTopology, siteById } from '@ccfed/topology';
+import { loadTopology, phoneNetwork, policyFromTopology, siteById } from '@ccfed/topology';
 import { siteAgentConfigSchema } from './config.js';
 import { EventStamper } from './events/event-meta.js';
 import { Outbox } from './events/outbox.js';
 import { OUTBOX_PRODUCER_CONFIG, OutboxSender } from './events/outbox-sender.js';
 import { EventPublisher } from './events/publisher.js';
-import { ensureTopicsUntilDone } from './topics.js';
 import { Acd } from './acd/acd.js';
 import { DayStats } from './acd/day-stats.js';
 import { acdSetup } from './acd/from-topology.js';
@@ -29,6 +32,9 @@ import { routerClient } from './overflow/router-client.js';
 import { OverflowTrigger } from './overflow/trigger.js';
 import { askAftersOf, followPolicyThresholds, thresholdsOf } from './overflow/policy-thresholds.js';
 import { DrainSwitch } from './drain.js';
+import { exclusionsOf } from './admission.js';
+import { CustomerDirectory, followCustomerDirectory } from './customer-directory.js';
+import { federationKeys } from './sip-context-signature.js';
 import { SnapshotLoop } from './snapshot-loop.js';
 import { observeQueues } from './telemetry.js';
 
@@ -36,6 +42,12 @@ await startProcess('site-agent', async () => {
   const config = parseEnvConfig(siteAgentConfigSchema);
   const topology = loadTopology(config.CCFED_TOPOLOGY);
   const site = siteById(topology, config.CCFED_SITE);
+  const tls = tlsFromEnv(config);
+  // The router and the other sites take this process for the site its certificate names.
+  if (tls.self.kind !== 'site' || tls.self.site !== site.id)
+    throw new Error(
+      `${config.CCFED_TLS_CERT} names ${principalLabel(tls.self)}; the site agent of ${site.id} needs a certificate for site:${site.id}`,
+    );
   const log = createLogger('site-agent').child({ site: site.id });
   const lifecycle = new Lifecycle({ log });
   lifecycle.install();
@@ -50,6 +62,7 @@ await startProcess('site-agent', async () => {
   const kafka = createKafka({
     brokers: config.CCFED_KAFKA_BROKERS,
     clientId: `ccfed-site-${site.id}`,
+    credentials: kafkaCredentialsFromEnv(config),
     log,
   });
   // Events go to a disk outbox first: calls are served and recorded whether Kafka is reachable
@@ -65,7 +78,6 @@ await startProcess('site-agent', async () => {
     createProducer: () => kafka.producer(OUTBOX_PRODUCER_CONFIG),
     onFatal: () => void lifecycle.shutdown('outbox sender failed', 1),
   });
-  const topicsReady = ensureTopicsUntilDone(kafka, topics, log);
   const publisher = new EventPublisher({ outbox, topics });
   const stamper = new EventStamper({ clock: systemClock, siteId: site.id });
   const acd = new Acd({ clock: systemClock, ...acdSetup(topology, site) });
@@ -84,6 +96,17 @@ await startProcess('site-agent', async () => {
   observeQueues(() => snapshots.current());
 
   const roster = new AgentRoster(site.agents.map((a) => a.id));
+  // Callers who are not behind a trusted IVR are identified by their number's hash here.
+  const directory = new CustomerDirectory();
+  const directoryFeed = config.CCFED_CALLER_HASH_KEY
+    ? followCustomerDirectory({
+        kafka,
+        topic: topics.customerDirectory,
+        directory,
+        groupId: siteGroupId(site.id, 'directory'),
+        log,
+      })
+    : undefined;
   const calls = new CallFlow({
     clock: systemClock,
     topology,
@@ -101,11 +124,18 @@ await startProcess('site-agent', async () => {
     // An overflowed-in call is taken within the threshold in force (routing policy, below).
     overflowThresholdMs: () => thresholdMs,
     callerHashKey: config.CCFED_CALLER_HASH_KEY,
+    federationKeys: federationKeys(
+      config.CCFED_FEDERATION_KEY,
+      config.CCFED_FEDERATION_KEY_PREVIOUS,
+    ),
+    directory,
+    // A tenant's calls are refused where the routing policy in force excludes it (below).
+    tenantExclusions: () => tenantExclusions,
   });
   if (!config.CCFED_CALLER_HASH_KEY)
     log.warn(
       { event: 'caller_hash_disabled' },
-      'CCFED_CALLER_HASH_KEY is not set: calls are recorded without a caller hash (repeat contacts are found by customer id only)',
+      'CCFED_CALLER_HASH_KEY is not set: calls are recorded without a caller hash (repeat contacts are found by customer id only), and callers are not identified by the customer directory',
     );
   const link = new EvapiLink({
     host: site.evapi.host,
@@ -122,23 +152,25 @@ await startProcess('site-agent', async () => {
   const filePolicy = policyFromTopology(topology);
   const thresholdMs = thresholdsOf(filePolicy);
   const askAfterMs = askAftersOf(filePolicy);
-  // HQ's routing-policy edits change the thresholds while the site runs (policy-thresholds.ts).
-  const policyThresholds = config.CCFED_ROUTER
-    ? followPolicyThresholds({
-        kafka,
-        topic: topics.routingPolicy,
-        topology,
-        thresholdMs,
-        askAfterMs,
-        groupId: `ccfed-site-${site.id}-${process.pid}-${Date.now().toString(36)}-policy`,
-        log,
-      })
-    : undefined;
+  let tenantExclusions = exclusionsOf(filePolicy.tenantExclusions);
+  // HQ's routing-policy edits change the thresholds and tenant exclusions while the site runs
+  // (policy-thresholds.ts); followed with or without a router, for the exclusions.
+  const policyThresholds = followPolicyThresholds({
+    kafka,
+    topic: topics.routingPolicy,
+    topology,
+    thresholdMs,
+    askAfterMs,
+    groupId: siteGroupId(site.id, 'policy'),
+    log,
+    onApplied: (doc) => (tenantExclusions = exclusionsOf(doc.tenantExclusions)),
+  });
   const router = config.CCFED_ROUTER
     ? routerClient({
         address: config.CCFED_ROUTER,
         siteId: site.id,
         deadlineMs: topology.routing.requestDeadlineMs,
+        tls,
       })
     : undefined;
   const outbound = router
@@ -174,6 +206,9 @@ await startProcess('site-agent', async () => {
         return before;
       },
     },
+    site: { siteId: site.id, agentTenants: new Map(site.agents.map((a) => [a.id, a.tenant])) },
+    phoneNetwork: phoneNetwork(site.phoneNetwork),
+    tls,
     log,
   });
 
@@ -182,7 +217,8 @@ await startProcess('site-agent', async () => {
   lifecycle.onShutdown('stop overflow requests', async () => {
     await outbound?.stop();
     router?.close();
-    await policyThresholds?.stop();
+    await policyThresholds.stop();
+    await directoryFeed?.stop();
   });
   lifecycle.onShutdown('close evapi link', () => link.stop());
   lifecycle.onShutdown('stop control API', () => grpc.close());
@@ -191,7 +227,6 @@ await startProcess('site-agent', async () => {
   lifecycle.onShutdown('flush event outbox', async () => void (await sender.flush(5_000)));
   lifecycle.onShutdown('stop outbox sender', () => sender.stop(5_000));
   lifecycle.onShutdown('close event outbox', () => outbox.close());
-  lifecycle.onShutdown('stop creating topics', () => topicsReady.stop());
   lifecycle.onShutdown('flush telemetry', () => telemetry.shutdown());
 
   sender.start();

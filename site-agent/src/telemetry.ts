@@ -14,12 +14,9 @@ import {
 } from '@opentelemetry/api';
 import { NO_AGENTS_EWT_MS } from './acd/ewt.js';
 import type { CallContext } from './call-context.js';
+import type { CallOutcome } from './call/call-machine.js';
 
 const SCOPE = 'ccfed-site-agent';
-
-/** How a call left this site, for its span and the calls counter. */
-export type CallOutcome =
-  'answered' | 'abandoned' | 'overflowed' | 'refused' | 'site_agent_stopped';
 
 /** One span per call at this site, from its INVITE to its end here. */
 export class CallTracing {

@@ -28,7 +28,7 @@ import type { Scope } from '@ccfed/analytics/scope';
 import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickhouseUrl, freshDatabase, rows } from '../support/engines.js';
+import { clickhouseEnv, freshDatabase, rows } from '../support/engines.js';
 import { runJob } from '../support/processes.js';
 
 const asOf = new Date('2026-06-01T00:00:00Z');
@@ -441,8 +441,7 @@ describe('stored churn scoring runs', () => {
       await db.insert({ table: 'crm_events', values: [...small.crmEvents], format: 'JSONEachRow' });
       const before = Date.now();
       const job = await runJob('central/analytics/src/score-churn-cli.ts', {
-        CCFED_CLICKHOUSE_URL: clickhouseUrl(),
-        CCFED_CLICKHOUSE_DATABASE: database,
+        ...clickhouseEnv('analytics', database),
         CCFED_CHURN_KEEP_RUNS: '3',
       });
       expect(job.code).toBe(0);
@@ -456,7 +455,7 @@ describe('stored churn scoring runs', () => {
       );
 
       const bad = await runJob('central/analytics/src/score-churn-cli.ts', {
-        CCFED_CLICKHOUSE_URL: clickhouseUrl(),
+        ...clickhouseEnv('analytics', database),
         CCFED_CHURN_KEEP_RUNS: '0',
       });
       expect(bad.code).toBe(1);

@@ -12,7 +12,7 @@ import type { Scope } from '@ccfed/analytics/scope';
 import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickhouseUrl, freshDatabase, rows } from '../support/engines.js';
+import { clickhouseEnv, freshDatabase, rows } from '../support/engines.js';
 import { runJob } from '../support/processes.js';
 
 const hq: Scope = { role: 'hq' };
@@ -297,8 +297,7 @@ describe('next best offer', () => {
     });
     expect(await offer('e2')).toEqual([]);
     const job = await runJob('central/analytics/src/refresh-cross-sell-cli.ts', {
-      CCFED_CLICKHOUSE_URL: clickhouseUrl(),
-      CCFED_CLICKHOUSE_DATABASE: fixtureDatabase,
+      ...clickhouseEnv('analytics', fixtureDatabase),
     });
     expect(job.code).toBe(0);
     expect(job.stdout).toContain('"event":"cross_sell_rules_refreshed"');

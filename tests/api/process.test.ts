@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { hashPassword, verifyPassword } from '@ccfed/api/auth/password';
 import { freePort } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { clickhouseUrl, freshDatabase, uniqueName, waitFor } from '../support/engines.js';
+import { clickhouseEnv, freshDatabase, uniqueName, waitFor } from '../support/engines.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 
 const ENTRY = 'central/api/src/index.ts';
@@ -31,7 +31,7 @@ describe('API process', () => {
   beforeAll(async () => {
     ({ database } = await freshDatabase());
     usersFile = join(inject('runDir'), `${uniqueName('users')}.yaml`);
-    const hash = await hashPassword('pw-for-the-process-test', { N: 1024, r: 8, p: 1 });
+    const hash = await hashPassword('pw-for-the-process-test');
     writeFileSync(
       usersFile,
       `users:\n  - { username: acme.client, passwordHash: '${hash}', role: tenant, tenantId: acme }\n`,
@@ -44,7 +44,7 @@ describe('API process', () => {
 
   it('refuses to start without a long enough secret or a readable users file, saying which', async () => {
     const env = {
-      CCFED_CLICKHOUSE_URL: clickhouseUrl(),
+      ...clickhouseEnv('api', database),
       CCFED_API_USERS: usersFile,
       CCFED_API_PORT: String(await freePort()),
     };
@@ -68,8 +68,7 @@ describe('API process', () => {
     api = startService(
       ENTRY,
       {
-        CCFED_CLICKHOUSE_URL: clickhouseUrl(),
-        CCFED_CLICKHOUSE_DATABASE: database,
+        ...clickhouseEnv('api', database),
         CCFED_API_SECRET: SECRET,
         CCFED_API_USERS: usersFile,
         CCFED_API_PORT: String(port),

@@ -3,18 +3,19 @@
 // edit is a 400 listing every problem and leaves both the topic and the policy untouched; a stale
 // version is a 409; tenants and site supervisors cannot edit; a restarted API reads the latest
 // version back from the topic.
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { createApi } from '@ccfed/api/app';
 import { issueToken, type Principal } from '@ccfed/api/auth/token';
 import { clickhouseRunner } from '@ccfed/api/clickhouse';
 import type { ApiHttpServer } from '@ccfed/api/http/server';
 import { RoutingPolicyStore } from '@ccfed/api/routing-policy/policy-store';
-import { createKafka, silentLogger, systemClock } from '@ccfed/common';
+import { silentLogger, systemClock } from '@ccfed/common';
 import type { TopicNames } from '@ccfed/proto';
 import { decodePolicyDocument, loadTopology, policyFromTopology } from '@ccfed/topology';
 import { ConfigResourceTypes, type Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickhouseUrl, freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
+import { clickhouseClient, freshTopics, uniqueName } from '../support/engines.js';
+import { adminKafka, kafkaAs } from '../support/kafka.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 
 const SECRET = 'routing-policy-test-secret-0123456789-abcdef';
@@ -59,7 +60,7 @@ function edit(version: number, change: (e: any) => void = () => {}) {
 
 /** How many messages were ever published to the routing-policy topic. */
 async function messagesOnTopic(): Promise<number> {
-  const admin = kafka.admin();
+  const admin = adminKafka().admin();
   await admin.connect();
   try {
     const [p] = await admin.fetchTopicOffsets(topics.routingPolicy);
@@ -74,7 +75,7 @@ async function startStore(): Promise<RoutingPolicyStore> {
     kafka,
     topic: topics.routingPolicy,
     topology,
-    groupId: uniqueName('api-policy'),
+    groupId: uniqueName('ccfed-api-policy'),
     log: silentLogger(),
   });
   await s.start();
@@ -82,10 +83,12 @@ async function startStore(): Promise<RoutingPolicyStore> {
 }
 
 beforeAll(async () => {
-  ({ topics } = await freshTopics(1));
-  kafka = createKafka({ brokers: kafkaBrokers(), clientId: 'policy-test', log: silentLogger() });
+  let prefix: string;
+  ({ prefix, topics } = await freshTopics(1));
+  // The store as the API runs it: Kafka user api, whose ACLs make it the policy's only writer.
+  kafka = await kafkaAs({ role: 'api' }, prefix, 'policy-test');
   store = await startStore();
-  clickhouse = createClient({ url: clickhouseUrl() });
+  clickhouse = clickhouseClient('api');
   ({ server } = createApi({
     runQuery: clickhouseRunner(clickhouse),
     users: new Map(),
@@ -119,7 +122,7 @@ describe('GET/PUT /api/v1/routing-policy', () => {
   });
 
   it('keeps the policy on a compacted topic of one partition', async () => {
-    const admin = kafka.admin();
+    const admin = adminKafka().admin();
     await admin.connect();
     try {
       const { resources } = await admin.describeConfigs({

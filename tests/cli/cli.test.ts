@@ -3,12 +3,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKafka, silentLogger } from '@ccfed/common';
 import { routing } from '@ccfed/proto';
 import { Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
+import { uniqueName, waitFor } from '../support/engines.js';
+import { kafkaAs, kafkaEnv } from '../support/kafka.js';
 import { startFederation, type RunningFederation } from '../support/running-site.js';
+import { certFor, OPERATOR, tlsEnv } from '../support/security.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const MAIN = join(ROOT, 'cli/src/main.ts');
@@ -62,8 +63,11 @@ describe('ccfed against a running federation', () => {
     });
     env = {
       CCFED_TOPOLOGY: fed.topologyFile,
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      // The operators' Kafka user: it may read route-decisions, and nothing else.
+      ...(await kafkaEnv({ role: 'operator' }, fed.prefix)),
       CCFED_TOPIC_PREFIX: fed.prefix,
+      // The operator's certificate, as an SRE's environment gives it.
+      ...(await tlsEnv(OPERATOR)),
     };
   });
   afterAll(async () => {
@@ -120,12 +124,28 @@ describe('ccfed against a running federation', () => {
     expect((await statusJson()).sites[1]).toMatchObject({ site: 'beijing', drained: false });
   });
 
+  it("drain with a supervisor's certificate (given by flags) is refused by the site: exit 1, nothing changed", async () => {
+    const supervisor = await certFor({ kind: 'supervisor', site: 'beijing' });
+    const flags = ['--tls-cert', supervisor.cert, '--tls-key', supervisor.key];
+    // A supervisor may read the status...
+    const status = await ccfed('status', ...flags);
+    expect(status.code).toBe(1); // ...of their own site only: shanghai refuses them
+    expect(status.stdout).toMatch(/^beijing\s+yes\s+up\s/m);
+    expect(status.stdout).toMatch(
+      /^shanghai\s+unreachable\s.*PERMISSION_DENIED: supervisor:beijing may not call GetStatus at site shanghai/m,
+    );
+
+    const drain = await ccfed('drain', 'beijing', '--reason', 'mine now', ...flags);
+    expect(drain.code).toBe(1);
+    expect(drain.stderr).toContain(
+      'refused SetDraining: PERMISSION_DENIED: supervisor:beijing may not call SetDraining at site beijing: only operators drain a site; nothing was changed',
+    );
+    expect((await statusJson()).sites[1]).toMatchObject({ site: 'beijing', drained: false });
+  });
+
   it('decisions: prints the decisions on the topic, skips what is not one, filters by site, follows new ones', async () => {
-    const kafka = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: 'cli-test',
-      log: silentLogger(),
-    });
+    // The decisions come from where the router's would: Kafka user router.
+    const kafka = await kafkaAs({ role: 'router' }, fed.prefix, 'cli-test');
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     const publish = (d: routing.RouteDecision) =>

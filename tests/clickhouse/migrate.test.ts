@@ -1,17 +1,16 @@
 // The migration runner on the real 18.16 server: applies what is missing, in order, once; and
 // refuses a database whose applied migrations no longer match the files.
-import { createClient } from '@clickhouse/client';
 import { migrate, readMigrations, type Migration } from '@ccfed/services';
 import { describe, expect, it } from 'vitest';
-import { clickhouseUrl, rows, uniqueName } from '../support/engines.js';
+import { clickhouseAs, clickhouseClient, rows, uniqueName } from '../support/engines.js';
 
 describe('migrate', () => {
   it('applies every migration once; running it again applies nothing', async () => {
     const database = uniqueName('db');
     const all = readMigrations();
-    expect(await migrate(clickhouseUrl(), database)).toEqual(all.map((m) => m.version));
-    expect(await migrate(clickhouseUrl(), database)).toEqual([]);
-    const client = createClient({ url: clickhouseUrl(), database });
+    expect(await migrate(clickhouseAs('admin'), database)).toEqual(all.map((m) => m.version));
+    expect(await migrate(clickhouseAs('admin'), database)).toEqual([]);
+    const client = clickhouseClient('admin', database);
     try {
       const tables = await rows<{ name: string }>(client, 'SHOW TABLES');
       expect(tables.map((t) => t.name)).toEqual(
@@ -26,11 +25,11 @@ describe('migrate', () => {
     const database = uniqueName('db');
     const all = readMigrations();
     await migrate(
-      clickhouseUrl(),
+      clickhouseAs('admin'),
       database,
       all.filter((m) => m.version < 23),
     );
-    const client = createClient({ url: clickhouseUrl(), database });
+    const client = clickhouseClient('admin', database);
     // Rows as the ingester wrote them before CallEvent named the caller on every event: the
     // customer and the arrival on the offered event only.
     const row = (callId: string, kind: string, time: string, extra: Record<string, unknown>) => ({
@@ -78,7 +77,7 @@ describe('migrate', () => {
                   contact_key = cityHash64('t1', 'billing', 'h:h-2') AS by_hash
            FROM contacts ORDER BY arrival_time`,
         );
-      expect(await migrate(clickhouseUrl(), database)).toEqual([
+      expect(await migrate(clickhouseAs('admin'), database)).toEqual([
         23,
         ...all.filter((m) => m.version > 23).map((m) => m.version),
       ]);
@@ -115,11 +114,11 @@ describe('migrate', () => {
   it('refuses a database where an applied migration has since changed, naming it', async () => {
     const database = uniqueName('db');
     const original = readMigrations();
-    await migrate(clickhouseUrl(), database, original);
+    await migrate(clickhouseAs('admin'), database, original);
     const edited: Migration[] = original.map((m) =>
       m.version === 1 ? { ...m, checksum: 'something-else' } : m,
     );
-    await expect(migrate(clickhouseUrl(), database, edited)).rejects.toThrow(
+    await expect(migrate(clickhouseAs('admin'), database, edited)).rejects.toThrow(
       /migration 1 \(call_events\) was applied with different SQL/,
     );
   });

@@ -20,14 +20,15 @@ import { LiveState } from '@ccfed/api/live/live-state';
 import { startOfUtcDay, todayCountsQuery } from '@ccfed/api/live/today-counts';
 import { latestAgentStatesQuery } from '@ccfed/api/live/agent-seed';
 import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
-import { createKafka, silentLogger, systemClock } from '@ccfed/common';
+import { silentLogger, systemClock } from '@ccfed/common';
 import { AgentEvent, AgentState, SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import { allAgents, loadTopology } from '@ccfed/topology';
 import type { Producer } from 'kafkajs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDateTime } from '@ccfed/common';
-import { freshDatabase, freshTopics, kafkaBrokers, waitFor } from '../support/engines.js';
+import { clickhouseClient, freshDatabase, freshTopics, waitFor } from '../support/engines.js';
+import { adminKafka, kafkaAs } from '../support/kafka.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
 
@@ -40,12 +41,25 @@ const OVERFLOWED_CALL = 'call-overflowed-1';
 const ACME_CALL = 'call-acme-only-1';
 
 let client: ClickHouseClient;
+/** What the API reads with: its own read-only user, as in production. */
+let apiClient: ClickHouseClient;
 let topics: TopicNames;
 let producer: Producer;
 let feed: LiveFeed;
 let server: ConsoleServer;
 let base: string;
 let browser: Browser;
+/** Every Content-Security-Policy violation any page of the run reported. */
+const cspViolations: string[] = [];
+
+/** A new page that reports CSP violations (the console must run under its policy untouched). */
+async function openPage(from: Browser | BrowserContext = browser): Promise<Page> {
+  const page = await from.newPage();
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
+  return page;
+}
 
 let sequence = 0;
 async function publishSnapshot(siteId: string, queued: Record<string, number>): Promise<void> {
@@ -247,6 +261,7 @@ beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const [db, fresh] = await Promise.all([freshDatabase(), freshTopics(1)]);
   client = db.client;
+  apiClient = clickhouseClient('api', db.database);
   topics = fresh.topics;
   await insertFixtures();
 
@@ -266,16 +281,12 @@ beforeAll(async () => {
       { siteId: site.id, tenantId: agent.tenant, skills: Object.keys(agent.skills) },
     ]),
   );
-  const kafka = createKafka({
-    brokers: kafkaBrokers(),
-    clientId: 'console-test',
-    log: silentLogger(),
-  });
-  producer = kafka.producer();
+  // The test publishes for every site at once (as the admin); the live wall reads as the API does.
+  producer = adminKafka('console-test').producer();
   await producer.connect();
-  const runQuery = clickhouseRunner(client);
+  const runQuery = clickhouseRunner(apiClient);
   feed = new LiveFeed({
-    kafka,
+    kafka: await kafkaAs({ role: 'api' }, fresh.prefix, 'console-test'),
     topics,
     runQuery,
     state: new LiveState(directory),
@@ -320,6 +331,7 @@ afterAll(async () => {
   await feed?.stop();
   await producer?.disconnect();
   await client?.close();
+  await apiClient?.close();
 });
 
 describe('HQ console', () => {
@@ -346,7 +358,7 @@ describe('HQ console', () => {
   });
 
   it('lets HQ log in and watch the live wall change within 2 s of a snapshot', async () => {
-    const page = await browser.newPage();
+    const page = await openPage();
     await logIn(page, 'li.wei');
     const queued = page.getByTestId('queued-shanghai-support');
     await queued.waitFor({ timeout: 15_000 });
@@ -394,7 +406,7 @@ describe('HQ console', () => {
   });
 
   it('explains an overflowed call: target, reason and the alternatives with their waits', async () => {
-    const page = await browser.newPage();
+    const page = await openPage();
     await logIn(page, 'li.wei');
     await page.getByTestId('live-updated').waitFor();
     await page.goto(`${base}/#/decisions`);
@@ -413,7 +425,7 @@ describe('HQ console', () => {
 
   it("shows a tenant client nothing of another tenant's, in the page or through the API", async () => {
     const context = await browser.newContext();
-    const page = await context.newPage();
+    const page = await openPage(context);
     await logIn(page, 'zenith.client');
     await page.getByTestId('queued-shanghai-support').filter({ hasText: /^917$/ }).waitFor();
     await page.getByTestId('site-shanghai').getByRole('button', { name: 'shanghai' }).click();
@@ -479,7 +491,7 @@ describe('HQ console', () => {
         });
         expect(res.status, `${name} ${path}`).toBe(401);
       }
-      const page = await browser.newPage();
+      const page = await openPage();
       await page.goto(`${base}/`);
       // Runs in the page, where sessionStorage exists (the tests' own types have no DOM).
       await page.evaluate((t) => {
@@ -499,7 +511,7 @@ describe('HQ console', () => {
       await page.close();
     }
     // A wrong password stays on the log-in page with a message.
-    const page = await browser.newPage();
+    const page = await openPage();
     await page.goto(`${base}/`);
     await page.locator('input[name="username"]').fill('li.wei');
     await page.locator('input[name="password"]').fill('wrong');
@@ -541,7 +553,7 @@ describe('HQ console', () => {
 
   it('answers the live stream with 503 and a clear message when the API runs without Kafka', async () => {
     const { server: noKafka } = createConsoleServer({
-      runQuery: clickhouseRunner(client),
+      runQuery: clickhouseRunner(apiClient),
       users: new Map(),
       secret: SECRET,
       tokenTtlSeconds: 3600,
@@ -574,6 +586,27 @@ describe('HQ console', () => {
     } finally {
       await noKafka.close();
     }
+  });
+
+  it('runs every page above under its Content-Security-Policy, and cannot be framed', async () => {
+    expect(cspViolations).toEqual([]);
+    const res = await fetch(`${base}/`);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    // Another origin framing the console (a clickjacking page) gets nothing in its frame.
+    const page = await browser.newPage();
+    const refused: string[] = [];
+    page.on('console', (msg) => void refused.push(msg.text()));
+    await page.setContent(`<iframe id="c" src="${base}/" width="800" height="600"></iframe>`);
+    const frame = await (await page.$('#c'))!.contentFrame();
+    await expect
+      .poll(async () => refused.some((t) => /frame-ancestors/.test(t)), { timeout: 10_000 })
+      .toBe(true);
+    expect(await frame?.locator('input[name="username"]').count()).toBe(0);
+    await page.close();
   });
 
   it('saved every screenshot', () => {

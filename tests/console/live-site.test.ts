@@ -12,7 +12,7 @@ import type { ConsoleServer } from '@ccfed/api/live/console-server';
 import { LiveFeed } from '@ccfed/api/live/live-feed';
 import { LiveState } from '@ccfed/api/live/live-state';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createKafka, silentLogger, systemClock } from '@ccfed/common';
+import { silentLogger, systemClock } from '@ccfed/common';
 import {
   agentPhone,
   freePort,
@@ -23,7 +23,8 @@ import {
 import { allAgents } from '@ccfed/topology';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freshDatabase, kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
+import { clickhouseClient, freshDatabase, uniqueName, waitFor } from '../support/engines.js';
+import { kafkaAs } from '../support/kafka.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
 import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
 
@@ -63,15 +64,13 @@ beforeAll(async () => {
       ];
     },
   });
-  ({ client } = await freshDatabase());
-  const kafka = createKafka({
-    brokers: kafkaBrokers(),
-    clientId: 'console-site',
-    log: silentLogger(),
-  });
+  const { database } = await freshDatabase();
+  // The API reads as its own read-only user, as in production.
+  client = clickhouseClient('api', database);
   const runQuery = clickhouseRunner(client);
+  // The live wall as the API runs it, as Kafka user api.
   feed = new LiveFeed({
-    kafka,
+    kafka: await kafkaAs({ role: 'api' }, site.prefix, 'console-site'),
     topics: site.topics,
     runQuery,
     state: new LiveState(
@@ -160,7 +159,7 @@ describe('the live wall on a running site', () => {
     callers = queuedCallers({
       proxy: site.kamailio.sip,
       service: SALES,
-      tier: 'standard',
+      callerPrefix: '86139000',
       patienceMs: 8_000,
       calls: 6,
       rate: 3,

@@ -6,21 +6,22 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { createConsoleServer } from '@ccfed/api/app';
 import { hashPassword } from '@ccfed/api/auth/password';
 import { parseUsers } from '@ccfed/api/auth/users';
 import { clickhouseRunner } from '@ccfed/api/clickhouse';
 import type { ConsoleServer } from '@ccfed/api/live/console-server';
 import { RoutingPolicyStore } from '@ccfed/api/routing-policy/policy-store';
-import { createKafka, silentLogger, systemClock } from '@ccfed/common';
+import { silentLogger, systemClock } from '@ccfed/common';
 import type { TopicNames } from '@ccfed/proto';
 import { loadTopology } from '@ccfed/topology';
 import type { Kafka } from 'kafkajs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
-import { clickhouseUrl, freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
+import { clickhouseClient, freshTopics, uniqueName } from '../support/engines.js';
+import { kafkaAs } from '../support/kafka.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -76,14 +77,16 @@ const field = (page: Page, source: string) => page.locator(`input[name="${source
 beforeAll(async () => {
   buildConsoleIfStale();
   mkdirSync(SCREENSHOTS, { recursive: true });
-  ({ topics } = await freshTopics(1));
+  const fresh = await freshTopics(1);
+  topics = fresh.topics;
   const topology = loadTopology(EXAMPLE_TOPOLOGY);
-  kafka = createKafka({ brokers: kafkaBrokers(), clientId: 'console-policy', log: silentLogger() });
+  // The store as the API runs it, as Kafka user api.
+  kafka = await kafkaAs({ role: 'api' }, fresh.prefix, 'console-policy');
   store = new RoutingPolicyStore({
     kafka,
     topic: topics.routingPolicy,
     topology,
-    groupId: uniqueName('console-policy'),
+    groupId: uniqueName('ccfed-api-console-policy'),
     log: silentLogger(),
   });
   await store.start();
@@ -97,7 +100,7 @@ beforeAll(async () => {
     ].join('\n'),
     'test users',
   );
-  clickhouse = createClient({ url: clickhouseUrl() });
+  clickhouse = clickhouseClient('api');
   ({ server } = createConsoleServer({
     runQuery: clickhouseRunner(clickhouse),
     users,

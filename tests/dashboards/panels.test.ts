@@ -18,7 +18,7 @@ import { expandMacros } from '@ccfed/dashboards/macros';
 import type { ColumnKind, DashboardSpec } from '@ccfed/dashboards/panel';
 import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase } from '../support/engines.js';
+import { clickhouseClient, freshDatabase } from '../support/engines.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fixture: 2026-03-02, 09:00–10:00 UTC. Service level 20 s, short abandon 5 s.
@@ -352,6 +352,9 @@ const CRM_EVENTS: Row[] = [
 // ---------------------------------------------------------------------------------------------
 
 let client: ClickHouseClient;
+/** Grafana's and the API's own read-only users (docs/security.md, ClickHouse). */
+let grafana: ClickHouseClient;
+let apiClient: ClickHouseClient;
 
 /** The variable values each dashboard is run with. */
 const VARIABLES: Record<string, Record<string, string | string[]>> = {
@@ -367,8 +370,19 @@ interface Result {
 const expanded = (dash: DashboardSpec, sql: string): string =>
   expandMacros(sql, { from: FROM, to: TO, variables: VARIABLES[dash.uid] ?? {} });
 
-async function run(query: string): Promise<Result> {
-  const rs = await client.query({ query, format: 'JSON' });
+/**
+ * Runs `query` as Grafana does: as its read-only user, with the max_execution_time the ClickHouse
+ * plugin sends on every query; or as the API, when the analytics builders are compared.
+ */
+async function run(query: string, as: 'grafana' | 'api' = 'grafana'): Promise<Result> {
+  const rs =
+    as === 'grafana'
+      ? await grafana.query({
+          query,
+          format: 'JSON',
+          clickhouse_settings: { max_execution_time: 60 },
+        })
+      : await apiClient.query({ query, format: 'JSON' });
   return rs.json<Record<string, unknown>>() as unknown as Promise<Result>;
 }
 
@@ -394,7 +408,10 @@ const TYPES: Record<ColumnKind, RegExp> = {
 };
 
 beforeAll(async () => {
-  ({ client } = await freshDatabase());
+  const fresh = await freshDatabase();
+  client = fresh.client;
+  grafana = clickhouseClient('grafana', fresh.database);
+  apiClient = clickhouseClient('api', fresh.database);
   await client.insert({ table: 'call_events', values: CALL_EVENTS, format: 'JSONEachRow' });
   await client.insert({ table: 'agent_events', values: AGENT_EVENTS, format: 'JSONEachRow' });
   await client.insert({ table: 'site_snapshots', values: SNAPSHOTS, format: 'JSONEachRow' });
@@ -406,7 +423,8 @@ beforeAll(async () => {
       command: async (q) => {
         await client.command({ query: q.text });
       },
-      rows: async (q) => (await run(q.text)).data as never[],
+      rows: async (q) =>
+        (await client.query({ query: q.text, format: 'JSONEachRow' })).json<never>(),
     },
     { scoredAt: TO, keep: 1 },
   );
@@ -417,6 +435,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.close();
+  await grafana?.close();
+  await apiClient?.close();
 });
 
 describe.each(DASHBOARDS.map((d) => [d.uid, d] as const))(
@@ -466,7 +486,7 @@ async function kpis(filter: Record<string, unknown>): Promise<KpiRow[]> {
     HQ,
     validateKpiFilter({ from: FROM.toISOString(), to: TO.toISOString(), ...filter }),
   );
-  return parseKpiRows((await run(q.text)).data);
+  return parseKpiRows((await run(q.text, 'api')).data);
 }
 
 /** The KPI fields a panel shows, from parseKpiRows: the panel must agree with the API. */
@@ -621,7 +641,7 @@ describe('key figures, worked out by hand and equal to the analytics builders', 
       { site: 'site-b', responses: 1, csat: 0, nps: 100 },
     ]);
     const api = parseSatisfactionRows(
-      (await run(satisfactionQuery(HQ, { from: FROM, to: TO, by: 'site' }).text)).data,
+      (await run(satisfactionQuery(HQ, { from: FROM, to: TO, by: 'site' }).text, 'api')).data,
     );
     expect(satisfaction.map((s) => [s.site, s.csat, s.nps])).toEqual(
       api.map((a) => [a.key, a.csat, a.nps]),
@@ -642,6 +662,7 @@ describe('key figures, worked out by hand and equal to the analytics builders', 
               groupBy: ['site'],
             }),
           ).text,
+          'api',
         )
       ).data,
     );
@@ -653,7 +674,7 @@ describe('key figures, worked out by hand and equal to the analytics builders', 
       ['site-a', 1, 2],
       ['site-b', 0, 1],
     ]);
-    const scores = parseChurnRows((await run(churnScoresQuery(HQ, { asOf: TO }).text)).data);
+    const scores = parseChurnRows((await run(churnScoresQuery(HQ, { asOf: TO }).text, 'api')).data);
     const atRisk = scores.filter((s) => s.risk >= CALLBACK_RISK);
     expect(atRisk.map((s) => s.customer_id)).toEqual(['cust-3']);
     expect(churn[0]!.value_at_risk).toBeCloseTo(atRisk[0]!.priority, 6);

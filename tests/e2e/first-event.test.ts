@@ -2,7 +2,7 @@
 // ingester process lands it in ClickHouse, and replaying it changes nothing.
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createKafka, groupCaughtUp, ManualClock, silentLogger } from '@ccfed/common';
+import { groupCaughtUp, ManualClock, silentLogger } from '@ccfed/common';
 import type { CallEvent } from '@ccfed/proto';
 import { CustomerTier, KAFKA_HEADERS, type TopicNames } from '@ccfed/proto';
 import { EventPublisher } from '@ccfed/site-agent/events/publisher';
@@ -12,14 +12,14 @@ import { OUTBOX_PRODUCER_CONFIG, OutboxSender } from '@ccfed/site-agent/events/o
 import type { Consumer, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
-  clickhouseUrl,
+  clickhouseEnv,
   freshDatabase,
   freshTopics,
-  kafkaBrokers,
   rows,
   uniqueName,
   waitFor,
 } from '../support/engines.js';
+import { adminKafka, kafkaAs, kafkaEnv } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 
 describe('first vertical slice: site agent → Kafka → ingester → ClickHouse', () => {
@@ -32,19 +32,18 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
   let sender: OutboxSender;
   let publisher: EventPublisher;
   let ingester: ServiceProcess;
-  const firstGroup = uniqueName('ingester');
-  const kafka = () =>
-    createKafka({ brokers: kafkaBrokers(), clientId: 'test-site', log: silentLogger() });
+  const firstGroup = uniqueName('ccfed-ingester');
+  /** The test's own reads and odd writes. */
+  const kafka = () => adminKafka('test-site');
   const stamper = new EventStamper({
     clock: new ManualClock(Date.parse('2026-11-22T09:30:15.250Z')),
     siteId: 'beijing',
   });
 
-  const ingesterEnv = (group: string) => ({
-    CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+  const ingesterEnv = async (group: string) => ({
+    ...(await kafkaEnv({ role: 'ingester' }, prefix)),
     CCFED_TOPIC_PREFIX: prefix,
-    CCFED_CLICKHOUSE_URL: clickhouseUrl(),
-    CCFED_CLICKHOUSE_DATABASE: database,
+    ...clickhouseEnv('ingester', database),
     CCFED_CONSUMER_GROUP: group,
   });
 
@@ -85,7 +84,9 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
   beforeAll(async () => {
     ({ prefix, topics } = await freshTopics());
     ({ database, client: ch } = await freshDatabase());
-    // The site's path, as the site agent runs it: publisher → disk outbox → sender → Kafka.
+    // The site's path, as the site agent runs it: publisher → disk outbox → sender → Kafka, as
+    // Kafka user site-beijing.
+    const site = await kafkaAs({ role: 'site', site: 'beijing' }, prefix, 'test-site');
     outbox = Outbox.open({
       dir: join(inject('runDir'), uniqueName('outbox')),
       log: silentLogger(),
@@ -93,14 +94,18 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
     sender = new OutboxSender({
       outbox,
       log: silentLogger(),
-      createProducer: () => kafka().producer(OUTBOX_PRODUCER_CONFIG),
+      createProducer: () => site.producer(OUTBOX_PRODUCER_CONFIG),
     });
     sender.start();
     publisher = new EventPublisher({ outbox, topics });
     // A bare producer, only for putting bytes no site would publish on the topic.
     producer = kafka().producer({ allowAutoTopicCreation: false });
     await producer.connect();
-    ingester = startService('central/ingester/src/index.ts', ingesterEnv(firstGroup), 'ingester');
+    ingester = startService(
+      'central/ingester/src/index.ts',
+      await ingesterEnv(firstGroup),
+      'ingester',
+    );
   });
 
   afterAll(async () => {
@@ -156,10 +161,10 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
       'SELECT count() AS n, uniqExact(call_id) AS calls FROM call_events FINAL',
     );
     // A new consumer group starts from the beginning: every message is delivered again.
-    const replayGroup = uniqueName('replay');
+    const replayGroup = uniqueName('ccfed-ingester-replay');
     ingester = startService(
       'central/ingester/src/index.ts',
-      ingesterEnv(replayGroup),
+      await ingesterEnv(replayGroup),
       'ingester-replay',
     );
     await waitFor('replay finished', () => caughtUp(replayGroup));

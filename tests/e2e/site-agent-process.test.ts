@@ -2,21 +2,29 @@
 // up it publishes its site snapshot to Kafka at least every second.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKafka, silentLogger } from '@ccfed/common';
 import { SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freshTopics, kafkaBrokers, uniqueName } from '../support/engines.js';
+import { freshTopics, uniqueName } from '../support/engines.js';
+import { adminKafka, kafkaBrokers, kafkaEnv } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
-import { writeTopology } from '../support/running-site.js';
+import { TEST_FEDERATION_KEY, writeTopology } from '../support/running-site.js';
+import { tlsEnv } from '../support/security.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 import { readFileSync } from 'node:fs';
 
 async function failedStart(
   env: Record<string, string>,
+  withFederationKey = true,
 ): Promise<{ code: number | null; log: string }> {
   const p = startService(
     'site-agent/src/index.ts',
-    { CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent-bad')), ...env },
+    {
+      CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent-bad')),
+      // A valid certificate, so that each case fails for the reason it is about.
+      ...(await tlsEnv({ kind: 'site', site: 'beijing' })),
+      ...(withFederationKey ? { CCFED_FEDERATION_KEY: TEST_FEDERATION_KEY } : {}),
+      ...env,
+    },
     'site-agent-bad',
   );
   const code = await p.exited;
@@ -28,9 +36,12 @@ describe('site agent process', () => {
   let topics: TopicNames;
   let prefix: string;
   let agent: ServiceProcess;
+  /** Kafka for site guangzhou, which every test here names or starts. */
+  let kafka: Record<string, string>;
 
   beforeAll(async () => {
     ({ prefix, topics } = await freshTopics());
+    kafka = await kafkaEnv({ role: 'site', site: 'guangzhou' }, prefix);
   });
 
   afterAll(async () => {
@@ -47,7 +58,7 @@ describe('site agent process', () => {
     const { code, log } = await failedStart({
       CCFED_TOPOLOGY: file,
       CCFED_SITE: 'shanghai',
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...kafka,
     });
     expect(code).toBe(1);
     expect(log).toContain(`site-agent could not start: invalid topology file ${file}:`);
@@ -59,13 +70,13 @@ describe('site agent process', () => {
     const { code, log } = await failedStart({
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
       CCFED_SITE: 'lhasa',
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...kafka,
     });
     expect(code).toBe(1);
     expect(log).toContain('unknown site "lhasa" (the topology has: shanghai, beijing, guangzhou)');
   });
 
-  it('refuses a missing or malformed Kafka broker list', async () => {
+  it('refuses a malformed Kafka broker list, and no Kafka user, password or CA', async () => {
     const { code, log } = await failedStart({
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
       CCFED_SITE: 'beijing',
@@ -73,6 +84,51 @@ describe('site agent process', () => {
     });
     expect(code).toBe(1);
     expect(log).toContain('CCFED_KAFKA_BROKERS: expected host:port[,host:port...]');
+    expect(log).toContain("CCFED_KAFKA_USERNAME: required: this process's Kafka user");
+    expect(log).toContain("CCFED_KAFKA_PASSWORD: required: the Kafka user's SCRAM password");
+    expect(log).toContain("CCFED_TLS_CA: required: path of the federation CA's certificate");
+  });
+
+  it('refuses to start without its certificate, or with a certificate for another site', async () => {
+    const noTls = await failedStart({
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_SITE: 'beijing',
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      CCFED_TLS_CA: '',
+      CCFED_TLS_CERT: '',
+      CCFED_TLS_KEY: '',
+    });
+    expect(noTls.code).toBe(1);
+    expect(noTls.log).toContain('site-agent could not start: invalid configuration');
+    expect(noTls.log).toMatch(/CCFED_TLS_CERT: /);
+
+    const shanghai = await failedStart({
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_SITE: 'beijing',
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...(await tlsEnv({ kind: 'site', site: 'shanghai' })),
+    });
+    expect(shanghai.code).toBe(1);
+    expect(shanghai.log).toMatch(
+      /names site:shanghai; the site agent of beijing needs a certificate for site:beijing/,
+    );
+    expect(shanghai.log).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses to start without a federation key of at least 32 bytes', async () => {
+    const base = {
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_SITE: 'beijing',
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+    };
+    const missing = await failedStart(base, false);
+    expect(missing.code).toBe(1);
+    expect(missing.log).toContain(
+      'CCFED_FEDERATION_KEY: required: the federation key that signs overflowed calls (32+ bytes)',
+    );
+    const short = await failedStart({ ...base, CCFED_FEDERATION_KEY: 'too-short' });
+    expect(short.code).toBe(1);
+    expect(short.log).toContain('CCFED_FEDERATION_KEY: must be at least 32 bytes');
   });
 
   it('publishes snapshots of its skills, keyed by site, at least every second', async () => {
@@ -81,18 +137,15 @@ describe('site agent process', () => {
       {
         CCFED_TOPOLOGY: (await writeTopology()).file,
         CCFED_SITE: 'guangzhou',
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...kafka,
         CCFED_TOPIC_PREFIX: prefix,
         CCFED_DATA_DIR: join(inject('runDir'), uniqueName('site-agent')),
+        ...(await tlsEnv({ kind: 'site', site: 'guangzhou' })),
+        CCFED_FEDERATION_KEY: TEST_FEDERATION_KEY,
       },
       'site-agent',
     );
-    const kafka = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: 'snapshot-reader',
-      log: silentLogger(),
-    });
-    const consumer = kafka.consumer({ groupId: uniqueName('snapshots') });
+    const consumer = adminKafka('snapshot-reader').consumer({ groupId: uniqueName('snapshots') });
     await consumer.connect();
     await consumer.subscribe({ topic: topics.siteSnapshots, fromBeginning: true });
     const seen: { key: string; snap: SiteSnapshot }[] = [];

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import {
   EngineError,
   freePort,
+  newKafkaPassword,
+  openPki,
   startClickHouse,
   startKafka,
   type ClickHouseInstance,
@@ -61,12 +63,34 @@ describe('engine launchers', () => {
       'version=1\ncluster.id=AAAAAAAAAAAAAAAAAAAAAA\nnode.id=7\n',
     );
     const started = Date.now();
-    const err = await startKafka({ dataDir }).catch((e: unknown) => e);
+    const err = await startKafka({
+      dataDir,
+      pki: await openPki(inject('pkiDir')),
+      adminPassword: newKafkaPassword(),
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EngineError);
     expect((err as Error).message).toMatch(
       /^kafka exited with code \d+ while starting; last lines of/,
     );
     expect(Date.now() - started).toBeLessThan(60_000);
+  });
+
+  it('refuses at once, saying why, a Kafka storage formatted with another admin password', async () => {
+    const dataDir = dir();
+    const pki = await openPki(inject('pkiDir'));
+    const first = await startKafka({ dataDir, pki, adminPassword: newKafkaPassword() });
+    await first.stop();
+    const started = Date.now();
+    const err = await startKafka({ dataDir, pki, adminPassword: newKafkaPassword() }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(EngineError);
+    expect((err as Error).message).toBe(
+      `kafka in ${dataDir} refuses the admin password it was given: its storage was formatted with another one (keep the password with the data, or remove ${join(dataDir, 'segments')} to start empty)`,
+    );
+    // Well before the 90 s readiness deadline: it stops as soon as the broker answers.
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(existsSync(join(dataDir, 'kafka.pid'))).toBe(false);
   });
 
   it('notices when a running engine crashes, and starts again on the same data directory', async () => {

@@ -5,6 +5,8 @@
 //   2. router killed: every site keeps answering its own calls, none is lost, and Shanghai's
 //      service level is worse than in phase 1 (this is the same run with routing switched off);
 //   3. router back: overflow resumes.
+// The sites are joined by TLS peer links (the example topology) and every overflow INVITE's
+// X-CC-* context is signed: a target books a call as overflowed in only when the signature holds.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CallEvent } from '@ccfed/proto';
@@ -19,9 +21,11 @@ import {
   type LoggedSippRun,
 } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { groupBy, kafkaBrokers, readTopics, uniqueName, waitFor } from '../support/engines.js';
+import { groupBy, readTopics, uniqueName, waitFor } from '../support/engines.js';
+import { kafkaEnv } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { startFederation, type RunningFederation } from '../support/running-site.js';
+import { ROUTER, tlsEnv } from '../support/security.js';
 
 const SUPPORT: Record<string, string> = {
   shanghai: '400100200',
@@ -46,9 +50,10 @@ describe('overflow between three sites through the central router', () => {
       'central/router/src/index.ts',
       {
         CCFED_TOPOLOGY: fed.topologyFile,
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
         CCFED_TOPIC_PREFIX: fed.prefix,
         CCFED_ROUTER_PORT: String(routerPort),
+        ...(await tlsEnv(ROUTER)),
       },
       'router',
     );
@@ -60,7 +65,7 @@ describe('overflow between three sites through the central router', () => {
     const run = queuedCallers({
       proxy: shanghai.kamailio.sip,
       service: SUPPORT.shanghai!,
-      tier: 'standard',
+      callerPrefix: '86139000',
       patienceMs: 300_000,
       calls: CALLS_PER_PHASE,
       rate: 2,

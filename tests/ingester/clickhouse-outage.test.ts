@@ -82,7 +82,7 @@ describe('ingester: ClickHouse cut off mid-stream and back', () => {
   let producer: Producer;
   let proxy: CuttableProxy;
   let ingester: ServiceProcess | undefined;
-  const group = uniqueName('ingester-outage');
+  const group = uniqueName('ccfed-ingester-outage');
 
   beforeAll(async () => {
     ({ prefix, topics } = await freshTopics());
@@ -102,7 +102,7 @@ describe('ingester: ClickHouse cut off mid-stream and back', () => {
   it('stores every event exactly once, and its figures, once ClickHouse is back', async () => {
     const stream = eventStream(topics, { calls: CALLS, seed: 23 });
     const sendChunks = trafficInChunks(producer, stream.messages, CHUNKS, 100);
-    ingester = startIngester({
+    ingester = await startIngester({
       prefix,
       database,
       group,

@@ -41,7 +41,7 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
   /** The day's last chunk, sent only after the first crash: new work for the restarted ingester. */
   let sendLastChunk: () => Promise<void>;
   let ingester: ServiceProcess | undefined;
-  const group = uniqueName('ingester');
+  const group = uniqueName('ccfed-ingester');
   const start = (env: Record<string, string> = {}) =>
     startIngester({ prefix, database, group, env });
   const send = (messages: readonly StreamMessage[]) => sendMessages(producer, messages);
@@ -79,14 +79,14 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
   });
 
   it('dies right after an INSERT, before the commit, and the restart stores nothing twice', async () => {
-    ingester = start({ CCFED_FAILPOINT_EXIT_AFTER_INSERTS: '3' });
+    ingester = await start({ CCFED_FAILPOINT_EXIT_AFTER_INSERTS: '3' });
     expect(await ingester.exited).toBe(137);
     // Three INSERTs landed and none was committed: the restart must not store their rows again.
     // (Which tables they were depends on which INSERTs of the round ClickHouse finished first.)
     expect(await storedRows()).toBeGreaterThan(0);
     await sendLastChunk();
 
-    ingester = start();
+    ingester = await start();
     // The dead member's partitions come back after its session timeout (15 s).
     const before = await storedRows();
     await waitFor(
@@ -96,7 +96,7 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
     );
     await ingester.kill();
 
-    ingester = start();
+    ingester = await start();
     await waitIngesterCaughtUp(topics, group, 90_000);
     await expectExactFigures();
   });
@@ -123,8 +123,8 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
 
   it('a new ingester group replaying every topic from the start changes no figure', async () => {
     await ingester!.stop();
-    const replay = uniqueName('replay');
-    ingester = start({ CCFED_CONSUMER_GROUP: replay });
+    const replay = uniqueName('ccfed-ingester-replay');
+    ingester = await start({ CCFED_CONSUMER_GROUP: replay });
     await waitIngesterCaughtUp(topics, replay, 90_000);
     await expectExactFigures();
     expect(await ingester.stop()).toBe(0);

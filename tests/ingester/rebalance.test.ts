@@ -32,10 +32,15 @@ describe('ingester on kafkajs: members join and leave the group mid-stream', () 
   let ch: ClickHouseClient;
   let producer: Producer;
   const members: ServiceProcess[] = [];
-  const group = uniqueName('ingester-scale');
+  const group = uniqueName('ccfed-ingester-scale');
 
-  const member = () => {
-    const m = startIngester({ prefix, database, group, env: { CCFED_KAFKA_CLIENT: 'kafkajs' } });
+  const member = async () => {
+    const m = await startIngester({
+      prefix,
+      database,
+      group,
+      env: { CCFED_KAFKA_CLIENT: 'kafkajs' },
+    });
     members.push(m);
     return m;
   };
@@ -77,15 +82,15 @@ describe('ingester on kafkajs: members join and leave the group mid-stream', () 
 
     // Traffic flows throughout; each step waits until the group holds the members it should, so
     // that the partitions really moved while batches were in flight.
-    const a = member();
+    const a = await member();
     await sendChunks(0, 3);
     await membersAre(1);
     await sendChunks(3, 6);
-    const b = member();
+    const b = await member();
     await sendChunks(6, 9);
     await membersAre(2);
     await sendChunks(9, 12);
-    const c = member();
+    const c = await member();
     await sendChunks(12, 15);
     await membersAre(3);
     await sendChunks(15, 18);

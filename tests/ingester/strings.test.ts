@@ -2,7 +2,6 @@
 // in a String column or inside an Array(String), must come back from ClickHouse byte for byte.
 // Tabs and newlines would split fields and rows, backslashes and quotes would be read as escapes.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createKafka, silentLogger } from '@ccfed/common';
 import {
   AgentEvent,
   AgentState,
@@ -14,14 +13,14 @@ import {
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  clickhouseUrl,
+  clickhouseEnv,
   freshDatabase,
   freshTopics,
-  kafkaBrokers,
   rows,
   uniqueName,
   waitFor,
 } from '../support/engines.js';
+import { adminKafka, kafkaEnv } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 
 const NASTY = [
@@ -55,8 +54,7 @@ describe('ingester: any text arrives in ClickHouse exactly as sent', () => {
   beforeAll(async () => {
     ({ prefix, topics } = await freshTopics());
     ({ database, client: ch } = await freshDatabase());
-    const kafka = createKafka({ brokers: kafkaBrokers(), clientId: 'test', log: silentLogger() });
-    producer = kafka.producer({ allowAutoTopicCreation: false });
+    producer = adminKafka('test').producer({ allowAutoTopicCreation: false });
     await producer.connect();
   });
 
@@ -154,11 +152,10 @@ describe('ingester: any text arrives in ClickHouse exactly as sent', () => {
     ingester = startService(
       'central/ingester/src/index.ts',
       {
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...(await kafkaEnv({ role: 'ingester' }, prefix)),
         CCFED_TOPIC_PREFIX: prefix,
-        CCFED_CLICKHOUSE_URL: clickhouseUrl(),
-        CCFED_CLICKHOUSE_DATABASE: database,
-        CCFED_CONSUMER_GROUP: uniqueName('ingester'),
+        ...clickhouseEnv('ingester', database),
+        CCFED_CONSUMER_GROUP: uniqueName('ccfed-ingester'),
       },
       'ingester',
     );

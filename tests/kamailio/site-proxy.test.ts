@@ -1,14 +1,11 @@
 // Each site's Kamailio runs on the config generated from the topology file.
 import { join } from 'node:path';
-import {
-  checkKamailioConfig,
-  kamailioConfig,
-  startKamailio,
-  type KamailioInstance,
-} from '@ccfed/services';
+import { checkSiteKamailio, startKamailio, type KamailioInstance } from '@ccfed/services';
 import { loadTopology } from '@ccfed/topology';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { uniqueName } from '../support/engines.js';
+import { createSocket } from 'node:dgram';
+import { uniqueName, waitFor } from '../support/engines.js';
+import { certFor } from '../support/security.js';
 import { startSiteKamailio } from '../support/site.js';
 import { sendSip } from '../support/sip.js';
 import { EXAMPLE_TOPOLOGY, exampleTopologyOnFreePorts } from '../support/topology.js';
@@ -17,22 +14,16 @@ describe('generated Kamailio config', () => {
   it.each(loadTopology(EXAMPLE_TOPOLOGY).sites.map((s) => s.id))(
     'passes kamailio -c for site %s',
     async (siteId) => {
-      const result = await checkKamailioConfig(
-        kamailioConfig(loadTopology(EXAMPLE_TOPOLOGY), siteId),
-      );
+      const result = await checkSiteKamailio(loadTopology(EXAMPLE_TOPOLOGY), siteId);
       expect(result.output).not.toMatch(/ERROR|CRITICAL/);
       expect(result.ok).toBe(true);
     },
   );
 
   it("is rejected with Kamailio's reason when the routing logic is broken", async () => {
-    const broken = kamailioConfig(
-      loadTopology(EXAMPLE_TOPOLOGY),
-      'shanghai',
-      undefined,
-      'request_route { if ( { exit; }\n',
-    );
-    const result = await checkKamailioConfig(broken);
+    const result = await checkSiteKamailio(loadTopology(EXAMPLE_TOPOLOGY), 'shanghai', {
+      template: 'request_route { if ( { exit; }\n',
+    });
     expect(result.ok).toBe(false);
     expect(result.output).toMatch(/syntax error/);
   });
@@ -73,12 +64,53 @@ describe('a site Kamailio with no site agent connected', () => {
       topology,
       siteId: 'beijing',
       dataDir: join(inject('runDir'), uniqueName('kamailio-480')),
+      tls: await certFor({ kind: 'site', site: 'beijing' }),
     });
     try {
       const final = (await sendSip(other.sip, 'INVITE', { user: '400200100' })).at(-1);
       expect(final?.status).toBe(480);
       expect(final?.headers['retry-after']).toBe('60');
     } finally {
+      await other.stop();
+    }
+  });
+
+  it('relays to its fallback URI only its own numbers; another site’s number gets the reject code', async () => {
+    const fallback = createSocket('udp4');
+    await new Promise<void>((r) => fallback.bind(0, '127.0.0.1', r));
+    /** Call-IDs of the INVITEs the fallback got. */
+    const relayed = new Set<string>();
+    fallback.on('message', (m) => {
+      const text = m.toString();
+      if (text.startsWith(`INVITE sip:voicemail@`))
+        relayed.add(/^Call-ID:\s*(.+)$/im.exec(text)![1]!.trim());
+    });
+    const topology = await exampleTopologyOnFreePorts((doc) => {
+      doc.sites.find((s: { id: string }) => s.id === 'beijing').fallback = {
+        action: 'relay',
+        uri: `sip:voicemail@127.0.0.1:${fallback.address().port}`,
+      };
+    });
+    const other = await startKamailio({
+      topology,
+      siteId: 'beijing',
+      dataDir: join(inject('runDir'), uniqueName('kamailio-fallback')),
+      tls: await certFor({ kind: 'site', site: 'beijing' }),
+    });
+    try {
+      // Shanghai's number: not Beijing's to send to its voicemail.
+      const foreign = await sendSip(other.sip, 'INVITE', {
+        user: '400100200',
+        callId: 'foreign@test',
+      });
+      expect(foreign.at(-1)?.status).toBe(503);
+      await sendSip(other.sip, 'INVITE', { user: '400200100', callId: 'own@test', waitMs: 1000 });
+      await waitFor('the own number relayed to the fallback', async () =>
+        relayed.size > 0 ? true : undefined,
+      );
+      expect([...relayed]).toEqual(['own@test']);
+    } finally {
+      fallback.close();
       await other.stop();
     }
   });

@@ -2,14 +2,15 @@
 // the sites' snapshots from Kafka, overflows a call to the site that can take it, publishes
 // every decision, stops sending calls to a site that went quiet, and exits 0 on SIGTERM.
 import { readFileSync } from 'node:fs';
-import { createKafka, silentLogger } from '@ccfed/common';
 import { CustomerTier, routing, type TopicNames } from '@ccfed/proto';
 import { freePort } from '@ccfed/services';
 import { Partitioners, type Producer } from 'kafkajs';
-import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { createClient, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshTopics, kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
+import { adminKafka, kafkaEnv } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
+import { ROUTER, routerChannel, tlsEnv } from '../support/security.js';
 import { SnapshotFeeder } from '../support/snapshot-feeder.js';
 import { writeTopology } from '../support/running-site.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
@@ -28,6 +29,7 @@ async function failedStart(
 
 describe('router process', () => {
   let topics: TopicNames;
+  let routerKafka: Record<string, string>;
   let router: ServiceProcess;
   let channel: Channel;
   let client: routing.CentralRouterClient;
@@ -58,23 +60,25 @@ describe('router process', () => {
       doc.routing.staleAfterSeconds = STALE_AFTER_SECONDS;
     });
     const port = await freePort();
+    routerKafka = await kafkaEnv({ role: 'router' }, prefix);
     router = startService(
       ENTRY,
       {
         CCFED_TOPOLOGY: file,
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...routerKafka,
         CCFED_TOPIC_PREFIX: prefix,
         CCFED_ROUTER_PORT: String(port),
+        ...(await tlsEnv(ROUTER)),
       },
       'router',
     );
-    channel = createChannel(`127.0.0.1:${port}`);
+    // Shanghai's site agent asks for Shanghai's calls.
+    channel = await routerChannel(`127.0.0.1:${port}`, { kind: 'site', site: 'shanghai' });
     client = createClient(routing.CentralRouterDefinition, channel);
-    producer = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: 'snapshot-feeder',
-      log: silentLogger(),
-    }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    // The test stands in for every site at once: it publishes as the admin.
+    producer = adminKafka('snapshot-feeder').producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     feeder = new SnapshotFeeder(producer, topics.siteSnapshots);
     feeder.start();
@@ -88,15 +92,21 @@ describe('router process', () => {
   });
 
   it('refuses bad configuration with one clear message and exits 1', async () => {
-    const missing = await failedStart({ CCFED_KAFKA_BROKERS: kafkaBrokers().join(',') });
+    const tls = await tlsEnv(ROUTER);
+    const missing = await failedStart({ CCFED_KAFKA_BROKERS: kafkaBrokers().join(','), ...tls });
     expect(missing.code).toBe(1);
     expect(missing.log).toContain('router could not start: invalid configuration');
     expect(missing.log).toContain('CCFED_TOPOLOGY: required: path of the federation topology file');
+    expect(missing.log).toContain("CCFED_KAFKA_USERNAME: required: this process's Kafka user");
+    expect(missing.log).toContain(
+      "CCFED_KAFKA_PASSWORD: required: the Kafka user's SCRAM password",
+    );
 
     const badPort = await failedStart({
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...routerKafka,
       CCFED_ROUTER_PORT: '70000',
+      ...tls,
     });
     expect(badPort.code).toBe(1);
     expect(badPort.log).toContain(
@@ -105,11 +115,34 @@ describe('router process', () => {
 
     const noFile = await failedStart({
       CCFED_TOPOLOGY: '/nonexistent/topology.yaml',
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...routerKafka,
+      ...tls,
     });
     expect(noFile.code).toBe(1);
     expect(noFile.log).toMatch(/router could not start: .*\/nonexistent\/topology\.yaml/);
-    for (const r of [missing, badPort, noFile]) expect(r.log).not.toMatch(/\n\s+at /);
+
+    // No insecure mode: without its certificate the router does not start at all.
+    const noTls = await failedStart({
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+    });
+    expect(noTls.code).toBe(1);
+    expect(noTls.log).toContain(
+      "CCFED_TLS_CA: required: path of the federation CA's certificate (PEM)",
+    );
+    expect(noTls.log).toContain('CCFED_TLS_CERT: required');
+    // Nor with another principal's: site agents would not take it for the router.
+    const siteCert = await failedStart({
+      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...(await tlsEnv({ kind: 'site', site: 'shanghai' })),
+    });
+    expect(siteCert.code).toBe(1);
+    expect(siteCert.log).toMatch(
+      /router could not start: \S+site\/shanghai\.crt names site:shanghai; the router needs a certificate for service:router/,
+    );
+    for (const r of [missing, badPort, noFile, noTls, siteCert])
+      expect(r.log).not.toMatch(/\n\s+at /);
   });
 
   it('overflows a queued call to the idle site and publishes the decision it answered', async () => {
@@ -141,11 +174,7 @@ describe('router process', () => {
       ['guangzhou', true],
     ]);
 
-    const consumer = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: 'decision-reader',
-      log: silentLogger(),
-    }).consumer({ groupId: uniqueName('decisions') });
+    const consumer = adminKafka('decision-reader').consumer({ groupId: uniqueName('decisions') });
     await consumer.connect();
     await consumer.subscribe({ topic: topics.routeDecisions, fromBeginning: true });
     const seen = new Map<string, { key: string; event: routing.RouteDecision }>();

@@ -3,28 +3,24 @@
 // (which publishes to that topic), and the router's next decisions follow the new handicap and
 // threshold. A router started afterwards answers by the latest version from its first decision.
 import { readFileSync } from 'node:fs';
-import { createClient as createClickHouse, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { createApi } from '@ccfed/api/app';
 import { issueToken } from '@ccfed/api/auth/token';
 import { clickhouseRunner } from '@ccfed/api/clickhouse';
 import type { ApiHttpServer } from '@ccfed/api/http/server';
 import { RoutingPolicyStore } from '@ccfed/api/routing-policy/policy-store';
-import { createKafka, silentLogger, systemClock } from '@ccfed/common';
+import { silentLogger, systemClock } from '@ccfed/common';
 import { CustomerTier, routing, type TopicNames } from '@ccfed/proto';
 import { freePort } from '@ccfed/services';
 import { loadTopology, policyFromTopology } from '@ccfed/topology';
 import { Partitioners, type Producer } from 'kafkajs';
-import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { createClient, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  clickhouseUrl,
-  freshTopics,
-  kafkaBrokers,
-  uniqueName,
-  waitFor,
-} from '../support/engines.js';
+import { clickhouseClient, freshTopics, uniqueName, waitFor } from '../support/engines.js';
+import { adminKafka, kafkaAs, kafkaEnv } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { writeTopology } from '../support/running-site.js';
+import { ROUTER, routerChannel, tlsEnv } from '../support/security.js';
 import { SnapshotFeeder } from '../support/snapshot-feeder.js';
 
 const ENTRY = 'central/router/src/index.ts';
@@ -38,6 +34,7 @@ describe('a routing-policy edit and the running router', () => {
   let prefix: string;
   let topics: TopicNames;
   let topologyFile: string;
+  let routerKafka: Record<string, string>;
   let port: number;
   let router: ServiceProcess;
   let channel: Channel;
@@ -50,14 +47,15 @@ describe('a routing-policy edit and the running router', () => {
   let base: string;
   let calls = 0;
 
-  const startRouter = () =>
+  const startRouter = async () =>
     startService(
       ENTRY,
       {
         CCFED_TOPOLOGY: topologyFile,
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...routerKafka,
         CCFED_TOPIC_PREFIX: prefix,
         CCFED_ROUTER_PORT: String(port),
+        ...(await tlsEnv(ROUTER)),
       },
       'router-policy',
     );
@@ -111,16 +109,15 @@ describe('a routing-policy edit and the running router', () => {
     ({ prefix, topics } = await freshTopics());
     ({ file: topologyFile } = await writeTopology());
     port = await freePort();
-    router = startRouter();
-    channel = createChannel(`127.0.0.1:${port}`);
+    routerKafka = await kafkaEnv({ role: 'router' }, prefix);
+    router = await startRouter();
+    channel = await routerChannel(`127.0.0.1:${port}`, { kind: 'site', site: 'shanghai' });
     client = createClient(routing.CentralRouterDefinition, channel);
 
-    const kafka = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: 'policy-live',
-      log: silentLogger(),
+    // The test stands in for every site at once: it publishes their snapshots as the admin.
+    producer = adminKafka('policy-live').producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
-    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     feeder = new SnapshotFeeder(producer, topics.siteSnapshots);
     feeder.set('shanghai', { queued: 12, staffed: 4, idle: 0 });
@@ -129,14 +126,14 @@ describe('a routing-policy edit and the running router', () => {
     feeder.start();
 
     store = new RoutingPolicyStore({
-      kafka,
+      kafka: await kafkaAs({ role: 'api' }, prefix, 'policy-live'),
       topic: topics.routingPolicy,
       topology: loadTopology(topologyFile),
-      groupId: uniqueName('api-policy'),
+      groupId: uniqueName('ccfed-api-policy'),
       log: silentLogger(),
     });
     await store.start();
-    clickhouse = createClickHouse({ url: clickhouseUrl() });
+    clickhouse = clickhouseClient('api');
     ({ server: api } = createApi({
       runQuery: clickhouseRunner(clickhouse),
       users: new Map(),
@@ -212,7 +209,7 @@ describe('a routing-policy edit and the running router', () => {
 
     // A new router process reads version 2 before it answers: its very first answer is a stay.
     await router.stop();
-    router = startRouter();
+    router = await startRouter();
     const first = await waitFor('the restarted router to answer', async () => {
       try {
         return await ask();

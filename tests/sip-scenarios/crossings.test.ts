@@ -73,7 +73,7 @@ describe('sipp scenarios when messages cross', () => {
       run = queuedCallers({
         proxy: { host: '127.0.0.1', port: peer.port },
         service: SERVICE,
-        tier: 'gold',
+        callerPrefix: '86139000',
         patienceMs: 300,
         calls: 1,
         port: await freePort(),

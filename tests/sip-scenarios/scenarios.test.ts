@@ -91,7 +91,7 @@ describe('callers and agent phones through a site Kamailio', () => {
     return queuedCallers({
       proxy: kam.sip,
       service: SERVICE,
-      tier: 'gold',
+      callerPrefix: '86139000',
       rate: 10,
       port: await freePort(),
       logFile: logFile('callers'),

@@ -1,7 +1,8 @@
 // One regional center under load, everything real: Kamailio, the site agent process (ACD, evapi
 // bridge, outbox, control API), Kafka, ten sipp agent phones that hang up after exponential talk
-// times, and sipp callers, some of whom give up while queued and a few of whom are VIPs. What
-// sipp saw at the SIP level must match, call by call, what the site agent published to Kafka.
+// times, and sipp callers, some of whom give up while queued and a few of whom are VIPs (known as
+// such by their numbers in the customer directory, as a CTI system knows its callers). What sipp
+// saw at the SIP level must match, call by call, what the site agent published to Kafka.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentEvent, AgentState, CallEvent, CallParty, CustomerTier } from '@ccfed/proto';
@@ -13,6 +14,7 @@ import {
   agentPhone,
   agentPhoneCalls,
   callerCalls,
+  callerNumbers,
   queuedCallers,
   readSippLog,
   type AgentPhoneCall,
@@ -24,6 +26,10 @@ const AGENTS = 10;
 const STANDARD_CALLS = 195;
 const VIP_CALLS = 5;
 const SALES = '400200100';
+const STANDARD_CALLERS = '8613800';
+const VIP_CALLERS = '8613899';
+/** The VIPs' numbers, which the CRM has put in the customer directory with the VIP tier. */
+const VIP_NUMBERS = new Set(callerNumbers(VIP_CALLERS, VIP_CALLS));
 
 interface Phone {
   readonly agentId: string;
@@ -47,6 +53,12 @@ describe('a site answering 200 calls at 5 calls/s with 10 agents', () => {
 
   beforeAll(async () => {
     site = await startSite({
+      directory: [...VIP_NUMBERS].map((number, i) => ({
+        tenant: 'acme-bank',
+        number,
+        customerId: `vip-${i + 1}`,
+        tier: CustomerTier.CUSTOMER_TIER_VIP,
+      })),
       mutate: (doc) => {
         const sales = doc.skills.find((s: { id: string }) => s.id === 'sales');
         sales.wrapUpSeconds = 1;
@@ -90,7 +102,7 @@ describe('a site answering 200 calls at 5 calls/s with 10 agents', () => {
     const standard = queuedCallers({
       proxy,
       service: SALES,
-      tier: 'standard',
+      callerPrefix: STANDARD_CALLERS,
       patienceMs: 1500,
       patienceExpMeanMs: 4000,
       calls: STANDARD_CALLS,
@@ -112,7 +124,7 @@ describe('a site answering 200 calls at 5 calls/s with 10 agents', () => {
     const vip = queuedCallers({
       proxy,
       service: SALES,
-      tier: 'vip',
+      callerPrefix: VIP_CALLERS,
       patienceMs: 120_000,
       calls: VIP_CALLS,
       rate: 0.5,
@@ -199,16 +211,18 @@ describe('a site answering 200 calls at 5 calls/s with 10 agents', () => {
     expect(reserved.every((e) => e.fromState === AgentState.AGENT_STATE_READY)).toBe(true);
   });
 
-  it('matches Kafka to what sipp saw, call by call: outcome, agent, tier, who hung up', () => {
+  it('matches Kafka to what sipp saw, call by call: outcome, agent, tier from the directory, who hung up', () => {
     expect(new Set(callEvents.keys())).toEqual(new Set(callers.map((c) => c.callId)));
     const agentByPort = new Map(phones.map((p) => [p.port, p.agentId]));
     for (const c of callers) {
       const kinds = kindsOf(c.callId);
       expect(kinds[0], c.callId).toBe('offered');
-      const tier = eventOf(c.callId, 'offered')!.value.tier;
+      const { tier, customerId } = eventOf(c.callId, 'offered')!.value;
+      const vip = VIP_NUMBERS.has(c.number!);
       expect(tier, c.callId).toBe(
-        c.tier === 'vip' ? CustomerTier.CUSTOMER_TIER_VIP : CustomerTier.CUSTOMER_TIER_STANDARD,
+        vip ? CustomerTier.CUSTOMER_TIER_VIP : CustomerTier.CUSTOMER_TIER_STANDARD,
       );
+      expect(customerId, c.callId).toEqual(vip ? expect.stringMatching(/^vip-\d$/) : '');
       expect(kinds.includes('queued'), `${c.callId} queued`).toBe(c.queued);
       if (c.outcome === 'answered') {
         expect(
@@ -254,14 +268,16 @@ describe('a site answering 200 calls at 5 calls/s with 10 agents', () => {
       const e = find(id, 'answered');
       return e ? seq(e) : Infinity;
     };
-    const vips = callers.filter((c) => c.tier === 'vip');
+    const vips = callers.filter((c) => VIP_NUMBERS.has(c.number!));
     expect(vips.every((v) => v.outcome === 'answered')).toBe(true);
     let overtaken = 0;
     for (const v of vips) {
       const arrived = offeredAt(v.callId);
       const waitingBefore = callers.filter(
         (s) =>
-          s.tier === 'standard' && offeredAt(s.callId) < arrived && leftQueueAt(s.callId) > arrived,
+          !VIP_NUMBERS.has(s.number!) &&
+          offeredAt(s.callId) < arrived &&
+          leftQueueAt(s.callId) > arrived,
       );
       for (const s of waitingBefore) {
         // Still waiting when the VIP came: the ACD must not give it an agent before the VIP.

@@ -7,6 +7,7 @@ import {
   type KamailioEvent,
 } from '@ccfed/site-agent/kamailio/messages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@ccfed/services';
 import { waitFor } from '../support/engines.js';
 import { sendSip } from '../support/sip.js';
 import { openEvapiLink, startSiteKamailio } from '../support/site.js';
@@ -18,6 +19,8 @@ describe('evapi link to Kamailio', () => {
   let link: EvapiLink;
   let onInvite: (ev: Invite) => KamailioCommand[] = () => [];
   const events: KamailioEvent[] = [];
+  /** The port of an IVR Beijing trusts with X-CC-* headers. */
+  let ivr: number;
 
   function onEvent(ev: KamailioEvent): void {
     events.push(ev);
@@ -25,7 +28,10 @@ describe('evapi link to Kamailio', () => {
   }
 
   beforeAll(async () => {
-    kam = await startSiteKamailio();
+    ivr = await freePort();
+    kam = await startSiteKamailio('beijing', (doc) => {
+      doc.sites[1].trustedSources = [`127.0.0.1:${ivr}`];
+    });
     link = await openEvapiLink(kam, onEvent);
   });
 
@@ -34,18 +40,36 @@ describe('evapi link to Kamailio', () => {
     await kam?.stop();
   });
 
-  it('hands each INVITE over with its transaction, number and X-CC-* headers, and carries out a reply', async () => {
+  it('hands each INVITE over with its transaction, number, source and X-CC-* headers from a trusted IVR, and carries out a reply', async () => {
     onInvite = (ev) => [
       { action: 'reply', tindex: ev.tindex, tlabel: ev.tlabel, code: 486, reason: 'Busy Here' },
     ];
     const replies = await sendSip(kam.sip, 'INVITE', {
       user: '400200100',
-      headers: { 'X-CC-Tier': 'vip', 'X-CC-Customer': 'cust-7' },
+      headers: { 'X-CC-Tier': 'vip', 'x-cc-customer': 'cust-7' },
+      localPort: ivr,
     });
     expect(replies.at(-1)?.status).toBe(486);
     const invite = events.find((e): e is Invite => e.event === 'invite')!;
     expect(invite.ruriUser).toBe('400200100');
-    expect(invite.cc).toEqual({ Tier: 'vip', Customer: 'cust-7' });
+    expect(invite.trust).toBe('trusted');
+    expect(invite.cc).toEqual({ Tier: 'vip', customer: 'cust-7' });
+  });
+
+  it('hands over no X-CC-* header, in any case, from a source it does not trust', async () => {
+    onInvite = (ev) => [
+      { action: 'reply', tindex: ev.tindex, tlabel: ev.tlabel, code: 486, reason: 'Busy Here' },
+    ];
+    const callId = 'untrusted-caller@test';
+    const replies = await sendSip(kam.sip, 'INVITE', {
+      user: '400200100',
+      callId,
+      headers: { 'X-CC-Tier': 'vip', 'x-cc-origin-site': 'shanghai', 'X-Cc-Arrival': '1' },
+    });
+    expect(replies.at(-1)?.status).toBe(486);
+    const invite = events.find((e): e is Invite => e.event === 'invite' && e.callid === callId)!;
+    expect(invite.trust).toBe('none');
+    expect(invite.cc).toEqual({});
   });
 
   it('sends 182 Queued as often as asked while the INVITE stays pending, then the final answer', async () => {

@@ -35,7 +35,7 @@ describe('evapi link lost during traffic', () => {
     const phones = sipp('agent.xml', ['-p', String(phonePort), '-m', '2', '-timeout', '60s']);
     const talking = sipp('caller.xml', [
       `${site.kamailio.sip.host}:${site.kamailio.sip.port}`,
-      ...['-p', String(await freePort()), '-s', SALES, '-key', 'tier', 'standard'],
+      ...['-p', String(await freePort()), '-s', SALES, '-key', 'caller', '8613700'],
       ...['-r', '10', '-m', '2', '-d', '4000', '-timeout', '60s'],
     ]);
     await waitFor('both agents on a call', async () => {

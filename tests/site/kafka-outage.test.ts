@@ -8,9 +8,19 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentEvent, AgentState, CallEvent, topicNames } from '@ccfed/proto';
-import { freePort, startKafka, udpPortFree, type KafkaInstance } from '@ccfed/services';
+import { createKafka, silentLogger } from '@ccfed/common';
+import {
+  freePort,
+  newKafkaPassword,
+  openPki,
+  provisionKafka,
+  startKafka,
+  udpPortFree,
+  type KafkaInstance,
+} from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { groupBy, readTopics, uniqueName, waitFor } from '../support/engines.js';
+import { kafkaPassword } from '../support/kafka.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
 import {
   agentPhone,
@@ -32,8 +42,27 @@ describe('a site while its Kafka broker is away', () => {
   const topics = topicNames(prefix);
   const phones: LoggedSippRun[] = [];
 
+  /** This broker's super user, the same across its restarts. */
+  const adminPassword = newKafkaPassword();
   const startBroker = async () => {
-    kafka = await startKafka({ dataDir: dataDir(), port, controllerPort, heapMb: 384 });
+    kafka = await startKafka({
+      dataDir: dataDir(),
+      port,
+      controllerPort,
+      heapMb: 384,
+      pki: await openPki(inject('pkiDir')),
+      adminPassword,
+    });
+    // What the local federation's start does: topics, and the site's user with its ACLs (the
+    // site agent got that user's name and password when it started, before this broker).
+    await provisionKafka({
+      brokers: kafka.brokers,
+      admin: kafka.admin,
+      prefix,
+      users: [
+        { principal: { role: 'site', site: 'beijing' }, password: kafkaPassword('site-beijing') },
+      ],
+    });
   };
   const drained = () =>
     waitFor(
@@ -50,7 +79,18 @@ describe('a site while its Kafka broker is away', () => {
     topic: string,
     decode: (b: Buffer) => T,
     until: (all: readonly T[]) => boolean,
-  ) => readTopics({ topics: [topic], decode, until, brokers: kafka!.brokers });
+  ) =>
+    readTopics({
+      topics: [topic],
+      decode,
+      until,
+      kafka: createKafka({
+        brokers: kafka!.brokers,
+        clientId: 'outage-reader',
+        credentials: kafka!.admin,
+        log: silentLogger(),
+      }),
+    });
 
   beforeAll(async () => {
     port = await freePort();
@@ -118,7 +158,7 @@ describe('a site while its Kafka broker is away', () => {
     const callers = queuedCallers({
       proxy: site.kamailio.sip,
       service: SALES,
-      tier: 'standard',
+      callerPrefix: '86139000',
       patienceMs: 60_000,
       calls: 90,
       rate: 3,

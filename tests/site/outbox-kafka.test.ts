@@ -3,10 +3,22 @@
 // this file's own (the shared one must not be stopped), with its data and port kept across
 // restarts as a production broker's are.
 import { join } from 'node:path';
-import { connect, type Socket } from 'node:net';
-import { createKafka, ensureTopics, ManualClock, silentLogger } from '@ccfed/common';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import {
+  createKafka,
+  ensureTopics,
+  ManualClock,
+  silentLogger,
+  type KafkaCredentials,
+} from '@ccfed/common';
 import { CallEvent, CustomerTier, topicNames, allTopics, type TopicNames } from '@ccfed/proto';
-import { freePort, startKafka, type KafkaInstance } from '@ccfed/services';
+import {
+  freePort,
+  newKafkaPassword,
+  openPki,
+  startKafka,
+  type KafkaInstance,
+} from '@ccfed/services';
 import { EventStamper } from '@ccfed/site-agent/events/event-meta';
 import { Outbox } from '@ccfed/site-agent/events/outbox';
 import { OUTBOX_PRODUCER_CONFIG, OutboxSender } from '@ccfed/site-agent/events/outbox-sender';
@@ -23,11 +35,23 @@ describe('site events through the disk outbox while the Kafka broker goes away',
   let port: number;
   let controllerPort: number;
   let kafka: KafkaInstance | undefined;
+  /** This broker's super user, the same across its restarts: the test stands in for the site. */
+  const adminPassword = newKafkaPassword();
+  let credentials: KafkaCredentials;
   const brokers = () => [`127.0.0.1:${port}`];
   const client = () =>
-    createKafka({ brokers: brokers(), clientId: 'outbox-test', log: silentLogger() });
+    createKafka({ brokers: brokers(), clientId: 'outbox-test', credentials, log: silentLogger() });
   const startBroker = async () => {
-    kafka = await startKafka({ dataDir: join(dir, 'kafka'), port, controllerPort, heapMb: 384 });
+    const pki = await openPki(inject('pkiDir'));
+    kafka = await startKafka({
+      dataDir: join(dir, 'kafka'),
+      port,
+      controllerPort,
+      heapMb: 384,
+      pki,
+      adminPassword,
+    });
+    credentials = kafka.admin;
   };
   /** SIGTERM is the broker's orderly shutdown (an operator's restart), SIGKILL a crash. */
   const stopBroker = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => {
@@ -187,7 +211,7 @@ describe('site events through the disk outbox while the Kafka broker goes away',
       const topics = await freshTopics();
       const faults = new FaultySockets();
       const site = openSite(join(dir, uniqueName('outbox-lost-ack')), topics, () =>
-        faultyClient(brokers(), faults).producer({ ...OUTBOX_PRODUCER_CONFIG, retry }),
+        faultyClient(brokers(), credentials, faults).producer({ ...OUTBOX_PRODUCER_CONFIG, retry }),
       );
       const traffic = new Traffic(site.publisher);
       try {
@@ -219,7 +243,7 @@ describe('site events through the disk outbox while the Kafka broker goes away',
     const outboxDir = join(dir, 'outbox-lost-ack-restart');
     const faults = new FaultySockets();
     const first = openSite(outboxDir, topics, () =>
-      faultyClient(brokers(), faults).producer(OUTBOX_PRODUCER_CONFIG),
+      faultyClient(brokers(), credentials, faults).producer(OUTBOX_PRODUCER_CONFIG),
     );
     const traffic = new Traffic(first.publisher);
     traffic.burst(20);
@@ -355,8 +379,10 @@ class FaultySockets {
     this.mode = mode;
   }
 
-  readonly factory: ISocketFactory = ({ host, port, onConnect }) => {
-    const socket: Socket = connect({ host, port }, onConnect);
+  readonly factory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+    // kafkajs's own factory, over TLS as every client: requests are seen before encryption and
+    // replies after decryption, so the Kafka framing below is what the broker sent.
+    const socket: TLSSocket = tlsConnect({ host, port, ...(ssl as object) }, onConnect);
     let awaited: { correlationId: number; mode: 'reset' | 'silent' } | undefined;
     let silent = false;
     const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
@@ -396,11 +422,21 @@ class FaultySockets {
   };
 }
 
-function faultyClient(brokers: string[], faults: FaultySockets): Kafka {
+function faultyClient(
+  brokers: string[],
+  credentials: KafkaCredentials,
+  faults: FaultySockets,
+): Kafka {
   return new Kafka({
     brokers,
     clientId: 'outbox-test-faulty',
     socketFactory: faults.factory,
+    ssl: { ca: [credentials.ca] },
+    sasl: {
+      mechanism: 'scram-sha-512',
+      username: credentials.username,
+      password: credentials.password,
+    },
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3_000,
     requestTimeout: 2_000,

@@ -2,23 +2,23 @@
 // the site agent runs (followPolicyThresholds) rewrites the very Map its overflow trigger reads
 // when a new version is published, skips messages it cannot use, and starts
 // following even when it was started before the topic existed.
-import { createKafka, ensureTopics, silentLogger } from '@ccfed/common';
+import { ensureTopics, siteGroupId, silentLogger } from '@ccfed/common';
 import { topicNames } from '@ccfed/proto';
 import { followPolicyThresholds } from '@ccfed/site-agent/overflow/policy-thresholds';
 import { encodePolicyDocument, loadTopology, policyFromTopology } from '@ccfed/topology';
 import { describe, expect, it } from 'vitest';
-import { kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
+import { uniqueName, waitFor } from '../support/engines.js';
+import { adminKafka, kafkaAs } from '../support/kafka.js';
 import { EXAMPLE_TOPOLOGY } from '../support/topology.js';
 
 describe('site agent thresholds from the routing-policy topic', () => {
   it("rewrites the trigger's thresholds for each valid new version and survives bad messages", async () => {
     const topology = loadTopology(EXAMPLE_TOPOLOGY);
-    const topic = topicNames(uniqueName('t')).routingPolicy;
-    const kafka = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: 'site-policy',
-      log: silentLogger(),
-    });
+    const prefix = uniqueName('t');
+    const topic = topicNames(prefix).routingPolicy;
+    // The follower reads as the site does; the versions come from the API, its only writer.
+    const kafka = await kafkaAs({ role: 'site', site: 'beijing' }, prefix, 'site-policy');
+    const api = await kafkaAs({ role: 'api' }, prefix, 'api-policy');
     const thresholdMs = new Map([
       ['sales', 30_000],
       ['support', 30_000],
@@ -30,13 +30,13 @@ describe('site agent thresholds from the routing-policy topic', () => {
       topic,
       topology,
       thresholdMs,
-      groupId: uniqueName('site-policy'),
+      groupId: siteGroupId('beijing', 'policy'),
       log: silentLogger(),
     });
-    const producer = kafka.producer();
+    const producer = api.producer();
     try {
       await new Promise((r) => setTimeout(r, 300));
-      await ensureTopics(kafka, [{ topic, partitions: 1, compacted: true }]);
+      await ensureTopics(adminKafka(), [{ topic, partitions: 1, compacted: true }]);
       await producer.connect();
       const publish = (version: number, supportSeconds: number) => {
         const doc = structuredClone({

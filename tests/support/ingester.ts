@@ -1,36 +1,40 @@
 // What the ingester's integration tests share: the central ingester process on a test's own
 // topics and database, site traffic sent to it, and the check that every event landed once.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createKafka, groupCaughtUp, silentLogger } from '@ccfed/common';
+import { groupCaughtUp } from '@ccfed/common';
 import { sinksFor } from '@ccfed/ingester/sinks';
 import type { TopicNames } from '@ccfed/proto';
 import type { Kafka, Producer } from 'kafkajs';
 import { expect } from 'vitest';
-import { clickhouseUrl, groupBy, kafkaBrokers, rows, waitFor } from './engines.js';
+import { clickhouseEnv, groupBy, rows, waitFor } from './engines.js';
+import { adminKafka, kafkaEnv } from './kafka.js';
 import type { ExpectedFigures, StreamMessage } from './event-stream.js';
 import { startService, type ServiceProcess } from './processes.js';
 
-/** A Kafka client for the test itself, standing in for the sites. */
+/** A Kafka client for the test itself (the admin), standing in for the sites. */
 export function testKafka(): Kafka {
-  return createKafka({ brokers: kafkaBrokers(), clientId: 'test-sites', log: silentLogger() });
+  return adminKafka('test-sites');
 }
 
-/** The ingester process, consuming the topics under `prefix` into `database` as `group`. */
-export function startIngester(opts: {
+/**
+ * The ingester process, as Kafka user `ingester`, consuming the topics under `prefix` into
+ * `database` as `group` (which must start with `ccfed-ingester`, as its ACLs require).
+ */
+export async function startIngester(opts: {
   readonly prefix: string;
   readonly database: string;
   readonly group: string;
   /** ClickHouse as the ingester reaches it; the shared server by default. */
   readonly clickhouseUrl?: string;
   readonly env?: Record<string, string>;
-}): ServiceProcess {
+}): Promise<ServiceProcess> {
   return startService(
     'central/ingester/src/index.ts',
     {
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...(await kafkaEnv({ role: 'ingester' }, opts.prefix)),
       CCFED_TOPIC_PREFIX: opts.prefix,
-      CCFED_CLICKHOUSE_URL: opts.clickhouseUrl ?? clickhouseUrl(),
-      CCFED_CLICKHOUSE_DATABASE: opts.database,
+      // As production runs it: its own insert-oriented user (docs/security.md, ClickHouse).
+      ...clickhouseEnv('ingester', opts.database, opts.clickhouseUrl),
       CCFED_CONSUMER_GROUP: opts.group,
       ...opts.env,
     },

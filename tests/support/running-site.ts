@@ -1,15 +1,19 @@
 // One whole site as production runs it: the site's Kamailio, the site agent process (ACD, evapi
 // bridge, Kafka publisher, control API), on free ports, with fresh Kafka topics.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { site as siteApi, type TopicNames } from '@ccfed/proto';
 import { startKamailio, type KamailioInstance, type KamailioTuning } from '@ccfed/services';
+import type { Principal } from '@ccfed/common';
 import { siteById, type Site, type Topology } from '@ccfed/topology';
-import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { createClient, type Channel } from 'nice-grpc';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
-import { freshTopics, kafkaBrokers, uniqueName, waitFor } from './engines.js';
+import { publishDirectory, TEST_CALLER_HASH_KEY, type DirectoryCaller } from './directory.js';
+import { freshTopics, uniqueName, waitFor } from './engines.js';
+import { kafkaEnv } from './kafka.js';
 import { startService, type ServiceProcess } from './processes.js';
+import { certFor, OPERATOR, siteChannel, tlsEnv } from './security.js';
 import { exampleTopologyOnFreePorts } from './topology.js';
 
 export type AgentControlClient = siteApi.AgentControlClient;
@@ -24,12 +28,21 @@ export interface RunningSite {
   readonly topics: TopicNames;
   readonly kamailio: KamailioInstance;
   readonly agentProcess: ServiceProcess;
+  /** AgentControl as the site's supervisor (may log in and move any of its agents). */
   readonly control: AgentControlClient;
+  /** SiteAgent as an operator (may read the status and drain). */
   readonly status: SiteAgentClient;
+  /** Both services as `principal`, over a channel of its own closed by stop(). */
+  clientsAs(
+    principal: Principal,
+  ): Promise<{ control: AgentControlClient; status: SiteAgentClient }>;
   /** Starts the site agent again after it was stopped (same topology, topics and data dir). */
   restartAgent(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** The federation key every test site agent gets (CCFED_FEDERATION_KEY): tests sign with it too. */
+export const TEST_FEDERATION_KEY = 'test-federation-key-that-signs-overflowed-calls';
 
 export interface SiteOptions {
   readonly siteId?: string;
@@ -37,6 +50,11 @@ export interface SiteOptions {
   readonly mutate?: (doc: any) => void;
   readonly tuning?: KamailioTuning;
   readonly env?: Record<string, string>;
+  /**
+   * Callers the CRM connector has put in the customer directory before the sites start: each
+   * site agent has read them all before this resolves.
+   */
+  readonly directory?: readonly DirectoryCaller[];
 }
 
 /** Writes a variant of the example topology on free ports into this run's directory. */
@@ -78,6 +96,7 @@ export async function startFederation(
 ): Promise<RunningFederation> {
   const { topology, file } = await writeTopology(opts.mutate);
   const { prefix, topics } = await freshTopics();
+  if (opts.directory?.length) await publishDirectory(topics, opts.directory);
   const sites = new Map<string, RunningSite>();
   try {
     for (const siteId of opts.siteIds) {
@@ -107,29 +126,47 @@ async function startOneSite(opts: {
   readonly siteId: string;
   readonly tuning?: KamailioTuning;
   readonly env?: Record<string, string>;
+  readonly directory?: readonly DirectoryCaller[];
 }): Promise<RunningSite> {
   const { topology, file, prefix, topics, siteId } = opts;
+  // The site's own Kafka user, with its ACLs on this federation's topics.
+  const kafka = await kafkaEnv({ role: 'site', site: siteId }, prefix);
   const site = siteById(topology, siteId);
   const kamailio = await startKamailio({
     topology,
     siteId,
     dataDir: join(inject('runDir'), uniqueName(`kamailio-${siteId}`)),
     ...(opts.tuning ? { tuning: opts.tuning } : {}),
+    // The site principal's certificate, for SIP over TLS with its peer sites.
+    tls: await certFor({ kind: 'site', site: siteId }),
   });
   const dataDir = join(inject('runDir'), uniqueName(`site-agent-${siteId}`));
   const env = {
     CCFED_TOPOLOGY: file,
     CCFED_SITE: siteId,
-    CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+    ...kafka,
     CCFED_TOPIC_PREFIX: prefix,
     CCFED_DATA_DIR: dataDir,
-    // One key for every site of the test federation, as production shares one.
-    CCFED_CALLER_HASH_KEY: 'test-federation-caller-hash-key',
+    // One key of each for every site of the test federation, as production shares them.
+    CCFED_CALLER_HASH_KEY: TEST_CALLER_HASH_KEY,
+    CCFED_FEDERATION_KEY: TEST_FEDERATION_KEY,
+    ...(await tlsEnv({ kind: 'site', site: siteId })),
     ...opts.env,
   };
-  const channel: Channel = createChannel(`${site.grpc.host}:${site.grpc.port}`);
-  const control = createClient(siteApi.AgentControlDefinition, channel);
-  const status = createClient(siteApi.SiteAgentDefinition, channel);
+  const channels: Channel[] = [];
+  const clientsAs = async (principal: Principal) => {
+    const channel = await siteChannel(site, principal);
+    channels.push(channel);
+    return {
+      control: createClient(siteApi.AgentControlDefinition, channel),
+      status: createClient(siteApi.SiteAgentDefinition, channel),
+    };
+  };
+  const closeChannels = () => {
+    for (const channel of channels.splice(0)) channel.close();
+  };
+  const { control } = await clientsAs({ kind: 'supervisor', site: siteId });
+  const { status } = await clientsAs(OPERATOR);
 
   let agentProcess = startService('site-agent/src/index.ts', env, `site-agent-${siteId}`);
   const ready = async () => {
@@ -144,13 +181,15 @@ async function startOneSite(opts: {
         return s.evapiConnected ? true : undefined;
       }),
     ]);
+    if (opts.directory?.length)
+      await Promise.race([exited, directoryRead(agentProcess.logFile, opts.directory.length)]);
   };
   try {
     await ready();
   } catch (err) {
     await agentProcess.stop();
     await kamailio.stop();
-    channel.close();
+    closeChannels();
     throw err;
   }
 
@@ -167,14 +206,26 @@ async function startOneSite(opts: {
     },
     control,
     status,
+    clientsAs,
     restartAgent: async () => {
       agentProcess = startService('site-agent/src/index.ts', env, `site-agent-${siteId}`);
       await ready();
     },
     stop: async () => {
-      channel.close();
+      closeChannels();
       await agentProcess.stop();
       await kamailio.stop();
     },
   };
+}
+
+/** Waits until the site agent's log says it has read at least `entries` directory entries. */
+async function directoryRead(logFile: string, entries: number): Promise<void> {
+  await waitFor(`site agent read ${entries} customer directory entries`, async () => {
+    const caughtUp = readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"event":"customer_directory_caught_up"'))
+      .map((l) => JSON.parse(l) as { entries: number });
+    return caughtUp.some((l) => l.entries >= entries) ? true : undefined;
+  });
 }

@@ -5,14 +5,22 @@ import { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
 import type { KamailioEvent } from '@ccfed/site-agent/kamailio/messages';
 import { inject } from 'vitest';
 import { uniqueName, waitFor } from './engines.js';
+import { certFor } from './security.js';
 import { exampleTopologyOnFreePorts } from './topology.js';
 
-/** One site's Kamailio from the example topology, on free ports, with its data in this run's dir. */
-export async function startSiteKamailio(siteId = 'beijing'): Promise<KamailioInstance> {
+/**
+ * One site's Kamailio from the example topology (edited by `mutate`), on free ports, with its data
+ * in this run's dir.
+ */
+export async function startSiteKamailio(
+  siteId = 'beijing',
+  mutate?: (doc: any) => void,
+): Promise<KamailioInstance> {
   return startKamailio({
-    topology: await exampleTopologyOnFreePorts(),
+    topology: await exampleTopologyOnFreePorts(mutate),
     siteId,
     dataDir: join(inject('runDir'), uniqueName('kamailio')),
+    tls: await certFor({ kind: 'site', site: siteId }),
   });
 }
 

@@ -17,13 +17,8 @@ import {
   type LoggedSippRun,
 } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  clickhouseUrl,
-  freshDatabase,
-  kafkaBrokers,
-  uniqueName,
-  waitFor,
-} from '../support/engines.js';
+import { clickhouseEnv, freshDatabase, uniqueName, waitFor } from '../support/engines.js';
+import { kafkaEnv } from '../support/kafka.js';
 import {
   startOtlpReceiver,
   type OtlpReceiver,
@@ -31,6 +26,7 @@ import {
 } from '../support/otlp-receiver.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { startFederation, type RunningFederation } from '../support/running-site.js';
+import { ROUTER, tlsEnv } from '../support/security.js';
 
 const SHANGHAI_SUPPORT = '400100200';
 
@@ -90,9 +86,10 @@ describe('one trace per call across both sites, the router and the ingester', ()
       'central/router/src/index.ts',
       {
         CCFED_TOPOLOGY: fed.topologyFile,
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
         CCFED_TOPIC_PREFIX: fed.prefix,
         CCFED_ROUTER_PORT: String(routerPort),
+        ...(await tlsEnv(ROUTER)),
         ...otlp.env,
       },
       'router',
@@ -101,11 +98,10 @@ describe('one trace per call across both sites, the router and the ingester', ()
     ingester = startService(
       'central/ingester/src/index.ts',
       {
-        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        ...(await kafkaEnv({ role: 'ingester' }, fed.prefix)),
         CCFED_TOPIC_PREFIX: fed.prefix,
-        CCFED_CLICKHOUSE_URL: clickhouseUrl(),
-        CCFED_CLICKHOUSE_DATABASE: database,
-        CCFED_CONSUMER_GROUP: uniqueName('ingester'),
+        ...clickhouseEnv('ingester', database),
+        CCFED_CONSUMER_GROUP: uniqueName('ccfed-ingester'),
         ...otlp.env,
       },
       'ingester',
@@ -125,7 +121,7 @@ describe('one trace per call across both sites, the router and the ingester', ()
     const caller = queuedCallers({
       proxy: shanghai.kamailio.sip,
       service: SHANGHAI_SUPPORT,
-      tier: 'standard',
+      callerPrefix: '86139000',
       patienceMs: 60_000,
       calls: 1,
       port: await freePort(),

@@ -125,6 +125,54 @@ describe('loadTopology', () => {
     expect(err.issues).toEqual([{ path: 'sites[0]', message: 'unknown field "agnets"' }]);
   });
 
+  it("checks each site's phone network at load, and gives a site without one loopback only", () => {
+    const err = errorOf(
+      variant((d) => {
+        d.sites[1].phoneNetwork = ['10.20.0.0/16', '0.0.0.0/0', 'phones example'];
+        d.sites[2].phoneNetwork = [];
+      }),
+    );
+    expect(err.issues).toEqual([
+      {
+        path: 'sites[1].phoneNetwork[1]',
+        message: 'the prefix of "0.0.0.0/0" must be a whole number from 1 to 32',
+      },
+      {
+        path: 'sites[1].phoneNetwork[2]',
+        message: expect.stringMatching(/^expected a CIDR block .*got "phones example"$/),
+      },
+      {
+        path: 'sites[2].phoneNetwork',
+        message: 'expected at least one CIDR block, address or host name',
+      },
+    ]);
+    const t = loadTopology(
+      variant((d) => {
+        delete d.sites[0].phoneNetwork;
+      }),
+    );
+    expect(t.sites[0]!.phoneNetwork).toEqual(['127.0.0.0/8', '::1/128']);
+    expect(t.sites[1]!.phoneNetwork).toEqual(['127.0.0.0/8']);
+  });
+
+  it('caps reservations per origin at 10 unless the routing section says otherwise', () => {
+    expect(
+      loadTopology(
+        variant((d) => {
+          delete d.routing.maxReservationsPerOrigin;
+        }),
+      ).routing.maxReservationsPerOrigin,
+    ).toBe(10);
+    const err = errorOf(
+      variant((d) => {
+        d.routing.maxReservationsPerOrigin = 0;
+      }),
+    );
+    expect(err.issues).toEqual([
+      { path: 'routing.maxReservationsPerOrigin', message: 'expected at least 1 reservation' },
+    ]);
+  });
+
   it('rejects references to unknown tenants and sites in routing policy', () => {
     const err = errorOf(
       variant((d) => {
@@ -160,5 +208,54 @@ describe('loadTopology', () => {
     const err = errorOf('/nonexistent/topology.yaml');
     expect(err.message).toContain('/nonexistent/topology.yaml');
     expect(err.issues[0]?.message).toBe('cannot read the file (ENOENT)');
+  });
+
+  it('rejects a peer link that cannot work: unknown or same site, a pair twice, TLS without a TLS listener', () => {
+    const err = errorOf(
+      variant((d) => {
+        delete d.sites[2].sip.tlsPort;
+        d.peerLinks = [
+          { sites: ['shanghai', 'lhasa'], transport: 'plain' },
+          { sites: ['beijing', 'beijing'], transport: 'plain' },
+          { sites: ['beijing', 'shanghai'], transport: 'plain' },
+          { sites: ['shanghai', 'beijing'], transport: 'tls' },
+          { sites: ['guangzhou', 'beijing'], transport: 'tls' },
+        ];
+      }),
+    );
+    expect(err.issues).toEqual([
+      {
+        path: 'peerLinks[0].sites[1]',
+        message: 'unknown site "lhasa" (known: shanghai, beijing, guangzhou)',
+      },
+      { path: 'peerLinks[1].sites', message: 'a peer link joins two different sites' },
+      {
+        path: 'peerLinks[3].sites',
+        message: 'beijing and shanghai already have a peer link (peerLinks[2])',
+      },
+      {
+        path: 'peerLinks[4].transport',
+        message: 'a TLS link needs sites[2] (guangzhou) to listen for TLS: give it sip.tlsPort',
+      },
+    ]);
+  });
+
+  it('takes trusted sources as IPv4 addresses with optional /bits and :port, nothing else', () => {
+    const ok = loadTopology(
+      variant((d) => {
+        d.sites[0].trustedSources = ['10.20.0.0/16', '192.0.2.10:5060', '127.0.0.2/32:5099'];
+      }),
+    );
+    expect(ok.sites[0]!.trustedSources).toHaveLength(3);
+    const err = errorOf(
+      variant((d) => {
+        d.sites[0].trustedSources = ['ivr.example.com', '10.0.0.0/33', '1.2.3.4:70000'];
+      }),
+    );
+    expect(err.issues.map((i) => i.path)).toEqual([
+      'sites[0].trustedSources[0]',
+      'sites[0].trustedSources[1]',
+      'sites[0].trustedSources[2]',
+    ]);
   });
 });

@@ -19,3 +19,25 @@ export function skillById(topology: Topology, skillId: string): Skill | undefine
 export function allAgents(topology: Topology): { site: Site; agent: Agent }[] {
   return topology.sites.flatMap((site) => site.agents.map((agent) => ({ site, agent })));
 }
+
+/** How two sites' Kamailios reach each other: `tls`, or `plain` when no TLS link joins them. */
+export function peerTransport(topology: Topology, a: string, b: string): 'tls' | 'plain' {
+  const link = topology.peerLinks.find(
+    (l) => (l.sites[0] === a && l.sites[1] === b) || (l.sites[0] === b && l.sites[1] === a),
+  );
+  return link?.transport ?? 'plain';
+}
+
+/** A site's SIP URI for another site's INVITEs: over TLS on a TLS link, else its own transport. */
+export function peerSipUri(topology: Topology, fromSite: string, to: Site, user: string): string {
+  return peerTransport(topology, fromSite, to.id) === 'tls'
+    ? `sip:${user}@${to.sip.host}:${to.sip.tlsPort};transport=tls`
+    : `sip:${user}@${to.sip.host}:${to.sip.port};transport=${to.sip.transport}`;
+}
+
+/** A trusted source (schema: TRUSTED_SOURCE_PATTERN) as address, network bits and port (0: any). */
+export function parseTrustedSource(source: string): { ip: string; bits: number; port: number } {
+  const [net, port] = source.split(':');
+  const [ip, bits] = net!.split('/');
+  return { ip: ip!, bits: bits === undefined ? 32 : Number(bits), port: Number(port ?? 0) };
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOOPBACK_PHONE_NETWORK, phoneNetworkEntryProblem } from './phone-network.js';
 
 // The federation topology: sites, their SIP ingress and control endpoints, skills, agents,
 // dialed numbers, tenants and routing policy. Every part of ccfed (site agent, router, Kamailio
@@ -33,6 +34,24 @@ const sipUri = z
     'expected a SIP URI like sip:user@host:port',
   );
 
+/**
+ * A source the site trusts with X-CC-* context (an IVR or SBC in front of it): an IPv4 address,
+ * optionally a network (`/bits`), optionally one port (`:port`; any port without one), e.g.
+ * `10.20.0.0/16`, `192.0.2.10:5060`. Addresses only: trust never depends on DNS.
+ */
+export const TRUSTED_SOURCE_PATTERN =
+  /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)(\/(3[0-2]|[12]?\d))?(:([1-9]\d{0,4}))?$/;
+const trustedSource = z
+  .string()
+  .regex(
+    TRUSTED_SOURCE_PATTERN,
+    'expected an IPv4 address, optionally /bits and :port, e.g. 10.20.0.0/16 or 192.0.2.10:5060',
+  )
+  .refine(
+    (s) => Number(s.split(':')[1] ?? 1) <= 65535,
+    'expected a port from 1 to 65535 after the address',
+  );
+
 const seconds = z.number().nonnegative('expected a number of seconds, 0 or more');
 const positiveSeconds = z.number().positive('expected a number of seconds greater than 0');
 
@@ -50,6 +69,16 @@ const skill = z.strictObject({
   wrapUpSeconds: seconds,
   /** Starting estimate of talk + wrap-up, until the site has learned it from finished calls. */
   averageHandleSeconds: positiveSeconds.default(180),
+  /**
+   * The most calls of this skill one site keeps waiting; beyond it the site answers new callers
+   * 503 with Retry-After (and another site's overflow 486), instead of queueing without bound.
+   */
+  queueLimit: z
+    .strictObject({
+      maxQueued: z.number().int('expected a whole number of calls').min(1),
+      retryAfterSeconds: z.number().int().min(1).max(3600),
+    })
+    .default({ maxQueued: 200, retryAfterSeconds: 30 }),
   /** A call still waiting after afterSeconds may also go to agents of this other skill. */
   secondChoice: z.strictObject({ skill: id, afterSeconds: positiveSeconds }).optional(),
   overflow: z
@@ -99,12 +128,39 @@ const fallback = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('relay'), uri: sipUri }),
 ]);
 
+const phoneNetworkEntry = z.string().superRefine((entry, ctx) => {
+  const problem = phoneNetworkEntryProblem(entry);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const site = z.strictObject({
   id,
   name: z.string().min(1),
   timezone: z.string().min(1),
   /** Where callers and other sites send INVITEs: the site's Kamailio. */
-  sip: z.strictObject({ host, port, transport: z.enum(['udp', 'tcp']).default('udp') }),
+  sip: z.strictObject({
+    host,
+    port,
+    transport: z.enum(['udp', 'tcp']).default('udp'),
+    /** Kamailio's SIP-over-TLS listener for the site's TLS peer links (peerLinks). */
+    tlsPort: port.optional(),
+    /**
+     * INVITEs one untrusted source address may send: above about this many a second (Kamailio's
+     * pike module, averaged over 2 s) its INVITEs are dropped for banSeconds. Peer sites and
+     * trusted sources are not limited.
+     */
+    inviteLimit: z
+      .strictObject({
+        perSourcePerSecond: z.number().int().min(1).max(10_000),
+        banSeconds: z.number().int().min(1).max(86_400),
+      })
+      .default({ perSourcePerSecond: 20, banSeconds: 60 }),
+  }),
+  /**
+   * Addresses whose X-CC-* headers this site honours besides its peer sites (an IVR or SBC in
+   * front of it); anyone else's are removed by Kamailio (docs/security.md, "SIP").
+   */
+  trustedSources: z.array(trustedSource).default([]),
   /** Kamailio's evapi listener, which the site agent connects to. */
   evapi: endpoint,
   /** The site agent's gRPC server (overflow offers, status, agent control). */
@@ -115,9 +171,38 @@ const site = z.strictObject({
   fallback,
   numbers: z.array(dialedNumber).default([]),
   agents: z.array(agent).default([]),
+  /**
+   * Where the site's agents' phones are: CIDR blocks, addresses and host names ("*.domain" for
+   * every host under it). An agent may log in only at a contact URI inside it, since the site
+   * relays its calls there. Without it, this host's loopback only: a site that does not say where
+   * its phones are refuses remote ones (with a message naming this field) rather than accepting
+   * phones anywhere.
+   */
+  phoneNetwork: z
+    .array(phoneNetworkEntry)
+    .min(1, 'expected at least one CIDR block, address or host name')
+    .default([...LOOPBACK_PHONE_NETWORK]),
 });
 
 const tenant = z.strictObject({ id, name: z.string().min(1) });
+
+/**
+ * A reservation lasts from the decision until the target's next snapshot counts the call, about
+ * two seconds (SIP transfer, then a snapshot every second): 10 holds a sustained 5 overflows a
+ * second from one site, more than a site's queue sends, while a flood of requests from one origin
+ * holds no more than 10 agents' worth of capacity across the whole federation.
+ */
+export const DEFAULT_MAX_RESERVATIONS_PER_ORIGIN = 10;
+
+/**
+ * How two sites' Kamailios talk to each other when one overflows a call to the other: `tls` (both
+ * sites need sip.tlsPort; each side checks the other's certificate names its site) or `plain`
+ * (the target's sip.transport; the peer is trusted by its address). Pairs not listed are plain.
+ */
+const peerLink = z.strictObject({
+  sites: z.tuple([id, id]),
+  transport: z.enum(['tls', 'plain']),
+});
 
 const routing = z.strictObject({
   /** A site whose last snapshot is older than this is never an overflow target. */
@@ -128,6 +213,17 @@ const routing = z.strictObject({
   requestDeadlineMs: z.number().int().min(10).max(10_000),
   /** How often a still-queued call asks the router again. */
   reRequestIntervalSeconds: positiveSeconds,
+  /**
+   * Reservations one origin site may hold at once (overflows the router sent that their targets
+   * do not show yet). Beyond it the origin's calls stay: one site, buggy or compromised, cannot
+   * make every target look full to the others.
+   */
+  maxReservationsPerOrigin: z
+    .number()
+    .int('expected a whole number of reservations')
+    .min(1, 'expected at least 1 reservation')
+    .max(100_000, 'expected at most 100000 reservations')
+    .default(DEFAULT_MAX_RESERVATIONS_PER_ORIGIN),
   /** Sites that must never receive a tenant's calls (contracts, data residency). */
   tenantRestrictions: z
     .array(z.strictObject({ tenant: id, excludedSites: z.array(id).min(1) }))
@@ -142,6 +238,8 @@ export const topologySchema = z
     tenants: z.array(tenant).min(1, 'expected at least one tenant'),
     skills: z.array(skill).min(1, 'expected at least one skill'),
     sites: z.array(site).min(1, 'expected at least one site'),
+    /** SIP between sites, per pair of sites (see peerLink). */
+    peerLinks: z.array(peerLink).default([]),
     routing,
   })
   .superRefine(checkReferences);
@@ -153,6 +251,7 @@ export type Skill = Topology['skills'][number];
 export type Agent = Site['agents'][number];
 export type Tenant = Topology['tenants'][number];
 export type Fallback = Site['fallback'];
+export type PeerLink = Topology['peerLinks'][number];
 
 type Ctx = z.RefinementCtx;
 type Path = (string | number)[];
@@ -198,6 +297,9 @@ function checkReferences(t: z.output<z.ZodObject>, ctx: Ctx): void {
   topo.sites.forEach((site, si) => {
     for (const [what, ep] of [
       ['sip', site.sip],
+      ...(site.sip.tlsPort === undefined
+        ? []
+        : ([['sip-tls', { host: site.sip.host, port: site.sip.tlsPort }]] as const)),
       ['evapi', site.evapi],
       ['grpc', site.grpc],
     ] as const) {
@@ -238,6 +340,31 @@ function checkReferences(t: z.output<z.ZodObject>, ctx: Ctx): void {
         }
       }
     });
+  });
+
+  const pairs = new Map<string, number>();
+  topo.peerLinks.forEach((link, li) => {
+    const here: Path = ['peerLinks', li];
+    const [a, b] = link.sites;
+    link.sites.forEach((s, i) => {
+      if (!siteIds.has(s))
+        fail([...here, 'sites', i], `unknown site "${s}" (known: ${known(siteIds)})`);
+    });
+    if (a === b) fail([...here, 'sites'], 'a peer link joins two different sites');
+    const pair = [a, b].sort().join(' and ');
+    const first = pairs.get(pair);
+    if (first !== undefined)
+      fail([...here, 'sites'], `${pair} already have a peer link (peerLinks[${first}])`);
+    else pairs.set(pair, li);
+    if (link.transport !== 'tls') return;
+    for (const s of link.sites) {
+      const si = topo.sites.findIndex((x) => x.id === s);
+      if (si >= 0 && topo.sites[si]!.sip.tlsPort === undefined)
+        fail(
+          [...here, 'transport'],
+          `a TLS link needs sites[${si}] (${s}) to listen for TLS: give it sip.tlsPort`,
+        );
+    }
   });
 
   topo.routing.tenantRestrictions.forEach((r, ri) => {

@@ -4,9 +4,16 @@
 // minutes in the local federation (scripts/federation.ts).
 //
 //   CCFED_CLICKHOUSE_URL=http://clickhouse:8123 CCFED_CLICKHOUSE_DATABASE=ccfed \
+//   CCFED_CLICKHOUSE_USER=ccfed_analytics CCFED_CLICKHOUSE_PASSWORD=... \
 //     node --import tsx central/analytics/src/refresh-cross-sell-cli.ts
 import { createClient } from '@clickhouse/client';
-import { clickhouseEnvSchema, createLogger, parseEnvConfig, startProcess } from '@ccfed/common';
+import {
+  clickhouseClientOptions,
+  clickhouseEnvSchema,
+  createLogger,
+  parseEnvConfig,
+  startProcess,
+} from '@ccfed/common';
 import { z } from 'zod';
 import { refreshCrossSellRulesQuery } from './cross-sell.js';
 
@@ -17,10 +24,7 @@ const configSchema = z.object({
 await startProcess('refresh-cross-sell', async () => {
   const log = createLogger('refresh-cross-sell');
   const config = parseEnvConfig(configSchema);
-  const client = createClient({
-    url: config.CCFED_CLICKHOUSE_URL,
-    database: config.CCFED_CLICKHOUSE_DATABASE,
-  });
+  const client = createClient(clickhouseClientOptions(config));
   try {
     const computedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
     const started = Date.now();

@@ -5,9 +5,11 @@
 // local federation (scripts/federation.ts).
 //
 //   CCFED_CLICKHOUSE_URL=http://clickhouse:8123 CCFED_CLICKHOUSE_DATABASE=ccfed \
+//   CCFED_CLICKHOUSE_USER=ccfed_analytics CCFED_CLICKHOUSE_PASSWORD=... \
 //     node --import tsx central/analytics/src/score-churn-cli.ts
 import { createClient } from '@clickhouse/client';
 import {
+  clickhouseClientOptions,
   clickhouseEnvSchema,
   createLogger,
   parseEnvConfig,
@@ -29,10 +31,7 @@ const configSchema = z.object({
 await startProcess('score-churn', async () => {
   const log = createLogger('score-churn');
   const config = parseEnvConfig(configSchema);
-  const client = createClient({
-    url: config.CCFED_CLICKHOUSE_URL,
-    database: config.CCFED_CLICKHOUSE_DATABASE,
-  });
+  const client = createClient(clickhouseClientOptions(config));
   try {
     const run = await runChurnScoring(
       {

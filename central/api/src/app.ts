@@ -1,8 +1,10 @@
 // The API as one object: the route table and the HTTP server over it. The process (index.ts)
 // and the tests build it the same way, with their own dependencies.
+import type { BlockList } from 'node:net';
 import type { Logger } from '@ccfed/common';
 import { z } from 'zod';
 import { ApiHttpServer } from './http/server.js';
+import type { HttpTimeouts } from './http/timeouts.js';
 import { route, type Route } from './http/route.js';
 import { openApiDocument } from './openapi.js';
 import { API, type RouteDeps } from './routes/deps.js';
@@ -31,7 +33,14 @@ interface OptionalDeps {
   readonly routingPolicy?: PolicySource;
 }
 
-export type ApiDeps = RouteDeps & OptionalDeps & { readonly log: Logger };
+/** How the HTTP server treats connections: production's defaults when absent. */
+interface HttpDeps {
+  /** Proxies whose X-Forwarded-For names the client (CCFED_API_TRUSTED_PROXIES). */
+  readonly trustedProxies?: BlockList;
+  readonly timeouts?: HttpTimeouts;
+}
+
+export type ApiDeps = RouteDeps & OptionalDeps & HttpDeps & { readonly log: Logger };
 
 /** Every route the API serves, the OpenAPI document's own included. */
 export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
@@ -82,7 +91,14 @@ export function createApi(deps: ApiDeps): { server: ApiHttpServer; routes: reado
   const routes = apiRoutes(deps);
   return {
     routes,
-    server: new ApiHttpServer({ routes, secret: deps.secret, clock: deps.clock, log: deps.log }),
+    server: new ApiHttpServer({
+      routes,
+      secret: deps.secret,
+      clock: deps.clock,
+      log: deps.log,
+      ...(deps.trustedProxies && { trustedProxies: deps.trustedProxies }),
+      ...(deps.timeouts && { timeouts: deps.timeouts }),
+    }),
   };
 }
 
@@ -101,5 +117,14 @@ export function createConsoleServer(
     log: deps.log,
   });
   const files = deps.consoleDir === undefined ? undefined : new StaticFiles(deps.consoleDir);
-  return { routes, server: new ConsoleServer({ api, streams, files, log: deps.log }) };
+  return {
+    routes,
+    server: new ConsoleServer({
+      api,
+      streams,
+      files,
+      log: deps.log,
+      ...(deps.timeouts && { timeouts: deps.timeouts }),
+    }),
+  };
 }

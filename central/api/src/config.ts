@@ -1,9 +1,25 @@
-import { clickhouseEnvSchema, kafkaBrokersSchema } from '@ccfed/common';
+import { clickhouseEnvSchema, kafkaEnvSchema } from '@ccfed/common';
 import { z } from 'zod';
+import { DEFAULT_LOGIN_LIMITS } from './auth/login-throttle.js';
 import { MIN_SECRET_BYTES } from './auth/token.js';
+import { trustedProxies } from './http/client-address.js';
+import { DEFAULT_TIMEOUTS } from './http/timeouts.js';
 
-/** The API's environment, parsed once at start-up. */
-export const apiConfigSchema = z.object({
+const milliseconds = (fallback: number) =>
+  z.coerce
+    .number({ error: 'expected a number of milliseconds' })
+    .int('expected a whole number of milliseconds')
+    .positive('expected a number of milliseconds > 0')
+    .default(fallback);
+const count = (fallback: number) =>
+  z.coerce
+    .number({ error: 'expected a whole number ≥ 1' })
+    .int('expected a whole number ≥ 1')
+    .min(1, 'expected a whole number ≥ 1')
+    .default(fallback);
+
+/** The API's variables one by one; apiConfigSchema adds the checks across them. */
+const apiEnvironment = z.object({
   CCFED_API_HOST: z.string().min(1).default('127.0.0.1'),
   CCFED_API_PORT: z.coerce
     .number({ error: 'expected a port number' })
@@ -24,13 +40,65 @@ export const apiConfigSchema = z.object({
     .positive()
     .default(8 * 3600),
   ...clickhouseEnvSchema,
-  /** Without brokers the live wall's stream answers 503; every other route works. */
-  CCFED_KAFKA_BROKERS: kafkaBrokersSchema.optional(),
+  /**
+   * Without brokers the live wall's stream answers 503; every other route works. With them, the
+   * API's Kafka user (api) and the CA are required too (kafkaEnvSchema).
+   */
+  CCFED_KAFKA_BROKERS: kafkaEnvSchema.CCFED_KAFKA_BROKERS.optional(),
+  CCFED_KAFKA_USERNAME: kafkaEnvSchema.CCFED_KAFKA_USERNAME.optional(),
+  CCFED_KAFKA_PASSWORD: kafkaEnvSchema.CCFED_KAFKA_PASSWORD.optional(),
+  CCFED_TLS_CA: kafkaEnvSchema.CCFED_TLS_CA.optional(),
   CCFED_TOPIC_PREFIX: z.string().min(1).default('ccfed'),
   /** The topology file: agents' tenants and skills for the live wall, the topology page. */
   CCFED_TOPOLOGY: z.string().min(1).optional(),
   /** The built console (npm run console:build); served at / when the directory exists. */
   CCFED_CONSOLE_DIR: z.string().min(1).optional(),
+  /**
+   * Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client: the
+   * Ingress in front of the API. Without it every client is its TCP peer.
+   */
+  CCFED_API_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const cidrs = s
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean);
+      try {
+        trustedProxies(cidrs);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+      return cidrs;
+    }),
+  /** Deadlines for receiving a request (http/timeouts.ts); the live stream stays open under them. */
+  CCFED_API_HEADERS_TIMEOUT_MS: milliseconds(DEFAULT_TIMEOUTS.headersMs),
+  CCFED_API_REQUEST_TIMEOUT_MS: milliseconds(DEFAULT_TIMEOUTS.requestMs),
+  CCFED_API_KEEP_ALIVE_TIMEOUT_MS: milliseconds(DEFAULT_TIMEOUTS.keepAliveMs),
+  CCFED_API_IDLE_TIMEOUT_MS: milliseconds(DEFAULT_TIMEOUTS.idleMs),
+  /** Failed log-ins allowed per source address and per user name, one more every refill. */
+  CCFED_API_LOGIN_FAILURES_PER_SOURCE: count(DEFAULT_LOGIN_LIMITS.perSource.burst),
+  CCFED_API_LOGIN_FAILURES_PER_USER: count(DEFAULT_LOGIN_LIMITS.perUser.burst),
+  CCFED_API_LOGIN_REFILL_SECONDS: count(DEFAULT_LOGIN_LIMITS.perSource.refillSeconds),
+});
+
+/** The API's environment, parsed once at start-up. */
+export const apiConfigSchema = apiEnvironment.superRefine((env, ctx) => {
+  if (env.CCFED_API_HEADERS_TIMEOUT_MS > env.CCFED_API_REQUEST_TIMEOUT_MS)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['CCFED_API_HEADERS_TIMEOUT_MS'],
+      message: 'must not exceed CCFED_API_REQUEST_TIMEOUT_MS',
+    });
+  if (env.CCFED_KAFKA_BROKERS === undefined) return;
+  for (const name of ['CCFED_KAFKA_USERNAME', 'CCFED_KAFKA_PASSWORD', 'CCFED_TLS_CA'] as const)
+    if (env[name] === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: 'required with CCFED_KAFKA_BROKERS: Kafka takes only SCRAM users over TLS',
+      });
 });
 
 export type ApiConfig = z.output<typeof apiConfigSchema>;

@@ -3,8 +3,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@clickhouse/client';
 import {
+  clickhouseClientOptions,
   createKafka,
   createLogger,
+  kafkaCredentialsFromEnv,
   Lifecycle,
   parseEnvConfig,
   processGroupId,
@@ -15,6 +17,7 @@ import { topicNames } from '@ccfed/proto';
 import { allAgents, loadTopology } from '@ccfed/topology';
 import { createConsoleServer } from './app.js';
 import { loadUsers } from './auth/users.js';
+import { trustedProxies } from './http/client-address.js';
 import { clickhouseRunner } from './clickhouse.js';
 import { apiConfigSchema } from './config.js';
 import { LiveFeed } from './live/live-feed.js';
@@ -32,16 +35,24 @@ await startProcess('api', async () => {
   const lifecycle = new Lifecycle({ log });
   lifecycle.install();
 
-  const clickhouse = createClient({
-    url: config.CCFED_CLICKHOUSE_URL,
-    database: config.CCFED_CLICKHOUSE_DATABASE,
-  });
+  // The API's own ClickHouse user may only read (readonly=1: docs/security.md, ClickHouse).
+  const clickhouse = createClient(clickhouseClientOptions(config));
   const runQuery = clickhouseRunner(clickhouse);
 
   let live: LiveFeed | undefined;
   let routingPolicy: RoutingPolicyStore | undefined;
   if (config.CCFED_KAFKA_BROKERS) {
-    const kafka = createKafka({ brokers: config.CCFED_KAFKA_BROKERS, clientId: 'ccfed-api', log });
+    const kafka = createKafka({
+      brokers: config.CCFED_KAFKA_BROKERS,
+      clientId: 'ccfed-api',
+      // The schema requires all three with the brokers.
+      credentials: kafkaCredentialsFromEnv({
+        CCFED_KAFKA_USERNAME: config.CCFED_KAFKA_USERNAME!,
+        CCFED_KAFKA_PASSWORD: config.CCFED_KAFKA_PASSWORD!,
+        CCFED_TLS_CA: config.CCFED_TLS_CA!,
+      }),
+      log,
+    });
     const topics = topicNames(config.CCFED_TOPIC_PREFIX);
     const directory = new Map<string, AgentDirectoryEntry>(
       (topology ? allAgents(topology) : []).map(({ site, agent }) => [
@@ -79,6 +90,25 @@ await startProcess('api', async () => {
     tokenTtlSeconds: config.CCFED_API_TOKEN_TTL_SECONDS,
     clock: systemClock,
     log,
+    trustedProxies: trustedProxies(config.CCFED_API_TRUSTED_PROXIES),
+    timeouts: {
+      headersMs: config.CCFED_API_HEADERS_TIMEOUT_MS,
+      requestMs: config.CCFED_API_REQUEST_TIMEOUT_MS,
+      keepAliveMs: config.CCFED_API_KEEP_ALIVE_TIMEOUT_MS,
+      idleMs: config.CCFED_API_IDLE_TIMEOUT_MS,
+    },
+    login: {
+      limits: {
+        perSource: {
+          burst: config.CCFED_API_LOGIN_FAILURES_PER_SOURCE,
+          refillSeconds: config.CCFED_API_LOGIN_REFILL_SECONDS,
+        },
+        perUser: {
+          burst: config.CCFED_API_LOGIN_FAILURES_PER_USER,
+          refillSeconds: config.CCFED_API_LOGIN_REFILL_SECONDS,
+        },
+      },
+    },
     live,
     ...(topology && { topology }),
     ...(routingPolicy && { routingPolicy }),

@@ -37,6 +37,15 @@ export const authProvider: AuthProvider = {
       if (err instanceof ApiError && err.status === 401) {
         throw new Error('Unknown username or wrong password');
       }
+      // Too many failed log-ins from here or for this user, or too many log-ins at once.
+      if (err instanceof ApiError && (err.status === 429 || err.status === 503)) {
+        const wait = err.retryAfterSeconds ?? 30;
+        throw new Error(
+          err.status === 429
+            ? `Too many failed log-ins; try again in ${wait} s`
+            : `The server is busy; try again in ${wait} s`,
+        );
+      }
       throw err;
     }
   },

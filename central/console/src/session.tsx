@@ -23,6 +23,8 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly details: readonly FieldProblem[] = [],
+    /** Seconds the server asked to wait before trying again (Retry-After), if it did. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -58,7 +60,13 @@ async function errorOf(res: Response): Promise<ApiError> {
   } catch {
     // not JSON: keep the status line
   }
-  return new ApiError(res.status, message, details);
+  const retryAfter = Number(res.headers.get('retry-after') ?? NaN);
+  return new ApiError(
+    res.status,
+    message,
+    details,
+    Number.isFinite(retryAfter) ? retryAfter : undefined,
+  );
 }
 
 /** GET /api/v1<path> with the session's token; throws ApiError on any non-2xx answer. */

@@ -1,13 +1,21 @@
-import { clickhouseEnvSchema, kafkaBrokersSchema } from '@ccfed/common';
+import { clickhouseEnvSchema, KAFKA_GROUP_PREFIXES, kafkaEnvSchema } from '@ccfed/common';
 import { z } from 'zod';
 import { KAFKA_CLIENTS } from './consumer.js';
 
 /** The ingester's environment, parsed once at start-up. */
 export const ingesterConfigSchema = z.object({
-  CCFED_KAFKA_BROKERS: kafkaBrokersSchema,
+  /** Kafka and the ingester's credentials there (user ingester): CCFED_KAFKA_*, CCFED_TLS_CA. */
+  ...kafkaEnvSchema,
   CCFED_TOPIC_PREFIX: z.string().default('ccfed'),
   ...clickhouseEnvSchema,
-  CCFED_CONSUMER_GROUP: z.string().min(1).default('ccfed-ingester'),
+  /** The ingester's ACLs cover only groups named `ccfed-ingester…` (services/src/kafka/acls.ts). */
+  CCFED_CONSUMER_GROUP: z
+    .string()
+    .startsWith(
+      KAFKA_GROUP_PREFIXES.ingester,
+      `expected a group name starting with ${KAFKA_GROUP_PREFIXES.ingester}: the ingester's Kafka user may use only those`,
+    )
+    .default(KAFKA_GROUP_PREFIXES.ingester),
   /**
    * The library that consumes the topics. bench:ingest measured both (bench/results/ingest.json,
    * 2026-11-23 04:26, three runs each): kafkajs median 64,392 events/s (runs 62,694 / 64,392 /

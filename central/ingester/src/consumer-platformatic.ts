@@ -14,7 +14,7 @@ import {
   type Message,
   type MessagesStream,
 } from '@platformatic/kafka';
-import { errorMessage } from '@ccfed/common';
+import { errorMessage, type KafkaCredentials } from '@ccfed/common';
 import type { Logger } from 'pino';
 import type {
   BatchConsumer,
@@ -28,11 +28,15 @@ import type {
 const MAX_WAITING_MESSAGES = 100_000;
 const RESTART_BACKOFF_MS = 1_000;
 
-export function platformaticConsumer(opts: {
+export interface PlatformaticOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
+  /** SCRAM-SHA-512 over TLS, as every ccfed Kafka client (common/src/kafka-auth.ts). */
+  readonly credentials: KafkaCredentials;
   readonly log: Logger;
-}): ConsumerFactory {
+}
+
+export function platformaticConsumer(opts: PlatformaticOptions): ConsumerFactory {
   return (spec) => new PlatformaticBatchConsumer(opts, spec);
 }
 
@@ -55,7 +59,7 @@ class PlatformaticBatchConsumer implements BatchConsumer {
   private restarting = false;
 
   constructor(
-    private readonly opts: { brokers: readonly string[]; clientId: string; log: Logger },
+    private readonly opts: PlatformaticOptions,
     private readonly spec: ConsumerSpec,
   ) {}
 
@@ -69,6 +73,12 @@ class PlatformaticBatchConsumer implements BatchConsumer {
     const client = new Consumer({
       clientId: this.opts.clientId,
       bootstrapBrokers: [...this.opts.brokers],
+      tls: { ca: this.opts.credentials.ca },
+      sasl: {
+        mechanism: 'SCRAM-SHA-512',
+        username: this.opts.credentials.username,
+        password: this.opts.credentials.password,
+      },
       groupId: this.spec.groupId,
       autocommit: false,
       maxBytesPerPartition: this.spec.maxBytesPerPartition,

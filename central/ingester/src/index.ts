@@ -1,8 +1,10 @@
 // The central ingester process: reads its config, starts the Kafka → ClickHouse pipeline.
 import { createClient } from '@clickhouse/client';
 import {
+  clickhouseClientOptions,
   createKafka,
   createLogger,
+  kafkaCredentialsFromEnv,
   Lifecycle,
   parseEnvConfig,
   startProcess,
@@ -22,8 +24,7 @@ await startProcess('ingester', async () => {
   const telemetry = await startTelemetry({ serviceName: 'ingester', log });
 
   const clickhouse = createClient({
-    url: config.CCFED_CLICKHOUSE_URL,
-    database: config.CCFED_CLICKHOUSE_DATABASE,
+    ...clickhouseClientOptions(config),
     // Under CPU pressure a starved event loop reads an answer late, thinks the connection
     // younger than the server does (keep_alive_timeout 3 s), reuses it after the server closed
     // it, and the INSERT dies with EPIPE; the batch is then retried, so nothing is lost, but it
@@ -32,9 +33,11 @@ await startProcess('ingester', async () => {
     // first step, which expects rows after 3 INSERTs, failed with kafkajs twice.)
     keep_alive: { enabled: true, idle_socket_ttl: 1_000, eagerly_destroy_stale_sockets: true },
   });
+  const credentials = kafkaCredentialsFromEnv(config);
   const kafka = createKafka({
     brokers: config.CCFED_KAFKA_BROKERS,
     clientId: 'ccfed-ingester',
+    credentials,
     log,
   });
   const ingester = new Ingester({
@@ -44,6 +47,7 @@ await startProcess('ingester', async () => {
         ? platformaticConsumer({
             brokers: config.CCFED_KAFKA_BROKERS,
             clientId: 'ccfed-ingester',
+            credentials,
             log,
           })
         : kafkajsConsumer(kafka),

@@ -1,12 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { contextFromTraceparent, ensureTopics, errorMessage, formatDateTime } from '@ccfed/common';
-import {
-  DEFAULT_TOPIC_PARTITIONS,
-  KAFKA_HEADERS,
-  METRIC_NAMES,
-  SPAN_NAMES,
-  type TopicNames,
-} from '@ccfed/proto';
+import { contextFromTraceparent, errorMessage, formatDateTime, requireTopics } from '@ccfed/common';
+import { KAFKA_HEADERS, METRIC_NAMES, SPAN_NAMES, type TopicNames } from '@ccfed/proto';
 import {
   metrics,
   SpanKind,
@@ -150,13 +144,7 @@ export class Ingester {
   async start(): Promise<void> {
     const { kafka, topics, groupId, log } = this.deps;
     const consumed = [...this.sinks.keys()];
-    await ensureTopics(
-      kafka,
-      [...consumed, topics.deadLetter].map((topic) => ({
-        topic,
-        partitions: DEFAULT_TOPIC_PARTITIONS,
-      })),
-    );
+    await requireTopics(kafka, [...consumed, topics.deadLetter]);
     this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true });
     await this.producer.connect();
     this.consumer = (this.deps.consumer ?? kafkajsConsumer(kafka))({

@@ -10,6 +10,7 @@ import {
   CallOffered,
   CallQueued,
   CallTransferred,
+  ContextRejected,
   OverflowedIn,
   OverflowedOut,
   OverflowRejected,
@@ -99,6 +100,7 @@ const KIND_CODECS: {
   transferred: CallTransferred,
   ended: CallEnded,
   wrapUpDone: WrapUpDone,
+  contextRejected: ContextRejected,
 };
 
 /** The kind's own message as JSON: the payload column. */
@@ -172,6 +174,10 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
       break;
     case 'overflowRejected':
       peerSiteId = kind.value.targetSiteId;
+      sipCode = kind.value.sipCode;
+      break;
+    case 'contextRejected':
+      peerSiteId = kind.value.peerSiteId;
       sipCode = kind.value.sipCode;
       break;
     case 'transferred':

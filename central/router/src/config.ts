@@ -1,10 +1,11 @@
-import { kafkaBrokersSchema } from '@ccfed/common';
+import { kafkaEnvSchema, tlsEnvSchema } from '@ccfed/common';
 import { z } from 'zod';
 
 /** The router's environment, parsed once at start-up. */
 export const routerConfigSchema = z.object({
   CCFED_TOPOLOGY: z.string({ error: 'required: path of the federation topology file' }).min(1),
-  CCFED_KAFKA_BROKERS: kafkaBrokersSchema,
+  /** Kafka and the router's credentials there (user router): CCFED_KAFKA_*, CCFED_TLS_CA. */
+  ...kafkaEnvSchema,
   CCFED_TOPIC_PREFIX: z.string().default('ccfed'),
   CCFED_ROUTER_HOST: z
     .string()
@@ -16,6 +17,8 @@ export const routerConfigSchema = z.object({
     .min(0, 'expected a port from 0 (any free port) to 65535')
     .max(65535, 'expected a port from 0 (any free port) to 65535')
     .default(50051),
+  /** The router's certificate (service:router) and the federation CA: gRPC is mutual TLS only. */
+  ...tlsEnvSchema,
 });
 
 export type RouterConfig = z.output<typeof routerConfigSchema>;

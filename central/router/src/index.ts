@@ -3,14 +3,17 @@
 import {
   createKafka,
   createLogger,
-  ensureTopics,
+  kafkaCredentialsFromEnv,
   Lifecycle,
   parseEnvConfig,
+  requireTopics,
   startProcess,
+  principalLabel,
   startTelemetry,
   systemClock,
+  tlsFromEnv,
 } from '@ccfed/common';
-import { topicCreations, topicNames } from '@ccfed/proto';
+import { topicNames } from '@ccfed/proto';
 import { loadTopology } from '@ccfed/topology';
 import { routerConfigSchema } from './config.js';
 import { DECISION_PRODUCER_CONFIG, DecisionPublisher } from './decision-publisher.js';
@@ -23,13 +26,25 @@ import { perProcessGroupId, StateFeed } from './state-feed.js';
 await startProcess('router', async () => {
   const config = parseEnvConfig(routerConfigSchema);
   const topology = loadTopology(config.CCFED_TOPOLOGY);
+  const tls = tlsFromEnv(config);
+  // Site agents accept only a server whose certificate names the router: say so now, not at the
+  // first call each of them makes.
+  if (tls.self.kind !== 'service' || tls.self.service !== 'router')
+    throw new Error(
+      `${config.CCFED_TLS_CERT} names ${principalLabel(tls.self)}; the router needs a certificate for service:router`,
+    );
   const topics = topicNames(config.CCFED_TOPIC_PREFIX);
   const log = createLogger('router');
   const lifecycle = new Lifecycle({ log });
   lifecycle.install();
   const telemetry = await startTelemetry({ serviceName: 'router', log });
 
-  const kafka = createKafka({ brokers: config.CCFED_KAFKA_BROKERS, clientId: 'ccfed-router', log });
+  const kafka = createKafka({
+    brokers: config.CCFED_KAFKA_BROKERS,
+    clientId: 'ccfed-router',
+    credentials: kafkaCredentialsFromEnv(config),
+    log,
+  });
   const router = new Router({ clock: systemClock, policy: routingPolicy(topology) });
   const publisher = new DecisionPublisher({
     producer: kafka.producer(DECISION_PRODUCER_CONFIG),
@@ -38,7 +53,12 @@ await startProcess('router', async () => {
   });
   const feed = new StateFeed({ kafka, topics, router, log });
 
-  await ensureTopics(kafka, topicCreations(topics, 3));
+  await requireTopics(kafka, [
+    topics.siteSnapshots,
+    topics.callEvents,
+    topics.routingPolicy,
+    topics.routeDecisions,
+  ]);
   await publisher.start();
   // The routing policy in force is read to its end before the first answer.
   const [policyFeed] = await Promise.all([
@@ -59,6 +79,7 @@ await startProcess('router', async () => {
     clock: systemClock,
     publish: publisher.publish,
     log,
+    tls,
   });
 
   // Stop answering first (site agents then route locally), then the feed, then send the

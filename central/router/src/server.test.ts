@@ -1,10 +1,20 @@
-import { readFileSync } from 'node:fs';
-import { ManualClock, silentLogger } from '@ccfed/common';
-import { CustomerTier, routing } from '@ccfed/proto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  loadTls,
+  ManualClock,
+  secureChannel,
+  silentLogger,
+  type Principal,
+  type TlsMaterial,
+} from '@ccfed/common';
+import { METRIC_NAMES, CustomerTier, routing } from '@ccfed/proto';
+import { openPki, type Pki } from '@ccfed/services';
 import { parseTopology } from '@ccfed/topology';
-import { ClientError, createChannel, createClient, Status } from 'nice-grpc';
+import { ChannelCredentials, ClientError, createChannel, createClient, Status } from 'nice-grpc';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { routingPolicy } from './routing/policy.js';
 import { Router, type SiteFigures } from './routing/router.js';
 import { startRouterServer, UNSERVED_WAIT_MS, type RouterServer } from './server.js';
@@ -17,6 +27,29 @@ const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
+
+// A CA of this file's own, as the test suite and the local federation have theirs.
+let pki: Pki;
+let routerTls: TlsMaterial;
+const ROUTER: Principal = { kind: 'service', service: 'router' };
+const SHANGHAI: Principal = { kind: 'site', site: 'shanghai' };
+beforeAll(async () => {
+  pki = await openPki(mkdtempSync(join(tmpdir(), 'ccfed-router-pki-')));
+  routerTls = await tlsAs(ROUTER);
+});
+const tlsAs = async (p: Principal) => loadTls(await pki.issue(p));
+
+/** A client of the router on `port` holding `principal`'s certificate. */
+async function clientAs(port: number, principal: Principal): Promise<routing.CentralRouterClient> {
+  const channel = secureChannel(
+    `127.0.0.1:${port}`,
+    await tlsAs(principal),
+    (p) => p.kind === 'service' && p.service === 'router',
+    'service:router',
+  );
+  cleanup.push(() => channel.close());
+  return createClient(routing.CentralRouterDefinition, channel);
+}
 
 // Example topology: support threshold 30 s, min improvement 10 s; beijing and guangzhou handicap
 // 5 s; zenith-telecom may not be served at guangzhou; reservations last 10 s.
@@ -40,13 +73,15 @@ async function setup(opts: { log?: ReturnType<typeof silentLogger>; broken?: boo
     publish: (event) => published.push(event),
     log: opts.log ?? silentLogger(),
     newId: () => `id-${++ids}`,
+    tls: routerTls,
   });
   cleanup.push(() => server.close());
-  const channel = createChannel(`127.0.0.1:${server.port}`);
-  cleanup.push(() => channel.close());
-  const client = createClient(routing.CentralRouterDefinition, channel);
-  const ask = (over: Partial<routing.RequestRouteRequest> = {}) =>
-    client.requestRoute(
+  const clients = new Map<string, routing.CentralRouterClient>();
+  /** Asks as `principal` (a site's certificate, by default the origin's). */
+  const askAs = async (principal: Principal, over: Partial<routing.RequestRouteRequest> = {}) => {
+    const key = JSON.stringify(principal);
+    if (!clients.has(key)) clients.set(key, await clientAs(server.port, principal));
+    return clients.get(key)!.requestRoute(
       {
         callId: 'call-1',
         originSiteId: 'shanghai',
@@ -60,6 +95,8 @@ async function setup(opts: { log?: ReturnType<typeof silentLogger>; broken?: boo
       },
       { signal: AbortSignal.timeout(5_000) },
     );
+  };
+  const ask = (over: Partial<routing.RequestRouteRequest> = {}) => askAs(SHANGHAI, over);
   let sequence = 0;
   const snapshot = (
     siteId: string,
@@ -73,7 +110,7 @@ async function setup(opts: { log?: ReturnType<typeof silentLogger>; broken?: boo
       ['support', { averageHandleMs: AHT, tenants: new Map([['acme-bank', support]]) }],
     ]),
   });
-  return { router, clock, published, ask, snapshot };
+  return { router, clock, published, ask, askAs, snapshot };
 }
 
 async function failure(call: Promise<unknown>): Promise<{ code: Status; details: string }> {
@@ -144,10 +181,11 @@ describe('RequestRoute', () => {
   });
 
   it('answers stay with a reason, not an error, for an unknown origin site, skill or tenant', async () => {
-    const { router, ask, snapshot } = await setup();
+    const { router, ask, askAs, snapshot } = await setup();
     router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 3, idle: 3 }));
 
-    const unknownSite = await ask({ originSiteId: 'chengdu' });
+    // A site the CA vouches for that this router's topology does not (yet) have.
+    const unknownSite = await askAs({ kind: 'site', site: 'chengdu' }, { originSiteId: 'chengdu' });
     expect(unknownSite).toMatchObject({
       verdict: routing.Verdict.VERDICT_STAY,
       reason: 'unknown origin site chengdu',
@@ -229,11 +267,11 @@ describe('RequestRoute', () => {
         throw new Error('queue broken');
       },
       log: silentLogger(),
+      tls: routerTls,
     });
     cleanup.push(() => server.close());
-    const channel = createChannel(`127.0.0.1:${server.port}`);
-    cleanup.push(() => channel.close());
-    const res = await createClient(routing.CentralRouterDefinition, channel).requestRoute(
+    const client = await clientAs(server.port, SHANGHAI);
+    const res = await client.requestRoute(
       { callId: 'c', originSiteId: 'shanghai', tenantId: 'acme-bank', skill: 'support' },
       { signal: AbortSignal.timeout(5_000) },
     );
@@ -259,6 +297,121 @@ describe('RequestRoute', () => {
   });
 });
 
+describe('who may ask', () => {
+  it("refuses a site asking for another site's call, naming both, and logs it; nothing is reserved", async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const { router, askAs, snapshot, published } = await setup({ log });
+    router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 3, idle: 3 }));
+
+    expect(await failure(askAs({ kind: 'site', site: 'guangzhou' }))).toEqual({
+      code: Status.PERMISSION_DENIED,
+      details:
+        'site:guangzhou may ask routes only for its own calls, not for origin_site_id "shanghai"',
+    });
+    expect(router.reservedAt('beijing')).toBe(0);
+    expect(published).toHaveLength(0);
+    expect(lines.map((l) => JSON.parse(l))).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        event: 'route_request_denied',
+        peer: 'site:guangzhou',
+        originSiteId: 'shanghai',
+        callId: 'call-1',
+      }),
+    );
+  });
+
+  it('refuses every principal that is not a site, before reading the request', async () => {
+    const { askAs, published } = await setup();
+    const others: Principal[] = [
+      { kind: 'operator', name: 'li' },
+      { kind: 'service', service: 'api' },
+      { kind: 'supervisor', site: 'shanghai' },
+      { kind: 'agent', site: 'shanghai', agent: 'sh-001' },
+    ];
+    for (const p of others) {
+      expect((await failure(askAs(p, { callId: '' }))).code).toBe(Status.PERMISSION_DENIED);
+    }
+    expect(await failure(askAs({ kind: 'operator', name: 'li' }))).toEqual({
+      code: Status.PERMISSION_DENIED,
+      details: 'only a site may call RequestRoute, not operator:li',
+    });
+    expect(published).toHaveLength(0);
+  });
+
+  it('answers stay with the cap as the reason once the origin holds its cap, logging it once', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const { router, ask, snapshot } = await setup({ log });
+    router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 40, idle: 40 }));
+    const answers = [];
+    for (let i = 0; i < 13; i++) answers.push(await ask({ callId: `flood-${i}` }));
+    expect(answers.filter((a) => a.verdict === routing.Verdict.VERDICT_OVERFLOW)).toHaveLength(10);
+    expect(answers.at(-1)).toMatchObject({
+      verdict: routing.Verdict.VERDICT_STAY,
+      reason: 'shanghai already holds 10 reservations, its cap of 10 (best site would be beijing)',
+    });
+    const capped = lines
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.event === 'route_reservations_capped');
+    expect(capped).toEqual([
+      expect.objectContaining({ level: 40, site: 'shanghai', callId: 'flood-10' }),
+    ]);
+    expect(METRIC_NAMES.routeReservationsCapped).toBe('ccfed.router.reservations_capped');
+  });
+
+  it('refuses a client without a certificate, and one whose certificate another CA issued', async () => {
+    const { router } = await setup();
+    const server = await startRouterServer({
+      host: '127.0.0.1',
+      port: 0,
+      router,
+      clock: new ManualClock(T0),
+      publish: () => undefined,
+      log: silentLogger(),
+      tls: routerTls,
+    });
+    cleanup.push(() => server.close());
+    const request = {
+      callId: 'c',
+      originSiteId: 'shanghai',
+      tenantId: 'acme-bank',
+      skill: 'support',
+    };
+    const opts = { signal: AbortSignal.timeout(5_000) };
+
+    // TLS, trusting the right CA, but no certificate of its own.
+    const anonymous = createChannel(
+      `127.0.0.1:${server.port}`,
+      ChannelCredentials.createSsl(routerTls.ca, null, null, {
+        checkServerIdentity: () => undefined,
+      }),
+      { 'grpc.ssl_target_name_override': 'ccfed.peer' },
+    );
+    cleanup.push(() => anonymous.close());
+    const noCert = await failure(
+      createClient(routing.CentralRouterDefinition, anonymous).requestRoute(request, opts),
+    );
+    expect(noCert.code).toBe(Status.UNAVAILABLE);
+
+    // A site certificate from a CA the router does not trust.
+    const other = await openPki(mkdtempSync(join(tmpdir(), 'ccfed-other-pki-')));
+    const forged = loadTls(await other.issue(SHANGHAI));
+    const stranger = secureChannel(
+      `127.0.0.1:${server.port}`,
+      { ...forged, ca: routerTls.ca },
+      () => true,
+      'any',
+    );
+    cleanup.push(() => stranger.close());
+    const wrongCa = await failure(
+      createClient(routing.CentralRouterDefinition, stranger).requestRoute(request, opts),
+    );
+    expect(wrongCa.code).toBe(Status.UNAVAILABLE);
+  });
+});
+
 describe('startRouterServer', () => {
   it('names the address when the port is in use, and frees it on close', async () => {
     const opts = {
@@ -267,6 +420,7 @@ describe('startRouterServer', () => {
       clock: new ManualClock(T0),
       publish: () => undefined,
       log: silentLogger(),
+      tls: routerTls,
     };
     const first = await startRouterServer({ ...opts, port: 0 });
     await expect(startRouterServer({ ...opts, port: first.port })).rejects.toThrow(

@@ -1,7 +1,14 @@
-// The CentralRouter gRPC service: a thin adapter from RequestRoute to Router.decide.
+// The CentralRouter gRPC service: a thin adapter from RequestRoute to Router.decide, over mutual
+// TLS only. A site asks for its own calls: the caller's certificate must name a site, and that
+// site must be the request's origin; whoever else calls, or a site asking as another, is refused
+// before anything is decided or reserved.
 //
 // Status mapping:
+//   no client certificate naming a principal → UNAUTHENTICATED (the TLS handshake refuses a
+//                                              client without a certificate from the CA first)
+//   not a site                              → PERMISSION_DENIED, naming the caller; logged
 //   missing or malformed field              → INVALID_ARGUMENT, naming the field
+//   a site that is not the request's origin  → PERMISSION_DENIED, naming both; logged
 //   anything that goes wrong inside         → INTERNAL with a generic message, logged in full
 // An unknown origin site, skill or tenant is not an error: the core answers "stay" and says why,
 // which is what the site agent does anyway when the router cannot help.
@@ -12,10 +19,23 @@
 //
 // Each request is a `RequestRoute` server span, a child of the site's client span whose context
 // comes in the request's `trace` field; the decision event carries the server span's context, so
-// its ingestion joins the same trace. Decisions are counted by verdict and their latency measured.
+// its ingestion joins the same trace. Decisions are counted by verdict and their latency measured;
+// answers that stayed because their origin holds its cap of reservations are counted apart, and
+// logged at most once per origin every CAP_LOG_INTERVAL_MS (a flood must not flood the log too).
 
 import { randomUUID } from 'node:crypto';
-import { contextFromTraceparent, serveGrpc, traceparentOf, type Clock } from '@ccfed/common';
+import {
+  contextFromTraceparent,
+  grpcServerCredentials,
+  peerPrincipal,
+  principalLabel,
+  secureServerOptions,
+  serveGrpc,
+  traceparentOf,
+  type Clock,
+  type Principal,
+  type TlsMaterial,
+} from '@ccfed/common';
 import { METRIC_NAMES, routing, SPAN_NAMES, type EventMeta } from '@ccfed/proto';
 import { ID_PATTERN } from '@ccfed/topology';
 import { metrics, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
@@ -58,9 +78,33 @@ export function createCentralRouterService(
     description: 'Time the router took to decide, by verdict',
     unit: 'ms',
   });
+  const capped = meter.createCounter(METRIC_NAMES.routeReservationsCapped, {
+    description: 'Calls kept at their origin because it held its cap of reservations, by origin',
+  });
+  /** origin → when its cap was last logged, and how many capped answers since. */
+  const capLogged = new Map<string, { atMs: number; since: number }>();
+  const noteCapped = (req: routing.RequestRouteRequest, reason: string) => {
+    capped.add(1, { 'ccfed.origin_site': req.originSiteId });
+    const now = clock.now();
+    const last = capLogged.get(req.originSiteId);
+    if (last && now - last.atMs < CAP_LOG_INTERVAL_MS) {
+      last.since += 1;
+      return;
+    }
+    capLogged.set(req.originSiteId, { atMs: now, since: 0 });
+    log.warn(
+      {
+        event: 'route_reservations_capped',
+        site: req.originSiteId,
+        callId: req.callId,
+        cappedSinceLastLog: last?.since ?? 0,
+      },
+      reason,
+    );
+  };
 
   return {
-    requestRoute: async (req) => {
+    requestRoute: async (req, context) => {
       const span = tracer.startSpan(
         SPAN_NAMES.requestRoute,
         {
@@ -77,6 +121,7 @@ export function createCentralRouterService(
       );
       const started = performance.now();
       try {
+        authorise(peerPrincipal(context), req);
         const response = decide(req, span);
         const verdict = response.verdict === routing.Verdict.VERDICT_OVERFLOW ? 'overflow' : 'stay';
         span.setAttributes({
@@ -99,8 +144,38 @@ export function createCentralRouterService(
     },
   };
 
-  function decide(req: routing.RequestRouteRequest, span: Span): routing.RequestRouteResponse {
+  /**
+   * Only a site may ask, and only for its own calls. Whether the caller is a site at all is
+   * settled before its request is read; whether it is the request's origin once the request is
+   * known to be well-formed.
+   */
+  function authorise(caller: Principal, req: routing.RequestRouteRequest): void {
+    if (caller.kind !== 'site')
+      deny(caller, req, `only a site may call RequestRoute, not ${principalLabel(caller)}`);
     checkRequest(req);
+    if (caller.site !== req.originSiteId)
+      deny(
+        caller,
+        req,
+        `${principalLabel(caller)} may ask routes only for its own calls, not for origin_site_id ${clip(req.originSiteId)}`,
+      );
+  }
+
+  function deny(caller: Principal, req: routing.RequestRouteRequest, message: string): never {
+    log.warn(
+      {
+        event: 'route_request_denied',
+        peer: principalLabel(caller),
+        originSiteId: req.originSiteId.slice(0, 40),
+        callId: req.callId.slice(0, MAX_CALL_ID),
+      },
+      message,
+    );
+    throw new ServerError(Status.PERMISSION_DENIED, message);
+  }
+
+  /** Decides a request that passed authorise(). */
+  function decide(req: routing.RequestRouteRequest, span: Span): routing.RequestRouteResponse {
     let response: routing.RequestRouteResponse;
     try {
       const decision = router.decide({
@@ -114,6 +189,7 @@ export function createCentralRouterService(
         hopCount: req.hopCount,
       });
       response = toResponse(newId(), decision);
+      if (decision.verdict === 'stay' && decision.capped) noteCapped(req, decision.reason);
     } catch (err) {
       log.error(
         { event: 'grpc_internal_error', rpc: 'RequestRoute', callId: req.callId, err },
@@ -143,6 +219,9 @@ export function createCentralRouterService(
     return response;
   }
 }
+
+/** How often an origin that keeps hitting its reservation cap is logged. */
+const CAP_LOG_INTERVAL_MS = 10_000;
 
 function toResponse(decisionId: string, d: Decision): routing.RequestRouteResponse {
   const alternatives = d.alternatives.map(toAlternative);
@@ -223,6 +302,8 @@ export interface RouterServerOptions extends RouterServiceDeps {
   readonly port: number;
   /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
   readonly shutdownTimeoutMs?: number;
+  /** The router's certificate (service:router) and the federation CA clients must come from. */
+  readonly tls: TlsMaterial;
 }
 
 export interface RouterServer {
@@ -232,11 +313,20 @@ export interface RouterServer {
   close(): Promise<void>;
 }
 
-/** Serves CentralRouter on host:port; rejects, naming the address, when it cannot bind. */
+/**
+ * Serves CentralRouter on host:port over mutual TLS; rejects, naming the address, when it cannot
+ * bind.
+ */
 export async function startRouterServer(options: RouterServerOptions): Promise<RouterServer> {
-  const { host, log, shutdownTimeoutMs = 5_000 } = options;
-  const server = createServer();
+  const { host, log, tls, shutdownTimeoutMs = 5_000 } = options;
+  const server = createServer(secureServerOptions);
   server.add(routing.CentralRouterDefinition, createCentralRouterService(options));
 
-  return serveGrpc(server, { host, port: options.port, log, shutdownTimeoutMs });
+  return serveGrpc(server, {
+    host,
+    port: options.port,
+    log,
+    shutdownTimeoutMs,
+    credentials: grpcServerCredentials(tls),
+  });
 }

@@ -1,4 +1,12 @@
-import { createKafka, kafkaBrokersSchema, silentLogger } from '@ccfed/common';
+import {
+  createKafka,
+  kafkaBrokersSchema,
+  kafkaCredentialsFromEnv,
+  kafkaEnvSchema,
+  silentLogger,
+  type KafkaCredentials,
+} from '@ccfed/common';
+import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX, routing, topicNames } from '@ccfed/proto';
 import { parseCommandArgs, positionals } from '../args.js';
 import { EXIT, OperationError, UsageError } from '../errors.js';
@@ -9,6 +17,9 @@ import { findSite, readTopology, topologyFile } from '../topology.js';
 import type { Command } from './context.js';
 
 export const DEFAULT_SINCE = '5m';
+
+/** The operators' Kafka user: it may read route-decisions and nothing else. */
+const OPERATOR_USER = 'operator';
 
 const usage = `usage: ccfed decisions [--site SITE] [--since DURATION] [--follow] [--json] [--brokers LIST] [--topology FILE]
 
@@ -25,8 +36,16 @@ their expected wait (+ handicap) and the sites it could not use with why.
   --topology FILE   the topology file --site is checked against (default: $CCFED_TOPOLOGY,
                     else topology/example.yaml)
 
-The topic prefix is $CCFED_TOPIC_PREFIX (default ${DEFAULT_TOPIC_PREFIX}). Progress goes to stderr.
+The topic prefix is $CCFED_TOPIC_PREFIX (default ${DEFAULT_TOPIC_PREFIX}). Kafka is reached over TLS
+trusting the CA in $CCFED_TLS_CA, as Kafka user $CCFED_KAFKA_USERNAME (default ${OPERATOR_USER})
+with the password in $CCFED_KAFKA_PASSWORD. Progress goes to stderr.
 Exit status: 0 done, 1 Kafka could not be read, 2 bad input.`;
+
+const credentialsSchema = z.object({
+  CCFED_KAFKA_USERNAME: kafkaEnvSchema.CCFED_KAFKA_USERNAME.default(OPERATOR_USER),
+  CCFED_KAFKA_PASSWORD: kafkaEnvSchema.CCFED_KAFKA_PASSWORD,
+  CCFED_TLS_CA: kafkaEnvSchema.CCFED_TLS_CA,
+});
 
 export const decisionsCommand: Command = {
   name: 'decisions',
@@ -76,6 +95,18 @@ export const decisionsCommand: Command = {
     const about = (d: routing.RouteDecision) =>
       !siteId || d.request?.originSiteId === siteId || d.response?.targetSiteId === siteId;
 
+    const parsed = credentialsSchema.safeParse(env);
+    if (!parsed.success)
+      throw new UsageError(
+        `Kafka credentials: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    let credentials: KafkaCredentials;
+    try {
+      credentials = kafkaCredentialsFromEnv(parsed.data);
+    } catch (err) {
+      throw new UsageError(`CCFED_TLS_CA: ${(err as Error).message}`);
+    }
+
     io.err(`reading ${topic} since ${new Date(sinceMs).toISOString()}…`);
     let printed = 0;
     let read: number;
@@ -84,6 +115,7 @@ export const decisionsCommand: Command = {
         kafka: createKafka({
           brokers: brokers.data,
           clientId: 'ccfed-cli',
+          credentials,
           log: silentLogger(),
           retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 },
         }),

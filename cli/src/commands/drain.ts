@@ -3,6 +3,7 @@ import { parseCommandArgs, positionals } from '../args.js';
 import { EXIT, OperationError, UsageError } from '../errors.js';
 import { drainPhrase } from '../format/status.js';
 import { describeGrpcError, grpcAddress, withSiteAgent } from '../site-agent.js';
+import { readTls, TLS_OPTIONS, TLS_USAGE, tlsFiles } from '../tls.js';
 import { findSite, readTopology, topologyFile } from '../topology.js';
 import type { Command, CommandContext } from './context.js';
 
@@ -10,26 +11,29 @@ import type { Command, CommandContext } from './context.js';
 export const MAX_REASON_LENGTH = 200;
 const DEADLINE_MS = 5_000;
 
-const drainUsage = `usage: ccfed drain <site> --reason "…" [--topology FILE]
+const drainUsage = `usage: ccfed drain <site> --reason "…" [--topology FILE] [--tls-cert FILE --tls-key FILE --tls-ca FILE]
 
 Drains a site (SiteAgent.SetDraining): the router sends it no more overflow and overflowed
 INVITEs that still arrive are refused with 503; the site's own callers are served as usual. The
-drain survives a restart of the site agent. Prints the drain state before and after.
+drain survives a restart of the site agent. Prints the drain state before and after. Only an
+operator's certificate may drain.
 
   --reason TEXT    why (required, at most ${MAX_REASON_LENGTH} characters): shown by ccfed status and logged
   --topology FILE  the topology file (default: $CCFED_TOPOLOGY, else topology/example.yaml)
+${TLS_USAGE}
 
-Exit status: 0 done, 1 the site did not answer, 2 bad input (unknown site, no reason).`;
+Exit status: 0 done, 1 the site did not answer or refused, 2 bad input (unknown site, no reason).`;
 
-const undrainUsage = `usage: ccfed undrain <site> [--reason "…"] [--topology FILE]
+const undrainUsage = `usage: ccfed undrain <site> [--reason "…"] [--topology FILE] [--tls-cert FILE --tls-key FILE --tls-ca FILE]
 
 Undrains a site (SiteAgent.SetDraining): it takes overflow again. Prints the drain state before
-and after.
+and after. Only an operator's certificate may undrain.
 
   --reason TEXT    why, for the site agent's log (optional)
   --topology FILE  the topology file (default: $CCFED_TOPOLOGY, else topology/example.yaml)
+${TLS_USAGE}
 
-Exit status: 0 done, 1 the site did not answer, 2 bad input (unknown site).`;
+Exit status: 0 done, 1 the site did not answer or refused, 2 bad input (unknown site).`;
 
 export const drainCommand: Command = {
   name: 'drain',
@@ -53,7 +57,7 @@ async function setDraining(
   const usage = drained ? drainUsage : undrainUsage;
   const { values, positionals: rest } = parseCommandArgs(
     argv,
-    { reason: { type: 'string' }, topology: { type: 'string' } },
+    { reason: { type: 'string' }, topology: { type: 'string' }, ...TLS_OPTIONS },
     usage,
   );
   if (values.help) {
@@ -72,6 +76,7 @@ async function setDraining(
   }
   const file = topologyFile(values.topology, env);
   const site = findSite(readTopology(file), siteId!, file);
+  const tls = readTls(tlsFiles(values, env));
 
   const where = `site ${site.id} (${grpcAddress(site)})`;
   const call = async <T>(what: string, fn: () => Promise<T>, onFailure: string): Promise<T> => {
@@ -82,10 +87,14 @@ async function setDraining(
       if (err instanceof ClientError && err.code === Status.INVALID_ARGUMENT) {
         throw new UsageError(`${where} refused ${what}: ${why}`);
       }
+      // Refused for who is asking: the site changed nothing, whatever the call was.
+      if (err instanceof ClientError && err.code === Status.PERMISSION_DENIED) {
+        throw new OperationError(`${where} refused ${what}: ${why}; nothing was changed`);
+      }
       throw new OperationError(`${what} at ${where} failed: ${why}; ${onFailure}`);
     }
   };
-  const { before, after } = await withSiteAgent(site, async (client) => {
+  const { before, after } = await withSiteAgent(site, tls, async (client) => {
     const signal = () => AbortSignal.timeout(DEADLINE_MS);
     const status = await call(
       'GetStatus',

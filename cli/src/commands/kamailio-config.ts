@@ -7,7 +7,9 @@ import type { Command } from './context.js';
 const usage = `usage: ccfed kamailio-config <site> [--out FILE] [--check] [--topology FILE]
 
 Prints the kamailio.cfg the site runs: the site's values from the topology in front of
-services/kamailio/ccfed.cfg (the same generator the launcher and the deployment use).
+services/kamailio/ccfed.cfg (the same generator the launcher and the deployment use). It reads
+address.list (peer sites and trusted sources) and, with a TLS listener, tls.cfg from its own
+directory; --check runs kamailio -c on all of them.
 
   --out FILE       write it to FILE instead of stdout
   --check          also run kamailio -c on it and say whether Kamailio accepts it
@@ -35,7 +37,7 @@ export const kamailioConfigCommand: Command = {
     const topology = readTopology(file);
     const site = findSite(topology, siteId!, file);
     // Loaded here, not at start-up: the engines package is more than the other commands need.
-    const { checkKamailioConfig, kamailioConfig } = await import('@ccfed/services');
+    const { checkSiteKamailio, kamailioConfig } = await import('@ccfed/services');
     const config = kamailioConfig(topology, site.id);
 
     if (values.out) {
@@ -49,7 +51,7 @@ export const kamailioConfigCommand: Command = {
       io.out(config);
     }
     if (!values.check) return EXIT.ok;
-    const result = await checkKamailioConfig(config);
+    const result = await checkSiteKamailio(topology, site.id);
     if (result.ok) {
       io.err(`ok: kamailio -c accepts the config of site ${site.id}`);
       return EXIT.ok;

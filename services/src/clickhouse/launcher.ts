@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, LOOPBACK } from '../ports.js';
 import { startEngine, type EngineHandle } from '../supervise.js';
+import type { ClickHouseLogins, ClickHouseRole, ClickHouseTarget } from '@ccfed/common';
+import { clickhouseUsersXml, generateClickHouseLogins } from './users.js';
 
 export const CLICKHOUSE_SERVER = '/usr/sbin/clickhouse-server';
 
@@ -9,6 +11,8 @@ export interface ClickHouseOptions {
   readonly dataDir: string;
   readonly httpPort?: number;
   readonly tcpPort?: number;
+  /** The users' passwords; fresh random ones when not given (every start gets its own). */
+  readonly logins?: ClickHouseLogins;
 }
 
 export interface ClickHouseInstance {
@@ -17,6 +21,10 @@ export interface ClickHouseInstance {
   readonly httpPort: number;
   readonly tcpPort: number;
   readonly handle: EngineHandle;
+  /** Who may log in, one user per role (users.ts); there is no user without a password. */
+  readonly logins: ClickHouseLogins;
+  /** The URL and login of `role`, what a client or a process's CCFED_CLICKHOUSE_* needs. */
+  as(role: ClickHouseRole): ClickHouseTarget;
   stop(): Promise<void>;
 }
 
@@ -29,7 +37,14 @@ export async function startClickHouse(opts: ClickHouseOptions): Promise<ClickHou
   for (const d of [conf, logDir, join(opts.dataDir, 'data', 'tmp')])
     mkdirSync(d, { recursive: true });
   writeFileSync(join(conf, 'config.xml'), configXml({ dataDir: opts.dataDir, httpPort, tcpPort }));
-  writeFileSync(join(conf, 'users.xml'), USERS_XML);
+  const logins = opts.logins ?? generateClickHouseLogins();
+  // Loopback only, and still no user without a password: this machine may be shared, and any
+  // local process can reach a loopback port. users.xml holds only sha256 of the passwords.
+  writeFileSync(
+    join(conf, 'users.xml'),
+    clickhouseUsersXml(logins, { networks: ['::1', '127.0.0.1'], defaultProfile: DEFAULT_PROFILE }),
+    { mode: 0o600 },
+  );
   const url = `http://${LOOPBACK}:${httpPort}`;
   const handle = await startEngine({
     name: 'clickhouse',
@@ -48,7 +63,15 @@ export async function startClickHouse(opts: ClickHouseOptions): Promise<ClickHou
     },
     readyTimeoutMs: 60_000,
   });
-  return { url, httpPort, tcpPort, handle, stop: () => handle.stop() };
+  return {
+    url,
+    httpPort,
+    tcpPort,
+    handle,
+    logins,
+    as: (role) => ({ url, ...logins[role] }),
+    stop: () => handle.stop(),
+  };
 }
 
 function configXml(p: { dataDir: string; httpPort: number; tcpPort: number }): string {
@@ -95,44 +118,17 @@ function configXml(p: { dataDir: string; httpPort: number; tcpPort: number }): s
 `;
 }
 
-const USERS_XML = `<?xml version="1.0"?>
-<!-- Local development and tests only: the default user, no password, loopback only. -->
-<yandex>
-    <profiles>
-        <default>
-            <max_memory_usage>4000000000</max_memory_usage>
-            <!-- Merges on at most two threads, not sixteen: this server shares a small machine
-                 with Kafka and the services, and each merge thread took as much CPU as an INSERT
-                 thread, so under live traffic INSERTs of 40 KB took 150-250 ms (bench:ingest,
-                 2026-11-23). With two: freshness p99 1.75 s against 2.1-2.6 s, one run each,
-                 steady state after a warm-up. -->
-            <background_pool_size>2</background_pool_size>
-            <use_uncompressed_cache>0</use_uncompressed_cache>
-            <load_balancing>random</load_balancing>
-        </default>
-    </profiles>
-    <users>
-        <default>
-            <password></password>
-            <networks>
-                <ip>::1</ip>
-                <ip>127.0.0.1</ip>
-            </networks>
-            <profile>default</profile>
-            <quota>default</quota>
-        </default>
-    </users>
-    <quotas>
-        <default>
-            <interval>
-                <duration>3600</duration>
-                <queries>0</queries>
-                <errors>0</errors>
-                <result_rows>0</result_rows>
-                <read_rows>0</read_rows>
-                <execution_time>0</execution_time>
-            </interval>
-        </default>
-    </quotas>
-</yandex>
-`;
+/**
+ * The server-wide default profile: the settings every user starts from, and where 18.16 reads its
+ * background pool sizes. Nobody logs in with it (users.ts).
+ */
+const DEFAULT_PROFILE = {
+  max_memory_usage: 4_000_000_000,
+  // Merges on at most two threads, not sixteen: this server shares a small machine with Kafka and
+  // the services, and each merge thread took as much CPU as an INSERT thread, so under live
+  // traffic INSERTs of 40 KB took 150-250 ms (bench:ingest, 2026-11-23). With two: freshness p99
+  // 1.75 s against 2.1-2.6 s, one run each, steady state after a warm-up.
+  background_pool_size: 2,
+  use_uncompressed_cache: 0,
+  load_balancing: 'random',
+};

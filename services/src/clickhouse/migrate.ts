@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
 import { ident, sql } from '@ccfed/common';
+import type { ClickHouseTarget } from '@ccfed/common';
 
 export const MIGRATIONS_DIR = new URL('../../clickhouse/migrations', import.meta.url).pathname;
 
@@ -56,22 +57,23 @@ export function splitStatements(text: string): string[] {
 /**
  * Creates the database if needed and applies the migrations it has not had yet, in order. Every
  * statement is idempotent (IF NOT EXISTS), so a run cut short is simply run again. Returns the
- * versions it applied.
+ * versions it applied. `target` logs in as a user that may run DDL (the admin role).
  */
 export async function migrate(
-  url: string,
+  target: ClickHouseTarget,
   database: string,
   migrations: readonly Migration[] = readMigrations(),
 ): Promise<number[]> {
   const db = ident(database);
-  const server = createClient({ url });
+  const login = { url: target.url, username: target.username, password: target.password };
+  const server = createClient(login);
   try {
     await server.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${db}`.text });
   } finally {
     await server.close();
   }
   // Statements name their tables without a database: they run in the one this client is bound to.
-  const client = createClient({ url, database });
+  const client = createClient({ ...login, database });
   try {
     await client.command({
       query:

@@ -1,8 +1,9 @@
 // Kamailio config tools for a topology file:
 //   tsx services/src/kamailio/cli.ts check <topology.yaml>            kamailio -c on every site's config
 //   tsx services/src/kamailio/cli.ts generate <topology.yaml> <site>  print one site's kamailio.cfg
+// (kamailio.cfg reads address.list and, with TLS, tls.cfg beside it: see kamailioSideFiles)
 import { loadTopology, TopologyError } from '@ccfed/topology';
-import { checkKamailioConfig } from './check.js';
+import { checkSiteKamailio } from './check.js';
 import { kamailioConfig } from './generate.js';
 
 const [command, file, siteId] = process.argv.slice(2);
@@ -23,7 +24,7 @@ async function main(): Promise<number> {
   }
   let failed = 0;
   for (const site of topology.sites) {
-    const result = await checkKamailioConfig(kamailioConfig(topology, site.id));
+    const result = await checkSiteKamailio(topology, site.id);
     if (result.ok) {
       console.log(`ok      ${site.id}: kamailio -c accepts the generated config`);
     } else {

@@ -1,10 +1,17 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { siteById, type Topology } from '@ccfed/topology';
+import type { TlsFiles } from '../pki.js';
 import { tcpPortInUse, udpPortFree } from '../ports.js';
 import { EngineError, startEngine, type EngineHandle } from '../supervise.js';
 import { checkKamailioConfig, KAMAILIO_BIN } from './check.js';
-import { DEFAULT_TUNING, kamailioConfig, type KamailioTuning } from './generate.js';
+import {
+  DEFAULT_TUNING,
+  kamailioConfig,
+  kamailioSideFiles,
+  siteUsesTls,
+  type KamailioTuning,
+} from './generate.js';
 
 export interface KamailioOptions {
   readonly topology: Topology;
@@ -13,22 +20,41 @@ export interface KamailioOptions {
   readonly tuning?: KamailioTuning;
   /** Shared memory for the SIP proxy, in MB. */
   readonly sharedMemoryMb?: number;
+  /**
+   * The site principal's certificate and key and the federation CA (services/src/pki.ts), for
+   * SIP over TLS with the peer sites; required when the site has sip.tlsPort.
+   */
+  readonly tls?: TlsFiles;
 }
 
 export interface KamailioInstance {
   readonly siteId: string;
   readonly sip: { readonly host: string; readonly port: number };
   readonly evapi: { readonly host: string; readonly port: number };
+  /** The TLS listener for peer sites, when the site has one. */
+  readonly sipTls?: { readonly host: string; readonly port: number };
   readonly configFile: string;
   readonly handle: EngineHandle;
   stop(): Promise<void>;
 }
 
-/** Generates a site's kamailio.cfg, validates it with `kamailio -c`, and runs Kamailio on it. */
+/**
+ * Generates a site's kamailio.cfg and the files beside it (address.list, tls.cfg), validates them
+ * with `kamailio -c`, and runs Kamailio on them.
+ */
 export async function startKamailio(opts: KamailioOptions): Promise<KamailioInstance> {
   const site = siteById(opts.topology, opts.siteId);
+  if (siteUsesTls(opts.topology, site.id) && !opts.tls)
+    throw new EngineError(
+      `kamailio ${site.id}: the site listens for SIP over TLS (sip.tlsPort): give it the site's certificate (tls)`,
+    );
+  // kamailio -c does not open them: a missing file would only show in Kamailio's log at start.
+  for (const file of opts.tls ? [opts.tls.ca, opts.tls.cert, opts.tls.key] : []) {
+    if (!existsSync(file)) throw new EngineError(`kamailio ${site.id}: no TLS file ${file}`);
+  }
   const config = kamailioConfig(opts.topology, site.id, opts.tuning ?? DEFAULT_TUNING);
-  const check = await checkKamailioConfig(config);
+  const sideFiles = kamailioSideFiles(opts.topology, site.id, opts.tls);
+  const check = await checkKamailioConfig(config, sideFiles);
   if (!check.ok) {
     throw new EngineError(
       `kamailio ${site.id}: the generated config is rejected by kamailio -c:\n${check.output}`,
@@ -38,6 +64,9 @@ export async function startKamailio(opts: KamailioOptions): Promise<KamailioInst
   mkdirSync(runDir, { recursive: true });
   const configFile = join(opts.dataDir, 'kamailio.cfg');
   writeFileSync(configFile, config);
+  for (const [name, content] of Object.entries(sideFiles))
+    writeFileSync(join(opts.dataDir, name), content);
+  const tlsPort = site.sip.tlsPort;
   const shm = String(opts.sharedMemoryMb ?? 64);
   const handle = await startEngine({
     name: `kamailio ${site.id}`,
@@ -62,10 +91,14 @@ export async function startKamailio(opts: KamailioOptions): Promise<KamailioInst
     ports: [
       { port: site.sip.port, protocol: site.sip.transport, role: 'SIP' },
       { port: site.evapi.port, protocol: 'tcp', role: 'evapi' },
+      ...(tlsPort === undefined
+        ? []
+        : [{ port: tlsPort, protocol: 'tcp', role: 'SIP TLS' } as const]),
     ],
     ready: async () =>
       !(await udpPortFree(site.sip.port, site.sip.host)) &&
-      (await tcpPortInUse(site.evapi.port, site.evapi.host)),
+      (await tcpPortInUse(site.evapi.port, site.evapi.host)) &&
+      (tlsPort === undefined || (await tcpPortInUse(tlsPort, site.sip.host))),
     readyTimeoutMs: 30_000,
     stopTimeoutMs: 10_000,
   });
@@ -73,6 +106,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<KamailioInst
     siteId: site.id,
     sip: { host: site.sip.host, port: site.sip.port },
     evapi: { host: site.evapi.host, port: site.evapi.port },
+    ...(tlsPort === undefined ? {} : { sipTls: { host: site.sip.host, port: tlsPort } }),
     configFile,
     handle,
     stop: () => handle.stop(),

@@ -359,3 +359,50 @@ describe('status', () => {
     expect(support).toMatchObject({ queued: 0, staffed: 1, idle: 0 });
   });
 });
+
+describe('Acd announced wait', () => {
+  it("tells a queued caller the model's wait until calls here have shown how long they really wait", () => {
+    const { acd, call, staff } = setup([agent('a1', { support: 5 })]);
+    staff('a1');
+    acd.offer(call('busy', 'support'));
+    const r = acd.offer(call('c1', 'support'));
+    expect(r.kind).toBe('queued');
+    if (r.kind !== 'queued') return;
+    expect(r.callsAhead).toBe(0);
+    expect(r.announcedWaitMs).toBe(r.expectedWaitMs);
+    expect(acd.announcementOf('c1')).toEqual({ position: 1, waitMs: r.expectedWaitMs });
+  });
+
+  it('announces shorter waits once callers ahead kept leaving, and routing keeps the model', () => {
+    const { clock, acd, call, staff } = setup([agent('a1', { support: 5 })]);
+    staff('a1');
+    // Every call talks 180 s (+10 s wrap-up). Round after round a caller queues and hangs up,
+    // and the caller behind them waits one handle time, against a model of two.
+    for (let i = 0; i < 40; i++) {
+      acd.offer(call(`talk-${i}`, 'support'));
+      acd.answered(`talk-${i}`);
+      acd.offer(call(`ahead-${i}`, 'support'));
+      acd.offer(call(`wait-${i}`, 'support'));
+      clock.advance(5_000);
+      acd.abandon(`ahead-${i}`);
+      clock.advance(175_000);
+      acd.hangUp(`talk-${i}`);
+      clock.advance(10_000);
+      acd.tick();
+      acd.answered(`wait-${i}`);
+      clock.advance(180_000);
+      acd.hangUp(`wait-${i}`);
+      clock.advance(10_000);
+      acd.tick();
+    }
+    acd.offer(call('busy', 'support'));
+    acd.answered('busy');
+    acd.offer(call('first', 'support'));
+    const r = acd.offer(call('next', 'support'));
+    if (r.kind !== 'queued') throw new Error('expected the call to queue');
+    expect(r.callsAhead).toBe(1);
+    expect(r.announcedWaitMs).toBeLessThan(r.expectedWaitMs * 0.7);
+    expect(acd.expectedWaitOf('next')).toBe(r.expectedWaitMs);
+    expect(acd.announcementOf('next')).toEqual({ position: 2, waitMs: r.announcedWaitMs });
+  });
+});

@@ -4,7 +4,7 @@
 
 import type { Clock } from '@ccfed/common';
 import { transition, type AgentAction, type AgentState } from './agent-state.js';
-import { expectedWaitMs, HandleTimeAverage } from './ewt.js';
+import { expectedWaitMs, HandleTimeAverage, WaitCalibration } from './ewt.js';
 import { servedBefore, SkillQueue, type QueuedCall } from './queue.js';
 
 export interface AcdSkill {
@@ -54,7 +54,12 @@ export type OfferResult =
   | {
       readonly kind: 'queued';
       readonly position: number;
+      /** The capacity model's wait: what routing compares sites by. */
       readonly expectedWaitMs: number;
+      /** The wait to tell the caller: the model calibrated on how long calls here really waited. */
+      readonly announcedWaitMs: number;
+      /** Calls of the caller's tenant ahead of it in service order. */
+      readonly callsAhead: number;
       readonly effects: Effects;
     };
 
@@ -95,6 +100,8 @@ interface CallRecord {
   phase: 'queued' | 'ringing' | 'talking';
   agentId?: string;
   answeredMs?: number;
+  /** When the call first queued here, and what the model said then: calibrates the forecast. */
+  queued?: { readonly atMs: number; readonly modelMs: number; readonly ahead: number };
 }
 
 /** Thrown for requests about calls or agents the ACD does not know. */
@@ -119,6 +126,7 @@ export class Acd {
   private readonly skills = new Map<string, AcdSkill>();
   private readonly queues = new Map<string, SkillQueue>();
   private readonly handle = new Map<string, HandleTimeAverage>();
+  private readonly calibration = new Map<string, WaitCalibration>();
   private readonly agents = new Map<string, AgentRecord>();
   private readonly calls = new Map<string, CallRecord>();
 
@@ -127,6 +135,7 @@ export class Acd {
       this.skills.set(s.id, s);
       this.queues.set(s.id, new SkillQueue());
       this.handle.set(s.id, new HandleTimeAverage(s.averageHandleMs));
+      this.calibration.set(s.id, new WaitCalibration());
     }
     for (const a of deps.agents) {
       for (const skill of Object.keys(a.skills)) {
@@ -185,7 +194,8 @@ export class Acd {
       throw new AcdError(`call ${call.callId} is already in the ACD`);
     const queue = this.queues.get(call.skill);
     if (!queue) throw new AcdError(`call ${call.callId}: unknown skill ${call.skill}`);
-    this.calls.set(call.callId, { call, phase: 'queued' });
+    const rec: CallRecord = { call, phase: 'queued' };
+    this.calls.set(call.callId, rec);
     const agentId = this.bestIdleAgent(call);
     if (agentId) {
       const fx = noEffects();
@@ -193,10 +203,14 @@ export class Acd {
       return { kind: 'assigned', assignment, effects: fx };
     }
     const position = queue.add(call);
+    const { modelMs, ahead } = this.waitOf(call);
+    rec.queued = { atMs: this.now(), modelMs, ahead };
     return {
       kind: 'queued',
       position,
-      expectedWaitMs: this.expectedWaitOf(call.callId)!,
+      expectedWaitMs: modelMs,
+      announcedWaitMs: this.calibration.get(call.skill)!.forecastMs(modelMs, ahead),
+      callsAhead: ahead,
       effects: noEffects(),
     };
   }
@@ -207,6 +221,10 @@ export class Acd {
     const fx = this.apply(rec.agentId!, { type: 'answer', callId });
     rec.phase = 'talking';
     rec.answeredMs = this.now();
+    if (rec.queued && rec.queued.atMs - rec.call.arrivalMs < 1000) {
+      const { atMs, modelMs, ahead } = rec.queued;
+      this.calibration.get(rec.call.skill)!.observe(modelMs, ahead, rec.answeredMs - atMs);
+    }
     return fx;
   }
 
@@ -307,14 +325,31 @@ export class Acd {
   expectedWaitOf(callId: string): number | undefined {
     const rec = this.calls.get(callId);
     if (!rec || rec.phase !== 'queued') return undefined;
-    const { call } = rec;
+    return this.waitOf(rec.call).modelMs;
+  }
+
+  /**
+   * What to tell a queued caller now: their place (calls of their tenant ahead, 1-based) and the
+   * calibrated wait (ewt.ts WaitCalibration); undefined when the call is not queued.
+   */
+  announcementOf(callId: string): { position: number; waitMs: number } | undefined {
+    const rec = this.calls.get(callId);
+    if (!rec || rec.phase !== 'queued') return undefined;
+    const { modelMs, ahead } = this.waitOf(rec.call);
+    const waitMs = this.calibration.get(rec.call.skill)!.forecastMs(modelMs, ahead);
+    return { position: ahead + 1, waitMs };
+  }
+
+  /** A queued call's model wait and how many calls of its tenant are ahead of it. */
+  private waitOf(call: QueuedCall): { modelMs: number; ahead: number } {
     const queue = this.queues.get(call.skill)!.all();
-    const ahead = queue.slice(
-      0,
-      queue.findIndex((c) => c.callId === callId),
-    );
-    const position = ahead.filter((c) => c.tenantId === call.tenantId).length + 1;
-    return this.expectedWaitAt(call.skill, position, call.tenantId);
+    const ahead = queue
+      .slice(
+        0,
+        queue.findIndex((c) => c.callId === call.callId),
+      )
+      .filter((c) => c.tenantId === call.tenantId).length;
+    return { modelMs: this.expectedWaitAt(call.skill, ahead + 1, call.tenantId), ahead };
   }
 
   /**

@@ -1,12 +1,24 @@
-import { silentLogger } from '@ccfed/common';
+import { silentLogger, type Principal } from '@ccfed/common';
 import { AgentState, CustomerTier, site } from '@ccfed/proto';
-import { createChannel, Status, type Channel } from 'nice-grpc';
+import { Status } from 'nice-grpc';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AcdError } from '../acd/acd.js';
 import type { SiteStatusProvider } from './site-status.js';
-import { startGrpcServer, type GrpcServer } from './server.js';
-import { AcdTestDesk, clientFactory, failure, T0, testSite } from './test-support.js';
+import { startGrpcServer } from './server.js';
+import {
+  AcdTestDesk,
+  channelAs,
+  clientFactory,
+  failure,
+  PHONES,
+  SHANGHAI,
+  SITE,
+  SUPERVISOR,
+  T0,
+  testSite,
+  tlsAs,
+} from './test-support.js';
 
 const PHONE = 'sip:sh-001@127.0.0.1:5090';
 
@@ -24,30 +36,36 @@ const noStatus: SiteStatusProvider = {
   },
 };
 
-const open: { server: GrpcServer; channel: Channel }[] = [];
+const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
-  for (const { server, channel } of open.splice(0)) {
-    channel.close();
-    await server.close();
-  }
+  for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-async function serve(desk: AcdTestDesk, log = silentLogger()) {
+/** The test site's AgentControl, called as `principal` (its supervisor unless said otherwise). */
+async function serve(desk: AcdTestDesk, log = silentLogger(), principal: Principal = SUPERVISOR) {
   const server = await startGrpcServer({
     host: '127.0.0.1',
     port: 0,
     desk,
     status: noStatus,
+    site: SITE,
+    phoneNetwork: PHONES,
+    tls: await tlsAs(SHANGHAI),
     log,
   });
-  const channel = createChannel(`127.0.0.1:${server.port}`);
-  open.push({ server, channel });
-  return clientFactory.create(site.AgentControlDefinition, channel);
+  cleanup.push(() => server.close());
+  /** A client of the server as `who`. */
+  const as = async (who: Principal) => {
+    const channel = await channelAs(server.port, who);
+    cleanup.push(() => channel.close());
+    return clientFactory.create(site.AgentControlDefinition, channel);
+  };
+  return Object.assign(await as(principal), { as });
 }
 
-async function started() {
+async function started(log = silentLogger()) {
   const s = testSite();
-  return { ...s, client: await serve(s.desk) };
+  return { ...s, client: await serve(s.desk, log) };
 }
 
 describe('AgentControl', () => {
@@ -282,6 +300,127 @@ describe('AgentControl', () => {
     );
     expect(logged).toContainEqual(
       expect.objectContaining({ event: 'grpc_internal_error', rpc: 'SetReady', agentId: 'sh-001' }),
+    );
+  });
+});
+
+describe('AgentControl authorisation', () => {
+  const agent = (id: string): Principal => ({ kind: 'agent', site: 'shanghai', agent: id });
+
+  it('lets an agent log itself in and out, list only itself, and touch no one else', async () => {
+    const { client } = await started();
+    const me = await client.as(agent('sh-001'));
+    expect((await me.login({ agentId: 'sh-001', contactUri: PHONE })).agent?.state).toBe(
+      AgentState.AGENT_STATE_NOT_READY,
+    );
+    expect((await me.listAgents({})).agents.map((a) => a.agentId)).toEqual(['sh-001']);
+    for (const call of [
+      me.login({ agentId: 'sh-002', contactUri: PHONE }),
+      me.setReady({ agentId: 'sh-002' }),
+      me.setNotReady({ agentId: 'sh-002', reasonCode: 'lunch' }),
+      me.logout({ agentId: 'sh-002' }),
+    ])
+      expect(await failure(call)).toMatchObject({
+        code: Status.PERMISSION_DENIED,
+        details: expect.stringContaining(
+          'agent:shanghai/sh-001 may not call', // ... an agent acts only on itself, not on "sh-002"
+        ),
+      });
+    const [other] = (await client.listAgents({ skill: 'support' })).agents.filter(
+      (a) => a.agentId === 'sh-002',
+    );
+    expect(other?.state).toBe(AgentState.AGENT_STATE_LOGGED_OUT);
+    // An agent of another site with the same id is not this site's sh-001.
+    const namesake = await client.as({ kind: 'agent', site: 'beijing', agent: 'sh-001' });
+    expect((await failure(namesake.logout({ agentId: 'sh-001' }))).code).toBe(
+      Status.PERMISSION_DENIED,
+    );
+    expect((await client.listAgents({ skill: 'sales' })).agents[0]?.state).toBe(
+      AgentState.AGENT_STATE_NOT_READY,
+    );
+  });
+
+  it("limits a tenant's supervisor to that tenant's agents and calls", async () => {
+    const { desk, client } = await started();
+    desk.offer({
+      callId: 'c-acme',
+      tenantId: 'acme-bank',
+      skill: 'support',
+      tier: 1,
+      arrivalMs: T0,
+    });
+    desk.offer({
+      callId: 'c-zen',
+      tenantId: 'zenith-telecom',
+      skill: 'support',
+      tier: 1,
+      arrivalMs: T0,
+    });
+    const zenith = await client.as({
+      kind: 'supervisor',
+      site: 'shanghai',
+      tenant: 'zenith-telecom',
+    });
+    expect(await failure(zenith.login({ agentId: 'sh-001', contactUri: PHONE }))).toEqual({
+      code: Status.PERMISSION_DENIED,
+      details:
+        'supervisor:shanghai/zenith-telecom may not call Login at site shanghai: a supervisor of zenith-telecom acts only on zenith-telecom\'s agents, and "sh-001" is not one',
+    });
+    expect((await zenith.listAgents({})).agents).toEqual([]);
+    const queued = (q: { queues: { calls: { callId: string }[] }[] }) =>
+      q.queues.flatMap((x) => x.calls.map((c) => c.callId));
+    expect(queued(await zenith.listQueues({}))).toEqual(['c-zen']);
+
+    const acme = await client.as({ kind: 'supervisor', site: 'shanghai', tenant: 'acme-bank' });
+    expect((await acme.login({ agentId: 'sh-002', contactUri: PHONE })).agent?.agentId).toBe(
+      'sh-002',
+    );
+    expect((await acme.listAgents({})).agents.map((a) => a.agentId)).toEqual(['sh-001', 'sh-002']);
+    expect(queued(await acme.listQueues({}))).toEqual(['c-acme']);
+    expect(queued(await client.listQueues({})).sort()).toEqual(['c-acme', 'c-zen']);
+  });
+
+  it("refuses another site's supervisor and principals that are not people at this site", async () => {
+    const { client } = await started();
+    for (const p of [
+      { kind: 'supervisor', site: 'beijing' },
+      { kind: 'site', site: 'shanghai' },
+      { kind: 'service', service: 'router' },
+    ] as const) {
+      const other = await client.as(p);
+      expect((await failure(other.login({ agentId: 'sh-001', contactUri: PHONE }))).code).toBe(
+        Status.PERMISSION_DENIED,
+      );
+      expect((await failure(other.listAgents({}))).code).toBe(Status.PERMISSION_DENIED);
+    }
+  });
+
+  it("refuses a phone outside the site's phone network, naming it, and logs the attempt", async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const { client } = await started(log);
+    expect(
+      await failure(client.login({ agentId: 'sh-001', contactUri: 'sip:sh-001@203.0.113.9:5060' })),
+    ).toEqual({
+      code: Status.PERMISSION_DENIED,
+      details:
+        'contact_uri host "203.0.113.9" is outside site shanghai\'s phone network (127.0.0.0/8, ::1/128, *.sh.example.com; the topology\'s sites[].phoneNetwork)',
+    });
+    for (const contactUri of ['sip:sh-001@phone.attacker.example', 'sip:sh-001@[2001:db8::1]'])
+      expect(
+        (await failure(client.login({ agentId: 'sh-001', contactUri }))).code,
+        contactUri,
+      ).toBe(Status.PERMISSION_DENIED);
+    expect((await client.listAgents({ skill: 'sales' })).agents[0]?.state).toBe(
+      AgentState.AGENT_STATE_LOGGED_OUT,
+    );
+    expect(lines.map((l) => JSON.parse(l))).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        event: 'agent_contact_refused',
+        agentId: 'sh-001',
+        host: '203.0.113.9',
+      }),
     );
   });
 });

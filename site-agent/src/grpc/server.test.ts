@@ -1,6 +1,6 @@
-import { silentLogger } from '@ccfed/common';
+import { silentLogger, type Principal } from '@ccfed/common';
 import { site } from '@ccfed/proto';
-import { createChannel, Status, type Channel } from 'nice-grpc';
+import { ChannelCredentials, createChannel, Status } from 'nice-grpc';
 import { pino } from 'pino';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,19 @@ import { DayStats } from '../acd/day-stats.js';
 import { buildSnapshot } from '../snapshot.js';
 import type { SiteStatusProvider } from './site-status.js';
 import { startGrpcServer, type GrpcServer } from './server.js';
-import { clientFactory, failure, T0, testSite } from './test-support.js';
+import {
+  channelAs,
+  clientFactory,
+  failure,
+  OPERATOR,
+  PHONES,
+  SHANGHAI,
+  SITE,
+  SUPERVISOR,
+  T0,
+  testSite,
+  tlsAs,
+} from './test-support.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -59,14 +71,18 @@ async function start(
     port,
     desk: s.desk,
     status: status ?? statusOf(s),
+    site: SITE,
+    phoneNetwork: PHONES,
+    tls: await tlsAs(SHANGHAI),
     log,
   });
   cleanup.push(() => server.close());
   return server;
 }
 
-function connect(port: number) {
-  const channel: Channel = createChannel(`127.0.0.1:${port}`);
+/** Clients of both services on `port`, as `principal` (an operator unless said otherwise). */
+async function connect(port: number, principal: Principal = OPERATOR) {
+  const channel = await channelAs(port, principal);
   cleanup.push(() => channel.close());
   return {
     siteAgent: clientFactory.create(site.SiteAgentDefinition, channel),
@@ -80,7 +96,7 @@ describe('SiteAgent service', () => {
     s.desk.login('sh-002', 'sip:sh-002@127.0.0.1:5091');
     s.desk.ready('sh-002');
     const server = await start(0, statusOf(s));
-    const status = await connect(server.port).siteAgent.getStatus({});
+    const status = await (await connect(server.port)).siteAgent.getStatus({});
 
     expect(status.evapiConnected).toBe(true);
     expect(status.kafkaConnected).toBe(false);
@@ -100,7 +116,7 @@ describe('SiteAgent service', () => {
     const s = testSite();
     const file = join(mkdtempSync(join(tmpdir(), 'ccfed-drain-')), 'drain.json');
     const server = await start(0, statusOf(s, new DrainSwitch(file)));
-    const siteAgent = connect(server.port).siteAgent;
+    const siteAgent = (await connect(server.port)).siteAgent;
     expect(await siteAgent.setDraining({ drained: true, reason: 'switch maintenance' })).toEqual({
       drained: true,
       wasDrained: false,
@@ -124,7 +140,7 @@ describe('SiteAgent service', () => {
   it('refuses a drain reason longer than 200 characters, and changes nothing', async () => {
     const s = testSite();
     const server = await start(0, statusOf(s));
-    const siteAgent = connect(server.port).siteAgent;
+    const siteAgent = (await connect(server.port)).siteAgent;
     expect(
       await failure(siteAgent.setDraining({ drained: true, reason: 'x'.repeat(201) })),
     ).toEqual({
@@ -144,7 +160,7 @@ describe('SiteAgent service', () => {
       },
     };
     const server = await start(0, broken, log);
-    expect(await failure(connect(server.port).siteAgent.getStatus({}))).toEqual({
+    expect(await failure((await connect(server.port)).siteAgent.getStatus({}))).toEqual({
       code: Status.INTERNAL,
       details: 'GetStatus failed inside the site agent; see its log',
     });
@@ -159,7 +175,8 @@ describe('SiteAgent service', () => {
 
   it('says plainly that overflow offers are not accepted yet', async () => {
     const server = await start();
-    const offer = connect(server.port).siteAgent.offerOverflow({ callId: 'c-1', skill: 'sales' });
+    const beijing = await connect(server.port, { kind: 'site', site: 'beijing' });
+    const offer = beijing.siteAgent.offerOverflow({ callId: 'c-1', skill: 'sales' });
     expect(await failure(offer)).toMatchObject({
       code: Status.UNIMPLEMENTED,
       details: expect.stringContaining('overflow offers are not accepted by this version'),
@@ -167,10 +184,88 @@ describe('SiteAgent service', () => {
   });
 });
 
+describe('who may call SiteAgent', () => {
+  it('drains for an operator only: a supervisor is refused, changes nothing, and is logged', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const server = await start(0, undefined, log);
+    const supervisor = (await connect(server.port, SUPERVISOR)).siteAgent;
+    expect(await failure(supervisor.setDraining({ drained: true, reason: 'mine now' }))).toEqual({
+      code: Status.PERMISSION_DENIED,
+      details:
+        'supervisor:shanghai may not call SetDraining at site shanghai: only operators drain a site',
+    });
+    expect((await supervisor.getStatus({})).drained).toBe(false);
+    expect(lines.map((l) => JSON.parse(l))).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        event: 'grpc_permission_denied',
+        peer: 'supervisor:shanghai',
+        rpc: 'SetDraining',
+      }),
+    );
+
+    const operator = (await connect(server.port, OPERATOR)).siteAgent;
+    expect(await operator.setDraining({ drained: true, reason: 'switch maintenance' })).toEqual({
+      drained: true,
+      wasDrained: false,
+    });
+    expect(lines.map((l) => JSON.parse(l))).toContainEqual(
+      expect.objectContaining({ event: 'site_drained', by: 'operator:li' }),
+    );
+  });
+
+  it('tells the status to the router and other sites, not to an agent or a tenant supervisor', async () => {
+    const server = await start();
+    for (const p of [
+      { kind: 'service', service: 'router' },
+      { kind: 'site', site: 'beijing' },
+    ] as const)
+      expect((await (await connect(server.port, p)).siteAgent.getStatus({})).bufferedEvents).toBe(
+        42,
+      );
+    for (const p of [
+      { kind: 'agent', site: 'shanghai', agent: 'sh-001' },
+      { kind: 'supervisor', site: 'shanghai', tenant: 'acme-bank' },
+      { kind: 'service', service: 'api' },
+    ] as const)
+      expect((await failure((await connect(server.port, p)).siteAgent.getStatus({}))).code).toBe(
+        Status.PERMISSION_DENIED,
+      );
+  });
+
+  it('takes overflow offers from other sites only', async () => {
+    const server = await start();
+    for (const p of [SHANGHAI, OPERATOR] as const)
+      expect(
+        (await failure((await connect(server.port, p)).siteAgent.offerOverflow({ callId: 'c-1' })))
+          .code,
+      ).toBe(Status.PERMISSION_DENIED);
+  });
+
+  it('refuses a client without a certificate, and one from another CA, before any call', async () => {
+    const server = await start();
+    const ca = (await tlsAs(OPERATOR)).ca;
+    const anonymous = createChannel(
+      `127.0.0.1:${server.port}`,
+      ChannelCredentials.createSsl(ca, null, null, { checkServerIdentity: () => undefined }),
+      { 'grpc.ssl_target_name_override': 'ccfed.peer' },
+    );
+    cleanup.push(() => anonymous.close());
+    const noCert = clientFactory.create(site.SiteAgentDefinition, anonymous).getStatus({});
+    expect((await failure(noCert)).code).toBe(Status.UNAVAILABLE);
+
+    const plain = createChannel(`127.0.0.1:${server.port}`);
+    cleanup.push(() => plain.close());
+    const insecure = clientFactory.create(site.AgentControlDefinition, plain).listAgents({});
+    expect((await failure(insecure)).code).toBe(Status.UNAVAILABLE);
+  });
+});
+
 describe('startGrpcServer', () => {
   it('serves both services on one port', async () => {
     const server = await start();
-    const { siteAgent, agentControl } = connect(server.port);
+    const { siteAgent, agentControl } = await connect(server.port);
     expect((await agentControl.listAgents({})).agents).toHaveLength(2);
     expect((await siteAgent.getStatus({})).bufferedEvents).toBe(42);
   });
@@ -184,7 +279,7 @@ describe('startGrpcServer', () => {
 
   it('closes once, stops answering, and frees the port', async () => {
     const server = await start();
-    const { agentControl } = connect(server.port);
+    const { agentControl } = await connect(server.port);
     await agentControl.listQueues({});
 
     await Promise.all([server.close(), server.close()]);

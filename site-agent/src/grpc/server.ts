@@ -1,12 +1,20 @@
 // The site agent's gRPC server: AgentControl (agents' desks, supervisors) and SiteAgent (other
-// sites, the router, operators) on one address.
+// sites, the router, operators) on one address, over mutual TLS with the federation's CA only.
+// Who may call what is authorise.ts.
 
 import { site } from '@ccfed/proto';
-import { serveGrpc } from '@ccfed/common';
+import {
+  grpcServerCredentials,
+  secureServerOptions,
+  serveGrpc,
+  type TlsMaterial,
+} from '@ccfed/common';
+import type { PhoneNetwork } from '@ccfed/topology';
 import { createServer } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { AgentDesk } from '../desk.js';
 import { createAgentControlService } from './agent-control.js';
+import type { SiteFacts } from './authorise.js';
 import { createSiteAgentService, type SiteStatusProvider } from './site-status.js';
 
 export interface GrpcServerOptions {
@@ -16,6 +24,12 @@ export interface GrpcServerOptions {
   readonly port: number;
   readonly desk: AgentDesk;
   readonly status: SiteStatusProvider;
+  /** This site's id and its agents' tenants, which authorisation reads. */
+  readonly site: SiteFacts;
+  /** Where this site's agents' phones may be (the topology's sites[].phoneNetwork). */
+  readonly phoneNetwork: PhoneNetwork;
+  /** The site's certificate and the federation CA that every client's must come from. */
+  readonly tls: TlsMaterial;
   readonly log: Logger;
   /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
   readonly shutdownTimeoutMs?: number;
@@ -30,10 +44,20 @@ export interface GrpcServer {
 
 /** Starts serving both services on host:port; rejects, naming the address, when it cannot bind. */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
-  const { host, desk, status, log, shutdownTimeoutMs = 5_000 } = options;
-  const server = createServer();
-  server.add(site.AgentControlDefinition, createAgentControlService({ desk, log }));
-  server.add(site.SiteAgentDefinition, createSiteAgentService({ status, log }));
+  const { host, desk, status, phoneNetwork, tls, log, shutdownTimeoutMs = 5_000 } = options;
+  const facts = options.site;
+  const server = createServer(secureServerOptions);
+  server.add(
+    site.AgentControlDefinition,
+    createAgentControlService({ desk, site: facts, phoneNetwork, log }),
+  );
+  server.add(site.SiteAgentDefinition, createSiteAgentService({ status, site: facts, log }));
 
-  return serveGrpc(server, { host, port: options.port, log, shutdownTimeoutMs });
+  return serveGrpc(server, {
+    host,
+    port: options.port,
+    log,
+    shutdownTimeoutMs,
+    credentials: grpcServerCredentials(tls),
+  });
 }

@@ -1,10 +1,29 @@
 // Support for the gRPC tests; nothing here is wired into the process.
 
-import { ManualClock, type Clock } from '@ccfed/common';
-import { ClientError, createClientFactory, type ClientMiddleware, type Status } from 'nice-grpc';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  loadTls,
+  ManualClock,
+  secureChannel,
+  type Clock,
+  type Principal,
+  type TlsMaterial,
+} from '@ccfed/common';
+import { openPki, type Pki } from '@ccfed/services';
+import { phoneNetwork } from '@ccfed/topology';
+import {
+  ClientError,
+  createClientFactory,
+  type Channel,
+  type ClientMiddleware,
+  type Status,
+} from 'nice-grpc';
 import { Acd, type Effects } from '../acd/acd.js';
 import type { QueuedCall } from '../acd/queue.js';
 import { InvalidRequestError, type AgentDesk, type AgentView, type QueueView } from '../desk.js';
+import type { SiteFacts } from './authorise.js';
 
 /** 2026-11-23 09:00 in Shanghai. */
 export const T0 = Date.parse('2026-11-23T01:00:00Z');
@@ -27,6 +46,41 @@ export function testSite(): { clock: ManualClock; acd: Acd; desk: AcdTestDesk } 
     ],
   });
   return { clock, acd, desk: new AcdTestDesk(acd, clock) };
+}
+
+/** The test site's id and agents, as the process takes them from the topology. */
+export const SITE: SiteFacts = {
+  siteId: 'shanghai',
+  agentTenants: new Map([
+    ['sh-001', 'acme-bank'],
+    ['sh-002', 'acme-bank'],
+  ]),
+};
+
+/** The test site's phones: this host, and hosts under sh.example.com. */
+export const PHONES = phoneNetwork(['127.0.0.0/8', '::1/128', '*.sh.example.com']);
+
+export const SHANGHAI: Principal = { kind: 'site', site: 'shanghai' };
+export const OPERATOR: Principal = { kind: 'operator', name: 'li' };
+export const SUPERVISOR: Principal = { kind: 'supervisor', site: 'shanghai' };
+
+// One CA per test file, in a temporary directory, as the suite and the local federation have theirs.
+let pki: Promise<Pki> | undefined;
+
+/** TLS material for `principal` from the test file's CA. */
+export async function tlsAs(principal: Principal): Promise<TlsMaterial> {
+  pki ??= openPki(mkdtempSync(join(tmpdir(), 'ccfed-site-pki-')));
+  return loadTls(await (await pki).issue(principal));
+}
+
+/** A channel to the test site's server on `port` holding `principal`'s certificate. */
+export async function channelAs(port: number, principal: Principal): Promise<Channel> {
+  return secureChannel(
+    `127.0.0.1:${port}`,
+    await tlsAs(principal),
+    (p) => p.kind === 'site' && p.site === SITE.siteId,
+    `site:${SITE.siteId}`,
+  );
 }
 
 /**
@@ -106,6 +160,7 @@ export class AcdTestDesk implements AgentDesk {
       skill,
       calls: this.acd.queuedCalls(skill).map((c) => ({
         callId: c.callId,
+        tenantId: c.tenantId,
         tier: c.tier,
         arrivalMs: c.arrivalMs,
         expectedWaitMs: this.acd.expectedWaitOf(c.callId) ?? 0,

@@ -18,6 +18,12 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
     ruriUser: z.string().max(256),
     tsS: z.number().int(),
     tsU: z.number().int(),
+    /**
+     * Who sent it (ccfed.cfg route[SOURCE]): a peer site (`peer` is its id), a trusted IVR or
+     * SBC, or anyone else, whose X-CC-* headers Kamailio has removed.
+     */
+    trust: z.enum(['peer', 'trusted', 'none']).default('none'),
+    peer: z.string().max(64).default(''),
     /** X-CC-* headers, names without the prefix. */
     cc: z.record(z.string(), z.string()).default({}),
   }),
@@ -54,9 +60,23 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('pong') }),
 ]);
 
-export type KamailioEvent = z.output<typeof kamailioEventSchema>;
+/**
+ * An INVITE whose event does not fit the schema (e.g. a From user longer than any number) but
+ * whose suspended transaction is known: it is answered at once instead of waiting out the queue
+ * timeout. Made by parseKamailioEvent, never sent by Kamailio.
+ */
+export interface UnusableInvite {
+  readonly event: 'invite_unusable';
+  readonly tindex: number;
+  readonly tlabel: number;
+  readonly reason: string;
+}
+
+export type KamailioEvent = z.output<typeof kamailioEventSchema> | UnusableInvite;
 
 export type ParsedEvent = { ok: true; event: KamailioEvent } | { ok: false; reason: string };
+
+const transaction = z.object(tx);
 
 /** Parses one evapi frame from Kamailio; never throws. */
 export function parseKamailioEvent(frame: string): ParsedEvent {
@@ -69,10 +89,11 @@ export function parseKamailioEvent(frame: string): ParsedEvent {
   const r = kamailioEventSchema.safeParse(json);
   if (!r.success) {
     const first = r.error.issues[0];
-    return {
-      ok: false,
-      reason: `unexpected event (${first?.path.join('.') || 'event'}: ${first?.message})`,
-    };
+    const reason = `unexpected event (${first?.path.join('.') || 'event'}: ${first?.message})`;
+    const invite = (json as { event?: unknown } | null)?.event === 'invite';
+    const t = invite ? transaction.safeParse(json) : undefined;
+    if (t?.success) return { ok: true, event: { event: 'invite_unusable', ...t.data, reason } };
+    return { ok: false, reason };
   }
   return { ok: true, event: r.data };
 }
@@ -97,6 +118,11 @@ export type KamailioCommand =
       readonly hdrs?: string;
       /** How long the branch may go unanswered; default the site's ring timeout. */
       readonly ringMs?: number;
+      /**
+       * An overflow: the peer site the call goes to. Over a TLS link, Kamailio takes replies only
+       * from a connection whose certificate names that site.
+       */
+      readonly peer?: string;
     })
   /** A provisional reply (e.g. 182 Queued) to a suspended INVITE, found by Call-ID and CSeq. */
   | (TransactionRef & {

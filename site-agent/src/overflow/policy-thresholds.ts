@@ -46,6 +46,8 @@ export interface PolicyThresholdsDeps {
   readonly askAfterMs?: Map<string, number>;
   readonly groupId: string;
   readonly log: Logger;
+  /** Called with each policy version applied (after the thresholds), e.g. for tenant exclusions. */
+  readonly onApplied?: (doc: PolicyDocument) => void;
 }
 
 /** Follows the routing-policy topic into `thresholdMs` until stopped, retrying while Kafka is away. */
@@ -67,6 +69,7 @@ export function followPolicyThresholds(deps: PolicyThresholdsDeps): { stop(): Pr
             const offer = holder.offer(value);
             if (offer.outcome === 'applied') {
               replaceThresholds(thresholdMs, offer.document, askAfterMs);
+              deps.onApplied?.(offer.document);
               log.info(
                 {
                   event: 'routing_policy_applied',

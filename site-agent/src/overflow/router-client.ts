@@ -1,13 +1,20 @@
-import { contextFromTraceparent, traceparentOf } from '@ccfed/common';
+import {
+  contextFromTraceparent,
+  secureChannel,
+  traceparentOf,
+  type TlsMaterial,
+} from '@ccfed/common';
 import { routing, SPAN_NAMES } from '@ccfed/proto';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { createChannel, createClient, type Channel } from 'nice-grpc';
+import { createClient, type Channel } from 'nice-grpc';
 import type { RouteAnswer, RouteQuestion } from './outbound.js';
 
 const tracer = trace.getTracer('ccfed-site-agent');
 
 /**
- * The central router's gRPC client, each request bounded by `deadlineMs`. Each request is a
+ * The central router's gRPC client, over mutual TLS with the site's certificate (the router
+ * answers only a site asking for its own calls) to a server whose certificate names
+ * service:router, each request bounded by `deadlineMs`. Each request is a
  * client span, a child of the call's span, whose context goes to the router in the request's
  * `trace` field so that the router's decision joins the call's trace.
  */
@@ -15,8 +22,14 @@ export function routerClient(opts: {
   readonly address: string;
   readonly siteId: string;
   readonly deadlineMs: number;
+  readonly tls: TlsMaterial;
 }): { ask: (q: RouteQuestion) => Promise<RouteAnswer>; close: () => void } {
-  const channel: Channel = createChannel(opts.address);
+  const channel: Channel = secureChannel(
+    opts.address,
+    opts.tls,
+    (server) => server.kind === 'service' && server.service === 'router',
+    'service:router',
+  );
   const client = createClient(routing.CentralRouterDefinition, channel);
   return {
     ask: async (q) => {

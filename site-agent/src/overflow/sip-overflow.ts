@@ -1,10 +1,11 @@
 // The SIP side of overflow, pure: what a site sends when it moves a call to another site, and
 // whether a site takes a call another site sent it.
 import { CustomerTier, SIP_HEADERS } from '@ccfed/proto';
-import type { Site, Topology } from '@ccfed/topology';
+import { peerSipUri, type Site, type Topology } from '@ccfed/topology';
 import { NO_AGENTS_EWT_MS } from '../acd/ewt.js';
 import type { CallContext } from '../call-context.js';
 import { sipHeaders, type KamailioCommand, type TransactionRef } from '../kamailio/messages.js';
+import { signContext } from '../sip-context-signature.js';
 
 /** How long an overflowed INVITE may wait at the target site before the origin takes it back. */
 export const OVERFLOW_BRANCH_TIMEOUT_MS = 300_000;
@@ -17,21 +18,40 @@ const TIER_NAMES: Partial<Record<CustomerTier, string>> = {
 };
 
 /**
- * The relay of a suspended INVITE to `target`'s Kamailio, the same number dialed, with the call's
- * context in fresh X-CC-* headers: origin, skill, tier, customer, original arrival, one more hop,
- * the router's decision and the trace.
+ * The relay of a suspended INVITE to `target`'s Kamailio (over TLS on a TLS peer link), the same
+ * number dialed, with the call's context in fresh X-CC-* headers: origin, skill, tier, customer,
+ * original arrival, one more hop, the router's decision and the trace, signed with the federation
+ * key at `nowMs` (sip-context-signature.ts) so that the target can trust them.
  */
 export function overflowRelay(input: {
   readonly callId: string;
   readonly transaction: TransactionRef;
   readonly dialedNumber: string;
   readonly context: CallContext;
+  readonly topology: Topology;
   readonly originSiteId: string;
   readonly target: Site;
   readonly decisionId: string;
+  readonly signingKey: Buffer;
+  readonly nowMs: number;
 }): KamailioCommand {
   const { context, target } = input;
   const { tindex, tlabel, tsS, tsU } = input.transaction;
+  const headers: Record<string, string> = {
+    [SIP_HEADERS.originSite]: input.originSiteId,
+    [SIP_HEADERS.skill]: context.skill,
+    [SIP_HEADERS.tier]: TIER_NAMES[context.tier] ?? 'standard',
+    ...(context.customerId ? { [SIP_HEADERS.customer]: context.customerId } : {}),
+    [SIP_HEADERS.arrival]: String(context.arrivalMs),
+    [SIP_HEADERS.hops]: String(context.hops + 1),
+    [SIP_HEADERS.decision]: input.decisionId,
+    ...(context.traceparent ? { [SIP_HEADERS.traceparent]: context.traceparent } : {}),
+  };
+  const signature = signContext(
+    input.signingKey,
+    { callId: input.callId, dialedNumber: input.dialedNumber, headers },
+    input.nowMs,
+  );
   return {
     action: 'relay',
     tindex,
@@ -39,19 +59,11 @@ export function overflowRelay(input: {
     ...(tsS !== undefined && tsU !== undefined ? { tsS, tsU } : {}),
     callid: input.callId,
     agent: `overflow:${target.id}`,
-    uri: `sip:${input.dialedNumber}@${target.sip.host}:${target.sip.port};transport=${target.sip.transport}`,
-    hdrs: sipHeaders({
-      [SIP_HEADERS.originSite]: input.originSiteId,
-      [SIP_HEADERS.skill]: context.skill,
-      [SIP_HEADERS.tier]: TIER_NAMES[context.tier] ?? 'standard',
-      ...(context.customerId ? { [SIP_HEADERS.customer]: context.customerId } : {}),
-      [SIP_HEADERS.arrival]: String(context.arrivalMs),
-      [SIP_HEADERS.hops]: String(context.hops + 1),
-      [SIP_HEADERS.decision]: input.decisionId,
-      ...(context.traceparent ? { [SIP_HEADERS.traceparent]: context.traceparent } : {}),
-    }),
+    uri: peerSipUri(input.topology, input.originSiteId, target, input.dialedNumber),
+    hdrs: sipHeaders({ ...headers, [SIP_HEADERS.signature]: signature }),
     // The target may queue the call: give it as long as the origin would have.
     ringMs: OVERFLOW_BRANCH_TIMEOUT_MS,
+    peer: target.id,
   };
 }
 

@@ -2,8 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { hashPassword } from './password.js';
 import { parseUsers, principalOf, UsersFileError } from './users.js';
 
+/** The error parseUsers throws for `text`. */
+function problem(text: string, file = 'users.yaml'): UsersFileError {
+  try {
+    parseUsers(text, file);
+  } catch (e) {
+    return e as UsersFileError;
+  }
+  throw new Error('parseUsers accepted it');
+}
+
 describe('users file', async () => {
-  const hash = await hashPassword('pw', { N: 1024, r: 8, p: 1 });
+  const hash = await hashPassword('pw');
 
   it('reads each role with what it needs', () => {
     const users = parseUsers(
@@ -21,36 +31,63 @@ describe('users file', async () => {
     ]);
   });
 
-  it('names the file, the path and the problem', () => {
-    const text = `users:
+  it('names the file, the line, the path and the problem', () => {
+    const err = problem(
+      `users:
   - { username: a, passwordHash: plain-text, role: hq }
   - { username: b, passwordHash: '${hash}', role: site }
-  - { username: a, passwordHash: '${hash}', role: tenant, tenantId: t, extra: 1 }
-`;
-    const err = (() => {
-      try {
-        parseUsers(text, '/etc/ccfed/users.yaml');
-      } catch (e) {
-        return e as Error;
-      }
-    })();
+  - { username: c, passwordHash: '${hash}', role: tenant, tenantId: t, extra: 1 }
+`,
+      '/etc/ccfed/users.yaml',
+    );
     expect(err).toBeInstanceOf(UsersFileError);
-    expect(err?.message).toContain('/etc/ccfed/users.yaml');
-    expect(err?.message).toMatch(/users\.0\.passwordHash: expected scrypt/);
-    expect(err?.message).toMatch(/users\.1\.siteId/);
-    expect(err?.message).toMatch(/users\.2: .*extra/);
+    expect(err.message).toContain('/etc/ccfed/users.yaml');
+    expect(err.message).toMatch(/line 2: users\.0\.passwordHash: expected scrypt/);
+    expect(err.message).toMatch(/line 3: users\.1\.siteId/);
+    expect(err.message).toMatch(/line 4: users\.2: .*extra/);
+  });
+
+  it('refuses a truncated or weak hash at its line, whatever else the file holds', () => {
+    const truncated = hash.slice(0, -8);
+    const weak = hash.replace('scrypt$32768$', 'scrypt$1024$');
+    const err = problem(
+      [
+        'users:',
+        `  - username: li.wei`,
+        `    passwordHash: '${hash}'`,
+        `    role: hq`,
+        `  - username: gz.sup`,
+        `    passwordHash: '${truncated}'`,
+        `    role: site`,
+        `    siteId: guangzhou`,
+        `  - username: acme`,
+        `    passwordHash: '${weak}'`,
+        `    role: tenant`,
+        `    tenantId: acme`,
+      ].join('\n'),
+    );
+    expect(err.message).toMatch(
+      /line 6: users\.1\.passwordHash: the key is 26 bytes, 32 expected: the hash is truncated/,
+    );
+    expect(err.message).toMatch(
+      /line 10: users\.2\.passwordHash: scrypt cost N=1024, r=8, p=1 is weaker than the minimum/,
+    );
+    // The password itself never appears in the message, nor the rest of the hash.
+    expect(err.message).not.toContain(truncated);
   });
 
   it('refuses a user named twice', () => {
-    expect(() =>
-      parseUsers(
+    expect(
+      problem(
         `users:\n  - { username: a, passwordHash: '${hash}', role: hq }\n  - { username: a, passwordHash: '${hash}', role: hq }\n`,
         'u.yaml',
-      ),
-    ).toThrow(/users\.1\.username: a appears twice/);
+      ).message,
+    ).toMatch(/line 3: users\.1\.username: a appears twice/);
   });
 
-  it('refuses text that is not YAML', () => {
-    expect(() => parseUsers('users: [unclosed', 'u.yaml')).toThrow(/u\.yaml:\n {2}not YAML/);
+  it('refuses text that is not YAML, with its line', () => {
+    expect(problem('users:\n  - [unclosed', 'u.yaml').message).toMatch(
+      /u\.yaml:\n {2}line \d+: not YAML/,
+    );
   });
 });

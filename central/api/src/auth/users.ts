@@ -13,7 +13,7 @@
 //       role: tenant
 //       tenantId: acme
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { checkPasswordHash, PasswordHashError } from './password.js';
 import type { Principal } from './token.js';
@@ -55,7 +55,10 @@ const usersFileSchema = z.strictObject({ users: z.array(userSchema) }).superRefi
 
 export type User = z.output<typeof userSchema>;
 
-/** A users file that cannot be used; names the file, the path inside it and what was wrong. */
+/**
+ * A users file that cannot be used; names the file, and for each problem its line, the path
+ * inside the file and what was wrong. The API refuses to start with it.
+ */
 export class UsersFileError extends Error {
   constructor(file: string, problems: readonly string[]) {
     super(`invalid users file ${file}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
@@ -65,20 +68,33 @@ export class UsersFileError extends Error {
 
 /** The users of a users file's text; `file` names it in errors. */
 export function parseUsers(text: string, file: string): ReadonlyMap<string, User> {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new UsersFileError(file, [`not YAML: ${(err as Error).message}`]);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new UsersFileError(
+      file,
+      doc.errors.map((e) => `line ${lines.linePos(e.pos[0]).line}: not YAML: ${e.message}`),
+    );
   }
-  const result = usersFileSchema.safeParse(doc);
+  const result = usersFileSchema.safeParse(doc.toJS());
   if (!result.success) {
     throw new UsersFileError(
       file,
-      result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+      result.error.issues.map(
+        (i) => `line ${lineOf(doc, lines, i.path)}: ${i.path.join('.') || '(root)'}: ${i.message}`,
+      ),
     );
   }
   return new Map(result.data.users.map((u) => [u.username, u]));
+}
+
+/** The line `path` is on, or that of the nearest enclosing node present (a missing key's map). */
+function lineOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): number {
+  for (let n = path.length; n >= 0; n--) {
+    const node: unknown = n === 0 ? doc.contents : doc.getIn(path.slice(0, n) as unknown[], true);
+    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+  }
+  return 1;
 }
 
 /** Reads and parses the users file at `path`. */

@@ -7,6 +7,8 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly details?: readonly { readonly field: string; readonly message: string }[],
+    /** Headers the answer carries (Retry-After on a 429 or 503). */
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.name = 'HttpError';
@@ -18,9 +20,23 @@ export function badRequest(field: string, message: string): HttpError {
   return new HttpError(400, `${field}: ${message}`, [{ field, message }]);
 }
 
-/** 401: no credentials, or credentials that are not honoured. */
-export function unauthorized(message = 'a valid bearer token is required'): HttpError {
+/**
+ * The only two things a 401 ever says: why a credential was refused goes to the log, never to
+ * the caller, so the answer tells nobody whether a user exists, a token was forged or expired.
+ */
+export const UNAUTHORIZED = {
+  token: 'a valid bearer token is required (Authorization: Bearer <token>)',
+  login: 'invalid username or password',
+} as const;
+
+/** 401 with one of the generic UNAUTHORIZED messages. */
+export function unauthorized(message: (typeof UNAUTHORIZED)[keyof typeof UNAUTHORIZED]): HttpError {
   return new HttpError(401, message);
+}
+
+/** 429 or 503 with the seconds to wait before trying again. */
+export function retryLater(status: 429 | 503, message: string, seconds: number): HttpError {
+  return new HttpError(status, message, undefined, { 'retry-after': String(seconds) });
 }
 
 /** 403: the caller is known but may not have what it asked for. */

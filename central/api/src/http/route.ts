@@ -16,6 +16,8 @@ export interface RouteContext<Q, B> {
   readonly claims: Claims | undefined;
   /** The rows the caller may see; undefined only on routes with `auth: false`. */
   readonly scope: Scope | undefined;
+  /** Where the request comes from, as the log-in throttle counts it (client-address.ts). */
+  readonly source: string;
 }
 
 export interface Route<Q = unknown, B = unknown> {

@@ -1,7 +1,9 @@
+import { connect } from 'node:net';
 import { ManualClock, silentLogger } from '@ccfed/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { issueToken } from '../auth/token.js';
+import { trustedProxies } from './client-address.js';
 import { route } from './route.js';
 import { ApiHttpServer } from './server.js';
 
@@ -14,6 +16,8 @@ const server = new ApiHttpServer({
   secret,
   clock: new ManualClock(now),
   log: silentLogger(),
+  // Loopback stands in for the Ingress here.
+  trustedProxies: trustedProxies(['127.0.0.1']),
   routes: [
     route({
       method: 'GET',
@@ -33,6 +37,14 @@ const server = new ApiHttpServer({
       body: z.strictObject({ text: z.string() }),
       response: z.unknown(),
       handle: async ({ body }) => body,
+    }),
+    route({
+      method: 'GET',
+      path: '/source',
+      summary: 'who asks',
+      auth: false,
+      response: z.unknown(),
+      handle: async ({ source }) => ({ source }),
     }),
     route({
       method: 'GET',
@@ -134,5 +146,104 @@ describe('API HTTP server', () => {
           routes: [r, r],
         }),
     ).toThrow(/GET \/x defined twice/);
+  });
+
+  it('puts the security headers on every answer, errors included', async () => {
+    for (const res of [
+      await fetch(`${base}/hq-only`, { headers: { authorization: bearer('hq') } }),
+      await fetch(`${base}/hq-only`),
+      await fetch(`${base}/nothing`),
+      await fetch(`${base}/fails`),
+    ]) {
+      expect(res.headers.get('content-security-policy'), res.url).toBe(
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+      );
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+  });
+
+  it('answers every refused token with the same 401, whatever was wrong with it', async () => {
+    const expired = issueToken(
+      { sub: 'a', role: 'hq' },
+      { secret, ttlSeconds: 60, now: now - 3_600_000 },
+    );
+    const forged = issueToken(
+      { sub: 'a', role: 'hq' },
+      { secret: `${secret}-x`, ttlSeconds: 60, now },
+    );
+    const bodies = new Set<string>();
+    for (const authorization of [undefined, 'Basic abc', `Bearer ${expired}`, `Bearer ${forged}`]) {
+      const res = await fetch(`${base}/hq-only`, {
+        headers: authorization ? { authorization } : {},
+      });
+      expect(res.status).toBe(401);
+      bodies.add(await res.text());
+    }
+    expect([...bodies]).toEqual([
+      '{"error":"a valid bearer token is required (Authorization: Bearer <token>)"}',
+    ]);
+  });
+
+  it("takes the client's address from X-Forwarded-For only behind a trusted proxy", async () => {
+    const from = async (xff?: string) =>
+      (await (
+        await fetch(`${base}/source`, { headers: xff ? { 'x-forwarded-for': xff } : {} })
+      ).json()) as {
+        source: string;
+      };
+    expect(await from()).toEqual({ source: '127.0.0.1' });
+    expect(await from('spoofed, 198.51.100.4')).toEqual({ source: '198.51.100.4' });
+    expect(await from('2001:db8:1:2::7')).toEqual({ source: '2001:db8:1:2::/64' });
+  });
+
+  it('answers 408 and closes a connection whose body does not arrive within the request timeout', async () => {
+    const slow = new ApiHttpServer({
+      secret,
+      clock: new ManualClock(now),
+      log: silentLogger(),
+      routes: [
+        route({
+          method: 'POST',
+          path: '/echo',
+          summary: 'echo',
+          auth: false,
+          body: z.unknown(),
+          response: z.unknown(),
+          handle: async ({ body }) => body,
+        }),
+      ],
+      timeouts: { headersMs: 500, requestMs: 1_000, keepAliveMs: 500, idleMs: 60_000 },
+    });
+    const port = await slow.listen(0, '127.0.0.1');
+    try {
+      const started = Date.now();
+      const { status, closedAfterMs } = await new Promise<{
+        status: string;
+        closedAfterMs: number;
+      }>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write(
+            'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n',
+          );
+        });
+        // A byte every 100 ms: never idle, never done.
+        const drip = setInterval(() => socket.write('{'), 100);
+        let answer = '';
+        socket.on('data', (d) => (answer += d.toString()));
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          clearInterval(drip);
+          resolve({ status: answer.split('\r\n')[0]!, closedAfterMs: Date.now() - started });
+        });
+      });
+      expect(status).toBe('HTTP/1.1 408 Request Timeout');
+      // The deadline, plus at most the one-second check interval (and a loaded machine's slack).
+      expect(closedAfterMs).toBeGreaterThanOrEqual(1_000);
+      expect(closedAfterMs).toBeLessThan(5_000);
+    } finally {
+      await slow.close();
+    }
   });
 });

@@ -1,22 +1,31 @@
 // The HTTP server: plain node:http dispatching on the route table. Per request: find the route
-// (404/405), authenticate (401), check the role (403), validate query and body with the route's
-// schemas (400 naming the field), run the handler, answer JSON. Handler failures that are not
+// (404/405), authenticate (401, always the same generic message; the reason goes to the log),
+// check the role (403), validate query and body with the route's schemas (400 naming the field),
+// run the handler, answer JSON with the security headers. Handler failures that are not
 // HttpErrors (ClickHouse down, a bug) are logged with their detail and answered with a generic 500.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, BlockList } from 'node:net';
 import type { Clock, Logger } from '@ccfed/common';
 import { z } from 'zod';
-import { TokenError, verifyToken, type Claims } from '../auth/token.js';
+import { bearerClaims } from '../auth/bearer.js';
+import { TokenError, type Claims } from '../auth/token.js';
 import { scopeFor } from '../access.js';
-import { HttpError, unauthorized, forbidden } from './errors.js';
+import { clientAddress, throttleKey, trustedProxies } from './client-address.js';
+import { HttpError, unauthorized, forbidden, UNAUTHORIZED } from './errors.js';
 import { queryObject } from './query-string.js';
 import type { Route } from './route.js';
+import { setSecurityHeaders } from './security-headers.js';
+import { applyTimeouts, DEFAULT_TIMEOUTS, SERVER_OPTIONS, type HttpTimeouts } from './timeouts.js';
 
 export interface HttpServerDeps {
   readonly routes: readonly Route[];
   readonly secret: string;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Proxies whose X-Forwarded-For names the client (the Ingress); none by default. */
+  readonly trustedProxies?: BlockList;
+  /** Default DEFAULT_TIMEOUTS. */
+  readonly timeouts?: HttpTimeouts;
 }
 
 /** Starts `server` listening; resolves with the bound port (useful with port 0). */
@@ -39,6 +48,7 @@ const MAX_BODY_BYTES = 16 * 1024;
 export class ApiHttpServer {
   private readonly server: Server;
   private readonly byPath = new Map<string, Map<string, Route>>();
+  private readonly proxies: BlockList;
 
   constructor(private readonly deps: HttpServerDeps) {
     for (const r of deps.routes) {
@@ -47,9 +57,16 @@ export class ApiHttpServer {
       methods.set(r.method, r);
       this.byPath.set(r.path, methods);
     }
-    this.server = createServer((req, res) => void this.serve(req, res));
-    this.server.headersTimeout = 10_000;
-    this.server.requestTimeout = 60_000;
+    this.server = createServer(SERVER_OPTIONS, (req, res) => void this.serve(req, res));
+    applyTimeouts(this.server, deps.timeouts ?? DEFAULT_TIMEOUTS);
+    this.proxies = deps.trustedProxies ?? trustedProxies([]);
+  }
+
+  /** The throttle key of the client on the other end of `req` (client-address.ts). */
+  sourceOf(req: IncomingMessage): string {
+    return throttleKey(
+      clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.proxies),
+    );
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
@@ -71,6 +88,8 @@ export class ApiHttpServer {
    */
   async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = this.deps.clock.now();
+    setSecurityHeaders(res, 'api');
+    const source = this.sourceOf(req);
     let claims: Claims | undefined;
     let status = 500;
     let body: unknown;
@@ -84,7 +103,7 @@ export class ApiHttpServer {
         throw new HttpError(405, `${url.pathname} accepts ${[...methods.keys()].join(', ')}`);
       }
       if (route.auth) {
-        claims = this.authenticate(req);
+        claims = this.authenticate(req, source);
         if (route.roles && !route.roles.includes(claims.role)) {
           throw forbidden(`role ${claims.role} may not call ${route.method} ${route.path}`);
         }
@@ -104,12 +123,14 @@ export class ApiHttpServer {
         body: requestBody,
         claims,
         scope: claims ? scopeFor(claims) : undefined,
+        source,
       });
       status = 200;
     } catch (err) {
       if (err instanceof HttpError) {
         status = err.status;
         body = { error: err.message, ...(err.details ? { details: err.details } : {}) };
+        for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value);
         if (status === 401) res.setHeader('www-authenticate', 'Bearer');
       } else {
         status = 500;
@@ -137,16 +158,19 @@ export class ApiHttpServer {
     });
   }
 
-  private authenticate(req: IncomingMessage): Claims {
-    const header = req.headers.authorization;
-    if (!header) throw unauthorized('missing Authorization: Bearer <token>');
-    const m = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/.exec(header);
-    if (!m) throw unauthorized('Authorization must be Bearer <token>');
+  private authenticate(req: IncomingMessage, source: string): Claims {
     try {
-      return verifyToken(m[1]!, { secret: this.deps.secret, now: this.deps.clock.now() });
+      return bearerClaims(req.headers.authorization, {
+        secret: this.deps.secret,
+        now: this.deps.clock.now(),
+      });
     } catch (err) {
-      if (err instanceof TokenError) throw unauthorized(err.message);
-      throw err;
+      if (!(err instanceof TokenError)) throw err;
+      this.deps.log.info(
+        { event: 'api_token_refused', path: req.url?.split('?')[0], source, reason: err.message },
+        'bearer token refused',
+      );
+      throw unauthorized(UNAUTHORIZED.token);
     }
   }
 }

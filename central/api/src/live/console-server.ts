@@ -1,9 +1,17 @@
 // What the API process serves on its port: the JSON routes, the live stream and the console's
 // files. The JSON route table stays with ApiHttpServer; this only sends each request to the one
-// of the three that owns its path, so the console and its API share one origin (no CORS).
+// of the three that owns its path, so the console and its API share one origin (no CORS). Every
+// answer carries the security headers, and every request the deadlines of http/timeouts.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '@ccfed/common';
+import { setSecurityHeaders } from '../http/security-headers.js';
 import { listenOn, type ApiHttpServer } from '../http/server.js';
+import {
+  applyTimeouts,
+  DEFAULT_TIMEOUTS,
+  SERVER_OPTIONS,
+  type HttpTimeouts,
+} from '../http/timeouts.js';
 import { LIVE_PATH, type LiveStreams } from './live-stream.js';
 import type { StaticFiles } from './static-files.js';
 
@@ -13,16 +21,17 @@ export interface ConsoleServerDeps {
   /** Undefined: no console files are served (the JSON API alone). */
   readonly files: StaticFiles | undefined;
   readonly log: Logger;
+  /** Default DEFAULT_TIMEOUTS. */
+  readonly timeouts?: HttpTimeouts;
 }
 
 export class ConsoleServer {
   private readonly server: Server;
 
   constructor(private readonly deps: ConsoleServerDeps) {
-    this.server = createServer((req, res) => void this.route(req, res));
-    this.server.headersTimeout = 10_000;
-    // No request timeout: a live stream stays open for as long as its token is valid.
-    this.server.requestTimeout = 0;
+    this.server = createServer(SERVER_OPTIONS, (req, res) => void this.route(req, res));
+    // The live stream stays open under these: they bound receiving a request (timeouts.ts).
+    applyTimeouts(this.server, deps.timeouts ?? DEFAULT_TIMEOUTS);
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -41,10 +50,14 @@ export class ConsoleServer {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
     try {
-      if (path === LIVE_PATH) return this.deps.streams.serve(req, res);
+      if (path === LIVE_PATH) {
+        setSecurityHeaders(res, 'api');
+        return this.deps.streams.serve(req, res, this.deps.api.sourceOf(req));
+      }
       if (path === '/api' || path.startsWith('/api/') || !this.deps.files) {
         return await this.deps.api.serve(req, res);
       }
+      setSecurityHeaders(res, 'page');
       return await this.deps.files.serve(req, res);
     } catch (err) {
       this.deps.log.error(

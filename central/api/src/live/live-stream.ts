@@ -1,12 +1,14 @@
 // GET /api/v1/live: the live wall as Server-Sent Events. The console reads it with fetch and the
-// same `Authorization: Bearer` header as every other route (one way to authenticate; no token in
-// URLs, where it would land in logs and browser history). Each caller gets its own scoped view,
+// same `Authorization: Bearer` header as every other route (auth/bearer.ts; a refused token gets
+// the same generic 401 as anywhere else). Each caller gets its own scoped view,
 // first at once, then within ~100 ms of every change it may see; a comment line every 15 s keeps
 // proxies from closing an idle stream, and the stream ends when the token expires.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock, Logger } from '@ccfed/common';
 import { scopeFor } from '../access.js';
-import { TokenError, verifyToken, type Claims } from '../auth/token.js';
+import { bearerClaims } from '../auth/bearer.js';
+import { TokenError, type Claims } from '../auth/token.js';
+import { UNAUTHORIZED } from '../http/errors.js';
 import type { LiveFeed } from './live-feed.js';
 
 export const LIVE_PATH = '/api/v1/live';
@@ -34,8 +36,8 @@ export class LiveStreams {
     this.open.clear();
   }
 
-  /** Serves one request for LIVE_PATH. */
-  serve(req: IncomingMessage, res: ServerResponse): void {
+  /** Serves one request for LIVE_PATH from `source` (for the log). */
+  serve(req: IncomingMessage, res: ServerResponse, source: string): void {
     const { feed, clock, log } = this.deps;
     if (req.method !== 'GET') {
       res.setHeader('allow', 'GET');
@@ -48,11 +50,18 @@ export class LiveStreams {
     }
     let claims: Claims;
     try {
-      claims = this.authenticate(req);
+      claims = bearerClaims(req.headers.authorization, {
+        secret: this.deps.secret,
+        now: clock.now(),
+      });
     } catch (err) {
       if (!(err instanceof TokenError)) throw err;
+      log.info(
+        { event: 'api_token_refused', path: LIVE_PATH, source, reason: err.message },
+        'bearer token refused',
+      );
       res.setHeader('www-authenticate', 'Bearer');
-      return answer(res, 401, err.message);
+      return answer(res, 401, UNAUTHORIZED.token);
     }
     if (!feed) {
       return answer(
@@ -104,14 +113,6 @@ export class LiveStreams {
     });
     log.info({ event: 'api_live_stream_opened', sub: claims.sub, role: claims.role });
     push();
-  }
-
-  private authenticate(req: IncomingMessage): Claims {
-    const header = req.headers.authorization;
-    if (!header) throw new TokenError('missing Authorization: Bearer <token>');
-    const m = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/.exec(header);
-    if (!m) throw new TokenError('Authorization must be Bearer <token>');
-    return verifyToken(m[1]!, { secret: this.deps.secret, now: this.deps.clock.now() });
   }
 }
 

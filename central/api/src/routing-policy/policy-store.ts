@@ -3,7 +3,7 @@
 // An edit is answered only once the broker has acknowledged it, so a 200 means the router and the
 // site agents will read it. Edits are applied one at a time in this process; the version check
 // (409 on a stale version) keeps two HQ users from overwriting each other's change unseen.
-import { ensureTopics, followCompactedTopic } from '@ccfed/common';
+import { followCompactedTopic } from '@ccfed/common';
 import {
   encodePolicyDocument,
   PolicyHolder,
@@ -48,10 +48,12 @@ export class RoutingPolicyStore implements PolicySource {
     return this.holder.current;
   }
 
-  /** Creates the topic if it is missing, connects the producer and reads the topic to its end. */
+  /**
+   * Connects the producer and reads the topic to its end. The topic must exist: the admin creates
+   * it (compacted, one partition) with the others.
+   */
   async start(): Promise<void> {
     const { kafka, topic, groupId, log } = this.deps;
-    await ensureTopics(kafka, [{ topic, partitions: 1, compacted: true }]);
     this.producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true });
     await this.producer.connect();
     const feed = await followCompactedTopic({

@@ -32,6 +32,11 @@ export interface RoutingPolicy {
   readonly excludedSites: ReadonlyMap<string, ReadonlySet<string>>;
   /** A call that has been moved this many times stays where it is. */
   readonly maxHops: number;
+  /**
+   * Reservations one origin site may hold at once; beyond it its calls stay. Bounds what one
+   * site (buggy, or its certificate stolen) can do to every other site's overflow.
+   */
+  readonly maxReservationsPerOrigin: number;
 }
 
 /** The policy a topology file describes (version 0 of the routing-policy document). */
@@ -73,5 +78,7 @@ export function routingPolicyOf(topology: Topology, doc: PolicyDocument): Routin
       Object.entries(doc.tenantExclusions).map(([tenant, sites]) => [tenant, new Set(sites)]),
     ),
     maxHops: 1,
+    // From the topology file, not the HQ-editable document: it is a safety bound, not a policy.
+    maxReservationsPerOrigin: topology.routing.maxReservationsPerOrigin,
   };
 }

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { Reservations } from './reservations.js';
 
-const r = (callId: string, expiresMs: number, over: { siteId?: string; skill?: string } = {}) => ({
+const r = (
+  callId: string,
+  expiresMs: number,
+  over: { siteId?: string; skill?: string; origin?: string } = {},
+) => ({
   siteId: over.siteId ?? 'beijing',
   callId,
+  originSiteId: over.origin ?? 'shanghai',
   skill: over.skill ?? 'support',
   tenantId: 'acme',
   expiresMs,
@@ -53,6 +58,25 @@ describe('Reservations', () => {
     expect(held.count('beijing', 'support', 'acme')).toBe(1);
     held.expire(9_000);
     expect(held.count('beijing', 'support', 'acme')).toBe(0);
+  });
+
+  it('counts what each origin holds, at every target, until it is freed any way', () => {
+    const held = new Reservations();
+    held.add(r('s1', 5_000));
+    held.add(r('s2', 5_000, { siteId: 'guangzhou' }));
+    held.add(r('s3', 9_000));
+    held.add(r('g1', 5_000, { siteId: 'shanghai', origin: 'guangzhou' }));
+    expect([held.heldBy('shanghai'), held.heldBy('guangzhou'), held.heldBy('beijing')]).toEqual([
+      3, 1, 0,
+    ]);
+    held.add(r('s3', 9_500)); // the same call again: still one reservation
+    expect(held.heldBy('shanghai')).toBe(3);
+    held.release('beijing', 's1');
+    held.arrived('guangzhou', 's2', 4_000);
+    held.seenBy('guangzhou', 4_000);
+    expect(held.heldBy('shanghai')).toBe(1);
+    held.expire(9_500);
+    expect([held.heldBy('shanghai'), held.heldBy('guangzhou')]).toEqual([0, 0]);
   });
 
   it('stays bounded: thousands of reservations come and go', () => {

@@ -3,13 +3,15 @@
 //
 // Every decision weighs every site, so what it asks of this ledger, "how many calls of this skill
 // and tenant are on their way to that site", is a counter read, not a walk over the
-// reservations. Reservations expire in the order of their expiry, kept sorted on insertion: with
+// reservations; "how many does this origin hold" (its cap) is another. Reservations expire in the order of their expiry, kept sorted on insertion: with
 // one timeout that is simply arrival order, and a shortened timeout (a policy change) puts the
 // newer, earlier-expiring reservations in their place instead of behind the older ones.
 
 export interface Reservation {
   readonly siteId: string;
   readonly callId: string;
+  /** The site whose call it is: each origin may hold only so many (RoutingPolicy). */
+  readonly originSiteId: string;
   readonly skill: string;
   readonly tenantId: string;
   readonly expiresMs: number;
@@ -22,6 +24,8 @@ export class Reservations {
   private readonly bySite = new Map<string, Map<string, Reservation>>();
   /** site, skill, tenant → reservations held. */
   private readonly counts = new Map<string, number>();
+  /** origin site → reservations held for its calls. */
+  private readonly byOrigin = new Map<string, number>();
   /** Held reservations by expiry, earliest first, from `head` on (dropped ones are skipped). */
   private byExpiry: Reservation[] = [];
   private head = 0;
@@ -29,6 +33,11 @@ export class Reservations {
   /** Reservations of `skill` and `tenantId` held at `siteId`. */
   count(siteId: string, skill: string, tenantId: string): number {
     return this.counts.get(countKey(siteId, skill, tenantId)) ?? 0;
+  }
+
+  /** Reservations held for calls of `originSiteId`, at every target. */
+  heldBy(originSiteId: string): number {
+    return this.byOrigin.get(originSiteId) ?? 0;
   }
 
   /** Reservations held at `siteId`, every skill and tenant. */
@@ -44,6 +53,7 @@ export class Reservations {
     site.set(r.callId, r);
     const key = countKey(r.siteId, r.skill, r.tenantId);
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    this.byOrigin.set(r.originSiteId, this.heldBy(r.originSiteId) + 1);
     let i = this.byExpiry.length;
     while (i > this.head && this.byExpiry[i - 1]!.expiresMs > r.expiresMs) i--;
     this.byExpiry.splice(i, 0, r);
@@ -90,6 +100,9 @@ export class Reservations {
     const n = (this.counts.get(key) ?? 1) - 1;
     if (n > 0) this.counts.set(key, n);
     else this.counts.delete(key);
+    const held = this.heldBy(r.originSiteId) - 1;
+    if (held > 0) this.byOrigin.set(r.originSiteId, held);
+    else this.byOrigin.delete(r.originSiteId);
     // A dropped reservation stays in byExpiry until its time comes, and is skipped then; those
     // dropped early (most of them: seen by a snapshot) go once they are a prefix.
   }

@@ -197,6 +197,40 @@ describe('Router.decide', () => {
     expect(router.reservedAt('beijing')).toBe(0); // c never showed up
   });
 
+  it("caps each origin's reservations: a flood from one site stays, other origins still overflow", () => {
+    const { router, snapshot, request, clock, policy } = setup();
+    expect(policy.maxReservationsPerOrigin).toBe(10); // the example topology's
+    // Plenty of room at Beijing: it is the cap, not the capacity, that stops the flood.
+    router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 40, idle: 40 }));
+    const flood = Array.from({ length: 25 }, (_, i) =>
+      router.decide(request({ callId: `fake-${i}`, originExpectedWaitMs: 600_000 })),
+    );
+    expect(flood.filter((d) => d.verdict === 'overflow')).toHaveLength(10);
+    const capped = flood.slice(10);
+    expect(capped.every((d) => d.verdict === 'stay' && d.capped === true)).toBe(true);
+    expect(capped[0]).toMatchObject({
+      reason: 'shanghai already holds 10 reservations, its cap of 10 (best site would be beijing)',
+      // The answer still says what every site looked like.
+      alternatives: expect.arrayContaining([
+        expect.objectContaining({ siteId: 'beijing', eligible: true }),
+      ]),
+    });
+    expect(router.reservedFor('shanghai')).toBe(10);
+    expect(router.reservedAt('beijing')).toBe(10);
+
+    // Guangzhou's own calls are not held back by Shanghai's flood.
+    router.observeSnapshot(snapshot('shanghai', { queued: 0, staffed: 10, idle: 10 }));
+    const other = router.decide(request({ originSiteId: 'guangzhou' }));
+    expect(other).toMatchObject({ verdict: 'overflow' });
+    expect(router.reservedFor('guangzhou')).toBe(1);
+
+    // Once Shanghai's reservations are freed (here: they time out), its calls may move again.
+    clock.advance(policy.reservationTimeoutMs);
+    expect(router.reservedFor('shanghai')).toBe(0);
+    router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 40, idle: 40 }));
+    expect(router.decide(request({ originExpectedWaitMs: 600_000 })).verdict).toBe('overflow');
+  });
+
   it('ignores a snapshot older than the one it holds, and unknown sites', () => {
     const { router, snapshot, clock } = setup();
     const newer = snapshot('beijing', { queued: 0, staffed: 2, idle: 2 });

@@ -66,6 +66,8 @@ export type Decision =
       readonly verdict: 'stay';
       readonly reason: string;
       readonly alternatives: readonly Alternative[];
+      /** Set when the call would have moved but its origin holds its cap of reservations. */
+      readonly capped?: true;
     }
   | {
       readonly verdict: 'overflow';
@@ -137,6 +139,12 @@ export class Router {
     this.reservations.release(targetSiteId, callId);
   }
 
+  /** Reservations held for an origin's calls now (for status and tests). */
+  reservedFor(originSiteId: string): number {
+    this.reservations.expire(this.deps.clock.now());
+    return this.reservations.heldBy(originSiteId);
+  }
+
   /** Reservations held at a site now (for status and tests). */
   reservedAt(siteId: string): number {
     this.reservations.expire(this.deps.clock.now());
@@ -189,10 +197,22 @@ export class Router {
         alternatives,
       );
 
+    // Checked last, so that the answer says where the call would have gone: a flood from one
+    // origin ends here, and the other origins' calls still find the capacity it cannot hold.
+    const held = this.reservations.heldBy(req.originSiteId);
+    if (held >= policy.maxReservationsPerOrigin)
+      return {
+        verdict: 'stay',
+        reason: `${req.originSiteId} already holds ${held} reservations, its cap of ${policy.maxReservationsPerOrigin} (best site would be ${best.siteId})`,
+        alternatives,
+        capped: true,
+      };
+
     const expiresMs = this.deps.clock.now() + policy.reservationTimeoutMs;
     this.reservations.add({
       siteId: best.siteId,
       callId: req.callId,
+      originSiteId: req.originSiteId,
       skill: req.skill,
       tenantId: req.tenantId,
       expiresMs,

@@ -88,6 +88,7 @@ export interface CallEvent {
     | { $case: "transferred"; value: CallTransferred }
     | { $case: "ended"; value: CallEnded }
     | { $case: "wrapUpDone"; value: WrapUpDone }
+    | { $case: "contextRejected"; value: ContextRejected }
     | undefined;
 }
 
@@ -141,6 +142,21 @@ export interface OverflowedIn {
 export interface OverflowRejected {
   targetSiteId: string;
   sipCode: number;
+  reason: string;
+}
+
+/**
+ * This site refused an INVITE that came from a peer site with call context whose signature is
+ * missing, wrong, too old or seen before (docs/security.md, "SIP"): answered 403, never queued.
+ */
+export interface ContextRejected {
+  /** The peer site the INVITE came from (by its address or its TLS certificate). */
+  peerSiteId: string;
+  sipCode: number;
+  /**
+   * Why, for an operator: "unsigned context", "bad signature", "stale signature",
+   * "replayed signature", "origin is not the sending site".
+   */
   reason: string;
 }
 
@@ -262,6 +278,9 @@ export const CallEvent: MessageFns<CallEvent> = {
         break;
       case "wrapUpDone":
         WrapUpDone.encode(message.kind.value, writer.uint32(162).fork()).join();
+        break;
+      case "contextRejected":
+        ContextRejected.encode(message.kind.value, writer.uint32(170).fork()).join();
         break;
     }
     return writer;
@@ -424,6 +443,14 @@ export const CallEvent: MessageFns<CallEvent> = {
             message.kind = { $case: "wrapUpDone", value: WrapUpDone.decode(reader, reader.uint32()) };
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.kind = { $case: "contextRejected", value: ContextRejected.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -493,6 +520,10 @@ export const CallEvent: MessageFns<CallEvent> = {
         ? { $case: "wrapUpDone", value: WrapUpDone.fromJSON(object.wrapUpDone) }
         : isSet(object.wrap_up_done)
         ? { $case: "wrapUpDone", value: WrapUpDone.fromJSON(object.wrap_up_done) }
+        : isSet(object.contextRejected)
+        ? { $case: "contextRejected", value: ContextRejected.fromJSON(object.contextRejected) }
+        : isSet(object.context_rejected)
+        ? { $case: "contextRejected", value: ContextRejected.fromJSON(object.context_rejected) }
         : undefined,
     };
   },
@@ -542,6 +573,8 @@ export const CallEvent: MessageFns<CallEvent> = {
       obj.ended = CallEnded.toJSON(message.kind.value);
     } else if (message.kind?.$case === "wrapUpDone") {
       obj.wrapUpDone = WrapUpDone.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "contextRejected") {
+      obj.contextRejected = ContextRejected.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -622,6 +655,12 @@ export const CallEvent: MessageFns<CallEvent> = {
       case "wrapUpDone": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "wrapUpDone", value: WrapUpDone.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "contextRejected": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "contextRejected", value: ContextRejected.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -1370,6 +1409,115 @@ export const OverflowRejected: MessageFns<OverflowRejected> = {
   fromPartial(object: DeepPartial<OverflowRejected>): OverflowRejected {
     const message = createBaseOverflowRejected();
     message.targetSiteId = object.targetSiteId ?? "";
+    message.sipCode = object.sipCode ?? 0;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseContextRejected(): ContextRejected {
+  return { peerSiteId: "", sipCode: 0, reason: "" };
+}
+
+export const ContextRejected: MessageFns<ContextRejected> = {
+  encode(message: ContextRejected, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.peerSiteId !== "") {
+      writer.uint32(10).string(message.peerSiteId);
+    }
+    if (message.sipCode !== 0) {
+      writer.uint32(16).uint32(message.sipCode);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContextRejected {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContextRejected();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.peerSiteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sipCode = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContextRejected {
+    return {
+      peerSiteId: isSet(object.peerSiteId)
+        ? globalThis.String(object.peerSiteId)
+        : isSet(object.peer_site_id)
+        ? globalThis.String(object.peer_site_id)
+        : "",
+      sipCode: isSet(object.sipCode)
+        ? globalThis.Number(object.sipCode)
+        : isSet(object.sip_code)
+        ? globalThis.Number(object.sip_code)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: ContextRejected): unknown {
+    const obj: any = {};
+    if (message.peerSiteId !== "") {
+      obj.peerSiteId = message.peerSiteId;
+    }
+    if (message.sipCode !== 0) {
+      obj.sipCode = Math.round(message.sipCode);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContextRejected>): ContextRejected {
+    return ContextRejected.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContextRejected>): ContextRejected {
+    const message = createBaseContextRejected();
+    message.peerSiteId = object.peerSiteId ?? "";
     message.sipCode = object.sipCode ?? 0;
     message.reason = object.reason ?? "";
     return message;

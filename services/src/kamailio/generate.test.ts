@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { parseTopology } from '@ccfed/topology';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { kamailioConfig, kamailioSideFiles } from './generate.js';
+
+const EXAMPLE = new URL('../../../topology/example.yaml', import.meta.url).pathname;
+
+function topology(mutate: (doc: any) => void = () => {}) {
+  const doc = parse(readFileSync(EXAMPLE, 'utf8'));
+  mutate(doc);
+  return parseTopology(stringify(doc), EXAMPLE);
+}
+
+const TLS = { ca: '/pki/ca.crt', cert: '/pki/site/beijing.crt', key: '/pki/site/beijing.key' };
+
+describe("a site's Kamailio files", () => {
+  it('lists peer sites on plain links by address and trusted sources in address.list', () => {
+    const t = topology((doc) => {
+      doc.peerLinks = [{ sites: ['beijing', 'guangzhou'], transport: 'tls' }];
+      doc.sites[1].trustedSources = ['10.20.0.0/16', '192.0.2.10:5060'];
+    });
+    const list = kamailioSideFiles(t, 'beijing', TLS)['address.list']!;
+    const records = list.split('\n').filter((l) => l && !l.startsWith('#'));
+    // Shanghai is a plain peer (its SIP listener); Guangzhou is trusted by certificate only.
+    expect(records).toEqual([
+      '1 127.0.0.1 32 5060 shanghai',
+      '2 10.20.0.0 16 0 trusted',
+      '2 192.0.2.10 32 5060 trusted',
+    ]);
+  });
+
+  it('gives a site with a TLS listener tls.cfg with its certificate, requiring the peer’s', () => {
+    const files = kamailioSideFiles(topology(), 'beijing', TLS);
+    const tls = files['tls.cfg']!;
+    expect(tls).toContain('[server:default]');
+    expect(tls).toContain('verify_client = on');
+    expect(tls).toContain('[client:default]');
+    expect(tls).toContain('verify_certificate = yes');
+    expect(tls.match(/certificate = \/pki\/site\/beijing\.crt/g)).toHaveLength(2);
+    expect(tls.match(/ca_list = \/pki\/ca\.crt/g)).toHaveLength(2);
+    expect(
+      kamailioSideFiles(
+        topology((doc) => {
+          for (const s of doc.sites) delete s.sip.tlsPort;
+          doc.peerLinks = [];
+        }),
+        'beijing',
+      )['tls.cfg'],
+    ).toBeUndefined();
+  });
+
+  it('defines the TLS listener, the TLS peers, the own numbers and the flood limit', () => {
+    const cfg = kamailioConfig(topology(), 'beijing', undefined, '');
+    expect(cfg).toContain('#!substdef "!SIP_TLS_PORT!5071!g"');
+    expect(cfg).toContain('#!substdef "!TLS_PEERS!shanghai|guangzhou!g"');
+    expect(cfg).toContain('#!substdef "!SITE_NUMBERS!400200100|400200200|400200300|400200400!g"');
+    expect(cfg).toContain('#!substdef "!INVITE_DENSITY!40!g"');
+    expect(cfg).toContain('#!define WITH_TLS');
+  });
+
+  it('refuses a certificate path that would break tls.cfg', () => {
+    expect(() => kamailioSideFiles(topology(), 'beijing', { ...TLS, key: '/pki/a key' })).toThrow(
+      /cannot go into tls.cfg/,
+    );
+  });
+});

@@ -1,0 +1,354 @@
+// A call's life as event sequences: each row feeds one input and states the exact, ordered
+// effects it must produce (transitions, SIP commands, ACD requests, events).
+import { CallParty, CustomerTier } from '@ccfed/proto';
+import { parseTopology, siteById, type Site } from '@ccfed/topology';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { CallContext } from '../call-context.js';
+import {
+  arrive,
+  newCall,
+  step,
+  type CallEffect,
+  type CallInput,
+  type CallState,
+} from './call-machine.js';
+
+const EXAMPLE = new URL('../../../topology/example.yaml', import.meta.url).pathname;
+const T0 = Date.parse('2026-11-22T02:00:00Z');
+const SITE = 'beijing';
+
+const CONTEXT: CallContext = {
+  tenantId: 'acme-bank',
+  skill: 'sales',
+  requestedSkill: '',
+  tier: CustomerTier.CUSTOMER_TIER_GOLD,
+  customerId: 'cust-1',
+  arrivalMs: T0,
+  originSite: '',
+  hops: 0,
+  decisionId: '',
+  traceparent: '',
+  problems: [],
+};
+
+const TOPOLOGY = parseTopology(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
+const GUANGZHOU: Site = siteById(TOPOLOGY, 'guangzhou');
+const KEY = Buffer.alloc(32, 7);
+const moveTo = (target: Site, decisionId: string): CallInput => ({
+  type: 'move_out',
+  target,
+  decisionId,
+  topology: TOPOLOGY,
+  signingKey: KEY,
+});
+
+function fresh(context: CallContext = CONTEXT): CallState {
+  return newCall({
+    callId: 'c1',
+    context,
+    callerHash: 'hash-1',
+    dialedNumber: '400200100',
+    cseq: 7,
+    transaction: { tindex: 1, tlabel: 2, tsS: 100, tsU: 5 },
+    serviceLevel: { thresholdMs: 20_000, shortAbandonMs: 5_000 },
+  });
+}
+
+/** Feeds inputs at the given offsets from T0; returns the last step and every effect in order. */
+function run(
+  state: CallState,
+  rows: readonly (readonly [atMs: number, input: CallInput])[],
+): { state: CallState; effects: CallEffect[][] } {
+  const effects: CallEffect[][] = [];
+  for (const [at, input] of rows) {
+    const next = step(state, input, T0 + at, SITE);
+    state = next.state;
+    effects.push([...next.effects]);
+  }
+  return { state, effects };
+}
+
+/** A compact view of effects: what a reader checks at a glance. */
+function brief(effects: readonly CallEffect[]): string[] {
+  return effects.map((e) => {
+    switch (e.type) {
+      case 'transition':
+        return `${e.leg}: ${e.from} -> ${e.to}`;
+      case 'kamailio':
+        return `kamailio ${e.command.action}${'code' in e.command ? ` ${e.command.code}` : ''}${'uri' in e.command ? ` ${e.command.uri}` : ''}`;
+      case 'publish':
+        return `publish ${e.kind.$case}`;
+      case 'acd':
+        return `acd ${e.op}`;
+      case 'day_stats':
+        return `day_stats ${e.op}`;
+      case 'log':
+        return `log ${e.event}`;
+      case 'leave':
+        return `leave ${e.outcome}`;
+    }
+  });
+}
+
+const queuedAndRinging = (): CallState =>
+  run(fresh(), [
+    [0, { type: 'queued', position: 1, expectedWaitMs: 30_000 }],
+    [12_000, { type: 'assigned', agentId: 'bj-001', uri: 'sip:bj-001@127.0.0.1:6001' }],
+  ]).state;
+
+describe('a call answered at this site', () => {
+  it('arrives, queues, rings, is answered, hangs up and wraps up, each step with its exact effects', () => {
+    const arrival = arrive(fresh());
+    expect(brief(arrival.effects)).toEqual([
+      'caller: none -> trying',
+      'day_stats offered',
+      'publish offered',
+      'acd offer',
+    ]);
+    const { state, effects } = run(arrival.state, [
+      [0, { type: 'queued', position: 2, expectedWaitMs: 40_000 }],
+      [15_000, { type: 'assigned', agentId: 'bj-001', uri: 'sip:bj-001@127.0.0.1:6001' }],
+      [18_000, { type: 'answered' }],
+      [78_000, { type: 'ended', by: 'caller' }],
+      [83_000, { type: 'wrap_up_done' }],
+    ]);
+    expect(effects.map(brief)).toEqual([
+      ['kamailio provisional 182', 'caller: trying -> early', 'publish queued'],
+      ['kamailio relay sip:bj-001@127.0.0.1:6001', 'agent: none -> trying', 'log call_assigned'],
+      [
+        'agent: trying -> confirmed',
+        'caller: early -> confirmed',
+        'acd answered',
+        'day_stats answered',
+        'publish answered',
+      ],
+      [
+        'agent: confirmed -> terminated',
+        'caller: confirmed -> terminated',
+        'leave answered',
+        'publish ended',
+        'acd hang_up',
+      ],
+      ['publish wrapUpDone'],
+    ]);
+    expect(state.phase).toEqual({ name: 'done' });
+    const published = effects.flat().filter((e) => e.type === 'publish');
+    expect(published.map((e) => e.kind)).toEqual([
+      {
+        $case: 'queued',
+        value: { skill: 'sales', position: 2, expectedWaitMs: 40_000 },
+      },
+      {
+        $case: 'answered',
+        value: {
+          agentId: 'bj-001',
+          skill: 'sales',
+          waitMs: 18_000,
+          serviceLevelThresholdMs: 20_000,
+        },
+      },
+      {
+        $case: 'ended',
+        value: {
+          agentId: 'bj-001',
+          talkMs: 60_000,
+          holdMs: 0,
+          endedBy: CallParty.CALL_PARTY_CALLER,
+        },
+      },
+      { $case: 'wrapUpDone', value: { agentId: 'bj-001', wrapUpMs: 5_000, disposition: '' } },
+    ]);
+  });
+
+  it('relays the suspended INVITE under the transaction Kamailio gave it', () => {
+    const { effects } = run(fresh(), [
+      [0, { type: 'assigned', agentId: 'bj-001', uri: 'sip:bj-001@127.0.0.1:6001' }],
+    ]);
+    expect(effects[0]![0]).toEqual({
+      type: 'kamailio',
+      command: {
+        action: 'relay',
+        tindex: 1,
+        tlabel: 2,
+        tsS: 100,
+        tsU: 5,
+        callid: 'c1',
+        agent: 'bj-001',
+        uri: 'sip:bj-001@127.0.0.1:6001',
+      },
+    });
+  });
+});
+
+describe('a call that does not reach an agent', () => {
+  it('abandoned while queued: the ACD lets go, the day counts it, the event says by whom and how long', () => {
+    const { state, effects } = run(fresh(), [
+      [0, { type: 'queued', position: 1, expectedWaitMs: 30_000 }],
+      [9_000, { type: 'cancel' }],
+    ]);
+    expect(brief(effects[1]!)).toEqual([
+      'caller: early -> terminated',
+      'leave abandoned',
+      'acd abandon',
+      'day_stats abandoned',
+      'publish abandoned',
+    ]);
+    expect(effects[1]!.at(-1)).toMatchObject({
+      kind: { $case: 'abandoned', value: { waitMs: 9_000, byCaller: true, shortAbandonMs: 5_000 } },
+    });
+    expect(state.phase).toEqual({ name: 'done' });
+  });
+
+  it('CANCEL while ringing waits for the dialog to settle; a failure then is the caller abandoning', () => {
+    const { effects } = run(queuedAndRinging(), [
+      [13_000, { type: 'cancel' }],
+      [13_100, { type: 'failed', code: 487 }],
+    ]);
+    expect(effects[0]).toEqual([]);
+    expect(brief(effects[1]!)).toEqual([
+      'log call_failed',
+      'agent: trying -> terminated',
+      'caller: early -> terminated',
+      'leave abandoned',
+      'acd abandon',
+      'day_stats abandoned',
+      'publish abandoned',
+    ]);
+    expect(effects[1]!.at(-1)).toMatchObject({ kind: { value: { byCaller: true } } });
+  });
+
+  it('CANCEL while ringing that crosses the agent answering: the call goes on', () => {
+    const { state, effects } = run(queuedAndRinging(), [
+      [13_000, { type: 'cancel' }],
+      [13_050, { type: 'answered' }],
+    ]);
+    expect(brief(effects[1]!)).toContain('publish answered');
+    expect(state.phase.name).toBe('talking');
+  });
+
+  it('ring-no-answer: the agent leg ends, the ACD puts the call back, under the new transaction', () => {
+    const { state, effects } = run(queuedAndRinging(), [
+      [32_000, { type: 'branch_failed', code: 408, requeued: { tindex: 9, tlabel: 10 } }],
+      [32_000, { type: 'queued', position: 1, expectedWaitMs: 20_000 }],
+    ]);
+    expect(brief(effects[0]!)).toEqual([
+      'agent: trying -> terminated',
+      'log agent_no_answer',
+      'acd ring_failed',
+    ]);
+    expect(state.transaction).toMatchObject({ tindex: 9, tlabel: 10 });
+    expect(effects[1]![0]).toMatchObject({
+      type: 'kamailio',
+      command: { action: 'provisional', tindex: 9, tlabel: 10, code: 182 },
+    });
+  });
+
+  it('ring-no-answer that Kamailio could not suspend again: the caller got the failure', () => {
+    const { state, effects } = run(queuedAndRinging(), [
+      [32_000, { type: 'branch_failed', code: 408 }],
+    ]);
+    expect(brief(effects[0]!)).toEqual([
+      'agent: trying -> terminated',
+      'log agent_no_answer',
+      'acd ring_failed',
+      'caller: early -> terminated',
+      'leave abandoned',
+      'acd abandon',
+      'day_stats abandoned',
+      'publish abandoned',
+    ]);
+    expect(state.phase.name).toBe('done');
+  });
+
+  it('the evapi link drops: a queued call is gone to the fallback, a ringing one goes on', () => {
+    const queued = run(fresh(), [
+      [0, { type: 'queued', position: 1, expectedWaitMs: 30_000 }],
+      [5_000, { type: 'link_lost' }],
+    ]);
+    expect(brief(queued.effects[1]!)).toContain('publish abandoned');
+    expect(queued.effects[1]!.at(-1)).toMatchObject({ kind: { value: { byCaller: false } } });
+    const ringing = run(queuedAndRinging(), [[13_000, { type: 'link_lost' }]]);
+    expect(ringing.effects[0]).toEqual([]);
+  });
+});
+
+describe('a call overflowed to another site', () => {
+  const moved = () =>
+    run(fresh(), [
+      [0, { type: 'queued', position: 3, expectedWaitMs: 90_000 }],
+      [16_000, moveTo(GUANGZHOU, 'd-1')],
+    ]);
+
+  it('leaves the queue and is relayed over the TLS link with its context signed in X-CC-* headers', () => {
+    const { state, effects } = moved();
+    expect(brief(effects[1]!)).toEqual([
+      'acd withdraw',
+      'kamailio relay sip:400200100@127.0.0.1:5081;transport=tls',
+      'peer: none -> trying',
+      'publish overflowedOut',
+      'log call_overflowed_out',
+    ]);
+    const relay = effects[1]![1] as Extract<CallEffect, { type: 'kamailio' }>;
+    expect(relay.command).toMatchObject({ agent: 'overflow:guangzhou' });
+    const hdrs = 'hdrs' in relay.command ? relay.command.hdrs : '';
+    expect(hdrs).toContain('X-CC-Origin-Site: beijing');
+    expect(hdrs).toMatch(new RegExp(`X-CC-Signature: v1;t=${T0 + 16_000};s=[A-Za-z0-9_-]+`));
+    expect(state.phase).toEqual({
+      name: 'overflowing',
+      targetSiteId: 'guangzhou',
+      decisionId: 'd-1',
+    });
+  });
+
+  it('refused by the target: back to its place here, and never moved again', () => {
+    const { state, effects } = run(moved().state, [
+      [16_200, { type: 'branch_failed', code: 486, requeued: { tindex: 3, tlabel: 4 } }],
+    ]);
+    expect(brief(effects[0]!)).toEqual([
+      'peer: trying -> terminated',
+      'publish overflowRejected',
+      'acd offer',
+    ]);
+    expect(state.overflowTried).toBe(true);
+    expect(state.phase.name).toBe('queued');
+    expect(run(state, [[20_000, moveTo(GUANGZHOU, 'd-2')]]).effects[0]).toContainEqual(
+      expect.objectContaining({ type: 'acd', op: 'withdraw' }),
+    );
+  });
+
+  it('answered there: it leaves this site, which records nothing more of it', () => {
+    const { state, effects } = run(moved().state, [[17_000, { type: 'answered' }]]);
+    expect(brief(effects[0]!)).toEqual(['peer: trying -> confirmed', 'leave overflowed']);
+    expect(state.phase.name).toBe('done');
+  });
+
+  it('abandoned while on its way: recorded by the target, not here', () => {
+    const { effects } = run(moved().state, [[16_100, { type: 'cancel' }]]);
+    expect(brief(effects[0]!)).toEqual(['peer: trying -> terminated', 'leave overflowed']);
+  });
+});
+
+describe('inputs that do not apply change nothing', () => {
+  const cases: [string, CallState, CallInput][] = [
+    ['an answer for a queued call', fresh(), { type: 'answered' }],
+    ['a hang-up before an answer', queuedAndRinging(), { type: 'ended', by: 'caller' }],
+    [
+      'an assignment for a ringing call',
+      queuedAndRinging(),
+      { type: 'assigned', agentId: 'bj-002', uri: 'sip:x@127.0.0.1' },
+    ],
+    ['a move for a ringing call', queuedAndRinging(), moveTo(GUANGZHOU, 'd')],
+    ['a CANCEL for a finished call', { ...fresh(), phase: { name: 'done' } }, { type: 'cancel' }],
+    [
+      'wrap-up done for a talking call',
+      { ...fresh(), phase: { name: 'talking', agentId: 'a', answeredMs: T0, waitedMs: 0 } },
+      { type: 'wrap_up_done' },
+    ],
+  ];
+  it.each(cases)('%s', (_what, state, input) => {
+    const next = step(state, input, T0 + 1_000, SITE);
+    expect(next.effects).toEqual([]);
+    expect(next.state).toEqual(state);
+  });
+});

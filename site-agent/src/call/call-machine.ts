@@ -1,0 +1,530 @@
+// A call's life at one site, as one pure state machine: `step(state, input, now)` gives the
+// call's next state and the effects the adapters carry out, in order (site-agent/src/call-flow.ts
+// carries them out against Kamailio, the ACD, the event outbox and the call's span). Nothing here
+// does I/O or reads a clock; the routing simulator and the tests drive it with plain values.
+//
+// A call has legs, each with the standard SIP states (trying, early, confirmed, terminated):
+// the caller's (the INVITE Kamailio holds suspended), the agent's (its relay to an agent's phone)
+// and the peer's (its relay to another site). Every change of a leg's state is one `transition`
+// effect, which tracing and the logs use. Which inputs a phase accepts is written once here:
+// an input that does not apply to the phase (a late answer for a call already gone, a second
+// CANCEL) changes nothing and produces no effect.
+
+import { CallParty, type CallEvent } from '@ccfed/proto';
+import type { Site, Topology } from '@ccfed/topology';
+import type { CallContext } from '../call-context.js';
+import { queuedReply, type KamailioCommand, type TransactionRef } from '../kamailio/messages.js';
+import { overflowRelay } from '../overflow/sip-overflow.js';
+
+/** A leg's SIP state (RFC 3261 dialog states, plus trying before any reply). */
+export type LegState = 'trying' | 'early' | 'confirmed' | 'terminated';
+export type LegName = 'caller' | 'agent' | 'peer';
+
+/** Where the call is in its life at this site. */
+export type CallPhase =
+  /** Waiting in the ACD's queue; the caller's INVITE is suspended. */
+  | { readonly name: 'queued' }
+  /** Relayed to an agent's phone, not yet answered. `cancelled`: the caller sent CANCEL meanwhile. */
+  | { readonly name: 'ringing'; readonly agentId: string; readonly cancelled: boolean }
+  /** Answered by the agent. */
+  | {
+      readonly name: 'talking';
+      readonly agentId: string;
+      readonly answeredMs: number;
+      readonly waitedMs: number;
+    }
+  /** Relayed to another site on the router's decision; that site answers or refuses it. */
+  | { readonly name: 'overflowing'; readonly targetSiteId: string; readonly decisionId: string }
+  /** Hung up; the agent does the call's after-call work. */
+  | { readonly name: 'wrap_up'; readonly agentId: string; readonly sinceMs: number }
+  /** Gone from this site. */
+  | { readonly name: 'done' };
+
+/** How a call left this site, for its span and the calls counter. */
+export type CallOutcome =
+  'answered' | 'abandoned' | 'overflowed' | 'refused' | 'site_agent_stopped';
+
+export interface CallState {
+  readonly callId: string;
+  readonly context: CallContext;
+  /** Keyed hash of the caller's number ('' without a hash key): never the number itself. */
+  readonly callerHash: string;
+  readonly dialedNumber: string;
+  readonly cseq: number;
+  /** The suspended INVITE's transaction; renewed when Kamailio suspends it again. */
+  readonly transaction: Required<TransactionRef>;
+  readonly phase: CallPhase;
+  readonly legs: Readonly<Partial<Record<LegName, LegState>>>;
+  /** Offered to another site once already (refused): a call moves at most once. */
+  readonly overflowTried: boolean;
+  /** The skill's service-level thresholds, which the answered and abandoned events carry. */
+  readonly serviceLevel: { readonly thresholdMs: number; readonly shortAbandonMs: number };
+}
+
+/** Everything that can happen to a call, from Kamailio, the ACD, the router or the site. */
+export type CallInput =
+  /** The ACD queued the call (on arrival, or back after a failed ring or overflow). */
+  | { readonly type: 'queued'; readonly position: number; readonly expectedWaitMs: number }
+  /** The ACD chose an agent; ring their phone at `uri`. */
+  | { readonly type: 'assigned'; readonly agentId: string; readonly uri: string }
+  /** The caller sent CANCEL. */
+  | { readonly type: 'cancel' }
+  /** Kamailio's queue timeout: it answered the INVITE with the fallback. */
+  | { readonly type: 'queue_timeout' }
+  /**
+   * The relayed branch failed (agent's phone, or the peer site refused). With `requeued`, Kamailio
+   * suspended the INVITE again under a new transaction; without, the caller got the failure.
+   */
+  | {
+      readonly type: 'branch_failed';
+      readonly code: number;
+      readonly requeued?: { readonly tindex: number; readonly tlabel: number };
+    }
+  | { readonly type: 'answered' }
+  /** The dialog ended: `by` is Kamailio's word (caller, callee, timeout). */
+  | { readonly type: 'ended'; readonly by: string }
+  /** The dialog failed without an answer. */
+  | { readonly type: 'failed'; readonly code?: number }
+  /** Kamailio could not carry out a relay (the transaction had ended). */
+  | { readonly type: 'relay_failed' }
+  /** The call asks the router for a better site. */
+  | {
+      readonly type: 'overflow_requested';
+      readonly expectedWaitMs: number;
+      readonly thresholdMs: number;
+    }
+  /**
+   * The router says: move the call to `target`, over the link the topology sets between the two
+   * sites, its context signed with `signingKey` (the federation key in force).
+   */
+  | {
+      readonly type: 'move_out';
+      readonly target: Site;
+      readonly decisionId: string;
+      readonly topology: Topology;
+      readonly signingKey: Buffer;
+    }
+  /** The evapi link dropped: Kamailio sent every suspended INVITE to the fallback. */
+  | { readonly type: 'link_lost' }
+  /** The agent's after-call work for this call is over. */
+  | { readonly type: 'wrap_up_done' }
+  /** The site agent stops; the call stays with Kamailio. */
+  | { readonly type: 'stop' };
+
+/** What the adapters do for a call, in order. */
+export type CallEffect =
+  | {
+      readonly type: 'transition';
+      readonly leg: LegName;
+      readonly from: LegState | 'none';
+      readonly to: LegState;
+    }
+  /** A command to Kamailio about the call's suspended INVITE. */
+  | { readonly type: 'kamailio'; readonly command: KamailioCommand }
+  /** A call event to publish (the adapter adds the call's id, context and meta). */
+  | { readonly type: 'publish'; readonly kind: NonNullable<CallEvent['kind']> }
+  /**
+   * Ask the ACD: offer the call (it answers with queued or an assignment), and the rest. The
+   * ACD's own effects (agents' changes, other calls' assignments) are carried out after the
+   * step's, in the order it gives them.
+   */
+  | {
+      readonly type: 'acd';
+      readonly op: 'offer' | 'answered' | 'ring_failed' | 'abandon' | 'hang_up' | 'withdraw';
+    }
+  /** The site's service level today. */
+  | { readonly type: 'day_stats'; readonly op: 'offered' | 'abandoned' }
+  | { readonly type: 'day_stats'; readonly op: 'answered'; readonly waitedMs: number }
+  | {
+      readonly type: 'log';
+      readonly level: 'info' | 'warn';
+      readonly event: string;
+      readonly message: string;
+      readonly fields?: Readonly<Record<string, unknown>>;
+    }
+  /** The call has left this site: end its span with `outcome`. */
+  | { readonly type: 'leave'; readonly outcome: CallOutcome };
+
+export interface Step {
+  readonly state: CallState;
+  readonly effects: readonly CallEffect[];
+}
+
+const ENDED_BY: Record<string, CallParty> = {
+  caller: CallParty.CALL_PARTY_CALLER,
+  callee: CallParty.CALL_PARTY_AGENT,
+  timeout: CallParty.CALL_PARTY_SYSTEM,
+};
+
+/** A call admitted at this site, before the ACD has seen it. */
+export function newCall(input: {
+  readonly callId: string;
+  readonly context: CallContext;
+  readonly callerHash: string;
+  readonly dialedNumber: string;
+  readonly cseq: number;
+  readonly transaction: Required<TransactionRef>;
+  readonly serviceLevel: CallState['serviceLevel'];
+}): CallState {
+  return { ...input, phase: { name: 'queued' }, legs: {}, overflowTried: false };
+}
+
+/**
+ * The first step of an admitted call: caller leg trying, offered (and overflowed-in when another
+ * site sent it), then offered to the ACD.
+ */
+export function arrive(state: CallState): Step {
+  const { context } = state;
+  const fx = new Effects(state);
+  fx.leg('caller', 'trying');
+  fx.push({ type: 'day_stats', op: 'offered' });
+  fx.push({
+    type: 'publish',
+    kind: {
+      $case: 'offered',
+      value: {
+        dialedNumber: state.dialedNumber,
+        skill: context.skill,
+        tier: context.tier,
+        customerId: context.customerId,
+        callerHash: state.callerHash,
+        arrivalTime: new Date(context.arrivalMs),
+        requestedSkill: context.requestedSkill,
+      },
+    },
+  });
+  if (context.originSite)
+    fx.push({
+      type: 'publish',
+      kind: {
+        $case: 'overflowedIn',
+        value: {
+          originSiteId: context.originSite,
+          originalArrivalTime: new Date(context.arrivalMs),
+          hopCount: context.hops,
+          decisionId: context.decisionId,
+        },
+      },
+    });
+  fx.push({ type: 'acd', op: 'offer' });
+  return fx.done();
+}
+
+/** The call's next state and effects for one input at `nowMs`; see the header for the rules. */
+export function step(state: CallState, input: CallInput, nowMs: number, siteId: string): Step {
+  const fx = new Effects(state);
+  const { phase } = state;
+  switch (input.type) {
+    case 'queued': {
+      if (phase.name !== 'queued') return fx.done();
+      fx.push({
+        type: 'kamailio',
+        command: queuedReply({ callid: state.callId, cseq: state.cseq, ...state.transaction }),
+      });
+      fx.leg('caller', 'early');
+      fx.push({
+        type: 'publish',
+        kind: {
+          $case: 'queued',
+          value: {
+            skill: state.context.skill,
+            position: input.position,
+            expectedWaitMs: input.expectedWaitMs,
+          },
+        },
+      });
+      return fx.done();
+    }
+    case 'assigned': {
+      if (phase.name !== 'queued') return fx.done();
+      fx.set({ phase: { name: 'ringing', agentId: input.agentId, cancelled: false } });
+      fx.push({
+        type: 'kamailio',
+        command: {
+          action: 'relay',
+          ...state.transaction,
+          callid: state.callId,
+          agent: input.agentId,
+          uri: input.uri,
+        },
+      });
+      fx.leg('agent', 'trying');
+      fx.push({
+        type: 'log',
+        level: 'info',
+        event: 'call_assigned',
+        message: 'ringing agent',
+        fields: { agentId: input.agentId, waitedMs: nowMs - state.context.arrivalMs },
+      });
+      return fx.done();
+    }
+    case 'cancel':
+    case 'queue_timeout': {
+      const byCaller = input.type === 'cancel';
+      if (phase.name === 'overflowing') {
+        // At the target site now, which records the abandon.
+        fx.leg('peer', 'terminated');
+        return fx.leave('overflowed');
+      }
+      if (phase.name === 'ringing') {
+        // The agent's 200 may cross the CANCEL: Kamailio's dialog events settle it, answered (the
+        // call goes on) or failed (the caller is gone).
+        fx.set({ phase: { ...phase, cancelled: true } });
+        return fx.done();
+      }
+      if (phase.name !== 'queued') return fx.done();
+      return release(fx, nowMs, byCaller);
+    }
+    case 'branch_failed': {
+      if (phase.name === 'overflowing') {
+        fx.leg('peer', 'terminated');
+        fx.set({ overflowTried: true });
+        fx.push({
+          type: 'publish',
+          kind: {
+            $case: 'overflowRejected',
+            value: {
+              targetSiteId: phase.targetSiteId,
+              sipCode: input.code,
+              reason: `SIP ${input.code} from ${phase.targetSiteId}`,
+            },
+          },
+        });
+        if (!input.requeued) return release(fx, nowMs, false);
+        fx.set({
+          phase: { name: 'queued' },
+          transaction: { ...state.transaction, ...input.requeued },
+        });
+        fx.push({ type: 'acd', op: 'offer' });
+        return fx.done();
+      }
+      if (phase.name !== 'ringing') return fx.done();
+      fx.leg('agent', 'terminated');
+      fx.push({
+        type: 'log',
+        level: 'warn',
+        event: 'agent_no_answer',
+        message: 'agent phone did not take the call: agent set not-ready, call back in queue',
+        fields: { agentId: phase.agentId, code: input.code },
+      });
+      fx.set({ phase: { name: 'queued' } });
+      if (!input.requeued) {
+        // Kamailio could not suspend the INVITE again: the caller got the failure.
+        fx.push({ type: 'acd', op: 'ring_failed' });
+        return release(fx, nowMs, false);
+      }
+      fx.set({ transaction: { ...state.transaction, ...input.requeued } });
+      fx.push({ type: 'acd', op: 'ring_failed' });
+      return fx.done();
+    }
+    case 'answered': {
+      if (phase.name === 'overflowing') {
+        // Answered at the target site, which records it; this site is only on the signalling path.
+        fx.leg('peer', 'confirmed');
+        return fx.leave('overflowed');
+      }
+      if (phase.name !== 'ringing') return fx.done();
+      const waitedMs = nowMs - state.context.arrivalMs;
+      fx.set({ phase: { name: 'talking', agentId: phase.agentId, answeredMs: nowMs, waitedMs } });
+      fx.leg('agent', 'confirmed');
+      fx.leg('caller', 'confirmed');
+      fx.push({ type: 'acd', op: 'answered' });
+      fx.push({ type: 'day_stats', op: 'answered', waitedMs });
+      fx.push({
+        type: 'publish',
+        kind: {
+          $case: 'answered',
+          value: {
+            agentId: phase.agentId,
+            skill: state.context.skill,
+            waitMs: waitedMs,
+            serviceLevelThresholdMs: state.serviceLevel.thresholdMs,
+          },
+        },
+      });
+      return fx.done();
+    }
+    case 'ended': {
+      if (phase.name !== 'talking') return fx.done();
+      fx.leg('agent', 'terminated');
+      fx.leg('caller', 'terminated');
+      fx.set({ phase: { name: 'wrap_up', agentId: phase.agentId, sinceMs: nowMs } });
+      fx.push({ type: 'leave', outcome: 'answered' });
+      fx.push({
+        type: 'publish',
+        kind: {
+          $case: 'ended',
+          value: {
+            agentId: phase.agentId,
+            talkMs: nowMs - phase.answeredMs,
+            holdMs: 0,
+            endedBy: ENDED_BY[input.by] ?? CallParty.CALL_PARTY_SYSTEM,
+          },
+        },
+      });
+      fx.push({ type: 'acd', op: 'hang_up' });
+      return fx.done();
+    }
+    case 'wrap_up_done': {
+      if (phase.name !== 'wrap_up') return fx.done();
+      fx.set({ phase: { name: 'done' } });
+      fx.push({
+        type: 'publish',
+        kind: {
+          $case: 'wrapUpDone',
+          value: { agentId: phase.agentId, wrapUpMs: nowMs - phase.sinceMs, disposition: '' },
+        },
+      });
+      return fx.done();
+    }
+    case 'failed': {
+      // Usually already handled (cancel, queue timeout, a failed branch); a ringing call still on
+      // record here lost its INVITE some other way.
+      if (phase.name === 'overflowing') {
+        fx.leg('peer', 'terminated');
+        return fx.leave('overflowed');
+      }
+      if (phase.name !== 'queued' && phase.name !== 'ringing') return fx.done();
+      fx.push({
+        type: 'log',
+        level: 'warn',
+        event: 'call_failed',
+        message: 'call failed before answer',
+        fields: {
+          ...(phase.name === 'ringing' ? { agentId: phase.agentId } : {}),
+          code: input.code,
+        },
+      });
+      if (phase.name === 'ringing') fx.leg('agent', 'terminated');
+      return release(fx, nowMs, phase.name === 'ringing' && phase.cancelled);
+    }
+    case 'relay_failed': {
+      if (phase.name === 'overflowing') {
+        fx.leg('peer', 'terminated');
+        return fx.leave('overflowed');
+      }
+      if (phase.name !== 'queued' && phase.name !== 'ringing') return fx.done();
+      if (phase.name === 'ringing') fx.leg('agent', 'terminated');
+      return release(fx, nowMs, phase.name === 'ringing' && phase.cancelled);
+    }
+    case 'overflow_requested': {
+      if (phase.name !== 'queued') return fx.done();
+      fx.push({
+        type: 'publish',
+        kind: {
+          $case: 'overflowRequested',
+          value: {
+            waitedMs: nowMs - state.context.arrivalMs,
+            expectedWaitMs: input.expectedWaitMs,
+            thresholdMs: input.thresholdMs,
+          },
+        },
+      });
+      return fx.done();
+    }
+    case 'move_out': {
+      if (phase.name !== 'queued') return fx.done();
+      const { target, decisionId } = input;
+      fx.set({ phase: { name: 'overflowing', targetSiteId: target.id, decisionId } });
+      fx.push({ type: 'acd', op: 'withdraw' });
+      fx.push({
+        type: 'kamailio',
+        command: overflowRelay({
+          callId: state.callId,
+          transaction: state.transaction,
+          dialedNumber: state.dialedNumber,
+          context: state.context,
+          topology: input.topology,
+          originSiteId: siteId,
+          target,
+          decisionId,
+          signingKey: input.signingKey,
+          nowMs,
+        }),
+      });
+      fx.leg('peer', 'trying');
+      fx.push({
+        type: 'publish',
+        kind: { $case: 'overflowedOut', value: { targetSiteId: target.id, decisionId } },
+      });
+      fx.push({
+        type: 'log',
+        level: 'info',
+        event: 'call_overflowed_out',
+        message: 'call moved to another site',
+        fields: { target: target.id, decisionId },
+      });
+      return fx.done();
+    }
+    case 'link_lost': {
+      // Ringing and talking calls go on at the SIP level; their dialog events arrive later.
+      if (phase.name !== 'queued') return fx.done();
+      return release(fx, nowMs, false);
+    }
+    case 'stop': {
+      if (phase.name === 'done' || phase.name === 'wrap_up') return fx.done();
+      return fx.leave('site_agent_stopped');
+    }
+  }
+}
+
+/**
+ * The call leaves this site unanswered: the caller hung up, or Kamailio's fallback took it. The
+ * ACD lets go of it wherever it is (a call already withdrawn for overflow is not there).
+ */
+function release(fx: Effects, nowMs: number, byCaller: boolean): Step {
+  const { state } = fx;
+  fx.leg('caller', 'terminated');
+  const ended = fx.leave('abandoned');
+  fx.push({ type: 'acd', op: 'abandon' });
+  fx.push({ type: 'day_stats', op: 'abandoned' });
+  fx.push({
+    type: 'publish',
+    kind: {
+      $case: 'abandoned',
+      value: {
+        skill: state.context.skill,
+        waitMs: nowMs - state.context.arrivalMs,
+        byCaller,
+        serviceLevelThresholdMs: state.serviceLevel.thresholdMs,
+        shortAbandonMs: state.serviceLevel.shortAbandonMs,
+      },
+    },
+  });
+  return { state: ended.state, effects: fx.list };
+}
+
+/** Builds one step: the state as it changes, and the effects in order. */
+class Effects {
+  readonly list: CallEffect[] = [];
+
+  constructor(public state: CallState) {}
+
+  push(effect: CallEffect): void {
+    this.list.push(effect);
+  }
+
+  set(change: Partial<CallState>): void {
+    this.state = { ...this.state, ...change };
+  }
+
+  /** Moves a leg to `to` (a new leg starts from none), recording the transition. */
+  leg(leg: LegName, to: LegState): void {
+    const from = this.state.legs[leg];
+    if (from === to) return;
+    // A terminated agent or peer leg that starts again is a new branch.
+    this.set({ legs: { ...this.state.legs, [leg]: to } });
+    this.push({ type: 'transition', leg, from: from ?? 'none', to });
+  }
+
+  /** The call leaves this site with `outcome`. */
+  leave(outcome: CallOutcome): Step {
+    this.set({ phase: { name: 'done' } });
+    this.push({ type: 'leave', outcome });
+    return { state: this.state, effects: this.list };
+  }
+
+  done(): Step {
+    return { state: this.state, effects: this.list };
+  }
+}

@@ -1,0 +1,124 @@
+import type { Principal } from '@ccfed/common';
+import { describe, expect, it } from 'vitest';
+import { authorise, inScope, type SiteFacts, type SiteRequest } from './authorise.js';
+
+const BEIJING: SiteFacts = {
+  siteId: 'beijing',
+  agentTenants: new Map([
+    ['bj-001', 'acme-bank'],
+    ['bj-002', 'acme-bank'],
+    ['bj-003', 'zenith-telecom'],
+  ]),
+};
+
+const operator: Principal = { kind: 'operator', name: 'li' };
+const router: Principal = { kind: 'service', service: 'router' };
+const api: Principal = { kind: 'service', service: 'api' };
+const ownSite: Principal = { kind: 'site', site: 'beijing' };
+const otherSite: Principal = { kind: 'site', site: 'shanghai' };
+const supervisor: Principal = { kind: 'supervisor', site: 'beijing' };
+const acmeSupervisor: Principal = { kind: 'supervisor', site: 'beijing', tenant: 'acme-bank' };
+const elsewhereSupervisor: Principal = { kind: 'supervisor', site: 'shanghai' };
+const agent: Principal = { kind: 'agent', site: 'beijing', agent: 'bj-001' };
+const elsewhereAgent: Principal = { kind: 'agent', site: 'shanghai', agent: 'bj-001' };
+
+const verdict = (p: Principal, req: SiteRequest) => {
+  const a = authorise(p, BEIJING, req);
+  return a.allowed ? a.scope : 'denied';
+};
+
+const AGENT_RPCS = ['Login', 'SetReady', 'SetNotReady', 'Logout'] as const;
+
+describe('authorise', () => {
+  it('lets an agent act on itself at its own site, and on nobody else', () => {
+    for (const rpc of AGENT_RPCS) {
+      expect(verdict(agent, { rpc, agentId: 'bj-001' }), rpc).toEqual({
+        kind: 'agent',
+        agentId: 'bj-001',
+      });
+      expect(verdict(agent, { rpc, agentId: 'bj-002' }), rpc).toBe('denied');
+      expect(verdict(elsewhereAgent, { rpc, agentId: 'bj-001' }), rpc).toBe('denied');
+    }
+    expect(authorise(agent, BEIJING, { rpc: 'Logout', agentId: 'bj-002' })).toEqual({
+      allowed: false,
+      reason:
+        'agent:beijing/bj-001 may not call Logout at site beijing: an agent acts only on itself, not on "bj-002"',
+    });
+  });
+
+  it("lets a site's supervisor act on every agent there, a tenant's supervisor on that tenant's only", () => {
+    for (const rpc of AGENT_RPCS) {
+      for (const agentId of ['bj-001', 'bj-003', 'bj-999'])
+        expect(verdict(supervisor, { rpc, agentId }), `${rpc} ${agentId}`).toEqual({
+          kind: 'site',
+        });
+      expect(verdict(acmeSupervisor, { rpc, agentId: 'bj-002' }), rpc).toEqual({ kind: 'site' });
+      expect(verdict(acmeSupervisor, { rpc, agentId: 'bj-003' }), rpc).toBe('denied');
+      // An agent the site does not have is nobody's tenant's.
+      expect(verdict(acmeSupervisor, { rpc, agentId: 'bj-999' }), rpc).toBe('denied');
+      expect(verdict(elsewhereSupervisor, { rpc, agentId: 'bj-001' }), rpc).toBe('denied');
+    }
+    expect(authorise(acmeSupervisor, BEIJING, { rpc: 'Login', agentId: 'bj-003' })).toEqual({
+      allowed: false,
+      reason:
+        'supervisor:beijing/acme-bank may not call Login at site beijing: a supervisor of acme-bank acts only on acme-bank\'s agents, and "bj-003" is not one',
+    });
+  });
+
+  it('lets an operator act on every agent, and refuses everyone else', () => {
+    for (const rpc of AGENT_RPCS) {
+      expect(verdict(operator, { rpc, agentId: 'bj-003' }), rpc).toEqual({ kind: 'site' });
+      for (const p of [router, api, ownSite, otherSite])
+        expect(verdict(p, { rpc, agentId: 'bj-001' }), `${rpc} ${p.kind}`).toBe('denied');
+    }
+  });
+
+  it('scopes lists: an agent sees itself and its tenant’s queue, a tenant supervisor that tenant', () => {
+    expect(verdict(agent, { rpc: 'ListAgents' })).toEqual({ kind: 'agent', agentId: 'bj-001' });
+    expect(verdict(agent, { rpc: 'ListQueues' })).toEqual({ kind: 'tenant', tenant: 'acme-bank' });
+    const stranger: Principal = { kind: 'agent', site: 'beijing', agent: 'bj-404' };
+    expect(verdict(stranger, { rpc: 'ListQueues' })).toBe('denied');
+    for (const rpc of ['ListAgents', 'ListQueues'] as const) {
+      expect(verdict(acmeSupervisor, { rpc })).toEqual({ kind: 'tenant', tenant: 'acme-bank' });
+      expect(verdict(supervisor, { rpc })).toEqual({ kind: 'site' });
+      expect(verdict(operator, { rpc })).toEqual({ kind: 'site' });
+      for (const p of [elsewhereSupervisor, elsewhereAgent, router, api, ownSite, otherSite])
+        expect(verdict(p, { rpc }), `${rpc} ${JSON.stringify(p)}`).toBe('denied');
+    }
+  });
+
+  it('drains for operators only', () => {
+    expect(verdict(operator, { rpc: 'SetDraining' })).toEqual({ kind: 'site' });
+    for (const p of [supervisor, acmeSupervisor, agent, router, api, ownSite, otherSite])
+      expect(verdict(p, { rpc: 'SetDraining' }), JSON.stringify(p)).toBe('denied');
+    expect(authorise(supervisor, BEIJING, { rpc: 'SetDraining' })).toEqual({
+      allowed: false,
+      reason:
+        'supervisor:beijing may not call SetDraining at site beijing: only operators drain a site',
+    });
+  });
+
+  it("tells the status to operators, the site's supervisors, the router and sites", () => {
+    for (const p of [operator, supervisor, router, ownSite, otherSite])
+      expect(verdict(p, { rpc: 'GetStatus' }), JSON.stringify(p)).toEqual({ kind: 'site' });
+    for (const p of [acmeSupervisor, elsewhereSupervisor, agent, api])
+      expect(verdict(p, { rpc: 'GetStatus' }), JSON.stringify(p)).toBe('denied');
+  });
+
+  it('takes overflow offers from other sites only', () => {
+    expect(verdict(otherSite, { rpc: 'OfferOverflow' })).toEqual({ kind: 'site' });
+    for (const p of [ownSite, operator, supervisor, agent, router])
+      expect(verdict(p, { rpc: 'OfferOverflow' }), JSON.stringify(p)).toBe('denied');
+  });
+});
+
+describe('inScope', () => {
+  it('keeps everything for the site, one tenant’s items, or one agent', () => {
+    const item = { agentId: 'bj-003', tenantId: 'zenith-telecom' };
+    expect(inScope({ kind: 'site' }, item)).toBe(true);
+    expect(inScope({ kind: 'tenant', tenant: 'zenith-telecom' }, item)).toBe(true);
+    expect(inScope({ kind: 'tenant', tenant: 'acme-bank' }, item)).toBe(false);
+    expect(inScope({ kind: 'agent', agentId: 'bj-003' }, item)).toBe(true);
+    expect(inScope({ kind: 'agent', agentId: 'bj-001' }, item)).toBe(false);
+  });
+});
