@@ -80,45 +80,45 @@
 // 20,000/s, ClickHouse uses 25-29 CPU-s of the 30 s (INSERTs and merges of the rounds' parts)
 // and sets the tail: INSERT rounds take 100-600 ms on this shared machine.
 // The CPU seconds themselves move by a third between runs of the same code on this shared
-// machine. BENCH_INGESTER_LOG_LEVEL=debug logs every INSERT (table, batches, bytes, ms).
-import { execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { createInterface } from 'node:readline';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+// machine. BENCH_INGESTER_LOG_LEVEL=debug logs every INSERT (table, batches, bytes, ms), in the
+// work directory's ingester logs; BENCH_KEEP_DATA=1 keeps them after a run that succeeds.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { type ClickHouseClient } from '@clickhouse/client';
 import { ensureTopics, groupCaughtUp, ident, sql } from '@ccfed/common';
 import { ingesterConfigSchema } from '@ccfed/ingester/config';
 import { KAFKA_CLIENTS, type KafkaClientName } from '@ccfed/ingester/consumer';
 import { sinksFor } from '@ccfed/ingester/sinks';
 import { allTopics, CallEvent, CustomerTier, topicNames, type TopicNames } from '@ccfed/proto';
-import {
-  assertRunsOnCurrentClickHouse,
-  clickhouseProcessEnv,
-  migrate,
-  migratedDatabaseSetup,
-  startClickHouse,
-} from '@ccfed/services';
+import { assertRunsOnCurrentClickHouse, migrate, migratedDatabaseSetup } from '@ccfed/services';
 import { CompressionTypes, type Producer } from 'kafkajs';
 import {
   eventStream,
   type ExpectedFigures,
   type StreamMessage,
 } from '../tests/support/event-stream.js';
-import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
-import { startBenchKafka } from './secure-kafka.js';
+import {
+  benchArgs,
+  benchClickHouse,
+  benchClickHouseClient,
+  benchKafka,
+  benchKafkaClient,
+  benchService,
+  percentile,
+  round,
+  runBench,
+} from './harness.js';
 
-const { values } = parseArgs({
-  options: {
-    events: { type: 'string', default: '1000000' },
-    runs: { type: 'string', default: '3' },
-    clients: { type: 'string', default: KAFKA_CLIENTS.join(',') },
-    'freshness-seconds': { type: 'string', default: '30' },
-    rate: { type: 'string', default: '0' },
-    partitions: { type: 'string', default: '3' },
-  },
+const args = benchArgs({
+  events: { full: '1000000', smoke: '5000' },
+  runs: { full: '3', smoke: '1' },
+  clients: { full: KAFKA_CLIENTS.join(','), smoke: KAFKA_CLIENTS.join(',') },
+  'freshness-seconds': { full: '30', smoke: '3' },
+  rate: { full: '0', smoke: '1000' },
+  partitions: { full: '3', smoke: '3' },
 });
+const { values } = args;
 const EVENTS = Number(values.events);
 const RUNS = Number(values.runs);
 const CLIENTS = values.clients.split(',') as KafkaClientName[];
@@ -322,19 +322,17 @@ function marker(n: number, at: Date): { key: string; value: Buffer } {
   return { key: callId, value: Buffer.from(event) };
 }
 
-await runBench('ingest', async ({ dir, onCleanup }) => {
+await runBench('ingest', args, async (run) => {
+  const { dir, onCleanup } = run;
   await assertRunsOnCurrentClickHouse(migratedDatabaseSetup(), [
     ...[...ID_TABLES, 'site_snapshots'].map((t) => ({ name: `rows ${t}`, sql: QUERIES.rows(t) })),
     ...ID_TABLES.map((t) => ({ name: `repeated ids ${t}`, sql: QUERIES.repeatedIds(t) })),
     { name: 'markers', sql: QUERIES.markers() },
   ]);
-  const secureKafka = await startBenchKafka(dir, { heapMb: 1024, partitions: PARTITIONS });
-  const kafkaEngine = secureKafka.engine;
-  onCleanup(() => kafkaEngine.stop());
-  const clickhouse = await startClickHouse({ dataDir: join(dir, 'clickhouse') });
-  onCleanup(() => clickhouse.stop());
+  const kafkaEngine = await benchKafka(run, { heapMb: 1024, partitions: PARTITIONS });
+  const clickhouse = await benchClickHouse(run);
   // The bench stands in for every site at once: it produces as the admin.
-  const kafka = secureKafka.admin('bench-sites');
+  const kafka = benchKafkaClient(kafkaEngine, 'bench-sites');
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   onCleanup(() => producer.disconnect());
@@ -368,7 +366,7 @@ await runBench('ingest', async ({ dir, onCleanup }) => {
     const database = `ingest_${client}_${r}`;
     await migrate(clickhouse.as('admin'), database);
     // DROP DATABASE on 18.16 waits for the merges in progress: minutes on a loaded machine.
-    const ch = createClient({ ...clickhouse.as('admin'), database, request_timeout: 600_000 });
+    const ch = benchClickHouseClient(clickhouse, 'admin', { database, requestTimeoutMs: 600_000 });
     const consumed = sinksFor(topics).map((s) => s.topic);
 
     // 1. The backlog, then the ingester.
@@ -379,45 +377,33 @@ await runBench('ingest', async ({ dir, onCleanup }) => {
     let want = tableRows(day.expected);
     const totalRows = Object.values(want).reduce((a, b) => a + b, 0);
 
+    // The ingester's user may join only groups starting with ccfed-ingester (its ACLs).
     const group = `ccfed-ingester-${prefix}`;
-    const kafkaEnv = await secureKafka.env({ role: 'ingester' }, prefix);
-    const log = createWriteStream(join(dir, `ingester-${client}-${r}.log`));
-    const ingester = spawn(
-      process.execPath,
-      [
-        // e.g. BENCH_INGESTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it.
-        ...(process.env.BENCH_INGESTER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-        '--import',
-        'tsx',
-        join(ROOT, 'central', 'ingester', 'src', 'index.ts'),
-      ],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          LOG_LEVEL: process.env.BENCH_INGESTER_LOG_LEVEL ?? 'info',
-          ...kafkaEnv,
-          CCFED_TOPIC_PREFIX: prefix,
-          // Its own insert-oriented user, as in production (docs/security.md, ClickHouse).
-          ...clickhouseProcessEnv(clickhouse.as('ingester'), database),
-          CCFED_CONSUMER_GROUP: group,
-          CCFED_KAFKA_CLIENT: client,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    let onStarted: (at: number) => void = () => undefined;
+    const {
+      child: ingester,
+      exited,
+      stop: stopIngester,
+    } = await benchService(run, {
+      name: `ingester-${client}-${r}`,
+      entry: 'central/ingester/src/index.ts',
+      // e.g. BENCH_INGESTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile it.
+      nodeArgs: process.env.BENCH_INGESTER_NODE_ARGS,
+      logLevel: process.env.BENCH_INGESTER_LOG_LEVEL ?? 'info',
+      kafka: { broker: kafkaEngine, as: { role: 'ingester' }, prefix },
+      // Its own insert-oriented user, as in production (docs/security.md, ClickHouse).
+      clickhouse: { server: clickhouse, as: 'ingester', database },
+      env: {
+        CCFED_TOPIC_PREFIX: prefix,
+        CCFED_CONSUMER_GROUP: group,
+        CCFED_KAFKA_CLIENT: client,
       },
-    );
-    ingester.stderr.pipe(log);
-    const exited = new Promise<number | null>((res) => ingester.once('exit', res));
-    const stopIngester = async () => {
-      if (ingester.exitCode === null) ingester.kill('SIGTERM');
-      return exited;
-    };
-    onCleanup(async () => void (await stopIngester()));
+      onLine: (line) => {
+        if (line.includes('"ingester_started"')) onStarted(performance.now());
+      },
+    });
     const started = new Promise<number>((resolve, reject) => {
-      createInterface({ input: ingester.stdout }).on('line', (line) => {
-        log.write(`${line}\n`);
-        if (line.includes('"ingester_started"')) resolve(performance.now());
-      });
+      onStarted = resolve;
       void exited.then((code) =>
         reject(new Error(`ingester exited (${code}) before starting; see its log in ${dir}`)),
       );
@@ -606,9 +592,6 @@ await runBench('ingest', async ({ dir, onCleanup }) => {
     })
     .join('')}`;
   const result = {
-    bench: 'ingest',
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadavg_1m: loadavg()[0] },
     events_per_s: perClient[headline]!.events_per_s,
     freshness_ms: perClient[headline]!.freshness_ms,
     client: headline,
@@ -633,8 +616,8 @@ await runBench('ingest', async ({ dir, onCleanup }) => {
     },
     runs,
   };
-  writeResult('ingest', result);
   console.log(
-    `ingest: ${result.events_per_s} events/s, freshness p50 ${result.freshness_ms.p50} ms / p99 ${result.freshness_ms.p99} ms with ${headline} → bench/results/ingest.json`,
+    `ingest: ${result.events_per_s} events/s, freshness p50 ${result.freshness_ms.p50} ms / p99 ${result.freshness_ms.p99} ms with ${headline}`,
   );
+  run.writeResult(result);
 });

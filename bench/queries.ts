@@ -14,44 +14,64 @@
 // The data is generated inside ClickHouse (bench/queries/generate.ts) into the raw tables, so the
 // materialized views fill the derived tables as in production. It is kept in
 // .ccfed/bench/queries/ with a marker row naming the generation parameters: a later run with the
-// same parameters reuses it, a run with others regenerates it.
-import { mkdirSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+// same parameters reuses it, a run with others regenerates it. A smoke run (--smoke) generates
+// 20,000 calls over 5 weeks into its own empty server instead, and times each query once.
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { sql, type ClickHouseRole, type Sql } from '@ccfed/common';
-import { migrate, startClickHouse } from '@ccfed/services';
-import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
+import { ident, sql, type Sql } from '@ccfed/common';
+import { migrate } from '@ccfed/services';
+import {
+  benchArgs,
+  benchClickHouse,
+  benchClickHouseHttp,
+  percentile,
+  round,
+  ROOT,
+  runBench,
+} from './harness.js';
 import { DEFAULT_PARAMS, type GenerationParams } from './queries/generate.js';
 import { generate } from './queries/load.js';
 import { benchQueries } from './queries/catalogue.js';
 
-const { values } = parseArgs({
-  options: {
-    calls: { type: 'string', default: String(DEFAULT_PARAMS.calls) },
-    runs: { type: 'string', default: '10' },
-    // A query whose warm-up shows it cannot do `runs` runs in this many seconds does fewer (at
-    // least 3); its own `runs` says how many. Keeps a run of the whole catalogue bounded.
-    'budget-s': { type: 'string', default: '90' },
-    only: { type: 'string' },
-  },
+const args = benchArgs({
+  calls: { full: String(DEFAULT_PARAMS.calls), smoke: '20000' },
+  weeks: { full: String(DEFAULT_PARAMS.weeks), smoke: '5' },
+  'snapshot-every-s': { full: String(DEFAULT_PARAMS.snapshotEveryS), smoke: '600' },
+  runs: { full: '10', smoke: '1' },
+  // A query whose warm-up shows it cannot do `runs` runs in this many seconds does fewer (at
+  // least 3); its own `runs` says how many. Keeps a run of the whole catalogue bounded.
+  'budget-s': { full: '90', smoke: '10' },
+  // How long merges may take to settle before the queries run.
+  'settle-s': { full: '120', smoke: '10' },
+  only: { full: '', smoke: '' },
 });
+const { values } = args;
 const RUNS = Number(values.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs: expected a whole number ≥ 1`);
 const BUDGET_MS = Number(values['budget-s']) * 1000;
 if (!(BUDGET_MS > 0)) throw new Error(`--budget-s: expected a number of seconds > 0`);
+const SETTLE_MS = Number(values['settle-s']) * 1000;
+if (!(SETTLE_MS >= 0)) throw new Error(`--settle-s: expected a number of seconds ≥ 0`);
 const MIN_RUNS = Math.min(3, RUNS);
 const params: GenerationParams = {
   ...DEFAULT_PARAMS,
   calls: Number(values.calls),
   // Customers scale with the calls: 1.5 M for 10 M calls.
   customers: Math.max(1000, Math.round((Number(values.calls) * 3) / 20)),
+  weeks: Number(values.weeks),
+  snapshotEveryS: Number(values['snapshot-every-s']),
 };
 if (!Number.isInteger(params.calls) || params.calls < 10_000)
   throw new Error(`--calls: expected a whole number ≥ 10000, got ${values.calls}`);
+// The catalogue asks for the last month; the day it times is ten days before the end.
+if (!Number.isInteger(params.weeks) || params.weeks < 5)
+  throw new Error(`--weeks: expected a whole number ≥ 5, got ${values.weeks}`);
+if (!Number.isInteger(params.snapshotEveryS) || params.snapshotEveryS < 1)
+  throw new Error(
+    `--snapshot-every-s: expected a whole number ≥ 1, got ${values['snapshot-every-s']}`,
+  );
 
 const DATABASE = 'ccfed';
-const DATA_DIR = join(ROOT, '.ccfed', 'bench', 'queries');
 
 /** What one query's runs came to. */
 interface QueryResult {
@@ -79,55 +99,43 @@ interface JsonAnswer {
   statistics?: { elapsed: number; rows_read: number; bytes_read: number };
 }
 
-await runBench('queries', async ({ onCleanup }) => {
-  mkdirSync(DATA_DIR, { recursive: true });
-  const server = await startClickHouse({ dataDir: DATA_DIR });
-  onCleanup(() => server.stop());
-  console.log(`ClickHouse 18.16 at ${server.url}, data in ${DATA_DIR}`);
+await runBench('queries', args, async (run) => {
+  // Full runs keep the generated year for the next run; a smoke run starts from nothing.
+  const dataDir = run.smoke
+    ? join(run.dir, 'clickhouse')
+    : join(ROOT, '.ccfed', 'bench', 'queries');
+  const server = await benchClickHouse(run, { dataDir });
+  console.log(`ClickHouse 18.16 at ${server.url}, data in ${dataDir}`);
 
-  // Loads and migrates as admin; the timed queries run as the users that run them in production
-  // (the API's and Grafana's are read-only: docs/security.md, ClickHouse).
-  const post = async (
-    text: string,
-    settings?: string,
-    role: ClickHouseRole = 'admin',
-  ): Promise<string> => {
-    const { username, password } = server.logins[role];
-    const res = await fetch(
-      `${server.url}/?database=${DATABASE}${settings === undefined ? '' : `&${settings}`}`,
-      {
-        method: 'POST',
-        body: text,
-        headers: {
-          authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`,
-        },
-      },
-    );
-    const body = await res.text();
-    if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${body.trim()}\n${text}`);
-    return body;
-  };
-  // Every request names the database, which 18.16 refuses while it does not exist: on a fresh data
-  // directory, create it first (the generation drops and migrates it again).
-  await fetch(`${server.url}/`, {
-    method: 'POST',
-    body: `CREATE DATABASE IF NOT EXISTS ${DATABASE}`,
-    headers: {
-      authorization: `Basic ${Buffer.from(`${server.logins.admin.username}:${server.logins.admin.password}`).toString('base64')}`,
-    },
-  }).then(async (res) => {
-    if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${(await res.text()).trim()}`);
-  });
+  // Every statement runs in DATABASE, except those that create or drop it: ClickHouse 18.16
+  // refuses any request that names a database that does not exist, even DROP DATABASE IF EXISTS.
+  // The bench loads and migrates as admin; the timed queries run as the users that run them in
+  // production (the API's and Grafana's are read-only: docs/security.md, ClickHouse).
+  const inDatabase =
+    (request: (text: string, params: string) => Promise<string>) =>
+    (text: string, settings?: string): Promise<string> =>
+      request(text, `database=${DATABASE}${settings === undefined ? '' : `&${settings}`}`);
+  const admin = benchClickHouseHttp(server, 'admin');
+  const post = inDatabase(admin);
+  const asGrafana = inDatabase(benchClickHouseHttp(server, 'grafana'));
+  const asApi = inDatabase(benchClickHouseHttp(server, 'api'));
   const rows = async <T>(q: Sql): Promise<T[]> =>
     (JSON.parse(await post(`${q.text}\nFORMAT JSON`)) as { data: T[] }).data;
 
   const generation = await generate(
-    { post, rows, migrate: () => migrate(server.as('admin'), DATABASE) },
+    {
+      post,
+      rows,
+      migrate: () => migrate(server.as('admin'), DATABASE),
+      dropDatabase: async () => {
+        await admin(sql`DROP DATABASE IF EXISTS ${ident(DATABASE)}`.text, '');
+      },
+    },
     params,
   );
 
   // Merges may run while we measure (as in production); give them a moment to settle first.
-  const settleUntil = Date.now() + 120_000;
+  const settleUntil = Date.now() + SETTLE_MS;
   for (;;) {
     const [m] = await rows<{ merges: string }>(sql`SELECT count() AS merges FROM system.merges`);
     if (Number(m!.merges) === 0 || Date.now() > settleUntil) break;
@@ -151,10 +159,10 @@ await runBench('queries', async ({ onCleanup }) => {
       attemptStart = t0;
       // Grafana's panels as Grafana's user, with the max_execution_time its plugin sends on every
       // query; the API's queries as the API's user.
-      answer = (
+      answer = JSON.parse(
         q.name.startsWith('dashboard ')
-          ? JSON.parse(await post(text, 'max_execution_time=600', 'grafana'))
-          : JSON.parse(await post(text, undefined, 'api'))
+          ? await asGrafana(text, 'max_execution_time=600')
+          : await asApi(text),
       ) as JsonAnswer;
       return performance.now() - t0;
     };
@@ -206,7 +214,7 @@ await runBench('queries', async ({ onCleanup }) => {
   }
   const loadAfter = loadavg();
 
-  writeResult('queries', {
+  run.writeResult({
     calls: params.calls,
     target_ms: 500,
     runs_per_query: RUNS,
@@ -217,12 +225,11 @@ await runBench('queries', async ({ onCleanup }) => {
     failed: results.filter((r) => r.error !== undefined).map((r) => `${r.name}: ${r.error}`),
     generation,
     parts: parts.map((p) => ({ table: p.table, parts: Number(p.parts), rows: Number(p.rows) })),
+    // Around the timed queries only; the run's metadata has it around the whole run.
     load: {
       before: loadBefore.map((x) => round(x)),
       after: loadAfter.map((x) => round(x)),
-      cpus: cpus().length,
     },
     clickhouse: (await rows<{ v: string }>(sql`SELECT version() AS v`))[0]!.v,
-    measured_at: new Date().toISOString(),
   });
 });

@@ -14,34 +14,40 @@
 // the threshold, some with no better site). Decisions reserve capacity at their target and are
 // published to the route-decisions topic, as in production. gRPC is mutual TLS as in production:
 // the router has its service certificate and each origin site's requests go over a channel with
-// that site's certificate (the router answers a site only for its own calls). After a warm-up, each of RUNS rounds
-// measures both for SECONDS; the median round of each is reported, every round in `runs`.
-import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+// that site's certificate (the router answers a site only for its own calls). After a warm-up,
+// each of RUNS rounds measures both for SECONDS; the median round of each is reported, every
+// round in `runs`.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { loadTls, secureChannel } from '@ccfed/common';
+import type { Principal } from '@ccfed/common';
 import { CustomerTier, routing, SiteSnapshot, topicNames } from '@ccfed/proto';
-import { assignFreePorts, freePort, openPki } from '@ccfed/services';
+import { assignFreePorts, freePort } from '@ccfed/services';
 import { parseTopology } from '@ccfed/topology';
 import { Partitioners } from 'kafkajs';
 import { createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
-import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
-import { startBenchKafka } from './secure-kafka.js';
+import {
+  benchArgs,
+  benchChannel,
+  benchKafka,
+  benchKafkaClient,
+  benchService,
+  percentile,
+  round,
+  ROOT,
+  runBench,
+} from './harness.js';
 
-const { values } = parseArgs({
-  options: {
-    sites: { type: 'string', default: '10' },
-    seconds: { type: 'string', default: '10' },
-    'warmup-seconds': { type: 'string', default: '3' },
-    concurrency: { type: 'string', default: '32' },
-    runs: { type: 'string', default: '3' },
-    rate: { type: 'string', default: '1000' },
-  },
+const args = benchArgs({
+  sites: { full: '10', smoke: '4' },
+  seconds: { full: '10', smoke: '1' },
+  'warmup-seconds': { full: '3', smoke: '1' },
+  concurrency: { full: '32', smoke: '4' },
+  runs: { full: '3', smoke: '1' },
+  rate: { full: '1000', smoke: '100' },
 });
+const { values } = args;
 const SITES = Number(values.sites);
 const SECONDS = Number(values.seconds);
 const WARMUP_SECONDS = Number(values['warmup-seconds']);
@@ -49,6 +55,8 @@ const CONCURRENCY = Number(values.concurrency);
 const RUNS = Number(values.runs);
 const RATE = Number(values.rate);
 const SNAPSHOT_INTERVAL_MS = 500;
+/** The router's principal: what its certificate names and what its clients expect. */
+const ROUTER: Principal = { kind: 'service', service: 'router' };
 
 interface Measurement {
   readonly started: number;
@@ -146,9 +154,9 @@ async function federation(count: number): Promise<unknown> {
   return doc;
 }
 
-await runBench('router', async ({ dir, onCleanup }) => {
-  const kafka = await startBenchKafka(dir);
-  onCleanup(() => kafka.engine.stop());
+await runBench('router', args, async (run) => {
+  const { dir, onCleanup } = run;
+  const kafka = await benchKafka(run);
 
   const doc = await federation(SITES);
   const topologyFile = join(dir, 'topology.yaml');
@@ -160,47 +168,25 @@ await runBench('router', async ({ dir, onCleanup }) => {
   const topics = topicNames('ccfed');
 
   const port = await freePort();
-  const pki = await openPki(join(dir, 'pki'));
-  const routerFiles = await pki.issue({ kind: 'service', service: 'router' });
-  const routerLog = createWriteStream(join(dir, 'router.log'));
-  const router = spawn(
-    process.execPath,
-    [
-      // e.g. BENCH_ROUTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the router.
-      ...(process.env.BENCH_ROUTER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-      '--import',
-      'tsx',
-      join(ROOT, 'central', 'router', 'src', 'index.ts'),
-    ],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        CCFED_TOPOLOGY: topologyFile,
-        // Creates the topics too, as the local federation's start does.
-        ...(await kafka.env({ role: 'router' }, 'ccfed')),
-        CCFED_ROUTER_PORT: String(port),
-        CCFED_TLS_CA: routerFiles.ca,
-        CCFED_TLS_CERT: routerFiles.cert,
-        CCFED_TLS_KEY: routerFiles.key,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const { child: router } = await benchService(run, {
+    name: 'router',
+    entry: 'central/router/src/index.ts',
+    // e.g. BENCH_ROUTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the router.
+    nodeArgs: process.env.BENCH_ROUTER_NODE_ARGS,
+    tls: ROUTER,
+    // Its Kafka user; the topics are created here, as the local federation's start does.
+    kafka: { broker: kafka, as: { role: 'router' }, prefix: 'ccfed' },
+    env: {
+      CCFED_TOPOLOGY: topologyFile,
+      CCFED_ROUTER_PORT: String(port),
     },
-  );
-  router.stdout.pipe(routerLog);
-  router.stderr.pipe(routerLog);
-  const routerExited = new Promise<number | null>((r) => router.once('exit', r));
-  onCleanup(async () => {
-    router.kill('SIGTERM');
-    await routerExited;
   });
 
   // Site agents' snapshots: every site, every skill, every tenant, new figures each time (the
   // bench publishes for all of them, as the admin).
-  const producer = kafka
-    .admin('bench-sites')
-    .producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = benchKafkaClient(kafka, 'bench-sites').producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   onCleanup(() => producer.disconnect());
   let sequence = 0;
@@ -244,13 +230,10 @@ await runBench('router', async ({ dir, onCleanup }) => {
   // One channel per origin site, with that site's certificate, as each site agent has its own.
   const clients = new Map<string, routing.CentralRouterClient>();
   for (const siteId of siteIds) {
-    const channel = secureChannel(
-      `127.0.0.1:${port}`,
-      loadTls(await pki.issue({ kind: 'site', site: siteId })),
-      (p) => p.kind === 'service' && p.service === 'router',
-      'service:router',
-    );
-    onCleanup(async () => channel.close());
+    const channel = await benchChannel(run, `127.0.0.1:${port}`, {
+      as: { kind: 'site', site: siteId },
+      server: ROUTER,
+    });
     clients.set(siteId, createClient(routing.CentralRouterDefinition, channel));
   }
   const ask = (req: routing.RequestRouteRequest) =>
@@ -357,7 +340,7 @@ await runBench('router', async ({ dir, onCleanup }) => {
   }
 
   // Every answered decision should be on the route-decisions topic once the publisher caught up.
-  const admin = kafka.admin('bench-admin').admin();
+  const admin = benchKafkaClient(kafka, 'bench-admin').admin();
   await admin.connect();
   const answered = answeredCount;
   let published = 0;
@@ -372,9 +355,6 @@ await runBench('router', async ({ dir, onCleanup }) => {
   const sat = median(saturation, (r) => r.decisions_per_s);
   const paced1 = median(atRate, (r) => r.latency_ms.p99);
   const result = {
-    bench: 'router',
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadavg_1m: loadavg()[0] },
     // Most decisions per second with CONCURRENCY in flight (median run).
     decisions_per_s: sat.decisions_per_s,
     // What a caller waits at RATE decisions per second (median run by p99).
@@ -398,8 +378,8 @@ await runBench('router', async ({ dir, onCleanup }) => {
     },
     runs: { saturation, paced: atRate },
   };
-  writeResult('router', result);
   console.log(
-    `router (${SITES} sites, median of ${RUNS} runs of ${SECONDS} s): ${result.decisions_per_s} decisions/s with ${CONCURRENCY} in flight; at ${RATE}/s latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms; ${published}/${answered} decisions on the topic → bench/results/router.json`,
+    `router (${SITES} sites, median of ${RUNS} runs of ${SECONDS} s): ${result.decisions_per_s} decisions/s with ${CONCURRENCY} in flight; at ${RATE}/s latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms; ${published}/${answered} decisions on the topic`,
   );
+  run.writeResult(result);
 });

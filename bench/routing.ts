@@ -3,9 +3,7 @@
 // scenario: isolated sites, ccfed-federated sites (1 s state lag), and one pooled ACD. Checks
 // isolated and pooled against Erlang A, sweeps the overflow threshold, and writes
 // bench/results/routing.json. Deterministic: the seed is in the output.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs, runBench } from './harness.js';
 import { drawCallers, type Caller, type CallerModel, type SiteLoad } from './routing/arrivals.js';
 import { erlangA, erlangC, type QueueFigures } from './routing/erlang.js';
 import {
@@ -18,19 +16,23 @@ import {
 } from './routing/metrics.js';
 import { CCFED_MODEL, simulate, type FederationModel, type Mode } from './routing/simulate.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const HOUR = 3_600_000;
 
-const { values } = parseArgs({
-  options: {
-    seed: { type: 'string', default: '20261122' },
-    seeds: { type: 'string', default: '6' },
-    hours: { type: 'string', default: '8' },
-  },
+const args = benchArgs({
+  seed: { full: '20261122', smoke: '20261122' },
+  seeds: { full: '6', smoke: '1' },
+  // Measured hours of scenario a, and of scenario b (whose surge is the middle quarter).
+  hours: { full: '8', smoke: '0.25' },
+  'surge-hours': { full: '4', smoke: '0.5' },
+  // Simulated before anything is counted, so queues start from a steady state.
+  'warmup-hours': { full: '0.5', smoke: '0.1' },
 });
+const { values } = args;
 const SEED = Number(values.seed);
 const SEEDS = Number(values.seeds);
 const HOURS = Number(values.hours);
+const SURGE_HOURS = Number(values['surge-hours']);
+const WARMUP_MS = Number(values['warmup-hours']) * HOUR;
 
 const CALLERS: CallerModel = {
   averageHandleMs: 180_000,
@@ -38,7 +40,6 @@ const CALLERS: CallerModel = {
   averagePatienceMs: 300_000,
 };
 const SL_MS = 20_000;
-const WARMUP_MS = 0.5 * HOUR;
 /**
  * Policy and state-lag variants, one seed each: [EWT threshold s, min improvement s, lag ms,
  * ask-after s (null: calls ask on their forecast only)].
@@ -87,21 +88,28 @@ const sitesOf = (n: number, load: number): SiteLoad[] =>
     ratePerS: rate(load, 10),
   }));
 
+/** Scenario b's surge: the middle quarter of its measured hours (2.0 h to 3.0 h at full size). */
+const surgeFromMs = WARMUP_MS + (SURGE_HOURS * HOUR * 3) / 8;
+const surgeToMs = WARMUP_MS + (SURGE_HOURS * HOUR * 5) / 8;
+const hoursOf = (ms: number) => (ms / HOUR).toFixed(1);
+
 const SCENARIOS: Scenario[] = [
   {
     name: 'a: 10 sites x 10 agents at 83 %',
-    description: `${HOURS} h measured after a 0.5 h warm-up, stationary`,
+    description: `${HOURS} h measured after a ${hoursOf(WARMUP_MS)} h warm-up, stationary`,
     sites: sitesOf(10, 0.83),
     endMs: WARMUP_MS + HOURS * HOUR,
     erlangLoad: { agents: 10, ratePerS: rate(0.83, 10), sites: 10 },
   },
   {
-    name: 'b: 5 sites x 10 agents at 80 %, one surging to 150 % for 1 h',
-    description: '4 h measured after a 0.5 h warm-up; site-0 at 150 % from 2.0 h to 3.0 h',
+    name: `b: 5 sites x 10 agents at 80 %, one surging to 150 % for ${Math.round(((surgeToMs - surgeFromMs) / HOUR) * 100) / 100} h`,
+    description: `${SURGE_HOURS} h measured after a ${hoursOf(WARMUP_MS)} h warm-up; site-0 at 150 % from ${hoursOf(surgeFromMs)} h to ${hoursOf(surgeToMs)} h`,
     sites: sitesOf(5, 0.8).map((s, i) =>
-      i === 0 ? { ...s, surge: { fromMs: 2 * HOUR, toMs: 3 * HOUR, ratePerS: rate(1.5, 10) } } : s,
+      i === 0
+        ? { ...s, surge: { fromMs: surgeFromMs, toMs: surgeToMs, ratePerS: rate(1.5, 10) } }
+        : s,
     ),
-    endMs: WARMUP_MS + 4 * HOUR,
+    endMs: WARMUP_MS + SURGE_HOURS * HOUR,
     erlangLoad: { agents: 10, ratePerS: rate(0.8, 10), sites: 5 },
   },
 ];
@@ -220,7 +228,7 @@ const erlangJson = (e: QueueFigures) => ({
   abandon_rate: r4(e.abandon_rate),
 });
 
-function main(): void {
+function main(): Record<string, unknown> {
   const started = Date.now();
   const out = [];
   const table: string[] = [];
@@ -424,11 +432,11 @@ function main(): void {
     },
   };
   result.setup.wall_clock_s = Math.round((Date.now() - started) / 100) / 10;
-  const dir = join(ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'routing.json'), JSON.stringify(result, null, 2) + '\n');
   console.log(table.join('\n'));
-  console.log(`\nwrote bench/results/routing.json in ${result.setup.wall_clock_s} s`);
+  console.log(`\nsimulated in ${result.setup.wall_clock_s} s`);
+  return result;
 }
 
-main();
+await runBench('routing', args, async (run) => {
+  run.writeResult(main());
+});

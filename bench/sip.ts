@@ -10,31 +10,37 @@
 // Each step offers `rate` calls/s for STEP_SECONDS; a call succeeds when the caller gets 200 OK
 // from an agent, ACKs, talks and hangs up cleanly. A step with any failed call ends the climb.
 import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { loadTls, secureChannel, silentLogger } from '@ccfed/common';
+import { silentLogger } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
-import { assignFreePorts, freePort, openPki, startKamailio } from '@ccfed/services';
+import { assignFreePorts, freePort } from '@ccfed/services';
 import { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
 import { parseTopology, siteById } from '@ccfed/topology';
 import { createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
-import { percentile, round, ROOT, runBench, writeResult } from './harness.js';
-import { startBenchKafka } from './secure-kafka.js';
+import {
+  benchArgs,
+  benchChannel,
+  benchKafka,
+  benchKamailio,
+  benchService,
+  percentile,
+  round,
+  ROOT,
+  runBench,
+} from './harness.js';
 
 const SCENARIOS = join(ROOT, 'services', 'sipp');
 const TARGET_CPS = 300;
 
-const { values } = parseArgs({
-  options: {
-    rates: { type: 'string', default: '100,200,300,400,500,600,800,1000,1200,1500,2000' },
-    seconds: { type: 'string', default: '10' },
-    agents: { type: 'string', default: '3000' },
-    'talk-ms': { type: 'string', default: '1000' },
-  },
+const args = benchArgs({
+  rates: { full: '100,200,300,400,500,600,800,1000,1200,1500,2000', smoke: '10,20' },
+  seconds: { full: '10', smoke: '2' },
+  agents: { full: '3000', smoke: '20' },
+  'talk-ms': { full: '1000', smoke: '200' },
 });
+const { values } = args;
 const RATES = values.rates!.split(',').map(Number);
 const STEP_SECONDS = Number(values.seconds);
 const AGENTS = Number(values.agents);
@@ -48,9 +54,9 @@ interface Step {
   decision_latency_ms: { p50: number; p99: number; max: number; samples: number };
 }
 
-await runBench('sip', async ({ dir, onCleanup }) => {
-  const kafka = await startBenchKafka(dir);
-  onCleanup(() => kafka.engine.stop());
+await runBench('sip', args, async (run) => {
+  const { dir, onCleanup } = run;
+  const kafka = await benchKafka(run);
 
   // The example topology's Beijing site, staffed with AGENTS sales agents and no wrap-up, so
   // that the figures measure the call path, not the staffing.
@@ -73,57 +79,32 @@ await runBench('sip', async ({ dir, onCleanup }) => {
   const topology = parseTopology(stringify(doc), topologyFile);
   const site = siteById(topology, 'beijing');
 
-  const kam = await startKamailio({
+  const kam = await benchKamailio(run, {
     topology,
     siteId: site.id,
-    dataDir: join(dir, 'kamailio'),
     tuning: { queueTimeoutMs: 60_000, ringTimeoutMs: 20_000, children: 8, quiet: true },
     sharedMemoryMb: 256,
-    tls: await (await openPki(join(dir, 'pki'))).issue({ kind: 'site', site: site.id }),
   });
-  onCleanup(() => kam.stop());
 
-  // The site agent's control API is mutual TLS only, as in production: a CA for this run, the
-  // site's certificate for the site agent, a supervisor's to log the agents in.
-  const pki = await openPki(join(dir, 'pki'));
-  const siteFiles = await pki.issue({ kind: 'site', site: site.id });
-  const agentLog = createWriteStream(join(dir, 'site-agent.log'));
-  const agent = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'site-agent', 'src', 'index.ts')],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        CCFED_TOPOLOGY: topologyFile,
-        CCFED_SITE: site.id,
-        // The topics are created here, as the local federation's start creates them.
-        ...(await kafka.env({ role: 'site', site: site.id }, 'ccfed')),
-        CCFED_DATA_DIR: join(dir, 'site-agent'),
-        CCFED_TLS_CA: siteFiles.ca,
-        CCFED_TLS_CERT: siteFiles.cert,
-        CCFED_TLS_KEY: siteFiles.key,
-        CCFED_FEDERATION_KEY: 'bench-federation-key-that-signs-overflowed-calls',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  // The site agent runs as the site: its certificate, its Kafka user (the topics are created
+  // here, as the local federation's start creates them) and the federation key.
+  await benchService(run, {
+    name: 'site-agent',
+    entry: 'site-agent/src/index.ts',
+    tls: { kind: 'site', site: site.id },
+    kafka: { broker: kafka, as: { role: 'site', site: site.id }, prefix: 'ccfed' },
+    env: {
+      CCFED_TOPOLOGY: topologyFile,
+      CCFED_SITE: site.id,
+      CCFED_DATA_DIR: join(dir, 'site-agent'),
     },
-  );
-  agent.stdout.pipe(agentLog);
-  agent.stderr.pipe(agentLog);
-  const agentExited = new Promise((r) => agent.once('exit', r));
-  onCleanup(async () => {
-    agent.kill('SIGTERM');
-    await agentExited;
   });
 
-  const channel = secureChannel(
-    `${site.grpc.host}:${site.grpc.port}`,
-    loadTls(await pki.issue({ kind: 'supervisor', site: site.id })),
-    (p) => p.kind === 'site' && p.site === site.id,
-    `site:${site.id}`,
-  );
-  onCleanup(async () => channel.close());
+  // The control API is mutual TLS only: the agents are logged in by the site's supervisor.
+  const channel = await benchChannel(run, `${site.grpc.host}:${site.grpc.port}`, {
+    as: { kind: 'supervisor', site: site.id },
+    server: { kind: 'site', site: site.id },
+  });
   const control = createClient(siteApi.AgentControlDefinition, channel);
   const status = createClient(siteApi.SiteAgentDefinition, channel);
   for (let i = 0; ; i++) {
@@ -242,9 +223,6 @@ await runBench('sip', async ({ dir, onCleanup }) => {
   const clean = steps.filter((s) => s.failed === 0);
   const target = steps.find((s) => s.cps === TARGET_CPS) ?? clean.at(-1);
   const result = {
-    bench: 'sip',
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '' },
     setup: {
       agents: AGENTS,
       talk_ms: TALK_MS,
@@ -258,8 +236,8 @@ await runBench('sip', async ({ dir, onCleanup }) => {
       : { p50: Number.NaN, p99: Number.NaN, at_cps: 0 },
     steps,
   };
-  writeResult('sip', result);
   console.log(
-    `max calls/s with zero failures: ${result.max_cps_zero_failures}; decision latency at ${result.decision_latency_ms.at_cps} calls/s: p50 ${result.decision_latency_ms.p50} ms, p99 ${result.decision_latency_ms.p99} ms → bench/results/sip.json`,
+    `max calls/s with zero failures: ${result.max_cps_zero_failures}; decision latency at ${result.decision_latency_ms.at_cps} calls/s: p50 ${result.decision_latency_ms.p50} ms, p99 ${result.decision_latency_ms.p99} ms`,
   );
+  run.writeResult(result);
 });

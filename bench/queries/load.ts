@@ -26,8 +26,26 @@ export interface LoadDeps {
   /** Sends one statement; `settings` are extra URL parameters (e.g. max_memory_usage=…). */
   post(text: string, settings?: string): Promise<string>;
   rows<T>(q: Sql): Promise<T[]>;
-  /** Applies the migrations the database has not had yet (every one to an empty database). */
+  /** Applies the migrations the database has not had yet (every one to an empty database), and
+   * creates the database first when there is none. */
   migrate(): Promise<unknown>;
+  /** Drops the database if there is one. */
+  dropDatabase(): Promise<void>;
+}
+
+type Recorded = { params: string; step: string; chunks: number; seconds: number };
+
+/** What bench_generation records: nothing when the database or the table is not there yet. */
+async function recordedSteps(deps: LoadDeps): Promise<Recorded[]> {
+  try {
+    return await deps.rows<Recorded>(
+      sql`SELECT params, step, chunks, seconds FROM bench_generation`,
+    );
+  } catch (e) {
+    // 81: unknown database (a new server), 60: unknown table. Anything else is a real failure.
+    if (e instanceof Error && /\bCode: (81|60)\b/.test(e.message)) return [];
+    throw e;
+  }
 }
 
 export interface GenerationReport {
@@ -153,13 +171,8 @@ export async function generate(deps: LoadDeps, p: GenerationParams): Promise<Gen
   const migrations = readMigrations();
   const marker = JSON.stringify({ ...p, schema: schemaDigest(migrations) });
   const upgradable = upgradableDigests(migrations);
-  const recordedSteps = await deps
-    .rows<{ params: string; step: string; chunks: number; seconds: number }>(
-      sql`SELECT params, step, chunks, seconds FROM bench_generation`,
-    )
-    .catch((): { params: string; step: string; chunks: number; seconds: number }[] => []);
   // Steps recorded under these parameters and a schema today's migrations extend.
-  const done = recordedSteps.filter((r) => {
+  const done = (await recordedSteps(deps)).filter((r) => {
     const { schema, ...params } = JSON.parse(r.params) as { schema: string };
     return JSON.stringify(params) === JSON.stringify(p) && upgradable.has(schema);
   });
@@ -190,7 +203,7 @@ export async function generate(deps: LoadDeps, p: GenerationParams): Promise<Gen
   } else {
     console.log(`generating ${p.calls} calls from scratch (${marker})`);
     done.length = 0;
-    await deps.post('DROP DATABASE IF EXISTS ccfed');
+    await deps.dropDatabase();
     await deps.migrate();
     await deps.post(
       'CREATE TABLE bench_generation (params String, step String, chunks UInt32, seconds Float64, finished_at DateTime) ENGINE = TinyLog',
