@@ -12,3 +12,4 @@ export * from './pki.js';
 export * from './rtpengine/ng-protocol.js';
 export * from './rtpengine/ng-client.js';
 export * from './rtpengine/launcher.js';
+export * from './media/index.js';
