@@ -43,8 +43,8 @@ describe('baresip test phones', () => {
     await caller.hangup();
     await agent.waitForEvent('CALL_CLOSED', { since });
 
-    const heardByCaller = caller.recordings().heard;
-    const heardByAgent = agent.recordings().heard;
+    const heardByCaller = caller.recordings().heard.at(-1)!;
+    const heardByAgent = agent.recordings().heard.at(-1)!;
     const [callerHz, agentHz] = await Promise.all([
       dominantFrequency(heardByCaller, { startS: 0.5, durationS: 2 }),
       dominantFrequency(heardByAgent, { startS: 0.5, durationS: 2 }),

@@ -105,8 +105,14 @@ export async function findPrompt(
   seg: Segment = {},
 ): Promise<{ correlation: number; offsetS: number }> {
   const [rx, ref] = await Promise.all([readSamples(recording, seg), readSamples(prompt)]);
-  const match = matchEnvelope(rx, ref, RATE);
-  return { ...match, offsetS: match.offsetS + (seg.startS ?? 0) };
+  // A phone's recording can start a few frames into the prompt (its jitter buffer drops the first
+  // packets) or end with it: a second of silence on each side lets the prompt slide off the ends.
+  const pad = new Float32Array(RATE);
+  const padded = new Float32Array(rx.length + 2 * RATE);
+  padded.set(pad, 0);
+  padded.set(rx, RATE);
+  const match = matchEnvelope(padded, ref, RATE);
+  return { ...match, offsetS: match.offsetS - 1 + (seg.startS ?? 0) };
 }
 
 /** Writes a sine tone as an 8 kHz mono 16-bit WAV (a test phone's microphone). */

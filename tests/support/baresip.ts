@@ -55,8 +55,12 @@ export interface BaresipPhone {
   sendDigit(digit: string): Promise<void>;
   /** Resolves with the first event of this type at or after `since` (ms epoch). */
   waitForEvent(type: string, opts?: { since?: number; timeoutMs?: number }): Promise<BaresipEvent>;
-  /** The WAV files sndfile wrote for the last call: what the phone heard, and what it sent. */
-  recordings(): { readonly heard: string; readonly sent: string };
+  /**
+   * The WAV files sndfile wrote, oldest first: what the phone heard, and what it sent. A call
+   * has one pair per audio stream start: one for early media after a 183 with SDP, another once
+   * the call is answered (or another 18x arrives).
+   */
+  recordings(): { readonly heard: readonly string[]; readonly sent: readonly string[] };
   stop(): Promise<void>;
 }
 
@@ -159,12 +163,15 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipPhone> 
       }
     },
     recordings: () => {
-      // sndfile names its files dump-<time>-dec.wav (decoded: heard) and -enc.wav (sent).
+      // sndfile names its files dump-<local time to the second>-dec.wav (decoded: heard) and
+      // -enc.wav (sent), so names sort by time; two streams started within one second would
+      // share a name, which a test's call flow must avoid.
       const files = readdirSync(recordDir).sort();
-      const heard = files.filter((f) => f.endsWith('-dec.wav')).at(-1);
-      const sent = files.filter((f) => f.endsWith('-enc.wav')).at(-1);
-      if (!heard || !sent) throw new Error(`baresip ${opts.user} recorded nothing in ${recordDir}`);
-      return { heard: join(recordDir, heard), sent: join(recordDir, sent) };
+      const heard = files.filter((f) => f.endsWith('-dec.wav')).map((f) => join(recordDir, f));
+      const sent = files.filter((f) => f.endsWith('-enc.wav')).map((f) => join(recordDir, f));
+      if (heard.length === 0)
+        throw new Error(`baresip ${opts.user} recorded nothing in ${recordDir}`);
+      return { heard, sent };
     },
     stop: async () => {
       ctrl.close();
