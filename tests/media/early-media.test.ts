@@ -4,130 +4,30 @@
 // to the queued caller, sees the digit the caller presses, then relays the call to a baresip
 // agent phone that answers with a tone. The caller must hear the prompt, then the agent's tone,
 // the agent the caller's tone, and the hang-up must delete rtpengine's session.
-import { execFile } from 'node:child_process';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import {
-  checkKamailioConfig,
-  freePort,
-  KAMAILIO_BIN,
-  NgCommandError,
-  parseDtmfLogEvent,
-  startEngine,
-  startRtpengine,
-  tcpPortInUse,
-  type DtmfEvent,
-  type EngineHandle,
-  type RtpengineInstance,
-} from '@ccfed/services';
-import { encodeNetstring, NetstringDecoder } from '@ccfed/site-agent/kamailio/netstring';
+import { NgCommandError } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dominantFrequency, durationS, findPrompt, renderTone } from '../support/audio.js';
-import { startBaresip, type BaresipPhone } from '../support/baresip.js';
+import { dominantFrequency, durationS, findPrompt } from '../support/audio.js';
 import { uniqueName, waitFor } from '../support/engines.js';
-import { BLACK_HOLE_SDP, FAR_END_TAG, earlyMediaKamailioConfig } from './early-media-kamailio.js';
-
-const run = promisify(execFile);
-
-type Json = Record<string, unknown>;
-
-/** The test's side of evapi: every event Kamailio sent, and a way to send it commands. */
-interface AppLink {
-  readonly events: Json[];
-  send(cmd: Json): void;
-  next(event: string, match?: (e: Json) => boolean, timeoutMs?: number): Promise<Json>;
-  close(): void;
-}
-
-async function connectEvapi(port: number): Promise<AppLink> {
-  const socket = new Socket();
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.connect(port, '127.0.0.1', () => resolve());
-  });
-  const decoder = new NetstringDecoder();
-  const events: Json[] = [];
-  socket.on('data', (chunk: Buffer) => {
-    for (const frame of decoder.push(chunk).frames) events.push(JSON.parse(frame) as Json);
-  });
-  let consumed = 0;
-  return {
-    events,
-    send: (cmd) => socket.write(encodeNetstring(JSON.stringify(cmd))),
-    next: async (event, match = () => true, timeoutMs = 20_000) => {
-      const found = await waitFor(
-        `evapi event ${event}`,
-        async () => {
-          const i = events.findIndex((e, idx) => idx >= consumed && e.event === event && match(e));
-          if (i < 0) return undefined;
-          consumed = i + 1;
-          return events[i];
-        },
-        timeoutMs,
-      );
-      return found;
-    },
-    close: () => socket.destroy(),
-  };
-}
-
-async function speak(base: string, text: string): Promise<string> {
-  await run('/usr/bin/espeak-ng', ['-v', 'en-us', '-w', `${base}-22k.wav`, text]);
-  await run('/usr/bin/sox', [
-    `${base}-22k.wav`,
-    '-r',
-    '8000',
-    '-c',
-    '1',
-    '-b',
-    '16',
-    `${base}.wav`,
-  ]);
-  return `${base}.wav`;
-}
-
-function mediaAddress(sdp: unknown): string {
-  const text = String(sdp);
-  const c = /^c=IN IP4 (\S+)/m.exec(text)?.[1];
-  const m = /^m=audio (\d+) /m.exec(text)?.[1];
-  if (!c || !m) throw new Error(`no audio address in SDP:\n${text}`);
-  return `${c}:${m}`;
-}
-
-/** rtpengine's local address for a party's stream, from ng query: where that party sends. */
-async function localAddressOf(
-  rtpengine: RtpengineInstance,
-  callId: string,
-  tag: string,
-): Promise<string> {
-  const reply = (await rtpengine.client.query({ callId })).reply as Record<string, any>;
-  const stream = reply.tags?.[tag]?.medias?.[0]?.streams?.[0];
-  if (!stream) throw new Error(`no stream for tag ${tag} in ${JSON.stringify(reply)}`);
-  return `${stream['local address'] ?? '127.0.0.1'}:${stream['local port']}`;
-}
+import { BLACK_HOLE_SDP, FAR_END_TAG } from './early-media-kamailio.js';
+import {
+  AGENT_HZ,
+  CALLER_HZ,
+  localAddressOf,
+  mediaAddress,
+  speak,
+  startMediaSite,
+  type MediaSite,
+} from './media-site.js';
 
 describe('early media through Kamailio and rtpengine, with baresip phones', () => {
   const dir = join(inject('runDir'), uniqueName('early-media'));
-  let rtpengine: RtpengineInstance;
-  let kamailio: EngineHandle;
-  let app: AppLink;
-  let caller: BaresipPhone;
-  let agent: BaresipPhone;
-  let dtmfListener: UdpSocket;
-  const dtmf: DtmfEvent[] = [];
+  let site: MediaSite;
   let prompt: string;
   let otherPrompt: string;
-  let sipPort: number;
 
   beforeAll(async () => {
-    mkdirSync(dir, { recursive: true });
-    dtmfListener = createSocket('udp4');
-    await new Promise<void>((r) => dtmfListener.bind(0, '127.0.0.1', r));
-    dtmfListener.on('message', (m) => dtmf.push(parseDtmfLogEvent(m)));
-
+    site = await startMediaSite(dir);
     prompt = await speak(
       join(dir, 'prompt'),
       'You are number two in the queue. Your expected wait is about three minutes.',
@@ -137,74 +37,14 @@ describe('early media through Kamailio and rtpengine, with baresip phones', () =
       join(dir, 'other'),
       'Thank you for waiting. Press one to be called back, keeping your place.',
     );
-
-    rtpengine = await startRtpengine({
-      dataDir: join(dir, 'rtpengine'),
-      dtmfLogDest: { host: '127.0.0.1', port: dtmfListener.address().port },
-    });
-    sipPort = await freePort();
-    const evapiPort = await freePort();
-    const config = earlyMediaKamailioConfig({
-      sip: sipPort,
-      evapi: evapiPort,
-      rtpengineNg: rtpengine.ng.port,
-    });
-    const check = await checkKamailioConfig(config);
-    expect(check.output).not.toMatch(/ERROR|CRITICAL/);
-    const cfgFile = join(dir, 'kamailio.cfg');
-    writeFileSync(cfgFile, config);
-    mkdirSync(join(dir, 'kamailio-run'), { recursive: true });
-    kamailio = await startEngine({
-      name: 'kamailio early-media',
-      command: KAMAILIO_BIN,
-      args: [
-        '-f',
-        cfgFile,
-        '-DD',
-        '-E',
-        '-m',
-        '64',
-        '-M',
-        '8',
-        '-Y',
-        join(dir, 'kamailio-run'),
-        '-P',
-        join(dir, 'kamailio-run', 'main.pid'),
-      ],
-      logFile: join(dir, 'kamailio.log'),
-      pidFile: join(dir, 'kamailio.pid'),
-      ports: [
-        { port: sipPort, protocol: 'udp', role: 'SIP' },
-        { port: evapiPort, protocol: 'tcp', role: 'evapi' },
-      ],
-      ready: () => tcpPortInUse(evapiPort),
-      readyTimeoutMs: 30_000,
-    });
-    app = await connectEvapi(evapiPort);
-
-    const [callerTone, agentTone] = await Promise.all([
-      renderTone(join(dir, 'caller-400.wav'), 400, 120),
-      renderTone(join(dir, 'agent-1000.wav'), 1000, 120),
-    ]);
-    [caller, agent] = await Promise.all([
-      startBaresip({ dir: join(dir, 'caller'), user: 'caller', microphone: callerTone }),
-      startBaresip({
-        dir: join(dir, 'agent'),
-        user: 'agent',
-        microphone: agentTone,
-        autoAnswer: true,
-      }),
-    ]);
   });
 
   afterAll(async () => {
-    app?.close();
-    await Promise.allSettled([caller?.stop(), agent?.stop()]);
-    await Promise.allSettled([kamailio?.stop(), rtpengine?.stop()]);
-    dtmfListener?.close();
+    await site?.stop();
   });
 
   it('plays a prompt as early media, reports a queued digit, then connects the agent both ways and deletes the session on BYE', async () => {
+    const { rtpengine, app, caller, agent, dtmf, sipPort } = site;
     const t0 = Date.now();
     await caller.dial(`sip:4001@127.0.0.1:${sipPort}`);
     const invite = await app.next('invite');
@@ -291,13 +131,13 @@ describe('early media through Kamailio and rtpengine, with baresip phones', () =
     const answeredHeard = heard[0]!;
     const total = await durationS(answeredHeard);
     const callerHz = await dominantFrequency(answeredHeard, { startS: total - 2.5, durationS: 2 });
-    expect(Math.abs(callerHz - 1000) / 1000).toBeLessThan(0.05);
+    expect(Math.abs(callerHz - AGENT_HZ) / AGENT_HZ).toBeLessThan(0.05);
     // What the agent heard: the caller's tone.
     const agentHeard = agent.recordings().heard.at(-1)!;
     const agentHz = await dominantFrequency(agentHeard, {
       startS: 0.5,
       durationS: Math.min(2, (await durationS(agentHeard)) - 0.5),
     });
-    expect(Math.abs(agentHz - 400) / 400).toBeLessThan(0.05);
+    expect(Math.abs(agentHz - CALLER_HZ) / CALLER_HZ).toBeLessThan(0.05);
   });
 });

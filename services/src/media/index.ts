@@ -1,1 +1,2 @@
 export * from './signal.js';
+export * from './recording-audio.js';
