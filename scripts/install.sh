@@ -72,4 +72,9 @@ if [[ ! -f node_modules/.ccfed-lock.sha256 || $(cat node_modules/.ccfed-lock.sha
   echo "$lock_sum" > node_modules/.ccfed-lock.sha256
 fi
 
+# --- prompts ---------------------------------------------------------------------------------
+# The queue's announcements, ringback tones and music on hold, rendered from text and Debian's
+# sound files (services/src/media/prompts.ts); a no-op until a text, voice or tone changes.
+npx --no-install tsx services/src/media/prompts-cli.ts .ccfed/prompts
+
 say "everything ccfed needs is installed"

@@ -5,9 +5,15 @@
 // agent phone that answers with a tone. The caller must hear the prompt, then the agent's tone,
 // the agent the caller's tone, and the hang-up must delete rtpengine's session.
 import { join } from 'node:path';
-import { NgCommandError } from '@ccfed/services';
+import {
+  assemblePrompt,
+  NgCommandError,
+  queueAnnouncement,
+  renderPrompts,
+  TONES,
+} from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dominantFrequency, durationS, findPrompt } from '../support/audio.js';
+import { dominantFrequency, durationS, findPrompt, soundSpansOf } from '../support/audio.js';
 import { uniqueName, waitFor } from '../support/engines.js';
 import { BLACK_HOLE_SDP, FAR_END_TAG } from './early-media-kamailio.js';
 import {
@@ -15,27 +21,33 @@ import {
   CALLER_HZ,
   localAddressOf,
   mediaAddress,
-  speak,
   startMediaSite,
   type MediaSite,
 } from './media-site.js';
+
+const PROMPTS_DIR = new URL('../../.ccfed/prompts', import.meta.url).pathname;
 
 describe('early media through Kamailio and rtpengine, with baresip phones', () => {
   const dir = join(inject('runDir'), uniqueName('early-media'));
   let site: MediaSite;
   let prompt: string;
   let otherPrompt: string;
+  let ringback: string;
 
   beforeAll(async () => {
     site = await startMediaSite(dir);
-    prompt = await speak(
-      join(dir, 'prompt'),
-      'You are number two in the queue. Your expected wait is about three minutes.',
+    // The install step's prompts (rendered here if this checkout has not run it).
+    const prompts = (await renderPrompts(PROMPTS_DIR)).manifest;
+    ringback = prompts.files['tones/ringback-cn']!;
+    const announcement = queueAnnouncement({ language: 'en', position: 2, expectedWaitS: 170 });
+    expect(announcement.text).toBe(
+      'You are number 2 in the queue. Your expected wait is about 3 minutes. Thank you for waiting.',
     );
-    // Never played: what a wrong prompt scores against the recording.
-    otherPrompt = await speak(
-      join(dir, 'other'),
-      'Thank you for waiting. Press one to be called back, keeping your place.',
+    prompt = await assemblePrompt(PROMPTS_DIR, announcement.pieces);
+    // Never played: what a wrong prompt (the same announcement in Mandarin) scores.
+    otherPrompt = await assemblePrompt(
+      PROMPTS_DIR,
+      queueAnnouncement({ language: 'zh', position: 2, expectedWaitS: 170 }).pieces,
     );
   });
 
@@ -80,6 +92,19 @@ describe('early media through Kamailio and rtpengine, with baresip phones', () =
     expect((await app.next('result')).ok).toBe(1);
     const progress = await caller.waitForEvent('CALL_PROGRESS', { since: t0 });
 
+    // Ringback first: one period of China's cadence (450 Hz, 1 s on, 4 s off), then the
+    // announcement once the ringback has played out, as a queue would.
+    app.send({ action: 'play', callid: callId, fromTag, earlyTag: FAR_END_TAG, file: ringback });
+    const ring = await app.next('result');
+    expect(ring.ok).toBe(1);
+    const cadence = TONES['tones/ringback-cn'];
+    expect(Number(ring.mediaMs)).toBe((cadence.onS + cadence.offS) * 1000);
+    const ringStarted = Date.now();
+    await waitFor(
+      'ringback played out',
+      async () => (Date.now() - ringStarted > Number(ring.mediaMs) ? true : undefined),
+      15_000,
+    );
     const played = Date.now();
     app.send({ action: 'play', callid: callId, fromTag, earlyTag: FAR_END_TAG, file: prompt });
     const play = await app.next('result');
@@ -124,8 +149,16 @@ describe('early media through Kamailio and rtpengine, with baresip phones', () =
     // or baresip would have restarted it): the prompt first, the agent's tone at the end.
     const heard = caller.recordings().heard;
     expect(heard).toHaveLength(1);
+    const ringHz = await dominantFrequency(heard[0]!, { startS: 0.2, durationS: 0.6 });
+    expect(Math.abs(ringHz - 450) / 450).toBeLessThan(0.05);
+    const ringSpans = await soundSpansOf(heard[0]!, { durationS: 4.5, bridgeMs: 100 });
+    expect(ringSpans).toHaveLength(1);
+    expect(ringSpans[0]!.endS - ringSpans[0]!.startS).toBeGreaterThan(0.8);
+    expect(ringSpans[0]!.endS - ringSpans[0]!.startS).toBeLessThan(1.2);
     const match = await findPrompt(heard[0]!, prompt);
     expect(match.correlation).toBeGreaterThan(0.8);
+    // After the ringback's period, not at the start.
+    expect(match.offsetS).toBeGreaterThan(4.5);
     expect((await findPrompt(heard[0]!, otherPrompt)).correlation).toBeLessThan(0.5);
     expect(match.offsetS).toBeLessThan((established.at - progress.at) / 1000 - promptS + 0.5);
     const answeredHeard = heard[0]!;

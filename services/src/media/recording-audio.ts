@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { SOX_BIN, TSHARK_BIN } from './tools.js';
+
 const run = promisify(execFile);
-export const TSHARK_BIN = '/usr/bin/tshark';
-export const SOX_BIN = '/usr/bin/sox';
 
 const RATE = 8000;
 
