@@ -11,7 +11,11 @@ export interface RtpengineOptions {
   readonly dataDir: string;
   /** For messages: "rtpengine shanghai". */
   readonly name?: string;
-  /** The address rtpengine binds its RTP ports and ng port on, and writes into SDP. */
+  /**
+   * The address rtpengine binds its RTP ports on and writes into SDP. Its ng control port is on
+   * loopback whatever this says: the ng protocol has no authentication, and whoever reaches it
+   * can tap, redirect or end any call.
+   */
   readonly host?: string;
   /** The ng control port (UDP); a free one when not given. */
   readonly ngPort?: number;
@@ -51,7 +55,7 @@ export const DEFAULT_RTP_PORTS = 400;
 export async function startRtpengine(opts: RtpengineOptions): Promise<RtpengineInstance> {
   const name = opts.name ?? 'rtpengine';
   const host = opts.host ?? LOOPBACK;
-  const ngPort = opts.ngPort ?? (await freePort(host));
+  const ngPort = opts.ngPort ?? (await freePort(LOOPBACK));
   const rtpPorts = opts.rtpPorts ?? (await freeRtpPortRange(DEFAULT_RTP_PORTS, host));
   if (rtpPorts.min % 2 !== 0 || rtpPorts.max <= rtpPorts.min) {
     throw new EngineError(
@@ -68,7 +72,7 @@ export async function startRtpengine(opts: RtpengineOptions): Promise<RtpengineI
     '--foreground',
     '--log-stderr',
     `--interface=${host}`,
-    `--listen-ng=${host}:${ngPort}`,
+    `--listen-ng=${LOOPBACK}:${ngPort}`,
     `--port-min=${rtpPorts.min}`,
     `--port-max=${rtpPorts.max}`,
     `--timeout=${opts.noMediaTimeoutS ?? 600}`,
@@ -81,7 +85,12 @@ export async function startRtpengine(opts: RtpengineOptions): Promise<RtpengineI
   if (opts.dtmfLogDest)
     args.push(`--dtmf-log-dest=${opts.dtmfLogDest.host}:${opts.dtmfLogDest.port}`);
 
-  const client = await NgClient.open({ host, port: ngPort, retransmitMs: 200, attempts: 1 });
+  const client = await NgClient.open({
+    host: LOOPBACK,
+    port: ngPort,
+    retransmitMs: 200,
+    attempts: 1,
+  });
   let handle: EngineHandle;
   try {
     handle = await startEngine({
@@ -101,8 +110,8 @@ export async function startRtpengine(opts: RtpengineOptions): Promise<RtpengineI
   }
   return {
     name,
-    ng: { host, port: ngPort },
-    ngUrl: `udp:${host}:${ngPort}`,
+    ng: { host: LOOPBACK, port: ngPort },
+    ngUrl: `udp:${LOOPBACK}:${ngPort}`,
     rtpPorts,
     recordingDir,
     handle,
