@@ -95,6 +95,20 @@ request_route {
 				rtpengine_delete();
 				route(EV_DELETED);
 			}
+			if (is_method("INVITE|UPDATE") && has_body("application/sdp")) {
+				# rtpengine knows the agent as FAR_END_TAG, not by its SIP tag: a re-offer from the
+				# caller (downstream) names it as to-tag, one from the agent (upstream) as from-tag.
+				$var(dir) = "agent";
+				if (is_direction("downstream")) {
+					$var(dir) = "caller";
+					rtpengine_offer("to-tag=${FAR_END_TAG} port-latching");
+					t_on_reply("REOFFER_FROM_CALLER");
+				} else {
+					rtpengine_offer("from-tag=${FAR_END_TAG} port-latching");
+					t_on_reply("REOFFER_FROM_AGENT");
+				}
+				route(EV_REOFFER);
+			}
 			t_relay();
 			exit;
 		}
@@ -232,6 +246,23 @@ onreply_route[AGENT_REPLY] {
 			evapi_relay("$var(e)");
 		}
 	}
+}
+
+# The answer to a re-offer comes back with the same From and To as the request.
+onreply_route[REOFFER_FROM_CALLER] {
+	if (status =~ "^2" && has_body("application/sdp")) rtpengine_answer("to-tag=${FAR_END_TAG} port-latching");
+}
+
+onreply_route[REOFFER_FROM_AGENT] {
+	if (status =~ "^2" && has_body("application/sdp")) rtpengine_answer("from-tag=${FAR_END_TAG} port-latching");
+}
+
+route[EV_REOFFER] {
+	$var(e) = "{}";
+	jansson_set("string", "event", "reoffer", "$var(e)");
+	jansson_set("string", "direction", "$var(dir)", "$var(e)");
+	jansson_set("string", "callid", "$ci", "$var(e)");
+	evapi_relay("$var(e)");
 }
 
 route[EV_DELETED] {

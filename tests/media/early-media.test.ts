@@ -173,4 +173,91 @@ describe('early media through Kamailio and rtpengine, with baresip phones', () =
     });
     expect(Math.abs(agentHz - CALLER_HZ) / CALLER_HZ).toBeLessThan(0.05);
   });
+
+  /** Queues a call: INVITE seen, rtpengine answered for the black hole, 183 sent. */
+  async function queueCall(number: string) {
+    const { rtpengine, app, caller, sipPort } = site;
+    const t0 = Date.now();
+    await caller.dial(`sip:${number}@127.0.0.1:${sipPort}`);
+    const invite = await app.next('invite');
+    const callId = String(invite.callid);
+    const fromTag = String(invite.fromTag);
+    const early = await rtpengine.client.answer({
+      callId,
+      fromTag,
+      toTag: FAR_END_TAG,
+      sdp: BLACK_HOLE_SDP,
+    });
+    app.send({
+      action: 'provisional',
+      callid: callId,
+      cseq: invite.cseq,
+      code: 183,
+      toTag: FAR_END_TAG,
+      sdp: early.sdp,
+    });
+    expect((await app.next('result')).ok).toBe(1);
+    await caller.waitForEvent('CALL_PROGRESS', { since: t0 });
+    return { t0, invite, callId, fromTag, callerAddress: mediaAddress(early.sdp) };
+  }
+
+  it('deletes the session when the caller gives up while queued (CANCEL)', async () => {
+    const { rtpengine, app, caller } = site;
+    const { callId, fromTag } = await queueCall('4003');
+    app.send({ action: 'play', callid: callId, fromTag, earlyTag: FAR_END_TAG, file: ringback });
+    expect((await app.next('result')).ok).toBe(1);
+    await caller.hangup();
+    expect(await app.next('deleted')).toMatchObject({ method: 'CANCEL', callid: callId });
+    await expect(rtpengine.client.query({ callId })).rejects.toThrow(NgCommandError);
+  });
+
+  it('keeps both ports and audio both ways through re-INVITEs from the agent and from the caller', async () => {
+    const { rtpengine, app, caller, agent } = site;
+    const { t0, invite, callId, fromTag, callerAddress } = await queueCall('4004');
+    const farEndAddress = await localAddressOf(rtpengine, callId, FAR_END_TAG);
+    app.send({ action: 'relay', tindex: invite.tindex, tlabel: invite.tlabel, uri: agent.uri });
+    await app.next('answered');
+    await caller.waitForEvent('CALL_ESTABLISHED', { since: t0 });
+    await agent.waitForEvent('CALL_ESTABLISHED', { since: t0 });
+
+    await agent.reinvite();
+    expect(await app.next('reoffer')).toMatchObject({ direction: 'agent', callid: callId });
+    await caller.reinvite();
+    expect(await app.next('reoffer')).toMatchObject({ direction: 'caller', callid: callId });
+    // Mapped to the far-end tag both ways: still two parties, still the same two ports. A
+    // re-offer under the agent's SIP tag would have made rtpengine a third party.
+    await waitFor('re-offers answered', async () => {
+      const q = await rtpengine.client.query({ callId });
+      return q.reply['last signal'] !== undefined ? q : undefined;
+    });
+    expect([...(await rtpengine.client.query({ callId })).tags].sort()).toEqual(
+      [FAR_END_TAG, fromTag].sort(),
+    );
+    expect(await localAddressOf(rtpengine, callId, fromTag)).toBe(callerAddress);
+    expect(await localAddressOf(rtpengine, callId, FAR_END_TAG)).toBe(farEndAddress);
+
+    const refreshed = Date.now();
+    await waitFor('three seconds after the re-INVITEs', async () =>
+      Date.now() - refreshed > 3000 ? true : undefined,
+    );
+    await caller.hangup();
+    await app.next('deleted');
+    await agent.waitForEvent('CALL_CLOSED', { since: refreshed });
+    const callerHeard = caller.recordings().heard.at(-1)!;
+    const agentHeard = agent.recordings().heard.at(-1)!;
+    const [callerEnd, agentEnd] = await Promise.all([
+      durationS(callerHeard),
+      durationS(agentHeard),
+    ]);
+    const heardByCaller = await dominantFrequency(callerHeard, {
+      startS: callerEnd - 2,
+      durationS: 1.5,
+    });
+    const heardByAgent = await dominantFrequency(agentHeard, {
+      startS: agentEnd - 2,
+      durationS: 1.5,
+    });
+    expect(Math.abs(heardByCaller - AGENT_HZ) / AGENT_HZ).toBeLessThan(0.05);
+    expect(Math.abs(heardByAgent - CALLER_HZ) / CALLER_HZ).toBeLessThan(0.05);
+  });
 });

@@ -51,6 +51,8 @@ export interface BaresipPhone {
   dial(uri: string): Promise<void>;
   accept(): Promise<void>;
   hangup(): Promise<void>;
+  /** Sends a re-INVITE with the phone's current SDP on the current call (a session refresh). */
+  reinvite(): Promise<void>;
   /** Sends one DTMF digit as RFC 4733 events on the current call. */
   sendDigit(digit: string): Promise<void>;
   /** Resolves with the first event of this type at or after `since` (ms epoch). */
@@ -145,6 +147,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipPhone> 
     dial: (uri) => command('dial', uri),
     accept: () => command('accept'),
     hangup: () => command('hangup'),
+    reinvite: () => command('reinvite'),
     sendDigit: (digit) => {
       if (!/^[0-9*#A-D]$/.test(digit)) throw new Error(`not a DTMF digit: ${digit}`);
       return command('sndcode', digit);
