@@ -9,7 +9,12 @@ export interface EarlyMediaKamailioPorts {
   readonly sip: number;
   readonly evapi: number;
   readonly rtpengineNg: number;
+  /** rtpengine's ng-over-HTTP URL, for the early-media answer made by Kamailio itself. */
+  readonly rtpengineNgHttp: string;
 }
+
+/** Dialled numbers starting so make Kamailio answer rtpengine itself, before suspending. */
+export const KAMAILIO_EARLY_ANSWER_PREFIX = '45';
 
 // The "black hole" the site agent's early-media answer to rtpengine claims the far end listens on: 127.0.0.1 port 9
 // (discard), PCMU and telephone-event like the caller's offer, sendrecv so that rtpengine tells
@@ -64,6 +69,7 @@ loadmodule "jansson.so"
 loadmodule "evapi.so"
 loadmodule "rtpengine.so"
 loadmodule "jsonrpcs.so"
+loadmodule "http_client.so"
 
 modparam("tm", "auto_inv_100", 1)
 modparam("tm", "fr_inv_timer", 60000)
@@ -74,6 +80,8 @@ modparam("rtpengine", "media_duration", "$var(media_ms)")
 # jsonrpc_exec runs tm.reply_callid, the one way to send a provisional reply with a body to a
 # suspended INVITE without resuming it. Its FIFO sits in this instance's run directory.
 modparam("jsonrpcs", "transport", 2)
+modparam("http_client", "query_result", 0)
+modparam("http_client", "connection_timeout", 2)
 
 request_route {
 	if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
@@ -129,8 +137,39 @@ request_route {
 		exit;
 	}
 
+	# 2, the Kamailio way (dialled numbers starting ${KAMAILIO_EARLY_ANSWER_PREFIX}): Kamailio makes the
+	#    black-hole answer itself, through rtpengine's ng over HTTP in JSON (http_client works in a
+	#    request route, where the rtpengine module refuses an answer), and sets the 183's body
+	#    before suspending, so every provisional reply of the transaction repeats it. Otherwise
+	#    the site agent makes that answer over ng and hands the SDP with each provisional.
+	$var(early_sdp) = "";
+	if ($rU =~ "^${KAMAILIO_EARLY_ANSWER_PREFIX}") {
+		$var(ng) = "{}";
+		jansson_set("string", "command", "answer", "$var(ng)");
+		jansson_set("string", "call-id", "$ci", "$var(ng)");
+		jansson_set("string", "from-tag", "$ft", "$var(ng)");
+		jansson_set("string", "to-tag", "${FAR_END_TAG}", "$var(ng)");
+		jansson_set("string", "sdp", "${BLACK_HOLE_SDP.replaceAll('\r\n', '\\r\\n')}", "$var(ng)");
+		# The cookie must be unique per request: rtpengine answers a known cookie from its cache.
+		$var(cookie) = "early-" + $ci;
+		$var(code) = http_client_query("${ports.rtpengineNgHttp}", "$var(cookie) $var(ng)",
+			"Content-Type: application/x-rtpengine-ng", "$var(resp)");
+		$var(skip) = $(var(cookie){s.len}) + 1;
+		$var(json) = $(var(resp){s.substr,$var(skip),0});
+		$var(result) = "";
+		jansson_get("result", "$var(json)", "$var(result)");
+		if ($var(code) != 200 || $var(result) != "ok" || !jansson_get("sdp", "$var(json)", "$var(early_sdp)")) {
+			xlog("L_ERR", "early-media answer failed: $var(code) $var(resp)\n");
+			rtpengine_delete();
+			t_reply("503", "Media Anchor Unavailable");
+			exit;
+		}
+		set_reply_body("$var(early_sdp)", "application/sdp");
+	}
+
 	$var(ev) = "{}";
 	jansson_set("string", "event", "invite", "$var(ev)");
+	jansson_set("string", "earlySdp", "$var(early_sdp)", "$var(ev)");
 	jansson_set("integer", "tindex", "$T(id_index)", "$var(ev)");
 	jansson_set("integer", "tlabel", "$T(id_label)", "$var(ev)");
 	jansson_set("string", "callid", "$ci", "$var(ev)");
@@ -159,6 +198,12 @@ event_route[evapi:message-received] {
 	jansson_get("code", "$var(msg)", "$var(code)");
 	xlog("L_INFO", "app cmd $var(action) $var(callid)\\n");
 
+	if ($var(action) == "provisional" && !jansson_get("sdp", "$var(msg)", "$var(sdp)")) {
+		# The body set before suspending (Kamailio's early answer) rides on every provisional.
+		$var(ok) = t_reply_callid("$var(callid)", "$var(cseq)", "$var(code)", "Session Progress");
+		route(EV_RESULT);
+		exit;
+	}
 	if ($var(action) == "provisional") {
 		# 183 with rtpengine's caller-facing SDP, under the To tag the site agent gave rtpengine
 		# for the early-media far end, to the suspended INVITE found by Call-ID and CSeq.

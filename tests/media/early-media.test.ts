@@ -15,7 +15,11 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dominantFrequency, durationS, findPrompt, soundSpansOf } from '../support/audio.js';
 import { uniqueName, waitFor } from '../support/engines.js';
-import { BLACK_HOLE_SDP, FAR_END_TAG } from './early-media-kamailio.js';
+import {
+  BLACK_HOLE_SDP,
+  FAR_END_TAG,
+  KAMAILIO_EARLY_ANSWER_PREFIX,
+} from './early-media-kamailio.js';
 import {
   AGENT_HZ,
   CALLER_HZ,
@@ -259,5 +263,58 @@ describe('early media through Kamailio and rtpengine, with baresip phones', () =
     });
     expect(Math.abs(heardByCaller - AGENT_HZ) / AGENT_HZ).toBeLessThan(0.05);
     expect(Math.abs(heardByAgent - CALLER_HZ) / CALLER_HZ).toBeLessThan(0.05);
+  });
+
+  it('lets Kamailio make the early answer before suspending, so every provisional repeats the SDP', async () => {
+    const { rtpengine, app, caller, agent, sipPort } = site;
+    const t0 = Date.now();
+    const filesBefore = caller.recordings().heard.length;
+    await caller.dial(`sip:${KAMAILIO_EARLY_ANSWER_PREFIX}01@127.0.0.1:${sipPort}`);
+    const invite = await app.next('invite');
+    const callId = String(invite.callid);
+    const fromTag = String(invite.fromTag);
+    // Kamailio answered rtpengine for the black hole over ng-over-HTTP before suspending.
+    const earlyAddress = mediaAddress(invite.earlySdp);
+    expect(await localAddressOf(rtpengine, callId, fromTag)).toBe(earlyAddress);
+    expect([...(await rtpengine.client.query({ callId })).tags].sort()).toEqual(
+      [FAR_END_TAG, fromTag].sort(),
+    );
+
+    // No SDP in the commands: t_reply_callid's 183 and 182 carry the body set before suspending.
+    app.send({ action: 'provisional', callid: callId, cseq: invite.cseq, code: 183 });
+    expect((await app.next('result')).ok).toBe(1);
+    await caller.waitForEvent('CALL_PROGRESS', { since: t0 });
+    app.send({ action: 'play', callid: callId, fromTag, earlyTag: FAR_END_TAG, file: ringback });
+    expect((await app.next('result')).ok).toBe(1);
+    const ringing = Date.now();
+    await waitFor('the ringback burst', async () =>
+      Date.now() - ringing > 1500 ? true : undefined,
+    );
+    const queued = Date.now();
+    app.send({ action: 'provisional', callid: callId, cseq: invite.cseq, code: 182 });
+    expect((await app.next('result')).ok).toBe(1);
+    // baresip reports an 18x with SDP as CALL_PROGRESS and one without as CALL_RINGING.
+    await caller.waitForEvent('CALL_PROGRESS', { since: queued });
+    expect(caller.events.filter((e) => e.at >= t0 && e.type === 'CALL_RINGING')).toEqual([]);
+    app.send({ action: 'relay', tindex: invite.tindex, tlabel: invite.tlabel, uri: agent.uri });
+    await app.next('answered');
+    const established = await caller.waitForEvent('CALL_ESTABLISHED', { since: t0 });
+    expect(await localAddressOf(rtpengine, callId, fromTag)).toBe(earlyAddress);
+    await waitFor('two seconds of conversation', async () =>
+      Date.now() - established.at > 2000 ? true : undefined,
+    );
+    await caller.hangup();
+    await app.next('deleted');
+
+    // baresip starts its audio stream again on every 18x with SDP (a new pair of files): the
+    // ringback in the first, the agent's tone at the end of the last.
+    const heard = caller.recordings().heard.slice(filesBefore);
+    expect(heard.length).toBeGreaterThanOrEqual(2);
+    const ringHz = await dominantFrequency(heard[0]!, { startS: 0.2, durationS: 0.6 });
+    expect(Math.abs(ringHz - 450) / 450).toBeLessThan(0.05);
+    const last = heard.at(-1)!;
+    const total = await durationS(last);
+    const endHz = await dominantFrequency(last, { startS: total - 1.5, durationS: 1 });
+    expect(Math.abs(endHz - AGENT_HZ) / AGENT_HZ).toBeLessThan(0.05);
   });
 });

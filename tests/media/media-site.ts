@@ -133,6 +133,7 @@ export async function startMediaSite(dir: string): Promise<MediaSite> {
   try {
     const rtpengine = await startRtpengine({
       dataDir: join(dir, 'rtpengine'),
+      ngHttpPort: await freePort(),
       dtmfLogDest: { host: '127.0.0.1', port: dtmfListener.address().port },
     });
     stops.push(() => rtpengine.stop());
@@ -142,6 +143,7 @@ export async function startMediaSite(dir: string): Promise<MediaSite> {
       sip: sipPort,
       evapi: evapiPort,
       rtpengineNg: rtpengine.ng.port,
+      rtpengineNgHttp: rtpengine.ngHttpUrl!,
     });
     const check = await checkKamailioConfig(config);
     if (!check.ok) throw new Error(`early-media Kamailio config rejected:\n${check.output}`);

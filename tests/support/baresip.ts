@@ -172,8 +172,6 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipPhone> 
       const files = readdirSync(recordDir).sort();
       const heard = files.filter((f) => f.endsWith('-dec.wav')).map((f) => join(recordDir, f));
       const sent = files.filter((f) => f.endsWith('-enc.wav')).map((f) => join(recordDir, f));
-      if (heard.length === 0)
-        throw new Error(`baresip ${opts.user} recorded nothing in ${recordDir}`);
       return { heard, sent };
     },
     stop: async () => {

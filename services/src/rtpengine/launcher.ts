@@ -19,6 +19,12 @@ export interface RtpengineOptions {
   readonly host?: string;
   /** The ng control port (UDP); a free one when not given. */
   readonly ngPort?: number;
+  /**
+   * When given, rtpengine also takes ng commands over HTTP (POST /ng, loopback only): what
+   * Kamailio's http_client can reach from a request route, where its rtpengine module cannot
+   * send an answer (see docs/media.md).
+   */
+  readonly ngHttpPort?: number;
   /** The RTP/RTCP port range; a free block of `DEFAULT_RTP_PORTS` when not given. */
   readonly rtpPorts?: { readonly min: number; readonly max: number };
   /** Where rtpengine sends a JSON datagram per DTMF digit it sees end (the site agent listens). */
@@ -40,6 +46,8 @@ export interface RtpengineInstance {
   readonly ng: { readonly host: string; readonly port: number };
   /** What Kamailio's rtpengine module takes as rtpengine_sock. */
   readonly ngUrl: string;
+  /** POST /ng here when started with ngHttpPort. */
+  readonly ngHttpUrl: string | undefined;
   readonly rtpPorts: { readonly min: number; readonly max: number };
   readonly recordingDir: string;
   readonly handle: EngineHandle;
@@ -82,6 +90,7 @@ export async function startRtpengine(opts: RtpengineOptions): Promise<RtpengineI
     `--recording-dir=${recordingDir}`,
     `--num-threads=${opts.threads ?? 2}`,
   ];
+  if (opts.ngHttpPort) args.push(`--listen-http=${LOOPBACK}:${opts.ngHttpPort}`);
   if (opts.dtmfLogDest)
     args.push(`--dtmf-log-dest=${opts.dtmfLogDest.host}:${opts.dtmfLogDest.port}`);
 
@@ -99,7 +108,12 @@ export async function startRtpengine(opts: RtpengineOptions): Promise<RtpengineI
       args,
       logFile: join(opts.dataDir, 'rtpengine.log'),
       pidFile: join(opts.dataDir, 'rtpengine.pid'),
-      ports: [{ port: ngPort, protocol: 'udp', role: 'ng control' }],
+      ports: [
+        { port: ngPort, protocol: 'udp', role: 'ng control' },
+        ...(opts.ngHttpPort
+          ? [{ port: opts.ngHttpPort, protocol: 'tcp' as const, role: 'ng over HTTP' }]
+          : []),
+      ],
       ready: () => client.ping().then(() => true),
       readyTimeoutMs: 20_000,
       stopTimeoutMs: 10_000,
@@ -112,6 +126,7 @@ export async function startRtpengine(opts: RtpengineOptions): Promise<RtpengineI
     name,
     ng: { host: LOOPBACK, port: ngPort },
     ngUrl: `udp:${LOOPBACK}:${ngPort}`,
+    ngHttpUrl: opts.ngHttpPort ? `http://${LOOPBACK}:${opts.ngHttpPort}/ng` : undefined,
     rtpPorts,
     recordingDir,
     handle,
