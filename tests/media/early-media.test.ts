@@ -1,9 +1,11 @@
 // Feasibility of the queue experience on real engines: a baresip caller dials a minimal Kamailio
 // (tests/media/early-media-kamailio.ts, not ccfed.cfg) that anchors the call at rtpengine and
-// answers with early media; the test, standing in for the site agent over evapi, plays a prompt
-// to the queued caller, sees the digit the caller presses, then relays the call to a baresip
-// agent phone that answers with a tone. The caller must hear the prompt, then the agent's tone,
-// the agent the caller's tone, and the hang-up must delete rtpengine's session.
+// answers with early media; the test, standing in for the site agent over evapi, plays ringback
+// and a rendered announcement to the queued caller, sees the digit the caller presses, then
+// relays the call to a baresip agent phone that answers with a tone. The caller must hear the
+// ringback and the announcement, then the agent's tone, the agent the caller's tone, and the
+// hang-up must delete rtpengine's session. Further cases: a CANCEL while queued, re-INVITEs from
+// both sides, and the early answer made by Kamailio itself (docs/media.md, variant B).
 import { join } from 'node:path';
 import {
   assemblePrompt,

@@ -1,12 +1,10 @@
 // The media site the media tests run: rtpengine (its DTMF events collected), the minimal early-
 // media Kamailio of early-media-kamailio.ts in front of it, the test's evapi link standing in for
 // the site agent, and a baresip caller and auto-answering agent playing tones.
-import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   checkKamailioConfig,
   freePort,
@@ -23,8 +21,6 @@ import { renderTone } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { waitFor } from '../support/engines.js';
 import { earlyMediaKamailioConfig } from './early-media-kamailio.js';
-
-const run = promisify(execFile);
 
 export type Json = Record<string, unknown>;
 
@@ -66,22 +62,6 @@ export async function connectEvapi(port: number): Promise<AppLink> {
     },
     close: () => socket.destroy(),
   };
-}
-
-/** Renders text with espeak-ng (English) as an 8 kHz mono WAV at `${base}.wav`. */
-export async function speak(base: string, text: string): Promise<string> {
-  await run('/usr/bin/espeak-ng', ['-v', 'en-us', '-w', `${base}-22k.wav`, text]);
-  await run('/usr/bin/sox', [
-    `${base}-22k.wav`,
-    '-r',
-    '8000',
-    '-c',
-    '1',
-    '-b',
-    '16',
-    `${base}.wav`,
-  ]);
-  return `${base}.wav`;
 }
 
 /** "address:port" of the audio stream an SDP describes. */
