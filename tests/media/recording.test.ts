@@ -56,10 +56,10 @@ describe('recording an answered call with rtpengine', () => {
     await rtpengine.client.startRecording({ callId, metadata: 'tenant:acme|skill:sales' });
     await after(3000, started);
     const paused = Date.now();
-    await rtpengine.client.stopRecording({ callId });
+    await rtpengine.client.pauseRecording({ callId });
     await after(1500, paused);
     const resumed = Date.now();
-    await rtpengine.client.startRecording({ callId });
+    await rtpengine.client.resumeRecording({ callId });
     await after(2000, resumed);
     await caller.hangup();
     await app.next('deleted');

@@ -253,6 +253,22 @@ export class NgClient {
     );
   }
 
+  /**
+   * Pauses a recording (PCI: a card number being read out). rtpengine 10.5 has no pause command:
+   * this stops recording, and `resumeRecording` starts it again into a new pcap; the span between
+   * has no packets and becomes silence in the call's WAV (recording-audio.ts).
+   */
+  async pauseRecording(ref: { readonly callId: string }): Promise<void> {
+    await this.stopRecording(ref);
+  }
+
+  async resumeRecording(ref: {
+    readonly callId: string;
+    readonly metadata?: string;
+  }): Promise<void> {
+    await this.startRecording(ref);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
