@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything ccfed needs on a fresh Debian 12 machine, and nothing that is already there:
-# Debian packages (Kamailio 5.6 with evapi, ClickHouse server, sipp, Java, Python), the Kafka 3.9
-# jars from Maven Central, a Python venv with chdb (a current ClickHouse engine) from PyPI, and the
-# npm workspace. Safe to run again; quick when nothing is missing.
+# Debian packages (Kamailio 5.6 with evapi, ClickHouse server, sipp, Java, Python, rtpengine,
+# baresip, sox, espeak-ng), the Kafka 3.9 jars from Maven Central, a Python venv with chdb (a
+# current ClickHouse engine) from PyPI, and the npm workspace. Safe to run again; quick when
+# nothing is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,12 @@ DEBIAN_PACKAGES=(
   openjdk-17-jre-headless maven
   python3 python3-venv
   chromium
+  # The media plane: rtpengine in userspace (the daemon only: the rtpengine metapackage pulls a
+  # DKMS kernel module), baresip as the test phone, sox and espeak-ng to render and check audio,
+  # shipped prompts and music on hold, tshark to read rtpengine's pcap recordings.
+  rtpengine-daemon baresip-core sox espeak-ng
+  asterisk-core-sounds-en-wav asterisk-moh-opsound-wav
+  tshark
 )
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
@@ -64,5 +71,10 @@ if [[ ! -f node_modules/.ccfed-lock.sha256 || $(cat node_modules/.ccfed-lock.sha
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_sum" > node_modules/.ccfed-lock.sha256
 fi
+
+# --- prompts ---------------------------------------------------------------------------------
+# The queue's announcements, ringback tones and music on hold, rendered from text and Debian's
+# sound files (services/src/media/prompts.ts); a no-op until a text, voice or tone changes.
+npx --no-install tsx services/src/media/prompts-cli.ts .ccfed/prompts
 
 say "everything ccfed needs is installed"

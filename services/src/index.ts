@@ -12,3 +12,7 @@ export * from './kamailio/check.js';
 export * from './kamailio/launcher.js';
 export * from './sipp.js';
 export * from './pki.js';
+export * from './rtpengine/ng-protocol.js';
+export * from './rtpengine/ng-client.js';
+export * from './rtpengine/launcher.js';
+export * from './media/index.js';

@@ -1,0 +1,170 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, LOOPBACK, udpPortFree } from '../ports.js';
+import { EngineError, startEngine, type EngineHandle } from '../supervise.js';
+import { NgClient } from './ng-client.js';
+
+export const RTPENGINE_BIN = '/usr/bin/rtpengine';
+
+export interface RtpengineOptions {
+  /** Logs, pid file and (by default) the recording spool live here. */
+  readonly dataDir: string;
+  /** For messages: "rtpengine shanghai". */
+  readonly name?: string;
+  /**
+   * The address rtpengine binds its RTP ports on and writes into SDP. Its ng control port is on
+   * loopback whatever this says: the ng protocol has no authentication, and whoever reaches it
+   * can tap, redirect or end any call.
+   */
+  readonly host?: string;
+  /** The ng control port (UDP); a free one when not given. */
+  readonly ngPort?: number;
+  /**
+   * When given, rtpengine also takes ng commands over HTTP (POST /ng, loopback only): what
+   * Kamailio's http_client can reach from a request route, where its rtpengine module cannot
+   * send an answer (see docs/media.md).
+   */
+  readonly ngHttpPort?: number;
+  /** The RTP/RTCP port range; a free block of `DEFAULT_RTP_PORTS` when not given. */
+  readonly rtpPorts?: { readonly min: number; readonly max: number };
+  /** Where rtpengine sends a JSON datagram per DTMF digit it sees end (the site agent listens). */
+  readonly dtmfLogDest?: { readonly host: string; readonly port: number };
+  /**
+   * Seconds without any RTP from a call before rtpengine drops it. Its default of 60 s would drop
+   * a queued caller whose phone sends nothing during early media; it must outlast the longest
+   * queue wait (Kamailio's max_inv_lifetime is 300 s).
+   */
+  readonly noMediaTimeoutS?: number;
+  /** The pcap spool (`pcaps/`, `metadata/`, `tmp/` beneath it). */
+  readonly recordingDir?: string;
+  /** Worker threads; rtpengine's default is at least four, more than a 2-core site needs. */
+  readonly threads?: number;
+}
+
+export interface RtpengineInstance {
+  readonly name: string;
+  readonly ng: { readonly host: string; readonly port: number };
+  /** What Kamailio's rtpengine module takes as rtpengine_sock. */
+  readonly ngUrl: string;
+  /** POST /ng here when started with ngHttpPort. */
+  readonly ngHttpUrl: string | undefined;
+  readonly rtpPorts: { readonly min: number; readonly max: number };
+  readonly recordingDir: string;
+  readonly handle: EngineHandle;
+  /** A client on the ng port, open for the instance's life. */
+  readonly client: NgClient;
+  stop(): Promise<void>;
+}
+
+/** RTP and RTCP ports per instance: two per call leg, so 100 calls with both legs anchored. */
+export const DEFAULT_RTP_PORTS = 400;
+
+/** Starts a userspace rtpengine for one site and resolves once it answers an ng ping. */
+export async function startRtpengine(opts: RtpengineOptions): Promise<RtpengineInstance> {
+  const name = opts.name ?? 'rtpengine';
+  const host = opts.host ?? LOOPBACK;
+  const ngPort = opts.ngPort ?? (await freePort(LOOPBACK));
+  const rtpPorts = opts.rtpPorts ?? (await freeRtpPortRange(DEFAULT_RTP_PORTS, host));
+  if (rtpPorts.min % 2 !== 0 || rtpPorts.max <= rtpPorts.min) {
+    throw new EngineError(
+      `${name} cannot start: RTP port range ${rtpPorts.min}-${rtpPorts.max} must start even and be non-empty`,
+    );
+  }
+  const recordingDir = opts.recordingDir ?? join(opts.dataDir, 'recordings');
+  mkdirSync(recordingDir, { recursive: true });
+  const args = [
+    // No kernel forwarding table: the kernel module is not installed, rtpengine forwards in
+    // userspace. No config file: /etc/rtpengine/rtpengine.conf belongs to the Debian service.
+    '--table=-1',
+    '--config-file=none',
+    '--foreground',
+    '--log-stderr',
+    `--interface=${host}`,
+    `--listen-ng=${LOOPBACK}:${ngPort}`,
+    `--port-min=${rtpPorts.min}`,
+    `--port-max=${rtpPorts.max}`,
+    `--timeout=${opts.noMediaTimeoutS ?? 600}`,
+    // A deleted call is gone at once, and its recording closed, instead of 30 s later.
+    '--delete-delay=0',
+    '--recording-method=pcap',
+    `--recording-dir=${recordingDir}`,
+    `--num-threads=${opts.threads ?? 2}`,
+  ];
+  if (opts.ngHttpPort) args.push(`--listen-http=${LOOPBACK}:${opts.ngHttpPort}`);
+  if (opts.dtmfLogDest)
+    args.push(`--dtmf-log-dest=${opts.dtmfLogDest.host}:${opts.dtmfLogDest.port}`);
+
+  const client = await NgClient.open({
+    host: LOOPBACK,
+    port: ngPort,
+    retransmitMs: 200,
+    attempts: 1,
+  });
+  let handle: EngineHandle;
+  try {
+    handle = await startEngine({
+      name,
+      command: RTPENGINE_BIN,
+      args,
+      logFile: join(opts.dataDir, 'rtpengine.log'),
+      pidFile: join(opts.dataDir, 'rtpengine.pid'),
+      ports: [
+        { port: ngPort, protocol: 'udp', role: 'ng control' },
+        ...(opts.ngHttpPort
+          ? [{ port: opts.ngHttpPort, protocol: 'tcp' as const, role: 'ng over HTTP' }]
+          : []),
+      ],
+      ready: () => client.ping().then(() => true),
+      readyTimeoutMs: 20_000,
+      stopTimeoutMs: 10_000,
+    });
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  return {
+    name,
+    ng: { host: LOOPBACK, port: ngPort },
+    ngUrl: `udp:${LOOPBACK}:${ngPort}`,
+    ngHttpUrl: opts.ngHttpPort ? `http://${LOOPBACK}:${opts.ngHttpPort}/ng` : undefined,
+    rtpPorts,
+    recordingDir,
+    handle,
+    client,
+    stop: async () => {
+      await client.close();
+      await handle.stop();
+    },
+  };
+}
+
+const handedOutRanges: { min: number; max: number }[] = [];
+
+// Below Linux's ephemeral range (32768-60999), so ports the kernel hands to other sockets never
+// land inside a running rtpengine's range.
+const RTP_RANGE_FLOOR = 16384;
+const RTP_RANGE_CEILING = 32767;
+
+/**
+ * A block of `size` UDP ports, starting even, none bound right now and none overlapping a block
+ * handed out before by this process (tests start several rtpengines side by side).
+ */
+export async function freeRtpPortRange(
+  size: number,
+  host = LOOPBACK,
+): Promise<{ min: number; max: number }> {
+  const blocks = Math.floor((RTP_RANGE_CEILING - RTP_RANGE_FLOOR) / size);
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const min = RTP_RANGE_FLOOR + Math.floor(Math.random() * blocks) * size;
+    const range = { min, max: min + size - 1 };
+    if (handedOutRanges.some((r) => r.min <= range.max && range.min <= r.max)) continue;
+    let free = true;
+    for (let port = range.min; port <= range.max && free; port += 2) {
+      free = await udpPortFree(port, host);
+    }
+    if (!free) continue;
+    handedOutRanges.push(range);
+    return range;
+  }
+  throw new EngineError(`no free block of ${size} RTP ports on ${host} after 30 attempts`);
+}
