@@ -158,13 +158,14 @@ export async function freeRtpPortRange(
     const min = RTP_RANGE_FLOOR + Math.floor(Math.random() * blocks) * size;
     const range = { min, max: min + size - 1 };
     if (handedOutRanges.some((r) => r.min <= range.max && range.min <= r.max)) continue;
+    // Held before probing: two launches at once must not both probe, and take, the same block.
+    handedOutRanges.push(range);
     let free = true;
     for (let port = range.min; port <= range.max && free; port += 2) {
       free = await udpPortFree(port, host);
     }
-    if (!free) continue;
-    handedOutRanges.push(range);
-    return range;
+    if (free) return range;
+    handedOutRanges.splice(handedOutRanges.indexOf(range), 1);
   }
   throw new EngineError(`no free block of ${size} RTP ports on ${host} after 30 attempts`);
 }
