@@ -7,17 +7,21 @@
 // and the pause silent, byte ranges too; to HQ, the site's supervisor and Acme, and to nobody else
 // (403). A Zenith call's recording outlives its tenant's retention (45 s here): the site deletes
 // it, the deletion lands in ClickHouse, and the API answers 404 saying so.
+// The console (Chromium, headless) lists the recording for Acme's client and plays it in its
+// <audio> player, seeking with a byte range.
 //
 // The call's media is anchored by the media tests' minimal Kamailio, bridged to the site agent's
 // evapi protocol (evapi-bridge.ts), until ccfed.cfg anchors calls itself.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '@ccfed/api/auth/password';
 import { freePort } from '@ccfed/services';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { site as siteApi } from '@ccfed/proto';
 import { SealedRecording } from '@ccfed/site-agent/recording/sealed-recording';
+import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
 import { dominantFrequency, levelDb, soundSpansOf } from '../support/audio.js';
 import { clickhouseEnv, freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
 import { startIngester } from '../support/ingester.js';
@@ -63,6 +67,17 @@ const USERS = {
   'zenith.client': 'role: tenant, tenantId: zenith-telecom',
 } as const;
 type User = keyof typeof USERS;
+
+/**
+ * The console's <audio> element as a page function sees it (the tests have no DOM types; the
+ * console's CSP forbids evaluating strings, so page functions are functions).
+ */
+type PageGlobal = { document: { querySelector(selector: string): AudioLike | null } };
+interface AudioLike {
+  readonly readyState: number;
+  readonly duration: number;
+  currentTime: number;
+}
 
 interface Answer {
   readonly status: number;
@@ -123,6 +138,7 @@ describe('recording a call at a site', () => {
   }
 
   beforeAll(async () => {
+    buildConsoleIfStale();
     site = await startRecordingSite(dir);
     const db = await freshDatabase();
     clickhouse = db.client;
@@ -152,6 +168,7 @@ describe('recording a call at a site', () => {
         CCFED_API_USERS: usersFile,
         CCFED_API_PORT: String(port),
         CCFED_TOPOLOGY: site.topologyFile,
+        CCFED_CONSOLE_DIR: CONSOLE_DIST,
         // The API's own certificate: the only principal a site streams recordings to.
         ...(await tlsEnv({ kind: 'service', service: 'api' })),
       },
@@ -348,6 +365,121 @@ describe('recording a call at a site', () => {
     const { url } = (await playback('acme.client', id)).json();
     expect((await fetchAudio(`${url}x`)).status).toBe(401);
     expect((await fetchAudio(`/api/v1/recordings/audio?id=${id}`)).status).toBe(401);
+  });
+
+  it('lists the recording in the console and plays it in the <audio> player, by byte ranges', async () => {
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+    });
+    const cspViolations: string[] = [];
+    const open = async (username: User): Promise<Page> => {
+      const page = await browser.newPage();
+      page.on('console', (msg) => {
+        if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+      });
+      await page.goto(`${apiBase}/`);
+      await page.locator('input[name="username"]').fill(username);
+      await page.locator('input[name="password"]').fill(PASSWORD);
+      await page.locator('button[type="submit"]').click();
+      await page.locator('input[name="username"]').waitFor({ state: 'detached' });
+      await page.goto(`${apiBase}/#/recordings`);
+      return page;
+    };
+    try {
+      const page = await open('acme.client');
+      const row = page.getByTestId(`recording-${acme!.recordingId}`);
+      await row.waitFor({ timeout: 15_000 });
+      const text = await row.innerText();
+      for (const expected of [
+        'beijing',
+        'acme-bank',
+        'bj-001',
+        'sales',
+        'available',
+        'by agent:beijing/bj-001',
+      ])
+        expect(text).toContain(expected);
+
+      const fetched: { range: string; status: number }[] = [];
+      page.on('response', (r) => {
+        if (r.url().includes('/api/v1/recordings/audio'))
+          fetched.push({ range: r.request().headers().range ?? 'none', status: r.status() });
+      });
+      await row.getByTestId('play').click();
+      const player = page.getByTestId('player');
+      await player.waitFor();
+      await page.waitForFunction(
+        () => {
+          const a = (globalThis as unknown as PageGlobal).document.querySelector(
+            '[data-testid="player"]',
+          );
+          return a !== null && a.readyState >= 1 && Number.isFinite(a.duration);
+        },
+        undefined,
+        { timeout: 15_000 },
+      );
+      const duration = await player.evaluate((a) => (a as unknown as AudioLike).duration);
+      expect(
+        Math.abs(
+          duration * 1000 -
+            Number((await playback('hq', acme!.recordingId)).json().recording.durationMs),
+        ),
+      ).toBeLessThan(100);
+      // It plays: the clock moves on; and it seeks.
+      await page.waitForFunction(
+        () =>
+          ((globalThis as unknown as PageGlobal).document.querySelector('[data-testid="player"]')
+            ?.currentTime ?? 0) > 0.3,
+        undefined,
+        { timeout: 15_000 },
+      );
+      await player.evaluate((a) => {
+        const audio = a as unknown as AudioLike;
+        audio.currentTime = audio.duration - 1;
+      });
+      await page.waitForFunction(
+        () => {
+          const a = (globalThis as unknown as PageGlobal).document.querySelector(
+            '[data-testid="player"]',
+          );
+          return a !== null && a.currentTime >= a.duration - 1.05;
+        },
+        undefined,
+        { timeout: 10_000 },
+      );
+      // Chromium fetches media by byte range, and the API answers it with 206.
+      expect(fetched.length).toBeGreaterThan(0);
+      expect(fetched.every((f) => f.status === 206 && /^bytes=\d+-/.test(f.range))).toBe(true);
+      mkdirSync(join(inject('runDir'), 'screenshots'), { recursive: true });
+      await page.screenshot({ path: join(inject('runDir'), 'screenshots', 'recordings.png') });
+
+      // Naming another tenant is refused, with the server's reason on the page.
+      await page.getByTestId('recordings-tenant').fill('zenith-telecom');
+      await page.getByTestId('recordings-apply').click();
+      await expect
+        .poll(() =>
+          page
+            .getByTestId('error')
+            .innerText()
+            .catch(() => ''),
+        )
+        .toContain('tenant acme-bank may not read tenant zenith-telecom');
+
+      // Zenith's client sees none of Acme's recordings.
+      const zenith = await open('zenith.client');
+      await zenith.getByTestId('no-recordings').waitFor({ timeout: 15_000 });
+      expect(await zenith.getByTestId(`recording-${acme!.recordingId}`).count()).toBe(0);
+      expect(cspViolations).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('deletes a recording once its tenant’s retention runs out: recorded in ClickHouse, 404 from then on', async () => {
