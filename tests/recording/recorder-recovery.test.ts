@@ -1,14 +1,16 @@
 // The recorder against a real rtpengine, without the site agent around it: a recording left
 // behind by a site agent that stopped mid-call (its recorder gone with it) is finished by the next
 // one from rtpengine's spool, once the call is over: sealed, indexed, its pcaps deleted. The call
-// is driven the way the media tests drive it (the test stands in for the call flow).
+// is driven the way the media tests drive it (the test stands in for the call flow). And a pause
+// that rtpengine did not carry out (it is gone) fails the recording and discards what it wrote: a
+// card number read out must not wait in a pcap for a recovery that knows nothing of the pause.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger, systemClock } from '@ccfed/common';
 import type { RecordingEvent } from '@ccfed/proto';
-import { pcapsToStereoWav } from '@ccfed/services';
+import { NgClient, pcapsToStereoWav } from '@ccfed/services';
 import { EventStamper } from '@ccfed/site-agent/events/event-meta';
-import { Recorder } from '@ccfed/site-agent/recording/recorder';
+import { Recorder, type RecordingControl } from '@ccfed/site-agent/recording/recorder';
 import { parseRecordingKeys } from '@ccfed/site-agent/recording/recording-keys';
 import { RecordingLibrary } from '@ccfed/site-agent/recording/recording-library';
 import { RecordingStore } from '@ccfed/site-agent/recording/recording-store';
@@ -21,6 +23,39 @@ import { AGENT_HZ, CALLER_HZ, startMediaSite, type MediaSite } from '../media/me
 describe('a recording left behind by a stopped site agent', () => {
   const dir = join(inject('runDir'), uniqueName('recorder-recovery'));
   let site: MediaSite;
+  const keyring = parseRecordingKeys(
+    JSON.stringify({ current: 'k1', keys: { k1: Buffer.alloc(32, 9).toString('base64') } }),
+    'test keys',
+  );
+  const events: RecordingEvent[] = [];
+  const recorder = (control: RecordingControl = site.rtpengine.client) =>
+    new Recorder({
+      siteId: 'beijing',
+      clock: systemClock,
+      control,
+      spoolDir: site.rtpengine.recordingDir,
+      store: new RecordingStore(join(dir, 'recordings')),
+      keyring,
+      retentionMs: () => 86_400_000,
+      makeWav: pcapsToStereoWav,
+      publish: async (e) => void events.push(e),
+      stamper: new EventStamper({ clock: systemClock, siteId: 'beijing' }),
+      log: silentLogger(),
+    });
+
+  /** Dials through the minimal Kamailio to the agent phone; resolves with the answered INVITE. */
+  async function answeredCall() {
+    const { app, caller, agent, sipPort } = site;
+    const t0 = Date.now();
+    await caller.dial(`sip:${KAMAILIO_EARLY_ANSWER_PREFIX}00100@127.0.0.1:${sipPort}`);
+    const invite = await app.next('invite');
+    app.send({ action: 'relay', tindex: invite.tindex, tlabel: invite.tlabel, uri: agent.uri });
+    await app.next('answered');
+    await caller.waitForEvent('CALL_ESTABLISHED', { since: t0 });
+    return invite;
+  }
+
+  const pcaps = () => readdirSync(join(site.rtpengine.recordingDir, 'pcaps'));
 
   beforeAll(async () => {
     site = await startMediaSite(dir);
@@ -31,34 +66,8 @@ describe('a recording left behind by a stopped site agent', () => {
   });
 
   it('is finished by the next run from the spool: sealed, indexed, its pcaps gone', async () => {
-    const { rtpengine, app, caller, agent, sipPort } = site;
-    const keyring = parseRecordingKeys(
-      JSON.stringify({ current: 'k1', keys: { k1: Buffer.alloc(32, 9).toString('base64') } }),
-      'test keys',
-    );
-    const store = new RecordingStore(join(dir, 'recordings'));
-    const events: RecordingEvent[] = [];
-    const recorder = () =>
-      new Recorder({
-        siteId: 'beijing',
-        clock: systemClock,
-        control: rtpengine.client,
-        spoolDir: rtpengine.recordingDir,
-        store,
-        keyring,
-        retentionMs: () => 86_400_000,
-        makeWav: pcapsToStereoWav,
-        publish: async (e) => void events.push(e),
-        stamper: new EventStamper({ clock: systemClock, siteId: 'beijing' }),
-        log: silentLogger(),
-      });
-
-    const t0 = Date.now();
-    await caller.dial(`sip:${KAMAILIO_EARLY_ANSWER_PREFIX}00100@127.0.0.1:${sipPort}`);
-    const invite = await app.next('invite');
-    app.send({ action: 'relay', tindex: invite.tindex, tlabel: invite.tlabel, uri: agent.uri });
-    await app.next('answered');
-    await caller.waitForEvent('CALL_ESTABLISHED', { since: t0 });
+    const { rtpengine, app, caller } = site;
+    const invite = await answeredCall();
     const callId = String(invite.callid);
 
     // The first run starts recording, then is gone (no stop, no finishing): a crash.
@@ -70,9 +79,7 @@ describe('a recording left behind by a stopped site agent', () => {
       skill: 'sales',
       agentId: 'bj-001',
     });
-    await waitFor('the recording started', async () =>
-      readdirSync(join(rtpengine.recordingDir, 'pcaps')).length > 0 ? true : undefined,
-    );
+    await waitFor('the recording started', async () => (pcaps().length > 0 ? true : undefined));
     const started = Date.now();
     await waitFor('3 s of call', async () => (Date.now() - started > 3000 ? true : undefined));
 
@@ -98,6 +105,7 @@ describe('a recording left behind by a stopped site agent', () => {
     // Nothing is finished twice.
     expect(await next.recoverLeftovers()).toBe(0);
 
+    const store = new RecordingStore(join(dir, 'recordings'));
     const opened = await new RecordingLibrary(store, keyring).open('acme-bank', stored.recordingId);
     const parts: Buffer[] = [];
     for await (const p of opened!.audio.read()) parts.push(p);
@@ -110,5 +118,46 @@ describe('a recording left behind by a stopped site agent', () => {
     ]);
     expect(Math.abs(left - CALLER_HZ) / CALLER_HZ).toBeLessThan(0.05);
     expect(Math.abs(right - AGENT_HZ) / AGENT_HZ).toBeLessThan(0.05);
+  });
+
+  it('fails a recording whose pause rtpengine did not carry out, and discards what it wrote', async () => {
+    events.length = 0;
+    const invite = await answeredCall();
+    const callId = String(invite.callid);
+    // The site agent's own ng client, which outlives the rtpengine it talks to.
+    const ng = await NgClient.open({ host: '127.0.0.1', port: site.rtpengine.ng.port });
+    const rec = recorder(ng);
+    rec.start({
+      callId,
+      callerTag: String(invite.fromTag),
+      tenantId: 'acme-bank',
+      skill: 'sales',
+      agentId: 'bj-001',
+    });
+    await waitFor('the recording started', async () => (pcaps().length > 0 ? true : undefined));
+    // rtpengine goes away: the pause's stop recording is never answered.
+    await site.rtpengine.stop();
+    rec.pause(callId, 'agent:beijing/bj-001');
+    await waitFor(
+      'the recording failed',
+      async () => (events.some((e) => e.kind?.$case === 'failed') ? true : undefined),
+      30_000,
+    );
+    expect(events[0]).toMatchObject({
+      callId,
+      kind: {
+        $case: 'failed',
+        value: {
+          reason: expect.stringMatching(/^pause: rtpengine .* did not answer "stop recording"/),
+        },
+      },
+    });
+    await waitFor('the pcaps discarded', async () => (pcaps().length === 0 ? true : undefined));
+    // The hang-up that follows changes nothing: no recording to stop or finish.
+    rec.stop(callId, 'hang_up');
+    await rec.drain(5_000);
+    expect(events.map((e) => e.kind?.$case)).toEqual(['failed']);
+    expect(await rec.recoverLeftovers()).toBe(0);
+    await ng.close();
   });
 });

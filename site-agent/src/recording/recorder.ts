@@ -246,7 +246,11 @@ export class Recorder implements CallRecorder {
 
   // ---- internals -----------------------------------------------------------------------------
 
-  /** Chains an ng step of `rec`; a failure fails the recording once, publishing why. */
+  /**
+   * Chains an ng step of `rec`; a failure fails the recording once, publishing why, and discards
+   * what rtpengine wrote of it: a pause that did not stop rtpengine would otherwise leave the card
+   * number in a pcap, which a later recovery would seal without knowing of the pause.
+   */
   private then(rec: Active, what: string, step: () => Promise<void>): void {
     rec.ops = rec.ops.then(async () => {
       if (rec.failed) return;
@@ -256,6 +260,9 @@ export class Recorder implements CallRecorder {
         rec.failed = true;
         this.active.delete(rec.call.callId);
         await this.failed(rec.call, rec.recordingId, rec.startedMs, `${what}: ${message(err)}`);
+        await this.deps.control.stopRecording({ callId: rec.call.callId }).catch(() => {});
+        // An open pcap unlinked is written to nowhere from then on.
+        await this.spool.remove(await this.spool.filesOfCall(rec.call.callId)).catch(() => {});
       }
     });
   }
