@@ -2,13 +2,13 @@
 // behind by a site agent that stopped mid-call (its recorder gone with it) is finished by the next
 // one from rtpengine's spool, once the call is over: sealed, indexed, its pcaps deleted. The call
 // is driven the way the media tests drive it (the test stands in for the call flow). And a pause
-// that rtpengine did not carry out (it is gone) fails the recording and discards what it wrote: a
+// that rtpengine did not carry out (it hung) fails the recording and discards what it wrote: a
 // card number read out must not wait in a pcap for a recovery that knows nothing of the pause.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger, systemClock } from '@ccfed/common';
 import type { RecordingEvent } from '@ccfed/proto';
-import { NgClient, pcapsToStereoWav } from '@ccfed/services';
+import { pcapsToStereoWav } from '@ccfed/services';
 import { EventStamper } from '@ccfed/site-agent/events/event-meta';
 import { Recorder, type RecordingControl } from '@ccfed/site-agent/recording/recorder';
 import { parseRecordingKeys } from '@ccfed/site-agent/recording/recording-keys';
@@ -124,9 +124,7 @@ describe('a recording left behind by a stopped site agent', () => {
     events.length = 0;
     const invite = await answeredCall();
     const callId = String(invite.callid);
-    // The site agent's own ng client, which outlives the rtpengine it talks to.
-    const ng = await NgClient.open({ host: '127.0.0.1', port: site.rtpengine.ng.port });
-    const rec = recorder(ng);
+    const rec = recorder();
     rec.start({
       callId,
       callerTag: String(invite.fromTag),
@@ -135,14 +133,21 @@ describe('a recording left behind by a stopped site agent', () => {
       agentId: 'bj-001',
     });
     await waitFor('the recording started', async () => (pcaps().length > 0 ? true : undefined));
-    // rtpengine goes away: the pause's stop recording is never answered.
-    await site.rtpengine.stop();
-    rec.pause(callId, 'agent:beijing/bj-001');
-    await waitFor(
-      'the recording failed',
-      async () => (events.some((e) => e.kind?.$case === 'failed') ? true : undefined),
-      30_000,
-    );
+    // rtpengine hangs (stopped by its pid, this test's own process): the pause's stop recording
+    // is never answered.
+    const { pid } = site.rtpengine.handle;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      rec.pause(callId, 'agent:beijing/bj-001');
+      await waitFor(
+        'the recording failed',
+        async () => (events.some((e) => e.kind?.$case === 'failed') ? true : undefined),
+        30_000,
+      );
+      await waitFor('the pcaps discarded', async () => (pcaps().length === 0 ? true : undefined));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
     expect(events[0]).toMatchObject({
       callId,
       kind: {
@@ -152,12 +157,15 @@ describe('a recording left behind by a stopped site agent', () => {
         },
       },
     });
-    await waitFor('the pcaps discarded', async () => (pcaps().length === 0 ? true : undefined));
     // The hang-up that follows changes nothing: no recording to stop or finish.
+    await site.caller.hangup();
+    await site.app.next('deleted');
     rec.stop(callId, 'hang_up');
     await rec.drain(5_000);
     expect(events.map((e) => e.kind?.$case)).toEqual(['failed']);
+    // rtpengine, running again, closed the discarded pcap: its metadata file goes too.
     expect(await rec.recoverLeftovers()).toBe(0);
-    await ng.close();
+    expect(pcaps()).toEqual([]);
+    expect(readdirSync(join(site.rtpengine.recordingDir, 'metadata'))).toEqual([]);
   });
 });

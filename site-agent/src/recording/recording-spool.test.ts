@@ -1,6 +1,6 @@
 // The spool as rtpengine 10.5 lays it out (files written here the way it writes them: a pcap per
 // start recording, its metadata file once closed, with the marker the recorder gave).
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -61,6 +61,13 @@ describe('the recording spool', () => {
     ).toEqual([[MARK.recordingId, 30000, 1]]);
     pcap('0000000000000002');
     expect(await s.closedRecordings()).toEqual([]);
+  });
+
+  it('deletes the metadata of a pcap that was discarded, finishing nothing', async () => {
+    const { dir, s, close } = spool();
+    close('0000000000000003', MARK);
+    expect(await s.closedRecordings()).toEqual([]);
+    expect(readdirSync(join(dir, 'metadata'))).toEqual([]);
   });
 
   it('reads rtpengine’s port facing the caller from a query', () => {

@@ -8,6 +8,7 @@
 // The metadata file also holds the free text given with `start recording`: the recorder's marker,
 // `ccfed-recording:<base64url JSON>`, which names the recording a pcap belongs to and carries what
 // finishing it needs. A pcap whose metadata file exists is closed.
+import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -73,7 +74,8 @@ export class RecordingSpool {
 
   /**
    * Every recording in the spool whose pcaps are all closed (its call is over, or paused), with
-   * its marker; pcaps without a ccfed marker are not ccfed's and are left alone.
+   * its marker; pcaps without a ccfed marker are not ccfed's and are left alone. A ccfed metadata
+   * file whose pcap is gone is deleted.
    */
   async closedRecordings(): Promise<SpoolRecording[]> {
     const byId = new Map<string, { marker: SpoolMarker; files: SpoolFile[] }>();
@@ -83,6 +85,11 @@ export class RecordingSpool {
       const marker = await this.markerOf(metadata);
       if (!marker) continue;
       const pcap = join(this.pcaps, `${name.slice('rtpengine-meta-'.length, -4)}.pcap`);
+      if (!existsSync(pcap)) {
+        // Its pcap was discarded (a failed recording) before rtpengine closed it: nothing to finish.
+        await rm(metadata, { force: true });
+        continue;
+      }
       const entry = byId.get(marker.recordingId) ?? { marker, files: [] };
       entry.files.push({ pcap, metadata });
       byId.set(marker.recordingId, entry);
