@@ -32,6 +32,7 @@ import { startDemoTraffic } from './demo-traffic.js';
 import { buildConsoleIfStale, CONSOLE_DIST } from './console-build.js';
 import { localApiConfig, localSecret } from './local-api.js';
 import { localKafkaUsers } from './local-kafka.js';
+import { localRecordingKeys } from './local-recording-keys.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DATA = join(ROOT, '.ccfed', 'local');
@@ -191,6 +192,9 @@ async function main(): Promise<void> {
         CCFED_CALLER_HASH_KEY: callerHashKey,
         CCFED_FEDERATION_KEY: federationKey,
         CCFED_ROUTER: routerAddress,
+        // Recordings are sealed with this site's keys (until rtpengine runs at the site, each call
+        // the policy records is indexed as failed, saying so).
+        CCFED_RECORDING_KEYS_FILE: localRecordingKeys(join(DATA, 'recording-keys'), site.id),
         ...(await tlsEnv({ kind: 'site', site: site.id })),
       },
       'site_agent_started',

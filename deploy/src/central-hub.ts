@@ -376,6 +376,7 @@ export class CentralHub extends pulumi.ComponentResource {
         apiPort: API_PORT,
         routerSourceRanges,
         apiIngress: args.apiIngress !== undefined,
+        siteGrpcPorts: args.topology.sites.map((s) => s.grpc.port),
       },
       parent,
     );

@@ -7,6 +7,7 @@ import {
   type ContactCenterSiteArgs,
 } from './contact-center-site.js';
 import { CONTAINER_PATHS, KAMAILIO_KEY, TOPOLOGY_KEY } from './kube.js';
+import { checkRecordingKeys, RECORDING_PATHS } from './site-recordings.js';
 import {
   byMetadataName,
   container,
@@ -101,7 +102,7 @@ describe('ContactCenterSite', () => {
         mountPath: CONTAINER_PATHS.siteDataDir,
       });
       const claims = (sts.inputs.spec as any).volumeClaimTemplates;
-      expect(claims.map((c: any) => c.metadata.name)).toEqual(['data']);
+      expect(claims.map((c: any) => c.metadata.name)).toEqual(['data', 'recordings']);
       expect(claims[0].spec.resources.requests.storage).toBe('10Gi');
       expect(Number(envValue(agent, 'CCFED_OUTBOX_MAX_BYTES'))).toBeLessThan(10 * 1024 ** 3);
       expect(agent.ports).toEqual([{ name: 'grpc', containerPort: s.grpc.port, protocol: 'TCP' }]);
@@ -225,6 +226,77 @@ describe('ContactCenterSite', () => {
     ).template.spec;
     expect(plainSpec.hostNetwork).toBeUndefined();
     expect(plainSpec.nodeSelector).toBeUndefined();
+  });
+
+  it('keeps recordings on a volume of their own, sealed with keys from a Secret mounted read-only', async () => {
+    const keys = JSON.stringify({
+      current: 'k2',
+      keys: {
+        k1: Buffer.alloc(32, 1).toString('base64'),
+        k2: Buffer.alloc(32, 2).toString('base64'),
+      },
+    });
+    const { declared } = await declare('guangzhou', {
+      recordingKeys: keys,
+      recordingVolumeGi: 200,
+    });
+    const sts = ofType(declared, 'kubernetes:apps/v1:StatefulSet')[0]!;
+    const claim = (sts.inputs.spec as any).volumeClaimTemplates.find(
+      (c: any) => c.metadata.name === 'recordings',
+    );
+    expect(claim.spec).toMatchObject({
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: '200Gi' } },
+    });
+    const agent = container(sts, 'site-agent');
+    expect(envValue(agent, 'CCFED_RECORDING_DIR')).toBe(RECORDING_PATHS.dir);
+    expect(envValue(agent, 'CCFED_RECORDING_KEYS_FILE')).toBe(RECORDING_PATHS.keysFile);
+    expect(agent.volumeMounts).toContainEqual({
+      name: 'recordings',
+      mountPath: RECORDING_PATHS.dir,
+    });
+    expect(agent.volumeMounts).toContainEqual({
+      name: 'recording-keys',
+      mountPath: RECORDING_PATHS.keysDir,
+      readOnly: true,
+    });
+    // The keys are a Secret of their own, as a file the pod's group alone may read.
+    const secret = byMetadataName(
+      ofType(declared, 'kubernetes:core/v1:Secret'),
+      'ccfed-site-guangzhou-recording-keys',
+    );
+    expect(isSecret(secret.inputs.stringData)).toBe(true);
+    expect(unwrapSecrets(secret.inputs.stringData)).toEqual({ 'keys.json': keys });
+    expect((sts.inputs.spec as any).template.spec.volumes).toContainEqual({
+      name: 'recording-keys',
+      secret: {
+        secretName: 'ccfed-site-guangzhou-recording-keys',
+        defaultMode: 0o440,
+        items: [{ key: 'keys.json', path: 'keys.json' }],
+      },
+    });
+    // Never a literal anywhere in the pod's env.
+    expect(JSON.stringify(agent.env)).not.toContain(Buffer.alloc(32, 2).toString('base64'));
+  });
+
+  it('gives a site without recording keys the volume but no keys: it records nothing', async () => {
+    const { declared } = await declare('beijing');
+    const agent = container(ofType(declared, 'kubernetes:apps/v1:StatefulSet')[0]!, 'site-agent');
+    expect(envValue(agent, 'CCFED_RECORDING_DIR')).toBe(RECORDING_PATHS.dir);
+    expect(agent.env?.some((e) => e.name === 'CCFED_RECORDING_KEYS_FILE')).toBe(false);
+    expect(ofType(declared, 'kubernetes:core/v1:Secret')).toHaveLength(1);
+  });
+
+  it('refuses recording keys the site agent would refuse, and an empty recordings volume', () => {
+    expect(() => checkRecordingKeys('{"current":"k1","keys":{}}', 'beijing')).toThrow(
+      'site beijing: recordingKeys: current: key "k1" is not in keys ()',
+    );
+    expect(() => checkRecordingKeys('not json', 'beijing')).toThrow(
+      /site beijing: recordingKeys: not JSON/,
+    );
+    expect(
+      () => new ContactCenterSite('bad-volume', args('beijing', { recordingVolumeGi: 0 })),
+    ).toThrow('site beijing: recordingVolumeGi must be at least 1, got 0');
   });
 
   it('refuses a federation key shorter than 32 bytes', () => {

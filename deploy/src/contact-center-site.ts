@@ -31,6 +31,7 @@ import {
 } from './kube.js';
 import { resourcesFor, type ResourceOverrides } from './resources.js';
 import { siteNetworkPolicy, type SiteNetwork } from './site-network.js';
+import { siteRecordings, type SiteRecordingArgs } from './site-recordings.js';
 
 /** The federation key signs the X-CC-* overflow context: HMAC-SHA256 wants at least 32 bytes. */
 export const MIN_FEDERATION_KEY_BYTES = 32;
@@ -49,7 +50,7 @@ export function checkFederationKey(key: string, siteId: string): string {
 export type SipServiceType = 'LoadBalancer' | 'NodePort';
 export type SiteUpdateStrategy = 'RollingUpdate' | 'OnDelete';
 
-export interface ContactCenterSiteArgs {
+export interface ContactCenterSiteArgs extends SiteRecordingArgs {
   /** The validated federation topology (loadTopology); the site's ports and config come from it. */
   readonly topology: Topology;
   /** Id of this site in the topology. */
@@ -219,9 +220,21 @@ export class ContactCenterSite extends pulumi.ComponentResource {
       parent,
     );
     const tls = tlsVolume(tlsSecret);
+    // Recordings stay at the site, sealed per tenant, on a volume of their own (site-recordings.ts).
+    const recording = siteRecordings(
+      name,
+      site.id,
+      {
+        ...args,
+        namespace: ns,
+        labels,
+        ...(args.storageClassName !== undefined && { storageClassName: args.storageClassName }),
+      },
+      parent,
+    );
 
     const env = [
-      ...plainEnv(plain),
+      ...plainEnv({ ...plain, ...recording.env }),
       ...secretEnv(secret.metadata.name, Object.fromEntries(secretKeys.map((k) => [k, k]))),
       ...tlsEnv(),
     ];
@@ -301,6 +314,7 @@ export class ContactCenterSite extends pulumi.ComponentResource {
                   volumeMounts: [
                     { name: 'topology', mountPath: CONTAINER_PATHS.topologyDir, readOnly: true },
                     { name: 'data', mountPath: CONTAINER_PATHS.siteDataDir },
+                    ...recording.agentMounts,
                     tls.mount,
                   ],
                 },
@@ -311,6 +325,7 @@ export class ContactCenterSite extends pulumi.ComponentResource {
                 // Kamailio's runtime directory (pid file, sockets); the image has none writable.
                 { name: 'kamailio-run', emptyDir: {} },
                 tls.volume,
+                ...recording.volumes,
               ],
             },
           },
@@ -323,6 +338,7 @@ export class ContactCenterSite extends pulumi.ComponentResource {
                 resources: { requests: { storage: `${dataGi}Gi` } },
               },
             },
+            recording.volumeClaim,
           ],
         },
       },

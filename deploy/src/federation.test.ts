@@ -68,6 +68,7 @@ const SECRET_KEYS = [
   'ccfed:clickhousePasswords',
   'ccfed:kafkaAdminPassword',
   'ccfed:kafkaPasswords',
+  'ccfed:recordingKeys',
 ];
 const NETWORK = {
   kafka: { namespace: 'ccfed-data', podLabels: { app: 'kafka' }, ports: [9093] },
@@ -176,6 +177,51 @@ describe('deployFederation', () => {
     expect(kafka.map((p) => p.inputs.bootstrapServers)).toEqual([
       JSON.stringify(['kafka-0.kafka:9092', 'kafka-1.kafka:9092']),
     ]);
+  });
+
+  it('gives each site its recording keys and lets the API reach the sites in its cluster for recordings', async () => {
+    const file = writeClusterTopology();
+    const topology = loadTopology(file);
+    const keyFile = (n: number) => ({
+      current: 'k1',
+      keys: { k1: Buffer.alloc(32, n).toString('base64') },
+    });
+    const recordingKeys = Object.fromEntries(topology.sites.map((s, i) => [s.id, keyFile(i + 1)]));
+    const { declared } = await declare(
+      settings(file, {
+        'ccfed:recordingKeys': JSON.stringify(recordingKeys),
+        'ccfed:siteRecordingVolumeGi': '120',
+        'ccfed:siteClusters': JSON.stringify({ beijing: { kubeContext: 'ccfed-north' } }),
+        'ccfed:routerServiceType': 'LoadBalancer',
+      }),
+    );
+    const secrets = ofType(declared, 'kubernetes:core/v1:Secret');
+    const policies = ofType(declared, 'kubernetes:networking.k8s.io/v1:NetworkPolicy');
+    for (const s of topology.sites) {
+      const keys = byMetadataName(secrets, `ccfed-site-${s.id}-recording-keys`);
+      expect(unwrapSecrets(keys.inputs.stringData)).toEqual({
+        'keys.json': JSON.stringify(recordingKeys[s.id]),
+      });
+      const sts = byMetadataName(
+        ofType(declared, 'kubernetes:apps/v1:StatefulSet'),
+        `ccfed-site-${s.id}`,
+      );
+      const claim = (sts.inputs.spec as any).volumeClaimTemplates[1];
+      expect(claim.spec.resources.requests.storage).toBe('120Gi');
+      const ingress = (byMetadataName(policies, `ccfed-site-${s.id}`).inputs.spec as any).ingress;
+      const fromApi = {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ccfed-prod' } },
+            podSelector: { matchLabels: { 'app.kubernetes.io/component': 'api' } },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: s.grpc.port }],
+      };
+      // A site in another cluster lists the API's egress in network.siteControl instead.
+      if (s.id === 'beijing') expect(ingress).not.toContainEqual(fromApi);
+      else expect(ingress).toContainEqual(fromApi);
+    }
   });
 
   it('closes every namespace it deploys into, then gives each site its own Kafka user', async () => {

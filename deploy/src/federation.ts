@@ -162,6 +162,8 @@ export function deployFederation(settings: StackSettings): Federation {
         updateStrategy: settings.siteUpdateStrategy,
         nodeSelector: settings.siteNodeSelectors[site.id],
         dataVolumeGi: settings.siteDataVolumeGi,
+        recordingVolumeGi: settings.siteRecordingVolumeGi,
+        ...(sec.recordingKeys && { recordingKeys: sec.recordingKeys(site.id) }),
         storageClassName: settings.storageClassName,
         secretEnv: { CCFED_CALLER_HASH_KEY: settings.callerHashKey },
         tlsIssuer: sec.tlsIssuer,
@@ -179,6 +181,16 @@ export function deployFederation(settings: StackSettings): Federation {
                 ports: [ROUTER_PORT],
               },
           control: sec.network.siteControl,
+          // The API streams recordings from the sites in its cluster; for a site elsewhere its
+          // egress addresses belong in network.siteControl.
+          ...(cluster
+            ? {}
+            : {
+                api: {
+                  namespace: settings.namespace,
+                  podLabels: { 'app.kubernetes.io/component': 'api' },
+                },
+              }),
           phones: sec.network.sitePhones[site.id],
           telemetry: sec.network.telemetry,
         },

@@ -1,6 +1,6 @@
 // The central hub's NetworkPolicies (network-policy.ts says what the namespace refuses first):
-// the router hears sites on gRPC; the API hears the ingress controller; the router, ingester and
-// API reach Kafka; the ingester, API and jobs reach ClickHouse; and when ClickHouse runs in the
+// the router hears sites on gRPC; the API hears the ingress controller and reaches the sites' gRPC
+// (recordings); the router, ingester and API reach Kafka; the ingester, API and jobs reach ClickHouse; and when ClickHouse runs in the
 // cluster, its own namespace lets in only those and Grafana.
 import type * as k8s from '@pulumi/kubernetes';
 import type * as pulumi from '@pulumi/pulumi';
@@ -42,6 +42,8 @@ export function hubNetworkPolicies(
     readonly routerSourceRanges: readonly string[];
     /** Whether the API has an Ingress (without one, nothing may reach it). */
     readonly apiIngress: boolean;
+    /** The site agents' gRPC ports: the API fetches recordings from the sites' pods there. */
+    readonly siteGrpcPorts?: readonly number[];
   },
   opts: pulumi.CustomResourceOptions,
 ): k8s.networking.v1.NetworkPolicy[] {
@@ -79,7 +81,15 @@ export function hubNetworkPolicies(
       args.apiIngress && network.ingressController
         ? [{ peers: policyPeers(network.ingressController), ports: tcp(args.apiPort) }]
         : [],
-      [to(network.kafka), to(network.clickhouse), ...telemetry],
+      [
+        to(network.kafka),
+        to(network.clickhouse),
+        // Recordings are streamed from the site that keeps them (FetchRecording).
+        ...(args.siteGrpcPorts?.length
+          ? [{ peers: [component('site')], ports: tcp(...new Set(args.siteGrpcPorts)) }]
+          : []),
+        ...telemetry,
+      ],
     ),
     ...JOB_COMPONENTS.map((job) => policy(job, [], [to(network.clickhouse)])),
   ];

@@ -250,7 +250,18 @@ describe('CentralHub security', () => {
           ports: [{ protocol: 'TCP', port: API_PORT }],
         },
       ],
-      egress: [kafka, clickhouse],
+      // The sites' gRPC, in this namespace: recordings are streamed from them.
+      egress: [
+        kafka,
+        clickhouse,
+        {
+          to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'site' } } }],
+          ports: [...new Set(topology.sites.map((s) => s.grpc.port))].map((port) => ({
+            protocol: 'TCP',
+            port,
+          })),
+        },
+      ],
     });
     for (const job of ['migrate', 'cross-sell-refresh', 'churn-scoring']) {
       expect(policy(declared, `ccfed-${job}`)).toMatchObject({ ingress: [], egress: [clickhouse] });

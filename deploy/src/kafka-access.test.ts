@@ -85,6 +85,7 @@ describe('KafkaAccess', () => {
       'Read Topic:ccfed.routing-policy (Literal)',
       'Write Topic:ccfed.agent-events (Literal)',
       'Write Topic:ccfed.call-events (Literal)',
+      'Write Topic:ccfed.recordings (Literal)',
       'Write Topic:ccfed.site-snapshots (Literal)',
     ]);
     // Only the API writes the routing policy; no site reads the CRM's events.

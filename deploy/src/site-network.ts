@@ -23,6 +23,8 @@ export interface SiteNetwork {
   readonly router: NetworkService;
   /** Who may use the site agent's control API (operators' CLI, agents' desktops); nobody when absent. */
   readonly control?: NetworkPeer;
+  /** The central API's pods, which fetch recordings from the site agent's gRPC (FetchRecording). */
+  readonly api?: NetworkPeer;
   /** The site's phones and SBCs, which Kamailio rings and relays to (any port, UDP and TCP). */
   readonly phones?: NetworkPeer;
   readonly telemetry?: NetworkService;
@@ -75,6 +77,7 @@ export function siteNetworkPolicy(
         ...(network.control
           ? [{ peers: policyPeers(network.control), ports: tcp(site.grpc.port) }]
           : []),
+        ...(network.api ? [{ peers: policyPeers(network.api), ports: tcp(site.grpc.port) }] : []),
       ],
       egress: [
         to(network.router),

@@ -53,6 +53,8 @@ export interface StackSettings {
   /** Site id → node labels that pin that site to the node owning its sip.host. */
   readonly siteNodeSelectors: Record<string, Record<string, string>>;
   readonly siteDataVolumeGi?: number;
+  /** Size of each site's recordings volume (GiB); default 50. */
+  readonly siteRecordingVolumeGi?: number;
   readonly storageClassName?: string;
   readonly grafanaDir?: string;
   /** OTLP/HTTP endpoint every ccfed process exports telemetry to; none without it. */
@@ -160,6 +162,7 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     routerServiceType: routerServiceType as 'ClusterIP' | 'LoadBalancer' | undefined,
     routerExternalAddress,
     siteDataVolumeGi: config.getNumber('siteDataVolumeGi'),
+    siteRecordingVolumeGi: config.getNumber('siteRecordingVolumeGi'),
     storageClassName: config.get('storageClassName'),
     grafanaDir: grafanaDir !== undefined ? path(grafanaDir) : undefined,
     otlpEndpoint,

@@ -34,6 +34,12 @@ export interface SecuritySettings {
   /** Kafka SASL/SCRAM password of `user` (router, ingester, api, site-<site>). */
   kafkaPassword(user: HubKafkaUser | `site-${string}`): pulumi.Output<string>;
   readonly federationKey: pulumi.Output<string>;
+  /**
+   * Site `siteId`'s recording key file (secret recordingKeys, a JSON object: site id → key file);
+   * undefined when the stack gives no recording keys (no site records). Once given, every site
+   * needs its own.
+   */
+  readonly recordingKeys?: (siteId: string) => pulumi.Output<string>;
   readonly tlsIssuer: IssuerRef;
   readonly apiIngress?: ApiIngressSettings;
   readonly routerSourceRanges?: string[];
@@ -84,6 +90,7 @@ export function readSecuritySettings(config: pulumi.Config): SecuritySettings {
   const chPasswords = config.requireSecretObject<Record<string, unknown>>('clickhousePasswords');
   const kafkaPasswords = config.requireSecretObject<Record<string, unknown>>('kafkaPasswords');
   const federationKey = config.requireSecret('federationKey');
+  const recordingKeys = config.getSecretObject<Record<string, unknown>>('recordingKeys');
 
   const routerSourceRanges = config.getObject<unknown>('routerSourceRanges');
   if (
@@ -155,6 +162,17 @@ export function readSecuritySettings(config: pulumi.Config): SecuritySettings {
     ) as Record<ClickHouseRole, pulumi.Output<string>>,
     kafkaPassword: (user) => entry(kafkaPasswords, user, key('kafkaPasswords')),
     federationKey: pulumi.secret(federationKey),
+    ...(recordingKeys && {
+      recordingKeys: (siteId: string) =>
+        recordingKeys.apply((m) => {
+          const file = m?.[siteId];
+          if (file === undefined || file === null || file === '')
+            throw new Error(
+              `${key('recordingKeys')} has no key file for site ${siteId} (pulumi config set --secret --path 'recordingKeys.${siteId}' ...)`,
+            );
+          return typeof file === 'string' ? file : JSON.stringify(file);
+        }),
+    }),
     tlsIssuer: parseIssuerRef(config.requireObject('tlsIssuer'), key('tlsIssuer')),
     apiIngress,
     routerSourceRanges: routerSourceRanges as string[] | undefined,

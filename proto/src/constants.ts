@@ -17,6 +17,11 @@ export const TOPIC_SUFFIXES = {
    * latest entry: written by the CRM connector, read from its beginning by every site agent.
    */
   customerDirectory: 'customer-directory',
+  /**
+   * The index of the call recordings the sites keep (RecordingEvent: stored, deleted, failed),
+   * keyed by recording id: written by the site that holds the recording, landed by the ingester.
+   */
+  recordings: 'recordings',
 } as const;
 
 export type TopicKind = keyof typeof TOPIC_SUFFIXES;

@@ -6,5 +6,6 @@ export * from './gen/ccfed/events/v1/site_snapshot.js';
 export * from './gen/ccfed/events/v1/survey.js';
 export * from './gen/ccfed/events/v1/crm_event.js';
 export * from './gen/ccfed/events/v1/customer_directory.js';
+export * from './gen/ccfed/events/v1/recording_events.js';
 export * as routing from './gen/ccfed/routing/v1/router.js';
 export * as site from './gen/ccfed/site/v1/site_agent.js';

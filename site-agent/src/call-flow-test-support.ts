@@ -14,6 +14,7 @@ import { CallFlow } from './call-flow.js';
 import type { CustomerDirectory } from './customer-directory.js';
 import { EventStamper } from './events/event-meta.js';
 import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
+import type { CallRecorder } from './recording/recorder.js';
 import { federationKeys, signContext } from './sip-context-signature.js';
 import type { CallTracing } from './telemetry.js';
 
@@ -32,6 +33,7 @@ export function setup(
     directory?: CustomerDirectory;
     tenantExclusions?: Record<string, string[]>;
     mutate?: (doc: string) => string;
+    recorder?: CallRecorder;
   } = {},
 ) {
   const text = readFileSync(EXAMPLE, 'utf8');
@@ -63,6 +65,7 @@ export function setup(
     federationKeys: KEYS,
     ...(opts.directory ? { directory: opts.directory } : {}),
     tenantExclusions: () => exclusionsOf(opts.tenantExclusions ?? {}),
+    ...(opts.recorder ? { recorder: opts.recorder } : {}),
   });
   const desk = new SiteDesk({ acd, topology, roster, carryOut: (fx) => flow.carryOut(fx) });
   let tx = 0;
@@ -94,6 +97,7 @@ export function setup(
       callid,
       cseq: 1,
       fromUser: `caller-${callid}`,
+      fromTag: `tag-${callid}`,
       ruriUser: number,
       tsS: 0,
       tsU: 0,

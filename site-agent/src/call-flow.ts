@@ -12,7 +12,7 @@
 
 import type { Clock } from '@ccfed/common';
 import type { AgentEvent, CallEvent } from '@ccfed/proto';
-import { skillById, type Site, type Topology } from '@ccfed/topology';
+import { recordingDecision, skillById, type Site, type Topology } from '@ccfed/topology';
 import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { AcdError, type Acd, type Effects } from './acd/acd.js';
@@ -29,6 +29,12 @@ import { agentEventOf } from './events/agent-event.js';
 import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
 import { overflowAcceptance } from './overflow/sip-overflow.js';
 import type { WaitingCall } from './overflow/trigger.js';
+import type { CallRecorder } from './recording/recorder.js';
+import {
+  RecordingControlError,
+  type RecordingDesk,
+  type RecordingView,
+} from './recording/recording-control.js';
 import { CallTracing } from './telemetry.js';
 import {
   arrive,
@@ -80,9 +86,14 @@ export interface CallFlowDeps {
   readonly tenantExclusions?: () => ReadonlyMap<string, ReadonlySet<string>>;
   /** Each call's span; on the global OpenTelemetry API by default. */
   readonly tracing?: CallTracing;
+  /**
+   * Carries out the recording of the calls the tenants' policies record (recording/recorder.ts);
+   * without one, no call is recorded whatever the policy says.
+   */
+  readonly recorder?: CallRecorder;
 }
 
-export class CallFlow {
+export class CallFlow implements RecordingDesk {
   /** Calls this site is handling: queued, ringing, talking, or relayed to another site. */
   private readonly calls = new Map<string, LiveCall>();
   /** Calls whose agent is in wrap-up: for the WrapUpDone event. */
@@ -261,6 +272,7 @@ export class CallFlow {
       return;
     }
 
+    const tenant = this.deps.topology.tenants.find((t) => t.id === context.tenantId);
     const state = newCall({
       callId: ev.callid,
       context,
@@ -269,8 +281,12 @@ export class CallFlow {
       cseq: ev.cseq,
       transaction: { tindex: ev.tindex, tlabel: ev.tlabel, tsS: ev.tsS, tsU: ev.tsU },
       serviceLevel: this.serviceLevelOf(context.skill),
+      record:
+        this.deps.recorder !== undefined &&
+        tenant !== undefined &&
+        recordingDecision(tenant, context.skill, ev.callid).record,
     });
-    const call: LiveCall = { state, span };
+    const call: LiveCall = { state, span, callerTag: ev.fromTag };
     this.calls.set(ev.callid, call);
     this.carry(call, arrive(state));
   }
@@ -394,6 +410,33 @@ export class CallFlow {
     return moved;
   }
 
+  // ---- recording control (PCI pause) ------------------------------------------------------------
+
+  /**
+   * Pauses (or resumes) the recording of the call `agentId` is talking on; `by` names who asked.
+   * Pausing a paused recording (resuming a running one) changes nothing and answers its state.
+   * Throws RecordingControlError when the agent is on no call, or the call is not recorded.
+   */
+  recordingControl(agentId: string, op: 'pause' | 'resume', by: string): RecordingView {
+    const call = [...this.calls.values()].find(
+      (c) => c.state.phase.name === 'talking' && c.state.phase.agentId === agentId,
+    );
+    if (!call)
+      throw new RecordingControlError(`agent ${agentId} is not talking on a call`, 'not_on_call');
+    const { callId } = call.state;
+    if (call.state.recording.state !== 'recording' && call.state.recording.state !== 'paused')
+      throw new RecordingControlError(
+        `call ${callId} of agent ${agentId} is not being recorded`,
+        'not_recorded',
+      );
+    this.feed(callId, { type: op === 'pause' ? 'pause_recording' : 'resume_recording', by });
+    return {
+      callId,
+      recordingId: this.deps.recorder?.recordingIdOf(callId) ?? '',
+      state: call.state.recording.state === 'paused' ? 'paused' : 'recording',
+    };
+  }
+
   /** Stops the wrap-up timer; calls in progress stay with Kamailio (their spans end here). */
   stop(): void {
     clearTimeout(this.timer);
@@ -467,6 +510,9 @@ export class CallFlow {
         case 'acd':
           this.acdOp(call, effect.op, acdEffects);
           break;
+        case 'recording':
+          this.recordingOp(call, effect);
+          break;
       }
     }
     if (call.state.phase.name === 'done') this.wrapUps.delete(callId);
@@ -528,6 +574,29 @@ export class CallFlow {
           if (!(err instanceof AcdError)) throw err;
         }
         return;
+    }
+  }
+
+  /** One recording effect, to the recorder (which never throws: it publishes its failures). */
+  private recordingOp(call: LiveCall, effect: Extract<CallEffect, { type: 'recording' }>): void {
+    const recorder = this.deps.recorder;
+    if (!recorder) return;
+    const { callId, context } = call.state;
+    switch (effect.op) {
+      case 'start':
+        return recorder.start({
+          callId,
+          callerTag: call.callerTag,
+          tenantId: context.tenantId,
+          skill: context.skill,
+          agentId: effect.agentId,
+        });
+      case 'pause':
+        return recorder.pause(callId, effect.by);
+      case 'resume':
+        return recorder.resume(callId, effect.by);
+      case 'stop':
+        return recorder.stop(callId, effect.reason);
     }
   }
 
@@ -629,8 +698,9 @@ export class CallFlow {
   }
 }
 
-/** A call at this site: its machine's state, and its span. */
+/** A call at this site: its machine's state, its span, and the caller's From tag (recording). */
 interface LiveCall {
   state: CallState;
   readonly span: Span;
+  readonly callerTag: string;
 }

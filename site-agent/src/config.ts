@@ -2,8 +2,8 @@ import { kafkaEnvSchema, tlsEnvSchema } from '@ccfed/common';
 import { z } from 'zod';
 import { FEDERATION_KEY_MIN_BYTES } from './sip-context-signature.js';
 
-/** The site agent's environment, parsed once at start-up. */
-export const siteAgentConfigSchema = z.object({
+/** The site agent's variables one by one; siteAgentConfigSchema adds the checks across them. */
+const siteAgentEnvironment = z.object({
   CCFED_TOPOLOGY: z.string({ error: 'required: path of the federation topology file' }).min(1),
   CCFED_SITE: z.string({ error: 'required: id of this site in the topology' }).min(1),
   /** Kafka and this site's credentials there (user site-<id>): CCFED_KAFKA_*, CCFED_TLS_CA. */
@@ -55,6 +55,36 @@ export const siteAgentConfigSchema = z.object({
    * mutual TLS only, and the router is called with this certificate.
    */
   ...tlsEnvSchema,
+  /**
+   * Recording (docs/media.md, "Recording"). The site's rtpengine: its ng control address (on
+   * loopback: ng has no authentication) and its --recording-dir, whose pcaps the site agent turns
+   * into sealed recordings and deletes.
+   */
+  CCFED_RTPENGINE_NG: z
+    .string()
+    .regex(/^[\w.-]+:\d{1,5}$/, "expected host:port of rtpengine's ng control")
+    .optional(),
+  CCFED_RTPENGINE_RECORDING_DIR: z.string().min(1).optional(),
+  /** The site's recording keys (JSON, mode 600): without them nothing is recorded or played. */
+  CCFED_RECORDING_KEYS_FILE: z.string().min(1).optional(),
+  /** Where the sealed recordings are kept; default <CCFED_DATA_DIR>/recordings. */
+  CCFED_RECORDING_DIR: z.string().min(1).optional(),
+  /** How often the retention job deletes expired recordings. */
+  CCFED_RECORDING_SWEEP_SECONDS: z.coerce.number().positive().max(86_400).default(3600),
+});
+
+/** The site agent's environment, parsed once at start-up. */
+export const siteAgentConfigSchema = siteAgentEnvironment.superRefine((env, ctx) => {
+  // rtpengine without keys would leave calls' audio in the clear; name what is missing.
+  const rtpengine = ['CCFED_RTPENGINE_NG', 'CCFED_RTPENGINE_RECORDING_DIR'] as const;
+  if (rtpengine.some((k) => env[k] !== undefined))
+    for (const name of [...rtpengine, 'CCFED_RECORDING_KEYS_FILE'] as const)
+      if (env[name] === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `required to record calls: give CCFED_RTPENGINE_NG, CCFED_RTPENGINE_RECORDING_DIR and CCFED_RECORDING_KEYS_FILE together`,
+        });
 });
 
 export type SiteAgentConfig = z.output<typeof siteAgentConfigSchema>;

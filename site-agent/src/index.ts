@@ -36,6 +36,7 @@ import { exclusionsOf } from './admission.js';
 import { CustomerDirectory, followCustomerDirectory } from './customer-directory.js';
 import { federationKeys } from './sip-context-signature.js';
 import { SnapshotLoop } from './snapshot-loop.js';
+import { setUpRecording } from './recording/recording-setup.js';
 import { observeQueues } from './telemetry.js';
 
 await startProcess('site-agent', async () => {
@@ -95,6 +96,17 @@ await startProcess('site-agent', async () => {
   });
   observeQueues(() => snapshots.current());
 
+  // Calls the tenants' policies record, sealed per tenant and kept here (docs/media.md).
+  const recording = await setUpRecording({
+    config,
+    topology,
+    siteId: site.id,
+    publish: (event) => publisher.recordingEvent(event),
+    stamper,
+    clock: systemClock,
+    log,
+  });
+
   const roster = new AgentRoster(site.agents.map((a) => a.id));
   // Callers who are not behind a trusted IVR are identified by their number's hash here.
   const directory = new CustomerDirectory();
@@ -131,6 +143,7 @@ await startProcess('site-agent', async () => {
     directory,
     // A tenant's calls are refused where the routing policy in force excludes it (below).
     tenantExclusions: () => tenantExclusions,
+    recorder: recording.recorder,
   });
   if (!config.CCFED_CALLER_HASH_KEY)
     log.warn(
@@ -210,6 +223,7 @@ await startProcess('site-agent', async () => {
     phoneNetwork: phoneNetwork(site.phoneNetwork),
     tls,
     log,
+    recordings: { desk: calls, library: recording.library },
   });
 
   // Stop taking calls first (Kamailio then answers new ones with the fallback), then timers,
@@ -223,6 +237,9 @@ await startProcess('site-agent', async () => {
   lifecycle.onShutdown('close evapi link', () => link.stop());
   lifecycle.onShutdown('stop control API', () => grpc.close());
   lifecycle.onShutdown('stop call timers', () => calls.stop());
+  // After the calls' stop: what they recorded so far is sealed before the outbox is flushed (what
+  // does not finish in time is finished from rtpengine's spool at the next start).
+  lifecycle.onShutdown('finish recordings', () => recording.stop(10_000));
   lifecycle.onShutdown('stop snapshots', () => snapshots.stop());
   lifecycle.onShutdown('flush event outbox', async () => void (await sender.flush(5_000)));
   lifecycle.onShutdown('stop outbox sender', () => sender.stop(5_000));
@@ -231,6 +248,7 @@ await startProcess('site-agent', async () => {
 
   sender.start();
   snapshots.start();
+  recording.start();
   link.start();
   outbound?.start();
   log.info(

@@ -10,6 +10,7 @@ import type { User } from '@ccfed/api/auth/users';
 import { clickhouseRunner } from '@ccfed/api/clickhouse';
 import type { Route } from '@ccfed/api/http/route';
 import type { ApiHttpServer } from '@ccfed/api/http/server';
+import { recordingsQuery } from '@ccfed/api/queries/recordings';
 import { routeDecisionsQuery } from '@ccfed/api/queries/route-decisions';
 import { siteStatusQuery } from '@ccfed/api/queries/site-status';
 import { runChurnScoring } from '@ccfed/analytics/churn-scoring';
@@ -24,6 +25,8 @@ import {
   LIVE,
   NOW,
   RAW_TABLES,
+  RECORDINGS,
+  recordingIdOf,
   SITES,
   TENANTS,
   type SiteId,
@@ -70,10 +73,23 @@ async function get(
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-async function post(path: string, body: unknown): Promise<Answer> {
+/** A request with `method` and no query or body, as `bearer` when given. */
+async function ask(method: string, path: string, bearer?: string): Promise<Answer> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` },
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function post(path: string, body: unknown, bearer?: string): Promise<Answer> {
   const res = await fetch(`${base}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }),
+    },
     body: JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };
@@ -136,6 +152,13 @@ const ENDPOINTS: readonly Endpoint[] = [
     path: '/api/v1/cross-sell/next-best-offer',
     query: { customerId: holdingsOnlyCustomer('acme') },
     tenantOf: (r) => r.tenant_id,
+  },
+  {
+    path: '/api/v1/recordings',
+    query: PERIOD,
+    sitesOf: (r) => [r.siteId],
+    tenantOf: (r) => r.tenantId,
+    askSite: (s) => ({ ...PERIOD, site: s }),
   },
   {
     // Grouped by site: the key is the site.
@@ -215,12 +238,15 @@ describe('authentication', () => {
     ]);
     const served = authRoutes().map((r) => r.path);
     expect(served).toEqual(expect.arrayContaining(ENDPOINTS.map((e) => e.path)));
-    expect(served.filter((p) => !ENDPOINTS.some((e) => e.path === p))).toEqual(['/api/v1/me']);
+    expect(served.filter((p) => !ENDPOINTS.some((e) => e.path === p)).sort()).toEqual([
+      '/api/v1/me',
+      '/api/v1/recordings/playback',
+    ]);
   });
 
   it('answers 401 with a JSON error on every route without a token', async () => {
     for (const r of authRoutes()) {
-      const res = await get(r.path, {});
+      const res = await ask(r.method, r.path);
       expect(res.status, r.path).toBe(401);
       expect(res.body.error, r.path).toMatch(/Bearer/);
     }
@@ -242,11 +268,14 @@ describe('authentication', () => {
     };
     for (const r of authRoutes()) {
       for (const [what, t] of Object.entries(bad)) {
-        const res = await get(r.path, {}, t);
+        const res = await ask(r.method, r.path, t);
         expect(res.status, `${r.path} with ${what}`).toBe(401);
         expect(typeof res.body.error).toBe('string');
       }
-      const basic = await fetch(`${base}${r.path}`, { headers: { authorization: `Basic ${HQ}` } });
+      const basic = await fetch(`${base}${r.path}`, {
+        method: r.method,
+        headers: { authorization: `Basic ${HQ}` },
+      });
       expect(basic.status).toBe(401);
     }
   });
@@ -489,6 +518,102 @@ describe('scope: what each role sees', () => {
   });
 });
 
+describe('recordings', () => {
+  it('lists what each role may hear: kept, deleted (when and why) and failed (why)', async () => {
+    const all = (await get('/api/v1/recordings', PERIOD, HQ)).body.rows as any[];
+    expect(all.map((r) => [r.recordingId, r.status])).toEqual(
+      expect.arrayContaining([
+        [RECORDINGS.deleted, 'deleted'],
+        [RECORDINGS.failed, 'failed'],
+        [recordingIdOf(2), 'available'],
+      ]),
+    );
+    expect(all).toHaveLength(5);
+    const deleted = all.find((r) => r.recordingId === RECORDINGS.deleted);
+    expect(deleted).toMatchObject({
+      tenantId: 'acme',
+      siteId: 'guangzhou',
+      deletedAt: '2026-03-02T09:50:00.000Z',
+      deletedReason: 'retention',
+    });
+    expect(all.find((r) => r.recordingId === recordingIdOf(2))).toEqual({
+      recordingId: recordingIdOf(2),
+      tenantId: 'acme',
+      siteId: 'chengdu',
+      callId: 'acme-chengdu-1',
+      skill: 'billing',
+      agentId: 'chengdu-agent-1',
+      startedAt: '2026-03-02T09:10:00.500Z',
+      status: 'available',
+      durationMs: 61_000,
+      bytes: 1_952_044,
+      contentType: 'audio/wav',
+      paused: [{ offsetMs: 20_000, durationMs: 9_000, pausedBy: 'agent:chengdu/chengdu-agent-1' }],
+      keyId: 'k1/acme',
+      expiresAt: '2026-03-02T23:10:00.000Z',
+      deletedAt: null,
+      deletedReason: null,
+      failedReason: null,
+    });
+    expect(all.find((r) => r.recordingId === RECORDINGS.failed)).toMatchObject({
+      status: 'failed',
+      failedReason: 'rtpengine did not answer',
+      expiresAt: null,
+    });
+    const acme = (await get('/api/v1/recordings', PERIOD, tenantToken('acme'))).body.rows as any[];
+    expect(new Set(acme.map((r) => r.tenantId))).toEqual(new Set(['acme']));
+    expect(acme).toHaveLength(2);
+    expect(
+      (await get('/api/v1/recordings', { ...PERIOD, tenant: 'globex' }, tenantToken('acme')))
+        .status,
+    ).toBe(403);
+    expect(
+      (await get('/api/v1/recordings', { callId: 'globex-chengdu-1' }, HQ)).body.rows.map(
+        (r: any) => r.recordingId,
+      ),
+    ).toEqual(expect.arrayContaining([RECORDINGS.failed, recordingIdOf(4)]));
+  });
+
+  it('hands a playback URL to whoever may hear a recording, 403 to others, 404 once it is gone', async () => {
+    const playback = (recordingId: string, bearer: string) =>
+      post('/api/v1/recordings/playback', { recordingId }, bearer);
+    // recordingIdOf: 1 acme@guangzhou (deleted), 2 acme@chengdu, 3 globex@guangzhou, 4 globex@chengdu.
+    const own = await playback(recordingIdOf(2), tenantToken('acme'));
+    expect(own.status).toBe(200);
+    expect(own.body.url).toMatch(
+      /^\/api\/v1\/recordings\/audio\?ticket=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/,
+    );
+    expect(own.body.expiresAt).toBe(new Date(NOW + 61_000 + 15 * 60_000).toISOString());
+    expect(own.body.recording.recordingId).toBe(recordingIdOf(2));
+    expect(await playback(recordingIdOf(4), tenantToken('acme'))).toEqual({
+      status: 403,
+      body: { error: `tenant acme may not hear recording ${recordingIdOf(4)} of another tenant` },
+    });
+    expect(await playback(recordingIdOf(2), siteToken('guangzhou'))).toEqual({
+      status: 403,
+      body: {
+        error: `the supervisor of site guangzhou may not hear recording ${recordingIdOf(2)}, kept at site chengdu`,
+      },
+    });
+    expect((await playback(recordingIdOf(3), siteToken('guangzhou'))).status).toBe(200);
+    expect((await playback(recordingIdOf(4), HQ)).status).toBe(200);
+    expect(await playback(RECORDINGS.deleted, tenantToken('acme'))).toEqual({
+      status: 404,
+      body: {
+        error: `recording ${RECORDINGS.deleted} was deleted at 2026-03-02T09:50:00.000Z (retention)`,
+      },
+    });
+    // Another tenant learns nothing of what became of a recording that is not theirs.
+    expect((await playback(RECORDINGS.deleted, tenantToken('globex'))).status).toBe(403);
+    expect(await playback(RECORDINGS.failed, HQ)).toEqual({
+      status: 404,
+      body: { error: 'call globex-chengdu-1 was not recorded: rtpengine did not answer' },
+    });
+    expect((await playback(recordingIdOf(50), HQ)).status).toBe(404);
+    expect((await playback('../../etc/passwd', HQ)).status).toBe(400);
+  });
+});
+
 describe('stored analytics', () => {
   it('the call-back list is the stored scoring in force at asOf, and says when it scored', async () => {
     const now = await get('/api/v1/churn/callbacks', { asOf: '2026-03-03T00:00:00Z' }, HQ);
@@ -699,6 +824,20 @@ describe('API queries on current ClickHouse', () => {
         {
           name: `decisions by call ${scope.role}`,
           sql: routeDecisionsQuery(scope, { callId: 'c1', limit: 10 }).text,
+        },
+        {
+          name: `recordings by period ${scope.role}`,
+          sql: recordingsQuery(scope, {
+            from: new Date(NOW - 3600_000),
+            to: new Date(NOW),
+            site: 'chengdu',
+            agent: 'chengdu-agent-1',
+            limit: 10,
+          }).text,
+        },
+        {
+          name: `one recording ${scope.role}`,
+          sql: recordingsQuery(scope, { recordingId: recordingIdOf(1), limit: 1 }).text,
         },
         {
           name: `decisions by period ${scope.role}`,

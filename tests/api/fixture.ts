@@ -218,6 +218,54 @@ function snapshots(): Record<string, unknown>[] {
   ]);
 }
 
+/** A recording id as the sites make them: the start day, then a UUID (here a counter). */
+export const recordingIdOf = (n: number) =>
+  `20260302-${String(n).padStart(8, '0')}-0000-4000-8000-000000000000`;
+
+/**
+ * One recording of every (tenant, site) call, stored; acme's at guangzhou later deleted by the
+ * retention job; and a globex call at chengdu the policy records that could not be recorded.
+ */
+export const RECORDINGS = {
+  deleted: recordingIdOf(1),
+  failed: recordingIdOf(99),
+} as const;
+
+function recordings(): Record<string, unknown>[] {
+  const row = (n: number, tenant: TenantId, site: SiteId, kind: string, when: Date) => ({
+    event_id: eventId(),
+    tenant_id: tenant,
+    site_id: site,
+    ...time(when),
+    recording_id: recordingIdOf(n),
+    call_id: `${tenant}-${site}-1`,
+    skill: 'billing',
+    agent_id: `${site}-agent-1`,
+    kind,
+    started_at: formatDateTime(at('09:10:00')),
+    started_ms: 500,
+    duration_ms: kind === 'stored' ? 61_000 : 0,
+    bytes: kind === 'stored' ? 1_952_044 : 0,
+    sealed_bytes: kind === 'stored' ? 1_953_000 : 0,
+    content_type: kind === 'stored' ? 'audio/wav' : '',
+    paused_offsets_ms: kind === 'stored' ? [20_000] : [],
+    paused_durations_ms: kind === 'stored' ? [9_000] : [],
+    paused_by: kind === 'stored' ? [`agent:${site}/${site}-agent-1`] : [],
+    key_id: kind === 'stored' ? `k1/${tenant}` : '',
+    storage_path: kind === 'failed' ? '' : `${tenant}/2026-03-02/${recordingIdOf(n)}.ccrec`,
+    expires_at: formatDateTime(kind === 'stored' ? at('23:10:00') : new Date(0)),
+    reason: kind === 'deleted' ? 'retention' : kind === 'failed' ? 'rtpengine did not answer' : '',
+    kafka_partition: 0,
+    kafka_offset: seq,
+  });
+  const pairs = TENANTS.flatMap((t) => SITES.map((s) => [t, s] as const));
+  return [
+    ...pairs.map(([t, s], i) => row(i + 1, t, s, 'stored', at('09:11:02'))),
+    row(1, 'acme', 'guangzhou', 'deleted', at('09:50:00')),
+    row(99, 'globex', 'chengdu', 'failed', at('09:10:00')),
+  ];
+}
+
 /** Inserts the whole fixture. */
 export async function insertFixture(client: ClickHouseClient): Promise<void> {
   const pairs = TENANTS.flatMap((t) => SITES.map((s) => [t, s] as const));
@@ -227,6 +275,7 @@ export async function insertFixture(client: ClickHouseClient): Promise<void> {
     ['crm_events', TENANTS.flatMap(holdings)],
     ['route_decisions', decisions()],
     ['site_snapshots', snapshots()],
+    ['recordings', recordings()],
   ];
   for (const [table, values] of inserts) {
     await client.insert({ table, values, format: 'JSONEachRow' });
@@ -240,4 +289,5 @@ export const RAW_TABLES = [
   'crm_events',
   'route_decisions',
   'site_snapshots',
+  'recordings',
 ];

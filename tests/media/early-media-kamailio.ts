@@ -175,6 +175,8 @@ request_route {
 	jansson_set("string", "callid", "$ci", "$var(ev)");
 	jansson_set("integer", "cseq", "$(cs{s.int})", "$var(ev)");
 	jansson_set("string", "fromTag", "$ft", "$var(ev)");
+	jansson_set("string", "fromUser", "$fU", "$var(ev)");
+	jansson_set("string", "ruriUser", "$rU", "$var(ev)");
 	jansson_set("string", "sdp", "$rb", "$var(ev)");
 	if (!evapi_async_relay("$var(ev)")) {
 		rtpengine_delete();
@@ -286,6 +288,7 @@ onreply_route[AGENT_REPLY] {
 			stop_media("to-tag=$ft");
 			$var(e) = "{}";
 			jansson_set("string", "event", "answered", "$var(e)");
+			jansson_set("string", "callid", "$ci", "$var(e)");
 			jansson_set("string", "toTag", "$tt", "$var(e)");
 			jansson_set("string", "agentSdp", "$rb", "$var(e)");
 			evapi_relay("$var(e)");

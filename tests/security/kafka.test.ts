@@ -220,6 +220,7 @@ describe('Kafka: SASL/SCRAM over TLS and ACLs', () => {
           topics.callEvents,
           topics.agentEvents,
           topics.siteSnapshots,
+          topics.recordings,
           topics.routingPolicy,
           topics.customerDirectory,
         ].sort(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LOOPBACK_PHONE_NETWORK, phoneNetworkEntryProblem } from './phone-network.js';
+import { tenantRecordingSchema } from './recording-policy.js';
 
 // The federation topology: sites, their SIP ingress and control endpoints, skills, agents,
 // dialed numbers, tenants and routing policy. Every part of ccfed (site agent, router, Kamailio
@@ -184,7 +185,12 @@ const site = z.strictObject({
     .default([...LOOPBACK_PHONE_NETWORK]),
 });
 
-const tenant = z.strictObject({ id, name: z.string().min(1) });
+const tenant = z.strictObject({
+  id,
+  name: z.string().min(1),
+  /** Which of the tenant's calls are recorded and for how long (recording-policy.ts). */
+  recording: tenantRecordingSchema.optional(),
+});
 
 /**
  * A reservation lasts from the decision until the target's next snapshot counts the call, about
@@ -278,6 +284,14 @@ function checkReferences(t: z.output<z.ZodObject>, ctx: Ctx): void {
   if (!skillIds.has(topo.defaultSkill)) {
     fail(['defaultSkill'], `unknown skill "${topo.defaultSkill}" (known: ${known(skillIds)})`);
   }
+  topo.tenants.forEach((t, i) => {
+    for (const skillId of Object.keys(t.recording?.skills ?? {}))
+      if (!skillIds.has(skillId))
+        fail(
+          ['tenants', i, 'recording', 'skills', skillId],
+          `unknown skill "${skillId}" (known: ${known(skillIds)})`,
+        );
+  });
   topo.skills.forEach((s, i) => {
     if (!s.secondChoice) return;
     if (!skillIds.has(s.secondChoice.skill)) {

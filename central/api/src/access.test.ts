@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { refuseForeign, scopeFor } from './access.js';
+import { refuseForeign, refuseRecordingOutOfScope, scopeFor } from './access.js';
 import { HttpError } from './http/errors.js';
 
 describe('access', () => {
@@ -56,5 +56,20 @@ describe('access', () => {
     expect(
       refusal(() => refuseForeign({ role: 'hq' }, { sites: ['a', 'b'], tenants: ['c'] })),
     ).toBeUndefined();
+  });
+
+  it('lets HQ hear every recording, a site supervisor its site’s, a tenant client its own', () => {
+    const rec = { recordingId: 'r1', siteId: 'gz', tenantId: 'acme' };
+    const hear = (scope: Parameters<typeof refuseRecordingOutOfScope>[0]) =>
+      refusal(() => refuseRecordingOutOfScope(scope, rec));
+    expect(hear({ role: 'hq' })).toBeUndefined();
+    expect(hear({ role: 'site', siteId: 'gz' })).toBeUndefined();
+    expect(hear({ role: 'tenant', tenantId: 'acme' })).toBeUndefined();
+    expect(hear({ role: 'site', siteId: 'sh' })?.message).toBe(
+      'the supervisor of site sh may not hear recording r1, kept at site gz',
+    );
+    const foreign = hear({ role: 'tenant', tenantId: 'globex' });
+    expect(foreign?.status).toBe(403);
+    expect(foreign?.message).toBe('tenant globex may not hear recording r1 of another tenant');
   });
 });

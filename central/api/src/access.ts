@@ -42,3 +42,22 @@ export function refuseForeign(
     }
   }
 }
+
+/**
+ * Throws 403 unless `scope` may hear a recording of `recording.tenantId` kept at
+ * `recording.siteId`: HQ every recording, a site supervisor those its site keeps (where the
+ * conversation happened), a tenant client its own tenant's, wherever they are kept.
+ */
+export function refuseRecordingOutOfScope(
+  scope: Scope,
+  recording: { readonly recordingId: string; readonly siteId: string; readonly tenantId: string },
+): void {
+  if (scope.role === 'site' && recording.siteId !== scope.siteId)
+    throw forbidden(
+      `the supervisor of site ${scope.siteId} may not hear recording ${recording.recordingId}, kept at site ${recording.siteId}`,
+    );
+  if (scope.role === 'tenant' && recording.tenantId !== scope.tenantId)
+    throw forbidden(
+      `tenant ${scope.tenantId} may not hear recording ${recording.recordingId} of another tenant`,
+    );
+}

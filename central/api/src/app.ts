@@ -16,6 +16,7 @@ import { routeDecisionsRoute } from './routes/route-decisions.js';
 import { routingPolicyRoutes } from './routes/routing-policy.js';
 import type { PolicySource } from './routing-policy/policy-store.js';
 import { satisfactionRoute } from './routes/satisfaction.js';
+import { recordingRoutes } from './routes/recordings.js';
 import { sessionRoute } from './routes/session.js';
 import { siteStatusRoute } from './routes/site-status.js';
 import type { Topology } from '@ccfed/topology';
@@ -24,9 +25,16 @@ import type { LiveFeed } from './live/live-feed.js';
 import { LiveStreams } from './live/live-stream.js';
 import { StaticFiles } from './live/static-files.js';
 import { topologyRoute } from './live/topology-route.js';
+import { RecordingAudio } from './recordings/recording-audio.js';
+import type { SiteRecordings } from './recordings/site-recordings.js';
 
 /** What only an API with the topology file (and, for the routing policy, Kafka) serves. */
 interface OptionalDeps {
+  /**
+   * The sites' recordings over gRPC (needs the topology and the API's certificate); without it
+   * recordings are listed but not played (503).
+   */
+  readonly siteRecordings?: SiteRecordings;
   /** The federation's topology file, for the topology page; optional. */
   readonly topology?: Topology;
   /** The routing policy from Kafka (routing-policy/policy-store.ts); needs the topology too. */
@@ -54,6 +62,7 @@ export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
     crossSellRulesRoute(deps),
     nextBestOfferRoute(deps),
     satisfactionRoute(deps),
+    ...recordingRoutes(deps),
     // Served only by an API that was given the topology file (CCFED_TOPOLOGY).
     ...(deps.topology
       ? [
@@ -117,11 +126,19 @@ export function createConsoleServer(
     log: deps.log,
   });
   const files = deps.consoleDir === undefined ? undefined : new StaticFiles(deps.consoleDir);
+  const recordingAudio = new RecordingAudio({
+    runQuery: deps.runQuery,
+    secret: deps.secret,
+    clock: deps.clock,
+    log: deps.log,
+    sites: deps.siteRecordings,
+  });
   return {
     routes,
     server: new ConsoleServer({
       api,
       streams,
+      recordingAudio,
       files,
       log: deps.log,
       ...(deps.timeouts && { timeouts: deps.timeouts }),

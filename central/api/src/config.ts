@@ -1,4 +1,4 @@
-import { clickhouseEnvSchema, kafkaEnvSchema } from '@ccfed/common';
+import { clickhouseEnvSchema, kafkaEnvSchema, tlsEnvSchema } from '@ccfed/common';
 import { z } from 'zod';
 import { DEFAULT_LOGIN_LIMITS } from './auth/login-throttle.js';
 import { MIN_SECRET_BYTES } from './auth/token.js';
@@ -48,6 +48,12 @@ const apiEnvironment = z.object({
   CCFED_KAFKA_USERNAME: kafkaEnvSchema.CCFED_KAFKA_USERNAME.optional(),
   CCFED_KAFKA_PASSWORD: kafkaEnvSchema.CCFED_KAFKA_PASSWORD.optional(),
   CCFED_TLS_CA: kafkaEnvSchema.CCFED_TLS_CA.optional(),
+  /**
+   * The API's certificate (spiffe://ccfed/service/api), for fetching recordings from the sites
+   * over mutual TLS; with CCFED_TOPOLOGY, recordings play, else their audio answers 503.
+   */
+  CCFED_TLS_CERT: tlsEnvSchema.CCFED_TLS_CERT.optional(),
+  CCFED_TLS_KEY: tlsEnvSchema.CCFED_TLS_KEY.optional(),
   CCFED_TOPIC_PREFIX: z.string().min(1).default('ccfed'),
   /** The topology file: agents' tenants and skills for the live wall, the topology page. */
   CCFED_TOPOLOGY: z.string().min(1).optional(),
@@ -90,6 +96,18 @@ export const apiConfigSchema = apiEnvironment.superRefine((env, ctx) => {
       code: 'custom',
       path: ['CCFED_API_HEADERS_TIMEOUT_MS'],
       message: 'must not exceed CCFED_API_REQUEST_TIMEOUT_MS',
+    });
+  if ((env.CCFED_TLS_CERT === undefined) !== (env.CCFED_TLS_KEY === undefined))
+    ctx.addIssue({
+      code: 'custom',
+      path: [env.CCFED_TLS_CERT === undefined ? 'CCFED_TLS_CERT' : 'CCFED_TLS_KEY'],
+      message: 'CCFED_TLS_CERT and CCFED_TLS_KEY go together (with CCFED_TLS_CA)',
+    });
+  if (env.CCFED_TLS_CERT !== undefined && env.CCFED_TLS_CA === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['CCFED_TLS_CA'],
+      message: "required with CCFED_TLS_CERT: the federation CA the sites' certificates come from",
     });
   if (env.CCFED_KAFKA_BROKERS === undefined) return;
   for (const name of ['CCFED_KAFKA_USERNAME', 'CCFED_KAFKA_PASSWORD', 'CCFED_TLS_CA'] as const)

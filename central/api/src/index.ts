@@ -9,9 +9,11 @@ import {
   kafkaCredentialsFromEnv,
   Lifecycle,
   parseEnvConfig,
+  principalLabel,
   processGroupId,
   startProcess,
   systemClock,
+  tlsFromEnv,
 } from '@ccfed/common';
 import { topicNames } from '@ccfed/proto';
 import { allAgents, loadTopology } from '@ccfed/topology';
@@ -23,6 +25,7 @@ import { apiConfigSchema } from './config.js';
 import { LiveFeed } from './live/live-feed.js';
 import { LiveState, type AgentDirectoryEntry } from './live/live-state.js';
 import { RoutingPolicyStore } from './routing-policy/policy-store.js';
+import { SiteRecordings } from './recordings/site-recordings.js';
 
 /** Where npm run console:build puts the console, next to this package. */
 const BUILT_CONSOLE = fileURLToPath(new URL('../../console/dist', import.meta.url));
@@ -81,6 +84,27 @@ await startProcess('api', async () => {
     log.warn({ event: 'live_feed_disabled' }, 'no CCFED_KAFKA_BROKERS: /api/v1/live answers 503');
   }
 
+  // Recordings are streamed from the sites over mutual TLS as service:api, the one principal the
+  // sites stream them to.
+  let siteRecordings: SiteRecordings | undefined;
+  if (config.CCFED_TLS_CERT && config.CCFED_TLS_KEY && config.CCFED_TLS_CA) {
+    const tls = tlsFromEnv({
+      CCFED_TLS_CA: config.CCFED_TLS_CA,
+      CCFED_TLS_CERT: config.CCFED_TLS_CERT,
+      CCFED_TLS_KEY: config.CCFED_TLS_KEY,
+    });
+    if (tls.self.kind !== 'service' || tls.self.service !== 'api')
+      throw new Error(
+        `${config.CCFED_TLS_CERT} names ${principalLabel(tls.self)}; the API needs a certificate for service:api`,
+      );
+    if (topology) siteRecordings = new SiteRecordings({ topology, tls });
+  }
+  if (!siteRecordings)
+    log.warn(
+      { event: 'recording_playback_disabled' },
+      'no CCFED_TOPOLOGY or no certificate (CCFED_TLS_CERT, CCFED_TLS_KEY): recordings are listed but not played',
+    );
+
   const consoleDir =
     config.CCFED_CONSOLE_DIR ?? (existsSync(BUILT_CONSOLE) ? BUILT_CONSOLE : undefined);
   const { server } = createConsoleServer({
@@ -112,6 +136,7 @@ await startProcess('api', async () => {
     live,
     ...(topology && { topology }),
     ...(routingPolicy && { routingPolicy }),
+    ...(siteRecordings && { siteRecordings }),
     ...(consoleDir !== undefined && { consoleDir }),
   });
 
@@ -125,6 +150,7 @@ await startProcess('api', async () => {
     lifecycle.onShutdown('stop following the routing policy', () => store.stop());
   }
   lifecycle.onShutdown('close ClickHouse client', () => clickhouse.close());
+  lifecycle.onShutdown('close the sites’ channels', () => siteRecordings?.close());
 
   await live?.start();
   await routingPolicy?.start();

@@ -23,6 +23,7 @@ export const RESOURCE_PATHS: Readonly<Record<string, string>> = {
   'cross-sell': '/cross-sell/rules',
   satisfaction: '/satisfaction',
   decisions: '/routing/decisions',
+  recordings: '/recordings',
 };
 
 function readOnly(): never {

@@ -10,6 +10,7 @@ import { DecisionExplorer } from './decision-explorer.js';
 import { LiveWall } from './live-wall.js';
 import { CallbacksPage, CrossSellPage, KpiPage, SatisfactionPage } from './pages.js';
 import { ApiError, type Identity } from './session.js';
+import { RecordingsPage } from './recordings-page.js';
 import { RoutingPolicyEditPage, RoutingPolicyReadPage } from './routing-policy-page.js';
 import { TopologyPage } from './topology-page.js';
 
@@ -48,6 +49,7 @@ const CrossSell = authenticated(CrossSellPage);
 const Satisfaction = authenticated(SatisfactionPage);
 const Decisions = authenticated(DecisionExplorer);
 const Topology = authenticated(TopologyPage);
+const Recordings = authenticated(RecordingsPage);
 const PolicyEdit = authenticated(RoutingPolicyEditPage);
 const PolicyRead = authenticated(RoutingPolicyReadPage);
 
@@ -68,6 +70,7 @@ function App() {
           <Resource name="cross-sell" list={CrossSell} options={{ label: 'Cross-sell rules' }} />
           <Resource name="satisfaction" list={Satisfaction} options={{ label: 'Satisfaction' }} />
           <Resource name="decisions" list={Decisions} options={{ label: 'Routing decisions' }} />
+          <Resource name="recordings" list={Recordings} options={{ label: 'Recordings' }} />
           <Resource name="topology" list={Topology} options={{ label: 'Topology' }} />
           {/* HQ edits the routing policy, a site supervisor reads it, a tenant never sees it. */}
           {role === 'hq' || role === 'site' ? (

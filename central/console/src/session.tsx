@@ -105,3 +105,18 @@ export async function apiPost<T>(path: string, body: unknown): Promise<T> {
   if (!res.ok) throw await errorOf(res);
   return (await res.json()) as T;
 }
+
+/** POST /api/v1<path> with a JSON body and the session's token; throws ApiError on non-2xx. */
+export async function apiPostWithToken<T>(path: string, body: unknown): Promise<T> {
+  const token = storedToken();
+  const res = await fetch(`/api/v1${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw await errorOf(res);
+  return (await res.json()) as T;
+}

@@ -5,6 +5,7 @@ import {
   AgentState,
   CallEvent,
   CrmEvent,
+  RecordingEvent,
   SiteSnapshot,
   Survey,
   routing,
@@ -115,4 +116,17 @@ export const decodeRouteDecision = decoder('RouteDecision', routing.RouteDecisio
   if (!d.request) return 'request is missing';
   if (!d.response) return 'response is missing';
   return checkId('response.decision_id', d.response.decisionId);
+});
+
+export const decodeRecordingEvent = decoder('RecordingEvent', RecordingEvent, (e) => {
+  const idProblem = checkId('recording_id', e.recordingId) ?? checkId('call_id', e.callId);
+  if (idProblem) return idProblem;
+  if (!e.kind) return 'no event kind set (stored, deleted, failed)';
+  if (e.started) {
+    const problem = checkTime('started', e.started);
+    if (problem) return problem;
+  }
+  if (e.kind.$case === 'stored' && e.kind.value.expires)
+    return checkTime('stored.expires', e.kind.value.expires);
+  return undefined;
 });

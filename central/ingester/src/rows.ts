@@ -21,6 +21,7 @@ import {
   type CallEvent,
   type CrmEvent,
   type EventMeta,
+  type RecordingEvent,
   type SiteSnapshot,
   type Survey,
 } from '@ccfed/proto';
@@ -338,6 +339,39 @@ export function routeDecisionRow(decision: routing.RouteDecision, at: KafkaPosit
     alt_expected_wait_ms: alts.map((a) => a.expectedWaitMs),
     alt_handicap_ms: alts.map((a) => a.handicapMs),
     alt_state_age_ms: alts.map((a) => a.stateAgeMs),
+    ...position(at),
+  };
+}
+
+/**
+ * The row of one recording event: stored (with its duration, sizes, paused spans and where it
+ * lies), deleted or failed (with the reason). Every kind carries the recording's call, skill,
+ * agent and start, so a filter on them finds the deletion of a recording as well as its storing.
+ */
+export function recordingEventRow(event: RecordingEvent, at: KafkaPosition): Row {
+  const kind = event.kind!;
+  const stored = kind.$case === 'stored' ? kind.value : undefined;
+  const started = event.started;
+  return {
+    ...metaColumns(event.meta!),
+    recording_id: event.recordingId,
+    call_id: event.callId,
+    skill: event.skill,
+    agent_id: event.agentId,
+    kind: kindName(kind.$case),
+    started_at: started ? dateTimeText(started) : EPOCH,
+    started_ms: started ? started.getUTCMilliseconds() : 0,
+    duration_ms: stored?.durationMs ?? 0,
+    bytes: stored?.bytes ?? 0,
+    sealed_bytes: stored?.sealedBytes ?? 0,
+    content_type: stored?.contentType ?? '',
+    paused_offsets_ms: stored?.paused.map((p) => p.offsetMs) ?? [],
+    paused_durations_ms: stored?.paused.map((p) => p.durationMs) ?? [],
+    paused_by: stored?.paused.map((p) => p.pausedBy) ?? [],
+    key_id: stored?.keyId ?? '',
+    storage_path: kind.$case === 'stored' || kind.$case === 'deleted' ? kind.value.storagePath : '',
+    expires_at: stored?.expires ? dateTimeText(stored.expires) : EPOCH,
+    reason: kind.$case === 'stored' ? '' : kind.value.reason,
     ...position(at),
   };
 }

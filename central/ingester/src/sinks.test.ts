@@ -1,4 +1,11 @@
-import { AgentEvent, AgentState, CallEvent, CustomerTier, topicNames } from '@ccfed/proto';
+import {
+  AgentEvent,
+  AgentState,
+  CallEvent,
+  CustomerTier,
+  RecordingEvent,
+  topicNames,
+} from '@ccfed/proto';
 import { describe, expect, it } from 'vitest';
 import { sinksFor } from './sinks.js';
 
@@ -134,6 +141,97 @@ describe('call events become typed rows', () => {
       peer_site_id: 'guangzhou',
       decision_id: 'd-9',
     });
+  });
+});
+
+const recordingEvent = (fields: Partial<RecordingEvent>) =>
+  Buffer.from(
+    RecordingEvent.encode({
+      meta: meta(),
+      recordingId: 'r-1',
+      callId: 'c1',
+      skill: 'sales',
+      agentId: 'bj-001',
+      started: new Date('2026-11-22T09:28:00.125Z'),
+      kind: undefined,
+      ...fields,
+    }).finish(),
+  );
+
+describe('recording events become rows of the recording index', () => {
+  it('a stored recording: its size, paused spans, key id and place', () => {
+    const value = recordingEvent({
+      kind: {
+        $case: 'stored',
+        value: {
+          durationMs: 134_500,
+          bytes: 4_304_044,
+          sealedBytes: 4_305_300,
+          contentType: 'audio/wav',
+          paused: [{ offsetMs: 30_000, durationMs: 12_000, pausedBy: 'agent:beijing/bj-001' }],
+          keyId: 'k1/acme-bank',
+          storagePath: 'acme-bank/2026-11-22/r-1.ccrec',
+          expires: new Date('2027-02-20T09:30:15Z'),
+        },
+      },
+    });
+    const r = sink('recordings').toRows(value, at);
+    expect(r.ok && r.rows).toEqual([
+      {
+        event_id: 'e-1',
+        tenant_id: 'acme-bank',
+        site_id: 'beijing',
+        event_time: '2026-11-22 09:30:15',
+        event_ms: 250,
+        event_date: '2026-11-22',
+        recording_id: 'r-1',
+        call_id: 'c1',
+        skill: 'sales',
+        agent_id: 'bj-001',
+        kind: 'stored',
+        started_at: '2026-11-22 09:28:00',
+        started_ms: 125,
+        duration_ms: 134_500,
+        bytes: 4_304_044,
+        sealed_bytes: 4_305_300,
+        content_type: 'audio/wav',
+        paused_offsets_ms: [30_000],
+        paused_durations_ms: [12_000],
+        paused_by: ['agent:beijing/bj-001'],
+        key_id: 'k1/acme-bank',
+        storage_path: 'acme-bank/2026-11-22/r-1.ccrec',
+        expires_at: '2027-02-20 09:30:15',
+        reason: '',
+        kafka_partition: 1,
+        kafka_offset: '7',
+      },
+    ]);
+  });
+
+  it('a deletion keeps the call, skill and agent of the recording, and says why', () => {
+    const value = recordingEvent({
+      kind: { $case: 'deleted', value: { reason: 'retention', storagePath: 'acme-bank/x.ccrec' } },
+    });
+    const r = sink('recordings').toRows(value, at);
+    expect(r.ok && r.rows[0]).toMatchObject({
+      kind: 'deleted',
+      call_id: 'c1',
+      agent_id: 'bj-001',
+      reason: 'retention',
+      storage_path: 'acme-bank/x.ccrec',
+      duration_ms: 0,
+      paused_offsets_ms: [],
+    });
+  });
+
+  it('refuses one without a recording id or kind', () => {
+    for (const [fields, reason] of [
+      [{ recordingId: '' }, /recording_id is empty/],
+      [{}, /no event kind/],
+    ] as const) {
+      const r = sink('recordings').toRows(recordingEvent(fields), at);
+      expect(r.ok ? '' : r.reason).toMatch(reason);
+    }
   });
 });
 

@@ -4,6 +4,7 @@ import {
   decodeAgentEvent,
   decodeCallEvent,
   decodeCrmEvent,
+  decodeRecordingEvent,
   decodeRouteDecision,
   decodeSiteSnapshot,
   decodeSurvey,
@@ -13,6 +14,7 @@ import {
   agentEventRow,
   callEventRow,
   crmEventRow,
+  recordingEventRow,
   routeDecisionRow,
   siteSnapshotRows,
   surveyRow,
@@ -57,5 +59,6 @@ export function sinksFor(topics: TopicNames): Sink[] {
     sink(topics.surveys, 'surveys', decodeSurvey, surveyRow),
     sink(topics.crmEvents, 'crm_events', decodeCrmEvent, crmEventRow),
     sink(topics.routeDecisions, 'route_decisions', decodeRouteDecision, routeDecisionRow),
+    sink(topics.recordings, 'recordings', decodeRecordingEvent, recordingEventRow),
   ];
 }

@@ -10,7 +10,7 @@ const writers = (k: TopicKind) => roles.filter((r) => KAFKA_ACL_TABLE[r].write.i
 const readers = (k: TopicKind) => roles.filter((r) => KAFKA_ACL_TABLE[r].read.includes(k));
 
 describe('the Kafka ACL table', () => {
-  it('lets a site write its own events and read the routing policy and the customer directory, nothing else', () => {
+  it('lets a site write its own events and recording index and read the routing policy and the customer directory, nothing else', () => {
     const site = aclBindings({ role: 'site', site: 'beijing' }, names).map(
       (b) => `${b.operation} ${b.resourceType} ${b.resourceName} ${b.patternType}`,
     );
@@ -19,6 +19,7 @@ describe('the Kafka ACL table', () => {
         'write topic ccfed.call-events literal',
         'write topic ccfed.agent-events literal',
         'write topic ccfed.site-snapshots literal',
+        'write topic ccfed.recordings literal',
         'read topic ccfed.routing-policy literal',
         'read topic ccfed.customer-directory literal',
         'read group ccfed-site.beijing. prefixed',
@@ -33,6 +34,9 @@ describe('the Kafka ACL table', () => {
     expect(readers('crmEvents')).toEqual(['ingester']);
     expect(writers('customerDirectory')).toEqual(['crm']);
     expect(writers('routeDecisions')).toEqual(['router']);
+    // The recording index: the sites that keep recordings write it, only the ingester reads it.
+    expect(writers('recordings')).toEqual(['site']);
+    expect(readers('recordings')).toEqual(['ingester']);
   });
 
   it('gives every topic a writer and every consumer a group of its own', () => {

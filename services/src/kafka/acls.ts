@@ -40,8 +40,9 @@ export interface KafkaGrant {
 export const KAFKA_ACL_TABLE: { readonly [R in KafkaRole]: KafkaGrant } = {
   site: {
     who: 'a site agent',
-    // Its own events; the routing policy (overflow thresholds) and who its callers are.
-    write: ['callEvents', 'agentEvents', 'siteSnapshots'],
+    // Its own events and the index of the recordings it keeps; the routing policy (overflow
+    // thresholds) and who its callers are.
+    write: ['callEvents', 'agentEvents', 'siteSnapshots', 'recordings'],
     read: ['routingPolicy', 'customerDirectory'],
     groups: (p) => siteGroupPrefix(p.role === 'site' ? p.site : ''),
   },
@@ -54,7 +55,15 @@ export const KAFKA_ACL_TABLE: { readonly [R in KafkaRole]: KafkaGrant } = {
   ingester: {
     who: 'the central ingester',
     write: ['deadLetter'],
-    read: ['callEvents', 'agentEvents', 'siteSnapshots', 'surveys', 'crmEvents', 'routeDecisions'],
+    read: [
+      'callEvents',
+      'agentEvents',
+      'siteSnapshots',
+      'surveys',
+      'crmEvents',
+      'routeDecisions',
+      'recordings',
+    ],
     groups: () => KAFKA_GROUP_PREFIXES.ingester,
   },
   api: {

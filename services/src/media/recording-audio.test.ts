@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { layOutChannel, type RecordedRtp } from './recording-audio.js';
+import { layOutChannel, silenceSpans, type RecordedRtp } from './recording-audio.js';
 
 // 20 ms of one G.711 byte value, as one RTP packet of a stream.
 function packet(over: Partial<RecordedRtp> & { seq: number; fill?: number }): RecordedRtp {
@@ -70,5 +70,28 @@ describe('laying out one party of a recording', () => {
     expect(() =>
       layOutChannel([packet({ seq: 0 }), packet({ seq: 1, payloadType: 8 })], 1_000, 1_001),
     ).toThrow(/switched between PCMU and PCMA/);
+  });
+});
+
+describe('silencing a paused span', () => {
+  it('blanks the span on the channel whatever it held, in the channel’s own law', () => {
+    const ulaw = { codec: 'ulaw' as const, bytes: Buffer.alloc(8_000, 0x10) };
+    silenceSpans(ulaw, 1_000, [{ startS: 1_000.25, endS: 1_000.5 }]);
+    expect(ulaw.bytes.subarray(0, 2_000).every((b) => b === 0x10)).toBe(true);
+    expect(ulaw.bytes.subarray(2_000, 4_000).every((b) => b === 0xff)).toBe(true);
+    expect(ulaw.bytes.subarray(4_000).every((b) => b === 0x10)).toBe(true);
+    const alaw = { codec: 'alaw' as const, bytes: Buffer.alloc(800, 0x10) };
+    // A span running past either end is cut to the channel.
+    silenceSpans(alaw, 1_000, [
+      { startS: 999, endS: 1_000.05 },
+      { startS: 1_000.09, endS: 1_005 },
+    ]);
+    expect([
+      alaw.bytes[0],
+      alaw.bytes[399],
+      alaw.bytes[400],
+      alaw.bytes[719],
+      alaw.bytes[720],
+    ]).toEqual([0xd5, 0xd5, 0x10, 0x10, 0xd5]);
   });
 });

@@ -129,6 +129,22 @@ export function layOutChannel(
   return { codec, bytes };
 }
 
+/**
+ * Makes `spans` (epoch seconds) of a channel laid out from `startS` G.711 silence, whatever it
+ * held: a pause is silent even where packets arrived before rtpengine stopped recording.
+ */
+export function silenceSpans(
+  channel: { readonly codec: G711; readonly bytes: Buffer },
+  startS: number,
+  spans: readonly { readonly startS: number; readonly endS: number }[],
+): void {
+  for (const span of spans) {
+    const from = Math.max(0, Math.floor((span.startS - startS) * RATE));
+    const to = Math.min(channel.bytes.length, Math.ceil((span.endS - startS) * RATE));
+    if (to > from) channel.bytes.fill(SILENCE[channel.codec], from, to);
+  }
+}
+
 export interface StereoRecordingOptions {
   /** rtpengine's pcap files of the call, in any order. */
   readonly pcaps: readonly string[];
@@ -136,6 +152,18 @@ export interface StereoRecordingOptions {
   readonly callerPort: number;
   /** The WAV to write: 8 kHz, 16-bit, two channels. */
   readonly out: string;
+  /**
+   * The time the recording covers, epoch seconds (e.g. the agent's answer to the hang-up): a pause
+   * at either end is silence too. Default: the first recorded packet to the last.
+   */
+  readonly span?: { readonly startS: number; readonly endS: number };
+  /** Where the decoded audio is staged on its way into the WAV; default the OS's temp dir. */
+  readonly workDir?: string;
+  /**
+   * Spans to make silent whatever was recorded in them, epoch seconds: a paused recording's pause,
+   * so that audio rtpengine caught between the request and its stopping is not kept.
+   */
+  readonly silence?: readonly { readonly startS: number; readonly endS: number }[];
 }
 
 /**
@@ -148,8 +176,8 @@ export async function pcapsToStereoWav(
 ): Promise<{ startS: number; durationS: number }> {
   const packets = await readRecordedRtp(opts.pcaps);
   if (packets.length === 0) throw new Error(`no RTP in ${opts.pcaps.join(', ')}`);
-  const startS = packets[0]!.timeS;
-  const endS = packets.at(-1)!.timeS + 0.02;
+  const startS = opts.span?.startS ?? packets[0]!.timeS;
+  const endS = opts.span?.endS ?? packets.at(-1)!.timeS + 0.02;
   const caller = layOutChannel(
     packets.filter((p) => p.dstPort === opts.callerPort),
     startS,
@@ -160,7 +188,8 @@ export async function pcapsToStereoWav(
     startS,
     endS,
   );
-  const dir = mkdtempSync(join(tmpdir(), 'ccfed-recording-'));
+  for (const channel of [caller, agent]) silenceSpans(channel, startS, opts.silence ?? []);
+  const dir = mkdtempSync(join(opts.workDir ?? tmpdir(), 'ccfed-recording-'));
   try {
     const left = join(dir, 'caller.raw');
     const right = join(dir, 'agent.raw');

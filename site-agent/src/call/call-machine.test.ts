@@ -43,8 +43,9 @@ const moveTo = (target: Site, decisionId: string): CallInput => ({
   signingKey: KEY,
 });
 
-function fresh(context: CallContext = CONTEXT): CallState {
+function fresh(context: CallContext = CONTEXT, record = false): CallState {
   return newCall({
+    record,
     callId: 'c1',
     context,
     callerHash: 'hash-1',
@@ -87,6 +88,8 @@ function brief(effects: readonly CallEffect[]): string[] {
         return `log ${e.event}`;
       case 'leave':
         return `leave ${e.outcome}`;
+      case 'recording':
+        return `recording ${e.op}`;
     }
   });
 }
@@ -329,6 +332,92 @@ describe('a call overflowed to another site', () => {
   });
 });
 
+describe('a call the policy records', () => {
+  const talking = () =>
+    run(fresh(CONTEXT, true), [
+      [0, { type: 'queued', position: 1, expectedWaitMs: 30_000 }],
+      [12_000, { type: 'assigned', agentId: 'bj-001', uri: 'sip:bj-001@127.0.0.1:6001' }],
+      [14_000, { type: 'answered' }],
+    ]);
+
+  it('is recorded from the agent’s answer to the hang-up, paused and resumed in between', () => {
+    const answered = talking();
+    expect(brief(answered.effects[2]!)).toEqual([
+      'agent: trying -> confirmed',
+      'caller: early -> confirmed',
+      'recording start',
+      'acd answered',
+      'day_stats answered',
+      'publish answered',
+    ]);
+    expect(answered.effects[2]![2]).toEqual({ type: 'recording', op: 'start', agentId: 'bj-001' });
+    const by = 'agent:beijing/bj-001';
+    const { state, effects } = run(answered.state, [
+      [30_000, { type: 'pause_recording', by }],
+      [31_000, { type: 'pause_recording', by: 'supervisor:beijing' }],
+      [45_000, { type: 'resume_recording', by }],
+      [46_000, { type: 'resume_recording', by }],
+      [60_000, { type: 'ended', by: 'caller' }],
+    ]);
+    expect(effects).toEqual([
+      [{ type: 'recording', op: 'pause', by }],
+      // A second pause or resume changes nothing: the first one's holds.
+      [],
+      [{ type: 'recording', op: 'resume', by }],
+      [],
+      expect.arrayContaining([{ type: 'recording', op: 'stop', reason: 'hang_up' }]),
+    ]);
+    expect(brief(effects[4]!).slice(0, 3)).toEqual([
+      'agent: confirmed -> terminated',
+      'caller: confirmed -> terminated',
+      'recording stop',
+    ]);
+    expect(state.recording).toEqual({ state: 'stopped' });
+  });
+
+  it('hung up while paused: the recording stops, the pause running to the end', () => {
+    const { effects } = run(talking().state, [
+      [30_000, { type: 'pause_recording', by: 'supervisor:beijing' }],
+      [40_000, { type: 'ended', by: 'callee' }],
+    ]);
+    expect(brief(effects[1]!)).toContain('recording stop');
+  });
+
+  it('keeps what was recorded when the site agent stops mid-call', () => {
+    const { effects } = run(talking().state, [[20_000, { type: 'stop' }]]);
+    expect(effects[0]).toEqual([
+      { type: 'recording', op: 'stop', reason: 'site_agent_stopped' },
+      { type: 'leave', outcome: 'site_agent_stopped' },
+    ]);
+  });
+
+  it('is never recorded at the origin when it overflows: the answering site records it', () => {
+    const { effects } = run(fresh(CONTEXT, true), [
+      [0, { type: 'queued', position: 3, expectedWaitMs: 90_000 }],
+      [16_000, moveTo(GUANGZHOU, 'd-1')],
+      [17_000, { type: 'answered' }],
+    ]);
+    expect(effects.flat().filter((e) => e.type === 'recording')).toEqual([]);
+    // At the target, the same call (overflowed in) is recorded from its agent's answer.
+    const there = run(fresh({ ...CONTEXT, originSite: 'beijing', hops: 1 }, true), [
+      [0, { type: 'assigned', agentId: 'gz-001', uri: 'sip:gz-001@127.0.0.1:7001' }],
+      [3_000, { type: 'answered' }],
+    ]);
+    expect(there.effects[1]).toContainEqual({ type: 'recording', op: 'start', agentId: 'gz-001' });
+  });
+
+  it('is not recorded, nor pausable, when the policy does not record it', () => {
+    const { state, effects } = run(fresh(), [
+      [0, { type: 'assigned', agentId: 'bj-001', uri: 'sip:bj-001@127.0.0.1:6001' }],
+      [3_000, { type: 'answered' }],
+      [5_000, { type: 'pause_recording', by: 'agent:beijing/bj-001' }],
+      [9_000, { type: 'ended', by: 'caller' }],
+    ]);
+    expect(effects.flat().filter((e) => e.type === 'recording')).toEqual([]);
+    expect(state.recording).toEqual({ state: 'off' });
+  });
+});
+
 describe('inputs that do not apply change nothing', () => {
   const cases: [string, CallState, CallInput][] = [
     ['an answer for a queued call', fresh(), { type: 'answered' }],
@@ -344,6 +433,20 @@ describe('inputs that do not apply change nothing', () => {
       'wrap-up done for a talking call',
       { ...fresh(), phase: { name: 'talking', agentId: 'a', answeredMs: T0, waitedMs: 0 } },
       { type: 'wrap_up_done' },
+    ],
+    [
+      'a pause before the answer',
+      { ...fresh(CONTEXT, true), phase: { name: 'ringing', agentId: 'a', cancelled: false } },
+      { type: 'pause_recording', by: 'supervisor:beijing' },
+    ],
+    [
+      'a resume of a recording that is not paused',
+      {
+        ...fresh(CONTEXT, true),
+        phase: { name: 'talking', agentId: 'a', answeredMs: T0, waitedMs: 0 },
+        recording: { state: 'recording' },
+      },
+      { type: 'resume_recording', by: 'supervisor:beijing' },
     ],
   ];
   it.each(cases)('%s', (_what, state, input) => {

@@ -9,6 +9,12 @@
 // effect, which tracing and the logs use. Which inputs a phase accepts is written once here:
 // an input that does not apply to the phase (a late answer for a call already gone, a second
 // CANCEL) changes nothing and produces no effect.
+//
+// Recording: the tenant's policy decides at admission whether the call is recorded (`record`);
+// recording starts at the agent's answer and stops at the hang-up, at the site where the
+// conversation happens (an overflowed call is recorded by the site that answers it, never by the
+// origin). Pause and resume (PCI) apply to a call being recorded. The recorder (recording/
+// recorder.ts) carries the effects out against rtpengine, whatever anchored the call's media.
 
 import { CallParty, type CallEvent } from '@ccfed/proto';
 import type { Site, Topology } from '@ccfed/topology';
@@ -40,6 +46,17 @@ export type CallPhase =
   /** Gone from this site. */
   | { readonly name: 'done' };
 
+/**
+ * Where the call's recording stands: `off` (the policy does not record it), `planned` (it will
+ * start at the agent's answer), then recording, paused (by whom), stopped.
+ */
+export type CallRecording =
+  | { readonly state: 'off' }
+  | { readonly state: 'planned' }
+  | { readonly state: 'recording' }
+  | { readonly state: 'paused'; readonly by: string }
+  | { readonly state: 'stopped' };
+
 /** How a call left this site, for its span and the calls counter. */
 export type CallOutcome =
   'answered' | 'abandoned' | 'overflowed' | 'refused' | 'site_agent_stopped';
@@ -59,6 +76,7 @@ export interface CallState {
   readonly overflowTried: boolean;
   /** The skill's service-level thresholds, which the answered and abandoned events carry. */
   readonly serviceLevel: { readonly thresholdMs: number; readonly shortAbandonMs: number };
+  readonly recording: CallRecording;
 }
 
 /** Everything that can happen to a call, from Kamailio, the ACD, the router or the site. */
@@ -109,7 +127,10 @@ export type CallInput =
   /** The agent's after-call work for this call is over. */
   | { readonly type: 'wrap_up_done' }
   /** The site agent stops; the call stays with Kamailio. */
-  | { readonly type: 'stop' };
+  | { readonly type: 'stop' }
+  /** Pause the call's recording (a card number is read out); `by` names who asked. */
+  | { readonly type: 'pause_recording'; readonly by: string }
+  | { readonly type: 'resume_recording'; readonly by: string };
 
 /** What the adapters do for a call, in order. */
 export type CallEffect =
@@ -143,7 +164,15 @@ export type CallEffect =
       readonly fields?: Readonly<Record<string, unknown>>;
     }
   /** The call has left this site: end its span with `outcome`. */
-  | { readonly type: 'leave'; readonly outcome: CallOutcome };
+  | { readonly type: 'leave'; readonly outcome: CallOutcome }
+  /** The call's recording: start it (the agent answered), pause, resume, stop. */
+  | { readonly type: 'recording'; readonly op: 'start'; readonly agentId: string }
+  | { readonly type: 'recording'; readonly op: 'pause' | 'resume'; readonly by: string }
+  | {
+      readonly type: 'recording';
+      readonly op: 'stop';
+      readonly reason: 'hang_up' | 'site_agent_stopped';
+    };
 
 export interface Step {
   readonly state: CallState;
@@ -165,8 +194,17 @@ export function newCall(input: {
   readonly cseq: number;
   readonly transaction: Required<TransactionRef>;
   readonly serviceLevel: CallState['serviceLevel'];
+  /** Whether the tenant's recording policy records this call (recordingDecision); default no. */
+  readonly record?: boolean;
 }): CallState {
-  return { ...input, phase: { name: 'queued' }, legs: {}, overflowTried: false };
+  const { record, ...call } = input;
+  return {
+    ...call,
+    phase: { name: 'queued' },
+    legs: {},
+    overflowTried: false,
+    recording: { state: record ? 'planned' : 'off' },
+  };
 }
 
 /**
@@ -328,6 +366,10 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       fx.set({ phase: { name: 'talking', agentId: phase.agentId, answeredMs: nowMs, waitedMs } });
       fx.leg('agent', 'confirmed');
       fx.leg('caller', 'confirmed');
+      if (state.recording.state === 'planned') {
+        fx.set({ recording: { state: 'recording' } });
+        fx.push({ type: 'recording', op: 'start', agentId: phase.agentId });
+      }
       fx.push({ type: 'acd', op: 'answered' });
       fx.push({ type: 'day_stats', op: 'answered', waitedMs });
       fx.push({
@@ -348,6 +390,7 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       if (phase.name !== 'talking') return fx.done();
       fx.leg('agent', 'terminated');
       fx.leg('caller', 'terminated');
+      fx.stopRecording('hang_up');
       fx.set({ phase: { name: 'wrap_up', agentId: phase.agentId, sinceMs: nowMs } });
       fx.push({ type: 'leave', outcome: 'answered' });
       fx.push({
@@ -463,7 +506,21 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
     }
     case 'stop': {
       if (phase.name === 'done' || phase.name === 'wrap_up') return fx.done();
+      // What was recorded so far is kept: the call goes on without this process.
+      fx.stopRecording('site_agent_stopped');
       return fx.leave('site_agent_stopped');
+    }
+    case 'pause_recording': {
+      if (phase.name !== 'talking' || state.recording.state !== 'recording') return fx.done();
+      fx.set({ recording: { state: 'paused', by: input.by } });
+      fx.push({ type: 'recording', op: 'pause', by: input.by });
+      return fx.done();
+    }
+    case 'resume_recording': {
+      if (phase.name !== 'talking' || state.recording.state !== 'paused') return fx.done();
+      fx.set({ recording: { state: 'recording' } });
+      fx.push({ type: 'recording', op: 'resume', by: input.by });
+      return fx.done();
     }
   }
 }
@@ -515,6 +572,14 @@ class Effects {
     // A terminated agent or peer leg that starts again is a new branch.
     this.set({ legs: { ...this.state.legs, [leg]: to } });
     this.push({ type: 'transition', leg, from: from ?? 'none', to });
+  }
+
+  /** Stops the call's recording if it is being recorded (or paused). */
+  stopRecording(reason: 'hang_up' | 'site_agent_stopped'): void {
+    const { state } = this.state.recording;
+    if (state !== 'recording' && state !== 'paused') return;
+    this.set({ recording: { state: 'stopped' } });
+    this.push({ type: 'recording', op: 'stop', reason });
   }
 
   /** The call leaves this site with `outcome`. */

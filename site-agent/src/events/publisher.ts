@@ -1,4 +1,11 @@
-import { AgentEvent, CallEvent, KAFKA_HEADERS, SiteSnapshot, type TopicNames } from '@ccfed/proto';
+import {
+  AgentEvent,
+  CallEvent,
+  KAFKA_HEADERS,
+  RecordingEvent,
+  SiteSnapshot,
+  type TopicNames,
+} from '@ccfed/proto';
 import type { Outbox } from './outbox.js';
 
 export interface EventPublisherDeps {
@@ -44,6 +51,16 @@ export class EventPublisher {
       snapshot.meta?.siteId ?? '',
       SiteSnapshot.encode(snapshot).finish(),
       'ccfed.events.v1.SiteSnapshot',
+    );
+  }
+
+  /** Keyed by recording id: a recording's storing comes before its deletion. */
+  async recordingEvent(event: RecordingEvent): Promise<void> {
+    await this.send(
+      this.deps.topics.recordings,
+      event.recordingId,
+      RecordingEvent.encode(event).finish(),
+      'ccfed.events.v1.RecordingEvent',
     );
   }
 

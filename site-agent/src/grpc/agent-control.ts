@@ -55,7 +55,11 @@ export function createAgentControlService({
   site,
   phoneNetwork,
   log,
-}: AgentControlDeps): site.AgentControlServiceImplementation {
+}: AgentControlDeps): Omit<
+  site.AgentControlServiceImplementation,
+  // recording-rpcs.ts
+  'pauseRecording' | 'resumeRecording'
+> {
   const serve = async <T>(rpc: string, agentId: string, run: () => T): Promise<T> => {
     try {
       return run();

@@ -112,6 +112,43 @@ describe('authorise', () => {
   });
 });
 
+describe('authorise: recordings', () => {
+  const RECORDING_RPCS = ['PauseRecording', 'ResumeRecording'] as const;
+
+  it('lets an agent pause its own call’s recording, the site’s supervisors their agents’', () => {
+    for (const rpc of RECORDING_RPCS) {
+      expect(verdict(agent, { rpc, agentId: 'bj-001' }), rpc).toEqual({
+        kind: 'agent',
+        agentId: 'bj-001',
+      });
+      expect(verdict(agent, { rpc, agentId: 'bj-002' }), rpc).toBe('denied');
+      expect(verdict(supervisor, { rpc, agentId: 'bj-003' }), rpc).toEqual({ kind: 'site' });
+      expect(verdict(acmeSupervisor, { rpc, agentId: 'bj-002' }), rpc).toEqual({ kind: 'site' });
+      expect(verdict(acmeSupervisor, { rpc, agentId: 'bj-003' }), rpc).toBe('denied');
+      for (const p of [elsewhereSupervisor, elsewhereAgent, operator, router, api, ownSite])
+        expect(verdict(p, { rpc, agentId: 'bj-001' }), `${rpc} ${JSON.stringify(p)}`).toBe(
+          'denied',
+        );
+    }
+    expect(authorise(operator, BEIJING, { rpc: 'PauseRecording', agentId: 'bj-001' })).toEqual({
+      allowed: false,
+      reason:
+        "operator:li may not call PauseRecording at site beijing: a call's recording is paused by its agent or the site's supervisor",
+    });
+  });
+
+  it('lets only the API fetch a recording', () => {
+    expect(verdict(api, { rpc: 'FetchRecording' })).toEqual({ kind: 'site' });
+    for (const p of [operator, supervisor, acmeSupervisor, agent, router, ownSite, otherSite])
+      expect(verdict(p, { rpc: 'FetchRecording' }), JSON.stringify(p)).toBe('denied');
+    expect(authorise(supervisor, BEIJING, { rpc: 'FetchRecording' })).toEqual({
+      allowed: false,
+      reason:
+        'supervisor:beijing may not call FetchRecording at site beijing: only the API fetches recordings, for the people its scoping allows',
+    });
+  });
+});
+
 describe('inScope', () => {
   it('keeps everything for the site, one tenant’s items, or one agent', () => {
     const item = { agentId: 'bj-003', tenantId: 'zenith-telecom' };

@@ -13,18 +13,35 @@
 //   GetStatus         -             yes             - (1)         yes        yes (2)   yes
 //   SetDraining       -             -               -             yes        -         -
 //   OfferOverflow     -             -               -             -          yes       -
+//   PauseRecording,   its own call  any agent's     its tenant's  -          -         -
+//   ResumeRecording                 call            agents' calls
+//   FetchRecording    -             -               -             -          -         - (3)
 //
 // (1) the status is the whole site's figures, every tenant's; a tenant's supervisor sees only
-//     their tenant's seats and calls. (2) including the site's own certificate.
+//     their tenant's seats and calls. (2) including the site's own certificate. (3) only the API
+//     service (spiffe://ccfed/service/api), which decides who may hear a recording (its tenant
+//     and site scoping) before it asks; the site checks the recording is of the tenant named.
 import { principalLabel, type Principal } from '@ccfed/common';
 
 /** What a call asks to do. */
 export type SiteRequest =
-  | { readonly rpc: AgentRpc; readonly agentId: string }
-  | { readonly rpc: 'ListAgents' | 'ListQueues' | 'GetStatus' | 'SetDraining' | 'OfferOverflow' };
+  | { readonly rpc: AgentRpc | RecordingRpc; readonly agentId: string }
+  | {
+      readonly rpc:
+        | 'ListAgents'
+        | 'ListQueues'
+        | 'GetStatus'
+        | 'SetDraining'
+        | 'OfferOverflow'
+        | 'FetchRecording';
+    };
 
 /** The RPCs that act on one agent. */
 export type AgentRpc = 'Login' | 'SetReady' | 'SetNotReady' | 'Logout';
+/** The RPCs that act on the recording of an agent's call. */
+export type RecordingRpc = 'PauseRecording' | 'ResumeRecording';
+
+const RECORDING_RPCS: ReadonlySet<string> = new Set(['PauseRecording', 'ResumeRecording']);
 
 /** The site being asked: its id and each of its agents' tenant (from the topology). */
 export interface SiteFacts {
@@ -53,9 +70,15 @@ export function authorise(caller: Principal, site: SiteFacts, req: SiteRequest):
     reason: `${who} may not call ${req.rpc} at site ${site.siteId}: ${why}`,
   });
   const onAgent = 'agentId' in req ? req.agentId : undefined;
+  if (req.rpc === 'FetchRecording')
+    return caller.kind === 'service' && caller.service === 'api'
+      ? allow()
+      : deny('only the API fetches recordings, for the people its scoping allows');
 
   switch (caller.kind) {
     case 'operator':
+      if (RECORDING_RPCS.has(req.rpc))
+        return deny("a call's recording is paused by its agent or the site's supervisor");
       return req.rpc === 'OfferOverflow' ? deny('only another site offers overflow') : allow();
 
     case 'site':
@@ -69,7 +92,7 @@ export function authorise(caller: Principal, site: SiteFacts, req: SiteRequest):
     case 'service':
       return caller.service === 'router' && req.rpc === 'GetStatus'
         ? allow()
-        : deny('of the services, only the router may ask for status');
+        : deny('of the services, only the router may ask for status (and the API for recordings)');
 
     case 'supervisor': {
       if (caller.site !== site.siteId) return deny(`a supervisor acts only at ${caller.site}`);

@@ -13,8 +13,11 @@ import type { PhoneNetwork } from '@ccfed/topology';
 import { createServer } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { AgentDesk } from '../desk.js';
+import type { RecordingLibrary } from '../recording/recording-library.js';
+import { RecordingControlError, type RecordingDesk } from '../recording/recording-control.js';
 import { createAgentControlService } from './agent-control.js';
 import type { SiteFacts } from './authorise.js';
+import { fetchRecordingRpc, recordingControlRpcs } from './recording-rpcs.js';
 import { createSiteAgentService, type SiteStatusProvider } from './site-status.js';
 
 export interface GrpcServerOptions {
@@ -31,9 +34,26 @@ export interface GrpcServerOptions {
   /** The site's certificate and the federation CA that every client's must come from. */
   readonly tls: TlsMaterial;
   readonly log: Logger;
+  /**
+   * Pause and resume of calls' recordings, and the recordings the site keeps (library undefined:
+   * none). Without it the server records nothing: every pause is FAILED_PRECONDITION.
+   */
+  readonly recordings?: {
+    readonly desk: RecordingDesk;
+    readonly library: RecordingLibrary | undefined;
+  };
   /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
   readonly shutdownTimeoutMs?: number;
 }
+
+const RECORDS_NOTHING = {
+  desk: {
+    recordingControl: (agentId: string): never => {
+      throw new RecordingControlError(`no call of ${agentId} is recorded here`, 'not_recorded');
+    },
+  },
+  library: undefined,
+};
 
 export interface GrpcServer {
   /** The port actually bound. */
@@ -47,11 +67,15 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const { host, desk, status, phoneNetwork, tls, log, shutdownTimeoutMs = 5_000 } = options;
   const facts = options.site;
   const server = createServer(secureServerOptions);
-  server.add(
-    site.AgentControlDefinition,
-    createAgentControlService({ desk, site: facts, phoneNetwork, log }),
-  );
-  server.add(site.SiteAgentDefinition, createSiteAgentService({ status, site: facts, log }));
+  const recordings = { ...(options.recordings ?? RECORDS_NOTHING), site: facts, log };
+  server.add(site.AgentControlDefinition, {
+    ...createAgentControlService({ desk, site: facts, phoneNetwork, log }),
+    ...recordingControlRpcs(recordings),
+  });
+  server.add(site.SiteAgentDefinition, {
+    ...createSiteAgentService({ status, site: facts, log }),
+    ...fetchRecordingRpc(recordings),
+  });
 
   return serveGrpc(server, {
     host,

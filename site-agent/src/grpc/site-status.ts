@@ -38,7 +38,7 @@ export function createSiteAgentService({
   status,
   site,
   log,
-}: SiteAgentServiceDeps): site.SiteAgentServiceImplementation {
+}: SiteAgentServiceDeps): Omit<site.SiteAgentServiceImplementation, 'fetchRecording'> {
   return {
     // Refused openly rather than answered with a made-up "accepted": the answer is advisory and a
     // caller that gets UNIMPLEMENTED can fall back to relaying over SIP and letting the INVITE

@@ -15,6 +15,8 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
     /** CSeq number of the INVITE: needed to send it provisional replies by Call-ID. */
     cseq: z.number().int().nonnegative(),
     fromUser: z.string().max(256),
+    /** The caller's From tag: rtpengine's name for the caller, which the recorder needs. */
+    fromTag: z.string().max(256).default(''),
     ruriUser: z.string().max(256),
     tsS: z.number().int(),
     tsU: z.number().int(),

@@ -12,12 +12,15 @@ import {
   SERVER_OPTIONS,
   type HttpTimeouts,
 } from '../http/timeouts.js';
+import { RECORDING_AUDIO_PATH, type RecordingAudio } from '../recordings/recording-audio.js';
 import { LIVE_PATH, type LiveStreams } from './live-stream.js';
 import type { StaticFiles } from './static-files.js';
 
 export interface ConsoleServerDeps {
   readonly api: ApiHttpServer;
   readonly streams: LiveStreams;
+  /** Recordings' audio, streamed from the sites (not JSON, so not a route of the table). */
+  readonly recordingAudio: RecordingAudio;
   /** Undefined: no console files are served (the JSON API alone). */
   readonly files: StaticFiles | undefined;
   readonly log: Logger;
@@ -53,6 +56,10 @@ export class ConsoleServer {
       if (path === LIVE_PATH) {
         setSecurityHeaders(res, 'api');
         return this.deps.streams.serve(req, res, this.deps.api.sourceOf(req));
+      }
+      if (path === RECORDING_AUDIO_PATH) {
+        setSecurityHeaders(res, 'api');
+        return await this.deps.recordingAudio.serve(req, res, this.deps.api.sourceOf(req));
       }
       if (path === '/api' || path.startsWith('/api/') || !this.deps.files) {
         return await this.deps.api.serve(req, res);

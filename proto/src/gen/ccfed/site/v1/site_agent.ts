@@ -12,6 +12,72 @@ import { AgentState, agentStateFromJSON, agentStateToJSON } from "../../events/v
 import { CustomerTier, customerTierFromJSON, customerTierToJSON } from "../../events/v1/meta.js";
 import { SiteSnapshot } from "../../events/v1/site_snapshot.js";
 
+export enum RecordingState {
+  RECORDING_STATE_UNSPECIFIED = 0,
+  RECORDING_STATE_RECORDING = 1,
+  RECORDING_STATE_PAUSED = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function recordingStateFromJSON(object: any): RecordingState {
+  switch (object) {
+    case 0:
+    case "RECORDING_STATE_UNSPECIFIED":
+      return RecordingState.RECORDING_STATE_UNSPECIFIED;
+    case 1:
+    case "RECORDING_STATE_RECORDING":
+      return RecordingState.RECORDING_STATE_RECORDING;
+    case 2:
+    case "RECORDING_STATE_PAUSED":
+      return RecordingState.RECORDING_STATE_PAUSED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return RecordingState.UNRECOGNIZED;
+  }
+}
+
+export function recordingStateToJSON(object: RecordingState): string {
+  switch (object) {
+    case RecordingState.RECORDING_STATE_UNSPECIFIED:
+      return "RECORDING_STATE_UNSPECIFIED";
+    case RecordingState.RECORDING_STATE_RECORDING:
+      return "RECORDING_STATE_RECORDING";
+    case RecordingState.RECORDING_STATE_PAUSED:
+      return "RECORDING_STATE_PAUSED";
+    case RecordingState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export interface FetchRecordingRequest {
+  recordingId: string;
+  /** The recording's tenant, as the recording index says: another tenant's recording is NOT_FOUND. */
+  tenantId: string;
+  /**
+   * The bytes [offset, offset + length) of the audio; length 0 means to its end. A range starting
+   * at or past the end gets the info message only, with length 0 (HTTP 416 at the API).
+   */
+  offset: number;
+  length: number;
+}
+
+export interface FetchRecordingResponse {
+  part: { $case: "info"; value: RecordingInfo } | { $case: "audio"; value: Buffer } | undefined;
+}
+
+export interface RecordingInfo {
+  /** e.g. audio/wav */
+  contentType: string;
+  /** The whole audio's size. */
+  totalBytes: number;
+  /** The range of the audio messages that follow. */
+  offset: number;
+  length: number;
+  durationMs: number;
+}
+
 export interface SetDrainingRequest {
   drained: boolean;
   /** Why, for the log and the status (at most 200 characters). */
@@ -54,6 +120,28 @@ export interface GetStatusResponse {
   bufferedEvents: number;
   drained: boolean;
   drainReason: string;
+}
+
+export interface PauseRecordingRequest {
+  agentId: string;
+}
+
+export interface ResumeRecordingRequest {
+  agentId: string;
+}
+
+export interface PauseRecordingResponse {
+  recording: RecordingStatus | undefined;
+}
+
+export interface ResumeRecordingResponse {
+  recording: RecordingStatus | undefined;
+}
+
+export interface RecordingStatus {
+  callId: string;
+  recordingId: string;
+  state: RecordingState;
 }
 
 export interface LoginRequest {
@@ -134,6 +222,377 @@ export interface QueuedCall {
   arrivalTime: Date | undefined;
   expectedWaitMs: number;
 }
+
+function createBaseFetchRecordingRequest(): FetchRecordingRequest {
+  return { recordingId: "", tenantId: "", offset: 0, length: 0 };
+}
+
+export const FetchRecordingRequest: MessageFns<FetchRecordingRequest> = {
+  encode(message: FetchRecordingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recordingId !== "") {
+      writer.uint32(10).string(message.recordingId);
+    }
+    if (message.tenantId !== "") {
+      writer.uint32(18).string(message.tenantId);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(24).uint64(message.offset);
+    }
+    if (message.length !== 0) {
+      writer.uint32(32).uint64(message.length);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FetchRecordingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFetchRecordingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.recordingId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.length = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FetchRecordingRequest {
+    return {
+      recordingId: isSet(object.recordingId)
+        ? globalThis.String(object.recordingId)
+        : isSet(object.recording_id)
+        ? globalThis.String(object.recording_id)
+        : "",
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+    };
+  },
+
+  toJSON(message: FetchRecordingRequest): unknown {
+    const obj: any = {};
+    if (message.recordingId !== "") {
+      obj.recordingId = message.recordingId;
+    }
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.length !== 0) {
+      obj.length = Math.round(message.length);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FetchRecordingRequest>): FetchRecordingRequest {
+    return FetchRecordingRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FetchRecordingRequest>): FetchRecordingRequest {
+    const message = createBaseFetchRecordingRequest();
+    message.recordingId = object.recordingId ?? "";
+    message.tenantId = object.tenantId ?? "";
+    message.offset = object.offset ?? 0;
+    message.length = object.length ?? 0;
+    return message;
+  },
+};
+
+function createBaseFetchRecordingResponse(): FetchRecordingResponse {
+  return { part: undefined };
+}
+
+export const FetchRecordingResponse: MessageFns<FetchRecordingResponse> = {
+  encode(message: FetchRecordingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "info":
+        RecordingInfo.encode(message.part.value, writer.uint32(10).fork()).join();
+        break;
+      case "audio":
+        writer.uint32(18).bytes(message.part.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FetchRecordingResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFetchRecordingResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "info", value: RecordingInfo.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "audio", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FetchRecordingResponse {
+    return {
+      part: isSet(object.info)
+        ? { $case: "info", value: RecordingInfo.fromJSON(object.info) }
+        : isSet(object.audio)
+        ? { $case: "audio", value: Buffer.from(bytesFromBase64(object.audio)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: FetchRecordingResponse): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "info") {
+      obj.info = RecordingInfo.toJSON(message.part.value);
+    } else if (message.part?.$case === "audio") {
+      obj.audio = base64FromBytes(message.part.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FetchRecordingResponse>): FetchRecordingResponse {
+    return FetchRecordingResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FetchRecordingResponse>): FetchRecordingResponse {
+    const message = createBaseFetchRecordingResponse();
+    switch (object.part?.$case) {
+      case "info": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "info", value: RecordingInfo.fromPartial(object.part.value) };
+        }
+        break;
+      }
+      case "audio": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "audio", value: object.part.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseRecordingInfo(): RecordingInfo {
+  return { contentType: "", totalBytes: 0, offset: 0, length: 0, durationMs: 0 };
+}
+
+export const RecordingInfo: MessageFns<RecordingInfo> = {
+  encode(message: RecordingInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.contentType !== "") {
+      writer.uint32(10).string(message.contentType);
+    }
+    if (message.totalBytes !== 0) {
+      writer.uint32(16).uint64(message.totalBytes);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(24).uint64(message.offset);
+    }
+    if (message.length !== 0) {
+      writer.uint32(32).uint64(message.length);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(40).uint64(message.durationMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordingInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordingInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.contentType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.totalBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.length = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.durationMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordingInfo {
+    return {
+      contentType: isSet(object.contentType)
+        ? globalThis.String(object.contentType)
+        : isSet(object.content_type)
+        ? globalThis.String(object.content_type)
+        : "",
+      totalBytes: isSet(object.totalBytes)
+        ? globalThis.Number(object.totalBytes)
+        : isSet(object.total_bytes)
+        ? globalThis.Number(object.total_bytes)
+        : 0,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: RecordingInfo): unknown {
+    const obj: any = {};
+    if (message.contentType !== "") {
+      obj.contentType = message.contentType;
+    }
+    if (message.totalBytes !== 0) {
+      obj.totalBytes = Math.round(message.totalBytes);
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.length !== 0) {
+      obj.length = Math.round(message.length);
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = Math.round(message.durationMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordingInfo>): RecordingInfo {
+    return RecordingInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordingInfo>): RecordingInfo {
+    const message = createBaseRecordingInfo();
+    message.contentType = object.contentType ?? "";
+    message.totalBytes = object.totalBytes ?? 0;
+    message.offset = object.offset ?? 0;
+    message.length = object.length ?? 0;
+    message.durationMs = object.durationMs ?? 0;
+    return message;
+  },
+};
 
 function createBaseSetDrainingRequest(): SetDrainingRequest {
   return { drained: false, reason: "" };
@@ -871,6 +1330,399 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.bufferedEvents = object.bufferedEvents ?? 0;
     message.drained = object.drained ?? false;
     message.drainReason = object.drainReason ?? "";
+    return message;
+  },
+};
+
+function createBasePauseRecordingRequest(): PauseRecordingRequest {
+  return { agentId: "" };
+}
+
+export const PauseRecordingRequest: MessageFns<PauseRecordingRequest> = {
+  encode(message: PauseRecordingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseRecordingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseRecordingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseRecordingRequest {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+    };
+  },
+
+  toJSON(message: PauseRecordingRequest): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseRecordingRequest>): PauseRecordingRequest {
+    return PauseRecordingRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PauseRecordingRequest>): PauseRecordingRequest {
+    const message = createBasePauseRecordingRequest();
+    message.agentId = object.agentId ?? "";
+    return message;
+  },
+};
+
+function createBaseResumeRecordingRequest(): ResumeRecordingRequest {
+  return { agentId: "" };
+}
+
+export const ResumeRecordingRequest: MessageFns<ResumeRecordingRequest> = {
+  encode(message: ResumeRecordingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeRecordingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeRecordingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumeRecordingRequest {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ResumeRecordingRequest): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ResumeRecordingRequest>): ResumeRecordingRequest {
+    return ResumeRecordingRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResumeRecordingRequest>): ResumeRecordingRequest {
+    const message = createBaseResumeRecordingRequest();
+    message.agentId = object.agentId ?? "";
+    return message;
+  },
+};
+
+function createBasePauseRecordingResponse(): PauseRecordingResponse {
+  return { recording: undefined };
+}
+
+export const PauseRecordingResponse: MessageFns<PauseRecordingResponse> = {
+  encode(message: PauseRecordingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recording !== undefined) {
+      RecordingStatus.encode(message.recording, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseRecordingResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseRecordingResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.recording = RecordingStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseRecordingResponse {
+    return { recording: isSet(object.recording) ? RecordingStatus.fromJSON(object.recording) : undefined };
+  },
+
+  toJSON(message: PauseRecordingResponse): unknown {
+    const obj: any = {};
+    if (message.recording !== undefined) {
+      obj.recording = RecordingStatus.toJSON(message.recording);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseRecordingResponse>): PauseRecordingResponse {
+    return PauseRecordingResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PauseRecordingResponse>): PauseRecordingResponse {
+    const message = createBasePauseRecordingResponse();
+    message.recording = (object.recording !== undefined && object.recording !== null)
+      ? RecordingStatus.fromPartial(object.recording)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseResumeRecordingResponse(): ResumeRecordingResponse {
+  return { recording: undefined };
+}
+
+export const ResumeRecordingResponse: MessageFns<ResumeRecordingResponse> = {
+  encode(message: ResumeRecordingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recording !== undefined) {
+      RecordingStatus.encode(message.recording, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeRecordingResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeRecordingResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.recording = RecordingStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumeRecordingResponse {
+    return { recording: isSet(object.recording) ? RecordingStatus.fromJSON(object.recording) : undefined };
+  },
+
+  toJSON(message: ResumeRecordingResponse): unknown {
+    const obj: any = {};
+    if (message.recording !== undefined) {
+      obj.recording = RecordingStatus.toJSON(message.recording);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ResumeRecordingResponse>): ResumeRecordingResponse {
+    return ResumeRecordingResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResumeRecordingResponse>): ResumeRecordingResponse {
+    const message = createBaseResumeRecordingResponse();
+    message.recording = (object.recording !== undefined && object.recording !== null)
+      ? RecordingStatus.fromPartial(object.recording)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRecordingStatus(): RecordingStatus {
+  return { callId: "", recordingId: "", state: 0 };
+}
+
+export const RecordingStatus: MessageFns<RecordingStatus> = {
+  encode(message: RecordingStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callId !== "") {
+      writer.uint32(10).string(message.callId);
+    }
+    if (message.recordingId !== "") {
+      writer.uint32(18).string(message.recordingId);
+    }
+    if (message.state !== 0) {
+      writer.uint32(24).int32(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordingStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordingStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.recordingId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordingStatus {
+    return {
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      recordingId: isSet(object.recordingId)
+        ? globalThis.String(object.recordingId)
+        : isSet(object.recording_id)
+        ? globalThis.String(object.recording_id)
+        : "",
+      state: isSet(object.state) ? recordingStateFromJSON(object.state) : 0,
+    };
+  },
+
+  toJSON(message: RecordingStatus): unknown {
+    const obj: any = {};
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.recordingId !== "") {
+      obj.recordingId = message.recordingId;
+    }
+    if (message.state !== 0) {
+      obj.state = recordingStateToJSON(message.state);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RecordingStatus>): RecordingStatus {
+    return RecordingStatus.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RecordingStatus>): RecordingStatus {
+    const message = createBaseRecordingStatus();
+    message.callId = object.callId ?? "";
+    message.recordingId = object.recordingId ?? "";
+    message.state = object.state ?? 0;
     return message;
   },
 };
@@ -2267,6 +3119,19 @@ export const SiteAgentDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * The API fetches a recording this site keeps, decrypted with its tenant's key, streamed: first
+     * an info message (type, whole size, the range that follows), then the audio in pieces. Only
+     * the API's certificate may ask; the API decides who may hear what (its tenant scoping).
+     */
+    fetchRecording: {
+      name: "FetchRecording",
+      requestType: FetchRecordingRequest as typeof FetchRecordingRequest,
+      requestStream: false,
+      responseType: FetchRecordingResponse as typeof FetchRecordingResponse,
+      responseStream: true,
+      options: {},
+    },
   },
 } as const;
 
@@ -2288,6 +3153,15 @@ export interface SiteAgentServiceImplementation<CallContextExt = {}> {
     request: SetDrainingRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<SetDrainingResponse>>;
+  /**
+   * The API fetches a recording this site keeps, decrypted with its tenant's key, streamed: first
+   * an info message (type, whole size, the range that follows), then the audio in pieces. Only
+   * the API's certificate may ask; the API decides who may hear what (its tenant scoping).
+   */
+  fetchRecording(
+    request: FetchRecordingRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<FetchRecordingResponse>>;
 }
 
 export interface SiteAgentClient<CallOptionsExt = {}> {
@@ -2308,6 +3182,15 @@ export interface SiteAgentClient<CallOptionsExt = {}> {
     request: DeepPartial<SetDrainingRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<SetDrainingResponse>;
+  /**
+   * The API fetches a recording this site keeps, decrypted with its tenant's key, streamed: first
+   * an info message (type, whole size, the range that follows), then the audio in pieces. Only
+   * the API's certificate may ask; the API decides who may hear what (its tenant scoping).
+   */
+  fetchRecording(
+    request: DeepPartial<FetchRecordingRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<FetchRecordingResponse>;
 }
 
 /** Agents' and supervisors' control of agent states at one site. */
@@ -2364,6 +3247,29 @@ export const AgentControlDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * PCI: pause the recording of the call the agent is talking on while a card number is read out
+     * (the span is silence in the recording), and resume it. The agent on its own call, the site's
+     * supervisor (a tenant's supervisor: that tenant's agents) on any of its agents' calls.
+     * FAILED_PRECONDITION when the agent is on no call or the call is not recorded; pausing a paused
+     * recording (resuming a running one) answers its state and changes nothing.
+     */
+    pauseRecording: {
+      name: "PauseRecording",
+      requestType: PauseRecordingRequest as typeof PauseRecordingRequest,
+      requestStream: false,
+      responseType: PauseRecordingResponse as typeof PauseRecordingResponse,
+      responseStream: false,
+      options: {},
+    },
+    resumeRecording: {
+      name: "ResumeRecording",
+      requestType: ResumeRecordingRequest as typeof ResumeRecordingRequest,
+      requestStream: false,
+      responseType: ResumeRecordingResponse as typeof ResumeRecordingResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -2383,6 +3289,21 @@ export interface AgentControlServiceImplementation<CallContextExt = {}> {
     request: ListQueuesRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListQueuesResponse>>;
+  /**
+   * PCI: pause the recording of the call the agent is talking on while a card number is read out
+   * (the span is silence in the recording), and resume it. The agent on its own call, the site's
+   * supervisor (a tenant's supervisor: that tenant's agents) on any of its agents' calls.
+   * FAILED_PRECONDITION when the agent is on no call or the call is not recorded; pausing a paused
+   * recording (resuming a running one) answers its state and changes nothing.
+   */
+  pauseRecording(
+    request: PauseRecordingRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<PauseRecordingResponse>>;
+  resumeRecording(
+    request: ResumeRecordingRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ResumeRecordingResponse>>;
 }
 
 export interface AgentControlClient<CallOptionsExt = {}> {
@@ -2401,6 +3322,29 @@ export interface AgentControlClient<CallOptionsExt = {}> {
     request: DeepPartial<ListQueuesRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListQueuesResponse>;
+  /**
+   * PCI: pause the recording of the call the agent is talking on while a card number is read out
+   * (the span is silence in the recording), and resume it. The agent on its own call, the site's
+   * supervisor (a tenant's supervisor: that tenant's agents) on any of its agents' calls.
+   * FAILED_PRECONDITION when the agent is on no call or the call is not recorded; pausing a paused
+   * recording (resuming a running one) answers its state and changes nothing.
+   */
+  pauseRecording(
+    request: DeepPartial<PauseRecordingRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<PauseRecordingResponse>;
+  resumeRecording(
+    request: DeepPartial<ResumeRecordingRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ResumeRecordingResponse>;
+}
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
@@ -2448,6 +3392,8 @@ function longToNumber(int64: { toString(): string }): number {
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
+
+export type ServerStreamingMethodResult<Response> = { [Symbol.asyncIterator](): AsyncIterator<Response, void> };
 
 interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
