@@ -15,7 +15,7 @@ import { parseRecordingKeys } from '@ccfed/site-agent/recording/recording-keys';
 import { RecordingLibrary } from '@ccfed/site-agent/recording/recording-library';
 import { RecordingStore } from '@ccfed/site-agent/recording/recording-store';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dominantFrequency } from '../support/audio.js';
+import { toneWhereSounding } from '../support/audio.js';
 import { uniqueName, waitFor } from '../support/engines.js';
 import { KAMAILIO_EARLY_ANSWER_PREFIX } from '../media/early-media-kamailio.js';
 import { AGENT_HZ, CALLER_HZ, startMediaSite, type MediaSite } from '../media/media-site.js';
@@ -112,10 +112,7 @@ describe('a recording left behind by a stopped site agent', () => {
     await opened!.audio.close();
     const wav = join(dir, 'recovered.wav');
     writeFileSync(wav, Buffer.concat(parts));
-    const [left, right] = await Promise.all([
-      dominantFrequency(wav, { channel: 1, startS: 0.5, durationS: 1.5 }),
-      dominantFrequency(wav, { channel: 2, startS: 0.5, durationS: 1.5 }),
-    ]);
+    const [left, right] = await Promise.all([toneWhereSounding(wav, 1), toneWhereSounding(wav, 2)]);
     expect(Math.abs(left - CALLER_HZ) / CALLER_HZ).toBeLessThan(0.05);
     expect(Math.abs(right - AGENT_HZ) / AGENT_HZ).toBeLessThan(0.05);
   });

@@ -22,7 +22,7 @@ import { SealedRecording } from '@ccfed/site-agent/recording/sealed-recording';
 import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
-import { dominantFrequency, levelDb, soundSpansOf } from '../support/audio.js';
+import { toneWhereSounding, levelDb, soundSpansOf } from '../support/audio.js';
 import { clickhouseEnv, freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
 import { startIngester } from '../support/ingester.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
@@ -300,8 +300,8 @@ describe('recording a call at a site', () => {
 
     // The audio: caller left, agent right, each with its tone while recorded, silent while paused.
     const [leftHz, rightHz] = await Promise.all([
-      dominantFrequency(wav, { channel: 1, startS: 0.5, durationS: 2 }),
-      dominantFrequency(wav, { channel: 2, startS: 0.5, durationS: 2 }),
+      toneWhereSounding(wav, 1),
+      toneWhereSounding(wav, 2),
     ]);
     expect(Math.abs(leftHz - CALLER_HZ) / CALLER_HZ).toBeLessThan(0.05);
     expect(Math.abs(rightHz - AGENT_HZ) / AGENT_HZ).toBeLessThan(0.05);

@@ -83,6 +83,27 @@ export async function dominantFrequency(
   return best;
 }
 
+/**
+ * The tone a channel carries where it sounds: the strongest frequency over its longest stretch of
+ * sound (at least `minS` seconds, its first and last 0.2 s left out). A recording may start with a
+ * party's silence (packets not yet flowing when rtpengine began writing) without that being the
+ * party's tone; a channel with no such stretch throws, saying where it did sound.
+ */
+export async function toneWhereSounding(file: string, channel: 1 | 2, minS = 1): Promise<number> {
+  const spans = await soundSpansOf(file, { channel, bridgeMs: 100 });
+  const longest = [...spans].sort((a, b) => b.endS - b.startS - (a.endS - a.startS))[0];
+  if (!longest || longest.endS - longest.startS < minS) {
+    throw new Error(
+      `channel ${channel} of ${file} never sounds for ${minS} s: ${JSON.stringify(spans)}`,
+    );
+  }
+  return dominantFrequency(file, {
+    channel,
+    startS: longest.startS + 0.2,
+    durationS: longest.endS - longest.startS - 0.4,
+  });
+}
+
 /** Where a file has sound (louder than `thresholdDb`, gaps up to `bridgeMs` bridged). */
 export async function soundSpansOf(
   file: string,
