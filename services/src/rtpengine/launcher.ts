@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, LOOPBACK, udpPortFree } from '../ports.js';
+import { mediaHostOf, siteById, type Topology } from '@ccfed/topology';
+import { freePort, freeRtpPortRange, LOOPBACK } from '../ports.js';
 import { EngineError, startEngine, type EngineHandle } from '../supervise.js';
 import { NgClient } from './ng-client.js';
 
@@ -138,33 +139,29 @@ export async function startRtpengine(opts: RtpengineOptions): Promise<RtpengineI
   };
 }
 
-const handedOutRanges: { min: number; max: number }[] = [];
-
-// Below Linux's ephemeral range (32768-60999), so ports the kernel hands to other sockets never
-// land inside a running rtpengine's range.
-const RTP_RANGE_FLOOR = 16384;
-const RTP_RANGE_CEILING = 32767;
-
 /**
- * A block of `size` UDP ports, starting even, none bound right now and none overlapping a block
- * handed out before by this process (tests start several rtpengines side by side).
+ * Starts one site's rtpengine as the topology places it (site.media): its ng and ng-over-HTTP
+ * ports on loopback, RTP on the site's media address within its port range, DTMF digits reported
+ * to the site agent's listener. Kamailio's generated config drives exactly this instance.
  */
-export async function freeRtpPortRange(
-  size: number,
-  host = LOOPBACK,
-): Promise<{ min: number; max: number }> {
-  const blocks = Math.floor((RTP_RANGE_CEILING - RTP_RANGE_FLOOR) / size);
-  for (let attempt = 0; attempt < 30; attempt++) {
-    const min = RTP_RANGE_FLOOR + Math.floor(Math.random() * blocks) * size;
-    const range = { min, max: min + size - 1 };
-    if (handedOutRanges.some((r) => r.min <= range.max && range.min <= r.max)) continue;
-    let free = true;
-    for (let port = range.min; port <= range.max && free; port += 2) {
-      free = await udpPortFree(port, host);
-    }
-    if (!free) continue;
-    handedOutRanges.push(range);
-    return range;
-  }
-  throw new EngineError(`no free block of ${size} RTP ports on ${host} after 30 attempts`);
+export function startSiteRtpengine(opts: {
+  readonly topology: Topology;
+  readonly siteId: string;
+  readonly dataDir: string;
+  readonly noMediaTimeoutS?: number;
+  readonly threads?: number;
+}): Promise<RtpengineInstance> {
+  const site = siteById(opts.topology, opts.siteId);
+  const { media } = site;
+  return startRtpengine({
+    dataDir: opts.dataDir,
+    name: `rtpengine ${site.id}`,
+    host: mediaHostOf(site),
+    ngPort: media.ngPort,
+    ngHttpPort: media.ngHttpPort,
+    rtpPorts: media.rtpPorts,
+    dtmfLogDest: { host: LOOPBACK, port: media.dtmfPort },
+    ...(opts.noMediaTimeoutS === undefined ? {} : { noMediaTimeoutS: opts.noMediaTimeoutS }),
+    ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+  });
 }
