@@ -24,6 +24,7 @@ import {
   startEngine,
   startKafka,
   startKamailio,
+  startSiteRtpengine,
   type EngineHandle,
   type KafkaPrincipal,
 } from '@ccfed/services';
@@ -172,6 +173,13 @@ async function main(): Promise<void> {
   // the same CA.
   const lines: string[] = [];
   for (const site of sites) {
+    // rtpengine first, checked with an ng ping: Kamailio anchors every call's media there.
+    const rtpengine = await startSiteRtpengine({
+      topology,
+      siteId: site.id,
+      dataDir: join(DATA, `rtpengine-${site.id}`),
+    });
+    running.push({ name: `rtpengine ${site.id}`, stop: () => rtpengine.stop() });
     const kamailio = await startKamailio({
       topology,
       siteId: site.id,
@@ -216,7 +224,7 @@ async function main(): Promise<void> {
     });
     running.push({ name: `demo traffic ${site.id}`, stop: () => traffic.stop() });
     lines.push(
-      `  ${site.id.padEnd(14)}  sip:${kamailio.sip.host}:${kamailio.sip.port}  control API ${site.grpc.host}:${site.grpc.port}  ${traffic.describe}`,
+      `  ${site.id.padEnd(14)}  sip:${kamailio.sip.host}:${kamailio.sip.port}  control API ${site.grpc.host}:${site.grpc.port}  rtpengine ng ${rtpengine.ngUrl} RTP ${rtpengine.rtpPorts.min}-${rtpengine.rtpPorts.max}  ${traffic.describe}`,
     );
   }
 
