@@ -94,6 +94,7 @@ export function setup(
       callid,
       cseq: 1,
       fromUser: `caller-${callid}`,
+      fromTag: `tag-${callid}`,
       ruriUser: number,
       tsS: 0,
       tsU: 0,

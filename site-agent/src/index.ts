@@ -36,6 +36,8 @@ import { exclusionsOf } from './admission.js';
 import { CustomerDirectory, followCustomerDirectory } from './customer-directory.js';
 import { federationKeys } from './sip-context-signature.js';
 import { SnapshotLoop } from './snapshot-loop.js';
+import { listenForDtmf } from './media/dtmf-listener.js';
+import { PromptFiles } from './media/prompt-files.js';
 import { observeQueues } from './telemetry.js';
 
 await startProcess('site-agent', async () => {
@@ -131,6 +133,14 @@ await startProcess('site-agent', async () => {
     directory,
     // A tenant's calls are refused where the routing policy in force excludes it (below).
     tenantExclusions: () => tenantExclusions,
+    // What queued callers hear, played by the site's rtpengine through Kamailio.
+    prompts: PromptFiles.open(config.CCFED_PROMPTS_DIR, log),
+  });
+  // The digits callers press, as the site's rtpengine reports them (topology site.media.dtmfPort).
+  const dtmf = await listenForDtmf({
+    port: site.media.dtmfPort,
+    log,
+    onDigit: (event) => calls.dtmf(event),
   });
   if (!config.CCFED_CALLER_HASH_KEY)
     log.warn(
@@ -221,6 +231,7 @@ await startProcess('site-agent', async () => {
     await directoryFeed?.stop();
   });
   lifecycle.onShutdown('close evapi link', () => link.stop());
+  lifecycle.onShutdown('close DTMF listener', () => dtmf.close());
   lifecycle.onShutdown('stop control API', () => grpc.close());
   lifecycle.onShutdown('stop call timers', () => calls.stop());
   lifecycle.onShutdown('stop snapshots', () => snapshots.stop());
@@ -239,6 +250,7 @@ await startProcess('site-agent', async () => {
       sip: site.sip,
       evapi: site.evapi,
       grpc: site.grpc,
+      dtmf: dtmf.port,
       router: config.CCFED_ROUTER ?? 'none: every call is routed locally',
     },
     'site agent started',

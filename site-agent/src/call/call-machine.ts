@@ -9,12 +9,30 @@
 // effect, which tracing and the logs use. Which inputs a phase accepts is written once here:
 // an input that does not apply to the phase (a late answer for a call already gone, a second
 // CANCEL) changes nothing and produces no effect.
+//
+// What the caller hears while queued is the queue experience (queue-media.ts), which this machine
+// starts, pauses and ends with the call's phases; its plays and timers carry ids, and their results
+// come back as inputs (media_result, timer, announcement) that a stale id leaves without effect.
 
 import { CallParty, type CallEvent } from '@ccfed/proto';
 import type { Site, Topology } from '@ccfed/topology';
 import type { CallContext } from '../call-context.js';
 import { queuedReply, type KamailioCommand, type TransactionRef } from '../kamailio/messages.js';
 import { overflowRelay } from '../overflow/sip-overflow.js';
+import {
+  agentRinging,
+  announce,
+  endMedia,
+  enterQueue,
+  mediaResult,
+  mediaTimer,
+  pauseMedia,
+  queueMedia,
+  type MediaEffect,
+  type MediaStep,
+  type QueueMedia,
+  type QueueMediaSettings,
+} from './queue-media.js';
 
 /** A leg's SIP state (RFC 3261 dialog states, plus trying before any reply). */
 export type LegState = 'trying' | 'early' | 'confirmed' | 'terminated';
@@ -50,6 +68,8 @@ export interface CallState {
   /** Keyed hash of the caller's number ('' without a hash key): never the number itself. */
   readonly callerHash: string;
   readonly dialedNumber: string;
+  /** The caller's From tag: rtpengine's name for the caller, whom prompts are played to. */
+  readonly fromTag: string;
   readonly cseq: number;
   /** The suspended INVITE's transaction; renewed when Kamailio suspends it again. */
   readonly transaction: Required<TransactionRef>;
@@ -59,6 +79,8 @@ export interface CallState {
   readonly overflowTried: boolean;
   /** The skill's service-level thresholds, which the answered and abandoned events carry. */
   readonly serviceLevel: { readonly thresholdMs: number; readonly shortAbandonMs: number };
+  /** What the caller hears while queued here. */
+  readonly media: QueueMedia;
 }
 
 /** Everything that can happen to a call, from Kamailio, the ACD, the router or the site. */
@@ -109,7 +131,26 @@ export type CallInput =
   /** The agent's after-call work for this call is over. */
   | { readonly type: 'wrap_up_done' }
   /** The site agent stops; the call stays with Kamailio. */
-  | { readonly type: 'stop' };
+  | { readonly type: 'stop' }
+  /** Kamailio carried out (ok) or could not carry out a media action; `durationMs` of a play. */
+  | {
+      readonly type: 'media_result';
+      readonly id: string;
+      readonly ok: boolean;
+      readonly durationMs: number;
+      readonly reason?: string;
+    }
+  /** A timer this machine started has fired. */
+  | { readonly type: 'timer'; readonly id: string }
+  /** The ACD's answer to an announcement request: where the call stands (none: not queued). */
+  | { readonly type: 'announcement'; readonly position?: number; readonly waitMs?: number }
+  /** rtpengine saw a party of the call press a key (RFC 4733); `sourceTag` names the party. */
+  | {
+      readonly type: 'dtmf';
+      readonly digit: string;
+      readonly sourceTag: string;
+      readonly durationMs: number;
+    };
 
 /** What the adapters do for a call, in order. */
 export type CallEffect =
@@ -132,6 +173,8 @@ export type CallEffect =
       readonly type: 'acd';
       readonly op: 'offer' | 'answered' | 'ring_failed' | 'abandon' | 'hang_up' | 'withdraw';
     }
+  /** Media actions on the call's rtpengine session, timers, the ACD's announcement. */
+  | MediaEffect
   /** The site's service level today. */
   | { readonly type: 'day_stats'; readonly op: 'offered' | 'abandoned' }
   | { readonly type: 'day_stats'; readonly op: 'answered'; readonly waitedMs: number }
@@ -162,11 +205,20 @@ export function newCall(input: {
   readonly context: CallContext;
   readonly callerHash: string;
   readonly dialedNumber: string;
+  readonly fromTag: string;
   readonly cseq: number;
   readonly transaction: Required<TransactionRef>;
   readonly serviceLevel: CallState['serviceLevel'];
+  readonly media: QueueMediaSettings;
 }): CallState {
-  return { ...input, phase: { name: 'queued' }, legs: {}, overflowTried: false };
+  const { media, ...call } = input;
+  return {
+    ...call,
+    phase: { name: 'queued' },
+    legs: {},
+    overflowTried: false,
+    media: queueMedia(media),
+  };
 }
 
 /**
@@ -233,6 +285,8 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
           },
         },
       });
+      // Early media from the moment the call is queued (again).
+      fx.media((m) => enterQueue(m, nowMs));
       return fx.done();
     }
     case 'assigned': {
@@ -249,6 +303,7 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
         },
       });
       fx.leg('agent', 'trying');
+      fx.media(agentRinging);
       fx.push({
         type: 'log',
         level: 'info',
@@ -328,6 +383,8 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       fx.set({ phase: { name: 'talking', agentId: phase.agentId, answeredMs: nowMs, waitedMs } });
       fx.leg('agent', 'confirmed');
       fx.leg('caller', 'confirmed');
+      // Kamailio stopped it with the agent's 200 already; no prompt may follow.
+      fx.media((m) => endMedia(m, { stop: true }));
       fx.push({ type: 'acd', op: 'answered' });
       fx.push({ type: 'day_stats', op: 'answered', waitedMs });
       fx.push({
@@ -427,6 +484,8 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       const { target, decisionId } = input;
       fx.set({ phase: { name: 'overflowing', targetSiteId: target.id, decisionId } });
       fx.push({ type: 'acd', op: 'withdraw' });
+      // What plays goes on until the target's own early media replaces it (ccfed.cfg PEER_REPLY).
+      fx.media(pauseMedia);
       fx.push({
         type: 'kamailio',
         command: overflowRelay({
@@ -464,6 +523,37 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
     case 'stop': {
       if (phase.name === 'done' || phase.name === 'wrap_up') return fx.done();
       return fx.leave('site_agent_stopped');
+    }
+    case 'media_result':
+      fx.media((m) => mediaResult(m, input, nowMs));
+      return fx.done();
+    case 'timer':
+      fx.media((m) => mediaTimer(m, input.id, nowMs));
+      return fx.done();
+    case 'announcement':
+      fx.media((m) => announce(m, input));
+      return fx.done();
+    case 'dtmf': {
+      // The caller's keys while waiting (e.g. "press 1 for a callback"); an agent's, or keys once
+      // answered, are the conversation's.
+      if (phase.name !== 'queued' && phase.name !== 'ringing') return fx.done();
+      if (input.sourceTag !== state.fromTag) return fx.done();
+      const waitedMs = nowMs - state.context.arrivalMs;
+      fx.push({
+        type: 'publish',
+        kind: {
+          $case: 'digitPressed',
+          value: { digit: input.digit, durationMs: input.durationMs, waitedMs },
+        },
+      });
+      fx.push({
+        type: 'log',
+        level: 'info',
+        event: 'digit_pressed',
+        message: 'the waiting caller pressed a key',
+        fields: { digit: input.digit, waitedMs },
+      });
+      return fx.done();
     }
   }
 }
@@ -517,8 +607,17 @@ class Effects {
     this.push({ type: 'transition', leg, from: from ?? 'none', to });
   }
 
+  /** Steps the queue experience; its effects go in here, in order. */
+  media(step: (media: QueueMedia) => MediaStep): void {
+    const next = step(this.state.media);
+    if (next.media !== this.state.media) this.set({ media: next.media });
+    this.list.push(...next.effects);
+  }
+
   /** The call leaves this site with `outcome`. */
   leave(outcome: CallOutcome): Step {
+    // Its media session is gone (or the site agent stops): no timer of it may fire.
+    this.media((m) => endMedia(m, { stop: false }));
     this.set({ phase: { name: 'done' } });
     this.push({ type: 'leave', outcome });
     return { state: this.state, effects: this.list };
