@@ -76,7 +76,13 @@ describe('the queue experience with real phones, Kamailio, rtpengine and site ag
    * presses 1, lets the prompt play out and a little music, then lets the baresip agent take the
    * call, talks 3 s and hangs up. Returns what each phone heard and the call's events.
    */
-  async function queuedCall(opts: { number: string; sipPort: number; dialedAt: string }) {
+  async function queuedCall(opts: {
+    number: string;
+    sipPort: number;
+    dialedAt: string;
+    /** Both phones send a re-INVITE while they talk (a session refresh; hold would do the same). */
+    reinvite?: boolean;
+  }) {
     const { caller, agent, fed } = site;
     const heardBefore = caller.recordings().heard.length;
     const agentHeardBefore = agent.recordings().heard.length;
@@ -118,7 +124,20 @@ describe('the queue experience with real phones, Kamailio, rtpengine and site ag
       if (tags) anchors.set(id, [...tags].sort());
     }
 
-    await until('three seconds of conversation', established.at, 3_000);
+    let talking = established.at;
+    if (opts.reinvite) {
+      await until('a second of conversation', established.at, 1_000);
+      await agent.reinvite();
+      await caller.reinvite();
+      // Still the caller and one far end at each anchor, whoever re-offered.
+      await until('the re-INVITEs answered', Date.now(), 1_000);
+      for (const [id, tags] of anchors)
+        expect(
+          [...(await fed.sites.get(id)!.rtpengine.client.query({ callId })).tags].sort(),
+        ).toEqual(tags);
+      talking = Date.now();
+    }
+    await until('three seconds of conversation', talking, 3_000);
     const hungUp = Date.now();
     await caller.hangup();
     await agent.waitForEvent('CALL_CLOSED', { since: hungUp });
@@ -200,6 +219,7 @@ describe('the queue experience with real phones, Kamailio, rtpengine and site ag
       number: BEIJING_SUPPORT,
       sipPort: beijing.kamailio.sip.port,
       dialedAt: 'beijing',
+      reinvite: true,
     });
     // What the site agent computed and announced: the caller's place behind the busy agent.
     expect(call.announced.event.meta!.siteId).toBe('beijing');
@@ -238,6 +258,26 @@ describe('the queue experience with real phones, Kamailio, rtpengine and site ag
     for (const tags of call.anchors.values()) expect(tags).toHaveLength(2);
     await checkWhatWasHeard(call);
   }, 120_000);
+
+  it('a caller who hangs up while queued is an abandon, and the media session is deleted at once', async () => {
+    const { caller, fed } = site;
+    const beijing = fed.sites.get('beijing')!;
+    const earlier = new Set(site.events.map((e) => e.callId));
+    const t0 = Date.now();
+    await caller.dial(`sip:${BEIJING_SUPPORT}@127.0.0.1:${beijing.kamailio.sip.port}`);
+    await caller.waitForEvent('CALL_PROGRESS', { since: t0 });
+    const { event } = await site.event('queued', (e) => !earlier.has(e.callId));
+    expect((await beijing.rtpengine.client.query({ callId: event.callId })).tags).toHaveLength(2);
+    await caller.hangup();
+    const abandoned = await site.event('abandoned', (e) => e.callId === event.callId);
+    expect(abandoned.value.byCaller).toBe(true);
+    await waitFor('the media session deleted', async () =>
+      beijing.rtpengine.client.query({ callId: event.callId }).then(
+        () => undefined,
+        (err: unknown) => (err instanceof NgCommandError ? true : undefined),
+      ),
+    );
+  }, 60_000);
 
   it('sends the first ringback packet within tens of milliseconds of the INVITE', async () => {
     // A caller that only listens: the time from sending its INVITE to the first RTP packet at
