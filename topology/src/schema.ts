@@ -389,9 +389,10 @@ function checkReferences(t: z.output<z.ZodObject>, ctx: Ctx): void {
         listeners.set(key, `sites[${si}] (${site.id}) ${what}`);
       }
     }
-    // rtpengine's control ports and the DTMF listener are on the loopback of the site's host.
+    // rtpengine's control ports and the DTMF listener are on the loopback of the site's host,
+    // which its SIP address names (a site on 0.0.0.0 is taken to have a host, or a pod, its own).
     const loopbackOf = (p: number) =>
-      site.sip.host === '127.0.0.1' ? `127.0.0.1:${p}` : `127.0.0.1 of ${site.sip.host}:${p}`;
+      site.sip.host === '127.0.0.1' ? `127.0.0.1:${p}` : `127.0.0.1 of ${machineOf(site)}:${p}`;
     for (const what of ['ngPort', 'ngHttpPort', 'dtmfPort'] as const) {
       const key = loopbackOf(site.media[what]);
       const owner = listeners.get(key);
@@ -469,6 +470,11 @@ function checkReferences(t: z.output<z.ZodObject>, ctx: Ctx): void {
   });
 }
 
+/** The host a site runs on, as far as the topology tells: its SIP address, unless that is 0.0.0.0. */
+function machineOf(site: Topology['sites'][number]): string {
+  return site.sip.host === '0.0.0.0' ? `site ${site.id}` : site.sip.host;
+}
+
 /**
  * Sites whose rtpengines share a media address need disjoint RTP port ranges, and no other
  * listener of that address may sit inside one.
@@ -480,7 +486,8 @@ function checkRtpRanges(
 ): void {
   const ranges: { host: string; min: number; max: number; si: number; id: string }[] = [];
   topo.sites.forEach((site, si) => {
-    const host = site.media.host ?? site.sip.host;
+    const media = site.media.host ?? site.sip.host;
+    const host = media === '0.0.0.0' ? machineOf(site) : media;
     const { min, max } = site.media.rtpPorts;
     const here: Path = ['sites', si, 'media', 'rtpPorts'];
     if (max < min) fail(here, `expected min <= max, got ${min}-${max}`);
