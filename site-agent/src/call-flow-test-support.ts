@@ -10,7 +10,7 @@ import { DayStats } from './acd/day-stats.js';
 import { acdSetup } from './acd/from-topology.js';
 import { exclusionsOf } from './admission.js';
 import { AgentRoster, SiteDesk } from './agent-desk.js';
-import { CallFlow } from './call-flow.js';
+import { CallFlow, type CallFlowDeps } from './call-flow.js';
 import type { CustomerDirectory } from './customer-directory.js';
 import { EventStamper } from './events/event-meta.js';
 import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
@@ -32,6 +32,7 @@ export function setup(
     directory?: CustomerDirectory;
     tenantExclusions?: Record<string, string[]>;
     mutate?: (doc: string) => string;
+    prompts?: CallFlowDeps['prompts'];
   } = {},
 ) {
   const text = readFileSync(EXAMPLE, 'utf8');
@@ -63,6 +64,7 @@ export function setup(
     federationKeys: KEYS,
     ...(opts.directory ? { directory: opts.directory } : {}),
     tenantExclusions: () => exclusionsOf(opts.tenantExclusions ?? {}),
+    ...(opts.prompts ? { prompts: opts.prompts } : {}),
   });
   const desk = new SiteDesk({ acd, topology, roster, carryOut: (fx) => flow.carryOut(fx) });
   let tx = 0;

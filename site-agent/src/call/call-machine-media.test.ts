@@ -366,6 +366,14 @@ describe('the queue experience around the call’s phases', () => {
       ['acd announcement', 'start_timer t6 30000'],
     ]);
   });
+
+  it('a ringback that cannot be played is not asked for again: the announcement comes at once', () => {
+    const { effects } = run(fresh(), [
+      queued,
+      [20, { type: 'media_result', id: 'p1', ok: false, durationMs: -1, reason: 'no prompt' }],
+    ]);
+    expect(effects[1]).toEqual(['log queue_media_failed', 'acd announcement']);
+  });
 });
 
 describe('keys the caller presses while waiting', () => {

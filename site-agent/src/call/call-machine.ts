@@ -525,7 +525,7 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       return fx.leave('site_agent_stopped');
     }
     case 'media_result':
-      fx.media((m) => mediaResult(m, input, nowMs));
+      fx.media((m) => mediaResult(m, input));
       return fx.done();
     case 'timer':
       fx.media((m) => mediaTimer(m, input.id, nowMs));

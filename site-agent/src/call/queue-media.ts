@@ -167,7 +167,6 @@ export function mediaResult(
     readonly durationMs: number;
     readonly reason?: string;
   },
-  nowMs: number,
 ): MediaStep {
   const b = new Builder(media);
   const { current } = b.m;
@@ -181,8 +180,10 @@ export function mediaResult(
       fields: { actionId: result.id, reason: result.reason ?? '' },
     });
     b.set({ current: undefined });
-    // Ringback or announcement failed: on to what follows; music failed: silence, not a loop.
-    if (current.what !== 'music') b.after(current.what, nowMs);
+    // Never the same kind again (a missing file would fail as fast as it is asked for): ringback
+    // failed, the announcement at once; an announcement failed, music; music failed, silence.
+    if (current.what === 'ringback' && !b.m.ringing) b.ask();
+    else if (current.what !== 'music') b.play(music(b.m));
     return b.done();
   }
   const durationMs = result.durationMs > 0 ? result.durationMs : UNKNOWN_LENGTH_MS[current.what];
