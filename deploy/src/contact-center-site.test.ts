@@ -1,5 +1,5 @@
 import { kamailioConfig } from '@ccfed/services';
-import { loadTopology, parseTopology, type Topology } from '@ccfed/topology';
+import { loadTopology, parseTopology, siteById, type Topology } from '@ccfed/topology';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   checkFederationKey,
@@ -259,6 +259,19 @@ describe('ContactCenterSite', () => {
       name: 'recordings',
       mountPath: RECORDING_PATHS.dir,
     });
+    // The site agent drives the pod's rtpengine, whose pcap spool is on the same volume: a call
+    // being recorded when the pod went away is finished from it by the next site agent.
+    const site = siteById(topology, 'guangzhou');
+    expect(envValue(agent, 'CCFED_RTPENGINE_NG')).toBe(`127.0.0.1:${site.media.ngPort}`);
+    expect(envValue(agent, 'CCFED_RTPENGINE_RECORDING_DIR')).toBe(RECORDING_PATHS.spool);
+    const rtpengine = (sts.inputs.spec as any).template.spec.initContainers.find(
+      (c: any) => c.name === 'rtpengine',
+    );
+    expect(rtpengine.command).toContain(`--recording-dir=${RECORDING_PATHS.spool}`);
+    expect(rtpengine.volumeMounts).toContainEqual({
+      name: 'recordings',
+      mountPath: RECORDING_PATHS.dir,
+    });
     expect(agent.volumeMounts).toContainEqual({
       name: 'recording-keys',
       mountPath: RECORDING_PATHS.keysDir,
@@ -288,6 +301,7 @@ describe('ContactCenterSite', () => {
     const agent = container(ofType(declared, 'kubernetes:apps/v1:StatefulSet')[0]!, 'site-agent');
     expect(envValue(agent, 'CCFED_RECORDING_DIR')).toBe(RECORDING_PATHS.dir);
     expect(agent.env?.some((e) => e.name === 'CCFED_RECORDING_KEYS_FILE')).toBe(false);
+    expect(agent.env?.some((e) => e.name === 'CCFED_RTPENGINE_NG')).toBe(false);
     expect(ofType(declared, 'kubernetes:core/v1:Secret')).toHaveLength(1);
   });
 
