@@ -24,6 +24,7 @@ import {
   startEngine,
   startKafka,
   startKamailio,
+  startSiteRtpengine,
   type EngineHandle,
   type KafkaPrincipal,
 } from '@ccfed/services';
@@ -173,6 +174,13 @@ async function main(): Promise<void> {
   // the same CA.
   const lines: string[] = [];
   for (const site of sites) {
+    // rtpengine first, checked with an ng ping: Kamailio anchors every call's media there.
+    const rtpengine = await startSiteRtpengine({
+      topology,
+      siteId: site.id,
+      dataDir: join(DATA, `rtpengine-${site.id}`),
+    });
+    running.push({ name: `rtpengine ${site.id}`, stop: () => rtpengine.stop() });
     const kamailio = await startKamailio({
       topology,
       siteId: site.id,
@@ -192,9 +200,11 @@ async function main(): Promise<void> {
         CCFED_CALLER_HASH_KEY: callerHashKey,
         CCFED_FEDERATION_KEY: federationKey,
         CCFED_ROUTER: routerAddress,
-        // Recordings are sealed with this site's keys (until rtpengine runs at the site, each call
-        // the policy records is indexed as failed, saying so).
+        // The calls the tenants' policies record are recorded by the site's rtpengine and sealed
+        // with this site's keys.
         CCFED_RECORDING_KEYS_FILE: localRecordingKeys(join(DATA, 'recording-keys'), site.id),
+        CCFED_RTPENGINE_NG: `${rtpengine.ng.host}:${rtpengine.ng.port}`,
+        CCFED_RTPENGINE_RECORDING_DIR: rtpengine.recordingDir,
         ...(await tlsEnv({ kind: 'site', site: site.id })),
       },
       'site_agent_started',
@@ -220,7 +230,7 @@ async function main(): Promise<void> {
     });
     running.push({ name: `demo traffic ${site.id}`, stop: () => traffic.stop() });
     lines.push(
-      `  ${site.id.padEnd(14)}  sip:${kamailio.sip.host}:${kamailio.sip.port}  control API ${site.grpc.host}:${site.grpc.port}  ${traffic.describe}`,
+      `  ${site.id.padEnd(14)}  sip:${kamailio.sip.host}:${kamailio.sip.port}  control API ${site.grpc.host}:${site.grpc.port}  rtpengine ng ${rtpengine.ngUrl} RTP ${rtpengine.rtpPorts.min}-${rtpengine.rtpPorts.max}  ${traffic.describe}`,
     );
   }
 

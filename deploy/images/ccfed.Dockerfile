@@ -3,6 +3,12 @@
 # point, as deploy/src/kube.ts ccfedCommand() starts it. Build from the repository root:
 #   docker build -f deploy/images/ccfed.Dockerfile -t registry.example.com/ccfed/ccfed:<tag> .
 FROM node:20-bookworm-slim
+# The site agent assembles queue announcements with sox; a site pod's init container renders the
+# prompts with espeak-ng and sox from the shipped music on hold (services/src/media/prompts.ts).
+RUN apt-get update \
+  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    sox espeak-ng asterisk-moh-opsound-wav \
+  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
 # tsx runs the TypeScript sources directly, so the dev dependencies stay in the image.

@@ -1,5 +1,5 @@
 import { kamailioConfig } from '@ccfed/services';
-import { loadTopology, parseTopology, type Topology } from '@ccfed/topology';
+import { loadTopology, parseTopology, siteById, type Topology } from '@ccfed/topology';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   checkFederationKey,
@@ -53,7 +53,11 @@ function args(siteId: string, extra: Partial<ContactCenterSiteArgs> = {}): Conta
   return {
     topology,
     siteId,
-    images: { ccfed: 'registry.test/ccfed:1.2.3', kamailio: 'registry.test/kamailio:5.8.4' },
+    images: {
+      ccfed: 'registry.test/ccfed:1.2.3',
+      kamailio: 'registry.test/kamailio:5.8.4',
+      rtpengine: 'registry.test/rtpengine:10.5',
+    },
     namespace: 'ccfed',
     routerAddress: ROUTER,
     kafkaBrokers: BROKERS,
@@ -255,6 +259,19 @@ describe('ContactCenterSite', () => {
       name: 'recordings',
       mountPath: RECORDING_PATHS.dir,
     });
+    // The site agent drives the pod's rtpengine, whose pcap spool is on the same volume: a call
+    // being recorded when the pod went away is finished from it by the next site agent.
+    const site = siteById(topology, 'guangzhou');
+    expect(envValue(agent, 'CCFED_RTPENGINE_NG')).toBe(`127.0.0.1:${site.media.ngPort}`);
+    expect(envValue(agent, 'CCFED_RTPENGINE_RECORDING_DIR')).toBe(RECORDING_PATHS.spool);
+    const rtpengine = (sts.inputs.spec as any).template.spec.initContainers.find(
+      (c: any) => c.name === 'rtpengine',
+    );
+    expect(rtpengine.command).toContain(`--recording-dir=${RECORDING_PATHS.spool}`);
+    expect(rtpengine.volumeMounts).toContainEqual({
+      name: 'recordings',
+      mountPath: RECORDING_PATHS.dir,
+    });
     expect(agent.volumeMounts).toContainEqual({
       name: 'recording-keys',
       mountPath: RECORDING_PATHS.keysDir,
@@ -284,6 +301,7 @@ describe('ContactCenterSite', () => {
     const agent = container(ofType(declared, 'kubernetes:apps/v1:StatefulSet')[0]!, 'site-agent');
     expect(envValue(agent, 'CCFED_RECORDING_DIR')).toBe(RECORDING_PATHS.dir);
     expect(agent.env?.some((e) => e.name === 'CCFED_RECORDING_KEYS_FILE')).toBe(false);
+    expect(agent.env?.some((e) => e.name === 'CCFED_RTPENGINE_NG')).toBe(false);
     expect(ofType(declared, 'kubernetes:core/v1:Secret')).toHaveLength(1);
   });
 
@@ -355,5 +373,69 @@ describe('ContactCenterSite', () => {
     expect(
       () => new ContactCenterSite('test-nokafka', args('beijing', { kafkaBrokers: [] })),
     ).toThrow('site beijing: no Kafka brokers given');
+  });
+
+  it("runs the site's rtpengine in the pod: a sidecar Kamailio waits for (ng ping), ng on loopback, the topology's ports, prompts rendered at start into a volume the site agent and rtpengine share", async () => {
+    for (const s of topology.sites) {
+      const { declared } = await declare(s.id);
+      const sts = ofType(declared, 'kubernetes:apps/v1:StatefulSet')[0]!;
+      const pod = (sts.inputs.spec as any).template.spec;
+      expect(pod.initContainers.map((c: any) => c.name)).toEqual(['prompts', 'rtpengine']);
+      const [prompts, rtpengine] = pod.initContainers;
+      expect(prompts.image).toBe('registry.test/ccfed:1.2.3');
+      expect(prompts.command).toEqual([
+        'node',
+        '--import',
+        'tsx',
+        'services/src/media/prompts-cli.ts',
+        CONTAINER_PATHS.promptsDir,
+      ]);
+      // A sidecar: it keeps running, and the containers start once its startup probe passes.
+      expect(rtpengine.restartPolicy).toBe('Always');
+      expect(rtpengine.image).toBe('registry.test/rtpengine:10.5');
+      const probe = rtpengine.startupProbe.exec.command.join(' ');
+      expect(probe).toContain(`http://127.0.0.1:${s.media.ngHttpPort}/ng`);
+      expect(probe).toContain('"command":"ping"');
+      expect(probe).toContain('grep -q pong');
+      const cmd: string[] = rtpengine.command;
+      expect(cmd[0]).toBe('rtpengine');
+      expect(cmd).toContain('--table=-1');
+      expect(cmd).toContain(`--listen-ng=127.0.0.1:${s.media.ngPort}`);
+      expect(cmd).toContain(`--listen-http=127.0.0.1:${s.media.ngHttpPort}`);
+      expect(cmd).toContain(`--dtmf-log-dest=127.0.0.1:${s.media.dtmfPort}`);
+      expect(cmd).toContain(`--port-min=${s.media.rtpPorts.min}`);
+      expect(cmd).toContain(`--port-max=${s.media.rtpPorts.max}`);
+      // The cluster topology has no media address (sip.host 0.0.0.0): the pod's own.
+      expect(cmd).toContain('--interface=$(POD_IP)');
+      expect(rtpengine.env).toEqual([
+        { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+      ]);
+      expect(rtpengine.volumeMounts).toContainEqual({
+        name: 'prompts',
+        mountPath: CONTAINER_PATHS.promptsDir,
+        readOnly: true,
+      });
+      const agent = container(sts, 'site-agent');
+      expect(envValue(agent, 'CCFED_PROMPTS_DIR')).toBe(CONTAINER_PATHS.promptsDir);
+      expect(agent.volumeMounts).toContainEqual({
+        name: 'prompts',
+        mountPath: CONTAINER_PATHS.promptsDir,
+      });
+      expect(pod.volumes).toContainEqual({ name: 'prompts', emptyDir: {} });
+    }
+  });
+
+  it("binds the pod's address and writes the site's media address into SDP when the topology gives one", async () => {
+    const text = JSON.stringify(topology).replace(
+      '"media":{"ngPort":2233',
+      '"media":{"host":"203.0.113.7","ngPort":2233',
+    );
+    const withMedia = parseTopology(text, 'media.yaml');
+    expect(withMedia.sites.find((x) => x.id === 'beijing')!.media.host).toBe('203.0.113.7');
+    const { declared } = await declare('beijing', { topology: withMedia });
+    const pod = (ofType(declared, 'kubernetes:apps/v1:StatefulSet')[0]!.inputs.spec as any).template
+      .spec;
+    const rtpengine = pod.initContainers.find((c: any) => c.name === 'rtpengine');
+    expect(rtpengine.command).toContain('--interface=$(POD_IP)!203.0.113.7');
   });
 });

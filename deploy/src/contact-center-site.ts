@@ -1,5 +1,7 @@
-// One contact-center site on Kubernetes: its Kamailio and its site agent in one pod (evapi stays
-// on localhost), the agent's outbox on a persistent volume, SIP and gRPC Services, and the
+// One contact-center site on Kubernetes: its Kamailio, its rtpengine and its site agent in one pod
+// (evapi and rtpengine's ng control stay on localhost), the agent's outbox on a persistent volume,
+// the queue prompts rendered at pod start into a volume both the site agent and rtpengine read,
+// SIP and gRPC Services, and the
 // topology and generated kamailio.cfg as ConfigMaps. The site proves who it is with its own
 // certificate (spiffe://ccfed/site/<site>, from cert-manager), logs in to Kafka as site-<site>,
 // signs its overflow context with the federation key, and its pod's NetworkPolicy allows only
@@ -7,8 +9,13 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_TOPIC_PREFIX } from '@ccfed/proto';
-import { DEFAULT_TUNING, kamailioConfig, type KamailioTuning } from '@ccfed/services';
-import { siteById, type Site, type Topology } from '@ccfed/topology';
+import {
+  DEFAULT_TUNING,
+  kamailioConfig,
+  siteRtpengineArgs,
+  type KamailioTuning,
+} from '@ccfed/services';
+import { mediaHostOf, siteById, type Site, type Topology } from '@ccfed/topology';
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import { principalCertificate, type IssuerRef } from './identity.js';
@@ -31,7 +38,12 @@ import {
 } from './kube.js';
 import { resourcesFor, type ResourceOverrides } from './resources.js';
 import { siteNetworkPolicy, type SiteNetwork } from './site-network.js';
-import { siteRecordings, type SiteRecordingArgs } from './site-recordings.js';
+import {
+  RECORDING_PATHS,
+  RECORDINGS_VOLUME,
+  siteRecordings,
+  type SiteRecordingArgs,
+} from './site-recordings.js';
 
 /** The federation key signs the X-CC-* overflow context: HMAC-SHA256 wants at least 32 bytes. */
 export const MIN_FEDERATION_KEY_BYTES = 32;
@@ -153,6 +165,7 @@ export class ContactCenterSite extends pulumi.ComponentResource {
       CCFED_KAFKA_USERNAME: `site-${site.id}`,
       CCFED_TOPIC_PREFIX: args.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
       CCFED_OUTBOX_MAX_BYTES: String(Math.floor(dataGi * 1024 ** 3 * OUTBOX_SHARE_OF_VOLUME)),
+      CCFED_PROMPTS_DIR: CONTAINER_PATHS.promptsDir,
       ...(args.routerAddress !== undefined ? { CCFED_ROUTER: args.routerAddress } : {}),
       ...(args.otlpEndpoint !== undefined
         ? { OTEL_EXPORTER_OTLP_ENDPOINT: args.otlpEndpoint }
@@ -228,6 +241,7 @@ export class ContactCenterSite extends pulumi.ComponentResource {
         ...args,
         namespace: ns,
         labels,
+        rtpengineNg: `127.0.0.1:${site.media.ngPort}`,
         ...(args.storageClassName !== undefined && { storageClassName: args.storageClassName }),
       },
       parent,
@@ -264,6 +278,23 @@ export class ContactCenterSite extends pulumi.ComponentResource {
               securityContext: POD_SECURITY,
               // Nothing in a site pod talks to the Kubernetes API.
               automountServiceAccountToken: false,
+              initContainers: [
+                {
+                  // The prompts every queued caller may hear, rendered from text (espeak-ng, sox)
+                  // and the image's music on hold: nothing is downloaded.
+                  name: 'prompts',
+                  image: args.images.ccfed,
+                  workingDir: '/app',
+                  command: [
+                    ...ccfedCommand('services/src/media/prompts-cli.ts'),
+                    CONTAINER_PATHS.promptsDir,
+                  ],
+                  resources: resourcesFor('site-agent', args.resources),
+                  securityContext: CONTAINER_SECURITY,
+                  volumeMounts: [{ name: 'prompts', mountPath: CONTAINER_PATHS.promptsDir }],
+                },
+                rtpengineSidecar(args, site),
+              ],
               containers: [
                 {
                   name: 'kamailio',
@@ -315,6 +346,8 @@ export class ContactCenterSite extends pulumi.ComponentResource {
                     { name: 'topology', mountPath: CONTAINER_PATHS.topologyDir, readOnly: true },
                     { name: 'data', mountPath: CONTAINER_PATHS.siteDataDir },
                     ...recording.agentMounts,
+                    // announcements are assembled beside the prompts, where rtpengine reads them
+                    { name: 'prompts', mountPath: CONTAINER_PATHS.promptsDir },
                     tls.mount,
                   ],
                 },
@@ -324,6 +357,7 @@ export class ContactCenterSite extends pulumi.ComponentResource {
                 { name: 'kamailio', configMap: { name: kamailioMap.metadata.name } },
                 // Kamailio's runtime directory (pid file, sockets); the image has none writable.
                 { name: 'kamailio-run', emptyDir: {} },
+                { name: 'prompts', emptyDir: {} },
                 tls.volume,
                 ...recording.volumes,
               ],
@@ -409,6 +443,49 @@ export class ContactCenterSite extends pulumi.ComponentResource {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost']);
+
+/**
+ * The site's rtpengine as a sidecar (an init container that keeps running): Kubernetes starts
+ * Kamailio and the site agent only once its startup probe, an ng ping over HTTP on loopback, has
+ * answered pong, as the local launcher checks before Kamailio starts. It binds the pod's address
+ * and writes the site's media address into SDP (rtpengine's `bind!advertised` interface); its ng
+ * ports stay on loopback, reachable only from the pod.
+ */
+function rtpengineSidecar(
+  args: ContactCenterSiteArgs,
+  site: Site,
+): k8s.types.input.core.v1.Container {
+  const advertised = mediaHostOf(site);
+  const bind = '$(POD_IP)';
+  const iface = advertised === '0.0.0.0' ? bind : `${bind}!${advertised}`;
+  const ping = `curl -sf --max-time 1 -H 'Content-Type: application/x-rtpengine-ng' --data 'startup {"command":"ping"}' http://127.0.0.1:${site.media.ngHttpPort}/ng | grep -q pong`;
+  return {
+    name: 'rtpengine',
+    image: args.images.rtpengine,
+    restartPolicy: 'Always',
+    command: [
+      'rtpengine',
+      ...siteRtpengineArgs(args.topology, site.id, {
+        recordingDir: RECORDING_PATHS.spool,
+        interface: iface,
+      }),
+    ],
+    env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+    startupProbe: {
+      exec: { command: ['sh', '-c', ping] },
+      periodSeconds: 1,
+      failureThreshold: 30,
+    },
+    resources: resourcesFor('rtpengine', args.resources),
+    securityContext: CONTAINER_SECURITY,
+    volumeMounts: [
+      { name: 'prompts', mountPath: CONTAINER_PATHS.promptsDir, readOnly: true },
+      // its pcap spool on the recordings volume: a call recorded when the pod went away is
+      // finished from it by the next site agent
+      { name: RECORDINGS_VOLUME, mountPath: RECORDING_PATHS.dir },
+    ],
+  };
+}
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 /**
@@ -427,6 +504,17 @@ function checkPodLayout(site: Site, hostNetwork: boolean): void {
       hostNetwork
         ? `site ${site.id}: sip.host is ${site.sip.host}; only sites on the same node can reach it (a one-node development cluster)`
         : `site ${site.id}: sip.host is ${site.sip.host}; Kamailio listens on it and other sites send overflow INVITEs to it, so it must be the site's SIP address (see hostNetwork)`,
+    );
+  }
+  const media = mediaHostOf(site);
+  if (LOOPBACK.has(media) || (media === '0.0.0.0' && !hostNetwork)) {
+    void pulumi.log.warn(
+      `site ${site.id}: media.host (or sip.host) is ${media}; rtpengine writes the address callers send RTP to into every SDP, so give the site's media address (media.host)`,
+    );
+  }
+  if (!hostNetwork) {
+    void pulumi.log.warn(
+      `site ${site.id}: RTP arrives on ${media} ports ${site.media.rtpPorts.min}-${site.media.rtpPorts.max}; without hostNetwork the cluster must route that range to the pod (a Service cannot carry a port range)`,
     );
   }
   if (LOOPBACK.has(site.grpc.host)) {

@@ -89,6 +89,7 @@ function setStackConfig(topologyFile: string, extra: Record<string, string> = {}
       'ccfed:imageRepository': 'registry.test/ccfed',
       'ccfed:imageTag': '2026.11.1',
       'ccfed:kamailioImage': 'registry.test/kamailio:5.8.4',
+      'ccfed:rtpengineImage': 'registry.test/rtpengine:10.5',
       'ccfed:kafkaBrokers': JSON.stringify(['kafka-0.kafka:9092', 'kafka-1.kafka:9092']),
       'ccfed:clickhouseUrl': 'http://clickhouse.ccfed-data.svc:8123',
       'ccfed:apiSecret': SECRETS.apiSecret,

@@ -152,7 +152,11 @@ export function deployFederation(settings: StackSettings): Federation {
       {
         topology,
         siteId: site.id,
-        images: { ccfed: ccfedImage, kamailio: settings.kamailioImage },
+        images: {
+          ccfed: ccfedImage,
+          kamailio: settings.kamailioImage,
+          rtpengine: settings.rtpengineImage,
+        },
         namespace: cluster?.namespace ?? namespace,
         routerAddress: cluster ? externalRouter : hub.routerAddress,
         kafkaBrokers: elsewhere?.kafkaBrokers ?? settings.kafkaBrokers,

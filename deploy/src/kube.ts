@@ -13,6 +13,8 @@ export interface Images {
   readonly ccfed: pulumi.Input<string>;
   /** Kamailio with evapi and jansson under /usr/lib/x86_64-linux-gnu/kamailio/modules (images/). */
   readonly kamailio: pulumi.Input<string>;
+  /** rtpengine 10.5 in userspace, with curl for its startup probe (images/rtpengine.Dockerfile). */
+  readonly rtpengine: pulumi.Input<string>;
 }
 
 /** Paths inside the containers; the env vars and volume mounts both read them from here. */
@@ -27,6 +29,12 @@ export const CONTAINER_PATHS = {
   apiUsersFile: '/etc/ccfed/api/users.yaml',
   /** The process's certificate, key and the federation CA (identity.ts), read-only. */
   tlsDir: '/etc/ccfed/tls',
+  /**
+   * A site's queue prompts, rendered at pod start and shared: the site agent names the files it
+   * wants played (and assembles announcements here), rtpengine reads them at the same path.
+   */
+  promptsDir: '/var/lib/ccfed-prompts',
+  /** rtpengine's recording spool (pcaps, metadata). */
 } as const;
 
 /** File names under CONTAINER_PATHS.tlsDir: the keys cert-manager writes into a TLS Secret. */

@@ -10,6 +10,7 @@ export const COMPONENTS = [
   'api',
   'site-agent',
   'kamailio',
+  'rtpengine',
   'migrate',
   'cross-sell-refresh',
   'churn-scoring',
@@ -25,7 +26,8 @@ export interface Resources {
  * Sized from the local federation and the benches: the ingester decodes on a second thread
  * (bench:ingest: about one core at 60,000 events/s); the API verifies at most two scrypt hashes
  * of 32 MiB at once (routes/session.ts); Kamailio's shared memory is 64 MB plus private memory
- * per child process; the jobs only send SQL to ClickHouse.
+ * per child process; rtpengine forwards RTP in userspace on two threads and transcodes only what
+ * it plays (prompts into G.711); the jobs only send SQL to ClickHouse.
  */
 export const DEFAULT_RESOURCES: Readonly<Record<Component, Resources>> = {
   router: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
@@ -36,6 +38,7 @@ export const DEFAULT_RESOURCES: Readonly<Record<Component, Resources>> = {
     limits: { cpu: '1', memory: '512Mi' },
   },
   kamailio: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+  rtpengine: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '2', memory: '512Mi' } },
   migrate: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
   'cross-sell-refresh': {
     requests: { cpu: '100m', memory: '128Mi' },

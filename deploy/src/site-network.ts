@@ -27,6 +27,11 @@ export interface SiteNetwork {
   readonly api?: NetworkPeer;
   /** The site's phones and SBCs, which Kamailio rings and relays to (any port, UDP and TCP). */
   readonly phones?: NetworkPeer;
+  /**
+   * Who exchanges RTP with the site's rtpengine (callers' SBCs, agents' phones, the other sites'
+   * rtpengines for overflowed calls); anyone when absent, as callers may come from anywhere.
+   */
+  readonly media?: NetworkPeer;
   readonly telemetry?: NetworkService;
 }
 
@@ -52,6 +57,15 @@ export function peerSipRules(topology: Topology, site: Site): PolicyRule[] {
     }));
 }
 
+/** The site's RTP ports (rtpengine's range), as one NetworkPolicy port range. */
+function rtpRange(site: Site): { protocol: 'UDP'; port: number; endPort: number } {
+  return { protocol: 'UDP', port: site.media.rtpPorts.min, endPort: site.media.rtpPorts.max };
+}
+
+function mediaPeers(network: SiteNetwork): { peers?: ReturnType<typeof policyPeers> } {
+  return network.media ? { peers: policyPeers(network.media) } : {};
+}
+
 /** The policy of one site's pod. */
 export function siteNetworkPolicy(
   name: string,
@@ -74,6 +88,8 @@ export function siteNetworkPolicy(
       ingress: [
         // Callers, trunks and peer sites: SIP is the site's public face.
         { ports: both(site.sip.port) },
+        // RTP to the site's rtpengine, which anchors every call's media.
+        { ...mediaPeers(network), ports: [rtpRange(site)] },
         ...(network.control
           ? [{ peers: policyPeers(network.control), ports: tcp(site.grpc.port) }]
           : []),
@@ -84,6 +100,8 @@ export function siteNetworkPolicy(
         to(network.kafka),
         ...peerSipRules(args.topology, site),
         ...(network.phones ? [{ peers: policyPeers(network.phones), ports: both() }] : []),
+        // RTP from rtpengine to whatever port each party's SDP names.
+        { ...mediaPeers(network), ports: [{ protocol: 'UDP' }] },
         ...(network.telemetry ? [to(network.telemetry)] : []),
       ],
     },

@@ -54,6 +54,8 @@ export function siteRecordings(
     readonly namespace: pulumi.Input<string>;
     readonly labels: Record<string, string>;
     readonly storageClassName?: pulumi.Input<string>;
+    /** The site's rtpengine's ng control address in the pod (loopback). */
+    readonly rtpengineNg: string;
   },
   opts: pulumi.CustomResourceOptions,
 ): SiteRecordingParts {
@@ -107,6 +109,11 @@ export function siteRecordings(
         },
       },
     ],
-    env: { ...env, CCFED_RECORDING_KEYS_FILE: RECORDING_PATHS.keysFile },
+    env: {
+      ...env,
+      CCFED_RECORDING_KEYS_FILE: RECORDING_PATHS.keysFile,
+      CCFED_RTPENGINE_NG: args.rtpengineNg,
+      CCFED_RTPENGINE_RECORDING_DIR: RECORDING_PATHS.spool,
+    },
   };
 }

@@ -42,7 +42,11 @@ async function declare(siteId: string, extra: Partial<ContactCenterSiteArgs> = {
   const site = new ContactCenterSite(`sec-${siteId}-${++count}`, {
     topology,
     siteId,
-    images: { ccfed: 'registry.test/ccfed:1.2.3', kamailio: 'registry.test/kamailio:5.8.4' },
+    images: {
+      ccfed: 'registry.test/ccfed:1.2.3',
+      kamailio: 'registry.test/kamailio:5.8.4',
+      rtpengine: 'registry.test/rtpengine:10.5',
+    },
     namespace: 'ccfed',
     routerAddress: 'ccfed-router.ccfed.svc.cluster.local:50051',
     kafkaBrokers: ['kafka-0.kafka:9092'],
@@ -88,7 +92,7 @@ describe('ContactCenterSite security', () => {
     expect((agent as any).resources).toEqual(DEFAULT_RESOURCES['site-agent']);
   });
 
-  it('lets callers reach SIP, only the control networks reach gRPC, and the site reach only its peers', async () => {
+  it('lets callers reach SIP and RTP, only the control networks reach gRPC, and the site reach only its peers', async () => {
     const { declared } = await declare('beijing');
     const [policy] = policies(declared);
     const spec = policy!.inputs.spec as any;
@@ -99,6 +103,16 @@ describe('ContactCenterSite security', () => {
         ports: [
           { protocol: 'UDP', port: beijing.sip.port },
           { protocol: 'TCP', port: beijing.sip.port },
+        ],
+      },
+      // RTP from anyone (no media peers given) to the site's rtpengine range
+      {
+        ports: [
+          {
+            protocol: 'UDP',
+            port: beijing.media.rtpPorts.min,
+            endPort: beijing.media.rtpPorts.max,
+          },
         ],
       },
       {
@@ -122,7 +136,27 @@ describe('ContactCenterSite security', () => {
         to: [{ ipBlock: { cidr: '192.168.10.0/24' } }],
         ports: [{ protocol: 'UDP' }, { protocol: 'TCP' }],
       },
+      // RTP to wherever each party's SDP says
+      { ports: [{ protocol: 'UDP' }] },
     ]);
+  });
+
+  it('limits RTP to the media peers the stack names', async () => {
+    const { declared } = await declare('beijing', {
+      network: { ...NETWORK, media: { cidrs: ['203.0.113.0/24'] } },
+    });
+    const spec = policies(declared)[0]!.inputs.spec as any;
+    const beijing = topology.sites.find((s) => s.id === 'beijing')!;
+    expect(spec.ingress).toContainEqual({
+      from: [{ ipBlock: { cidr: '203.0.113.0/24' } }],
+      ports: [
+        { protocol: 'UDP', port: beijing.media.rtpPorts.min, endPort: beijing.media.rtpPorts.max },
+      ],
+    });
+    expect(spec.egress).toContainEqual({
+      to: [{ ipBlock: { cidr: '203.0.113.0/24' } }],
+      ports: [{ protocol: 'UDP' }],
+    });
   });
 
   it("reaches the other sites' SIP addresses when the topology gives them", async () => {

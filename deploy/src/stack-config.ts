@@ -14,6 +14,8 @@ export interface StackSettings {
   readonly imageRepository: string;
   readonly imageTag: string;
   readonly kamailioImage: string;
+  /** rtpengine (images/rtpengine.Dockerfile), beside Kamailio in every site's pod. */
+  readonly rtpengineImage: string;
   /** Brokers as the pods reach them. */
   readonly kafkaBrokers: string[];
   /** Brokers as the machine running `pulumi up` reaches them (topic creation); default kafkaBrokers. */
@@ -134,6 +136,7 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     imageRepository: config.require('imageRepository'),
     imageTag: config.require('imageTag'),
     kamailioImage: config.require('kamailioImage'),
+    rtpengineImage: config.require('rtpengineImage'),
     kafkaBrokers,
     kafkaAdminBrokers: config.get('kafkaAdminBrokers')
       ? brokers('kafkaAdminBrokers')

@@ -22,6 +22,7 @@ const REQUIRED = [
   'ccfed:imageRepository',
   'ccfed:imageTag',
   'ccfed:kamailioImage',
+  'ccfed:rtpengineImage',
   'ccfed:kafkaBrokers',
   'ccfed:clickhouseUrl',
   'ccfed:tlsIssuer',

@@ -50,22 +50,69 @@ export async function tcpPortInUse(port: number, host = LOOPBACK): Promise<boole
   return !(await tcpPortFree(port, host));
 }
 
+/** RTP ports a test or benchmark site's rtpengine gets: 200 calls at once. */
+export const TEST_RTP_PORTS = 800;
+
 /**
  * Gives every site of a topology document (parsed YAML, before validation) free loopback ports
- * for its SIP (and SIP over TLS, when it has one), evapi and gRPC listeners, so that a test or
- * benchmark never collides with another or with a local federation on the same machine.
+ * for its SIP (and SIP over TLS, when it has one), evapi and gRPC listeners, and its rtpengine's
+ * control ports, DTMF listener and RTP range, so that a test or benchmark never collides with
+ * another or with a local federation on the same machine.
  */
-export async function assignFreePorts(doc: {
-  readonly sites: readonly {
-    sip: { port: number; tlsPort?: number };
-    evapi: { port: number };
-    grpc: { port: number };
-  }[];
-}): Promise<void> {
+export async function assignFreePorts(
+  doc: {
+    readonly sites: readonly {
+      sip: { port: number; tlsPort?: number };
+      evapi: { port: number };
+      grpc: { port: number };
+      media?: Record<string, unknown>;
+    }[];
+  },
+  rtpPorts = TEST_RTP_PORTS,
+): Promise<void> {
   for (const site of doc.sites) {
     site.sip.port = await freePort();
     if (site.sip.tlsPort !== undefined) site.sip.tlsPort = await freePort();
     site.evapi.port = await freePort();
     site.grpc.port = await freePort();
+    site.media = {
+      ...site.media,
+      ngPort: await freePort(),
+      ngHttpPort: await freePort(),
+      dtmfPort: await freePort(),
+      rtpPorts: await freeRtpPortRange(rtpPorts),
+    };
   }
+}
+
+const handedOutRanges: { min: number; max: number }[] = [];
+
+// Below Linux's ephemeral range (32768-60999), so ports the kernel hands to other sockets never
+// land inside a running rtpengine's range.
+const RTP_RANGE_FLOOR = 16384;
+const RTP_RANGE_CEILING = 32767;
+
+/**
+ * A block of `size` UDP ports, starting even, none bound right now and none overlapping a block
+ * handed out before by this process (tests start several rtpengines side by side).
+ */
+export async function freeRtpPortRange(
+  size: number,
+  host = LOOPBACK,
+): Promise<{ min: number; max: number }> {
+  const blocks = Math.floor((RTP_RANGE_CEILING - RTP_RANGE_FLOOR) / size);
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const min = RTP_RANGE_FLOOR + Math.floor(Math.random() * blocks) * size;
+    const range = { min, max: min + size - 1 };
+    if (handedOutRanges.some((r) => r.min <= range.max && range.min <= r.max)) continue;
+    // Held before probing: two launches at once must not both probe, and take, the same block.
+    handedOutRanges.push(range);
+    let free = true;
+    for (let port = range.min; port <= range.max && free; port += 2) {
+      free = await udpPortFree(port, host);
+    }
+    if (free) return range;
+    handedOutRanges.splice(handedOutRanges.indexOf(range), 1);
+  }
+  throw new Error(`no free block of ${size} RTP ports on ${host} after 30 attempts`);
 }

@@ -10,7 +10,7 @@ import { DayStats } from './acd/day-stats.js';
 import { acdSetup } from './acd/from-topology.js';
 import { exclusionsOf } from './admission.js';
 import { AgentRoster, SiteDesk } from './agent-desk.js';
-import { CallFlow } from './call-flow.js';
+import { CallFlow, type CallFlowDeps } from './call-flow.js';
 import type { CustomerDirectory } from './customer-directory.js';
 import { EventStamper } from './events/event-meta.js';
 import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
@@ -34,6 +34,7 @@ export function setup(
     tenantExclusions?: Record<string, string[]>;
     mutate?: (doc: string) => string;
     recorder?: CallRecorder;
+    prompts?: CallFlowDeps['prompts'];
   } = {},
 ) {
   const text = readFileSync(EXAMPLE, 'utf8');
@@ -66,6 +67,7 @@ export function setup(
     ...(opts.directory ? { directory: opts.directory } : {}),
     tenantExclusions: () => exclusionsOf(opts.tenantExclusions ?? {}),
     ...(opts.recorder ? { recorder: opts.recorder } : {}),
+    ...(opts.prompts ? { prompts: opts.prompts } : {}),
   });
   const desk = new SiteDesk({ acd, topology, roster, carryOut: (fx) => flow.carryOut(fx) });
   let tx = 0;

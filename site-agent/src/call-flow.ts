@@ -9,10 +9,21 @@
 // (tindex, tlabel) to relay it once an agent frees up. Calls are never left waiting on this
 // process: while the evapi link is down Kamailio answers pending and new INVITEs with the site's
 // fallback.
+//
+// Media: the machine's plays and stops go to Kamailio as evapi commands (it drives the site's
+// rtpengine), its timers run here, and Kamailio's media results, the timers' firings, the ACD's
+// announcements and rtpengine's DTMF digits come back as inputs of the call's machine.
 
 import type { Clock } from '@ccfed/common';
 import type { AgentEvent, CallEvent } from '@ccfed/proto';
-import { recordingDecision, skillById, type Site, type Topology } from '@ccfed/topology';
+import type { DtmfEvent } from '@ccfed/services/rtpengine/ng-protocol';
+import {
+  languageOfNumber,
+  recordingDecision,
+  skillById,
+  type Site,
+  type Topology,
+} from '@ccfed/topology';
 import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { AcdError, type Acd, type Effects } from './acd/acd.js';
@@ -45,6 +56,7 @@ import {
   type CallState,
   type Step,
 } from './call/call-machine.js';
+import type { MediaAction, Prompt, QueueMediaSettings } from './call/queue-media.js';
 
 /** Where the call flow's events go (the Kafka publisher, through its disk outbox). */
 export interface CallFlowPublisher {
@@ -91,6 +103,11 @@ export interface CallFlowDeps {
    * without one, no call is recorded whatever the policy says.
    */
   readonly recorder?: CallRecorder;
+  /**
+   * The files queued callers hear (media/prompt-files.ts). Without it nothing is played: the
+   * signalling alone, as some unit tests want it.
+   */
+  readonly prompts?: { fileOf(prompt: Prompt): Promise<string> };
 }
 
 export class CallFlow implements RecordingDesk {
@@ -103,6 +120,8 @@ export class CallFlow implements RecordingDesk {
   private readonly tracing: CallTracing;
   /** Overflow signatures accepted lately: each is accepted once. */
   private readonly replay = new ReplayWindow();
+  /** The calls' machine timers, by call id and timer id. */
+  private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly deps: CallFlowDeps) {
     this.tracing = deps.tracing ?? new CallTracing(deps.site.id);
@@ -182,6 +201,14 @@ export class CallFlow implements RecordingDesk {
         if (event.action === 'relay' && event.callid)
           this.feed(event.callid, { type: 'relay_failed' });
         return;
+      case 'media':
+        return void this.feed(event.callid, {
+          type: 'media_result',
+          id: event.id,
+          ok: event.ok === 1,
+          durationMs: event.durationMs,
+          ...(event.reason ? { reason: event.reason } : {}),
+        });
       case 'routed':
         this.deps.log.debug(
           { event: 'call_routed', callId: event.callid, decisionUs: event.decisionUs },
@@ -278,6 +305,7 @@ export class CallFlow implements RecordingDesk {
       context,
       callerHash: hash,
       dialedNumber: ev.ruriUser,
+      fromTag: ev.fromTag,
       cseq: ev.cseq,
       transaction: { tindex: ev.tindex, tlabel: ev.tlabel, tsS: ev.tsS, tsU: ev.tsU },
       serviceLevel: this.serviceLevelOf(context.skill),
@@ -285,8 +313,9 @@ export class CallFlow implements RecordingDesk {
         this.deps.recorder !== undefined &&
         tenant !== undefined &&
         recordingDecision(tenant, context.skill, ev.callid).record,
+      media: this.mediaSettingsOf(context.skill, ev.ruriUser),
     });
-    const call: LiveCall = { state, span, callerTag: ev.fromTag };
+    const call: LiveCall = { state, span };
     this.calls.set(ev.callid, call);
     this.carry(call, arrive(state));
   }
@@ -437,11 +466,25 @@ export class CallFlow implements RecordingDesk {
     };
   }
 
+  /** A key a party of a call pressed, as rtpengine reported it. */
+  dtmf(event: DtmfEvent): void {
+    this.safely('dtmf', () =>
+      this.feed(event.callId, {
+        type: 'dtmf',
+        digit: event.digit,
+        sourceTag: event.sourceTag,
+        durationMs: event.durationMs,
+      }),
+    );
+  }
+
   /** Stops the wrap-up timer; calls in progress stay with Kamailio (their spans end here). */
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     for (const callId of [...this.calls.keys()]) this.feed(callId, { type: 'stop' });
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
   }
 
   /**
@@ -508,7 +551,18 @@ export class CallFlow implements RecordingDesk {
           if (call.state.phase.name === 'wrap_up') this.wrapUps.set(callId, call);
           break;
         case 'acd':
-          this.acdOp(call, effect.op, acdEffects);
+          if (effect.op === 'announcement') this.announcement(callId);
+          else this.acdOp(call, effect.op, acdEffects);
+          break;
+        case 'media':
+          this.media(call, effect.action);
+          break;
+        case 'start_timer':
+          this.startTimer(callId, effect.id, effect.afterMs);
+          break;
+        case 'cancel_timer':
+          clearTimeout(this.timers.get(`${callId} ${effect.id}`));
+          this.timers.delete(`${callId} ${effect.id}`);
           break;
         case 'recording':
           this.recordingOp(call, effect);
@@ -517,6 +571,79 @@ export class CallFlow implements RecordingDesk {
     }
     if (call.state.phase.name === 'done') this.wrapUps.delete(callId);
     for (const fx of acdEffects) this.apply(fx);
+  }
+
+  /** Where a queued call stands, for its announcement. */
+  private announcement(callId: string): void {
+    const standing = this.deps.acd.announcementOf(callId);
+    this.feed(callId, {
+      type: 'announcement',
+      ...(standing ? { position: standing.position, waitMs: standing.waitMs } : {}),
+    });
+  }
+
+  /**
+   * A play or stop for Kamailio to carry out on the call's rtpengine session. A play waits for
+   * its file (an announcement is assembled first) and is sent only if it is still what the call
+   * should hear: the call may have been answered or moved meanwhile.
+   */
+  private media(call: LiveCall, action: MediaAction): void {
+    const { callId, fromTag } = call.state;
+    if (action.op === 'stop') {
+      this.deps.sendToKamailio({ action: 'stop', id: action.id, callid: callId, fromTag });
+      return;
+    }
+    const { prompts } = this.deps;
+    if (!prompts) return;
+    prompts.fileOf(action.prompt).then(
+      (file) => {
+        const now = this.calls.get(callId);
+        if (now?.state.media.current?.id !== action.id) return;
+        if (
+          !this.deps.sendToKamailio({
+            action: 'play',
+            id: action.id,
+            callid: callId,
+            fromTag,
+            file,
+          })
+        )
+          this.mediaFailed(callId, action.id, 'evapi link down');
+      },
+      (err: unknown) => this.mediaFailed(callId, action.id, (err as Error).message),
+    );
+  }
+
+  private mediaFailed(callId: string, id: string, reason: string): void {
+    this.safely('media_result', () =>
+      this.feed(callId, { type: 'media_result', id, ok: false, durationMs: -1, reason }),
+    );
+  }
+
+  private startTimer(callId: string, id: string, afterMs: number): void {
+    const key = `${callId} ${id}`;
+    clearTimeout(this.timers.get(key));
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        this.safely('timer', () => this.feed(callId, { type: 'timer', id }));
+      }, afterMs),
+    );
+  }
+
+  /** Runs an input that did not come from Kamailio the way handle() runs Kamailio's. */
+  private safely(what: string, run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      this.deps.log.error(
+        { event: 'call_flow_error', input: what, err },
+        'could not handle an input',
+      );
+    }
+    this.deps.onChange?.();
+    this.schedule();
   }
 
   /** One request to the ACD for `call`; what it answers about the call itself steps the call. */
@@ -586,7 +713,7 @@ export class CallFlow implements RecordingDesk {
       case 'start':
         return recorder.start({
           callId,
-          callerTag: call.callerTag,
+          callerTag: call.state.fromTag,
           tenantId: context.tenantId,
           skill: context.skill,
           agentId: effect.agentId,
@@ -617,6 +744,18 @@ export class CallFlow implements RecordingDesk {
         uri: this.deps.roster.contactOf(a.agentId),
       });
     }
+  }
+
+  /** What a queued call of `skillId` dialed on `number` hears (topology: skill, number, site). */
+  private mediaSettingsOf(skillId: string, number: string): QueueMediaSettings {
+    const { queueMedia } = skillById(this.deps.topology, skillId)!;
+    return {
+      language: languageOfNumber(this.deps.topology, number),
+      ringback: `tones/ringback-${this.deps.site.media.ringback}`,
+      ringbackMs: queueMedia.ringbackSeconds * 1000,
+      announceEveryMs: queueMedia.announceEverySeconds * 1000,
+      ...(queueMedia.music === undefined ? {} : { music: queueMedia.music }),
+    };
   }
 
   /** The skill's service-level thresholds, which the answered and abandoned events carry. */
@@ -698,9 +837,8 @@ export class CallFlow implements RecordingDesk {
   }
 }
 
-/** A call at this site: its machine's state, its span, and the caller's From tag (recording). */
+/** A call at this site: its machine's state and its span. */
 interface LiveCall {
   state: CallState;
   readonly span: Span;
-  readonly callerTag: string;
 }

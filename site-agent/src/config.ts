@@ -1,4 +1,5 @@
 import { kafkaEnvSchema, tlsEnvSchema } from '@ccfed/common';
+import { DEFAULT_PROMPTS_DIR } from '@ccfed/services/media';
 import { z } from 'zod';
 import { FEDERATION_KEY_MIN_BYTES } from './sip-context-signature.js';
 
@@ -45,6 +46,11 @@ const siteAgentEnvironment = z.object({
       `must be at least ${FEDERATION_KEY_MIN_BYTES} bytes`,
     )
     .optional(),
+  /**
+   * The prompts rendered at install time (scripts/install.sh), which the site's rtpengine plays
+   * to queued callers: it must read the same path. Announcements are assembled beside them.
+   */
+  CCFED_PROMPTS_DIR: z.string().min(1).default(DEFAULT_PROMPTS_DIR),
   CCFED_OUTBOX_MAX_BYTES: z.coerce
     .number()
     .int()

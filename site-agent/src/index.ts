@@ -37,6 +37,8 @@ import { CustomerDirectory, followCustomerDirectory } from './customer-directory
 import { federationKeys } from './sip-context-signature.js';
 import { SnapshotLoop } from './snapshot-loop.js';
 import { setUpRecording } from './recording/recording-setup.js';
+import { listenForDtmf } from './media/dtmf-listener.js';
+import { PromptFiles } from './media/prompt-files.js';
 import { observeQueues } from './telemetry.js';
 
 await startProcess('site-agent', async () => {
@@ -144,6 +146,14 @@ await startProcess('site-agent', async () => {
     // A tenant's calls are refused where the routing policy in force excludes it (below).
     tenantExclusions: () => tenantExclusions,
     recorder: recording.recorder,
+    // What queued callers hear, played by the site's rtpengine through Kamailio.
+    prompts: PromptFiles.open(config.CCFED_PROMPTS_DIR, log),
+  });
+  // The digits callers press, as the site's rtpengine reports them (topology site.media.dtmfPort).
+  const dtmf = await listenForDtmf({
+    port: site.media.dtmfPort,
+    log,
+    onDigit: (event) => calls.dtmf(event),
   });
   if (!config.CCFED_CALLER_HASH_KEY)
     log.warn(
@@ -235,6 +245,7 @@ await startProcess('site-agent', async () => {
     await directoryFeed?.stop();
   });
   lifecycle.onShutdown('close evapi link', () => link.stop());
+  lifecycle.onShutdown('close DTMF listener', () => dtmf.close());
   lifecycle.onShutdown('stop control API', () => grpc.close());
   lifecycle.onShutdown('stop call timers', () => calls.stop());
   // After the calls' stop: what they recorded so far is sealed before the outbox is flushed (what
@@ -257,6 +268,7 @@ await startProcess('site-agent', async () => {
       sip: site.sip,
       evapi: site.evapi,
       grpc: site.grpc,
+      dtmf: dtmf.port,
       router: config.CCFED_ROUTER ?? 'none: every call is routed locally',
     },
     'site agent started',

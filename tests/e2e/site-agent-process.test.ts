@@ -115,7 +115,8 @@ describe('site agent process', () => {
     const shanghai = await failedStart({
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
       CCFED_SITE: 'beijing',
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+      // a Kafka login, so that the certificate is what it fails on
+      ...kafka,
       ...(await tlsEnv({ kind: 'site', site: 'shanghai' })),
     });
     expect(shanghai.code).toBe(1);

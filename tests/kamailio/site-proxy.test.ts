@@ -52,6 +52,12 @@ describe('a site Kamailio with no site agent connected', () => {
     expect(final?.headers['retry-after']).toBe('30');
   });
 
+  it('refuses an INVITE without an SDP offer with 488: its media could not be anchored', async () => {
+    const replies = await sendSip(kam.sip, 'INVITE', { user: '400200100', sdp: '' });
+    expect(replies.at(-1)?.status).toBe(488);
+    expect(replies.at(-1)?.reason).toBe('SDP Offer Required');
+  });
+
   it('uses the reject code and Retry-After the topology names for its fallback', async () => {
     const topology = await exampleTopologyOnFreePorts((doc) => {
       doc.sites.find((s: { id: string }) => s.id === 'beijing').fallback = {

@@ -6,10 +6,12 @@ import {
   EngineError,
   NgCommandError,
   startRtpengine,
+  startSiteRtpengine,
   type RtpengineInstance,
 } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { uniqueName, waitFor } from '../support/engines.js';
+import { exampleTopologyOnFreePorts } from '../support/topology.js';
 
 const dir = () => join(inject('runDir'), uniqueName('rtpengine'));
 
@@ -138,5 +140,32 @@ describe('rtpengine launcher and ng client', () => {
     expect((err as Error).message).toBe(
       `rtpengine cannot start: UDP port 127.0.0.1:${a.ng.port} (ng control) is already in use`,
     );
+  });
+
+  it("starts a site's rtpengine where the topology places it: ng and ng over HTTP on loopback, RTP in the site's range", async () => {
+    const topology = await exampleTopologyOnFreePorts();
+    const media = topology.sites.find((s) => s.id === 'guangzhou')!.media;
+    const site = await startSiteRtpengine({ topology, siteId: 'guangzhou', dataDir: dir() });
+    try {
+      expect(site.name).toBe('rtpengine guangzhou');
+      expect(site.ngUrl).toBe(`udp:127.0.0.1:${media.ngPort}`);
+      expect(site.rtpPorts).toEqual(media.rtpPorts);
+      const callId = uniqueName('site-call');
+      const offer = await site.client.offer({ callId, fromTag: 'f', sdp: sdp(4000, '7') });
+      const port = mediaPort(offer.sdp);
+      expect(port).toBeGreaterThanOrEqual(media.rtpPorts.min);
+      expect(port).toBeLessThanOrEqual(media.rtpPorts.max);
+      // What Kamailio's early-media answer uses: ng as JSON over HTTP, cookie first.
+      const res = await fetch(site.ngHttpUrl!, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-rtpengine-ng' },
+        body: `c1 ${JSON.stringify({ command: 'query', 'call-id': callId })}`,
+      });
+      const text = await res.text();
+      expect(text.startsWith('c1 ')).toBe(true);
+      expect(JSON.parse(text.slice(3))).toMatchObject({ result: 'ok' });
+    } finally {
+      await site.stop();
+    }
   });
 });

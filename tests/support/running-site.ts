@@ -3,7 +3,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { site as siteApi, type TopicNames } from '@ccfed/proto';
-import { startKamailio, type KamailioInstance, type KamailioTuning } from '@ccfed/services';
+import {
+  startKamailio,
+  startSiteRtpengine,
+  type KamailioInstance,
+  type KamailioTuning,
+  type RtpengineInstance,
+} from '@ccfed/services';
 import type { Principal } from '@ccfed/common';
 import { siteById, type Site, type Topology } from '@ccfed/topology';
 import { createClient, type Channel } from 'nice-grpc';
@@ -27,6 +33,8 @@ export interface RunningSite {
   readonly prefix: string;
   readonly topics: TopicNames;
   readonly kamailio: KamailioInstance;
+  /** The site's rtpengine, which anchors every call's media (started before Kamailio). */
+  readonly rtpengine: RtpengineInstance;
   readonly agentProcess: ServiceProcess;
   /** AgentControl as the site's supervisor (may log in and move any of its agents). */
   readonly control: AgentControlClient;
@@ -132,14 +140,26 @@ async function startOneSite(opts: {
   // The site's own Kafka user, with its ACLs on this federation's topics.
   const kafka = await kafkaEnv({ role: 'site', site: siteId }, prefix);
   const site = siteById(topology, siteId);
-  const kamailio = await startKamailio({
+  // rtpengine first: Kamailio anchors every call there from the first INVITE on.
+  const rtpengine = await startSiteRtpengine({
     topology,
     siteId,
-    dataDir: join(inject('runDir'), uniqueName(`kamailio-${siteId}`)),
-    ...(opts.tuning ? { tuning: opts.tuning } : {}),
-    // The site principal's certificate, for SIP over TLS with its peer sites.
-    tls: await certFor({ kind: 'site', site: siteId }),
+    dataDir: join(inject('runDir'), uniqueName(`rtpengine-${siteId}`)),
   });
+  let kamailio: KamailioInstance;
+  try {
+    kamailio = await startKamailio({
+      topology,
+      siteId,
+      dataDir: join(inject('runDir'), uniqueName(`kamailio-${siteId}`)),
+      ...(opts.tuning ? { tuning: opts.tuning } : {}),
+      // The site principal's certificate, for SIP over TLS with its peer sites.
+      tls: await certFor({ kind: 'site', site: siteId }),
+    });
+  } catch (err) {
+    await rtpengine.stop();
+    throw err;
+  }
   const dataDir = join(inject('runDir'), uniqueName(`site-agent-${siteId}`));
   const env = {
     CCFED_TOPOLOGY: file,
@@ -151,6 +171,13 @@ async function startOneSite(opts: {
     CCFED_CALLER_HASH_KEY: TEST_CALLER_HASH_KEY,
     CCFED_FEDERATION_KEY: TEST_FEDERATION_KEY,
     ...(await tlsEnv({ kind: 'site', site: siteId })),
+    // A test that gives the site recording keys records with the site's rtpengine.
+    ...(opts.env?.CCFED_RECORDING_KEYS_FILE
+      ? {
+          CCFED_RTPENGINE_NG: `${rtpengine.ng.host}:${rtpengine.ng.port}`,
+          CCFED_RTPENGINE_RECORDING_DIR: rtpengine.recordingDir,
+        }
+      : {}),
     ...opts.env,
   };
   const channels: Channel[] = [];
@@ -189,6 +216,7 @@ async function startOneSite(opts: {
   } catch (err) {
     await agentProcess.stop();
     await kamailio.stop();
+    await rtpengine.stop();
     closeChannels();
     throw err;
   }
@@ -201,6 +229,7 @@ async function startOneSite(opts: {
     prefix,
     topics,
     kamailio,
+    rtpengine,
     get agentProcess() {
       return agentProcess;
     },
@@ -215,6 +244,7 @@ async function startOneSite(opts: {
       closeChannels();
       await agentProcess.stop();
       await kamailio.stop();
+      await rtpengine.stop();
     },
   };
 }

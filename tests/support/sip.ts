@@ -28,6 +28,27 @@ export interface SipRequestOptions {
   readonly localPort?: number;
   /** The request's raw text instead of the one built here; `{local}` is replaced by its host:port. */
   readonly raw?: string;
+  /**
+   * The SDP body; an INVITE gets an offer by default (a site refuses INVITEs without one, as it
+   * anchors their media), '' for none.
+   */
+  readonly sdp?: string;
+}
+
+/** An audio offer from `host` that no RTP ever comes from: for signalling-only tests. */
+export function silentOffer(host = '127.0.0.1', port = 9): string {
+  return [
+    'v=0',
+    `o=tester 1 1 IN IP4 ${host}`,
+    's=-',
+    `c=IN IP4 ${host}`,
+    't=0 0',
+    `m=audio ${port} RTP/AVP 0 101`,
+    'a=rtpmap:0 PCMU/8000',
+    'a=rtpmap:101 telephone-event/8000',
+    'a=sendrecv',
+    '',
+  ].join('\r\n');
 }
 
 /**
@@ -84,6 +105,7 @@ export function sipRequest(
   const extra = Object.entries(opts.headers ?? {})
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
+  const body = opts.sdp ?? (method === 'INVITE' ? silentOffer(local.address) : '');
   return (
     `${method} ${ruri} SIP/2.0\r\n` +
     `Via: SIP/2.0/UDP ${local.address}:${local.port};branch=${branch};rport\r\n` +
@@ -94,7 +116,8 @@ export function sipRequest(
     `CSeq: 1 ${method}\r\n` +
     `Contact: <sip:${opts.fromUser ?? 'tester'}@${local.address}:${local.port}>\r\n` +
     extra +
-    `Content-Length: 0\r\n\r\n`
+    (body ? 'Content-Type: application/sdp\r\n' : '') +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
   );
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadTopology, TopologyError } from './load.js';
+import { languageOfNumber, mediaHostOf } from './lookup.js';
 
 const EXAMPLE = new URL('../example.yaml', import.meta.url).pathname;
 
@@ -256,6 +257,77 @@ describe('loadTopology', () => {
       'sites[0].trustedSources[0]',
       'sites[0].trustedSources[1]',
       'sites[0].trustedSources[2]',
+    ]);
+  });
+
+  it('gives every site an rtpengine, numbers a language and skills a queue experience, with defaults', () => {
+    const t = loadTopology(
+      variant((d) => {
+        delete d.sites[0].media;
+        // out of the default range the first site now takes
+        d.sites[1].media.rtpPorts = { min: 30000, max: 30999 };
+        d.sites[2].media.rtpPorts = { min: 31000, max: 31999 };
+        delete d.sites[0].numbers[1].language;
+        delete d.skills[0].queueMedia;
+      }),
+    );
+    expect(t.sites[0]!.media).toEqual({
+      ngPort: 2223,
+      ngHttpPort: 2225,
+      dtmfPort: 2224,
+      rtpPorts: { min: 20000, max: 29999 },
+      ringback: 'cn',
+    });
+    expect(mediaHostOf(t.sites[0]!)).toBe('127.0.0.1');
+    expect(t.sites[0]!.numbers[1]!.language).toBe('zh');
+    expect(languageOfNumber(t, '400200200')).toBe('en');
+    expect(languageOfNumber(t, '999')).toBe('zh');
+    expect(t.skills[0]!.queueMedia).toEqual({ ringbackSeconds: 5, announceEverySeconds: 30 });
+  });
+
+  it('rejects rtpengine ports another listener or site holds, and RTP ranges that overlap', () => {
+    const err = errorOf(
+      variant((d) => {
+        d.sites[1].media.ngPort = d.sites[0].media.dtmfPort;
+        d.sites[1].media.dtmfPort = d.sites[0].sip.port;
+        d.sites[2].media.rtpPorts = { min: 20500, max: 21499 };
+        d.sites[0].media.rtpPorts = { min: 20001, max: 20002 };
+        d.sites[0].numbers[0].language = 'fr';
+      }),
+    );
+    expect(err.issues).toEqual(
+      expect.arrayContaining([
+        { path: 'sites[0].numbers[0].language', message: expect.stringContaining('zh') },
+        {
+          path: 'sites[0].media.rtpPorts',
+          message: 'expected an even first port: RTP takes the even port, RTCP the next',
+        },
+        {
+          path: 'sites[0].media.rtpPorts',
+          message: 'expected at least 4 ports (one call: two parties, RTP and RTCP)',
+        },
+      ]),
+    );
+    const clash = errorOf(
+      variant((d) => {
+        d.sites[1].media.ngPort = d.sites[0].media.dtmfPort;
+        d.sites[1].media.dtmfPort = d.sites[0].sip.port;
+        d.sites[2].media.rtpPorts = { min: 20500, max: 21499 };
+      }),
+    );
+    expect(clash.issues).toEqual([
+      {
+        path: 'sites[1].media.ngPort',
+        message: '127.0.0.1:2224 is already used by sites[0] (shanghai) media.dtmfPort',
+      },
+      {
+        path: 'sites[1].media.dtmfPort',
+        message: '127.0.0.1:5060 is already used by sites[0] (shanghai) sip',
+      },
+      {
+        path: 'sites[2].media.rtpPorts',
+        message: '127.0.0.1:20500-21499 overlaps sites[0] (shanghai) RTP ports 20000-20999',
+      },
     ]);
   });
 });

@@ -1,4 +1,11 @@
-import type { Agent, Site, Skill, Topology } from './schema.js';
+import {
+  DEFAULT_LANGUAGE,
+  type Agent,
+  type Language,
+  type Site,
+  type Skill,
+  type Topology,
+} from './schema.js';
 
 /** Finds a site by id; throws naming the known sites when there is none. */
 export function siteById(topology: Topology, siteId: string): Site {
@@ -40,4 +47,21 @@ export function parseTrustedSource(source: string): { ip: string; bits: number; 
   const [net, port] = source.split(':');
   const [ip, bits] = net!.split('/');
   return { ip: ip!, bits: bits === undefined ? 32 : Number(bits), port: Number(port ?? 0) };
+}
+
+/** The address a site's rtpengine exchanges RTP on and writes into SDP. */
+export function mediaHostOf(site: Site): string {
+  return site.media.host ?? site.sip.host;
+}
+
+/**
+ * The language a dialed number's queued callers hear: the number's own (any site's, since an
+ * overflowed call keeps the number it was dialed on), else DEFAULT_LANGUAGE.
+ */
+export function languageOfNumber(topology: Topology, dialedNumber: string): Language {
+  for (const site of topology.sites) {
+    const n = site.numbers.find((x) => x.number === dialedNumber);
+    if (n) return n.language;
+  }
+  return DEFAULT_LANGUAGE;
 }

@@ -56,6 +56,18 @@ const trustedSource = z
 const seconds = z.number().nonnegative('expected a number of seconds, 0 or more');
 const positiveSeconds = z.number().positive('expected a number of seconds greater than 0');
 
+/** The languages queue announcements are rendered in (services/src/media/announcement.ts). */
+export const LANGUAGES = ['zh', 'en'] as const;
+export type Language = (typeof LANGUAGES)[number];
+/** A number's callers hear Mandarin unless the topology says otherwise. */
+export const DEFAULT_LANGUAGE: Language = 'zh';
+
+/** What a queued caller of a skill hears (docs/media.md, "The queue experience"). */
+export const DEFAULT_QUEUE_MEDIA = {
+  ringbackSeconds: 5,
+  announceEverySeconds: 30,
+} as const;
+
 const skill = z.strictObject({
   id,
   name: z.string().min(1),
@@ -80,6 +92,28 @@ const skill = z.strictObject({
       retryAfterSeconds: z.number().int().min(1).max(3600),
     })
     .default({ maxQueued: 200, retryAfterSeconds: 30 }),
+  /**
+   * What a queued caller hears, as early media from the site's rtpengine: ringback for about
+   * ringbackSeconds (whole cadence periods, at least one), then their position and expected wait,
+   * then music on hold; the announcement again every announceEverySeconds from the call's entry.
+   * `music` names a file of Debian's asterisk-moh-opsound-wav (without .wav); default the first.
+   */
+  queueMedia: z
+    .strictObject({
+      ringbackSeconds: seconds.default(DEFAULT_QUEUE_MEDIA.ringbackSeconds),
+      announceEverySeconds: z
+        .number()
+        .min(5, 'expected at least 5 seconds between announcements')
+        .default(DEFAULT_QUEUE_MEDIA.announceEverySeconds),
+      music: z
+        .string()
+        .regex(
+          /^[a-z0-9_-]{1,64}$/,
+          'expected the name of a music-on-hold file, e.g. macroform-cold_day',
+        )
+        .optional(),
+    })
+    .default({ ...DEFAULT_QUEUE_MEDIA }),
   /** A call still waiting after afterSeconds may also go to agents of this other skill. */
   secondChoice: z.strictObject({ skill: id, afterSeconds: positiveSeconds }).optional(),
   overflow: z
@@ -118,6 +152,8 @@ const dialedNumber = z.strictObject({
   number: z.string().regex(/^\+?[0-9]{3,20}$/, 'expected a dialed number: digits, optional +'),
   skill: id,
   tenant: id,
+  /** The language its queued callers are told their position and wait in: zh (Mandarin) or en. */
+  language: z.enum(LANGUAGES).default(DEFAULT_LANGUAGE),
 });
 
 const fallback = z.discriminatedUnion('action', [
@@ -132,6 +168,46 @@ const fallback = z.discriminatedUnion('action', [
 const phoneNetworkEntry = z.string().superRefine((entry, ctx) => {
   const problem = phoneNetworkEntryProblem(entry);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const rtpPortRange = z
+  .strictObject({ min: port, max: port })
+  .refine(
+    (r) => r.min % 2 === 0,
+    'expected an even first port: RTP takes the even port, RTCP the next',
+  )
+  .refine(
+    (r) => r.max - r.min >= 3,
+    'expected at least 4 ports (one call: two parties, RTP and RTCP)',
+  );
+
+/** Where the site's rtpengine listens when the topology does not say (one site per host). */
+export const DEFAULT_SITE_MEDIA = {
+  ngPort: 2223,
+  ngHttpPort: 2225,
+  dtmfPort: 2224,
+  rtpPorts: { min: 20000, max: 29999 },
+  ringback: 'cn',
+} as const;
+
+/**
+ * The site's rtpengine, which anchors every call's media (docs/media.md). Its control ports (ng,
+ * ng over HTTP) and the DTMF log the site agent listens on are on the site host's loopback: ng has
+ * no authentication, so Kamailio, rtpengine and the site agent share a host (a pod).
+ */
+const siteMedia = z.strictObject({
+  /** The address RTP is exchanged on and written into SDP; default the site's sip.host. */
+  host: host.optional(),
+  /** rtpengine's ng control port (UDP, loopback). */
+  ngPort: port.default(DEFAULT_SITE_MEDIA.ngPort),
+  /** ng over HTTP (TCP, loopback): Kamailio's early-media answer before suspending an INVITE. */
+  ngHttpPort: port.default(DEFAULT_SITE_MEDIA.ngHttpPort),
+  /** Where rtpengine reports each DTMF digit and the site agent listens (UDP, loopback). */
+  dtmfPort: port.default(DEFAULT_SITE_MEDIA.dtmfPort),
+  /** RTP and RTCP ports: four per call (caller and agent side, RTP and RTCP). */
+  rtpPorts: rtpPortRange.default({ ...DEFAULT_SITE_MEDIA.rtpPorts }),
+  /** The ringback cadence callers expect: cn (450 Hz, 1 s on 4 s off) or na (440+480 Hz, 2 s / 4 s). */
+  ringback: z.enum(['cn', 'na']).default(DEFAULT_SITE_MEDIA.ringback),
 });
 
 const site = z.strictObject({
@@ -166,6 +242,8 @@ const site = z.strictObject({
   evapi: endpoint,
   /** The site agent's gRPC server (overflow offers, status, agent control). */
   grpc: endpoint,
+  /** The site's rtpengine (media anchoring, queue prompts, DTMF). */
+  media: siteMedia.default({ ...DEFAULT_SITE_MEDIA, rtpPorts: { ...DEFAULT_SITE_MEDIA.rtpPorts } }),
   /** Added to this site's expected wait when the router compares sites (like BSR adjust-by). */
   handicapSeconds: seconds.default(0),
   /** Where calls go while the site agent is unreachable from Kamailio. */
@@ -325,6 +403,16 @@ function checkReferences(t: z.output<z.ZodObject>, ctx: Ctx): void {
         listeners.set(key, `sites[${si}] (${site.id}) ${what}`);
       }
     }
+    // rtpengine's control ports and the DTMF listener are on the loopback of the site's host,
+    // which its SIP address names (a site on 0.0.0.0 is taken to have a host, or a pod, its own).
+    const loopbackOf = (p: number) =>
+      site.sip.host === '127.0.0.1' ? `127.0.0.1:${p}` : `127.0.0.1 of ${machineOf(site)}:${p}`;
+    for (const what of ['ngPort', 'ngHttpPort', 'dtmfPort'] as const) {
+      const key = loopbackOf(site.media[what]);
+      const owner = listeners.get(key);
+      if (owner) fail(['sites', si, 'media', what], `${key} is already used by ${owner}`);
+      else listeners.set(key, `sites[${si}] (${site.id}) media.${what}`);
+    }
     site.numbers.forEach((n, ni) => {
       const here: Path = ['sites', si, 'numbers', ni];
       if (!skillIds.has(n.skill)) {
@@ -355,6 +443,8 @@ function checkReferences(t: z.output<z.ZodObject>, ctx: Ctx): void {
       }
     });
   });
+
+  checkRtpRanges(topo, listeners, fail);
 
   const pairs = new Map<string, number>();
   topo.peerLinks.forEach((link, li) => {
@@ -391,6 +481,43 @@ function checkReferences(t: z.output<z.ZodObject>, ctx: Ctx): void {
         fail([...here, 'excludedSites', i], `unknown site "${s}" (known: ${known(siteIds)})`);
       }
     });
+  });
+}
+
+/** The host a site runs on, as far as the topology tells: its SIP address, unless that is 0.0.0.0. */
+function machineOf(site: Topology['sites'][number]): string {
+  return site.sip.host === '0.0.0.0' ? `site ${site.id}` : site.sip.host;
+}
+
+/**
+ * Sites whose rtpengines share a media address need disjoint RTP port ranges, and no other
+ * listener of that address may sit inside one.
+ */
+function checkRtpRanges(
+  topo: Topology,
+  listeners: ReadonlyMap<string, string>,
+  fail: (path: Path, message: string) => void,
+): void {
+  const ranges: { host: string; min: number; max: number; si: number; id: string }[] = [];
+  topo.sites.forEach((site, si) => {
+    const media = site.media.host ?? site.sip.host;
+    const host = media === '0.0.0.0' ? machineOf(site) : media;
+    const { min, max } = site.media.rtpPorts;
+    const here: Path = ['sites', si, 'media', 'rtpPorts'];
+    if (max < min) fail(here, `expected min <= max, got ${min}-${max}`);
+    const other = ranges.find((r) => r.host === host && r.min <= max && min <= r.max);
+    if (other)
+      fail(
+        here,
+        `${host}:${min}-${max} overlaps sites[${other.si}] (${other.id}) RTP ports ${other.min}-${other.max}`,
+      );
+    for (const [key, owner] of listeners) {
+      const i = key.lastIndexOf(':');
+      const port = Number(key.slice(i + 1));
+      if (key.slice(0, i) === host && port >= min && port <= max)
+        fail(here, `${host}:${min}-${max} includes ${key}, used by ${owner}`);
+    }
+    ranges.push({ host, min, max, si, id: site.id });
   });
 }
 

@@ -11,10 +11,12 @@ import {
   CallQueued,
   CallTransferred,
   ContextRejected,
+  DigitPressed,
   OverflowedIn,
   OverflowedOut,
   OverflowRejected,
   OverflowRequested,
+  QueueAnnounced,
   routing,
   WrapUpDone,
   type AgentEvent,
@@ -102,6 +104,8 @@ const KIND_CODECS: {
   ended: CallEnded,
   wrapUpDone: WrapUpDone,
   contextRejected: ContextRejected,
+  announced: QueueAnnounced,
+  digitPressed: DigitPressed,
 };
 
 /** The kind's own message as JSON: the payload column. */
@@ -184,8 +188,12 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
     case 'transferred':
       agentId = kind.value.fromAgentId;
       break;
+    case 'announced':
+      // The announced wait is in the payload; wait_ms stays the outcome's (answered, abandoned).
+      break;
     case 'queued':
     case 'overflowRequested':
+    case 'digitPressed':
       break;
   }
   const eventTime = dateTimeText(t);

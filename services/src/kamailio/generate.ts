@@ -63,6 +63,11 @@ export function kamailioConfig(
     ['SIP_PORT', site.sip.port],
     ...(site.sip.tlsPort === undefined ? [] : [['SIP_TLS_PORT', site.sip.tlsPort] as const]),
     ['EVAPI_ADDR', `${site.evapi.host}:${site.evapi.port}`],
+    // The site's rtpengine: ng over UDP for the rtpengine module, ng over HTTP for the early-media
+    // answer made before an INVITE is suspended (docs/media.md). Both on loopback: ng has no
+    // authentication.
+    ['RTPENGINE_SOCK', `udp:127.0.0.1:${site.media.ngPort}`],
+    ['RTPENGINE_HTTP', `http://127.0.0.1:${site.media.ngHttpPort}/ng`],
     ['QUEUE_TIMEOUT_MS', tuning.queueTimeoutMs],
     ['RING_TIMEOUT_MS', tuning.ringTimeoutMs],
     ['SIP_CHILDREN', tuning.children],

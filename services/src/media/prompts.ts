@@ -23,6 +23,8 @@ import { ESPEAK_BIN, SOX_BIN } from './tools.js';
 
 const run = promisify(execFile);
 export const MOH_SOURCE_DIR = '/usr/share/asterisk/moh';
+/** Where scripts/install.sh renders the prompts in a checkout (and a site image). */
+export const DEFAULT_PROMPTS_DIR = new URL('../../../.ccfed/prompts', import.meta.url).pathname;
 
 /** espeak-ng voice per language. */
 export const VOICES: Readonly<Record<PromptLanguage, string>> = { en: 'en-us', zh: 'cmn' };

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, LOOPBACK, udpPortFree } from '../ports.js';
+import { mediaHostOf, siteById, type Topology } from '@ccfed/topology';
+import { freePort, freeRtpPortRange, LOOPBACK } from '../ports.js';
 import { EngineError, startEngine, type EngineHandle } from '../supervise.js';
 import { NgClient } from './ng-client.js';
 
@@ -59,6 +60,73 @@ export interface RtpengineInstance {
 /** RTP and RTCP ports per instance: two per call leg, so 100 calls with both legs anchored. */
 export const DEFAULT_RTP_PORTS = 400;
 
+/** What rtpengineArgs needs: where rtpengine listens and keeps its files. */
+export interface RtpengineArgsOptions {
+  /**
+   * rtpengine's --interface: the address RTP is bound on and written into SDP, or
+   * `<bind>!<advertised>` when the two differ (a pod's address behind a site's public one).
+   */
+  readonly interface: string;
+  readonly ngPort: number;
+  readonly ngHttpPort?: number;
+  readonly rtpPorts: { readonly min: number; readonly max: number };
+  readonly recordingDir: string;
+  readonly dtmfLogDest?: { readonly host: string; readonly port: number };
+  readonly noMediaTimeoutS?: number;
+  readonly threads?: number;
+}
+
+/**
+ * rtpengine's command line (without the binary), the same for local runs, tests and a site's pod
+ * (deploy/src/contact-center-site.ts), so that every site's rtpengine runs as docs/media.md says.
+ */
+export function rtpengineArgs(o: RtpengineArgsOptions): string[] {
+  const args = [
+    // No kernel forwarding table: the kernel module is not installed, rtpengine forwards in
+    // userspace. No config file: /etc/rtpengine/rtpengine.conf belongs to the Debian service.
+    '--table=-1',
+    '--config-file=none',
+    '--foreground',
+    '--log-stderr',
+    `--interface=${o.interface}`,
+    // Always loopback: the ng protocol has no authentication.
+    `--listen-ng=${LOOPBACK}:${o.ngPort}`,
+    `--port-min=${o.rtpPorts.min}`,
+    `--port-max=${o.rtpPorts.max}`,
+    // A queued caller's phone may send nothing during early media: outlast the longest queue.
+    `--timeout=${o.noMediaTimeoutS ?? 600}`,
+    // A deleted call is gone at once, and its recording closed, instead of 30 s later.
+    '--delete-delay=0',
+    '--recording-method=pcap',
+    `--recording-dir=${o.recordingDir}`,
+    `--num-threads=${o.threads ?? 2}`,
+  ];
+  if (o.ngHttpPort) args.push(`--listen-http=${LOOPBACK}:${o.ngHttpPort}`);
+  if (o.dtmfLogDest) args.push(`--dtmf-log-dest=${o.dtmfLogDest.host}:${o.dtmfLogDest.port}`);
+  return args;
+}
+
+/**
+ * The command line of one site's rtpengine as the topology places it (site.media), for a
+ * deployment; `interface` overrides the bind address (e.g. the pod's, advertising the site's).
+ */
+export function siteRtpengineArgs(
+  topology: Topology,
+  siteId: string,
+  opts: { readonly recordingDir: string; readonly interface?: string },
+): string[] {
+  const site = siteById(topology, siteId);
+  const { media } = site;
+  return rtpengineArgs({
+    interface: opts.interface ?? mediaHostOf(site),
+    ngPort: media.ngPort,
+    ngHttpPort: media.ngHttpPort,
+    rtpPorts: media.rtpPorts,
+    recordingDir: opts.recordingDir,
+    dtmfLogDest: { host: LOOPBACK, port: media.dtmfPort },
+  });
+}
+
 /** Starts a userspace rtpengine for one site and resolves once it answers an ng ping. */
 export async function startRtpengine(opts: RtpengineOptions): Promise<RtpengineInstance> {
   const name = opts.name ?? 'rtpengine';
@@ -72,27 +140,16 @@ export async function startRtpengine(opts: RtpengineOptions): Promise<RtpengineI
   }
   const recordingDir = opts.recordingDir ?? join(opts.dataDir, 'recordings');
   mkdirSync(recordingDir, { recursive: true });
-  const args = [
-    // No kernel forwarding table: the kernel module is not installed, rtpengine forwards in
-    // userspace. No config file: /etc/rtpengine/rtpengine.conf belongs to the Debian service.
-    '--table=-1',
-    '--config-file=none',
-    '--foreground',
-    '--log-stderr',
-    `--interface=${host}`,
-    `--listen-ng=${LOOPBACK}:${ngPort}`,
-    `--port-min=${rtpPorts.min}`,
-    `--port-max=${rtpPorts.max}`,
-    `--timeout=${opts.noMediaTimeoutS ?? 600}`,
-    // A deleted call is gone at once, and its recording closed, instead of 30 s later.
-    '--delete-delay=0',
-    '--recording-method=pcap',
-    `--recording-dir=${recordingDir}`,
-    `--num-threads=${opts.threads ?? 2}`,
-  ];
-  if (opts.ngHttpPort) args.push(`--listen-http=${LOOPBACK}:${opts.ngHttpPort}`);
-  if (opts.dtmfLogDest)
-    args.push(`--dtmf-log-dest=${opts.dtmfLogDest.host}:${opts.dtmfLogDest.port}`);
+  const args = rtpengineArgs({
+    interface: host,
+    ngPort,
+    rtpPorts,
+    recordingDir,
+    ...(opts.ngHttpPort ? { ngHttpPort: opts.ngHttpPort } : {}),
+    ...(opts.dtmfLogDest ? { dtmfLogDest: opts.dtmfLogDest } : {}),
+    ...(opts.noMediaTimeoutS === undefined ? {} : { noMediaTimeoutS: opts.noMediaTimeoutS }),
+    ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+  });
 
   const client = await NgClient.open({
     host: LOOPBACK,
@@ -138,34 +195,29 @@ export async function startRtpengine(opts: RtpengineOptions): Promise<RtpengineI
   };
 }
 
-const handedOutRanges: { min: number; max: number }[] = [];
-
-// Below Linux's ephemeral range (32768-60999), so ports the kernel hands to other sockets never
-// land inside a running rtpengine's range.
-const RTP_RANGE_FLOOR = 16384;
-const RTP_RANGE_CEILING = 32767;
-
 /**
- * A block of `size` UDP ports, starting even, none bound right now and none overlapping a block
- * handed out before by this process (tests start several rtpengines side by side).
+ * Starts one site's rtpengine as the topology places it (site.media): its ng and ng-over-HTTP
+ * ports on loopback, RTP on the site's media address within its port range, DTMF digits reported
+ * to the site agent's listener. Kamailio's generated config drives exactly this instance.
  */
-export async function freeRtpPortRange(
-  size: number,
-  host = LOOPBACK,
-): Promise<{ min: number; max: number }> {
-  const blocks = Math.floor((RTP_RANGE_CEILING - RTP_RANGE_FLOOR) / size);
-  for (let attempt = 0; attempt < 30; attempt++) {
-    const min = RTP_RANGE_FLOOR + Math.floor(Math.random() * blocks) * size;
-    const range = { min, max: min + size - 1 };
-    if (handedOutRanges.some((r) => r.min <= range.max && range.min <= r.max)) continue;
-    // Held before probing: two launches at once must not both probe, and take, the same block.
-    handedOutRanges.push(range);
-    let free = true;
-    for (let port = range.min; port <= range.max && free; port += 2) {
-      free = await udpPortFree(port, host);
-    }
-    if (free) return range;
-    handedOutRanges.splice(handedOutRanges.indexOf(range), 1);
-  }
-  throw new EngineError(`no free block of ${size} RTP ports on ${host} after 30 attempts`);
+export function startSiteRtpengine(opts: {
+  readonly topology: Topology;
+  readonly siteId: string;
+  readonly dataDir: string;
+  readonly noMediaTimeoutS?: number;
+  readonly threads?: number;
+}): Promise<RtpengineInstance> {
+  const site = siteById(opts.topology, opts.siteId);
+  const { media } = site;
+  return startRtpengine({
+    dataDir: opts.dataDir,
+    name: `rtpengine ${site.id}`,
+    host: mediaHostOf(site),
+    ngPort: media.ngPort,
+    ngHttpPort: media.ngHttpPort,
+    rtpPorts: media.rtpPorts,
+    dtmfLogDest: { host: LOOPBACK, port: media.dtmfPort },
+    ...(opts.noMediaTimeoutS === undefined ? {} : { noMediaTimeoutS: opts.noMediaTimeoutS }),
+    ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+  });
 }

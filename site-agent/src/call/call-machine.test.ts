@@ -13,6 +13,7 @@ import {
   type CallInput,
   type CallState,
 } from './call-machine.js';
+import type { QueueMediaSettings } from './queue-media.js';
 
 const EXAMPLE = new URL('../../../topology/example.yaml', import.meta.url).pathname;
 const T0 = Date.parse('2026-11-22T02:00:00Z');
@@ -35,6 +36,13 @@ const CONTEXT: CallContext = {
 const TOPOLOGY = parseTopology(readFileSync(EXAMPLE, 'utf8'), EXAMPLE);
 const GUANGZHOU: Site = siteById(TOPOLOGY, 'guangzhou');
 const KEY = Buffer.alloc(32, 7);
+/** Ringback for one 5 s period, then the announcement, every 30 s from entry. */
+const MEDIA: QueueMediaSettings = {
+  language: 'en',
+  ringback: 'tones/ringback-cn',
+  ringbackMs: 5_000,
+  announceEveryMs: 30_000,
+};
 const moveTo = (target: Site, decisionId: string): CallInput => ({
   type: 'move_out',
   target,
@@ -50,9 +58,11 @@ function fresh(context: CallContext = CONTEXT, record = false): CallState {
     context,
     callerHash: 'hash-1',
     dialedNumber: '400200100',
+    fromTag: 'caller-tag',
     cseq: 7,
     transaction: { tindex: 1, tlabel: 2, tsS: 100, tsU: 5 },
     serviceLevel: { thresholdMs: 20_000, shortAbandonMs: 5_000 },
+    media: MEDIA,
   });
 }
 
@@ -90,6 +100,14 @@ function brief(effects: readonly CallEffect[]): string[] {
         return `leave ${e.outcome}`;
       case 'recording':
         return `recording ${e.op}`;
+      case 'media':
+        return e.action.op === 'play'
+          ? `media play ${e.action.id} ${e.action.prompt.kind}`
+          : `media stop ${e.action.id}`;
+      case 'start_timer':
+        return `start_timer ${e.id} ${e.afterMs}`;
+      case 'cancel_timer':
+        return `cancel_timer ${e.id}`;
     }
   });
 }
@@ -117,11 +135,25 @@ describe('a call answered at this site', () => {
       [83_000, { type: 'wrap_up_done' }],
     ]);
     expect(effects.map(brief)).toEqual([
-      ['kamailio provisional 182', 'caller: trying -> early', 'publish queued'],
-      ['kamailio relay sip:bj-001@127.0.0.1:6001', 'agent: none -> trying', 'log call_assigned'],
+      [
+        'kamailio provisional 182',
+        'caller: trying -> early',
+        'publish queued',
+        // early media from the moment it queues; the first announcement falls due in 30 s
+        'media play p1 ringback',
+        'start_timer t2 30000',
+      ],
+      [
+        'kamailio relay sip:bj-001@127.0.0.1:6001',
+        'agent: none -> trying',
+        // no announcement while the agent's phone rings
+        'cancel_timer t2',
+        'log call_assigned',
+      ],
       [
         'agent: trying -> confirmed',
         'caller: early -> confirmed',
+        'media stop s3',
         'acd answered',
         'day_stats answered',
         'publish answered',
@@ -192,6 +224,7 @@ describe('a call that does not reach an agent', () => {
     ]);
     expect(brief(effects[1]!)).toEqual([
       'caller: early -> terminated',
+      'cancel_timer t2',
       'leave abandoned',
       'acd abandon',
       'day_stats abandoned',
@@ -287,12 +320,16 @@ describe('a call overflowed to another site', () => {
     const { state, effects } = moved();
     expect(brief(effects[1]!)).toEqual([
       'acd withdraw',
+      'cancel_timer t2',
       'kamailio relay sip:400200100@127.0.0.1:5081;transport=tls',
       'peer: none -> trying',
       'publish overflowedOut',
       'log call_overflowed_out',
     ]);
-    const relay = effects[1]![1] as Extract<CallEffect, { type: 'kamailio' }>;
+    const relay = effects[1]!.find((e) => e.type === 'kamailio') as Extract<
+      CallEffect,
+      { type: 'kamailio' }
+    >;
     expect(relay.command).toMatchObject({ agent: 'overflow:guangzhou' });
     const hdrs = 'hdrs' in relay.command ? relay.command.hdrs : '';
     expect(hdrs).toContain('X-CC-Origin-Site: beijing');
@@ -346,6 +383,8 @@ describe('a call the policy records', () => {
       'agent: trying -> confirmed',
       'caller: early -> confirmed',
       'recording start',
+      // the queue's prompt, stopped by Kamailio with the 200 already: nothing may follow it
+      'media stop s3',
       'acd answered',
       'day_stats answered',
       'publish answered',

@@ -15,12 +15,29 @@
 // conversation happens (an overflowed call is recorded by the site that answers it, never by the
 // origin). Pause and resume (PCI) apply to a call being recorded. The recorder (recording/
 // recorder.ts) carries the effects out against rtpengine, whatever anchored the call's media.
+// What the caller hears while queued is the queue experience (queue-media.ts), which this machine
+// starts, pauses and ends with the call's phases; its plays and timers carry ids, and their results
+// come back as inputs (media_result, timer, announcement) that a stale id leaves without effect.
 
 import { CallParty, type CallEvent } from '@ccfed/proto';
 import type { Site, Topology } from '@ccfed/topology';
 import type { CallContext } from '../call-context.js';
 import { queuedReply, type KamailioCommand, type TransactionRef } from '../kamailio/messages.js';
 import { overflowRelay } from '../overflow/sip-overflow.js';
+import {
+  agentRinging,
+  announce,
+  endMedia,
+  enterQueue,
+  mediaResult,
+  mediaTimer,
+  pauseMedia,
+  queueMedia,
+  type MediaEffect,
+  type MediaStep,
+  type QueueMedia,
+  type QueueMediaSettings,
+} from './queue-media.js';
 
 /** A leg's SIP state (RFC 3261 dialog states, plus trying before any reply). */
 export type LegState = 'trying' | 'early' | 'confirmed' | 'terminated';
@@ -67,6 +84,8 @@ export interface CallState {
   /** Keyed hash of the caller's number ('' without a hash key): never the number itself. */
   readonly callerHash: string;
   readonly dialedNumber: string;
+  /** The caller's From tag: rtpengine's name for the caller, whom prompts are played to. */
+  readonly fromTag: string;
   readonly cseq: number;
   /** The suspended INVITE's transaction; renewed when Kamailio suspends it again. */
   readonly transaction: Required<TransactionRef>;
@@ -77,6 +96,8 @@ export interface CallState {
   /** The skill's service-level thresholds, which the answered and abandoned events carry. */
   readonly serviceLevel: { readonly thresholdMs: number; readonly shortAbandonMs: number };
   readonly recording: CallRecording;
+  /** What the caller hears while queued here. */
+  readonly media: QueueMedia;
 }
 
 /** Everything that can happen to a call, from Kamailio, the ACD, the router or the site. */
@@ -130,7 +151,26 @@ export type CallInput =
   | { readonly type: 'stop' }
   /** Pause the call's recording (a card number is read out); `by` names who asked. */
   | { readonly type: 'pause_recording'; readonly by: string }
-  | { readonly type: 'resume_recording'; readonly by: string };
+  | { readonly type: 'resume_recording'; readonly by: string }
+  /** Kamailio carried out (ok) or could not carry out a media action; `durationMs` of a play. */
+  | {
+      readonly type: 'media_result';
+      readonly id: string;
+      readonly ok: boolean;
+      readonly durationMs: number;
+      readonly reason?: string;
+    }
+  /** A timer this machine started has fired. */
+  | { readonly type: 'timer'; readonly id: string }
+  /** The ACD's answer to an announcement request: where the call stands (none: not queued). */
+  | { readonly type: 'announcement'; readonly position?: number; readonly waitMs?: number }
+  /** rtpengine saw a party of the call press a key (RFC 4733); `sourceTag` names the party. */
+  | {
+      readonly type: 'dtmf';
+      readonly digit: string;
+      readonly sourceTag: string;
+      readonly durationMs: number;
+    };
 
 /** What the adapters do for a call, in order. */
 export type CallEffect =
@@ -153,6 +193,8 @@ export type CallEffect =
       readonly type: 'acd';
       readonly op: 'offer' | 'answered' | 'ring_failed' | 'abandon' | 'hang_up' | 'withdraw';
     }
+  /** Media actions on the call's rtpengine session, timers, the ACD's announcement. */
+  | MediaEffect
   /** The site's service level today. */
   | { readonly type: 'day_stats'; readonly op: 'offered' | 'abandoned' }
   | { readonly type: 'day_stats'; readonly op: 'answered'; readonly waitedMs: number }
@@ -191,19 +233,22 @@ export function newCall(input: {
   readonly context: CallContext;
   readonly callerHash: string;
   readonly dialedNumber: string;
+  readonly fromTag: string;
   readonly cseq: number;
   readonly transaction: Required<TransactionRef>;
   readonly serviceLevel: CallState['serviceLevel'];
   /** Whether the tenant's recording policy records this call (recordingDecision); default no. */
   readonly record?: boolean;
+  readonly media: QueueMediaSettings;
 }): CallState {
-  const { record, ...call } = input;
+  const { record, media, ...call } = input;
   return {
     ...call,
     phase: { name: 'queued' },
     legs: {},
     overflowTried: false,
     recording: { state: record ? 'planned' : 'off' },
+    media: queueMedia(media),
   };
 }
 
@@ -271,6 +316,8 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
           },
         },
       });
+      // Early media from the moment the call is queued (again).
+      fx.media((m) => enterQueue(m, nowMs));
       return fx.done();
     }
     case 'assigned': {
@@ -287,6 +334,7 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
         },
       });
       fx.leg('agent', 'trying');
+      fx.media(agentRinging);
       fx.push({
         type: 'log',
         level: 'info',
@@ -370,6 +418,8 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
         fx.set({ recording: { state: 'recording' } });
         fx.push({ type: 'recording', op: 'start', agentId: phase.agentId });
       }
+      // Kamailio stopped it with the agent's 200 already; no prompt may follow.
+      fx.media((m) => endMedia(m, { stop: true }));
       fx.push({ type: 'acd', op: 'answered' });
       fx.push({ type: 'day_stats', op: 'answered', waitedMs });
       fx.push({
@@ -470,6 +520,8 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       const { target, decisionId } = input;
       fx.set({ phase: { name: 'overflowing', targetSiteId: target.id, decisionId } });
       fx.push({ type: 'acd', op: 'withdraw' });
+      // What plays goes on until the target's own early media replaces it (ccfed.cfg PEER_REPLY).
+      fx.media(pauseMedia);
       fx.push({
         type: 'kamailio',
         command: overflowRelay({
@@ -520,6 +572,38 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       if (phase.name !== 'talking' || state.recording.state !== 'paused') return fx.done();
       fx.set({ recording: { state: 'recording' } });
       fx.push({ type: 'recording', op: 'resume', by: input.by });
+      return fx.done();
+    }
+
+    case 'media_result':
+      fx.media((m) => mediaResult(m, input));
+      return fx.done();
+    case 'timer':
+      fx.media((m) => mediaTimer(m, input.id, nowMs));
+      return fx.done();
+    case 'announcement':
+      fx.media((m) => announce(m, input));
+      return fx.done();
+    case 'dtmf': {
+      // The caller's keys while waiting (e.g. "press 1 for a callback"); an agent's, or keys once
+      // answered, are the conversation's.
+      if (phase.name !== 'queued' && phase.name !== 'ringing') return fx.done();
+      if (input.sourceTag !== state.fromTag) return fx.done();
+      const waitedMs = nowMs - state.context.arrivalMs;
+      fx.push({
+        type: 'publish',
+        kind: {
+          $case: 'digitPressed',
+          value: { digit: input.digit, durationMs: input.durationMs, waitedMs },
+        },
+      });
+      fx.push({
+        type: 'log',
+        level: 'info',
+        event: 'digit_pressed',
+        message: 'the waiting caller pressed a key',
+        fields: { digit: input.digit, waitedMs },
+      });
       return fx.done();
     }
   }
@@ -582,8 +666,17 @@ class Effects {
     this.push({ type: 'recording', op: 'stop', reason });
   }
 
+  /** Steps the queue experience; its effects go in here, in order. */
+  media(step: (media: QueueMedia) => MediaStep): void {
+    const next = step(this.state.media);
+    if (next.media !== this.state.media) this.set({ media: next.media });
+    this.list.push(...next.effects);
+  }
+
   /** The call leaves this site with `outcome`. */
   leave(outcome: CallOutcome): Step {
+    // Its media session is gone (or the site agent stops): no timer of it may fire.
+    this.media((m) => endMedia(m, { stop: false }));
     this.set({ phase: { name: 'done' } });
     this.push({ type: 'leave', outcome });
     return { state: this.state, effects: this.list };

@@ -15,7 +15,7 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
     /** CSeq number of the INVITE: needed to send it provisional replies by Call-ID. */
     cseq: z.number().int().nonnegative(),
     fromUser: z.string().max(256),
-    /** The caller's From tag: rtpengine's name for the caller, which the recorder needs. */
+    /** The caller's From tag: how rtpengine names the caller, to play prompts to it and record it. */
     fromTag: z.string().max(256).default(''),
     ruriUser: z.string().max(256),
     tsS: z.number().int(),
@@ -59,6 +59,19 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
     decisionUs: z.number().int(),
   }),
   z.object({ event: z.literal('cmd_failed'), action: z.string(), callid: z.string().optional() }),
+  /**
+   * The result of a play or stop (ccfed.cfg route[MEDIA_ACTION]), under the action's id: ok 1 or
+   * 0 with rtpengine's or Kamailio's reason, and the played file's length (-1 when unknown).
+   */
+  z.object({
+    event: z.literal('media'),
+    id: z.string().max(64),
+    action: z.enum(['play', 'stop']),
+    callid,
+    ok: z.number().int(),
+    durationMs: z.number().int().default(-1),
+    reason: z.string().max(256).default(''),
+  }),
   z.object({ event: z.literal('pong') }),
 ]);
 
@@ -141,6 +154,25 @@ export type KamailioCommand =
       readonly reason: string;
       readonly retryAfter?: number;
     })
+  /**
+   * Play a file to the queued caller, the party rtpengine knows by the call's Call-ID and
+   * `fromTag`; the result comes back as a media event carrying `id`.
+   */
+  | {
+      readonly action: 'play';
+      readonly id: string;
+      readonly callid: string;
+      readonly fromTag: string;
+      /** An absolute path of a rendered prompt (8 kHz mono WAV). */
+      readonly file: string;
+    }
+  /** Stop what plays to the caller. */
+  | {
+      readonly action: 'stop';
+      readonly id: string;
+      readonly callid: string;
+      readonly fromTag: string;
+    }
   | { readonly action: 'ping' };
 
 /** 182 Queued for a suspended INVITE: the caller waits, the INVITE stays pending. */

@@ -89,6 +89,8 @@ export interface CallEvent {
     | { $case: "ended"; value: CallEnded }
     | { $case: "wrapUpDone"; value: WrapUpDone }
     | { $case: "contextRejected"; value: ContextRejected }
+    | { $case: "announced"; value: QueueAnnounced }
+    | { $case: "digitPressed"; value: DigitPressed }
     | undefined;
 }
 
@@ -158,6 +160,37 @@ export interface ContextRejected {
    * "replayed signature", "origin is not the sending site".
    */
   reason: string;
+}
+
+/**
+ * A queued caller was told their position and expected wait (docs/media.md), at entry and then
+ * every announceEverySeconds of the skill: what was said, so that the announced wait can be
+ * compared with the wait the caller then had.
+ */
+export interface QueueAnnounced {
+  /** 1-based: calls of the caller's tenant ahead of it, plus one. */
+  position: number;
+  /** The calibrated wait the site agent computed (the ACD's announcement), before rounding. */
+  expectedWaitMs: number;
+  /**
+   * The wait as the caller heard it: "<1" (less than a minute), whole minutes ("3"), or ">30".
+   * Empty when there was no forecast to announce.
+   */
+  announcedWait: string;
+  /** The prompt language: "zh" or "en". */
+  language: string;
+}
+
+/**
+ * The caller pressed a key (RFC 4733 telephone-event) while waiting for an agent: e.g. "1" to
+ * ask for a callback.
+ */
+export interface DigitPressed {
+  /** "0"-"9", "*", "#", "A"-"D". */
+  digit: string;
+  durationMs: number;
+  /** How long the caller had waited when they pressed it (from the original arrival). */
+  waitedMs: number;
 }
 
 export interface CallAnswered {
@@ -281,6 +314,12 @@ export const CallEvent: MessageFns<CallEvent> = {
         break;
       case "contextRejected":
         ContextRejected.encode(message.kind.value, writer.uint32(170).fork()).join();
+        break;
+      case "announced":
+        QueueAnnounced.encode(message.kind.value, writer.uint32(178).fork()).join();
+        break;
+      case "digitPressed":
+        DigitPressed.encode(message.kind.value, writer.uint32(186).fork()).join();
         break;
     }
     return writer;
@@ -451,6 +490,22 @@ export const CallEvent: MessageFns<CallEvent> = {
             message.kind = { $case: "contextRejected", value: ContextRejected.decode(reader, reader.uint32()) };
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.kind = { $case: "announced", value: QueueAnnounced.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.kind = { $case: "digitPressed", value: DigitPressed.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -524,6 +579,12 @@ export const CallEvent: MessageFns<CallEvent> = {
         ? { $case: "contextRejected", value: ContextRejected.fromJSON(object.contextRejected) }
         : isSet(object.context_rejected)
         ? { $case: "contextRejected", value: ContextRejected.fromJSON(object.context_rejected) }
+        : isSet(object.announced)
+        ? { $case: "announced", value: QueueAnnounced.fromJSON(object.announced) }
+        : isSet(object.digitPressed)
+        ? { $case: "digitPressed", value: DigitPressed.fromJSON(object.digitPressed) }
+        : isSet(object.digit_pressed)
+        ? { $case: "digitPressed", value: DigitPressed.fromJSON(object.digit_pressed) }
         : undefined,
     };
   },
@@ -575,6 +636,10 @@ export const CallEvent: MessageFns<CallEvent> = {
       obj.wrapUpDone = WrapUpDone.toJSON(message.kind.value);
     } else if (message.kind?.$case === "contextRejected") {
       obj.contextRejected = ContextRejected.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "announced") {
+      obj.announced = QueueAnnounced.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "digitPressed") {
+      obj.digitPressed = DigitPressed.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -661,6 +726,18 @@ export const CallEvent: MessageFns<CallEvent> = {
       case "contextRejected": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "contextRejected", value: ContextRejected.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "announced": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "announced", value: QueueAnnounced.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "digitPressed": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "digitPressed", value: DigitPressed.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -1520,6 +1597,240 @@ export const ContextRejected: MessageFns<ContextRejected> = {
     message.peerSiteId = object.peerSiteId ?? "";
     message.sipCode = object.sipCode ?? 0;
     message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseQueueAnnounced(): QueueAnnounced {
+  return { position: 0, expectedWaitMs: 0, announcedWait: "", language: "" };
+}
+
+export const QueueAnnounced: MessageFns<QueueAnnounced> = {
+  encode(message: QueueAnnounced, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.position !== 0) {
+      writer.uint32(8).uint32(message.position);
+    }
+    if (message.expectedWaitMs !== 0) {
+      writer.uint32(16).uint64(message.expectedWaitMs);
+    }
+    if (message.announcedWait !== "") {
+      writer.uint32(26).string(message.announcedWait);
+    }
+    if (message.language !== "") {
+      writer.uint32(34).string(message.language);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueueAnnounced {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueueAnnounced();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.position = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.expectedWaitMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.announcedWait = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.language = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueueAnnounced {
+    return {
+      position: isSet(object.position) ? globalThis.Number(object.position) : 0,
+      expectedWaitMs: isSet(object.expectedWaitMs)
+        ? globalThis.Number(object.expectedWaitMs)
+        : isSet(object.expected_wait_ms)
+        ? globalThis.Number(object.expected_wait_ms)
+        : 0,
+      announcedWait: isSet(object.announcedWait)
+        ? globalThis.String(object.announcedWait)
+        : isSet(object.announced_wait)
+        ? globalThis.String(object.announced_wait)
+        : "",
+      language: isSet(object.language) ? globalThis.String(object.language) : "",
+    };
+  },
+
+  toJSON(message: QueueAnnounced): unknown {
+    const obj: any = {};
+    if (message.position !== 0) {
+      obj.position = Math.round(message.position);
+    }
+    if (message.expectedWaitMs !== 0) {
+      obj.expectedWaitMs = Math.round(message.expectedWaitMs);
+    }
+    if (message.announcedWait !== "") {
+      obj.announcedWait = message.announcedWait;
+    }
+    if (message.language !== "") {
+      obj.language = message.language;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<QueueAnnounced>): QueueAnnounced {
+    return QueueAnnounced.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<QueueAnnounced>): QueueAnnounced {
+    const message = createBaseQueueAnnounced();
+    message.position = object.position ?? 0;
+    message.expectedWaitMs = object.expectedWaitMs ?? 0;
+    message.announcedWait = object.announcedWait ?? "";
+    message.language = object.language ?? "";
+    return message;
+  },
+};
+
+function createBaseDigitPressed(): DigitPressed {
+  return { digit: "", durationMs: 0, waitedMs: 0 };
+}
+
+export const DigitPressed: MessageFns<DigitPressed> = {
+  encode(message: DigitPressed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.digit !== "") {
+      writer.uint32(10).string(message.digit);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(16).uint32(message.durationMs);
+    }
+    if (message.waitedMs !== 0) {
+      writer.uint32(24).uint64(message.waitedMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DigitPressed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDigitPressed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.digit = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.durationMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.waitedMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DigitPressed {
+    return {
+      digit: isSet(object.digit) ? globalThis.String(object.digit) : "",
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+      waitedMs: isSet(object.waitedMs)
+        ? globalThis.Number(object.waitedMs)
+        : isSet(object.waited_ms)
+        ? globalThis.Number(object.waited_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: DigitPressed): unknown {
+    const obj: any = {};
+    if (message.digit !== "") {
+      obj.digit = message.digit;
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = Math.round(message.durationMs);
+    }
+    if (message.waitedMs !== 0) {
+      obj.waitedMs = Math.round(message.waitedMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DigitPressed>): DigitPressed {
+    return DigitPressed.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DigitPressed>): DigitPressed {
+    const message = createBaseDigitPressed();
+    message.digit = object.digit ?? "";
+    message.durationMs = object.durationMs ?? 0;
+    message.waitedMs = object.waitedMs ?? 0;
     return message;
   },
 };

@@ -1,0 +1,57 @@
+import { CustomerTier, type CallEvent } from '@ccfed/proto';
+import { describe, expect, it } from 'vitest';
+import { callEventRow } from './rows.js';
+
+const AT = { partition: 2, offset: '41' };
+
+function event(kind: CallEvent['kind']): CallEvent {
+  return {
+    meta: {
+      eventId: 'e-1',
+      tenantId: 'acme-bank',
+      siteId: 'beijing',
+      eventTime: new Date('2026-11-22T02:00:03.250Z'),
+      trace: undefined,
+      producerSequence: 1,
+    },
+    callId: 'c-1',
+    skill: 'support',
+    tier: CustomerTier.CUSTOMER_TIER_GOLD,
+    customerId: 'cust-1',
+    callerHash: 'h',
+    arrivalTime: new Date('2026-11-22T02:00:00Z'),
+    kind,
+  };
+}
+
+describe('call event rows of the queue experience', () => {
+  it('lands a digit pressed while queued under its kind, the digit in the payload', () => {
+    const row = callEventRow(
+      event({ $case: 'digitPressed', value: { digit: '1', durationMs: 120, waitedMs: 3_250 } }),
+      AT,
+    );
+    expect(row).toMatchObject({ kind: 'digit_pressed', call_id: 'c-1', wait_ms: 0 });
+    expect(JSON.parse(String(row.payload))).toEqual({
+      digit: '1',
+      durationMs: 120,
+      waitedMs: 3250,
+    });
+  });
+
+  it('lands an announcement with what the caller was told', () => {
+    const row = callEventRow(
+      event({
+        $case: 'announced',
+        value: { position: 2, expectedWaitMs: 170_000, announcedWait: '3', language: 'en' },
+      }),
+      AT,
+    );
+    expect(row).toMatchObject({ kind: 'announced', wait_ms: 0 });
+    expect(JSON.parse(String(row.payload))).toEqual({
+      position: 2,
+      expectedWaitMs: 170000,
+      announcedWait: '3',
+      language: 'en',
+    });
+  });
+});

@@ -1,0 +1,175 @@
+// The federation the queue-experience test runs: Shanghai and Beijing as production runs them
+// (each site's rtpengine, Kamailio on ccfed.cfg, the site agent process, Kafka) plus the central
+// router, and the test's phones: a baresip caller and a baresip agent at Beijing, and a sipp call
+// that keeps Beijing's other agent busy. Shanghai has nobody staffed, so its callers overflow to
+// Beijing; Beijing's queued callers wait behind the busy agent until the test lets its baresip
+// agent take them.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CallEvent } from '@ccfed/proto';
+import { freePort, renderPrompts, sipp, udpPortFree, type SippRun } from '@ccfed/services';
+import type { Consumer } from 'kafkajs';
+import { inject } from 'vitest';
+import { renderTone } from '../support/audio.js';
+import { startBaresip, type BaresipPhone } from '../support/baresip.js';
+import { uniqueName, waitFor } from '../support/engines.js';
+import { adminKafka, kafkaEnv } from '../support/kafka.js';
+import { startService, type ServiceProcess } from '../support/processes.js';
+import { startFederation, type RunningFederation } from '../support/running-site.js';
+import { ROUTER, tlsEnv } from '../support/security.js';
+
+export const CALLER_HZ = 400;
+export const AGENT_HZ = 1000;
+/** Beijing's support number, whose callers hear Mandarin in this test. */
+export const BEIJING_SUPPORT = '400200200';
+/** Shanghai's support number (English): nobody is staffed there. */
+export const SHANGHAI_SUPPORT = '400100200';
+export const BUSY_AGENT = 'bj-busy';
+export const MEDIA_AGENT = 'bj-media';
+
+type Kind = NonNullable<CallEvent['kind']>;
+/** The message of a call event kind, e.g. KindValue<'announced'> is QueueAnnounced. */
+export type KindValue<K extends Kind['$case']> = Extract<Kind, { $case: K }>['value'];
+
+export interface QueueSite {
+  readonly fed: RunningFederation;
+  readonly caller: BaresipPhone;
+  readonly agent: BaresipPhone;
+  /** Every call event published so far, in arrival order. */
+  readonly events: readonly CallEvent[];
+  /** The first call event of `kind` that `match` accepts, once it has arrived, and its message. */
+  event<K extends Kind['$case']>(
+    kind: K,
+    match: (e: CallEvent, value: KindValue<K>) => boolean,
+  ): Promise<{ readonly event: CallEvent; readonly value: KindValue<K> }>;
+  stop(): Promise<void>;
+}
+
+export async function startQueueSite(): Promise<QueueSite> {
+  const dir = join(inject('runDir'), uniqueName('queue-media'));
+  mkdirSync(dir, { recursive: true });
+  // The install step's prompts (rendered here if this checkout has not run it): the site agents
+  // read them from the default directory, as in production.
+  await renderPrompts(new URL('../../.ccfed/prompts', import.meta.url).pathname);
+  const stops: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    while (stops.length) await stops.pop()!().catch(() => {});
+  };
+  try {
+    const routerPort = await freePort();
+    const fed = await startFederation({
+      siteIds: ['shanghai', 'beijing'],
+      env: { CCFED_ROUTER: `127.0.0.1:${routerPort}` },
+      mutate: (doc) => {
+        const support = doc.skills.find((s: { id: string }) => s.id === 'support');
+        support.wrapUpSeconds = 0;
+        // Beijing with one busy agent expects 20 s: within the 30 s a target accepts.
+        support.averageHandleSeconds = 20;
+        support.overflow = { expectedWaitThresholdSeconds: 30, minImprovementSeconds: 1 };
+        // One ringback period, then the announcement; the next one after the test is done.
+        support.queueMedia = { ringbackSeconds: 5, announceEverySeconds: 120 };
+        doc.routing.reRequestIntervalSeconds = 1;
+        doc.routing.tenantRestrictions = [];
+        for (const site of doc.sites) site.handicapSeconds = 0;
+        const shanghai = doc.sites.find((s: { id: string }) => s.id === 'shanghai');
+        shanghai.agents = [];
+        const beijing = doc.sites.find((s: { id: string }) => s.id === 'beijing');
+        beijing.agents = [BUSY_AGENT, MEDIA_AGENT].map((id) => ({
+          id,
+          name: id,
+          tenant: 'acme-bank',
+          skills: { support: 5 },
+        }));
+        beijing.numbers.find((n: { number: string }) => n.number === BEIJING_SUPPORT).language =
+          'zh';
+      },
+    });
+    stops.push(() => fed.stop());
+
+    const router: ServiceProcess = startService(
+      'central/router/src/index.ts',
+      {
+        CCFED_TOPOLOGY: fed.topologyFile,
+        ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
+        CCFED_TOPIC_PREFIX: fed.prefix,
+        CCFED_ROUTER_PORT: String(routerPort),
+        ...(await tlsEnv(ROUTER)),
+      },
+      'router',
+    );
+    stops.push(() => router.stop());
+
+    const events: CallEvent[] = [];
+    const consumer: Consumer = adminKafka('queue-media-test').consumer({
+      groupId: uniqueName('queue-media'),
+    });
+    await consumer.connect();
+    stops.push(() => consumer.disconnect());
+    await consumer.subscribe({ topics: [fed.topics.callEvents], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => void events.push(CallEvent.decode(message.value!)),
+    });
+
+    const [callerTone, agentTone] = await Promise.all([
+      renderTone(join(dir, `caller-${CALLER_HZ}.wav`), CALLER_HZ, 300),
+      renderTone(join(dir, `agent-${AGENT_HZ}.wav`), AGENT_HZ, 300),
+    ]);
+    const [caller, agent] = await Promise.all([
+      startBaresip({ dir: join(dir, 'caller'), user: 'caller', microphone: callerTone }),
+      startBaresip({
+        dir: join(dir, 'agent'),
+        user: MEDIA_AGENT,
+        microphone: agentTone,
+        autoAnswer: true,
+      }),
+    ]);
+    stops.push(() => Promise.allSettled([caller.stop(), agent.stop()]));
+
+    async function event<K extends Kind['$case']>(
+      kind: K,
+      match: (e: CallEvent, value: KindValue<K>) => boolean,
+    ): Promise<{ event: CallEvent; value: KindValue<K> }> {
+      const found = await waitFor(`a ${kind} call event`, async () =>
+        events.find((e) => e.kind?.$case === kind && match(e, e.kind.value as KindValue<K>)),
+      );
+      return { event: found, value: found.kind!.value as KindValue<K> };
+    }
+
+    // Beijing's other agent takes a call that lasts the whole test (sipp, no RTP).
+    const beijing = fed.sites.get('beijing')!;
+    const busyPort = await freePort();
+    const busyPhone: SippRun = sipp('agent.xml', ['-p', String(busyPort), '-m', '1']);
+    stops.push(() => busyPhone.stop());
+    await waitFor('busy phone listening', async () =>
+      (await udpPortFree(busyPort)) ? undefined : true,
+    );
+    await beijing.control.login({
+      agentId: BUSY_AGENT,
+      contactUri: `sip:${BUSY_AGENT}@127.0.0.1:${busyPort}`,
+    });
+    await beijing.control.setReady({ agentId: BUSY_AGENT });
+    const busyCall = sipp('caller.xml', [
+      `127.0.0.1:${beijing.kamailio.sip.port}`,
+      '-p',
+      String(await freePort()),
+      '-s',
+      BEIJING_SUPPORT,
+      '-key',
+      'caller',
+      '8613800',
+      '-m',
+      '1',
+      '-d',
+      '900000',
+    ]);
+    stops.push(() => busyCall.stop());
+    await event(
+      'answered',
+      (e) => e.kind?.$case === 'answered' && e.kind.value.agentId === BUSY_AGENT,
+    );
+    return { fed, caller, agent, events, event, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
