@@ -70,6 +70,23 @@ export const FIGURES: Readonly<Record<string, (r: Json) => Figure[]>> = {
       target: '—',
     },
   ],
+  media: (r) => [
+    {
+      what: `calls held at once on one site, G.711 both ways through rtpengine, RTP loss < 1 % (steps up to ${int(num(list(r, 'steps').at(-1), 'calls'))}, stopping at the first that fails)`,
+      measured: int(num(r, 'concurrent_calls_under_1pct_loss')),
+      target: `≥ ${int(num(r, 'targets.concurrent_calls'))}`,
+    },
+    {
+      what: `INVITE → first ringback RTP packet at a queued caller, p50 / p99 (${int(num(r, 'first_ringback_ms.samples'))} calls)`,
+      measured: `${ms(num(r, 'first_ringback_ms.p50'))} / ${ms(num(r, 'first_ringback_ms.p99'))} ms`,
+      target: `p99 < ${int(num(r, 'targets.first_ringback_p99_ms'))} ms`,
+    },
+    {
+      what: `rtpengine CPU per call (user + system, ${num(r, 'setup.packets_per_call')} packets each way)`,
+      measured: `${ms(num(r, 'rtpengine_cpu_ms_per_call'))} ms`,
+      target: '—',
+    },
+  ],
   router: (r) => [
     {
       what: `routing decisions/s, ${num(r, 'setup.sites')} sites, ${num(r, 'setup.concurrency')} requests in flight`,
