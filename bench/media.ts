@@ -13,7 +13,8 @@
 // A step places N calls over RAMP seconds; each plays the same recorded A-law speech (talk.pcap,
 // K packets) once answered and hangs up after the ramp, the speech and a margin, so that all N
 // talk at once. The agents' sipp echoes every RTP packet back (-rtp_echo). Once every call has
-// finished its speech, and before any hangs up, each call is queried over ng.
+// finished its speech (its counts stop moving), and before any hangs up, each call is queried over
+// ng. A step passes when every call succeeded, all N were held at once and the loss is under 1 %.
 //
 // What loss means here. rtpengine 10.5 counts, per call party and stream, the RTP packets it
 // RECEIVED from that party (ng `query`: tags.<tag>.medias[].streams[].stats.packets); it has no
@@ -73,7 +74,7 @@ const args = benchArgs({
   /** Packets of the speech each caller plays (30 ms each; the recording has 236). */
   packets: { full: '236', smoke: '50' },
   /** Talk time beyond the ramp and the speech: the window in which the calls are queried. */
-  'settle-ms': { full: '6000', smoke: '3000' },
+  'settle-ms': { full: '9000', smoke: '3000' },
   'ringback-calls': { full: '30', smoke: '5' },
 });
 const { values } = args;
@@ -96,8 +97,13 @@ interface Step {
   failed: number;
   /** Calls rtpengine held at once and answered the query for, after every call's speech. */
   held: number;
-  /** Whether the counts had stopped moving when read (every call's speech over). */
+  /**
+   * Whether the counts had stopped moving when read (every call's speech over). If not, some
+   * packets were still to come: the loss can only have been overstated, never hidden.
+   */
   settled: boolean;
+  /** From every call of the step anchored to the reading used. */
+  read_after_ms: number;
   rtp_packets: { sent: number; caller_to_rtpengine: number; back_from_agent: number };
   loss: number;
   loss_parts: { caller_to_rtpengine: number; through_agent: number };
@@ -341,8 +347,10 @@ await runBench('media', args, async (run) => {
       if (ids.length >= n) break;
       await sleep(100);
     }
+    const anchoredAt = Date.now();
     await sleep(speechMs + 1300);
     let counts = await countAll(ids);
+    let readAt = Date.now();
     let settled = false;
     while (!done && Date.now() - startedAt < talkMs - 1000) {
       await sleep(500);
@@ -350,6 +358,7 @@ await runBench('media', args, async (run) => {
       if (again.size < counts.size) break; // calls hanging up: keep the last full reading
       const still = total(again) === total(counts);
       counts = again;
+      readAt = Date.now();
       if (still) {
         settled = true;
         break;
@@ -377,6 +386,7 @@ await runBench('media', args, async (run) => {
       failed,
       held,
       settled,
+      read_after_ms: readAt - anchoredAt,
       rtp_packets: { sent, caller_to_rtpengine: fromCallers, back_from_agent: fromAgents },
       loss: round(loss),
       loss_parts: {
@@ -386,7 +396,7 @@ await runBench('media', args, async (run) => {
       worst_call_loss: round(
         Math.max(0, ...[...counts.values()].map((c) => ratio(c.fromAgent, PACKETS))),
       ),
-      passed: failed === 0 && held === n && settled && loss < MAX_LOSS,
+      passed: failed === 0 && held === n && loss < MAX_LOSS,
     };
     steps.push(step);
     console.log(
@@ -422,7 +432,7 @@ await runBench('media', args, async (run) => {
   }
   const sorted = [...delays].sort((a, b) => a - b);
   console.log(
-    `INVITE → first ringback packet, ${delays.length}/${RINGBACK_CALLS} calls: p50 ${percentile(sorted, 50)} ms, p99 ${percentile(sorted, 99)} ms`,
+    `INVITE → first ringback packet, ${delays.length}/${RINGBACK_CALLS} calls: p50 ${round(percentile(sorted, 50))} ms, p99 ${round(percentile(sorted, 99))} ms`,
   );
 
   const passed = steps.filter((s) => s.passed);
