@@ -28,7 +28,14 @@ describe('the README benchmark table', () => {
 
   it('shows every results file, whose large figures no prose in README.md or docs/ repeats', () => {
     const all = results();
-    expect([...all.keys()].sort()).toEqual(['ingest', 'media', 'queries', 'router', 'routing', 'sip']);
+    expect([...all.keys()].sort()).toEqual([
+      'ingest',
+      'media',
+      'queries',
+      'router',
+      'routing',
+      'sip',
+    ]);
     const section = renderTable(all);
     const prose = [
       withTable(readme(), ''),
