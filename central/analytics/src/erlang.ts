@@ -83,13 +83,17 @@ export function erlangA(m: QueueModel): QueueFigures {
   }
 
   // P(answered within T | j ahead): backward equations du_j/dt = d_j(u_{j-1} - u_j) - θ u_j,
-  // u_{-1} = 1, integrated by RK4 from u(0) = 0.
-  const maxRate = c * mu + ahead * theta + theta;
+  // u_{-1} = 1, integrated by RK4 from u(0) = 0. u_j depends only on u_0..u_j, so the states
+  // whose probability is below 1e-15 (they cannot move the service level) are left out: with
+  // patient callers the chain runs to hundreds of states that would also force smaller steps.
+  let solved = ahead;
+  while (solved > 0 && pi[c + solved - 1]! < 1e-15) solved--;
+  const maxRate = c * mu + solved * theta + theta;
   const steps = Math.max(200, Math.ceil((m.thresholdS * maxRate) / 0.05));
   const dt = m.thresholdS / steps;
   // One RK4 step at a time over preallocated buffers: the staffing plan solves this for tens of
   // thousands of intervals, and allocating four arrays per step made it twenty times slower.
-  const n = ahead;
+  const n = solved;
   const rate = new Float64Array(n);
   for (let j = 0; j < n; j++) rate[j] = c * mu + j * theta;
   const deriv = (x: Float64Array, out: Float64Array): void => {
@@ -124,7 +128,7 @@ export function erlangA(m: QueueModel): QueueFigures {
   for (let j = 0; j < ahead; j++) {
     const q = pi[c + j]!;
     answered += q * served[j]!;
-    withinT += q * u[j]!;
+    if (j < solved) withinT += q * u[j]!;
     waitSum += q * waitServed[j]!;
   }
   return {
