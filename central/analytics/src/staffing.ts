@@ -33,11 +33,11 @@ const model = (d: IntervalDemand, agents: number): QueueModel => ({
 /**
  * The fewest agents that meet the target service level for the demand (0 for an interval with
  * almost no calls), and the service level they give. Without abandons (infinite patience) at
- * least enough agents to carry the load, which Erlang C needs. `hint` (e.g. the answer for the
- * interval before, whose demand is close) is where the search starts: from there it walks to the
- * answer, two or three Erlang A evaluations instead of a bisection's eight.
+ * least enough agents to carry the load, which Erlang C needs. The search starts at the
+ * square-root staffing rule's guess, load + 0.7·√load, and walks to the answer from there: two or
+ * three Erlang A evaluations for most intervals instead of a bisection's eight.
  */
-export function requiredAgents(d: IntervalDemand, hint?: number): Staffing {
+export function requiredAgents(d: IntervalDemand): Staffing {
   if (!(d.offered > 0.01) || !(d.ahtS > 0)) return { agents: 0, sl: 1 };
   if (!(d.targetSl > 0 && d.targetSl < 1))
     throw new Error(`target service level ${d.targetSl} is not in (0, 1)`);
