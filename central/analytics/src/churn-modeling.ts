@@ -16,6 +16,7 @@ import {
 } from './churn-features.js';
 import type { ChurnFitRequest, ChurnFitResult } from './churn-fit.js';
 import { checkDate, InvalidOptionError } from './churn-options.js';
+import { scopeCondition, type Scope } from './scope.js';
 import {
   churnTenantsQuery,
   completeChurnRunQuery,
@@ -190,4 +191,95 @@ export async function runChurnModeling(
     removedRuns: new Set(stale.map((p) => p.partition_id)).size,
     tenants: results,
   };
+}
+
+/** A tenant's model in the scoring run in force: what scored its customers and how it validated. */
+export interface ChurnModelRow {
+  readonly tenant_id: string;
+  readonly model_version: string;
+  readonly kind: 'fitted' | 'hand_set';
+  readonly fallback_reason: string;
+  readonly library: string;
+  readonly scored_at: string;
+  readonly train_as_of: string;
+  readonly valid_as_of: string;
+  readonly train: { readonly customers: number; readonly churners: number };
+  readonly valid: { readonly customers: number; readonly churners: number };
+  /** Validation AUC of the model and of the hand-set model on the same customers; null if none. */
+  readonly valid_auc: number | null;
+  readonly hand_set_valid_auc: number | null;
+  readonly calibration_error: number | null;
+  readonly calibration: readonly { predicted: number; observed: number; customers: number }[];
+  /** The fitted model's coefficients per standardised feature, largest effect first. */
+  readonly coefficients: readonly { feature: string; coefficient: number }[];
+  readonly intercept: number;
+  readonly fit_seconds: number;
+  readonly control_share: number;
+}
+
+/**
+ * The models of the scoring run in force at `asOf` (the newest complete run by then), one per
+ * tenant the scope may see. Models belong to tenants, not sites: a site supervisor, like HQ, sees
+ * every tenant's.
+ */
+export function churnModelsQuery(scope: Scope, opts: { asOf: Date }): Sql {
+  const asOf = checkDate('asOf', opts.asOf);
+  const tenant =
+    scope.role === 'tenant'
+      ? scopeCondition(scope, { site: 'site_id', tenant: 'tenant_id' })
+      : raw('1');
+  return sql`SELECT tenant_id, model_version, kind, fallback_reason, library,
+    toUInt32(scored_at) AS scored_at_s, toUInt32(train_as_of) AS train_as_of_s,
+    toUInt32(valid_as_of) AS valid_as_of_s, train_customers, train_churners, valid_customers,
+    valid_churners,
+    -- nan (a figure the fitter had no data for) is not JSON: -1 stands for it.
+    if(isNaN(valid_auc), -1, valid_auc) AS valid_auc,
+    if(isNaN(hand_set_valid_auc), -1, hand_set_valid_auc) AS hand_set_valid_auc,
+    if(isNaN(calibration_error), -1, calibration_error) AS calibration_error, calibration_predicted,
+    calibration_observed, calibration_customers, feature_names, coefficients, intercept,
+    fit_seconds, control_share
+FROM churn_models
+WHERE scored_at = (SELECT max(scored_at) FROM churn_score_runs WHERE scored_at <= ${asOf})
+  AND ${tenant}
+ORDER BY tenant_id`;
+}
+
+const iso = (s: unknown) => new Date(Number(s) * 1000).toISOString();
+const figure = (x: unknown) => (Number(x) < 0 ? null : Number(x));
+
+/** Rows of churnModelsQuery (JSONEachRow). */
+export function parseChurnModelRows(rawRows: readonly unknown[]): ChurnModelRow[] {
+  return (rawRows as Record<string, unknown>[]).map((r) => {
+    const list = (k: string) => (Array.isArray(r[k]) ? (r[k] as unknown[]) : []);
+    const names = list('feature_names').map(String);
+    const coefs = list('coefficients').map(Number);
+    const observed = list('calibration_observed').map(Number);
+    const customers = list('calibration_customers').map(Number);
+    return {
+      tenant_id: String(r.tenant_id),
+      model_version: String(r.model_version),
+      kind: r.kind === 'fitted' ? 'fitted' : 'hand_set',
+      fallback_reason: String(r.fallback_reason),
+      library: String(r.library),
+      scored_at: iso(r.scored_at_s),
+      train_as_of: iso(r.train_as_of_s),
+      valid_as_of: iso(r.valid_as_of_s),
+      train: { customers: Number(r.train_customers), churners: Number(r.train_churners) },
+      valid: { customers: Number(r.valid_customers), churners: Number(r.valid_churners) },
+      valid_auc: figure(r.valid_auc),
+      hand_set_valid_auc: figure(r.hand_set_valid_auc),
+      calibration_error: figure(r.calibration_error),
+      calibration: list('calibration_predicted').map((p, i) => ({
+        predicted: Number(p),
+        observed: observed[i] ?? 0,
+        customers: customers[i] ?? 0,
+      })),
+      coefficients: names
+        .map((feature, i) => ({ feature, coefficient: coefs[i] ?? 0 }))
+        .sort((a, b) => Math.abs(b.coefficient) - Math.abs(a.coefficient)),
+      intercept: Number(r.intercept),
+      fit_seconds: Number(r.fit_seconds),
+      control_share: Number(r.control_share),
+    };
+  });
 }
