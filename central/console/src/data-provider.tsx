@@ -23,6 +23,9 @@ export const RESOURCE_PATHS: Readonly<Record<string, string>> = {
   'cross-sell': '/cross-sell/rules',
   satisfaction: '/satisfaction',
   decisions: '/routing/decisions',
+  staffing: '/staffing',
+  'churn-models': '/churn/models',
+  retention: '/retention/uplift',
 };
 
 function readOnly(): never {
