@@ -164,6 +164,7 @@ export const FIGURES: Readonly<Record<string, (r: Json) => Figure[]>> = {
       })),
     ];
   },
+  analytics: analyticsFigures,
   queries: (r) => {
     const target = num(r, 'target_ms');
     const queries = list(r, 'queries');
@@ -189,6 +190,43 @@ export const FIGURES: Readonly<Record<string, (r: Json) => Figure[]>> = {
     ];
   },
 };
+
+/** The figures of bench:analytics (issue 21): fitted churn model, forecast and staffing. */
+function analyticsFigures(r: Json): Figure[] {
+  const optionalPct = (x: Json) => (typeof x === 'number' ? pct(x) : '—');
+  return [
+    {
+      what: `churn AUC on the public IBM Telco sample (${int(num(r, 'public_data.customers'))} customers through Kafka and the ingester), 20 % hold-out / a published baseline`,
+      measured: `${num(r, 'public_auc').toFixed(3)} / ${num(r, 'public_baseline_auc').toFixed(2)}`,
+      target: '≥ baseline',
+    },
+    {
+      what: `churn AUC out of time on ${int(num(r, 'generated_population.customers'))} generated customers (churn in the 60 days after scoring), fitted / hand-set`,
+      measured: `${num(r, 'out_of_time_auc').toFixed(3)} / ${num(r, 'hand_set_out_of_time_auc').toFixed(3)}`,
+      target: '≥ 0.85',
+    },
+    {
+      what: 'calibration error of those scores (10 equal-count bins)',
+      measured: num(r, 'calibration_error').toFixed(3),
+      target: '—',
+    },
+    {
+      what: `churn scoring job, fit and score ${int(num(r, 'generated_population.customers'))} customers`,
+      measured: `${num(r, 'fit_seconds').toFixed(1)} s`,
+      target: '< 300 s',
+    },
+    {
+      what: `offered-calls forecast WAPE at the largest site (${str(r, 'forecast_wape.site')}), next day / days 1–7 / days 8–14`,
+      measured: `${optionalPct(at(r, 'forecast_wape.next_day'))} / ${optionalPct(at(r, 'forecast_wape.days_1_7'))} / ${optionalPct(at(r, 'forecast_wape.days_8_14'))}`,
+      target: '≤ 10 % next day',
+    },
+    {
+      what: 'staffing query (HQ, one day, every site, as the API user), median',
+      measured: `${ms(num(r, 'staffing_query_ms'))} ms`,
+      target: '< 500 ms',
+    },
+  ];
+}
 
 /** Where and when a results file was measured. Files from before the run metadata existed
  * (issue 22) carry only some of it; what they lack reads "not recorded". */

@@ -5,7 +5,7 @@
 // bench/results/routing.json. Deterministic: the seed is in the output.
 import { benchArgs, runBench } from './harness.js';
 import { drawCallers, type Caller, type CallerModel, type SiteLoad } from './routing/arrivals.js';
-import { erlangA, erlangC, type QueueFigures } from './routing/erlang.js';
+import { erlangA, erlangC, type QueueFigures } from '@ccfed/analytics/erlang';
 import {
   addTallies,
   ewtReport,

@@ -2,7 +2,8 @@
 # Installs everything ccfed needs on a fresh Debian 12 machine, and nothing that is already there:
 # Debian packages (Kamailio 5.6 with evapi, ClickHouse server, sipp, Java, Python, rtpengine,
 # baresip, sox, espeak-ng), the Kafka 3.9 jars from Maven Central, a Python venv with chdb (a
-# current ClickHouse engine) from PyPI, and the npm workspace. Safe to run again; quick when
+# current ClickHouse engine) and one with the model-fitting packages (scikit-learn, statsmodels)
+# from PyPI, and the npm workspace. Safe to run again; quick when
 # nothing is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +63,19 @@ if [[ ! -f $venv/.requirements.sha256 || $(cat $venv/.requirements.sha256) != "$
   /usr/bin/python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r services/clickhouse/requirements.txt
   echo "$req_sum" > "$venv/.requirements.sha256"
+fi
+
+# --- model fitting (scikit-learn, statsmodels) ------------------------------------------------
+# The churn model and the call forecast are fitted by Python jobs (central/modeling) in a venv of
+# their own, so that their pinned packages never meet chdb's.
+models_venv=.ccfed/venv-models
+models_sum=$(sha256sum central/modeling/requirements.txt | cut -d' ' -f1)
+if [[ ! -f $models_venv/.requirements.sha256 || $(cat $models_venv/.requirements.sha256) != "$models_sum" ]]; then
+  say "installing the model-fitting packages into $models_venv (central/modeling/requirements.txt)"
+  rm -rf "$models_venv"
+  /usr/bin/python3 -m venv "$models_venv"
+  "$models_venv/bin/pip" install -q --disable-pip-version-check -r central/modeling/requirements.txt
+  echo "$models_sum" > "$models_venv/.requirements.sha256"
 fi
 
 # --- npm workspace ---------------------------------------------------------------------------

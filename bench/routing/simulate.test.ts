@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { drawCallers, type SiteLoad } from './arrivals.js';
-import { erlangA } from './erlang.js';
+import { erlangA } from '@ccfed/analytics/erlang';
 import { figures } from './metrics.js';
 import { CCFED_MODEL, simulate, type Mode } from './simulate.js';
 

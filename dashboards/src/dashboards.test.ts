@@ -60,12 +60,13 @@ describe('dashboards', () => {
     buildDashboard(s),
   ]);
 
-  it('are the four of issue 6 with distinct uids', () => {
+  it("are the four of issue 6 and issue 21's staffing, with distinct uids", () => {
     expect(built.map(([, d]) => d.uid)).toEqual([
       'ccfed-overview',
       'ccfed-site',
       'ccfed-agents',
       'ccfed-analytics',
+      'ccfed-staffing',
     ]);
   });
 

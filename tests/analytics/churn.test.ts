@@ -112,8 +112,9 @@ describe('churn risk on a generated population', () => {
     );
     expect(Number(count!.n)).toBe(scores.length);
     for (const row of stored) {
-      const { scored_at, ...score } = row;
+      const { scored_at, model_version, ...score } = row;
       expect(scored_at).toBe(asOf.toISOString());
+      expect(model_version).toBe('hand-set-v1');
       expect(score).toEqual(byCustomer.get(row.customer_id));
     }
   });
@@ -373,7 +374,11 @@ describe('stored churn scoring runs', () => {
       // Nothing scored yet: an empty list, not a pass over the calls.
       expect(await list(at(5))).toEqual([]);
 
-      const first = await runChurnScoring(scoringDeps(db), { scoredAt: asOf, keep: 2 });
+      const first = await runChurnScoring(scoringDeps(db), {
+        scoredAt: asOf,
+        keep: 2,
+        controlShare: 0,
+      });
       const active = small.customers.filter((c) => !c.churnedBeforeAsOf);
       expect(first).toMatchObject({ customers: active.length, removedRuns: 0 });
       expect(first.tenants).toBe(new Set(active.map((c) => c.tenantId)).size);
@@ -383,7 +388,7 @@ describe('stored churn scoring runs', () => {
 
       // A run being written (rows of one tenant, no run row yet) is invisible to readers.
       await db.command({
-        query: scoreChurnTenantQuery({ scoredAt: at(1), tenantId: 't-beta' }).text,
+        query: scoreChurnTenantQuery({ scoredAt: at(1), tenantId: 't-beta', controlShare: 0 }).text,
       });
       const whileWriting = await list(at(5));
       expect(whileWriting).toHaveLength(active.length);
@@ -403,7 +408,11 @@ describe('stored churn scoring runs', () => {
       await db.command({
         query: scoreChurnTenantQuery({ scoredAt: at(2), tenantId: 't-alpha' }).text,
       });
-      const third = await runChurnScoring(scoringDeps(db), { scoredAt: at(3), keep: 2 });
+      const third = await runChurnScoring(scoringDeps(db), {
+        scoredAt: at(3),
+        keep: 2,
+        controlShare: 0,
+      });
       expect(third.removedRuns).toBe(2); // the run of asOf and the unfinished one of at(2)
       const kept = await rows<{ scored_at: string; customers: string }>(
         db,
@@ -421,7 +430,7 @@ describe('stored churn scoring runs', () => {
       expect(await list(at(0.5))).toEqual([]); // older than the oldest run kept
 
       // Scoring the same time again replaces that run instead of doubling it.
-      await runChurnScoring(scoringDeps(db), { scoredAt: at(3), keep: 2 });
+      await runChurnScoring(scoringDeps(db), { scoredAt: at(3), keep: 2, controlShare: 0 });
       expect(await list(at(5))).toHaveLength(active.length);
       expect(await list(at(5), { role: 'tenant', tenantId: 't-beta' })).toHaveLength(
         active.filter((c) => c.tenantId === 't-beta').length,

@@ -13,9 +13,10 @@ import type { ApiHttpServer } from '@ccfed/api/http/server';
 import { recordingsQuery } from '@ccfed/api/queries/recordings';
 import { routeDecisionsQuery } from '@ccfed/api/queries/route-decisions';
 import { siteStatusQuery } from '@ccfed/api/queries/site-status';
+import { churnModelRowQuery } from '@ccfed/analytics/churn-modeling';
 import { runChurnScoring } from '@ccfed/analytics/churn-scoring';
 import { refreshCrossSellRulesQuery } from '@ccfed/analytics/cross-sell';
-import { ManualClock, silentLogger } from '@ccfed/common';
+import { formatDateTime, ManualClock, silentLogger } from '@ccfed/common';
 import { assertRunsOnCurrentClickHouse, freePort, migratedDatabaseSetup } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickhouseClient, freshDatabase, rows } from '../support/engines.js';
@@ -161,6 +162,25 @@ const ENDPOINTS: readonly Endpoint[] = [
     askSite: (s) => ({ ...PERIOD, site: s }),
   },
   {
+    // Models belong to tenants: a site supervisor sees every tenant's.
+    path: '/api/v1/churn/models',
+    query: { asOf: '2026-03-03T00:00:00Z' },
+    tenantOf: (r) => r.tenant_id,
+  },
+  {
+    path: '/api/v1/retention/uplift',
+    query: { days: '30' },
+    sitesOf: (r) => [r.site_id],
+    tenantOf: (r) => r.tenant_id,
+  },
+  {
+    path: '/api/v1/staffing',
+    query: PERIOD,
+    sitesOf: (r) => [r.site_id],
+    tenantOf: (r) => r.tenant_id,
+    askSite: (s) => ({ ...PERIOD, siteId: s }),
+  },
+  {
     // Grouped by site: the key is the site.
     path: '/api/v1/satisfaction',
     query: { ...PERIOD, by: 'site' },
@@ -186,6 +206,7 @@ beforeAll(async () => {
     },
     { scoredAt: new Date(CHURN_SCORED_AT), keep: 2 },
   );
+  await insertPlanningFixture(client);
   // The cost the users file requires (a cheaper hash is refused at start); one hash for all.
   const passwordHash = await hashPassword(PASSWORD);
   const users = new Map<string, User>([
@@ -220,6 +241,78 @@ beforeAll(async () => {
   const port = await server.listen(await freePort(), '127.0.0.1');
   base = `http://127.0.0.1:${port}`;
 });
+
+/**
+ * What the scheduled modelling jobs store, for both tenants at both sites: each tenant's churn
+ * model in the stored run, customers in the retention study (entered 60 days before NOW, both
+ * groups), and a staffing plan of NOW's hour.
+ */
+async function insertPlanningFixture(db: ClickHouseClient): Promise<void> {
+  const scoredAt = new Date(CHURN_SCORED_AT);
+  for (const tenant of TENANTS)
+    await db.command({
+      query: churnModelRowQuery({
+        scoredAt,
+        labelDays: 60,
+        controlShare: 0.1,
+        result: {
+          tenant_id: tenant,
+          decision: 'fallback',
+          reason:
+            'too little history: the training snapshot has 2 customers and 0 churners (needs 1000 and 100)',
+          library: 'x',
+          train: { customers: 2, churners: 0 },
+        },
+      }).text,
+    });
+  const entered = formatDateTime(new Date(NOW - 60 * 86_400_000));
+  await db.insert({
+    table: 'retention_cohort',
+    format: 'JSONEachRow',
+    values: TENANTS.flatMap((tenant) =>
+      SITES.flatMap((site) =>
+        ['callback', 'control'].map((group) => ({
+          tenant_id: tenant,
+          customer_id: `${tenant}-${site}-${group}`,
+          site_id: site,
+          entered_at: entered,
+          retention_group: group,
+          risk: 0.6,
+          model_version: 'hand-set-v1',
+          keep_first: 1,
+        })),
+      ),
+    ),
+  });
+  const runAt = formatDateTime(new Date(NOW - 10 * 3600_000));
+  await db.insert({
+    table: 'staffing_runs',
+    format: 'JSONEachRow',
+    values: [{ run_at: runAt, horizon_start: runAt, horizon_end: runAt, finished_at: runAt }],
+  });
+  await db.insert({
+    table: 'staffing_plan',
+    format: 'JSONEachRow',
+    values: TENANTS.flatMap((tenant) =>
+      SITES.flatMap((site) =>
+        [0, 1, 2, 3].map((q) => ({
+          run_at: runAt,
+          tenant_id: tenant,
+          site_id: site,
+          skill: 'billing',
+          bucket: formatDateTime(new Date(Date.parse(PERIOD.from) + q * 900_000)),
+          offered: 12,
+          aht_s: 200,
+          patience_s: 120,
+          sl_threshold_s: 20,
+          sl_target: 0.8,
+          required_agents: 4,
+          expected_sl: 0.83,
+        })),
+      ),
+    ),
+  });
+}
 
 afterAll(async () => {
   await server?.close();
@@ -508,10 +601,15 @@ describe('scope: what each role sees', () => {
 
   it('satisfaction of a tenant counts only its own surveys', async () => {
     const count = async (bearer: string) =>
-      ((await get('/api/v1/satisfaction', ENDPOINTS[6]!.query, bearer)).body.rows as any[]).reduce(
-        (n, r) => n + r.responses,
-        0,
-      );
+      (
+        (
+          await get(
+            '/api/v1/satisfaction',
+            ENDPOINTS.find((e) => e.path === '/api/v1/satisfaction')!.query,
+            bearer,
+          )
+        ).body.rows as any[]
+      ).reduce((n, r) => n + r.responses, 0);
     expect(await count(HQ)).toBe(4);
     expect(await count(tenantToken('acme'))).toBe(2);
     expect(await count(siteToken('guangzhou'))).toBe(2);

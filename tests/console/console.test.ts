@@ -202,6 +202,72 @@ async function insertFixtures(): Promise<void> {
   });
 }
 
+/** The staffing plan in force: the hour before now and the hours after it, at shanghai. */
+const PLAN_START = (() => {
+  const d = new Date(Date.now() - 3600_000);
+  d.setUTCMinutes(0, 0, 0);
+  return d;
+})();
+const PLAN_BUCKETS = 12; // three hours of 15-minute intervals
+
+async function insertStaffingPlan(): Promise<void> {
+  const runAt = formatDateTime(new Date(PLAN_START.getTime() - 3600_000));
+  const bucket = (i: number) => formatDateTime(new Date(PLAN_START.getTime() + i * 900_000));
+  await client.insert({
+    table: 'staffing_runs',
+    format: 'JSONEachRow',
+    values: [{ run_at: runAt, horizon_start: runAt, horizon_end: runAt, finished_at: runAt }],
+  });
+  await client.insert({
+    table: 'staffing_plan',
+    format: 'JSONEachRow',
+    values: ['acme-bank', 'zenith-telecom'].flatMap((tenant) =>
+      Array.from({ length: PLAN_BUCKETS }, (_, i) => ({
+        run_at: runAt,
+        tenant_id: tenant,
+        site_id: 'shanghai',
+        skill: 'support',
+        bucket: bucket(i),
+        offered: 9,
+        aht_s: 200,
+        patience_s: 120,
+        sl_threshold_s: 20,
+        sl_target: 0.8,
+        required_agents: 2,
+        expected_sl: 0.82,
+      })),
+    ),
+  });
+  // acme-bank's two support agents: both logged in the first interval, one in the second.
+  await client.insert({
+    table: 'staffing_agents',
+    format: 'JSONEachRow',
+    values: ['sh-002', 'sh-008'].map((agent) => ({
+      run_at: runAt,
+      tenant_id: 'acme-bank',
+      site_id: 'shanghai',
+      agent_id: agent,
+      skill: 'support',
+    })),
+  });
+  await client.insert({
+    table: 'agent_rollup_15m',
+    format: 'JSONEachRow',
+    values: [
+      ['sh-002', 0],
+      ['sh-008', 0],
+      ['sh-002', 1],
+    ].map(([agent, i]) => ({
+      bucket: bucket(i as number),
+      tenant_id: 'acme-bank',
+      site_id: 'shanghai',
+      agent_id: agent,
+      ready_ms: 300_000,
+      on_call_ms: 600_000,
+    })),
+  });
+}
+
 async function logIn(page: Page, username: string): Promise<void> {
   await page.goto(`${base}/`);
   await page.locator('input[name="username"]').fill(username);
@@ -264,6 +330,7 @@ beforeAll(async () => {
   apiClient = clickhouseClient('api', db.database);
   topics = fresh.topics;
   await insertFixtures();
+  await insertStaffingPlan();
 
   const hash = await hashPassword(PASSWORD);
   const users = parseUsers(
@@ -421,6 +488,47 @@ describe('HQ console', () => {
     );
     await screenshot(page, 'decision-explorer');
     await page.close();
+  });
+
+  it('shows the staffing plan: required beside staffed agents, understaffed intervals marked', async () => {
+    // Ended intervals of the fixture: the hour before now (4) and those of this hour before now.
+    const ended = Math.min(PLAN_BUCKETS, Math.floor((Date.now() - PLAN_START.getTime()) / 900_000));
+    // acme-bank is short from its second interval on, zenith-telecom (nobody staffed) always.
+    const short = Math.max(0, ended - 1) + ended;
+    const page = await openPage();
+    await logIn(page, 'li.wei');
+    await page.getByTestId('live-updated').waitFor();
+    await page.goto(`${base}/#/staffing`);
+    await page.getByTestId('field-from').fill(PLAN_START.toISOString());
+    await page
+      .getByTestId('field-to')
+      .fill(new Date(PLAN_START.getTime() + PLAN_BUCKETS * 900_000).toISOString());
+    await page.getByTestId('apply').click();
+    await page.getByTestId('staffing-rows').waitFor();
+    await expect
+      .poll(() => page.getByTestId('staffing-rows').locator('tbody tr').count())
+      .toBe(2 * PLAN_BUCKETS);
+    expect(await page.locator('[data-marked="true"]').count()).toBe(short);
+    expect(await page.getByTestId('understaffed-count').innerText()).toBe(
+      `${short} understaffed intervals`,
+    );
+    expect(await page.getByTestId('understaffed-mark').count()).toBe(ended);
+    await screenshot(page, 'staffing');
+    await page.close();
+
+    // A tenant client sees its own plan only.
+    const context = await browser.newContext();
+    const tenant = await openPage(context);
+    await logIn(tenant, 'zenith.client');
+    await tenant.getByTestId('live-updated').waitFor();
+    await tenant.goto(`${base}/#/staffing`);
+    await tenant.getByTestId('field-from').fill(PLAN_START.toISOString());
+    await tenant.getByTestId('apply').click();
+    await tenant.getByTestId('staffing-rows').waitFor();
+    const text = await tenant.getByTestId('staffing-rows').innerText();
+    expect(text).toContain('zenith-telecom');
+    expect(text).not.toContain('acme-bank');
+    await context.close();
   });
 
   it("shows a tenant client nothing of another tenant's, in the page or through the API", async () => {

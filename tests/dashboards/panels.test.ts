@@ -12,6 +12,7 @@ import { kpiQuery, parseKpiRows, validateKpiFilter, type KpiRow } from '@ccfed/a
 import { fcrQuery, parseFcrRows } from '@ccfed/analytics/kpi-fcr';
 import { parseSatisfactionRows, satisfactionQuery } from '@ccfed/analytics/satisfaction';
 import { type Scope } from '@ccfed/analytics/scope';
+import { parseStaffingRows, staffingQuery } from '@ccfed/analytics/staffing-plan';
 import { CALLBACK_RISK } from '@ccfed/dashboards/analytics';
 import { DASHBOARDS } from '@ccfed/dashboards/dashboards';
 import { expandMacros } from '@ccfed/dashboards/macros';
@@ -360,6 +361,7 @@ let apiClient: ClickHouseClient;
 const VARIABLES: Record<string, Record<string, string | string[]>> = {
   'ccfed-site': { site: 'site-a' },
   'ccfed-agents': { site: ['site-a', 'site-b'] },
+  'ccfed-staffing': { site: 'site-a' },
 };
 
 interface Result {
@@ -428,10 +430,53 @@ beforeAll(async () => {
     },
     { scoredAt: TO, keep: 1 },
   );
+  await insertStaffingPlan();
   for (const dash of DASHBOARDS)
     for (const p of dash.panels)
       results.set(`${dash.uid}/${p.key}`, await run(expanded(dash, p.sql)));
 });
+
+/**
+ * A staffing plan made at 08:00 for the fixture's hour at site-a (billing, tenant t1): 3 agents an
+ * interval, 2 at 09:45; a1 and a2 (site-a's agents) count for billing.
+ */
+async function insertStaffingPlan(): Promise<void> {
+  const runAt = formatDateTime(at('08:00:00'));
+  await client.insert({
+    table: 'staffing_runs',
+    format: 'JSONEachRow',
+    values: [{ run_at: runAt, horizon_start: runAt, horizon_end: runAt, finished_at: runAt }],
+  });
+  await client.insert({
+    table: 'staffing_plan',
+    format: 'JSONEachRow',
+    values: ['09:00:00', '09:15:00', '09:30:00', '09:45:00'].map((t, i) => ({
+      run_at: runAt,
+      tenant_id: 't1',
+      site_id: 'site-a',
+      skill: 'billing',
+      bucket: formatDateTime(at(t)),
+      offered: 10 + i,
+      aht_s: 240,
+      patience_s: 100,
+      sl_threshold_s: 20,
+      sl_target: 0.8,
+      required_agents: i === 3 ? 2 : 3,
+      expected_sl: 0.85,
+    })),
+  });
+  await client.insert({
+    table: 'staffing_agents',
+    format: 'JSONEachRow',
+    values: ['a1', 'a2'].map((agent_id) => ({
+      run_at: runAt,
+      tenant_id: 't1',
+      site_id: 'site-a',
+      agent_id,
+      skill: 'billing',
+    })),
+  });
+}
 
 afterAll(async () => {
   await client?.close();
@@ -698,6 +743,28 @@ describe('key figures, worked out by hand and equal to the analytics builders', 
         overflow_in_share: 1 / 3,
       },
     ]);
+  });
+  it("staffing: required beside staffed agents, as the API's staffing query says", async () => {
+    const api = parseStaffingRows(
+      (await run(staffingQuery(HQ, { from: FROM, to: TO, asOf: TO, siteId: 'site-a' }).text, 'api'))
+        .data,
+    );
+    expect(api.map((r) => r.required_agents)).toEqual([3, 3, 3, 2]);
+    const series = panel('ccfed-staffing', 'required_staffed');
+    expect(series.map((r) => [r.time, r.required, r.forecast_calls])).toEqual([
+      ['2026-03-02 09:00:00', 3, 10],
+      ['2026-03-02 09:15:00', 3, 11],
+      ['2026-03-02 09:30:00', 3, 12],
+      ['2026-03-02 09:45:00', 2, 13],
+    ]);
+    for (const [i, r] of series.entries())
+      expect(r.staffed).toBeCloseTo(api[i]!.staffed_agents!, 9);
+    // Two agents at most: every interval short of 3, by 3 − staffed.
+    const short = panel('ccfed-staffing', 'understaffed');
+    expect(short.length).toBe(api.filter((r) => r.understaffed).length);
+    expect(short.length).toBeGreaterThanOrEqual(3);
+    for (const r of short)
+      expect(r.short_by).toBeCloseTo(Number(r.required) - Number(r.staffed), 9);
   });
 });
 

@@ -28,6 +28,7 @@ describe('churn scoring queries', () => {
     expect(dropChurnRunQueries({ scoredAt }).map((q) => q.text)).toEqual([
       "ALTER TABLE churn_score_runs DROP PARTITION ID '1780272000'",
       "ALTER TABLE churn_scores DROP PARTITION ID '1780272000'",
+      "ALTER TABLE churn_models DROP PARTITION ID '1780272000'",
     ]);
     expect(completeChurnRunQuery({ scoredAt, seconds: 2.5 }).text).toContain(
       "WHERE scored_at = toDateTime('2026-06-01 00:00:00', 'UTC')",

@@ -9,6 +9,10 @@ import { ident, raw, sql, type Sql } from '@ccfed/common';
 import { scoredCustomers } from './churn.js';
 import { CHURN_FEATURES } from './churn-model.js';
 import { checkDate, checkId, InvalidOptionError } from './churn-options.js';
+import { DEFAULT_CONTROL_SHARE, retentionGroupExpression } from './retention.js';
+
+/** The model_version of scores from the hand-set model (churn-model.ts). */
+export const HAND_SET_MODEL_VERSION = 'hand-set-v1';
 
 const DAY_MS = 86_400_000;
 
@@ -69,16 +73,25 @@ export function dropChurnRunQueries(opts: { scoredAt: Date }): Sql[] {
   return [
     sql`ALTER TABLE churn_score_runs DROP PARTITION ID ${id}`,
     sql`ALTER TABLE churn_scores DROP PARTITION ID ${id}`,
+    sql`ALTER TABLE churn_models DROP PARTITION ID ${id}`,
   ];
 }
 
-/** Stores the scores of one tenant's customers as of `scoredAt` as rows of that run. */
-export function scoreChurnTenantQuery(opts: { scoredAt: Date; tenantId: string }): Sql {
+/**
+ * Stores the hand-set model's scores of one tenant's customers as of `scoredAt` as rows of that
+ * run, each with its retention group (retention.ts) for `controlShare`.
+ */
+export function scoreChurnTenantQuery(opts: {
+  scoredAt: Date;
+  tenantId: string;
+  controlShare?: number;
+}): Sql {
   const scoredAt = checkDate('scoredAt', opts.scoredAt);
   const tenantId = checkId('tenantId', opts.tenantId);
   const columns = raw(COLUMNS.join(', '));
-  return sql`INSERT INTO churn_scores (scored_at, ${columns})
-SELECT ${scoredAt}, ${columns}
+  const group = retentionGroupExpression(opts.controlShare ?? DEFAULT_CONTROL_SHARE);
+  return sql`INSERT INTO churn_scores (scored_at, ${columns}, model_version, retention_group)
+SELECT ${scoredAt}, ${columns}, ${HAND_SET_MODEL_VERSION}, ${group}
 FROM (${scoredCustomers({ role: 'tenant', tenantId }, scoredAt, raw('1'))})`;
 }
 
@@ -99,11 +112,11 @@ export function staleChurnPartitionsQuery(opts: { keep: number; before: Date }):
   return sql`SELECT DISTINCT table, partition_id
 FROM system.parts
 WHERE database = currentDatabase() AND active
-  AND table IN ('churn_scores', 'churn_score_runs')
+  AND table IN ('churn_scores', 'churn_score_runs', 'churn_models')
   AND toUInt32(partition_id) < ${Math.floor(before.getTime() / 1000)}
   AND partition_id NOT IN
       (SELECT toString(toUInt32(scored_at)) FROM churn_score_runs ORDER BY scored_at DESC LIMIT ${opts.keep})
-ORDER BY table = 'churn_scores', partition_id`;
+ORDER BY table != 'churn_score_runs', partition_id`;
 }
 
 /**
@@ -112,7 +125,7 @@ ORDER BY table = 'churn_scores', partition_id`;
  */
 export async function runChurnScoring(
   deps: ScoringDeps,
-  opts: { scoredAt: Date; keep: number },
+  opts: { scoredAt: Date; keep: number; controlShare?: number },
 ): Promise<ChurnRun> {
   const scoredAt = checkDate('scoredAt', opts.scoredAt);
   if (!Number.isInteger(opts.keep) || opts.keep < 1)
@@ -121,7 +134,13 @@ export async function runChurnScoring(
   for (const q of dropChurnRunQueries({ scoredAt })) await deps.command(q);
   const tenants = await deps.rows<{ tenant_id: string }>(churnTenantsQuery({ scoredAt }));
   for (const { tenant_id } of tenants)
-    await deps.command(scoreChurnTenantQuery({ scoredAt, tenantId: tenant_id }));
+    await deps.command(
+      scoreChurnTenantQuery({
+        scoredAt,
+        tenantId: tenant_id,
+        ...(opts.controlShare !== undefined && { controlShare: opts.controlShare }),
+      }),
+    );
   const seconds = Math.round((performance.now() - started) / 100) / 10;
   await deps.command(completeChurnRunQuery({ scoredAt, seconds }));
   const [run] = await deps.rows<{ customers: string }>(

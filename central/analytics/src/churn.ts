@@ -34,8 +34,16 @@ export interface ChurnScoreRow extends ChurnFeatures {
   readonly reasons: ChurnReason[];
 }
 
-/** A call-back list row: a stored score, and when the run that computed it scored. */
-export interface ChurnCallbackRow extends ChurnScoreRow {
+/** A call-back list row: a stored score, the model that gave it, and when the run scored. */
+export interface ChurnCallbackRow extends Omit<ChurnScoreRow, 'reasons'> {
+  /**
+   * The reasons of the model that scored the customer: a fitted model's features that add at
+   * least 0.3 log-odds over the tenant's average customer (`plan:month-to-month`,
+   * `products:no support`, `repeat_contacts`, …), or the hand-set model's (churn-model.ts).
+   */
+  readonly reasons: string[];
+  /** A fitted model's version (churn_models), or hand-set-v1. */
+  readonly model_version: string;
   /** The run's as-of time (ISO 8601): the features count up to it. */
   readonly scored_at: string;
 }
@@ -66,7 +74,7 @@ export function churnScoresQuery(scope: Scope, opts: { asOf: Date }): Sql {
 
 const STORED_COLUMNS = raw(
   `tenant_id, customer_id, site_id, value, ${CHURN_FEATURES.join(', ')}, risk, priority,
-    toUInt64(scored_at) AS scored_at_s`,
+    model_version, reasons, retention_group, toUInt64(scored_at) AS scored_at_s`,
 );
 
 /** The rows of the run in force at `asOf` that the scope may see, narrowed by `extra`. */
@@ -90,7 +98,7 @@ WHERE ${inForce(scope, asOf, raw('1'))}`;
 /**
  * The retention call-back list from the stored scoring in force at `asOf`
  * (storedChurnScoresQuery): highest risk × value first, at most `limit`, optionally only the
- * customers last handled by `siteId`.
+ * customers last handled by `siteId`. The retention control group (retention.ts) is never on it.
  */
 export function churnCallbackQuery(
   scope: Scope,
@@ -100,7 +108,7 @@ export function churnCallbackQuery(
   const limit = checkLimit('limit', opts.limit);
   const site =
     opts.siteId === undefined ? raw('1') : sql`site_id = ${checkId('siteId', opts.siteId)}`;
-  const rows = inForce(scope, asOf, site);
+  const rows = inForce(scope, asOf, sql`${site} AND retention_group != 'control'`);
   // The list's rows all have at least the limit-th highest priority: finding that bound reads
   // only the priority column, and PREWHERE then reads the other columns only where it holds
   // (at 1.5 M customers, a third of the time of sorting every row with all its columns).
@@ -122,10 +130,10 @@ LIMIT ${limit}`;
  * events fall within a day of its arrival; a call whose offered event (the one that carries
  * arrival_time) is outside the bound folds to arrival_time 0 and is dropped.
  */
-function callsArrived(from: Date, to: Date, tenant: Sql): Sql {
+export function callsArrived(from: Date, to: Date, tenant: Sql): Sql {
   const firstDay = new Date(from.getTime() - DAY_S * 1000);
   const lastDay = new Date(to.getTime() + DAY_S * 1000);
-  return sql`SELECT tenant_id, customer_id, handling_site_id, arrival_time, abandoned_by_caller, wait_ms
+  return sql`SELECT tenant_id, customer_id, handling_site_id, arrival_time, abandoned_by_caller, wait_ms, overflowed
             FROM
             (
                 SELECT
@@ -135,7 +143,8 @@ function callsArrived(from: Date, to: Date, tenant: Sql): Sql {
                     maxMerge(handling_site_id) AS handling_site_id,
                     maxMerge(arrival_time) AS arrival_time,
                     maxMerge(abandoned_by_caller) AS abandoned_by_caller,
-                    maxMerge(wait_ms) AS wait_ms
+                    maxMerge(wait_ms) AS wait_ms,
+                    maxMerge(overflowed) AS overflowed
                 FROM call_facts
                 WHERE event_date >= toDate(${firstDay}) AND event_date <= toDate(${lastDay}) AND ${tenant}
                 GROUP BY tenant_id, call_id
@@ -286,11 +295,23 @@ export function parseChurnRows(raw: readonly unknown[]): ChurnScoreRow[] {
   });
 }
 
-/** Rows of churnCallbackQuery (JSONEachRow): stored scores with their reasons and run time. */
+/**
+ * Rows of churnCallbackQuery (JSONEachRow): stored scores with the reasons of the model that
+ * scored them (recomputed from the features for the hand-set model, which stores none), the
+ * model's version and the run time.
+ */
 export function parseChurnCallbackRows(raw: readonly unknown[]): ChurnCallbackRow[] {
   const scores = parseChurnRows(raw);
-  return raw.map((r, i) => ({
-    ...scores[i]!,
-    scored_at: new Date(num(r as Record<string, unknown>, 'scored_at_s') * 1000).toISOString(),
-  }));
+  return raw.map((r, i) => {
+    const row = r as Record<string, unknown>;
+    const stored = row.reasons;
+    const version = typeof row.model_version === 'string' ? row.model_version : '';
+    const fitted = version !== '' && version !== 'hand-set-v1';
+    return {
+      ...scores[i]!,
+      reasons: fitted && Array.isArray(stored) ? stored.map(String) : [...scores[i]!.reasons],
+      model_version: version === '' ? 'hand-set-v1' : version,
+      scored_at: new Date(num(row, 'scored_at_s') * 1000).toISOString(),
+    };
+  });
 }

@@ -11,6 +11,7 @@ import { API, type RouteDeps } from './routes/deps.js';
 import { churnCallbacksRoute } from './routes/churn.js';
 import { crossSellRulesRoute, nextBestOfferRoute } from './routes/cross-sell.js';
 import { kpisRoute } from './routes/kpis.js';
+import { churnModelsRoute, retentionUpliftRoute, staffingRoute } from './routes/planning.js';
 import { meRoute } from './routes/me.js';
 import { routeDecisionsRoute } from './routes/route-decisions.js';
 import { routingPolicyRoutes } from './routes/routing-policy.js';
@@ -59,6 +60,9 @@ export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
     siteStatusRoute(deps),
     routeDecisionsRoute(deps),
     churnCallbacksRoute(deps),
+    churnModelsRoute(deps),
+    retentionUpliftRoute(deps),
+    staffingRoute(deps),
     crossSellRulesRoute(deps),
     nextBestOfferRoute(deps),
     satisfactionRoute(deps),

@@ -24,6 +24,9 @@ export const RESOURCE_PATHS: Readonly<Record<string, string>> = {
   satisfaction: '/satisfaction',
   decisions: '/routing/decisions',
   recordings: '/recordings',
+  staffing: '/staffing',
+  'churn-models': '/churn/models',
+  retention: '/retention/uplift',
 };
 
 function readOnly(): never {

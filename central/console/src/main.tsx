@@ -9,6 +9,7 @@ import { dataProvider, ROUTING_POLICY } from './data-provider.js';
 import { DecisionExplorer } from './decision-explorer.js';
 import { LiveWall } from './live-wall.js';
 import { CallbacksPage, CrossSellPage, KpiPage, SatisfactionPage } from './pages.js';
+import { ChurnModelsPage, RetentionPage, StaffingPage } from './planning-pages.js';
 import { ApiError, type Identity } from './session.js';
 import { RecordingsPage } from './recordings-page.js';
 import { RoutingPolicyEditPage, RoutingPolicyReadPage } from './routing-policy-page.js';
@@ -48,6 +49,9 @@ const Callbacks = authenticated(CallbacksPage);
 const CrossSell = authenticated(CrossSellPage);
 const Satisfaction = authenticated(SatisfactionPage);
 const Decisions = authenticated(DecisionExplorer);
+const Staffing = authenticated(StaffingPage);
+const ChurnModels = authenticated(ChurnModelsPage);
+const Retention = authenticated(RetentionPage);
 const Topology = authenticated(TopologyPage);
 const Recordings = authenticated(RecordingsPage);
 const PolicyEdit = authenticated(RoutingPolicyEditPage);
@@ -67,6 +71,9 @@ function App() {
         <>
           <Resource name="kpis" list={Kpis} options={{ label: 'KPIs' }} />
           <Resource name="callbacks" list={Callbacks} options={{ label: 'Churn call-backs' }} />
+          <Resource name="churn-models" list={ChurnModels} options={{ label: 'Churn models' }} />
+          <Resource name="retention" list={Retention} options={{ label: 'Retention uplift' }} />
+          <Resource name="staffing" list={Staffing} options={{ label: 'Staffing' }} />
           <Resource name="cross-sell" list={CrossSell} options={{ label: 'Cross-sell rules' }} />
           <Resource name="satisfaction" list={Satisfaction} options={{ label: 'Satisfaction' }} />
           <Resource name="decisions" list={Decisions} options={{ label: 'Routing decisions' }} />

@@ -21,6 +21,8 @@ export function RowsTable(props: {
   readonly rows: readonly Record<string, unknown>[];
   readonly columns?: readonly string[];
   readonly testId?: string;
+  /** Rows to mark (e.g. understaffed intervals): shaded red, with data-marked="true". */
+  readonly mark?: (row: Record<string, unknown>) => boolean;
 }) {
   const { rows } = props;
   if (rows.length === 0) return <p data-testid={props.testId}>No rows.</p>;
@@ -36,7 +38,11 @@ export function RowsTable(props: {
       </TableHead>
       <TableBody>
         {rows.map((row, i) => (
-          <TableRow key={i}>
+          <TableRow
+            key={i}
+            data-marked={props.mark?.(row) ? 'true' : undefined}
+            sx={props.mark?.(row) ? { backgroundColor: '#fdecea' } : undefined}
+          >
             {columns.map((c) => (
               <TableCell key={c} align={typeof row[c] === 'number' ? 'right' : 'left'}>
                 {formatValue(c, row[c])}

@@ -108,7 +108,7 @@ export const decodeSurvey = decoder('Survey', Survey, (s) => {
 export const decodeCrmEvent = decoder('CrmEvent', CrmEvent, (e) => {
   const idProblem = checkId('customer_id', e.customerId);
   if (idProblem) return idProblem;
-  if (!e.kind) return 'no event kind set (purchase, holdings, cancellation)';
+  if (!e.kind) return 'no event kind set (purchase, holdings, cancellation, profile)';
   return undefined;
 });
 

@@ -22,6 +22,7 @@ import {
   type AgentEvent,
   type CallEvent,
   type CrmEvent,
+  type CustomerProfile,
   type EventMeta,
   type RecordingEvent,
   type SiteSnapshot,
@@ -306,6 +307,19 @@ export function surveyRow(survey: Survey, at: KafkaPosition): Row {
   };
 }
 
+/** A profile's typed attributes (migration 030); zeros and empty strings on the other kinds. */
+function profileColumns(p: CustomerProfile | undefined): Row {
+  return {
+    tenure_months: p?.tenureMonths ?? 0,
+    plan: p?.plan ?? '',
+    monthly_charges_minor: p?.monthlyChargesMinor ?? 0,
+    total_charges_minor: p?.totalChargesMinor ?? 0,
+    payment_method: p?.paymentMethod ?? '',
+    paperless_billing: p?.paperlessBilling ? 1 : 0,
+    flags: p?.flags ?? [],
+  };
+}
+
 export function crmEventRow(event: CrmEvent, at: KafkaPosition): Row {
   const { event_ms: _ms, ...meta } = metaColumns(event.meta!);
   const kind = event.kind!;
@@ -314,11 +328,13 @@ export function crmEventRow(event: CrmEvent, at: KafkaPosition): Row {
     customer_id: event.customerId,
     kind: kindName(kind.$case),
     customer_value_minor: event.customerValueMinor,
-    product_id: kind.$case === 'holdings' ? '' : kind.value.productId,
+    product_id:
+      kind.$case === 'purchase' || kind.$case === 'cancellation' ? kind.value.productId : '',
     product_ids: kind.$case === 'holdings' ? kind.value.productIds : [],
     amount_minor: kind.$case === 'purchase' ? kind.value.amountMinor : 0,
     cancel_reason: kind.$case === 'cancellation' ? kind.value.reason : '',
     intent_only: kind.$case === 'cancellation' && kind.value.intentOnly ? 1 : 0,
+    ...profileColumns(kind.$case === 'profile' ? kind.value : undefined),
     ...position(at),
   };
 }

@@ -54,6 +54,46 @@ export function splitStatements(text: string): string[] {
     .filter(Boolean);
 }
 
+const ADD_COLUMNS = /^ALTER TABLE\s+(\w+)\s+ADD COLUMN\s/i;
+
+/**
+ * The columns an `ALTER TABLE t ADD COLUMN a …, ADD COLUMN b …` statement adds, or undefined for
+ * any other statement.
+ */
+export function addedColumns(statement: string): { table: string; columns: string[] } | undefined {
+  const m = ADD_COLUMNS.exec(statement);
+  if (!m) return undefined;
+  const columns = [...statement.matchAll(/ADD COLUMN\s+(\w+)/gi)].map((c) => c[1]!);
+  return { table: m[1]!, columns };
+}
+
+/**
+ * Whether `statement` adds columns that the table already has. ClickHouse 18.16 has no
+ * `ADD COLUMN IF NOT EXISTS`, so a migration cut short after its ALTER would fail when run again:
+ * an ALTER whose columns are all there is skipped, one with only some of them is refused.
+ */
+async function columnsAlreadyAdded(
+  client: ReturnType<typeof createClient>,
+  database: string,
+  statement: string,
+): Promise<boolean> {
+  const added = addedColumns(statement);
+  if (!added) return false;
+  const rs = await client.query({
+    query:
+      sql`SELECT name FROM system.columns WHERE database = ${database} AND table = ${added.table}`
+        .text,
+    format: 'JSONEachRow',
+  });
+  const present = new Set((await rs.json<{ name: string }>()).map((c) => c.name));
+  const there = added.columns.filter((c) => present.has(c));
+  if (there.length === 0) return false;
+  if (there.length === added.columns.length) return true;
+  throw new Error(
+    `database ${database}: table ${added.table} has ${there.join(', ')} but not the other columns of: ${statement}`,
+  );
+}
+
 /**
  * Creates the database if needed and applies the migrations it has not had yet, in order. Every
  * statement is idempotent (IF NOT EXISTS), so a run cut short is simply run again. Returns the
@@ -109,7 +149,10 @@ export async function migrate(
           );
         continue;
       }
-      for (const statement of m.statements) await client.command({ query: statement });
+      for (const statement of m.statements) {
+        if (await columnsAlreadyAdded(client, database, statement)) continue;
+        await client.command({ query: statement });
+      }
       await client.insert({
         table: 'schema_migrations',
         values: [{ version: m.version, name: m.name, checksum: m.checksum }],

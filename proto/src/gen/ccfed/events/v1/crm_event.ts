@@ -9,8 +9,9 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { EventMeta } from "./meta.js";
 
 /**
- * Topic ccfed.crm-events, keyed by customer_id: purchases, holdings and cancellations from the
- * enterprise's CRM. Cancellations are the churn label.
+ * Topic ccfed.crm-events, keyed by customer_id: purchases, holdings, cancellations and customer
+ * profiles from the enterprise's CRM. Cancellations are the churn label; profiles and holdings
+ * are what the fitted churn model knows of a customer beyond the contact centre.
  */
 export interface CrmEvent {
   meta: EventMeta | undefined;
@@ -19,6 +20,7 @@ export interface CrmEvent {
     | { $case: "purchase"; value: Purchase }
     | { $case: "holdings"; value: HoldingsSnapshot }
     | { $case: "cancellation"; value: Cancellation }
+    | { $case: "profile"; value: CustomerProfile }
     | undefined;
   /** The CRM's lifetime-value estimate in the tenant's currency, minor units. */
   customerValueMinor: number;
@@ -38,6 +40,25 @@ export interface Cancellation {
   reason: string;
   /** True when the customer only said they intend to cancel. */
   intentOnly: boolean;
+}
+
+/**
+ * What the CRM knows of a customer's account as of the event: the latest profile before a scoring
+ * date is the one the churn model reads. Products held come from HoldingsSnapshot.
+ */
+export interface CustomerProfile {
+  /** Whole months as a customer at event_time; the model adds the months since. */
+  tenureMonths: number;
+  /** The plan or contract, e.g. month-to-month, one-year, two-year. */
+  plan: string;
+  /** What the customer pays a month, and has paid in all, in the tenant's currency, minor units. */
+  monthlyChargesMinor: number;
+  totalChargesMinor: number;
+  /** e.g. electronic-check, credit-card-auto, bank-transfer-auto, mailed-check. */
+  paymentMethod: string;
+  paperlessBilling: boolean;
+  /** Yes/no attributes that hold for the customer (e.g. senior, partner, dependents), by name. */
+  flags: string[];
 }
 
 function createBaseCrmEvent(): CrmEvent {
@@ -61,6 +82,9 @@ export const CrmEvent: MessageFns<CrmEvent> = {
         break;
       case "cancellation":
         Cancellation.encode(message.kind.value, writer.uint32(98).fork()).join();
+        break;
+      case "profile":
+        CustomerProfile.encode(message.kind.value, writer.uint32(106).fork()).join();
         break;
     }
     if (message.customerValueMinor !== 0) {
@@ -122,6 +146,14 @@ export const CrmEvent: MessageFns<CrmEvent> = {
             message.kind = { $case: "cancellation", value: Cancellation.decode(reader, reader.uint32()) };
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.kind = { $case: "profile", value: CustomerProfile.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 3: {
             if (tag !== 24) {
               break;
@@ -156,6 +188,8 @@ export const CrmEvent: MessageFns<CrmEvent> = {
         ? { $case: "holdings", value: HoldingsSnapshot.fromJSON(object.holdings) }
         : isSet(object.cancellation)
         ? { $case: "cancellation", value: Cancellation.fromJSON(object.cancellation) }
+        : isSet(object.profile)
+        ? { $case: "profile", value: CustomerProfile.fromJSON(object.profile) }
         : undefined,
       customerValueMinor: isSet(object.customerValueMinor)
         ? globalThis.Number(object.customerValueMinor)
@@ -179,6 +213,8 @@ export const CrmEvent: MessageFns<CrmEvent> = {
       obj.holdings = HoldingsSnapshot.toJSON(message.kind.value);
     } else if (message.kind?.$case === "cancellation") {
       obj.cancellation = Cancellation.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "profile") {
+      obj.profile = CustomerProfile.toJSON(message.kind.value);
     }
     if (message.customerValueMinor !== 0) {
       obj.customerValueMinor = Math.round(message.customerValueMinor);
@@ -209,6 +245,12 @@ export const CrmEvent: MessageFns<CrmEvent> = {
       case "cancellation": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "cancellation", value: Cancellation.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "profile": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "profile", value: CustomerProfile.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -489,6 +531,201 @@ export const Cancellation: MessageFns<Cancellation> = {
     message.productId = object.productId ?? "";
     message.reason = object.reason ?? "";
     message.intentOnly = object.intentOnly ?? false;
+    return message;
+  },
+};
+
+function createBaseCustomerProfile(): CustomerProfile {
+  return {
+    tenureMonths: 0,
+    plan: "",
+    monthlyChargesMinor: 0,
+    totalChargesMinor: 0,
+    paymentMethod: "",
+    paperlessBilling: false,
+    flags: [],
+  };
+}
+
+export const CustomerProfile: MessageFns<CustomerProfile> = {
+  encode(message: CustomerProfile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenureMonths !== 0) {
+      writer.uint32(8).uint32(message.tenureMonths);
+    }
+    if (message.plan !== "") {
+      writer.uint32(18).string(message.plan);
+    }
+    if (message.monthlyChargesMinor !== 0) {
+      writer.uint32(24).int64(message.monthlyChargesMinor);
+    }
+    if (message.totalChargesMinor !== 0) {
+      writer.uint32(32).int64(message.totalChargesMinor);
+    }
+    if (message.paymentMethod !== "") {
+      writer.uint32(42).string(message.paymentMethod);
+    }
+    if (message.paperlessBilling !== false) {
+      writer.uint32(48).bool(message.paperlessBilling);
+    }
+    for (const v of message.flags) {
+      writer.uint32(58).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CustomerProfile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCustomerProfile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tenureMonths = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.plan = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.monthlyChargesMinor = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.totalChargesMinor = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.paymentMethod = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.paperlessBilling = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.flags.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CustomerProfile {
+    return {
+      tenureMonths: isSet(object.tenureMonths)
+        ? globalThis.Number(object.tenureMonths)
+        : isSet(object.tenure_months)
+        ? globalThis.Number(object.tenure_months)
+        : 0,
+      plan: isSet(object.plan) ? globalThis.String(object.plan) : "",
+      monthlyChargesMinor: isSet(object.monthlyChargesMinor)
+        ? globalThis.Number(object.monthlyChargesMinor)
+        : isSet(object.monthly_charges_minor)
+        ? globalThis.Number(object.monthly_charges_minor)
+        : 0,
+      totalChargesMinor: isSet(object.totalChargesMinor)
+        ? globalThis.Number(object.totalChargesMinor)
+        : isSet(object.total_charges_minor)
+        ? globalThis.Number(object.total_charges_minor)
+        : 0,
+      paymentMethod: isSet(object.paymentMethod)
+        ? globalThis.String(object.paymentMethod)
+        : isSet(object.payment_method)
+        ? globalThis.String(object.payment_method)
+        : "",
+      paperlessBilling: isSet(object.paperlessBilling)
+        ? globalThis.Boolean(object.paperlessBilling)
+        : isSet(object.paperless_billing)
+        ? globalThis.Boolean(object.paperless_billing)
+        : false,
+      flags: globalThis.Array.isArray(object?.flags)
+        ? object.flags.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CustomerProfile): unknown {
+    const obj: any = {};
+    if (message.tenureMonths !== 0) {
+      obj.tenureMonths = Math.round(message.tenureMonths);
+    }
+    if (message.plan !== "") {
+      obj.plan = message.plan;
+    }
+    if (message.monthlyChargesMinor !== 0) {
+      obj.monthlyChargesMinor = Math.round(message.monthlyChargesMinor);
+    }
+    if (message.totalChargesMinor !== 0) {
+      obj.totalChargesMinor = Math.round(message.totalChargesMinor);
+    }
+    if (message.paymentMethod !== "") {
+      obj.paymentMethod = message.paymentMethod;
+    }
+    if (message.paperlessBilling !== false) {
+      obj.paperlessBilling = message.paperlessBilling;
+    }
+    if (message.flags?.length) {
+      obj.flags = message.flags;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CustomerProfile>): CustomerProfile {
+    return CustomerProfile.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CustomerProfile>): CustomerProfile {
+    const message = createBaseCustomerProfile();
+    message.tenureMonths = object.tenureMonths ?? 0;
+    message.plan = object.plan ?? "";
+    message.monthlyChargesMinor = object.monthlyChargesMinor ?? 0;
+    message.totalChargesMinor = object.totalChargesMinor ?? 0;
+    message.paymentMethod = object.paymentMethod ?? "";
+    message.paperlessBilling = object.paperlessBilling ?? false;
+    message.flags = object.flags?.map((e) => e) || [];
     return message;
   },
 };

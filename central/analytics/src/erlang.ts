@@ -1,7 +1,8 @@
 // Analytic references for one queue of c identical agents with Poisson arrivals and exponential
 // handle times: Erlang C (callers never give up) in closed form, and Erlang A (exponential
 // patience) as a birth-death chain truncated where its probabilities vanish, which is exact to
-// double precision. The simulator's isolated and pooled modes are checked against them.
+// double precision. The routing simulator (bench/routing) is checked against them, and the
+// staffing plan (staffing.ts) sizes every interval with Erlang A.
 
 export interface QueueModel {
   readonly agents: number;
@@ -82,26 +83,41 @@ export function erlangA(m: QueueModel): QueueFigures {
   }
 
   // P(answered within T | j ahead): backward equations du_j/dt = d_j(u_{j-1} - u_j) - θ u_j,
-  // u_{-1} = 1, integrated by RK4 from u(0) = 0.
-  const maxRate = c * mu + ahead * theta + theta;
-  const steps = Math.max(2000, Math.ceil((m.thresholdS * maxRate) / 0.05));
+  // u_{-1} = 1, integrated by RK4 from u(0) = 0. u_j depends only on u_0..u_j, so the states
+  // whose probability is below 1e-15 (they cannot move the service level) are left out: with
+  // patient callers the chain runs to hundreds of states that would also force smaller steps.
+  let solved = ahead;
+  while (solved > 0 && pi[c + solved - 1]! < 1e-15) solved--;
+  const maxRate = c * mu + solved * theta + theta;
+  const steps = Math.max(200, Math.ceil((m.thresholdS * maxRate) / 0.05));
   const dt = m.thresholdS / steps;
-  const deriv = (u: Float64Array): Float64Array => {
-    const d = new Float64Array(u.length);
-    for (let j = 0; j < u.length; j++) {
-      const prev = j === 0 ? 1 : u[j - 1]!;
-      d[j] = (c * mu + j * theta) * (prev - u[j]!) - theta * u[j]!;
+  // One RK4 step at a time over preallocated buffers: the staffing plan solves this for tens of
+  // thousands of intervals, and allocating four arrays per step made it twenty times slower.
+  const n = solved;
+  const rate = new Float64Array(n);
+  for (let j = 0; j < n; j++) rate[j] = c * mu + j * theta;
+  const deriv = (x: Float64Array, out: Float64Array): void => {
+    for (let j = 0; j < n; j++) {
+      const prev = j === 0 ? 1 : x[j - 1]!;
+      out[j] = rate[j]! * (prev - x[j]!) - theta * x[j]!;
     }
-    return d;
   };
-  let u = new Float64Array(ahead);
-  const axpy = (x: Float64Array, k: Float64Array, h: number) => x.map((v, i) => v + h * k[i]!);
+  const u = new Float64Array(n);
+  const tmp = new Float64Array(n);
+  const k1 = new Float64Array(n);
+  const k2 = new Float64Array(n);
+  const k3 = new Float64Array(n);
+  const k4 = new Float64Array(n);
   for (let s = 0; s < steps; s++) {
-    const k1 = deriv(u);
-    const k2 = deriv(axpy(u, k1, dt / 2));
-    const k3 = deriv(axpy(u, k2, dt / 2));
-    const k4 = deriv(axpy(u, k3, dt));
-    u = u.map((v, i) => v + (dt / 6) * (k1[i]! + 2 * k2[i]! + 2 * k3[i]! + k4[i]!));
+    deriv(u, k1);
+    for (let j = 0; j < n; j++) tmp[j] = u[j]! + (dt / 2) * k1[j]!;
+    deriv(tmp, k2);
+    for (let j = 0; j < n; j++) tmp[j] = u[j]! + (dt / 2) * k2[j]!;
+    deriv(tmp, k3);
+    for (let j = 0; j < n; j++) tmp[j] = u[j]! + dt * k3[j]!;
+    deriv(tmp, k4);
+    for (let j = 0; j < n; j++)
+      u[j] = u[j]! + (dt / 6) * (k1[j]! + 2 * k2[j]! + 2 * k3[j]! + k4[j]!);
   }
 
   let immediate = 0;
@@ -112,7 +128,7 @@ export function erlangA(m: QueueModel): QueueFigures {
   for (let j = 0; j < ahead; j++) {
     const q = pi[c + j]!;
     answered += q * served[j]!;
-    withinT += q * u[j]!;
+    if (j < solved) withinT += q * u[j]!;
     waitSum += q * waitServed[j]!;
   }
   return {
