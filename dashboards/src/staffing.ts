@@ -72,7 +72,7 @@ FROM
 ${plan}
 )
 WHERE site_id = \${site:singlequote} AND ended = 1 AND staffed_ms / 900000 < required_agents
-ORDER BY short_by DESC, interval, skill, tenant
+ORDER BY short_by DESC, interval_s, skill, tenant
 LIMIT 200`,
   columns: [
     ['interval', 'time'],
