@@ -5,7 +5,8 @@
 import type { Scope } from '@ccfed/analytics/scope';
 import { staffingQuery } from '@ccfed/analytics/staffing-plan';
 import { withTimeMacros } from './analytics.js';
-import type { DashboardSpec, PanelSpec, VariableSpec } from './panel.js';
+import type { DashboardSpec, PanelSpec } from './panel.js';
+import { SITE_VARIABLE } from './site-detail.js';
 
 const HQ: Scope = { role: 'hq' };
 const FROM = new Date('2000-01-10T00:00:00Z');
@@ -19,12 +20,6 @@ const plan = withTimeMacros('staffing', staffingQuery(HQ, { from: FROM, to: TO, 
   [FROM, '$__fromTime'],
   [TO, '$__toTime'],
 ]);
-
-const SITE: VariableSpec = {
-  name: 'site',
-  label: 'Site',
-  sql: 'SELECT DISTINCT site_id FROM staffing_plan ORDER BY site_id',
-};
 
 const requiredAndStaffed: PanelSpec = {
   key: 'required_staffed',
@@ -95,6 +90,6 @@ export const staffing: DashboardSpec = {
   from: 'now-1d/d',
   to: 'now',
   refresh: '5m',
-  variables: [SITE],
+  variables: [SITE_VARIABLE],
   panels: [requiredAndStaffed, understaffed],
 };
