@@ -1,6 +1,7 @@
 // Every migration must also run on a current ClickHouse (chdb), not only on the 18.16 server the
 // other tests use, so that moving the production server forward does not break the schema.
 import {
+  addedColumns,
   assertRunsOnCurrentClickHouse,
   currentClickHouseVersion,
   readMigrations,
@@ -11,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 const IN_DATABASE = ['CREATE DATABASE ccfed', 'USE ccfed'];
 
 describe('current ClickHouse engine (chdb)', () => {
-  it('runs every migration statement, twice (they are idempotent)', async () => {
+  it('runs every migration statement, twice as migrate() would (they are idempotent)', async () => {
     const statements = readMigrations().flatMap((m) =>
       m.statements.map((sql, i) => ({
         name: `${String(m.version).padStart(3, '0')}_${m.name} #${i + 1}`,
@@ -19,9 +20,13 @@ describe('current ClickHouse engine (chdb)', () => {
       })),
     );
     expect(statements.length).toBeGreaterThan(0);
+    // Again, as migrate() runs them: an ALTER … ADD COLUMN whose columns are there is skipped
+    // (18.16 has no ADD COLUMN IF NOT EXISTS; migrate.test.ts checks the skip).
+    const again = statements.filter((s) => addedColumns(s.sql) === undefined);
+    expect(again.length).toBeLessThan(statements.length);
     await assertRunsOnCurrentClickHouse(IN_DATABASE, [
       ...statements,
-      ...statements.map((s) => ({ ...s, name: `${s.name} (again)` })),
+      ...again.map((s) => ({ ...s, name: `${s.name} (again)` })),
     ]);
   });
 
