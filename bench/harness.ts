@@ -34,6 +34,7 @@ import {
   startClickHouse,
   startKafka,
   startKamailio,
+  startSiteRtpengine,
   type ClickHouseInstance,
   type ClickHouseOptions,
   type KafkaInstance,
@@ -42,9 +43,12 @@ import {
   type KamailioInstance,
   type KamailioOptions,
   type Pki,
+  type RtpengineInstance,
 } from '@ccfed/services';
 import type { Kafka } from 'kafkajs';
-import type { Channel } from 'nice-grpc';
+import { createClient as createGrpcClient, type Channel, type Client } from 'nice-grpc';
+import { site as siteApi } from '@ccfed/proto';
+import { siteById, type Topology } from '@ccfed/topology';
 import { runMetadata } from './run-metadata.js';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
@@ -281,6 +285,73 @@ export function benchClickHouseHttp(
     if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${body.trim()}\n${text}`);
     return body;
   };
+}
+
+/** The site agent's control API as the site's supervisor sees it. */
+export interface BenchSite {
+  readonly rtpengine: RtpengineInstance;
+  readonly kamailio: KamailioInstance;
+  readonly control: Client<typeof siteApi.AgentControlDefinition>;
+  readonly status: Client<typeof siteApi.SiteAgentDefinition>;
+}
+
+/**
+ * One site as production runs it: its rtpengine first (Kamailio anchors every call's media
+ * there), its Kamailio on ccfed.cfg, its site agent as the site principal (its certificate, its
+ * Kafka user on topics created here as the local federation's start creates them, the federation
+ * key), and a control API client with the site's supervisor's certificate (mutual TLS only), to
+ * log agents in. Resolves once the site agent is connected to Kamailio.
+ */
+export async function benchSite(
+  run: BenchRun,
+  opts: {
+    readonly topology: Topology;
+    readonly topologyFile: string;
+    readonly siteId: string;
+    readonly kafka: BenchKafka;
+  },
+): Promise<BenchSite> {
+  const { topology, siteId } = opts;
+  const site = siteById(topology, siteId);
+  const rtpengine = await startSiteRtpengine({
+    topology,
+    siteId,
+    dataDir: join(run.dir, 'rtpengine'),
+  });
+  run.onCleanup(() => rtpengine.stop());
+  const kamailio = await benchKamailio(run, {
+    topology,
+    siteId,
+    tuning: { queueTimeoutMs: 60_000, ringTimeoutMs: 20_000, children: 8, quiet: true },
+    sharedMemoryMb: 256,
+  });
+  await benchService(run, {
+    name: 'site-agent',
+    entry: 'site-agent/src/index.ts',
+    tls: { kind: 'site', site: siteId },
+    kafka: { broker: opts.kafka, as: { role: 'site', site: siteId }, prefix: 'ccfed' },
+    env: {
+      CCFED_TOPOLOGY: opts.topologyFile,
+      CCFED_SITE: siteId,
+      CCFED_DATA_DIR: join(run.dir, 'site-agent'),
+    },
+  });
+  const channel = await benchChannel(run, `${site.grpc.host}:${site.grpc.port}`, {
+    as: { kind: 'supervisor', site: siteId },
+    server: { kind: 'site', site: siteId },
+  });
+  const control = createGrpcClient(siteApi.AgentControlDefinition, channel);
+  const status = createGrpcClient(siteApi.SiteAgentDefinition, channel);
+  for (let i = 0; ; i++) {
+    const up = await status
+      .getStatus({}, { signal: AbortSignal.timeout(1000) })
+      .then((s) => s.evapiConnected)
+      .catch(() => false);
+    if (up) break;
+    if (i > 600) throw new Error(`site agent did not come up; see ${run.dir}/site-agent.log`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { rtpengine, kamailio, control, status };
 }
 
 /** A site's Kamailio, with the site's certificate from the run's CA for SIP over TLS. */

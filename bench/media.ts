@@ -33,30 +33,11 @@ import { spawn, execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { site as siteApi } from '@ccfed/proto';
-import {
-  assignFreePorts,
-  freePort,
-  NgClient,
-  NgCommandError,
-  startSiteRtpengine,
-  type NgReply,
-} from '@ccfed/services';
+import { assignFreePorts, freePort, NgClient, NgCommandError, type NgReply } from '@ccfed/services';
 import { parseTopology, siteById } from '@ccfed/topology';
-import { createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
 import { sendSip, silentOffer } from '../tests/support/sip.js';
-import {
-  benchArgs,
-  benchChannel,
-  benchKafka,
-  benchKamailio,
-  benchService,
-  percentile,
-  round,
-  ROOT,
-  runBench,
-} from './harness.js';
+import { benchArgs, benchKafka, benchSite, percentile, round, ROOT, runBench } from './harness.js';
 
 const SCENARIOS = join(ROOT, 'services', 'sipp');
 /** sip-tester's recorded speech, G.711 A-law, 236 packets of 30 ms. */
@@ -164,50 +145,15 @@ await runBench('media', args, async (run) => {
   const topology = parseTopology(stringify(doc), topologyFile);
   const site = siteById(topology, 'beijing');
 
-  const rtpengine = await startSiteRtpengine({
-    topology,
-    siteId: site.id,
-    dataDir: join(dir, 'rtpengine'),
-  });
-  onCleanup(() => rtpengine.stop());
+  const {
+    rtpengine,
+    kamailio: kam,
+    control,
+  } = await benchSite(run, { topology, topologyFile, siteId: site.id, kafka });
   // The bench's own ng client: the instance's answers within 200 ms or fails, too short for a
   // query among hundreds of calls on a loaded machine.
   const ng = await NgClient.open({ ...rtpengine.ng, retransmitMs: 1000, attempts: 3 });
   onCleanup(() => ng.close());
-  const kam = await benchKamailio(run, {
-    topology,
-    siteId: site.id,
-    tuning: { queueTimeoutMs: 60_000, ringTimeoutMs: 20_000, children: 8, quiet: true },
-    sharedMemoryMb: 256,
-  });
-
-  await benchService(run, {
-    name: 'site-agent',
-    entry: 'site-agent/src/index.ts',
-    tls: { kind: 'site', site: site.id },
-    kafka: { broker: kafka, as: { role: 'site', site: site.id }, prefix: 'ccfed' },
-    env: {
-      CCFED_TOPOLOGY: topologyFile,
-      CCFED_SITE: site.id,
-      CCFED_DATA_DIR: join(dir, 'site-agent'),
-    },
-  });
-
-  const channel = await benchChannel(run, `${site.grpc.host}:${site.grpc.port}`, {
-    as: { kind: 'supervisor', site: site.id },
-    server: { kind: 'site', site: site.id },
-  });
-  const control = createClient(siteApi.AgentControlDefinition, channel);
-  const status = createClient(siteApi.SiteAgentDefinition, channel);
-  for (let i = 0; ; i++) {
-    const up = await status
-      .getStatus({}, { signal: AbortSignal.timeout(1000) })
-      .then((s) => s.evapiConnected)
-      .catch(() => false);
-    if (up) break;
-    if (i > 600) throw new Error(`site agent did not come up; see ${dir}/site-agent.log`);
-    await sleep(100);
-  }
 
   // The agents' phones: one sipp UAS answering for every agent, echoing all RTP it gets.
   const phonePort = await freePort();

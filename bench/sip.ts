@@ -13,23 +13,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '@ccfed/common';
-import { site as siteApi } from '@ccfed/proto';
-import { assignFreePorts, freePort, startSiteRtpengine } from '@ccfed/services';
+import { assignFreePorts, freePort } from '@ccfed/services';
 import { EvapiLink } from '@ccfed/site-agent/kamailio/evapi-link';
 import { parseTopology, siteById } from '@ccfed/topology';
-import { createClient } from 'nice-grpc';
 import { parse, stringify } from 'yaml';
-import {
-  benchArgs,
-  benchChannel,
-  benchKafka,
-  benchKamailio,
-  benchService,
-  percentile,
-  round,
-  ROOT,
-  runBench,
-} from './harness.js';
+import { benchArgs, benchKafka, benchSite, percentile, round, ROOT, runBench } from './harness.js';
 
 const SCENARIOS = join(ROOT, 'services', 'sipp');
 const TARGET_CPS = 300;
@@ -85,50 +73,13 @@ await runBench('sip', args, async (run) => {
   const topology = parseTopology(stringify(doc), topologyFile);
   const site = siteById(topology, 'beijing');
 
-  // Every site anchors its calls' media at its rtpengine, started before its Kamailio.
-  const rtpengine = await startSiteRtpengine({
+  // The site as production runs it, media anchored at its rtpengine (harness.ts, benchSite).
+  const { kamailio: kam, control } = await benchSite(run, {
     topology,
+    topologyFile,
     siteId: site.id,
-    dataDir: join(dir, 'rtpengine'),
+    kafka,
   });
-  onCleanup(() => rtpengine.stop());
-  const kam = await benchKamailio(run, {
-    topology,
-    siteId: site.id,
-    tuning: { queueTimeoutMs: 60_000, ringTimeoutMs: 20_000, children: 8, quiet: true },
-    sharedMemoryMb: 256,
-  });
-
-  // The site agent runs as the site: its certificate, its Kafka user (the topics are created
-  // here, as the local federation's start creates them) and the federation key.
-  await benchService(run, {
-    name: 'site-agent',
-    entry: 'site-agent/src/index.ts',
-    tls: { kind: 'site', site: site.id },
-    kafka: { broker: kafka, as: { role: 'site', site: site.id }, prefix: 'ccfed' },
-    env: {
-      CCFED_TOPOLOGY: topologyFile,
-      CCFED_SITE: site.id,
-      CCFED_DATA_DIR: join(dir, 'site-agent'),
-    },
-  });
-
-  // The control API is mutual TLS only: the agents are logged in by the site's supervisor.
-  const channel = await benchChannel(run, `${site.grpc.host}:${site.grpc.port}`, {
-    as: { kind: 'supervisor', site: site.id },
-    server: { kind: 'site', site: site.id },
-  });
-  const control = createClient(siteApi.AgentControlDefinition, channel);
-  const status = createClient(siteApi.SiteAgentDefinition, channel);
-  for (let i = 0; ; i++) {
-    const up = await status
-      .getStatus({}, { signal: AbortSignal.timeout(1000) })
-      .then((s) => s.evapiConnected)
-      .catch(() => false);
-    if (up) break;
-    if (i > 600) throw new Error(`site agent did not come up; see ${dir}/site-agent.log`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 
   // Agent phones: one sipp UAS answering for every agent (the agent id is the request URI's user).
   const phonePort = await freePort();
