@@ -157,6 +157,6 @@ await runBench('analytics', args, async (run) => {
     staffing_queries: planning.staffing_queries,
     load_average_after: loadavg(),
     notes:
-      'Measured on a shared 2-core machine while other engineers ran their own Kafka, ClickHouse and Kamailio tests: the load average (run.load_average) was far above 2, so the times (fit_seconds, staffing_query_ms) are what a loaded machine gives. One ClickHouse 18.16 server, one Kafka broker and the ingester (for the public data only), the Python fitter and forecaster (central/modeling) and this bench on the same machine.',
+      'One ClickHouse 18.16 server, one Kafka broker and the ingester (for the public data only), the Python fitter and forecaster (central/modeling) and this bench on the same 2-core machine; run.load_average says how busy it was around the run, which the times (fit_seconds, staffing_query_ms) depend on.',
   });
 });

@@ -5,7 +5,9 @@
 // it computed; the test renders that announcement and finds it in what the caller heard); a digit
 // pressed while queued arrives in Kafka; once an agent answers, audio flows both ways through the
 // site's rtpengine. The same for a call to Shanghai, where nobody is staffed: it is overflowed to
-// Beijing and hears Beijing's queue, through both sites' rtpengines.
+// Beijing and hears Beijing's queue, through both sites' rtpengines. Both calls are recorded by
+// Beijing, where the agent talks, from the answer to the hang-up (the overflowed one never at
+// Shanghai): the sealed file holds the caller's tone left and the agent's right.
 import {
   announcedWait,
   assemblePrompt,
@@ -15,6 +17,11 @@ import {
 } from '@ccfed/services';
 import type { CallEvent } from '@ccfed/proto';
 import { createSocket } from 'node:dgram';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseRecordingKeys } from '@ccfed/site-agent/recording/recording-keys';
+import { RecordingLibrary } from '@ccfed/site-agent/recording/recording-library';
+import { RecordingStore } from '@ccfed/site-agent/recording/recording-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   dominantFrequency,
@@ -22,6 +29,7 @@ import {
   findPrompt,
   levelDb,
   soundSpansOf,
+  toneWhereSounding,
 } from '../support/audio.js';
 import { waitFor } from '../support/engines.js';
 import { sendSip, silentOffer } from '../support/sip.js';
@@ -213,6 +221,37 @@ describe('the queue experience with real phones, Kamailio, rtpengine and site ag
     ).toBeLessThan(0.05);
   }
 
+  /**
+   * The call's recording, as the site where its agent talked sealed it: indexed as stored by that
+   * site only, from the answer to the hang-up, the caller's tone left and the agent's right.
+   */
+  async function checkRecorded(call: Awaited<ReturnType<typeof queuedCall>>, talkedAt: string) {
+    const stored = await waitFor('the recording stored', async () =>
+      site.recordings.find((r) => r.callId === call.callId && r.kind?.$case === 'stored'),
+    );
+    expect(stored.meta!.siteId).toBe(talkedAt);
+    expect(stored.agentId).toBe(MEDIA_AGENT);
+    expect(site.recordings.filter((r) => r.callId === call.callId)).toHaveLength(1);
+    if (stored.kind?.$case !== 'stored') throw new Error('not stored');
+    // three seconds of conversation at least (four with the re-INVITEs), and not the queue
+    expect(stored.kind.value.durationMs).toBeGreaterThan(2_500);
+    expect(stored.kind.value.durationMs).toBeLessThan(15_000);
+
+    const keys = parseRecordingKeys(readFileSync(site.recordingKeysFile, 'utf8'), 'test keys');
+    const store = new RecordingStore(join(site.fed.sites.get(talkedAt)!.dataDir, 'recordings'));
+    const opened = await new RecordingLibrary(store, keys).open(
+      stored.meta!.tenantId,
+      stored.recordingId,
+    );
+    const parts: Buffer[] = [];
+    for await (const part of opened!.audio.read()) parts.push(part);
+    await opened!.audio.close();
+    const wav = join(site.dir, `${stored.recordingId}.wav`);
+    writeFileSync(wav, Buffer.concat(parts));
+    expect(near(await toneWhereSounding(wav, 1), CALLER_HZ)).toBeLessThan(0.05);
+    expect(near(await toneWhereSounding(wav, 2), AGENT_HZ)).toBeLessThan(0.05);
+  }
+
   it('a caller queued behind a busy agent hears ringback, then the position and wait the site agent computed in Mandarin; a key pressed arrives in Kafka; the agent then answers both ways', async () => {
     const beijing = site.fed.sites.get('beijing')!;
     const call = await queuedCall({
@@ -232,6 +271,7 @@ describe('the queue experience with real phones, Kamailio, rtpengine and site ag
     expect(call.answered.value.agentId).toBe(MEDIA_AGENT);
     expect(call.anchors).toEqual(new Map([['beijing', expect.arrayContaining([FAR_END_TAG])]]));
     await checkWhatWasHeard(call);
+    await checkRecorded(call, 'beijing');
   }, 120_000);
 
   it('a caller to a site with nobody staffed is overflowed and hears the target’s queue, in the number’s language, and talks to its agent through both sites’ rtpengines', async () => {
@@ -257,6 +297,8 @@ describe('the queue experience with real phones, Kamailio, rtpengine and site ag
     expect([...call.anchors.keys()].sort()).toEqual(['beijing', 'shanghai']);
     for (const tags of call.anchors.values()) expect(tags).toHaveLength(2);
     await checkWhatWasHeard(call);
+    // Recorded where the agent talked, over its whole conversation; never at the origin.
+    await checkRecorded(call, 'beijing');
   }, 120_000);
 
   it('a caller who hangs up while queued is an abandon, and the media session is deleted at once', async () => {

@@ -3,10 +3,12 @@
 // router, and the test's phones: a baresip caller and a baresip agent at Beijing, and a sipp call
 // that keeps Beijing's other agent busy. Shanghai has nobody staffed, so its callers overflow to
 // Beijing; Beijing's queued callers wait behind the busy agent until the test lets its baresip
-// agent take them.
-import { mkdirSync } from 'node:fs';
+// agent take them. Every site has recording keys, so the calls the example's policy records
+// (Acme's: all) are recorded by the site where the agent talks, as in production.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CallEvent } from '@ccfed/proto';
+import { CallEvent, RecordingEvent } from '@ccfed/proto';
 import { freePort, renderPrompts, sipp, udpPortFree, type SippRun } from '@ccfed/services';
 import type { Consumer } from 'kafkajs';
 import { inject } from 'vitest';
@@ -33,10 +35,16 @@ export type KindValue<K extends Kind['$case']> = Extract<Kind, { $case: K }>['va
 
 export interface QueueSite {
   readonly fed: RunningFederation;
+  /** This test's own directory (phones, tones, recordings it opens). */
+  readonly dir: string;
   readonly caller: BaresipPhone;
   readonly agent: BaresipPhone;
   /** Every call event published so far, in arrival order. */
   readonly events: readonly CallEvent[];
+  /** Every recording index event the sites published so far, in arrival order. */
+  readonly recordings: readonly RecordingEvent[];
+  /** The sites' recording key file (the same keys at every site of this test). */
+  readonly recordingKeysFile: string;
   /** The first call event of `kind` that `match` accepts, once it has arrived, and its message. */
   event<K extends Kind['$case']>(
     kind: K,
@@ -57,9 +65,18 @@ export async function startQueueSite(): Promise<QueueSite> {
   };
   try {
     const routerPort = await freePort();
+    const recordingKeysFile = join(dir, 'recording-keys.json');
+    writeFileSync(
+      recordingKeysFile,
+      JSON.stringify({ current: 'k1', keys: { k1: randomBytes(32).toString('base64') } }),
+      { mode: 0o600 },
+    );
     const fed = await startFederation({
       siteIds: ['shanghai', 'beijing'],
-      env: { CCFED_ROUTER: `127.0.0.1:${routerPort}` },
+      env: {
+        CCFED_ROUTER: `127.0.0.1:${routerPort}`,
+        CCFED_RECORDING_KEYS_FILE: recordingKeysFile,
+      },
       mutate: (doc) => {
         const support = doc.skills.find((s: { id: string }) => s.id === 'support');
         support.wrapUpSeconds = 0;
@@ -105,9 +122,16 @@ export async function startQueueSite(): Promise<QueueSite> {
     });
     await consumer.connect();
     stops.push(() => consumer.disconnect());
-    await consumer.subscribe({ topics: [fed.topics.callEvents], fromBeginning: true });
+    const recordings: RecordingEvent[] = [];
+    await consumer.subscribe({
+      topics: [fed.topics.callEvents, fed.topics.recordings],
+      fromBeginning: true,
+    });
     await consumer.run({
-      eachMessage: async ({ message }) => void events.push(CallEvent.decode(message.value!)),
+      eachMessage: async ({ topic, message }) => {
+        if (topic === fed.topics.recordings) recordings.push(RecordingEvent.decode(message.value!));
+        else events.push(CallEvent.decode(message.value!));
+      },
     });
 
     const [callerTone, agentTone] = await Promise.all([
@@ -167,7 +191,7 @@ export async function startQueueSite(): Promise<QueueSite> {
       'answered',
       (e) => e.kind?.$case === 'answered' && e.kind.value.agentId === BUSY_AGENT,
     );
-    return { fed, caller, agent, events, event, stop };
+    return { fed, dir, caller, agent, events, recordings, recordingKeysFile, event, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -35,6 +35,8 @@ export interface RunningSite {
   readonly kamailio: KamailioInstance;
   /** The site's rtpengine, which anchors every call's media (started before Kamailio). */
   readonly rtpengine: RtpengineInstance;
+  /** The site agent's CCFED_DATA_DIR (its outbox, and its recordings under recordings/). */
+  readonly dataDir: string;
   readonly agentProcess: ServiceProcess;
   /** AgentControl as the site's supervisor (may log in and move any of its agents). */
   readonly control: AgentControlClient;
@@ -230,6 +232,7 @@ async function startOneSite(opts: {
     topics,
     kamailio,
     rtpengine,
+    dataDir,
     get agentProcess() {
       return agentProcess;
     },
