@@ -29,6 +29,7 @@ describe('the README benchmark table', () => {
   it('shows every results file, whose large figures no prose in README.md or docs/ repeats', () => {
     const all = results();
     expect([...all.keys()].sort()).toEqual([
+      'analytics',
       'ingest',
       'media',
       'queries',
