@@ -62,9 +62,21 @@ export async function sendSip(
   opts: SipRequestOptions = {},
 ): Promise<SipResponse[]> {
   const sock = createSocket('udp4');
-  await new Promise<void>((r) =>
-    sock.bind(opts.localPort ?? 0, opts.localAddress ?? '127.0.0.1', r),
-  );
+  // A port another socket holds fails the bind with an 'error' event and no callback: say so
+  // rather than wait for ever.
+  await new Promise<void>((resolve, reject) => {
+    const failed = (err: Error) => {
+      sock.close();
+      reject(
+        new Error(`sendSip: cannot send from ${opts.localPort ?? 'a free port'}: ${err.message}`),
+      );
+    };
+    sock.once('error', failed);
+    sock.bind(opts.localPort ?? 0, opts.localAddress ?? '127.0.0.1', () => {
+      sock.off('error', failed);
+      resolve();
+    });
+  });
   const local = sock.address();
   const callId = opts.callId ?? `${randomBytes(8).toString('hex')}@test`;
   const msg = opts.raw
