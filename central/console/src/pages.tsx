@@ -1,12 +1,11 @@
 // The analytics pages: KPI trends, churn call-backs, cross-sell rules and satisfaction. Each reads
 // one API route through the data provider with the filter in its form.
-import { Button, Card, CardContent, MenuItem, Stack, TextField, Typography } from '@mui/material';
+import { Card, CardContent, MenuItem, TextField, Typography } from '@mui/material';
 import { useState, type ReactNode } from 'react';
 import { Title, useGetList } from 'react-admin';
+import { FilterForm, type Filter } from './filter-form.js';
 import { LineChart } from './line-chart.js';
 import { RowsTable } from './rows-table.js';
-
-type Filter = Record<string, string>;
 
 function Results(props: { readonly resource: string; readonly filter: Filter | null }) {
   const { data, error, isPending } = useGetList(
@@ -35,40 +34,6 @@ function Page(props: { readonly title: string; readonly children: ReactNode }) {
 }
 
 const isoDaysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
-
-/** A form of text fields; the filter is applied when the button is pressed. */
-function FilterForm(props: {
-  readonly initial: Filter;
-  readonly choices?: Record<string, readonly string[]>;
-  readonly onApply: (f: Filter) => void;
-  readonly autoApply?: boolean;
-}) {
-  const [form, setForm] = useState<Filter>(props.initial);
-  return (
-    <Stack direction="row" spacing={2} sx={{ mb: 2, alignItems: 'center' }}>
-      {Object.keys(props.initial).map((k) => (
-        <TextField
-          key={k}
-          label={k}
-          size="small"
-          select={props.choices?.[k] !== undefined}
-          value={form[k] ?? ''}
-          onChange={(e) => setForm({ ...form, [k]: e.target.value })}
-          slotProps={{ htmlInput: { 'data-testid': `field-${k}` } }}
-        >
-          {props.choices?.[k]?.map((c) => (
-            <MenuItem key={c} value={c}>
-              {c || '(none)'}
-            </MenuItem>
-          ))}
-        </TextField>
-      ))}
-      <Button variant="contained" onClick={() => props.onApply(form)} data-testid="apply">
-        Show
-      </Button>
-    </Stack>
-  );
-}
 
 const CHART_METRICS = ['offered', 'service_level', 'abandon_rate', 'answered', 'asa_s', 'aht_s'];
 

@@ -1,44 +1,11 @@
 // The fitted analytics: each tenant's churn model, the retention uplift against the control group,
 // and the staffing plan (forecast, required and staffed agents per interval, understaffed
 // intervals marked). Each reads one API route through the data provider with the form's filter.
-import { Card, CardContent, Stack, TextField, Button, MenuItem, Typography } from '@mui/material';
+import { Card, CardContent, Typography } from '@mui/material';
 import { useState } from 'react';
 import { Title, useGetList } from 'react-admin';
+import { FilterForm, type Filter } from './filter-form.js';
 import { RowsTable } from './rows-table.js';
-
-type Filter = Record<string, string>;
-
-function Form(props: {
-  readonly initial: Filter;
-  readonly choices?: Record<string, readonly string[]>;
-  readonly onApply: (f: Filter) => void;
-}) {
-  const [form, setForm] = useState<Filter>(props.initial);
-  return (
-    <Stack direction="row" spacing={2} sx={{ mb: 2, alignItems: 'center' }}>
-      {Object.keys(props.initial).map((k) => (
-        <TextField
-          key={k}
-          label={k}
-          size="small"
-          select={props.choices?.[k] !== undefined}
-          value={form[k] ?? ''}
-          onChange={(e) => setForm({ ...form, [k]: e.target.value })}
-          slotProps={{ htmlInput: { 'data-testid': `field-${k}` } }}
-        >
-          {props.choices?.[k]?.map((c) => (
-            <MenuItem key={c} value={c}>
-              {c || '(none)'}
-            </MenuItem>
-          ))}
-        </TextField>
-      ))}
-      <Button variant="contained" onClick={() => props.onApply(form)} data-testid="apply">
-        Show
-      </Button>
-    </Stack>
-  );
-}
 
 function usePlanningRows(resource: string, filter: Filter) {
   return useGetList(resource, { filter, pagination: { page: 1, perPage: 5000 } }, { retry: false });
@@ -142,7 +109,7 @@ export function StaffingPage() {
           skill&apos;s service level, and once an interval has ended the agents actually staffed;
           understaffed intervals are marked red.
         </Typography>
-        <Form initial={initial} onApply={setFilter} />
+        <FilterForm initial={initial} onApply={setFilter} />
         {isPending ? (
           <p>Loading…</p>
         ) : error ? (
@@ -231,7 +198,11 @@ export function RetentionPage() {
           and for the control group held back from it. Uplift = control − call-back churn; its 95 %
           interval excluding 0 says call-backs keep customers.
         </Typography>
-        <Form initial={initial} onApply={setFilter} choices={{ by: ['site', 'tenant', 'all'] }} />
+        <FilterForm
+          initial={initial}
+          onApply={setFilter}
+          choices={{ by: ['site', 'tenant', 'all'] }}
+        />
         {isPending ? (
           <p>Loading…</p>
         ) : error ? (
