@@ -6,7 +6,7 @@
 // fitted on its own rows only, with the tenant bound inside every source. Ordered by customer, so
 // that the same rows always reach the fit in the same order and give the same model.
 import { join, raw, sql, type Sql } from '@ccfed/common';
-import { callsArrived, LONG_WAIT_MS } from './churn.js';
+import { callsArrived, CUSTOMER_BEHAVIOUR, LONG_WAIT_MS } from './churn.js';
 import { CHURN_FEATURES, CHURN_MODEL } from './churn-model.js';
 import { checkDate, checkId, InvalidOptionError } from './churn-options.js';
 import { retentionGroupExpression } from './retention.js';
@@ -92,16 +92,7 @@ FROM
     SELECT
         tenant_id,
         customer_id,
-        if(argMaxIf(site_id, at, source = 'call' AND site_id != '') != '',
-           argMaxIf(site_id, at, source = 'call' AND site_id != ''),
-           argMaxIf(site_id, at, source = 'crm' AND site_id != '')) AS site_id,
-        argMaxIf(customer_value, at, source = 'crm' AND customer_value > 0) AS value,
-        if(sum(calls_30d) > 1, sum(calls_30d) - 1, 0) AS repeat_contacts,
-        sum(complaint_points) AS complaint,
-        sum(caller_abandons) AS abandons,
-        sum(waited_long) AS long_waits,
-        sum(csat_low) AS low_csat,
-        sum(intents) AS cancellation_intent,
+        ${CUSTOMER_BEHAVIOUR}
         sum(calls_overflowed) AS overflowed,
         sum(unresolved) AS fcr_misses,
         max(cancelled) AS churned_before,

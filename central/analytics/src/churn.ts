@@ -123,6 +123,23 @@ LIMIT ${limit}`;
 }
 
 /**
+ * Per customer, over the union of call, survey and CRM rows that the hand-set scoring and the
+ * fitted model's features both read: the site that last served them, their value, and the
+ * hand-set model's six behaviours. One fragment, so the two models see the same behaviours.
+ */
+export const CUSTOMER_BEHAVIOUR: Sql =
+  raw(`if(argMaxIf(site_id, at, source = 'call' AND site_id != '') != '',
+           argMaxIf(site_id, at, source = 'call' AND site_id != ''),
+           argMaxIf(site_id, at, source = 'crm' AND site_id != '')) AS site_id,
+        argMaxIf(customer_value, at, source = 'crm' AND customer_value > 0) AS value,
+        if(sum(calls_30d) > 1, sum(calls_30d) - 1, 0) AS repeat_contacts,
+        sum(complaint_points) AS complaint,
+        sum(caller_abandons) AS abandons,
+        sum(waited_long) AS long_waits,
+        sum(csat_low) AS low_csat,
+        sum(intents) AS cancellation_intent,`);
+
+/**
  * The calls with a customer that arrived in [from, to), folded from call_facts as the `calls`
  * view does, but only over the event dates such a call can have events on. The view folds every
  * call ever taken before filtering, which at 10 M calls does not fit a 4 GB query; call_facts is
@@ -178,16 +195,7 @@ FROM
     SELECT
         tenant_id,
         customer_id,
-        if(argMaxIf(site_id, at, source = 'call' AND site_id != '') != '',
-           argMaxIf(site_id, at, source = 'call' AND site_id != ''),
-           argMaxIf(site_id, at, source = 'crm' AND site_id != '')) AS site_id,
-        argMaxIf(customer_value, at, source = 'crm' AND customer_value > 0) AS value,
-        if(sum(calls_30d) > 1, sum(calls_30d) - 1, 0) AS repeat_contacts,
-        sum(complaint_points) AS complaint,
-        sum(caller_abandons) AS abandons,
-        sum(waited_long) AS long_waits,
-        sum(csat_low) AS low_csat,
-        sum(intents) AS cancellation_intent,
+        ${CUSTOMER_BEHAVIOUR}
         max(cancelled) AS churned
     FROM
     (
