@@ -65,3 +65,11 @@ export function languageOfNumber(topology: Topology, dialedNumber: string): Lang
   }
   return DEFAULT_LANGUAGE;
 }
+
+/**
+ * The address of record an agent's browser softphone registers at its site's Kamailio with, and
+ * the contact the desktop logs the agent in at unless it names another phone.
+ */
+export function agentAor(site: Site, agentId: string): string {
+  return `sip:${agentId}@${site.sip.host}`;
+}

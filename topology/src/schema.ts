@@ -263,6 +263,35 @@ const site = z.strictObject({
     .default([...LOOPBACK_PHONE_NETWORK]),
 });
 
+/**
+ * A code an agent picks on the desktop (a not-ready reason, a wrap-up disposition): what events
+ * and ClickHouse carry, so it follows the site agent's reason-code rule.
+ */
+export const DESK_CODE_PATTERN = /^[a-z0-9_-]{1,32}$/;
+const deskCode = z.strictObject({
+  code: z.string().regex(DESK_CODE_PATTERN, 'expected 1-32 lowercase letters, digits, - or _'),
+  name: z.string().min(1).max(64),
+});
+
+/** Not-ready reasons an agent may give when the topology names none. */
+export const DEFAULT_NOT_READY_REASONS = [
+  { code: 'break', name: 'Break' },
+  { code: 'lunch', name: 'Lunch' },
+  { code: 'training', name: 'Training' },
+  { code: 'meeting', name: 'Meeting' },
+  { code: 'coaching', name: 'Coaching' },
+] as const;
+
+/** Wrap-up dispositions an agent may record when the topology names none. */
+export const DEFAULT_DISPOSITIONS = [
+  { code: 'resolved', name: 'Resolved' },
+  { code: 'follow-up', name: 'Follow-up needed' },
+  { code: 'escalated', name: 'Escalated' },
+  { code: 'sale', name: 'Sale made' },
+  { code: 'no-sale', name: 'No sale' },
+  { code: 'wrong-number', name: 'Wrong number' },
+] as const;
+
 const tenant = z.strictObject({
   id,
   name: z.string().min(1),
@@ -325,6 +354,19 @@ export const topologySchema = z
     /** SIP between sites, per pair of sites (see peerLink). */
     peerLinks: z.array(peerLink).default([]),
     routing,
+    /**
+     * The not-ready reasons agents choose from on the desktop (docs/api.md); the site agent and
+     * the API refuse any other. The system's own reasons (login, rona) are not listed here.
+     */
+    notReadyReasons: z
+      .array(deskCode)
+      .min(1)
+      .default(DEFAULT_NOT_READY_REASONS.map((r) => ({ ...r }))),
+    /** The wrap-up dispositions agents record (docs/kpis.md); any other is refused. */
+    dispositions: z
+      .array(deskCode)
+      .min(1)
+      .default(DEFAULT_DISPOSITIONS.map((d) => ({ ...d }))),
   })
   .superRefine(checkReferences);
 
@@ -352,6 +394,8 @@ function checkReferences(t: z.output<z.ZodObject>, ctx: Ctx): void {
   unique(topo.tenants, (x) => x.id, ['tenants'], 'tenant id', fail);
   unique(topo.skills, (x) => x.id, ['skills'], 'skill id', fail);
   unique(topo.sites, (x) => x.id, ['sites'], 'site id', fail);
+  unique(topo.notReadyReasons, (x) => x.code, ['notReadyReasons'], 'not-ready reason', fail);
+  unique(topo.dispositions, (x) => x.code, ['dispositions'], 'disposition', fail);
 
   if (!siteIds.has(topo.federation.hqSite)) {
     fail(
