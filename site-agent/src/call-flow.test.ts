@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 // The call flow as Kamailio drives it: evapi events in, SIP commands and Kafka events out. The
 // Kamailio and Kafka sides are recorded here; tests/site/ runs the same flow on real Kamailio,
 // sipp and Kafka.
-import { AgentState } from '@ccfed/proto';
+import { AgentState, ComplaintSeverity } from '@ccfed/proto';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -15,6 +15,7 @@ import { IllegalTransitionError } from './acd/agent-state.js';
 import { SALES, setup, SHANGHAI, T0 } from './call-flow-test-support.js';
 import { InvalidRequestError } from './desk.js';
 import { CallTracing } from './telemetry.js';
+import { WrapUpError } from './wrap-up-desk.js';
 
 describe('call flow: offering calls', () => {
   it('relays a call straight to the best idle agent of its skill, at the phone the agent logged in from', () => {
@@ -110,6 +111,34 @@ describe('call flow: the life of a call', () => {
     // Each event closes one interval in the state it leaves: on call from the answer to the BYE.
     const leftCall = agentEvents.find((e) => e.fromState === AgentState.AGENT_STATE_ON_CALL)!;
     expect(leftCall.meta!.eventTime!.getTime() - leftCall.fromStateSince!.getTime()).toBe(60_000);
+  });
+
+  it('the agent submits its wrap-up: it ends at once, the event carries what it recorded, the agent is ready', () => {
+    const { invite, staff, ev, kinds, clock, acd, flow, callEvents } = setup();
+    staff('bj-001', 6001);
+    invite('c1', SALES);
+    ev({ event: 'answered', callid: 'c1', agent: 'bj-001' });
+    clock.advance(30_000);
+    ev({ event: 'ended', callid: 'c1', agent: 'bj-001', by: 'caller' });
+    const record = {
+      disposition: 'resolved',
+      resolvedFirstContact: true,
+      complaintSeverity: ComplaintSeverity.COMPLAINT_SEVERITY_MINOR,
+      note: 'fee explained',
+    };
+    // Another agent, or another call, is not this agent's wrap-up.
+    expect(() => flow.completeWrapUp('bj-002', 'c1', record)).toThrow(WrapUpError);
+    expect(() => flow.completeWrapUp('bj-001', 'c2', record)).toThrow(WrapUpError);
+    clock.advance(2_000);
+    flow.completeWrapUp('bj-001', 'c1', record);
+    expect(kinds('c1')).toEqual(['offered', 'answered', 'ended', 'wrapUpDone']);
+    expect(callEvents.at(-1)!.kind).toEqual({
+      $case: 'wrapUpDone',
+      value: { agentId: 'bj-001', wrapUpMs: 2_000, recordedByAgent: true, ...record },
+    });
+    expect(acd.agentState('bj-001').name).toBe('ready');
+    // Once over, it cannot be submitted again.
+    expect(() => flow.completeWrapUp('bj-001', 'c1', record)).toThrow(WrapUpError);
   });
 
   it('a caller who hangs up while queued is an abandon, by the caller, with the time waited', () => {

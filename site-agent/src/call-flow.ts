@@ -28,6 +28,8 @@ import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { AcdError, type Acd, type Effects } from './acd/acd.js';
 import type { DayStats } from './acd/day-stats.js';
+import { IllegalTransitionError } from './acd/agent-state.js';
+import { WrapUpError, type WrapUpDesk } from './wrap-up-desk.js';
 import { callContext, type CallContext } from './call-context.js';
 import { callerHash } from './caller-hash.js';
 import { admission } from './admission.js';
@@ -55,6 +57,7 @@ import {
   type CallInput,
   type CallState,
   type Step,
+  type WrapUpRecord,
 } from './call/call-machine.js';
 import type { MediaAction, Prompt, QueueMediaSettings } from './call/queue-media.js';
 
@@ -110,7 +113,7 @@ export interface CallFlowDeps {
   readonly prompts?: { fileOf(prompt: Prompt): Promise<string> };
 }
 
-export class CallFlow implements RecordingDesk {
+export class CallFlow implements RecordingDesk, WrapUpDesk {
   /** Calls this site is handling: queued, ringing, talking, or relayed to another site. */
   private readonly calls = new Map<string, LiveCall>();
   /** Calls whose agent is in wrap-up: for the WrapUpDone event. */
@@ -464,6 +467,31 @@ export class CallFlow implements RecordingDesk {
       recordingId: this.deps.recorder?.recordingIdOf(callId) ?? '',
       state: call.state.recording.state === 'paused' ? 'paused' : 'recording',
     };
+  }
+
+  // ---- wrap-up -----------------------------------------------------------------------------------
+
+  /**
+   * The agent submitted the wrap-up of `callId`: the call keeps what it recorded for its
+   * WrapUpDone event, and the ACD ends the agent's wrap-up now instead of at the skill's time.
+   * Throws WrapUpError when the agent is not wrapping up that call (the time may have run out).
+   */
+  completeWrapUp(agentId: string, callId: string, record: WrapUpRecord): void {
+    const call = this.wrapUps.get(callId);
+    const phase = call?.state.phase;
+    if (!call || phase?.name !== 'wrap_up' || phase.agentId !== agentId)
+      throw new WrapUpError(
+        `agent ${agentId} is not wrapping up call ${callId.slice(0, 64)} (its wrap-up may have ended)`,
+      );
+    this.feed(callId, { type: 'wrap_up_recorded', agentId, record });
+    let fx;
+    try {
+      fx = this.deps.acd.endWrapUp(agentId, callId);
+    } catch (err) {
+      if (err instanceof IllegalTransitionError) throw new WrapUpError(err.message);
+      throw err;
+    }
+    this.carryOut(fx);
   }
 
   /** A key a party of a call pressed, as rtpengine reported it. */

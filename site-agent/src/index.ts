@@ -217,6 +217,11 @@ await startProcess('site-agent', async () => {
     host: site.grpc.host,
     port: site.grpc.port,
     desk: new SiteDesk({ acd, topology, roster, carryOut: (fx) => calls.carryOut(fx) }),
+    wrapUps: calls,
+    codes: {
+      notReadyReasons: new Set(topology.notReadyReasons.map((r) => r.code)),
+      dispositions: new Set(topology.dispositions.map((d) => d.code)),
+    },
     status: {
       snapshot: () => snapshots.current(),
       evapiConnected: () => link.isConnected,

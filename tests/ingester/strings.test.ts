@@ -8,6 +8,7 @@ import {
   CallEvent,
   CustomerTier,
   routing,
+  WrapUpDone,
   type TopicNames,
 } from '@ccfed/proto';
 import type { Producer } from 'kafkajs';
@@ -82,7 +83,7 @@ describe('ingester: any text arrives in ClickHouse exactly as sent', () => {
             arrivalTime: undefined,
             kind: {
               $case: 'wrapUpDone',
-              value: { agentId: 'bj-001', wrapUpMs: 5, disposition: text },
+              value: WrapUpDone.fromPartial({ agentId: 'bj-001', wrapUpMs: 5, disposition: text }),
             },
           }).finish(),
         ),

@@ -7,6 +7,7 @@ import {
   AgentEvent,
   AgentState,
   CallEvent,
+  WrapUpDone,
   CrmEvent,
   CustomerTier,
   SiteSnapshot,
@@ -187,7 +188,7 @@ export function eventStream(
     agent(endedAt, AgentState.AGENT_STATE_ON_CALL, AgentState.AGENT_STATE_WRAP_UP, answeredAt);
     call(endedAt + 15_000, {
       $case: 'wrapUpDone',
-      value: { agentId, wrapUpMs: 15_000, disposition: '' },
+      value: WrapUpDone.fromPartial({ agentId, wrapUpMs: 15_000 }),
     });
 
     if (i % 4 === 0) {

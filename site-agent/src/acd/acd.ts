@@ -3,7 +3,12 @@
 // publish an agent's state change); the same code runs live and in the routing simulator.
 
 import type { Clock } from '@ccfed/common';
-import { transition, type AgentAction, type AgentState } from './agent-state.js';
+import {
+  IllegalTransitionError,
+  transition,
+  type AgentAction,
+  type AgentState,
+} from './agent-state.js';
 import { expectedWaitMs, HandleTimeAverage, WaitCalibration } from './ewt.js';
 import { servedBefore, SkillQueue, type QueuedCall } from './queue.js';
 
@@ -289,15 +294,37 @@ export class Acd {
     const now = this.now();
     const fx = noEffects();
     for (const rec of this.agents.values()) {
-      if (rec.state.name === 'wrap_up' && rec.state.until <= now) {
-        merge(fx, this.apply(rec.agent.id, { type: 'wrap_up_done', callId: rec.state.callId }));
-        if (rec.pendingNotReady) {
-          merge(fx, this.apply(rec.agent.id, { type: 'not_ready', reason: rec.pendingNotReady }));
-          delete rec.pendingNotReady;
-        }
-      }
+      if (rec.state.name === 'wrap_up' && rec.state.until <= now) this.finishWrapUp(rec, fx);
     }
     return merge(fx, this.dispatch());
+  }
+
+  /**
+   * The agent submitted the wrap-up of `callId` before its time ran out: it ends now, as at the
+   * timer (ready, or the not-ready it asked for). Throws IllegalTransitionError when the agent is
+   * not in wrap-up of that call.
+   */
+  endWrapUp(agentId: string, callId: string): Effects {
+    const rec = this.agentRecord(agentId);
+    if (rec.state.name !== 'wrap_up' || rec.state.callId !== callId)
+      throw new IllegalTransitionError(
+        agentId,
+        rec.state.name,
+        'wrap_up_done',
+        `the agent is not in wrap-up of call ${callId}`,
+      );
+    const fx = noEffects();
+    this.finishWrapUp(rec, fx);
+    return merge(fx, this.dispatch());
+  }
+
+  private finishWrapUp(rec: AgentRecord, fx: Effects): void {
+    if (rec.state.name !== 'wrap_up') return;
+    merge(fx, this.apply(rec.agent.id, { type: 'wrap_up_done', callId: rec.state.callId }));
+    if (rec.pendingNotReady) {
+      merge(fx, this.apply(rec.agent.id, { type: 'not_ready', reason: rec.pendingNotReady }));
+      delete rec.pendingNotReady;
+    }
   }
 
   /** The earliest time at which tick() would change something, or undefined. */

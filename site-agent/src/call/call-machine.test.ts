@@ -1,6 +1,6 @@
 // A call's life as event sequences: each row feeds one input and states the exact, ordered
 // effects it must produce (transitions, SIP commands, ACD requests, events).
-import { CallParty, CustomerTier } from '@ccfed/proto';
+import { CallParty, ComplaintSeverity, CustomerTier } from '@ccfed/proto';
 import { parseTopology, siteById, type Site } from '@ccfed/topology';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -192,7 +192,48 @@ describe('a call answered at this site', () => {
           endedBy: CallParty.CALL_PARTY_CALLER,
         },
       },
-      { $case: 'wrapUpDone', value: { agentId: 'bj-001', wrapUpMs: 5_000, disposition: '' } },
+      {
+        $case: 'wrapUpDone',
+        value: {
+          agentId: 'bj-001',
+          wrapUpMs: 5_000,
+          disposition: '',
+          recordedByAgent: false,
+          resolvedFirstContact: false,
+          complaintSeverity: ComplaintSeverity.COMPLAINT_SEVERITY_UNSPECIFIED,
+          note: '',
+        },
+      },
+    ]);
+  });
+
+  it('ends the wrap-up with what its agent recorded, once, and nobody else’s record', () => {
+    const record = {
+      disposition: 'escalated',
+      resolvedFirstContact: false,
+      complaintSeverity: ComplaintSeverity.COMPLAINT_SEVERITY_MAJOR,
+      note: 'third complaint about the fee',
+    };
+    const { state, effects } = run(queuedAndRinging(), [
+      [18_000, { type: 'answered' }],
+      [78_000, { type: 'ended', by: 'callee' }],
+      // another agent's submission for this call changes nothing
+      [79_000, { type: 'wrap_up_recorded', agentId: 'bj-002', record: { ...record, note: 'x' } }],
+      [80_000, { type: 'wrap_up_recorded', agentId: 'bj-001', record }],
+      // a second submission does not rewrite the first
+      [80_500, { type: 'wrap_up_recorded', agentId: 'bj-001', record: { ...record, note: 'y' } }],
+      [81_000, { type: 'wrap_up_done' }],
+    ]);
+    expect(effects.slice(2, 5)).toEqual([[], [], []]);
+    expect(state.phase).toEqual({ name: 'done' });
+    expect(effects[5]).toEqual([
+      {
+        type: 'publish',
+        kind: {
+          $case: 'wrapUpDone',
+          value: { agentId: 'bj-001', wrapUpMs: 3_000, recordedByAgent: true, ...record },
+        },
+      },
     ]);
   });
 

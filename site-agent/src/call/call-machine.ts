@@ -19,7 +19,7 @@
 // starts, pauses and ends with the call's phases; its plays and timers carry ids, and their results
 // come back as inputs (media_result, timer, announcement) that a stale id leaves without effect.
 
-import { CallParty, type CallEvent } from '@ccfed/proto';
+import { CallParty, ComplaintSeverity, type CallEvent } from '@ccfed/proto';
 import type { Site, Topology } from '@ccfed/topology';
 import type { CallContext } from '../call-context.js';
 import { queuedReply, type KamailioCommand, type TransactionRef } from '../kamailio/messages.js';
@@ -58,10 +58,28 @@ export type CallPhase =
     }
   /** Relayed to another site on the router's decision; that site answers or refuses it. */
   | { readonly name: 'overflowing'; readonly targetSiteId: string; readonly decisionId: string }
-  /** Hung up; the agent does the call's after-call work. */
-  | { readonly name: 'wrap_up'; readonly agentId: string; readonly sinceMs: number }
+  /**
+   * Hung up; the agent does the call's after-call work. `recorded`: what the agent submitted
+   * (the WrapUpDone event carries it); absent while nothing was, and when the time ran out.
+   */
+  | {
+      readonly name: 'wrap_up';
+      readonly agentId: string;
+      readonly sinceMs: number;
+      readonly recorded?: WrapUpRecord;
+    }
   /** Gone from this site. */
   | { readonly name: 'done' };
+
+/** What an agent records of a call at wrap-up (AgentControl.CompleteWrapUp, checked there). */
+export interface WrapUpRecord {
+  /** One of the topology's disposition codes. */
+  readonly disposition: string;
+  readonly resolvedFirstContact: boolean;
+  /** ComplaintSeverity: 1 none, 2 minor, 3 major, 4 critical. */
+  readonly complaintSeverity: ComplaintSeverity;
+  readonly note: string;
+}
 
 /**
  * Where the call's recording stands: `off` (the policy does not record it), `planned` (it will
@@ -147,6 +165,8 @@ export type CallInput =
   | { readonly type: 'link_lost' }
   /** The agent's after-call work for this call is over. */
   | { readonly type: 'wrap_up_done' }
+  /** The agent submitted its wrap-up (the ACD then ends it: wrap_up_done follows). */
+  | { readonly type: 'wrap_up_recorded'; readonly agentId: string; readonly record: WrapUpRecord }
   /** The site agent stops; the call stays with Kamailio. */
   | { readonly type: 'stop' }
   /** Pause the call's recording (a card number is read out); `by` names who asked. */
@@ -458,14 +478,32 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       fx.push({ type: 'acd', op: 'hang_up' });
       return fx.done();
     }
+    case 'wrap_up_recorded': {
+      // Only the agent wrapping this call up, once: a second submission would rewrite history.
+      if (phase.name !== 'wrap_up' || phase.agentId !== input.agentId || phase.recorded)
+        return fx.done();
+      fx.set({ phase: { ...phase, recorded: input.record } });
+      return fx.done();
+    }
     case 'wrap_up_done': {
       if (phase.name !== 'wrap_up') return fx.done();
       fx.set({ phase: { name: 'done' } });
+      const r = phase.recorded;
       fx.push({
         type: 'publish',
         kind: {
           $case: 'wrapUpDone',
-          value: { agentId: phase.agentId, wrapUpMs: nowMs - phase.sinceMs, disposition: '' },
+          value: {
+            agentId: phase.agentId,
+            wrapUpMs: nowMs - phase.sinceMs,
+            // Time ran out before the agent submitted: an empty disposition, as before.
+            disposition: r?.disposition ?? '',
+            recordedByAgent: r !== undefined,
+            resolvedFirstContact: r?.resolvedFirstContact ?? false,
+            complaintSeverity:
+              r?.complaintSeverity ?? ComplaintSeverity.COMPLAINT_SEVERITY_UNSPECIFIED,
+            note: r?.note ?? '',
+          },
         },
       });
       return fx.done();

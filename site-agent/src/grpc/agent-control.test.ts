@@ -268,6 +268,34 @@ describe('AgentControl', () => {
     }
   });
 
+  it('refuses a reason code the topology does not list, and any wrap-up the agent is not doing', async () => {
+    const { client } = await started();
+    await client.login({ agentId: 'sh-001', contactUri: PHONE });
+    const f = await failure(client.setNotReady({ agentId: 'sh-001', reasonCode: 'nap' }));
+    expect(f.code).toBe(Status.INVALID_ARGUMENT);
+    expect(f.details).toMatch(/"nap" is not one of the topology's notReadyReasons \(break, lunch/);
+    const wrap = {
+      agentId: 'sh-001',
+      callId: 'c-1',
+      disposition: 'resolved',
+      resolvedFirstContact: true,
+      complaintSeverity: 1,
+      note: '',
+    };
+    // Only the agent itself records its wrap-up; its supervisor may not.
+    expect((await failure(client.completeWrapUp(wrap))).code).toBe(Status.PERMISSION_DENIED);
+    const me = await client.as({ kind: 'agent', site: 'shanghai', agent: 'sh-001' });
+    // The agent's own, but this test server has no call flow: not in wrap-up.
+    expect((await failure(me.completeWrapUp(wrap))).code).toBe(Status.FAILED_PRECONDITION);
+    expect(await failure(me.completeWrapUp({ ...wrap, disposition: 'won' }))).toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/disposition "won" is not one of the topology's/),
+    });
+    expect(
+      await failure(me.completeWrapUp({ ...wrap, note: 'call me on 13800138000' })),
+    ).toMatchObject({ code: Status.INVALID_ARGUMENT, details: expect.stringMatching(/phone/) });
+  });
+
   it('answers INTERNAL with a generic message for a failure of its own, and logs it', async () => {
     const lines: string[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });

@@ -24,8 +24,14 @@
 // state, so waiting for the agent's state to change would not help, which is what
 // FAILED_PRECONDITION tells a client.
 
-import { CustomerTier, type site } from '@ccfed/proto';
-import { ID_PATTERN, type PhoneNetwork } from '@ccfed/topology';
+import { wrapUpNoteProblem } from '@ccfed/common';
+import { ComplaintSeverity, CustomerTier, type site } from '@ccfed/proto';
+import {
+  DEFAULT_DISPOSITIONS,
+  DEFAULT_NOT_READY_REASONS,
+  ID_PATTERN,
+  type PhoneNetwork,
+} from '@ccfed/topology';
 import { ServerError, Status, type CallContext } from 'nice-grpc';
 import type { Logger } from 'pino';
 import { UnknownAgentError } from '../acd/acd.js';
@@ -36,12 +42,30 @@ import {
 } from '../acd/agent-state.js';
 import { InvalidRequestError, type AgentDesk, type AgentView, type QueueView } from '../desk.js';
 import { agentStateEnum } from '../events/agent-event.js';
-import { inScope, type AgentRpc, type SiteFacts } from './authorise.js';
+import type { WrapUpRecord } from '../call/call-machine.js';
+import { WrapUpError, type WrapUpDesk } from '../wrap-up-desk.js';
+import { inScope, type AgentRpc, type SiteFacts, type WrapUpRpc } from './authorise.js';
 import { internalError } from './internal-error.js';
 import { permit } from './permit.js';
 
+/** The codes agents choose from (the topology's notReadyReasons and dispositions). */
+export interface DeskCodes {
+  readonly notReadyReasons: ReadonlySet<string>;
+  readonly dispositions: ReadonlySet<string>;
+}
+
+/** The codes of a topology that names none (topology/src/schema.ts defaults). */
+export const DEFAULT_DESK_CODES: DeskCodes = {
+  notReadyReasons: new Set(DEFAULT_NOT_READY_REASONS.map((r) => r.code)),
+  dispositions: new Set(DEFAULT_DISPOSITIONS.map((d) => d.code)),
+};
+
 export interface AgentControlDeps {
   readonly desk: AgentDesk;
+  /** Ends agents' wrap-ups with what they recorded (the call flow); none: always refused. */
+  readonly wrapUps?: WrapUpDesk;
+  /** Default DEFAULT_DESK_CODES. */
+  readonly codes?: DeskCodes;
   /** This site's id and its agents' tenants, which authorisation reads. */
   readonly site: SiteFacts;
   /** Where this site's agents' phones may be (the topology's sites[].phoneNetwork). */
@@ -52,6 +76,8 @@ export interface AgentControlDeps {
 /** The AgentControl service over `desk`: every answer is the desk's view, or a gRPC status. */
 export function createAgentControlService({
   desk,
+  wrapUps,
+  codes = DEFAULT_DESK_CODES,
   site,
   phoneNetwork,
   log,
@@ -69,7 +95,7 @@ export function createAgentControlService({
   };
   /** Authorises `rpc` on one agent, then runs it with the agent's checked id. */
   const onAgent = <T>(
-    rpc: AgentRpc,
+    rpc: AgentRpc | WrapUpRpc,
     agentId: string,
     context: CallContext,
     run: (id: string) => T,
@@ -102,13 +128,36 @@ export function createAgentControlService({
       })),
     setNotReady: (req, context) =>
       onAgent('SetNotReady', req.agentId, context, (agentId) => {
-        const reason = checkReasonCode(req.reasonCode);
+        const reason = checkReasonCode(req.reasonCode, codes.notReadyReasons);
         return { agent: toAgentStatus(desk.notReady(agentId, reason)) };
       }),
     logout: (req, context) =>
       onAgent('Logout', req.agentId, context, (agentId) => ({
         agent: toAgentStatus(desk.logout(agentId)),
       })),
+    completeWrapUp: (req, context) =>
+      onAgent('CompleteWrapUp', req.agentId, context, (agentId) => {
+        const record = checkWrapUp(req, codes.dispositions);
+        if (!wrapUps)
+          throw new ServerError(Status.FAILED_PRECONDITION, 'this site records no wrap-ups');
+        try {
+          wrapUps.completeWrapUp(agentId, record.callId, record);
+        } catch (err) {
+          if (err instanceof WrapUpError)
+            throw new ServerError(Status.FAILED_PRECONDITION, err.message);
+          throw err;
+        }
+        log.info(
+          {
+            event: 'wrap_up_recorded',
+            agentId,
+            callId: record.callId,
+            disposition: record.disposition,
+          },
+          'agent recorded its wrap-up',
+        );
+        return { agent: toAgentStatus(desk.agents().find((v) => v.agentId === agentId)!) };
+      }),
     listAgents: (req, context) =>
       serve('ListAgents', '', () => {
         const scope = permit(context, site, { rpc: 'ListAgents' }, log);
@@ -164,12 +213,48 @@ function checkId(field: string, value: string): string {
 
 const checkAgentId = (value: string) => checkId('agent_id', value);
 
-function checkReasonCode(value: string): string {
+function checkReasonCode(value: string, known: ReadonlySet<string>): string {
   if (!value) invalid('reason_code is required');
   if (!REASON_CODE_PATTERN.test(value)) {
     invalid(`reason_code ${clip(value)} is malformed: expected ${REASON_CODE_RULE}`);
   }
+  if (!known.has(value))
+    invalid(
+      `reason_code ${clip(value)} is not one of the topology's notReadyReasons (${[...known].join(', ')})`,
+    );
   return value;
+}
+
+const SEVERITIES: ReadonlySet<ComplaintSeverity> = new Set([
+  ComplaintSeverity.COMPLAINT_SEVERITY_NONE,
+  ComplaintSeverity.COMPLAINT_SEVERITY_MINOR,
+  ComplaintSeverity.COMPLAINT_SEVERITY_MAJOR,
+  ComplaintSeverity.COMPLAINT_SEVERITY_CRITICAL,
+]);
+
+/** A wrap-up's fields, checked: a known disposition, a severity, a storable note. */
+function checkWrapUp(
+  req: site.CompleteWrapUpRequest,
+  dispositions: ReadonlySet<string>,
+): WrapUpRecord & { callId: string } {
+  if (!req.callId) invalid('call_id is required');
+  if (req.callId.length > 128 || !/^[\x21-\x7e]+$/.test(req.callId))
+    invalid(`call_id ${clip(req.callId)} is malformed`);
+  if (!dispositions.has(req.disposition))
+    invalid(
+      `disposition ${clip(req.disposition)} is not one of the topology's dispositions (${[...dispositions].join(', ')})`,
+    );
+  if (!SEVERITIES.has(req.complaintSeverity))
+    invalid('complaint_severity is required: none, minor, major or critical');
+  const problem = wrapUpNoteProblem(req.note);
+  if (problem) invalid(problem);
+  return {
+    callId: req.callId,
+    disposition: req.disposition,
+    resolvedFirstContact: req.resolvedFirstContact,
+    complaintSeverity: req.complaintSeverity,
+    note: req.note,
+  };
 }
 
 const MAX_CONTACT_URI = 256;

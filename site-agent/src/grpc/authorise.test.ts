@@ -1,6 +1,12 @@
-import type { Principal } from '@ccfed/common';
+import { principalUri, type Principal } from '@ccfed/common';
 import { describe, expect, it } from 'vitest';
-import { authorise, inScope, type SiteFacts, type SiteRequest } from './authorise.js';
+import {
+  actingPrincipal,
+  authorise,
+  inScope,
+  type SiteFacts,
+  type SiteRequest,
+} from './authorise.js';
 
 const BEIJING: SiteFacts = {
   siteId: 'beijing',
@@ -146,6 +152,65 @@ describe('authorise: recordings', () => {
       reason:
         'supervisor:beijing may not call FetchRecording at site beijing: only the API fetches recordings, for the people its scoping allows',
     });
+  });
+});
+
+describe('CompleteWrapUp', () => {
+  it('is the agent’s own, on itself, at its own site; no supervisor or operator records it', () => {
+    expect(verdict(agent, { rpc: 'CompleteWrapUp', agentId: 'bj-001' })).toEqual({
+      kind: 'agent',
+      agentId: 'bj-001',
+    });
+    expect(verdict(agent, { rpc: 'CompleteWrapUp', agentId: 'bj-002' })).toBe('denied');
+    expect(verdict(elsewhereAgent, { rpc: 'CompleteWrapUp', agentId: 'bj-001' })).toBe('denied');
+    for (const p of [operator, supervisor, acmeSupervisor, api, router, ownSite, otherSite])
+      expect(verdict(p, { rpc: 'CompleteWrapUp', agentId: 'bj-001' }), JSON.stringify(p)).toBe(
+        'denied',
+      );
+  });
+});
+
+describe('actingPrincipal', () => {
+  const uri = (p: Principal) => principalUri(p);
+
+  it('is the peer when no one is named', () => {
+    for (const p of [api, agent, supervisor, operator])
+      expect(actingPrincipal(p, undefined)).toEqual({ ok: true, principal: p });
+  });
+
+  it('is the person the API names, an agent or a supervisor, and then authorise decides for them', () => {
+    const asAgent = actingPrincipal(api, uri(agent));
+    expect(asAgent).toEqual({ ok: true, principal: agent, via: api });
+    const asAcme = actingPrincipal(api, uri(acmeSupervisor));
+    expect(asAcme).toEqual({ ok: true, principal: acmeSupervisor, via: api });
+    // The person's own rights, no more: the API acting for bj-001 may not move bj-002, and the
+    // acme supervisor it acts for may not move zenith's agent.
+    const as = (a: typeof asAgent) => (a.ok ? a.principal : operator);
+    expect(verdict(as(asAgent), { rpc: 'SetReady', agentId: 'bj-001' })).not.toBe('denied');
+    expect(verdict(as(asAgent), { rpc: 'SetReady', agentId: 'bj-002' })).toBe('denied');
+    expect(verdict(as(asAcme), { rpc: 'SetReady', agentId: 'bj-003' })).toBe('denied');
+    expect(verdict(as(asAgent), { rpc: 'CompleteWrapUp', agentId: 'bj-001' })).not.toBe('denied');
+  });
+
+  it('refuses the header from anyone but the API', () => {
+    for (const p of [agent, supervisor, acmeSupervisor, operator, router, ownSite, otherSite]) {
+      const a = actingPrincipal(p, uri(agent));
+      expect(a.ok, JSON.stringify(p)).toBe(false);
+      expect(a.ok ? '' : a.reason).toMatch(/only the API service may send x-ccfed-on-behalf-of/);
+    }
+  });
+
+  it('refuses a malformed person, or one that is not a person', () => {
+    for (const named of [
+      'bj-001',
+      'spiffe://other/agent/beijing/bj-001',
+      '',
+      uri(operator),
+      uri(router),
+      uri(ownSite),
+      uri(api),
+    ])
+      expect(actingPrincipal(api, named).ok, named).toBe(false);
   });
 });
 

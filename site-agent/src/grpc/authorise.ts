@@ -16,16 +16,52 @@
 //   PauseRecording,   its own call  any agent's     its tenant's  -          -         -
 //   ResumeRecording                 call            agents' calls
 //   FetchRecording    -             -               -             -          -         - (3)
+//   CompleteWrapUp    its own call  -               -             -          -         -
 //
 // (1) the status is the whole site's figures, every tenant's; a tenant's supervisor sees only
 //     their tenant's seats and calls. (2) including the site's own certificate. (3) only the API
 //     service (spiffe://ccfed/service/api), which decides who may hear a recording (its tenant
 //     and site scoping) before it asks; the site checks the recording is of the tenant named.
-import { principalLabel, type Principal } from '@ccfed/common';
+//
+// On behalf of a person: the API (spiffe://ccfed/service/api) acts for the agents and supervisors
+// who use it by sending the person's principal URI in the metadata ON_BEHALF_OF; the site then
+// decides as if that person had called (actingPrincipal). From any other caller the header is
+// refused outright, so a site, an agent or an operator cannot pass for somebody else.
+import { parsePrincipalUri, principalLabel, type Principal } from '@ccfed/common';
+
+/** The gRPC metadata key in which the API names the person it acts for. */
+export const ON_BEHALF_OF = 'x-ccfed-on-behalf-of';
+
+/** Who a call is decided for: the certificate's principal, or the person the API acts for. */
+export type Acting =
+  | { readonly ok: true; readonly principal: Principal; readonly via?: Principal }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * The principal a request is authorised as: the TLS peer's, unless the peer is the API service
+ * and names a person (an agent or a supervisor) in ON_BEHALF_OF. The header from anyone else, or
+ * naming a service, a site or an operator, or malformed, is refused.
+ */
+export function actingPrincipal(peer: Principal, onBehalfOf: string | undefined): Acting {
+  if (onBehalfOf === undefined) return { ok: true, principal: peer };
+  if (peer.kind !== 'service' || peer.service !== 'api')
+    return {
+      ok: false,
+      reason: `${principalLabel(peer)} may not act on behalf of anyone: only the API service may send ${ON_BEHALF_OF}`,
+    };
+  const person = parsePrincipalUri(onBehalfOf);
+  if (!person) return { ok: false, reason: `${ON_BEHALF_OF} is not a ccfed principal URI` };
+  if (person.kind !== 'agent' && person.kind !== 'supervisor')
+    return {
+      ok: false,
+      reason: `the API acts only for agents and supervisors, not for ${principalLabel(person)}`,
+    };
+  return { ok: true, principal: person, via: peer };
+}
 
 /** What a call asks to do. */
 export type SiteRequest =
-  | { readonly rpc: AgentRpc | RecordingRpc; readonly agentId: string }
+  | { readonly rpc: AgentRpc | RecordingRpc | WrapUpRpc; readonly agentId: string }
   | {
       readonly rpc:
         | 'ListAgents'
@@ -40,6 +76,8 @@ export type SiteRequest =
 export type AgentRpc = 'Login' | 'SetReady' | 'SetNotReady' | 'Logout';
 /** The RPCs that act on the recording of an agent's call. */
 export type RecordingRpc = 'PauseRecording' | 'ResumeRecording';
+/** The agent's own after-call work: only the agent records what happened on its call. */
+export type WrapUpRpc = 'CompleteWrapUp';
 
 const RECORDING_RPCS: ReadonlySet<string> = new Set(['PauseRecording', 'ResumeRecording']);
 
@@ -70,6 +108,14 @@ export function authorise(caller: Principal, site: SiteFacts, req: SiteRequest):
     reason: `${who} may not call ${req.rpc} at site ${site.siteId}: ${why}`,
   });
   const onAgent = 'agentId' in req ? req.agentId : undefined;
+  if (req.rpc === 'CompleteWrapUp') {
+    if (caller.kind !== 'agent')
+      return deny('only the agent who took the call records its wrap-up');
+    if (caller.site !== site.siteId) return deny(`an agent acts only at ${caller.site}`);
+    return onAgent === caller.agent
+      ? allow({ kind: 'agent', agentId: caller.agent })
+      : deny(`an agent wraps up only its own calls, not ${clip(onAgent ?? '')}'s`);
+  }
   if (req.rpc === 'FetchRecording')
     return caller.kind === 'service' && caller.service === 'api'
       ? allow()

@@ -20,7 +20,7 @@ import { RECORDING_ID } from '../recording/recording-store.js';
 import { SealedRecordingError } from '../recording/sealed-recording.js';
 import type { RecordingRpc, SiteFacts } from './authorise.js';
 import { internalError } from './internal-error.js';
-import { permit } from './permit.js';
+import { permit, permitWho } from './permit.js';
 
 export interface RecordingRpcDeps {
   readonly desk: RecordingDesk;
@@ -47,10 +47,11 @@ export function recordingControlRpcs({ desk, site, log }: RecordingRpcDeps): Con
     agentId: string,
     context: CallContext,
   ): Promise<{ recording: siteApi.RecordingStatus }> => {
-    permit(context, site, { rpc, agentId }, log);
+    // The person the API acts for, when it does, is who paused it.
+    const { caller } = permitWho(context, site, { rpc, agentId }, log);
     if (!ID_PATTERN.test(agentId))
       throw new ServerError(Status.INVALID_ARGUMENT, `agent_id ${clip(agentId)} is malformed`);
-    const by = principalLabel(peerPrincipal(context));
+    const by = principalLabel(caller);
     try {
       const view = desk.recordingControl(
         agentId,

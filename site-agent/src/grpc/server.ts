@@ -15,7 +15,8 @@ import type { Logger } from 'pino';
 import type { AgentDesk } from '../desk.js';
 import type { RecordingLibrary } from '../recording/recording-library.js';
 import { RecordingControlError, type RecordingDesk } from '../recording/recording-control.js';
-import { createAgentControlService } from './agent-control.js';
+import type { WrapUpDesk } from '../wrap-up-desk.js';
+import { createAgentControlService, type DeskCodes } from './agent-control.js';
 import type { SiteFacts } from './authorise.js';
 import { fetchRecordingRpc, recordingControlRpcs } from './recording-rpcs.js';
 import { createSiteAgentService, type SiteStatusProvider } from './site-status.js';
@@ -26,6 +27,10 @@ export interface GrpcServerOptions {
   /** 0 binds a free port; the bound one is in the result. */
   readonly port: number;
   readonly desk: AgentDesk;
+  /** Agents' wrap-ups (the call flow); without it CompleteWrapUp is FAILED_PRECONDITION. */
+  readonly wrapUps?: WrapUpDesk;
+  /** The topology's not-ready reasons and dispositions; the defaults' without it. */
+  readonly codes?: DeskCodes;
   readonly status: SiteStatusProvider;
   /** This site's id and its agents' tenants, which authorisation reads. */
   readonly site: SiteFacts;
@@ -69,7 +74,14 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const server = createServer(secureServerOptions);
   const recordings = { ...(options.recordings ?? RECORDS_NOTHING), site: facts, log };
   server.add(site.AgentControlDefinition, {
-    ...createAgentControlService({ desk, site: facts, phoneNetwork, log }),
+    ...createAgentControlService({
+      desk,
+      site: facts,
+      phoneNetwork,
+      log,
+      ...(options.wrapUps && { wrapUps: options.wrapUps }),
+      ...(options.codes && { codes: options.codes }),
+    }),
     ...recordingControlRpcs(recordings),
   });
   server.add(site.SiteAgentDefinition, {

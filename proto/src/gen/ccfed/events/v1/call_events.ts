@@ -8,6 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import { CustomerTier, customerTierFromJSON, customerTierToJSON, EventMeta } from "./meta.js";
+import { ComplaintSeverity, complaintSeverityFromJSON, complaintSeverityToJSON } from "./survey.js";
 
 export enum CallParty {
   CALL_PARTY_UNSPECIFIED = 0,
@@ -239,7 +240,23 @@ export interface CallEnded {
 export interface WrapUpDone {
   agentId: string;
   wrapUpMs: number;
+  /**
+   * A disposition code of the topology's dispositions; empty when the agent recorded nothing
+   * before the skill's wrap-up time ran out.
+   */
   disposition: string;
+  /**
+   * True when the agent submitted the wrap-up (AgentControl.CompleteWrapUp): then the three
+   * fields below are what the agent recorded, and analytics prefer them to inference and surveys.
+   */
+  recordedByAgent: boolean;
+  resolvedFirstContact: boolean;
+  complaintSeverity: ComplaintSeverity;
+  /**
+   * The agent's free-text note (at most 2000 characters, never a phone number: the API and the
+   * site agent refuse one that looks like it).
+   */
+  note: string;
 }
 
 function createBaseCallEvent(): CallEvent {
@@ -2352,7 +2369,15 @@ export const CallEnded: MessageFns<CallEnded> = {
 };
 
 function createBaseWrapUpDone(): WrapUpDone {
-  return { agentId: "", wrapUpMs: 0, disposition: "" };
+  return {
+    agentId: "",
+    wrapUpMs: 0,
+    disposition: "",
+    recordedByAgent: false,
+    resolvedFirstContact: false,
+    complaintSeverity: 0,
+    note: "",
+  };
 }
 
 export const WrapUpDone: MessageFns<WrapUpDone> = {
@@ -2365,6 +2390,18 @@ export const WrapUpDone: MessageFns<WrapUpDone> = {
     }
     if (message.disposition !== "") {
       writer.uint32(26).string(message.disposition);
+    }
+    if (message.recordedByAgent !== false) {
+      writer.uint32(32).bool(message.recordedByAgent);
+    }
+    if (message.resolvedFirstContact !== false) {
+      writer.uint32(40).bool(message.resolvedFirstContact);
+    }
+    if (message.complaintSeverity !== 0) {
+      writer.uint32(48).int32(message.complaintSeverity);
+    }
+    if (message.note !== "") {
+      writer.uint32(58).string(message.note);
     }
     return writer;
   },
@@ -2406,6 +2443,38 @@ export const WrapUpDone: MessageFns<WrapUpDone> = {
             message.disposition = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.recordedByAgent = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.resolvedFirstContact = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.complaintSeverity = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2431,6 +2500,22 @@ export const WrapUpDone: MessageFns<WrapUpDone> = {
         ? globalThis.Number(object.wrap_up_ms)
         : 0,
       disposition: isSet(object.disposition) ? globalThis.String(object.disposition) : "",
+      recordedByAgent: isSet(object.recordedByAgent)
+        ? globalThis.Boolean(object.recordedByAgent)
+        : isSet(object.recorded_by_agent)
+        ? globalThis.Boolean(object.recorded_by_agent)
+        : false,
+      resolvedFirstContact: isSet(object.resolvedFirstContact)
+        ? globalThis.Boolean(object.resolvedFirstContact)
+        : isSet(object.resolved_first_contact)
+        ? globalThis.Boolean(object.resolved_first_contact)
+        : false,
+      complaintSeverity: isSet(object.complaintSeverity)
+        ? complaintSeverityFromJSON(object.complaintSeverity)
+        : isSet(object.complaint_severity)
+        ? complaintSeverityFromJSON(object.complaint_severity)
+        : 0,
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
     };
   },
 
@@ -2445,6 +2530,18 @@ export const WrapUpDone: MessageFns<WrapUpDone> = {
     if (message.disposition !== "") {
       obj.disposition = message.disposition;
     }
+    if (message.recordedByAgent !== false) {
+      obj.recordedByAgent = message.recordedByAgent;
+    }
+    if (message.resolvedFirstContact !== false) {
+      obj.resolvedFirstContact = message.resolvedFirstContact;
+    }
+    if (message.complaintSeverity !== 0) {
+      obj.complaintSeverity = complaintSeverityToJSON(message.complaintSeverity);
+    }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
     return obj;
   },
 
@@ -2456,6 +2553,10 @@ export const WrapUpDone: MessageFns<WrapUpDone> = {
     message.agentId = object.agentId ?? "";
     message.wrapUpMs = object.wrapUpMs ?? 0;
     message.disposition = object.disposition ?? "";
+    message.recordedByAgent = object.recordedByAgent ?? false;
+    message.resolvedFirstContact = object.resolvedFirstContact ?? false;
+    message.complaintSeverity = object.complaintSeverity ?? 0;
+    message.note = object.note ?? "";
     return message;
   },
 };

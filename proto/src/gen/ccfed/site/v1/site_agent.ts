@@ -11,6 +11,7 @@ import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import { AgentState, agentStateFromJSON, agentStateToJSON } from "../../events/v1/agent_events.js";
 import { CustomerTier, customerTierFromJSON, customerTierToJSON } from "../../events/v1/meta.js";
 import { SiteSnapshot } from "../../events/v1/site_snapshot.js";
+import { ComplaintSeverity, complaintSeverityFromJSON, complaintSeverityToJSON } from "../../events/v1/survey.js";
 
 export enum RecordingState {
   RECORDING_STATE_UNSPECIFIED = 0,
@@ -120,6 +121,19 @@ export interface GetStatusResponse {
   bufferedEvents: number;
   drained: boolean;
   drainReason: string;
+}
+
+export interface CompleteWrapUpRequest {
+  agentId: string;
+  callId: string;
+  disposition: string;
+  resolvedFirstContact: boolean;
+  complaintSeverity: ComplaintSeverity;
+  note: string;
+}
+
+export interface CompleteWrapUpResponse {
+  agent: AgentStatus | undefined;
 }
 
 export interface PauseRecordingRequest {
@@ -1330,6 +1344,240 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.bufferedEvents = object.bufferedEvents ?? 0;
     message.drained = object.drained ?? false;
     message.drainReason = object.drainReason ?? "";
+    return message;
+  },
+};
+
+function createBaseCompleteWrapUpRequest(): CompleteWrapUpRequest {
+  return { agentId: "", callId: "", disposition: "", resolvedFirstContact: false, complaintSeverity: 0, note: "" };
+}
+
+export const CompleteWrapUpRequest: MessageFns<CompleteWrapUpRequest> = {
+  encode(message: CompleteWrapUpRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.callId !== "") {
+      writer.uint32(18).string(message.callId);
+    }
+    if (message.disposition !== "") {
+      writer.uint32(26).string(message.disposition);
+    }
+    if (message.resolvedFirstContact !== false) {
+      writer.uint32(32).bool(message.resolvedFirstContact);
+    }
+    if (message.complaintSeverity !== 0) {
+      writer.uint32(40).int32(message.complaintSeverity);
+    }
+    if (message.note !== "") {
+      writer.uint32(50).string(message.note);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompleteWrapUpRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompleteWrapUpRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.disposition = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.resolvedFirstContact = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.complaintSeverity = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CompleteWrapUpRequest {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      disposition: isSet(object.disposition) ? globalThis.String(object.disposition) : "",
+      resolvedFirstContact: isSet(object.resolvedFirstContact)
+        ? globalThis.Boolean(object.resolvedFirstContact)
+        : isSet(object.resolved_first_contact)
+        ? globalThis.Boolean(object.resolved_first_contact)
+        : false,
+      complaintSeverity: isSet(object.complaintSeverity)
+        ? complaintSeverityFromJSON(object.complaintSeverity)
+        : isSet(object.complaint_severity)
+        ? complaintSeverityFromJSON(object.complaint_severity)
+        : 0,
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
+    };
+  },
+
+  toJSON(message: CompleteWrapUpRequest): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.disposition !== "") {
+      obj.disposition = message.disposition;
+    }
+    if (message.resolvedFirstContact !== false) {
+      obj.resolvedFirstContact = message.resolvedFirstContact;
+    }
+    if (message.complaintSeverity !== 0) {
+      obj.complaintSeverity = complaintSeverityToJSON(message.complaintSeverity);
+    }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CompleteWrapUpRequest>): CompleteWrapUpRequest {
+    return CompleteWrapUpRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CompleteWrapUpRequest>): CompleteWrapUpRequest {
+    const message = createBaseCompleteWrapUpRequest();
+    message.agentId = object.agentId ?? "";
+    message.callId = object.callId ?? "";
+    message.disposition = object.disposition ?? "";
+    message.resolvedFirstContact = object.resolvedFirstContact ?? false;
+    message.complaintSeverity = object.complaintSeverity ?? 0;
+    message.note = object.note ?? "";
+    return message;
+  },
+};
+
+function createBaseCompleteWrapUpResponse(): CompleteWrapUpResponse {
+  return { agent: undefined };
+}
+
+export const CompleteWrapUpResponse: MessageFns<CompleteWrapUpResponse> = {
+  encode(message: CompleteWrapUpResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agent !== undefined) {
+      AgentStatus.encode(message.agent, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompleteWrapUpResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompleteWrapUpResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agent = AgentStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CompleteWrapUpResponse {
+    return { agent: isSet(object.agent) ? AgentStatus.fromJSON(object.agent) : undefined };
+  },
+
+  toJSON(message: CompleteWrapUpResponse): unknown {
+    const obj: any = {};
+    if (message.agent !== undefined) {
+      obj.agent = AgentStatus.toJSON(message.agent);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CompleteWrapUpResponse>): CompleteWrapUpResponse {
+    return CompleteWrapUpResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CompleteWrapUpResponse>): CompleteWrapUpResponse {
+    const message = createBaseCompleteWrapUpResponse();
+    message.agent = (object.agent !== undefined && object.agent !== null)
+      ? AgentStatus.fromPartial(object.agent)
+      : undefined;
     return message;
   },
 };
@@ -3270,6 +3518,21 @@ export const AgentControlDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * The agent ends the wrap-up of its call with what it recorded (the call's WrapUpDone event
+     * carries it); the agent then becomes ready, or not-ready if it asked meanwhile. Only the agent
+     * itself, on the call it is wrapping up: FAILED_PRECONDITION when it is not in wrap-up of that
+     * call (the skill's wrap-up time may have run out), INVALID_ARGUMENT for a disposition the
+     * topology does not list or a note that is too long or holds a phone number.
+     */
+    completeWrapUp: {
+      name: "CompleteWrapUp",
+      requestType: CompleteWrapUpRequest as typeof CompleteWrapUpRequest,
+      requestStream: false,
+      responseType: CompleteWrapUpResponse as typeof CompleteWrapUpResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -3304,6 +3567,17 @@ export interface AgentControlServiceImplementation<CallContextExt = {}> {
     request: ResumeRecordingRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ResumeRecordingResponse>>;
+  /**
+   * The agent ends the wrap-up of its call with what it recorded (the call's WrapUpDone event
+   * carries it); the agent then becomes ready, or not-ready if it asked meanwhile. Only the agent
+   * itself, on the call it is wrapping up: FAILED_PRECONDITION when it is not in wrap-up of that
+   * call (the skill's wrap-up time may have run out), INVALID_ARGUMENT for a disposition the
+   * topology does not list or a note that is too long or holds a phone number.
+   */
+  completeWrapUp(
+    request: CompleteWrapUpRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<CompleteWrapUpResponse>>;
 }
 
 export interface AgentControlClient<CallOptionsExt = {}> {
@@ -3337,6 +3611,17 @@ export interface AgentControlClient<CallOptionsExt = {}> {
     request: DeepPartial<ResumeRecordingRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ResumeRecordingResponse>;
+  /**
+   * The agent ends the wrap-up of its call with what it recorded (the call's WrapUpDone event
+   * carries it); the agent then becomes ready, or not-ready if it asked meanwhile. Only the agent
+   * itself, on the call it is wrapping up: FAILED_PRECONDITION when it is not in wrap-up of that
+   * call (the skill's wrap-up time may have run out), INVALID_ARGUMENT for a disposition the
+   * topology does not list or a note that is too long or holds a phone number.
+   */
+  completeWrapUp(
+    request: DeepPartial<CompleteWrapUpRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<CompleteWrapUpResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
