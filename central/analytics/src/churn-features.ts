@@ -6,7 +6,13 @@
 // fitted on its own rows only, with the tenant bound inside every source. Ordered by customer, so
 // that the same rows always reach the fit in the same order and give the same model.
 import { join, raw, sql, type Sql } from '@ccfed/common';
-import { callsArrived, CUSTOMER_BEHAVIOUR, LONG_WAIT_MS } from './churn.js';
+import {
+  agentWrapUps,
+  callsArrived,
+  COMPLAINT_POINTS,
+  CUSTOMER_BEHAVIOUR,
+  LONG_WAIT_MS,
+} from './churn.js';
 import { CHURN_FEATURES, CHURN_MODEL } from './churn-model.js';
 import { checkDate, checkId, InvalidOptionError } from './churn-options.js';
 import { retentionGroupExpression } from './retention.js';
@@ -67,6 +73,7 @@ export function churnSnapshotQuery(opts: ChurnSnapshotOptions): Sql {
   const tenant = sql`tenant_id = ${tenantId}`;
   const from90 = new Date(asOf.getTime() - 90 * DAY_MS);
   const from30 = new Date(asOf.getTime() - 30 * DAY_MS);
+  const wrapUps = agentWrapUps(from90, asOf, tenant);
   let label = raw('');
   if (opts.labelDays !== undefined) {
     if (!Number.isInteger(opts.labelDays) || opts.labelDays < 1 || opts.labelDays > 365)
@@ -129,16 +136,35 @@ FROM
             tenant_id, customer_id, 'survey' AS source, '' AS kind, site_id,
             event_time AS at, toInt64(0) AS customer_value,
             toUInt64(0) AS calls_30d,
-            toUInt64(if(complaint_severity >= 2, complaint_severity - 1, 0)) AS complaint_points,
+            -- The agent's wrap-up, where it recorded one, speaks for the call instead.
+            if(agent_recorded, toUInt64(0), ${COMPLAINT_POINTS}) AS complaint_points,
             toUInt64(0) AS caller_abandons, toUInt64(0) AS waited_long, toUInt64(0) AS calls_overflowed,
             toUInt64(csat BETWEEN 1 AND 2) AS csat_low,
-            toUInt64(has_resolved = 1 AND resolved = 0) AS unresolved,
+            toUInt64(NOT agent_recorded AND has_resolved = 1 AND resolved = 0) AS unresolved,
             toUInt64(0) AS intents, toUInt64(0) AS cancelled,
             toUInt32(0) AS tenure, '' AS plan_name, toInt64(0) AS monthly, toInt64(0) AS total,
             '' AS payment, toUInt8(0) AS paperless, emptyArrayString() AS flag_list,
             emptyArrayString() AS held
-        FROM surveys
-        WHERE customer_id != '' AND event_time >= ${from90} AND event_time < ${asOf} AND ${tenant}
+        FROM
+        (
+            SELECT *, call_id IN (SELECT call_id FROM (${wrapUps})) AS agent_recorded
+            FROM surveys
+            WHERE customer_id != '' AND event_time >= ${from90} AND event_time < ${asOf} AND ${tenant}
+        )
+        UNION ALL
+        SELECT
+            tenant_id, customer_id, 'wrap_up' AS source, '' AS kind, site_id,
+            event_time AS at, toInt64(0) AS customer_value,
+            toUInt64(0) AS calls_30d,
+            ${COMPLAINT_POINTS} AS complaint_points,
+            toUInt64(0) AS caller_abandons, toUInt64(0) AS waited_long, toUInt64(0) AS calls_overflowed,
+            toUInt64(0) AS csat_low,
+            toUInt64(resolved_first_contact = 0) AS unresolved,
+            toUInt64(0) AS intents, toUInt64(0) AS cancelled,
+            toUInt32(0) AS tenure, '' AS plan_name, toInt64(0) AS monthly, toInt64(0) AS total,
+            '' AS payment, toUInt8(0) AS paperless, emptyArrayString() AS flag_list,
+            emptyArrayString() AS held
+        FROM (${wrapUps})
         UNION ALL
         SELECT
             tenant_id, customer_id, 'crm' AS source, kind, site_id,

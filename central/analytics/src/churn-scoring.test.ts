@@ -23,7 +23,8 @@ describe('churn scoring queries', () => {
   it("scores one tenant with the tenant bound in every source, into the run's partition", () => {
     const text = scoreChurnTenantQuery({ scoredAt, tenantId: 't-beta' }).text;
     expect(text).toMatch(/^INSERT INTO churn_scores \(scored_at, tenant_id, customer_id, site_id/);
-    expect(text.match(/`tenant_id` = 't-beta'/g)).toHaveLength(4);
+    // (calls, surveys, the agents' wrap-ups twice: the survey's exclusion and their rows, CRM, outer)
+    expect(text.match(/`tenant_id` = 't-beta'/g)).toHaveLength(6);
     // A run's partition is named by its unix seconds; the run row goes before its rows.
     expect(dropChurnRunQueries({ scoredAt }).map((q) => q.text)).toEqual([
       "ALTER TABLE churn_score_runs DROP PARTITION ID '1780272000'",

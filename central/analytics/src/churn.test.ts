@@ -29,8 +29,9 @@ describe('churn queries', () => {
 
   it("pins a tenant client to its tenant inside every source and a supervisor to its site's list", () => {
     const tenant = churnScoresQuery({ role: 'tenant', tenantId: 't-beta' }, { asOf }).text;
-    // call_facts, surveys, crm_events and the outer filter.
-    expect(tenant.match(/`tenant_id` = 't-beta'/g)).toHaveLength(4);
+    // call_facts, surveys, the agents' wrap-ups (read twice: the survey's exclusion and their
+    // own rows), crm_events and the outer filter.
+    expect(tenant.match(/`tenant_id` = 't-beta'/g)).toHaveLength(6);
     // The call-back list reads the stored scores of its scope only.
     const stored = churnCallbackQuery(
       { role: 'tenant', tenantId: 't-beta' },

@@ -170,6 +170,30 @@ export function callsArrived(from: Date, to: Date, tenant: Sql): Sql {
 }
 
 /**
+ * The wrap-ups agents recorded (AgentControl.CompleteWrapUp) of calls that arrived in [from, to):
+ * per call, its customer, the complaint severity and the first-contact verdict the agent gave.
+ * Churn features prefer these to the survey's answer about the same call (docs/kpis.md): the agent
+ * heard the whole call, and most calls are never surveyed.
+ */
+export function agentWrapUps(from: Date, to: Date, tenant: Sql): Sql {
+  const firstDay = new Date(from.getTime() - DAY_S * 1000);
+  const lastDay = new Date(to.getTime() + 2 * DAY_S * 1000);
+  return sql`SELECT tenant_id, customer_id, call_id, site_id, event_time,
+                max(complaint_severity) AS complaint_severity,
+                max(resolved_first_contact) AS resolved_first_contact
+            FROM call_events
+            WHERE kind = 'wrap_up_done' AND wrap_up_recorded = 1 AND customer_id != ''
+              AND event_date >= toDate(${firstDay}) AND event_date <= toDate(${lastDay})
+              AND arrival_time >= ${from} AND arrival_time < ${to} AND ${tenant}
+            GROUP BY tenant_id, customer_id, call_id, site_id, event_time`;
+}
+
+/** Complaint points of a ComplaintSeverity column: minor 1, major 2, critical 3. */
+export const COMPLAINT_POINTS = raw(
+  'toUInt64(if(complaint_severity >= 2, complaint_severity - 1, 0))',
+);
+
+/**
  * The features, risk and priority of every customer of the scope not churned at `asOf`, plus
  * `extra`; unordered. The one scoring both churnScoresQuery and the stored runs use.
  */
@@ -177,6 +201,7 @@ export function scoredCustomers(scope: Scope, asOf: Date, extra: Sql): Sql {
   const from90 = new Date(asOf.getTime() - 90 * DAY_S * 1000);
   const from30 = new Date(asOf.getTime() - 30 * DAY_S * 1000);
   const tenant = tenantOnly(scope);
+  const wrapUps = agentWrapUps(from90, asOf, tenant);
   return sql`SELECT
     tenant_id,
     customer_id,
@@ -223,7 +248,8 @@ FROM
             event_time AS at,
             toInt64(0) AS customer_value,
             toUInt64(0) AS calls_30d,
-            toUInt64(if(complaint_severity >= 2, complaint_severity - 1, 0)) AS complaint_points,
+            -- The agent's wrap-up, where it recorded one, speaks for the call instead.
+            if(call_id IN (SELECT call_id FROM (${wrapUps})), toUInt64(0), ${COMPLAINT_POINTS}) AS complaint_points,
             toUInt64(0) AS caller_abandons,
             toUInt64(0) AS waited_long,
             toUInt64(csat BETWEEN 1 AND 2) AS csat_low,
@@ -231,6 +257,22 @@ FROM
             toUInt64(0) AS cancelled
         FROM surveys
         WHERE customer_id != '' AND event_time >= ${from90} AND event_time < ${asOf} AND ${tenant}
+        UNION ALL
+        SELECT
+            tenant_id,
+            customer_id,
+            'wrap_up' AS source,
+            site_id,
+            event_time AS at,
+            toInt64(0) AS customer_value,
+            toUInt64(0) AS calls_30d,
+            ${COMPLAINT_POINTS} AS complaint_points,
+            toUInt64(0) AS caller_abandons,
+            toUInt64(0) AS waited_long,
+            toUInt64(0) AS csat_low,
+            toUInt64(0) AS intents,
+            toUInt64(0) AS cancelled
+        FROM (${wrapUps})
         UNION ALL
         SELECT
             tenant_id,

@@ -1,5 +1,6 @@
 // First-contact resolution: of the customers' first answered contacts about a skill, the share
-// that were not followed by another contact about the same skill within 7 days (docs/kpis.md).
+// that were not followed by another contact about the same skill within 7 days, unless the agent
+// said at wrap-up whether it was resolved: then the agent's word counts (docs/kpis.md).
 // Read from `contacts` (one row per answered or abandoned call), exact however often an event was
 // sent.
 import { ident, join, raw, sql, type Sql } from '@ccfed/common';
@@ -93,10 +94,11 @@ export function fcrQuery(scope: Scope, filter: KpiFilter): Sql {
   return sql`SELECT ${join([
     ...dimSelect,
     raw('uniqExact(contact_call) AS first_contacts'),
-    // Resolved: no later contact about the skill within the window, a short abandon aside (most
+    // Resolved: what the agent recorded at wrap-up when it did (agent_verdict 2 yes, 1 no);
+    // otherwise no later contact about the skill within the window, a short abandon aside (most
     // are misdials or a caller who hung up at once, not a customer coming back).
     raw(
-      `uniqExactIf(contact_call, NOT arrayExists((t, s) -> s = 0 AND t > contact_time AND t <= contact_time + ${WINDOW_S}, times, shorts)) AS resolved`,
+      `uniqExactIf(contact_call, if(agent_verdict > 0, agent_verdict = 2, NOT arrayExists((t, s) -> s = 0 AND t > contact_time AND t <= contact_time + ${WINDOW_S}, times, shorts))) AS resolved`,
     ),
   ])}
 FROM
@@ -115,6 +117,13 @@ FROM
     GROUP BY contact_key
 )
 ARRAY JOIN times AS contact_time, answereds AS contact_answered, sites AS contact_site, calls AS contact_call
+ANY LEFT JOIN
+(
+    SELECT call_key AS contact_call, max(resolved) + 1 AS agent_verdict
+    FROM wrap_up_verdicts
+    WHERE ${join([...tenantBound, sql`arrival_time >= ${filter.from}`, sql`arrival_time < ${filter.to}`], ' AND ')}
+    GROUP BY call_key
+) AS verdicts USING contact_call
 WHERE ${join(outer, ' AND ')}${grouped}`;
 }
 

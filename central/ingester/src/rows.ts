@@ -138,6 +138,10 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
   let endedBy = 0;
   let wrapUpMs = 0;
   let disposition = '';
+  let wrapUpRecorded = 0;
+  let resolvedFirstContact = 0;
+  let complaintSeverity = 0;
+  let note = '';
   let peerSiteId = '';
   let sipCode = 0;
   let decisionId = '';
@@ -169,6 +173,12 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
       agentId = kind.value.agentId;
       wrapUpMs = kind.value.wrapUpMs;
       disposition = kind.value.disposition;
+      // What the agent recorded, when it did (AgentControl.CompleteWrapUp): FCR, complaints and
+      // churn prefer it to inference and surveys (docs/kpis.md).
+      wrapUpRecorded = kind.value.recordedByAgent ? 1 : 0;
+      resolvedFirstContact = kind.value.resolvedFirstContact ? 1 : 0;
+      complaintSeverity = kind.value.complaintSeverity;
+      note = kind.value.note;
       break;
     case 'overflowedOut':
       peerSiteId = kind.value.targetSiteId;
@@ -222,6 +232,10 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
     ended_by: endedBy,
     wrap_up_ms: wrapUpMs,
     disposition,
+    wrap_up_recorded: wrapUpRecorded,
+    resolved_first_contact: resolvedFirstContact,
+    complaint_severity: complaintSeverity,
+    note,
     peer_site_id: peerSiteId,
     sip_code: sipCode,
     decision_id: decisionId,
