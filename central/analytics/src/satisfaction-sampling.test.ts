@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  surveyAfterWrapUp,
   callDraw,
   surveyProbability,
   surveySampling,
@@ -60,5 +61,22 @@ describe('surveySampling', () => {
     expect(() =>
       surveySampling({ callId: 'c', severity: 'awful' as ComplaintSeverity }, policy),
     ).toThrow(/^severity: /);
+  });
+});
+
+describe('surveyAfterWrapUp', () => {
+  it('draws with the severity the agent recorded, else as no complaint', () => {
+    const policy = { baseRate: 0 };
+    // A base rate of 0 surveys only major and critical complaints: the agent's word decides.
+    expect(
+      surveyAfterWrapUp({ callId: 'c1', recordedByAgent: true, complaintSeverity: 3 }, policy),
+    ).toBe(true);
+    expect(
+      surveyAfterWrapUp({ callId: 'c1', recordedByAgent: true, complaintSeverity: 1 }, policy),
+    ).toBe(false);
+    // The time ran out: nothing recorded, whatever the field holds.
+    expect(
+      surveyAfterWrapUp({ callId: 'c1', recordedByAgent: false, complaintSeverity: 4 }, policy),
+    ).toBe(false);
   });
 });

@@ -62,3 +62,29 @@ function checkPolicy(policy: SurveySamplingPolicy): void {
   if (minorFactor !== undefined && !(Number.isFinite(minorFactor) && minorFactor >= 1))
     throw new InvalidOptionError('minorFactor', `${String(minorFactor)} is not a number ≥ 1`);
 }
+
+const WRAP_UP_SEVERITIES: readonly (ComplaintSeverity | undefined)[] = [
+  undefined,
+  'none',
+  'minor',
+  'major',
+  'critical',
+];
+
+/**
+ * Whether a call whose wrap-up is done gets a post-call survey: drawn with the severity the agent
+ * recorded (WrapUpDone.complaint_severity, 1 none .. 4 critical) when it recorded one, else as a
+ * call with no complaint. The agent's word is the only severity known before the survey is sent.
+ */
+export function surveyAfterWrapUp(
+  wrapUp: {
+    readonly callId: string;
+    readonly recordedByAgent: boolean;
+    readonly complaintSeverity: number;
+  },
+  policy: SurveySamplingPolicy,
+): boolean {
+  const severity =
+    (wrapUp.recordedByAgent && WRAP_UP_SEVERITIES[wrapUp.complaintSeverity]) || 'none';
+  return surveySampling({ callId: wrapUp.callId, severity }, policy);
+}

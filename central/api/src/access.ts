@@ -6,8 +6,14 @@ import type { Scope } from '@ccfed/analytics/scope';
 import type { Claims } from './auth/token.js';
 import { forbidden } from './http/errors.js';
 
-/** The Scope a token's bearer reads with. */
-export function scopeFor(claims: Claims): Scope {
+/** The claims of everyone but an agent: the people who read analytics with a Scope. */
+export type SupervisorClaims = Exclude<Claims, { role: 'agent' }>;
+
+/**
+ * The Scope a token's bearer reads with. An agent has none: it reads no analytics, only its own
+ * desk (desktop/desk-access.ts), so routes admit it only where they say so (http/route.ts).
+ */
+export function scopeFor(claims: SupervisorClaims): Scope {
   switch (claims.role) {
     case 'hq':
       return { role: 'hq' };
@@ -16,6 +22,18 @@ export function scopeFor(claims: Claims): Scope {
     case 'tenant':
       return { role: 'tenant', tenantId: claims.tenantId };
   }
+}
+
+/**
+ * The Scope of anyone who reads analytics, recordings or the live wall; 403 for an agent, who
+ * sees only itself and the calls it handles (desktop routes), never the site's or tenant's figures.
+ */
+export function analyticsScope(claims: Claims): Scope {
+  if (claims.role === 'agent')
+    throw forbidden(
+      `agent ${claims.agentId} sees only its own desk (/api/v1/desktop/...), not analytics, recordings or the live wall`,
+    );
+  return scopeFor(claims);
 }
 
 /**

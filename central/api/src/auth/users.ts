@@ -12,6 +12,11 @@
 //       passwordHash: scrypt$...
 //       role: tenant
 //       tenantId: acme
+//     - username: wang.fang
+//       passwordHash: scrypt$...
+//       role: agent          # the desktop: one agent id at one site (checked against the topology)
+//       siteId: beijing
+//       agentId: bj-001
 import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
@@ -36,6 +41,13 @@ const userSchema = z.discriminatedUnion('role', [
     passwordHash,
     role: z.literal('tenant'),
     tenantId: z.string().min(1),
+  }),
+  z.strictObject({
+    username,
+    passwordHash,
+    role: z.literal('agent'),
+    siteId: z.string().min(1),
+    agentId: z.string().min(1),
   }),
 ]);
 
@@ -117,5 +129,31 @@ export function principalOf(user: User): Principal {
       return { sub: user.username, role: 'site', siteId: user.siteId };
     case 'tenant':
       return { sub: user.username, role: 'tenant', tenantId: user.tenantId };
+    case 'agent':
+      return { sub: user.username, role: 'agent', siteId: user.siteId, agentId: user.agentId };
   }
+}
+
+/**
+ * Problems of the users file against the topology: an agent user must name an agent of the site
+ * it names, and no two users may be the same agent (one person's desk). Empty when it fits.
+ */
+export function usersTopologyProblems(
+  users: ReadonlyMap<string, User>,
+  agentsBySite: ReadonlyMap<string, ReadonlySet<string>>,
+): string[] {
+  const problems: string[] = [];
+  const taken = new Map<string, string>();
+  for (const u of users.values()) {
+    if (u.role !== 'agent') continue;
+    const agents = agentsBySite.get(u.siteId);
+    if (!agents) problems.push(`${u.username}: site ${u.siteId} is not in the topology`);
+    else if (!agents.has(u.agentId))
+      problems.push(`${u.username}: ${u.agentId} is not an agent of site ${u.siteId}`);
+    const key = `${u.siteId}/${u.agentId}`;
+    const other = taken.get(key);
+    if (other) problems.push(`${u.username}: agent ${key} is already ${other}'s`);
+    taken.set(key, u.username);
+  }
+  return problems;
 }

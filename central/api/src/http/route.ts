@@ -12,6 +12,8 @@ export type Method = 'GET' | 'POST' | 'PUT';
 export interface RouteContext<Q, B> {
   readonly query: Q;
   readonly body: B;
+  /** The path's {name} segments, as matched (http/server.ts checks their characters). */
+  readonly params: Readonly<Record<string, string>>;
   /** The caller's token claims; undefined only on routes with `auth: false`. */
   readonly claims: Claims | undefined;
   /** The rows the caller may see; undefined only on routes with `auth: false`. */
@@ -22,12 +24,15 @@ export interface RouteContext<Q, B> {
 
 export interface Route<Q = unknown, B = unknown> {
   readonly method: Method;
-  /** Full path, e.g. /api/v1/kpis. */
+  /** Full path, e.g. /api/v1/kpis; a segment {name} matches one segment, given as params.name. */
   readonly path: string;
   readonly summary: string;
   /** False only for opening a session and for the OpenAPI document. */
   readonly auth: boolean;
-  /** The roles that may call an authenticated route; any other gets 403. */
+  /**
+   * The roles that may call an authenticated route; any other gets 403. Default SUPERVISOR_ROLES:
+   * an agent may call only the routes that name it.
+   */
   readonly roles?: readonly Claims['role'][];
   readonly query?: z.ZodType<Q>;
   readonly body?: z.ZodType<B>;
@@ -42,6 +47,9 @@ export interface Route<Q = unknown, B = unknown> {
   handle(ctx: RouteContext<Q, B>): Promise<unknown>;
 }
 
+/** Who may call a route that does not say: everyone but agents (they read no analytics). */
+export const SUPERVISOR_ROLES: readonly Claims['role'][] = ['hq', 'site', 'tenant'];
+
 /** Erases a route's parameter types so routes of different shapes fit one table. */
 export function route<Q, B = undefined>(r: Route<Q, B>): Route {
   return r as unknown as Route;
@@ -49,6 +57,6 @@ export function route<Q, B = undefined>(r: Route<Q, B>): Route {
 
 /** An authenticated route's scope; its absence is a bug in the route table, not a client error. */
 export function scopeOf(ctx: RouteContext<unknown, unknown>): Scope {
-  if (!ctx.scope) throw new Error('route needs auth: true to read the scope');
+  if (!ctx.scope) throw new Error('route needs auth: true, and not the agent role, to read the scope');
   return ctx.scope;
 }

@@ -13,7 +13,7 @@ import { scopeFor } from '../access.js';
 import { clientAddress, throttleKey, trustedProxies } from './client-address.js';
 import { HttpError, unauthorized, forbidden, UNAUTHORIZED } from './errors.js';
 import { queryObject } from './query-string.js';
-import type { Route } from './route.js';
+import { SUPERVISOR_ROLES, type Route } from './route.js';
 import { setSecurityHeaders } from './security-headers.js';
 import { applyTimeouts, DEFAULT_TIMEOUTS, SERVER_OPTIONS, type HttpTimeouts } from './timeouts.js';
 
@@ -42,6 +42,9 @@ export async function listenOn(server: Server, port: number, host: string): Prom
   return (server.address() as AddressInfo).port;
 }
 
+/** A path segment's value: printable ASCII without slashes or spaces, as call ids are. */
+const PARAM_VALUE = /^[\x21-\x2e\x30-\x7e]{1,128}$/;
+
 /** Request bodies are small JSON objects (a login); anything bigger is refused unread. */
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -60,6 +63,40 @@ export class ApiHttpServer {
     this.server = createServer(SERVER_OPTIONS, (req, res) => void this.serve(req, res));
     applyTimeouts(this.server, deps.timeouts ?? DEFAULT_TIMEOUTS);
     this.proxies = deps.trustedProxies ?? trustedProxies([]);
+  }
+
+  /**
+   * The routes of `pathname` and its {name} segments: an exact path first, else a path with
+   * {name} segments, each matching one segment of safe characters (ids, never a slash).
+   */
+  private match(pathname: string): {
+    methods: Map<string, Route> | undefined;
+    params: Record<string, string>;
+  } {
+    const exact = this.byPath.get(pathname);
+    if (exact) return { methods: exact, params: {} };
+    const given = pathname.split('/');
+    for (const [path, methods] of this.byPath) {
+      if (!path.includes('{')) continue;
+      const parts = path.split('/');
+      if (parts.length !== given.length) continue;
+      const params: Record<string, string> = {};
+      const fits = parts.every((part, i) => {
+        const name = /^\{(\w+)\}$/.exec(part)?.[1];
+        if (name === undefined) return part === given[i];
+        let value: string;
+        try {
+          value = decodeURIComponent(given[i]!);
+        } catch {
+          return false;
+        }
+        if (!PARAM_VALUE.test(value)) return false;
+        params[name] = value;
+        return true;
+      });
+      if (fits) return { methods, params };
+    }
+    return { methods: undefined, params: {} };
   }
 
   /** The throttle key of the client on the other end of `req` (client-address.ts). */
@@ -95,7 +132,7 @@ export class ApiHttpServer {
     let body: unknown;
     try {
       const url = new URL(req.url ?? '/', 'http://api.invalid');
-      const methods = this.byPath.get(url.pathname);
+      const { methods, params } = this.match(url.pathname);
       if (!methods) throw new HttpError(404, `no route ${url.pathname}`);
       const route = methods.get(req.method ?? '');
       if (!route) {
@@ -104,7 +141,7 @@ export class ApiHttpServer {
       }
       if (route.auth) {
         claims = this.authenticate(req, source);
-        if (route.roles && !route.roles.includes(claims.role)) {
+        if (!(route.roles ?? SUPERVISOR_ROLES).includes(claims.role)) {
           throw forbidden(`role ${claims.role} may not call ${route.method} ${route.path}`);
         }
       }
@@ -121,8 +158,9 @@ export class ApiHttpServer {
       body = await route.handle({
         query,
         body: requestBody,
+        params,
         claims,
-        scope: claims ? scopeFor(claims) : undefined,
+        scope: claims && claims.role !== 'agent' ? scopeFor(claims) : undefined,
         source,
       });
       status = 200;

@@ -70,6 +70,14 @@ export class LiveStreams {
         'the live feed is not available: this API runs without Kafka (set CCFED_KAFKA_BROKERS)',
       );
     }
+    if (claims.role === 'agent') {
+      log.info({ event: 'api_live_stream_refused', sub: claims.sub, role: claims.role });
+      return answer(
+        res,
+        403,
+        `agent ${claims.agentId} sees only its own desk: its stream is /api/v1/desktop/stream`,
+      );
+    }
     const scope = scopeFor(claims);
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, type Logger } from '@ccfed/common';
 import { ClientError, Status } from 'nice-grpc';
-import { scopeFor } from '../access.js';
+import { analyticsScope } from '../access.js';
 import { bearerClaims } from '../auth/bearer.js';
 import { TokenError, type Claims } from '../auth/token.js';
 import type { RunQuery } from '../clickhouse.js';
@@ -48,7 +48,7 @@ export class RecordingAudio {
         throw new HttpError(405, `${RECORDING_AUDIO_PATH} accepts GET`);
       }
       ({ claims: who, recordingId } = this.authenticate(req, source));
-      const rec = await playableRecording(this.deps.runQuery, scopeFor(who), recordingId);
+      const rec = await playableRecording(this.deps.runQuery, analyticsScope(who), recordingId);
       if (!this.deps.sites)
         throw new HttpError(
           503,

@@ -23,9 +23,10 @@ const sessionBody = z.strictObject({
 export const sessionResponse = z.object({
   token: z.string(),
   expiresAt: z.string(),
-  role: z.enum(['hq', 'site', 'tenant']),
+  role: z.enum(['hq', 'site', 'tenant', 'agent']),
   siteId: z.string().optional(),
   tenantId: z.string().optional(),
+  agentId: z.string().optional(),
 });
 
 /** The cost most of the users' hashes have: the decoy's, so an unknown user takes as long. */
