@@ -316,6 +316,8 @@ function marker(n: number, at: Date): { key: string; value: Buffer } {
         callerHash: 'bench',
         arrivalTime: at,
         requestedSkill: '',
+        overflowOriginSiteId: '',
+        overflowDecisionId: '',
       },
     },
   }).finish();

@@ -66,6 +66,8 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
           callerHash: 'h:9f2c',
           arrivalTime: new Date('2026-11-22T09:30:15.250Z'),
           requestedSkill: '',
+          overflowOriginSiteId: '',
+          overflowDecisionId: '',
         },
       },
     };

@@ -141,6 +141,8 @@ export function eventStream(
         callerHash: `h${i % 500}`,
         arrivalTime: new Date(arrival),
         requestedSkill: '',
+        overflowOriginSiteId: '',
+        overflowDecisionId: '',
       },
     });
     call(arrival + 5, {

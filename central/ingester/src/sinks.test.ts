@@ -119,6 +119,8 @@ describe('call events become typed rows', () => {
             callerHash: 'h:cd34',
             arrivalTime: new Date('2026-11-22T09:29:50Z'),
             requestedSkill: '',
+            overflowOriginSiteId: '',
+            overflowDecisionId: '',
           },
         },
       }),

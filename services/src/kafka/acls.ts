@@ -67,9 +67,11 @@ export const KAFKA_ACL_TABLE: { readonly [R in KafkaRole]: KafkaGrant } = {
     groups: () => KAFKA_GROUP_PREFIXES.ingester,
   },
   api: {
-    who: "the HTTP API: live wall, HQ's routing-policy edits",
+    who: "the HTTP API: live wall, agents' desktops (screen pop), HQ's routing-policy edits",
     write: ['routingPolicy'],
-    read: ['siteSnapshots', 'agentEvents', 'routingPolicy'],
+    // Call events and route decisions: the screen pop's live context (who is calling, from which
+    // site, why the router moved the call) before the ingester has stored them.
+    read: ['siteSnapshots', 'agentEvents', 'callEvents', 'routeDecisions', 'routingPolicy'],
     groups: () => KAFKA_GROUP_PREFIXES.api,
   },
   operator: {

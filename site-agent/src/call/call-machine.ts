@@ -293,6 +293,8 @@ export function arrive(state: CallState): Step {
         callerHash: state.callerHash,
         arrivalTime: new Date(context.arrivalMs),
         requestedSkill: context.requestedSkill,
+        overflowOriginSiteId: context.originSite,
+        overflowDecisionId: context.originSite ? context.decisionId : '',
       },
     },
   });

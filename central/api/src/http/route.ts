@@ -57,6 +57,7 @@ export function route<Q, B = undefined>(r: Route<Q, B>): Route {
 
 /** An authenticated route's scope; its absence is a bug in the route table, not a client error. */
 export function scopeOf(ctx: RouteContext<unknown, unknown>): Scope {
-  if (!ctx.scope) throw new Error('route needs auth: true, and not the agent role, to read the scope');
+  if (!ctx.scope)
+    throw new Error('route needs auth: true, and not the agent role, to read the scope');
   return ctx.scope;
 }

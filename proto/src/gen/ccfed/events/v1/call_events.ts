@@ -113,6 +113,12 @@ export interface CallOffered {
     | undefined;
   /** Set when the skill asked for was unknown and the topology's default skill was used. */
   requestedSkill: string;
+  /**
+   * For a call another site overflowed here, as on OverflowedIn (which follows): the screen pop
+   * of the agent reserved for the call needs them with the offer, whatever order it reads in.
+   */
+  overflowOriginSiteId: string;
+  overflowDecisionId: string;
 }
 
 export interface CallQueued {
@@ -772,6 +778,8 @@ function createBaseCallOffered(): CallOffered {
     callerHash: "",
     arrivalTime: undefined,
     requestedSkill: "",
+    overflowOriginSiteId: "",
+    overflowDecisionId: "",
   };
 }
 
@@ -797,6 +805,12 @@ export const CallOffered: MessageFns<CallOffered> = {
     }
     if (message.requestedSkill !== "") {
       writer.uint32(58).string(message.requestedSkill);
+    }
+    if (message.overflowOriginSiteId !== "") {
+      writer.uint32(66).string(message.overflowOriginSiteId);
+    }
+    if (message.overflowDecisionId !== "") {
+      writer.uint32(74).string(message.overflowDecisionId);
     }
     return writer;
   },
@@ -870,6 +884,22 @@ export const CallOffered: MessageFns<CallOffered> = {
             message.requestedSkill = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.overflowOriginSiteId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.overflowDecisionId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -911,6 +941,16 @@ export const CallOffered: MessageFns<CallOffered> = {
         : isSet(object.requested_skill)
         ? globalThis.String(object.requested_skill)
         : "",
+      overflowOriginSiteId: isSet(object.overflowOriginSiteId)
+        ? globalThis.String(object.overflowOriginSiteId)
+        : isSet(object.overflow_origin_site_id)
+        ? globalThis.String(object.overflow_origin_site_id)
+        : "",
+      overflowDecisionId: isSet(object.overflowDecisionId)
+        ? globalThis.String(object.overflowDecisionId)
+        : isSet(object.overflow_decision_id)
+        ? globalThis.String(object.overflow_decision_id)
+        : "",
     };
   },
 
@@ -937,6 +977,12 @@ export const CallOffered: MessageFns<CallOffered> = {
     if (message.requestedSkill !== "") {
       obj.requestedSkill = message.requestedSkill;
     }
+    if (message.overflowOriginSiteId !== "") {
+      obj.overflowOriginSiteId = message.overflowOriginSiteId;
+    }
+    if (message.overflowDecisionId !== "") {
+      obj.overflowDecisionId = message.overflowDecisionId;
+    }
     return obj;
   },
 
@@ -952,6 +998,8 @@ export const CallOffered: MessageFns<CallOffered> = {
     message.callerHash = object.callerHash ?? "";
     message.arrivalTime = object.arrivalTime ?? undefined;
     message.requestedSkill = object.requestedSkill ?? "";
+    message.overflowOriginSiteId = object.overflowOriginSiteId ?? "";
+    message.overflowDecisionId = object.overflowDecisionId ?? "";
     return message;
   },
 };
