@@ -27,6 +27,10 @@ import { LiveStreams } from './live/live-stream.js';
 import { StaticFiles } from './live/static-files.js';
 import { topologyRoute } from './live/topology-route.js';
 import { RecordingAudio } from './recordings/recording-audio.js';
+import { DeskStreams } from './desktop/desk-stream.js';
+import type { DesktopFeed } from './desktop/desktop-feed.js';
+import { desktopRoutes } from './desktop/desktop-routes.js';
+import type { SiteDesks } from './desktop/site-desks.js';
 import type { SiteRecordings } from './recordings/site-recordings.js';
 
 /** What only an API with the topology file (and, for the routing policy, Kafka) serves. */
@@ -40,6 +44,12 @@ interface OptionalDeps {
   readonly topology?: Topology;
   /** The routing policy from Kafka (routing-policy/policy-store.ts); needs the topology too. */
   readonly routingPolicy?: PolicySource;
+  /** The sites' AgentControl, acting for agents (needs the topology and the API's certificate). */
+  readonly siteDesks?: SiteDesks;
+  /** The agents' desktops' events (needs Kafka and the topology). */
+  readonly desktop?: DesktopFeed;
+  /** The live wall's state, which the supervisors' agent list reads (needs Kafka). */
+  readonly live?: LiveFeed;
 }
 
 /** How the HTTP server treats connections: production's defaults when absent. */
@@ -75,6 +85,15 @@ export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
             deps.routingPolicy ? () => deps.routingPolicy!.current : undefined,
           ),
         ]
+      : []),
+    // The desktop and the supervisors' agent list need the topology (agents, codes, sites).
+    ...(deps.topology
+      ? desktopRoutes({
+          topology: deps.topology,
+          sites: deps.siteDesks,
+          live: deps.live,
+          clock: deps.clock,
+        })
       : []),
     ...(deps.topology && deps.routingPolicy
       ? routingPolicyRoutes({
@@ -122,7 +141,14 @@ export function createApi(deps: ApiDeps): { server: ApiHttpServer; routes: reado
 export function createConsoleServer(
   deps: ApiDeps & { readonly live: LiveFeed | undefined; readonly consoleDir?: string },
 ): { server: ConsoleServer; routes: readonly Route[] } {
-  const { server: api, routes } = createApi(deps);
+  const { server: api, routes } = createApi({ ...deps, ...(deps.live && { live: deps.live }) });
+  const desks = new DeskStreams({
+    feed: deps.desktop,
+    topology: deps.topology,
+    secret: deps.secret,
+    clock: deps.clock,
+    log: deps.log,
+  });
   const streams = new LiveStreams({
     feed: deps.live,
     secret: deps.secret,
@@ -142,6 +168,7 @@ export function createConsoleServer(
     server: new ConsoleServer({
       api,
       streams,
+      desks,
       recordingAudio,
       files,
       log: deps.log,

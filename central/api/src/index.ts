@@ -18,7 +18,9 @@ import {
 import { topicNames } from '@ccfed/proto';
 import { allAgents, loadTopology } from '@ccfed/topology';
 import { createConsoleServer } from './app.js';
-import { loadUsers } from './auth/users.js';
+import { loadUsers, UsersFileError, usersTopologyProblems } from './auth/users.js';
+import { DesktopFeed } from './desktop/desktop-feed.js';
+import { SiteDesks } from './desktop/site-desks.js';
 import { trustedProxies } from './http/client-address.js';
 import { clickhouseRunner } from './clickhouse.js';
 import { apiConfigSchema } from './config.js';
@@ -35,6 +37,19 @@ await startProcess('api', async () => {
   const config = parseEnvConfig(apiConfigSchema);
   const users = loadUsers(config.CCFED_API_USERS);
   const topology = config.CCFED_TOPOLOGY ? loadTopology(config.CCFED_TOPOLOGY) : undefined;
+  // An agent user is one agent at one site: the topology must have it (and nobody else be it).
+  const agentUsers = [...users.values()].filter((u) => u.role === 'agent');
+  if (agentUsers.length > 0) {
+    if (!topology)
+      throw new UsersFileError(config.CCFED_API_USERS, [
+        'agent users need the topology to be checked against: set CCFED_TOPOLOGY',
+      ]);
+    const problems = usersTopologyProblems(
+      users,
+      new Map(topology.sites.map((s) => [s.id, new Set(s.agents.map((a) => a.id))])),
+    );
+    if (problems.length > 0) throw new UsersFileError(config.CCFED_API_USERS, problems);
+  }
   const lifecycle = new Lifecycle({ log });
   lifecycle.install();
 
@@ -43,6 +58,7 @@ await startProcess('api', async () => {
   const runQuery = clickhouseRunner(clickhouse);
 
   let live: LiveFeed | undefined;
+  let desktop: DesktopFeed | undefined;
   let routingPolicy: RoutingPolicyStore | undefined;
   if (config.CCFED_KAFKA_BROKERS) {
     const kafka = createKafka({
@@ -71,6 +87,8 @@ await startProcess('api', async () => {
       clock: systemClock,
       log,
     });
+    // The desktops follow agents by the topology's sites.
+    if (topology) desktop = new DesktopFeed({ kafka, topics, runQuery, clock: systemClock, log });
     // The routing policy is edited against the topology, so it needs the file too.
     if (topology)
       routingPolicy = new RoutingPolicyStore({
@@ -87,6 +105,7 @@ await startProcess('api', async () => {
   // Recordings are streamed from the sites over mutual TLS as service:api, the one principal the
   // sites stream them to.
   let siteRecordings: SiteRecordings | undefined;
+  let siteDesks: SiteDesks | undefined;
   if (config.CCFED_TLS_CERT && config.CCFED_TLS_KEY && config.CCFED_TLS_CA) {
     const tls = tlsFromEnv({
       CCFED_TLS_CA: config.CCFED_TLS_CA,
@@ -97,7 +116,10 @@ await startProcess('api', async () => {
       throw new Error(
         `${config.CCFED_TLS_CERT} names ${principalLabel(tls.self)}; the API needs a certificate for service:api`,
       );
-    if (topology) siteRecordings = new SiteRecordings({ topology, tls });
+    if (topology) {
+      siteRecordings = new SiteRecordings({ topology, tls });
+      siteDesks = new SiteDesks({ topology, tls });
+    }
   }
   if (!siteRecordings)
     log.warn(
@@ -137,6 +159,8 @@ await startProcess('api', async () => {
     ...(topology && { topology }),
     ...(routingPolicy && { routingPolicy }),
     ...(siteRecordings && { siteRecordings }),
+    ...(siteDesks && { siteDesks }),
+    ...(desktop && { desktop }),
     ...(consoleDir !== undefined && { consoleDir }),
   });
 
@@ -145,14 +169,22 @@ await startProcess('api', async () => {
     const feed = live;
     lifecycle.onShutdown('stop the live feed', () => feed.stop());
   }
+  if (desktop) {
+    const feed = desktop;
+    lifecycle.onShutdown('stop the desktops’ feed', () => feed.stop());
+  }
   if (routingPolicy) {
     const store = routingPolicy;
     lifecycle.onShutdown('stop following the routing policy', () => store.stop());
   }
   lifecycle.onShutdown('close ClickHouse client', () => clickhouse.close());
-  lifecycle.onShutdown('close the sites’ channels', () => siteRecordings?.close());
+  lifecycle.onShutdown('close the sites’ channels', () => {
+    siteRecordings?.close();
+    siteDesks?.close();
+  });
 
   await live?.start();
+  await desktop?.start();
   await routingPolicy?.start();
   const port = await server.listen(config.CCFED_API_PORT, config.CCFED_API_HOST);
   log.info(

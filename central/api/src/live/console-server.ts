@@ -14,11 +14,14 @@ import {
 } from '../http/timeouts.js';
 import { RECORDING_AUDIO_PATH, type RecordingAudio } from '../recordings/recording-audio.js';
 import { LIVE_PATH, type LiveStreams } from './live-stream.js';
+import { DESK_STREAM_PATH, type DeskStreams } from '../desktop/desk-stream.js';
 import type { StaticFiles } from './static-files.js';
 
 export interface ConsoleServerDeps {
   readonly api: ApiHttpServer;
   readonly streams: LiveStreams;
+  /** The agents' desktop streams (desktop/desk-stream.ts). */
+  readonly desks: DeskStreams;
   /** Recordings' audio, streamed from the sites (not JSON, so not a route of the table). */
   readonly recordingAudio: RecordingAudio;
   /** Undefined: no console files are served (the JSON API alone). */
@@ -46,6 +49,7 @@ export class ConsoleServer {
     return new Promise((resolve, reject) => {
       this.server.close((err) => (err ? reject(err) : resolve()));
       this.deps.streams.endAll();
+      this.deps.desks.endAll();
       this.server.closeIdleConnections();
     });
   }
@@ -56,6 +60,10 @@ export class ConsoleServer {
       if (path === LIVE_PATH) {
         setSecurityHeaders(res, 'api');
         return this.deps.streams.serve(req, res, this.deps.api.sourceOf(req));
+      }
+      if (path === DESK_STREAM_PATH) {
+        setSecurityHeaders(res, 'api');
+        return this.deps.desks.serve(req, res, this.deps.api.sourceOf(req));
       }
       if (path === RECORDING_AUDIO_PATH) {
         setSecurityHeaders(res, 'api');

@@ -186,6 +186,13 @@ export class LiveState {
     return true;
   }
 
+  /** Every agent of `siteId` with a known state, by id (the caller filters by scope). */
+  agentsAt(siteId: string): SeedAgent[] {
+    return [...this.agents.values()]
+      .filter((a) => a.siteId === siteId)
+      .sort((a, b) => a.agentId.localeCompare(b.agentId));
+  }
+
   /** Replaces today's counts polled for one scope. */
   setToday(scope: Scope, counts: readonly TodayCounts[]): void {
     this.today.set(scopeKey(scope), counts);
