@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hashPassword } from './password.js';
-import { parseUsers, principalOf, UsersFileError } from './users.js';
+import { parseUsers, principalOf, UsersFileError, usersTopologyProblems } from './users.js';
 
 /** The error parseUsers throws for `text`. */
 function problem(text: string, file = 'users.yaml'): UsersFileError {
@@ -89,5 +89,46 @@ describe('users file', async () => {
     expect(problem('users:\n  - [unclosed', 'u.yaml').message).toMatch(
       /u\.yaml:\n {2}line \d+: not YAML/,
     );
+  });
+});
+
+describe('agent users', async () => {
+  const hash = await hashPassword('pw');
+  const users = (extra = '') =>
+    parseUsers(
+      `users:
+  - { username: wang.fang, passwordHash: '${hash}', role: agent, siteId: beijing, agentId: bj-001 }
+${extra}`,
+      'users.yaml',
+    );
+  const topology = new Map([['beijing', new Set(['bj-001', 'bj-002'])]]);
+
+  it('is one agent id at one site, and its token says so', () => {
+    expect([...users().values()].map(principalOf)).toEqual([
+      { sub: 'wang.fang', role: 'agent', siteId: 'beijing', agentId: 'bj-001' },
+    ]);
+    expect(usersTopologyProblems(users(), topology)).toEqual([]);
+  });
+
+  it('must name an agent of its site, once', () => {
+    expect(
+      usersTopologyProblems(
+        users(`  - { username: x, passwordHash: '${hash}', role: agent, siteId: beijing, agentId: bj-009 }
+  - { username: y, passwordHash: '${hash}', role: agent, siteId: mars, agentId: bj-001 }
+  - { username: z, passwordHash: '${hash}', role: agent, siteId: beijing, agentId: bj-001 }
+`),
+        topology,
+      ),
+    ).toEqual([
+      'x: bj-009 is not an agent of site beijing',
+      'y: site mars is not in the topology',
+      "z: agent beijing/bj-001 is already wang.fang's",
+    ]);
+    expect(() =>
+      parseUsers(
+        `users:\n  - { username: a, passwordHash: '${hash}', role: agent, siteId: beijing }\n`,
+        'u.yaml',
+      ),
+    ).toThrow(/agentId/);
   });
 });

@@ -30,6 +30,23 @@ const server = new ApiHttpServer({
       handle: async ({ query, scope }) => ({ query, scope }),
     }),
     route({
+      method: 'GET',
+      path: '/any-supervisor',
+      summary: 'no roles named: every role but agents',
+      auth: true,
+      response: z.unknown(),
+      handle: async ({ scope }) => ({ scope }),
+    }),
+    route({
+      method: 'POST',
+      path: '/calls/{callId}/note',
+      summary: 'a path segment as a parameter, agents only',
+      auth: true,
+      roles: ['agent'],
+      response: z.unknown(),
+      handle: async ({ params, scope }) => ({ params, scope: scope ?? null }),
+    }),
+    route({
       method: 'POST',
       path: '/echo',
       summary: 'echo',
@@ -66,6 +83,47 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
 });
 afterAll(() => server.close());
+
+const agentBearer = `Bearer ${issueToken({ sub: 'w', role: 'agent', siteId: 'x', agentId: 'x-001' }, { secret, ttlSeconds: 60, now })}`;
+
+describe('API HTTP server: agents and path parameters', () => {
+  it('refuses an agent on a route that does not name it, and gives it no analytics scope', async () => {
+    const refused = await fetch(`${base}/any-supervisor`, {
+      headers: { authorization: agentBearer },
+    });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: string }).error).toBe(
+      'role agent may not call GET /any-supervisor',
+    );
+    const ok = await fetch(`${base}/any-supervisor`, {
+      headers: { authorization: bearer('site') },
+    });
+    expect(await ok.json()).toEqual({ scope: { role: 'site', siteId: 'x' } });
+  });
+
+  it('matches {name} segments and hands them to the route, refusing odd ones', async () => {
+    const res = await fetch(`${base}/calls/abc%40host-1/note`, {
+      method: 'POST',
+      headers: { authorization: agentBearer },
+    });
+    expect(await res.json()).toEqual({ params: { callId: 'abc@host-1' }, scope: null });
+    for (const odd of ['a%2Fb', '%20', 'x/y'])
+      expect(
+        (
+          await fetch(`${base}/calls/${odd}/note`, {
+            method: 'POST',
+            headers: { authorization: agentBearer },
+          })
+        ).status,
+        odd,
+      ).toBe(404);
+    const supervisor = await fetch(`${base}/calls/c1/note`, {
+      method: 'POST',
+      headers: { authorization: bearer('hq') },
+    });
+    expect(supervisor.status).toBe(403);
+  });
+});
 
 describe('API HTTP server', () => {
   it('serves a route to a role it allows, with the validated query and the scope', async () => {
