@@ -2,6 +2,7 @@
 // a user would pick, over the last month of the generated year. Each is timed by bench/queries.ts.
 import { churnCallbackQuery } from '@ccfed/analytics/churn';
 import { crossSellRulesQuery, nextBestOfferQuery } from '@ccfed/analytics/cross-sell';
+import { customerStoryQuery } from '@ccfed/analytics/customer-story';
 import { kpiQuery, type KpiFilter } from '@ccfed/analytics/kpi';
 import { fcrQuery } from '@ccfed/analytics/kpi-fcr';
 import { satisfactionQuery } from '@ccfed/analytics/satisfaction';
@@ -10,7 +11,7 @@ import { routeDecisionsQuery } from '@ccfed/api/queries/route-decisions';
 import { siteStatusQuery } from '@ccfed/api/queries/site-status';
 import { raw, sql, type Sql } from '@ccfed/common';
 import type { DashboardSpec } from '@ccfed/dashboards/panel';
-import type { GenerationParams } from './generate.js';
+import { TENANTS, type GenerationParams } from './generate.js';
 import { dataEnd } from './load.js';
 
 export interface BenchQuery {
@@ -148,6 +149,12 @@ export async function benchQueries(deps: {
     {
       name: 'next best offer: tenant scope, one customer',
       sql: nextBestOfferQuery(TENANT, { customerId }),
+    },
+    // The screen pop's one read (central/api/src/desktop/desktop-feed.ts): a frequent caller's
+    // last 180 days at every site, as of the end of the year.
+    {
+      name: 'customer story: one customer (screen pop)',
+      sql: customerStoryQuery({ tenantId: TENANTS[0], customerId, asOf: end }),
     },
     ...(['site', 'skill', 'agent', 'wait_band'] as const).map((by) => ({
       name: `satisfaction: by ${by}, month`,
