@@ -24,21 +24,31 @@ function outputSchema(schema: z.ZodType): JsonSchema {
 }
 
 function parameters(route: Route): unknown[] {
-  if (!route.query) return [];
+  // A {name} segment of the path (http/server.ts matches it) is a required path parameter.
+  const inPath = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    name: m[1]!,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+  if (!route.query) return inPath;
   const schema = jsonSchema(route.query) as {
     properties?: Record<string, JsonSchema>;
     required?: string[];
   };
-  return Object.entries(schema.properties ?? {}).map(([name, property]) => {
-    const { description, ...rest } = property as { description?: string };
-    return {
-      name,
-      in: 'query',
-      required: schema.required?.includes(name) ?? false,
-      ...(description !== undefined && { description }),
-      schema: rest,
-    };
-  });
+  return [
+    ...inPath,
+    ...Object.entries(schema.properties ?? {}).map(([name, property]) => {
+      const { description, ...rest } = property as { description?: string };
+      return {
+        name,
+        in: 'query',
+        required: schema.required?.includes(name) ?? false,
+        ...(description !== undefined && { description }),
+        schema: rest,
+      };
+    }),
+  ];
 }
 
 const ERRORS: Record<string, string> = {
