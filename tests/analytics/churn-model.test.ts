@@ -145,14 +145,15 @@ describe('the fitted churn model', () => {
   });
 
   it("never lets a tenant's model see another tenant's rows", async () => {
-    // Every source of every query the fitter runs for t-alpha is bound to t-alpha.
+    // Every source of every query the fitter runs for t-alpha is bound to t-alpha: calls,
+    // surveys, the agents' wrap-ups (twice: the surveys' exclusion and their own rows), CRM, label.
     const text = churnSnapshotQuery({
       tenantId: 't-alpha',
       asOf,
       labelDays: 60,
       controlShare: 0.1,
     }).text;
-    expect(text.match(/tenant_id = 't-alpha'/g)).toHaveLength(4);
+    expect(text.match(/tenant_id = 't-alpha'/g)).toHaveLength(6);
     expect(text).not.toContain('t-beta');
     // More and different t-beta history changes t-beta's model and leaves t-alpha's as it was.
     const extra = generateChurnPopulation({ asOf, seed: 99, tenants: ['t-beta'] }, CUSTOMERS, 3000);
