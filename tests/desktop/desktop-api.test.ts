@@ -399,6 +399,14 @@ describe('the agent desktop through the API', () => {
     expect(pop.story.churn.reasons).toContain('complaint');
     expect(pop.story.churn.features.complaint).toBe(3);
     const callId: string = pop.callId;
+    // A desktop opened (reloaded) while the call is on gets the same pop.
+    const reloaded = await openStream(agent1);
+    const again = await waitFor(
+      'the pop on a desktop opened later',
+      async () => events(reloaded, 'offer')[0],
+    );
+    expect(again.data.callId).toBe(callId);
+    expect(again.data.story.contacts).toHaveLength(2);
 
     // The answer and the end of the call reach the agent's stream; then its wrap-up.
     await waitFor(

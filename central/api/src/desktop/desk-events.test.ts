@@ -62,6 +62,17 @@ describe('DeskEvents', () => {
     ]);
   });
 
+  it('keeps the offer for a desktop opened later, until the agent is free again', () => {
+    const desk = new DeskEvents();
+    desk.applyCallEvent(offered('beijing', 0));
+    desk.applyAgentEvent(agentEvent('bj-001', AgentState.AGENT_STATE_RESERVED, 50, 'c1'));
+    desk.applyAgentEvent(agentEvent('bj-001', AgentState.AGENT_STATE_ON_CALL, 900, 'c1'));
+    expect(desk.offerOf('beijing', 'bj-001')?.call.callId).toBe('c1');
+    expect(desk.offerOf('beijing', 'bj-002')).toBeUndefined();
+    desk.applyAgentEvent(agentEvent('bj-001', AgentState.AGENT_STATE_READY, 9_000));
+    expect(desk.offerOf('beijing', 'bj-001')).toBeUndefined();
+  });
+
   it('keeps the router’s reason for the decision that moved a call', () => {
     const desk = new DeskEvents();
     desk.applyDecision(

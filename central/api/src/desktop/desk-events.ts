@@ -103,6 +103,8 @@ export class DeskEvents {
   private readonly pending = new Map<string, { siteId: string; agentId: string; atMs: number }>();
   /** Each agent's last state push, for a stream that opens later. */
   private readonly states = new Map<string, Extract<DeskPush, { kind: 'state' }>>();
+  /** The call each agent is reserved for or handling, for a stream that opens meanwhile. */
+  private readonly offers = new Map<string, Offer>();
 
   /** An agent event: its state push, and the offer when it reserves the agent for a call. */
   applyAgentEvent(event: AgentEvent): DeskPush[] {
@@ -121,16 +123,18 @@ export class DeskEvents {
         since: new Date(at).toISOString(),
       },
     };
-    this.states.set(`${siteId}/${event.agentId}`, push);
+    const key = `${siteId}/${event.agentId}`;
+    this.states.set(key, push);
+    // Reserved, on the call, wrapping it up: the offer still stands; any other state ends it.
+    if (!['reserved', 'on_call', 'wrap_up'].includes(state)) this.offers.delete(key);
     const out: DeskPush[] = [push];
     if (event.toState === AgentState.AGENT_STATE_RESERVED && event.callId) {
       const call = this.calls.get(event.callId);
-      if (call)
-        out.push({
-          kind: 'offer',
-          offer: { siteId, agentId: event.agentId, call, reservedAtMs: at },
-        });
-      else {
+      if (call) {
+        const offer = { siteId, agentId: event.agentId, call, reservedAtMs: at };
+        this.offers.set(key, offer);
+        out.push({ kind: 'offer', offer });
+      } else {
         this.pending.set(event.callId, { siteId, agentId: event.agentId, atMs: at });
         this.expirePending(at);
       }
@@ -175,15 +179,14 @@ export class DeskEvents {
     const call = this.calls.get(event.callId);
     if (waiting && call && call.siteId === waiting.siteId) {
       this.pending.delete(event.callId);
-      out.push({
-        kind: 'offer',
-        offer: {
-          siteId: waiting.siteId,
-          agentId: waiting.agentId,
-          call,
-          reservedAtMs: waiting.atMs,
-        },
-      });
+      const offer = {
+        siteId: waiting.siteId,
+        agentId: waiting.agentId,
+        call,
+        reservedAtMs: waiting.atMs,
+      };
+      this.offers.set(`${offer.siteId}/${offer.agentId}`, offer);
+      out.push({ kind: 'offer', offer });
     }
     const iso = new Date(at).toISOString();
     switch (kind.$case) {
@@ -241,6 +244,11 @@ export class DeskEvents {
 
   decisionOf(decisionId: string): DecisionNote | undefined {
     return this.decisions.get(decisionId);
+  }
+
+  /** The offer the agent is reserved for or handling (until it is ready again), if any. */
+  offerOf(siteId: string, agentId: string): Offer | undefined {
+    return this.offers.get(`${siteId}/${agentId}`);
   }
 
   /** The agent's last known state push, if any. */

@@ -114,6 +114,9 @@ export class DesktopFeed {
     set.add(listener);
     const state = this.events.stateOf(siteId, agentId);
     if (state) listener('state', state.data);
+    // A desktop opened (or reloaded) while a call is offered or in progress gets its pop too.
+    const offer = this.events.offerOf(siteId, agentId);
+    if (offer) void this.popOffer(offer, listener);
     return () => {
       set.delete(listener);
       if (set.size === 0) this.listeners.delete(key);
@@ -156,8 +159,11 @@ export class DesktopFeed {
     for (const listener of this.listeners.get(`${siteId}/${agentId}`) ?? []) listener(event, data);
   }
 
-  /** Builds the offer's story and pushes it to the agent's streams; logs how long it took. */
-  private async popOffer(offer: Offer): Promise<void> {
+  /**
+   * Builds the offer's story and pushes it to the agent's streams (or to `only`, a stream that
+   * opened after the offer); logs how long it took.
+   */
+  private async popOffer(offer: Offer, only?: DeskListener): Promise<void> {
     const { clock, log } = this.deps;
     const { call } = offer;
     const started = clock.now();
@@ -204,6 +210,10 @@ export class DesktopFeed {
         : null,
       ...(unavailable && { unavailable }),
     };
+    if (only) {
+      only('offer', data);
+      return;
+    }
     this.emit(offer.siteId, offer.agentId, 'offer', data);
     const pushed = clock.now();
     log.info(
