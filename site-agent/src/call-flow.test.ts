@@ -292,8 +292,13 @@ describe('call flow: overflow between sites', () => {
     expect(callEvents[1]!.kind).toMatchObject({
       value: { originSiteId: 'shanghai', hopCount: 1, decisionId: 'd-1' },
     });
+    // The offer itself names the origin and the decision: the screen pop reads it alone.
     expect(callEvents[0]!.kind).toMatchObject({
-      value: { arrivalTime: new Date(T0 - 40_000) },
+      value: {
+        arrivalTime: new Date(T0 - 40_000),
+        overflowOriginSiteId: 'shanghai',
+        overflowDecisionId: 'd-1',
+      },
     });
   });
 
