@@ -11,3 +11,4 @@ export * from './grpc-server.js';
 export * from './telemetry.js';
 export * from './principal.js';
 export * from './grpc-tls.js';
+export * from './sip-credentials.js';
