@@ -14,7 +14,10 @@ import { createServer, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { sipCredentials } from '@ccfed/common';
+import { createApi } from '@ccfed/api/app';
+import { issueToken, type Principal } from '@ccfed/api/auth/token';
+import type { ApiHttpServer } from '@ccfed/api/http/server';
+import { sipCredentials, silentLogger, systemClock } from '@ccfed/common';
 import { AgentState } from '@ccfed/proto';
 import { freePort } from '@ccfed/services';
 import { agentAorOf } from '@ccfed/topology';
@@ -41,6 +44,9 @@ let page: Page;
 let http: Server;
 let pageUrl: string;
 let dir: string;
+let api: ApiHttpServer;
+let apiBase: string;
+const API_SECRET = 'softphone-test-api-token-secret-of-32-bytes';
 
 const near = (hz: number, want: number) => Math.abs(hz - want) / want;
 
@@ -65,6 +71,20 @@ beforeAll(async () => {
       }));
     },
   });
+  // The central API with the topology and every site's SIP secret, as the process serves it
+  // (CCFED_TOPOLOGY, CCFED_SIP_SECRETS_FILE); no route here reads ClickHouse.
+  ({ server: api } = createApi({
+    runQuery: () => Promise.reject(new Error('no ClickHouse in this test')),
+    users: new Map(),
+    secret: API_SECRET,
+    tokenTtlSeconds: 3600,
+    clock: systemClock,
+    log: silentLogger(),
+    topology: site.topology,
+    sipSecrets: new Map([['beijing', testSipSecret('beijing')]]),
+  }));
+  apiBase = `http://127.0.0.1:${await api.listen(await freePort(), '127.0.0.1')}`;
+
   const [callerTone, browserTone] = await Promise.all([
     renderTone(join(dir, `caller-${CALLER_HZ}.wav`), CALLER_HZ, 120),
     renderTone(join(dir, `browser-${BROWSER_HZ}.wav`), BROWSER_HZ, 120),
@@ -115,10 +135,20 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await new Promise((resolve) => http?.close(resolve));
   await caller?.stop().catch(() => undefined);
+  await api?.close();
   await site?.stop();
 });
 
-/** Credentials as the central API issues them (GET /desktop/sip-credentials). */
+/** GET /api/v1/desktop/sip-credentials with `principal`'s token: its status and body. */
+async function credentialsFromApi(principal: Principal): Promise<{ status: number; body: any }> {
+  const token = issueToken(principal, { secret: API_SECRET, ttlSeconds: 600 });
+  const res = await fetch(`${apiBase}/api/v1/desktop/sip-credentials`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Credentials made with the pure function, for the ones the API would never issue. */
 function credentials(
   agentId: string,
   opts: { secret?: string; nowMs?: number; ttl?: number } = {},
@@ -175,9 +205,23 @@ async function agentState(agentId: string): Promise<AgentState | undefined> {
 describe('the browser softphone', () => {
   it('answers a call with audio both ways, holds, resumes and hangs up into wrap-up', async () => {
     const aor = agentAorOf(site.site, AGENT);
+    const issued = await credentialsFromApi({
+      sub: AGENT,
+      role: 'agent',
+      siteId: 'beijing',
+      agentId: AGENT,
+    });
+    expect(issued.status).toBe(200);
+    expect(issued.body).toMatchObject({ wsUri: site.kamailio.webSocketUri, aor, iceServers: [] });
+    expect(issued.body.username).toMatch(new RegExp(`^\\d+:${AGENT}$`));
+    const left = Date.parse(issued.body.expiresAt) - Date.now();
+    expect(left).toBeGreaterThan(11.9 * 3600_000);
+    expect(left).toBeLessThanOrEqual(12 * 3600_000);
     expect(
       await register('phone', {
-        ...credentials(AGENT),
+        wsUri: issued.body.wsUri,
+        username: issued.body.username,
+        password: issued.body.password,
         aor,
         // a steady tone is what noise suppression removes: the fake microphone's goes out as is
         microphone: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
@@ -261,5 +305,42 @@ describe('the browser softphone', () => {
     console.log(
       `softphone: held ${JSON.stringify(heldStreams)}, resumed ${JSON.stringify(resumedStreams)}`,
     );
+  });
+
+  it('refuses wrong and expired credentials, and another agent’s address of record', async () => {
+    const aor = agentAorOf(site.site, OTHER);
+    const wrong = {
+      ...credentials(OTHER),
+      password: credentials(OTHER).password.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')),
+    };
+    expect(await register('wrong', { ...wrong, aor })).toMatch(/^401 /);
+    const otherSite = credentials(OTHER, { secret: testSipSecret('shanghai') });
+    expect(await register('foreign', { ...otherSite, aor })).toMatch(/^401 /);
+    const expired = credentials(OTHER, { nowMs: Date.now() - 13 * 3600_000 });
+    expect(await register('expired', { ...expired, aor })).toBe('403 Credentials Expired');
+    // AGENT's own valid credentials, for OTHER's address of record
+    expect(await register('impostor', { ...credentials(AGENT), aor })).toBe(
+      '403 Not Your Address Of Record',
+    );
+    // and the site agent refuses a log-in at another agent's address of record
+    await expect(
+      site.control.login({ agentId: OTHER, contactUri: agentAorOf(site.site, AGENT) }),
+    ).rejects.toThrow(/PERMISSION_DENIED|not agent bj-other's own address of record/);
+  });
+
+  it('issues SIP credentials to an agent’s token only, for an agent of its site', async () => {
+    for (const principal of [
+      { sub: 'hq', role: 'hq' },
+      { sub: 'bj', role: 'site', siteId: 'beijing' },
+      { sub: 'acme', role: 'tenant', tenantId: 'acme-bank' },
+      // an agent id the site does not have
+      { sub: 'x', role: 'agent', siteId: 'beijing', agentId: 'bj-nobody' },
+      { sub: 'x', role: 'agent', siteId: 'shanghai', agentId: AGENT },
+    ] as Principal[]) {
+      const { status } = await credentialsFromApi(principal);
+      expect(status, JSON.stringify(principal)).toBe(403);
+    }
+    const res = await fetch(`${apiBase}/api/v1/desktop/sip-credentials`);
+    expect(res.status).toBe(401);
   });
 });

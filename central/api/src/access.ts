@@ -6,7 +6,10 @@ import type { Scope } from '@ccfed/analytics/scope';
 import type { Claims } from './auth/token.js';
 import { forbidden } from './http/errors.js';
 
-/** The Scope a token's bearer reads with. */
+/** The roles that read the federation's data (every route that names no roles of its own). */
+export const DATA_ROLES = ['hq', 'site', 'tenant'] as const;
+
+/** The Scope a token's bearer reads with; 403 for an agent, who reads none of it. */
 export function scopeFor(claims: Claims): Scope {
   switch (claims.role) {
     case 'hq':
@@ -15,6 +18,8 @@ export function scopeFor(claims: Claims): Scope {
       return { role: 'site', siteId: claims.siteId };
     case 'tenant':
       return { role: 'tenant', tenantId: claims.tenantId };
+    case 'agent':
+      throw forbidden('an agent reads only its own desktop routes');
   }
 }
 

@@ -20,6 +20,7 @@ import { satisfactionRoute } from './routes/satisfaction.js';
 import { recordingRoutes } from './routes/recordings.js';
 import { sessionRoute } from './routes/session.js';
 import { siteStatusRoute } from './routes/site-status.js';
+import { sipCredentialsRoute } from './routes/softphone.js';
 import type { Topology } from '@ccfed/topology';
 import { ConsoleServer } from './live/console-server.js';
 import type { LiveFeed } from './live/live-feed.js';
@@ -40,6 +41,11 @@ interface OptionalDeps {
   readonly topology?: Topology;
   /** The routing policy from Kafka (routing-policy/policy-store.ts); needs the topology too. */
   readonly routingPolicy?: PolicySource;
+  /**
+   * Each site's secret for its browser agents' SIP credentials (CCFED_SIP_SECRETS_FILE); with
+   * the topology, agents get their softphone's credentials.
+   */
+  readonly sipSecrets?: ReadonlyMap<string, string>;
 }
 
 /** How the HTTP server treats connections: production's defaults when absent. */
@@ -74,6 +80,15 @@ export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
             deps.topology,
             deps.routingPolicy ? () => deps.routingPolicy!.current : undefined,
           ),
+        ]
+      : []),
+    ...(deps.topology && deps.sipSecrets
+      ? [
+          sipCredentialsRoute({
+            topology: deps.topology,
+            sipSecrets: deps.sipSecrets,
+            clock: deps.clock,
+          }),
         ]
       : []),
     ...(deps.topology && deps.routingPolicy

@@ -20,6 +20,14 @@ export const claimsSchema = z.discriminatedUnion('role', [
     tenantId: z.string().min(1),
     exp: z.number().int(),
   }),
+  // An agent at its desktop: bound to one agent id at one site (issue 18).
+  z.object({
+    sub: z.string().min(1),
+    role: z.literal('agent'),
+    siteId: z.string().min(1),
+    agentId: z.string().min(1),
+    exp: z.number().int(),
+  }),
 ]);
 
 export type Claims = z.output<typeof claimsSchema>;
@@ -28,7 +36,13 @@ export type Claims = z.output<typeof claimsSchema>;
 export type Principal =
   | { readonly sub: string; readonly role: 'hq' }
   | { readonly sub: string; readonly role: 'site'; readonly siteId: string }
-  | { readonly sub: string; readonly role: 'tenant'; readonly tenantId: string };
+  | { readonly sub: string; readonly role: 'tenant'; readonly tenantId: string }
+  | {
+      readonly sub: string;
+      readonly role: 'agent';
+      readonly siteId: string;
+      readonly agentId: string;
+    };
 
 /** A token that must not be honoured; the message says why (for logs; clients get 401). */
 export class TokenError extends Error {

@@ -9,7 +9,7 @@ import type { Clock, Logger } from '@ccfed/common';
 import { z } from 'zod';
 import { bearerClaims } from '../auth/bearer.js';
 import { TokenError, type Claims } from '../auth/token.js';
-import { scopeFor } from '../access.js';
+import { DATA_ROLES, scopeFor } from '../access.js';
 import { clientAddress, throttleKey, trustedProxies } from './client-address.js';
 import { HttpError, unauthorized, forbidden, UNAUTHORIZED } from './errors.js';
 import { queryObject } from './query-string.js';
@@ -104,7 +104,10 @@ export class ApiHttpServer {
       }
       if (route.auth) {
         claims = this.authenticate(req, source);
-        if (route.roles && !route.roles.includes(claims.role)) {
+        // A route that names no roles serves the data roles: an agent's token reaches only the
+        // routes made for agents.
+        const roles: readonly Claims['role'][] = route.roles ?? DATA_ROLES;
+        if (!roles.includes(claims.role)) {
           throw forbidden(`role ${claims.role} may not call ${route.method} ${route.path}`);
         }
       }
@@ -122,7 +125,7 @@ export class ApiHttpServer {
         query,
         body: requestBody,
         claims,
-        scope: claims ? scopeFor(claims) : undefined,
+        scope: claims && claims.role !== 'agent' ? scopeFor(claims) : undefined,
         source,
       });
       status = 200;
