@@ -203,7 +203,7 @@ async function agentState(agentId: string): Promise<AgentState | undefined> {
 }
 
 describe('the browser softphone', () => {
-  it('answers a call with audio both ways, holds, resumes and hangs up into wrap-up', async () => {
+  it('answers a call with audio both ways, holds, resumes, takes a re-INVITE, mutes and hangs up into wrap-up', async () => {
     const aor = agentAorOf(site.site, AGENT);
     const issued = await credentialsFromApi({
       sub: AGENT,
@@ -280,6 +280,26 @@ describe('the browser softphone', () => {
     await page.waitForTimeout(2000);
     const resumed = await resumeCapture.stop();
 
+    // A re-INVITE from the caller's side: rtpengine offers the browser WebRTC again (REOFFER),
+    // and the audio goes on both ways.
+    await caller.reinvite();
+    const reinviteCapture = await captureRtp(join(dir, 'reinvited.pcap'), callerFacing);
+    await page.waitForTimeout(1000);
+    const i0 = await energy();
+    await waitFor('the browser receives after the caller’s re-INVITE', async () =>
+      (await energy()) > i0 + 0.2 ? true : undefined,
+    );
+    await page.waitForTimeout(1000);
+    const reinvited = await reinviteCapture.stop();
+
+    // Mute: the browser stops sending its microphone, without signalling.
+    await page.evaluate(() => (globalThis as any).phone.mute());
+    expect(await page.evaluate(() => (globalThis as any).phone.isMuted())).toBe(true);
+    await page.waitForTimeout(300);
+    const muteCapture = await captureRtp(join(dir, 'muted.pcap'), callerFacing);
+    await page.waitForTimeout(1500);
+    const muted = await muteCapture.stop();
+
     await page.evaluate(() => (globalThis as any).phone.hangup());
     await caller.waitForEvent('CALL_CLOSED', { timeoutMs: 10_000 });
     await waitFor('the agent in wrap-up', async () =>
@@ -302,8 +322,13 @@ describe('the browser softphone', () => {
     expect(resumedStreams).toHaveLength(1);
     expect(near(resumedStreams[0]!.hz, BROWSER_HZ)).toBeLessThan(0.05);
     expect(resumedStreams[0]!.db).toBeGreaterThan(-20);
+    const reinvitedStreams = toCaller(await streamsByPort(reinvited, join(dir, 'reinvited')));
+    expect(reinvitedStreams.map((x) => Math.round(x.hz))).toEqual([BROWSER_HZ]);
+    const mutedStreams = toCaller(await streamsByPort(muted, join(dir, 'muted')));
+    expect(mutedStreams).toHaveLength(1);
+    expect(mutedStreams[0]!.db).toBeLessThan(-60);
     console.log(
-      `softphone: held ${JSON.stringify(heldStreams)}, resumed ${JSON.stringify(resumedStreams)}`,
+      `softphone: muted ${JSON.stringify(mutedStreams)}, held ${JSON.stringify(heldStreams)}, resumed ${JSON.stringify(resumedStreams)}`,
     );
   });
 
