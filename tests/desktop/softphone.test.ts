@@ -36,6 +36,8 @@ const SUPPORT = '400200200';
 const AGENT = 'bj-web';
 const OTHER = 'bj-other';
 const DESKTOP_DIST = new URL('../../central/desktop/dist', import.meta.url).pathname;
+/** Kept after the run, beside the console test's. */
+const SCREENSHOTS = new URL('../../.ccfed/test/screenshots', import.meta.url).pathname;
 
 let site: RunningSite;
 let caller: BaresipPhone;
@@ -53,6 +55,7 @@ const near = (hz: number, want: number) => Math.abs(hz - want) / want;
 beforeAll(async () => {
   dir = join(inject('runDir'), uniqueName('softphone'));
   mkdirSync(dir, { recursive: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
   // The bundle the desktop serves (vite build), made from this checkout.
   await promisify(execFile)('npx', ['vite', 'build'], {
     cwd: new URL('../../central/desktop', import.meta.url).pathname,
@@ -235,12 +238,15 @@ describe('the browser softphone', () => {
       w.phone.onIncoming((c: unknown) => w.offers.push(c));
     });
 
+    const dialedAt = Date.now();
     await caller.dial(`sip:${SUPPORT}@${site.kamailio.sip.host}:${site.kamailio.sip.port}`);
     await page.waitForFunction(() => (globalThis as any).offers.length === 1, null, {
       timeout: 15_000,
     });
+    const ringingMs = Date.now() - dialedAt;
     expect(await page.evaluate(() => (globalThis as any).phone.state())).toBe('ringing');
-    await page.screenshot({ path: join(dir, 'softphone-ringing.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'softphone-ringing.png') });
+    const answeredAt = Date.now();
     await page.evaluate(() => (globalThis as any).phone.answer());
     await caller.waitForEvent('CALL_ESTABLISHED', { timeoutMs: 10_000 });
     await waitFor('the agent on the call', async () =>
@@ -252,12 +258,20 @@ describe('the browser softphone', () => {
       page.evaluate(
         async () => (await (globalThis as any).phone.inboundAudio())?.totalAudioEnergy ?? 0,
       );
+    await waitFor('the browser receives RTP', async () =>
+      (await page.evaluate(
+        async () => (await (globalThis as any).phone.inboundAudio())?.packetsReceived ?? 0,
+      )) > 0
+        ? true
+        : undefined,
+    );
+    const audioMs = Date.now() - answeredAt;
     const e0 = await energy();
     await waitFor('the browser receives audio energy', async () =>
       (await energy()) > e0 + 0.2 ? true : undefined,
     );
     await page.waitForTimeout(2500);
-    await page.screenshot({ path: join(dir, 'softphone-connected.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'softphone-connected.png') });
 
     // What rtpengine sends the caller from here on (the caller's own recording stops at the first
     // re-INVITE): everything to and from rtpengine's caller-facing port.
@@ -305,7 +319,7 @@ describe('the browser softphone', () => {
     await waitFor('the agent in wrap-up', async () =>
       (await agentState(AGENT)) === AgentState.AGENT_STATE_WRAP_UP ? true : undefined,
     );
-    await page.screenshot({ path: join(dir, 'softphone-ended.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'softphone-ended.png') });
 
     // The caller heard the browser's fake microphone (its own recording, up to the hold).
     const heard = caller.recordings().heard[0]!;
@@ -328,7 +342,7 @@ describe('the browser softphone', () => {
     expect(mutedStreams).toHaveLength(1);
     expect(mutedStreams[0]!.db).toBeLessThan(-60);
     console.log(
-      `softphone: muted ${JSON.stringify(mutedStreams)}, held ${JSON.stringify(heldStreams)}, resumed ${JSON.stringify(resumedStreams)}`,
+      `softphone: dial to ringing ${ringingMs} ms, answer to first RTP in the browser ${audioMs} ms; muted ${JSON.stringify(mutedStreams)}, held ${JSON.stringify(heldStreams)}, resumed ${JSON.stringify(resumedStreams)}`,
     );
   });
 
