@@ -66,6 +66,8 @@ beforeAll(async () => {
       const support = doc.skills.find((s: { id: string }) => s.id === 'support');
       support.wrapUpSeconds = 30;
       const beijing = doc.sites.find((s: { id: string }) => s.id === 'beijing');
+      // Both listeners: the API hands out wss (the call below goes over it), the refusals use ws.
+      beijing.sip.wssPort = beijing.sip.tlsPort + 1000;
       beijing.agents = [AGENT, OTHER].map((id) => ({
         id,
         name: id,
@@ -125,6 +127,8 @@ beforeAll(async () => {
       '--allow-loopback-in-peer-connection',
       '--disable-features=WebRtcHideLocalIpsWithMdns',
       '--autoplay-policy=no-user-gesture-required',
+      // wss: the site's certificate is from the test federation's CA, which Chromium does not know
+      '--ignore-certificate-errors',
     ],
   });
   page = await browser.newPage();
@@ -162,7 +166,11 @@ function credentials(
     nowMs: opts.nowMs ?? Date.now(),
     ...(opts.ttl ? { ttlSeconds: opts.ttl } : {}),
   });
-  return { wsUri: site.kamailio.webSocketUri!, username: c.username, password: c.password };
+  return {
+    wsUri: `ws://127.0.0.1:${site.site.sip.wsPort}`,
+    username: c.username,
+    password: c.password,
+  };
 }
 
 /** Registers a softphone in the page as window[name]; resolves with "registered" or the refusal. */
@@ -215,7 +223,11 @@ describe('the browser softphone', () => {
       agentId: AGENT,
     });
     expect(issued.status).toBe(200);
-    expect(issued.body).toMatchObject({ wsUri: site.kamailio.webSocketUri, aor, iceServers: [] });
+    expect(issued.body).toMatchObject({
+      wsUri: `wss://127.0.0.1:${site.site.sip.wssPort}`,
+      aor,
+      iceServers: [],
+    });
     expect(issued.body.username).toMatch(new RegExp(`^\\d+:${AGENT}$`));
     const left = Date.parse(issued.body.expiresAt) - Date.now();
     expect(left).toBeGreaterThan(11.9 * 3600_000);
@@ -276,8 +288,9 @@ describe('the browser softphone', () => {
     // What rtpengine sends the caller from here on (the caller's own recording stops at the first
     // re-INVITE): everything to and from rtpengine's caller-facing port.
     const callerFacing = rtpengineCallerPort();
-    const holdCapture = await captureRtp(join(dir, 'held.pcap'), callerFacing);
+    // (from once the hold's re-INVITE is answered)
     await page.evaluate(() => (globalThis as any).phone.hold());
+    const holdCapture = await captureRtp(join(dir, 'held.pcap'), callerFacing);
     expect(await page.evaluate(() => (globalThis as any).phone.isOnHold())).toBe(true);
     await page.waitForTimeout(1000);
     const h0 = await energy();

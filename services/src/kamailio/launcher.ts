@@ -111,7 +111,8 @@ export async function startKamailio(opts: KamailioOptions): Promise<KamailioInst
       !(await udpPortFree(site.sip.port, site.sip.host)) &&
       (await tcpPortInUse(site.evapi.port, site.evapi.host)) &&
       (tlsPort === undefined || (await tcpPortInUse(tlsPort, site.sip.host))) &&
-      (wsPort === undefined || (await tcpPortInUse(wsPort, '127.0.0.1'))),
+      (wsPort === undefined || (await tcpPortInUse(wsPort, '127.0.0.1'))) &&
+      (wssPort === undefined || (await tcpPortInUse(wssPort, site.sip.host))),
     readyTimeoutMs: 30_000,
     stopTimeoutMs: 10_000,
   });
