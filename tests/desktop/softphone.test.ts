@@ -380,6 +380,26 @@ describe('the browser softphone', () => {
     ).rejects.toThrow(/PERMISSION_DENIED|not agent bj-other's own address of record/);
   });
 
+  it('sends a call offered to an unregistered browser back to the queue at once', async () => {
+    // OTHER logs in at its address of record, where no browser is registered
+    await site.control.login({ agentId: OTHER, contactUri: agentAorOf(site.site, OTHER) });
+    await site.control.setReady({ agentId: OTHER });
+    const since = Date.now();
+    await caller.dial(`sip:${SUPPORT}@${site.kamailio.sip.host}:${site.kamailio.sip.port}`);
+    // Kamailio finds no contact: a failed ring (the agent goes not ready), not the ring timeout
+    await waitFor(
+      'the agent not ready after its failed ring',
+      async () =>
+        (await agentState(OTHER)) === AgentState.AGENT_STATE_NOT_READY ? true : undefined,
+      5_000,
+    );
+    expect(Date.now() - since).toBeLessThan(5_000);
+    // and the caller waits in the queue (its early media), not refused
+    await caller.waitForEvent('CALL_PROGRESS', { since, timeoutMs: 5_000 });
+    expect(caller.events.some((e) => e.type === 'CALL_CLOSED' && e.at >= since)).toBe(false);
+    await caller.hangup();
+  });
+
   it('issues SIP credentials to an agent’s token only, for an agent of its site', async () => {
     for (const principal of [
       { sub: 'hq', role: 'hq' },
