@@ -70,6 +70,8 @@ export class LiveStreams {
         'the live feed is not available: this API runs without Kafka (set CCFED_KAFKA_BROKERS)',
       );
     }
+    // the live wall is the data roles' (an agent's desktop has its own stream)
+    if (claims.role === 'agent') return answer(res, 403, 'an agent has no live wall');
     const scope = scopeFor(claims);
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
