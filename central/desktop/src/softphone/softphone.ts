@@ -34,7 +34,10 @@ export type SoftphoneState = 'connecting' | 'registered' | 'ringing' | 'connecte
 export interface IncomingCall {
   /** The SIP Call-ID: the call id the site agent and the analytics know the call by. */
   readonly callId: string;
-  /** The caller's display name or user part, as the site relays it. */
+  /**
+   * The caller's display name or user part, as the site relays it: often the caller's number, so
+   * it may be shown to the agent but never logged or stored (the screen pop names the customer).
+   */
   readonly from: string;
 }
 
