@@ -32,6 +32,7 @@ import { loadTopology, siteById, TopologyError } from '@ccfed/topology';
 import { startDemoTraffic } from './demo-traffic.js';
 import { buildConsoleIfStale, CONSOLE_DIST } from './console-build.js';
 import { localApiConfig, localSecret } from './local-api.js';
+import { localSipSecrets } from './local-sip-secrets.js';
 import { localKafkaUsers } from './local-kafka.js';
 import { localRecordingKeys } from './local-recording-keys.js';
 
@@ -128,6 +129,11 @@ async function main(): Promise<void> {
     'ingester_started',
   );
   const apiConfig = await localApiConfig(join(DATA, 'api'), topology);
+  // Browser agents' SIP credentials: the API issues them, each site's Kamailio checks its own.
+  const sipSecrets = localSipSecrets(
+    join(DATA, 'sip-secrets'),
+    sites.map((s) => s.id),
+  );
   buildConsoleIfStale();
   const apiPort = Number(process.env.CCFED_API_PORT ?? 8080);
   const api = await startNodeService(
@@ -137,6 +143,7 @@ async function main(): Promise<void> {
       CCFED_API_PORT: String(apiPort),
       CCFED_API_SECRET: apiConfig.secret,
       CCFED_API_USERS: apiConfig.usersFile,
+      CCFED_SIP_SECRETS_FILE: sipSecrets.file,
       // The live wall: site snapshots and agent states from Kafka, agents' tenants from the topology.
       ...env,
       ...kafkaAs({ role: 'api' }),
@@ -186,6 +193,7 @@ async function main(): Promise<void> {
       siteId: site.id,
       dataDir: join(DATA, `kamailio-${site.id}`),
       tls: await pki.issue({ kind: 'site', site: site.id }),
+      agentSecret: sipSecrets.secrets.get(site.id)!,
     });
     running.push({ name: `kamailio ${site.id}`, stop: () => kamailio.stop() });
     const agent = await startNodeService(

@@ -14,6 +14,8 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 # --- Debian packages ----------------------------------------------------------------------
 DEBIAN_PACKAGES=(
   kamailio kamailio-extra-modules kamailio-json-modules kamailio-utils-modules kamailio-tls-modules
+  # Browser agents: SIP over WebSocket, and their ephemeral credentials (auth_ephemeral).
+  kamailio-websocket-modules kamailio-autheph-modules
   clickhouse-server clickhouse-client
   sip-tester
   openjdk-17-jre-headless maven

@@ -12,3 +12,4 @@ export * from './telemetry.js';
 export * from './principal.js';
 export * from './grpc-tls.js';
 export * from './wrap-up-note.js';
+export * from './sip-credentials.js';

@@ -62,7 +62,7 @@ export const TEST_RTP_PORTS = 800;
 export async function assignFreePorts(
   doc: {
     readonly sites: readonly {
-      sip: { port: number; tlsPort?: number };
+      sip: { port: number; tlsPort?: number; wsPort?: number; wssPort?: number };
       evapi: { port: number };
       grpc: { port: number };
       media?: Record<string, unknown>;
@@ -73,6 +73,8 @@ export async function assignFreePorts(
   for (const site of doc.sites) {
     site.sip.port = await freePort();
     if (site.sip.tlsPort !== undefined) site.sip.tlsPort = await freePort();
+    if (site.sip.wsPort !== undefined) site.sip.wsPort = await freePort();
+    if (site.sip.wssPort !== undefined) site.sip.wssPort = await freePort();
     site.evapi.port = await freePort();
     site.grpc.port = await freePort();
     site.media = {

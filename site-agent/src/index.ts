@@ -14,7 +14,13 @@ import {
 } from '@ccfed/common';
 import { join } from 'node:path';
 import { topicNames } from '@ccfed/proto';
-import { loadTopology, phoneNetwork, policyFromTopology, siteById } from '@ccfed/topology';
+import {
+  loadTopology,
+  phoneNetwork,
+  policyFromTopology,
+  siteById,
+  sipDomainOf,
+} from '@ccfed/topology';
 import { siteAgentConfigSchema } from './config.js';
 import { EventStamper } from './events/event-meta.js';
 import { Outbox } from './events/outbox.js';
@@ -236,6 +242,7 @@ await startProcess('site-agent', async () => {
     },
     site: { siteId: site.id, agentTenants: new Map(site.agents.map((a) => [a.id, a.tenant])) },
     phoneNetwork: phoneNetwork(site.phoneNetwork),
+    sipDomain: sipDomainOf(site),
     tls,
     log,
     recordings: { desk: calls, library: recording.library },

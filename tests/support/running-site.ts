@@ -1,5 +1,6 @@
 // One whole site as production runs it: the site's Kamailio, the site agent process (ACD, evapi
 // bridge, Kafka publisher, control API), on free ports, with fresh Kafka topics.
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { site as siteApi, type TopicNames } from '@ccfed/proto';
@@ -49,6 +50,14 @@ export interface RunningSite {
   /** Starts the site agent again after it was stopped (same topology, topics and data dir). */
   restartAgent(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * Each test site's secret for its browser agents' credentials (Kamailio's auth_ephemeral, the
+ * central API's GET /desktop/sip-credentials): one per site, as production makes them.
+ */
+export function testSipSecret(siteId: string): string {
+  return createHash('sha256').update(`test-sip-secret-${siteId}`).digest('base64');
 }
 
 /** The federation key every test site agent gets (CCFED_FEDERATION_KEY): tests sign with it too. */
@@ -157,6 +166,7 @@ async function startOneSite(opts: {
       ...(opts.tuning ? { tuning: opts.tuning } : {}),
       // The site principal's certificate, for SIP over TLS with its peer sites.
       tls: await certFor({ kind: 'site', site: siteId }),
+      agentSecret: testSipSecret(siteId),
     });
   } catch (err) {
     await rtpengine.stop();

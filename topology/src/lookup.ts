@@ -66,10 +66,22 @@ export function languageOfNumber(topology: Topology, dialedNumber: string): Lang
   return DEFAULT_LANGUAGE;
 }
 
+/** The domain of `site`'s browser agents' addresses of record (sip.domain, or its default). */
+export function sipDomainOf(site: Site): string {
+  return site.sip.domain ?? `${site.id}.ccfed.invalid`;
+}
+
+/** A browser agent's address of record at its site: what it registers and logs in with. */
+export function agentAorOf(site: Site, agentId: string): string {
+  return `sip:${agentId}@${sipDomainOf(site)}`;
+}
+
 /**
- * The address of record an agent's browser softphone registers at its site's Kamailio with, and
- * the contact the desktop logs the agent in at unless it names another phone.
+ * Where a browser reaches `site`'s Kamailio for SIP over WebSocket: wss on sip.host when the site
+ * has wssPort, else plain ws on loopback (wsPort); undefined when it has neither.
  */
-export function agentAor(site: Site, agentId: string): string {
-  return `sip:${agentId}@${site.sip.host}`;
+export function webSocketUriOf(site: Site): string | undefined {
+  if (site.sip.wssPort !== undefined) return `wss://${site.sip.host}:${site.sip.wssPort}`;
+  if (site.sip.wsPort !== undefined) return `ws://127.0.0.1:${site.sip.wsPort}`;
+  return undefined;
 }

@@ -222,6 +222,18 @@ const site = z.strictObject({
     /** Kamailio's SIP-over-TLS listener for the site's TLS peer links (peerLinks). */
     tlsPort: port.optional(),
     /**
+     * The domain of the site's browser agents' addresses of record, sip:<agent id>@<domain>
+     * (default <site id>.ccfed.invalid: a name only this site's Kamailio answers for).
+     */
+    domain: host.optional(),
+    /**
+     * SIP over plain WebSocket for browser agents, on 127.0.0.1 only: for local runs, tests, or a
+     * TLS-terminating ingress on the same host.
+     */
+    wsPort: port.optional(),
+    /** SIP over secure WebSocket for browser agents on sip.host, with the site's certificate. */
+    wssPort: port.optional(),
+    /**
      * INVITEs one untrusted source address may send: above about this many a second (Kamailio's
      * pike module, averaged over 2 s) its INVITEs are dropped for banSeconds. Peer sites and
      * trusted sources are not limited.

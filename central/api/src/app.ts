@@ -20,6 +20,7 @@ import { satisfactionRoute } from './routes/satisfaction.js';
 import { recordingRoutes } from './routes/recordings.js';
 import { sessionRoute } from './routes/session.js';
 import { siteStatusRoute } from './routes/site-status.js';
+import { sipCredentialsRoute } from './routes/softphone.js';
 import type { Topology } from '@ccfed/topology';
 import { ConsoleServer } from './live/console-server.js';
 import type { LiveFeed } from './live/live-feed.js';
@@ -50,6 +51,11 @@ interface OptionalDeps {
   readonly desktop?: DesktopFeed;
   /** The live wall's state, which the supervisors' agent list reads (needs Kafka). */
   readonly live?: LiveFeed;
+  /**
+   * Each site's secret for its browser agents' SIP credentials (CCFED_SIP_SECRETS_FILE); with
+   * the topology, agents get their softphone's credentials.
+   */
+  readonly sipSecrets?: ReadonlyMap<string, string>;
 }
 
 /** How the HTTP server treats connections: production's defaults when absent. */
@@ -94,6 +100,15 @@ export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
           live: deps.live,
           clock: deps.clock,
         })
+      : []),
+    ...(deps.topology && deps.sipSecrets
+      ? [
+          sipCredentialsRoute({
+            topology: deps.topology,
+            sipSecrets: deps.sipSecrets,
+            clock: deps.clock,
+          }),
+        ]
       : []),
     ...(deps.topology && deps.routingPolicy
       ? routingPolicyRoutes({

@@ -57,6 +57,11 @@ const apiEnvironment = z.object({
   CCFED_TOPIC_PREFIX: z.string().min(1).default('ccfed'),
   /** The topology file: agents' tenants and skills for the live wall, the topology page. */
   CCFED_TOPOLOGY: z.string().min(1).optional(),
+  /**
+   * Each site's secret for its browser agents' SIP credentials (JSON { "<site>": "<base64>" },
+   * mode 0600): with CCFED_TOPOLOGY, agents get their softphone's credentials.
+   */
+  CCFED_SIP_SECRETS_FILE: z.string().min(1).optional(),
   /** The built console (npm run console:build); served at / when the directory exists. */
   CCFED_CONSOLE_DIR: z.string().min(1).optional(),
   /**

@@ -1,5 +1,5 @@
 // The central API process: reads its config and the users file, serves HTTP.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@clickhouse/client';
 import {
@@ -9,6 +9,7 @@ import {
   kafkaCredentialsFromEnv,
   Lifecycle,
   parseEnvConfig,
+  parseSipSecrets,
   principalLabel,
   processGroupId,
   startProcess,
@@ -161,6 +162,12 @@ await startProcess('api', async () => {
     ...(siteRecordings && { siteRecordings }),
     ...(siteDesks && { siteDesks }),
     ...(desktop && { desktop }),
+    ...(config.CCFED_SIP_SECRETS_FILE && {
+      sipSecrets: parseSipSecrets(
+        readFileSync(config.CCFED_SIP_SECRETS_FILE, 'utf8'),
+        config.CCFED_SIP_SECRETS_FILE,
+      ),
+    }),
     ...(consoleDir !== undefined && { consoleDir }),
   });
 

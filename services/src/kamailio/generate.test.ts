@@ -64,4 +64,42 @@ describe("a site's Kamailio files", () => {
       /cannot go into tls.cfg/,
     );
   });
+
+  it('takes browser agents on its WebSocket listener, with its domain and its own secret', () => {
+    const cfg = kamailioConfig(topology(), 'beijing', undefined, '');
+    expect(cfg).toContain('#!define WITH_WEBSOCKET');
+    expect(cfg).toContain('#!substdef "!WS_PORT!5072!g"');
+    expect(cfg).toContain('#!substdef "!SIP_DOMAIN!beijing.ccfed.invalid!g"');
+    expect(cfg).not.toContain('WITH_WSS');
+    const secret = 'c2l0ZS1zZWNyZXQtZm9yLWJlaWppbmc=';
+    const files = kamailioSideFiles(topology(), 'beijing', TLS, secret);
+    expect(files['agent-secret.cfg']).toContain(
+      `modparam("auth_ephemeral", "secret", "${secret}")`,
+    );
+    // the secret is in its own file, never in kamailio.cfg
+    expect(cfg).not.toContain(secret);
+    expect(() => kamailioSideFiles(topology(), 'beijing', TLS, 'a"b')).toThrow(/agent secret/);
+  });
+
+  it('asks browsers on wss for no client certificate, unlike peer sites on the TLS listener', () => {
+    const t = topology((doc) => {
+      doc.sites[1].sip.wssPort = 5073;
+      doc.sites[1].sip.domain = 'sip.beijing.example.com';
+    });
+    const cfg = kamailioConfig(t, 'beijing', undefined, '');
+    expect(cfg).toContain('#!define WITH_WSS');
+    expect(cfg).toContain('#!substdef "!SIP_DOMAIN!sip.beijing.example.com!g"');
+    const tls = kamailioSideFiles(t, 'beijing', TLS)['tls.cfg']!;
+    const wss = tls.slice(tls.indexOf('[server:127.0.0.1:5073]'), tls.indexOf('[server:default]'));
+    expect(wss).toContain('verify_client = off');
+    expect(tls.slice(tls.indexOf('[server:default]'))).toContain('verify_client = on');
+  });
+
+  it('has no WebSocket listener for a site without wsPort or wssPort', () => {
+    const t = topology((doc) => {
+      delete doc.sites[1].sip.wsPort;
+    });
+    expect(kamailioConfig(t, 'beijing', undefined, '')).not.toContain('WITH_WEBSOCKET');
+    expect(kamailioSideFiles(t, 'beijing', TLS)['agent-secret.cfg']).toBeUndefined();
+  });
 });

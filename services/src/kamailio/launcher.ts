@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { siteById, type Topology } from '@ccfed/topology';
+import { siteById, webSocketUriOf, type Topology } from '@ccfed/topology';
 import type { TlsFiles } from '../pki.js';
 import { tcpPortInUse, udpPortFree } from '../ports.js';
 import { EngineError, startEngine, type EngineHandle } from '../supervise.js';
@@ -25,6 +25,12 @@ export interface KamailioOptions {
    * SIP over TLS with the peer sites; required when the site has sip.tlsPort.
    */
   readonly tls?: TlsFiles;
+  /**
+   * The site's secret for its browser agents' ephemeral credentials (base64; common/src/
+   * sip-credentials.ts), for a site with sip.wsPort or sip.wssPort. Without it the site makes a
+   * random one nobody else knows: no browser can register there.
+   */
+  readonly agentSecret?: string;
 }
 
 export interface KamailioInstance {
@@ -33,6 +39,8 @@ export interface KamailioInstance {
   readonly evapi: { readonly host: string; readonly port: number };
   /** The TLS listener for peer sites, when the site has one. */
   readonly sipTls?: { readonly host: string; readonly port: number };
+  /** SIP over WebSocket for browser agents, when the site has one (ws://… or wss://…). */
+  readonly webSocketUri?: string;
   readonly configFile: string;
   readonly handle: EngineHandle;
   stop(): Promise<void>;
@@ -53,7 +61,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<KamailioInst
     if (!existsSync(file)) throw new EngineError(`kamailio ${site.id}: no TLS file ${file}`);
   }
   const config = kamailioConfig(opts.topology, site.id, opts.tuning ?? DEFAULT_TUNING);
-  const sideFiles = kamailioSideFiles(opts.topology, site.id, opts.tls);
+  const sideFiles = kamailioSideFiles(opts.topology, site.id, opts.tls, opts.agentSecret);
   const check = await checkKamailioConfig(config, sideFiles);
   if (!check.ok) {
     throw new EngineError(
@@ -65,8 +73,8 @@ export async function startKamailio(opts: KamailioOptions): Promise<KamailioInst
   const configFile = join(opts.dataDir, 'kamailio.cfg');
   writeFileSync(configFile, config);
   for (const [name, content] of Object.entries(sideFiles))
-    writeFileSync(join(opts.dataDir, name), content);
-  const tlsPort = site.sip.tlsPort;
+    writeFileSync(join(opts.dataDir, name), content, { mode: 0o600 });
+  const { tlsPort, wsPort, wssPort } = site.sip;
   const shm = String(opts.sharedMemoryMb ?? 64);
   const handle = await startEngine({
     name: `kamailio ${site.id}`,
@@ -94,11 +102,17 @@ export async function startKamailio(opts: KamailioOptions): Promise<KamailioInst
       ...(tlsPort === undefined
         ? []
         : [{ port: tlsPort, protocol: 'tcp', role: 'SIP TLS' } as const]),
+      ...(wsPort === undefined ? [] : [{ port: wsPort, protocol: 'tcp', role: 'SIP WS' } as const]),
+      ...(wssPort === undefined
+        ? []
+        : [{ port: wssPort, protocol: 'tcp', role: 'SIP WSS' } as const]),
     ],
     ready: async () =>
       !(await udpPortFree(site.sip.port, site.sip.host)) &&
       (await tcpPortInUse(site.evapi.port, site.evapi.host)) &&
-      (tlsPort === undefined || (await tcpPortInUse(tlsPort, site.sip.host))),
+      (tlsPort === undefined || (await tcpPortInUse(tlsPort, site.sip.host))) &&
+      (wsPort === undefined || (await tcpPortInUse(wsPort, '127.0.0.1'))) &&
+      (wssPort === undefined || (await tcpPortInUse(wssPort, site.sip.host))),
     readyTimeoutMs: 30_000,
     stopTimeoutMs: 10_000,
   });
@@ -107,6 +121,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<KamailioInst
     sip: { host: site.sip.host, port: site.sip.port },
     evapi: { host: site.evapi.host, port: site.evapi.port },
     ...(tlsPort === undefined ? {} : { sipTls: { host: site.sip.host, port: tlsPort } }),
+    ...(webSocketUriOf(site) === undefined ? {} : { webSocketUri: webSocketUriOf(site)! }),
     configFile,
     handle,
     stop: () => handle.stop(),

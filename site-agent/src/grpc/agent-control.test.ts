@@ -50,6 +50,7 @@ async function serve(desk: AcdTestDesk, log = silentLogger(), principal: Princip
     status: noStatus,
     site: SITE,
     phoneNetwork: PHONES,
+    sipDomain: 'shanghai.ccfed.invalid',
     tls: await tlsAs(SHANGHAI),
     log,
   });
@@ -421,6 +422,24 @@ describe('AgentControl authorisation', () => {
       );
       expect((await failure(other.listAgents({}))).code).toBe(Status.PERMISSION_DENIED);
     }
+  });
+
+  it('lets an agent log in at its own browser address of record, never at another agent’s', async () => {
+    const { client } = await started();
+    // the site's domain lies outside its phone network: the browser registers there over WebSocket
+    const own = 'sip:sh-001@shanghai.ccfed.invalid';
+    expect((await client.login({ agentId: 'sh-001', contactUri: own })).agent?.state).toBe(
+      AgentState.AGENT_STATE_NOT_READY,
+    );
+    expect(
+      await failure(
+        client.login({ agentId: 'sh-002', contactUri: 'sip:sh-001@shanghai.ccfed.invalid' }),
+      ),
+    ).toEqual({
+      code: Status.PERMISSION_DENIED,
+      details:
+        'contact_uri "sip:sh-001@shanghai.ccfed.invalid" is not agent sh-002\'s own address of record at site shanghai (sip:sh-002@shanghai.ccfed.invalid)',
+    });
   });
 
   it("refuses a phone outside the site's phone network, naming it, and logs the attempt", async () => {

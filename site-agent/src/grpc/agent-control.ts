@@ -70,6 +70,11 @@ export interface AgentControlDeps {
   readonly site: SiteFacts;
   /** Where this site's agents' phones may be (the topology's sites[].phoneNetwork). */
   readonly phoneNetwork: PhoneNetwork;
+  /**
+   * The domain of the site's browser agents' addresses of record (topology sipDomainOf): an agent
+   * may log in at its own, sip:<agent id>@<domain>, where its browser registers.
+   */
+  readonly sipDomain?: string;
   readonly log: Logger;
 }
 
@@ -80,6 +85,7 @@ export function createAgentControlService({
   codes = DEFAULT_DESK_CODES,
   site,
   phoneNetwork,
+  sipDomain,
   log,
 }: AgentControlDeps): Omit<
   site.AgentControlServiceImplementation,
@@ -107,6 +113,14 @@ export function createAgentControlService({
 
   /** The phone must be one of the site's: the site will relay the agent's calls to it. */
   const inPhoneNetwork = (agentId: string, contactUri: string, host: string): string => {
+    // A browser agent's address of record: Kamailio delivers to the browser registered there, and
+    // only the agent's own credentials may register it.
+    if (sipDomain !== undefined && host.toLowerCase() === sipDomain.toLowerCase()) {
+      if (contactUri === `sip:${agentId}@${sipDomain}`) return contactUri;
+      const message = `contact_uri ${clip(contactUri)} is not agent ${agentId}'s own address of record at site ${site.siteId} (sip:${agentId}@${sipDomain})`;
+      log.warn({ event: 'agent_contact_refused', agentId, host: host.slice(0, 64) }, message);
+      throw new ServerError(Status.PERMISSION_DENIED, message);
+    }
     if (phoneNetwork.contains(host)) return contactUri;
     const message =
       `contact_uri host ${clip(host)} is outside site ${site.siteId}'s phone network ` +

@@ -36,6 +36,8 @@ export interface GrpcServerOptions {
   readonly site: SiteFacts;
   /** Where this site's agents' phones may be (the topology's sites[].phoneNetwork). */
   readonly phoneNetwork: PhoneNetwork;
+  /** The domain of the site's browser agents' addresses of record (agent-control.ts). */
+  readonly sipDomain?: string;
   /** The site's certificate and the federation CA that every client's must come from. */
   readonly tls: TlsMaterial;
   readonly log: Logger;
@@ -69,7 +71,16 @@ export interface GrpcServer {
 
 /** Starts serving both services on host:port; rejects, naming the address, when it cannot bind. */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
-  const { host, desk, status, phoneNetwork, tls, log, shutdownTimeoutMs = 5_000 } = options;
+  const {
+    host,
+    desk,
+    status,
+    phoneNetwork,
+    sipDomain,
+    tls,
+    log,
+    shutdownTimeoutMs = 5_000,
+  } = options;
   const facts = options.site;
   const server = createServer(secureServerOptions);
   const recordings = { ...(options.recordings ?? RECORDS_NOTHING), site: facts, log };
@@ -78,6 +89,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       desk,
       site: facts,
       phoneNetwork,
+      sipDomain,
       log,
       ...(options.wrapUps && { wrapUps: options.wrapUps }),
       ...(options.codes && { codes: options.codes }),

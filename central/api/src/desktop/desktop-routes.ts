@@ -7,7 +7,7 @@
 import { wrapUpNoteProblem, MAX_WRAP_UP_NOTE } from '@ccfed/common';
 import type { site as siteApi } from '@ccfed/proto';
 import { AgentState, ComplaintSeverity } from '@ccfed/proto';
-import { agentAor, siteById, type Topology } from '@ccfed/topology';
+import { agentAorOf, siteById, type Topology } from '@ccfed/topology';
 import { z } from 'zod';
 import { badRequest, HttpError } from '../http/errors.js';
 import { route, type Route } from '../http/route.js';
@@ -138,7 +138,7 @@ export function desktopRoutes(deps: DesktopRouteDeps): Route[] {
       async handle(ctx) {
         const desk = deskOf(ctx.claims!, topology);
         const contactUri =
-          ctx.body.contactUri ?? agentAor(siteById(topology, desk.siteId), desk.agentId);
+          ctx.body.contactUri ?? agentAorOf(siteById(topology, desk.siteId), desk.agentId);
         const res = await sites().call(desk.siteId, agentPrincipal(desk), (c, o) =>
           c.login({ agentId: desk.agentId, contactUri }, o),
         );
