@@ -7,6 +7,7 @@ import {
   grpcServerCredentials,
   secureServerOptions,
   serveGrpc,
+  systemClock,
   type TlsMaterial,
 } from '@ccfed/common';
 import type { PhoneNetwork } from '@ccfed/topology';
@@ -18,6 +19,9 @@ import { RecordingControlError, type RecordingDesk } from '../recording/recordin
 import { createAgentControlService } from './agent-control.js';
 import type { SiteFacts } from './authorise.js';
 import { fetchRecordingRpc, recordingControlRpcs } from './recording-rpcs.js';
+import { monitorRpcs } from './monitor-rpcs.js';
+import { MonitorBook } from '../monitor/monitor-book.js';
+import { MonitorService } from '../monitor/monitor-service.js';
 import { createSiteAgentService, type SiteStatusProvider } from './site-status.js';
 
 export interface GrpcServerOptions {
@@ -42,6 +46,11 @@ export interface GrpcServerOptions {
     readonly desk: RecordingDesk;
     readonly library: RecordingLibrary | undefined;
   };
+  /**
+   * Silent monitoring of the site's live calls (monitor/monitor-service.ts). Without it every
+   * StartMonitor is UNAVAILABLE.
+   */
+  readonly monitors?: MonitorService;
   /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
   readonly shutdownTimeoutMs?: number;
 }
@@ -71,6 +80,18 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   server.add(site.AgentControlDefinition, {
     ...createAgentControlService({ desk, site: facts, phoneNetwork, log }),
     ...recordingControlRpcs(recordings),
+    ...monitorRpcs({
+      monitors:
+        options.monitors ??
+        new MonitorService({
+          book: new MonitorBook({ clock: systemClock, randomHex: () => '' }),
+          media: undefined,
+          talkingCall: () => undefined,
+          log,
+        }),
+      site: facts,
+      log,
+    }),
   });
   server.add(site.SiteAgentDefinition, {
     ...createSiteAgentService({ status, site: facts, log }),
