@@ -26,6 +26,7 @@ import { LiveFeed } from './live/live-feed.js';
 import { LiveState, type AgentDirectoryEntry } from './live/live-state.js';
 import { RoutingPolicyStore } from './routing-policy/policy-store.js';
 import { SiteRecordings } from './recordings/site-recordings.js';
+import { SiteMonitors } from './monitor/site-monitors.js';
 
 /** Where npm run console:build puts the console, next to this package. */
 const BUILT_CONSOLE = fileURLToPath(new URL('../../console/dist', import.meta.url));
@@ -87,6 +88,8 @@ await startProcess('api', async () => {
   // Recordings are streamed from the sites over mutual TLS as service:api, the one principal the
   // sites stream them to.
   let siteRecordings: SiteRecordings | undefined;
+  // Supervisors' silent monitoring, asked of the sites as service:api on the supervisor's behalf.
+  let siteMonitors: SiteMonitors | undefined;
   if (config.CCFED_TLS_CERT && config.CCFED_TLS_KEY && config.CCFED_TLS_CA) {
     const tls = tlsFromEnv({
       CCFED_TLS_CA: config.CCFED_TLS_CA,
@@ -98,6 +101,7 @@ await startProcess('api', async () => {
         `${config.CCFED_TLS_CERT} names ${principalLabel(tls.self)}; the API needs a certificate for service:api`,
       );
     if (topology) siteRecordings = new SiteRecordings({ topology, tls });
+    if (topology) siteMonitors = new SiteMonitors({ topology, tls });
   }
   if (!siteRecordings)
     log.warn(
@@ -137,6 +141,7 @@ await startProcess('api', async () => {
     ...(topology && { topology }),
     ...(routingPolicy && { routingPolicy }),
     ...(siteRecordings && { siteRecordings }),
+    ...(siteMonitors && { siteMonitors }),
     ...(consoleDir !== undefined && { consoleDir }),
   });
 
@@ -150,7 +155,10 @@ await startProcess('api', async () => {
     lifecycle.onShutdown('stop following the routing policy', () => store.stop());
   }
   lifecycle.onShutdown('close ClickHouse client', () => clickhouse.close());
-  lifecycle.onShutdown('close the sites’ channels', () => siteRecordings?.close());
+  lifecycle.onShutdown('close the sites’ channels', () => {
+    siteRecordings?.close();
+    siteMonitors?.close();
+  });
 
   await live?.start();
   await routingPolicy?.start();

@@ -24,21 +24,30 @@ function outputSchema(schema: z.ZodType): JsonSchema {
 }
 
 function parameters(route: Route): unknown[] {
-  if (!route.query) return [];
+  const inPath = [...route.path.matchAll(/\/:(\w+)/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+  if (!route.query) return inPath;
   const schema = jsonSchema(route.query) as {
     properties?: Record<string, JsonSchema>;
     required?: string[];
   };
-  return Object.entries(schema.properties ?? {}).map(([name, property]) => {
-    const { description, ...rest } = property as { description?: string };
-    return {
-      name,
-      in: 'query',
-      required: schema.required?.includes(name) ?? false,
-      ...(description !== undefined && { description }),
-      schema: rest,
-    };
-  });
+  return [
+    ...inPath,
+    ...Object.entries(schema.properties ?? {}).map(([name, property]) => {
+      const { description, ...rest } = property as { description?: string };
+      return {
+        name,
+        in: 'query',
+        required: schema.required?.includes(name) ?? false,
+        ...(description !== undefined && { description }),
+        schema: rest,
+      };
+    }),
+  ];
 }
 
 const ERRORS: Record<string, string> = {
@@ -65,8 +74,9 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
       if (!r.auth && code === '403') continue;
       responses[code] = { description, ...error };
     }
-    paths[r.path] ??= {};
-    paths[r.path]![r.method.toLowerCase()] = {
+    const path = r.path.replace(/\/:(\w+)/g, '/{$1}');
+    paths[path] ??= {};
+    paths[path]![r.method.toLowerCase()] = {
       summary: r.summary,
       operationId: `${r.method.toLowerCase()}${r.path.replace(/^\/api\/v1/, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
       security: r.auth ? [{ bearer: [] }] : [],

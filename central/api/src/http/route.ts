@@ -6,7 +6,7 @@ import type { Scope } from '@ccfed/analytics/scope';
 import type { z } from 'zod';
 import type { Claims } from '../auth/token.js';
 
-export type Method = 'GET' | 'POST' | 'PUT';
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** What a handler gets: the validated query and body, and the caller when authenticated. */
 export interface RouteContext<Q, B> {
@@ -18,11 +18,13 @@ export interface RouteContext<Q, B> {
   readonly scope: Scope | undefined;
   /** Where the request comes from, as the log-in throttle counts it (client-address.ts). */
   readonly source: string;
+  /** The path's `:name` segments (URL-decoded); the handler validates them. Empty otherwise. */
+  readonly params: Readonly<Record<string, string>>;
 }
 
 export interface Route<Q = unknown, B = unknown> {
   readonly method: Method;
-  /** Full path, e.g. /api/v1/kpis. */
+  /** Full path, e.g. /api/v1/kpis; a `:name` segment matches one segment (RouteContext.params). */
   readonly path: string;
   readonly summary: string;
   /** False only for opening a session and for the OpenAPI document. */

@@ -48,6 +48,8 @@ const MAX_BODY_BYTES = 16 * 1024;
 export class ApiHttpServer {
   private readonly server: Server;
   private readonly byPath = new Map<string, Map<string, Route>>();
+  /** Paths with `:name` segments, tried in order after an exact path missed. */
+  private readonly patterns: { readonly match: RegExp; readonly path: string }[] = [];
   private readonly proxies: BlockList;
 
   constructor(private readonly deps: HttpServerDeps) {
@@ -55,6 +57,8 @@ export class ApiHttpServer {
       const methods = this.byPath.get(r.path) ?? new Map<string, Route>();
       if (methods.has(r.method)) throw new Error(`route ${r.method} ${r.path} defined twice`);
       methods.set(r.method, r);
+      if (!this.byPath.has(r.path) && r.path.includes('/:'))
+        this.patterns.push({ path: r.path, match: pathPattern(r.path) });
       this.byPath.set(r.path, methods);
     }
     this.server = createServer(SERVER_OPTIONS, (req, res) => void this.serve(req, res));
@@ -95,7 +99,15 @@ export class ApiHttpServer {
     let body: unknown;
     try {
       const url = new URL(req.url ?? '/', 'http://api.invalid');
-      const methods = this.byPath.get(url.pathname);
+      let params: Record<string, string> = {};
+      let methods = this.byPath.get(url.pathname);
+      for (const p of methods ? [] : this.patterns) {
+        const m = p.match.exec(url.pathname);
+        if (!m) continue;
+        params = pathParams(m.groups ?? {});
+        methods = this.byPath.get(p.path);
+        break;
+      }
       if (!methods) throw new HttpError(404, `no route ${url.pathname}`);
       const route = methods.get(req.method ?? '');
       if (!route) {
@@ -124,6 +136,7 @@ export class ApiHttpServer {
         claims,
         scope: claims ? scopeFor(claims) : undefined,
         source,
+        params,
       });
       status = 200;
     } catch (err) {
@@ -173,6 +186,32 @@ export class ApiHttpServer {
       throw unauthorized(UNAUTHORIZED.token);
     }
   }
+}
+
+/** A route path's `:name` segments as named groups matching one non-empty segment each. */
+function pathPattern(path: string): RegExp {
+  const escaped = path
+    .split('/')
+    .map((seg) =>
+      seg.startsWith(':')
+        ? `(?<${seg.slice(1)}>[^/]+)`
+        : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
+    .join('/');
+  return new RegExp(`^${escaped}$`);
+}
+
+/** Decoded path parameters; a malformed escape is the client's error. */
+function pathParams(groups: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(groups)) {
+    try {
+      out[name] = decodeURIComponent(raw ?? '');
+    } catch {
+      throw new HttpError(400, `path: ${name} is not a valid URL-encoded segment`);
+    }
+  }
+  return out;
 }
 
 function validate<T>(where: 'query' | 'body', schema: z.ZodType<T>, input: unknown): T {
