@@ -24,7 +24,7 @@ function outputSchema(schema: z.ZodType): JsonSchema {
 }
 
 function parameters(route: Route): unknown[] {
-  const inPath = [...route.path.matchAll(/\/:(\w+)/g)].map(([, name]) => ({
+  const inPath = [...route.path.matchAll(/\/\{(\w+)\}/g)].map(([, name]) => ({
     name,
     in: 'path',
     required: true,
@@ -74,9 +74,8 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
       if (!r.auth && code === '403') continue;
       responses[code] = { description, ...error };
     }
-    const path = r.path.replace(/\/:(\w+)/g, '/{$1}');
-    paths[path] ??= {};
-    paths[path]![r.method.toLowerCase()] = {
+    paths[r.path] ??= {};
+    paths[r.path]![r.method.toLowerCase()] = {
       summary: r.summary,
       operationId: `${r.method.toLowerCase()}${r.path.replace(/^\/api\/v1/, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
       security: r.auth ? [{ bearer: [] }] : [],

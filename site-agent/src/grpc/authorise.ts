@@ -27,7 +27,42 @@
 // Monitoring is listening to a live conversation: only a supervisor, never an agent (not even on
 // its own call), an operator or a service. The handler asks first without the call's agent (is
 // this a supervisor here at all?), then with it, so that nobody else learns which calls exist.
-import { principalLabel, type Principal } from '@ccfed/common';
+//
+// On behalf of a person: the API (spiffe://ccfed/service/api) acts for the agents and supervisors
+// who use it by sending the person's principal URI in the metadata ON_BEHALF_OF; the site then
+// decides as if that person had called (actingPrincipal). From any other caller the header is
+// refused outright, so a site, an agent or an operator cannot pass for somebody else.
+import { parsePrincipalUri, principalLabel, type Principal } from '@ccfed/common';
+
+/** The gRPC metadata key in which the API names the person it acts for. */
+export const ON_BEHALF_OF = 'x-ccfed-on-behalf-of';
+
+/** Who a call is decided for: the certificate's principal, or the person the API acts for. */
+export type Acting =
+  | { readonly ok: true; readonly principal: Principal; readonly via?: Principal }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * The principal a request is authorised as: the TLS peer's, unless the peer is the API service
+ * and names a person (an agent or a supervisor) in ON_BEHALF_OF. The header from anyone else, or
+ * naming a service, a site or an operator, or malformed, is refused.
+ */
+export function actingPrincipal(peer: Principal, onBehalfOf: string | undefined): Acting {
+  if (onBehalfOf === undefined) return { ok: true, principal: peer };
+  if (peer.kind !== 'service' || peer.service !== 'api')
+    return {
+      ok: false,
+      reason: `${principalLabel(peer)} may not act on behalf of anyone: only the API service may send ${ON_BEHALF_OF}`,
+    };
+  const person = parsePrincipalUri(onBehalfOf);
+  if (!person) return { ok: false, reason: `${ON_BEHALF_OF} is not a ccfed principal URI` };
+  if (person.kind !== 'agent' && person.kind !== 'supervisor')
+    return {
+      ok: false,
+      reason: `the API acts only for agents and supervisors, not for ${principalLabel(person)}`,
+    };
+  return { ok: true, principal: person, via: peer };
+}
 
 /** What a call asks to do. */
 export type SiteRequest =

@@ -3,10 +3,8 @@
 // is a supervisor of this site at all, before anything about the call is looked up; then, with
 // the agent talking on the call, whether a tenant's supervisor may hear that agent.
 //
-// Who is asking: the certificate's principal, or, when the certificate is the API's
-// (service:api), the person named in `x-ccfed-on-behalf-of` (a principal URI): the API has
-// authenticated that person and scoped the request before it asks. Anybody else's header is
-// ignored. (The desktop-data part builds the same rule for every RPC; this is its monitoring use.)
+// Who is asking: the certificate's principal, or the supervisor the API acts for
+// (x-ccfed-on-behalf-of, honoured from service:api only: authorise.ts actingPrincipal, permit.ts).
 //
 // Status mapping:
 //   malformed call id, monitor id, or an unacceptable SDP answer     → INVALID_ARGUMENT
@@ -14,7 +12,7 @@
 //   a monitor of another supervisor; answered already                 → PERMISSION_DENIED, FAILED_PRECONDITION
 //   too many monitors on the call or at the site                      → RESOURCE_EXHAUSTED
 //   no rtpengine, or rtpengine refused                                → UNAVAILABLE
-import { parsePrincipalUri, peerPrincipal, principalLabel, type Principal } from '@ccfed/common';
+import { principalLabel } from '@ccfed/common';
 import type { site as siteApi } from '@ccfed/proto';
 import { ServerError, Status, type CallContext } from 'nice-grpc';
 import type { Logger } from 'pino';
@@ -22,10 +20,7 @@ import { MonitorError } from '../monitor/monitor-book.js';
 import { MonitorUnavailable, type MonitorService } from '../monitor/monitor-service.js';
 import type { MonitorRpc, SiteFacts } from './authorise.js';
 import { internalError } from './internal-error.js';
-import { permitAs } from './permit.js';
-
-/** The metadata the API names the person it acts for with. */
-export const ON_BEHALF_OF = 'x-ccfed-on-behalf-of';
+import { permitWho } from './permit.js';
 
 type MonitorRpcs = Pick<
   siteApi.AgentControlServiceImplementation,
@@ -36,21 +31,6 @@ type MonitorRpcs = Pick<
 const CALL_ID = /^[\x21-\x7e]{1,200}$/;
 const MONITOR_ID = /^mon-[0-9a-f]{32}$/;
 
-/** Who a request is from: the certificate's principal, or the API's person (see above). */
-export function actingPrincipal(context: CallContext): Principal {
-  const peer = peerPrincipal(context);
-  if (peer.kind !== 'service' || peer.service !== 'api') return peer;
-  const named = context.metadata.get(ON_BEHALF_OF);
-  if (named === undefined) return peer;
-  const person = typeof named === 'string' ? parsePrincipalUri(named) : undefined;
-  if (!person || person.kind === 'service' || person.kind === 'site')
-    throw new ServerError(
-      Status.INVALID_ARGUMENT,
-      `${ON_BEHALF_OF} must name a person (supervisor, agent, operator) as a ccfed principal URI`,
-    );
-  return person;
-}
-
 export function monitorRpcs(deps: {
   readonly monitors: MonitorService;
   readonly site: SiteFacts;
@@ -59,10 +39,9 @@ export function monitorRpcs(deps: {
   const { monitors, site, log } = deps;
   /** Authorises `rpc` for the acting principal, on the call's agent once it is known. */
   const authorised = (rpc: MonitorRpc, context: CallContext, agentOf: () => string | undefined) => {
-    const caller = actingPrincipal(context);
-    permitAs(caller, site, { rpc }, log);
+    const { caller } = permitWho(context, site, { rpc }, log);
     const agentId = agentOf();
-    if (agentId !== undefined) permitAs(caller, site, { rpc, agentId }, log);
+    if (agentId !== undefined) permitWho(context, site, { rpc, agentId }, log);
     return principalLabel(caller);
   };
   const failed = (rpc: MonitorRpc, err: unknown, fields: Record<string, unknown>): never => {

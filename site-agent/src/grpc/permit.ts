@@ -3,26 +3,53 @@
 import { peerPrincipal, principalLabel, type Principal } from '@ccfed/common';
 import { ServerError, Status, type CallContext } from 'nice-grpc';
 import type { Logger } from 'pino';
-import { authorise, type Scope, type SiteFacts, type SiteRequest } from './authorise.js';
+import {
+  actingPrincipal,
+  authorise,
+  ON_BEHALF_OF,
+  type Scope,
+  type SiteFacts,
+  type SiteRequest,
+} from './authorise.js';
 
-/** What of the site the caller may see; throws UNAUTHENTICATED or PERMISSION_DENIED otherwise. */
+/**
+ * What of the site the caller may see, deciding for the person the API acts for when it names
+ * one (authorise.ts, actingPrincipal); throws UNAUTHENTICATED or PERMISSION_DENIED otherwise.
+ */
 export function permit(
   context: CallContext,
   site: SiteFacts,
   req: SiteRequest,
   log: Logger,
 ): Scope {
-  return permitAs(peerPrincipal(context), site, req, log);
+  return permitWho(context, site, req, log).scope;
 }
 
-/** permit() for a caller already known (e.g. the person the API acts for). */
-export function permitAs(caller: Principal, site: SiteFacts, req: SiteRequest, log: Logger): Scope {
+/** permit(), also answering whom the request was decided for (e.g. for "paused by"). */
+export function permitWho(
+  context: CallContext,
+  site: SiteFacts,
+  req: SiteRequest,
+  log: Logger,
+): { scope: Scope; caller: Principal } {
+  const peer = peerPrincipal(context);
+  const header = context.metadata.get(ON_BEHALF_OF);
+  const acting = actingPrincipal(peer, typeof header === 'string' ? header : undefined);
+  if (!acting.ok) {
+    log.warn(
+      { event: 'grpc_on_behalf_refused', peer: principalLabel(peer), rpc: req.rpc },
+      acting.reason,
+    );
+    throw new ServerError(Status.PERMISSION_DENIED, acting.reason);
+  }
+  const caller = acting.principal;
   const decision = authorise(caller, site, req);
-  if (decision.allowed) return decision.scope;
+  if (decision.allowed) return { scope: decision.scope, caller };
   log.warn(
     {
       event: 'grpc_permission_denied',
-      peer: principalLabel(caller),
+      peer: principalLabel(peer),
+      ...(acting.via ? { onBehalfOf: principalLabel(caller) } : {}),
       rpc: req.rpc,
       ...('agentId' in req && req.agentId !== undefined
         ? { agentId: req.agentId.slice(0, 40) }

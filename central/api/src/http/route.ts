@@ -12,19 +12,19 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 export interface RouteContext<Q, B> {
   readonly query: Q;
   readonly body: B;
+  /** The path's {name} segments, as matched (http/server.ts checks their characters). */
+  readonly params: Readonly<Record<string, string>>;
   /** The caller's token claims; undefined only on routes with `auth: false`. */
   readonly claims: Claims | undefined;
   /** The rows the caller may see; undefined only on routes with `auth: false`. */
   readonly scope: Scope | undefined;
   /** Where the request comes from, as the log-in throttle counts it (client-address.ts). */
   readonly source: string;
-  /** The path's `:name` segments (URL-decoded); the handler validates them. Empty otherwise. */
-  readonly params: Readonly<Record<string, string>>;
 }
 
 export interface Route<Q = unknown, B = unknown> {
   readonly method: Method;
-  /** Full path, e.g. /api/v1/kpis; a `:name` segment matches one segment (RouteContext.params). */
+  /** Full path, e.g. /api/v1/kpis; a segment {name} matches one segment, given as params.name. */
   readonly path: string;
   readonly summary: string;
   /** False only for opening a session and for the OpenAPI document. */

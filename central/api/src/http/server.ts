@@ -42,14 +42,15 @@ export async function listenOn(server: Server, port: number, host: string): Prom
   return (server.address() as AddressInfo).port;
 }
 
+/** A path segment's value: printable ASCII without slashes or spaces, as call ids are. */
+const PARAM_VALUE = /^[\x21-\x2e\x30-\x7e]{1,128}$/;
+
 /** Request bodies are small JSON objects (a login); anything bigger is refused unread. */
 const MAX_BODY_BYTES = 16 * 1024;
 
 export class ApiHttpServer {
   private readonly server: Server;
   private readonly byPath = new Map<string, Map<string, Route>>();
-  /** Paths with `:name` segments, tried in order after an exact path missed. */
-  private readonly patterns: { readonly match: RegExp; readonly path: string }[] = [];
   private readonly proxies: BlockList;
 
   constructor(private readonly deps: HttpServerDeps) {
@@ -57,13 +58,45 @@ export class ApiHttpServer {
       const methods = this.byPath.get(r.path) ?? new Map<string, Route>();
       if (methods.has(r.method)) throw new Error(`route ${r.method} ${r.path} defined twice`);
       methods.set(r.method, r);
-      if (!this.byPath.has(r.path) && r.path.includes('/:'))
-        this.patterns.push({ path: r.path, match: pathPattern(r.path) });
       this.byPath.set(r.path, methods);
     }
     this.server = createServer(SERVER_OPTIONS, (req, res) => void this.serve(req, res));
     applyTimeouts(this.server, deps.timeouts ?? DEFAULT_TIMEOUTS);
     this.proxies = deps.trustedProxies ?? trustedProxies([]);
+  }
+
+  /**
+   * The routes of `pathname` and its {name} segments: an exact path first, else a path with
+   * {name} segments, each matching one segment of safe characters (ids, never a slash).
+   */
+  private match(pathname: string): {
+    methods: Map<string, Route> | undefined;
+    params: Record<string, string>;
+  } {
+    const exact = this.byPath.get(pathname);
+    if (exact) return { methods: exact, params: {} };
+    const given = pathname.split('/');
+    for (const [path, methods] of this.byPath) {
+      if (!path.includes('{')) continue;
+      const parts = path.split('/');
+      if (parts.length !== given.length) continue;
+      const params: Record<string, string> = {};
+      const fits = parts.every((part, i) => {
+        const name = /^\{(\w+)\}$/.exec(part)?.[1];
+        if (name === undefined) return part === given[i];
+        let value: string;
+        try {
+          value = decodeURIComponent(given[i]!);
+        } catch {
+          return false;
+        }
+        if (!PARAM_VALUE.test(value)) return false;
+        params[name] = value;
+        return true;
+      });
+      if (fits) return { methods, params };
+    }
+    return { methods: undefined, params: {} };
   }
 
   /** The throttle key of the client on the other end of `req` (client-address.ts). */
@@ -99,15 +132,7 @@ export class ApiHttpServer {
     let body: unknown;
     try {
       const url = new URL(req.url ?? '/', 'http://api.invalid');
-      let params: Record<string, string> = {};
-      let methods = this.byPath.get(url.pathname);
-      for (const p of methods ? [] : this.patterns) {
-        const m = p.match.exec(url.pathname);
-        if (!m) continue;
-        params = pathParams(m.groups ?? {});
-        methods = this.byPath.get(p.path);
-        break;
-      }
+      const { methods, params } = this.match(url.pathname);
       if (!methods) throw new HttpError(404, `no route ${url.pathname}`);
       const route = methods.get(req.method ?? '');
       if (!route) {
@@ -133,10 +158,10 @@ export class ApiHttpServer {
       body = await route.handle({
         query,
         body: requestBody,
+        params,
         claims,
         scope: claims ? scopeFor(claims) : undefined,
         source,
-        params,
       });
       status = 200;
     } catch (err) {
@@ -186,32 +211,6 @@ export class ApiHttpServer {
       throw unauthorized(UNAUTHORIZED.token);
     }
   }
-}
-
-/** A route path's `:name` segments as named groups matching one non-empty segment each. */
-function pathPattern(path: string): RegExp {
-  const escaped = path
-    .split('/')
-    .map((seg) =>
-      seg.startsWith(':')
-        ? `(?<${seg.slice(1)}>[^/]+)`
-        : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
-    )
-    .join('/');
-  return new RegExp(`^${escaped}$`);
-}
-
-/** Decoded path parameters; a malformed escape is the client's error. */
-function pathParams(groups: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(groups)) {
-    try {
-      out[name] = decodeURIComponent(raw ?? '');
-    } catch {
-      throw new HttpError(400, `path: ${name} is not a valid URL-encoded segment`);
-    }
-  }
-  return out;
 }
 
 function validate<T>(where: 'query' | 'body', schema: z.ZodType<T>, input: unknown): T {

@@ -1,7 +1,7 @@
 // Silent monitoring of a live call (listen only) for a supervisor's browser:
-//   POST   /api/v1/supervisor/calls/:callId/monitor   {siteId}             → {monitorId, sdpOffer, parties, agentId}
-//   POST   /api/v1/supervisor/monitors/:monitorId/answer {siteId, sdpAnswer} → {monitorId, listening}
-//   DELETE /api/v1/supervisor/monitors/:monitorId?siteId=                  → {monitorId, wasActive}
+//   POST   /api/v1/supervisor/calls/{callId}/monitor   {siteId}             → {monitorId, sdpOffer, parties, agentId}
+//   POST   /api/v1/supervisor/monitors/{monitorId}/answer {siteId, sdpAnswer} → {monitorId, listening}
+//   DELETE /api/v1/supervisor/monitors/{monitorId}?siteId=                  → {monitorId, wasActive}
 // The API decides as whom it asks (access.ts monitorPrincipal: a site supervisor at its site, a
 // tenant client as its tenant's supervisor, HQ not at all) and the site agent decides whether that
 // supervisor may hear the call (a tenant's only its own agents' calls). The SDP goes to the site
@@ -64,7 +64,7 @@ export function monitorRoutes(deps: { readonly sites: SiteMonitorsClient }): Rou
   return [
     route({
       method: 'POST',
-      path: `${API}/supervisor/calls/:callId/monitor`,
+      path: `${API}/supervisor/calls/{callId}/monitor`,
       summary:
         "Starts listening to a live call: an SDP offer (WebRTC, one sendonly audio section per party, in `parties` order) for the supervisor's RTCPeerConnection.",
       auth: true,
@@ -91,7 +91,7 @@ export function monitorRoutes(deps: { readonly sites: SiteMonitorsClient }): Rou
     }),
     route({
       method: 'POST',
-      path: `${API}/supervisor/monitors/:monitorId/answer`,
+      path: `${API}/supervisor/monitors/{monitorId}/answer`,
       summary:
         "Hands the browser's recvonly SDP answer to the site: from then on the supervisor hears both parties, and they do not hear the supervisor.",
       auth: true,
@@ -110,7 +110,7 @@ export function monitorRoutes(deps: { readonly sites: SiteMonitorsClient }): Rou
     }),
     route({
       method: 'DELETE',
-      path: `${API}/supervisor/monitors/:monitorId`,
+      path: `${API}/supervisor/monitors/{monitorId}`,
       summary: 'Stops listening (the call going on); wasActive is false when it had ended already.',
       auth: true,
       roles: ['site', 'tenant'],

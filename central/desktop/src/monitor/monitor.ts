@@ -5,7 +5,7 @@
 // the WebRTC statistics' inbound audio energy and, through an AnalyserNode, the loudest frequency.
 // Plain TypeScript with no package dependencies: the desktop app bundles it as it likes.
 
-/** What POST /api/v1/supervisor/calls/:callId/monitor answers. */
+/** What POST /api/v1/supervisor/calls/{callId}/monitor answers. */
 export interface MonitorOffer {
   readonly monitorId: string;
   readonly sdpOffer: string;
