@@ -30,6 +30,8 @@ const SUPERVISOR_HZ = 2600;
 const ACME_SALES = '400200100';
 const AGENT = 'bj-001';
 const MODULE = new URL('../../central/desktop/src/monitor/monitor.ts', import.meta.url).pathname;
+/** Kept after the run, with the console test's. */
+const SCREENSHOTS = new URL('../../.ccfed/test/screenshots', import.meta.url).pathname;
 
 const PASSWORD = 'the monitoring test users’ password';
 const USERS = {
@@ -216,6 +218,8 @@ describe('a supervisor silently monitors a live call in the browser', () => {
 
   it('lets the site supervisor hear both parties on two streams, listen only, and stop cleanly', async () => {
     const startedAt = Date.now();
+    const levelsNow = (): Promise<PartyLevel[]> =>
+      page.evaluate(() => (window as any).running.monitor.levels());
     const started = await page.evaluate(
       async ({ baseUrl, token, callId }) => {
         const m = (window as any).ccfedMonitor;
@@ -229,6 +233,13 @@ describe('a supervisor silently monitors a live call in the browser', () => {
     expect(started.id).toMatch(/^mon-[0-9a-f]{32}$/);
 
     // Both parties reach the browser, each on its own stream, each with its own tone.
+    await waitFor('the first packets of both parties', async () =>
+      (await levelsNow()).every((p) => p.packetsReceived > 0) ? true : undefined,
+    );
+    // Measured, not asserted: from the supervisor's request to both parties' first packets.
+    console.info(
+      `monitor: both parties reached the browser ${Date.now() - startedAt} ms after the request`,
+    );
     const levels = await waitFor(
       'the supervisor hearing both parties',
       async () => {
@@ -241,6 +252,16 @@ describe('a supervisor silently monitors a live call in the browser', () => {
       20_000,
     );
     const byParty = Object.fromEntries(levels.map((l) => [l.party, l]));
+    // What the supervisor sees.
+    await page.evaluate((rows) => {
+      document.body.innerHTML = `<h1>Listening</h1>${rows
+        .map(
+          (r) => `<p>${r.party}: ${Math.round(r.dominantHz)} Hz, ${r.packetsReceived} packets</p>`,
+        )
+        .join('')}`;
+    }, levels);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'supervisor-monitoring.png') });
     expect(Math.abs(byParty.caller!.dominantHz - CALLER_HZ)).toBeLessThan(30);
     expect(Math.abs(byParty.agent!.dominantHz - AGENT_HZ)).toBeLessThan(30);
 
