@@ -16,7 +16,11 @@ import { createClient, Metadata, Status, ClientError } from 'nice-grpc';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readSamples, renderTone, RATE } from '../support/audio.js';
+import { randomBytes } from 'node:crypto';
+import { parseRecordingKeys } from '@ccfed/site-agent/recording/recording-keys';
+import { RecordingLibrary } from '@ccfed/site-agent/recording/recording-library';
+import { RecordingStore } from '@ccfed/site-agent/recording/recording-store';
+import { readSamples, renderTone, toneWhereSounding, RATE } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { clickhouseEnv, freshDatabase, uniqueName, waitFor } from '../support/engines.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
@@ -106,8 +110,16 @@ describe('a supervisor silently monitors a live call in the browser', () => {
 
   beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
+    // Acme records every call: the monitored call is recorded as production would record it.
+    const recordingKeysFile = join(dir, 'recording-keys.json');
+    writeFileSync(
+      recordingKeysFile,
+      JSON.stringify({ current: 'k1', keys: { k1: randomBytes(32).toString('base64') } }),
+      { mode: 0o600 },
+    );
     site = await startSite({
       siteId: 'beijing',
+      env: { CCFED_RECORDING_KEYS_FILE: recordingKeysFile },
       mutate: (doc) => {
         const beijing = doc.sites.find((s: { id: string }) => s.id === 'beijing');
         // bj-001 alone takes Acme's sales calls; bj-003 is Zenith's, for the scoping checks.
@@ -450,6 +462,30 @@ describe('a supervisor silently monitors a live call in the browser', () => {
     expect(span.length).toBeGreaterThan(RATE);
     expect(toneDb(span, AGENT_HZ)).toBeGreaterThan(-30);
     expect(toneDb(span, AGENT_HZ) - toneDb(span, SUPERVISOR_HZ)).toBeGreaterThan(30);
+    // The call's recording, made while supervisors listened, holds the caller on the left and
+    // the agent on the right, as any other: the monitors' streams are not in it.
+    const keysFile = join(dir, 'recording-keys.json');
+    const store = new RecordingStore(join(site.dataDir, 'recordings'));
+    const recording = await waitFor(
+      'the call sealed in the store',
+      async () => {
+        for (const { tenantId, day } of await store.days())
+          for (const r of await store.recordingsOf(tenantId, day))
+            if (r.callId === callId) return r;
+        return undefined;
+      },
+      30_000,
+    );
+    const keys = parseRecordingKeys(readFileSync(keysFile, 'utf8'), 'test keys');
+    const opened = await new RecordingLibrary(store, keys).open('acme-bank', recording.recordingId);
+    const parts: Uint8Array[] = [];
+    for await (const part of opened!.audio.read()) parts.push(part);
+    await opened!.audio.close();
+    const wav = join(dir, 'recording.wav');
+    writeFileSync(wav, Buffer.concat(parts));
+    expect(Math.abs((await toneWhereSounding(wav, 1)) - CALLER_HZ)).toBeLessThan(CALLER_HZ * 0.05);
+    expect(Math.abs((await toneWhereSounding(wav, 2)) - AGENT_HZ)).toBeLessThan(AGENT_HZ * 0.05);
+
     // No log line of the site agent carries the caller's number.
     expect(readFileSync(site.agentProcess.logFile, 'utf8')).not.toContain('sip:caller@');
   }, 30_000);
