@@ -28,7 +28,7 @@ function routes(answer: () => Promise<unknown>) {
   const [start, , stop] = monitorRoutes({ sites }) as [Route, Route, Route];
   const call = (route: Route, claims: Claims, params: Record<string, string>, body?: unknown) =>
     route.handle({ claims, params, body, query: body } as RouteContext<unknown, unknown>).then(
-      (json) => ({ status: 200, json }),
+      (json) => ({ status: 200, json: json as { error?: string } }),
       (err: unknown) => {
         if (!(err instanceof HttpError)) throw err;
         return { status: err.status, json: { error: err.message } };
