@@ -43,6 +43,7 @@ import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
 import { overflowAcceptance } from './overflow/sip-overflow.js';
 import type { WaitingCall } from './overflow/trigger.js';
 import type { CallRecorder } from './recording/recorder.js';
+import type { TalkingCall } from './monitor/monitor-book.js';
 import {
   RecordingControlError,
   type RecordingDesk,
@@ -492,6 +493,20 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
       throw err;
     }
     this.carryOut(fx);
+  }
+
+  // ---- silent monitoring ---------------------------------------------------------------------------
+
+  /** The call `callId` while an agent of this site talks on it: what monitoring needs of it. */
+  talkingCall(callId: string): TalkingCall | undefined {
+    const state = this.calls.get(callId)?.state;
+    if (state?.phase.name !== 'talking') return undefined;
+    return {
+      callId,
+      callerTag: state.fromTag,
+      agentId: state.phase.agentId,
+      tenantId: state.context.tenantId,
+    };
   }
 
   /** A key a party of a call pressed, as rtpengine reported it. */

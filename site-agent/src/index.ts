@@ -46,6 +46,11 @@ import { setUpRecording } from './recording/recording-setup.js';
 import { listenForDtmf } from './media/dtmf-listener.js';
 import { PromptFiles } from './media/prompt-files.js';
 import { observeQueues } from './telemetry.js';
+import { randomBytes } from 'node:crypto';
+import { NgClient } from '@ccfed/services';
+import { MonitorBook } from './monitor/monitor-book.js';
+import { MonitorService } from './monitor/monitor-service.js';
+import { rtpengineMonitorMedia } from './monitor/rtpengine-monitor.js';
 
 await startProcess('site-agent', async () => {
   const config = parseEnvConfig(siteAgentConfigSchema);
@@ -139,7 +144,11 @@ await startProcess('site-agent', async () => {
     // The link is created next; only its own events make the call flow send commands.
     sendToKamailio: (command) => link.send(command),
     log,
-    onChange: () => snapshots.changed(),
+    // A call that ends ends its monitors (created below, before any call can arrive).
+    onChange: () => {
+      snapshots.changed();
+      monitors.sweep();
+    },
     drained: () => drain.current.drained,
     // An overflowed-in call is taken within the threshold in force (routing policy, below).
     overflowThresholdMs: () => thresholdMs,
@@ -219,6 +228,21 @@ await startProcess('site-agent', async () => {
       })
     : undefined;
 
+  // Silent monitoring through the site's rtpengine, whose ng port the topology places on loopback
+  // (CCFED_RTPENGINE_NG when the site records, the same port).
+  const monitorNg = await NgClient.open({
+    host: '127.0.0.1',
+    port: config.CCFED_RTPENGINE_NG
+      ? Number(config.CCFED_RTPENGINE_NG.slice(config.CCFED_RTPENGINE_NG.lastIndexOf(':') + 1))
+      : site.media.ngPort,
+  });
+  const monitors = new MonitorService({
+    book: new MonitorBook({ clock: systemClock, randomHex: () => randomBytes(16).toString('hex') }),
+    media: rtpengineMonitorMedia(monitorNg),
+    talkingCall: (callId) => calls.talkingCall(callId),
+    log,
+  });
+
   const grpc = await startGrpcServer({
     host: site.grpc.host,
     port: site.grpc.port,
@@ -246,6 +270,7 @@ await startProcess('site-agent', async () => {
     tls,
     log,
     recordings: { desk: calls, library: recording.library },
+    monitors,
   });
 
   // Stop taking calls first (Kamailio then answers new ones with the fallback), then timers,
@@ -259,6 +284,10 @@ await startProcess('site-agent', async () => {
   lifecycle.onShutdown('close evapi link', () => link.stop());
   lifecycle.onShutdown('close DTMF listener', () => dtmf.close());
   lifecycle.onShutdown('stop control API', () => grpc.close());
+  lifecycle.onShutdown('end monitors', async () => {
+    await monitors.stopAll();
+    await monitorNg.close();
+  });
   lifecycle.onShutdown('stop call timers', () => calls.stop());
   // After the calls' stop: what they recorded so far is sealed before the outbox is flushed (what
   // does not finish in time is finished from rtpengine's spool at the next start).

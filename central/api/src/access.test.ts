@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { refuseForeign, refuseRecordingOutOfScope, scopeFor } from './access.js';
+import { monitorPrincipal, refuseForeign, refuseRecordingOutOfScope, scopeFor } from './access.js';
 import { HttpError } from './http/errors.js';
 
 describe('access', () => {
@@ -71,5 +71,23 @@ describe('access', () => {
     const foreign = hear({ role: 'tenant', tenantId: 'globex' });
     expect(foreign?.status).toBe(403);
     expect(foreign?.message).toBe('tenant globex may not hear recording r1 of another tenant');
+  });
+});
+
+describe('monitorPrincipal', () => {
+  const exp = 0;
+  it('makes a site supervisor its site supervisor there only, a tenant client its tenant supervisor anywhere', () => {
+    expect(monitorPrincipal({ sub: 's', role: 'site', siteId: 'beijing', exp }, 'beijing')).toEqual(
+      { kind: 'supervisor', site: 'beijing' },
+    );
+    expect(() =>
+      monitorPrincipal({ sub: 's', role: 'site', siteId: 'beijing', exp }, 'shanghai'),
+    ).toThrow(/may not listen to calls at site shanghai/);
+    expect(
+      monitorPrincipal({ sub: 't', role: 'tenant', tenantId: 'acme-bank', exp }, 'shanghai'),
+    ).toEqual({ kind: 'supervisor', site: 'shanghai', tenant: 'acme-bank' });
+    expect(() => monitorPrincipal({ sub: 'h', role: 'hq', exp }, 'beijing')).toThrow(
+      /role hq may not listen/,
+    );
   });
 });

@@ -3,6 +3,7 @@
 // than the caller's is refused, so a client learns it asked for something it may not have
 // instead of reading an empty answer as "nothing happened there".
 import type { Scope } from '@ccfed/analytics/scope';
+import type { Principal } from '@ccfed/common';
 import type { Claims } from './auth/token.js';
 import { forbidden } from './http/errors.js';
 
@@ -78,4 +79,28 @@ export function refuseRecordingOutOfScope(
     throw forbidden(
       `tenant ${scope.tenantId} may not hear recording ${recording.recordingId} of another tenant`,
     );
+}
+
+/**
+ * The supervisor a monitoring request is made as at `siteId`, or 403: a site supervisor at its own
+ * site only; a tenant client as that tenant's supervisor at any site (its seats are everywhere; the
+ * site refuses a call whose agent is another tenant's, as it alone knows who talks on the call);
+ * HQ not at all (listening to a conversation is for the supervisors who answer for those seats,
+ * and HQ has no such principal at the sites).
+ */
+export function monitorPrincipal(claims: Claims, siteId: string): Principal {
+  switch (claims.role) {
+    case 'site':
+      if (claims.siteId !== siteId)
+        throw forbidden(
+          `the supervisor of site ${claims.siteId} may not listen to calls at site ${siteId}`,
+        );
+      return { kind: 'supervisor', site: siteId };
+    case 'tenant':
+      return { kind: 'supervisor', site: siteId, tenant: claims.tenantId };
+    default:
+      throw forbidden(
+        `role ${claims.role} may not listen to calls: a site's or a tenant's supervisor does`,
+      );
+  }
 }

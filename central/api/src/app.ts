@@ -18,6 +18,8 @@ import { routingPolicyRoutes } from './routes/routing-policy.js';
 import type { PolicySource } from './routing-policy/policy-store.js';
 import { satisfactionRoute } from './routes/satisfaction.js';
 import { recordingRoutes } from './routes/recordings.js';
+import { monitorRoutes } from './routes/monitor.js';
+import type { SiteMonitorsClient } from './monitor/site-monitors.js';
 import { sessionRoute } from './routes/session.js';
 import { siteStatusRoute } from './routes/site-status.js';
 import { sipCredentialsRoute } from './routes/softphone.js';
@@ -41,6 +43,11 @@ interface OptionalDeps {
    * recordings are listed but not played (503).
    */
   readonly siteRecordings?: SiteRecordings;
+  /**
+   * Silent monitoring at the sites over gRPC (needs the topology and the API's certificate);
+   * without it the monitoring routes are not served.
+   */
+  readonly siteMonitors?: SiteMonitorsClient;
   /** The federation's topology file, for the topology page; optional. */
   readonly topology?: Topology;
   /** The routing policy from Kafka (routing-policy/policy-store.ts); needs the topology too. */
@@ -83,6 +90,7 @@ export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
     nextBestOfferRoute(deps),
     satisfactionRoute(deps),
     ...recordingRoutes(deps),
+    ...(deps.siteMonitors ? monitorRoutes({ sites: deps.siteMonitors }) : []),
     // Served only by an API that was given the topology file (CCFED_TOPOLOGY).
     ...(deps.topology
       ? [

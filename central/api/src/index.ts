@@ -29,6 +29,7 @@ import { LiveFeed } from './live/live-feed.js';
 import { LiveState, type AgentDirectoryEntry } from './live/live-state.js';
 import { RoutingPolicyStore } from './routing-policy/policy-store.js';
 import { SiteRecordings } from './recordings/site-recordings.js';
+import { SiteMonitors } from './monitor/site-monitors.js';
 
 /** Where npm run console:build puts the console, next to this package. */
 const BUILT_CONSOLE = fileURLToPath(new URL('../../console/dist', import.meta.url));
@@ -107,6 +108,8 @@ await startProcess('api', async () => {
   // sites stream them to.
   let siteRecordings: SiteRecordings | undefined;
   let siteDesks: SiteDesks | undefined;
+  // Supervisors' silent monitoring, asked of the sites as service:api on the supervisor's behalf.
+  let siteMonitors: SiteMonitors | undefined;
   if (config.CCFED_TLS_CERT && config.CCFED_TLS_KEY && config.CCFED_TLS_CA) {
     const tls = tlsFromEnv({
       CCFED_TLS_CA: config.CCFED_TLS_CA,
@@ -168,6 +171,7 @@ await startProcess('api', async () => {
         config.CCFED_SIP_SECRETS_FILE,
       ),
     }),
+    ...(siteMonitors && { siteMonitors }),
     ...(consoleDir !== undefined && { consoleDir }),
   });
 
@@ -188,6 +192,7 @@ await startProcess('api', async () => {
   lifecycle.onShutdown('close the sites’ channels', () => {
     siteRecordings?.close();
     siteDesks?.close();
+    siteMonitors?.close();
   });
 
   await live?.start();

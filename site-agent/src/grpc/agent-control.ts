@@ -89,8 +89,8 @@ export function createAgentControlService({
   log,
 }: AgentControlDeps): Omit<
   site.AgentControlServiceImplementation,
-  // recording-rpcs.ts
-  'pauseRecording' | 'resumeRecording'
+  // recording-rpcs.ts, monitor-rpcs.ts
+  'pauseRecording' | 'resumeRecording' | 'startMonitor' | 'answerMonitor' | 'stopMonitor'
 > {
   const serve = async <T>(rpc: string, agentId: string, run: () => T): Promise<T> => {
     try {

@@ -223,4 +223,30 @@ describe('inScope', () => {
     expect(inScope({ kind: 'agent', agentId: 'bj-003' }, item)).toBe(true);
     expect(inScope({ kind: 'agent', agentId: 'bj-001' }, item)).toBe(false);
   });
+
+  it("lets only supervisors listen to calls: the site's any call, a tenant's its own agents' calls", () => {
+    for (const rpc of ['StartMonitor', 'AnswerMonitor', 'StopMonitor'] as const) {
+      expect(verdict(supervisor, { rpc }), rpc).toEqual({ kind: 'site' });
+      expect(verdict(supervisor, { rpc, agentId: 'bj-003' }), rpc).toEqual({ kind: 'site' });
+      // Before the call is looked up: a tenant's supervisor here may go on asking.
+      expect(verdict(acmeSupervisor, { rpc }), rpc).toEqual({ kind: 'site' });
+      expect(verdict(acmeSupervisor, { rpc, agentId: 'bj-001' }), rpc).toEqual({
+        kind: 'tenant',
+        tenant: 'acme-bank',
+      });
+      expect(verdict(acmeSupervisor, { rpc, agentId: 'bj-003' }), rpc).toBe('denied');
+      expect(verdict(acmeSupervisor, { rpc, agentId: 'bj-999' }), rpc).toBe('denied');
+      expect(verdict(elsewhereSupervisor, { rpc }), rpc).toBe('denied');
+      // Not even an agent on its own call; no operator, site or service.
+      for (const p of [agent, operator, ownSite, otherSite, router, api])
+        expect(verdict(p, { rpc, agentId: 'bj-001' }), `${rpc} ${JSON.stringify(p)}`).toBe(
+          'denied',
+        );
+    }
+    expect(authorise(acmeSupervisor, BEIJING, { rpc: 'StartMonitor', agentId: 'bj-003' })).toEqual({
+      allowed: false,
+      reason:
+        'supervisor:beijing/acme-bank may not call StartMonitor at site beijing: a supervisor of acme-bank listens only to acme-bank\'s agents\' calls, and "bj-003" is not one',
+    });
+  });
 });

@@ -17,11 +17,17 @@
 //   ResumeRecording                 call            agents' calls
 //   FetchRecording    -             -               -             -          -         - (3)
 //   CompleteWrapUp    its own call  -               -             -          -         -
+//   StartMonitor,     -             any agent's     its tenant's  -          -         -
+//   AnswerMonitor,                  call            agents' calls
+//   StopMonitor
 //
 // (1) the status is the whole site's figures, every tenant's; a tenant's supervisor sees only
 //     their tenant's seats and calls. (2) including the site's own certificate. (3) only the API
 //     service (spiffe://ccfed/service/api), which decides who may hear a recording (its tenant
 //     and site scoping) before it asks; the site checks the recording is of the tenant named.
+// Monitoring is listening to a live conversation: only a supervisor, never an agent (not even on
+// its own call), an operator or a service. The handler asks first without the call's agent (is
+// this a supervisor here at all?), then with it, so that nobody else learns which calls exist.
 //
 // On behalf of a person: the API (spiffe://ccfed/service/api) acts for the agents and supervisors
 // who use it by sending the person's principal URI in the metadata ON_BEHALF_OF; the site then
@@ -62,6 +68,7 @@ export function actingPrincipal(peer: Principal, onBehalfOf: string | undefined)
 /** What a call asks to do. */
 export type SiteRequest =
   | { readonly rpc: AgentRpc | RecordingRpc | WrapUpRpc; readonly agentId: string }
+  | { readonly rpc: MonitorRpc; readonly agentId?: string }
   | {
       readonly rpc:
         | 'ListAgents'
@@ -79,7 +86,11 @@ export type RecordingRpc = 'PauseRecording' | 'ResumeRecording';
 /** The agent's own after-call work: only the agent records what happened on its call. */
 export type WrapUpRpc = 'CompleteWrapUp';
 
+/** The RPCs of silent monitoring; agentId is the agent talking on the monitored call. */
+export type MonitorRpc = 'StartMonitor' | 'AnswerMonitor' | 'StopMonitor';
+
 const RECORDING_RPCS: ReadonlySet<string> = new Set(['PauseRecording', 'ResumeRecording']);
+const MONITOR_RPCS: ReadonlySet<string> = new Set(['StartMonitor', 'AnswerMonitor', 'StopMonitor']);
 
 /** The site being asked: its id and each of its agents' tenant (from the topology). */
 export interface SiteFacts {
@@ -120,6 +131,17 @@ export function authorise(caller: Principal, site: SiteFacts, req: SiteRequest):
     return caller.kind === 'service' && caller.service === 'api'
       ? allow()
       : deny('only the API fetches recordings, for the people its scoping allows');
+  if (MONITOR_RPCS.has(req.rpc)) {
+    if (caller.kind !== 'supervisor')
+      return deny("only a supervisor listens to a call (a tenant's supervisor: its agents' calls)");
+    if (caller.site !== site.siteId) return deny(`a supervisor acts only at ${caller.site}`);
+    if (onAgent === undefined || caller.tenant === undefined) return allow();
+    return site.agentTenants.get(onAgent) === caller.tenant
+      ? allow({ kind: 'tenant', tenant: caller.tenant })
+      : deny(
+          `a supervisor of ${caller.tenant} listens only to ${caller.tenant}'s agents' calls, and ${clip(onAgent)} is not one`,
+        );
+  }
 
   switch (caller.kind) {
     case 'operator':

@@ -51,7 +51,9 @@ export function permitWho(
       peer: principalLabel(peer),
       ...(acting.via ? { onBehalfOf: principalLabel(caller) } : {}),
       rpc: req.rpc,
-      ...('agentId' in req ? { agentId: req.agentId.slice(0, 40) } : {}),
+      ...('agentId' in req && req.agentId !== undefined
+        ? { agentId: req.agentId.slice(0, 40) }
+        : {}),
     },
     decision.reason,
   );

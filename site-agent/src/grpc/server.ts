@@ -7,6 +7,7 @@ import {
   grpcServerCredentials,
   secureServerOptions,
   serveGrpc,
+  systemClock,
   type TlsMaterial,
 } from '@ccfed/common';
 import type { PhoneNetwork } from '@ccfed/topology';
@@ -19,6 +20,9 @@ import type { WrapUpDesk } from '../wrap-up-desk.js';
 import { createAgentControlService, type DeskCodes } from './agent-control.js';
 import type { SiteFacts } from './authorise.js';
 import { fetchRecordingRpc, recordingControlRpcs } from './recording-rpcs.js';
+import { monitorRpcs } from './monitor-rpcs.js';
+import { MonitorBook } from '../monitor/monitor-book.js';
+import { MonitorService } from '../monitor/monitor-service.js';
 import { createSiteAgentService, type SiteStatusProvider } from './site-status.js';
 
 export interface GrpcServerOptions {
@@ -49,6 +53,11 @@ export interface GrpcServerOptions {
     readonly desk: RecordingDesk;
     readonly library: RecordingLibrary | undefined;
   };
+  /**
+   * Silent monitoring of the site's live calls (monitor/monitor-service.ts). Without it every
+   * StartMonitor is UNAVAILABLE.
+   */
+  readonly monitors?: MonitorService;
   /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
   readonly shutdownTimeoutMs?: number;
 }
@@ -95,6 +104,18 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       ...(options.codes && { codes: options.codes }),
     }),
     ...recordingControlRpcs(recordings),
+    ...monitorRpcs({
+      monitors:
+        options.monitors ??
+        new MonitorService({
+          book: new MonitorBook({ clock: systemClock, randomHex: () => '' }),
+          media: undefined,
+          talkingCall: () => undefined,
+          log,
+        }),
+      site: facts,
+      log,
+    }),
   });
   server.add(site.SiteAgentDefinition, {
     ...createSiteAgentService({ status, site: facts, log }),

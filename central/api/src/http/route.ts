@@ -6,7 +6,7 @@ import type { Scope } from '@ccfed/analytics/scope';
 import type { z } from 'zod';
 import type { Claims } from '../auth/token.js';
 
-export type Method = 'GET' | 'POST' | 'PUT';
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** What a handler gets: the validated query and body, and the caller when authenticated. */
 export interface RouteContext<Q, B> {

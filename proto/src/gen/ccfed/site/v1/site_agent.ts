@@ -136,6 +136,37 @@ export interface CompleteWrapUpResponse {
   agent: AgentStatus | undefined;
 }
 
+export interface StartMonitorRequest {
+  callId: string;
+}
+
+export interface StartMonitorResponse {
+  monitorId: string;
+  /** WebRTC (ICE, DTLS-SRTP, rtcp-mux), sendonly, one audio section per party in `parties` order. */
+  sdpOffer: string;
+  /** Who each audio section of the offer carries: "caller", "agent". */
+  parties: string[];
+  agentId: string;
+}
+
+export interface AnswerMonitorRequest {
+  monitorId: string;
+  /** The browser's answer: recvonly (or inactive) audio only, at most 16 KiB. */
+  sdpAnswer: string;
+}
+
+export interface AnswerMonitorResponse {
+}
+
+export interface StopMonitorRequest {
+  monitorId: string;
+}
+
+export interface StopMonitorResponse {
+  /** False when the monitor had already ended (stopped, or its call ended). */
+  wasActive: boolean;
+}
+
 export interface PauseRecordingRequest {
   agentId: string;
 }
@@ -1578,6 +1609,499 @@ export const CompleteWrapUpResponse: MessageFns<CompleteWrapUpResponse> = {
     message.agent = (object.agent !== undefined && object.agent !== null)
       ? AgentStatus.fromPartial(object.agent)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseStartMonitorRequest(): StartMonitorRequest {
+  return { callId: "" };
+}
+
+export const StartMonitorRequest: MessageFns<StartMonitorRequest> = {
+  encode(message: StartMonitorRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callId !== "") {
+      writer.uint32(10).string(message.callId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartMonitorRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartMonitorRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartMonitorRequest {
+    return {
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+    };
+  },
+
+  toJSON(message: StartMonitorRequest): unknown {
+    const obj: any = {};
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StartMonitorRequest>): StartMonitorRequest {
+    return StartMonitorRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StartMonitorRequest>): StartMonitorRequest {
+    const message = createBaseStartMonitorRequest();
+    message.callId = object.callId ?? "";
+    return message;
+  },
+};
+
+function createBaseStartMonitorResponse(): StartMonitorResponse {
+  return { monitorId: "", sdpOffer: "", parties: [], agentId: "" };
+}
+
+export const StartMonitorResponse: MessageFns<StartMonitorResponse> = {
+  encode(message: StartMonitorResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.monitorId !== "") {
+      writer.uint32(10).string(message.monitorId);
+    }
+    if (message.sdpOffer !== "") {
+      writer.uint32(18).string(message.sdpOffer);
+    }
+    for (const v of message.parties) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(34).string(message.agentId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartMonitorResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartMonitorResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.monitorId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sdpOffer = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.parties.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartMonitorResponse {
+    return {
+      monitorId: isSet(object.monitorId)
+        ? globalThis.String(object.monitorId)
+        : isSet(object.monitor_id)
+        ? globalThis.String(object.monitor_id)
+        : "",
+      sdpOffer: isSet(object.sdpOffer)
+        ? globalThis.String(object.sdpOffer)
+        : isSet(object.sdp_offer)
+        ? globalThis.String(object.sdp_offer)
+        : "",
+      parties: globalThis.Array.isArray(object?.parties) ? object.parties.map((e: any) => globalThis.String(e)) : [],
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+    };
+  },
+
+  toJSON(message: StartMonitorResponse): unknown {
+    const obj: any = {};
+    if (message.monitorId !== "") {
+      obj.monitorId = message.monitorId;
+    }
+    if (message.sdpOffer !== "") {
+      obj.sdpOffer = message.sdpOffer;
+    }
+    if (message.parties?.length) {
+      obj.parties = message.parties;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StartMonitorResponse>): StartMonitorResponse {
+    return StartMonitorResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StartMonitorResponse>): StartMonitorResponse {
+    const message = createBaseStartMonitorResponse();
+    message.monitorId = object.monitorId ?? "";
+    message.sdpOffer = object.sdpOffer ?? "";
+    message.parties = object.parties?.map((e) => e) || [];
+    message.agentId = object.agentId ?? "";
+    return message;
+  },
+};
+
+function createBaseAnswerMonitorRequest(): AnswerMonitorRequest {
+  return { monitorId: "", sdpAnswer: "" };
+}
+
+export const AnswerMonitorRequest: MessageFns<AnswerMonitorRequest> = {
+  encode(message: AnswerMonitorRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.monitorId !== "") {
+      writer.uint32(10).string(message.monitorId);
+    }
+    if (message.sdpAnswer !== "") {
+      writer.uint32(18).string(message.sdpAnswer);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AnswerMonitorRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAnswerMonitorRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.monitorId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sdpAnswer = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AnswerMonitorRequest {
+    return {
+      monitorId: isSet(object.monitorId)
+        ? globalThis.String(object.monitorId)
+        : isSet(object.monitor_id)
+        ? globalThis.String(object.monitor_id)
+        : "",
+      sdpAnswer: isSet(object.sdpAnswer)
+        ? globalThis.String(object.sdpAnswer)
+        : isSet(object.sdp_answer)
+        ? globalThis.String(object.sdp_answer)
+        : "",
+    };
+  },
+
+  toJSON(message: AnswerMonitorRequest): unknown {
+    const obj: any = {};
+    if (message.monitorId !== "") {
+      obj.monitorId = message.monitorId;
+    }
+    if (message.sdpAnswer !== "") {
+      obj.sdpAnswer = message.sdpAnswer;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AnswerMonitorRequest>): AnswerMonitorRequest {
+    return AnswerMonitorRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AnswerMonitorRequest>): AnswerMonitorRequest {
+    const message = createBaseAnswerMonitorRequest();
+    message.monitorId = object.monitorId ?? "";
+    message.sdpAnswer = object.sdpAnswer ?? "";
+    return message;
+  },
+};
+
+function createBaseAnswerMonitorResponse(): AnswerMonitorResponse {
+  return {};
+}
+
+export const AnswerMonitorResponse: MessageFns<AnswerMonitorResponse> = {
+  encode(_: AnswerMonitorResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AnswerMonitorResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAnswerMonitorResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): AnswerMonitorResponse {
+    return {};
+  },
+
+  toJSON(_: AnswerMonitorResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<AnswerMonitorResponse>): AnswerMonitorResponse {
+    return AnswerMonitorResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<AnswerMonitorResponse>): AnswerMonitorResponse {
+    const message = createBaseAnswerMonitorResponse();
+    return message;
+  },
+};
+
+function createBaseStopMonitorRequest(): StopMonitorRequest {
+  return { monitorId: "" };
+}
+
+export const StopMonitorRequest: MessageFns<StopMonitorRequest> = {
+  encode(message: StopMonitorRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.monitorId !== "") {
+      writer.uint32(10).string(message.monitorId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StopMonitorRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStopMonitorRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.monitorId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StopMonitorRequest {
+    return {
+      monitorId: isSet(object.monitorId)
+        ? globalThis.String(object.monitorId)
+        : isSet(object.monitor_id)
+        ? globalThis.String(object.monitor_id)
+        : "",
+    };
+  },
+
+  toJSON(message: StopMonitorRequest): unknown {
+    const obj: any = {};
+    if (message.monitorId !== "") {
+      obj.monitorId = message.monitorId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StopMonitorRequest>): StopMonitorRequest {
+    return StopMonitorRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StopMonitorRequest>): StopMonitorRequest {
+    const message = createBaseStopMonitorRequest();
+    message.monitorId = object.monitorId ?? "";
+    return message;
+  },
+};
+
+function createBaseStopMonitorResponse(): StopMonitorResponse {
+  return { wasActive: false };
+}
+
+export const StopMonitorResponse: MessageFns<StopMonitorResponse> = {
+  encode(message: StopMonitorResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.wasActive !== false) {
+      writer.uint32(8).bool(message.wasActive);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StopMonitorResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStopMonitorResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.wasActive = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StopMonitorResponse {
+    return {
+      wasActive: isSet(object.wasActive)
+        ? globalThis.Boolean(object.wasActive)
+        : isSet(object.was_active)
+        ? globalThis.Boolean(object.was_active)
+        : false,
+    };
+  },
+
+  toJSON(message: StopMonitorResponse): unknown {
+    const obj: any = {};
+    if (message.wasActive !== false) {
+      obj.wasActive = message.wasActive;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StopMonitorResponse>): StopMonitorResponse {
+    return StopMonitorResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StopMonitorResponse>): StopMonitorResponse {
+    const message = createBaseStopMonitorResponse();
+    message.wasActive = object.wasActive ?? false;
     return message;
   },
 };
@@ -3533,6 +4057,37 @@ export const AgentControlDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Silent monitoring (listen only) of a call an agent of this site is talking on, through the
+     * site's rtpengine: StartMonitor answers a WebRTC SDP offer (one sendonly audio section per
+     * party) for the supervisor's browser, AnswerMonitor hands rtpengine the browser's recvonly
+     * answer, StopMonitor ends it (the call's end does too). A supervisor of the site any call, a
+     * tenant's supervisor only calls its tenant's agents talk on; nobody else.
+     */
+    startMonitor: {
+      name: "StartMonitor",
+      requestType: StartMonitorRequest as typeof StartMonitorRequest,
+      requestStream: false,
+      responseType: StartMonitorResponse as typeof StartMonitorResponse,
+      responseStream: false,
+      options: {},
+    },
+    answerMonitor: {
+      name: "AnswerMonitor",
+      requestType: AnswerMonitorRequest as typeof AnswerMonitorRequest,
+      requestStream: false,
+      responseType: AnswerMonitorResponse as typeof AnswerMonitorResponse,
+      responseStream: false,
+      options: {},
+    },
+    stopMonitor: {
+      name: "StopMonitor",
+      requestType: StopMonitorRequest as typeof StopMonitorRequest,
+      requestStream: false,
+      responseType: StopMonitorResponse as typeof StopMonitorResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -3578,6 +4133,25 @@ export interface AgentControlServiceImplementation<CallContextExt = {}> {
     request: CompleteWrapUpRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<CompleteWrapUpResponse>>;
+  /**
+   * Silent monitoring (listen only) of a call an agent of this site is talking on, through the
+   * site's rtpengine: StartMonitor answers a WebRTC SDP offer (one sendonly audio section per
+   * party) for the supervisor's browser, AnswerMonitor hands rtpengine the browser's recvonly
+   * answer, StopMonitor ends it (the call's end does too). A supervisor of the site any call, a
+   * tenant's supervisor only calls its tenant's agents talk on; nobody else.
+   */
+  startMonitor(
+    request: StartMonitorRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<StartMonitorResponse>>;
+  answerMonitor(
+    request: AnswerMonitorRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<AnswerMonitorResponse>>;
+  stopMonitor(
+    request: StopMonitorRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<StopMonitorResponse>>;
 }
 
 export interface AgentControlClient<CallOptionsExt = {}> {
@@ -3622,6 +4196,25 @@ export interface AgentControlClient<CallOptionsExt = {}> {
     request: DeepPartial<CompleteWrapUpRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<CompleteWrapUpResponse>;
+  /**
+   * Silent monitoring (listen only) of a call an agent of this site is talking on, through the
+   * site's rtpengine: StartMonitor answers a WebRTC SDP offer (one sendonly audio section per
+   * party) for the supervisor's browser, AnswerMonitor hands rtpengine the browser's recvonly
+   * answer, StopMonitor ends it (the call's end does too). A supervisor of the site any call, a
+   * tenant's supervisor only calls its tenant's agents talk on; nobody else.
+   */
+  startMonitor(
+    request: DeepPartial<StartMonitorRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<StartMonitorResponse>;
+  answerMonitor(
+    request: DeepPartial<AnswerMonitorRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<AnswerMonitorResponse>;
+  stopMonitor(
+    request: DeepPartial<StopMonitorRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<StopMonitorResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
