@@ -234,6 +234,7 @@ await startProcess('site-agent', async () => {
     tls,
     log,
     recordings: { desk: calls, library: recording.library },
+    transfers: calls,
   });
 
   // Stop taking calls first (Kamailio then answers new ones with the fallback), then timers,

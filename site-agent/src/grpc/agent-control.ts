@@ -57,8 +57,8 @@ export function createAgentControlService({
   log,
 }: AgentControlDeps): Omit<
   site.AgentControlServiceImplementation,
-  // recording-rpcs.ts
-  'pauseRecording' | 'resumeRecording'
+  // recording-rpcs.ts, transfer-rpc.ts
+  'pauseRecording' | 'resumeRecording' | 'transferCall'
 > {
   const serve = async <T>(rpc: string, agentId: string, run: () => T): Promise<T> => {
     try {

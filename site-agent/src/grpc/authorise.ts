@@ -14,7 +14,8 @@
 //   SetDraining       -             -               -             yes        -         -
 //   OfferOverflow     -             -               -             -          yes       -
 //   PauseRecording,   its own call  any agent's     its tenant's  -          -         -
-//   ResumeRecording                 call            agents' calls
+//   ResumeRecording,                call            agents' calls
+//   TransferCall
 //   FetchRecording    -             -               -             -          -         - (3)
 //
 // (1) the status is the whole site's figures, every tenant's; a tenant's supervisor sees only
@@ -25,7 +26,7 @@ import { principalLabel, type Principal } from '@ccfed/common';
 
 /** What a call asks to do. */
 export type SiteRequest =
-  | { readonly rpc: AgentRpc | RecordingRpc; readonly agentId: string }
+  | { readonly rpc: AgentRpc | RecordingRpc | CallRpc; readonly agentId: string }
   | {
       readonly rpc:
         | 'ListAgents'
@@ -40,6 +41,9 @@ export type SiteRequest =
 export type AgentRpc = 'Login' | 'SetReady' | 'SetNotReady' | 'Logout';
 /** The RPCs that act on the recording of an agent's call. */
 export type RecordingRpc = 'PauseRecording' | 'ResumeRecording';
+
+/** The RPCs that act on the call an agent is talking on. */
+export type CallRpc = 'TransferCall';
 
 const RECORDING_RPCS: ReadonlySet<string> = new Set(['PauseRecording', 'ResumeRecording']);
 
@@ -79,6 +83,8 @@ export function authorise(caller: Principal, site: SiteFacts, req: SiteRequest):
     case 'operator':
       if (RECORDING_RPCS.has(req.rpc))
         return deny("a call's recording is paused by its agent or the site's supervisor");
+      if (req.rpc === 'TransferCall')
+        return deny("a call is transferred by its agent or the site's supervisor");
       return req.rpc === 'OfferOverflow' ? deny('only another site offers overflow') : allow();
 
     case 'site':

@@ -19,6 +19,8 @@ import { createAgentControlService } from './agent-control.js';
 import type { SiteFacts } from './authorise.js';
 import { fetchRecordingRpc, recordingControlRpcs } from './recording-rpcs.js';
 import { createSiteAgentService, type SiteStatusProvider } from './site-status.js';
+import { TransferError } from '../transfer/transfer.js';
+import { transferCallRpc, type TransferDesk } from './transfer-rpc.js';
 
 export interface GrpcServerOptions {
   /** Address to bind, e.g. 127.0.0.1, 0.0.0.0 or ::1. */
@@ -42,6 +44,8 @@ export interface GrpcServerOptions {
     readonly desk: RecordingDesk;
     readonly library: RecordingLibrary | undefined;
   };
+  /** Blind transfer of agents' calls (the call flow). Without it every transfer is refused. */
+  readonly transfers?: TransferDesk;
   /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
   readonly shutdownTimeoutMs?: number;
 }
@@ -53,6 +57,15 @@ const RECORDS_NOTHING = {
     },
   },
   library: undefined,
+};
+
+const TRANSFERS_NOTHING: TransferDesk = {
+  transfer: (req) => {
+    throw new TransferError(
+      `no call of ${req.agentId} can be transferred here`,
+      'not_transferable',
+    );
+  },
 };
 
 export interface GrpcServer {
@@ -71,6 +84,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   server.add(site.AgentControlDefinition, {
     ...createAgentControlService({ desk, site: facts, phoneNetwork, log }),
     ...recordingControlRpcs(recordings),
+    ...transferCallRpc({ desk: options.transfers ?? TRANSFERS_NOTHING, site: facts, log }),
   });
   server.add(site.SiteAgentDefinition, {
     ...createSiteAgentService({ status, site: facts, log }),
