@@ -7,7 +7,7 @@
 //   unknown skill or site, a site without an agent of the skill          → INVALID_ARGUMENT
 //   not this agent's call, or the call is not talking                    → FAILED_PRECONDITION
 import { peerPrincipal, principalLabel } from '@ccfed/common';
-import { site as siteApi } from '@ccfed/proto';
+import type { site as siteApi } from '@ccfed/proto';
 import { ID_PATTERN } from '@ccfed/topology';
 import { ServerError, Status } from 'nice-grpc';
 import type { Logger } from 'pino';
