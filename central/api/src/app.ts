@@ -20,6 +20,8 @@ import { satisfactionRoute } from './routes/satisfaction.js';
 import { recordingRoutes } from './routes/recordings.js';
 import { sessionRoute } from './routes/session.js';
 import { siteStatusRoute } from './routes/site-status.js';
+import { transferRoute } from './routes/transfer.js';
+import { SiteCalls } from './desktop/site-calls.js';
 import type { Topology } from '@ccfed/topology';
 import { ConsoleServer } from './live/console-server.js';
 import type { LiveFeed } from './live/live-feed.js';
@@ -67,6 +69,10 @@ export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
     nextBestOfferRoute(deps),
     satisfactionRoute(deps),
     ...recordingRoutes(deps),
+    // Acting on live calls needs the sites' channels (the topology and the API's certificate).
+    ...(deps.siteRecordings
+      ? [transferRoute({ siteCalls: new SiteCalls((id) => deps.siteRecordings!.channel(id)) })]
+      : []),
     // Served only by an API that was given the topology file (CCFED_TOPOLOGY).
     ...(deps.topology
       ? [

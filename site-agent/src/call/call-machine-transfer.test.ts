@@ -43,7 +43,7 @@ function fresh(context: CallContext = CONTEXT, record = false): CallState {
     dialedNumber: '400100200',
     fromTag: 'caller-tag',
     cseq: 7,
-    transaction: { tindex: 1, tlabel: 2 },
+    transaction: { tindex: 1, tlabel: 2, tsS: 100, tsU: 5 },
     serviceLevel: { thresholdMs: 20_000, shortAbandonMs: 5_000 },
     media: {
       language: 'en',

@@ -18,11 +18,13 @@ export interface RouteContext<Q, B> {
   readonly scope: Scope | undefined;
   /** Where the request comes from, as the log-in throttle counts it (client-address.ts). */
   readonly source: string;
+  /** The path's `:name` segments (e.g. /desktop/calls/:callId/transfer), decoded. */
+  readonly params: Readonly<Record<string, string>>;
 }
 
 export interface Route<Q = unknown, B = unknown> {
   readonly method: Method;
-  /** Full path, e.g. /api/v1/kpis. */
+  /** Full path, e.g. /api/v1/kpis; a `:name` segment matches one segment into `params`. */
   readonly path: string;
   readonly summary: string;
   /** False only for opening a session and for the OpenAPI document. */

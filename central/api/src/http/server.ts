@@ -48,6 +48,8 @@ const MAX_BODY_BYTES = 16 * 1024;
 export class ApiHttpServer {
   private readonly server: Server;
   private readonly byPath = new Map<string, Map<string, Route>>();
+  /** Paths with `:name` segments, tried in order when no path matches exactly. */
+  private readonly patterns: { re: RegExp; names: string[]; path: string }[] = [];
   private readonly proxies: BlockList;
 
   constructor(private readonly deps: HttpServerDeps) {
@@ -56,10 +58,43 @@ export class ApiHttpServer {
       if (methods.has(r.method)) throw new Error(`route ${r.method} ${r.path} defined twice`);
       methods.set(r.method, r);
       this.byPath.set(r.path, methods);
+      if (r.path.includes('/:') && !this.patterns.some((p) => p.path === r.path)) {
+        const names: string[] = [];
+        const re = r.path
+          .split('/')
+          .map((seg) =>
+            seg.startsWith(':')
+              ? (names.push(seg.slice(1)), '([^/]+)')
+              : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+          )
+          .join('/');
+        this.patterns.push({ re: new RegExp(`^${re}$`), names, path: r.path });
+      }
     }
     this.server = createServer(SERVER_OPTIONS, (req, res) => void this.serve(req, res));
     applyTimeouts(this.server, deps.timeouts ?? DEFAULT_TIMEOUTS);
     this.proxies = deps.trustedProxies ?? trustedProxies([]);
+  }
+
+  /** The routes of `pathname`, exactly or by a `:name` pattern, and the segments it named. */
+  private match(pathname: string): {
+    methods: Map<string, Route> | undefined;
+    params: Record<string, string>;
+  } {
+    const exact = this.byPath.get(pathname);
+    if (exact) return { methods: exact, params: {} };
+    for (const p of this.patterns) {
+      const m = p.re.exec(pathname);
+      if (!m) continue;
+      const params: Record<string, string> = {};
+      try {
+        p.names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1]!)));
+      } catch {
+        throw new HttpError(400, `${pathname}: a path segment is not valid percent-encoding`);
+      }
+      return { methods: this.byPath.get(p.path), params };
+    }
+    return { methods: undefined, params: {} };
   }
 
   /** The throttle key of the client on the other end of `req` (client-address.ts). */
@@ -95,7 +130,7 @@ export class ApiHttpServer {
     let body: unknown;
     try {
       const url = new URL(req.url ?? '/', 'http://api.invalid');
-      const methods = this.byPath.get(url.pathname);
+      const { methods, params } = this.match(url.pathname);
       if (!methods) throw new HttpError(404, `no route ${url.pathname}`);
       const route = methods.get(req.method ?? '');
       if (!route) {
@@ -124,6 +159,7 @@ export class ApiHttpServer {
         claims,
         scope: claims ? scopeFor(claims) : undefined,
         source,
+        params,
       });
       status = 200;
     } catch (err) {

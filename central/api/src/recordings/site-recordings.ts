@@ -36,7 +36,8 @@ export class SiteRecordings {
     this.channels.clear();
   }
 
-  private channel(siteId: string): Channel {
+  /** The channel to `siteId`'s site agent, opened on first use (SiteCalls shares it). */
+  channel(siteId: string): Channel {
     let channel = this.channels.get(siteId);
     if (!channel) {
       const site = this.deps.topology.sites.find((s) => s.id === siteId);
