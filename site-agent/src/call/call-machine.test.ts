@@ -470,7 +470,10 @@ describe('inputs that do not apply change nothing', () => {
     ['a CANCEL for a finished call', { ...fresh(), phase: { name: 'done' } }, { type: 'cancel' }],
     [
       'wrap-up done for a talking call',
-      { ...fresh(), phase: { name: 'talking', agentId: 'a', answeredMs: T0, waitedMs: 0, agentTag: 't' } },
+      {
+        ...fresh(),
+        phase: { name: 'talking', agentId: 'a', answeredMs: T0, waitedMs: 0, agentTag: 't' },
+      },
       { type: 'wrap_up_done' },
     ],
     [
