@@ -39,6 +39,14 @@ const server = new ApiHttpServer({
       handle: async ({ body }) => body,
     }),
     route({
+      method: 'POST',
+      path: '/calls/:callId/echo',
+      summary: 'a path parameter',
+      auth: false,
+      response: z.unknown(),
+      handle: async ({ params }) => params,
+    }),
+    route({
       method: 'GET',
       path: '/source',
       summary: 'who asks',
@@ -68,6 +76,17 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 describe('API HTTP server', () => {
+  it('hands a route its :name path segments, decoded, and matches nothing else', async () => {
+    const res = await fetch(`${base}/calls/${encodeURIComponent('a1@10.0.0.1')}/echo`, {
+      method: 'POST',
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ callId: 'a1@10.0.0.1' });
+    expect((await fetch(`${base}/calls/a/b/echo`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${base}/calls/%E0%A4%A/echo`, { method: 'POST' })).status).toBe(400);
+    expect((await fetch(`${base}/calls/x/echo`)).status).toBe(405);
+  });
+
   it('serves a route to a role it allows, with the validated query and the scope', async () => {
     const res = await fetch(`${base}/hq-only?n=12`, { headers: { authorization: bearer('hq') } });
     expect(res.status).toBe(200);
