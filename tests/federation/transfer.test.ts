@@ -9,6 +9,7 @@
 // event names the target. Then a transfer to another skill at the same site, by the site's
 // supervisor, and the refusals (unknown skill, a site without the skill, another agent's call).
 import { AgentState, CallEvent, CustomerTier } from '@ccfed/proto';
+import { NgCommandError } from '@ccfed/services';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientError, Status } from 'nice-grpc';
@@ -214,8 +215,20 @@ describe('blind transfer of a live call to a skill at any site', () => {
     const a = agents.agents.find((x) => x.agentId === 'sh-a')!;
     expect(a.state).toBe(AgentState.AGENT_STATE_WRAP_UP);
 
-    // The caller's audio reaches Beijing's agent (through both sites' rtpengines).
+    expect(answered.event.callerHash).not.toBe('');
+    expect(answered.event.callerHash).toBe(offered.event.callerHash);
+    expect(answered.event.meta!.tenantId).toBe(offered.event.meta!.tenantId);
+
+    // The caller's audio reaches Beijing's agent through both sites' rtpengines: the new call is
+    // anchored at Shanghai (the caller's side) and at Beijing; the old session is gone.
     await bj.waitForEvent('CALL_ESTABLISHED', { since: t });
+    for (const id of ['shanghai', 'beijing']) {
+      const q = await fed.sites.get(id)!.rtpengine.client.query({ callId: newCallId });
+      expect(q.tags.length, id).toBe(2);
+    }
+    await expect(shanghai.rtpengine.client.query({ callId })).rejects.toBeInstanceOf(
+      NgCommandError,
+    );
     await new Promise((r) => setTimeout(r, 3_000));
     await phones.get(CALLER_NUMBER)!.hangup();
     await bj.waitForEvent('CALL_CLOSED', { since: t });
