@@ -340,6 +340,7 @@ export class CallFlow implements RecordingDesk {
       dialedNumber: ev.ruriUser,
       fromTag: ev.fromTag,
       cseq: ev.cseq,
+      acceptsRefer: ev.refer === true,
       transaction: { tindex: ev.tindex, tlabel: ev.tlabel, tsS: ev.tsS, tsU: ev.tsU },
       serviceLevel: this.serviceLevelOf(context.skill),
       record:
@@ -423,6 +424,11 @@ export class CallFlow implements RecordingDesk {
     if (!call || phase?.name !== 'talking' || phase.agentId !== req.agentId)
       throw new TransferError(
         `agent ${req.agentId} is not talking on call ${req.callId.slice(0, 64)}`,
+        'not_transferable',
+      );
+    if (!call.state.acceptsRefer)
+      throw new TransferError(
+        `call ${req.callId.slice(0, 64)}: the caller's phone does not take REFER (its INVITE's Allow); the call stays with the agent`,
         'not_transferable',
       );
     if (!phase.agentTag)

@@ -9,7 +9,7 @@
 // event names the target. Then a transfer to another skill at the same site, by the site's
 // supervisor, and the refusals (unknown skill, a site without the skill, another agent's call).
 import { AgentState, CallEvent, CustomerTier } from '@ccfed/proto';
-import { NgCommandError } from '@ccfed/services';
+import { freePort, NgCommandError, sipp, udpPortFree } from '@ccfed/services';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientError, Status } from 'nice-grpc';
@@ -78,6 +78,7 @@ describe('blind transfer of a live call to a skill at any site', () => {
           agent('sh-a', 'support'),
           agent('sh-b', 'support'),
           agent('sh-s', 'sales'),
+          agent('sh-c', 'support'),
         ];
         doc.sites.find((s: { id: string }) => s.id === 'beijing').agents = [agent('bj-s', 'sales')];
       },
@@ -260,5 +261,67 @@ describe('blind transfer of a live call to a skill at any site', () => {
     await phones.get('sh-s')!.waitForEvent('CALL_ESTABLISHED', { since: t });
     await phones.get(CALLER_NUMBER)!.hangup();
     await phones.get('sh-s')!.waitForEvent('CALL_CLOSED', { since: t });
+  }, 60_000);
+
+  it('keeps the call with the agent when the caller’s phone does not take REFER', async () => {
+    // sipp's caller lists no Allow: the dialog module would end its call whatever it answers.
+    const shanghai = fed.sites.get('shanghai')!;
+    const agentPort = await freePort();
+    const agentPhone = sipp('agent.xml', ['-p', String(agentPort), '-m', '1']);
+    const callerPhone = { stop: async () => {} };
+    try {
+      await waitFor('the sipp agent listening', async () =>
+        (await udpPortFree(agentPort)) ? undefined : true,
+      );
+      await shanghai.control.login({
+        agentId: 'sh-c',
+        contactUri: `sip:sh-c@127.0.0.1:${agentPort}`,
+      });
+      await shanghai.control.setReady({ agentId: 'sh-c' });
+      const earlier = new Set(events.map((e) => e.callId));
+      const caller = sipp('caller.xml', [
+        `127.0.0.1:${shanghai.kamailio.sip.port}`,
+        '-p',
+        String(await freePort()),
+        '-s',
+        SHANGHAI_SUPPORT,
+        '-key',
+        'caller',
+        '8613700',
+        '-m',
+        '1',
+        '-d',
+        '60000',
+      ]);
+      callerPhone.stop = () => caller.stop();
+      const answered = await event(
+        'answered',
+        (e, a) => a.agentId === 'sh-c' && !earlier.has(e.callId),
+      );
+      const callId = answered.event.callId;
+      const asC = await shanghai.clientsAs({ kind: 'agent', site: 'shanghai', agent: 'sh-c' });
+      const refused = asC.control.transferCall({
+        agentId: 'sh-c',
+        callId,
+        skill: 'sales',
+        siteId: 'beijing',
+      });
+      await expect(refused).rejects.toMatchObject({
+        code: Status.FAILED_PRECONDITION,
+        details: expect.stringContaining('REFER'),
+      });
+      // Still talking: the agent is on the call, and nothing was published about a transfer.
+      const agents = await shanghai.control.listAgents({});
+      expect(agents.agents.find((a) => a.agentId === 'sh-c')).toMatchObject({
+        state: AgentState.AGENT_STATE_ON_CALL,
+        callId,
+      });
+      expect(events.some((e) => e.callId === callId && e.kind?.$case === 'transferred')).toBe(
+        false,
+      );
+    } finally {
+      await callerPhone.stop();
+      await agentPhone.stop();
+    }
   }, 60_000);
 });

@@ -45,6 +45,7 @@ function fresh(context: CallContext = CONTEXT, record = false): CallState {
     cseq: 7,
     transaction: { tindex: 1, tlabel: 2, tsS: 100, tsU: 5 },
     serviceLevel: { thresholdMs: 20_000, shortAbandonMs: 5_000 },
+    acceptsRefer: true,
     media: {
       language: 'en',
       ringback: 'tones/ringback-cn',
@@ -151,6 +152,10 @@ describe('transfer of a talking call', () => {
       'shanghai',
     ).state;
     expect(step(s, TRANSFER, T0 + 1_000, 'shanghai').effects).toEqual([]);
+    // A caller whose phone does not take REFER would be dropped by it: the call stays.
+    expect(
+      step({ ...talking(), acceptsRefer: false }, TRANSFER, T0 + 20_000, 'shanghai').effects,
+    ).toEqual([]);
     const once = step(talking(), TRANSFER, T0 + 20_000, 'shanghai').state;
     expect(step(once, TRANSFER, T0 + 21_000, 'shanghai').effects).toEqual([]);
   });

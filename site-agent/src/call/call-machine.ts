@@ -96,6 +96,12 @@ export interface CallState {
   /** The caller's From tag: rtpengine's name for the caller, whom prompts are played to. */
   readonly fromTag: string;
   readonly cseq: number;
+  /**
+   * The caller's phone said it takes REFER (its INVITE's Allow): only then may the call be
+   * blind-transferred, since Kamailio's dialog module ends the caller's dialog whatever the
+   * REFER's answer (docs/transfer.md).
+   */
+  readonly acceptsRefer: boolean;
   /** The suspended INVITE's transaction; renewed when Kamailio suspends it again. */
   readonly transaction: Required<TransactionRef>;
   readonly phase: CallPhase;
@@ -262,10 +268,13 @@ export function newCall(input: {
   /** Whether the tenant's recording policy records this call (recordingDecision); default no. */
   readonly record?: boolean;
   readonly media: QueueMediaSettings;
+  /** Whether the caller's phone takes REFER; default no. */
+  readonly acceptsRefer?: boolean;
 }): CallState {
-  const { record, media, ...call } = input;
+  const { record, media, acceptsRefer, ...call } = input;
   return {
     ...call,
+    acceptsRefer: acceptsRefer ?? false,
     phase: { name: 'queued' },
     legs: {},
     overflowTried: false,
@@ -564,7 +573,7 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       return fx.done();
     }
     case 'transfer': {
-      if (phase.name !== 'talking') return fx.done();
+      if (phase.name !== 'talking' || !state.acceptsRefer) return fx.done();
       fx.push({
         type: 'kamailio',
         command: {

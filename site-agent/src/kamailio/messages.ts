@@ -28,6 +28,8 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
     peer: z.string().max(64).default(''),
     /** X-CC-* headers, names without the prefix. */
     cc: z.record(z.string(), z.string()).default({}),
+    /** The caller's phone lists REFER in its Allow header: it can be blind-transferred. */
+    refer: z.boolean().optional(),
     /** The Request-URI's transfer token (ccxfer), when the caller follows a transfer's REFER. */
     xfer: z.string().max(512).optional(),
   }),
