@@ -56,6 +56,7 @@ import {
   PendingTransfers,
   referTo,
   TransferError,
+  transferredContext,
   transferTarget,
   type TransferGrant,
 } from './transfer/transfer.js';
@@ -219,6 +220,13 @@ export class CallFlow implements RecordingDesk {
         );
         if (event.action === 'relay' && event.callid)
           this.feed(event.callid, { type: 'relay_failed' });
+        // The dialog was gone (the caller hung up as the agent transferred): the call's end is
+        // already on its way from Kamailio; the agent is in wrap-up either way.
+        if (event.action === 'transfer')
+          this.deps.log.warn(
+            { event: 'transfer_not_carried_out', callId: event.callid },
+            'Kamailio could not refer the caller: the dialog had ended',
+          );
         return;
       case 'media':
         return void this.feed(event.callid, {
@@ -271,7 +279,7 @@ export class CallFlow implements RecordingDesk {
         ? callerHash(this.deps.callerHashKey, ev.fromUser)
         : '';
     const result = grant
-      ? { ok: true as const, context: this.transferredContext(grant) }
+      ? { ok: true as const, context: transferredContext(grant, this.deps.site.id) }
       : callContext({
           topology: this.deps.topology,
           siteId: this.deps.site.id,
@@ -385,23 +393,6 @@ export class CallFlow implements RecordingDesk {
       'an INVITE with a transfer token that does not hold: served as a new call',
     );
     return undefined;
-  }
-
-  /** The context of a transferred call's new INVITE: the call's own, for the skill chosen. */
-  private transferredContext(grant: TransferGrant): CallContext {
-    return {
-      ...grant.context,
-      skill: grant.skill,
-      requestedSkill: '',
-      originSite: '',
-      decisionId: '',
-      problems: [],
-      transfer: {
-        fromCallId: grant.callId,
-        fromSiteId: this.deps.site.id,
-        atMs: grant.transferredAtMs,
-      },
-    };
   }
 
   // ---- transfer -------------------------------------------------------------------------------

@@ -140,6 +140,22 @@ export class PendingTransfers {
   }
 }
 
+/**
+ * The context of a transferred call's new INVITE at `siteId` (where it was transferred): the
+ * call's own (tenant, customer, tier, first arrival), for the skill chosen, with the transfer.
+ */
+export function transferredContext(grant: TransferGrant, siteId: string): CallContext {
+  return {
+    ...grant.context,
+    skill: grant.skill,
+    requestedSkill: '',
+    originSite: '',
+    decisionId: '',
+    problems: [],
+    transfer: { fromCallId: grant.callId, fromSiteId: siteId, atMs: grant.transferredAtMs },
+  };
+}
+
 function clip(value: string): string {
   return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
 }
