@@ -19,6 +19,7 @@
 // caller to this site's transfer URI; the caller's new INVITE, carrying the token, is admitted
 // with that context, queued here or relayed to the target site.
 
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '@ccfed/common';
 import type { AgentEvent, CallEvent } from '@ccfed/proto';
 import type { DtmfEvent } from '@ccfed/services/rtpengine/ng-protocol';
@@ -60,7 +61,6 @@ import {
   transferTarget,
   type TransferGrant,
 } from './transfer/transfer.js';
-import { randomBytes } from 'node:crypto';
 import {
   arrive,
   arriveToTransfer,
