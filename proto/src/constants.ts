@@ -113,6 +113,12 @@ export const SIP_HEADERS = {
   arrival: 'X-CC-Arrival',
   hops: 'X-CC-Hops',
   decision: 'X-CC-Decision',
+  /**
+   * A transferred call (docs/transfer.md): when the agent transferred it (epoch ms; the target's
+   * service-level wait counts from it), and the call id it continues.
+   */
+  transferredAt: 'X-CC-Transferred-At',
+  transferredFrom: 'X-CC-Transferred-From',
   traceparent: 'X-CC-Traceparent',
   /**
    * The origin site's HMAC over the Call-ID, the dialed number, every other X-CC-* header and a

@@ -55,6 +55,28 @@ describe('callContext', () => {
     expect(ok({ Decision: 'x y' }).decisionId).toBe('');
   });
 
+  it('keeps the transfer of a call another site transferred here, only from that site', () => {
+    const transferred = {
+      'Origin-Site': 'shanghai',
+      Arrival: String(NOW - 90_000),
+      Skill: 'sales',
+      'Transferred-At': String(NOW - 2_000),
+      'Transferred-From': 'abc@10.0.0.1',
+    };
+    expect(ok(transferred)).toMatchObject({
+      arrivalMs: NOW - 90_000,
+      transfer: { fromCallId: 'abc@10.0.0.1', fromSiteId: 'shanghai', atMs: NOW - 2_000 },
+      problems: [],
+    });
+    // Without the site that transferred it, or before the call arrived, it is dropped.
+    const { 'Origin-Site': _, ...noOrigin } = transferred;
+    expect(ok(noOrigin).transfer).toBeUndefined();
+    expect(ok(noOrigin).problems).toHaveLength(1);
+    const early = ok({ ...transferred, 'Transferred-At': String(NOW - 95_000) });
+    expect(early.transfer).toBeUndefined();
+    expect(ok({ ...transferred, 'Transferred-From': 'a b' }).transfer).toBeUndefined();
+  });
+
   it('sends an unknown skill to the default skill and says so', () => {
     const c = ok({ skill: 'fraud' });
     expect(c.skill).toBe('support');

@@ -22,8 +22,20 @@ export interface CallContext {
   /** The router's decision that sent the call here (X-CC-Decision), when overflowed in. */
   readonly decisionId: string;
   readonly traceparent: string;
+  /**
+   * A call an agent transferred here (docs/transfer.md): the call it continues, the site it was
+   * transferred at, and when. Its service-level wait counts from `atMs`; `arrivalMs` stays the
+   * caller's first arrival.
+   */
+  readonly transfer?: CallTransfer;
   /** What was wrong with the headers, one line each, for the log. */
   readonly problems: readonly string[];
+}
+
+export interface CallTransfer {
+  readonly fromCallId: string;
+  readonly fromSiteId: string;
+  readonly atMs: number;
 }
 
 export type ContextResult =
@@ -40,6 +52,8 @@ const TIERS: Record<string, CustomerTier> = {
 const CUSTOMER_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const MAX_HOPS = 5;
+/** A SIP Call-ID as a transfer names it: printable, no white space. */
+const CALL_ID = /^[\x21-\x7e]{1,256}$/;
 /** An overflowed call's arrival time may be this old at most; older means a bad header. */
 const MAX_ARRIVAL_AGE_MS = 3600_000;
 const MAX_CLOCK_SKEW_MS = 5_000;
@@ -175,9 +189,34 @@ export function callContext(input: {
     else problems.push('X-CC-Traceparent is not a W3C traceparent: starting a new trace');
   }
 
+  // A transfer is told only by the site that transferred the call (a signed peer context).
+  let transfer: CallTransfer | undefined;
+  const askedTransferAt = get(SIP_HEADERS.transferredAt);
+  const askedTransferFrom = get(SIP_HEADERS.transferredFrom);
+  if (askedTransferAt !== undefined || askedTransferFrom !== undefined) {
+    const atMs = /^\d{1,15}$/.test(askedTransferAt ?? '') ? Number(askedTransferAt) : Number.NaN;
+    if (
+      originSite !== '' &&
+      askedTransferFrom !== undefined &&
+      CALL_ID.test(askedTransferFrom) &&
+      atMs >= arrivalMs &&
+      atMs <= nowMs + MAX_CLOCK_SKEW_MS
+    )
+      transfer = {
+        fromCallId: askedTransferFrom,
+        fromSiteId: originSite,
+        atMs: Math.min(atMs, nowMs),
+      };
+    else
+      problems.push(
+        'X-CC-Transferred-At/-From dropped: expected both, from the site that transferred the call, after its arrival',
+      );
+  }
+
   return {
     ok: true,
     context: {
+      ...(transfer ? { transfer } : {}),
       tenantId: number.tenant,
       skill,
       requestedSkill,

@@ -78,6 +78,8 @@ export function setup(
     cc: Record<string, string> = {},
     source: Source = 'trusted',
     raw = false,
+    /** What the caller's phone offers: REFER in its Allow, a transfer token in its URI. */
+    extra: { refer?: boolean; xfer?: string } = {},
   ) => {
     tx++;
     const peer = typeof source === 'object' ? source.peer : '';
@@ -106,6 +108,7 @@ export function setup(
       trust: peer ? 'peer' : source === 'trusted' ? 'trusted' : 'none',
       peer,
       cc: headers,
+      ...extra,
     });
   };
   const ev = (e: KamailioEvent) => flow.handle(e);

@@ -13,7 +13,13 @@
 // Media: the machine's plays and stops go to Kamailio as evapi commands (it drives the site's
 // rtpengine), its timers run here, and Kamailio's media results, the timers' firings, the ACD's
 // announcements and rtpengine's DTMF digits come back as inputs of the call's machine.
+//
+// Transfer (docs/transfer.md): transfer() checks the target, keeps the call's context under a
+// token (transfer/transfer.ts) and steps the talking call, whose effect has Kamailio REFER the
+// caller to this site's transfer URI; the caller's new INVITE, carrying the token, is admitted
+// with that context, queued here or relayed to the target site.
 
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '@ccfed/common';
 import type { AgentEvent, CallEvent } from '@ccfed/proto';
 import type { DtmfEvent } from '@ccfed/services/rtpengine/ng-protocol';
@@ -51,7 +57,16 @@ import {
 } from './recording/recording-control.js';
 import { CallTracing } from './telemetry.js';
 import {
+  PendingTransfers,
+  referTo,
+  TransferError,
+  transferredContext,
+  transferTarget,
+  type TransferGrant,
+} from './transfer/transfer.js';
+import {
   arrive,
+  arriveToTransfer,
   newCall,
   step,
   type CallEffect,
@@ -126,6 +141,8 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
   private readonly replay = new ReplayWindow();
   /** The calls' machine timers, by call id and timer id. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Calls transferred from here whose callers have not come back with their tokens yet. */
+  private readonly transfers = new PendingTransfers();
 
   constructor(private readonly deps: CallFlowDeps) {
     this.tracing = deps.tracing ?? new CallTracing(deps.site.id);
@@ -189,7 +206,10 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
           ...(event.requeued ? { requeued: { tindex: event.tindex, tlabel: event.tlabel } } : {}),
         });
       case 'answered':
-        return void this.feed(event.callid, { type: 'answered' });
+        return void this.feed(event.callid, {
+          type: 'answered',
+          ...(event.toTag ? { agentTag: event.toTag } : {}),
+        });
       case 'ended':
         return void this.feed(event.callid, { type: 'ended', by: event.by });
       case 'failed':
@@ -204,6 +224,13 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
         );
         if (event.action === 'relay' && event.callid)
           this.feed(event.callid, { type: 'relay_failed' });
+        // The dialog was gone (the caller hung up as the agent transferred): the call's end is
+        // already on its way from Kamailio; the agent is in wrap-up either way.
+        if (event.action === 'transfer')
+          this.deps.log.warn(
+            { event: 'transfer_not_carried_out', callId: event.callid },
+            'Kamailio could not refer the caller: the dialog had ended',
+          );
         return;
       case 'media':
         return void this.feed(event.callid, {
@@ -217,6 +244,12 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
         this.deps.log.debug(
           { event: 'call_routed', callId: event.callid, decisionUs: event.decisionUs },
           'Kamailio carried out a decision',
+        );
+        return;
+      case 'transferring':
+        this.deps.log.info(
+          { event: 'transfer_referred', callId: event.callid },
+          'Kamailio referred the caller to the transfer URI and released the agent',
         );
         return;
       case 'pong':
@@ -243,15 +276,22 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
       this.reply(ev, 482, 'Loop Detected');
       return;
     }
-    const hash = this.deps.callerHashKey ? callerHash(this.deps.callerHashKey, ev.fromUser) : '';
-    const result = callContext({
-      topology: this.deps.topology,
-      siteId: this.deps.site.id,
-      dialedNumber: ev.ruriUser,
-      headers: inbound.headers,
-      nowMs: now,
-      identify: (tenantId) => (hash ? this.deps.directory?.lookup(tenantId, hash) : undefined),
-    });
+    const grant = this.transferGrantOf(ev, now);
+    const hash = grant
+      ? grant.callerHash
+      : this.deps.callerHashKey
+        ? callerHash(this.deps.callerHashKey, ev.fromUser)
+        : '';
+    const result = grant
+      ? { ok: true as const, context: transferredContext(grant, this.deps.site.id) }
+      : callContext({
+          topology: this.deps.topology,
+          siteId: this.deps.site.id,
+          dialedNumber: ev.ruriUser,
+          headers: inbound.headers,
+          nowMs: now,
+          identify: (tenantId) => (hash ? this.deps.directory?.lookup(tenantId, hash) : undefined),
+        });
     if (!result.ok) {
       log.info(
         { event: 'call_refused', callId: ev.callid, number: ev.ruriUser, code: result.sipCode },
@@ -297,7 +337,8 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
       this.tracing.end(span, context.skill, 'refused');
       return;
     }
-    if (context.originSite && !this.canServeOverflow(ev.callid, context)) {
+    // A transfer is an agent's choice of site: the target takes it whatever its queue.
+    if (context.originSite && !context.transfer && !this.canServeOverflow(ev.callid, context)) {
       this.reply(ev, 486, 'Cannot Serve In Time');
       this.tracing.end(span, context.skill, 'refused');
       return;
@@ -311,6 +352,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
       dialedNumber: ev.ruriUser,
       fromTag: ev.fromTag,
       cseq: ev.cseq,
+      acceptsRefer: ev.refer === true,
       transaction: { tindex: ev.tindex, tlabel: ev.tlabel, tsS: ev.tsS, tsU: ev.tsU },
       serviceLevel: this.serviceLevelOf(context.skill),
       record:
@@ -321,7 +363,100 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
     });
     const call: LiveCall = { state, span };
     this.calls.set(ev.callid, call);
-    this.carry(call, arrive(state));
+    const target =
+      grant && grant.targetSiteId !== this.deps.site.id
+        ? this.deps.topology.sites.find((s) => s.id === grant.targetSiteId)
+        : undefined;
+    this.carry(
+      call,
+      target
+        ? arriveToTransfer(state, {
+            target,
+            topology: this.deps.topology,
+            siteId: this.deps.site.id,
+            signingKey: this.deps.federationKeys[0]!,
+            nowMs: now,
+          })
+        : arrive(state),
+    );
+  }
+
+  /**
+   * The transfer an INVITE's token claims (its Request-URI's ccxfer), if it verifies. A token that
+   * does not is logged and ignored: the INVITE is a new call to the number it dialed.
+   */
+  private transferGrantOf(
+    ev: Extract<KamailioEvent, { event: 'invite' }>,
+    nowMs: number,
+  ): TransferGrant | undefined {
+    if (!ev.xfer) return undefined;
+    const claimed = this.transfers.claim(this.deps.federationKeys, ev.xfer, nowMs);
+    if (claimed.ok) return claimed.grant;
+    this.deps.log.warn(
+      { event: 'transfer_token_refused', callId: ev.callid, reason: claimed.reason },
+      'an INVITE with a transfer token that does not hold: served as a new call',
+    );
+    return undefined;
+  }
+
+  // ---- transfer -------------------------------------------------------------------------------
+
+  /**
+   * Blind-transfers the call `callId` that `agentId` is talking on to `skill` at `siteId` (empty:
+   * this site); `by` names who asked. Throws TransferError: invalid_target (unknown skill or site,
+   * a site without the skill), not_transferable (not this agent's call, or not talking).
+   */
+  transfer(req: {
+    readonly agentId: string;
+    readonly callId: string;
+    readonly skill: string;
+    readonly siteId: string;
+    readonly by: string;
+  }): { readonly callId: string; readonly targetSiteId: string; readonly skill: string } {
+    const target = transferTarget(this.deps.topology, { ...req, fromSiteId: this.deps.site.id });
+    const call = this.calls.get(req.callId);
+    const phase = call?.state.phase;
+    if (!call || phase?.name !== 'talking' || phase.agentId !== req.agentId)
+      throw new TransferError(
+        `agent ${req.agentId} is not talking on call ${req.callId.slice(0, 64)}`,
+        'not_transferable',
+      );
+    if (!call.state.acceptsRefer)
+      throw new TransferError(
+        `call ${req.callId.slice(0, 64)}: the caller's phone does not take REFER (its INVITE's Allow); the call stays with the agent`,
+        'not_transferable',
+      );
+    if (!phase.agentTag)
+      throw new TransferError(
+        `call ${req.callId.slice(0, 64)}: Kamailio did not name the agent's dialog side`,
+        'not_transferable',
+      );
+    const now = this.deps.clock.now();
+    const { state } = call;
+    const token = this.transfers.add(
+      this.deps.federationKeys[0]!,
+      {
+        callId: state.callId,
+        arrivalMs: state.context.arrivalMs,
+        transferredAtMs: now,
+        targetSiteId: target.id,
+        skill: req.skill,
+        fromAgentId: req.agentId,
+        context: state.context,
+        callerHash: state.callerHash,
+      },
+      randomBytes(16).toString('base64url'),
+    );
+    this.safely('transfer', () =>
+      this.feed(req.callId, {
+        type: 'transfer',
+        targetSiteId: target.id,
+        skill: req.skill,
+        referTo: referTo(this.deps.site, state.dialedNumber, token),
+        by: req.by,
+      }),
+    );
+    return { callId: req.callId, targetSiteId: target.id, skill: req.skill };
   }
 
   /**

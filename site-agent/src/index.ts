@@ -271,6 +271,7 @@ await startProcess('site-agent', async () => {
     log,
     recordings: { desk: calls, library: recording.library },
     monitors,
+    transfers: calls,
   });
 
   // Stop taking calls first (Kamailio then answers new ones with the fallback), then timers,

@@ -23,6 +23,7 @@ import type { SiteMonitorsClient } from './monitor/site-monitors.js';
 import { sessionRoute } from './routes/session.js';
 import { siteStatusRoute } from './routes/site-status.js';
 import { sipCredentialsRoute } from './routes/softphone.js';
+import { transferRoute } from './routes/transfer.js';
 import type { Topology } from '@ccfed/topology';
 import { ConsoleServer } from './live/console-server.js';
 import type { LiveFeed } from './live/live-feed.js';
@@ -91,6 +92,7 @@ export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
     satisfactionRoute(deps),
     ...recordingRoutes(deps),
     ...(deps.siteMonitors ? monitorRoutes({ sites: deps.siteMonitors }) : []),
+    ...(deps.topology ? [transferRoute({ topology: deps.topology, sites: deps.siteDesks })] : []),
     // Served only by an API that was given the topology file (CCFED_TOPOLOGY).
     ...(deps.topology
       ? [

@@ -75,12 +75,20 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
       if (!r.auth && code === '403') continue;
       responses[code] = { description, ...error };
     }
-    paths[r.path] ??= {};
-    paths[r.path]![r.method.toLowerCase()] = {
+    // OpenAPI writes a path's `:name` segment as `{name}`, a parameter in the path.
+    const path = r.path.replace(/\/:([A-Za-z]+)/g, '/{$1}');
+    const inPath = [...r.path.matchAll(/\/:([A-Za-z]+)/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    paths[path] ??= {};
+    paths[path]![r.method.toLowerCase()] = {
       summary: r.summary,
       operationId: `${r.method.toLowerCase()}${r.path.replace(/^\/api\/v1/, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
       security: r.auth ? [{ bearer: [] }] : [],
-      parameters: parameters(r),
+      parameters: [...inPath, ...parameters(r)],
       ...(r.body && {
         requestBody: {
           required: true,

@@ -55,3 +55,44 @@ describe('call event rows of the queue experience', () => {
     });
   });
 });
+
+describe('call event rows of a transfer', () => {
+  it('lands the transfer at the site that made it, with its target, and the transferred-in leg', () => {
+    const out = callEventRow(
+      event({
+        $case: 'transferred',
+        value: {
+          fromAgentId: 'bj-001',
+          to: 'sales@shanghai',
+          blind: true,
+          targetSiteId: 'shanghai',
+          targetSkill: 'sales',
+          by: 'agent:beijing/bj-001',
+        },
+      }),
+      AT,
+    );
+    expect(out).toMatchObject({ kind: 'transferred', agent_id: 'bj-001' });
+    expect(JSON.parse(String(out.payload))).toMatchObject({
+      targetSiteId: 'shanghai',
+      targetSkill: 'sales',
+    });
+    const into = callEventRow(
+      event({
+        $case: 'transferredIn',
+        value: {
+          fromCallId: 'c-0',
+          fromSiteId: 'shanghai',
+          transferredAt: new Date('2026-11-22T02:00:02Z'),
+        },
+      }),
+      AT,
+    );
+    expect(into).toMatchObject({ kind: 'transferred_in', peer_site_id: 'shanghai' });
+    expect(JSON.parse(String(into.payload))).toEqual({
+      fromCallId: 'c-0',
+      fromSiteId: 'shanghai',
+      transferredAt: '2026-11-22T02:00:02.000Z',
+    });
+  });
+});

@@ -18,6 +18,7 @@ import {
   OverflowRequested,
   QueueAnnounced,
   routing,
+  TransferredIn,
   WrapUpDone,
   type AgentEvent,
   type CallEvent,
@@ -107,6 +108,7 @@ const KIND_CODECS: {
   contextRejected: ContextRejected,
   announced: QueueAnnounced,
   digitPressed: DigitPressed,
+  transferredIn: TransferredIn,
 };
 
 /** The kind's own message as JSON: the payload column. */
@@ -201,6 +203,9 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
       break;
     case 'announced':
       // The announced wait is in the payload; wait_ms stays the outcome's (answered, abandoned).
+      break;
+    case 'transferredIn':
+      peerSiteId = kind.value.fromSiteId;
       break;
     case 'queued':
     case 'overflowRequested':

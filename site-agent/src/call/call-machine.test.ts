@@ -511,7 +511,10 @@ describe('inputs that do not apply change nothing', () => {
     ['a CANCEL for a finished call', { ...fresh(), phase: { name: 'done' } }, { type: 'cancel' }],
     [
       'wrap-up done for a talking call',
-      { ...fresh(), phase: { name: 'talking', agentId: 'a', answeredMs: T0, waitedMs: 0 } },
+      {
+        ...fresh(),
+        phase: { name: 'talking', agentId: 'a', answeredMs: T0, waitedMs: 0, agentTag: 't' },
+      },
       { type: 'wrap_up_done' },
     ],
     [
@@ -523,7 +526,7 @@ describe('inputs that do not apply change nothing', () => {
       'a resume of a recording that is not paused',
       {
         ...fresh(CONTEXT, true),
-        phase: { name: 'talking', agentId: 'a', answeredMs: T0, waitedMs: 0 },
+        phase: { name: 'talking', agentId: 'a', answeredMs: T0, waitedMs: 0, agentTag: 't' },
         recording: { state: 'recording' },
       },
       { type: 'resume_recording', by: 'supervisor:beijing' },

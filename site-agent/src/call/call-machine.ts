@@ -18,6 +18,13 @@
 // What the caller hears while queued is the queue experience (queue-media.ts), which this machine
 // starts, pauses and ends with the call's phases; its plays and timers carry ids, and their results
 // come back as inputs (media_result, timer, announcement) that a stale id leaves without effect.
+//
+// Transfer (docs/transfer.md): a talking call is blind-transferred by a `transfer` input: Kamailio
+// REFERs the caller to a transfer URI and BYEs the agent, who goes to wrap-up; the call publishes
+// CallTransferred (and CallEnded for the agent's handling) and leaves. The caller's new INVITE is
+// a new call here whose context carries `transfer`: queued here (arrive), or relayed at once to
+// the target site like an overflow (arriveToTransfer). Its service-level wait counts from the
+// transfer (queueEntryMs); its events keep the caller's original arrival.
 
 import { CallParty, ComplaintSeverity, type CallEvent } from '@ccfed/proto';
 import type { Site, Topology } from '@ccfed/topology';
@@ -55,6 +62,8 @@ export type CallPhase =
       readonly agentId: string;
       readonly answeredMs: number;
       readonly waitedMs: number;
+      /** The agent's side's SIP tag (a transfer's REFER and BYE name the dialog by it). */
+      readonly agentTag: string;
     }
   /** Relayed to another site on the router's decision; that site answers or refuses it. */
   | { readonly name: 'overflowing'; readonly targetSiteId: string; readonly decisionId: string }
@@ -94,7 +103,7 @@ export type CallRecording =
 
 /** How a call left this site, for its span and the calls counter. */
 export type CallOutcome =
-  'answered' | 'abandoned' | 'overflowed' | 'refused' | 'site_agent_stopped';
+  'answered' | 'abandoned' | 'overflowed' | 'transferred' | 'refused' | 'site_agent_stopped';
 
 export interface CallState {
   readonly callId: string;
@@ -105,6 +114,12 @@ export interface CallState {
   /** The caller's From tag: rtpengine's name for the caller, whom prompts are played to. */
   readonly fromTag: string;
   readonly cseq: number;
+  /**
+   * The caller's phone said it takes REFER (its INVITE's Allow): only then may the call be
+   * blind-transferred, since Kamailio's dialog module ends the caller's dialog whatever the
+   * REFER's answer (docs/transfer.md).
+   */
+  readonly acceptsRefer: boolean;
   /** The suspended INVITE's transaction; renewed when Kamailio suspends it again. */
   readonly transaction: Required<TransactionRef>;
   readonly phase: CallPhase;
@@ -137,7 +152,20 @@ export type CallInput =
       readonly code: number;
       readonly requeued?: { readonly tindex: number; readonly tlabel: number };
     }
-  | { readonly type: 'answered' }
+  /** The dialog is confirmed; `agentTag` is the answering side's tag. */
+  | { readonly type: 'answered'; readonly agentTag?: string }
+  /**
+   * Blind-transfer the talking call to `skill` at `targetSiteId`: the caller is REFERred to
+   * `referTo` (a transfer URI carrying the token that restores the call's context); `by` names
+   * who asked.
+   */
+  | {
+      readonly type: 'transfer';
+      readonly targetSiteId: string;
+      readonly skill: string;
+      readonly referTo: string;
+      readonly by: string;
+    }
   /** The dialog ended: `by` is Kamailio's word (caller, callee, timeout). */
   | { readonly type: 'ended'; readonly by: string }
   /** The dialog failed without an answer. */
@@ -260,10 +288,13 @@ export function newCall(input: {
   /** Whether the tenant's recording policy records this call (recordingDecision); default no. */
   readonly record?: boolean;
   readonly media: QueueMediaSettings;
+  /** Whether the caller's phone takes REFER; default no. */
+  readonly acceptsRefer?: boolean;
 }): CallState {
-  const { record, media, ...call } = input;
+  const { record, media, acceptsRefer, ...call } = input;
   return {
     ...call,
+    acceptsRefer: acceptsRefer ?? false,
     phase: { name: 'queued' },
     legs: {},
     overflowTried: false,
@@ -298,7 +329,20 @@ export function arrive(state: CallState): Step {
       },
     },
   });
-  if (context.originSite)
+  if (context.transfer)
+    fx.push({
+      type: 'publish',
+      kind: {
+        $case: 'transferredIn',
+        value: {
+          fromCallId: context.transfer.fromCallId,
+          fromSiteId: context.transfer.fromSiteId,
+          transferredAt: new Date(context.transfer.atMs),
+        },
+      },
+    });
+  // A transferred call may come from another site, but not by overflow.
+  else if (context.originSite)
     fx.push({
       type: 'publish',
       kind: {
@@ -313,6 +357,68 @@ export function arrive(state: CallState): Step {
     });
   fx.push({ type: 'acd', op: 'offer' });
   return fx.done();
+}
+
+/**
+ * The first step of a transferred call's new INVITE at the site that transferred it, when the
+ * target is another site: relayed there at once like an overflow (context in signed X-CC-*
+ * headers), never offered to this site's ACD. It publishes nothing here: the transfer is the
+ * original call's CallTransferred, and the target books the call. The 182 first gives the caller
+ * early media from this site's rtpengine, which the target's queue then replaces (PEER_REPLY).
+ */
+export function arriveToTransfer(
+  state: CallState,
+  input: {
+    readonly target: Site;
+    readonly topology: Topology;
+    readonly siteId: string;
+    readonly signingKey: Buffer;
+    readonly nowMs: number;
+  },
+): Step {
+  const fx = new Effects(state);
+  fx.leg('caller', 'trying');
+  fx.push({
+    type: 'kamailio',
+    command: queuedReply({ callid: state.callId, cseq: state.cseq, ...state.transaction }),
+  });
+  fx.leg('caller', 'early');
+  fx.set({ phase: { name: 'overflowing', targetSiteId: input.target.id, decisionId: TRANSFER } });
+  fx.push({
+    type: 'kamailio',
+    command: overflowRelay({
+      callId: state.callId,
+      transaction: state.transaction,
+      dialedNumber: state.dialedNumber,
+      context: state.context,
+      topology: input.topology,
+      originSiteId: input.siteId,
+      target: input.target,
+      decisionId: TRANSFER,
+      signingKey: input.signingKey,
+      nowMs: input.nowMs,
+    }),
+  });
+  fx.leg('peer', 'trying');
+  fx.push({
+    type: 'log',
+    level: 'info',
+    event: 'transfer_relayed',
+    message: 'transferred call relayed to its target site',
+    fields: { target: input.target.id, fromCallId: state.context.transfer?.fromCallId },
+  });
+  return fx.done();
+}
+
+/** The decision id a transfer's relay carries (no router decided it). */
+const TRANSFER = 'transfer';
+
+/**
+ * When the call's wait for service-level counts from: its transfer for a transferred call (the
+ * new queue's service level), else its first arrival in the federation.
+ */
+export function queueEntryMs(context: CallState['context']): number {
+  return context.transfer?.atMs ?? context.arrivalMs;
 }
 
 /** The call's next state and effects for one input at `nowMs`; see the header for the rules. */
@@ -432,8 +538,16 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
         return fx.leave('overflowed');
       }
       if (phase.name !== 'ringing') return fx.done();
-      const waitedMs = nowMs - state.context.arrivalMs;
-      fx.set({ phase: { name: 'talking', agentId: phase.agentId, answeredMs: nowMs, waitedMs } });
+      const waitedMs = nowMs - queueEntryMs(state.context);
+      fx.set({
+        phase: {
+          name: 'talking',
+          agentId: phase.agentId,
+          answeredMs: nowMs,
+          waitedMs,
+          agentTag: input.agentTag ?? '',
+        },
+      });
       fx.leg('agent', 'confirmed');
       fx.leg('caller', 'confirmed');
       if (state.recording.state === 'planned') {
@@ -485,6 +599,66 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       if (phase.name !== 'wrap_up' || phase.agentId !== input.agentId || phase.recorded)
         return fx.done();
       fx.set({ phase: { ...phase, recorded: input.record } });
+      return fx.done();
+    }
+    case 'transfer': {
+      if (phase.name !== 'talking' || !state.acceptsRefer) return fx.done();
+      fx.push({
+        type: 'kamailio',
+        command: {
+          action: 'transfer',
+          callid: state.callId,
+          fromTag: state.fromTag,
+          toTag: phase.agentTag,
+          uri: input.referTo,
+        },
+      });
+      fx.leg('agent', 'terminated');
+      fx.leg('caller', 'terminated');
+      // The caller's new INVITE is another call, recorded where its agent answers.
+      fx.stopRecording('hang_up');
+      fx.set({ phase: { name: 'wrap_up', agentId: phase.agentId, sinceMs: nowMs } });
+      fx.push({ type: 'leave', outcome: 'transferred' });
+      fx.push({
+        type: 'publish',
+        kind: {
+          $case: 'transferred',
+          value: {
+            fromAgentId: phase.agentId,
+            to: `${input.skill}@${input.targetSiteId}`,
+            blind: true,
+            targetSiteId: input.targetSiteId,
+            targetSkill: input.skill,
+            by: input.by,
+          },
+        },
+      });
+      // The agent's handling ends here (talk time, handled count); wrap-up follows.
+      fx.push({
+        type: 'publish',
+        kind: {
+          $case: 'ended',
+          value: {
+            agentId: phase.agentId,
+            talkMs: nowMs - phase.answeredMs,
+            holdMs: 0,
+            endedBy: CallParty.CALL_PARTY_AGENT,
+          },
+        },
+      });
+      fx.push({ type: 'acd', op: 'hang_up' });
+      fx.push({
+        type: 'log',
+        level: 'info',
+        event: 'call_transferred',
+        message: 'call blind-transferred: caller referred, agent to wrap-up',
+        fields: {
+          agentId: phase.agentId,
+          targetSiteId: input.targetSiteId,
+          skill: input.skill,
+          by: input.by,
+        },
+      });
       return fx.done();
     }
     case 'wrap_up_done': {
@@ -665,7 +839,7 @@ function release(fx: Effects, nowMs: number, byCaller: boolean): Step {
       $case: 'abandoned',
       value: {
         skill: state.context.skill,
-        waitMs: nowMs - state.context.arrivalMs,
+        waitMs: nowMs - queueEntryMs(state.context),
         byCaller,
         serviceLevelThresholdMs: state.serviceLevel.thresholdMs,
         shortAbandonMs: state.serviceLevel.shortAbandonMs,

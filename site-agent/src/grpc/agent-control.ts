@@ -89,8 +89,13 @@ export function createAgentControlService({
   log,
 }: AgentControlDeps): Omit<
   site.AgentControlServiceImplementation,
-  // recording-rpcs.ts, monitor-rpcs.ts
-  'pauseRecording' | 'resumeRecording' | 'startMonitor' | 'answerMonitor' | 'stopMonitor'
+  // recording-rpcs.ts, monitor-rpcs.ts, transfer-rpc.ts
+  | 'pauseRecording'
+  | 'resumeRecording'
+  | 'startMonitor'
+  | 'answerMonitor'
+  | 'stopMonitor'
+  | 'transferCall'
 > {
   const serve = async <T>(rpc: string, agentId: string, run: () => T): Promise<T> => {
     try {

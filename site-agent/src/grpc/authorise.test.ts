@@ -214,6 +214,35 @@ describe('actingPrincipal', () => {
   });
 });
 
+describe('authorise: transfer', () => {
+  it('lets an agent transfer its own call, the site’s supervisors their agents’', () => {
+    const rpc = 'TransferCall';
+    expect(verdict(agent, { rpc, agentId: 'bj-001' })).toEqual({
+      kind: 'agent',
+      agentId: 'bj-001',
+    });
+    expect(verdict(agent, { rpc, agentId: 'bj-002' })).toBe('denied');
+    expect(verdict(supervisor, { rpc, agentId: 'bj-003' })).toEqual({ kind: 'site' });
+    expect(verdict(acmeSupervisor, { rpc, agentId: 'bj-002' })).toEqual({ kind: 'site' });
+    expect(verdict(acmeSupervisor, { rpc, agentId: 'bj-003' })).toBe('denied');
+    for (const p of [
+      elsewhereSupervisor,
+      elsewhereAgent,
+      operator,
+      router,
+      api,
+      ownSite,
+      otherSite,
+    ])
+      expect(verdict(p, { rpc, agentId: 'bj-001' }), JSON.stringify(p)).toBe('denied');
+    expect(authorise(operator, BEIJING, { rpc, agentId: 'bj-001' })).toEqual({
+      allowed: false,
+      reason:
+        "operator:li may not call TransferCall at site beijing: a call is transferred by its agent or the site's supervisor",
+    });
+  });
+});
+
 describe('inScope', () => {
   it('keeps everything for the site, one tenant’s items, or one agent', () => {
     const item = { agentId: 'bj-003', tenantId: 'zenith-telecom' };

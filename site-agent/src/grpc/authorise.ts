@@ -14,7 +14,8 @@
 //   SetDraining       -             -               -             yes        -         -
 //   OfferOverflow     -             -               -             -          yes       -
 //   PauseRecording,   its own call  any agent's     its tenant's  -          -         -
-//   ResumeRecording                 call            agents' calls
+//   ResumeRecording,                call            agents' calls
+//   TransferCall
 //   FetchRecording    -             -               -             -          -         - (3)
 //   CompleteWrapUp    its own call  -               -             -          -         -
 //   StartMonitor,     -             any agent's     its tenant's  -          -         -
@@ -67,7 +68,7 @@ export function actingPrincipal(peer: Principal, onBehalfOf: string | undefined)
 
 /** What a call asks to do. */
 export type SiteRequest =
-  | { readonly rpc: AgentRpc | RecordingRpc | WrapUpRpc; readonly agentId: string }
+  | { readonly rpc: AgentRpc | RecordingRpc | WrapUpRpc | CallRpc; readonly agentId: string }
   | { readonly rpc: MonitorRpc; readonly agentId?: string }
   | {
       readonly rpc:
@@ -88,6 +89,9 @@ export type WrapUpRpc = 'CompleteWrapUp';
 
 /** The RPCs of silent monitoring; agentId is the agent talking on the monitored call. */
 export type MonitorRpc = 'StartMonitor' | 'AnswerMonitor' | 'StopMonitor';
+
+/** The RPCs that act on the call an agent is talking on. */
+export type CallRpc = 'TransferCall';
 
 const RECORDING_RPCS: ReadonlySet<string> = new Set(['PauseRecording', 'ResumeRecording']);
 const MONITOR_RPCS: ReadonlySet<string> = new Set(['StartMonitor', 'AnswerMonitor', 'StopMonitor']);
@@ -147,6 +151,8 @@ export function authorise(caller: Principal, site: SiteFacts, req: SiteRequest):
     case 'operator':
       if (RECORDING_RPCS.has(req.rpc))
         return deny("a call's recording is paused by its agent or the site's supervisor");
+      if (req.rpc === 'TransferCall')
+        return deny("a call is transferred by its agent or the site's supervisor");
       return req.rpc === 'OfferOverflow' ? deny('only another site offers overflow') : allow();
 
     case 'site':

@@ -24,6 +24,8 @@ import { monitorRpcs } from './monitor-rpcs.js';
 import { MonitorBook } from '../monitor/monitor-book.js';
 import { MonitorService } from '../monitor/monitor-service.js';
 import { createSiteAgentService, type SiteStatusProvider } from './site-status.js';
+import { TransferError } from '../transfer/transfer.js';
+import { transferCallRpc, type TransferDesk } from './transfer-rpc.js';
 
 export interface GrpcServerOptions {
   /** Address to bind, e.g. 127.0.0.1, 0.0.0.0 or ::1. */
@@ -58,6 +60,8 @@ export interface GrpcServerOptions {
    * StartMonitor is UNAVAILABLE.
    */
   readonly monitors?: MonitorService;
+  /** Blind transfer of agents' calls (the call flow). Without it every transfer is refused. */
+  readonly transfers?: TransferDesk;
   /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
   readonly shutdownTimeoutMs?: number;
 }
@@ -69,6 +73,15 @@ const RECORDS_NOTHING = {
     },
   },
   library: undefined,
+};
+
+const TRANSFERS_NOTHING: TransferDesk = {
+  transfer: (req) => {
+    throw new TransferError(
+      `no call of ${req.agentId} can be transferred here`,
+      'not_transferable',
+    );
+  },
 };
 
 export interface GrpcServer {
@@ -116,6 +129,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       site: facts,
       log,
     }),
+    ...transferCallRpc({ desk: options.transfers ?? TRANSFERS_NOTHING, site: facts, log }),
   });
   server.add(site.SiteAgentDefinition, {
     ...createSiteAgentService({ status, site: facts, log }),

@@ -28,6 +28,10 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
     peer: z.string().max(64).default(''),
     /** X-CC-* headers, names without the prefix. */
     cc: z.record(z.string(), z.string()).default({}),
+    /** The caller's phone lists REFER in its Allow header: it can be blind-transferred. */
+    refer: z.boolean().optional(),
+    /** The Request-URI's transfer token (ccxfer), when the caller follows a transfer's REFER. */
+    xfer: z.string().max(512).optional(),
   }),
   /** The caller cancelled while the INVITE was pending (queued or ringing). */
   z.object({ event: z.literal('cancel'), callid }),
@@ -42,7 +46,13 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
     ...tx,
     requeued: z.boolean().optional(),
   }),
-  z.object({ event: z.literal('answered'), callid, agent: z.string() }),
+  /** The agent answered; `toTag` is its side's tag, which a transfer's REFER and BYE need. */
+  z.object({
+    event: z.literal('answered'),
+    callid,
+    agent: z.string(),
+    toTag: z.string().max(256).optional(),
+  }),
   z.object({ event: z.literal('ended'), callid, agent: z.string(), by: z.string() }),
   z.object({
     event: z.literal('failed'),
@@ -72,6 +82,8 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
     durationMs: z.number().int().default(-1),
     reason: z.string().max(256).default(''),
   }),
+  /** Kamailio sent a transfer's REFER to the caller and BYE to the agent (route[TRANSFER]). */
+  z.object({ event: z.literal('transferring'), callid }),
   z.object({ event: z.literal('pong') }),
 ]);
 
@@ -172,6 +184,17 @@ export type KamailioCommand =
       readonly id: string;
       readonly callid: string;
       readonly fromTag: string;
+    }
+  /**
+   * Blind transfer of an answered call (ccfed.cfg route[TRANSFER]): REFER the caller to `uri`
+   * within the dialog Call-ID/`fromTag`/`toTag`, BYE the agent's side, end the media session.
+   */
+  | {
+      readonly action: 'transfer';
+      readonly callid: string;
+      readonly fromTag: string;
+      readonly toTag: string;
+      readonly uri: string;
     }
   | { readonly action: 'ping' };
 

@@ -46,6 +46,13 @@ export function overflowRelay(input: {
     [SIP_HEADERS.hops]: String(context.hops + 1),
     [SIP_HEADERS.decision]: input.decisionId,
     ...(context.traceparent ? { [SIP_HEADERS.traceparent]: context.traceparent } : {}),
+    // A transferred call: the target's service-level wait counts from the transfer.
+    ...(context.transfer
+      ? {
+          [SIP_HEADERS.transferredAt]: String(context.transfer.atMs),
+          [SIP_HEADERS.transferredFrom]: context.transfer.fromCallId,
+        }
+      : {}),
   };
   const signature = signContext(
     input.signingKey,

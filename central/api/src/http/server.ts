@@ -158,10 +158,10 @@ export class ApiHttpServer {
       body = await route.handle({
         query,
         body: requestBody,
-        params,
         claims,
         scope: claims && claims.role !== 'agent' ? scopeFor(claims) : undefined,
         source,
+        params,
       });
       status = 200;
     } catch (err) {

@@ -92,6 +92,7 @@ export interface CallEvent {
     | { $case: "contextRejected"; value: ContextRejected }
     | { $case: "announced"; value: QueueAnnounced }
     | { $case: "digitPressed"; value: DigitPressed }
+    | { $case: "transferredIn"; value: TransferredIn }
     | undefined;
 }
 
@@ -231,9 +232,25 @@ export interface CallAbandoned {
 
 export interface CallTransferred {
   fromAgentId: string;
-  /** An agent id or a SIP URI outside the ACD. */
+  /** An agent id or a SIP URI outside the ACD; for a transfer to a skill, `<skill>@<site id>`. */
   to: string;
   blind: boolean;
+  /** A transfer to a skill: where the call is queued next (docs/transfer.md). */
+  targetSiteId: string;
+  targetSkill: string;
+  /** Who asked (the agent, or a supervisor for them), as principalLabel writes it. */
+  by: string;
+}
+
+/**
+ * A call an agent transferred here (docs/transfer.md), right after its CallOffered: the call it
+ * continues (whose events carry the CallTransferred), the site it was transferred at, and when.
+ * Its service-level wait counts from transferred_at; arrival_time stays the caller's first arrival.
+ */
+export interface TransferredIn {
+  fromCallId: string;
+  fromSiteId: string;
+  transferredAt: Date | undefined;
 }
 
 export interface CallEnded {
@@ -343,6 +360,9 @@ export const CallEvent: MessageFns<CallEvent> = {
         break;
       case "digitPressed":
         DigitPressed.encode(message.kind.value, writer.uint32(186).fork()).join();
+        break;
+      case "transferredIn":
+        TransferredIn.encode(message.kind.value, writer.uint32(194).fork()).join();
         break;
     }
     return writer;
@@ -529,6 +549,14 @@ export const CallEvent: MessageFns<CallEvent> = {
             message.kind = { $case: "digitPressed", value: DigitPressed.decode(reader, reader.uint32()) };
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.kind = { $case: "transferredIn", value: TransferredIn.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -608,6 +636,10 @@ export const CallEvent: MessageFns<CallEvent> = {
         ? { $case: "digitPressed", value: DigitPressed.fromJSON(object.digitPressed) }
         : isSet(object.digit_pressed)
         ? { $case: "digitPressed", value: DigitPressed.fromJSON(object.digit_pressed) }
+        : isSet(object.transferredIn)
+        ? { $case: "transferredIn", value: TransferredIn.fromJSON(object.transferredIn) }
+        : isSet(object.transferred_in)
+        ? { $case: "transferredIn", value: TransferredIn.fromJSON(object.transferred_in) }
         : undefined,
     };
   },
@@ -663,6 +695,8 @@ export const CallEvent: MessageFns<CallEvent> = {
       obj.announced = QueueAnnounced.toJSON(message.kind.value);
     } else if (message.kind?.$case === "digitPressed") {
       obj.digitPressed = DigitPressed.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "transferredIn") {
+      obj.transferredIn = TransferredIn.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -761,6 +795,12 @@ export const CallEvent: MessageFns<CallEvent> = {
       case "digitPressed": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "digitPressed", value: DigitPressed.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "transferredIn": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "transferredIn", value: TransferredIn.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -2179,7 +2219,7 @@ export const CallAbandoned: MessageFns<CallAbandoned> = {
 };
 
 function createBaseCallTransferred(): CallTransferred {
-  return { fromAgentId: "", to: "", blind: false };
+  return { fromAgentId: "", to: "", blind: false, targetSiteId: "", targetSkill: "", by: "" };
 }
 
 export const CallTransferred: MessageFns<CallTransferred> = {
@@ -2192,6 +2232,15 @@ export const CallTransferred: MessageFns<CallTransferred> = {
     }
     if (message.blind !== false) {
       writer.uint32(24).bool(message.blind);
+    }
+    if (message.targetSiteId !== "") {
+      writer.uint32(34).string(message.targetSiteId);
+    }
+    if (message.targetSkill !== "") {
+      writer.uint32(42).string(message.targetSkill);
+    }
+    if (message.by !== "") {
+      writer.uint32(50).string(message.by);
     }
     return writer;
   },
@@ -2233,6 +2282,30 @@ export const CallTransferred: MessageFns<CallTransferred> = {
             message.blind = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.targetSiteId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.targetSkill = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.by = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2254,6 +2327,17 @@ export const CallTransferred: MessageFns<CallTransferred> = {
         : "",
       to: isSet(object.to) ? globalThis.String(object.to) : "",
       blind: isSet(object.blind) ? globalThis.Boolean(object.blind) : false,
+      targetSiteId: isSet(object.targetSiteId)
+        ? globalThis.String(object.targetSiteId)
+        : isSet(object.target_site_id)
+        ? globalThis.String(object.target_site_id)
+        : "",
+      targetSkill: isSet(object.targetSkill)
+        ? globalThis.String(object.targetSkill)
+        : isSet(object.target_skill)
+        ? globalThis.String(object.target_skill)
+        : "",
+      by: isSet(object.by) ? globalThis.String(object.by) : "",
     };
   },
 
@@ -2268,6 +2352,15 @@ export const CallTransferred: MessageFns<CallTransferred> = {
     if (message.blind !== false) {
       obj.blind = message.blind;
     }
+    if (message.targetSiteId !== "") {
+      obj.targetSiteId = message.targetSiteId;
+    }
+    if (message.targetSkill !== "") {
+      obj.targetSkill = message.targetSkill;
+    }
+    if (message.by !== "") {
+      obj.by = message.by;
+    }
     return obj;
   },
 
@@ -2279,6 +2372,122 @@ export const CallTransferred: MessageFns<CallTransferred> = {
     message.fromAgentId = object.fromAgentId ?? "";
     message.to = object.to ?? "";
     message.blind = object.blind ?? false;
+    message.targetSiteId = object.targetSiteId ?? "";
+    message.targetSkill = object.targetSkill ?? "";
+    message.by = object.by ?? "";
+    return message;
+  },
+};
+
+function createBaseTransferredIn(): TransferredIn {
+  return { fromCallId: "", fromSiteId: "", transferredAt: undefined };
+}
+
+export const TransferredIn: MessageFns<TransferredIn> = {
+  encode(message: TransferredIn, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromCallId !== "") {
+      writer.uint32(10).string(message.fromCallId);
+    }
+    if (message.fromSiteId !== "") {
+      writer.uint32(18).string(message.fromSiteId);
+    }
+    if (message.transferredAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.transferredAt), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferredIn {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferredIn();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fromCallId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fromSiteId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.transferredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferredIn {
+    return {
+      fromCallId: isSet(object.fromCallId)
+        ? globalThis.String(object.fromCallId)
+        : isSet(object.from_call_id)
+        ? globalThis.String(object.from_call_id)
+        : "",
+      fromSiteId: isSet(object.fromSiteId)
+        ? globalThis.String(object.fromSiteId)
+        : isSet(object.from_site_id)
+        ? globalThis.String(object.from_site_id)
+        : "",
+      transferredAt: isSet(object.transferredAt)
+        ? fromJsonTimestamp(object.transferredAt)
+        : isSet(object.transferred_at)
+        ? fromJsonTimestamp(object.transferred_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: TransferredIn): unknown {
+    const obj: any = {};
+    if (message.fromCallId !== "") {
+      obj.fromCallId = message.fromCallId;
+    }
+    if (message.fromSiteId !== "") {
+      obj.fromSiteId = message.fromSiteId;
+    }
+    if (message.transferredAt !== undefined) {
+      obj.transferredAt = message.transferredAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferredIn>): TransferredIn {
+    return TransferredIn.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferredIn>): TransferredIn {
+    const message = createBaseTransferredIn();
+    message.fromCallId = object.fromCallId ?? "";
+    message.fromSiteId = object.fromSiteId ?? "";
+    message.transferredAt = object.transferredAt ?? undefined;
     return message;
   },
 };

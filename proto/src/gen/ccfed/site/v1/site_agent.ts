@@ -167,6 +167,21 @@ export interface StopMonitorResponse {
   wasActive: boolean;
 }
 
+export interface TransferCallRequest {
+  agentId: string;
+  /** The call the agent is talking on (its call id in the call events). */
+  callId: string;
+  skill: string;
+  /** The target site; empty: this site. */
+  siteId: string;
+}
+
+export interface TransferCallResponse {
+  callId: string;
+  targetSiteId: string;
+  skill: string;
+}
+
 export interface PauseRecordingRequest {
   agentId: string;
 }
@@ -2102,6 +2117,244 @@ export const StopMonitorResponse: MessageFns<StopMonitorResponse> = {
   fromPartial(object: DeepPartial<StopMonitorResponse>): StopMonitorResponse {
     const message = createBaseStopMonitorResponse();
     message.wasActive = object.wasActive ?? false;
+    return message;
+  },
+};
+
+function createBaseTransferCallRequest(): TransferCallRequest {
+  return { agentId: "", callId: "", skill: "", siteId: "" };
+}
+
+export const TransferCallRequest: MessageFns<TransferCallRequest> = {
+  encode(message: TransferCallRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.callId !== "") {
+      writer.uint32(18).string(message.callId);
+    }
+    if (message.skill !== "") {
+      writer.uint32(26).string(message.skill);
+    }
+    if (message.siteId !== "") {
+      writer.uint32(34).string(message.siteId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferCallRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferCallRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.skill = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferCallRequest {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      skill: isSet(object.skill) ? globalThis.String(object.skill) : "",
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+    };
+  },
+
+  toJSON(message: TransferCallRequest): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.skill !== "") {
+      obj.skill = message.skill;
+    }
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferCallRequest>): TransferCallRequest {
+    return TransferCallRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferCallRequest>): TransferCallRequest {
+    const message = createBaseTransferCallRequest();
+    message.agentId = object.agentId ?? "";
+    message.callId = object.callId ?? "";
+    message.skill = object.skill ?? "";
+    message.siteId = object.siteId ?? "";
+    return message;
+  },
+};
+
+function createBaseTransferCallResponse(): TransferCallResponse {
+  return { callId: "", targetSiteId: "", skill: "" };
+}
+
+export const TransferCallResponse: MessageFns<TransferCallResponse> = {
+  encode(message: TransferCallResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callId !== "") {
+      writer.uint32(10).string(message.callId);
+    }
+    if (message.targetSiteId !== "") {
+      writer.uint32(18).string(message.targetSiteId);
+    }
+    if (message.skill !== "") {
+      writer.uint32(26).string(message.skill);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransferCallResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransferCallResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.targetSiteId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.skill = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TransferCallResponse {
+    return {
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      targetSiteId: isSet(object.targetSiteId)
+        ? globalThis.String(object.targetSiteId)
+        : isSet(object.target_site_id)
+        ? globalThis.String(object.target_site_id)
+        : "",
+      skill: isSet(object.skill) ? globalThis.String(object.skill) : "",
+    };
+  },
+
+  toJSON(message: TransferCallResponse): unknown {
+    const obj: any = {};
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.targetSiteId !== "") {
+      obj.targetSiteId = message.targetSiteId;
+    }
+    if (message.skill !== "") {
+      obj.skill = message.skill;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TransferCallResponse>): TransferCallResponse {
+    return TransferCallResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TransferCallResponse>): TransferCallResponse {
+    const message = createBaseTransferCallResponse();
+    message.callId = object.callId ?? "";
+    message.targetSiteId = object.targetSiteId ?? "";
+    message.skill = object.skill ?? "";
     return message;
   },
 };
@@ -4088,6 +4341,22 @@ export const AgentControlDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Blind transfer of the call the agent is talking on to a skill at any site of the federation
+     * (docs/transfer.md): the call keeps its context and original arrival and is queued at the
+     * target like an overflow; the agent goes to wrap-up. The agent on its own call, the site's
+     * supervisor (a tenant's supervisor: that tenant's agents) on any of its agents' calls.
+     * INVALID_ARGUMENT for an unknown skill or site, or a site that does not serve the skill;
+     * FAILED_PRECONDITION when the call is not the agent's or not talking.
+     */
+    transferCall: {
+      name: "TransferCall",
+      requestType: TransferCallRequest as typeof TransferCallRequest,
+      requestStream: false,
+      responseType: TransferCallResponse as typeof TransferCallResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -4152,6 +4421,18 @@ export interface AgentControlServiceImplementation<CallContextExt = {}> {
     request: StopMonitorRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<StopMonitorResponse>>;
+  /**
+   * Blind transfer of the call the agent is talking on to a skill at any site of the federation
+   * (docs/transfer.md): the call keeps its context and original arrival and is queued at the
+   * target like an overflow; the agent goes to wrap-up. The agent on its own call, the site's
+   * supervisor (a tenant's supervisor: that tenant's agents) on any of its agents' calls.
+   * INVALID_ARGUMENT for an unknown skill or site, or a site that does not serve the skill;
+   * FAILED_PRECONDITION when the call is not the agent's or not talking.
+   */
+  transferCall(
+    request: TransferCallRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<TransferCallResponse>>;
 }
 
 export interface AgentControlClient<CallOptionsExt = {}> {
@@ -4215,6 +4496,18 @@ export interface AgentControlClient<CallOptionsExt = {}> {
     request: DeepPartial<StopMonitorRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<StopMonitorResponse>;
+  /**
+   * Blind transfer of the call the agent is talking on to a skill at any site of the federation
+   * (docs/transfer.md): the call keeps its context and original arrival and is queued at the
+   * target like an overflow; the agent goes to wrap-up. The agent on its own call, the site's
+   * supervisor (a tenant's supervisor: that tenant's agents) on any of its agents' calls.
+   * INVALID_ARGUMENT for an unknown skill or site, or a site that does not serve the skill;
+   * FAILED_PRECONDITION when the call is not the agent's or not talking.
+   */
+  transferCall(
+    request: DeepPartial<TransferCallRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<TransferCallResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
