@@ -73,6 +73,24 @@ describe('DeskEvents', () => {
     expect(desk.offerOf('beijing', 'bj-001')).toBeUndefined();
   });
 
+  it('waits for the reserving site’s own offer of an overflowed call, not the origin’s', () => {
+    const desk = new DeskEvents();
+    desk.applyCallEvent(offered('shanghai', 0));
+    const reserved = desk.applyAgentEvent(
+      agentEvent('bj-001', AgentState.AGENT_STATE_RESERVED, 2_000, 'c1'),
+    );
+    expect(reserved.map((p) => p.kind)).toEqual(['state']);
+    const then = desk.applyCallEvent(
+      offered('beijing', 1_900, { overflowOriginSiteId: 'shanghai', overflowDecisionId: 'd-1' }),
+    );
+    expect(then).toMatchObject([
+      {
+        kind: 'offer',
+        offer: { call: { siteId: 'beijing', overflow: { originSiteId: 'shanghai' } } },
+      },
+    ]);
+  });
+
   it('keeps the router’s reason for the decision that moved a call', () => {
     const desk = new DeskEvents();
     desk.applyDecision(

@@ -130,7 +130,9 @@ export class DeskEvents {
     const out: DeskPush[] = [push];
     if (event.toState === AgentState.AGENT_STATE_RESERVED && event.callId) {
       const call = this.calls.get(event.callId);
-      if (call) {
+      // Only the reserving site's own offer will do: an overflowed call's origin sent events
+      // first, and Beijing's reservation may be read before Beijing's CallOffered.
+      if (call && call.siteId === siteId) {
         const offer = { siteId, agentId: event.agentId, call, reservedAtMs: at };
         this.offers.set(key, offer);
         out.push({ kind: 'offer', offer });

@@ -15,7 +15,7 @@ import { followerConsumer, processGroupId, type Clock, type Logger } from '@ccfe
 import { AgentEvent, CallEvent, routing, type TopicNames } from '@ccfed/proto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { RunQuery } from '../clickhouse.js';
-import { DeskEvents, type DeskPush, type Offer } from './desk-events.js';
+import { DeskEvents, type DecisionNote, type DeskPush, type Offer } from './desk-events.js';
 
 /** An `offer` event as the desktop receives it. */
 export interface OfferPush {
@@ -44,6 +44,9 @@ export interface OfferPush {
   /** Why parts of the story are missing (a failed read), if they are. */
   readonly unavailable?: string;
 }
+
+/** How long a pop waits for the router's decision on an overflowed call at most. */
+const DECISION_WAIT_MS = 300;
 
 export type DeskListener = (event: 'offer' | 'state' | 'call', data: unknown) => void;
 
@@ -190,7 +193,7 @@ export class DesktopFeed {
         );
       }
     }
-    const decision = call.overflow ? this.events.decisionOf(call.overflow.decisionId) : undefined;
+    const decision = call.overflow ? await this.decision(call.overflow.decisionId) : undefined;
     const waitedMs = Math.max(0, offer.reservedAtMs - call.arrivalMs);
     const data: OfferPush = {
       callId: call.callId,
@@ -229,6 +232,19 @@ export class DesktopFeed {
       },
       'offer pushed to the desktop',
     );
+  }
+
+  /**
+   * The router's note on a decision. The router publishes it as it answers, so it is nearly
+   * always here before the call reaches its new site; when it is not, wait for it a little.
+   */
+  private async decision(decisionId: string): Promise<DecisionNote | undefined> {
+    const deadline = this.deps.clock.now() + DECISION_WAIT_MS;
+    for (;;) {
+      const note = this.events.decisionOf(decisionId);
+      if (note || this.deps.clock.now() >= deadline) return note;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   private async story(tenantId: string, customerId: string, atMs: number): Promise<CustomerStory> {
