@@ -117,10 +117,15 @@ export function createApi(deps: ApiDeps): { server: ApiHttpServer; routes: reado
 
 /**
  * What the API process serves: the JSON routes, the live stream (503 without a feed) and, when
- * consoleDir is given, the built console at `/`.
+ * consoleDir is given, the built console at `/`, and when desktopDir is, the desktop at
+ * `/desktop/`.
  */
 export function createConsoleServer(
-  deps: ApiDeps & { readonly live: LiveFeed | undefined; readonly consoleDir?: string },
+  deps: ApiDeps & {
+    readonly live: LiveFeed | undefined;
+    readonly consoleDir?: string;
+    readonly desktopDir?: string;
+  },
 ): { server: ConsoleServer; routes: readonly Route[] } {
   const { server: api, routes } = createApi(deps);
   const streams = new LiveStreams({
@@ -130,6 +135,14 @@ export function createConsoleServer(
     log: deps.log,
   });
   const files = deps.consoleDir === undefined ? undefined : new StaticFiles(deps.consoleDir);
+  const desktopFiles =
+    deps.desktopDir === undefined
+      ? undefined
+      : new StaticFiles(
+          deps.desktopDir,
+          '/desktop',
+          'the desktop is not built: run npm run desktop:build',
+        );
   const recordingAudio = new RecordingAudio({
     runQuery: deps.runQuery,
     secret: deps.secret,
@@ -144,6 +157,7 @@ export function createConsoleServer(
       streams,
       recordingAudio,
       files,
+      desktopFiles,
       log: deps.log,
       ...(deps.timeouts && { timeouts: deps.timeouts }),
     }),

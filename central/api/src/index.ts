@@ -29,6 +29,7 @@ import { SiteRecordings } from './recordings/site-recordings.js';
 
 /** Where npm run console:build puts the console, next to this package. */
 const BUILT_CONSOLE = fileURLToPath(new URL('../../console/dist', import.meta.url));
+const BUILT_DESKTOP = fileURLToPath(new URL('../../desktop/dist', import.meta.url));
 
 await startProcess('api', async () => {
   const log = createLogger('api');
@@ -107,6 +108,8 @@ await startProcess('api', async () => {
 
   const consoleDir =
     config.CCFED_CONSOLE_DIR ?? (existsSync(BUILT_CONSOLE) ? BUILT_CONSOLE : undefined);
+  const desktopDir =
+    config.CCFED_DESKTOP_DIR ?? (existsSync(BUILT_DESKTOP) ? BUILT_DESKTOP : undefined);
   const { server } = createConsoleServer({
     runQuery,
     users,
@@ -138,6 +141,7 @@ await startProcess('api', async () => {
     ...(routingPolicy && { routingPolicy }),
     ...(siteRecordings && { siteRecordings }),
     ...(consoleDir !== undefined && { consoleDir }),
+    ...(desktopDir !== undefined && { desktopDir }),
   });
 
   lifecycle.onShutdown('stop accepting requests and finish those in flight', () => server.close());
@@ -163,6 +167,7 @@ await startProcess('api', async () => {
       users: users.size,
       live: live !== undefined,
       console: consoleDir ?? null,
+      desktop: desktopDir ?? null,
     },
     'API listening',
   );
