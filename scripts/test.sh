@@ -11,6 +11,8 @@ step "generated protobuf code matches proto/"
 bash proto/generate.sh --check
 step "types"
 npx --no-install tsc -p tsconfig.json
+npx --no-install tsc -p central/console/tsconfig.json --noEmit
+npx --no-install tsc -p central/desktop/tsconfig.json --noEmit
 step "lint"
 npx --no-install eslint --max-warnings 0 .
 step "formatting"

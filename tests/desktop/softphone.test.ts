@@ -8,12 +8,9 @@
 // and the caller hears 1000 Hz. Hold stops it and resume brings it back; the browser's hang-up
 // puts the agent in wrap-up. Then what must be refused is: wrong and expired credentials, another
 // agent's address of record, and a login at another agent's address.
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { createApi } from '@ccfed/api/app';
 import { issueToken, type Principal } from '@ccfed/api/auth/token';
 import type { ApiHttpServer } from '@ccfed/api/http/server';
@@ -24,6 +21,7 @@ import { agentAorOf } from '@ccfed/topology';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDesktopIfStale } from '../../scripts/console-build.js';
 import { renderTone, toneWhereSounding } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { uniqueName, waitFor } from '../support/engines.js';
@@ -56,10 +54,8 @@ beforeAll(async () => {
   dir = join(inject('runDir'), uniqueName('softphone'));
   mkdirSync(dir, { recursive: true });
   mkdirSync(SCREENSHOTS, { recursive: true });
-  // The bundle the desktop serves (vite build), made from this checkout.
-  await promisify(execFile)('npx', ['vite', 'build'], {
-    cwd: new URL('../../central/desktop', import.meta.url).pathname,
-  });
+  // The bundle the desktop serves, built again when this checkout's sources are newer.
+  buildDesktopIfStale();
   site = await startSite({
     siteId: 'beijing',
     mutate: (doc) => {
@@ -110,7 +106,7 @@ beforeAll(async () => {
   });
   const port = await freePort();
   await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
-  pageUrl = `http://127.0.0.1:${port}/`;
+  pageUrl = `http://127.0.0.1:${port}/softphone-test.html`;
 
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',

@@ -24,7 +24,7 @@ import { sessionRoute } from './routes/session.js';
 import { siteStatusRoute } from './routes/site-status.js';
 import { sipCredentialsRoute } from './routes/softphone.js';
 import { transferRoute } from './routes/transfer.js';
-import type { Topology } from '@ccfed/topology';
+import { webSocketUriOf, type Topology } from '@ccfed/topology';
 import { ConsoleServer } from './live/console-server.js';
 import type { LiveFeed } from './live/live-feed.js';
 import { LiveStreams } from './live/live-stream.js';
@@ -161,10 +161,15 @@ export function createApi(deps: ApiDeps): { server: ApiHttpServer; routes: reado
 
 /**
  * What the API process serves: the JSON routes, the live stream (503 without a feed) and, when
- * consoleDir is given, the built console at `/`.
+ * consoleDir is given, the built console at `/`, and when desktopDir is, the desktop at
+ * `/desktop/`.
  */
 export function createConsoleServer(
-  deps: ApiDeps & { readonly live: LiveFeed | undefined; readonly consoleDir?: string },
+  deps: ApiDeps & {
+    readonly live: LiveFeed | undefined;
+    readonly consoleDir?: string;
+    readonly desktopDir?: string;
+  },
 ): { server: ConsoleServer; routes: readonly Route[] } {
   const { server: api, routes } = createApi({ ...deps, ...(deps.live && { live: deps.live }) });
   const desks = new DeskStreams({
@@ -181,6 +186,14 @@ export function createConsoleServer(
     log: deps.log,
   });
   const files = deps.consoleDir === undefined ? undefined : new StaticFiles(deps.consoleDir);
+  const desktopFiles =
+    deps.desktopDir === undefined
+      ? undefined
+      : new StaticFiles(
+          deps.desktopDir,
+          '/desktop',
+          'the desktop is not built: run npm run desktop:build',
+        );
   const recordingAudio = new RecordingAudio({
     runQuery: deps.runQuery,
     secret: deps.secret,
@@ -196,6 +209,11 @@ export function createConsoleServer(
       desks,
       recordingAudio,
       files,
+      desktopFiles,
+      sipWebSocketOrigins: (deps.topology?.sites ?? []).flatMap((site) => {
+        const uri = webSocketUriOf(site);
+        return uri ? [uri] : [];
+      }),
       log: deps.log,
       ...(deps.timeouts && { timeouts: deps.timeouts }),
     }),

@@ -64,6 +64,8 @@ const apiEnvironment = z.object({
   CCFED_SIP_SECRETS_FILE: z.string().min(1).optional(),
   /** The built console (npm run console:build); served at / when the directory exists. */
   CCFED_CONSOLE_DIR: z.string().min(1).optional(),
+  /** The built desktop (npm run desktop:build); served at /desktop/ when the directory exists. */
+  CCFED_DESKTOP_DIR: z.string().min(1).optional(),
   /**
    * Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client: the
    * Ingress in front of the API. Without it every client is its TCP peer.

@@ -33,6 +33,7 @@ import { SiteMonitors } from './monitor/site-monitors.js';
 
 /** Where npm run console:build puts the console, next to this package. */
 const BUILT_CONSOLE = fileURLToPath(new URL('../../console/dist', import.meta.url));
+const BUILT_DESKTOP = fileURLToPath(new URL('../../desktop/dist', import.meta.url));
 
 await startProcess('api', async () => {
   const log = createLogger('api');
@@ -133,6 +134,8 @@ await startProcess('api', async () => {
 
   const consoleDir =
     config.CCFED_CONSOLE_DIR ?? (existsSync(BUILT_CONSOLE) ? BUILT_CONSOLE : undefined);
+  const desktopDir =
+    config.CCFED_DESKTOP_DIR ?? (existsSync(BUILT_DESKTOP) ? BUILT_DESKTOP : undefined);
   const { server } = createConsoleServer({
     runQuery,
     users,
@@ -173,6 +176,7 @@ await startProcess('api', async () => {
     }),
     ...(siteMonitors && { siteMonitors }),
     ...(consoleDir !== undefined && { consoleDir }),
+    ...(desktopDir !== undefined && { desktopDir }),
   });
 
   lifecycle.onShutdown('stop accepting requests and finish those in flight', () => server.close());
@@ -207,6 +211,7 @@ await startProcess('api', async () => {
       users: users.size,
       live: live !== undefined,
       console: consoleDir ?? null,
+      desktop: desktopDir ?? null,
     },
     'API listening',
   );

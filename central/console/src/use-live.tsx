@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react';
 import { useLogout } from 'react-admin';
 import type { LiveView } from '@ccfed/api/live/live-state';
+import { parseEvents } from '@ccfed/api/live/sse-text';
 import { storedToken } from './session.js';
 
 // The wire shape is the API's own definition (type-only: nothing of the server is bundled).
@@ -13,27 +14,6 @@ export type LiveStatus =
   | { readonly kind: 'connecting' }
   | { readonly kind: 'live'; readonly view: LiveView; readonly receivedAt: number }
   | { readonly kind: 'unavailable'; readonly message: string };
-
-/** Splits a text/event-stream buffer into complete events; returns them and the rest. */
-export function parseEvents(buffer: string): {
-  events: { event: string; data: string }[];
-  rest: string;
-} {
-  const events: { event: string; data: string }[] = [];
-  const blocks = buffer.split('\n\n');
-  const rest = blocks.pop() ?? '';
-  for (const block of blocks) {
-    let event = 'message';
-    const data: string[] = [];
-    for (const line of block.split('\n')) {
-      if (line.startsWith(':')) continue;
-      if (line.startsWith('event:')) event = line.slice(6).trim();
-      else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
-    }
-    if (data.length > 0) events.push({ event, data: data.join('\n') });
-  }
-  return { events, rest };
-}
 
 export function useLive(): LiveStatus {
   const [status, setStatus] = useState<LiveStatus>({ kind: 'connecting' });

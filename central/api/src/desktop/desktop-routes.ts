@@ -118,6 +118,30 @@ const unavailable = () =>
     'this API cannot reach the sites: it needs the topology and its certificate (CCFED_TOPOLOGY, CCFED_TLS_CERT, CCFED_TLS_KEY)',
   );
 
+const code = z.object({ code: z.string(), label: z.string() });
+export const deskConfigResponse = z.object({
+  notReadyReasons: z.array(code),
+  dispositions: z.array(code),
+  transferTargets: z.array(z.object({ siteId: z.string(), skill: z.string() })),
+});
+
+/**
+ * The desktop's choices from the topology. A call may be transferred to a skill at a site where
+ * some agent has that skill (where else could it be answered?); the site decides again.
+ */
+export function deskConfig(topology: Topology): z.infer<typeof deskConfigResponse> {
+  const label = ({ code, name }: { code: string; name: string }) => ({ code, label: name });
+  return {
+    notReadyReasons: topology.notReadyReasons.map(label),
+    dispositions: topology.dispositions.map(label),
+    transferTargets: topology.sites.flatMap((site) =>
+      topology.skills
+        .filter((skill) => site.agents.some((a) => skill.id in a.skills))
+        .map((skill) => ({ siteId: site.id, skill: skill.id })),
+    ),
+  };
+}
+
 export function desktopRoutes(deps: DesktopRouteDeps): Route[] {
   const { topology } = deps;
   const sites = (): SiteDesks => {
@@ -125,6 +149,18 @@ export function desktopRoutes(deps: DesktopRouteDeps): Route[] {
     return deps.sites;
   };
   return [
+    route({
+      method: 'GET',
+      path: `${API}/desktop/config`,
+      summary:
+        "What the agent's desktop offers to choose from: the topology's not-ready reasons and dispositions, and the skills at each site a call may be transferred to.",
+      auth: true,
+      roles: ['agent'],
+      response: deskConfigResponse,
+      async handle() {
+        return deskConfig(topology);
+      },
+    }),
     route({
       method: 'POST',
       path: `${API}/desktop/login`,

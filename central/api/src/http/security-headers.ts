@@ -24,6 +24,17 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * The desktop's page: the console's policy, plus the sites' SIP-over-WebSocket endpoints its
+ * softphone registers at (each site's Kamailio, another origin) and nothing else.
+ */
+export function desktopCsp(sipWebSocketOrigins: readonly string[]): string {
+  return CONSOLE_CSP.replace(
+    "connect-src 'self'",
+    ["connect-src 'self'", ...sipWebSocketOrigins].join(' '),
+  );
+}
+
 /** JSON and event-stream answers: nothing to load, run or frame. */
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -36,8 +47,17 @@ const COMMON: Readonly<Record<string, string>> = {
   'cross-origin-resource-policy': 'same-origin',
 };
 
-/** Sets the security headers of a `page` (the console's files) or an `api` answer. */
-export function setSecurityHeaders(res: ServerResponse, kind: 'page' | 'api'): void {
+/**
+ * Sets the security headers of a `page` (the console's files), an `api` answer, or the desktop's
+ * page with its own policy (desktopCsp).
+ */
+export function setSecurityHeaders(
+  res: ServerResponse,
+  kind: 'page' | 'api' | { readonly csp: string },
+): void {
   for (const [name, value] of Object.entries(COMMON)) res.setHeader(name, value);
-  res.setHeader('content-security-policy', kind === 'page' ? CONSOLE_CSP : API_CSP);
+  res.setHeader(
+    'content-security-policy',
+    kind === 'page' ? CONSOLE_CSP : kind === 'api' ? API_CSP : kind.csp,
+  );
 }

@@ -4,7 +4,7 @@
 // answer carries the security headers, and every request the deadlines of http/timeouts.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '@ccfed/common';
-import { setSecurityHeaders } from '../http/security-headers.js';
+import { desktopCsp, setSecurityHeaders } from '../http/security-headers.js';
 import { listenOn, type ApiHttpServer } from '../http/server.js';
 import {
   applyTimeouts,
@@ -26,6 +26,10 @@ export interface ConsoleServerDeps {
   readonly recordingAudio: RecordingAudio;
   /** Undefined: no console files are served (the JSON API alone). */
   readonly files: StaticFiles | undefined;
+  /** The agents' and supervisors' desktop under /desktop/; undefined: not served. */
+  readonly desktopFiles?: StaticFiles | undefined;
+  /** The sites' SIP-over-WebSocket origins the desktop's softphone may connect to. */
+  readonly sipWebSocketOrigins?: readonly string[];
   readonly log: Logger;
   /** Default DEFAULT_TIMEOUTS. */
   readonly timeouts?: HttpTimeouts;
@@ -68,6 +72,10 @@ export class ConsoleServer {
       if (path === RECORDING_AUDIO_PATH) {
         setSecurityHeaders(res, 'api');
         return await this.deps.recordingAudio.serve(req, res, this.deps.api.sourceOf(req));
+      }
+      if (this.deps.desktopFiles?.owns(path)) {
+        setSecurityHeaders(res, { csp: desktopCsp(this.deps.sipWebSocketOrigins ?? []) });
+        return await this.deps.desktopFiles.serve(req, res);
       }
       if (path === '/api' || path.startsWith('/api/') || !this.deps.files) {
         return await this.deps.api.serve(req, res);

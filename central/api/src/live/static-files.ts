@@ -1,4 +1,5 @@
-// The built console (central/console/dist) served at `/`. Only files under the directory are
+// The built browser apps: the console (central/console/dist) at `/`, the desktop
+// (central/desktop/dist) at `/desktop/`. Only files under the directory are
 // ever read: the path is decoded once, any `..`, backslash, NUL or hidden segment is refused, and
 // the resolved path must still lie inside the root. A path without a file extension that names no
 // file is the single-page app's own route and gets index.html.
@@ -47,9 +48,19 @@ export function resolveStaticPath(
   return { file };
 }
 
-/** Serves GET/HEAD requests for files under `root`. */
+/** Serves GET/HEAD requests for files under `root`, mounted at `mount` (`/` or `/name`). */
 export class StaticFiles {
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly mount = '/',
+    /** How a missing bundle is named in the 404 (which npm script builds it). */
+    private readonly buildHint = 'the console is not built: run npm run console:build',
+  ) {}
+
+  /** Whether a request path is under this app's mount. */
+  owns(path: string): boolean {
+    return this.mount === '/' || path === this.mount || path.startsWith(`${this.mount}/`);
+  }
 
   async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -59,7 +70,8 @@ export class StaticFiles {
     // The path as sent, not as URL would normalize it: a request with `..` in it is refused, not
     // quietly served something else.
     const pathname = (req.url ?? '/').split('?')[0]!;
-    const where = resolveStaticPath(this.root, pathname);
+    const inside = this.mount === '/' ? pathname : pathname.slice(this.mount.length) || '/';
+    const where = resolveStaticPath(this.root, inside);
     if ('refused' in where) return plain(res, 400, `bad path: ${where.refused}`);
     let file = where.file;
     let info = await stat(file).catch(() => undefined);
@@ -75,9 +87,7 @@ export class StaticFiles {
       return plain(
         res,
         404,
-        file === resolve(this.root, 'index.html')
-          ? 'the console is not built: run npm run console:build'
-          : `no file ${pathname}`,
+        file === resolve(this.root, 'index.html') ? this.buildHint : `no file ${pathname}`,
       );
     }
     const type = CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';

@@ -5,9 +5,11 @@ const IDENTITY_KEY = 'ccfed.identity';
 
 export interface Identity {
   readonly username: string;
-  readonly role: 'hq' | 'site' | 'tenant';
+  readonly role: 'hq' | 'site' | 'tenant' | 'agent';
   readonly siteId?: string;
   readonly tenantId?: string;
+  /** For an agent's session: the agent it is bound to. */
+  readonly agentId?: string;
   readonly expiresAt: string;
 }
 
@@ -93,6 +95,16 @@ export async function apiPut<T>(path: string, body: unknown): Promise<T> {
   });
   if (!res.ok) throw await errorOf(res);
   return (await res.json()) as T;
+}
+
+/** DELETE /api/v1<path> with the session's token; throws ApiError on non-2xx. */
+export async function apiDelete(path: string): Promise<void> {
+  const token = storedToken();
+  const res = await fetch(`/api/v1${path}`, {
+    method: 'DELETE',
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  if (!res.ok) throw await errorOf(res);
 }
 
 /** POST /api/v1<path> with a JSON body, no token. */
