@@ -1,7 +1,7 @@
 // The agent's desk: state (ready, not ready with a reason, time in state), the softphone and its
 // call controls, the customer's story popped at offer, and the wrap-up. What is on screen is
 // desk-state.ts's reduction of the agent's stream and the phone's events.
-import { useEffect, useReducer, useRef, useState } from 'react';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import {
   Alert,
   AppBar,
@@ -26,6 +26,7 @@ import {
 } from './desk-state.js';
 import { loadDeskConfig, type DeskConfig } from './desk-config.js';
 import { startSoftphone, type Softphone } from './phone.js';
+import { LevelMeter } from './level-meter.js';
 import { ScreenPop } from './screen-pop.js';
 import { openStream } from './stream.js';
 import { WrapUpForm } from './wrap-up-form.js';
@@ -99,6 +100,10 @@ export function AgentDesk({ who, onLogOut }: { who: Identity; onLogOut: () => vo
   }, [desk.offer]);
 
   const act = (what: () => Promise<unknown>) => () => void what().catch(fail);
+  const readCaller = useCallback(async () => {
+    const a = await phone.current?.inboundAudio();
+    return a && { level: a.audioLevel, energy: a.totalAudioEnergy };
+  }, []);
   const setState = (state: 'ready' | 'not_ready', reason?: string) =>
     act(() => apiPostWithToken('/desktop/state', reason ? { state, reason } : { state }));
   const call = desk.phone;
@@ -197,6 +202,7 @@ export function AgentDesk({ who, onLogOut }: { who: Identity; onLogOut: () => vo
                   {call.muted ? 'Unmute' : 'Mute'}
                 </Button>
                 <TransferPicker config={config} callId={desk.offer?.callId ?? call.callId} />
+                <LevelMeter label="Caller" testId="caller-audio" read={readCaller} />
               </>
             )}
             {call && (

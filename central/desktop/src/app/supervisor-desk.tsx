@@ -10,6 +10,7 @@ import {
   Button,
   Chip,
   Paper,
+  Stack,
   Table,
   TableBody,
   TableCell,
@@ -21,6 +22,7 @@ import {
 } from '@mui/material';
 import { apiGet, storedToken, type Identity } from '@ccfed/console/session';
 import { clock } from './desk-state.js';
+import { LevelMeter } from './level-meter.js';
 import { monitorCall, type RunningMonitor } from '../monitor/monitor.js';
 
 /** One agent as GET /supervisor/agents lists it. */
@@ -77,6 +79,7 @@ export function SupervisorDesk({ who, onLogOut }: { who: Identity; onLogOut: () 
         agent.callId!,
         siteId,
       );
+      (globalThis as any).ccfedMonitoring = monitoring.current;
       setListening({ callId: agent.callId!, agentId: agent.agentId });
       setProblem(null);
     } catch (err) {
@@ -120,6 +123,25 @@ export function SupervisorDesk({ who, onLogOut }: { who: Identity; onLogOut: () 
             action={<Button onClick={() => void stopListening()}>Stop</Button>}
           >
             Listening to {listening.agentId}&apos;s call
+            <Stack direction="row" spacing={2} sx={{ mt: 1 }}>
+              {monitoring.current?.parties.map((party, i) => (
+                <LevelMeter
+                  key={party}
+                  label={party}
+                  testId={`monitor-${party}`}
+                  read={async () => {
+                    const l = (await monitoring.current?.monitor.levels())?.[i];
+                    return (
+                      l && {
+                        level: Math.max(0, 1 + l.peakDb / 100),
+                        energy: l.totalAudioEnergy,
+                        hz: l.dominantHz,
+                      }
+                    );
+                  }}
+                />
+              ))}
+            </Stack>
           </Alert>
         )}
         <Paper>

@@ -1,0 +1,381 @@
+// The agent desktop as a person uses it, in Debian's Chromium: the desktop page the API serves
+// (central/desktop), Beijing as production runs it (Kamailio on ccfed.cfg with its WebSocket
+// listener, rtpengine, the site agent process), Kafka, the ingester and ClickHouse. The agent
+// logs in on the page, its browser softphone registers, it goes ready; a baresip caller whom the
+// customer directory knows (two earlier complaints seeded in ClickHouse) calls; the desk rings
+// and pops that customer's story with both complaints; the agent answers in the browser and
+// audio flows both ways (the caller's 400 Hz reaches the browser, the browser's 1000 Hz fake
+// microphone reaches the caller's recording); Beijing's supervisor, on the same page, listens to
+// the call and hears both parties; the agent hangs up and records the wrap-up in the form, which
+// lands in ClickHouse and makes the customer's complaints three. Zenith's supervisor sees none of
+// Acme's seats and may not listen. Screenshots of each step go to .ccfed/test/screenshots/.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createConsoleServer } from '@ccfed/api/app';
+import { hashPassword } from '@ccfed/api/auth/password';
+import { parseUsers } from '@ccfed/api/auth/users';
+import { clickhouseRunner } from '@ccfed/api/clickhouse';
+import { DesktopFeed } from '@ccfed/api/desktop/desktop-feed';
+import { SiteDesks } from '@ccfed/api/desktop/site-desks';
+import type { ConsoleServer } from '@ccfed/api/live/console-server';
+import { LiveFeed } from '@ccfed/api/live/live-feed';
+import { LiveState } from '@ccfed/api/live/live-state';
+import { SiteMonitors } from '@ccfed/api/monitor/site-monitors';
+import { customerStoryQuery, type StoryRow } from '@ccfed/analytics/customer-story';
+import type { Principal } from '@ccfed/common';
+import { CustomerTier } from '@ccfed/proto';
+import type { ClickHouseClient } from '@clickhouse/client';
+import pino from 'pino';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildDesktopIfStale, DESKTOP_DIST } from '../../scripts/console-build.js';
+import { renderTone, toneWhereSounding } from '../support/audio.js';
+import { startBaresip, type BaresipPhone } from '../support/baresip.js';
+import { dated, seededHistory } from '../support/customer-history.js';
+import { clickhouseClient, freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
+import { startIngester } from '../support/ingester.js';
+import { kafkaAs } from '../support/kafka.js';
+import type { ServiceProcess } from '../support/processes.js';
+import { startSite, testSipSecret, type RunningSite } from '../support/running-site.js';
+import { tlsAs } from '../support/security.js';
+
+const SECRET = 'desktop-e2e-test-secret-0123456789-abcdefgh';
+const PASSWORD = 'correct horse battery';
+const SALES = '400200100'; // acme-bank's sales number at Beijing
+const CALLER = '8613900000001';
+const CUSTOMER = 'cust-e2e-3';
+const CALLER_HZ = 400;
+const BROWSER_HZ = 1000;
+const API: Principal = { kind: 'service', service: 'api' };
+const SCREENSHOTS = new URL('../../.ccfed/test/screenshots', import.meta.url).pathname;
+
+let dir: string;
+let site: RunningSite;
+let admin: ClickHouseClient;
+let database: string;
+let ingester: ServiceProcess;
+let live: LiveFeed;
+let desktop: DesktopFeed;
+let siteDesks: SiteDesks;
+let siteMonitors: SiteMonitors;
+let server: ConsoleServer;
+let base: string;
+let caller: BaresipPhone;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+const near = (hz: number, target: number) => Math.abs(hz - target) / target;
+
+/** A page of its own (own session storage) at the desktop, logged in as `username`. */
+async function desk(username: string): Promise<Page> {
+  const context = await browser.newContext();
+  contexts.push(context);
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.error(`browser (${username}): ${m.text()}`);
+  });
+  await page.goto(`${base}/desktop/`);
+  await page.locator('input[name="username"]').fill(username);
+  await page.locator('input[name="password"]').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  return page;
+}
+
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(SCREENSHOTS, `desktop-${name}.png`), fullPage: true });
+
+/** A number a data attribute of the element with `testId` holds. */
+async function dataNumber(page: Page, testId: string, attr: string): Promise<number> {
+  return Number((await page.getByTestId(testId).getAttribute(attr)) ?? 0);
+}
+
+beforeAll(async () => {
+  dir = join(inject('runDir'), uniqueName('desktop-e2e'));
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  buildDesktopIfStale();
+  site = await startSite({
+    mutate: (doc) => {
+      const sales = doc.skills.find((s: { id: string }) => s.id === 'sales');
+      sales.wrapUpSeconds = 120; // the agent submits the form well before it runs out
+      const bj = doc.sites.find((s: { id: string }) => s.id === 'beijing');
+      bj.agents = [
+        { id: 'bj-001', name: 'Wang Fang', tenant: 'acme-bank', skills: { sales: 8 } },
+        { id: 'bj-002', name: 'Zhao Lei', tenant: 'zenith-telecom', skills: { support: 8 } },
+      ];
+    },
+    directory: [
+      {
+        tenant: 'acme-bank',
+        number: CALLER,
+        customerId: CUSTOMER,
+        tier: CustomerTier.CUSTOMER_TIER_GOLD,
+      },
+    ],
+  });
+  ({ database, client: admin } = await freshDatabase());
+  const history = seededHistory(Date.now(), CUSTOMER);
+  await admin.insert({
+    table: 'call_events',
+    values: history.callEvents.map(dated),
+    format: 'JSONEachRow',
+  });
+  await admin.insert({
+    table: 'surveys',
+    values: history.surveys.map(dated),
+    format: 'JSONEachRow',
+  });
+  ingester = await startIngester({
+    prefix: site.prefix,
+    database,
+    group: `ccfed-ingester-${uniqueName('desk-e2e')}`,
+  });
+
+  // The API as production runs it: ClickHouse as its read-only user, Kafka as user api, the
+  // sites through its own certificate, every site's SIP secret, the built desktop at /desktop/.
+  const runQuery = clickhouseRunner(clickhouseClient('api', database));
+  const log = pino({ level: 'warn' });
+  live = new LiveFeed({
+    kafka: await kafkaAs({ role: 'api' }, site.prefix, 'desk-e2e-live'),
+    topics: site.topics,
+    runQuery,
+    state: new LiveState(
+      new Map([
+        ['bj-001', { siteId: 'beijing', tenantId: 'acme-bank', skills: ['sales'] }],
+        ['bj-002', { siteId: 'beijing', tenantId: 'zenith-telecom', skills: ['support'] }],
+      ]),
+    ),
+    clock: { now: () => Date.now() },
+    log,
+  });
+  desktop = new DesktopFeed({
+    kafka: await kafkaAs({ role: 'api' }, site.prefix, 'desk-e2e-feed'),
+    topics: site.topics,
+    runQuery,
+    clock: { now: () => Date.now() },
+    log,
+  });
+  await Promise.all([live.start(), desktop.start()]);
+  const tls = await tlsAs(API);
+  siteDesks = new SiteDesks({ topology: site.topology, tls });
+  siteMonitors = new SiteMonitors({ topology: site.topology, tls });
+  const hash = await hashPassword(PASSWORD);
+  const users = parseUsers(
+    `users:
+  - { username: wang.fang, passwordHash: '${hash}', role: agent, siteId: beijing, agentId: bj-001 }
+  - { username: bj.sup, passwordHash: '${hash}', role: site, siteId: beijing }
+  - { username: zenith, passwordHash: '${hash}', role: tenant, tenantId: zenith-telecom }
+`,
+    'users.yaml',
+  );
+  ({ server } = createConsoleServer({
+    runQuery,
+    users,
+    secret: SECRET,
+    tokenTtlSeconds: 3600,
+    clock: { now: () => Date.now() },
+    log,
+    live,
+    desktop,
+    siteDesks,
+    siteMonitors,
+    topology: site.topology,
+    sipSecrets: new Map([['beijing', testSipSecret('beijing')]]),
+    desktopDir: DESKTOP_DIST,
+  }));
+  base = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+
+  const [callerTone, browserTone] = await Promise.all([
+    renderTone(join(dir, `caller-${CALLER_HZ}.wav`), CALLER_HZ, 120),
+    renderTone(join(dir, `browser-${BROWSER_HZ}.wav`), BROWSER_HZ, 120),
+  ]);
+  caller = await startBaresip({ dir: join(dir, 'caller'), user: CALLER, microphone: callerTone });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-audio-capture=${browserTone}`,
+      // rtpengine's only ICE candidate is 127.0.0.1 (docs/media.md, "Browser agents").
+      '--allow-loopback-in-peer-connection',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}, 180_000);
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined);
+  await browser?.close().catch(() => undefined);
+  await caller?.stop().catch(() => undefined);
+  await server?.close();
+  siteDesks?.close();
+  siteMonitors?.close();
+  await desktop?.stop();
+  await live?.stop();
+  await ingester?.stop();
+  await admin?.close();
+  await site?.stop();
+});
+
+describe('the agent desktop in the browser', () => {
+  it('pops the customer at offer, talks both ways in the browser, is heard by the supervisor, and its wrap-up counts', async () => {
+    // The agent logs in; the page registers its softphone and logs it in at its address.
+    const agent = await desk('wang.fang');
+    await agent.getByTestId('phone-registration').filter({ hasText: 'Phone registered' }).waitFor({
+      timeout: 20_000,
+    });
+    await agent.locator('[data-testid="agent-state"][data-state="not_ready"]').waitFor();
+    await agent.getByTestId('go-ready').click();
+    await agent.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+
+    // The known caller calls Acme's sales line: the desk rings with the customer's story.
+    const dialled = Date.now();
+    await caller.dial(`sip:${SALES}@${site.kamailio.sip.host}:${site.kamailio.sip.port}`);
+    const pop = agent.getByTestId('screen-pop');
+    await pop.waitFor({ timeout: 15_000 });
+    const callId = (await pop.getAttribute('data-call-id'))!;
+    await expect
+      .poll(() => agent.getByTestId('pop-customer').textContent())
+      .toBe(`Customer ${CUSTOMER}`);
+    expect(await agent.getByTestId('pop-tier').textContent()).toBe('gold');
+    expect(await agent.getByTestId('pop-complaints').getAttribute('data-count')).toBe('2');
+    const complaints = await agent.getByTestId('pop-complaint').allTextContents();
+    expect(complaints).toEqual(['major', 'minor']);
+    expect(await agent.getByTestId('pop-csat').textContent()).toBe('2/5');
+    expect(await agent.getByTestId('pop-overflow').count()).toBe(0);
+    const [seen] = (await agent.evaluate(() => (globalThis as any).ccfedPops ?? [])) as {
+      callId: string;
+      offeredAt: string;
+      renderedAt: number;
+    }[];
+    expect(seen!.callId).toBe(callId);
+    console.log(
+      `screen pop: dial → rendered ${seen!.renderedAt - dialled} ms; offer → rendered ${seen!.renderedAt - Date.parse(seen!.offeredAt)} ms`,
+    );
+    await agent.getByTestId('answer').waitFor({ timeout: 10_000 });
+    await shot(agent, 'ringing');
+
+    // The agent answers in the browser: the caller's tone reaches the page.
+    await agent.getByTestId('answer').click();
+    await caller.waitForEvent('CALL_ESTABLISHED', { since: dialled, timeoutMs: 10_000 });
+    await agent.getByTestId('caller-audio').waitFor();
+    await expect
+      .poll(() => dataNumber(agent, 'caller-audio', 'data-energy'), { timeout: 10_000 })
+      .toBeGreaterThan(0.01);
+    await agent.locator('[data-testid="agent-state"][data-state="on_call"]').waitFor();
+    await shot(agent, 'talking');
+
+    // Beijing's supervisor sees the agent on the call and listens: both parties, by their tones.
+    const supervisor = await desk('bj.sup');
+    const row = supervisor.locator('[data-testid="agent-bj-001"][data-state="on_call"]');
+    await row.waitFor({ timeout: 10_000 });
+    await row.getByTestId('monitor').click();
+    await supervisor.getByTestId('monitoring').waitFor({ timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 4000));
+    console.log(
+      'DEBUG',
+      JSON.stringify(
+        await supervisor.evaluate(async () => {
+          const m = (globalThis as any).ccfedMonitoring;
+          return {
+            parties: m?.parties,
+            state: m?.monitor.connectionState,
+            levels: await m?.monitor.levels(),
+            meter: document.querySelector('[data-testid="monitor-caller"]')?.outerHTML,
+          };
+        }),
+      ),
+    );
+    for (const [party, hz] of [
+      ['caller', CALLER_HZ],
+      ['agent', BROWSER_HZ],
+    ] as const) {
+      await expect
+        .poll(() => dataNumber(supervisor, `monitor-${party}`, 'data-energy'), { timeout: 20_000 })
+        .toBeGreaterThan(0.001);
+      await expect
+        .poll(async () => near(await dataNumber(supervisor, `monitor-${party}`, 'data-hz'), hz), {
+          timeout: 5_000,
+        })
+        .toBeLessThan(0.05);
+    }
+    await shot(supervisor, 'supervisor-listening');
+
+    // Zenith's supervisor sees only Zenith's seat, and may not listen to Acme's call directly.
+    const zenith = await desk('zenith');
+    await zenith.getByTestId('agents').waitFor();
+    const zenithSite = zenith.locator('input').first();
+    await zenithSite.fill('beijing');
+    await zenith.getByTestId('agent-bj-002').waitFor({ timeout: 10_000 });
+    expect(await zenith.getByTestId('agent-bj-001').count()).toBe(0);
+    const zenithToken = await zenith.evaluate(() => sessionStorage.getItem('ccfed.token'));
+    const refused = await fetch(
+      `${base}/api/v1/supervisor/calls/${encodeURIComponent(callId)}/monitor`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${zenithToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ siteId: 'beijing' }),
+      },
+    );
+    expect(refused.status).toBe(403);
+
+    // The agent hangs up: wrap-up, recorded in the form.
+    await new Promise((r) => setTimeout(r, 1500));
+    await agent.getByTestId('hang-up').click();
+    await caller.waitForEvent('CALL_CLOSED', { since: dialled, timeoutMs: 10_000 });
+    const form = agent.getByTestId('wrap-up');
+    await form.waitFor({ timeout: 10_000 });
+    await form.getByLabel('Disposition').click();
+    await agent.getByRole('option', { name: 'Follow-up needed' }).click();
+    await form.getByLabel('No').check();
+    await form.getByLabel('Complaint').click();
+    await agent.getByRole('option', { name: 'major' }).click();
+    await form.getByLabel('Note (no phone numbers)').fill('Third complaint about card fees.');
+    await shot(agent, 'wrap-up');
+    await form.getByRole('button', { name: 'Done' }).click();
+    await form.waitFor({ state: 'detached', timeout: 10_000 });
+    await agent.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
+
+    // The caller heard the browser's microphone.
+    const heard = caller.recordings().heard;
+    const tones = await Promise.all(heard.map((f) => toneWhereSounding(f, 1, 1).catch(() => 0)));
+    expect(
+      tones.some((hz) => near(hz, BROWSER_HZ) < 0.05),
+      `caller heard ${tones}`,
+    ).toBe(true);
+
+    // The wrap-up is in ClickHouse as the agent recorded it, and the story now has 3 complaints.
+    const [wrapUp] = await waitFor(
+      'the wrap-up in ClickHouse',
+      async () => {
+        const r = await rows<Record<string, unknown>>(
+          admin,
+          `SELECT disposition, wrap_up_recorded, resolved_first_contact, complaint_severity, note
+           FROM ${database}.call_events WHERE call_id = '${callId.replace(/'/g, "\\'")}' AND kind = 'wrap_up_done'`,
+        );
+        return r.length > 0 ? r : undefined;
+      },
+      30_000,
+    );
+    expect(wrapUp).toMatchObject({
+      disposition: 'follow-up',
+      wrap_up_recorded: 1,
+      resolved_first_contact: 0,
+      complaint_severity: 3,
+      note: 'Third complaint about card fees.',
+    });
+    const story = customerStoryQuery({
+      tenantId: 'acme-bank',
+      customerId: CUSTOMER,
+      asOf: new Date(),
+    });
+    const contacts = await rows<StoryRow>(clickhouseClient('api', database), story.text);
+    const severity = (c: StoryRow) => Math.max(Number(c.agent_severity), Number(c.survey_severity));
+    expect(contacts.filter((c) => severity(c) >= 2)).toHaveLength(3);
+  });
+});
