@@ -5,7 +5,7 @@
 // pcaps are gone; the index event lands in ClickHouse through the ingester. The API process plays
 // it, streamed from the site over mutual TLS: both tones on their channels for the recorded spans
 // and the pause silent, byte ranges too; to HQ, the site's supervisor and Acme, and to nobody else
-// (403). A Zenith call's recording outlives its tenant's retention (45 s here): the site deletes
+// (403). A Zenith call's recording outlives its tenant's retention (25 s here): the site deletes
 // it, the deletion lands in ClickHouse, and the API answers 404 saying so.
 // The console (Chromium, headless) lists the recording for Acme's client and plays it in its
 // <audio> player, seeking with a byte range.
@@ -513,7 +513,7 @@ describe('recording a call at a site', () => {
     const atRest = join(site.recordingDir, 'store', stored!.storage_path);
     expect(existsSync(atRest)).toBe(true);
 
-    // The site's retention job deletes it 45 s after it started, and records that it did.
+    // The site's retention job deletes it ZENITH_RETENTION_S after it started, and records that it did.
     const rows = await waitFor(
       'the deletion indexed',
       async () => {

@@ -23,7 +23,7 @@ export const SITE_ID = 'beijing';
 export const ACME_NUMBER = '4500100';
 export const ZENITH_NUMBER = '4500400';
 /** Zenith's recordings are kept this long in the test, so the retention job can be watched. */
-export const ZENITH_RETENTION_S = 45;
+export const ZENITH_RETENTION_S = 25;
 
 export interface RecordingSite {
   readonly media: MediaSite;
