@@ -45,6 +45,7 @@ const SALES = '400200100'; // acme-bank's sales number at Beijing
 const CALLER = '8613900000001';
 const CUSTOMER = 'cust-e2e-3';
 const CALLER_HZ = 400;
+const SUPPORT_HZ = 1500;
 const BROWSER_HZ = 1000;
 const API: Principal = { kind: 'service', service: 'api' };
 const SCREENSHOTS = new URL('../../.ccfed/test/screenshots', import.meta.url).pathname;
@@ -61,6 +62,8 @@ let siteMonitors: SiteMonitors;
 let server: ConsoleServer;
 let base: string;
 let caller: BaresipPhone;
+/** Acme's support agent bj-003 at a desk SIP phone (baresip, answering at once, 1500 Hz). */
+let support: BaresipPhone;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
@@ -102,6 +105,7 @@ beforeAll(async () => {
       bj.agents = [
         { id: 'bj-001', name: 'Wang Fang', tenant: 'acme-bank', skills: { sales: 8 } },
         { id: 'bj-002', name: 'Zhao Lei', tenant: 'zenith-telecom', skills: { support: 8 } },
+        { id: 'bj-003', name: 'Li Na', tenant: 'acme-bank', skills: { support: 8 } },
       ];
     },
     directory: [
@@ -143,6 +147,7 @@ beforeAll(async () => {
       new Map([
         ['bj-001', { siteId: 'beijing', tenantId: 'acme-bank', skills: ['sales'] }],
         ['bj-002', { siteId: 'beijing', tenantId: 'zenith-telecom', skills: ['support'] }],
+        ['bj-003', { siteId: 'beijing', tenantId: 'acme-bank', skills: ['support'] }],
       ]),
     ),
     clock: { now: () => Date.now() },
@@ -190,6 +195,16 @@ beforeAll(async () => {
     renderTone(join(dir, `browser-${BROWSER_HZ}.wav`), BROWSER_HZ, 120),
   ]);
   caller = await startBaresip({ dir: join(dir, 'caller'), user: CALLER, microphone: callerTone });
+  support = await startBaresip({
+    dir: join(dir, 'bj-003'),
+    user: 'bj-003',
+    microphone: await renderTone(join(dir, `support-${SUPPORT_HZ}.wav`), SUPPORT_HZ, 120),
+    autoAnswer: true,
+  });
+  await site.control.login({ agentId: 'bj-003', contactUri: support.uri });
+  await site.control.setReady({ agentId: 'bj-003' });
+  // Zenith's seat, logged in and not ready: its supervisor's desk lists it.
+  await site.control.login({ agentId: 'bj-002', contactUri: support.uri });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -212,6 +227,7 @@ afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => undefined);
   await browser?.close().catch(() => undefined);
   await caller?.stop().catch(() => undefined);
+  await support?.stop().catch(() => undefined);
   await server?.close();
   siteDesks?.close();
   siteMonitors?.close();
@@ -370,5 +386,36 @@ describe('the agent desktop in the browser', () => {
     const contacts = await rows<StoryRow>(clickhouseClient('api', database), story.text);
     const severity = (c: StoryRow) => Math.max(Number(c.agent_severity), Number(c.survey_severity));
     expect(contacts.filter((c) => severity(c) >= 2)).toHaveLength(3);
+  });
+  it('transfers the next call from the desk to Acme support: the caller reaches bj-003, the agent wraps up', async () => {
+    const t0 = Date.now();
+    await caller.dial(`sip:${SALES}@${site.kamailio.sip.host}:${site.kamailio.sip.port}`);
+    await agent.locator(`[data-testid="screen-pop"]:not([data-call-id="${callId}"])`).waitFor({
+      timeout: 15_000,
+    });
+    // The story now holds the complaint this agent recorded a minute ago.
+    expect(await agent.getByTestId('pop-complaints').getAttribute('data-count')).toBe('3');
+    await agent.getByTestId('answer').click();
+    await caller.waitForEvent('CALL_ESTABLISHED', { since: t0, timeoutMs: 10_000 });
+    await agent.locator('[data-testid="agent-state"][data-state="on_call"]').waitFor();
+
+    const referred = Date.now();
+    await agent.getByTestId('transfer').click();
+    await agent.getByRole('option', { name: 'support at beijing' }).click();
+    // Kamailio REFERs the caller, whose phone calls the transfer address; bj-003 answers.
+    await support.waitForEvent('CALL_ESTABLISHED', { since: referred, timeoutMs: 20_000 });
+    await agent.getByTestId('wrap-up').waitFor({ timeout: 10_000 });
+    await shot(agent, 'transferred');
+    await new Promise((r) => setTimeout(r, 2000));
+    await caller.hangup();
+    await support.waitForEvent('CALL_CLOSED', { since: referred, timeoutMs: 10_000 });
+    // bj-003 heard the caller.
+    const tones = await Promise.all(
+      support.recordings().heard.map((f) => toneWhereSounding(f, 1, 1).catch(() => 0)),
+    );
+    expect(
+      tones.some((hz) => near(hz, CALLER_HZ) < 0.05),
+      `bj-003 heard ${tones}`,
+    ).toBe(true);
   });
 });
