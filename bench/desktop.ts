@@ -159,9 +159,13 @@ function history(now: number) {
 
 await runBench('desktop', args, async (run) => {
   const { dir } = run;
+  const t0 = Date.now();
+  const step = (what: string) => console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
   // The bundle the API serves, built again when this checkout's sources are newer.
   buildDesktopIfStale();
+  step('desktop bundle current');
   const [kafka, clickhouse] = await Promise.all([benchKafka(run), benchClickHouse(run)]);
+  step('Kafka and ClickHouse up');
 
   // Beijing with one acme-bank sales agent and no wrap-up time: the site offers the next call as
   // soon as the last ends. The callers stand for an SBC in front of the site (trusted source).
@@ -230,6 +234,7 @@ await runBench('desktop', args, async (run) => {
     }),
     seeding,
   ]);
+  step('site up, directory read, history seeded');
 
   // The ingester lands the bench's own calls (and their wrap-ups) as they happen.
   await benchService(run, {
@@ -297,6 +302,8 @@ await runBench('desktop', args, async (run) => {
     }),
   ]);
 
+  step('API listening, Chromium up');
+
   // The agent's desk phone: rings, answers, talks, hangs up, for as many calls as come.
   const phonePort = await freePort();
   const runFor = `${CALLS * 15 + 120}s`;
@@ -338,7 +345,7 @@ await runBench('desktop', args, async (run) => {
   await page.locator('[data-testid="agent-state"][data-state="not_ready"]').waitFor();
   await page.getByTestId('go-ready').click();
   await page.locator('[data-testid="agent-state"][data-state="ready"]').waitFor();
-  console.log(`agent ${AGENT} ready at its desk phone; ${seeded} earlier calls seeded`);
+  step(`agent ${AGENT} ready at its desk phone; ${seeded} earlier calls seeded`);
 
   // The callers, one at a time (-l 1): each dials as the last one's call ends.
   const started = Date.now();
@@ -387,10 +394,16 @@ await runBench('desktop', args, async (run) => {
     }
     await sleep(250);
   }
+  let stuck: NodeJS.Timeout | undefined;
   const { code, output } = await Promise.race([
     sippExit,
-    sleep(30_000).then(() => ({ code: null, output: 'still running 30 s after the last pop' })),
-  ]);
+    new Promise<{ code: null; output: string }>((resolve) => {
+      stuck = setTimeout(
+        () => resolve({ code: null, output: 'still running 30 s after the last pop' }),
+        30_000,
+      );
+    }),
+  ]).finally(() => clearTimeout(stuck));
   if (code !== 0) throw new Error(`sipp callers: exit ${code}\n${output.slice(-2000)}`);
   const callSeconds = (Date.now() - started) / 1000;
 
