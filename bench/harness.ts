@@ -309,6 +309,13 @@ export async function benchSite(
     readonly topologyFile: string;
     readonly siteId: string;
     readonly kafka: BenchKafka;
+    /** More of the site agent's variables (e.g. CCFED_CALLER_HASH_KEY). */
+    readonly env?: Record<string, string>;
+    /**
+     * Entries already on the customer directory topic: resolves only once the site agent has
+     * read them all, so that the first call's caller is identified.
+     */
+    readonly directoryEntries?: number;
   },
 ): Promise<BenchSite> {
   const { topology, siteId } = opts;
@@ -325,6 +332,9 @@ export async function benchSite(
     tuning: { queueTimeoutMs: 60_000, ringTimeoutMs: 20_000, children: 8, quiet: true },
     sharedMemoryMb: 256,
   });
+  let directoryRead: () => void = () => undefined;
+  const directory = new Promise<void>((r) => (directoryRead = r));
+  const wanted = opts.directoryEntries;
   await benchService(run, {
     name: 'site-agent',
     entry: 'site-agent/src/index.ts',
@@ -334,7 +344,17 @@ export async function benchSite(
       CCFED_TOPOLOGY: opts.topologyFile,
       CCFED_SITE: siteId,
       CCFED_DATA_DIR: join(run.dir, 'site-agent'),
+      ...opts.env,
     },
+    // The directory's progress is logged at info only.
+    ...(wanted !== undefined && {
+      logLevel: 'info',
+      onLine: (line: string) => {
+        if (!line.includes('"event":"customer_directory_caught_up"')) return;
+        const entries = (JSON.parse(line) as { entries?: number }).entries ?? 0;
+        if (entries >= wanted) directoryRead();
+      },
+    }),
   });
   const channel = await benchChannel(run, `${site.grpc.host}:${site.grpc.port}`, {
     as: { kind: 'supervisor', site: siteId },
@@ -350,6 +370,23 @@ export async function benchSite(
     if (up) break;
     if (i > 600) throw new Error(`site agent did not come up; see ${run.dir}/site-agent.log`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+  if (wanted !== undefined) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      directory,
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `the site agent did not read ${wanted} directory entries; see ${run.dir}/site-agent.log`,
+              ),
+            ),
+          60_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
   return { rtpengine, kamailio, control, status };
 }

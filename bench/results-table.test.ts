@@ -30,6 +30,7 @@ describe('the README benchmark table', () => {
     const all = results();
     expect([...all.keys()].sort()).toEqual([
       'analytics',
+      'desktop',
       'ingest',
       'media',
       'queries',

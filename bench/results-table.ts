@@ -189,6 +189,18 @@ export const FIGURES: Readonly<Record<string, (r: Json) => Figure[]>> = {
       },
     ];
   },
+  desktop: (r) => [
+    {
+      what: `screen pop, offer (the site reserving the agent) → customer story rendered on the agent's desktop in Chromium, p50 / p99 (${int(num(r, 'pop_ms.samples'))} calls)`,
+      measured: `${ms(num(r, 'pop_ms.p50'))} / ${ms(num(r, 'pop_ms.p99'))} ms`,
+      target: `< ${int(num(r, 'target_ms'))} ms`,
+    },
+    {
+      what: 'of which offer → received by the page, p50 / p99',
+      measured: `${ms(num(r, 'received_ms.p50'))} / ${ms(num(r, 'received_ms.p99'))} ms`,
+      target: '—',
+    },
+  ],
 };
 
 /** The figures of bench:analytics (issue 21): fitted churn model, forecast and staffing. */

@@ -33,11 +33,14 @@ interface SmokeResult {
   readonly setup?: {
     readonly decisions_answered?: number;
     readonly route_decisions_published?: number;
+    readonly calls?: number;
   };
   readonly scenarios?: readonly unknown[];
   readonly clients?: Readonly<Record<string, unknown>>;
   readonly generation?: { readonly reused: boolean };
   readonly failed?: readonly string[];
+  readonly pop_ms?: { readonly samples: number; readonly max: number };
+  readonly story?: { readonly pops: number; readonly with_earlier_contacts: number };
 }
 
 /** What each smoke result must show beyond its figures: the run did what it measures. */
@@ -63,6 +66,14 @@ const EXPECT: Record<string, (r: SmokeResult) => void> = {
   queries: (r) => {
     expect(r.generation?.reused).toBe(false);
     expect(r.failed).toEqual([]);
+  },
+  // Every call placed popped on the desktop page and was rendered, each with the customer's
+  // earlier contacts from ClickHouse (every caller's customer has a seeded history).
+  desktop: (r) => {
+    expect(r.setup?.calls).toBeGreaterThan(0);
+    expect(r.pop_ms?.samples).toBe(r.setup!.calls);
+    expect(r.pop_ms!.max).toBeGreaterThan(0);
+    expect(r.story).toEqual({ pops: r.setup!.calls, with_earlier_contacts: r.setup!.calls });
   },
 };
 

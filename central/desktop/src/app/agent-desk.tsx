@@ -38,7 +38,18 @@ declare global {
   }
 }
 
+/**
+ * An agent at a desk SIP phone opens the desk as `/desktop/?phone=<the phone's sip: URI>`: the
+ * desk logs the agent in at that phone and starts no browser softphone (the phone's own buttons
+ * answer and hang up); the site checks the URI as it checks any log-in.
+ */
+function deskPhoneUri(): string | null {
+  const uri = new URLSearchParams(window.location.search).get('phone');
+  return uri?.startsWith('sip:') ? uri : null;
+}
+
 export function AgentDesk({ who, onLogOut }: { who: Identity; onLogOut: () => void }) {
+  const [deskPhone] = useState(deskPhoneUri);
   const [desk, dispatch] = useReducer(deskReducer, INITIAL_DESK);
   const [config, setConfig] = useState<DeskConfig | null>(null);
   const phone = useRef<Softphone | null>(null);
@@ -52,20 +63,26 @@ export function AgentDesk({ who, onLogOut }: { who: Identity; onLogOut: () => vo
     return () => clearInterval(t);
   }, []);
 
-  // Configuration, the softphone's registration, the log-in at the site, then the stream.
+  // Configuration, the softphone's registration (or the desk phone), the log-in at the site,
+  // then the stream.
   useEffect(() => {
     let closeStream: (() => void) | undefined;
     let stopped = false;
     void (async () => {
       try {
         setConfig(await loadDeskConfig());
-        const { phone: p, aor } = await startSoftphone();
-        if (stopped) return p.stop();
-        phone.current = p;
+        let contactUri = deskPhone;
+        if (contactUri === null) {
+          const { phone: p, aor } = await startSoftphone();
+          if (stopped) return p.stop();
+          phone.current = p;
+          p.onIncoming((call) => dispatch({ type: 'ringing', callId: call.callId }));
+          p.onEnded((call) => dispatch({ type: 'hung_up', callId: call.callId }));
+          contactUri = aor;
+        }
+        // A desk phone needs no registration here: the site reaches it at its own URI.
         dispatch({ type: 'registered', registered: true });
-        p.onIncoming((call) => dispatch({ type: 'ringing', callId: call.callId }));
-        p.onEnded((call) => dispatch({ type: 'hung_up', callId: call.callId }));
-        await apiPostWithToken('/desktop/login', { contactUri: aor });
+        await apiPostWithToken('/desktop/login', { contactUri });
         closeStream = openStream('/desktop/stream', {
           onEvent: (e) => {
             const event = toDeskEvent(e.event, e.data);
@@ -85,7 +102,7 @@ export function AgentDesk({ who, onLogOut }: { who: Identity; onLogOut: () => vo
       phone.current?.stop();
       phone.current = null;
     };
-  }, [onLogOut]);
+  }, [onLogOut, deskPhone]);
 
   // The pop is on screen once React has committed it: record when, for the latency figure.
   useEffect(() => {
@@ -117,7 +134,13 @@ export function AgentDesk({ who, onLogOut }: { who: Identity; onLogOut: () => vo
           </Typography>
           <Chip
             color={desk.registered ? 'success' : 'default'}
-            label={desk.registered ? 'Phone registered' : 'Phone not registered'}
+            label={
+              deskPhone !== null
+                ? 'Desk phone'
+                : desk.registered
+                  ? 'Phone registered'
+                  : 'Phone not registered'
+            }
             data-testid="phone-registration"
           />
           <Chip
