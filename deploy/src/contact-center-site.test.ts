@@ -555,10 +555,8 @@ describe('ContactCenterSite', () => {
           'ccfed-site-beijing-kamailio',
         ).inputs.data as any
       )['tls.cfg'] as string;
-      const wssProfile = tls.slice(
-        tls.indexOf('[server:0.0.0.0:5073]'),
-        tls.indexOf('[server:default]'),
-      );
+      const wssProfile = tls.slice(tls.indexOf('[server:any]'), tls.indexOf('[server:default]'));
+      expect(wssProfile).toContain('server_name = sip.beijing.example.com');
       expect(wssProfile).toContain(`certificate = ${WSS_TLS_DIR}/tls.crt`);
       expect(wssProfile).toContain('verify_client = off');
       expect(tls.slice(tls.indexOf('[server:default]'))).toContain(

@@ -113,6 +113,24 @@ describe("a site's Kamailio files", () => {
     expect(peers).not.toContain('/wss/');
   });
 
+  it('tells a wss listener on every address apart by the name browsers ask for (SNI)', () => {
+    // Kamailio matches [server:<ip>:<port>] against the connection's local address, never 0.0.0.0
+    // (tried: such a domain is skipped and browsers would be asked for a client certificate).
+    const t = topology((doc) => {
+      doc.sites[1].sip.host = '0.0.0.0';
+      doc.sites[1].sip.wssPort = 5073;
+      doc.sites[1].sip.wssHost = 'sip.beijing.example.com';
+    });
+    const tls = kamailioSideFiles(t, 'beijing', TLS)['tls.cfg']!;
+    expect(tls).toContain('[server:any]\nserver_name = sip.beijing.example.com\n');
+    expect(tls).not.toContain('[server:0.0.0.0:');
+    const noName = topology((doc) => {
+      doc.sites[1].sip.host = '0.0.0.0';
+      doc.sites[1].sip.wssPort = 5073;
+    });
+    expect(() => kamailioSideFiles(noName, 'beijing', TLS)).toThrow(/needs sip.wssHost/);
+  });
+
   it('has no WebSocket listener for a site without wsPort or wssPort', () => {
     const t = topology((doc) => {
       delete doc.sites[1].sip.wsPort;

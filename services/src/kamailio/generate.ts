@@ -219,7 +219,7 @@ function tlsConfig(
     sip.wssPort === undefined
       ? []
       : [
-          `[server:${sip.host}:${sip.wssPort}]`,
+          ...wssDomain(sip),
           'method = TLSv1.2+',
           `certificate = ${wssCertificate.cert}`,
           `private_key = ${wssCertificate.key}`,
@@ -239,4 +239,19 @@ function tlsConfig(
     'require_certificate = yes',
     '',
   ].join('\n');
+}
+
+/**
+ * The TLS domain of the wss listener. Kamailio picks a server domain by the connection's local
+ * address, which is never 0.0.0.0: a listener on every address (a pod's) is told apart by the
+ * name the browser asks for (SNI) instead. That name's domain would also answer on the peers'
+ * TLS port, where ccfed.cfg refuses anything but a verified peer site.
+ */
+function wssDomain(sip: Topology['sites'][number]['sip']): string[] {
+  if (sip.host !== '0.0.0.0') return [`[server:${sip.host}:${sip.wssPort}]`];
+  if (sip.wssHost === undefined)
+    throw new Error(
+      'sip.host 0.0.0.0 with sip.wssPort needs sip.wssHost: Kamailio tells the wss listener apart by the name browsers ask for',
+    );
+  return ['[server:any]', `server_name = ${sip.wssHost}`];
 }
