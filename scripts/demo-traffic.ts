@@ -119,6 +119,8 @@ export async function startDemoTraffic(opts: {
   readonly sip: { readonly host: string; readonly port: number };
   readonly logDir: string;
   readonly surge?: boolean;
+  /** The agent left logged out for a person at the desktop (the users file's agent user). */
+  readonly deskAgent?: string;
   /** Where the CRM connector publishes the customer directory, and as whom (Kafka user `crm`). */
   readonly kafkaBrokers: readonly string[];
   readonly kafkaCredentials: KafkaCredentials;
@@ -170,6 +172,7 @@ export async function startDemoTraffic(opts: {
     );
     await waitUntilListening(port);
     for (const agent of site.agents) {
+      if (agent.id === opts.deskAgent) continue;
       await control.login({ agentId: agent.id, contactUri: `sip:${agent.id}@127.0.0.1:${port}` });
       await control.setReady({ agentId: agent.id });
     }
@@ -232,7 +235,9 @@ export async function startDemoTraffic(opts: {
   const perMinute = (numbers.length * 60) / SECONDS_PER_CALL_PER_NUMBER;
   return {
     describe:
-      `${site.agents.length} agents, ~${perMinute} calls/min` +
+      `${site.agents.length - (opts.deskAgent ? 1 : 0)} sipp agents` +
+      (opts.deskAgent ? ` (${opts.deskAgent} at the desktop)` : '') +
+      `, ~${perMinute} calls/min` +
       (opts.surge ? `, surge of ${SURGE_CALLS} calls every ${SURGE_EVERY_MS / 60_000} min` : ''),
     stop,
   };

@@ -30,8 +30,13 @@ import {
 } from '@ccfed/services';
 import { loadTopology, siteById, TopologyError } from '@ccfed/topology';
 import { startDemoTraffic } from './demo-traffic.js';
-import { buildConsoleIfStale, CONSOLE_DIST } from './console-build.js';
-import { localApiConfig, localSecret } from './local-api.js';
+import {
+  buildConsoleIfStale,
+  buildDesktopIfStale,
+  CONSOLE_DIST,
+  DESKTOP_DIST,
+} from './console-build.js';
+import { deskAgentsOf, localApiConfig, localSecret } from './local-api.js';
 import { localSipSecrets } from './local-sip-secrets.js';
 import { localKafkaUsers } from './local-kafka.js';
 import { localRecordingKeys } from './local-recording-keys.js';
@@ -135,6 +140,7 @@ async function main(): Promise<void> {
     sites.map((s) => s.id),
   );
   buildConsoleIfStale();
+  buildDesktopIfStale();
   const apiPort = Number(process.env.CCFED_API_PORT ?? 8080);
   const api = await startNodeService(
     'api',
@@ -149,6 +155,7 @@ async function main(): Promise<void> {
       ...kafkaAs({ role: 'api' }),
       CCFED_TOPOLOGY: topologyFile,
       CCFED_CONSOLE_DIR: CONSOLE_DIST,
+      CCFED_DESKTOP_DIR: DESKTOP_DIST,
       ...chEnv('api'),
       ...(await tlsEnv({ kind: 'service', service: 'api' })),
     },
@@ -180,6 +187,8 @@ async function main(): Promise<void> {
   // Each site's Kamailio speaks TLS to its peer sites with its site principal's certificate from
   // the same CA.
   const lines: string[] = [];
+  // Each site's desk agent is left logged out by the demo traffic, for a person at the desktop.
+  const deskAgents = deskAgentsOf(topology);
   for (const site of sites) {
     // rtpengine first, checked with an ng ping: Kamailio anchors every call's media there.
     const rtpengine = await startSiteRtpengine({
@@ -226,6 +235,7 @@ async function main(): Promise<void> {
       sip: kamailio.sip,
       logDir: join(DATA, 'logs', 'sipp', site.id),
       surge: site.id === topology.federation.hqSite && sites.length > 1,
+      deskAgent: deskAgents.get(site.id),
       kafkaBrokers: kafka.brokers,
       kafkaCredentials: {
         username: kafkaUserOf({ role: 'crm' }),
@@ -253,7 +263,15 @@ ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it
   router          ${routerAddress} (gRPC)   decisions on ccfed.route-decisions   log ${router.logFile}
   ingester        every ccfed.* topic → ClickHouse database ccfed               log ${ingester.logFile}
   console         http://127.0.0.1:${apiPort}/   API http://127.0.0.1:${apiPort}/api/v1 (OpenAPI: /api/v1/openapi.json)   log ${api.logFile}
-                  log-ins (POST /api/v1/session): ${apiConfig.logins.map((l) => `${l.username} / ${l.password}`).join(', ')}
+                  log-ins (POST /api/v1/session): ${apiConfig.logins
+                    .filter((l) => l.role !== 'agent')
+                    .map((l) => `${l.username} / ${l.password}`)
+                    .join(', ')}
+  desktop         http://127.0.0.1:${apiPort}/desktop/   agents (browser softphone; the demo leaves them to you): ${apiConfig.logins
+    .filter((l) => l.role === 'agent')
+    .map((l) => `${l.username} / ${l.password} (${l.agentId})`)
+    .join(', ')}
+                  supervisors: the <site>.supervisor log-ins above
   sites (Kamailio, site agent, sipp agents and callers):
 ${lines.join('\n')}
   ccfed CLI       npx ccfed status   (operator certificate: ${join(DATA, 'pki', 'operator', 'local.crt')})

@@ -1,5 +1,6 @@
-// Log-ins for the local federation's API and console: one HQ manager, a supervisor for each site
-// and a client for each tenant, with passwords generated on first start and kept (with the token
+// Log-ins for the local federation's API, console and desktop: one HQ manager, a supervisor for
+// each site, a client for each tenant and one agent at each site (its first agent, whom the demo
+// traffic leaves for a person to log in at the desktop), with passwords generated on first start and kept (with the token
 // signing secret) under .ccfed/local/api/. Loopback only; production users come from the SREs'
 // own users file (docs/deploy.md).
 import { randomBytes } from 'node:crypto';
@@ -12,9 +13,17 @@ import { parse, stringify } from 'yaml';
 export interface LocalLogin {
   readonly username: string;
   readonly password: string;
-  readonly role: 'hq' | 'site' | 'tenant';
+  readonly role: 'hq' | 'site' | 'tenant' | 'agent';
   readonly siteId?: string;
   readonly tenantId?: string;
+  readonly agentId?: string;
+}
+
+/** The agent of each site who takes calls at the desktop: the site's first agent. */
+export function deskAgentsOf(topology: Topology): ReadonlyMap<string, string> {
+  return new Map(
+    topology.sites.flatMap((s) => (s.agents[0] ? [[s.id, s.agents[0].id] as const] : [])),
+  );
 }
 
 export interface LocalApiConfig {
@@ -55,10 +64,17 @@ export async function localApiConfig(dir: string, topology: Topology): Promise<L
       role: 'tenant' as const,
       tenantId: t.id,
     })),
+    ...[...deskAgentsOf(topology)].map(([siteId, agentId]) => ({
+      username: `${siteId}.agent`,
+      role: 'agent' as const,
+      siteId,
+      agentId,
+    })),
   ];
-  const logins = wanted.map(
-    (w) => known.get(w.username) ?? { ...w, password: randomBytes(9).toString('base64url') },
-  );
+  const logins = wanted.map((w) => ({
+    ...w,
+    password: known.get(w.username)?.password ?? randomBytes(9).toString('base64url'),
+  }));
   writeFileSync(loginsFile, stringify(logins), { mode: 0o600 });
 
   const usersFile = join(dir, 'users.yaml');

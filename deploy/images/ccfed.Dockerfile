@@ -12,5 +12,6 @@ RUN apt-get update \
 WORKDIR /app
 COPY . .
 # tsx runs the TypeScript sources directly, so the dev dependencies stay in the image.
-RUN npm ci --no-audit --no-fund && npm run console:build && npm cache clean --force
+RUN npm ci --no-audit --no-fund && npm run console:build && npm run desktop:build \
+  && npm cache clean --force
 USER node

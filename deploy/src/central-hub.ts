@@ -76,6 +76,12 @@ export interface CentralHubArgs {
   readonly apiSecret: pulumi.Input<string>;
   /** The API's users file (YAML with scrypt password hashes), mounted from a Secret. */
   readonly apiUsersYaml: pulumi.Input<string>;
+  /**
+   * Every site's secret for its browser agents' SIP credentials (site id → base64): the API
+   * reads them as CCFED_SIP_SECRETS_FILE, mounted from the hub's Secret. Without them it issues
+   * no SIP credentials (GET /desktop/sip-credentials answers 503).
+   */
+  readonly sipSecrets?: pulumi.Input<Record<string, string>>;
   /** cert-manager issuer of the federation CA: every hub process gets its certificate from it. */
   readonly tlsIssuer: IssuerRef;
   /** The API's TLS Ingress; without it the API is reachable from inside the cluster only. */
@@ -113,6 +119,8 @@ const DEFAULT_DATABASE = 'ccfed';
 
 /** Where the ccfed image keeps the built console (deploy/images/ccfed.Dockerfile). */
 export const CONSOLE_DIR = '/app/central/console/dist';
+/** And the agents' and supervisors' desktop, which the API serves at /desktop/. */
+export const DESKTOP_DIR = '/app/central/desktop/dist';
 
 /** Router, ingester, API, topics, schema migration and Grafana provisioning for one federation. */
 export class CentralHub extends pulumi.ComponentResource {
@@ -323,6 +331,10 @@ export class CentralHub extends pulumi.ComponentResource {
             CCFED_TOPIC_PREFIX: prefix,
             CCFED_TOPOLOGY: CONTAINER_PATHS.topologyFile,
             CCFED_CONSOLE_DIR: CONSOLE_DIR,
+            CCFED_DESKTOP_DIR: DESKTOP_DIR,
+            ...(args.sipSecrets !== undefined && {
+              CCFED_SIP_SECRETS_FILE: CONTAINER_PATHS.apiSipSecretsFile,
+            }),
             // Whose X-Forwarded-For names the client, for the log-in throttle.
             CCFED_API_TRUSTED_PROXIES: (args.apiIngress?.trustedProxyCidrs ?? []).join(','),
           }),
@@ -334,6 +346,7 @@ export class CentralHub extends pulumi.ComponentResource {
         port: { name: 'http', containerPort: API_PORT },
         tlsSecret: certificate('api'),
         usersSecret: secret.metadata.name,
+        withSipSecrets: args.sipSecrets !== undefined,
         topologyMap: topologyMap.metadata.name,
         resources: args.resources,
       },

@@ -1,9 +1,10 @@
-import { kamailioConfig } from '@ccfed/services';
+import { kamailioConfig, kamailioSideFiles } from '@ccfed/services';
 import { loadTopology, parseTopology, siteById, type Topology } from '@ccfed/topology';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   checkFederationKey,
   ContactCenterSite,
+  WSS_TLS_DIR,
   type ContactCenterSiteArgs,
 } from './contact-center-site.js';
 import { CONTAINER_PATHS, KAMAILIO_KEY, TOPOLOGY_KEY } from './kube.js';
@@ -38,6 +39,7 @@ const ROUTER = 'ccfed-router.ccfed.svc.cluster.local:50051';
 const BROKERS = ['kafka-0.kafka:9092', 'kafka-1.kafka:9092'];
 const KAFKA_PASSWORD = 'site-kafka-pass-2b8e';
 const FEDERATION_KEY = 'federation-key-0123456789abcdef0123456789abcdef';
+const AGENT_SECRET = 'c2l0ZS1hZ2VudC1zZWNyZXQtMDEyMzQ1Njc4OWFi';
 const NETWORK: ContactCenterSiteArgs['network'] = {
   kafka: { cidrs: ['10.5.0.0/24'], ports: [9093] },
   router: {
@@ -64,6 +66,7 @@ function args(siteId: string, extra: Partial<ContactCenterSiteArgs> = {}): Conta
     tlsIssuer: { kind: 'ClusterIssuer', name: 'ccfed-federation-ca' },
     kafkaPassword: KAFKA_PASSWORD,
     federationKey: FEDERATION_KEY,
+    agentSecret: AGENT_SECRET,
     network: NETWORK,
     ...extra,
   };
@@ -148,9 +151,27 @@ describe('ContactCenterSite', () => {
 
       const sts = ofType(declared, 'kubernetes:apps/v1:StatefulSet')[0]!;
       const volumes = (sts.inputs.spec as any).template.spec.volumes;
+      // Beside kamailio.cfg, the files it reads: address.list and tls.cfg (the site's TLS
+      // listener), and the agents' secret from a Secret, never from the ConfigMap.
+      const data = byMetadataName(maps, `ccfed-site-${s.id}-kamailio`).inputs.data as any;
+      const side = kamailioSideFiles(topology, s.id);
+      expect(data['address.list']).toBe(side['address.list']);
+      expect(data['tls.cfg']).toBe(side['tls.cfg']);
+      expect(data['tls.cfg']).toContain('certificate = /etc/ccfed/tls/tls.crt');
+      expect(data).not.toHaveProperty('agent-secret.cfg');
       expect(volumes).toContainEqual({
         name: 'kamailio',
-        configMap: { name: `ccfed-site-${s.id}-kamailio` },
+        projected: {
+          sources: [
+            { configMap: { name: `ccfed-site-${s.id}-kamailio` } },
+            {
+              secret: {
+                name: `ccfed-site-${s.id}-agent-secret`,
+                items: [{ key: 'agent-secret.cfg', path: 'agent-secret.cfg', mode: 0o440 }],
+              },
+            },
+          ],
+        },
       });
       expect(volumes).toContainEqual({
         name: 'topology',
@@ -192,8 +213,9 @@ describe('ContactCenterSite', () => {
     const token = 'site-secret-6f1c0d7e9a';
     const { declared } = await declare('beijing', { secretEnv: { CCFED_EXAMPLE_TOKEN: token } });
     const secrets = ofType(declared, 'kubernetes:core/v1:Secret');
-    expect(secrets).toHaveLength(1);
-    const stringData = secrets[0]!.inputs.stringData;
+    // the site agent's, and Kamailio's agent secret
+    expect(secrets).toHaveLength(2);
+    const stringData = byMetadataName(secrets, 'ccfed-site-beijing-secrets').inputs.stringData;
     expect(isSecret(stringData)).toBe(true);
     expect(unwrapSecrets(stringData)).toEqual({
       CCFED_EXAMPLE_TOKEN: token,
@@ -209,7 +231,7 @@ describe('ContactCenterSite', () => {
     const texts = plainTexts(declared);
     expect(texts.length).toBeGreaterThan(5);
     for (const { where, text } of texts) {
-      for (const secret of [token, KAFKA_PASSWORD, FEDERATION_KEY])
+      for (const secret of [token, KAFKA_PASSWORD, FEDERATION_KEY, AGENT_SECRET])
         expect(text, where).not.toContain(secret);
     }
   });
@@ -302,7 +324,9 @@ describe('ContactCenterSite', () => {
     expect(envValue(agent, 'CCFED_RECORDING_DIR')).toBe(RECORDING_PATHS.dir);
     expect(agent.env?.some((e) => e.name === 'CCFED_RECORDING_KEYS_FILE')).toBe(false);
     expect(agent.env?.some((e) => e.name === 'CCFED_RTPENGINE_NG')).toBe(false);
-    expect(ofType(declared, 'kubernetes:core/v1:Secret')).toHaveLength(1);
+    expect(
+      ofType(declared, 'kubernetes:core/v1:Secret').map((r) => (r.inputs.metadata as any).name),
+    ).not.toContain('ccfed-site-beijing-recording-keys');
   });
 
   it('refuses recording keys the site agent would refuse, and an empty recordings volume', () => {
@@ -437,5 +461,137 @@ describe('ContactCenterSite', () => {
       .spec;
     const rtpengine = pod.initContainers.find((c: any) => c.name === 'rtpengine');
     expect(rtpengine.command).toContain('--interface=$(POD_IP)!203.0.113.7');
+  });
+
+  describe('browser agents', () => {
+    /** The cluster topology with Beijing taking browser agents on wss at a public name. */
+    function withWss(wssHost?: string): Topology {
+      const doc = JSON.parse(JSON.stringify(topology));
+      const bj = doc.sites.find((x: any) => x.id === 'beijing');
+      bj.sip.wssPort = 5073;
+      if (wssHost) bj.sip.wssHost = wssHost;
+      return parseTopology(JSON.stringify(doc), 'wss.yaml');
+    }
+    const AGENTS = { cidrs: ['10.60.0.0/16'] };
+
+    it("gives Kamailio the site's SIP secret as agent-secret.cfg from a Secret of its own", async () => {
+      const { declared } = await declare('beijing');
+      const secret = byMetadataName(
+        ofType(declared, 'kubernetes:core/v1:Secret'),
+        'ccfed-site-beijing-agent-secret',
+      );
+      const data = secret.inputs.stringData;
+      expect(isSecret(data)).toBe(true);
+      // exactly the file the generator writes, which Kamailio's auth_ephemeral reads
+      expect(unwrapSecrets(data)).toEqual({
+        'agent-secret.cfg': kamailioSideFiles(topology, 'beijing', undefined, AGENT_SECRET)[
+          'agent-secret.cfg'
+        ],
+      });
+      expect((unwrapSecrets(data) as any)['agent-secret.cfg']).toContain(
+        `modparam("auth_ephemeral", "secret", "${AGENT_SECRET}")`,
+      );
+      const kamailio = container(
+        ofType(declared, 'kubernetes:apps/v1:StatefulSet')[0]!,
+        'kamailio',
+      );
+      expect(kamailio.volumeMounts).toContainEqual({
+        name: 'kamailio',
+        mountPath: CONTAINER_PATHS.kamailioDir,
+        readOnly: true,
+      });
+    });
+
+    it('refuses a site taking browser agents without its SIP secret', async () => {
+      await settled();
+      expect(
+        () => new ContactCenterSite('no-secret', args('beijing', { agentSecret: undefined })),
+      ).toThrow(/site beijing takes browser agents .*sipSecrets\.beijing/);
+    });
+
+    it("serves wss to the agents' networks only, with the operator's browser-trusted certificate", async () => {
+      const t = withWss('sip.beijing.example.com');
+      const { declared } = await declare('beijing', {
+        topology: t,
+        wssTlsSecretName: 'beijing-wss-tls',
+        network: { ...NETWORK, agents: AGENTS },
+      });
+      const wss = byMetadataName(
+        ofType(declared, 'kubernetes:core/v1:Service'),
+        'ccfed-site-beijing-wss',
+      ).inputs.spec as any;
+      expect(wss.type).toBe('LoadBalancer');
+      expect(wss.ports).toEqual([
+        { name: 'sip-wss', protocol: 'TCP', port: 5073, targetPort: 5073 },
+      ]);
+
+      const sts = ofType(declared, 'kubernetes:apps/v1:StatefulSet')[0]!;
+      const kamailio = container(sts, 'kamailio');
+      expect(kamailio.ports).toContainEqual({
+        name: 'sip-wss',
+        containerPort: 5073,
+        protocol: 'TCP',
+      });
+      expect(kamailio.volumeMounts).toContainEqual({
+        name: 'wss-tls',
+        mountPath: WSS_TLS_DIR,
+        readOnly: true,
+      });
+      expect((sts.inputs.spec as any).template.spec.volumes).toContainEqual({
+        name: 'wss-tls',
+        secret: {
+          secretName: 'beijing-wss-tls',
+          defaultMode: 0o440,
+          items: [
+            { key: 'tls.crt', path: 'tls.crt' },
+            { key: 'tls.key', path: 'tls.key' },
+          ],
+        },
+      });
+      // The wss listener presents the operator's certificate; peer sites still get the site's.
+      const tls = (
+        byMetadataName(
+          ofType(declared, 'kubernetes:core/v1:ConfigMap'),
+          'ccfed-site-beijing-kamailio',
+        ).inputs.data as any
+      )['tls.cfg'] as string;
+      const wssProfile = tls.slice(tls.indexOf('[server:any]'), tls.indexOf('[server:default]'));
+      expect(wssProfile).toContain('server_name = sip.beijing.example.com');
+      expect(wssProfile).toContain(`certificate = ${WSS_TLS_DIR}/tls.crt`);
+      expect(wssProfile).toContain('verify_client = off');
+      expect(tls.slice(tls.indexOf('[server:default]'))).toContain(
+        'certificate = /etc/ccfed/tls/tls.crt',
+      );
+
+      // Only the agents' networks reach wss.
+      const policy = byMetadataName(
+        ofType(declared, 'kubernetes:networking.k8s.io/v1:NetworkPolicy'),
+        'ccfed-site-beijing',
+      ).inputs.spec as any;
+      const wssRules = policy.ingress.filter((r: any) =>
+        r.ports?.some((p: any) => p.port === 5073),
+      );
+      expect(wssRules).toEqual([
+        { from: [{ ipBlock: { cidr: '10.60.0.0/16' } }], ports: [{ protocol: 'TCP', port: 5073 }] },
+      ]);
+    });
+
+    it('refuses wss without a certificate, or at an address no certificate names', async () => {
+      await settled();
+      expect(
+        () =>
+          new ContactCenterSite(
+            'wss-no-cert',
+            args('beijing', { topology: withWss('sip.beijing.example.com') }),
+          ),
+      ).toThrow(/sip.wssPort: give the TLS Secret .*siteWssTlsSecrets\.beijing/);
+      expect(
+        () =>
+          new ContactCenterSite(
+            'wss-ip',
+            args('beijing', { topology: withWss('203.0.113.9'), wssTlsSecretName: 'x-tls' }),
+          ),
+      ).toThrow(/set sip.wssHost to the DNS name/);
+    });
   });
 });

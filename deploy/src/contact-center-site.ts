@@ -10,9 +10,13 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_TOPIC_PREFIX } from '@ccfed/proto';
 import {
+  DEFAULT_KAMAILIO_TLS,
   DEFAULT_TUNING,
+  KAMAILIO_AGENT_SECRET_FILE,
   kamailioConfig,
+  kamailioSideFiles,
   siteRtpengineArgs,
+  siteUsesWebSocket,
   type KamailioTuning,
 } from '@ccfed/services';
 import { mediaHostOf, siteById, type Site, type Topology } from '@ccfed/topology';
@@ -24,6 +28,7 @@ import {
   CONTAINER_SECURITY,
   KAMAILIO_KEY,
   POD_SECURITY,
+  TLS_FILES,
   TOPOLOGY_KEY,
   ccfedCommand,
   ccfedLabels,
@@ -120,7 +125,22 @@ export interface ContactCenterSiteArgs extends SiteRecordingArgs {
    * as OTEL_EXPORTER_OTLP_ENDPOINT; without it they export nothing (docs/operations.md, Telemetry).
    */
   readonly otlpEndpoint?: pulumi.Input<string>;
+  /**
+   * The site's secret for its browser agents' ephemeral SIP credentials (base64, at least 16
+   * characters; the central API holds every site's): required when the site takes browser agents
+   * (sip.wsPort or sip.wssPort). It reaches Kamailio as agent-secret.cfg from a Secret.
+   */
+  readonly agentSecret?: pulumi.Input<string>;
+  /**
+   * A TLS Secret (tls.crt, tls.key) the operator supplies in the site's namespace: a
+   * browser-trusted certificate for sip.wssHost, which the wss listener presents. Required with
+   * sip.wssPort.
+   */
+  readonly wssTlsSecretName?: string;
 }
+
+/** Where Kamailio finds the wss listener's browser-trusted certificate. */
+export const WSS_TLS_DIR = '/etc/ccfed/wss-tls';
 
 /** The outbox may fill this share of its volume; the rest is headroom for compaction. */
 const OUTBOX_SHARE_OF_VOLUME = 0.8;
@@ -133,6 +153,8 @@ export class ContactCenterSite extends pulumi.ComponentResource {
   readonly workloadName: pulumi.Output<string>;
   readonly sipUdpService: k8s.core.v1.Service;
   readonly sipTcpService: k8s.core.v1.Service;
+  /** SIP over secure WebSocket for browser agents, when the site has sip.wssPort. */
+  readonly wssService: k8s.core.v1.Service | undefined;
   readonly grpcService: k8s.core.v1.Service;
   /** The kamailio.cfg the site runs, exactly as services/src/kamailio/generate.ts wrote it. */
   readonly kamailioConfig: string;
@@ -143,7 +165,20 @@ export class ContactCenterSite extends pulumi.ComponentResource {
     // a bad argument) before any resource exists.
     const site = siteById(args.topology, args.siteId);
     checkPodLayout(site, args.hostNetwork ?? false);
+    checkBrowserAgents(site, args);
     const cfg = kamailioConfig(args.topology, site.id, args.kamailioTuning ?? DEFAULT_TUNING);
+    const wssPort = site.sip.wssPort;
+    const wssCertificate =
+      wssPort !== undefined
+        ? { cert: `${WSS_TLS_DIR}/${TLS_FILES.cert}`, key: `${WSS_TLS_DIR}/${TLS_FILES.key}` }
+        : undefined;
+    // address.list and tls.cfg beside kamailio.cfg; the agent secret is not config: it goes into
+    // a Secret of its own below.
+    const sideFiles = Object.fromEntries(
+      Object.entries(
+        kamailioSideFiles(args.topology, site.id, DEFAULT_KAMAILIO_TLS, undefined, wssCertificate),
+      ).filter(([file]) => file !== KAMAILIO_AGENT_SECRET_FILE),
+    );
     const topologyYaml = stringify(args.topology);
     const dataGi = args.dataVolumeGi ?? 10;
     if (!(dataGi >= 1))
@@ -203,10 +238,31 @@ export class ContactCenterSite extends pulumi.ComponentResource {
       `${name}-kamailio`,
       {
         metadata: { name: `${base}-kamailio`, namespace: ns, labels },
-        data: { [KAMAILIO_KEY]: cfg },
+        data: { [KAMAILIO_KEY]: cfg, ...sideFiles },
       },
       parent,
     );
+    const agentSecret =
+      args.agentSecret !== undefined
+        ? new k8s.core.v1.Secret(
+            `${name}-agent-secret`,
+            {
+              metadata: { name: `${base}-agent-secret`, namespace: ns, labels },
+              type: 'Opaque',
+              stringData: secretData({
+                [KAMAILIO_AGENT_SECRET_FILE]: pulumi
+                  .output(args.agentSecret)
+                  .apply(
+                    (secret) =>
+                      kamailioSideFiles(args.topology, site.id, DEFAULT_KAMAILIO_TLS, secret)[
+                        KAMAILIO_AGENT_SECRET_FILE
+                      ]!,
+                  ),
+              }),
+            },
+            parent,
+          )
+        : undefined;
 
     const secret = new k8s.core.v1.Secret(
       `${name}-secrets`,
@@ -267,7 +323,14 @@ export class ContactCenterSite extends pulumi.ComponentResource {
           template: {
             metadata: {
               labels,
-              annotations: { 'ccfed.io/config-hash': configHash(topologyYaml, cfg) },
+              annotations: {
+                'ccfed.io/config-hash': configHash(
+                  topologyYaml,
+                  cfg,
+                  ...Object.values(sideFiles),
+                  args.wssTlsSecretName ?? '',
+                ),
+              },
             },
             spec: {
               ...(args.hostNetwork
@@ -314,6 +377,9 @@ export class ContactCenterSite extends pulumi.ComponentResource {
                   ports: [
                     { name: 'sip-udp', containerPort: site.sip.port, protocol: 'UDP' },
                     { name: 'sip-tcp', containerPort: site.sip.port, protocol: 'TCP' },
+                    ...(wssPort !== undefined
+                      ? [{ name: 'sip-wss', containerPort: wssPort, protocol: 'TCP' }]
+                      : []),
                   ],
                   resources: resourcesFor('kamailio', args.resources),
                   securityContext: CONTAINER_SECURITY,
@@ -322,6 +388,9 @@ export class ContactCenterSite extends pulumi.ComponentResource {
                     { name: 'kamailio-run', mountPath: CONTAINER_PATHS.kamailioRunDir },
                     // The site's certificate, for SIP over TLS on its peer links.
                     tls.mount,
+                    ...(wssPort !== undefined
+                      ? [{ name: 'wss-tls', mountPath: WSS_TLS_DIR, readOnly: true }]
+                      : []),
                   ],
                 },
                 {
@@ -354,7 +423,48 @@ export class ContactCenterSite extends pulumi.ComponentResource {
               ],
               volumes: [
                 { name: 'topology', configMap: { name: topologyMap.metadata.name } },
-                { name: 'kamailio', configMap: { name: kamailioMap.metadata.name } },
+                // kamailio.cfg and its side files, and the browser agents' secret readable by the
+                // pod's group only (the kamailio user is in it through fsGroup).
+                {
+                  name: 'kamailio',
+                  projected: {
+                    sources: [
+                      { configMap: { name: kamailioMap.metadata.name } },
+                      ...(agentSecret
+                        ? [
+                            {
+                              secret: {
+                                name: agentSecret.metadata.name,
+                                items: [
+                                  {
+                                    key: KAMAILIO_AGENT_SECRET_FILE,
+                                    path: KAMAILIO_AGENT_SECRET_FILE,
+                                    mode: 0o440,
+                                  },
+                                ],
+                              },
+                            },
+                          ]
+                        : []),
+                    ],
+                  },
+                },
+                // The browser-trusted certificate of the wss listener, from the operator.
+                ...(wssPort !== undefined
+                  ? [
+                      {
+                        name: 'wss-tls',
+                        secret: {
+                          secretName: args.wssTlsSecretName!,
+                          defaultMode: 0o440,
+                          items: [TLS_FILES.cert, TLS_FILES.key].map((f) => ({
+                            key: f,
+                            path: f,
+                          })),
+                        },
+                      },
+                    ]
+                  : []),
                 // Kamailio's runtime directory (pid file, sockets); the image has none writable.
                 { name: 'kamailio-run', emptyDir: {} },
                 { name: 'prompts', emptyDir: {} },
@@ -405,6 +515,23 @@ export class ContactCenterSite extends pulumi.ComponentResource {
       );
     this.sipUdpService = sipService('UDP');
     this.sipTcpService = sipService('TCP');
+    // Browser agents' SIP over secure WebSocket, from the agents' networks (site-network.ts).
+    this.wssService =
+      wssPort !== undefined
+        ? new k8s.core.v1.Service(
+            `${name}-wss`,
+            {
+              metadata: { name: `${base}-wss`, namespace: ns, labels },
+              spec: {
+                type: sipType,
+                externalTrafficPolicy: 'Local',
+                selector: labels,
+                ports: [{ name: 'sip-wss', protocol: 'TCP', port: wssPort, targetPort: wssPort }],
+              },
+            },
+            parent,
+          )
+        : undefined;
     this.grpcService = new k8s.core.v1.Service(
       `${name}-grpc`,
       {
@@ -487,6 +614,42 @@ function rtpengineSidecar(
   };
 }
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/**
+ * A site taking browser agents needs its SIP secret (Kamailio loads auth_ephemeral and checks
+ * every agent's credentials with it); with wss, a certificate browsers trust, for a name.
+ */
+function checkBrowserAgents(site: Site, args: ContactCenterSiteArgs): void {
+  const topology = args.topology;
+  if (siteUsesWebSocket(topology, site.id) && args.agentSecret === undefined)
+    throw new Error(
+      `site ${site.id} takes browser agents (sip.wsPort or sip.wssPort): give its SIP secret (config sipSecrets.${site.id}, openssl rand -base64 32), the one the central API issues its agents' credentials with`,
+    );
+  if (args.agentSecret !== undefined && !siteUsesWebSocket(topology, site.id))
+    throw new Error(
+      `site ${site.id}: a SIP secret is given but the site takes no browser agents (no sip.wssPort)`,
+    );
+  if (site.sip.wssPort === undefined) {
+    if (args.wssTlsSecretName !== undefined)
+      throw new Error(
+        `site ${site.id}: a wss certificate is given but the site has no sip.wssPort`,
+      );
+    if (site.sip.wsPort !== undefined)
+      void pulumi.log.warn(
+        `site ${site.id}: sip.wsPort is plain ws on 127.0.0.1 inside the pod, which no browser reaches; give the site sip.wssPort and sip.wssHost for browser agents`,
+      );
+    return;
+  }
+  if (args.wssTlsSecretName === undefined)
+    throw new Error(
+      `site ${site.id} has sip.wssPort: give the TLS Secret (tls.crt, tls.key) of a browser-trusted certificate for ${site.sip.wssHost ?? 'sip.wssHost'} (config siteWssTlsSecrets.${site.id})`,
+    );
+  const name = site.sip.wssHost ?? site.sip.host;
+  if (isIP(name) !== 0 || LOOPBACK.has(name))
+    throw new Error(
+      `site ${site.id}: browsers connect to wss://${name}:${site.sip.wssPort} and trust a certificate for a name: set sip.wssHost to the DNS name the certificate in ${args.wssTlsSecretName} is for`,
+    );
+}
 
 /**
  * Kamailio and the site agent share a pod: evapi must be on loopback (it is an unauthenticated

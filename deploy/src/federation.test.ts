@@ -50,6 +50,10 @@ const SECRETS = {
       .concat(['site-guangzhou', 'site-shenzhen'])
       .map((u) => [u, `fed-kafka-${u}-pass-77`]),
   ) as Record<string, string>,
+  // Each site's secret for its browser agents' SIP credentials.
+  sipSecrets: Object.fromEntries(
+    ['shanghai', 'beijing', 'guangzhou', 'shenzhen'].map((s) => [s, `fedSipSecret${s}0123456789`]),
+  ) as Record<string, string>,
 };
 const SECRET_VALUES = [
   SECRETS.apiSecret,
@@ -59,6 +63,7 @@ const SECRET_VALUES = [
   SECRETS.kafkaAdminPassword,
   ...Object.values(SECRETS.clickhousePasswords),
   ...Object.values(SECRETS.kafkaPasswords),
+  ...Object.values(SECRETS.sipSecrets),
 ];
 const SECRET_KEYS = [
   'ccfed:apiSecret',
@@ -69,6 +74,7 @@ const SECRET_KEYS = [
   'ccfed:kafkaAdminPassword',
   'ccfed:kafkaPasswords',
   'ccfed:recordingKeys',
+  'ccfed:sipSecrets',
 ];
 const NETWORK = {
   kafka: { namespace: 'ccfed-data', podLabels: { app: 'kafka' }, ports: [9093] },
@@ -99,6 +105,7 @@ function setStackConfig(topologyFile: string, extra: Record<string, string> = {}
       'ccfed:clickhousePasswords': JSON.stringify(SECRETS.clickhousePasswords),
       'ccfed:kafkaAdminPassword': SECRETS.kafkaAdminPassword,
       'ccfed:kafkaPasswords': JSON.stringify(SECRETS.kafkaPasswords),
+      'ccfed:sipSecrets': JSON.stringify(SECRETS.sipSecrets),
       'ccfed:tlsIssuer': JSON.stringify({ kind: 'ClusterIssuer', name: 'ccfed-federation-ca' }),
       'ccfed:apiIngress': JSON.stringify({
         host: 'ccfed.example.com',
@@ -223,6 +230,86 @@ describe('deployFederation', () => {
       if (s.id === 'beijing') expect(ingress).not.toContainEqual(fromApi);
       else expect(ingress).toContainEqual(fromApi);
     }
+  });
+
+  it("takes browser agents: each site's Kamailio its own SIP secret, the API all of them and the desktop, wss to the agents' networks", async () => {
+    // Beijing takes browser agents on wss at a public name, with the operator's certificate.
+    const file = writeClusterTopology();
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(
+        'sip: { host: 0.0.0.0, port: 5070, transport: udp, tlsPort: 5071, wsPort: 5072 }',
+        'sip: { host: 0.0.0.0, port: 5070, transport: udp, tlsPort: 5071, wssPort: 5073, wssHost: sip.beijing.example.com }',
+      ),
+    );
+    const { declared } = await declare(
+      settings(file, {
+        'ccfed:siteWssTlsSecrets': JSON.stringify({ beijing: 'beijing-wss-tls' }),
+        'ccfed:network': JSON.stringify({ ...NETWORK, agentDesktops: { cidrs: ['10.60.0.0/16'] } }),
+      }),
+    );
+    const secrets = ofType(declared, 'kubernetes:core/v1:Secret');
+    for (const site of ['shanghai', 'beijing', 'guangzhou']) {
+      const file = (
+        unwrapSecrets(
+          byMetadataName(secrets, `ccfed-site-${site}-agent-secret`).inputs.stringData,
+        ) as any
+      )['agent-secret.cfg'] as string;
+      // its own secret, nobody else's
+      expect(file).toContain(`"${SECRETS.sipSecrets[site]}"`);
+      for (const other of Object.keys(SECRETS.sipSecrets).filter((x) => x !== site))
+        expect(file).not.toContain(SECRETS.sipSecrets[other]);
+    }
+    // The API: every site's secret in a file from the hub's Secret, and the desktop it serves.
+    const hubSecret = unwrapSecrets(
+      byMetadataName(secrets, 'ccfed-hub-secrets').inputs.stringData,
+    ) as Record<string, string>;
+    expect(JSON.parse(hubSecret['sip-secrets.json']!)).toEqual(SECRETS.sipSecrets);
+    const apiDeployment = byMetadataName(
+      ofType(declared, 'kubernetes:apps/v1:Deployment'),
+      'ccfed-api',
+    );
+    const api = container(apiDeployment, 'api');
+    expect(envValue(api, 'CCFED_SIP_SECRETS_FILE')).toBe('/etc/ccfed/api/sip-secrets.json');
+    expect(envValue(api, 'CCFED_DESKTOP_DIR')).toBe('/app/central/desktop/dist');
+    const users = (apiDeployment.inputs.spec as any).template.spec.volumes.find(
+      (v: any) => v.name === 'users',
+    );
+    expect(users.secret.items).toContainEqual({
+      key: 'sip-secrets.json',
+      path: 'sip-secrets.json',
+    });
+    expect(api.volumeMounts).toContainEqual({
+      name: 'users',
+      mountPath: '/etc/ccfed/api',
+      readOnly: true,
+    });
+    // Beijing's wss: a Service, and only the agents' networks let in.
+    const services = ofType(declared, 'kubernetes:core/v1:Service');
+    expect((byMetadataName(services, 'ccfed-site-beijing-wss').inputs.spec as any).ports).toEqual([
+      { name: 'sip-wss', protocol: 'TCP', port: 5073, targetPort: 5073 },
+    ]);
+    expect(services.map((r) => (r.inputs.metadata as any).name)).not.toContain(
+      'ccfed-site-shanghai-wss',
+    );
+    const policy = byMetadataName(
+      ofType(declared, 'kubernetes:networking.k8s.io/v1:NetworkPolicy'),
+      'ccfed-site-beijing',
+    ).inputs.spec as any;
+    expect(policy.ingress).toContainEqual({
+      from: [{ ipBlock: { cidr: '10.60.0.0/16' } }],
+      ports: [{ protocol: 'TCP', port: 5073 }],
+    });
+
+    // wss without the agents' networks would be a listener nobody may reach.
+    await settled();
+    expect(() =>
+      deployFederation(
+        settings(file, {
+          'ccfed:siteWssTlsSecrets': JSON.stringify({ beijing: 'beijing-wss-tls' }),
+        }),
+      ),
+    ).toThrow(/network.agentDesktops/);
   });
 
   it('closes every namespace it deploys into, then gives each site its own Kafka user', async () => {

@@ -5,6 +5,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import type * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_TOPIC_PREFIX } from '@ccfed/proto';
+import { siteUsesWebSocket } from '@ccfed/services';
 import { loadTopology, type Topology } from '@ccfed/topology';
 import { CentralHub, ROUTER_PORT } from './central-hub.js';
 import { ContactCenterSite } from './contact-center-site.js';
@@ -31,6 +32,7 @@ export function deployFederation(settings: StackSettings): Federation {
   for (const [key, bySite] of [
     ['siteNodeSelectors', settings.siteNodeSelectors],
     ['siteClusters', settings.siteClusters],
+    ['siteWssTlsSecrets', settings.security.siteWssTlsSecrets],
   ] as const) {
     for (const id of Object.keys(bySite)) {
       if (!siteIds.has(id)) {
@@ -86,6 +88,20 @@ export function deployFederation(settings: StackSettings): Federation {
     throw new Error(
       "sites run on their nodes' network (siteHostNetwork), so they reach the router from the nodes' addresses: list the nodes' CIDRs in routerSourceRanges",
     );
+  if (topology.sites.some((s) => s.sip.wssPort !== undefined) && !sec.network.agentDesktops)
+    throw new Error(
+      "sites take browser agents on wss (sip.wssPort): set network.agentDesktops to the agents' networks, or no NetworkPolicy lets their browsers reach Kamailio",
+    );
+  // Each site's secret for its browser agents (a site's Kamailio gets its own; the API all).
+  const sipSecretOf = (siteId: string) =>
+    sec.sipSecrets?.apply((m) => {
+      const secret = m[siteId];
+      if (typeof secret !== 'string' || secret === '')
+        throw new Error(
+          `config sipSecrets has no secret for site ${siteId}, which takes browser agents (pulumi config set --secret --path 'sipSecrets.${siteId}' "$(openssl rand -base64 32)")`,
+        );
+      return secret;
+    });
   namespaceBaseline('hub-namespace', namespace, {});
 
   const hub = new CentralHub(
@@ -112,6 +128,7 @@ export function deployFederation(settings: StackSettings): Federation {
       resources: sec.resources,
       apiSecret: settings.apiSecret,
       apiUsersYaml: settings.apiUsersYaml,
+      ...(sec.sipSecrets && { sipSecrets: sec.sipSecrets }),
       grafanaDir: settings.grafanaDir,
       routerReplicas: settings.routerReplicas,
       ingesterReplicas: settings.ingesterReplicas,
@@ -173,6 +190,11 @@ export function deployFederation(settings: StackSettings): Federation {
         tlsIssuer: sec.tlsIssuer,
         kafkaPassword: sec.kafkaPassword(`site-${site.id}`),
         federationKey: sec.federationKey,
+        ...(siteUsesWebSocket(topology, site.id) &&
+          sec.sipSecrets && { agentSecret: sipSecretOf(site.id) }),
+        ...(sec.siteWssTlsSecrets[site.id] !== undefined && {
+          wssTlsSecretName: sec.siteWssTlsSecrets[site.id],
+        }),
         resources: sec.resources,
         network: {
           kafka: cluster ? (sec.network.remoteKafka ?? sec.network.kafka) : sec.network.kafka,
@@ -185,6 +207,7 @@ export function deployFederation(settings: StackSettings): Federation {
                 ports: [ROUTER_PORT],
               },
           control: sec.network.siteControl,
+          agents: sec.network.agentDesktops,
           // The API streams recordings from the sites in its cluster; for a site elsewhere its
           // egress addresses belong in network.siteControl.
           ...(cluster

@@ -4,9 +4,16 @@
 // ClickHouse login gets a Secret of its own for the SREs' Grafana to take as env.
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { CLICKHOUSE_USERNAMES, type ClickHouseRole } from '@ccfed/common';
+import { CLICKHOUSE_USERNAMES, parseSipSecrets, type ClickHouseRole } from '@ccfed/common';
 import { principalCertificate, type IssuerRef } from './identity.js';
-import { API_USERS_KEY, ccfedLabels, plainEnv, secretData, secretEnv } from './kube.js';
+import {
+  API_SIP_SECRETS_KEY,
+  API_USERS_KEY,
+  ccfedLabels,
+  plainEnv,
+  secretData,
+  secretEnv,
+} from './kube.js';
 
 /** The hub's Kafka users (SASL/SCRAM), one per process that talks to Kafka. */
 export const HUB_KAFKA_USERS = ['router', 'ingester', 'api'] as const;
@@ -20,6 +27,7 @@ export type HubClickHouseRole = (typeof HUB_CLICKHOUSE_ROLES)[number];
 export const HUB_SECRET_KEYS = {
   apiSecret: 'api-secret',
   apiUsers: API_USERS_KEY,
+  sipSecrets: API_SIP_SECRETS_KEY,
   clickhousePassword: (role: ClickHouseRole) => `clickhouse-${role}-password`,
   kafkaPassword: (user: HubKafkaUser) => `kafka-${user}-password`,
 } as const;
@@ -36,6 +44,7 @@ export interface HubCredentialsArgs {
   readonly kafkaPasswords: Readonly<Record<HubKafkaUser, pulumi.Input<string>>>;
   readonly apiSecret: pulumi.Input<string>;
   readonly apiUsersYaml: pulumi.Input<string>;
+  readonly sipSecrets?: pulumi.Input<Record<string, string>>;
   readonly tlsIssuer: IssuerRef;
   readonly parent: pulumi.Resource;
 }
@@ -63,6 +72,9 @@ export function hubCredentials(name: string, args: HubCredentialsArgs): HubCrede
       stringData: secretData({
         [HUB_SECRET_KEYS.apiSecret]: args.apiSecret,
         [HUB_SECRET_KEYS.apiUsers]: args.apiUsersYaml,
+        ...(args.sipSecrets !== undefined && {
+          [HUB_SECRET_KEYS.sipSecrets]: pulumi.output(args.sipSecrets).apply(sipSecretsFile),
+        }),
         ...Object.fromEntries(
           HUB_CLICKHOUSE_ROLES.map((r) => [
             HUB_SECRET_KEYS.clickhousePassword(r),
@@ -127,4 +139,11 @@ export function hubCredentials(name: string, args: HubCredentialsArgs): HubCrede
   };
 
   return { secret, clickhouseEnv, kafkaEnv, certificate };
+}
+
+/** The central API's file of every site's SIP secret (CCFED_SIP_SECRETS_FILE), checked. */
+export function sipSecretsFile(secrets: Readonly<Record<string, string>>): string {
+  const text = `${JSON.stringify(secrets)}\n`;
+  parseSipSecrets(text, 'config sipSecrets');
+  return text;
 }

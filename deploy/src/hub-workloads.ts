@@ -4,6 +4,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import type * as pulumi from '@pulumi/pulumi';
 import {
+  API_SIP_SECRETS_KEY,
   API_USERS_KEY,
   CONTAINER_PATHS,
   CONTAINER_SECURITY,
@@ -24,6 +25,8 @@ export interface HubProcess {
   readonly tlsSecret?: pulumi.Input<string>;
   readonly topologyMap?: pulumi.Input<string>;
   readonly usersSecret?: pulumi.Input<string>;
+  /** The users Secret also holds the sites' SIP secrets, mounted beside the users file. */
+  readonly withSipSecrets?: boolean;
   readonly resources?: ResourceOverrides;
 }
 
@@ -45,7 +48,10 @@ export function podTemplate(
       secret: {
         secretName: p.usersSecret,
         defaultMode: 0o440,
-        items: [{ key: API_USERS_KEY, path: API_USERS_KEY }],
+        items: [
+          { key: API_USERS_KEY, path: API_USERS_KEY },
+          ...(p.withSipSecrets ? [{ key: API_SIP_SECRETS_KEY, path: API_SIP_SECRETS_KEY }] : []),
+        ],
       },
     });
     mounts.push({ name: 'users', mountPath: CONTAINER_PATHS.apiUsersDir, readOnly: true });

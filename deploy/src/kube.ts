@@ -27,6 +27,8 @@ export const CONTAINER_PATHS = {
   siteDataDir: '/var/lib/ccfed',
   apiUsersDir: '/etc/ccfed/api',
   apiUsersFile: '/etc/ccfed/api/users.yaml',
+  /** Every site's secret for browser agents' SIP credentials (CCFED_SIP_SECRETS_FILE). */
+  apiSipSecretsFile: '/etc/ccfed/api/sip-secrets.json',
   /** The process's certificate, key and the federation CA (identity.ts), read-only. */
   tlsDir: '/etc/ccfed/tls',
   /**
@@ -89,6 +91,7 @@ export const CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
 export const TOPOLOGY_KEY = 'topology.yaml';
 export const KAMAILIO_KEY = 'kamailio.cfg';
 export const API_USERS_KEY = 'users.yaml';
+export const API_SIP_SECRETS_KEY = 'sip-secrets.json';
 
 /** The command that starts one deployable of the ccfed image (as scripts/federation.ts does). */
 export function ccfedCommand(entry: string): string[] {

@@ -23,6 +23,11 @@ export interface SiteNetwork {
   readonly router: NetworkService;
   /** Who may use the site agent's control API (operators' CLI, agents' desktops); nobody when absent. */
   readonly control?: NetworkPeer;
+  /**
+   * The agents' browsers (their offices' networks, or the proxy they come through), which reach
+   * the site's Kamailio on SIP over secure WebSocket (sip.wssPort); nobody when absent.
+   */
+  readonly agents?: NetworkPeer;
   /** The central API's pods, which fetch recordings from the site agent's gRPC (FetchRecording). */
   readonly api?: NetworkPeer;
   /** The site's phones and SBCs, which Kamailio rings and relays to (any port, UDP and TCP). */
@@ -94,6 +99,10 @@ export function siteNetworkPolicy(
           ? [{ peers: policyPeers(network.control), ports: tcp(site.grpc.port) }]
           : []),
         ...(network.api ? [{ peers: policyPeers(network.api), ports: tcp(site.grpc.port) }] : []),
+        // Browser agents register and take calls over wss; their media is RTP above.
+        ...(network.agents && site.sip.wssPort !== undefined
+          ? [{ peers: policyPeers(network.agents), ports: tcp(site.sip.wssPort) }]
+          : []),
       ],
       egress: [
         to(network.router),

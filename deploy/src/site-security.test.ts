@@ -53,6 +53,7 @@ async function declare(siteId: string, extra: Partial<ContactCenterSiteArgs> = {
     tlsIssuer: { kind: 'ClusterIssuer', name: 'ccfed-federation-ca' },
     kafkaPassword: 'site-kafka-pass-2b8e',
     federationKey: 'federation-key-0123456789abcdef0123456789abcdef',
+    agentSecret: 'agentSecret0123456789abcdef',
     network: NETWORK,
     ...extra,
   });

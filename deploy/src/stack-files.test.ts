@@ -15,6 +15,7 @@ const SECRET_KEYS = [
   'ccfed:clickhousePasswords',
   'ccfed:kafkaAdminPassword',
   'ccfed:kafkaPasswords',
+  'ccfed:sipSecrets',
 ];
 const REQUIRED = [
   'ccfed:topologyFile',
@@ -50,6 +51,9 @@ function useStack(stack: string): void {
         ),
       ),
       'ccfed:kafkaAdminPassword': 'a'.repeat(32),
+      'ccfed:sipSecrets': JSON.stringify(
+        Object.fromEntries(['shanghai', 'beijing', 'guangzhou'].map((s) => [s, 's'.repeat(44)])),
+      ),
       'ccfed:kafkaPasswords': JSON.stringify(
         Object.fromEntries(
           ['router', 'ingester', 'api', 'operator', 'crm']

@@ -25,6 +25,8 @@ export interface FederationNetwork {
   readonly siteControl?: NetworkPeer;
   /** Each site's phones and SBCs, by site id. */
   readonly sitePhones: Readonly<Record<string, NetworkPeer>>;
+  /** The agents' browsers, which reach the sites' Kamailio on wss (sip.wssPort). */
+  readonly agentDesktops?: NetworkPeer;
 }
 
 export interface SecuritySettings {
@@ -40,6 +42,14 @@ export interface SecuritySettings {
    * needs its own.
    */
   readonly recordingKeys?: (siteId: string) => pulumi.Output<string>;
+  /**
+   * Every site's secret for its browser agents' SIP credentials (secret sipSecrets, a JSON
+   * object: site id → base64 secret): each site's Kamailio gets its own, the API all of them.
+   * Undefined when the stack gives none.
+   */
+  readonly sipSecrets?: pulumi.Output<Record<string, string>>;
+  /** Site id → the TLS Secret of its wss listener's browser-trusted certificate. */
+  readonly siteWssTlsSecrets: Readonly<Record<string, string>>;
   readonly tlsIssuer: IssuerRef;
   readonly apiIngress?: ApiIngressSettings;
   readonly routerSourceRanges?: string[];
@@ -132,6 +142,7 @@ export function readSecuritySettings(config: pulumi.Config): SecuritySettings {
     'remoteKafka',
     'siteControl',
     'sitePhones',
+    'agentDesktops',
   ];
   const unknown = Object.keys(net).filter((k) => !known.includes(k));
   if (unknown.length > 0)
@@ -147,6 +158,7 @@ export function readSecuritySettings(config: pulumi.Config): SecuritySettings {
     remoteRouter: optional('remoteRouter', (v, w) => parsePeer(v, w, true)),
     remoteKafka: optional('remoteKafka', (v, w) => parsePeer(v, w, true)),
     siteControl: optional('siteControl', (v, w) => parsePeer(v, w)),
+    agentDesktops: optional('agentDesktops', (v, w) => parsePeer(v, w)),
     sitePhones: Object.fromEntries(
       Object.entries(phones).map(([site, p]) => [
         site,
@@ -155,8 +167,24 @@ export function readSecuritySettings(config: pulumi.Config): SecuritySettings {
     ),
   };
 
+  const sipSecrets = config.getSecretObject<Record<string, string>>('sipSecrets');
+  const wss = config.getObject<unknown>('siteWssTlsSecrets') ?? {};
+  if (
+    typeof wss !== 'object' ||
+    wss === null ||
+    Array.isArray(wss) ||
+    !Object.values(wss).every(
+      (v) => typeof v === 'string' && /^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(v),
+    )
+  )
+    throw new Error(
+      `${key('siteWssTlsSecrets')} must map site ids to TLS Secret names, e.g. {"beijing": "ccfed-beijing-wss-tls"}, got ${JSON.stringify(wss)}`,
+    );
+
   return {
     clickhouseUrl,
+    ...(sipSecrets && { sipSecrets }),
+    siteWssTlsSecrets: wss as Record<string, string>,
     clickhousePasswords: Object.fromEntries(
       CLICKHOUSE_ROLES.map((r) => [r, entry(chPasswords, r, key('clickhousePasswords'))]),
     ) as Record<ClickHouseRole, pulumi.Output<string>>,

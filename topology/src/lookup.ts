@@ -77,11 +77,13 @@ export function agentAorOf(site: Site, agentId: string): string {
 }
 
 /**
- * Where a browser reaches `site`'s Kamailio for SIP over WebSocket: wss on sip.host when the site
- * has wssPort, else plain ws on loopback (wsPort); undefined when it has neither.
+ * Where a browser reaches `site`'s Kamailio for SIP over WebSocket: wss at sip.wssHost (default
+ * sip.host) when the site has wssPort, else plain ws on loopback (wsPort); undefined when it has
+ * neither.
  */
 export function webSocketUriOf(site: Site): string | undefined {
-  if (site.sip.wssPort !== undefined) return `wss://${site.sip.host}:${site.sip.wssPort}`;
+  if (site.sip.wssPort !== undefined)
+    return `wss://${site.sip.wssHost ?? site.sip.host}:${site.sip.wssPort}`;
   if (site.sip.wsPort !== undefined) return `ws://127.0.0.1:${site.sip.wsPort}`;
   return undefined;
 }

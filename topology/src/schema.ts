@@ -234,6 +234,12 @@ const site = z.strictObject({
     /** SIP over secure WebSocket for browser agents on sip.host, with the site's certificate. */
     wssPort: port.optional(),
     /**
+     * The name browsers connect to for wss (wss://<wssHost>:<wssPort>), which the wss listener's
+     * browser-trusted certificate names; default sip.host. A deployed site needs it: a browser
+     * trusts a certificate for a name, not for the address Kamailio binds.
+     */
+    wssHost: host.optional(),
+    /**
      * INVITEs one untrusted source address may send: above about this many a second (Kamailio's
      * pike module, averaged over 2 s) its INVITEs are dropped for banSeconds. Peer sites and
      * trusted sources are not limited.

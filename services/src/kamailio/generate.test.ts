@@ -93,6 +93,42 @@ describe("a site's Kamailio files", () => {
     const wss = tls.slice(tls.indexOf('[server:127.0.0.1:5073]'), tls.indexOf('[server:default]'));
     expect(wss).toContain('verify_client = off');
     expect(tls.slice(tls.indexOf('[server:default]'))).toContain('verify_client = on');
+    // without a certificate of its own the wss listener presents the site's
+    expect(wss).toContain(`certificate = ${TLS.cert}`);
+  });
+
+  it("presents a browser-trusted certificate on wss and the site's to peer sites", () => {
+    const t = topology((doc) => {
+      doc.sites[1].sip.wssPort = 5073;
+    });
+    const tls = kamailioSideFiles(t, 'beijing', TLS, undefined, {
+      cert: '/wss/tls.crt',
+      key: '/wss/tls.key',
+    })['tls.cfg']!;
+    const wss = tls.slice(tls.indexOf('[server:127.0.0.1:5073]'), tls.indexOf('[server:default]'));
+    expect(wss).toContain('certificate = /wss/tls.crt');
+    expect(wss).toContain('private_key = /wss/tls.key');
+    const peers = tls.slice(tls.indexOf('[server:default]'));
+    expect(peers).toContain(`certificate = ${TLS.cert}`);
+    expect(peers).not.toContain('/wss/');
+  });
+
+  it('tells a wss listener on every address apart by the name browsers ask for (SNI)', () => {
+    // Kamailio matches [server:<ip>:<port>] against the connection's local address, never 0.0.0.0
+    // (tried: such a domain is skipped and browsers would be asked for a client certificate).
+    const t = topology((doc) => {
+      doc.sites[1].sip.host = '0.0.0.0';
+      doc.sites[1].sip.wssPort = 5073;
+      doc.sites[1].sip.wssHost = 'sip.beijing.example.com';
+    });
+    const tls = kamailioSideFiles(t, 'beijing', TLS)['tls.cfg']!;
+    expect(tls).toContain('[server:any]\nserver_name = sip.beijing.example.com\n');
+    expect(tls).not.toContain('[server:0.0.0.0:');
+    const noName = topology((doc) => {
+      doc.sites[1].sip.host = '0.0.0.0';
+      doc.sites[1].sip.wssPort = 5073;
+    });
+    expect(() => kamailioSideFiles(noName, 'beijing', TLS)).toThrow(/needs sip.wssHost/);
   });
 
   it('has no WebSocket listener for a site without wsPort or wssPort', () => {
