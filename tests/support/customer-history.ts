@@ -69,4 +69,3 @@ export function seededHistory(now: number, customerId: string) {
     ],
   };
 }
-
