@@ -124,6 +124,7 @@ await startProcess('api', async () => {
     if (topology) {
       siteRecordings = new SiteRecordings({ topology, tls });
       siteDesks = new SiteDesks({ topology, tls });
+      siteMonitors = new SiteMonitors({ topology, tls });
     }
   }
   if (!siteRecordings)
