@@ -26,9 +26,19 @@ export interface MonitorMedia {
 /**
  * How the supervisor's side is offered: a browser takes only ICE, DTLS-SRTP (no SDES keys in the
  * SDP it would be given) and RTP/RTCP on one port.
+ *
+ * ICE-lite on rtpengine's side: rtpengine 10.5 makes a subscription's side ICE-controlled although
+ * it offers, and the browser answering is controlled too, so every monitor began with a role
+ * conflict, settled per section by tie-breakers (rtpengine's one for the whole process, the
+ * browser's one per peer connection) while both already ran checks. Now and then one section never
+ * settled: rtpengine answered each of the browser's checks with 487, the browser flipped its role
+ * back and forth, and that party stayed silent (docs/media.md, Silent monitoring). As a lite agent
+ * rtpengine only answers checks and claims no role; the browser, told so (declaredLite), controls
+ * and nominates: no conflict to settle.
  */
 export const WEBRTC_RECEIVER = {
   ICE: 'force',
+  'ICE-lite': 'forward',
   DTLS: 'passive',
   SDES: ['off'],
   'transport-protocol': 'UDP/TLS/RTP/SAVPF',
@@ -48,7 +58,7 @@ export function rtpengineMonitorMedia(ng: NgClient): MonitorMedia {
         throw new Error(
           `rtpengine refused to subscribe to call ${callId}: ${String(reply['error-reason'] ?? reply.result)}`,
         );
-      return reply.sdp;
+      return declaredLite(reply.sdp);
     },
     async answer({ callId, toTag, sdp }) {
       const reply = await ng.request('subscribe answer', {
@@ -73,4 +83,17 @@ export function rtpengineMonitorMedia(ng: NgClient): MonitorMedia {
         throw new Error(`rtpengine did not free ${toTag}: ${String(del['error-reason'])}`);
     },
   };
+}
+
+/**
+ * `sdp` with `a=ice-lite` at session level. rtpengine 10.5 acts as a lite agent with `ICE-lite:
+ * forward` but writes the attribute only into SDP it rewrites, not into the one it makes for a
+ * subscription; a browser not told takes the controlled role and nobody nominates.
+ */
+export function declaredLite(sdp: string): string {
+  if (/^a=ice-lite\r?$/m.test(sdp)) return sdp;
+  // Session attributes go after t= (RFC 8866 order: v o s i u e p c b t r z k a, then m=).
+  const firstMedia = sdp.search(/^m=/m);
+  if (firstMedia < 0) throw new Error('rtpengine offered no media section to monitor');
+  return `${sdp.slice(0, firstMedia)}a=ice-lite\r\n${sdp.slice(firstMedia)}`;
 }

@@ -79,7 +79,6 @@ export function SupervisorDesk({ who, onLogOut }: { who: Identity; onLogOut: () 
         agent.callId!,
         siteId,
       );
-      (globalThis as any).ccfedMonitoring = monitoring.current;
       setListening({ callId: agent.callId!, agentId: agent.agentId });
       setProblem(null);
     } catch (err) {
