@@ -1,6 +1,6 @@
 // The desktop's entry: log in (the same POST /session as the console), then the agent's desk for
 // an agent's session, the supervisor's desk for a site's or tenant's supervisor (and HQ).
-import { StrictMode, useState, type FormEvent } from 'react';
+import { StrictMode, useCallback, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Alert, Box, Button, Paper, TextField, Typography } from '@mui/material';
 import {
@@ -80,10 +80,12 @@ function App() {
   const [who, setWho] = useState<Identity | null>(
     stored && Date.parse(stored.expiresAt) > Date.now() ? stored : null,
   );
-  const logOut = () => {
+  // Stable: the desk's start-up effect depends on it, and a new function each render would stop
+  // and register the softphone again.
+  const logOut = useCallback(() => {
     clearSession();
     setWho(null);
-  };
+  }, []);
   if (!who) return <LoginPage onIn={setWho} />;
   return who.role === 'agent' ? (
     <AgentDesk who={who} onLogOut={logOut} />
