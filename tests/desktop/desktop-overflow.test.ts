@@ -3,9 +3,9 @@
 // the call to Beijing, and Beijing's agent, logged in on the page with its browser softphone
 // registered at Beijing's Kamailio and ready, is rung with the customer, where the call came
 // from, how long the caller had already waited and the router's reason. The agent answers in the
-// browser: the caller's 400 Hz reaches the page through both sites' rtpengines (both anchor an
-// overflowed call) and the browser's 1000 Hz fake microphone reaches the caller. Real sites
-// (Kamailio, rtpengine, site agents), the router, Kafka, a baresip caller.
+// browser: the caller's tone sounds at the page (its level) through both sites' rtpengines
+// (both anchor an overflowed call) and the browser's 1000 Hz fake microphone reaches the caller.
+// Real sites (Kamailio, rtpengine, site agents), the router, Kafka, a baresip caller.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConsoleServer } from '@ccfed/api/app';
