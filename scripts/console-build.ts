@@ -32,7 +32,14 @@ function buildIfStale(dir: string, alsoReads: readonly string[] = []): void {
     ...alsoReads.map((f) => statSync(f).mtimeMs),
   );
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync('npm', ['run', '-s', 'build'], { cwd: dir, stdio: 'pipe' });
+  // Under vitest NODE_ENV is 'test', and Vite then bundles React's development build, whose
+  // StrictMode runs every effect twice: the desk registered its softphone twice and Kamailio
+  // (max_contacts 1) refused the second. The bundle served must be production's.
+  execFileSync('npm', ['run', '-s', 'build'], {
+    cwd: dir,
+    stdio: 'pipe',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
 }
 
 export function buildConsoleIfStale(): void {
