@@ -141,6 +141,44 @@ export function followerConsumer(kafka: Kafka, groupId: string): Consumer {
   });
 }
 
+/**
+ * Follows `topics` from their end in a followerConsumer of its own group, handing each message to
+ * `onMessage` (partitions read side by side, offsets never committed: the state is rebuilt from
+ * what follows); resolves with the consumer once the group has given it partitions.
+ */
+export async function followTopics(opts: {
+  readonly kafka: Kafka;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly partitionsConsumedConcurrently?: number;
+  readonly onMessage: (message: {
+    topic: string;
+    partition: number;
+    offset: string;
+    value: Buffer | null;
+  }) => void;
+}): Promise<Consumer> {
+  const consumer = followerConsumer(opts.kafka, opts.groupId);
+  const joined = new Promise<void>((resolve) => {
+    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+      off();
+      resolve();
+    });
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...opts.topics], fromBeginning: false });
+  await consumer.run({
+    autoCommit: false,
+    ...(opts.partitionsConsumedConcurrently && {
+      partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently,
+    }),
+    eachMessage: async ({ topic, partition, message }) =>
+      opts.onMessage({ topic, partition, offset: message.offset, value: message.value }),
+  });
+  await joined;
+  return consumer;
+}
+
 export interface CompactedTopicFollowerOptions {
   readonly kafka: Kafka;
   /** A one-partition compacted topic holding state (e.g. the routing policy). */

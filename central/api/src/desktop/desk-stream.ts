@@ -9,6 +9,7 @@ import type { Topology } from '@ccfed/topology';
 import { bearerClaims } from '../auth/bearer.js';
 import { TokenError, type Claims } from '../auth/token.js';
 import { HttpError, UNAUTHORIZED } from '../http/errors.js';
+import { openEventStream, refuse, sendEvent } from '../live/event-stream.js';
 import { deskOf } from './desk-access.js';
 import type { DesktopFeed } from './desktop-feed.js';
 
@@ -38,12 +39,12 @@ export class DeskStreams {
     const { feed, topology, clock, log } = this.deps;
     if (req.method !== 'GET') {
       res.setHeader('allow', 'GET');
-      return answer(res, 405, `${DESK_STREAM_PATH} accepts GET`);
+      return refuse(res, 405, `${DESK_STREAM_PATH} accepts GET`);
     }
     const url = new URL(req.url ?? '/', 'http://api.invalid');
     const unknown = [...url.searchParams.keys()];
     if (unknown.length > 0)
-      return answer(res, 400, `invalid query: ${unknown.join(', ')}: unknown query parameter`);
+      return refuse(res, 400, `invalid query: ${unknown.join(', ')}: unknown query parameter`);
     let claims: Claims;
     try {
       claims = bearerClaims(req.headers.authorization, {
@@ -57,10 +58,10 @@ export class DeskStreams {
         'bearer token refused',
       );
       res.setHeader('www-authenticate', 'Bearer');
-      return answer(res, 401, UNAUTHORIZED.token);
+      return refuse(res, 401, UNAUTHORIZED.token);
     }
     if (!feed || !topology)
-      return answer(
+      return refuse(
         res,
         503,
         'the desktop stream is not available: this API runs without Kafka or the topology (CCFED_KAFKA_BROKERS, CCFED_TOPOLOGY)',
@@ -71,44 +72,30 @@ export class DeskStreams {
     } catch (err) {
       if (!(err instanceof HttpError)) throw err;
       log.info({ event: 'desk_stream_refused', sub: claims.sub, role: claims.role });
-      return answer(res, err.status, err.message);
+      return refuse(res, err.status, err.message);
     }
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
+    const started = clock.now();
+    let unsubscribe = () => {};
+    openEventStream(res, {
+      heartbeatMs: this.deps.heartbeatMs ?? 15_000,
+      expiresInMs: claims.exp * 1000 - clock.now(),
+      onClose: () => {
+        unsubscribe();
+        this.open.delete(res);
+        log.info({
+          event: 'desk_stream_closed',
+          sub: claims.sub,
+          agentId: desk.agentId,
+          ms: clock.now() - started,
+        });
+      },
     });
     // Flush the headers now: the desktop knows it is connected before the first event.
     res.write(': connected\n\n');
     this.open.add(res);
-    const unsubscribe = feed.subscribe(desk.siteId, desk.agentId, (event, data) => {
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    });
-    const heartbeat = setInterval(
-      () => res.write(': keep-alive\n\n'),
-      this.deps.heartbeatMs ?? 15_000,
+    unsubscribe = feed.subscribe(desk.siteId, desk.agentId, (event, data) =>
+      sendEvent(res, event, data),
     );
-    const expiry = setTimeout(
-      () => {
-        res.write('event: expired\ndata: {"error":"token expired"}\n\n');
-        res.end();
-      },
-      Math.max(0, claims.exp * 1000 - clock.now()),
-    );
-    const started = clock.now();
-    res.on('close', () => {
-      unsubscribe();
-      clearInterval(heartbeat);
-      clearTimeout(expiry);
-      this.open.delete(res);
-      log.info({
-        event: 'desk_stream_closed',
-        sub: claims.sub,
-        agentId: desk.agentId,
-        ms: clock.now() - started,
-      });
-    });
     log.info({
       event: 'desk_stream_opened',
       sub: claims.sub,
@@ -116,14 +103,4 @@ export class DeskStreams {
       agentId: desk.agentId,
     });
   }
-}
-
-function answer(res: ServerResponse, status: number, error: string): void {
-  const text = JSON.stringify({ error });
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }

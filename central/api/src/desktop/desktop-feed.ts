@@ -11,7 +11,7 @@ import {
 } from '@ccfed/analytics/customer-story';
 import type { CustomerStory } from '@ccfed/analytics/customer-story';
 import { nextBestOfferQuery, parseNextBestOfferRows } from '@ccfed/analytics/cross-sell';
-import { followerConsumer, processGroupId, type Clock, type Logger } from '@ccfed/common';
+import { followTopics, processGroupId, type Clock, type Logger } from '@ccfed/common';
 import { AgentEvent, CallEvent, routing, type TopicNames } from '@ccfed/proto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { RunQuery } from '../clickhouse.js';
@@ -71,32 +71,23 @@ export class DesktopFeed {
   async start(): Promise<void> {
     const { kafka, topics, log } = this.deps;
     const groupId = this.deps.groupId ?? processGroupId('ccfed-api-desk');
-    const consumer = followerConsumer(kafka, groupId);
-    this.consumer = consumer;
-    const joined = new Promise<void>((resolve) => {
-      const off = consumer.on(consumer.events.GROUP_JOIN, () => {
-        off();
-        resolve();
-      });
-    });
-    await consumer.connect();
     const followed = [topics.callEvents, topics.agentEvents, topics.routeDecisions];
-    await consumer.subscribe({ topics: followed, fromBeginning: false });
-    await consumer.run({
-      autoCommit: false,
+    this.consumer = await followTopics({
+      kafka,
+      groupId,
+      topics: followed,
       // Call events and agent events are on different partitions: read them side by side, so
       // that a busy call-events partition does not hold back an agent's reservation.
       partitionsConsumedConcurrently: 3,
-      eachMessage: async ({ topic, partition, message }) => {
-        const reason = this.apply(topic, message.value);
+      onMessage: ({ topic, partition, offset, value }) => {
+        const reason = this.apply(topic, value);
         if (reason)
           log.warn(
-            { event: 'desk_message_skipped', topic, partition, offset: message.offset, reason },
+            { event: 'desk_message_skipped', topic, partition, offset, reason },
             'skipped a message the desktop feed cannot use',
           );
       },
     });
-    await joined;
     log.info({ event: 'desk_feed_started', groupId, topics: followed }, 'following the desks');
   }
 

@@ -3,27 +3,25 @@
 // certificate a site agent honours that header from (site-agent/src/grpc/authorise.ts). The site
 // then decides as if the person had called. One channel per site, opened on first use; deadlines
 // on every call. A site's refusal becomes the HTTP status the caller should see.
-import { principalUri, secureChannel, type Principal, type TlsMaterial } from '@ccfed/common';
+import type { Principal } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
-import type { Topology } from '@ccfed/topology';
-import { ClientError, createClient, Metadata, Status, type Channel } from 'nice-grpc';
+import { ClientError, createClient, Status, type Metadata } from 'nice-grpc';
 import { HttpError } from '../http/errors.js';
-
-/** The metadata key the site agent reads the person from (its ON_BEHALF_OF). */
-export const ON_BEHALF_OF = 'x-ccfed-on-behalf-of';
+import {
+  actingFor,
+  SiteChannels,
+  UnknownSiteError,
+  type SiteChannelDeps,
+} from '../sites/site-channels.js';
 
 const DEADLINE_MS = 5_000;
 
 export class SiteDesks {
-  private readonly channels = new Map<string, Channel>();
+  private readonly channels: SiteChannels;
 
-  constructor(
-    private readonly deps: {
-      readonly topology: Topology;
-      /** The API's certificate (service:api) and the federation CA. */
-      readonly tls: TlsMaterial;
-    },
-  ) {}
+  constructor(deps: SiteChannelDeps) {
+    this.channels = new SiteChannels(deps);
+  }
 
   /**
    * Calls `rpc` of `siteId`'s AgentControl as `person`; a gRPC refusal is thrown as the HTTP
@@ -34,37 +32,16 @@ export class SiteDesks {
     person: Principal,
     rpc: (client: siteApi.AgentControlClient, options: CallOptions) => Promise<T>,
   ): Promise<T> {
-    const client = createClient(siteApi.AgentControlDefinition, this.channel(siteId));
-    const options = {
-      metadata: Metadata({ [ON_BEHALF_OF]: principalUri(person) }),
-      signal: AbortSignal.timeout(DEADLINE_MS),
-    };
     try {
-      return await rpc(client, options);
+      const client = createClient(siteApi.AgentControlDefinition, this.channels.of(siteId));
+      return await rpc(client, actingFor(person, DEADLINE_MS));
     } catch (err) {
       throw httpErrorOf(err, siteId);
     }
   }
 
   close(): void {
-    for (const channel of this.channels.values()) channel.close();
-    this.channels.clear();
-  }
-
-  private channel(siteId: string): Channel {
-    let channel = this.channels.get(siteId);
-    if (!channel) {
-      const site = this.deps.topology.sites.find((s) => s.id === siteId);
-      if (!site) throw new HttpError(400, `site ${siteId} is not in the topology`);
-      channel = secureChannel(
-        `${site.grpc.host}:${site.grpc.port}`,
-        this.deps.tls,
-        (server) => server.kind === 'site' && server.site === siteId,
-        `site:${siteId}`,
-      );
-      this.channels.set(siteId, channel);
-    }
-    return channel;
+    this.channels.close();
   }
 }
 
@@ -86,6 +63,7 @@ const STATUS_TO_HTTP: Partial<Record<Status, number>> = {
 /** The HTTP answer for a site agent's gRPC refusal; anything unexpected is rethrown (a 500). */
 function httpErrorOf(err: unknown, siteId: string): unknown {
   if (err instanceof HttpError) return err;
+  if (err instanceof UnknownSiteError) return new HttpError(400, err.message);
   if (err instanceof ClientError) {
     const status = STATUS_TO_HTTP[err.code];
     if (status === 503)

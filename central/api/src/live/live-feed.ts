@@ -8,7 +8,7 @@
 // and never commits. Agents' states change only now and then, so those are first loaded from
 // agent_events in ClickHouse (each agent's newest row of the last day), then kept by Kafka.
 import type { Scope } from '@ccfed/analytics/scope';
-import { followerConsumer, processGroupId, type Clock, type Logger } from '@ccfed/common';
+import { followTopics, processGroupId, type Clock, type Logger } from '@ccfed/common';
 import { AgentEvent, SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { RunQuery } from '../clickhouse.js';
@@ -53,32 +53,20 @@ export class LiveFeed {
   async start(): Promise<void> {
     const { kafka, topics, log } = this.deps;
     const groupId = this.deps.groupId ?? processGroupId('ccfed-api-live');
-    const consumer = followerConsumer(kafka, groupId);
-    this.consumer = consumer;
-    const joined = new Promise<void>((resolve) => {
-      const off = consumer.on(consumer.events.GROUP_JOIN, () => {
-        off();
-        resolve();
-      });
-    });
-    await consumer.connect();
-    await consumer.subscribe({
+    this.consumer = await followTopics({
+      kafka,
+      groupId,
       topics: [topics.siteSnapshots, topics.agentEvents],
-      fromBeginning: false,
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ topic, partition, message }) => {
-        const reason = this.apply(topic, message.value);
+      onMessage: ({ topic, partition, offset, value }) => {
+        const reason = this.apply(topic, value);
         if (reason) {
           log.warn(
-            { event: 'live_message_skipped', topic, partition, offset: message.offset, reason },
+            { event: 'live_message_skipped', topic, partition, offset, reason },
             'skipped a message the live feed cannot use',
           );
         }
       },
     });
-    await joined;
     // After joining, so that no change falls between the stored states and the stream; a state
     // from Kafka is newer and wins over the stored one.
     await this.seedAgents();

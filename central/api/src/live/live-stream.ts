@@ -9,6 +9,7 @@ import { scopeFor } from '../access.js';
 import { bearerClaims } from '../auth/bearer.js';
 import { TokenError, type Claims } from '../auth/token.js';
 import { UNAUTHORIZED } from '../http/errors.js';
+import { openEventStream, refuse, sendEvent } from './event-stream.js';
 import type { LiveFeed } from './live-feed.js';
 
 export const LIVE_PATH = '/api/v1/live';
@@ -41,12 +42,12 @@ export class LiveStreams {
     const { feed, clock, log } = this.deps;
     if (req.method !== 'GET') {
       res.setHeader('allow', 'GET');
-      return answer(res, 405, `${LIVE_PATH} accepts GET`);
+      return refuse(res, 405, `${LIVE_PATH} accepts GET`);
     }
     const url = new URL(req.url ?? '/', 'http://api.invalid');
     const unknown = [...url.searchParams.keys()];
     if (unknown.length > 0) {
-      return answer(res, 400, `invalid query: ${unknown.join(', ')}: unknown query parameter`);
+      return refuse(res, 400, `invalid query: ${unknown.join(', ')}: unknown query parameter`);
     }
     let claims: Claims;
     try {
@@ -61,10 +62,10 @@ export class LiveStreams {
         'bearer token refused',
       );
       res.setHeader('www-authenticate', 'Bearer');
-      return answer(res, 401, UNAUTHORIZED.token);
+      return refuse(res, 401, UNAUTHORIZED.token);
     }
     if (!feed) {
-      return answer(
+      return refuse(
         res,
         503,
         'the live feed is not available: this API runs without Kafka (set CCFED_KAFKA_BROKERS)',
@@ -72,64 +73,40 @@ export class LiveStreams {
     }
     if (claims.role === 'agent') {
       log.info({ event: 'api_live_stream_refused', sub: claims.sub, role: claims.role });
-      return answer(
+      return refuse(
         res,
         403,
         `agent ${claims.agentId} sees only its own desk: its stream is /api/v1/desktop/stream`,
       );
     }
     const scope = scopeFor(claims);
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
+    const started = clock.now();
+    let pending: NodeJS.Timeout | undefined;
+    let unsubscribe = () => {};
+    openEventStream(res, {
+      heartbeatMs: this.deps.heartbeatMs ?? 15_000,
+      expiresInMs: claims.exp * 1000 - clock.now(),
+      onClose: () => {
+        unsubscribe();
+        clearTimeout(pending);
+        this.open.delete(res);
+        log.info({
+          event: 'api_live_stream_closed',
+          sub: claims.sub,
+          role: claims.role,
+          ms: clock.now() - started,
+        });
+      },
     });
     this.open.add(res);
-    let pending: NodeJS.Timeout | undefined;
     const push = () => {
       pending = undefined;
-      res.write(`event: view\ndata: ${JSON.stringify(feed.state.view(scope, clock.now()))}\n\n`);
+      sendEvent(res, 'view', feed.state.view(scope, clock.now()));
     };
-    const unsubscribe = feed.subscribe(scope, () => {
+    unsubscribe = feed.subscribe(scope, () => {
       pending ??= setTimeout(push, this.deps.coalesceMs ?? 100);
-    });
-    const heartbeat = setInterval(
-      () => res.write(': keep-alive\n\n'),
-      this.deps.heartbeatMs ?? 15_000,
-    );
-    const expiry = setTimeout(
-      () => {
-        res.write('event: expired\ndata: {"error":"token expired"}\n\n');
-        res.end();
-      },
-      Math.max(0, claims.exp * 1000 - clock.now()),
-    );
-    const started = clock.now();
-    res.on('close', () => {
-      unsubscribe();
-      clearTimeout(pending);
-      clearInterval(heartbeat);
-      clearTimeout(expiry);
-      this.open.delete(res);
-      log.info({
-        event: 'api_live_stream_closed',
-        sub: claims.sub,
-        role: claims.role,
-        ms: clock.now() - started,
-      });
     });
     log.info({ event: 'api_live_stream_opened', sub: claims.sub, role: claims.role });
     push();
   }
-}
-
-function answer(res: ServerResponse, status: number, error: string): void {
-  const text = JSON.stringify({ error });
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }

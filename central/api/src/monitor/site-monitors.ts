@@ -2,13 +2,10 @@
 // StopMonitor at the site the call is at, over mutual TLS as service:api, on behalf of the
 // supervisor the API has authenticated (metadata x-ccfed-on-behalf-of: their principal URI). The
 // site authorises that person again, and alone knows which tenant's agent talks on the call.
-import { principalUri, secureChannel, type Principal, type TlsMaterial } from '@ccfed/common';
+import type { Principal } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
-import type { Topology } from '@ccfed/topology';
-import { createClient, Metadata, type Channel } from 'nice-grpc';
-
-/** The metadata a site reads the person the API acts for from. */
-export const ON_BEHALF_OF = 'x-ccfed-on-behalf-of';
+import { createClient } from 'nice-grpc';
+import { actingFor, SiteChannels, type SiteChannelDeps } from '../sites/site-channels.js';
 
 /** How long the API waits for a site (rtpengine answers in milliseconds). */
 const DEADLINE_MS = 5_000;
@@ -20,15 +17,11 @@ export interface SiteMonitorsClient {
 }
 
 export class SiteMonitors implements SiteMonitorsClient {
-  private readonly channels = new Map<string, Channel>();
+  private readonly channels: SiteChannels;
 
-  constructor(
-    private readonly deps: {
-      readonly topology: Topology;
-      /** The API's certificate (service:api) and the federation CA. */
-      readonly tls: TlsMaterial;
-    },
-  ) {}
+  constructor(deps: SiteChannelDeps) {
+    this.channels = new SiteChannels(deps);
+  }
 
   start(siteId: string, as: Principal, callId: string): Promise<siteApi.StartMonitorResponse> {
     return this.client(siteId).startMonitor({ callId }, this.options(as));
@@ -43,30 +36,14 @@ export class SiteMonitors implements SiteMonitorsClient {
   }
 
   close(): void {
-    for (const channel of this.channels.values()) channel.close();
-    this.channels.clear();
+    this.channels.close();
   }
 
   private options(as: Principal) {
-    return {
-      metadata: Metadata({ [ON_BEHALF_OF]: principalUri(as) }),
-      signal: AbortSignal.timeout(DEADLINE_MS),
-    };
+    return actingFor(as, DEADLINE_MS);
   }
 
   private client(siteId: string): siteApi.AgentControlClient {
-    let channel = this.channels.get(siteId);
-    if (!channel) {
-      const site = this.deps.topology.sites.find((s) => s.id === siteId);
-      if (!site) throw new Error(`site ${siteId} is not in the topology this API was given`);
-      channel = secureChannel(
-        `${site.grpc.host}:${site.grpc.port}`,
-        this.deps.tls,
-        (server) => server.kind === 'site' && server.site === siteId,
-        `site:${siteId}`,
-      );
-      this.channels.set(siteId, channel);
-    }
-    return createClient(siteApi.AgentControlDefinition, channel);
+    return createClient(siteApi.AgentControlDefinition, this.channels.of(siteId));
   }
 }

@@ -1,21 +1,16 @@
 // The API's client of the sites' recordings: SiteAgent.FetchRecording at the site that keeps a
 // recording, over mutual TLS as service:api (the only principal a site streams recordings to),
-// checking that the server is that site. One channel per site, opened on first use.
-import { secureChannel, type TlsMaterial } from '@ccfed/common';
+// checking that the server is that site (sites/site-channels.ts).
 import { site as siteApi } from '@ccfed/proto';
-import type { Topology } from '@ccfed/topology';
-import { createClient, type Channel } from 'nice-grpc';
+import { createClient } from 'nice-grpc';
+import { SiteChannels, type SiteChannelDeps } from '../sites/site-channels.js';
 
 export class SiteRecordings {
-  private readonly channels = new Map<string, Channel>();
+  private readonly channels: SiteChannels;
 
-  constructor(
-    private readonly deps: {
-      readonly topology: Topology;
-      /** The API's certificate (service:api) and the federation CA. */
-      readonly tls: TlsMaterial;
-    },
-  ) {}
+  constructor(deps: SiteChannelDeps) {
+    this.channels = new SiteChannels(deps);
+  }
 
   /**
    * The recording streamed from `siteId`: its info message, then the audio. Aborting `signal`
@@ -26,29 +21,12 @@ export class SiteRecordings {
     req: siteApi.FetchRecordingRequest,
     signal: AbortSignal,
   ): AsyncIterable<siteApi.FetchRecordingResponse> {
-    return createClient(siteApi.SiteAgentDefinition, this.channel(siteId)).fetchRecording(req, {
+    return createClient(siteApi.SiteAgentDefinition, this.channels.of(siteId)).fetchRecording(req, {
       signal,
     });
   }
 
   close(): void {
-    for (const channel of this.channels.values()) channel.close();
-    this.channels.clear();
-  }
-
-  private channel(siteId: string): Channel {
-    let channel = this.channels.get(siteId);
-    if (!channel) {
-      const site = this.deps.topology.sites.find((s) => s.id === siteId);
-      if (!site) throw new Error(`site ${siteId} is not in the topology this API was given`);
-      channel = secureChannel(
-        `${site.grpc.host}:${site.grpc.port}`,
-        this.deps.tls,
-        (server) => server.kind === 'site' && server.site === siteId,
-        `site:${siteId}`,
-      );
-      this.channels.set(siteId, channel);
-    }
-    return channel;
+    this.channels.close();
   }
 }
