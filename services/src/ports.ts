@@ -23,26 +23,37 @@ export function udpPortFree(port: number, host = LOOPBACK): Promise<boolean> {
 
 const handedOut = new Set<number>();
 
+// Service ports come from below both the RTP ranges (16384 up) and Linux's ephemeral range
+// (32768-60999). A port the kernel picked (listen on port 0) is an ephemeral one: between the
+// probe and the engine's bind, any process's outgoing socket could be given it (CI saw an
+// rtpengine's ng port taken that way). Nothing is handed ports from this range unasked.
+const SERVICE_FLOOR = 10000;
+const SERVICE_CEILING = 16383;
+// Vitest runs files in parallel workers, each its own process with its own `handedOut`: each
+// worker draws from its own slice so two workers never probe the same port at the same moment.
+const SLICES = 8;
+
+function serviceSlice(): { min: number; size: number } {
+  const size = Math.floor((SERVICE_CEILING - SERVICE_FLOOR + 1) / SLICES);
+  const pool = Number(process.env.VITEST_POOL_ID);
+  const slice = Number.isInteger(pool) && pool > 0 ? pool % SLICES : process.pid % SLICES;
+  return { min: SERVICE_FLOOR + slice * size, size };
+}
+
 /**
- * A loopback port that is free for both TCP and UDP right now, and not handed out before by this
- * process (so two engines started back to back do not get the same one).
+ * A loopback port outside the kernel's ephemeral range that is free for both TCP and UDP right
+ * now, and not handed out before by this process (so two engines started back to back do not
+ * get the same one).
  */
 export async function freePort(host = LOOPBACK): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen({ port: 0, host }, () => {
-        const addr = srv.address();
-        srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-      });
-    });
-    if (port && !handedOut.has(port) && (await udpPortFree(port, host))) {
-      handedOut.add(port);
-      return port;
-    }
+  const { min, size } = serviceSlice();
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = min + Math.floor(Math.random() * size);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if ((await tcpPortFree(port, host)) && (await udpPortFree(port, host))) return port;
   }
-  throw new Error(`could not find a free port on ${host} after 50 attempts`);
+  throw new Error(`could not find a free port on ${host} after 200 attempts`);
 }
 
 /** Resolves true when something is bound to host:port over TCP. */
