@@ -87,7 +87,7 @@ describe('ingester: exactly once through crashes, duplicates and garbage', () =>
     await sendLastChunk();
 
     ingester = await start();
-    // The dead member's partitions come back after its session timeout (15 s).
+    // The dead member's partitions come back after its session timeout (6 s in tests).
     const before = await storedRows();
     await waitFor(
       'rows from the restarted ingester, to SIGKILL it mid-stream',

@@ -31,6 +31,13 @@ export const ingesterConfigSchema = z.object({
    */
   CCFED_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default('kafkajs'),
   /**
+   * The consumer group's session timeout: a crashed ingester's partitions go to the others (or
+   * to its restart) after this long. kafkajs's 30 s by default; the broker accepts 6 s to 300 s
+   * (group.min/max.session.timeout.ms). Shorter moves partitions sooner after a crash and sooner
+   * after a long pause of a live member (a GC or a stalled disk), which costs a rebalance.
+   */
+  CCFED_KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
+  /**
    * Fault injection for tests only: the process dies (exit 137, like SIGKILL) right after its
    * Nth INSERT, before committing that batch's offsets: the worst moment to crash.
    */

@@ -39,6 +39,9 @@ class KafkajsBatchConsumer implements BatchConsumer {
       allowAutoTopicCreation: false,
       maxBytesPerPartition: spec.maxBytesPerPartition,
       maxWaitTimeInMs: spec.maxWaitMs,
+      sessionTimeout: spec.sessionTimeoutMs,
+      // kafkajs's 3 s, or a third of a shorter session (Kafka's rule for heartbeats).
+      heartbeatInterval: Math.min(3_000, Math.floor(spec.sessionTimeoutMs / 3)),
     });
   }
 

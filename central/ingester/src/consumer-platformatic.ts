@@ -83,9 +83,9 @@ class PlatformaticBatchConsumer implements BatchConsumer {
       autocommit: false,
       maxBytesPerPartition: this.spec.maxBytesPerPartition,
       maxWaitTime: this.spec.maxWaitMs,
-      // kafkajs's defaults, so both clients ride out the same broker hiccups.
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      // As the kafkajs adapter, so both clients ride out the same broker hiccups.
+      sessionTimeout: this.spec.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3_000, Math.floor(this.spec.sessionTimeoutMs / 3)),
     });
     client.on('consumer:group:join', () => this.handlers!.onRebalance());
     this.client = client;

@@ -76,6 +76,11 @@ export interface ConsumerSpec {
   readonly maxWaitMs: number;
   /** Partitions ingested at once. */
   readonly concurrency: number;
+  /**
+   * How long the group waits for a silent member before giving its partitions to the others:
+   * how long a crashed ingester's partitions go unread.
+   */
+  readonly sessionTimeoutMs: number;
 }
 
 export type ConsumerFactory = (spec: ConsumerSpec) => BatchConsumer;

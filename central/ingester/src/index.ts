@@ -54,6 +54,7 @@ await startProcess('ingester', async () => {
     clickhouse,
     topics: topicNames(config.CCFED_TOPIC_PREFIX),
     groupId: config.CCFED_CONSUMER_GROUP,
+    sessionTimeoutMs: config.CCFED_KAFKA_SESSION_TIMEOUT_MS,
     log,
     traced: telemetry.enabled,
     afterInsert: (n) => {

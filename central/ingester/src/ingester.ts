@@ -38,6 +38,8 @@ export interface IngesterDeps {
   readonly concurrency?: number;
   /** Most a partition hands over in one batch: bounds the ingester's memory. */
   readonly maxBatchBytes?: number;
+  /** The consumer group's session timeout (CCFED_KAFKA_SESSION_TIMEOUT_MS); 30 s by default. */
+  readonly sessionTimeoutMs?: number;
   /**
    * Failpoint for fault-injection tests: called after each INSERT, before the offsets are
    * committed, with the number of INSERTs so far (CCFED_FAILPOINT_EXIT_AFTER_INSERTS in index.ts).
@@ -153,6 +155,7 @@ export class Ingester {
       maxBytesPerPartition: this.deps.maxBatchBytes ?? MAX_BATCH_BYTES,
       maxWaitMs: MAX_WAIT_MS,
       concurrency: this.deps.concurrency ?? CONCURRENCY,
+      sessionTimeoutMs: this.deps.sessionTimeoutMs ?? 30_000,
     });
     await this.consumer.run({
       onBatch: (batch) => this.ingestBatch(batch),
