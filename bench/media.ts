@@ -125,7 +125,7 @@ await runBench('media', args, async (run) => {
   for (const sk of doc.skills) sk.wrapUpSeconds = 0;
   const bj = doc.sites.find((s: { id: string }) => s.id === 'beijing');
   for (const [i, other] of doc.sites.filter((s: { id: string }) => s !== bj).entries())
-    other.media.rtpPorts = { min: 10000 + i * 1000, max: 10999 + i * 1000 };
+    other.media.rtpPorts = { min: 61000 + i * 1000, max: 61999 + i * 1000 };
   // Four ports per call: room for the largest step and the queued callers.
   bj.media.rtpPorts = { min: 16384, max: 32767 };
   bj.agents = [

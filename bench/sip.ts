@@ -54,9 +54,10 @@ await runBench('sip', args, async (run) => {
   const bj = doc.sites.find((s: { id: string }) => s.id === 'beijing');
   // Every call's media is anchored at the site's rtpengine, 4 RTP ports per call: thousands of
   // calls at once at the top rates. rtpengine skips a port another process holds.
-  // (The other sites of the topology do not run here; their ranges only have to stay apart.)
+  // (The other sites of the topology do not run here; their ranges only have to stay apart,
+  // above the kernel's ephemeral ports and clear of the test ports below 16384.)
   for (const [i, other] of doc.sites.filter((s: { id: string }) => s !== bj).entries())
-    other.media.rtpPorts = { min: 10000 + i * 1000, max: 10999 + i * 1000 };
+    other.media.rtpPorts = { min: 61000 + i * 1000, max: 61999 + i * 1000 };
   bj.media.rtpPorts = { min: 16384, max: 32767 };
   bj.agents = Array.from({ length: AGENTS }, (_, i) => ({
     id: `bj-${String(i + 1).padStart(4, '0')}`,

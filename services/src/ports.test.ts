@@ -1,5 +1,25 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { freePort, tcpPortFree, udpPortFree } from './ports.js';
+
+const PORTS_MODULE = new URL('./ports.ts', import.meta.url).pathname;
+
+/** Ports picked by another process, which stays alive while this one picks its own. */
+async function pickInAnotherProcess(n: number): Promise<number[]> {
+  const script = `
+    const { freePort } = await import(${JSON.stringify(PORTS_MODULE)});
+    const ports = [];
+    for (let i = 0; i < ${n}; i++) ports.push(await freePort());
+    console.log(JSON.stringify(ports));
+    await new Promise((r) => setTimeout(r, 1500));`;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script],
+    { timeout: 20_000 },
+  );
+  return JSON.parse(stdout) as number[];
+}
 
 describe('freePort', () => {
   it('hands out distinct ports below the kernel ephemeral range, free for TCP and UDP', async () => {
@@ -12,5 +32,16 @@ describe('freePort', () => {
       expect(await tcpPortFree(port)).toBe(true);
       expect(await udpPortFree(port)).toBe(true);
     }
+  });
+
+  it('never hands out a port another live process picked and has not bound yet', async () => {
+    const child = pickInAnotherProcess(300);
+    // Give the child time to claim its ports before this process picks while it still runs.
+    await new Promise((r) => setTimeout(r, 800));
+    const mine: number[] = [];
+    for (let i = 0; i < 300; i++) mine.push(await freePort());
+    const theirs = await child;
+    expect(theirs).toHaveLength(300);
+    expect(mine.filter((p) => theirs.includes(p))).toEqual([]);
   });
 });

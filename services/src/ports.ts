@@ -1,5 +1,8 @@
 import { createSocket } from 'node:dgram';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -21,36 +24,57 @@ export function udpPortFree(port: number, host = LOOPBACK): Promise<boolean> {
   });
 }
 
-const handedOut = new Set<number>();
-
 // Service ports come from below both the RTP ranges (16384 up) and Linux's ephemeral range
 // (32768-60999). A port the kernel picked (listen on port 0) is an ephemeral one: between the
 // probe and the engine's bind, any process's outgoing socket could be given it (CI saw an
 // rtpengine's ng port taken that way). Nothing is handed ports from this range unasked.
 const SERVICE_FLOOR = 10000;
 const SERVICE_CEILING = 16383;
-// Vitest runs files in parallel workers, each its own process with its own `handedOut`: each
-// worker draws from its own slice so two workers never probe the same port at the same moment.
-const SLICES = 8;
 
-function serviceSlice(): { min: number; size: number } {
-  const size = Math.floor((SERVICE_CEILING - SERVICE_FLOOR + 1) / SLICES);
-  const pool = Number(process.env.VITEST_POOL_ID);
-  const slice = Number.isInteger(pool) && pool > 0 ? pool % SLICES : process.pid % SLICES;
-  return { min: SERVICE_FLOOR + slice * size, size };
+// Processes that pick ports side by side (two benchmarks, a test and the service it spawns) each
+// probe before they bind, seconds later: a probe cannot see another's pick. A pick is claimed
+// with a file named by the port, created exclusively, holding the claimer's pid; a claim whose
+// process is gone is stale and may be taken.
+const CLAIMS = join(tmpdir(), 'ccfed-port-claims');
+mkdirSync(CLAIMS, { recursive: true });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function claim(port: number): boolean {
+  const file = join(CLAIMS, String(port));
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const owner = Number(readFileSync(file, 'utf8'));
+  if (owner === process.pid || (owner > 0 && alive(owner))) return false;
+  try {
+    unlinkSync(file);
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    return false; // someone else took the stale claim first
+  }
 }
 
 /**
  * A loopback port outside the kernel's ephemeral range that is free for both TCP and UDP right
- * now, and not handed out before by this process (so two engines started back to back do not
- * get the same one).
+ * now and not claimed by any live process (this one included), so that engines started side by
+ * side, by one process or several, never get the same one.
  */
 export async function freePort(host = LOOPBACK): Promise<number> {
-  const { min, size } = serviceSlice();
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = min + Math.floor(Math.random() * size);
-    if (handedOut.has(port)) continue;
-    handedOut.add(port);
+    const port = SERVICE_FLOOR + Math.floor(Math.random() * (SERVICE_CEILING - SERVICE_FLOOR + 1));
+    if (!claim(port)) continue;
     if ((await tcpPortFree(port, host)) && (await udpPortFree(port, host))) return port;
   }
   throw new Error(`could not find a free port on ${host} after 200 attempts`);
