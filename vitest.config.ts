@@ -28,6 +28,8 @@ export default defineConfig({
           hookTimeout: 180_000,
           // The engines are shared and the machine has two cores: one file at a time.
           fileParallelism: false,
+          // Tests marked concurrent (the benchmarks' smoke runs) go two at a time.
+          maxConcurrency: 2,
         },
       },
     ],

@@ -8,6 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# One install at a time: benchmarks run side by side each start with this script, and two
+# `npm ci` into one node_modules leave neither whole.
+mkdir -p .ccfed
+exec 9>.ccfed/install.lock
+flock 9
+
 say() { printf '[install] %s\n' "$*"; }
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 

@@ -128,8 +128,10 @@ describe('every benchmark in smoke mode, from a clean state', () => {
     for (const name of BENCHES) expect(Object.keys(FIGURES)).toContain(name);
   });
 
+  // Two at a time (the integration project's maxConcurrency): each benchmark is its own process
+  // tree with its own engines, work directory and ports, and a smoke run measures nothing.
   for (const name of BENCHES) {
-    it(
+    it.concurrent(
       `npm run bench:${name} -- --smoke`,
       async () => {
         const root = join(inject('runDir'), 'bench-smoke', name);
