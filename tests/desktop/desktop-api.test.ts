@@ -10,15 +10,6 @@ import { join } from 'node:path';
 import { fcrQuery, parseFcrRows } from '@ccfed/analytics/kpi-fcr';
 import { validateKpiFilter } from '@ccfed/analytics/kpi';
 import { churnScoresQuery, parseChurnRows } from '@ccfed/analytics/churn';
-import { createConsoleServer } from '@ccfed/api/app';
-import { hashPassword } from '@ccfed/api/auth/password';
-import { parseUsers } from '@ccfed/api/auth/users';
-import { clickhouseRunner } from '@ccfed/api/clickhouse';
-import { DesktopFeed } from '@ccfed/api/desktop/desktop-feed';
-import { SiteDesks } from '@ccfed/api/desktop/site-desks';
-import type { ConsoleServer } from '@ccfed/api/live/console-server';
-import { LiveFeed } from '@ccfed/api/live/live-feed';
-import { LiveState } from '@ccfed/api/live/live-state';
 import { principalUri, type Principal } from '@ccfed/common';
 import { CustomerTier } from '@ccfed/proto';
 import {
@@ -33,16 +24,14 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import pino from 'pino';
 import { Metadata, Status, ClientError } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { clickhouseClient, freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
+import { DESK_PASSWORD, startDeskApi, type DeskApi } from '../support/desk-api.js';
+import { freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
 import { startIngester } from '../support/ingester.js';
-import { kafkaAs } from '../support/kafka.js';
 import type { ServiceProcess } from '../support/processes.js';
 import { dated, seededHistory } from '../support/customer-history.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
-import { OPERATOR, tlsAs } from '../support/security.js';
+import { OPERATOR } from '../support/security.js';
 
-const SECRET = 'desktop-api-test-secret-0123456789-abcdefgh';
-const PASSWORD = 'correct horse';
 const SALES = '400200100'; // acme-bank's sales number at beijing
 const CALLERS = '8613700';
 const CUSTOMER = 'cust-desk-7';
@@ -51,10 +40,7 @@ const API: Principal = { kind: 'service', service: 'api' };
 let site: RunningSite;
 let admin: ClickHouseClient;
 let ingester: ServiceProcess;
-let live: LiveFeed;
-let desktop: DesktopFeed;
-let siteDesks: SiteDesks;
-let server: ConsoleServer;
+let api: DeskApi;
 let base: string;
 const apiLog: Record<string, unknown>[] = [];
 const phones: LoggedSippRun[] = [];
@@ -108,7 +94,7 @@ async function session(username: string): Promise<string> {
   const res = await fetch(`${base}/api/v1/session`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
+    body: JSON.stringify({ username, password: DESK_PASSWORD }),
   });
   expect(res.status, username).toBe(200);
   return ((await res.json()) as { token: string }).token;
@@ -168,69 +154,37 @@ beforeAll(async () => {
   const group = `ccfed-ingester-${uniqueName('desk')}`;
   ingester = await startIngester({ prefix: site.prefix, database, group });
 
-  // The API as production runs it: ClickHouse as its read-only user, Kafka as user api, the
-  // sites through its own certificate (service:api).
-  const runQuery = clickhouseRunner(clickhouseClient('api', database));
   const log = pino(
     { level: 'info' },
     { write: (line: string) => void apiLog.push(JSON.parse(line)) },
   );
-  live = new LiveFeed({
-    kafka: await kafkaAs({ role: 'api' }, site.prefix, 'desk-live'),
-    topics: site.topics,
-    runQuery,
-    state: new LiveState(
-      new Map([
-        ['bj-001', { siteId: 'beijing', tenantId: 'acme-bank', skills: ['sales'] }],
-        ['bj-002', { siteId: 'beijing', tenantId: 'zenith-telecom', skills: ['sales'] }],
-      ]),
-    ),
-    clock: { now: () => Date.now() },
-    log,
-  });
-  desktop = new DesktopFeed({
-    kafka: await kafkaAs({ role: 'api' }, site.prefix, 'desk-feed'),
-    topics: site.topics,
-    runQuery,
-    clock: { now: () => Date.now() },
-    log,
-  });
-  await Promise.all([live.start(), desktop.start()]);
-  siteDesks = new SiteDesks({ topology: site.topology, tls: await tlsAs(API) });
-  const hash = await hashPassword(PASSWORD);
-  const users = parseUsers(
-    `users:
-  - { username: wang.fang, passwordHash: '${hash}', role: agent, siteId: beijing, agentId: bj-001 }
-  - { username: zhao.lei, passwordHash: '${hash}', role: agent, siteId: beijing, agentId: bj-002 }
-  - { username: bj.sup, passwordHash: '${hash}', role: site, siteId: beijing }
-  - { username: sh.sup, passwordHash: '${hash}', role: site, siteId: shanghai }
-  - { username: zenith, passwordHash: '${hash}', role: tenant, tenantId: zenith-telecom }
-`,
-    'users.yaml',
-  );
-  ({ server } = createConsoleServer({
-    runQuery,
-    users,
-    secret: SECRET,
-    tokenTtlSeconds: 3600,
-    clock: { now: () => Date.now() },
-    log,
-    live,
-    desktop,
-    siteDesks,
+  api = await startDeskApi({
+    name: 'desk-api',
     topology: site.topology,
-  }));
-  base = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+    prefix: site.prefix,
+    topics: site.topics,
+    database,
+    log,
+    liveAgents: new Map([
+      ['bj-001', { siteId: 'beijing', tenantId: 'acme-bank', skills: ['sales'] }],
+      ['bj-002', { siteId: 'beijing', tenantId: 'zenith-telecom', skills: ['sales'] }],
+    ]),
+    users: [
+      { username: 'wang.fang', role: 'agent', siteId: 'beijing', agentId: 'bj-001' },
+      { username: 'zhao.lei', role: 'agent', siteId: 'beijing', agentId: 'bj-002' },
+      { username: 'bj.sup', role: 'site', siteId: 'beijing' },
+      { username: 'sh.sup', role: 'site', siteId: 'shanghai' },
+      { username: 'zenith', role: 'tenant', tenantId: 'zenith-telecom' },
+    ],
+  });
+  base = api.base;
 }, 120_000);
 
 afterAll(async () => {
   for (const a of streams) a.abort();
   await callers?.stop();
   for (const p of phones) await p.stop();
-  await server?.close();
-  siteDesks?.close();
-  await desktop?.stop();
-  await live?.stop();
+  await api?.stop();
   await ingester?.stop();
   await admin?.close();
   await site?.stop();

@@ -11,43 +11,29 @@
 // Acme's seats and may not listen. Screenshots of each step go to .ccfed/test/screenshots/.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createConsoleServer } from '@ccfed/api/app';
-import { hashPassword } from '@ccfed/api/auth/password';
-import { parseUsers } from '@ccfed/api/auth/users';
-import { clickhouseRunner } from '@ccfed/api/clickhouse';
-import { DesktopFeed } from '@ccfed/api/desktop/desktop-feed';
-import { SiteDesks } from '@ccfed/api/desktop/site-desks';
-import type { ConsoleServer } from '@ccfed/api/live/console-server';
-import { LiveFeed } from '@ccfed/api/live/live-feed';
-import { LiveState } from '@ccfed/api/live/live-state';
-import { SiteMonitors } from '@ccfed/api/monitor/site-monitors';
 import { customerStoryQuery, type StoryRow } from '@ccfed/analytics/customer-story';
-import type { Principal } from '@ccfed/common';
 import { CustomerTier } from '@ccfed/proto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import pino from 'pino';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildDesktopIfStale, DESKTOP_DIST } from '../../scripts/console-build.js';
+import { buildDesktopIfStale } from '../../scripts/console-build.js';
+import { launchWebrtcChromium } from '../support/browser.js';
+import { DESK_PASSWORD, startDeskApi, type DeskApi } from '../support/desk-api.js';
 import { renderTone, toneWhereSounding } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { dated, seededHistory } from '../support/customer-history.js';
 import { clickhouseClient, freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
 import { startIngester } from '../support/ingester.js';
-import { kafkaAs } from '../support/kafka.js';
 import type { ServiceProcess } from '../support/processes.js';
-import { startSite, testSipSecret, type RunningSite } from '../support/running-site.js';
-import { tlsAs } from '../support/security.js';
+import { startSite, type RunningSite } from '../support/running-site.js';
 
-const SECRET = 'desktop-e2e-test-secret-0123456789-abcdefgh';
-const PASSWORD = 'correct horse battery';
 const SALES = '400200100'; // acme-bank's sales number at Beijing
 const CALLER = '8613900000001';
 const CUSTOMER = 'cust-e2e-3';
 const CALLER_HZ = 400;
 const SUPPORT_HZ = 1500;
 const BROWSER_HZ = 1000;
-const API: Principal = { kind: 'service', service: 'api' };
 const SCREENSHOTS = new URL('../../.ccfed/test/screenshots', import.meta.url).pathname;
 
 let dir: string;
@@ -55,11 +41,7 @@ let site: RunningSite;
 let admin: ClickHouseClient;
 let database: string;
 let ingester: ServiceProcess;
-let live: LiveFeed;
-let desktop: DesktopFeed;
-let siteDesks: SiteDesks;
-let siteMonitors: SiteMonitors;
-let server: ConsoleServer;
+let api: DeskApi;
 let base: string;
 let caller: BaresipPhone;
 /** Acme's support agent bj-003 at a desk SIP phone (baresip, answering at once, 1500 Hz). */
@@ -79,7 +61,7 @@ async function desk(username: string): Promise<Page> {
   });
   await page.goto(`${base}/desktop/`);
   await page.locator('input[name="username"]').fill(username);
-  await page.locator('input[name="password"]').fill(PASSWORD);
+  await page.locator('input[name="password"]').fill(DESK_PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
   return page;
 }
@@ -163,60 +145,27 @@ beforeAll(async () => {
     group: `ccfed-ingester-${uniqueName('desk-e2e')}`,
   });
 
-  // The API as production runs it: ClickHouse as its read-only user, Kafka as user api, the
-  // sites through its own certificate, every site's SIP secret, the built desktop at /desktop/.
-  const runQuery = clickhouseRunner(clickhouseClient('api', database));
-  const log = pino({ level: 'warn' });
-  live = new LiveFeed({
-    kafka: await kafkaAs({ role: 'api' }, site.prefix, 'desk-e2e-live'),
-    topics: site.topics,
-    runQuery,
-    state: new LiveState(
-      new Map([
-        ['bj-001', { siteId: 'beijing', tenantId: 'acme-bank', skills: ['sales'] }],
-        ['bj-002', { siteId: 'beijing', tenantId: 'zenith-telecom', skills: ['support'] }],
-        ['bj-003', { siteId: 'beijing', tenantId: 'acme-bank', skills: ['support'] }],
-      ]),
-    ),
-    clock: { now: () => Date.now() },
-    log,
-  });
-  desktop = new DesktopFeed({
-    kafka: await kafkaAs({ role: 'api' }, site.prefix, 'desk-e2e-feed'),
-    topics: site.topics,
-    runQuery,
-    clock: { now: () => Date.now() },
-    log,
-  });
-  await Promise.all([live.start(), desktop.start()]);
-  const tls = await tlsAs(API);
-  siteDesks = new SiteDesks({ topology: site.topology, tls });
-  siteMonitors = new SiteMonitors({ topology: site.topology, tls });
-  const hash = await hashPassword(PASSWORD);
-  const users = parseUsers(
-    `users:
-  - { username: wang.fang, passwordHash: '${hash}', role: agent, siteId: beijing, agentId: bj-001 }
-  - { username: bj.sup, passwordHash: '${hash}', role: site, siteId: beijing }
-  - { username: zenith, passwordHash: '${hash}', role: tenant, tenantId: zenith-telecom }
-`,
-    'users.yaml',
-  );
-  ({ server } = createConsoleServer({
-    runQuery,
-    users,
-    secret: SECRET,
-    tokenTtlSeconds: 3600,
-    clock: { now: () => Date.now() },
-    log,
-    live,
-    desktop,
-    siteDesks,
-    siteMonitors,
+  api = await startDeskApi({
+    name: 'desk-e2e',
     topology: site.topology,
-    sipSecrets: new Map([['beijing', testSipSecret('beijing')]]),
-    desktopDir: DESKTOP_DIST,
-  }));
-  base = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+    prefix: site.prefix,
+    topics: site.topics,
+    database,
+    log: pino({ level: 'warn' }),
+    liveAgents: new Map([
+      ['bj-001', { siteId: 'beijing', tenantId: 'acme-bank', skills: ['sales'] }],
+      ['bj-002', { siteId: 'beijing', tenantId: 'zenith-telecom', skills: ['support'] }],
+      ['bj-003', { siteId: 'beijing', tenantId: 'acme-bank', skills: ['support'] }],
+    ]),
+    monitors: true,
+    sipSites: ['beijing'],
+    users: [
+      { username: 'wang.fang', role: 'agent', siteId: 'beijing', agentId: 'bj-001' },
+      { username: 'bj.sup', role: 'site', siteId: 'beijing' },
+      { username: 'zenith', role: 'tenant', tenantId: 'zenith-telecom' },
+    ],
+  });
+  base = api.base;
 
   const [callerTone, browserTone] = await Promise.all([
     renderTone(join(dir, `caller-${CALLER_HZ}.wav`), CALLER_HZ, 120),
@@ -233,22 +182,7 @@ beforeAll(async () => {
   await site.control.setReady({ agentId: 'bj-003' });
   // Zenith's seat, logged in and not ready: its supervisor's desk lists it.
   await site.control.login({ agentId: 'bj-002', contactUri: support.uri });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      `--use-file-for-fake-audio-capture=${browserTone}`,
-      // rtpengine's only ICE candidate is 127.0.0.1 (docs/media.md, "Browser agents").
-      '--allow-loopback-in-peer-connection',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  browser = await launchWebrtcChromium(browserTone);
 }, 180_000);
 
 afterAll(async () => {
@@ -256,11 +190,7 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await caller?.stop().catch(() => undefined);
   await support?.stop().catch(() => undefined);
-  await server?.close();
-  siteDesks?.close();
-  siteMonitors?.close();
-  await desktop?.stop();
-  await live?.stop();
+  await api?.stop();
   await ingester?.stop();
   await admin?.close();
   await site?.stop();

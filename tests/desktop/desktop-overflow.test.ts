@@ -8,41 +8,30 @@
 // Real sites (Kamailio, rtpengine, site agents), the router, Kafka, a baresip caller.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createConsoleServer } from '@ccfed/api/app';
-import { hashPassword } from '@ccfed/api/auth/password';
-import { parseUsers } from '@ccfed/api/auth/users';
-import { clickhouseRunner } from '@ccfed/api/clickhouse';
-import { DesktopFeed } from '@ccfed/api/desktop/desktop-feed';
-import { SiteDesks } from '@ccfed/api/desktop/site-desks';
-import type { ConsoleServer } from '@ccfed/api/live/console-server';
-import { silentLogger, type Principal } from '@ccfed/common';
 import { CustomerTier } from '@ccfed/proto';
 import { agentPhone, freePort, udpPortFree, type LoggedSippRun } from '@ccfed/services';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildDesktopIfStale, DESKTOP_DIST } from '../../scripts/console-build.js';
+import { buildDesktopIfStale } from '../../scripts/console-build.js';
+import { launchWebrtcChromium } from '../support/browser.js';
+import { DESK_PASSWORD, startDeskApi, type DeskApi } from '../support/desk-api.js';
 import { renderTone, toneWhereSounding } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
-import { clickhouseClient, freshDatabase, uniqueName, waitFor } from '../support/engines.js';
-import { kafkaAs, kafkaEnv } from '../support/kafka.js';
+import { freshDatabase, uniqueName, waitFor } from '../support/engines.js';
+import { kafkaEnv } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
-import { startFederation, testSipSecret, type RunningFederation } from '../support/running-site.js';
-import { ROUTER, tlsAs, tlsEnv } from '../support/security.js';
+import { startFederation, type RunningFederation } from '../support/running-site.js';
+import { ROUTER, tlsEnv } from '../support/security.js';
 
-const SECRET = 'desktop-overflow-test-secret-0123456789-abc';
-const PASSWORD = 'correct horse';
 const SHANGHAI_SUPPORT = '400100200';
 const CALLER = '8613711000001';
 const CALLER_HZ = 400;
 const BROWSER_HZ = 1000;
-const API: Principal = { kind: 'service', service: 'api' };
 const SCREENSHOTS = new URL('../../.ccfed/test/screenshots', import.meta.url).pathname;
 
 let fed: RunningFederation;
 let router: ServiceProcess;
-let desktop: DesktopFeed;
-let siteDesks: SiteDesks;
-let server: ConsoleServer;
+let api: DeskApi;
 let base: string;
 let shPhone: LoggedSippRun | undefined;
 let caller: BaresipPhone;
@@ -104,34 +93,16 @@ beforeAll(async () => {
     'router',
   );
   const { database } = await freshDatabase();
-  desktop = new DesktopFeed({
-    kafka: await kafkaAs({ role: 'api' }, fed.prefix, 'desk-overflow'),
-    topics: fed.topics,
-    runQuery: clickhouseRunner(clickhouseClient('api', database)),
-    clock: { now: () => Date.now() },
-    log: silentLogger(),
-  });
-  await desktop.start();
-  siteDesks = new SiteDesks({ topology: fed.topology, tls: await tlsAs(API) });
-  const hash = await hashPassword(PASSWORD);
-  ({ server } = createConsoleServer({
-    runQuery: clickhouseRunner(clickhouseClient('api', database)),
-    users: parseUsers(
-      `users:\n  - { username: bj.agent, passwordHash: '${hash}', role: agent, siteId: beijing, agentId: bj-001 }\n`,
-      'users.yaml',
-    ),
-    secret: SECRET,
-    tokenTtlSeconds: 3600,
-    clock: { now: () => Date.now() },
-    log: silentLogger(),
-    live: undefined,
-    desktop,
-    siteDesks,
+  api = await startDeskApi({
+    name: 'desk-overflow',
     topology: fed.topology,
-    sipSecrets: new Map([['beijing', testSipSecret('beijing')]]),
-    desktopDir: DESKTOP_DIST,
-  }));
-  base = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+    prefix: fed.prefix,
+    topics: fed.topics,
+    database,
+    sipSites: ['beijing'],
+    users: [{ username: 'bj.agent', role: 'agent', siteId: 'beijing', agentId: 'bj-001' }],
+  });
+  base = api.base;
 
   const [callerTone, browserTone] = await Promise.all([
     renderTone(join(logDir, `caller-${CALLER_HZ}.wav`), CALLER_HZ, 120),
@@ -142,22 +113,7 @@ beforeAll(async () => {
     user: CALLER,
     microphone: callerTone,
   });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      `--use-file-for-fake-audio-capture=${browserTone}`,
-      // rtpengine's only ICE candidate is 127.0.0.1 (docs/media.md, "Browser agents").
-      '--allow-loopback-in-peer-connection',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  browser = await launchWebrtcChromium(browserTone);
 }, 120_000);
 
 afterAll(async () => {
@@ -165,9 +121,7 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await caller?.stop().catch(() => undefined);
   await shPhone?.stop();
-  await server?.close();
-  siteDesks?.close();
-  await desktop?.stop();
+  await api?.stop();
   await router?.stop();
   await fed?.stop();
 });
@@ -226,7 +180,7 @@ describe('an overflowed call on the agent desktop', () => {
     });
     await agent.goto(`${base}/desktop/`);
     await agent.locator('input[name="username"]').fill('bj.agent');
-    await agent.locator('input[name="password"]').fill(PASSWORD);
+    await agent.locator('input[name="password"]').fill(DESK_PASSWORD);
     await agent.getByRole('button', { name: 'Log in' }).click();
     await agent.getByTestId('phone-registration').filter({ hasText: 'Phone registered' }).waitFor({
       timeout: 20_000,

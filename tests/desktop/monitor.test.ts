@@ -10,24 +10,23 @@
 // (PERMISSION_DENIED); stopping leaves nothing of the monitor in rtpengine.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashPassword } from '@ccfed/api/auth/password';
 import { principalUri, type Principal } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
-import { freePort } from '@ccfed/services';
 import { createClient, Metadata, Status, ClientError } from 'nice-grpc';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { parseRecordingKeys } from '@ccfed/site-agent/recording/recording-keys';
 import { RecordingLibrary } from '@ccfed/site-agent/recording/recording-library';
 import { RecordingStore } from '@ccfed/site-agent/recording/recording-store';
+import { launchWebrtcChromium } from '../support/browser.js';
 import { readSamples, renderTone, toneWhereSounding, RATE } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
-import { clickhouseEnv, freshDatabase, uniqueName, waitFor } from '../support/engines.js';
-import { startService, type ServiceProcess } from '../support/processes.js';
+import { freshDatabase, uniqueName, waitFor } from '../support/engines.js';
+import { startApiProcess, type ApiProcess } from '../support/api-process.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
-import { siteChannel, tlsEnv } from '../support/security.js';
+import { siteChannel } from '../support/security.js';
 
 const CALLER_HZ = 400;
 const AGENT_HZ = 1000;
@@ -41,11 +40,11 @@ const SCREENSHOTS = new URL('../../.ccfed/test/screenshots', import.meta.url).pa
 
 const PASSWORD = 'the monitoring test users’ password';
 const USERS = {
-  hq: 'role: hq',
-  'bj.sup': 'role: site, siteId: beijing',
-  'sh.sup': 'role: site, siteId: shanghai',
-  'acme.client': 'role: tenant, tenantId: acme-bank',
-  'zenith.client': 'role: tenant, tenantId: zenith-telecom',
+  hq: { role: 'hq' },
+  'bj.sup': { role: 'site', siteId: 'beijing' },
+  'sh.sup': { role: 'site', siteId: 'shanghai' },
+  'acme.client': { role: 'tenant', tenantId: 'acme-bank' },
+  'zenith.client': { role: 'tenant', tenantId: 'zenith-telecom' },
 } as const;
 type User = keyof typeof USERS;
 
@@ -71,7 +70,7 @@ function toneDb(samples: Float32Array, hz: number): number {
 describe('a supervisor silently monitors a live call in the browser', () => {
   const dir = join(inject('runDir'), uniqueName('monitor'));
   let site: RunningSite;
-  let api: ServiceProcess;
+  let api: ApiProcess;
   let apiBase: string;
   let caller: BaresipPhone;
   let agent: BaresipPhone;
@@ -131,31 +130,15 @@ describe('a supervisor silently monitors a live call in the browser', () => {
       },
     });
     const db = await freshDatabase();
-    const hash = await hashPassword(PASSWORD);
-    const usersFile = join(dir, 'api-users.yaml');
-    writeFileSync(
-      usersFile,
-      [
-        'users:',
-        ...Object.entries(USERS).map(
-          ([username, role]) => `  - { username: ${username}, passwordHash: '${hash}', ${role} }`,
-        ),
-      ].join('\n'),
-    );
-    const port = await freePort();
-    apiBase = `http://127.0.0.1:${port}`;
-    api = startService(
-      'central/api/src/index.ts',
-      {
-        ...clickhouseEnv('api', db.database),
-        CCFED_API_SECRET: 'monitor-test-secret-0123456789-abcdefghijkl',
-        CCFED_API_USERS: usersFile,
-        CCFED_API_PORT: String(port),
-        CCFED_TOPOLOGY: site.topologyFile,
-        ...(await tlsEnv({ kind: 'service', service: 'api' })),
-      },
-      'api',
-    );
+    api = await startApiProcess({
+      dir,
+      database: db.database,
+      topologyFile: site.topologyFile,
+      users: Object.entries(USERS).map(([username, u]) => ({ username, ...u })),
+      password: PASSWORD,
+    });
+    apiBase = api.base;
+    for (const [username, token] of api.tokens) tokens.set(username as User, token);
     const [callerTone, agentTone, supervisorTone] = await Promise.all([
       renderTone(join(dir, 'caller.wav'), CALLER_HZ, 120),
       renderTone(join(dir, 'agent.wav'), AGENT_HZ, 120),
@@ -170,36 +153,7 @@ describe('a supervisor silently monitors a live call in the browser', () => {
         autoAnswer: true,
       }),
     ]);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--use-fake-device-for-media-stream',
-        '--use-fake-ui-for-media-stream',
-        `--use-file-for-fake-audio-capture=${supervisorTone}`,
-        '--allow-loopback-in-peer-connection',
-        // Real host candidates rather than mDNS names, which rtpengine cannot resolve.
-        '--disable-features=WebRtcHideLocalIpsWithMdns',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
-    await waitFor(
-      'the API listening',
-      async () =>
-        readFileSync(api.logFile, 'utf8').includes('"event":"api_listening"') ? true : undefined,
-      60_000,
-    );
-    for (const username of Object.keys(USERS) as User[]) {
-      const res = await fetch(`${apiBase}/api/v1/session`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username, password: PASSWORD }),
-      });
-      tokens.set(username, ((await res.json()) as { token: string }).token);
-    }
+    browser = await launchWebrtcChromium(supervisorTone);
     // The supervisor's page: the API's origin (the desktop app is served from there), with the
     // monitor module loaded as the desktop would bundle it.
     const context = await browser.newContext({ bypassCSP: true });

@@ -18,10 +18,11 @@ import { sipCredentials, silentLogger, systemClock } from '@ccfed/common';
 import { AgentState } from '@ccfed/proto';
 import { freePort } from '@ccfed/services';
 import { agentAorOf } from '@ccfed/topology';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDesktopIfStale } from '../../scripts/console-build.js';
+import { launchWebrtcChromium } from '../support/browser.js';
 import { renderTone, toneWhereSounding } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { uniqueName, waitFor } from '../support/engines.js';
@@ -108,25 +109,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
   pageUrl = `http://127.0.0.1:${port}/softphone-test.html`;
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      `--use-file-for-fake-audio-capture=${browserTone}`,
-      // rtpengine's only ICE candidate is 127.0.0.1: Chromium must gather loopback candidates,
-      // and name its host candidates by address rather than by mDNS name.
-      '--allow-loopback-in-peer-connection',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-      '--autoplay-policy=no-user-gesture-required',
-      // wss: the site's certificate is from the test federation's CA, which Chromium does not know
-      '--ignore-certificate-errors',
-    ],
-  });
+  browser = await launchWebrtcChromium(browserTone, { acceptAnyCertificate: true });
   page = await browser.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error') console.error(`browser: ${m.text()}`);

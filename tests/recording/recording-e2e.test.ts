@@ -14,19 +14,18 @@
 // evapi protocol (evapi-bridge.ts), until ccfed.cfg anchors calls itself.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashPassword } from '@ccfed/api/auth/password';
-import { freePort } from '@ccfed/services';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { site as siteApi } from '@ccfed/proto';
 import { SealedRecording } from '@ccfed/site-agent/recording/sealed-recording';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium } from '../support/browser.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
 import { toneWhereSounding, levelDb, soundSpansOf } from '../support/audio.js';
-import { clickhouseEnv, freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
+import { freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
+import { startApiProcess, type ApiProcess } from '../support/api-process.js';
 import { startIngester } from '../support/ingester.js';
-import { startService, type ServiceProcess } from '../support/processes.js';
-import { tlsEnv } from '../support/security.js';
+import type { ServiceProcess } from '../support/processes.js';
 import { AGENT_HZ, CALLER_HZ } from '../media/media-site.js';
 import {
   ACME_NUMBER,
@@ -60,11 +59,11 @@ interface IndexRow {
 const PASSWORD = 'the recording test users’ password';
 /** Who logs in to the API: HQ, Beijing's and Shanghai's supervisors, and each tenant's client. */
 const USERS = {
-  hq: 'role: hq',
-  'bj.sup': 'role: site, siteId: beijing',
-  'sh.sup': 'role: site, siteId: shanghai',
-  'acme.client': 'role: tenant, tenantId: acme-bank',
-  'zenith.client': 'role: tenant, tenantId: zenith-telecom',
+  hq: { role: 'hq' },
+  'bj.sup': { role: 'site', siteId: 'beijing' },
+  'sh.sup': { role: 'site', siteId: 'shanghai' },
+  'acme.client': { role: 'tenant', tenantId: 'acme-bank' },
+  'zenith.client': { role: 'tenant', tenantId: 'zenith-telecom' },
 } as const;
 type User = keyof typeof USERS;
 
@@ -90,7 +89,7 @@ describe('recording a call at a site', () => {
   const dir = join(inject('runDir'), uniqueName('recording-e2e'));
   let site: RecordingSite;
   let ingester: ServiceProcess;
-  let api: ServiceProcess;
+  let api: ApiProcess;
   let apiBase: string;
   let clickhouse: ClickHouseClient;
   const tokens = new Map<User, string>();
@@ -147,47 +146,16 @@ describe('recording a call at a site', () => {
       database: db.database,
       group: `ccfed-ingester-${uniqueName('rec')}`,
     });
-    const hash = await hashPassword(PASSWORD);
-    const usersFile = join(dir, 'api-users.yaml');
-    writeFileSync(
-      usersFile,
-      [
-        'users:',
-        ...Object.entries(USERS).map(
-          ([username, role]) => `  - { username: ${username}, passwordHash: '${hash}', ${role} }`,
-        ),
-      ].join('\n'),
-    );
-    const port = await freePort();
-    apiBase = `http://127.0.0.1:${port}`;
-    api = startService(
-      'central/api/src/index.ts',
-      {
-        ...clickhouseEnv('api', db.database),
-        CCFED_API_SECRET: 'recording-test-secret-0123456789-abcdefghij',
-        CCFED_API_USERS: usersFile,
-        CCFED_API_PORT: String(port),
-        CCFED_TOPOLOGY: site.topologyFile,
-        CCFED_CONSOLE_DIR: CONSOLE_DIST,
-        // The API's own certificate: the only principal a site streams recordings to.
-        ...(await tlsEnv({ kind: 'service', service: 'api' })),
-      },
-      'api',
-    );
-    await waitFor(
-      'the API listening',
-      async () =>
-        readFileSync(api.logFile, 'utf8').includes('"event":"api_listening"') ? true : undefined,
-      60_000,
-    );
-    for (const username of Object.keys(USERS) as User[]) {
-      const res = await fetch(`${apiBase}/api/v1/session`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username, password: PASSWORD }),
-      });
-      tokens.set(username, ((await res.json()) as { token: string }).token);
-    }
+    api = await startApiProcess({
+      dir,
+      database: db.database,
+      topologyFile: site.topologyFile,
+      users: Object.entries(USERS).map(([username, u]) => ({ username, ...u })),
+      password: PASSWORD,
+      env: { CCFED_CONSOLE_DIR: CONSOLE_DIST },
+    });
+    apiBase = api.base;
+    for (const [username, token] of api.tokens) tokens.set(username as User, token);
     const supervisor = await site.controlAs({ kind: 'supervisor', site: 'beijing' });
     for (const agentId of ['bj-001', 'bj-003']) {
       await supervisor.login({ agentId, contactUri: site.media.agent.uri });
@@ -368,16 +336,7 @@ describe('recording a call at a site', () => {
   });
 
   it('lists the recording in the console and plays it in the <audio> player, by byte ranges', async () => {
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    const browser = await launchChromium();
     const cspViolations: string[] = [];
     const open = async (username: User): Promise<Page> => {
       const page = await browser.newPage();
