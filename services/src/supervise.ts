@@ -55,7 +55,10 @@ export interface EngineHandle {
   readonly logFile: string;
   /** Settles when the process exits, with its exit code (null when killed by a signal). */
   readonly exited: Promise<number | null>;
-  /** SIGTERM, then SIGKILL after the stop timeout; resolves when the process is gone. */
+  /**
+   * SIGTERM, then SIGKILL after the stop timeout; resolves when the process is gone, and with it
+   * every process it forked (Kamailio's workers, say), which share its process group.
+   */
   stop(): Promise<void>;
 }
 
@@ -68,8 +71,21 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
+    for (const child of running) killGroup(child.pid!, 'SIGKILL');
   });
+}
+
+/**
+ * Signals an engine's whole process group. Each engine leads its own group (spawned detached), so
+ * the workers a forking engine starts (Kamailio's 30-odd) go with it: a SIGKILL to the main
+ * process alone would leave them running, orphaned, holding the site's ports.
+ */
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }
 
 /**
@@ -97,6 +113,8 @@ export async function startEngine(spec: EngineSpec): Promise<EngineHandle> {
       cwd: spec.cwd,
       env: spec.env ?? process.env,
       stdio: ['ignore', logFd, logFd],
+      // Its own process group, so that stopping it stops whatever it forked (killGroup).
+      detached: true,
     });
   } finally {
     closeSync(logFd);
@@ -187,11 +205,17 @@ async function stopChild(
   exited: Promise<number | null>,
   timeoutMs: number,
 ): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const escalate = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(escalate);
+  const pid = child.pid!;
+  if (child.exitCode === null && child.signalCode === null) {
+    // The main process alone: it shuts its workers down in order (Kafka flushes, Kamailio
+    // stops its children).
+    child.kill('SIGTERM');
+    const escalate = setTimeout(() => killGroup(pid, 'SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(escalate);
+  }
+  // Whatever it forked and left behind (it crashed, or was killed) goes too.
+  killGroup(pid, 'SIGKILL');
 }
 
 /** The last lines of a log file, for error messages. */
