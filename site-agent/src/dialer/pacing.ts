@@ -1,0 +1,389 @@
+// How many customer lines a campaign dials now (issue 19). Pure and clock-injected: the site
+// agent's dialer and bench:dialer's simulator (bench/dialer/simulate.ts) run this same code.
+//
+// Progressive dials one line per free agent: a customer who answers always finds their agent.
+// Predictive dials ahead of free agents from the live answer rate: it picks the most lines whose
+// connects, drawn from Binomial(lines, answer rate), exceed the agents available with probability
+// at most `overflowProbability`. Each connect beyond the agents is an abandoned call (no agent
+// within 2 s: the recorded message), and the campaign's abandoned-call rate over the trailing
+// 24 h must stay under the cap (Ofcom: 3 %, counting an estimate of the live people answering
+// machine detection hung up on). So predictive narrows its tail probability as the rate nears a
+// guard below the cap, falls back to progressive at the guard, and never has more lines beyond
+// its free agents than the abandons the window can still absorb under the guard: a burst of
+// connects far above the learnt answer rate cannot break the cap inside the counted window.
+// docs/pacing.md has the method and the figures bench:dialer measured with it.
+import binomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
+import type { Clock } from '@ccfed/common';
+
+export type PacingMode = 'progressive' | 'predictive';
+
+/** How a dialed line ended, as the dialer learnt it. */
+export type LineOutcome =
+  /** A person answered and was put through to an agent. */
+  | 'connected'
+  /** A person answered and no agent took them within 2 s (they heard the recorded message). */
+  | 'abandoned'
+  /** Answering-machine detection said machine and the line was dropped. */
+  | 'machine'
+  | 'no_answer'
+  | 'busy'
+  | 'failed';
+
+export interface PacerConfig {
+  /** The abandoned-call cap over any 24 h: 0.03 (Ofcom per 24 h; the US FTC's 3 % is per 30 days). */
+  readonly abandonCap: number;
+  /** Predictive falls back to progressive once the 24 h rate reaches guard × cap (0.8). */
+  readonly guard: number;
+  /** Highest probability that a predictive batch's connects exceed the agents available. */
+  readonly overflowProbability: number;
+  /** Share of AMD "machine" verdicts assumed to have been people (Ofcom's reasoned estimate). */
+  readonly amdFalsePositiveShare: number;
+  /** Answer rate assumed before any attempt (cold start) and its weight in attempts. */
+  readonly priorAnswerRate: number;
+  readonly priorWeight: number;
+  /** How far back the live answer rate looks. */
+  readonly answerRateWindowMs: number;
+  /** Mean time from dialing a line to a person answering it. */
+  readonly answerDelayMs: number;
+  /** Most lines in flight per agent logged in, whatever the answer rate says. */
+  readonly maxLinesPerAgent: number;
+}
+
+export const DEFAULT_PACER_CONFIG: PacerConfig = Object.freeze({
+  abandonCap: 0.03,
+  guard: 0.8,
+  overflowProbability: 0.05,
+  amdFalsePositiveShare: 0.05,
+  priorAnswerRate: 0.2,
+  priorWeight: 50,
+  answerRateWindowMs: 3_600_000,
+  answerDelayMs: 10_000,
+  maxLinesPerAgent: 8,
+});
+
+/** The campaign's agents and lines at the moment of a decision. */
+export interface PacingState {
+  readonly mode: PacingMode;
+  /** Agents logged in to the campaign, free or busy. */
+  readonly agentsLoggedIn: number;
+  /** Agents free now (not talking, not reserved). */
+  readonly agentsFree: number;
+  /** Agents talking or in wrap-up. */
+  readonly agentsBusy: number;
+  /** Lines dialed whose outcome is not known yet. */
+  readonly linesInFlight: number;
+  /** The current handle-time estimate (talk + wrap-up), for agents soon free. */
+  readonly averageHandleMs: number;
+}
+
+export interface PacingDecision {
+  /** Lines to dial now (0 or more). */
+  readonly dial: number;
+  /** How this decision was taken: predictive can fall back to progressive. */
+  readonly mode: PacingMode;
+  readonly reason:
+    'progressive' | 'predictive' | 'guard' | 'no_agents' | 'abandon_budget' | 'line_limit';
+  /** Answer rate used (prior blended with the recent attempts). */
+  readonly answerRate: number;
+  /** Abandoned-call rate over the trailing 24 h, AMD estimate included. */
+  readonly abandonRate24h: number;
+  /** Lines in flight plus those dialed now. */
+  readonly targetLines: number;
+}
+
+/** Trailing counts the pacer keeps, as the operator's reports show them. */
+export interface PacerWindow {
+  readonly attempts: number;
+  readonly liveAnswers: number;
+  /** Over the trailing 24 h: */
+  readonly liveCalls24h: number;
+  readonly abandoned24h: number;
+  readonly machineVerdicts24h: number;
+  readonly amdFalsePositivesEstimate24h: number;
+  readonly abandonRate24h: number;
+}
+
+const DAY_MS = 86_400_000;
+const BUCKET_MS = 60_000;
+
+interface Bucket {
+  readonly startMs: number;
+  attempts: number;
+  live: number;
+  abandoned: number;
+  machine: number;
+}
+
+/** One campaign's pacing state: the trailing windows and the binomial search. */
+export class Pacer {
+  private readonly clock: Clock;
+  private readonly config: PacerConfig;
+  /** Per-minute counts, oldest first, none older than 24 h (plus a minute). */
+  private readonly buckets: Bucket[] = [];
+  private day = { live: 0, abandoned: 0, machine: 0 };
+  private recent = { attempts: 0, live: 0 };
+  /** Index of the oldest bucket still in the answer-rate window. */
+  private recentFrom = 0;
+  /** Largest lines for (agents, answer rate, tail probability): the search is the costly part. */
+  private readonly lineCache = new Map<string, number>();
+
+  constructor(deps: { clock: Clock; config?: Partial<PacerConfig> }) {
+    this.clock = deps.clock;
+    this.config = checkConfig({ ...DEFAULT_PACER_CONFIG, ...deps.config });
+  }
+
+  /** Counts one line's outcome at the clock's time into the trailing windows. */
+  record(outcome: LineOutcome): void {
+    if (!OUTCOMES.has(outcome)) throw new RangeError(`unknown line outcome: ${String(outcome)}`);
+    const b = this.bucketNow();
+    b.attempts += 1;
+    this.recent.attempts += 1;
+    if (outcome === 'connected' || outcome === 'abandoned') {
+      b.live += 1;
+      this.recent.live += 1;
+      this.day.live += 1;
+    }
+    if (outcome === 'abandoned') {
+      b.abandoned += 1;
+      this.day.abandoned += 1;
+    }
+    if (outcome === 'machine') {
+      b.machine += 1;
+      this.day.machine += 1;
+    }
+  }
+
+  /** The trailing counts at the clock's time. */
+  window(): PacerWindow {
+    this.expire();
+    const fp = this.day.machine * this.config.amdFalsePositiveShare;
+    return {
+      attempts: this.recent.attempts,
+      liveAnswers: this.recent.live,
+      liveCalls24h: this.day.live,
+      abandoned24h: this.day.abandoned,
+      machineVerdicts24h: this.day.machine,
+      amdFalsePositivesEstimate24h: fp,
+      abandonRate24h: abandonRate(this.day.abandoned + fp, this.day.live + fp),
+    };
+  }
+
+  /** Lines to dial now; never more than the abandon budget of the trailing 24 h allows. */
+  decide(state: PacingState): PacingDecision {
+    checkState(state);
+    const cfg = this.config;
+    const w = this.window();
+    const answerRate =
+      (w.liveAnswers + cfg.priorAnswerRate * cfg.priorWeight) / (w.attempts + cfg.priorWeight);
+    const free = state.agentsFree;
+    const inFlight = state.linesInFlight;
+    const progressive = Math.max(0, free - inFlight);
+    const base = { answerRate, abandonRate24h: w.abandonRate24h };
+    const out = (dial: number, mode: PacingMode, reason: PacingDecision['reason']) => ({
+      ...base,
+      dial,
+      mode,
+      reason,
+      targetLines: inFlight + dial,
+    });
+    if (state.agentsLoggedIn === 0 || free + state.agentsBusy === 0)
+      return out(0, state.mode, 'no_agents');
+    if (state.mode === 'progressive') return out(progressive, 'progressive', 'progressive');
+
+    const guardRate = cfg.guard * cfg.abandonCap;
+    if (w.abandonRate24h >= guardRate) return out(progressive, 'progressive', 'guard');
+
+    // Agents for the connects: the free ones, and those whose call ends (exponential handle
+    // times) before a line dialed now is answered. Rounded down: an agent not counted is safe.
+    const soonFree = Math.floor(
+      state.agentsBusy * (1 - Math.exp(-cfg.answerDelayMs / state.averageHandleMs)),
+    );
+    const agents = free + soonFree;
+    // The tail narrows as the rate nears the guard: full at 0, none at the guard.
+    const tail = cfg.overflowProbability * (1 - w.abandonRate24h / guardRate);
+    let lines = this.mostLines(agents, answerRate, tail);
+    let reason: PacingDecision['reason'] = 'predictive';
+
+    // Worst case, every line beyond the free agents connects and abandons. (a + k) / (c + k)
+    // stays at or under the guard while k <= (guard c - a) / (1 - guard), AMD estimate in both.
+    const fp = w.amdFalsePositivesEstimate24h;
+    const budget = Math.max(
+      0,
+      Math.floor(
+        (guardRate * (w.liveCalls24h + fp) - (w.abandoned24h + fp)) / (1 - guardRate) + 1e-9,
+      ),
+    );
+    if (lines > free + budget) {
+      lines = free + budget;
+      reason = 'abandon_budget';
+    }
+    const maxLines = cfg.maxLinesPerAgent * state.agentsLoggedIn;
+    if (lines > maxLines) {
+      lines = maxLines;
+      reason = 'line_limit';
+    }
+    const dial = Math.max(progressive, lines - inFlight, 0);
+    return out(dial, 'predictive', reason);
+  }
+
+  /** Largest n with P(Binomial(n, p) > agents) <= tail (0 when even one line is too many). */
+  private mostLines(agents: number, p: number, tail: number): number {
+    if (agents === 0 || tail <= 0) return agents;
+    // Quantised on the safe side (answer rate up, tail down) so that decisions share searches.
+    const pq = Math.min(1, Math.ceil(p * 1000) / 1000);
+    const tq = Math.floor(tail * 10_000) / 10_000;
+    if (tq <= 0) return agents;
+    const key = `${agents}/${pq}/${tq}`;
+    const cached = this.lineCache.get(key);
+    if (cached !== undefined) return cached;
+    const overflows = (n: number) => 1 - binomialCdf(agents, n, pq) > tq;
+    // n = agents never overflows; find the first n that does by doubling, then bisect.
+    let lo = agents;
+    let hi = Math.max(agents + 1, Math.ceil((agents + 1) / pq));
+    const ceiling = this.config.maxLinesPerAgent * Math.max(agents, 1) * 4 + agents;
+    while (!overflows(hi) && hi < ceiling) {
+      lo = hi;
+      hi = Math.min(ceiling, hi * 2);
+    }
+    if (!overflows(hi)) lo = hi;
+    else
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        if (overflows(mid)) hi = mid;
+        else lo = mid;
+      }
+    if (this.lineCache.size > 50_000) this.lineCache.clear();
+    this.lineCache.set(key, lo);
+    return lo;
+  }
+
+  private bucketNow(): Bucket {
+    this.expire();
+    const start = Math.floor(this.clock.now() / BUCKET_MS) * BUCKET_MS;
+    const last = this.buckets.at(-1);
+    if (last && last.startMs === start) return last;
+    if (last && last.startMs > start)
+      throw new RangeError('the clock went backwards: outcomes must be recorded in time order');
+    const b: Bucket = { startMs: start, attempts: 0, live: 0, abandoned: 0, machine: 0 };
+    this.buckets.push(b);
+    return b;
+  }
+
+  /** Drops what left the 24 h window and the answer-rate window from the running sums. */
+  private expire(): void {
+    const now = this.clock.now();
+    while (this.buckets.length > 0 && this.buckets[0]!.startMs + BUCKET_MS <= now - DAY_MS) {
+      const b = this.buckets.shift()!;
+      this.day.live -= b.live;
+      this.day.abandoned -= b.abandoned;
+      this.day.machine -= b.machine;
+      if (this.recentFrom > 0) this.recentFrom -= 1;
+      else {
+        this.recent.attempts -= b.attempts;
+        this.recent.live -= b.live;
+      }
+    }
+    const recentStart = now - this.config.answerRateWindowMs;
+    while (
+      this.recentFrom < this.buckets.length &&
+      this.buckets[this.recentFrom]!.startMs + BUCKET_MS <= recentStart
+    ) {
+      const b = this.buckets[this.recentFrom]!;
+      this.recent.attempts -= b.attempts;
+      this.recent.live -= b.live;
+      this.recentFrom += 1;
+    }
+  }
+}
+
+/** The inbound service level a blended agent's outbound work depends on. */
+export interface InboundLoad {
+  /** Inbound calls waiting now for the blended agents' skills. */
+  readonly queued: number;
+  /** In the service-level window: inbound calls offered, and of them answered within target. */
+  readonly offered: number;
+  readonly answeredWithinTarget: number;
+  /** The service level to hold, 0..1 (0.8 for 80/20). */
+  readonly target: number;
+  /** Fewer offered calls than this say nothing yet about the service level. */
+  readonly minOffered: number;
+}
+
+export type InboundGate =
+  | { readonly outbound: true }
+  | { readonly outbound: false; readonly reason: 'inbound_waiting' | 'service_level_below_target' };
+
+/** Inbound first: blended agents may take outbound work only while no inbound call waits and
+ * the inbound service level in the window holds its target. */
+export function inboundFirst(load: InboundLoad): InboundGate {
+  count('queued', load.queued);
+  count('offered', load.offered);
+  count('answeredWithinTarget', load.answeredWithinTarget);
+  count('minOffered', load.minOffered);
+  share('target', load.target);
+  if (load.answeredWithinTarget > load.offered)
+    throw new RangeError(
+      `answeredWithinTarget (${load.answeredWithinTarget}) exceeds offered (${load.offered})`,
+    );
+  if (load.queued > 0) return { outbound: false, reason: 'inbound_waiting' };
+  if (load.offered >= load.minOffered && load.answeredWithinTarget < load.target * load.offered)
+    return { outbound: false, reason: 'service_level_below_target' };
+  return { outbound: true };
+}
+
+const OUTCOMES: ReadonlySet<string> = new Set([
+  'connected',
+  'abandoned',
+  'machine',
+  'no_answer',
+  'busy',
+  'failed',
+]);
+
+const abandonRate = (abandoned: number, live: number) => (live > 0 ? abandoned / live : 0);
+
+function count(name: string, x: number): void {
+  if (!Number.isInteger(x) || x < 0)
+    throw new RangeError(`${name} must be a whole number >= 0, got ${String(x)}`);
+}
+
+function share(name: string, x: number): void {
+  if (typeof x !== 'number' || !(x >= 0 && x <= 1))
+    throw new RangeError(`${name} must be between 0 and 1, got ${String(x)}`);
+}
+
+function positive(name: string, x: number): void {
+  if (typeof x !== 'number' || !(x > 0) || !Number.isFinite(x))
+    throw new RangeError(`${name} must be a finite number > 0, got ${String(x)}`);
+}
+
+function checkConfig(c: PacerConfig): PacerConfig {
+  share('abandonCap', c.abandonCap);
+  share('guard', c.guard);
+  share('overflowProbability', c.overflowProbability);
+  share('amdFalsePositiveShare', c.amdFalsePositiveShare);
+  positive('priorAnswerRate', c.priorAnswerRate);
+  share('priorAnswerRate', c.priorAnswerRate);
+  positive('priorWeight', c.priorWeight);
+  positive('answerRateWindowMs', c.answerRateWindowMs);
+  if (c.answerRateWindowMs > DAY_MS)
+    throw new RangeError(`answerRateWindowMs must be at most 24 h, got ${c.answerRateWindowMs}`);
+  positive('answerDelayMs', c.answerDelayMs);
+  positive('maxLinesPerAgent', c.maxLinesPerAgent);
+  if (c.abandonCap * c.guard >= 1) throw new RangeError('abandonCap × guard must be below 1');
+  return Object.freeze({ ...c });
+}
+
+function checkState(s: PacingState): void {
+  if (s.mode !== 'progressive' && s.mode !== 'predictive')
+    throw new RangeError(`mode must be progressive or predictive, got ${String(s.mode)}`);
+  count('agentsLoggedIn', s.agentsLoggedIn);
+  count('agentsFree', s.agentsFree);
+  count('agentsBusy', s.agentsBusy);
+  count('linesInFlight', s.linesInFlight);
+  positive('averageHandleMs', s.averageHandleMs);
+  if (s.agentsFree + s.agentsBusy > s.agentsLoggedIn)
+    throw new RangeError(
+      `agentsFree + agentsBusy (${s.agentsFree + s.agentsBusy}) exceed agentsLoggedIn (${s.agentsLoggedIn})`,
+    );
+}
