@@ -38,6 +38,20 @@ function tailAbove(n: number, p: number, k: number): number {
   return 1 - cdf;
 }
 
+/** P(Binomial(n, p) > free + Binomial(busy, q)), from the pmfs summed here. */
+function overflow(n: number, p: number, free: number, busy: number, q: number): number {
+  let pmf = (1 - q) ** busy;
+  let total = 0;
+  for (let y = 0; y <= busy; y++) {
+    total += pmf * tailAbove(n, p, free + y);
+    pmf *= ((busy - y) / (y + 1)) * (q / (1 - q));
+  }
+  return total;
+}
+
+/** The pacer's quantised tail for a target (two steps per ... twenty per decade, rounded down). */
+const quantised = (tail: number) => 10 ** (Math.floor(Math.log10(tail) * 20) / 20);
+
 /** Small seeded generator for the adversarial sequences (mulberry32). */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -70,31 +84,31 @@ describe('predictive', () => {
     expect(d.answerRate).toBeCloseTo(0.2);
   });
 
-  it('dials ahead of free agents once live calls give a budget: the most lines whose connects exceed the agents with probability under the tail', () => {
-    const clock = new ManualClock(0);
-    const pacer = warmed(clock, 5_000, 0.2);
-    const d = pacer.decide(state({ agentsFree: 5, agentsBusy: 15 }));
-    expect(d.reason).toBe('predictive');
-    expect(d.answerRate).toBeCloseTo((1000 + 10) / 5050, 5);
-    // 15 busy agents, 10 s to answer, 180 s handle: floor(15 × (1 − e^(−1/18))) = 0 soon free.
-    const agents = 5;
-    const p = Math.ceil(d.answerRate * 1000) / 1000;
-    expect(d.dial).toBeGreaterThan(agents);
-    expect(tailAbove(d.targetLines, p, agents)).toBeLessThanOrEqual(0.05);
-    expect(tailAbove(d.targetLines + 1, p, agents)).toBeGreaterThan(0.05);
-  });
-
-  it('counts agents soon free from the handle time estimate', () => {
+  it('dials ahead of free agents once live calls give a budget: the most lines whose connects exceed the free agents and those freeing with probability under the tail', () => {
     const clock = new ManualClock(0);
     const pacer = warmed(clock, 20_000, 0.2);
-    const long = pacer.decide(state({ agentsFree: 5, agentsBusy: 95, agentsLoggedIn: 100 }));
+    const d = pacer.decide(state({ agentsFree: 5, agentsBusy: 15 }));
+    expect(d.reason).toBe('predictive');
+    expect(d.answerRate).toBeCloseTo((600 + 10) / 3050, 5);
+    // 15 busy agents each end their call within the 20 s horizon with 1 − e^(−20/180).
+    const q = Math.floor((1 - Math.exp(-20 / 180)) * 1000) / 1000;
+    const p = Math.ceil(d.answerRate * 1000) / 1000;
+    const tail = quantised(0.05);
+    expect(d.dial).toBeGreaterThan(5);
+    expect(overflow(d.targetLines, p, 5, 15, q)).toBeLessThanOrEqual(tail);
+    expect(overflow(d.targetLines + 1, p, 5, 15, q)).toBeGreaterThan(tail);
+  });
+
+  it('counts more agents freeing with shorter handle times', () => {
+    const clock = new ManualClock(0);
+    const pacer = warmed(clock, 20_000, 0.2);
+    const long = pacer.decide(state({ agentsFree: 0, agentsBusy: 100, agentsLoggedIn: 100 }));
     const short = pacer.decide(
-      state({ agentsFree: 5, agentsBusy: 95, agentsLoggedIn: 100, averageHandleMs: 60_000 }),
+      state({ agentsFree: 0, agentsBusy: 100, agentsLoggedIn: 100, averageHandleMs: 60_000 }),
     );
-    // 95 × (1 − e^(−10/180)) = 5.1 → 5 more agents; at 60 s: 14.6 → 14.
     expect(long.reason).toBe('predictive');
-    expect(tailAbove(long.targetLines, 0.2, 10)).toBeLessThanOrEqual(0.05);
-    expect(tailAbove(long.targetLines + 1, 0.2, 10)).toBeGreaterThan(0.05);
+    // Nobody free, yet 100 × (1 − e^(−20/180)) ≈ 10.5 agents expected to free within 20 s.
+    expect(long.targetLines).toBeGreaterThan(20);
     expect(short.targetLines).toBeGreaterThan(long.targetLines);
   });
 
@@ -117,16 +131,23 @@ describe('predictive', () => {
     const clock = new ManualClock(0);
     const pacer = new Pacer({ clock });
     for (let i = 0; i < 1000; i++) pacer.record('connected');
-    for (let i = 0; i < 20; i++) pacer.record('abandoned');
-    // 20 / 1020 = 1.96 %: under the guard (2.4 %), the tail narrows.
+    for (let i = 0; i < 5; i++) pacer.record('abandoned');
+    // No machine verdict, so no person taken for one: 5 / 1005 = 0.5 %.
+    expect(pacer.decide(state()).abandonRate24h).toBeCloseTo(5 / 1005, 6);
+    // 1.5 % of the 1005 people put through were presumably taken for machines (15.3), at most
+    // one per verdict: with 10 verdicts (15 / 1015 = 1.5 %), under the guard (2.4 %).
+    for (let i = 0; i < 10; i++) pacer.record('machine');
     const under = pacer.decide(state());
     expect(under.reason).not.toBe('guard');
-    // 20 machine verdicts × 5 % = 1 presumed person: (20 + 1) / (1020 + 1) still under.
+    expect(under.abandonRate24h).toBeCloseTo(15 / 1015, 6);
     for (let i = 0; i < 100; i++) pacer.record('machine');
-    // 100 × 5 % = 5: (25 / 1025) = 2.44 % ≥ 2.4 %.
+    // fp = 1005 × 0.015 / 0.985 = 15.30: (5 + 15.30) / (1005 + 15.30) = 1.99 %; 5 more abandons
+    // make (10 + 15.38) / (1010 + 15.38) = 2.48 % ≥ 2.4 %.
+    for (let i = 0; i < 5; i++) pacer.record('abandoned');
     const at = pacer.decide(state({ agentsFree: 4, linesInFlight: 1 }));
     expect(at).toMatchObject({ dial: 3, mode: 'progressive', reason: 'guard' });
-    expect(at.abandonRate24h).toBeCloseTo(25 / 1025, 6);
+    const fp = (1010 * 0.015) / 0.985;
+    expect(at.abandonRate24h).toBeCloseTo((10 + fp) / (1010 + fp), 6);
   });
 
   it('narrows as the 24 h rate rises towards the guard', () => {
@@ -174,11 +195,11 @@ describe('predictive', () => {
 
   it('never keeps more lines than the per-agent limit', () => {
     const clock = new ManualClock(0);
-    const pacer = new Pacer({ clock, config: { maxLinesPerAgent: 2 } });
-    for (let i = 0; i < 5000; i++) pacer.record(i % 5 === 0 ? 'connected' : 'no_answer');
-    const d = pacer.decide(state({ agentsFree: 20, agentsBusy: 0 }));
+    const pacer = new Pacer({ clock, config: { maxLinesPerAgent: 1.5 } });
+    for (let i = 0; i < 20_000; i++) pacer.record(i % 5 === 0 ? 'connected' : 'no_answer');
+    const d = pacer.decide(state({ agentsFree: 10, agentsBusy: 10 }));
     expect(d.reason).toBe('line_limit');
-    expect(d.targetLines).toBe(2 * 20);
+    expect(d.targetLines).toBe(1.5 * 20);
   });
 });
 

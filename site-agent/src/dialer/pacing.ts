@@ -3,9 +3,10 @@
 //
 // Progressive dials one line per free agent: a customer who answers always finds their agent.
 // Predictive dials ahead of free agents from the live answer rate: it picks the most lines whose
-// connects, drawn from Binomial(lines, answer rate), exceed the agents available with probability
-// at most `overflowProbability`. Each connect beyond the agents is an abandoned call (no agent
-// within 2 s: the recorded message), and the campaign's abandoned-call rate over the trailing
+// connects, drawn from Binomial(lines, answer rate), exceed the agents free now plus those whose
+// calls end within the lines' ring horizon, drawn from Binomial(busy, 1 − e^(−horizon / handle
+// time)), with probability at most `overflowProbability`. A connect beyond them is an abandoned
+// call (no agent within 2 s: the recorded message), and the campaign's rate over the trailing
 // 24 h must stay under the cap (Ofcom: 3 %, counting an estimate of the live people answering
 // machine detection hung up on). So predictive narrows its tail probability as the rate nears a
 // guard below the cap, falls back to progressive at the guard, and never has more lines beyond
@@ -36,15 +37,17 @@ export interface PacerConfig {
   readonly guard: number;
   /** Highest probability that a predictive batch's connects exceed the agents available. */
   readonly overflowProbability: number;
-  /** Share of AMD "machine" verdicts assumed to have been people (Ofcom's reasoned estimate). */
-  readonly amdFalsePositiveShare: number;
+  /** Share of people answering that answering-machine detection takes for a machine and drops
+   * (Ofcom's reasoned estimate, from the operator's test calls): counted as abandoned calls. */
+  readonly amdFalsePositiveRate: number;
   /** Answer rate assumed before any attempt (cold start) and its weight in attempts. */
   readonly priorAnswerRate: number;
   readonly priorWeight: number;
   /** How far back the live answer rate looks. */
   readonly answerRateWindowMs: number;
-  /** Mean time from dialing a line to a person answering it. */
-  readonly answerDelayMs: number;
+  /** How far ahead agents finishing their calls are counted for the lines in flight: about the
+   * time within which a line dialed now is answered or given up. */
+  readonly horizonMs: number;
   /** Most lines in flight per agent logged in, whatever the answer rate says. */
   readonly maxLinesPerAgent: number;
 }
@@ -53,11 +56,11 @@ export const DEFAULT_PACER_CONFIG: PacerConfig = Object.freeze({
   abandonCap: 0.03,
   guard: 0.8,
   overflowProbability: 0.05,
-  amdFalsePositiveShare: 0.05,
+  amdFalsePositiveRate: 0.015,
   priorAnswerRate: 0.2,
   priorWeight: 50,
   answerRateWindowMs: 3_600_000,
-  answerDelayMs: 10_000,
+  horizonMs: 20_000,
   maxLinesPerAgent: 8,
 });
 
@@ -124,7 +127,7 @@ export class Pacer {
   private recent = { attempts: 0, live: 0 };
   /** Index of the oldest bucket still in the answer-rate window. */
   private recentFrom = 0;
-  /** Largest lines for (agents, answer rate, tail probability): the search is the costly part. */
+  /** Most lines per (free, busy, freeing, answer rate, tail), quantised: searches are costly. */
   private readonly lineCache = new Map<string, number>();
 
   constructor(deps: { clock: Clock; config?: Partial<PacerConfig> }) {
@@ -156,7 +159,9 @@ export class Pacer {
   /** The trailing counts at the clock's time. */
   window(): PacerWindow {
     this.expire();
-    const fp = this.day.machine * this.config.amdFalsePositiveShare;
+    // People taken for machines: rate / (1 − rate) of those put through, at most every verdict.
+    const r = this.config.amdFalsePositiveRate;
+    const fp = Math.min(this.day.machine, (this.day.live * r) / (1 - r));
     return {
       attempts: this.recent.attempts,
       liveAnswers: this.recent.live,
@@ -193,15 +198,12 @@ export class Pacer {
     const guardRate = cfg.guard * cfg.abandonCap;
     if (w.abandonRate24h >= guardRate) return out(progressive, 'progressive', 'guard');
 
-    // Agents for the connects: the free ones, and those whose call ends (exponential handle
-    // times) before a line dialed now is answered. Rounded down: an agent not counted is safe.
-    const soonFree = Math.floor(
-      state.agentsBusy * (1 - Math.exp(-cfg.answerDelayMs / state.averageHandleMs)),
-    );
-    const agents = free + soonFree;
-    // The tail narrows as the rate nears the guard: full at 0, none at the guard.
+    // The connects of every line in flight, Binomial(lines, answer rate), against the free agents
+    // and those whose call ends within the horizon, Binomial(busy, 1 − e^(−horizon / handle)) for
+    // exponential handle times. The tail narrows as the rate nears the guard: none at the guard.
+    const freeing = 1 - Math.exp(-cfg.horizonMs / state.averageHandleMs);
     const tail = cfg.overflowProbability * (1 - w.abandonRate24h / guardRate);
-    let lines = this.mostLines(agents, answerRate, tail);
+    let lines = this.mostLines(free, state.agentsBusy, freeing, answerRate, tail);
     let reason: PacingDecision['reason'] = 'predictive';
 
     // Worst case, every line beyond the free agents connects and abandons. (a + k) / (c + k)
@@ -217,7 +219,7 @@ export class Pacer {
       lines = free + budget;
       reason = 'abandon_budget';
     }
-    const maxLines = cfg.maxLinesPerAgent * state.agentsLoggedIn;
+    const maxLines = Math.floor(cfg.maxLinesPerAgent * state.agentsLoggedIn);
     if (lines > maxLines) {
       lines = maxLines;
       reason = 'line_limit';
@@ -226,26 +228,42 @@ export class Pacer {
     return out(dial, 'predictive', reason);
   }
 
-  /** Largest n with P(Binomial(n, p) > agents) <= tail (0 when even one line is too many). */
-  private mostLines(agents: number, p: number, tail: number): number {
-    if (agents === 0 || tail <= 0) return agents;
-    // Quantised on the safe side (answer rate up, tail down) so that decisions share searches.
+  /** Largest n with P(Binomial(n, p) > free + Binomial(busy, q)) <= tail (at least `free`). */
+  private mostLines(free: number, busy: number, q: number, p: number, tail: number): number {
+    // Quantised on the safe side (answer rate up, agents freeing and tail down) so that decisions
+    // share searches: the search is the costly part.
     const pq = Math.min(1, Math.ceil(p * 1000) / 1000);
-    const tq = Math.floor(tail * 10_000) / 10_000;
-    if (tq <= 0) return agents;
-    const key = `${agents}/${pq}/${tq}`;
+    const qq = Math.floor(q * 1000) / 1000;
+    const tq = tail > 0 ? 10 ** (Math.floor(Math.log10(tail) * 20) / 20) : 0;
+    if (tq <= 1e-9) return free;
+    const key = `${free}/${busy}/${qq}/${pq}/${tq}`;
     const cached = this.lineCache.get(key);
     if (cached !== undefined) return cached;
-    const overflows = (n: number) => 1 - binomialCdf(agents, n, pq) > tq;
-    // n = agents never overflows; find the first n that does by doubling, then bisect.
-    let lo = agents;
-    let hi = Math.max(agents + 1, Math.ceil((agents + 1) / pq));
-    const ceiling = this.config.maxLinesPerAgent * Math.max(agents, 1) * 4 + agents;
-    while (!overflows(hi) && hi < ceiling) {
+    // P(Y = y) for the agents freeing, from the CDF; negligible terms dropped.
+    const freeingPmf: [number, number][] = [];
+    let below = 0;
+    for (let y = 0; y <= busy; y++) {
+      const upTo = qq > 0 ? binomialCdf(y, busy, qq) : 1;
+      const mass = upTo - below;
+      below = upTo;
+      if (mass > 1e-12) freeingPmf.push([y, mass]);
+      if (1 - upTo < 1e-12) break;
+    }
+    const overflows = (n: number) => {
+      let pOver = 0;
+      for (const [y, mass] of freeingPmf) pOver += mass * (1 - binomialCdf(free + y, n, pq));
+      return pOver > tq;
+    };
+    // n = free never overflows; find the first n that does by doubling, then bisect.
+    // One past the per-agent limit: decide() then knows the limit, not the tail, bound it.
+    const ceiling = Math.floor(this.config.maxLinesPerAgent * (free + busy)) + 1;
+    let lo = free;
+    let hi = Math.min(ceiling, Math.max(free + 1, Math.ceil((free + 1) / pq)));
+    while (hi < ceiling && !overflows(hi)) {
       lo = hi;
       hi = Math.min(ceiling, hi * 2);
     }
-    if (!overflows(hi)) lo = hi;
+    if (hi <= lo || !overflows(hi)) lo = Math.max(lo, hi);
     else
       while (hi - lo > 1) {
         const mid = (lo + hi) >> 1;
@@ -361,14 +379,15 @@ function checkConfig(c: PacerConfig): PacerConfig {
   share('abandonCap', c.abandonCap);
   share('guard', c.guard);
   share('overflowProbability', c.overflowProbability);
-  share('amdFalsePositiveShare', c.amdFalsePositiveShare);
+  share('amdFalsePositiveRate', c.amdFalsePositiveRate);
+  if (c.amdFalsePositiveRate >= 1) throw new RangeError('amdFalsePositiveRate must be below 1');
   positive('priorAnswerRate', c.priorAnswerRate);
   share('priorAnswerRate', c.priorAnswerRate);
   positive('priorWeight', c.priorWeight);
   positive('answerRateWindowMs', c.answerRateWindowMs);
   if (c.answerRateWindowMs > DAY_MS)
     throw new RangeError(`answerRateWindowMs must be at most 24 h, got ${c.answerRateWindowMs}`);
-  positive('answerDelayMs', c.answerDelayMs);
+  positive('horizonMs', c.horizonMs);
   positive('maxLinesPerAgent', c.maxLinesPerAgent);
   if (c.abandonCap * c.guard >= 1) throw new RangeError('abandonCap × guard must be below 1');
   return Object.freeze({ ...c });
