@@ -31,6 +31,7 @@ describe('the README benchmark table', () => {
     expect([...all.keys()].sort()).toEqual([
       'analytics',
       'desktop',
+      'dialer',
       'ingest',
       'media',
       'queries',

@@ -143,6 +143,7 @@ export const FIGURES: Readonly<Record<string, (r: Json) => Figure[]>> = {
       variant('asking after 19 s of waiting (threshold 120 s)', 120, 10, 19),
     ];
   },
+  dialer: dialerFigures,
   ingest: (r) => {
     const client = str(r, 'client');
     const others = Object.keys(at(r, 'clients') as object).filter((c) => c !== client);
@@ -202,6 +203,33 @@ export const FIGURES: Readonly<Record<string, (r: Json) => Figure[]>> = {
     },
   ],
 };
+
+/** The figures of bench:dialer (issue 19): pacing a simulated campaign with the site's Pacer. */
+function dialerFigures(r: Json): Figure[] {
+  const runs = list(r, 'runs');
+  const agents = [...new Set(runs.map((x) => num(x, 'agents')))].sort((a, b) => a - b);
+  const run = (mode: string, n: number, rate: number) => {
+    const found = runs.find(
+      (x) => str(x, 'mode') === mode && num(x, 'agents') === n && num(x, 'answer_rate') === rate,
+    );
+    if (!found) throw new Error(`no runs entry ${mode} / ${n} agents / ${rate}`);
+    return found;
+  };
+  const predictive = runs.filter((x) => str(x, 'mode') === 'predictive');
+  const rates = [...new Set(runs.map((x) => num(x, 'answer_rate')))].sort((a, b) => a - b);
+  return [
+    ...agents.map((n) => ({
+      what: `${n} agents at a 20 % answer rate: utilization (talk ÷ logged in), progressive / predictive; calls per agent-hour, progressive / predictive`,
+      measured: `${pct(num(run('progressive', n, 0.2), 'utilization'))} / ${pct(num(run('predictive', n, 0.2), 'utilization'))}; ${num(run('progressive', n, 0.2), 'calls_per_agent_hour').toFixed(1)} / ${num(run('predictive', n, 0.2), 'calls_per_agent_hour').toFixed(1)}`,
+      target: 'predictive ≥ progressive + 15 points',
+    })),
+    {
+      what: `predictive, worst abandoned-call rate over any 24 h window (AMD false positives in), answer rates ${rates.map((x) => pct(x)).join(', ')}, ${agents.join(' and ')} agents`,
+      measured: pct(Math.max(...predictive.map((x) => num(x, 'abandon_rate_max_24h')))),
+      target: '≤ 3.0 %',
+    },
+  ];
+}
 
 /** The figures of bench:analytics (issue 21): fitted churn model, forecast and staffing. */
 function analyticsFigures(r: Json): Figure[] {

@@ -36,6 +36,7 @@ interface SmokeResult {
     readonly calls?: number;
   };
   readonly scenarios?: readonly unknown[];
+  readonly runs?: readonly { readonly mode: string; readonly connected: number }[];
   readonly clients?: Readonly<Record<string, unknown>>;
   readonly generation?: { readonly reused: boolean };
   readonly failed?: readonly string[];
@@ -60,6 +61,11 @@ const EXPECT: Record<string, (r: SmokeResult) => void> = {
     expect(r.setup?.route_decisions_published).toBeGreaterThanOrEqual(r.setup!.decisions_answered!);
   },
   routing: (r) => expect(r.scenarios).toHaveLength(2),
+  // Both modes paced the same campaign, and each put customers through to agents.
+  dialer: (r) => {
+    expect(r.runs?.map((x) => x.mode)).toEqual(['progressive', 'predictive']);
+    for (const x of r.runs!) expect(x.connected).toBeGreaterThan(0);
+  },
   // The bench itself fails unless every event landed exactly once, for each client.
   ingest: (r) => expect(Object.keys(r.clients ?? {}).length).toBeGreaterThan(1),
   // A fresh server: the generation ran from nothing (no database yet), and every query answered.
