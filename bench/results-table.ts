@@ -136,8 +136,26 @@ export const FIGURES: Readonly<Record<string, (r: Json) => Figure[]>> = {
         target: '—',
       };
     };
+    // Callbacks (issue 19): abandonment without → with, per mode; pooling efficiency by where
+    // callbacks may be served.
+    const cb = at(r, 'callbacks');
+    const fall = (mode: string, withKey: string) =>
+      `${pct(num(cb, `without.${mode}.abandon_rate`))} → ${pct(num(cb, `with.${withKey}.abandon_rate`))}`;
+    const callbacks: Figure[] = [
+      {
+        what: `${str(cb, 'scenario')}, ${pct(num(cb, 'model.acceptShare'))} of callers told over ${num(cb, 'model.offerAboveMs') / 1000} s take a callback: abandoned, without → with callbacks, isolated; federated, callbacks served at the chosen site / anywhere; pooled`,
+        measured: `${fall('isolated', 'isolated')}; ${fall('federated', 'federated_at_chosen_site')} / ${pct(num(cb, 'with.federated_anywhere.abandon_rate'))}; ${fall('pooled', 'pooled')}`,
+        target: '—',
+      },
+      {
+        what: 'the same with callbacks: pooling efficiency (service level), callbacks served only at the chosen site / anywhere in the federation',
+        measured: `${num(cb, 'pooling_efficiency.callbacks_at_chosen_site.sl').toFixed(3)} / ${num(cb, 'pooling_efficiency.callbacks_anywhere.sl').toFixed(3)}`,
+        target: '—',
+      },
+    ];
     return [
       ...headline,
+      ...callbacks,
       variant('asking on the forecast only, threshold 30 s', 30, 10, null),
       variant('asking on the forecast only, threshold 45 s', 45, 15, null),
       variant('asking after 19 s of waiting (threshold 120 s)', 120, 10, 19),

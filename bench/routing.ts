@@ -3,6 +3,10 @@
 // scenario: isolated sites, ccfed-federated sites (1 s state lag), and one pooled ACD. Checks
 // isolated and pooled against Erlang A, sweeps the overflow threshold, and writes
 // bench/results/routing.json. Deterministic: the seed is in the output.
+//
+// Callbacks (issue 19), in the surge scenario: callers told a wait above a minute may take a
+// callback and keep their place (CALLBACKS). Abandonment in each mode without and with them, and
+// the pooling efficiency when callbacks are served only at the chosen site or anywhere.
 import { benchArgs, runBench } from './harness.js';
 import { drawCallers, type Caller, type CallerModel, type SiteLoad } from './routing/arrivals.js';
 import { erlangA, erlangC, type QueueFigures } from '@ccfed/analytics/erlang';
@@ -14,7 +18,13 @@ import {
   type ModeFigures,
   type Tally,
 } from './routing/metrics.js';
-import { CCFED_MODEL, simulate, type FederationModel, type Mode } from './routing/simulate.js';
+import {
+  CCFED_MODEL,
+  simulate,
+  type CallbackModel,
+  type FederationModel,
+  type Mode,
+} from './routing/simulate.js';
 
 const HOUR = 3_600_000;
 
@@ -40,6 +50,15 @@ const CALLERS: CallerModel = {
   averagePatienceMs: 300_000,
 };
 const SL_MS = 20_000;
+/** Half of the callers told more than 30 s take a callback; 90 % answer it, 10 s after the
+ * agent is reserved (agent first). */
+const CALLBACKS: Omit<CallbackModel, 'servedAt'> = {
+  offerAboveMs: 30_000,
+  acceptShare: 0.5,
+  dialMs: 10_000,
+  answerRate: 0.9,
+  seed: SEED,
+};
 /**
  * Policy and state-lag variants, one seed each: [EWT threshold s, min improvement s, lag ms,
  * ask-after s (null: calls ask on their forecast only)].
@@ -127,6 +146,7 @@ function run(
   federation: FederationModel,
   seeds: number,
   counts?: (caller: Caller) => boolean,
+  callbacks?: CallbackModel,
 ): ModeResult {
   const tallies: Tally[] = [];
   for (let i = 0; i < seeds; i++) {
@@ -143,6 +163,7 @@ function run(
         warmupMs: WARMUP_MS,
         endMs: scenario.endMs,
         ...(counts ? { counts } : {}),
+        ...(callbacks ? { callbacks } : {}),
         federation,
       }),
     );
@@ -228,9 +249,85 @@ const erlangJson = (e: QueueFigures) => ({
   abandon_rate: r4(e.abandon_rate),
 });
 
+/** The surge scenario without and with callbacks: abandonment per mode and pooling efficiency. */
+function callbacks(sc: Scenario, without: Record<'isolated' | 'federated' | 'pooled', ModeResult>) {
+  const at = (servedAt: CallbackModel['servedAt']) => ({ ...CALLBACKS, servedAt });
+  const withCb = {
+    isolated: run(sc, 'isolated', CCFED_MODEL, SEEDS, undefined, at('origin')),
+    federated_at_chosen_site: run(sc, 'federated', CCFED_MODEL, SEEDS, undefined, at('origin')),
+    federated_anywhere: run(sc, 'federated', CCFED_MODEL, SEEDS, undefined, at('anywhere')),
+    pooled: run(sc, 'pooled', CCFED_MODEL, SEEDS, undefined, at('origin')),
+  };
+  const brief = (m: ModeResult) => ({
+    sl: r4(m.total.sl),
+    asa_s: r4(m.total.asa_s),
+    abandon_rate: r4(m.total.abandon_rate),
+    offered: m.total.offered,
+  });
+  const withJson = (m: ModeResult) => ({
+    ...brief(m),
+    callback_rate: r4(m.total.callback_rate),
+    overflow_rate: r4(m.total.overflow_rate),
+  });
+  const iso = withCb.isolated.total;
+  const pool = withCb.pooled.total;
+  const pe = (fed: ModeResult) => ({
+    sl: r4(efficiency(iso.sl, fed.total.sl, pool.sl)),
+    // None when pooling abandons no fewer than isolated sites (nothing to recover).
+    abandon:
+      iso.abandon_rate > pool.abandon_rate
+        ? r4((iso.abandon_rate - fed.total.abandon_rate) / (iso.abandon_rate - pool.abandon_rate))
+        : null,
+  });
+  return {
+    scenario: sc.name,
+    model: CALLBACKS,
+    without: {
+      isolated: brief(without.isolated),
+      federated: brief(without.federated),
+      pooled: brief(without.pooled),
+    },
+    with: {
+      isolated: withJson(withCb.isolated),
+      federated_at_chosen_site: withJson(withCb.federated_at_chosen_site),
+      federated_anywhere: {
+        ...withJson(withCb.federated_anywhere),
+        callbacks_served_elsewhere_rate: r4(
+          withCb.federated_anywhere.total.callbacks_overflowed_rate,
+        ),
+      },
+      pooled: withJson(withCb.pooled),
+    },
+    // Points of abandonment callbacks take away, per mode (the federation's at the chosen site).
+    abandon_fall: {
+      isolated: r4(without.isolated.total.abandon_rate - iso.abandon_rate),
+      federated: r4(
+        without.federated.total.abandon_rate - withCb.federated_at_chosen_site.total.abandon_rate,
+      ),
+      federated_anywhere: r4(
+        without.federated.total.abandon_rate - withCb.federated_anywhere.total.abandon_rate,
+      ),
+      pooled: r4(without.pooled.total.abandon_rate - pool.abandon_rate),
+    },
+    pooling_efficiency: {
+      callbacks_at_chosen_site: pe(withCb.federated_at_chosen_site),
+      callbacks_anywhere: pe(withCb.federated_anywhere),
+    },
+    definitions: {
+      abandon_rate:
+        'callers who hung up waiting, plus callbacks that found nobody to answer, over offered',
+      callback_rate: 'callers who took a callback / offered',
+      pooling_efficiency:
+        'sl: (SL_fed − SL_iso) / (SL_pool − SL_iso); abandon: (ab_iso − ab_fed) / (ab_iso − ab_pool); isolated and pooled with callbacks too',
+      sl: "answered within 20 s of the first call; a callback's wait runs to the customer answering it",
+    },
+  };
+}
+
 function main(): Record<string, unknown> {
   const started = Date.now();
   const out = [];
+  let callbackReport: ReturnType<typeof callbacks> | undefined;
   const table: string[] = [];
   const row = (...cells: (string | number)[]) =>
     table.push(cells.map((c, i) => String(c).padEnd(i === 0 ? 13 : 10)).join(' '));
@@ -282,6 +379,7 @@ function main(): Record<string, unknown> {
       };
     });
     const surging = sc.sites.find((s) => s.surge);
+    if (surging) callbackReport = callbacks(sc, { isolated: iso, federated: fed, pooled: pool });
     const surge = surging?.surge && {
       site: surging.siteId,
       window_s: [surging.surge.fromMs / 1000, surging.surge.toMs / 1000],
@@ -377,8 +475,27 @@ function main(): Record<string, unknown> {
         s.pooling_efficiency.toFixed(3),
       );
   }
+  if (callbackReport) {
+    const c = callbackReport;
+    table.push(`\ncallbacks in ${c.scenario}: abandon rate without → with`);
+    for (const [mode, w] of [
+      ['isolated', 'isolated'],
+      ['federated', 'federated_at_chosen_site'],
+      ['federated', 'federated_anywhere'],
+      ['pooled', 'pooled'],
+    ] as const) {
+      const after = c.with[w];
+      table.push(
+        `${w.padEnd(25)} ${c.without[mode].abandon_rate.toFixed(4)} → ${after.abandon_rate.toFixed(4)} (callbacks ${after.callback_rate.toFixed(3)}, SL20 ${after.sl.toFixed(3)})`,
+      );
+    }
+    table.push(
+      `pooling efficiency (SL / abandon): callbacks at the chosen site ${c.pooling_efficiency.callbacks_at_chosen_site.sl} / ${c.pooling_efficiency.callbacks_at_chosen_site.abandon}, anywhere ${c.pooling_efficiency.callbacks_anywhere.sl} / ${c.pooling_efficiency.callbacks_anywhere.abandon}`,
+    );
+  }
   const result = {
     scenarios: out,
+    callbacks: callbackReport ?? null,
     setup: {
       seed: SEED,
       seeds: SEEDS,

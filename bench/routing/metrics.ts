@@ -55,6 +55,11 @@ export interface Tally {
   abandoned: number;
   overflowed: number;
   refused: number;
+  /** Callers who took a callback, and of them those the callback did not reach. */
+  callbacks: number;
+  callbacksUnreached: number;
+  /** Callbacks another site served (only when they may be served anywhere). */
+  callbacksOverflowed: number;
   ewtCalls: number;
   ewtAbsErrMs: number;
   ewtErrMs: number;
@@ -73,6 +78,9 @@ export const emptyTally = (): Tally => ({
   abandoned: 0,
   overflowed: 0,
   refused: 0,
+  callbacks: 0,
+  callbacksUnreached: 0,
+  callbacksOverflowed: 0,
   ewtCalls: 0,
   ewtAbsErrMs: 0,
   ewtErrMs: 0,
@@ -141,6 +149,8 @@ export interface ModeFigures {
   readonly abandon_rate: number;
   readonly overflow_rate: number;
   readonly refused_rate: number;
+  readonly callback_rate: number;
+  readonly callbacks_overflowed_rate: number;
   readonly ewt_mae_ratio: number;
   readonly ewt_bias_ratio: number;
   readonly ewt_mae_floor_ratio: number;
@@ -155,6 +165,8 @@ export function figures(t: Tally): ModeFigures {
     abandon_rate: t.abandoned / t.offered,
     overflow_rate: t.overflowed / t.offered,
     refused_rate: t.refused / t.offered,
+    callback_rate: t.callbacks / t.offered,
+    callbacks_overflowed_rate: t.callbacksOverflowed / t.offered,
     ewt_mae_ratio: t.ewtAbsErrMs / t.ewtWaitMs,
     ewt_bias_ratio: t.ewtErrMs / t.ewtWaitMs,
     ewt_mae_floor_ratio: t.ewtFloorMs / t.ewtWaitMs,

@@ -2,13 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { drawCallers, type SiteLoad } from './arrivals.js';
 import { erlangA } from '@ccfed/analytics/erlang';
 import { figures } from './metrics.js';
-import { CCFED_MODEL, simulate, type Mode } from './simulate.js';
+import { CCFED_MODEL, simulate, type CallbackModel, type Mode } from './simulate.js';
 
 const HOUR = 3_600_000;
 const AHT = 180_000;
 const federation = CCFED_MODEL;
 
-function run(mode: Mode, sites: SiteLoad[], hours: number, seed: number) {
+function run(
+  mode: Mode,
+  sites: SiteLoad[],
+  hours: number,
+  seed: number,
+  callbacks?: CallbackModel,
+) {
   const endMs = hours * HOUR;
   const model = {
     averageHandleMs: AHT,
@@ -27,6 +33,7 @@ function run(mode: Mode, sites: SiteLoad[], hours: number, seed: number) {
     warmupMs: 0.5 * HOUR,
     endMs,
     federation,
+    ...(callbacks ? { callbacks } : {}),
   });
   const counted = callers.filter((c) => c.arrivalMs >= 0.5 * HOUR).length;
   return { f: figures(tally), tally, counted };
@@ -69,5 +76,46 @@ describe('simulate', () => {
     expect(fed.tally.answered + fed.tally.abandoned).toBe(fed.counted);
     expect(fed.f.overflow_rate).toBeGreaterThan(0.02);
     expect(fed.f.sl).toBeGreaterThan(iso.f.sl);
+  });
+
+  describe('callbacks', () => {
+    const callbacks = (servedAt: CallbackModel['servedAt']): CallbackModel => ({
+      offerAboveMs: 30_000,
+      acceptShare: 0.5,
+      dialMs: 10_000,
+      answerRate: 0.9,
+      seed: 1,
+      servedAt,
+    });
+    // One site loaded at `load` beside two quiet ones: long waits at s0 only.
+    const sites = (load: number): SiteLoad[] => [
+      { ...sitesAt(1, load)[0]!, siteId: 's0' },
+      ...sitesAt(2, 0.6).map((s, i) => ({ ...s, siteId: `s${i + 1}` })),
+    ];
+
+    it('callers told a long wait take callbacks, keep their place and abandon less; every call accounted for', () => {
+      // Heavy but not beyond capacity: in overload, places kept forever only lengthen the queue.
+      const without = run('isolated', sites(1.1), 4, 9);
+      const withCb = run('isolated', sites(1.1), 4, 9, callbacks('origin'));
+      expect(withCb.tally.callbacks).toBeGreaterThan(0);
+      // About half of those offered one (told more than a minute) took it.
+      expect(withCb.f.callback_rate).toBeLessThan(0.5);
+      // Unreached callbacks (10 %) are abandons too: still fewer than callers hanging up.
+      expect(withCb.tally.callbacksUnreached).toBeGreaterThan(0);
+      expect(withCb.tally.callbacksUnreached).toBeLessThan(0.2 * withCb.tally.callbacks);
+      expect(withCb.f.abandon_rate).toBeLessThan(without.f.abandon_rate);
+      expect(withCb.tally.answered + withCb.tally.abandoned).toBe(withCb.counted);
+    });
+
+    it('served anywhere, the federation moves callbacks to quiet sites (without a SIP transfer); at the chosen site it never does', () => {
+      const origin = run('federated', sites(1.4), 4, 9, callbacks('origin'));
+      const anywhere = run('federated', sites(1.4), 4, 9, callbacks('anywhere'));
+      expect(origin.tally.callbacks).toBeGreaterThan(0);
+      expect(origin.tally.callbacksOverflowed).toBe(0);
+      expect(anywhere.tally.callbacksOverflowed).toBeGreaterThan(0);
+      expect(anywhere.f.sl).toBeGreaterThan(origin.f.sl);
+      expect(anywhere.f.asa_s).toBeLessThan(origin.f.asa_s);
+      expect(anywhere.tally.answered + anywhere.tally.abandoned).toBe(anywhere.counted);
+    });
   });
 });

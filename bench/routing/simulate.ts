@@ -16,6 +16,7 @@ import { Acd, type AcdAgent, type Effects } from '@ccfed/site-agent/acd/acd';
 import { OverflowTrigger } from '@ccfed/site-agent/overflow/trigger';
 import type { Caller, SiteLoad } from './arrivals.js';
 import { EventQueue } from './event-queue.js';
+import { Prng } from './prng.js';
 import { siteFigures } from './site-figures.js';
 import { callsAheadBand } from '@ccfed/site-agent/acd/ewt';
 import { addEwt, emptyTally, gammaMeanAbsDeviation, type Tally } from './metrics.js';
@@ -69,6 +70,24 @@ export const CCFED_MODEL: FederationModel = {
   reservationTimeoutMs: 5_000,
 };
 
+/**
+ * Callbacks (issue 19): a caller told a wait above `offerAboveMs` may ask to be called back. They
+ * hang up and keep their place: a virtual entry in the site's queue at their original arrival
+ * time, which no patience ends. When an agent takes it, the dialer rings the customer (agent
+ * first); `answerRate` of them answer after `dialMs`, the rest are lost (counted as abandoned).
+ * Served at 'origin', the entry stays at the chosen site; served 'anywhere' (federated mode), the
+ * router may move it like any queued call, with no SIP transfer to wait for.
+ */
+export interface CallbackModel {
+  readonly offerAboveMs: number;
+  /** Share of callers offered one who take it; each caller's choice is drawn from the seed. */
+  readonly acceptShare: number;
+  readonly servedAt: 'origin' | 'anywhere';
+  readonly dialMs: number;
+  readonly answerRate: number;
+  readonly seed: number;
+}
+
 export interface RunConfig {
   readonly mode: Mode;
   readonly sites: readonly SiteLoad[];
@@ -83,6 +102,7 @@ export interface RunConfig {
   /** Narrows the counted calls further (one site, one hour); all calls are simulated. */
   readonly counts?: (caller: Caller) => boolean;
   readonly federation: FederationModel;
+  readonly callbacks?: CallbackModel;
 }
 
 type Phase = 'queued' | 'transit' | 'ringing' | 'talking' | 'done' | 'abandoned';
@@ -97,6 +117,8 @@ interface SimCall {
   moved: boolean;
   overflowed: boolean;
   refused: boolean;
+  /** Took a callback: off the line, waiting as a virtual entry. */
+  callback: boolean;
   predictedMs?: number;
   /** The calibrated forecast the caller would have been told. */
   announcedMs?: number;
@@ -140,6 +162,14 @@ export function simPolicy(siteIds: readonly string[], f: FederationModel): Routi
   };
 }
 
+/** A uniform draw in [0, 1) fixed by the seed, the call and what it decides: the same caller
+ * makes the same choice in every mode, and no other stream of the run moves. */
+function drawFor(seed: number, callId: string, what: string): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (const ch of `${what}:${callId}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+  return new Prng(h >>> 0).next();
+}
+
 /** Runs one mode over the given callers and returns what it measured. */
 export function simulate(cfg: RunConfig): Tally {
   const clock = new ManualClock(0);
@@ -147,6 +177,9 @@ export function simulate(cfg: RunConfig): Tally {
   const tally = emptyTally();
   const fed = cfg.federation;
   const federated = cfg.mode === 'federated';
+  const cb = cfg.callbacks;
+  // A callback moved by the router needs no SIP transfer.
+  const moveDelay = (call: SimCall) => (call.callback ? 0 : fed.transferDelayMs);
   const skills = [
     {
       id: SKILL,
@@ -211,7 +244,10 @@ export function simulate(cfg: RunConfig): Tally {
       const call = calls.get(a.callId)!;
       call.phase = 'ringing';
       triggers.get(site)!.forget(a.callId);
-      events.push(clock.now() + cfg.ringDelayMs, { kind: 'answer', call });
+      events.push(clock.now() + (call.callback ? cb!.dialMs : cfg.ringDelayMs), {
+        kind: 'answer',
+        call,
+      });
     }
     scheduleTick(site);
   };
@@ -236,7 +272,11 @@ export function simulate(cfg: RunConfig): Tally {
     const queued = a.queuedCalls(SKILL);
     if (queued.length === 0) return;
     const now = clock.now();
-    const waiting = queued.map((q) => ({
+    // Callbacks served only where they were taken never ask the router.
+    const movable =
+      cb?.servedAt === 'origin' ? queued.filter((q) => !calls.get(q.callId)!.callback) : queued;
+    if (movable.length === 0) return;
+    const waiting = movable.map((q) => ({
       callId: q.callId,
       skill: SKILL,
       waitedMs: now - q.arrivalMs,
@@ -266,6 +306,8 @@ export function simulate(cfg: RunConfig): Tally {
     tally.offered++;
     if (call.overflowed) tally.overflowed++;
     if (call.refused) tally.refused++;
+    if (call.callback) tally.callbacks++;
+    if (call.callback && call.overflowed) tally.callbacksOverflowed++;
     if (phase === 'abandoned') {
       tally.abandoned++;
       return;
@@ -301,6 +343,7 @@ export function simulate(cfg: RunConfig): Tally {
           moved: false,
           overflowed: false,
           refused: false,
+          callback: false,
         };
         calls.set(ev.caller.callId, call);
         open++;
@@ -311,6 +354,10 @@ export function simulate(cfg: RunConfig): Tally {
           call.announcedMs = res.announcedWaitMs;
           call.callsAhead = res.callsAhead;
           call.position = res.position;
+          call.callback =
+            cb !== undefined &&
+            res.announcedWaitMs > cb.offerAboveMs &&
+            drawFor(cb.seed, ev.caller.callId, 'accept') < cb.acceptShare;
           if (federated) check(origin);
         }
         return;
@@ -318,6 +365,13 @@ export function simulate(cfg: RunConfig): Tally {
       case 'answer': {
         const { call } = ev;
         if (call.phase !== 'ringing') return;
+        if (call.callback && drawFor(cb!.seed, call.caller.callId, 'answer') >= cb!.answerRate) {
+          // Nobody picked up the callback: the agent is free again, the customer lost.
+          carryOut(call.at, acd(call.at).abandon(call.caller.callId).effects);
+          if (counted(call)) tally.callbacksUnreached++;
+          finish(call, 'abandoned');
+          return;
+        }
         carryOut(call.at, acd(call.at).answered(call.caller.callId));
         call.phase = 'talking';
         call.answeredMs = now;
@@ -331,6 +385,8 @@ export function simulate(cfg: RunConfig): Tally {
       }
       case 'abandon': {
         const { call } = ev;
+        // Off the line: a callback's place is kept whatever the caller's patience was.
+        if (call.callback) return;
         if (call.phase === 'queued' || call.phase === 'ringing') {
           triggers.get(call.at)!.forget(call.caller.callId);
           carryOut(call.at, acd(call.at).abandon(call.caller.callId).effects);
@@ -384,7 +440,7 @@ export function simulate(cfg: RunConfig): Tally {
         call.phase = 'transit';
         call.moved = true;
         call.hops = 1;
-        events.push(now + fed.transferDelayMs, {
+        events.push(now + moveDelay(call), {
           kind: 'transfer',
           call,
           target: decision.targetSiteId,
@@ -405,7 +461,7 @@ export function simulate(cfg: RunConfig): Tally {
           router.release(target, call.caller.callId);
           call.phase = 'transit';
           call.refused = true;
-          events.push(now + fed.transferDelayMs, { kind: 'refused', call });
+          events.push(now + moveDelay(call), { kind: 'refused', call });
           return;
         }
         call.overflowed = true;
