@@ -51,12 +51,14 @@ const CALLERS: CallerModel = {
 };
 const SL_MS = 20_000;
 /** Half of the callers told more than 30 s take a callback; 90 % answer it, 10 s after the
- * agent is reserved (agent first). */
+ * agent is reserved (agent first); those who do not are tried twice more, 5 min apart. */
 const CALLBACKS: Omit<CallbackModel, 'servedAt'> = {
   offerAboveMs: 30_000,
   acceptShare: 0.5,
   dialMs: 10_000,
   answerRate: 0.9,
+  attempts: 3,
+  retryAfterMs: 300_000,
   seed: SEED,
 };
 /**
@@ -315,7 +317,7 @@ function callbacks(sc: Scenario, without: Record<'isolated' | 'federated' | 'poo
     },
     definitions: {
       abandon_rate:
-        'callers who hung up waiting, plus callbacks that found nobody to answer, over offered',
+        'callers who hung up waiting, plus callbacks nobody answered in three attempts, over offered',
       callback_rate: 'callers who took a callback / offered',
       pooling_efficiency:
         'sl: (SL_fed − SL_iso) / (SL_pool − SL_iso); abandon: (ab_iso − ab_fed) / (ab_iso − ab_pool); isolated and pooled with callbacks too',

@@ -84,6 +84,8 @@ describe('simulate', () => {
       acceptShare: 0.5,
       dialMs: 10_000,
       answerRate: 0.9,
+      attempts: 2,
+      retryAfterMs: 120_000,
       seed: 1,
       servedAt,
     });
@@ -100,9 +102,12 @@ describe('simulate', () => {
       expect(withCb.tally.callbacks).toBeGreaterThan(0);
       // About half of those offered one (told more than a minute) took it.
       expect(withCb.f.callback_rate).toBeLessThan(0.5);
-      // Unreached callbacks (10 %) are abandons too: still fewer than callers hanging up.
-      expect(withCb.tally.callbacksUnreached).toBeGreaterThan(0);
-      expect(withCb.tally.callbacksUnreached).toBeLessThan(0.2 * withCb.tally.callbacks);
+      // Callbacks unanswered twice (10 % × 10 %) are abandons too: far fewer than hang-ups.
+      expect(withCb.tally.callbacksUnreached).toBeLessThan(0.05 * withCb.tally.callbacks);
+      // With one attempt only, a tenth of them are lost.
+      const once = run('isolated', sites(1.1), 4, 9, { ...callbacks('origin'), attempts: 1 });
+      expect(once.tally.callbacksUnreached).toBeGreaterThan(0.05 * once.tally.callbacks);
+      expect(once.tally.callbacksUnreached).toBeGreaterThan(withCb.tally.callbacksUnreached);
       expect(withCb.f.abandon_rate).toBeLessThan(without.f.abandon_rate);
       expect(withCb.tally.answered + withCb.tally.abandoned).toBe(withCb.counted);
     });

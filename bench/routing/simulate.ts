@@ -74,7 +74,8 @@ export const CCFED_MODEL: FederationModel = {
  * Callbacks (issue 19): a caller told a wait above `offerAboveMs` may ask to be called back. They
  * hang up and keep their place: a virtual entry in the site's queue at their original arrival
  * time, which no patience ends. When an agent takes it, the dialer rings the customer (agent
- * first); `answerRate` of them answer after `dialMs`, the rest are lost (counted as abandoned).
+ * first); `answerRate` of them answer after `dialMs`; the others are tried again `retryAfterMs`
+ * later from their place, and lost (counted as abandoned) after `attempts` tries.
  * Served at 'origin', the entry stays at the chosen site; served 'anywhere' (federated mode), the
  * router may move it like any queued call, with no SIP transfer to wait for.
  */
@@ -85,6 +86,9 @@ export interface CallbackModel {
   readonly servedAt: 'origin' | 'anywhere';
   readonly dialMs: number;
   readonly answerRate: number;
+  /** Attempts before the customer counts as lost, and the pause between them. */
+  readonly attempts: number;
+  readonly retryAfterMs: number;
   readonly seed: number;
 }
 
@@ -105,7 +109,7 @@ export interface RunConfig {
   readonly callbacks?: CallbackModel;
 }
 
-type Phase = 'queued' | 'transit' | 'ringing' | 'talking' | 'done' | 'abandoned';
+type Phase = 'queued' | 'transit' | 'ringing' | 'talking' | 'done' | 'abandoned' | 'retry';
 
 interface SimCall {
   readonly caller: Caller;
@@ -119,6 +123,8 @@ interface SimCall {
   refused: boolean;
   /** Took a callback: off the line, waiting as a virtual entry. */
   callback: boolean;
+  /** Callback attempts that rang the customer so far. */
+  callbackAttempts: number;
   predictedMs?: number;
   /** The calibrated forecast the caller would have been told. */
   announcedMs?: number;
@@ -136,6 +142,7 @@ type SimEvent =
   | { kind: 'verdict'; call: SimCall; decision: Decision; toldEwtMs: number }
   | { kind: 'transfer'; call: SimCall; target: string; originEwtMs: number }
   | { kind: 'refused'; call: SimCall }
+  | { kind: 'retry'; call: SimCall }
   | { kind: 'seen'; target: string; callId: string; atMs: number };
 
 /** Builds the sim's routing policy: every site equal (no handicap), one skill that overflows. */
@@ -344,6 +351,7 @@ export function simulate(cfg: RunConfig): Tally {
           overflowed: false,
           refused: false,
           callback: false,
+          callbackAttempts: 0,
         };
         calls.set(ev.caller.callId, call);
         open++;
@@ -365,12 +373,22 @@ export function simulate(cfg: RunConfig): Tally {
       case 'answer': {
         const { call } = ev;
         if (call.phase !== 'ringing') return;
-        if (call.callback && drawFor(cb!.seed, call.caller.callId, 'answer') >= cb!.answerRate) {
-          // Nobody picked up the callback: the agent is free again, the customer lost.
-          carryOut(call.at, acd(call.at).abandon(call.caller.callId).effects);
-          if (counted(call)) tally.callbacksUnreached++;
-          finish(call, 'abandoned');
-          return;
+        if (call.callback) {
+          call.callbackAttempts++;
+          const attempt = `answer-${call.callbackAttempts}`;
+          if (drawFor(cb!.seed, call.caller.callId, attempt) >= cb!.answerRate) {
+            // Nobody picked up: the agent is free again; the customer is tried again later, at
+            // their place, or lost after the last attempt.
+            carryOut(call.at, acd(call.at).abandon(call.caller.callId).effects);
+            if (call.callbackAttempts < cb!.attempts) {
+              call.phase = 'retry';
+              events.push(now + cb!.retryAfterMs, { kind: 'retry', call });
+              return;
+            }
+            if (counted(call)) tally.callbacksUnreached++;
+            finish(call, 'abandoned');
+            return;
+          }
         }
         carryOut(call.at, acd(call.at).answered(call.caller.callId));
         call.phase = 'talking';
@@ -473,6 +491,10 @@ export function simulate(cfg: RunConfig): Tally {
         });
         return;
       }
+      case 'retry':
+        offer(ev.call, ev.call.at);
+        if (federated) check(ev.call.at);
+        return;
       case 'refused':
         if (ev.call.phase === 'transit') offer(ev.call, ev.call.origin);
         return;
