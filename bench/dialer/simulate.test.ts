@@ -37,6 +37,18 @@ describe('the campaign simulator', () => {
     expect(pre.abandon_rate_max_24h).toBeLessThanOrEqual(0.03);
   });
 
+  it('a pacer whose prior is far off (5 % believed, 40 % real) still keeps every 24 h window under the cap', () => {
+    const r = simulateCampaign({
+      ...base,
+      mode: 'predictive',
+      answerRate: 0.4,
+      shiftHours: 3,
+      pacer: { priorAnswerRate: 0.05, priorWeight: 500 },
+    });
+    expect(r.abandoned_no_agent).toBeGreaterThan(0);
+    expect(r.abandon_rate_max_24h).toBeLessThanOrEqual(0.03);
+  });
+
   it('counts AMD false positives as abandons in the 24 h rate', () => {
     const sloppy = simulateCampaign({
       ...base,
