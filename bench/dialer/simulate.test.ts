@@ -11,7 +11,8 @@ const base: CampaignConfig = {
   seed: 7,
 };
 
-describe('the campaign simulator', () => {
+// Simulations, not timings: a loaded machine may run them several times slower.
+describe('the campaign simulator', { timeout: 30_000 }, () => {
   it('is deterministic for a seed', () => {
     expect(simulateCampaign(base)).toEqual(simulateCampaign(base));
     expect(simulateCampaign({ ...base, seed: 8 })).not.toEqual(simulateCampaign(base));
