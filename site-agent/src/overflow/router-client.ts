@@ -53,6 +53,8 @@ export function routerClient(opts: {
       ),
     ]),
   );
+  // Connect to every router now: a failover must not wait for a TLS handshake with the other one.
+  for (const channel of channels.values()) channel.getConnectivityState(true);
   const clients = new Map(
     [...channels].map(([address, channel]) => [
       address,
