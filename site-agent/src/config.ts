@@ -1,6 +1,7 @@
 import { kafkaEnvSchema, tlsEnvSchema } from '@ccfed/common';
 import { DEFAULT_PROMPTS_DIR } from '@ccfed/services/media';
 import { z } from 'zod';
+import { DEFAULT_HEDGE_AFTER_MS } from './overflow/router-pair.js';
 import { FEDERATION_KEY_MIN_BYTES } from './sip-context-signature.js';
 
 const ROUTER_ADDRESS = /^[\w.-]+:\d{1,5}$/;
@@ -45,7 +46,7 @@ const siteAgentEnvironment = z.object({
     .int('expected whole milliseconds')
     .min(1, 'expected at least 1 ms')
     .max(60_000, 'expected at most 60000 ms')
-    .default(50),
+    .default(DEFAULT_HEDGE_AFTER_MS),
   CCFED_DATA_DIR: z
     .string({ error: "required: directory for the site agent's durable state (its event outbox)" })
     .min(1),

@@ -114,8 +114,9 @@ export function routerClient(opts: {
               targetSiteId: r.targetSiteId,
               decisionId: r.decisionId,
               reason: r.reason,
+              router: address,
             }
-          : { verdict: 'stay', reason: r.reason, decisionId: r.decisionId };
+          : { verdict: 'stay', reason: r.reason, decisionId: r.decisionId, router: address };
       span.setAttribute('ccfed.route.verdict', answer.verdict);
       if (answer.verdict === 'overflow') span.setAttribute('ccfed.route.target', r.targetSiteId);
       return answer;

@@ -22,6 +22,9 @@
 import type { Clock } from '@ccfed/common';
 import type { Logger } from 'pino';
 
+/** How long a question waits for the first router before asking the other too, by default. */
+export const DEFAULT_HEDGE_AFTER_MS = 50;
+
 /** How long a router that failed or was hedged over is asked last. */
 export const SET_ASIDE_MS = 5_000;
 
