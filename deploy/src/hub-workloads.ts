@@ -100,13 +100,19 @@ export function hubDeployment(
     readonly replicas: number;
     readonly namespace: pulumi.Input<string>;
     readonly configHash?: string;
+    /** Default ccfed-<component>; the routers of the pair are ccfed-router-a and -b. */
+    readonly deploymentName?: string;
   },
   opts: pulumi.CustomResourceOptions,
 ): k8s.apps.v1.Deployment {
   return new k8s.apps.v1.Deployment(
     name,
     {
-      metadata: { name: `ccfed-${p.component}`, namespace: p.namespace, labels: p.labels },
+      metadata: {
+        name: p.deploymentName ?? `ccfed-${p.component}`,
+        namespace: p.namespace,
+        labels: p.labels,
+      },
       spec: {
         replicas: p.replicas,
         selector: { matchLabels: p.labels },
