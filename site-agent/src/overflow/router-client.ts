@@ -5,8 +5,8 @@ import {
   type Clock,
   type TlsMaterial,
 } from '@ccfed/common';
-import { routing, SPAN_NAMES } from '@ccfed/proto';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { METRIC_NAMES, routing, SPAN_NAMES } from '@ccfed/proto';
+import { metrics, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { createClient, type Channel, ClientError, Status } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { RouteAnswer, RouteQuestion } from './outbound.js';
@@ -61,6 +61,12 @@ export function routerClient(opts: {
       createClient(routing.CentralRouterDefinition, channel),
     ]),
   );
+  const failovers = metrics
+    .getMeter('ccfed-site-agent')
+    .createCounter(METRIC_NAMES.routerFailovers, {
+      description:
+        'Router questions also put to the other router of the pair, by router and cause (error, no-answer)',
+    });
   const pair = new RouterPair<RouteQuestion, RouteAnswer>({
     addresses: opts.addresses,
     ask: (address, q, signal) => askOne(address, q, signal),
@@ -69,6 +75,8 @@ export function routerClient(opts: {
     clock: opts.clock,
     log: opts.log,
     isFinal: (err) => err instanceof ClientError && FINAL_STATUSES.has(err.code),
+    onFailover: (address, cause) =>
+      failovers.add(1, { 'ccfed.router': address, 'ccfed.failover.cause': cause }),
   });
 
   async function askOne(

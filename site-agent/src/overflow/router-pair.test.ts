@@ -16,6 +16,8 @@ function pair(
 ) {
   const asked: string[] = [];
   const cancelled: string[] = [];
+  /** "address cause" for each question moved on to the next router. */
+  const failovers: string[] = [];
   const ask = (address: string, question: string, signal: AbortSignal) =>
     new Promise<string>((resolve, reject) => {
       asked.push(address);
@@ -39,6 +41,7 @@ function pair(
     deadlineMs: DEADLINE_MS,
     clock: { now: () => Date.now() },
     log: pino({ level: 'silent' }),
+    onFailover: (address, cause) => failovers.push(`${address} ${cause}`),
     ...extra,
   });
   /** Asks and reports the answer (or error) and how long it took, in fake time. */
@@ -51,7 +54,7 @@ function pair(
     await vi.runAllTimersAsync();
     return { ...(await outcome), tookMs: Date.now() - started };
   };
-  return { p, asked, cancelled, question, behaviour };
+  return { p, asked, cancelled, failovers, question, behaviour };
 }
 
 describe('RouterPair', () => {
@@ -73,9 +76,13 @@ describe('RouterPair', () => {
   });
 
   it('fails over at once when a router refuses, and asks that router last for a while', async () => {
-    const { question, asked, p } = pair({ [A]: { failAfterMs: 1 }, [B]: { answerAfterMs: 5 } });
+    const { question, asked, failovers, p } = pair({
+      [A]: { failAfterMs: 1 },
+      [B]: { answerAfterMs: 5 },
+    });
     expect(await question('q1')).toMatchObject({ answer: 'q1 from router-b:50051', tookMs: 6 });
     expect(asked).toEqual([A, B]);
+    expect(failovers).toEqual([`${A} error`]);
     expect(p.order()).toEqual([B, A]);
     // The next questions go to B alone, without waiting on A.
     asked.length = 0;
@@ -87,13 +94,17 @@ describe('RouterPair', () => {
   });
 
   it('asks the other router too after the hedge delay when the first does not answer, and cancels the loser', async () => {
-    const { question, asked, cancelled, p } = pair({ [A]: 'hung', [B]: { answerAfterMs: 10 } });
+    const { question, asked, cancelled, failovers, p } = pair({
+      [A]: 'hung',
+      [B]: { answerAfterMs: 10 },
+    });
     expect(await question('q1')).toMatchObject({
       answer: 'q1 from router-b:50051',
       tookMs: HEDGE_MS + 10,
     });
     expect(asked).toEqual([A, B]);
     expect(cancelled).toEqual([A]);
+    expect(failovers).toEqual([`${A} no-answer`]);
     // A hung router is set aside like a failed one: later questions do not wait for it.
     expect(p.order()).toEqual([B, A]);
     asked.length = 0;

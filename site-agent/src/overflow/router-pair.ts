@@ -41,7 +41,12 @@ export interface RouterPairDeps<Q, A> {
   readonly log: Logger;
   /** An error the next router would repeat (a refused request): no failover. Default: none. */
   readonly isFinal?: (err: unknown) => boolean;
+  /** Called each time a question moves on from `address` to the next router (for metrics). */
+  readonly onFailover?: (address: string, cause: FailoverCause) => void;
 }
+
+/** Why a question was also put to the next router. */
+export type FailoverCause = 'error' | 'no-answer';
 
 export class RouterPair<Q, A> {
   /** address → until when it is asked last. */
@@ -89,6 +94,7 @@ export class RouterPair<Q, A> {
         if (attempts.length < order.length)
           hedge = setTimeout(() => {
             this.setAside(address, `no answer within ${hedgeAfterMs} ms`);
+            this.deps.onFailover?.(address, 'no-answer');
             launch();
           }, hedgeAfterMs);
         this.deps.ask(address, question, attempt.controller.signal).then(
@@ -108,8 +114,10 @@ export class RouterPair<Q, A> {
             }
             this.setAside(address, message);
             errors.push(`${address}: ${message}`);
-            if (attempts.length < order.length) launch();
-            else if (errors.length === order.length)
+            if (attempts.length < order.length) {
+              this.deps.onFailover?.(address, 'error');
+              launch();
+            } else if (errors.length === order.length)
               finish(() => reject(new Error(`no router answered: ${errors.join('; ')}`)));
           },
         );
