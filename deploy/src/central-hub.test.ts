@@ -113,6 +113,13 @@ describe('CentralHub', () => {
         'app.kubernetes.io/component': 'router',
         'ccfed.io/router': r,
       });
+      // Kept off each other's node where the cluster allows.
+      const anti = (d.inputs.spec as any).template.spec.affinity.podAntiAffinity
+        .preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
+      expect(anti.topologyKey).toBe('kubernetes.io/hostname');
+      expect(anti.labelSelector.matchLabels).toMatchObject({
+        'app.kubernetes.io/component': 'router',
+      });
       const router = container(d, 'router');
       expect(router.image).toBe('registry.test/ccfed:1.2.3');
       expect(router.command).toEqual(['node', '--import', 'tsx', 'central/router/src/index.ts']);

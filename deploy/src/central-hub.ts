@@ -287,6 +287,21 @@ export class CentralHub extends pulumi.ComponentResource {
           topologyMap: topologyMap.metadata.name,
           configHash: configHash(topologyYaml),
           resources: args.resources,
+          // On different nodes where the cluster has more than one: a node lost must not take
+          // both routers. Preferred, not required, so a one-node cluster still runs the pair.
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                {
+                  weight: 100,
+                  podAffinityTerm: {
+                    labelSelector: { matchLabels: ccfedLabels('router') },
+                    topologyKey: 'kubernetes.io/hostname',
+                  },
+                },
+              ],
+            },
+          },
         },
         { parent: this, dependsOn: allTopics },
       );
