@@ -36,6 +36,8 @@ interface SmokeResult {
     readonly calls?: number;
   };
   readonly scenarios?: readonly unknown[];
+  readonly pair?: boolean;
+  readonly failover_ms?: { readonly median: number; readonly runs: readonly unknown[] };
   readonly clients?: Readonly<Record<string, unknown>>;
   readonly generation?: { readonly reused: boolean };
   readonly failed?: readonly string[];
@@ -54,10 +56,13 @@ const EXPECT: Record<string, (r: SmokeResult) => void> = {
     expect(r.first_ringback_ms).toMatchObject({ samples: expect.any(Number), without_182: 0 });
     expect(r.first_ringback_ms!.samples).toBeGreaterThan(0);
   },
-  // Every answered decision reached the route-decisions topic.
+  // Every answered decision reached the route-decisions topic, and the pair failed over once.
   router: (r) => {
     expect(r.setup?.decisions_answered).toBeGreaterThan(0);
     expect(r.setup?.route_decisions_published).toBeGreaterThanOrEqual(r.setup!.decisions_answered!);
+    expect(r.pair).toBe(true);
+    expect(r.failover_ms?.runs).toHaveLength(1);
+    expect(r.failover_ms!.median).toBeGreaterThan(0);
   },
   routing: (r) => expect(r.scenarios).toHaveLength(2),
   // The bench itself fails unless every event landed exactly once, for each client.
