@@ -194,18 +194,22 @@ describe('router pair', () => {
     const [a, b] = routers as [RunningRouter, RunningRouter];
     const logLines: string[] = [];
     const site = await siteClient([a.address, b.address], logLines);
-    expect((await site.ask()).error).toBeUndefined();
+    expect((await site.ask()).answer?.router).toBe(a.address);
     a.process.child.kill('SIGSTOP');
     try {
       const first = await site.ask();
       expect(first.error).toBeUndefined();
+      expect(first.answer?.router).toBe(b.address);
       expect(first.tookMs).toBeLessThan(DEADLINE_MS);
       expect(logLines.join('')).toContain(`"event":"router_set_aside","router":"${a.address}"`);
+      // Later questions go to B first: A is not waited for again while it is set aside.
       for (let i = 0; i < 5; i++) {
         const later = await site.ask();
-        expect(later.error).toBeUndefined();
+        expect(later.answer?.router).toBe(b.address);
         expect(later.tookMs).toBeLessThan(DEADLINE_MS);
       }
+      const aside = `"event":"router_set_aside","router":"${a.address}"`;
+      expect(logLines.filter((l) => l.includes(aside))).toHaveLength(1);
     } finally {
       a.process.child.kill('SIGCONT');
     }
@@ -217,11 +221,12 @@ describe('router pair', () => {
     // A answers again once continued: this client asks it first.
     await waitFor('router A to answer again', async () => {
       const r = await site.ask();
-      return r.error === undefined ? r : undefined;
+      return r.answer?.router === a.address ? r : undefined;
     });
     await a.process.kill();
     const first = await site.ask();
     expect(first.error).toBeUndefined();
+    expect(first.answer?.router).toBe(b.address);
     expect(first.tookMs).toBeLessThan(DEADLINE_MS);
     // With both routers gone the call stays at its site, within the deadline too.
     b.process.child.kill('SIGSTOP');
