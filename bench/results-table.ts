@@ -108,11 +108,19 @@ export const FIGURES: Readonly<Record<string, (r: Json) => Figure[]>> = {
       },
     ];
     if (pair)
-      figures.push({
-        what: `router failover: one router killed → first answer from the other (site agent's client, hedge ${int(num(r, 'setup.hedge_after_ms'))} ms), median / max of ${list(r, 'failover_ms.runs').length} runs`,
-        measured: `${ms(num(r, 'failover_ms.median'))} / ${ms(num(r, 'failover_ms.max'))} ms`,
-        target: 'median < 1,000 ms',
-      });
+      figures.push(
+        {
+          what: `router failover: one router killed → first answer from the other (site agent's client, hedge ${int(num(r, 'setup.hedge_after_ms'))} ms), median / max of ${list(r, 'failover_ms.runs').length} runs`,
+          measured: `${ms(num(r, 'failover_ms.median'))} / ${ms(num(r, 'failover_ms.max'))} ms`,
+          target: 'median < 1,000 ms',
+        },
+        {
+          what: `router failover: one router hung (SIGSTOP) → first answer from the other, median / max of ${list(r, 'hang_failover_ms.runs').length} runs`,
+          measured: `${ms(num(r, 'hang_failover_ms.median'))} / ${ms(num(r, 'hang_failover_ms.max'))} ms`,
+          // Within the site agent's request deadline, or the call would not have been moved.
+          target: `< ${int(num(r, 'setup.request_deadline_ms'))} ms`,
+        },
+      );
     return figures;
   },
   routing: (r) => {

@@ -14,6 +14,8 @@
 //   failover_ms       median / max over FAILOVER_RUNS of: one router SIGKILLed while a site's
 //                     client asks back to back (that router first in its order) → the first
 //                     answer from the other router; the killed router is restarted between runs
+//   hang_failover_ms  the same with the router SIGSTOPped (hung: nothing refused, nothing
+//                     answered), continued after each run
 //
 // Each request is a realistic ask: a random origin site, tenant and skill, a call that has waited
 // a while with an EWT at home from 10 s to 10 min, so that answers are overflow or stay (some under
@@ -408,14 +410,13 @@ await runBench('router', args, async (run) => {
   }
   await admin.disconnect();
 
-  // Failover: a site's client asks back to back, its first router is killed, and the time from
-  // the kill to the first answer from the other router is one run. The killed router comes back
-  // on its port before the next run, which kills the other one. (Counted after the route-decisions
-  // check above: a killed router's last decisions, still queued for Kafka, die with it.)
-  const failovers: { killed: string; ms: number; answers_from_killed_after_kill: number }[] = [];
-  for (let i = 0; i < FAILOVER_RUNS; i++) {
-    const victim = routers[i % 2]!;
-    const other = routers[(i + 1) % 2]!;
+  // Failover: a site's client asks back to back, its first router fails, and the time from the
+  // fault to the first answer from the other router is one run. `kill`: SIGKILL, the router comes
+  // back on its port before the next run (which faults the other one); `hang`: SIGSTOP, continued
+  // after the run (a hung router answers nothing and refuses nothing: the hedge finds the other).
+  // Measured after the route-decisions check above: a killed router's last decisions, still
+  // queued for Kafka, die with it.
+  const failoverRun = async (victim: PairRouter, other: PairRouter, fault: 'kill' | 'hang') => {
     const client = await pairClient('shanghai', [victim.address, other.address]);
     for (const upBy = Date.now() + 30_000; ;) {
       const r = await client.ask(question()).catch(() => undefined);
@@ -423,39 +424,50 @@ await runBench('router', args, async (run) => {
       if (Date.now() > upBy) throw new Error(`${victim.id} does not answer the failover client`);
       await new Promise((res) => setTimeout(res, 100));
     }
-    // Set once the kill is sent; read by the asking loop (hence let, though assigned once).
-    let killedAt: number | undefined = undefined;
+    // Set once the fault is injected; read by the asking loop (hence let, though assigned once).
+    let faultAt: number | undefined = undefined;
     let recovered: number | undefined;
-    let fromKilled = 0;
+    let fromVictim = 0;
     const giveUp = performance.now() + 60_000;
     const asking = (async () => {
       while (recovered === undefined && performance.now() < giveUp) {
         const r = await client.ask(question()).catch(() => undefined);
         const t = performance.now();
-        if (killedAt === undefined || !r) continue;
+        if (faultAt === undefined || !r) continue;
         if (r.router === other.address) recovered = t;
-        else fromKilled += 1;
+        else fromVictim += 1;
       }
     })();
     await new Promise((res) => setTimeout(res, 300));
-    killedAt = performance.now();
-    victim.process.child.kill('SIGKILL');
+    faultAt = performance.now();
+    victim.process.child.kill(fault === 'kill' ? 'SIGKILL' : 'SIGSTOP');
     await asking;
+    if (fault === 'hang') victim.process.child.kill('SIGCONT');
     if (recovered === undefined)
-      throw new Error(`no answer from ${other.id} after killing ${victim.id}`);
-    failovers.push({
-      killed: victim.id,
-      ms: round(recovered - killedAt),
-      answers_from_killed_after_kill: fromKilled,
-    });
-    console.log(
-      `failover ${i + 1}/${FAILOVER_RUNS}: ${victim.id} killed → first answer from ${other.id} after ${round(recovered - killedAt)} ms`,
-    );
-    await victim.process.exited;
-    victim.process = await startRouter(victim.id, victim.port);
+      throw new Error(
+        `no answer from ${other.id} after ${fault === 'kill' ? 'killing' : 'stopping'} ${victim.id}`,
+      );
+    const ms = round(recovered - faultAt);
+    console.log(`failover (${fault}): ${victim.id} → first answer from ${other.id} after ${ms} ms`);
+    if (fault === 'kill') {
+      await victim.process.exited;
+      victim.process = await startRouter(victim.id, victim.port);
+    }
     await waitUp(victim);
+    return { faulted: victim.id, ms, answers_from_faulted_after_fault: fromVictim };
+  };
+  type FailoverRun = Awaited<ReturnType<typeof failoverRun>>;
+  const failovers: FailoverRun[] = [];
+  const hangs: FailoverRun[] = [];
+  for (let i = 0; i < FAILOVER_RUNS; i++) {
+    const [victim, other] = [routers[i % 2]!, routers[(i + 1) % 2]!];
+    failovers.push(await failoverRun(victim, other, 'kill'));
+    hangs.push(await failoverRun(victim, other, 'hang'));
   }
-  const failoverSorted = failovers.map((f) => f.ms).sort((a, b) => a - b);
+  const summarise = (runs: FailoverRun[]) => {
+    const sorted = runs.map((f) => f.ms).sort((a, b) => a - b);
+    return { median: round(median(sorted, (x) => x)), max: sorted.at(-1)!, runs };
+  };
 
   const sat = median(saturation, (r) => r.decisions_per_s);
   const paced1 = median(atRate, (r) => r.latency_ms.p99);
@@ -467,11 +479,9 @@ await runBench('router', args, async (run) => {
     // Two routers serving at once, asked through the site agents' pair client.
     pair: true,
     // Kill → first answer from the other router (median run; every run in failover_ms.runs).
-    failover_ms: {
-      median: round(median(failoverSorted, (x) => x)),
-      max: failoverSorted.at(-1)!,
-      runs: failovers,
-    },
+    failover_ms: summarise(failovers),
+    // SIGSTOP → first answer from the other router: what the hedge costs a hung router's callers.
+    hang_failover_ms: summarise(hangs),
     saturation_latency_ms: sat.latency_ms,
     setup: {
       sites: SITES,
@@ -496,7 +506,7 @@ await runBench('router', args, async (run) => {
     runs: { saturation, paced: atRate },
   };
   console.log(
-    `router pair (${SITES} sites, median of ${RUNS} runs of ${SECONDS} s): ${result.decisions_per_s} decisions/s with ${CONCURRENCY} in flight; at ${RATE}/s latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms; failover median ${result.failover_ms.median} ms, max ${result.failover_ms.max} ms over ${FAILOVER_RUNS} runs; ${published}/${answered} decisions on the topic`,
+    `router pair (${SITES} sites, median of ${RUNS} runs of ${SECONDS} s): ${result.decisions_per_s} decisions/s with ${CONCURRENCY} in flight; at ${RATE}/s latency p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms; failover median ${result.failover_ms.median} ms, max ${result.failover_ms.max} ms (hung router: median ${result.hang_failover_ms.median} ms, max ${result.hang_failover_ms.max} ms) over ${FAILOVER_RUNS} runs; ${published}/${answered} decisions on the topic`,
   );
   run.writeResult(result);
 });

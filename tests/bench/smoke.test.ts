@@ -38,6 +38,7 @@ interface SmokeResult {
   readonly scenarios?: readonly unknown[];
   readonly pair?: boolean;
   readonly failover_ms?: { readonly median: number; readonly runs: readonly unknown[] };
+  readonly hang_failover_ms?: { readonly median: number; readonly runs: readonly unknown[] };
   readonly clients?: Readonly<Record<string, unknown>>;
   readonly generation?: { readonly reused: boolean };
   readonly failed?: readonly string[];
@@ -63,6 +64,7 @@ const EXPECT: Record<string, (r: SmokeResult) => void> = {
     expect(r.pair).toBe(true);
     expect(r.failover_ms?.runs).toHaveLength(1);
     expect(r.failover_ms!.median).toBeGreaterThan(0);
+    expect(r.hang_failover_ms?.runs).toHaveLength(1);
   },
   routing: (r) => expect(r.scenarios).toHaveLength(2),
   // The bench itself fails unless every event landed exactly once, for each client.
