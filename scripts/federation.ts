@@ -113,25 +113,27 @@ async function main(): Promise<void> {
   // router-b on the next port; they share reservations through ccfed.route-decisions.
   const routerPort = Number(process.env.CCFED_ROUTER_PORT ?? 50051);
   const routerTls = await tlsEnv({ kind: 'service', service: 'router' });
-  const routers = await Promise.all(
-    (['a', 'b'] as const).map(async (r, i) => {
-      const address = `127.0.0.1:${routerPort + i}`;
-      const service = await startNodeService(
-        `router-${r}`,
-        'central/router/src/index.ts',
-        {
-          ...env,
-          ...kafkaAs({ role: 'router' }),
-          CCFED_TOPOLOGY: topologyFile,
-          CCFED_ROUTER_PORT: String(routerPort + i),
-          CCFED_ROUTER_ID: `router-${r}`,
-          ...routerTls,
-        },
-        'router_started',
-      );
-      return { name: `router-${r}`, address, service };
-    }),
-  );
+  // One after the other, each in `running` as soon as it is up: a failed start of the second
+  // must not leave the first behind.
+  const routers: { name: string; address: string; logFile: string }[] = [];
+  for (const [i, r] of (['a', 'b'] as const).entries()) {
+    const address = `127.0.0.1:${routerPort + i}`;
+    const service = await startNodeService(
+      `router-${r}`,
+      'central/router/src/index.ts',
+      {
+        ...env,
+        ...kafkaAs({ role: 'router' }),
+        CCFED_TOPOLOGY: topologyFile,
+        CCFED_ROUTER_PORT: String(routerPort + i),
+        CCFED_ROUTER_ID: `router-${r}`,
+        ...routerTls,
+      },
+      'router_started',
+    );
+    running.push({ name: `router-${r}`, stop: () => service.stop() });
+    routers.push({ name: `router-${r}`, address, logFile: service.logFile });
+  }
   const routerAddresses = routers.map((r) => r.address);
   const ingester = await startNodeService(
     'ingester',
@@ -172,9 +174,8 @@ async function main(): Promise<void> {
     },
     'api_listening',
   );
-  // Stopped after the sites, before the engines.
+  // Stopped after the sites, before the routers and the engines.
   running.push(
-    ...routers.map((r) => ({ name: r.name, stop: () => r.service.stop() })),
     { name: 'ingester', stop: () => ingester.stop() },
     { name: 'api', stop: () => api.stop() },
   );
@@ -272,7 +273,7 @@ ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it
                   users for this run: ${Object.values(clickhouse.logins)
                     .map((l) => `${l.username} / ${l.password}`)
                     .join(', ')}
-${routers.map((r) => `  ${r.name.padEnd(15)} ${r.address} (gRPC)   decisions on ccfed.route-decisions   log ${r.service.logFile}`).join('\n')}
+${routers.map((r) => `  ${r.name.padEnd(15)} ${r.address} (gRPC)   decisions on ccfed.route-decisions   log ${r.logFile}`).join('\n')}
   ingester        every ccfed.* topic → ClickHouse database ccfed               log ${ingester.logFile}
   console         http://127.0.0.1:${apiPort}/   API http://127.0.0.1:${apiPort}/api/v1 (OpenAPI: /api/v1/openapi.json)   log ${api.logFile}
                   log-ins (POST /api/v1/session): ${apiConfig.logins
