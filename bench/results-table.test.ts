@@ -66,6 +66,37 @@ describe('renderTable', () => {
     );
   });
 
+  it("shows the router pair's failover against its target, and refuses a pair result without it", () => {
+    const router = structuredClone(results().get('router')) as Record<string, unknown>;
+    const pair = {
+      ...router,
+      pair: true,
+      setup: { ...(router.setup as object), hedge_after_ms: 50, request_deadline_ms: 200 },
+      failover_ms: { median: 12.34, max: 230.5, runs: [{}, {}, {}, {}, {}] },
+      hang_failover_ms: { median: 55.4, max: 61, runs: [{}, {}, {}, {}, {}] },
+    };
+    expect(figuresOf('router', pair).at(-1)).toEqual({
+      what: 'router failover: one router hung (SIGSTOP) → first answer from the other, median / max of 5 runs',
+      measured: '55.4 / 61.0 ms',
+      target: '< 200 ms',
+    });
+    expect(figuresOf('router', pair).at(-2)).toEqual({
+      what: "router failover: one router killed → first answer from the other (site agent's client, hedge 50 ms), median / max of 5 runs",
+      measured: '12.3 / 231 ms',
+      target: 'median < 1,000 ms',
+    });
+    expect(figuresOf('router', pair).map((f) => f.target)).toEqual([
+      '≥ 1,000',
+      'p99 < 10 ms',
+      'median < 1,000 ms',
+      '< 200 ms',
+    ]);
+    delete (pair as Record<string, unknown>).failover_ms;
+    expect(() => renderTable(new Map([['router', pair]]))).toThrow(
+      'bench/results/router.json: no failover_ms.runs',
+    );
+  });
+
   it('refuses a results file whose benchmark has no figures defined', () => {
     expect(() => renderTable(new Map([['nosuch', {}]]))).toThrow(
       'no figures for "nosuch" in bench/results-table.ts FIGURES',

@@ -45,6 +45,11 @@ function str(r: Json, path: string): string {
   return v;
 }
 
+/** Whether a router result measured the pair (`"pair": true`). */
+function isPair(r: Json): boolean {
+  return r !== null && typeof r === 'object' && (r as Record<string, Json>).pair === true;
+}
+
 function list(r: Json, path: string): Json[] {
   const v = at(r, path);
   if (!Array.isArray(v)) throw new Error(`${path} is not a list`);
@@ -87,18 +92,37 @@ export const FIGURES: Readonly<Record<string, (r: Json) => Figure[]>> = {
       target: '—',
     },
   ],
-  router: (r) => [
-    {
-      what: `routing decisions/s, ${num(r, 'setup.sites')} sites, ${num(r, 'setup.concurrency')} requests in flight`,
-      measured: int(num(r, 'decisions_per_s')),
-      target: '—',
-    },
-    {
-      what: `decision latency at ${int(num(r, 'latency_ms.at_rate_per_s'))} requests/s (client side), p50 / p99`,
-      measured: `${ms(num(r, 'latency_ms.p50'))} / ${ms(num(r, 'latency_ms.p99'))} ms`,
-      target: '—',
-    },
-  ],
+  // A results file from before the router pair (`pair` absent) measured one router: no failover.
+  router: (r) => {
+    const pair = isPair(r);
+    const figures: Figure[] = [
+      {
+        what: `routing decisions/s, ${num(r, 'setup.sites')} sites, ${num(r, 'setup.concurrency')} requests in flight${pair ? ', router pair' : ''}`,
+        measured: int(num(r, 'decisions_per_s')),
+        target: pair ? '≥ 1,000' : '—',
+      },
+      {
+        what: `decision latency at ${int(num(r, 'latency_ms.at_rate_per_s'))} requests/s (client side), p50 / p99`,
+        measured: `${ms(num(r, 'latency_ms.p50'))} / ${ms(num(r, 'latency_ms.p99'))} ms`,
+        target: pair ? 'p99 < 10 ms' : '—',
+      },
+    ];
+    if (pair)
+      figures.push(
+        {
+          what: `router failover: one router killed → first answer from the other (site agent's client, hedge ${int(num(r, 'setup.hedge_after_ms'))} ms), median / max of ${list(r, 'failover_ms.runs').length} runs`,
+          measured: `${ms(num(r, 'failover_ms.median'))} / ${ms(num(r, 'failover_ms.max'))} ms`,
+          target: 'median < 1,000 ms',
+        },
+        {
+          what: `router failover: one router hung (SIGSTOP) → first answer from the other, median / max of ${list(r, 'hang_failover_ms.runs').length} runs`,
+          measured: `${ms(num(r, 'hang_failover_ms.median'))} / ${ms(num(r, 'hang_failover_ms.max'))} ms`,
+          // Within the site agent's request deadline, or the call would not have been moved.
+          target: `< ${int(num(r, 'setup.request_deadline_ms'))} ms`,
+        },
+      );
+    return figures;
+  },
   routing: (r) => {
     const scenarios = list(r, 'scenarios');
     // The wait announced to callers, isolated and federated: its bias and mean error, each over the

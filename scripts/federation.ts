@@ -109,19 +109,32 @@ async function main(): Promise<void> {
     CCFED_KAFKA_PASSWORD: kafkaUsers.passwordOf(principal),
     CCFED_TLS_CA: pki.caFile,
   });
-  const routerAddress = `127.0.0.1:${Number(process.env.CCFED_ROUTER_PORT ?? 50051)}`;
-  const router = await startNodeService(
-    'router',
-    'central/router/src/index.ts',
-    {
-      ...env,
-      ...kafkaAs({ role: 'router' }),
-      CCFED_TOPOLOGY: topologyFile,
-      CCFED_ROUTER_PORT: routerAddress.split(':')[1]!,
-      ...(await tlsEnv({ kind: 'service', service: 'router' })),
-    },
-    'router_started',
-  );
+  // The router pair (docs/operations.md, "Router down"): router-a on CCFED_ROUTER_PORT (50051),
+  // router-b on the next port; they share reservations through ccfed.route-decisions.
+  const routerPort = Number(process.env.CCFED_ROUTER_PORT ?? 50051);
+  const routerTls = await tlsEnv({ kind: 'service', service: 'router' });
+  // One after the other, each in `running` as soon as it is up: a failed start of the second
+  // must not leave the first behind.
+  const routers: { name: string; address: string; logFile: string }[] = [];
+  for (const [i, r] of (['a', 'b'] as const).entries()) {
+    const address = `127.0.0.1:${routerPort + i}`;
+    const service = await startNodeService(
+      `router-${r}`,
+      'central/router/src/index.ts',
+      {
+        ...env,
+        ...kafkaAs({ role: 'router' }),
+        CCFED_TOPOLOGY: topologyFile,
+        CCFED_ROUTER_PORT: String(routerPort + i),
+        CCFED_ROUTER_ID: `router-${r}`,
+        ...routerTls,
+      },
+      'router_started',
+    );
+    running.push({ name: `router-${r}`, stop: () => service.stop() });
+    routers.push({ name: `router-${r}`, address, logFile: service.logFile });
+  }
+  const routerAddresses = routers.map((r) => r.address);
   const ingester = await startNodeService(
     'ingester',
     'central/ingester/src/index.ts',
@@ -161,9 +174,8 @@ async function main(): Promise<void> {
     },
     'api_listening',
   );
-  // Stopped after the sites, before the engines.
+  // Stopped after the sites, before the routers and the engines.
   running.push(
-    { name: 'router', stop: () => router.stop() },
     { name: 'ingester', stop: () => ingester.stop() },
     { name: 'api', stop: () => api.stop() },
   );
@@ -189,7 +201,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   // Each site's desk agent is left logged out by the demo traffic, for a person at the desktop.
   const deskAgents = deskAgentsOf(topology);
-  for (const site of sites) {
+  for (const [i, site] of sites.entries()) {
     // rtpengine first, checked with an ng ping: Kamailio anchors every call's media there.
     const rtpengine = await startSiteRtpengine({
       topology,
@@ -216,7 +228,8 @@ async function main(): Promise<void> {
         CCFED_DATA_DIR: join(DATA, `site-agent-${site.id}`),
         CCFED_CALLER_HASH_KEY: callerHashKey,
         CCFED_FEDERATION_KEY: federationKey,
-        CCFED_ROUTER: routerAddress,
+        // Every other site prefers router-b, so both routers serve at once.
+        CCFED_ROUTER: (i % 2 === 0 ? routerAddresses : [...routerAddresses].reverse()).join(','),
         // The calls the tenants' policies record are recorded by the site's rtpengine and sealed
         // with this site's keys.
         CCFED_RECORDING_KEYS_FILE: localRecordingKeys(join(DATA, 'recording-keys'), site.id),
@@ -260,7 +273,7 @@ ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it
                   users for this run: ${Object.values(clickhouse.logins)
                     .map((l) => `${l.username} / ${l.password}`)
                     .join(', ')}
-  router          ${routerAddress} (gRPC)   decisions on ccfed.route-decisions   log ${router.logFile}
+${routers.map((r) => `  ${r.name.padEnd(15)} ${r.address} (gRPC)   decisions on ccfed.route-decisions   log ${r.logFile}`).join('\n')}
   ingester        every ccfed.* topic → ClickHouse database ccfed               log ${ingester.logFile}
   console         http://127.0.0.1:${apiPort}/   API http://127.0.0.1:${apiPort}/api/v1 (OpenAPI: /api/v1/openapi.json)   log ${api.logFile}
                   log-ins (POST /api/v1/session): ${apiConfig.logins

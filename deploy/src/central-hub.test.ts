@@ -92,32 +92,60 @@ describe('CentralHub', () => {
       allTopics(topicNames('ccfed-staging')).sort(),
     );
     expect(topics.every((t) => t.inputs.replicationFactor === 1)).toBe(true);
-    for (const name of ['ccfed-router', 'ccfed-ingester']) {
-      const c = container(deployment(declared, name), name.replace('ccfed-', ''));
+    for (const [name, component] of [
+      ['ccfed-router-a', 'router'],
+      ['ccfed-router-b', 'router'],
+      ['ccfed-ingester', 'ingester'],
+    ]) {
+      const c = container(deployment(declared, name!), component!);
       expect(envValue(c, 'CCFED_TOPIC_PREFIX')).toBe('ccfed-staging');
     }
   });
 
-  it('runs the router on the topology with a Service the sites reach it by', async () => {
+  it('runs the router pair on the topology, each router with its id and a Service of its own', async () => {
     const { hub, declared } = await declare();
-    const router = container(deployment(declared, 'ccfed-router'), 'router');
-    expect(router.image).toBe('registry.test/ccfed:1.2.3');
-    expect(router.command).toEqual(['node', '--import', 'tsx', 'central/router/src/index.ts']);
-    expect(envValue(router, 'CCFED_KAFKA_BROKERS')).toBe(BROKERS.join(','));
-    expect(envValue(router, 'CCFED_TOPOLOGY')).toBe(CONTAINER_PATHS.topologyFile);
-    expect(envValue(router, 'CCFED_ROUTER_HOST')).toBe('0.0.0.0');
-    expect(envValue(router, 'CCFED_ROUTER_PORT')).toBe(String(ROUTER_PORT));
-    expect(router.readinessProbe).toEqual({ tcpSocket: { port: ROUTER_PORT }, periodSeconds: 5 });
+    const services = ofType(declared, 'kubernetes:core/v1:Service');
+    for (const r of ['a', 'b']) {
+      const d = deployment(declared, `ccfed-router-${r}`);
+      expect((d.inputs.spec as any).replicas).toBe(1);
+      const labels = (d.inputs.spec as any).selector.matchLabels;
+      expect(labels).toMatchObject({
+        'app.kubernetes.io/component': 'router',
+        'ccfed.io/router': r,
+      });
+      // Kept off each other's node where the cluster allows.
+      const anti = (d.inputs.spec as any).template.spec.affinity.podAntiAffinity
+        .preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
+      expect(anti.topologyKey).toBe('kubernetes.io/hostname');
+      expect(anti.labelSelector.matchLabels).toMatchObject({
+        'app.kubernetes.io/component': 'router',
+      });
+      const router = container(d, 'router');
+      expect(router.image).toBe('registry.test/ccfed:1.2.3');
+      expect(router.command).toEqual(['node', '--import', 'tsx', 'central/router/src/index.ts']);
+      expect(envValue(router, 'CCFED_KAFKA_BROKERS')).toBe(BROKERS.join(','));
+      expect(envValue(router, 'CCFED_TOPOLOGY')).toBe(CONTAINER_PATHS.topologyFile);
+      expect(envValue(router, 'CCFED_ROUTER_HOST')).toBe('0.0.0.0');
+      expect(envValue(router, 'CCFED_ROUTER_PORT')).toBe(String(ROUTER_PORT));
+      expect(envValue(router, 'CCFED_ROUTER_ID')).toBe(`router-${r}`);
+      expect(router.readinessProbe).toEqual({
+        tcpSocket: { port: ROUTER_PORT },
+        periodSeconds: 5,
+      });
+      // Each Service reaches its own router only: "the other one" must be another process.
+      const svc = byMetadataName(services, `ccfed-router-${r}`).inputs.spec as any;
+      expect(svc.selector).toEqual(labels);
+      expect(svc.ports).toEqual([
+        { name: 'router', protocol: 'TCP', port: ROUTER_PORT, targetPort: ROUTER_PORT },
+      ]);
+    }
+    expect(services.some((s) => (s.inputs.metadata as any).name === 'ccfed-router')).toBe(false);
     const maps = ofType(declared, 'kubernetes:core/v1:ConfigMap');
     const shipped = (byMetadataName(maps, 'ccfed-hub-topology').inputs.data as any)[TOPOLOGY_KEY];
     expect(parseTopology(shipped, 'configmap')).toEqual(topology);
 
-    const svc = byMetadataName(ofType(declared, 'kubernetes:core/v1:Service'), 'ccfed-router');
-    expect((svc.inputs.spec as any).ports).toEqual([
-      { name: 'router', protocol: 'TCP', port: ROUTER_PORT, targetPort: ROUTER_PORT },
-    ]);
     expect(await promiseOf(hub.routerAddress)).toBe(
-      `ccfed-router.ccfed.svc.cluster.local:${ROUTER_PORT}`,
+      `ccfed-router-a.ccfed.svc.cluster.local:${ROUTER_PORT},ccfed-router-b.ccfed.svc.cluster.local:${ROUTER_PORT}`,
     );
   });
 
@@ -318,8 +346,8 @@ describe('CentralHub', () => {
     expect(
       () => new CentralHub('bad-6', args({ ingesterReplicas: 4, topicPartitions: 3 })),
     ).toThrow('ingester: 4 replicas for 3 partitions per topic');
-    expect(() => new CentralHub('bad-5', args({ routerReplicas: 0 }))).toThrow(
-      'router: replicas must be a whole number of at least 1, got 0',
+    expect(() => new CentralHub('bad-5', args({ apiReplicas: 0 }))).toThrow(
+      'api: replicas must be a whole number of at least 1, got 0',
     );
   });
 });

@@ -98,7 +98,6 @@ export interface CentralHubArgs {
   /** Where Kafka, ClickHouse, the ingress controller, Grafana and the collector are. */
   readonly network: HubNetwork;
   readonly resources?: ResourceOverrides;
-  readonly routerReplicas?: number;
   readonly ingesterReplicas?: number;
   readonly apiReplicas?: number;
   /**
@@ -114,6 +113,10 @@ export interface CentralHubArgs {
 }
 
 export const ROUTER_PORT = 50051;
+/** The two routers of the pair: Deployments and Services ccfed-router-a and ccfed-router-b. */
+export const ROUTER_PAIR = ['a', 'b'] as const;
+/** The pod label that tells the routers of the pair apart (each Service selects one). */
+export const ROUTER_LABEL = 'ccfed.io/router';
 export const API_PORT = 8080;
 const DEFAULT_DATABASE = 'ccfed';
 
@@ -125,9 +128,15 @@ export const DESKTOP_DIR = '/app/central/desktop/dist';
 /** Router, ingester, API, topics, schema migration and Grafana provisioning for one federation. */
 export class CentralHub extends pulumi.ComponentResource {
   readonly namespace: pulumi.Output<string>;
-  /** host:port the site agents in the hub's cluster use for the router (CCFED_ROUTER). */
+  /**
+   * host:port,host:port of the router pair, which the site agents in the hub's cluster use
+   * (CCFED_ROUTER).
+   */
   readonly routerAddress: pulumi.Output<string>;
-  /** host:port of the router's load balancer, for sites in other clusters (LoadBalancer only). */
+  /**
+   * host:port,host:port of the routers' load balancers, for sites in other clusters (LoadBalancer
+   * only).
+   */
   readonly routerExternalAddress: pulumi.Output<string> | undefined;
   /** In-cluster URL of the HTTP API. */
   readonly apiUrl: pulumi.Output<string>;
@@ -153,7 +162,6 @@ export class CentralHub extends pulumi.ComponentResource {
       );
     if (args.kafkaBrokers.length === 0) throw new Error('central hub: no Kafka brokers given');
     const replicas = {
-      router: args.routerReplicas ?? 1,
       ingester: args.ingesterReplicas ?? 1,
       api: args.apiReplicas ?? 1,
     };
@@ -243,51 +251,90 @@ export class CentralHub extends pulumi.ComponentResource {
     this.crossSellRefresh = jobs.crossSellRefresh;
     this.churnScoring = jobs.churnScoring;
 
-    const routerLabels = ccfedLabels('router');
-    hubDeployment(
-      `${name}-router`,
-      {
-        component: 'router',
-        labels: routerLabels,
-        namespace: ns,
-        replicas: replicas.router,
-        image: args.images.ccfed,
-        command: ccfedCommand('central/router/src/index.ts'),
-        env: [
-          ...plainEnv({
-            CCFED_TOPOLOGY: CONTAINER_PATHS.topologyFile,
-            CCFED_TOPIC_PREFIX: prefix,
-            CCFED_ROUTER_HOST: '0.0.0.0',
-            CCFED_ROUTER_PORT: String(ROUTER_PORT),
-          }),
-          ...kafkaEnv('router'),
-          ...telemetryEnv,
-        ],
-        port: { name: 'grpc', containerPort: ROUTER_PORT },
-        tlsSecret: certificate('router'),
-        topologyMap: topologyMap.metadata.name,
-        configHash: configHash(topologyYaml),
-        resources: args.resources,
-      },
-      { parent: this, dependsOn: allTopics },
+    // The router pair: two Deployments of one replica, each with its own Service and router id,
+    // serving at once and sharing reservations through route-decisions (docs/operations.md,
+    // "Router down"). Site agents know both addresses and fail over between them; a replicated
+    // Deployment behind one Service could not be asked "the other one".
+    const routerCertificate = certificate(
+      'router',
+      ROUTER_PAIR.map((r) => `ccfed-router-${r}`),
     );
-    const routerService = routerServiceFor(`${name}-router-service`, {
-      namespace: ns,
-      labels: routerLabels,
-      port: ROUTER_PORT,
-      type: routerType,
-      sourceRanges: routerSourceRanges,
-      annotations: args.routerLoadBalancerAnnotations,
-      parent: this,
+    const routerServices = ROUTER_PAIR.map((r) => {
+      const labels = ccfedLabels('router', { [ROUTER_LABEL]: r });
+      hubDeployment(
+        `${name}-router-${r}`,
+        {
+          component: 'router',
+          deploymentName: `ccfed-router-${r}`,
+          labels,
+          namespace: ns,
+          replicas: 1,
+          image: args.images.ccfed,
+          command: ccfedCommand('central/router/src/index.ts'),
+          env: [
+            ...plainEnv({
+              CCFED_TOPOLOGY: CONTAINER_PATHS.topologyFile,
+              CCFED_TOPIC_PREFIX: prefix,
+              CCFED_ROUTER_HOST: '0.0.0.0',
+              CCFED_ROUTER_PORT: String(ROUTER_PORT),
+              CCFED_ROUTER_ID: `router-${r}`,
+            }),
+            ...kafkaEnv('router'),
+            ...telemetryEnv,
+          ],
+          port: { name: 'grpc', containerPort: ROUTER_PORT },
+          tlsSecret: routerCertificate,
+          topologyMap: topologyMap.metadata.name,
+          configHash: configHash(topologyYaml),
+          resources: args.resources,
+          // On different nodes where the cluster has more than one: a node lost must not take
+          // both routers. Preferred, not required, so a one-node cluster still runs the pair.
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                {
+                  weight: 100,
+                  podAffinityTerm: {
+                    labelSelector: { matchLabels: ccfedLabels('router') },
+                    topologyKey: 'kubernetes.io/hostname',
+                  },
+                },
+              ],
+            },
+          },
+        },
+        { parent: this, dependsOn: allTopics },
+      );
+      return routerServiceFor(`${name}-router-${r}-service`, {
+        serviceName: `ccfed-router-${r}`,
+        namespace: ns,
+        labels,
+        port: ROUTER_PORT,
+        type: routerType,
+        sourceRanges: routerSourceRanges,
+        annotations: args.routerLoadBalancerAnnotations,
+        parent: this,
+      });
     });
-    this.routerAddress = pulumi.interpolate`${routerService.metadata.name}.${ns}.svc.cluster.local:${ROUTER_PORT}`;
+    this.routerAddress = pulumi
+      .all([ns, ...routerServices.map((s) => s.metadata.name)])
+      .apply(([namespace, ...names]) =>
+        names.map((n) => `${n}.${namespace}.svc.cluster.local:${ROUTER_PORT}`).join(','),
+      );
     this.routerExternalAddress =
       routerType === 'LoadBalancer'
-        ? routerService.status.loadBalancer.ingress.apply((ingress) => {
-            const host = ingress?.[0]?.ip || ingress?.[0]?.hostname;
-            if (!host) throw new Error('the router Service got no load balancer address');
-            return `${host}:${ROUTER_PORT}`;
-          })
+        ? pulumi.all(routerServices.map((s) => s.status.loadBalancer.ingress)).apply((ingresses) =>
+            ingresses
+              .map((ingress, i) => {
+                const host = ingress?.[0]?.ip || ingress?.[0]?.hostname;
+                if (!host)
+                  throw new Error(
+                    `the router Service ccfed-router-${ROUTER_PAIR[i]} got no load balancer address`,
+                  );
+                return `${host}:${ROUTER_PORT}`;
+              })
+              .join(','),
+          )
         : undefined;
 
     hubDeployment(

@@ -140,7 +140,9 @@ describe('deployFederation', () => {
     const topology = loadTopology(file);
     const { federation, declared } = await declare(settings(file));
     const router = await promiseOf(federation.hub.routerAddress);
-    expect(router).toBe('ccfed-router.ccfed-prod.svc.cluster.local:50051');
+    expect(router).toBe(
+      'ccfed-router-a.ccfed-prod.svc.cluster.local:50051,ccfed-router-b.ccfed-prod.svc.cluster.local:50051',
+    );
 
     expect(ofType(declared, 'kubernetes:core/v1:Namespace').map((n) => n.name)).toEqual(['ccfed']);
     const workloads = ofType(declared, 'kubernetes:apps/v1:StatefulSet');
@@ -149,12 +151,17 @@ describe('deployFederation', () => {
     );
     const services = ofType(declared, 'kubernetes:core/v1:Service');
     const maps = ofType(declared, 'kubernetes:core/v1:ConfigMap');
-    for (const s of topology.sites) {
+    for (const [i, s] of topology.sites.entries()) {
       const sts = byMetadataName(workloads, `ccfed-site-${s.id}`);
       expect((sts.inputs.metadata as any).namespace).toBe('ccfed-prod');
       const agent = container(sts, 'site-agent');
       expect(envValue(agent, 'CCFED_SITE')).toBe(s.id);
-      expect(envValue(agent, 'CCFED_ROUTER')).toBe(router);
+      // Both routers, every other site preferring router b: the pair shares the load.
+      expect(envValue(agent, 'CCFED_ROUTER')).toBe(
+        i % 2 === 0
+          ? 'ccfed-router-a.ccfed-prod.svc.cluster.local:50051,ccfed-router-b.ccfed-prod.svc.cluster.local:50051'
+          : 'ccfed-router-b.ccfed-prod.svc.cluster.local:50051,ccfed-router-a.ccfed-prod.svc.cluster.local:50051',
+      );
       expect(envValue(agent, 'CCFED_KAFKA_BROKERS')).toBe('kafka-0.kafka:9092,kafka-1.kafka:9092');
       expect(container(sts, 'kamailio').image).toBe('registry.test/kamailio:5.8.4');
       for (const protocol of ['udp', 'tcp']) {
@@ -176,7 +183,8 @@ describe('deployFederation', () => {
       ...ofType(declared, 'kubernetes:apps/v1:Deployment').flatMap(containersOf),
       ...ofType(declared, 'kubernetes:batch/v1:Job').flatMap(containersOf),
     ];
-    expect(ccfedContainers).toHaveLength(3 + 3 + 1);
+    // Three site agents; two routers, the ingester and the API; the migration.
+    expect(ccfedContainers).toHaveLength(3 + 4 + 1);
     for (const c of ccfedContainers) expect(c.image).toBe('registry.test/ccfed:2026.11.1');
 
     const topics = ofType(declared, 'kafka:index/topic:Topic');
@@ -364,10 +372,9 @@ describe('deployFederation', () => {
     });
   });
 
-  it('scales the hub as the stack says', async () => {
+  it('scales the hub as the stack says, the routers always a pair of one replica each', async () => {
     const { declared } = await declare(
       settings(writeClusterTopology(), {
-        'ccfed:routerReplicas': '2',
         'ccfed:ingesterReplicas': '3',
         'ccfed:apiReplicas': '2',
       }),
@@ -377,7 +384,11 @@ describe('deployFederation', () => {
       Object.fromEntries(
         deployments.map((d) => [(d.inputs.metadata as any).name, (d.inputs.spec as any).replicas]),
       ),
-    ).toEqual({ 'ccfed-router': 2, 'ccfed-ingester': 3, 'ccfed-api': 2 });
+    ).toEqual({ 'ccfed-router-a': 1, 'ccfed-router-b': 1, 'ccfed-ingester': 3, 'ccfed-api': 2 });
+    // A stack from before the pair says so instead of being silently ignored.
+    expect(() => settings(writeClusterTopology(), { 'ccfed:routerReplicas': '2' })).toThrow(
+      'config ccfed:routerReplicas is no longer read: the hub runs a router pair',
+    );
   });
 
   it('never puts a secret from stack config into a ConfigMap or an env literal', async () => {
@@ -458,9 +469,14 @@ describe('deployFederation', () => {
       }),
     );
     const external = await promiseOf(federation.hub.routerExternalAddress!);
-    expect(external).toBe(`${MOCK_LOAD_BALANCER_IP}:50051`);
-    const router = byMetadataName(ofType(declared, 'kubernetes:core/v1:Service'), 'ccfed-router');
-    expect((router.inputs.spec as any).type).toBe('LoadBalancer');
+    expect(external).toBe(`${MOCK_LOAD_BALANCER_IP}:50051,${MOCK_LOAD_BALANCER_IP}:50051`);
+    for (const r of ['a', 'b']) {
+      const router = byMetadataName(
+        ofType(declared, 'kubernetes:core/v1:Service'),
+        `ccfed-router-${r}`,
+      );
+      expect((router.inputs.spec as any).type).toBe('LoadBalancer');
+    }
 
     const providers = ofType(declared, 'pulumi:providers:kubernetes');
     expect(providers.map((p) => [p.name, p.inputs.context])).toEqual([
@@ -478,7 +494,8 @@ describe('deployFederation', () => {
     const workloads = ofType(declared, 'kubernetes:apps/v1:StatefulSet');
     const expected = {
       shanghai: {
-        router: 'ccfed-router.ccfed-prod.svc.cluster.local:50051',
+        router:
+          'ccfed-router-a.ccfed-prod.svc.cluster.local:50051,ccfed-router-b.ccfed-prod.svc.cluster.local:50051',
         kafka: 'kafka-0.kafka:9092,kafka-1.kafka:9092',
         cluster: undefined,
       },
@@ -522,14 +539,22 @@ describe('deployFederation', () => {
   it('gives remote sites the router address the stack names', async () => {
     const { declared } = await declare(
       settings(writeClusterTopology(), {
-        'ccfed:routerExternalAddress': 'router.ccfed.example:50051',
+        'ccfed:routerExternalAddress': 'router-a.ccfed.example:50051,router-b.ccfed.example:50051',
         'ccfed:siteClusters': JSON.stringify({ beijing: { kubeContext: 'ccfed-north' } }),
       }),
     );
     const workloads = ofType(declared, 'kubernetes:apps/v1:StatefulSet');
     const agent = container(byMetadataName(workloads, 'ccfed-site-beijing'), 'site-agent');
-    expect(envValue(agent, 'CCFED_ROUTER')).toBe('router.ccfed.example:50051');
-    const router = byMetadataName(ofType(declared, 'kubernetes:core/v1:Service'), 'ccfed-router');
+    // Beijing, the second site, prefers the second router.
+    expect(envValue(agent, 'CCFED_ROUTER')).toBe(
+      'router-b.ccfed.example:50051,router-a.ccfed.example:50051',
+    );
+    expect(() =>
+      settings(writeClusterTopology(), { 'ccfed:routerExternalAddress': 'router.example' }),
+    ).toThrow(
+      'config ccfed:routerExternalAddress must be host:port of each router of the pair, comma-separated (host:port,host:port), got router.example',
+    );
+    const router = byMetadataName(ofType(declared, 'kubernetes:core/v1:Service'), 'ccfed-router-a');
     expect((router.inputs.spec as any).type).toBe('ClusterIP');
   });
 
@@ -537,17 +562,18 @@ describe('deployFederation', () => {
     const endpoint = 'http://otel-collector.observability:4318';
     const telemetryTargets = (list: DeclaredResource[]) => [
       ...ofType(list, 'kubernetes:apps/v1:StatefulSet').map((w) => container(w, 'site-agent')),
-      ...['router', 'ingester'].map((name) =>
-        container(
-          byMetadataName(ofType(list, 'kubernetes:apps/v1:Deployment'), `ccfed-${name}`),
-          name,
-        ),
+      ...[
+        ['ccfed-router-a', 'router'],
+        ['ccfed-router-b', 'router'],
+        ['ccfed-ingester', 'ingester'],
+      ].map(([name, component]) =>
+        container(byMetadataName(ofType(list, 'kubernetes:apps/v1:Deployment'), name!), component!),
       ),
     ];
     const file = writeClusterTopology();
     const on = await declare(settings(file, { 'ccfed:otlpEndpoint': endpoint }));
     const targets = telemetryTargets(on.declared);
-    expect(targets).toHaveLength(3 + 2);
+    expect(targets).toHaveLength(3 + 3);
     for (const c of targets)
       expect(envValue(c, 'OTEL_EXPORTER_OTLP_ENDPOINT'), c.name).toBe(endpoint);
 

@@ -3,7 +3,7 @@
 // deploys into first refuses all traffic (network-policy.ts); each workload is then allowed its own
 // flows.
 import * as k8s from '@pulumi/kubernetes';
-import type * as pulumi from '@pulumi/pulumi';
+import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_TOPIC_PREFIX } from '@ccfed/proto';
 import { siteUsesWebSocket } from '@ccfed/services';
 import { loadTopology, type Topology } from '@ccfed/topology';
@@ -130,7 +130,6 @@ export function deployFederation(settings: StackSettings): Federation {
       apiUsersYaml: settings.apiUsersYaml,
       ...(sec.sipSecrets && { sipSecrets: sec.sipSecrets }),
       grafanaDir: settings.grafanaDir,
-      routerReplicas: settings.routerReplicas,
       ingesterReplicas: settings.ingesterReplicas,
       apiReplicas: settings.apiReplicas,
       routerServiceType: settings.routerServiceType,
@@ -161,7 +160,7 @@ export function deployFederation(settings: StackSettings): Federation {
   };
   const externalRouter = settings.routerExternalAddress ?? hub.routerExternalAddress;
 
-  const sites = topology.sites.map((site) => {
+  const sites = topology.sites.map((site, index) => {
     const elsewhere = settings.siteClusters[site.id];
     const cluster = elsewhere ? clusterOf(elsewhere.kubeContext) : undefined;
     return new ContactCenterSite(
@@ -175,7 +174,7 @@ export function deployFederation(settings: StackSettings): Federation {
           rtpengine: settings.rtpengineImage,
         },
         namespace: cluster?.namespace ?? namespace,
-        routerAddress: cluster ? externalRouter : hub.routerAddress,
+        routerAddress: pairOrder(cluster ? externalRouter : hub.routerAddress, index),
         kafkaBrokers: elsewhere?.kafkaBrokers ?? settings.kafkaBrokers,
         topicPrefix: settings.topicPrefix,
         sipServiceType: settings.sipServiceType,
@@ -231,4 +230,20 @@ export function deployFederation(settings: StackSettings): Federation {
     );
   });
   return { topology, kafkaAccess, hub, sites };
+}
+
+/**
+ * The router pair's addresses in the order site number `index` asks them: every other site
+ * prefers the second router, so that both routers serve at once and one router's failure moves
+ * only half the sites.
+ */
+function pairOrder(
+  address: pulumi.Input<string> | undefined,
+  index: number,
+): pulumi.Output<string> | undefined {
+  if (address === undefined) return undefined;
+  return pulumi.output(address).apply((a) => {
+    const list = a.split(',');
+    return (index % 2 === 1 ? list.reverse() : list).join(',');
+  });
 }

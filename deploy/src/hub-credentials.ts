@@ -55,8 +55,11 @@ export interface HubCredentials {
   clickhouseEnv(role: HubClickHouseRole): k8s.types.input.core.v1.EnvVar[];
   /** Kafka as `user` (SASL/SCRAM over TLS; the CA is the process's CCFED_TLS_CA). */
   kafkaEnv(user: HubKafkaUser): k8s.types.input.core.v1.EnvVar[];
-  /** Issues the certificate of a central service; returns the name of its Secret. */
-  certificate(service: 'router' | 'ingester' | 'api'): string;
+  /**
+   * Issues the certificate of a central service, valid for the Service names `hosts` (default
+   * ccfed-<service>) in the namespace; returns the name of its Secret.
+   */
+  certificate(service: 'router' | 'ingester' | 'api', hosts?: readonly string[]): string;
 }
 
 export function hubCredentials(name: string, args: HubCredentialsArgs): HubCredentials {
@@ -117,7 +120,10 @@ export function hubCredentials(name: string, args: HubCredentialsArgs): HubCrede
       CCFED_KAFKA_PASSWORD: HUB_SECRET_KEYS.kafkaPassword(user),
     }),
   ];
-  const certificate = (service: 'router' | 'ingester' | 'api') => {
+  const certificate = (
+    service: 'router' | 'ingester' | 'api',
+    hosts: readonly string[] = [`ccfed-${service}`],
+  ) => {
     const secretName = `ccfed-${service}-tls`;
     principalCertificate(
       `${name}-${service}-certificate`,
@@ -126,11 +132,11 @@ export function hubCredentials(name: string, args: HubCredentialsArgs): HubCrede
         secretName,
         namespace: args.namespace,
         issuer: args.tlsIssuer,
-        dnsNames: [
-          `ccfed-${service}`,
-          pulumi.interpolate`ccfed-${service}.${args.namespace}.svc`,
-          pulumi.interpolate`ccfed-${service}.${args.namespace}.svc.cluster.local`,
-        ],
+        dnsNames: hosts.flatMap((host) => [
+          host,
+          pulumi.interpolate`${host}.${args.namespace}.svc`,
+          pulumi.interpolate`${host}.${args.namespace}.svc.cluster.local`,
+        ]),
         labels: ccfedLabels(service),
       },
       { parent: args.parent },

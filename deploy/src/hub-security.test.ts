@@ -72,8 +72,17 @@ describe('CentralHub security', () => {
       expect(cert.usages).toEqual(['digital signature', 'server auth', 'client auth']);
       expect(cert.privateKey).toMatchObject({ algorithm: 'ECDSA', size: 256 });
       expect(cert.secretName).toBe(`ccfed-${service}-tls`);
+      // One router certificate, valid under both routers' Service names.
+      if (service === 'router')
+        expect(cert.dnsNames).toEqual(
+          ['a', 'b'].flatMap((r) => [
+            `ccfed-router-${r}`,
+            `ccfed-router-${r}.ccfed.svc`,
+            `ccfed-router-${r}.ccfed.svc.cluster.local`,
+          ]),
+        );
 
-      const d = deployment(declared, `ccfed-${service}`);
+      const d = deployment(declared, service === 'router' ? 'ccfed-router-a' : `ccfed-${service}`);
       const c = container(d, service);
       expect(envValue(c, 'CCFED_TLS_CA')).toBe(`${CONTAINER_PATHS.tlsDir}/ca.crt`);
       expect(envValue(c, 'CCFED_TLS_CERT')).toBe(`${CONTAINER_PATHS.tlsDir}/tls.crt`);
@@ -93,8 +102,13 @@ describe('CentralHub security', () => {
 
   it('gives each Kafka client its own SASL user, the password by reference', async () => {
     const { declared } = await declare();
-    for (const user of ['router', 'ingester', 'api'] as const) {
-      const c = container(deployment(declared, `ccfed-${user}`), user);
+    for (const [name, user] of [
+      ['ccfed-router-a', 'router'],
+      ['ccfed-router-b', 'router'],
+      ['ccfed-ingester', 'ingester'],
+      ['ccfed-api', 'api'],
+    ] as const) {
+      const c = container(deployment(declared, name), user);
       expect(envValue(c, 'CCFED_KAFKA_USERNAME')).toBe(user);
       expect(envSecretRef(c, 'CCFED_KAFKA_PASSWORD')).toEqual({
         name: 'ccfed-hub-secrets',
@@ -149,13 +163,18 @@ describe('CentralHub security', () => {
       routerServiceType: 'LoadBalancer',
       routerSourceRanges: ['10.20.0.0/16', '10.30.0.0/16'],
     });
-    const svc = byMetadataName(ofType(declared, 'kubernetes:core/v1:Service'), 'ccfed-router')
-      .inputs as any;
-    expect(svc.metadata.annotations).toEqual(INTERNAL_LB_ANNOTATIONS);
-    expect(svc.spec.loadBalancerSourceRanges).toEqual(['10.20.0.0/16', '10.30.0.0/16']);
-    expect(svc.spec.externalTrafficPolicy).toBe('Local');
+    for (const r of ['a', 'b']) {
+      const svc = byMetadataName(
+        ofType(declared, 'kubernetes:core/v1:Service'),
+        `ccfed-router-${r}`,
+      ).inputs as any;
+      expect(svc.metadata.annotations).toEqual(INTERNAL_LB_ANNOTATIONS);
+      expect(svc.spec.loadBalancerSourceRanges).toEqual(['10.20.0.0/16', '10.30.0.0/16']);
+      expect(svc.spec.externalTrafficPolicy).toBe('Local');
+    }
+    // Both routers' load balancers, for the sites in other clusters.
     expect(await promiseOf(hub.routerExternalAddress!)).toBe(
-      `${MOCK_LOAD_BALANCER_IP}:${ROUTER_PORT}`,
+      `${MOCK_LOAD_BALANCER_IP}:${ROUTER_PORT},${MOCK_LOAD_BALANCER_IP}:${ROUTER_PORT}`,
     );
     expect(
       () => new CentralHub('open-router', hubArgs(topology, { routerServiceType: 'LoadBalancer' })),
@@ -176,7 +195,7 @@ describe('CentralHub security', () => {
       const spec = (cron.inputs.spec as any).jobTemplate.spec.template.spec;
       workloads.push([cron, spec.containers]);
     }
-    expect(workloads).toHaveLength(6);
+    expect(workloads).toHaveLength(7);
     for (const [r, containers] of workloads) {
       for (const c of containers as any[]) {
         expect(c.resources?.requests?.cpu, `${r.name} ${c.name}`).toBeDefined();
@@ -193,7 +212,7 @@ describe('CentralHub security', () => {
       requests: { cpu: '500m', memory: '512Mi' },
       limits: { cpu: '2', memory: '1Gi' },
     });
-    expect((container(deployment(declared, 'ccfed-router'), 'router') as any).resources).toEqual(
+    expect((container(deployment(declared, 'ccfed-router-a'), 'router') as any).resources).toEqual(
       DEFAULT_RESOURCES.router,
     );
   });

@@ -34,7 +34,11 @@ export interface HubProcess {
 export function podTemplate(
   p: HubProcess,
   labels: Record<string, string>,
-  extra: { restartPolicy?: string; annotations?: Record<string, string> } = {},
+  extra: {
+    restartPolicy?: string;
+    annotations?: Record<string, string>;
+    affinity?: k8s.types.input.core.v1.Affinity;
+  } = {},
 ): k8s.types.input.core.v1.PodTemplateSpec {
   const volumes: k8s.types.input.core.v1.Volume[] = [];
   const mounts: k8s.types.input.core.v1.VolumeMount[] = [];
@@ -65,6 +69,7 @@ export function podTemplate(
     metadata: { labels, ...(extra.annotations ? { annotations: extra.annotations } : {}) },
     spec: {
       ...(extra.restartPolicy ? { restartPolicy: extra.restartPolicy } : {}),
+      ...(extra.affinity ? { affinity: extra.affinity } : {}),
       securityContext: POD_SECURITY,
       // Nothing in a ccfed pod talks to the Kubernetes API.
       automountServiceAccountToken: false,
@@ -100,18 +105,26 @@ export function hubDeployment(
     readonly replicas: number;
     readonly namespace: pulumi.Input<string>;
     readonly configHash?: string;
+    /** Default ccfed-<component>; the routers of the pair are ccfed-router-a and -b. */
+    readonly deploymentName?: string;
+    readonly affinity?: k8s.types.input.core.v1.Affinity;
   },
   opts: pulumi.CustomResourceOptions,
 ): k8s.apps.v1.Deployment {
   return new k8s.apps.v1.Deployment(
     name,
     {
-      metadata: { name: `ccfed-${p.component}`, namespace: p.namespace, labels: p.labels },
+      metadata: {
+        name: p.deploymentName ?? `ccfed-${p.component}`,
+        namespace: p.namespace,
+        labels: p.labels,
+      },
       spec: {
         replicas: p.replicas,
         selector: { matchLabels: p.labels },
         template: podTemplate(p, p.labels, {
           ...(p.configHash ? { annotations: { 'ccfed.io/config-hash': p.configHash } } : {}),
+          ...(p.affinity ? { affinity: p.affinity } : {}),
         }),
       },
     },

@@ -1,5 +1,6 @@
-// The router's Service. Inside the cluster a ClusterIP; for sites in other clusters an internal
-// load balancer, never a public one, that admits only the sites' address ranges.
+// A router's Service (one per router of the pair). Inside the cluster a ClusterIP; for sites in
+// other clusters an internal load balancer, never a public one, that admits only the sites'
+// address ranges.
 import * as k8s from '@pulumi/kubernetes';
 import type * as pulumi from '@pulumi/pulumi';
 
@@ -18,6 +19,8 @@ export const INTERNAL_LB_ANNOTATIONS: Readonly<Record<string, string>> = {
 export function routerServiceFor(
   name: string,
   args: {
+    /** The Service's name, e.g. ccfed-router-a. */
+    readonly serviceName: string;
     readonly namespace: pulumi.Input<string>;
     readonly labels: Record<string, string>;
     readonly port: number;
@@ -33,7 +36,7 @@ export function routerServiceFor(
     name,
     {
       metadata: {
-        name: 'ccfed-router',
+        name: args.serviceName,
         namespace: args.namespace,
         labels: args.labels,
         ...(lb ? { annotations: { ...(args.annotations ?? INTERNAL_LB_ANNOTATIONS) } } : {}),

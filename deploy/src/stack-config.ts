@@ -34,7 +34,6 @@ export interface StackSettings {
   readonly kafkaPasswords: pulumi.Output<Record<string, string>>;
   readonly topicPrefix?: string;
   readonly topicReplicationFactor?: number;
-  readonly routerReplicas?: number;
   readonly ingesterReplicas?: number;
   readonly apiReplicas?: number;
   readonly clickhouseDatabase?: string;
@@ -50,7 +49,10 @@ export interface StackSettings {
   readonly siteClusters: Record<string, SiteCluster>;
   /** ClusterIP, or LoadBalancer when sites in other clusters must reach the router. */
   readonly routerServiceType?: 'ClusterIP' | 'LoadBalancer';
-  /** host:port remote sites use for the router (e.g. a DNS name on its load balancer). */
+  /**
+   * host:port,host:port remote sites use for the router pair (e.g. DNS names on the two routers'
+   * load balancers).
+   */
   readonly routerExternalAddress?: string;
   /** Site id → node labels that pin that site to the node owning its sip.host. */
   readonly siteNodeSelectors: Record<string, Record<string, string>>;
@@ -117,11 +119,18 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     );
   }
   const routerExternalAddress = config.get('routerExternalAddress');
-  if (routerExternalAddress !== undefined && !isBroker(routerExternalAddress)) {
+  if (
+    routerExternalAddress !== undefined &&
+    !routerExternalAddress.split(',').every((a) => isBroker(a))
+  ) {
     throw new Error(
-      `config ${config.name}:routerExternalAddress must be host:port, got ${routerExternalAddress}`,
+      `config ${config.name}:routerExternalAddress must be host:port of each router of the pair, comma-separated (host:port,host:port), got ${routerExternalAddress}`,
     );
   }
+  if (config.get('routerReplicas') !== undefined)
+    throw new Error(
+      `config ${config.name}:routerReplicas is no longer read: the hub runs a router pair (ccfed-router-a and ccfed-router-b, one replica each, docs/deploy.md); remove it from the stack`,
+    );
   const otlpEndpoint = config.get('otlpEndpoint');
   if (otlpEndpoint !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(otlpEndpoint)) {
     throw new Error(
@@ -149,7 +158,6 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     kafkaPasswords: config.requireSecretObject<Record<string, string>>('kafkaPasswords'),
     topicPrefix: config.get('topicPrefix'),
     topicReplicationFactor: config.getNumber('topicReplicationFactor'),
-    routerReplicas: config.getNumber('routerReplicas'),
     ingesterReplicas: config.getNumber('ingesterReplicas'),
     apiReplicas: config.getNumber('apiReplicas'),
     clickhouseDatabase: config.get('clickhouseDatabase'),

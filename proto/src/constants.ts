@@ -155,6 +155,11 @@ export const METRIC_NAMES = {
   expectedWait: 'ccfed.site.queue.expected_wait',
   /** Counter, by skill and outcome (answered, abandoned, overflowed, refused, ...): calls that left. */
   calls: 'ccfed.site.calls',
+  /**
+   * Counter, by router (host:port) and cause (error, no-answer): router questions a site agent
+   * also put to the other router of the pair because this one failed or did not answer in time.
+   */
+  routerFailovers: 'ccfed.site.router_failovers',
   /** Counter, by verdict (stay, overflow) and target site: the router's decisions. */
   routeDecisions: 'ccfed.router.decisions',
   /** Histogram, ms, by verdict: time the router took to decide. */

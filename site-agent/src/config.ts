@@ -1,7 +1,10 @@
 import { kafkaEnvSchema, tlsEnvSchema } from '@ccfed/common';
 import { DEFAULT_PROMPTS_DIR } from '@ccfed/services/media';
 import { z } from 'zod';
+import { DEFAULT_HEDGE_AFTER_MS } from './overflow/router-pair.js';
 import { FEDERATION_KEY_MIN_BYTES } from './sip-context-signature.js';
+
+const ROUTER_ADDRESS = /^[\w.-]+:\d{1,5}$/;
 
 /** The site agent's variables one by one; siteAgentConfigSchema adds the checks across them. */
 const siteAgentEnvironment = z.object({
@@ -11,11 +14,39 @@ const siteAgentEnvironment = z.object({
   ...kafkaEnvSchema,
   CCFED_TOPIC_PREFIX: z.string().default('ccfed'),
   CCFED_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
-  /** host:port of the central router; without it the site routes every call locally. */
+  /**
+   * host:port of the central router, or of the two routers of a pair separated by a comma (asked
+   * in that order, the other one on failure or after CCFED_ROUTER_HEDGE_MS). Without it the site
+   * routes every call locally.
+   */
   CCFED_ROUTER: z
     .string()
-    .regex(/^[\w.-]+:\d+$/, 'expected host:port of the central router')
+    .transform((value, ctx) => {
+      const addresses = value.split(',').map((a) => a.trim());
+      const bad = addresses.filter((a) => !ROUTER_ADDRESS.test(a));
+      if (bad.length > 0)
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected host:port of the central router, or host:port,host:port of a router pair; ${bad.map((b) => JSON.stringify(b)).join(', ')} is not host:port`,
+        });
+      else if (new Set(addresses).size < addresses.length)
+        ctx.addIssue({
+          code: 'custom',
+          message: `names the same router twice (${value}): a pair is two different routers`,
+        });
+      return addresses;
+    })
     .optional(),
+  /**
+   * With a router pair: how long a question waits for the first router before asking the other
+   * as well. Below the topology's requestDeadlineMs, or the second router is never asked in time.
+   */
+  CCFED_ROUTER_HEDGE_MS: z.coerce
+    .number({ error: 'expected milliseconds' })
+    .int('expected whole milliseconds')
+    .min(1, 'expected at least 1 ms')
+    .max(60_000, 'expected at most 60000 ms')
+    .default(DEFAULT_HEDGE_AFTER_MS),
   CCFED_DATA_DIR: z
     .string({ error: "required: directory for the site agent's durable state (its event outbox)" })
     .min(1),

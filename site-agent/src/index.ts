@@ -205,10 +205,13 @@ await startProcess('site-agent', async () => {
   });
   const router = config.CCFED_ROUTER
     ? routerClient({
-        address: config.CCFED_ROUTER,
+        addresses: config.CCFED_ROUTER,
         siteId: site.id,
         deadlineMs: topology.routing.requestDeadlineMs,
+        hedgeAfterMs: config.CCFED_ROUTER_HEDGE_MS,
         tls,
+        clock: systemClock,
+        log,
       })
     : undefined;
   const outbound = router
@@ -311,7 +314,7 @@ await startProcess('site-agent', async () => {
       evapi: site.evapi,
       grpc: site.grpc,
       dtmf: dtmf.port,
-      router: config.CCFED_ROUTER ?? 'none: every call is routed locally',
+      router: config.CCFED_ROUTER?.join(',') ?? 'none: every call is routed locally',
     },
     'site agent started',
   );

@@ -38,6 +38,9 @@ interface SmokeResult {
   readonly scenarios?: readonly unknown[];
   readonly runs?: readonly { readonly mode: string; readonly connected: number }[];
   readonly callbacks?: { readonly with: Readonly<Record<string, unknown>> };
+  readonly pair?: boolean;
+  readonly failover_ms?: { readonly median: number; readonly runs: readonly unknown[] };
+  readonly hang_failover_ms?: { readonly median: number; readonly runs: readonly unknown[] };
   readonly clients?: Readonly<Record<string, unknown>>;
   readonly generation?: { readonly reused: boolean };
   readonly failed?: readonly string[];
@@ -56,10 +59,14 @@ const EXPECT: Record<string, (r: SmokeResult) => void> = {
     expect(r.first_ringback_ms).toMatchObject({ samples: expect.any(Number), without_182: 0 });
     expect(r.first_ringback_ms!.samples).toBeGreaterThan(0);
   },
-  // Every answered decision reached the route-decisions topic.
+  // Every answered decision reached the route-decisions topic, and the pair failed over once.
   router: (r) => {
     expect(r.setup?.decisions_answered).toBeGreaterThan(0);
     expect(r.setup?.route_decisions_published).toBeGreaterThanOrEqual(r.setup!.decisions_answered!);
+    expect(r.pair).toBe(true);
+    expect(r.failover_ms?.runs).toHaveLength(1);
+    expect(r.failover_ms!.median).toBeGreaterThan(0);
+    expect(r.hang_failover_ms?.runs).toHaveLength(1);
   },
   // Both scenarios, and the surge scenario with callbacks in every mode.
   routing: (r) => {

@@ -116,6 +116,7 @@ describe('ingester: any text arrives in ClickHouse exactly as sent', () => {
           key: 'call-d',
           value: Buffer.from(
             routing.RouteDecision.encode({
+              routerId: 'router-a',
               meta: meta('e-decision', at),
               request: {
                 callId: 'call-d',

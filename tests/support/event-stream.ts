@@ -234,6 +234,7 @@ export function eventStream(
         callId,
         m,
         routing.RouteDecision.encode({
+          routerId: 'router-a',
           meta: m,
           request: {
             callId,

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { kafkaEnvSchema, tlsEnvSchema } from '@ccfed/common';
 import { z } from 'zod';
 
@@ -17,6 +18,17 @@ export const routerConfigSchema = z.object({
     .min(0, 'expected a port from 0 (any free port) to 65535')
     .max(65535, 'expected a port from 0 (any free port) to 65535')
     .default(50051),
+  /**
+   * This router's name in the decisions it publishes: the two routers of a pair each hold the
+   * other's reservations and recognise their own decisions by it, so the two must differ.
+   */
+  CCFED_ROUTER_ID: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9._-]{1,64}$/,
+      'expected 1 to 64 letters, digits, ".", "_" or "-" naming this router of the pair',
+    )
+    .default(() => `${hostname().slice(0, 50)}-${process.pid}`),
   /** The router's certificate (service:router) and the federation CA: gRPC is mutual TLS only. */
   ...tlsEnvSchema,
 });

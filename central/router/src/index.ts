@@ -51,7 +51,8 @@ await startProcess('router', async () => {
     topic: topics.routeDecisions,
     log,
   });
-  const feed = new StateFeed({ kafka, topics, router, log });
+  const routerId = config.CCFED_ROUTER_ID;
+  const feed = new StateFeed({ kafka, topics, router, routerId, log });
 
   await requireTopics(kafka, [
     topics.siteSnapshots,
@@ -79,6 +80,7 @@ await startProcess('router', async () => {
     clock: systemClock,
     publish: publisher.publish,
     log,
+    routerId,
     tls,
   });
 
@@ -90,7 +92,12 @@ await startProcess('router', async () => {
   lifecycle.onShutdown('flush route decisions', () => publisher.stop(5_000));
   lifecycle.onShutdown('flush telemetry', () => telemetry.shutdown());
   log.info(
-    { event: 'router_started', sites: topology.sites.map((s) => s.id), port: grpc.port },
+    {
+      event: 'router_started',
+      routerId,
+      sites: topology.sites.map((s) => s.id),
+      port: grpc.port,
+    },
     'router started',
   );
 });

@@ -73,6 +73,7 @@ async function setup(opts: { log?: ReturnType<typeof silentLogger>; broken?: boo
     publish: (event) => published.push(event),
     log: opts.log ?? silentLogger(),
     newId: () => `id-${++ids}`,
+    routerId: 'router-a',
     tls: routerTls,
   });
   cleanup.push(() => server.close());
@@ -220,7 +221,7 @@ describe('RequestRoute', () => {
     expect(published).toHaveLength(1);
   });
 
-  it('publishes each decision with its inputs, the origin site and tenant, keyed by call', async () => {
+  it('publishes each decision with its inputs, the origin site and tenant and the deciding router, keyed by call', async () => {
     const { router, clock, ask, snapshot, published } = await setup();
     router.observeSnapshot(snapshot('beijing', { queued: 0, staffed: 3, idle: 2 }));
     const trace = {
@@ -243,6 +244,7 @@ describe('RequestRoute', () => {
       },
       request: expect.objectContaining({ callId: 'call-a', originExpectedWaitMs: 120_000, trace }),
       response: first,
+      routerId: 'router-a',
     });
     expect(published[1]).toMatchObject({
       meta: { eventId: 'id-4', eventTime: new Date(T0 + 250), producerSequence: 2 },
@@ -267,6 +269,7 @@ describe('RequestRoute', () => {
         throw new Error('queue broken');
       },
       log: silentLogger(),
+      routerId: 'router-a',
       tls: routerTls,
     });
     cleanup.push(() => server.close());
@@ -370,6 +373,7 @@ describe('who may ask', () => {
       clock: new ManualClock(T0),
       publish: () => undefined,
       log: silentLogger(),
+      routerId: 'router-a',
       tls: routerTls,
     });
     cleanup.push(() => server.close());
@@ -420,6 +424,7 @@ describe('startRouterServer', () => {
       clock: new ManualClock(T0),
       publish: () => undefined,
       log: silentLogger(),
+      routerId: 'router-a',
       tls: routerTls,
     };
     const first = await startRouterServer({ ...opts, port: 0 });

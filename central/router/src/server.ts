@@ -15,7 +15,8 @@
 //
 // Every decision is also published as a RouteDecision event (inputs and answer), handed to a
 // non-blocking publish function: the reply never waits for Kafka, and a publishing problem never
-// fails the RPC (see decision-publisher.ts).
+// fails the RPC (see decision-publisher.ts). The event names this router (routerId): the other
+// router of the pair holds its overflow reservations from it (state-feed.ts).
 //
 // Each request is a `RequestRoute` server span, a child of the site's client span whose context
 // comes in the request's `trace` field; the decision event carries the server span's context, so
@@ -59,6 +60,8 @@ export interface RouterServiceDeps {
   readonly clock: Clock;
   readonly publish: PublishDecision;
   readonly log: Logger;
+  /** This router's id, published in every decision (the peer router skips its own). */
+  readonly routerId: string;
   readonly newId?: () => string;
 }
 
@@ -209,7 +212,7 @@ export function createCentralRouterService(
         trace: traceparent ? { traceparent, tracestate: '' } : req.trace,
         producerSequence: sequence,
       };
-      publish({ meta, request: req, response });
+      publish({ meta, request: req, response, routerId: deps.routerId });
     } catch (err) {
       log.warn(
         { event: 'route_decision_not_published', callId: req.callId, err },

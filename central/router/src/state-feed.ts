@@ -8,21 +8,32 @@
 // its own consumer group (nothing to share: every replica needs every message) starting at the
 // end of each partition, and never commits offsets. Until a site's first snapshot arrives the
 // router treats it as "no snapshot received": not a target, which is the safe answer.
+//
+// Two routers serve at once, and each follows the route-decisions topic too: an overflow decided
+// by the other router (another router_id) becomes a reservation here as well, so the pair counts
+// every call on its way to a target and does not send an idle site twice what it can take. The
+// window in which both routers can reserve the same capacity is the publisher's linger plus one
+// Kafka round trip (tens of milliseconds); reservations never wait for it.
 
 import { followerConsumer, processGroupId } from '@ccfed/common';
-import { CallEvent, SiteSnapshot, type TopicNames } from '@ccfed/proto';
+import { CallEvent, routing, SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { figuresFromSnapshot } from './routing/from-snapshot.js';
 import type { Router } from './routing/router.js';
 
 /** The part of the router the feed drives. */
-export type RouterState = Pick<Router, 'observeSnapshot' | 'observeArrival' | 'release'>;
+export type RouterState = Pick<
+  Router,
+  'observeSnapshot' | 'observeArrival' | 'release' | 'holdPeerReservation'
+>;
 
 export interface StateFeedDeps {
   readonly kafka: Kafka;
   readonly topics: TopicNames;
   readonly router: RouterState;
+  /** This router's id (CCFED_ROUTER_ID): decisions carrying it are its own. */
+  readonly routerId: string;
   readonly log: Logger;
   /** Default: one group per process, see perProcessGroupId(). */
   readonly groupId?: string;
@@ -39,18 +50,21 @@ export type FeedOutcome =
   | 'old-snapshot'
   | 'arrival'
   | 'release'
+  | 'peer-reservation'
   | 'ignored'
   | { readonly undecodable: string };
 
 /**
- * Applies one message of the snapshots or call-events topic to the router; never throws for bad
- * input (the ingester owns the dead-letter topic: here a bad message is logged and skipped).
+ * Applies one message of the snapshots, call-events or route-decisions topic to the router (a
+ * router `routerId` reads its own decisions as 'ignored'); never throws for bad input (the
+ * ingester owns the dead-letter topic: here a bad message is logged and skipped).
  */
 export function applyFeedMessage(
   router: RouterState,
   topics: TopicNames,
   topic: string,
   value: Buffer | null,
+  routerId: string,
 ): FeedOutcome {
   if (!value || value.length === 0) return { undecodable: 'empty message value' };
   if (topic === topics.siteSnapshots) {
@@ -88,7 +102,38 @@ export function applyFeedMessage(
     }
     return 'ignored';
   }
+  if (topic === topics.routeDecisions) return applyPeerDecision(router, value, routerId);
   return 'ignored';
+}
+
+function applyPeerDecision(router: RouterState, value: Buffer, routerId: string): FeedOutcome {
+  let decision: routing.RouteDecision;
+  try {
+    decision = routing.RouteDecision.decode(value);
+  } catch (err) {
+    return { undecodable: `not a protobuf RouteDecision: ${(err as Error).message}` };
+  }
+  const { request, response } = decision;
+  if (decision.routerId === routerId) return 'ignored';
+  if (response?.verdict !== routing.Verdict.VERDICT_OVERFLOW) return 'ignored';
+  const expiresMs = response.reservationExpiresAt?.getTime();
+  if (
+    !request?.callId ||
+    !request.originSiteId ||
+    !response.targetSiteId ||
+    expiresMs === undefined ||
+    Number.isNaN(expiresMs)
+  )
+    return { undecodable: 'overflow decision without call, origin, target or reservation expiry' };
+  const held = router.holdPeerReservation({
+    targetSiteId: response.targetSiteId,
+    callId: request.callId,
+    originSiteId: request.originSiteId,
+    skill: request.skill,
+    tenantId: request.tenantId,
+    expiresMs,
+  });
+  return held ? 'peer-reservation' : 'ignored';
 }
 
 /** Consumes site snapshots and call events into the router until stopped. */
@@ -98,13 +143,13 @@ export class StateFeed {
   constructor(private readonly deps: StateFeedDeps) {}
 
   async start(): Promise<void> {
-    const { kafka, topics, router, log } = this.deps;
+    const { kafka, topics, router, routerId, log } = this.deps;
     const groupId = this.deps.groupId ?? perProcessGroupId();
     const consumer = followerConsumer(kafka, groupId);
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({
-      topics: [topics.siteSnapshots, topics.callEvents],
+      topics: [topics.siteSnapshots, topics.callEvents, topics.routeDecisions],
       fromBeginning: false,
     });
     await consumer.run({
@@ -112,7 +157,7 @@ export class StateFeed {
       autoCommit: false,
       partitionsConsumedConcurrently: 1,
       eachMessage: async ({ topic, partition, message }) => {
-        const outcome = applyFeedMessage(router, topics, topic, message.value);
+        const outcome = applyFeedMessage(router, topics, topic, message.value, routerId);
         if (typeof outcome === 'object')
           log.warn(
             {
@@ -127,8 +172,13 @@ export class StateFeed {
       },
     });
     log.info(
-      { event: 'state_feed_started', groupId, topics: [topics.siteSnapshots, topics.callEvents] },
-      'following site snapshots and call events',
+      {
+        event: 'state_feed_started',
+        groupId,
+        routerId,
+        topics: [topics.siteSnapshots, topics.callEvents, topics.routeDecisions],
+      },
+      "following site snapshots, call events and the peer router's decisions",
     );
   }
 

@@ -49,7 +49,8 @@ export const KAFKA_ACL_TABLE: { readonly [R in KafkaRole]: KafkaGrant } = {
   router: {
     who: 'the central router',
     write: ['routeDecisions'],
-    read: ['siteSnapshots', 'callEvents', 'routingPolicy'],
+    // Route decisions too: the two routers of a pair hold each other's reservations.
+    read: ['siteSnapshots', 'callEvents', 'routeDecisions', 'routingPolicy'],
     groups: () => KAFKA_GROUP_PREFIXES.router,
   },
   ingester: {

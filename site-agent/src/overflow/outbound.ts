@@ -13,14 +13,18 @@ export interface RouteQuestion extends WaitingCall {
   readonly traceparent?: string;
 }
 
-export type RouteAnswer =
+export type RouteAnswer = (
   | { readonly verdict: 'stay'; readonly reason: string; readonly decisionId: string }
   | {
       readonly verdict: 'overflow';
       readonly targetSiteId: string;
       readonly decisionId: string;
       readonly reason: string;
-    };
+    }
+) & {
+  /** The router that answered (host:port), when there are two. */
+  readonly router?: string;
+};
 
 export interface OverflowOutboundDeps {
   readonly clock: Clock;
@@ -73,7 +77,12 @@ export class OverflowOutbound {
     this.failures = 0;
     if (answer.verdict === 'stay') {
       this.deps.log.debug(
-        { event: 'route_stay', callId: question.callId, reason: answer.reason },
+        {
+          event: 'route_stay',
+          callId: question.callId,
+          reason: answer.reason,
+          router: answer.router,
+        },
         'router: stay',
       );
       return;

@@ -17,6 +17,8 @@ export interface Reservation {
   readonly expiresMs: number;
   /** Set when the target reported the call (overflowed in): its next snapshot counts it. */
   arrivedSnapshotMs?: number;
+  /** Made by the other router of the pair (its decision, read from route-decisions). */
+  readonly byPeer?: true;
 }
 
 export class Reservations {
@@ -26,6 +28,8 @@ export class Reservations {
   private readonly counts = new Map<string, number>();
   /** origin site → reservations held for its calls. */
   private readonly byOrigin = new Map<string, number>();
+  /** Reservations held that the peer router made. */
+  private peerHeld = 0;
   /** Held reservations by expiry, earliest first, from `head` on (dropped ones are skipped). */
   private byExpiry: Reservation[] = [];
   private head = 0;
@@ -38,6 +42,16 @@ export class Reservations {
   /** Reservations held for calls of `originSiteId`, at every target. */
   heldBy(originSiteId: string): number {
     return this.byOrigin.get(originSiteId) ?? 0;
+  }
+
+  /** Reservations held that the peer router made, every site. */
+  get byPeer(): number {
+    return this.peerHeld;
+  }
+
+  /** Whether a reservation for `callId` is held at `siteId`. */
+  has(siteId: string, callId: string): boolean {
+    return this.bySite.get(siteId)?.has(callId) ?? false;
   }
 
   /** Reservations held at `siteId`, every skill and tenant. */
@@ -54,21 +68,27 @@ export class Reservations {
     const key = countKey(r.siteId, r.skill, r.tenantId);
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     this.byOrigin.set(r.originSiteId, this.heldBy(r.originSiteId) + 1);
+    if (r.byPeer) this.peerHeld += 1;
     let i = this.byExpiry.length;
     while (i > this.head && this.byExpiry[i - 1]!.expiresMs > r.expiresMs) i--;
     this.byExpiry.splice(i, 0, r);
   }
 
-  /** The target took the call into its ACD at `atMs` (its clock). */
-  arrived(siteId: string, callId: string, atMs: number): void {
+  /** The target took the call into its ACD at `atMs` (its clock). Returns whether one was held. */
+  arrived(siteId: string, callId: string, atMs: number): boolean {
     const r = this.bySite.get(siteId)?.get(callId);
     if (r) r.arrivedSnapshotMs = atMs;
+    return r !== undefined;
   }
 
-  /** The target refused the call, or it never got there: the capacity is free again. */
-  release(siteId: string, callId: string): void {
+  /**
+   * The target refused the call, or it never got there: the capacity is free again. Returns
+   * whether one was held.
+   */
+  release(siteId: string, callId: string): boolean {
     const r = this.bySite.get(siteId)?.get(callId);
     if (r) this.drop(r);
+    return r !== undefined;
   }
 
   /** The site's snapshot stamped `snapshotMs` counts every call it reported before then. */
@@ -103,6 +123,7 @@ export class Reservations {
     const held = this.heldBy(r.originSiteId) - 1;
     if (held > 0) this.byOrigin.set(r.originSiteId, held);
     else this.byOrigin.delete(r.originSiteId);
+    if (r.byPeer) this.peerHeld -= 1;
     // A dropped reservation stays in byExpiry until its time comes, and is skipped then; those
     // dropped early (most of them: seen by a snapshot) go once they are a prefix.
   }

@@ -78,6 +78,21 @@ export type Decision =
       readonly alternatives: readonly Alternative[];
     };
 
+/** An overflow reservation the other router of the pair made, as its decision event says. */
+export interface PeerReservation {
+  readonly targetSiteId: string;
+  readonly callId: string;
+  readonly originSiteId: string;
+  readonly skill: string;
+  readonly tenantId: string;
+  /** When the peer's reservation expires (the peer's clock). */
+  readonly expiresMs: number;
+}
+
+/** Most arrivals and refusals remembered for calls whose peer decision has not come yet. */
+const MAX_UNHELD = 10_000;
+const unheldKey = (siteId: string, callId: string) => `${siteId}\u0000${callId}`;
+
 /** No agent of the tenant staffed for the skill: the call cannot be answered there. */
 export const UNSERVED_MS = Number.MAX_SAFE_INTEGER;
 
@@ -91,6 +106,11 @@ export class Router {
   private readonly sites = new Map<string, SiteRecord>();
   /** Calls sent to target sites that their snapshots do not show yet. */
   private readonly reservations = new Reservations();
+  /** Arrivals and refusals of calls nothing was held for, oldest first (see noteUnheld). */
+  private readonly unheld = new Map<
+    string,
+    { readonly outcome: number | 'released'; readonly untilMs: number }
+  >();
 
   private policy: RoutingPolicy;
 
@@ -131,12 +151,70 @@ export class Router {
 
   /** The target took the call into its ACD at `atMs` (its clock): its next snapshot shows it. */
   observeArrival(targetSiteId: string, callId: string, atMs: number): void {
-    this.reservations.arrived(targetSiteId, callId, atMs);
+    if (!this.reservations.arrived(targetSiteId, callId, atMs))
+      this.noteUnheld(targetSiteId, callId, atMs);
   }
 
   /** The target refused the call, or it never got there: the capacity is free again. */
   release(targetSiteId: string, callId: string): void {
-    this.reservations.release(targetSiteId, callId);
+    if (!this.reservations.release(targetSiteId, callId))
+      this.noteUnheld(targetSiteId, callId, 'released');
+  }
+
+  /**
+   * Holds a reservation the other router of the pair made (its overflow decision, read from the
+   * route-decisions topic), so that both count every call on its way to a target and a pair never
+   * sends an idle site twice what it can take. Returns whether it is held: not when it has
+   * expired, names a site outside the policy, is already held, or the call already settled here
+   * (its arrival or refusal came before the decision). Its expiry is the peer's, but never
+   * further off than this router's own reservation timeout (a peer clock running ahead must not
+   * pin capacity).
+   */
+  holdPeerReservation(r: PeerReservation): boolean {
+    const now = this.deps.clock.now();
+    this.reservations.expire(now);
+    if (!this.policy.sites.has(r.targetSiteId)) return false;
+    const expiresMs = Math.min(r.expiresMs, now + this.policy.reservationTimeoutMs);
+    if (expiresMs <= now || this.reservations.has(r.targetSiteId, r.callId)) return false;
+    const settled = this.unheld.get(unheldKey(r.targetSiteId, r.callId));
+    if (settled?.outcome === 'released') return false;
+    this.reservations.add({
+      siteId: r.targetSiteId,
+      callId: r.callId,
+      originSiteId: r.originSiteId,
+      skill: r.skill,
+      tenantId: r.tenantId,
+      expiresMs,
+      byPeer: true,
+    });
+    if (settled) {
+      // It arrived before its decision reached us: the site's snapshots may already count it.
+      this.reservations.arrived(r.targetSiteId, r.callId, settled.outcome);
+      const seen = this.sites.get(r.targetSiteId)?.figures.snapshotMs;
+      if (seen !== undefined) this.reservations.seenBy(r.targetSiteId, seen);
+    }
+    return true;
+  }
+
+  /** Reservations held now that the other router of the pair made (for status and tests). */
+  heldByPeer(): number {
+    this.reservations.expire(this.deps.clock.now());
+    return this.reservations.byPeer;
+  }
+
+  /**
+   * An arrival or refusal for a call this router holds nothing for: the peer's decision for it
+   * may still be on its way. Remembered for one reservation timeout, at most MAX_UNHELD calls.
+   */
+  private noteUnheld(siteId: string, callId: string, outcome: number | 'released'): void {
+    const now = this.deps.clock.now();
+    for (const [key, u] of this.unheld) {
+      if (u.untilMs > now && this.unheld.size < MAX_UNHELD) break;
+      this.unheld.delete(key);
+    }
+    const key = unheldKey(siteId, callId);
+    this.unheld.delete(key);
+    this.unheld.set(key, { outcome, untilMs: now + this.policy.reservationTimeoutMs });
   }
 
   /** Reservations held for an origin's calls now (for status and tests). */

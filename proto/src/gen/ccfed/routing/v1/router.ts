@@ -108,7 +108,14 @@ export interface Alternative {
 export interface RouteDecision {
   meta: EventMeta | undefined;
   request: RequestRouteRequest | undefined;
-  response: RequestRouteResponse | undefined;
+  response:
+    | RequestRouteResponse
+    | undefined;
+  /**
+   * The router that decided (CCFED_ROUTER_ID). The routers of a pair follow this topic and hold
+   * each other's overflow reservations, recognising their own decisions by this id.
+   */
+  routerId: string;
 }
 
 function createBaseRequestRouteRequest(): RequestRouteRequest {
@@ -705,7 +712,7 @@ export const Alternative: MessageFns<Alternative> = {
 };
 
 function createBaseRouteDecision(): RouteDecision {
-  return { meta: undefined, request: undefined, response: undefined };
+  return { meta: undefined, request: undefined, response: undefined, routerId: "" };
 }
 
 export const RouteDecision: MessageFns<RouteDecision> = {
@@ -718,6 +725,9 @@ export const RouteDecision: MessageFns<RouteDecision> = {
     }
     if (message.response !== undefined) {
       RequestRouteResponse.encode(message.response, writer.uint32(26).fork()).join();
+    }
+    if (message.routerId !== "") {
+      writer.uint32(34).string(message.routerId);
     }
     return writer;
   },
@@ -759,6 +769,14 @@ export const RouteDecision: MessageFns<RouteDecision> = {
             message.response = RequestRouteResponse.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.routerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -776,6 +794,11 @@ export const RouteDecision: MessageFns<RouteDecision> = {
       meta: isSet(object.meta) ? EventMeta.fromJSON(object.meta) : undefined,
       request: isSet(object.request) ? RequestRouteRequest.fromJSON(object.request) : undefined,
       response: isSet(object.response) ? RequestRouteResponse.fromJSON(object.response) : undefined,
+      routerId: isSet(object.routerId)
+        ? globalThis.String(object.routerId)
+        : isSet(object.router_id)
+        ? globalThis.String(object.router_id)
+        : "",
     };
   },
 
@@ -789,6 +812,9 @@ export const RouteDecision: MessageFns<RouteDecision> = {
     }
     if (message.response !== undefined) {
       obj.response = RequestRouteResponse.toJSON(message.response);
+    }
+    if (message.routerId !== "") {
+      obj.routerId = message.routerId;
     }
     return obj;
   },
@@ -805,6 +831,7 @@ export const RouteDecision: MessageFns<RouteDecision> = {
     message.response = (object.response !== undefined && object.response !== null)
       ? RequestRouteResponse.fromPartial(object.response)
       : undefined;
+    message.routerId = object.routerId ?? "";
     return message;
   },
 };
