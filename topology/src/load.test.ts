@@ -272,6 +272,7 @@ describe('loadTopology', () => {
       retryAfterSeconds: 300,
       order: 'agent_first',
       ringTimeoutSeconds: 30,
+      serviceLevelSeconds: 1800,
     });
     expect(t.skills[1]!.callback).toBeUndefined();
     const err = errorOf(

@@ -151,6 +151,8 @@ const skill = z.strictObject({
       order: z.enum(['agent_first', 'customer_first']).default('agent_first'),
       /** How long the customer's phone may ring before the attempt counts as not answered. */
       ringTimeoutSeconds: positiveSeconds.default(30),
+      /** The callbacks' own service level: connected within this of the request (docs/kpis.md). */
+      serviceLevelSeconds: positiveSeconds.default(1800),
     })
     .optional(),
 });
