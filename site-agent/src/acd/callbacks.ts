@@ -11,6 +11,9 @@
 
 import type { DialOrder, DialOutcome, DialRequest } from '../dialer/port.js';
 
+/** An E.164 number: +, country code, at most 15 digits. The API checks requests against it. */
+export const E164_PATTERN = /^\+[1-9]\d{6,14}$/;
+
 /** What the topology says about a skill's callbacks (topology `skills[].callback`). */
 export interface CallbackPolicy {
   readonly maxAttempts: number;
