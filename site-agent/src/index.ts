@@ -146,6 +146,7 @@ await startProcess('site-agent', async () => {
     stamper,
     publisher,
     log,
+    callerHashKey: config.CCFED_CALLER_HASH_KEY,
   });
   const calls = new CallFlow({
     clock: systemClock,
@@ -289,6 +290,12 @@ await startProcess('site-agent', async () => {
     recordings: { desk: calls, library: recording.library },
     monitors,
     transfers: calls,
+    callbacks: {
+      forCall: (callId, by, tenants) => calls.requestCallback(callId, by, tenants),
+      schedule: (req) => callbacks.schedule(req),
+      pending: (tenants, skill) => callbacks.pending(tenants, skill),
+      cancel: (id, tenants, by) => callbacks.cancel(id, tenants, by),
+    },
   });
 
   // Stop taking calls first (Kamailio then answers new ones with the fallback), then timers,

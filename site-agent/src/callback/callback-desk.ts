@@ -7,7 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '@ccfed/common';
-import type { CallEvent } from '@ccfed/proto';
+import { CustomerTier, type CallEvent } from '@ccfed/proto';
 import { skillById, type Topology } from '@ccfed/topology';
 import type { Logger } from 'pino';
 import type { Acd, Assignment, Effects } from '../acd/acd.js';
@@ -19,6 +19,7 @@ import {
   type RequestRefusal,
 } from '../acd/callbacks.js';
 import type { Dialer, DialOutcome } from '../dialer/port.js';
+import { callerHash } from '../caller-hash.js';
 import type { EventStamper } from '../events/event-meta.js';
 import type { CallbackStore, StoredCallback } from './callback-store.js';
 
@@ -33,7 +34,12 @@ export interface CallbackDeskDeps {
   readonly publisher: { callEvent(event: CallEvent): Promise<void> };
   readonly log: Logger;
   readonly newId?: () => string;
+  /** Key of the caller hash (CCFED_CALLER_HASH_KEY): a scheduled callback's events carry it. */
+  readonly callerHashKey?: string;
 }
+
+/** How far ahead a callback may be scheduled. */
+export const MAX_SCHEDULE_AHEAD_MS = 7 * 24 * 3600_000;
 
 /** What a caller or the API asks for. `originCallId`: the queued call the callback replaces. */
 export interface TakeCallback {
@@ -56,6 +62,8 @@ export type TakeRefusal =
   | RequestRefusal
   | { readonly kind: 'bad_number' }
   | { readonly kind: 'in_the_past' }
+  | { readonly kind: 'too_far_ahead' }
+  | { readonly kind: 'unknown_tenant' }
   /** The call asked about is not waiting in this site's queue (answered, gone, ringing). */
   | { readonly kind: 'not_queued' };
 
@@ -208,6 +216,38 @@ export class CallbackDesk {
     );
     this.offer(cb);
     return { ok: this.view(this.book.get(id) ?? cb) };
+  }
+
+  /**
+   * Schedules a callback for a number and skill at `atMs` ("call me at 14:00"), asked through the
+   * API by `requestedBy`: standard tier, its place at that time (docs/callbacks.md).
+   */
+  schedule(req: {
+    readonly tenantId: string;
+    readonly skill: string;
+    readonly number: string;
+    readonly atMs: number;
+    readonly requestedBy: string;
+  }): { ok: PendingCallback } | { refused: TakeRefusal } {
+    if (!this.deps.topology.tenants.some((t) => t.id === req.tenantId))
+      return { refused: { kind: 'unknown_tenant' } };
+    if (req.atMs - this.deps.clock.now() > MAX_SCHEDULE_AHEAD_MS)
+      return { refused: { kind: 'too_far_ahead' } };
+    const { callerHashKey } = this.deps;
+    return this.take({
+      tenantId: req.tenantId,
+      skill: req.skill,
+      number: req.number,
+      callerHash:
+        callerHashKey && E164_PATTERN.test(req.number) ? callerHash(callerHashKey, req.number) : '',
+      customerId: '',
+      traceparent: '',
+      tier: CustomerTier.CUSTOMER_TIER_STANDARD,
+      arrivalMs: req.atMs,
+      scheduled: true,
+      origin: 'api',
+      requestedBy: req.requestedBy,
+    });
   }
 
   /**
