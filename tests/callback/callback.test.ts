@@ -6,8 +6,10 @@
 // its place. The agent then takes calls one by one: the ACD reserves the agent for the callback
 // exactly between callers 6 and 8. No dialer is configured here (the SIP dialer is built apart):
 // the reservation is an event, the agent is let go at once and the callback stays pending for its
-// next try. A second callback for the same number and skill is refused; a tenant's supervisor sees
-// only its tenant's callbacks.
+// next try. Caller 12 (sipp) gets its callback through the HTTP API (a site supervisor's POST
+// /api/v1/callbacks): its call ends 480 and it keeps its place too. A second callback for the same
+// number and skill is refused; a tenant sees only its own callbacks, at the site and in the API.
+// The ingester lands every step in ClickHouse, where the callback rollup counts them.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentEvent, AgentState, CallEvent } from '@ccfed/proto';
@@ -25,7 +27,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { renderTone } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { TEST_CALLER_HASH_KEY } from '../support/directory.js';
-import { uniqueName, waitFor } from '../support/engines.js';
+import { startApiProcess, type ApiProcess } from '../support/api-process.js';
+import { freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
+import { startIngester } from '../support/ingester.js';
+import type { ServiceProcess } from '../support/processes.js';
 import { adminKafka } from '../support/kafka.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
 
@@ -33,7 +38,17 @@ const SALES = '400200100';
 const AGENT = 'bj-001';
 /** Caller 7, who asks for the callback. */
 const CHOOSER = '+8613800000700';
+/** Caller 12: the 5th of the second sipp run. */
+const API_CHOSEN = '+861380000025';
 type Kind = NonNullable<CallEvent['kind']>['$case'];
+const USERS = {
+  hq: { role: 'hq' },
+  'bj.sup': { role: 'site', siteId: 'beijing' },
+  'sh.sup': { role: 'site', siteId: 'shanghai' },
+  'acme.client': { role: 'tenant', tenantId: 'acme-bank' },
+  'zenith.client': { role: 'tenant', tenantId: 'zenith-telecom' },
+} as const;
+type User = keyof typeof USERS;
 
 describe('a callback keeps the caller’s place at a real site', () => {
   let site: RunningSite;
@@ -43,7 +58,23 @@ describe('a callback keeps the caller’s place at a real site', () => {
   const events: CallEvent[] = [];
   const agentEvents: AgentEvent[] = [];
   let agentRun: LoggedSippRun | undefined;
+  let api: ApiProcess | undefined;
+  let ingester: ServiceProcess | undefined;
+  let db: Awaited<ReturnType<typeof freshDatabase>> | undefined;
   const dir = join(inject('runDir'), uniqueName('callback'));
+
+  /** The HTTP API as `user`: status and JSON body. */
+  const http = async (user: User, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${api!.base}/api/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${api!.tokens.get(user)}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
 
   const queued = async () =>
     (await site.status.getStatus({})).snapshot?.skills.find((s) => s.skill === 'sales')?.queued ??
@@ -81,6 +112,21 @@ describe('a callback keeps the caller’s place at a real site', () => {
         bj.agents = [{ id: AGENT, name: 'Li Wei', tenant: 'acme-bank', skills: { sales: 8 } }];
       },
     });
+    db = await freshDatabase();
+    [ingester, api] = await Promise.all([
+      startIngester({
+        prefix: site.prefix,
+        database: db.database,
+        group: `ccfed-ingester-${uniqueName('callback')}`,
+      }),
+      startApiProcess({
+        dir,
+        database: db.database,
+        topologyFile: site.topologyFile,
+        users: Object.entries(USERS).map(([username, u]) => ({ username, ...u })),
+        password: 'callback-test-password-1',
+      }),
+    ]);
     consumer = adminKafka('callback-test').consumer({ groupId: uniqueName('callback') });
     await consumer.connect();
     await consumer.subscribe({
@@ -112,6 +158,9 @@ describe('a callback keeps the caller’s place at a real site', () => {
     await agentRun?.stop();
     await chooser?.stop();
     await consumer?.disconnect();
+    await api?.stop();
+    await ingester?.stop();
+    await db?.client.close();
     await site?.stop();
   });
 
@@ -143,6 +192,61 @@ describe('a callback keeps the caller’s place at a real site', () => {
       (await queued()) === 20 ? true : undefined,
     );
 
+    // Caller 12's callback through the API, asked by Beijing's supervisor: its call ends (480).
+    const hash12 = callerHash(TEST_CALLER_HASH_KEY, API_CHOSEN);
+    const callId12 = (await event('offered', (e) => e.callerHash === hash12)).callId;
+    const viaApi = await http('bj.sup', 'POST', '/callbacks', {
+      siteId: 'beijing',
+      callId: callId12,
+    });
+    expect(viaApi).toMatchObject({
+      status: 200,
+      body: { callbackId: callId12, siteId: 'beijing', position: 12, attempts: 0 },
+    });
+    expect(JSON.stringify(viaApi.body)).not.toContain(API_CHOSEN.slice(1));
+    const requested12 = await event('callbackRequested', (e) => e.callId === callId12);
+    expect(requested12.kind).toMatchObject({
+      value: { origin: 2, requestedBy: 'supervisor:beijing' },
+    });
+    expect(await queued()).toBe(20);
+
+    // The API: a tenant sees its own callbacks only; another site's supervisor is refused; the
+    // number must be E.164; the same number and skill twice is 409; another tenant cannot cancel.
+    const listed = await http('acme.client', 'GET', '/callbacks?site=beijing&skill=sales');
+    expect(listed.status).toBe(200);
+    expect(listed.body.callbacks.map((c: any) => [c.callbackId, c.position])).toEqual([
+      [callbackId, 7],
+      [callId12, 12],
+    ]);
+    expect((await http('zenith.client', 'GET', '/callbacks')).body).toMatchObject({
+      callbacks: [],
+    });
+    expect((await http('sh.sup', 'GET', '/callbacks?site=beijing')).status).toBe(403);
+    const scheduled = {
+      siteId: 'beijing',
+      skill: 'sales',
+      tenantId: 'acme-bank',
+      scheduledFor: new Date(Date.now() + 3_600_000).toISOString(),
+    };
+    const badNumber = await http('hq', 'POST', '/callbacks', {
+      ...scheduled,
+      number: '13800000700',
+    });
+    expect(badNumber.status).toBe(400);
+    expect(badNumber.body.error).toMatch(/E\.164/);
+    const twice = await http('hq', 'POST', '/callbacks', { ...scheduled, number: CHOOSER });
+    expect(twice.status).toBe(409);
+    expect(twice.body.error).toMatch(/already has a pending callback/);
+    expect(
+      (
+        await http(
+          'zenith.client',
+          'DELETE',
+          `/callbacks/${encodeURIComponent(callbackId)}?site=beijing`,
+        )
+      ).status,
+    ).toBe(404);
+
     // One pending callback per number and skill: a scheduled one for the same number is refused.
     const refused = await site.control
       .requestCallback({
@@ -166,6 +270,7 @@ describe('a callback keeps the caller’s place at a real site', () => {
     });
     expect((await acme.control.listCallbacks({ skill: 'sales' })).callbacks).toEqual([
       expect.objectContaining({ callbackId, position: 7, attempts: 0, dialing: false }),
+      expect.objectContaining({ callbackId: callId12, position: 12 }),
     ]);
     expect((await zenith.control.listCallbacks({ skill: '' })).callbacks).toEqual([]);
     const foreign = await zenith.control.cancelCallback({ callbackId }).catch((e: unknown) => e);
@@ -178,8 +283,9 @@ describe('a callback keeps the caller’s place at a real site', () => {
       expect(code, output.slice(-2000)).toBe(0);
     }
     await event('callbackAttemptEnded', (e) => e.callId === callbackId);
+    await event('callbackAttemptEnded', (e) => e.callId === callId12);
     await waitFor('every answered call in Kafka', async () =>
-      events.filter((e) => e.kind?.$case === 'answered').length === 19 ? true : undefined,
+      events.filter((e) => e.kind?.$case === 'answered').length === 18 ? true : undefined,
     );
 
     // The agent's reservations, in the order the site made them.
@@ -196,6 +302,7 @@ describe('a callback keeps the caller’s place at a real site', () => {
     ].sort((a, b) => arrival(a) - arrival(b) || (a < b ? -1 : 1));
     expect(inArrivalOrder).toHaveLength(20);
     expect(inArrivalOrder[6]).toBe(callbackId);
+    expect(inArrivalOrder[11]).toBe(callId12);
     expect(reserved).toEqual(inArrivalOrder);
 
     const started = await event('callbackAttemptStarted', (e) => e.callId === callbackId);
@@ -210,5 +317,24 @@ describe('a callback keeps the caller’s place at a real site', () => {
     const [pending] = (await acme.control.listCallbacks({ skill: 'sales' })).callbacks;
     expect(pending).toMatchObject({ callbackId, attempts: 0, dialing: false, position: 1 });
     expect(pending!.notBefore!.getTime()).toBeGreaterThan(Date.now() + 500_000);
-  }, 60_000);
+
+    // Every step in ClickHouse, and the callbacks' rollup.
+    const rollup = await waitFor('the callbacks in ClickHouse', async () => {
+      const [r] = await rows<{ requested: string; attempts: string; counted: string }>(
+        db!.client,
+        "SELECT sum(requested) AS requested, sum(attempts) AS attempts, sum(attempts_counted) AS counted FROM callback_rollup_15m WHERE site_id = 'beijing' AND skill = 'sales'",
+      );
+      return r && Number(r.attempts) === 2 ? r : undefined;
+    });
+    expect(rollup).toEqual({ requested: '2', attempts: '2', counted: '0' });
+    const kinds = await rows<{ kind: string; callback_outcome: string }>(
+      db!.client,
+      `SELECT kind, callback_outcome FROM call_events WHERE call_id = '${callbackId.replace(/'/g, '')}' AND kind LIKE 'callback%' ORDER BY event_time, event_ms`,
+    );
+    expect(kinds).toEqual([
+      { kind: 'callback_requested', callback_outcome: '' },
+      { kind: 'callback_attempt_started', callback_outcome: '' },
+      { kind: 'callback_attempt_ended', callback_outcome: 'no_dialer' },
+    ]);
+  }, 90_000);
 });
