@@ -79,13 +79,20 @@ export interface SipDialerDeps {
 
 export class SipDialer implements Dialer {
   private readonly attempts = new Set<Attempt>();
+  private stopped = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly deps: SipDialerDeps,
     private readonly ua: UserAgent,
+    private readonly handlers: WeakMap<Session, SessionDescriptionHandler>,
+    private credentialsExpireMs: number,
   ) {}
 
-  /** Connects to the site's Kamailio; resolves once the WebSocket is up. */
+  /**
+   * The dialer of `deps.site`, connecting to its Kamailio; resolves when the first connection
+   * succeeded or failed (then it connects again every 2 s, and attempts fail meanwhile).
+   */
   static async start(deps: SipDialerDeps): Promise<SipDialer> {
     const wsPort = deps.site.sip.wsPort;
     if (wsPort === undefined)
@@ -108,19 +115,31 @@ export class SipDialer implements Dialer {
         return sdh;
       },
     });
-    await ua.start();
-    const dialer = new SipDialer(deps, ua);
-    dialer.handlers = handlers;
-    dialer.credentialsExpireMs = Date.parse(creds.expiresAt);
+    const dialer = new SipDialer(deps, ua, handlers, Date.parse(creds.expiresAt));
+    ua.delegate = {
+      onDisconnect: (err) => {
+        if (!err) return;
+        deps.log.warn({ event: 'dialer_disconnected', err: err.message }, 'dialer lost Kamailio');
+        dialer.reconnectSoon();
+      },
+    };
+    try {
+      await ua.start();
+    } catch (err) {
+      deps.log.warn(
+        { event: 'dialer_connect_failed', err: String(err) },
+        'dialer cannot reach Kamailio yet',
+      );
+      dialer.reconnectSoon();
+    }
     return dialer;
   }
-
-  private handlers = new WeakMap<Session, SessionDescriptionHandler>();
-  private credentialsExpireMs = 0;
 
   async dial(request: DialRequest, signal?: AbortSignal): Promise<DialOutcome> {
     const refused = this.check(request);
     if (refused) return { kind: 'failed', reason: refused };
+    if (!this.ua.isConnected())
+      return { kind: 'failed', reason: 'dialer not connected to Kamailio' };
     this.refreshCredentials();
     const attempt = new Attempt(this.deps, this.ua, this.handlers, request, () =>
       this.attempts.delete(attempt),
@@ -131,8 +150,19 @@ export class SipDialer implements Dialer {
 
   /** Ends every attempt (ringing ones fail, connected calls are hung up) and disconnects. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
     for (const attempt of this.attempts) attempt.hangUp();
     await this.ua.stop();
+  }
+
+  private reconnectSoon(): void {
+    if (this.stopped || this.reconnectTimer) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.stopped) return;
+      this.ua.reconnect().catch(() => this.reconnectSoon());
+    }, 2_000);
   }
 
   private check(r: DialRequest): string | undefined {
