@@ -193,6 +193,7 @@ class Attempt {
   private readonly timers = new Map<TimerId, NodeJS.Timeout>();
   private readonly legs = new Map<LegName, Inviter>();
   private agentOffer: string | undefined;
+  private agentReoffered = false;
   /** The agent's ACK waits on this: the customer's answer to the agent's offer. */
   private agentAnswer = deferred<string>();
   private customerOffer: () => Promise<string>;
@@ -313,9 +314,18 @@ class Attempt {
         leg === 'agent'
           ? {
               offer: () => Promise.reject(new Error('the agent leg makes no offer')),
-              answer: () => this.agentAnswer.promise,
+              answer: () => {
+                if (!this.agentReoffered) return this.agentAnswer.promise;
+                this.agentReoffered = false;
+                return Promise.reject(new Error('re-offers are not relayed to the customer'));
+              },
               remote: (sdp, kind) => {
                 if (kind !== 'offer') return;
+                // a re-INVITE once up (hold): refused (488), the call goes on as it was
+                if (this.agentOffer !== undefined) {
+                  this.agentReoffered = true;
+                  return;
+                }
                 // The agent's 2xx: it answered; its ACK waits for the customer's answer.
                 this.agentOffer = sdp;
                 this.feed({ kind: 'answered', leg: 'agent' });
