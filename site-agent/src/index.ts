@@ -146,6 +146,17 @@ await startProcess('site-agent', async () => {
     contactOf: (agentId) => roster.contactOf(agentId),
     stamp: (tenantId) => stamper.stamp(tenantId),
     publish: (event) => publisher.callEvent(event),
+    // the ACD's call of that id (a callback's) ends: its agent goes to wrap-up
+    onCallEnded: (request) => {
+      try {
+        calls.carryOut(acd.hangUp(request.callId).effects);
+      } catch (err) {
+        log.warn(
+          { event: 'dialer_call_unknown', callId: request.callId, err: String(err) },
+          'a dialed call ended that the ACD does not hold as talking',
+        );
+      }
+    },
     clock: systemClock,
     log,
   });
