@@ -18,6 +18,7 @@ import {
   CallTransferred,
   ContextRejected,
   DialAttempted,
+  DialedCallEnded,
   DigitPressed,
   OverflowedIn,
   OverflowedOut,
@@ -123,6 +124,7 @@ const KIND_CODECS: {
   callbackCompleted: CallbackCompleted,
   callbackCancelled: CallbackCancelled,
   dialAttempted: DialAttempted,
+  dialedCallEnded: DialedCallEnded,
 };
 
 /** The kind's own message as JSON: the payload column. */
@@ -251,7 +253,9 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
       callbackSlMs = kind.value.serviceLevelThresholdMs;
       break;
     case 'dialAttempted':
-      // the attempt's own fields are in payload: 051_dial_attempts.sql reads them from there
+    case 'dialedCallEnded':
+      // The outbound call's own fields stay in payload (051_dial_attempts.sql reads the attempt's
+      // from there): its talk time in talk_ms would go into the inbound call's fold (007).
       agentId = kind.value.agentId;
       break;
     case 'queued':
