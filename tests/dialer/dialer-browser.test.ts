@@ -173,4 +173,36 @@ describe('outbound dialer to a browser agent', () => {
     });
     expect(Math.abs(hz - 1000) / 1000).toBeLessThan(0.05);
   });
+
+  it('customer first: the customer answers, the browser within 2 s, bridged: the browser hears the customer', async () => {
+    const since = Date.now();
+    const outcome = await dialer.dial({
+      attemptId: 'browser-2',
+      callId: 'browser-call-2',
+      agentId: AGENT,
+      number: CUSTOMER,
+      skill: 'support',
+      tenantId: 'acme-bank',
+      order: 'customer_first',
+      ringTimeoutMs: 10_000,
+    });
+    expect(outcome).toMatchObject({ kind: 'connected' });
+    await customer.waitForEvent('CALL_ESTABLISHED', { since });
+    const energy = () =>
+      page.evaluate(
+        async () => (await (globalThis as any).phone.inboundAudio())?.totalAudioEnergy ?? 0,
+      );
+    const e0 = await energy();
+    await waitFor(
+      'the browser receives audio energy',
+      async () => ((await energy()) > e0 + 0.2 ? true : undefined),
+      15_000,
+    );
+    await customer.hangup();
+    await waitFor('the browser’s call ended', async () =>
+      (await page.evaluate(() => (globalThis as any).phone.state())) === 'registered'
+        ? true
+        : undefined,
+    );
+  });
 });
