@@ -207,7 +207,6 @@ await startProcess('site-agent', async () => {
     prompts: PromptFiles.open(config.CCFED_PROMPTS_DIR, log),
     callbacks,
   });
-  callbacks.restore();
   // The digits callers press, as the site's rtpengine reports them (topology site.media.dtmfPort).
   const dtmf = await listenForDtmf({
     port: site.media.dtmfPort,
@@ -350,6 +349,8 @@ await startProcess('site-agent', async () => {
   lifecycle.onShutdown('close event outbox', () => outbox.close());
   lifecycle.onShutdown('flush telemetry', () => telemetry.shutdown());
 
+  // Pending callbacks back in their places, once everything their effects reach is wired.
+  callbacks.restore();
   sender.start();
   snapshots.start();
   recording.start();
