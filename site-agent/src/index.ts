@@ -51,6 +51,7 @@ import { observeQueues } from './telemetry.js';
 import { randomBytes } from 'node:crypto';
 import { NgClient } from '@ccfed/services';
 import { MonitorBook } from './monitor/monitor-book.js';
+import { startSiteDialer } from './dialer/dialer-setup.js';
 import { MonitorService } from './monitor/monitor-service.js';
 import { rtpengineMonitorMedia } from './monitor/rtpengine-monitor.js';
 
@@ -134,6 +135,31 @@ await startProcess('site-agent', async () => {
         log,
       })
     : undefined;
+  // The outbound dialer (docs/dialer.md): a site with an outbound trunk calls customers back and
+  // for campaigns through its own Kamailio; callbacks and pacing use it through dialer/port.ts.
+  const siteDialer = await startSiteDialer({
+    topology,
+    site,
+    sipSecret: config.CCFED_SIP_SECRET,
+    callerHashKey: config.CCFED_CALLER_HASH_KEY,
+    dataDir: config.CCFED_DATA_DIR,
+    contactOf: (agentId) => roster.contactOf(agentId),
+    stamp: (tenantId) => stamper.stamp(tenantId),
+    publish: (event) => publisher.callEvent(event),
+    // the ACD's call of that id (a callback's) ends: its agent goes to wrap-up
+    onCallEnded: (request) => {
+      try {
+        calls.carryOut(acd.hangUp(request.callId).effects);
+      } catch (err) {
+        log.warn(
+          { event: 'dialer_call_unknown', callId: request.callId, err: String(err) },
+          'a dialed call ended that the ACD does not hold as talking',
+        );
+      }
+    },
+    clock: systemClock,
+    log,
+  });
   // Callbacks (docs/callbacks.md), kept in the data directory across restarts. The dialer that
   // calls customers back plugs in as `dialer` (the port: dialer/port.ts); without one a
   // callback's turn reserves its agent, lets it go, and the callback stays pending (logged).
@@ -142,7 +168,7 @@ await startProcess('site-agent', async () => {
     topology,
     acd,
     store: new CallbackStore(join(config.CCFED_DATA_DIR, 'callbacks')),
-    dialer: undefined,
+    dialer: siteDialer?.dialer,
     stamper,
     publisher,
     log,
@@ -315,6 +341,7 @@ await startProcess('site-agent', async () => {
     await monitors.stopAll();
     await monitorNg.close();
   });
+  lifecycle.onShutdown('end dialed calls', async () => void (await siteDialer?.stop()));
   lifecycle.onShutdown('stop call timers', () => calls.stop());
   // After the calls' stop: what they recorded so far is sealed before the outbox is flushed (what
   // does not finish in time is finished from rtpengine's spool at the next start).
@@ -340,6 +367,7 @@ await startProcess('site-agent', async () => {
       grpc: site.grpc,
       dtmf: dtmf.port,
       router: config.CCFED_ROUTER?.join(',') ?? 'none: every call is routed locally',
+      dialer: siteDialer ? 'through the outbound trunk' : 'none: the site has no sip.trunk',
     },
     'site agent started',
   );

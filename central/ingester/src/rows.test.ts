@@ -147,3 +147,43 @@ describe('call event rows of a callback', () => {
     expect(ended('busy', true)).toMatchObject({ callback_outcome: 'busy', callback_counted: 1 });
   });
 });
+
+describe('call event rows of the outbound dialer', () => {
+  it('lands an attempt under its kind with its agent; outcome, order and duration in the payload', () => {
+    const row = callEventRow(
+      event({
+        $case: 'dialAttempted',
+        value: {
+          attemptId: 'att-1',
+          agentId: 'bj-001',
+          order: 'agent_first',
+          outcome: 'busy',
+          reason: '',
+          durationMs: 4_200,
+          customerAnsweredAt: undefined,
+        },
+      }),
+      AT,
+    );
+    expect(row).toMatchObject({ kind: 'dial_attempted', agent_id: 'bj-001', caller_hash: 'h' });
+    expect(JSON.parse(String(row.payload))).toEqual({
+      attemptId: 'att-1',
+      agentId: 'bj-001',
+      order: 'agent_first',
+      outcome: 'busy',
+      durationMs: 4200,
+    });
+  });
+
+  it('lands a dialed call’s end with its agent and its talk time in the payload only, out of the inbound fold’s talk_ms', () => {
+    const row = callEventRow(
+      event({
+        $case: 'dialedCallEnded',
+        value: { attemptId: 'att-1', agentId: 'bj-001', talkMs: 61_000, endedBy: 1 },
+      }),
+      AT,
+    );
+    expect(row).toMatchObject({ kind: 'dialed_call_ended', agent_id: 'bj-001', talk_ms: 0 });
+    expect(JSON.parse(String(row.payload))).toMatchObject({ talkMs: 61000 });
+  });
+});

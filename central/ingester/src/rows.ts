@@ -17,6 +17,8 @@ import {
   CallQueued,
   CallTransferred,
   ContextRejected,
+  DialAttempted,
+  DialedCallEnded,
   DigitPressed,
   OverflowedIn,
   OverflowedOut,
@@ -121,6 +123,8 @@ const KIND_CODECS: {
   callbackAttemptEnded: CallbackAttemptEnded,
   callbackCompleted: CallbackCompleted,
   callbackCancelled: CallbackCancelled,
+  dialAttempted: DialAttempted,
+  dialedCallEnded: DialedCallEnded,
 };
 
 /** The kind's own message as JSON: the payload column. */
@@ -247,6 +251,12 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
     case 'callbackCancelled':
       callbackOutcome = kind.value.reason;
       callbackSlMs = kind.value.serviceLevelThresholdMs;
+      break;
+    case 'dialAttempted':
+    case 'dialedCallEnded':
+      // The outbound call's own fields stay in payload (051_dial_attempts.sql reads the attempt's
+      // from there): its talk time in talk_ms would go into the inbound call's fold (007).
+      agentId = kind.value.agentId;
       break;
     case 'queued':
     case 'overflowRequested':

@@ -142,7 +142,33 @@ export interface CallEvent {
     | { $case: "callbackAttemptEnded"; value: CallbackAttemptEnded }
     | { $case: "callbackCompleted"; value: CallbackCompleted }
     | { $case: "callbackCancelled"; value: CallbackCancelled }
+    | //
+    /** 40-49: the outbound dialer (docs/dialer.md) */
+    { $case: "dialAttempted"; value: DialAttempted }
+    | { $case: "dialedCallEnded"; value: DialedCallEnded }
     | undefined;
+}
+
+/**
+ * One attempt of the site's outbound dialer (a callback, a campaign call) to connect an agent the
+ * ACD reserved with a customer, once its outcome is known (site-agent/src/dialer/). The customer's
+ * number is never here: the envelope's caller_hash is its keyed hash. A connected attempt is not
+ * a CallAnswered: an outbound call has no inbound wait, and must not count in the inbound service
+ * level, ASA or AHT of the call id it serves (a callback keeps its queued call's id).
+ */
+export interface DialAttempted {
+  attemptId: string;
+  agentId: string;
+  /** agent_first, customer_first */
+  order: string;
+  /** connected, no_answer, busy, agent_no_answer, abandoned, failed */
+  outcome: string;
+  /** failed: why (never the number) */
+  reason: string;
+  /** From the attempt's start to its outcome. */
+  durationMs: number;
+  /** connected, abandoned: when the customer answered */
+  customerAnsweredAt: Date | undefined;
 }
 
 /** The call reached the site's ACD. */
@@ -405,6 +431,18 @@ export interface CallbackCancelled {
   serviceLevelThresholdMs: number;
 }
 
+/**
+ * A connected attempt's call ended: either side hung up and the other leg was released. Its agent
+ * goes to wrap-up in the ACD.
+ */
+export interface DialedCallEnded {
+  attemptId: string;
+  agentId: string;
+  /** From the connection to the hang-up. */
+  talkMs: number;
+  endedBy: CallParty;
+}
+
 function createBaseCallEvent(): CallEvent {
   return {
     meta: undefined,
@@ -504,6 +542,12 @@ export const CallEvent: MessageFns<CallEvent> = {
         break;
       case "callbackCancelled":
         CallbackCancelled.encode(message.kind.value, writer.uint32(282).fork()).join();
+        break;
+      case "dialAttempted":
+        DialAttempted.encode(message.kind.value, writer.uint32(322).fork()).join();
+        break;
+      case "dialedCallEnded":
+        DialedCallEnded.encode(message.kind.value, writer.uint32(330).fork()).join();
         break;
     }
     return writer;
@@ -752,6 +796,22 @@ export const CallEvent: MessageFns<CallEvent> = {
             message.kind = { $case: "callbackCancelled", value: CallbackCancelled.decode(reader, reader.uint32()) };
             continue;
           }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.kind = { $case: "dialAttempted", value: DialAttempted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 41: {
+            if (tag !== 330) {
+              break;
+            }
+
+            message.kind = { $case: "dialedCallEnded", value: DialedCallEnded.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -859,6 +919,14 @@ export const CallEvent: MessageFns<CallEvent> = {
         ? { $case: "callbackCancelled", value: CallbackCancelled.fromJSON(object.callbackCancelled) }
         : isSet(object.callback_cancelled)
         ? { $case: "callbackCancelled", value: CallbackCancelled.fromJSON(object.callback_cancelled) }
+        : isSet(object.dialAttempted)
+        ? { $case: "dialAttempted", value: DialAttempted.fromJSON(object.dialAttempted) }
+        : isSet(object.dial_attempted)
+        ? { $case: "dialAttempted", value: DialAttempted.fromJSON(object.dial_attempted) }
+        : isSet(object.dialedCallEnded)
+        ? { $case: "dialedCallEnded", value: DialedCallEnded.fromJSON(object.dialedCallEnded) }
+        : isSet(object.dialed_call_ended)
+        ? { $case: "dialedCallEnded", value: DialedCallEnded.fromJSON(object.dialed_call_ended) }
         : undefined,
     };
   },
@@ -928,6 +996,10 @@ export const CallEvent: MessageFns<CallEvent> = {
       obj.callbackCompleted = CallbackCompleted.toJSON(message.kind.value);
     } else if (message.kind?.$case === "callbackCancelled") {
       obj.callbackCancelled = CallbackCancelled.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "dialAttempted") {
+      obj.dialAttempted = DialAttempted.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "dialedCallEnded") {
+      obj.dialedCallEnded = DialedCallEnded.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -1074,7 +1146,208 @@ export const CallEvent: MessageFns<CallEvent> = {
         }
         break;
       }
+      case "dialAttempted": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "dialAttempted", value: DialAttempted.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "dialedCallEnded": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "dialedCallEnded", value: DialedCallEnded.fromPartial(object.kind.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseDialAttempted(): DialAttempted {
+  return {
+    attemptId: "",
+    agentId: "",
+    order: "",
+    outcome: "",
+    reason: "",
+    durationMs: 0,
+    customerAnsweredAt: undefined,
+  };
+}
+
+export const DialAttempted: MessageFns<DialAttempted> = {
+  encode(message: DialAttempted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attemptId !== "") {
+      writer.uint32(10).string(message.attemptId);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(18).string(message.agentId);
+    }
+    if (message.order !== "") {
+      writer.uint32(26).string(message.order);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(34).string(message.outcome);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(48).uint64(message.durationMs);
+    }
+    if (message.customerAnsweredAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.customerAnsweredAt), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DialAttempted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDialAttempted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.attemptId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.order = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.durationMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.customerAnsweredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DialAttempted {
+    return {
+      attemptId: isSet(object.attemptId)
+        ? globalThis.String(object.attemptId)
+        : isSet(object.attempt_id)
+        ? globalThis.String(object.attempt_id)
+        : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      order: isSet(object.order) ? globalThis.String(object.order) : "",
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+      customerAnsweredAt: isSet(object.customerAnsweredAt)
+        ? fromJsonTimestamp(object.customerAnsweredAt)
+        : isSet(object.customer_answered_at)
+        ? fromJsonTimestamp(object.customer_answered_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: DialAttempted): unknown {
+    const obj: any = {};
+    if (message.attemptId !== "") {
+      obj.attemptId = message.attemptId;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.order !== "") {
+      obj.order = message.order;
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = Math.round(message.durationMs);
+    }
+    if (message.customerAnsweredAt !== undefined) {
+      obj.customerAnsweredAt = message.customerAnsweredAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DialAttempted>): DialAttempted {
+    return DialAttempted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DialAttempted>): DialAttempted {
+    const message = createBaseDialAttempted();
+    message.attemptId = object.attemptId ?? "";
+    message.agentId = object.agentId ?? "";
+    message.order = object.order ?? "";
+    message.outcome = object.outcome ?? "";
+    message.reason = object.reason ?? "";
+    message.durationMs = object.durationMs ?? 0;
+    message.customerAnsweredAt = object.customerAnsweredAt ?? undefined;
     return message;
   },
 };
@@ -3878,6 +4151,139 @@ export const CallbackCancelled: MessageFns<CallbackCancelled> = {
     message.by = object.by ?? "";
     message.attempts = object.attempts ?? 0;
     message.serviceLevelThresholdMs = object.serviceLevelThresholdMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseDialedCallEnded(): DialedCallEnded {
+  return { attemptId: "", agentId: "", talkMs: 0, endedBy: 0 };
+}
+
+export const DialedCallEnded: MessageFns<DialedCallEnded> = {
+  encode(message: DialedCallEnded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attemptId !== "") {
+      writer.uint32(10).string(message.attemptId);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(18).string(message.agentId);
+    }
+    if (message.talkMs !== 0) {
+      writer.uint32(24).uint64(message.talkMs);
+    }
+    if (message.endedBy !== 0) {
+      writer.uint32(32).int32(message.endedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DialedCallEnded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDialedCallEnded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.attemptId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.talkMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.endedBy = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DialedCallEnded {
+    return {
+      attemptId: isSet(object.attemptId)
+        ? globalThis.String(object.attemptId)
+        : isSet(object.attempt_id)
+        ? globalThis.String(object.attempt_id)
+        : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      talkMs: isSet(object.talkMs)
+        ? globalThis.Number(object.talkMs)
+        : isSet(object.talk_ms)
+        ? globalThis.Number(object.talk_ms)
+        : 0,
+      endedBy: isSet(object.endedBy)
+        ? callPartyFromJSON(object.endedBy)
+        : isSet(object.ended_by)
+        ? callPartyFromJSON(object.ended_by)
+        : 0,
+    };
+  },
+
+  toJSON(message: DialedCallEnded): unknown {
+    const obj: any = {};
+    if (message.attemptId !== "") {
+      obj.attemptId = message.attemptId;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.talkMs !== 0) {
+      obj.talkMs = Math.round(message.talkMs);
+    }
+    if (message.endedBy !== 0) {
+      obj.endedBy = callPartyToJSON(message.endedBy);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DialedCallEnded>): DialedCallEnded {
+    return DialedCallEnded.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DialedCallEnded>): DialedCallEnded {
+    const message = createBaseDialedCallEnded();
+    message.attemptId = object.attemptId ?? "";
+    message.agentId = object.agentId ?? "";
+    message.talkMs = object.talkMs ?? 0;
+    message.endedBy = object.endedBy ?? 0;
     return message;
   },
 };
