@@ -221,10 +221,17 @@ describe('ContactCenterSite', () => {
       CCFED_EXAMPLE_TOKEN: token,
       CCFED_KAFKA_PASSWORD: KAFKA_PASSWORD,
       CCFED_FEDERATION_KEY: FEDERATION_KEY,
+      // the outbound dialer's, the same secret Kamailio checks the dialer's credentials with
+      CCFED_SIP_SECRET: AGENT_SECRET,
     });
 
     const agent = container(ofType(declared, 'kubernetes:apps/v1:StatefulSet')[0]!, 'site-agent');
-    for (const key of ['CCFED_EXAMPLE_TOKEN', 'CCFED_KAFKA_PASSWORD', 'CCFED_FEDERATION_KEY']) {
+    for (const key of [
+      'CCFED_EXAMPLE_TOKEN',
+      'CCFED_KAFKA_PASSWORD',
+      'CCFED_FEDERATION_KEY',
+      'CCFED_SIP_SECRET',
+    ]) {
       expect(envSecretRef(agent, key)).toEqual({ name: 'ccfed-site-beijing-secrets', key });
     }
     expect(envValue(agent, 'CCFED_KAFKA_USERNAME')).toBe('site-beijing');
@@ -383,6 +390,7 @@ describe('ContactCenterSite', () => {
       'ccfed-token',
       'CCFED_KAFKA_PASSWORD',
       'CCFED_FEDERATION_KEY',
+      'CCFED_SIP_SECRET',
     ]) {
       expect(
         () =>

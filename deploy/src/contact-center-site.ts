@@ -190,6 +190,9 @@ export class ContactCenterSite extends pulumi.ComponentResource {
       CCFED_FEDERATION_KEY: pulumi
         .output(args.federationKey)
         .apply((key) => checkFederationKey(key, site.id)),
+      // The outbound dialer signs in to its own Kamailio as _dialer with credentials it makes from
+      // the secret Kamailio checks agents' credentials with (docs/dialer.md).
+      ...(args.agentSecret !== undefined ? { CCFED_SIP_SECRET: args.agentSecret } : {}),
     };
     const secretKeys = Object.keys(secrets);
     const plain = {
@@ -211,7 +214,8 @@ export class ContactCenterSite extends pulumi.ComponentResource {
         !ENV_NAME.test(key) ||
         key in plain ||
         key === 'CCFED_KAFKA_PASSWORD' ||
-        key === 'CCFED_FEDERATION_KEY'
+        key === 'CCFED_FEDERATION_KEY' ||
+        key === 'CCFED_SIP_SECRET'
       )
         throw new Error(
           `site ${site.id}: secret env ${JSON.stringify(key)} must be an env var name the deployment does not set itself`,
