@@ -45,6 +45,30 @@ export function sipCredentials(opts: {
 }
 
 /**
+ * The SIP user of the site's outbound dialer (site-agent/src/dialer/): the one user Kamailio lets
+ * call out through the site's trunk. Agent ids start with a letter, so no agent can be it.
+ */
+export const DIALER_SIP_USER = '_dialer';
+
+/**
+ * The dialer's own ephemeral credentials at its site, the same scheme as an agent's (username
+ * `<expiry>:_dialer`): the site agent holds the site's secret and mints them itself.
+ */
+export function dialerSipCredentials(opts: {
+  readonly secret: string;
+  readonly nowMs: number;
+  readonly ttlSeconds?: number;
+}): SipCredentials {
+  const ttl = opts.ttlSeconds ?? SIP_CREDENTIALS_TTL_SECONDS;
+  if (!opts.secret) throw new TypeError('no SIP secret for this site');
+  if (!Number.isInteger(ttl) || ttl <= 0) throw new TypeError('ttlSeconds must be > 0');
+  const expiry = Math.floor(opts.nowMs / 1000) + ttl;
+  const username = `${expiry}:${DIALER_SIP_USER}`;
+  const password = createHmac('sha1', opts.secret).update(username).digest('base64');
+  return { username, password, expiresAt: new Date(expiry * 1000).toISOString() };
+}
+
+/**
  * The per-site secrets file (JSON { "<site id>": "<base64 secret>" }), parsed and checked: what
  * the central API reads to issue credentials for every site.
  */

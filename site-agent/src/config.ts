@@ -77,6 +77,15 @@ const siteAgentEnvironment = z.object({
   CCFED_RECORDING_DIR: z.string().min(1).optional(),
   /** How often the retention job deletes expired recordings. */
   CCFED_RECORDING_SWEEP_SECONDS: z.coerce.number().positive().max(86_400).default(3600),
+  /**
+   * The site's secret for SIP credentials (what its Kamailio's auth_ephemeral checks): the
+   * outbound dialer signs in with it as `_dialer` (docs/dialer.md). Needed by a site with
+   * sip.trunk; never logged.
+   */
+  CCFED_SIP_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9+/=_-]{16,}$/, 'expected base64 of at least 16 characters')
+    .optional(),
 });
 
 /** The site agent's environment, parsed once at start-up. */

@@ -49,6 +49,7 @@ import { observeQueues } from './telemetry.js';
 import { randomBytes } from 'node:crypto';
 import { NgClient } from '@ccfed/services';
 import { MonitorBook } from './monitor/monitor-book.js';
+import { startSiteDialer } from './dialer/dialer-setup.js';
 import { MonitorService } from './monitor/monitor-service.js';
 import { rtpengineMonitorMedia } from './monitor/rtpengine-monitor.js';
 
@@ -132,6 +133,20 @@ await startProcess('site-agent', async () => {
         log,
       })
     : undefined;
+  // The outbound dialer (docs/dialer.md): a site with an outbound trunk calls customers back and
+  // for campaigns through its own Kamailio; callbacks and pacing use it through dialer/port.ts.
+  const siteDialer = await startSiteDialer({
+    topology,
+    site,
+    sipSecret: config.CCFED_SIP_SECRET,
+    callerHashKey: config.CCFED_CALLER_HASH_KEY,
+    dataDir: config.CCFED_DATA_DIR,
+    contactOf: (agentId) => roster.contactOf(agentId),
+    stamp: (tenantId) => stamper.stamp(tenantId),
+    publish: (event) => publisher.callEvent(event),
+    clock: systemClock,
+    log,
+  });
   const calls = new CallFlow({
     clock: systemClock,
     topology,
@@ -289,6 +304,7 @@ await startProcess('site-agent', async () => {
     await monitors.stopAll();
     await monitorNg.close();
   });
+  lifecycle.onShutdown('end dialed calls', async () => void (await siteDialer?.stop()));
   lifecycle.onShutdown('stop call timers', () => calls.stop());
   // After the calls' stop: what they recorded so far is sealed before the outbox is flushed (what
   // does not finish in time is finished from rtpengine's spool at the next start).
@@ -312,6 +328,7 @@ await startProcess('site-agent', async () => {
       grpc: site.grpc,
       dtmf: dtmf.port,
       router: config.CCFED_ROUTER ?? 'none: every call is routed locally',
+      dialer: siteDialer ? 'through the outbound trunk' : 'none: the site has no sip.trunk',
     },
     'site agent started',
   );

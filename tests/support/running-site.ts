@@ -182,6 +182,8 @@ async function startOneSite(opts: {
     // One key of each for every site of the test federation, as production shares them.
     CCFED_CALLER_HASH_KEY: TEST_CALLER_HASH_KEY,
     CCFED_FEDERATION_KEY: TEST_FEDERATION_KEY,
+    // The secret its Kamailio checks SIP credentials with: the site's outbound dialer signs in with it.
+    CCFED_SIP_SECRET: testSipSecret(siteId),
     ...(await tlsEnv({ kind: 'site', site: siteId })),
     // A test that gives the site recording keys records with the site's rtpengine.
     ...(opts.env?.CCFED_RECORDING_KEYS_FILE

@@ -93,6 +93,36 @@ describe('loadTopology', () => {
     ]);
   });
 
+  it("takes a site's outbound trunk as sip:<host>:<port>, and only beside a loopback WebSocket listener for its dialer", () => {
+    const ok = loadTopology(
+      variant((d) => {
+        d.sites[1].sip.trunk = 'sip:127.0.0.1:5090';
+      }),
+    );
+    expect(ok.sites[1]!.sip.trunk).toBe('sip:127.0.0.1:5090');
+    expect(
+      errorOf(
+        variant((d) => {
+          d.sites[1].sip.trunk = 'sip:trunk.example.com';
+        }),
+      ).issues.map((i) => i.path),
+    ).toEqual(['sites[1].sip.trunk']);
+    expect(
+      errorOf(
+        variant((d) => {
+          d.sites[1].sip.trunk = 'sip:127.0.0.1:5090';
+          delete d.sites[1].sip.wsPort;
+        }),
+      ).issues,
+    ).toEqual([
+      {
+        path: 'sites[1].sip.trunk',
+        message:
+          'a site with an outbound trunk needs sip.wsPort: its dialer reaches Kamailio over the loopback WebSocket listener',
+      },
+    ]);
+  });
+
   it('rejects a missing required field', () => {
     const err = errorOf(
       variant((d) => {

@@ -234,6 +234,18 @@ const site = z.strictObject({
     /** SIP over secure WebSocket for browser agents on sip.host, with the site's certificate. */
     wssPort: port.optional(),
     /**
+     * The site's outbound trunk, sip:<host>:<port> (docs/dialer.md): where the site's dialer
+     * (callbacks, campaigns) calls customers. Only the dialer may use it; it connects to Kamailio
+     * over the loopback WebSocket listener, so a site with a trunk needs sip.wsPort.
+     */
+    trunk: z
+      .string()
+      .regex(
+        /^sip:[A-Za-z0-9.-]{1,253}:[0-9]{1,5}$/,
+        'expected sip:<host>:<port>, e.g. sip:trunk.example.com:5060',
+      )
+      .optional(),
+    /**
      * The name browsers connect to for wss (wss://<wssHost>:<wssPort>), which the wss listener's
      * browser-trusted certificate names; default sip.host. A deployed site needs it: a browser
      * trusts a certificate for a name, not for the address Kamailio binds.
@@ -475,6 +487,11 @@ function checkReferences(t: z.output<z.ZodObject>, ctx: Ctx): void {
       if (owner) fail(['sites', si, 'media', what], `${key} is already used by ${owner}`);
       else listeners.set(key, `sites[${si}] (${site.id}) media.${what}`);
     }
+    if (site.sip.trunk !== undefined && site.sip.wsPort === undefined)
+      fail(
+        ['sites', si, 'sip', 'trunk'],
+        'a site with an outbound trunk needs sip.wsPort: its dialer reaches Kamailio over the loopback WebSocket listener',
+      );
     site.numbers.forEach((n, ni) => {
       const here: Path = ['sites', si, 'numbers', ni];
       if (!skillIds.has(n.skill)) {

@@ -96,3 +96,31 @@ describe('call event rows of a transfer', () => {
     });
   });
 });
+
+describe('call event rows of the outbound dialer', () => {
+  it('lands an attempt under its kind with its agent; outcome, order and duration in the payload', () => {
+    const row = callEventRow(
+      event({
+        $case: 'dialAttempted',
+        value: {
+          attemptId: 'att-1',
+          agentId: 'bj-001',
+          order: 'agent_first',
+          outcome: 'busy',
+          reason: '',
+          durationMs: 4_200,
+          customerAnsweredAt: undefined,
+        },
+      }),
+      AT,
+    );
+    expect(row).toMatchObject({ kind: 'dial_attempted', agent_id: 'bj-001', caller_hash: 'h' });
+    expect(JSON.parse(String(row.payload))).toEqual({
+      attemptId: 'att-1',
+      agentId: 'bj-001',
+      order: 'agent_first',
+      outcome: 'busy',
+      durationMs: 4200,
+    });
+  });
+});

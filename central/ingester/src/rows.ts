@@ -11,6 +11,7 @@ import {
   CallQueued,
   CallTransferred,
   ContextRejected,
+  DialAttempted,
   DigitPressed,
   OverflowedIn,
   OverflowedOut,
@@ -109,6 +110,7 @@ const KIND_CODECS: {
   announced: QueueAnnounced,
   digitPressed: DigitPressed,
   transferredIn: TransferredIn,
+  dialAttempted: DialAttempted,
 };
 
 /** The kind's own message as JSON: the payload column. */
@@ -206,6 +208,10 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
       break;
     case 'transferredIn':
       peerSiteId = kind.value.fromSiteId;
+      break;
+    case 'dialAttempted':
+      // the attempt's own fields are in payload: 051_dial_attempts.sql reads them from there
+      agentId = kind.value.agentId;
       break;
     case 'queued':
     case 'overflowRequested':

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { DIALER_SIP_USER } from '@ccfed/common';
 import {
   parseTrustedSource,
   peerTransport,
@@ -102,6 +103,11 @@ export function kamailioConfig(
     // (the xhttp route compares against it); nothing listens there.
     ...(siteUsesWebSocket(topology, site.id) ? [['WS_PORT', site.sip.wsPort ?? 0] as const] : []),
     ...(site.sip.wssPort === undefined ? [] : [['WSS_PORT', site.sip.wssPort] as const]),
+    // The outbound trunk (docs/dialer.md): host:port, which only the site's dialer may call through.
+    ...(site.sip.trunk === undefined
+      ? []
+      : [['TRUNK_HOSTPORT', site.sip.trunk.slice('sip:'.length)] as const]),
+    ['DIALER_USER', DIALER_SIP_USER],
   ];
   for (const [name, value] of defs) {
     // The topology schema already restricts these; this guards the preprocessor's delimiter.
@@ -115,6 +121,7 @@ export function kamailioConfig(
     ...(tuning.quiet ? ['QUIET_LOG'] : []),
     ...(siteUsesWebSocket(topology, site.id) ? ['WITH_WEBSOCKET', 'WITH_TCP'] : []),
     ...(site.sip.wssPort !== undefined ? ['WITH_WSS'] : []),
+    ...(site.sip.trunk !== undefined ? ['WITH_TRUNK'] : []),
   ];
   const header = [
     '#!KAMAILIO',

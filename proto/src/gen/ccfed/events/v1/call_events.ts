@@ -93,7 +93,31 @@ export interface CallEvent {
     | { $case: "announced"; value: QueueAnnounced }
     | { $case: "digitPressed"; value: DigitPressed }
     | { $case: "transferredIn"; value: TransferredIn }
+    | //
+    /** 40-49: the outbound dialer (docs/dialer.md) */
+    { $case: "dialAttempted"; value: DialAttempted }
     | undefined;
+}
+
+/**
+ * One attempt of the site's outbound dialer (a callback, a campaign call) to connect an agent the
+ * ACD reserved with a customer, once its outcome is known (site-agent/src/dialer/). The customer's
+ * number is never here: the envelope's caller_hash is its keyed hash. A connected attempt is then
+ * an ordinary call of this call_id (answered, ended, wrap-up).
+ */
+export interface DialAttempted {
+  attemptId: string;
+  agentId: string;
+  /** agent_first, customer_first */
+  order: string;
+  /** connected, no_answer, busy, agent_no_answer, abandoned, failed */
+  outcome: string;
+  /** failed: why (never the number) */
+  reason: string;
+  /** From the attempt's start to its outcome. */
+  durationMs: number;
+  /** connected, abandoned: when the customer answered */
+  customerAnsweredAt: Date | undefined;
 }
 
 /** The call reached the site's ACD. */
@@ -364,6 +388,9 @@ export const CallEvent: MessageFns<CallEvent> = {
       case "transferredIn":
         TransferredIn.encode(message.kind.value, writer.uint32(194).fork()).join();
         break;
+      case "dialAttempted":
+        DialAttempted.encode(message.kind.value, writer.uint32(322).fork()).join();
+        break;
     }
     return writer;
   },
@@ -557,6 +584,14 @@ export const CallEvent: MessageFns<CallEvent> = {
             message.kind = { $case: "transferredIn", value: TransferredIn.decode(reader, reader.uint32()) };
             continue;
           }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.kind = { $case: "dialAttempted", value: DialAttempted.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -640,6 +675,10 @@ export const CallEvent: MessageFns<CallEvent> = {
         ? { $case: "transferredIn", value: TransferredIn.fromJSON(object.transferredIn) }
         : isSet(object.transferred_in)
         ? { $case: "transferredIn", value: TransferredIn.fromJSON(object.transferred_in) }
+        : isSet(object.dialAttempted)
+        ? { $case: "dialAttempted", value: DialAttempted.fromJSON(object.dialAttempted) }
+        : isSet(object.dial_attempted)
+        ? { $case: "dialAttempted", value: DialAttempted.fromJSON(object.dial_attempted) }
         : undefined,
     };
   },
@@ -697,6 +736,8 @@ export const CallEvent: MessageFns<CallEvent> = {
       obj.digitPressed = DigitPressed.toJSON(message.kind.value);
     } else if (message.kind?.$case === "transferredIn") {
       obj.transferredIn = TransferredIn.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "dialAttempted") {
+      obj.dialAttempted = DialAttempted.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -804,7 +845,202 @@ export const CallEvent: MessageFns<CallEvent> = {
         }
         break;
       }
+      case "dialAttempted": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "dialAttempted", value: DialAttempted.fromPartial(object.kind.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseDialAttempted(): DialAttempted {
+  return {
+    attemptId: "",
+    agentId: "",
+    order: "",
+    outcome: "",
+    reason: "",
+    durationMs: 0,
+    customerAnsweredAt: undefined,
+  };
+}
+
+export const DialAttempted: MessageFns<DialAttempted> = {
+  encode(message: DialAttempted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attemptId !== "") {
+      writer.uint32(10).string(message.attemptId);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(18).string(message.agentId);
+    }
+    if (message.order !== "") {
+      writer.uint32(26).string(message.order);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(34).string(message.outcome);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(48).uint64(message.durationMs);
+    }
+    if (message.customerAnsweredAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.customerAnsweredAt), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DialAttempted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDialAttempted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.attemptId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.order = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.durationMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.customerAnsweredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DialAttempted {
+    return {
+      attemptId: isSet(object.attemptId)
+        ? globalThis.String(object.attemptId)
+        : isSet(object.attempt_id)
+        ? globalThis.String(object.attempt_id)
+        : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      order: isSet(object.order) ? globalThis.String(object.order) : "",
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+      customerAnsweredAt: isSet(object.customerAnsweredAt)
+        ? fromJsonTimestamp(object.customerAnsweredAt)
+        : isSet(object.customer_answered_at)
+        ? fromJsonTimestamp(object.customer_answered_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: DialAttempted): unknown {
+    const obj: any = {};
+    if (message.attemptId !== "") {
+      obj.attemptId = message.attemptId;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.order !== "") {
+      obj.order = message.order;
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = Math.round(message.durationMs);
+    }
+    if (message.customerAnsweredAt !== undefined) {
+      obj.customerAnsweredAt = message.customerAnsweredAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DialAttempted>): DialAttempted {
+    return DialAttempted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DialAttempted>): DialAttempted {
+    const message = createBaseDialAttempted();
+    message.attemptId = object.attemptId ?? "";
+    message.agentId = object.agentId ?? "";
+    message.order = object.order ?? "";
+    message.outcome = object.outcome ?? "";
+    message.reason = object.reason ?? "";
+    message.durationMs = object.durationMs ?? 0;
+    message.customerAnsweredAt = object.customerAnsweredAt ?? undefined;
     return message;
   },
 };

@@ -1,0 +1,453 @@
+// The site's outbound dialer over SIP: a SIP.js user agent in the site agent, connected to the
+// site's Kamailio over its loopback WebSocket listener as the `_dialer` user (ephemeral
+// credentials from the site's SIP secret, the scheme browser agents use). Each attempt places its
+// two legs through Kamailio (route[DIALER]: agents at their contact, customers through the
+// site's trunk, media anchored at rtpengine) and the pure machine (outbound-machine.ts) decides
+// what happens; this file only carries its effects out and feeds SIP.js's news back in.
+import { DIALER_SIP_USER, dialerSipCredentials, type Clock } from '@ccfed/common';
+import { sipDomainOf, type Site } from '@ccfed/topology';
+import type { Logger } from 'pino';
+import {
+  Inviter,
+  SessionState,
+  UserAgent,
+  type Session,
+  type SessionDescriptionHandler,
+} from 'sip.js';
+import { WebSocket as NodeWebSocket } from 'ws';
+import {
+  initialOutbound,
+  stepOutbound,
+  type LegName,
+  type OutboundEffect,
+  type OutboundInput,
+  type OutboundSettings,
+  type OutboundState,
+  type TimerId,
+} from './outbound-machine.js';
+import { PassThroughSdh, PLACEHOLDER_OFFER } from './pass-through-sdh.js';
+import type { DialOutcome, DialRequest, Dialer } from './port.js';
+
+/** E.164: what a customer's number must look like before it goes into a Request-URI. */
+const E164 = /^\+[1-9][0-9]{6,14}$/;
+/** An agent's 2xx is retransmitted unacknowledged while the customer rings (RFC 3261: 32 s). */
+export const MAX_RING_TIMEOUT_MS = 30_000;
+
+export interface DialerTiming {
+  /** How long the reserved agent's phone may ring. */
+  readonly agentRingMs: number;
+  /** Customer-first: how soon after the customer answers an agent must be there (Ofcom: 2 s). */
+  readonly connectDeadlineMs: number;
+  /** The longest the recorded message may play. */
+  readonly messageGuardMs: number;
+}
+
+export const DEFAULT_DIALER_TIMING: DialerTiming = {
+  agentRingMs: 15_000,
+  connectDeadlineMs: 2_000,
+  messageGuardMs: 20_000,
+};
+
+/** What an attempt tells the site as it goes (events, logs); never the customer's number. */
+export type AttemptNews =
+  | { readonly kind: 'leg'; readonly leg: LegName; readonly from: string; readonly to: string }
+  | { readonly kind: 'outcome'; readonly outcome: DialOutcome }
+  | { readonly kind: 'ended'; readonly by: LegName; readonly atMs: number };
+
+export interface SipDialerDeps {
+  readonly site: Site;
+  /** The site's secret for SIP credentials (CCFED_SIP_SECRET), which Kamailio checks. */
+  readonly sipSecret: string;
+  /** Where the reserved agent takes calls: their logged-in contact, or undefined if none. */
+  agentUri(agentId: string): string | undefined;
+  /** The recorded message naming `tenantId` to the customer (a WAV file rtpengine can read). */
+  messageFile(tenantId: string): Promise<string>;
+  /** rtpengine's play media (services/src/rtpengine/ng-client.ts). */
+  readonly media: {
+    playMedia(req: {
+      readonly callId: string;
+      readonly fromTag: string;
+      readonly file: string;
+    }): Promise<{ readonly durationMs: number | undefined }>;
+  };
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly timing?: DialerTiming;
+  /** Every attempt's news, in order (call events, attempt events). */
+  onNews?(request: DialRequest, news: AttemptNews): void;
+}
+
+export class SipDialer implements Dialer {
+  private readonly attempts = new Set<Attempt>();
+  private stopped = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly deps: SipDialerDeps,
+    private readonly ua: UserAgent,
+    private readonly handlers: WeakMap<Session, SessionDescriptionHandler>,
+    private credentialsExpireMs: number,
+  ) {}
+
+  /**
+   * The dialer of `deps.site`, connecting to its Kamailio; resolves when the first connection
+   * succeeded or failed (then it connects again every 2 s, and attempts fail meanwhile).
+   */
+  static async start(deps: SipDialerDeps): Promise<SipDialer> {
+    const wsPort = deps.site.sip.wsPort;
+    if (wsPort === undefined)
+      throw new Error(`site ${deps.site.id} has no sip.wsPort for its dialer`);
+    // Node 20 has no WebSocket of its own; SIP.js's transport takes the global one.
+    globalThis.WebSocket ??= NodeWebSocket as unknown as typeof globalThis.WebSocket;
+    const domain = sipDomainOf(deps.site);
+    const handlers = new WeakMap<Session, SessionDescriptionHandler>();
+    const creds = dialerSipCredentials({ secret: deps.sipSecret, nowMs: deps.clock.now() });
+    const ua = new UserAgent({
+      uri: UserAgent.makeURI(`sip:${DIALER_SIP_USER}@${domain}`),
+      transportOptions: { server: `ws://127.0.0.1:${wsPort}` },
+      authorizationUsername: creds.username,
+      authorizationPassword: creds.password,
+      logBuiltinEnabled: false,
+      logConfiguration: false,
+      sessionDescriptionHandlerFactory: (session) => {
+        const sdh = handlers.get(session);
+        if (!sdh) throw new Error('no session description handler for this leg');
+        return sdh;
+      },
+    });
+    const dialer = new SipDialer(deps, ua, handlers, Date.parse(creds.expiresAt));
+    ua.delegate = {
+      onDisconnect: (err) => {
+        if (!err) return;
+        deps.log.warn({ event: 'dialer_disconnected', err: err.message }, 'dialer lost Kamailio');
+        dialer.reconnectSoon();
+      },
+    };
+    try {
+      await ua.start();
+    } catch (err) {
+      deps.log.warn(
+        { event: 'dialer_connect_failed', err: String(err) },
+        'dialer cannot reach Kamailio yet',
+      );
+      dialer.reconnectSoon();
+    }
+    return dialer;
+  }
+
+  async dial(request: DialRequest, signal?: AbortSignal): Promise<DialOutcome> {
+    const refused = this.check(request);
+    if (refused) return { kind: 'failed', reason: refused };
+    if (!this.ua.isConnected())
+      return { kind: 'failed', reason: 'dialer not connected to Kamailio' };
+    this.refreshCredentials();
+    const attempt = new Attempt(this.deps, this.ua, this.handlers, request, () =>
+      this.attempts.delete(attempt),
+    );
+    this.attempts.add(attempt);
+    return attempt.run(signal);
+  }
+
+  /** Ends every attempt (ringing ones fail, connected calls are hung up) and disconnects. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    for (const attempt of this.attempts) attempt.hangUp();
+    await this.ua.stop();
+  }
+
+  private reconnectSoon(): void {
+    if (this.stopped || this.reconnectTimer) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.stopped) return;
+      this.ua.reconnect().catch(() => this.reconnectSoon());
+    }, 2_000);
+  }
+
+  private check(r: DialRequest): string | undefined {
+    if (!E164.test(r.number)) return 'the number is not E.164';
+    if (!Number.isInteger(r.ringTimeoutMs) || r.ringTimeoutMs < 1000)
+      return 'ringTimeoutMs must be at least 1000';
+    if (r.ringTimeoutMs > MAX_RING_TIMEOUT_MS)
+      return `ringTimeoutMs must be at most ${MAX_RING_TIMEOUT_MS} (the agent's answer waits unacknowledged meanwhile)`;
+    if (this.deps.agentUri(r.agentId) === undefined) return `agent ${r.agentId} has no phone`;
+    return undefined;
+  }
+
+  // Credentials last 12 h; the user agent's digest uses whatever its configuration holds when a
+  // challenge comes, so fresh ones are put there well before the old expire.
+  private refreshCredentials(): void {
+    const now = this.deps.clock.now();
+    if (this.credentialsExpireMs - now > 3600_000) return;
+    const creds = dialerSipCredentials({ secret: this.deps.sipSecret, nowMs: now });
+    this.ua.configuration.authorizationUsername = creds.username;
+    this.ua.configuration.authorizationPassword = creds.password;
+    this.credentialsExpireMs = Date.parse(creds.expiresAt);
+  }
+}
+
+/** One attempt: the machine's state, its two legs and their timers. */
+class Attempt {
+  private state: OutboundState;
+  private readonly timers = new Map<TimerId, NodeJS.Timeout>();
+  private readonly legs = new Map<LegName, Inviter>();
+  private agentOffer: string | undefined;
+  private agentReoffered = false;
+  /** The agent's ACK waits on this: the customer's answer to the agent's offer. */
+  private agentAnswer = deferred<string>();
+  private customerOffer: () => Promise<string>;
+  private customerHasAgentOffer: boolean;
+  private resolveOutcome!: (o: DialOutcome) => void;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: SipDialerDeps,
+    private readonly ua: UserAgent,
+    private readonly handlers: WeakMap<Session, SessionDescriptionHandler>,
+    private readonly request: DialRequest,
+    private readonly forget: () => void,
+  ) {
+    const timing = deps.timing ?? DEFAULT_DIALER_TIMING;
+    const settings: OutboundSettings = {
+      order: request.order,
+      customerRingMs: request.ringTimeoutMs,
+      agentRingMs: timing.agentRingMs,
+      connectDeadlineMs: timing.connectDeadlineMs,
+      messageGuardMs: timing.messageGuardMs,
+    };
+    this.state = initialOutbound(settings);
+    this.customerOffer =
+      request.order === 'agent_first'
+        ? () => Promise.resolve(this.agentOffer ?? Promise.reject(new Error('no agent offer')))
+        : () => Promise.resolve(PLACEHOLDER_OFFER);
+    this.customerHasAgentOffer = request.order === 'agent_first';
+    this.agentAnswer.promise.catch(() => undefined);
+    this.log = deps.log.child({
+      attemptId: request.attemptId,
+      callId: request.callId,
+      agentId: request.agentId,
+      tenantId: request.tenantId,
+    });
+  }
+
+  run(signal?: AbortSignal): Promise<DialOutcome> {
+    const outcome = new Promise<DialOutcome>((resolve) => (this.resolveOutcome = resolve));
+    if (signal?.aborted) this.feed({ kind: 'abort' });
+    else signal?.addEventListener('abort', () => this.feed({ kind: 'abort' }), { once: true });
+    this.feed({ kind: 'start' });
+    return outcome;
+  }
+
+  hangUp(): void {
+    this.feed({ kind: 'abort' });
+    for (const leg of ['agent', 'customer'] as const) this.release(leg);
+  }
+
+  private feed(input: OutboundInput): void {
+    const step = stepOutbound(this.state, input, this.deps.clock.now());
+    this.state = step.state;
+    for (const effect of step.effects) this.carryOut(effect);
+    if (this.state.phase === 'done' && this.timers.size === 0) this.forget();
+  }
+
+  private carryOut(e: OutboundEffect): void {
+    const news = (n: AttemptNews) => this.deps.onNews?.(this.request, n);
+    switch (e.kind) {
+      case 'transition':
+        this.log.debug({ event: 'dialer_leg', leg: e.leg, from: e.from, to: e.to }, 'leg');
+        news({ kind: 'leg', leg: e.leg, from: e.from, to: e.to });
+        return;
+      case 'invite_agent':
+        return this.invite('agent');
+      case 'invite_customer':
+        return this.invite('customer');
+      case 'bridge':
+        return this.bridge();
+      case 'release':
+        return this.release(e.leg);
+      case 'play_message':
+        void this.playMessage();
+        return;
+      case 'start_timer':
+        this.timers.set(
+          e.id,
+          setTimeout(() => {
+            this.timers.delete(e.id);
+            this.feed({ kind: 'timer', id: e.id });
+          }, e.ms),
+        );
+        return;
+      case 'cancel_timer':
+        clearTimeout(this.timers.get(e.id));
+        this.timers.delete(e.id);
+        return;
+      case 'outcome':
+        this.log.info({ event: 'dialer_outcome', outcome: e.outcome.kind }, 'dial attempt ended');
+        news({ kind: 'outcome', outcome: e.outcome });
+        this.resolveOutcome(e.outcome);
+        return;
+      case 'ended':
+        this.log.info({ event: 'dialer_call_ended', by: e.by }, 'dialed call ended');
+        news({ kind: 'ended', by: e.by, atMs: this.deps.clock.now() });
+        return;
+    }
+  }
+
+  private invite(leg: LegName): void {
+    const domain = sipDomainOf(this.deps.site);
+    const target =
+      leg === 'agent'
+        ? this.deps.agentUri(this.request.agentId)
+        : `sip:${this.request.number}@${domain}`;
+    const uri = target === undefined ? undefined : UserAgent.makeURI(target);
+    if (!uri) {
+      this.feed({ kind: 'failed', leg, code: 0 });
+      return;
+    }
+    // The agent leg carries no offer: the agent's phone offers in its 2xx (RFC 3725 flow I).
+    const inviter = new Inviter(this.ua, uri, { inviteWithoutSdp: leg === 'agent' });
+    this.legs.set(leg, inviter);
+    this.handlers.set(
+      inviter,
+      new PassThroughSdh(
+        leg === 'agent'
+          ? {
+              offer: () => Promise.reject(new Error('the agent leg makes no offer')),
+              answer: () => {
+                if (!this.agentReoffered) return this.agentAnswer.promise;
+                this.agentReoffered = false;
+                return Promise.reject(new Error('re-offers are not relayed to the customer'));
+              },
+              remote: (sdp, kind) => {
+                if (kind !== 'offer') return;
+                // a re-INVITE once up (hold): refused (488), the call goes on as it was
+                if (this.agentOffer !== undefined) {
+                  this.agentReoffered = true;
+                  return;
+                }
+                // The agent's 2xx: it answered; its ACK waits for the customer's answer.
+                this.agentOffer = sdp;
+                this.feed({ kind: 'answered', leg: 'agent' });
+              },
+            }
+          : {
+              offer: () => this.customerOffer(),
+              answer: () => Promise.reject(new Error('the customer leg takes no offer')),
+              remote: (sdp, kind) => {
+                // the customer's answer to the agent's offer (not to a placeholder) is the agent's
+                if (kind === 'answer' && this.customerHasAgentOffer) this.agentAnswer.resolve(sdp);
+              },
+            },
+      ),
+    );
+    let everUp = false;
+    let rejected = false;
+    inviter.stateChange.addListener((s) => {
+      if (s === SessionState.Established) {
+        everUp = true;
+        // the agent's answer was taken at its 2xx already
+        if (leg === 'customer') this.feed({ kind: 'answered', leg });
+      } else if (s === SessionState.Terminated) {
+        // a final failure comes with its code in onReject, just after this
+        setImmediate(() => {
+          if (everUp) this.feed({ kind: 'hung_up', leg });
+          else if (!rejected) this.feed({ kind: 'failed', leg, code: 0 });
+        });
+      }
+    });
+    inviter
+      .invite({
+        requestDelegate: {
+          onProgress: () => this.feed({ kind: 'provisional', leg }),
+          onReject: (r) => {
+            rejected = true;
+            this.feed({ kind: 'failed', leg, code: r.message.statusCode ?? 0 });
+          },
+        },
+      })
+      .catch((err: unknown) => {
+        this.log.warn({ event: 'dialer_invite_failed', leg, err: String(err) }, 'INVITE not sent');
+        rejected = true;
+        this.feed({ kind: 'failed', leg, code: 0 });
+      });
+  }
+
+  // Customer-first: the customer, up on a placeholder, is offered the agent's media instead; the
+  // answer completes the agent's ACK.
+  private bridge(): void {
+    const customer = this.legs.get('customer');
+    const offer = this.agentOffer;
+    if (!customer || offer === undefined) {
+      this.feed({ kind: 'bridged', ok: false });
+      return;
+    }
+    this.customerOffer = () => Promise.resolve(offer);
+    this.customerHasAgentOffer = true;
+    customer
+      .invite({
+        requestDelegate: {
+          onAccept: () => this.feed({ kind: 'bridged', ok: true }),
+          onReject: () => this.feed({ kind: 'bridged', ok: false }),
+        },
+      })
+      .catch(() => this.feed({ kind: 'bridged', ok: false }));
+  }
+
+  private release(leg: LegName): void {
+    const inviter = this.legs.get(leg);
+    if (!inviter) return;
+    if (leg === 'agent') this.agentAnswer.reject(new Error('released'));
+    switch (inviter.state) {
+      case SessionState.Initial:
+      case SessionState.Establishing:
+        // An agent whose 2xx waits for its ACK is acknowledged and hung up by SIP.js when its
+        // answer is refused (above); CANCEL covers one still ringing.
+        if (leg === 'agent' && this.agentOffer !== undefined) return;
+        inviter.cancel().catch(() => undefined);
+        return;
+      case SessionState.Established:
+        inviter.bye().catch(() => undefined);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async playMessage(): Promise<void> {
+    const customer = this.legs.get('customer');
+    const dialog = customer?.dialog;
+    try {
+      if (!dialog) throw new Error('the customer has no dialog');
+      const file = await this.deps.messageFile(this.request.tenantId);
+      // play media plays to the party selected by its tag: the customer's (the dialog's remote)
+      const { durationMs } = await this.deps.media.playMedia({
+        callId: dialog.callId,
+        fromTag: dialog.remoteTag,
+        file,
+      });
+      this.log.info({ event: 'dialer_message', durationMs }, 'customer hears the message');
+      if (durationMs !== undefined) {
+        setTimeout(() => this.feed({ kind: 'message_done' }), durationMs + 250);
+      }
+      // without a duration the message guard hangs up
+    } catch (err) {
+      this.log.error({ event: 'dialer_message_failed', err: String(err) }, 'message not played');
+      this.feed({ kind: 'message_done' });
+    }
+  }
+}
+
+function deferred<T>(): {
+  promise: Promise<T>;
+  resolve(v: T): void;
+  reject(e: Error): void;
+} {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
