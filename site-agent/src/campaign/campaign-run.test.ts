@@ -71,8 +71,13 @@ class Agents implements CampaignAgents {
     this.reserved.delete(callId);
     this.free.push(agent);
   }
+  readonly talking = new Set<string>();
+  connected(callId: string): void {
+    this.talking.add(callId);
+  }
   /** A connected call ended: its agent is free again. */
   hangUp(callId: string): void {
+    if (!this.talking.delete(callId)) throw new Error(`${callId} is not talking`);
     this.release(callId);
   }
 }

@@ -54,6 +54,8 @@ export interface CampaignAgents {
   reserve(skill: string, tenantId: string, callId: string): string | undefined;
   /** Lets the agent reserved for `callId` go: the attempt did not connect. */
   release(callId: string): void;
+  /** The agent reserved for `callId` is talking to the customer. */
+  connected(callId: string): void;
 }
 
 /** One attempt's end, as the campaign's events carry it (the number never). */
@@ -307,7 +309,8 @@ export class CampaignRun {
   ): void {
     const at = this.deps.clock.now();
     const kind = a.outcome.kind;
-    if (kind !== 'connected') this.deps.agents.release(a.callId);
+    if (kind === 'connected') this.deps.agents.connected(a.callId);
+    else this.deps.agents.release(a.callId);
     this.outcomes[kind] = (this.outcomes[kind] ?? 0) + 1;
     const line = PACER_OUTCOME[kind];
     if (line) this.pacer.record(line);
