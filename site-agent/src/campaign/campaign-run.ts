@@ -303,6 +303,18 @@ export class CampaignRun {
     return true;
   }
 
+  /**
+   * Applies an attempt recorded before a restart (the site's journal) without dialing or recording
+   * it again: attempts, retries and the 72 h rule carry on where they were.
+   */
+  replay(r: CampaignAttemptRecord): void {
+    const rec = this.contacts.find((c) => c.contact.contactId === r.contactId);
+    if (!rec || r.campaignId !== this.definition.campaignId)
+      throw new RangeError(`campaign ${this.definition.campaignId}: no contact ${r.contactId}`);
+    this.dialed += 1;
+    this.apply(rec, r.outcome, r.atMs);
+  }
+
   private finish(
     rec: ContactRecord,
     a: { attemptId: string; callId: string; agentId: string; outcome: DialOutcome },
@@ -311,23 +323,9 @@ export class CampaignRun {
     const kind = a.outcome.kind;
     if (kind === 'connected') this.deps.agents.connected(a.callId);
     else this.deps.agents.release(a.callId);
-    this.outcomes[kind] = (this.outcomes[kind] ?? 0) + 1;
     const line = PACER_OUTCOME[kind];
     if (line) this.pacer.record(line);
-    if (kind === 'agent_no_answer') {
-      // The customer was never rung: not an attempt at them, and due again at once.
-      rec.state = { kind: 'pending' };
-    } else {
-      const outcome: AttemptOutcome = kind;
-      rec.history = {
-        ...rec.history,
-        attempts: rec.history.attempts + 1,
-        last: { outcome, atMs: at },
-      };
-      if (outcome === 'abandoned') this.deps.abandoned.note(rec.contact.number, at);
-      rec.state = { kind: 'pending' };
-      this.dialable(rec, at);
-    }
+    this.apply(rec, kind, at);
     this.deps.recorded({
       campaignId: this.definition.campaignId,
       tenantId: this.definition.tenantId,
@@ -339,5 +337,20 @@ export class CampaignRun {
       outcome: kind,
       atMs: at,
     });
+  }
+
+  private apply(rec: ContactRecord, kind: DialOutcome['kind'], at: number): void {
+    this.outcomes[kind] = (this.outcomes[kind] ?? 0) + 1;
+    rec.state = { kind: 'pending' };
+    // An agent who did not answer: the customer was never rung, not an attempt at them.
+    if (kind === 'agent_no_answer') return;
+    const outcome: AttemptOutcome = kind;
+    rec.history = {
+      ...rec.history,
+      attempts: rec.history.attempts + 1,
+      last: { outcome, atMs: at },
+    };
+    if (outcome === 'abandoned') this.deps.abandoned.note(rec.contact.number, at);
+    this.dialable(rec, at);
   }
 }
