@@ -1,0 +1,192 @@
+// The site's outbound campaigns (issue 19): what the site agent keeps of them and how they are
+// asked for. Create, start, pause and progress are scoped: a tenant's request reaches only its
+// own campaigns (another tenant's are "not found", never "forbidden", so their ids say nothing),
+// HQ's reaches every one. Each campaign is journalled before it exists and each attempt before its
+// events go out (campaign-journal.ts); the runs are ticked every second and after every outcome.
+import type { Clock } from '@ccfed/common';
+import type { Dialer } from '../dialer/port.js';
+import {
+  AbandonedCalls,
+  CampaignRun,
+  type CampaignAgents,
+  type CampaignAttemptRecord,
+  type CampaignContact,
+  type CampaignDefinition,
+  type CampaignProgress,
+} from './campaign-run.js';
+import type { CampaignJournal } from './campaign-journal.js';
+import { checkRules, DEFAULT_RULES, type CampaignRules } from './rules.js';
+
+/** Who asks: a tenant's client (only its campaigns) or HQ (all). */
+export type CampaignScope = { readonly tenantId: string } | { readonly hq: true };
+
+export class CampaignRequestError extends Error {
+  constructor(
+    readonly code: 'invalid' | 'not_found' | 'exists',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CampaignRequestError';
+  }
+}
+
+export interface NewCampaign {
+  readonly campaignId: string;
+  readonly tenantId: string;
+  readonly skill: string;
+  readonly mode: CampaignDefinition['mode'];
+  readonly contacts: readonly CampaignContact[];
+  readonly rules?: Partial<Omit<CampaignRules, 'dnc'>> & { readonly dnc?: readonly string[] };
+  readonly ringTimeoutMs?: number;
+}
+
+export interface CampaignDeskDeps {
+  readonly clock: Clock;
+  readonly dialer: Dialer;
+  readonly agents: CampaignAgents;
+  readonly journal: CampaignJournal;
+  /** Which tenants have seats with which skills at this site: a campaign needs its agents here. */
+  readonly serves: (tenantId: string, skill: string) => boolean;
+  readonly newId: () => string;
+  /** An attempt's end, once journalled: for the events. */
+  readonly published: (record: CampaignAttemptRecord) => void;
+  readonly tickEveryMs?: number;
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const DEFAULT_RING_TIMEOUT_MS = 25_000;
+
+export class CampaignDesk {
+  private readonly runs = new Map<string, CampaignRun>();
+  private readonly abandoned = new AbandonedCalls();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: CampaignDeskDeps) {}
+
+  /** Loads the journalled campaigns, replays their attempts, and ticks the running ones. */
+  open(): void {
+    for (const kept of this.deps.journal.load()) {
+      const run = this.runOf(kept.definition);
+      for (const a of kept.attempts) run.replay(a);
+      if (kept.status === 'running') run.start();
+    }
+    this.timer = setInterval(() => this.tick(), this.deps.tickEveryMs ?? 1_000);
+    this.timer.unref();
+  }
+
+  /** Stops starting attempts and waits for those dialing to end and be journalled. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const run of this.runs.values()) run.pause();
+    await Promise.all([...this.runs.values()].map((r) => r.settled()));
+  }
+
+  create(scope: CampaignScope, input: NewCampaign): CampaignProgress {
+    if ('tenantId' in scope && scope.tenantId !== input.tenantId)
+      throw new CampaignRequestError('invalid', `tenant ${input.tenantId} is not yours`);
+    if (!ID.test(input.campaignId))
+      throw new CampaignRequestError('invalid', 'campaignId: 1-64 letters, digits, . _ -');
+    if (this.runs.has(input.campaignId))
+      throw new CampaignRequestError('exists', `campaign ${input.campaignId} exists`);
+    if (!this.deps.serves(input.tenantId, input.skill))
+      throw new CampaignRequestError(
+        'invalid',
+        `this site has no ${input.tenantId} seats with skill ${input.skill}`,
+      );
+    if (input.contacts.length === 0) throw new CampaignRequestError('invalid', 'no contacts');
+    let rules: CampaignRules;
+    try {
+      rules = checkRules({
+        ...DEFAULT_RULES,
+        ...input.rules,
+        dnc: new Set(input.rules?.dnc ?? []),
+      });
+    } catch (err) {
+      throw new CampaignRequestError('invalid', (err as Error).message);
+    }
+    const ringTimeoutMs = input.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS;
+    if (!Number.isInteger(ringTimeoutMs) || ringTimeoutMs < 5_000 || ringTimeoutMs > 60_000)
+      throw new CampaignRequestError('invalid', 'ringTimeoutMs: from 5,000 to 60,000');
+    const definition: CampaignDefinition = {
+      campaignId: input.campaignId,
+      tenantId: input.tenantId,
+      skill: input.skill,
+      mode: input.mode,
+      rules,
+      contacts: input.contacts,
+      ringTimeoutMs,
+    };
+    let run: CampaignRun;
+    try {
+      run = new CampaignRun(definition, this.runDeps());
+    } catch (err) {
+      throw new CampaignRequestError('invalid', (err as Error).message);
+    }
+    // Kept before it exists: a campaign the caller was told about survives a restart.
+    this.deps.journal.save(definition, 'paused');
+    this.runs.set(definition.campaignId, run);
+    return run.progress();
+  }
+
+  start(scope: CampaignScope, campaignId: string): CampaignProgress {
+    const run = this.find(scope, campaignId);
+    this.deps.journal.save(run.definition, 'running');
+    run.start();
+    run.tick();
+    return run.progress();
+  }
+
+  pause(scope: CampaignScope, campaignId: string): CampaignProgress {
+    const run = this.find(scope, campaignId);
+    this.deps.journal.save(run.definition, 'paused');
+    run.pause();
+    return run.progress();
+  }
+
+  progress(scope: CampaignScope, campaignId: string): CampaignProgress {
+    return this.find(scope, campaignId).progress();
+  }
+
+  list(scope: CampaignScope): CampaignProgress[] {
+    return [...this.runs.values()].filter((r) => visible(scope, r)).map((r) => r.progress());
+  }
+
+  /** Dials what each running campaign may dial now. */
+  tick(): void {
+    for (const run of this.runs.values()) run.tick();
+  }
+
+  private find(scope: CampaignScope, campaignId: string): CampaignRun {
+    const run = this.runs.get(campaignId);
+    if (!run || !visible(scope, run))
+      throw new CampaignRequestError('not_found', `no campaign ${campaignId}`);
+    return run;
+  }
+
+  private runOf(definition: CampaignDefinition): CampaignRun {
+    const run = new CampaignRun(definition, this.runDeps());
+    this.runs.set(definition.campaignId, run);
+    return run;
+  }
+
+  private runDeps() {
+    return {
+      clock: this.deps.clock,
+      dialer: this.deps.dialer,
+      agents: this.deps.agents,
+      abandoned: this.abandoned,
+      newId: this.deps.newId,
+      recorded: (r: CampaignAttemptRecord) => {
+        this.deps.journal.append(r);
+        this.deps.published(r);
+        // An agent freed or a retry due: the next line need not wait for the timer.
+        queueMicrotask(() => this.tick());
+      },
+    };
+  }
+}
+
+function visible(scope: CampaignScope, run: CampaignRun): boolean {
+  return 'hq' in scope || run.definition.tenantId === scope.tenantId;
+}
