@@ -37,6 +37,7 @@ interface SmokeResult {
   };
   readonly scenarios?: readonly unknown[];
   readonly runs?: readonly { readonly mode: string; readonly connected: number }[];
+  readonly callbacks?: { readonly with: Readonly<Record<string, unknown>> };
   readonly clients?: Readonly<Record<string, unknown>>;
   readonly generation?: { readonly reused: boolean };
   readonly failed?: readonly string[];
@@ -60,7 +61,16 @@ const EXPECT: Record<string, (r: SmokeResult) => void> = {
     expect(r.setup?.decisions_answered).toBeGreaterThan(0);
     expect(r.setup?.route_decisions_published).toBeGreaterThanOrEqual(r.setup!.decisions_answered!);
   },
-  routing: (r) => expect(r.scenarios).toHaveLength(2),
+  // Both scenarios, and the surge scenario with callbacks in every mode.
+  routing: (r) => {
+    expect(r.scenarios).toHaveLength(2);
+    expect(Object.keys(r.callbacks?.with ?? {})).toEqual([
+      'isolated',
+      'federated_at_chosen_site',
+      'federated_anywhere',
+      'pooled',
+    ]);
+  },
   // Both modes paced the same campaign, and each put customers through to agents.
   dialer: (r) => {
     expect(r.runs?.map((x) => x.mode)).toEqual(['progressive', 'predictive']);
