@@ -76,6 +76,7 @@ import {
   type WrapUpRecord,
 } from './call/call-machine.js';
 import type { MediaAction, Prompt, QueueMediaSettings } from './call/queue-media.js';
+import type { CallbackDesk, PendingCallback, TakeRefusal } from './callback/callback-desk.js';
 
 /** Where the call flow's events go (the Kafka publisher, through its disk outbox). */
 export interface CallFlowPublisher {
@@ -127,6 +128,11 @@ export interface CallFlowDeps {
    * signalling alone, as some unit tests want it.
    */
   readonly prompts?: { fileOf(prompt: Prompt): Promise<string> };
+  /**
+   * The site's callbacks (callback/callback-desk.ts): queued callers of skills that offer them
+   * hear "press 1", and the ACD's assignments of callbacks go there. Without it, none is offered.
+   */
+  readonly callbacks?: CallbackDesk;
 }
 
 export class CallFlow implements RecordingDesk, WrapUpDesk {
@@ -146,6 +152,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
 
   constructor(private readonly deps: CallFlowDeps) {
     this.tracing = deps.tracing ?? new CallTracing(deps.site.id);
+    deps.callbacks?.attach((fx) => this.carryOut(fx));
   }
 
   /** Calls this site is handling (queued, ringing or talking). */
@@ -345,6 +352,9 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
     }
 
     const tenant = this.deps.topology.tenants.find((t) => t.id === context.tenantId);
+    const offerAfterS = this.deps.callbacks
+      ? skillById(this.deps.topology, context.skill)?.callback?.offerAfterSeconds
+      : undefined;
     const state = newCall({
       callId: ev.callid,
       context,
@@ -360,8 +370,9 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
         tenant !== undefined &&
         recordingDecision(tenant, context.skill, ev.callid).record,
       media: this.mediaSettingsOf(context.skill, ev.ruriUser),
+      ...(offerAfterS === undefined ? {} : { callbackOfferAfterMs: offerAfterS * 1000 }),
     });
-    const call: LiveCall = { state, span };
+    const call: LiveCall = { state, span, callerNumber: ev.fromUser };
     this.calls.set(ev.callid, call);
     const target =
       grant && grant.targetSiteId !== this.deps.site.id
@@ -656,6 +667,60 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
     );
   }
 
+  /**
+   * A callback for the queued call `callId` (asked through the API by `requestedBy`): the caller
+   * keeps their place as a callback and their call ends. Only a call of `tenantIds`.
+   */
+  requestCallback(
+    callId: string,
+    requestedBy: string,
+    tenantIds: ReadonlySet<string> | 'all',
+  ): { ok: PendingCallback } | { refused: TakeRefusal } {
+    const call = this.calls.get(callId);
+    if (
+      !call ||
+      call.state.phase.name !== 'queued' ||
+      (tenantIds !== 'all' && !tenantIds.has(call.state.context.tenantId))
+    )
+      return { refused: { kind: 'not_queued' } };
+    let result: { ok: PendingCallback } | { refused: TakeRefusal } = {
+      refused: { kind: 'not_queued' },
+    };
+    this.safely('callback', () => {
+      result = this.takeCallback(call, 'api', requestedBy);
+    });
+    return result;
+  }
+
+  /** Takes a callback for a queued call; when taken, the call's machine ends the call. */
+  private takeCallback(
+    call: LiveCall,
+    origin: 'dtmf' | 'api',
+    requestedBy: string,
+  ): { ok: PendingCallback } | { refused: TakeRefusal } {
+    const desk = this.deps.callbacks;
+    const { state } = call;
+    if (!desk) return { refused: { kind: 'not_offered', skill: state.context.skill } };
+    if (state.phase.name !== 'queued' || this.deps.acd.expectedWaitOf(state.callId) === undefined)
+      return { refused: { kind: 'not_queued' } };
+    const r = desk.take({
+      tenantId: state.context.tenantId,
+      skill: state.context.skill,
+      number: call.callerNumber,
+      callerHash: state.callerHash,
+      customerId: state.context.customerId,
+      traceparent: state.context.traceparent,
+      tier: state.context.tier,
+      arrivalMs: state.context.arrivalMs,
+      originCallId: state.callId,
+      scheduled: false,
+      origin,
+      requestedBy,
+    });
+    if ('ok' in r) this.feed(state.callId, { type: 'callback_taken' });
+    return r;
+  }
+
   /** Stops the wrap-up timer; calls in progress stay with Kamailio (their spans end here). */
   stop(): void {
     clearTimeout(this.timer);
@@ -745,6 +810,12 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
         case 'recording':
           this.recordingOp(call, effect);
           break;
+        case 'callback': {
+          const r = this.takeCallback(call, 'dtmf', '');
+          if ('refused' in r)
+            this.feed(callId, { type: 'callback_refused', reason: r.refused.kind });
+          break;
+        }
       }
     }
     if (call.state.phase.name === 'done') this.wrapUps.delete(callId);
@@ -916,6 +987,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
         this.feed(change.from.callId, { type: 'wrap_up_done' });
     }
     for (const a of fx.assignments) {
+      if (this.deps.callbacks?.assigned(a)) continue;
       this.feed(a.callId, {
         type: 'assigned',
         agentId: a.agentId,
@@ -1019,4 +1091,9 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
 interface LiveCall {
   state: CallState;
   readonly span: Span;
+  /**
+   * The caller's number as their INVITE's From presents it: only for a callback they may ask
+   * for, never in an event or a log line ('' for calls that did not come with one).
+   */
+  readonly callerNumber: string;
 }

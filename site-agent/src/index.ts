@@ -31,6 +31,8 @@ import { DayStats } from './acd/day-stats.js';
 import { acdSetup } from './acd/from-topology.js';
 import { AgentRoster, SiteDesk } from './agent-desk.js';
 import { CallFlow } from './call-flow.js';
+import { CallbackDesk } from './callback/callback-desk.js';
+import { CallbackStore } from './callback/callback-store.js';
 import { startGrpcServer } from './grpc/server.js';
 import { EvapiLink } from './kamailio/evapi-link.js';
 import { OverflowOutbound } from './overflow/outbound.js';
@@ -144,8 +146,33 @@ await startProcess('site-agent', async () => {
     contactOf: (agentId) => roster.contactOf(agentId),
     stamp: (tenantId) => stamper.stamp(tenantId),
     publish: (event) => publisher.callEvent(event),
+    // the ACD's call of that id (a callback's) ends: its agent goes to wrap-up
+    onCallEnded: (request) => {
+      try {
+        calls.carryOut(acd.hangUp(request.callId).effects);
+      } catch (err) {
+        log.warn(
+          { event: 'dialer_call_unknown', callId: request.callId, err: String(err) },
+          'a dialed call ended that the ACD does not hold as talking',
+        );
+      }
+    },
     clock: systemClock,
     log,
+  });
+  // Callbacks (docs/callbacks.md), kept in the data directory across restarts. The dialer that
+  // calls customers back plugs in as `dialer` (the port: dialer/port.ts); without one a
+  // callback's turn reserves its agent, lets it go, and the callback stays pending (logged).
+  const callbacks = new CallbackDesk({
+    clock: systemClock,
+    topology,
+    acd,
+    store: new CallbackStore(join(config.CCFED_DATA_DIR, 'callbacks')),
+    dialer: siteDialer?.dialer,
+    stamper,
+    publisher,
+    log,
+    callerHashKey: config.CCFED_CALLER_HASH_KEY,
   });
   const calls = new CallFlow({
     clock: systemClock,
@@ -178,7 +205,9 @@ await startProcess('site-agent', async () => {
     recorder: recording.recorder,
     // What queued callers hear, played by the site's rtpengine through Kamailio.
     prompts: PromptFiles.open(config.CCFED_PROMPTS_DIR, log),
+    callbacks,
   });
+  callbacks.restore();
   // The digits callers press, as the site's rtpengine reports them (topology site.media.dtmfPort).
   const dtmf = await listenForDtmf({
     port: site.media.dtmfPort,
@@ -287,6 +316,12 @@ await startProcess('site-agent', async () => {
     recordings: { desk: calls, library: recording.library },
     monitors,
     transfers: calls,
+    callbacks: {
+      forCall: (callId, by, tenants) => calls.requestCallback(callId, by, tenants),
+      schedule: (req) => callbacks.schedule(req),
+      pending: (tenants, skill) => callbacks.pending(tenants, skill),
+      cancel: (id, tenants, by) => callbacks.cancel(id, tenants, by),
+    },
   });
 
   // Stop taking calls first (Kamailio then answers new ones with the fallback), then timers,

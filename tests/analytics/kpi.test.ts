@@ -642,6 +642,85 @@ describe('first-contact resolution from the calls view', () => {
   });
 });
 
+describe('callbacks: their own figures and service level (050_callbacks.sql, docs/kpis.md)', () => {
+  // On 2026-03-20, 10:00-10:15, site-a billing t1; no call events then.
+  const T = (time: string) => at(time, 18);
+  const cb = (id: string) => ({ id, skill: 'billing' });
+  const SL = 1_800_000;
+  beforeAll(async () => {
+    await client.insert({
+      table: 'call_events',
+      values: [
+        // cb1: asked while queued, busy at the first attempt, connected 620 s after it asked (in SL).
+        ev(cb('cb1'), 'callback_requested', T('10:00:00'), { callback_sl_ms: SL }),
+        ev(cb('cb1'), 'callback_attempt_started', T('10:05:00'), { agent_id: 'a1' }),
+        ev(cb('cb1'), 'callback_attempt_ended', T('10:05:30'), {
+          agent_id: 'a1',
+          callback_outcome: 'busy',
+          callback_counted: 1,
+        }),
+        ev(cb('cb1'), 'callback_attempt_started', T('10:10:00'), { agent_id: 'a1' }),
+        ev(cb('cb1'), 'callback_completed', T('10:10:20'), {
+          agent_id: 'a1',
+          callback_outcome: 'connected',
+          callback_wait_ms: 620_000,
+          callback_sl_ms: SL,
+        }),
+        // cb2: scheduled, connected 2000 s after its time (out of SL).
+        ev(cb('cb2'), 'callback_scheduled', T('10:01:00'), { callback_sl_ms: SL }),
+        ev(cb('cb2'), 'callback_attempt_started', T('10:02:00'), { agent_id: 'a2' }),
+        ev(cb('cb2'), 'callback_completed', T('10:14:00'), {
+          agent_id: 'a2',
+          callback_outcome: 'connected',
+          callback_wait_ms: 2_000_000,
+          callback_sl_ms: SL,
+        }),
+        // cb3: asked, given up (attempts exhausted): a miss.
+        ev(cb('cb3'), 'callback_requested', T('10:03:00'), { callback_sl_ms: SL }),
+        ev(cb('cb3'), 'callback_cancelled', T('10:12:00'), {
+          callback_outcome: 'exhausted',
+          callback_sl_ms: SL,
+        }),
+      ],
+      format: 'JSONEachRow',
+    });
+  });
+
+  it('counts requests, attempts, connections and give-ups; SL = in target / (connected + given up)', async () => {
+    const [row, ...more] = await kpis('kpi with callbacks', HQ, {
+      from: '2026-03-20T10:00:00Z',
+      to: '2026-03-20T11:00:00Z',
+      groupBy: ['site', 'skill'],
+    });
+    expect(more).toEqual([]);
+    expectFigures(row, {
+      site: 'site-a',
+      skill: 'billing',
+      offered: 0,
+      answered: 0,
+      callbacks_requested: 3,
+      callback_attempts: 3,
+      callbacks_connected: 2,
+      callbacks_connected_in_sl: 1,
+      callbacks_cancelled: 1,
+      callback_service_level: 1 / 3,
+      callback_wait_s: (620 + 2000) / 2,
+    });
+  });
+
+  it('keeps a tenant to its own callbacks', async () => {
+    const none = await kpis(
+      'kpi callbacks, other tenant',
+      { role: 'tenant', tenantId: 't2' },
+      {
+        from: '2026-03-20T10:00:00Z',
+        to: '2026-03-20T11:00:00Z',
+      },
+    );
+    expectFigures(none[0], { callbacks_requested: 0, callback_service_level: null });
+  });
+});
+
 describe('the same events twice', () => {
   it('do not change figures read from the calls view', async () => {
     const before = await fcr('fcr before', HQ, { ...DAY_D_FILTER, groupBy: ['tenant'] });

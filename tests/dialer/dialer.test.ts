@@ -3,7 +3,10 @@
 // listener, baresip phones for the agents and for the customer the trunk leads to.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { sipCredentials, systemClock } from '@ccfed/common';
+import { AgentState } from '@ccfed/proto';
+import { callerHash } from '@ccfed/site-agent/caller-hash';
 import { NgClient } from '@ccfed/services';
 import { DialerMessages } from '@ccfed/site-agent/dialer/dialer-message';
 import type { DialRequest } from '@ccfed/site-agent/dialer/port';
@@ -15,7 +18,10 @@ import { Inviter, UserAgent } from 'sip.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dominantFrequency, durationS, renderTone, soundSpansOf } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
-import { uniqueName } from '../support/engines.js';
+import { freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
+import { startIngester } from '../support/ingester.js';
+import type { ServiceProcess } from '../support/processes.js';
+import { TEST_CALLER_HASH_KEY } from '../support/directory.js';
 import { startSite, testSipSecret, type RunningSite } from '../support/running-site.js';
 import { sendSip } from '../support/sip.js';
 
@@ -28,6 +34,8 @@ describe('outbound dialer through the site’s Kamailio', () => {
   let agentPhone: BaresipPhone;
   let absentAgent: BaresipPhone;
   let ng: NgClient;
+  let ingester: ServiceProcess;
+  let ch: ClickHouseClient;
   let dialer: SipDialer;
   let seq = 0;
 
@@ -67,7 +75,21 @@ describe('outbound dialer through the site’s Kamailio', () => {
       mutate: (doc) => {
         const beijing = doc.sites.find((s: { id: string }) => s.id === 'beijing');
         beijing.sip.trunk = `sip:${customer.sip.host}:${customer.sip.port}`;
+        const support = doc.skills.find((k: { id: string }) => k.id === 'support');
+        support.callback = {
+          offerAfterSeconds: 60,
+          maxAttempts: 2,
+          retryAfterSeconds: 60,
+          ringTimeoutSeconds: 10,
+        };
       },
+    });
+    const fresh = await freshDatabase();
+    ch = fresh.client;
+    ingester = await startIngester({
+      prefix: site.prefix,
+      database: fresh.database,
+      group: `ccfed-ingester-${uniqueName('dialer')}`,
     });
     ng = await NgClient.open({ host: '127.0.0.1', port: site.site.media.ngPort });
     const phones: Record<string, string> = { 'bj-001': agentPhone.uri, 'bj-002': absentAgent.uri };
@@ -86,6 +108,8 @@ describe('outbound dialer through the site’s Kamailio', () => {
   afterAll(async () => {
     await dialer?.stop();
     await ng?.close();
+    await ingester?.stop();
+    await ch?.close();
     await Promise.allSettled([customer?.stop(), agentPhone?.stop(), absentAgent?.stop()]);
     await site?.stop();
   });
@@ -249,5 +273,62 @@ describe('outbound dialer through the site’s Kamailio', () => {
         await ua.stop();
       }
     }
+  });
+
+  it('a callback whose turn comes is dialed by the site agent: connected, the agent in wrap-up after the hang-up, the attempt in ClickHouse by caller hash only', async () => {
+    const since = Date.now();
+    await site.control.login({ agentId: 'bj-001', contactUri: agentPhone.uri });
+    await site.control.setReady({ agentId: 'bj-001' });
+    const { callback } = await site.control.requestCallback({
+      callId: '',
+      number: CUSTOMER,
+      skill: 'support',
+      tenantId: 'acme-bank',
+      scheduledFor: new Date(Date.now() + 1_000),
+    });
+    const callbackId = callback!.callbackId;
+    await customerAnswers(since, 200);
+    await customer.waitForEvent('CALL_ESTABLISHED', { since });
+    await new Promise((r) => setTimeout(r, 1_500));
+    await customer.hangup();
+    await agentPhone.waitForEvent('CALL_CLOSED', { since, timeoutMs: 10_000 });
+
+    // the site agent's ACD put the agent in wrap-up for that call
+    await waitFor('bj-001 in wrap-up', async () => {
+      const { agents } = await site.control.listAgents({ skill: '' });
+      const a = agents.find((x) => x.agentId === 'bj-001');
+      return a?.state === AgentState.AGENT_STATE_WRAP_UP ? a : undefined;
+    });
+
+    const attempts = await waitFor('the attempt in dial_attempts', async () => {
+      const r = await rows<Record<string, string>>(
+        ch,
+        `SELECT call_id, agent_id, dial_order, outcome, caller_hash FROM dial_attempts WHERE call_id = '${callbackId}'`,
+      );
+      return r.length > 0 ? r : undefined;
+    });
+    expect(attempts).toEqual([
+      {
+        call_id: callbackId,
+        agent_id: 'bj-001',
+        dial_order: 'agent_first',
+        outcome: 'connected',
+        caller_hash: callerHash(TEST_CALLER_HASH_KEY, CUSTOMER),
+      },
+    ]);
+    const kinds = await waitFor('answered and ended', async () => {
+      const r = await rows<{ kind: string }>(
+        ch,
+        `SELECT kind FROM call_events WHERE call_id = '${callbackId}' ORDER BY event_time, event_ms`,
+      );
+      const k = r.map((x) => x.kind);
+      return k.includes('ended') ? k : undefined;
+    });
+    expect(kinds).toEqual(expect.arrayContaining(['dial_attempted', 'answered', 'ended']));
+    const [leak] = await rows<{ n: string }>(
+      ch,
+      `SELECT count() AS n FROM call_events WHERE position(payload, '13800138000') > 0 OR position(caller_hash, '13800138000') > 0`,
+    );
+    expect(Number(leak!.n)).toBe(0);
   });
 });

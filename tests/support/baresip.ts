@@ -77,7 +77,7 @@ async function sipPortPair(): Promise<number> {
 
 /** Starts a baresip phone and resolves once its control port accepts connections. */
 export async function startBaresip(opts: BaresipOptions): Promise<BaresipPhone> {
-  if (!/^[+]?[A-Za-z0-9._-]+$/.test(opts.user)) throw new Error(`bad SIP user ${opts.user}`);
+  if (!/^\+?[A-Za-z0-9._-]+$/.test(opts.user)) throw new Error(`bad SIP user ${opts.user}`);
   const sipPort = await sipPortPair();
   const ctrlPort = await freePort();
   const rtp = await freeRtpPortRange(20);

@@ -290,6 +290,39 @@ describe('loadTopology', () => {
     ]);
   });
 
+  it("takes a skill's callback offer with agent-first and a 30 s ring by default, and names bad fields", () => {
+    const t = loadTopology(
+      variant((d) => {
+        d.skills[0].callback = { offerAfterSeconds: 60, maxAttempts: 3, retryAfterSeconds: 300 };
+      }),
+    );
+    expect(t.skills[0]!.callback).toEqual({
+      offerAfterSeconds: 60,
+      maxAttempts: 3,
+      retryAfterSeconds: 300,
+      order: 'agent_first',
+      ringTimeoutSeconds: 30,
+      serviceLevelSeconds: 1800,
+    });
+    expect(t.skills[1]!.callback).toBeUndefined();
+    const err = errorOf(
+      variant((d) => {
+        d.skills[0].callback = {
+          offerAfterSeconds: 0,
+          maxAttempts: 0,
+          retryAfterSeconds: 5,
+          order: 'whenever',
+        };
+      }),
+    );
+    expect(err.issues.map((i) => i.path)).toEqual([
+      'skills[0].callback.offerAfterSeconds',
+      'skills[0].callback.maxAttempts',
+      'skills[0].callback.retryAfterSeconds',
+      'skills[0].callback.order',
+    ]);
+  });
+
   it('gives every site an rtpengine, numbers a language and skills a queue experience, with defaults', () => {
     const t = loadTopology(
       variant((d) => {

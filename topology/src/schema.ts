@@ -133,6 +133,28 @@ const skill = z.strictObject({
       minImprovementSeconds: seconds,
     })
     .optional(),
+  /**
+   * Callbacks (docs/callbacks.md): a queued caller whose expected wait passes offerAfterSeconds
+   * is offered "press 1 and we call you back"; the callback keeps the caller's place. Absent:
+   * callbacks are neither offered nor accepted for this skill.
+   */
+  callback: z
+    .strictObject({
+      offerAfterSeconds: positiveSeconds,
+      maxAttempts: z
+        .number()
+        .int('expected a whole number of attempts')
+        .min(1, 'expected at least 1 attempt')
+        .max(10, 'expected at most 10 attempts'),
+      retryAfterSeconds: z.number().min(10, 'expected at least 10 seconds between attempts'),
+      /** Who is rung first: agent-first (the customer never waits for an agent) by default. */
+      order: z.enum(['agent_first', 'customer_first']).default('agent_first'),
+      /** How long the customer's phone may ring before the attempt counts as not answered. */
+      ringTimeoutSeconds: positiveSeconds.default(30),
+      /** The callbacks' own service level: connected within this of the request (docs/kpis.md). */
+      serviceLevelSeconds: positiveSeconds.default(1800),
+    })
+    .optional(),
 });
 
 const agent = z.strictObject({

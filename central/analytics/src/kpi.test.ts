@@ -79,10 +79,11 @@ describe('validateKpiFilter', () => {
 describe('kpiQuery', () => {
   const filter = validateKpiFilter({ ...good, groupBy: ['site', 'interval'] });
 
-  it('puts the scope into both rollups it reads', () => {
+  it('puts the scope into every rollup it reads: calls, callbacks, agents', () => {
     const text = kpiQuery({ role: 'tenant', tenantId: 'acme-bank' }, filter).text;
-    expect(text.match(/`tenant_id` = 'acme-bank'/g)).toHaveLength(2);
+    expect(text.match(/`tenant_id` = 'acme-bank'/g)).toHaveLength(3);
     expect(text).toContain('FROM call_rollup_15m');
+    expect(text).toContain('FROM callback_rollup_15m');
     expect(text).toContain('FROM agent_rollup_15m');
   });
 
@@ -115,6 +116,12 @@ describe('parseKpiRows', () => {
     reserved_ms: '0',
     on_call_ms: '0',
     agent_wrap_up_ms: '0',
+    callbacks_requested: '0',
+    callbacks_connected: '0',
+    callbacks_connected_in_sl: '0',
+    callback_wait_ms: '0',
+    callbacks_cancelled: '0',
+    callback_attempts: '0',
     with_agents: 1,
   };
 
@@ -128,6 +135,30 @@ describe('parseKpiRows', () => {
       aht_s: null,
       occupancy: null,
       staffed_s: 0,
+      callback_service_level: null,
+      callback_wait_s: null,
+    });
+  });
+
+  it("gives the callbacks' service level over those connected or given up, and their mean wait", () => {
+    const [row] = parseKpiRows([
+      {
+        ...zeros,
+        callbacks_requested: '5',
+        callbacks_connected: '3',
+        callbacks_connected_in_sl: '2',
+        callback_wait_ms: '900000',
+        callbacks_cancelled: '1',
+        callback_attempts: '6',
+      },
+    ]);
+    expect(row).toMatchObject({
+      callbacks_requested: 5,
+      callbacks_connected: 3,
+      callbacks_cancelled: 1,
+      callback_attempts: 6,
+      callback_service_level: 2 / 4,
+      callback_wait_s: 300,
     });
   });
 

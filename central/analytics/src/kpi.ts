@@ -138,6 +138,20 @@ export interface KpiRow {
   readonly occupancy: number | null;
   /** Agent seconds logged in and available or working (ready + reserved + on_call + wrap_up). */
   readonly staffed_s: number | null;
+  /** Callbacks asked for by queued callers (press 1, or the API) and scheduled (docs/callbacks.md). */
+  readonly callbacks_requested: number;
+  /** Callbacks whose customer was connected with the reserved agent. */
+  readonly callbacks_connected: number;
+  /** Connected within the skill's callback target (skills[].callback.serviceLevelSeconds). */
+  readonly callbacks_connected_in_sl: number;
+  /** Callbacks that ended unserved: attempts exhausted, or cancelled. */
+  readonly callbacks_cancelled: number;
+  /** Dial attempts started (an agent reserved for each). */
+  readonly callback_attempts: number;
+  /** callbacks_connected_in_sl / (callbacks_connected + callbacks_cancelled); null when 0. */
+  readonly callback_service_level: number | null;
+  /** Mean time from the request (or the scheduled time) to connected, in seconds. */
+  readonly callback_wait_s: number | null;
 }
 
 interface DimensionSql {
@@ -183,6 +197,16 @@ const AGENT_SUMS = [
   ['wrap_up_ms', 'agent_wrap_up_ms'],
 ] as const;
 
+// callback_rollup_15m (050_callbacks.sql): callbacks' own figures and service level.
+const CALLBACK_SUMS = [
+  ['requested + scheduled', 'callbacks_requested'],
+  ['connected', 'callbacks_connected'],
+  ['connected_in_sl', 'callbacks_connected_in_sl'],
+  ['connect_wait_ms', 'callback_wait_ms'],
+  ['cancelled', 'callbacks_cancelled'],
+  ['attempts', 'callback_attempts'],
+] as const;
+
 /**
  * The rollup sums of the KPIs for the filter, one row per combination of the groupBy dimensions,
  * restricted to what the scope may see. Read the rows with parseKpiRows.
@@ -208,10 +232,12 @@ export function kpiQuery(scope: Scope, filter: KpiFilter): Sql {
   };
 
   const zero = raw('toUInt64(0)');
+  const noCallbacks = CALLBACK_SUMS.map(([, as]) => sql`${zero} AS ${raw(`no_${as}`)}`);
   const callPart = sql`SELECT ${join([
     ...dimSelect,
     ...CALL_SUMS.map((c) => raw(`${c}`)),
     ...AGENT_SUMS.map(([, as]) => sql`${zero} AS ${raw(as)}`),
+    ...CALLBACK_SUMS.map(([, as]) => sql`${zero} AS ${raw(as)}`),
   ])} FROM call_rollup_15m WHERE ${where(true)}`;
   const agentPart = sql`SELECT ${join([
     ...dimSelect,
@@ -219,11 +245,20 @@ export function kpiQuery(scope: Scope, filter: KpiFilter): Sql {
     // own wrap_up_ms, which an alias named wrap_up_ms would (aliases apply to the whole SELECT).
     ...CALL_SUMS.map((c) => sql`${zero} AS ${raw(`no_${c}`)}`),
     ...AGENT_SUMS.map(([c, as]) => raw(c === as ? c : `${c} AS ${as}`)),
+    ...noCallbacks,
   ])} FROM agent_rollup_15m WHERE ${where(false)}`;
+  const callbackPart = sql`SELECT ${join([
+    ...dimSelect,
+    ...CALL_SUMS.map((c) => sql`${zero} AS ${raw(`no_${c}`)}`),
+    ...AGENT_SUMS.map(([, as]) => sql`${zero} AS ${raw(`no_${as}`)}`),
+    ...CALLBACK_SUMS.map(([expr, as]) => raw(`toUInt64(${expr}) AS ${as}`)),
+  ])} FROM callback_rollup_15m WHERE ${where(true)}`;
 
-  const sums = [...CALL_SUMS, ...AGENT_SUMS.map(([, as]) => as)].map((c) =>
-    raw(`sum(${c}) AS ${c}`),
-  );
+  const sums = [
+    ...CALL_SUMS,
+    ...AGENT_SUMS.map(([, as]) => as),
+    ...CALLBACK_SUMS.map(([, as]) => as),
+  ].map((c) => raw(`sum(${c}) AS ${c}`));
   // Quoted: INTERVAL is a keyword.
   const dimColumns = dims.map((d) => ident(d.column));
   const grouped =
@@ -231,7 +266,7 @@ export function kpiQuery(scope: Scope, filter: KpiFilter): Sql {
       ? sql` GROUP BY ${join(dimColumns)} ORDER BY ${join(dimColumns)}`
       : raw('');
   return sql`SELECT ${join([...dimColumns, ...sums, raw(`${withAgents ? 1 : 0} AS with_agents`)])}
-FROM (${withAgents ? sql`${callPart} UNION ALL ${agentPart}` : callPart})${grouped}`;
+FROM (${callPart} UNION ALL ${callbackPart}${withAgents ? sql` UNION ALL ${agentPart}` : raw('')})${grouped}`;
 }
 
 /** Turns the rows of kpiQuery (18.16 sends UInt64 as strings) into KpiRows with the ratios. */
@@ -285,6 +320,16 @@ export function parseKpiRows(raw: readonly Record<string, unknown>[]): KpiRow[] 
       wrap_up_s: n('wrap_up_ms') / 1000,
       occupancy: withAgents ? ratio(busy, staffed) : null,
       staffed_s: withAgents ? staffed / 1000 : null,
+      callbacks_requested: n('callbacks_requested'),
+      callbacks_connected: n('callbacks_connected'),
+      callbacks_connected_in_sl: n('callbacks_connected_in_sl'),
+      callbacks_cancelled: n('callbacks_cancelled'),
+      callback_attempts: n('callback_attempts'),
+      callback_service_level: ratio(
+        n('callbacks_connected_in_sl'),
+        n('callbacks_connected') + n('callbacks_cancelled'),
+      ),
+      callback_wait_s: ratio(n('callback_wait_ms') / 1000, n('callbacks_connected')),
     } satisfies KpiRow;
   });
 }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { monitorPrincipal, refuseForeign, refuseRecordingOutOfScope, scopeFor } from './access.js';
+import {
+  callbackPrincipal,
+  monitorPrincipal,
+  refuseForeign,
+  refuseRecordingOutOfScope,
+  scopeFor,
+} from './access.js';
 import { HttpError } from './http/errors.js';
 
 describe('access', () => {
@@ -89,5 +95,30 @@ describe('monitorPrincipal', () => {
     expect(() => monitorPrincipal({ sub: 'h', role: 'hq', exp }, 'beijing')).toThrow(
       /role hq may not listen/,
     );
+  });
+});
+
+describe('callbackPrincipal', () => {
+  const exp = 0;
+  it("asks as the site's supervisor for HQ and that site's own, as the tenant's supervisor for a tenant, never for an agent", () => {
+    expect(callbackPrincipal({ sub: 'h', role: 'hq', exp }, 'beijing')).toEqual({
+      kind: 'supervisor',
+      site: 'beijing',
+    });
+    expect(
+      callbackPrincipal({ sub: 's', role: 'site', siteId: 'beijing', exp }, 'beijing'),
+    ).toEqual({ kind: 'supervisor', site: 'beijing' });
+    expect(() =>
+      callbackPrincipal({ sub: 's', role: 'site', siteId: 'beijing', exp }, 'shanghai'),
+    ).toThrow(/may not see or ask for callbacks at site shanghai/);
+    expect(
+      callbackPrincipal({ sub: 't', role: 'tenant', tenantId: 'acme-bank', exp }, 'shanghai'),
+    ).toEqual({ kind: 'supervisor', site: 'shanghai', tenant: 'acme-bank' });
+    expect(() =>
+      callbackPrincipal(
+        { sub: 'a', role: 'agent', siteId: 'beijing', agentId: 'bj-001', exp },
+        'beijing',
+      ),
+    ).toThrow(/may not manage callbacks/);
   });
 });

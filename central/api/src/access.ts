@@ -104,3 +104,25 @@ export function monitorPrincipal(claims: Claims, siteId: string): Principal {
       );
   }
 }
+
+/**
+ * The supervisor a callback request is made as at `siteId`, or 403: HQ as the site's supervisor
+ * (callbacks are the whole country's queue), a site supervisor at its own site only, a tenant
+ * client as its tenant's supervisor at any site (the site keeps it to that tenant's callbacks).
+ */
+export function callbackPrincipal(claims: Claims, siteId: string): Principal {
+  switch (claims.role) {
+    case 'hq':
+      return { kind: 'supervisor', site: siteId };
+    case 'site':
+      if (claims.siteId !== siteId)
+        throw forbidden(
+          `the supervisor of site ${claims.siteId} may not see or ask for callbacks at site ${siteId}`,
+        );
+      return { kind: 'supervisor', site: siteId };
+    case 'tenant':
+      return { kind: 'supervisor', site: siteId, tenant: claims.tenantId };
+    case 'agent':
+      throw forbidden(`agent ${claims.agentId} may not manage callbacks: supervisors do`);
+  }
+}

@@ -24,6 +24,8 @@ import { sessionRoute } from './routes/session.js';
 import { siteStatusRoute } from './routes/site-status.js';
 import { sipCredentialsRoute } from './routes/softphone.js';
 import { transferRoute } from './routes/transfer.js';
+import { callbackRoutes } from './routes/callbacks.js';
+import type { SiteCallbacksClient } from './callbacks/site-callbacks.js';
 import { webSocketUriOf, type Topology } from '@ccfed/topology';
 import { ConsoleServer } from './live/console-server.js';
 import type { LiveFeed } from './live/live-feed.js';
@@ -49,6 +51,11 @@ interface OptionalDeps {
    * without it the monitoring routes are not served.
    */
   readonly siteMonitors?: SiteMonitorsClient;
+  /**
+   * Callbacks at the sites over gRPC (needs the topology and the API's certificate); without it
+   * the callback routes are not served.
+   */
+  readonly siteCallbacks?: SiteCallbacksClient;
   /** The federation's topology file, for the topology page; optional. */
   readonly topology?: Topology;
   /** The routing policy from Kafka (routing-policy/policy-store.ts); needs the topology too. */
@@ -92,6 +99,9 @@ export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
     satisfactionRoute(deps),
     ...recordingRoutes(deps),
     ...(deps.siteMonitors ? monitorRoutes({ sites: deps.siteMonitors }) : []),
+    ...(deps.siteCallbacks && deps.topology
+      ? callbackRoutes({ topology: deps.topology, sites: deps.siteCallbacks })
+      : []),
     ...(deps.topology ? [transferRoute({ topology: deps.topology, sites: deps.siteDesks })] : []),
     // Served only by an API that was given the topology file (CCFED_TOPOLOGY).
     ...(deps.topology

@@ -30,6 +30,7 @@ import { LiveState, type AgentDirectoryEntry } from './live/live-state.js';
 import { RoutingPolicyStore } from './routing-policy/policy-store.js';
 import { SiteRecordings } from './recordings/site-recordings.js';
 import { SiteMonitors } from './monitor/site-monitors.js';
+import { SiteCallbacks } from './callbacks/site-callbacks.js';
 
 /** Where npm run console:build puts the console, next to this package. */
 const BUILT_CONSOLE = fileURLToPath(new URL('../../console/dist', import.meta.url));
@@ -111,6 +112,8 @@ await startProcess('api', async () => {
   let siteDesks: SiteDesks | undefined;
   // Supervisors' silent monitoring, asked of the sites as service:api on the supervisor's behalf.
   let siteMonitors: SiteMonitors | undefined;
+  // Callbacks, asked of the sites as service:api on the supervisor's behalf.
+  let siteCallbacks: SiteCallbacks | undefined;
   if (config.CCFED_TLS_CERT && config.CCFED_TLS_KEY && config.CCFED_TLS_CA) {
     const tls = tlsFromEnv({
       CCFED_TLS_CA: config.CCFED_TLS_CA,
@@ -125,6 +128,7 @@ await startProcess('api', async () => {
       siteRecordings = new SiteRecordings({ topology, tls });
       siteDesks = new SiteDesks({ topology, tls });
       siteMonitors = new SiteMonitors({ topology, tls });
+      siteCallbacks = new SiteCallbacks({ topology, tls });
     }
   }
   if (!siteRecordings)
@@ -176,6 +180,7 @@ await startProcess('api', async () => {
       ),
     }),
     ...(siteMonitors && { siteMonitors }),
+    ...(siteCallbacks && { siteCallbacks }),
     ...(consoleDir !== undefined && { consoleDir }),
     ...(desktopDir !== undefined && { desktopDir }),
   });
@@ -198,6 +203,7 @@ await startProcess('api', async () => {
     siteRecordings?.close();
     siteDesks?.close();
     siteMonitors?.close();
+    siteCallbacks?.close();
   });
 
   await live?.start();

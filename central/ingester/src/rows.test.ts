@@ -97,6 +97,57 @@ describe('call event rows of a transfer', () => {
   });
 });
 
+describe('call event rows of a callback', () => {
+  it('lands a completed callback with its own wait and target, never in wait_ms (the call fold takes max of it)', () => {
+    const row = callEventRow(
+      event({
+        $case: 'callbackCompleted',
+        value: {
+          agentId: 'bj-002',
+          waitMs: 600_000,
+          serviceLevelThresholdMs: 1_800_000,
+          attempts: 2,
+        },
+      }),
+      AT,
+    );
+    expect(row).toMatchObject({
+      kind: 'callback_completed',
+      agent_id: 'bj-002',
+      wait_ms: 0,
+      service_level_ms: 0,
+      callback_outcome: 'connected',
+      callback_wait_ms: 600_000,
+      callback_sl_ms: 1_800_000,
+    });
+  });
+
+  it('lands an attempt that did not count (the agent did not answer) and one that did', () => {
+    const ended = (outcome: string, counted: boolean) =>
+      callEventRow(
+        event({
+          $case: 'callbackAttemptEnded',
+          value: {
+            attemptId: 'c-1.1.bj-002',
+            agentId: 'bj-002',
+            outcome,
+            counted,
+            attempts: counted ? 1 : 0,
+            nextAttemptAt: new Date('2026-11-22T02:05:00Z'),
+            reason: '',
+          },
+        }),
+        AT,
+      );
+    expect(ended('agent_no_answer', false)).toMatchObject({
+      kind: 'callback_attempt_ended',
+      callback_outcome: 'agent_no_answer',
+      callback_counted: 0,
+    });
+    expect(ended('busy', true)).toMatchObject({ callback_outcome: 'busy', callback_counted: 1 });
+  });
+});
+
 describe('call event rows of the outbound dialer', () => {
   it('lands an attempt under its kind with its agent; outcome, order and duration in the payload', () => {
     const row = callEventRow(

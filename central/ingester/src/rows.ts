@@ -6,6 +6,12 @@ import {
   AgentState,
   CallAbandoned,
   CallAnswered,
+  CallbackAttemptEnded,
+  CallbackAttemptStarted,
+  CallbackCancelled,
+  CallbackCompleted,
+  CallbackRequested,
+  CallbackScheduled,
   CallEnded,
   CallOffered,
   CallQueued,
@@ -110,6 +116,12 @@ const KIND_CODECS: {
   announced: QueueAnnounced,
   digitPressed: DigitPressed,
   transferredIn: TransferredIn,
+  callbackRequested: CallbackRequested,
+  callbackScheduled: CallbackScheduled,
+  callbackAttemptStarted: CallbackAttemptStarted,
+  callbackAttemptEnded: CallbackAttemptEnded,
+  callbackCompleted: CallbackCompleted,
+  callbackCancelled: CallbackCancelled,
   dialAttempted: DialAttempted,
 };
 
@@ -149,6 +161,11 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
   let peerSiteId = '';
   let sipCode = 0;
   let decisionId = '';
+  // Callbacks' figures: their own columns (050_callbacks.sql), never wait_ms.
+  let callbackOutcome = '';
+  let callbackCounted = 0;
+  let callbackWaitMs = 0;
+  let callbackSlMs = 0;
   switch (kind.$case) {
     case 'offered':
       customerId ||= kind.value.customerId;
@@ -209,6 +226,30 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
     case 'transferredIn':
       peerSiteId = kind.value.fromSiteId;
       break;
+    case 'callbackRequested':
+      callbackSlMs = kind.value.serviceLevelThresholdMs;
+      break;
+    case 'callbackScheduled':
+      callbackSlMs = kind.value.serviceLevelThresholdMs;
+      break;
+    case 'callbackAttemptStarted':
+      agentId = kind.value.agentId;
+      break;
+    case 'callbackAttemptEnded':
+      agentId = kind.value.agentId;
+      callbackOutcome = kind.value.outcome;
+      callbackCounted = kind.value.counted ? 1 : 0;
+      break;
+    case 'callbackCompleted':
+      agentId = kind.value.agentId;
+      callbackOutcome = 'connected';
+      callbackWaitMs = kind.value.waitMs;
+      callbackSlMs = kind.value.serviceLevelThresholdMs;
+      break;
+    case 'callbackCancelled':
+      callbackOutcome = kind.value.reason;
+      callbackSlMs = kind.value.serviceLevelThresholdMs;
+      break;
     case 'dialAttempted':
       // the attempt's own fields are in payload: 051_dial_attempts.sql reads them from there
       agentId = kind.value.agentId;
@@ -250,6 +291,10 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
     peer_site_id: peerSiteId,
     sip_code: sipCode,
     decision_id: decisionId,
+    callback_outcome: callbackOutcome,
+    callback_counted: callbackCounted,
+    callback_wait_ms: callbackWaitMs,
+    callback_sl_ms: callbackSlMs,
     payload: kindPayload(kind),
     kafka_partition: at.partition,
     kafka_offset: at.offset,

@@ -10,7 +10,7 @@ import {
   type AgentState,
 } from './agent-state.js';
 import { expectedWaitMs, HandleTimeAverage, WaitCalibration } from './ewt.js';
-import { servedBefore, SkillQueue, type QueuedCall } from './queue.js';
+import { eligibleAt, servedBefore, SkillQueue, type QueuedCall } from './queue.js';
 
 export interface AcdSkill {
   readonly id: string;
@@ -201,7 +201,7 @@ export class Acd {
     if (!queue) throw new AcdError(`call ${call.callId}: unknown skill ${call.skill}`);
     const rec: CallRecord = { call, phase: 'queued' };
     this.calls.set(call.callId, rec);
-    const agentId = this.bestIdleAgent(call);
+    const agentId = eligibleAt(call, this.now()) ? this.bestIdleAgent(call) : undefined;
     if (agentId) {
       const fx = noEffects();
       const assignment = this.assign(call, agentId, fx);
@@ -243,6 +243,20 @@ export class Acd {
     rec.phase = 'queued';
     delete rec.agentId;
     this.queues.get(rec.call.skill)!.add(rec.call);
+    return merge(fx, this.dispatch());
+  }
+
+  /**
+   * The reserved agent is let go without blame (the customer of a callback did not answer, or
+   * no dialer could call them): the agent is ready again and the call goes back to its place,
+   * arrival time unchanged, not to be served before `notBeforeMs`.
+   */
+  requeue(callId: string, notBeforeMs: number): Effects {
+    const rec = this.callRecord(callId, 'ringing');
+    const fx = this.apply(rec.agentId!, { type: 'caller_gone', callId });
+    const call: QueuedCall = { ...rec.call, notBeforeMs };
+    this.calls.set(callId, { call, phase: 'queued' });
+    this.queues.get(call.skill)!.add(call);
     return merge(fx, this.dispatch());
   }
 
@@ -329,6 +343,7 @@ export class Acd {
 
   /** The earliest time at which tick() would change something, or undefined. */
   nextDeadline(): number | undefined {
+    const now = this.now();
     let next: number | undefined;
     const consider = (t: number) => {
       if (next === undefined || t < next) next = t;
@@ -339,6 +354,8 @@ export class Acd {
       const sc = this.skills.get(skillId)!.secondChoice;
       const first = queue.first();
       if (sc && first) consider(first.arrivalMs + sc.afterMs);
+      for (const c of queue.all())
+        if (c.notBeforeMs !== undefined && c.notBeforeMs > now) consider(c.notBeforeMs);
     }
     return next;
   }
@@ -498,7 +515,10 @@ export class Acd {
    */
   private dispatch(): Effects {
     const fx = noEffects();
-    const waiting = [...this.queues.values()].flatMap((q) => [...q.all()]);
+    const now = this.now();
+    const waiting = [...this.queues.values()]
+      .flatMap((q) => [...q.all()])
+      .filter((c) => eligibleAt(c, now));
     waiting.sort((a, b) => (a.tier !== b.tier ? b.tier - a.tier : a.arrivalMs - b.arrivalMs));
     for (const call of waiting) {
       const agentId = this.bestIdleAgent(call);

@@ -8,6 +8,16 @@ export interface QueuedCall {
   readonly tier: number;
   /** When the caller reached the federation (epoch ms); kept when a call is overflowed. */
   readonly arrivalMs: number;
+  /**
+   * Not to be served before this (epoch ms): a callback waiting out its retry delay, or one
+   * scheduled for later. It keeps its place meanwhile and blocks no one behind it.
+   */
+  readonly notBeforeMs?: number;
+}
+
+/** True when the call may be given to an agent at `nowMs`. */
+export function eligibleAt(call: QueuedCall, nowMs: number): boolean {
+  return call.notBeforeMs === undefined || call.notBeforeMs <= nowMs;
 }
 
 /** True when `a` must be served before `b`. */

@@ -92,6 +92,8 @@ function brief(effects: readonly CallEffect[]): string[] {
         return `leave ${e.outcome}`;
       case 'recording':
         return `recording ${e.op}`;
+      case 'callback':
+        return `callback ${e.op}`;
     }
   });
 }
@@ -413,5 +415,97 @@ describe('keys the caller presses while waiting', () => {
       [2_000, { type: 'answered' }],
     ]).state;
     expect(step(talking, dtmf('caller-tag'), T0 + 3_000, SITE).effects).toEqual([]);
+  });
+});
+
+describe('the callback offer (docs/callbacks.md)', () => {
+  /** A support call whose skill offers callbacks once the announced wait reaches 2 minutes. */
+  const offering = (): CallState =>
+    newCall({
+      callId: 'c1',
+      context: CONTEXT,
+      callerHash: '',
+      dialedNumber: '400200200',
+      fromTag: 'caller-tag',
+      cseq: 1,
+      transaction: { tindex: 1, tlabel: 2, tsS: 0, tsU: 0 },
+      serviceLevel: { thresholdMs: 20_000, shortAbandonMs: 5_000 },
+      media: MEDIA,
+      callbackOfferAfterMs: 120_000,
+    });
+  const press = (digit: string): CallInput => ({
+    type: 'dtmf',
+    digit,
+    sourceTag: 'caller-tag',
+    durationMs: 200,
+  });
+  const untilAsked: Row[] = [queued, [20, played('p1', 5_000)], [5_020, fired('t3')]];
+
+  it('is not made while the announced wait is under the threshold, and "1" then asks nothing', () => {
+    const { state, effects } = run(offering(), [
+      ...untilAsked,
+      [5_020, { type: 'announcement', position: 1, waitMs: 119_000 }],
+      [6_000, press('1')],
+    ]);
+    expect(effects[3]![0]).toBe(
+      'play p4 announcement: You are next in the queue. Your expected wait is about 2 minutes. Thank you for waiting.',
+    );
+    expect(effects[4]).toEqual(['publish digitPressed', 'log digit_pressed']);
+    expect(state.callback).toEqual({ offerAfterMs: 120_000, offered: false });
+  });
+
+  it('ends the announcement that tells a wait at the threshold with "press 1"; then "1" asks for the callback, other keys do not', () => {
+    const { state, effects } = run(offering(), [
+      ...untilAsked,
+      [5_020, standing],
+      [8_000, press('2')],
+      [9_000, press('1')],
+    ]);
+    expect(effects[3]![0]).toBe(
+      `play p4 announcement: ${SAID} Press 1 to be called back, keeping your place in the queue.`,
+    );
+    expect(effects[4]).toEqual(['publish digitPressed', 'log digit_pressed']);
+    expect(effects[5]).toEqual(['publish digitPressed', 'log digit_pressed', 'callback request']);
+    expect(state.phase.name).toBe('queued');
+  });
+
+  it('is made once: the next announcements do not repeat it', () => {
+    const { effects } = run(offering(), [
+      ...untilAsked,
+      [5_020, standing],
+      [5_040, played('p4', 6_300)],
+      [11_340, fired('t5')],
+      [11_360, played('p6', 180_000)],
+      [30_000, fired('t2')],
+      [30_000, standing],
+    ]);
+    expect(effects[8]).toEqual([
+      `play p9 announcement: ${SAID}`,
+      'publish announced',
+      'log queue_announced',
+    ]);
+  });
+
+  it('taken: the caller is answered 480 Callback Requested and the call leaves, neither answered nor abandoned', () => {
+    const { state, effects } = run(offering(), [
+      ...untilAsked,
+      [5_020, standing],
+      [9_000, { type: 'callback_taken' }],
+    ]);
+    expect(effects[4]).toEqual([
+      'kamailio reply',
+      'caller: early -> terminated',
+      'log call_ended_for_callback',
+      'cancel_timer t2',
+      'leave callback',
+    ]);
+    expect(state.phase.name).toBe('done');
+  });
+
+  it('refused (one pending for the number): the call stays queued, nothing else changes', () => {
+    const at = run(offering(), [...untilAsked, [5_020, standing]]).state;
+    const next = step(at, { type: 'callback_refused', reason: 'duplicate' }, T0 + 9_000, SITE);
+    expect(next.state.phase.name).toBe('queued');
+    expect(next.effects.map((e) => e.type)).toEqual(['log']);
   });
 });

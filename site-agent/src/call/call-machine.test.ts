@@ -100,6 +100,8 @@ function brief(effects: readonly CallEffect[]): string[] {
         return `leave ${e.outcome}`;
       case 'recording':
         return `recording ${e.op}`;
+      case 'callback':
+        return `callback ${e.op}`;
       case 'media':
         return e.action.op === 'play'
           ? `media play ${e.action.id} ${e.action.prompt.kind}`

@@ -103,7 +103,14 @@ export type CallRecording =
 
 /** How a call left this site, for its span and the calls counter. */
 export type CallOutcome =
-  'answered' | 'abandoned' | 'overflowed' | 'transferred' | 'refused' | 'site_agent_stopped';
+  | 'answered'
+  | 'abandoned'
+  | 'overflowed'
+  | 'transferred'
+  | 'refused'
+  | 'site_agent_stopped'
+  /** The caller chose a callback: a virtual entry keeps their place (docs/callbacks.md). */
+  | 'callback';
 
 export interface CallState {
   readonly callId: string;
@@ -131,6 +138,11 @@ export interface CallState {
   readonly recording: CallRecording;
   /** What the caller hears while queued here. */
   readonly media: QueueMedia;
+  /**
+   * The skill offers callbacks once the announced wait reaches offerAfterMs (topology
+   * skills[].callback); `offered` once the caller has heard "press 1". Absent: never offered.
+   */
+  readonly callback?: { readonly offerAfterMs: number; readonly offered: boolean };
 }
 
 /** Everything that can happen to a call, from Kamailio, the ACD, the router or the site. */
@@ -212,6 +224,13 @@ export type CallInput =
   | { readonly type: 'timer'; readonly id: string }
   /** The ACD's answer to an announcement request: where the call stands (none: not queued). */
   | { readonly type: 'announcement'; readonly position?: number; readonly waitMs?: number }
+  /**
+   * The site took a callback for this queued call (the caller pressed 1, or the API asked): its
+   * entry holds the caller's place, the caller's call ends.
+   */
+  | { readonly type: 'callback_taken' }
+  /** The site refused the callback the caller asked for (one is pending; a bad number). */
+  | { readonly type: 'callback_refused'; readonly reason: string }
   /** rtpengine saw a party of the call press a key (RFC 4733); `sourceTag` names the party. */
   | {
       readonly type: 'dtmf';
@@ -241,6 +260,8 @@ export type CallEffect =
       readonly type: 'acd';
       readonly op: 'offer' | 'answered' | 'ring_failed' | 'abandon' | 'hang_up' | 'withdraw';
     }
+  /** The caller asked for a callback: the site takes it (callback_taken) or refuses it. */
+  | { readonly type: 'callback'; readonly op: 'request' }
   /** Media actions on the call's rtpengine session, timers, the ACD's announcement. */
   | MediaEffect
   /** The site's service level today. */
@@ -290,10 +311,15 @@ export function newCall(input: {
   readonly media: QueueMediaSettings;
   /** Whether the caller's phone takes REFER; default no. */
   readonly acceptsRefer?: boolean;
+  /** Offer a callback once the announced wait reaches this (the skill's offerAfterSeconds). */
+  readonly callbackOfferAfterMs?: number;
 }): CallState {
-  const { record, media, acceptsRefer, ...call } = input;
+  const { record, media, acceptsRefer, callbackOfferAfterMs, ...call } = input;
   return {
     ...call,
+    ...(callbackOfferAfterMs === undefined
+      ? {}
+      : { callback: { offerAfterMs: callbackOfferAfterMs, offered: false } }),
     acceptsRefer: acceptsRefer ?? false,
     phase: { name: 'queued' },
     legs: {},
@@ -795,8 +821,45 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
     case 'timer':
       fx.media((m) => mediaTimer(m, input.id, nowMs));
       return fx.done();
-    case 'announcement':
-      fx.media((m) => announce(m, input));
+    case 'announcement': {
+      // The offer comes with the announcement that first tells a wait at or past the threshold.
+      const { callback } = state;
+      const offer =
+        callback !== undefined &&
+        !callback.offered &&
+        phase.name === 'queued' &&
+        state.media.asking &&
+        input.position !== undefined &&
+        input.waitMs !== undefined &&
+        input.waitMs >= callback.offerAfterMs;
+      if (offer) fx.set({ callback: { ...callback, offered: true } });
+      fx.media((m) => announce(m, { ...input, offerCallback: offer }));
+      return fx.done();
+    }
+    case 'callback_taken': {
+      if (phase.name !== 'queued') return fx.done();
+      fx.push({
+        type: 'kamailio',
+        command: { action: 'reply', ...state.transaction, code: 480, reason: 'Callback Requested' },
+      });
+      fx.leg('caller', 'terminated');
+      fx.push({
+        type: 'log',
+        level: 'info',
+        event: 'call_ended_for_callback',
+        message: 'the caller chose a callback: their place is kept, the call ends',
+        fields: { waitedMs: nowMs - state.context.arrivalMs },
+      });
+      return fx.leave('callback');
+    }
+    case 'callback_refused':
+      fx.push({
+        type: 'log',
+        level: 'info',
+        event: 'callback_refused',
+        message: 'the caller asked for a callback and it was refused; the call stays queued',
+        fields: { reason: input.reason },
+      });
       return fx.done();
     case 'dtmf': {
       // The caller's keys while waiting (e.g. "press 1 for a callback"); an agent's, or keys once
@@ -818,6 +881,8 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
         message: 'the waiting caller pressed a key',
         fields: { digit: input.digit, waitedMs },
       });
+      if (input.digit === '1' && phase.name === 'queued' && state.callback?.offered)
+        fx.push({ type: 'callback', op: 'request' });
       return fx.done();
     }
   }

@@ -222,7 +222,12 @@ export function mediaTimer(media: QueueMedia, timerId: string, nowMs: number): M
  */
 export function announce(
   media: QueueMedia,
-  standing: { readonly position?: number; readonly waitMs?: number },
+  standing: {
+    readonly position?: number;
+    readonly waitMs?: number;
+    /** End with "press 1 to be called back" (the call machine decides when). */
+    readonly offerCallback?: boolean;
+  },
 ): MediaStep {
   const b = new Builder(media);
   if (!b.m.asking) return b.done();
@@ -237,6 +242,7 @@ export function announce(
     language,
     position: standing.position,
     ...(standing.waitMs === undefined ? {} : { expectedWaitS: standing.waitMs / 1000 }),
+    ...(standing.offerCallback ? { offerCallback: true } : {}),
   });
   b.play({ kind: 'announcement', pieces: said.pieces, text: said.text });
   b.push({
@@ -261,6 +267,7 @@ export function announce(
       expectedWaitMs: standing.waitMs,
       announcedWait: said.announcedWait,
       language,
+      ...(standing.offerCallback ? { callbackOffered: true } : {}),
     },
   });
   return b.done();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DialerEvents } from './dialer-events.js';
 import { DialerMessages } from './dialer-message.js';
+import type { DialRequest } from './port.js';
 import { SipDialer } from './sip-dialer.js';
 
 export interface DialerSetupDeps {
@@ -21,6 +22,8 @@ export interface DialerSetupDeps {
   contactOf(agentId: string): string;
   stamp(tenantId: string): EventMeta;
   publish(event: CallEvent): Promise<void>;
+  /** A connected attempt's call ended (either side hung up): its agent goes to wrap-up. */
+  onCallEnded(request: DialRequest): void;
   readonly clock: Clock;
   readonly log: Logger;
 }
@@ -53,7 +56,10 @@ export async function startSiteDialer(
     media: ng,
     clock: deps.clock,
     log,
-    onNews: (request, news) => events.onNews(request, news),
+    onNews: (request, news) => {
+      events.onNews(request, news);
+      if (news.kind === 'ended') deps.onCallEnded(request);
+    },
   });
   // every tenant's message ready before the first customer-first call needs it
   for (const tenant of deps.topology.tenants)

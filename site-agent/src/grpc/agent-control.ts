@@ -89,7 +89,10 @@ export function createAgentControlService({
   log,
 }: AgentControlDeps): Omit<
   site.AgentControlServiceImplementation,
-  // recording-rpcs.ts, monitor-rpcs.ts, transfer-rpc.ts
+  // recording-rpcs.ts, monitor-rpcs.ts, transfer-rpc.ts, callback-rpcs.ts
+  | 'requestCallback'
+  | 'listCallbacks'
+  | 'cancelCallback'
   | 'pauseRecording'
   | 'resumeRecording'
   | 'startMonitor'

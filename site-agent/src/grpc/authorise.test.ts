@@ -279,3 +279,14 @@ describe('inScope', () => {
     });
   });
 });
+
+describe('authorise: callbacks', () => {
+  it("lets the site's supervisors ask for, list and cancel callbacks (a tenant's: its own), nobody else", () => {
+    for (const rpc of ['RequestCallback', 'ListCallbacks', 'CancelCallback'] as const) {
+      expect(verdict(supervisor, { rpc })).toEqual({ kind: 'site' });
+      expect(verdict(acmeSupervisor, { rpc })).toEqual({ kind: 'tenant', tenant: 'acme-bank' });
+      for (const p of [elsewhereSupervisor, operator, agent, router, api, ownSite, otherSite])
+        expect(verdict(p, { rpc }), `${rpc} ${JSON.stringify(p)}`).toBe('denied');
+    }
+  });
+});

@@ -21,6 +21,9 @@
 //   StartMonitor,     -             any agent's     its tenant's  -          -         -
 //   AnswerMonitor,                  call            agents' calls
 //   StopMonitor
+//   RequestCallback,  -             all             its tenant's  -          -         -
+//   ListCallbacks,                                  callbacks
+//   CancelCallback
 //
 // (1) the status is the whole site's figures, every tenant's; a tenant's supervisor sees only
 //     their tenant's seats and calls. (2) including the site's own certificate. (3) only the API
@@ -78,7 +81,16 @@ export type SiteRequest =
         | 'SetDraining'
         | 'OfferOverflow'
         | 'FetchRecording';
-    };
+    }
+  | { readonly rpc: CallbackRpc };
+
+/** The RPCs of callbacks (docs/callbacks.md): a customer's number is in them, so supervisors only. */
+export type CallbackRpc = 'RequestCallback' | 'ListCallbacks' | 'CancelCallback';
+const CALLBACK_RPCS: ReadonlySet<string> = new Set([
+  'RequestCallback',
+  'ListCallbacks',
+  'CancelCallback',
+]);
 
 /** The RPCs that act on one agent. */
 export type AgentRpc = 'Login' | 'SetReady' | 'SetNotReady' | 'Logout';
@@ -145,6 +157,15 @@ export function authorise(caller: Principal, site: SiteFacts, req: SiteRequest):
       : deny(
           `a supervisor of ${caller.tenant} listens only to ${caller.tenant}'s agents' calls, and ${clip(onAgent)} is not one`,
         );
+  }
+
+  if (CALLBACK_RPCS.has(req.rpc)) {
+    if (caller.kind !== 'supervisor')
+      return deny(
+        "callbacks are asked for and seen by the site's supervisors (a tenant's: its own)",
+      );
+    if (caller.site !== site.siteId) return deny(`a supervisor acts only at ${caller.site}`);
+    return allow(caller.tenant === undefined ? SITE : { kind: 'tenant', tenant: caller.tenant });
   }
 
   switch (caller.kind) {

@@ -26,6 +26,7 @@ import { MonitorService } from '../monitor/monitor-service.js';
 import { createSiteAgentService, type SiteStatusProvider } from './site-status.js';
 import { TransferError } from '../transfer/transfer.js';
 import { transferCallRpc, type TransferDesk } from './transfer-rpc.js';
+import { callbackRpcs, type CallbackControl } from './callback-rpcs.js';
 
 export interface GrpcServerOptions {
   /** Address to bind, e.g. 127.0.0.1, 0.0.0.0 or ::1. */
@@ -62,6 +63,8 @@ export interface GrpcServerOptions {
   readonly monitors?: MonitorService;
   /** Blind transfer of agents' calls (the call flow). Without it every transfer is refused. */
   readonly transfers?: TransferDesk;
+  /** Callbacks (docs/callbacks.md). Without them every callback RPC is UNAVAILABLE. */
+  readonly callbacks?: CallbackControl;
   /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
   readonly shutdownTimeoutMs?: number;
 }
@@ -130,6 +133,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       log,
     }),
     ...transferCallRpc({ desk: options.transfers ?? TRANSFERS_NOTHING, site: facts, log }),
+    ...callbackRpcs({ callbacks: options.callbacks, site: facts, log }),
   });
   server.add(site.SiteAgentDefinition, {
     ...createSiteAgentService({ status, site: facts, log }),

@@ -180,6 +180,9 @@ export function createSoftphone(config: SoftphoneConfig): Softphone {
         s.once('failed', (x) => reject(new Error(`the call failed: ${x.cause}`)));
         s.answer({
           mediaConstraints: { audio: config.microphone ?? true, video: false },
+          // An INVITE without an offer (the outbound dialer's, docs/dialer.md): JsSIP then makes
+          // the offer, and without this leaves the microphone out of it (no audio line at all).
+          rtcOfferConstraints: { offerToReceiveAudio: true },
           pcConfig: {
             iceServers: [...(config.iceServers ?? [])],
             // rtpengine's offer has one audio stream and no BUNDLE group: max-bundle would refuse it

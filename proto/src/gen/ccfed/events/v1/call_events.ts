@@ -55,6 +55,47 @@ export function callPartyToJSON(object: CallParty): string {
   }
 }
 
+export enum CallbackOrigin {
+  CALLBACK_ORIGIN_UNSPECIFIED = 0,
+  /** CALLBACK_ORIGIN_DTMF - The queued caller pressed 1 after the offer prompt. */
+  CALLBACK_ORIGIN_DTMF = 1,
+  /** CALLBACK_ORIGIN_API - Asked through the API (POST /callbacks) for a queued call, or scheduled there. */
+  CALLBACK_ORIGIN_API = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function callbackOriginFromJSON(object: any): CallbackOrigin {
+  switch (object) {
+    case 0:
+    case "CALLBACK_ORIGIN_UNSPECIFIED":
+      return CallbackOrigin.CALLBACK_ORIGIN_UNSPECIFIED;
+    case 1:
+    case "CALLBACK_ORIGIN_DTMF":
+      return CallbackOrigin.CALLBACK_ORIGIN_DTMF;
+    case 2:
+    case "CALLBACK_ORIGIN_API":
+      return CallbackOrigin.CALLBACK_ORIGIN_API;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CallbackOrigin.UNRECOGNIZED;
+  }
+}
+
+export function callbackOriginToJSON(object: CallbackOrigin): string {
+  switch (object) {
+    case CallbackOrigin.CALLBACK_ORIGIN_UNSPECIFIED:
+      return "CALLBACK_ORIGIN_UNSPECIFIED";
+    case CallbackOrigin.CALLBACK_ORIGIN_DTMF:
+      return "CALLBACK_ORIGIN_DTMF";
+    case CallbackOrigin.CALLBACK_ORIGIN_API:
+      return "CALLBACK_ORIGIN_API";
+    case CallbackOrigin.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Topic ccfed.call-events, keyed by call_id so every event of one call is read in order. */
 export interface CallEvent {
   meta:
@@ -93,6 +134,14 @@ export interface CallEvent {
     | { $case: "announced"; value: QueueAnnounced }
     | { $case: "digitPressed"; value: DigitPressed }
     | { $case: "transferredIn"; value: TransferredIn }
+    | //
+    /** Callbacks (docs/callbacks.md): 30-39. */
+    { $case: "callbackRequested"; value: CallbackRequested }
+    | { $case: "callbackScheduled"; value: CallbackScheduled }
+    | { $case: "callbackAttemptStarted"; value: CallbackAttemptStarted }
+    | { $case: "callbackAttemptEnded"; value: CallbackAttemptEnded }
+    | { $case: "callbackCompleted"; value: CallbackCompleted }
+    | { $case: "callbackCancelled"; value: CallbackCancelled }
     | //
     /** 40-49: the outbound dialer (docs/dialer.md) */
     { $case: "dialAttempted"; value: DialAttempted }
@@ -306,6 +355,80 @@ export interface WrapUpDone {
   note: string;
 }
 
+/**
+ * The queued caller asked to be called back: their call ended and a virtual entry holds their
+ * place. Also the call's last event as a live call: it is neither answered nor abandoned.
+ */
+export interface CallbackRequested {
+  origin: CallbackOrigin;
+  /** How long the caller had waited when they asked (from the original arrival). */
+  waitedMs: number;
+  /** The callback's service-level target (topology skills[].callback.serviceLevelSeconds) then. */
+  serviceLevelThresholdMs: number;
+  /** Who asked through the API (principal label); empty for DTMF. */
+  requestedBy: string;
+}
+
+/** A callback for a number and skill at a set time ("call me at 14:00"). */
+export interface CallbackScheduled {
+  scheduledFor: Date | undefined;
+  serviceLevelThresholdMs: number;
+  requestedBy: string;
+}
+
+/**
+ * The callback's turn came: the ACD reserved agent_id and the site handed the attempt to its
+ * dialer (or found none configured: then CallbackAttemptEnded follows with outcome "no_dialer").
+ */
+export interface CallbackAttemptStarted {
+  attemptId: string;
+  agentId: string;
+  /** 1-based: the attempts counted so far plus this one. */
+  attempt: number;
+  /** "agent_first" or "customer_first". */
+  order: string;
+}
+
+export interface CallbackAttemptEnded {
+  attemptId: string;
+  agentId: string;
+  /**
+   * The dialer's outcome: connected, no_answer, busy, agent_no_answer, abandoned, failed; or
+   * no_dialer when the site has no dialer configured.
+   */
+  outcome: string;
+  /** Whether it counted against the skill's maxAttempts (an agent's no-answer and no_dialer do not). */
+  counted: boolean;
+  attempts: number;
+  /** When the next attempt may start; unset when none follows. */
+  nextAttemptAt:
+    | Date
+    | undefined;
+  /** The dialer's reason for a failed attempt. */
+  reason: string;
+}
+
+/**
+ * The customer and the agent are connected: the callback is served. Its service level counts
+ * wait_ms against service_level_threshold_ms (docs/kpis.md, "Callbacks").
+ */
+export interface CallbackCompleted {
+  agentId: string;
+  /** From the request (or the scheduled time) to connected. */
+  waitMs: number;
+  serviceLevelThresholdMs: number;
+  attempts: number;
+}
+
+/** The callback ended unserved: "exhausted" (maxAttempts reached), "cancelled" (through the API). */
+export interface CallbackCancelled {
+  reason: string;
+  /** Who cancelled it through the API; empty otherwise. */
+  by: string;
+  attempts: number;
+  serviceLevelThresholdMs: number;
+}
+
 function createBaseCallEvent(): CallEvent {
   return {
     meta: undefined,
@@ -387,6 +510,24 @@ export const CallEvent: MessageFns<CallEvent> = {
         break;
       case "transferredIn":
         TransferredIn.encode(message.kind.value, writer.uint32(194).fork()).join();
+        break;
+      case "callbackRequested":
+        CallbackRequested.encode(message.kind.value, writer.uint32(242).fork()).join();
+        break;
+      case "callbackScheduled":
+        CallbackScheduled.encode(message.kind.value, writer.uint32(250).fork()).join();
+        break;
+      case "callbackAttemptStarted":
+        CallbackAttemptStarted.encode(message.kind.value, writer.uint32(258).fork()).join();
+        break;
+      case "callbackAttemptEnded":
+        CallbackAttemptEnded.encode(message.kind.value, writer.uint32(266).fork()).join();
+        break;
+      case "callbackCompleted":
+        CallbackCompleted.encode(message.kind.value, writer.uint32(274).fork()).join();
+        break;
+      case "callbackCancelled":
+        CallbackCancelled.encode(message.kind.value, writer.uint32(282).fork()).join();
         break;
       case "dialAttempted":
         DialAttempted.encode(message.kind.value, writer.uint32(322).fork()).join();
@@ -584,6 +725,60 @@ export const CallEvent: MessageFns<CallEvent> = {
             message.kind = { $case: "transferredIn", value: TransferredIn.decode(reader, reader.uint32()) };
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.kind = { $case: "callbackRequested", value: CallbackRequested.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.kind = { $case: "callbackScheduled", value: CallbackScheduled.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.kind = {
+              $case: "callbackAttemptStarted",
+              value: CallbackAttemptStarted.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 33: {
+            if (tag !== 266) {
+              break;
+            }
+
+            message.kind = {
+              $case: "callbackAttemptEnded",
+              value: CallbackAttemptEnded.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 34: {
+            if (tag !== 274) {
+              break;
+            }
+
+            message.kind = { $case: "callbackCompleted", value: CallbackCompleted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 35: {
+            if (tag !== 282) {
+              break;
+            }
+
+            message.kind = { $case: "callbackCancelled", value: CallbackCancelled.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 40: {
             if (tag !== 322) {
               break;
@@ -675,6 +870,30 @@ export const CallEvent: MessageFns<CallEvent> = {
         ? { $case: "transferredIn", value: TransferredIn.fromJSON(object.transferredIn) }
         : isSet(object.transferred_in)
         ? { $case: "transferredIn", value: TransferredIn.fromJSON(object.transferred_in) }
+        : isSet(object.callbackRequested)
+        ? { $case: "callbackRequested", value: CallbackRequested.fromJSON(object.callbackRequested) }
+        : isSet(object.callback_requested)
+        ? { $case: "callbackRequested", value: CallbackRequested.fromJSON(object.callback_requested) }
+        : isSet(object.callbackScheduled)
+        ? { $case: "callbackScheduled", value: CallbackScheduled.fromJSON(object.callbackScheduled) }
+        : isSet(object.callback_scheduled)
+        ? { $case: "callbackScheduled", value: CallbackScheduled.fromJSON(object.callback_scheduled) }
+        : isSet(object.callbackAttemptStarted)
+        ? { $case: "callbackAttemptStarted", value: CallbackAttemptStarted.fromJSON(object.callbackAttemptStarted) }
+        : isSet(object.callback_attempt_started)
+        ? { $case: "callbackAttemptStarted", value: CallbackAttemptStarted.fromJSON(object.callback_attempt_started) }
+        : isSet(object.callbackAttemptEnded)
+        ? { $case: "callbackAttemptEnded", value: CallbackAttemptEnded.fromJSON(object.callbackAttemptEnded) }
+        : isSet(object.callback_attempt_ended)
+        ? { $case: "callbackAttemptEnded", value: CallbackAttemptEnded.fromJSON(object.callback_attempt_ended) }
+        : isSet(object.callbackCompleted)
+        ? { $case: "callbackCompleted", value: CallbackCompleted.fromJSON(object.callbackCompleted) }
+        : isSet(object.callback_completed)
+        ? { $case: "callbackCompleted", value: CallbackCompleted.fromJSON(object.callback_completed) }
+        : isSet(object.callbackCancelled)
+        ? { $case: "callbackCancelled", value: CallbackCancelled.fromJSON(object.callbackCancelled) }
+        : isSet(object.callback_cancelled)
+        ? { $case: "callbackCancelled", value: CallbackCancelled.fromJSON(object.callback_cancelled) }
         : isSet(object.dialAttempted)
         ? { $case: "dialAttempted", value: DialAttempted.fromJSON(object.dialAttempted) }
         : isSet(object.dial_attempted)
@@ -736,6 +955,18 @@ export const CallEvent: MessageFns<CallEvent> = {
       obj.digitPressed = DigitPressed.toJSON(message.kind.value);
     } else if (message.kind?.$case === "transferredIn") {
       obj.transferredIn = TransferredIn.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "callbackRequested") {
+      obj.callbackRequested = CallbackRequested.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "callbackScheduled") {
+      obj.callbackScheduled = CallbackScheduled.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "callbackAttemptStarted") {
+      obj.callbackAttemptStarted = CallbackAttemptStarted.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "callbackAttemptEnded") {
+      obj.callbackAttemptEnded = CallbackAttemptEnded.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "callbackCompleted") {
+      obj.callbackCompleted = CallbackCompleted.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "callbackCancelled") {
+      obj.callbackCancelled = CallbackCancelled.toJSON(message.kind.value);
     } else if (message.kind?.$case === "dialAttempted") {
       obj.dialAttempted = DialAttempted.toJSON(message.kind.value);
     }
@@ -842,6 +1073,45 @@ export const CallEvent: MessageFns<CallEvent> = {
       case "transferredIn": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "transferredIn", value: TransferredIn.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "callbackRequested": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "callbackRequested", value: CallbackRequested.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "callbackScheduled": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "callbackScheduled", value: CallbackScheduled.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "callbackAttemptStarted": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = {
+            $case: "callbackAttemptStarted",
+            value: CallbackAttemptStarted.fromPartial(object.kind.value),
+          };
+        }
+        break;
+      }
+      case "callbackAttemptEnded": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "callbackAttemptEnded", value: CallbackAttemptEnded.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "callbackCompleted": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "callbackCompleted", value: CallbackCompleted.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "callbackCancelled": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "callbackCancelled", value: CallbackCancelled.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -3050,6 +3320,800 @@ export const WrapUpDone: MessageFns<WrapUpDone> = {
     message.resolvedFirstContact = object.resolvedFirstContact ?? false;
     message.complaintSeverity = object.complaintSeverity ?? 0;
     message.note = object.note ?? "";
+    return message;
+  },
+};
+
+function createBaseCallbackRequested(): CallbackRequested {
+  return { origin: 0, waitedMs: 0, serviceLevelThresholdMs: 0, requestedBy: "" };
+}
+
+export const CallbackRequested: MessageFns<CallbackRequested> = {
+  encode(message: CallbackRequested, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.origin !== 0) {
+      writer.uint32(8).int32(message.origin);
+    }
+    if (message.waitedMs !== 0) {
+      writer.uint32(16).uint64(message.waitedMs);
+    }
+    if (message.serviceLevelThresholdMs !== 0) {
+      writer.uint32(24).uint64(message.serviceLevelThresholdMs);
+    }
+    if (message.requestedBy !== "") {
+      writer.uint32(34).string(message.requestedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallbackRequested {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallbackRequested();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.origin = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.waitedMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.serviceLevelThresholdMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallbackRequested {
+    return {
+      origin: isSet(object.origin) ? callbackOriginFromJSON(object.origin) : 0,
+      waitedMs: isSet(object.waitedMs)
+        ? globalThis.Number(object.waitedMs)
+        : isSet(object.waited_ms)
+        ? globalThis.Number(object.waited_ms)
+        : 0,
+      serviceLevelThresholdMs: isSet(object.serviceLevelThresholdMs)
+        ? globalThis.Number(object.serviceLevelThresholdMs)
+        : isSet(object.service_level_threshold_ms)
+        ? globalThis.Number(object.service_level_threshold_ms)
+        : 0,
+      requestedBy: isSet(object.requestedBy)
+        ? globalThis.String(object.requestedBy)
+        : isSet(object.requested_by)
+        ? globalThis.String(object.requested_by)
+        : "",
+    };
+  },
+
+  toJSON(message: CallbackRequested): unknown {
+    const obj: any = {};
+    if (message.origin !== 0) {
+      obj.origin = callbackOriginToJSON(message.origin);
+    }
+    if (message.waitedMs !== 0) {
+      obj.waitedMs = Math.round(message.waitedMs);
+    }
+    if (message.serviceLevelThresholdMs !== 0) {
+      obj.serviceLevelThresholdMs = Math.round(message.serviceLevelThresholdMs);
+    }
+    if (message.requestedBy !== "") {
+      obj.requestedBy = message.requestedBy;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CallbackRequested>): CallbackRequested {
+    return CallbackRequested.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CallbackRequested>): CallbackRequested {
+    const message = createBaseCallbackRequested();
+    message.origin = object.origin ?? 0;
+    message.waitedMs = object.waitedMs ?? 0;
+    message.serviceLevelThresholdMs = object.serviceLevelThresholdMs ?? 0;
+    message.requestedBy = object.requestedBy ?? "";
+    return message;
+  },
+};
+
+function createBaseCallbackScheduled(): CallbackScheduled {
+  return { scheduledFor: undefined, serviceLevelThresholdMs: 0, requestedBy: "" };
+}
+
+export const CallbackScheduled: MessageFns<CallbackScheduled> = {
+  encode(message: CallbackScheduled, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scheduledFor !== undefined) {
+      Timestamp.encode(toTimestamp(message.scheduledFor), writer.uint32(10).fork()).join();
+    }
+    if (message.serviceLevelThresholdMs !== 0) {
+      writer.uint32(16).uint64(message.serviceLevelThresholdMs);
+    }
+    if (message.requestedBy !== "") {
+      writer.uint32(26).string(message.requestedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallbackScheduled {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallbackScheduled();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scheduledFor = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.serviceLevelThresholdMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.requestedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallbackScheduled {
+    return {
+      scheduledFor: isSet(object.scheduledFor)
+        ? fromJsonTimestamp(object.scheduledFor)
+        : isSet(object.scheduled_for)
+        ? fromJsonTimestamp(object.scheduled_for)
+        : undefined,
+      serviceLevelThresholdMs: isSet(object.serviceLevelThresholdMs)
+        ? globalThis.Number(object.serviceLevelThresholdMs)
+        : isSet(object.service_level_threshold_ms)
+        ? globalThis.Number(object.service_level_threshold_ms)
+        : 0,
+      requestedBy: isSet(object.requestedBy)
+        ? globalThis.String(object.requestedBy)
+        : isSet(object.requested_by)
+        ? globalThis.String(object.requested_by)
+        : "",
+    };
+  },
+
+  toJSON(message: CallbackScheduled): unknown {
+    const obj: any = {};
+    if (message.scheduledFor !== undefined) {
+      obj.scheduledFor = message.scheduledFor.toISOString();
+    }
+    if (message.serviceLevelThresholdMs !== 0) {
+      obj.serviceLevelThresholdMs = Math.round(message.serviceLevelThresholdMs);
+    }
+    if (message.requestedBy !== "") {
+      obj.requestedBy = message.requestedBy;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CallbackScheduled>): CallbackScheduled {
+    return CallbackScheduled.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CallbackScheduled>): CallbackScheduled {
+    const message = createBaseCallbackScheduled();
+    message.scheduledFor = object.scheduledFor ?? undefined;
+    message.serviceLevelThresholdMs = object.serviceLevelThresholdMs ?? 0;
+    message.requestedBy = object.requestedBy ?? "";
+    return message;
+  },
+};
+
+function createBaseCallbackAttemptStarted(): CallbackAttemptStarted {
+  return { attemptId: "", agentId: "", attempt: 0, order: "" };
+}
+
+export const CallbackAttemptStarted: MessageFns<CallbackAttemptStarted> = {
+  encode(message: CallbackAttemptStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attemptId !== "") {
+      writer.uint32(10).string(message.attemptId);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(18).string(message.agentId);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(24).uint32(message.attempt);
+    }
+    if (message.order !== "") {
+      writer.uint32(34).string(message.order);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallbackAttemptStarted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallbackAttemptStarted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.attemptId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.order = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallbackAttemptStarted {
+    return {
+      attemptId: isSet(object.attemptId)
+        ? globalThis.String(object.attemptId)
+        : isSet(object.attempt_id)
+        ? globalThis.String(object.attempt_id)
+        : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      order: isSet(object.order) ? globalThis.String(object.order) : "",
+    };
+  },
+
+  toJSON(message: CallbackAttemptStarted): unknown {
+    const obj: any = {};
+    if (message.attemptId !== "") {
+      obj.attemptId = message.attemptId;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.order !== "") {
+      obj.order = message.order;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CallbackAttemptStarted>): CallbackAttemptStarted {
+    return CallbackAttemptStarted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CallbackAttemptStarted>): CallbackAttemptStarted {
+    const message = createBaseCallbackAttemptStarted();
+    message.attemptId = object.attemptId ?? "";
+    message.agentId = object.agentId ?? "";
+    message.attempt = object.attempt ?? 0;
+    message.order = object.order ?? "";
+    return message;
+  },
+};
+
+function createBaseCallbackAttemptEnded(): CallbackAttemptEnded {
+  return { attemptId: "", agentId: "", outcome: "", counted: false, attempts: 0, nextAttemptAt: undefined, reason: "" };
+}
+
+export const CallbackAttemptEnded: MessageFns<CallbackAttemptEnded> = {
+  encode(message: CallbackAttemptEnded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attemptId !== "") {
+      writer.uint32(10).string(message.attemptId);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(18).string(message.agentId);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(26).string(message.outcome);
+    }
+    if (message.counted !== false) {
+      writer.uint32(32).bool(message.counted);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(40).uint32(message.attempts);
+    }
+    if (message.nextAttemptAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.nextAttemptAt), writer.uint32(50).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(58).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallbackAttemptEnded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallbackAttemptEnded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.attemptId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.counted = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nextAttemptAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallbackAttemptEnded {
+    return {
+      attemptId: isSet(object.attemptId)
+        ? globalThis.String(object.attemptId)
+        : isSet(object.attempt_id)
+        ? globalThis.String(object.attempt_id)
+        : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      counted: isSet(object.counted) ? globalThis.Boolean(object.counted) : false,
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      nextAttemptAt: isSet(object.nextAttemptAt)
+        ? fromJsonTimestamp(object.nextAttemptAt)
+        : isSet(object.next_attempt_at)
+        ? fromJsonTimestamp(object.next_attempt_at)
+        : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: CallbackAttemptEnded): unknown {
+    const obj: any = {};
+    if (message.attemptId !== "") {
+      obj.attemptId = message.attemptId;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.counted !== false) {
+      obj.counted = message.counted;
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.nextAttemptAt !== undefined) {
+      obj.nextAttemptAt = message.nextAttemptAt.toISOString();
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CallbackAttemptEnded>): CallbackAttemptEnded {
+    return CallbackAttemptEnded.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CallbackAttemptEnded>): CallbackAttemptEnded {
+    const message = createBaseCallbackAttemptEnded();
+    message.attemptId = object.attemptId ?? "";
+    message.agentId = object.agentId ?? "";
+    message.outcome = object.outcome ?? "";
+    message.counted = object.counted ?? false;
+    message.attempts = object.attempts ?? 0;
+    message.nextAttemptAt = object.nextAttemptAt ?? undefined;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseCallbackCompleted(): CallbackCompleted {
+  return { agentId: "", waitMs: 0, serviceLevelThresholdMs: 0, attempts: 0 };
+}
+
+export const CallbackCompleted: MessageFns<CallbackCompleted> = {
+  encode(message: CallbackCompleted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.waitMs !== 0) {
+      writer.uint32(16).uint64(message.waitMs);
+    }
+    if (message.serviceLevelThresholdMs !== 0) {
+      writer.uint32(24).uint64(message.serviceLevelThresholdMs);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(32).uint32(message.attempts);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallbackCompleted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallbackCompleted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.waitMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.serviceLevelThresholdMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallbackCompleted {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      waitMs: isSet(object.waitMs)
+        ? globalThis.Number(object.waitMs)
+        : isSet(object.wait_ms)
+        ? globalThis.Number(object.wait_ms)
+        : 0,
+      serviceLevelThresholdMs: isSet(object.serviceLevelThresholdMs)
+        ? globalThis.Number(object.serviceLevelThresholdMs)
+        : isSet(object.service_level_threshold_ms)
+        ? globalThis.Number(object.service_level_threshold_ms)
+        : 0,
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+    };
+  },
+
+  toJSON(message: CallbackCompleted): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.waitMs !== 0) {
+      obj.waitMs = Math.round(message.waitMs);
+    }
+    if (message.serviceLevelThresholdMs !== 0) {
+      obj.serviceLevelThresholdMs = Math.round(message.serviceLevelThresholdMs);
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CallbackCompleted>): CallbackCompleted {
+    return CallbackCompleted.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CallbackCompleted>): CallbackCompleted {
+    const message = createBaseCallbackCompleted();
+    message.agentId = object.agentId ?? "";
+    message.waitMs = object.waitMs ?? 0;
+    message.serviceLevelThresholdMs = object.serviceLevelThresholdMs ?? 0;
+    message.attempts = object.attempts ?? 0;
+    return message;
+  },
+};
+
+function createBaseCallbackCancelled(): CallbackCancelled {
+  return { reason: "", by: "", attempts: 0, serviceLevelThresholdMs: 0 };
+}
+
+export const CallbackCancelled: MessageFns<CallbackCancelled> = {
+  encode(message: CallbackCancelled, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== "") {
+      writer.uint32(10).string(message.reason);
+    }
+    if (message.by !== "") {
+      writer.uint32(18).string(message.by);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(24).uint32(message.attempts);
+    }
+    if (message.serviceLevelThresholdMs !== 0) {
+      writer.uint32(32).uint64(message.serviceLevelThresholdMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallbackCancelled {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallbackCancelled();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.by = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.serviceLevelThresholdMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallbackCancelled {
+    return {
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      by: isSet(object.by) ? globalThis.String(object.by) : "",
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      serviceLevelThresholdMs: isSet(object.serviceLevelThresholdMs)
+        ? globalThis.Number(object.serviceLevelThresholdMs)
+        : isSet(object.service_level_threshold_ms)
+        ? globalThis.Number(object.service_level_threshold_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: CallbackCancelled): unknown {
+    const obj: any = {};
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.by !== "") {
+      obj.by = message.by;
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.serviceLevelThresholdMs !== 0) {
+      obj.serviceLevelThresholdMs = Math.round(message.serviceLevelThresholdMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CallbackCancelled>): CallbackCancelled {
+    return CallbackCancelled.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CallbackCancelled>): CallbackCancelled {
+    const message = createBaseCallbackCancelled();
+    message.reason = object.reason ?? "";
+    message.by = object.by ?? "";
+    message.attempts = object.attempts ?? 0;
+    message.serviceLevelThresholdMs = object.serviceLevelThresholdMs ?? 0;
     return message;
   },
 };

@@ -123,6 +123,52 @@ export interface GetStatusResponse {
   drainReason: string;
 }
 
+export interface RequestCallbackRequest {
+  /** A queued call: the callback takes its place. Or, empty, a scheduled callback: */
+  callId: string;
+  /** E.164, e.g. +8613800000001. */
+  number: string;
+  skill: string;
+  tenantId: string;
+  scheduledFor: Date | undefined;
+}
+
+export interface RequestCallbackResponse {
+  callback: PendingCallback | undefined;
+}
+
+export interface PendingCallback {
+  callbackId: string;
+  tenantId: string;
+  skill: string;
+  tier: CustomerTier;
+  /** Its place: the queued call's arrival, or the scheduled time. */
+  arrivalTime: Date | undefined;
+  scheduled: boolean;
+  attempts: number;
+  /** Not before this (a scheduled time or a retry delay); unset when due. */
+  notBefore: Date | undefined;
+  dialing: boolean;
+  /** 1-based place among the skill's queued calls and callbacks of its tenant; 0 while dialing. */
+  position: number;
+}
+
+export interface ListCallbacksRequest {
+  /** Empty: every skill. */
+  skill: string;
+}
+
+export interface ListCallbacksResponse {
+  callbacks: PendingCallback[];
+}
+
+export interface CancelCallbackRequest {
+  callbackId: string;
+}
+
+export interface CancelCallbackResponse {
+}
+
 export interface CompleteWrapUpRequest {
   agentId: string;
   callId: string;
@@ -1390,6 +1436,723 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.bufferedEvents = object.bufferedEvents ?? 0;
     message.drained = object.drained ?? false;
     message.drainReason = object.drainReason ?? "";
+    return message;
+  },
+};
+
+function createBaseRequestCallbackRequest(): RequestCallbackRequest {
+  return { callId: "", number: "", skill: "", tenantId: "", scheduledFor: undefined };
+}
+
+export const RequestCallbackRequest: MessageFns<RequestCallbackRequest> = {
+  encode(message: RequestCallbackRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callId !== "") {
+      writer.uint32(10).string(message.callId);
+    }
+    if (message.number !== "") {
+      writer.uint32(18).string(message.number);
+    }
+    if (message.skill !== "") {
+      writer.uint32(26).string(message.skill);
+    }
+    if (message.tenantId !== "") {
+      writer.uint32(34).string(message.tenantId);
+    }
+    if (message.scheduledFor !== undefined) {
+      Timestamp.encode(toTimestamp(message.scheduledFor), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RequestCallbackRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRequestCallbackRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.number = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.skill = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.scheduledFor = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RequestCallbackRequest {
+    return {
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      number: isSet(object.number) ? globalThis.String(object.number) : "",
+      skill: isSet(object.skill) ? globalThis.String(object.skill) : "",
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      scheduledFor: isSet(object.scheduledFor)
+        ? fromJsonTimestamp(object.scheduledFor)
+        : isSet(object.scheduled_for)
+        ? fromJsonTimestamp(object.scheduled_for)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RequestCallbackRequest): unknown {
+    const obj: any = {};
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.number !== "") {
+      obj.number = message.number;
+    }
+    if (message.skill !== "") {
+      obj.skill = message.skill;
+    }
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.scheduledFor !== undefined) {
+      obj.scheduledFor = message.scheduledFor.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RequestCallbackRequest>): RequestCallbackRequest {
+    return RequestCallbackRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RequestCallbackRequest>): RequestCallbackRequest {
+    const message = createBaseRequestCallbackRequest();
+    message.callId = object.callId ?? "";
+    message.number = object.number ?? "";
+    message.skill = object.skill ?? "";
+    message.tenantId = object.tenantId ?? "";
+    message.scheduledFor = object.scheduledFor ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRequestCallbackResponse(): RequestCallbackResponse {
+  return { callback: undefined };
+}
+
+export const RequestCallbackResponse: MessageFns<RequestCallbackResponse> = {
+  encode(message: RequestCallbackResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callback !== undefined) {
+      PendingCallback.encode(message.callback, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RequestCallbackResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRequestCallbackResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callback = PendingCallback.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RequestCallbackResponse {
+    return { callback: isSet(object.callback) ? PendingCallback.fromJSON(object.callback) : undefined };
+  },
+
+  toJSON(message: RequestCallbackResponse): unknown {
+    const obj: any = {};
+    if (message.callback !== undefined) {
+      obj.callback = PendingCallback.toJSON(message.callback);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RequestCallbackResponse>): RequestCallbackResponse {
+    return RequestCallbackResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RequestCallbackResponse>): RequestCallbackResponse {
+    const message = createBaseRequestCallbackResponse();
+    message.callback = (object.callback !== undefined && object.callback !== null)
+      ? PendingCallback.fromPartial(object.callback)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePendingCallback(): PendingCallback {
+  return {
+    callbackId: "",
+    tenantId: "",
+    skill: "",
+    tier: 0,
+    arrivalTime: undefined,
+    scheduled: false,
+    attempts: 0,
+    notBefore: undefined,
+    dialing: false,
+    position: 0,
+  };
+}
+
+export const PendingCallback: MessageFns<PendingCallback> = {
+  encode(message: PendingCallback, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callbackId !== "") {
+      writer.uint32(10).string(message.callbackId);
+    }
+    if (message.tenantId !== "") {
+      writer.uint32(18).string(message.tenantId);
+    }
+    if (message.skill !== "") {
+      writer.uint32(26).string(message.skill);
+    }
+    if (message.tier !== 0) {
+      writer.uint32(32).int32(message.tier);
+    }
+    if (message.arrivalTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.arrivalTime), writer.uint32(42).fork()).join();
+    }
+    if (message.scheduled !== false) {
+      writer.uint32(48).bool(message.scheduled);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(56).uint32(message.attempts);
+    }
+    if (message.notBefore !== undefined) {
+      Timestamp.encode(toTimestamp(message.notBefore), writer.uint32(66).fork()).join();
+    }
+    if (message.dialing !== false) {
+      writer.uint32(72).bool(message.dialing);
+    }
+    if (message.position !== 0) {
+      writer.uint32(80).uint32(message.position);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PendingCallback {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePendingCallback();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callbackId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.skill = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tier = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.arrivalTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.scheduled = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.notBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.dialing = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.position = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PendingCallback {
+    return {
+      callbackId: isSet(object.callbackId)
+        ? globalThis.String(object.callbackId)
+        : isSet(object.callback_id)
+        ? globalThis.String(object.callback_id)
+        : "",
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      skill: isSet(object.skill) ? globalThis.String(object.skill) : "",
+      tier: isSet(object.tier) ? customerTierFromJSON(object.tier) : 0,
+      arrivalTime: isSet(object.arrivalTime)
+        ? fromJsonTimestamp(object.arrivalTime)
+        : isSet(object.arrival_time)
+        ? fromJsonTimestamp(object.arrival_time)
+        : undefined,
+      scheduled: isSet(object.scheduled) ? globalThis.Boolean(object.scheduled) : false,
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      notBefore: isSet(object.notBefore)
+        ? fromJsonTimestamp(object.notBefore)
+        : isSet(object.not_before)
+        ? fromJsonTimestamp(object.not_before)
+        : undefined,
+      dialing: isSet(object.dialing) ? globalThis.Boolean(object.dialing) : false,
+      position: isSet(object.position) ? globalThis.Number(object.position) : 0,
+    };
+  },
+
+  toJSON(message: PendingCallback): unknown {
+    const obj: any = {};
+    if (message.callbackId !== "") {
+      obj.callbackId = message.callbackId;
+    }
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.skill !== "") {
+      obj.skill = message.skill;
+    }
+    if (message.tier !== 0) {
+      obj.tier = customerTierToJSON(message.tier);
+    }
+    if (message.arrivalTime !== undefined) {
+      obj.arrivalTime = message.arrivalTime.toISOString();
+    }
+    if (message.scheduled !== false) {
+      obj.scheduled = message.scheduled;
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.notBefore !== undefined) {
+      obj.notBefore = message.notBefore.toISOString();
+    }
+    if (message.dialing !== false) {
+      obj.dialing = message.dialing;
+    }
+    if (message.position !== 0) {
+      obj.position = Math.round(message.position);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PendingCallback>): PendingCallback {
+    return PendingCallback.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PendingCallback>): PendingCallback {
+    const message = createBasePendingCallback();
+    message.callbackId = object.callbackId ?? "";
+    message.tenantId = object.tenantId ?? "";
+    message.skill = object.skill ?? "";
+    message.tier = object.tier ?? 0;
+    message.arrivalTime = object.arrivalTime ?? undefined;
+    message.scheduled = object.scheduled ?? false;
+    message.attempts = object.attempts ?? 0;
+    message.notBefore = object.notBefore ?? undefined;
+    message.dialing = object.dialing ?? false;
+    message.position = object.position ?? 0;
+    return message;
+  },
+};
+
+function createBaseListCallbacksRequest(): ListCallbacksRequest {
+  return { skill: "" };
+}
+
+export const ListCallbacksRequest: MessageFns<ListCallbacksRequest> = {
+  encode(message: ListCallbacksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.skill !== "") {
+      writer.uint32(10).string(message.skill);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCallbacksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCallbacksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.skill = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCallbacksRequest {
+    return { skill: isSet(object.skill) ? globalThis.String(object.skill) : "" };
+  },
+
+  toJSON(message: ListCallbacksRequest): unknown {
+    const obj: any = {};
+    if (message.skill !== "") {
+      obj.skill = message.skill;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListCallbacksRequest>): ListCallbacksRequest {
+    return ListCallbacksRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListCallbacksRequest>): ListCallbacksRequest {
+    const message = createBaseListCallbacksRequest();
+    message.skill = object.skill ?? "";
+    return message;
+  },
+};
+
+function createBaseListCallbacksResponse(): ListCallbacksResponse {
+  return { callbacks: [] };
+}
+
+export const ListCallbacksResponse: MessageFns<ListCallbacksResponse> = {
+  encode(message: ListCallbacksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.callbacks) {
+      PendingCallback.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCallbacksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCallbacksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callbacks.push(PendingCallback.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCallbacksResponse {
+    return {
+      callbacks: globalThis.Array.isArray(object?.callbacks)
+        ? object.callbacks.map((e: any) => PendingCallback.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListCallbacksResponse): unknown {
+    const obj: any = {};
+    if (message.callbacks?.length) {
+      obj.callbacks = message.callbacks.map((e) => PendingCallback.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListCallbacksResponse>): ListCallbacksResponse {
+    return ListCallbacksResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListCallbacksResponse>): ListCallbacksResponse {
+    const message = createBaseListCallbacksResponse();
+    message.callbacks = object.callbacks?.map((e) => PendingCallback.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCancelCallbackRequest(): CancelCallbackRequest {
+  return { callbackId: "" };
+}
+
+export const CancelCallbackRequest: MessageFns<CancelCallbackRequest> = {
+  encode(message: CancelCallbackRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callbackId !== "") {
+      writer.uint32(10).string(message.callbackId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelCallbackRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelCallbackRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callbackId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CancelCallbackRequest {
+    return {
+      callbackId: isSet(object.callbackId)
+        ? globalThis.String(object.callbackId)
+        : isSet(object.callback_id)
+        ? globalThis.String(object.callback_id)
+        : "",
+    };
+  },
+
+  toJSON(message: CancelCallbackRequest): unknown {
+    const obj: any = {};
+    if (message.callbackId !== "") {
+      obj.callbackId = message.callbackId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CancelCallbackRequest>): CancelCallbackRequest {
+    return CancelCallbackRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CancelCallbackRequest>): CancelCallbackRequest {
+    const message = createBaseCancelCallbackRequest();
+    message.callbackId = object.callbackId ?? "";
+    return message;
+  },
+};
+
+function createBaseCancelCallbackResponse(): CancelCallbackResponse {
+  return {};
+}
+
+export const CancelCallbackResponse: MessageFns<CancelCallbackResponse> = {
+  encode(_: CancelCallbackResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelCallbackResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelCallbackResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CancelCallbackResponse {
+    return {};
+  },
+
+  toJSON(_: CancelCallbackResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<CancelCallbackResponse>): CancelCallbackResponse {
+    return CancelCallbackResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<CancelCallbackResponse>): CancelCallbackResponse {
+    const message = createBaseCancelCallbackResponse();
     return message;
   },
 };
@@ -4357,6 +5120,39 @@ export const AgentControlDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Callbacks (docs/callbacks.md): a supervisor of the site (a tenant's supervisor: its tenant's
+     * only) asks for a callback for a queued call (call_id) or schedules one for a number and skill
+     * (number, skill, tenant_id, scheduled_for), lists the pending ones, cancels one.
+     * INVALID_ARGUMENT for a malformed field, a number that is not E.164, a skill that offers no
+     * callbacks or a time that has passed; ALREADY_EXISTS when the number has one pending on the
+     * skill; FAILED_PRECONDITION when the call is not queued here or an attempt is dialing; NOT_FOUND
+     * for a callback this caller may not see.
+     */
+    requestCallback: {
+      name: "RequestCallback",
+      requestType: RequestCallbackRequest as typeof RequestCallbackRequest,
+      requestStream: false,
+      responseType: RequestCallbackResponse as typeof RequestCallbackResponse,
+      responseStream: false,
+      options: {},
+    },
+    listCallbacks: {
+      name: "ListCallbacks",
+      requestType: ListCallbacksRequest as typeof ListCallbacksRequest,
+      requestStream: false,
+      responseType: ListCallbacksResponse as typeof ListCallbacksResponse,
+      responseStream: false,
+      options: {},
+    },
+    cancelCallback: {
+      name: "CancelCallback",
+      requestType: CancelCallbackRequest as typeof CancelCallbackRequest,
+      requestStream: false,
+      responseType: CancelCallbackResponse as typeof CancelCallbackResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -4433,6 +5229,27 @@ export interface AgentControlServiceImplementation<CallContextExt = {}> {
     request: TransferCallRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<TransferCallResponse>>;
+  /**
+   * Callbacks (docs/callbacks.md): a supervisor of the site (a tenant's supervisor: its tenant's
+   * only) asks for a callback for a queued call (call_id) or schedules one for a number and skill
+   * (number, skill, tenant_id, scheduled_for), lists the pending ones, cancels one.
+   * INVALID_ARGUMENT for a malformed field, a number that is not E.164, a skill that offers no
+   * callbacks or a time that has passed; ALREADY_EXISTS when the number has one pending on the
+   * skill; FAILED_PRECONDITION when the call is not queued here or an attempt is dialing; NOT_FOUND
+   * for a callback this caller may not see.
+   */
+  requestCallback(
+    request: RequestCallbackRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<RequestCallbackResponse>>;
+  listCallbacks(
+    request: ListCallbacksRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListCallbacksResponse>>;
+  cancelCallback(
+    request: CancelCallbackRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<CancelCallbackResponse>>;
 }
 
 export interface AgentControlClient<CallOptionsExt = {}> {
@@ -4508,6 +5325,27 @@ export interface AgentControlClient<CallOptionsExt = {}> {
     request: DeepPartial<TransferCallRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<TransferCallResponse>;
+  /**
+   * Callbacks (docs/callbacks.md): a supervisor of the site (a tenant's supervisor: its tenant's
+   * only) asks for a callback for a queued call (call_id) or schedules one for a number and skill
+   * (number, skill, tenant_id, scheduled_for), lists the pending ones, cancels one.
+   * INVALID_ARGUMENT for a malformed field, a number that is not E.164, a skill that offers no
+   * callbacks or a time that has passed; ALREADY_EXISTS when the number has one pending on the
+   * skill; FAILED_PRECONDITION when the call is not queued here or an attempt is dialing; NOT_FOUND
+   * for a callback this caller may not see.
+   */
+  requestCallback(
+    request: DeepPartial<RequestCallbackRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<RequestCallbackResponse>;
+  listCallbacks(
+    request: DeepPartial<ListCallbacksRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListCallbacksResponse>;
+  cancelCallback(
+    request: DeepPartial<CancelCallbackRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<CancelCallbackResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
