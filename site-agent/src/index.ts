@@ -12,6 +12,7 @@ import {
   systemClock,
   tlsFromEnv,
 } from '@ccfed/common';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { topicNames } from '@ccfed/proto';
 import {
@@ -52,6 +53,9 @@ import { randomBytes } from 'node:crypto';
 import { NgClient } from '@ccfed/services';
 import { MonitorBook } from './monitor/monitor-book.js';
 import { startSiteDialer } from './dialer/dialer-setup.js';
+import { AcdCampaignAgents } from './campaign/acd-agents.js';
+import { CampaignDesk } from './campaign/campaign-desk.js';
+import { CampaignJournal } from './campaign/campaign-journal.js';
 import { MonitorService } from './monitor/monitor-service.js';
 import { rtpengineMonitorMedia } from './monitor/rtpengine-monitor.js';
 
@@ -208,6 +212,50 @@ await startProcess('site-agent', async () => {
     callbacks,
   });
   callbacks.restore();
+  // Outbound campaigns (docs/campaigns.md), kept in the data directory across restarts; a site
+  // runs them only with a dialer. Inbound first: a campaign's line takes an idle agent only while
+  // no caller of its tenant waits and the skill's service level today holds its target.
+  const campaigns = siteDialer
+    ? new CampaignDesk({
+        clock: systemClock,
+        dialer: siteDialer.dialer,
+        agents: new AcdCampaignAgents({
+          acd,
+          now: () => systemClock.now(),
+          effects: (fx) => calls.carryOut(fx),
+          serviceLevel: (skillId) => {
+            const today = dayStats.forSkill(skillId);
+            const skill = topology.skills.find((k) => k.id === skillId);
+            return {
+              offered: today.offered,
+              answeredWithinTarget: today.answeredWithinThreshold,
+              target: (skill?.serviceLevel.targetPercent ?? 80) / 100,
+            };
+          },
+          minOffered: 20,
+        }),
+        journal: new CampaignJournal(join(config.CCFED_DATA_DIR, 'campaigns')),
+        serves: (tenantId, skill) =>
+          site.agents.some((a) => a.tenant === tenantId && skill in a.skills),
+        newId: () => randomUUID(),
+        // Each attempt's dial_attempted call event is the dialer's own (docs/dialer.md).
+        published: (r) =>
+          log.info(
+            {
+              event: 'campaign_attempt',
+              campaignId: r.campaignId,
+              tenantId: r.tenantId,
+              contactId: r.contactId,
+              attemptId: r.attemptId,
+              callId: r.callId,
+              agentId: r.agentId,
+              outcome: r.outcome,
+            },
+            'campaign attempt ended',
+          ),
+      })
+    : undefined;
+  campaigns?.open();
   // The digits callers press, as the site's rtpengine reports them (topology site.media.dtmfPort).
   const dtmf = await listenForDtmf({
     port: site.media.dtmfPort,
@@ -339,7 +387,10 @@ await startProcess('site-agent', async () => {
     await monitors.stopAll();
     await monitorNg.close();
   });
+  lifecycle.onShutdown('stop campaigns', () => campaigns?.close());
   lifecycle.onShutdown('end dialed calls', async () => void (await siteDialer?.stop()));
+  // the attempts the dialer's stop ended are journalled before the outbox closes
+  lifecycle.onShutdown('journal campaign attempts', async () => void (await campaigns?.settled()));
   lifecycle.onShutdown('stop call timers', () => calls.stop());
   // After the calls' stop: what they recorded so far is sealed before the outbox is flushed (what
   // does not finish in time is finished from rtpengine's spool at the next start).

@@ -139,8 +139,7 @@ describe('an outbound campaign through the site’s Kamailio', () => {
       acd,
       now: () => clock.now(),
       effects: () => {},
-      serviceLevel: () => ({ offered: 0, answeredWithinTarget: 0 }),
-      target: 0.8,
+      serviceLevel: () => ({ offered: 0, answeredWithinTarget: 0, target: 0.8 }),
       minOffered: 20,
     });
     const dialed: DialRequest[] = [];

@@ -32,8 +32,7 @@ function setup() {
     acd,
     now: () => clock.now(),
     effects: (fx) => changes.push(fx),
-    serviceLevel: () => sl,
-    target: 0.8,
+    serviceLevel: () => ({ ...sl, target: 0.8 }),
     minOffered: 20,
   });
   return { acd, agents, changes, setSl: (v: typeof sl) => (sl = v) };

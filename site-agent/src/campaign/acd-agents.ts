@@ -15,16 +15,15 @@ export interface AcdAgentsDeps {
   readonly now: () => number;
   /** What the ACD's answers changed, for the agent events. */
   readonly effects: (fx: Effects) => void;
-  /** The skill's inbound service level in its window (offered, answered within target). */
+  /**
+   * The skill's inbound service level in its window: calls offered, answered within the
+   * threshold, and the share to hold (0.8 for 80/20).
+   */
   readonly serviceLevel: (
     skill: string,
     tenantId: string,
-  ) => {
-    offered: number;
-    answeredWithinTarget: number;
-  };
-  /** The service level to hold (0.8 for 80/20) and from how many calls it is judged. */
-  readonly target: number;
+  ) => { offered: number; answeredWithinTarget: number; target: number };
+  /** Fewer offered calls than this say nothing yet about the service level. */
   readonly minOffered: number;
 }
 
@@ -51,7 +50,7 @@ export class AcdCampaignAgents implements CampaignAgents {
       queued: own?.queued ?? 0,
       offered: sl.offered,
       answeredWithinTarget: Math.min(sl.answeredWithinTarget, sl.offered),
-      target: this.deps.target,
+      target: sl.target,
       minOffered: this.deps.minOffered,
     };
   }

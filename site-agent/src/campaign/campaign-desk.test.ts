@@ -88,7 +88,8 @@ describe('the site’s campaign desk', () => {
     expect(dialed).toHaveLength(0);
 
     expect(desk.start(acme, 'acme-retention').status).toBe('running');
-    await desk.close();
+    desk.close();
+    await desk.settled();
     expect(dialed.map((r) => [r.tenantId, r.number])).toEqual([['acme', '+447700900001']]);
   });
 
@@ -116,7 +117,8 @@ describe('the site’s campaign desk', () => {
     const first = setup();
     first.desk.create({ tenantId: 'acme' }, acmeCampaign());
     first.desk.start({ tenantId: 'acme' }, 'acme-retention');
-    await first.desk.close();
+    first.desk.close();
+    await first.desk.settled();
     expect(first.published).toHaveLength(1);
 
     const again = setup(first.dir);
@@ -125,7 +127,8 @@ describe('the site’s campaign desk', () => {
       { campaignId: 'acme-retention', status: 'running', dialed: 1, outcomes: { busy: 1 } },
     ]);
     again.desk.tick(); // the busy retry is not due: nothing dialed
-    await again.desk.close();
+    again.desk.close();
+    await again.desk.settled();
     expect(again.dialed).toHaveLength(0);
   });
 });

@@ -74,11 +74,15 @@ export class CampaignDesk {
     this.timer.unref();
   }
 
-  /** Stops starting attempts and waits for those dialing to end and be journalled. */
-  async close(): Promise<void> {
+  /** Stops starting attempts (those dialing go on: the dialer's stop ends them). */
+  close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     for (const run of this.runs.values()) run.pause();
+  }
+
+  /** Resolves once every attempt started has ended and been journalled. */
+  async settled(): Promise<void> {
     await Promise.all([...this.runs.values()].map((r) => r.settled()));
   }
 
