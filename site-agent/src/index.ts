@@ -370,6 +370,7 @@ await startProcess('site-agent', async () => {
       pending: (tenants, skill) => callbacks.pending(tenants, skill),
       cancel: (id, tenants, by) => callbacks.cancel(id, tenants, by),
     },
+    ...(campaigns && { campaigns }),
   });
 
   // Stop taking calls first (Kamailio then answers new ones with the fallback), then timers,

@@ -108,6 +108,9 @@ export type ContactState =
 
 export interface CampaignProgress {
   readonly campaignId: string;
+  readonly tenantId: string;
+  readonly skill: string;
+  readonly mode: PacingMode;
   readonly status: 'running' | 'paused';
   readonly contacts: number;
   readonly dialed: number;
@@ -240,6 +243,9 @@ export class CampaignRun {
     const window = this.pacer.window();
     return {
       campaignId: this.definition.campaignId,
+      tenantId: this.definition.tenantId,
+      skill: this.definition.skill,
+      mode: this.definition.mode,
       status: this.status,
       contacts: this.contacts.length,
       dialed: this.dialed,
