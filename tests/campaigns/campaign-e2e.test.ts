@@ -252,4 +252,63 @@ describe('an outbound campaign through the site’s Kamailio', () => {
       ['hungup', '+447700900004'],
     ]);
   });
+  it('a campaign created and started on the site’s control API is dialed by the site agent’s own desk and dialer', async () => {
+    const since = Date.now();
+    await site.control.login({ agentId: 'bj-001', contactUri: agentPhone.uri });
+    await site.control.setReady({ agentId: 'bj-001' });
+    const day = zoneWhere('day', Date.now());
+    const night = zoneWhere('night', Date.now());
+    const csv = [
+      'customer_id,number,time_zone',
+      `night-1,+447700900011,${night}`,
+      `dnc-1,+447700900012,${day}`,
+      `day-1,+447700900013,${day}`,
+    ].join('\n');
+    const { campaign } = await site.control.createCampaign({
+      campaignId: 'site-retention',
+      tenantId: 'acme-bank',
+      skill: 'sales',
+      mode: 'progressive',
+      contactsCsv: csv,
+      dnc: ['+447700900012'],
+      ringTimeoutMs: 5_000,
+    });
+    expect(campaign).toMatchObject({ status: 'paused', contacts: 3, dialed: 0 });
+    // another tenant's supervisor neither sees nor starts it
+    const zenith = await site.clientsAs({
+      kind: 'supervisor',
+      site: 'beijing',
+      tenant: 'zenith-telecom',
+    });
+    expect((await zenith.control.listCampaigns({})).campaigns).toEqual([]);
+    await expect(zenith.control.startCampaign({ campaignId: 'site-retention' })).rejects.toThrow(
+      /NOT_FOUND|no campaign/,
+    );
+
+    await site.control.startCampaign({ campaignId: 'site-retention' });
+    const done = await waitFor(
+      'the day-time customer connected',
+      async () => {
+        const [c] = (await site.control.listCampaigns({})).campaigns;
+        return c && c.connected === 1 ? c : undefined;
+      },
+      20_000,
+    );
+    expect(done).toMatchObject({
+      status: 'running',
+      dialed: 1,
+      connected: 1,
+      abandoned: 0,
+      outcomes: { connected: 1 },
+      standing: { 'later:window': 1, 'done:dnc': 1, 'done:completed': 1 },
+    });
+    await agentPhone.waitForEvent('CALL_CLOSED', { since, timeoutMs: 10_000 });
+    const answered = parseSippLog(readSippLog(customers)).filter(
+      (l) => l.role === 'customer' && l.event === 'answered' && l.at >= since - 1_000,
+    );
+    expect(answered.map((l) => /sip:(\+\d+)@/.exec(l.fields.to ?? '')?.[1])).toEqual([
+      '+447700900013',
+    ]);
+    await site.control.pauseCampaign({ campaignId: 'site-retention' });
+  });
 });
