@@ -3,7 +3,9 @@
 // sipp customers behind the trunk who are busy the first time and answer after. The campaign's
 // rules keep it from a customer for whom it is night, a number on the do-not-call list and a
 // number that had an abandoned call 71 h ago; the busy customer is tried again once their retry
-// delay is over (the campaign's clock is moved on 15 minutes, as the site's would be).
+// delay is over (the campaign's clock is moved on 15 minutes, as the site's would be). Then the
+// same through the product's own path: a campaign created and started by the site's supervisor
+// on the control API (mutual TLS) is run by the site agent's desk, ACD and dialer.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '@ccfed/common';
