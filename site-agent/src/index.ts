@@ -56,6 +56,7 @@ import { startSiteDialer } from './dialer/dialer-setup.js';
 import { AcdCampaignAgents } from './campaign/acd-agents.js';
 import { CampaignDesk } from './campaign/campaign-desk.js';
 import { CampaignJournal } from './campaign/campaign-journal.js';
+import { campaignAttemptEvent } from './campaign/campaign-events.js';
 import { MonitorService } from './monitor/monitor-service.js';
 import { rtpengineMonitorMedia } from './monitor/rtpengine-monitor.js';
 
@@ -238,8 +239,8 @@ await startProcess('site-agent', async () => {
         serves: (tenantId, skill) =>
           site.agents.some((a) => a.tenant === tenantId && skill in a.skills),
         newId: () => randomUUID(),
-        // Each attempt's dial_attempted call event is the dialer's own (docs/dialer.md).
-        published: (r) =>
+        // Beside the dialer's own dial_attempted event of the same attempt (docs/dialer.md).
+        published: (r, definition) => {
           log.info(
             {
               event: 'campaign_attempt',
@@ -252,7 +253,16 @@ await startProcess('site-agent', async () => {
               outcome: r.outcome,
             },
             'campaign attempt ended',
-          ),
+          );
+          publisher
+            .callEvent(campaignAttemptEvent(r, definition, stamper.stamp(r.tenantId)))
+            .catch((err: unknown) =>
+              log.error(
+                { event: 'campaign_event_failed', attemptId: r.attemptId, err: String(err) },
+                'could not write a campaign attempt event to the outbox',
+              ),
+            );
+        },
       })
     : undefined;
   campaigns?.open();

@@ -18,6 +18,7 @@ import {
   CallTransferred,
   ContextRejected,
   DialAttempted,
+  CampaignAttemptEnded,
   DigitPressed,
   OverflowedIn,
   OverflowedOut,
@@ -123,6 +124,7 @@ const KIND_CODECS: {
   callbackCompleted: CallbackCompleted,
   callbackCancelled: CallbackCancelled,
   dialAttempted: DialAttempted,
+  campaignAttemptEnded: CampaignAttemptEnded,
 };
 
 /** The kind's own message as JSON: the payload column. */
@@ -252,6 +254,10 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
       break;
     case 'dialAttempted':
       // the attempt's own fields are in payload: 051_dial_attempts.sql reads them from there
+      agentId = kind.value.agentId;
+      break;
+    case 'campaignAttemptEnded':
+      // the campaign's fields are in payload: 052_campaign_attempts.sql reads them from there
       agentId = kind.value.agentId;
       break;
     case 'queued':

@@ -48,8 +48,8 @@ export interface CampaignDeskDeps {
   /** Which tenants have seats with which skills at this site: a campaign needs its agents here. */
   readonly serves: (tenantId: string, skill: string) => boolean;
   readonly newId: () => string;
-  /** An attempt's end, once journalled: for the events. */
-  readonly published: (record: CampaignAttemptRecord) => void;
+  /** An attempt's end, once journalled: for the events (campaign-events.ts). */
+  readonly published: (record: CampaignAttemptRecord, definition: CampaignDefinition) => void;
   readonly tickEveryMs?: number;
 }
 
@@ -123,7 +123,7 @@ export class CampaignDesk {
     };
     let run: CampaignRun;
     try {
-      run = new CampaignRun(definition, this.runDeps());
+      run = new CampaignRun(definition, this.runDeps(definition));
     } catch (err) {
       throw new CampaignRequestError('invalid', (err as Error).message);
     }
@@ -169,12 +169,12 @@ export class CampaignDesk {
   }
 
   private runOf(definition: CampaignDefinition): CampaignRun {
-    const run = new CampaignRun(definition, this.runDeps());
+    const run = new CampaignRun(definition, this.runDeps(definition));
     this.runs.set(definition.campaignId, run);
     return run;
   }
 
-  private runDeps() {
+  private runDeps(definition: CampaignDefinition) {
     return {
       clock: this.deps.clock,
       dialer: this.deps.dialer,
@@ -183,7 +183,7 @@ export class CampaignDesk {
       newId: this.deps.newId,
       recorded: (r: CampaignAttemptRecord) => {
         this.deps.journal.append(r);
-        this.deps.published(r);
+        this.deps.published(r, definition);
         // An agent freed or a retry due: the next line need not wait for the timer.
         queueMicrotask(() => this.tick());
       },
