@@ -29,11 +29,14 @@ import { DEFAULT_RULES, inWindow } from '@ccfed/site-agent/campaign/rules';
 import { DialerMessages } from '@ccfed/site-agent/dialer/dialer-message';
 import type { DialRequest, Dialer } from '@ccfed/site-agent/dialer/port';
 import { SipDialer } from '@ccfed/site-agent/dialer/sip-dialer';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { renderTone } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
-import { uniqueName, waitFor } from '../support/engines.js';
+import { freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
+import { startIngester } from '../support/ingester.js';
+import type { ServiceProcess } from '../support/processes.js';
 import { startSite, testSipSecret, type RunningSite } from '../support/running-site.js';
 
 const MINUTE = 60_000;
@@ -87,6 +90,8 @@ describe('an outbound campaign through the site’s Kamailio', () => {
   let customers: LoggedSippRun;
   let ng: NgClient;
   let dialer: SipDialer;
+  let ingester: ServiceProcess;
+  let ch: ClickHouseClient;
 
   beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
@@ -110,6 +115,13 @@ describe('an outbound campaign through the site’s Kamailio', () => {
         beijing.sip.trunk = `sip:127.0.0.1:${customersPort}`;
       },
     });
+    const fresh = await freshDatabase();
+    ch = fresh.client;
+    ingester = await startIngester({
+      prefix: site.prefix,
+      database: fresh.database,
+      group: `ccfed-ingester-${uniqueName('campaign')}`,
+    });
     ng = await NgClient.open({ host: '127.0.0.1', port: site.site.media.ngPort });
     dialer = await SipDialer.start({
       site: site.site,
@@ -126,7 +138,7 @@ describe('an outbound campaign through the site’s Kamailio', () => {
   afterAll(async () => {
     await dialer?.stop();
     await ng?.close();
-    await Promise.allSettled([agentPhone?.stop(), customers?.stop()]);
+    await Promise.allSettled([agentPhone?.stop(), customers?.stop(), ingester?.stop()]);
     await site?.stop();
   });
 
@@ -312,5 +324,38 @@ describe('an outbound campaign through the site’s Kamailio', () => {
       '+447700900013',
     ]);
     await site.control.pauseCampaign({ campaignId: 'site-retention' });
+
+    // The attempt in ClickHouse, the campaign's row beside the dialer's, by contact id only.
+    const attempts = await waitFor('the attempt in campaign_attempts', async () => {
+      const r = await rows<Record<string, string>>(
+        ch,
+        `SELECT campaign_id, contact_id, agent_id, attempt, outcome, mode, call_id FROM campaign_attempts WHERE campaign_id = 'site-retention'`,
+      );
+      return r.length > 0 ? r : undefined;
+    });
+    expect(attempts).toEqual([
+      {
+        campaign_id: 'site-retention',
+        contact_id: 'day-1',
+        agent_id: 'bj-001',
+        attempt: 1,
+        outcome: 'connected',
+        mode: 'progressive',
+        call_id: expect.any(String),
+      },
+    ]);
+    const dialerRow = await waitFor('the same attempt in dial_attempts', async () => {
+      const r = await rows<{ outcome: string }>(
+        ch,
+        `SELECT outcome FROM dial_attempts WHERE call_id = '${attempts[0]!.call_id}'`,
+      );
+      return r.length > 0 ? r : undefined;
+    });
+    expect(dialerRow).toEqual([{ outcome: 'connected' }]);
+    const [leak] = await rows<{ n: string }>(
+      ch,
+      `SELECT count() AS n FROM call_events WHERE position(payload, '4477009000') > 0`,
+    );
+    expect(Number(leak!.n)).toBe(0);
   });
 });
