@@ -11,6 +11,8 @@ import { acdSetup } from './acd/from-topology.js';
 import { exclusionsOf } from './admission.js';
 import { AgentRoster, SiteDesk } from './agent-desk.js';
 import { CallFlow, type CallFlowDeps } from './call-flow.js';
+import { CallbackDesk } from './callback/callback-desk.js';
+import { CallbackStore } from './callback/callback-store.js';
 import type { CustomerDirectory } from './customer-directory.js';
 import { EventStamper } from './events/event-meta.js';
 import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
@@ -35,6 +37,8 @@ export function setup(
     mutate?: (doc: string) => string;
     recorder?: CallRecorder;
     prompts?: CallFlowDeps['prompts'];
+    /** Callbacks kept in this directory (callback/callback-desk.ts), without a dialer. */
+    callbackDir?: string;
   } = {},
 ) {
   const text = readFileSync(EXAMPLE, 'utf8');
@@ -46,6 +50,23 @@ export function setup(
   const agentEvents: AgentEvent[] = [];
   const acd = new Acd({ clock, ...acdSetup(topology, site) });
   const roster = new AgentRoster(site.agents.map((a) => a.id));
+  const stamper = new EventStamper({ clock, siteId: site.id });
+  const publisher = {
+    callEvent: async (e: CallEvent) => void callEvents.push(e),
+    agentEvent: async (e: AgentEvent) => void agentEvents.push(e),
+  };
+  const callbacks = opts.callbackDir
+    ? new CallbackDesk({
+        clock,
+        topology,
+        acd,
+        store: new CallbackStore(opts.callbackDir),
+        dialer: undefined,
+        stamper,
+        publisher,
+        log: silentLogger(),
+      })
+    : undefined;
   const flow = new CallFlow({
     clock,
     topology,
@@ -53,11 +74,8 @@ export function setup(
     acd,
     roster,
     dayStats: new DayStats(clock, site.timezone),
-    stamper: new EventStamper({ clock, siteId: site.id }),
-    publisher: {
-      callEvent: async (e) => void callEvents.push(e),
-      agentEvent: async (e) => void agentEvents.push(e),
-    },
+    stamper,
+    publisher,
     sendToKamailio: (c) => (commands.push(c), true),
     log: silentLogger(),
     drained: () => opts.drained ?? false,
@@ -68,6 +86,7 @@ export function setup(
     tenantExclusions: () => exclusionsOf(opts.tenantExclusions ?? {}),
     ...(opts.recorder ? { recorder: opts.recorder } : {}),
     ...(opts.prompts ? { prompts: opts.prompts } : {}),
+    ...(callbacks ? { callbacks } : {}),
   });
   const desk = new SiteDesk({ acd, topology, roster, carryOut: (fx) => flow.carryOut(fx) });
   let tx = 0;
@@ -79,7 +98,7 @@ export function setup(
     source: Source = 'trusted',
     raw = false,
     /** What the caller's phone offers: REFER in its Allow, a transfer token in its URI. */
-    extra: { refer?: boolean; xfer?: string } = {},
+    extra: { refer?: boolean; xfer?: string; fromUser?: string } = {},
   ) => {
     tx++;
     const peer = typeof source === 'object' ? source.peer : '';
@@ -121,6 +140,7 @@ export function setup(
   const last = () => commands.at(-1)!;
   return {
     flow,
+    callbacks,
     desk,
     acd,
     clock,

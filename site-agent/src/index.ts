@@ -212,7 +212,6 @@ await startProcess('site-agent', async () => {
     prompts: PromptFiles.open(config.CCFED_PROMPTS_DIR, log),
     callbacks,
   });
-  callbacks.restore();
   // Outbound campaigns (docs/campaigns.md), kept in the data directory across restarts; a site
   // runs them only with a dialer. Inbound first: a campaign's line takes an idle agent only while
   // no caller of its tenant waits and the skill's service level today holds its target.
@@ -265,7 +264,6 @@ await startProcess('site-agent', async () => {
         },
       })
     : undefined;
-  campaigns?.open();
   // The digits callers press, as the site's rtpengine reports them (topology site.media.dtmfPort).
   const dtmf = await listenForDtmf({
     port: site.media.dtmfPort,
@@ -412,6 +410,10 @@ await startProcess('site-agent', async () => {
   lifecycle.onShutdown('close event outbox', () => outbox.close());
   lifecycle.onShutdown('flush telemetry', () => telemetry.shutdown());
 
+  // Pending callbacks back in their places, once everything their effects reach is wired.
+  callbacks.restore();
+  // The same for campaigns: the journalled ones, running again (ticks from here on).
+  campaigns?.open();
   sender.start();
   snapshots.start();
   recording.start();

@@ -10,7 +10,7 @@
 // /api/v1/callbacks): its call ends 480 and it keeps its place too. A second callback for the same
 // number and skill is refused; a tenant sees only its own callbacks, at the site and in the API.
 // The ingester lands every step in ClickHouse, where the callback rollup counts them.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentEvent, AgentState, CallEvent } from '@ccfed/proto';
 import {
@@ -336,5 +336,24 @@ describe('a callback keeps the caller’s place at a real site', () => {
       { kind: 'callback_attempt_started', callback_outcome: '' },
       { kind: 'callback_attempt_ended', callback_outcome: 'no_dialer' },
     ]);
+
+    // The numbers are only in the site agent's data directory, 0600; a restart keeps both
+    // callbacks pending in their places.
+    const kept = join(site.dataDir, 'callbacks');
+    expect(readdirSync(kept).filter((f) => f.endsWith('.json'))).toHaveLength(2);
+    for (const f of readdirSync(kept)) expect(statSync(join(kept, f)).mode & 0o777).toBe(0o600);
+    const before = (await acme.control.listCallbacks({ skill: 'sales' })).callbacks;
+    await site.agentProcess.stop();
+    await site.restartAgent();
+    const back = await waitFor('the callbacks back after a restart', async () => {
+      const list = (await acme.control.listCallbacks({ skill: 'sales' })).callbacks;
+      return list.length === 2 ? list : undefined;
+    });
+    const placeOf = (c: { callbackId: string; arrivalTime?: Date; attempts: number }) => [
+      c.callbackId,
+      c.arrivalTime?.getTime(),
+      c.attempts,
+    ];
+    expect(back.map(placeOf)).toEqual(before.map(placeOf));
   }, 90_000);
 });

@@ -98,7 +98,7 @@ describe('outbound dialer to a browser agent', () => {
     await site?.stop();
   });
 
-  it('agent first: the browser answers, then the customer; each hears the other', async () => {
+  it('agent first: the browser answers, then the customer; each hears the other; the agent’s hold and resume reach the customer', async () => {
     const creds = sipCredentials({
       secret: testSipSecret('beijing'),
       agentId: AGENT,
@@ -154,7 +154,23 @@ describe('outbound dialer to a browser agent', () => {
       async () => ((await energy()) > e0 + 0.2 ? true : undefined),
       15_000,
     );
-    await page.waitForTimeout(2_000);
+    await page.waitForTimeout(1_500);
+
+    // The agent holds: the re-INVITE is relayed to the customer, whose answer holds the browser;
+    // resume brings the customer's audio back.
+    await page.evaluate(() => (globalThis as any).phone.hold());
+    expect(await page.evaluate(() => (globalThis as any).phone.isOnHold())).toBe(true);
+    await page.waitForTimeout(800);
+    const h0 = await energy();
+    await page.waitForTimeout(1_200);
+    expect((await energy()) - h0).toBeLessThan(0.01);
+    await page.evaluate(() => (globalThis as any).phone.resume());
+    const r0 = await energy();
+    await waitFor(
+      'audio resumes in the browser',
+      async () => ((await energy()) > r0 + 0.2 ? true : undefined),
+      10_000,
+    );
     await customer.hangup();
     await waitFor('the browser’s call ended', async () =>
       (await page.evaluate(() => (globalThis as any).phone.state())) === 'registered'
@@ -162,8 +178,8 @@ describe('outbound dialer to a browser agent', () => {
         : undefined,
     );
 
-    // the browser's 1000 Hz reaches the customer
-    const heard = customer.recordings().heard.at(-1)!;
+    // the browser's 1000 Hz reached the customer (before the hold: its first recording)
+    const heard = customer.recordings().heard[0]!;
     const spans = await soundSpansOf(heard, { bridgeMs: 200 });
     const longest = [...spans].sort((a, b) => b.endS - b.startS - (a.endS - a.startS))[0]!;
     expect(longest.endS - longest.startS).toBeGreaterThan(1);
@@ -172,5 +188,37 @@ describe('outbound dialer to a browser agent', () => {
       durationS: longest.endS - longest.startS - 0.4,
     });
     expect(Math.abs(hz - 1000) / 1000).toBeLessThan(0.05);
+  });
+
+  it('customer first: the customer answers, the browser within 2 s, bridged: the browser hears the customer', async () => {
+    const since = Date.now();
+    const outcome = await dialer.dial({
+      attemptId: 'browser-2',
+      callId: 'browser-call-2',
+      agentId: AGENT,
+      number: CUSTOMER,
+      skill: 'support',
+      tenantId: 'acme-bank',
+      order: 'customer_first',
+      ringTimeoutMs: 10_000,
+    });
+    expect(outcome).toMatchObject({ kind: 'connected' });
+    await customer.waitForEvent('CALL_ESTABLISHED', { since });
+    const energy = () =>
+      page.evaluate(
+        async () => (await (globalThis as any).phone.inboundAudio())?.totalAudioEnergy ?? 0,
+      );
+    const e0 = await energy();
+    await waitFor(
+      'the browser receives audio energy',
+      async () => ((await energy()) > e0 + 0.2 ? true : undefined),
+      15_000,
+    );
+    await customer.hangup();
+    await waitFor('the browser’s call ended', async () =>
+      (await page.evaluate(() => (globalThis as any).phone.state())) === 'registered'
+        ? true
+        : undefined,
+    );
   });
 });

@@ -174,6 +174,18 @@ describe('call event rows of the outbound dialer', () => {
       durationMs: 4200,
     });
   });
+
+  it('lands a dialed call’s end with its agent and its talk time in the payload only, out of the inbound fold’s talk_ms', () => {
+    const row = callEventRow(
+      event({
+        $case: 'dialedCallEnded',
+        value: { attemptId: 'att-1', agentId: 'bj-001', talkMs: 61_000, endedBy: 1 },
+      }),
+      AT,
+    );
+    expect(row).toMatchObject({ kind: 'dialed_call_ended', agent_id: 'bj-001', talk_ms: 0 });
+    expect(JSON.parse(String(row.payload))).toMatchObject({ talkMs: 61000 });
+  });
 });
 
 describe('call event rows of outbound campaigns', () => {

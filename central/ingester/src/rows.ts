@@ -18,6 +18,7 @@ import {
   CallTransferred,
   ContextRejected,
   DialAttempted,
+  DialedCallEnded,
   CampaignAttemptEnded,
   DigitPressed,
   OverflowedIn,
@@ -124,6 +125,7 @@ const KIND_CODECS: {
   callbackCompleted: CallbackCompleted,
   callbackCancelled: CallbackCancelled,
   dialAttempted: DialAttempted,
+  dialedCallEnded: DialedCallEnded,
   campaignAttemptEnded: CampaignAttemptEnded,
 };
 
@@ -253,7 +255,9 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
       callbackSlMs = kind.value.serviceLevelThresholdMs;
       break;
     case 'dialAttempted':
-      // the attempt's own fields are in payload: 051_dial_attempts.sql reads them from there
+    case 'dialedCallEnded':
+      // The outbound call's own fields stay in payload (051_dial_attempts.sql reads the attempt's
+      // from there): its talk time in talk_ms would go into the inbound call's fold (007).
       agentId = kind.value.agentId;
       break;
     case 'campaignAttemptEnded':

@@ -141,6 +141,25 @@ describe("a callback keeps the caller's place", () => {
     expect(book.request(request({ id: 'cb-5' }), T0).ok?.id).toBe('cb-5');
   });
 
+  it('holds at most maxPending callbacks, so that requests cannot pile up without bound', () => {
+    const book = new CallbackBook(() => POLICY, 2);
+    const req = (id: string, number: string): CallbackRequest => ({
+      id,
+      tenantId: 'acme-bank',
+      skill: 'sales',
+      number,
+      callerHash: '',
+      tier: STANDARD,
+      arrivalMs: T0,
+      scheduled: false,
+    });
+    expect(book.request(req('a', '+8613800000001'), T0).ok).toBeDefined();
+    expect(book.request(req('b', '+8613800000002'), T0).ok).toBeDefined();
+    expect(book.request(req('c', '+8613800000003'), T0)).toEqual({
+      refused: { kind: 'full', maxPending: 2 },
+    });
+  });
+
   it('serves a scheduled callback not before its time, then behind everyone already waiting then', () => {
     const { clock, acd, take, request, free, serve } = setup();
     const at1400 = T0 + 3_600_000;

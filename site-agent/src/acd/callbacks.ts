@@ -51,7 +51,12 @@ export interface Callback extends CallbackRequest {
 
 export type RequestRefusal =
   | { readonly kind: 'duplicate'; readonly pendingId: string }
-  | { readonly kind: 'not_offered'; readonly skill: string };
+  | { readonly kind: 'not_offered'; readonly skill: string }
+  /** The site holds maxPending callbacks already: a bound on what requests can pile up. */
+  | { readonly kind: 'full'; readonly maxPending: number };
+
+/** How many callbacks one site holds at most, by default. */
+export const MAX_PENDING_CALLBACKS = 5_000;
 
 /** What the adapter does once an attempt ended. */
 export type AttemptDecision =
@@ -76,7 +81,10 @@ export class CallbackError extends Error {
 export class CallbackBook {
   private readonly byId = new Map<string, Callback>();
 
-  constructor(private readonly policyOf: (skill: string) => CallbackPolicy | undefined) {}
+  constructor(
+    private readonly policyOf: (skill: string) => CallbackPolicy | undefined,
+    private readonly maxPending = MAX_PENDING_CALLBACKS,
+  ) {}
 
   /**
    * Takes a callback, or refuses it: the skill offers none, or the number already has one
@@ -91,6 +99,8 @@ export class CallbackBook {
       (c) => c.number === req.number && c.skill === req.skill && c.tenantId === req.tenantId,
     );
     if (same) return { refused: { kind: 'duplicate', pendingId: same.id } };
+    if (this.byId.size >= this.maxPending)
+      return { refused: { kind: 'full', maxPending: this.maxPending } };
     const cb: Callback = {
       ...req,
       requestedAtMs: nowMs,

@@ -20,9 +20,10 @@ const EXAMPLE = new URL('../../../topology/example.yaml', import.meta.url).pathn
 const T0 = Date.parse('2026-12-07T06:00:00Z');
 
 /** The example federation, its sales skill offering callbacks (3 attempts, 5 minutes apart). */
-function topology() {
+function topology(offer = true) {
   const doc = parse(readFileSync(EXAMPLE, 'utf8'));
-  doc.skills[0].callback = { offerAfterSeconds: 60, maxAttempts: 3, retryAfterSeconds: 300 };
+  if (offer)
+    doc.skills[0].callback = { offerAfterSeconds: 60, maxAttempts: 3, retryAfterSeconds: 300 };
   return parseTopology(stringify(doc), 'test.yaml');
 }
 
@@ -40,8 +41,8 @@ class ScriptedDialer implements Dialer {
   }
 }
 
-function setup(opts: { dialer?: Dialer; dir?: string } = {}) {
-  const topo = topology();
+function setup(opts: { dialer?: Dialer; dir?: string; offer?: boolean } = {}) {
+  const topo = topology(opts.offer);
   const site = topo.sites.find((s) => s.id === 'beijing')!;
   const clock = new ManualClock(T0);
   const acd = new Acd({ clock, ...acdSetup(topo, site) });
@@ -107,6 +108,17 @@ describe('the callback desk', () => {
     expect(again.desk.pending('all')).toEqual([
       expect.objectContaining({ id: 'cb-new', arrivalMs: T0 - 60_000, attempts: 0, position: 1 }),
     ]);
+  });
+
+  it('cancels a kept callback at start when its skill no longer offers callbacks', () => {
+    const first = setup();
+    first.desk.take(first.ask());
+    const later = setup({ dir: first.dir, offer: false });
+    later.desk.restore();
+    expect(later.kinds()).toEqual(['callbackCancelled']);
+    expect(later.events[0]!.kind).toMatchObject({ value: { reason: 'skill_without_callbacks' } });
+    expect(readdirSync(first.dir)).toEqual([]);
+    expect(later.acd.queuedCalls('sales')).toEqual([]);
   });
 
   it('refuses a second callback for the same number and skill, a number that is not E.164, and a time that has passed', () => {

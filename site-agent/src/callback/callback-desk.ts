@@ -123,16 +123,16 @@ export class CallbackDesk {
   restore(): number {
     const kept = this.deps.store.loadAll();
     for (const cb of kept) {
+      this.envelopes.set(cb.id, { customerId: cb.customerId, traceparent: cb.traceparent });
       if (!this.policyOf(cb.skill)) {
         this.deps.log.warn(
           { event: 'callback_dropped', callbackId: cb.id, skill: cb.skill },
-          'a kept callback is for a skill that no longer offers callbacks: dropped',
+          'a kept callback is for a skill that no longer offers callbacks: cancelled',
         );
-        this.deps.store.remove(cb.id);
+        this.ended(cb, 'skill_without_callbacks', '');
         continue;
       }
       this.book.restore(cb);
-      this.envelopes.set(cb.id, { customerId: cb.customerId, traceparent: cb.traceparent });
       this.offer(cb);
     }
     if (kept.length > 0)

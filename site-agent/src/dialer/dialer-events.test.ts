@@ -39,14 +39,14 @@ describe('dialer events', () => {
     ]);
   });
 
-  it('a connected attempt is answered, then ended with its talk time and who hung up', () => {
+  it('a connected attempt is one DialAttempted, then DialedCallEnded with its talk time and who hung up; never CallAnswered (no inbound wait to count)', () => {
     const first = dialerEventKinds(
       REQUEST,
       { startedMs: 1_000 },
       { kind: 'outcome', outcome: { kind: 'connected', answeredAtMs: 3_000 } },
       3_000,
     );
-    expect(first.kinds.map((k) => k.$case)).toEqual(['dialAttempted', 'answered']);
+    expect(first.kinds.map((k) => k.$case)).toEqual(['dialAttempted']);
     const second = dialerEventKinds(
       REQUEST,
       first.record,
@@ -55,11 +55,11 @@ describe('dialer events', () => {
     );
     expect(second.kinds).toEqual([
       {
-        $case: 'ended',
+        $case: 'dialedCallEnded',
         value: {
+          attemptId: 'att-1',
           agentId: 'bj-001',
           talkMs: 60_000,
-          holdMs: 0,
           endedBy: CallParty.CALL_PARTY_AGENT,
         },
       },

@@ -1,7 +1,9 @@
 // What an outbound attempt tells the rest of the federation, as call events on the request's call
-// id: DialAttempted with its outcome (every attempt), and for a connected one CallAnswered and,
-// when it ends, CallEnded, so analytics and the agent's desktop see an ordinary call. The
-// customer's number is never in an event: the envelope's caller hash is its keyed hash
+// id: DialAttempted with its outcome (every attempt) and, when a connected one ends,
+// DialedCallEnded with its talk time. Not CallAnswered and CallEnded: an outbound call has no
+// inbound wait, and those would count it in the inbound service level, ASA and AHT of the call id
+// it serves (a callback keeps its queued call's id; the callback's own events say it was served).
+// The customer's number is never in an event: the envelope's caller hash is its keyed hash
 // (caller-hash.ts), empty when the site has no key.
 import { CallParty, CustomerTier, type CallEvent, type EventMeta } from '@ccfed/proto';
 import { callerHash } from '../caller-hash.js';
@@ -43,25 +45,16 @@ export function dialerEventKinds(
         },
       };
       if (o.kind !== 'connected') return { kinds: [attempted], record };
-      const answered: Kind = {
-        $case: 'answered',
-        value: {
-          agentId: request.agentId,
-          skill: request.skill,
-          waitMs: 0,
-          serviceLevelThresholdMs: 0,
-        },
-      };
-      return { kinds: [attempted, answered], record: { ...record, answeredMs: o.answeredAtMs } };
+      return { kinds: [attempted], record: { ...record, answeredMs: o.answeredAtMs } };
     }
     case 'ended': {
       if (record.answeredMs === undefined) return { kinds: [], record };
       const ended: Kind = {
-        $case: 'ended',
+        $case: 'dialedCallEnded',
         value: {
+          attemptId: request.attemptId,
           agentId: request.agentId,
           talkMs: Math.max(0, news.atMs - record.answeredMs),
-          holdMs: 0,
           endedBy:
             news.by === 'customer' ? CallParty.CALL_PARTY_CALLER : CallParty.CALL_PARTY_AGENT,
         },

@@ -137,6 +137,27 @@ describe('outbound attempt, agent first', () => {
     expect(state.phase).toBe('done');
   });
 
+  it('relays a new offer (hold) from either leg once connected, and refuses one before', () => {
+    const connected = run(AGENT_FIRST, [
+      start,
+      [900, { kind: 'answered', leg: 'agent' }],
+      [4_000, { kind: 'answered', leg: 'customer' }],
+      [9_000, { kind: 'reoffer', from: 'agent' }],
+      [19_000, { kind: 'reoffer', from: 'customer' }],
+    ]);
+    expect(connected.effects.slice(-2)).toEqual([
+      { kind: 'relay_offer', from: 'agent', to: 'customer' },
+      { kind: 'relay_offer', from: 'customer', to: 'agent' },
+    ]);
+    const early = run(CUSTOMER_FIRST, [
+      start,
+      [3_000, { kind: 'answered', leg: 'customer' }],
+      [3_100, { kind: 'reoffer', from: 'customer' }],
+    ]);
+    expect(early.effects.at(-1)).toEqual({ kind: 'refuse_offer', leg: 'customer' });
+    expect(early.state.phase).toBe('awaiting_agent');
+  });
+
   it('an abort releases what is up and fails the attempt; a connected call is not aborted', () => {
     const ringing = run(AGENT_FIRST, [
       start,

@@ -12,6 +12,9 @@
 // re-INVITEd with the agent's offer (bridge); else the customer hears the recorded message naming
 // the caller and is hung up: the attempt is abandoned.
 //
+// Once connected, a new offer from either leg (the agent's hold and resume) is relayed to the
+// other by re-INVITE; one that comes before is refused.
+//
 // Timers are effects with ids; a timer whose id is not the one the state waits for is stale and
 // changes nothing, as does any input a phase does not expect (a late reply after the outcome).
 // Every leg change is one `transition` effect ("old → new"), which logs and traces use.
@@ -70,6 +73,8 @@ export type OutboundInput =
   | { readonly kind: 'bridged'; readonly ok: boolean }
   /** The recorded message finished playing, or could not play. */
   | { readonly kind: 'message_done' }
+  /** A leg sent a new offer in its dialog (hold, resume, a session refresh). */
+  | { readonly kind: 'reoffer'; readonly from: LegName }
   /** The requester gave up (shutdown, campaign stopped). */
   | { readonly kind: 'abort' };
 
@@ -93,7 +98,11 @@ export type OutboundEffect =
   | { readonly kind: 'cancel_timer'; readonly id: TimerId }
   | { readonly kind: 'outcome'; readonly outcome: DialOutcome }
   /** The connected call ended: one leg hung up and the other is released. */
-  | { readonly kind: 'ended'; readonly by: LegName };
+  | { readonly kind: 'ended'; readonly by: LegName }
+  /** Offer the other leg what `from` offered (re-INVITE); its answer answers `from`. */
+  | { readonly kind: 'relay_offer'; readonly from: LegName; readonly to: LegName }
+  /** Refuse `leg`'s new offer (488): the call goes on as it was. */
+  | { readonly kind: 'refuse_offer'; readonly leg: LegName };
 
 export interface OutboundStep {
   readonly state: OutboundState;
@@ -172,6 +181,15 @@ export function stepOutbound(
       if (phase !== 'message') return b.done();
       b.emit({ kind: 'cancel_timer', id: 'message_guard' }).release('customer');
       return b.finish({ kind: 'abandoned', answeredAtMs: state.customerAnsweredMs! });
+
+    case 'reoffer': {
+      // Once connected, a leg's new offer (hold, resume) goes to the other leg (the legs are one
+      // call); before, nothing may change what the bridge is being built on.
+      const to: LegName = input.from === 'agent' ? 'customer' : 'agent';
+      if (phase === 'connected' && state[input.from] === 'confirmed' && state[to] === 'confirmed')
+        return b.emit({ kind: 'relay_offer', from: input.from, to }).done();
+      return b.emit({ kind: 'refuse_offer', leg: input.from }).done();
+    }
 
     case 'abort':
       if (phase === 'connected') return b.done();

@@ -193,11 +193,15 @@ class Attempt {
   private readonly timers = new Map<TimerId, NodeJS.Timeout>();
   private readonly legs = new Map<LegName, Inviter>();
   private agentOffer: string | undefined;
-  private agentReoffered = false;
+  /** A leg's new offer once connected (hold, resume), waiting for the other leg's answer. */
+  private relay:
+    | { readonly from: LegName; readonly offer: string; readonly answer: Deferred<string> }
+    | undefined;
   /** The agent's ACK waits on this: the customer's answer to the agent's offer. */
   private agentAnswer = deferred<string>();
   private customerOffer: () => Promise<string>;
   private customerHasAgentOffer: boolean;
+  private readonly refuseNext = new Set<LegName>();
   private resolveOutcome!: (o: DialOutcome) => void;
   private readonly log: Logger;
 
@@ -291,6 +295,12 @@ class Attempt {
         this.log.info({ event: 'dialer_call_ended', by: e.by }, 'dialed call ended');
         news({ kind: 'ended', by: e.by, atMs: this.deps.clock.now() });
         return;
+      case 'relay_offer':
+        return this.relayOffer(e.to);
+      case 'refuse_offer':
+        this.relay?.answer.reject(new Error('no new offer now'));
+        this.relay = undefined;
+        return;
     }
   }
 
@@ -313,30 +323,34 @@ class Attempt {
       new PassThroughSdh(
         leg === 'agent'
           ? {
-              offer: () => Promise.reject(new Error('the agent leg makes no offer')),
-              answer: () => {
-                if (!this.agentReoffered) return this.agentAnswer.promise;
-                this.agentReoffered = false;
-                return Promise.reject(new Error('re-offers are not relayed to the customer'));
-              },
+              // only to relay the customer's new offer (hold) once connected
+              offer: () =>
+                this.relay?.from === 'customer'
+                  ? Promise.resolve(this.relay.offer)
+                  : Promise.reject(new Error('the agent leg makes no offer')),
+              answer: () => this.answerFor('agent') ?? this.agentAnswer.promise,
               remote: (sdp, kind) => {
-                if (kind !== 'offer') return;
-                // a re-INVITE once up (hold): refused (488), the call goes on as it was
-                if (this.agentOffer !== undefined) {
-                  this.agentReoffered = true;
-                  return;
-                }
+                if (kind === 'answer') return this.relayAnswered('customer', sdp);
+                if (this.agentOffer !== undefined) return this.reoffered('agent', sdp);
                 // The agent's 2xx: it answered; its ACK waits for the customer's answer.
                 this.agentOffer = sdp;
                 this.feed({ kind: 'answered', leg: 'agent' });
               },
             }
           : {
-              offer: () => this.customerOffer(),
-              answer: () => Promise.reject(new Error('the customer leg takes no offer')),
+              offer: () =>
+                this.relay?.from === 'agent'
+                  ? Promise.resolve(this.relay.offer)
+                  : this.customerOffer(),
+              answer: () =>
+                this.answerFor('customer') ??
+                Promise.reject(new Error('the customer leg takes no offer')),
               remote: (sdp, kind) => {
+                // every offer from the customer is a new one: the dialer made the first
+                if (kind === 'offer') return this.reoffered('customer', sdp);
+                if (this.relay?.from === 'agent') return this.relayAnswered('agent', sdp);
                 // the customer's answer to the agent's offer (not to a placeholder) is the agent's
-                if (kind === 'answer' && this.customerHasAgentOffer) this.agentAnswer.resolve(sdp);
+                if (this.customerHasAgentOffer) this.agentAnswer.resolve(sdp);
               },
             },
       ),
@@ -371,6 +385,42 @@ class Attempt {
         rejected = true;
         this.feed({ kind: 'failed', leg, code: 0 });
       });
+  }
+
+  /** `from` sent a new offer: the machine relays it or refuses it. One at a time. */
+  private reoffered(from: LegName, offer: string): void {
+    if (this.relay) {
+      this.refuseNext.add(from);
+      return;
+    }
+    this.relay = { from, offer, answer: deferred<string>() };
+    this.relay.answer.promise.catch(() => undefined);
+    this.feed({ kind: 'reoffer', from });
+  }
+
+  /** What `leg`'s SIP.js answers its own new offer with, if it sent one. */
+  private answerFor(leg: LegName): Promise<string> | undefined {
+    if (this.refuseNext.delete(leg)) return Promise.reject(new Error('an offer is pending'));
+    if (this.relay?.from === leg) return this.relay.answer.promise;
+    return undefined;
+  }
+
+  /** The other leg answered `from`'s relayed offer. */
+  private relayAnswered(from: LegName, answer: string): void {
+    if (this.relay?.from !== from) return;
+    this.relay.answer.resolve(answer);
+    this.relay = undefined;
+  }
+
+  private relayOffer(to: LegName): void {
+    const relay = this.relay;
+    const target = this.legs.get(to);
+    if (!relay || !target) return;
+    const refused = () => {
+      relay.answer.reject(new Error(`the ${to} leg refused the new offer`));
+      if (this.relay === relay) this.relay = undefined;
+    };
+    target.invite({ requestDelegate: { onReject: refused } }).catch(refused);
   }
 
   // Customer-first: the customer, up on a placeholder, is offered the agent's media instead; the
@@ -438,11 +488,13 @@ class Attempt {
   }
 }
 
-function deferred<T>(): {
-  promise: Promise<T>;
+interface Deferred<T> {
+  readonly promise: Promise<T>;
   resolve(v: T): void;
   reject(e: Error): void;
-} {
+}
+
+function deferred<T>(): Deferred<T> {
   let resolve!: (v: T) => void;
   let reject!: (e: Error) => void;
   const promise = new Promise<T>((res, rej) => {

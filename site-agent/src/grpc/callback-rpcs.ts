@@ -8,6 +8,7 @@
 //   unknown tenant, a time past or more than 7 days ahead               → INVALID_ARGUMENT
 //   another tenant than the supervisor's                                → PERMISSION_DENIED
 //   a callback pending for the number on the skill                      → ALREADY_EXISTS
+//   the site holds its most pending callbacks (5,000)                   → RESOURCE_EXHAUSTED
 //   the call is not queued here (answered, gone, another tenant's)      → FAILED_PRECONDITION
 //   an attempt of the callback is dialing                               → FAILED_PRECONDITION
 //   no such callback (or another tenant's)                              → NOT_FOUND
@@ -157,6 +158,11 @@ function refusal(r: TakeRefusal): ServerError {
       return new ServerError(
         Status.ALREADY_EXISTS,
         `this number already has a pending callback on this skill (${r.pendingId}); it keeps its place`,
+      );
+    case 'full':
+      return new ServerError(
+        Status.RESOURCE_EXHAUSTED,
+        `the site holds ${r.maxPending} pending callbacks, its limit; try again once some are served`,
       );
     case 'not_offered':
       return new ServerError(

@@ -76,6 +76,7 @@ const ERRORS = {
   '404': 'no such pending callback at that site (or not yours)',
   '409':
     'the number already has a pending callback on the skill, the call is not queued, or an attempt is dialing',
+  '429': 'the site holds its most pending callbacks',
   '502': 'the site could not be reached',
 };
 
@@ -88,6 +89,7 @@ function siteError(err: unknown): never {
     [Status.NOT_FOUND]: 404,
     [Status.ALREADY_EXISTS]: 409,
     [Status.FAILED_PRECONDITION]: 409,
+    [Status.RESOURCE_EXHAUSTED]: 429,
   };
   throw new HttpError(status[err.code] ?? 502, err.details);
 }

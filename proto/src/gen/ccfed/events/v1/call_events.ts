@@ -145,6 +145,7 @@ export interface CallEvent {
     | //
     /** 40-49: the outbound dialer (docs/dialer.md) */
     { $case: "dialAttempted"; value: DialAttempted }
+    | { $case: "dialedCallEnded"; value: DialedCallEnded }
     | //
     /** 50-59: outbound campaigns (docs/campaigns.md) */
     { $case: "campaignAttemptEnded"; value: CampaignAttemptEnded }
@@ -173,8 +174,9 @@ export interface CampaignAttemptEnded {
 /**
  * One attempt of the site's outbound dialer (a callback, a campaign call) to connect an agent the
  * ACD reserved with a customer, once its outcome is known (site-agent/src/dialer/). The customer's
- * number is never here: the envelope's caller_hash is its keyed hash. A connected attempt is then
- * an ordinary call of this call_id (answered, ended, wrap-up).
+ * number is never here: the envelope's caller_hash is its keyed hash. A connected attempt is not
+ * a CallAnswered: an outbound call has no inbound wait, and must not count in the inbound service
+ * level, ASA or AHT of the call id it serves (a callback keeps its queued call's id).
  */
 export interface DialAttempted {
   attemptId: string;
@@ -451,6 +453,18 @@ export interface CallbackCancelled {
   serviceLevelThresholdMs: number;
 }
 
+/**
+ * A connected attempt's call ended: either side hung up and the other leg was released. Its agent
+ * goes to wrap-up in the ACD.
+ */
+export interface DialedCallEnded {
+  attemptId: string;
+  agentId: string;
+  /** From the connection to the hang-up. */
+  talkMs: number;
+  endedBy: CallParty;
+}
+
 function createBaseCallEvent(): CallEvent {
   return {
     meta: undefined,
@@ -553,6 +567,9 @@ export const CallEvent: MessageFns<CallEvent> = {
         break;
       case "dialAttempted":
         DialAttempted.encode(message.kind.value, writer.uint32(322).fork()).join();
+        break;
+      case "dialedCallEnded":
+        DialedCallEnded.encode(message.kind.value, writer.uint32(330).fork()).join();
         break;
       case "campaignAttemptEnded":
         CampaignAttemptEnded.encode(message.kind.value, writer.uint32(402).fork()).join();
@@ -812,6 +829,14 @@ export const CallEvent: MessageFns<CallEvent> = {
             message.kind = { $case: "dialAttempted", value: DialAttempted.decode(reader, reader.uint32()) };
             continue;
           }
+          case 41: {
+            if (tag !== 330) {
+              break;
+            }
+
+            message.kind = { $case: "dialedCallEnded", value: DialedCallEnded.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 50: {
             if (tag !== 402) {
               break;
@@ -934,6 +959,10 @@ export const CallEvent: MessageFns<CallEvent> = {
         ? { $case: "dialAttempted", value: DialAttempted.fromJSON(object.dialAttempted) }
         : isSet(object.dial_attempted)
         ? { $case: "dialAttempted", value: DialAttempted.fromJSON(object.dial_attempted) }
+        : isSet(object.dialedCallEnded)
+        ? { $case: "dialedCallEnded", value: DialedCallEnded.fromJSON(object.dialedCallEnded) }
+        : isSet(object.dialed_call_ended)
+        ? { $case: "dialedCallEnded", value: DialedCallEnded.fromJSON(object.dialed_call_ended) }
         : isSet(object.campaignAttemptEnded)
         ? { $case: "campaignAttemptEnded", value: CampaignAttemptEnded.fromJSON(object.campaignAttemptEnded) }
         : isSet(object.campaign_attempt_ended)
@@ -1009,6 +1038,8 @@ export const CallEvent: MessageFns<CallEvent> = {
       obj.callbackCancelled = CallbackCancelled.toJSON(message.kind.value);
     } else if (message.kind?.$case === "dialAttempted") {
       obj.dialAttempted = DialAttempted.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "dialedCallEnded") {
+      obj.dialedCallEnded = DialedCallEnded.toJSON(message.kind.value);
     } else if (message.kind?.$case === "campaignAttemptEnded") {
       obj.campaignAttemptEnded = CampaignAttemptEnded.toJSON(message.kind.value);
     }
@@ -1160,6 +1191,12 @@ export const CallEvent: MessageFns<CallEvent> = {
       case "dialAttempted": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "dialAttempted", value: DialAttempted.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "dialedCallEnded": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "dialedCallEnded", value: DialedCallEnded.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -4343,6 +4380,139 @@ export const CallbackCancelled: MessageFns<CallbackCancelled> = {
     message.by = object.by ?? "";
     message.attempts = object.attempts ?? 0;
     message.serviceLevelThresholdMs = object.serviceLevelThresholdMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseDialedCallEnded(): DialedCallEnded {
+  return { attemptId: "", agentId: "", talkMs: 0, endedBy: 0 };
+}
+
+export const DialedCallEnded: MessageFns<DialedCallEnded> = {
+  encode(message: DialedCallEnded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attemptId !== "") {
+      writer.uint32(10).string(message.attemptId);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(18).string(message.agentId);
+    }
+    if (message.talkMs !== 0) {
+      writer.uint32(24).uint64(message.talkMs);
+    }
+    if (message.endedBy !== 0) {
+      writer.uint32(32).int32(message.endedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DialedCallEnded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDialedCallEnded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.attemptId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.talkMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.endedBy = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DialedCallEnded {
+    return {
+      attemptId: isSet(object.attemptId)
+        ? globalThis.String(object.attemptId)
+        : isSet(object.attempt_id)
+        ? globalThis.String(object.attempt_id)
+        : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      talkMs: isSet(object.talkMs)
+        ? globalThis.Number(object.talkMs)
+        : isSet(object.talk_ms)
+        ? globalThis.Number(object.talk_ms)
+        : 0,
+      endedBy: isSet(object.endedBy)
+        ? callPartyFromJSON(object.endedBy)
+        : isSet(object.ended_by)
+        ? callPartyFromJSON(object.ended_by)
+        : 0,
+    };
+  },
+
+  toJSON(message: DialedCallEnded): unknown {
+    const obj: any = {};
+    if (message.attemptId !== "") {
+      obj.attemptId = message.attemptId;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.talkMs !== 0) {
+      obj.talkMs = Math.round(message.talkMs);
+    }
+    if (message.endedBy !== 0) {
+      obj.endedBy = callPartyToJSON(message.endedBy);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DialedCallEnded>): DialedCallEnded {
+    return DialedCallEnded.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DialedCallEnded>): DialedCallEnded {
+    const message = createBaseDialedCallEnded();
+    message.attemptId = object.attemptId ?? "";
+    message.agentId = object.agentId ?? "";
+    message.talkMs = object.talkMs ?? 0;
+    message.endedBy = object.endedBy ?? 0;
     return message;
   },
 };
