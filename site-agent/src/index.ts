@@ -238,6 +238,11 @@ await startProcess('site-agent', async () => {
         serves: (tenantId, skill) =>
           site.agents.some((a) => a.tenant === tenantId && skill in a.skills),
         newId: () => randomUUID(),
+        failed: (campaignId, err) =>
+          log.error(
+            { event: 'campaign_paused_on_error', campaignId, err: String(err) },
+            'a campaign could not dial and was paused',
+          ),
         // Beside the dialer's own dial_attempted event of the same attempt (docs/dialer.md).
         published: (r, definition) => {
           log.info(

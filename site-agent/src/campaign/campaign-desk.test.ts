@@ -131,4 +131,45 @@ describe('the site’s campaign desk', () => {
     await again.desk.settled();
     expect(again.dialed).toHaveLength(0);
   });
+
+  it('pauses a campaign that cannot dial, and goes on with the others', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'campaign-desk-')), 'campaigns');
+    dirs.push(dir);
+    const failures: string[] = [];
+    const dialed: string[] = [];
+    const desk = new CampaignDesk({
+      clock: new ManualClock(NOW),
+      dialer: {
+        dial: (r) => {
+          dialed.push(r.tenantId);
+          return Promise.resolve({ kind: 'busy' });
+        },
+      },
+      agents: {
+        ...agents,
+        // the ACD no longer knows acme's skill (the topology changed since the campaign was made)
+        reserve: (_s, tenant, callId) => {
+          if (tenant === 'acme') throw new Error('unknown skill retention');
+          return `agent-of-${callId}`;
+        },
+      },
+      journal: new CampaignJournal(dir),
+      serves: () => true,
+      newId: () => `id-${Math.random()}`,
+      published: () => {},
+      tickEveryMs: 60_000,
+      failed: (id, err) => failures.push(`${id}: ${(err as Error).message}`),
+    });
+    desk.open();
+    desk.create({ hq: true }, acmeCampaign());
+    desk.create({ hq: true }, acmeCampaign({ campaignId: 'globex-winback', tenantId: 'globex' }));
+    expect(desk.start({ hq: true }, 'acme-retention').status).toBe('paused');
+    desk.start({ hq: true }, 'globex-winback');
+    desk.tick();
+    desk.close();
+    await desk.settled();
+    expect(failures).toEqual(['acme-retention: unknown skill retention']);
+    expect(desk.progress({ hq: true }, 'acme-retention').status).toBe('paused');
+    expect(dialed).toEqual(['globex']);
+  });
 });

@@ -51,6 +51,11 @@ export interface CampaignDeskDeps {
   /** An attempt's end, once journalled: for the events (campaign-events.ts). */
   readonly published: (record: CampaignAttemptRecord, definition: CampaignDefinition) => void;
   readonly tickEveryMs?: number;
+  /**
+   * A campaign that could not dial (its skill gone from the topology since it was created, its
+   * journal unwritable): it is paused, the site agent goes on serving calls.
+   */
+  readonly failed?: (campaignId: string, err: unknown) => void;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -137,7 +142,7 @@ export class CampaignDesk {
     const run = this.find(scope, campaignId);
     this.deps.journal.save(run.definition, 'running');
     run.start();
-    run.tick();
+    this.tickOne(run);
     return run.progress();
   }
 
@@ -156,9 +161,23 @@ export class CampaignDesk {
     return [...this.runs.values()].filter((r) => visible(scope, r)).map((r) => r.progress());
   }
 
-  /** Dials what each running campaign may dial now. */
+  /** Dials what each running campaign may dial now; a campaign that fails is paused. */
   tick(): void {
-    for (const run of this.runs.values()) run.tick();
+    for (const run of this.runs.values()) this.tickOne(run);
+  }
+
+  private tickOne(run: CampaignRun): void {
+    try {
+      run.tick();
+    } catch (err) {
+      run.pause();
+      this.deps.failed?.(run.definition.campaignId, err);
+      try {
+        this.deps.journal.save(run.definition, 'paused');
+      } catch (again) {
+        this.deps.failed?.(run.definition.campaignId, again);
+      }
+    }
   }
 
   private find(scope: CampaignScope, campaignId: string): CampaignRun {
