@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@ccfed/common';
@@ -171,5 +171,34 @@ describe('the site’s campaign desk', () => {
     expect(failures).toEqual(['acme-retention: unknown skill retention']);
     expect(desk.progress({ hq: true }, 'acme-retention').status).toBe('paused');
     expect(dialed).toEqual(['globex']);
+  });
+
+  it('a damaged journal leaves that campaign out, its id taken, and the site runs the others', async () => {
+    const first = setup();
+    first.desk.create({ hq: true }, acmeCampaign());
+    first.desk.create(
+      { hq: true },
+      acmeCampaign({ campaignId: 'globex-winback', tenantId: 'globex' }),
+    );
+    first.desk.close();
+    writeFileSync(join(first.dir, 'acme-retention.attempts.jsonl'), 'garbage\n{"x":1}\n');
+
+    const failures: string[] = [];
+    const again = new CampaignDesk({
+      clock: new ManualClock(NOW),
+      dialer: { dial: () => Promise.resolve({ kind: 'busy' }) },
+      agents,
+      journal: new CampaignJournal(first.dir),
+      serves: () => true,
+      newId: () => `id-${Math.random()}`,
+      published: () => {},
+      tickEveryMs: 60_000,
+      failed: (id) => failures.push(id),
+    });
+    again.open();
+    expect(failures).toEqual(['acme-retention']);
+    expect(again.list({ hq: true }).map((p) => p.campaignId)).toEqual(['globex-winback']);
+    expect(() => again.create({ hq: true }, acmeCampaign())).toThrow(/exists/);
+    again.close();
   });
 });

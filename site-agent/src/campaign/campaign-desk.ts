@@ -3,6 +3,7 @@
 // own campaigns (another tenant's are "not found", never "forbidden", so their ids say nothing),
 // HQ's reaches every one. Each campaign is journalled before it exists and each attempt before its
 // events go out (campaign-journal.ts); the runs are ticked every second and after every outcome.
+import { basename } from 'node:path';
 import type { Clock } from '@ccfed/common';
 import type { Dialer } from '../dialer/port.js';
 import {
@@ -64,16 +65,32 @@ const DEFAULT_RING_TIMEOUT_MS = 25_000;
 export class CampaignDesk {
   private readonly runs = new Map<string, CampaignRun>();
   private readonly abandoned = new AbandonedCalls();
+  /** Journalled campaigns that could not be loaded: their ids stay taken, their files kept. */
+  private readonly damaged = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: CampaignDeskDeps) {}
 
-  /** Loads the journalled campaigns, replays their attempts, and ticks the running ones. */
+  /**
+   * Loads the journalled campaigns, replays their attempts, and ticks the running ones. A damaged
+   * campaign is left out and reported (failed); the site and its other campaigns go on.
+   */
   open(): void {
-    for (const kept of this.deps.journal.load()) {
-      const run = this.runOf(kept.definition);
-      for (const a of kept.attempts) run.replay(a);
-      if (kept.status === 'running') run.start();
+    const kept = this.deps.journal.load((file, err) => {
+      const campaignId = basename(file).replace(/\.campaign\.json$/, '');
+      this.damaged.add(campaignId);
+      this.deps.failed?.(campaignId, err);
+    });
+    for (const k of kept) {
+      try {
+        const run = new CampaignRun(k.definition, this.runDeps(k.definition));
+        for (const a of k.attempts) run.replay(a);
+        if (k.status === 'running') run.start();
+        this.runs.set(k.definition.campaignId, run);
+      } catch (err) {
+        this.damaged.add(k.definition.campaignId);
+        this.deps.failed?.(k.definition.campaignId, err);
+      }
     }
     this.timer = setInterval(() => this.tick(), this.deps.tickEveryMs ?? 1_000);
     this.timer.unref();
@@ -96,7 +113,7 @@ export class CampaignDesk {
       throw new CampaignRequestError('invalid', `tenant ${input.tenantId} is not yours`);
     if (!ID.test(input.campaignId))
       throw new CampaignRequestError('invalid', 'campaignId: 1-64 letters, digits, . _ -');
-    if (this.runs.has(input.campaignId))
+    if (this.runs.has(input.campaignId) || this.damaged.has(input.campaignId))
       throw new CampaignRequestError('exists', `campaign ${input.campaignId} exists`);
     if (!this.deps.serves(input.tenantId, input.skill))
       throw new CampaignRequestError(
@@ -184,12 +201,6 @@ export class CampaignDesk {
     const run = this.runs.get(campaignId);
     if (!run || !visible(scope, run))
       throw new CampaignRequestError('not_found', `no campaign ${campaignId}`);
-    return run;
-  }
-
-  private runOf(definition: CampaignDefinition): CampaignRun {
-    const run = new CampaignRun(definition, this.runDeps(definition));
-    this.runs.set(definition.campaignId, run);
     return run;
   }
 

@@ -105,43 +105,54 @@ export class CampaignJournal {
    * is skipped (its attempt's events were never published); anything else unreadable throws,
    * naming the file and line, rather than forget attempts the rules depend on.
    */
-  load(): JournalledCampaign[] {
+  load(onDamaged?: (file: string, err: Error) => void): JournalledCampaign[] {
     const out: JournalledCampaign[] = [];
     for (const name of readdirSync(this.dir).sort()) {
       if (!name.endsWith('.campaign.json')) continue;
       const file = join(this.dir, name);
-      const parsed = storedDefinition.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-      if (!parsed.success) throw new Error(`${file}: ${parsed.error.message}`);
-      const { status, definition } = parsed.data;
-      const attemptsFile = this.fileOf(definition.campaignId, 'attempts.jsonl');
-      const attempts: CampaignAttemptRecord[] = [];
-      if (existsSync(attemptsFile)) {
-        const lines = readFileSync(attemptsFile, 'utf8').split('\n');
-        lines.forEach((line, i) => {
-          if (line === '') return;
-          const last = i === lines.length - 1;
-          let json: unknown;
-          try {
-            json = JSON.parse(line);
-          } catch (err) {
-            if (last) return;
-            throw new Error(`${attemptsFile} line ${i + 1}: ${String(err)}`);
-          }
-          const a = storedAttempt.safeParse(json);
-          if (!a.success) throw new Error(`${attemptsFile} line ${i + 1}: ${a.error.message}`);
-          attempts.push(a.data);
-        });
+      try {
+        out.push(this.loadOne(file));
+      } catch (err) {
+        // Without a handler a damaged campaign stops the load; with one it is left out (not run,
+        // its files kept for the operator) and the others load.
+        if (!onDamaged) throw err;
+        onDamaged(file, err instanceof Error ? err : new Error(String(err)));
       }
-      out.push({
-        status,
-        attempts,
-        definition: {
-          ...definition,
-          rules: { ...definition.rules, dnc: new Set(definition.rules.dnc) },
-        },
-      });
     }
     return out;
+  }
+
+  private loadOne(file: string): JournalledCampaign {
+    const parsed = storedDefinition.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    if (!parsed.success) throw new Error(`${file}: ${parsed.error.message}`);
+    const { status, definition } = parsed.data;
+    const attemptsFile = this.fileOf(definition.campaignId, 'attempts.jsonl');
+    const attempts: CampaignAttemptRecord[] = [];
+    if (existsSync(attemptsFile)) {
+      const lines = readFileSync(attemptsFile, 'utf8').split('\n');
+      lines.forEach((line, i) => {
+        if (line === '') return;
+        const last = i === lines.length - 1;
+        let json: unknown;
+        try {
+          json = JSON.parse(line);
+        } catch (err) {
+          if (last) return;
+          throw new Error(`${attemptsFile} line ${i + 1}: ${String(err)}`);
+        }
+        const a = storedAttempt.safeParse(json);
+        if (!a.success) throw new Error(`${attemptsFile} line ${i + 1}: ${a.error.message}`);
+        attempts.push(a.data);
+      });
+    }
+    return {
+      status,
+      attempts,
+      definition: {
+        ...definition,
+        rules: { ...definition.rules, dnc: new Set(definition.rules.dnc) },
+      },
+    };
   }
 
   private fileOf(campaignId: string, suffix: string): string {
