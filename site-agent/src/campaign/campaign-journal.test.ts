@@ -106,6 +106,8 @@ describe('the site’s campaign journal', () => {
     });
     expect(abandoned.lastAt('+447700900002')).toBe(NOW);
     expect(again.progress()).toMatchObject({ dialed: 4, connected: 1, abandoned: 1 });
+    // the 24 h abandoned rate survives the restart: 1 abandoned of 2 live calls
+    expect(again.progress().abandonRate24h).toBeCloseTo(0.5, 5);
   });
 
   it('skips a last line cut short by a crash, and refuses a damaged line before it', () => {

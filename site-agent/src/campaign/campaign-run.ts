@@ -131,6 +131,8 @@ interface ContactRecord {
   state: ContactState;
 }
 
+const DAY_MS = 86_400_000;
+
 const PACER_OUTCOME: Partial<Record<DialOutcome['kind'], LineOutcome>> = {
   connected: 'connected',
   abandoned: 'abandoned',
@@ -319,6 +321,11 @@ export class CampaignRun {
       throw new RangeError(`campaign ${this.definition.campaignId}: no contact ${r.contactId}`);
     this.dialed += 1;
     this.apply(rec, r.outcome, r.atMs);
+    // The Pacer counts at its clock only: an attempt of the last 24 h is counted now, so that the
+    // abandoned-call rate a restart would otherwise forget holds the cap (it then leaves the
+    // window up to a day late, which only errs toward dialing less).
+    const line = PACER_OUTCOME[r.outcome];
+    if (line && r.atMs > this.deps.clock.now() - DAY_MS) this.pacer.record(line);
   }
 
   private finish(
