@@ -4,8 +4,9 @@
 // rules keep it from a customer for whom it is night, a number on the do-not-call list and a
 // number that had an abandoned call 71 h ago; the busy customer is tried again once their retry
 // delay is over (the campaign's clock is moved on 15 minutes, as the site's would be). Then the
-// same through the product's own path: a campaign created and started by the site's supervisor
-// on the control API (mutual TLS) is run by the site agent's desk, ACD and dialer.
+// same through the product's own path: a campaign a tenant client creates and starts through the
+// HTTP API process (which asks the site over mutual TLS on its behalf) is run by the site agent's
+// desk, ACD and dialer, and its attempt lands in ClickHouse through the ingester.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '@ccfed/common';
@@ -35,6 +36,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { renderTone } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
+import { startApiProcess, type ApiProcess } from '../support/api-process.js';
 import { startIngester } from '../support/ingester.js';
 import type { ServiceProcess } from '../support/processes.js';
 import { startSite, testSipSecret, type RunningSite } from '../support/running-site.js';
@@ -92,6 +94,20 @@ describe('an outbound campaign through the site’s Kamailio', () => {
   let dialer: SipDialer;
   let ingester: ServiceProcess;
   let ch: ClickHouseClient;
+  let api: ApiProcess;
+
+  /** The HTTP API as `user`: status and JSON body. */
+  const http = async (user: string, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${api.base}/api/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${api.tokens.get(user)}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
 
   beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
@@ -117,11 +133,23 @@ describe('an outbound campaign through the site’s Kamailio', () => {
     });
     const fresh = await freshDatabase();
     ch = fresh.client;
-    ingester = await startIngester({
-      prefix: site.prefix,
-      database: fresh.database,
-      group: `ccfed-ingester-${uniqueName('campaign')}`,
-    });
+    [ingester, api] = await Promise.all([
+      startIngester({
+        prefix: site.prefix,
+        database: fresh.database,
+        group: `ccfed-ingester-${uniqueName('campaign')}`,
+      }),
+      startApiProcess({
+        dir,
+        database: fresh.database,
+        topologyFile: site.topologyFile,
+        users: [
+          { username: 'acme.client', role: 'tenant', tenantId: 'acme-bank' },
+          { username: 'zenith.client', role: 'tenant', tenantId: 'zenith-telecom' },
+        ],
+        password: 'campaign-test-password-1',
+      }),
+    ]);
     ng = await NgClient.open({ host: '127.0.0.1', port: site.site.media.ngPort });
     dialer = await SipDialer.start({
       site: site.site,
@@ -138,7 +166,12 @@ describe('an outbound campaign through the site’s Kamailio', () => {
   afterAll(async () => {
     await dialer?.stop();
     await ng?.close();
-    await Promise.allSettled([agentPhone?.stop(), customers?.stop(), ingester?.stop()]);
+    await Promise.allSettled([
+      agentPhone?.stop(),
+      customers?.stop(),
+      ingester?.stop(),
+      api?.stop(),
+    ]);
     await site?.stop();
   });
 
@@ -266,7 +299,7 @@ describe('an outbound campaign through the site’s Kamailio', () => {
       ['hungup', '+447700900004'],
     ]);
   });
-  it('a campaign created and started on the site’s control API is dialed by the site agent’s own desk and dialer', async () => {
+  it('a campaign a tenant creates and starts through the HTTP API is dialed by the site agent’s own desk and dialer', async () => {
     const since = Date.now();
     await site.control.login({ agentId: 'bj-001', contactUri: agentPhone.uri });
     await site.control.setReady({ agentId: 'bj-001' });
@@ -278,33 +311,51 @@ describe('an outbound campaign through the site’s Kamailio', () => {
       `dnc-1,+447700900012,${day}`,
       `day-1,+447700900013,${day}`,
     ].join('\n');
-    const { campaign } = await site.control.createCampaign({
+    // A tenant client creates its campaign through the HTTP API; the API asks the site for it.
+    const created = await http('acme.client', 'POST', '/campaigns', {
+      siteId: 'beijing',
       campaignId: 'site-retention',
-      tenantId: 'acme-bank',
       skill: 'sales',
       mode: 'progressive',
       contactsCsv: csv,
       dnc: ['+447700900012'],
-      ringTimeoutMs: 5_000,
+      ringTimeoutSeconds: 5,
     });
-    expect(campaign).toMatchObject({ status: 'paused', contacts: 3, dialed: 0 });
-    // another tenant's supervisor neither sees nor starts it
-    const zenith = await site.clientsAs({
-      kind: 'supervisor',
-      site: 'beijing',
-      tenant: 'zenith-telecom',
+    expect(created).toMatchObject({
+      status: 200,
+      body: { tenantId: 'acme-bank', status: 'paused', contacts: 3, dialed: 0 },
     });
-    expect((await zenith.control.listCampaigns({})).campaigns).toEqual([]);
-    await expect(zenith.control.startCampaign({ campaignId: 'site-retention' })).rejects.toThrow(
-      /NOT_FOUND|no campaign/,
-    );
+    // another tenant neither sees nor starts it; a bad list is refused with its line
+    expect((await http('zenith.client', 'GET', '/campaigns?site=beijing')).body).toEqual({
+      campaigns: [],
+      unreachable: [],
+    });
+    expect(
+      (
+        await http('zenith.client', 'POST', '/campaigns/site-retention/start', {
+          siteId: 'beijing',
+        })
+      ).status,
+    ).toBe(404);
+    const bad = await http('acme.client', 'POST', '/campaigns', {
+      siteId: 'beijing',
+      campaignId: 'bad-list',
+      skill: 'sales',
+      mode: 'progressive',
+      contactsCsv: `${csv}\nx-1,0770 0900,${day}`,
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/line 5: number is not E\.164/);
 
-    await site.control.startCampaign({ campaignId: 'site-retention' });
+    expect(
+      (await http('acme.client', 'POST', '/campaigns/site-retention/start', { siteId: 'beijing' }))
+        .body,
+    ).toMatchObject({ status: 'running' });
     const done = await waitFor(
       'the day-time customer connected',
       async () => {
-        const [c] = (await site.control.listCampaigns({})).campaigns;
-        return c && c.connected === 1 ? c : undefined;
+        const r = await http('acme.client', 'GET', '/campaigns/site-retention?site=beijing');
+        return r.body.connected === 1 ? r.body : undefined;
       },
       20_000,
     );
@@ -323,7 +374,10 @@ describe('an outbound campaign through the site’s Kamailio', () => {
     expect(answered.map((l) => /sip:(\+\d+)@/.exec(l.fields.to ?? '')?.[1])).toEqual([
       '+447700900013',
     ]);
-    await site.control.pauseCampaign({ campaignId: 'site-retention' });
+    expect(
+      (await http('acme.client', 'POST', '/campaigns/site-retention/pause', { siteId: 'beijing' }))
+        .body,
+    ).toMatchObject({ status: 'paused' });
 
     // The attempt in ClickHouse, the campaign's row beside the dialer's, by contact id only.
     const attempts = await waitFor('the attempt in campaign_attempts', async () => {
