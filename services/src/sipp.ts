@@ -142,6 +142,42 @@ export function queuedCallers(o: QueuedCallerOptions): LoggedSippRun {
   return { ...sipp('caller-queue.xml', args, o), logFile: o.logFile };
 }
 
+export interface CampaignCustomersOptions extends SippOptions {
+  /** The SIP port the customers listen on: the site's sip.trunk is sip:127.0.0.1:<port>. */
+  readonly port: number;
+  /** The first this many calls, whatever number they dial, are refused busy (486). */
+  readonly busyCalls: number;
+  readonly ringMs: number;
+  /** How long an answered customer talks before hanging up. */
+  readonly talkMs: number;
+  readonly logFile: string;
+  readonly timeout?: string;
+}
+
+/**
+ * The customers behind a site's outbound trunk (services/sipp/customer.xml): every dialed number
+ * lands here; the first `busyCalls` calls are busy, the others answer, talk and hang up.
+ */
+export function campaignCustomers(o: CampaignCustomersOptions): LoggedSippRun {
+  const args = [
+    '-p',
+    String(o.port),
+    '-key',
+    'busy_calls',
+    String(o.busyCalls),
+    '-key',
+    'ring_ms',
+    String(o.ringMs),
+    '-key',
+    'talk_ms',
+    String(o.talkMs),
+    ...traceArgs(o.logFile),
+    '-timeout',
+    o.timeout ?? '120s',
+  ];
+  return { ...sipp('customer.xml', args, o), logFile: o.logFile };
+}
+
 /** The From numbers of the first `calls` callers of a run with `callerPrefix`, in call order. */
 export function callerNumbers(callerPrefix: string, calls: number): string[] {
   // sipp numbers a run's calls from 1 ([call_number]).

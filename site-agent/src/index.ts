@@ -12,6 +12,7 @@ import {
   systemClock,
   tlsFromEnv,
 } from '@ccfed/common';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { topicNames } from '@ccfed/proto';
 import {
@@ -52,6 +53,10 @@ import { randomBytes } from 'node:crypto';
 import { NgClient } from '@ccfed/services';
 import { MonitorBook } from './monitor/monitor-book.js';
 import { startSiteDialer } from './dialer/dialer-setup.js';
+import { AcdCampaignAgents } from './campaign/acd-agents.js';
+import { CampaignDesk } from './campaign/campaign-desk.js';
+import { CampaignJournal } from './campaign/campaign-journal.js';
+import { campaignAttemptEvent } from './campaign/campaign-events.js';
 import { MonitorService } from './monitor/monitor-service.js';
 import { rtpengineMonitorMedia } from './monitor/rtpengine-monitor.js';
 
@@ -207,6 +212,63 @@ await startProcess('site-agent', async () => {
     prompts: PromptFiles.open(config.CCFED_PROMPTS_DIR, log),
     callbacks,
   });
+  // Outbound campaigns (docs/campaigns.md), kept in the data directory across restarts; a site
+  // runs them only with a dialer. Inbound first: a campaign's line takes an idle agent only while
+  // no caller of its tenant waits and the skill's service level today holds its target.
+  const campaigns = siteDialer
+    ? new CampaignDesk({
+        clock: systemClock,
+        dialer: siteDialer.dialer,
+        agents: new AcdCampaignAgents({
+          acd,
+          now: () => systemClock.now(),
+          effects: (fx) => calls.carryOut(fx),
+          serviceLevel: (skillId) => {
+            const today = dayStats.forSkill(skillId);
+            const skill = topology.skills.find((k) => k.id === skillId);
+            return {
+              offered: today.offered,
+              answeredWithinTarget: today.answeredWithinThreshold,
+              target: (skill?.serviceLevel.targetPercent ?? 80) / 100,
+            };
+          },
+          minOffered: 20,
+        }),
+        journal: new CampaignJournal(join(config.CCFED_DATA_DIR, 'campaigns')),
+        serves: (tenantId, skill) =>
+          site.agents.some((a) => a.tenant === tenantId && skill in a.skills),
+        newId: () => randomUUID(),
+        failed: (campaignId, err) =>
+          log.error(
+            { event: 'campaign_paused_on_error', campaignId, err: String(err) },
+            'a campaign could not dial and was paused',
+          ),
+        // Beside the dialer's own dial_attempted event of the same attempt (docs/dialer.md).
+        published: (r, definition) => {
+          log.info(
+            {
+              event: 'campaign_attempt',
+              campaignId: r.campaignId,
+              tenantId: r.tenantId,
+              contactId: r.contactId,
+              attemptId: r.attemptId,
+              callId: r.callId,
+              agentId: r.agentId,
+              outcome: r.outcome,
+            },
+            'campaign attempt ended',
+          );
+          publisher
+            .callEvent(campaignAttemptEvent(r, definition, stamper.stamp(r.tenantId)))
+            .catch((err: unknown) =>
+              log.error(
+                { event: 'campaign_event_failed', attemptId: r.attemptId, err: String(err) },
+                'could not write a campaign attempt event to the outbox',
+              ),
+            );
+        },
+      })
+    : undefined;
   // The digits callers press, as the site's rtpengine reports them (topology site.media.dtmfPort).
   const dtmf = await listenForDtmf({
     port: site.media.dtmfPort,
@@ -324,6 +386,7 @@ await startProcess('site-agent', async () => {
       pending: (tenants, skill) => callbacks.pending(tenants, skill),
       cancel: (id, tenants, by) => callbacks.cancel(id, tenants, by),
     },
+    ...(campaigns && { campaigns }),
   });
 
   // Stop taking calls first (Kamailio then answers new ones with the fallback), then timers,
@@ -341,7 +404,10 @@ await startProcess('site-agent', async () => {
     await monitors.stopAll();
     await monitorNg.close();
   });
+  lifecycle.onShutdown('stop campaigns', () => campaigns?.close());
   lifecycle.onShutdown('end dialed calls', async () => void (await siteDialer?.stop()));
+  // the attempts the dialer's stop ended are journalled before the outbox closes
+  lifecycle.onShutdown('journal campaign attempts', async () => void (await campaigns?.settled()));
   lifecycle.onShutdown('stop call timers', () => calls.stop());
   // After the calls' stop: what they recorded so far is sealed before the outbox is flushed (what
   // does not finish in time is finished from rtpengine's spool at the next start).
@@ -354,6 +420,8 @@ await startProcess('site-agent', async () => {
 
   // Pending callbacks back in their places, once everything their effects reach is wired.
   callbacks.restore();
+  // The same for campaigns: the journalled ones, running again (ticks from here on).
+  campaigns?.open();
   sender.start();
   snapshots.start();
   recording.start();

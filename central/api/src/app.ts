@@ -26,6 +26,8 @@ import { sipCredentialsRoute } from './routes/softphone.js';
 import { transferRoute } from './routes/transfer.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import type { SiteCallbacksClient } from './callbacks/site-callbacks.js';
+import { campaignRoutes } from './routes/campaigns.js';
+import type { SiteCampaignsClient } from './campaigns/site-campaigns.js';
 import { webSocketUriOf, type Topology } from '@ccfed/topology';
 import { ConsoleServer } from './live/console-server.js';
 import type { LiveFeed } from './live/live-feed.js';
@@ -56,6 +58,11 @@ interface OptionalDeps {
    * the callback routes are not served.
    */
   readonly siteCallbacks?: SiteCallbacksClient;
+  /**
+   * Outbound campaigns at the sites over gRPC (needs the topology and the API's certificate);
+   * without it the campaign routes are not served.
+   */
+  readonly siteCampaigns?: SiteCampaignsClient;
   /** The federation's topology file, for the topology page; optional. */
   readonly topology?: Topology;
   /** The routing policy from Kafka (routing-policy/policy-store.ts); needs the topology too. */
@@ -101,6 +108,9 @@ export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
     ...(deps.siteMonitors ? monitorRoutes({ sites: deps.siteMonitors }) : []),
     ...(deps.siteCallbacks && deps.topology
       ? callbackRoutes({ topology: deps.topology, sites: deps.siteCallbacks })
+      : []),
+    ...(deps.siteCampaigns && deps.topology
+      ? campaignRoutes({ topology: deps.topology, sites: deps.siteCampaigns })
       : []),
     ...(deps.topology ? [transferRoute({ topology: deps.topology, sites: deps.siteDesks })] : []),
     // Served only by an API that was given the topology file (CCFED_TOPOLOGY).

@@ -31,6 +31,7 @@ import { RoutingPolicyStore } from './routing-policy/policy-store.js';
 import { SiteRecordings } from './recordings/site-recordings.js';
 import { SiteMonitors } from './monitor/site-monitors.js';
 import { SiteCallbacks } from './callbacks/site-callbacks.js';
+import { SiteCampaigns } from './campaigns/site-campaigns.js';
 
 /** Where npm run console:build puts the console, next to this package. */
 const BUILT_CONSOLE = fileURLToPath(new URL('../../console/dist', import.meta.url));
@@ -114,6 +115,8 @@ await startProcess('api', async () => {
   let siteMonitors: SiteMonitors | undefined;
   // Callbacks, asked of the sites as service:api on the supervisor's behalf.
   let siteCallbacks: SiteCallbacks | undefined;
+  // Outbound campaigns, asked of the sites as service:api on the supervisor's behalf.
+  let siteCampaigns: SiteCampaigns | undefined;
   if (config.CCFED_TLS_CERT && config.CCFED_TLS_KEY && config.CCFED_TLS_CA) {
     const tls = tlsFromEnv({
       CCFED_TLS_CA: config.CCFED_TLS_CA,
@@ -129,6 +132,7 @@ await startProcess('api', async () => {
       siteDesks = new SiteDesks({ topology, tls });
       siteMonitors = new SiteMonitors({ topology, tls });
       siteCallbacks = new SiteCallbacks({ topology, tls });
+      siteCampaigns = new SiteCampaigns({ topology, tls });
     }
   }
   if (!siteRecordings)
@@ -181,6 +185,7 @@ await startProcess('api', async () => {
     }),
     ...(siteMonitors && { siteMonitors }),
     ...(siteCallbacks && { siteCallbacks }),
+    ...(siteCampaigns && { siteCampaigns }),
     ...(consoleDir !== undefined && { consoleDir }),
     ...(desktopDir !== undefined && { desktopDir }),
   });
@@ -204,6 +209,7 @@ await startProcess('api', async () => {
     siteDesks?.close();
     siteMonitors?.close();
     siteCallbacks?.close();
+    siteCampaigns?.close();
   });
 
   await live?.start();

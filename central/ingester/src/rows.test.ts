@@ -187,3 +187,33 @@ describe('call event rows of the outbound dialer', () => {
     expect(JSON.parse(String(row.payload))).toMatchObject({ talkMs: 61000 });
   });
 });
+
+describe('call event rows of outbound campaigns', () => {
+  it('lands an attempt under its kind with its agent; campaign, contact, attempt and outcome in the payload', () => {
+    const row = callEventRow(
+      event({
+        $case: 'campaignAttemptEnded',
+        value: {
+          campaignId: 'acme-retention',
+          contactId: 'c-17',
+          attemptId: 'att-2',
+          agentId: 'bj-001',
+          attempt: 2,
+          outcome: 'abandoned',
+          mode: 'predictive',
+        },
+      }),
+      AT,
+    );
+    expect(row).toMatchObject({ kind: 'campaign_attempt_ended', agent_id: 'bj-001' });
+    expect(JSON.parse(String(row.payload))).toEqual({
+      campaignId: 'acme-retention',
+      contactId: 'c-17',
+      attemptId: 'att-2',
+      agentId: 'bj-001',
+      attempt: 2,
+      outcome: 'abandoned',
+      mode: 'predictive',
+    });
+  });
+});

@@ -19,6 +19,7 @@ import {
   ContextRejected,
   DialAttempted,
   DialedCallEnded,
+  CampaignAttemptEnded,
   DigitPressed,
   OverflowedIn,
   OverflowedOut,
@@ -125,6 +126,7 @@ const KIND_CODECS: {
   callbackCancelled: CallbackCancelled,
   dialAttempted: DialAttempted,
   dialedCallEnded: DialedCallEnded,
+  campaignAttemptEnded: CampaignAttemptEnded,
 };
 
 /** The kind's own message as JSON: the payload column. */
@@ -256,6 +258,10 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
     case 'dialedCallEnded':
       // The outbound call's own fields stay in payload (051_dial_attempts.sql reads the attempt's
       // from there): its talk time in talk_ms would go into the inbound call's fold (007).
+      agentId = kind.value.agentId;
+      break;
+    case 'campaignAttemptEnded':
+      // the campaign's fields are in payload: 052_campaign_attempts.sql reads them from there
       agentId = kind.value.agentId;
       break;
     case 'queued':

@@ -89,7 +89,11 @@ export function createAgentControlService({
   log,
 }: AgentControlDeps): Omit<
   site.AgentControlServiceImplementation,
-  // recording-rpcs.ts, monitor-rpcs.ts, transfer-rpc.ts, callback-rpcs.ts
+  // recording-rpcs.ts, monitor-rpcs.ts, transfer-rpc.ts, callback-rpcs.ts, campaign-rpcs.ts
+  | 'createCampaign'
+  | 'startCampaign'
+  | 'pauseCampaign'
+  | 'listCampaigns'
   | 'requestCallback'
   | 'listCallbacks'
   | 'cancelCallback'

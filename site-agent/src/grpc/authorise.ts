@@ -24,6 +24,10 @@
 //   RequestCallback,  -             all             its tenant's  -          -         -
 //   ListCallbacks,                                  callbacks
 //   CancelCallback
+//   CreateCampaign,   -             all             its tenant's  -          -         -
+//   StartCampaign,                                  campaigns
+//   PauseCampaign,
+//   ListCampaigns
 //
 // (1) the status is the whole site's figures, every tenant's; a tenant's supervisor sees only
 //     their tenant's seats and calls. (2) including the site's own certificate. (3) only the API
@@ -82,7 +86,7 @@ export type SiteRequest =
         | 'OfferOverflow'
         | 'FetchRecording';
     }
-  | { readonly rpc: CallbackRpc };
+  | { readonly rpc: CallbackRpc | CampaignRpc };
 
 /** The RPCs of callbacks (docs/callbacks.md): a customer's number is in them, so supervisors only. */
 export type CallbackRpc = 'RequestCallback' | 'ListCallbacks' | 'CancelCallback';
@@ -90,6 +94,15 @@ const CALLBACK_RPCS: ReadonlySet<string> = new Set([
   'RequestCallback',
   'ListCallbacks',
   'CancelCallback',
+]);
+
+/** The RPCs of outbound campaigns (docs/campaigns.md): customers' numbers, so supervisors only. */
+export type CampaignRpc = 'CreateCampaign' | 'StartCampaign' | 'PauseCampaign' | 'ListCampaigns';
+const CAMPAIGN_RPCS: ReadonlySet<string> = new Set([
+  'CreateCampaign',
+  'StartCampaign',
+  'PauseCampaign',
+  'ListCampaigns',
 ]);
 
 /** The RPCs that act on one agent. */
@@ -159,11 +172,10 @@ export function authorise(caller: Principal, site: SiteFacts, req: SiteRequest):
         );
   }
 
-  if (CALLBACK_RPCS.has(req.rpc)) {
+  if (CALLBACK_RPCS.has(req.rpc) || CAMPAIGN_RPCS.has(req.rpc)) {
+    const what = CALLBACK_RPCS.has(req.rpc) ? 'callbacks are asked for' : 'campaigns are run';
     if (caller.kind !== 'supervisor')
-      return deny(
-        "callbacks are asked for and seen by the site's supervisors (a tenant's: its own)",
-      );
+      return deny(`${what} and seen by the site's supervisors (a tenant's: its own)`);
     if (caller.site !== site.siteId) return deny(`a supervisor acts only at ${caller.site}`);
     return allow(caller.tenant === undefined ? SITE : { kind: 'tenant', tenant: caller.tenant });
   }

@@ -27,6 +27,8 @@ import { createSiteAgentService, type SiteStatusProvider } from './site-status.j
 import { TransferError } from '../transfer/transfer.js';
 import { transferCallRpc, type TransferDesk } from './transfer-rpc.js';
 import { callbackRpcs, type CallbackControl } from './callback-rpcs.js';
+import { campaignRpcs } from './campaign-rpcs.js';
+import type { CampaignDesk } from '../campaign/campaign-desk.js';
 
 export interface GrpcServerOptions {
   /** Address to bind, e.g. 127.0.0.1, 0.0.0.0 or ::1. */
@@ -65,6 +67,8 @@ export interface GrpcServerOptions {
   readonly transfers?: TransferDesk;
   /** Callbacks (docs/callbacks.md). Without them every callback RPC is UNAVAILABLE. */
   readonly callbacks?: CallbackControl;
+  /** Outbound campaigns (docs/campaigns.md). Without them every campaign RPC is UNAVAILABLE. */
+  readonly campaigns?: CampaignDesk;
   /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
   readonly shutdownTimeoutMs?: number;
 }
@@ -134,6 +138,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     }),
     ...transferCallRpc({ desk: options.transfers ?? TRANSFERS_NOTHING, site: facts, log }),
     ...callbackRpcs({ callbacks: options.callbacks, site: facts, log }),
+    ...campaignRpcs({ campaigns: options.campaigns, site: facts, log }),
   });
   server.add(site.SiteAgentDefinition, {
     ...createSiteAgentService({ status, site: facts, log }),

@@ -146,7 +146,29 @@ export interface CallEvent {
     /** 40-49: the outbound dialer (docs/dialer.md) */
     { $case: "dialAttempted"; value: DialAttempted }
     | { $case: "dialedCallEnded"; value: DialedCallEnded }
+    | //
+    /** 50-59: outbound campaigns (docs/campaigns.md) */
+    { $case: "campaignAttemptEnded"; value: CampaignAttemptEnded }
     | undefined;
+}
+
+/**
+ * One attempt of an outbound campaign at a contact ended (site-agent/src/campaign/), on the
+ * attempt's call id, beside the dialer's own DialAttempted: which campaign and contact it was,
+ * and how many attempts the contact has had. The contact is named by the campaign's contact id,
+ * never by number.
+ */
+export interface CampaignAttemptEnded {
+  campaignId: string;
+  contactId: string;
+  attemptId: string;
+  agentId: string;
+  /** The contact's attempts so far, this one included (an agent's no answer is not one). */
+  attempt: number;
+  /** connected, no_answer, busy, agent_no_answer, abandoned, failed */
+  outcome: string;
+  /** progressive, predictive */
+  mode: string;
 }
 
 /**
@@ -549,6 +571,9 @@ export const CallEvent: MessageFns<CallEvent> = {
       case "dialedCallEnded":
         DialedCallEnded.encode(message.kind.value, writer.uint32(330).fork()).join();
         break;
+      case "campaignAttemptEnded":
+        CampaignAttemptEnded.encode(message.kind.value, writer.uint32(402).fork()).join();
+        break;
     }
     return writer;
   },
@@ -812,6 +837,17 @@ export const CallEvent: MessageFns<CallEvent> = {
             message.kind = { $case: "dialedCallEnded", value: DialedCallEnded.decode(reader, reader.uint32()) };
             continue;
           }
+          case 50: {
+            if (tag !== 402) {
+              break;
+            }
+
+            message.kind = {
+              $case: "campaignAttemptEnded",
+              value: CampaignAttemptEnded.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -927,6 +963,10 @@ export const CallEvent: MessageFns<CallEvent> = {
         ? { $case: "dialedCallEnded", value: DialedCallEnded.fromJSON(object.dialedCallEnded) }
         : isSet(object.dialed_call_ended)
         ? { $case: "dialedCallEnded", value: DialedCallEnded.fromJSON(object.dialed_call_ended) }
+        : isSet(object.campaignAttemptEnded)
+        ? { $case: "campaignAttemptEnded", value: CampaignAttemptEnded.fromJSON(object.campaignAttemptEnded) }
+        : isSet(object.campaign_attempt_ended)
+        ? { $case: "campaignAttemptEnded", value: CampaignAttemptEnded.fromJSON(object.campaign_attempt_ended) }
         : undefined,
     };
   },
@@ -1000,6 +1040,8 @@ export const CallEvent: MessageFns<CallEvent> = {
       obj.dialAttempted = DialAttempted.toJSON(message.kind.value);
     } else if (message.kind?.$case === "dialedCallEnded") {
       obj.dialedCallEnded = DialedCallEnded.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "campaignAttemptEnded") {
+      obj.campaignAttemptEnded = CampaignAttemptEnded.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -1158,7 +1200,194 @@ export const CallEvent: MessageFns<CallEvent> = {
         }
         break;
       }
+      case "campaignAttemptEnded": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "campaignAttemptEnded", value: CampaignAttemptEnded.fromPartial(object.kind.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseCampaignAttemptEnded(): CampaignAttemptEnded {
+  return { campaignId: "", contactId: "", attemptId: "", agentId: "", attempt: 0, outcome: "", mode: "" };
+}
+
+export const CampaignAttemptEnded: MessageFns<CampaignAttemptEnded> = {
+  encode(message: CampaignAttemptEnded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    if (message.contactId !== "") {
+      writer.uint32(18).string(message.contactId);
+    }
+    if (message.attemptId !== "") {
+      writer.uint32(26).string(message.attemptId);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(34).string(message.agentId);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(40).uint32(message.attempt);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(50).string(message.outcome);
+    }
+    if (message.mode !== "") {
+      writer.uint32(58).string(message.mode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CampaignAttemptEnded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCampaignAttemptEnded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.contactId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.attemptId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CampaignAttemptEnded {
+    return {
+      campaignId: isSet(object.campaignId)
+        ? globalThis.String(object.campaignId)
+        : isSet(object.campaign_id)
+        ? globalThis.String(object.campaign_id)
+        : "",
+      contactId: isSet(object.contactId)
+        ? globalThis.String(object.contactId)
+        : isSet(object.contact_id)
+        ? globalThis.String(object.contact_id)
+        : "",
+      attemptId: isSet(object.attemptId)
+        ? globalThis.String(object.attemptId)
+        : isSet(object.attempt_id)
+        ? globalThis.String(object.attempt_id)
+        : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+    };
+  },
+
+  toJSON(message: CampaignAttemptEnded): unknown {
+    const obj: any = {};
+    if (message.campaignId !== "") {
+      obj.campaignId = message.campaignId;
+    }
+    if (message.contactId !== "") {
+      obj.contactId = message.contactId;
+    }
+    if (message.attemptId !== "") {
+      obj.attemptId = message.attemptId;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CampaignAttemptEnded>): CampaignAttemptEnded {
+    return CampaignAttemptEnded.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CampaignAttemptEnded>): CampaignAttemptEnded {
+    const message = createBaseCampaignAttemptEnded();
+    message.campaignId = object.campaignId ?? "";
+    message.contactId = object.contactId ?? "";
+    message.attemptId = object.attemptId ?? "";
+    message.agentId = object.agentId ?? "";
+    message.attempt = object.attempt ?? 0;
+    message.outcome = object.outcome ?? "";
+    message.mode = object.mode ?? "";
     return message;
   },
 };

@@ -123,6 +123,81 @@ export interface GetStatusResponse {
   drainReason: string;
 }
 
+export interface CreateCampaignRequest {
+  campaignId: string;
+  tenantId: string;
+  skill: string;
+  /** progressive or predictive. */
+  mode: string;
+  /** The contact list: CSV with the columns customer_id, number, time_zone. */
+  contactsCsv: string;
+  /** Numbers (E.164) never to call. */
+  dnc: string[];
+  /** Unset: the defaults (08:00-21:00 in the customer's time zone, 3 attempts, 25 s of ringing). */
+  windowStartMinute?: number | undefined;
+  windowEndMinute?: number | undefined;
+  maxAttempts?: number | undefined;
+  ringTimeoutMs?: number | undefined;
+}
+
+export interface CreateCampaignResponse {
+  campaign: CampaignProgress | undefined;
+}
+
+export interface StartCampaignRequest {
+  campaignId: string;
+}
+
+export interface StartCampaignResponse {
+  campaign: CampaignProgress | undefined;
+}
+
+export interface PauseCampaignRequest {
+  campaignId: string;
+}
+
+export interface PauseCampaignResponse {
+  campaign: CampaignProgress | undefined;
+}
+
+export interface ListCampaignsRequest {
+}
+
+export interface ListCampaignsResponse {
+  campaigns: CampaignProgress[];
+}
+
+export interface CampaignProgress {
+  campaignId: string;
+  tenantId: string;
+  skill: string;
+  mode: string;
+  /** running or paused. */
+  status: string;
+  contacts: number;
+  dialed: number;
+  connected: number;
+  abandoned: number;
+  /** Over the trailing 24 h, answering-machine misclassifications estimated in. */
+  abandonRate24h: number;
+  /** Attempts by outcome (connected, busy, no_answer, abandoned, agent_no_answer, failed). */
+  outcomes: { [key: string]: number };
+  /** Contacts by where they stand (pending, dialing, later:window, done:dnc, ...). */
+  standing: { [key: string]: number };
+  /** Why the last tick dialed nothing, if it did not. */
+  held: string;
+}
+
+export interface CampaignProgress_OutcomesEntry {
+  key: string;
+  value: number;
+}
+
+export interface CampaignProgress_StandingEntry {
+  key: string;
+  value: number;
+}
+
 export interface RequestCallbackRequest {
   /** A queued call: the callback takes its place. Or, empty, a scheduled callback: */
   callId: string;
@@ -1436,6 +1511,1253 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.bufferedEvents = object.bufferedEvents ?? 0;
     message.drained = object.drained ?? false;
     message.drainReason = object.drainReason ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateCampaignRequest(): CreateCampaignRequest {
+  return {
+    campaignId: "",
+    tenantId: "",
+    skill: "",
+    mode: "",
+    contactsCsv: "",
+    dnc: [],
+    windowStartMinute: undefined,
+    windowEndMinute: undefined,
+    maxAttempts: undefined,
+    ringTimeoutMs: undefined,
+  };
+}
+
+export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
+  encode(message: CreateCampaignRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    if (message.tenantId !== "") {
+      writer.uint32(18).string(message.tenantId);
+    }
+    if (message.skill !== "") {
+      writer.uint32(26).string(message.skill);
+    }
+    if (message.mode !== "") {
+      writer.uint32(34).string(message.mode);
+    }
+    if (message.contactsCsv !== "") {
+      writer.uint32(42).string(message.contactsCsv);
+    }
+    for (const v of message.dnc) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.windowStartMinute !== undefined) {
+      writer.uint32(56).uint32(message.windowStartMinute);
+    }
+    if (message.windowEndMinute !== undefined) {
+      writer.uint32(64).uint32(message.windowEndMinute);
+    }
+    if (message.maxAttempts !== undefined) {
+      writer.uint32(72).uint32(message.maxAttempts);
+    }
+    if (message.ringTimeoutMs !== undefined) {
+      writer.uint32(80).uint32(message.ringTimeoutMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateCampaignRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateCampaignRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.skill = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.contactsCsv = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.dnc.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.windowStartMinute = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.windowEndMinute = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.maxAttempts = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.ringTimeoutMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateCampaignRequest {
+    return {
+      campaignId: isSet(object.campaignId)
+        ? globalThis.String(object.campaignId)
+        : isSet(object.campaign_id)
+        ? globalThis.String(object.campaign_id)
+        : "",
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      skill: isSet(object.skill) ? globalThis.String(object.skill) : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      contactsCsv: isSet(object.contactsCsv)
+        ? globalThis.String(object.contactsCsv)
+        : isSet(object.contacts_csv)
+        ? globalThis.String(object.contacts_csv)
+        : "",
+      dnc: globalThis.Array.isArray(object?.dnc)
+        ? object.dnc.map((e: any) => globalThis.String(e))
+        : [],
+      windowStartMinute: isSet(object.windowStartMinute)
+        ? globalThis.Number(object.windowStartMinute)
+        : isSet(object.window_start_minute)
+        ? globalThis.Number(object.window_start_minute)
+        : undefined,
+      windowEndMinute: isSet(object.windowEndMinute)
+        ? globalThis.Number(object.windowEndMinute)
+        : isSet(object.window_end_minute)
+        ? globalThis.Number(object.window_end_minute)
+        : undefined,
+      maxAttempts: isSet(object.maxAttempts)
+        ? globalThis.Number(object.maxAttempts)
+        : isSet(object.max_attempts)
+        ? globalThis.Number(object.max_attempts)
+        : undefined,
+      ringTimeoutMs: isSet(object.ringTimeoutMs)
+        ? globalThis.Number(object.ringTimeoutMs)
+        : isSet(object.ring_timeout_ms)
+        ? globalThis.Number(object.ring_timeout_ms)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CreateCampaignRequest): unknown {
+    const obj: any = {};
+    if (message.campaignId !== "") {
+      obj.campaignId = message.campaignId;
+    }
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.skill !== "") {
+      obj.skill = message.skill;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.contactsCsv !== "") {
+      obj.contactsCsv = message.contactsCsv;
+    }
+    if (message.dnc?.length) {
+      obj.dnc = message.dnc;
+    }
+    if (message.windowStartMinute !== undefined) {
+      obj.windowStartMinute = Math.round(message.windowStartMinute);
+    }
+    if (message.windowEndMinute !== undefined) {
+      obj.windowEndMinute = Math.round(message.windowEndMinute);
+    }
+    if (message.maxAttempts !== undefined) {
+      obj.maxAttempts = Math.round(message.maxAttempts);
+    }
+    if (message.ringTimeoutMs !== undefined) {
+      obj.ringTimeoutMs = Math.round(message.ringTimeoutMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateCampaignRequest>): CreateCampaignRequest {
+    return CreateCampaignRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateCampaignRequest>): CreateCampaignRequest {
+    const message = createBaseCreateCampaignRequest();
+    message.campaignId = object.campaignId ?? "";
+    message.tenantId = object.tenantId ?? "";
+    message.skill = object.skill ?? "";
+    message.mode = object.mode ?? "";
+    message.contactsCsv = object.contactsCsv ?? "";
+    message.dnc = object.dnc?.map((e) => e) || [];
+    message.windowStartMinute = object.windowStartMinute ?? undefined;
+    message.windowEndMinute = object.windowEndMinute ?? undefined;
+    message.maxAttempts = object.maxAttempts ?? undefined;
+    message.ringTimeoutMs = object.ringTimeoutMs ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCreateCampaignResponse(): CreateCampaignResponse {
+  return { campaign: undefined };
+}
+
+export const CreateCampaignResponse: MessageFns<CreateCampaignResponse> = {
+  encode(message: CreateCampaignResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaign !== undefined) {
+      CampaignProgress.encode(message.campaign, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateCampaignResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateCampaignResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaign = CampaignProgress.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateCampaignResponse {
+    return { campaign: isSet(object.campaign) ? CampaignProgress.fromJSON(object.campaign) : undefined };
+  },
+
+  toJSON(message: CreateCampaignResponse): unknown {
+    const obj: any = {};
+    if (message.campaign !== undefined) {
+      obj.campaign = CampaignProgress.toJSON(message.campaign);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateCampaignResponse>): CreateCampaignResponse {
+    return CreateCampaignResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateCampaignResponse>): CreateCampaignResponse {
+    const message = createBaseCreateCampaignResponse();
+    message.campaign = (object.campaign !== undefined && object.campaign !== null)
+      ? CampaignProgress.fromPartial(object.campaign)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStartCampaignRequest(): StartCampaignRequest {
+  return { campaignId: "" };
+}
+
+export const StartCampaignRequest: MessageFns<StartCampaignRequest> = {
+  encode(message: StartCampaignRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartCampaignRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartCampaignRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartCampaignRequest {
+    return {
+      campaignId: isSet(object.campaignId)
+        ? globalThis.String(object.campaignId)
+        : isSet(object.campaign_id)
+        ? globalThis.String(object.campaign_id)
+        : "",
+    };
+  },
+
+  toJSON(message: StartCampaignRequest): unknown {
+    const obj: any = {};
+    if (message.campaignId !== "") {
+      obj.campaignId = message.campaignId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StartCampaignRequest>): StartCampaignRequest {
+    return StartCampaignRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StartCampaignRequest>): StartCampaignRequest {
+    const message = createBaseStartCampaignRequest();
+    message.campaignId = object.campaignId ?? "";
+    return message;
+  },
+};
+
+function createBaseStartCampaignResponse(): StartCampaignResponse {
+  return { campaign: undefined };
+}
+
+export const StartCampaignResponse: MessageFns<StartCampaignResponse> = {
+  encode(message: StartCampaignResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaign !== undefined) {
+      CampaignProgress.encode(message.campaign, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartCampaignResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartCampaignResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaign = CampaignProgress.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartCampaignResponse {
+    return { campaign: isSet(object.campaign) ? CampaignProgress.fromJSON(object.campaign) : undefined };
+  },
+
+  toJSON(message: StartCampaignResponse): unknown {
+    const obj: any = {};
+    if (message.campaign !== undefined) {
+      obj.campaign = CampaignProgress.toJSON(message.campaign);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StartCampaignResponse>): StartCampaignResponse {
+    return StartCampaignResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StartCampaignResponse>): StartCampaignResponse {
+    const message = createBaseStartCampaignResponse();
+    message.campaign = (object.campaign !== undefined && object.campaign !== null)
+      ? CampaignProgress.fromPartial(object.campaign)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePauseCampaignRequest(): PauseCampaignRequest {
+  return { campaignId: "" };
+}
+
+export const PauseCampaignRequest: MessageFns<PauseCampaignRequest> = {
+  encode(message: PauseCampaignRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseCampaignRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseCampaignRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseCampaignRequest {
+    return {
+      campaignId: isSet(object.campaignId)
+        ? globalThis.String(object.campaignId)
+        : isSet(object.campaign_id)
+        ? globalThis.String(object.campaign_id)
+        : "",
+    };
+  },
+
+  toJSON(message: PauseCampaignRequest): unknown {
+    const obj: any = {};
+    if (message.campaignId !== "") {
+      obj.campaignId = message.campaignId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseCampaignRequest>): PauseCampaignRequest {
+    return PauseCampaignRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PauseCampaignRequest>): PauseCampaignRequest {
+    const message = createBasePauseCampaignRequest();
+    message.campaignId = object.campaignId ?? "";
+    return message;
+  },
+};
+
+function createBasePauseCampaignResponse(): PauseCampaignResponse {
+  return { campaign: undefined };
+}
+
+export const PauseCampaignResponse: MessageFns<PauseCampaignResponse> = {
+  encode(message: PauseCampaignResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaign !== undefined) {
+      CampaignProgress.encode(message.campaign, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseCampaignResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseCampaignResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaign = CampaignProgress.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseCampaignResponse {
+    return { campaign: isSet(object.campaign) ? CampaignProgress.fromJSON(object.campaign) : undefined };
+  },
+
+  toJSON(message: PauseCampaignResponse): unknown {
+    const obj: any = {};
+    if (message.campaign !== undefined) {
+      obj.campaign = CampaignProgress.toJSON(message.campaign);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseCampaignResponse>): PauseCampaignResponse {
+    return PauseCampaignResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PauseCampaignResponse>): PauseCampaignResponse {
+    const message = createBasePauseCampaignResponse();
+    message.campaign = (object.campaign !== undefined && object.campaign !== null)
+      ? CampaignProgress.fromPartial(object.campaign)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListCampaignsRequest(): ListCampaignsRequest {
+  return {};
+}
+
+export const ListCampaignsRequest: MessageFns<ListCampaignsRequest> = {
+  encode(_: ListCampaignsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCampaignsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCampaignsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListCampaignsRequest {
+    return {};
+  },
+
+  toJSON(_: ListCampaignsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListCampaignsRequest>): ListCampaignsRequest {
+    return ListCampaignsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListCampaignsRequest>): ListCampaignsRequest {
+    const message = createBaseListCampaignsRequest();
+    return message;
+  },
+};
+
+function createBaseListCampaignsResponse(): ListCampaignsResponse {
+  return { campaigns: [] };
+}
+
+export const ListCampaignsResponse: MessageFns<ListCampaignsResponse> = {
+  encode(message: ListCampaignsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.campaigns) {
+      CampaignProgress.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCampaignsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCampaignsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaigns.push(CampaignProgress.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCampaignsResponse {
+    return {
+      campaigns: globalThis.Array.isArray(object?.campaigns)
+        ? object.campaigns.map((e: any) => CampaignProgress.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListCampaignsResponse): unknown {
+    const obj: any = {};
+    if (message.campaigns?.length) {
+      obj.campaigns = message.campaigns.map((e) => CampaignProgress.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListCampaignsResponse>): ListCampaignsResponse {
+    return ListCampaignsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListCampaignsResponse>): ListCampaignsResponse {
+    const message = createBaseListCampaignsResponse();
+    message.campaigns = object.campaigns?.map((e) => CampaignProgress.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCampaignProgress(): CampaignProgress {
+  return {
+    campaignId: "",
+    tenantId: "",
+    skill: "",
+    mode: "",
+    status: "",
+    contacts: 0,
+    dialed: 0,
+    connected: 0,
+    abandoned: 0,
+    abandonRate24h: 0,
+    outcomes: {},
+    standing: {},
+    held: "",
+  };
+}
+
+export const CampaignProgress: MessageFns<CampaignProgress> = {
+  encode(message: CampaignProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.campaignId !== "") {
+      writer.uint32(10).string(message.campaignId);
+    }
+    if (message.tenantId !== "") {
+      writer.uint32(18).string(message.tenantId);
+    }
+    if (message.skill !== "") {
+      writer.uint32(26).string(message.skill);
+    }
+    if (message.mode !== "") {
+      writer.uint32(34).string(message.mode);
+    }
+    if (message.status !== "") {
+      writer.uint32(42).string(message.status);
+    }
+    if (message.contacts !== 0) {
+      writer.uint32(48).uint32(message.contacts);
+    }
+    if (message.dialed !== 0) {
+      writer.uint32(56).uint32(message.dialed);
+    }
+    if (message.connected !== 0) {
+      writer.uint32(64).uint32(message.connected);
+    }
+    if (message.abandoned !== 0) {
+      writer.uint32(72).uint32(message.abandoned);
+    }
+    if (message.abandonRate24h !== 0) {
+      writer.uint32(81).double(message.abandonRate24h);
+    }
+    globalThis.Object.entries(message.outcomes).forEach(([key, value]: [string, number]) => {
+      CampaignProgress_OutcomesEntry.encode({ key: key as any, value }, writer.uint32(90).fork()).join();
+    });
+    globalThis.Object.entries(message.standing).forEach(([key, value]: [string, number]) => {
+      CampaignProgress_StandingEntry.encode({ key: key as any, value }, writer.uint32(98).fork()).join();
+    });
+    if (message.held !== "") {
+      writer.uint32(106).string(message.held);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CampaignProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCampaignProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.skill = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.contacts = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.dialed = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.connected = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.abandoned = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.abandonRate24h = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            const entry11 = CampaignProgress_OutcomesEntry.decode(reader, reader.uint32());
+            if (entry11.value !== undefined) {
+              message.outcomes[entry11.key] = entry11.value;
+            }
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            const entry12 = CampaignProgress_StandingEntry.decode(reader, reader.uint32());
+            if (entry12.value !== undefined) {
+              message.standing[entry12.key] = entry12.value;
+            }
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.held = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CampaignProgress {
+    return {
+      campaignId: isSet(object.campaignId)
+        ? globalThis.String(object.campaignId)
+        : isSet(object.campaign_id)
+        ? globalThis.String(object.campaign_id)
+        : "",
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      skill: isSet(object.skill) ? globalThis.String(object.skill) : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      contacts: isSet(object.contacts) ? globalThis.Number(object.contacts) : 0,
+      dialed: isSet(object.dialed) ? globalThis.Number(object.dialed) : 0,
+      connected: isSet(object.connected) ? globalThis.Number(object.connected) : 0,
+      abandoned: isSet(object.abandoned) ? globalThis.Number(object.abandoned) : 0,
+      abandonRate24h: isSet(object.abandonRate24h)
+        ? globalThis.Number(object.abandonRate24h)
+        : isSet(object.abandon_rate_24h)
+        ? globalThis.Number(object.abandon_rate_24h)
+        : 0,
+      outcomes: isObject(object.outcomes)
+        ? (globalThis.Object.entries(object.outcomes) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      standing: isObject(object.standing)
+        ? (globalThis.Object.entries(object.standing) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      held: isSet(object.held) ? globalThis.String(object.held) : "",
+    };
+  },
+
+  toJSON(message: CampaignProgress): unknown {
+    const obj: any = {};
+    if (message.campaignId !== "") {
+      obj.campaignId = message.campaignId;
+    }
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.skill !== "") {
+      obj.skill = message.skill;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.contacts !== 0) {
+      obj.contacts = Math.round(message.contacts);
+    }
+    if (message.dialed !== 0) {
+      obj.dialed = Math.round(message.dialed);
+    }
+    if (message.connected !== 0) {
+      obj.connected = Math.round(message.connected);
+    }
+    if (message.abandoned !== 0) {
+      obj.abandoned = Math.round(message.abandoned);
+    }
+    if (message.abandonRate24h !== 0) {
+      obj.abandonRate24h = floatToJson(message.abandonRate24h);
+    }
+    if (message.outcomes) {
+      const entries = globalThis.Object.entries(message.outcomes) as [string, number][];
+      if (entries.length > 0) {
+        obj.outcomes = {};
+        entries.forEach(([k, v]) => {
+          obj.outcomes[k] = Math.round(v);
+        });
+      }
+    }
+    if (message.standing) {
+      const entries = globalThis.Object.entries(message.standing) as [string, number][];
+      if (entries.length > 0) {
+        obj.standing = {};
+        entries.forEach(([k, v]) => {
+          obj.standing[k] = Math.round(v);
+        });
+      }
+    }
+    if (message.held !== "") {
+      obj.held = message.held;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CampaignProgress>): CampaignProgress {
+    return CampaignProgress.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CampaignProgress>): CampaignProgress {
+    const message = createBaseCampaignProgress();
+    message.campaignId = object.campaignId ?? "";
+    message.tenantId = object.tenantId ?? "";
+    message.skill = object.skill ?? "";
+    message.mode = object.mode ?? "";
+    message.status = object.status ?? "";
+    message.contacts = object.contacts ?? 0;
+    message.dialed = object.dialed ?? 0;
+    message.connected = object.connected ?? 0;
+    message.abandoned = object.abandoned ?? 0;
+    message.abandonRate24h = object.abandonRate24h ?? 0;
+    message.outcomes = (globalThis.Object.entries(object.outcomes ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.standing = (globalThis.Object.entries(object.standing ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.held = object.held ?? "";
+    return message;
+  },
+};
+
+function createBaseCampaignProgress_OutcomesEntry(): CampaignProgress_OutcomesEntry {
+  return { key: "", value: 0 };
+}
+
+export const CampaignProgress_OutcomesEntry: MessageFns<CampaignProgress_OutcomesEntry> = {
+  encode(message: CampaignProgress_OutcomesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CampaignProgress_OutcomesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCampaignProgress_OutcomesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CampaignProgress_OutcomesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: CampaignProgress_OutcomesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CampaignProgress_OutcomesEntry>): CampaignProgress_OutcomesEntry {
+    return CampaignProgress_OutcomesEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CampaignProgress_OutcomesEntry>): CampaignProgress_OutcomesEntry {
+    const message = createBaseCampaignProgress_OutcomesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseCampaignProgress_StandingEntry(): CampaignProgress_StandingEntry {
+  return { key: "", value: 0 };
+}
+
+export const CampaignProgress_StandingEntry: MessageFns<CampaignProgress_StandingEntry> = {
+  encode(message: CampaignProgress_StandingEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CampaignProgress_StandingEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCampaignProgress_StandingEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CampaignProgress_StandingEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: CampaignProgress_StandingEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CampaignProgress_StandingEntry>): CampaignProgress_StandingEntry {
+    return CampaignProgress_StandingEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CampaignProgress_StandingEntry>): CampaignProgress_StandingEntry {
+    const message = createBaseCampaignProgress_StandingEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };
@@ -5153,6 +6475,46 @@ export const AgentControlDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Outbound campaigns (docs/campaigns.md): a supervisor of the site (a tenant's supervisor: its
+     * tenant's only) creates a campaign from a contact list, starts and pauses it, and lists the
+     * campaigns with their progress. INVALID_ARGUMENT for a malformed campaign or list (every bad
+     * line named), or a tenant without seats with the skill here; ALREADY_EXISTS for a campaign id
+     * in use; NOT_FOUND for a campaign this caller may not see; UNAVAILABLE at a site without a
+     * dialer.
+     */
+    createCampaign: {
+      name: "CreateCampaign",
+      requestType: CreateCampaignRequest as typeof CreateCampaignRequest,
+      requestStream: false,
+      responseType: CreateCampaignResponse as typeof CreateCampaignResponse,
+      responseStream: false,
+      options: {},
+    },
+    startCampaign: {
+      name: "StartCampaign",
+      requestType: StartCampaignRequest as typeof StartCampaignRequest,
+      requestStream: false,
+      responseType: StartCampaignResponse as typeof StartCampaignResponse,
+      responseStream: false,
+      options: {},
+    },
+    pauseCampaign: {
+      name: "PauseCampaign",
+      requestType: PauseCampaignRequest as typeof PauseCampaignRequest,
+      requestStream: false,
+      responseType: PauseCampaignResponse as typeof PauseCampaignResponse,
+      responseStream: false,
+      options: {},
+    },
+    listCampaigns: {
+      name: "ListCampaigns",
+      requestType: ListCampaignsRequest as typeof ListCampaignsRequest,
+      requestStream: false,
+      responseType: ListCampaignsResponse as typeof ListCampaignsResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -5250,6 +6612,30 @@ export interface AgentControlServiceImplementation<CallContextExt = {}> {
     request: CancelCallbackRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<CancelCallbackResponse>>;
+  /**
+   * Outbound campaigns (docs/campaigns.md): a supervisor of the site (a tenant's supervisor: its
+   * tenant's only) creates a campaign from a contact list, starts and pauses it, and lists the
+   * campaigns with their progress. INVALID_ARGUMENT for a malformed campaign or list (every bad
+   * line named), or a tenant without seats with the skill here; ALREADY_EXISTS for a campaign id
+   * in use; NOT_FOUND for a campaign this caller may not see; UNAVAILABLE at a site without a
+   * dialer.
+   */
+  createCampaign(
+    request: CreateCampaignRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<CreateCampaignResponse>>;
+  startCampaign(
+    request: StartCampaignRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<StartCampaignResponse>>;
+  pauseCampaign(
+    request: PauseCampaignRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<PauseCampaignResponse>>;
+  listCampaigns(
+    request: ListCampaignsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListCampaignsResponse>>;
 }
 
 export interface AgentControlClient<CallOptionsExt = {}> {
@@ -5346,6 +6732,30 @@ export interface AgentControlClient<CallOptionsExt = {}> {
     request: DeepPartial<CancelCallbackRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<CancelCallbackResponse>;
+  /**
+   * Outbound campaigns (docs/campaigns.md): a supervisor of the site (a tenant's supervisor: its
+   * tenant's only) creates a campaign from a contact list, starts and pauses it, and lists the
+   * campaigns with their progress. INVALID_ARGUMENT for a malformed campaign or list (every bad
+   * line named), or a tenant without seats with the skill here; ALREADY_EXISTS for a campaign id
+   * in use; NOT_FOUND for a campaign this caller may not see; UNAVAILABLE at a site without a
+   * dialer.
+   */
+  createCampaign(
+    request: DeepPartial<CreateCampaignRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<CreateCampaignResponse>;
+  startCampaign(
+    request: DeepPartial<StartCampaignRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<StartCampaignResponse>;
+  pauseCampaign(
+    request: DeepPartial<PauseCampaignRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<PauseCampaignResponse>;
+  listCampaigns(
+    request: DeepPartial<ListCampaignsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListCampaignsResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
@@ -5354,6 +6764,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
@@ -5396,6 +6810,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -1,0 +1,142 @@
+import { appendFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock } from '@ccfed/common';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DialOutcome } from '../dialer/port.js';
+import {
+  AbandonedCalls,
+  CampaignRun,
+  type CampaignAgents,
+  type CampaignDefinition,
+} from './campaign-run.js';
+import { CampaignJournal } from './campaign-journal.js';
+import { DEFAULT_RULES } from './rules.js';
+
+const NOW = Date.parse('2026-12-07T13:00:00Z');
+const HOUR = 3_600_000;
+
+const definition: CampaignDefinition = {
+  campaignId: 'retention-1',
+  tenantId: 'acme',
+  skill: 'retention',
+  mode: 'progressive',
+  ringTimeoutMs: 20_000,
+  rules: { ...DEFAULT_RULES, dnc: new Set(['+447700900009']) },
+  contacts: [
+    { contactId: 'c1', number: '+447700900001', timeZone: 'Europe/London' },
+    { contactId: 'c2', number: '+447700900002', timeZone: 'Europe/London' },
+    { contactId: 'c3', number: '+447700900003', timeZone: 'Europe/London' },
+  ],
+};
+
+/** Three idle agents who are never busy for long. */
+const agents: CampaignAgents = {
+  staffing: () => ({ loggedIn: 3, free: 3, busy: 0, averageHandleMs: 180_000 }),
+  inboundLoad: () => ({
+    queued: 0,
+    offered: 0,
+    answeredWithinTarget: 0,
+    target: 0.8,
+    minOffered: 20,
+  }),
+  reserve: (_s, _t, callId) => `agent-of-${callId}`,
+  release: () => {},
+  connected: () => {},
+};
+
+function runOf(
+  journal: CampaignJournal,
+  clock: ManualClock,
+  abandoned: AbandonedCalls,
+  outcomes: DialOutcome[],
+) {
+  let n = 0;
+  return new CampaignRun(definition, {
+    clock,
+    agents,
+    abandoned,
+    newId: () => `id-${++n}`,
+    dialer: { dial: () => Promise.resolve(outcomes.shift() ?? { kind: 'no_answer' }) },
+    recorded: (r) => journal.append(r),
+  });
+}
+
+describe('the site’s campaign journal', () => {
+  const dirs: string[] = [];
+  const journalDir = () => {
+    const d = mkdtempSync(join(tmpdir(), 'campaign-journal-'));
+    dirs.push(d);
+    return join(d, 'campaigns');
+  };
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it('after a restart, an abandoned number stays held 72 h, a busy one waits its delay, a connected one is done', async () => {
+    const dir = journalDir();
+    const clock = new ManualClock(NOW);
+    const journal = new CampaignJournal(dir);
+    journal.save(definition, 'running');
+    const first = runOf(journal, clock, new AbandonedCalls(), [
+      { kind: 'connected', answeredAtMs: NOW },
+      { kind: 'abandoned', answeredAtMs: NOW },
+      { kind: 'busy' },
+    ]);
+    first.start();
+    expect(first.tick()).toBe(3);
+    await first.settled();
+    expect(statSync(join(dir, 'retention-1.campaign.json')).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+
+    // The site agent restarts an hour later.
+    clock.advance(HOUR);
+    const [kept] = new CampaignJournal(dir).load();
+    expect(kept!.status).toBe('running');
+    expect(kept!.definition.rules.dnc).toEqual(new Set(['+447700900009']));
+    const abandoned = new AbandonedCalls();
+    const again = runOf(journal, clock, abandoned, []);
+    for (const a of kept!.attempts) again.replay(a);
+    again.start();
+    expect(again.tick()).toBe(1); // only the busy customer, whose 15 minutes are over
+    await again.settled();
+    expect(again.contactState('c1')).toEqual({ kind: 'done', reason: 'completed' });
+    expect(again.contactState('c2')).toEqual({
+      kind: 'later',
+      reason: 'abandoned_72h',
+      notBeforeMs: NOW + 72 * HOUR,
+    });
+    expect(abandoned.lastAt('+447700900002')).toBe(NOW);
+    expect(again.progress()).toMatchObject({ dialed: 4, connected: 1, abandoned: 1 });
+    // the 24 h abandoned rate survives the restart: 1 abandoned of 2 live calls
+    expect(again.progress().abandonRate24h).toBeCloseTo(0.5, 5);
+  });
+
+  it('skips a last line cut short by a crash, and refuses a damaged line before it', () => {
+    const dir = journalDir();
+    const journal = new CampaignJournal(dir);
+    journal.save(definition, 'paused');
+    const record = {
+      campaignId: 'retention-1',
+      tenantId: 'acme',
+      contactId: 'c1',
+      attemptId: 'a1',
+      callId: 'k1',
+      agentId: 'x',
+      attempt: 1,
+      outcome: 'busy' as const,
+      atMs: NOW,
+    };
+    journal.append(record);
+    appendFileSync(join(dir, 'retention-1.attempts.jsonl'), '{"campaignId":"retention-1","cont');
+    expect(journal.load()[0]!.attempts).toEqual([record]);
+    appendFileSync(join(dir, 'retention-1.attempts.jsonl'), '\n');
+    journal.append(record);
+    expect(() => journal.load()).toThrow(/attempts\.jsonl line 2/);
+  });
+
+  it('refuses a campaign id that could leave its directory', () => {
+    const journal = new CampaignJournal(journalDir());
+    expect(() => journal.save({ ...definition, campaignId: '../etc' }, 'running')).toThrow(
+      /campaign id/,
+    );
+  });
+});

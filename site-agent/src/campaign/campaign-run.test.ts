@@ -1,0 +1,327 @@
+import { ManualClock } from '@ccfed/common';
+import { describe, expect, it } from 'vitest';
+import type { InboundLoad } from '../dialer/pacing.js';
+import type { DialOutcome, DialRequest, Dialer } from '../dialer/port.js';
+import {
+  AbandonedCalls,
+  CampaignRun,
+  type CampaignAgents,
+  type CampaignAttemptRecord,
+  type CampaignContact,
+  type CampaignDefinition,
+} from './campaign-run.js';
+import { DEFAULT_RULES } from './rules.js';
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+// 13:00 in London, 22:00 in Tokyo.
+const NOW = Date.parse('2026-12-07T13:00:00Z');
+
+/** A dialer whose customers answer as scripted, one outcome per attempt at their number. */
+class ScriptedDialer implements Dialer {
+  readonly requests: DialRequest[] = [];
+  constructor(private readonly script: Record<string, DialOutcome['kind'][]>) {}
+  dial(request: DialRequest): Promise<DialOutcome> {
+    this.requests.push(request);
+    const kind = this.script[request.number]?.shift() ?? 'no_answer';
+    if (kind === 'connected' || kind === 'abandoned')
+      return Promise.resolve({ kind, answeredAtMs: NOW });
+    if (kind === 'failed') return Promise.resolve({ kind, reason: 'scripted' });
+    return Promise.resolve({ kind });
+  }
+  numbersDialed(): string[] {
+    return this.requests.map((r) => r.number);
+  }
+}
+
+/** A skill's agents: reserved ones are busy until released or, once connected, hung up. */
+class Agents implements CampaignAgents {
+  readonly free: string[];
+  private readonly reserved = new Map<string, string>();
+  load: InboundLoad = {
+    queued: 0,
+    offered: 0,
+    answeredWithinTarget: 0,
+    target: 0.8,
+    minOffered: 20,
+  };
+  constructor(private readonly ids: string[]) {
+    this.free = [...ids];
+  }
+  staffing() {
+    const loggedIn = this.ids.length;
+    return {
+      loggedIn,
+      free: this.free.length,
+      busy: loggedIn - this.free.length,
+      averageHandleMs: 180_000,
+    };
+  }
+  inboundLoad(): InboundLoad {
+    return this.load;
+  }
+  reserve(_skill: string, _tenant: string, callId: string): string | undefined {
+    const agent = this.free.shift();
+    if (agent !== undefined) this.reserved.set(callId, agent);
+    return agent;
+  }
+  release(callId: string): void {
+    const agent = this.reserved.get(callId);
+    if (agent === undefined) throw new Error(`no agent reserved for ${callId}`);
+    this.reserved.delete(callId);
+    this.free.push(agent);
+  }
+  readonly talking = new Set<string>();
+  connected(callId: string): void {
+    this.talking.add(callId);
+  }
+  /** A connected call ended: its agent is free again. */
+  hangUp(callId: string): void {
+    if (!this.talking.delete(callId)) throw new Error(`${callId} is not talking`);
+    this.release(callId);
+  }
+}
+
+const contact = (id: string, number: string, timeZone = 'Europe/London'): CampaignContact => ({
+  contactId: id,
+  number,
+  timeZone,
+});
+
+function setup(opts: {
+  contacts: CampaignContact[];
+  script: Record<string, DialOutcome['kind'][]>;
+  agents?: string[];
+  mode?: CampaignDefinition['mode'];
+  dnc?: string[];
+  abandoned?: AbandonedCalls;
+}) {
+  const clock = new ManualClock(NOW);
+  const dialer = new ScriptedDialer(opts.script);
+  const agents = new Agents(opts.agents ?? ['a1']);
+  const records: CampaignAttemptRecord[] = [];
+  let n = 0;
+  const run = new CampaignRun(
+    {
+      campaignId: 'retention-1',
+      tenantId: 'acme',
+      skill: 'retention',
+      mode: opts.mode ?? 'progressive',
+      rules: { ...DEFAULT_RULES, dnc: new Set(opts.dnc ?? []) },
+      contacts: opts.contacts,
+      ringTimeoutMs: 20_000,
+    },
+    {
+      clock,
+      dialer,
+      agents,
+      newId: () => `id-${++n}`,
+      recorded: (r) => records.push(r),
+      abandoned: opts.abandoned ?? new AbandonedCalls(),
+    },
+  );
+  run.start();
+  return { clock, dialer, agents, records, run };
+}
+
+describe('a progressive campaign dials within the rules', () => {
+  it('dials one line per free agent, agent first, with the agent the ACD reserved', async () => {
+    const { dialer, run } = setup({
+      contacts: [
+        contact('c1', '+447700900001'),
+        contact('c2', '+447700900002'),
+        contact('c3', '+447700900003'),
+      ],
+      script: { '+447700900001': ['connected'], '+447700900002': ['connected'] },
+      agents: ['a1', 'a2'],
+    });
+    expect(run.tick()).toBe(2);
+    await run.settled();
+    expect(dialer.requests.map((r) => [r.number, r.agentId, r.order, r.tenantId, r.skill])).toEqual(
+      [
+        ['+447700900001', 'a1', 'agent_first', 'acme', 'retention'],
+        ['+447700900002', 'a2', 'agent_first', 'acme', 'retention'],
+      ],
+    );
+    // Both agents are on their calls: nobody is left to take the third customer.
+    expect(run.tick()).toBe(0);
+    expect(run.contactState('c3')).toEqual({ kind: 'pending' });
+  });
+
+  it('skips the night-time zone until its morning, the DNC number for good and a number abandoned 71 h ago', async () => {
+    const abandoned = new AbandonedCalls();
+    abandoned.note('+447700900004', NOW - 71 * HOUR);
+    const { dialer, run, clock, agents } = setup({
+      contacts: [
+        contact('tokyo', '+81300000001', 'Asia/Tokyo'),
+        contact('dnc', '+447700900003'),
+        contact('abandoned', '+447700900004'),
+        contact('london', '+447700900005'),
+      ],
+      script: { '+447700900005': ['connected'] },
+      dnc: ['+447700900003'],
+      abandoned,
+    });
+    expect(run.tick()).toBe(1);
+    await run.settled();
+    expect(dialer.numbersDialed()).toEqual(['+447700900005']);
+    expect(run.contactState('tokyo')).toEqual({
+      kind: 'later',
+      reason: 'window',
+      notBeforeMs: Date.parse('2026-12-07T23:00:00Z'),
+    });
+    expect(run.contactState('dnc')).toEqual({ kind: 'done', reason: 'dnc' });
+    expect(run.contactState('abandoned')).toEqual({
+      kind: 'later',
+      reason: 'abandoned_72h',
+      notBeforeMs: NOW + HOUR,
+    });
+    expect(run.contactState('london')).toEqual({ kind: 'done', reason: 'completed' });
+    expect(run.nextDueMs()).toBe(NOW + HOUR);
+
+    // An hour on the 72 h are over (the London call has ended); at 08:00 in Tokyo, Tokyo is due.
+    agents.hangUp('id-1');
+    clock.advance(HOUR);
+    expect(run.tick()).toBe(1);
+    await run.settled();
+    clock.set(Date.parse('2026-12-07T23:00:00Z') - MINUTE);
+    expect(run.tick()).toBe(0);
+    clock.advance(MINUTE);
+    expect(run.tick()).toBe(1);
+    await run.settled();
+    expect(dialer.numbersDialed()).toEqual(['+447700900005', '+447700900004', '+81300000001']);
+  });
+
+  it('retries a busy customer after the busy delay and not before', async () => {
+    const { dialer, run, clock, records } = setup({
+      contacts: [contact('c1', '+447700900001')],
+      script: { '+447700900001': ['busy', 'connected'] },
+    });
+    run.tick();
+    await run.settled();
+    expect(run.contactState('c1')).toMatchObject({ kind: 'later', reason: 'retry_delay' });
+    clock.advance(10 * MINUTE);
+    expect(run.tick()).toBe(0);
+    clock.advance(5 * MINUTE);
+    expect(run.tick()).toBe(1);
+    await run.settled();
+    expect(dialer.numbersDialed()).toEqual(['+447700900001', '+447700900001']);
+    expect(records.map((r) => [r.attempt, r.outcome, r.atMs - NOW])).toEqual([
+      [1, 'busy', 0],
+      [2, 'connected', 15 * MINUTE],
+    ]);
+  });
+
+  it('stops after the most attempts', async () => {
+    const { run, clock } = setup({
+      contacts: [contact('c1', '+447700900001')],
+      script: { '+447700900001': ['no_answer', 'no_answer', 'no_answer', 'connected'] },
+    });
+    for (let i = 0; i < 3; i++) {
+      expect(run.tick()).toBe(1);
+      await run.settled();
+      clock.advance(2 * HOUR);
+    }
+    expect(run.tick()).toBe(0);
+    expect(run.contactState('c1')).toEqual({ kind: 'done', reason: 'max_attempts' });
+  });
+
+  it('an agent who does not answer costs the customer no attempt', async () => {
+    const { dialer, run, records } = setup({
+      contacts: [contact('c1', '+447700900001')],
+      script: { '+447700900001': ['agent_no_answer', 'connected'] },
+    });
+    run.tick();
+    await run.settled();
+    expect(run.tick()).toBe(1);
+    await run.settled();
+    expect(dialer.requests).toHaveLength(2);
+    expect(records.map((r) => [r.attempt, r.outcome])).toEqual([
+      [0, 'agent_no_answer'],
+      [1, 'connected'],
+    ]);
+  });
+});
+
+describe('inbound first, pause, and the site-wide 72 h rule', () => {
+  it('dials nothing while an inbound call waits or the inbound service level is below target', () => {
+    const { run, agents, dialer } = setup({
+      contacts: [contact('c1', '+447700900001')],
+      script: {},
+    });
+    agents.load = { ...agents.load, queued: 1 };
+    expect(run.tick()).toBe(0);
+    expect(run.progress().held).toBe('inbound_waiting');
+    agents.load = { queued: 0, offered: 40, answeredWithinTarget: 20, target: 0.8, minOffered: 20 };
+    expect(run.tick()).toBe(0);
+    expect(run.progress().held).toBe('service_level_below_target');
+    expect(dialer.requests).toHaveLength(0);
+  });
+
+  it('a paused campaign starts nothing until started again', () => {
+    const { run, dialer } = setup({ contacts: [contact('c1', '+447700900001')], script: {} });
+    run.pause();
+    expect(run.tick()).toBe(0);
+    expect(run.progress()).toMatchObject({ status: 'paused', held: 'paused' });
+    run.start();
+    expect(run.tick()).toBe(1);
+    expect(dialer.requests).toHaveLength(1);
+  });
+
+  it('a call abandoned in one campaign keeps the number from every campaign of the site for 72 h', async () => {
+    const abandoned = new AbandonedCalls();
+    const first = setup({
+      contacts: [contact('c1', '+447700900001')],
+      script: { '+447700900001': ['abandoned'] },
+      mode: 'predictive',
+      abandoned,
+    });
+    first.run.tick();
+    await first.run.settled();
+    expect(first.dialer.requests[0]!.order).toBe('customer_first');
+    expect(abandoned.lastAt('+447700900001')).toBe(NOW);
+
+    const second = setup({ contacts: [contact('x', '+447700900001')], script: {}, abandoned });
+    expect(second.run.tick()).toBe(0);
+    expect(second.run.contactState('x')).toEqual({
+      kind: 'later',
+      reason: 'abandoned_72h',
+      notBeforeMs: NOW + 72 * HOUR,
+    });
+  });
+});
+
+describe('progress', () => {
+  it('counts dialed, connected, abandoned, the 24 h abandon rate and every outcome', async () => {
+    const { run, agents } = setup({
+      contacts: [
+        contact('c1', '+447700900001'),
+        contact('c2', '+447700900002'),
+        contact('c3', '+447700900003'),
+        contact('c4', '+447700900004'),
+      ],
+      script: {
+        '+447700900001': ['connected'],
+        '+447700900002': ['abandoned'],
+        '+447700900003': ['busy'],
+        '+447700900004': ['no_answer'],
+      },
+      agents: ['a1', 'a2', 'a3', 'a4'],
+    });
+    run.tick();
+    await run.settled();
+    agents.hangUp('id-1');
+    const p = run.progress();
+    expect(p).toMatchObject({
+      status: 'running',
+      contacts: 4,
+      dialed: 4,
+      connected: 1,
+      abandoned: 1,
+      outcomes: { connected: 1, abandoned: 1, busy: 1, no_answer: 1 },
+      standing: { 'done:completed': 1, 'later:abandoned_72h': 1, 'later:retry_delay': 2 },
+    });
+    // 1 abandoned of 2 live calls, with the Pacer's estimate of machine verdicts (none here).
+    expect(p.abandonRate24h).toBeCloseTo(0.5, 5);
+  });
+});

@@ -1,0 +1,183 @@
+// The campaign RPCs over the real gRPC server with mutual TLS: who may create, start and see
+// which campaigns, and how a bad list or campaign is refused.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock, silentLogger, type Principal } from '@ccfed/common';
+import { site } from '@ccfed/proto';
+import { Status } from 'nice-grpc';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CampaignDesk } from '../campaign/campaign-desk.js';
+import { CampaignJournal } from '../campaign/campaign-journal.js';
+import type { DialRequest } from '../dialer/port.js';
+import { startGrpcServer } from './server.js';
+import {
+  channelAs,
+  clientFactory,
+  failure,
+  OPERATOR,
+  PHONES,
+  SHANGHAI,
+  SITE,
+  SUPERVISOR,
+  testSite,
+  tlsAs,
+} from './test-support.js';
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+const ACME_SUPERVISOR: Principal = { kind: 'supervisor', site: 'shanghai', tenant: 'acme-bank' };
+const ZENITH_SUPERVISOR: Principal = {
+  kind: 'supervisor',
+  site: 'shanghai',
+  tenant: 'zenith-telecom',
+};
+const AGENT: Principal = { kind: 'agent', site: 'shanghai', agent: 'sh-001' };
+// 13:00 in London.
+const NOW = Date.parse('2026-12-07T13:00:00Z');
+
+const CSV = 'customer_id,number,time_zone\nc-1,+447700900001,Europe/London\n';
+
+async function serve(withDesk = true) {
+  const dialed: DialRequest[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'ccfed-rpc-campaigns-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const desk = new CampaignDesk({
+    clock: new ManualClock(NOW),
+    dialer: {
+      dial: (r) => {
+        dialed.push(r);
+        return Promise.resolve({ kind: 'busy' });
+      },
+    },
+    agents: {
+      staffing: () => ({ loggedIn: 1, free: 1, busy: 0, averageHandleMs: 180_000 }),
+      inboundLoad: () => ({
+        queued: 0,
+        offered: 0,
+        answeredWithinTarget: 0,
+        target: 0.8,
+        minOffered: 20,
+      }),
+      reserve: () => 'sh-001',
+      release: () => {},
+      connected: () => {},
+    },
+    journal: new CampaignJournal(join(dir, 'campaigns')),
+    serves: (_tenant, skill) => skill === 'sales',
+    newId: () => `id-${dialed.length}-${Math.random()}`,
+    published: () => {},
+    tickEveryMs: 60_000,
+  });
+  desk.open();
+  cleanup.push(() => desk.close());
+  const s = testSite();
+  const server = await startGrpcServer({
+    host: '127.0.0.1',
+    port: 0,
+    desk: s.desk,
+    status: undefined as never,
+    site: SITE,
+    phoneNetwork: PHONES,
+    tls: await tlsAs(SHANGHAI),
+    log: silentLogger(),
+    ...(withDesk && { campaigns: desk }),
+  });
+  cleanup.push(() => server.close());
+  const as = async (principal: Principal) => {
+    const channel = await channelAs(server.port, principal);
+    cleanup.push(() => channel.close());
+    return clientFactory.create(site.AgentControlDefinition, channel);
+  };
+  return { as, dialed, desk };
+}
+
+const create = (over: Partial<site.CreateCampaignRequest> = {}) => ({
+  campaignId: 'acme-retention',
+  tenantId: 'acme-bank',
+  skill: 'sales',
+  mode: 'progressive',
+  contactsCsv: CSV,
+  dnc: [],
+  ...over,
+});
+
+describe('campaign RPCs', () => {
+  it('a tenant’s supervisor runs and sees only its tenant’s campaigns; the site’s supervisor all', async () => {
+    const { as, dialed } = await serve();
+    const [siteSup, acme, zenith] = await Promise.all([
+      as(SUPERVISOR),
+      as(ACME_SUPERVISOR),
+      as(ZENITH_SUPERVISOR),
+    ]);
+    const created = await acme.createCampaign(create());
+    expect(created.campaign).toMatchObject({
+      campaignId: 'acme-retention',
+      tenantId: 'acme-bank',
+      status: 'paused',
+      contacts: 1,
+    });
+    await siteSup.createCampaign(
+      create({ campaignId: 'zenith-winback', tenantId: 'zenith-telecom' }),
+    );
+
+    expect((await zenith.listCampaigns({})).campaigns.map((c) => c.campaignId)).toEqual([
+      'zenith-winback',
+    ]);
+    expect((await siteSup.listCampaigns({})).campaigns).toHaveLength(2);
+    expect(await failure(zenith.startCampaign({ campaignId: 'acme-retention' }))).toMatchObject({
+      code: Status.NOT_FOUND,
+    });
+    expect(await failure(zenith.createCampaign(create({ campaignId: 'x' })))).toMatchObject({
+      code: Status.PERMISSION_DENIED,
+    });
+    expect(dialed).toHaveLength(0);
+
+    const started = await acme.startCampaign({ campaignId: 'acme-retention' });
+    expect(started.campaign).toMatchObject({ status: 'running', dialed: 1 });
+    expect(dialed.map((d) => [d.tenantId, d.number])).toEqual([['acme-bank', '+447700900001']]);
+    // the number never comes back
+    expect(JSON.stringify(await siteSup.listCampaigns({}))).not.toContain('447700900001');
+    const paused = await acme.pauseCampaign({ campaignId: 'acme-retention' });
+    expect(paused.campaign).toMatchObject({ status: 'paused', outcomes: { busy: 1 } });
+  });
+
+  it('refuses a bad list, a bad campaign, a taken id, agents and operators, each with its reason', async () => {
+    const { as } = await serve();
+    const sup = await as(SUPERVISOR);
+    const bad = await failure(
+      sup.createCampaign(create({ contactsCsv: `${CSV}c-2,0770 0900,Europe/London\n` })),
+    );
+    expect(bad).toMatchObject({ code: Status.INVALID_ARGUMENT });
+    expect(bad.details).toMatch(/line 3: number is not E\.164/);
+    expect(await failure(sup.createCampaign(create({ skill: 'support' })))).toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/no acme-bank seats with skill support/),
+    });
+    expect(await failure(sup.createCampaign(create({ mode: 'blast' })))).toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+    });
+    expect(
+      await failure(sup.createCampaign(create({ windowStartMinute: 1300, windowEndMinute: 600 }))),
+    ).toMatchObject({ code: Status.INVALID_ARGUMENT, details: expect.stringMatching(/window/) });
+    await sup.createCampaign(create());
+    expect(await failure(sup.createCampaign(create()))).toMatchObject({
+      code: Status.ALREADY_EXISTS,
+    });
+    for (const p of [AGENT, OPERATOR]) {
+      const c = await as(p);
+      expect(await failure(c.listCampaigns({}))).toMatchObject({
+        code: Status.PERMISSION_DENIED,
+      });
+    }
+  });
+
+  it('a site without a dialer runs no campaigns', async () => {
+    const { as } = await serve(false);
+    const sup = await as(SUPERVISOR);
+    expect(await failure(sup.listCampaigns({}))).toMatchObject({ code: Status.UNAVAILABLE });
+  });
+});

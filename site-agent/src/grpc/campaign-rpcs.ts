@@ -1,0 +1,158 @@
+// AgentControl.CreateCampaign, StartCampaign, PauseCampaign, ListCampaigns (docs/campaigns.md):
+// the site's supervisors run every campaign of the site, a tenant's supervisor only its tenant's
+// (authorise.ts). The contact list comes in as CSV and its numbers never go out: progress is
+// counts only.
+//
+// Status mapping:
+//   malformed field, bad contact list (every bad line named), bad rules,
+//   a tenant without seats with the skill here                         → INVALID_ARGUMENT
+//   creating for another tenant than the supervisor's                   → PERMISSION_DENIED
+//   a campaign id in use                                                → ALREADY_EXISTS
+//   no such campaign (or another tenant's)                              → NOT_FOUND
+//   a site without a dialer                                             → UNAVAILABLE
+import type { site as siteApi } from '@ccfed/proto';
+import { ServerError, Status } from 'nice-grpc';
+import type { Logger } from 'pino';
+import {
+  CampaignRequestError,
+  type CampaignDesk,
+  type CampaignScope,
+} from '../campaign/campaign-desk.js';
+import type { CampaignProgress } from '../campaign/campaign-run.js';
+import { ContactListError, parseContactCsv } from '../campaign/contact-list.js';
+import type { Scope, SiteFacts } from './authorise.js';
+import { internalError } from './internal-error.js';
+import { permitWho } from './permit.js';
+
+/** The most contacts one campaign's list may hold. */
+export const MAX_CAMPAIGN_CONTACTS = 100_000;
+
+export interface CampaignRpcDeps {
+  readonly campaigns: CampaignDesk | undefined;
+  readonly site: SiteFacts;
+  readonly log: Logger;
+}
+
+export function campaignRpcs({
+  campaigns,
+  site,
+  log,
+}: CampaignRpcDeps): Pick<
+  siteApi.AgentControlServiceImplementation,
+  'createCampaign' | 'startCampaign' | 'pauseCampaign' | 'listCampaigns'
+> {
+  const desk = (): CampaignDesk => {
+    if (!campaigns)
+      throw new ServerError(Status.UNAVAILABLE, `site ${site.siteId} has no outbound dialer`);
+    return campaigns;
+  };
+  const failed = (rpc: string, err: unknown): never => {
+    if (err instanceof ServerError) throw err;
+    if (err instanceof ContactListError)
+      throw new ServerError(Status.INVALID_ARGUMENT, err.message);
+    if (err instanceof CampaignRequestError) throw new ServerError(STATUS[err.code], err.message);
+    throw internalError(log, rpc, err, {});
+  };
+  return {
+    async createCampaign(req, context) {
+      const { scope } = permitWho(context, site, { rpc: 'CreateCampaign' }, log);
+      const campaignScope = scopeOf(scope);
+      if ('tenantId' in campaignScope && req.tenantId !== campaignScope.tenantId)
+        throw new ServerError(
+          Status.PERMISSION_DENIED,
+          `a supervisor of ${campaignScope.tenantId} creates campaigns of ${campaignScope.tenantId} only`,
+        );
+      if (req.mode !== 'progressive' && req.mode !== 'predictive')
+        throw new ServerError(Status.INVALID_ARGUMENT, 'mode: progressive or predictive');
+      try {
+        const contacts = parseContactCsv(req.contactsCsv, { maxContacts: MAX_CAMPAIGN_CONTACTS });
+        const window =
+          req.windowStartMinute !== undefined || req.windowEndMinute !== undefined
+            ? {
+                window: {
+                  startMinute: req.windowStartMinute ?? 8 * 60,
+                  endMinute: req.windowEndMinute ?? 21 * 60,
+                },
+              }
+            : {};
+        const progress = desk().create(campaignScope, {
+          campaignId: req.campaignId,
+          tenantId: req.tenantId,
+          skill: req.skill,
+          mode: req.mode,
+          contacts,
+          rules: {
+            ...window,
+            ...(req.maxAttempts !== undefined && { maxAttempts: req.maxAttempts }),
+            dnc: req.dnc,
+          },
+          ...(req.ringTimeoutMs !== undefined && { ringTimeoutMs: req.ringTimeoutMs }),
+        });
+        log.info(
+          {
+            event: 'campaign_created',
+            campaignId: req.campaignId,
+            tenantId: req.tenantId,
+            contacts: contacts.length,
+          },
+          'campaign created',
+        );
+        return { campaign: toProto(progress) };
+      } catch (err) {
+        return failed('CreateCampaign', err);
+      }
+    },
+    async startCampaign(req, context) {
+      const { scope } = permitWho(context, site, { rpc: 'StartCampaign' }, log);
+      try {
+        return { campaign: toProto(desk().start(scopeOf(scope), req.campaignId)) };
+      } catch (err) {
+        return failed('StartCampaign', err);
+      }
+    },
+    async pauseCampaign(req, context) {
+      const { scope } = permitWho(context, site, { rpc: 'PauseCampaign' }, log);
+      try {
+        return { campaign: toProto(desk().pause(scopeOf(scope), req.campaignId)) };
+      } catch (err) {
+        return failed('PauseCampaign', err);
+      }
+    },
+    async listCampaigns(_req, context) {
+      const { scope } = permitWho(context, site, { rpc: 'ListCampaigns' }, log);
+      return { campaigns: desk().list(scopeOf(scope)).map(toProto) };
+    },
+  };
+}
+
+const STATUS: Record<CampaignRequestError['code'], Status> = {
+  invalid: Status.INVALID_ARGUMENT,
+  exists: Status.ALREADY_EXISTS,
+  not_found: Status.NOT_FOUND,
+};
+
+/** The site's supervisors reach every campaign; a tenant's supervisor its tenant's. */
+function scopeOf(scope: Scope): CampaignScope {
+  if (scope.kind === 'tenant') return { tenantId: scope.tenant };
+  if (scope.kind === 'site') return { hq: true };
+  // authorise.ts gives campaign RPCs a site or a tenant scope only
+  throw new ServerError(Status.PERMISSION_DENIED, 'campaigns are not run by an agent');
+}
+
+function toProto(p: CampaignProgress): siteApi.CampaignProgress {
+  return {
+    campaignId: p.campaignId,
+    tenantId: p.tenantId,
+    skill: p.skill,
+    mode: p.mode,
+    status: p.status,
+    contacts: p.contacts,
+    dialed: p.dialed,
+    connected: p.connected,
+    abandoned: p.abandoned,
+    abandonRate24h: p.abandonRate24h,
+    outcomes: { ...p.outcomes },
+    standing: { ...p.standing },
+    held: p.held ?? '',
+  };
+}
