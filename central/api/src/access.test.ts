@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  callbackPrincipal,
+  supervisorPrincipal,
   monitorPrincipal,
   refuseForeign,
   refuseRecordingOutOfScope,
@@ -98,27 +98,40 @@ describe('monitorPrincipal', () => {
   });
 });
 
-describe('callbackPrincipal', () => {
+describe('supervisorPrincipal', () => {
   const exp = 0;
   it("asks as the site's supervisor for HQ and that site's own, as the tenant's supervisor for a tenant, never for an agent", () => {
-    expect(callbackPrincipal({ sub: 'h', role: 'hq', exp }, 'beijing')).toEqual({
+    expect(supervisorPrincipal({ sub: 'h', role: 'hq', exp }, 'beijing', 'callbacks')).toEqual({
       kind: 'supervisor',
       site: 'beijing',
     });
     expect(
-      callbackPrincipal({ sub: 's', role: 'site', siteId: 'beijing', exp }, 'beijing'),
+      supervisorPrincipal(
+        { sub: 's', role: 'site', siteId: 'beijing', exp },
+        'beijing',
+        'callbacks',
+      ),
     ).toEqual({ kind: 'supervisor', site: 'beijing' });
     expect(() =>
-      callbackPrincipal({ sub: 's', role: 'site', siteId: 'beijing', exp }, 'shanghai'),
-    ).toThrow(/may not see or ask for callbacks at site shanghai/);
+      supervisorPrincipal(
+        { sub: 's', role: 'site', siteId: 'beijing', exp },
+        'shanghai',
+        'callbacks',
+      ),
+    ).toThrow(/may not manage callbacks at site shanghai/);
     expect(
-      callbackPrincipal({ sub: 't', role: 'tenant', tenantId: 'acme-bank', exp }, 'shanghai'),
+      supervisorPrincipal(
+        { sub: 't', role: 'tenant', tenantId: 'acme-bank', exp },
+        'shanghai',
+        'callbacks',
+      ),
     ).toEqual({ kind: 'supervisor', site: 'shanghai', tenant: 'acme-bank' });
     expect(() =>
-      callbackPrincipal(
+      supervisorPrincipal(
         { sub: 'a', role: 'agent', siteId: 'beijing', agentId: 'bj-001', exp },
         'beijing',
+        'campaigns',
       ),
-    ).toThrow(/may not manage callbacks/);
+    ).toThrow(/agent bj-001 may not manage campaigns: supervisors do/);
   });
 });

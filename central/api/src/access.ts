@@ -106,23 +106,27 @@ export function monitorPrincipal(claims: Claims, siteId: string): Principal {
 }
 
 /**
- * The supervisor a callback request is made as at `siteId`, or 403: HQ as the site's supervisor
- * (callbacks are the whole country's queue), a site supervisor at its own site only, a tenant
- * client as its tenant's supervisor at any site (the site keeps it to that tenant's callbacks).
+ * As whom the API asks site `siteId` to manage a supervisor's work there (callbacks, campaigns),
+ * or 403: HQ and that site's supervisor as the site's supervisor, a tenant's as that tenant's at
+ * the site; another site's supervisor and agents never.
  */
-export function callbackPrincipal(claims: Claims, siteId: string): Principal {
+export function supervisorPrincipal(
+  claims: Claims,
+  siteId: string,
+  work: 'callbacks' | 'campaigns',
+): Principal {
   switch (claims.role) {
     case 'hq':
       return { kind: 'supervisor', site: siteId };
     case 'site':
       if (claims.siteId !== siteId)
         throw forbidden(
-          `the supervisor of site ${claims.siteId} may not see or ask for callbacks at site ${siteId}`,
+          `the supervisor of site ${claims.siteId} may not manage ${work} at site ${siteId}`,
         );
       return { kind: 'supervisor', site: siteId };
     case 'tenant':
       return { kind: 'supervisor', site: siteId, tenant: claims.tenantId };
     case 'agent':
-      throw forbidden(`agent ${claims.agentId} may not manage callbacks: supervisors do`);
+      throw forbidden(`agent ${claims.agentId} may not manage ${work}: supervisors do`);
   }
 }

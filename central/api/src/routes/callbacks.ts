@@ -3,18 +3,18 @@
 //          /api/v1/callbacks                 {siteId, number, skill, scheduledFor, tenantId?} → the pending callback
 //   GET    /api/v1/callbacks?site=&skill=    → {callbacks: [...], unreachable: [siteId]}
 //   DELETE /api/v1/callbacks/{callbackId}?site=
-// The API decides as whom it asks (access.ts callbackPrincipal: HQ and a site's supervisor as the
+// The API decides as whom it asks (access.ts supervisorPrincipal: HQ and a site's supervisor as the
 // site's supervisor, a tenant client as its tenant's), the site decides again and keeps a tenant
 // to its own callbacks. The customer's number goes to the site and never comes back.
 import type { site as siteApi } from '@ccfed/proto';
 import type { Topology } from '@ccfed/topology';
-import { ClientError, Status } from 'nice-grpc';
 import { z } from 'zod';
-import { callbackPrincipal } from '../access.js';
+import { supervisorPrincipal } from '../access.js';
 import type { SiteCallbacksClient } from '../callbacks/site-callbacks.js';
-import { badRequest, forbidden, HttpError } from '../http/errors.js';
+import { badRequest, forbidden } from '../http/errors.js';
 import { topologyIdParam } from '../http/query-string.js';
 import { route, type Route } from '../http/route.js';
+import { askSites, knownSite, siteRefusal } from '../sites/site-answers.js';
 import { API } from './deps.js';
 
 /** Call-IDs and callback ids are opaque but printable and bounded, as the site takes them. */
@@ -80,20 +80,6 @@ const ERRORS = {
   '502': 'the site could not be reached',
 };
 
-/** The site's refusal as the HTTP status the caller acts on; its message is for people. */
-function siteError(err: unknown): never {
-  if (!(err instanceof ClientError)) throw err;
-  const status: Partial<Record<Status, number>> = {
-    [Status.INVALID_ARGUMENT]: 400,
-    [Status.PERMISSION_DENIED]: 403,
-    [Status.NOT_FOUND]: 404,
-    [Status.ALREADY_EXISTS]: 409,
-    [Status.FAILED_PRECONDITION]: 409,
-    [Status.RESOURCE_EXHAUSTED]: 429,
-  };
-  throw new HttpError(status[err.code] ?? 502, err.details);
-}
-
 function toJson(siteId: string, c: siteApi.PendingCallback): Pending {
   return {
     callbackId: c.callbackId,
@@ -114,10 +100,7 @@ export function callbackRoutes(deps: {
   readonly topology: Topology;
   readonly sites: SiteCallbacksClient;
 }): Route[] {
-  const known = (siteId: string) => {
-    if (!deps.topology.sites.some((s) => s.id === siteId))
-      throw badRequest('siteId', `no site ${siteId} in the topology`);
-  };
+  const known = (siteId: string) => knownSite(deps.topology, siteId);
   return [
     route({
       method: 'POST',
@@ -133,7 +116,7 @@ export function callbackRoutes(deps: {
         const b = ctx.body;
         known(b.siteId);
         const claims = ctx.claims!;
-        const as = callbackPrincipal(claims, b.siteId);
+        const as = supervisorPrincipal(claims, b.siteId, 'callbacks');
         let tenantId = b.tenantId ?? '';
         if (claims.role === 'tenant') {
           if (b.tenantId !== undefined && b.tenantId !== claims.tenantId)
@@ -152,7 +135,7 @@ export function callbackRoutes(deps: {
             tenantId: b.callId === undefined ? tenantId : '',
             scheduledFor: b.scheduledFor ? new Date(b.scheduledFor) : undefined,
           })
-          .catch(siteError);
+          .catch(siteRefusal);
         return toJson(b.siteId, res);
       },
     }),
@@ -167,27 +150,20 @@ export function callbackRoutes(deps: {
       otherErrors: ERRORS,
       response: z.object({ callbacks: z.array(pending), unreachable: z.array(z.string()) }),
       async handle(ctx) {
-        const claims = ctx.claims!;
-        if (ctx.query.site !== undefined) known(ctx.query.site);
-        const siteIds =
-          ctx.query.site !== undefined
-            ? [ctx.query.site]
-            : claims.role === 'site'
-              ? [claims.siteId]
-              : deps.topology.sites.map((s) => s.id);
-        const principals = siteIds.map((id) => callbackPrincipal(claims, id));
-        const answers = await Promise.allSettled(
-          siteIds.map((id, i) => deps.sites.list(id, principals[i]!, ctx.query.skill ?? '')),
+        const { items, unreachable } = await askSites(
+          deps.topology,
+          ctx.claims!,
+          ctx.query.site,
+          async (id) =>
+            (
+              await deps.sites.list(
+                id,
+                supervisorPrincipal(ctx.claims!, id, 'callbacks'),
+                ctx.query.skill ?? '',
+              )
+            ).map((c) => toJson(id, c)),
         );
-        const callbacks: Pending[] = [];
-        const unreachable: string[] = [];
-        answers.forEach((a, i) => {
-          if (a.status === 'fulfilled')
-            callbacks.push(...a.value.map((c) => toJson(siteIds[i]!, c)));
-          else if (siteIds.length === 1) siteError(a.reason);
-          else unreachable.push(siteIds[i]!);
-        });
-        return { callbacks, unreachable };
+        return { callbacks: items, unreachable };
       },
     }),
     route({
@@ -203,8 +179,8 @@ export function callbackRoutes(deps: {
         const callbackId = ctx.params.callbackId ?? '';
         if (!CALL_ID.test(callbackId)) throw badRequest('callbackId', 'not a callback id');
         known(ctx.query.site);
-        const as = callbackPrincipal(ctx.claims!, ctx.query.site);
-        await deps.sites.cancel(ctx.query.site, as, callbackId).catch(siteError);
+        const as = supervisorPrincipal(ctx.claims!, ctx.query.site, 'callbacks');
+        await deps.sites.cancel(ctx.query.site, as, callbackId).catch(siteRefusal);
         return { callbackId, cancelled: true };
       },
     }),

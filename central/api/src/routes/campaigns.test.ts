@@ -123,7 +123,7 @@ describe('the campaign routes', () => {
     expect(
       (await r.call(r.start, BJ_SUP, { params: { campaignId: 'acme-retention' }, body: shanghai }))
         .json.error,
-    ).toMatch(/may not run campaigns at site shanghai/);
+    ).toMatch(/may not manage campaigns at site shanghai/);
     expect(
       (await r.call(r.start, AGENT, { params: { campaignId: 'acme-retention' }, body: shanghai }))
         .status,

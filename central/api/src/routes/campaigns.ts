@@ -8,16 +8,15 @@
 // supervisor the caller stands for (HQ as the site's supervisor, a site's supervisor at its own
 // site only, a tenant client as its tenant's supervisor); the site decides again and keeps a
 // tenant to its own campaigns. The list's numbers go to the site and never come back.
-import type { Principal } from '@ccfed/common';
 import type { site as siteApi } from '@ccfed/proto';
 import type { Topology } from '@ccfed/topology';
-import { ClientError, Status } from 'nice-grpc';
 import { z } from 'zod';
-import type { Claims } from '../auth/token.js';
+import { supervisorPrincipal } from '../access.js';
 import type { SiteCampaignsClient } from '../campaigns/site-campaigns.js';
 import { badRequest, forbidden, HttpError } from '../http/errors.js';
 import { topologyIdParam } from '../http/query-string.js';
 import { route, type Route } from '../http/route.js';
+import { askSites, knownSite, siteRefusal } from '../sites/site-answers.js';
 import { API } from './deps.js';
 
 const CAMPAIGN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -77,36 +76,6 @@ const ERRORS = {
   '502': 'the site could not be reached, or runs no campaigns (no outbound trunk)',
 };
 
-/** As whom the API asks `siteId`, or 403 (as callbacks: docs/api.md). */
-function campaignPrincipal(claims: Claims, siteId: string): Principal {
-  switch (claims.role) {
-    case 'hq':
-      return { kind: 'supervisor', site: siteId };
-    case 'site':
-      if (claims.siteId !== siteId)
-        throw forbidden(
-          `the supervisor of site ${claims.siteId} may not run campaigns at site ${siteId}`,
-        );
-      return { kind: 'supervisor', site: siteId };
-    case 'tenant':
-      return { kind: 'supervisor', site: siteId, tenant: claims.tenantId };
-    case 'agent':
-      throw forbidden(`agent ${claims.agentId} may not run campaigns: supervisors do`);
-  }
-}
-
-/** The site's refusal as the HTTP status the caller acts on; its message is for people. */
-function siteError(err: unknown): never {
-  if (!(err instanceof ClientError)) throw err;
-  const status: Partial<Record<Status, number>> = {
-    [Status.INVALID_ARGUMENT]: 400,
-    [Status.PERMISSION_DENIED]: 403,
-    [Status.NOT_FOUND]: 404,
-    [Status.ALREADY_EXISTS]: 409,
-  };
-  throw new HttpError(status[err.code] ?? 502, err.details);
-}
-
 function minuteOf(hhmm: string): number {
   const [h, m] = hhmm.split(':').map(Number);
   return h! * 60 + m!;
@@ -135,10 +104,7 @@ export function campaignRoutes(deps: {
   readonly topology: Topology;
   readonly sites: SiteCampaignsClient;
 }): Route[] {
-  const known = (siteId: string) => {
-    if (!deps.topology.sites.some((s) => s.id === siteId))
-      throw badRequest('siteId', `no site ${siteId} in the topology`);
-  };
+  const known = (siteId: string) => knownSite(deps.topology, siteId);
   const campaignIdOf = (params: Record<string, string | undefined>) => {
     const id = params.campaignId ?? '';
     if (!CAMPAIGN_ID.test(id)) throw badRequest('campaignId', 'not a campaign id');
@@ -157,8 +123,8 @@ export function campaignRoutes(deps: {
       async handle(ctx) {
         const campaignId = campaignIdOf(ctx.params);
         known(ctx.body.siteId);
-        const as = campaignPrincipal(ctx.claims!, ctx.body.siteId);
-        const res = await deps.sites[verb](ctx.body.siteId, as, campaignId).catch(siteError);
+        const as = supervisorPrincipal(ctx.claims!, ctx.body.siteId, 'campaigns');
+        const res = await deps.sites[verb](ctx.body.siteId, as, campaignId).catch(siteRefusal);
         return toJson(ctx.body.siteId, res);
       },
     });
@@ -184,7 +150,7 @@ export function campaignRoutes(deps: {
           tenantId = claims.tenantId;
         }
         if (tenantId === undefined) throw badRequest('tenantId', 'a campaign names its tenant');
-        const as = campaignPrincipal(claims, b.siteId);
+        const as = supervisorPrincipal(claims, b.siteId, 'campaigns');
         const res = await deps.sites
           .create(b.siteId, as, {
             campaignId: b.campaignId,
@@ -202,7 +168,7 @@ export function campaignRoutes(deps: {
               ringTimeoutMs: b.ringTimeoutSeconds * 1000,
             }),
           })
-          .catch(siteError);
+          .catch(siteRefusal);
         return toJson(b.siteId, res);
       },
     }),
@@ -222,27 +188,16 @@ export function campaignRoutes(deps: {
       otherErrors: ERRORS,
       response: z.object({ campaigns: z.array(progress), unreachable: z.array(z.string()) }),
       async handle(ctx) {
-        const claims = ctx.claims!;
-        if (ctx.query.site !== undefined) known(ctx.query.site);
-        const siteIds =
-          ctx.query.site !== undefined
-            ? [ctx.query.site]
-            : claims.role === 'site'
-              ? [claims.siteId]
-              : deps.topology.sites.map((s) => s.id);
-        const principals = siteIds.map((id) => campaignPrincipal(claims, id));
-        const answers = await Promise.allSettled(
-          siteIds.map((id, i) => deps.sites.list(id, principals[i]!)),
+        const { items, unreachable } = await askSites(
+          deps.topology,
+          ctx.claims!,
+          ctx.query.site,
+          async (id) =>
+            (await deps.sites.list(id, supervisorPrincipal(ctx.claims!, id, 'campaigns'))).map(
+              (c) => toJson(id, c),
+            ),
         );
-        const campaigns: Progress[] = [];
-        const unreachable: string[] = [];
-        answers.forEach((a, i) => {
-          if (a.status === 'fulfilled')
-            campaigns.push(...a.value.map((c) => toJson(siteIds[i]!, c)));
-          else if (siteIds.length === 1) siteError(a.reason);
-          else unreachable.push(siteIds[i]!);
-        });
-        return { campaigns, unreachable };
+        return { campaigns: items, unreachable };
       },
     }),
     route({
@@ -257,8 +212,8 @@ export function campaignRoutes(deps: {
       async handle(ctx) {
         const campaignId = campaignIdOf(ctx.params);
         known(ctx.query.site);
-        const as = campaignPrincipal(ctx.claims!, ctx.query.site);
-        const all = await deps.sites.list(ctx.query.site, as).catch(siteError);
+        const as = supervisorPrincipal(ctx.claims!, ctx.query.site, 'campaigns');
+        const all = await deps.sites.list(ctx.query.site, as).catch(siteRefusal);
         const found = all.find((c) => c.campaignId === campaignId);
         if (!found) throw new HttpError(404, `no campaign ${campaignId} at site ${ctx.query.site}`);
         return toJson(ctx.query.site, found);
