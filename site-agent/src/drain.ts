@@ -2,7 +2,8 @@
 // overflow (its snapshots say so) and refuses overflowed INVITEs that still arrive, with 503.
 // Its own callers are served as usual. Kept in the data directory, so a restart during
 // maintenance does not quietly undrain the site.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileDurably } from './durable-file.js';
 
 export interface DrainState {
   readonly drained: boolean;
@@ -34,9 +35,7 @@ export class DrainSwitch {
     const next: DrainState = drained
       ? { drained, reason, sinceMs: before.drained ? before.sinceMs : nowMs }
       : { drained, reason: '', sinceMs: nowMs };
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(next));
-    renameSync(tmp, this.file);
+    writeFileDurably(this.file, JSON.stringify(next), 0o644);
     this.state = next;
     return before;
   }

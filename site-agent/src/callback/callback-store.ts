@@ -2,21 +2,12 @@
 // site agent restart keeps them and their places. This is the only place ccfed keeps a caller's
 // number (docs/security.md, "Callbacks"): one file per callback, mode 0600 in a 0700 directory,
 // written atomically (temporary file, fsync, rename), removed when the callback ends.
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Callback } from '../acd/callbacks.js';
+import { writeFileDurably } from '../durable-file.js';
 
 const stored = z.strictObject({
   id: z.string().min(1).max(256),
@@ -50,15 +41,7 @@ export class CallbackStore {
   save(cb: StoredCallback): void {
     const file = this.fileOf(cb.id);
     const { dialing: _notKept, ...rest } = cb;
-    const tmp = `${file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(rest));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writeFileDurably(file, JSON.stringify(rest));
   }
 
   remove(id: string): void {

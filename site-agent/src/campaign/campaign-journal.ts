@@ -5,21 +5,11 @@
 // attempts rebuilds every contact's attempts, retry times and the site's abandoned calls (the
 // 72 h rule). The definition holds the customers' numbers: mode 0600 in a 0700 directory, as the
 // callbacks' store keeps its numbers.
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { CampaignAttemptRecord, CampaignDefinition } from './campaign-run.js';
+import { writeFileDurably } from '../durable-file.js';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -79,19 +69,11 @@ export class CampaignJournal {
   /** Writes the campaign's definition and status; durable when it returns. */
   save(definition: CampaignDefinition, status: 'running' | 'paused'): void {
     const file = this.fileOf(definition.campaignId, 'campaign.json');
-    const tmp = `${file}.tmp`;
     const body = {
       status,
       definition: { ...definition, rules: { ...definition.rules, dnc: [...definition.rules.dnc] } },
     };
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(body));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writeFileDurably(file, JSON.stringify(body));
   }
 
   /** Appends one attempt's end; durable when it returns (before its events are published). */
