@@ -11,6 +11,8 @@ import { LiveWall } from './live-wall.js';
 import { CallbacksPage, CrossSellPage, KpiPage, SatisfactionPage } from './pages.js';
 import { ChurnModelsPage, RetentionPage, StaffingPage } from './planning-pages.js';
 import { ApiError, type Identity } from './session.js';
+import { CampaignsPage } from './campaigns-page.js';
+import { PendingCallbacksPage } from './pending-callbacks-page.js';
 import { RecordingsPage } from './recordings-page.js';
 import { RoutingPolicyEditPage, RoutingPolicyReadPage } from './routing-policy-page.js';
 import { TopologyPage } from './topology-page.js';
@@ -56,6 +58,11 @@ const Topology = authenticated(TopologyPage);
 const Recordings = authenticated(RecordingsPage);
 const PolicyEdit = authenticated(RoutingPolicyEditPage);
 const PolicyRead = authenticated(RoutingPolicyReadPage);
+const Campaigns = authenticated(CampaignsPage);
+const PendingCallbacks = authenticated(PendingCallbacksPage);
+
+/** The roles the campaign and callback routes admit: supervisors, never agents. */
+const SUPERVISORS: readonly (Identity['role'] | undefined)[] = ['hq', 'site', 'tenant'];
 
 function App() {
   return (
@@ -79,6 +86,16 @@ function App() {
           <Resource name="decisions" list={Decisions} options={{ label: 'Routing decisions' }} />
           <Resource name="recordings" list={Recordings} options={{ label: 'Recordings' }} />
           <Resource name="topology" list={Topology} options={{ label: 'Topology' }} />
+          {SUPERVISORS.includes(role) ? (
+            <>
+              <Resource name="campaigns" list={Campaigns} options={{ label: 'Campaigns' }} />
+              <Resource
+                name="pending-callbacks"
+                list={PendingCallbacks}
+                options={{ label: 'Callbacks' }}
+              />
+            </>
+          ) : null}
           {/* HQ edits the routing policy, a site supervisor reads it, a tenant never sees it. */}
           {role === 'hq' || role === 'site' ? (
             <Resource

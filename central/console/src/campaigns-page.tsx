@@ -1,0 +1,356 @@
+// Outbound campaigns (docs/campaigns.md, docs/api.md "Campaigns"): every campaign the caller may
+// see, per site, with its progress asked again every 3 s (GET /api/v1/campaigns, which asks each
+// site); a form that creates one from a contact list (CSV pasted or picked as a file) and Start
+// and Pause per row. The server scopes everything: a tenant client gets and runs only its own
+// tenant's campaigns, a site supervisor only its site's. A refusal shows as the server gave it,
+// a bad list with every bad line named.
+import {
+  Button,
+  Card,
+  CardContent,
+  MenuItem,
+  Stack,
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableRow,
+  TextField,
+  Typography,
+} from '@mui/material';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type ChangeEvent } from 'react';
+import { Title } from 'react-admin';
+import { ApiProblem } from './api-problem.js';
+import { apiGet, apiPostWithToken, storedIdentity } from './session.js';
+
+/** A campaign's progress as GET /api/v1/campaigns answers it. */
+interface Progress {
+  readonly campaignId: string;
+  readonly siteId: string;
+  readonly tenantId: string;
+  readonly skill: string;
+  readonly mode: string;
+  readonly status: string;
+  readonly contacts: number;
+  readonly dialed: number;
+  readonly connected: number;
+  readonly abandoned: number;
+  readonly abandonRate24h: number;
+  readonly outcomes: Readonly<Record<string, number>>;
+  readonly standing: Readonly<Record<string, number>>;
+  readonly held: string | null;
+}
+
+interface CampaignList {
+  readonly campaigns: readonly Progress[];
+  readonly unreachable: readonly string[];
+}
+
+const REFRESH_MS = 3_000;
+
+type Form = Record<
+  | 'siteId'
+  | 'tenantId'
+  | 'campaignId'
+  | 'skill'
+  | 'mode'
+  | 'contactsCsv'
+  | 'dnc'
+  | 'windowStart'
+  | 'windowEnd'
+  | 'maxAttempts'
+  | 'ringTimeoutSeconds',
+  string
+>;
+
+const counts = (m: Readonly<Record<string, number>>) =>
+  Object.entries(m)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+
+/**
+ * The request body as POST /api/v1/campaigns takes it. Empty optional fields are left out, so the
+ * site's defaults hold; numbers that are not numbers are sent as typed and the server names them.
+ */
+export function createBody(form: Form, role: string | undefined): Record<string, unknown> {
+  const t = (s: string) => s.trim();
+  const num = (s: string) => (/^\d+$/.test(t(s)) ? Number(t(s)) : t(s));
+  const dnc = form.dnc
+    .split(/[\s,]+/)
+    .map(t)
+    .filter((n) => n !== '');
+  return {
+    siteId: t(form.siteId),
+    campaignId: t(form.campaignId),
+    ...(role !== 'tenant' && t(form.tenantId) !== '' && { tenantId: t(form.tenantId) }),
+    skill: t(form.skill),
+    mode: form.mode,
+    contactsCsv: form.contactsCsv,
+    ...(dnc.length > 0 && { dnc }),
+    ...((t(form.windowStart) !== '' || t(form.windowEnd) !== '') && {
+      window: { start: t(form.windowStart), end: t(form.windowEnd) },
+    }),
+    ...(t(form.maxAttempts) !== '' && { maxAttempts: num(form.maxAttempts) }),
+    ...(t(form.ringTimeoutSeconds) !== '' && {
+      ringTimeoutSeconds: num(form.ringTimeoutSeconds),
+    }),
+  };
+}
+
+function CreateCampaign(props: { readonly onCreated: () => void }) {
+  const me = storedIdentity();
+  const [form, setForm] = useState<Form>({
+    siteId: me?.siteId ?? '',
+    tenantId: '',
+    campaignId: '',
+    skill: '',
+    mode: 'progressive',
+    contactsCsv: 'customer_id,number,time_zone\n',
+    dnc: '',
+    windowStart: '',
+    windowEnd: '',
+    maxAttempts: '',
+    ringTimeoutSeconds: '',
+  });
+  const [problem, setProblem] = useState<unknown>(null);
+  const [created, setCreated] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const field = (k: keyof Form, label: string, extra: { width?: number; help?: string } = {}) => (
+    <TextField
+      label={label}
+      size="small"
+      value={form[k]}
+      helperText={extra.help}
+      sx={{ width: extra.width ?? 180 }}
+      onChange={(e) => setForm({ ...form, [k]: e.target.value })}
+      slotProps={{ htmlInput: { 'data-testid': `campaign-${k}` } }}
+    />
+  );
+  const pickFile = async (e: ChangeEvent<HTMLInputElement>) => {
+    const file = e.target.files?.[0];
+    if (file) setForm({ ...form, contactsCsv: await file.text() });
+  };
+  const submit = async () => {
+    setBusy(true);
+    setProblem(null);
+    setCreated(null);
+    try {
+      const res = await apiPostWithToken<Progress>('/campaigns', createBody(form, me?.role));
+      setCreated(`${res.campaignId} created at ${res.siteId}, paused, ${res.contacts} contacts`);
+      props.onCreated();
+    } catch (err) {
+      setProblem(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div>
+      <Typography variant="h6" gutterBottom>
+        New campaign
+      </Typography>
+      <Stack direction="row" spacing={1} sx={{ mb: 1, flexWrap: 'wrap', rowGap: 1 }}>
+        {field('siteId', 'site')}
+        {me?.role === 'hq' || me?.role === 'site' ? field('tenantId', 'tenant') : null}
+        {field('campaignId', 'campaign id')}
+        {field('skill', 'skill')}
+        <TextField
+          select
+          label="mode"
+          size="small"
+          value={form.mode}
+          sx={{ width: 160 }}
+          onChange={(e) => setForm({ ...form, mode: e.target.value })}
+          slotProps={{ htmlInput: { 'data-testid': 'campaign-mode' } }}
+        >
+          <MenuItem value="progressive">progressive</MenuItem>
+          <MenuItem value="predictive">predictive</MenuItem>
+        </TextField>
+      </Stack>
+      <Stack direction="row" spacing={1} sx={{ mb: 1, flexWrap: 'wrap', rowGap: 1 }}>
+        {field('windowStart', 'window start', { width: 130, help: 'HH:MM, local' })}
+        {field('windowEnd', 'window end', { width: 130, help: 'HH:MM, local' })}
+        {field('maxAttempts', 'max attempts', { width: 130, help: '1-20' })}
+        {field('ringTimeoutSeconds', 'ring timeout (s)', { width: 150, help: '5-60' })}
+        {field('dnc', 'do not call', { width: 320, help: 'E.164 numbers, comma separated' })}
+      </Stack>
+      <TextField
+        label="contacts (CSV: customer_id,number,time_zone)"
+        multiline
+        minRows={4}
+        fullWidth
+        value={form.contactsCsv}
+        onChange={(e) => setForm({ ...form, contactsCsv: e.target.value })}
+        slotProps={{ htmlInput: { 'data-testid': 'campaign-contactsCsv' } }}
+      />
+      <Stack direction="row" spacing={1} sx={{ my: 1, alignItems: 'center' }}>
+        <Button component="label" variant="outlined" size="small">
+          Pick a CSV file
+          <input
+            type="file"
+            accept=".csv,text/csv,text/plain"
+            hidden
+            onChange={(e) => void pickFile(e)}
+            data-testid="campaign-file"
+          />
+        </Button>
+        <Button
+          variant="contained"
+          disabled={busy}
+          onClick={() => void submit()}
+          data-testid="campaign-create"
+        >
+          Create (paused)
+        </Button>
+      </Stack>
+      <ApiProblem error={problem} testId="campaign-create-error" />
+      {created && <p data-testid="campaign-created">{created}</p>}
+    </div>
+  );
+}
+
+export function CampaignsPage() {
+  const me = storedIdentity();
+  const [site, setSite] = useState('');
+  const [shown, setShown] = useState('');
+  const [actionProblem, setActionProblem] = useState<unknown>(null);
+  const queryClient = useQueryClient();
+  const key = ['campaigns', shown];
+  const { data, error, isPending } = useQuery({
+    queryKey: key,
+    queryFn: () => apiGet<CampaignList>('/campaigns', shown ? { site: shown } : {}),
+    refetchInterval: REFRESH_MS,
+    retry: false,
+  });
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: ['campaigns'] });
+  const act = async (c: Progress, verb: 'start' | 'pause') => {
+    setActionProblem(null);
+    try {
+      await apiPostWithToken(`/campaigns/${encodeURIComponent(c.campaignId)}/${verb}`, {
+        siteId: c.siteId,
+      });
+    } catch (err) {
+      setActionProblem(err);
+    }
+    refresh();
+  };
+  return (
+    <Card>
+      <Title title="Campaigns" />
+      <CardContent>
+        <Typography variant="h5" gutterBottom>
+          Outbound campaigns
+        </Typography>
+        <Stack direction="row" spacing={1} sx={{ mb: 2, alignItems: 'center' }}>
+          <TextField
+            label="site"
+            size="small"
+            value={site}
+            placeholder={me?.siteId ?? 'every site'}
+            onChange={(e) => setSite(e.target.value)}
+            slotProps={{ htmlInput: { 'data-testid': 'campaigns-site' } }}
+          />
+          <Button variant="outlined" onClick={() => setShown(site.trim())}>
+            Show
+          </Button>
+          <Typography variant="body2" color="text.secondary">
+            refreshed every {REFRESH_MS / 1000} s
+          </Typography>
+        </Stack>
+        <ApiProblem error={actionProblem} testId="campaign-action-error" />
+        {isPending ? (
+          <p>Loading…</p>
+        ) : error ? (
+          <ApiProblem error={error} testId="campaigns-error" />
+        ) : (
+          <>
+            {data.unreachable.length > 0 && (
+              <p data-testid="campaigns-unreachable">
+                Unreachable (no answer): {data.unreachable.join(', ')}
+              </p>
+            )}
+            {data.campaigns.length === 0 ? (
+              <p data-testid="no-campaigns">No campaigns.</p>
+            ) : (
+              <Table size="small" data-testid="campaigns-rows">
+                <TableHead>
+                  <TableRow>
+                    {[
+                      'site',
+                      'campaign',
+                      'tenant',
+                      'status',
+                      'mode',
+                      'skill',
+                      'contacts',
+                      'dialed',
+                      'connected',
+                      'abandoned 24 h',
+                      'outcomes',
+                      'contacts stand',
+                      'held',
+                      '',
+                    ].map((h) => (
+                      <TableCell key={h}>{h}</TableCell>
+                    ))}
+                  </TableRow>
+                </TableHead>
+                <TableBody>
+                  {data.campaigns.map((c) => (
+                    <TableRow
+                      key={`${c.siteId}/${c.campaignId}`}
+                      data-testid={`campaign-${c.siteId}-${c.campaignId}`}
+                    >
+                      <TableCell>{c.siteId}</TableCell>
+                      <TableCell>{c.campaignId}</TableCell>
+                      <TableCell>{c.tenantId}</TableCell>
+                      <TableCell data-testid="status">{c.status}</TableCell>
+                      <TableCell>{c.mode}</TableCell>
+                      <TableCell>{c.skill}</TableCell>
+                      <TableCell align="right" data-testid="contacts">
+                        {c.contacts}
+                      </TableCell>
+                      <TableCell align="right" data-testid="dialed">
+                        {c.dialed}
+                      </TableCell>
+                      <TableCell align="right" data-testid="connected">
+                        {c.connected}
+                      </TableCell>
+                      <TableCell align="right" data-testid="abandon-rate">
+                        {(c.abandonRate24h * 100).toFixed(1)} %
+                      </TableCell>
+                      <TableCell>{counts(c.outcomes)}</TableCell>
+                      <TableCell>{counts(c.standing)}</TableCell>
+                      <TableCell data-testid="held">{c.held ?? ''}</TableCell>
+                      <TableCell>
+                        {c.status === 'running' ? (
+                          <Button
+                            size="small"
+                            onClick={() => void act(c, 'pause')}
+                            data-testid="pause"
+                          >
+                            Pause
+                          </Button>
+                        ) : (
+                          <Button
+                            size="small"
+                            onClick={() => void act(c, 'start')}
+                            data-testid="start"
+                          >
+                            Start
+                          </Button>
+                        )}
+                      </TableCell>
+                    </TableRow>
+                  ))}
+                </TableBody>
+              </Table>
+            )}
+          </>
+        )}
+        <CreateCampaign onCreated={refresh} />
+      </CardContent>
+    </Card>
+  );
+}

@@ -1,0 +1,193 @@
+// The console's Campaigns and Callbacks pages on a real site (issue 19): the site agent process
+// with an outbound trunk, the central API as its own process (asking the site over mutual TLS on
+// the person's behalf) serving the built console, and Debian's Chromium. A tenant's supervisor
+// creates a campaign from a CSV in the page, starts and pauses it and sees the status change; a bad
+// list shows the site's line-numbered refusal; another tenant's supervisor does not see it. A
+// scheduled callback asked for through the API is listed, without its number, and Cancel (after
+// the confirmation) removes it at the site.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@ccfed/services';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
+import { startApiProcess, type ApiProcess } from '../support/api-process.js';
+import { launchChromium } from '../support/browser.js';
+import { freshDatabase, uniqueName, waitFor } from '../support/engines.js';
+import { startSite, type RunningSite } from '../support/running-site.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SCREENSHOTS = join(ROOT, '.ccfed/test/screenshots');
+const PASSWORD = 'console-campaigns-password-1';
+const NUMBER = '+8613800000777';
+
+let site: RunningSite;
+let api: ApiProcess;
+let browser: Browser;
+
+async function logIn(username: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${api.base}/`);
+  await page.locator('input[name="username"]').fill(username);
+  await page.locator('input[name="password"]').fill(PASSWORD);
+  await page.locator('button[type="submit"]').click();
+  await page.waitForURL((url) => !url.hash.startsWith('#/login'));
+  return page;
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `campaigns-${name}.png`), fullPage: true });
+}
+
+async function http(user: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${api.base}/api/v1${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${api.tokens.get(user)}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+beforeAll(async () => {
+  buildConsoleIfStale();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const dir = join(inject('runDir'), uniqueName('console-campaigns'));
+  mkdirSync(dir, { recursive: true });
+  // A trunk nobody answers: no agent is logged in, so the progressive campaign never dials.
+  const trunkPort = await freePort();
+  site = await startSite({
+    mutate: (doc) => {
+      const sales = doc.skills.find((s: { id: string }) => s.id === 'sales');
+      sales.callback = { offerAfterSeconds: 30, maxAttempts: 3, retryAfterSeconds: 600 };
+      const bj = doc.sites.find((s: { id: string }) => s.id === 'beijing');
+      bj.sip.trunk = `sip:127.0.0.1:${trunkPort}`;
+    },
+  });
+  const { database } = await freshDatabase();
+  [api, browser] = await Promise.all([
+    startApiProcess({
+      dir,
+      database,
+      topologyFile: site.topologyFile,
+      users: [
+        { username: 'acme.client', role: 'tenant', tenantId: 'acme-bank' },
+        { username: 'zenith.client', role: 'tenant', tenantId: 'zenith-telecom' },
+      ],
+      password: PASSWORD,
+      env: { CCFED_CONSOLE_DIR: CONSOLE_DIST },
+    }),
+    launchChromium(),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await api?.stop();
+  await site?.stop();
+});
+
+describe('the Campaigns page', () => {
+  it('a tenant creates a campaign from a CSV, starts and pauses it; a bad list names its line; another tenant sees nothing', async () => {
+    const page = await logIn('acme.client');
+    await page.getByRole('menuitem', { name: 'Campaigns' }).click();
+    await page.getByTestId('no-campaigns').waitFor({ timeout: 15_000 });
+
+    const fill = (k: string, v: string) => page.getByTestId(`campaign-${k}`).fill(v);
+    await fill('siteId', 'beijing');
+    await fill('campaignId', 'bad-list');
+    await fill('skill', 'sales');
+    await fill(
+      'contactsCsv',
+      'customer_id,number,time_zone\nc-1,+447700900021,UTC\nc-2,0770 0900,UTC\n',
+    );
+    await page.getByTestId('campaign-create').click();
+    const refused = page.getByTestId('campaign-create-error');
+    await refused.waitFor({ timeout: 10_000 });
+    expect(await refused.innerText()).toMatch(/400.*line 3: number is not E\.164/);
+    await screenshot(page, 'bad-list');
+
+    await fill('campaignId', 'spring-retention');
+    await fill(
+      'contactsCsv',
+      'customer_id,number,time_zone\nc-1,+447700900021,UTC\nc-2,+447700900022,Asia/Shanghai\n',
+    );
+    await fill('ringTimeoutSeconds', '10');
+    await page.getByTestId('campaign-create').click();
+    await page.getByTestId('campaign-created').waitFor({ timeout: 10_000 });
+    expect(await refused.count()).toBe(0);
+    const row = page.getByTestId('campaign-beijing-spring-retention');
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.getByTestId('status').innerText()).toBe('paused');
+    expect(await row.getByTestId('contacts').innerText()).toBe('2');
+    expect(await row.getByTestId('dialed').innerText()).toBe('0');
+
+    // The same id again: the site's 409, said plainly.
+    await page.getByTestId('campaign-create').click();
+    await refused.waitFor({ timeout: 10_000 });
+    expect(await refused.innerText()).toMatch(/409/);
+
+    await row.getByTestId('start').click();
+    await row.getByTestId('status').filter({ hasText: 'running' }).waitFor({ timeout: 10_000 });
+    await screenshot(page, 'running');
+    await row.getByTestId('pause').click();
+    await row.getByTestId('status').filter({ hasText: 'paused' }).waitFor({ timeout: 10_000 });
+    // Nobody is logged in at beijing: nothing was dialed.
+    expect(await row.getByTestId('dialed').innerText()).toBe('0');
+
+    // Another tenant's supervisor: the menu entry, and no campaign of acme's.
+    const zenith = await logIn('zenith.client');
+    await zenith.getByRole('menuitem', { name: 'Campaigns' }).click();
+    await zenith.getByTestId('no-campaigns').waitFor({ timeout: 15_000 });
+    expect(await zenith.getByTestId('campaign-beijing-spring-retention').count()).toBe(0);
+    await screenshot(zenith, 'other-tenant');
+    await zenith.context().close();
+    await page.context().close();
+  });
+});
+
+describe('the Callbacks page', () => {
+  it('lists a scheduled callback without its number, and Cancel removes it at the site', async () => {
+    const asked = await http('acme.client', 'POST', '/callbacks', {
+      siteId: 'beijing',
+      number: NUMBER,
+      skill: 'sales',
+      scheduledFor: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect(asked.status).toBe(200);
+    const callbackId = String(asked.body.callbackId);
+
+    const page = await logIn('acme.client');
+    await page.getByRole('menuitem', { name: 'Callbacks', exact: true }).click();
+    // Only beijing runs: the others are said to be unreachable, not shown as without callbacks.
+    const unreachable = page.getByTestId('callbacks-unreachable');
+    await unreachable.waitFor({ timeout: 15_000 });
+    expect(await unreachable.innerText()).toMatch(/shanghai/);
+    await page.getByTestId('callbacks-site').fill('beijing');
+    await page.getByTestId('callbacks-skill').fill('sales');
+    await page.getByTestId('callbacks-apply').click();
+    const row = page.getByTestId(`callback-${callbackId}`);
+    await row.waitFor({ timeout: 15_000 });
+    const text = await row.innerText();
+    expect(text).toMatch(/beijing\s+sales\s+acme-bank\s+1\s/);
+    expect(text).toContain('yes'); // scheduled
+    expect(await page.locator('body').innerText()).not.toContain('13800000777');
+    await screenshot(page, 'callbacks');
+
+    // Keep it first: still there. Then cancel it for real.
+    await row.getByTestId('cancel').click();
+    await page.getByTestId('cancel-keep').click();
+    expect(await row.count()).toBe(1);
+    await row.getByTestId('cancel').click();
+    await page.getByTestId('cancel-confirm').click();
+    await page.getByTestId('no-callbacks').waitFor({ timeout: 10_000 });
+    await waitFor('the site without the callback', async () => {
+      const r = await http('acme.client', 'GET', '/callbacks?site=beijing');
+      return r.body.callbacks.length === 0 ? true : undefined;
+    });
+    await page.context().close();
+  });
+});
