@@ -76,6 +76,7 @@ beforeAll(async () => {
       users: [
         { username: 'acme.client', role: 'tenant', tenantId: 'acme-bank' },
         { username: 'zenith.client', role: 'tenant', tenantId: 'zenith-telecom' },
+        { username: 'bj.agent', role: 'agent', siteId: 'beijing', agentId: 'bj-001' },
       ],
       password: PASSWORD,
       env: { CCFED_CONSOLE_DIR: CONSOLE_DIST },
@@ -97,9 +98,10 @@ describe('the Campaigns page', () => {
     await page.getByTestId('no-campaigns').waitFor({ timeout: 15_000 });
 
     const fill = (k: string, v: string) => page.getByTestId(`campaign-${k}`).fill(v);
-    await fill('siteId', 'beijing');
+    // Sites and skills are offered from the topology the tenant may see.
+    await page.getByTestId('campaign-siteId').selectOption('beijing');
+    await page.getByTestId('campaign-skill').selectOption('sales');
     await fill('campaignId', 'bad-list');
-    await fill('skill', 'sales');
     await fill(
       'contactsCsv',
       'customer_id,number,time_zone\nc-1,+447700900021,UTC\nc-2,0770 0900,UTC\n',
@@ -110,10 +112,17 @@ describe('the Campaigns page', () => {
     expect(await refused.innerText()).toMatch(/400.*line 3: number is not E\.164/);
     await screenshot(page, 'bad-list');
 
+    // The good list picked as a file.
     await fill('campaignId', 'spring-retention');
-    await fill(
-      'contactsCsv',
-      'customer_id,number,time_zone\nc-1,+447700900021,UTC\nc-2,+447700900022,Asia/Shanghai\n',
+    const goodCsv =
+      'customer_id,number,time_zone\nc-1,+447700900021,UTC\nc-2,+447700900022,Asia/Shanghai\n';
+    await page.getByTestId('campaign-file').setInputFiles({
+      name: 'spring.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(goodCsv),
+    });
+    await waitFor('the picked file in the contacts field', async () =>
+      (await page.getByTestId('campaign-contactsCsv').inputValue()) === goodCsv ? true : undefined,
     );
     await fill('ringTimeoutSeconds', '10');
     await page.getByTestId('campaign-create').click();
@@ -146,6 +155,14 @@ describe('the Campaigns page', () => {
     await screenshot(zenith, 'other-tenant');
     await zenith.context().close();
     await page.context().close();
+
+    // An agent: the API refuses it campaigns and callbacks, and the menu does not offer them.
+    const agent = await logIn('bj.agent');
+    await agent.getByRole('menuitem', { name: 'Topology' }).waitFor({ timeout: 15_000 });
+    expect(await agent.getByRole('menuitem', { name: 'Campaigns' }).count()).toBe(0);
+    expect(await agent.getByRole('menuitem', { name: 'Callbacks', exact: true }).count()).toBe(0);
+    expect((await http('bj.agent', 'GET', '/campaigns')).status).toBe(403);
+    await agent.context().close();
   });
 });
 
@@ -166,8 +183,8 @@ describe('the Callbacks page', () => {
     const unreachable = page.getByTestId('callbacks-unreachable');
     await unreachable.waitFor({ timeout: 15_000 });
     expect(await unreachable.innerText()).toMatch(/shanghai/);
-    await page.getByTestId('callbacks-site').fill('beijing');
-    await page.getByTestId('callbacks-skill').fill('sales');
+    await page.getByTestId('callbacks-site').selectOption('beijing');
+    await page.getByTestId('callbacks-skill').selectOption('sales');
     await page.getByTestId('callbacks-apply').click();
     const row = page.getByTestId(`callback-${callbackId}`);
     await row.waitFor({ timeout: 15_000 });

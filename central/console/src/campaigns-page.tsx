@@ -22,6 +22,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type ChangeEvent } from 'react';
 import { Title } from 'react-admin';
 import { ApiProblem } from './api-problem.js';
+import { ChoiceField, useChoices, type Choices } from './choice-field.js';
 import { apiGet, apiPostWithToken, storedIdentity } from './session.js';
 
 /** A campaign's progress as GET /api/v1/campaigns answers it. */
@@ -98,7 +99,10 @@ export function createBody(form: Form, role: string | undefined): Record<string,
   };
 }
 
-function CreateCampaign(props: { readonly onCreated: () => void }) {
+function CreateCampaign(props: {
+  readonly onCreated: () => void;
+  readonly choices: Choices | null;
+}) {
   const me = storedIdentity();
   const [form, setForm] = useState<Form>({
     siteId: me?.siteId ?? '',
@@ -127,6 +131,16 @@ function CreateCampaign(props: { readonly onCreated: () => void }) {
       slotProps={{ htmlInput: { 'data-testid': `campaign-${k}` } }}
     />
   );
+  const choice = (k: 'siteId' | 'tenantId' | 'skill', label: 'site' | 'tenant' | 'skill') => (
+    <ChoiceField
+      label={label}
+      value={form[k]}
+      options={props.choices?.[label]}
+      blank="choose…"
+      testId={`campaign-${k}`}
+      onChange={(v) => setForm({ ...form, [k]: v })}
+    />
+  );
   const pickFile = async (e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0];
     if (file) setForm({ ...form, contactsCsv: await file.text() });
@@ -151,10 +165,10 @@ function CreateCampaign(props: { readonly onCreated: () => void }) {
         New campaign
       </Typography>
       <Stack direction="row" spacing={1} sx={{ mb: 1, flexWrap: 'wrap', rowGap: 1 }}>
-        {field('siteId', 'site')}
-        {me?.role === 'hq' || me?.role === 'site' ? field('tenantId', 'tenant') : null}
+        {choice('siteId', 'site')}
+        {me?.role === 'hq' || me?.role === 'site' ? choice('tenantId', 'tenant') : null}
         {field('campaignId', 'campaign id')}
-        {field('skill', 'skill')}
+        {choice('skill', 'skill')}
         <TextField
           select
           label="mode"
@@ -211,7 +225,7 @@ function CreateCampaign(props: { readonly onCreated: () => void }) {
 }
 
 export function CampaignsPage() {
-  const me = storedIdentity();
+  const choices = useChoices();
   const [site, setSite] = useState('');
   const [shown, setShown] = useState('');
   const [actionProblem, setActionProblem] = useState<unknown>(null);
@@ -243,13 +257,13 @@ export function CampaignsPage() {
           Outbound campaigns
         </Typography>
         <Stack direction="row" spacing={1} sx={{ mb: 2, alignItems: 'center' }}>
-          <TextField
+          <ChoiceField
             label="site"
-            size="small"
             value={site}
-            placeholder={me?.siteId ?? 'every site'}
-            onChange={(e) => setSite(e.target.value)}
-            slotProps={{ htmlInput: { 'data-testid': 'campaigns-site' } }}
+            options={choices?.site}
+            blank="every site"
+            testId="campaigns-site"
+            onChange={setSite}
           />
           <Button variant="outlined" onClick={() => setShown(site.trim())}>
             Show
@@ -349,7 +363,7 @@ export function CampaignsPage() {
             )}
           </>
         )}
-        <CreateCampaign onCreated={refresh} />
+        <CreateCampaign onCreated={refresh} choices={choices} />
       </CardContent>
     </Card>
   );

@@ -16,13 +16,13 @@ import {
   TableCell,
   TableHead,
   TableRow,
-  TextField,
   Typography,
 } from '@mui/material';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Title } from 'react-admin';
 import { ApiProblem } from './api-problem.js';
+import { ChoiceField, useChoices } from './choice-field.js';
 import { apiDelete, apiGet } from './session.js';
 
 interface PendingCallback {
@@ -47,6 +47,7 @@ interface CallbackList {
 const REFRESH_MS = 3_000;
 
 export function PendingCallbacksPage() {
+  const choices = useChoices();
   const [form, setForm] = useState({ site: '', skill: '' });
   const [filter, setFilter] = useState({ site: '', skill: '' });
   const [confirming, setConfirming] = useState<PendingCallback | null>(null);
@@ -79,13 +80,14 @@ export function PendingCallbacksPage() {
         </Typography>
         <Stack direction="row" spacing={1} sx={{ mb: 2, alignItems: 'center' }}>
           {(['site', 'skill'] as const).map((k) => (
-            <TextField
+            <ChoiceField
               key={k}
               label={k}
-              size="small"
               value={form[k]}
-              onChange={(e) => setForm({ ...form, [k]: e.target.value })}
-              slotProps={{ htmlInput: { 'data-testid': `callbacks-${k}` } }}
+              options={choices?.[k]}
+              blank={k === 'site' ? 'every site' : 'every skill'}
+              testId={`callbacks-${k}`}
+              onChange={(v) => setForm({ ...form, [k]: v })}
             />
           ))}
           <Button
