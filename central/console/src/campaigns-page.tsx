@@ -22,6 +22,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type ChangeEvent } from 'react';
 import { Title } from 'react-admin';
 import { ApiProblem } from './api-problem.js';
+import { createBody, type Form } from './campaign-form.js';
 import { ChoiceField, useChoices, type Choices } from './choice-field.js';
 import { apiGet, apiPostWithToken, storedIdentity } from './session.js';
 
@@ -50,54 +51,10 @@ interface CampaignList {
 
 const REFRESH_MS = 3_000;
 
-type Form = Record<
-  | 'siteId'
-  | 'tenantId'
-  | 'campaignId'
-  | 'skill'
-  | 'mode'
-  | 'contactsCsv'
-  | 'dnc'
-  | 'windowStart'
-  | 'windowEnd'
-  | 'maxAttempts'
-  | 'ringTimeoutSeconds',
-  string
->;
-
 const counts = (m: Readonly<Record<string, number>>) =>
   Object.entries(m)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
-
-/**
- * The request body as POST /api/v1/campaigns takes it. Empty optional fields are left out, so the
- * site's defaults hold; numbers that are not numbers are sent as typed and the server names them.
- */
-export function createBody(form: Form, role: string | undefined): Record<string, unknown> {
-  const t = (s: string) => s.trim();
-  const num = (s: string) => (/^\d+$/.test(t(s)) ? Number(t(s)) : t(s));
-  const dnc = form.dnc
-    .split(/[\s,]+/)
-    .map(t)
-    .filter((n) => n !== '');
-  return {
-    siteId: t(form.siteId),
-    campaignId: t(form.campaignId),
-    ...(role !== 'tenant' && t(form.tenantId) !== '' && { tenantId: t(form.tenantId) }),
-    skill: t(form.skill),
-    mode: form.mode,
-    contactsCsv: form.contactsCsv,
-    ...(dnc.length > 0 && { dnc }),
-    ...((t(form.windowStart) !== '' || t(form.windowEnd) !== '') && {
-      window: { start: t(form.windowStart), end: t(form.windowEnd) },
-    }),
-    ...(t(form.maxAttempts) !== '' && { maxAttempts: num(form.maxAttempts) }),
-    ...(t(form.ringTimeoutSeconds) !== '' && {
-      ringTimeoutSeconds: num(form.ringTimeoutSeconds),
-    }),
-  };
-}
 
 function CreateCampaign(props: {
   readonly onCreated: () => void;

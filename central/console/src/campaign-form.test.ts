@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { createBody, type Form } from './campaign-form.js';
+
+const CSV = 'customer_id,number,time_zone\nc-1,+447700900021,UTC\n';
+const blank: Form = {
+  siteId: ' beijing ',
+  tenantId: '',
+  campaignId: 'spring',
+  skill: 'sales',
+  mode: 'progressive',
+  contactsCsv: CSV,
+  dnc: '',
+  windowStart: '',
+  windowEnd: '',
+  maxAttempts: '',
+  ringTimeoutSeconds: '',
+};
+
+describe('the campaign form as the API takes it', () => {
+  it('leaves empty rules out, so the site’s defaults hold, and sends the list as typed', () => {
+    expect(createBody(blank, 'tenant')).toEqual({
+      siteId: 'beijing',
+      campaignId: 'spring',
+      skill: 'sales',
+      mode: 'progressive',
+      contactsCsv: CSV,
+    });
+  });
+
+  it('sends the rules a supervisor filled in: window, attempts, ring timeout, do-not-call list', () => {
+    const body = createBody(
+      {
+        ...blank,
+        tenantId: 'acme-bank',
+        windowStart: '09:00',
+        windowEnd: ' 20:30',
+        maxAttempts: '3',
+        ringTimeoutSeconds: '25 ',
+        dnc: '+447700900012, +447700900013\n+447700900014',
+      },
+      'hq',
+    );
+    expect(body).toMatchObject({
+      tenantId: 'acme-bank',
+      window: { start: '09:00', end: '20:30' },
+      maxAttempts: 3,
+      ringTimeoutSeconds: 25,
+      dnc: ['+447700900012', '+447700900013', '+447700900014'],
+    });
+  });
+
+  it('never names a tenant for a tenant client: the server takes its own', () => {
+    expect(createBody({ ...blank, tenantId: 'zenith-telecom' }, 'tenant')).not.toHaveProperty(
+      'tenantId',
+    );
+  });
+
+  it('sends what is not a number as typed, and half a window, for the server to name the field', () => {
+    expect(
+      createBody({ ...blank, maxAttempts: 'three', windowStart: '09:00' }, 'site'),
+    ).toMatchObject({ maxAttempts: 'three', window: { start: '09:00', end: '' } });
+  });
+});
