@@ -205,6 +205,10 @@ describe('the Callbacks page', () => {
       const r = await http('acme.client', 'GET', '/callbacks?site=beijing');
       return r.body.callbacks.length === 0 ? true : undefined;
     });
+
+    // A token the server no longer takes: the page's next refresh sends the person to log in.
+    await page.evaluate(() => sessionStorage.setItem('ccfed.token', 'no-longer-valid'));
+    await page.waitForURL((url) => url.hash.startsWith('#/login'), { timeout: 10_000 });
     await page.context().close();
   });
 });

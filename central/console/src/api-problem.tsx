@@ -2,6 +2,8 @@
 // adds no meaning of its own beyond the status's plain words; the server's message (a bad contact
 // list's lines, the tenant it refused, the campaign that already exists) is the point.
 import { Alert } from '@mui/material';
+import { useEffect } from 'react';
+import { useLogout } from 'react-admin';
 import { ApiError } from './session.js';
 
 const STATUS_WORDS: Readonly<Record<number, string>> = {
@@ -30,4 +32,12 @@ export function ApiProblem(props: { readonly error: unknown; readonly testId: st
       {problemText(props.error)}
     </Alert>
   );
+}
+
+/** A page's own query answered 401 (the token ran out or was revoked): back to the log-in page. */
+export function useLogoutOnExpiry(error: unknown): void {
+  const logout = useLogout();
+  useEffect(() => {
+    if (error instanceof ApiError && error.status === 401) void logout();
+  }, [error, logout]);
 }

@@ -21,7 +21,7 @@ import {
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type ChangeEvent } from 'react';
 import { Title } from 'react-admin';
-import { ApiProblem } from './api-problem.js';
+import { ApiProblem, useLogoutOnExpiry } from './api-problem.js';
 import { createBody, type Form } from './campaign-form.js';
 import { ChoiceField, useChoices, type Choices } from './choice-field.js';
 import { apiGet, apiPostWithToken, storedIdentity } from './session.js';
@@ -194,6 +194,7 @@ export function CampaignsPage() {
     refetchInterval: REFRESH_MS,
     retry: false,
   });
+  useLogoutOnExpiry(error);
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['campaigns'] });
   const act = async (c: Progress, verb: 'start' | 'pause') => {
     setActionProblem(null);

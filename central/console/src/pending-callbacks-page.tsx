@@ -21,7 +21,7 @@ import {
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Title } from 'react-admin';
-import { ApiProblem } from './api-problem.js';
+import { ApiProblem, useLogoutOnExpiry } from './api-problem.js';
 import { ChoiceField, useChoices } from './choice-field.js';
 import { apiDelete, apiGet } from './session.js';
 
@@ -59,6 +59,7 @@ export function PendingCallbacksPage() {
     refetchInterval: REFRESH_MS,
     retry: false,
   });
+  useLogoutOnExpiry(error);
   const cancel = async (c: PendingCallback) => {
     setConfirming(null);
     setProblem(null);
