@@ -21,6 +21,7 @@ import {
   policyFromTopology,
   siteById,
   sipDomainOf,
+  skillById,
 } from '@ccfed/topology';
 import { siteAgentConfigSchema } from './config.js';
 import { EventStamper } from './events/event-meta.js';
@@ -225,11 +226,13 @@ await startProcess('site-agent', async () => {
           effects: (fx) => calls.carryOut(fx),
           serviceLevel: (skillId) => {
             const today = dayStats.forSkill(skillId);
-            const skill = topology.skills.find((k) => k.id === skillId);
+            // A campaign runs only on a skill the site's agents serve, so one the topology has.
+            const skill = skillById(topology, skillId);
+            if (!skill) throw new Error(`skill ${skillId} is not in the topology`);
             return {
               offered: today.offered,
               answeredWithinTarget: today.answeredWithinThreshold,
-              target: (skill?.serviceLevel.targetPercent ?? 80) / 100,
+              target: skill.serviceLevel.targetPercent / 100,
             };
           },
           minOffered: 20,
