@@ -1,6 +1,7 @@
 // The call flow with callbacks: a queued caller of a skill that offers them hears "press 1" with
-// the announcement; pressing 1 swaps the call for a callback in its place and answers the caller
-// 480; a second caller from the same number is refused and stays queued; a supervisor's request
+// the announcement; pressing 1 swaps the call for a callback in its place, confirms it to the
+// caller and then answers them 480; a second caller from the same number is told it is refused and
+// stays queued; a supervisor's request
 // for a queued call (the control API) does the same as the caller's 1.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,9 @@ import type { Prompt } from './call/queue-media.js';
 import { SALES, setup } from './call-flow-test-support.js';
 
 const fileOf = async (prompt: Prompt): Promise<string> =>
-  prompt.kind === 'announcement' ? `/prompts/${prompt.pieces.join('+')}.wav` : '/prompts/x.wav';
+  prompt.kind === 'announcement' || prompt.kind === 'farewell'
+    ? `/prompts/${prompt.pieces.join('+')}.wav`
+    : '/prompts/x.wav';
 
 /** Sales offers callbacks from a 1 s wait, announced at once (no ringback). */
 const withCallbacks = (text: string) =>
@@ -42,8 +45,8 @@ describe('call flow: callbacks', () => {
     sourceTag: `tag-${callId}`,
   });
 
-  it('offers the callback with the announcement; a 1 keeps the caller’s place and ends the call 480', async () => {
-    const { invite, flow, commands, kinds, callbacks, acd } = start();
+  it('offers the callback with the announcement; a 1 keeps the caller’s place, confirms it, then ends the call 480', async () => {
+    const { invite, ev, flow, commands, kinds, callbacks, acd, clock } = start();
     invite('c0', SALES, {}, 'trusted', false, { fromUser: '+8613800000000' });
     invite('c1', SALES, {}, 'trusted', false, { fromUser: '+8613800000001' });
     invite('c2', SALES, {}, 'trusted', false, { fromUser: '+8613800000002' });
@@ -59,16 +62,34 @@ describe('call flow: callbacks', () => {
       'digitPressed',
       'callbackRequested',
     ]);
-    expect(commands.at(-1)).toMatchObject({ action: 'reply', code: 480, tindex: 2 });
-    expect(flow.activeCalls).toBe(2);
+    // The callback holds the place at once; the caller hears it confirmed before the call ends.
     expect(acd.queuedCalls('sales').map((c) => c.callId)).toEqual(['c0', 'c1', 'c2']);
     expect(callbacks!.pending('all')).toEqual([
       expect.objectContaining({ id: 'c1', position: 2, attempts: 0 }),
     ]);
+    await vi.advanceTimersByTimeAsync(0);
+    const confirmation = commands.findLast((c) => c.action === 'play' && c.callid === 'c1')!;
+    expect(confirmation).toMatchObject({
+      file: expect.stringMatching(/zh\/callback-booked\.wav$/),
+    });
+    expect(commands.some((c) => c.action === 'reply' && c.tindex === 2)).toBe(false);
+    ev({
+      event: 'media',
+      id: (confirmation as { id: string }).id,
+      action: 'play',
+      callid: 'c1',
+      ok: 1,
+      durationMs: 6_000,
+      reason: '',
+    });
+    clock.advance(6_000);
+    await vi.advanceTimersByTimeAsync(6_000);
+    expect(commands.at(-1)).toMatchObject({ action: 'reply', code: 480, tindex: 2 });
+    expect(flow.activeCalls).toBe(2);
   });
 
   it('refuses a second callback for the same number and skill: that caller stays queued', async () => {
-    const { invite, flow, commands, kinds } = start();
+    const { invite, flow, commands, kinds, acd } = start();
     invite('c1', SALES, {}, 'trusted', false, { fromUser: '+8613800000001' });
     invite('c2', SALES, {}, 'trusted', false, { fromUser: '+8613800000001' });
     await vi.advanceTimersByTimeAsync(0);
@@ -77,7 +98,13 @@ describe('call flow: callbacks', () => {
     flow.dtmf(press('c2'));
     expect(kinds('c2')).toEqual(['offered', 'queued', 'announced', 'digitPressed']);
     expect(commands.filter((c) => c.action === 'reply')).toHaveLength(replies);
-    expect(flow.activeCalls).toBe(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(commands.findLast((c) => c.action === 'play' && c.callid === 'c2')).toMatchObject({
+      file: expect.stringMatching(/zh\/callback-not-booked\.wav$/),
+    });
+    // c1 hears its confirmation, c2 waits on.
+    expect(flow.activeCalls).toBe(2);
+    expect(acd.queuedCalls('sales').map((c) => c.callId)).toEqual(['c1', 'c2']);
   });
 
   it('takes a supervisor’s request for a queued call of its tenant only, and refuses a caller without an E.164 number', async () => {

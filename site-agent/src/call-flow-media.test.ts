@@ -10,7 +10,7 @@ import type { KamailioCommand } from './kamailio/messages.js';
 
 /** Where each prompt's file would be: names a reader can check. */
 const fileOf = async (prompt: Prompt): Promise<string> =>
-  prompt.kind === 'announcement'
+  prompt.kind === 'announcement' || prompt.kind === 'farewell'
     ? `/prompts/assembled/${prompt.pieces.join('+')}.wav`
     : prompt.kind === 'music'
       ? '/prompts/moh/first.wav'

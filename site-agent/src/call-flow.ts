@@ -790,6 +790,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
           break;
         case 'leave':
           this.calls.delete(callId);
+          if (effect.outcome === 'callback') this.deps.callbacks?.callerLeft(callId);
           this.tracing.end(call.span, call.state.context.skill, effect.outcome);
           if (call.state.phase.name === 'wrap_up') this.wrapUps.set(callId, call);
           break;

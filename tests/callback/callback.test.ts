@@ -2,8 +2,8 @@
 // site's rtpengine, the site agent process, Kafka. Twenty callers queue for sales with the one
 // agent not ready: six sipp callers, then a baresip phone (caller 7), then thirteen more sipp
 // callers. Caller 7 hears the offer ("press 1", the skill offers callbacks once the wait passes
-// a second), presses 1 (RFC 4733 through rtpengine) and its call ends with 480; its callback holds
-// its place. The agent then takes calls one by one: the ACD reserves the agent for the callback
+// a second), presses 1 (RFC 4733 through rtpengine), hears the callback confirmed and its call
+// ends with 480; its callback holds its place. The agent then takes calls one by one: the ACD reserves the agent for the callback
 // exactly between callers 6 and 8. No dialer is configured here (the SIP dialer is built apart):
 // the reservation is an event, the agent is let go at once and the callback stays pending for its
 // next try. Caller 12 (sipp) gets its callback through the HTTP API (a site supervisor's POST
@@ -20,11 +20,12 @@ import {
   agentPhone,
   type LoggedSippRun,
 } from '@ccfed/services';
+import { assemblePrompt, callbackReply } from '@ccfed/services';
 import { callerHash } from '@ccfed/site-agent/caller-hash';
 import type { Consumer } from 'kafkajs';
 import { ClientError, Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { renderTone } from '../support/audio.js';
+import { findPrompt, renderTone } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { TEST_CALLER_HASH_KEY } from '../support/directory.js';
 import { startApiProcess, type ApiProcess } from '../support/api-process.js';
@@ -34,6 +35,7 @@ import type { ServiceProcess } from '../support/processes.js';
 import { adminKafka } from '../support/kafka.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
 
+const PROMPTS_DIR = new URL('../../.ccfed/prompts', import.meta.url).pathname;
 const SALES = '400200100';
 const AGENT = 'bj-001';
 /** Caller 7, who asks for the callback. */
@@ -179,7 +181,14 @@ describe('a callback keeps the caller’s place at a real site', () => {
     const callbackId = offered.callId;
     await chooser.sendDigit('1');
     const requested = await event('callbackRequested', (e) => e.callId === callbackId);
-    await chooser.waitForEvent('CALL_CLOSED', { timeoutMs: 10_000 });
+    await chooser.waitForEvent('CALL_CLOSED', { timeoutMs: 30_000 });
+    // Before the call ended, the caller heard the callback confirmed, in the number's language.
+    const heard = chooser.recordings().heard.at(-1)!;
+    const confirmed = await findPrompt(
+      heard,
+      await assemblePrompt(PROMPTS_DIR, callbackReply('zh', true).pieces),
+    );
+    expect(confirmed.correlation).toBeGreaterThan(0.8);
     expect(requested.arrivalTime).toEqual(offered.arrivalTime);
     expect(requested.kind).toMatchObject({ value: { origin: 1 } });
     // The number is in no event, only its hash.
@@ -313,6 +322,12 @@ describe('a callback keeps the caller’s place at a real site', () => {
     expect(ended.kind).toMatchObject({
       value: { outcome: 'no_dialer', counted: false, attempts: 0 },
     });
+    expect(
+      events
+        .filter((e) => e.callId === callbackId && e.kind!.$case.startsWith('callback'))
+        .sort((a, b) => a.meta!.producerSequence - b.meta!.producerSequence)
+        .map((e) => e.kind!.$case),
+    ).toEqual(['callbackRequested', 'callbackAttemptStarted', 'callbackAttemptEnded']);
     // Still pending, attempts not counted, not before its retry.
     const [pending] = (await acme.control.listCallbacks({ skill: 'sales' })).callbacks;
     expect(pending).toMatchObject({ callbackId, attempts: 0, dialing: false, position: 1 });
@@ -329,12 +344,14 @@ describe('a callback keeps the caller’s place at a real site', () => {
     expect(rollup).toEqual({ requested: '2', attempts: '2', counted: '0' });
     const kinds = await rows<{ kind: string; callback_outcome: string }>(
       db!.client,
-      `SELECT kind, callback_outcome FROM call_events WHERE call_id = '${callbackId.replace(/'/g, '')}' AND kind LIKE 'callback%' ORDER BY event_time, event_ms`,
+      // By kind: without a dialer the attempt starts and ends in the same millisecond, so event
+      // time cannot order them (the Kafka events above carry the order).
+      `SELECT kind, callback_outcome FROM call_events WHERE call_id = '${callbackId.replace(/'/g, '')}' AND kind LIKE 'callback%' ORDER BY kind`,
     );
     expect(kinds).toEqual([
-      { kind: 'callback_requested', callback_outcome: '' },
-      { kind: 'callback_attempt_started', callback_outcome: '' },
       { kind: 'callback_attempt_ended', callback_outcome: 'no_dialer' },
+      { kind: 'callback_attempt_started', callback_outcome: '' },
+      { kind: 'callback_requested', callback_outcome: '' },
     ]);
 
     // The numbers are only in the site agent's data directory, 0600; a restart keeps both

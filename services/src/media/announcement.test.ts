@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   announcedWait,
+  callbackReply,
   MAX_ANNOUNCED_POSITION,
   promptCatalog,
   queueAnnouncement,
@@ -98,5 +99,21 @@ describe('queue announcement', () => {
         }
       }
     }
+  });
+});
+
+describe('the reply to a caller who pressed 1', () => {
+  it('confirms a booked callback with their place kept, or asks them to stay on the line, in their language', () => {
+    expect(callbackReply('en', true)).toEqual({
+      pieces: ['en/callback-booked'],
+      text: 'Thank you. We will call you back at this number, and you keep your place in the queue. Goodbye.',
+    });
+    expect(callbackReply('en', false).text).toMatch(/could not book .* stay on the line/);
+    expect(callbackReply('zh', true).pieces).toEqual(['zh/callback-booked']);
+    // Every piece it names is rendered at install time.
+    const ids = new Set(promptCatalog().map((p) => p.id));
+    for (const language of ['en', 'zh'] as const)
+      for (const booked of [true, false])
+        for (const id of callbackReply(language, booked).pieces) expect(ids.has(id)).toBe(true);
   });
 });

@@ -39,6 +39,10 @@ const FIXED: Readonly<Record<PromptLanguage, Readonly<Record<string, string>>>> 
     'more-than-max-wait': `Your expected wait is more than ${MAX_ANNOUNCED_WAIT_MINUTES} minutes.`,
     'thank-you': 'Thank you for waiting.',
     'press-1-callback': 'Press 1 to be called back, keeping your place in the queue.',
+    'callback-booked':
+      'Thank you. We will call you back at this number, and you keep your place in the queue. Goodbye.',
+    'callback-not-booked':
+      'We could not book a call back for this number. Please stay on the line.',
   },
   zh: {
     'you-are-next': '下一位就是您。',
@@ -52,6 +56,8 @@ const FIXED: Readonly<Record<PromptLanguage, Readonly<Record<string, string>>>> 
     'more-than-max-wait': `预计等待时间超过${zhNumeral(MAX_ANNOUNCED_WAIT_MINUTES)}分钟。`,
     'thank-you': '感谢您的耐心等待。',
     'press-1-callback': '按一键预约回电，保留您的排队位置。',
+    'callback-booked': '谢谢。我们将回电至此号码，并为您保留排队位置。再见。',
+    'callback-not-booked': '无法为此号码预约回电，请继续等待。',
   },
 };
 
@@ -85,6 +91,16 @@ export interface QueueAnnouncementInput {
   readonly expectedWaitS?: number;
   /** Add the "press 1 to be called back" offer. */
   readonly offerCallback?: boolean;
+}
+
+/** What a caller who pressed 1 hears, in its language: the callback is booked, or it is not. */
+export function callbackReply(
+  language: PromptLanguage,
+  booked: boolean,
+): { readonly pieces: readonly string[]; readonly text: string } {
+  if (!PROMPT_LANGUAGES.includes(language)) throw new RangeError(`no prompts in ${language}`);
+  const name = booked ? 'callback-booked' : 'callback-not-booked';
+  return { pieces: [`${language}/${name}`], text: FIXED[language][name]! };
 }
 
 export interface Announcement {

@@ -69,8 +69,8 @@ function brief(effects: readonly CallEffect[]): string[] {
     switch (e.type) {
       case 'media':
         if (e.action.op === 'stop') return `stop ${e.action.id}`;
-        return e.action.prompt.kind === 'announcement'
-          ? `play ${e.action.id} announcement: ${e.action.prompt.text}`
+        return e.action.prompt.kind === 'announcement' || e.action.prompt.kind === 'farewell'
+          ? `play ${e.action.id} ${e.action.prompt.kind}: ${e.action.prompt.text}`
           : `play ${e.action.id} ${e.action.prompt.kind}`;
       case 'start_timer':
         return `start_timer ${e.id} ${e.afterMs}`;
@@ -486,26 +486,84 @@ describe('the callback offer (docs/callbacks.md)', () => {
     ]);
   });
 
-  it('taken: the caller is answered 480 Callback Requested and the call leaves, neither answered nor abandoned', () => {
+  const BOOKED =
+    'Thank you. We will call you back at this number, and you keep your place in the queue. Goodbye.';
+
+  it('taken: the caller hears it confirmed, then is answered 480 Callback Requested; the call leaves neither answered nor abandoned', () => {
     const { state, effects } = run(offering(), [
       ...untilAsked,
       [5_020, standing],
       [9_000, { type: 'callback_taken' }],
+      [9_020, played('p5', 6_000)],
+      // The keys and announcements of a queued caller mean nothing any more.
+      [10_000, press('1')],
+      [15_020, fired('t6')],
     ]);
+    // What played is cut, the announcements stop, and only the confirmation plays.
     expect(effects[4]).toEqual([
+      'cancel_timer t2',
+      `play p5 farewell: ${BOOKED}`,
+      'log queue_farewell',
+    ]);
+    expect(effects[5]).toEqual(['start_timer t6 6000']);
+    expect(effects[6]).toEqual([]);
+    expect(effects[7]).toEqual([
       'kamailio reply',
       'caller: early -> terminated',
       'log call_ended_for_callback',
-      'cancel_timer t2',
       'leave callback',
     ]);
     expect(state.phase.name).toBe('done');
   });
 
-  it('refused (one pending for the number): the call stays queued, nothing else changes', () => {
+  it('taken, and the caller hangs up during the confirmation: the callback is not given up, nothing is abandoned', () => {
+    const { state, effects } = run(offering(), [
+      ...untilAsked,
+      [5_020, standing],
+      [9_000, { type: 'callback_taken' }],
+      [10_000, { type: 'cancel' }],
+    ]);
+    expect(effects[5]).toEqual([
+      'caller: early -> terminated',
+      'log call_ended_for_callback',
+      'leave callback',
+    ]);
+    expect(state.phase.name).toBe('done');
+  });
+
+  it('taken, and the confirmation cannot play: the call ends at once', () => {
+    const at = run(offering(), [
+      ...untilAsked,
+      [5_020, standing],
+      [9_000, { type: 'callback_taken' }],
+    ]);
+    const next = step(
+      at.state,
+      { type: 'media_result', id: 'p5', ok: false, durationMs: 0, reason: 'no file' },
+      T0 + 9_050,
+      SITE,
+    );
+    expect(next.effects.map((e) => e.type)).toEqual([
+      'log',
+      'kamailio',
+      'transition',
+      'log',
+      'leave',
+    ]);
+  });
+
+  it('refused (one pending for the number): the caller is told so and stays queued, music after it', () => {
     const at = run(offering(), [...untilAsked, [5_020, standing]]).state;
-    const next = step(at, { type: 'callback_refused', reason: 'duplicate' }, T0 + 9_000, SITE);
-    expect(next.state.phase.name).toBe('queued');
-    expect(next.effects.map((e) => e.type)).toEqual(['log']);
+    const { state, effects } = run(at, [
+      [9_000, { type: 'callback_refused', reason: 'duplicate' }],
+      [9_020, played('p5', 4_000)],
+      [13_020, fired('t6')],
+    ]);
+    expect(effects[0]).toEqual([
+      'play p5 announcement: We could not book a call back for this number. Please stay on the line.',
+      'log callback_refused',
+    ]);
+    expect(effects[2]).toEqual(['play p7 music']);
+    expect(state.phase.name).toBe('queued');
   });
 });

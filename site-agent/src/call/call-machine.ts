@@ -28,6 +28,7 @@
 
 import { CallParty, ComplaintSeverity, type CallEvent } from '@ccfed/proto';
 import type { Site, Topology } from '@ccfed/topology';
+import { callbackReply } from '@ccfed/services/media/announcement';
 import type { CallContext } from '../call-context.js';
 import { queuedReply, type KamailioCommand, type TransactionRef } from '../kamailio/messages.js';
 import { overflowRelay } from '../overflow/sip-overflow.js';
@@ -37,8 +38,10 @@ import {
   endMedia,
   enterQueue,
   mediaResult,
+  farewell,
   mediaTimer,
   pauseMedia,
+  say,
   queueMedia,
   type MediaEffect,
   type MediaStep,
@@ -54,6 +57,11 @@ export type LegName = 'caller' | 'agent' | 'peer';
 export type CallPhase =
   /** Waiting in the ACD's queue; the caller's INVITE is suspended. */
   | { readonly name: 'queued' }
+  /**
+   * Out of the ACD's queue since the site booked the caller's callback (which keeps their place):
+   * they hear it confirmed, then the site ends the call. The INVITE is still suspended.
+   */
+  | { readonly name: 'callback_booked' }
   /** Relayed to an agent's phone, not yet answered. `cancelled`: the caller sent CANCEL meanwhile. */
   | { readonly name: 'ringing'; readonly agentId: string; readonly cancelled: boolean }
   /** Answered by the agent. */
@@ -506,6 +514,8 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
         fx.leg('peer', 'terminated');
         return fx.leave('overflowed');
       }
+      // Their callback is booked: hanging up during the confirmation gives nothing up.
+      if (phase.name === 'callback_booked') return endForCallback(fx, nowMs, { reply: false });
       if (phase.name === 'ringing') {
         // The agent's 200 may cross the CANCEL: Kamailio's dialog events settle it, answered (the
         // call goes on) or failed (the caller is gone).
@@ -792,12 +802,16 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       return fx.done();
     }
     case 'link_lost': {
+      // Kamailio answers a suspended INVITE itself once the link is gone; a booked callback stays.
+      if (phase.name === 'callback_booked') return endForCallback(fx, nowMs, { reply: false });
       // Ringing and talking calls go on at the SIP level; their dialog events arrive later.
       if (phase.name !== 'queued') return fx.done();
       return release(fx, nowMs, false);
     }
     case 'stop': {
       if (phase.name === 'done' || phase.name === 'wrap_up') return fx.done();
+      // The confirmation is cut short, not the callback.
+      if (phase.name === 'callback_booked') return endForCallback(fx, nowMs, { reply: true });
       // What was recorded so far is kept: the call goes on without this process.
       fx.stopRecording('site_agent_stopped');
       return fx.leave('site_agent_stopped');
@@ -817,10 +831,10 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
 
     case 'media_result':
       fx.media((m) => mediaResult(m, input));
-      return fx.done();
+      return phase.name === 'callback_booked' ? afterFarewell(fx, nowMs) : fx.done();
     case 'timer':
       fx.media((m) => mediaTimer(m, input.id, nowMs));
-      return fx.done();
+      return phase.name === 'callback_booked' ? afterFarewell(fx, nowMs) : fx.done();
     case 'announcement': {
       // The offer comes with the announcement that first tells a wait at or past the threshold.
       const { callback } = state;
@@ -837,22 +851,16 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       return fx.done();
     }
     case 'callback_taken': {
+      // The callback holds the caller's place from here; the caller hears it confirmed first.
       if (phase.name !== 'queued') return fx.done();
-      fx.push({
-        type: 'kamailio',
-        command: { action: 'reply', ...state.transaction, code: 480, reason: 'Callback Requested' },
-      });
-      fx.leg('caller', 'terminated');
-      fx.push({
-        type: 'log',
-        level: 'info',
-        event: 'call_ended_for_callback',
-        message: 'the caller chose a callback: their place is kept, the call ends',
-        fields: { waitedMs: nowMs - state.context.arrivalMs },
-      });
-      return fx.leave('callback');
+      fx.set({ phase: { name: 'callback_booked' } });
+      fx.media((m) => farewell(m, callbackReply(m.settings.language, true)));
+      return afterFarewell(fx, nowMs);
     }
     case 'callback_refused':
+      // Told only to a caller who pressed 1 (the API's refusals answer the API).
+      if (phase.name === 'queued')
+        fx.media((m) => say(m, callbackReply(m.settings.language, false)));
       fx.push({
         type: 'log',
         level: 'info',
@@ -886,6 +894,37 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       return fx.done();
     }
   }
+}
+
+/** The booked callback's confirmation has played out (or could not play): the call ends now. */
+function afterFarewell(fx: Effects, nowMs: number): Step {
+  if (fx.state.media.farewell !== 'played') return fx.done();
+  return endForCallback(fx, nowMs, { reply: true });
+}
+
+/**
+ * The caller who chose a callback leaves: their INVITE is answered 480 (unless they hung up, or
+ * Kamailio answered it), and the callback keeps their place.
+ */
+function endForCallback(fx: Effects, nowMs: number, opts: { readonly reply: boolean }): Step {
+  const { state } = fx;
+  if (opts.reply)
+    fx.push({
+      type: 'kamailio',
+      command: { action: 'reply', ...state.transaction, code: 480, reason: 'Callback Requested' },
+    });
+  fx.leg('caller', 'terminated');
+  fx.push({
+    type: 'log',
+    level: 'info',
+    event: 'call_ended_for_callback',
+    message: 'the caller chose a callback: their place is kept, the call ends',
+    fields: {
+      waitedMs: nowMs - state.context.arrivalMs,
+      confirmed: state.media.farewell === 'played',
+    },
+  });
+  return fx.leave('callback');
 }
 
 /**

@@ -34,7 +34,13 @@ export type Prompt =
       /** The sentence, for logs. */
       readonly text: string;
     }
-  | { readonly kind: 'music'; readonly name?: string };
+  | { readonly kind: 'music'; readonly name?: string }
+  /** The last thing the caller hears before the site ends the call (their callback is booked). */
+  | {
+      readonly kind: 'farewell';
+      readonly pieces: readonly string[];
+      readonly text: string;
+    };
 
 /**
  * A media action on the call's rtpengine session, tagged with its id; its result comes back as
@@ -65,6 +71,11 @@ export interface QueueMedia {
   readonly ringing: boolean;
   /** The call was answered or left: nothing more plays. */
   readonly over: boolean;
+  /**
+   * The caller is being let go with a last word (farewell()): `playing` until it has played out
+   * or failed, then `played` (and nothing more plays).
+   */
+  readonly farewell?: 'playing' | 'played';
   /** Numbers the ids of actions and timers. */
   readonly seq: number;
 }
@@ -98,6 +109,7 @@ const UNKNOWN_LENGTH_MS: Readonly<Record<Playing, number>> = {
   ringback: 5_000,
   announcement: 8_000,
   music: 60_000,
+  farewell: 8_000,
 };
 
 /** A call's queue experience before it has queued. */
@@ -158,6 +170,44 @@ export function endMedia(media: QueueMedia, opts: { readonly stop: boolean }): M
   return b.done();
 }
 
+/**
+ * A sentence for the queued caller now (e.g. their callback could not be booked), in place of what
+ * plays; the music and the announcements' schedule go on after it.
+ */
+export function say(
+  media: QueueMedia,
+  said: { readonly pieces: readonly string[]; readonly text: string },
+): MediaStep {
+  const b = new Builder(media);
+  if (b.m.over || b.m.farewell) return b.done();
+  if (b.m.current?.endTimer) b.push({ type: 'cancel_timer', id: b.m.current.endTimer });
+  b.play({ kind: 'announcement', pieces: said.pieces, text: said.text });
+  return b.done();
+}
+
+/**
+ * The caller leaves the queue with a last word (their callback is booked): it replaces what plays,
+ * nothing follows it, and once it has played out (or could not play) `farewell` is `played`: the
+ * call machine then ends the call.
+ */
+export function farewell(
+  media: QueueMedia,
+  said: { readonly pieces: readonly string[]; readonly text: string },
+): MediaStep {
+  const b = new Builder(media);
+  if (b.m.over || b.m.farewell) return b.done();
+  b.cancelAll();
+  b.set({ farewell: 'playing' });
+  b.play({ kind: 'farewell', pieces: said.pieces, text: said.text });
+  b.push({
+    type: 'log',
+    level: 'info',
+    event: 'queue_farewell',
+    message: said.text,
+  });
+  return b.done();
+}
+
 /** rtpengine's answer to a play: its length sets the timer that ends it; a failure moves on. */
 export function mediaResult(
   media: QueueMedia,
@@ -180,6 +230,10 @@ export function mediaResult(
       fields: { actionId: result.id, reason: result.reason ?? '' },
     });
     b.set({ current: undefined });
+    if (current.what === 'farewell') {
+      b.set({ farewell: 'played', over: true });
+      return b.done();
+    }
     // Never the same kind again (a missing file would fail as fast as it is asked for): ringback
     // failed, the announcement at once; an announcement failed, music; music failed, silence.
     if (current.what === 'ringback' && !b.m.ringing) b.ask();
@@ -314,6 +368,7 @@ class Builder {
   /** What follows a file that has played out (or failed). */
   after(what: Playing, nowMs: number, periodMs = 0): void {
     const { settings, enteredMs = nowMs } = this.m;
+    if (what === 'farewell') return this.set({ farewell: 'played', over: true });
     if (what === 'ringback' && nowMs - enteredMs + periodMs / 2 < settings.ringbackMs)
       return this.play({ kind: 'ringback', piece: settings.ringback });
     if (what === 'ringback' && !this.m.ringing) return this.ask();

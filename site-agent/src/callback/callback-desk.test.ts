@@ -193,6 +193,34 @@ describe('the callback desk', () => {
     expect(desk.pending('all')).toEqual([]);
   });
 
+  it('taken from a queued call at the head: the agent is reserved at once, but the number is dialed only once the caller’s own call has ended', async () => {
+    const dialer = new ScriptedDialer();
+    const { acd, desk, ask, ready, kinds, agentId } = setup({ dialer });
+    acd.offer({
+      callId: 'call-7',
+      tenantId: 'acme-bank',
+      skill: 'sales',
+      tier: 1,
+      arrivalMs: T0 - 60_000,
+    });
+    expect(desk.take(ask({ originCallId: 'call-7', origin: 'dtmf' }))).toMatchObject({
+      ok: { id: 'call-7', position: 1 },
+    });
+    // The caller still hears the confirmation when the agent frees up.
+    ready();
+    expect(acd.agentState(agentId)).toMatchObject({ name: 'reserved', callId: 'call-7' });
+    expect(kinds()).toEqual(['callbackRequested', 'callbackAttemptStarted']);
+    expect(dialer.requests).toEqual([]);
+    desk.callerLeft('call-7');
+    expect(dialer.requests).toEqual([expect.objectContaining({ callId: 'call-7', agentId })]);
+    await dialer.end({ kind: 'connected', answeredAtMs: T0 });
+    expect(kinds().at(-1)).toBe('callbackCompleted');
+    // Another call's end, or the same one's again, dials nothing more.
+    desk.callerLeft('call-7');
+    desk.callerLeft('call-8');
+    expect(dialer.requests).toHaveLength(1);
+  });
+
   it('ends a callback unserved after maxAttempts not reached, and lets the API cancel one of its tenant only', async () => {
     const dialer = new ScriptedDialer();
     const { desk, ask, ready, kinds, clock, acd, dir } = setup({ dialer });

@@ -18,7 +18,7 @@ import {
   type CallbackPolicy,
   type RequestRefusal,
 } from '../acd/callbacks.js';
-import type { Dialer, DialOutcome } from '../dialer/port.js';
+import type { Dialer, DialOutcome, DialRequest } from '../dialer/port.js';
 import { callerHash } from '../caller-hash.js';
 import type { EventStamper } from '../events/event-meta.js';
 import type { CallbackStore, StoredCallback } from './callback-store.js';
@@ -92,6 +92,12 @@ export class CallbackDesk {
   private carryOut: (fx: Effects) => void = () => {
     throw new Error('the callback desk is not attached to the call flow');
   };
+
+  /**
+   * Callbacks whose caller is still on the line (hearing it confirmed): their number is busy, so an
+   * attempt that falls due meanwhile waits here, agent reserved, until the call has ended.
+   */
+  private readonly callersOnLine = new Map<string, (() => void) | undefined>();
 
   constructor(private readonly deps: CallbackDeskDeps) {
     this.book = new CallbackBook((skill) => this.policyOf(skill));
@@ -182,7 +188,10 @@ export class CallbackDesk {
       throw err;
     }
     this.envelopes.set(id, envelope);
-    if (req.originCallId !== undefined) this.deps.acd.withdraw(req.originCallId);
+    if (req.originCallId !== undefined) {
+      this.callersOnLine.set(id, undefined);
+      this.deps.acd.withdraw(req.originCallId);
+    }
     const policy = this.policyOf(cb.skill)!;
     this.publish(cb, {
       ...(req.scheduled
@@ -273,24 +282,48 @@ export class CallbackDesk {
       queueMicrotask(() => this.noDialer(cb.id, request.attemptId, a.agentId));
       return true;
     }
-    this.deps.log.info(
-      {
-        event: 'callback_dialing',
-        callbackId: cb.id,
-        agentId: a.agentId,
-        attemptId: request.attemptId,
-      },
-      'callback: agent reserved, dialing',
-    );
+    const dial = () => {
+      this.deps.log.info(
+        {
+          event: 'callback_dialing',
+          callbackId: cb.id,
+          agentId: a.agentId,
+          attemptId: request.attemptId,
+        },
+        'callback: agent reserved, dialing',
+      );
+      this.dial(dialer, cb.id, request, a.agentId);
+    };
+    if (this.callersOnLine.has(cb.id)) {
+      this.deps.log.info(
+        { event: 'callback_dial_held', callbackId: cb.id, agentId: a.agentId },
+        'callback: agent reserved; dialing once the caller’s own call has ended',
+      );
+      this.callersOnLine.set(cb.id, dial);
+    } else dial();
+    return true;
+  }
+
+  /**
+   * The call a callback was taken from has ended (the caller heard it confirmed, or hung up): an
+   * attempt that fell due meanwhile is dialed now.
+   */
+  callerLeft(callId: string): void {
+    const held = this.callersOnLine.get(callId);
+    this.callersOnLine.delete(callId);
+    held?.();
+  }
+
+  /** One attempt of callback `id` with `agentId` reserved; its outcome ends the attempt. */
+  private dial(dialer: Dialer, id: string, request: DialRequest, agentId: string): void {
     dialer.dial(request).then(
-      (outcome) => this.attemptEnded(cb.id, request.attemptId, a.agentId, outcome),
+      (outcome) => this.attemptEnded(id, request.attemptId, agentId, outcome),
       (err: unknown) =>
-        this.attemptEnded(cb.id, request.attemptId, a.agentId, {
+        this.attemptEnded(id, request.attemptId, agentId, {
           kind: 'failed',
           reason: (err as Error).message,
         }),
     );
-    return true;
   }
 
   /** Cancels a pending callback (through the API); refused while an attempt is dialing. */

@@ -46,6 +46,7 @@ export class PromptFiles {
         return manifest.files[first]!;
       }
       case 'announcement':
+      case 'farewell':
         return assemblePrompt(this.dir, prompt.pieces);
     }
   }
