@@ -432,8 +432,8 @@ await startProcess('site-agent', async () => {
     ...(campaigns && { campaigns }),
   });
 
-  // Stop taking calls first (Kamailio then answers new ones with the fallback), then timers,
-  // then flush events. The site state first of all: the calls stay with Kamailio, and the next run
+  // Stop taking calls first (Kamailio then holds new ones for its restart grace, then answers them
+  // with the fallback), then timers, then flush events. The site state first of all: the calls stay with Kamailio, and the next run
   // takes them up from it as they are now.
   lifecycle.onShutdown('keep the site state', () => siteState.freeze());
   lifecycle.onShutdown('stop overflow requests', async () => {
