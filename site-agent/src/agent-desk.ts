@@ -10,6 +10,13 @@ const SIP_URI =
   /^sips?:(?:[A-Za-z0-9._~!$&'()*+,;=%-]+@)?[A-Za-z0-9.-]+(?::\d{1,5})?(?:;[\w=.-]*)*$/;
 const MAX_URI_LENGTH = 256;
 
+/** One agent's entry of the roster, as site-state.ts keeps it. */
+export interface RosterEntry {
+  readonly agentId: string;
+  readonly sinceMs: number;
+  readonly contactUri: string;
+}
+
 /** Per agent: the phone they logged in at, and when their state last changed. */
 export class AgentRoster {
   private readonly records = new Map<string, { sinceMs: number; contactUri: string }>();
@@ -28,6 +35,19 @@ export class AgentRoster {
 
   sinceOf(agentId: string): number {
     return this.records.get(agentId)?.sinceMs ?? 0;
+  }
+
+  /** Every agent's phone and state-change time, for site-state.ts. */
+  snapshot(): RosterEntry[] {
+    return [...this.records].map(([agentId, r]) => ({ agentId, ...r }));
+  }
+
+  /** Takes up a snapshot of a previous run; agents this site no longer has are left out. */
+  restore(entries: readonly RosterEntry[]): void {
+    for (const e of entries) {
+      const r = this.records.get(e.agentId);
+      if (r) Object.assign(r, { sinceMs: e.sinceMs, contactUri: e.contactUri });
+    }
   }
 
   /** The agent's state changed at `nowMs`. */

@@ -18,6 +18,7 @@ import { EventStamper } from './events/event-meta.js';
 import type { KamailioCommand, KamailioEvent } from './kamailio/messages.js';
 import type { CallRecorder } from './recording/recorder.js';
 import { federationKeys, signContext } from './sip-context-signature.js';
+import type { SiteState } from './site-state.js';
 import type { CallTracing } from './telemetry.js';
 
 export const EXAMPLE = new URL('../../topology/example.yaml', import.meta.url).pathname;
@@ -39,12 +40,16 @@ export function setup(
     prompts?: CallFlowDeps['prompts'];
     /** Callbacks kept in this directory (callback/callback-desk.ts), without a dialer. */
     callbackDir?: string;
+    /** A previous run's state (site-state.ts) this flow takes up, as the site agent does at start. */
+    previous?: SiteState;
+    /** The clock, shared with a previous run's setup. */
+    clock?: ManualClock;
   } = {},
 ) {
   const text = readFileSync(EXAMPLE, 'utf8');
   const topology = parseTopology(opts.mutate ? opts.mutate(text) : text, EXAMPLE);
   const site = siteById(topology, 'beijing');
-  const clock = new ManualClock(T0);
+  const clock = opts.clock ?? new ManualClock(T0);
   const commands: KamailioCommand[] = [];
   const callEvents: CallEvent[] = [];
   const agentEvents: AgentEvent[] = [];
@@ -89,6 +94,16 @@ export function setup(
     ...(callbacks ? { callbacks } : {}),
   });
   const desk = new SiteDesk({ acd, topology, roster, carryOut: (fx) => flow.carryOut(fx) });
+  if (opts.previous) {
+    acd.restore(opts.previous.acd);
+    roster.restore(opts.previous.roster);
+    flow.restore(opts.previous.calls);
+  }
+  /** What the site agent saves (site-state.ts), through JSON as on disk. */
+  const state = (): SiteState =>
+    JSON.parse(
+      JSON.stringify({ acd: acd.snapshot(), roster: roster.snapshot(), calls: flow.snapshot() }),
+    ) as SiteState;
   let tx = 0;
   /** An INVITE; a peer's X-CC-* headers are signed as its site agent would, unless `raw`. */
   const invite = (
@@ -140,6 +155,7 @@ export function setup(
   const last = () => commands.at(-1)!;
   return {
     flow,
+    state,
     callbacks,
     desk,
     acd,

@@ -212,12 +212,16 @@ describe('call flow: the life of a call', () => {
     });
   });
 
-  it('when the evapi link drops, queued calls are released (Kamailio sent them to the fallback), calls with agents stay', () => {
-    const { invite, staff, flow, kinds, acd } = setup();
+  it('when the evapi link drops, calls wait for the resync: a queued call Kamailio no longer holds is released then (it got the fallback), calls with agents stay', () => {
+    const { invite, staff, flow, kinds, acd, ev, last } = setup();
     staff('bj-001', 6001);
     invite('c1', SALES); // ringing bj-001
     invite('c2', SALES); // queued
     flow.linkLost();
+    expect(kinds('c2')).toEqual(['offered', 'queued']);
+    flow.linkUp();
+    expect(last()).toEqual({ action: 'resync' });
+    ev({ event: 'resync_done', held: 0, talking: 0, missed: 0 });
     expect(kinds('c2')).toEqual(['offered', 'queued', 'abandoned']);
     expect(kinds('c1')).toEqual(['offered']);
     expect(acd.agentState('bj-001').name).toBe('reserved');
@@ -446,6 +450,8 @@ describe('call flow: overflow between sites', () => {
     invite('c2', SALES);
     flow.moveOut('c1', { siteId: 'guangzhou', decisionId: 'd-7' });
     flow.linkLost();
+    flow.linkUp();
+    ev({ event: 'resync_done', held: 0, talking: 0, missed: 0 });
     expect(kinds('c1')).toEqual(['offered', 'queued', 'overflowedOut']);
     ev({ event: 'cancel', callid: 'c1' });
     expect(kinds('c1')).toEqual(['offered', 'queued', 'overflowedOut']);

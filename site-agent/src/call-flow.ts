@@ -6,9 +6,11 @@
 // its effects here (carryOut).
 //
 // Kamailio keeps each waiting INVITE suspended; the call's state remembers its transaction
-// (tindex, tlabel) to relay it once an agent frees up. Calls are never left waiting on this
-// process: while the evapi link is down Kamailio answers pending and new INVITEs with the site's
-// fallback.
+// (tindex, tlabel) to relay it once an agent frees up. When the evapi link drops (this process
+// restarted, or the link broke) Kamailio keeps the suspended INVITEs for its restart grace; on
+// every (re)connection the flow asks it what it holds (resync) and reconciles its calls with the
+// answer (docs/operations.md, "Site agent restart"). Past the grace Kamailio answers pending and
+// new INVITEs with the site's fallback, so no caller waits on this process for long.
 //
 // Media: the machine's plays and stops go to Kamailio as evapi commands (it drives the site's
 // rtpengine), its timers run here, and Kamailio's media results, the timers' firings, the ACD's
@@ -149,6 +151,8 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Calls transferred from here whose callers have not come back with their tokens yet. */
   private readonly transfers = new PendingTransfers();
+  /** While a resync is under way: the calls Kamailio reported (held or talking) so far. */
+  private resyncing: Set<string> | undefined;
 
   constructor(private readonly deps: CallFlowDeps) {
     this.tracing = deps.tracing ?? new CallTracing(deps.site.id);
@@ -177,25 +181,61 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
   }
 
   /**
-   * The evapi link dropped: Kamailio has answered every suspended INVITE with the fallback, so
-   * queued calls are gone from this site. Ringing and talking calls go on at the SIP level and
-   * their dialog events arrive once the link is back.
+   * The evapi link dropped. Kamailio keeps the suspended INVITEs for its restart grace and the
+   * events of the calls that end meanwhile; the resync on reconnection says which calls are still
+   * there. Until then every call stays as it is.
    */
   linkLost(): void {
-    const queued = [...this.calls.values()].filter((c) => c.state.phase.name === 'queued');
-    for (const call of queued) this.feed(call.state.callId, { type: 'link_lost' });
-    if (queued.length > 0)
-      this.deps.log.warn(
-        { event: 'queued_calls_released', count: queued.length },
-        'evapi link lost: Kamailio sent the queued calls to the fallback',
-      );
-    this.deps.onChange?.();
+    this.resyncing = undefined;
+    this.deps.log.warn(
+      { event: 'evapi_link_lost', calls: this.calls.size },
+      'evapi link lost: calls wait for the resync when it is back',
+    );
+  }
+
+  /**
+   * The evapi link is up (again): asks Kamailio for what it holds. Its answer (held INVITEs,
+   * confirmed dialogs, missed events, then resync_done) reconciles this site's calls.
+   */
+  linkUp(): void {
+    this.resyncing = new Set();
+    this.deps.sendToKamailio({ action: 'resync' });
+  }
+
+  /** Every call this flow holds, with what a restart needs to take it up again (site-state.ts). */
+  snapshot(): RestoredCall[] {
+    return [...this.calls.values(), ...this.wrapUps.values()].map((c) => ({
+      state: c.state,
+      callerNumber: c.callerNumber,
+    }));
+  }
+
+  /**
+   * Takes up the calls of this site agent's previous run as they were (restore the ACD first);
+   * the resync then tells which of them Kamailio still holds. Their queue prompts resume at their
+   * next change.
+   */
+  restore(calls: readonly RestoredCall[]): void {
+    for (const { state, callerNumber } of calls) {
+      if (state.phase.name === 'done') continue;
+      const call: LiveCall = {
+        state,
+        span: this.tracing.start(state.callId, state.context).span,
+        callerNumber,
+      };
+      (state.phase.name === 'wrap_up' ? this.wrapUps : this.calls).set(state.callId, call);
+    }
+    this.schedule();
   }
 
   private dispatch(event: KamailioEvent): void {
     switch (event.event) {
       case 'invite':
-        return this.onInvite(event);
+        return event.resync ? this.onHeld(event) : this.onInvite(event);
+      case 'talking':
+        return this.onTalking(event);
+      case 'resync_done':
+        return this.reconcile(event);
       case 'invite_unusable':
         this.deps.log.warn(
           { event: 'invite_unusable', reason: event.reason },
@@ -264,7 +304,76 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
     }
   }
 
-  private onInvite(ev: Extract<KamailioEvent, { event: 'invite' }>): void {
+  /**
+   * Resync: an INVITE Kamailio still holds suspended. A call of ours keeps its place (under the
+   * transaction it is suspended as now); one ringing an agent here failed while no site agent
+   * listened, and Kamailio suspended it again; one unknown here arrived meanwhile, and is a new
+   * call from when Kamailio received it.
+   */
+  private onHeld(ev: Extract<KamailioEvent, { event: 'invite' }>): void {
+    this.resyncing?.add(ev.callid);
+    const call = this.calls.get(ev.callid);
+    if (!call) return this.onInvite(ev, ev.tsS * 1000 + Math.floor(ev.tsU / 1000));
+    const requeued = { tindex: ev.tindex, tlabel: ev.tlabel };
+    if (call.state.phase.name === 'ringing') {
+      this.feed(ev.callid, { type: 'branch_failed', code: 408, requeued });
+      return;
+    }
+    call.state = { ...call.state, transaction: { ...call.state.transaction, ...requeued } };
+  }
+
+  /**
+   * Resync: a confirmed dialog. A call ringing here was answered while no site agent listened;
+   * a talking one goes on.
+   */
+  private onTalking(ev: Extract<KamailioEvent, { event: 'talking' }>): void {
+    this.resyncing?.add(ev.callid);
+    const call = this.calls.get(ev.callid);
+    if (!call) {
+      this.deps.log.warn(
+        { event: 'resync_unknown_dialog', callId: ev.callid, agent: ev.agent },
+        'Kamailio holds a dialog this site agent does not know',
+      );
+      return;
+    }
+    if (call.state.phase.name === 'ringing')
+      this.feed(ev.callid, { type: 'answered', ...(ev.toTag ? { agentTag: ev.toTag } : {}) });
+  }
+
+  /**
+   * Resync done: what Kamailio no longer holds is over. A queued call it does not hold got the
+   * fallback (the grace ran out); a talking call without its dialog ended unheard. Then waiting
+   * calls go to ready agents.
+   */
+  private reconcile(ev: Extract<KamailioEvent, { event: 'resync_done' }>): void {
+    const seen = this.resyncing ?? new Set<string>();
+    this.resyncing = undefined;
+    let released = 0;
+    let ended = 0;
+    for (const call of [...this.calls.values()]) {
+      const { callId, phase } = call.state;
+      if (seen.has(callId)) continue;
+      if (phase.name === 'queued' && this.feed(callId, { type: 'link_lost' })) released += 1;
+      if (phase.name === 'talking' && this.feed(callId, { type: 'ended', by: 'unknown' }))
+        ended += 1;
+    }
+    this.deps.log.info(
+      {
+        event: 'resync_done',
+        held: ev.held,
+        talking: ev.talking,
+        missed: ev.missed,
+        released,
+        ended,
+        calls: this.calls.size,
+      },
+      'reconciled the calls with what Kamailio holds',
+    );
+    this.apply(this.deps.acd.tick());
+  }
+
+  /** `arrivedMs`: when Kamailio received the INVITE, for one replayed on resync. */
+  private onInvite(ev: Extract<KamailioEvent, { event: 'invite' }>, arrivedMs?: number): void {
     const { log } = this.deps;
     const now = this.deps.clock.now();
     // First, so that a replayed overflow is refused as such even while its original call is here.
@@ -296,7 +405,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
           siteId: this.deps.site.id,
           dialedNumber: ev.ruriUser,
           headers: inbound.headers,
-          nowMs: now,
+          nowMs: Math.min(arrivedMs ?? now, now),
           identify: (tenantId) => (hash ? this.deps.directory?.lookup(tenantId, hash) : undefined),
         });
     if (!result.ok) {
@@ -1056,8 +1165,11 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
 
   private publishCall(callId: string, state: CallState, kind: CallEvent['kind']): void {
     const { context } = state;
+    // What happens once per call at a site has an id of its own: published again after a restart
+    // (the outbox had it, the site state did not yet), it is stored once.
+    const once = kind && ONCE_PER_CALL.has(kind.$case) ? `${callId}/${kind.$case}` : undefined;
     const event: CallEvent = {
-      meta: this.deps.stamper.stamp(context.tenantId, context.traceparent),
+      meta: this.deps.stamper.stamp(context.tenantId, context.traceparent, once),
       callId,
       skill: context.skill,
       tier: context.tier,
@@ -1086,6 +1198,15 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
         ),
       );
   }
+}
+
+/** Call events that happen at most once per call at a site. */
+const ONCE_PER_CALL: ReadonlySet<string> = new Set(['offered', 'answered', 'abandoned', 'ended']);
+
+/** A call as site-state.ts keeps it across a restart. */
+export interface RestoredCall {
+  readonly state: CallState;
+  readonly callerNumber: string;
 }
 
 /** A call at this site: its machine's state and its span. */

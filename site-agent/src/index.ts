@@ -46,6 +46,7 @@ import { exclusionsOf } from './admission.js';
 import { CustomerDirectory, followCustomerDirectory } from './customer-directory.js';
 import { federationKeys } from './sip-context-signature.js';
 import { SnapshotLoop } from './snapshot-loop.js';
+import { SiteStateStore } from './site-state.js';
 import { setUpRecording } from './recording/recording-setup.js';
 import { listenForDtmf } from './media/dtmf-listener.js';
 import { PromptFiles } from './media/prompt-files.js';
@@ -180,6 +181,20 @@ await startProcess('site-agent', async () => {
     log,
     callerHashKey: config.CCFED_CALLER_HASH_KEY,
   });
+  // What a restart must not lose (agents' states, calls' places and states): read before anything
+  // changes, saved after every change (docs/operations.md, "Site agent restart").
+  const siteState = new SiteStateStore({
+    file: join(config.CCFED_DATA_DIR, 'site-state.json'),
+    now: () => systemClock.now(),
+    log,
+  });
+  const previous = siteState.load();
+  const saveState = () =>
+    siteState.save(() => ({
+      acd: acd.snapshot(),
+      roster: roster.snapshot(),
+      calls: calls.snapshot(),
+    }));
   const calls = new CallFlow({
     clock: systemClock,
     topology,
@@ -196,6 +211,7 @@ await startProcess('site-agent', async () => {
     onChange: () => {
       snapshots.changed();
       monitors.sweep();
+      saveState();
     },
     drained: () => drain.current.drained,
     // An overflowed-in call is taken within the threshold in force (routing policy, below).
@@ -213,6 +229,29 @@ await startProcess('site-agent', async () => {
     prompts: PromptFiles.open(config.CCFED_PROMPTS_DIR, log),
     callbacks,
   });
+  // The previous run's agents and calls as they were; Kamailio's resync (on connection) says which
+  // calls are still there, and only then are waiting calls given to ready agents.
+  if (previous) {
+    // The ACD's own entries of the call flow's calls: callbacks are restored by their desk, from
+    // their own store (callbacks.restore(), below).
+    const flowCalls = new Set(previous.calls.map((c) => c.state.callId));
+    const problems = acd.restore({
+      agents: previous.acd.agents,
+      calls: previous.acd.calls.filter((c) => flowCalls.has(c.call.callId)),
+    });
+    roster.restore(previous.roster);
+    calls.restore(previous.calls);
+    for (const problem of problems)
+      log.warn({ event: 'site_state_problem' }, `left out of the site state: ${problem}`);
+    log.info(
+      {
+        event: 'site_state_restored',
+        agents: previous.acd.agents.filter((a) => a.state.name !== 'logged_out').length,
+        calls: previous.calls.length,
+      },
+      'took up the previous run’s agents and calls',
+    );
+  }
   // Outbound campaigns (docs/campaigns.md), kept in the data directory across restarts; a site
   // runs them only with a dialer. Inbound first: a campaign's line takes an idle agent only while
   // no caller of its tenant waits and the skill's service level today holds its target.
@@ -289,7 +328,8 @@ await startProcess('site-agent', async () => {
     log,
     onEvent: (event) => calls.handle(event),
     onConnected: (up) => {
-      if (!up) calls.linkLost();
+      if (up) calls.linkUp();
+      else calls.linkLost();
     },
   });
 
@@ -392,8 +432,10 @@ await startProcess('site-agent', async () => {
     ...(campaigns && { campaigns }),
   });
 
-  // Stop taking calls first (Kamailio then answers new ones with the fallback), then timers,
-  // then flush events.
+  // Stop taking calls first (Kamailio then holds new ones for its restart grace, then answers them
+  // with the fallback), then timers, then flush events. The site state first of all: the calls stay with Kamailio, and the next run
+  // takes them up from it as they are now.
+  lifecycle.onShutdown('keep the site state', () => siteState.freeze());
   lifecycle.onShutdown('stop overflow requests', async () => {
     await outbound?.stop();
     router?.close();

@@ -22,12 +22,19 @@ export interface KamailioTuning {
   readonly children: number;
   /** Log notices and errors only, not a line per call (for load). */
   readonly quiet?: boolean;
+  /**
+   * How long suspended INVITEs wait for a site agent that went away to come back (a restart)
+   * before the fallback takes them; 0: at once. Default 10 s (docs/operations.md, "Site agent
+   * restart"). Whole seconds.
+   */
+  readonly restartGraceMs?: number;
 }
 
 export const DEFAULT_TUNING: KamailioTuning = {
   queueTimeoutMs: 300_000,
   ringTimeoutMs: 20_000,
   children: 4,
+  restartGraceMs: 10_000,
 };
 
 /**
@@ -87,6 +94,7 @@ export function kamailioConfig(
     ['RTPENGINE_HTTP', `http://127.0.0.1:${site.media.ngHttpPort}/ng`],
     ['QUEUE_TIMEOUT_MS', tuning.queueTimeoutMs],
     ['RING_TIMEOUT_MS', tuning.ringTimeoutMs],
+    ['RESTART_GRACE_S', Math.ceil((tuning.restartGraceMs ?? 10_000) / 1000)],
     ['SIP_CHILDREN', tuning.children],
     ['REJECT_CODE', fb.action === 'reject' ? fb.code : 503],
     ['RETRY_AFTER', fb.action === 'reject' ? fb.retryAfterSeconds : 30],

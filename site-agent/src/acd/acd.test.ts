@@ -406,3 +406,43 @@ describe('Acd announced wait', () => {
     expect(acd.announcementOf('next')).toEqual({ position: 2, waitMs: r.announcedWaitMs });
   });
 });
+
+describe('Acd restore (a restarted site agent)', () => {
+  it('takes up agents and calls where a snapshot left them, queued calls in their order, without effects', () => {
+    const before = setup([agent('a1', { sales: 5 }), agent('a2', { sales: 5 })]);
+    before.staff('a1');
+    before.acd.offer(before.call('c1', 'sales'));
+    before.acd.answered('c1');
+    before.clock.advance(1_000);
+    before.acd.offer(before.call('c2', 'sales'));
+    before.acd.offer(before.call('c3', 'sales', VIP));
+    before.acd.login('a2');
+    before.acd.notReady('a2', 'break');
+    const snapshot = JSON.parse(JSON.stringify(before.acd.snapshot())) as ReturnType<
+      Acd['snapshot']
+    >;
+
+    const after = setup([agent('a1', { sales: 5 }), agent('a2', { sales: 5 })]);
+    expect(after.acd.restore(snapshot)).toEqual([]);
+    expect(after.acd.agentState('a1')).toEqual({ name: 'on_call', callId: 'c1' });
+    expect(after.acd.agentState('a2')).toEqual({ name: 'not_ready', reason: 'break' });
+    expect(after.acd.queuedCalls('sales').map((c) => c.callId)).toEqual(['c3', 'c2']);
+    expect(after.acd.phaseOf('c1')).toBe('talking');
+    // the talking call ends as any other: its agent goes to wrap-up
+    expect(after.acd.hangUp('c1').effects.agentChanges[0]?.to.name).toBe('wrap_up');
+  });
+
+  it('leaves out what the site no longer has and frees an agent whose call was left out', () => {
+    const before = setup([agent('a1', { sales: 5 }), agent('gone', { sales: 5 })]);
+    before.staff('a1');
+    before.acd.offer(before.call('c1', 'sales'));
+    const snapshot = before.acd.snapshot();
+    const after = setup([agent('a1', { sales: 5 })]);
+    const problems = after.acd.restore({ agents: snapshot.agents, calls: [] });
+    expect(problems).toEqual([
+      'agent gone is no longer at this site',
+      'agent a1 was reserved on call c1, which is gone: ready',
+    ]);
+    expect(after.acd.agentState('a1')).toEqual({ name: 'ready' });
+  });
+});

@@ -109,6 +109,25 @@ interface CallRecord {
   queued?: { readonly atMs: number; readonly modelMs: number; readonly ahead: number };
 }
 
+/**
+ * What the ACD holds that a restart of the site agent must not lose (site-state.ts keeps it on
+ * disk): each agent's state, and each call with its place (arrival time and tier) and agent.
+ */
+export interface AcdSnapshot {
+  readonly agents: readonly {
+    readonly agentId: string;
+    readonly state: AgentState;
+    readonly readySinceMs: number;
+    readonly pendingNotReady?: string;
+  }[];
+  readonly calls: readonly {
+    readonly call: QueuedCall;
+    readonly phase: 'queued' | 'ringing' | 'talking';
+    readonly agentId?: string;
+    readonly answeredMs?: number;
+  }[];
+}
+
 /** Thrown for requests about calls or agents the ACD does not know. */
 export class AcdError extends Error {
   constructor(message: string) {
@@ -152,6 +171,86 @@ export class Acd {
 
   private now(): number {
     return this.deps.clock.now();
+  }
+
+  // ---- restart --------------------------------------------------------------------------------
+
+  /** Everything restore() needs to take up where this ACD is now. */
+  snapshot(): AcdSnapshot {
+    return {
+      agents: [...this.agents.values()].map((r) => ({
+        agentId: r.agent.id,
+        state: r.state,
+        readySinceMs: r.readySinceMs,
+        ...(r.pendingNotReady === undefined ? {} : { pendingNotReady: r.pendingNotReady }),
+      })),
+      calls: [...this.calls.values()].map((r) => ({
+        call: r.call,
+        phase: r.phase,
+        ...(r.agentId === undefined ? {} : { agentId: r.agentId }),
+        ...(r.answeredMs === undefined ? {} : { answeredMs: r.answeredMs }),
+      })),
+    };
+  }
+
+  /**
+   * Takes up a snapshot of a previous run in a fresh ACD, without effects (nothing happened: the
+   * agents and calls were in these states all along); queued calls take their places by tier and
+   * arrival time. What this site no longer has (an agent or skill gone from the topology, an
+   * agent in two calls) is left out and named in the result. Call dispatch() after, through
+   * tick(), to give waiting calls to ready agents.
+   */
+  restore(snapshot: AcdSnapshot): string[] {
+    if (this.calls.size > 0) throw new AcdError('restore() is for a fresh ACD');
+    const problems: string[] = [];
+    for (const a of snapshot.agents) {
+      const rec = this.agents.get(a.agentId);
+      if (!rec) {
+        problems.push(`agent ${a.agentId} is no longer at this site`);
+        continue;
+      }
+      rec.state = a.state;
+      rec.readySinceMs = a.readySinceMs;
+      if (a.pendingNotReady !== undefined) rec.pendingNotReady = a.pendingNotReady;
+    }
+    for (const c of snapshot.calls) {
+      const queue = this.queues.get(c.call.skill);
+      if (!queue) {
+        problems.push(`call ${c.call.callId}: skill ${c.call.skill} is no longer at this site`);
+        continue;
+      }
+      const agent = c.agentId === undefined ? undefined : this.agents.get(c.agentId);
+      const busyWith = agent && 'callId' in agent.state ? agent.state.callId : undefined;
+      if (c.phase !== 'queued' && busyWith !== c.call.callId) {
+        problems.push(`call ${c.call.callId}: agent ${c.agentId} is not on it`);
+        continue;
+      }
+      this.calls.set(c.call.callId, {
+        call: c.call,
+        phase: c.phase,
+        ...(c.agentId === undefined ? {} : { agentId: c.agentId }),
+        ...(c.answeredMs === undefined ? {} : { answeredMs: c.answeredMs }),
+      });
+      if (c.phase === 'queued') queue.add(c.call);
+    }
+    // An agent busy with a call left out (one of another desk's, say a dialed call, which ended
+    // with the process) is free again.
+    for (const rec of this.agents.values()) {
+      const s = rec.state;
+      if ((s.name === 'reserved' || s.name === 'on_call') && !this.calls.has(s.callId)) {
+        problems.push(
+          `agent ${rec.agent.id} was ${s.name} on call ${s.callId}, which is gone: ready`,
+        );
+        rec.state = { name: 'ready' };
+        rec.readySinceMs = this.now();
+      }
+    }
+    return problems;
+  }
+
+  /** The call's phase in the ACD, or undefined when the ACD does not hold it. */
+  phaseOf(callId: string): CallRecord['phase'] | undefined {
+    return this.calls.get(callId)?.phase;
   }
 
   // ---- agents -------------------------------------------------------------------------------

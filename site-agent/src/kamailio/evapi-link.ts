@@ -16,8 +16,9 @@ export interface EvapiLinkDeps {
 
 /**
  * The site agent's TCP link to its Kamailio's evapi listener: netstring-framed JSON both ways,
- * re-established with backoff whenever it drops. While it is down Kamailio answers new and
- * pending INVITEs itself with the site's fallback, so nothing waits on this link.
+ * re-established with backoff whenever it drops. While it is down Kamailio holds new and pending
+ * INVITEs for its restart grace, then answers them itself with the site's fallback, so nothing
+ * waits on this link for long; on every connection the call flow asks it for a resync.
  */
 export class EvapiLink {
   private socket: Socket | undefined;
@@ -103,7 +104,7 @@ export class EvapiLink {
       if (was) {
         log.warn(
           { event: 'evapi_disconnected', host, port },
-          'evapi link down; Kamailio applies the fallback',
+          'evapi link down; Kamailio holds the calls for its restart grace',
         );
         this.deps.onConnected?.(false);
       }

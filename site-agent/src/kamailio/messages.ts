@@ -5,6 +5,11 @@ import { z } from 'zod';
 
 const tx = { tindex: z.number().int().nonnegative(), tlabel: z.number().int().nonnegative() };
 const callid = z.string().min(1).max(256);
+/**
+ * Kamailio kept this event while no site agent was connected (within its restart grace) and
+ * replays it on resync (docs/operations.md, "Site agent restart").
+ */
+const missed = z.boolean().optional();
 
 export const kamailioEventSchema = z.discriminatedUnion('event', [
   /** A new INVITE, suspended until the site agent says what to do with it. */
@@ -32,11 +37,16 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
     refer: z.boolean().optional(),
     /** The Request-URI's transfer token (ccxfer), when the caller follows a transfer's REFER. */
     xfer: z.string().max(512).optional(),
+    /**
+     * Replayed on resync: the INVITE is still suspended (under tindex/tlabel now); tsS/tsU are
+     * still when it arrived.
+     */
+    resync: z.boolean().optional(),
   }),
   /** The caller cancelled while the INVITE was pending (queued or ringing). */
-  z.object({ event: z.literal('cancel'), callid }),
+  z.object({ event: z.literal('cancel'), callid, missed }),
   /** The suspended INVITE waited past the queue timeout; Kamailio answered it with the fallback. */
-  z.object({ event: z.literal('queue_timeout'), callid, ...tx }),
+  z.object({ event: z.literal('queue_timeout'), callid, ...tx, missed }),
   /** The agent's phone did not take the call; the INVITE is suspended again if `requeued`. */
   z.object({
     event: z.literal('agent_failed'),
@@ -53,12 +63,27 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
     agent: z.string(),
     toTag: z.string().max(256).optional(),
   }),
-  z.object({ event: z.literal('ended'), callid, agent: z.string(), by: z.string() }),
+  z.object({ event: z.literal('ended'), callid, agent: z.string(), by: z.string(), missed }),
   z.object({
     event: z.literal('failed'),
     callid,
     agent: z.string(),
     code: z.number().int().optional(),
+    missed,
+  }),
+  /** On resync: a confirmed dialog Kamailio holds (the call's agent and its side's tag). */
+  z.object({
+    event: z.literal('talking'),
+    callid,
+    agent: z.string().max(256),
+    toTag: z.string().max(256).default(''),
+  }),
+  /** The end of Kamailio's answer to a resync, with what it reported. */
+  z.object({
+    event: z.literal('resync_done'),
+    held: z.number().int().nonnegative(),
+    talking: z.number().int().nonnegative(),
+    missed: z.number().int().nonnegative(),
   }),
   /** Kamailio carried out a command; decisionUs is INVITE received → command done. */
   z.object({
@@ -196,7 +221,12 @@ export type KamailioCommand =
       readonly toTag: string;
       readonly uri: string;
     }
-  | { readonly action: 'ping' };
+  | { readonly action: 'ping' }
+  /**
+   * What Kamailio holds, asked on every (re)connection: it answers with the suspended INVITEs,
+   * the confirmed dialogs, the events no site agent heard, then resync_done.
+   */
+  | { readonly action: 'resync' };
 
 /** 182 Queued for a suspended INVITE: the caller waits, the INVITE stays pending. */
 export function queuedReply(call: {
