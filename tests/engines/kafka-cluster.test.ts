@@ -150,6 +150,15 @@ describe('a three-broker Kafka cluster losing a partition leader under load', ()
     await waitFor('events flowing to the cluster', async () =>
       sender.stats().sent >= RATE ? true : undefined,
     );
+    // Under ingester load too: it has started and stores what the site sends.
+    await waitFor(
+      'the ingester storing events',
+      async () => {
+        const [r] = await rows<{ n: string }>(ch, 'SELECT count() AS n FROM call_events');
+        return Number(r!.n) > 0 ? true : undefined;
+      },
+      60_000,
+    );
 
     // The leader of partition 0, which every few calls' events go to.
     const victim = await leaderOf(0);
@@ -182,16 +191,23 @@ describe('a three-broker Kafka cluster losing a partition leader under load', ()
     await setup.disconnect();
     const probe = admin.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
     await probe.connect();
-    await probe.send({ topic: probeTopic, acks: -1, messages: [{ value: 'before' }] });
+    // Every broker knows the topic once one takes a write through the producer's metadata.
+    await waitFor('the probe topic taking writes', async () => {
+      await probe.send({ topic: probeTopic, acks: -1, messages: [{ value: 'before' }] });
+      return true;
+    });
 
     const killedAt = Date.now();
     process.kill(-victim.handle.pid, 'SIGKILL');
     await victim.handle.exited;
     // A write every 100 ms, acks=all, until one is acknowledged: the time a partition takes to
     // have a leader again, as a producer sees it. Logged, not asserted: it depends on the machine.
+    // Meanwhile events wait in the site's outbox: the most waiting at once, logged too.
+    let peakPending = 0;
     const firstWriteMs = await waitFor(
       'a write to a partition the dead broker led',
       async () => {
+        peakPending = Math.max(peakPending, site!.outbox.pending);
         await probe.send({ topic: probeTopic, acks: -1, messages: [{ value: 'after' }] });
         return Date.now() - killedAt;
       },
@@ -218,7 +234,7 @@ describe('a three-broker Kafka cluster losing a partition leader under load', ()
     const stats = sender.stats();
     console.log(
       `leader of partition 0 (broker ${victim.nodeId}) killed: first acks=all write to it ${firstWriteMs} ms later, ` +
-        `new leader broker ${newLeader.nodeId}; ${traffic.count} events, ${stats.failedSends} failed sends, ` +
+        `new leader broker ${newLeader.nodeId}; ${traffic.count} events, at most ${peakPending} waiting in the outbox, ${stats.failedSends} failed sends, ` +
         `${stats.producerResets} producer resets`,
     );
     expect(traffic.errors).toEqual([]);
