@@ -1,6 +1,14 @@
 import { hostname } from 'node:os';
-import { Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type KafkaConfig,
+  type LogEntry,
+} from 'kafkajs';
 import type { Logger } from 'pino';
+import { errorMessage } from './errors.js';
 import type { KafkaCredentials } from './kafka-auth.js';
 
 export interface KafkaClientOptions {
@@ -47,6 +55,10 @@ export interface TopicSpec {
   readonly partitions: number;
   /** Keep only the latest message per key (cleanup.policy=compact): for state, not events. */
   readonly compacted?: boolean;
+  /** Copies of each partition; the brokers' default.replication.factor when omitted. */
+  readonly replicationFactor?: number;
+  /** Copies a write needs before acks=all acknowledges it; the brokers' default when omitted. */
+  readonly minInsyncReplicas?: number;
 }
 
 /** Creates the topics that do not exist yet; existing ones are left as they are. */
@@ -58,13 +70,60 @@ export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): 
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length === 0) return;
     await admin.createTopics({
-      waitForLeaders: true,
+      // Waited for below: kafkajs's own wait gives up when a broker of a cluster has not yet
+      // heard of the new topic (UNKNOWN_TOPIC_OR_PARTITION), which is a moment's lag, not an error.
+      waitForLeaders: false,
       topics: missing.map((t) => ({
         topic: t.topic,
         numPartitions: t.partitions,
-        ...(t.compacted && { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }),
+        ...(t.replicationFactor !== undefined && { replicationFactor: t.replicationFactor }),
+        configEntries: [
+          ...(t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+          ...(t.minInsyncReplicas !== undefined
+            ? [{ name: 'min.insync.replicas', value: String(t.minInsyncReplicas) }]
+            : []),
+        ],
       })),
     });
+    await waitForLeaders(
+      admin,
+      missing.map((t) => t.topic),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Polls the metadata until every partition of `topics` has a leader; fails after 30 s naming them. */
+async function waitForLeaders(admin: Admin, topics: readonly string[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let last: unknown;
+  for (;;) {
+    try {
+      const { topics: described } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      if (
+        described.length === topics.length &&
+        described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+      )
+        return;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `Kafka topics ${topics.join(', ')} were created but have no leader after 30 s${last ? `: ${errorMessage(last)}` : ''}`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** How many partitions `topic` has, as the brokers' metadata says. */
+export async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]?.partitions.length ?? 0;
   } finally {
     await admin.disconnect();
   }

@@ -5,6 +5,7 @@ import {
   kafkaCredentialsFromEnv,
   Lifecycle,
   parseEnvConfig,
+  partitionCount,
   siteGroupId,
   startProcess,
   principalLabel,
@@ -100,6 +101,7 @@ await startProcess('site-agent', async () => {
     outbox,
     log,
     createProducer: () => kafka.producer(OUTBOX_PRODUCER_CONFIG),
+    partitionsOf: (topic) => partitionCount(kafka, topic),
     onFatal: () => void lifecycle.shutdown('outbox sender failed', 1),
   });
   const publisher = new EventPublisher({ outbox, topics });

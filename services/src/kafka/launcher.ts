@@ -12,15 +12,33 @@ import { EngineError, startEngine, type EngineHandle } from '../supervise.js';
 const KAFKA_DIR = new URL('../../kafka', import.meta.url).pathname;
 export const KAFKA_LIB_DIR = join(KAFKA_DIR, 'lib');
 
-export interface KafkaOptions {
-  /** Holds the broker's log segments, config, key store, pid file and log; created if missing. */
-  readonly dataDir: string;
-  /** Client port (SASL_SSL); a free one when omitted. */
+/** The three ports of one broker; a free one for each omitted. */
+export interface KafkaNodePorts {
+  /** Client port (SASL_SSL). */
   readonly port?: number;
-  /** KRaft controller port (TLS, the broker's own certificate only); a free one when omitted. */
+  /** KRaft controller port (TLS, the broker's own certificate only). */
   readonly controllerPort?: number;
-  /** Inter-broker port (TLS, the broker's own certificate only); a free one when omitted. */
+  /** Inter-broker port (TLS, the broker's own certificate only). */
   readonly internalPort?: number;
+}
+
+export interface KafkaOptions extends KafkaNodePorts {
+  /**
+   * Holds the broker's log segments, config, key store, pid file and log; created if missing.
+   * With several brokers, each has its own `broker-<node id>` directory inside it.
+   */
+  readonly dataDir: string;
+  /**
+   * How many brokers: 1 (the default) or 3, each a combined KRaft controller and broker of one
+   * quorum. With 3, topics are replicated 3 times and a write needs 2 replicas in sync
+   * (kafkaReplication), so losing any one broker loses nothing and stops nothing.
+   */
+  readonly brokers?: number;
+  /**
+   * The ports of broker 2, 3… (index 0 is broker 2); broker 1 takes port, controllerPort and
+   * internalPort. Free ones when omitted.
+   */
+  readonly morePorts?: readonly KafkaNodePorts[];
   readonly heapMb?: number;
   readonly partitions?: number;
   /** The federation CA: the broker's certificate (principal service:kafka) is issued from it. */
@@ -32,16 +50,59 @@ export interface KafkaOptions {
   readonly adminPassword: string;
 }
 
-export interface KafkaInstance {
-  readonly brokers: string[];
+/** One broker of a launched cluster. */
+export interface KafkaNode {
+  /** Its KRaft node id, 1 to N. */
+  readonly nodeId: number;
+  /** Its client listener, host:port. */
+  readonly broker: string;
   readonly port: number;
+  readonly controllerPort: number;
+  readonly internalPort: number;
+  readonly dataDir: string;
+  /** The running process: the one restart() started when it was called. */
+  readonly handle: EngineHandle;
+  /** Starts this broker again on the same data and ports (after it stopped or was killed). */
+  restart(): Promise<void>;
+}
+
+export interface KafkaInstance {
+  /** Every broker's client listener (the bootstrap list). */
+  readonly brokers: string[];
+  /** Broker 1's client port. */
+  readonly port: number;
+  /** Broker 1's inter-broker port. */
   readonly internalPort: number;
   /** The CA certificate (PEM path) clients trust the broker through. */
   readonly caFile: string;
   /** The super user's credentials: topics, users and ACLs are made with them (provision.ts). */
   readonly admin: KafkaCredentials;
+  /** Broker 1's process (the only one with a single broker). */
   readonly handle: EngineHandle;
+  /** Every broker, by node id order. */
+  readonly nodes: readonly KafkaNode[];
+  /** How the cluster's topics are replicated (its brokers' defaults, and what provision.ts asks for). */
+  readonly replication: KafkaReplication;
+  /** Stops every broker. */
   stop(): Promise<void>;
+}
+
+/** How topics are replicated on a cluster of some size. */
+export interface KafkaReplication {
+  /** Copies of each partition. */
+  readonly factor: number;
+  /** Copies that must have a write before it is acknowledged (acks=all). */
+  readonly minInsyncReplicas: number;
+}
+
+/**
+ * Replication for `brokers` brokers: 3 copies where there are 3 or more, and a write needs 2 of
+ * them, so one broker can be lost with no write refused and no acknowledged write lost; a smaller
+ * cluster keeps what it can (a single broker: 1 and 1).
+ */
+export function kafkaReplication(brokers: number): KafkaReplication {
+  const factor = Math.min(3, brokers);
+  return { factor, minInsyncReplicas: factor >= 3 ? 2 : 1 };
 }
 
 /** The broker's principal on its TLS-only listeners: its certificate's subject (services/src/pki.ts). */
@@ -51,12 +112,16 @@ export const BROKER_TLS_PRINCIPAL = 'CN=service:kafka,O=ccfed';
 const ADMIN_PASSWORD = /^[A-Za-z0-9_-]{16,128}$/;
 
 /**
- * Starts a single Apache Kafka 3.9 broker in KRaft combined mode (broker and controller in one
- * JVM, no ZooKeeper) on loopback, with the jars `scripts/install.sh` resolved from Maven Central.
- * Clients get in only over TLS with a SCRAM-SHA-512 user, and only as far as the ACLs let them
- * (docs/security.md, "Kafka").
+ * Starts Apache Kafka 3.9 in KRaft combined mode (broker and controller in one JVM per node, no
+ * ZooKeeper) on loopback, with the jars `scripts/install.sh` resolved from Maven Central: one
+ * broker, or a cluster of `brokers` whose controllers form one quorum. Clients get in only over
+ * TLS with a SCRAM-SHA-512 user, and only as far as the ACLs let them (docs/security.md,
+ * "Kafka"); the brokers talk to each other over TLS with their own certificates.
  */
 export async function startKafka(opts: KafkaOptions): Promise<KafkaInstance> {
+  const count = opts.brokers ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > 9)
+    throw new EngineError(`kafka cannot start: brokers must be a whole number 1-9, got ${count}`);
   if (!ADMIN_PASSWORD.test(opts.adminPassword))
     throw new EngineError(
       'kafka cannot start: the admin password must be 16-128 characters of A-Z, a-z, 0-9, _ and -',
@@ -69,52 +134,172 @@ export async function startKafka(opts: KafkaOptions): Promise<KafkaInstance> {
       `kafka cannot start: no Kafka jars in ${KAFKA_LIB_DIR}; run 'bash scripts/install.sh'`,
     );
   }
-  const port = opts.port ?? (await freePort());
-  const controllerPort = opts.controllerPort ?? (await freePort());
-  const internalPort = opts.internalPort ?? (await freePort());
-  const logDir = join(opts.dataDir, 'logs');
-  const segments = join(opts.dataDir, 'segments');
+  const replication = kafkaReplication(count);
+  const specs: NodeSpec[] = [];
+  for (let nodeId = 1; nodeId <= count; nodeId++) {
+    const wanted = nodeId === 1 ? opts : (opts.morePorts?.[nodeId - 2] ?? {});
+    // A single broker keeps the layout it always had, so an existing local federation's data
+    // is still found.
+    const dataDir = count === 1 ? opts.dataDir : join(opts.dataDir, `broker-${nodeId}`);
+    specs.push({
+      nodeId,
+      dataDir,
+      port: wanted.port ?? (await freePort()),
+      controllerPort: wanted.controllerPort ?? (await freePort()),
+      internalPort: wanted.internalPort ?? (await freePort()),
+    });
+  }
+  const voters = specs.map((n) => `${n.nodeId}@${LOOPBACK}:${n.controllerPort}`).join(',');
+  // Every node of a cluster must be formatted with the same cluster id: the one a node already
+  // holds, when some were formatted before.
+  const clusterId =
+    specs.map((n) => formattedClusterId(n.dataDir)).find((id) => id !== undefined) ??
+    randomBytes(16).toString('base64url');
+
+  const admin: KafkaCredentials = {
+    username: KAFKA_ADMIN_USER,
+    password: opts.adminPassword,
+    ca: readFileSync(opts.pki.caFile),
+  };
+  const prepared = await Promise.all(
+    specs.map((spec) =>
+      prepareNode(spec, {
+        voters,
+        clusterId,
+        replication,
+        partitions: opts.partitions ?? 3,
+        pki: opts.pki,
+        adminPassword: opts.adminPassword,
+        single: count === 1,
+      }),
+    ),
+  );
+  const heapMb = opts.heapMb ?? 512;
+  const launch = (spec: PreparedNode) => launchNode(spec, admin, heapMb, count);
+  // The controllers elect a leader only once a majority is up: the nodes start side by side.
+  const started = await Promise.allSettled(prepared.map((spec) => launch(spec)));
+  const handles = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(handles.map((h) => h.stop()));
+    throw failed.reason;
+  }
+  const nodes = prepared.map((spec, i) => {
+    let handle = handles[i]!;
+    const node: KafkaNode = {
+      nodeId: spec.nodeId,
+      broker: `${LOOPBACK}:${spec.port}`,
+      port: spec.port,
+      controllerPort: spec.controllerPort,
+      internalPort: spec.internalPort,
+      dataDir: spec.dataDir,
+      get handle() {
+        return handle;
+      },
+      restart: async () => {
+        await handle.stop();
+        handle = await launch(spec);
+      },
+    };
+    return node;
+  });
+  const first = nodes[0]!;
+  return {
+    brokers: nodes.map((n) => n.broker),
+    port: first.port,
+    internalPort: first.internalPort,
+    caFile: opts.pki.caFile,
+    admin,
+    get handle() {
+      return first.handle;
+    },
+    nodes,
+    replication,
+    stop: async () => {
+      const stopped = await Promise.allSettled(nodes.map((n) => n.handle.stop()));
+      const failure = stopped.find((s) => s.status === 'rejected');
+      if (failure) throw failure.reason;
+    },
+  };
+}
+
+interface NodeSpec {
+  readonly nodeId: number;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly controllerPort: number;
+  readonly internalPort: number;
+}
+
+interface PreparedNode extends NodeSpec {
+  readonly props: string;
+  readonly logDir: string;
+}
+
+const JAVA = 'java';
+const CLASSPATH = `${KAFKA_LIB_DIR}/*`;
+const LOG4J = `-Dlog4j.configuration=file:${join(KAFKA_DIR, 'log4j.properties')}`;
+
+/** The cluster id a node's storage was formatted with, if it was. */
+function formattedClusterId(dataDir: string): string | undefined {
+  const meta = join(dataDir, 'segments', 'meta.properties');
+  if (!existsSync(meta)) return undefined;
+  return /^cluster\.id=(.+)$/m.exec(readFileSync(meta, 'utf8'))?.[1]?.trim();
+}
+
+/** Writes a node's key store and server.properties, and formats its storage on its first start. */
+async function prepareNode(
+  spec: NodeSpec,
+  cluster: {
+    voters: string;
+    clusterId: string;
+    replication: KafkaReplication;
+    partitions: number;
+    pki: Pki;
+    adminPassword: string;
+    single: boolean;
+  },
+): Promise<PreparedNode> {
+  const logDir = join(spec.dataDir, 'logs');
+  const segments = join(spec.dataDir, 'segments');
   mkdirSync(logDir, { recursive: true });
-  const keyStore = await writeKeyStore(opts.pki, join(opts.dataDir, 'tls'));
-  const props = join(opts.dataDir, 'server.properties');
+  const keyStore = await writeKeyStore(cluster.pki, join(spec.dataDir, 'tls'));
+  const props = join(spec.dataDir, 'server.properties');
   writeFileSync(
     props,
     serverProperties({
-      port,
-      controllerPort,
-      internalPort,
+      ...spec,
+      voters: cluster.voters,
+      replication: cluster.replication,
+      single: cluster.single,
       segments,
-      partitions: opts.partitions ?? 3,
+      partitions: cluster.partitions,
       keyStore,
-      trustStore: opts.pki.caFile,
+      trustStore: cluster.pki.caFile,
     }),
   );
-
-  const java = 'java';
-  const classpath = `${KAFKA_LIB_DIR}/*`;
-  const log4j = `-Dlog4j.configuration=file:${join(KAFKA_DIR, 'log4j.properties')}`;
   if (!existsSync(join(segments, 'meta.properties'))) {
-    const clusterId = randomBytes(16).toString('base64url');
     try {
       await promisify(execFile)(
-        java,
+        JAVA,
         [
-          log4j,
+          LOG4J,
           `-Dkafka.logs.dir=${logDir}`,
           '-cp',
-          classpath,
+          CLASSPATH,
           'kafka.tools.StorageTool',
           'format',
           // One argument with '=': a base64url id may start with '-', which the tool's argument
           // parser would otherwise read as an option (seen: "-Phkm4...").
-          `--cluster-id=${clusterId}`,
+          `--cluster-id=${cluster.clusterId}`,
           '-c',
           props,
           '--ignore-formatted',
           // The super user exists from the start (KIP-900): every other user, topic and ACL is
-          // created through it over the client listener.
+          // created through it over the client listener. Every controller of a quorum is
+          // formatted with it, as the metadata log starts from whichever is elected first.
           '--add-scram',
-          `SCRAM-SHA-512=[name=${KAFKA_ADMIN_USER},password=${opts.adminPassword}]`,
+          `SCRAM-SHA-512=[name=${KAFKA_ADMIN_USER},password=${cluster.adminPassword}]`,
         ],
         { timeout: 60_000 },
       );
@@ -124,49 +309,45 @@ export async function startKafka(opts: KafkaOptions): Promise<KafkaInstance> {
       );
     }
   }
+  return { ...spec, props, logDir };
+}
 
-  const brokers = [`${LOOPBACK}:${port}`];
-  const admin: KafkaCredentials = {
-    username: KAFKA_ADMIN_USER,
-    password: opts.adminPassword,
-    ca: readFileSync(opts.pki.caFile),
-  };
-  const handle = await startEngine({
-    name: 'kafka',
-    command: java,
+/** Starts one node's JVM and resolves once it answers as a broker of a cluster with a controller. */
+function launchNode(
+  node: PreparedNode,
+  admin: KafkaCredentials,
+  heapMb: number,
+  count: number,
+): Promise<EngineHandle> {
+  const broker = `${LOOPBACK}:${node.port}`;
+  return startEngine({
+    name: count === 1 ? 'kafka' : `kafka broker ${node.nodeId}`,
+    command: JAVA,
     args: [
-      `-Xmx${opts.heapMb ?? 512}m`,
-      `-Xms${Math.min(opts.heapMb ?? 512, 256)}m`,
+      `-Xmx${heapMb}m`,
+      `-Xms${Math.min(heapMb, 256)}m`,
       '-XX:+UseSerialGC',
       '-XX:TieredStopAtLevel=1',
       '-Djava.awt.headless=true',
-      log4j,
-      `-Dkafka.logs.dir=${logDir}`,
+      LOG4J,
+      `-Dkafka.logs.dir=${node.logDir}`,
       '-cp',
-      classpath,
+      CLASSPATH,
       'kafka.Kafka',
-      props,
+      node.props,
     ],
-    logFile: join(logDir, 'stdout.log'),
-    pidFile: join(opts.dataDir, 'kafka.pid'),
+    logFile: join(node.logDir, 'stdout.log'),
+    pidFile: join(node.dataDir, 'kafka.pid'),
     ports: [
-      { port, protocol: 'tcp', role: 'Kafka clients' },
-      { port: controllerPort, protocol: 'tcp', role: 'KRaft controller' },
-      { port: internalPort, protocol: 'tcp', role: 'Kafka inter-broker' },
+      { port: node.port, protocol: 'tcp', role: 'Kafka clients' },
+      { port: node.controllerPort, protocol: 'tcp', role: 'KRaft controller' },
+      { port: node.internalPort, protocol: 'tcp', role: 'Kafka inter-broker' },
     ],
-    ready: () => brokerReady(brokers, admin, opts.dataDir),
-    readyTimeoutMs: 90_000,
+    ready: () => brokerReady([broker], node.nodeId, admin, node.dataDir),
+    // A cluster's nodes wait for each other (a quorum), on a machine starting three JVMs at once.
+    readyTimeoutMs: count === 1 ? 90_000 : 150_000,
     stopTimeoutMs: 30_000,
   });
-  return {
-    brokers,
-    port,
-    internalPort,
-    caFile: opts.pki.caFile,
-    admin,
-    handle,
-    stop: () => handle.stop(),
-  };
 }
 
 /**
@@ -186,8 +367,10 @@ async function writeKeyStore(pki: Pki, dir: string): Promise<string> {
   return keyStore;
 }
 
+/** Whether the broker at `brokers` answers, with itself (`nodeId`) registered among the cluster's brokers. */
 async function brokerReady(
   brokers: string[],
+  nodeId: number,
   credentials: KafkaCredentials,
   dataDir: string,
 ): Promise<boolean> {
@@ -207,7 +390,7 @@ async function brokerReady(
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0 && cluster.controller !== null;
+    return cluster.brokers.some((b) => b.nodeId === nodeId) && cluster.controller !== null;
   } catch (err) {
     // The broker opens its client listener only once it has read its metadata, users included:
     // a refused password now will be refused for ever.
@@ -222,6 +405,10 @@ async function brokerReady(
 }
 
 function serverProperties(p: {
+  nodeId: number;
+  voters: string;
+  single: boolean;
+  replication: KafkaReplication;
   port: number;
   controllerPort: number;
   internalPort: number;
@@ -230,12 +417,13 @@ function serverProperties(p: {
   keyStore: string;
   trustStore: string;
 }): string {
-  return `# Written by services/src/kafka/launcher.ts: one broker, KRaft combined mode, loopback only.
+  const { factor, minInsyncReplicas } = p.replication;
+  return `# Written by services/src/kafka/launcher.ts: ${p.single ? 'one broker' : `broker ${p.nodeId} of a cluster`}, KRaft combined mode, loopback only.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@${LOOPBACK}:${p.controllerPort}
-# Clients: TLS, then SCRAM-SHA-512. Broker and controller talk to each other over TLS with the
-# broker's own certificate (client authentication required): no password in this file, and
+node.id=${p.nodeId}
+controller.quorum.voters=${p.voters}
+# Clients: TLS, then SCRAM-SHA-512. Brokers and controllers talk to each other over TLS with the
+# brokers' own certificates (client authentication required): no password in this file, and
 # only that certificate is a super user there (docs/security.md, "Kafka").
 listeners=SASL_SSL://${LOOPBACK}:${p.port},INTERNAL://${LOOPBACK}:${p.internalPort},CONTROLLER://${LOOPBACK}:${p.controllerPort}
 advertised.listeners=SASL_SSL://${LOOPBACK}:${p.port},INTERNAL://${LOOPBACK}:${p.internalPort}
@@ -253,18 +441,23 @@ ssl.truststore.location=${p.trustStore}
 ssl.enabled.protocols=TLSv1.3,TLSv1.2
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 allow.everyone.if.no.acl.found=false
-# The TLS principal is the certificate's subject: only the broker's own (CN service:kafka, from
+# The TLS principal is the certificate's subject: only the brokers' own (CN service:kafka, from
 # the federation CA) is a super user; any other certificate on those two ports gets no rights.
 super.users=User:${KAFKA_ADMIN_USER};User:${BROKER_TLS_PRINCIPAL}
 log.dirs=${p.segments}
 num.partitions=${p.partitions}
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
+# Replication (kafkaReplication): with three brokers every partition, the consumer offsets and
+# the transaction log included, has 3 copies and takes a write (acks=all) only when 2 have it,
+# so one broker can die without losing an acknowledged write or refusing a new one.
+default.replication.factor=${factor}
+min.insync.replicas=${minInsyncReplicas}
+offsets.topic.replication.factor=${factor}
 offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=${factor}
+transaction.state.log.min.isr=${minInsyncReplicas}
 transaction.state.log.num.partitions=1
+# Only a replica that has every acknowledged write may become leader.
+unclean.leader.election.enable=false
 group.initial.rebalance.delay.ms=0
 # ccfed creates its topics explicitly; a typo in a topic name must fail, not create a topic.
 auto.create.topics.enable=false

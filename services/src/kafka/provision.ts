@@ -21,6 +21,7 @@ import {
 } from '@platformatic/kafka';
 import kafkajs, { type AclEntry, type Kafka } from 'kafkajs';
 import { aclBindings, kafkaUserOf, type KafkaAclBinding, type KafkaPrincipal } from './acls.js';
+import type { KafkaReplication } from './launcher.js';
 
 // kafkajs's enums are only on its CommonJS default export when imported from ES modules.
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
@@ -43,6 +44,11 @@ export interface ProvisionOptions extends KafkaAdminAccess {
   readonly prefix: string;
   /** Partitions of each event topic; state topics have one. */
   readonly partitions?: number;
+  /**
+   * How the topics created are replicated (KafkaInstance.replication for a launched cluster);
+   * the brokers' defaults when omitted. Topics that exist already are left as they are.
+   */
+  readonly replication?: KafkaReplication;
   /** Users to create or update, each granted its row of the ACL table on the prefix's topics. */
   readonly users: readonly KafkaUserSecret[];
 }
@@ -55,7 +61,16 @@ export interface ProvisionOptions extends KafkaAdminAccess {
 export async function provisionKafka(opts: ProvisionOptions): Promise<void> {
   const kafka = adminKafka(opts);
   const names = topicNames(opts.prefix);
-  await ensureTopics(kafka, topicCreations(names, opts.partitions ?? DEFAULT_TOPIC_PARTITIONS));
+  await ensureTopics(
+    kafka,
+    topicCreations(names, opts.partitions ?? DEFAULT_TOPIC_PARTITIONS).map((t) => ({
+      ...t,
+      ...(opts.replication && {
+        replicationFactor: opts.replication.factor,
+        minInsyncReplicas: opts.replication.minInsyncReplicas,
+      }),
+    })),
+  );
   await upsertScramUsers(
     opts,
     opts.users.map((u) => ({ user: kafkaUserOf(u.principal), password: u.password })),

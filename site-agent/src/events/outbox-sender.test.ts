@@ -66,7 +66,9 @@ class FakeProducer {
   }
 }
 
-function setup(opts: { script?: Step[]; producers?: FakeProducer[]; batch?: number } = {}) {
+function setup(
+  opts: { script?: Step[]; producers?: FakeProducer[]; batch?: number; partitions?: number } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'ccfed-sender-'));
   const outbox = Outbox.open({ dir, log: silentLogger() });
   const producers = opts.producers ?? [new FakeProducer(opts.script)];
@@ -79,6 +81,7 @@ function setup(opts: { script?: Step[]; producers?: FakeProducer[]; batch?: numb
       made.push(p);
       return p as unknown as Producer;
     },
+    ...(opts.partitions !== undefined && { partitionsOf: async () => opts.partitions! }),
     maxBatchRecords: opts.batch ?? 500,
     retryInitialMs: 5,
     retryMaxMs: 20,
@@ -117,6 +120,35 @@ describe('OutboxSender', () => {
     expect(byTopic('t.agents')).toEqual(expected.filter((_, n) => n % 3 === 0));
     expect(byTopic('t.call-events')).toEqual(expected.filter((_, n) => n % 3 !== 0));
     expect(sender.stats()).toMatchObject({ pending: 0, connected: true, sent: 120 });
+  });
+
+  it('with the partition counts, sends a request per partition and resends only the parts Kafka did not acknowledge', async () => {
+    const down = kafkaErrors.retriesExceeded();
+    const { sender, producer, append } = setup({ script: ['ok', down, 'ok'], partitions: 3 });
+    for (let n = 0; n < 30; n++) append(`k${n % 7}`, n);
+    sender.start();
+    expect(await sender.flush(5000)).toBe(true);
+    const partitionsOf = (send: (typeof producer.sends)[number]) => [
+      ...new Set(send.flatMap((t) => t.messages.map((m) => m.partition))),
+    ];
+    // A cluster's leaders each get their own request: one partition per send, every key always
+    // on one partition.
+    expect(producer.sends.map(partitionsOf).every((p) => p.length === 1)).toBe(true);
+    const firstRound = producer.sends.slice(0, 3);
+    expect(new Set(firstRound.map((s) => partitionsOf(s)[0])).size).toBe(3);
+    const partitionOfKey = new Map<string, number>();
+    for (const m of producer.sends.flatMap((s) => s.flatMap((t) => t.messages)))
+      expect(partitionOfKey.set(String(m.key), m.partition!).get(String(m.key))).toBe(m.partition);
+    // The part that failed went again, alone and unchanged; the two Kafka took did not.
+    expect(producer.sends).toHaveLength(4);
+    expect(producer.sends[3]).toEqual(producer.sends[1]);
+    expect(producer.values().sort()).toEqual(
+      [
+        ...[...Array(30).keys()].map((n) => `k${n % 7}#${n}`),
+        ...producer.values([producer.sends[1]!]),
+      ].sort(),
+    );
+    expect(sender.stats()).toMatchObject({ pending: 0, sent: 30, failedSends: 1 });
   });
 
   it('retries the very same batch while Kafka is away and sends nothing after it meanwhile', async () => {

@@ -1,6 +1,13 @@
 // Drains the outbox to Kafka, in order, one batch at a time, acknowledging a batch only after
 // Kafka has acknowledged it. While Kafka is away it retries the same batch until Kafka is back.
-import { Partitioners, type Message, type Producer, type ProducerConfig } from 'kafkajs';
+import {
+  Partitioners,
+  type Message,
+  type PartitionMetadata,
+  type Producer,
+  type ProducerConfig,
+  type TopicMessages,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Outbox, OutboxBatch } from './outbox.js';
 
@@ -38,6 +45,15 @@ export interface OutboxSenderDeps {
    * identity or sequence (see `producerStateErrors`).
    */
   readonly createProducer: () => Producer;
+  /**
+   * How many partitions `topic` has (asked once per topic). With it, each batch is sent as one
+   * request per partition, which a cluster needs: kafkajs 2.2.4 can report a request spanning
+   * several partition leaders as sent when one leader died and its partitions moved to a broker
+   * that had already answered, and those records are lost (tulios/kafkajs#1303; seen in
+   * tests/engines/kafka-cluster.test.ts). Without it the whole batch goes in one request: for a
+   * single broker, and for the unit tests.
+   */
+  readonly partitionsOf?: (topic: string) => Promise<number>;
   readonly log: Logger;
   /** Most records per batch. Default 500. */
   readonly maxBatchRecords?: number;
@@ -91,9 +107,11 @@ const STILL_FAILING_LOG_EVERY_MS = 30_000;
  * each). Kafka can hold a record twice only when the producer changes between the broker
  * writing a batch and the sender learning of it: the site agent stopped (past the stop timeout)
  * or crashed with a send in flight, so the next process resends it under a new producer id;
- * the broker rejected the producer's id or sequence (`producerStateErrors`); a record Kafka
- * refuses split its batch; or, with several brokers, kafkajs gave up after some brokers had
- * written their part. Consumers drop those copies by event id.
+ * the broker rejected the producer's id or sequence (`producerStateErrors`); or a record Kafka
+ * refuses split its batch. With several brokers, a batch goes as one request per partition
+ * (`partitionsOf`), and only the parts not acknowledged are resent: a leader lost mid-batch
+ * neither loses nor doubles a record (tests/engines/kafka-cluster.test.ts). Consumers drop
+ * copies by event id.
  */
 export class OutboxSender {
   private producer: Producer | undefined;
@@ -116,6 +134,9 @@ export class OutboxSender {
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
   private readonly log: Logger;
+  /** Partitions of each topic, asked once (`partitionsOf`). */
+  private readonly partitionCounts = new Map<string, number>();
+  private readonly partitioner = Partitioners.DefaultPartitioner();
 
   constructor(private readonly deps: OutboxSenderDeps) {
     this.maxBatchRecords = deps.maxBatchRecords ?? 500;
@@ -228,14 +249,25 @@ export class OutboxSender {
     }
   }
 
-  /** Sends one batch until Kafka acknowledges it or the sender stops; never sends the next one before. */
+  /**
+   * Sends one batch until Kafka acknowledges it or the sender stops; never sends the next one
+   * before. Split by partition (see `partitionsOf`), a part Kafka acknowledged is not sent again
+   * when another part is retried.
+   */
   private async deliver(batch: OutboxBatch): Promise<void> {
-    const messages = toTopicMessages(batch);
+    let unsent: TopicMessages[][] | undefined;
     let attempt = 0;
     while (!this.stopRequested) {
       try {
         const producer = await this.readyProducer();
-        await producer.sendBatch({ acks: -1, topicMessages: messages });
+        unsent ??= await this.requestsOf(batch);
+        const parts = unsent;
+        const results = await Promise.allSettled(
+          parts.map((topicMessages) => producer.sendBatch({ acks: -1, topicMessages })),
+        );
+        unsent = parts.filter((_, i) => results[i]!.status === 'rejected');
+        const failure = results.find((r) => r.status === 'rejected');
+        if (failure) throw failure.reason;
       } catch (err) {
         attempt += 1;
         const verdict = classify(err);
@@ -263,6 +295,40 @@ export class OutboxSender {
       if (this.pending === 0) this.notifyDrained();
       return;
     }
+  }
+
+  /**
+   * The produce requests of a batch: one for all of it, or with `partitionsOf` one per partition, each
+   * message given the partition kafkajs's DefaultPartitioner picks for its key (murmur2, as the
+   * Java client), so a key's events land where they always did.
+   */
+  private async requestsOf(batch: OutboxBatch): Promise<TopicMessages[][]> {
+    const byTopic = toTopicMessages(batch);
+    const { partitionsOf } = this.deps;
+    if (!partitionsOf) return [byTopic];
+    const requests: TopicMessages[][] = [];
+    for (const { topic, messages } of byTopic) {
+      let count = this.partitionCounts.get(topic);
+      if (count === undefined) {
+        count = await partitionsOf(topic);
+        if (!Number.isInteger(count) || count < 1)
+          throw new Error(`Kafka reports ${count} partitions for topic ${topic}`);
+        this.partitionCounts.set(topic, count);
+      }
+      const metadata = Array.from({ length: count }, (_, partitionId) => ({
+        partitionId,
+        leader: 0,
+      })) as PartitionMetadata[];
+      const byPartition = new Map<number, Message[]>();
+      for (const message of messages) {
+        const partition = this.partitioner({ topic, partitionMetadata: metadata, message });
+        let list = byPartition.get(partition);
+        if (!list) byPartition.set(partition, (list = []));
+        list.push({ ...message, partition });
+      }
+      for (const list of byPartition.values()) requests.push([{ topic, messages: list }]);
+    }
+    return requests;
   }
 
   /**
