@@ -23,17 +23,18 @@ export function inNetns(
 }
 
 /**
- * Whether a socket listens on `port` (TCP) or is bound to it (UDP) inside `netns`, whatever its
- * address: probes from this process would look in its own namespace instead.
+ * Whether a socket listens on `port` (TCP) or is bound to it (UDP) inside `netns`, on `host` when
+ * given, else on any address: probes from this process would look in its own namespace instead.
  */
 export async function boundInNetns(
   netns: string,
   port: number,
   protocol: 'tcp' | 'udp',
+  host?: string,
 ): Promise<boolean> {
   const { command, args } = inNetns(netns, 'ss', [
     protocol === 'tcp' ? '-Hlnt' : '-Hlnu',
-    `sport = :${port}`,
+    host === undefined ? `sport = :${port}` : `src ${host}:${port}`,
   ]);
   const { stdout } = await run(command, args);
   return stdout.trim().length > 0;

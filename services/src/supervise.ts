@@ -104,7 +104,7 @@ export async function startEngine(spec: EngineSpec): Promise<EngineHandle> {
   for (const claim of spec.ports) {
     const free =
       spec.netns !== undefined
-        ? !(await boundInNetns(spec.netns, claim.port, claim.protocol))
+        ? !(await boundInNetns(spec.netns, claim.port, claim.protocol, LOOPBACK))
         : claim.protocol === 'tcp'
           ? await tcpPortFree(claim.port)
           : await udpPortFree(claim.port);

@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { boundInNetns, startEngine, tcpPortInUse, type EngineHandle } from '@ccfed/services';
+import { siteById, type Topology } from '@ccfed/topology';
 
 const exec = promisify(execFile);
 
@@ -269,4 +270,67 @@ export async function startWan(opts: WanOptions): Promise<Wan> {
       removeAllSync();
     },
   };
+}
+
+/** A port of a central service (Kafka, the router) on this process's loopback, by name. */
+export interface CentralPort {
+  readonly name: string;
+  readonly port: number;
+}
+
+/**
+ * Wires a federation of sites, each in its region's namespace, across the WAN, keeping every
+ * address in the topology as it is (each process still uses its own loopback):
+ * - a central service's port on this namespace's loopback (the suite's Kafka, the router) is
+ *   offered at the central region's WAN address, and at the same port on each site's loopback
+ *   through that site's link: a site reaches central only across the WAN;
+ * - each site's SIP-over-TLS port is offered at its WAN address, and at the same port on every
+ *   other site's loopback through both sites' links: overflow crosses the WAN;
+ * - each site agent's gRPC port is offered on this namespace's loopback, for the test's own
+ *   control of its agents (an operator's way in, not part of the WAN under test).
+ */
+export async function wireFederation(
+  wan: Wan,
+  o: {
+    readonly topology: Topology;
+    readonly siteIds: readonly string[];
+    readonly centralPorts: readonly CentralPort[];
+  },
+): Promise<void> {
+  const loopback = (netns: string | undefined, port: number): Endpoint => ({
+    netns,
+    host: '127.0.0.1',
+    port,
+  });
+  const onWan = (region: string, port: number): Endpoint => ({
+    netns: wan.netns(region),
+    host: wan.address(region),
+    port,
+  });
+  for (const { name, port } of o.centralPorts) {
+    await wan.relay(`central-${name}`, onWan('central', port), loopback(undefined, port));
+    for (const siteId of o.siteIds) {
+      await wan.relay(`${siteId}-${name}`, loopback(wan.netns(siteId), port), {
+        ...onWan('central', port),
+        netns: wan.netns(siteId),
+      });
+    }
+  }
+  for (const siteId of o.siteIds) {
+    const site = siteById(o.topology, siteId);
+    await wan.relay(
+      `${siteId}-grpc`,
+      loopback(undefined, site.grpc.port),
+      loopback(wan.netns(siteId), site.grpc.port),
+    );
+    const tls = site.sip.tlsPort;
+    if (tls === undefined) continue;
+    await wan.relay(`${siteId}-sip-in`, onWan(siteId, tls), loopback(wan.netns(siteId), tls));
+    for (const other of o.siteIds.filter((s) => s !== siteId)) {
+      await wan.relay(`${other}-sip-to-${siteId}`, loopback(wan.netns(other), tls), {
+        ...onWan(siteId, tls),
+        netns: wan.netns(other),
+      });
+    }
+  }
 }
