@@ -33,6 +33,8 @@ DEBIAN_PACKAGES=(
   rtpengine-daemon baresip-core sox espeak-ng
   asterisk-core-sounds-en-wav asterisk-moh-opsound-wav
   tshark
+  # tests/netns: socat relays a site's loopback ports across its WAN link (iproute2 makes the links).
+  socat
 )
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

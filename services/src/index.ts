@@ -16,3 +16,4 @@ export * from './rtpengine/ng-protocol.js';
 export * from './rtpengine/ng-client.js';
 export * from './rtpengine/launcher.js';
 export * from './media/index.js';
+export * from './netns.js';

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inNetns } from './netns.js';
 
 export const SIPP = '/usr/bin/sipp';
 /** The scenarios: callers and agent phones that honour Record-Route (see each file's header). */
@@ -19,6 +20,8 @@ export interface SippOptions {
    * by default each run gets its own random seed.
    */
   readonly seed?: number;
+  /** Runs sipp inside this network namespace (tests/netns: a site's phones and callers). */
+  readonly netns?: string;
 }
 
 /** Output kept from a sipp process: its last lines, for error messages (sipp may run for hours). */
@@ -29,14 +32,18 @@ const OUTPUT_TAIL_CHARS = 64 * 1024;
  * call behaved (0), some failed (1), or it could not run.
  */
 export function sipp(scenario: string, args: readonly string[], opts: SippOptions = {}): SippRun {
-  const child = spawn(
-    SIPP,
-    ['-sf', join(SCENARIOS, scenario), '-i', '127.0.0.1', '-nostdin', ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GSL_RNG_SEED: String(opts.seed ?? randomInt(1, 2 ** 31)) },
-    },
-  );
+  const { command, args: argv } = inNetns(opts.netns, SIPP, [
+    '-sf',
+    join(SCENARIOS, scenario),
+    '-i',
+    '127.0.0.1',
+    '-nostdin',
+    ...args,
+  ]);
+  const child = spawn(command, argv, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, GSL_RNG_SEED: String(opts.seed ?? randomInt(1, 2 ** 31)) },
+  });
   let output = '';
   const keep = (d: Buffer) => {
     output += d.toString();

@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { boundInNetns, inNetns } from './netns.js';
 import { LOOPBACK, tcpPortFree, udpPortFree } from './ports.js';
 
 /** Why an engine could not be started or kept running; the message is meant for a person. */
@@ -46,6 +47,11 @@ export interface EngineSpec {
   readonly ready: () => Promise<boolean>;
   readonly readyTimeoutMs?: number;
   readonly stopTimeoutMs?: number;
+  /**
+   * Runs the engine inside this network namespace (tests/netns: a site behind a WAN link); its
+   * ports are then checked there. The namespace's owner makes and removes it.
+   */
+  readonly netns?: string;
 }
 
 /** A running engine. */
@@ -97,10 +103,14 @@ export async function startEngine(spec: EngineSpec): Promise<EngineHandle> {
   await refuseIfRunning(spec);
   for (const claim of spec.ports) {
     const free =
-      claim.protocol === 'tcp' ? await tcpPortFree(claim.port) : await udpPortFree(claim.port);
+      spec.netns !== undefined
+        ? !(await boundInNetns(spec.netns, claim.port, claim.protocol, LOOPBACK))
+        : claim.protocol === 'tcp'
+          ? await tcpPortFree(claim.port)
+          : await udpPortFree(claim.port);
     if (!free) {
       throw new EngineError(
-        `${spec.name} cannot start: ${claim.protocol.toUpperCase()} port ${LOOPBACK}:${claim.port} (${claim.role}) is already in use`,
+        `${spec.name} cannot start: ${claim.protocol.toUpperCase()} port ${LOOPBACK}:${claim.port} (${claim.role}) is already in use${spec.netns === undefined ? '' : ` in network namespace ${spec.netns}`}`,
       );
     }
   }
@@ -108,8 +118,9 @@ export async function startEngine(spec: EngineSpec): Promise<EngineHandle> {
   mkdirSync(dirname(spec.logFile), { recursive: true });
   const logFd = openSync(spec.logFile, 'a');
   let child: ChildProcess;
+  const { command, args } = inNetns(spec.netns, spec.command, spec.args);
   try {
-    child = spawn(spec.command, spec.args, {
+    child = spawn(command, args, {
       cwd: spec.cwd,
       env: spec.env ?? process.env,
       stdio: ['ignore', logFd, logFd],

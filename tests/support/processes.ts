@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { inNetns } from '@ccfed/services';
 import { inject } from 'vitest';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -20,12 +21,18 @@ export function startService(
   entry: string,
   env: Record<string, string>,
   name = entry.split('/').slice(-3, -2)[0] ?? 'service',
+  opts: { readonly netns?: string } = {},
 ): ServiceProcess {
   const dir = join(inject('runDir'), 'services');
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${name}-${Date.now()}.log`);
   const out = createWriteStream(logFile);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
+  const { command, args } = inNetns(opts.netns, process.execPath, [
+    '--import',
+    'tsx',
+    join(ROOT, entry),
+  ]);
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -19,6 +19,7 @@ import { stringify } from 'yaml';
 import { publishDirectory, TEST_CALLER_HASH_KEY, type DirectoryCaller } from './directory.js';
 import { freshTopics, uniqueName, waitFor } from './engines.js';
 import { kafkaEnv } from './kafka.js';
+import { wireFederation, type CentralPort, type Wan } from './netns.js';
 import { startService, type ServiceProcess } from './processes.js';
 import { certFor, OPERATOR, siteChannel, tlsEnv } from './security.js';
 import { exampleTopologyOnFreePorts } from './topology.js';
@@ -74,6 +75,11 @@ export interface SiteOptions {
    * site agent has read them all before this resolves.
    */
   readonly directory?: readonly DirectoryCaller[];
+  /**
+   * Each site in its region's namespace on this WAN (tests/netns), reaching these central ports
+   * (Kafka, the router) only across it (wireFederation).
+   */
+  readonly wan?: { readonly wan: Wan; readonly centralPorts: readonly CentralPort[] };
 }
 
 /** Writes a variant of the example topology on free ports into this run's directory. */
@@ -117,6 +123,12 @@ export async function startFederation(
   const { prefix, topics } = await freshTopics();
   if (opts.directory?.length) await publishDirectory(topics, opts.directory);
   const sites = new Map<string, RunningSite>();
+  if (opts.wan)
+    await wireFederation(opts.wan.wan, {
+      topology,
+      siteIds: opts.siteIds,
+      centralPorts: opts.wan.centralPorts,
+    });
   try {
     for (const siteId of opts.siteIds) {
       sites.set(siteId, await startOneSite({ topology, file, prefix, topics, siteId, ...opts }));
@@ -146,8 +158,11 @@ async function startOneSite(opts: {
   readonly tuning?: KamailioTuning;
   readonly env?: Record<string, string>;
   readonly directory?: readonly DirectoryCaller[];
+  readonly wan?: { readonly wan: Wan };
 }): Promise<RunningSite> {
   const { topology, file, prefix, topics, siteId } = opts;
+  const netns = opts.wan?.wan.netns(siteId);
+  const inNs = netns === undefined ? {} : { netns };
   // The site's own Kafka user, with its ACLs on this federation's topics.
   const kafka = await kafkaEnv({ role: 'site', site: siteId }, prefix);
   const site = siteById(topology, siteId);
@@ -156,6 +171,7 @@ async function startOneSite(opts: {
     topology,
     siteId,
     dataDir: join(inject('runDir'), uniqueName(`rtpengine-${siteId}`)),
+    ...inNs,
   });
   let kamailio: KamailioInstance;
   try {
@@ -167,6 +183,7 @@ async function startOneSite(opts: {
       // The site principal's certificate, for SIP over TLS with its peer sites.
       tls: await certFor({ kind: 'site', site: siteId }),
       agentSecret: testSipSecret(siteId),
+      ...inNs,
     });
   } catch (err) {
     await rtpengine.stop();
@@ -209,7 +226,7 @@ async function startOneSite(opts: {
   const { control } = await clientsAs({ kind: 'supervisor', site: siteId });
   const { status } = await clientsAs(OPERATOR);
 
-  let agentProcess = startService('site-agent/src/index.ts', env, `site-agent-${siteId}`);
+  let agentProcess = startService('site-agent/src/index.ts', env, `site-agent-${siteId}`, inNs);
   const ready = async () => {
     const exited = agentProcess.exited.then((code) => {
       throw new Error(`site agent exited with ${code}; log: ${agentProcess.logFile}`);
@@ -252,7 +269,7 @@ async function startOneSite(opts: {
     status,
     clientsAs,
     restartAgent: async () => {
-      agentProcess = startService('site-agent/src/index.ts', env, `site-agent-${siteId}`);
+      agentProcess = startService('site-agent/src/index.ts', env, `site-agent-${siteId}`, inNs);
       await ready();
     },
     stop: async () => {

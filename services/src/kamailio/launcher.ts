@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { siteById, webSocketUriOf, type Topology } from '@ccfed/topology';
 import type { TlsFiles } from '../pki.js';
+import { boundInNetns } from '../netns.js';
 import { tcpPortInUse, udpPortFree } from '../ports.js';
 import { EngineError, startEngine, type EngineHandle } from '../supervise.js';
 import { checkKamailioConfig, KAMAILIO_BIN } from './check.js';
@@ -31,6 +32,8 @@ export interface KamailioOptions {
    * random one nobody else knows: no browser can register there.
    */
   readonly agentSecret?: string;
+  /** Runs Kamailio inside this network namespace (tests/netns), on its own loopback there. */
+  readonly netns?: string;
 }
 
 export interface KamailioInstance {
@@ -107,12 +110,17 @@ export async function startKamailio(opts: KamailioOptions): Promise<KamailioInst
         ? []
         : [{ port: wssPort, protocol: 'tcp', role: 'SIP WSS' } as const]),
     ],
+    ...(opts.netns === undefined ? {} : { netns: opts.netns }),
     ready: async () =>
-      !(await udpPortFree(site.sip.port, site.sip.host)) &&
-      (await tcpPortInUse(site.evapi.port, site.evapi.host)) &&
-      (tlsPort === undefined || (await tcpPortInUse(tlsPort, site.sip.host))) &&
-      (wsPort === undefined || (await tcpPortInUse(wsPort, '127.0.0.1'))) &&
-      (wssPort === undefined || (await tcpPortInUse(wssPort, site.sip.host))),
+      opts.netns !== undefined
+        ? (await boundInNetns(opts.netns, site.sip.port, site.sip.transport, site.sip.host)) &&
+          (await boundInNetns(opts.netns, site.evapi.port, 'tcp', site.evapi.host)) &&
+          (tlsPort === undefined || (await boundInNetns(opts.netns, tlsPort, 'tcp', site.sip.host)))
+        : !(await udpPortFree(site.sip.port, site.sip.host)) &&
+          (await tcpPortInUse(site.evapi.port, site.evapi.host)) &&
+          (tlsPort === undefined || (await tcpPortInUse(tlsPort, site.sip.host))) &&
+          (wsPort === undefined || (await tcpPortInUse(wsPort, '127.0.0.1'))) &&
+          (wssPort === undefined || (await tcpPortInUse(wssPort, site.sip.host))),
     readyTimeoutMs: 30_000,
     stopTimeoutMs: 10_000,
   });

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { mediaHostOf, siteById, type Topology } from '@ccfed/topology';
+import { boundInNetns } from '../netns.js';
 import { freePort, freeRtpPortRange, LOOPBACK } from '../ports.js';
 import { EngineError, startEngine, type EngineHandle } from '../supervise.js';
 import { NgClient } from './ng-client.js';
@@ -40,6 +41,12 @@ export interface RtpengineOptions {
   readonly recordingDir?: string;
   /** Worker threads; rtpengine's default is at least four, more than a 2-core site needs. */
   readonly threads?: number;
+  /**
+   * Runs rtpengine inside this network namespace (tests/netns). Its ng port is then that
+   * namespace's loopback: `client` (on this process's) does not reach it, and readiness is the
+   * ng port being bound there.
+   */
+  readonly netns?: string;
 }
 
 export interface RtpengineInstance {
@@ -171,7 +178,11 @@ export async function startRtpengine(opts: RtpengineOptions): Promise<RtpengineI
           ? [{ port: opts.ngHttpPort, protocol: 'tcp' as const, role: 'ng over HTTP' }]
           : []),
       ],
-      ready: () => client.ping().then(() => true),
+      ...(opts.netns === undefined ? {} : { netns: opts.netns }),
+      ready: () =>
+        opts.netns === undefined
+          ? client.ping().then(() => true)
+          : boundInNetns(opts.netns, ngPort, 'udp'),
       readyTimeoutMs: 20_000,
       stopTimeoutMs: 10_000,
     });
@@ -206,6 +217,7 @@ export function startSiteRtpengine(opts: {
   readonly dataDir: string;
   readonly noMediaTimeoutS?: number;
   readonly threads?: number;
+  readonly netns?: string;
 }): Promise<RtpengineInstance> {
   const site = siteById(opts.topology, opts.siteId);
   const { media } = site;
@@ -219,5 +231,6 @@ export function startSiteRtpengine(opts: {
     dtmfLogDest: { host: LOOPBACK, port: media.dtmfPort },
     ...(opts.noMediaTimeoutS === undefined ? {} : { noMediaTimeoutS: opts.noMediaTimeoutS }),
     ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+    ...(opts.netns === undefined ? {} : { netns: opts.netns }),
   });
 }

@@ -1,0 +1,307 @@
+// WAN partitions, for real: HQ (Shanghai) and a branch (Beijing) each in its own network namespace
+// with its Kamailio, rtpengine, site agent, agent phones and callers; the central services behind
+// a 'central' namespace (tests/support/netns.ts: wireFederation). Under sipp load at Shanghai
+// (twice what its agents answer, so its waiting calls overflow to Beijing):
+//   A. Beijing is cut off (a drop) while Shanghai keeps overflowing to it: every INVITE sent into
+//      the cut gets no provisional reply, and its call is back in Shanghai's queue within
+//      OVERFLOW_BOUND_MS (the overflow branch's fr_timer, 5 s in ccfed.cfg, not Timer B's 32 s),
+//      and answered there; no caller is lost;
+//   B. the cut branch keeps answering its own callers, its events wait in its outbox, and the
+//      router stops choosing it within its staleness limit;
+//   heal: Beijing's outbox drains, every event is in ClickHouse exactly once, overflow resumes.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CallEvent } from '@ccfed/proto';
+import {
+  agentPhone,
+  boundInNetns,
+  callerCalls,
+  freePort,
+  queuedCallers,
+  readSippLog,
+  type CallerCall,
+  type LoggedSippRun,
+} from '@ccfed/services';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  freshDatabase,
+  groupBy,
+  readTopics,
+  rows,
+  uniqueName,
+  waitFor,
+} from '../support/engines.js';
+import { startIngester, waitIngesterCaughtUp } from '../support/ingester.js';
+import { kafkaBrokers, kafkaEnv } from '../support/kafka.js';
+import { canMakeNamespaces, startWan, type Wan } from '../support/netns.js';
+import { startService, type ServiceProcess } from '../support/processes.js';
+import { startFederation, type RunningFederation } from '../support/running-site.js';
+import { ROUTER, tlsEnv } from '../support/security.js';
+
+const SUPPORT: Record<string, string> = { shanghai: '400100200', beijing: '400200200' };
+/** The router's staleness limit in this test (routing.staleAfterSeconds). */
+const STALE_AFTER_S = 6;
+/** Snapshots go at least every second: the router may have heard from a site up to 1 s late. */
+const SNAPSHOT_INTERVAL_MS = 1_000;
+/**
+ * How long an overflowed call whose target went silent may be away from its origin's queue: the
+ * overflow branch's fr_timer (5 s without a provisional reply, ccfed.cfg), plus Kamailio's timer
+ * tick and the site agent taking the call back (up to 2 s on this shared 2-core machine).
+ */
+const OVERFLOW_BOUND_MS = 7_000;
+
+type Ev = CallEvent;
+const at = (e: Ev) => e.meta!.eventTime!.getTime();
+const kind = (e: Ev) => e.kind?.$case;
+
+describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => {
+  if (!canMakeNamespaces) console.warn('tests/netns need root (ip netns, tc): skipped');
+  let wan: Wan;
+  let fed: RunningFederation;
+  let router: ServiceProcess | undefined;
+  let ingester: ServiceProcess | undefined;
+  let ch: ClickHouseClient;
+  let group: string;
+  const phones: LoggedSippRun[] = [];
+  const runs: LoggedSippRun[] = [];
+  /** phone port → site */
+  const phoneSite = new Map<number, string>();
+  const logDir = join(inject('runDir'), uniqueName('wan-partition'));
+
+  const callers = async (siteId: string, name: string, calls: number, rate: number) => {
+    const run = queuedCallers({
+      proxy: fed.sites.get(siteId)!.kamailio.sip,
+      service: SUPPORT[siteId]!,
+      callerPrefix: siteId === 'shanghai' ? '86139100' : '86139200',
+      patienceMs: 300_000,
+      calls,
+      rate,
+      port: await freePort(),
+      logFile: join(logDir, `callers-${name}.log`),
+      timeout: '200s',
+      netns: wan.netns(siteId),
+    });
+    runs.push(run);
+    return run;
+  };
+  const finished = async (run: LoggedSippRun, name: string): Promise<CallerCall[]> => {
+    const { code, output } = await run.exited;
+    expect(code, `${name}: ${output.slice(-1500)}`).toBe(0);
+    return callerCalls(readSippLog(run));
+  };
+  const callEvents = (until: (byCall: Map<string, Ev[]>) => boolean, timeoutMs = 60_000) =>
+    readTopics({
+      topics: [fed.topics.callEvents],
+      decode: (b) => CallEvent.decode(b),
+      until: (seen) => until(groupBy(seen, (e) => e.callId)),
+      timeoutMs,
+    });
+
+  beforeAll(async () => {
+    mkdirSync(logDir, { recursive: true });
+    wan = await startWan({ sites: ['shanghai', 'beijing'] });
+    const routerPort = await freePort();
+    const kafkaPort = Number(kafkaBrokers()[0]!.split(':').pop());
+    fed = await startFederation({
+      siteIds: ['shanghai', 'beijing'],
+      env: { CCFED_ROUTER: `127.0.0.1:${routerPort}` },
+      wan: {
+        wan,
+        centralPorts: [
+          { name: 'kafka', port: kafkaPort },
+          { name: 'router', port: routerPort },
+        ],
+      },
+      mutate: (doc) => {
+        const support = doc.skills.find((s: { id: string }) => s.id === 'support');
+        support.wrapUpSeconds = 0;
+        support.averageHandleSeconds = 2;
+        support.overflow = { expectedWaitThresholdSeconds: 3, minImprovementSeconds: 1 };
+        doc.routing.staleAfterSeconds = STALE_AFTER_S;
+        doc.routing.reservationTimeoutSeconds = 10;
+        doc.routing.reRequestIntervalSeconds = 1;
+        doc.routing.tenantRestrictions = [];
+        doc.sites = doc.sites.filter((s: { id: string }) => s.id in SUPPORT);
+        for (const site of doc.sites) {
+          site.handicapSeconds = 0;
+          site.agents = [1, 2].map((n) => ({
+            id: `${site.id.slice(0, 2)}-00${n}`,
+            name: `Agent ${n}`,
+            tenant: 'acme-bank',
+            skills: { support: 5 },
+          }));
+        }
+      },
+    });
+    for (const [siteId, site] of fed.sites) {
+      for (const agent of site.site.agents) {
+        const port = await freePort();
+        phones.push(
+          agentPhone({
+            port,
+            ringMs: 100,
+            talkMeanMs: 2000,
+            logFile: join(logDir, `phone-${agent.id}.log`),
+            timeout: '600s',
+            netns: wan.netns(siteId),
+          }),
+        );
+        phoneSite.set(port, siteId);
+        await waitFor('phone listening', async () =>
+          (await boundInNetns(wan.netns(siteId), port, 'udp')) ? true : undefined,
+        );
+        await site.control.login({
+          agentId: agent.id,
+          contactUri: `sip:${agent.id}@127.0.0.1:${port}`,
+        });
+        await site.control.setReady({ agentId: agent.id });
+      }
+    }
+    // The central services run behind the central region (wireFederation): the router here.
+    router = startService(
+      'central/router/src/index.ts',
+      {
+        CCFED_TOPOLOGY: fed.topologyFile,
+        ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
+        CCFED_TOPIC_PREFIX: fed.prefix,
+        CCFED_ROUTER_PORT: String(routerPort),
+        ...(await tlsEnv(ROUTER)),
+      },
+      'router',
+    );
+    const db = await freshDatabase();
+    ch = db.client;
+    group = uniqueName('ccfed-ingester-wan');
+    ingester = await startIngester({ prefix: fed.prefix, database: db.database, group });
+  }, 150_000);
+
+  afterAll(async () => {
+    for (const r of runs) await r.stop();
+    for (const p of phones) await p.stop();
+    await ingester?.stop();
+    await router?.stop();
+    await fed?.stop();
+    await wan?.teardown();
+  });
+
+  let cutAt = 0;
+  let beforeCut: CallerCall[] = [];
+  let duringCut: CallerCall[] = [];
+
+  it('overflows HQ’s waiting calls to the branch across the WAN', async () => {
+    beforeCut = await finished(await callers('shanghai', 'before', 16, 2), 'before');
+    expect(beforeCut.every((c) => c.outcome === 'answered')).toBe(true);
+    expect(
+      beforeCut.filter((c) => phoneSite.get(c.agentPort!) === 'beijing').length,
+    ).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('A: a call overflowed into the cut is back in HQ’s queue within the bound and answered there; none lost', async () => {
+    // Beijing idle (no call of its own spans the cut), as its last snapshot before the cut tells
+    // the router: until that is stale, the router keeps choosing it for HQ's waiting calls.
+    const beijing = fed.sites.get('beijing')!;
+    await waitFor('Beijing idle', async () => {
+      const { snapshot } = await beijing.status.getStatus({});
+      const support = snapshot?.skills.find((k) => k.skill === 'support');
+      return support?.agentsIdle === 2 && support.queued === 0 ? true : undefined;
+    });
+    await new Promise((r) => setTimeout(r, SNAPSHOT_INTERVAL_MS + 200)); // that snapshot was sent
+    await wan.cut('beijing');
+    cutAt = Date.now();
+    // A burst at HQ: its queue's expected wait passes the threshold within about two seconds.
+    const hq = await callers('shanghai', 'cut', 16, 4);
+    const branch = await callers('beijing', 'branch-cut', 6, 0.5);
+    duringCut = await finished(hq, 'cut');
+    const branchCalls = await finished(branch, 'branch-cut');
+
+    // No caller lost at HQ, and none answered across the cut.
+    expect(duringCut.every((c) => c.outcome === 'answered')).toBe(true);
+    const ids = new Set(duringCut.map((c) => c.callId));
+    const events = await callEvents((byCall) =>
+      [...ids].every((id) => byCall.get(id)?.some((e) => kind(e) === 'answered')),
+    );
+    const byCall = groupBy(events, (e) => e.callId);
+    const intoTheCut = [...ids]
+      .map((id) => byCall.get(id)!)
+      .filter((evs) =>
+        evs.some(
+          (e) =>
+            kind(e) === 'overflowedOut' &&
+            at(e) >= cutAt &&
+            (e.kind as { value: { targetSiteId: string } }).value.targetSiteId === 'beijing',
+        ),
+      );
+    expect(intoTheCut.length, 'an overflow INVITE was sent into the cut').toBeGreaterThan(0);
+    const backMs: number[] = [];
+    for (const evs of intoTheCut) {
+      const out = evs.find((e) => kind(e) === 'overflowedOut' && at(e) >= cutAt)!;
+      const back = evs.find((e) => kind(e) === 'overflowRejected');
+      expect(back, `call ${out.callId} came back`).toBeDefined();
+      expect(back!.kind).toMatchObject({ value: { targetSiteId: 'beijing', sipCode: 408 } });
+      backMs.push(at(back!) - at(out));
+      expect(at(back!) - at(out)).toBeLessThanOrEqual(OVERFLOW_BOUND_MS);
+      const answered = evs.find((e) => kind(e) === 'answered')!;
+      expect(answered.meta!.siteId).toBe('shanghai');
+    }
+
+    // B: the branch answered its own callers, with its events held in its outbox.
+    expect(branchCalls.every((c) => c.outcome === 'answered')).toBe(true);
+    const status = await fed.sites.get('beijing')!.status.getStatus({});
+    expect(Number(status.bufferedEvents)).toBeGreaterThan(0);
+    // ... and the router stopped choosing it within its staleness limit.
+    const lastChoice = Math.max(
+      ...events
+        .filter(
+          (e) =>
+            kind(e) === 'overflowedOut' &&
+            (e.kind as { value: { targetSiteId: string } }).value.targetSiteId === 'beijing',
+        )
+        .map(at),
+    );
+    expect(lastChoice - cutAt).toBeLessThanOrEqual(STALE_AFTER_S * 1000 + SNAPSHOT_INTERVAL_MS);
+    console.info(
+      `wan-partition: ${intoTheCut.length} overflow(s) into the cut, back after ${backMs.join(', ')} ms; ` +
+        `last choice of the cut site ${lastChoice - cutAt} ms after the cut; ` +
+        `${Number(status.bufferedEvents)} events held in its outbox`,
+    );
+  }, 150_000);
+
+  it('heal: the branch’s outbox drains, every event is in ClickHouse once, overflow resumes', async () => {
+    await wan.heal('beijing');
+    const beijing = fed.sites.get('beijing')!;
+    await waitFor(
+      'Beijing’s outbox drained',
+      async () =>
+        Number((await beijing.status.getStatus({})).bufferedEvents) === 0 ? true : undefined,
+      60_000,
+    );
+    const after = await finished(await callers('shanghai', 'healed', 16, 2), 'healed');
+    expect(after.every((c) => c.outcome === 'answered')).toBe(true);
+    expect(after.filter((c) => phoneSite.get(c.agentPort!) === 'beijing').length).toBeGreaterThan(
+      0,
+    );
+
+    // Every call event produced is in ClickHouse once: the branch's held ones (its callers' calls
+    // ended) have reached Kafka, the ingester has consumed everything there.
+    const branchIds = new Set(
+      callerCalls(readSippLog(runs.find((r) => r.logFile.endsWith('callers-branch-cut.log'))!)).map(
+        (c) => c.callId,
+      ),
+    );
+    await callEvents((byCall) =>
+      [...branchIds].every((id) => byCall.get(id)?.some((e) => kind(e) === 'ended')),
+    );
+    await waitIngesterCaughtUp(fed.topics, group, 60_000);
+    const [r] = await rows<{ n: string; uniq: string }>(
+      ch,
+      'SELECT count() AS n, uniqExact(event_id) AS uniq FROM call_events',
+    );
+    const produced = await callEvents(
+      (byCall) => [...byCall.values()].reduce((n, evs) => n + evs.length, 0) >= Number(r!.n),
+    );
+    const eventIds = new Set(produced.map((e) => e.meta!.eventId));
+    expect(Number(r!.n)).toBe(eventIds.size);
+    expect(Number(r!.uniq)).toBe(eventIds.size);
+  }, 150_000);
+});
