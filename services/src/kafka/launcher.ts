@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KAFKA_ADMIN_USER, type KafkaCredentials } from '@ccfed/common';
+import { minInsyncReplicasFor } from '@ccfed/proto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Pki } from '../pki.js';
 import { freePort, LOOPBACK } from '../ports.js';
@@ -102,7 +103,7 @@ export interface KafkaReplication {
  */
 export function kafkaReplication(brokers: number): KafkaReplication {
   const factor = Math.min(3, brokers);
-  return { factor, minInsyncReplicas: factor >= 3 ? 2 : 1 };
+  return { factor, minInsyncReplicas: minInsyncReplicasFor(factor) };
 }
 
 /** The broker's principal on its TLS-only listeners: its certificate's subject (services/src/pki.ts). */
