@@ -3,7 +3,11 @@
 // at HQ now and then), each in its own process, until Ctrl-C.
 // Started by `npm start` (scripts/start.sh).
 //
-//   npm start [-- --topology FILE] [-- --site ID]
+//   npm start [-- --topology FILE] [-- --site ID] [-- --kafka-brokers 3]
+//
+// --kafka-brokers 3 runs Kafka as three KRaft brokers (replication factor 3, min.insync.replicas
+// 2; docs/operations.md, "Broker lost") on ports 19092, 19192 and 19292, with its data in
+// .ccfed/local/kafka-cluster; the default is one broker on 19092, data in .ccfed/local/kafka.
 //
 // Data and logs live under .ccfed/local/ and survive restarts; so does the federation's CA
 // (.ccfed/local/pki), created on first start, which gives every process its certificate and the
@@ -49,8 +53,16 @@ const { values } = parseArgs({
   options: {
     topology: { type: 'string', default: join(ROOT, 'topology', 'example.yaml') },
     site: { type: 'string' },
+    'kafka-brokers': { type: 'string', default: '1' },
   },
 });
+
+// One broker, or a cluster that survives losing one (replication 3, min.insync.replicas 2).
+const kafkaBrokers = Number(values['kafka-brokers']);
+if (kafkaBrokers !== 1 && kafkaBrokers !== 3) {
+  console.error(`--kafka-brokers must be 1 or 3, got ${values['kafka-brokers']}`);
+  process.exit(2);
+}
 
 const running: { name: string; stop: () => Promise<void> }[] = [];
 
@@ -70,12 +82,23 @@ async function main(): Promise<void> {
 
   // The Kafka users' passwords, made on first start like the CA.
   const kafkaUsers = localKafkaUsers(join(DATA, 'kafka-users.json'), topology);
+  const kafkaPort = Number(process.env.CCFED_KAFKA_PORT ?? 19092);
+  const kafkaControllerPort = Number(process.env.CCFED_KAFKA_CONTROLLER_PORT ?? 19093);
+  const kafkaInternalPort = Number(process.env.CCFED_KAFKA_INTERNAL_PORT ?? 19094);
   const [kafka, clickhouse] = await Promise.all([
     startKafka({
-      dataDir: join(DATA, 'kafka'),
-      port: Number(process.env.CCFED_KAFKA_PORT ?? 19092),
-      controllerPort: Number(process.env.CCFED_KAFKA_CONTROLLER_PORT ?? 19093),
-      internalPort: Number(process.env.CCFED_KAFKA_INTERNAL_PORT ?? 19094),
+      // A cluster keeps its own data: a single broker's storage cannot join a quorum.
+      dataDir: join(DATA, kafkaBrokers === 1 ? 'kafka' : 'kafka-cluster'),
+      brokers: kafkaBrokers,
+      port: kafkaPort,
+      controllerPort: kafkaControllerPort,
+      internalPort: kafkaInternalPort,
+      // Broker n (2, 3) on the same ports plus 100 × (n - 1).
+      morePorts: [100, 200].map((offset) => ({
+        port: kafkaPort + offset,
+        controllerPort: kafkaControllerPort + offset,
+        internalPort: kafkaInternalPort + offset,
+      })),
       pki,
       adminPassword: kafkaUsers.adminPassword,
     }),
@@ -97,6 +120,7 @@ async function main(): Promise<void> {
   await provisionKafka({
     brokers: kafka.brokers,
     admin: kafka.admin,
+    replication: kafka.replication,
     prefix: 'ccfed',
     users: kafkaUsers.users,
   });
@@ -267,7 +291,7 @@ async function main(): Promise<void> {
 
   console.log(`
 ccfed local federation "${topology.federation.name}" is running (Ctrl-C stops it):
-  Kafka           ${kafka.brokers.join(',')} (SASL_SSL, SCRAM-SHA-512; CA ${pki.caFile})   topics ccfed.*
+  Kafka           ${kafka.brokers.join(',')} (SASL_SSL, SCRAM-SHA-512; CA ${pki.caFile})   topics ccfed.*${kafka.nodes.length > 1 ? `\n                  ${kafka.nodes.length} brokers, replication factor ${kafka.replication.factor}, min.insync.replicas ${kafka.replication.minInsyncReplicas}; logs ${join(DATA, 'kafka-cluster')}/broker-<id>/logs` : ''}
                   users and passwords: ${kafkaUsers.file}
   ClickHouse      ${clickhouse.url}    database ccfed   (native port ${clickhouse.tcpPort})
                   users for this run: ${Object.values(clickhouse.logins)

@@ -77,10 +77,15 @@ describe('CentralHub', () => {
       // topic is partitioned.
       if (stateTopics.includes(t.inputs.name as string)) {
         expect(t.inputs.partitions).toBe(1);
-        expect(t.inputs.config).toEqual({ 'cleanup.policy': 'compact' });
+        expect(t.inputs.config).toEqual({
+          'cleanup.policy': 'compact',
+          'min.insync.replicas': '2',
+        });
       } else {
         expect(t.inputs.partitions).toBe(DEFAULT_TOPIC_PARTITIONS);
+        expect(t.inputs.config).toEqual({ 'min.insync.replicas': '2' });
       }
+      // Three copies, a write on two of them: one broker can go without a write lost or refused.
       expect(t.inputs.replicationFactor).toBe(3);
     }
   });
@@ -92,6 +97,12 @@ describe('CentralHub', () => {
       allTopics(topicNames('ccfed-staging')).sort(),
     );
     expect(topics.every((t) => t.inputs.replicationFactor === 1)).toBe(true);
+    // One copy: a write needs only it.
+    expect(
+      topics.every(
+        (t) => (t.inputs.config as Record<string, string>)['min.insync.replicas'] === '1',
+      ),
+    ).toBe(true);
     for (const [name, component] of [
       ['ccfed-router-a', 'router'],
       ['ccfed-router-b', 'router'],

@@ -10,6 +10,7 @@ import type { ClickHouseRole } from '@ccfed/common';
 import {
   DEFAULT_TOPIC_PARTITIONS,
   DEFAULT_TOPIC_PREFIX,
+  minInsyncReplicasFor,
   STATE_TOPICS,
   TOPIC_SUFFIXES,
   topicNames,
@@ -201,6 +202,9 @@ export class CentralHub extends pulumi.ComponentResource {
     const ns = resolveNamespace(`${name}-ns`, args.namespace, args.createNamespace, this);
     this.namespace = ns;
     const brokers = pulumi.all(args.kafkaBrokers).apply((b) => b.join(','));
+    // Producers write with acks=all: with 3 copies a write needs 2, so a broker can be lost
+    // without losing an acknowledged write or refusing a new one (docs/operations.md, "Broker lost").
+    const minInsync = { 'min.insync.replicas': String(minInsyncReplicasFor(replication)) };
 
     this.topics = Object.fromEntries(
       (Object.keys(TOPIC_SUFFIXES) as TopicKind[]).map((kind) => [
@@ -213,9 +217,9 @@ export class CentralHub extends pulumi.ComponentResource {
                 name: names[kind],
                 partitions: 1,
                 replicationFactor: replication,
-                config: { 'cleanup.policy': 'compact' },
+                config: { 'cleanup.policy': 'compact', ...minInsync },
               }
-            : { name: names[kind], partitions, replicationFactor: replication },
+            : { name: names[kind], partitions, replicationFactor: replication, config: minInsync },
           parent,
         ),
       ]),

@@ -63,6 +63,15 @@ export function allTopics(names: TopicNames): string[] {
  */
 export const STATE_TOPICS: readonly TopicKind[] = ['routingPolicy', 'customerDirectory'];
 
+/**
+ * Copies of a write a topic with `replicationFactor` copies needs before acks=all acknowledges it
+ * (min.insync.replicas): all but one, at most 2. With 3 copies one broker can be lost with no
+ * acknowledged write lost and no write refused; with fewer there is no copy to spare.
+ */
+export function minInsyncReplicasFor(replicationFactor: number): number {
+  return replicationFactor >= 3 ? 2 : 1;
+}
+
 /** How to create one of ccfed's topics. */
 export interface TopicCreation {
   readonly topic: string;

@@ -1,6 +1,7 @@
 export * from './ports.js';
 export * from './supervise.js';
 export * from './kafka/launcher.js';
+export * from './kafka/server-properties.js';
 export * from './kafka/acls.js';
 export * from './kafka/provision.js';
 export * from './clickhouse/launcher.js';

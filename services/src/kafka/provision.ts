@@ -21,7 +21,7 @@ import {
 } from '@platformatic/kafka';
 import kafkajs, { type AclEntry, type Kafka } from 'kafkajs';
 import { aclBindings, kafkaUserOf, type KafkaAclBinding, type KafkaPrincipal } from './acls.js';
-import type { KafkaReplication } from './launcher.js';
+import type { KafkaReplication } from './server-properties.js';
 
 // kafkajs's enums are only on its CommonJS default export when imported from ES modules.
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
