@@ -69,6 +69,10 @@ describe('ClickHouse cluster: 2 shards × 2 replicas under the ingester', () => 
     await ingester?.kill();
     await producer?.disconnect();
     await Promise.allSettled(clients.map((c) => c.close()));
+    // Killed, not stopped: a member stopping waits out the keep-alive connections its peers hold
+    // (keep_alive_timeout 30 s, launcher.ts), 15 s measured, and nothing here needs a clean stop.
+    if (cluster)
+      await Promise.allSettled(cluster.members.map((m) => cluster!.stopMember(m, 'kill')));
     await cluster?.stop();
   });
 
