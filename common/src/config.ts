@@ -66,6 +66,35 @@ export const clickhouseEnvSchema = {
     .min(1, 'must not be empty: every ClickHouse user has a password'),
 };
 
+/**
+ * CCFED_CLICKHOUSE_SHARDS: a ClickHouse cluster's members as `url,url;url,url` — shards separated
+ * by `;` in the order of the cluster's remote_servers, each shard's replicas by `,`. The process
+ * logs in to every member as CCFED_CLICKHOUSE_USER (a cluster's members share their users). Unset,
+ * the process uses the one server of CCFED_CLICKHOUSE_URL (docs/clickhouse-cluster.md).
+ */
+export const clickhouseShardsSchema = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    if (text === undefined || text.trim() === '') return undefined;
+    const shards = text.split(';').map((shard) => shard.split(',').map((u) => u.trim()));
+    for (const url of shards.flat()) {
+      if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(url)} is not an http(s) URL` });
+        return z.NEVER;
+      }
+      if (new URL(url).username !== '' || new URL(url).password !== '') {
+        ctx.addIssue({ code: 'custom', message: 'must not carry a user or password' });
+        return z.NEVER;
+      }
+    }
+    if (new Set(shards.flat()).size !== shards.flat().length) {
+      ctx.addIssue({ code: 'custom', message: 'a member is listed twice' });
+      return z.NEVER;
+    }
+    return shards;
+  });
+
 /** What clickhouseEnvSchema parses to. */
 export interface ClickHouseEnv {
   readonly CCFED_CLICKHOUSE_URL: string;

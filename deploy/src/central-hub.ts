@@ -7,6 +7,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as kafka from '@pulumi/kafka';
 import * as pulumi from '@pulumi/pulumi';
 import type { ClickHouseRole } from '@ccfed/common';
+import { clickhouseClusterPlan, type ClickHouseClusterShape } from './clickhouse-cluster.js';
 import {
   DEFAULT_TOPIC_PARTITIONS,
   DEFAULT_TOPIC_PREFIX,
@@ -66,6 +67,12 @@ export interface CentralHubArgs {
   /** ClickHouse HTTP URL, without a user or password in it. */
   readonly clickhouseUrl: pulumi.Input<string>;
   readonly clickhouseDatabase?: string;
+  /**
+   * A ClickHouse cluster (clickhouse-cluster.ts): the ingester writes each shard's replicated
+   * tables and the migration Job migrates every member. Without it, the one server of
+   * clickhouseUrl (which the API and the jobs read in either case: any member answers for all).
+   */
+  readonly clickhouseCluster?: ClickHouseClusterShape;
   /**
    * The password of each ClickHouse user (CLICKHOUSE_USERNAMES names them; services/src/
    * clickhouse/users.ts writes their profiles): each process gets its own role's only.
@@ -226,8 +233,11 @@ export class CentralHub extends pulumi.ComponentResource {
     ) as Record<TopicKind, kafka.Topic>;
     const allTopics = Object.values(this.topics);
 
+    const cluster =
+      args.clickhouseCluster && clickhouseClusterPlan(args.clickhouseCluster, partitions);
     const { secret, clickhouseEnv, kafkaEnv, certificate } = hubCredentials(name, {
       ...args,
+      clickhouseCluster: cluster,
       namespace: ns,
       brokers,
       database,

@@ -115,6 +115,8 @@ export function deployFederation(settings: StackSettings): Federation {
       topicReplicationFactor: settings.topicReplicationFactor,
       clickhouseUrl: sec.clickhouseUrl,
       clickhouseDatabase: settings.clickhouseDatabase,
+      ...(settings.topicPartitions !== undefined && { topicPartitions: settings.topicPartitions }),
+      ...(settings.clickhouseCluster && { clickhouseCluster: settings.clickhouseCluster }),
       clickhousePasswords: sec.clickhousePasswords,
       kafkaPasswords: {
         router: sec.kafkaPassword('router'),

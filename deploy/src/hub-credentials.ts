@@ -2,6 +2,7 @@
 // Certificate for its principal, identity.ts), its own ClickHouse user and its own Kafka user,
 // the passwords in the hub's Secret and reaching the container only by reference. Grafana's
 // ClickHouse login gets a Secret of its own for the SREs' Grafana to take as env.
+import type { ClickHouseClusterPlan } from './clickhouse-cluster.js';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { CLICKHOUSE_USERNAMES, parseSipSecrets, type ClickHouseRole } from '@ccfed/common';
@@ -40,6 +41,8 @@ export interface HubCredentialsArgs {
   readonly brokers: pulumi.Input<string>;
   readonly clickhouseUrl: pulumi.Input<string>;
   readonly database: string;
+  /** The cluster the ingester and the migration write to, when ClickHouse is one. */
+  readonly clickhouseCluster?: ClickHouseClusterPlan | undefined;
   readonly clickhousePasswords: Readonly<Record<ClickHouseRole, pulumi.Input<string>>>;
   readonly kafkaPasswords: Readonly<Record<HubKafkaUser, pulumi.Input<string>>>;
   readonly apiSecret: pulumi.Input<string>;
@@ -109,6 +112,12 @@ export function hubCredentials(name: string, args: HubCredentialsArgs): HubCrede
       CCFED_CLICKHOUSE_URL: args.clickhouseUrl,
       CCFED_CLICKHOUSE_DATABASE: args.database,
       CCFED_CLICKHOUSE_USER: CLICKHOUSE_USERNAMES[role],
+      // Who writes or migrates needs every member; readers are served by any one.
+      ...(args.clickhouseCluster &&
+        (role === 'ingester' || role === 'admin') && {
+          CCFED_CLICKHOUSE_SHARDS: args.clickhouseCluster.shardsEnv,
+          CCFED_CLICKHOUSE_CLUSTER: args.clickhouseCluster.name,
+        }),
     }),
     ...secretEnv(secret.metadata.name, {
       CCFED_CLICKHOUSE_PASSWORD: HUB_SECRET_KEYS.clickhousePassword(role),

@@ -2,6 +2,7 @@
 // read with requireSecret, so they stay encrypted in the state and masked in the output.
 import type * as pulumi from '@pulumi/pulumi';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import type { ClickHouseClusterShape } from './clickhouse-cluster.js';
 import type { SipServiceType, SiteUpdateStrategy } from './contact-center-site.js';
 import { readSecuritySettings, type SecuritySettings } from './stack-security.js';
 
@@ -37,6 +38,10 @@ export interface StackSettings {
   readonly ingesterReplicas?: number;
   readonly apiReplicas?: number;
   readonly clickhouseDatabase?: string;
+  /** Kafka partitions per event topic; DEFAULT_TOPIC_PARTITIONS when unset. */
+  readonly topicPartitions?: number;
+  /** The ClickHouse cluster's shape (clickhouse-cluster.ts); one server when unset. */
+  readonly clickhouseCluster?: ClickHouseClusterShape;
   readonly apiSecret: pulumi.Output<string>;
   readonly apiUsersYaml: pulumi.Output<string>;
   readonly callerHashKey: pulumi.Output<string>;
@@ -161,6 +166,8 @@ export function readStackSettings(config: pulumi.Config, baseDir: string): Stack
     ingesterReplicas: config.getNumber('ingesterReplicas'),
     apiReplicas: config.getNumber('apiReplicas'),
     clickhouseDatabase: config.get('clickhouseDatabase'),
+    topicPartitions: config.getNumber('topicPartitions'),
+    clickhouseCluster: config.getObject<ClickHouseClusterShape>('clickhouseCluster'),
     apiSecret: config.requireSecret('apiSecret'),
     apiUsersYaml: config.requireSecret('apiUsers'),
     // HMAC key of the caller hash, the same for every site (site-agent/src/config.ts).

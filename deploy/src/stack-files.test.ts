@@ -91,6 +91,13 @@ describe('stack files', () => {
     expect(settings.topologyFile).toBe(`${DEPLOY}topology.prod.yaml`);
     expect(settings.kafkaBrokers).toHaveLength(3);
     expect(settings.topicReplicationFactor).toBe(3);
+    expect(settings.clickhouseCluster).toEqual({
+      shards: 2,
+      replicas: 2,
+      zookeeperNodes: 3,
+      domain: 'ccfed-data.svc.cluster.local',
+    });
+    expect(settings.topicPartitions).toBe(6);
     expect(Object.keys(settings.siteNodeSelectors)).toEqual(['shanghai', 'beijing', 'guangzhou']);
     expect(Object.keys(settings.siteClusters)).toEqual(['beijing', 'guangzhou']);
     expect(settings.routerServiceType).toBe('LoadBalancer');

@@ -18,3 +18,7 @@ export * from './rtpengine/ng-client.js';
 export * from './rtpengine/launcher.js';
 export * from './media/index.js';
 export * from './netns.js';
+export * from './clickhouse/cluster.js';
+export * from './zookeeper/launcher.js';
+export * from './clickhouse/cluster-ddl.js';
+export * from './clickhouse/cluster-migrate.js';

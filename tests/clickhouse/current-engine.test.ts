@@ -3,6 +3,7 @@
 import {
   addedColumns,
   assertRunsOnCurrentClickHouse,
+  clusterMigrations,
   currentClickHouseVersion,
   readMigrations,
   runOnCurrentClickHouse,
@@ -27,6 +28,31 @@ describe('current ClickHouse engine (chdb)', () => {
     await assertRunsOnCurrentClickHouse(IN_DATABASE, [
       ...statements,
       ...again.map((s) => ({ ...s, name: `${s.name} (again)` })),
+    ]);
+  });
+
+  it('parses every statement of the cluster form, and runs it with the replication taken out', async () => {
+    // chdb has no ZooKeeper and no cluster: each statement is parsed as it is (EXPLAIN AST), then
+    // run with Replicated*MergeTree as the plain engine and each Distributed table as a Merge
+    // table over its _local one, which checks every name a view, ALTER or backfill uses.
+    const cluster = clusterMigrations(readMigrations(), { cluster: 'ccfed', database: 'ccfed' });
+    const statements = cluster.flatMap((m) =>
+      [...m.everyServer, ...m.firstReplica].map((sql, i) => ({
+        name: `${String(m.version).padStart(3, '0')}_${m.name} cluster #${i + 1}`,
+        sql,
+      })),
+    );
+    const local = (sql: string) =>
+      sql
+        .replace(/ENGINE = Replicated(\w*MergeTree)\('[^']*', '\{replica\}'(?:, )?/, 'ENGINE = $1(')
+        .replace(
+          /ENGINE = Distributed\(ccfed, ccfed, (\w+), [^\n]*\)$/,
+          (_, table: string) => `ENGINE = Merge(currentDatabase(), '^${table}$')`,
+        );
+    expect(statements.some((s) => local(s.sql).includes('Merge(currentDatabase()'))).toBe(true);
+    await assertRunsOnCurrentClickHouse(IN_DATABASE, [
+      ...statements.map((s) => ({ name: `${s.name} (parse)`, sql: `EXPLAIN AST ${s.sql}` })),
+      ...statements.map((s) => ({ ...s, sql: local(s.sql) })),
     ]);
   });
 

@@ -1,4 +1,9 @@
-import { clickhouseEnvSchema, KAFKA_GROUP_PREFIXES, kafkaEnvSchema } from '@ccfed/common';
+import {
+  clickhouseEnvSchema,
+  clickhouseShardsSchema,
+  KAFKA_GROUP_PREFIXES,
+  kafkaEnvSchema,
+} from '@ccfed/common';
 import { z } from 'zod';
 import { KAFKA_CLIENTS } from './consumer.js';
 
@@ -8,6 +13,12 @@ export const ingesterConfigSchema = z.object({
   ...kafkaEnvSchema,
   CCFED_TOPIC_PREFIX: z.string().default('ccfed'),
   ...clickhouseEnvSchema,
+  /**
+   * A cluster's members, `url,url;url,url` (common/src/config.ts): each partition's rows go to the
+   * replicated tables of its shard, with a quorum of every replica (shards.ts). Unset: the one
+   * server of CCFED_CLICKHOUSE_URL, which then only names the cluster for logs.
+   */
+  CCFED_CLICKHOUSE_SHARDS: clickhouseShardsSchema,
   /** The ingester's ACLs cover only groups named `ccfed-ingester…` (services/src/kafka/acls.ts). */
   CCFED_CONSUMER_GROUP: z
     .string()

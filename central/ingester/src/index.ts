@@ -23,7 +23,7 @@ await startProcess('ingester', async () => {
   lifecycle.install();
   const telemetry = await startTelemetry({ serviceName: 'ingester', log });
 
-  const clickhouse = createClient({
+  const clientOptions = {
     ...clickhouseClientOptions(config),
     // Under CPU pressure a starved event loop reads an answer late, thinks the connection
     // younger than the server does (keep_alive_timeout 3 s), reuses it after the server closed
@@ -32,7 +32,11 @@ await startProcess('ingester', async () => {
     // (Without keep-alive at all, bench:ingest saw no EPIPE, but tests/ingester/exactly-once's
     // first step, which expects rows after 3 INSERTs, failed with kafkajs twice.)
     keep_alive: { enabled: true, idle_socket_ttl: 1_000, eagerly_destroy_stale_sockets: true },
-  });
+  };
+  const clickhouse = createClient(clientOptions);
+  const shards = config.CCFED_CLICKHOUSE_SHARDS?.map((replicas) =>
+    replicas.map((url) => createClient({ ...clientOptions, url })),
+  );
   const credentials = kafkaCredentialsFromEnv(config);
   const kafka = createKafka({
     brokers: config.CCFED_KAFKA_BROKERS,
@@ -52,6 +56,7 @@ await startProcess('ingester', async () => {
           })
         : kafkajsConsumer(kafka),
     clickhouse,
+    shards,
     topics: topicNames(config.CCFED_TOPIC_PREFIX),
     groupId: config.CCFED_CONSUMER_GROUP,
     sessionTimeoutMs: config.CCFED_KAFKA_SESSION_TIMEOUT_MS,
@@ -67,11 +72,19 @@ await startProcess('ingester', async () => {
 
   lifecycle.onShutdown('stop intake and finish the batch in flight', () => ingester.stopIntake());
   lifecycle.onShutdown('close Kafka connections', () => ingester.close());
-  lifecycle.onShutdown('close ClickHouse client', () => clickhouse.close());
+  lifecycle.onShutdown('close ClickHouse clients', () =>
+    Promise.all([clickhouse, ...(shards ?? []).flat()].map((c) => c.close())).then(() => {}),
+  );
   lifecycle.onShutdown('flush telemetry', () => telemetry.shutdown());
 
   await ingester.start();
   log.info({ event: 'kafka_client', client: config.CCFED_KAFKA_CLIENT });
+  if (shards)
+    log.info({
+      event: 'clickhouse_cluster',
+      shards: shards.length,
+      replicas: shards.map((r) => r.length),
+    });
   if (config.CCFED_KAFKA_CLIENT === 'platformatic')
     log.warn(
       { event: 'kafka_client_not_exactly_once' },

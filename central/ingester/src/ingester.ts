@@ -17,9 +17,9 @@ import { kafkajsConsumer } from './consumer-kafkajs.js';
 import { sendToDeadLetter, type DeadLetter } from './dead-letter.js';
 import { DecodeThread } from './decode-thread.js';
 import type { LedgerEntry, PartitionLedger } from './ledger.js';
-import { InsertCoalescer, type InsertBody } from './insert-coalescer.js';
-import { LedgerStore } from './ledger-store.js';
+import type { InsertBody } from './insert-coalescer.js';
 import { PartitionLane, type LaneOutcome } from './partition-lane.js';
+import { shardOfPartition, shardStores, type ShardStores } from './shards.js';
 import { sinksFor, type Sink } from './sinks.js';
 
 export interface IngesterDeps {
@@ -28,6 +28,11 @@ export interface IngesterDeps {
   /** The client that reads the topics (consumer-*.ts); kafkajs on `kafka` by default. */
   readonly consumer?: ConsumerFactory;
   readonly clickhouse: ClickHouseClient;
+  /**
+   * A cluster's replicas, shard by shard, as its remote_servers lists them: each partition's rows
+   * then go to the replicated tables of its shard (shards.ts), and `clickhouse` is not written.
+   */
+  readonly shards?: readonly (readonly ClickHouseClient[])[];
   readonly topics: TopicNames;
   readonly groupId: string;
   readonly log: Logger;
@@ -111,8 +116,7 @@ export class Ingester {
   private consumer: BatchConsumer | undefined;
   private producer: Producer | undefined;
   private readonly sinks: Map<string, Sink>;
-  private readonly ledgers: LedgerStore;
-  private readonly inserts: InsertCoalescer;
+  private readonly stores: ShardStores[];
   private readonly decodeThread: DecodeThread;
   private readonly tracer = trace.getTracer('ccfed-ingester');
   private readonly ingested: Counter;
@@ -123,8 +127,7 @@ export class Ingester {
 
   constructor(private readonly deps: IngesterDeps) {
     this.sinks = new Map(sinksFor(deps.topics).map((s) => [s.topic, s]));
-    this.ledgers = new LedgerStore(deps.clickhouse);
-    this.inserts = new InsertCoalescer(deps.clickhouse, deps.log, deps.afterInsert);
+    this.stores = shardStores(deps.shards ?? deps.clickhouse, deps.log, deps.afterInsert);
     this.decodeThread = new DecodeThread(deps.topics);
     const meter = metrics.getMeter('ccfed-ingester');
     this.ingested = meter.createCounter(METRIC_NAMES.eventsIngested, {
@@ -186,8 +189,9 @@ export class Ingester {
     const breaks = lane.breaks;
     const bytes = batchBytes(batch);
     await lane.room(bytes);
-    if (await lane.ledgerReloadDue()) this.ledgers.forget(sink.table, batch.partition);
-    const ledger = await this.ledgers.ledger(sink.table, batch.partition);
+    const { ledgers } = this.store(batch.partition);
+    if (await lane.ledgerReloadDue()) ledgers.forget(sink.table, batch.partition);
+    const ledger = await ledgers.ledger(sink.table, batch.partition);
     if (this.stopping || !batch.isCurrent() || lane.breaks !== breaks) return false;
     // The decode thread answers in the order it is asked, so each batch is sorted (sort()) after
     // the batches of its partition taken before it have counted in the ledger. The replays known
@@ -270,7 +274,11 @@ export class Ingester {
    * fails, nothing is stored and all of it is retried. Then the rows of all of them, in one INSERT
    * (with the other partitions' batches of the table that are ready at the same moment).
    */
-  private async store(table: string, taken: readonly LaneBatch[]): Promise<boolean> {
+  private async storeBatches(
+    table: string,
+    partition: number,
+    taken: readonly LaneBatch[],
+  ): Promise<boolean> {
     const decoded = await Promise.all(taken.map((t) => t.decoded));
     if (!taken.every((t) => t.batch.isCurrent())) return false;
     await sendToDeadLetter(
@@ -283,7 +291,8 @@ export class Ingester {
       decoded.flatMap((d) => d.dead),
     );
     const bodies = decoded.flatMap((d) => (d.body ? [d.body] : []));
-    await Promise.all(bodies.map((body) => this.inserts.insert(table, body)));
+    const { inserts } = this.store(partition);
+    await Promise.all(bodies.map((body) => inserts.insert(table, body)));
     return true;
   }
 
@@ -345,13 +354,18 @@ export class Ingester {
     let lane = this.lanes.get(key);
     if (!lane) {
       lane = new PartitionLane<LaneBatch>(LANE_BYTES, {
-        ready: () => this.inserts.nextRound(),
-        store: (taken) => this.store(sink.table, taken),
+        ready: () => this.store(partition).inserts.nextRound(),
+        store: (taken) => this.storeBatches(sink.table, partition, taken),
         commit: (last) => last.batch.commit(),
       });
       this.lanes.set(key, lane);
     }
     return lane;
+  }
+
+  /** Where a partition's rows are stored: the server, or its shard of the cluster. */
+  private store(partition: number): ShardStores {
+    return this.stores[shardOfPartition(partition, this.stores.length)]!;
   }
 
   /** One span per message that carries a trace, a child of the span that published it. */

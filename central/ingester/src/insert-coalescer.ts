@@ -14,7 +14,7 @@
 // live traffic rounds start at most every MIN_ROUND_INTERVAL_MS, which bounds what ClickHouse
 // spends on INSERTs whatever the load, at the price of up to that long a wait for freshness.
 import { Readable } from 'node:stream';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import type { Logger } from 'pino';
 
 /** One batch's rows for one table, in TabSeparated format. */
@@ -26,6 +26,17 @@ export interface InsertBody {
 
 /** Least time between the starts of two rounds. */
 export const MIN_ROUND_INTERVAL_MS = 500;
+
+/**
+ * One shard of a cluster (docs/clickhouse-cluster.md, "Exactly once"): its replicas, the suffix of
+ * the replicated tables the rows go to, and the INSERT settings (shards.ts). INSERTs go to one
+ * replica while it takes connections, then to the next.
+ */
+export interface ShardInsertTarget {
+  readonly replicas: readonly ClickHouseClient[];
+  readonly tableSuffix: string;
+  readonly settings: ClickHouseSettings;
+}
 
 interface Pending {
   readonly table: string;
@@ -50,11 +61,20 @@ export class InsertCoalescer {
    * @param afterInsert called after each INSERT, before any of its batches learns it succeeded,
    *   with the number of INSERTs so far (the ingester's failpoint)
    */
+  private readonly shard: ShardInsertTarget;
+  /** The replica INSERTs go to while it takes connections. */
+  private replica = 0;
+
   constructor(
-    private readonly clickhouse: ClickHouseClient,
+    clickhouse: ClickHouseClient | ShardInsertTarget,
     private readonly log: Logger,
     private readonly afterInsert?: (inserts: number) => void,
-  ) {}
+  ) {
+    this.shard =
+      'replicas' in clickhouse
+        ? clickhouse
+        : { replicas: [clickhouse], tableSuffix: '', settings: {} };
+  }
 
   /** Resolves once ClickHouse holds `body`'s rows; rejects if the INSERT holding them failed. */
   insert(table: string, body: InsertBody): Promise<void> {
@@ -127,12 +147,7 @@ export class InsertCoalescer {
   private async send(p: Pending): Promise<void> {
     const startedAt = performance.now();
     try {
-      await this.clickhouse.insert({
-        table: p.table,
-        columns: p.columns,
-        values: Readable.from(p.bodies, { objectMode: false }),
-        format: 'TabSeparated',
-      });
+      await this.sendToReplica(p);
       this.afterInsert?.(++this.inserts);
       this.log.debug({
         event: 'insert_done',
@@ -146,4 +161,35 @@ export class InsertCoalescer {
       p.reject(err);
     }
   }
+
+  /**
+   * Sends to the current replica; to the next one only when the current one refused the
+   * connection, so that the INSERT cannot have reached it (any other failure may have stored the
+   * rows: the batch fails and its ledger is reloaded from every replica).
+   */
+  private async sendToReplica(p: Pending): Promise<void> {
+    const { replicas, tableSuffix, settings } = this.shard;
+    for (let tried = 1; ; tried++) {
+      try {
+        await replicas[this.replica]!.insert({
+          table: p.table + tableSuffix,
+          columns: p.columns,
+          values: Readable.from(p.bodies, { objectMode: false }),
+          format: 'TabSeparated',
+          ...(Object.keys(settings).length > 0 ? { clickhouse_settings: settings } : {}),
+        });
+        return;
+      } catch (err) {
+        if (!connectionRefused(err) || tried >= replicas.length) throw err;
+        this.replica = (this.replica + 1) % replicas.length;
+        this.log.warn({ event: 'replica_refused', table: p.table, next: this.replica });
+      }
+    }
+  }
+}
+
+function connectionRefused(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause)
+    if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') return true;
+  return false;
 }

@@ -17,13 +17,31 @@ const INSERTS_SETTLE_POLL_MS = 50;
 /** An INSERT running longer than this is stuck; the load fails and the batch is retried. */
 const INSERTS_SETTLE_TIMEOUT_MS = 120_000;
 
+/**
+ * Where a ledger is read: one server, or every replica of one shard of a cluster, whose rows are
+ * in `<table><suffix>` (docs/clickhouse-cluster.md, "Exactly once").
+ */
+export interface LedgerSource {
+  readonly replicas: readonly ClickHouseClient[];
+  readonly tableSuffix: string;
+}
+
 export class LedgerStore {
   private readonly ledgers = new Map<string, Promise<PartitionLedger>>();
+  private readonly source: LedgerSource;
 
+  /**
+   * On a cluster the ledger is the union of what every replica of the shard holds, and loading it
+   * needs them all: an INSERT that failed waiting for its quorum has still stored its rows on the
+   * replica it was sent to, which may be the only one holding them until the others fetch them.
+   * A ledger read without that replica would let the ingester store those rows a second time.
+   */
   constructor(
-    private readonly clickhouse: ClickHouseClient,
+    source: ClickHouseClient | LedgerSource,
     private readonly window: bigint = DUPLICATE_WINDOW,
-  ) {}
+  ) {
+    this.source = 'replicas' in source ? source : { replicas: [source], tableSuffix: '' };
+  }
 
   /** The ledger of `table`'s rows from Kafka partition `partition`, loaded on first use. */
   ledger(table: string, partition: number): Promise<PartitionLedger> {
@@ -47,31 +65,57 @@ export class LedgerStore {
   }
 
   private async load(table: string, partition: number): Promise<PartitionLedger> {
-    await this.insertsSettled(table);
+    const local = table + this.source.tableSuffix;
+    let high = -1n;
+    const entries = new Map<string, bigint>();
+    for (const replica of this.source.replicas) {
+      const held = await this.loadFrom(replica, local, partition);
+      if (held.high > high) high = held.high;
+      for (const e of held.entries) {
+        const seen = entries.get(e.eventId);
+        if (seen === undefined || e.offset > seen) entries.set(e.eventId, e.offset);
+      }
+    }
+    if (high < 0n) return new PartitionLedger(-1n, [], this.window);
+    // Each replica's entries are those of its own window; keep the union's.
+    const from = high > this.window ? high - this.window : 0n;
+    const recent: LedgerEntry[] = [];
+    for (const [eventId, offset] of entries) if (offset >= from) recent.push({ eventId, offset });
+    return new PartitionLedger(high, recent, this.window);
+  }
+
+  private async loadFrom(
+    clickhouse: ClickHouseClient,
+    table: string,
+    partition: number,
+  ): Promise<{ high: bigint; entries: LedgerEntry[] }> {
+    await this.insertsSettled(clickhouse, table);
     const t = ident(table);
-    const top = await this.query<{ high: string; n: string }>(
+    const top = await query<{ high: string; n: string }>(
+      clickhouse,
       sql`SELECT max(kafka_offset) AS high, count() AS n FROM ${t} WHERE kafka_partition = ${partition}`
         .text,
     );
-    if (Number(top[0]?.n ?? 0) === 0) return new PartitionLedger(-1n, [], this.window);
+    if (Number(top[0]?.n ?? 0) === 0) return { high: -1n, entries: [] };
     const high = BigInt(top[0]!.high);
     const from = high > this.window ? high - this.window : 0n;
-    const recent = await this.query<{ event_id: string; offset: string }>(
+    const recent = await query<{ event_id: string; offset: string }>(
+      clickhouse,
       sql`SELECT event_id, max(kafka_offset) AS offset FROM ${t}
           WHERE kafka_partition = ${partition} AND kafka_offset >= ${from}
           GROUP BY event_id`.text,
     );
-    const entries: LedgerEntry[] = recent.map((r) => ({
-      eventId: r.event_id,
-      offset: BigInt(r.offset),
-    }));
-    return new PartitionLedger(high, entries, this.window);
+    return {
+      high,
+      entries: recent.map((r) => ({ eventId: r.event_id, offset: BigInt(r.offset) })),
+    };
   }
 
   /** Resolves once every INSERT into `table` running now has ended (those begun later aside). */
-  private async insertsSettled(table: string): Promise<void> {
+  private async insertsSettled(clickhouse: ClickHouseClient, table: string): Promise<void> {
     const running = async () => {
-      const rows = await this.query<{ query_id: string }>(
+      const rows = await query<{ query_id: string }>(
+        clickhouse,
         sql`SELECT query_id FROM system.processes
             WHERE position(query, ${`INSERT INTO ${table} `}) = 1`.text,
       );
@@ -89,9 +133,9 @@ export class LedgerStore {
       for (const id of waitingFor) if (!now.has(id)) waitingFor.delete(id);
     }
   }
+}
 
-  private async query<T>(query: string): Promise<T[]> {
-    const rs = await this.clickhouse.query({ query, format: 'JSONEachRow' });
-    return rs.json<T>();
-  }
+async function query<T>(clickhouse: ClickHouseClient, text: string): Promise<T[]> {
+  const rs = await clickhouse.query({ query: text, format: 'JSONEachRow' });
+  return rs.json<T>();
 }

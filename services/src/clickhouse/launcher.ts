@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, LOOPBACK } from '../ports.js';
 import { startEngine, type EngineHandle } from '../supervise.js';
@@ -13,6 +13,16 @@ export interface ClickHouseOptions {
   readonly tcpPort?: number;
   /** The users' passwords; fresh random ones when not given (every start gets its own). */
   readonly logins?: ClickHouseLogins;
+  /**
+   * A member of a cluster (cluster.ts): its remote_servers, ZooKeeper, macros and interserver
+   * settings go into conf/config.d/cluster.xml (readable by the owner only: it holds passwords),
+   * and its extra default-profile settings into users.xml. Absent, the server is the single one.
+   */
+  readonly cluster?: {
+    readonly configXml: string;
+    readonly interserverPort: number;
+    readonly defaultProfile: Readonly<Record<string, number | string>>;
+  };
 }
 
 export interface ClickHouseInstance {
@@ -37,12 +47,21 @@ export async function startClickHouse(opts: ClickHouseOptions): Promise<ClickHou
   for (const d of [conf, logDir, join(opts.dataDir, 'data', 'tmp')])
     mkdirSync(d, { recursive: true });
   writeFileSync(join(conf, 'config.xml'), configXml({ dataDir: opts.dataDir, httpPort, tcpPort }));
+  const clusterXml = join(conf, 'config.d', 'cluster.xml');
+  rmSync(clusterXml, { force: true });
+  if (opts.cluster) {
+    mkdirSync(join(conf, 'config.d'), { recursive: true });
+    writeFileSync(clusterXml, opts.cluster.configXml, { mode: 0o600 });
+  }
   const logins = opts.logins ?? generateClickHouseLogins();
   // Loopback only, and still no user without a password: this machine may be shared, and any
   // local process can reach a loopback port. users.xml holds only sha256 of the passwords.
   writeFileSync(
     join(conf, 'users.xml'),
-    clickhouseUsersXml(logins, { networks: ['::1', '127.0.0.1'], defaultProfile: DEFAULT_PROFILE }),
+    clickhouseUsersXml(logins, {
+      networks: ['::1', '127.0.0.1'],
+      defaultProfile: { ...DEFAULT_PROFILE, ...opts.cluster?.defaultProfile },
+    }),
     { mode: 0o600 },
   );
   const url = `http://${LOOPBACK}:${httpPort}`;
@@ -56,6 +75,15 @@ export async function startClickHouse(opts: ClickHouseOptions): Promise<ClickHou
     ports: [
       { port: httpPort, protocol: 'tcp', role: 'ClickHouse HTTP' },
       { port: tcpPort, protocol: 'tcp', role: 'ClickHouse native' },
+      ...(opts.cluster
+        ? [
+            {
+              port: opts.cluster.interserverPort,
+              protocol: 'tcp' as const,
+              role: 'ClickHouse interserver',
+            },
+          ]
+        : []),
     ],
     ready: async () => {
       const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
