@@ -8,7 +8,9 @@
 //      and answered there; no caller is lost;
 //   B. the cut branch keeps answering its own callers, its events wait in its outbox, and the
 //      router stops choosing it within its staleness limit;
-//   heal: Beijing's outbox drains, every event is in ClickHouse exactly once, overflow resumes.
+//   heal: Beijing's outbox drains, every event is in ClickHouse exactly once, overflow resumes;
+//   C. the central services are cut off from every site: each keeps answering its own callers
+//      (the router unreachable, it routes locally), none is lost, and both outboxes drain after.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CallEvent } from '@ccfed/proto';
@@ -190,7 +192,7 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
   let duringCut: CallerCall[] = [];
 
   it('overflows HQ’s waiting calls to the branch across the WAN', async () => {
-    beforeCut = await finished(await callers('shanghai', 'before', 16, 2), 'before');
+    beforeCut = await finished(await callers('shanghai', 'before', 12, 2), 'before');
     expect(beforeCut.every((c) => c.outcome === 'answered')).toBe(true);
     expect(
       beforeCut.filter((c) => phoneSite.get(c.agentPort!) === 'beijing').length,
@@ -276,7 +278,7 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
         Number((await beijing.status.getStatus({})).bufferedEvents) === 0 ? true : undefined,
       60_000,
     );
-    const after = await finished(await callers('shanghai', 'healed', 16, 2), 'healed');
+    const after = await finished(await callers('shanghai', 'healed', 12, 2), 'healed');
     expect(after.every((c) => c.outcome === 'answered')).toBe(true);
     expect(after.filter((c) => phoneSite.get(c.agentPort!) === 'beijing').length).toBeGreaterThan(
       0,
@@ -304,4 +306,36 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
     expect(Number(r!.n)).toBe(eventIds.size);
     expect(Number(r!.uniq)).toBe(eventIds.size);
   }, 150_000);
+
+  it('C: central cut off from every site: each site serves its own callers, none lost, and catches up after', async () => {
+    await wan.cut('central');
+    const hq = await callers('shanghai', 'central-cut', 8, 2);
+    const branch = await callers('beijing', 'central-cut-branch', 4, 1);
+    const atHq = await finished(hq, 'central-cut');
+    const atBranch = await finished(branch, 'central-cut-branch');
+    for (const [siteId, calls] of [
+      ['shanghai', atHq],
+      ['beijing', atBranch],
+    ] as const) {
+      expect(
+        calls.every((c) => c.outcome === 'answered'),
+        siteId,
+      ).toBe(true);
+      expect(
+        calls.every((c) => phoneSite.get(c.agentPort!) === siteId),
+        siteId,
+      ).toBe(true);
+      const { bufferedEvents } = await fed.sites.get(siteId)!.status.getStatus({});
+      expect(Number(bufferedEvents), siteId).toBeGreaterThan(0);
+    }
+    await wan.heal('central');
+    for (const site of fed.sites.values()) {
+      await waitFor(
+        `${site.siteId}’s outbox drained`,
+        async () =>
+          Number((await site.status.getStatus({})).bufferedEvents) === 0 ? true : undefined,
+        60_000,
+      );
+    }
+  }, 120_000);
 });
