@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { inboundContext, inviteSource, type InviteSource } from './inbound-context.js';
+import {
+  inboundContext,
+  inviteSource,
+  LATE_AFTER_MS,
+  type InviteSource,
+} from './inbound-context.js';
 import { federationKeys, ReplayWindow, signContext } from './sip-context-signature.js';
 
 const KEYS = federationKeys('federation-key-for-unit-tests-0123456789');
@@ -81,6 +86,15 @@ describe('which X-CC-* headers of an INVITE count', () => {
       code: 403,
       reason: 'origin is not the sending site',
     });
+  });
+
+  it('refuses an overflow that arrives after the origin took its call back (held across a WAN cut)', () => {
+    expect(
+      decide({ kind: 'peer', site: 'shanghai' }, signed(OVERFLOW, NOW - LATE_AFTER_MS)).ok,
+    ).toBe(true);
+    expect(
+      decide({ kind: 'peer', site: 'shanghai' }, signed(OVERFLOW, NOW - LATE_AFTER_MS - 1)),
+    ).toEqual({ ok: false, code: 403, reason: 'arrived after the origin took the call back' });
   });
 
   it('takes a peer’s INVITE without any context as a plain call', () => {

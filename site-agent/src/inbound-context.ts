@@ -2,7 +2,8 @@
 // classifies the source (services/kamailio/ccfed.cfg, route[SOURCE]) and removes the headers of
 // anyone untrusted; this is the site agent's half of the boundary:
 //   - a peer site's context counts only with a valid, fresh, first-seen signature, and only if it
-//     names the sending site as the origin; otherwise the call is refused (403), never queued;
+//     names the sending site as the origin and arrives while the origin still waits for it
+//     (LATE_AFTER_MS); otherwise the call is refused (403), never queued;
 //   - a trusted IVR or SBC may say what it knows about the caller (skill, tier, customer, trace),
 //     not that the call was overflowed or arrived earlier;
 //   - anyone else's headers never count (Kamailio removed them already; this holds if it did not).
@@ -10,7 +11,23 @@
 
 import { SIP_HEADERS } from '@ccfed/proto';
 import type { ReplayWindow } from './sip-context-signature.js';
-import { signedName, verifyContext, type SignatureVerdict } from './sip-context-signature.js';
+import {
+  SIGNATURE_MAX_FUTURE_MS,
+  signedName,
+  verifyContext,
+  type SignatureVerdict,
+} from './sip-context-signature.js';
+
+/**
+ * How long the origin waits for a provisional reply to an overflow (or transfer) INVITE before
+ * it takes the call back and serves it itself: the branch's fr_timer (ccfed.cfg, the relay's
+ * t_set_fr). An INVITE that arrives later than that, plus the clock skew allowed between sites,
+ * is no longer the origin's to give: one held in a connection's send queue across a WAN cut and
+ * delivered when the link heals, say. It is refused, never queued, so no agent here rings for a
+ * call the origin is already serving.
+ */
+export const ORIGIN_NO_REPLY_MS = 5_000;
+export const LATE_AFTER_MS = ORIGIN_NO_REPLY_MS + SIGNATURE_MAX_FUTURE_MS;
 
 /** Who sent an INVITE, as Kamailio established it (event field `trust`, and `peer`). */
 export type InviteSource =
@@ -96,6 +113,8 @@ export function inboundContext(input: {
   )?.[1];
   if (origin?.trim() !== source.site)
     return { ok: false, code: 403, reason: 'origin is not the sending site' };
+  if (verdict.signedAtMs < input.nowMs - LATE_AFTER_MS)
+    return { ok: false, code: 403, reason: 'arrived after the origin took the call back' };
   if (!input.replay.firstUse(verdict, input.nowMs))
     return { ok: false, code: 403, reason: 'replayed signature' };
   const headers = Object.fromEntries(

@@ -6,9 +6,12 @@
 //      the cut gets no provisional reply, and its call is back in Shanghai's queue within
 //      OVERFLOW_BOUND_MS (the overflow branch's fr_timer, 5 s in ccfed.cfg, not Timer B's 32 s),
 //      and answered there; no caller is lost;
-//   B. the cut branch keeps answering its own callers, its events wait in its outbox, and the
-//      router stops choosing it within its staleness limit;
-//   heal: Beijing's outbox drains, every event is in ClickHouse exactly once, overflow resumes.
+//   B. the cut branch keeps answering its own callers, its events wait in its outbox, the
+//      router stops choosing it within its staleness limit, and the live wall (the central API's
+//      /api/v1/live, as the console reads it) shows it unreachable within 3 s;
+//   heal: Beijing's outbox drains, every event is in ClickHouse exactly once, overflow resumes;
+//   C. the central services are cut off from every site: each keeps answering its own callers
+//      (the router unreachable, it routes locally), none is lost, and both outboxes drain after.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CallEvent } from '@ccfed/proto';
@@ -32,6 +35,7 @@ import {
   uniqueName,
   waitFor,
 } from '../support/engines.js';
+import { startApiProcess, type ApiProcess } from '../support/api-process.js';
 import { startIngester, waitIngesterCaughtUp } from '../support/ingester.js';
 import { kafkaBrokers, kafkaEnv } from '../support/kafka.js';
 import { canMakeNamespaces, startWan, type Wan } from '../support/netns.js';
@@ -50,6 +54,54 @@ const SNAPSHOT_INTERVAL_MS = 1_000;
  * tick and the site agent taking the call back (up to 2 s on this shared 2-core machine).
  */
 const OVERFLOW_BOUND_MS = 7_000;
+/** The live wall shows a cut site unreachable within this (the issue's figure). */
+const WALL_BOUND_MS = 3_000;
+
+interface LiveSiteSeen {
+  readonly siteId: string;
+  readonly reachable: boolean;
+}
+
+/** Every view /api/v1/live pushes to `token`, with when it came, until stop(). */
+function watchLiveWall(base: string, token: string) {
+  const views: { at: number; sites: LiveSiteSeen[] }[] = [];
+  const abort = new AbortController();
+  const done = (async () => {
+    const res = await fetch(`${base}/api/v1/live`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: abort.signal,
+    });
+    if (res.status !== 200) throw new Error(`live wall refused: ${res.status}`);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += value;
+      for (let m; (m = /event: view\ndata: (.*)\n\n/.exec(text));) {
+        views.push({
+          at: Date.now(),
+          sites: (JSON.parse(m[1]!) as { sites: LiveSiteSeen[] }).sites,
+        });
+        text = text.slice(m.index + m[0].length);
+      }
+    }
+  })().catch((err: Error) => {
+    if (err.name !== 'AbortError') throw err;
+  });
+  return {
+    /** When the wall first showed `siteId` reachable (or not) at or after `since`. */
+    firstShown: (siteId: string, reachable: boolean, since: number) =>
+      views.find(
+        (v) =>
+          v.at >= since && v.sites.some((x) => x.siteId === siteId && x.reachable === reachable),
+      )?.at,
+    stop: async () => {
+      abort.abort();
+      await done;
+    },
+  };
+}
 
 type Ev = CallEvent;
 const at = (e: Ev) => e.meta!.eventTime!.getTime();
@@ -63,6 +115,8 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
   let ingester: ServiceProcess | undefined;
   let ch: ClickHouseClient;
   let group: string;
+  let api: ApiProcess | undefined;
+  let wall: ReturnType<typeof watchLiveWall> | undefined;
   const phones: LoggedSippRun[] = [];
   const runs: LoggedSippRun[] = [];
   /** phone port → site */
@@ -174,9 +228,21 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
     ch = db.client;
     group = uniqueName('ccfed-ingester-wan');
     ingester = await startIngester({ prefix: fed.prefix, database: db.database, group });
+    // The central API, whose live wall (the console's) HQ watches throughout.
+    api = await startApiProcess({
+      dir: logDir,
+      database: db.database,
+      topologyFile: fed.topologyFile,
+      users: [{ username: 'hq', role: 'hq' }],
+      password: 'wan-partition-password-1',
+      env: { ...(await kafkaEnv({ role: 'api' }, fed.prefix)), CCFED_TOPIC_PREFIX: fed.prefix },
+    });
+    wall = watchLiveWall(api.base, api.tokens.get('hq')!);
   }, 150_000);
 
   afterAll(async () => {
+    await wall?.stop();
+    await api?.stop();
     for (const r of runs) await r.stop();
     for (const p of phones) await p.stop();
     await ingester?.stop();
@@ -188,9 +254,11 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
   let cutAt = 0;
   let beforeCut: CallerCall[] = [];
   let duringCut: CallerCall[] = [];
+  /** The calls whose overflow INVITE went into the cut. */
+  const sentIntoTheCut = new Set<string>();
 
   it('overflows HQ’s waiting calls to the branch across the WAN', async () => {
-    beforeCut = await finished(await callers('shanghai', 'before', 16, 2), 'before');
+    beforeCut = await finished(await callers('shanghai', 'before', 16, 3), 'before');
     expect(beforeCut.every((c) => c.outcome === 'answered')).toBe(true);
     expect(
       beforeCut.filter((c) => phoneSite.get(c.agentPort!) === 'beijing').length,
@@ -209,6 +277,9 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
     await new Promise((r) => setTimeout(r, SNAPSHOT_INTERVAL_MS + 200)); // that snapshot was sent
     await wan.cut('beijing');
     cutAt = Date.now();
+    const shownUnreachable = waitFor('the live wall showing Beijing unreachable', async () =>
+      wall!.firstShown('beijing', false, cutAt),
+    );
     // A burst at HQ: its queue's expected wait passes the threshold within about two seconds.
     const hq = await callers('shanghai', 'cut', 16, 4);
     const branch = await callers('beijing', 'branch-cut', 6, 0.5);
@@ -234,6 +305,7 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
       );
     expect(intoTheCut.length, 'an overflow INVITE was sent into the cut').toBeGreaterThan(0);
     const backMs: number[] = [];
+    for (const evs of intoTheCut) sentIntoTheCut.add(evs[0]!.callId);
     for (const evs of intoTheCut) {
       const out = evs.find((e) => kind(e) === 'overflowedOut' && at(e) >= cutAt)!;
       const back = evs.find((e) => kind(e) === 'overflowRejected');
@@ -245,7 +317,10 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
       expect(answered.meta!.siteId).toBe('shanghai');
     }
 
-    // B: the branch answered its own callers, with its events held in its outbox.
+    // B: the live wall showed the cut site unreachable within WALL_BOUND_MS.
+    const wallMs = (await shownUnreachable) - cutAt;
+    expect(wallMs).toBeLessThanOrEqual(WALL_BOUND_MS);
+    // ... the branch answered its own callers, with its events held in its outbox.
     expect(branchCalls.every((c) => c.outcome === 'answered')).toBe(true);
     const status = await fed.sites.get('beijing')!.status.getStatus({});
     expect(Number(status.bufferedEvents)).toBeGreaterThan(0);
@@ -263,20 +338,24 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
     console.info(
       `wan-partition: ${intoTheCut.length} overflow(s) into the cut, back after ${backMs.join(', ')} ms; ` +
         `last choice of the cut site ${lastChoice - cutAt} ms after the cut; ` +
-        `${Number(status.bufferedEvents)} events held in its outbox`,
+        `${Number(status.bufferedEvents)} events held in its outbox; wall showed it unreachable after ${wallMs} ms`,
     );
   }, 150_000);
 
   it('heal: the branch’s outbox drains, every event is in ClickHouse once, overflow resumes', async () => {
     await wan.heal('beijing');
+    const healedAt = Date.now();
     const beijing = fed.sites.get('beijing')!;
+    await waitFor('the live wall showing Beijing reachable again', async () =>
+      wall!.firstShown('beijing', true, healedAt),
+    );
     await waitFor(
       'Beijing’s outbox drained',
       async () =>
         Number((await beijing.status.getStatus({})).bufferedEvents) === 0 ? true : undefined,
       60_000,
     );
-    const after = await finished(await callers('shanghai', 'healed', 16, 2), 'healed');
+    const after = await finished(await callers('shanghai', 'healed', 16, 3), 'healed');
     expect(after.every((c) => c.outcome === 'answered')).toBe(true);
     expect(after.filter((c) => phoneSite.get(c.agentPort!) === 'beijing').length).toBeGreaterThan(
       0,
@@ -303,5 +382,47 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
     const eventIds = new Set(produced.map((e) => e.meta!.eventId));
     expect(Number(r!.n)).toBe(eventIds.size);
     expect(Number(r!.uniq)).toBe(eventIds.size);
+
+    // The INVITEs sent into the cut, delivered when it healed, were refused there (too late: HQ
+    // had taken their calls back), never queued: the branch has nothing else of those calls.
+    const atBranch = produced.filter(
+      (e) => sentIntoTheCut.has(e.callId) && e.meta!.siteId === 'beijing',
+    );
+    expect(atBranch.filter((e) => kind(e) !== 'contextRejected')).toEqual([]);
+    console.info(
+      `wan-partition: ${atBranch.length} of ${sentIntoTheCut.size} INVITEs sent into the cut reached the branch after heal, refused`,
+    );
   }, 150_000);
+
+  it('C: central cut off from every site: each site serves its own callers, none lost, and catches up after', async () => {
+    await wan.cut('central');
+    const hq = await callers('shanghai', 'central-cut', 8, 2);
+    const branch = await callers('beijing', 'central-cut-branch', 4, 1);
+    const atHq = await finished(hq, 'central-cut');
+    const atBranch = await finished(branch, 'central-cut-branch');
+    for (const [siteId, calls] of [
+      ['shanghai', atHq],
+      ['beijing', atBranch],
+    ] as const) {
+      expect(
+        calls.every((c) => c.outcome === 'answered'),
+        siteId,
+      ).toBe(true);
+      expect(
+        calls.every((c) => phoneSite.get(c.agentPort!) === siteId),
+        siteId,
+      ).toBe(true);
+      const { bufferedEvents } = await fed.sites.get(siteId)!.status.getStatus({});
+      expect(Number(bufferedEvents), siteId).toBeGreaterThan(0);
+    }
+    await wan.heal('central');
+    for (const site of fed.sites.values()) {
+      await waitFor(
+        `${site.siteId}’s outbox drained`,
+        async () =>
+          Number((await site.status.getStatus({})).bufferedEvents) === 0 ? true : undefined,
+        60_000,
+      );
+    }
+  }, 120_000);
 });

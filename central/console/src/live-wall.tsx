@@ -165,6 +165,14 @@ export function LiveWall() {
                     {s.siteId}
                   </Link>{' '}
                   {!s.acceptingOverflow && <Chip size="small" label="drained" />}
+                  {!s.reachable && (
+                    <Chip
+                      size="small"
+                      color="error"
+                      label={`unreachable since ${new Date(s.snapshotAt).toLocaleTimeString()}`}
+                      data-testid={`unreachable-${s.siteId}`}
+                    />
+                  )}
                 </Typography>
                 <Typography variant="body2">
                   queued {total(s, 'queued')} · in progress {total(s, 'callsInProgress')} · overflow

@@ -1,6 +1,11 @@
 import { AgentEvent, AgentState, SiteSnapshot } from '@ccfed/proto';
 import { describe, expect, it } from 'vitest';
-import { LiveState, type AgentDirectoryEntry, type TodayCounts } from './live-state.js';
+import {
+  LiveState,
+  UNREACHABLE_AFTER_MS,
+  type AgentDirectoryEntry,
+  type TodayCounts,
+} from './live-state.js';
 import { latestAgentStatesQuery, parseLatestAgentStates } from './agent-seed.js';
 import { todayCountsQuery, parseTodayCounts, startOfUtcDay } from './today-counts.js';
 
@@ -92,6 +97,27 @@ describe('live state', () => {
     });
     expect(sh.agents.map((a) => a.agentId)).toEqual(['a1', 'x9', 'z1']);
     expect(sh.agentsByState).toMatchObject({ on_call: 1, ready: 2 });
+  });
+
+  it('shows a site unreachable once its newest snapshot is older than two snapshot intervals', () => {
+    const state = new LiveState();
+    state.applySnapshot(snapshot('bj', T0, 1, 2));
+    state.applySnapshot(snapshot('sh', T0 + 1500, 1, 2));
+    const at = (now: number) =>
+      state.view({ role: 'hq' }, now).sites.map((s) => [s.siteId, s.reachable]);
+    expect(at(T0 + UNREACHABLE_AFTER_MS)).toEqual([
+      ['bj', true],
+      ['sh', true],
+    ]);
+    expect(at(T0 + UNREACHABLE_AFTER_MS + 1)).toEqual([
+      ['bj', false],
+      ['sh', true],
+    ]);
+    state.applySnapshot(snapshot('bj', T0 + 3000, 2, 0));
+    expect(at(T0 + 3000)).toEqual([
+      ['bj', true],
+      ['sh', true],
+    ]);
   });
 
   it('gives a site supervisor only its own site', () => {

@@ -81,10 +81,18 @@ export interface LiveAgent {
   readonly callId: string | null;
 }
 
+/**
+ * A site whose newest snapshot is older than this is shown unreachable: snapshots go at least
+ * every second, so two in a row have not arrived (a site cut off the WAN, docs/operations.md).
+ */
+export const UNREACHABLE_AFTER_MS = 2_000;
+
 export interface LiveSite {
   readonly siteId: string;
   readonly acceptingOverflow: boolean;
   readonly snapshotAt: string;
+  /** False once the newest snapshot is older than UNREACHABLE_AFTER_MS at the view's time. */
+  readonly reachable: boolean;
   readonly skills: readonly LiveSkill[];
   readonly agentsByState: AgentsByState;
   readonly agents: readonly LiveAgent[];
@@ -262,6 +270,7 @@ export class LiveState {
         siteId: held.siteId,
         acceptingOverflow: held.snapshot.acceptingOverflow,
         snapshotAt: new Date(held.at).toISOString(),
+        reachable: now - held.at <= UNREACHABLE_AFTER_MS,
         skills,
         agentsByState: countStates(siteAgents),
         agents: siteAgents,

@@ -11,6 +11,10 @@ import { TokenError, type Claims } from '../auth/token.js';
 import { UNAUTHORIZED } from '../http/errors.js';
 import { openEventStream, refuse, sendEvent } from './event-stream.js';
 import type { LiveFeed } from './live-feed.js';
+import type { LiveView } from './live-state.js';
+
+/** How often a stream looks whether a site became unreachable (or reachable again). */
+const REACHABILITY_CHECK_MS = 500;
 
 export const LIVE_PATH = '/api/v1/live';
 
@@ -89,6 +93,7 @@ export class LiveStreams {
       onClose: () => {
         unsubscribe();
         clearTimeout(pending);
+        clearInterval(watch);
         this.open.delete(res);
         log.info({
           event: 'api_live_stream_closed',
@@ -99,10 +104,21 @@ export class LiveStreams {
       },
     });
     this.open.add(res);
+    // Which sites were reachable in the last push: a site going silent changes no state, so a
+    // timer looks for that change too (a cut site is shown within UNREACHABLE_AFTER_MS + 0.5 s
+    // even when no other site's snapshot comes to push the view).
+    let reachability = '';
+    const reachabilityOf = (view: LiveView) =>
+      view.sites.map((s) => `${s.siteId}:${s.reachable}`).join(',');
     const push = () => {
       pending = undefined;
-      sendEvent(res, 'view', feed.state.view(scope, clock.now()));
+      const view = feed.state.view(scope, clock.now());
+      reachability = reachabilityOf(view);
+      sendEvent(res, 'view', view);
     };
+    const watch = setInterval(() => {
+      if (reachabilityOf(feed.state.view(scope, clock.now())) !== reachability) push();
+    }, REACHABILITY_CHECK_MS);
     unsubscribe = feed.subscribe(scope, () => {
       pending ??= setTimeout(push, this.deps.coalesceMs ?? 100);
     });
