@@ -70,6 +70,8 @@ describe('call flow: a restarted site agent takes up its calls', () => {
     const after = setup({ previous: before.state(), clock: before.clock });
     after.flow.linkUp();
     after.ev(held('c2', 2));
+    // kept in no particular order: the dialog's failure before the CANCEL that caused it
+    after.ev({ event: 'failed', callid: 'c3', agent: '', code: 0, missed: true });
     after.ev({ event: 'cancel', callid: 'c3', missed: true });
     after.ev({ event: 'ended', callid: 'c1', agent: 'bj-001', by: 'caller', missed: true });
     after.ev({ event: 'resync_done', held: 1, talking: 0, missed: 2 });

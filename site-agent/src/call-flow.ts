@@ -153,6 +153,8 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
   private readonly transfers = new PendingTransfers();
   /** While a resync is under way: the calls Kamailio reported (held or talking) so far. */
   private resyncing: Set<string> | undefined;
+  /** While a resync is under way: the events Kamailio kept while no site agent listened. */
+  private missed: KamailioEvent[] = [];
 
   constructor(private readonly deps: CallFlowDeps) {
     this.tracing = deps.tracing ?? new CallTracing(deps.site.id);
@@ -199,6 +201,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
    */
   linkUp(): void {
     this.resyncing = new Set();
+    this.missed = [];
     this.deps.sendToKamailio({ action: 'resync' });
   }
 
@@ -228,7 +231,14 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
     this.schedule();
   }
 
-  private dispatch(event: KamailioEvent): void {
+  /** `replay`: a missed event, applied at resync_done. */
+  private dispatch(event: KamailioEvent, replay = false): void {
+    // Kept by Kamailio in no particular order (a hash table): applied at resync_done, in the order
+    // they happen in.
+    if (!replay && 'missed' in event && event.missed === true && this.resyncing) {
+      this.missed.push(event);
+      return;
+    }
     switch (event.event) {
       case 'invite':
         return event.resync ? this.onHeld(event) : this.onInvite(event);
@@ -348,6 +358,11 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
   private reconcile(ev: Extract<KamailioEvent, { event: 'resync_done' }>): void {
     const seen = this.resyncing ?? new Set<string>();
     this.resyncing = undefined;
+    // A CANCEL or queue timeout comes before the dialog's failure it causes.
+    const order = ['cancel', 'queue_timeout', 'failed', 'ended'];
+    const missed = this.missed.sort((a, b) => order.indexOf(a.event) - order.indexOf(b.event));
+    this.missed = [];
+    for (const event of missed) this.dispatch(event, true);
     let released = 0;
     let ended = 0;
     for (const call of [...this.calls.values()]) {
