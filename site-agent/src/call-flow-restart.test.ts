@@ -64,6 +64,19 @@ describe('call flow: a restarted site agent takes up its calls', () => {
     expect(after.acd.agentState('bj-001').name).toBe('wrap_up');
   });
 
+  it('resumes what a queued caller hears once Kamailio says it still holds the call: music now', async () => {
+    const prompts = { fileOf: async (p: { kind: string }) => `/prompts/${p.kind}.wav` };
+    const before = setup({ prompts });
+    before.invite('c2', SALES);
+    const after = setup({ previous: before.state(), clock: before.clock, prompts });
+    after.flow.linkUp();
+    after.ev(held('c2', 2));
+    await new Promise((r) => setImmediate(r));
+    expect(after.commands.filter((c) => c.action === 'play')).toEqual([
+      expect.objectContaining({ callid: 'c2', file: '/prompts/music.wav' }),
+    ]);
+  });
+
   it('ends what ended while no site agent listened: a queued call cancelled is abandoned by its caller, a talking call ended, a queued call no longer held released', () => {
     const before = busySite();
     before.invite('c4', SALES);

@@ -155,6 +155,8 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
   private resyncing: Set<string> | undefined;
   /** While a resync is under way: the events Kamailio kept while no site agent listened. */
   private missed: KamailioEvent[] = [];
+  /** Calls taken up from the previous run's state whose queue media has not resumed yet. */
+  private readonly restored = new Set<string>();
 
   constructor(private readonly deps: CallFlowDeps) {
     this.tracing = deps.tracing ?? new CallTracing(deps.site.id);
@@ -227,6 +229,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
         callerNumber,
       };
       (state.phase.name === 'wrap_up' ? this.wrapUps : this.calls).set(state.callId, call);
+      this.restored.add(state.callId);
     }
     this.schedule();
   }
@@ -330,6 +333,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
       return;
     }
     call.state = { ...call.state, transaction: { ...call.state.transaction, ...requeued } };
+    if (this.restored.delete(ev.callid)) this.feed(ev.callid, { type: 'resumed' });
   }
 
   /**
@@ -358,6 +362,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
   private reconcile(ev: Extract<KamailioEvent, { event: 'resync_done' }>): void {
     const seen = this.resyncing ?? new Set<string>();
     this.resyncing = undefined;
+    this.restored.clear();
     // A CANCEL or queue timeout comes before the dialog's failure it causes.
     const order = ['cancel', 'queue_timeout', 'failed', 'ended'];
     const missed = this.missed.sort((a, b) => order.indexOf(a.event) - order.indexOf(b.event));

@@ -40,6 +40,7 @@ import {
   mediaTimer,
   pauseMedia,
   queueMedia,
+  resumeQueue,
   type MediaEffect,
   type MediaStep,
   type QueueMedia,
@@ -209,6 +210,8 @@ export type CallInput =
   | { readonly type: 'wrap_up_recorded'; readonly agentId: string; readonly record: WrapUpRecord }
   /** The site agent stops; the call stays with Kamailio. */
   | { readonly type: 'stop' }
+  /** A restarted site agent took the call up from its site state (site-state.ts). */
+  | { readonly type: 'resumed' }
   /** Pause the call's recording (a card number is read out); `by` names who asked. */
   | { readonly type: 'pause_recording'; readonly by: string }
   | { readonly type: 'resume_recording'; readonly by: string }
@@ -795,6 +798,11 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       // Ringing and talking calls go on at the SIP level; their dialog events arrive later.
       if (phase.name !== 'queued') return fx.done();
       return release(fx, nowMs, false);
+    }
+    case 'resumed': {
+      // What the caller hears goes on; its timers died with the previous process.
+      if (phase.name === 'queued') fx.media((m) => resumeQueue(m, nowMs));
+      return fx.done();
     }
     case 'stop': {
       if (phase.name === 'done' || phase.name === 'wrap_up') return fx.done();
