@@ -245,6 +245,8 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
     switch (event.event) {
       case 'invite':
         return event.resync ? this.onHeld(event) : this.onInvite(event);
+      case 'ringing':
+        return this.onRinging(event);
       case 'talking':
         return this.onTalking(event);
       case 'resync_done':
@@ -337,6 +339,37 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
   }
 
   /**
+   * Resync: an INVITE Kamailio relayed to an agent, not answered yet. A call the site state still
+   * had queued (relayed after its last write) is ringing that agent: the agent is reserved for it
+   * and no one else gets it.
+   */
+  private onRinging(ev: Extract<KamailioEvent, { event: 'ringing' }>): void {
+    this.resyncing?.add(ev.callid);
+    const call = this.calls.get(ev.callid);
+    if (call?.state.phase.name !== 'queued') return;
+    let fx: Effects;
+    try {
+      fx = this.deps.acd.adoptRinging(ev.callid, ev.agent);
+    } catch (err) {
+      // The agent is on another call in the site state, or not this site's: the call stays out of
+      // the queue, its phone's answer or failure settles it.
+      this.deps.log.warn(
+        {
+          event: 'resync_ringing_not_adopted',
+          callId: ev.callid,
+          agent: ev.agent,
+          err: String(err),
+        },
+        'Kamailio rings an agent the site state cannot reserve for this call',
+      );
+      this.deps.acd.withdraw(ev.callid);
+      return;
+    }
+    this.feed(ev.callid, { type: 'assigned', agentId: ev.agent, uri: '', relayed: true });
+    this.apply(fx);
+  }
+
+  /**
    * Resync: a confirmed dialog. A call ringing here was answered while no site agent listened;
    * a talking one goes on.
    */
@@ -381,6 +414,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
       {
         event: 'resync_done',
         held: ev.held,
+        ringing: ev.ringing,
         talking: ev.talking,
         missed: ev.missed,
         released,

@@ -150,8 +150,16 @@ export interface CallState {
 export type CallInput =
   /** The ACD queued the call (on arrival, or back after a failed ring or overflow). */
   | { readonly type: 'queued'; readonly position: number; readonly expectedWaitMs: number }
-  /** The ACD chose an agent; ring their phone at `uri`. */
-  | { readonly type: 'assigned'; readonly agentId: string; readonly uri: string }
+  /**
+   * The ACD chose an agent; ring their phone at `uri`. `relayed`: Kamailio already did (a
+   * restarted site agent found the call ringing that agent, site-state.ts).
+   */
+  | {
+      readonly type: 'assigned';
+      readonly agentId: string;
+      readonly uri: string;
+      readonly relayed?: boolean;
+    }
   /** The caller sent CANCEL. */
   | { readonly type: 'cancel' }
   /** Kamailio's queue timeout: it answered the INVITE with the fallback. */
@@ -480,16 +488,17 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
     case 'assigned': {
       if (phase.name !== 'queued') return fx.done();
       fx.set({ phase: { name: 'ringing', agentId: input.agentId, cancelled: false } });
-      fx.push({
-        type: 'kamailio',
-        command: {
-          action: 'relay',
-          ...state.transaction,
-          callid: state.callId,
-          agent: input.agentId,
-          uri: input.uri,
-        },
-      });
+      if (!input.relayed)
+        fx.push({
+          type: 'kamailio',
+          command: {
+            action: 'relay',
+            ...state.transaction,
+            callid: state.callId,
+            agent: input.agentId,
+            uri: input.uri,
+          },
+        });
       fx.leg('agent', 'trying');
       fx.media(agentRinging);
       fx.push({
