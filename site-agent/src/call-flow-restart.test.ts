@@ -139,6 +139,18 @@ describe('call flow: a restarted site agent takes up its calls', () => {
     expect(after.acd.agentState('bj-001')).toEqual({ name: 'on_call', callId: 'c2' });
   });
 
+  it('takes back a call whose overflow the peer site refused while no site agent listened (Kamailio holds it again)', () => {
+    const before = setup();
+    before.invite('c1', SALES);
+    before.flow.moveOut('c1', { siteId: 'guangzhou', decisionId: 'd-1' });
+    const after = setup({ previous: before.state(), clock: before.clock });
+    after.flow.linkUp();
+    after.ev(held('c1', 5));
+    after.ev({ event: 'resync_done', held: 1, ringing: 0, talking: 0, missed: 0 });
+    expect(after.kinds('c1')).toEqual(['overflowRejected', 'queued']);
+    expect(after.acd.queuedCalls('sales').map((c) => c.callId)).toEqual(['c1']);
+  });
+
   it('takes an INVITE that arrived while no site agent listened as a new call, from when Kamailio received it', () => {
     const { flow, ev, callEvents, acd } = setup();
     flow.linkUp();

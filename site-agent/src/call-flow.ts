@@ -151,7 +151,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Calls transferred from here whose callers have not come back with their tokens yet. */
   private readonly transfers = new PendingTransfers();
-  /** While a resync is under way: the calls Kamailio reported (held or talking) so far. */
+  /** While a resync is under way: the calls Kamailio reported (held, ringing or talking) so far. */
   private resyncing: Set<string> | undefined;
   /** While a resync is under way: the events Kamailio kept while no site agent listened. */
   private missed: KamailioEvent[] = [];
@@ -199,7 +199,8 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
 
   /**
    * The evapi link is up (again): asks Kamailio for what it holds. Its answer (held INVITEs,
-   * confirmed dialogs, missed events, then resync_done) reconciles this site's calls.
+   * INVITEs ringing agents, confirmed dialogs, missed events, then resync_done) reconciles this
+   * site's calls.
    */
   linkUp(): void {
     this.resyncing = new Set();
@@ -217,8 +218,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
 
   /**
    * Takes up the calls of this site agent's previous run as they were (restore the ACD first);
-   * the resync then tells which of them Kamailio still holds. Their queue prompts resume at their
-   * next change.
+   * the resync then tells which of them Kamailio still holds, and their queue media resumes.
    */
   restore(calls: readonly RestoredCall[]): void {
     for (const { state, callerNumber } of calls) {
@@ -321,16 +321,17 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
 
   /**
    * Resync: an INVITE Kamailio still holds suspended. A call of ours keeps its place (under the
-   * transaction it is suspended as now); one ringing an agent here failed while no site agent
-   * listened, and Kamailio suspended it again; one unknown here arrived meanwhile, and is a new
-   * call from when Kamailio received it.
+   * transaction it is suspended as now); one ringing an agent here, or offered to another site,
+   * failed while no site agent listened, and Kamailio suspended it again; one unknown here arrived
+   * meanwhile, and is a new call from when Kamailio received it.
    */
   private onHeld(ev: Extract<KamailioEvent, { event: 'invite' }>): void {
     this.resyncing?.add(ev.callid);
     const call = this.calls.get(ev.callid);
     if (!call) return this.onInvite(ev, ev.tsS * 1000 + Math.floor(ev.tsU / 1000));
     const requeued = { tindex: ev.tindex, tlabel: ev.tlabel };
-    if (call.state.phase.name === 'ringing') {
+    if (call.state.phase.name === 'ringing' || call.state.phase.name === 'overflowing') {
+      // (Kamailio's agent_failed event, with the failure's code, went to no one)
       this.feed(ev.callid, { type: 'branch_failed', code: 408, requeued });
       return;
     }
