@@ -48,7 +48,7 @@ describe('call flow: a restarted site agent takes up its calls', () => {
     after.ev(held('c3', 3));
     after.ev(held('c2', 2));
     after.ev({ event: 'talking', callid: 'c1', agent: 'bj-001', toTag: 'agent-tag' });
-    after.ev({ event: 'resync_done', held: 2, talking: 1, missed: 0 });
+    after.ev({ event: 'resync_done', held: 2, ringing: 0, talking: 1, missed: 0 });
 
     expect(after.callEvents).toEqual([]);
     expect(after.agentEvents).toEqual([]);
@@ -64,15 +64,30 @@ describe('call flow: a restarted site agent takes up its calls', () => {
     expect(after.acd.agentState('bj-001').name).toBe('wrap_up');
   });
 
+  it('resumes what a queued caller hears once Kamailio says it still holds the call: music now', async () => {
+    const prompts = { fileOf: async (p: { kind: string }) => `/prompts/${p.kind}.wav` };
+    const before = setup({ prompts });
+    before.invite('c2', SALES);
+    const after = setup({ previous: before.state(), clock: before.clock, prompts });
+    after.flow.linkUp();
+    after.ev(held('c2', 2));
+    await new Promise((r) => setImmediate(r));
+    expect(after.commands.filter((c) => c.action === 'play')).toEqual([
+      expect.objectContaining({ callid: 'c2', file: '/prompts/music.wav' }),
+    ]);
+  });
+
   it('ends what ended while no site agent listened: a queued call cancelled is abandoned by its caller, a talking call ended, a queued call no longer held released', () => {
     const before = busySite();
     before.invite('c4', SALES);
     const after = setup({ previous: before.state(), clock: before.clock });
     after.flow.linkUp();
     after.ev(held('c2', 2));
+    // kept in no particular order: the dialog's failure before the CANCEL that caused it
+    after.ev({ event: 'failed', callid: 'c3', agent: '', code: 0, missed: true });
     after.ev({ event: 'cancel', callid: 'c3', missed: true });
     after.ev({ event: 'ended', callid: 'c1', agent: 'bj-001', by: 'caller', missed: true });
-    after.ev({ event: 'resync_done', held: 1, talking: 0, missed: 2 });
+    after.ev({ event: 'resync_done', held: 1, ringing: 0, talking: 0, missed: 2 });
 
     expect(after.callEvents.find((e) => e.callId === 'c3')?.kind).toMatchObject({
       $case: 'abandoned',
@@ -96,18 +111,51 @@ describe('call flow: a restarted site agent takes up its calls', () => {
     after.flow.linkUp();
     after.ev({ event: 'talking', callid: 'c1', agent: 'bj-001', toTag: 't1' });
     after.ev(held('c2', 7));
-    after.ev({ event: 'resync_done', held: 1, talking: 1, missed: 0 });
+    after.ev({ event: 'resync_done', held: 1, ringing: 0, talking: 1, missed: 0 });
     expect(after.kinds('c1')).toEqual(['answered']);
     expect(after.acd.agentState('bj-001')).toEqual({ name: 'on_call', callId: 'c1' });
     expect(after.acd.agentState('bj-004').name).toBe('not_ready');
     expect(after.acd.queuedCalls('sales').map((c) => c.callId)).toEqual(['c2']);
   });
 
+  it('finds a call the site state had queued ringing an agent (relayed after its last write): the agent is reserved for it, no one else gets it, its answer counts', () => {
+    const before = setup();
+    before.invite('c2', SALES);
+    before.invite('c3', SALES);
+    const after = setup({ previous: before.state(), clock: before.clock });
+    after.desk.login('bj-004', 'sip:bj-004@127.0.0.1:6004');
+    after.flow.linkUp();
+    after.ev(held('c3', 3));
+    after.ev({ event: 'ringing', callid: 'c2', agent: 'bj-001' });
+    after.ev({ event: 'resync_done', held: 1, ringing: 1, talking: 0, missed: 0 });
+    expect(after.acd.agentState('bj-001')).toEqual({ name: 'reserved', callId: 'c2' });
+    expect(after.commands.filter((c) => c.action === 'relay')).toEqual([]);
+    expect(after.kinds('c2')).toEqual([]);
+    // the next agent ready gets the other call, not this one
+    after.desk.ready('bj-004');
+    expect(after.last()).toMatchObject({ action: 'relay', callid: 'c3' });
+    after.ev({ event: 'answered', callid: 'c2', agent: 'bj-001', toTag: 't' });
+    expect(after.kinds('c2')).toEqual(['answered']);
+    expect(after.acd.agentState('bj-001')).toEqual({ name: 'on_call', callId: 'c2' });
+  });
+
+  it('takes back a call whose overflow the peer site refused while no site agent listened (Kamailio holds it again)', () => {
+    const before = setup();
+    before.invite('c1', SALES);
+    before.flow.moveOut('c1', { siteId: 'guangzhou', decisionId: 'd-1' });
+    const after = setup({ previous: before.state(), clock: before.clock });
+    after.flow.linkUp();
+    after.ev(held('c1', 5));
+    after.ev({ event: 'resync_done', held: 1, ringing: 0, talking: 0, missed: 0 });
+    expect(after.kinds('c1')).toEqual(['overflowRejected', 'queued']);
+    expect(after.acd.queuedCalls('sales').map((c) => c.callId)).toEqual(['c1']);
+  });
+
   it('takes an INVITE that arrived while no site agent listened as a new call, from when Kamailio received it', () => {
     const { flow, ev, callEvents, acd } = setup();
     flow.linkUp();
     ev(held('c9', 1, T0 / 1000 - 5));
-    ev({ event: 'resync_done', held: 1, talking: 0, missed: 0 });
+    ev({ event: 'resync_done', held: 1, ringing: 0, talking: 0, missed: 0 });
     expect(callEvents[0]?.kind?.$case).toBe('offered');
     expect(acd.queuedCalls('sales')[0]).toMatchObject({ callId: 'c9', arrivalMs: T0 - 5_000 });
   });

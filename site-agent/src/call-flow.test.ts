@@ -221,7 +221,7 @@ describe('call flow: the life of a call', () => {
     expect(kinds('c2')).toEqual(['offered', 'queued']);
     flow.linkUp();
     expect(last()).toEqual({ action: 'resync' });
-    ev({ event: 'resync_done', held: 0, talking: 0, missed: 0 });
+    ev({ event: 'resync_done', held: 0, ringing: 0, talking: 0, missed: 0 });
     expect(kinds('c2')).toEqual(['offered', 'queued', 'abandoned']);
     expect(kinds('c1')).toEqual(['offered']);
     expect(acd.agentState('bj-001').name).toBe('reserved');
@@ -451,7 +451,7 @@ describe('call flow: overflow between sites', () => {
     flow.moveOut('c1', { siteId: 'guangzhou', decisionId: 'd-7' });
     flow.linkLost();
     flow.linkUp();
-    ev({ event: 'resync_done', held: 0, talking: 0, missed: 0 });
+    ev({ event: 'resync_done', held: 0, ringing: 0, talking: 0, missed: 0 });
     expect(kinds('c1')).toEqual(['offered', 'queued', 'overflowedOut']);
     ev({ event: 'cancel', callid: 'c1' });
     expect(kinds('c1')).toEqual(['offered', 'queued', 'overflowedOut']);

@@ -151,8 +151,12 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Calls transferred from here whose callers have not come back with their tokens yet. */
   private readonly transfers = new PendingTransfers();
-  /** While a resync is under way: the calls Kamailio reported (held or talking) so far. */
+  /** While a resync is under way: the calls Kamailio reported (held, ringing or talking) so far. */
   private resyncing: Set<string> | undefined;
+  /** While a resync is under way: the events Kamailio kept while no site agent listened. */
+  private missed: KamailioEvent[] = [];
+  /** Calls taken up from the previous run's state whose queue media has not resumed yet. */
+  private readonly restored = new Set<string>();
 
   constructor(private readonly deps: CallFlowDeps) {
     this.tracing = deps.tracing ?? new CallTracing(deps.site.id);
@@ -195,10 +199,12 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
 
   /**
    * The evapi link is up (again): asks Kamailio for what it holds. Its answer (held INVITEs,
-   * confirmed dialogs, missed events, then resync_done) reconciles this site's calls.
+   * INVITEs ringing agents, confirmed dialogs, missed events, then resync_done) reconciles this
+   * site's calls.
    */
   linkUp(): void {
     this.resyncing = new Set();
+    this.missed = [];
     this.deps.sendToKamailio({ action: 'resync' });
   }
 
@@ -212,8 +218,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
 
   /**
    * Takes up the calls of this site agent's previous run as they were (restore the ACD first);
-   * the resync then tells which of them Kamailio still holds. Their queue prompts resume at their
-   * next change.
+   * the resync then tells which of them Kamailio still holds, and their queue media resumes.
    */
   restore(calls: readonly RestoredCall[]): void {
     for (const { state, callerNumber } of calls) {
@@ -224,14 +229,24 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
         callerNumber,
       };
       (state.phase.name === 'wrap_up' ? this.wrapUps : this.calls).set(state.callId, call);
+      this.restored.add(state.callId);
     }
     this.schedule();
   }
 
-  private dispatch(event: KamailioEvent): void {
+  /** `replay`: a missed event, applied at resync_done. */
+  private dispatch(event: KamailioEvent, replay = false): void {
+    // Kept by Kamailio in no particular order (a hash table): applied at resync_done, in the order
+    // they happen in.
+    if (!replay && 'missed' in event && event.missed === true && this.resyncing) {
+      this.missed.push(event);
+      return;
+    }
     switch (event.event) {
       case 'invite':
         return event.resync ? this.onHeld(event) : this.onInvite(event);
+      case 'ringing':
+        return this.onRinging(event);
       case 'talking':
         return this.onTalking(event);
       case 'resync_done':
@@ -306,20 +321,53 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
 
   /**
    * Resync: an INVITE Kamailio still holds suspended. A call of ours keeps its place (under the
-   * transaction it is suspended as now); one ringing an agent here failed while no site agent
-   * listened, and Kamailio suspended it again; one unknown here arrived meanwhile, and is a new
-   * call from when Kamailio received it.
+   * transaction it is suspended as now); one ringing an agent here, or offered to another site,
+   * failed while no site agent listened, and Kamailio suspended it again; one unknown here arrived
+   * meanwhile, and is a new call from when Kamailio received it.
    */
   private onHeld(ev: Extract<KamailioEvent, { event: 'invite' }>): void {
     this.resyncing?.add(ev.callid);
     const call = this.calls.get(ev.callid);
     if (!call) return this.onInvite(ev, ev.tsS * 1000 + Math.floor(ev.tsU / 1000));
     const requeued = { tindex: ev.tindex, tlabel: ev.tlabel };
-    if (call.state.phase.name === 'ringing') {
+    if (call.state.phase.name === 'ringing' || call.state.phase.name === 'overflowing') {
+      // (Kamailio's agent_failed event, with the failure's code, went to no one)
       this.feed(ev.callid, { type: 'branch_failed', code: 408, requeued });
       return;
     }
     call.state = { ...call.state, transaction: { ...call.state.transaction, ...requeued } };
+    if (this.restored.delete(ev.callid)) this.feed(ev.callid, { type: 'resumed' });
+  }
+
+  /**
+   * Resync: an INVITE Kamailio relayed to an agent, not answered yet. A call the site state still
+   * had queued (relayed after its last write) is ringing that agent: the agent is reserved for it
+   * and no one else gets it.
+   */
+  private onRinging(ev: Extract<KamailioEvent, { event: 'ringing' }>): void {
+    this.resyncing?.add(ev.callid);
+    const call = this.calls.get(ev.callid);
+    if (call?.state.phase.name !== 'queued') return;
+    let fx: Effects;
+    try {
+      fx = this.deps.acd.adoptRinging(ev.callid, ev.agent);
+    } catch (err) {
+      // The agent is on another call in the site state, or not this site's: the call stays out of
+      // the queue, its phone's answer or failure settles it.
+      this.deps.log.warn(
+        {
+          event: 'resync_ringing_not_adopted',
+          callId: ev.callid,
+          agent: ev.agent,
+          err: String(err),
+        },
+        'Kamailio rings an agent the site state cannot reserve for this call',
+      );
+      this.deps.acd.withdraw(ev.callid);
+      return;
+    }
+    this.feed(ev.callid, { type: 'assigned', agentId: ev.agent, uri: '', relayed: true });
+    this.apply(fx);
   }
 
   /**
@@ -348,6 +396,12 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
   private reconcile(ev: Extract<KamailioEvent, { event: 'resync_done' }>): void {
     const seen = this.resyncing ?? new Set<string>();
     this.resyncing = undefined;
+    this.restored.clear();
+    // A CANCEL or queue timeout comes before the dialog's failure it causes.
+    const order = ['cancel', 'queue_timeout', 'failed', 'ended'];
+    const missed = this.missed.sort((a, b) => order.indexOf(a.event) - order.indexOf(b.event));
+    this.missed = [];
+    for (const event of missed) this.dispatch(event, true);
     let released = 0;
     let ended = 0;
     for (const call of [...this.calls.values()]) {
@@ -361,6 +415,7 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
       {
         event: 'resync_done',
         held: ev.held,
+        ringing: ev.ringing,
         talking: ev.talking,
         missed: ev.missed,
         released,

@@ -248,6 +248,31 @@ export class Acd {
     return problems;
   }
 
+  /**
+   * A queued call is found ringing `agentId` (Kamailio relayed it after the last snapshot a
+   * restarted site agent took up): it leaves the queue and the agent is reserved for it, as if
+   * assigned, without an assignment to carry out. The phone ringing is the truth: the agent's
+   * state in the snapshot (not ready, in wrap-up: it became ready since) gives way, unless it is on
+   * or reserved for another call, which throws, as does a call not queued.
+   */
+  adoptRinging(callId: string, agentId: string): Effects {
+    const rec = this.callRecord(callId, 'queued');
+    const agent = this.agentRecord(agentId);
+    const from = agent.state;
+    if ((from.name === 'on_call' || from.name === 'reserved') && from.callId !== callId)
+      throw new AcdError(`agent ${agentId} is ${from.name} on call ${from.callId}`);
+    this.queues.get(rec.call.skill)!.remove(callId);
+    rec.phase = 'ringing';
+    rec.agentId = agentId;
+    const to: AgentState = { name: 'reserved', callId };
+    agent.state = to;
+    delete agent.pendingNotReady;
+    return {
+      assignments: [],
+      agentChanges: [{ agentId, tenantId: agent.agent.tenantId, from, to }],
+    };
+  }
+
   /** The call's phase in the ACD, or undefined when the ACD does not hold it. */
   phaseOf(callId: string): CallRecord['phase'] | undefined {
     return this.calls.get(callId)?.phase;

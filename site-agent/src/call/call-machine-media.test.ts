@@ -567,3 +567,14 @@ describe('the callback offer (docs/callbacks.md)', () => {
     expect(state.phase.name).toBe('queued');
   });
 });
+
+describe('the queue experience of a call a restarted site agent takes up', () => {
+  it('music at once, and the announcement on its schedule from entry; nothing for a call not queued', () => {
+    const { state } = run(fresh(), [queued, [20, played('p1', 5_000)]]);
+    // 12 s after it queued: the next announcement is due at 30 s
+    expect(run(state, [[12_000, { type: 'resumed' }]]).effects).toEqual([
+      ['play p4 music', 'start_timer t5 18000'],
+    ]);
+    expect(run(fresh(), [[0, { type: 'resumed' }]]).effects).toEqual([[]]);
+  });
+});

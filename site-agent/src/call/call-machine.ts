@@ -43,6 +43,7 @@ import {
   pauseMedia,
   say,
   queueMedia,
+  resumeQueue,
   type MediaEffect,
   type MediaStep,
   type QueueMedia,
@@ -157,8 +158,16 @@ export interface CallState {
 export type CallInput =
   /** The ACD queued the call (on arrival, or back after a failed ring or overflow). */
   | { readonly type: 'queued'; readonly position: number; readonly expectedWaitMs: number }
-  /** The ACD chose an agent; ring their phone at `uri`. */
-  | { readonly type: 'assigned'; readonly agentId: string; readonly uri: string }
+  /**
+   * The ACD chose an agent; ring their phone at `uri`. `relayed`: Kamailio already did (a
+   * restarted site agent found the call ringing that agent, site-state.ts).
+   */
+  | {
+      readonly type: 'assigned';
+      readonly agentId: string;
+      readonly uri: string;
+      readonly relayed?: boolean;
+    }
   /** The caller sent CANCEL. */
   | { readonly type: 'cancel' }
   /** Kamailio's queue timeout: it answered the INVITE with the fallback. */
@@ -217,6 +226,8 @@ export type CallInput =
   | { readonly type: 'wrap_up_recorded'; readonly agentId: string; readonly record: WrapUpRecord }
   /** The site agent stops; the call stays with Kamailio. */
   | { readonly type: 'stop' }
+  /** A restarted site agent took the call up from its site state (site-state.ts). */
+  | { readonly type: 'resumed' }
   /** Pause the call's recording (a card number is read out); `by` names who asked. */
   | { readonly type: 'pause_recording'; readonly by: string }
   | { readonly type: 'resume_recording'; readonly by: string }
@@ -485,16 +496,17 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
     case 'assigned': {
       if (phase.name !== 'queued') return fx.done();
       fx.set({ phase: { name: 'ringing', agentId: input.agentId, cancelled: false } });
-      fx.push({
-        type: 'kamailio',
-        command: {
-          action: 'relay',
-          ...state.transaction,
-          callid: state.callId,
-          agent: input.agentId,
-          uri: input.uri,
-        },
-      });
+      if (!input.relayed)
+        fx.push({
+          type: 'kamailio',
+          command: {
+            action: 'relay',
+            ...state.transaction,
+            callid: state.callId,
+            agent: input.agentId,
+            uri: input.uri,
+          },
+        });
       fx.leg('agent', 'trying');
       fx.media(agentRinging);
       fx.push({
@@ -807,6 +819,11 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       // Ringing and talking calls go on at the SIP level; their dialog events arrive later.
       if (phase.name !== 'queued') return fx.done();
       return release(fx, nowMs, false);
+    }
+    case 'resumed': {
+      // What the caller hears goes on; its timers died with the previous process.
+      if (phase.name === 'queued') fx.media((m) => resumeQueue(m, nowMs));
+      return fx.done();
     }
     case 'stop': {
       if (phase.name === 'done' || phase.name === 'wrap_up') return fx.done();

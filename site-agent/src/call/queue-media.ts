@@ -137,6 +137,20 @@ export function enterQueue(media: QueueMedia, nowMs: number): MediaStep {
   return b.done();
 }
 
+/**
+ * A restarted site agent takes the queued call up: the timers of what played and of the next
+ * announcement died with the old process (rtpengine plays the file on to its end), so music
+ * starts now and the announcements resume on their schedule from when the call queued.
+ */
+export function resumeQueue(media: QueueMedia, nowMs: number): MediaStep {
+  const b = new Builder(media);
+  if (b.m.over || b.m.enteredMs === undefined) return b.done();
+  b.set({ current: undefined, asking: false, announceTimer: undefined });
+  b.play(music(b.m));
+  b.armAnnouncement(nowMs);
+  return b.done();
+}
+
 /** An agent's phone rings: what plays goes on, but no announcement starts while it rings. */
 export function agentRinging(media: QueueMedia): MediaStep {
   const b = new Builder(media);

@@ -71,6 +71,8 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
     code: z.number().int().optional(),
     missed,
   }),
+  /** On resync: an INVITE relayed to `agent` on the site agent's word, not answered yet. */
+  z.object({ event: z.literal('ringing'), callid, agent: z.string().max(256) }),
   /** On resync: a confirmed dialog Kamailio holds (the call's agent and its side's tag). */
   z.object({
     event: z.literal('talking'),
@@ -82,6 +84,7 @@ export const kamailioEventSchema = z.discriminatedUnion('event', [
   z.object({
     event: z.literal('resync_done'),
     held: z.number().int().nonnegative(),
+    ringing: z.number().int().nonnegative(),
     talking: z.number().int().nonnegative(),
     missed: z.number().int().nonnegative(),
   }),
