@@ -118,6 +118,8 @@ export async function startClickHouseCluster(
           interserverPort: m.interserverPort,
           defaultProfile: CLUSTER_PROFILE,
         },
+        // stopMember(…, 'stop') is the graceful stop: an INSERT in flight finishes, views included.
+        stopTimeoutMs: 20_000,
       });
     };
     await Promise.all(members.map(start));
