@@ -22,3 +22,4 @@ export * from './clickhouse/cluster.js';
 export * from './zookeeper/launcher.js';
 export * from './clickhouse/cluster-ddl.js';
 export * from './clickhouse/cluster-migrate.js';
+export * from './process-alive.js';

@@ -25,6 +25,7 @@ import {
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { principalLabel, principalUri, type Principal } from '@ccfed/common';
+import { processAlive } from './process-alive.js';
 
 const run = promisify(execFile);
 
@@ -210,7 +211,7 @@ async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(lock, 'utf8').trim() || '0');
-      if (holder > 0 && !alive(holder)) {
+      if (holder > 0 && !processAlive(holder)) {
         rmSync(lock, { force: true });
         continue;
       }
@@ -222,14 +223,5 @@ async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } finally {
     rmSync(lock, { force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from './process-alive.js';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -38,15 +39,6 @@ const SERVICE_CEILING = 16383;
 const CLAIMS = join(tmpdir(), 'ccfed-port-claims');
 mkdirSync(CLAIMS, { recursive: true });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function claim(port: number): boolean {
   const file = join(CLAIMS, String(port));
   try {
@@ -56,7 +48,7 @@ function claim(port: number): boolean {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
   const owner = Number(readFileSync(file, 'utf8'));
-  if (owner === process.pid || (owner > 0 && alive(owner))) return false;
+  if (owner === process.pid || (owner > 0 && processAlive(owner))) return false;
   try {
     unlinkSync(file);
     writeFileSync(file, String(process.pid), { flag: 'wx' });

@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { boundInNetns, inNetns } from './netns.js';
 import { LOOPBACK, tcpPortFree, udpPortFree } from './ports.js';
+import { processAlive } from './process-alive.js';
 
 /** Why an engine could not be started or kept running; the message is meant for a person. */
 export class EngineError extends Error {
@@ -200,15 +201,6 @@ async function refuseIfRunning(spec: EngineSpec): Promise<void> {
   }
   // Left behind by an engine that died without cleaning up: not a reason to refuse.
   rmSync(spec.pidFile, { force: true });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function stopChild(

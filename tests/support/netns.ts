@@ -24,7 +24,13 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { boundInNetns, startEngine, tcpPortInUse, type EngineHandle } from '@ccfed/services';
+import {
+  boundInNetns,
+  processAlive,
+  startEngine,
+  tcpPortInUse,
+  type EngineHandle,
+} from '@ccfed/services';
 import { siteById, type Topology } from '@ccfed/topology';
 
 const exec = promisify(execFile);
@@ -79,15 +85,6 @@ async function tc(...args: string[]): Promise<void> {
   await exec('tc', args);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** This module's namespaces now present, with the pid of the process that made each. */
 export function wanNamespaces(): { name: string; pid: number }[] {
   const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
@@ -101,7 +98,7 @@ export function wanNamespaces(): { name: string; pid: number }[] {
 
 /** Removes the namespaces left by runs whose process is gone. */
 export function sweepLeftovers(): string[] {
-  const gone = wanNamespaces().filter((n) => !alive(n.pid));
+  const gone = wanNamespaces().filter((n) => !processAlive(n.pid));
   for (const n of gone) execFileSync('ip', ['netns', 'delete', n.name]);
   return gone.map((n) => n.name);
 }
