@@ -11,20 +11,22 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CallEvent } from '@ccfed/proto';
 import {
-  agentPhone,
   callerCalls,
   freePort,
   queuedCallers,
   readSippLog,
-  udpPortFree,
   type CallerCall,
   type LoggedSippRun,
 } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { groupBy, readTopics, uniqueName, waitFor } from '../support/engines.js';
+import { groupBy, readTopics, uniqueName } from '../support/engines.js';
 import { kafkaEnv } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
-import { startFederation, type RunningFederation } from '../support/running-site.js';
+import {
+  readyAgentsOnPhones,
+  startFederation,
+  type RunningFederation,
+} from '../support/running-site.js';
 import { ROUTER, tlsEnv } from '../support/security.js';
 
 const SUPPORT: Record<string, string> = {
@@ -110,29 +112,7 @@ describe('overflow between three sites through the central router', () => {
         }
       },
     });
-    for (const [siteId, site] of fed.sites) {
-      for (const agent of site.site.agents) {
-        const port = await freePort();
-        phones.push(
-          agentPhone({
-            port,
-            ringMs: 100,
-            talkMeanMs: 2000,
-            logFile: join(logDir, `phone-${agent.id}.log`),
-            timeout: '600s',
-          }),
-        );
-        phoneSite.set(port, siteId);
-        await waitFor('phone listening', async () =>
-          (await udpPortFree(port)) ? undefined : true,
-        );
-        await site.control.login({
-          agentId: agent.id,
-          contactUri: `sip:${agent.id}@127.0.0.1:${port}`,
-        });
-        await site.control.setReady({ agentId: agent.id });
-      }
-    }
+    await readyAgentsOnPhones(fed, { logDir, phones, phoneSite });
     await startRouter();
   }, 120_000);
 

@@ -16,8 +16,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CallEvent } from '@ccfed/proto';
 import {
-  agentPhone,
-  boundInNetns,
   callerCalls,
   freePort,
   queuedCallers,
@@ -40,7 +38,11 @@ import { startIngester, waitIngesterCaughtUp } from '../support/ingester.js';
 import { kafkaBrokers, kafkaEnv } from '../support/kafka.js';
 import { canMakeNamespaces, startWan, type Wan } from '../support/netns.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
-import { startFederation, type RunningFederation } from '../support/running-site.js';
+import {
+  readyAgentsOnPhones,
+  startFederation,
+  type RunningFederation,
+} from '../support/running-site.js';
 import { ROUTER, tlsEnv } from '../support/security.js';
 
 const SUPPORT: Record<string, string> = { shanghai: '400100200', beijing: '400200200' };
@@ -188,30 +190,7 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
         }
       },
     });
-    for (const [siteId, site] of fed.sites) {
-      for (const agent of site.site.agents) {
-        const port = await freePort();
-        phones.push(
-          agentPhone({
-            port,
-            ringMs: 100,
-            talkMeanMs: 2000,
-            logFile: join(logDir, `phone-${agent.id}.log`),
-            timeout: '600s',
-            netns: wan.netns(siteId),
-          }),
-        );
-        phoneSite.set(port, siteId);
-        await waitFor('phone listening', async () =>
-          (await boundInNetns(wan.netns(siteId), port, 'udp')) ? true : undefined,
-        );
-        await site.control.login({
-          agentId: agent.id,
-          contactUri: `sip:${agent.id}@127.0.0.1:${port}`,
-        });
-        await site.control.setReady({ agentId: agent.id });
-      }
-    }
+    await readyAgentsOnPhones(fed, { logDir, netnsOf: (id) => wan.netns(id), phones, phoneSite });
     // The central services run behind the central region (wireFederation): the router here.
     router = startService(
       'central/router/src/index.ts',

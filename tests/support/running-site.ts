@@ -5,9 +5,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { site as siteApi, type TopicNames } from '@ccfed/proto';
 import {
+  agentPhone,
+  boundInNetns,
+  freePort,
   startKamailio,
   startSiteRtpengine,
+  udpPortFree,
   type KamailioInstance,
+  type LoggedSippRun,
   type KamailioTuning,
   type RtpengineInstance,
 } from '@ccfed/services';
@@ -290,4 +295,50 @@ async function directoryRead(logFile: string, entries: number): Promise<void> {
       .map((l) => JSON.parse(l) as { entries: number });
     return caughtUp.some((l) => l.entries >= entries) ? true : undefined;
   });
+}
+
+/**
+ * Every agent of every site of `fed` on a sipp phone of its own (answers after 100 ms, talks 2 s
+ * on average), logged in and ready through its site agent. `netnsOf` names the network namespace
+ * a site's phones run in (the WAN harness); their SIP address is that namespace's loopback.
+ * Each phone goes into `phones` as it starts (so a failure part way leaves none unstopped), and
+ * its port into `phoneSite` with its site.
+ */
+export async function readyAgentsOnPhones(
+  fed: RunningFederation,
+  opts: {
+    readonly logDir: string;
+    readonly netnsOf?: (siteId: string) => string;
+    readonly phones: LoggedSippRun[];
+    readonly phoneSite: Map<number, string>;
+  },
+): Promise<void> {
+  const { phones, phoneSite } = opts;
+  for (const [siteId, site] of fed.sites) {
+    const netns = opts.netnsOf?.(siteId);
+    for (const agent of site.site.agents) {
+      const port = await freePort();
+      phones.push(
+        agentPhone({
+          port,
+          ringMs: 100,
+          talkMeanMs: 2000,
+          logFile: join(opts.logDir, `phone-${agent.id}.log`),
+          timeout: '600s',
+          ...(netns === undefined ? {} : { netns }),
+        }),
+      );
+      phoneSite.set(port, siteId);
+      await waitFor('phone listening', async () =>
+        (netns === undefined ? !(await udpPortFree(port)) : await boundInNetns(netns, port, 'udp'))
+          ? true
+          : undefined,
+      );
+      await site.control.login({
+        agentId: agent.id,
+        contactUri: `sip:${agent.id}@127.0.0.1:${port}`,
+      });
+      await site.control.setReady({ agentId: agent.id });
+    }
+  }
 }
