@@ -26,7 +26,7 @@ import { launchWebrtcChromium } from '../support/browser.js';
 import { renderTone, toneWhereSounding } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { uniqueName, waitFor } from '../support/engines.js';
-import { captureRtp, streamsByPort } from '../support/rtp-capture.js';
+import { captureRtp, directions, streamsByPort } from '../support/rtp-capture.js';
 import { startSite, testSipSecret, type RunningSite } from '../support/running-site.js';
 
 const CALLER_HZ = 400;
@@ -180,13 +180,6 @@ async function register(
 }
 
 /** rtpengine's port facing the caller, where baresip says its audio comes from. */
-function rtpengineCallerPort(): number {
-  const log = readFileSync(join(dir, 'caller', 'baresip.log'), 'utf8');
-  const m = /incoming rtp for 'audio' established, receiving from 127\.0\.0\.1:(\d+)/.exec(log);
-  if (!m) throw new Error('baresip has not said where its audio comes from');
-  return Number(m[1]);
-}
-
 async function agentState(agentId: string): Promise<AgentState | undefined> {
   const { agents } = await site.control.listAgents({});
   return agents.find((a) => a.agentId === agentId)?.state as AgentState | undefined;
@@ -265,11 +258,12 @@ describe('the browser softphone', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'softphone-connected.png') });
 
     // What rtpengine sends the caller from here on (the caller's own recording stops at the first
-    // re-INVITE): everything to and from rtpengine's caller-facing port.
-    const callerFacing = rtpengineCallerPort();
+    // re-INVITE): everything to and from the caller's RTP ports, whichever port rtpengine uses
+    // after each re-INVITE.
+    const callerPorts = caller.rtpPorts;
     // (from once the hold's re-INVITE is answered)
     await page.evaluate(() => (globalThis as any).phone.hold());
-    const holdCapture = await captureRtp(join(dir, 'held.pcap'), callerFacing);
+    const holdCapture = await captureRtp(join(dir, 'held.pcap'), callerPorts);
     expect(await page.evaluate(() => (globalThis as any).phone.isOnHold())).toBe(true);
     await page.waitForTimeout(1000);
     const h0 = await energy();
@@ -278,7 +272,7 @@ describe('the browser softphone', () => {
     const held = await holdCapture.stop();
 
     await page.evaluate(() => (globalThis as any).phone.resume());
-    const resumeCapture = await captureRtp(join(dir, 'resumed.pcap'), callerFacing);
+    const resumeCapture = await captureRtp(join(dir, 'resumed.pcap'), callerPorts);
     const r0 = await energy();
     await waitFor('audio resumes in the browser', async () =>
       (await energy()) > r0 + 0.2 ? true : undefined,
@@ -289,7 +283,7 @@ describe('the browser softphone', () => {
     // A re-INVITE from the caller's side: rtpengine offers the browser WebRTC again (REOFFER),
     // and the audio goes on both ways.
     await caller.reinvite();
-    const reinviteCapture = await captureRtp(join(dir, 'reinvited.pcap'), callerFacing);
+    const reinviteCapture = await captureRtp(join(dir, 'reinvited.pcap'), callerPorts);
     await page.waitForTimeout(1000);
     const i0 = await energy();
     await waitFor('the browser receives after the caller’s re-INVITE', async () =>
@@ -302,7 +296,7 @@ describe('the browser softphone', () => {
     await page.evaluate(() => (globalThis as any).phone.mute());
     expect(await page.evaluate(() => (globalThis as any).phone.isMuted())).toBe(true);
     await page.waitForTimeout(300);
-    const muteCapture = await captureRtp(join(dir, 'muted.pcap'), callerFacing);
+    const muteCapture = await captureRtp(join(dir, 'muted.pcap'), callerPorts);
     await page.waitForTimeout(1500);
     const muted = await muteCapture.stop();
 
@@ -318,19 +312,30 @@ describe('the browser softphone', () => {
     expect(near(await toneWhereSounding(heard, 1, 1.5), BROWSER_HZ)).toBeLessThan(0.05);
     // While held the browser received next to nothing, and the caller nothing of the browser.
     expect(heldGain).toBeLessThan(0.01);
-    const toCaller = (streams: Awaited<ReturnType<typeof streamsByPort>>) =>
-      streams.filter((x) => x.port !== callerFacing);
-    const heldStreams = toCaller(await streamsByPort(held, join(dir, 'held')));
+    // Each capture saw the call (the caller sends in every window but the hold, when it was
+    // offered receive-only), and what rtpengine sent the caller is read per stream.
+    for (const [name, packets] of [
+      ['resumed', resumed],
+      ['reinvited', reinvited],
+      ['muted', muted],
+    ] as const)
+      expect(
+        directions(packets, callerPorts).from.length,
+        `${name}: RTP from the caller`,
+      ).toBeGreaterThan(0);
+    const toCaller = (packets: typeof held, name: string) =>
+      streamsByPort(directions(packets, callerPorts).to, join(dir, name));
+    const heldStreams = await toCaller(held, 'held');
     for (const x of heldStreams)
       expect(x.hz !== 0 && near(x.hz, BROWSER_HZ) < 0.05 && x.db > -40).toBe(false);
     // After the resume the browser's tone reaches the caller again.
-    const resumedStreams = toCaller(await streamsByPort(resumed, join(dir, 'resumed')));
+    const resumedStreams = await toCaller(resumed, 'resumed');
     expect(resumedStreams).toHaveLength(1);
     expect(near(resumedStreams[0]!.hz, BROWSER_HZ)).toBeLessThan(0.05);
     expect(resumedStreams[0]!.db).toBeGreaterThan(-20);
-    const reinvitedStreams = toCaller(await streamsByPort(reinvited, join(dir, 'reinvited')));
+    const reinvitedStreams = await toCaller(reinvited, 'reinvited');
     expect(reinvitedStreams.map((x) => Math.round(x.hz))).toEqual([BROWSER_HZ]);
-    const mutedStreams = toCaller(await streamsByPort(muted, join(dir, 'muted')));
+    const mutedStreams = await toCaller(muted, 'muted');
     expect(mutedStreams).toHaveLength(1);
     expect(mutedStreams[0]!.db).toBeLessThan(-60);
     console.log(

@@ -46,6 +46,9 @@ export interface BaresipPhone {
   readonly sip: { readonly host: string; readonly port: number };
   /** This phone's own address, for calling it directly. */
   readonly uri: string;
+  /** The UDP ports its RTP uses (baresip's rtp_ports): every stream to or from it, whatever the
+   * far end's port, re-INVITEs included. */
+  readonly rtpPorts: { readonly min: number; readonly max: number };
   readonly events: readonly BaresipEvent[];
   readonly handle: EngineHandle;
   dial(uri: string): Promise<void>;
@@ -142,6 +145,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipPhone> 
     user: opts.user,
     sip: { host: LOOPBACK, port: sipPort },
     uri: `sip:${opts.user}@${LOOPBACK}:${sipPort}`,
+    rtpPorts: { min: rtp.min, max: rtp.max },
     events,
     handle,
     dial: (uri) => command('dial', uri),

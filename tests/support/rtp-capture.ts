@@ -16,9 +16,17 @@ export interface RtpCapture {
   stop(): Promise<RecordedRtp[]>;
 }
 
-/** Captures UDP on lo to or from `port` (one of rtpengine's) into `file` until stopped. */
-export async function captureRtp(file: string, port: number): Promise<RtpCapture> {
-  const child = spawn(DUMPCAP_BIN, ['-q', '-i', 'lo', '-f', `udp port ${port}`, '-w', file], {
+/** A UDP port, or an inclusive range of them (a phone's RTP ports). */
+export type Ports = number | { readonly min: number; readonly max: number };
+
+const inPorts = (ports: Ports, port: number) =>
+  typeof ports === 'number' ? port === ports : port >= ports.min && port <= ports.max;
+
+/** Captures UDP on lo to or from `ports` into `file` until stopped. */
+export async function captureRtp(file: string, ports: Ports): Promise<RtpCapture> {
+  const filter =
+    typeof ports === 'number' ? `udp port ${ports}` : `udp portrange ${ports.min}-${ports.max}`;
+  const child = spawn(DUMPCAP_BIN, ['-q', '-i', 'lo', '-f', filter, '-w', file], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -70,6 +78,17 @@ export async function streamToWav(
     wav,
   ]);
   return wav;
+}
+
+/** Of a capture on `ports`, the packets sent to them and those sent from them. */
+export function directions(
+  packets: readonly RecordedRtp[],
+  ports: Ports,
+): { readonly to: RecordedRtp[]; readonly from: RecordedRtp[] } {
+  return {
+    to: packets.filter((p) => inPorts(ports, p.dstPort)),
+    from: packets.filter((p) => !inPorts(ports, p.dstPort)),
+  };
 }
 
 /** Every stream of G.711 in `packets`, by the port it went to: its dominant frequency and level. */
