@@ -27,6 +27,7 @@ import type { AgentEvent, CallEvent } from '@ccfed/proto';
 import type { DtmfEvent } from '@ccfed/services/rtpengine/ng-protocol';
 import {
   languageOfNumber,
+  peerProgressIntervalMs,
   recordingDecision,
   skillById,
   type Site,
@@ -535,6 +536,10 @@ export class CallFlow implements RecordingDesk, WrapUpDesk {
         recordingDecision(tenant, context.skill, ev.callid).record,
       media: this.mediaSettingsOf(context.skill, ev.ruriUser),
       ...(offerAfterS === undefined ? {} : { callbackOfferAfterMs: offerAfterS * 1000 }),
+      // An INVITE from another site's Kamailio: that site times the branch out unless told.
+      ...(ev.trust === 'peer'
+        ? { peerProgressMs: peerProgressIntervalMs(this.deps.topology) }
+        : {}),
     });
     const call: LiveCall = { state, span, callerNumber: ev.fromUser };
     this.calls.set(ev.callid, call);

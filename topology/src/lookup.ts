@@ -87,3 +87,20 @@ export function webSocketUriOf(site: Site): string | undefined {
   if (site.sip.wsPort !== undefined) return `ws://127.0.0.1:${site.sip.wsPort}`;
   return undefined;
 }
+
+/**
+ * How long an overflowed INVITE may go without a provisional reply from its target before the
+ * origin takes it back: Kamailio's fr_inv timer on the branch, which every provisional restarts.
+ * A target keeps a call it queues alive with `100 Queued` every `peerProgressIntervalMs`; the
+ * `182 Queued` and the agent's 180 that follow it are absorbed at the origin (ccfed.cfg's PEER_REPLY
+ * drops them, and a dropped reply restarts no timer), so the 100s are what tell a live peer from a cut
+ * one.
+ */
+export function peerSilenceMs(topology: Topology): number {
+  return topology.routing.peerSilenceSeconds * 1000;
+}
+
+/** How often a site refreshes a call another site overflowed to it while it queues here. */
+export function peerProgressIntervalMs(topology: Topology): number {
+  return peerSilenceMs(topology) / 6;
+}

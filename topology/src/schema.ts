@@ -359,6 +359,9 @@ const tenant = z.strictObject({
  */
 export const DEFAULT_MAX_RESERVATIONS_PER_ORIGIN = 10;
 
+/** See routing.peerSilenceSeconds: 20 s of an agent's ringing plus one 5 s refresh, and slack. */
+export const DEFAULT_PEER_SILENCE_SECONDS = 30;
+
 /**
  * How two sites' Kamailios talk to each other when one overflows a call to the other: `tls` (both
  * sites need sip.tlsPort; each side checks the other's certificate names its site) or `plain`
@@ -378,6 +381,18 @@ const routing = z.strictObject({
   requestDeadlineMs: z.number().int().min(10).max(10_000),
   /** How often a still-queued call asks the router again. */
   reRequestIntervalSeconds: positiveSeconds,
+  /**
+   * The longest an overflowed INVITE may go without a provisional reply from its target site
+   * before the origin takes the call back (408). The target refreshes a call it queues with
+   * `100 Queued` every sixth of this, so only a target that is gone (a cut link, a dead
+   * Kamailio) stays silent that long; its agents must ring for less than this minus one refresh.
+   */
+  peerSilenceSeconds: z
+    .number()
+    .int('expected a whole number of seconds')
+    .min(6, 'expected at least 6 seconds')
+    .max(300, 'expected at most 300 seconds')
+    .default(DEFAULT_PEER_SILENCE_SECONDS),
   /**
    * Reservations one origin site may hold at once (overflows the router sent that their targets
    * do not show yet). Beyond it the origin's calls stay: one site, buggy or compromised, cannot

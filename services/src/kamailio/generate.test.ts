@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseTopology } from '@ccfed/topology';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { kamailioConfig, kamailioSideFiles } from './generate.js';
+import { DEFAULT_TUNING, kamailioConfig, kamailioSideFiles } from './generate.js';
 
 const EXAMPLE = new URL('../../../topology/example.yaml', import.meta.url).pathname;
 
@@ -137,5 +137,20 @@ describe("a site's Kamailio files", () => {
     });
     expect(kamailioConfig(t, 'beijing', undefined, '')).not.toContain('WITH_WEBSOCKET');
     expect(kamailioSideFiles(t, 'beijing', TLS)['agent-secret.cfg']).toBeUndefined();
+  });
+
+  it('refuses a ring timeout that, with one refresh, would outlast the peers’ silence limit', () => {
+    const t = topology((doc) => {
+      doc.routing.peerSilenceSeconds = 12;
+    });
+    // 12 s: refreshes every 2 s, so an agent may ring for less than 10 s.
+    expect(kamailioConfig(t, 'beijing', { ...DEFAULT_TUNING, ringTimeoutMs: 9_000 }, '')).toContain(
+      'RING_TIMEOUT_MS!9000',
+    );
+    expect(() =>
+      kamailioConfig(t, 'beijing', { ...DEFAULT_TUNING, ringTimeoutMs: 10_000 }, ''),
+    ).toThrow(
+      /ring timeout 10000 ms plus a refresh interval of 2000 ms reaches routing.peerSilenceSeconds \(12 s\)/,
+    );
   });
 });

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { DIALER_SIP_USER } from '@ccfed/common';
 import {
   parseTrustedSource,
+  peerProgressIntervalMs,
+  peerSilenceMs,
   peerTransport,
   sipDomainOf,
   siteById,
@@ -77,6 +79,14 @@ export function kamailioConfig(
   template: string = readFileSync(KAMAILIO_TEMPLATE, 'utf8'),
 ): string {
   const site = siteById(topology, siteId);
+  // An agent ringing for a call another site sent here silences this site's refreshes of it
+  // (ccfed.cfg replies nothing while the INVITE is relayed): the ring and one refresh interval
+  // must end before the origin's limit, or it takes back a call an agent is about to answer.
+  const silentMs = tuning.ringTimeoutMs + peerProgressIntervalMs(topology);
+  if (silentMs >= peerSilenceMs(topology))
+    throw new Error(
+      `ring timeout ${tuning.ringTimeoutMs} ms plus a refresh interval of ${peerProgressIntervalMs(topology)} ms reaches routing.peerSilenceSeconds (${topology.routing.peerSilenceSeconds} s): raise peerSilenceSeconds or shorten the ring`,
+    );
   const fb = site.fallback;
   const tlsPeers = tlsPeersOf(topology, site.id);
   // A number may start with '+', which a regular expression must not read as "one or more".

@@ -373,7 +373,8 @@ describe('a call overflowed to another site', () => {
       CallEffect,
       { type: 'kamailio' }
     >;
-    expect(relay.command).toMatchObject({ agent: 'overflow:guangzhou' });
+    // The branch times out after the topology's peer silence without a provisional reply.
+    expect(relay.command).toMatchObject({ agent: 'overflow:guangzhou', ringMs: 30_000 });
     const hdrs = 'hdrs' in relay.command ? relay.command.hdrs : '';
     expect(hdrs).toContain('X-CC-Origin-Site: beijing');
     expect(hdrs).toMatch(new RegExp(`X-CC-Signature: v1;t=${T0 + 16_000};s=[A-Za-z0-9_-]+`));
@@ -409,6 +410,66 @@ describe('a call overflowed to another site', () => {
   it('abandoned while on its way: recorded by the target, not here', () => {
     const { effects } = run(moved().state, [[16_100, { type: 'cancel' }]]);
     expect(brief(effects[0]!)).toEqual(['peer: trying -> terminated', 'leave overflowed']);
+  });
+});
+
+describe('a call another site sent here', () => {
+  /** Arrived from guangzhou's Kamailio: refreshed there every 5 s while it queues here. */
+  const fromPeer = () =>
+    newCall({
+      ...fresh({ ...CONTEXT, originSite: 'guangzhou', hops: 1 }),
+      serviceLevel: { thresholdMs: 20_000, shortAbandonMs: 5_000 },
+      transaction: { tindex: 1, tlabel: 2, tsS: 100, tsU: 5 },
+      media: MEDIA,
+      peerProgressMs: 5_000,
+    });
+  const refreshes = (effects: readonly CallEffect[]) =>
+    brief(effects).filter((e) => e.includes('peer-progress') || e === 'kamailio provisional 100');
+
+  it('tells the origin it still has the call with 100 Queued while it queues, and not while an agent rings', () => {
+    const { effects } = run(arrive(fromPeer()).state, [
+      [0, { type: 'queued', position: 2, expectedWaitMs: 40_000 }],
+      [5_000, { type: 'timer', id: 'peer-progress' }],
+      [10_000, { type: 'timer', id: 'peer-progress' }],
+      [12_000, { type: 'assigned', agentId: 'bj-001', uri: 'sip:bj-001@127.0.0.1:6001' }],
+      [15_000, { type: 'timer', id: 'peer-progress' }],
+      // The agent did not answer: queued again, refreshed again.
+      [32_000, { type: 'branch_failed', code: 408, requeued: { tindex: 5, tlabel: 6 } }],
+      [32_000, { type: 'queued', position: 1, expectedWaitMs: 10_000 }],
+      [37_000, { type: 'timer', id: 'peer-progress' }],
+      [37_500, { type: 'assigned', agentId: 'bj-002', uri: 'sip:bj-002@127.0.0.1:6002' }],
+      [38_000, { type: 'answered' }],
+      [42_000, { type: 'timer', id: 'peer-progress' }],
+    ]);
+    expect(effects.map(refreshes)).toEqual([
+      ['start_timer peer-progress 5000'],
+      ['kamailio provisional 100', 'start_timer peer-progress 5000'],
+      ['kamailio provisional 100', 'start_timer peer-progress 5000'],
+      [],
+      [],
+      [],
+      ['start_timer peer-progress 5000'],
+      ['kamailio provisional 100', 'start_timer peer-progress 5000'],
+      [],
+      [],
+      [],
+    ]);
+    // The refresh goes to the INVITE's current transaction (renewed when it was suspended again).
+    const refresh = run(arrive(fromPeer()).state, [
+      [0, { type: 'queued', position: 2, expectedWaitMs: 40_000 }],
+      [5_000, { type: 'timer', id: 'peer-progress' }],
+    ]).effects[1]!.find((e) => e.type === 'kamailio');
+    expect(refresh).toMatchObject({
+      command: { action: 'provisional', callid: 'c1', cseq: 7, tindex: 1, tlabel: 2, code: 100 },
+    });
+  });
+
+  it('a call that arrived here first is never refreshed', () => {
+    const { effects } = run(arrive(fresh()).state, [
+      [0, { type: 'queued', position: 2, expectedWaitMs: 40_000 }],
+      [5_000, { type: 'timer', id: 'peer-progress' }],
+    ]);
+    expect(effects.flatMap(refreshes)).toEqual([]);
   });
 });
 

@@ -30,7 +30,12 @@ import { CallParty, ComplaintSeverity, type CallEvent } from '@ccfed/proto';
 import type { Site, Topology } from '@ccfed/topology';
 import { callbackReply } from '@ccfed/services/media/announcement';
 import type { CallContext } from '../call-context.js';
-import { queuedReply, type KamailioCommand, type TransactionRef } from '../kamailio/messages.js';
+import {
+  progressReply,
+  queuedReply,
+  type KamailioCommand,
+  type TransactionRef,
+} from '../kamailio/messages.js';
 import { overflowRelay } from '../overflow/sip-overflow.js';
 import {
   agentRinging,
@@ -152,6 +157,12 @@ export interface CallState {
    * skills[].callback); `offered` once the caller has heard "press 1". Absent: never offered.
    */
   readonly callback?: { readonly offerAfterMs: number; readonly offered: boolean };
+  /**
+   * A call another site sent here (overflow, or a transfer): how often this site tells that
+   * site it still has the call while the call queues here (`100 Queued`, sip-overflow.ts's
+   * peerSilenceMs). Absent for a call that arrived here first.
+   */
+  readonly peerProgressMs?: number;
 }
 
 /** Everything that can happen to a call, from Kamailio, the ACD, the router or the site. */
@@ -332,6 +343,8 @@ export function newCall(input: {
   readonly acceptsRefer?: boolean;
   /** Offer a callback once the announced wait reaches this (the skill's offerAfterSeconds). */
   readonly callbackOfferAfterMs?: number;
+  /** A call from another site: refresh it there this often while it queues here. */
+  readonly peerProgressMs?: number;
 }): CallState {
   const { record, media, acceptsRefer, callbackOfferAfterMs, ...call } = input;
   return {
@@ -455,6 +468,28 @@ export function arriveToTransfer(
   return fx.done();
 }
 
+/** The timer of a call from another site that refreshes it there (CallState.peerProgressMs). */
+export const PEER_PROGRESS_TIMER = 'peer-progress';
+
+/**
+ * A call from another site, on its refresh timer: while it queues here (its INVITE suspended),
+ * `100 Queued` tells the origin this site still has it, which restarts the origin's timer on the
+ * branch; then the next refresh. Ringing an agent, the INVITE is relayed and cannot be replied
+ * to: the refreshes stop, and start again when the call queues again (an agent rings for less
+ * than the origin's limit). A call answered or gone stops refreshing.
+ */
+function peerProgress(state: CallState, fx: Effects): Step {
+  const { phase, peerProgressMs } = state;
+  if (peerProgressMs === undefined) return fx.done();
+  if (phase.name !== 'queued') return fx.done();
+  fx.push({
+    type: 'kamailio',
+    command: progressReply({ callid: state.callId, cseq: state.cseq, ...state.transaction }),
+  });
+  fx.push({ type: 'start_timer', id: PEER_PROGRESS_TIMER, afterMs: peerProgressMs });
+  return fx.done();
+}
+
 /** The decision id a transfer's relay carries (no router decided it). */
 const TRANSFER = 'transfer';
 
@@ -491,6 +526,8 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       });
       // Early media from the moment the call is queued (again).
       fx.media((m) => enterQueue(m, nowMs));
+      if (state.peerProgressMs !== undefined)
+        fx.push({ type: 'start_timer', id: PEER_PROGRESS_TIMER, afterMs: state.peerProgressMs });
       return fx.done();
     }
     case 'assigned': {
@@ -850,6 +887,7 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       fx.media((m) => mediaResult(m, input));
       return phase.name === 'callback_booked' ? afterFarewell(fx, nowMs) : fx.done();
     case 'timer':
+      if (input.id === PEER_PROGRESS_TIMER) return peerProgress(state, fx);
       fx.media((m) => mediaTimer(m, input.id, nowMs));
       return phase.name === 'callback_booked' ? afterFarewell(fx, nowMs) : fx.done();
     case 'announcement': {

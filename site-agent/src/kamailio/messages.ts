@@ -252,6 +252,30 @@ export function queuedReply(call: {
 }
 
 /**
+ * 100 Queued for a suspended INVITE another site sent here: not relayed to the caller (a 100 goes
+ * one hop), it restarts the origin's timer on its branch to this site (sip-overflow.ts,
+ * peerSilenceMs).
+ */
+export function progressReply(call: {
+  readonly callid: string;
+  readonly cseq: number;
+  readonly tindex: number;
+  readonly tlabel: number;
+}): KamailioCommand {
+  const { callid, cseq, tindex, tlabel } = call;
+  return {
+    action: 'provisional',
+    mode: 'callid',
+    callid,
+    cseq,
+    tindex,
+    tlabel,
+    code: 100,
+    reason: 'Queued',
+  };
+}
+
+/**
  * Header lines for a relay command. Names and values are ccfed's own (ids, numbers, W3C trace
  * context); a CR or LF would let a value add headers of its own, so it is refused.
  */

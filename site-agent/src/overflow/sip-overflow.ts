@@ -1,14 +1,11 @@
 // The SIP side of overflow, pure: what a site sends when it moves a call to another site, and
 // whether a site takes a call another site sent it.
 import { CustomerTier, SIP_HEADERS } from '@ccfed/proto';
-import { peerSipUri, type Site, type Topology } from '@ccfed/topology';
+import { peerSilenceMs, peerSipUri, type Site, type Topology } from '@ccfed/topology';
 import { NO_AGENTS_EWT_MS } from '../acd/ewt.js';
 import type { CallContext } from '../call-context.js';
 import { sipHeaders, type KamailioCommand, type TransactionRef } from '../kamailio/messages.js';
 import { signContext } from '../sip-context-signature.js';
-
-/** How long an overflowed INVITE may wait at the target site before the origin takes it back. */
-export const OVERFLOW_BRANCH_TIMEOUT_MS = 300_000;
 
 const TIER_NAMES: Partial<Record<CustomerTier, string>> = {
   [CustomerTier.CUSTOMER_TIER_STANDARD]: 'standard',
@@ -68,8 +65,8 @@ export function overflowRelay(input: {
     agent: `overflow:${target.id}`,
     uri: peerSipUri(input.topology, input.originSiteId, target, input.dialedNumber),
     hdrs: sipHeaders({ ...headers, [SIP_HEADERS.signature]: signature }),
-    // The target may queue the call: give it as long as the origin would have.
-    ringMs: OVERFLOW_BRANCH_TIMEOUT_MS,
+    // The target may queue the call as long as it likes, as long as it says so (see above).
+    ringMs: peerSilenceMs(input.topology),
     peer: target.id,
   };
 }
