@@ -6,7 +6,9 @@
 // delay is over (the campaign's clock is moved on 15 minutes, as the site's would be). Then the
 // same through the product's own path: a campaign a tenant client creates and starts through the
 // HTTP API process (which asks the site over mutual TLS on its behalf) is run by the site agent's
-// desk, ACD and dialer, and its attempt lands in ClickHouse through the ingester.
+// desk, ACD and dialer, and its attempt lands in ClickHouse through the ingester. Last, a preview
+// campaign: the agent, through the desktop's API, sees a contact and skips it, sees the next and
+// dials it (connected), and lets the third lapse (released, the agent not ready).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '@ccfed/common';
@@ -31,6 +33,7 @@ import { DialerMessages } from '@ccfed/site-agent/dialer/dialer-message';
 import type { DialRequest, Dialer } from '@ccfed/site-agent/dialer/port';
 import { SipDialer } from '@ccfed/site-agent/dialer/sip-dialer';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { AgentState } from '@ccfed/proto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { renderTone } from '../support/audio.js';
@@ -146,6 +149,8 @@ describe('an outbound campaign through the site’s Kamailio', () => {
         users: [
           { username: 'acme.client', role: 'tenant', tenantId: 'acme-bank' },
           { username: 'zenith.client', role: 'tenant', tenantId: 'zenith-telecom' },
+          { username: 'li.wei', role: 'agent', siteId: 'beijing', agentId: 'bj-001' },
+          { username: 'liu.yang', role: 'agent', siteId: 'beijing', agentId: 'bj-004' },
         ],
         password: 'campaign-test-password-1',
       }),
@@ -411,5 +416,143 @@ describe('an outbound campaign through the site’s Kamailio', () => {
       `SELECT count() AS n FROM call_events WHERE position(payload, '4477009000') > 0`,
     );
     expect(Number(leak!.n)).toBe(0);
+  });
+
+  it('a preview campaign offers its contact to the agent’s desktop: one skipped, one dialed and connected, one left undecided and released', async () => {
+    const since = Date.now();
+    const agentState = async () =>
+      (await site.control.listAgents({})).agents.find((a) => a.agentId === 'bj-001')!;
+    // bj-001 ready (after the last test's wrap-up, or logged in when this test runs alone).
+    await waitFor('bj-001 ready', async () => {
+      const a = await agentState();
+      if (a.state === AgentState.AGENT_STATE_LOGGED_OUT)
+        await site.control.login({ agentId: 'bj-001', contactUri: agentPhone.uri });
+      if (a.state === AgentState.AGENT_STATE_NOT_READY)
+        await site.control.setReady({ agentId: 'bj-001' });
+      return a.state === AgentState.AGENT_STATE_READY ? true : undefined;
+    });
+    const day = zoneWhere('day', Date.now());
+    const csv = [
+      'customer_id,number,time_zone',
+      `cust-p1,+447700900021,${day}`,
+      `cust-p2,+447700900022,${day}`,
+      `cust-p3,+447700900023,${day}`,
+    ].join('\n');
+    expect(
+      await http('acme.client', 'POST', '/campaigns', {
+        siteId: 'beijing',
+        campaignId: 'site-preview',
+        skill: 'sales',
+        mode: 'preview',
+        contactsCsv: csv,
+        ringTimeoutSeconds: 5,
+        previewTimeoutSeconds: 5,
+      }),
+    ).toMatchObject({ status: 200, body: { mode: 'preview', status: 'paused' } });
+    await http('acme.client', 'POST', '/campaigns/site-preview/start', { siteId: 'beijing' });
+
+    /** The agent's desktop polling its preview until it shows `customerId`. */
+    const previewOf = (customerId: string) =>
+      waitFor(`the preview of ${customerId} on bj-001's desktop`, async () => {
+        const r = await http('li.wei', 'GET', '/desktop/preview');
+        expect(r.status).toBe(200);
+        return r.body.preview?.customerId === customerId ? r.body.preview : undefined;
+      });
+    const first = await previewOf('cust-p1');
+    expect(first).toMatchObject({
+      siteId: 'beijing',
+      campaignId: 'site-preview',
+      skill: 'sales',
+      story: { customerId: 'cust-p1' },
+    });
+    expect(JSON.stringify(first)).not.toContain('4477009000');
+    expect((await agentState()).state).toBe(AgentState.AGENT_STATE_RESERVED);
+
+    // Another agent, a wrong id, a bad reason: refused, and the offer stays.
+    const skip = (user: string, offerId: string, reason = 'not_now') =>
+      http(user, 'POST', `/desktop/previews/${offerId}/skip`, { reason });
+    expect(await skip('liu.yang', first.offerId)).toMatchObject({ status: 403 });
+    expect(await skip('li.wei', 'no-such-offer')).toMatchObject({ status: 404 });
+    expect((await skip('li.wei', first.offerId, 'bored')).status).toBe(400);
+    expect(await skip('li.wei', first.offerId)).toMatchObject({
+      status: 200,
+      body: { preview: { customerId: 'cust-p1' } },
+    });
+    expect(await skip('li.wei', first.offerId)).toMatchObject({ status: 409 });
+
+    // The next contact is offered; the agent dials it, agent first, and the customer answers.
+    const second = await previewOf('cust-p2');
+    expect((await http('li.wei', 'POST', `/desktop/previews/${second.offerId}/dial`)).status).toBe(
+      200,
+    );
+    await waitFor(
+      'the dialed preview connected',
+      async () => {
+        const r = await http('acme.client', 'GET', '/campaigns/site-preview?site=beijing');
+        return r.body.connected === 1 ? true : undefined;
+      },
+      20_000,
+    );
+    await agentPhone.waitForEvent('CALL_CLOSED', { since, timeoutMs: 10_000 });
+
+    // After the wrap-up the third contact is offered; undecided, it lapses after 5 s.
+    const third = await previewOf('cust-p3');
+    const lapsed = await waitFor(
+      'the third preview released',
+      async () => {
+        const r = await http('acme.client', 'GET', '/campaigns/site-preview?site=beijing');
+        return r.body.previews?.released === 1 ? r.body : undefined;
+      },
+      15_000,
+    );
+    const heldMs = Date.now() - Date.parse(third.offeredAt);
+    expect(lapsed).toMatchObject({
+      dialed: 1,
+      connected: 1,
+      previews: { offered: 3, skipped: 1, released: 1 },
+      standing: { 'later:preview_skipped': 1, 'done:completed': 1, pending: 1 },
+    });
+    // The absent agent is freed not ready, so the released contact waits for another agent.
+    expect(await agentState()).toMatchObject({
+      state: AgentState.AGENT_STATE_NOT_READY,
+      reasonCode: 'rona',
+    });
+    expect((await http('li.wei', 'GET', '/desktop/preview')).body).toEqual({ preview: null });
+    expect((await http('li.wei', 'POST', `/desktop/previews/${third.offerId}/dial`)).status).toBe(
+      409,
+    );
+    await http('acme.client', 'POST', '/campaigns/site-preview/pause', { siteId: 'beijing' });
+
+    // Only the dialed customer was called.
+    const answered = parseSippLog(readSippLog(customers)).filter(
+      (l) => l.role === 'customer' && ['answered', 'busy'].includes(l.event) && l.at >= since,
+    );
+    expect(answered.map((l) => [l.event, /sip:(\+\d+)@/.exec(l.fields.to ?? '')?.[1]])).toEqual([
+      ['answered', '+447700900022'],
+    ]);
+
+    // In ClickHouse: the skip with its reason and the release, beside the one attempt.
+    const previews = await waitFor('the skip and the release in campaign_previews', async () => {
+      const r = await rows<Record<string, string>>(
+        ch,
+        `SELECT contact_id, agent_id, outcome, skip_reason FROM campaign_previews FINAL WHERE campaign_id = 'site-preview' ORDER BY event_time, outcome`,
+      );
+      return r.length === 2 ? r : undefined;
+    });
+    expect(previews).toEqual([
+      { contact_id: 'cust-p1', agent_id: 'bj-001', outcome: 'skipped', skip_reason: 'not_now' },
+      { contact_id: 'cust-p3', agent_id: 'bj-001', outcome: 'released', skip_reason: '' },
+    ]);
+    const attempts = await waitFor('the dialed preview in campaign_attempts', async () => {
+      const r = await rows<Record<string, string>>(
+        ch,
+        `SELECT contact_id, attempt, outcome, mode FROM campaign_attempts FINAL WHERE campaign_id = 'site-preview' AND outcome NOT IN ('skipped', 'released')`,
+      );
+      return r.length > 0 ? r : undefined;
+    });
+    expect(attempts).toEqual([
+      { contact_id: 'cust-p2', attempt: 1, outcome: 'connected', mode: 'preview' },
+    ]);
+    console.log(`preview released ${heldMs} ms after it was offered (timeout 5000 ms)`);
   });
 });

@@ -37,7 +37,9 @@ import { topologyRoute } from './live/topology-route.js';
 import { RecordingAudio } from './recordings/recording-audio.js';
 import { DeskStreams } from './desktop/desk-stream.js';
 import type { DesktopFeed } from './desktop/desktop-feed.js';
+import { readCustomerStory } from './desktop/desktop-feed.js';
 import { desktopRoutes } from './desktop/desktop-routes.js';
+import { previewRoutes } from './desktop/preview-routes.js';
 import type { SiteDesks } from './desktop/site-desks.js';
 import type { SiteRecordings } from './recordings/site-recordings.js';
 
@@ -129,6 +131,15 @@ export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
           sites: deps.siteDesks,
           live: deps.live,
           clock: deps.clock,
+        })
+      : []),
+    ...(deps.topology
+      ? previewRoutes({
+          topology: deps.topology,
+          sites: deps.siteDesks,
+          story: (tenantId, customerId, atMs) =>
+            readCustomerStory(deps.runQuery, tenantId, customerId, atMs),
+          log: deps.log,
         })
       : []),
     ...(deps.topology && deps.sipSecrets

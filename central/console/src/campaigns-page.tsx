@@ -137,6 +137,7 @@ function CreateCampaign(props: {
         >
           <MenuItem value="progressive">progressive</MenuItem>
           <MenuItem value="predictive">predictive</MenuItem>
+          <MenuItem value="preview">preview</MenuItem>
         </TextField>
       </Stack>
       <Stack direction="row" spacing={1} sx={{ mb: 1, flexWrap: 'wrap', rowGap: 1 }}>

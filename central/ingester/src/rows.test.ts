@@ -201,6 +201,7 @@ describe('call event rows of outbound campaigns', () => {
           attempt: 2,
           outcome: 'abandoned',
           mode: 'predictive',
+          skipReason: '',
         },
       }),
       AT,

@@ -69,6 +69,20 @@ describe('campaign agents from the site’s ACD', () => {
     expect(acd.agentState('a1')).toEqual({ name: 'reserved', callId: 'in-1' });
   });
 
+  it('an agent whose preview lapsed is freed not ready (rona), and published so', () => {
+    const { acd, agents, changes } = setup();
+    agents.reserve('retention', 'acme', 'preview-1');
+    agents.releaseAbsent('preview-1');
+    expect(acd.agentState('a1')).toEqual({ name: 'not_ready', reason: 'rona' });
+    expect(changes.flatMap((fx) => fx.agentChanges.map((c) => c.to.name))).toEqual([
+      'reserved',
+      'ready',
+      'not_ready',
+    ]);
+    // not offered the next contact until the agent says it is back
+    expect(agents.reserve('retention', 'acme', 'preview-2')).toBeUndefined();
+  });
+
   it('passes the skill’s inbound service level to the inbound-first gate', () => {
     const { agents, setSl } = setup();
     setSl({ offered: 40, answeredWithinTarget: 30 });

@@ -4,6 +4,7 @@
 // The ACD's effects (agent state changes) go to the caller, who publishes them as the call flow
 // does.
 import type { Acd, Effects } from '../acd/acd.js';
+import { RONA_REASON } from '../acd/agent-state.js';
 import type { InboundLoad } from '../dialer/pacing.js';
 import type { CampaignAgents } from './campaign-run.js';
 
@@ -77,6 +78,15 @@ export class AcdCampaignAgents implements CampaignAgents {
   release(callId: string): void {
     // The customer never reached the agent: the agent is ready again, without ring-no-answer blame.
     this.deps.effects(this.deps.acd.abandon(callId).effects);
+  }
+
+  releaseAbsent(callId: string): void {
+    const agentId = this.deps.acd
+      .agentList()
+      .find((a) => a.state.name === 'reserved' && a.state.callId === callId)?.agent.id;
+    this.release(callId);
+    // Not ready as after a ring with no answer: the agent says when they are back.
+    if (agentId !== undefined) this.deps.effects(this.deps.acd.notReady(agentId, RONA_REASON));
   }
 
   connected(callId: string): void {

@@ -3,6 +3,7 @@
 // own campaigns (another tenant's are "not found", never "forbidden", so their ids say nothing),
 // HQ's reaches every one. Each campaign is journalled before it exists and each attempt before its
 // events go out (campaign-journal.ts); the runs are ticked every second and after every outcome.
+// A preview campaign's offers are seen and decided here by the agent they are for only.
 import { basename } from 'node:path';
 import type { Clock } from '@ccfed/common';
 import type { Dialer } from '../dialer/port.js';
@@ -15,6 +16,7 @@ import {
   type CampaignDefinition,
   type CampaignProgress,
 } from './campaign-run.js';
+import { PreviewDecisionError, type PreviewDecision, type PreviewOffer } from './preview-offers.js';
 import type { CampaignJournal } from './campaign-journal.js';
 import { checkRules, DEFAULT_RULES, type CampaignRules } from './rules.js';
 
@@ -39,6 +41,16 @@ export interface NewCampaign {
   readonly contacts: readonly CampaignContact[];
   readonly rules?: Partial<Omit<CampaignRules, 'dnc'>> & { readonly dnc?: readonly string[] };
   readonly ringTimeoutMs?: number;
+  /** Preview mode: how long an offer waits for the agent's decision. */
+  readonly previewTimeoutMs?: number;
+}
+
+/** A preview as its agent sees it: the offer and the campaign it is of. */
+export interface PreviewView {
+  readonly offer: PreviewOffer;
+  readonly campaignId: string;
+  readonly tenantId: string;
+  readonly skill: string;
 }
 
 export interface CampaignDeskDeps {
@@ -134,6 +146,18 @@ export class CampaignDesk {
     const ringTimeoutMs = input.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS;
     if (!Number.isInteger(ringTimeoutMs) || ringTimeoutMs < 5_000 || ringTimeoutMs > 60_000)
       throw new CampaignRequestError('invalid', 'ringTimeoutMs: from 5,000 to 60,000');
+    const { previewTimeoutMs } = input;
+    if (
+      previewTimeoutMs !== undefined &&
+      (input.mode !== 'preview' ||
+        !Number.isInteger(previewTimeoutMs) ||
+        previewTimeoutMs < 5_000 ||
+        previewTimeoutMs > 300_000)
+    )
+      throw new CampaignRequestError(
+        'invalid',
+        'previewTimeoutMs: preview mode only, from 5,000 to 300,000',
+      );
     const definition: CampaignDefinition = {
       campaignId: input.campaignId,
       tenantId: input.tenantId,
@@ -142,6 +166,7 @@ export class CampaignDesk {
       rules,
       contacts: input.contacts,
       ringTimeoutMs,
+      ...(previewTimeoutMs !== undefined && { previewTimeoutMs }),
     };
     let run: CampaignRun;
     try {
@@ -176,6 +201,25 @@ export class CampaignDesk {
 
   list(scope: CampaignScope): CampaignProgress[] {
     return [...this.runs.values()].filter((r) => visible(scope, r)).map((r) => r.progress());
+  }
+
+  /** The preview open for `agentId` of this site, whichever campaign offered it. */
+  preview(agentId: string): PreviewView | undefined {
+    for (const run of this.runs.values()) {
+      const offer = run.previewFor(agentId);
+      if (offer) return viewOf(run, offer);
+    }
+    return undefined;
+  }
+
+  /**
+   * `agentId`'s decision on its preview `offerId`. Throws PreviewDecisionError: not_found for an
+   * id no campaign here offered, not_yours for another agent's, stale for one decided or lapsed.
+   */
+  decidePreview(agentId: string, offerId: string, decision: PreviewDecision): PreviewView {
+    for (const run of this.runs.values())
+      if (run.hasPreview(offerId)) return viewOf(run, run.decide(offerId, agentId, decision));
+    throw new PreviewDecisionError('not_found', `no preview ${offerId}`);
   }
 
   /** Dials what each running campaign may dial now; a campaign that fails is paused. */
@@ -219,6 +263,11 @@ export class CampaignDesk {
       },
     };
   }
+}
+
+function viewOf(run: CampaignRun, offer: PreviewOffer): PreviewView {
+  const { campaignId, tenantId, skill } = run.definition;
+  return { offer, campaignId, tenantId, skill };
 }
 
 function visible(scope: CampaignScope, run: CampaignRun): boolean {

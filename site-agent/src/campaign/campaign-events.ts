@@ -28,6 +28,7 @@ export function campaignAttemptEvent(
         attempt: record.attempt,
         outcome: record.outcome,
         mode: definition.mode,
+        skipReason: record.skipReason ?? '',
       },
     },
   };

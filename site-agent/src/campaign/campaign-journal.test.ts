@@ -140,3 +140,56 @@ describe('the site’s campaign journal', () => {
     );
   });
 });
+
+describe('a preview campaign in the journal', () => {
+  it('keeps its mode and offer timeout, and a skip replays with its reason and its hold', () => {
+    const d = mkdtempSync(join(tmpdir(), 'campaign-journal-'));
+    try {
+      const journal = new CampaignJournal(join(d, 'campaigns'));
+      const preview: CampaignDefinition = {
+        ...definition,
+        mode: 'preview',
+        previewTimeoutMs: 45_000,
+      };
+      journal.save(preview, 'running');
+      const clock = new ManualClock(NOW);
+      let n = 0;
+      const run = new CampaignRun(preview, {
+        clock,
+        agents,
+        abandoned: new AbandonedCalls(),
+        newId: () => `id-${++n}`,
+        dialer: { dial: () => Promise.resolve({ kind: 'no_answer' }) },
+        recorded: (r) => journal.append(r),
+      });
+      run.start();
+      run.tick();
+      const offer = run.previewFor('agent-of-id-1')!;
+      expect(offer.expiresAtMs).toBe(NOW + 45_000);
+      run.decide(offer.offerId, 'agent-of-id-1', { kind: 'skip', reason: 'wrong_contact' });
+
+      const [kept] = journal.load();
+      expect(kept!.definition).toMatchObject({ mode: 'preview', previewTimeoutMs: 45_000 });
+      expect(kept!.attempts).toEqual([
+        expect.objectContaining({
+          contactId: 'c1',
+          outcome: 'skipped',
+          skipReason: 'wrong_contact',
+          attempt: 0,
+        }),
+      ]);
+      const again = new CampaignRun(kept!.definition, {
+        clock,
+        agents,
+        abandoned: new AbandonedCalls(),
+        newId: () => 'x',
+        dialer: { dial: () => Promise.resolve({ kind: 'no_answer' }) },
+        recorded: () => {},
+      });
+      for (const a of kept!.attempts) again.replay(a);
+      expect(again.contactState('c1')).toMatchObject({ kind: 'later', reason: 'preview_skipped' });
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});

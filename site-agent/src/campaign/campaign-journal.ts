@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { CampaignAttemptRecord, CampaignDefinition } from './campaign-run.js';
 import { writeFileDurably } from '../durable-file.js';
+import { SKIP_REASONS } from './preview-offers.js';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -19,8 +20,9 @@ const storedDefinition = z.strictObject({
     campaignId: z.string().regex(ID),
     tenantId: z.string().min(1),
     skill: z.string().min(1),
-    mode: z.enum(['progressive', 'predictive']),
+    mode: z.enum(['progressive', 'predictive', 'preview']),
     ringTimeoutMs: z.number().int().positive(),
+    previewTimeoutMs: z.number().int().positive().optional(),
     rules: z.strictObject({
       window: z.strictObject({ startMinute: z.number().int(), endMinute: z.number().int() }),
       maxAttempts: z.number().int().positive(),
@@ -51,7 +53,17 @@ const storedAttempt = z.strictObject({
   callId: z.string(),
   agentId: z.string(),
   attempt: z.number().int().min(0),
-  outcome: z.enum(['connected', 'no_answer', 'busy', 'agent_no_answer', 'abandoned', 'failed']),
+  outcome: z.enum([
+    'connected',
+    'no_answer',
+    'busy',
+    'agent_no_answer',
+    'abandoned',
+    'failed',
+    'skipped',
+    'released',
+  ]),
+  skipReason: z.enum(SKIP_REASONS).optional(),
   atMs: z.number(),
 });
 

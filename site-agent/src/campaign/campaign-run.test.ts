@@ -9,7 +9,10 @@ import {
   type CampaignAttemptRecord,
   type CampaignContact,
   type CampaignDefinition,
+  DEFAULT_PREVIEW_TIMEOUT_MS,
+  PREVIEW_SKIP_HOLD_MS,
 } from './campaign-run.js';
+import { PreviewDecisionError } from './preview-offers.js';
 import { DEFAULT_RULES } from './rules.js';
 
 const MINUTE = 60_000;
@@ -71,6 +74,14 @@ class Agents implements CampaignAgents {
     this.reserved.delete(callId);
     this.free.push(agent);
   }
+  /** Agents freed not ready after a lapsed preview, by call id. */
+  readonly absent: string[] = [];
+  releaseAbsent(callId: string): void {
+    const agent = this.reserved.get(callId);
+    if (agent === undefined) throw new Error(`no agent reserved for ${callId}`);
+    this.reserved.delete(callId);
+    this.absent.push(agent);
+  }
   readonly talking = new Set<string>();
   connected(callId: string): void {
     this.talking.add(callId);
@@ -95,6 +106,7 @@ function setup(opts: {
   mode?: CampaignDefinition['mode'];
   dnc?: string[];
   abandoned?: AbandonedCalls;
+  previewTimeoutMs?: number;
 }) {
   const clock = new ManualClock(NOW);
   const dialer = new ScriptedDialer(opts.script);
@@ -110,6 +122,7 @@ function setup(opts: {
       rules: { ...DEFAULT_RULES, dnc: new Set(opts.dnc ?? []) },
       contacts: opts.contacts,
       ringTimeoutMs: 20_000,
+      ...(opts.previewTimeoutMs !== undefined && { previewTimeoutMs: opts.previewTimeoutMs }),
     },
     {
       clock,
@@ -323,5 +336,178 @@ describe('progress', () => {
     });
     // 1 abandoned of 2 live calls, with the Pacer's estimate of machine verdicts (none here).
     expect(p.abandonRate24h).toBeCloseTo(0.5, 5);
+  });
+});
+
+describe('a preview campaign offers the contact to its agent, who dials or skips it', () => {
+  const customers = () => [
+    { ...contact('c1', '+447700900001'), customerId: 'cust-1' },
+    { ...contact('c2', '+447700900002'), customerId: 'cust-2' },
+    contact('c3', '+447700900003'),
+  ];
+
+  it('offers one contact per free agent and dials nothing before the agent decides', () => {
+    const { dialer, run } = setup({
+      contacts: customers(),
+      script: {},
+      agents: ['a1', 'a2'],
+      mode: 'preview',
+    });
+    expect(run.tick()).toBe(2);
+    expect(dialer.requests).toEqual([]);
+    expect(run.previewFor('a1')).toEqual({
+      offerId: 'id-2',
+      callId: 'id-1',
+      agentId: 'a1',
+      contactId: 'c1',
+      customerId: 'cust-1',
+      offeredAtMs: NOW,
+      expiresAtMs: NOW + DEFAULT_PREVIEW_TIMEOUT_MS,
+    });
+    expect(run.previewFor('a2')?.contactId).toBe('c2');
+    expect(run.contactState('c1')).toEqual({ kind: 'previewing', offerId: 'id-2' });
+    // Both agents hold a preview: nobody is left for the third contact.
+    expect(run.tick()).toBe(0);
+    expect(run.progress().previews).toEqual({ offered: 2, skipped: 0, released: 0 });
+    expect(run.progress().dialed).toBe(0);
+  });
+
+  it('dial places the call agent first under the reserved call id and counts an attempt', async () => {
+    const { dialer, run, records, agents } = setup({
+      contacts: customers(),
+      script: { '+447700900001': ['connected'] },
+      mode: 'preview',
+    });
+    run.tick();
+    const offer = run.previewFor('a1')!;
+    run.decide(offer.offerId, 'a1', { kind: 'dial' });
+    expect(run.previewFor('a1')).toBeUndefined();
+    await run.settled();
+    expect(dialer.requests.map((r) => [r.callId, r.agentId, r.number, r.order])).toEqual([
+      [offer.callId, 'a1', '+447700900001', 'agent_first'],
+    ]);
+    expect(agents.talking.has(offer.callId)).toBe(true);
+    expect(records.map((r) => [r.contactId, r.outcome, r.attempt])).toEqual([
+      ['c1', 'connected', 1],
+    ]);
+    expect(run.contactState('c1')).toEqual({ kind: 'done', reason: 'completed' });
+    expect(run.progress()).toMatchObject({ dialed: 1, connected: 1 });
+  });
+
+  it('skip frees the agent, costs no attempt, and holds the contact for 4 h', () => {
+    const { dialer, run, records, agents, clock } = setup({
+      contacts: customers(),
+      script: {},
+      mode: 'preview',
+    });
+    run.tick();
+    const offer = run.previewFor('a1')!;
+    run.decide(offer.offerId, 'a1', { kind: 'skip', reason: 'needs_preparation' });
+    expect(agents.free).toEqual(['a1']);
+    expect(records).toEqual([
+      expect.objectContaining({
+        contactId: 'c1',
+        attemptId: offer.offerId,
+        callId: offer.callId,
+        agentId: 'a1',
+        outcome: 'skipped',
+        skipReason: 'needs_preparation',
+        attempt: 0,
+        atMs: NOW,
+      }),
+    ]);
+    expect(run.contactState('c1')).toEqual({
+      kind: 'later',
+      reason: 'preview_skipped',
+      notBeforeMs: NOW + PREVIEW_SKIP_HOLD_MS,
+    });
+    // The freed agent is offered the next contact, not the skipped one.
+    run.tick();
+    expect(run.previewFor('a1')?.contactId).toBe('c2');
+    run.decide(run.previewFor('a1')!.offerId, 'a1', { kind: 'skip', reason: 'not_now' });
+    run.tick();
+    expect(run.previewFor('a1')?.contactId).toBe('c3');
+    run.decide(run.previewFor('a1')!.offerId, 'a1', { kind: 'skip', reason: 'not_now' });
+    clock.advance(PREVIEW_SKIP_HOLD_MS - 1);
+    expect(run.tick()).toBe(0);
+    clock.advance(1);
+    run.tick();
+    expect(run.previewFor('a1')?.contactId).toBe('c1');
+    expect(dialer.requests).toEqual([]);
+    expect(run.progress().previews).toEqual({ offered: 4, skipped: 3, released: 0 });
+  });
+
+  it('a preview undecided within its timeout is released: the agent freed not ready, the contact offered to another', () => {
+    const { run, records, agents, clock } = setup({
+      contacts: customers(),
+      script: {},
+      agents: ['a1'],
+      mode: 'preview',
+      previewTimeoutMs: 10_000,
+    });
+    run.tick();
+    const offer = run.previewFor('a1')!;
+    clock.advance(9_999);
+    run.tick();
+    expect(run.previewFor('a1')).toBe(offer);
+    agents.free.push('a2'); // another agent comes in
+    clock.advance(1);
+    run.tick();
+    expect(agents.absent).toEqual(['a1']);
+    expect(records.map((r) => [r.agentId, r.outcome, r.attempt])).toEqual([['a1', 'released', 0]]);
+    // Released, the same contact goes to the next agent free.
+    expect(run.previewFor('a2')?.contactId).toBe('c1');
+    expect(() => run.decide(offer.offerId, 'a1', { kind: 'dial' })).toThrow(
+      expect.objectContaining({ code: 'stale' }),
+    );
+    expect(run.progress().previews).toEqual({ offered: 2, skipped: 0, released: 1 });
+  });
+
+  it('refuses a wrong id, another agent, a second decision, and one past its timeout', () => {
+    const { run, clock, dialer } = setup({
+      contacts: customers(),
+      script: {},
+      agents: ['a1', 'a2'],
+      mode: 'preview',
+    });
+    run.tick();
+    const mine = run.previewFor('a1')!;
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        expect(err).toBeInstanceOf(PreviewDecisionError);
+        return (err as PreviewDecisionError).code;
+      }
+      return 'accepted';
+    };
+    expect(code(() => run.decide('nope', 'a1', { kind: 'dial' }))).toBe('not_found');
+    expect(code(() => run.decide(mine.offerId, 'a2', { kind: 'dial' }))).toBe('not_yours');
+    expect(code(() => run.decide(mine.offerId, 'a1', { kind: 'skip', reason: 'other' }))).toBe(
+      'accepted',
+    );
+    expect(code(() => run.decide(mine.offerId, 'a1', { kind: 'dial' }))).toBe('stale');
+    const theirs = run.previewFor('a2')!;
+    clock.advance(DEFAULT_PREVIEW_TIMEOUT_MS);
+    expect(code(() => run.decide(theirs.offerId, 'a2', { kind: 'dial' }))).toBe('stale');
+    expect(dialer.requests).toEqual([]);
+  });
+
+  it('pausing withdraws the open previews (the agents freed as they were); a replayed skip keeps its hold', () => {
+    const { run, records, agents } = setup({ contacts: customers(), script: {}, mode: 'preview' });
+    run.tick();
+    run.pause();
+    expect(agents.free).toEqual(['a1']);
+    expect(agents.absent).toEqual([]);
+    expect(records.map((r) => r.outcome)).toEqual(['released']);
+    expect(run.contactState('c1')).toEqual({ kind: 'pending' });
+
+    const again = setup({ contacts: customers(), script: {}, mode: 'preview' });
+    again.run.replay({ ...records[0]!, outcome: 'skipped', skipReason: 'not_now' });
+    expect(again.run.contactState('c1')).toMatchObject({
+      kind: 'later',
+      reason: 'preview_skipped',
+    });
+    expect(again.run.progress()).toMatchObject({ dialed: 0, previews: { skipped: 1 } });
   });
 });

@@ -3,7 +3,8 @@
 // the rules let it call now, has the ACD reserve an agent for each and the dialer connect them,
 // and keeps every contact's attempts, last outcome and last abandoned call for the next decision.
 // The agents and the dialer are ports: the site agent wires the ACD and the SIP dialer; the unit
-// tests a scripted dialer. Time comes from the injected clock.
+// tests a scripted dialer. Time comes from the injected clock. In preview mode the reserved agent
+// is first offered the contact (preview-offers.ts) and dials it, skips it, or lets it lapse.
 import type { Clock } from '@ccfed/common';
 import {
   inboundFirst,
@@ -13,6 +14,12 @@ import {
   type PacingMode,
 } from '../dialer/pacing.js';
 import type { DialOrder, DialOutcome, Dialer } from '../dialer/port.js';
+import {
+  PreviewOffers,
+  type PreviewDecision,
+  type PreviewOffer,
+  type SkipReason,
+} from './preview-offers.js';
 import {
   dialVerdict,
   type AttemptOutcome,
@@ -31,16 +38,25 @@ export interface CampaignContact {
   readonly customerId?: string;
 }
 
+/** Preview: the agent sees the contact first and dials or skips; the others are paced. */
+export type CampaignMode = PacingMode | 'preview';
+
 export interface CampaignDefinition {
   readonly campaignId: string;
   readonly tenantId: string;
   readonly skill: string;
-  readonly mode: PacingMode;
+  readonly mode: CampaignMode;
   readonly rules: CampaignRules;
   readonly contacts: readonly CampaignContact[];
   /** How long a customer's phone rings before the attempt is no answer. */
   readonly ringTimeoutMs: number;
+  /** Preview mode: how long an offer waits for the agent's decision (default 30 s). */
+  readonly previewTimeoutMs?: number;
 }
+
+export const DEFAULT_PREVIEW_TIMEOUT_MS = 30_000;
+/** A skipped contact is not offered again in its campaign for this long (then as the rules say). */
+export const PREVIEW_SKIP_HOLD_MS = 4 * 3_600_000;
 
 /** The site's agents for a campaign's skill and tenant, as its ACD sees them. */
 export interface CampaignAgents {
@@ -56,7 +72,16 @@ export interface CampaignAgents {
   release(callId: string): void;
   /** The agent reserved for `callId` is talking to the customer. */
   connected(callId: string): void;
+  /**
+   * The agent reserved for `callId` let a preview lapse: freed, and not ready (as for a ring with
+   * no answer), so that an absent agent is not offered the next contact at once. Without it the
+   * agent is released as by `release`.
+   */
+  releaseAbsent?(callId: string): void;
 }
+
+/** How a preview ended without a call: skipped by the agent, or lapsed / withdrawn (released). */
+export type PreviewEnd = 'skipped' | 'released';
 
 /** One attempt's end, as the campaign's events carry it (the number never). */
 export interface CampaignAttemptRecord {
@@ -66,9 +91,14 @@ export interface CampaignAttemptRecord {
   readonly attemptId: string;
   readonly callId: string;
   readonly agentId: string;
-  /** 1 for the first attempt at this contact; an agent's no answer is not an attempt. */
+  /**
+   * 1 for the first attempt at this contact; an agent's no answer is not an attempt, nor is a
+   * preview skipped or released (their records carry the attempts so far).
+   */
   readonly attempt: number;
-  readonly outcome: DialOutcome['kind'];
+  readonly outcome: DialOutcome['kind'] | PreviewEnd;
+  /** A skipped preview: the agent's reason. */
+  readonly skipReason?: SkipReason;
   readonly atMs: number;
 }
 
@@ -103,6 +133,7 @@ export class AbandonedCalls {
 export type ContactState =
   | { readonly kind: 'pending' }
   | { readonly kind: 'dialing'; readonly attemptId: string }
+  | { readonly kind: 'previewing'; readonly offerId: string }
   | { readonly kind: 'later'; readonly notBeforeMs: number; readonly reason: string }
   | { readonly kind: 'done'; readonly reason: 'dnc' | 'max_attempts' | 'completed' };
 
@@ -110,12 +141,18 @@ export interface CampaignProgress {
   readonly campaignId: string;
   readonly tenantId: string;
   readonly skill: string;
-  readonly mode: PacingMode;
+  readonly mode: CampaignMode;
   readonly status: 'running' | 'paused';
   readonly contacts: number;
   readonly dialed: number;
   readonly connected: number;
   readonly abandoned: number;
+  /** Preview mode: contacts offered to agents, and of those skipped and released undecided. */
+  readonly previews: {
+    readonly offered: number;
+    readonly skipped: number;
+    readonly released: number;
+  };
   /** Over the trailing 24 h, answering-machine misclassifications estimated in (the Pacer's). */
   readonly abandonRate24h: number;
   readonly outcomes: Readonly<Record<string, number>>;
@@ -133,7 +170,7 @@ interface ContactRecord {
 
 const DAY_MS = 86_400_000;
 
-const PACER_OUTCOME: Partial<Record<DialOutcome['kind'], LineOutcome>> = {
+const PACER_OUTCOME: Partial<Record<CampaignAttemptRecord['outcome'], LineOutcome>> = {
   connected: 'connected',
   abandoned: 'abandoned',
   no_answer: 'no_answer',
@@ -147,6 +184,8 @@ export class CampaignRun {
   private readonly pacer: Pacer;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly outcomes: Record<string, number> = {};
+  private readonly offers = new PreviewOffers();
+  private readonly previews = { offered: 0, skipped: 0, released: 0 };
   private dialed = 0;
   private held: string | undefined;
 
@@ -174,9 +213,37 @@ export class CampaignRun {
     this.status = 'running';
   }
 
-  /** No new attempt starts; those dialing finish and are recorded. */
+  /** No new attempt starts; those dialing finish and are recorded; open previews are released. */
   pause(): void {
     this.status = 'paused';
+    const at = this.deps.clock.now();
+    for (const offer of this.offers.withdrawAll()) this.endPreview(offer, 'released', at);
+  }
+
+  /** The preview open for `agentId`, if this campaign offered them one. */
+  previewFor(agentId: string): PreviewOffer | undefined {
+    return this.offers.forAgent(agentId);
+  }
+
+  /** Whether `offerId` is (or was lately) one of this campaign's previews. */
+  hasPreview(offerId: string): boolean {
+    return this.offers.knows(offerId);
+  }
+
+  /**
+   * The agent's decision on its preview: dial places the call agent first under the reserved call
+   * id (the same rules, attempts and events as progressive); skip frees the agent and holds the
+   * contact for PREVIEW_SKIP_HOLD_MS, costing no attempt. Throws PreviewDecisionError for an
+   * unknown offer, another agent's, or one decided or lapsed.
+   */
+  decide(offerId: string, agentId: string, decision: PreviewDecision): PreviewOffer {
+    const now = this.deps.clock.now();
+    this.releaseLapsed(now);
+    const offer = this.offers.take(offerId, agentId, now, decision.kind);
+    const rec = this.contacts.find((r) => r.contact.contactId === offer.contactId)!;
+    if (decision.kind === 'skip') this.endPreview(offer, 'skipped', now, decision.reason);
+    else this.place(rec, offer.callId, offer.agentId);
+    return offer;
   }
 
   /**
@@ -184,8 +251,11 @@ export class CampaignRun {
    * Returns how many attempts it started.
    */
   tick(): number {
+    this.releaseLapsed(this.deps.clock.now());
     if (this.status !== 'running') return this.hold('paused');
-    const { skill, tenantId, mode } = this.definition;
+    const { skill, tenantId } = this.definition;
+    // Preview offers one contact per free agent, as progressive dials one line per free agent.
+    const mode = this.definition.mode === 'preview' ? 'progressive' : this.definition.mode;
     const gate = inboundFirst(this.deps.agents.inboundLoad(skill, tenantId));
     if (!gate.outbound) return this.hold(gate.reason);
     const staff = this.deps.agents.staffing(skill, tenantId);
@@ -253,6 +323,7 @@ export class CampaignRun {
       dialed: this.dialed,
       connected: this.outcomes.connected ?? 0,
       abandoned: this.outcomes.abandoned ?? 0,
+      previews: { ...this.previews },
       abandonRate24h: window.abandonRate24h,
       outcomes: { ...this.outcomes },
       standing,
@@ -268,7 +339,7 @@ export class CampaignRun {
   /** Applies the rules to a contact not dialing now, keeping its verdict; true if due now. */
   private dialable(rec: ContactRecord, now: number): boolean {
     const s = rec.state;
-    if (s.kind === 'dialing' || s.kind === 'done') return false;
+    if (s.kind === 'dialing' || s.kind === 'previewing' || s.kind === 'done') return false;
     if (s.kind === 'later' && s.notBeforeMs > now) return false;
     const abandonedAt = this.deps.abandoned.lastAt(rec.contact.number);
     const history: ContactHistory =
@@ -281,16 +352,71 @@ export class CampaignRun {
   }
 
   private attempt(rec: ContactRecord): boolean {
-    const { tenantId, skill, ringTimeoutMs } = this.definition;
+    const { tenantId, skill } = this.definition;
     const callId = this.deps.newId();
     const agentId = this.deps.agents.reserve(skill, tenantId, callId);
     if (agentId === undefined) return false;
+    if (this.definition.mode === 'preview') this.offer(rec, callId, agentId);
+    else this.place(rec, callId, agentId);
+    return true;
+  }
+
+  /** Puts the contact in front of the agent reserved for it, until decided or lapsed. */
+  private offer(rec: ContactRecord, callId: string, agentId: string): void {
+    const now = this.deps.clock.now();
+    const offerId = this.deps.newId();
+    const { contactId, customerId } = rec.contact;
+    this.offers.add({
+      offerId,
+      callId,
+      agentId,
+      contactId,
+      ...(customerId !== undefined && { customerId }),
+      offeredAtMs: now,
+      expiresAtMs: now + (this.definition.previewTimeoutMs ?? DEFAULT_PREVIEW_TIMEOUT_MS),
+    });
+    rec.state = { kind: 'previewing', offerId };
+    this.previews.offered += 1;
+  }
+
+  /** Frees the agents of previews whose time ran out; their contacts are offered again later. */
+  private releaseLapsed(now: number): void {
+    for (const offer of this.offers.lapsed(now)) this.endPreview(offer, 'released', now);
+  }
+
+  /** A preview that ends without a call: the agent freed, the end recorded (no attempt). */
+  private endPreview(offer: PreviewOffer, end: PreviewEnd, at: number, reason?: SkipReason): void {
+    const rec = this.contacts.find((r) => r.contact.contactId === offer.contactId)!;
+    // A lapsed offer's agent did not answer the screen: not ready, as after a ring with no answer.
+    // A withdrawn one (pause) or a skip frees the agent as it was.
+    const { agents } = this.deps;
+    if (end === 'released' && at >= offer.expiresAtMs && agents.releaseAbsent)
+      agents.releaseAbsent(offer.callId);
+    else agents.release(offer.callId);
+    this.apply(rec, end, at);
+    this.deps.recorded({
+      campaignId: this.definition.campaignId,
+      tenantId: this.definition.tenantId,
+      contactId: offer.contactId,
+      attemptId: offer.offerId,
+      callId: offer.callId,
+      agentId: offer.agentId,
+      attempt: rec.history.attempts,
+      outcome: end,
+      ...(reason !== undefined && { skipReason: reason }),
+      atMs: at,
+    });
+  }
+
+  /** Dials the contact for the agent reserved under `callId`. */
+  private place(rec: ContactRecord, callId: string, agentId: string): void {
+    const { tenantId, skill, ringTimeoutMs } = this.definition;
     const attemptId = this.deps.newId();
     rec.state = { kind: 'dialing', attemptId };
     this.dialed += 1;
-    // Agent first in progressive (and preview) dialing: the customer never waits for an agent.
+    // Agent first in progressive and preview dialing: the customer never waits for an agent.
     const order: DialOrder =
-      this.definition.mode === 'progressive' ? 'agent_first' : 'customer_first';
+      this.definition.mode === 'predictive' ? 'customer_first' : 'agent_first';
     const done = this.deps.dialer
       .dial({
         attemptId,
@@ -308,7 +434,6 @@ export class CampaignRun {
         this.finish(rec, { attemptId, callId, agentId, outcome });
       });
     this.inFlight.set(attemptId, done);
-    return true;
   }
 
   /**
@@ -319,7 +444,7 @@ export class CampaignRun {
     const rec = this.contacts.find((c) => c.contact.contactId === r.contactId);
     if (!rec || r.campaignId !== this.definition.campaignId)
       throw new RangeError(`campaign ${this.definition.campaignId}: no contact ${r.contactId}`);
-    this.dialed += 1;
+    if (r.outcome !== 'skipped' && r.outcome !== 'released') this.dialed += 1;
     this.apply(rec, r.outcome, r.atMs);
     // The Pacer counts at its clock only: an attempt of the last 24 h is counted now, so that the
     // abandoned-call rate a restart would otherwise forget holds the cap (it then leaves the
@@ -352,7 +477,22 @@ export class CampaignRun {
     });
   }
 
-  private apply(rec: ContactRecord, kind: DialOutcome['kind'], at: number): void {
+  private apply(rec: ContactRecord, kind: CampaignAttemptRecord['outcome'], at: number): void {
+    if (kind === 'skipped' || kind === 'released') {
+      // Not an attempt: the customer was never rung. A skipped contact waits; a released one is
+      // offered again at the next tick (to another agent: the absent one is not ready).
+      if (kind === 'skipped') this.previews.skipped += 1;
+      else this.previews.released += 1;
+      rec.state =
+        kind === 'skipped'
+          ? {
+              kind: 'later',
+              notBeforeMs: at + PREVIEW_SKIP_HOLD_MS,
+              reason: 'preview_skipped',
+            }
+          : { kind: 'pending' };
+      return;
+    }
     this.outcomes[kind] = (this.outcomes[kind] ?? 0) + 1;
     rec.state = { kind: 'pending' };
     // An agent who did not answer: the customer was never rung, not an attempt at them.

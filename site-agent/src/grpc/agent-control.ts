@@ -94,6 +94,8 @@ export function createAgentControlService({
   | 'startCampaign'
   | 'pauseCampaign'
   | 'listCampaigns'
+  | 'getPreview'
+  | 'decidePreview'
   | 'requestCallback'
   | 'listCallbacks'
   | 'cancelCallback'

@@ -18,6 +18,8 @@
 //   TransferCall
 //   FetchRecording    -             -               -             -          -         - (3)
 //   CompleteWrapUp    its own call  -               -             -          -         -
+//   GetPreview,       its own       -               -             -          -         -
+//   DecidePreview     preview
 //   StartMonitor,     -             any agent's     its tenant's  -          -         -
 //   AnswerMonitor,                  call            agents' calls
 //   StopMonitor
@@ -75,7 +77,10 @@ export function actingPrincipal(peer: Principal, onBehalfOf: string | undefined)
 
 /** What a call asks to do. */
 export type SiteRequest =
-  | { readonly rpc: AgentRpc | RecordingRpc | WrapUpRpc | CallRpc; readonly agentId: string }
+  | {
+      readonly rpc: AgentRpc | RecordingRpc | WrapUpRpc | PreviewRpc | CallRpc;
+      readonly agentId: string;
+    }
   | { readonly rpc: MonitorRpc; readonly agentId?: string }
   | {
       readonly rpc:
@@ -111,6 +116,9 @@ export type AgentRpc = 'Login' | 'SetReady' | 'SetNotReady' | 'Logout';
 export type RecordingRpc = 'PauseRecording' | 'ResumeRecording';
 /** The agent's own after-call work: only the agent records what happened on its call. */
 export type WrapUpRpc = 'CompleteWrapUp';
+
+/** A preview campaign's offer to an agent (docs/campaigns.md): only that agent sees and decides it. */
+export type PreviewRpc = 'GetPreview' | 'DecidePreview';
 
 /** The RPCs of silent monitoring; agentId is the agent talking on the monitored call. */
 export type MonitorRpc = 'StartMonitor' | 'AnswerMonitor' | 'StopMonitor';
@@ -155,6 +163,13 @@ export function authorise(caller: Principal, site: SiteFacts, req: SiteRequest):
     return onAgent === caller.agent
       ? allow({ kind: 'agent', agentId: caller.agent })
       : deny(`an agent wraps up only its own calls, not ${clip(onAgent ?? '')}'s`);
+  }
+  if (req.rpc === 'GetPreview' || req.rpc === 'DecidePreview') {
+    if (caller.kind !== 'agent') return deny('a preview is seen and decided by its agent only');
+    if (caller.site !== site.siteId) return deny(`an agent acts only at ${caller.site}`);
+    return onAgent === caller.agent
+      ? allow({ kind: 'agent', agentId: caller.agent })
+      : deny(`an agent sees and decides only its own previews, not ${clip(onAgent ?? '')}'s`);
   }
   if (req.rpc === 'FetchRecording')
     return caller.kind === 'service' && caller.service === 'api'

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ManualClock, silentLogger, type Principal } from '@ccfed/common';
 import { site } from '@ccfed/proto';
 import { Status } from 'nice-grpc';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CampaignDesk } from '../campaign/campaign-desk.js';
 import { CampaignJournal } from '../campaign/campaign-journal.js';
 import type { DialRequest } from '../dialer/port.js';
@@ -179,5 +179,103 @@ describe('campaign RPCs', () => {
     const { as } = await serve(false);
     const sup = await as(SUPERVISOR);
     expect(await failure(sup.listCampaigns({}))).toMatchObject({ code: Status.UNAVAILABLE });
+  });
+});
+
+describe('preview RPCs', () => {
+  const PREVIEW_CSV =
+    'customer_id,number,time_zone\nc-1,+447700900001,Europe/London\nc-2,+447700900002,Europe/London\n';
+  const OTHER_AGENT: Principal = { kind: 'agent', site: 'shanghai', agent: 'sh-002' };
+
+  it('only the agent a preview is for sees and decides it; bad, unknown and stale decisions are refused', async () => {
+    const { as, dialed } = await serve();
+    const [sup, agent, other] = await Promise.all([as(SUPERVISOR), as(AGENT), as(OTHER_AGENT)]);
+    await sup.createCampaign(
+      create({ mode: 'preview', contactsCsv: PREVIEW_CSV, previewTimeoutMs: 20_000 }),
+    );
+    await sup.startCampaign({ campaignId: 'acme-retention' });
+
+    const { preview } = await agent.getPreview({ agentId: 'sh-001' });
+    expect(preview).toMatchObject({
+      campaignId: 'acme-retention',
+      tenantId: 'acme-bank',
+      skill: 'sales',
+      contactId: 'c-1',
+      customerId: 'c-1',
+      offeredAt: new Date(NOW),
+      expiresAt: new Date(NOW + 20_000),
+    });
+    expect(JSON.stringify(preview)).not.toContain('+44');
+    expect(dialed).toHaveLength(0);
+    const offerId = preview!.offerId;
+
+    // Nobody else sees or decides it: another agent, a supervisor.
+    expect(await failure(other.getPreview({ agentId: 'sh-001' }))).toMatchObject({
+      code: Status.PERMISSION_DENIED,
+    });
+    expect(await failure(sup.getPreview({ agentId: 'sh-001' }))).toMatchObject({
+      code: Status.PERMISSION_DENIED,
+    });
+    expect((await other.getPreview({ agentId: 'sh-002' })).preview).toBeUndefined();
+    const decide = (over: Partial<site.DecidePreviewRequest>) => ({
+      agentId: 'sh-001',
+      offerId,
+      decision: 'skip',
+      skipReason: 'not_now',
+      ...over,
+    });
+    expect(await failure(other.decidePreview(decide({ agentId: 'sh-002' })))).toMatchObject({
+      code: Status.PERMISSION_DENIED,
+      details: expect.stringContaining("another agent's"),
+    });
+    expect(await failure(agent.decidePreview(decide({ decision: 'maybe' })))).toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+    });
+    expect(await failure(agent.decidePreview(decide({ skipReason: 'bored' })))).toMatchObject({
+      code: Status.INVALID_ARGUMENT,
+      details: expect.stringContaining('not_now'),
+    });
+    expect(await failure(agent.decidePreview(decide({ offerId: 'no-such-offer' })))).toMatchObject({
+      code: Status.NOT_FOUND,
+    });
+
+    // Skipped once; a second decision on it is stale.
+    expect((await agent.decidePreview(decide({}))).preview?.contactId).toBe('c-1');
+    expect(
+      await failure(agent.decidePreview(decide({ decision: 'dial', skipReason: '' }))),
+    ).toMatchObject({ code: Status.FAILED_PRECONDITION });
+
+    // The freed agent is offered the next contact, and dials it: agent first, its call id.
+    const next = (await agent.getPreview({ agentId: 'sh-001' })).preview!;
+    expect(next.contactId).toBe('c-2');
+    await agent.decidePreview(decide({ offerId: next.offerId, decision: 'dial', skipReason: '' }));
+    await vi.waitFor(() => expect(dialed).toHaveLength(1));
+    expect(dialed[0]).toMatchObject({
+      callId: next.callId,
+      agentId: 'sh-001',
+      number: '+447700900002',
+      order: 'agent_first',
+    });
+    const [progress] = (await sup.listCampaigns({})).campaigns;
+    expect(progress).toMatchObject({
+      mode: 'preview',
+      previewsOffered: 2,
+      previewsSkipped: 1,
+      previewsReleased: 0,
+      dialed: 1,
+    });
+  });
+
+  it('a preview timeout outside 5-300 s, or on another mode, is refused', async () => {
+    const { as } = await serve();
+    const sup = await as(SUPERVISOR);
+    for (const over of [
+      { mode: 'preview', previewTimeoutMs: 4_000 },
+      { mode: 'progressive', previewTimeoutMs: 30_000 },
+    ])
+      expect(await failure(sup.createCampaign(create(over)))).toMatchObject({
+        code: Status.INVALID_ARGUMENT,
+        details: expect.stringContaining('previewTimeoutMs'),
+      });
   });
 });

@@ -10,6 +10,13 @@
 //   a campaign id in use                                                → ALREADY_EXISTS
 //   no such campaign (or another tenant's)                              → NOT_FOUND
 //   a site without a dialer                                             → UNAVAILABLE
+//
+// GetPreview and DecidePreview are the agent's own (authorise.ts): the preview a campaign offered
+// it, and its dial or skip. The offer names the customer by id, never by number.
+//   a decision other than dial or skip, a skip without a known reason  → INVALID_ARGUMENT
+//   no such offer here                                                  → NOT_FOUND
+//   another agent's offer                                               → PERMISSION_DENIED
+//   an offer already decided or lapsed                                  → FAILED_PRECONDITION
 import type { site as siteApi } from '@ccfed/proto';
 import { ServerError, Status } from 'nice-grpc';
 import type { Logger } from 'pino';
@@ -19,6 +26,13 @@ import {
   type CampaignScope,
 } from '../campaign/campaign-desk.js';
 import type { CampaignProgress } from '../campaign/campaign-run.js';
+import {
+  isSkipReason,
+  PreviewDecisionError,
+  SKIP_REASONS,
+  type PreviewDecision,
+} from '../campaign/preview-offers.js';
+import type { PreviewView } from '../campaign/campaign-desk.js';
 import { ContactListError, parseContactCsv } from '../campaign/contact-list.js';
 import type { Scope, SiteFacts } from './authorise.js';
 import { internalError } from './internal-error.js';
@@ -39,7 +53,12 @@ export function campaignRpcs({
   log,
 }: CampaignRpcDeps): Pick<
   siteApi.AgentControlServiceImplementation,
-  'createCampaign' | 'startCampaign' | 'pauseCampaign' | 'listCampaigns'
+  | 'createCampaign'
+  | 'startCampaign'
+  | 'pauseCampaign'
+  | 'listCampaigns'
+  | 'getPreview'
+  | 'decidePreview'
 > {
   const desk = (): CampaignDesk => {
     if (!campaigns)
@@ -51,6 +70,8 @@ export function campaignRpcs({
     if (err instanceof ContactListError)
       throw new ServerError(Status.INVALID_ARGUMENT, err.message);
     if (err instanceof CampaignRequestError) throw new ServerError(STATUS[err.code], err.message);
+    if (err instanceof PreviewDecisionError)
+      throw new ServerError(PREVIEW_STATUS[err.code], err.message);
     throw internalError(log, rpc, err, {});
   };
   return {
@@ -62,8 +83,8 @@ export function campaignRpcs({
           Status.PERMISSION_DENIED,
           `a supervisor of ${campaignScope.tenantId} creates campaigns of ${campaignScope.tenantId} only`,
         );
-      if (req.mode !== 'progressive' && req.mode !== 'predictive')
-        throw new ServerError(Status.INVALID_ARGUMENT, 'mode: progressive or predictive');
+      if (req.mode !== 'progressive' && req.mode !== 'predictive' && req.mode !== 'preview')
+        throw new ServerError(Status.INVALID_ARGUMENT, 'mode: progressive, predictive or preview');
       try {
         const contacts = parseContactCsv(req.contactsCsv, { maxContacts: MAX_CAMPAIGN_CONTACTS });
         const window =
@@ -87,6 +108,7 @@ export function campaignRpcs({
             dnc: req.dnc,
           },
           ...(req.ringTimeoutMs !== undefined && { ringTimeoutMs: req.ringTimeoutMs }),
+          ...(req.previewTimeoutMs !== undefined && { previewTimeoutMs: req.previewTimeoutMs }),
         });
         log.info(
           {
@@ -122,6 +144,65 @@ export function campaignRpcs({
       const { scope } = permitWho(context, site, { rpc: 'ListCampaigns' }, log);
       return { campaigns: desk().list(scopeOf(scope)).map(toProto) };
     },
+    async getPreview(req, context) {
+      permitWho(context, site, { rpc: 'GetPreview', agentId: req.agentId }, log);
+      const view = desk().preview(req.agentId);
+      return view ? { preview: previewToProto(view) } : {};
+    },
+    async decidePreview(req, context) {
+      permitWho(context, site, { rpc: 'DecidePreview', agentId: req.agentId }, log);
+      let decision: PreviewDecision;
+      if (req.decision === 'dial') {
+        if (req.skipReason !== '')
+          throw new ServerError(Status.INVALID_ARGUMENT, 'skipReason: only a skip has a reason');
+        decision = { kind: 'dial' };
+      } else if (req.decision === 'skip') {
+        if (!isSkipReason(req.skipReason))
+          throw new ServerError(
+            Status.INVALID_ARGUMENT,
+            `skipReason: one of ${SKIP_REASONS.join(', ')}`,
+          );
+        decision = { kind: 'skip', reason: req.skipReason };
+      } else throw new ServerError(Status.INVALID_ARGUMENT, 'decision: dial or skip');
+      try {
+        const view = desk().decidePreview(req.agentId, req.offerId, decision);
+        log.info(
+          {
+            event: 'campaign_preview_decided',
+            campaignId: view.campaignId,
+            contactId: view.offer.contactId,
+            agentId: req.agentId,
+            offerId: view.offer.offerId,
+            decision: req.decision,
+            ...(decision.kind === 'skip' && { skipReason: decision.reason }),
+          },
+          'preview decided',
+        );
+        return { preview: previewToProto(view) };
+      } catch (err) {
+        return failed('DecidePreview', err);
+      }
+    },
+  };
+}
+
+const PREVIEW_STATUS: Record<PreviewDecisionError['code'], Status> = {
+  not_found: Status.NOT_FOUND,
+  not_yours: Status.PERMISSION_DENIED,
+  stale: Status.FAILED_PRECONDITION,
+};
+
+function previewToProto(v: PreviewView): siteApi.PreviewOffer {
+  return {
+    offerId: v.offer.offerId,
+    campaignId: v.campaignId,
+    tenantId: v.tenantId,
+    skill: v.skill,
+    contactId: v.offer.contactId,
+    customerId: v.offer.customerId ?? '',
+    callId: v.offer.callId,
+    offeredAt: new Date(v.offer.offeredAtMs),
+    expiresAt: new Date(v.offer.expiresAtMs),
   };
 }
 
@@ -154,5 +235,8 @@ function toProto(p: CampaignProgress): siteApi.CampaignProgress {
     outcomes: { ...p.outcomes },
     standing: { ...p.standing },
     held: p.held ?? '',
+    previewsOffered: p.previews.offered,
+    previewsSkipped: p.previews.skipped,
+    previewsReleased: p.previews.released,
   };
 }

@@ -238,10 +238,8 @@ export class DesktopFeed {
     }
   }
 
-  private async story(tenantId: string, customerId: string, atMs: number): Promise<CustomerStory> {
-    const asOf = new Date(atMs);
-    const rows = await this.deps.runQuery(customerStoryQuery({ tenantId, customerId, asOf }));
-    return buildCustomerStory(customerId, parseStoryRows(rows), asOf);
+  private story(tenantId: string, customerId: string, atMs: number): Promise<CustomerStory> {
+    return readCustomerStory(this.deps.runQuery, tenantId, customerId, atMs);
   }
 
   private async nextBestOffer(
@@ -261,4 +259,16 @@ export class DesktopFeed {
         }
       : null;
   }
+}
+
+/** The customer's story as of `atMs`: one read of customer_story (the screen pop's, a preview's). */
+export async function readCustomerStory(
+  runQuery: RunQuery,
+  tenantId: string,
+  customerId: string,
+  atMs: number,
+): Promise<CustomerStory> {
+  const asOf = new Date(atMs);
+  const rows = await runQuery(customerStoryQuery({ tenantId, customerId, asOf }));
+  return buildCustomerStory(customerId, parseStoryRows(rows), asOf);
 }

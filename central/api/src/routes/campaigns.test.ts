@@ -31,6 +31,9 @@ const progressOf = (campaignId: string, tenantId = 'acme-bank'): siteApi.Campaig
   outcomes: {},
   standing: { pending: 2 },
   held: '',
+  previewsOffered: 0,
+  previewsSkipped: 0,
+  previewsReleased: 0,
 });
 
 /** The routes over a site client that answers `answer(siteId)` and remembers what it was asked. */

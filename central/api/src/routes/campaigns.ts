@@ -30,7 +30,9 @@ const createBody = z.strictObject({
     .optional()
     .describe("the campaign's tenant; a tenant client's own by default"),
   skill: topologyIdParam('skill'),
-  mode: z.enum(['progressive', 'predictive']),
+  mode: z
+    .enum(['progressive', 'predictive', 'preview'])
+    .describe('preview: the agent sees each contact first and dials or skips it'),
   contactsCsv: z
     .string()
     .min(1)
@@ -47,6 +49,13 @@ const createBody = z.strictObject({
     .describe("calling window in each customer's local time (default 08:00-21:00)"),
   maxAttempts: z.number().int().min(1).max(20).optional(),
   ringTimeoutSeconds: z.number().int().min(5).max(60).optional(),
+  previewTimeoutSeconds: z
+    .number()
+    .int()
+    .min(5)
+    .max(300)
+    .optional()
+    .describe('preview mode: how long an offer waits for the agent (default 30)'),
 });
 const siteBody = z.strictObject({ siteId: topologyIdParam('site') });
 const listQuery = z.strictObject({ site: topologyIdParam('site').optional() });
@@ -67,6 +76,9 @@ const progress = z.object({
   outcomes: z.record(z.string(), z.number()),
   standing: z.record(z.string(), z.number()).describe('contacts by where they stand'),
   held: z.string().nullable().describe('why the last tick dialed nothing'),
+  previews: z
+    .object({ offered: z.number(), skipped: z.number(), released: z.number() })
+    .describe('preview mode: contacts offered to agents, skipped, released undecided'),
 });
 type Progress = z.infer<typeof progress>;
 
@@ -97,6 +109,11 @@ function toJson(siteId: string, c: siteApi.CampaignProgress): Progress {
     outcomes: c.outcomes,
     standing: c.standing,
     held: c.held === '' ? null : c.held,
+    previews: {
+      offered: c.previewsOffered,
+      skipped: c.previewsSkipped,
+      released: c.previewsReleased,
+    },
   };
 }
 
@@ -166,6 +183,9 @@ export function campaignRoutes(deps: {
             ...(b.maxAttempts !== undefined && { maxAttempts: b.maxAttempts }),
             ...(b.ringTimeoutSeconds !== undefined && {
               ringTimeoutMs: b.ringTimeoutSeconds * 1000,
+            }),
+            ...(b.previewTimeoutSeconds !== undefined && {
+              previewTimeoutMs: b.previewTimeoutSeconds * 1000,
             }),
           })
           .catch(siteRefusal);

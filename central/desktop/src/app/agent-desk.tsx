@@ -1,5 +1,6 @@
 // The agent's desk: state (ready, not ready with a reason, time in state), the softphone and its
-// call controls, the customer's story popped at offer, and the wrap-up. What is on screen is
+// call controls, the customer's story popped at offer, a preview campaign's contact to dial or
+// skip (preview-card.tsx), and the wrap-up. What is on screen is
 // desk-state.ts's reduction of the agent's stream and the phone's events.
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import {
@@ -27,6 +28,7 @@ import {
 import { loadDeskConfig, type DeskConfig } from './desk-config.js';
 import { startSoftphone, type Softphone } from './phone.js';
 import { LevelMeter } from './level-meter.js';
+import { PreviewCard } from './preview-card.js';
 import { ScreenPop } from './screen-pop.js';
 import { openStream } from './stream.js';
 import { WrapUpForm } from './wrap-up-form.js';
@@ -248,6 +250,7 @@ export function AgentDesk({ who, onLogOut }: { who: Identity; onLogOut: () => vo
             onDone={() => dispatch({ type: 'wrapped_up', callId: desk.wrapUp!.callId })}
           />
         )}
+        <PreviewCard reserved={desk.status.state === 'reserved' && !desk.offer} now={now} />
         {desk.offer ? (
           <ScreenPop offer={desk.offer} />
         ) : (

@@ -163,12 +163,20 @@ export interface CampaignAttemptEnded {
   contactId: string;
   attemptId: string;
   agentId: string;
-  /** The contact's attempts so far, this one included (an agent's no answer is not one). */
+  /**
+   * The contact's attempts so far, this one included (an agent's no answer is not one, nor is a
+   * preview skipped or released).
+   */
   attempt: number;
-  /** connected, no_answer, busy, agent_no_answer, abandoned, failed */
+  /**
+   * connected, no_answer, busy, agent_no_answer, abandoned, failed; for a preview that ended
+   * without a call: skipped (by the agent) or released (undecided in time, or withdrawn).
+   */
   outcome: string;
-  /** progressive, predictive */
+  /** progressive, predictive, preview */
   mode: string;
+  /** skipped only: the agent's reason (not_now, needs_preparation, wrong_contact, other). */
+  skipReason: string;
 }
 
 /**
@@ -1212,7 +1220,16 @@ export const CallEvent: MessageFns<CallEvent> = {
 };
 
 function createBaseCampaignAttemptEnded(): CampaignAttemptEnded {
-  return { campaignId: "", contactId: "", attemptId: "", agentId: "", attempt: 0, outcome: "", mode: "" };
+  return {
+    campaignId: "",
+    contactId: "",
+    attemptId: "",
+    agentId: "",
+    attempt: 0,
+    outcome: "",
+    mode: "",
+    skipReason: "",
+  };
 }
 
 export const CampaignAttemptEnded: MessageFns<CampaignAttemptEnded> = {
@@ -1237,6 +1254,9 @@ export const CampaignAttemptEnded: MessageFns<CampaignAttemptEnded> = {
     }
     if (message.mode !== "") {
       writer.uint32(58).string(message.mode);
+    }
+    if (message.skipReason !== "") {
+      writer.uint32(66).string(message.skipReason);
     }
     return writer;
   },
@@ -1310,6 +1330,14 @@ export const CampaignAttemptEnded: MessageFns<CampaignAttemptEnded> = {
             message.mode = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.skipReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1347,6 +1375,11 @@ export const CampaignAttemptEnded: MessageFns<CampaignAttemptEnded> = {
       attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
       outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
       mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      skipReason: isSet(object.skipReason)
+        ? globalThis.String(object.skipReason)
+        : isSet(object.skip_reason)
+        ? globalThis.String(object.skip_reason)
+        : "",
     };
   },
 
@@ -1373,6 +1406,9 @@ export const CampaignAttemptEnded: MessageFns<CampaignAttemptEnded> = {
     if (message.mode !== "") {
       obj.mode = message.mode;
     }
+    if (message.skipReason !== "") {
+      obj.skipReason = message.skipReason;
+    }
     return obj;
   },
 
@@ -1388,6 +1424,7 @@ export const CampaignAttemptEnded: MessageFns<CampaignAttemptEnded> = {
     message.attempt = object.attempt ?? 0;
     message.outcome = object.outcome ?? "";
     message.mode = object.mode ?? "";
+    message.skipReason = object.skipReason ?? "";
     return message;
   },
 };

@@ -123,11 +123,54 @@ export interface GetStatusResponse {
   drainReason: string;
 }
 
+export interface GetPreviewRequest {
+  agentId: string;
+}
+
+export interface GetPreviewResponse {
+  /** Unset when the agent has no preview open. */
+  preview: PreviewOffer | undefined;
+}
+
+export interface DecidePreviewRequest {
+  agentId: string;
+  offerId: string;
+  /** dial or skip. */
+  decision: string;
+  /** skip only: not_now, needs_preparation, wrong_contact, other. */
+  skipReason: string;
+}
+
+export interface DecidePreviewResponse {
+  preview: PreviewOffer | undefined;
+}
+
+/**
+ * A contact a preview campaign put in front of one agent. Never the customer's number: the
+ * dialer calls it (agent first) when the agent chooses to dial.
+ */
+export interface PreviewOffer {
+  offerId: string;
+  campaignId: string;
+  tenantId: string;
+  skill: string;
+  contactId: string;
+  /** Empty when the list named no customer. */
+  customerId: string;
+  /** The call id the agent is reserved under; a dialed preview's call keeps it. */
+  callId: string;
+  offeredAt:
+    | Date
+    | undefined;
+  /** Undecided by then, the offer lapses: the agent is freed not ready, the contact offered later. */
+  expiresAt: Date | undefined;
+}
+
 export interface CreateCampaignRequest {
   campaignId: string;
   tenantId: string;
   skill: string;
-  /** progressive or predictive. */
+  /** progressive, predictive or preview. */
   mode: string;
   /** The contact list: CSV with the columns customer_id, number, time_zone. */
   contactsCsv: string;
@@ -137,7 +180,11 @@ export interface CreateCampaignRequest {
   windowStartMinute?: number | undefined;
   windowEndMinute?: number | undefined;
   maxAttempts?: number | undefined;
-  ringTimeoutMs?: number | undefined;
+  ringTimeoutMs?:
+    | number
+    | undefined;
+  /** preview mode only: how long an offer waits for the agent (default 30 s). */
+  previewTimeoutMs?: number | undefined;
 }
 
 export interface CreateCampaignResponse {
@@ -186,6 +233,10 @@ export interface CampaignProgress {
   standing: { [key: string]: number };
   /** Why the last tick dialed nothing, if it did not. */
   held: string;
+  /** Preview mode: contacts offered to agents, skipped by them, released undecided. */
+  previewsOffered: number;
+  previewsSkipped: number;
+  previewsReleased: number;
 }
 
 export interface CampaignProgress_OutcomesEntry {
@@ -1515,6 +1566,585 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
   },
 };
 
+function createBaseGetPreviewRequest(): GetPreviewRequest {
+  return { agentId: "" };
+}
+
+export const GetPreviewRequest: MessageFns<GetPreviewRequest> = {
+  encode(message: GetPreviewRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPreviewRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPreviewRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPreviewRequest {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetPreviewRequest): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetPreviewRequest>): GetPreviewRequest {
+    return GetPreviewRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetPreviewRequest>): GetPreviewRequest {
+    const message = createBaseGetPreviewRequest();
+    message.agentId = object.agentId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetPreviewResponse(): GetPreviewResponse {
+  return { preview: undefined };
+}
+
+export const GetPreviewResponse: MessageFns<GetPreviewResponse> = {
+  encode(message: GetPreviewResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.preview !== undefined) {
+      PreviewOffer.encode(message.preview, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPreviewResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPreviewResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.preview = PreviewOffer.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPreviewResponse {
+    return { preview: isSet(object.preview) ? PreviewOffer.fromJSON(object.preview) : undefined };
+  },
+
+  toJSON(message: GetPreviewResponse): unknown {
+    const obj: any = {};
+    if (message.preview !== undefined) {
+      obj.preview = PreviewOffer.toJSON(message.preview);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetPreviewResponse>): GetPreviewResponse {
+    return GetPreviewResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetPreviewResponse>): GetPreviewResponse {
+    const message = createBaseGetPreviewResponse();
+    message.preview = (object.preview !== undefined && object.preview !== null)
+      ? PreviewOffer.fromPartial(object.preview)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDecidePreviewRequest(): DecidePreviewRequest {
+  return { agentId: "", offerId: "", decision: "", skipReason: "" };
+}
+
+export const DecidePreviewRequest: MessageFns<DecidePreviewRequest> = {
+  encode(message: DecidePreviewRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.offerId !== "") {
+      writer.uint32(18).string(message.offerId);
+    }
+    if (message.decision !== "") {
+      writer.uint32(26).string(message.decision);
+    }
+    if (message.skipReason !== "") {
+      writer.uint32(34).string(message.skipReason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecidePreviewRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecidePreviewRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.offerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.decision = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.skipReason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecidePreviewRequest {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      offerId: isSet(object.offerId)
+        ? globalThis.String(object.offerId)
+        : isSet(object.offer_id)
+        ? globalThis.String(object.offer_id)
+        : "",
+      decision: isSet(object.decision) ? globalThis.String(object.decision) : "",
+      skipReason: isSet(object.skipReason)
+        ? globalThis.String(object.skipReason)
+        : isSet(object.skip_reason)
+        ? globalThis.String(object.skip_reason)
+        : "",
+    };
+  },
+
+  toJSON(message: DecidePreviewRequest): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.offerId !== "") {
+      obj.offerId = message.offerId;
+    }
+    if (message.decision !== "") {
+      obj.decision = message.decision;
+    }
+    if (message.skipReason !== "") {
+      obj.skipReason = message.skipReason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DecidePreviewRequest>): DecidePreviewRequest {
+    return DecidePreviewRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DecidePreviewRequest>): DecidePreviewRequest {
+    const message = createBaseDecidePreviewRequest();
+    message.agentId = object.agentId ?? "";
+    message.offerId = object.offerId ?? "";
+    message.decision = object.decision ?? "";
+    message.skipReason = object.skipReason ?? "";
+    return message;
+  },
+};
+
+function createBaseDecidePreviewResponse(): DecidePreviewResponse {
+  return { preview: undefined };
+}
+
+export const DecidePreviewResponse: MessageFns<DecidePreviewResponse> = {
+  encode(message: DecidePreviewResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.preview !== undefined) {
+      PreviewOffer.encode(message.preview, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecidePreviewResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecidePreviewResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.preview = PreviewOffer.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecidePreviewResponse {
+    return { preview: isSet(object.preview) ? PreviewOffer.fromJSON(object.preview) : undefined };
+  },
+
+  toJSON(message: DecidePreviewResponse): unknown {
+    const obj: any = {};
+    if (message.preview !== undefined) {
+      obj.preview = PreviewOffer.toJSON(message.preview);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DecidePreviewResponse>): DecidePreviewResponse {
+    return DecidePreviewResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DecidePreviewResponse>): DecidePreviewResponse {
+    const message = createBaseDecidePreviewResponse();
+    message.preview = (object.preview !== undefined && object.preview !== null)
+      ? PreviewOffer.fromPartial(object.preview)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePreviewOffer(): PreviewOffer {
+  return {
+    offerId: "",
+    campaignId: "",
+    tenantId: "",
+    skill: "",
+    contactId: "",
+    customerId: "",
+    callId: "",
+    offeredAt: undefined,
+    expiresAt: undefined,
+  };
+}
+
+export const PreviewOffer: MessageFns<PreviewOffer> = {
+  encode(message: PreviewOffer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.offerId !== "") {
+      writer.uint32(10).string(message.offerId);
+    }
+    if (message.campaignId !== "") {
+      writer.uint32(18).string(message.campaignId);
+    }
+    if (message.tenantId !== "") {
+      writer.uint32(26).string(message.tenantId);
+    }
+    if (message.skill !== "") {
+      writer.uint32(34).string(message.skill);
+    }
+    if (message.contactId !== "") {
+      writer.uint32(42).string(message.contactId);
+    }
+    if (message.customerId !== "") {
+      writer.uint32(50).string(message.customerId);
+    }
+    if (message.callId !== "") {
+      writer.uint32(58).string(message.callId);
+    }
+    if (message.offeredAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.offeredAt), writer.uint32(66).fork()).join();
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreviewOffer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreviewOffer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.offerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.campaignId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.skill = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.contactId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.customerId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.offeredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreviewOffer {
+    return {
+      offerId: isSet(object.offerId)
+        ? globalThis.String(object.offerId)
+        : isSet(object.offer_id)
+        ? globalThis.String(object.offer_id)
+        : "",
+      campaignId: isSet(object.campaignId)
+        ? globalThis.String(object.campaignId)
+        : isSet(object.campaign_id)
+        ? globalThis.String(object.campaign_id)
+        : "",
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      skill: isSet(object.skill) ? globalThis.String(object.skill) : "",
+      contactId: isSet(object.contactId)
+        ? globalThis.String(object.contactId)
+        : isSet(object.contact_id)
+        ? globalThis.String(object.contact_id)
+        : "",
+      customerId: isSet(object.customerId)
+        ? globalThis.String(object.customerId)
+        : isSet(object.customer_id)
+        ? globalThis.String(object.customer_id)
+        : "",
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      offeredAt: isSet(object.offeredAt)
+        ? fromJsonTimestamp(object.offeredAt)
+        : isSet(object.offered_at)
+        ? fromJsonTimestamp(object.offered_at)
+        : undefined,
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: PreviewOffer): unknown {
+    const obj: any = {};
+    if (message.offerId !== "") {
+      obj.offerId = message.offerId;
+    }
+    if (message.campaignId !== "") {
+      obj.campaignId = message.campaignId;
+    }
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.skill !== "") {
+      obj.skill = message.skill;
+    }
+    if (message.contactId !== "") {
+      obj.contactId = message.contactId;
+    }
+    if (message.customerId !== "") {
+      obj.customerId = message.customerId;
+    }
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.offeredAt !== undefined) {
+      obj.offeredAt = message.offeredAt.toISOString();
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PreviewOffer>): PreviewOffer {
+    return PreviewOffer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PreviewOffer>): PreviewOffer {
+    const message = createBasePreviewOffer();
+    message.offerId = object.offerId ?? "";
+    message.campaignId = object.campaignId ?? "";
+    message.tenantId = object.tenantId ?? "";
+    message.skill = object.skill ?? "";
+    message.contactId = object.contactId ?? "";
+    message.customerId = object.customerId ?? "";
+    message.callId = object.callId ?? "";
+    message.offeredAt = object.offeredAt ?? undefined;
+    message.expiresAt = object.expiresAt ?? undefined;
+    return message;
+  },
+};
+
 function createBaseCreateCampaignRequest(): CreateCampaignRequest {
   return {
     campaignId: "",
@@ -1527,6 +2157,7 @@ function createBaseCreateCampaignRequest(): CreateCampaignRequest {
     windowEndMinute: undefined,
     maxAttempts: undefined,
     ringTimeoutMs: undefined,
+    previewTimeoutMs: undefined,
   };
 }
 
@@ -1561,6 +2192,9 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
     }
     if (message.ringTimeoutMs !== undefined) {
       writer.uint32(80).uint32(message.ringTimeoutMs);
+    }
+    if (message.previewTimeoutMs !== undefined) {
+      writer.uint32(88).uint32(message.previewTimeoutMs);
     }
     return writer;
   },
@@ -1658,6 +2292,14 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
             message.ringTimeoutMs = reader.uint32();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.previewTimeoutMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1712,6 +2354,11 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
         : isSet(object.ring_timeout_ms)
         ? globalThis.Number(object.ring_timeout_ms)
         : undefined,
+      previewTimeoutMs: isSet(object.previewTimeoutMs)
+        ? globalThis.Number(object.previewTimeoutMs)
+        : isSet(object.preview_timeout_ms)
+        ? globalThis.Number(object.preview_timeout_ms)
+        : undefined,
     };
   },
 
@@ -1747,6 +2394,9 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
     if (message.ringTimeoutMs !== undefined) {
       obj.ringTimeoutMs = Math.round(message.ringTimeoutMs);
     }
+    if (message.previewTimeoutMs !== undefined) {
+      obj.previewTimeoutMs = Math.round(message.previewTimeoutMs);
+    }
     return obj;
   },
 
@@ -1765,6 +2415,7 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
     message.windowEndMinute = object.windowEndMinute ?? undefined;
     message.maxAttempts = object.maxAttempts ?? undefined;
     message.ringTimeoutMs = object.ringTimeoutMs ?? undefined;
+    message.previewTimeoutMs = object.previewTimeoutMs ?? undefined;
     return message;
   },
 };
@@ -2260,6 +2911,9 @@ function createBaseCampaignProgress(): CampaignProgress {
     outcomes: {},
     standing: {},
     held: "",
+    previewsOffered: 0,
+    previewsSkipped: 0,
+    previewsReleased: 0,
   };
 }
 
@@ -2303,6 +2957,15 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
     });
     if (message.held !== "") {
       writer.uint32(106).string(message.held);
+    }
+    if (message.previewsOffered !== 0) {
+      writer.uint32(112).uint32(message.previewsOffered);
+    }
+    if (message.previewsSkipped !== 0) {
+      writer.uint32(120).uint32(message.previewsSkipped);
+    }
+    if (message.previewsReleased !== 0) {
+      writer.uint32(128).uint32(message.previewsReleased);
     }
     return writer;
   },
@@ -2430,6 +3093,30 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
             message.held = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.previewsOffered = reader.uint32();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.previewsSkipped = reader.uint32();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.previewsReleased = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2495,6 +3182,21 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
         )
         : {},
       held: isSet(object.held) ? globalThis.String(object.held) : "",
+      previewsOffered: isSet(object.previewsOffered)
+        ? globalThis.Number(object.previewsOffered)
+        : isSet(object.previews_offered)
+        ? globalThis.Number(object.previews_offered)
+        : 0,
+      previewsSkipped: isSet(object.previewsSkipped)
+        ? globalThis.Number(object.previewsSkipped)
+        : isSet(object.previews_skipped)
+        ? globalThis.Number(object.previews_skipped)
+        : 0,
+      previewsReleased: isSet(object.previewsReleased)
+        ? globalThis.Number(object.previewsReleased)
+        : isSet(object.previews_released)
+        ? globalThis.Number(object.previews_released)
+        : 0,
     };
   },
 
@@ -2551,6 +3253,15 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
     if (message.held !== "") {
       obj.held = message.held;
     }
+    if (message.previewsOffered !== 0) {
+      obj.previewsOffered = Math.round(message.previewsOffered);
+    }
+    if (message.previewsSkipped !== 0) {
+      obj.previewsSkipped = Math.round(message.previewsSkipped);
+    }
+    if (message.previewsReleased !== 0) {
+      obj.previewsReleased = Math.round(message.previewsReleased);
+    }
     return obj;
   },
 
@@ -2588,6 +3299,9 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
       {},
     );
     message.held = object.held ?? "";
+    message.previewsOffered = object.previewsOffered ?? 0;
+    message.previewsSkipped = object.previewsSkipped ?? 0;
+    message.previewsReleased = object.previewsReleased ?? 0;
     return message;
   },
 };
@@ -6515,6 +7229,30 @@ export const AgentControlDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Preview campaigns (docs/campaigns.md, "Preview"): the agent sees the contact a campaign
+     * reserved it for (GetPreview: none when it has no preview open) and dials or skips it
+     * (DecidePreview). Only the agent itself (through the API acting for it). NOT_FOUND for an offer
+     * no campaign here made, PERMISSION_DENIED for another agent's, FAILED_PRECONDITION for one
+     * already decided or lapsed, INVALID_ARGUMENT for a bad decision or skip reason; UNAVAILABLE at
+     * a site without a dialer.
+     */
+    getPreview: {
+      name: "GetPreview",
+      requestType: GetPreviewRequest as typeof GetPreviewRequest,
+      requestStream: false,
+      responseType: GetPreviewResponse as typeof GetPreviewResponse,
+      responseStream: false,
+      options: {},
+    },
+    decidePreview: {
+      name: "DecidePreview",
+      requestType: DecidePreviewRequest as typeof DecidePreviewRequest,
+      requestStream: false,
+      responseType: DecidePreviewResponse as typeof DecidePreviewResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -6636,6 +7374,22 @@ export interface AgentControlServiceImplementation<CallContextExt = {}> {
     request: ListCampaignsRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListCampaignsResponse>>;
+  /**
+   * Preview campaigns (docs/campaigns.md, "Preview"): the agent sees the contact a campaign
+   * reserved it for (GetPreview: none when it has no preview open) and dials or skips it
+   * (DecidePreview). Only the agent itself (through the API acting for it). NOT_FOUND for an offer
+   * no campaign here made, PERMISSION_DENIED for another agent's, FAILED_PRECONDITION for one
+   * already decided or lapsed, INVALID_ARGUMENT for a bad decision or skip reason; UNAVAILABLE at
+   * a site without a dialer.
+   */
+  getPreview(
+    request: GetPreviewRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<GetPreviewResponse>>;
+  decidePreview(
+    request: DecidePreviewRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<DecidePreviewResponse>>;
 }
 
 export interface AgentControlClient<CallOptionsExt = {}> {
@@ -6756,6 +7510,22 @@ export interface AgentControlClient<CallOptionsExt = {}> {
     request: DeepPartial<ListCampaignsRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListCampaignsResponse>;
+  /**
+   * Preview campaigns (docs/campaigns.md, "Preview"): the agent sees the contact a campaign
+   * reserved it for (GetPreview: none when it has no preview open) and dials or skips it
+   * (DecidePreview). Only the agent itself (through the API acting for it). NOT_FOUND for an offer
+   * no campaign here made, PERMISSION_DENIED for another agent's, FAILED_PRECONDITION for one
+   * already decided or lapsed, INVALID_ARGUMENT for a bad decision or skip reason; UNAVAILABLE at
+   * a site without a dialer.
+   */
+  getPreview(
+    request: DeepPartial<GetPreviewRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<GetPreviewResponse>;
+  decidePreview(
+    request: DeepPartial<DecidePreviewRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<DecidePreviewResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
