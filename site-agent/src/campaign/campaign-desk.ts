@@ -14,6 +14,7 @@ import {
   type CampaignContact,
   type CampaignDefinition,
   type CampaignProgress,
+  type CampaignSource,
 } from './campaign-run.js';
 import type { CampaignJournal } from './campaign-journal.js';
 import { checkRules, DEFAULT_RULES, type CampaignRules } from './rules.js';
@@ -39,6 +40,8 @@ export interface NewCampaign {
   readonly contacts: readonly CampaignContact[];
   readonly rules?: Partial<Omit<CampaignRules, 'dnc'>> & { readonly dnc?: readonly string[] };
   readonly ringTimeoutMs?: number;
+  /** Where the list came from; an uploaded CSV when absent. */
+  readonly source?: CampaignSource;
 }
 
 export interface CampaignDeskDeps {
@@ -142,6 +145,7 @@ export class CampaignDesk {
       rules,
       contacts: input.contacts,
       ringTimeoutMs,
+      ...(input.source && { source: input.source }),
     };
     let run: CampaignRun;
     try {

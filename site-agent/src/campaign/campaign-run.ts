@@ -31,6 +31,18 @@ export interface CampaignContact {
   readonly customerId?: string;
 }
 
+/**
+ * Where a campaign's list came from: an uploaded CSV, the tenant's churn call-back list (control
+ * group held back) or the survey follow-up sample; which list (for churn the scoring run and
+ * model version, so results can be set against the control group later); and how many of the
+ * list's customers the site held no number for (never dialed).
+ */
+export interface CampaignSource {
+  readonly kind: 'csv' | 'churn' | 'survey';
+  readonly ref: string;
+  readonly unresolvable: number;
+}
+
 export interface CampaignDefinition {
   readonly campaignId: string;
   readonly tenantId: string;
@@ -40,6 +52,8 @@ export interface CampaignDefinition {
   readonly contacts: readonly CampaignContact[];
   /** How long a customer's phone rings before the attempt is no answer. */
   readonly ringTimeoutMs: number;
+  /** Absent: an uploaded CSV (campaigns journalled before lists had sources). */
+  readonly source?: CampaignSource;
 }
 
 /** The site's agents for a campaign's skill and tenant, as its ACD sees them. */
@@ -123,6 +137,7 @@ export interface CampaignProgress {
   readonly standing: Readonly<Record<string, number>>;
   /** Why the last tick dialed nothing, if it did not dial. */
   readonly held?: string;
+  readonly source: CampaignSource;
 }
 
 interface ContactRecord {
@@ -257,6 +272,7 @@ export class CampaignRun {
       outcomes: { ...this.outcomes },
       standing,
       ...(this.held !== undefined && { held: this.held }),
+      source: this.definition.source ?? { kind: 'csv', ref: '', unresolvable: 0 },
     };
   }
 

@@ -1,11 +1,15 @@
 // AgentControl.CreateCampaign, StartCampaign, PauseCampaign, ListCampaigns (docs/campaigns.md):
 // the site's supervisors run every campaign of the site, a tenant's supervisor only its tenant's
-// (authorise.ts). The contact list comes in as CSV and its numbers never go out: progress is
-// counts only.
+// (authorise.ts). The contact list comes in as CSV, or, from the churn call-back list or the
+// survey sample, as customer ids the site resolves from its CRM contacts (customer-book.ts); its
+// numbers never go out: progress is counts only.
 //
 // Status mapping:
 //   malformed field, bad contact list (every bad line named), bad rules,
+//   a bad source, malformed or repeated customer ids,
 //   a tenant without seats with the skill here                         → INVALID_ARGUMENT
+//   no customer of the list has a number here, the tenant's CRM
+//   contacts here are damaged                                           → FAILED_PRECONDITION
 //   creating for another tenant than the supervisor's                   → PERMISSION_DENIED
 //   a campaign id in use                                                → ALREADY_EXISTS
 //   no such campaign (or another tenant's)                              → NOT_FOUND
@@ -19,7 +23,14 @@ import {
   type CampaignScope,
 } from '../campaign/campaign-desk.js';
 import type { CampaignProgress } from '../campaign/campaign-run.js';
+import type { CampaignContact, CampaignSource } from '../campaign/campaign-run.js';
 import { ContactListError, parseContactCsv } from '../campaign/contact-list.js';
+import {
+  CustomerBookError,
+  CustomerIdsError,
+  resolveContacts,
+  type CustomerBook,
+} from '../campaign/customer-book.js';
 import type { Scope, SiteFacts } from './authorise.js';
 import { internalError } from './internal-error.js';
 import { permitWho } from './permit.js';
@@ -29,12 +40,15 @@ export const MAX_CAMPAIGN_CONTACTS = 100_000;
 
 export interface CampaignRpcDeps {
   readonly campaigns: CampaignDesk | undefined;
+  /** The tenants' customers' numbers at this site; without it only CSV lists are taken. */
+  readonly customers?: CustomerBook | undefined;
   readonly site: SiteFacts;
   readonly log: Logger;
 }
 
 export function campaignRpcs({
   campaigns,
+  customers,
   site,
   log,
 }: CampaignRpcDeps): Pick<
@@ -48,8 +62,12 @@ export function campaignRpcs({
   };
   const failed = (rpc: string, err: unknown): never => {
     if (err instanceof ServerError) throw err;
-    if (err instanceof ContactListError)
+    if (err instanceof ContactListError || err instanceof CustomerIdsError)
       throw new ServerError(Status.INVALID_ARGUMENT, err.message);
+    if (err instanceof CustomerBookError) {
+      log.error({ event: 'customer_book_damaged', rpc, err: err.message }, 'CRM contacts damaged');
+      throw new ServerError(Status.FAILED_PRECONDITION, err.message);
+    }
     if (err instanceof CampaignRequestError) throw new ServerError(STATUS[err.code], err.message);
     throw internalError(log, rpc, err, {});
   };
@@ -65,7 +83,7 @@ export function campaignRpcs({
       if (req.mode !== 'progressive' && req.mode !== 'predictive')
         throw new ServerError(Status.INVALID_ARGUMENT, 'mode: progressive or predictive');
       try {
-        const contacts = parseContactCsv(req.contactsCsv, { maxContacts: MAX_CAMPAIGN_CONTACTS });
+        const { contacts, source } = listOf(req, customers);
         const window =
           req.windowStartMinute !== undefined || req.windowEndMinute !== undefined
             ? {
@@ -87,6 +105,7 @@ export function campaignRpcs({
             dnc: req.dnc,
           },
           ...(req.ringTimeoutMs !== undefined && { ringTimeoutMs: req.ringTimeoutMs }),
+          source,
         });
         log.info(
           {
@@ -94,6 +113,9 @@ export function campaignRpcs({
             campaignId: req.campaignId,
             tenantId: req.tenantId,
             contacts: contacts.length,
+            source: source.kind,
+            sourceRef: source.ref,
+            unresolvable: source.unresolvable,
           },
           'campaign created',
         );
@@ -125,6 +147,48 @@ export function campaignRpcs({
   };
 }
 
+const SOURCE_REF = /^[\x20-\x7e]{0,200}$/;
+
+/**
+ * The campaign's contacts and where they came from: the CSV's rows, or the customer ids of the
+ * churn list or survey sample resolved from the site's CRM contacts of the tenant (those it
+ * holds no number for counted as unresolvable).
+ */
+function listOf(
+  req: siteApi.CreateCampaignRequest,
+  customers: CustomerBook | undefined,
+): { contacts: CampaignContact[]; source: CampaignSource } {
+  const kind = req.source === '' ? 'csv' : req.source;
+  if (kind !== 'csv' && kind !== 'churn' && kind !== 'survey')
+    throw new ServerError(Status.INVALID_ARGUMENT, 'source: csv, churn or survey');
+  if (!SOURCE_REF.test(req.sourceRef))
+    throw new ServerError(Status.INVALID_ARGUMENT, 'sourceRef: at most 200 printable characters');
+  if (kind === 'csv') {
+    if (req.customerIds.length > 0)
+      throw new ServerError(Status.INVALID_ARGUMENT, 'customerIds: a CSV list names none');
+    const contacts = parseContactCsv(req.contactsCsv, { maxContacts: MAX_CAMPAIGN_CONTACTS });
+    return { contacts, source: { kind, ref: req.sourceRef, unresolvable: 0 } };
+  }
+  if (req.contactsCsv !== '')
+    throw new ServerError(Status.INVALID_ARGUMENT, `contactsCsv: a ${kind} list is customer ids`);
+  if (req.customerIds.length === 0)
+    throw new ServerError(Status.INVALID_ARGUMENT, `customerIds: the ${kind} list is empty`);
+  if (req.customerIds.length > MAX_CAMPAIGN_CONTACTS)
+    throw new ServerError(
+      Status.INVALID_ARGUMENT,
+      `customerIds: ${req.customerIds.length}; at most ${MAX_CAMPAIGN_CONTACTS} per list`,
+    );
+  if (!customers)
+    throw new ServerError(Status.FAILED_PRECONDITION, 'this site holds no CRM contacts');
+  const { contacts, unresolvable } = resolveContacts(req.customerIds, customers.of(req.tenantId));
+  if (contacts.length === 0)
+    throw new ServerError(
+      Status.FAILED_PRECONDITION,
+      `this site holds no number for any of the ${unresolvable.length} customers of the ${kind} list`,
+    );
+  return { contacts, source: { kind, ref: req.sourceRef, unresolvable: unresolvable.length } };
+}
+
 const STATUS: Record<CampaignRequestError['code'], Status> = {
   invalid: Status.INVALID_ARGUMENT,
   exists: Status.ALREADY_EXISTS,
@@ -154,5 +218,8 @@ function toProto(p: CampaignProgress): siteApi.CampaignProgress {
     outcomes: { ...p.outcomes },
     standing: { ...p.standing },
     held: p.held ?? '',
+    source: p.source.kind,
+    sourceRef: p.source.ref,
+    unresolvable: p.source.unresolvable,
   };
 }

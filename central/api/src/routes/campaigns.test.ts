@@ -31,6 +31,9 @@ const progressOf = (campaignId: string, tenantId = 'acme-bank'): siteApi.Campaig
   outcomes: {},
   standing: { pending: 2 },
   held: '',
+  source: 'csv',
+  sourceRef: '',
+  unresolvable: 0,
 });
 
 /** The routes over a site client that answers `answer(siteId)` and remembers what it was asked. */
@@ -105,6 +108,9 @@ describe('the campaign routes', () => {
         skill: 'sales',
         mode: 'progressive',
         contactsCsv: body.contactsCsv,
+        source: 'csv',
+        customerIds: [],
+        sourceRef: '',
         dnc: [],
         windowStartMinute: 570,
         windowEndMinute: 1200,

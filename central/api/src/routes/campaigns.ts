@@ -158,6 +158,9 @@ export function campaignRoutes(deps: {
             skill: b.skill,
             mode: b.mode,
             contactsCsv: b.contactsCsv,
+            source: 'csv',
+            customerIds: [],
+            sourceRef: '',
             dnc: b.dnc ?? [],
             ...(b.window && {
               windowStartMinute: minuteOf(b.window.start),

@@ -137,7 +137,21 @@ export interface CreateCampaignRequest {
   windowStartMinute?: number | undefined;
   windowEndMinute?: number | undefined;
   maxAttempts?: number | undefined;
-  ringTimeoutMs?: number | undefined;
+  ringTimeoutMs?:
+    | number
+    | undefined;
+  /**
+   * Where the list comes from: csv (contacts_csv), churn (the tenant's churn call-back list,
+   * control group held back) or survey (the survey follow-up sample). Empty is csv.
+   */
+  source: string;
+  /**
+   * For churn and survey: the customers, by id only. The site resolves each to a number and
+   * time zone from what it holds of the tenant's customers; HQ never holds numbers.
+   */
+  customerIds: string[];
+  /** Which list: for churn the scoring run and model version, for survey the sample drawn. */
+  sourceRef: string;
 }
 
 export interface CreateCampaignResponse {
@@ -186,6 +200,11 @@ export interface CampaignProgress {
   standing: { [key: string]: number };
   /** Why the last tick dialed nothing, if it did not. */
   held: string;
+  /** csv, churn or survey, and which list (the scoring run and model version for churn). */
+  source: string;
+  sourceRef: string;
+  /** Customers of the list the site holds no number (or time zone) for: never dialed. */
+  unresolvable: number;
 }
 
 export interface CampaignProgress_OutcomesEntry {
@@ -1527,6 +1546,9 @@ function createBaseCreateCampaignRequest(): CreateCampaignRequest {
     windowEndMinute: undefined,
     maxAttempts: undefined,
     ringTimeoutMs: undefined,
+    source: "",
+    customerIds: [],
+    sourceRef: "",
   };
 }
 
@@ -1561,6 +1583,15 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
     }
     if (message.ringTimeoutMs !== undefined) {
       writer.uint32(80).uint32(message.ringTimeoutMs);
+    }
+    if (message.source !== "") {
+      writer.uint32(90).string(message.source);
+    }
+    for (const v of message.customerIds) {
+      writer.uint32(98).string(v!);
+    }
+    if (message.sourceRef !== "") {
+      writer.uint32(106).string(message.sourceRef);
     }
     return writer;
   },
@@ -1658,6 +1689,30 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
             message.ringTimeoutMs = reader.uint32();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.customerIds.push(reader.string());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.sourceRef = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1712,6 +1767,17 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
         : isSet(object.ring_timeout_ms)
         ? globalThis.Number(object.ring_timeout_ms)
         : undefined,
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      customerIds: globalThis.Array.isArray(object?.customerIds)
+        ? object.customerIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.customer_ids)
+        ? object.customer_ids.map((e: any) => globalThis.String(e))
+        : [],
+      sourceRef: isSet(object.sourceRef)
+        ? globalThis.String(object.sourceRef)
+        : isSet(object.source_ref)
+        ? globalThis.String(object.source_ref)
+        : "",
     };
   },
 
@@ -1747,6 +1813,15 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
     if (message.ringTimeoutMs !== undefined) {
       obj.ringTimeoutMs = Math.round(message.ringTimeoutMs);
     }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.customerIds?.length) {
+      obj.customerIds = message.customerIds;
+    }
+    if (message.sourceRef !== "") {
+      obj.sourceRef = message.sourceRef;
+    }
     return obj;
   },
 
@@ -1765,6 +1840,9 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
     message.windowEndMinute = object.windowEndMinute ?? undefined;
     message.maxAttempts = object.maxAttempts ?? undefined;
     message.ringTimeoutMs = object.ringTimeoutMs ?? undefined;
+    message.source = object.source ?? "";
+    message.customerIds = object.customerIds?.map((e) => e) || [];
+    message.sourceRef = object.sourceRef ?? "";
     return message;
   },
 };
@@ -2260,6 +2338,9 @@ function createBaseCampaignProgress(): CampaignProgress {
     outcomes: {},
     standing: {},
     held: "",
+    source: "",
+    sourceRef: "",
+    unresolvable: 0,
   };
 }
 
@@ -2303,6 +2384,15 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
     });
     if (message.held !== "") {
       writer.uint32(106).string(message.held);
+    }
+    if (message.source !== "") {
+      writer.uint32(114).string(message.source);
+    }
+    if (message.sourceRef !== "") {
+      writer.uint32(122).string(message.sourceRef);
+    }
+    if (message.unresolvable !== 0) {
+      writer.uint32(128).uint32(message.unresolvable);
     }
     return writer;
   },
@@ -2430,6 +2520,30 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
             message.held = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.sourceRef = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.unresolvable = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2495,6 +2609,13 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
         )
         : {},
       held: isSet(object.held) ? globalThis.String(object.held) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      sourceRef: isSet(object.sourceRef)
+        ? globalThis.String(object.sourceRef)
+        : isSet(object.source_ref)
+        ? globalThis.String(object.source_ref)
+        : "",
+      unresolvable: isSet(object.unresolvable) ? globalThis.Number(object.unresolvable) : 0,
     };
   },
 
@@ -2551,6 +2672,15 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
     if (message.held !== "") {
       obj.held = message.held;
     }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.sourceRef !== "") {
+      obj.sourceRef = message.sourceRef;
+    }
+    if (message.unresolvable !== 0) {
+      obj.unresolvable = Math.round(message.unresolvable);
+    }
     return obj;
   },
 
@@ -2588,6 +2718,9 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
       {},
     );
     message.held = object.held ?? "";
+    message.source = object.source ?? "";
+    message.sourceRef = object.sourceRef ?? "";
+    message.unresolvable = object.unresolvable ?? 0;
     return message;
   },
 };
