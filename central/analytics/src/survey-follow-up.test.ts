@@ -4,7 +4,7 @@ import { surveyFollowUpCandidatesQuery, surveyFollowUpSample } from './survey-fo
 // severity: 1 none, 2 minor, 3 major, 4 critical (WrapUpDone.complaint_severity)
 const row = (callId: string, customerId: string, severity: number, atS: number, recorded = 1) => ({
   call_id: callId,
-  customer_id: customerId,
+  customer: customerId,
   recorded,
   severity,
   at_s: atS,

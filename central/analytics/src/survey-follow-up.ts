@@ -31,7 +31,7 @@ export function surveyFollowUpCandidatesQuery(opts: {
   const site =
     opts.siteId === undefined ? raw('1') : sql`site_id = ${checkId('siteId', opts.siteId)}`;
   return sql`SELECT call_id,
-    any(customer_id) AS customer_id,
+    any(customer_id) AS customer,
     max(wrap_up_recorded) AS recorded,
     max(complaint_severity) AS severity,
     toUInt64(max(event_time)) AS at_s
@@ -56,7 +56,7 @@ export function surveyFollowUpSample(
   const best = new Map<string, { severity: number; at: number }>();
   for (const r of rows as Record<string, unknown>[]) {
     const callId = String(r.call_id);
-    const customerId = String(r.customer_id);
+    const customerId = String(r.customer);
     const recorded = Number(r.recorded) === 1;
     const severity = Number(r.severity);
     const at = Number(r.at_s);

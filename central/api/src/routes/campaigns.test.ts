@@ -192,7 +192,7 @@ describe('the campaign routes', () => {
   it('create a survey campaign from the follow-up sample: major and critical complaints always drawn', async () => {
     const wrapUp = (call: string, customer: string, severity: number) => ({
       call_id: call,
-      customer_id: customer,
+      customer,
       recorded: 1,
       severity,
       at_s: 1_800_000_000,
