@@ -6,40 +6,15 @@
 // kept off it. Dialing such a campaign is what tests/campaigns/campaign-e2e.test.ts proves.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import { join, raw, sql } from '@ccfed/common';
 import { freePort } from '@ccfed/services';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startApiProcess, type ApiProcess } from '../support/api-process.js';
+import { storeChurnRun } from '../support/churn-runs.js';
 import { freshDatabase, uniqueName } from '../support/engines.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
 
 const HOUR = 3_600_000;
-
-interface Scored {
-  readonly tenant: string;
-  readonly customer: string;
-  readonly group: 'callback' | 'control';
-  readonly priority: number;
-}
-
-/** One stored scoring run, as the scoring job writes it: its rows first, then its run row. */
-async function storeRun(ch: ClickHouseClient, at: Date, model: string, scored: Scored[]) {
-  const values = scored.map(
-    (s) =>
-      sql`(${at}, ${s.tenant}, ${s.customer}, 'beijing', 1000, 1, 1, 0, 0, 0, 1, ${s.priority / 1000}, ${s.priority}, ${model}, ${raw('[]')}, ${s.group})`,
-  );
-  await ch.command({
-    query:
-      sql`INSERT INTO churn_scores (scored_at, tenant_id, customer_id, site_id, value, repeat_contacts, complaint, abandons, long_waits, low_csat, cancellation_intent, risk, priority, model_version, reasons, retention_group) VALUES ${join(values)}`
-        .text,
-  });
-  await ch.command({
-    query:
-      sql`INSERT INTO churn_score_runs (scored_at, customers, seconds, finished_at) VALUES (${at}, ${scored.length}, 1, ${at})`
-        .text,
-  });
-}
 
 describe('a campaign from the churn call-back list', () => {
   const dir = joinPath(inject('runDir'), uniqueName('campaign-lists'));
@@ -86,10 +61,10 @@ describe('a campaign from the churn call-back list', () => {
     });
     // An older run (a-6 was on the list then) and the run in force: treated and control
     // customers of acme, and a treated customer of zenith.
-    await storeRun(ch, new Date(scoredAt.getTime() - 24 * HOUR), 'acme-v2', [
+    await storeChurnRun(ch, new Date(scoredAt.getTime() - 24 * HOUR), 'acme-v2', [
       { tenant: 'acme-bank', customer: 'a-6', group: 'callback', priority: 990 },
     ]);
-    await storeRun(ch, scoredAt, 'acme-v3', [
+    await storeChurnRun(ch, scoredAt, 'acme-v3', [
       { tenant: 'acme-bank', customer: 'a-1', group: 'callback', priority: 900 },
       { tenant: 'acme-bank', customer: 'a-2', group: 'callback', priority: 700 },
       { tenant: 'acme-bank', customer: 'a-3', group: 'callback', priority: 500 },
