@@ -3,7 +3,8 @@
 // tenant, and sends a real site the treated customers' ids only; the site resolves them from the
 // tenant's CRM contacts it holds. The control group is never on the campaign, another tenant's
 // customers never are, and the treated customers the site holds no number for are counted and
-// kept off it. Dialing such a campaign is what tests/campaigns/campaign-e2e.test.ts proves.
+// kept off it. A survey follow-up sample drawn from wrap-ups in ClickHouse becomes a campaign the
+// same way. Dialing such a campaign is what tests/campaigns/campaign-e2e.test.ts proves.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { freePort } from '@ccfed/services';
@@ -134,7 +135,7 @@ describe('a campaign from the churn call-back list', () => {
     expect(created.text).not.toMatch(/7700900|13800000/);
   });
 
-  it('refuses a list the site holds no number for, and an empty survey sample, with a 409', async () => {
+  it('refuses a list the site holds no number for, and an empty survey sample, with a 409; a drawn sample becomes a campaign', async () => {
     // zenith's list is z-1 only, and the site holds no CRM contacts of zenith's.
     const zenith = await http('zenith.client', 'POST', '/campaigns', {
       siteId: 'beijing',
@@ -156,6 +157,42 @@ describe('a campaign from the churn call-back list', () => {
     });
     expect(survey.status).toBe(409);
     expect(survey.body.error).toMatch(/survey follow-up sample of acme-bank .* is empty/);
+
+    // Then a critical complaint of a-2 and a major one of a-9 (whom the site cannot reach), both
+    // always drawn: the sample's campaign holds a-2.
+    const yesterday = new Date(Date.now() - 24 * HOUR).toISOString();
+    const wrapUp = (callId: string, customer: string, severity: number) => ({
+      event_id: `${callId}-w`,
+      tenant_id: 'acme-bank',
+      site_id: 'beijing',
+      call_id: callId,
+      kind: 'wrap_up_done',
+      customer_id: customer,
+      wrap_up_recorded: 1,
+      complaint_severity: severity,
+      event_time: yesterday.slice(0, 19).replace('T', ' '),
+      event_date: yesterday.slice(0, 10),
+    });
+    await ch.insert({
+      table: 'call_events',
+      format: 'JSONEachRow',
+      values: [wrapUp('k-a2', 'a-2', 4), wrapUp('k-a9', 'a-9', 3)],
+    });
+    const sampled = await http('acme.client', 'POST', '/campaigns', {
+      siteId: 'beijing',
+      campaignId: 'acme-followup',
+      skill: 'sales',
+      mode: 'progressive',
+      source: 'survey',
+      sample: { baseRate: 0, days: 3 },
+    });
+    expect(sampled.status, sampled.text).toBe(200);
+    expect(sampled.body).toMatchObject({
+      contacts: 1,
+      source: 'survey',
+      unresolvable: 1,
+      sourceRef: expect.stringMatching(/^wrap-ups .* base rate 0$/),
+    });
     expect((await http('zenith.client', 'GET', '/campaigns?site=beijing')).body.campaigns).toEqual(
       [],
     );
