@@ -60,6 +60,7 @@ import { AcdCampaignAgents } from './campaign/acd-agents.js';
 import { CampaignDesk } from './campaign/campaign-desk.js';
 import { CampaignJournal } from './campaign/campaign-journal.js';
 import { campaignAttemptEvent } from './campaign/campaign-events.js';
+import { CustomerBook } from './campaign/customer-book.js';
 import { MonitorService } from './monitor/monitor-service.js';
 import { rtpengineMonitorMedia } from './monitor/rtpengine-monitor.js';
 
@@ -432,6 +433,9 @@ await startProcess('site-agent', async () => {
       cancel: (id, tenants, by) => callbacks.cancel(id, tenants, by),
     },
     ...(campaigns && { campaigns }),
+    // The tenants' CRM exports of their customers' numbers and zones, for campaigns from the
+    // churn list and the survey sample (docs/campaigns.md, "Lists from HQ").
+    customerBook: new CustomerBook(join(config.CCFED_DATA_DIR, 'crm-contacts')),
   });
 
   // Stop taking calls first (Kamailio then holds new ones for its restart grace, then answers them

@@ -3,9 +3,11 @@
 // the person's behalf) serving the built console, and Debian's Chromium. A tenant's supervisor
 // creates a campaign from a CSV in the page, starts and pauses it and sees the status change; a bad
 // list shows the site's line-numbered refusal; another tenant's supervisor does not see it. A
+// campaign from the churn call-back list (a stored scoring run in ClickHouse, the site's CRM
+// contacts knowing one of its two treated customers) shows its source and the one unresolvable. A
 // scheduled callback asked for through the API is listed, without its number, and Cancel (after
 // the confirmation) removes it at the site.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@ccfed/services';
@@ -14,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildConsoleIfStale, CONSOLE_DIST } from '../../scripts/console-build.js';
 import { startApiProcess, type ApiProcess } from '../support/api-process.js';
 import { launchChromium } from '../support/browser.js';
+import { storeChurnRun } from '../support/churn-runs.js';
 import { freshDatabase, uniqueName, waitFor } from '../support/engines.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
 
@@ -67,7 +70,18 @@ beforeAll(async () => {
       bj.sip.trunk = `sip:127.0.0.1:${trunkPort}`;
     },
   });
-  const { database } = await freshDatabase();
+  const { database, client } = await freshDatabase();
+  await storeChurnRun(client, new Date(Math.floor((Date.now() - 3_600_000) / 1000) * 1000), 'v7', [
+    { tenant: 'acme-bank', customer: 'a-1', group: 'callback', priority: 900 },
+    { tenant: 'acme-bank', customer: 'a-2', group: 'callback', priority: 800 },
+    { tenant: 'acme-bank', customer: 'a-3', group: 'control', priority: 950 },
+  ]);
+  await client.close();
+  mkdirSync(join(site.dataDir, 'crm-contacts'), { recursive: true });
+  writeFileSync(
+    join(site.dataDir, 'crm-contacts', 'acme-bank.csv'),
+    'customer_id,number,time_zone\na-1,+447700900031,UTC\na-3,+447700900033,UTC\n',
+  );
   [api, browser] = await Promise.all([
     startApiProcess({
       dir,
@@ -146,6 +160,22 @@ describe('the Campaigns page', () => {
     await row.getByTestId('status').filter({ hasText: 'paused' }).waitFor({ timeout: 10_000 });
     // Nobody is logged in at beijing: nothing was dialed.
     expect(await row.getByTestId('dialed').innerText()).toBe('0');
+    expect(await row.getByTestId('source').innerText()).toBe('csv');
+
+    // From the churn call-back list: no CSV box, HQ reads the list, the site finds a-1's number.
+    await page.getByTestId('campaign-source').selectOption('churn');
+    expect(await page.getByTestId('campaign-contactsCsv').count()).toBe(0);
+    await fill('campaignId', 'churn-winback');
+    await page.getByTestId('campaign-create').click();
+    const created = page.getByTestId('campaign-created');
+    await created.filter({ hasText: 'churn-winback' }).waitFor({ timeout: 10_000 });
+    expect(await created.innerText()).toMatch(/1 contacts, 1 with no number at the site/);
+    const churnRow = page.getByTestId('campaign-beijing-churn-winback');
+    await churnRow.waitFor({ timeout: 10_000 });
+    expect(await churnRow.getByTestId('contacts').innerText()).toBe('1');
+    expect(await churnRow.getByTestId('source').innerText()).toBe('churn (1 with no number)');
+    expect(await page.locator('body').innerText()).not.toMatch(/7700900031|7700900033/);
+    await screenshot(page, 'churn');
 
     // Another tenant's supervisor: the menu entry, and no campaign of acme's.
     const zenith = await logIn('zenith.client');

@@ -112,7 +112,12 @@ export function apiRoutes(deps: RouteDeps & OptionalDeps): Route[] {
       ? callbackRoutes({ topology: deps.topology, sites: deps.siteCallbacks })
       : []),
     ...(deps.siteCampaigns && deps.topology
-      ? campaignRoutes({ topology: deps.topology, sites: deps.siteCampaigns })
+      ? campaignRoutes({
+          topology: deps.topology,
+          sites: deps.siteCampaigns,
+          runQuery: deps.runQuery,
+          clock: deps.clock,
+        })
       : []),
     ...(deps.topology ? [transferRoute({ topology: deps.topology, sites: deps.siteDesks })] : []),
     // Served only by an API that was given the topology file (CCFED_TOPOLOGY).

@@ -14,6 +14,10 @@ const blank: Form = {
   windowEnd: '',
   maxAttempts: '',
   ringTimeoutSeconds: '',
+  source: 'csv',
+  listSize: '',
+  sampleBaseRate: '',
+  sampleDays: '',
 };
 
 describe('the campaign form as the API takes it', () => {
@@ -59,5 +63,33 @@ describe('the campaign form as the API takes it', () => {
     expect(
       createBody({ ...blank, maxAttempts: 'three', windowStart: '09:00' }, 'site'),
     ).toMatchObject({ maxAttempts: 'three', window: { start: '09:00', end: '' } });
+  });
+
+  it('sends a churn or survey list as its source and size only, never the CSV in the box', () => {
+    expect(createBody({ ...blank, source: 'churn', listSize: '200' }, 'tenant')).toEqual({
+      siteId: 'beijing',
+      campaignId: 'spring',
+      skill: 'sales',
+      mode: 'progressive',
+      source: 'churn',
+      listSize: 200,
+    });
+    expect(
+      createBody(
+        { ...blank, source: 'survey', sampleBaseRate: '0.05', sampleDays: '3', listSize: '' },
+        'tenant',
+      ),
+    ).toEqual({
+      siteId: 'beijing',
+      campaignId: 'spring',
+      skill: 'sales',
+      mode: 'progressive',
+      source: 'survey',
+      sample: { baseRate: 0.05, days: 3 },
+    });
+    // the draw belongs to the survey sample only
+    expect(
+      createBody({ ...blank, source: 'churn', sampleBaseRate: '0.05' }, 'tenant'),
+    ).not.toHaveProperty('sample');
   });
 });

@@ -12,9 +12,21 @@ export type Form = Record<
   | 'windowStart'
   | 'windowEnd'
   | 'maxAttempts'
-  | 'ringTimeoutSeconds',
+  | 'ringTimeoutSeconds'
+  // csv, churn (the tenant's churn call-back list) or survey (the survey follow-up sample)
+  | 'source'
+  | 'listSize'
+  | 'sampleBaseRate'
+  | 'sampleDays',
   string
 >;
+
+/** The lists a campaign may come from, as the page offers them. */
+export const SOURCES = [
+  { value: 'csv', label: 'CSV (pasted or picked)' },
+  { value: 'churn', label: 'churn call-back list' },
+  { value: 'survey', label: 'survey follow-up sample' },
+] as const;
 
 /**
  * The request body as POST /api/v1/campaigns takes it. Empty optional fields are left out, so the
@@ -23,6 +35,8 @@ export type Form = Record<
 export function createBody(form: Form, role: string | undefined): Record<string, unknown> {
   const t = (s: string) => s.trim();
   const num = (s: string) => (/^\d+$/.test(t(s)) ? Number(t(s)) : t(s));
+  const rate = (s: string) => (/^\d*\.?\d+$/.test(t(s)) ? Number(t(s)) : t(s));
+  const source = form.source === '' ? 'csv' : form.source;
   const dnc = form.dnc
     .split(/[\s,]+/)
     .map(t)
@@ -33,7 +47,20 @@ export function createBody(form: Form, role: string | undefined): Record<string,
     ...(role !== 'tenant' && t(form.tenantId) !== '' && { tenantId: t(form.tenantId) }),
     skill: t(form.skill),
     mode: form.mode,
-    contactsCsv: form.contactsCsv,
+    // The churn list and the survey sample are read by HQ: only their size and draw are sent.
+    ...(source === 'csv'
+      ? { contactsCsv: form.contactsCsv }
+      : {
+          source,
+          ...(t(form.listSize) !== '' && { listSize: num(form.listSize) }),
+        }),
+    ...(source === 'survey' &&
+      (t(form.sampleBaseRate) !== '' || t(form.sampleDays) !== '') && {
+        sample: {
+          ...(t(form.sampleBaseRate) !== '' && { baseRate: rate(form.sampleBaseRate) }),
+          ...(t(form.sampleDays) !== '' && { days: num(form.sampleDays) }),
+        },
+      }),
     ...(dnc.length > 0 && { dnc }),
     ...((t(form.windowStart) !== '' || t(form.windowEnd) !== '') && {
       window: { start: t(form.windowStart), end: t(form.windowEnd) },

@@ -1,7 +1,8 @@
 // Outbound campaigns (docs/campaigns.md, docs/api.md "Campaigns"): every campaign the caller may
 // see, per site, with its progress asked again every 3 s (GET /api/v1/campaigns, which asks each
-// site); a form that creates one from a contact list (CSV pasted or picked as a file) and Start
-// and Pause per row. The server scopes everything: a tenant client gets and runs only its own
+// site); a form that creates one from a contact list (CSV pasted or picked as a file), the
+// tenant's churn call-back list or the survey follow-up sample (read by HQ, resolved to numbers
+// at the site), and Start and Pause per row. The server scopes everything: a tenant client gets and runs only its own
 // tenant's campaigns, a site supervisor only its site's. A refusal shows as the server gave it,
 // a bad list with every bad line named.
 import {
@@ -22,7 +23,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type ChangeEvent } from 'react';
 import { Title } from 'react-admin';
 import { ApiProblem, useLogoutOnExpiry } from './api-problem.js';
-import { createBody, type Form } from './campaign-form.js';
+import { createBody, SOURCES, type Form } from './campaign-form.js';
 import { ChoiceField, useChoices, type Choices } from './choice-field.js';
 import { apiGet, apiPostWithToken, storedIdentity } from './session.js';
 
@@ -42,6 +43,9 @@ interface Progress {
   readonly outcomes: Readonly<Record<string, number>>;
   readonly standing: Readonly<Record<string, number>>;
   readonly held: string | null;
+  readonly source: string;
+  readonly sourceRef: string;
+  readonly unresolvable: number;
 }
 
 interface CampaignList {
@@ -73,6 +77,10 @@ function CreateCampaign(props: {
     windowEnd: '',
     maxAttempts: '',
     ringTimeoutSeconds: '',
+    source: 'csv',
+    listSize: '',
+    sampleBaseRate: '',
+    sampleDays: '',
   });
   const [problem, setProblem] = useState<unknown>(null);
   const [created, setCreated] = useState<string | null>(null);
@@ -108,7 +116,12 @@ function CreateCampaign(props: {
     setCreated(null);
     try {
       const res = await apiPostWithToken<Progress>('/campaigns', createBody(form, me?.role));
-      setCreated(`${res.campaignId} created at ${res.siteId}, paused, ${res.contacts} contacts`);
+      setCreated(
+        `${res.campaignId} created at ${res.siteId}, paused, ${res.contacts} contacts` +
+          (res.source === 'csv'
+            ? ''
+            : `, ${res.unresolvable} with no number at the site (${res.sourceRef})`),
+      );
       props.onCreated();
     } catch (err) {
       setProblem(err);
@@ -147,26 +160,64 @@ function CreateCampaign(props: {
         {field('ringTimeoutSeconds', 'ring timeout (s)', { width: 150, help: '5-60' })}
         {field('dnc', 'do not call', { width: 320, help: 'E.164 numbers, comma separated' })}
       </Stack>
-      <TextField
-        label="contacts (CSV: customer_id,number,time_zone)"
-        multiline
-        minRows={4}
-        fullWidth
-        value={form.contactsCsv}
-        onChange={(e) => setForm({ ...form, contactsCsv: e.target.value })}
-        slotProps={{ htmlInput: { 'data-testid': 'campaign-contactsCsv' } }}
-      />
+      <Stack direction="row" spacing={1} sx={{ mb: 1, flexWrap: 'wrap', rowGap: 1 }}>
+        <TextField
+          select
+          label="list"
+          size="small"
+          value={form.source}
+          sx={{ width: 240 }}
+          onChange={(e) => setForm({ ...form, source: e.target.value })}
+          slotProps={{
+            select: { native: true },
+            inputLabel: { shrink: true },
+            htmlInput: { 'data-testid': 'campaign-source' },
+          }}
+        >
+          {SOURCES.map((s) => (
+            <option key={s.value} value={s.value}>
+              {s.label}
+            </option>
+          ))}
+        </TextField>
+        {form.source !== 'csv' &&
+          field('listSize', 'at most', { width: 130, help: 'customers, 1-1000' })}
+        {form.source === 'survey' &&
+          field('sampleBaseRate', 'base rate', { width: 130, help: 'no complaint: 0-1' })}
+        {form.source === 'survey' && field('sampleDays', 'days', { width: 100, help: '1-31' })}
+      </Stack>
+      {form.source === 'csv' ? (
+        <TextField
+          label="contacts (CSV: customer_id,number,time_zone)"
+          multiline
+          minRows={4}
+          fullWidth
+          value={form.contactsCsv}
+          onChange={(e) => setForm({ ...form, contactsCsv: e.target.value })}
+          slotProps={{ htmlInput: { 'data-testid': 'campaign-contactsCsv' } }}
+        />
+      ) : (
+        <Typography variant="body2" color="text.secondary" data-testid="campaign-source-help">
+          {form.source === 'churn'
+            ? 'The tenant’s churn call-back list from the newest scoring run, highest risk × value first; the control group is never on it.'
+            : 'Customers of calls wrapped up in the last days, drawn as the post-call survey draws: major and critical complaints always.'}{' '}
+          HQ sends the site customer ids only; the site finds their numbers in the tenant’s CRM
+          contacts it holds, and counts those it has none for.
+        </Typography>
+      )}
       <Stack direction="row" spacing={1} sx={{ my: 1, alignItems: 'center' }}>
-        <Button component="label" variant="outlined" size="small">
-          Pick a CSV file
-          <input
-            type="file"
-            accept=".csv,text/csv,text/plain"
-            hidden
-            onChange={(e) => void pickFile(e)}
-            data-testid="campaign-file"
-          />
-        </Button>
+        {form.source === 'csv' && (
+          <Button component="label" variant="outlined" size="small">
+            Pick a CSV file
+            <input
+              type="file"
+              accept=".csv,text/csv,text/plain"
+              hidden
+              onChange={(e) => void pickFile(e)}
+              data-testid="campaign-file"
+            />
+          </Button>
+        )}
         <Button
           variant="contained"
           disabled={busy}
@@ -256,6 +307,7 @@ export function CampaignsPage() {
                       'status',
                       'mode',
                       'skill',
+                      'list',
                       'contacts',
                       'dialed',
                       'connected',
@@ -281,6 +333,10 @@ export function CampaignsPage() {
                       <TableCell data-testid="status">{c.status}</TableCell>
                       <TableCell>{c.mode}</TableCell>
                       <TableCell>{c.skill}</TableCell>
+                      <TableCell data-testid="source" title={c.sourceRef}>
+                        {c.source}
+                        {c.source === 'csv' ? '' : ` (${c.unresolvable} with no number)`}
+                      </TableCell>
                       <TableCell align="right" data-testid="contacts">
                         {c.contacts}
                       </TableCell>

@@ -15,6 +15,7 @@ import {
   type CampaignContact,
   type CampaignDefinition,
   type CampaignProgress,
+  type CampaignSource,
 } from './campaign-run.js';
 import { PreviewDecisionError, type PreviewDecision, type PreviewOffer } from './preview-offers.js';
 import type { CampaignJournal } from './campaign-journal.js';
@@ -41,6 +42,8 @@ export interface NewCampaign {
   readonly contacts: readonly CampaignContact[];
   readonly rules?: Partial<Omit<CampaignRules, 'dnc'>> & { readonly dnc?: readonly string[] };
   readonly ringTimeoutMs?: number;
+  /** Where the list came from; an uploaded CSV when absent. */
+  readonly source?: CampaignSource;
   /** Preview mode: how long an offer waits for the agent's decision. */
   readonly previewTimeoutMs?: number;
 }
@@ -167,6 +170,7 @@ export class CampaignDesk {
       contacts: input.contacts,
       ringTimeoutMs,
       ...(previewTimeoutMs !== undefined && { previewTimeoutMs }),
+      ...(input.source && { source: input.source }),
     };
     let run: CampaignRun;
     try {

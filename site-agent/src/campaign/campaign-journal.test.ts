@@ -133,6 +133,18 @@ describe('the site’s campaign journal', () => {
     expect(() => journal.load()).toThrow(/attempts\.jsonl line 2/);
   });
 
+  it('keeps where a list came from: the churn run and model, and the customers it could not reach', () => {
+    const journal = new CampaignJournal(journalDir());
+    const source = {
+      kind: 'churn' as const,
+      ref: 'run 2026-12-07T02:00:00Z model v3',
+      unresolvable: 4,
+    };
+    journal.save({ ...definition, source }, 'paused');
+    const [kept] = journal.load();
+    expect(kept!.definition.source).toEqual(source);
+  });
+
   it('refuses a campaign id that could leave its directory', () => {
     const journal = new CampaignJournal(journalDir());
     expect(() => journal.save({ ...definition, campaignId: '../etc' }, 'running')).toThrow(

@@ -42,6 +42,13 @@ const storedDefinition = z.strictObject({
         customerId: z.string().optional(),
       }),
     ),
+    source: z
+      .strictObject({
+        kind: z.enum(['csv', 'churn', 'survey']),
+        ref: z.string(),
+        unresolvable: z.number().int().min(0),
+      })
+      .optional(),
   }),
 });
 

@@ -40,6 +40,17 @@ export interface CampaignContact {
 
 /** Preview: the agent sees the contact first and dials or skips; the others are paced. */
 export type CampaignMode = PacingMode | 'preview';
+/**
+ * Where a campaign's list came from: an uploaded CSV, the tenant's churn call-back list (control
+ * group held back) or the survey follow-up sample; which list (for churn the scoring run and
+ * model version, so results can be set against the control group later); and how many of the
+ * list's customers the site held no number for (never dialed).
+ */
+export interface CampaignSource {
+  readonly kind: 'csv' | 'churn' | 'survey';
+  readonly ref: string;
+  readonly unresolvable: number;
+}
 
 export interface CampaignDefinition {
   readonly campaignId: string;
@@ -52,6 +63,8 @@ export interface CampaignDefinition {
   readonly ringTimeoutMs: number;
   /** Preview mode: how long an offer waits for the agent's decision (default 30 s). */
   readonly previewTimeoutMs?: number;
+  /** Absent: an uploaded CSV (campaigns journalled before lists had sources). */
+  readonly source?: CampaignSource;
 }
 
 export const DEFAULT_PREVIEW_TIMEOUT_MS = 30_000;
@@ -160,6 +173,7 @@ export interface CampaignProgress {
   readonly standing: Readonly<Record<string, number>>;
   /** Why the last tick dialed nothing, if it did not dial. */
   readonly held?: string;
+  readonly source: CampaignSource;
 }
 
 interface ContactRecord {
@@ -328,6 +342,7 @@ export class CampaignRun {
       outcomes: { ...this.outcomes },
       standing,
       ...(this.held !== undefined && { held: this.held }),
+      source: this.definition.source ?? { kind: 'csv', ref: '', unresolvable: 0 },
     };
   }
 

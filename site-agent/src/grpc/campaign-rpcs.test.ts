@@ -1,6 +1,6 @@
 // The campaign RPCs over the real gRPC server with mutual TLS: who may create, start and see
 // which campaigns, and how a bad list or campaign is refused.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock, silentLogger, type Principal } from '@ccfed/common';
@@ -9,6 +9,7 @@ import { Status } from 'nice-grpc';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CampaignDesk } from '../campaign/campaign-desk.js';
 import { CampaignJournal } from '../campaign/campaign-journal.js';
+import { CustomerBook } from '../campaign/customer-book.js';
 import type { DialRequest } from '../dialer/port.js';
 import { startGrpcServer } from './server.js';
 import {
@@ -85,6 +86,7 @@ async function serve(withDesk = true) {
     tls: await tlsAs(SHANGHAI),
     log: silentLogger(),
     ...(withDesk && { campaigns: desk }),
+    customerBook: new CustomerBook(join(dir, 'crm-contacts')),
   });
   cleanup.push(() => server.close());
   const as = async (principal: Principal) => {
@@ -92,7 +94,7 @@ async function serve(withDesk = true) {
     cleanup.push(() => channel.close());
     return clientFactory.create(site.AgentControlDefinition, channel);
   };
-  return { as, dialed, desk };
+  return { as, dialed, desk, dir };
 }
 
 const create = (over: Partial<site.CreateCampaignRequest> = {}) => ({
@@ -173,6 +175,60 @@ describe('campaign RPCs', () => {
         code: Status.PERMISSION_DENIED,
       });
     }
+  });
+
+  it('a churn list of customer ids is resolved from the tenant’s own CRM contacts; those with no number are counted, never dialed', async () => {
+    const { as, dialed, dir } = await serve();
+    mkdirSync(join(dir, 'crm-contacts'));
+    writeFileSync(
+      join(dir, 'crm-contacts', 'acme-bank.csv'),
+      'customer_id,number,time_zone\nc-1,+447700900001,Europe/London\nc-2,+447700900002,Europe/London\n',
+    );
+    // zenith's own c-3: not acme's, however the ids are written
+    writeFileSync(
+      join(dir, 'crm-contacts', 'zenith-telecom.csv'),
+      'customer_id,number,time_zone\nc-3,+447700900003,Europe/London\n',
+    );
+    const [acme, zenith] = await Promise.all([as(ACME_SUPERVISOR), as(ZENITH_SUPERVISOR)]);
+    const churn = (over: Partial<site.CreateCampaignRequest> = {}) =>
+      create({
+        contactsCsv: '',
+        source: 'churn',
+        customerIds: ['c-2', 'c-3', 'c-1'],
+        sourceRef: 'run 2026-12-07T02:00:00Z model acme-v3',
+        ...over,
+      });
+    const created = await acme.createCampaign(churn());
+    expect(created.campaign).toMatchObject({
+      contacts: 2,
+      source: 'churn',
+      sourceRef: 'run 2026-12-07T02:00:00Z model acme-v3',
+      unresolvable: 1,
+    });
+    await acme.startCampaign({ campaignId: 'acme-retention' });
+    // in the list's order; zenith's c-3 is not acme's customer
+    expect(dialed.map((d) => d.number)).toEqual(['+447700900002', '+447700900001']);
+    expect(JSON.stringify(await acme.listCampaigns({}))).not.toMatch(/4477009000/);
+
+    expect(
+      await failure(
+        zenith.createCampaign(churn({ tenantId: 'zenith-telecom', customerIds: ['c-1'] })),
+      ),
+    ).toMatchObject({
+      code: Status.FAILED_PRECONDITION,
+      details: 'this site holds no number for any of the 1 customers of the churn list',
+    });
+    const refusals: [Partial<site.CreateCampaignRequest>, RegExp][] = [
+      [{ source: 'crm' }, /source: csv, churn or survey/],
+      [{ customerIds: [] }, /the churn list is empty/],
+      [{ customerIds: ['c-1', 'c-1'] }, /c-1 is on the list twice/],
+      [{ contactsCsv: CSV }, /a churn list is customer ids/],
+      [{ source: 'csv', contactsCsv: CSV }, /a CSV list names none/],
+    ];
+    for (const [over, message] of refusals)
+      expect(await failure(acme.createCampaign(churn({ campaignId: 'x', ...over })))).toMatchObject(
+        { code: Status.INVALID_ARGUMENT, details: expect.stringMatching(message) },
+      );
   });
 
   it('a site without a dialer runs no campaigns', async () => {

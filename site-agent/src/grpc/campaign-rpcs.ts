@@ -1,11 +1,15 @@
 // AgentControl.CreateCampaign, StartCampaign, PauseCampaign, ListCampaigns (docs/campaigns.md):
 // the site's supervisors run every campaign of the site, a tenant's supervisor only its tenant's
-// (authorise.ts). The contact list comes in as CSV and its numbers never go out: progress is
-// counts only.
+// (authorise.ts). The contact list comes in as CSV, or, from the churn call-back list or the
+// survey sample, as customer ids the site resolves from its CRM contacts (customer-book.ts); its
+// numbers never go out: progress is counts only.
 //
 // Status mapping:
 //   malformed field, bad contact list (every bad line named), bad rules,
+//   a bad source, malformed or repeated customer ids,
 //   a tenant without seats with the skill here                         → INVALID_ARGUMENT
+//   no customer of the list has a number here, the tenant's CRM
+//   contacts here are damaged                                           → FAILED_PRECONDITION
 //   creating for another tenant than the supervisor's                   → PERMISSION_DENIED
 //   a campaign id in use                                                → ALREADY_EXISTS
 //   no such campaign (or another tenant's)                              → NOT_FOUND
@@ -25,7 +29,11 @@ import {
   type CampaignDesk,
   type CampaignScope,
 } from '../campaign/campaign-desk.js';
-import type { CampaignProgress } from '../campaign/campaign-run.js';
+import type {
+  CampaignContact,
+  CampaignProgress,
+  CampaignSource,
+} from '../campaign/campaign-run.js';
 import {
   isSkipReason,
   PreviewDecisionError,
@@ -34,6 +42,12 @@ import {
 } from '../campaign/preview-offers.js';
 import type { PreviewView } from '../campaign/campaign-desk.js';
 import { ContactListError, parseContactCsv } from '../campaign/contact-list.js';
+import {
+  CustomerBookError,
+  CustomerIdsError,
+  resolveContacts,
+  type CustomerBook,
+} from '../campaign/customer-book.js';
 import type { Scope, SiteFacts } from './authorise.js';
 import { internalError } from './internal-error.js';
 import { permitWho } from './permit.js';
@@ -43,12 +57,15 @@ export const MAX_CAMPAIGN_CONTACTS = 100_000;
 
 export interface CampaignRpcDeps {
   readonly campaigns: CampaignDesk | undefined;
+  /** The tenants' customers' numbers at this site; without it only CSV lists are taken. */
+  readonly customers?: CustomerBook | undefined;
   readonly site: SiteFacts;
   readonly log: Logger;
 }
 
 export function campaignRpcs({
   campaigns,
+  customers,
   site,
   log,
 }: CampaignRpcDeps): Pick<
@@ -67,8 +84,12 @@ export function campaignRpcs({
   };
   const failed = (rpc: string, err: unknown): never => {
     if (err instanceof ServerError) throw err;
-    if (err instanceof ContactListError)
+    if (err instanceof ContactListError || err instanceof CustomerIdsError)
       throw new ServerError(Status.INVALID_ARGUMENT, err.message);
+    if (err instanceof CustomerBookError) {
+      log.error({ event: 'customer_book_damaged', rpc, err: err.message }, 'CRM contacts damaged');
+      throw new ServerError(Status.FAILED_PRECONDITION, err.message);
+    }
     if (err instanceof CampaignRequestError) throw new ServerError(STATUS[err.code], err.message);
     if (err instanceof PreviewDecisionError)
       throw new ServerError(PREVIEW_STATUS[err.code], err.message);
@@ -86,7 +107,7 @@ export function campaignRpcs({
       if (req.mode !== 'progressive' && req.mode !== 'predictive' && req.mode !== 'preview')
         throw new ServerError(Status.INVALID_ARGUMENT, 'mode: progressive, predictive or preview');
       try {
-        const contacts = parseContactCsv(req.contactsCsv, { maxContacts: MAX_CAMPAIGN_CONTACTS });
+        const { contacts, source } = listOf(req, customers);
         const window =
           req.windowStartMinute !== undefined || req.windowEndMinute !== undefined
             ? {
@@ -109,6 +130,7 @@ export function campaignRpcs({
           },
           ...(req.ringTimeoutMs !== undefined && { ringTimeoutMs: req.ringTimeoutMs }),
           ...(req.previewTimeoutMs !== undefined && { previewTimeoutMs: req.previewTimeoutMs }),
+          source,
         });
         log.info(
           {
@@ -116,6 +138,9 @@ export function campaignRpcs({
             campaignId: req.campaignId,
             tenantId: req.tenantId,
             contacts: contacts.length,
+            source: source.kind,
+            sourceRef: source.ref,
+            unresolvable: source.unresolvable,
           },
           'campaign created',
         );
@@ -206,6 +231,48 @@ function previewToProto(v: PreviewView): siteApi.PreviewOffer {
   };
 }
 
+const SOURCE_REF = /^[\x20-\x7e]{0,200}$/;
+
+/**
+ * The campaign's contacts and where they came from: the CSV's rows, or the customer ids of the
+ * churn list or survey sample resolved from the site's CRM contacts of the tenant (those it
+ * holds no number for counted as unresolvable).
+ */
+function listOf(
+  req: siteApi.CreateCampaignRequest,
+  customers: CustomerBook | undefined,
+): { contacts: CampaignContact[]; source: CampaignSource } {
+  const kind = req.source === '' ? 'csv' : req.source;
+  if (kind !== 'csv' && kind !== 'churn' && kind !== 'survey')
+    throw new ServerError(Status.INVALID_ARGUMENT, 'source: csv, churn or survey');
+  if (!SOURCE_REF.test(req.sourceRef))
+    throw new ServerError(Status.INVALID_ARGUMENT, 'sourceRef: at most 200 printable characters');
+  if (kind === 'csv') {
+    if (req.customerIds.length > 0)
+      throw new ServerError(Status.INVALID_ARGUMENT, 'customerIds: a CSV list names none');
+    const contacts = parseContactCsv(req.contactsCsv, { maxContacts: MAX_CAMPAIGN_CONTACTS });
+    return { contacts, source: { kind, ref: req.sourceRef, unresolvable: 0 } };
+  }
+  if (req.contactsCsv !== '')
+    throw new ServerError(Status.INVALID_ARGUMENT, `contactsCsv: a ${kind} list is customer ids`);
+  if (req.customerIds.length === 0)
+    throw new ServerError(Status.INVALID_ARGUMENT, `customerIds: the ${kind} list is empty`);
+  if (req.customerIds.length > MAX_CAMPAIGN_CONTACTS)
+    throw new ServerError(
+      Status.INVALID_ARGUMENT,
+      `customerIds: ${req.customerIds.length}; at most ${MAX_CAMPAIGN_CONTACTS} per list`,
+    );
+  if (!customers)
+    throw new ServerError(Status.FAILED_PRECONDITION, 'this site holds no CRM contacts');
+  const { contacts, unresolvable } = resolveContacts(req.customerIds, customers.of(req.tenantId));
+  if (contacts.length === 0)
+    throw new ServerError(
+      Status.FAILED_PRECONDITION,
+      `this site holds no number for any of the ${unresolvable.length} customers of the ${kind} list`,
+    );
+  return { contacts, source: { kind, ref: req.sourceRef, unresolvable: unresolvable.length } };
+}
+
 const STATUS: Record<CampaignRequestError['code'], Status> = {
   invalid: Status.INVALID_ARGUMENT,
   exists: Status.ALREADY_EXISTS,
@@ -238,5 +305,8 @@ function toProto(p: CampaignProgress): siteApi.CampaignProgress {
     previewsOffered: p.previews.offered,
     previewsSkipped: p.previews.skipped,
     previewsReleased: p.previews.released,
+    source: p.source.kind,
+    sourceRef: p.source.ref,
+    unresolvable: p.source.unresolvable,
   };
 }

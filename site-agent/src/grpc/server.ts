@@ -29,6 +29,7 @@ import { transferCallRpc, type TransferDesk } from './transfer-rpc.js';
 import { callbackRpcs, type CallbackControl } from './callback-rpcs.js';
 import { campaignRpcs } from './campaign-rpcs.js';
 import type { CampaignDesk } from '../campaign/campaign-desk.js';
+import type { CustomerBook } from '../campaign/customer-book.js';
 
 export interface GrpcServerOptions {
   /** Address to bind, e.g. 127.0.0.1, 0.0.0.0 or ::1. */
@@ -69,6 +70,8 @@ export interface GrpcServerOptions {
   readonly callbacks?: CallbackControl;
   /** Outbound campaigns (docs/campaigns.md). Without them every campaign RPC is UNAVAILABLE. */
   readonly campaigns?: CampaignDesk;
+  /** The tenants' customers' numbers here, for campaigns from customer ids (customer-book.ts). */
+  readonly customerBook?: CustomerBook;
   /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
   readonly shutdownTimeoutMs?: number;
 }
@@ -138,7 +141,12 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     }),
     ...transferCallRpc({ desk: options.transfers ?? TRANSFERS_NOTHING, site: facts, log }),
     ...callbackRpcs({ callbacks: options.callbacks, site: facts, log }),
-    ...campaignRpcs({ campaigns: options.campaigns, site: facts, log }),
+    ...campaignRpcs({
+      campaigns: options.campaigns,
+      customers: options.customerBook,
+      site: facts,
+      log,
+    }),
   });
   server.add(site.SiteAgentDefinition, {
     ...createSiteAgentService({ status, site: facts, log }),

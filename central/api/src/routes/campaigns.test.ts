@@ -34,10 +34,21 @@ const progressOf = (campaignId: string, tenantId = 'acme-bank'): siteApi.Campaig
   previewsOffered: 0,
   previewsSkipped: 0,
   previewsReleased: 0,
+  source: 'csv',
+  sourceRef: '',
+  unresolvable: 0,
 });
 
-/** The routes over a site client that answers `answer(siteId)` and remembers what it was asked. */
-function routes(answer: (siteId: string) => Promise<siteApi.CampaignProgress[]>) {
+/**
+ * The routes over a site client that answers `answer(siteId)` and remembers what it was asked,
+ * and a ClickHouse that answers every query with `rows` (the real one is the integration test's:
+ * tests/campaigns/campaign-lists.test.ts) and remembers the SQL.
+ */
+function routes(
+  answer: (siteId: string) => Promise<siteApi.CampaignProgress[]>,
+  rows: unknown[] = [],
+) {
+  const queries: string[] = [];
   const asked: { siteId: string; as: Principal; req?: unknown }[] = [];
   const first = async (siteId: string) => (await answer(siteId))[0]!;
   const sites: SiteCampaignsClient = {
@@ -58,7 +69,15 @@ function routes(answer: (siteId: string) => Promise<siteApi.CampaignProgress[]>)
       return answer(siteId);
     },
   };
-  const [create, start, , list, one] = campaignRoutes({ topology, sites }) as Route[];
+  const [create, start, , list, one] = campaignRoutes({
+    topology,
+    sites,
+    runQuery: async (q) => {
+      queries.push(q.text);
+      return rows;
+    },
+    clock: { now: () => Date.parse('2026-12-07T12:00:00Z') },
+  }) as Route[];
   const call = (
     route: Route,
     claims: Claims,
@@ -78,7 +97,7 @@ function routes(answer: (siteId: string) => Promise<siteApi.CampaignProgress[]>)
           return { status: err.status, json: { error: err.message } as Record<string, unknown> };
         },
       );
-  return { create: create!, start: start!, list: list!, one: one!, call, asked };
+  return { create: create!, start: start!, list: list!, one: one!, call, asked, queries };
 }
 
 const body = {
@@ -108,6 +127,9 @@ describe('the campaign routes', () => {
         skill: 'sales',
         mode: 'progressive',
         contactsCsv: body.contactsCsv,
+        source: 'csv',
+        customerIds: [],
+        sourceRef: '',
         dnc: [],
         windowStartMinute: 570,
         windowEndMinute: 1200,
@@ -118,6 +140,104 @@ describe('the campaign routes', () => {
     expect(other.status).toBe(403);
     expect((await r.call(r.create, HQ, { body })).json.error).toMatch(/names its tenant/);
     expect(r.asked).toHaveLength(1);
+  });
+
+  it('create a churn campaign from the tenant’s own call-back list, sending the site customer ids and the run it came from', async () => {
+    const churnRow = (customer: string, model = 'acme-v3') => ({
+      tenant_id: 'acme-bank',
+      customer_id: customer,
+      site_id: 'beijing',
+      value: 1000,
+      repeat_contacts: 1,
+      complaint: 0,
+      abandons: 0,
+      long_waits: 0,
+      low_csat: 0,
+      cancellation_intent: 1,
+      risk: 0.8,
+      priority: 800,
+      model_version: model,
+      reasons: [],
+      retention_group: 'callback',
+      scored_at_s: Date.parse('2026-12-07T02:00:00Z') / 1000,
+    });
+    const r = routes(
+      async () => [progressOf('acme-retention')],
+      [churnRow('c-7'), churnRow('c-2')],
+    );
+    const { contactsCsv: _csv, window: _w, ...churnBody } = body;
+    const ok = await r.call(r.create, HQ, {
+      body: { ...churnBody, tenantId: 'acme-bank', source: 'churn', listSize: 20 },
+    });
+    expect(ok.status).toBe(200);
+    expect(r.asked[0]).toMatchObject({
+      as: { kind: 'supervisor', site: 'beijing' },
+      req: {
+        tenantId: 'acme-bank',
+        source: 'churn',
+        contactsCsv: '',
+        customerIds: ['c-7', 'c-2'],
+        sourceRef: 'scoring run 2026-12-07T02:00:00.000Z, model acme-v3',
+      },
+    });
+    // read as the campaign's tenant, even for HQ, control group never on the list
+    expect(r.queries[0]).toContain("`tenant_id` = 'acme-bank'");
+    expect(r.queries[0]).toContain("retention_group != 'control'");
+    expect(r.queries[0]).toContain('LIMIT 20');
+
+    // a site's supervisor: the customers its site last handled only
+    await r.call(r.create, BJ_SUP, {
+      body: { ...churnBody, tenantId: 'acme-bank', source: 'churn' },
+    });
+    expect(r.queries[1]).toContain("site_id = 'beijing'");
+  });
+
+  it('create a survey campaign from the follow-up sample: major and critical complaints always drawn', async () => {
+    const wrapUp = (call: string, customer: string, severity: number) => ({
+      call_id: call,
+      customer,
+      recorded: 1,
+      severity,
+      at_s: 1_800_000_000,
+    });
+    const r = routes(
+      async () => [progressOf('acme-followup')],
+      [wrapUp('k1', 'c-1', 4), wrapUp('k2', 'c-2', 1), wrapUp('k3', 'c-3', 3)],
+    );
+    const { contactsCsv: _csv, ...surveyBody } = body;
+    const ok = await r.call(r.create, ACME, {
+      body: { ...surveyBody, source: 'survey', sample: { baseRate: 0, days: 3 } },
+    });
+    expect(ok.status).toBe(200);
+    expect(r.asked[0]!.req).toMatchObject({
+      source: 'survey',
+      customerIds: ['c-1', 'c-3'],
+      sourceRef: 'wrap-ups 2026-12-04T12:00:00.000Z to 2026-12-07T12:00:00.000Z, base rate 0',
+    });
+    expect(r.queries[0]).toContain("tenant_id = 'acme-bank'");
+  });
+
+  it('refuse a list that does not fit its source, and an empty churn list or sample, before asking the site', async () => {
+    const r = routes(async () => [progressOf('acme-retention')]);
+    const { contactsCsv: _csv, ...noCsv } = body;
+    const cases: [unknown, number, RegExp][] = [
+      [{ ...noCsv }, 400, /contactsCsv: a csv list needs its CSV/],
+      [{ ...body, source: 'churn' }, 400, /contactsCsv: a churn list is read by HQ/],
+      [{ ...body, listSize: 5 }, 400, /listSize: churn and survey lists only/],
+      [{ ...noCsv, source: 'churn', sample: { baseRate: 0.1 } }, 400, /sample: survey lists only/],
+      [{ ...noCsv, source: 'churn' }, 409, /churn call-back list of acme-bank is empty/],
+      [
+        { ...noCsv, source: 'survey' },
+        409,
+        /survey follow-up sample of acme-bank over the last 7 days is empty/,
+      ],
+    ];
+    for (const [b, status, error] of cases) {
+      const res = await r.call(r.create, ACME, { body: b });
+      expect(res.status, JSON.stringify(b)).toBe(status);
+      expect(res.json.error).toMatch(error);
+    }
+    expect(r.asked).toEqual([]);
   });
 
   it('refuse another site’s supervisor, an agent and an unknown site before asking any site', async () => {

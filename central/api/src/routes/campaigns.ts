@@ -1,5 +1,5 @@
 // Outbound campaigns (docs/campaigns.md, docs/api.md "Campaigns"):
-//   POST /api/v1/campaigns                        {siteId, campaignId, skill, mode, contactsCsv, ...} → progress
+//   POST /api/v1/campaigns                        {siteId, campaignId, skill, mode, source, ...}     → progress
 //   POST /api/v1/campaigns/{campaignId}/start     {siteId}                                          → progress
 //   POST /api/v1/campaigns/{campaignId}/pause     {siteId}                                          → progress
 //   GET  /api/v1/campaigns?site=                  → {campaigns: [...], unreachable: [siteId]}
@@ -8,15 +8,30 @@
 // supervisor the caller stands for (HQ as the site's supervisor, a site's supervisor at its own
 // site only, a tenant client as its tenant's supervisor); the site decides again and keeps a
 // tenant to its own campaigns. The list's numbers go to the site and never come back.
+//
+// A list is an uploaded CSV, or read here from ClickHouse for the campaign's tenant only: the
+// churn call-back list (the newest scoring run, the retention control group never on it) or the
+// survey follow-up sample. Those go to the site as customer ids only (HQ holds no numbers); the
+// site resolves them from the tenant's CRM contacts it holds and counts those it cannot.
+import { churnCallbackQuery, parseChurnCallbackRows } from '@ccfed/analytics/churn';
+import {
+  MAX_FOLLOW_UP_DAYS,
+  surveyFollowUpCandidatesQuery,
+  surveyFollowUpSample,
+} from '@ccfed/analytics/survey-follow-up';
+import type { Clock } from '@ccfed/common';
 import type { site as siteApi } from '@ccfed/proto';
 import type { Topology } from '@ccfed/topology';
 import { z } from 'zod';
 import { supervisorPrincipal } from '../access.js';
 import type { SiteCampaignsClient } from '../campaigns/site-campaigns.js';
+import type { Claims } from '../auth/token.js';
+import type { RunQuery } from '../clickhouse.js';
 import { badRequest, forbidden, HttpError } from '../http/errors.js';
 import { topologyIdParam } from '../http/query-string.js';
 import { route, type Route } from '../http/route.js';
 import { askSites, knownSite, siteRefusal } from '../sites/site-answers.js';
+import { buildQuery } from './analytics-options.js';
 import { API } from './deps.js';
 
 const CAMPAIGN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -33,11 +48,38 @@ const createBody = z.strictObject({
   mode: z
     .enum(['progressive', 'predictive', 'preview'])
     .describe('preview: the agent sees each contact first and dials or skips it'),
+  source: z
+    .enum(['csv', 'churn', 'survey'])
+    .optional()
+    .describe(
+      "where the list comes from: csv (contactsCsv, the default), churn (the tenant's churn call-back list, control group held back) or survey (the survey follow-up sample)",
+    ),
   contactsCsv: z
     .string()
     .min(1)
+    .optional()
     .describe(
-      'the contact list: CSV with the columns customer_id, number (E.164), time_zone (IANA)',
+      'csv only: the contact list, CSV with the columns customer_id, number (E.164), time_zone (IANA)',
+    ),
+  listSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe('churn and survey: at most this many customers, first in list order (default 1000)'),
+  sample: z
+    .strictObject({
+      baseRate: z.number().min(0).max(1).describe('calls with no complaint drawn at this rate'),
+      days: z.number().int().min(1).max(MAX_FOLLOW_UP_DAYS).optional().describe('default 7'),
+      seed: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 letters, digits, . _ -')
+        .optional(),
+    })
+    .optional()
+    .describe(
+      'survey only: the draw over the calls wrapped up in the last days (default base rate 0.1, 7 days); major and critical complaints always',
     ),
   dnc: z.array(z.string().regex(E164, 'expected E.164 numbers')).max(1000).optional(),
   window: z
@@ -79,12 +121,20 @@ const progress = z.object({
   previews: z
     .object({ offered: z.number(), skipped: z.number(), released: z.number() })
     .describe('preview mode: contacts offered to agents, skipped, released undecided'),
+  source: z.string().describe('csv, churn or survey'),
+  sourceRef: z
+    .string()
+    .describe('which list: for churn the scoring run and model version; for survey the draw'),
+  unresolvable: z
+    .number()
+    .describe('customers of the list the site holds no number for: never dialed'),
 });
 type Progress = z.infer<typeof progress>;
 
 const ERRORS = {
   '404': 'no such campaign at that site (or not yours)',
-  '409': 'a campaign with that id exists at the site',
+  '409':
+    'a campaign with that id exists at the site; the churn list or survey sample is empty; or the site holds no number for any of its customers',
   '502': 'the site could not be reached, or runs no campaigns (no outbound trunk)',
 };
 
@@ -114,12 +164,101 @@ function toJson(siteId: string, c: siteApi.CampaignProgress): Progress {
       skipped: c.previewsSkipped,
       released: c.previewsReleased,
     },
+    source: c.source === '' ? 'csv' : c.source,
+    sourceRef: c.sourceRef,
+    unresolvable: c.unresolvable,
+  };
+}
+
+type CreateBody = z.infer<typeof createBody>;
+type CampaignList = Pick<
+  siteApi.CreateCampaignRequest,
+  'contactsCsv' | 'customerIds' | 'source' | 'sourceRef'
+>;
+
+const DEFAULT_LIST_SIZE = 1000;
+const DEFAULT_SAMPLE = { baseRate: 0.1, days: 7 };
+const DAY_MS = 86_400_000;
+
+/** The body's list fields as they fit its source, or a 400 naming the field that does not. */
+function checkList(b: CreateBody): void {
+  const source = b.source ?? 'csv';
+  if (source === 'csv') {
+    if (b.contactsCsv === undefined) throw badRequest('contactsCsv', 'a csv list needs its CSV');
+    if (b.listSize !== undefined) throw badRequest('listSize', 'churn and survey lists only');
+  } else if (b.contactsCsv !== undefined)
+    throw badRequest('contactsCsv', `a ${source} list is read by HQ, not uploaded`);
+  if (b.sample !== undefined && source !== 'survey')
+    throw badRequest('sample', 'survey lists only');
+}
+
+/**
+ * The list to send the site: the CSV as it came, or the customer ids of the tenant's churn
+ * call-back list or survey sample read from ClickHouse now. A site's supervisor gets only the
+ * customers its site last handled (churn) or wrapped up (survey). An empty list is a 409.
+ */
+async function listFor(
+  b: CreateBody,
+  claims: Claims,
+  tenantId: string,
+  deps: { readonly runQuery: RunQuery; readonly clock: Clock },
+): Promise<CampaignList> {
+  const source = b.source ?? 'csv';
+  if (source === 'csv')
+    return { source, contactsCsv: b.contactsCsv!, customerIds: [], sourceRef: '' };
+  const now = new Date(deps.clock.now());
+  const limit = b.listSize ?? DEFAULT_LIST_SIZE;
+  const site = claims.role === 'site' ? { siteId: claims.siteId } : {};
+  if (source === 'churn') {
+    // Read as the tenant, whoever asks: no other tenant's customer can be on it.
+    const query = buildQuery(() =>
+      churnCallbackQuery({ role: 'tenant', tenantId }, { ...site, limit, asOf: now }),
+    );
+    const rows = parseChurnCallbackRows(await deps.runQuery(query));
+    if (rows.length === 0)
+      throw new HttpError(
+        409,
+        `the churn call-back list of ${tenantId} is empty: no scoring run yet, or no customer outside the control group`,
+      );
+    const models = [...new Set(rows.map((r) => r.model_version))].sort().join('+');
+    return {
+      source,
+      contactsCsv: '',
+      customerIds: rows.map((r) => r.customer_id),
+      sourceRef: `scoring run ${rows[0]!.scored_at}, model ${models}`,
+    };
+  }
+  const baseRate = b.sample?.baseRate ?? DEFAULT_SAMPLE.baseRate;
+  const days = b.sample?.days ?? DEFAULT_SAMPLE.days;
+  const seed = b.sample?.seed;
+  const from = new Date(now.getTime() - days * DAY_MS);
+  const query = buildQuery(() =>
+    surveyFollowUpCandidatesQuery({ tenantId, ...site, from, to: now }),
+  );
+  const customerIds = surveyFollowUpSample(
+    await deps.runQuery(query),
+    { baseRate, ...(seed !== undefined && { seed }) },
+    limit,
+  );
+  if (customerIds.length === 0)
+    throw new HttpError(
+      409,
+      `the survey follow-up sample of ${tenantId} over the last ${days} days is empty`,
+    );
+  return {
+    source,
+    contactsCsv: '',
+    customerIds,
+    sourceRef: `wrap-ups ${from.toISOString()} to ${now.toISOString()}, base rate ${baseRate}${seed === undefined ? '' : `, seed ${seed}`}`,
   };
 }
 
 export function campaignRoutes(deps: {
   readonly topology: Topology;
   readonly sites: SiteCampaignsClient;
+  /** ClickHouse, for the churn list and the survey sample. */
+  readonly runQuery: RunQuery;
+  readonly clock: Clock;
 }): Route[] {
   const known = (siteId: string) => knownSite(deps.topology, siteId);
   const campaignIdOf = (params: Record<string, string | undefined>) => {
@@ -150,7 +289,7 @@ export function campaignRoutes(deps: {
       method: 'POST',
       path: `${API}/campaigns`,
       summary:
-        'Creates a campaign at a site from a contact list (CSV), paused: its skill, mode and rules (calling window, DNC, attempts).',
+        "Creates a campaign at a site, paused: its list (an uploaded CSV, the tenant's churn call-back list without its control group, or the survey follow-up sample; the last two sent to the site as customer ids, which it resolves to numbers itself), skill, mode and rules (calling window, DNC, attempts).",
       auth: true,
       roles: ['hq', 'site', 'tenant'],
       body: createBody,
@@ -159,6 +298,7 @@ export function campaignRoutes(deps: {
       async handle(ctx) {
         const b = ctx.body;
         known(b.siteId);
+        checkList(b);
         const claims = ctx.claims!;
         let tenantId = b.tenantId;
         if (claims.role === 'tenant') {
@@ -168,13 +308,14 @@ export function campaignRoutes(deps: {
         }
         if (tenantId === undefined) throw badRequest('tenantId', 'a campaign names its tenant');
         const as = supervisorPrincipal(claims, b.siteId, 'campaigns');
+        const list = await listFor(b, claims, tenantId, deps);
         const res = await deps.sites
           .create(b.siteId, as, {
             campaignId: b.campaignId,
             tenantId,
             skill: b.skill,
             mode: b.mode,
-            contactsCsv: b.contactsCsv,
+            ...list,
             dnc: b.dnc ?? [],
             ...(b.window && {
               windowStartMinute: minuteOf(b.window.start),

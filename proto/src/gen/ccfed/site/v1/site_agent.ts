@@ -184,7 +184,21 @@ export interface CreateCampaignRequest {
     | number
     | undefined;
   /** preview mode only: how long an offer waits for the agent (default 30 s). */
-  previewTimeoutMs?: number | undefined;
+  previewTimeoutMs?:
+    | number
+    | undefined;
+  /**
+   * Where the list comes from: csv (contacts_csv), churn (the tenant's churn call-back list,
+   * control group held back) or survey (the survey follow-up sample). Empty is csv.
+   */
+  source: string;
+  /**
+   * For churn and survey: the customers, by id only. The site resolves each to a number and
+   * time zone from what it holds of the tenant's customers; HQ never holds numbers.
+   */
+  customerIds: string[];
+  /** Which list: for churn the scoring run and model version, for survey the sample drawn. */
+  sourceRef: string;
 }
 
 export interface CreateCampaignResponse {
@@ -237,6 +251,11 @@ export interface CampaignProgress {
   previewsOffered: number;
   previewsSkipped: number;
   previewsReleased: number;
+  /** csv, churn or survey, and which list (the scoring run and model version for churn). */
+  source: string;
+  sourceRef: string;
+  /** Customers of the list the site holds no number (or time zone) for: never dialed. */
+  unresolvable: number;
 }
 
 export interface CampaignProgress_OutcomesEntry {
@@ -2158,6 +2177,9 @@ function createBaseCreateCampaignRequest(): CreateCampaignRequest {
     maxAttempts: undefined,
     ringTimeoutMs: undefined,
     previewTimeoutMs: undefined,
+    source: "",
+    customerIds: [],
+    sourceRef: "",
   };
 }
 
@@ -2195,6 +2217,15 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
     }
     if (message.previewTimeoutMs !== undefined) {
       writer.uint32(88).uint32(message.previewTimeoutMs);
+    }
+    if (message.source !== "") {
+      writer.uint32(98).string(message.source);
+    }
+    for (const v of message.customerIds) {
+      writer.uint32(106).string(v!);
+    }
+    if (message.sourceRef !== "") {
+      writer.uint32(114).string(message.sourceRef);
     }
     return writer;
   },
@@ -2300,6 +2331,30 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
             message.previewTimeoutMs = reader.uint32();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.customerIds.push(reader.string());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.sourceRef = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2359,6 +2414,17 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
         : isSet(object.preview_timeout_ms)
         ? globalThis.Number(object.preview_timeout_ms)
         : undefined,
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      customerIds: globalThis.Array.isArray(object?.customerIds)
+        ? object.customerIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.customer_ids)
+        ? object.customer_ids.map((e: any) => globalThis.String(e))
+        : [],
+      sourceRef: isSet(object.sourceRef)
+        ? globalThis.String(object.sourceRef)
+        : isSet(object.source_ref)
+        ? globalThis.String(object.source_ref)
+        : "",
     };
   },
 
@@ -2397,6 +2463,15 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
     if (message.previewTimeoutMs !== undefined) {
       obj.previewTimeoutMs = Math.round(message.previewTimeoutMs);
     }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.customerIds?.length) {
+      obj.customerIds = message.customerIds;
+    }
+    if (message.sourceRef !== "") {
+      obj.sourceRef = message.sourceRef;
+    }
     return obj;
   },
 
@@ -2416,6 +2491,9 @@ export const CreateCampaignRequest: MessageFns<CreateCampaignRequest> = {
     message.maxAttempts = object.maxAttempts ?? undefined;
     message.ringTimeoutMs = object.ringTimeoutMs ?? undefined;
     message.previewTimeoutMs = object.previewTimeoutMs ?? undefined;
+    message.source = object.source ?? "";
+    message.customerIds = object.customerIds?.map((e) => e) || [];
+    message.sourceRef = object.sourceRef ?? "";
     return message;
   },
 };
@@ -2914,6 +2992,9 @@ function createBaseCampaignProgress(): CampaignProgress {
     previewsOffered: 0,
     previewsSkipped: 0,
     previewsReleased: 0,
+    source: "",
+    sourceRef: "",
+    unresolvable: 0,
   };
 }
 
@@ -2966,6 +3047,15 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
     }
     if (message.previewsReleased !== 0) {
       writer.uint32(128).uint32(message.previewsReleased);
+    }
+    if (message.source !== "") {
+      writer.uint32(138).string(message.source);
+    }
+    if (message.sourceRef !== "") {
+      writer.uint32(146).string(message.sourceRef);
+    }
+    if (message.unresolvable !== 0) {
+      writer.uint32(152).uint32(message.unresolvable);
     }
     return writer;
   },
@@ -3117,6 +3207,30 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
             message.previewsReleased = reader.uint32();
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.sourceRef = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.unresolvable = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3197,6 +3311,13 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
         : isSet(object.previews_released)
         ? globalThis.Number(object.previews_released)
         : 0,
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      sourceRef: isSet(object.sourceRef)
+        ? globalThis.String(object.sourceRef)
+        : isSet(object.source_ref)
+        ? globalThis.String(object.source_ref)
+        : "",
+      unresolvable: isSet(object.unresolvable) ? globalThis.Number(object.unresolvable) : 0,
     };
   },
 
@@ -3262,6 +3383,15 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
     if (message.previewsReleased !== 0) {
       obj.previewsReleased = Math.round(message.previewsReleased);
     }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.sourceRef !== "") {
+      obj.sourceRef = message.sourceRef;
+    }
+    if (message.unresolvable !== 0) {
+      obj.unresolvable = Math.round(message.unresolvable);
+    }
     return obj;
   },
 
@@ -3302,6 +3432,9 @@ export const CampaignProgress: MessageFns<CampaignProgress> = {
     message.previewsOffered = object.previewsOffered ?? 0;
     message.previewsSkipped = object.previewsSkipped ?? 0;
     message.previewsReleased = object.previewsReleased ?? 0;
+    message.source = object.source ?? "";
+    message.sourceRef = object.sourceRef ?? "";
+    message.unresolvable = object.unresolvable ?? 0;
     return message;
   },
 };
