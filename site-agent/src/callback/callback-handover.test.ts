@@ -206,7 +206,7 @@ describe('a callback handed to another site', () => {
     expect(target.dialer.requests).toEqual([
       expect.objectContaining({ callId: 'cb-beijing', agentId: target.agentId, number: NUMBER }),
     ]);
-    await target.dialer.end({ kind: 'connected' });
+    await target.dialer.end({ kind: 'connected', answeredAtMs: clock.now() });
     expect(target.kinds()).toEqual([
       'callbackHandedIn',
       'callbackAttemptStarted',
@@ -242,7 +242,7 @@ describe('a callback handed to another site', () => {
     });
     // Guangzhou's agent is ringing for a caller of its own: its wait is more than nothing.
     target.ready();
-    if (opts.thresholdMs === 0)
+    if ('thresholdMs' in opts)
       target.acd.offer({
         callId: 'queued-there',
         tenantId: 'acme-bank',
