@@ -61,6 +61,9 @@ export interface CallbackDeskDeps {
   readonly handOver?: HandOverCallback;
 }
 
+/** How long a site remembers a callback it took from another site (a repeat is answered taken). */
+export const HANDED_IN_MEMORY_MS = 10 * 60_000;
+
 /** How far ahead a callback may be scheduled. */
 export const MAX_SCHEDULE_AHEAD_MS = 7 * 24 * 3600_000;
 
@@ -122,6 +125,12 @@ export class CallbackDesk {
    * attempt that falls due meanwhile waits here, agent reserved, until the call has ended.
    */
   private readonly callersOnLine = new Map<string, (() => void) | undefined>();
+
+  /**
+   * Callbacks taken from other sites lately (id → origin, until when remembered): an origin that
+   * asks again because the answer was lost on the way is told "taken", even once it was served.
+   */
+  private readonly handedIn = new Map<string, { origin: string; untilMs: number }>();
 
   /** Attempts whose turn came while their callback was being handed over: dialed if it stays. */
   private readonly heldForHandover = new Map<string, () => void>();
@@ -431,9 +440,19 @@ export class CallbackDesk {
   ):
     | { readonly accepted: true; readonly expectedWaitMs: number }
     | { readonly accepted: false; readonly reason: string } {
+    const now = this.deps.clock.now();
+    for (const [id, taken] of this.handedIn) if (taken.untilMs < now) this.handedIn.delete(id);
+    if (this.handedIn.get(h.callbackId)?.origin === h.originSiteId)
+      return {
+        accepted: true,
+        expectedWaitMs: this.deps.acd.expectedWaitOf(h.callbackId) ?? 0,
+      };
     const held = this.book.get(h.callbackId);
-    if (held?.handedFrom === h.originSiteId && held.number === h.number)
+    if (held?.handedFrom === h.originSiteId)
       return { accepted: true, expectedWaitMs: this.deps.acd.expectedWaitOf(held.id) ?? 0 };
+    // An id this site already uses (a call, another site's callback): never two of one id here.
+    if (held || this.deps.acd.phaseOf(h.callbackId) !== undefined)
+      return { accepted: false, reason: 'id in use' };
     const expectedWaitMs = this.deps.acd.expectedWaitIfOffered({
       tenantId: h.tenantId,
       skill: h.skill,
@@ -465,7 +484,7 @@ export class CallbackDesk {
    * (tier, arrival) with the attempts already made, kept on disk, its event. A repeat of a
    * handover already taken (the origin asking again) is answered as taken.
    */
-  takeHandedIn(h: Handover): { ok: PendingCallback } | { refused: TakeRefusal } {
+  private takeHandedIn(h: Handover): { ok: PendingCallback } | { refused: TakeRefusal } {
     const held = this.book.get(h.callbackId);
     if (held?.handedFrom === h.originSiteId && held.number === h.number)
       return { ok: this.view(held) };
@@ -497,6 +516,10 @@ export class CallbackDesk {
       throw err;
     }
     this.envelopes.set(cb.id, envelope);
+    this.handedIn.set(cb.id, {
+      origin: h.originSiteId,
+      untilMs: this.deps.clock.now() + HANDED_IN_MEMORY_MS,
+    });
     this.publish(cb, {
       $case: 'callbackHandedIn',
       value: {

@@ -330,6 +330,43 @@ describe('a callback handed to another site', () => {
     });
   });
 
+  it('a handover asked again after the target served it (its first answer lost) is answered as taken, never served twice', async () => {
+    const { clock, origin, target, deliver } = federation({ thresholdMs: 3_600_000 });
+    target.ready();
+    origin.desk.take(ask());
+    origin.desk.handOver('cb-beijing', { siteId: 'guangzhou', decisionId: 'd-8' });
+    await deliver();
+    await target.dialer.end({ kind: 'connected', answeredAtMs: clock.now() });
+    expect(target.desk.pending('all')).toEqual([]);
+    const again = {
+      callbackId: 'cb-beijing',
+      originSiteId: 'beijing',
+      tenantId: 'acme-bank',
+      skill: 'sales',
+      tier: 1,
+      number: NUMBER,
+      callerHash: '',
+      customerId: '',
+      arrivalMs: T0 - 60_000,
+      requestedAtMs: T0,
+      scheduled: false,
+      attempts: 0,
+      decisionId: 'd-8',
+      traceparent: '',
+    };
+    clock.advance(3_000);
+    const site = { thresholdMs: 3_600_000, drained: false };
+    expect(target.desk.receiveHandover(again, site)).toMatchObject({ accepted: true });
+    expect(target.desk.pending('all')).toEqual([]);
+    expect(target.dialer.requests).toHaveLength(1);
+    // Another origin naming the id of a call this site holds (the callback's, now talking): refused.
+    expect(target.desk.receiveHandover({ ...again, originSiteId: 'shanghai' }, site)).toEqual({
+      accepted: false,
+      reason: 'id in use',
+    });
+    expect(target.desk.pending('all')).toEqual([]);
+  });
+
   it('a repeated handover of a callback already taken is answered as taken, not held twice', async () => {
     const { origin, target, deliver } = federation();
     target.ready();

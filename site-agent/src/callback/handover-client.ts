@@ -7,12 +7,20 @@
 import { secureChannel, type Clock, type TlsMaterial } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
 import type { Topology } from '@ccfed/topology';
-import { createClient, type Channel } from 'nice-grpc';
+import { ClientError, createClient, Status, type Channel } from 'nice-grpc';
 import type { HandOverCallback } from './callback-desk.js';
-import { signHandover } from './handover.js';
+import { signHandover, type Handover } from './handover.js';
 
 /** How long a handover may take, TLS handshake included, before the callback stays here. */
 export const HANDOVER_DEADLINE_MS = 3_000;
+
+/** Refusals of the request itself: asking again would get the same. */
+const FINAL: ReadonlySet<Status> = new Set([
+  Status.INVALID_ARGUMENT,
+  Status.PERMISSION_DENIED,
+  Status.UNAUTHENTICATED,
+  Status.FAILED_PRECONDITION,
+]);
 
 export function handoverClient(opts: {
   readonly topology: Topology;
@@ -39,33 +47,48 @@ export function handoverClient(opts: {
     return createClient(siteApi.SiteAgentDefinition, channel);
   };
   return {
+    // A failure that may have come after the target took the callback (its answer lost, the
+    // deadline passed) is asked once more, freshly signed: the target answers a callback it took
+    // as taken (callback-desk.ts, receiveHandover), so the origin does not keep it as well.
     handOver: async (targetSiteId, h) => {
-      const client = clientOf(targetSiteId);
-      const r = await client.handOverCallback(
-        {
-          callbackId: h.callbackId,
-          originSiteId: h.originSiteId,
-          tenantId: h.tenantId,
-          skill: h.skill,
-          tier: h.tier,
-          number: h.number,
-          callerHash: h.callerHash,
-          customerId: h.customerId,
-          arrivalTime: new Date(h.arrivalMs),
-          requestedAt: new Date(h.requestedAtMs),
-          scheduled: h.scheduled,
-          attempts: h.attempts,
-          notBefore: h.notBeforeMs === undefined ? undefined : new Date(h.notBeforeMs),
-          decisionId: h.decisionId,
-          traceparent: h.traceparent,
-          signature: signHandover(opts.signingKey, h, opts.clock.now()),
-        },
-        { signal: AbortSignal.timeout(opts.deadlineMs ?? HANDOVER_DEADLINE_MS) },
-      );
-      return { accepted: r.accepted, reason: r.reason };
+      try {
+        return await once(targetSiteId, h);
+      } catch (err) {
+        if (err instanceof ClientError && FINAL.has(err.code)) throw err;
+        return await once(targetSiteId, h);
+      }
     },
     close: () => {
       for (const channel of channels.values()) channel.close();
     },
   };
+
+  async function once(
+    targetSiteId: string,
+    h: Handover,
+  ): Promise<{ readonly accepted: boolean; readonly reason: string }> {
+    const client = clientOf(targetSiteId);
+    const r = await client.handOverCallback(
+      {
+        callbackId: h.callbackId,
+        originSiteId: h.originSiteId,
+        tenantId: h.tenantId,
+        skill: h.skill,
+        tier: h.tier,
+        number: h.number,
+        callerHash: h.callerHash,
+        customerId: h.customerId,
+        arrivalTime: new Date(h.arrivalMs),
+        requestedAt: new Date(h.requestedAtMs),
+        scheduled: h.scheduled,
+        attempts: h.attempts,
+        notBefore: h.notBeforeMs === undefined ? undefined : new Date(h.notBeforeMs),
+        decisionId: h.decisionId,
+        traceparent: h.traceparent,
+        signature: signHandover(opts.signingKey, h, opts.clock.now()),
+      },
+      { signal: AbortSignal.timeout(opts.deadlineMs ?? HANDOVER_DEADLINE_MS) },
+    );
+    return { accepted: r.accepted, reason: r.reason };
+  }
 }
