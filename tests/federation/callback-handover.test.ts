@@ -160,5 +160,12 @@ describe('a callback handed to another site through the router', () => {
     expect(decision).not.toBe('');
     expect(at('callbackHandedIn').kind).toMatchObject({ value: { decisionId: decision } });
     expect(JSON.stringify(seen.filter((e) => e.callId === id))).not.toContain('8613800138000');
+    // From due at Beijing to queued at Guangzhou: the overflow scan, the router (warming up from
+    // its start just before), the handover; and the handover alone (taken there → gone here).
+    const time = (k: Kind) => at(k).meta!.eventTime!.getTime();
+    console.info(
+      `callback handover: due → handed in ${time('callbackHandedIn') - arrival.getTime()} ms; handed in → handed over ${time('callbackHandedOver') - time('callbackHandedIn')} ms`,
+    );
+    expect(time('callbackHandedIn') - arrival.getTime()).toBeLessThan(30_000);
   }, 120_000);
 });
