@@ -132,6 +132,12 @@ export class CallbackDesk {
    */
   private readonly handedIn = new Map<string, { origin: string; untilMs: number }>();
 
+  /**
+   * When each callback's last handover was refused: it does not ask the router again before the
+   * topology's re-request interval, as a caller would not (the trigger forgot it while it was away).
+   */
+  private readonly handoverRefusedAt = new Map<string, number>();
+
   /** Attempts whose turn came while their callback was being handed over: dialed if it stays. */
   private readonly heldForHandover = new Map<string, () => void>();
 
@@ -356,9 +362,13 @@ export class CallbackDesk {
   waitingCallbacks(): WaitingCallback[] {
     if (!this.deps.handOver) return [];
     const now = this.deps.clock.now();
+    const againAfterMs = this.deps.topology.routing.reRequestIntervalSeconds * 1000;
+    for (const [id, at] of this.handoverRefusedAt)
+      if (now - at >= againAfterMs || !this.book.get(id)) this.handoverRefusedAt.delete(id);
     const waiting: WaitingCallback[] = [];
     for (const cb of this.book.pending()) {
       if (!this.book.mayHandOver(cb.id, now) || this.callersOnLine.has(cb.id)) continue;
+      if (this.handoverRefusedAt.has(cb.id)) continue;
       const expectedWaitMs = this.deps.acd.expectedWaitOf(cb.id);
       if (expectedWaitMs === undefined) continue;
       waiting.push({
@@ -555,6 +565,7 @@ export class CallbackDesk {
       const held = this.heldForHandover.get(id);
       this.heldForHandover.delete(id);
       if (!taken) {
+        this.handoverRefusedAt.set(id, this.deps.clock.now());
         this.publish(cb, {
           $case: 'callbackHandoverRefused',
           value: { targetSiteId: target.siteId, decisionId: target.decisionId, reason },

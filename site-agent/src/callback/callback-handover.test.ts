@@ -224,7 +224,7 @@ describe('a callback handed to another site', () => {
     ['unreachable', { channel: 'down' as const }, 'unreachable: connect ECONNREFUSED'],
     ['a tampered handover', { channel: 'tamper' as const }, 'signature: bad signature'],
   ])('refused (%s): stays at the origin in its place, once', async (_what, opts, reason) => {
-    const { origin, target, deliver } = federation(opts);
+    const { clock, origin, target, deliver } = federation(opts);
     origin.acd.offer({
       callId: 'before',
       tenantId: 'acme-bank',
@@ -262,6 +262,11 @@ describe('a callback handed to another site', () => {
       'after',
     ]);
     expect(readdirSync(origin.dir)).toHaveLength(1);
+    // It asks the router again after the re-request interval (5 s in the example), not at once.
+    expect(origin.desk.waitingCallbacks()).toEqual([]);
+    clock.advance(4_999);
+    expect(origin.desk.waitingCallbacks()).toEqual([]);
+    clock.advance(1);
     expect(origin.desk.waitingCallbacks()).toHaveLength(1);
     expect(target.desk.pending('all')).toEqual([]);
     expect(target.events.filter((e) => e.callId === 'cb-beijing')).toEqual([]);
