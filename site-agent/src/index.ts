@@ -36,6 +36,7 @@ import { AgentRoster, SiteDesk } from './agent-desk.js';
 import { CallFlow } from './call-flow.js';
 import { CallbackDesk } from './callback/callback-desk.js';
 import { CallbackStore } from './callback/callback-store.js';
+import { handoverClient } from './callback/handover-client.js';
 import { startGrpcServer } from './grpc/server.js';
 import { EvapiLink } from './kamailio/evapi-link.js';
 import { OverflowOutbound } from './overflow/outbound.js';
@@ -170,6 +171,9 @@ await startProcess('site-agent', async () => {
     clock: systemClock,
     log,
   });
+  const keys = federationKeys(config.CCFED_FEDERATION_KEY, config.CCFED_FEDERATION_KEY_PREVIOUS);
+  // A pending callback the router gives to another site goes there over mutual TLS, signed.
+  const handovers = handoverClient({ topology, tls, signingKey: keys[0]!, clock: systemClock });
   // Callbacks (docs/callbacks.md), kept in the data directory across restarts. The dialer that
   // calls customers back plugs in as `dialer` (the port: dialer/port.ts); without one a
   // callback's turn reserves its agent, lets it go, and the callback stays pending (logged).
@@ -183,6 +187,8 @@ await startProcess('site-agent', async () => {
     publisher,
     log,
     callerHashKey: config.CCFED_CALLER_HASH_KEY,
+    siteId: site.id,
+    handOver: handovers.handOver,
   });
   // What a restart must not lose (agents' states, calls' places and states): read before anything
   // changes, saved after every change (docs/operations.md, "Site agent restart").
@@ -220,10 +226,7 @@ await startProcess('site-agent', async () => {
     // An overflowed-in call is taken within the threshold in force (routing policy, below).
     overflowThresholdMs: () => thresholdMs,
     callerHashKey: config.CCFED_CALLER_HASH_KEY,
-    federationKeys: federationKeys(
-      config.CCFED_FEDERATION_KEY,
-      config.CCFED_FEDERATION_KEY_PREVIOUS,
-    ),
+    federationKeys: keys,
     directory,
     // A tenant's calls are refused where the routing policy in force excludes it (below).
     tenantExclusions: () => tenantExclusions,
@@ -375,10 +378,17 @@ await startProcess('site-agent', async () => {
           askAfterMs,
           reRequestIntervalMs: topology.routing.reRequestIntervalSeconds * 1000,
         }),
-        waiting: () => calls.waitingCalls(),
+        // Pending callbacks ask as callers do; the router's choice hands them over (no SIP).
+        waiting: () => [...calls.waitingCalls(), ...callbacks.waitingCallbacks()],
         ask: router.ask,
-        requested: (q, threshold) => calls.overflowRequested(q.callId, q.expectedWaitMs, threshold),
-        moveOut: (callId, target) => calls.moveOut(callId, target),
+        requested: (q, threshold) => {
+          if (!callbacks.holds(q.callId))
+            calls.overflowRequested(q.callId, q.expectedWaitMs, threshold);
+        },
+        moveOut: (callId, target) =>
+          callbacks.holds(callId)
+            ? callbacks.handOver(callId, target)
+            : calls.moveOut(callId, target),
       })
     : undefined;
 
@@ -418,7 +428,11 @@ await startProcess('site-agent', async () => {
         return before;
       },
     },
-    site: { siteId: site.id, agentTenants: new Map(site.agents.map((a) => [a.id, a.tenant])) },
+    site: {
+      siteId: site.id,
+      agentTenants: new Map(site.agents.map((a) => [a.id, a.tenant])),
+      peerSites: new Set(topology.sites.filter((s) => s.id !== site.id).map((s) => s.id)),
+    },
     phoneNetwork: phoneNetwork(site.phoneNetwork),
     sipDomain: sipDomainOf(site),
     tls,
@@ -436,6 +450,18 @@ await startProcess('site-agent', async () => {
     // The tenants' CRM exports of their customers' numbers and zones, for campaigns from the
     // churn list and the survey sample (docs/campaigns.md, "Lists from HQ").
     customerBook: new CustomerBook(join(config.CCFED_DATA_DIR, 'crm-contacts')),
+    handovers: {
+      receiver: {
+        receive: (h) =>
+          callbacks.receiveHandover(h, {
+            thresholdMs: thresholdMs.get(h.skill),
+            drained: drain.current.drained,
+          }),
+      },
+      topology,
+      federationKeys: keys,
+      clock: systemClock,
+    },
   });
 
   // Stop taking calls first (Kamailio then holds new ones for its restart grace, then answers them
@@ -445,6 +471,7 @@ await startProcess('site-agent', async () => {
   lifecycle.onShutdown('stop overflow requests', async () => {
     await outbound?.stop();
     router?.close();
+    handovers.close();
     await policyThresholds.stop();
     await directoryFeed?.stop();
   });

@@ -122,6 +122,51 @@ describe('call event rows of a callback', () => {
     });
   });
 
+  it('lands a callback’s handover at both sites with the other site as peer, a refusal with its reason', () => {
+    const out = callEventRow(
+      event({
+        $case: 'callbackHandedOver',
+        value: { targetSiteId: 'guangzhou', decisionId: 'd-1', attempts: 1 },
+      }),
+      AT,
+    );
+    expect(out).toMatchObject({
+      kind: 'callback_handed_over',
+      peer_site_id: 'guangzhou',
+      decision_id: 'd-1',
+    });
+    const into = callEventRow(
+      event({
+        $case: 'callbackHandedIn',
+        value: {
+          originSiteId: 'beijing',
+          decisionId: 'd-1',
+          attempts: 1,
+          serviceLevelThresholdMs: 1_800_000,
+        },
+      }),
+      AT,
+    );
+    expect(into).toMatchObject({
+      kind: 'callback_handed_in',
+      peer_site_id: 'beijing',
+      callback_sl_ms: 1_800_000,
+      wait_ms: 0,
+    });
+    const refused = callEventRow(
+      event({
+        $case: 'callbackHandoverRefused',
+        value: { targetSiteId: 'guangzhou', decisionId: 'd-2', reason: 'no capacity' },
+      }),
+      AT,
+    );
+    expect(refused).toMatchObject({
+      kind: 'callback_handover_refused',
+      peer_site_id: 'guangzhou',
+      callback_outcome: 'no capacity',
+    });
+  });
+
   it('lands an attempt that did not count (the agent did not answer) and one that did', () => {
     const ended = (outcome: string, counted: boolean) =>
       callEventRow(

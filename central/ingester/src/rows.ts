@@ -9,6 +9,9 @@ import {
   CallbackAttemptEnded,
   CallbackAttemptStarted,
   CallbackCancelled,
+  CallbackHandedIn,
+  CallbackHandedOver,
+  CallbackHandoverRefused,
   CallbackCompleted,
   CallbackRequested,
   CallbackScheduled,
@@ -124,6 +127,9 @@ const KIND_CODECS: {
   callbackAttemptEnded: CallbackAttemptEnded,
   callbackCompleted: CallbackCompleted,
   callbackCancelled: CallbackCancelled,
+  callbackHandedOver: CallbackHandedOver,
+  callbackHandedIn: CallbackHandedIn,
+  callbackHandoverRefused: CallbackHandoverRefused,
   dialAttempted: DialAttempted,
   dialedCallEnded: DialedCallEnded,
   campaignAttemptEnded: CampaignAttemptEnded,
@@ -253,6 +259,21 @@ export function callEventRow(event: CallEvent, at: KafkaPosition): Row {
     case 'callbackCancelled':
       callbackOutcome = kind.value.reason;
       callbackSlMs = kind.value.serviceLevelThresholdMs;
+      break;
+    // Callbacks between sites: where it went, where it came from, why it stayed.
+    case 'callbackHandedOver':
+      peerSiteId = kind.value.targetSiteId;
+      decisionId = kind.value.decisionId;
+      break;
+    case 'callbackHandedIn':
+      peerSiteId = kind.value.originSiteId;
+      decisionId = kind.value.decisionId;
+      callbackSlMs = kind.value.serviceLevelThresholdMs;
+      break;
+    case 'callbackHandoverRefused':
+      peerSiteId = kind.value.targetSiteId;
+      decisionId = kind.value.decisionId;
+      callbackOutcome = kind.value.reason;
       break;
     case 'dialAttempted':
     case 'dialedCallEnded':

@@ -115,6 +115,37 @@ describe('applyFeedMessage', () => {
     );
   });
 
+  it('settles a callback’s reservation from its handed-in and handover-refused events', () => {
+    const { router, clock } = setup();
+    apply(router, topics.siteSnapshots, snapshotBytes('beijing', 1, 3));
+    router.decide(request('cb-1'));
+    router.decide(request('cb-2'));
+    expect(router.reservedAt('beijing')).toBe(2);
+    const refused = CallEvent.fromPartial({
+      meta: meta('shanghai'),
+      callId: 'cb-1',
+      kind: {
+        $case: 'callbackHandoverRefused',
+        value: { targetSiteId: 'beijing', reason: 'no capacity' },
+      },
+    });
+    expect(apply(router, topics.callEvents, Buffer.from(CallEvent.encode(refused).finish()))).toBe(
+      'release',
+    );
+    expect(router.reservedAt('beijing')).toBe(1);
+    clock.advance(100);
+    const handedIn = CallEvent.fromPartial({
+      meta: meta('beijing', T0 + 50),
+      callId: 'cb-2',
+      kind: { $case: 'callbackHandedIn', value: { originSiteId: 'shanghai' } },
+    });
+    expect(apply(router, topics.callEvents, Buffer.from(CallEvent.encode(handedIn).finish()))).toBe(
+      'arrival',
+    );
+    apply(router, topics.siteSnapshots, snapshotBytes('beijing', 2, 3, T0 + 100));
+    expect(router.reservedAt('beijing')).toBe(0);
+  });
+
   it('reports undecodable input instead of throwing', () => {
     const { router } = setup();
     expect(apply(router, topics.siteSnapshots, null)).toEqual({

@@ -94,6 +94,22 @@ export function applyFeedMessage(
       router.observeArrival(siteId, event.callId, at);
       return 'arrival';
     }
+    // A callback handed over (docs/callbacks.md) arrives at its target without SIP: the target's
+    // handed-in event is its arrival, the origin's refused event frees the reservation.
+    if (kind?.$case === 'callbackHandedIn') {
+      const siteId = event.meta?.siteId;
+      const at = event.meta?.eventTime?.getTime();
+      if (!siteId || !event.callId || at === undefined || Number.isNaN(at))
+        return { undecodable: 'callback-handed-in event without site, call id or event time' };
+      router.observeArrival(siteId, event.callId, at);
+      return 'arrival';
+    }
+    if (kind?.$case === 'callbackHandoverRefused') {
+      if (!kind.value.targetSiteId || !event.callId)
+        return { undecodable: 'callback-handover-refused event without target site or call id' };
+      router.release(kind.value.targetSiteId, event.callId);
+      return 'release';
+    }
     if (kind?.$case === 'overflowRejected') {
       if (!kind.value.targetSiteId || !event.callId)
         return { undecodable: 'overflow-rejected event without target site or call id' };

@@ -37,6 +37,8 @@ export interface CallbackRequest {
   /** The queued call's arrival (its place), or the scheduled time. */
   readonly arrivalMs: number;
   readonly scheduled: boolean;
+  /** The site that handed it over, when it was taken from another site (it moves once only). */
+  readonly handedFrom?: string;
 }
 
 export interface Callback extends CallbackRequest {
@@ -47,6 +49,8 @@ export interface Callback extends CallbackRequest {
   readonly notBeforeMs?: number;
   /** The attempt in progress, if any. */
   readonly dialing?: { readonly attemptId: string; readonly agentId: string };
+  /** Being handed to another site: held here, served nowhere, until the target answers. */
+  readonly handingOver?: { readonly targetSiteId: string; readonly decisionId: string };
 }
 
 export type RequestRefusal =
@@ -111,10 +115,73 @@ export class CallbackBook {
     return { ok: cb };
   }
 
+  /**
+   * Takes a callback another site handed over, as it was there: its place (tier, arrival), when
+   * it was asked for, the attempts made and a retry delay under way. Refused as request() refuses.
+   */
+  receive(
+    req: CallbackRequest & { readonly handedFrom: string },
+    carried: {
+      readonly requestedAtMs: number;
+      readonly attempts: number;
+      readonly notBeforeMs?: number;
+    },
+  ): { ok: Callback; refused?: never } | { ok?: never; refused: RequestRefusal } {
+    const r = this.request(req, carried.requestedAtMs);
+    if (!r.ok) return r;
+    const notBeforeMs = Math.max(r.ok.notBeforeMs ?? 0, carried.notBeforeMs ?? 0);
+    const cb: Callback = {
+      ...r.ok,
+      attempts: carried.attempts,
+      ...(notBeforeMs > 0 ? { notBeforeMs } : {}),
+    };
+    this.byId.set(cb.id, cb);
+    return { ok: cb };
+  }
+
   /** Puts back a callback from the site's durable state (after a restart), as it was. */
   restore(cb: Callback): void {
-    const { dialing: _interrupted, ...rest } = cb;
+    const { dialing: _interrupted, handingOver: _unanswered, ...rest } = cb;
     this.byId.set(cb.id, rest);
+  }
+
+  /**
+   * Whether the callback may be offered to another site now: held here, taken here (a callback
+   * moves once), not dialing, not already being handed over, and due (its scheduled time or retry
+   * delay passed: one not due yet has no turn to be late for).
+   */
+  mayHandOver(id: string, nowMs: number): boolean {
+    const cb = this.byId.get(id);
+    return (
+      cb !== undefined &&
+      cb.handedFrom === undefined &&
+      cb.dialing === undefined &&
+      cb.handingOver === undefined &&
+      (cb.notBeforeMs ?? 0) <= nowMs
+    );
+  }
+
+  /** The callback is being handed to `targetSiteId`: it stays held here until endHandover. */
+  beginHandover(id: string, target: { targetSiteId: string; decisionId: string }): Callback {
+    const cb = this.must(id);
+    if (cb.dialing || cb.handingOver)
+      throw new CallbackError(`callback ${id} is ${cb.dialing ? 'dialing' : 'being handed over'}`);
+    const marked = { ...cb, handingOver: target };
+    this.byId.set(id, marked);
+    return marked;
+  }
+
+  /**
+   * The target answered (or could not be reached): taken there, the callback leaves this book;
+   * otherwise it is held here again as it was, in its place.
+   */
+  endHandover(id: string, taken: boolean): Callback {
+    const cb = this.must(id);
+    if (!cb.handingOver) throw new CallbackError(`callback ${id} is not being handed over`);
+    const { handingOver: _ended, ...rest } = cb;
+    if (taken) this.byId.delete(id);
+    else this.byId.set(id, rest);
+    return rest;
   }
 
   get(id: string): Callback | undefined {

@@ -116,6 +116,29 @@ describe('authorise', () => {
     for (const p of [ownSite, operator, supervisor, agent, router])
       expect(verdict(p, { rpc: 'OfferOverflow' }), JSON.stringify(p)).toBe('denied');
   });
+
+  it('takes handed-over callbacks from the federation’s other sites only', () => {
+    const facts = { ...BEIJING, peerSites: new Set(['shanghai', 'guangzhou']) };
+    const handover = (p: Principal, site: SiteFacts = facts) =>
+      authorise(p, site, { rpc: 'HandOverCallback' });
+    expect(handover(otherSite)).toEqual({ allowed: true, scope: { kind: 'site' } });
+    expect(handover({ kind: 'site', site: 'atlantis' })).toEqual({
+      allowed: false,
+      reason:
+        'site:atlantis may not call HandOverCallback at site beijing: atlantis is not a site of this federation',
+    });
+    expect(handover(ownSite)).toMatchObject({
+      allowed: false,
+      reason: expect.stringContaining('a site does not hand callbacks to itself'),
+    });
+    // A site without its peers named takes none.
+    expect(handover(otherSite, BEIJING)).toMatchObject({ allowed: false });
+    for (const p of [operator, supervisor, acmeSupervisor, agent, router, api])
+      expect(handover(p), JSON.stringify(p)).toMatchObject({
+        allowed: false,
+        reason: expect.stringContaining('only another site of the federation hands over callbacks'),
+      });
+  });
 });
 
 describe('authorise: recordings', () => {

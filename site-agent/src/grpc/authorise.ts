@@ -13,6 +13,7 @@
 //   GetStatus         -             yes             - (1)         yes        yes (2)   yes
 //   SetDraining       -             -               -             yes        -         -
 //   OfferOverflow     -             -               -             -          yes       -
+//   HandOverCallback  -             -               -             -          peer (4)  -
 //   PauseRecording,   its own call  any agent's     its tenant's  -          -         -
 //   ResumeRecording,                call            agents' calls
 //   TransferCall
@@ -35,6 +36,8 @@
 //     their tenant's seats and calls. (2) including the site's own certificate. (3) only the API
 //     service (spiffe://ccfed/service/api), which decides who may hear a recording (its tenant
 //     and site scoping) before it asks; the site checks the recording is of the tenant named.
+// (4) a site of the federation's topology other than this one (peerSites), for a callback it holds
+//     (the handler checks the request names that site as its origin, and its signature).
 // Monitoring is listening to a live conversation: only a supervisor, never an agent (not even on
 // its own call), an operator or a service. The handler asks first without the call's agent (is
 // this a supervisor here at all?), then with it, so that nobody else learns which calls exist.
@@ -89,6 +92,7 @@ export type SiteRequest =
         | 'GetStatus'
         | 'SetDraining'
         | 'OfferOverflow'
+        | 'HandOverCallback'
         | 'FetchRecording';
     }
   | { readonly rpc: CallbackRpc | CampaignRpc };
@@ -133,6 +137,8 @@ const MONITOR_RPCS: ReadonlySet<string> = new Set(['StartMonitor', 'AnswerMonito
 export interface SiteFacts {
   readonly siteId: string;
   readonly agentTenants: ReadonlyMap<string, string>;
+  /** The other sites of the federation, which may hand callbacks over; none when absent. */
+  readonly peerSites?: ReadonlySet<string>;
 }
 
 /** What an allowed caller may see of a list: the whole site, one tenant's share, one agent. */
@@ -187,6 +193,15 @@ export function authorise(caller: Principal, site: SiteFacts, req: SiteRequest):
         );
   }
 
+  if (req.rpc === 'HandOverCallback') {
+    if (caller.kind !== 'site')
+      return deny('only another site of the federation hands over callbacks');
+    if (caller.site === site.siteId) return deny('a site does not hand callbacks to itself');
+    return site.peerSites?.has(caller.site)
+      ? allow()
+      : deny(`${caller.site} is not a site of this federation`);
+  }
+
   if (CALLBACK_RPCS.has(req.rpc) || CAMPAIGN_RPCS.has(req.rpc)) {
     const what = CALLBACK_RPCS.has(req.rpc) ? 'callbacks are asked for' : 'campaigns are run';
     if (caller.kind !== 'supervisor')
@@ -209,7 +224,7 @@ export function authorise(caller: Principal, site: SiteFacts, req: SiteRequest):
         return caller.site === site.siteId
           ? deny('a site does not offer calls to itself')
           : allow();
-      return deny('sites may ask for status and offer overflow only');
+      return deny('sites may ask for status, offer overflow and hand over callbacks only');
 
     case 'service':
       return caller.service === 'router' && req.rpc === 'GetStatus'

@@ -10,7 +10,7 @@
 //   a callback pending for the number on the skill                      → ALREADY_EXISTS
 //   the site holds its most pending callbacks (5,000)                   → RESOURCE_EXHAUSTED
 //   the call is not queued here (answered, gone, another tenant's)      → FAILED_PRECONDITION
-//   an attempt of the callback is dialing                               → FAILED_PRECONDITION
+//   an attempt of the callback is dialing, or it is being handed over   → FAILED_PRECONDITION
 //   no such callback (or another tenant's)                              → NOT_FOUND
 import { principalLabel } from '@ccfed/common';
 import type { site as siteApi } from '@ccfed/proto';
@@ -141,6 +141,11 @@ export function callbackRpcs({
         throw new ServerError(
           Status.FAILED_PRECONDITION,
           `callback ${clip(req.callbackId)} is being dialed; cancel it after this attempt`,
+        );
+      if (refused?.kind === 'handing_over')
+        throw new ServerError(
+          Status.FAILED_PRECONDITION,
+          `callback ${clip(req.callbackId)} is being handed to another site; cancel it where it is served once that is settled`,
         );
       return {};
     },

@@ -11,7 +11,7 @@ import {
   type TlsMaterial,
 } from '@ccfed/common';
 import type { PhoneNetwork } from '@ccfed/topology';
-import { createServer } from 'nice-grpc';
+import { createServer, ServerError, Status } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { AgentDesk } from '../desk.js';
 import type { RecordingLibrary } from '../recording/recording-library.js';
@@ -30,6 +30,8 @@ import { callbackRpcs, type CallbackControl } from './callback-rpcs.js';
 import { campaignRpcs } from './campaign-rpcs.js';
 import type { CampaignDesk } from '../campaign/campaign-desk.js';
 import type { CustomerBook } from '../campaign/customer-book.js';
+import { handOverCallbackRpc, type HandoverRpcDeps } from './handover-rpc.js';
+import { permit } from './permit.js';
 
 export interface GrpcServerOptions {
   /** Address to bind, e.g. 127.0.0.1, 0.0.0.0 or ::1. */
@@ -72,6 +74,11 @@ export interface GrpcServerOptions {
   readonly campaigns?: CampaignDesk;
   /** The tenants' customers' numbers here, for campaigns from customer ids (customer-book.ts). */
   readonly customerBook?: CustomerBook;
+  /**
+   * Callbacks other sites hand over (docs/callbacks.md, "Served at another site"). Without it
+   * every HandOverCallback is UNAVAILABLE (after authorisation).
+   */
+  readonly handovers?: Omit<HandoverRpcDeps, 'site' | 'log'>;
   /** How long close() lets calls in flight finish before cancelling them. Default 5 s. */
   readonly shutdownTimeoutMs?: number;
 }
@@ -151,6 +158,17 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   server.add(site.SiteAgentDefinition, {
     ...createSiteAgentService({ status, site: facts, log }),
     ...fetchRecordingRpc(recordings),
+    ...(options.handovers
+      ? handOverCallbackRpc({ ...options.handovers, site: facts, log })
+      : {
+          handOverCallback: async (_req, context) => {
+            permit(context, facts, { rpc: 'HandOverCallback' }, log);
+            throw new ServerError(
+              Status.UNAVAILABLE,
+              'this site takes no callbacks from other sites',
+            );
+          },
+        }),
   });
 
   return serveGrpc(server, {

@@ -38,7 +38,10 @@ export function createSiteAgentService({
   status,
   site,
   log,
-}: SiteAgentServiceDeps): Omit<site.SiteAgentServiceImplementation, 'fetchRecording'> {
+}: SiteAgentServiceDeps): Omit<
+  site.SiteAgentServiceImplementation,
+  'fetchRecording' | 'handOverCallback'
+> {
   return {
     // Refused openly rather than answered with a made-up "accepted": the answer is advisory and a
     // caller that gets UNIMPLEMENTED can fall back to relaying over SIP and letting the INVITE

@@ -142,6 +142,9 @@ export interface CallEvent {
     | { $case: "callbackAttemptEnded"; value: CallbackAttemptEnded }
     | { $case: "callbackCompleted"; value: CallbackCompleted }
     | { $case: "callbackCancelled"; value: CallbackCancelled }
+    | { $case: "callbackHandedOver"; value: CallbackHandedOver }
+    | { $case: "callbackHandedIn"; value: CallbackHandedIn }
+    | { $case: "callbackHandoverRefused"; value: CallbackHandoverRefused }
     | //
     /** 40-49: the outbound dialer (docs/dialer.md) */
     { $case: "dialAttempted"; value: DialAttempted }
@@ -461,6 +464,34 @@ export interface CallbackCancelled {
   serviceLevelThresholdMs: number;
 }
 
+/** At the origin: the target took the callback; it is no longer held here. */
+export interface CallbackHandedOver {
+  targetSiteId: string;
+  decisionId: string;
+  attempts: number;
+}
+
+/**
+ * At the target: a callback handed over by origin_site_id, in the queue at its original arrival
+ * and tier, with the attempts made so far.
+ */
+export interface CallbackHandedIn {
+  originSiteId: string;
+  decisionId: string;
+  attempts: number;
+  serviceLevelThresholdMs: number;
+}
+
+/**
+ * At the origin: the handover failed or the target refused it ("no capacity", "duplicate",
+ * "unreachable", "bad signature", ...); the callback stays here in its place.
+ */
+export interface CallbackHandoverRefused {
+  targetSiteId: string;
+  decisionId: string;
+  reason: string;
+}
+
 /**
  * A connected attempt's call ended: either side hung up and the other leg was released. Its agent
  * goes to wrap-up in the ACD.
@@ -572,6 +603,15 @@ export const CallEvent: MessageFns<CallEvent> = {
         break;
       case "callbackCancelled":
         CallbackCancelled.encode(message.kind.value, writer.uint32(282).fork()).join();
+        break;
+      case "callbackHandedOver":
+        CallbackHandedOver.encode(message.kind.value, writer.uint32(290).fork()).join();
+        break;
+      case "callbackHandedIn":
+        CallbackHandedIn.encode(message.kind.value, writer.uint32(298).fork()).join();
+        break;
+      case "callbackHandoverRefused":
+        CallbackHandoverRefused.encode(message.kind.value, writer.uint32(306).fork()).join();
         break;
       case "dialAttempted":
         DialAttempted.encode(message.kind.value, writer.uint32(322).fork()).join();
@@ -829,6 +869,33 @@ export const CallEvent: MessageFns<CallEvent> = {
             message.kind = { $case: "callbackCancelled", value: CallbackCancelled.decode(reader, reader.uint32()) };
             continue;
           }
+          case 36: {
+            if (tag !== 290) {
+              break;
+            }
+
+            message.kind = { $case: "callbackHandedOver", value: CallbackHandedOver.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 37: {
+            if (tag !== 298) {
+              break;
+            }
+
+            message.kind = { $case: "callbackHandedIn", value: CallbackHandedIn.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 38: {
+            if (tag !== 306) {
+              break;
+            }
+
+            message.kind = {
+              $case: "callbackHandoverRefused",
+              value: CallbackHandoverRefused.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
           case 40: {
             if (tag !== 322) {
               break;
@@ -963,6 +1030,21 @@ export const CallEvent: MessageFns<CallEvent> = {
         ? { $case: "callbackCancelled", value: CallbackCancelled.fromJSON(object.callbackCancelled) }
         : isSet(object.callback_cancelled)
         ? { $case: "callbackCancelled", value: CallbackCancelled.fromJSON(object.callback_cancelled) }
+        : isSet(object.callbackHandedOver)
+        ? { $case: "callbackHandedOver", value: CallbackHandedOver.fromJSON(object.callbackHandedOver) }
+        : isSet(object.callback_handed_over)
+        ? { $case: "callbackHandedOver", value: CallbackHandedOver.fromJSON(object.callback_handed_over) }
+        : isSet(object.callbackHandedIn)
+        ? { $case: "callbackHandedIn", value: CallbackHandedIn.fromJSON(object.callbackHandedIn) }
+        : isSet(object.callback_handed_in)
+        ? { $case: "callbackHandedIn", value: CallbackHandedIn.fromJSON(object.callback_handed_in) }
+        : isSet(object.callbackHandoverRefused)
+        ? { $case: "callbackHandoverRefused", value: CallbackHandoverRefused.fromJSON(object.callbackHandoverRefused) }
+        : isSet(object.callback_handover_refused)
+        ? {
+          $case: "callbackHandoverRefused",
+          value: CallbackHandoverRefused.fromJSON(object.callback_handover_refused),
+        }
         : isSet(object.dialAttempted)
         ? { $case: "dialAttempted", value: DialAttempted.fromJSON(object.dialAttempted) }
         : isSet(object.dial_attempted)
@@ -1044,6 +1126,12 @@ export const CallEvent: MessageFns<CallEvent> = {
       obj.callbackCompleted = CallbackCompleted.toJSON(message.kind.value);
     } else if (message.kind?.$case === "callbackCancelled") {
       obj.callbackCancelled = CallbackCancelled.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "callbackHandedOver") {
+      obj.callbackHandedOver = CallbackHandedOver.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "callbackHandedIn") {
+      obj.callbackHandedIn = CallbackHandedIn.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "callbackHandoverRefused") {
+      obj.callbackHandoverRefused = CallbackHandoverRefused.toJSON(message.kind.value);
     } else if (message.kind?.$case === "dialAttempted") {
       obj.dialAttempted = DialAttempted.toJSON(message.kind.value);
     } else if (message.kind?.$case === "dialedCallEnded") {
@@ -1193,6 +1281,27 @@ export const CallEvent: MessageFns<CallEvent> = {
       case "callbackCancelled": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "callbackCancelled", value: CallbackCancelled.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "callbackHandedOver": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "callbackHandedOver", value: CallbackHandedOver.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "callbackHandedIn": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "callbackHandedIn", value: CallbackHandedIn.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "callbackHandoverRefused": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = {
+            $case: "callbackHandoverRefused",
+            value: CallbackHandoverRefused.fromPartial(object.kind.value),
+          };
         }
         break;
       }
@@ -4417,6 +4526,353 @@ export const CallbackCancelled: MessageFns<CallbackCancelled> = {
     message.by = object.by ?? "";
     message.attempts = object.attempts ?? 0;
     message.serviceLevelThresholdMs = object.serviceLevelThresholdMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseCallbackHandedOver(): CallbackHandedOver {
+  return { targetSiteId: "", decisionId: "", attempts: 0 };
+}
+
+export const CallbackHandedOver: MessageFns<CallbackHandedOver> = {
+  encode(message: CallbackHandedOver, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.targetSiteId !== "") {
+      writer.uint32(10).string(message.targetSiteId);
+    }
+    if (message.decisionId !== "") {
+      writer.uint32(18).string(message.decisionId);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(24).uint32(message.attempts);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallbackHandedOver {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallbackHandedOver();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.targetSiteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.decisionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallbackHandedOver {
+    return {
+      targetSiteId: isSet(object.targetSiteId)
+        ? globalThis.String(object.targetSiteId)
+        : isSet(object.target_site_id)
+        ? globalThis.String(object.target_site_id)
+        : "",
+      decisionId: isSet(object.decisionId)
+        ? globalThis.String(object.decisionId)
+        : isSet(object.decision_id)
+        ? globalThis.String(object.decision_id)
+        : "",
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+    };
+  },
+
+  toJSON(message: CallbackHandedOver): unknown {
+    const obj: any = {};
+    if (message.targetSiteId !== "") {
+      obj.targetSiteId = message.targetSiteId;
+    }
+    if (message.decisionId !== "") {
+      obj.decisionId = message.decisionId;
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CallbackHandedOver>): CallbackHandedOver {
+    return CallbackHandedOver.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CallbackHandedOver>): CallbackHandedOver {
+    const message = createBaseCallbackHandedOver();
+    message.targetSiteId = object.targetSiteId ?? "";
+    message.decisionId = object.decisionId ?? "";
+    message.attempts = object.attempts ?? 0;
+    return message;
+  },
+};
+
+function createBaseCallbackHandedIn(): CallbackHandedIn {
+  return { originSiteId: "", decisionId: "", attempts: 0, serviceLevelThresholdMs: 0 };
+}
+
+export const CallbackHandedIn: MessageFns<CallbackHandedIn> = {
+  encode(message: CallbackHandedIn, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.originSiteId !== "") {
+      writer.uint32(10).string(message.originSiteId);
+    }
+    if (message.decisionId !== "") {
+      writer.uint32(18).string(message.decisionId);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(24).uint32(message.attempts);
+    }
+    if (message.serviceLevelThresholdMs !== 0) {
+      writer.uint32(32).uint64(message.serviceLevelThresholdMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallbackHandedIn {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallbackHandedIn();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.originSiteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.decisionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.serviceLevelThresholdMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallbackHandedIn {
+    return {
+      originSiteId: isSet(object.originSiteId)
+        ? globalThis.String(object.originSiteId)
+        : isSet(object.origin_site_id)
+        ? globalThis.String(object.origin_site_id)
+        : "",
+      decisionId: isSet(object.decisionId)
+        ? globalThis.String(object.decisionId)
+        : isSet(object.decision_id)
+        ? globalThis.String(object.decision_id)
+        : "",
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      serviceLevelThresholdMs: isSet(object.serviceLevelThresholdMs)
+        ? globalThis.Number(object.serviceLevelThresholdMs)
+        : isSet(object.service_level_threshold_ms)
+        ? globalThis.Number(object.service_level_threshold_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: CallbackHandedIn): unknown {
+    const obj: any = {};
+    if (message.originSiteId !== "") {
+      obj.originSiteId = message.originSiteId;
+    }
+    if (message.decisionId !== "") {
+      obj.decisionId = message.decisionId;
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.serviceLevelThresholdMs !== 0) {
+      obj.serviceLevelThresholdMs = Math.round(message.serviceLevelThresholdMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CallbackHandedIn>): CallbackHandedIn {
+    return CallbackHandedIn.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CallbackHandedIn>): CallbackHandedIn {
+    const message = createBaseCallbackHandedIn();
+    message.originSiteId = object.originSiteId ?? "";
+    message.decisionId = object.decisionId ?? "";
+    message.attempts = object.attempts ?? 0;
+    message.serviceLevelThresholdMs = object.serviceLevelThresholdMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseCallbackHandoverRefused(): CallbackHandoverRefused {
+  return { targetSiteId: "", decisionId: "", reason: "" };
+}
+
+export const CallbackHandoverRefused: MessageFns<CallbackHandoverRefused> = {
+  encode(message: CallbackHandoverRefused, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.targetSiteId !== "") {
+      writer.uint32(10).string(message.targetSiteId);
+    }
+    if (message.decisionId !== "") {
+      writer.uint32(18).string(message.decisionId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallbackHandoverRefused {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallbackHandoverRefused();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.targetSiteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.decisionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallbackHandoverRefused {
+    return {
+      targetSiteId: isSet(object.targetSiteId)
+        ? globalThis.String(object.targetSiteId)
+        : isSet(object.target_site_id)
+        ? globalThis.String(object.target_site_id)
+        : "",
+      decisionId: isSet(object.decisionId)
+        ? globalThis.String(object.decisionId)
+        : isSet(object.decision_id)
+        ? globalThis.String(object.decision_id)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: CallbackHandoverRefused): unknown {
+    const obj: any = {};
+    if (message.targetSiteId !== "") {
+      obj.targetSiteId = message.targetSiteId;
+    }
+    if (message.decisionId !== "") {
+      obj.decisionId = message.decisionId;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CallbackHandoverRefused>): CallbackHandoverRefused {
+    return CallbackHandoverRefused.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CallbackHandoverRefused>): CallbackHandoverRefused {
+    const message = createBaseCallbackHandoverRefused();
+    message.targetSiteId = object.targetSiteId ?? "";
+    message.decisionId = object.decisionId ?? "";
+    message.reason = object.reason ?? "";
     return message;
   },
 };

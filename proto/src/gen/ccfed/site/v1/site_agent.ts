@@ -52,6 +52,45 @@ export function recordingStateToJSON(object: RecordingState): string {
   }
 }
 
+export interface HandOverCallbackRequest {
+  /** The callback's id, the same at both sites (its events follow one another under it). */
+  callbackId: string;
+  originSiteId: string;
+  tenantId: string;
+  skill: string;
+  tier: CustomerTier;
+  /** E.164: only here, between the two sites, never in an event or a log. */
+  number: string;
+  callerHash: string;
+  customerId: string;
+  /** Its place: the original arrival (or the scheduled time), kept at the target. */
+  arrivalTime:
+    | Date
+    | undefined;
+  /** When the customer asked: the callback's service level counts from it. */
+  requestedAt: Date | undefined;
+  scheduled: boolean;
+  /** Attempts counted so far at the origin: the skill's maxAttempts holds across the handover. */
+  attempts: number;
+  /** Not to be served before this (a retry delay under way); unset when due. */
+  notBefore:
+    | Date
+    | undefined;
+  /** The router's decision that chose this site. */
+  decisionId: string;
+  traceparent: string;
+  /** v1;t=<ms>;s=<HMAC-SHA256> over every field above with the federation key. */
+  signature: string;
+}
+
+export interface HandOverCallbackResponse {
+  accepted: boolean;
+  /** Why not, when refused: "no capacity", "duplicate", "draining". */
+  reason: string;
+  /** The callback's expected wait here when it was taken. */
+  expectedWaitMs: number;
+}
+
 export interface FetchRecordingRequest {
   recordingId: string;
   /** The recording's tenant, as the recording index says: another tenant's recording is NOT_FOUND. */
@@ -473,6 +512,473 @@ export interface QueuedCall {
   arrivalTime: Date | undefined;
   expectedWaitMs: number;
 }
+
+function createBaseHandOverCallbackRequest(): HandOverCallbackRequest {
+  return {
+    callbackId: "",
+    originSiteId: "",
+    tenantId: "",
+    skill: "",
+    tier: 0,
+    number: "",
+    callerHash: "",
+    customerId: "",
+    arrivalTime: undefined,
+    requestedAt: undefined,
+    scheduled: false,
+    attempts: 0,
+    notBefore: undefined,
+    decisionId: "",
+    traceparent: "",
+    signature: "",
+  };
+}
+
+export const HandOverCallbackRequest: MessageFns<HandOverCallbackRequest> = {
+  encode(message: HandOverCallbackRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callbackId !== "") {
+      writer.uint32(10).string(message.callbackId);
+    }
+    if (message.originSiteId !== "") {
+      writer.uint32(18).string(message.originSiteId);
+    }
+    if (message.tenantId !== "") {
+      writer.uint32(26).string(message.tenantId);
+    }
+    if (message.skill !== "") {
+      writer.uint32(34).string(message.skill);
+    }
+    if (message.tier !== 0) {
+      writer.uint32(40).int32(message.tier);
+    }
+    if (message.number !== "") {
+      writer.uint32(50).string(message.number);
+    }
+    if (message.callerHash !== "") {
+      writer.uint32(58).string(message.callerHash);
+    }
+    if (message.customerId !== "") {
+      writer.uint32(66).string(message.customerId);
+    }
+    if (message.arrivalTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.arrivalTime), writer.uint32(74).fork()).join();
+    }
+    if (message.requestedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.requestedAt), writer.uint32(82).fork()).join();
+    }
+    if (message.scheduled !== false) {
+      writer.uint32(88).bool(message.scheduled);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(96).uint32(message.attempts);
+    }
+    if (message.notBefore !== undefined) {
+      Timestamp.encode(toTimestamp(message.notBefore), writer.uint32(106).fork()).join();
+    }
+    if (message.decisionId !== "") {
+      writer.uint32(114).string(message.decisionId);
+    }
+    if (message.traceparent !== "") {
+      writer.uint32(122).string(message.traceparent);
+    }
+    if (message.signature !== "") {
+      writer.uint32(130).string(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HandOverCallbackRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandOverCallbackRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callbackId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.originSiteId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.skill = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.tier = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.number = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.callerHash = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.customerId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.arrivalTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.requestedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.scheduled = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.notBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.decisionId = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.traceparent = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.signature = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HandOverCallbackRequest {
+    return {
+      callbackId: isSet(object.callbackId)
+        ? globalThis.String(object.callbackId)
+        : isSet(object.callback_id)
+        ? globalThis.String(object.callback_id)
+        : "",
+      originSiteId: isSet(object.originSiteId)
+        ? globalThis.String(object.originSiteId)
+        : isSet(object.origin_site_id)
+        ? globalThis.String(object.origin_site_id)
+        : "",
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      skill: isSet(object.skill) ? globalThis.String(object.skill) : "",
+      tier: isSet(object.tier) ? customerTierFromJSON(object.tier) : 0,
+      number: isSet(object.number) ? globalThis.String(object.number) : "",
+      callerHash: isSet(object.callerHash)
+        ? globalThis.String(object.callerHash)
+        : isSet(object.caller_hash)
+        ? globalThis.String(object.caller_hash)
+        : "",
+      customerId: isSet(object.customerId)
+        ? globalThis.String(object.customerId)
+        : isSet(object.customer_id)
+        ? globalThis.String(object.customer_id)
+        : "",
+      arrivalTime: isSet(object.arrivalTime)
+        ? fromJsonTimestamp(object.arrivalTime)
+        : isSet(object.arrival_time)
+        ? fromJsonTimestamp(object.arrival_time)
+        : undefined,
+      requestedAt: isSet(object.requestedAt)
+        ? fromJsonTimestamp(object.requestedAt)
+        : isSet(object.requested_at)
+        ? fromJsonTimestamp(object.requested_at)
+        : undefined,
+      scheduled: isSet(object.scheduled) ? globalThis.Boolean(object.scheduled) : false,
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      notBefore: isSet(object.notBefore)
+        ? fromJsonTimestamp(object.notBefore)
+        : isSet(object.not_before)
+        ? fromJsonTimestamp(object.not_before)
+        : undefined,
+      decisionId: isSet(object.decisionId)
+        ? globalThis.String(object.decisionId)
+        : isSet(object.decision_id)
+        ? globalThis.String(object.decision_id)
+        : "",
+      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
+      signature: isSet(object.signature) ? globalThis.String(object.signature) : "",
+    };
+  },
+
+  toJSON(message: HandOverCallbackRequest): unknown {
+    const obj: any = {};
+    if (message.callbackId !== "") {
+      obj.callbackId = message.callbackId;
+    }
+    if (message.originSiteId !== "") {
+      obj.originSiteId = message.originSiteId;
+    }
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.skill !== "") {
+      obj.skill = message.skill;
+    }
+    if (message.tier !== 0) {
+      obj.tier = customerTierToJSON(message.tier);
+    }
+    if (message.number !== "") {
+      obj.number = message.number;
+    }
+    if (message.callerHash !== "") {
+      obj.callerHash = message.callerHash;
+    }
+    if (message.customerId !== "") {
+      obj.customerId = message.customerId;
+    }
+    if (message.arrivalTime !== undefined) {
+      obj.arrivalTime = message.arrivalTime.toISOString();
+    }
+    if (message.requestedAt !== undefined) {
+      obj.requestedAt = message.requestedAt.toISOString();
+    }
+    if (message.scheduled !== false) {
+      obj.scheduled = message.scheduled;
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.notBefore !== undefined) {
+      obj.notBefore = message.notBefore.toISOString();
+    }
+    if (message.decisionId !== "") {
+      obj.decisionId = message.decisionId;
+    }
+    if (message.traceparent !== "") {
+      obj.traceparent = message.traceparent;
+    }
+    if (message.signature !== "") {
+      obj.signature = message.signature;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HandOverCallbackRequest>): HandOverCallbackRequest {
+    return HandOverCallbackRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HandOverCallbackRequest>): HandOverCallbackRequest {
+    const message = createBaseHandOverCallbackRequest();
+    message.callbackId = object.callbackId ?? "";
+    message.originSiteId = object.originSiteId ?? "";
+    message.tenantId = object.tenantId ?? "";
+    message.skill = object.skill ?? "";
+    message.tier = object.tier ?? 0;
+    message.number = object.number ?? "";
+    message.callerHash = object.callerHash ?? "";
+    message.customerId = object.customerId ?? "";
+    message.arrivalTime = object.arrivalTime ?? undefined;
+    message.requestedAt = object.requestedAt ?? undefined;
+    message.scheduled = object.scheduled ?? false;
+    message.attempts = object.attempts ?? 0;
+    message.notBefore = object.notBefore ?? undefined;
+    message.decisionId = object.decisionId ?? "";
+    message.traceparent = object.traceparent ?? "";
+    message.signature = object.signature ?? "";
+    return message;
+  },
+};
+
+function createBaseHandOverCallbackResponse(): HandOverCallbackResponse {
+  return { accepted: false, reason: "", expectedWaitMs: 0 };
+}
+
+export const HandOverCallbackResponse: MessageFns<HandOverCallbackResponse> = {
+  encode(message: HandOverCallbackResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accepted !== false) {
+      writer.uint32(8).bool(message.accepted);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.expectedWaitMs !== 0) {
+      writer.uint32(24).uint64(message.expectedWaitMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HandOverCallbackResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandOverCallbackResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.accepted = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expectedWaitMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HandOverCallbackResponse {
+    return {
+      accepted: isSet(object.accepted) ? globalThis.Boolean(object.accepted) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      expectedWaitMs: isSet(object.expectedWaitMs)
+        ? globalThis.Number(object.expectedWaitMs)
+        : isSet(object.expected_wait_ms)
+        ? globalThis.Number(object.expected_wait_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: HandOverCallbackResponse): unknown {
+    const obj: any = {};
+    if (message.accepted !== false) {
+      obj.accepted = message.accepted;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.expectedWaitMs !== 0) {
+      obj.expectedWaitMs = Math.round(message.expectedWaitMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HandOverCallbackResponse>): HandOverCallbackResponse {
+    return HandOverCallbackResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HandOverCallbackResponse>): HandOverCallbackResponse {
+    const message = createBaseHandOverCallbackResponse();
+    message.accepted = object.accepted ?? false;
+    message.reason = object.reason ?? "";
+    message.expectedWaitMs = object.expectedWaitMs ?? 0;
+    return message;
+  },
+};
 
 function createBaseFetchRecordingRequest(): FetchRecordingRequest {
   return { recordingId: "", tenantId: "", offset: 0, length: 0 };
@@ -7089,6 +7595,22 @@ export const SiteAgentDefinition = {
       responseStream: true,
       options: {},
     },
+    /**
+     * Another site of the federation hands over a pending callback the router chose this site for
+     * (docs/callbacks.md, "Served at another site"). Only a site of the topology other than this one,
+     * naming itself as origin_site_id; the request is signed with the federation key. An answer
+     * accepted=false (no capacity here, a callback pending for the number) leaves it at the origin.
+     * INVALID_ARGUMENT for a malformed field or a skill without callbacks here; PERMISSION_DENIED
+     * for a caller that is not a peer site or a signature that does not hold.
+     */
+    handOverCallback: {
+      name: "HandOverCallback",
+      requestType: HandOverCallbackRequest as typeof HandOverCallbackRequest,
+      requestStream: false,
+      responseType: HandOverCallbackResponse as typeof HandOverCallbackResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -7119,6 +7641,18 @@ export interface SiteAgentServiceImplementation<CallContextExt = {}> {
     request: FetchRecordingRequest,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<DeepPartial<FetchRecordingResponse>>;
+  /**
+   * Another site of the federation hands over a pending callback the router chose this site for
+   * (docs/callbacks.md, "Served at another site"). Only a site of the topology other than this one,
+   * naming itself as origin_site_id; the request is signed with the federation key. An answer
+   * accepted=false (no capacity here, a callback pending for the number) leaves it at the origin.
+   * INVALID_ARGUMENT for a malformed field or a skill without callbacks here; PERMISSION_DENIED
+   * for a caller that is not a peer site or a signature that does not hold.
+   */
+  handOverCallback(
+    request: HandOverCallbackRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<HandOverCallbackResponse>>;
 }
 
 export interface SiteAgentClient<CallOptionsExt = {}> {
@@ -7148,6 +7682,18 @@ export interface SiteAgentClient<CallOptionsExt = {}> {
     request: DeepPartial<FetchRecordingRequest>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<FetchRecordingResponse>;
+  /**
+   * Another site of the federation hands over a pending callback the router chose this site for
+   * (docs/callbacks.md, "Served at another site"). Only a site of the topology other than this one,
+   * naming itself as origin_site_id; the request is signed with the federation key. An answer
+   * accepted=false (no capacity here, a callback pending for the number) leaves it at the origin.
+   * INVALID_ARGUMENT for a malformed field or a skill without callbacks here; PERMISSION_DENIED
+   * for a caller that is not a peer site or a signature that does not hold.
+   */
+  handOverCallback(
+    request: DeepPartial<HandOverCallbackRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<HandOverCallbackResponse>;
 }
 
 /** Agents' and supervisors' control of agent states at one site. */
