@@ -69,18 +69,18 @@ async function startPeer(
   };
 }
 
-describe('an overflowed INVITE between two sites’ Kamailios', () => {
+describe.concurrent('an overflowed INVITE between two sites’ Kamailios', () => {
   let kam: KamailioInstance;
   let link: EvapiLink;
   const events: KamailioEvent[] = [];
-  /** What the test, as the site agent, does with the next INVITE. */
-  let onInvite: (ev: Invite) => void = () => {};
+  /** What the test, as the site agent, does with each call's INVITE (the tests run side by side). */
+  const onInvite = new Map<string, (ev: Invite) => void>();
 
   beforeAll(async () => {
     kam = await startSiteKamailio();
     link = await openEvapiLink(kam, (ev) => {
       events.push(ev);
-      if (ev.event === 'invite') onInvite(ev);
+      if (ev.event === 'invite') onInvite.get(ev.callid)?.(ev);
     });
   });
 
@@ -99,7 +99,7 @@ describe('an overflowed INVITE between two sites’ Kamailios', () => {
 
   it('target: a queued call from a peer takes 100 Queued refreshes past the wait timer and is still answered', async () => {
     const callId = 'peer-progress-target@test';
-    onInvite = (ev) => {
+    onInvite.set(callId, (ev) => {
       void (async () => {
         link.send(queuedReply(ev));
         // Seven refreshes a second apart: longer than tm's wait timer (5 s), which a released
@@ -116,7 +116,7 @@ describe('an overflowed INVITE between two sites’ Kamailios', () => {
           reason: 'Busy Here',
         });
       })();
-    };
+    });
     const replies = await sendSip(kam.sip, 'INVITE', { user: '400200100', callId, waitMs: 15_000 });
     expect(replies.map((r) => `${r.status} ${r.reason}`)).toEqual([
       '100 trying -- your call is important to us',
@@ -131,7 +131,7 @@ describe('an overflowed INVITE between two sites’ Kamailios', () => {
    * final answer: the branch's failure puts the call back in the queue). */
   const overflow = async (callId: string, peerPort: number, listenMs: number) => {
     const sent = Date.now();
-    onInvite = (ev) => {
+    onInvite.set(callId, (ev) => {
       link.send(queuedReply(ev));
       link.send({
         action: 'relay',
@@ -145,7 +145,7 @@ describe('an overflowed INVITE between two sites’ Kamailios', () => {
         ringMs: SILENCE_MS,
         peer: 'guangzhou',
       });
-    };
+    });
     const caller = sendSip(kam.sip, 'INVITE', { user: '400200100', callId, waitMs: listenMs });
     const failed = await failedBranch(callId);
     const afterMs = Date.now() - sent;
