@@ -5,6 +5,7 @@ import {
   surveyFollowUpCandidatesQuery,
   surveyFollowUpSample,
 } from '@ccfed/analytics/survey-follow-up';
+import { assertRunsOnCurrentClickHouse, migratedDatabaseSetup } from '@ccfed/services';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/engines.js';
@@ -91,5 +92,13 @@ describe('surveyFollowUpCandidatesQuery on ClickHouse', () => {
     expect(surveyFollowUpSample(rows, { baseRate: 0 }, 100)).toEqual(['c-1', 'c-7']);
     expect(surveyFollowUpSample(rows, { baseRate: 1 }, 100)).toEqual(['c-1', 'c-7', 'c-3']);
     expect((await candidates('beijing')).map((r) => r.call_id).sort()).toEqual(['k1', 'k3']);
+  });
+
+  it('runs on a current ClickHouse too (chdb), for a tenant and for one of its sites', async () => {
+    const period = { tenantId: 'acme-bank', from: new Date(TO.getTime() - 7 * DAY), to: TO };
+    await assertRunsOnCurrentClickHouse(migratedDatabaseSetup(), [
+      { name: 'tenant', sql: surveyFollowUpCandidatesQuery(period).text },
+      { name: 'site', sql: surveyFollowUpCandidatesQuery({ ...period, siteId: 'beijing' }).text },
+    ]);
   });
 });
