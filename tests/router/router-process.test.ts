@@ -8,7 +8,7 @@ import { Partitioners, type Producer } from 'kafkajs';
 import { createClient, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshTopics, kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
-import { adminKafka, kafkaEnv } from '../support/kafka.js';
+import { adminKafka, kafkaEnv, READER_MAX_WAIT_MS } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { ROUTER, routerChannel, tlsEnv } from '../support/security.js';
 import { SnapshotFeeder } from '../support/snapshot-feeder.js';
@@ -175,7 +175,10 @@ describe('router process', () => {
       ['guangzhou', true],
     ]);
 
-    const consumer = adminKafka('decision-reader').consumer({ groupId: uniqueName('decisions') });
+    const consumer = adminKafka('decision-reader').consumer({
+      groupId: uniqueName('decisions'),
+      maxWaitTimeInMs: READER_MAX_WAIT_MS,
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: topics.routeDecisions, fromBeginning: true });
     const seen = new Map<string, { key: string; event: routing.RouteDecision }>();
