@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshTopics, uniqueName } from '../support/engines.js';
-import { adminKafka, kafkaBrokers, kafkaEnv } from '../support/kafka.js';
+import { adminKafka, kafkaBrokers, kafkaEnv, READER_MAX_WAIT_MS } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { TEST_FEDERATION_KEY, writeTopology } from '../support/running-site.js';
 import { tlsEnv } from '../support/security.js';
@@ -156,7 +156,10 @@ describe('site agent process', () => {
       },
       'site-agent',
     );
-    const consumer = adminKafka('snapshot-reader').consumer({ groupId: uniqueName('snapshots') });
+    const consumer = adminKafka('snapshot-reader').consumer({
+      groupId: uniqueName('snapshots'),
+      maxWaitTimeInMs: READER_MAX_WAIT_MS,
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: topics.siteSnapshots, fromBeginning: true });
     const seen: { key: string; snap: SiteSnapshot }[] = [];
