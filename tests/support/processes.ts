@@ -16,6 +16,9 @@ export interface ServiceProcess {
   kill(): Promise<number | null>;
 }
 
+/** How many processes this test file has started: part of each log file's name. */
+let started = 0;
+
 /** Runs one of ccfed's own processes (e.g. central/ingester/src/index.ts) the way production does. */
 export function startService(
   entry: string,
@@ -25,7 +28,8 @@ export function startService(
 ): ServiceProcess {
   const dir = join(inject('runDir'), 'services');
   mkdirSync(dir, { recursive: true });
-  const logFile = join(dir, `${name}-${Date.now()}.log`);
+  // Two processes of one name may start in the same millisecond (tests run side by side).
+  const logFile = join(dir, `${name}-${Date.now()}-${++started}.log`);
   const out = createWriteStream(logFile);
   const { command, args } = inNetns(opts.netns, process.execPath, [
     '--import',
