@@ -56,7 +56,8 @@ const asOf = new Date('2026-06-01T00:00:00Z');
 const log = (line: string) => console.log(`[analytics] ${line}`);
 
 await runBench('analytics', args, async (run) => {
-  const clickhouse = await benchClickHouse(run);
+  // Kafka serves only the first part, but starts beside ClickHouse rather than after it.
+  const [clickhouse, kafka] = await Promise.all([benchClickHouse(run), benchKafka(run)]);
   // One database per part, so that no part's data reaches another's fit or forecast.
   const open = async (database: string) => {
     await migrate(clickhouse.as('admin'), database);
@@ -73,7 +74,6 @@ await runBench('analytics', args, async (run) => {
   };
 
   // 1. The public data set, through Kafka and the ingester.
-  const kafka = await benchKafka(run);
   const prefix = 'ccfed';
   const publicDb = await open('ccfed_public');
   const ingester = await benchService(run, {

@@ -331,8 +331,11 @@ await runBench('ingest', args, async (run) => {
     ...ID_TABLES.map((t) => ({ name: `repeated ids ${t}`, sql: QUERIES.repeatedIds(t) })),
     { name: 'markers', sql: QUERIES.markers() },
   ]);
-  const kafkaEngine = await benchKafka(run, { heapMb: 1024, partitions: PARTITIONS });
-  const clickhouse = await benchClickHouse(run);
+  // The two engines are independent: they start side by side.
+  const [kafkaEngine, clickhouse] = await Promise.all([
+    benchKafka(run, { heapMb: 1024, partitions: PARTITIONS }),
+    benchClickHouse(run),
+  ]);
   // The bench stands in for every site at once: it produces as the admin.
   const kafka = benchKafkaClient(kafkaEngine, 'bench-sites');
   const producer = kafka.producer({ allowAutoTopicCreation: false });

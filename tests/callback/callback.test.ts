@@ -32,7 +32,7 @@ import { startApiProcess, type ApiProcess } from '../support/api-process.js';
 import { freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
 import { startIngester } from '../support/ingester.js';
 import type { ServiceProcess } from '../support/processes.js';
-import { adminKafka } from '../support/kafka.js';
+import { adminKafka, READER_MAX_WAIT_MS } from '../support/kafka.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
 
 const PROMPTS_DIR = new URL('../../.ccfed/prompts', import.meta.url).pathname;
@@ -129,7 +129,10 @@ describe('a callback keeps the caller’s place at a real site', () => {
         password: 'callback-test-password-1',
       }),
     ]);
-    consumer = adminKafka('callback-test').consumer({ groupId: uniqueName('callback') });
+    consumer = adminKafka('callback-test').consumer({
+      groupId: uniqueName('callback'),
+      maxWaitTimeInMs: READER_MAX_WAIT_MS,
+    });
     await consumer.connect();
     await consumer.subscribe({
       topics: [site.topics.callEvents, site.topics.agentEvents],

@@ -19,7 +19,7 @@ import {
   uniqueName,
   waitFor,
 } from '../support/engines.js';
-import { adminKafka, kafkaAs, kafkaEnv } from '../support/kafka.js';
+import { adminKafka, kafkaAs, kafkaEnv, READER_MAX_WAIT_MS } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 
 describe('first vertical slice: site agent → Kafka → ingester → ClickHouse', () => {
@@ -205,7 +205,10 @@ describe('first vertical slice: site agent → Kafka → ingester → ClickHouse
   async function readOne(
     topic: string,
   ): Promise<{ key: string; value: Buffer; headers: Record<string, string> }> {
-    const consumer: Consumer = kafka().consumer({ groupId: uniqueName('dlq-reader') });
+    const consumer: Consumer = kafka().consumer({
+      groupId: uniqueName('dlq-reader'),
+      maxWaitTimeInMs: READER_MAX_WAIT_MS,
+    });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     try {

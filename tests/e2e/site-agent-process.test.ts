@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { SiteSnapshot, type TopicNames } from '@ccfed/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshTopics, uniqueName } from '../support/engines.js';
-import { adminKafka, kafkaBrokers, kafkaEnv } from '../support/kafka.js';
+import { adminKafka, kafkaBrokers, kafkaEnv, READER_MAX_WAIT_MS } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { TEST_FEDERATION_KEY, writeTopology } from '../support/running-site.js';
 import { tlsEnv } from '../support/security.js';
@@ -55,25 +55,28 @@ describe('site agent process', () => {
     await agent?.stop();
   });
 
-  it('refuses an invalid topology file with one message naming the file and the path, and exits 1', async () => {
-    const doc = readFileSync(EXAMPLE_TOPOLOGY, 'utf8').replace(
-      'skills: { sales: 8, support: 5 }',
-      'skills: { fraud: 8 }',
-    );
-    const file = join(inject('runDir'), `${uniqueName('bad-topology')}.yaml`);
-    writeFileSync(file, doc);
-    const { code, log } = await failedStart({
-      CCFED_TOPOLOGY: file,
-      CCFED_SITE: 'shanghai',
-      ...kafka,
-    });
-    expect(code).toBe(1);
-    expect(log).toContain(`site-agent could not start: invalid topology file ${file}:`);
-    expect(log).toContain('sites[0].agents[0].skills.fraud: unknown skill "fraud"');
-    expect(log).not.toMatch(/\n\s+at /); // no stack trace
-  });
+  it.concurrent(
+    'refuses an invalid topology file with one message naming the file and the path, and exits 1',
+    async () => {
+      const doc = readFileSync(EXAMPLE_TOPOLOGY, 'utf8').replace(
+        'skills: { sales: 8, support: 5 }',
+        'skills: { fraud: 8 }',
+      );
+      const file = join(inject('runDir'), `${uniqueName('bad-topology')}.yaml`);
+      writeFileSync(file, doc);
+      const { code, log } = await failedStart({
+        CCFED_TOPOLOGY: file,
+        CCFED_SITE: 'shanghai',
+        ...kafka,
+      });
+      expect(code).toBe(1);
+      expect(log).toContain(`site-agent could not start: invalid topology file ${file}:`);
+      expect(log).toContain('sites[0].agents[0].skills.fraud: unknown skill "fraud"');
+      expect(log).not.toMatch(/\n\s+at /); // no stack trace
+    },
+  );
 
-  it('refuses a site id the topology does not have, naming the known ones', async () => {
+  it.concurrent('refuses a site id the topology does not have, naming the known ones', async () => {
     const { code, log } = await failedStart({
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
       CCFED_SITE: 'lhasa',
@@ -83,61 +86,69 @@ describe('site agent process', () => {
     expect(log).toContain('unknown site "lhasa" (the topology has: shanghai, beijing, guangzhou)');
   });
 
-  it('refuses a malformed Kafka broker list, and no Kafka user, password or CA', async () => {
-    const { code, log } = await failedStart({
-      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
-      CCFED_SITE: 'beijing',
-      CCFED_KAFKA_BROKERS: 'localhost',
-      CCFED_KAFKA_USERNAME: undefined,
-      CCFED_KAFKA_PASSWORD: undefined,
-      CCFED_TLS_CA: undefined,
-    });
-    expect(code).toBe(1);
-    expect(log).toContain('CCFED_KAFKA_BROKERS: expected host:port[,host:port...]');
-    expect(log).toContain("CCFED_KAFKA_USERNAME: required: this process's Kafka user");
-    expect(log).toContain("CCFED_KAFKA_PASSWORD: required: the Kafka user's SCRAM password");
-    expect(log).toContain("CCFED_TLS_CA: required: path of the federation CA's certificate");
-  });
+  it.concurrent(
+    'refuses a malformed Kafka broker list, and no Kafka user, password or CA',
+    async () => {
+      const { code, log } = await failedStart({
+        CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+        CCFED_SITE: 'beijing',
+        CCFED_KAFKA_BROKERS: 'localhost',
+        CCFED_KAFKA_USERNAME: undefined,
+        CCFED_KAFKA_PASSWORD: undefined,
+        CCFED_TLS_CA: undefined,
+      });
+      expect(code).toBe(1);
+      expect(log).toContain('CCFED_KAFKA_BROKERS: expected host:port[,host:port...]');
+      expect(log).toContain("CCFED_KAFKA_USERNAME: required: this process's Kafka user");
+      expect(log).toContain("CCFED_KAFKA_PASSWORD: required: the Kafka user's SCRAM password");
+      expect(log).toContain("CCFED_TLS_CA: required: path of the federation CA's certificate");
+    },
+  );
 
-  it('refuses to start without its certificate, or with a certificate for another site', async () => {
-    const noTls = await failedStart({
-      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
-      CCFED_SITE: 'beijing',
-      CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
-      CCFED_TLS_CA: '',
-      CCFED_TLS_CERT: '',
-      CCFED_TLS_KEY: '',
-    });
-    expect(noTls.code).toBe(1);
-    expect(noTls.log).toContain('site-agent could not start: invalid configuration');
-    expect(noTls.log).toMatch(/CCFED_TLS_CERT: /);
+  it.concurrent(
+    'refuses to start without its certificate, or with a certificate for another site',
+    async () => {
+      const noTls = await failedStart({
+        CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+        CCFED_SITE: 'beijing',
+        CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
+        CCFED_TLS_CA: '',
+        CCFED_TLS_CERT: '',
+        CCFED_TLS_KEY: '',
+      });
+      expect(noTls.code).toBe(1);
+      expect(noTls.log).toContain('site-agent could not start: invalid configuration');
+      expect(noTls.log).toMatch(/CCFED_TLS_CERT: /);
 
-    const shanghai = await failedStart({
-      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
-      CCFED_SITE: 'beijing',
-      // a Kafka login, so that the certificate is what it fails on
-      ...kafka,
-      ...(await tlsEnv({ kind: 'site', site: 'shanghai' })),
-    });
-    expect(shanghai.code).toBe(1);
-    expect(shanghai.log).toMatch(
-      /names site:shanghai; the site agent of beijing needs a certificate for site:beijing/,
-    );
-    expect(shanghai.log).not.toMatch(/\n\s+at /);
-  });
+      const shanghai = await failedStart({
+        CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+        CCFED_SITE: 'beijing',
+        // a Kafka login, so that the certificate is what it fails on
+        ...kafka,
+        ...(await tlsEnv({ kind: 'site', site: 'shanghai' })),
+      });
+      expect(shanghai.code).toBe(1);
+      expect(shanghai.log).toMatch(
+        /names site:shanghai; the site agent of beijing needs a certificate for site:beijing/,
+      );
+      expect(shanghai.log).not.toMatch(/\n\s+at /);
+    },
+  );
 
-  it('refuses to start without a federation key of at least 32 bytes', async () => {
+  it.concurrent('refuses to start without a federation key of at least 32 bytes', async () => {
     const base = {
       CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
       CCFED_SITE: 'beijing',
       CCFED_KAFKA_BROKERS: kafkaBrokers().join(','),
     };
-    const missing = await failedStart(base, false);
+    const [missing, short] = await Promise.all([
+      failedStart(base, false),
+      failedStart({ ...base, CCFED_FEDERATION_KEY: 'too-short' }),
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.log).toContain(
       'CCFED_FEDERATION_KEY: required: the federation key that signs overflowed calls (32+ bytes)',
     );
-    const short = await failedStart({ ...base, CCFED_FEDERATION_KEY: 'too-short' });
     expect(short.code).toBe(1);
     expect(short.log).toContain('CCFED_FEDERATION_KEY: must be at least 32 bytes');
   });
@@ -156,7 +167,10 @@ describe('site agent process', () => {
       },
       'site-agent',
     );
-    const consumer = adminKafka('snapshot-reader').consumer({ groupId: uniqueName('snapshots') });
+    const consumer = adminKafka('snapshot-reader').consumer({
+      groupId: uniqueName('snapshots'),
+      maxWaitTimeInMs: READER_MAX_WAIT_MS,
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: topics.siteSnapshots, fromBeginning: true });
     const seen: { key: string; snap: SiteSnapshot }[] = [];

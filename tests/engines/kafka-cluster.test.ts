@@ -33,6 +33,7 @@ import type { Kafka } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { clickhouseEnv, freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
+import { READER_MAX_WAIT_MS } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 
 const SITE: KafkaPrincipal = { role: 'site', site: 'beijing' };
@@ -339,7 +340,10 @@ describe('a three-broker Kafka cluster losing a partition leader under load', ()
   /** The event id of every event on the call-events topic, read from its beginning. */
   async function readEventIds(count: number): Promise<string[]> {
     const ids: string[] = [];
-    const consumer = admin.consumer({ groupId: uniqueName('cluster-check') });
+    const consumer = admin.consumer({
+      groupId: uniqueName('cluster-check'),
+      maxWaitTimeInMs: READER_MAX_WAIT_MS,
+    });
     await consumer.connect();
     try {
       await consumer.subscribe({ topic: topics.callEvents, fromBeginning: true });

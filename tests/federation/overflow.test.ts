@@ -21,7 +21,7 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { groupBy, readTopics, uniqueName } from '../support/engines.js';
 import { kafkaEnv } from '../support/kafka.js';
-import { startService, type ServiceProcess } from '../support/processes.js';
+import { startService, waitForLogEvent, type ServiceProcess } from '../support/processes.js';
 import {
   readyAgentsOnPhones,
   startFederation,
@@ -59,6 +59,8 @@ describe('overflow between three sites through the central router', () => {
       },
       'router',
     );
+    // A phase starts once the router answers, not while it is still starting.
+    await waitForLogEvent(router, 'router_started');
   };
 
   /** One phase: CALLS_PER_PHASE calls at Shanghai at 2/s (twice what its agents answer), until all end. */

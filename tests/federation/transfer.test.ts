@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dominantFrequency, levelDb, renderTone } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { uniqueName, waitFor } from '../support/engines.js';
-import { adminKafka } from '../support/kafka.js';
+import { adminKafka, READER_MAX_WAIT_MS } from '../support/kafka.js';
 import { startFederation, type RunningFederation } from '../support/running-site.js';
 
 const CALLER_HZ = 400;
@@ -83,7 +83,10 @@ describe('blind transfer of a live call to a skill at any site', () => {
         doc.sites.find((s: { id: string }) => s.id === 'beijing').agents = [agent('bj-s', 'sales')];
       },
     });
-    consumer = adminKafka('transfer-test').consumer({ groupId: uniqueName('transfer') });
+    consumer = adminKafka('transfer-test').consumer({
+      groupId: uniqueName('transfer'),
+      maxWaitTimeInMs: READER_MAX_WAIT_MS,
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [fed.topics.callEvents], fromBeginning: true });
     await consumer.run({

@@ -15,7 +15,7 @@ import { inject } from 'vitest';
 import { renderTone } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { uniqueName, waitFor } from '../support/engines.js';
-import { adminKafka, kafkaEnv } from '../support/kafka.js';
+import { adminKafka, kafkaEnv, READER_MAX_WAIT_MS } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { startFederation, type RunningFederation } from '../support/running-site.js';
 import { ROUTER, tlsEnv } from '../support/security.js';
@@ -119,6 +119,7 @@ export async function startQueueSite(): Promise<QueueSite> {
     const events: CallEvent[] = [];
     const consumer: Consumer = adminKafka('queue-media-test').consumer({
       groupId: uniqueName('queue-media'),
+      maxWaitTimeInMs: READER_MAX_WAIT_MS,
     });
     await consumer.connect();
     stops.push(() => consumer.disconnect());

@@ -8,7 +8,7 @@ import { Partitioners, type Producer } from 'kafkajs';
 import { createClient, type Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshTopics, kafkaBrokers, uniqueName, waitFor } from '../support/engines.js';
-import { adminKafka, kafkaEnv } from '../support/kafka.js';
+import { adminKafka, kafkaEnv, READER_MAX_WAIT_MS } from '../support/kafka.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
 import { ROUTER, routerChannel, tlsEnv } from '../support/security.js';
 import { SnapshotFeeder } from '../support/snapshot-feeder.js';
@@ -93,7 +93,33 @@ describe('router process', () => {
 
   it('refuses bad configuration with one clear message and exits 1', async () => {
     const tls = await tlsEnv(ROUTER);
-    const missing = await failedStart({ CCFED_KAFKA_BROKERS: kafkaBrokers().join(','), ...tls });
+    // Five processes that each exit before touching anything: they start side by side.
+    const [missing, badPort, noFile, noTls, siteCert] = await Promise.all([
+      failedStart({ CCFED_KAFKA_BROKERS: kafkaBrokers().join(','), ...tls }),
+      failedStart({
+        CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+        ...routerKafka,
+        CCFED_ROUTER_PORT: '70000',
+        ...tls,
+      }),
+      failedStart({
+        CCFED_TOPOLOGY: '/nonexistent/topology.yaml',
+        ...routerKafka,
+        ...tls,
+      }),
+      // No insecure mode: without its certificate the router does not start at all.
+      failedStart({
+        CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+        ...routerKafka,
+        CCFED_TLS_CA: '',
+      }),
+      // Nor with another principal's: site agents would not take it for the router.
+      failedStart({
+        CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
+        ...routerKafka,
+        ...(await tlsEnv({ kind: 'site', site: 'shanghai' })),
+      }),
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.log).toContain('router could not start: invalid configuration');
     expect(missing.log).toContain('CCFED_TOPOLOGY: required: path of the federation topology file');
@@ -101,43 +127,17 @@ describe('router process', () => {
     expect(missing.log).toContain(
       "CCFED_KAFKA_PASSWORD: required: the Kafka user's SCRAM password",
     );
-
-    const badPort = await failedStart({
-      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
-      ...routerKafka,
-      CCFED_ROUTER_PORT: '70000',
-      ...tls,
-    });
     expect(badPort.code).toBe(1);
     expect(badPort.log).toContain(
       'CCFED_ROUTER_PORT: expected a port from 0 (any free port) to 65535',
     );
-
-    const noFile = await failedStart({
-      CCFED_TOPOLOGY: '/nonexistent/topology.yaml',
-      ...routerKafka,
-      ...tls,
-    });
     expect(noFile.code).toBe(1);
     expect(noFile.log).toMatch(/router could not start: .*\/nonexistent\/topology\.yaml/);
-
-    // No insecure mode: without its certificate the router does not start at all.
-    const noTls = await failedStart({
-      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
-      ...routerKafka,
-      CCFED_TLS_CA: '',
-    });
     expect(noTls.code).toBe(1);
     expect(noTls.log).toContain(
       "CCFED_TLS_CA: required: path of the federation CA's certificate (PEM)",
     );
     expect(noTls.log).toContain('CCFED_TLS_CERT: required');
-    // Nor with another principal's: site agents would not take it for the router.
-    const siteCert = await failedStart({
-      CCFED_TOPOLOGY: EXAMPLE_TOPOLOGY,
-      ...routerKafka,
-      ...(await tlsEnv({ kind: 'site', site: 'shanghai' })),
-    });
     expect(siteCert.code).toBe(1);
     expect(siteCert.log).toMatch(
       /router could not start: \S+site\/shanghai\.crt names site:shanghai; the router needs a certificate for service:router/,
@@ -175,7 +175,10 @@ describe('router process', () => {
       ['guangzhou', true],
     ]);
 
-    const consumer = adminKafka('decision-reader').consumer({ groupId: uniqueName('decisions') });
+    const consumer = adminKafka('decision-reader').consumer({
+      groupId: uniqueName('decisions'),
+      maxWaitTimeInMs: READER_MAX_WAIT_MS,
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: topics.routeDecisions, fromBeginning: true });
     const seen = new Map<string, { key: string; event: routing.RouteDecision }>();

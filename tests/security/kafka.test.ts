@@ -14,6 +14,7 @@ import {
   kafkaAs,
   kafkaBrokers,
   kafkaPassword,
+  READER_MAX_WAIT_MS,
 } from '../support/kafka.js';
 
 /** Messages ever written to each topic under the test's prefix (sum of partition ends). */
@@ -252,7 +253,10 @@ describe('Kafka: SASL/SCRAM over TLS and ACLs', () => {
       [topics.siteSnapshots]: before[topics.siteSnapshots]! + 1,
     });
 
-    const consumer = site.consumer({ groupId: siteGroupId('beijing', 'policy') });
+    const consumer = site.consumer({
+      groupId: siteGroupId('beijing', 'policy'),
+      maxWaitTimeInMs: READER_MAX_WAIT_MS,
+    });
     const read: string[] = [];
     await consumer.connect();
     try {

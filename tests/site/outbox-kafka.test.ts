@@ -27,6 +27,7 @@ import { Kafka, logLevel, type ISocketFactory, type Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { uniqueName, waitFor } from '../support/engines.js';
+import { READER_MAX_WAIT_MS } from '../support/kafka.js';
 
 const KEYS = 50;
 
@@ -291,7 +292,10 @@ describe('site events through the disk outbox while the Kafka broker goes away',
 
   /** Reads the call-events topic from the start until `count` messages arrived. */
   async function consumeAll(topics: TopicNames, count: number) {
-    const consumer = client().consumer({ groupId: uniqueName('outbox-check') });
+    const consumer = client().consumer({
+      groupId: uniqueName('outbox-check'),
+      maxWaitTimeInMs: READER_MAX_WAIT_MS,
+    });
     const received: { key: string; seq: number; eventId: string }[] = [];
     await consumer.connect();
     try {

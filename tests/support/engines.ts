@@ -5,7 +5,7 @@ import { topicCreations, topicNames, type TopicNames } from '@ccfed/proto';
 import { clickhouseProcessEnv, migrate } from '@ccfed/services';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
-import { adminKafka, kafkaBrokers } from './kafka.js';
+import { adminKafka, kafkaBrokers, READER_MAX_WAIT_MS } from './kafka.js';
 
 export { kafkaBrokers };
 
@@ -108,6 +108,7 @@ export async function readTopics<T>(opts: {
   const seen: T[] = [];
   const consumer = (opts.kafka ?? adminKafka('test-reader')).consumer({
     groupId: uniqueName('reader'),
+    maxWaitTimeInMs: READER_MAX_WAIT_MS,
   });
   await consumer.connect();
   try {

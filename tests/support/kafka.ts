@@ -25,6 +25,14 @@ export function adminCredentials(): KafkaCredentials {
   };
 }
 
+/**
+ * How long a test's reader lets the broker hold a fetch that has nothing new. kafkajs's
+ * disconnect() waits for the fetch in flight, and its default (5 s) made every reader that read
+ * all it wanted spend about 5 s more stopping (measured: 5.1-5.5 s per disconnect, 0.1-0.2 s with
+ * this). Production consumers keep their own settings.
+ */
+export const READER_MAX_WAIT_MS = 100;
+
 /** A kafkajs client as the super user. */
 export function adminKafka(clientId = 'ccfed-test', brokers = kafkaBrokers()): Kafka {
   return createKafka({ brokers, clientId, credentials: adminCredentials(), log: silentLogger() });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inNetns } from '@ccfed/services';
 import { inject } from 'vitest';
@@ -16,6 +16,9 @@ export interface ServiceProcess {
   kill(): Promise<number | null>;
 }
 
+/** How many processes this test file has started: part of each log file's name. */
+let started = 0;
+
 /** Runs one of ccfed's own processes (e.g. central/ingester/src/index.ts) the way production does. */
 export function startService(
   entry: string,
@@ -25,7 +28,8 @@ export function startService(
 ): ServiceProcess {
   const dir = join(inject('runDir'), 'services');
   mkdirSync(dir, { recursive: true });
-  const logFile = join(dir, `${name}-${Date.now()}.log`);
+  // Two processes of one name may start in the same millisecond (tests run side by side).
+  const logFile = join(dir, `${name}-${Date.now()}-${++started}.log`);
   const out = createWriteStream(logFile);
   const { command, args } = inNetns(opts.netns, process.execPath, [
     '--import',
@@ -55,6 +59,28 @@ export function startService(
     return exited;
   };
   return { child, logFile, exited, stop, kill };
+}
+
+/**
+ * Waits until `service` has logged the structured `event` (e.g. the router's 'router_started',
+ * once it answers), failing early if it exits first.
+ */
+export async function waitForLogEvent(
+  service: ServiceProcess,
+  event: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const line = `"event":"${event}"`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // The log file appears once its stream opens, just after the process is spawned.
+    if (existsSync(service.logFile) && readFileSync(service.logFile, 'utf8').includes(line)) return;
+    if (service.child.exitCode !== null || service.child.signalCode !== null)
+      throw new Error(`${service.logFile}: exited before logging ${event}`);
+    if (Date.now() > deadline)
+      throw new Error(`${service.logFile}: no ${event} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** How a one-shot job ended: its exit code and everything it wrote. */

@@ -134,13 +134,17 @@ export async function startFederation(
       siteIds: opts.siteIds,
       centralPorts: opts.wan.centralPorts,
     });
-  try {
-    for (const siteId of opts.siteIds) {
-      sites.set(siteId, await startOneSite({ topology, file, prefix, topics, siteId, ...opts }));
-    }
-  } catch (err) {
+  // The sites are independent (own ports, processes and data directories): they start side by
+  // side, each mostly waiting on its engines. If one fails, the others that started are stopped.
+  const started = await Promise.allSettled(
+    opts.siteIds.map((siteId) => startOneSite({ topology, file, prefix, topics, siteId, ...opts })),
+  );
+  const failed = started.find((s) => s.status === 'rejected');
+  for (const [i, s] of started.entries())
+    if (s.status === 'fulfilled') sites.set(opts.siteIds[i]!, s.value);
+  if (failed) {
     for (const s of sites.values()) await s.stop();
-    throw err;
+    throw failed.reason;
   }
   return {
     topology,
@@ -314,9 +318,13 @@ export async function readyAgentsOnPhones(
   },
 ): Promise<void> {
   const { phones, phoneSite } = opts;
-  for (const [siteId, site] of fed.sites) {
-    const netns = opts.netnsOf?.(siteId);
-    for (const agent of site.site.agents) {
+  // Every phone starts at once; each agent logs in as soon as its own phone listens.
+  const agents = [...fed.sites].flatMap(([siteId, site]) =>
+    site.site.agents.map((agent) => ({ siteId, site, agent })),
+  );
+  await Promise.all(
+    agents.map(async ({ siteId, site, agent }) => {
+      const netns = opts.netnsOf?.(siteId);
       const port = await freePort();
       phones.push(
         agentPhone({
@@ -339,6 +347,6 @@ export async function readyAgentsOnPhones(
         contactUri: `sip:${agent.id}@127.0.0.1:${port}`,
       });
       await site.control.setReady({ agentId: agent.id });
-    }
-  }
+    }),
+  );
 }
