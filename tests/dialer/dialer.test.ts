@@ -211,6 +211,41 @@ describe('outbound dialer through the site’s Kamailio', () => {
     expect(Math.abs(hz - 1000) / 1000).toBeLessThan(0.05);
   });
 
+  it('customer first with no agent reserved: none sought while the customer rings; the one free 300 ms after the answer is bridged', async () => {
+    const since = Date.now();
+    const asked: number[] = [];
+    // a predictive line: no agent until the customer answers, and none free for the first asks
+    const { agentId: _none, ...line } = request({ order: 'customer_first' });
+    const outcome = dialer.dial(line, undefined, () => {
+      asked.push(Date.now());
+      return asked.length < 4 ? undefined : 'bj-001';
+    });
+    await customer.waitForEvent('CALL_INCOMING', { since, timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(asked).toEqual([]);
+    await customer.accept();
+    const result = await outcome;
+    expect(result).toMatchObject({ kind: 'connected' });
+    if (result.kind !== 'connected') return;
+    // asked at the answer, then every 100 ms until one was free, well within the 2 s
+    expect(asked).toHaveLength(4);
+    expect(asked[0]! - result.answeredAtMs).toBeLessThan(100);
+    expect(asked[3]! - asked[0]!).toBeGreaterThanOrEqual(290);
+    expect(asked[3]! - result.answeredAtMs).toBeLessThan(1_000);
+    expect(absentAgent.events.filter((e) => e.type === 'CALL_INCOMING' && e.at >= since)).toEqual(
+      [],
+    );
+    await new Promise((r) => setTimeout(r, 2_000));
+    await customer.hangup();
+    await agentPhone.waitForEvent('CALL_CLOSED', { since, timeoutMs: 10_000 });
+    const heard = customer.recordings().heard.at(-1)!;
+    const spans = await soundSpansOf(heard, { bridgeMs: 200 });
+    const last = spans.at(-1)!;
+    expect(last.endS - last.startS).toBeGreaterThan(1);
+    const hz = await dominantFrequency(heard, { startS: last.startS + 0.3, durationS: 0.6 });
+    expect(Math.abs(hz - 1000) / 1000).toBeLessThan(0.05);
+  });
+
   it('nobody but the dialer calls out through the trunk: not an agent’s browser, not with an agent’s credentials, not a phone', async () => {
     const since = Date.now();
     const domain = sipDomainOf(site.site);
