@@ -6,6 +6,15 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sipCredentials, systemClock } from '@ccfed/common';
 import { AgentState } from '@ccfed/proto';
+import { Acd } from '@ccfed/site-agent/acd/acd';
+import { acdSetup } from '@ccfed/site-agent/acd/from-topology';
+import { AcdCampaignAgents } from '@ccfed/site-agent/campaign/acd-agents';
+import {
+  AbandonedCalls,
+  CampaignRun,
+  type CampaignAttemptRecord,
+} from '@ccfed/site-agent/campaign/campaign-run';
+import { DEFAULT_RULES, inWindow } from '@ccfed/site-agent/campaign/rules';
 import { callerHash } from '@ccfed/site-agent/caller-hash';
 import { NgClient } from '@ccfed/services';
 import { DialerMessages } from '@ccfed/site-agent/dialer/dialer-message';
@@ -209,6 +218,93 @@ describe('outbound dialer through the site’s Kamailio', () => {
     expect(last.endS - last.startS).toBeGreaterThan(1.5);
     const hz = await dominantFrequency(heard, { startS: last.startS + 0.3, durationS: 1 });
     expect(Math.abs(hz - 1000) / 1000).toBeLessThan(0.05);
+  });
+
+  it('customer first with no agent reserved: none sought while the customer rings; the one free 300 ms after the answer is bridged', async () => {
+    const since = Date.now();
+    const asked: number[] = [];
+    // a predictive line: no agent until the customer answers, and none free for the first asks
+    const { agentId: _none, ...line } = request({ order: 'customer_first' });
+    const outcome = dialer.dial(line, undefined, () => {
+      asked.push(Date.now());
+      return asked.length < 4 ? undefined : 'bj-001';
+    });
+    await customer.waitForEvent('CALL_INCOMING', { since, timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(asked).toEqual([]);
+    await customer.accept();
+    const result = await outcome;
+    expect(result).toMatchObject({ kind: 'connected' });
+    if (result.kind !== 'connected') return;
+    // asked at the answer, then every 100 ms until one was free, well within the 2 s
+    expect(asked).toHaveLength(4);
+    expect(asked[0]! - result.answeredAtMs).toBeLessThan(100);
+    expect(asked[3]! - asked[0]!).toBeGreaterThanOrEqual(290);
+    expect(asked[3]! - result.answeredAtMs).toBeLessThan(1_000);
+    expect(absentAgent.events.filter((e) => e.type === 'CALL_INCOMING' && e.at >= since)).toEqual(
+      [],
+    );
+    await new Promise((r) => setTimeout(r, 2_000));
+    await customer.hangup();
+    await agentPhone.waitForEvent('CALL_CLOSED', { since, timeoutMs: 10_000 });
+    const heard = customer.recordings().heard.at(-1)!;
+    const spans = await soundSpansOf(heard, { bridgeMs: 200 });
+    const last = spans.at(-1)!;
+    expect(last.endS - last.startS).toBeGreaterThan(1);
+    const hz = await dominantFrequency(heard, { startS: last.startS + 0.3, durationS: 0.6 });
+    expect(Math.abs(hz - 1000) / 1000).toBeLessThan(0.05);
+  });
+
+  it('a predictive campaign’s line takes its agent from the ACD when the customer answers: connected, the agent on the call', async () => {
+    const since = Date.now();
+    const acd = new Acd({ clock: systemClock, ...acdSetup(site.topology, site.site) });
+    acd.login('bj-001');
+    acd.ready('bj-001');
+    const agents = new AcdCampaignAgents({
+      acd,
+      now: () => systemClock.now(),
+      effects: () => {},
+      serviceLevel: () => ({ offered: 0, answeredWithinTarget: 0, target: 0.8 }),
+      minOffered: 20,
+    });
+    // a zone whose calling window is open now and for the next ten minutes
+    const zone = Array.from({ length: 27 }, (_, i) => i - 12)
+      .map((h) => (h === 0 ? 'Etc/GMT' : `Etc/GMT${h > 0 ? '+' : '-'}${Math.abs(h)}`))
+      .find((z) => [since, since + 600_000].every((t) => inWindow(t, DEFAULT_RULES.window, z)))!;
+    const records: CampaignAttemptRecord[] = [];
+    let n = 0;
+    const run = new CampaignRun(
+      {
+        campaignId: 'predictive-e2e',
+        tenantId: 'acme-bank',
+        skill: 'sales',
+        mode: 'predictive',
+        rules: { ...DEFAULT_RULES, dnc: new Set<string>() },
+        ringTimeoutMs: 5_000,
+        contacts: [{ contactId: 'c1', number: CUSTOMER, timeZone: zone }],
+      },
+      {
+        clock: systemClock,
+        dialer,
+        agents,
+        newId: () => `predictive-e2e-${++n}`,
+        recorded: (r) => records.push(r),
+        abandoned: new AbandonedCalls(),
+      },
+    );
+    run.start();
+    expect(run.tick()).toBe(1);
+    await customer.waitForEvent('CALL_INCOMING', { since, timeoutMs: 10_000 });
+    // nobody is held for the line while the customer rings
+    expect(acd.agentState('bj-001')).toEqual({ name: 'ready' });
+    await customer.accept();
+    await run.settled();
+    expect(records).toEqual([
+      expect.objectContaining({ contactId: 'c1', outcome: 'connected', agentId: 'bj-001' }),
+    ]);
+    expect(acd.agentState('bj-001')).toEqual({ name: 'on_call', callId: 'predictive-e2e-1' });
+    await customer.hangup();
+    await agentPhone.waitForEvent('CALL_CLOSED', { since, timeoutMs: 10_000 });
   });
 
   it('nobody but the dialer calls out through the trunk: not an agent’s browser, not with an agent’s credentials, not a phone', async () => {

@@ -35,7 +35,7 @@ function setup() {
     serviceLevel: () => ({ ...sl, target: 0.8 }),
     minOffered: 20,
   });
-  return { acd, agents, changes, setSl: (v: typeof sl) => (sl = v) };
+  return { acd, agents, changes, clock, setSl: (v: typeof sl) => (sl = v) };
 }
 
 describe('campaign agents from the site’s ACD', () => {
@@ -67,6 +67,21 @@ describe('campaign agents from the site’s ACD', () => {
     expect(agents.inboundLoad('retention', 'acme')).toMatchObject({ queued: 1 });
     agents.release('out-1');
     expect(acd.agentState('a1')).toEqual({ name: 'reserved', callId: 'in-1' });
+  });
+
+  it('an agent freed while an inbound caller waits goes to the caller, not to a predictive line answered then', () => {
+    const { acd, agents, clock } = setup();
+    agents.reserve('retention', 'acme', 'out-1');
+    agents.connected('out-1');
+    acd.offer({ callId: 'in-1', tenantId: 'acme', skill: 'retention', tier: 1, arrivalMs: T0 });
+    acd.hangUp('out-1');
+    expect(agents.reserve('retention', 'acme', 'out-2')).toBeUndefined();
+    // the wrap-up ends while the caller still waits: the agent is the caller's at once
+    clock.advance(5_000);
+    acd.tick();
+    expect(acd.agentState('a1')).toEqual({ name: 'reserved', callId: 'in-1' });
+    expect(agents.reserve('retention', 'acme', 'out-2')).toBeUndefined();
+    expect(acd.queuedCalls('retention')).toHaveLength(0);
   });
 
   it('an agent whose preview lapsed is freed not ready (rona), and published so', () => {

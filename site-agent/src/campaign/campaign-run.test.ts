@@ -1,7 +1,7 @@
 import { ManualClock } from '@ccfed/common';
 import { describe, expect, it } from 'vitest';
-import type { InboundLoad } from '../dialer/pacing.js';
-import type { DialOutcome, DialRequest, Dialer } from '../dialer/port.js';
+import { Pacer, type InboundLoad } from '../dialer/pacing.js';
+import type { DialOutcome, DialRequest, Dialer, TakeAgent } from '../dialer/port.js';
 import {
   AbandonedCalls,
   CampaignRun,
@@ -20,13 +20,24 @@ const HOUR = 3_600_000;
 // 13:00 in London, 22:00 in Tokyo.
 const NOW = Date.parse('2026-12-07T13:00:00Z');
 
-/** A dialer whose customers answer as scripted, one outcome per attempt at their number. */
+/**
+ * A dialer whose customers answer as scripted, one outcome per attempt at their number, after the
+ * tick that dialed them. A line with no agent reserved that is scripted to connect takes its agent
+ * as the customer answers, and is abandoned (the recorded message) when none is given.
+ */
 class ScriptedDialer implements Dialer {
   readonly requests: DialRequest[] = [];
   constructor(private readonly script: Record<string, DialOutcome['kind'][]>) {}
-  dial(request: DialRequest): Promise<DialOutcome> {
+  async dial(
+    request: DialRequest,
+    _signal?: AbortSignal,
+    takeAgent?: TakeAgent,
+  ): Promise<DialOutcome> {
     this.requests.push(request);
     const kind = this.script[request.number]?.shift() ?? 'no_answer';
+    await Promise.resolve();
+    if (kind === 'connected' && request.agentId === undefined && takeAgent?.() === undefined)
+      return { kind: 'abandoned', answeredAtMs: NOW };
     if (kind === 'connected' || kind === 'abandoned')
       return Promise.resolve({ kind, answeredAtMs: NOW });
     if (kind === 'failed') return Promise.resolve({ kind, reason: 'scripted' });
@@ -107,6 +118,7 @@ function setup(opts: {
   dnc?: string[];
   abandoned?: AbandonedCalls;
   previewTimeoutMs?: number;
+  pacer?: Pacer;
 }) {
   const clock = new ManualClock(NOW);
   const dialer = new ScriptedDialer(opts.script);
@@ -131,6 +143,7 @@ function setup(opts: {
       newId: () => `id-${++n}`,
       recorded: (r) => records.push(r),
       abandoned: opts.abandoned ?? new AbandonedCalls(),
+      ...(opts.pacer && { pacer: opts.pacer }),
     },
   );
   run.start();
@@ -301,6 +314,91 @@ describe('inbound first, pause, and the site-wide 72 h rule', () => {
       reason: 'abandoned_72h',
       notBeforeMs: NOW + 72 * HOUR,
     });
+  });
+});
+
+describe('a predictive campaign dials beyond its idle agents', () => {
+  /** A Pacer that has seen 2000 lines answered at 25 %, none abandoned: room to over-dial. */
+  function warmPacer(clock: ManualClock): Pacer {
+    const pacer = new Pacer({ clock });
+    for (let i = 0; i < 2000; i++) pacer.record(i % 4 === 0 ? 'connected' : 'no_answer');
+    return pacer;
+  }
+  const list = (n: number) =>
+    Array.from({ length: n }, (_, i) => contact(`c${i + 1}`, `+4477009000${10 + i}`));
+
+  it('dials more lines than idle agents, customer first with none reserved; answers take the idle agents, one beyond them is abandoned', async () => {
+    const clock = new ManualClock(NOW);
+    const { run, dialer, agents, records } = setup({
+      contacts: list(12),
+      // the first three customers answer; the rest do not
+      script: {
+        '+447700900010': ['connected'],
+        '+447700900011': ['connected'],
+        '+447700900012': ['connected'],
+      },
+      agents: ['a1', 'a2'],
+      mode: 'predictive',
+      pacer: warmPacer(clock),
+    });
+    // P(Binomial(3, 0.25) > 2) = 1.6 % is within the Pacer's 5 % tail; 4 lines' 5.1 % is not
+    expect(run.tick()).toBe(3);
+    expect(run.progress().held).toBeUndefined();
+    expect(dialer.requests).toHaveLength(3);
+    for (const r of dialer.requests) {
+      expect(r.order).toBe('customer_first');
+      expect(r.agentId).toBeUndefined();
+    }
+    // no agent is held while the customers ring
+    expect(agents.free).toEqual(['a1', 'a2']);
+
+    await run.settled();
+    const byContact = new Map(records.map((r) => [r.contactId, r]));
+    expect(byContact.get('c1')).toMatchObject({ outcome: 'connected', agentId: 'a1' });
+    expect(byContact.get('c2')).toMatchObject({ outcome: 'connected', agentId: 'a2' });
+    expect(byContact.get('c3')).toMatchObject({ outcome: 'abandoned', agentId: '' });
+    expect(agents.talking).toEqual(
+      new Set([byContact.get('c1')!.callId, byContact.get('c2')!.callId]),
+    );
+    expect(run.contactState('c3')).toMatchObject({ kind: 'later', reason: 'abandoned_72h' });
+    expect(run.progress()).toMatchObject({ dialed: 3, connected: 2, abandoned: 1 });
+  });
+
+  it('dials progressively (one line per idle agent) while the Pacer has no abandon budget yet', () => {
+    const { run } = setup({
+      contacts: list(12),
+      script: {},
+      agents: ['a1', 'a2'],
+      mode: 'predictive',
+    });
+    expect(run.tick()).toBe(2);
+  });
+
+  it('dials nothing while an inbound caller waits, and gives no agent to a customer answering meanwhile', async () => {
+    const clock = new ManualClock(NOW);
+    const { run, dialer, agents, records } = setup({
+      contacts: list(12),
+      script: { '+447700900010': ['connected'] },
+      agents: ['a1', 'a2'],
+      mode: 'predictive',
+      pacer: warmPacer(clock),
+    });
+    agents.load = { ...agents.load, queued: 1 };
+    expect(run.tick()).toBe(0);
+    expect(run.progress().held).toBe('inbound_waiting');
+    expect(dialer.requests).toHaveLength(0);
+
+    agents.load = { ...agents.load, queued: 0 };
+    expect(run.tick()).toBeGreaterThan(2);
+    // a caller arrives before the first customer answers: the idle agents are the caller's
+    agents.load = { ...agents.load, queued: 1 };
+    await run.settled();
+    expect(records.find((r) => r.contactId === 'c1')).toMatchObject({
+      outcome: 'abandoned',
+      agentId: '',
+    });
+    expect(agents.free).toEqual(['a1', 'a2']);
+    expect(agents.talking.size).toBe(0);
   });
 });
 

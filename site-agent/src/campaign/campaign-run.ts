@@ -2,6 +2,8 @@
 // inbound holds its service level, it asks the Pacer how many lines to dial, picks the contacts
 // the rules let it call now, has the ACD reserve an agent for each and the dialer connect them,
 // and keeps every contact's attempts, last outcome and last abandoned call for the next decision.
+// Predictive lines reserve no agent: the dialer takes an idle one when the customer answers, so
+// the Pacer may dial more lines than there are idle agents.
 // The agents and the dialer are ports: the site agent wires the ACD and the SIP dialer; the unit
 // tests a scripted dialer. Time comes from the injected clock. In preview mode the reserved agent
 // is first offered the contact (preview-offers.ts) and dials it, skips it, or lets it lapse.
@@ -13,7 +15,7 @@ import {
   type LineOutcome,
   type PacingMode,
 } from '../dialer/pacing.js';
-import type { DialOrder, DialOutcome, Dialer } from '../dialer/port.js';
+import type { DialOrder, DialOutcome, Dialer, TakeAgent } from '../dialer/port.js';
 import {
   PreviewOffers,
   type PreviewDecision,
@@ -103,6 +105,7 @@ export interface CampaignAttemptRecord {
   readonly contactId: string;
   readonly attemptId: string;
   readonly callId: string;
+  /** '' for a predictive line no agent was taken for (not answered, or abandoned with none free). */
   readonly agentId: string;
   /**
    * 1 for the first attempt at this contact; an agent's no answer is not an attempt, nor is a
@@ -287,8 +290,8 @@ export class CampaignRun {
     for (const rec of this.contacts) {
       if (started >= decision.dial) break;
       if (!this.dialable(rec, now)) continue;
-      // The dialer connects an agent it is given: every line has its agent reserved first, so a
-      // predictive decision beyond the idle agents is held to them (docs/campaigns.md).
+      // Progressive and preview lines have their agent reserved first; predictive ones take an
+      // agent at answer, so they are never held to the idle agents (docs/campaigns.md).
       if (!this.attempt(rec)) {
         if (started === 0) return this.hold('no_agent_reserved');
         break;
@@ -369,6 +372,12 @@ export class CampaignRun {
   private attempt(rec: ContactRecord): boolean {
     const { tenantId, skill } = this.definition;
     const callId = this.deps.newId();
+    // A reserved agent would sit idle while the customer rings (most predictive lines are never
+    // answered), and the Pacer counts it busy: a predictive line takes its agent at answer.
+    if (this.definition.mode === 'predictive') {
+      this.place(rec, callId, undefined);
+      return true;
+    }
     const agentId = this.deps.agents.reserve(skill, tenantId, callId);
     if (agentId === undefined) return false;
     if (this.definition.mode === 'preview') this.offer(rec, callId, agentId);
@@ -423,26 +432,42 @@ export class CampaignRun {
     });
   }
 
-  /** Dials the contact for the agent reserved under `callId`. */
-  private place(rec: ContactRecord, callId: string, agentId: string): void {
+  /**
+   * Dials the contact for the agent reserved under `callId`; with none reserved (predictive), the
+   * dialer takes one at answer through `takeAgent`.
+   */
+  private place(rec: ContactRecord, callId: string, reserved: string | undefined): void {
     const { tenantId, skill, ringTimeoutMs } = this.definition;
     const attemptId = this.deps.newId();
+    let agentId = reserved;
+    // Inbound first at answer too: while a caller of the tenant waits, no agent goes to a line
+    // (the ACD gives an agent freed meanwhile to the caller; this says so without relying on it).
+    const takeAgent: TakeAgent = () => {
+      if (agentId !== undefined) return agentId;
+      if (this.deps.agents.inboundLoad(skill, tenantId).queued > 0) return undefined;
+      agentId = this.deps.agents.reserve(skill, tenantId, callId);
+      return agentId;
+    };
     rec.state = { kind: 'dialing', attemptId };
     this.dialed += 1;
     // Agent first in progressive and preview dialing: the customer never waits for an agent.
     const order: DialOrder =
       this.definition.mode === 'predictive' ? 'customer_first' : 'agent_first';
     const done = this.deps.dialer
-      .dial({
-        attemptId,
-        callId,
-        agentId,
-        number: rec.contact.number,
-        skill,
-        tenantId,
-        order,
-        ringTimeoutMs,
-      })
+      .dial(
+        {
+          attemptId,
+          callId,
+          ...(reserved !== undefined && { agentId: reserved }),
+          number: rec.contact.number,
+          skill,
+          tenantId,
+          order,
+          ringTimeoutMs,
+        },
+        undefined,
+        reserved === undefined ? takeAgent : undefined,
+      )
       .catch((err: unknown): DialOutcome => ({ kind: 'failed', reason: String(err) }))
       .then((outcome) => {
         this.inFlight.delete(attemptId);
@@ -470,12 +495,15 @@ export class CampaignRun {
 
   private finish(
     rec: ContactRecord,
-    a: { attemptId: string; callId: string; agentId: string; outcome: DialOutcome },
+    a: { attemptId: string; callId: string; agentId: string | undefined; outcome: DialOutcome },
   ): void {
     const at = this.deps.clock.now();
     const kind = a.outcome.kind;
-    if (kind === 'connected') this.deps.agents.connected(a.callId);
-    else this.deps.agents.release(a.callId);
+    // A predictive line no agent was taken for has none to free.
+    if (a.agentId !== undefined) {
+      if (kind === 'connected') this.deps.agents.connected(a.callId);
+      else this.deps.agents.release(a.callId);
+    }
     const line = PACER_OUTCOME[kind];
     if (line) this.pacer.record(line);
     this.apply(rec, kind, at);
@@ -485,7 +513,7 @@ export class CampaignRun {
       contactId: rec.contact.contactId,
       attemptId: a.attemptId,
       callId: a.callId,
-      agentId: a.agentId,
+      agentId: a.agentId ?? '',
       attempt: rec.history.attempts,
       outcome: kind,
       atMs: at,

@@ -36,7 +36,7 @@ export function dialerEventKinds(
         $case: 'dialAttempted',
         value: {
           attemptId: request.attemptId,
-          agentId: request.agentId,
+          agentId: request.agentId ?? '',
           order: request.order,
           outcome: o.kind,
           reason: o.kind === 'failed' ? o.reason : '',
@@ -53,7 +53,7 @@ export function dialerEventKinds(
         $case: 'dialedCallEnded',
         value: {
           attemptId: request.attemptId,
-          agentId: request.agentId,
+          agentId: request.agentId ?? '',
           talkMs: Math.max(0, news.atMs - record.answeredMs),
           endedBy:
             news.by === 'customer' ? CallParty.CALL_PARTY_CALLER : CallParty.CALL_PARTY_AGENT,

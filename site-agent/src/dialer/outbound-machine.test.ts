@@ -261,6 +261,121 @@ describe('outbound attempt, customer first', () => {
   });
 });
 
+describe('outbound attempt, customer first with the agent taken at answer', () => {
+  const AT_ANSWER: OutboundSettings = { ...CUSTOMER_FIRST, agentAtAnswer: { retryMs: 100 } };
+
+  it('seeks an agent when the customer answers, again while none is free, and bridges the one found within 2 s', () => {
+    const { effects, state, transitions } = run(AT_ANSWER, [
+      start,
+      [3_000, { kind: 'answered', leg: 'customer' }],
+      [3_000, { kind: 'agent_sought', found: false }],
+      [3_100, { kind: 'timer', id: 'seek_retry' }],
+      [3_100, { kind: 'agent_sought', found: true }],
+      [3_900, { kind: 'answered', leg: 'agent' }],
+      [4_000, { kind: 'bridged', ok: true }],
+    ]);
+    expect(effects).toEqual([
+      { kind: 'invite_customer', offer: 'placeholder' },
+      { kind: 'start_timer', id: 'customer_ring', ms: 25_000 },
+      { kind: 'cancel_timer', id: 'customer_ring' },
+      { kind: 'start_timer', id: 'connect_deadline', ms: 2_000 },
+      { kind: 'seek_agent' },
+      { kind: 'start_timer', id: 'seek_retry', ms: 100 },
+      { kind: 'seek_agent' },
+      { kind: 'invite_agent' },
+      { kind: 'cancel_timer', id: 'connect_deadline' },
+      { kind: 'bridge' },
+      { kind: 'outcome', outcome: { kind: 'connected', answeredAtMs: 3_000 } },
+    ]);
+    expect(transitions).toEqual([
+      'customer idle→trying',
+      'customer trying→confirmed',
+      'agent idle→trying',
+      'agent trying→confirmed',
+    ]);
+    expect(state.phase).toBe('connected');
+  });
+
+  it('plays the message when no agent is free within 2 s of the answer: abandoned, no agent rung', () => {
+    const { effects, state } = run(AT_ANSWER, [
+      start,
+      [3_000, { kind: 'answered', leg: 'customer' }],
+      [3_000, { kind: 'agent_sought', found: false }],
+      [3_100, { kind: 'timer', id: 'seek_retry' }],
+      [3_100, { kind: 'agent_sought', found: false }],
+      [5_000, { kind: 'timer', id: 'connect_deadline' }],
+      // the retry timer the deadline cancelled, firing late, seeks nothing
+      [5_000, { kind: 'timer', id: 'seek_retry' }],
+      [8_000, { kind: 'message_done' }],
+    ]);
+    expect(effects.slice(3)).toEqual([
+      { kind: 'start_timer', id: 'connect_deadline', ms: 2_000 },
+      { kind: 'seek_agent' },
+      { kind: 'start_timer', id: 'seek_retry', ms: 100 },
+      { kind: 'seek_agent' },
+      { kind: 'start_timer', id: 'seek_retry', ms: 100 },
+      { kind: 'cancel_timer', id: 'seek_retry' },
+      { kind: 'play_message' },
+      { kind: 'start_timer', id: 'message_guard', ms: 20_000 },
+      { kind: 'cancel_timer', id: 'message_guard' },
+      { kind: 'release', leg: 'customer' },
+      { kind: 'outcome', outcome: { kind: 'abandoned', answeredAtMs: 3_000 } },
+    ]);
+    expect(effects.some((e) => e.kind === 'invite_agent')).toBe(false);
+    expect(state.agent).toBe('idle');
+  });
+
+  it('plays the message when the agent found does not answer by the deadline', () => {
+    const { effects } = run(AT_ANSWER, [
+      start,
+      [3_000, { kind: 'answered', leg: 'customer' }],
+      [3_000, { kind: 'agent_sought', found: true }],
+      [5_000, { kind: 'timer', id: 'connect_deadline' }],
+    ]);
+    expect(effects.slice(-4)).toEqual([
+      { kind: 'invite_agent' },
+      { kind: 'release', leg: 'agent' },
+      { kind: 'play_message' },
+      { kind: 'start_timer', id: 'message_guard', ms: 20_000 },
+    ]);
+  });
+
+  it('a customer who hangs up while an agent is sought is abandoned; a late answer to the seek changes nothing', () => {
+    const { effects, state } = run(AT_ANSWER, [
+      start,
+      [3_000, { kind: 'answered', leg: 'customer' }],
+      [3_000, { kind: 'agent_sought', found: false }],
+      [3_050, { kind: 'hung_up', leg: 'customer' }],
+      [3_100, { kind: 'agent_sought', found: true }],
+    ]);
+    expect(effects.slice(-3)).toEqual([
+      { kind: 'cancel_timer', id: 'connect_deadline' },
+      { kind: 'cancel_timer', id: 'seek_retry' },
+      { kind: 'outcome', outcome: { kind: 'abandoned', answeredAtMs: 3_000 } },
+    ]);
+    expect(state.agent).toBe('idle');
+  });
+
+  it('a customer who does not answer is no answer with no agent ever sought or rung', () => {
+    const { effects, transitions } = run(AT_ANSWER, [
+      start,
+      [500, { kind: 'provisional', leg: 'customer' }],
+      [25_000, { kind: 'timer', id: 'customer_ring' }],
+    ]);
+    expect(effects).toEqual([
+      { kind: 'invite_customer', offer: 'placeholder' },
+      { kind: 'start_timer', id: 'customer_ring', ms: 25_000 },
+      { kind: 'release', leg: 'customer' },
+      { kind: 'outcome', outcome: { kind: 'no_answer' } },
+    ]);
+    expect(transitions.some((t) => t.startsWith('agent'))).toBe(false);
+  });
+
+  it('refuses an agent taken at answer for agent-first dialing', () => {
+    expect(() => initialOutbound({ ...AT_ANSWER, order: 'agent_first' })).toThrow(RangeError);
+  });
+});
+
 describe('customerFailure', () => {
   it('maps SIP final responses to outcomes', () => {
     expect(customerFailure(486)).toEqual({ kind: 'busy' });

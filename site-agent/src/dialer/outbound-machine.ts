@@ -12,6 +12,11 @@
 // re-INVITEd with the agent's offer (bridge); else the customer hears the recorded message naming
 // the caller and is hung up: the attempt is abandoned.
 //
+// Customer-first with no agent reserved (predictive lines beyond the idle agents): once the
+// customer answers, the machine asks the site for an idle agent (`seek_agent`), and again every
+// `agentAtAnswer.retryMs` while none is free, until the same connect deadline; the agent found is
+// rung as a reserved one would be. The customer who never answers never costs an agent.
+//
 // Once connected, a new offer from either leg (the agent's hold and resume) is relayed to the
 // other by re-INVITE; one that comes before is refused.
 //
@@ -24,7 +29,8 @@ import type { DialOrder, DialOutcome } from './port.js';
 /** A leg's SIP state (RFC 3261 dialog states, plus idle before its INVITE). */
 export type LegState = 'idle' | 'trying' | 'early' | 'confirmed' | 'terminated';
 export type LegName = 'agent' | 'customer';
-export type TimerId = 'agent_ring' | 'customer_ring' | 'connect_deadline' | 'message_guard';
+export type TimerId =
+  'agent_ring' | 'customer_ring' | 'connect_deadline' | 'message_guard' | 'seek_retry';
 
 export interface OutboundSettings {
   readonly order: DialOrder;
@@ -36,6 +42,11 @@ export interface OutboundSettings {
   readonly connectDeadlineMs: number;
   /** The longest the recorded message may take before the customer is hung up anyway. */
   readonly messageGuardMs: number;
+  /**
+   * Customer-first only: no agent is reserved; one is sought when the customer answers, again
+   * every `retryMs` while none is free, until the connect deadline.
+   */
+  readonly agentAtAnswer?: { readonly retryMs: number };
 }
 
 export type Phase =
@@ -43,6 +54,8 @@ export type Phase =
   | 'ringing_customer'
   /** Customer-first: the customer answered; the agent is being rung. */
   | 'awaiting_agent'
+  /** Customer-first with no agent reserved: the customer answered; an idle agent is sought. */
+  | 'seeking_agent'
   /** Customer-first: the agent answered; the customer is being re-INVITEd with its offer. */
   | 'bridging'
   /** The customer hears the recorded message before being hung up. */
@@ -73,6 +86,8 @@ export type OutboundInput =
   | { readonly kind: 'bridged'; readonly ok: boolean }
   /** The recorded message finished playing, or could not play. */
   | { readonly kind: 'message_done' }
+  /** The site's answer to `seek_agent`: an agent was taken for this attempt, or none is free. */
+  | { readonly kind: 'agent_sought'; readonly found: boolean }
   /** A leg sent a new offer in its dialog (hold, resume, a session refresh). */
   | { readonly kind: 'reoffer'; readonly from: LegName }
   /** The requester gave up (shutdown, campaign stopped). */
@@ -94,6 +109,11 @@ export type OutboundEffect =
   /** CANCEL a leg still ringing, or BYE a confirmed one (the adapter knows which applies). */
   | { readonly kind: 'release'; readonly leg: LegName }
   | { readonly kind: 'play_message' }
+  /**
+   * Ask the site for an idle agent of the attempt's tenant and skill now (its answer comes back
+   * as `agent_sought`). Always a step's last effect.
+   */
+  | { readonly kind: 'seek_agent' }
   | { readonly kind: 'start_timer'; readonly id: TimerId; readonly ms: number }
   | { readonly kind: 'cancel_timer'; readonly id: TimerId }
   | { readonly kind: 'outcome'; readonly outcome: DialOutcome }
@@ -111,6 +131,10 @@ export interface OutboundStep {
 
 /** A new attempt, before its `start` input. */
 export function initialOutbound(settings: OutboundSettings): OutboundState {
+  if (settings.agentAtAnswer && settings.order !== 'customer_first')
+    throw new RangeError('an agent taken at answer needs customer-first dialing');
+  if (settings.agentAtAnswer && !(settings.agentAtAnswer.retryMs > 0))
+    throw new RangeError('agentAtAnswer.retryMs must be positive');
   return {
     settings,
     phase: settings.order === 'agent_first' ? 'ringing_agent' : 'ringing_customer',
@@ -177,6 +201,15 @@ export function stepOutbound(
         .release('customer')
         .finish({ kind: 'failed', reason: 'bridge refused' });
 
+    case 'agent_sought':
+      if (phase !== 'seeking_agent') return b.done();
+      if (!input.found)
+        return b
+          .emit({ kind: 'start_timer', id: 'seek_retry', ms: s.agentAtAnswer!.retryMs })
+          .done();
+      b.leg('agent', 'trying').emit({ kind: 'invite_agent' });
+      return b.to('awaiting_agent');
+
     case 'message_done':
       if (phase !== 'message') return b.done();
       b.emit({ kind: 'cancel_timer', id: 'message_guard' }).release('customer');
@@ -213,6 +246,10 @@ function answered(b: Builder, state: OutboundState, leg: LegName, nowMs: number)
     if (s.order === 'agent_first')
       return b.finish({ kind: 'connected', answeredAtMs: nowMs }, 'connected');
     b.set({ customerAnsweredMs: nowMs });
+    if (s.agentAtAnswer) {
+      b.emit({ kind: 'start_timer', id: 'connect_deadline', ms: s.connectDeadlineMs });
+      return b.emit({ kind: 'seek_agent' }).to('seeking_agent');
+    }
     b.leg('agent', 'trying').emit({ kind: 'invite_agent' });
     b.emit({ kind: 'start_timer', id: 'connect_deadline', ms: s.connectDeadlineMs });
     return b.to('awaiting_agent');
@@ -256,6 +293,7 @@ function hungUp(b: Builder, state: OutboundState, leg: LegName): OutboundStep {
       b.emit({ kind: 'cancel_timer', id: 'customer_ring' }).release('customer');
       return b.finish({ kind: 'failed', reason: 'agent hung up' });
     case 'awaiting_agent':
+    case 'seeking_agent':
     case 'bridging':
     case 'message':
       if (leg === 'customer') {
@@ -274,7 +312,7 @@ function hungUp(b: Builder, state: OutboundState, leg: LegName): OutboundStep {
 }
 
 function timer(b: Builder, state: OutboundState, id: TimerId): OutboundStep {
-  if (TIMER_OF_PHASE[state.phase] !== id) return b.done();
+  if (!TIMERS_OF_PHASE[state.phase]?.includes(id)) return b.done();
   switch (id) {
     case 'agent_ring':
       b.release('agent');
@@ -283,8 +321,12 @@ function timer(b: Builder, state: OutboundState, id: TimerId): OutboundStep {
       b.release('customer').release('agent');
       return b.finish({ kind: 'no_answer' });
     case 'connect_deadline':
+      // no agent was found in time (the retry stops), or the one found did not answer in time
+      if (state.phase === 'seeking_agent') b.emit({ kind: 'cancel_timer', id: 'seek_retry' });
       b.release('agent');
       return startMessage(b, state);
+    case 'seek_retry':
+      return b.emit({ kind: 'seek_agent' }).done();
     case 'message_guard':
       b.release('customer');
       return b.finish({ kind: 'abandoned', answeredAtMs: state.customerAnsweredMs! });
@@ -297,11 +339,13 @@ function startMessage(b: Builder, state: OutboundState): OutboundStep {
   return b.to('message');
 }
 
-const TIMER_OF_PHASE: Partial<Record<Phase, TimerId>> = {
-  ringing_agent: 'agent_ring',
-  ringing_customer: 'customer_ring',
-  awaiting_agent: 'connect_deadline',
-  message: 'message_guard',
+/** The timers a phase may have running; any other firing is stale. */
+const TIMERS_OF_PHASE: Partial<Record<Phase, readonly TimerId[]>> = {
+  ringing_agent: ['agent_ring'],
+  ringing_customer: ['customer_ring'],
+  awaiting_agent: ['connect_deadline'],
+  seeking_agent: ['connect_deadline', 'seek_retry'],
+  message: ['message_guard'],
 };
 
 /** Accumulates one step's state changes and effects in order. */
@@ -339,8 +383,9 @@ class Builder {
   }
 
   cancelAllTimers(): this {
-    const id = TIMER_OF_PHASE[this.state.phase];
-    return id ? this.emit({ kind: 'cancel_timer', id }) : this;
+    for (const id of TIMERS_OF_PHASE[this.state.phase] ?? [])
+      this.emit({ kind: 'cancel_timer', id });
+    return this;
   }
 
   to(phase: Phase): OutboundStep {

@@ -26,7 +26,7 @@ import {
   type TimerId,
 } from './outbound-machine.js';
 import { PassThroughSdh, PLACEHOLDER_OFFER } from './pass-through-sdh.js';
-import type { DialOutcome, DialRequest, Dialer } from './port.js';
+import type { DialOutcome, DialRequest, Dialer, TakeAgent } from './port.js';
 
 /** E.164: what a customer's number must look like before it goes into a Request-URI. */
 const E164 = /^\+[1-9][0-9]{6,14}$/;
@@ -40,12 +40,15 @@ export interface DialerTiming {
   readonly connectDeadlineMs: number;
   /** The longest the recorded message may play. */
   readonly messageGuardMs: number;
+  /** An agent taken at answer: how often to ask again while none is free. */
+  readonly seekRetryMs: number;
 }
 
 export const DEFAULT_DIALER_TIMING: DialerTiming = {
   agentRingMs: 15_000,
   connectDeadlineMs: 2_000,
   messageGuardMs: 20_000,
+  seekRetryMs: 100,
 };
 
 /** What an attempt tells the site as it goes (events, logs); never the customer's number. */
@@ -73,7 +76,10 @@ export interface SipDialerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly timing?: DialerTiming;
-  /** Every attempt's news, in order (call events, attempt events). */
+  /**
+   * Every attempt's news, in order (call events, attempt events); for an agent taken at answer,
+   * the request carries that agent from then on.
+   */
   onNews?(request: DialRequest, news: AttemptNews): void;
 }
 
@@ -135,13 +141,17 @@ export class SipDialer implements Dialer {
     return dialer;
   }
 
-  async dial(request: DialRequest, signal?: AbortSignal): Promise<DialOutcome> {
-    const refused = this.check(request);
+  async dial(
+    request: DialRequest,
+    signal?: AbortSignal,
+    takeAgent?: TakeAgent,
+  ): Promise<DialOutcome> {
+    const refused = this.check(request, takeAgent);
     if (refused) return { kind: 'failed', reason: refused };
     if (!this.ua.isConnected())
       return { kind: 'failed', reason: 'dialer not connected to Kamailio' };
     this.refreshCredentials();
-    const attempt = new Attempt(this.deps, this.ua, this.handlers, request, () =>
+    const attempt = new Attempt(this.deps, this.ua, this.handlers, request, takeAgent, () =>
       this.attempts.delete(attempt),
     );
     this.attempts.add(attempt);
@@ -165,12 +175,17 @@ export class SipDialer implements Dialer {
     }, 2_000);
   }
 
-  private check(r: DialRequest): string | undefined {
+  private check(r: DialRequest, takeAgent: TakeAgent | undefined): string | undefined {
     if (!E164.test(r.number)) return 'the number is not E.164';
     if (!Number.isInteger(r.ringTimeoutMs) || r.ringTimeoutMs < 1000)
       return 'ringTimeoutMs must be at least 1000';
     if (r.ringTimeoutMs > MAX_RING_TIMEOUT_MS)
       return `ringTimeoutMs must be at most ${MAX_RING_TIMEOUT_MS} (the agent's answer waits unacknowledged meanwhile)`;
+    if (r.agentId === undefined) {
+      if (r.order !== 'customer_first') return 'agent-first dialing needs a reserved agent';
+      if (!takeAgent) return 'no agent reserved and none to take at answer';
+      return undefined;
+    }
     if (this.deps.agentUri(r.agentId) === undefined) return `agent ${r.agentId} has no phone`;
     return undefined;
   }
@@ -203,13 +218,17 @@ class Attempt {
   private customerHasAgentOffer: boolean;
   private readonly refuseNext = new Set<LegName>();
   private resolveOutcome!: (o: DialOutcome) => void;
-  private readonly log: Logger;
+  private log: Logger;
+  /** Inputs that arrived while a step's effects were being carried out, fed after them in order. */
+  private readonly queue: OutboundInput[] = [];
+  private feeding = false;
 
   constructor(
     private readonly deps: SipDialerDeps,
     private readonly ua: UserAgent,
     private readonly handlers: WeakMap<Session, SessionDescriptionHandler>,
-    private readonly request: DialRequest,
+    private request: DialRequest,
+    private readonly takeAgent: TakeAgent | undefined,
     private readonly forget: () => void,
   ) {
     const timing = deps.timing ?? DEFAULT_DIALER_TIMING;
@@ -219,6 +238,7 @@ class Attempt {
       agentRingMs: timing.agentRingMs,
       connectDeadlineMs: timing.connectDeadlineMs,
       messageGuardMs: timing.messageGuardMs,
+      ...(request.agentId === undefined && { agentAtAnswer: { retryMs: timing.seekRetryMs } }),
     };
     this.state = initialOutbound(settings);
     this.customerOffer =
@@ -230,7 +250,7 @@ class Attempt {
     this.log = deps.log.child({
       attemptId: request.attemptId,
       callId: request.callId,
-      agentId: request.agentId,
+      ...(request.agentId !== undefined && { agentId: request.agentId }),
       tenantId: request.tenantId,
     });
   }
@@ -248,11 +268,38 @@ class Attempt {
     for (const leg of ['agent', 'customer'] as const) this.release(leg);
   }
 
+  // One step at a time: an input an effect brings about (a failed INVITE, the agent sought) is
+  // fed once the step's effects are all carried out, so they are never interleaved.
   private feed(input: OutboundInput): void {
-    const step = stepOutbound(this.state, input, this.deps.clock.now());
-    this.state = step.state;
-    for (const effect of step.effects) this.carryOut(effect);
+    this.queue.push(input);
+    if (this.feeding) return;
+    this.feeding = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        const step = stepOutbound(this.state, next, this.deps.clock.now());
+        this.state = step.state;
+        for (const effect of step.effects) this.carryOut(effect);
+      }
+    } finally {
+      this.feeding = false;
+    }
     if (this.state.phase === 'done' && this.timers.size === 0) this.forget();
+  }
+
+  /** The customer answered a line with no agent reserved: take an idle one, if any, now. */
+  private seekAgent(): void {
+    let agentId: string | undefined;
+    try {
+      agentId = this.takeAgent?.();
+    } catch (err) {
+      this.log.error({ event: 'dialer_take_agent_failed', err: String(err) }, 'no agent taken');
+    }
+    if (agentId !== undefined) {
+      this.request = { ...this.request, agentId };
+      this.log = this.log.child({ agentId });
+      this.log.info({ event: 'dialer_agent_taken' }, 'agent taken at answer');
+    }
+    this.feed({ kind: 'agent_sought', found: agentId !== undefined });
   }
 
   private carryOut(e: OutboundEffect): void {
@@ -273,6 +320,8 @@ class Attempt {
       case 'play_message':
         void this.playMessage();
         return;
+      case 'seek_agent':
+        return this.seekAgent();
       case 'start_timer':
         this.timers.set(
           e.id,
@@ -306,9 +355,12 @@ class Attempt {
 
   private invite(leg: LegName): void {
     const domain = sipDomainOf(this.deps.site);
+    const agentId = this.request.agentId;
     const target =
       leg === 'agent'
-        ? this.deps.agentUri(this.request.agentId)
+        ? agentId === undefined
+          ? undefined
+          : this.deps.agentUri(agentId)
         : `sip:${this.request.number}@${domain}`;
     const uri = target === undefined ? undefined : UserAgent.makeURI(target);
     if (!uri) {
