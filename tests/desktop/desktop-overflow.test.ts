@@ -18,10 +18,8 @@ import { DESK_PASSWORD, startDeskApi, type DeskApi } from '../support/desk-api.j
 import { renderTone, toneWhereSounding } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { freshDatabase, uniqueName, waitFor } from '../support/engines.js';
-import { kafkaEnv } from '../support/kafka.js';
-import { startService, type ServiceProcess } from '../support/processes.js';
-import { startFederation, type RunningFederation } from '../support/running-site.js';
-import { ROUTER, tlsEnv } from '../support/security.js';
+import { type ServiceProcess } from '../support/processes.js';
+import { type RunningFederation, startFederation, startRouter } from '../support/running-site.js';
 
 const SHANGHAI_SUPPORT = '400100200';
 const CALLER = '8613711000001';
@@ -81,17 +79,7 @@ beforeAll(async () => {
       },
     ],
   });
-  router = startService(
-    'central/router/src/index.ts',
-    {
-      CCFED_TOPOLOGY: fed.topologyFile,
-      ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
-      CCFED_TOPIC_PREFIX: fed.prefix,
-      CCFED_ROUTER_PORT: String(routerPort),
-      ...(await tlsEnv(ROUTER)),
-    },
-    'router',
-  );
+  router = await startRouter(fed, routerPort);
   const { database } = await freshDatabase();
   api = await startDeskApi({
     name: 'desk-overflow',

@@ -15,10 +15,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { renderTone } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { readTopics, uniqueName, waitFor } from '../support/engines.js';
-import { kafkaEnv } from '../support/kafka.js';
-import { startService, type ServiceProcess } from '../support/processes.js';
-import { startFederation, type RunningFederation } from '../support/running-site.js';
-import { ROUTER, tlsEnv } from '../support/security.js';
+import { type ServiceProcess } from '../support/processes.js';
+import { type RunningFederation, startFederation, startRouter } from '../support/running-site.js';
 
 const CUSTOMER = '+8613800138000';
 type Kind = NonNullable<CallEvent['kind']>['$case'];
@@ -76,17 +74,7 @@ describe('a callback handed to another site through the router', () => {
         }
       },
     });
-    router = startService(
-      'central/router/src/index.ts',
-      {
-        CCFED_TOPOLOGY: fed.topologyFile,
-        ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
-        CCFED_TOPIC_PREFIX: fed.prefix,
-        CCFED_ROUTER_PORT: String(routerPort),
-        ...(await tlsEnv(ROUTER)),
-      },
-      'router',
-    );
+    router = await startRouter(fed, routerPort);
     const guangzhou = fed.sites.get('guangzhou')!;
     await guangzhou.control.login({ agentId: 'gz-001', contactUri: agentPhone.uri });
     await guangzhou.control.setReady({ agentId: 'gz-001' });

@@ -20,14 +20,13 @@ import {
 } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { groupBy, readTopics, uniqueName } from '../support/engines.js';
-import { kafkaEnv } from '../support/kafka.js';
-import { startService, waitForLogEvent, type ServiceProcess } from '../support/processes.js';
+import { waitForLogEvent, type ServiceProcess } from '../support/processes.js';
 import {
   readyAgentsOnPhones,
-  startFederation,
   type RunningFederation,
+  startFederation,
+  startRouter,
 } from '../support/running-site.js';
-import { ROUTER, tlsEnv } from '../support/security.js';
 
 const SUPPORT: Record<string, string> = {
   shanghai: '400100200',
@@ -47,18 +46,8 @@ describe('overflow between three sites through the central router', () => {
   const phoneSite = new Map<number, string>();
   const logDir = join(inject('runDir'), uniqueName('federation'));
 
-  const startRouter = async () => {
-    router = startService(
-      'central/router/src/index.ts',
-      {
-        CCFED_TOPOLOGY: fed.topologyFile,
-        ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
-        CCFED_TOPIC_PREFIX: fed.prefix,
-        CCFED_ROUTER_PORT: String(routerPort),
-        ...(await tlsEnv(ROUTER)),
-      },
-      'router',
-    );
+  const routerUp = async () => {
+    router = await startRouter(fed, routerPort);
     // A phase starts once the router answers, not while it is still starting.
     await waitForLogEvent(router, 'router_started');
   };
@@ -115,7 +104,7 @@ describe('overflow between three sites through the central router', () => {
       },
     });
     await readyAgentsOnPhones(fed, { logDir, phones, phoneSite });
-    await startRouter();
+    await routerUp();
   }, 120_000);
 
   afterAll(async () => {
@@ -142,7 +131,7 @@ describe('overflow between three sites through the central router', () => {
   }, 180_000);
 
   it('resumes overflow once the router is back', async () => {
-    await startRouter();
+    await routerUp();
     const again = await phase('again');
     expect(again.every((c) => c.outcome === 'answered')).toBe(true);
     expect(answeredElsewhere(again).length).toBeGreaterThan(0);

@@ -15,10 +15,9 @@ import { inject } from 'vitest';
 import { renderTone } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { uniqueName, waitFor } from '../support/engines.js';
-import { adminKafka, kafkaEnv, READER_MAX_WAIT_MS } from '../support/kafka.js';
-import { startService, type ServiceProcess } from '../support/processes.js';
-import { startFederation, type RunningFederation } from '../support/running-site.js';
-import { ROUTER, tlsEnv } from '../support/security.js';
+import { adminKafka, READER_MAX_WAIT_MS } from '../support/kafka.js';
+import { type ServiceProcess } from '../support/processes.js';
+import { type RunningFederation, startFederation, startRouter } from '../support/running-site.js';
 
 export const CALLER_HZ = 400;
 export const AGENT_HZ = 1000;
@@ -103,17 +102,7 @@ export async function startQueueSite(): Promise<QueueSite> {
     });
     stops.push(() => fed.stop());
 
-    const router: ServiceProcess = startService(
-      'central/router/src/index.ts',
-      {
-        CCFED_TOPOLOGY: fed.topologyFile,
-        ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
-        CCFED_TOPIC_PREFIX: fed.prefix,
-        CCFED_ROUTER_PORT: String(routerPort),
-        ...(await tlsEnv(ROUTER)),
-      },
-      'router',
-    );
+    const router: ServiceProcess = await startRouter(fed, routerPort);
     stops.push(() => router.stop());
 
     const events: CallEvent[] = [];

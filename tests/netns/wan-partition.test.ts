@@ -37,13 +37,13 @@ import { startApiProcess, type ApiProcess } from '../support/api-process.js';
 import { startIngester, waitIngesterCaughtUp } from '../support/ingester.js';
 import { kafkaBrokers, kafkaEnv } from '../support/kafka.js';
 import { canMakeNamespaces, startWan, type Wan } from '../support/netns.js';
-import { startService, type ServiceProcess } from '../support/processes.js';
+import { type ServiceProcess } from '../support/processes.js';
 import {
   readyAgentsOnPhones,
-  startFederation,
   type RunningFederation,
+  startFederation,
+  startRouter,
 } from '../support/running-site.js';
-import { ROUTER, tlsEnv } from '../support/security.js';
 
 const SUPPORT: Record<string, string> = { shanghai: '400100200', beijing: '400200200' };
 /** The router's staleness limit in this test (routing.staleAfterSeconds). */
@@ -192,17 +192,7 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
     });
     await readyAgentsOnPhones(fed, { logDir, netnsOf: (id) => wan.netns(id), phones, phoneSite });
     // The central services run behind the central region (wireFederation): the router here.
-    router = startService(
-      'central/router/src/index.ts',
-      {
-        CCFED_TOPOLOGY: fed.topologyFile,
-        ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
-        CCFED_TOPIC_PREFIX: fed.prefix,
-        CCFED_ROUTER_PORT: String(routerPort),
-        ...(await tlsEnv(ROUTER)),
-      },
-      'router',
-    );
+    router = await startRouter(fed, routerPort);
     const db = await freshDatabase();
     ch = db.client;
     group = uniqueName('ccfed-ingester-wan');

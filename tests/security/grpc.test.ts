@@ -20,10 +20,15 @@ import {
 } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshTopics, waitFor } from '../support/engines.js';
-import { adminKafka, kafkaEnv } from '../support/kafka.js';
-import { startService, type ServiceProcess } from '../support/processes.js';
-import { startSite, writeTopology, type RunningSite } from '../support/running-site.js';
-import { OPERATOR, ROUTER, routerChannel, tlsAs, tlsEnv } from '../support/security.js';
+import { adminKafka } from '../support/kafka.js';
+import { type ServiceProcess } from '../support/processes.js';
+import {
+  type RunningSite,
+  startRouter,
+  startSite,
+  writeTopology,
+} from '../support/running-site.js';
+import { OPERATOR, routerChannel, tlsAs } from '../support/security.js';
 import { SnapshotFeeder } from '../support/snapshot-feeder.js';
 
 const CAP = 3;
@@ -87,17 +92,7 @@ describe('gRPC trust boundary', () => {
     });
     const port = await freePort();
     routerAddress = `127.0.0.1:${port}`;
-    router = startService(
-      'central/router/src/index.ts',
-      {
-        CCFED_TOPOLOGY: file,
-        ...(await kafkaEnv({ role: 'router' }, prefix)),
-        CCFED_TOPIC_PREFIX: prefix,
-        CCFED_ROUTER_PORT: String(port),
-        ...(await tlsEnv(ROUTER)),
-      },
-      'router-security',
-    );
+    router = await startRouter({ topologyFile: file, prefix }, port, { name: 'router-security' });
     producer = adminKafka('security-snapshots').producer({
       createPartitioner: Partitioners.DefaultPartitioner,
     });

@@ -26,7 +26,7 @@ import { freshTopics, uniqueName, waitFor } from './engines.js';
 import { kafkaEnv } from './kafka.js';
 import { wireFederation, type CentralPort, type Wan } from './netns.js';
 import { startService, type ServiceProcess } from './processes.js';
-import { certFor, OPERATOR, siteChannel, tlsEnv } from './security.js';
+import { certFor, OPERATOR, ROUTER, siteChannel, tlsEnv } from './security.js';
 import { exampleTopologyOnFreePorts } from './topology.js';
 
 export type AgentControlClient = siteApi.AgentControlClient;
@@ -348,5 +348,29 @@ export async function readyAgentsOnPhones(
       });
       await site.control.setReady({ agentId: agent.id });
     }),
+  );
+}
+
+/**
+ * The central router for a federation's topology file and topics, as production runs it: its
+ * Kafka user, its service certificate, listening on `port`. `env` adds to its environment (e.g.
+ * telemetry).
+ */
+export async function startRouter(
+  fed: { readonly topologyFile: string; readonly prefix: string },
+  port: number,
+  opts: { readonly env?: Record<string, string>; readonly name?: string } = {},
+): Promise<ServiceProcess> {
+  return startService(
+    'central/router/src/index.ts',
+    {
+      CCFED_TOPOLOGY: fed.topologyFile,
+      ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
+      CCFED_TOPIC_PREFIX: fed.prefix,
+      CCFED_ROUTER_PORT: String(port),
+      ...(await tlsEnv(ROUTER)),
+      ...opts.env,
+    },
+    opts.name ?? 'router',
   );
 }

@@ -25,8 +25,7 @@ import {
   type ReceivedSpan,
 } from '../support/otlp-receiver.js';
 import { startService, type ServiceProcess } from '../support/processes.js';
-import { startFederation, type RunningFederation } from '../support/running-site.js';
-import { ROUTER, tlsEnv } from '../support/security.js';
+import { type RunningFederation, startFederation, startRouter } from '../support/running-site.js';
 
 const SHANGHAI_SUPPORT = '400100200';
 
@@ -82,18 +81,7 @@ describe('one trace per call across both sites, the router and the ingester', ()
     });
     await beijing.control.setReady({ agentId: agent.id });
 
-    router = startService(
-      'central/router/src/index.ts',
-      {
-        CCFED_TOPOLOGY: fed.topologyFile,
-        ...(await kafkaEnv({ role: 'router' }, fed.prefix)),
-        CCFED_TOPIC_PREFIX: fed.prefix,
-        CCFED_ROUTER_PORT: String(routerPort),
-        ...(await tlsEnv(ROUTER)),
-        ...otlp.env,
-      },
-      'router',
-    );
+    router = await startRouter(fed, routerPort, { env: otlp.env });
     const { database } = await freshDatabase();
     ingester = startService(
       'central/ingester/src/index.ts',

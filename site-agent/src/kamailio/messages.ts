@@ -231,13 +231,15 @@ export type KamailioCommand =
    */
   | { readonly action: 'resync' };
 
-/** 182 Queued for a suspended INVITE: the caller waits, the INVITE stays pending. */
-export function queuedReply(call: {
+/** The suspended INVITE a provisional reply goes to: found by Call-ID and CSeq. */
+type Suspended = {
   readonly callid: string;
   readonly cseq: number;
   readonly tindex: number;
   readonly tlabel: number;
-}): KamailioCommand {
+};
+
+function provisional(call: Suspended, code: number): KamailioCommand {
   const { callid, cseq, tindex, tlabel } = call;
   return {
     action: 'provisional',
@@ -246,33 +248,23 @@ export function queuedReply(call: {
     cseq,
     tindex,
     tlabel,
-    code: 182,
+    code,
     reason: 'Queued',
   };
 }
 
+/** 182 Queued for a suspended INVITE: the caller waits, the INVITE stays pending. */
+export function queuedReply(call: Suspended): KamailioCommand {
+  return provisional(call, 182);
+}
+
 /**
  * 100 Queued for a suspended INVITE another site sent here: not relayed to the caller (a 100 goes
- * one hop), it restarts the origin's timer on its branch to this site (sip-overflow.ts,
- * peerSilenceMs).
+ * one hop), it restarts the origin's timer on its branch to this site (peerSilenceMs in
+ * topology/src/lookup.ts).
  */
-export function progressReply(call: {
-  readonly callid: string;
-  readonly cseq: number;
-  readonly tindex: number;
-  readonly tlabel: number;
-}): KamailioCommand {
-  const { callid, cseq, tindex, tlabel } = call;
-  return {
-    action: 'provisional',
-    mode: 'callid',
-    callid,
-    cseq,
-    tindex,
-    tlabel,
-    code: 100,
-    reason: 'Queued',
-  };
+export function progressReply(call: Suspended): KamailioCommand {
+  return provisional(call, 100);
 }
 
 /**
