@@ -72,6 +72,26 @@ export async function freePort(host = LOOPBACK): Promise<number> {
   throw new Error(`could not find a free port on ${host} after 200 attempts`);
 }
 
+/**
+ * Two consecutive loopback ports, each as freePort gives one (free for TCP and UDP, claimed), for
+ * an engine that binds port + 1 by itself (baresip's SIP over TLS). Claiming only the first let a
+ * second engine started side by side be handed the other as its own port.
+ */
+export async function freePortPair(host = LOOPBACK): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = SERVICE_FLOOR + Math.floor(Math.random() * (SERVICE_CEILING - SERVICE_FLOOR));
+    if (!claim(port) || !claim(port + 1)) continue;
+    if (
+      (await tcpPortFree(port, host)) &&
+      (await udpPortFree(port, host)) &&
+      (await tcpPortFree(port + 1, host)) &&
+      (await udpPortFree(port + 1, host))
+    )
+      return port;
+  }
+  throw new Error(`could not find two free consecutive ports on ${host} after 200 attempts`);
+}
+
 /** Resolves true when something is bound to host:port over TCP. */
 export async function tcpPortInUse(port: number, host = LOOPBACK): Promise<boolean> {
   return !(await tcpPortFree(port, host));

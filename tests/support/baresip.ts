@@ -9,12 +9,11 @@ import { join } from 'node:path';
 import { encodeNetstring, NetstringDecoder } from '@ccfed/site-agent/kamailio/netstring';
 import {
   freePort,
+  freePortPair,
   freeRtpPortRange,
   LOOPBACK,
   startEngine,
-  tcpPortFree,
   tcpPortInUse,
-  udpPortFree,
   type EngineHandle,
 } from '@ccfed/services';
 
@@ -69,19 +68,11 @@ export interface BaresipPhone {
   stop(): Promise<void>;
 }
 
-/** A SIP port whose next port is free too: baresip also listens for SIP over TLS on port + 1. */
-async function sipPortPair(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = await freePort();
-    if ((await tcpPortFree(port + 1)) && (await udpPortFree(port + 1))) return port;
-  }
-  throw new Error('no free SIP port pair for baresip after 50 attempts');
-}
-
 /** Starts a baresip phone and resolves once its control port accepts connections. */
 export async function startBaresip(opts: BaresipOptions): Promise<BaresipPhone> {
   if (!/^\+?[A-Za-z0-9._-]+$/.test(opts.user)) throw new Error(`bad SIP user ${opts.user}`);
-  const sipPort = await sipPortPair();
+  // baresip also listens for SIP over TLS on sipPort + 1.
+  const sipPort = await freePortPair();
   const ctrlPort = await freePort();
   const rtp = await freeRtpPortRange(20);
   const recordDir = join(opts.dir, 'recordings');
