@@ -464,6 +464,18 @@ describe('a call another site sent here', () => {
     });
   });
 
+  it('refreshes again after a site agent restart took the queued call up', () => {
+    const { effects } = run(arrive(fromPeer()).state, [
+      [0, { type: 'queued', position: 2, expectedWaitMs: 40_000 }],
+      [3_000, { type: 'resumed' }],
+      [8_000, { type: 'timer', id: 'peer-progress' }],
+    ]);
+    expect(effects.slice(1).map(refreshes)).toEqual([
+      ['start_timer peer-progress 5000'],
+      ['kamailio provisional 100', 'start_timer peer-progress 5000'],
+    ]);
+  });
+
   it('a call that arrived here first is never refreshed', () => {
     const { effects } = run(arrive(fresh()).state, [
       [0, { type: 'queued', position: 2, expectedWaitMs: 40_000 }],

@@ -858,8 +858,11 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
       return release(fx, nowMs, false);
     }
     case 'resumed': {
-      // What the caller hears goes on; its timers died with the previous process.
+      // What the caller hears goes on; its timers died with the previous process, the refresh
+      // of a call from another site's among them.
       if (phase.name === 'queued') fx.media((m) => resumeQueue(m, nowMs));
+      if (phase.name === 'queued' && state.peerProgressMs !== undefined)
+        fx.push({ type: 'start_timer', id: PEER_PROGRESS_TIMER, afterMs: state.peerProgressMs });
       return fx.done();
     }
     case 'stop': {
