@@ -165,16 +165,29 @@ export async function startMediaSite(dir: string): Promise<MediaSite> {
       renderTone(join(dir, `caller-${CALLER_HZ}.wav`), CALLER_HZ, 120),
       renderTone(join(dir, `agent-${AGENT_HZ}.wav`), AGENT_HZ, 120),
     ]);
-    const [caller, agent] = await Promise.all([
-      startBaresip({ dir: join(dir, 'caller'), user: 'caller', microphone: callerTone }),
-      startBaresip({
-        dir: join(dir, 'agent'),
-        user: 'agent',
-        microphone: agentTone,
-        autoAnswer: true,
-      }),
+    // Side by side, both awaited to the end and each phone's stop registered once it is up, so
+    // that one failing to start does not leave the other running.
+    const started = (phone: Promise<BaresipPhone>) =>
+      phone.then((p) => {
+        stops.push(() => p.stop());
+        return p;
+      });
+    const phones = await Promise.allSettled([
+      started(startBaresip({ dir: join(dir, 'caller'), user: 'caller', microphone: callerTone })),
+      started(
+        startBaresip({
+          dir: join(dir, 'agent'),
+          user: 'agent',
+          microphone: agentTone,
+          autoAnswer: true,
+        }),
+      ),
     ]);
-    stops.push(() => Promise.allSettled([caller.stop(), agent.stop()]));
+    const failed = phones.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [caller, agent] = phones.map(
+      (r) => (r as PromiseFulfilledResult<BaresipPhone>).value,
+    ) as [BaresipPhone, BaresipPhone];
     return { rtpengine, sipPort, app, dtmf, caller, agent, stop };
   } catch (err) {
     await stop();
