@@ -22,7 +22,7 @@ import { RecordingLibrary } from '@ccfed/site-agent/recording/recording-library'
 import { RecordingStore } from '@ccfed/site-agent/recording/recording-store';
 import { launchWebrtcChromium } from '../support/browser.js';
 import { readSamples, renderTone, toneWhereSounding, RATE } from '../support/audio.js';
-import { startBaresip, type BaresipPhone } from '../support/baresip.js';
+import { startBaresips, type BaresipPhone } from '../support/baresip.js';
 import { freshDatabase, uniqueName, waitFor } from '../support/engines.js';
 import { startApiProcess, type ApiProcess } from '../support/api-process.js';
 import { startSite, type RunningSite } from '../support/running-site.js';
@@ -144,14 +144,14 @@ describe('a supervisor silently monitors a live call in the browser', () => {
       renderTone(join(dir, 'agent.wav'), AGENT_HZ, 120),
       renderTone(join(dir, 'supervisor.wav'), SUPERVISOR_HZ, 120),
     ]);
-    [caller, agent] = await Promise.all([
-      startBaresip({ dir: join(dir, 'caller'), user: 'caller', microphone: callerTone }),
-      startBaresip({
+    [caller, agent] = await startBaresips([
+      { dir: join(dir, 'caller'), user: 'caller', microphone: callerTone },
+      {
         dir: join(dir, 'agent'),
         user: AGENT,
         microphone: agentTone,
         autoAnswer: true,
-      }),
+      },
     ]);
     browser = await launchWebrtcChromium(supervisorTone);
     // The supervisor's page: the API's origin (the desktop app is served from there), with the

@@ -26,7 +26,7 @@ import { pino } from 'pino';
 import { Inviter, UserAgent } from 'sip.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dominantFrequency, durationS, renderTone, soundSpansOf } from '../support/audio.js';
-import { startBaresip, type BaresipPhone } from '../support/baresip.js';
+import { startBaresips, type BaresipPhone } from '../support/baresip.js';
 import { freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
 import { startIngester } from '../support/ingester.js';
 import type { ServiceProcess } from '../support/processes.js';
@@ -69,16 +69,16 @@ describe('outbound dialer through the site’s Kamailio', () => {
       renderTone(join(dir, 'customer-400.wav'), 400, 60),
       renderTone(join(dir, 'agent-1000.wav'), 1000, 60),
     ]);
-    [customer, agentPhone, absentAgent] = await Promise.all([
-      startBaresip({ dir: join(dir, 'customer'), user: CUSTOMER, microphone: customerTone }),
-      startBaresip({
+    [customer, agentPhone, absentAgent] = await startBaresips([
+      { dir: join(dir, 'customer'), user: CUSTOMER, microphone: customerTone },
+      {
         dir: join(dir, 'agent'),
         user: 'bj-001',
         microphone: agentTone,
         autoAnswer: true,
-      }),
+      },
       // an agent whose phone rings and is never picked up
-      startBaresip({ dir: join(dir, 'absent'), user: 'bj-002', microphone: agentTone }),
+      { dir: join(dir, 'absent'), user: 'bj-002', microphone: agentTone },
     ]);
     site = await startSite({
       mutate: (doc) => {

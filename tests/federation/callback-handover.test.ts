@@ -13,7 +13,7 @@ import { AgentState, CallEvent } from '@ccfed/proto';
 import { freePort } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { renderTone } from '../support/audio.js';
-import { startBaresip, type BaresipPhone } from '../support/baresip.js';
+import { startBaresips, type BaresipPhone } from '../support/baresip.js';
 import { readTopics, uniqueName, waitFor } from '../support/engines.js';
 import { type ServiceProcess } from '../support/processes.js';
 import { type RunningFederation, startFederation, startRouter } from '../support/running-site.js';
@@ -34,14 +34,14 @@ describe('a callback handed to another site through the router', () => {
       renderTone(join(dir, 'customer-400.wav'), 400, 60),
       renderTone(join(dir, 'agent-1000.wav'), 1000, 60),
     ]);
-    [customer, agentPhone] = await Promise.all([
-      startBaresip({ dir: join(dir, 'customer'), user: CUSTOMER, microphone: customerTone }),
-      startBaresip({
+    [customer, agentPhone] = await startBaresips([
+      { dir: join(dir, 'customer'), user: CUSTOMER, microphone: customerTone },
+      {
         dir: join(dir, 'agent'),
         user: 'gz-001',
         microphone: agentTone,
         autoAnswer: true,
-      }),
+      },
     ]);
     const routerPort = await freePort();
     fed = await startFederation({

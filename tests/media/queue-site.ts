@@ -13,7 +13,7 @@ import { freePort, renderPrompts, sipp, udpPortFree, type SippRun } from '@ccfed
 import type { Consumer } from 'kafkajs';
 import { inject } from 'vitest';
 import { renderTone } from '../support/audio.js';
-import { startBaresip, type BaresipPhone } from '../support/baresip.js';
+import { startBaresips, type BaresipPhone } from '../support/baresip.js';
 import { uniqueName, waitFor } from '../support/engines.js';
 import { adminKafka, READER_MAX_WAIT_MS } from '../support/kafka.js';
 import { type ServiceProcess } from '../support/processes.js';
@@ -128,14 +128,14 @@ export async function startQueueSite(): Promise<QueueSite> {
       renderTone(join(dir, `caller-${CALLER_HZ}.wav`), CALLER_HZ, 300),
       renderTone(join(dir, `agent-${AGENT_HZ}.wav`), AGENT_HZ, 300),
     ]);
-    const [caller, agent] = await Promise.all([
-      startBaresip({ dir: join(dir, 'caller'), user: 'caller', microphone: callerTone }),
-      startBaresip({
+    const [caller, agent] = await startBaresips([
+      { dir: join(dir, 'caller'), user: 'caller', microphone: callerTone },
+      {
         dir: join(dir, 'agent'),
         user: MEDIA_AGENT,
         microphone: agentTone,
         autoAnswer: true,
-      }),
+      },
     ]);
     stops.push(() => Promise.allSettled([caller.stop(), agent.stop()]));
 

@@ -68,6 +68,22 @@ export interface BaresipPhone {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts several phones side by side. If any fails, the others are awaited and stopped before
+ * the first failure is thrown, so that no phone is left running (a caller's destructuring of the
+ * result would never see them).
+ */
+export async function startBaresips<const T extends readonly BaresipOptions[]>(
+  phones: T,
+): Promise<{ -readonly [K in keyof T]: BaresipPhone }> {
+  const started = await Promise.allSettled(phones.map((o) => startBaresip(o)));
+  const failed = started.find((r) => r.status === 'rejected');
+  const up = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (!failed) return up as { -readonly [K in keyof T]: BaresipPhone };
+  await Promise.allSettled(up.map((p) => p.stop()));
+  throw failed.reason;
+}
+
 /** Starts a baresip phone and resolves once its control port accepts connections. */
 export async function startBaresip(opts: BaresipOptions): Promise<BaresipPhone> {
   if (!/^\+?[A-Za-z0-9._-]+$/.test(opts.user)) throw new Error(`bad SIP user ${opts.user}`);
