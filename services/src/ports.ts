@@ -59,17 +59,32 @@ function claim(port: number): boolean {
 }
 
 /**
+ * The first of `count` consecutive service ports, each free for both TCP and UDP right now and
+ * claimed (see claim); `what` names them in the error when 200 tries find none.
+ */
+async function freeRun(count: number, host: string, what: string): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const first =
+      SERVICE_FLOOR + Math.floor(Math.random() * (SERVICE_CEILING - SERVICE_FLOOR + 2 - count));
+    const ports = Array.from({ length: count }, (_, i) => first + i);
+    if (!ports.every(claim)) continue;
+    let free = true;
+    for (const port of ports) {
+      free = (await tcpPortFree(port, host)) && (await udpPortFree(port, host));
+      if (!free) break;
+    }
+    if (free) return first;
+  }
+  throw new Error(`could not find ${what} on ${host} after 200 attempts`);
+}
+
+/**
  * A loopback port outside the kernel's ephemeral range that is free for both TCP and UDP right
  * now and not claimed by any live process (this one included), so that engines started side by
  * side, by one process or several, never get the same one.
  */
-export async function freePort(host = LOOPBACK): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = SERVICE_FLOOR + Math.floor(Math.random() * (SERVICE_CEILING - SERVICE_FLOOR + 1));
-    if (!claim(port)) continue;
-    if ((await tcpPortFree(port, host)) && (await udpPortFree(port, host))) return port;
-  }
-  throw new Error(`could not find a free port on ${host} after 200 attempts`);
+export function freePort(host = LOOPBACK): Promise<number> {
+  return freeRun(1, host, 'a free port');
 }
 
 /**
@@ -77,19 +92,8 @@ export async function freePort(host = LOOPBACK): Promise<number> {
  * an engine that binds port + 1 by itself (baresip's SIP over TLS). Claiming only the first let a
  * second engine started side by side be handed the other as its own port.
  */
-export async function freePortPair(host = LOOPBACK): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = SERVICE_FLOOR + Math.floor(Math.random() * (SERVICE_CEILING - SERVICE_FLOOR));
-    if (!claim(port) || !claim(port + 1)) continue;
-    if (
-      (await tcpPortFree(port, host)) &&
-      (await udpPortFree(port, host)) &&
-      (await tcpPortFree(port + 1, host)) &&
-      (await udpPortFree(port + 1, host))
-    )
-      return port;
-  }
-  throw new Error(`could not find two free consecutive ports on ${host} after 200 attempts`);
+export function freePortPair(host = LOOPBACK): Promise<number> {
+  return freeRun(2, host, 'two free consecutive ports');
 }
 
 /** Resolves true when something is bound to host:port over TCP. */

@@ -82,10 +82,10 @@ export function kamailioConfig(
   // An agent ringing for a call another site sent here silences this site's refreshes of it
   // (ccfed.cfg replies nothing while the INVITE is relayed): the ring and one refresh interval
   // must end before the origin's limit, or it takes back a call an agent is about to answer.
-  const silentMs = tuning.ringTimeoutMs + peerProgressIntervalMs(topology);
-  if (silentMs >= peerSilenceMs(topology))
+  const refreshMs = peerProgressIntervalMs(topology);
+  if (tuning.ringTimeoutMs + refreshMs >= peerSilenceMs(topology))
     throw new Error(
-      `ring timeout ${tuning.ringTimeoutMs} ms plus a refresh interval of ${peerProgressIntervalMs(topology)} ms reaches routing.peerSilenceSeconds (${topology.routing.peerSilenceSeconds} s): raise peerSilenceSeconds or shorten the ring`,
+      `ring timeout ${tuning.ringTimeoutMs} ms plus a refresh interval of ${refreshMs} ms reaches routing.peerSilenceSeconds (${topology.routing.peerSilenceSeconds} s): raise peerSilenceSeconds or shorten the ring`,
     );
   const fb = site.fallback;
   const tlsPeers = tlsPeersOf(topology, site.id);
