@@ -13,12 +13,8 @@ import {
   type KafkaCredentials,
 } from '@ccfed/common';
 import { topicCreations, topicNames, DEFAULT_TOPIC_PARTITIONS } from '@ccfed/proto';
-import {
-  alterUserScramCredentialsV0,
-  Connection,
-  describeUserScramCredentialsV0,
-  ScramMechanisms,
-} from '@platformatic/kafka';
+import type * as PlatformaticKafka from '@platformatic/kafka';
+import type { Connection } from '@platformatic/kafka';
 import kafkajs, { type AclEntry, type Kafka } from 'kafkajs';
 import { aclBindings, kafkaUserOf, type KafkaAclBinding, type KafkaPrincipal } from './acls.js';
 import type { KafkaReplication } from './server-properties.js';
@@ -101,6 +97,13 @@ const SCRAM_ITERATIONS = 8192;
 const pbkdf2Async = promisify(pbkdf2);
 
 /**
+ * @platformatic/kafka takes over a second of CPU to load, and every process that imports
+ * @ccfed/services (site agents, the CLI) would pay it at start: only the SCRAM steps load it.
+ */
+let platformaticKafka: Promise<typeof PlatformaticKafka> | undefined;
+const loadPlatformaticKafka = () => (platformaticKafka ??= import('@platformatic/kafka'));
+
+/**
  * Sets each user's SCRAM-SHA-512 credential (creating the user, or replacing its password), and
  * waits until the broker knows them all. kafkajs has no AlterUserScramCredentials, so this one
  * request goes through @platformatic/kafka's protocol layer; the salted password is computed
@@ -111,6 +114,8 @@ export async function upsertScramUsers(
   users: readonly { readonly user: string; readonly password: string }[],
 ): Promise<void> {
   if (users.length === 0) return;
+  const { alterUserScramCredentialsV0, describeUserScramCredentialsV0, ScramMechanisms } =
+    await loadPlatformaticKafka();
   const upsertions = await Promise.all(
     users.map(async ({ user, password }) => {
       const salt = randomBytes(32);
@@ -141,6 +146,7 @@ export async function upsertScramUsers(
 
 /** A logged-in connection to the first broker of `access.brokers` that answers (any broker forwards these requests to the controller). */
 async function adminConnection(access: KafkaAdminAccess): Promise<Connection> {
+  const { Connection } = await loadPlatformaticKafka();
   let lastError: unknown;
   for (const broker of access.brokers) {
     const [host, port] = splitBroker(broker);
