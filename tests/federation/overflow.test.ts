@@ -33,7 +33,7 @@ const SUPPORT: Record<string, string> = {
   beijing: '400200200',
   guangzhou: '400300200',
 };
-const CALLS_PER_PHASE = 30;
+const CALLS_PER_PHASE = 20;
 /** Service level threshold for this test's short calls. */
 const SL_THRESHOLD_MS = 4_000;
 

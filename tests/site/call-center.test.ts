@@ -23,7 +23,7 @@ import {
 } from '@ccfed/services';
 
 const AGENTS = 10;
-const STANDARD_CALLS = 195;
+const STANDARD_CALLS = 135;
 const VIP_CALLS = 5;
 const SALES = '400200100';
 const STANDARD_CALLERS = '8613800';
@@ -37,7 +37,7 @@ interface Phone {
   readonly run: LoggedSippRun;
 }
 
-describe('a site answering 200 calls at 5 calls/s with 10 agents', () => {
+describe('a site answering 140 calls at 5 calls/s with 10 agents', () => {
   let site: RunningSite;
   const phones: Phone[] = [];
   let callers: CallerCall[] = [];
@@ -96,7 +96,7 @@ describe('a site answering 200 calls at 5 calls/s with 10 agents', () => {
 
     // Ten agents at ~3.2 s a call (2 s talk on average, ring, 1 s wrap-up) serve about 3 calls/s:
     // at 5 calls/s the queue builds up and impatient callers give up.
-    // Callers: 195 standard at 5/s with a patience of 1.5 s + Exp(mean 4 s); five VIPs at 0.5/s
+    // Callers: 135 standard at 5/s with a patience of 1.5 s + Exp(mean 4 s); five VIPs at 0.5/s
     // starting once the queue has built up, patient enough to wait.
     const proxy = site.kamailio.sip;
     const standard = queuedCallers({
