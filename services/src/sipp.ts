@@ -155,15 +155,23 @@ export interface CampaignCustomersOptions extends SippOptions {
   /** The first this many calls, whatever number they dial, are refused busy (486). */
   readonly busyCalls: number;
   readonly ringMs: number;
-  /** How long an answered customer talks before hanging up. */
+  /** How long an answered customer talks before hanging up, from the last answer (a re-INVITE's too). */
   readonly talkMs: number;
+  /**
+   * The RTP port the customers' SDP names (sipp's -mp, default 6000). sipp does not bind it, so a
+   * test can listen there for what rtpengine sends the customers.
+   */
+  readonly mediaPort?: number;
+  /** Calls to take before sipp exits; without it the customers answer until stopped. */
+  readonly calls?: number;
   readonly logFile: string;
   readonly timeout?: string;
 }
 
 /**
  * The customers behind a site's outbound trunk (services/sipp/customer.xml): every dialed number
- * lands here; the first `busyCalls` calls are busy, the others answer, talk and hang up.
+ * lands here; the first `busyCalls` calls are busy, the others answer (and answer a re-INVITE
+ * that bridges them), talk and hang up.
  */
 export function campaignCustomers(o: CampaignCustomersOptions): LoggedSippRun {
   const args = [
@@ -178,6 +186,8 @@ export function campaignCustomers(o: CampaignCustomersOptions): LoggedSippRun {
     '-key',
     'talk_ms',
     String(o.talkMs),
+    ...(o.mediaPort === undefined ? [] : ['-mp', String(o.mediaPort)]),
+    ...(o.calls === undefined ? [] : ['-m', String(o.calls)]),
     ...traceArgs(o.logFile),
     '-timeout',
     o.timeout ?? '120s',
