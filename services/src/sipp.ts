@@ -158,10 +158,10 @@ export interface CampaignCustomersOptions extends SippOptions {
   /** How long an answered customer talks before hanging up, from the last answer (a re-INVITE's too). */
   readonly talkMs: number;
   /**
-   * The RTP port the customers' SDP names (sipp's -mp, default 6000). sipp does not bind it, so a
-   * test can listen there for what rtpengine sends the customers.
+   * The RTP port on 127.0.0.1 the customers' SDP names, where a test may listen for what
+   * rtpengine sends them (sipp does not bind it). Without it, the discard port (9): nobody listens.
    */
-  readonly mediaPort?: number;
+  readonly rtpPort?: number;
   /** Calls to take before sipp exits; without it the customers answer until stopped. */
   readonly calls?: number;
   readonly logFile: string;
@@ -186,7 +186,9 @@ export function campaignCustomers(o: CampaignCustomersOptions): LoggedSippRun {
     '-key',
     'talk_ms',
     String(o.talkMs),
-    ...(o.mediaPort === undefined ? [] : ['-mp', String(o.mediaPort)]),
+    '-key',
+    'rtp_port',
+    String(o.rtpPort ?? 9),
     ...(o.calls === undefined ? [] : ['-m', String(o.calls)]),
     ...traceArgs(o.logFile),
     '-timeout',

@@ -293,13 +293,13 @@ describe('sipp scenarios when messages cross', () => {
     it("answers each re-INVITE of its dialog with 200 and an SDP answer at the next origin version, talks again from its ACK, and hangs up through the INVITE's route set", async () => {
       peer = await SipPeer.open();
       const port = await freePort();
-      const mediaPort = 41234;
+      const rtpPort = 41234;
       run = campaignCustomers({
         port,
         busyCalls: 0,
         ringMs: 50,
         talkMs: 600,
-        mediaPort,
+        rtpPort,
         calls: 1,
         logFile: logFile('customer'),
       });
@@ -376,7 +376,7 @@ describe('sipp scenarios when messages cross', () => {
         expect(header(answer, 'Via')).toContain(`127.0.0.1:${p}`);
         expect(header(answer, 'Record-Route')).toBe(`<sip:127.0.0.1:${p};lr;r=first>`);
         expect(header(answer, 'Content-Type')).toBe('application/sdp');
-        expect(answer.raw).toContain(`m=audio ${mediaPort} RTP/AVP 0`);
+        expect(answer.raw).toContain(`m=audio ${rtpPort} RTP/AVP 0`);
         reanswers.push(answer);
         peer.send(request('ACK', contact, cseq, tag), customerAt);
       }
