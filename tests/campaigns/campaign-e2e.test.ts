@@ -41,7 +41,7 @@ import { SipDialer } from '@ccfed/site-agent/dialer/sip-dialer';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { AgentState } from '@ccfed/proto';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { dominantFrequency, durationS, findPrompt, renderTone } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
 import { freshDatabase, groupBy, rows, uniqueName, waitFor } from '../support/engines.js';
@@ -573,6 +573,7 @@ describe('an outbound campaign through the site’s Kamailio', () => {
     );
     const messageMs = Math.round((await durationS(message)) * 1000);
     const heard = await RtpSink.open();
+    onTestFinished(() => heard.close());
     await customers.stop();
     customers = campaignCustomers({
       port: customersPort,
@@ -717,7 +718,6 @@ describe('an outbound campaign through the site’s Kamailio', () => {
     const agentAudio = RtpSink.writeUlaw(toBridged, join(dir, 'bridged.ul'));
     const hz = await dominantFrequency(agentAudio, { startS: 0.3, durationS: 1 });
     expect(Math.abs(hz - 1000) / 1000).toBeLessThan(0.05);
-    await heard.close();
     const bridgedIn = reanswered!.at - bridged[0]![0]!.at;
     console.log(
       `predictive: 3 lines for 1 idle agent; bridged ${bridgedIn} ms after its answer, hearing ${hz.toFixed(0)} Hz; abandoned (message ${messageMs} ms): ${measured.join('; ')}`,
