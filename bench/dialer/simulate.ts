@@ -190,6 +190,10 @@ export function simulateCampaign(cfg: CampaignConfig): CampaignResult {
       agentsFree: free,
       agentsBusy: busy,
       linesInFlight: inFlight,
+      // No simulated line holds an agent while in flight: a person put through takes a free agent
+      // and leaves flight at once, a waiting one has none yet. Progressive's free − in flight then
+      // holds an agent back for every line, as the site's reservation before dialing does.
+      linesWithAgent: 0,
       averageHandleMs: handled > 0 ? handleSum / handled : cfg.averageHandleMs,
     });
     tally.decisions += 1;

@@ -155,15 +155,23 @@ export interface CampaignCustomersOptions extends SippOptions {
   /** The first this many calls, whatever number they dial, are refused busy (486). */
   readonly busyCalls: number;
   readonly ringMs: number;
-  /** How long an answered customer talks before hanging up. */
+  /** How long an answered customer talks before hanging up, from the last answer (a re-INVITE's too). */
   readonly talkMs: number;
+  /**
+   * The RTP port on 127.0.0.1 the customers' SDP names, where a test may listen for what
+   * rtpengine sends them (sipp does not bind it). Without it, the discard port (9): nobody listens.
+   */
+  readonly rtpPort?: number;
+  /** Calls to take before sipp exits; without it the customers answer until stopped. */
+  readonly calls?: number;
   readonly logFile: string;
   readonly timeout?: string;
 }
 
 /**
  * The customers behind a site's outbound trunk (services/sipp/customer.xml): every dialed number
- * lands here; the first `busyCalls` calls are busy, the others answer, talk and hang up.
+ * lands here; the first `busyCalls` calls are busy, the others answer (and answer a re-INVITE
+ * that bridges them), talk and hang up.
  */
 export function campaignCustomers(o: CampaignCustomersOptions): LoggedSippRun {
   const args = [
@@ -178,6 +186,10 @@ export function campaignCustomers(o: CampaignCustomersOptions): LoggedSippRun {
     '-key',
     'talk_ms',
     String(o.talkMs),
+    '-key',
+    'rtp_port',
+    String(o.rtpPort ?? 9),
+    ...(o.calls === undefined ? [] : ['-m', String(o.calls)]),
     ...traceArgs(o.logFile),
     '-timeout',
     o.timeout ?? '120s',

@@ -8,7 +8,11 @@
 // HTTP API process (which asks the site over mutual TLS on its behalf) is run by the site agent's
 // desk, ACD and dialer, and its attempt lands in ClickHouse through the ingester. Last, a preview
 // campaign: the agent, through the desktop's API, sees a contact and skips it, sees the next and
-// dials it (connected), and lets the third lapse (released, the agent not ready).
+// dials it (connected), and lets the third lapse (released, the agent not ready). Last, a
+// predictive campaign over-dials its one idle agent through the same Kamailio to sipp customers
+// who all answer: the first is bridged to the agent by re-INVITE, the others hear the recorded
+// message 2 s after their answer (the RTP rtpengine sends them, matched against the message
+// file) and count as abandoned.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '@ccfed/common';
@@ -18,6 +22,7 @@ import {
   NgClient,
   parseSippLog,
   readSippLog,
+  udpPortFree,
   type LoggedSippRun,
 } from '@ccfed/services';
 import { Acd } from '@ccfed/site-agent/acd/acd';
@@ -30,18 +35,20 @@ import {
 } from '@ccfed/site-agent/campaign/campaign-run';
 import { DEFAULT_RULES, inWindow } from '@ccfed/site-agent/campaign/rules';
 import { DialerMessages } from '@ccfed/site-agent/dialer/dialer-message';
+import { Pacer } from '@ccfed/site-agent/dialer/pacing';
 import type { DialRequest, Dialer } from '@ccfed/site-agent/dialer/port';
 import { SipDialer } from '@ccfed/site-agent/dialer/sip-dialer';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { AgentState } from '@ccfed/proto';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { renderTone } from '../support/audio.js';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { dominantFrequency, durationS, findPrompt, renderTone } from '../support/audio.js';
 import { startBaresip, type BaresipPhone } from '../support/baresip.js';
-import { freshDatabase, rows, uniqueName, waitFor } from '../support/engines.js';
+import { freshDatabase, groupBy, rows, uniqueName, waitFor } from '../support/engines.js';
 import { startApiProcess, type ApiProcess } from '../support/api-process.js';
 import { startIngester } from '../support/ingester.js';
 import type { ServiceProcess } from '../support/processes.js';
+import { RtpSink } from '../support/rtp-sink.js';
 import { startSite, testSipSecret, type RunningSite } from '../support/running-site.js';
 
 const MINUTE = 60_000;
@@ -93,6 +100,7 @@ describe('an outbound campaign through the site’s Kamailio', () => {
   let site: RunningSite;
   let agentPhone: BaresipPhone;
   let customers: LoggedSippRun;
+  let customersPort: number;
   let ng: NgClient;
   let dialer: SipDialer;
   let ingester: ServiceProcess;
@@ -114,7 +122,7 @@ describe('an outbound campaign through the site’s Kamailio', () => {
 
   beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
-    const customersPort = await freePort();
+    customersPort = await freePort();
     customers = campaignCustomers({
       port: customersPort,
       busyCalls: 1,
@@ -554,5 +562,165 @@ describe('an outbound campaign through the site’s Kamailio', () => {
       { contact_id: 'cust-p2', attempt: 1, outcome: 'connected', mode: 'preview' },
     ]);
     console.log(`preview released ${heldMs} ms after it was offered (timeout 5000 ms)`);
+  });
+
+  it('a predictive campaign dials more lines than its idle agents to real customers: the first to answer is bridged to the agent, the others hear the recorded message and count as abandoned', async () => {
+    // The trunk's customers again, for this test alone: none busy, their SDP naming a port of the
+    // test's where what rtpengine sends them arrives, and on the line long enough to hear the
+    // whole message (their talk time runs from their last answer).
+    const message = await new DialerMessages(site.topology, join(dir, 'messages')).fileOf(
+      'acme-bank',
+    );
+    const messageMs = Math.round((await durationS(message)) * 1000);
+    const heard = await RtpSink.open();
+    onTestFinished(() => heard.close());
+    await customers.stop();
+    customers = campaignCustomers({
+      port: customersPort,
+      busyCalls: 0,
+      ringMs: 300,
+      talkMs: messageMs + 4_000,
+      rtpPort: heard.port,
+      logFile: join(dir, 'customers-predictive.log'),
+    });
+    await waitFor('the customers listening', async () =>
+      (await udpPortFree(customersPort)) ? undefined : true,
+    );
+
+    const acd = new Acd({ clock: systemClock, ...acdSetup(site.topology, site.site) });
+    acd.login('bj-001');
+    acd.ready('bj-001');
+    const agents = new AcdCampaignAgents({
+      acd,
+      now: () => systemClock.now(),
+      effects: () => {},
+      serviceLevel: () => ({ offered: 0, answeredWithinTarget: 0, target: 0.8 }),
+      minOffered: 20,
+    });
+    // The campaign's last hour: 2000 lines, a person answering one in ten, none abandoned.
+    const pacer = new Pacer({ clock: systemClock });
+    for (let i = 0; i < 2_000; i++) pacer.record(i % 10 === 0 ? 'connected' : 'no_answer');
+    const day = zoneWhere('day', Date.now());
+    const numbers = ['+447700900031', '+447700900032', '+447700900033', '+447700900034'];
+    const records: CampaignAttemptRecord[] = [];
+    let n = 0;
+    const run = new CampaignRun(
+      {
+        campaignId: 'predictive-e2e',
+        tenantId: 'acme-bank',
+        skill: 'sales',
+        mode: 'predictive',
+        rules: { ...DEFAULT_RULES, dnc: new Set<string>() },
+        ringTimeoutMs: 5_000,
+        contacts: numbers.map((number, i) => ({
+          contactId: `p${i + 1}`,
+          number,
+          timeZone: day,
+        })),
+      },
+      {
+        clock: systemClock,
+        dialer,
+        agents,
+        newId: () => `predictive-e2e-${++n}`,
+        recorded: (r) => records.push(r),
+        abandoned: new AbandonedCalls(),
+        pacer,
+      },
+    );
+    run.start();
+    const since = Date.now();
+
+    // One idle agent, three lines: P(Binomial(3, 0.103) > 1) = 3.0 % is within the Pacer's 5 %
+    // tail, four lines' 5.5 % is not.
+    expect(agents.staffing('sales', 'acme-bank')).toMatchObject({ loggedIn: 1, free: 1 });
+    expect(run.tick()).toBe(3);
+    // nobody is held for the lines while the customers ring
+    expect(acd.agentState('bj-001')).toEqual({ name: 'ready' });
+
+    // The first customer to answer takes bj-001 and is bridged; the agent hangs up after 2 s.
+    const connected = await waitFor(
+      'a customer bridged to bj-001',
+      async () => records.find((r) => r.outcome === 'connected'),
+      10_000,
+    );
+    expect(connected).toMatchObject({ agentId: 'bj-001' });
+    expect(acd.agentState('bj-001')).toEqual({ name: 'on_call', callId: connected.callId });
+    await new Promise((r) => setTimeout(r, 2_000));
+    await agentPhone.hangup();
+    acd.hangUp(connected.callId);
+    await run.settled();
+
+    expect(records.map((r) => [r.outcome, r.agentId]).sort()).toEqual([
+      ['abandoned', ''],
+      ['abandoned', ''],
+      ['connected', 'bj-001'],
+    ]);
+    expect(run.progress()).toMatchObject({ dialed: 3, connected: 1, abandoned: 2 });
+    // 2 abandoned of the 203 people who answered in 24 h (no machine verdicts: no AMD estimate)
+    expect(run.progress().abandonRate24h).toBeCloseTo(2 / 203, 9);
+    for (const r of records.filter((a) => a.outcome === 'abandoned'))
+      expect(run.contactState(r.contactId)).toMatchObject({
+        kind: 'later',
+        reason: 'abandoned_72h',
+      });
+
+    // The customers' side: three calls through the trunk, each answered; one re-INVITEd (bridged)
+    // and hung up by the agent, two hung up by the dialer after the message.
+    // (the dialer's outcome comes as it sends its BYE: sipp logs the BYE when it arrives)
+    const calls = await waitFor('the three calls over at the customers', async () => {
+      const byCall = [
+        ...groupBy(
+          parseSippLog(readSippLog(customers)).filter(
+            (l) => l.role === 'customer' && l.at >= since,
+          ),
+          (l) => l.callId,
+        ).values(),
+      ];
+      const over = byCall.filter((c) => c.some((l) => l.event === 'far-end-hungup'));
+      return over.length === 3 ? byCall : undefined;
+    });
+    expect(calls).toHaveLength(3);
+    const eventsOf = (lines: (typeof calls)[number]) => lines.map((l) => l.event);
+    const bridged = calls.filter((c) => eventsOf(c).includes('reanswered'));
+    const abandoned = calls.filter((c) => !eventsOf(c).includes('reanswered'));
+    expect(bridged.map(eventsOf)).toEqual([['answered', 'reanswered', 'far-end-hungup']]);
+    expect(abandoned.map(eventsOf)).toEqual([
+      ['answered', 'far-end-hungup'],
+      ['answered', 'far-end-hungup'],
+    ]);
+    expect(calls.map((c) => /sip:(\+\d+)@/.exec(c[0]!.fields.to ?? '')?.[1]).sort()).toEqual(
+      numbers.slice(0, 3),
+    );
+
+    // What the abandoned customers heard: nothing for 2 s after answering, then the whole message.
+    const measured: string[] = [];
+    for (const [i, call] of abandoned.entries()) {
+      const answered = call[0]!;
+      const packets = heard.from(answered.fields.media!);
+      expect(packets.length).toBeGreaterThan(0);
+      const silentMs = packets[0]!.atMs - answered.at;
+      expect(silentMs).toBeGreaterThan(1_700);
+      expect(silentMs).toBeLessThan(2_800);
+      const file = RtpSink.writeUlaw(packets, join(dir, `abandoned-${i}.ul`));
+      const heardMs = Math.round((await durationS(file)) * 1000);
+      expect(Math.abs(heardMs - messageMs)).toBeLessThan(600);
+      const { correlation } = await findPrompt(file, message);
+      expect(correlation).toBeGreaterThan(0.8);
+      measured.push(
+        `silent ${silentMs} ms, then ${heardMs} ms matching the message at ${correlation.toFixed(3)}`,
+      );
+    }
+    // What the bridged customer heard from its re-INVITE on: the agent's 1000 Hz tone.
+    const [reanswered] = bridged[0]!.filter((l) => l.event === 'reanswered');
+    const toBridged = heard.from(reanswered!.fields.media!, reanswered!.at);
+    expect(toBridged.length).toBeGreaterThan(50);
+    const agentAudio = RtpSink.writeUlaw(toBridged, join(dir, 'bridged.ul'));
+    const hz = await dominantFrequency(agentAudio, { startS: 0.3, durationS: 1 });
+    expect(Math.abs(hz - 1000) / 1000).toBeLessThan(0.05);
+    const bridgedIn = reanswered!.at - bridged[0]![0]!.at;
+    console.log(
+      `predictive: 3 lines for 1 idle agent; bridged ${bridgedIn} ms after its answer, hearing ${hz.toFixed(0)} Hz; abandoned (message ${messageMs} ms): ${measured.join('; ')}`,
+    );
   });
 });

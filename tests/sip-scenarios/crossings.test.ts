@@ -1,7 +1,8 @@
 // The caller and agent-phone scenarios against a scripted SIP hop, for the orderings a real
 // proxy produces only by chance: the caller's CANCEL crossing the agent's 200 or a refusal, and
 // both ends hanging up at once. Each must still end cleanly (sipp exit 0, so sipp counts no
-// failed call) with the right per-call record.
+// failed call) with the right per-call record. And the campaign customer's answers to the
+// re-INVITEs of its dialog, header by header.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, udpPortFree } from '@ccfed/services';
@@ -11,6 +12,8 @@ import {
   agentPhone,
   agentPhoneCalls,
   callerCalls,
+  campaignCustomers,
+  parseSippLog,
   queuedCallers,
   readSippLog,
   type LoggedSippRun,
@@ -280,6 +283,124 @@ describe('sipp scenarios when messages cross', () => {
       expect(agentPhoneCalls(readSippLog(run!))).toMatchObject([
         { outcome: 'caller-hungup', lateCancel: true },
       ]);
+    });
+  });
+
+  describe("the campaign's customer (customer.xml)", () => {
+    const sdp = (port: number) => SDP.replace('m=audio 7000', `m=audio ${port}`);
+    const originVersion = (m: SipMessage) => /^o=\S+ \S+ (\d+) /m.exec(m.raw)?.[1];
+
+    it("answers each re-INVITE of its dialog with 200 and an SDP answer at the next origin version, talks again from its ACK, and hangs up through the INVITE's route set", async () => {
+      peer = await SipPeer.open();
+      const port = await freePort();
+      const rtpPort = 41234;
+      run = campaignCustomers({
+        port,
+        busyCalls: 0,
+        ringMs: 50,
+        talkMs: 600,
+        rtpPort,
+        calls: 1,
+        logFile: logFile('customer'),
+      });
+      await waitFor('the customers listening', async () =>
+        (await udpPortFree(port)) ? undefined : true,
+      );
+      const p = peer.port;
+      const routeSet = `<sip:127.0.0.1:${p};lr;r=first>, <sip:127.0.0.1:${p};lr;r=second>`;
+      const dialerContact = `sip:_dialer@127.0.0.1:${p};transport=udp`;
+      const from = `<sip:_dialer@beijing.ccfed>;tag=${newTag()}`;
+      const callId = `${newTag()}@dialer`;
+      const to = (tag?: string) => `<sip:+447700900001@beijing.ccfed>${tag ? `;tag=${tag}` : ''}`;
+      const request = (
+        method: string,
+        uri: string,
+        cseq: number,
+        toTag: string | undefined,
+        extra: { headers?: string[]; body?: string } = {},
+      ) =>
+        [
+          `${method} ${uri} SIP/2.0`,
+          ...(extra.headers ?? []),
+          `Via: SIP/2.0/UDP 127.0.0.1:${p};branch=z9hG4bK-${newTag()}`,
+          `From: ${from}`,
+          `To: ${to(toTag)}`,
+          `Call-ID: ${callId}`,
+          `CSeq: ${cseq} ${method}`,
+          `Contact: <${dialerContact}>`,
+          'Max-Forwards: 69',
+          ...(extra.body ? ['Content-Type: application/sdp'] : []),
+          `Content-Length: ${Buffer.byteLength(extra.body ?? '')}`,
+          '',
+          extra.body ?? '',
+        ].join('\r\n');
+      const customerAt = { address: '127.0.0.1', port };
+
+      // the dialer's INVITE through the proxy: rtpengine's address for the customer at 30000
+      peer.send(
+        request('INVITE', `sip:+447700900001@127.0.0.1:${port}`, 1, undefined, {
+          headers: [
+            `Record-Route: <sip:127.0.0.1:${p};lr;r=first>`,
+            `Record-Route: <sip:127.0.0.1:${p};lr;r=second>`,
+          ],
+          body: sdp(30000),
+        }),
+        customerAt,
+      );
+      const ok = await peer.response(200, 'INVITE');
+      const tag = /;tag=([^;>\s]+)/.exec(header(ok, 'To')!)![1]!;
+      const contact = /<([^>]+)>/.exec(header(ok, 'Contact')!)![1]!;
+      expect(originVersion(ok)).toBe('2353687637');
+      peer.send(request('ACK', contact, 1, tag), customerAt);
+
+      // bridged to the agent, then the agent's hold: two re-INVITEs, each a new offer
+      const reanswers: SipMessage[] = [];
+      for (const [cseq, rtp] of [
+        [2, 30002],
+        [3, 30004],
+      ] as const) {
+        peer.send(
+          request('INVITE', contact, cseq, tag, {
+            headers: [`Route: ${routeSet}`, `Record-Route: <sip:127.0.0.1:${p};lr;r=first>`],
+            body: sdp(rtp),
+          }),
+          customerAt,
+        );
+        const answer = await peer.next(
+          `200 for re-INVITE ${cseq}`,
+          (m) => m.status === 200 && header(m, 'CSeq') === `${cseq} INVITE`,
+        );
+        expect(header(answer, 'Call-ID')).toBe(callId);
+        expect(header(answer, 'From')).toBe(from);
+        expect(header(answer, 'To')).toBe(to(tag));
+        expect(header(answer, 'Via')).toContain(`127.0.0.1:${p}`);
+        expect(header(answer, 'Record-Route')).toBe(`<sip:127.0.0.1:${p};lr;r=first>`);
+        expect(header(answer, 'Content-Type')).toBe('application/sdp');
+        expect(answer.raw).toContain(`m=audio ${rtpPort} RTP/AVP 0`);
+        reanswers.push(answer);
+        peer.send(request('ACK', contact, cseq, tag), customerAt);
+      }
+      expect(reanswers.map(originVersion)).toEqual(['2353687638', '2353687639']);
+
+      // its own BYE: to the dialer's Contact, through the INVITE's route set (the re-INVITEs'
+      // Record-Route changes nothing), in the dialog
+      const bye = await peer.request('BYE');
+      expect(bye.uri).toBe(dialerContact);
+      expect(header(bye, 'Route')).toBe(routeSet);
+      expect(header(bye, 'From')).toBe(to(tag));
+      expect(header(bye, 'To')).toBe(from);
+      peer.send(responseTo(bye, 200, 'OK'), bye.from);
+
+      await endsCleanly();
+      const log = parseSippLog(readSippLog(run!)).filter((l) => l.callId === callId);
+      expect(log.map((l) => [l.event, l.fields.media])).toEqual([
+        ['answered', '127.0.0.1:30000'],
+        ['reanswered', '127.0.0.1:30002'],
+        ['reanswered', '127.0.0.1:30004'],
+        ['hungup', undefined],
+      ]);
+      // the talk time runs again from the last answer's ACK
+      expect(log[3]!.at - log[2]!.at).toBeGreaterThanOrEqual(600);
     });
   });
 });

@@ -174,6 +174,31 @@ describe('a progressive campaign dials within the rules', () => {
     expect(run.contactState('c3')).toEqual({ kind: 'pending' });
   });
 
+  it("an agent freed while its colleagues' lines ring gets a line of its own", async () => {
+    const { dialer, run, agents } = setup({
+      contacts: [
+        contact('c1', '+447700900001'),
+        contact('c2', '+447700900002'),
+        contact('c3', '+447700900003'),
+      ],
+      script: {},
+      agents: ['a1', 'a2', 'a3'],
+    });
+    // a1 is on an earlier call; a2 and a3 are reserved for the two lines this tick dials
+    agents.reserve('retention', 'acme', 'earlier');
+    agents.connected('earlier');
+    expect(run.tick()).toBe(2);
+    // a1 frees while both lines still ring: their agents are reserved, so a1 is free for a third
+    agents.hangUp('earlier');
+    expect(run.tick()).toBe(1);
+    expect(dialer.requests.map((r) => [r.number, r.agentId])).toEqual([
+      ['+447700900001', 'a2'],
+      ['+447700900002', 'a3'],
+      ['+447700900003', 'a1'],
+    ]);
+    await run.settled();
+  });
+
   it('skips the night-time zone until its morning, the DNC number for good and a number abandoned 71 h ago', async () => {
     const abandoned = new AbandonedCalls();
     abandoned.note('+447700900004', NOW - 71 * HOUR);

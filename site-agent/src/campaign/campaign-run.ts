@@ -200,6 +200,9 @@ export class CampaignRun {
   private readonly contacts: ContactRecord[];
   private readonly pacer: Pacer;
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Attempts in flight whose agent is reserved: from the dial (progressive, preview), or from
+   * the answer that took one (predictive). Their agents are not among the free ones. */
+  private readonly withAgent = new Set<string>();
   private readonly outcomes: Record<string, number> = {};
   private readonly offers = new PreviewOffers();
   private readonly previews = { offered: 0, skipped: 0, released: 0 };
@@ -282,6 +285,7 @@ export class CampaignRun {
       agentsFree: staff.free,
       agentsBusy: staff.busy,
       linesInFlight: this.inFlight.size,
+      linesWithAgent: this.withAgent.size,
       averageHandleMs: staff.averageHandleMs,
     });
     if (decision.dial === 0) return this.hold(decision.reason);
@@ -446,9 +450,11 @@ export class CampaignRun {
       if (agentId !== undefined) return agentId;
       if (this.deps.agents.inboundLoad(skill, tenantId).queued > 0) return undefined;
       agentId = this.deps.agents.reserve(skill, tenantId, callId);
+      if (agentId !== undefined) this.withAgent.add(attemptId);
       return agentId;
     };
     rec.state = { kind: 'dialing', attemptId };
+    if (reserved !== undefined) this.withAgent.add(attemptId);
     this.dialed += 1;
     // Agent first in progressive and preview dialing: the customer never waits for an agent.
     const order: DialOrder =
@@ -471,6 +477,7 @@ export class CampaignRun {
       .catch((err: unknown): DialOutcome => ({ kind: 'failed', reason: String(err) }))
       .then((outcome) => {
         this.inFlight.delete(attemptId);
+        this.withAgent.delete(attemptId);
         this.finish(rec, { attemptId, callId, agentId, outcome });
       });
     this.inFlight.set(attemptId, done);

@@ -11,6 +11,7 @@ const state = (over: Partial<PacingState> = {}): PacingState => ({
   agentsFree: 5,
   agentsBusy: 15,
   linesInFlight: 0,
+  linesWithAgent: 0,
   averageHandleMs: 180_000,
   ...over,
 });
@@ -64,7 +65,7 @@ function rng(seed: number): () => number {
 }
 
 describe('progressive', () => {
-  it('dials one line per free agent, counting the lines already ringing', () => {
+  it('dials one line per free agent, counting the lines already ringing without an agent', () => {
     const pacer = new Pacer({ clock: new ManualClock(0) });
     expect(pacer.decide(state({ mode: 'progressive', agentsFree: 5 })).dial).toBe(5);
     expect(
@@ -73,6 +74,19 @@ describe('progressive', () => {
     expect(pacer.decide(state({ mode: 'progressive', agentsFree: 2, linesInFlight: 4 })).dial).toBe(
       0,
     );
+  });
+
+  it('does not count a line whose agent is reserved against the free agents again', () => {
+    // At a site a progressive line's agent is reserved before it is dialed: 3 lines ringing hold
+    // 3 agents who are not among the 2 free, so the 2 free agents each get a line.
+    const pacer = new Pacer({ clock: new ManualClock(0) });
+    const s = { mode: 'progressive' as const, agentsFree: 2, agentsBusy: 18 };
+    expect(pacer.decide(state({ ...s, linesInFlight: 3, linesWithAgent: 3 }))).toMatchObject({
+      dial: 2,
+      targetLines: 5,
+    });
+    // One of the 3 has no agent yet: it needs one of the free.
+    expect(pacer.decide(state({ ...s, linesInFlight: 3, linesWithAgent: 2 })).dial).toBe(1);
   });
 });
 
@@ -119,6 +133,38 @@ describe('predictive', () => {
     const busy = pacer.decide(state({ linesInFlight: idle.targetLines - 3 }));
     expect(busy).toMatchObject({ dial: 3, targetLines: idle.targetLines });
     expect(pacer.decide(state({ linesInFlight: idle.targetLines + 10 })).dial).toBe(0);
+  });
+
+  it('a line whose answer already took its agent is out of the batch, as that agent is out of the free', () => {
+    const clock = new ManualClock(0);
+    const pacer = warmed(clock, 5_000, 0.2);
+    const idle = pacer.decide(state({ agentsFree: 5, agentsBusy: 15 }));
+    // Two customers answered and took two of the five free agents: the three left face the same
+    // batch as three free agents with nothing in flight.
+    const matched = pacer.decide(
+      state({ agentsFree: 3, agentsBusy: 17, linesInFlight: 2, linesWithAgent: 2 }),
+    );
+    const fresh = pacer.decide(state({ agentsFree: 3, agentsBusy: 17 }));
+    expect(matched.reason).toBe('predictive');
+    expect(matched.dial).toBe(fresh.dial);
+    expect(matched.targetLines).toBe(fresh.targetLines + 2);
+    expect(matched.dial).toBeLessThan(idle.dial);
+  });
+
+  it('the per-agent line limit counts the lines with their agent', () => {
+    const clock = new ManualClock(0);
+    const pacer = new Pacer({ clock, config: { maxLinesPerAgent: 1 } });
+    for (let i = 0; i < 5_000; i++) pacer.record(i % 5 === 0 ? 'connected' : 'no_answer');
+    const d = pacer.decide(
+      state({
+        agentsLoggedIn: 4,
+        agentsFree: 2,
+        agentsBusy: 2,
+        linesInFlight: 2,
+        linesWithAgent: 2,
+      }),
+    );
+    expect(d).toMatchObject({ reason: 'line_limit', dial: 2, targetLines: 4 });
   });
 
   it('dials more lines at a lower answer rate', () => {
@@ -262,6 +308,8 @@ describe('bad input is refused with a clear error', () => {
     [{ agentsFree: -1 }, /agentsFree must be a whole number >= 0/],
     [{ agentsBusy: 1.5 }, /agentsBusy must be a whole number/],
     [{ linesInFlight: Number.NaN }, /linesInFlight must be a whole number/],
+    [{ linesWithAgent: -2 }, /linesWithAgent must be a whole number/],
+    [{ linesInFlight: 1, linesWithAgent: 2 }, /linesWithAgent \(2\) exceed linesInFlight \(1\)/],
     [{ averageHandleMs: 0 }, /averageHandleMs must be a finite number > 0/],
     [{ agentsFree: 15, agentsBusy: 15 }, /exceed agentsLoggedIn \(20\)/],
     [{ mode: 'blast' as never }, /mode must be progressive or predictive/],

@@ -2,6 +2,9 @@
 // agent's dialer and bench:dialer's simulator (bench/dialer/simulate.ts) run this same code.
 //
 // Progressive dials one line per free agent: a customer who answers always finds their agent.
+// A line whose agent is already reserved (a site's progressive and preview lines, a predictive line
+// once its answer took one) is matched: its agent is not among the free ones, so only the lines
+// still without an agent are set against the free agents, in both modes.
 // Predictive dials ahead of free agents from the live answer rate: it picks the most lines whose
 // connects, drawn from Binomial(lines, answer rate), exceed the agents free now plus those whose
 // calls end within the lines' ring horizon, drawn from Binomial(busy, 1 − e^(−horizon / handle
@@ -75,6 +78,12 @@ export interface PacingState {
   readonly agentsBusy: number;
   /** Lines dialed whose outcome is not known yet. */
   readonly linesInFlight: number;
+  /**
+   * Of those, the lines whose agent is already reserved, and so not among `agentsFree`: at a site
+   * every progressive and preview line (reserved before it is dialed), and a predictive line once
+   * its customer's answer took an agent. The rest still need a free agent when they connect.
+   */
+  readonly linesWithAgent: number;
   /** The current handle-time estimate (talk + wrap-up), for agents soon free. */
   readonly averageHandleMs: number;
 }
@@ -182,7 +191,10 @@ export class Pacer {
       (w.liveAnswers + cfg.priorAnswerRate * cfg.priorWeight) / (w.attempts + cfg.priorWeight);
     const free = state.agentsFree;
     const inFlight = state.linesInFlight;
-    const progressive = Math.max(0, free - inFlight);
+    // Lines still without an agent: each of them, if it connects, needs one of the free agents.
+    // A line with its agent reserved is not counted again: its agent already left `free`.
+    const unmatched = inFlight - state.linesWithAgent;
+    const progressive = Math.max(0, free - unmatched);
     const base = { answerRate, abandonRate24h: w.abandonRate24h };
     const out = (dial: number, mode: PacingMode, reason: PacingDecision['reason']) => ({
       ...base,
@@ -198,7 +210,7 @@ export class Pacer {
     const guardRate = cfg.guard * cfg.abandonCap;
     if (w.abandonRate24h >= guardRate) return out(progressive, 'progressive', 'guard');
 
-    // The connects of every line in flight, Binomial(lines, answer rate), against the free agents
+    // The connects of every line without an agent, Binomial(lines, answer rate), against the free agents
     // and those whose call ends within the horizon, Binomial(busy, 1 − e^(−horizon / handle)) for
     // exponential handle times. The tail narrows as the rate nears the guard: none at the guard.
     const freeing = 1 - Math.exp(-cfg.horizonMs / state.averageHandleMs);
@@ -219,12 +231,13 @@ export class Pacer {
       lines = free + budget;
       reason = 'abandon_budget';
     }
-    const maxLines = Math.floor(cfg.maxLinesPerAgent * state.agentsLoggedIn);
+    // The per-agent limit bounds every line in flight, those with their agent included.
+    const maxLines = Math.floor(cfg.maxLinesPerAgent * state.agentsLoggedIn) - state.linesWithAgent;
     if (lines > maxLines) {
       lines = maxLines;
       reason = 'line_limit';
     }
-    const dial = Math.max(progressive, lines - inFlight, 0);
+    const dial = Math.max(progressive, lines - unmatched, 0);
     return out(dial, 'predictive', reason);
   }
 
@@ -400,6 +413,11 @@ function checkState(s: PacingState): void {
   count('agentsFree', s.agentsFree);
   count('agentsBusy', s.agentsBusy);
   count('linesInFlight', s.linesInFlight);
+  count('linesWithAgent', s.linesWithAgent);
+  if (s.linesWithAgent > s.linesInFlight)
+    throw new RangeError(
+      `linesWithAgent (${s.linesWithAgent}) exceed linesInFlight (${s.linesInFlight})`,
+    );
   positive('averageHandleMs', s.averageHandleMs);
   if (s.agentsFree + s.agentsBusy > s.agentsLoggedIn)
     throw new RangeError(
