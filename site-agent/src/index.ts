@@ -237,13 +237,19 @@ await startProcess('site-agent', async () => {
   });
   // The previous run's agents and calls as they were; Kamailio's resync (on connection) says which
   // calls are still there, and only then are waiting calls given to ready agents.
+  // Outbound campaigns' journal (a site runs campaigns only with a dialer).
+  const campaignsDir = join(config.CCFED_DATA_DIR, 'campaigns');
   if (previous) {
     // The ACD's own entries of the call flow's calls: callbacks are restored by their desk, from
-    // their own store (callbacks.restore(), below).
-    const flowCalls = new Set(previous.calls.map((c) => c.state.callId));
+    // their own store (callbacks.restore(), below). And the agents reserved for the campaigns'
+    // open previews, which the campaigns take up (campaigns.open(), below) or let go.
+    const kept = new Set([
+      ...previous.calls.map((c) => c.state.callId),
+      ...(siteDialer ? new CampaignJournal(campaignsDir).openOffers() : []).map((o) => o.callId),
+    ]);
     const problems = acd.restore({
       agents: previous.acd.agents,
-      calls: previous.acd.calls.filter((c) => flowCalls.has(c.call.callId)),
+      calls: previous.acd.calls.filter((c) => kept.has(c.call.callId)),
     });
     roster.restore(previous.roster);
     calls.restore(previous.calls);
@@ -282,7 +288,7 @@ await startProcess('site-agent', async () => {
           },
           minOffered: 20,
         }),
-        journal: new CampaignJournal(join(config.CCFED_DATA_DIR, 'campaigns')),
+        journal: new CampaignJournal(campaignsDir),
         serves: (tenantId, skill) =>
           site.agents.some((a) => a.tenant === tenantId && skill in a.skills),
         newId: () => randomUUID(),

@@ -1,8 +1,8 @@
 // Three KRaft brokers, replication factor 3, min.insync.replicas 2: the leader of a partition
 // being written dies (SIGKILL) under the site agent's outbox traffic and the ingester's reading,
-// and nothing is lost and nothing doubled, in the topic or in ClickHouse. The cluster is this
-// file's own (the run's shared broker is a single one, for the suite's time); ClickHouse is the
-// run's, in a database of this test.
+// comes back and rejoins every ISR, and then a second broker dies: nothing is lost and nothing
+// doubled, in the topic or in ClickHouse. The cluster is this file's own (the run's shared broker
+// is a single one, for the suite's time); ClickHouse is the run's, in a database of this test.
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import {
@@ -14,7 +14,7 @@ import {
   type KafkaCredentials,
 } from '@ccfed/common';
 import { sinksFor } from '@ccfed/ingester/sinks';
-import { CallEvent, CustomerTier, topicNames } from '@ccfed/proto';
+import { allTopics, CallEvent, CustomerTier, topicNames } from '@ccfed/proto';
 import {
   kafkaUserOf,
   newKafkaPassword,
@@ -42,7 +42,7 @@ const INGESTER: KafkaPrincipal = { role: 'ingester' };
 const RATE = 200;
 const CALLS = 40;
 
-describe('a three-broker Kafka cluster losing a partition leader under load', () => {
+describe('a three-broker Kafka cluster losing partition leaders under load', () => {
   let dir: string;
   let cluster: KafkaInstance;
   let admin: Kafka;
@@ -143,7 +143,7 @@ describe('a three-broker Kafka cluster losing a partition leader under load', ()
     };
   }
 
-  it('loses nothing and doubles nothing when the leader of a written partition is killed', async () => {
+  it('loses nothing and doubles nothing when a leader is killed, rejoins, and then another is killed', async () => {
     site = openSite();
     const traffic = new Traffic(site.publisher);
     traffic.start(RATE);
@@ -163,9 +163,12 @@ describe('a three-broker Kafka cluster losing a partition leader under load', ()
 
     // The leader of partition 0, which every few calls' events go to.
     const victim = await leaderOf(0);
-    // A topic of its own, led by the same broker, for a probe that measures without adding
-    // records to the events' topic.
+    // A topic of its own for a probe that measures without adding records to the events' topic:
+    // a partition led by each broker (partition i by node i + 1, the others its followers), so
+    // that whichever broker is killed, one partition of the probe was led by it.
     const probeTopic = `${prefix}.probe`;
+    const nodeIds = cluster.nodes.map((n) => n.nodeId);
+    const probePartitionOf = (node: KafkaNode) => nodeIds.indexOf(node.nodeId);
     const others = cluster.nodes
       .filter((n) => n !== victim)
       .map((n) => n.nodeId)
@@ -178,48 +181,101 @@ describe('a three-broker Kafka cluster losing a partition leader under load', ()
       topics: [
         {
           topic: probeTopic,
-          replicaAssignment: [{ partition: 0, replicas: [victim.nodeId, ...others] }],
+          replicaAssignment: nodeIds.map((_, partition) => ({
+            partition,
+            replicas: nodeIds.map((__, i) => nodeIds[(partition + i) % nodeIds.length]!),
+          })),
           configEntries: [{ name: 'min.insync.replicas', value: '2' }],
         },
       ],
     });
-    await waitFor('the probe topic led by the same broker', async () => {
+    await waitFor('each probe partition led by its broker', async () => {
       const {
         topics: [meta],
       } = await setup.fetchTopicMetadata({ topics: [probeTopic] });
-      return meta?.partitions[0]?.leader === victim.nodeId ? true : undefined;
+      return nodeIds.every(
+        (id, partition) => meta?.partitions.find((p) => p.partitionId === partition)?.leader === id,
+      )
+        ? true
+        : undefined;
     });
     await setup.disconnect();
     const probe = admin.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
     await probe.connect();
+    const probeWrite = (node: KafkaNode, value: string) =>
+      probe.send({
+        topic: probeTopic,
+        acks: -1,
+        messages: [{ value, partition: probePartitionOf(node) }],
+      });
     // Every broker knows the topic once one takes a write through the producer's metadata.
     await waitFor('the probe topic taking writes', async () => {
-      await probe.send({ topic: probeTopic, acks: -1, messages: [{ value: 'before' }] });
+      await Promise.all(cluster.nodes.map((n) => probeWrite(n, 'before')));
       return true;
     });
 
-    const killedAt = Date.now();
-    process.kill(-victim.handle.pid, 'SIGKILL');
-    await victim.handle.exited;
-    // A write every 100 ms, acks=all, until one is acknowledged: the time a partition takes to
-    // have a leader again, as a producer sees it. Logged, not asserted: it depends on the machine.
-    // Meanwhile events wait in the site's outbox: the most waiting at once, logged too.
+    // Kills `node` under the traffic and returns how long until an acks=all write to the probe
+    // partition it led was acknowledged: the time a partition takes to have a leader again, as a
+    // producer sees it. Logged, not asserted: it depends on the machine. Meanwhile events wait in
+    // the site's outbox: the most waiting at once, logged too.
     let peakPending = 0;
-    const firstWriteMs = await waitFor(
-      'a write to a partition the dead broker led',
-      async () => {
-        peakPending = Math.max(peakPending, site!.outbox.pending);
-        await probe.send({ topic: probeTopic, acks: -1, messages: [{ value: 'after' }] });
-        return Date.now() - killedAt;
-      },
-      60_000,
-    );
+    const kill = async (node: KafkaNode): Promise<number> => {
+      const killedAt = Date.now();
+      process.kill(-node.handle.pid, 'SIGKILL');
+      await node.handle.exited;
+      return waitFor(
+        `a write to a partition broker ${node.nodeId} led`,
+        async () => {
+          peakPending = Math.max(peakPending, site!.outbox.pending);
+          await probeWrite(node, 'after');
+          return Date.now() - killedAt;
+        },
+        60_000,
+      );
+    };
+
+    const firstWriteMs = await kill(victim);
     const newLeader = await leaderOf(0);
     expect(newLeader.nodeId).not.toBe(victim.nodeId);
     // The two brokers left are every partition's replicas in sync: writes go on (min.insync 2).
     expect(await inSyncReplicas()).toEqual([others, others, others]);
 
-    // A few seconds more traffic on two brokers, then the site's outbox must empty.
+    // The killed broker comes back on its data, traffic still flowing: it catches up from the
+    // leaders and is back in the ISR of every partition it holds, the probe's, the ingester's
+    // offsets and every ccfed topic's.
+    const sentAtRestart = sender.stats().sent;
+    const restartedAt = Date.now();
+    await victim.restart();
+    const restartMs = Date.now() - restartedAt;
+    const rejoinMs = await waitFor(
+      `broker ${victim.nodeId} back in the ISR of every partition it holds`,
+      async () => {
+        const out = await outOfSync(victim.nodeId, [
+          ...allTopics(topics),
+          probeTopic,
+          '__consumer_offsets',
+        ]);
+        return out.length === 0 ? Date.now() - restartedAt : undefined;
+      },
+      60_000,
+    );
+    expect(await inSyncReplicas()).toEqual([nodeIds, nodeIds, nodeIds]);
+    expect(sender.stats().sent).toBeGreaterThan(sentAtRestart);
+
+    // Another broker, the leader of a partition being written, dies. One copy of each partition
+    // would be left without the first broker back, fewer than min.insync.replicas, and every
+    // acks=all write refused: they go on only because it rejoined.
+    const leaders = await Promise.all([0, 1, 2].map((p) => leaderOf(p)));
+    const second = leaders.find((n) => n !== victim)!;
+    const secondWriteMs = await kill(second);
+    const survivors = cluster.nodes
+      .filter((n) => n !== second)
+      .map((n) => n.nodeId)
+      .sort();
+    expect(survivors).toContain(victim.nodeId);
+    expect(await inSyncReplicas()).toEqual([survivors, survivors, survivors]);
+
+    // A few seconds more traffic on those two brokers, then the site's outbox must empty.
     const sentAtRecovery = sender.stats().sent;
     await waitFor(
       'events still flowing on two brokers',
@@ -235,7 +291,9 @@ describe('a three-broker Kafka cluster losing a partition leader under load', ()
     const stats = sender.stats();
     console.log(
       `leader of partition 0 (broker ${victim.nodeId}) killed: first acks=all write to it ${firstWriteMs} ms later, ` +
-        `new leader broker ${newLeader.nodeId}; ${traffic.count} events, at most ${peakPending} waiting in the outbox, ${stats.failedSends} failed sends, ` +
+        `new leader broker ${newLeader.nodeId}; restarted in ${restartMs} ms, back in every ISR ${rejoinMs} ms after its restart began; ` +
+        `then broker ${second.nodeId} killed: first acks=all write to a partition it led ${secondWriteMs} ms later; ` +
+        `${traffic.count} events, at most ${peakPending} waiting in the outbox, ${stats.failedSends} failed sends, ` +
         `${stats.producerResets} producer resets`,
     );
     expect(traffic.errors).toEqual([]);
@@ -272,28 +330,26 @@ describe('a three-broker Kafka cluster losing a partition leader under load', ()
     const storedIds = await rows<{ event_id: string }>(ch, 'SELECT event_id FROM call_events');
     expect(new Set(storedIds.map((r) => r.event_id))).toEqual(new Set(traffic.ids));
 
-    // A second broker stopped: one copy left of the probe's partition, fewer than
+    // One of the two left stopped: one copy left of the probe's partition, fewer than
     // min.insync.replicas, so an acks=all write is refused rather than kept on one disk.
     await site.close();
     site = undefined;
     await ingester?.stop();
     ingester = undefined;
-    const probeLeader = await leaderOf(0, probeTopic);
-    const second = cluster.nodes.find((n) => n !== victim && n !== probeLeader)!;
-    await second.handle.stop();
-    const refused = await probe
-      .send({ topic: probeTopic, acks: -1, messages: [{ value: 'one broker left' }] })
-      .then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+    const probeLeader = await leaderOf(probePartitionOf(second), probeTopic);
+    const third = cluster.nodes.find((n) => n !== second && n !== probeLeader)!;
+    await third.handle.stop();
+    const refused = await probeWrite(second, 'one broker left').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     await probe.disconnect();
     expect(errorTypes(refused)).toContain('NOT_ENOUGH_REPLICAS');
     // The last broker has no controller quorum left to shut down in order with (it would wait
     // out the stop timeout): this cluster's data is thrown away anyway.
     process.kill(-probeLeader.handle.pid, 'SIGKILL');
     await probeLeader.handle.exited;
-  }, 150_000);
+  }, 210_000);
 
   async function leaderOf(partition: number, topic = topics.callEvents): Promise<KafkaNode> {
     const a = admin.admin();
@@ -320,6 +376,22 @@ describe('a three-broker Kafka cluster losing a partition leader under load', ()
       return meta!.partitions
         .sort((x, y) => x.partitionId - y.partitionId)
         .map((p) => [...p.isr].sort());
+    } finally {
+      await a.disconnect();
+    }
+  }
+
+  /** The partitions of `topicList` that have `nodeId` among their replicas but not in their ISR. */
+  async function outOfSync(nodeId: number, topicList: string[]): Promise<string[]> {
+    const a = admin.admin();
+    await a.connect();
+    try {
+      const { topics: metas } = await a.fetchTopicMetadata({ topics: topicList });
+      return metas.flatMap((t) =>
+        t.partitions
+          .filter((p) => p.replicas.includes(nodeId) && !p.isr.includes(nodeId))
+          .map((p) => `${t.name}/${p.partitionId}`),
+      );
     } finally {
       await a.disconnect();
     }

@@ -89,6 +89,13 @@ export class AcdCampaignAgents implements CampaignAgents {
     if (agentId !== undefined) this.deps.effects(this.deps.acd.notReady(agentId, RONA_REASON));
   }
 
+  holds(callId: string, agentId: string): boolean {
+    const { acd } = this.deps;
+    if (acd.phaseOf(callId) !== 'ringing') return false;
+    const state = acd.agentList().find((a) => a.agent.id === agentId)?.state;
+    return state?.name === 'reserved' && state.callId === callId;
+  }
+
   connected(callId: string): void {
     // From here the call ends as any answered call does (Acd.hangUp, then wrap-up).
     this.deps.effects(this.deps.acd.answered(callId));

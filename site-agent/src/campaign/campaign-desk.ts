@@ -3,7 +3,8 @@
 // own campaigns (another tenant's are "not found", never "forbidden", so their ids say nothing),
 // HQ's reaches every one. Each campaign is journalled before it exists and each attempt before its
 // events go out (campaign-journal.ts); the runs are ticked every second and after every outcome.
-// A preview campaign's offers are seen and decided here by the agent they are for only.
+// A preview campaign's offers are seen and decided here by the agent they are for only; the open
+// ones are journalled and, after a restart, go back to their agents with the time they had left.
 import { basename } from 'node:path';
 import type { Clock } from '@ccfed/common';
 import type { Dialer } from '../dialer/port.js';
@@ -87,8 +88,9 @@ export class CampaignDesk {
   constructor(private readonly deps: CampaignDeskDeps) {}
 
   /**
-   * Loads the journalled campaigns, replays their attempts, and ticks the running ones. A damaged
-   * campaign is left out and reported (failed); the site and its other campaigns go on.
+   * Loads the journalled campaigns, replays their attempts, takes up their open previews, and
+   * ticks the running ones. A damaged campaign is left out and reported (failed); the site and its
+   * other campaigns go on.
    */
   open(): void {
     const kept = this.deps.journal.load((file, err) => {
@@ -101,21 +103,28 @@ export class CampaignDesk {
         const run = new CampaignRun(k.definition, this.runDeps(k.definition));
         for (const a of k.attempts) run.replay(a);
         if (k.status === 'running') run.start();
+        run.restorePreviews(k.offers);
         this.runs.set(k.definition.campaignId, run);
       } catch (err) {
         this.damaged.add(k.definition.campaignId);
         this.deps.failed?.(k.definition.campaignId, err);
+        // The agents the site kept reserved for its previews are not left waiting on it.
+        const { agents } = this.deps;
+        for (const o of k.offers) if (agents.holds?.(o.callId, o.agentId)) agents.release(o.callId);
       }
     }
     this.timer = setInterval(() => this.tick(), this.deps.tickEveryMs ?? 1_000);
     this.timer.unref();
   }
 
-  /** Stops starting attempts (those dialing go on: the dialer's stop ends them). */
+  /**
+   * Stops starting attempts (those dialing go on: the dialer's stop ends them); open previews stay
+   * journalled for the next start.
+   */
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const run of this.runs.values()) run.pause();
+    for (const run of this.runs.values()) run.stop();
   }
 
   /** Resolves once every attempt started has ended and been journalled. */
@@ -259,6 +268,8 @@ export class CampaignDesk {
       agents: this.deps.agents,
       abandoned: this.abandoned,
       newId: this.deps.newId,
+      offersChanged: (open: readonly PreviewOffer[]) =>
+        this.deps.journal.saveOffers(definition.campaignId, open),
       recorded: (r: CampaignAttemptRecord) => {
         this.deps.journal.append(r);
         this.deps.published(r, definition);

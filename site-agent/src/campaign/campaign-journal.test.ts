@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@ccfed/common';
@@ -203,5 +203,65 @@ describe('a preview campaign in the journal', () => {
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a preview campaign’s open offers in the journal', () => {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const journalOf = () => {
+    const d = mkdtempSync(join(tmpdir(), 'campaign-journal-'));
+    dirs.push(d);
+    return { dir: join(d, 'campaigns'), journal: new CampaignJournal(join(d, 'campaigns')) };
+  };
+  const preview: CampaignDefinition = { ...definition, mode: 'preview' };
+  const offer = (n: number) => ({
+    offerId: `offer-${n}`,
+    callId: `call-${n}`,
+    agentId: `agent-${n}`,
+    contactId: `c${n}`,
+    offeredAtMs: NOW,
+    expiresAtMs: NOW + 30_000,
+  });
+
+  it('keeps the offers open last, replaced whole, private like the definition', () => {
+    const { dir, journal } = journalOf();
+    journal.save(preview, 'running');
+    expect(journal.load()[0]!.offers).toEqual([]);
+    journal.saveOffers('retention-1', [offer(1), { ...offer(2), customerId: 'cust-2' }]);
+    journal.saveOffers('retention-1', [{ ...offer(2), customerId: 'cust-2' }]);
+    expect(journal.load()[0]!.offers).toEqual([{ ...offer(2), customerId: 'cust-2' }]);
+    expect(journal.openOffers()).toEqual([{ ...offer(2), customerId: 'cust-2' }]);
+    expect(statSync(join(dir, 'retention-1.offers.json')).mode & 0o777).toBe(0o600);
+    expect(() => journal.saveOffers('../x', [])).toThrow(/campaign id/);
+  });
+
+  it('an offer whose end is already among the attempts is not open (a crash between the two writes)', () => {
+    const { journal } = journalOf();
+    journal.save(preview, 'running');
+    journal.saveOffers('retention-1', [offer(1), offer(2)]);
+    journal.append({
+      campaignId: 'retention-1',
+      tenantId: 'acme',
+      contactId: 'c1',
+      attemptId: 'offer-1',
+      callId: 'call-1',
+      agentId: 'agent-1',
+      attempt: 0,
+      outcome: 'skipped',
+      skipReason: 'not_now',
+      atMs: NOW,
+    });
+    expect(journal.load()[0]!.offers).toEqual([offer(2)]);
+  });
+
+  it('a damaged offers file keeps its campaign out, named, and its offers are nobody’s', () => {
+    const { dir, journal } = journalOf();
+    journal.save(preview, 'running');
+    writeFileSync(join(dir, 'retention-1.offers.json'), '{"offers":[{"offerId":""}]}');
+    expect(() => journal.load()).toThrow(/retention-1\.offers\.json/);
+    writeFileSync(join(dir, 'retention-1.offers.json'), '{"offers":[');
+    expect(() => journal.load()).toThrow(/retention-1\.offers\.json/);
+    expect(journal.openOffers()).toEqual([]);
   });
 });

@@ -1,16 +1,17 @@
 // A site's campaigns on its own disk (<CCFED_DATA_DIR>/campaigns/), so that a site agent restart
 // neither forgets a campaign nor redials a number it must not: per campaign, its definition and
-// status (one file, written atomically: temporary file, fsync, rename) and its attempts (one
-// JSON line each, appended and fsynced before the attempt's events go out). Replaying the
-// attempts rebuilds every contact's attempts, retry times and the site's abandoned calls (the
-// 72 h rule). The definition holds the customers' numbers: mode 0600 in a 0700 directory, as the
-// callbacks' store keeps its numbers.
+// status (one file, written atomically: temporary file, fsync, rename), its attempts (one
+// JSON line each, appended and fsynced before the attempt's events go out) and, in preview mode,
+// the offers open now (one file, replaced atomically after every change, before the change is
+// seen). Replaying the attempts rebuilds every contact's attempts, retry times and the site's
+// abandoned calls (the 72 h rule); the open offers go back to their agents. The definition holds
+// the customers' numbers: mode 0600 in a 0700 directory, as the callbacks' store keeps its numbers.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { CampaignAttemptRecord, CampaignDefinition } from './campaign-run.js';
 import { writeFileDurably } from '../durable-file.js';
-import { SKIP_REASONS } from './preview-offers.js';
+import { SKIP_REASONS, type PreviewOffer } from './preview-offers.js';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -74,10 +75,26 @@ const storedAttempt = z.strictObject({
   atMs: z.number(),
 });
 
+const storedOffers = z.strictObject({
+  offers: z.array(
+    z.strictObject({
+      offerId: z.string().min(1),
+      callId: z.string().min(1),
+      agentId: z.string().min(1),
+      contactId: z.string().min(1),
+      customerId: z.string().optional(),
+      offeredAtMs: z.number().int(),
+      expiresAtMs: z.number().int(),
+    }),
+  ),
+});
+
 export interface JournalledCampaign {
   readonly definition: CampaignDefinition;
   readonly status: 'running' | 'paused';
   readonly attempts: readonly CampaignAttemptRecord[];
+  /** Preview offers open when the site agent stopped, not already ended in `attempts`. */
+  readonly offers: readonly PreviewOffer[];
 }
 
 export class CampaignJournal {
@@ -99,6 +116,22 @@ export class CampaignJournal {
   append(record: CampaignAttemptRecord): void {
     const file = this.fileOf(record.campaignId, 'attempts.jsonl');
     appendFileSync(file, `${JSON.stringify(record)}\n`, { mode: 0o600, flush: true });
+  }
+
+  /**
+   * Replaces the campaign's open preview offers; durable when it returns. Atomic: a crash leaves
+   * the previous list or this one, never part of one.
+   */
+  saveOffers(campaignId: string, offers: readonly PreviewOffer[]): void {
+    writeFileDurably(this.fileOf(campaignId, 'offers.json'), JSON.stringify({ offers }));
+  }
+
+  /**
+   * The open preview offers of every campaign that loads: the reservations a restarted site
+   * agent keeps for them (site-agent/src/index.ts) before its campaigns take them up.
+   */
+  openOffers(): PreviewOffer[] {
+    return this.load(() => undefined).flatMap((k) => k.offers);
   }
 
   /**
@@ -146,9 +179,26 @@ export class CampaignJournal {
         attempts.push(a.data);
       });
     }
+    const offersFile = this.fileOf(definition.campaignId, 'offers.json');
+    let offers: PreviewOffer[] = [];
+    if (existsSync(offersFile)) {
+      let json: unknown;
+      try {
+        json = JSON.parse(readFileSync(offersFile, 'utf8'));
+      } catch (err) {
+        throw new Error(`${offersFile}: ${String(err)}`);
+      }
+      const o = storedOffers.safeParse(json);
+      if (!o.success) throw new Error(`${offersFile}: ${o.error.message}`);
+      // An offer whose end the attempts already hold was decided (the crash came between the two
+      // writes): it is not open.
+      const ended = new Set(attempts.map((a) => a.callId));
+      offers = o.data.offers.filter((offer) => !ended.has(offer.callId));
+    }
     return {
       status,
       attempts,
+      offers,
       definition: {
         ...definition,
         rules: { ...definition.rules, dnc: new Set(definition.rules.dnc) },

@@ -12,7 +12,7 @@ import {
   DEFAULT_PREVIEW_TIMEOUT_MS,
   PREVIEW_SKIP_HOLD_MS,
 } from './campaign-run.js';
-import { PreviewDecisionError } from './preview-offers.js';
+import { PreviewDecisionError, type PreviewOffer } from './preview-offers.js';
 import { DEFAULT_RULES } from './rules.js';
 
 const MINUTE = 60_000;
@@ -85,6 +85,14 @@ class Agents implements CampaignAgents {
     this.reserved.delete(callId);
     this.free.push(agent);
   }
+  holds(callId: string, agentId: string): boolean {
+    return this.reserved.get(callId) === agentId;
+  }
+  /** The agent is reserved for `callId` as a restarted site's ACD took it up. */
+  keptReserved(callId: string, agentId: string): void {
+    this.free.splice(this.free.indexOf(agentId), 1);
+    this.reserved.set(callId, agentId);
+  }
   /** Agents freed not ready after a lapsed preview, by call id. */
   readonly absent: string[] = [];
   releaseAbsent(callId: string): void {
@@ -124,6 +132,9 @@ function setup(opts: {
   const dialer = new ScriptedDialer(opts.script);
   const agents = new Agents(opts.agents ?? ['a1']);
   const records: CampaignAttemptRecord[] = [];
+  // What reached the journal, in order: attempts' ends and the open offers after each change.
+  const trail: string[] = [];
+  const journalled: (readonly PreviewOffer[])[] = [];
   let n = 0;
   const run = new CampaignRun(
     {
@@ -141,13 +152,20 @@ function setup(opts: {
       dialer,
       agents,
       newId: () => `id-${++n}`,
-      recorded: (r) => records.push(r),
+      recorded: (r) => {
+        records.push(r);
+        trail.push(`${r.outcome} ${r.attemptId}`);
+      },
+      offersChanged: (open) => {
+        journalled.push(open);
+        trail.push(`open [${open.map((o) => o.offerId).join(' ')}]`);
+      },
       abandoned: opts.abandoned ?? new AbandonedCalls(),
       ...(opts.pacer && { pacer: opts.pacer }),
     },
   );
   run.start();
-  return { clock, dialer, agents, records, run };
+  return { clock, dialer, agents, records, run, trail, journalled };
 }
 
 describe('a progressive campaign dials within the rules', () => {
@@ -632,5 +650,131 @@ describe('a preview campaign offers the contact to its agent, who dials or skips
       reason: 'preview_skipped',
     });
     expect(again.run.progress()).toMatchObject({ dialed: 0, previews: { skipped: 1 } });
+  });
+});
+
+describe('a preview campaign across a site agent restart', () => {
+  const customers = () => [contact('c1', '+447700900001'), contact('c2', '+447700900002')];
+  const preview = (agents = ['a1']) =>
+    setup({ contacts: customers(), script: {}, agents, mode: 'preview' as const });
+
+  it('journals the open offers after every change, a skip after its record', () => {
+    const { run, clock, trail, journalled } = preview(['a1', 'a2']);
+    run.tick();
+    expect(trail).toEqual(['open [id-2 id-4]']);
+    expect(journalled.at(-1)).toEqual([run.previewFor('a1'), run.previewFor('a2')]);
+    run.tick(); // nothing changed: nothing written
+    expect(trail).toHaveLength(1);
+    run.decide('id-2', 'a1', { kind: 'skip', reason: 'not_now' });
+    // the skip is in the attempts before the offers file drops it: a crash between the two finds
+    // the offer ended, never open with its end lost
+    expect(trail.slice(1)).toEqual(['skipped id-2', 'open [id-4]']);
+    run.decide('id-4', 'a2', { kind: 'dial' });
+    // a dialed offer leaves the file before its call is placed
+    expect(trail.at(-1)).toBe('open []');
+    const written = trail.length;
+    clock.advance(DEFAULT_PREVIEW_TIMEOUT_MS);
+    run.tick(); // c1 held 4 h, c2 dialing: no offer, and nothing written again
+    expect(trail).toHaveLength(written);
+  });
+
+  it('a stopping site keeps its open offers; a restarted one gives each back with its time left', () => {
+    const first = preview();
+    first.run.tick();
+    const offer = first.run.previewFor('a1')!;
+    first.run.stop();
+    expect(first.trail).toEqual(['open [id-2]']); // nothing released, nothing rewritten
+
+    // The site agent comes back 12 s later with a1 still reserved for the offer's call.
+    const again = preview();
+    again.clock.advance(12_000);
+    again.agents.keptReserved(offer.callId, 'a1');
+    again.run.restorePreviews([offer]);
+    expect(again.run.previewFor('a1')).toEqual(offer);
+    expect(offer.expiresAtMs - again.clock.now()).toBe(DEFAULT_PREVIEW_TIMEOUT_MS - 12_000);
+    expect(again.run.contactState('c1')).toEqual({ kind: 'previewing', offerId: offer.offerId });
+    expect(again.records).toEqual([]);
+    expect(again.run.progress().previews).toEqual({ offered: 1, skipped: 0, released: 0 });
+    // Nobody else is offered c1 meanwhile, and the agent's decision is taken: agent first, under
+    // the call id the agent has been reserved under since before the restart.
+    again.run.tick();
+    again.run.decide(offer.offerId, 'a1', { kind: 'dial' });
+    expect(again.dialer.requests).toMatchObject([
+      { callId: offer.callId, agentId: 'a1', number: '+447700900001', order: 'agent_first' },
+    ]);
+  });
+
+  it('an offer that ran out while the site was down is released without blame and costs no attempt', () => {
+    const first = preview();
+    first.run.tick();
+    const offer = first.run.previewFor('a1')!;
+
+    const again = preview();
+    again.clock.advance(DEFAULT_PREVIEW_TIMEOUT_MS + 5_000);
+    again.agents.keptReserved(offer.callId, 'a1');
+    again.run.restorePreviews([offer]);
+    expect(again.records).toEqual([
+      expect.objectContaining({
+        attemptId: offer.offerId,
+        callId: offer.callId,
+        agentId: 'a1',
+        outcome: 'released',
+        attempt: 0,
+      }),
+    ]);
+    // ready, not "absent": the site, not the agent, kept them from deciding
+    expect(again.agents.absent).toEqual([]);
+    expect(again.agents.free).toEqual(['a1']);
+    expect(again.trail.at(-1)).toBe('open []');
+    // a late click is stale, and the contact, not skipped, is offered again at once
+    expect(() => again.run.decide(offer.offerId, 'a1', { kind: 'dial' })).toThrow(
+      expect.objectContaining({ code: 'stale' }),
+    );
+    again.run.tick();
+    expect(again.run.previewFor('a1')?.contactId).toBe('c1');
+    expect(again.run.progress().previews).toEqual({ offered: 2, skipped: 0, released: 1 });
+  });
+
+  it('an offer whose reservation the restart lost is released, nobody freed twice, the contact offered again', () => {
+    const first = preview();
+    first.run.tick();
+    const offer = first.run.previewFor('a1')!;
+
+    // The site's state was saved before the reservation: a1 came back ready.
+    const again = preview(['a1', 'a2']);
+    again.clock.advance(3_000);
+    again.run.restorePreviews([offer]);
+    expect(again.records.map((r) => [r.agentId, r.outcome, r.attempt])).toEqual([
+      ['a1', 'released', 0],
+    ]);
+    expect(again.agents.free).toEqual(['a1', 'a2']); // release() was not asked for: it would throw
+    expect(again.run.contactState('c1')).toEqual({ kind: 'pending' });
+    again.run.tick();
+    expect(again.run.previewFor('a1')?.contactId).toBe('c1');
+    expect(again.run.previewFor('a2')?.contactId).toBe('c2');
+  });
+
+  it('a paused campaign takes up no offer; an offer of a contact already ended only frees its agent', () => {
+    const first = preview(['a1', 'a2']);
+    first.run.tick();
+    const o1 = first.run.previewFor('a1')!;
+    const o2 = first.run.previewFor('a2')!;
+    const skip = { ...o2, offerId: 'id-2-ended' };
+    first.run.decide(o2.offerId, 'a2', { kind: 'skip', reason: 'wrong_contact' });
+
+    const again = preview(['a1', 'a2']);
+    again.run.pause();
+    again.agents.keptReserved(o1.callId, 'a1');
+    again.agents.keptReserved(o2.callId, 'a2');
+    for (const r of first.records) again.run.replay(r);
+    again.run.restorePreviews([o1, skip]);
+    expect(again.records.map((r) => [r.contactId, r.outcome])).toEqual([['c1', 'released']]);
+    expect(again.agents.free.sort()).toEqual(['a1', 'a2']);
+    expect(again.run.contactState('c2')).toMatchObject({
+      kind: 'later',
+      reason: 'preview_skipped',
+    });
+    expect(again.run.previewFor('a1')).toBeUndefined();
+    expect(again.run.progress().previews).toEqual({ offered: 2, skipped: 1, released: 1 });
   });
 });

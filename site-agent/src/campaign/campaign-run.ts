@@ -6,7 +6,9 @@
 // the Pacer may dial more lines than there are idle agents.
 // The agents and the dialer are ports: the site agent wires the ACD and the SIP dialer; the unit
 // tests a scripted dialer. Time comes from the injected clock. In preview mode the reserved agent
-// is first offered the contact (preview-offers.ts) and dials it, skips it, or lets it lapse.
+// is first offered the contact (preview-offers.ts) and dials it, skips it, or lets it lapse; the
+// open offers are handed out to be journalled after every change, and a restarted run takes them
+// up (restorePreviews).
 import type { Clock } from '@ccfed/common';
 import {
   inboundFirst,
@@ -93,6 +95,11 @@ export interface CampaignAgents {
    * agent is released as by `release`.
    */
   releaseAbsent?(callId: string): void;
+  /**
+   * Whether `agentId` is still reserved for `callId`: after a restart, whether the site kept the
+   * reservation of a journalled preview. Without it a restart takes up no preview.
+   */
+  holds?(callId: string, agentId: string): boolean;
 }
 
 /** How a preview ended without a call: skipped by the agent, or lapsed / withdrawn (released). */
@@ -129,6 +136,11 @@ export interface CampaignRunDeps {
   /** The site's abandoned calls by number, shared by its campaigns: the 72 h rule is per person. */
   readonly abandoned: AbandonedCalls;
   readonly pacer?: Pacer;
+  /**
+   * The open preview offers, after every change to them, before the change is seen or acted on
+   * (an offer shown, a decided one's call dialed): the journal keeps them for a restart.
+   */
+  readonly offersChanged?: (open: readonly PreviewOffer[]) => void;
 }
 
 /** When each number last had an abandoned call from this site, whichever campaign placed it. */
@@ -208,6 +220,8 @@ export class CampaignRun {
   private readonly previews = { offered: 0, skipped: 0, released: 0 };
   private dialed = 0;
   private held: string | undefined;
+  /** The open offers changed since they were last handed to offersChanged. */
+  private offersDirty = false;
 
   constructor(
     readonly definition: CampaignDefinition,
@@ -237,7 +251,60 @@ export class CampaignRun {
   pause(): void {
     this.status = 'paused';
     const at = this.deps.clock.now();
-    for (const offer of this.offers.withdrawAll()) this.endPreview(offer, 'released', at);
+    this.releaseLapsed(at);
+    for (const offer of this.offers.withdrawAll()) {
+      this.offersDirty = true;
+      this.endPreview(offer, 'released', at, 'ready');
+    }
+    this.journalOffers();
+  }
+
+  /**
+   * The site agent is stopping: no new attempt or offer starts, those dialing finish and are
+   * recorded, and the open previews stay as they are, journalled, for the next run to take up.
+   */
+  stop(): void {
+    this.status = 'paused';
+  }
+
+  /**
+   * Takes up the previews the journal held open at a restart (after replay): each goes back to its
+   * agent with the time it had left, as long as the campaign runs and the site still holds that
+   * agent reserved for it. One whose time ran out while the site was down, or whose reservation
+   * the restart lost, is released: recorded as such (no attempt), the contact offered again, an
+   * agent still held freed without blame (the site, not the agent, kept them from deciding).
+   */
+  restorePreviews(offers: readonly PreviewOffer[]): void {
+    const now = this.deps.clock.now();
+    for (const offer of offers) {
+      const rec = this.contacts.find((r) => r.contact.contactId === offer.contactId);
+      if (!rec)
+        throw new RangeError(
+          `campaign ${this.definition.campaignId}: no contact ${offer.contactId} for preview ${offer.offerId}`,
+        );
+      const held = this.deps.agents.holds?.(offer.callId, offer.agentId) === true;
+      if (rec.state.kind !== 'pending') {
+        // Ended before the restart, as the replayed attempts say (counted there): nothing to end.
+        this.offers.remember(offer);
+        if (held) this.deps.agents.release(offer.callId);
+        continue;
+      }
+      this.previews.offered += 1;
+      if (
+        held &&
+        this.status === 'running' &&
+        now < offer.expiresAtMs &&
+        !this.offers.forAgent(offer.agentId)
+      ) {
+        this.offers.add(offer);
+        rec.state = { kind: 'previewing', offerId: offer.offerId };
+      } else {
+        this.offers.remember(offer);
+        this.endPreview(offer, 'released', now, held ? 'ready' : 'none');
+      }
+    }
+    this.offersDirty = true;
+    this.journalOffers();
   }
 
   /** The preview open for `agentId`, if this campaign offered them one. */
@@ -259,10 +326,14 @@ export class CampaignRun {
   decide(offerId: string, agentId: string, decision: PreviewDecision): PreviewOffer {
     const now = this.deps.clock.now();
     this.releaseLapsed(now);
+    this.journalOffers();
     const offer = this.offers.take(offerId, agentId, now, decision.kind);
+    this.offersDirty = true;
     const rec = this.contacts.find((r) => r.contact.contactId === offer.contactId)!;
-    if (decision.kind === 'skip') this.endPreview(offer, 'skipped', now, decision.reason);
-    else this.place(rec, offer.callId, offer.agentId);
+    // The skip's record first: a crash before the offers are journalled again finds it decided.
+    if (decision.kind === 'skip') this.endPreview(offer, 'skipped', now, 'ready', decision.reason);
+    this.journalOffers();
+    if (decision.kind === 'dial') this.place(rec, offer.callId, offer.agentId);
     return offer;
   }
 
@@ -271,6 +342,14 @@ export class CampaignRun {
    * Returns how many attempts it started.
    */
   tick(): number {
+    try {
+      return this.tickOnce();
+    } finally {
+      this.journalOffers();
+    }
+  }
+
+  private tickOnce(): number {
     this.releaseLapsed(this.deps.clock.now());
     if (this.status !== 'running') return this.hold('paused');
     const { skill, tenantId } = this.definition;
@@ -405,22 +484,40 @@ export class CampaignRun {
     });
     rec.state = { kind: 'previewing', offerId };
     this.previews.offered += 1;
+    this.offersDirty = true;
+  }
+
+  /** Hands the open offers to be journalled, if they changed since last time. */
+  private journalOffers(): void {
+    if (!this.offersDirty) return;
+    this.deps.offersChanged?.(this.offers.list());
+    this.offersDirty = false;
   }
 
   /** Frees the agents of previews whose time ran out; their contacts are offered again later. */
   private releaseLapsed(now: number): void {
-    for (const offer of this.offers.lapsed(now)) this.endPreview(offer, 'released', now);
+    // A lapsed offer's agent did not answer the screen: not ready, as after a ring with no answer.
+    for (const offer of this.offers.lapsed(now)) {
+      this.offersDirty = true;
+      this.endPreview(offer, 'released', now, 'not_ready');
+    }
   }
 
-  /** A preview that ends without a call: the agent freed, the end recorded (no attempt). */
-  private endPreview(offer: PreviewOffer, end: PreviewEnd, at: number, reason?: SkipReason): void {
+  /**
+   * A preview that ends without a call: the agent freed (`ready` as they were, `not_ready` as
+   * absent, `none` when no agent is held for it any more), the end recorded (no attempt).
+   */
+  private endPreview(
+    offer: PreviewOffer,
+    end: PreviewEnd,
+    at: number,
+    free: 'ready' | 'not_ready' | 'none',
+    reason?: SkipReason,
+  ): void {
     const rec = this.contacts.find((r) => r.contact.contactId === offer.contactId)!;
-    // A lapsed offer's agent did not answer the screen: not ready, as after a ring with no answer.
-    // A withdrawn one (pause) or a skip frees the agent as it was.
     const { agents } = this.deps;
-    if (end === 'released' && at >= offer.expiresAtMs && agents.releaseAbsent)
-      agents.releaseAbsent(offer.callId);
-    else agents.release(offer.callId);
+    if (free === 'not_ready' && agents.releaseAbsent) agents.releaseAbsent(offer.callId);
+    else if (free !== 'none') agents.release(offer.callId);
     this.apply(rec, end, at);
     this.deps.recorded({
       campaignId: this.definition.campaignId,
@@ -492,6 +589,8 @@ export class CampaignRun {
     if (!rec || r.campaignId !== this.definition.campaignId)
       throw new RangeError(`campaign ${this.definition.campaignId}: no contact ${r.contactId}`);
     if (r.outcome !== 'skipped' && r.outcome !== 'released') this.dialed += 1;
+    // In preview mode every attempt's end closes one offer.
+    if (this.definition.mode === 'preview') this.previews.offered += 1;
     this.apply(rec, r.outcome, r.atMs);
     // The Pacer counts at its clock only: an attempt of the last 24 h is counted now, so that the
     // abandoned-call rate a restart would otherwise forget holds the cap (it then leaves the

@@ -2,7 +2,8 @@
 // reserved agent, until the agent dials it, skips it, or lets it lapse. Pure and clock-free: the
 // campaign run passes the instant in. An offer is decided once, by its own agent only; a decided
 // or lapsed offer is remembered (a bounded number of them) so that a late click is told it is
-// stale rather than that the offer never existed.
+// stale rather than that the offer never existed. The open ones are journalled by the run
+// (campaign-journal.ts), so that a restarted site agent takes them up with their time left.
 
 /** Why an agent may skip a previewed contact; events carry the code, never free text. */
 export const SKIP_REASONS = ['not_now', 'needs_preparation', 'wrong_contact', 'other'] as const;
@@ -55,6 +56,11 @@ export class PreviewOffers {
     return this.open.size;
   }
 
+  /** The open offers, in the order they were opened: what the journal keeps. */
+  list(): PreviewOffer[] {
+    return [...this.open.values()];
+  }
+
   /** Whether `offerId` is open or was lately closed here. */
   knows(offerId: string): boolean {
     return this.open.has(offerId) || this.closed.has(offerId);
@@ -94,6 +100,11 @@ export class PreviewOffers {
     const out = [...this.open.values()].filter((o) => nowMs >= o.expiresAtMs);
     for (const o of out) this.close(o, 'released');
     return out;
+  }
+
+  /** Remembers `offer` as released without opening it (one a restart could not take up). */
+  remember(offer: PreviewOffer): void {
+    this.close(offer, 'released');
   }
 
   /** Closes and returns every open offer (the campaign paused or stopped). */
