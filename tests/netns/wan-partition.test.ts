@@ -11,11 +11,18 @@
 //      /api/v1/live, as the console reads it) shows it unreachable within 3 s;
 //   heal: Beijing's outbox drains, every event is in ClickHouse exactly once, overflow resumes;
 //   C. the central services are cut off from every site: each keeps answering its own callers
-//      (the router unreachable, it routes locally), none is lost, and both outboxes drain after.
-import { mkdirSync } from 'node:fs';
+//      (the router unreachable, it routes locally), none is lost, and both outboxes drain after;
+//   D. a call talking across the WAN (HQ's caller, the branch's agent) survives a round of
+//      keepalives, then the branch is cut off: each side's Kamailio hangs up its own leg within
+//      TALKING_BOUND_S (routing.talkingPeerSilenceSeconds, its shortest), the agent is free again,
+//      and the branch's `ended` event says the other site was lost.
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CallEvent } from '@ccfed/proto';
+import { CallEvent, CallParty } from '@ccfed/proto';
 import {
+  agentPhone,
+  agentPhoneCalls,
+  boundInNetns,
   callerCalls,
   freePort,
   queuedCallers,
@@ -58,6 +65,12 @@ const SNAPSHOT_INTERVAL_MS = 1_000;
 const OVERFLOW_BOUND_MS = 7_000;
 /** The live wall shows a cut site unreachable within this (the issue's figure). */
 const WALL_BOUND_MS = 3_000;
+/**
+ * routing.talkingPeerSilenceSeconds in this test, its shortest: a keepalive every 30 s over the
+ * inter-site leg of a talking call, and 17 s for an unanswered one to end it (ccfed.cfg).
+ */
+const TALKING_BOUND_S = 47;
+const KEEPALIVE_INTERVAL_S = 30;
 
 interface LiveSiteSeen {
   readonly siteId: string;
@@ -178,6 +191,7 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
         doc.routing.reservationTimeoutSeconds = 10;
         doc.routing.reRequestIntervalSeconds = 1;
         doc.routing.tenantRestrictions = [];
+        doc.routing.talkingPeerSilenceSeconds = TALKING_BOUND_S;
         doc.sites = doc.sites.filter((s: { id: string }) => s.id in SUPPORT);
         for (const site of doc.sites) {
           site.handicapSeconds = 0;
@@ -394,4 +408,112 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
       );
     }
   }, 120_000);
+
+  it('D: a call talking across the cut ends on both sides within the bound; the agent is free again, the events say why', async () => {
+    const shanghai = fed.sites.get('shanghai')!;
+    const beijing = fed.sites.get('beijing')!;
+    // HQ's agents take no call and Beijing's only its first, on a phone that talks for as long as
+    // the test needs (an exponential draw of mean 10^9 s): HQ's caller overflows to it.
+    for (const a of shanghai.site.agents)
+      await shanghai.control.setNotReady({ agentId: a.id, reasonCode: 'break' });
+    const [talker, other] = beijing.site.agents.map((a) => a.id);
+    await beijing.control.setNotReady({ agentId: other!, reasonCode: 'break' });
+    const port = await freePort();
+    const phone = agentPhone({
+      port,
+      ringMs: 100,
+      talkMeanMs: 1e12,
+      calls: 1,
+      logFile: join(logDir, 'phone-talking.log'),
+      timeout: '300s',
+      netns: wan.netns('beijing'),
+    });
+    phones.push(phone);
+    await waitFor('the talking phone listening', async () =>
+      (await boundInNetns(wan.netns('beijing'), port, 'udp')) ? true : undefined,
+    );
+    await beijing.control.logout({ agentId: talker! });
+    await beijing.control.login({
+      agentId: talker!,
+      contactUri: `sip:${talker}@127.0.0.1:${port}`,
+    });
+    await beijing.control.setReady({ agentId: talker! });
+
+    const support = async () =>
+      (await beijing.status.getStatus({})).snapshot?.skills.find((k) => k.skill === 'support');
+    await waitFor('the talking agent ready on its new phone', async () =>
+      (await support())?.agentsIdle === 1 ? true : undefined,
+    );
+    const caller = await callers('shanghai', 'talking-cut', 1, 1);
+    await waitFor(
+      'the talking agent on the call',
+      async () => ((await support())?.agentsIdle === 0 ? true : undefined),
+      60_000,
+    );
+    const answeredAt = Date.now();
+    // Healthy, the call outlives a keepalive each way, each answered by the other site's Kamailio.
+    const logOf = (siteId: string) =>
+      readFileSync(fed.sites.get(siteId)!.kamailio.handle.logFile, 'utf8');
+    const callId = await waitFor(
+      'a keepalive each way',
+      async () => {
+        const answered = (siteId: string) =>
+          [...logOf(siteId).matchAll(/keepalive of call (\S+) from the other site answered/g)].map(
+            (m) => m[1]!,
+          );
+        const atHq = answered('shanghai');
+        return atHq.find((id) => answered('beijing').includes(id));
+      },
+      (KEEPALIVE_INTERVAL_S + 10) * 1000,
+    );
+    expect(
+      agentPhoneCalls(readSippLog(phone)).find((c) => c.callId === callId)?.endedAt,
+    ).toBeUndefined();
+    const talkedMs = Date.now() - answeredAt;
+
+    await wan.cut('beijing');
+    const cutAt = Date.now();
+    const [theCall] = await finished(caller, 'talking-cut');
+    expect(theCall!.callId).toBe(callId);
+    expect(theCall!.agentPort).toBe(port);
+    expect(theCall!.outcome).toBe('answered');
+    const { code } = await phone.exited;
+    // 0: every message it got was one its scenario expects (a keepalive reaching it would not be)
+    expect(code, 'the agent phone saw its one call end as a call may').toBe(0);
+    const atPhone = agentPhoneCalls(readSippLog(phone)).find((c) => c.callId === callId)!;
+    // the agent's phone heard BYE from its Kamailio, as from the caller
+    expect(atPhone.outcome).toBe('caller-hungup');
+    const callerByeMs = theCall!.endedAt! - cutAt;
+    const agentByeMs = atPhone.endedAt! - cutAt;
+    expect(callerByeMs).toBeLessThanOrEqual(TALKING_BOUND_S * 1000);
+    expect(agentByeMs).toBeLessThanOrEqual(TALKING_BOUND_S * 1000);
+    // each Kamailio says why it hung up
+    expect(logOf('shanghai')).toMatch(
+      new RegExp(`call ${callId} ended: the other site \\(callee side\\)`),
+    );
+    expect(logOf('beijing')).toMatch(
+      new RegExp(`call ${callId} ended: the other site \\(caller side\\)`),
+    );
+    // The agent is free again, while its site is still cut off.
+    await waitFor('the talking agent free again', async () =>
+      (await support())?.agentsIdle === 1 ? true : undefined,
+    );
+    const freeMs = Date.now() - cutAt;
+
+    // The branch's events, held in its outbox during the cut: ended because the other site was lost.
+    await wan.heal('beijing');
+    const events = await callEvents((byCall) =>
+      (byCall.get(callId) ?? []).some((e) => kind(e) === 'ended'),
+    );
+    const ended = events.find((e) => e.callId === callId && kind(e) === 'ended')!;
+    expect(ended.meta!.siteId).toBe('beijing');
+    expect(ended.kind).toMatchObject({
+      value: { agentId: talker, endedBy: CallParty.CALL_PARTY_PEER_SITE_LOST },
+    });
+    console.info(
+      `wan-partition: a call talking across the WAN outlived ${Math.round(talkedMs / 1000)} s of keepalives; ` +
+        `after the cut its caller heard BYE in ${callerByeMs} ms, its agent in ${agentByeMs} ms ` +
+        `(bound ${TALKING_BOUND_S} s), the agent free again after ${freeMs} ms`,
+    );
+  }, 180_000);
 });

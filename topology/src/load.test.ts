@@ -204,6 +204,27 @@ describe('loadTopology', () => {
     ]);
   });
 
+  it('ends a talking call a minute after its peer site went silent unless told otherwise, never under 47 s', () => {
+    expect(
+      loadTopology(
+        variant((d) => {
+          delete d.routing.talkingPeerSilenceSeconds;
+        }),
+      ).routing.talkingPeerSilenceSeconds,
+    ).toBe(60);
+    const err = errorOf(
+      variant((d) => {
+        d.routing.talkingPeerSilenceSeconds = 30;
+      }),
+    );
+    expect(err.issues).toEqual([
+      {
+        path: 'routing.talkingPeerSilenceSeconds',
+        message: 'expected at least 47 seconds (Kamailio keepalives no more often than every 30 s)',
+      },
+    ]);
+  });
+
   it('rejects references to unknown tenants and sites in routing policy', () => {
     const err = errorOf(
       variant((d) => {

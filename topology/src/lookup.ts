@@ -1,5 +1,6 @@
 import {
   DEFAULT_LANGUAGE,
+  KEEPALIVE_FAILURE_SECONDS,
   type Agent,
   type Language,
   type Site,
@@ -98,6 +99,15 @@ export function webSocketUriOf(site: Site): string | undefined {
  */
 export function peerSilenceMs(topology: Topology): number {
   return topology.routing.peerSilenceSeconds * 1000;
+}
+
+/**
+ * How often a site's Kamailio sends an in-dialog keepalive over the inter-site leg of a call
+ * talking between two sites (the dialog module's ka_interval): so that a call ends at most
+ * routing.talkingPeerSilenceSeconds after the other site went silent (KEEPALIVE_FAILURE_SECONDS).
+ */
+export function talkingKeepaliveIntervalSeconds(topology: Topology): number {
+  return topology.routing.talkingPeerSilenceSeconds - KEEPALIVE_FAILURE_SECONDS;
 }
 
 /** How often a site refreshes a call another site overflowed to it while it queues here. */

@@ -363,6 +363,21 @@ export const DEFAULT_MAX_RESERVATIONS_PER_ORIGIN = 10;
 export const DEFAULT_PEER_SILENCE_SECONDS = 30;
 
 /**
+ * What an unanswered keepalive costs on top of its interval, in Kamailio (ccfed.cfg): up to 1 s
+ * until the dialog module's keepalive timer (ka_timer) sends it, 5 s until tm gives up on its reply
+ * (fr_timer), the 10 s the dialog module then leaves the dialog, and 1 s of its dialog timer's tick
+ * before the BYEs go.
+ */
+export const KEEPALIVE_FAILURE_SECONDS = 17;
+/** Kamailio's dialog module refuses to start with keepalives more often than this (ka_interval). */
+export const MIN_KEEPALIVE_INTERVAL_SECONDS = 30;
+/** See routing.talkingPeerSilenceSeconds: a minute, a keepalive every 43 s. */
+export const DEFAULT_TALKING_PEER_SILENCE_SECONDS = 60;
+/** The shortest routing.talkingPeerSilenceSeconds: a keepalive every 30 s. */
+export const MIN_TALKING_PEER_SILENCE_SECONDS =
+  MIN_KEEPALIVE_INTERVAL_SECONDS + KEEPALIVE_FAILURE_SECONDS;
+
+/**
  * How two sites' Kamailios talk to each other when one overflows a call to the other: `tls` (both
  * sites need sip.tlsPort; each side checks the other's certificate names its site) or `plain`
  * (the target's sip.transport; the peer is trusted by its address). Pairs not listed are plain.
@@ -393,6 +408,22 @@ const routing = z.strictObject({
     .min(6, 'expected at least 6 seconds')
     .max(300, 'expected at most 300 seconds')
     .default(DEFAULT_PEER_SILENCE_SECONDS),
+  /**
+   * The longest a call talking between two sites stays up once the other site stops answering
+   * (a cut link, a dead Kamailio): each site's Kamailio sends in-dialog keepalives to the other's
+   * over the inter-site leg only, and when one goes unanswered it hangs up its own side with a
+   * BYE and frees the agent. Kamailio keepalives no more often than every 30 s, so this is at
+   * least 47 s (MIN_TALKING_PEER_SILENCE_SECONDS).
+   */
+  talkingPeerSilenceSeconds: z
+    .number()
+    .int('expected a whole number of seconds')
+    .min(
+      MIN_TALKING_PEER_SILENCE_SECONDS,
+      `expected at least ${MIN_TALKING_PEER_SILENCE_SECONDS} seconds (Kamailio keepalives no more often than every 30 s)`,
+    )
+    .max(3600, 'expected at most 3600 seconds')
+    .default(DEFAULT_TALKING_PEER_SILENCE_SECONDS),
   /**
    * Reservations one origin site may hold at once (overflows the router sent that their targets
    * do not show yet). Beyond it the origin's calls stay: one site, buggy or compromised, cannot

@@ -153,4 +153,23 @@ describe("a site's Kamailio files", () => {
       /ring timeout 10000 ms plus a refresh interval of 2000 ms reaches routing.peerSilenceSeconds \(12 s\)/,
     );
   });
+
+  it('keepalives a talking call across sites so that a silent peer ends it within talkingPeerSilenceSeconds', () => {
+    // the default, a minute: a keepalive every 43 s, and 17 s for a lost one to end the call
+    expect(kamailioConfig(topology(), 'beijing', undefined, '')).toContain(
+      '#!substdef "!KEEPALIVE_INTERVAL_S!43!g"',
+    );
+    const shortest = topology((doc) => {
+      doc.routing.talkingPeerSilenceSeconds = 47;
+    });
+    expect(kamailioConfig(shortest, 'beijing', undefined, '')).toContain(
+      '#!substdef "!KEEPALIVE_INTERVAL_S!30!g"',
+    );
+    // Kamailio keepalives no more often than every 30 s: a shorter bound cannot be kept
+    expect(() =>
+      topology((doc) => {
+        doc.routing.talkingPeerSilenceSeconds = 46;
+      }),
+    ).toThrow(/routing\.talkingPeerSilenceSeconds.*at least 47 seconds/s);
+  });
 });

@@ -6,8 +6,11 @@ import {
   peerProgressIntervalMs,
   peerSilenceMs,
   peerTransport,
+  MIN_KEEPALIVE_INTERVAL_SECONDS,
+  MIN_TALKING_PEER_SILENCE_SECONDS,
   sipDomainOf,
   siteById,
+  talkingKeepaliveIntervalSeconds,
   type Topology,
 } from '@ccfed/topology';
 import type { TlsFiles } from '../pki.js';
@@ -87,6 +90,12 @@ export function kamailioConfig(
     throw new Error(
       `ring timeout ${tuning.ringTimeoutMs} ms plus a refresh interval of ${refreshMs} ms reaches routing.peerSilenceSeconds (${topology.routing.peerSilenceSeconds} s): raise peerSilenceSeconds or shorten the ring`,
     );
+  // Kamailio's dialog module refuses to start with keepalives more often than every 30 s.
+  const keepaliveS = talkingKeepaliveIntervalSeconds(topology);
+  if (keepaliveS < MIN_KEEPALIVE_INTERVAL_SECONDS)
+    throw new Error(
+      `routing.talkingPeerSilenceSeconds (${topology.routing.talkingPeerSilenceSeconds} s) leaves keepalives every ${keepaliveS} s: Kamailio needs at least ${MIN_KEEPALIVE_INTERVAL_SECONDS}, raise it to ${MIN_TALKING_PEER_SILENCE_SECONDS} or more`,
+    );
   const fb = site.fallback;
   const tlsPeers = tlsPeersOf(topology, site.id);
   // A number may start with '+', which a regular expression must not read as "one or more".
@@ -104,6 +113,9 @@ export function kamailioConfig(
     ['RTPENGINE_HTTP', `http://127.0.0.1:${site.media.ngHttpPort}/ng`],
     ['QUEUE_TIMEOUT_MS', tuning.queueTimeoutMs],
     ['RING_TIMEOUT_MS', tuning.ringTimeoutMs],
+    // In-dialog keepalives over the inter-site leg of a call talking between sites (docs/
+    // operations.md, "Site cut off").
+    ['KEEPALIVE_INTERVAL_S', keepaliveS],
     ['RESTART_GRACE_S', Math.ceil((tuning.restartGraceMs ?? 10_000) / 1000)],
     ['SIP_CHILDREN', tuning.children],
     ['REJECT_CODE', fb.action === 'reject' ? fb.code : 503],

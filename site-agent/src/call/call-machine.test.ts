@@ -209,6 +209,32 @@ describe('a call answered at this site', () => {
     ]);
   });
 
+  it('ended by Kamailio when the other site of the call went silent: the agent is freed, the event says so', () => {
+    const { state, effects } = run(queuedAndRinging(), [
+      [15_000, { type: 'answered' }],
+      [95_000, { type: 'ended', by: 'peer_silent' }],
+    ]);
+    expect(brief(effects[1]!)).toEqual([
+      'agent: confirmed -> terminated',
+      'caller: confirmed -> terminated',
+      'leave answered',
+      'publish ended',
+      'acd hang_up',
+      'log call_peer_site_lost',
+    ]);
+    expect(state.phase).toMatchObject({ name: 'wrap_up', agentId: 'bj-001' });
+    const ended = effects[1]!.find((e) => e.type === 'publish')!;
+    expect(ended.kind).toEqual({
+      $case: 'ended',
+      value: {
+        agentId: 'bj-001',
+        talkMs: 80_000,
+        holdMs: 0,
+        endedBy: CallParty.CALL_PARTY_PEER_SITE_LOST,
+      },
+    });
+  });
+
   it('ends the wrap-up with what its agent recorded, once, and nobody else’s record', () => {
     const record = {
       disposition: 'escalated',

@@ -324,6 +324,8 @@ const ENDED_BY: Record<string, CallParty> = {
   caller: CallParty.CALL_PARTY_CALLER,
   callee: CallParty.CALL_PARTY_AGENT,
   timeout: CallParty.CALL_PARTY_SYSTEM,
+  // Kamailio hung up this site's side: the other site of the call stopped answering keepalives
+  peer_silent: CallParty.CALL_PARTY_PEER_SITE_LOST,
 };
 
 /** A call admitted at this site, before the ACD has seen it. */
@@ -677,6 +679,14 @@ export function step(state: CallState, input: CallInput, nowMs: number, siteId: 
         },
       });
       fx.push({ type: 'acd', op: 'hang_up' });
+      if (input.by === 'peer_silent')
+        fx.push({
+          type: 'log',
+          level: 'warn',
+          event: 'call_peer_site_lost',
+          message: 'call ended by Kamailio: the other site stopped answering its keepalives',
+          fields: { agentId: phase.agentId, originSite: state.context.originSite },
+        });
       return fx.done();
     }
     case 'wrap_up_recorded': {

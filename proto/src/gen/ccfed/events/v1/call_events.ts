@@ -10,11 +10,19 @@ import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import { CustomerTier, customerTierFromJSON, customerTierToJSON, EventMeta } from "./meta.js";
 import { ComplaintSeverity, complaintSeverityFromJSON, complaintSeverityToJSON } from "./survey.js";
 
+/** Who ended a call (ClickHouse: call_events.ended_by, the number). */
 export enum CallParty {
   CALL_PARTY_UNSPECIFIED = 0,
   CALL_PARTY_CALLER = 1,
   CALL_PARTY_AGENT = 2,
+  /** CALL_PARTY_SYSTEM - This site: a limit ran out (Kamailio's 12 h dialog timeout), or the site agent lost track. */
   CALL_PARTY_SYSTEM = 3,
+  /**
+   * CALL_PARTY_PEER_SITE_LOST - This site, because the other site of a call talking between the two stopped answering its
+   * keepalives (a WAN cut, a dead Kamailio): its Kamailio hung up this site's side
+   * (routing.talkingPeerSilenceSeconds; docs/operations.md, "Site cut off").
+   */
+  CALL_PARTY_PEER_SITE_LOST = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -32,6 +40,9 @@ export function callPartyFromJSON(object: any): CallParty {
     case 3:
     case "CALL_PARTY_SYSTEM":
       return CallParty.CALL_PARTY_SYSTEM;
+    case 4:
+    case "CALL_PARTY_PEER_SITE_LOST":
+      return CallParty.CALL_PARTY_PEER_SITE_LOST;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -49,6 +60,8 @@ export function callPartyToJSON(object: CallParty): string {
       return "CALL_PARTY_AGENT";
     case CallParty.CALL_PARTY_SYSTEM:
       return "CALL_PARTY_SYSTEM";
+    case CallParty.CALL_PARTY_PEER_SITE_LOST:
+      return "CALL_PARTY_PEER_SITE_LOST";
     case CallParty.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
