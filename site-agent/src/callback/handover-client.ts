@@ -8,7 +8,7 @@ import { secureChannel, type Clock, type TlsMaterial } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
 import type { Topology } from '@ccfed/topology';
 import { ClientError, createClient, Status, type Channel } from 'nice-grpc';
-import type { HandOverCallback } from './callback-desk.js';
+import type { HandOverCallback } from './handover-desk.js';
 import { signHandover, type Handover } from './handover.js';
 
 /** How long a handover may take, TLS handshake included, before the callback stays here. */
