@@ -22,10 +22,10 @@ import type { Dialer, DialOutcome, DialRequest } from '../dialer/port.js';
 import { callerHash } from '../caller-hash.js';
 import type { EventStamper } from '../events/event-meta.js';
 import type { CallbackStore, StoredCallback } from './callback-store.js';
-import type { Handover } from './handover.js';
+import type { Handover, HandoverQuery, HandoverSettlement } from './handover.js';
 import {
   HandoverDesk,
-  type HandOverCallback,
+  type HandoverChannel,
   type ReceiveAnswer,
   type WaitingCallback,
 } from './handover-desk.js';
@@ -33,6 +33,7 @@ import {
 export {
   HANDED_IN_MEMORY_MS,
   type HandOverCallback,
+  type HandoverChannel,
   type WaitingCallback,
 } from './handover-desk.js';
 
@@ -51,8 +52,8 @@ export interface CallbackDeskDeps {
   readonly callerHashKey?: string;
   /** This site's id (the origin a handover names). */
   readonly siteId?: string;
-  /** Hands a callback to another site; without it callbacks are served here only. */
-  readonly handOver?: HandOverCallback;
+  /** The channel to other sites (handover-client.ts); without it callbacks are served here only. */
+  readonly handoverChannel?: HandoverChannel;
 }
 
 /** How far ahead a callback may be scheduled. */
@@ -159,6 +160,7 @@ export class CallbackDesk {
   restore(): number {
     const kept = this.deps.store.loadAll();
     for (const cb of kept) {
+      if (this.handovers.committedAway(cb.id)) continue;
       this.envelopes.set(cb.id, { customerId: cb.customerId, traceparent: cb.traceparent });
       if (!this.policyOf(cb.skill)) {
         this.deps.log.warn(
@@ -169,7 +171,8 @@ export class CallbackDesk {
         continue;
       }
       this.book.restore(cb);
-      this.offer(cb);
+      // Taken provisionally: held, not queued, until the origin's decision (tick() asks it).
+      if (!cb.provisional) this.offer(cb);
     }
     if (kept.length > 0)
       this.deps.log.info(
@@ -360,6 +363,21 @@ export class CallbackDesk {
     return this.handovers.receiveHandover(h, site);
   }
 
+  /** The origin's decision on a handover this site took provisionally (handover-desk.ts). */
+  settleHandover(s: HandoverSettlement): { readonly known: boolean } {
+    return this.handovers.settle(s);
+  }
+
+  /** Another site asks what this site decided on a handover (handover-desk.ts). */
+  handoverOutcome(q: HandoverQuery): { readonly committed: boolean } {
+    return this.handovers.outcome(q);
+  }
+
+  /** Sends the handovers' due settlements and questions; the site calls it every second. */
+  tick(): void {
+    this.handovers.tick();
+  }
+
   /** Whether `id` is a callback this site holds (not a live call). */
   holds(id: string): boolean {
     return this.book.get(id) !== undefined;
@@ -396,7 +414,7 @@ export class CallbackDesk {
     const cb = this.book.get(id);
     if (!cb || (tenantIds !== 'all' && !tenantIds.has(cb.tenantId))) return { kind: 'unknown' };
     if (cb.dialing) return { kind: 'dialing' };
-    if (cb.handingOver) return { kind: 'handing_over' };
+    if (cb.handingOver || cb.provisional) return { kind: 'handing_over' };
     this.book.cancel(id);
     this.carryOut(this.deps.acd.abandon(id).effects);
     this.ended(cb, 'cancelled', by);
@@ -407,7 +425,7 @@ export class CallbackDesk {
   pending(tenantIds: ReadonlySet<string> | 'all', skill?: string): PendingCallback[] {
     return this.book
       .pending(skill)
-      .filter((c) => tenantIds === 'all' || tenantIds.has(c.tenantId))
+      .filter((c) => !c.provisional && (tenantIds === 'all' || tenantIds.has(c.tenantId)))
       .map((c) => this.view(c));
   }
 

@@ -15,9 +15,17 @@ import { Acd } from '../acd/acd.js';
 import { acdSetup } from '../acd/from-topology.js';
 import type { Dialer, DialOutcome, DialRequest } from '../dialer/port.js';
 import { EventStamper } from '../events/event-meta.js';
-import { CallbackDesk, type HandOverCallback, type TakeCallback } from './callback-desk.js';
+import { CallbackDesk, type HandoverChannel, type TakeCallback } from './callback-desk.js';
 import { CallbackStore } from './callback-store.js';
-import { checkHandover, signHandover, verifyHandover } from './handover.js';
+import {
+  checkHandover,
+  signHandover,
+  signQuery,
+  signSettlement,
+  verifyHandover,
+  verifyQuery,
+  verifySettlement,
+} from './handover.js';
 
 const EXAMPLE = new URL('../../../topology/example.yaml', import.meta.url).pathname;
 const T0 = Date.parse('2026-12-07T06:00:00Z');
@@ -46,24 +54,25 @@ class ScriptedDialer implements Dialer {
 const settle = () => new Promise((r) => setImmediate(r));
 
 /** One site: its desk over its ACD, agents of acme-bank with sales logged in (not ready). */
-function site(siteId: string, clock: ManualClock, handOver?: HandOverCallback) {
+function site(siteId: string, clock: ManualClock, channel: HandoverChannel, dir?: string) {
   const s = topo.sites.find((x) => x.id === siteId)!;
   const acd = new Acd({ clock, ...acdSetup(topo, s) });
-  const dir = join(mkdtempSync(join(tmpdir(), `ccfed-handover-${siteId}-`)), 'callbacks');
+  const callbacks =
+    dir ?? join(mkdtempSync(join(tmpdir(), `ccfed-handover-${siteId}-`)), 'callbacks');
   const events: CallEvent[] = [];
   const dialer = new ScriptedDialer();
   const desk: CallbackDesk = new CallbackDesk({
     clock,
     topology: topo,
     acd,
-    store: new CallbackStore(dir),
+    store: new CallbackStore(callbacks),
     dialer,
     stamper: new EventStamper({ clock, siteId }),
     publisher: { callEvent: async (e) => void events.push(e) },
     log: pino({ level: 'silent' }),
     newId: () => `cb-${siteId}`,
     siteId,
-    ...(handOver && { handOver }),
+    handoverChannel: channel,
   });
   desk.attach((fx) => {
     for (const a of fx.assignments) desk.assigned(a);
@@ -74,8 +83,9 @@ function site(siteId: string, clock: ManualClock, handOver?: HandOverCallback) {
     for (const a of acd.ready(agentId).assignments) desk.assigned(a);
   };
   const kinds = () => events.map((e) => e.kind!.$case);
-  return { acd, desk, dir, events, dialer, agentId, ready, kinds };
+  return { acd, desk, dir: callbacks, events, dialer, agentId, ready, kinds };
 }
+type Site = ReturnType<typeof site>;
 
 const ask = (over: Partial<TakeCallback> = {}): TakeCallback => ({
   tenantId: 'acme-bank',
@@ -92,49 +102,124 @@ const ask = (over: Partial<TakeCallback> = {}): TakeCallback => ({
   ...over,
 });
 
+/** A message of the confirm step's channel, each way; `Reply` ones are the answers. */
+type Message = 'handover' | 'handoverReply' | 'settle' | 'settleReply' | 'outcome' | 'outcomeReply';
+
 /**
  * Beijing (the origin, nobody ready) and Guangzhou (the target), joined as the RPC joins them:
- * the handover signed at the origin, checked and verified at the target, then received with the
- * target's threshold. `channel` may break the way instead.
+ * each message signed at its sender, checked and verified at its receiver, then handed to the
+ * other desk. `channel` may break the way instead; `lose` loses the next n messages of a kind
+ * (a request lost never reaches the other site; a reply lost was acted on there, then lost).
+ * A handover request waits until `deliver()` lets it through (a turn may come meanwhile).
  */
 function federation(
   opts: { thresholdMs?: number; channel?: 'down' | 'tamper'; drained?: boolean } = {},
 ) {
   const clock = new ManualClock(T0);
-  let answer: (() => void) | undefined;
-  const handOver: HandOverCallback = async (targetSiteId, h) => {
-    expect(targetSiteId).toBe('guangzhou');
-    if (opts.channel === 'down') throw new Error('connect ECONNREFUSED 127.0.0.1:50061');
-    const signature = signHandover(KEY, h, clock.now());
-    const sent = opts.channel === 'tamper' ? { ...h, tier: 4 } : h;
-    // The answer waits until the test lets it through (a turn may come meanwhile).
-    await new Promise<void>((r) => (answer = r));
-    const checked = checkHandover(
-      {
-        ...sent,
-        arrivalTime: new Date(sent.arrivalMs),
-        requestedAt: new Date(sent.requestedAtMs),
-        notBefore: sent.notBeforeMs === undefined ? undefined : new Date(sent.notBeforeMs),
-      },
-      topo,
-      clock.now(),
-    );
-    if ('error' in checked) throw new Error(checked.error);
-    const verdict = verifyHandover([KEY], checked.ok, signature, clock.now());
-    if (!verdict.ok) throw new Error(`PERMISSION_DENIED: signature: ${verdict.reason}`);
-    return target.desk.receiveHandover(checked.ok, {
-      thresholdMs: opts.thresholdMs ?? 30_000,
-      drained: opts.drained ?? false,
-    }) as { accepted: boolean; reason: string };
+  const lost = new Map<Message, number>();
+  const loses = (m: Message) => {
+    const n = lost.get(m) ?? 0;
+    if (n > 0) lost.set(m, n - 1);
+    return n > 0;
   };
-  const origin = site('beijing', clock, handOver);
-  const target = site('guangzhou', clock);
+  const sent: Message[] = [];
+  let answer: (() => void) | undefined;
+  const gone = (m: Message) => new Error(`${m} lost: deadline exceeded`);
+  const channel: HandoverChannel = {
+    handOver: async (targetSiteId, h) => {
+      expect(targetSiteId).toBe('guangzhou');
+      sent.push('handover');
+      if (opts.channel === 'down') throw new Error('connect ECONNREFUSED 127.0.0.1:50061');
+      const signature = signHandover(KEY, h, clock.now());
+      const wire = opts.channel === 'tamper' ? { ...h, tier: 4 } : h;
+      await new Promise<void>((r) => (answer = r));
+      if (loses('handover')) throw gone('handover');
+      const checked = checkHandover(
+        {
+          ...wire,
+          arrivalTime: new Date(wire.arrivalMs),
+          requestedAt: new Date(wire.requestedAtMs),
+          notBefore: wire.notBeforeMs === undefined ? undefined : new Date(wire.notBeforeMs),
+        },
+        topo,
+        clock.now(),
+      );
+      if ('error' in checked) throw new Error(checked.error);
+      const verdict = verifyHandover([KEY], checked.ok, signature, clock.now());
+      if (!verdict.ok) throw new Error(`PERMISSION_DENIED: signature: ${verdict.reason}`);
+      const r = fed.target.desk.receiveHandover(checked.ok, {
+        thresholdMs: opts.thresholdMs ?? 30_000,
+        drained: opts.drained ?? false,
+      });
+      if (loses('handoverReply')) throw gone('handoverReply');
+      return r as { accepted: boolean; reason: string };
+    },
+    settle: async (targetSiteId, s) => {
+      expect(targetSiteId).toBe('guangzhou');
+      sent.push('settle');
+      const signature = signSettlement(KEY, s, clock.now());
+      await settle();
+      if (loses('settle')) throw gone('settle');
+      if (!verifySettlement([KEY], s, signature, clock.now()).ok) throw new Error('bad signature');
+      const r = fed.target.desk.settleHandover(s);
+      if (loses('settleReply')) throw gone('settleReply');
+      return r;
+    },
+    outcome: async (originSiteId, q) => {
+      expect(originSiteId).toBe('beijing');
+      sent.push('outcome');
+      const signature = signQuery(KEY, q, clock.now());
+      await settle();
+      if (loses('outcome')) throw gone('outcome');
+      if (!verifyQuery([KEY], q, signature, clock.now()).ok) throw new Error('bad signature');
+      const r = fed.origin.desk.handoverOutcome(q);
+      if (loses('outcomeReply')) throw gone('outcomeReply');
+      return r;
+    },
+  };
   const deliver = async () => {
     await settle();
     answer?.();
-    await settle();
+    for (let i = 0; i < 6; i++) await settle();
   };
-  return { clock, origin, target, deliver };
+  /** Time passes by `ms`, both sites' ticks run, and what they sent is carried. */
+  const after = async (ms: number) => {
+    clock.advance(ms);
+    fed.origin.desk.tick();
+    fed.target.desk.tick();
+    for (let i = 0; i < 6; i++) await settle();
+  };
+  /** The site agent is killed and started again over the same data directory. */
+  const restart = (which: 'origin' | 'target') => {
+    const was = fed[which];
+    const again = site(was === fed.origin ? 'beijing' : 'guangzhou', clock, channel, was.dir);
+    again.desk.restore();
+    fed[which] = again;
+    return again;
+  };
+  const fed: { origin: Site; target: Site } = {
+    origin: site('beijing', clock, channel),
+    target: site('guangzhou', clock, channel),
+  };
+  return {
+    clock,
+    get origin() {
+      return fed.origin;
+    },
+    get target() {
+      return fed.target;
+    },
+    deliver,
+    after,
+    restart,
+    sent,
+    lose: (m: Message, n = 1) => lost.set(m, n),
+    /** Who holds the callback now, and who may dial it (queued, not provisional). */
+    holders: () =>
+      (['origin', 'target'] as const).filter((w) =>
+        fed[w].desk.pending('all').some((c) => c.id === 'cb-beijing'),
+      ),
+  };
 }
 
 describe('a callback handed to another site', () => {
@@ -394,6 +479,14 @@ describe('a callback handed to another site', () => {
     };
     const site = { thresholdMs: 30_000, drained: false };
     expect(target.desk.receiveHandover(h, site)).toMatchObject({ accepted: true });
+    expect(target.desk.receiveHandover(h, site)).toMatchObject({ accepted: true });
+    // Held provisionally, once: not listed, not queued, no event until the origin commits.
+    expect(target.desk.pending('all')).toEqual([]);
+    expect(target.desk.holds('cb-beijing')).toBe(true);
+    expect(target.kinds()).toEqual([]);
+    const commit = { callbackId: 'cb-beijing', originSiteId: 'beijing', decisionId: 'd-7' };
+    expect(target.desk.settleHandover({ ...commit, committed: true })).toEqual({ known: true });
+    expect(target.desk.settleHandover({ ...commit, committed: true })).toEqual({ known: true });
     expect(target.desk.receiveHandover(h, site)).toMatchObject({ accepted: true });
     expect(target.desk.pending('all')).toHaveLength(1);
     expect(target.kinds()).toEqual(['callbackHandedIn', 'callbackAttemptStarted']);
