@@ -228,6 +228,11 @@ export interface HandoverQuery {
   readonly decisionId: string;
 }
 
+/**
+ * How long a target remembers a handover it confirmed (journaled): a late copy of its request,
+ * fresh for SIGNATURE_MAX_AGE_MS at most, is answered "taken", never taken twice.
+ */
+export const HANDED_IN_MEMORY_MS = 10 * 60_000;
 /** A target asks about a provisional handover it has heard nothing about after this long. */
 export const PROVISIONAL_ASK_AFTER_MS = 10_000;
 /** The origin tells a target its decision again after this long without an answer. */
