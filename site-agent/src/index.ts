@@ -188,7 +188,7 @@ await startProcess('site-agent', async () => {
     log,
     callerHashKey: config.CCFED_CALLER_HASH_KEY,
     siteId: site.id,
-    handOver: handovers.handOver,
+    handoverChannel: handovers,
   });
   // What a restart must not lose (agents' states, calls' places and states): read before anything
   // changes, saved after every change (docs/operations.md, "Site agent restart").
@@ -463,6 +463,8 @@ await startProcess('site-agent', async () => {
             thresholdMs: thresholdMs.get(h.skill),
             drained: drain.current.drained,
           }),
+        settle: (s) => callbacks.settleHandover(s),
+        outcome: (q) => callbacks.handoverOutcome(q),
       },
       topology,
       federationKeys: keys,
@@ -474,7 +476,11 @@ await startProcess('site-agent', async () => {
   // with the fallback), then timers, then flush events. The site state first of all: the calls stay with Kamailio, and the next run
   // takes them up from it as they are now.
   lifecycle.onShutdown('keep the site state', () => siteState.freeze());
+  // The handovers' confirm step, every second: decisions told again until the target answers,
+  // provisional callbacks asked about (docs/callbacks.md, "Never at two sites").
+  const handoverTicks = setInterval(() => callbacks.tick(), 1_000);
   lifecycle.onShutdown('stop overflow requests', async () => {
+    clearInterval(handoverTicks);
     await outbound?.stop();
     router?.close();
     handovers.close();

@@ -6,8 +6,10 @@
 // it over (SiteAgent.HandOverCallback, mutual TLS between the two sites, signed); Guangzhou queues
 // it at its original place, reserves its agent and its own dialer calls the customer through its
 // own Kamailio and trunk; the customer answers. Every step is a call event, at the site where it
-// happened, and none carries the number.
-import { mkdirSync } from 'node:fs';
+// happened, and none carries the number. The confirm step: Guangzhou takes it provisionally and
+// queues it only once Beijing has journaled its commit and told it (SettleCallbackHandover), so the
+// hand-in follows the hand-over, and Beijing's journal is empty once Guangzhou acknowledged.
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentState, CallEvent } from '@ccfed/proto';
 import { freePort } from '@ccfed/services';
@@ -149,11 +151,17 @@ describe('a callback handed to another site through the router', () => {
     expect(at('callbackHandedIn').kind).toMatchObject({ value: { decisionId: decision } });
     expect(JSON.stringify(seen.filter((e) => e.callId === id))).not.toContain('8613800138000');
     // From due at Beijing to queued at Guangzhou: the overflow scan, the router (warming up from
-    // its start just before), the handover; and the handover alone (taken there → gone here).
+    // its start just before), the handover; and the confirm step alone (committed and gone at
+    // Beijing → confirmed and queued at Guangzhou).
     const time = (k: Kind) => at(k).meta!.eventTime!.getTime();
     console.info(
-      `callback handover: due → handed in ${time('callbackHandedIn') - arrival.getTime()} ms; handed in → handed over ${time('callbackHandedOver') - time('callbackHandedIn')} ms`,
+      `callback handover: due → handed in ${time('callbackHandedIn') - arrival.getTime()} ms; handed over → handed in ${time('callbackHandedIn') - time('callbackHandedOver')} ms`,
     );
     expect(time('callbackHandedIn') - arrival.getTime()).toBeLessThan(30_000);
+    expect(time('callbackHandedIn')).toBeGreaterThanOrEqual(time('callbackHandedOver'));
+    // Beijing's commit was acknowledged: nothing left in its journal; Guangzhou remembers it took it.
+    const journal = (s: typeof beijing) => readdirSync(join(s.dataDir, 'callback-handovers'));
+    expect(journal(beijing)).toEqual([]);
+    expect(journal(guangzhou)).toEqual([expect.stringMatching(/^confirmed-[0-9a-f]{40}\.json$/)]);
   }, 120_000);
 });

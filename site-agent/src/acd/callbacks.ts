@@ -51,6 +51,11 @@ export interface Callback extends CallbackRequest {
   readonly dialing?: { readonly attemptId: string; readonly agentId: string };
   /** Being handed to another site: held here, served nowhere, until the target answers. */
   readonly handingOver?: { readonly targetSiteId: string; readonly decisionId: string };
+  /**
+   * Taken from another site provisionally (handover.ts, the confirm step): held here, its place
+   * and number kept, served nowhere until the origin says it committed this handover.
+   */
+  readonly provisional?: { readonly decisionId: string; readonly sinceMs: number };
 }
 
 export type RequestRefusal =
@@ -125,6 +130,7 @@ export class CallbackBook {
       readonly requestedAtMs: number;
       readonly attempts: number;
       readonly notBeforeMs?: number;
+      readonly provisional?: { readonly decisionId: string; readonly sinceMs: number };
     },
   ): { ok: Callback; refused?: never } | { ok?: never; refused: RequestRefusal } {
     const r = this.request(req, carried.requestedAtMs);
@@ -134,9 +140,19 @@ export class CallbackBook {
       ...r.ok,
       attempts: carried.attempts,
       ...(notBeforeMs > 0 ? { notBeforeMs } : {}),
+      ...(carried.provisional ? { provisional: carried.provisional } : {}),
     };
     this.byId.set(cb.id, cb);
     return { ok: cb };
+  }
+
+  /** The origin committed the handover of a provisional callback: it is served here from now on. */
+  confirm(id: string): Callback {
+    const cb = this.must(id);
+    if (!cb.provisional) throw new CallbackError(`callback ${id} is not held provisionally`);
+    const { provisional: _settled, ...rest } = cb;
+    this.byId.set(id, rest);
+    return rest;
   }
 
   /** Puts back a callback from the site's durable state (after a restart), as it was. */

@@ -22,25 +22,20 @@ import type { Dialer, DialOutcome, DialRequest } from '../dialer/port.js';
 import { callerHash } from '../caller-hash.js';
 import type { EventStamper } from '../events/event-meta.js';
 import type { CallbackStore, StoredCallback } from './callback-store.js';
-import { handoverAcceptance, type Handover } from './handover.js';
+import type { Handover, HandoverQuery, HandoverSettlement } from './handover.js';
+import {
+  HandoverDesk,
+  type HandoverChannel,
+  type ReceiveAnswer,
+  type WaitingCallback,
+} from './handover-desk.js';
 
-/** How the site hands a callback to another site (handover-client.ts): the target's answer. */
-export type HandOverCallback = (
-  targetSiteId: string,
-  handover: Handover,
-) => Promise<{ readonly accepted: boolean; readonly reason: string }>;
-
-/** A pending callback as the overflow trigger sees it (overflow/trigger.ts, outbound.ts). */
-export interface WaitingCallback {
-  readonly callId: string;
-  readonly skill: string;
-  readonly tenantId: string;
-  readonly tier: number;
-  readonly waitedMs: number;
-  readonly expectedWaitMs: number;
-  readonly hops: number;
-  readonly traceparent: string;
-}
+export {
+  HANDED_IN_MEMORY_MS,
+  type HandOverCallback,
+  type HandoverChannel,
+  type WaitingCallback,
+} from './handover-desk.js';
 
 export interface CallbackDeskDeps {
   readonly clock: Clock;
@@ -57,12 +52,9 @@ export interface CallbackDeskDeps {
   readonly callerHashKey?: string;
   /** This site's id (the origin a handover names). */
   readonly siteId?: string;
-  /** Hands a callback to another site; without it callbacks are served here only. */
-  readonly handOver?: HandOverCallback;
+  /** The channel to other sites (handover-client.ts); without it callbacks are served here only. */
+  readonly handoverChannel?: HandoverChannel;
 }
-
-/** How long a site remembers a callback it took from another site (a repeat is answered taken). */
-export const HANDED_IN_MEMORY_MS = 10 * 60_000;
 
 /** How far ahead a callback may be scheduled. */
 export const MAX_SCHEDULE_AHEAD_MS = 7 * 24 * 3600_000;
@@ -126,23 +118,20 @@ export class CallbackDesk {
    */
   private readonly callersOnLine = new Map<string, (() => void) | undefined>();
 
-  /**
-   * Callbacks taken from other sites lately (id → origin, until when remembered): an origin that
-   * asks again because the answer was lost on the way is told "taken", even once it was served.
-   */
-  private readonly handedIn = new Map<string, { origin: string; untilMs: number }>();
-
-  /**
-   * When each callback's last handover was refused: it does not ask the router again before the
-   * topology's re-request interval, as a caller would not (the trigger forgot it while it was away).
-   */
-  private readonly handoverRefusedAt = new Map<string, number>();
-
-  /** Attempts whose turn came while their callback was being handed over: dialed if it stays. */
-  private readonly heldForHandover = new Map<string, () => void>();
+  /** Callbacks between sites: handing over and taking in (handover-desk.ts). */
+  private readonly handovers: HandoverDesk;
 
   constructor(private readonly deps: CallbackDeskDeps) {
     this.book = new CallbackBook((skill) => this.policyOf(skill));
+    this.handovers = new HandoverDesk(deps, {
+      book: this.book,
+      envelopes: this.envelopes,
+      policyOf: (skill) => this.policyOf(skill),
+      callerOnLine: (id) => this.callersOnLine.has(id),
+      carryOut: (fx) => this.carryOut(fx),
+      offer: (cb) => this.offer(cb),
+      publish: (cb, kind) => this.publish(cb, kind),
+    });
   }
 
   /** The call flow carries out the ACD's effects of callbacks' steps (agent events, rings). */
@@ -171,6 +160,7 @@ export class CallbackDesk {
   restore(): number {
     const kept = this.deps.store.loadAll();
     for (const cb of kept) {
+      if (this.handovers.committedAway(cb.id)) continue;
       this.envelopes.set(cb.id, { customerId: cb.customerId, traceparent: cb.traceparent });
       if (!this.policyOf(cb.skill)) {
         this.deps.log.warn(
@@ -181,7 +171,8 @@ export class CallbackDesk {
         continue;
       }
       this.book.restore(cb);
-      this.offer(cb);
+      // Taken provisionally: held, not queued, until the origin's decision (tick() asks it).
+      if (!cb.provisional) this.offer(cb);
     }
     if (kept.length > 0)
       this.deps.log.info(
@@ -349,256 +340,47 @@ export class CallbackDesk {
         { event: 'callback_dial_held', callbackId: cb.id, agentId: a.agentId },
         'callback: agent reserved; dialing once the handover to another site is settled',
       );
-      this.heldForHandover.set(cb.id, dial);
+      this.handovers.holdTurn(cb.id, dial);
     } else dial();
     return true;
   }
 
-  /**
-   * The pending callbacks that may ask the router for another site (overflow/outbound.ts): held
-   * and taken here, queued (not dialing, not reserved), due, and no caller still on the line.
-   * Their wait so far runs from their place (arrival or scheduled time).
-   */
+  /** The pending callbacks that may ask the router for another site (handover-desk.ts). */
   waitingCallbacks(): WaitingCallback[] {
-    if (!this.deps.handOver) return [];
-    const now = this.deps.clock.now();
-    const againAfterMs = this.deps.topology.routing.reRequestIntervalSeconds * 1000;
-    for (const [id, at] of this.handoverRefusedAt)
-      if (now - at >= againAfterMs || !this.book.get(id)) this.handoverRefusedAt.delete(id);
-    const waiting: WaitingCallback[] = [];
-    for (const cb of this.book.pending()) {
-      if (!this.book.mayHandOver(cb.id, now) || this.callersOnLine.has(cb.id)) continue;
-      if (this.handoverRefusedAt.has(cb.id)) continue;
-      const expectedWaitMs = this.deps.acd.expectedWaitOf(cb.id);
-      if (expectedWaitMs === undefined) continue;
-      waiting.push({
-        callId: cb.id,
-        skill: cb.skill,
-        tenantId: cb.tenantId,
-        tier: cb.tier,
-        waitedMs: Math.max(0, now - cb.arrivalMs),
-        expectedWaitMs,
-        hops: 0,
-        traceparent: this.envelopes.get(cb.id)?.traceparent ?? '',
-      });
-    }
-    return waiting;
+    return this.handovers.waitingCallbacks();
+  }
+
+  /** The router chose another site for callback `id`: hands it over (handover-desk.ts). */
+  handOver(id: string, target: { readonly siteId: string; readonly decisionId: string }): boolean {
+    return this.handovers.handOver(id, target);
+  }
+
+  /** Another site hands this site a callback: taken or refused (handover-desk.ts). */
+  receiveHandover(
+    h: Handover,
+    site: { readonly thresholdMs: number | undefined; readonly drained: boolean },
+  ): ReceiveAnswer {
+    return this.handovers.receiveHandover(h, site);
+  }
+
+  /** The origin's decision on a handover this site took provisionally (handover-desk.ts). */
+  settleHandover(s: HandoverSettlement): { readonly known: boolean } {
+    return this.handovers.settle(s);
+  }
+
+  /** Another site asks what this site decided on a handover (handover-desk.ts). */
+  handoverOutcome(q: HandoverQuery): { readonly committed: boolean } {
+    return this.handovers.outcome(q);
+  }
+
+  /** Sends the handovers' due settlements and questions; the site calls it every second. */
+  tick(): void {
+    this.handovers.tick();
   }
 
   /** Whether `id` is a callback this site holds (not a live call). */
   holds(id: string): boolean {
     return this.book.get(id) !== undefined;
-  }
-
-  /**
-   * The router chose `target` for callback `id`: hands it over (asynchronously). The callback
-   * stays held here, in its place, until the target answers; taken there, it leaves this site;
-   * refused or unreachable, it stays. False when it may not be handed over now.
-   */
-  handOver(id: string, target: { readonly siteId: string; readonly decisionId: string }): boolean {
-    const { handOver, siteId } = this.deps;
-    if (!handOver || !siteId || target.siteId === siteId) return false;
-    if (!this.book.mayHandOver(id, this.deps.clock.now()) || this.callersOnLine.has(id))
-      return false;
-    const cb = this.book.beginHandover(id, {
-      targetSiteId: target.siteId,
-      decisionId: target.decisionId,
-    });
-    const envelope = this.envelopes.get(id) ?? { customerId: '', traceparent: '' };
-    const handover: Handover = {
-      callbackId: cb.id,
-      originSiteId: siteId,
-      tenantId: cb.tenantId,
-      skill: cb.skill,
-      tier: cb.tier,
-      number: cb.number,
-      callerHash: cb.callerHash,
-      customerId: envelope.customerId,
-      arrivalMs: cb.arrivalMs,
-      requestedAtMs: cb.requestedAtMs,
-      scheduled: cb.scheduled,
-      attempts: cb.attempts,
-      ...(cb.notBeforeMs === undefined ? {} : { notBeforeMs: cb.notBeforeMs }),
-      decisionId: target.decisionId,
-      traceparent: envelope.traceparent,
-    };
-    this.deps.log.info(
-      {
-        event: 'callback_handover_started',
-        callbackId: id,
-        target: target.siteId,
-        decisionId: target.decisionId,
-      },
-      'callback: the router chose another site; handing it over',
-    );
-    handOver(target.siteId, handover).then(
-      (answer) => this.handoverEnded(id, target, answer.accepted, answer.reason),
-      (err: unknown) =>
-        this.handoverEnded(id, target, false, `unreachable: ${(err as Error).message}`),
-    );
-    return true;
-  }
-
-  /**
-   * Whether this site takes a callback another site hands it (handoverAcceptance: not drained, an
-   * agent of the tenant staffed, its expected wait at its own place within the skill's threshold
-   * in force), and if so takes it. A repeat of a handover already taken is answered as taken.
-   */
-  receiveHandover(
-    h: Handover,
-    site: { readonly thresholdMs: number | undefined; readonly drained: boolean },
-  ):
-    | { readonly accepted: true; readonly expectedWaitMs: number }
-    | { readonly accepted: false; readonly reason: string } {
-    const now = this.deps.clock.now();
-    for (const [id, taken] of this.handedIn) if (taken.untilMs < now) this.handedIn.delete(id);
-    if (this.handedIn.get(h.callbackId)?.origin === h.originSiteId)
-      return {
-        accepted: true,
-        expectedWaitMs: this.deps.acd.expectedWaitOf(h.callbackId) ?? 0,
-      };
-    const held = this.book.get(h.callbackId);
-    if (held?.handedFrom === h.originSiteId)
-      return { accepted: true, expectedWaitMs: this.deps.acd.expectedWaitOf(held.id) ?? 0 };
-    // An id this site already uses (a call, another site's callback): never two of one id here.
-    if (held || this.deps.acd.phaseOf(h.callbackId) !== undefined)
-      return { accepted: false, reason: 'id in use' };
-    const expectedWaitMs = this.deps.acd.expectedWaitIfOffered({
-      tenantId: h.tenantId,
-      skill: h.skill,
-      tier: h.tier,
-      arrivalMs: h.arrivalMs,
-      ...(h.notBeforeMs === undefined ? {} : { notBeforeMs: h.notBeforeMs }),
-    });
-    const verdict = handoverAcceptance({ expectedWaitMs, ...site });
-    if (!verdict.accept) {
-      this.deps.log.info(
-        {
-          event: 'callback_handover_declined',
-          callbackId: h.callbackId,
-          originSite: h.originSiteId,
-          expectedWaitMs,
-          reason: verdict.reason,
-        },
-        'declined a callback another site offered: it stays there',
-      );
-      return { accepted: false, reason: verdict.reason };
-    }
-    const r = this.takeHandedIn(h);
-    if ('refused' in r) return { accepted: false, reason: r.refused.kind };
-    return { accepted: true, expectedWaitMs };
-  }
-
-  /**
-   * A callback another site handed over: taken into the book and the queue at its original place
-   * (tier, arrival) with the attempts already made, kept on disk, its event. A repeat of a
-   * handover already taken (the origin asking again) is answered as taken.
-   */
-  private takeHandedIn(h: Handover): { ok: PendingCallback } | { refused: TakeRefusal } {
-    const held = this.book.get(h.callbackId);
-    if (held?.handedFrom === h.originSiteId && held.number === h.number)
-      return { ok: this.view(held) };
-    const r = this.book.receive(
-      {
-        id: h.callbackId,
-        tenantId: h.tenantId,
-        skill: h.skill,
-        number: h.number,
-        callerHash: h.callerHash,
-        tier: h.tier,
-        arrivalMs: h.arrivalMs,
-        scheduled: h.scheduled,
-        handedFrom: h.originSiteId,
-      },
-      {
-        requestedAtMs: h.requestedAtMs,
-        attempts: h.attempts,
-        ...(h.notBeforeMs === undefined ? {} : { notBeforeMs: h.notBeforeMs }),
-      },
-    );
-    if (!r.ok) return { refused: r.refused };
-    const cb = r.ok;
-    const envelope = { customerId: h.customerId, traceparent: h.traceparent };
-    try {
-      this.deps.store.save({ ...cb, ...envelope });
-    } catch (err) {
-      this.book.cancel(cb.id);
-      throw err;
-    }
-    this.envelopes.set(cb.id, envelope);
-    this.handedIn.set(cb.id, {
-      origin: h.originSiteId,
-      untilMs: this.deps.clock.now() + HANDED_IN_MEMORY_MS,
-    });
-    this.publish(cb, {
-      $case: 'callbackHandedIn',
-      value: {
-        originSiteId: h.originSiteId,
-        decisionId: h.decisionId,
-        attempts: cb.attempts,
-        serviceLevelThresholdMs: this.policyOf(cb.skill)!.serviceLevelMs,
-      },
-    });
-    this.deps.log.info(
-      {
-        event: 'callback_handed_in',
-        callbackId: cb.id,
-        originSite: h.originSiteId,
-        tenantId: cb.tenantId,
-        skill: cb.skill,
-        attempts: cb.attempts,
-      },
-      'callback taken from another site: queued at its original place',
-    );
-    this.offer(cb);
-    return { ok: this.view(this.book.get(cb.id) ?? cb) };
-  }
-
-  private handoverEnded(
-    id: string,
-    target: { readonly siteId: string; readonly decisionId: string },
-    taken: boolean,
-    reason: string,
-  ): void {
-    try {
-      const cb = this.book.endHandover(id, taken);
-      const held = this.heldForHandover.get(id);
-      this.heldForHandover.delete(id);
-      if (!taken) {
-        this.handoverRefusedAt.set(id, this.deps.clock.now());
-        this.publish(cb, {
-          $case: 'callbackHandoverRefused',
-          value: { targetSiteId: target.siteId, decisionId: target.decisionId, reason },
-        });
-        this.deps.log.info(
-          { event: 'callback_handover_refused', callbackId: id, target: target.siteId, reason },
-          'callback: the other site did not take it; it stays here in its place',
-        );
-        held?.();
-        return;
-      }
-      this.publish(cb, {
-        $case: 'callbackHandedOver',
-        value: {
-          targetSiteId: target.siteId,
-          decisionId: target.decisionId,
-          attempts: cb.attempts,
-        },
-      });
-      this.deps.store.remove(id);
-      this.envelopes.delete(id);
-      // Its entry leaves the queue; an agent reserved for it meanwhile is let go.
-      this.carryOut(this.deps.acd.abandon(id).effects);
-      this.deps.log.info(
-        { event: 'callback_handed_over', callbackId: id, target: target.siteId },
-        'callback handed over: the other site serves it',
-      );
-    } catch (err) {
-      this.deps.log.error(
-        { event: 'callback_error', callbackId: id, err },
-        'could not settle a callback handover',
-      );
-    }
   }
 
   /**
@@ -632,7 +414,7 @@ export class CallbackDesk {
     const cb = this.book.get(id);
     if (!cb || (tenantIds !== 'all' && !tenantIds.has(cb.tenantId))) return { kind: 'unknown' };
     if (cb.dialing) return { kind: 'dialing' };
-    if (cb.handingOver) return { kind: 'handing_over' };
+    if (cb.handingOver || cb.provisional) return { kind: 'handing_over' };
     this.book.cancel(id);
     this.carryOut(this.deps.acd.abandon(id).effects);
     this.ended(cb, 'cancelled', by);
@@ -643,7 +425,7 @@ export class CallbackDesk {
   pending(tenantIds: ReadonlySet<string> | 'all', skill?: string): PendingCallback[] {
     return this.book
       .pending(skill)
-      .filter((c) => tenantIds === 'all' || tenantIds.has(c.tenantId))
+      .filter((c) => !c.provisional && (tenantIds === 'all' || tenantIds.has(c.tenantId)))
       .map((c) => this.view(c));
   }
 

@@ -4,10 +4,11 @@
 // written atomically (temporary file, fsync, rename), removed when the callback ends.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Callback } from '../acd/callbacks.js';
 import { writeFileDurably } from '../durable-file.js';
+import { HandoverJournal } from './handover-journal.js';
 
 const stored = z.strictObject({
   id: z.string().min(1).max(256),
@@ -24,6 +25,8 @@ const stored = z.strictObject({
   requestedAtMs: z.number(),
   attempts: z.number().int().min(0),
   notBeforeMs: z.number().optional(),
+  handedFrom: z.string().min(1).optional(),
+  provisional: z.strictObject({ decisionId: z.string().min(1), sinceMs: z.number() }).optional(),
 });
 
 /** A callback as the site keeps it: the book's record and its events' envelope. */
@@ -33,14 +36,18 @@ export type StoredCallback = Callback & {
 };
 
 export class CallbackStore {
+  /** The handovers' journal, beside the callbacks: `<dir>/../callback-handovers`. */
+  readonly handovers: HandoverJournal;
+
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.handovers = new HandoverJournal(join(dirname(dir), 'callback-handovers'));
   }
 
   /** Writes the callback before it takes effect; an attempt in progress is not kept. */
   save(cb: StoredCallback): void {
     const file = this.fileOf(cb.id);
-    const { dialing: _notKept, ...rest } = cb;
+    const { dialing: _notKept, handingOver: _inFlight, ...rest } = cb;
     writeFileDurably(file, JSON.stringify(rest));
   }
 
@@ -63,11 +70,13 @@ export class CallbackStore {
         const parsed = stored.safeParse(value);
         if (!parsed.success)
           throw new Error(`${file}: not a pending callback: ${parsed.error.issues[0]?.message}`);
-        const { originCallId, notBeforeMs, ...rest } = parsed.data;
+        const { originCallId, notBeforeMs, handedFrom, provisional, ...rest } = parsed.data;
         return {
           ...rest,
           ...(originCallId === undefined ? {} : { originCallId }),
           ...(notBeforeMs === undefined ? {} : { notBeforeMs }),
+          ...(handedFrom === undefined ? {} : { handedFrom }),
+          ...(provisional === undefined ? {} : { provisional }),
         };
       });
   }

@@ -3,13 +3,23 @@
 // server whose certificate must name that very site (site:<target>), at the address the topology
 // gives it (sites[].grpc), signed with the federation key. One channel per target, made on first
 // use. Any error (unreachable, deadline, refusal by status) rejects: the callback stays here.
+// The confirm step's two calls go the same way: the origin's decision to the target, the target's
+// question to the origin (docs/callbacks.md, "Never at two sites"); each is tried once per call,
+// the desk's tick() asking again.
 
 import { secureChannel, type Clock, type TlsMaterial } from '@ccfed/common';
 import { site as siteApi } from '@ccfed/proto';
 import type { Topology } from '@ccfed/topology';
 import { ClientError, createClient, Status, type Channel } from 'nice-grpc';
-import type { HandOverCallback } from './callback-desk.js';
-import { signHandover, type Handover } from './handover.js';
+import type { HandoverChannel } from './handover-desk.js';
+import {
+  signHandover,
+  signQuery,
+  signSettlement,
+  type Handover,
+  type HandoverQuery,
+  type HandoverSettlement,
+} from './handover.js';
 
 /** How long a handover may take, TLS handshake included, before the callback stays here. */
 export const HANDOVER_DEADLINE_MS = 3_000;
@@ -29,7 +39,7 @@ export function handoverClient(opts: {
   readonly signingKey: Buffer;
   readonly clock: Clock;
   readonly deadlineMs?: number;
-}): { readonly handOver: HandOverCallback; close(): void } {
+}): HandoverChannel & { close(): void } {
   const channels = new Map<string, Channel>();
   const clientOf = (targetSiteId: string) => {
     const target = opts.topology.sites.find((s) => s.id === targetSiteId);
@@ -57,6 +67,20 @@ export function handoverClient(opts: {
         if (err instanceof ClientError && FINAL.has(err.code)) throw err;
         return await once(targetSiteId, h);
       }
+    },
+    settle: async (targetSiteId, s: HandoverSettlement) => {
+      const r = await clientOf(targetSiteId).settleCallbackHandover(
+        { ...s, signature: signSettlement(opts.signingKey, s, opts.clock.now()) },
+        { signal: AbortSignal.timeout(opts.deadlineMs ?? HANDOVER_DEADLINE_MS) },
+      );
+      return { known: r.known };
+    },
+    outcome: async (originSiteId, q: HandoverQuery) => {
+      const r = await clientOf(originSiteId).getCallbackHandoverOutcome(
+        { ...q, signature: signQuery(opts.signingKey, q, opts.clock.now()) },
+        { signal: AbortSignal.timeout(opts.deadlineMs ?? HANDOVER_DEADLINE_MS) },
+      );
+      return { committed: r.committed };
     },
     close: () => {
       for (const channel of channels.values()) channel.close();

@@ -145,8 +145,8 @@ export function checkHandover(
   if (!CALLER_HASH.test(fields.callerHash)) return error('caller_hash: 32 hex digits or empty');
   if (fields.customerId.length > MAX_TEXT)
     return error(`customer_id: at most ${MAX_TEXT} characters`);
-  if (fields.decisionId.length > MAX_TEXT)
-    return error(`decision_id: at most ${MAX_TEXT} characters`);
+  if (!ID.test(fields.decisionId) || fields.decisionId.length > MAX_TEXT)
+    return error(`decision_id: 1-${MAX_TEXT} printable characters`);
   if (!TRACEPARENT.test(fields.traceparent)) return error('traceparent: not a W3C traceparent');
   const latest = nowMs + SIGNATURE_MAX_FUTURE_MS;
   const arrivalMs = fields.arrivalTime?.getTime();
@@ -203,4 +203,179 @@ export function handoverAcceptance(input: {
   if (input.thresholdMs !== undefined && input.expectedWaitMs > input.thresholdMs)
     return { accept: false, reason: 'no capacity' };
   return { accept: true };
+}
+
+// The confirm step (docs/callbacks.md, "Never at two sites"). A target that accepts a handover
+// holds the callback provisionally: in its book and on its disk (its place and the number's dedup),
+// never dialed. The origin decides once, durably: committed (journaled before anything else
+// happens, then the callback leaves the origin) or aborted (it stays). It tells the target
+// (SettleCallbackHandover, repeated until answered); a target that heard nothing within
+// PROVISIONAL_ASK_AFTER_MS asks (GetCallbackHandoverOutcome). A handover is named by its callback
+// id and the router's decision id.
+
+/** The origin's decision on one handover, as it tells the target. */
+export interface HandoverSettlement {
+  readonly callbackId: string;
+  readonly originSiteId: string;
+  readonly decisionId: string;
+  readonly committed: boolean;
+}
+
+/** The target asking the origin what it decided on one handover. */
+export interface HandoverQuery {
+  readonly callbackId: string;
+  readonly targetSiteId: string;
+  readonly decisionId: string;
+}
+
+/**
+ * How long a target remembers a handover it confirmed (journaled): a late copy of its request,
+ * fresh for SIGNATURE_MAX_AGE_MS at most, is answered "taken", never taken twice.
+ */
+export const HANDED_IN_MEMORY_MS = 10 * 60_000;
+/** A target asks about a provisional handover it has heard nothing about after this long. */
+export const PROVISIONAL_ASK_AFTER_MS = 10_000;
+/** The origin tells a target its decision again after this long without an answer. */
+export const SETTLE_RETRY_MS = 2_000;
+
+const SETTLE_PURPOSE = 'callback-handover-settle-v1';
+const QUERY_PURPOSE = 'callback-handover-outcome-v1';
+
+function settlementContext(s: HandoverSettlement): SignedContext {
+  return {
+    callId: s.callbackId,
+    dialedNumber: '',
+    headers: {
+      purpose: SETTLE_PURPOSE,
+      origin: s.originSiteId,
+      decision: s.decisionId,
+      committed: s.committed ? '1' : '0',
+    },
+  };
+}
+
+function queryContext(q: HandoverQuery): SignedContext {
+  return {
+    callId: q.callbackId,
+    dialedNumber: '',
+    headers: { purpose: QUERY_PURPOSE, target: q.targetSiteId, decision: q.decisionId },
+  };
+}
+
+/** The settlement's signature, made at `nowMs` with the federation key. */
+export function signSettlement(key: Buffer, s: HandoverSettlement, nowMs: number): string {
+  return signContext(key, settlementContext(s), nowMs);
+}
+
+/** Whether `signature` is the federation's over exactly this settlement, fresh at `nowMs`. */
+export function verifySettlement(
+  keys: readonly Buffer[],
+  s: HandoverSettlement,
+  signature: string,
+  nowMs: number,
+): SignatureVerdict {
+  const context = settlementContext(s);
+  return verifyContext(keys, { ...context, headers: { ...context.headers, signature } }, nowMs);
+}
+
+/** The query's signature, made at `nowMs` with the federation key. */
+export function signQuery(key: Buffer, q: HandoverQuery, nowMs: number): string {
+  return signContext(key, queryContext(q), nowMs);
+}
+
+/** Whether `signature` is the federation's over exactly this query, fresh at `nowMs`. */
+export function verifyQuery(
+  keys: readonly Buffer[],
+  q: HandoverQuery,
+  signature: string,
+  nowMs: number,
+): SignatureVerdict {
+  const context = queryContext(q);
+  return verifyContext(keys, { ...context, headers: { ...context.headers, signature } }, nowMs);
+}
+
+/**
+ * What is wrong with a settlement's or a query's ids (the first problem, named), or undefined:
+ * the callback id bounded and printable, the site one of the topology's, a decision id present.
+ */
+export function checkHandoverIds(
+  fields: { readonly callbackId: string; readonly decisionId: string },
+  site: { readonly field: string; readonly id: string },
+  topology: Topology,
+): string | undefined {
+  if (!ID.test(fields.callbackId)) return 'callback_id: 1-255 printable characters';
+  if (!topology.sites.some((s) => s.id === site.id))
+    return `${site.field}: not a site of the federation`;
+  if (!ID.test(fields.decisionId) || fields.decisionId.length > MAX_TEXT)
+    return `decision_id: 1-${MAX_TEXT} printable characters`;
+  return undefined;
+}
+
+/** What the target holds of a callback id, as the confirm step's rules see it. */
+export interface HeldHere {
+  /** The site it was taken from; undefined for one of this site's own. */
+  readonly handedFrom?: string;
+  /** Taken provisionally under this decision, not confirmed yet. */
+  readonly provisionalDecision?: string;
+}
+
+/**
+ * What a target does with a handover request (already checked and verified) given what it holds:
+ * `repeat` (the same handover again, or one it already served: answered taken, nothing changes),
+ * `replace` (a provisional copy of an earlier handover the origin has since given up: dropped,
+ * then this one weighed), `in use` (the id is a call or another site's callback here) or `weigh`
+ * (the capacity rule decides). Promises: never two copies of one id at a site.
+ */
+export function targetOnRequest(
+  h: { readonly originSiteId: string; readonly decisionId: string },
+  held: HeldHere | undefined,
+  served: { readonly originSiteId: string } | undefined,
+  idInUse: boolean,
+): 'repeat' | 'replace' | 'in use' | 'weigh' {
+  if (held?.handedFrom === h.originSiteId) {
+    if (held.provisionalDecision === undefined || held.provisionalDecision === h.decisionId)
+      return 'repeat';
+    return 'replace';
+  }
+  if (served?.originSiteId === h.originSiteId) return 'repeat';
+  if (held || idInUse) return 'in use';
+  return 'weigh';
+}
+
+/**
+ * What a target does with the origin's decision (from a settlement or the answer to its query):
+ * `confirm` a provisional copy of that handover (it is served here from now on), `drop` it
+ * (aborted: it stays at the origin), or nothing (`known`: already confirmed, or a decision about
+ * another handover; `unknown`: no trace of it here). Promises: a callback is confirmed only on
+ * the origin's committed decision for exactly that handover.
+ */
+export function targetOnDecision(
+  s: HandoverSettlement,
+  held: HeldHere | undefined,
+  served: { readonly originSiteId: string; readonly decisionId: string } | undefined,
+): 'confirm' | 'drop' | 'known' | 'unknown' {
+  if (held?.handedFrom === s.originSiteId) {
+    if (held.provisionalDecision === s.decisionId) return s.committed ? 'confirm' : 'drop';
+    return 'known';
+  }
+  if (served?.originSiteId === s.originSiteId && served.decisionId === s.decisionId) return 'known';
+  return s.committed ? 'unknown' : 'known';
+}
+
+/**
+ * What the origin answers a target asking about a handover: committed only when it journaled that
+ * very handover to that very target as committed; otherwise aborted, and if that handover is still
+ * waiting for the target's answer (`inFlight`), it is stopped first (`stop`), so the answer stays
+ * true when the late "accepted" arrives. Promises: "aborted" is never said of a handover the origin
+ * committed or may still commit.
+ */
+export function originOnQuery(
+  q: HandoverQuery,
+  committed: { readonly decisionId: string; readonly targetSiteId: string } | undefined,
+  inFlight: { readonly decisionId: string; readonly targetSiteId: string } | undefined,
+): { readonly committed: boolean; readonly stop: boolean } {
+  if (committed?.decisionId === q.decisionId && committed.targetSiteId === q.targetSiteId)
+    return { committed: true, stop: false };
+  const stop = inFlight?.decisionId === q.decisionId && inFlight.targetSiteId === q.targetSiteId;
+  return { committed: false, stop };
 }

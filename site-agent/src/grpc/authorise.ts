@@ -13,7 +13,9 @@
 //   GetStatus         -             yes             - (1)         yes        yes (2)   yes
 //   SetDraining       -             -               -             yes        -         -
 //   OfferOverflow     -             -               -             -          yes       -
-//   HandOverCallback  -             -               -             -          peer (4)  -
+//   HandOverCallback, -             -               -             -          peer (4)  -
+//   SettleCallbackHandover,
+//   GetCallbackHandoverOutcome
 //   PauseRecording,   its own call  any agent's     its tenant's  -          -         -
 //   ResumeRecording,                call            agents' calls
 //   TransferCall
@@ -37,7 +39,8 @@
 //     service (spiffe://ccfed/service/api), which decides who may hear a recording (its tenant
 //     and site scoping) before it asks; the site checks the recording is of the tenant named.
 // (4) a site of the federation's topology other than this one (peerSites), for a callback it holds
-//     (the handler checks the request names that site as its origin, and its signature).
+//     (the handler checks the request names that site as its origin, and its signature), or for a
+//     handover between the two (the handler checks it names that site as origin or target).
 // Monitoring is listening to a live conversation: only a supervisor, never an agent (not even on
 // its own call), an operator or a service. The handler asks first without the call's agent (is
 // this a supervisor here at all?), then with it, so that nobody else learns which calls exist.
@@ -93,6 +96,8 @@ export type SiteRequest =
         | 'SetDraining'
         | 'OfferOverflow'
         | 'HandOverCallback'
+        | 'SettleCallbackHandover'
+        | 'GetCallbackHandoverOutcome'
         | 'FetchRecording';
     }
   | { readonly rpc: CallbackRpc | CampaignRpc };
@@ -193,7 +198,11 @@ export function authorise(caller: Principal, site: SiteFacts, req: SiteRequest):
         );
   }
 
-  if (req.rpc === 'HandOverCallback') {
+  if (
+    req.rpc === 'HandOverCallback' ||
+    req.rpc === 'SettleCallbackHandover' ||
+    req.rpc === 'GetCallbackHandoverOutcome'
+  ) {
     if (caller.kind !== 'site')
       return deny('only another site of the federation hands over callbacks');
     if (caller.site === site.siteId) return deny('a site does not hand callbacks to itself');

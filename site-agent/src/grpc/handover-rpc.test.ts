@@ -1,6 +1,7 @@
-// SiteAgent.HandOverCallback over a real gRPC server with mutual TLS and a real callback desk
+// SiteAgent.HandOverCallback and the confirm step's SettleCallbackHandover and
+// GetCallbackHandoverOutcome over a real gRPC server with mutual TLS and a real callback desk
 // (example topology; Shanghai takes, Beijing hands over): the origin's own client (handover-
-// client.ts) is taken, and who else may not, a tampered, replayed or malformed handover, and a
+// client.ts) is taken, and who else may not, a tampered, replayed or malformed message, and a
 // server that talks to the wrong site, are refused with a clear status.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,13 @@ import { acdSetup } from '../acd/from-topology.js';
 import { CallbackDesk } from '../callback/callback-desk.js';
 import { CallbackStore } from '../callback/callback-store.js';
 import { handoverClient } from '../callback/handover-client.js';
-import { signHandover, type Handover } from '../callback/handover.js';
+import {
+  signHandover,
+  signQuery,
+  signSettlement,
+  type Handover,
+  type HandoverSettlement,
+} from '../callback/handover.js';
 import { EventStamper } from '../events/event-meta.js';
 import { startGrpcServer, type GrpcServer } from './server.js';
 import { clientFactory, failure, PHONES, SHANGHAI, SITE, testSite, tlsAs } from './test-support.js';
@@ -97,6 +104,8 @@ describe('SiteAgent.HandOverCallback', () => {
       handovers: {
         receiver: {
           receive: (h) => desk.receiveHandover(h, { thresholdMs: 3_600_000, drained: false }),
+          settle: (s) => desk.settleHandover(s),
+          outcome: (q) => desk.handoverOutcome(q),
         },
         topology,
         federationKeys: [KEY],
@@ -141,10 +150,89 @@ describe('SiteAgent.HandOverCallback', () => {
     expect(await client.handOver('shanghai', handover())).toEqual({ accepted: true, reason: '' });
     clock.advance(1);
     expect(await client.handOver('shanghai', handover())).toEqual({ accepted: true, reason: '' });
+    // Taken provisionally: held, not listed, no event, until Beijing settles it.
+    expect(desk.pending('all')).toEqual([]);
+    expect(events).toEqual([]);
+    const settlement = {
+      callbackId: 'cb-1',
+      originSiteId: 'beijing',
+      decisionId: 'd-1',
+      committed: true,
+    };
+    expect(await client.settle('shanghai', settlement)).toEqual({ known: true });
     expect(desk.pending('all')).toEqual([
       expect.objectContaining({ id: 'cb-1', arrivalMs: NOW - 60_000 }),
     ]);
     expect(events.map((e) => e.kind!.$case)).toEqual(['callbackHandedIn']);
+    // Told again (its answer lost): known, nothing changes.
+    clock.advance(1);
+    expect(await client.settle('shanghai', settlement)).toEqual({ known: true });
+    expect(events.map((e) => e.kind!.$case)).toEqual(['callbackHandedIn']);
+    // Asked, as an origin, about a handover it never made to Beijing: not committed.
+    expect(
+      await client.outcome('shanghai', {
+        callbackId: 'cb-9',
+        targetSiteId: 'beijing',
+        decisionId: 'd-9',
+      }),
+    ).toEqual({ committed: false });
+  });
+
+  it('refuses a settlement or a question from a site that is not the one it names, tampered, replayed or malformed', async () => {
+    const client = await as(BEIJING);
+    const s: HandoverSettlement = {
+      callbackId: 'cb-6',
+      originSiteId: 'beijing',
+      decisionId: 'd-6',
+      committed: false,
+    };
+    const sign = (x: HandoverSettlement) => ({ ...x, signature: signSettlement(KEY, x, NOW) });
+    expect(
+      await failure(client.settleCallbackHandover(sign({ ...s, originSiteId: 'guangzhou' }))),
+    ).toEqual({
+      code: Status.PERMISSION_DENIED,
+      details: 'a site settles only its own handovers: origin_site_id must be beijing',
+    });
+    // An abort turned into a commit on the way.
+    expect(await failure(client.settleCallbackHandover({ ...sign(s), committed: true }))).toEqual({
+      code: Status.PERMISSION_DENIED,
+      details: "the handover's federation signature does not hold: bad signature",
+    });
+    const once = sign(s);
+    expect(await client.settleCallbackHandover(once)).toEqual({ known: true });
+    expect(await failure(client.settleCallbackHandover(once))).toMatchObject({
+      code: Status.PERMISSION_DENIED,
+      details: "the handover's federation signature does not hold: replayed",
+    });
+    expect(await failure(client.settleCallbackHandover(sign({ ...s, decisionId: '' })))).toEqual({
+      code: Status.INVALID_ARGUMENT,
+      details: 'bad settlement: decision_id: 1-128 printable characters',
+    });
+    const q = { callbackId: 'cb-6', targetSiteId: 'guangzhou', decisionId: 'd-6' };
+    expect(
+      await failure(client.getCallbackHandoverOutcome({ ...q, signature: signQuery(KEY, q, NOW) })),
+    ).toEqual({
+      code: Status.PERMISSION_DENIED,
+      details: 'a site settles only its own handovers: target_site_id must be beijing',
+    });
+    const mine = { ...q, targetSiteId: 'beijing' };
+    expect(
+      await failure(
+        client.getCallbackHandoverOutcome({
+          ...mine,
+          signature: signQuery(KEY, { ...mine, decisionId: 'd-7' }, NOW),
+        }),
+      ),
+    ).toMatchObject({ code: Status.PERMISSION_DENIED });
+    for (const principal of [SHANGHAI, { kind: 'operator', name: 'li' } as const]) {
+      const r = await failure(
+        (await as(principal)).getCallbackHandoverOutcome({
+          ...mine,
+          signature: signQuery(KEY, mine, NOW),
+        }),
+      );
+      expect(r.code).toBe(Status.PERMISSION_DENIED);
+    }
   });
 
   it('refuses a site that is not a peer, the site itself, an operator, an agent and the router', async () => {

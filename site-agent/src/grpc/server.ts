@@ -168,6 +168,17 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
               'this site takes no callbacks from other sites',
             );
           },
+          settleCallbackHandover: async (_req, context) => {
+            permit(context, facts, { rpc: 'SettleCallbackHandover' }, log);
+            throw new ServerError(
+              Status.UNAVAILABLE,
+              'this site takes no callbacks from other sites',
+            );
+          },
+          getCallbackHandoverOutcome: async (_req, context) => {
+            permit(context, facts, { rpc: 'GetCallbackHandoverOutcome' }, log);
+            throw new ServerError(Status.UNAVAILABLE, 'this site hands no callbacks over');
+          },
         }),
   });
 

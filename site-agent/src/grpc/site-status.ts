@@ -40,7 +40,7 @@ export function createSiteAgentService({
   log,
 }: SiteAgentServiceDeps): Omit<
   site.SiteAgentServiceImplementation,
-  'fetchRecording' | 'handOverCallback'
+  'fetchRecording' | 'handOverCallback' | 'settleCallbackHandover' | 'getCallbackHandoverOutcome'
 > {
   return {
     // Refused openly rather than answered with a made-up "accepted": the answer is advisory and a

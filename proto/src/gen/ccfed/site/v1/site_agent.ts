@@ -52,6 +52,38 @@ export function recordingStateToJSON(object: RecordingState): string {
   }
 }
 
+export interface SettleCallbackHandoverRequest {
+  callbackId: string;
+  originSiteId: string;
+  /** The handover's decision_id (HandOverCallbackRequest): one handover of the callback. */
+  decisionId: string;
+  committed: boolean;
+  /** v1;t=<ms>;s=<HMAC-SHA256> over the fields above with the federation key. */
+  signature: string;
+}
+
+export interface SettleCallbackHandoverResponse {
+  /** False when the target holds no trace of that handover (it never took it, or lost it). */
+  known: boolean;
+}
+
+export interface GetCallbackHandoverOutcomeRequest {
+  callbackId: string;
+  /** The site asking: the target the handover was sent to. */
+  targetSiteId: string;
+  decisionId: string;
+  /** v1;t=<ms>;s=<HMAC-SHA256> over the fields above with the federation key. */
+  signature: string;
+}
+
+export interface GetCallbackHandoverOutcomeResponse {
+  /**
+   * True: the origin committed the handover to the asking site, which serves the callback.
+   * False: it never did and never will (it keeps the callback); the asking site drops its copy.
+   */
+  committed: boolean;
+}
+
 export interface HandOverCallbackRequest {
   /** The callback's id, the same at both sites (its events follow one another under it). */
   callbackId: string;
@@ -512,6 +544,414 @@ export interface QueuedCall {
   arrivalTime: Date | undefined;
   expectedWaitMs: number;
 }
+
+function createBaseSettleCallbackHandoverRequest(): SettleCallbackHandoverRequest {
+  return { callbackId: "", originSiteId: "", decisionId: "", committed: false, signature: "" };
+}
+
+export const SettleCallbackHandoverRequest: MessageFns<SettleCallbackHandoverRequest> = {
+  encode(message: SettleCallbackHandoverRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callbackId !== "") {
+      writer.uint32(10).string(message.callbackId);
+    }
+    if (message.originSiteId !== "") {
+      writer.uint32(18).string(message.originSiteId);
+    }
+    if (message.decisionId !== "") {
+      writer.uint32(26).string(message.decisionId);
+    }
+    if (message.committed !== false) {
+      writer.uint32(32).bool(message.committed);
+    }
+    if (message.signature !== "") {
+      writer.uint32(42).string(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SettleCallbackHandoverRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSettleCallbackHandoverRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callbackId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.originSiteId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.decisionId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.committed = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.signature = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SettleCallbackHandoverRequest {
+    return {
+      callbackId: isSet(object.callbackId)
+        ? globalThis.String(object.callbackId)
+        : isSet(object.callback_id)
+        ? globalThis.String(object.callback_id)
+        : "",
+      originSiteId: isSet(object.originSiteId)
+        ? globalThis.String(object.originSiteId)
+        : isSet(object.origin_site_id)
+        ? globalThis.String(object.origin_site_id)
+        : "",
+      decisionId: isSet(object.decisionId)
+        ? globalThis.String(object.decisionId)
+        : isSet(object.decision_id)
+        ? globalThis.String(object.decision_id)
+        : "",
+      committed: isSet(object.committed) ? globalThis.Boolean(object.committed) : false,
+      signature: isSet(object.signature) ? globalThis.String(object.signature) : "",
+    };
+  },
+
+  toJSON(message: SettleCallbackHandoverRequest): unknown {
+    const obj: any = {};
+    if (message.callbackId !== "") {
+      obj.callbackId = message.callbackId;
+    }
+    if (message.originSiteId !== "") {
+      obj.originSiteId = message.originSiteId;
+    }
+    if (message.decisionId !== "") {
+      obj.decisionId = message.decisionId;
+    }
+    if (message.committed !== false) {
+      obj.committed = message.committed;
+    }
+    if (message.signature !== "") {
+      obj.signature = message.signature;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SettleCallbackHandoverRequest>): SettleCallbackHandoverRequest {
+    return SettleCallbackHandoverRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SettleCallbackHandoverRequest>): SettleCallbackHandoverRequest {
+    const message = createBaseSettleCallbackHandoverRequest();
+    message.callbackId = object.callbackId ?? "";
+    message.originSiteId = object.originSiteId ?? "";
+    message.decisionId = object.decisionId ?? "";
+    message.committed = object.committed ?? false;
+    message.signature = object.signature ?? "";
+    return message;
+  },
+};
+
+function createBaseSettleCallbackHandoverResponse(): SettleCallbackHandoverResponse {
+  return { known: false };
+}
+
+export const SettleCallbackHandoverResponse: MessageFns<SettleCallbackHandoverResponse> = {
+  encode(message: SettleCallbackHandoverResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.known !== false) {
+      writer.uint32(8).bool(message.known);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SettleCallbackHandoverResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSettleCallbackHandoverResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.known = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SettleCallbackHandoverResponse {
+    return { known: isSet(object.known) ? globalThis.Boolean(object.known) : false };
+  },
+
+  toJSON(message: SettleCallbackHandoverResponse): unknown {
+    const obj: any = {};
+    if (message.known !== false) {
+      obj.known = message.known;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SettleCallbackHandoverResponse>): SettleCallbackHandoverResponse {
+    return SettleCallbackHandoverResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SettleCallbackHandoverResponse>): SettleCallbackHandoverResponse {
+    const message = createBaseSettleCallbackHandoverResponse();
+    message.known = object.known ?? false;
+    return message;
+  },
+};
+
+function createBaseGetCallbackHandoverOutcomeRequest(): GetCallbackHandoverOutcomeRequest {
+  return { callbackId: "", targetSiteId: "", decisionId: "", signature: "" };
+}
+
+export const GetCallbackHandoverOutcomeRequest: MessageFns<GetCallbackHandoverOutcomeRequest> = {
+  encode(message: GetCallbackHandoverOutcomeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callbackId !== "") {
+      writer.uint32(10).string(message.callbackId);
+    }
+    if (message.targetSiteId !== "") {
+      writer.uint32(18).string(message.targetSiteId);
+    }
+    if (message.decisionId !== "") {
+      writer.uint32(26).string(message.decisionId);
+    }
+    if (message.signature !== "") {
+      writer.uint32(34).string(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCallbackHandoverOutcomeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCallbackHandoverOutcomeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callbackId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.targetSiteId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.decisionId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.signature = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCallbackHandoverOutcomeRequest {
+    return {
+      callbackId: isSet(object.callbackId)
+        ? globalThis.String(object.callbackId)
+        : isSet(object.callback_id)
+        ? globalThis.String(object.callback_id)
+        : "",
+      targetSiteId: isSet(object.targetSiteId)
+        ? globalThis.String(object.targetSiteId)
+        : isSet(object.target_site_id)
+        ? globalThis.String(object.target_site_id)
+        : "",
+      decisionId: isSet(object.decisionId)
+        ? globalThis.String(object.decisionId)
+        : isSet(object.decision_id)
+        ? globalThis.String(object.decision_id)
+        : "",
+      signature: isSet(object.signature) ? globalThis.String(object.signature) : "",
+    };
+  },
+
+  toJSON(message: GetCallbackHandoverOutcomeRequest): unknown {
+    const obj: any = {};
+    if (message.callbackId !== "") {
+      obj.callbackId = message.callbackId;
+    }
+    if (message.targetSiteId !== "") {
+      obj.targetSiteId = message.targetSiteId;
+    }
+    if (message.decisionId !== "") {
+      obj.decisionId = message.decisionId;
+    }
+    if (message.signature !== "") {
+      obj.signature = message.signature;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCallbackHandoverOutcomeRequest>): GetCallbackHandoverOutcomeRequest {
+    return GetCallbackHandoverOutcomeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCallbackHandoverOutcomeRequest>): GetCallbackHandoverOutcomeRequest {
+    const message = createBaseGetCallbackHandoverOutcomeRequest();
+    message.callbackId = object.callbackId ?? "";
+    message.targetSiteId = object.targetSiteId ?? "";
+    message.decisionId = object.decisionId ?? "";
+    message.signature = object.signature ?? "";
+    return message;
+  },
+};
+
+function createBaseGetCallbackHandoverOutcomeResponse(): GetCallbackHandoverOutcomeResponse {
+  return { committed: false };
+}
+
+export const GetCallbackHandoverOutcomeResponse: MessageFns<GetCallbackHandoverOutcomeResponse> = {
+  encode(message: GetCallbackHandoverOutcomeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.committed !== false) {
+      writer.uint32(8).bool(message.committed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCallbackHandoverOutcomeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCallbackHandoverOutcomeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.committed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCallbackHandoverOutcomeResponse {
+    return { committed: isSet(object.committed) ? globalThis.Boolean(object.committed) : false };
+  },
+
+  toJSON(message: GetCallbackHandoverOutcomeResponse): unknown {
+    const obj: any = {};
+    if (message.committed !== false) {
+      obj.committed = message.committed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCallbackHandoverOutcomeResponse>): GetCallbackHandoverOutcomeResponse {
+    return GetCallbackHandoverOutcomeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCallbackHandoverOutcomeResponse>): GetCallbackHandoverOutcomeResponse {
+    const message = createBaseGetCallbackHandoverOutcomeResponse();
+    message.committed = object.committed ?? false;
+    return message;
+  },
+};
 
 function createBaseHandOverCallbackRequest(): HandOverCallbackRequest {
   return {
@@ -7602,12 +8042,42 @@ export const SiteAgentDefinition = {
      * accepted=false (no capacity here, a callback pending for the number) leaves it at the origin.
      * INVALID_ARGUMENT for a malformed field or a skill without callbacks here; PERMISSION_DENIED
      * for a caller that is not a peer site or a signature that does not hold.
+     * accepted=true means the target took the callback provisionally: it holds its place but dials
+     * nobody until the origin settles the handover (SettleCallbackHandover) or, asked, says it
+     * committed (GetCallbackHandoverOutcome).
      */
     handOverCallback: {
       name: "HandOverCallback",
       requestType: HandOverCallbackRequest as typeof HandOverCallbackRequest,
       requestStream: false,
       responseType: HandOverCallbackResponse as typeof HandOverCallbackResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * The origin tells the target its durable decision on a handover the target accepted:
+     * committed (the target serves it from now on) or aborted (the target drops it; it stays at the
+     * origin). Repeated until answered; idempotent. Only the origin site itself, signed as
+     * HandOverCallback is.
+     */
+    settleCallbackHandover: {
+      name: "SettleCallbackHandover",
+      requestType: SettleCallbackHandoverRequest as typeof SettleCallbackHandoverRequest,
+      requestStream: false,
+      responseType: SettleCallbackHandoverResponse as typeof SettleCallbackHandoverResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * The target asks the origin what it decided on a handover the target holds provisionally and
+     * has heard nothing about. "Aborted" is said only for one the origin never committed (it stops
+     * a handover still waiting for its answer first). Only the target site itself, signed.
+     */
+    getCallbackHandoverOutcome: {
+      name: "GetCallbackHandoverOutcome",
+      requestType: GetCallbackHandoverOutcomeRequest as typeof GetCallbackHandoverOutcomeRequest,
+      requestStream: false,
+      responseType: GetCallbackHandoverOutcomeResponse as typeof GetCallbackHandoverOutcomeResponse,
       responseStream: false,
       options: {},
     },
@@ -7648,11 +8118,33 @@ export interface SiteAgentServiceImplementation<CallContextExt = {}> {
    * accepted=false (no capacity here, a callback pending for the number) leaves it at the origin.
    * INVALID_ARGUMENT for a malformed field or a skill without callbacks here; PERMISSION_DENIED
    * for a caller that is not a peer site or a signature that does not hold.
+   * accepted=true means the target took the callback provisionally: it holds its place but dials
+   * nobody until the origin settles the handover (SettleCallbackHandover) or, asked, says it
+   * committed (GetCallbackHandoverOutcome).
    */
   handOverCallback(
     request: HandOverCallbackRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<HandOverCallbackResponse>>;
+  /**
+   * The origin tells the target its durable decision on a handover the target accepted:
+   * committed (the target serves it from now on) or aborted (the target drops it; it stays at the
+   * origin). Repeated until answered; idempotent. Only the origin site itself, signed as
+   * HandOverCallback is.
+   */
+  settleCallbackHandover(
+    request: SettleCallbackHandoverRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<SettleCallbackHandoverResponse>>;
+  /**
+   * The target asks the origin what it decided on a handover the target holds provisionally and
+   * has heard nothing about. "Aborted" is said only for one the origin never committed (it stops
+   * a handover still waiting for its answer first). Only the target site itself, signed.
+   */
+  getCallbackHandoverOutcome(
+    request: GetCallbackHandoverOutcomeRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<GetCallbackHandoverOutcomeResponse>>;
 }
 
 export interface SiteAgentClient<CallOptionsExt = {}> {
@@ -7689,11 +8181,33 @@ export interface SiteAgentClient<CallOptionsExt = {}> {
    * accepted=false (no capacity here, a callback pending for the number) leaves it at the origin.
    * INVALID_ARGUMENT for a malformed field or a skill without callbacks here; PERMISSION_DENIED
    * for a caller that is not a peer site or a signature that does not hold.
+   * accepted=true means the target took the callback provisionally: it holds its place but dials
+   * nobody until the origin settles the handover (SettleCallbackHandover) or, asked, says it
+   * committed (GetCallbackHandoverOutcome).
    */
   handOverCallback(
     request: DeepPartial<HandOverCallbackRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<HandOverCallbackResponse>;
+  /**
+   * The origin tells the target its durable decision on a handover the target accepted:
+   * committed (the target serves it from now on) or aborted (the target drops it; it stays at the
+   * origin). Repeated until answered; idempotent. Only the origin site itself, signed as
+   * HandOverCallback is.
+   */
+  settleCallbackHandover(
+    request: DeepPartial<SettleCallbackHandoverRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<SettleCallbackHandoverResponse>;
+  /**
+   * The target asks the origin what it decided on a handover the target holds provisionally and
+   * has heard nothing about. "Aborted" is said only for one the origin never committed (it stops
+   * a handover still waiting for its answer first). Only the target site itself, signed.
+   */
+  getCallbackHandoverOutcome(
+    request: DeepPartial<GetCallbackHandoverOutcomeRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<GetCallbackHandoverOutcomeResponse>;
 }
 
 /** Agents' and supervisors' control of agent states at one site. */
