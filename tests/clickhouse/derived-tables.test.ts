@@ -5,6 +5,8 @@
 // call_rollup_15m, call_facts and contacts short exactly as the crash does. The figures the
 // console reads (KPIs, FCR, the calls view) are compared with a control database that took the
 // same rows with every view in place. The new SQL is also run on current ClickHouse (chdb).
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { type ClickHouseClient } from '@clickhouse/client';
 import { formatDateTime } from '@ccfed/common';
 import { fcrQuery } from '@ccfed/analytics/kpi-fcr';
@@ -33,7 +35,22 @@ import {
   type PartitionCheck,
 } from '@ccfed/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickhouseAs, freshDatabase, rows } from '../support/engines.js';
+import { clickhouseAs, clickhouseEnv, freshDatabase, rows } from '../support/engines.js';
+
+const CCFED = join(new URL('../..', import.meta.url).pathname, 'cli/src/main.ts');
+
+/** `ccfed <args>` as an operator runs it, logged in as the admin to `database`. */
+function ccfed(database: string, ...args: string[]) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', CCFED, ...args],
+      { env: { ...process.env, ...clickhouseEnv('admin', database) } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }),
+    );
+  });
+}
 
 const HQ = { role: 'hq' } as const;
 const SPAN = { from: '2026-10-01T00:00:00Z', to: '2026-12-01T00:00:00Z' };
@@ -198,6 +215,19 @@ describe('derived tables: check and repair after a crash mid-INSERT', () => {
     );
   });
 
+  it('ccfed derived check names them too, with exit 1', async () => {
+    const r = await ccfed(damaged.database, 'derived', 'check');
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        / {2}call_facts {2}partition 202611 {2}\d+ rows stored, \d+ computed by its views$/,
+      ),
+      expect.stringMatching(/ {2}call_rollup_15m {2}partition 202611 {2}/),
+      expect.stringMatching(/ {2}contacts {2}partition 202611 {2}/),
+    ]);
+    expect(r.stderr).toContain('8 partitions looked at, 3 differ from what their views compute');
+  });
+
   it('refuses an unknown table or partition, and a read-only user', async () => {
     const admin = clickhouseAs('admin');
     await expect(
@@ -243,8 +273,14 @@ describe('derived tables: check and repair after a crash mid-INSERT', () => {
       [],
     );
 
-    const again = await repairDerivedTables(clickhouseAs('admin'), damaged.database);
-    expect(again.every((r) => r.action === 'kept')).toBe(true);
+    const again = await ccfed(damaged.database, 'derived', 'repair', '--json');
+    expect(again.code, again.stderr).toBe(0);
+    const actions = again.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { action: string }).action);
+    expect(actions).toEqual(Array(8).fill('kept'));
+    expect(again.stderr).toContain('8 partitions looked at, 0 repaired');
     expect(await figures(damaged.client)).toEqual(expected);
     expect(await stagingLeft()).toEqual([]);
   });

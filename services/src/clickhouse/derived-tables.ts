@@ -10,7 +10,7 @@
 // readers see the old partition or the new one, never half of it. Run it as the admin
 // (migrations) user: it creates and drops the staging tables.
 import { randomBytes } from 'node:crypto';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { ClickHouseTarget } from '@ccfed/common';
 import {
   WHOLE_TABLE,
@@ -54,7 +54,7 @@ export interface PartitionCheck {
 }
 
 export interface DerivedScope {
-  /** Only this table (its name on this server: `call_rollup_15m`, or `…_local` on a cluster). */
+  /** Only this table: `call_rollup_15m` (on a cluster member, its `call_rollup_15m_local`). */
   readonly table?: string;
   /** Only this partition id (e.g. 202611; `all` for an unpartitioned table); needs `table`. */
   readonly partition?: string;
@@ -200,7 +200,11 @@ async function inScope(
   const all = await derivedTables(client, database);
   if (scope.partition !== undefined && scope.table === undefined)
     throw new DerivedTableError('a partition needs its table');
-  const chosen = scope.table === undefined ? all : all.filter((t) => t.name === scope.table);
+  // On a cluster member the tables views fill are the `_local` ones: `call_rollup_15m` names
+  // call_rollup_15m_local there, so an operator gives the same name on either.
+  const named = (t: DerivedTable) => t.name === scope.table || t.name === `${scope.table}_local`;
+  const exact = all.filter((t) => t.name === scope.table);
+  const chosen = scope.table === undefined ? all : exact.length > 0 ? exact : all.filter(named);
   if (chosen.length === 0)
     throw new DerivedTableError(
       `${database}.${scope.table} is not a table that materialized views fill; those are: ${all.map((t) => t.name).join(', ')}`,
@@ -253,6 +257,8 @@ async function withAdmin<T>(
     username: target.username,
     password: target.password,
     database,
+    // A failure is thrown to the caller, which says it once (the CLI on stderr).
+    log: { level: ClickHouseLogLevel.OFF },
   });
   try {
     const [setting] = await rows<{ value: string }>(client, READONLY_QUERY);
