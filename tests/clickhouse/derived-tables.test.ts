@@ -90,11 +90,12 @@ function ev(
 }
 
 /** Call i: on 2026-10-30 (even) or 2026-11-03 (odd), answered or (every fourth) abandoned. */
-function call(i: number): Record<string, string | number>[] {
+function call(i: number, arrivalAt?: Date): Record<string, string | number>[] {
   // The cut batch's callers call once (first contacts FCR counts); the others call again.
   const customer = i % 2 === 1 && i >= 30 ? `once-${i}` : `cust-${i % 7}`;
   const c = { id: `c${i}`, site: i % 3 === 0 ? 'site-b' : 'site-a', customer };
-  const arrival = new Date(Date.UTC(2026, i % 2 === 0 ? 9 : 10, i % 2 === 0 ? 30 : 3, 9, i, 0));
+  const arrival =
+    arrivalAt ?? new Date(Date.UTC(2026, i % 2 === 0 ? 9 : 10, i % 2 === 0 ? 30 : 3, 9, i, 0));
   const wait = ((i * 7_000) % 45_000) + 1_000;
   const t = (ms: number) => new Date(arrival.getTime() + ms);
   if (i % 4 === 3)
@@ -115,9 +116,16 @@ function call(i: number): Record<string, string | number>[] {
 
 const CALLS = Array.from({ length: 60 }, (_, i) => i);
 /** Stored whole: every October call and November's first half. */
-const BATCH_A = CALLS.filter((i) => i % 2 === 0 || i < 30).flatMap(call);
+const BATCH_A = CALLS.filter((i) => i % 2 === 0 || i < 30).flatMap((i) => call(i));
 /** Stored by the INSERT the crash cut: November's second half. */
-const BATCH_B = CALLS.filter((i) => i % 2 === 1 && i >= 30).flatMap(call);
+const BATCH_B = CALLS.filter((i) => i % 2 === 1 && i >= 30).flatMap((i) => call(i));
+/**
+ * Calls answered just before midnight on 2026-11-03 whose end and wrap-up fall on the 4th and
+ * come in a later INSERT, as the ingester's batches cut calls: one call, two event_dates.
+ */
+const NIGHT = [60, 61, 62].map((i) => call(i, new Date(Date.UTC(2026, 10, 3, 23, 58, 0))));
+const BEFORE_MIDNIGHT = NIGHT.flatMap((c) => c.filter((e) => e.event_date === '2026-11-03'));
+const AFTER_MIDNIGHT = NIGHT.flatMap((c) => c.filter((e) => e.event_date === '2026-11-04'));
 
 /** What the console and dashboards read. */
 async function figures(client: ClickHouseClient) {
@@ -146,12 +154,13 @@ describe('derived tables: check and repair after a crash mid-INSERT', () => {
     [damaged, control] = await Promise.all([freshDatabase(), freshDatabase()]);
     await control.client.insert({
       table: 'call_events',
-      values: [...BATCH_A, ...BATCH_B],
+      values: [...BATCH_A, ...BEFORE_MIDNIGHT, ...AFTER_MIDNIGHT, ...BATCH_B],
       format: 'JSONEachRow',
     });
     expected = await figures(control.client);
 
-    await damaged.client.insert({ table: 'call_events', values: BATCH_A, format: 'JSONEachRow' });
+    for (const batch of [[...BATCH_A, ...BEFORE_MIDNIGHT], AFTER_MIDNIGHT])
+      await damaged.client.insert({ table: 'call_events', values: batch, format: 'JSONEachRow' });
     for (const v of LOST_VIEWS) await damaged.client.command({ query: `DETACH TABLE ${v}` });
     await damaged.client.insert({ table: 'call_events', values: BATCH_B, format: 'JSONEachRow' });
     for (const v of LOST_VIEWS) await damaged.client.command({ query: `ATTACH TABLE ${v}` });
@@ -164,10 +173,10 @@ describe('derived tables: check and repair after a crash mid-INSERT', () => {
 
   it('the crash is reproduced: raw rows whole, the figures short', async () => {
     const raw = await rows<{ n: string }>(damaged.client, 'SELECT count() AS n FROM call_events');
-    expect(Number(raw[0]!.n)).toBe(BATCH_A.length + BATCH_B.length);
+    expect(Number(raw[0]!.n)).toBe(BATCH_A.length + NIGHT.flat().length + BATCH_B.length);
     const now = await figures(damaged.client);
-    expect(now.calls.length).toBe(45);
-    expect(expected.calls.length).toBe(60);
+    expect(now.calls.length).toBe(48);
+    expect(expected.calls.length).toBe(63);
     expect(now.kpis).not.toEqual(expected.kpis);
     expect(now.fcr).not.toEqual(expected.fcr);
   });

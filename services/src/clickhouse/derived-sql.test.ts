@@ -12,6 +12,7 @@ const TABLE: DerivedTable = {
   database: 'ccfed',
   name: 'call_facts_local',
   partitionKey: 'toYYYYMM(event_date)',
+  sortingKey: 'tenant_id, call_id',
   engineFull:
     "ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/ccfed.call_facts', '{replica}') PARTITION BY toYYYYMM(event_date) ORDER BY (tenant_id, call_id) SETTINGS index_granularity = 8192",
   columns: [
@@ -75,13 +76,17 @@ describe('the repair SQL', () => {
     expect(stagingEngine('SummingMergeTree() ORDER BY x')).toBe('SummingMergeTree() ORDER BY x');
   });
 
-  it('rebuilds one partition from each view, and hashes aggregate states by their value', () => {
+  it('rebuilds one partition from each view; hashes aggregate states by value, not merge leftovers', () => {
     expect(rebuildSql(TABLE, 'stage', '202611')).toEqual([
       "INSERT INTO `ccfed`.`stage` (`tenant_id`, `event_date`, `skill`) SELECT `tenant_id`, `event_date`, `skill` FROM (SELECT tenant_id, event_date, maxState(skill) AS skill FROM ccfed.call_events_local GROUP BY tenant_id, event_date) WHERE toString(toYYYYMM(event_date)) = '202611'",
     ]);
     expect(fingerprintSql(TABLE, 'call_facts_local', '202611')).toContain(
-      'cityHash64(`tenant_id`, `event_date`, finalizeAggregation(`skill`)) AS h FROM `ccfed`.`call_facts_local` FINAL',
+      'cityHash64(`tenant_id`, finalizeAggregation(`skill`)) AS h FROM `ccfed`.`call_facts_local` FINAL',
     );
+    // Outside an AggregatingMergeTree every column counts.
+    expect(
+      fingerprintSql({ ...TABLE, engineFull: 'SummingMergeTree() ORDER BY tenant_id' }, 't', '1'),
+    ).toContain('cityHash64(`tenant_id`, `event_date`, finalizeAggregation(`skill`))');
     expect(fingerprintSql({ ...TABLE, partitionKey: '' }, 't', 'all')).toMatch(/FINAL WHERE 1\)$/);
   });
 

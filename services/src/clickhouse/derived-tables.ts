@@ -70,6 +70,7 @@ export async function derivedTables(
     engine: string;
     engine_full: string;
     partition_key: string;
+    sorting_key: string;
     create_table_query: string;
   }>(client, tablesQuery(database));
   const columns = await rows<{ table: string; name: string; type: string }>(
@@ -96,6 +97,7 @@ export async function derivedTables(
         database,
         name: t.name,
         partitionKey: t.partition_key,
+        sortingKey: t.sorting_key,
         engineFull: t.engine_full,
         columns: columnsOf(t.name).map((c) => ({ name: c.name, type: c.type })),
         views: fed,
