@@ -73,9 +73,15 @@ function servers(env: NodeJS.ProcessEnv): {
   };
 }
 
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 function line(where: string, p: PartitionCheck | PartitionRepair): string {
   const action = 'action' in p ? `${p.action}: ` : '';
-  return `${where}  ${p.table}  partition ${p.partition}  ${action}${p.stored.rows} rows stored, ${p.computed.rows} computed by its views`;
+  const how =
+    p.stored.rows === p.computed.rows
+      ? `${count(p.stored.rows, 'row')} stored and computed by its views, values differ`
+      : `${count(p.stored.rows, 'row')} stored, ${p.computed.rows} computed by its views`;
+  return `${where}  ${p.table}  partition ${p.partition}  ${action}${how}`;
 }
 
 export const derivedCommand: Command = {
@@ -124,10 +130,12 @@ export const derivedCommand: Command = {
       }
     }
     if (action === 'repair') {
-      io.err(`${looked} partitions looked at, ${differ} repaired`);
+      io.err(`${count(looked, 'partition')} looked at, ${differ} repaired`);
       return EXIT.ok;
     }
-    io.err(`${looked} partitions looked at, ${differ} differ from what their views compute`);
+    io.err(
+      `${count(looked, 'partition')} looked at, ${differ} differ from what their views compute`,
+    );
     return differ === 0 ? EXIT.ok : EXIT.failed;
   },
 };
