@@ -40,7 +40,15 @@ describe('ccfed', () => {
     const help = await ccfed(['--help']);
     expect(help).toMatchObject({ code: 0, err: '' });
     expect(help.out).toMatch(/^usage: ccfed <command>/);
-    for (const name of ['status', 'drain', 'undrain', 'validate', 'kamailio-config', 'decisions'])
+    for (const name of [
+      'status',
+      'drain',
+      'undrain',
+      'validate',
+      'kamailio-config',
+      'decisions',
+      'derived',
+    ])
       expect(help.out).toContain(`  ${name} `);
     expect(await ccfed([])).toMatchObject({ code: 2, out: '' });
   });
@@ -100,6 +108,32 @@ describe('ccfed', () => {
     expect(r.out).toMatch(/^#!KAMAILIO\n# Site beijing/);
     expect(r.out).toContain('#!substdef "!SIP_PORT!5070!g"');
     expect((await ccfed(['kamailio-config', 'wuhan'])).code).toBe(2);
+  });
+
+  it('refuses derived without an action, a login or a table for --partition, before any I/O', async () => {
+    const login = {
+      CCFED_CLICKHOUSE_URL: 'http://127.0.0.1:1',
+      CCFED_CLICKHOUSE_USER: 'ccfed_admin',
+      CCFED_CLICKHOUSE_PASSWORD: 'x',
+    };
+    const none = await ccfed(['derived']);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain('missing <check|repair>');
+    const other = await ccfed(['derived', 'fix'], login);
+    expect(other.code).toBe(2);
+    expect(other.err).toContain('expected check or repair, not "fix"');
+    const partition = await ccfed(['derived', 'repair', '--partition', '202611'], login);
+    expect(partition.code).toBe(2);
+    expect(partition.err).toContain('--partition needs --table');
+    const noLogin = await ccfed(['derived', 'check'], {
+      CCFED_CLICKHOUSE_URL: login.CCFED_CLICKHOUSE_URL,
+    });
+    expect(noLogin.code).toBe(2);
+    expect(noLogin.err).toContain('CCFED_CLICKHOUSE_USER: required');
+    // A server that does not answer is not bad input: exit 1, naming it.
+    const down = await ccfed(['derived', 'check'], login);
+    expect(down.code).toBe(1);
+    expect(down.err).toContain('ccfed derived: http://127.0.0.1:1: ');
   });
 
   it('refuses decisions without brokers, credentials or CA, with a bad --since or an unknown --site', async () => {

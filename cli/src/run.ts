@@ -1,4 +1,5 @@
 import { decisionsCommand } from './commands/decisions.js';
+import { derivedCommand } from './commands/derived.js';
 import type { Command, CommandContext } from './commands/context.js';
 import { drainCommand, undrainCommand } from './commands/drain.js';
 import { kamailioConfigCommand } from './commands/kamailio-config.js';
@@ -13,6 +14,7 @@ export const COMMANDS: readonly Command[] = [
   validateCommand,
   kamailioConfigCommand,
   decisionsCommand,
+  derivedCommand,
 ];
 
 /** The top-level usage: every command with one line, and where to get more. */

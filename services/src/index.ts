@@ -23,3 +23,5 @@ export * from './zookeeper/launcher.js';
 export * from './clickhouse/cluster-ddl.js';
 export * from './clickhouse/cluster-migrate.js';
 export * from './process-alive.js';
+export * from './clickhouse/derived-sql.js';
+export * from './clickhouse/derived-tables.js';

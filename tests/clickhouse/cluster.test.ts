@@ -11,7 +11,9 @@ import { fcrQuery, parseFcrRows } from '@ccfed/analytics/kpi-fcr';
 import { kpiQuery, parseKpiRows } from '@ccfed/analytics/kpi';
 import { CallEvent, type TopicNames } from '@ccfed/proto';
 import {
+  checkDerivedTables,
   migrateCluster,
+  repairDerivedTables,
   readMigrations,
   startClickHouseCluster,
   type ClickHouseCluster,
@@ -256,6 +258,63 @@ describe('ClickHouse cluster: 2 shards × 2 replicas under the ingester', () => 
       resolved: truth.resolved,
     });
   }, 180_000);
+
+  it('finds a rollup short on one shard there, and repairs it on both of its replicas', async () => {
+    const c = cluster!;
+    const [s1r1, s1r2] = c.shards[0]!;
+    const differ = async (m: ClusterMember) =>
+      (await checkDerivedTables(m.as('admin'), database))
+        .filter((p) => !p.matches)
+        .map((p) => `${p.table} ${p.partition}`);
+    // After the kill and the stop above, every derived table matches its views on every shard.
+    for (const shard of c.shards) expect(await differ(shard[0]!)).toEqual([]);
+
+    // The writer's crash, on shard 1: raw rows stored, the rollup's view never ran for them.
+    const admin = client(s1r1!, 'admin');
+    const extra = 5;
+    await admin.command({ query: 'DETACH TABLE call_rollup_15m_mv' });
+    await admin.insert({
+      table: 'call_events_local',
+      format: 'JSONEachRow',
+      values: Array.from({ length: extra }, (_, i) => ({
+        event_id: `short-${i}`,
+        tenant_id: 'tenant-a',
+        site_id: 'shanghai',
+        call_id: `short-${i}`,
+        kind: 'offered',
+        event_time: '2026-11-20 12:00:00',
+        event_date: '2026-11-20',
+        skill: 'billing',
+        arrival_time: '2026-11-20 12:00:00',
+      })),
+    });
+    await admin.command({ query: 'ATTACH TABLE call_rollup_15m_mv' });
+    const offered = async () =>
+      Number(
+        (
+          await rows<{ n: string }>(
+            client(c.shards[1]![0]!, 'api'),
+            'SELECT sum(offered) AS n FROM call_rollup_15m',
+          )
+        )[0]!.n,
+      );
+    expect(await offered()).toBe(expected.calls);
+    expect(await differ(s1r1!)).toEqual(['call_rollup_15m_local 202611']);
+    expect(await differ(c.shards[1]![0]!)).toEqual([]);
+
+    // Repaired on the shard's first replica; REPLACE PARTITION reaches the second by replication.
+    const repaired = await repairDerivedTables(s1r1!.as('admin'), database, {
+      table: 'call_rollup_15m',
+    });
+    expect(repaired.map((r) => `${r.table} ${r.partition} ${r.action}`)).toEqual([
+      'call_rollup_15m_local 202611 replaced',
+    ]);
+    await waitFor('the repair replicated to the second replica', async () =>
+      (await differ(s1r2!)).length === 0 ? true : undefined,
+    );
+    // Whichever replica of shard 1 the Distributed table reads, the rollup now counts them.
+    expect(await offered()).toBe(expected.calls + extra);
+  }, 60_000);
 });
 
 /**
