@@ -1,7 +1,8 @@
 // WAN partitions, for real: HQ (Shanghai) and a branch (Beijing) each in its own network namespace
 // with its Kamailio, rtpengine, site agent, agent phones and callers; the central services behind
 // a 'central' namespace (tests/support/netns.ts: wireFederation). Under sipp load at Shanghai
-// (twice what its agents answer, so its waiting calls overflow to Beijing):
+// (twice what its agents answer, so its waiting calls overflow to Beijing, to its two agents on
+// the usual phones; its third is D's):
 //   A. Beijing is cut off (a drop) while Shanghai keeps overflowing to it: every INVITE sent into
 //      the cut gets no provisional reply, and its call is back in Shanghai's queue within
 //      OVERFLOW_BOUND_MS (the overflow branch's fr_timer, 5 s in ccfed.cfg, not Timer B's 32 s),
@@ -12,13 +13,17 @@
 //   heal: Beijing's outbox drains, every event is in ClickHouse exactly once, overflow resumes;
 //   C. the central services are cut off from every site: each keeps answering its own callers
 //      (the router unreachable, it routes locally), none is lost, and both outboxes drain after;
-//   D. a call talking across the WAN (HQ's caller, the branch's agent) survives a round of
-//      keepalives, then the branch is cut off: each side's Kamailio hangs up its own leg within
-//      TALKING_BOUND_S (routing.talkingPeerSilenceSeconds, its shortest), the agent is free again,
-//      and the branch's `ended` event says the other site was lost.
+//   D. a call talking across the WAN (HQ's caller, the branch's third agent, kept for it) survives
+//      a round of keepalives, then A's cut cuts it too: each side's Kamailio hangs up its own leg
+//      within TALKING_BOUND_S (routing.talkingPeerSilenceSeconds, its shortest), the agent is free
+//      again while the cut lasts, and the branch's `ended` event, delivered after the heal, says
+//      the other site was lost. Its call starts before the first test, so that its keepalive
+//      clock runs while the first test and A do: cut anywhere between its first and second
+//      keepalive (30 and 60 s in), it ends about 77 s in, before its caller and phone would time
+//      out. Its outcome is checked between A and the heal, while the branch is still cut off.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CallEvent, CallParty } from '@ccfed/proto';
+import { AgentState, CallEvent, CallParty } from '@ccfed/proto';
 import {
   agentPhone,
   agentPhoneCalls,
@@ -71,6 +76,8 @@ const WALL_BOUND_MS = 3_000;
  */
 const TALKING_BOUND_S = 47;
 const KEEPALIVE_INTERVAL_S = 30;
+/** Beijing's third agent, kept for D's call: the other tests' calls go to its first two. */
+const TALKER = 'be-003';
 
 interface LiveSiteSeen {
   readonly siteId: string;
@@ -167,6 +174,73 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
       timeoutMs,
     });
 
+  /** D's call: HQ's caller, talking to TALKER's phone across the WAN from before the first test. */
+  let talking:
+    | {
+        readonly caller: LoggedSippRun;
+        readonly phone: LoggedSippRun;
+        readonly port: number;
+        readonly callId: string;
+        readonly answeredAt: number;
+      }
+    | undefined;
+  const logOf = (siteId: string) =>
+    readFileSync(fed.sites.get(siteId)!.kamailio.handle.logFile, 'utf8');
+  const agentStatus = async (siteId: string, agentId: string) =>
+    (await fed.sites.get(siteId)!.control.listAgents({})).agents.find((a) => a.agentId === agentId);
+
+  /**
+   * D's call, set up as D always was: HQ's caller overflows to the branch's TALKER, who answers
+   * and talks on; then every other agent is ready again for the other scenarios.
+   */
+  const startTalkingCall = async (): Promise<NonNullable<typeof talking>> => {
+    const shanghai = fed.sites.get('shanghai')!;
+    const beijing = fed.sites.get('beijing')!;
+    // HQ's agents and Beijing's usual two take no call for now, and TALKER takes one, on a phone
+    // that talks for as long as the test needs (an exponential draw of mean 10^9 s): HQ's caller
+    // overflows to it.
+    const others = [shanghai, beijing].flatMap((site) =>
+      site.site.agents.filter((a) => a.id !== TALKER).map((a) => ({ site, agentId: a.id })),
+    );
+    for (const { site, agentId } of others)
+      await site.control.setNotReady({ agentId, reasonCode: 'break' });
+    const port = await freePort();
+    const phone = agentPhone({
+      port,
+      ringMs: 100,
+      talkMeanMs: 1e12,
+      calls: 1,
+      logFile: join(logDir, 'phone-talking.log'),
+      timeout: '300s',
+      netns: wan.netns('beijing'),
+    });
+    phones.push(phone);
+    phoneSite.set(port, 'beijing');
+    await waitFor('the talking phone listening', async () =>
+      (await boundInNetns(wan.netns('beijing'), port, 'udp')) ? true : undefined,
+    );
+    await beijing.control.login({ agentId: TALKER, contactUri: `sip:${TALKER}@127.0.0.1:${port}` });
+    await beijing.control.setReady({ agentId: TALKER });
+    await waitFor('the talking agent ready on its phone', async () => {
+      const { snapshot } = await beijing.status.getStatus({});
+      return snapshot?.skills.find((k) => k.skill === 'support')?.agentsIdle === 1
+        ? true
+        : undefined;
+    });
+    const caller = await callers('shanghai', 'talking-cut', 1, 1);
+    const callId = await waitFor(
+      'the talking agent on the call',
+      async () => {
+        const agent = await agentStatus('beijing', TALKER);
+        return agent?.state === AgentState.AGENT_STATE_ON_CALL ? agent.callId : undefined;
+      },
+      60_000,
+    );
+    const answeredAt = Date.now();
+    for (const { site, agentId } of others) await site.control.setReady({ agentId });
+    return { caller, phone, port, callId, answeredAt };
+  };
+
   beforeAll(async () => {
     mkdirSync(logDir, { recursive: true });
     wan = await startWan({ sites: ['shanghai', 'beijing'] });
@@ -195,7 +269,7 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
         doc.sites = doc.sites.filter((s: { id: string }) => s.id in SUPPORT);
         for (const site of doc.sites) {
           site.handicapSeconds = 0;
-          site.agents = [1, 2].map((n) => ({
+          site.agents = (site.id === 'beijing' ? [1, 2, 3] : [1, 2]).map((n) => ({
             id: `${site.id.slice(0, 2)}-00${n}`,
             name: `Agent ${n}`,
             tenant: 'acme-bank',
@@ -204,23 +278,43 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
         }
       },
     });
-    await readyAgentsOnPhones(fed, { logDir, netnsOf: (id) => wan.netns(id), phones, phoneSite });
+    await readyAgentsOnPhones(fed, {
+      logDir,
+      netnsOf: (id) => wan.netns(id),
+      phones,
+      phoneSite,
+      except: new Set([TALKER]),
+    });
     // The central services run behind the central region (wireFederation): the router here.
     router = await startRouter(fed, routerPort);
-    const db = await freshDatabase();
-    ch = db.client;
-    group = uniqueName('ccfed-ingester-wan');
-    ingester = await startIngester({ prefix: fed.prefix, database: db.database, group });
-    // The central API, whose live wall (the console's) HQ watches throughout.
-    api = await startApiProcess({
-      dir: logDir,
-      database: db.database,
-      topologyFile: fed.topologyFile,
-      users: [{ username: 'hq', role: 'hq' }],
-      password: 'wan-partition-password-1',
-      env: { ...(await kafkaEnv({ role: 'api' }, fed.prefix)), CCFED_TOPIC_PREFIX: fed.prefix },
-    });
-    wall = watchLiveWall(api.base, api.tokens.get('hq')!);
+    // D's call starts as soon as the router can overflow it, while the rest starts: its keepalive
+    // clock, which sets when D ends, runs from here (the ingester reads its topics from the start).
+    const [talkingCall, theRest] = await Promise.allSettled([
+      startTalkingCall(),
+      (async () => {
+        const db = await freshDatabase();
+        ch = db.client;
+        group = uniqueName('ccfed-ingester-wan');
+        ingester = await startIngester({ prefix: fed.prefix, database: db.database, group });
+        // The central API, whose live wall (the console's) HQ watches throughout.
+        api = await startApiProcess({
+          dir: logDir,
+          database: db.database,
+          topologyFile: fed.topologyFile,
+          users: [{ username: 'hq', role: 'hq' }],
+          password: 'wan-partition-password-1',
+          env: {
+            ...(await kafkaEnv({ role: 'api' }, fed.prefix)),
+            CCFED_TOPIC_PREFIX: fed.prefix,
+          },
+        });
+        wall = watchLiveWall(api.base, api.tokens.get('hq')!);
+      })(),
+    ]);
+    // both settled first: afterAll stops whatever either started
+    if (theRest.status === 'rejected') throw theRest.reason;
+    if (talkingCall.status === 'rejected') throw talkingCall.reason;
+    talking = talkingCall.value;
   }, 150_000);
 
   afterAll(async () => {
@@ -239,7 +333,6 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
   let duringCut: CallerCall[] = [];
   /** The calls whose overflow INVITE went into the cut. */
   const sentIntoTheCut = new Set<string>();
-
   it('overflows HQ’s waiting calls to the branch across the WAN', async () => {
     beforeCut = await finished(await callers('shanghai', 'before', 16, 3), 'before');
     expect(beforeCut.every((c) => c.outcome === 'answered')).toBe(true);
@@ -249,13 +342,34 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
   }, 120_000);
 
   it('A: a call overflowed into the cut is back in HQ’s queue within the bound and answered there; none lost', async () => {
-    // Beijing idle (no call of its own spans the cut), as its last snapshot before the cut tells
-    // the router: until that is stale, the router keeps choosing it for HQ's waiting calls.
+    // D's call, healthy, outlives a keepalive each way, each answered by the other site's
+    // Kamailio (its first came about 30 s after it was answered, mostly while the first test
+    // ran): the cut below then cuts a call that has shown it survives keepalives.
+    const { phone, callId } = talking!;
+    const keptAlive = (siteId: string) =>
+      logOf(siteId).includes(`keepalive of call ${callId} from the other site answered`);
+    await waitFor(
+      'a keepalive of D’s call each way',
+      async () => (keptAlive('shanghai') && keptAlive('beijing') ? true : undefined),
+      (KEEPALIVE_INTERVAL_S + 10) * 1000,
+    );
+    expect(
+      agentPhoneCalls(readSippLog(phone)).find((c) => c.callId === callId)?.endedAt,
+    ).toBeUndefined();
+    expect(await agentStatus('beijing', TALKER)).toMatchObject({
+      state: AgentState.AGENT_STATE_ON_CALL,
+      callId,
+    });
+    // Beijing idle (no call of its own spans the cut: its usual two agents idle, the third still
+    // on D's call), as its last snapshot before the cut tells the router: until that is stale,
+    // the router keeps choosing it for HQ's waiting calls.
     const beijing = fed.sites.get('beijing')!;
     await waitFor('Beijing idle', async () => {
       const { snapshot } = await beijing.status.getStatus({});
       const support = snapshot?.skills.find((k) => k.skill === 'support');
-      return support?.agentsIdle === 2 && support.queued === 0 ? true : undefined;
+      return support?.agentsIdle === 2 && support.agentsStaffed === 3 && support.queued === 0
+        ? true
+        : undefined;
     });
     await new Promise((r) => setTimeout(r, SNAPSHOT_INTERVAL_MS + 200)); // that snapshot was sent
     await wan.cut('beijing');
@@ -325,6 +439,45 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
     );
   }, 150_000);
 
+  it('D: the call talking across the cut ends on both sides within the bound; the agent is free again while cut', async () => {
+    const { caller, phone, port, callId, answeredAt } = talking!;
+    const [theCall] = await finished(caller, 'talking-cut');
+    expect(theCall!.callId).toBe(callId);
+    expect(theCall!.agentPort).toBe(port);
+    expect(theCall!.outcome).toBe('answered');
+    const { code } = await phone.exited;
+    // 0: every message it got was one its scenario expects (a keepalive reaching it would not be)
+    expect(code, 'the agent phone saw its one call end as a call may').toBe(0);
+    const atPhone = agentPhoneCalls(readSippLog(phone)).find((c) => c.callId === callId)!;
+    // the agent's phone heard BYE from its Kamailio, as from the caller
+    expect(atPhone.outcome).toBe('caller-hungup');
+    const callerByeMs = theCall!.endedAt! - cutAt;
+    const agentByeMs = atPhone.endedAt! - cutAt;
+    expect(callerByeMs).toBeLessThanOrEqual(TALKING_BOUND_S * 1000);
+    expect(agentByeMs).toBeLessThanOrEqual(TALKING_BOUND_S * 1000);
+    // The agent is free again, while its site is still cut off (the heal comes next).
+    await waitFor('the talking agent free again', async () =>
+      (await agentStatus('beijing', TALKER))?.state === AgentState.AGENT_STATE_READY
+        ? true
+        : undefined,
+    );
+    const freeMs = Date.now() - cutAt;
+    // Its phone has hung up for good: no later call may be offered to it.
+    await fed.sites.get('beijing')!.control.logout({ agentId: TALKER });
+    console.info(
+      `wan-partition: a call talking across the WAN outlived ${Math.round((cutAt - answeredAt) / 1000)} s of keepalives; ` +
+        `after the cut its caller heard BYE in ${callerByeMs} ms, its agent in ${agentByeMs} ms ` +
+        `(bound ${TALKING_BOUND_S} s), the agent free again after ${freeMs} ms`,
+    );
+    // each Kamailio says why it hung up (checked last: a failure here leaves TALKER logged out)
+    expect(logOf('shanghai')).toMatch(
+      new RegExp(`call ${callId} ended: the other site \\(callee side\\)`),
+    );
+    expect(logOf('beijing')).toMatch(
+      new RegExp(`call ${callId} ended: the other site \\(caller side\\)`),
+    );
+  }, 120_000);
+
   it('heal: the branch’s outbox drains, every event is in ClickHouse once, overflow resumes', async () => {
     await wan.heal('beijing');
     const healedAt = Date.now();
@@ -338,6 +491,16 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
         Number((await beijing.status.getStatus({})).bufferedEvents) === 0 ? true : undefined,
       60_000,
     );
+    // D: the branch's events, held in its outbox during the cut: its call ended because the
+    // other site was lost.
+    const { callId } = talking!;
+    const ended = (
+      await callEvents((byCall) => (byCall.get(callId) ?? []).some((e) => kind(e) === 'ended'))
+    ).find((e) => e.callId === callId && kind(e) === 'ended')!;
+    expect(ended.meta!.siteId).toBe('beijing');
+    expect(ended.kind).toMatchObject({
+      value: { agentId: TALKER, endedBy: CallParty.CALL_PARTY_PEER_SITE_LOST },
+    });
     const after = await finished(await callers('shanghai', 'healed', 16, 3), 'healed');
     expect(after.every((c) => c.outcome === 'answered')).toBe(true);
     expect(after.filter((c) => phoneSite.get(c.agentPort!) === 'beijing').length).toBeGreaterThan(
@@ -408,112 +571,4 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
       );
     }
   }, 120_000);
-
-  it('D: a call talking across the cut ends on both sides within the bound; the agent is free again, the events say why', async () => {
-    const shanghai = fed.sites.get('shanghai')!;
-    const beijing = fed.sites.get('beijing')!;
-    // HQ's agents take no call and Beijing's only its first, on a phone that talks for as long as
-    // the test needs (an exponential draw of mean 10^9 s): HQ's caller overflows to it.
-    for (const a of shanghai.site.agents)
-      await shanghai.control.setNotReady({ agentId: a.id, reasonCode: 'break' });
-    const [talker, other] = beijing.site.agents.map((a) => a.id);
-    await beijing.control.setNotReady({ agentId: other!, reasonCode: 'break' });
-    const port = await freePort();
-    const phone = agentPhone({
-      port,
-      ringMs: 100,
-      talkMeanMs: 1e12,
-      calls: 1,
-      logFile: join(logDir, 'phone-talking.log'),
-      timeout: '300s',
-      netns: wan.netns('beijing'),
-    });
-    phones.push(phone);
-    await waitFor('the talking phone listening', async () =>
-      (await boundInNetns(wan.netns('beijing'), port, 'udp')) ? true : undefined,
-    );
-    await beijing.control.logout({ agentId: talker! });
-    await beijing.control.login({
-      agentId: talker!,
-      contactUri: `sip:${talker}@127.0.0.1:${port}`,
-    });
-    await beijing.control.setReady({ agentId: talker! });
-
-    const support = async () =>
-      (await beijing.status.getStatus({})).snapshot?.skills.find((k) => k.skill === 'support');
-    await waitFor('the talking agent ready on its new phone', async () =>
-      (await support())?.agentsIdle === 1 ? true : undefined,
-    );
-    const caller = await callers('shanghai', 'talking-cut', 1, 1);
-    await waitFor(
-      'the talking agent on the call',
-      async () => ((await support())?.agentsIdle === 0 ? true : undefined),
-      60_000,
-    );
-    const answeredAt = Date.now();
-    // Healthy, the call outlives a keepalive each way, each answered by the other site's Kamailio.
-    const logOf = (siteId: string) =>
-      readFileSync(fed.sites.get(siteId)!.kamailio.handle.logFile, 'utf8');
-    const callId = await waitFor(
-      'a keepalive each way',
-      async () => {
-        const answered = (siteId: string) =>
-          [...logOf(siteId).matchAll(/keepalive of call (\S+) from the other site answered/g)].map(
-            (m) => m[1]!,
-          );
-        const atHq = answered('shanghai');
-        return atHq.find((id) => answered('beijing').includes(id));
-      },
-      (KEEPALIVE_INTERVAL_S + 10) * 1000,
-    );
-    expect(
-      agentPhoneCalls(readSippLog(phone)).find((c) => c.callId === callId)?.endedAt,
-    ).toBeUndefined();
-    const talkedMs = Date.now() - answeredAt;
-
-    await wan.cut('beijing');
-    const cutAt = Date.now();
-    const [theCall] = await finished(caller, 'talking-cut');
-    expect(theCall!.callId).toBe(callId);
-    expect(theCall!.agentPort).toBe(port);
-    expect(theCall!.outcome).toBe('answered');
-    const { code } = await phone.exited;
-    // 0: every message it got was one its scenario expects (a keepalive reaching it would not be)
-    expect(code, 'the agent phone saw its one call end as a call may').toBe(0);
-    const atPhone = agentPhoneCalls(readSippLog(phone)).find((c) => c.callId === callId)!;
-    // the agent's phone heard BYE from its Kamailio, as from the caller
-    expect(atPhone.outcome).toBe('caller-hungup');
-    const callerByeMs = theCall!.endedAt! - cutAt;
-    const agentByeMs = atPhone.endedAt! - cutAt;
-    expect(callerByeMs).toBeLessThanOrEqual(TALKING_BOUND_S * 1000);
-    expect(agentByeMs).toBeLessThanOrEqual(TALKING_BOUND_S * 1000);
-    // each Kamailio says why it hung up
-    expect(logOf('shanghai')).toMatch(
-      new RegExp(`call ${callId} ended: the other site \\(callee side\\)`),
-    );
-    expect(logOf('beijing')).toMatch(
-      new RegExp(`call ${callId} ended: the other site \\(caller side\\)`),
-    );
-    // The agent is free again, while its site is still cut off.
-    await waitFor('the talking agent free again', async () =>
-      (await support())?.agentsIdle === 1 ? true : undefined,
-    );
-    const freeMs = Date.now() - cutAt;
-
-    // The branch's events, held in its outbox during the cut: ended because the other site was lost.
-    await wan.heal('beijing');
-    const events = await callEvents((byCall) =>
-      (byCall.get(callId) ?? []).some((e) => kind(e) === 'ended'),
-    );
-    const ended = events.find((e) => e.callId === callId && kind(e) === 'ended')!;
-    expect(ended.meta!.siteId).toBe('beijing');
-    expect(ended.kind).toMatchObject({
-      value: { agentId: talker, endedBy: CallParty.CALL_PARTY_PEER_SITE_LOST },
-    });
-    console.info(
-      `wan-partition: a call talking across the WAN outlived ${Math.round(talkedMs / 1000)} s of keepalives; ` +
-        `after the cut its caller heard BYE in ${callerByeMs} ms, its agent in ${agentByeMs} ms ` +
-        `(bound ${TALKING_BOUND_S} s), the agent free again after ${freeMs} ms`,
-    );
-  }, 180_000);
 });

@@ -306,7 +306,8 @@ async function directoryRead(logFile: string, entries: number): Promise<void> {
  * on average), logged in and ready through its site agent. `netnsOf` names the network namespace
  * a site's phones run in (the WAN harness); their SIP address is that namespace's loopback.
  * Each phone goes into `phones` as it starts (so a failure part way leaves none unstopped), and
- * its port into `phoneSite` with its site.
+ * its port into `phoneSite` with its site. The agents named in `except` are left logged out, for
+ * a test that puts them on phones of its own.
  */
 export async function readyAgentsOnPhones(
   fed: RunningFederation,
@@ -315,12 +316,15 @@ export async function readyAgentsOnPhones(
     readonly netnsOf?: (siteId: string) => string;
     readonly phones: LoggedSippRun[];
     readonly phoneSite: Map<number, string>;
+    readonly except?: ReadonlySet<string>;
   },
 ): Promise<void> {
   const { phones, phoneSite } = opts;
   // Every phone starts at once; each agent logs in as soon as its own phone listens.
   const agents = [...fed.sites].flatMap(([siteId, site]) =>
-    site.site.agents.map((agent) => ({ siteId, site, agent })),
+    site.site.agents
+      .filter((agent) => !opts.except?.has(agent.id))
+      .map((agent) => ({ siteId, site, agent })),
   );
   await Promise.all(
     agents.map(async ({ siteId, site, agent }) => {
