@@ -9,6 +9,10 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // Pure tests need no fresh module graph per file: sharing it cut the project from 112 s
+          // to 51 s on two cores (import time 39 s to 8 s). Three runs in shuffled file order
+          // passed; a test file that leaves global state behind must clean it up.
+          isolate: false,
           include: [
             '{proto,topology,common,services,site-agent}/src/**/*.test.ts',
             'central/*/src/**/*.test.ts',
