@@ -4,11 +4,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pcapsToStereoWav } from '@ccfed/services';
+import { callerPortOf } from '@ccfed/site-agent/recording/recorder';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { toneWhereSounding, levelDb, soundSpansOf } from '../support/audio.js';
 import { uniqueName, waitFor } from '../support/engines.js';
 import { BLACK_HOLE_SDP, FAR_END_TAG } from './early-media-kamailio.js';
-import { AGENT_HZ, CALLER_HZ, mediaAddress, startMediaSite, type MediaSite } from './media-site.js';
+import { AGENT_HZ, CALLER_HZ, startMediaSite, type MediaSite } from './media-site.js';
 
 const after = (ms: number, from: number) =>
   waitFor(`${ms} ms`, async () => (Date.now() - from >= ms ? true : undefined), ms + 10_000);
@@ -37,7 +38,6 @@ describe('recording an answered call with rtpengine', () => {
       toTag: FAR_END_TAG,
       sdp: BLACK_HOLE_SDP,
     });
-    const callerPort = Number(mediaAddress(early.sdp).split(':')[1]);
     app.send({
       action: 'provisional',
       callid: callId,
@@ -50,6 +50,12 @@ describe('recording an answered call with rtpengine', () => {
     app.send({ action: 'relay', tindex: invite.tindex, tlabel: invite.tlabel, uri: agent.uri });
     await app.next('answered');
     await caller.waitForEvent('CALL_ESTABLISHED', { since: t0 });
+    // rtpengine's port the caller sends to, asked once the call is answered, as the site agent's
+    // recorder asks (the early answer's port may be replaced by the agent's answer).
+    const callerPort = callerPortOf(
+      (await rtpengine.client.query({ callId })).reply,
+      String(invite.fromTag),
+    );
 
     // Record 3 s, pause 1.5 s (rtpengine 10.5: stop, then start again), record 2 s more.
     const started = Date.now();
