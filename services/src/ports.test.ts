@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { freePort, tcpPortFree, udpPortFree } from './ports.js';
+import { createServer, connect } from 'node:net';
+import { freePort, tcpPortFree, tcpPortHeld, udpPortFree } from './ports.js';
 
 const PORTS_MODULE = new URL('./ports.ts', import.meta.url).pathname;
 
@@ -43,5 +44,25 @@ describe('freePort', () => {
     const theirs = await child;
     expect(theirs).toHaveLength(300);
     expect(mine.filter((p) => theirs.includes(p))).toEqual([]);
+  });
+});
+
+describe('tcpPortHeld', () => {
+  it('counts a port whose listener is gone but whose closed connection waits (TIME_WAIT) as held', async () => {
+    const port = await freePort();
+    expect(tcpPortHeld(port)).toBe(false);
+    // The listener closes the accepted connection first, so its side (local port `port`) is the
+    // one left in TIME_WAIT; then the listener itself goes.
+    const server = createServer((socket) => socket.end());
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    await new Promise<void>((resolve) => {
+      const client = connect(port, '127.0.0.1');
+      client.on('end', () => client.end());
+      client.on('close', () => resolve());
+    });
+    await new Promise<void>((r) => server.close(() => r()));
+    // Node binds with SO_REUSEADDR, so its probe calls the port free; an engine without it fails.
+    expect(await tcpPortFree(port)).toBe(true);
+    expect(tcpPortHeld(port)).toBe(true);
   });
 });

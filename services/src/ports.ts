@@ -16,6 +16,29 @@ export function tcpPortFree(port: number, host = LOOPBACK): Promise<boolean> {
   });
 }
 
+/**
+ * True when any TCP socket of this network namespace has `port` as its local port, in any state:
+ * a connection in TIME_WAIT too. tcpPortFree cannot see those (Node listens with SO_REUSEADDR),
+ * but an engine that binds without it (baresip's ctrl_tcp) fails with "Address already in use"
+ * for a minute after a connection to an earlier listener on that port closed (seen in CI).
+ */
+export function tcpPortHeld(port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue; // no IPv6 here
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      if (local?.endsWith(hex)) return true;
+    }
+  }
+  return false;
+}
+
 /** Resolves true when nothing is bound to host:port over UDP. */
 export function udpPortFree(port: number, host = LOOPBACK): Promise<boolean> {
   return new Promise((resolve) => {
@@ -70,7 +93,8 @@ async function freeRun(count: number, host: string, what: string): Promise<numbe
     if (!ports.every(claim)) continue;
     let free = true;
     for (const port of ports) {
-      free = (await tcpPortFree(port, host)) && (await udpPortFree(port, host));
+      free =
+        !tcpPortHeld(port) && (await tcpPortFree(port, host)) && (await udpPortFree(port, host));
       if (!free) break;
     }
     if (free) return first;
