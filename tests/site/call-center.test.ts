@@ -111,13 +111,23 @@ describe('a site answering 140 calls at 5 calls/s with 10 agents', () => {
       logFile: logFile('standard-callers'),
       timeout: '300s',
     });
+    // Five waiting is enough for the VIPs to have someone to pass. The queue settles where
+    // abandonment balances the excess (about 2 calls/s times 5.5 s of patience), but sipp on a
+    // loaded machine sends slower than 5/s, so a deeper threshold was not always reached.
+    let deepest = 0;
+    let standardDone = false;
+    void standard.exited.then(() => (standardDone = true));
     await waitFor(
-      'a queue of 10 calls',
+      'a queue of 5 calls',
       async () => {
         const s = (await site.status.getStatus({})).snapshot?.skills.find(
           (k) => k.skill === 'sales',
         );
-        return (s?.queued ?? 0) >= 10 ? true : undefined;
+        deepest = Math.max(deepest, s?.queued ?? 0);
+        if (deepest >= 5) return true;
+        if (standardDone)
+          throw new Error(`the standard callers finished; deepest queue ${deepest}`);
+        return undefined;
       },
       60_000,
     );
