@@ -1,13 +1,13 @@
 // The site's pending callbacks on its own disk (<CCFED_DATA_DIR>/callbacks/<id>.json), so that a
 // site agent restart keeps them and their places. This is the only place ccfed keeps a caller's
 // number (docs/security.md, "Callbacks"): one file per callback, mode 0600 in a 0700 directory,
-// written atomically (temporary file, fsync, rename), removed when the callback ends.
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// written atomically (temporary file, fsync, rename), removed (durably too) when the callback ends.
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Callback } from '../acd/callbacks.js';
-import { writeFileDurably } from '../durable-file.js';
+import { removeFileDurably, writeFileDurably } from '../durable-file.js';
 import { HandoverJournal } from './handover-journal.js';
 
 const stored = z.strictObject({
@@ -52,7 +52,7 @@ export class CallbackStore {
   }
 
   remove(id: string): void {
-    rmSync(this.fileOf(id), { force: true });
+    removeFileDurably(this.fileOf(id));
   }
 
   /** Every kept callback; a file that does not read as one stops the start, naming it. */

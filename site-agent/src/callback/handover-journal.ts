@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileDurably } from '../durable-file.js';
+import { removeFileDurably, writeFileDurably } from '../durable-file.js';
 
 const commitRecord = z.strictObject({
   kind: z.literal('committed'),
@@ -78,7 +78,7 @@ export class HandoverJournal {
 
   /** The target acknowledged the decision: nothing more to tell it. */
   acknowledged(callbackId: string): void {
-    rmSync(this.fileOf('committed', callbackId), { force: true });
+    removeFileDurably(this.fileOf('committed', callbackId));
     this.committedById.delete(callbackId);
   }
 
