@@ -33,7 +33,14 @@ import { spawn, execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assignFreePorts, freePort, NgClient, NgCommandError, type NgReply } from '@ccfed/services';
+import {
+  assignFreePorts,
+  freePort,
+  freeSippMediaPort,
+  NgClient,
+  NgCommandError,
+  type NgReply,
+} from '@ccfed/services';
 import { parseTopology, siteById } from '@ccfed/topology';
 import { parse, stringify } from 'yaml';
 import { sendSip, silentOffer } from '../tests/support/sip.js';
@@ -157,7 +164,7 @@ await runBench('media', args, async (run) => {
 
   // The agents' phones: one sipp UAS answering for every agent, echoing all RTP it gets.
   const phonePort = await freePort();
-  const phoneMediaPort = await freePort();
+  const phoneMediaPort = await freeSippMediaPort();
   const phones = spawn(
     'sipp',
     [
@@ -192,7 +199,7 @@ await runBench('media', args, async (run) => {
   if (packetsPerCall !== PACKETS)
     throw new Error(`talk.pcap holds ${packetsPerCall} packets, expected ${PACKETS}`);
   const speechMs = PACKETS * 30;
-  const callerMediaPort = await freePort();
+  const callerMediaPort = await freeSippMediaPort();
 
   const listCalls = async (): Promise<string[]> => {
     const reply = await ng.request('list', { limit: AGENTS * 2 + RINGBACK_CALLS + 100 });

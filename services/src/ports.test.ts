@@ -1,8 +1,11 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createServer, connect } from 'node:net';
-import { freePort, tcpPortFree, tcpPortHeld, udpPortFree } from './ports.js';
+import { freePort, freeSippMediaPort, tcpPortFree, tcpPortHeld, udpPortFree } from './ports.js';
 
 const PORTS_MODULE = new URL('./ports.ts', import.meta.url).pathname;
 
@@ -44,7 +47,8 @@ describe('freePort', () => {
     const theirs = await child;
     expect(theirs).toHaveLength(300);
     expect(mine.filter((p) => theirs.includes(p))).toEqual([]);
-  });
+    // A second process and 600 probes: seconds on a loaded machine, which decide nothing here.
+  }, 30_000);
 });
 
 describe('tcpPortHeld', () => {
@@ -64,5 +68,18 @@ describe('tcpPortHeld', () => {
     // Node binds with SO_REUSEADDR, so its probe calls the port free; an engine without it fails.
     expect(await tcpPortFree(port)).toBe(true);
     expect(tcpPortHeld(port)).toBe(true);
+  });
+});
+
+describe('freeSippMediaPort', () => {
+  it('claims the video port (media port + 2) that sipp binds too, for every process that picks', async () => {
+    const audio = await freeSippMediaPort();
+    // The claims every picking process reads (one file per port, holding the claimer's pid):
+    // had only the first been claimed, another process could be handed audio + 2.
+    for (const port of [audio, audio + 1, audio + 2]) {
+      expect(readFileSync(join(tmpdir(), 'ccfed-port-claims', String(port)), 'utf8')).toBe(
+        String(process.pid),
+      );
+    }
   });
 });

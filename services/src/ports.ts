@@ -120,6 +120,15 @@ export function freePortPair(host = LOOPBACK): Promise<number> {
   return freeRun(2, host, 'two free consecutive ports');
 }
 
+/**
+ * A media port for sipp's `-mp`: sipp binds it and the port two above (audio and video), so all
+ * three from the first are claimed. Claiming only the first let an engine started beside a sipp
+ * be handed the video port sipp then took ("Address already in use").
+ */
+export function freeSippMediaPort(host = LOOPBACK): Promise<number> {
+  return freeRun(3, host, 'three free consecutive ports for sipp media');
+}
+
 /** Resolves true when something is bound to host:port over TCP. */
 export async function tcpPortInUse(port: number, host = LOOPBACK): Promise<boolean> {
   return !(await tcpPortFree(port, host));
