@@ -212,7 +212,7 @@ describe('a campaign from the churn call-back list', () => {
 
   it('takes a list of 50,000 contacts as a CSV and as the churn list; a bigger body is a 413, another route’s 17 KB too', async () => {
     const N = 50_000;
-    // Customer ids at their longest (64 characters): the list, 4.7 MB, is more than grpc-js's
+    // Customer ids at their longest (64 characters): the list, 4.6 MB, is more than grpc-js's
     // default 4 MiB message, which the site would refuse.
     const longId = (i: number) => `big-${String(i).padStart(60, '0')}`;
     const csv = bigList(longId, N, 10_000_000);
