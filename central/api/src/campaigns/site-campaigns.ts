@@ -11,7 +11,7 @@ const DEADLINE_MS = 10_000;
 /**
  * How long the API waits for a site to take a new campaign: the site parses the list (or its CRM
  * export, to resolve a churn list or survey sample) and journals it before it answers; 50,000
- * contacts took up to 6 s on a busy 2-core test machine (docs/campaigns.md "Larger lists").
+ * contacts took up to 5.9 s on a busy 2-core test machine (docs/api.md, "List sizes").
  */
 const CREATE_DEADLINE_MS = 30_000;
 
