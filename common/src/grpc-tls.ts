@@ -13,7 +13,14 @@ import {
   ServerInterceptingCall,
   type ServerInterceptor,
 } from '@grpc/grpc-js';
-import { createChannel, ServerError, Status, type CallContext, type Channel } from 'nice-grpc';
+import {
+  createChannel,
+  ServerError,
+  Status,
+  type CallContext,
+  type Channel,
+  type ChannelOptions,
+} from 'nice-grpc';
 import { z } from 'zod';
 import {
   parsePrincipalUri,
@@ -162,18 +169,30 @@ export function grpcChannelCredentials(
 export const secureServerOptions = { interceptors: [peerPrincipalInterceptor] };
 
 /**
+ * The largest gRPC message a site agent receives, and the largest the API sends one: a campaign's
+ * list in CreateCampaign, either a CSV of up to the API's 8 MiB request body
+ * (central/api/src/routes/campaigns.ts) or up to 100,000 customer ids of at most 64 characters
+ * (6.7 MB with their framing), with room to spare. grpc-js's default, 4 MiB, holds about 90,000
+ * CSV rows of 45 bytes but not a list of longer rows; a bigger message is refused with
+ * RESOURCE_EXHAUSTED. Only mutually authenticated peers reach a site's server.
+ */
+export const MAX_SITE_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/**
  * A nice-grpc channel to `address` over mutual TLS, to a server whose certificate names a
  * principal `expect` accepts (`expected` says which, for the error). The TLS server name is a
  * fixed label rather than the address: identity is checked on the principal, and an IP address
- * is not a valid SNI name.
+ * is not a valid SNI name. `options` adds channel options (message size limits).
  */
 export function secureChannel(
   address: string,
   tls: TlsMaterial,
   expect: (server: Principal) => boolean,
   expected: string,
+  options: ChannelOptions = {},
 ): Channel {
   return createChannel(address, grpcChannelCredentials(tls, expect, expected), {
+    ...options,
     'grpc.ssl_target_name_override': 'ccfed.peer',
     'grpc.default_authority': address,
   });

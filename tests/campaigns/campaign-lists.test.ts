@@ -4,7 +4,11 @@
 // tenant's CRM contacts it holds. The control group is never on the campaign, another tenant's
 // customers never are, and the treated customers the site holds no number for are counted and
 // kept off it. A survey follow-up sample drawn from wrap-ups in ClickHouse becomes a campaign the
-// same way. Dialing such a campaign is what tests/campaigns/campaign-e2e.test.ts proves.
+// same way. A retention team's list of 50,000 contacts, uploaded as a CSV or read as the churn
+// call-back list, becomes a campaign whole (the creation route takes up to 8 MiB, the site's gRPC
+// server a message that big); a bigger body is refused with 413, and every other route still
+// refuses anything over 16 KB. Dialing such a campaign is what
+// tests/campaigns/campaign-e2e.test.ts proves.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { freePort } from '@ccfed/services';
@@ -36,6 +40,14 @@ describe('a campaign from the churn call-back list', () => {
     });
     const text = await res.text();
     return { status: res.status, text, body: JSON.parse(text) as Record<string, any> };
+  };
+
+  /** A list of `n` contacts, customer ids `idOf(i)`, numbers from +4479`first` on. */
+  const bigList = (idOf: (i: number) => string, n: number, first: number) => {
+    const zones = ['Europe/London', 'Asia/Shanghai', 'America/New_York', 'UTC'];
+    const rows = ['customer_id,number,time_zone'];
+    for (let i = 0; i < n; i++) rows.push(`${idOf(i)},+4479${first + i},${zones[i % 4]}`);
+    return `${rows.join('\n')}\n`;
   };
 
   beforeAll(async () => {
@@ -197,4 +209,125 @@ describe('a campaign from the churn call-back list', () => {
       [],
     );
   });
+
+  it('takes a list of 50,000 contacts as a CSV and as the churn list; a bigger body is a 413, another route’s 17 KB too', async () => {
+    const N = 50_000;
+    // Customer ids at their longest (64 characters): the list, 4.6 MB, is more than grpc-js's
+    // default 4 MiB message, which the site would refuse.
+    const longId = (i: number) => `big-${String(i).padStart(60, '0')}`;
+    const csv = bigList(longId, N, 10_000_000);
+    expect(Buffer.byteLength(csv)).toBeGreaterThan(4 * 1024 * 1024);
+    const body = {
+      siteId: 'beijing',
+      campaignId: 'acme-winter',
+      skill: 'sales',
+      mode: 'progressive',
+      contactsCsv: csv,
+    };
+    let t = performance.now();
+    const created = await http('acme.client', 'POST', '/campaigns', body);
+    const uploadMs = performance.now() - t;
+    expect(created.status, created.text).toBe(200);
+    expect(created.body).toMatchObject({ contacts: N, dialed: 0, standing: { pending: N } });
+    const progress = await http('acme.client', 'GET', '/campaigns/acme-winter?site=beijing');
+    expect(progress.body).toMatchObject({
+      campaignId: 'acme-winter',
+      status: 'paused',
+      contacts: N,
+      standing: { pending: N },
+    });
+    const kept = JSON.parse(
+      readFileSync(joinPath(site.dataDir, 'campaigns', 'acme-winter.campaign.json'), 'utf8'),
+    );
+    expect(kept.definition.contacts).toHaveLength(N);
+    expect(kept.definition.contacts[N - 1]).toEqual({
+      contactId: longId(N - 1),
+      customerId: longId(N - 1),
+      number: `+4479${10_000_000 + N - 1}`,
+      timeZone: 'UTC',
+    });
+
+    // Over the route's 8 MiB: refused from the declared length, nothing created.
+    const padded = { ...body, campaignId: 'acme-huge', contactsCsv: csv.repeat(2) };
+    expect(JSON.stringify(padded).length).toBeGreaterThan(8 * 1024 * 1024);
+    const huge = await http('acme.client', 'POST', '/campaigns', padded);
+    expect(huge.status).toBe(413);
+    expect(huge.body.error).toBe(`body over ${8 * 1024 * 1024} bytes`);
+    expect((await http('acme.client', 'GET', '/campaigns/acme-huge?site=beijing')).status).toBe(
+      404,
+    );
+    // Every other route keeps 16 KB: 17 KB to start a campaign is refused unread.
+    const start = await http('acme.client', 'POST', '/campaigns/acme-winter/start', {
+      siteId: 'beijing',
+      pad: 'x'.repeat(17 * 1024),
+    });
+    expect(start.status).toBe(413);
+    expect(start.body.error).toBe(`body over ${16 * 1024} bytes`);
+
+    // The churn call-back list of 50,000 treated customers (and 500 held back), read from
+    // ClickHouse and resolved at the site against a CRM export holding all of them.
+    // As storeChurnRun stores a run, in rows ClickHouse's client sends as JSON: a VALUES
+    // statement of 50,000 rows with expressions is more than ClickHouse parses.
+    const at = scoredAt.toISOString().slice(0, 19).replace('T', ' ');
+    await ch.insert({
+      table: 'churn_scores',
+      format: 'JSONEachRow',
+      values: Array.from({ length: N + 500 }, (_, i) => ({
+        scored_at: at,
+        tenant_id: 'zenith-telecom',
+        customer_id: `zc-${i}`,
+        site_id: 'beijing',
+        value: 1000,
+        repeat_contacts: 1,
+        complaint: 1,
+        abandons: 0,
+        long_waits: 0,
+        low_csat: 0,
+        cancellation_intent: 1,
+        risk: (100_000 - i) / 1000,
+        priority: 100_000 - i,
+        model_version: 'zenith-v1',
+        reasons: [],
+        retention_group: i < N ? 'callback' : 'control',
+      })),
+    });
+    await ch.insert({
+      table: 'churn_score_runs',
+      format: 'JSONEachRow',
+      values: [{ scored_at: at, customers: N + 500, seconds: 1, finished_at: at }],
+    });
+    writeFileSync(
+      joinPath(site.dataDir, 'crm-contacts', 'zenith-telecom.csv'),
+      bigList((i) => `zc-${i}`, N + 500, 20_000_000),
+    );
+    t = performance.now();
+    const churn = await http('zenith.client', 'POST', '/campaigns', {
+      siteId: 'beijing',
+      campaignId: 'zenith-winback',
+      skill: 'sales',
+      mode: 'progressive',
+      source: 'churn',
+      listSize: N,
+    });
+    const churnMs = performance.now() - t;
+    expect(churn.status, churn.text).toBe(200);
+    expect(churn.body).toMatchObject({
+      contacts: N,
+      unresolvable: 0,
+      standing: { pending: N },
+      source: 'churn',
+    });
+    const tooMany = await http('zenith.client', 'POST', '/campaigns', {
+      siteId: 'beijing',
+      campaignId: 'zenith-more',
+      skill: 'sales',
+      mode: 'progressive',
+      source: 'churn',
+      listSize: 100_001,
+    });
+    expect(tooMany.status).toBe(400);
+    console.log(
+      `50,000 contacts through the API and the site: CSV ${(Buffer.byteLength(csv) / 1e6).toFixed(2)} MB in ${uploadMs.toFixed(0)} ms, churn list in ${churnMs.toFixed(0)} ms`,
+    );
+  }, 120_000);
 });

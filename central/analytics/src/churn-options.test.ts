@@ -6,6 +6,7 @@ import {
   checkLimit,
   checkOneOf,
   InvalidOptionError,
+  MAX_CAMPAIGN_LIST,
 } from './churn-options.js';
 
 describe('option checks', () => {
@@ -14,6 +15,7 @@ describe('option checks', () => {
     expect(checkId('productId', 'acme.card:gold_1')).toBe('acme.card:gold_1');
     expect(checkLimit('limit', 1)).toBe(1);
     expect(checkLimit('limit', 1000)).toBe(1000);
+    expect(checkLimit('limit', MAX_CAMPAIGN_LIST, MAX_CAMPAIGN_LIST)).toBe(100_000);
     expect(checkFraction('minSupport', 1)).toBe(1);
     expect(checkFraction('minSupport', 0.001)).toBe(0.001);
     expect(checkOneOf('by', 'site', ['site', 'skill'])).toBe('site');
@@ -27,6 +29,7 @@ describe('option checks', () => {
     ['customerId', () => checkId('customerId', 'a'.repeat(65))],
     ['limit', () => checkLimit('limit', 0)],
     ['limit', () => checkLimit('limit', 1001)],
+    ['limit', () => checkLimit('limit', MAX_CAMPAIGN_LIST + 1, MAX_CAMPAIGN_LIST)],
     ['limit', () => checkLimit('limit', 2.5)],
     ['minSupport', () => checkFraction('minSupport', 0)],
     ['minSupport', () => checkFraction('minSupport', 1.01)],

@@ -26,10 +26,16 @@ export function checkId(field: string, value: unknown): string {
   return value;
 }
 
-/** A row limit: a whole number from 1 to 1000. */
-export function checkLimit(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1000) {
-    throw new InvalidOptionError(field, `${String(value)} is not a whole number from 1 to 1000`);
+/**
+ * The most customers a campaign's list may hold (the churn call-back list, the survey sample):
+ * the site's own limit per list (site-agent/src/grpc/campaign-rpcs.ts MAX_CAMPAIGN_CONTACTS).
+ */
+export const MAX_CAMPAIGN_LIST = 100_000;
+
+/** A row limit: a whole number from 1 to `max` (1000 unless the rows are a campaign's list). */
+export function checkLimit(field: string, value: unknown, max = 1000): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidOptionError(field, `${String(value)} is not a whole number from 1 to ${max}`);
   }
   return value;
 }

@@ -13,6 +13,13 @@ const asOf = new Date('2026-06-01T00:00:00Z');
 describe('churn queries', () => {
   it('refuses bad options, naming the field', () => {
     expect(() => churnCallbackQuery({ role: 'hq' }, { limit: 0, asOf })).toThrow(/^limit: /);
+    // A campaign's list: up to the site's 100,000 contacts, not the 1000 of other queries.
+    expect(churnCallbackQuery({ role: 'hq' }, { limit: 50_000, asOf }).text).toMatch(
+      /LIMIT 50000$/,
+    );
+    expect(() => churnCallbackQuery({ role: 'hq' }, { limit: 100_001, asOf })).toThrow(
+      /^limit: 100001 is not a whole number from 1 to 100000/,
+    );
     expect(() => churnCallbackQuery({ role: 'hq' }, { limit: 10, asOf, siteId: 'North!' })).toThrow(
       InvalidOptionError,
     );

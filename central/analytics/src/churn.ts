@@ -12,7 +12,7 @@ import {
   type ChurnFeatures,
   type ChurnReason,
 } from './churn-model.js';
-import { checkDate, checkId, checkLimit } from './churn-options.js';
+import { checkDate, checkId, checkLimit, MAX_CAMPAIGN_LIST } from './churn-options.js';
 import { scopeCondition, type Scope } from './scope.js';
 
 const DAY_S = 86_400;
@@ -97,7 +97,7 @@ WHERE ${inForce(scope, asOf, raw('1'))}`;
 
 /**
  * The retention call-back list from the stored scoring in force at `asOf`
- * (storedChurnScoresQuery): highest risk × value first, at most `limit`, optionally only the
+ * (storedChurnScoresQuery): highest risk × value first, at most `limit` (up to MAX_CAMPAIGN_LIST), optionally only the
  * customers last handled by `siteId`. The retention control group (retention.ts) is never on it.
  */
 export function churnCallbackQuery(
@@ -105,7 +105,7 @@ export function churnCallbackQuery(
   opts: { siteId?: string; limit: number; asOf: Date },
 ): Sql {
   const asOf = checkDate('asOf', opts.asOf);
-  const limit = checkLimit('limit', opts.limit);
+  const limit = checkLimit('limit', opts.limit, MAX_CAMPAIGN_LIST);
   const site =
     opts.siteId === undefined ? raw('1') : sql`site_id = ${checkId('siteId', opts.siteId)}`;
   const rows = inForce(scope, asOf, sql`${site} AND retention_group != 'control'`);

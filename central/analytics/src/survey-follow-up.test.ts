@@ -44,8 +44,18 @@ describe('surveyFollowUpSample', () => {
     expect(surveyFollowUpSample(rows, { baseRate: 0.1, seed: 'other' }, 1000)).not.toEqual(a);
   });
 
+  it('draws a campaign-sized sample: 50,000 of 60,000 customers with a major complaint', () => {
+    const rows = Array.from({ length: 60_000 }, (_, i) => row(`call-${i}`, `c-${i}`, 3, i));
+    const sample = surveyFollowUpSample(rows, { baseRate: 0 }, 50_000);
+    expect(sample).toHaveLength(50_000);
+    // The newest calls first, as with any equal severity.
+    expect(sample[0]).toBe('c-59999');
+    expect(sample[49_999]).toBe('c-10000');
+  });
+
   it('refuses a bad limit or policy', () => {
     expect(() => surveyFollowUpSample([], { baseRate: 0.1 }, 0)).toThrow(/limit/);
+    expect(() => surveyFollowUpSample([], { baseRate: 0.1 }, 100_001)).toThrow(/limit/);
     expect(() => surveyFollowUpSample([row('k', 'c', 1, 1)], { baseRate: 2 }, 5)).toThrow(
       /baseRate/,
     );

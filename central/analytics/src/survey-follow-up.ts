@@ -5,7 +5,13 @@
 // candidates; the draw is the TypeScript one, so a call is in the sample here exactly when the
 // survey sampling would pick it.
 import { raw, sql, type Sql } from '@ccfed/common';
-import { checkDate, checkId, checkLimit, InvalidOptionError } from './churn-options.js';
+import {
+  checkDate,
+  checkId,
+  checkLimit,
+  InvalidOptionError,
+  MAX_CAMPAIGN_LIST,
+} from './churn-options.js';
 import { surveyAfterWrapUp, type SurveySamplingPolicy } from './satisfaction-sampling.js';
 
 /** The longest period one sample may draw from. */
@@ -45,14 +51,14 @@ GROUP BY call_id`;
 
 /**
  * The customers of the candidate calls the survey draw picks, each once, most severe complaint
- * first, then the newest call; at most `limit`. The same rows and policy always give the same list.
+ * first, then the newest call; at most `limit` (up to MAX_CAMPAIGN_LIST). The same rows and policy always give the same list.
  */
 export function surveyFollowUpSample(
   rows: readonly unknown[],
   policy: SurveySamplingPolicy,
   limit: number,
 ): string[] {
-  checkLimit('limit', limit);
+  checkLimit('limit', limit, MAX_CAMPAIGN_LIST);
   const best = new Map<string, { severity: number; at: number }>();
   for (const r of rows as Record<string, unknown>[]) {
     const callId = String(r.call_id);

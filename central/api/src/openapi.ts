@@ -2,6 +2,7 @@
 // validate requests, so it cannot drift from what the server accepts.
 import { z } from 'zod';
 import type { Route } from './http/route.js';
+import { MAX_BODY_BYTES } from './http/server.js';
 import { errorResponse } from './routes/responses.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -75,6 +76,11 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
       if (!r.auth && code === '403') continue;
       responses[code] = { description, ...error };
     }
+    if (r.body)
+      responses['413'] = {
+        description: `the body is over ${r.maxBodyBytes ?? MAX_BODY_BYTES} bytes`,
+        ...error,
+      };
     // OpenAPI writes a path's `:name` segment as `{name}`, a parameter in the path.
     const path = r.path.replace(/\/:([A-Za-z]+)/g, '/{$1}');
     const inPath = [...r.path.matchAll(/\/:([A-Za-z]+)/g)].map((m) => ({

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createBody, type Form } from './campaign-form.js';
+import {
+  createBody,
+  listContacts,
+  listFileProblem,
+  MAX_LIST_FILE_BYTES,
+  type Form,
+} from './campaign-form.js';
 
 const CSV = 'customer_id,number,time_zone\nc-1,+447700900021,UTC\n';
 const blank: Form = {
@@ -91,5 +97,23 @@ describe('the campaign form as the API takes it', () => {
     expect(
       createBody({ ...blank, source: 'churn', sampleBaseRate: '0.05' }, 'tenant'),
     ).not.toHaveProperty('sample');
+  });
+});
+
+describe('a picked list file', () => {
+  it('is sent up to the API’s 8 MiB body, less room for the rest of the form', () => {
+    expect(listFileProblem('big.csv', 4_700_000)).toBeUndefined();
+    expect(listFileProblem('big.csv', MAX_LIST_FILE_BYTES)).toBeUndefined();
+    expect(listFileProblem('huge.csv', MAX_LIST_FILE_BYTES + 1)).toBe(
+      'huge.csv is 8.0 MiB; a list may be at most 8 MiB (about 100,000 contacts)',
+    );
+    expect(listFileProblem('none.csv', 0)).toBe('none.csv is empty');
+  });
+
+  it('counts its contacts as the lines after the header, blank ones aside', () => {
+    expect(listContacts(CSV)).toBe(1);
+    expect(listContacts(`${CSV}\r\n\nc-2,+447700900022,UTC\r\n`)).toBe(2);
+    expect(listContacts('customer_id,number,time_zone')).toBe(0);
+    expect(listContacts('')).toBe(0);
   });
 });

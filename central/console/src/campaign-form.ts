@@ -21,6 +21,27 @@ export type Form = Record<
   string
 >;
 
+/**
+ * The largest list file the page sends: POST /api/v1/campaigns takes a body of up to 8 MiB
+ * (central/api/src/routes/campaigns.ts), about 100,000 contacts; the rest of the body is small.
+ */
+export const MAX_LIST_FILE_BYTES = 8 * 1024 * 1024 - 4 * 1024;
+
+/** Why a picked list file of `bytes` cannot be sent, or undefined when it can. */
+export function listFileProblem(name: string, bytes: number): string | undefined {
+  if (bytes > MAX_LIST_FILE_BYTES)
+    return `${name} is ${(bytes / 1024 / 1024).toFixed(1)} MiB; a list may be at most 8 MiB (about 100,000 contacts)`;
+  if (bytes === 0) return `${name} is empty`;
+  return undefined;
+}
+
+/** A list's contacts as the page counts them: its non-blank lines after the header. */
+export function listContacts(text: string): number {
+  let lines = 0;
+  for (const line of text.split('\n')) if (line.trim() !== '') lines++;
+  return Math.max(0, lines - 1);
+}
+
 /** The lists a campaign may come from, as the page offers them. */
 export const SOURCES = [
   { value: 'csv', label: 'CSV (pasted or picked)' },

@@ -1,6 +1,7 @@
 // Outbound campaigns (docs/campaigns.md, docs/api.md "Campaigns"): every campaign the caller may
 // see, per site, with its progress asked again every 3 s (GET /api/v1/campaigns, which asks each
-// site); a form that creates one from a contact list (CSV pasted or picked as a file), the
+// site); a form that creates one from a contact list (a CSV file picked, held as it is and sent
+// whole, up to 8 MiB or about 100,000 contacts; or a short list pasted), the
 // tenant's churn call-back list or the survey follow-up sample (read by HQ, resolved to numbers
 // at the site), and Start and Pause per row. The server scopes everything: a tenant client gets and runs only its own
 // tenant's campaigns, a site supervisor only its site's. A refusal shows as the server gave it,
@@ -23,7 +24,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type ChangeEvent } from 'react';
 import { Title } from 'react-admin';
 import { ApiProblem, useLogoutOnExpiry } from './api-problem.js';
-import { createBody, SOURCES, type Form } from './campaign-form.js';
+import { createBody, listContacts, listFileProblem, SOURCES, type Form } from './campaign-form.js';
 import { ChoiceField, useChoices, type Choices } from './choice-field.js';
 import { apiGet, apiPostWithToken, storedIdentity } from './session.js';
 
@@ -82,6 +83,15 @@ function CreateCampaign(props: {
     sampleBaseRate: '',
     sampleDays: '',
   });
+  // A picked file is held here rather than in the text box: tens of thousands of lines in a
+  // multiline field make the page crawl, and nobody edits such a list by hand.
+  const [picked, setPicked] = useState<{
+    name: string;
+    text: string;
+    bytes: number;
+    contacts: number;
+  } | null>(null);
+  const [fileProblem, setFileProblem] = useState<string | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const [created, setCreated] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -108,14 +118,25 @@ function CreateCampaign(props: {
   );
   const pickFile = async (e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0];
-    if (file) setForm({ ...form, contactsCsv: await file.text() });
+    // Picking the same file again (after fixing it) must fire again.
+    e.target.value = '';
+    if (!file) return;
+    setPicked(null);
+    const refused = listFileProblem(file.name, file.size);
+    if (refused) return setFileProblem(refused);
+    const text = await file.text();
+    const contacts = listContacts(text);
+    if (contacts === 0) return setFileProblem(`${file.name} holds no contacts`);
+    setFileProblem(null);
+    setPicked({ name: file.name, text, bytes: file.size, contacts });
   };
   const submit = async () => {
     setBusy(true);
     setProblem(null);
     setCreated(null);
     try {
-      const res = await apiPostWithToken<Progress>('/campaigns', createBody(form, me?.role));
+      const list = picked ? { ...form, contactsCsv: picked.text } : form;
+      const res = await apiPostWithToken<Progress>('/campaigns', createBody(list, me?.role));
       setCreated(
         `${res.campaignId} created at ${res.siteId}, paused, ${res.contacts} contacts` +
           (res.source === 'csv'
@@ -181,12 +202,17 @@ function CreateCampaign(props: {
           ))}
         </TextField>
         {form.source !== 'csv' &&
-          field('listSize', 'at most', { width: 130, help: 'customers, 1-1000' })}
+          field('listSize', 'at most', { width: 150, help: 'customers, 1-100000' })}
         {form.source === 'survey' &&
           field('sampleBaseRate', 'base rate', { width: 130, help: 'no complaint: 0-1' })}
         {form.source === 'survey' && field('sampleDays', 'days', { width: 100, help: '1-31' })}
       </Stack>
-      {form.source === 'csv' ? (
+      {form.source === 'csv' && picked ? (
+        <Typography variant="body2" data-testid="campaign-file-picked">
+          {picked.name}: {picked.contacts.toLocaleString('en')} contacts,{' '}
+          {(picked.bytes / 1024 / 1024).toFixed(1)} MiB, sent as it is (the site checks every row)
+        </Typography>
+      ) : form.source === 'csv' ? (
         <TextField
           label="contacts (CSV: customer_id,number,time_zone)"
           multiline
@@ -208,7 +234,7 @@ function CreateCampaign(props: {
       <Stack direction="row" spacing={1} sx={{ my: 1, alignItems: 'center' }}>
         {form.source === 'csv' && (
           <Button component="label" variant="outlined" size="small">
-            Pick a CSV file
+            {picked ? 'Pick another CSV file' : 'Pick a CSV file'}
             <input
               type="file"
               accept=".csv,text/csv,text/plain"
@@ -216,6 +242,11 @@ function CreateCampaign(props: {
               onChange={(e) => void pickFile(e)}
               data-testid="campaign-file"
             />
+          </Button>
+        )}
+        {form.source === 'csv' && picked && (
+          <Button size="small" onClick={() => setPicked(null)} data-testid="campaign-file-clear">
+            Paste instead
           </Button>
         )}
         <Button
@@ -227,6 +258,11 @@ function CreateCampaign(props: {
           Create (paused)
         </Button>
       </Stack>
+      {fileProblem && (
+        <Typography color="error" variant="body2" data-testid="campaign-file-error">
+          {fileProblem}
+        </Typography>
+      )}
       <ApiProblem error={problem} testId="campaign-create-error" />
       {created && <p data-testid="campaign-created">{created}</p>}
     </div>

@@ -5,6 +5,7 @@
 import { site } from '@ccfed/proto';
 import {
   grpcServerCredentials,
+  MAX_SITE_MESSAGE_BYTES,
   secureServerOptions,
   serveGrpc,
   systemClock,
@@ -121,7 +122,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     shutdownTimeoutMs = 5_000,
   } = options;
   const facts = options.site;
-  const server = createServer(secureServerOptions);
+  // A campaign's list arrives in one CreateCampaign message, bigger than grpc-js's 4 MiB default.
+  const server = createServer({
+    ...secureServerOptions,
+    'grpc.max_receive_message_length': MAX_SITE_MESSAGE_BYTES,
+  });
   const recordings = { ...(options.recordings ?? RECORDS_NOTHING), site: facts, log };
   server.add(site.AgentControlDefinition, {
     ...createAgentControlService({

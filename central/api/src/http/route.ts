@@ -41,6 +41,11 @@ export interface Route<Q = unknown, B = unknown> {
    * every problem is reported at once); `body` then only documents it and B is what arrived.
    */
   readonly bodyCheckedByHandler?: boolean;
+  /**
+   * The largest body the route takes, in bytes; default MAX_BODY_BYTES (16 KB, http/server.ts).
+   * Only a route whose body is a list (a campaign's contacts) takes more: a bigger body is a 413.
+   */
+  readonly maxBodyBytes?: number;
   /** Statuses other than the common ones (400, 401, 403, 500) the route answers, and when. */
   readonly otherErrors?: Readonly<Record<string, string>>;
   readonly response: z.ZodType;

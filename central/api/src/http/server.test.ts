@@ -56,6 +56,16 @@ const server = new ApiHttpServer({
       handle: async ({ body }) => body,
     }),
     route({
+      method: 'POST',
+      path: '/list',
+      summary: 'a route that takes a bigger body',
+      auth: false,
+      body: z.strictObject({ text: z.string() }),
+      maxBodyBytes: 64 * 1024,
+      response: z.unknown(),
+      handle: async ({ body }) => ({ length: body.text.length }),
+    }),
+    route({
       method: 'GET',
       path: '/source',
       summary: 'who asks',
@@ -170,6 +180,35 @@ describe('API HTTP server', () => {
     expect(((await notJson.json()) as { error: string }).error).toBe('body: not valid JSON');
     const wrong = await send('{"text":1}');
     expect(((await wrong.json()) as { error: string }).error).toMatch(/^invalid body: text: /);
+  });
+
+  it('takes a bigger body on the route that says so only; over its limit is a 413, declared or streamed', async () => {
+    const send = (path: string, text: string, chunked = false) => {
+      const json = JSON.stringify({ text });
+      return fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        // A stream has no declared length: the limit is checked as the body arrives.
+        body: chunked ? new Blob([json]).stream() : json,
+        ...(chunked && { duplex: 'half' }),
+      } as RequestInit);
+    };
+    const k17 = 'x'.repeat(17 * 1024);
+    const listed = await send('/list', k17);
+    expect(listed.status).toBe(200);
+    expect(await listed.json()).toEqual({ length: 17 * 1024 });
+    expect((await send('/list', k17, true)).status).toBe(200);
+    const echoed = await send('/echo', k17);
+    expect(echoed.status).toBe(413);
+    expect(await echoed.json()).toEqual({ error: `body over ${16 * 1024} bytes` });
+    expect((await send('/echo', k17, true)).status).toBe(413);
+    const k65 = 'x'.repeat(65 * 1024);
+    for (const chunked of [false, true]) {
+      const over = await send('/list', k65, chunked);
+      expect(over.status, `chunked ${chunked}`).toBe(413);
+      expect(over.headers.get('connection')).toBe('close');
+      expect(await over.json()).toEqual({ error: `body over ${64 * 1024} bytes` });
+    }
   });
 
   it('answers 404 and 405 (with Allow) in JSON', async () => {

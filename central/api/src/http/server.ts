@@ -45,8 +45,11 @@ export async function listenOn(server: Server, port: number, host: string): Prom
 /** A path segment's value: printable ASCII without slashes or spaces, as call ids are. */
 const PARAM_VALUE = /^[\x21-\x2e\x30-\x7e]{1,128}$/;
 
-/** Request bodies are small JSON objects (a login); anything bigger is refused unread. */
-const MAX_BODY_BYTES = 16 * 1024;
+/**
+ * Request bodies are small JSON objects (a login); anything bigger is refused unread, unless its
+ * route says it takes more (Route.maxBodyBytes: a campaign's contact list).
+ */
+export const MAX_BODY_BYTES = 16 * 1024;
 
 export class ApiHttpServer {
   private readonly server: Server;
@@ -153,8 +156,8 @@ export class ApiHttpServer {
       const requestBody = !route.body
         ? undefined
         : route.bodyCheckedByHandler
-          ? await readJson(req)
-          : validate('body', route.body, await readJson(req));
+          ? await readJson(req, route.maxBodyBytes ?? MAX_BODY_BYTES)
+          : validate('body', route.body, await readJson(req, route.maxBodyBytes ?? MAX_BODY_BYTES));
       body = await route.handle({
         query,
         body: requestBody,
@@ -233,18 +236,23 @@ function validate<T>(where: 'query' | 'body', schema: z.ZodType<T>, input: unkno
   );
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+/**
+ * The request's JSON body, refused with 413 as soon as it is known to exceed `limit`: from its
+ * declared length before a byte is read, else while it streams in (chunked, or a length that
+ * lies), so that no more than `limit` bytes are ever held.
+ */
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new HttpError(415, 'body must be application/json');
   }
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new HttpError(413, `body over ${MAX_BODY_BYTES} bytes`);
+  if (declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body over ${MAX_BODY_BYTES} bytes`);
+    if (size > limit) throw tooLarge(limit);
     chunks.push(chunk as Buffer);
   }
   try {
@@ -254,4 +262,12 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
       { field: 'body', message: 'not valid JSON' },
     ]);
   }
+}
+
+/**
+ * A 413 that closes the connection once answered: the rest of the body is not read, and the
+ * connection cannot carry another request behind it.
+ */
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, `body over ${limit} bytes`, undefined, { connection: 'close' });
 }

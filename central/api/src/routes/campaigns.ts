@@ -14,6 +14,7 @@
 // survey follow-up sample. Those go to the site as customer ids only (HQ holds no numbers); the
 // site resolves them from the tenant's CRM contacts it holds and counts those it cannot.
 import { churnCallbackQuery, parseChurnCallbackRows } from '@ccfed/analytics/churn';
+import { MAX_CAMPAIGN_LIST } from '@ccfed/analytics/churn-options';
 import {
   MAX_FOLLOW_UP_DAYS,
   surveyFollowUpCandidatesQuery,
@@ -38,6 +39,12 @@ const CAMPAIGN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
 const E164 = /^\+[1-9]\d{6,14}$/;
 
+/**
+ * The creation route's body limit: a list of 100,000 typical rows (customer id, E.164 number,
+ * time zone: about 45 bytes each, 4.5 MB) with room to spare; every other route keeps 16 KB.
+ */
+export const CREATE_BODY_BYTES = 8 * 1024 * 1024;
+
 const createBody = z.strictObject({
   siteId: topologyIdParam('site').describe('the site whose agents take the campaign'),
   campaignId: z.string().regex(CAMPAIGN_ID, 'expected 1-64 letters, digits, . _ -'),
@@ -59,15 +66,17 @@ const createBody = z.strictObject({
     .min(1)
     .optional()
     .describe(
-      'csv only: the contact list, CSV with the columns customer_id, number (E.164), time_zone (IANA)',
+      `csv only: the contact list, CSV with the columns customer_id, number (E.164), time_zone (IANA); up to ${MAX_CAMPAIGN_LIST} rows, the whole body at most ${CREATE_BODY_BYTES} bytes`,
     ),
   listSize: z
     .number()
     .int()
     .min(1)
-    .max(1000)
+    .max(MAX_CAMPAIGN_LIST)
     .optional()
-    .describe('churn and survey: at most this many customers, first in list order (default 1000)'),
+    .describe(
+      `churn and survey: at most this many customers (up to ${MAX_CAMPAIGN_LIST}), first in list order (default 1000)`,
+    ),
   sample: z
     .strictObject({
       baseRate: z.number().min(0).max(1).describe('calls with no complaint drawn at this rate'),
@@ -293,6 +302,7 @@ export function campaignRoutes(deps: {
       auth: true,
       roles: ['hq', 'site', 'tenant'],
       body: createBody,
+      maxBodyBytes: CREATE_BODY_BYTES,
       otherErrors: ERRORS,
       response: progress,
       async handle(ctx) {

@@ -3,7 +3,13 @@
 // one per site opened on first use. The sites' recordings, desks and monitors are clients over
 // these; when the API acts for a person it names them in ON_BEHALF_OF, which a site honours from
 // service:api alone (site-agent/src/grpc/authorise.ts).
-import { principalUri, secureChannel, type Principal, type TlsMaterial } from '@ccfed/common';
+import {
+  MAX_SITE_MESSAGE_BYTES,
+  principalUri,
+  secureChannel,
+  type Principal,
+  type TlsMaterial,
+} from '@ccfed/common';
 import type { Topology } from '@ccfed/topology';
 import { Metadata, type Channel } from 'nice-grpc';
 
@@ -40,6 +46,9 @@ export class SiteChannels {
         this.deps.tls,
         (server) => server.kind === 'site' && server.site === siteId,
         `site:${siteId}`,
+        // A campaign's list goes in one message; say the limit the site receives rather than
+        // rely on grpc-js sending anything (its default) for the site to refuse.
+        { 'grpc.max_send_message_length': MAX_SITE_MESSAGE_BYTES },
       );
       this.channels.set(siteId, channel);
     }
