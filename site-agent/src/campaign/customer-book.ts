@@ -8,7 +8,7 @@
 // The export is one CSV per tenant, `<dir>/<tenant>.csv`, with the contact list's columns
 // (customer_id, number, time_zone; contact-list.ts checks it), read afresh at each campaign's
 // creation so a newer export counts at once.
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CampaignContact } from './campaign-run.js';
 import { ContactListError, parseContactCsv } from './contact-list.js';
@@ -48,17 +48,17 @@ export class CustomerBook {
    * The tenant's customers by id; empty when the site holds no export for the tenant. A damaged
    * export throws CustomerBookError naming its lines (never its numbers).
    */
-  of(tenantId: string): ReadonlyMap<string, CustomerReach> {
+  async of(tenantId: string): Promise<ReadonlyMap<string, CustomerReach>> {
     if (!TENANT_ID.test(tenantId)) throw new RangeError(`tenant id ${JSON.stringify(tenantId)}`);
     let text: string;
     try {
-      text = readFileSync(join(this.dir, `${tenantId}.csv`), 'utf8');
+      text = await readFile(join(this.dir, `${tenantId}.csv`), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
       throw err;
     }
     try {
-      const contacts = parseContactCsv(text, { maxContacts: MAX_BOOK_CONTACTS });
+      const contacts = await parseContactCsv(text, { maxContacts: MAX_BOOK_CONTACTS });
       return new Map(
         contacts.map((c) => [c.contactId, { number: c.number, timeZone: c.timeZone }]),
       );

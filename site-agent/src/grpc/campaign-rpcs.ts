@@ -107,7 +107,7 @@ export function campaignRpcs({
       if (req.mode !== 'progressive' && req.mode !== 'predictive' && req.mode !== 'preview')
         throw new ServerError(Status.INVALID_ARGUMENT, 'mode: progressive, predictive or preview');
       try {
-        const { contacts, source } = listOf(req, customers);
+        const { contacts, source } = await listOf(req, customers);
         const window =
           req.windowStartMinute !== undefined || req.windowEndMinute !== undefined
             ? {
@@ -238,10 +238,10 @@ const SOURCE_REF = /^[\x20-\x7e]{0,200}$/;
  * churn list or survey sample resolved from the site's CRM contacts of the tenant (those it
  * holds no number for counted as unresolvable).
  */
-function listOf(
+async function listOf(
   req: siteApi.CreateCampaignRequest,
   customers: CustomerBook | undefined,
-): { contacts: CampaignContact[]; source: CampaignSource } {
+): Promise<{ contacts: CampaignContact[]; source: CampaignSource }> {
   const kind = req.source === '' ? 'csv' : req.source;
   if (kind !== 'csv' && kind !== 'churn' && kind !== 'survey')
     throw new ServerError(Status.INVALID_ARGUMENT, 'source: csv, churn or survey');
@@ -250,7 +250,9 @@ function listOf(
   if (kind === 'csv') {
     if (req.customerIds.length > 0)
       throw new ServerError(Status.INVALID_ARGUMENT, 'customerIds: a CSV list names none');
-    const contacts = parseContactCsv(req.contactsCsv, { maxContacts: MAX_CAMPAIGN_CONTACTS });
+    const contacts = await parseContactCsv(req.contactsCsv, {
+      maxContacts: MAX_CAMPAIGN_CONTACTS,
+    });
     return { contacts, source: { kind, ref: req.sourceRef, unresolvable: 0 } };
   }
   if (req.contactsCsv !== '')
@@ -264,7 +266,10 @@ function listOf(
     );
   if (!customers)
     throw new ServerError(Status.FAILED_PRECONDITION, 'this site holds no CRM contacts');
-  const { contacts, unresolvable } = resolveContacts(req.customerIds, customers.of(req.tenantId));
+  const { contacts, unresolvable } = resolveContacts(
+    req.customerIds,
+    await customers.of(req.tenantId),
+  );
   if (contacts.length === 0)
     throw new ServerError(
       Status.FAILED_PRECONDITION,
