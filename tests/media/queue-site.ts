@@ -55,14 +55,40 @@ export interface QueueSite {
 export async function startQueueSite(): Promise<QueueSite> {
   const dir = join(inject('runDir'), uniqueName('queue-media'));
   mkdirSync(dir, { recursive: true });
-  // The install step's prompts (rendered here if this checkout has not run it): the site agents
-  // read them from the default directory, as in production.
-  await renderPrompts(new URL('../../.ccfed/prompts', import.meta.url).pathname);
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     while (stops.length) await stops.pop()!().catch(() => {});
   };
+  // The phones need nothing of the federation until a call: their tones render and they start
+  // while the prompts and the federation do (the agent logs in with its URI later).
+  const phonesStarted = (async () => {
+    const [callerTone, agentTone] = await Promise.all([
+      renderTone(join(dir, `caller-${CALLER_HZ}.wav`), CALLER_HZ, 300),
+      renderTone(join(dir, `agent-${AGENT_HZ}.wav`), AGENT_HZ, 300),
+    ]);
+    return startBaresips([
+      { dir: join(dir, 'caller'), user: 'caller', microphone: callerTone },
+      {
+        dir: join(dir, 'agent'),
+        user: MEDIA_AGENT,
+        microphone: agentTone,
+        autoAnswer: true,
+      },
+    ]);
+  })();
+  // A failure to start is thrown where the phones are awaited, below; until then it is held.
+  phonesStarted.catch(() => {});
+  // Stopped last, whatever else started: once started, or at once if they failed to.
+  stops.push(() =>
+    phonesStarted.then(
+      (phones) => Promise.allSettled(phones.map((p) => p.stop())),
+      () => undefined,
+    ),
+  );
   try {
+    // The install step's prompts (rendered here if this checkout has not run it): the site agents
+    // read them from the default directory, as in production.
+    await renderPrompts(new URL('../../.ccfed/prompts', import.meta.url).pathname);
     const routerPort = await freePort();
     const recordingKeysFile = join(dir, 'recording-keys.json');
     writeFileSync(
@@ -106,38 +132,61 @@ export async function startQueueSite(): Promise<QueueSite> {
     stops.push(() => router.stop());
 
     const events: CallEvent[] = [];
-    const consumer: Consumer = adminKafka('queue-media-test').consumer({
-      groupId: uniqueName('queue-media'),
-      maxWaitTimeInMs: READER_MAX_WAIT_MS,
-    });
-    await consumer.connect();
-    stops.push(() => consumer.disconnect());
     const recordings: RecordingEvent[] = [];
-    await consumer.subscribe({
-      topics: [fed.topics.callEvents, fed.topics.recordings],
-      fromBeginning: true,
-    });
-    await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        if (topic === fed.topics.recordings) recordings.push(RecordingEvent.decode(message.value!));
-        else events.push(CallEvent.decode(message.value!));
-      },
-    });
-
-    const [callerTone, agentTone] = await Promise.all([
-      renderTone(join(dir, `caller-${CALLER_HZ}.wav`), CALLER_HZ, 300),
-      renderTone(join(dir, `agent-${AGENT_HZ}.wav`), AGENT_HZ, 300),
+    // The test's Kafka reader joins its group while Beijing's busy call is set up: the reader
+    // starts from the beginning of the topics, so it misses nothing of that call.
+    const started = await Promise.allSettled([
+      (async () => {
+        const consumer: Consumer = adminKafka('queue-media-test').consumer({
+          groupId: uniqueName('queue-media'),
+          maxWaitTimeInMs: READER_MAX_WAIT_MS,
+        });
+        await consumer.connect();
+        stops.push(() => consumer.disconnect());
+        await consumer.subscribe({
+          topics: [fed.topics.callEvents, fed.topics.recordings],
+          fromBeginning: true,
+        });
+        await consumer.run({
+          eachMessage: async ({ topic, message }) => {
+            if (topic === fed.topics.recordings)
+              recordings.push(RecordingEvent.decode(message.value!));
+            else events.push(CallEvent.decode(message.value!));
+          },
+        });
+      })(),
+      // Beijing's other agent takes a call that lasts the whole test (sipp, no RTP).
+      (async () => {
+        const beijing = fed.sites.get('beijing')!;
+        const busyPort = await freePort();
+        const busyPhone: SippRun = sipp('agent.xml', ['-p', String(busyPort), '-m', '1']);
+        stops.push(() => busyPhone.stop());
+        await waitFor('busy phone listening', async () =>
+          (await udpPortFree(busyPort)) ? undefined : true,
+        );
+        await beijing.control.login({
+          agentId: BUSY_AGENT,
+          contactUri: `sip:${BUSY_AGENT}@127.0.0.1:${busyPort}`,
+        });
+        await beijing.control.setReady({ agentId: BUSY_AGENT });
+        const busyCall = sipp('caller.xml', [
+          `127.0.0.1:${beijing.kamailio.sip.port}`,
+          '-p',
+          String(await freePort()),
+          '-s',
+          BEIJING_SUPPORT,
+          '-key',
+          'caller',
+          '8613800',
+          '-m',
+          '1',
+          '-d',
+          '900000',
+        ]);
+        stops.push(() => busyCall.stop());
+      })(),
     ]);
-    const [caller, agent] = await startBaresips([
-      { dir: join(dir, 'caller'), user: 'caller', microphone: callerTone },
-      {
-        dir: join(dir, 'agent'),
-        user: MEDIA_AGENT,
-        microphone: agentTone,
-        autoAnswer: true,
-      },
-    ]);
-    stops.push(() => Promise.allSettled([caller.stop(), agent.stop()]));
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
 
     async function event<K extends Kind['$case']>(
       kind: K,
@@ -149,38 +198,11 @@ export async function startQueueSite(): Promise<QueueSite> {
       return { event: found, value: found.kind!.value as KindValue<K> };
     }
 
-    // Beijing's other agent takes a call that lasts the whole test (sipp, no RTP).
-    const beijing = fed.sites.get('beijing')!;
-    const busyPort = await freePort();
-    const busyPhone: SippRun = sipp('agent.xml', ['-p', String(busyPort), '-m', '1']);
-    stops.push(() => busyPhone.stop());
-    await waitFor('busy phone listening', async () =>
-      (await udpPortFree(busyPort)) ? undefined : true,
-    );
-    await beijing.control.login({
-      agentId: BUSY_AGENT,
-      contactUri: `sip:${BUSY_AGENT}@127.0.0.1:${busyPort}`,
-    });
-    await beijing.control.setReady({ agentId: BUSY_AGENT });
-    const busyCall = sipp('caller.xml', [
-      `127.0.0.1:${beijing.kamailio.sip.port}`,
-      '-p',
-      String(await freePort()),
-      '-s',
-      BEIJING_SUPPORT,
-      '-key',
-      'caller',
-      '8613800',
-      '-m',
-      '1',
-      '-d',
-      '900000',
-    ]);
-    stops.push(() => busyCall.stop());
     await event(
       'answered',
       (e) => e.kind?.$case === 'answered' && e.kind.value.agentId === BUSY_AGENT,
     );
+    const [caller, agent] = await phonesStarted;
     return { fed, dir, caller, agent, events, recordings, recordingKeysFile, event, stop };
   } catch (err) {
     await stop();

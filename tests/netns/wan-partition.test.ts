@@ -3,6 +3,9 @@
 // a 'central' namespace (tests/support/netns.ts: wireFederation). Under sipp load at Shanghai
 // (twice what its agents answer, so its waiting calls overflow to Beijing, to its two agents on
 // the usual phones; its third is D's):
+//   C. first, the central services are cut off from every site: each keeps answering its own
+//      callers (the router unreachable, it routes locally), none is lost, and both outboxes drain
+//      after; then HQ overflows to Beijing again (the test after C);
 //   A. Beijing is cut off (a drop) while Shanghai keeps overflowing to it: every INVITE sent into
 //      the cut gets no provisional reply, and its call is back in Shanghai's queue within
 //      OVERFLOW_BOUND_MS (the overflow branch's fr_timer, 5 s in ccfed.cfg, not Timer B's 32 s),
@@ -11,14 +14,12 @@
 //      router stops choosing it within its staleness limit, and the live wall (the central API's
 //      /api/v1/live, as the console reads it) shows it unreachable within 3 s;
 //   heal: Beijing's outbox drains, every event is in ClickHouse exactly once, overflow resumes;
-//   C. the central services are cut off from every site: each keeps answering its own callers
-//      (the router unreachable, it routes locally), none is lost, and both outboxes drain after;
 //   D. a call talking across the WAN (HQ's caller, the branch's third agent, kept for it) survives
 //      a round of keepalives, then A's cut cuts it too: each side's Kamailio hangs up its own leg
 //      within TALKING_BOUND_S (routing.talkingPeerSilenceSeconds, its shortest), the agent is free
 //      again while the cut lasts, and the branch's `ended` event, delivered after the heal, says
-//      the other site was lost. Its call starts before the first test, so that its keepalive
-//      clock runs while the first test and A do: cut anywhere between its first and second
+//      the other site was lost. Its call starts before C, so that its keepalive clock
+//      runs while C, the overflow test and A do: cut anywhere between its first and second
 //      keepalive (30 and 60 s in), it ends about 77 s in, before its caller and phone would time
 //      out. Its outcome is checked between A and the heal, while the branch is still cut off.
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -328,6 +329,43 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
     await wan?.teardown();
   });
 
+  // C comes first: D's call cannot end sooner than about 77 s after its answer whenever A cuts it
+  // (two keepalive intervals and the 17 s), so A waits for its first keepalive round anyway; C
+  // fills that wait instead of running after the heal. The central cut leaves D's call alone (its
+  // keepalives go site to site, never through the central region), and the next test, overflow
+  // to the branch, shows the router answering HQ again before A relies on it.
+  it('C: central cut off from every site: each site serves its own callers, none lost, and catches up after', async () => {
+    await wan.cut('central');
+    const hq = await callers('shanghai', 'central-cut', 8, 2);
+    const branch = await callers('beijing', 'central-cut-branch', 4, 1);
+    const atHq = await finished(hq, 'central-cut');
+    const atBranch = await finished(branch, 'central-cut-branch');
+    for (const [siteId, calls] of [
+      ['shanghai', atHq],
+      ['beijing', atBranch],
+    ] as const) {
+      expect(
+        calls.every((c) => c.outcome === 'answered'),
+        siteId,
+      ).toBe(true);
+      expect(
+        calls.every((c) => phoneSite.get(c.agentPort!) === siteId),
+        siteId,
+      ).toBe(true);
+      const { bufferedEvents } = await fed.sites.get(siteId)!.status.getStatus({});
+      expect(Number(bufferedEvents), siteId).toBeGreaterThan(0);
+    }
+    await wan.heal('central');
+    for (const site of fed.sites.values()) {
+      await waitFor(
+        `${site.siteId}’s outbox drained`,
+        async () =>
+          Number((await site.status.getStatus({})).bufferedEvents) === 0 ? true : undefined,
+        60_000,
+      );
+    }
+  }, 120_000);
+
   let cutAt = 0;
   let beforeCut: CallerCall[] = [];
   let duringCut: CallerCall[] = [];
@@ -343,7 +381,7 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
 
   it('A: a call overflowed into the cut is back in HQ’s queue within the bound and answered there; none lost', async () => {
     // D's call, healthy, outlives a keepalive each way, each answered by the other site's
-    // Kamailio (its first came about 30 s after it was answered, mostly while the first test
+    // Kamailio (its first came about 30 s after it was answered, while C and the overflow test
     // ran): the cut below then cuts a call that has shown it survives keepalives.
     const { phone, callId } = talking!;
     const keptAlive = (siteId: string) =>
@@ -541,36 +579,4 @@ describe.skipIf(!canMakeNamespaces)('a site cut off the WAN, and healed', () => 
       `wan-partition: ${atBranch.length} of ${sentIntoTheCut.size} INVITEs sent into the cut reached the branch after heal, refused`,
     );
   }, 150_000);
-
-  it('C: central cut off from every site: each site serves its own callers, none lost, and catches up after', async () => {
-    await wan.cut('central');
-    const hq = await callers('shanghai', 'central-cut', 8, 2);
-    const branch = await callers('beijing', 'central-cut-branch', 4, 1);
-    const atHq = await finished(hq, 'central-cut');
-    const atBranch = await finished(branch, 'central-cut-branch');
-    for (const [siteId, calls] of [
-      ['shanghai', atHq],
-      ['beijing', atBranch],
-    ] as const) {
-      expect(
-        calls.every((c) => c.outcome === 'answered'),
-        siteId,
-      ).toBe(true);
-      expect(
-        calls.every((c) => phoneSite.get(c.agentPort!) === siteId),
-        siteId,
-      ).toBe(true);
-      const { bufferedEvents } = await fed.sites.get(siteId)!.status.getStatus({});
-      expect(Number(bufferedEvents), siteId).toBeGreaterThan(0);
-    }
-    await wan.heal('central');
-    for (const site of fed.sites.values()) {
-      await waitFor(
-        `${site.siteId}’s outbox drained`,
-        async () =>
-          Number((await site.status.getStatus({})).bufferedEvents) === 0 ? true : undefined,
-        60_000,
-      );
-    }
-  }, 120_000);
 });
