@@ -164,8 +164,14 @@ await runBench('desktop', args, async (run) => {
   // The bundle the API serves, built again when this checkout's sources are newer.
   buildDesktopIfStale();
   step('desktop bundle current');
-  const [kafka, clickhouse] = await Promise.all([benchKafka(run), benchClickHouse(run)]);
-  step('Kafka and ClickHouse up');
+  // Started, not awaited: each step below waits for what it needs, so that the site's engines,
+  // the central processes and Chromium start side by side (nothing is measured until the agent
+  // is ready at the desk).
+  const engines = Promise.all([benchKafka(run), benchClickHouse(run)]).then((up) => {
+    step('Kafka and ClickHouse up');
+    return up;
+  });
+  engines.catch(() => undefined); // awaited by every step below
 
   // Beijing with one acme-bank sales agent and no wrap-up time: the site offers the next call as
   // soon as the last ends. The callers stand for an SBC in front of the site (trusted source).
@@ -184,37 +190,43 @@ await runBench('desktop', args, async (run) => {
   // The customer directory as the CRM connector writes it (here by the bench's admin client),
   // before the site starts: every caller's number hashed with the federation's caller-hash key.
   const callerHashKey = randomBytes(24).toString('base64url');
-  await kafka.env({ role: 'crm' }, PREFIX); // creates the topics
-  const producer = benchKafkaClient(kafka, 'bench-crm').producer();
-  await producer.connect();
-  await producer.send({
-    topic: topicNames(PREFIX).customerDirectory,
-    messages: Array.from({ length: CALLS }, (_, i) => {
-      const hash = callerHash(callerHashKey, `${CALLERS}${i + 1}`);
-      return {
-        key: customerDirectoryKey('acme-bank', hash),
-        value: Buffer.from(
-          CustomerDirectoryEntry.encode({
-            meta: {
-              eventId: randomUUID(),
-              tenantId: 'acme-bank',
-              siteId: '',
-              eventTime: new Date(),
-              trace: undefined,
-              producerSequence: 0,
-            },
-            callerHash: hash,
-            customerId: customerOf(i),
-            tier: CustomerTier.CUSTOMER_TIER_GOLD,
-          }).finish(),
-        ),
-      };
-    }),
-  });
-  await producer.disconnect();
+  const directoryWritten = (async () => {
+    const [kafka] = await engines;
+    await kafka.env({ role: 'crm' }, PREFIX); // creates the topics
+    const producer = benchKafkaClient(kafka, 'bench-crm').producer();
+    await producer.connect();
+    await producer.send({
+      topic: topicNames(PREFIX).customerDirectory,
+      messages: Array.from({ length: CALLS }, (_, i) => {
+        const hash = callerHash(callerHashKey, `${CALLERS}${i + 1}`);
+        return {
+          key: customerDirectoryKey('acme-bank', hash),
+          value: Buffer.from(
+            CustomerDirectoryEntry.encode({
+              meta: {
+                eventId: randomUUID(),
+                tenantId: 'acme-bank',
+                siteId: '',
+                eventTime: new Date(),
+                trace: undefined,
+                producerSequence: 0,
+              },
+              callerHash: hash,
+              customerId: customerOf(i),
+              tier: CustomerTier.CUSTOMER_TIER_GOLD,
+            }).finish(),
+          ),
+        };
+      }),
+    });
+    await producer.disconnect();
+    return kafka;
+  })();
+  directoryWritten.catch(() => undefined); // awaited below
 
   // ClickHouse migrated and seeded with every customer's history, while the site starts.
   const seeding = (async () => {
+    const [, clickhouse] = await engines;
     await migrate(clickhouse.as('admin'), DATABASE);
     const admin = benchClickHouseClient(clickhouse, 'admin', { database: DATABASE });
     const h = history(Date.now());
@@ -223,18 +235,25 @@ await runBench('desktop', args, async (run) => {
     await admin.close();
     return h.callEvents.length / 2;
   })();
-  const [{ kamailio }, seeded] = await Promise.all([
-    benchSite(run, {
-      topology,
-      topologyFile,
-      siteId: site.id,
-      kafka,
-      env: { CCFED_CALLER_HASH_KEY: callerHashKey },
-      directoryEntries: CALLS,
-    }),
-    seeding,
-  ]);
-  step('site up, directory read, history seeded');
+  seeding.catch(() => undefined); // awaited below
+  const siteUp = benchSite(run, {
+    topology,
+    topologyFile,
+    siteId: site.id,
+    kafka: directoryWritten,
+    env: { CCFED_CALLER_HASH_KEY: callerHashKey },
+    directoryEntries: CALLS,
+  }).then((up) => {
+    step('site up, directory read');
+    return up;
+  });
+  siteUp.catch(() => undefined); // awaited below, with the central processes
+
+  // The central processes once the topics and the history are in place, while the site starts.
+  const [kafka, clickhouse] = await engines;
+  await directoryWritten;
+  const seeded = await seeding;
+  step('history seeded');
 
   // The ingester lands the bench's own calls (and their wrap-ups) as they happen.
   await benchService(run, {
@@ -302,7 +321,8 @@ await runBench('desktop', args, async (run) => {
     }),
   ]);
 
-  step('API listening, Chromium up');
+  const { kamailio } = await siteUp;
+  step('API listening, Chromium up, site up');
 
   // The agent's desk phone: rings, answers, talks, hangs up, for as many calls as come.
   const phonePort = await freePort();

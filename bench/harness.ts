@@ -308,7 +308,9 @@ export async function benchSite(
     readonly topology: Topology;
     readonly topologyFile: string;
     readonly siteId: string;
-    readonly kafka: BenchKafka;
+    /** The broker, or its start still under way: the site's rtpengine and Kamailio need no
+     * Kafka, and start meanwhile. */
+    readonly kafka: BenchKafka | Promise<BenchKafka>;
     /** More of the site agent's variables (e.g. CCFED_CALLER_HASH_KEY). */
     readonly env?: Record<string, string>;
     /**
@@ -320,6 +322,11 @@ export async function benchSite(
 ): Promise<BenchSite> {
   const { topology, siteId } = opts;
   const site = siteById(topology, siteId);
+  // The site agent's Kafka user (topics created first) while its media and SIP engines start.
+  const siteKafka = Promise.resolve(opts.kafka).then((broker) =>
+    broker.env({ role: 'site', site: siteId }, 'ccfed'),
+  );
+  siteKafka.catch(() => undefined); // awaited below, once the engines are up
   const rtpengine = await startSiteRtpengine({
     topology,
     siteId,
@@ -332,6 +339,7 @@ export async function benchSite(
     tuning: { queueTimeoutMs: 60_000, ringTimeoutMs: 20_000, children: 8, quiet: true },
     sharedMemoryMb: 256,
   });
+  const kafkaEnv = await siteKafka;
   let directoryRead: () => void = () => undefined;
   const directory = new Promise<void>((r) => (directoryRead = r));
   const wanted = opts.directoryEntries;
@@ -339,7 +347,7 @@ export async function benchSite(
     name: 'site-agent',
     entry: 'site-agent/src/index.ts',
     tls: { kind: 'site', site: siteId },
-    kafka: { broker: opts.kafka, as: { role: 'site', site: siteId }, prefix: 'ccfed' },
+    kafkaEnv,
     env: {
       CCFED_TOPOLOGY: opts.topologyFile,
       CCFED_SITE: siteId,
@@ -450,6 +458,8 @@ export async function benchService(
     tls?: Principal;
     /** Its Kafka user, granted on the topics under `prefix` (benchKafka's env). */
     kafka?: { broker: BenchKafka; as: KafkaPrincipal; prefix: string };
+    /** Instead of `kafka`: the variables its env already gave (the user is provisioned). */
+    kafkaEnv?: Record<string, string>;
     /** Its ClickHouse login (CCFED_CLICKHOUSE_*) to `database`. */
     clickhouse?: { server: ClickHouseInstance; as: ClickHouseRole; database: string };
     logLevel?: string;
@@ -460,7 +470,7 @@ export async function benchService(
 ): Promise<BenchService> {
   const tls = p.tls && (await (await run.pki()).issue(p.tls));
   const env = {
-    ...(p.kafka && (await p.kafka.broker.env(p.kafka.as, p.kafka.prefix))),
+    ...(p.kafka ? await p.kafka.broker.env(p.kafka.as, p.kafka.prefix) : p.kafkaEnv),
     ...(tls && { CCFED_TLS_CA: tls.ca, CCFED_TLS_CERT: tls.cert, CCFED_TLS_KEY: tls.key }),
     ...(p.tls?.kind === 'site' && { CCFED_FEDERATION_KEY: run.federationKey }),
     ...(p.clickhouse &&

@@ -36,9 +36,15 @@ DEBIAN_PACKAGES=(
   # tests/netns: socat relays a site's loopback ports across its WAN link (iproute2 makes the links).
   socat
 )
+# One dpkg-query for them all: every benchmark runs this script first, and a query per package
+# took seconds on a loaded machine. (It fails when a package is unknown; that one is missing.)
+declare -A status=()
+while read -r pkg state; do status[$pkg]=$state; done < <(
+  dpkg-query -W -f='${Package} ${Status}\n' "${DEBIAN_PACKAGES[@]}" 2>/dev/null || true
+)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+  if [[ ${status[$pkg]:-} != 'install ok installed' ]]; then
     # Java and Maven may come from elsewhere on the machine; that is fine.
     case "$pkg" in
       openjdk-17-jre-headless) command -v java >/dev/null && continue ;;
@@ -99,6 +105,8 @@ fi
 # --- prompts ---------------------------------------------------------------------------------
 # The queue's announcements, ringback tones and music on hold, rendered from text and Debian's
 # sound files (services/src/media/prompts.ts); a no-op until a text, voice or tone changes.
-npx --no-install tsx services/src/media/prompts-cli.ts .ccfed/prompts
+# node --import tsx, not npx tsx: npx and tsx's own launcher cost a second per run, twice per
+# benchmark (bench:* in package.json start the same way).
+node --import tsx services/src/media/prompts-cli.ts .ccfed/prompts
 
 say "everything ccfed needs is installed"
