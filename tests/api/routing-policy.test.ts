@@ -201,11 +201,21 @@ describe('GET/PUT /api/v1/routing-policy', () => {
     expect((await call('GET', HQ)).body.skills.support.thresholdSeconds).toBe(90);
   });
 
-  it('is described in the OpenAPI document, with the edit body and the 409', async () => {
+  it('is described in the OpenAPI document, with the edit body, the 409 and the 413', async () => {
     const res = await fetch(`${base}/api/v1/openapi.json`);
     const doc = (await res.json()) as any;
     const put = doc.paths['/api/v1/routing-policy'].put;
-    expect(Object.keys(put.responses).sort()).toEqual(['200', '400', '401', '403', '409', '500']);
+    expect(Object.keys(put.responses).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '409',
+      '413',
+      '500',
+    ]);
+    // The edit is a small document: it keeps the API's default body limit.
+    expect(put.responses['413'].description).toMatch(/16384 bytes/);
     const body = put.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(expect.arrayContaining(['version', 'skills', 'sites']));
     expect(doc.paths['/api/v1/routing-policy'].get.responses['200']).toBeDefined();

@@ -104,6 +104,29 @@ export async function toneWhereSounding(file: string, channel: 1 | 2, minS = 1):
   });
 }
 
+/**
+ * Where a tone starts in a file, to `stepS`: the first `t` from `fromS` on (up to `toS`) where
+ * the half-second windows at t and at t + 0.5 both sound (over -40 dBFS) with `hz` their
+ * strongest frequency (within 5 %), so that a moment of music or speech near `hz` is not taken
+ * for the tone; undefined when there is none.
+ */
+export async function toneOnsetS(
+  file: string,
+  hz: number,
+  range: { readonly fromS: number; readonly toS: number; readonly stepS?: number },
+): Promise<number | undefined> {
+  const step = range.stepS ?? 0.25;
+  for (let t = Math.max(0, range.fromS); t <= range.toS; t += step) {
+    const toneAt = async (startS: number) => {
+      const seg = { startS, durationS: 0.5 };
+      if ((await levelDb(file, seg)) <= -40) return false;
+      return Math.abs((await dominantFrequency(file, seg)) - hz) / hz < 0.05;
+    };
+    if ((await toneAt(t)) && (await toneAt(t + 0.5))) return t;
+  }
+  return undefined;
+}
+
 /** Where a file has sound (louder than `thresholdDb`, gaps up to `bridgeMs` bridged). */
 export async function soundSpansOf(
   file: string,
