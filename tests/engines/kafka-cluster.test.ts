@@ -70,7 +70,7 @@ describe('a three-broker Kafka cluster losing partition leaders under load', () 
       partitions: 3,
       pki: await openPki(inject('pkiDir')),
       adminPassword: newKafkaPassword(),
-      // Kafka's own 9 s broker session, as production runs: a 4 s one (failureDetection) saved a
+      // Kafka's own 9 s broker session, as production runs: a 4 s one (broker.session.timeout.ms) saved a
       // few seconds per kill but fenced the broker that had just rejoined, busy catching up, in a
       // full CI run (it left the ISR right after rejoining).
     });

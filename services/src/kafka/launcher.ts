@@ -16,13 +16,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Pki } from '../pki.js';
 import { freePort, LOOPBACK } from '../ports.js';
 import { EngineError, startEngine, type EngineHandle } from '../supervise.js';
-import {
-  failureDetectionProblem,
-  kafkaReplication,
-  serverProperties,
-  type KafkaFailureDetection,
-  type KafkaReplication,
-} from './server-properties.js';
+import { kafkaReplication, serverProperties, type KafkaReplication } from './server-properties.js';
 
 const KAFKA_DIR = new URL('../../kafka', import.meta.url).pathname;
 export const KAFKA_LIB_DIR = join(KAFKA_DIR, 'lib');
@@ -63,13 +57,6 @@ export interface KafkaOptions extends KafkaNodePorts {
    * formatted (first start) and must be the same on every later start of the same dataDir.
    */
   readonly adminPassword: string;
-  /**
-   * How soon the controller fences a broker that stopped heartbeating, which is how long the
-   * partitions a crashed broker led have no leader. Kafka's defaults (9 s session, 2 s heartbeat)
-   * when omitted, which is what the local federation runs; a test that kills brokers on purpose
-   * may ask for less (tests/engines/kafka-cluster.test.ts).
-   */
-  readonly failureDetection?: KafkaFailureDetection;
 }
 
 /** One broker of a launched cluster. */
@@ -127,8 +114,6 @@ export async function startKafka(opts: KafkaOptions): Promise<KafkaInstance> {
     throw new EngineError(
       'kafka cannot start: the admin password must be 16-128 characters of A-Z, a-z, 0-9, _ and -',
     );
-  const detectionProblem = opts.failureDetection && failureDetectionProblem(opts.failureDetection);
-  if (detectionProblem) throw new EngineError(`kafka cannot start: ${detectionProblem}`);
   if (
     !existsSync(KAFKA_LIB_DIR) ||
     !readdirSync(KAFKA_LIB_DIR).some((f) => f.startsWith('kafka_2.13-'))
@@ -174,7 +159,6 @@ export async function startKafka(opts: KafkaOptions): Promise<KafkaInstance> {
         pki: opts.pki,
         adminPassword: opts.adminPassword,
         single: count === 1,
-        failureDetection: opts.failureDetection,
       }),
     ),
   );
@@ -262,7 +246,6 @@ async function prepareNode(
     pki: Pki;
     adminPassword: string;
     single: boolean;
-    failureDetection: KafkaFailureDetection | undefined;
   },
 ): Promise<PreparedNode> {
   const logDir = join(spec.dataDir, 'logs');
@@ -281,7 +264,6 @@ async function prepareNode(
       partitions: cluster.partitions,
       keyStore,
       trustStore: cluster.pki.caFile,
-      failureDetection: cluster.failureDetection,
     }),
   );
   if (!existsSync(join(segments, 'meta.properties'))) {

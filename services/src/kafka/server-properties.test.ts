@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  failureDetectionProblem,
-  kafkaReplication,
-  serverProperties,
-  type KafkaFailureDetection,
-} from './server-properties.js';
+import { kafkaReplication, serverProperties } from './server-properties.js';
 
 /** The properties file as key → value. */
 function parse(text: string): Map<string, string> {
@@ -16,7 +11,7 @@ function parse(text: string): Map<string, string> {
   );
 }
 
-const node = (nodeId: number, brokers: number, failureDetection?: KafkaFailureDetection) =>
+const node = (nodeId: number, brokers: number) =>
   parse(
     serverProperties({
       nodeId,
@@ -30,7 +25,6 @@ const node = (nodeId: number, brokers: number, failureDetection?: KafkaFailureDe
       partitions: 3,
       keyStore: '/data/tls/broker.pem',
       trustStore: '/pki/ca.crt',
-      failureDetection,
     }),
   );
 
@@ -72,41 +66,5 @@ describe('Kafka replication by cluster size', () => {
   it('keeps a single broker writable alone', () => {
     const p = node(1, 1);
     expect([p.get('default.replication.factor'), p.get('min.insync.replicas')]).toEqual(['1', '1']);
-  });
-});
-
-describe('how soon a silent broker is fenced', () => {
-  it("leaves Kafka's own defaults unless asked", () => {
-    const p = node(1, 3);
-    expect([p.get('broker.session.timeout.ms'), p.get('broker.heartbeat.interval.ms')]).toEqual([
-      undefined,
-      undefined,
-    ]);
-  });
-
-  it('writes the session timeout and heartbeat interval it is given', () => {
-    const p = node(2, 3, { sessionTimeoutMs: 4000, heartbeatIntervalMs: 500 });
-    expect([p.get('broker.session.timeout.ms'), p.get('broker.heartbeat.interval.ms')]).toEqual([
-      '4000',
-      '500',
-    ]);
-  });
-
-  it('refuses a timeout too short or a heartbeat too rare to be told apart from a crash', () => {
-    expect(failureDetectionProblem({ sessionTimeoutMs: 4000, heartbeatIntervalMs: 500 })).toBe(
-      undefined,
-    );
-    expect(failureDetectionProblem({ sessionTimeoutMs: 500, heartbeatIntervalMs: 100 })).toMatch(
-      /sessionTimeoutMs must be .* from 1000 to 600000, got 500/,
-    );
-    expect(failureDetectionProblem({ sessionTimeoutMs: 3000, heartbeatIntervalMs: 1500 })).toMatch(
-      /heartbeatIntervalMs must be .* a third of sessionTimeoutMs \(1000\), got 1500/,
-    );
-    expect(failureDetectionProblem({ sessionTimeoutMs: 4000.5, heartbeatIntervalMs: 500 })).toMatch(
-      /whole number/,
-    );
-    expect(failureDetectionProblem({ sessionTimeoutMs: 4000, heartbeatIntervalMs: 50 })).toMatch(
-      /heartbeatIntervalMs/,
-    );
   });
 });

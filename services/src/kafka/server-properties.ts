@@ -25,28 +25,6 @@ export function kafkaReplication(brokers: number): KafkaReplication {
   return { factor, minInsyncReplicas: minInsyncReplicasFor(factor) };
 }
 
-/**
- * How soon a cluster's controller gives up on a broker that went silent (crashed, hung, cut off):
- * after `sessionTimeoutMs` without one of the heartbeats it sends every `heartbeatIntervalMs`, it
- * fences the broker and moves the leadership of its partitions to the in-sync replicas left.
- * Shorter means a crash stops writes to its partitions for less time, but a broker stalled for
- * that long (a GC pause, a starved CPU) is fenced too and has to catch up again.
- */
-export interface KafkaFailureDetection {
-  readonly sessionTimeoutMs: number;
-  readonly heartbeatIntervalMs: number;
-}
-
-/** Why `d` is not a usable failure detection, or undefined when it is. */
-export function failureDetectionProblem(d: KafkaFailureDetection): string | undefined {
-  const { sessionTimeoutMs: session, heartbeatIntervalMs: heartbeat } = d;
-  if (!Number.isInteger(session) || session < 1000 || session > 600_000)
-    return `sessionTimeoutMs must be a whole number of ms from 1000 to 600000, got ${session}`;
-  if (!Number.isInteger(heartbeat) || heartbeat < 100 || heartbeat * 3 > session)
-    return `heartbeatIntervalMs must be a whole number of ms from 100 to a third of sessionTimeoutMs (${Math.floor(session / 3)}), got ${heartbeat}`;
-  return undefined;
-}
-
 /** One broker's server.properties. */
 export function serverProperties(p: {
   nodeId: number;
@@ -60,17 +38,8 @@ export function serverProperties(p: {
   partitions: number;
   keyStore: string;
   trustStore: string;
-  /** How fast the controller fences a silent broker; Kafka's defaults (9 s, 2 s) when omitted. */
-  failureDetection?: KafkaFailureDetection;
 }): string {
   const { factor, minInsyncReplicas } = p.replication;
-  const detection = p.failureDetection
-    ? `# A broker that sends no heartbeat for the session timeout is fenced and its partitions get
-# new leaders (set by whoever started this broker; Kafka's defaults are 9000 and 2000).
-broker.session.timeout.ms=${p.failureDetection.sessionTimeoutMs}
-broker.heartbeat.interval.ms=${p.failureDetection.heartbeatIntervalMs}
-`
-    : '';
   return `# Written by services/src/kafka/launcher.ts: ${p.single ? 'one broker' : `broker ${p.nodeId} of a cluster`}, KRaft combined mode, loopback only.
 process.roles=broker,controller
 node.id=${p.nodeId}
@@ -124,5 +93,5 @@ log.cleaner.dedupe.buffer.size=8388608
 # Tests create and drop many topics: remove deleted ones promptly instead of after 60 s.
 log.segment.delete.delay.ms=1000
 log.initial.task.delay.ms=1000
-${detection}`;
+`;
 }
